@@ -1,0 +1,237 @@
+// Command smsim runs the SMS gateway simulator and mock MIIT backend: one
+// HTTP server on an embedded Redis (miniredis) or a real one.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator"
+	"smsim/simulator/server"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// config is every setting of the command, from flags with SMSIM_*
+// environment fallbacks.
+type config struct {
+	addr            string
+	redisURL        string
+	seed            string
+	scale           float64
+	paused          bool
+	clockStart      string
+	miitSender      string
+	providerSender  string
+	keyPrefix       string
+	maxBody         int64
+	logLevel        string
+	logFormat       string
+	shutdownTimeout time.Duration
+}
+
+func parse(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("smsim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&c.redisURL, "redis-url", "", "Redis server (redis://host:port/db); empty: an embedded in-process Redis")
+	fs.StringVar(&c.seed, "seed", "", "seed that makes every random draw (codes, ids, lags, delays) reproducible; empty: crypto/rand")
+	fs.Float64Var(&c.scale, "scale", 1, "simulated seconds per real second at start")
+	fs.BoolVar(&c.paused, "paused", false, "start with the simulated clock paused")
+	fs.StringVar(&c.clockStart, "clock-start", "", "simulated time at start (RFC 3339); empty: the real time")
+	fs.StringVar(&c.miitSender, "miit-sender", "12381", "MIIT's sender number: 12381 or 106 + ten digits + 12381")
+	fs.StringVar(&c.providerSender, "provider-sender", "95187", "the provider's sender number")
+	fs.StringVar(&c.keyPrefix, "key-prefix", "smsim", "prefix of every Redis key")
+	fs.Int64Var(&c.maxBody, "max-body", server.DefaultMaxBody, "largest request body in bytes")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.logFormat, "log-format", "text", "text or json")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in progress")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: smsim [flags]\n\nEvery flag may also be set as SMSIM_<NAME> (e.g. SMSIM_REDIS_URL); a flag wins.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := "SMSIM_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(env); v != "" && !set[f.Name] && err == nil {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s: %v", env, e)
+			}
+		}
+	})
+	return c, err
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	c, err := parse(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "smsim:", err)
+		return 2
+	}
+	log, err := newLogger(c, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "smsim:", err)
+		return 2
+	}
+	scfg, err := serverConfig(c, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "smsim:", err)
+		return 2
+	}
+	rdb, closeStore, err := openStore(ctx, c.redisURL, log)
+	if err != nil {
+		log.Error("opening the store", "err", err)
+		return 1
+	}
+	defer closeStore()
+	scfg.Redis = rdb
+
+	srv, err := server.New(ctx, scfg)
+	if err != nil {
+		log.Error("starting", "err", err)
+		return 1
+	}
+	if err := srv.Start(ctx); err != nil {
+		log.Error("starting background work", "err", err)
+		return 1
+	}
+	defer srv.Stop()
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		log.Error("listening", "addr", c.addr, "err", err)
+		return 1
+	}
+	hs := &http.Server{Handler: srv.Routes(), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+	log.Info("smsim is serving", "url", "http://"+ln.Addr().String(), "store", storeName(c.redisURL))
+
+	select {
+	case err := <-serveErr:
+		log.Error("serving", "err", err)
+		return 1
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("shutdown did not finish in time", "err", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("serving", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func storeName(url string) string {
+	if url == "" {
+		return "embedded"
+	}
+	return "redis"
+}
+
+func newLogger(c config, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("log-level: %q is not debug, info, warn or error", c.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log-format: %q is not text or json", c.logFormat)
+}
+
+func serverConfig(c config, log *slog.Logger) (server.Config, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	sc := server.Config{KeyPrefix: c.keyPrefix, MIITSender: c.miitSender, ProviderSender: c.providerSender,
+		Log: log, Registry: reg, MaxBody: c.maxBody,
+		ClockStart: simulator.ClockStart{Scale: c.scale, Paused: c.paused}}
+	if !(c.scale > 0 && c.scale <= simulator.MaxScale) {
+		return sc, fmt.Errorf("scale: must be more than 0 and at most %d, got %v", simulator.MaxScale, c.scale)
+	}
+	if c.maxBody < 1024 {
+		return sc, fmt.Errorf("max-body: must be at least 1024 bytes, got %d", c.maxBody)
+	}
+	if c.clockStart != "" {
+		t, err := time.Parse(time.RFC3339, c.clockStart)
+		if err != nil {
+			return sc, fmt.Errorf("clock-start: %q is not an RFC 3339 time such as 2026-01-02T15:04:05Z", c.clockStart)
+		}
+		sc.ClockStart.At = t
+	}
+	if c.seed != "" {
+		var n int64
+		if _, err := fmt.Sscan(c.seed, &n); err != nil || fmt.Sprint(n) != c.seed {
+			return sc, fmt.Errorf("seed: %q is not a whole number", c.seed)
+		}
+		sc.Seed = &n
+	}
+	return sc, nil
+}
+
+// openStore connects to the Redis of url, or starts an embedded miniredis
+// when url is empty.
+func openStore(ctx context.Context, url string, log *slog.Logger) (redis.UniversalClient, func(), error) {
+	if url == "" {
+		m := miniredis.NewMiniRedis()
+		if err := m.StartAddr("127.0.0.1:0"); err != nil {
+			return nil, nil, fmt.Errorf("start embedded Redis: %w", err)
+		}
+		rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
+		return rdb, func() { rdb.Close(); m.Close() }, nil
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, nil, fmt.Errorf("redis-url: %w", err)
+	}
+	rdb := redis.NewClient(opt)
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		rdb.Close()
+		return nil, nil, fmt.Errorf("reach %s: %w", opt.Addr, err)
+	}
+	log.Info("connected to Redis", "addr", opt.Addr, "db", opt.DB)
+	return rdb, func() { rdb.Close() }, nil
+}

@@ -1,0 +1,293 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator"
+)
+
+// EventDeliver is the scheduler event that delivers a message.
+const EventDeliver = "gateway.deliver"
+
+// Limits of a message.
+const (
+	MaxBodyRunes  = 1000
+	MaxSenderLen  = 21
+)
+
+// Config is what a Gateway is built from.
+type Config struct {
+	Redis     redis.UniversalClient
+	Keyspace  simulator.Keyspace
+	Scheduler *simulator.Scheduler
+	Faults    *simulator.FaultStore
+	Rand      *simulator.Source
+	Log       *slog.Logger
+	Metrics   prometheus.Registerer
+}
+
+// Gateway routes SMS to simulated phones.
+type Gateway struct {
+	rdb    redis.UniversalClient
+	ks     simulator.Keyspace
+	sched  *simulator.Scheduler
+	faults *simulator.FaultStore
+	rand   *simulator.Source
+	log    *slog.Logger
+	hub    *Hub
+	feed   string // the Pub/Sub channel of deliveries
+	sent   *prometheus.CounterVec
+}
+
+// New returns a gateway and registers its scheduler events.
+func New(c Config) *Gateway {
+	g := &Gateway{
+		rdb: c.Redis, ks: c.Keyspace, sched: c.Scheduler, faults: c.Faults, rand: c.Rand,
+		log:  c.Log.With("component", "gateway"),
+		hub:  newHub(),
+		feed: c.Keyspace.Prefix + ":deliveries",
+		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "smsim_messages_total",
+			Help: "SMS messages by outcome (delivered, blocked, failed), sender kind (miit, other) and reason.",
+		}, []string{"status", "sender_kind", "reason"}),
+	}
+	c.Metrics.MustRegister(g.sent)
+	g.sched.Handle(EventDeliver, g.onDeliver)
+	return g
+}
+
+// SendRequest is a message handed to the gateway.
+type SendRequest struct {
+	ID   string    // optional; a sender that may send twice (a retried event) names it
+	From string    // the sender number
+	To   string    // a normalized mobile number
+	Body string
+	At   time.Time // simulated time it is sent
+}
+
+// ValidateSender checks a sender number: 1 to 21 digits.
+func ValidateSender(field, s string) error {
+	if s == "" || len(s) > MaxSenderLen {
+		return simulator.Invalid("%s: must be a sender number of 1 to %d digits, got %q", field, MaxSenderLen, s)
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return simulator.Invalid("%s: must be a sender number of 1 to %d digits, got %q", field, MaxSenderLen, s)
+		}
+	}
+	return nil
+}
+
+var sendScript = redis.NewScript(simulator.LuaSchedule + `
+if redis.call('EXISTS', KEYS[1]) == 1 then return '' end
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'phone', ARGV[2], 'sender', ARGV[3], 'body', ARGV[4],
+  'code', ARGV[5], 'status', 'queued', 'sent_at', ARGV[6])
+redis.call('SADD', KEYS[4], ARGV[2])
+return schedule(KEYS[2], KEYS[3], ARGV[7], 'gateway.deliver', {ARGV[1]})
+`)
+
+// Send queues a message for delivery after a delay drawn from the fault
+// profile; with no delay it is delivered before Send returns. It answers the
+// message's id.
+func (g *Gateway) Send(ctx context.Context, r SendRequest) (string, error) {
+	if r.ID == "" {
+		n, err := g.rdb.HIncrBy(ctx, g.ks.Key("seq"), "message", 1).Result()
+		if err != nil {
+			return "", fmt.Errorf("number message: %w", err)
+		}
+		r.ID = g.rand.ID("m", "message", strconv.FormatInt(n, 10))
+	}
+	f, err := g.faults.Get(ctx)
+	if err != nil {
+		return "", err
+	}
+	delay := g.rand.Between(f.SMSDelay.Min, f.SMSDelay.Max, "sms_delay", r.ID)
+	dueKey, seqKey := g.sched.Keys()
+	member, err := sendScript.Run(ctx, g.rdb,
+		[]string{g.msgKey(r.ID), dueKey, seqKey, g.ks.Key("phones")},
+		r.ID, r.To, r.From, r.Body, CodeIn(r.Body), r.At.UnixMilli(), r.At.Add(delay).UnixMilli()).Text()
+	if err != nil {
+		return "", fmt.Errorf("queue message: %w", err)
+	}
+	if member != "" {
+		if delay == 0 {
+			if err := g.sched.RunNow(ctx, member); err != nil {
+				return "", err
+			}
+		} else {
+			g.sched.Kick()
+		}
+	}
+	return r.ID, nil
+}
+
+func (g *Gateway) msgKey(id string) string { return g.ks.Key("msg", id) }
+
+// Message reads a message by id.
+func (g *Gateway) Message(ctx context.Context, id string) (Message, error) {
+	v, err := g.rdb.HGetAll(ctx, g.msgKey(id)).Result()
+	if err != nil {
+		return Message{}, fmt.Errorf("read message %s: %w", id, err)
+	}
+	m, ok := messageOf(v)
+	if !ok {
+		return Message{}, simulator.NotFound("no message %q", id)
+	}
+	return m, nil
+}
+
+var deliverScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'status') ~= 'queued' then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1])
+if ARGV[2] ~= '' then
+  local n = redis.call('HINCRBY', KEYS[3], 'delivery', 1)
+  redis.call('ZADD', KEYS[2], n, redis.call('HGET', KEYS[1], 'id'))
+  redis.call('HSET', KEYS[1], 'folder', ARGV[2], 'delivered_at', ARGV[4], 'seq', n)
+end
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'reason', ARGV[3]) end
+return 1
+`)
+
+// onDeliver delivers a queued message: the phone's profile and the fault
+// profile at the delivery time decide where it goes.
+func (g *Gateway) onDeliver(ctx context.Context, ev simulator.Event) error {
+	if len(ev.Args) != 1 {
+		return fmt.Errorf("malformed event %q", ev.Member())
+	}
+	id := ev.Args[0]
+	p := g.rdb.Pipeline()
+	msg := p.HGetAll(ctx, g.msgKey(id))
+	fc := g.faults.GetCmd(ctx, p)
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("read message %s: %w", id, err)
+	}
+	m, ok := messageOf(msg.Val())
+	if !ok || m.Status != StatusQueued {
+		return nil // delivered already, or deleted by a reset
+	}
+	f, err := g.faults.Of(fc)
+	if err != nil {
+		return err
+	}
+	prof, err := g.Profile(ctx, m.Phone)
+	if err != nil {
+		return err
+	}
+	status, folder, reason := g.route(m, prof, f)
+	folderKey := g.folderKey(m.Phone, FolderInbox)
+	if folder != "" {
+		folderKey = g.folderKey(m.Phone, folder)
+	}
+	ok2, err := deliverScript.Run(ctx, g.rdb, []string{g.msgKey(id), folderKey, g.ks.Key("seq")},
+		status, folder, reason, ev.Due.UnixMilli()).Int()
+	if err != nil {
+		return fmt.Errorf("deliver message %s: %w", id, err)
+	}
+	if ok2 == 0 {
+		return nil
+	}
+	kind := "other"
+	if IsMIITSender(m.Sender) {
+		kind = "miit"
+	}
+	g.sent.WithLabelValues(status, kind, reason).Inc()
+	if folder == "" {
+		return nil
+	}
+	m, err = g.Message(ctx, id)
+	if err != nil {
+		return err
+	}
+	return g.publish(ctx, m)
+}
+
+// route decides what becomes of a message: the line first (suspended,
+// unreachable), then the network (dropped), then the phone's spam filtering.
+func (g *Gateway) route(m Message, prof Profile, f simulator.Faults) (status, folder, reason string) {
+	switch {
+	case prof.Service == ServiceSuspended:
+		return StatusFailed, "", ReasonSuspended
+	case !prof.Reachable:
+		return StatusFailed, "", ReasonUnreachable
+	case g.rand.Chance(f.DropRate, "drop", m.ID):
+		return StatusFailed, "", ReasonDropped
+	case prof.SpamFilter && IsMIITSender(m.Sender):
+		return StatusBlocked, FolderBlocked, ""
+	case g.rand.Chance(f.SpamBlockRate, "spam", m.ID):
+		return StatusBlocked, FolderBlocked, ""
+	}
+	return StatusDelivered, FolderInbox, ""
+}
+
+// Folder lists the messages of a phone's folder in delivery order.
+func (g *Gateway) Folder(ctx context.Context, phone, folder string) ([]Message, error) {
+	return g.folderAfter(ctx, phone, folder, 0)
+}
+
+// folderAfter lists the messages of a folder delivered after sequence
+// number seq.
+func (g *Gateway) folderAfter(ctx context.Context, phone, folder string, seq int64) ([]Message, error) {
+	ids, err := g.rdb.ZRangeByScore(ctx, g.folderKey(phone, folder), &redis.ZRangeBy{
+		Min: "(" + strconv.FormatInt(seq, 10), Max: "+inf",
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read %s of %s: %w", folder, phone, err)
+	}
+	return g.messages(ctx, ids)
+}
+
+func (g *Gateway) messages(ctx context.Context, ids []string) ([]Message, error) {
+	out := make([]Message, 0, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	p := g.rdb.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = p.HGetAll(ctx, g.msgKey(id))
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("read messages: %w", err)
+	}
+	for _, c := range cmds {
+		if m, ok := messageOf(c.Val()); ok {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// Clear empties both folders of a phone.
+func (g *Gateway) Clear(ctx context.Context, phone string) error {
+	if err := g.rdb.Del(ctx, g.folderKey(phone, FolderInbox), g.folderKey(phone, FolderBlocked)).Err(); err != nil {
+		return fmt.Errorf("empty folders of %s: %w", phone, err)
+	}
+	return nil
+}
+
+// delivery is what the Pub/Sub feed carries.
+type delivery struct {
+	Namespace string  `json:"ns"`
+	Seq       int64   `json:"seq"`
+	Message   Message `json:"message"`
+}
+
+func (g *Gateway) publish(ctx context.Context, m Message) error {
+	b, err := json.Marshal(delivery{Namespace: g.ks.Namespace, Seq: m.Seq, Message: m})
+	if err != nil {
+		return err
+	}
+	if err := g.rdb.Publish(ctx, g.feed, b).Err(); err != nil {
+		return fmt.Errorf("publish delivery: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package gateway
+
+import (
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// Message states.
+const (
+	StatusQueued    = "queued"
+	StatusDelivered = "delivered"
+	StatusBlocked   = "blocked"
+	StatusFailed    = "failed"
+)
+
+// Folders of a phone.
+const (
+	FolderInbox   = "inbox"
+	FolderBlocked = "blocked"
+)
+
+// Reasons a delivery failed.
+const (
+	ReasonSuspended   = "suspended"
+	ReasonUnreachable = "unreachable"
+	ReasonDropped     = "dropped"
+)
+
+// Message is one SMS and what became of it.
+type Message struct {
+	ID          string     `json:"id"`
+	Phone       string     `json:"phone"`
+	Sender      string     `json:"sender"`
+	Body        string     `json:"body"`
+	Code        string     `json:"code,omitempty"`
+	Status      string     `json:"status"`
+	Reason      string     `json:"reason,omitempty"`
+	Folder      string     `json:"folder,omitempty"`
+	SentAt      time.Time  `json:"sent_at"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+
+	Seq int64 `json:"-"` // delivery order in the phone's folders
+}
+
+var sixDigits = regexp.MustCompile(`(^|[^0-9A-Za-z_])([0-9]{6})([^0-9A-Za-z_]|$)`)
+
+// CodeIn finds a six-digit code in body: the first run of exactly six
+// digits that stands as a word of its own (not inside an id such as
+// f_123456ab).
+func CodeIn(body string) string {
+	m := sixDigits.FindStringSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return m[2]
+}
+
+var miitLong = regexp.MustCompile(`^106[0-9]{10}12381$`)
+
+// IsMIITSender tells whether sender is one of MIIT's numbers: 12381, or 106
+// followed by ten digits and 12381.
+func IsMIITSender(sender string) bool {
+	return sender == "12381" || miitLong.MatchString(sender)
+}
+
+func messageOf(v map[string]string) (Message, bool) {
+	if v["id"] == "" {
+		return Message{}, false
+	}
+	m := Message{
+		ID: v["id"], Phone: v["phone"], Sender: v["sender"], Body: v["body"], Code: v["code"],
+		Status: v["status"], Reason: v["reason"], Folder: v["folder"],
+		SentAt: msTime(v["sent_at"]),
+	}
+	if v["delivered_at"] != "" {
+		t := msTime(v["delivered_at"])
+		m.DeliveredAt = &t
+	}
+	m.Seq, _ = strconv.ParseInt(v["seq"], 10, 64)
+	return m, true
+}
+
+func msTime(s string) time.Time {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return time.UnixMilli(n).UTC()
+}

@@ -1,0 +1,116 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator"
+)
+
+// Filter selects the messages a waiter wants; the zero Filter takes any.
+type Filter struct {
+	Sender   string         // exact sender
+	FromMIIT bool           // 12381 or 106…12381
+	HasCode  bool           // the body holds a six-digit code
+	Match    *regexp.Regexp // on the body
+}
+
+// Matches tells whether m passes the filter.
+func (f Filter) Matches(m Message) bool {
+	return (f.Sender == "" || m.Sender == f.Sender) &&
+		(!f.FromMIIT || IsMIITSender(m.Sender)) &&
+		(!f.HasCode || m.Code != "") &&
+		(f.Match == nil || f.Match.MatchString(m.Body))
+}
+
+// AfterStart asks Next for the inbox's first message.
+const AfterStart = "start"
+
+// Next answers the first inbox message of phone that passes f and was
+// delivered after message after (AfterStart: from the inbox's start; empty:
+// after the call). It waits for one until timeout (real time) and answers
+// false when none came.
+func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeout time.Duration) (Message, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	sub, err := g.Subscribe(ctx, phone)
+	if err != nil {
+		return Message{}, false, err
+	}
+	defer func() { sub.Close() }()
+
+	inbox := g.folderKey(phone, FolderInbox)
+	var last int64 // deliveries up to this sequence number are seen
+	switch after {
+	case AfterStart:
+	case "":
+		top, err := g.rdb.ZRevRangeWithScores(ctx, inbox, 0, 0).Result()
+		if err != nil {
+			return Message{}, false, fmt.Errorf("read inbox of %s: %w", phone, err)
+		}
+		if len(top) == 1 {
+			last = int64(top[0].Score)
+		}
+	default:
+		s, err := g.rdb.ZScore(ctx, inbox, after).Result()
+		if errors.Is(err, redis.Nil) {
+			return Message{}, false, simulator.NotFound("after: no message %q in the inbox of %s", after, phone)
+		}
+		if err != nil {
+			return Message{}, false, fmt.Errorf("read inbox of %s: %w", phone, err)
+		}
+		last = int64(s)
+	}
+	if after != "" {
+		if m, ok, err := g.firstAfter(ctx, phone, &last, f); ok || err != nil {
+			return m, ok, err
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return Message{}, false, nil
+		case m, ok := <-sub.C:
+			if !ok { // dropped as too slow, or the hub stopped: read the store, then listen again
+				if sub, err = g.Subscribe(ctx, phone); err != nil {
+					return Message{}, false, nil
+				}
+				if m, ok, err := g.firstAfter(ctx, phone, &last, f); ok || err != nil {
+					return m, ok, err
+				}
+				continue
+			}
+			if m.Folder != FolderInbox || m.Seq <= last {
+				continue
+			}
+			last = m.Seq
+			if f.Matches(m) {
+				return m, true, nil
+			}
+		}
+	}
+}
+
+// firstAfter reads the inbox after *last for the first message passing f,
+// moving *last past what it read.
+func (g *Gateway) firstAfter(ctx context.Context, phone string, last *int64, f Filter) (Message, bool, error) {
+	ms, err := g.folderAfter(ctx, phone, FolderInbox, *last)
+	if err != nil {
+		if ctx.Err() != nil {
+			return Message{}, false, nil
+		}
+		return Message{}, false, err
+	}
+	for _, m := range ms {
+		*last = m.Seq
+		if f.Matches(m) {
+			return m, true, nil
+		}
+	}
+	return Message{}, false, nil
+}

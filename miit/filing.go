@@ -1,0 +1,384 @@
+package miit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"smsim/gateway"
+	"smsim/simulator"
+)
+
+// MIIT's statuses of an order.
+const (
+	StatusUnknown           = "unknown" // not synced yet: MIIT knows nothing of it
+	StatusSubmitted         = "submitted"
+	StatusPendingValidation = "pending_validation"
+	StatusUnderReview       = "under_review"
+	StatusApproved          = "approved"
+	StatusReturned          = "returned"
+	StatusRejected          = "rejected"
+	StatusCanceled          = "canceled"
+)
+
+// Person is someone named in an order.
+type Person struct {
+	Name              string `json:"name"`
+	Phone             string `json:"phone"`
+	CertificateNumber string `json:"certificate_number"`
+}
+
+// SubmitRequest is a filing order as the customer submits it.
+type SubmitRequest struct {
+	Type         string  `json:"type"`
+	Variant      string  `json:"variant,omitempty"`
+	EntityLeader *Person `json:"entity_leader,omitempty"`
+	WebsiteAdmin *Person `json:"website_admin,omitempty"`
+}
+
+// MaxNameLen bounds a person's name, in characters.
+const MaxNameLen = 100
+
+func (p *Person) check(role string) error {
+	name := strings.TrimSpace(p.Name)
+	if name == "" {
+		return simulator.Invalid("%s.name: missing", role)
+	}
+	if len([]rune(p.Name)) > MaxNameLen {
+		return simulator.Invalid("%s.name: longer than %d characters", role, MaxNameLen)
+	}
+	phone, err := gateway.NormalizePhone(role+".phone", p.Phone)
+	if err != nil {
+		return err
+	}
+	p.Phone = phone
+	if !certPattern.MatchString(p.CertificateNumber) {
+		if p.CertificateNumber == "" {
+			return simulator.Invalid("%s.certificate_number: missing", role)
+		}
+		return simulator.Invalid("%s.certificate_number: must be 6 to 32 letters and digits, got %q", role, p.CertificateNumber)
+	}
+	return nil
+}
+
+func last6(cert string) string { return strings.ToLower(cert[len(cert)-6:]) }
+
+// subject is the unit MIIT texts and counts: the required people who share
+// one mobile number.
+type subject struct {
+	phone string
+	roles []string
+	certs []string // last six characters, lower case
+}
+
+func subjectsOf(req SubmitRequest, required []string) []subject {
+	var out []subject
+	for _, role := range required {
+		p := req.person(role)
+		found := false
+		for i := range out {
+			if out[i].phone == p.Phone {
+				out[i].roles = append(out[i].roles, role)
+				out[i].certs = append(out[i].certs, last6(p.CertificateNumber))
+				found = true
+			}
+		}
+		if !found {
+			out = append(out, subject{phone: p.Phone, roles: []string{role}, certs: []string{last6(p.CertificateNumber)}})
+		}
+	}
+	return out
+}
+
+func (r SubmitRequest) person(role string) *Person {
+	if role == EntityLeader {
+		return r.EntityLeader
+	}
+	return r.WebsiteAdmin
+}
+
+var submitScript = redis.NewScript(luaLib + `
+local F = KEYS[4]
+local id, submitted, sync_due, window = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local nphones = tonumber(ARGV[5])
+local pairs_at = 6 + nphones
+for i = pairs_at, #ARGV, 2 do redis.call('HSET', F, ARGV[i], ARGV[i + 1]) end
+redis.call('ZADD', KEYS[5], submitted, id)
+schedule(KEYS[1], KEYS[2], sync_due, 'miit.sync', {id})
+local out = {}
+for i = 1, nphones do
+  redis.call('SADD', KEYS[5 + i], id)
+  out[#out + 1] = schedule(KEYS[1], KEYS[2], submitted, 'provider.notice', {id, ARGV[5 + i], window})
+end
+return out
+`)
+
+// Submit takes a filing order at the provider: every required person gets
+// the provider's notice at once, and the order reaches MIIT after the sync
+// lag.
+func (s *Service) Submit(ctx context.Context, req SubmitRequest) (ProviderView, error) {
+	required, err := Required(req.Type, req.Variant)
+	if err != nil {
+		return ProviderView{}, err
+	}
+	for _, role := range required {
+		if req.person(role) == nil {
+			return ProviderView{}, simulator.Invalid("%s: missing; a %s filing must name the %s", role, describe(req.Type, req.Variant), strings.ReplaceAll(role, "_", " "))
+		}
+	}
+	for _, role := range both {
+		if p := req.person(role); p != nil {
+			if err := p.check(role); err != nil {
+				return ProviderView{}, err
+			}
+		}
+	}
+	subjects := subjectsOf(req, required)
+
+	p := s.rdb.Pipeline()
+	clock := s.clock.StateCmd(ctx, p)
+	fc := s.faults.GetCmd(ctx, p)
+	seq := p.HIncrBy(ctx, s.ks.Key("seq"), "filing", 1)
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return ProviderView{}, fmt.Errorf("submit: %w", err)
+	}
+	now, err := s.clock.StateOf(clock)
+	if err != nil {
+		return ProviderView{}, err
+	}
+	f, err := s.faults.Of(fc)
+	if err != nil {
+		return ProviderView{}, err
+	}
+	id := s.rand.ID("f", "filing", strconv.FormatInt(seq.Val(), 10))
+	at := now.Now
+	syncDue := at.Add(s.rand.Between(f.SyncLag.Min, f.SyncLag.Max, "sync_lag", id))
+
+	people, _ := json.Marshal(map[string]*Person{EntityLeader: req.EntityLeader, WebsiteAdmin: req.WebsiteAdmin})
+	fields := []any{
+		"id", id, "type", req.Type, "variant", req.Variant, "submitted_at", at.UnixMilli(),
+		"status", StatusUnknown, "prov_status", StatusSubmitted, "version", 0, "prov_version", 0,
+		"prov_validated", "", "people", string(people), "required", strings.Join(required, ","),
+		"nsubj", len(subjects), "sync_due", syncDue.UnixMilli(),
+	}
+	for i, sj := range subjects {
+		k := "s" + strconv.Itoa(i+1) + "."
+		fields = append(fields,
+			k+"phone", sj.phone, k+"roles", strings.Join(sj.roles, ","),
+			k+"certs", ","+strings.Join(sj.certs, ",")+",",
+			k+"code", "", k+"failures", 0, k+"resends", 0, k+"validated", 0)
+	}
+	keys := s.schedKeys(s.filingKey(id), s.ks.Key("filings"))
+	argv := []any{id, at.UnixMilli(), syncDue.UnixMilli(), f.ValidationWindow.Milliseconds(), len(subjects)}
+	for _, sj := range subjects {
+		keys = append(keys, s.whoKey(sj.phone))
+		argv = append(argv, sj.phone)
+	}
+	argv = append(argv, fields...)
+	notices, err := submitScript.Run(ctx, s.rdb, keys, argv...).StringSlice()
+	if err != nil {
+		return ProviderView{}, fmt.Errorf("submit: %w", err)
+	}
+	s.sched.Kick()
+	if err := s.sched.RunNow(ctx, notices...); err != nil {
+		return ProviderView{}, err
+	}
+	return s.ProviderView(ctx, id)
+}
+
+func describe(typ, variant string) string {
+	if variant == "" {
+		return typ
+	}
+	return typ + "/" + variant
+}
+
+// filing is an order as stored.
+type filing struct {
+	v map[string]string
+}
+
+func (s *Service) load(ctx context.Context, id string) (filing, error) {
+	if !idPattern.MatchString(id) {
+		return filing{}, simulator.NotFound("no filing order %q", id)
+	}
+	v, err := s.rdb.HGetAll(ctx, s.filingKey(id)).Result()
+	if err != nil {
+		return filing{}, fmt.Errorf("read filing %s: %w", id, err)
+	}
+	if v["id"] == "" {
+		return filing{}, simulator.NotFound("no filing order %q", id)
+	}
+	return filing{v}, nil
+}
+
+func (f filing) time(field string) *time.Time {
+	n, err := strconv.ParseInt(f.v[field], 10, 64)
+	if err != nil || f.v[field] == "" {
+		return nil
+	}
+	t := time.UnixMilli(n).UTC()
+	return &t
+}
+
+func (f filing) int(field string) int {
+	n, _ := strconv.Atoi(f.v[field])
+	return n
+}
+
+func (f filing) people() map[string]*Person {
+	out := map[string]*Person{}
+	_ = json.Unmarshal([]byte(f.v["people"]), &out)
+	return out
+}
+
+func (f filing) required() []string {
+	if f.v["required"] == "" {
+		return []string{}
+	}
+	return strings.Split(f.v["required"], ",")
+}
+
+// subjectOf answers the index (from 1) of the subject that holds role.
+func (f filing) subjectOf(role string) int {
+	for i := 1; i <= f.int("nsubj"); i++ {
+		for _, r := range strings.Split(f.v[fmt.Sprintf("s%d.roles", i)], ",") {
+			if r == role {
+				return i
+			}
+		}
+	}
+	return 0
+}
+
+// ProviderView is an order as the provider's filing system shows it: MIIT's
+// outcomes reach it after the result sync lag.
+type ProviderView struct {
+	ID          string            `json:"id"`
+	Type        string            `json:"type"`
+	Variant     string            `json:"variant,omitempty"`
+	Status      string            `json:"status"`
+	Required    []string          `json:"required"`
+	SubmittedAt time.Time         `json:"submitted_at"`
+	Personnel   []ProviderPerson  `json:"personnel"`
+}
+
+// ProviderPerson is a required person in the provider's view.
+type ProviderPerson struct {
+	Role      string `json:"role"`
+	Name      string `json:"name"`
+	Phone     string `json:"phone"`
+	Validated bool   `json:"validated"`
+}
+
+// ProviderView reads an order as the provider sees it.
+func (s *Service) ProviderView(ctx context.Context, id string) (ProviderView, error) {
+	f, err := s.load(ctx, id)
+	if err != nil {
+		return ProviderView{}, err
+	}
+	validated := map[string]bool{}
+	for _, r := range strings.Split(f.v["prov_validated"], ",") {
+		validated[r] = true
+	}
+	people := f.people()
+	v := ProviderView{
+		ID: id, Type: f.v["type"], Variant: f.v["variant"], Status: f.v["prov_status"],
+		Required: f.required(), SubmittedAt: *f.time("submitted_at"), Personnel: []ProviderPerson{},
+	}
+	for _, role := range v.Required {
+		p := people[role]
+		v.Personnel = append(v.Personnel, ProviderPerson{Role: role, Name: p.Name, Phone: p.Phone, Validated: validated[role]})
+	}
+	return v, nil
+}
+
+// MIITView is an order as MIIT's validation database holds it, without lag.
+// It never shows the codes.
+type MIITView struct {
+	ID          string       `json:"id"`
+	Type        string       `json:"type"`
+	Variant     string       `json:"variant,omitempty"`
+	Status      string       `json:"status"`
+	CanceledBy  string       `json:"canceled_by,omitempty"`
+	CodesSentAt *time.Time   `json:"codes_sent_at,omitempty"`
+	Deadline    *time.Time   `json:"deadline,omitempty"`
+	Personnel   []MIITPerson `json:"personnel"`
+}
+
+// MIITPerson is a required person in MIIT's view. People who share a mobile
+// number share their counts.
+type MIITPerson struct {
+	Role      string `json:"role"`
+	Phone     string `json:"phone"`
+	Validated bool   `json:"validated"`
+	Failures  int    `json:"failures"`
+	Resends   int    `json:"resends"`
+}
+
+// MIITView reads an order as MIIT sees it.
+func (s *Service) MIITView(ctx context.Context, id string) (MIITView, error) {
+	f, err := s.load(ctx, id)
+	if err != nil {
+		return MIITView{}, err
+	}
+	v := MIITView{ID: id, Type: f.v["type"], Variant: f.v["variant"], Status: f.v["status"],
+		CanceledBy: f.v["canceled_by"], Personnel: []MIITPerson{}}
+	if v.Status == StatusUnknown || f.v["codes_sent_at"] == "" {
+		return v, nil
+	}
+	v.CodesSentAt, v.Deadline = f.time("codes_sent_at"), f.time("deadline")
+	people := f.people()
+	for _, role := range f.required() {
+		i := f.subjectOf(role)
+		k := fmt.Sprintf("s%d.", i)
+		v.Personnel = append(v.Personnel, MIITPerson{
+			Role: role, Phone: people[role].Phone, Validated: f.v[k+"validated"] == "1",
+			Failures: f.int(k + "failures"), Resends: f.int(k + "resends"),
+		})
+	}
+	return v, nil
+}
+
+var cancelScript = redis.NewScript(luaLib + `
+local F = KEYS[4]
+local now = tonumber(ARGV[1])
+local st = redis.call('HGET', F, 'status')
+if st == 'unknown' or live(F, now) then
+  kill_codes(F)
+  local v = redis.call('HINCRBY', F, 'version', 1)
+  redis.call('HSET', F, 'status', 'canceled', 'canceled_by', 'customer', 'prov_status', 'canceled', 'prov_version', v, 'canceled_at', ARGV[1])
+  return 'canceled'
+end
+if st == 'pending_validation' then return 'expired' end
+return st
+`)
+
+// Cancel cancels an order for the customer: allowed while MIIT holds it as
+// not yet synced or pending validation. MIIT learns of it at once.
+func (s *Service) Cancel(ctx context.Context, id string) (ProviderView, error) {
+	if _, err := s.load(ctx, id); err != nil {
+		return ProviderView{}, err
+	}
+	now, err := s.clock.Now(ctx)
+	if err != nil {
+		return ProviderView{}, err
+	}
+	st, err := cancelScript.Run(ctx, s.rdb, s.schedKeys(s.filingKey(id)), now.UnixMilli()).Text()
+	if err != nil {
+		return ProviderView{}, fmt.Errorf("cancel %s: %w", id, err)
+	}
+	switch st {
+	case StatusCanceled:
+		return s.ProviderView(ctx, id)
+	case "expired":
+		return ProviderView{}, simulator.Conflict("filing %s cannot be canceled: its validation window has ended and MIIT has canceled it", id)
+	}
+	return ProviderView{}, simulator.Conflict("filing %s cannot be canceled: it is %s at MIIT; only an order not yet synced or pending validation can be", id, st)
+}

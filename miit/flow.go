@@ -1,0 +1,229 @@
+package miit
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"smsim/gateway"
+	"smsim/simulator"
+)
+
+var idPattern = regexp.MustCompile(`^f_[0-9a-f]{16}$`)
+
+// codeCandidates is how many codes a script is offered for each code it
+// issues: it takes the first that is no live code.
+const codeCandidates = 4
+
+var syncScript = redis.NewScript(luaLib + `
+local F = KEYS[4]
+if redis.call('HGET', F, 'status') ~= 'unknown' then return {} end
+local now, deadline, autoresend, review_due, result_due, window = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local id = redis.call('HGET', F, 'id')
+redis.call('HSET', F, 'codes_sent_at', now, 'deadline', deadline)
+local n = nsubj(F)
+if n == 0 then
+  redis.call('HSET', F, 'status', 'under_review', 'validated_at', now)
+  bump(F, result_due, 'under_review')
+  schedule(KEYS[1], KEYS[2], review_due, 'miit.review', {id})
+  return {}
+end
+local v = redis.call('HINCRBY', F, 'version', 1)
+redis.call('HSET', F, 'status', 'pending_validation', 'prov_status', 'pending_validation', 'prov_version', v)
+local out = {}
+for i = 1, n do
+  local c = {}
+  for j = 1, ` + strconv.Itoa(codeCandidates) + ` do c[j] = ARGV[6 + (i - 1) * ` + strconv.Itoa(codeCandidates) + ` + j] end
+  local code = new_code(c)
+  if not code then return redis.error_reply('no free code among the candidates') end
+  redis.call('HSET', F, 's' .. i .. '.code', code)
+  out[#out + 1] = schedule(KEYS[1], KEYS[2], now, 'miit.code', {id, tostring(i), subj(F, i, 'phone'), code, window})
+end
+schedule(KEYS[1], KEYS[2], deadline, 'miit.expire', {id})
+if autoresend ~= '' then schedule(KEYS[1], KEYS[2], autoresend, 'miit.autoresend', {id}) end
+return out
+`)
+
+// onSync: the order reaches MIIT's validation database. MIIT texts each
+// required person a code and the validation window starts; an order that
+// needs no one goes straight to review.
+func (s *Service) onSync(ctx context.Context, ev simulator.Event) error {
+	id := ev.Args[0]
+	f, err := s.load(ctx, id)
+	if err != nil {
+		return ignoreNotFound(err)
+	}
+	if f.v["status"] != StatusUnknown {
+		return nil
+	}
+	prof, err := s.faults.Get(ctx)
+	if err != nil {
+		return err
+	}
+	now := ev.Due
+	deadline := now.Add(prof.ValidationWindow)
+	autoresend := ""
+	if prof.AutoResendNoon {
+		autoresend = strconv.FormatInt(NoonNextDay(now).UnixMilli(), 10)
+	}
+	review := now.Add(s.rand.Between(prof.Review.Min, prof.Review.Max, "review", id))
+	result := now.Add(s.rand.Between(prof.ResultSyncLag.Min, prof.ResultSyncLag.Max, "result_sync_lag", id, StatusUnderReview))
+	argv := []any{now.UnixMilli(), deadline.UnixMilli(), autoresend, review.UnixMilli(), result.UnixMilli(), prof.ValidationWindow.Milliseconds()}
+	for i := 1; i <= f.int("nsubj"); i++ {
+		for j := 0; j < codeCandidates; j++ {
+			argv = append(argv, s.rand.Code("code", id, strconv.Itoa(i), "0", strconv.Itoa(j)))
+		}
+	}
+	codes, err := syncScript.Run(ctx, s.rdb, s.schedKeys(s.filingKey(id)), argv...).StringSlice()
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", id, err)
+	}
+	return s.sched.RunNow(ctx, codes...)
+}
+
+// China Standard Time, where MIIT's noon is.
+var cst = time.FixedZone("CST", 8*3600)
+
+// NoonNextDay is 12:00 China Standard Time on the day after t (there).
+func NoonNextDay(t time.Time) time.Time {
+	c := t.In(cst)
+	return time.Date(c.Year(), c.Month(), c.Day()+1, 12, 0, 0, 0, cst).UTC()
+}
+
+func ignoreNotFound(err error) error {
+	if e, ok := err.(*simulator.Error); ok && e.Code == 404 {
+		return nil // the order is gone: a reset
+	}
+	return err
+}
+
+// onCode: MIIT texts a person their code. Args: filing, subject, phone,
+// code, window (ms).
+func (s *Service) onCode(ctx context.Context, ev simulator.Event) error {
+	if len(ev.Args) != 5 {
+		return fmt.Errorf("malformed event %q", ev.Member())
+	}
+	window, _ := strconv.ParseInt(ev.Args[4], 10, 64)
+	_, err := s.gw.Send(ctx, gateway.SendRequest{
+		ID:   s.rand.DerivedID("m", s.ks.Namespace, "event", ev.Seq),
+		From: s.miitSender, To: ev.Args[2],
+		Body: CodeText(ev.Args[3], time.Duration(window)*time.Millisecond),
+		At:   ev.Due,
+	})
+	return err
+}
+
+// onNotice: the provider texts a person that the order was submitted.
+// Args: filing, phone, window (ms).
+func (s *Service) onNotice(ctx context.Context, ev simulator.Event) error {
+	if len(ev.Args) != 3 {
+		return fmt.Errorf("malformed event %q", ev.Member())
+	}
+	window, _ := strconv.ParseInt(ev.Args[2], 10, 64)
+	_, err := s.gw.Send(ctx, gateway.SendRequest{
+		ID:   s.rand.DerivedID("m", s.ks.Namespace, "event", ev.Seq),
+		From: s.providerSender, To: ev.Args[1],
+		Body: NoticeText(ev.Args[0], s.miitSender, time.Duration(window)*time.Millisecond),
+		At:   ev.Due,
+	})
+	return err
+}
+
+var expireScript = redis.NewScript(luaLib + `
+local F = KEYS[4]
+if redis.call('HGET', F, 'status') ~= 'pending_validation' then return 0 end
+kill_codes(F)
+redis.call('HSET', F, 'status', 'canceled', 'canceled_by', 'expiry', 'canceled_at', ARGV[1])
+bump(F, ARGV[2], 'canceled')
+return 1
+`)
+
+// onExpire: the validation window ends; an order not fully validated is
+// canceled.
+func (s *Service) onExpire(ctx context.Context, ev simulator.Event) error {
+	id := ev.Args[0]
+	lag, err := s.resultLag(ctx, id, "expired")
+	if err != nil {
+		return err
+	}
+	return expireScript.Run(ctx, s.rdb, s.schedKeys(s.filingKey(id)), ev.Due.UnixMilli(), ev.Due.Add(lag).UnixMilli()).Err()
+}
+
+func (s *Service) resultLag(ctx context.Context, id string, parts ...string) (time.Duration, error) {
+	f, err := s.faults.Get(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return s.rand.Between(f.ResultSyncLag.Min, f.ResultSyncLag.Max, append([]string{"result_sync_lag", id}, parts...)...), nil
+}
+
+var resultScript = redis.NewScript(`
+local F = KEYS[1]
+if not redis.call('HGET', F, 'id') then return 0 end
+if tonumber(ARGV[1]) <= tonumber(redis.call('HGET', F, 'prov_version')) then return 0 end
+redis.call('HSET', F, 'prov_version', ARGV[1], 'prov_status', ARGV[2], 'prov_validated', ARGV[3])
+return 1
+`)
+
+// onResult: MIIT's state of a version reaches the provider, unless a newer
+// one already did. Args: filing, version, status, validated roles.
+func (s *Service) onResult(ctx context.Context, ev simulator.Event) error {
+	if len(ev.Args) != 4 {
+		return fmt.Errorf("malformed event %q", ev.Member())
+	}
+	return resultScript.Run(ctx, s.rdb, []string{s.filingKey(ev.Args[0])}, ev.Args[1], ev.Args[2], ev.Args[3]).Err()
+}
+
+var reviewScript = redis.NewScript(luaLib + `
+local F = KEYS[4]
+if redis.call('HGET', F, 'status') ~= 'under_review' then return 0 end
+redis.call('HSET', F, 'status', ARGV[1], 'reviewed_at', ARGV[3])
+bump(F, ARGV[2], ARGV[1])
+return 1
+`)
+
+// onReview: the communications administration approves or returns an order
+// under review.
+func (s *Service) onReview(ctx context.Context, ev simulator.Event) error {
+	id := ev.Args[0]
+	f, err := s.faults.Get(ctx)
+	if err != nil {
+		return err
+	}
+	outcome := StatusReturned
+	if s.rand.Chance(f.Review.ApproveRatio, "approve", id) {
+		outcome = StatusApproved
+	}
+	lag := s.rand.Between(f.ResultSyncLag.Min, f.ResultSyncLag.Max, "result_sync_lag", id, outcome)
+	return reviewScript.Run(ctx, s.rdb, s.schedKeys(s.filingKey(id)), outcome, ev.Due.Add(lag).UnixMilli(), ev.Due.UnixMilli()).Err()
+}
+
+var autoResendScript = redis.NewScript(luaLib + `
+local F = KEYS[4]
+local now = tonumber(ARGV[1])
+if not live(F, now) then return {} end
+local id = redis.call('HGET', F, 'id')
+local window = tonumber(redis.call('HGET', F, 'deadline')) - tonumber(redis.call('HGET', F, 'codes_sent_at'))
+local out = {}
+for i = 1, nsubj(F) do
+  if subj(F, i, 'validated') ~= '1' then
+    out[#out + 1] = schedule(KEYS[1], KEYS[2], now, 'miit.code', {id, tostring(i), subj(F, i, 'phone'), subj(F, i, 'code'), tostring(window)})
+  end
+end
+return out
+`)
+
+// onAutoResend: MIIT sends the current codes once more, at noon the day
+// after, to whoever has not validated yet. It changes no code and counts no
+// resend.
+func (s *Service) onAutoResend(ctx context.Context, ev simulator.Event) error {
+	codes, err := autoResendScript.Run(ctx, s.rdb, s.schedKeys(s.filingKey(ev.Args[0])), ev.Due.UnixMilli()).StringSlice()
+	if err != nil {
+		return fmt.Errorf("auto resend %s: %w", ev.Args[0], err)
+	}
+	return s.sched.RunNow(ctx, codes...)
+}

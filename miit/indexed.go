@@ -1,0 +1,87 @@
+package miit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+
+	"smsim/gateway"
+	"smsim/simulator"
+)
+
+// A person at MIIT is found by mobile number and the last six characters of
+// a certificate number, through the index of orders by number. A script
+// that acts on a person is passed the index and every order it lists in
+// KEYS (so that Redis Cluster can run it on one shard) and answers "retry"
+// when the index changed since it was read.
+const luaCheckIndex = `
+local function index_changed(who, n, id_at, stride)
+  local members = redis.call('SMEMBERS', who)
+  if #members ~= n then return true end
+  local want = {}
+  for i = 1, n do want[ARGV[id_at + (i - 1) * stride]] = true end
+  for _, m in ipairs(members) do
+    if not want[m] then return true end
+  end
+  return false
+end
+
+local function matches(F, si, phone, last6)
+  return subj(F, si, 'phone') == phone and string.find(subj(F, si, 'certs'), ',' .. last6 .. ',', 1, true) ~= nil
+end
+`
+
+// lookup is what a validation or resend reads before its script: the
+// orders of the number, the clock, the fault profile and a call number for
+// its draws.
+type lookup struct {
+	ids    []string
+	now    int64
+	faults simulator.Faults
+	call   string
+}
+
+func (s *Service) lookup(ctx context.Context, phone, counter string) (lookup, error) {
+	p := s.rdb.Pipeline()
+	ids := p.SMembers(ctx, s.whoKey(phone))
+	clock := s.clock.StateCmd(ctx, p)
+	fc := s.faults.GetCmd(ctx, p)
+	call := p.HIncrBy(ctx, s.ks.Key("seq"), counter, 1)
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return lookup{}, fmt.Errorf("look up %s: %w", phone, err)
+	}
+	st, err := s.clock.StateOf(clock)
+	if err != nil {
+		return lookup{}, err
+	}
+	f, err := s.faults.Of(fc)
+	if err != nil {
+		return lookup{}, err
+	}
+	return lookup{ids: ids.Val(), now: st.Now.UnixMilli(), faults: f, call: strconv.FormatInt(call.Val(), 10)}, nil
+}
+
+// checkPerson reads and checks the phone and certificate characters a
+// person enters.
+func checkPerson(phone, cert string) (string, string, error) {
+	p, err := gateway.NormalizePhone("phone", phone)
+	if err != nil {
+		return "", "", err
+	}
+	if !last6Pattern.MatchString(cert) {
+		if cert == "" {
+			return "", "", simulator.Invalid("certificate_last6: missing; give the last six characters of the certificate number")
+		}
+		return "", "", simulator.Invalid("certificate_last6: must be six letters or digits (the last six characters of the certificate number), got %q", cert)
+	}
+	return p, last6(cert), nil
+}
+
+// maxRetries bounds how often a script is run again because the index of
+// a number changed under it.
+const maxRetries = 20
+
+var errIndexChanged = errors.New("the orders of this number kept changing")

@@ -1,0 +1,117 @@
+package miit
+
+import (
+	"log/slog"
+	"regexp"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"smsim/gateway"
+	"smsim/simulator"
+)
+
+// Scheduler events of the filing flow.
+const (
+	EventSync       = "miit.sync"       // the order reaches MIIT
+	EventCode       = "miit.code"       // MIIT texts a code
+	EventNotice     = "provider.notice" // the provider texts that the order was submitted
+	EventExpire     = "miit.expire"     // the validation window ends
+	EventResult     = "miit.result"     // MIIT's outcome reaches the provider
+	EventReview     = "miit.review"     // the communications administration decides
+	EventAutoResend = "miit.autoresend" // MIIT re-sends the current codes at noon
+)
+
+// Default sender numbers.
+const (
+	DefaultMIITSender     = "12381"
+	DefaultProviderSender = "95187"
+)
+
+// Limits.
+const (
+	MaxFailures = 5 // consecutive failures of a person that reject the order
+	MaxResends  = 2 // resends per person per order
+)
+
+// Config is what a Service is built from.
+type Config struct {
+	Redis          redis.UniversalClient
+	Keyspace       simulator.Keyspace
+	Clock          *simulator.Clock
+	Scheduler      *simulator.Scheduler
+	Faults         *simulator.FaultStore
+	Rand           *simulator.Source
+	Gateway        *gateway.Gateway
+	Log            *slog.Logger
+	Metrics        prometheus.Registerer
+	MIITSender     string // 12381 or 106…12381; default 12381
+	ProviderSender string // default 95187
+}
+
+// Service plays the provider's filing system and MIIT.
+type Service struct {
+	rdb            redis.UniversalClient
+	ks             simulator.Keyspace
+	clock          *simulator.Clock
+	sched          *simulator.Scheduler
+	faults         *simulator.FaultStore
+	rand           *simulator.Source
+	gw             *gateway.Gateway
+	log            *slog.Logger
+	miitSender     string
+	providerSender string
+	validations    *prometheus.CounterVec
+	resends        *prometheus.CounterVec
+}
+
+// New returns the service and registers its scheduler events.
+func New(c Config) (*Service, error) {
+	if c.MIITSender == "" {
+		c.MIITSender = DefaultMIITSender
+	}
+	if c.ProviderSender == "" {
+		c.ProviderSender = DefaultProviderSender
+	}
+	if !gateway.IsMIITSender(c.MIITSender) {
+		return nil, simulator.Invalid("miit sender: must be 12381 or 106 followed by ten digits and 12381, got %q", c.MIITSender)
+	}
+	if err := gateway.ValidateSender("provider sender", c.ProviderSender); err != nil {
+		return nil, err
+	}
+	s := &Service{
+		rdb: c.Redis, ks: c.Keyspace, clock: c.Clock, sched: c.Scheduler, faults: c.Faults,
+		rand: c.Rand, gw: c.Gateway, log: c.Log.With("component", "miit"),
+		miitSender: c.MIITSender, providerSender: c.ProviderSender,
+		validations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "smsim_validations_total", Help: "MIIT validations by result.",
+		}, []string{"result"}),
+		resends: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "smsim_resends_total", Help: "MIIT resend requests by result.",
+		}, []string{"result"}),
+	}
+	c.Metrics.MustRegister(s.validations, s.resends)
+	s.sched.Handle(EventSync, s.onSync)
+	s.sched.Handle(EventCode, s.onCode)
+	s.sched.Handle(EventNotice, s.onNotice)
+	s.sched.Handle(EventExpire, s.onExpire)
+	s.sched.Handle(EventResult, s.onResult)
+	s.sched.Handle(EventReview, s.onReview)
+	s.sched.Handle(EventAutoResend, s.onAutoResend)
+	return s, nil
+}
+
+func (s *Service) filingKey(id string) string { return s.ks.Key("filing", id) }
+func (s *Service) whoKey(phone string) string { return s.ks.Key("who", phone) }
+func (s *Service) codesKey() string           { return s.ks.Key("codes") }
+
+// schedKeys are the first keys of every script of this package: the
+// scheduler's due set and sequence hash, and the set of live codes.
+func (s *Service) schedKeys(more ...string) []string {
+	due, seq := s.sched.Keys()
+	return append([]string{due, seq, s.codesKey()}, more...)
+}
+
+var last6Pattern = regexp.MustCompile(`^[0-9A-Za-z]{6}$`)
+var certPattern = regexp.MustCompile(`^[0-9A-Za-z]{6,32}$`)
+var codePattern = regexp.MustCompile(`^[0-9]{6}$`)

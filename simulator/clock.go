@@ -1,0 +1,196 @@
+package simulator
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ClockState is what the simulated clock reads.
+type ClockState struct {
+	Now    time.Time `json:"now"`
+	Scale  float64   `json:"scale"`
+	Paused bool      `json:"paused"`
+}
+
+// ClockStart is the clock's start value: where it stands when the store is
+// new and after a reset.
+type ClockStart struct {
+	At     time.Time // zero: the real time at that moment
+	Scale  float64   // simulated seconds per real second; 0 means 1
+	Paused bool
+}
+
+// MaxScale bounds the clock's scale.
+const MaxScale = 1_000_000
+
+// Clock is the simulated clock shared by every process on one Redis. Its
+// state is an anchor (a simulated time read at a real time), a scale and a
+// paused flag, kept in one Redis hash; a process computes the time from it
+// and its own wall clock. Simulated times have millisecond resolution.
+type Clock struct {
+	rdb   redis.UniversalClient
+	key   string
+	start ClockStart
+	real  func() time.Time
+}
+
+// NewClock returns the clock of keyspace ks. real is the wall clock (nil:
+// time.Now).
+func NewClock(rdb redis.UniversalClient, ks Keyspace, start ClockStart, real func() time.Time) *Clock {
+	if real == nil {
+		real = time.Now
+	}
+	if start.Scale == 0 {
+		start.Scale = 1
+	}
+	return &Clock{rdb: rdb, key: ks.Key("clock"), start: start, real: real}
+}
+
+// Key is the Redis key of the clock's hash.
+func (c *Clock) Key() string { return c.key }
+
+// clockInit sets the clock to its start value; with ARGV[5] = "keep" only
+// when it is not set yet.
+var clockInit = redis.NewScript(`
+if ARGV[5] == 'keep' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'sim', ARGV[1], 'real', ARGV[2], 'scale', ARGV[3], 'paused', ARGV[4])
+return 1
+`)
+
+// clockMove re-anchors the clock at the real time ARGV[1], then adds ARGV[2]
+// milliseconds and sets the scale (ARGV[3]) and paused flag (ARGV[4]) when
+// they are not empty. It answers the new anchor.
+var clockMove = redis.NewScript(`
+local c = redis.call('HMGET', KEYS[1], 'sim', 'real', 'scale', 'paused')
+if not c[1] then return redis.error_reply('clock is not set') end
+local real = tonumber(ARGV[1])
+local sim = tonumber(c[1])
+if c[4] ~= '1' and real > tonumber(c[2]) then
+  sim = sim + math.floor((real - tonumber(c[2])) * tonumber(c[3]))
+end
+sim = sim + tonumber(ARGV[2])
+local scale = c[3]
+if ARGV[3] ~= '' then scale = ARGV[3] end
+local paused = c[4]
+if ARGV[4] ~= '' then paused = ARGV[4] end
+redis.call('HSET', KEYS[1], 'sim', sim, 'real', real, 'scale', scale, 'paused', paused)
+return {tostring(sim), scale, paused}
+`)
+
+// Init sets the clock to its start value unless the store already has one.
+func (c *Clock) Init(ctx context.Context) error { return c.init(ctx, "keep") }
+
+// Reset sets the clock back to its start value.
+func (c *Clock) Reset(ctx context.Context) error { return c.init(ctx, "reset") }
+
+func (c *Clock) init(ctx context.Context, mode string) error {
+	real := c.real()
+	at := c.start.At
+	if at.IsZero() {
+		at = real
+	}
+	paused := "0"
+	if c.start.Paused {
+		paused = "1"
+	}
+	err := clockInit.Run(ctx, c.rdb, []string{c.key},
+		at.UnixMilli(), real.UnixMilli(), formatScale(c.start.Scale), paused, mode).Err()
+	if err != nil {
+		return fmt.Errorf("set clock: %w", err)
+	}
+	return nil
+}
+
+// State reads the clock.
+func (c *Clock) State(ctx context.Context) (ClockState, error) {
+	v, err := c.rdb.HMGet(ctx, c.key, "sim", "real", "scale", "paused").Result()
+	if err != nil {
+		return ClockState{}, fmt.Errorf("read clock: %w", err)
+	}
+	return c.stateOf(v)
+}
+
+// StateCmd queues a read of the clock on a pipeline; StateOf turns its answer
+// into a state. Callers use them to read the clock in the same round trip as
+// other keys.
+func (c *Clock) StateCmd(ctx context.Context, p redis.Pipeliner) *redis.SliceCmd {
+	return p.HMGet(ctx, c.key, "sim", "real", "scale", "paused")
+}
+
+// StateOf computes the clock state from a StateCmd answer.
+func (c *Clock) StateOf(cmd *redis.SliceCmd) (ClockState, error) {
+	v, err := cmd.Result()
+	if err != nil {
+		return ClockState{}, fmt.Errorf("read clock: %w", err)
+	}
+	return c.stateOf(v)
+}
+
+func (c *Clock) stateOf(v []any) (ClockState, error) {
+	if len(v) != 4 || v[0] == nil {
+		return ClockState{}, fmt.Errorf("read clock: clock is not set")
+	}
+	sim, err1 := strconv.ParseInt(v[0].(string), 10, 64)
+	real, err2 := strconv.ParseInt(v[1].(string), 10, 64)
+	scale, err3 := strconv.ParseFloat(v[2].(string), 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return ClockState{}, fmt.Errorf("read clock: malformed clock %v", v)
+	}
+	paused := v[3] == "1"
+	now := sim
+	if elapsed := c.real().UnixMilli() - real; !paused && elapsed > 0 {
+		now += int64(float64(elapsed) * scale)
+	}
+	return ClockState{Now: time.UnixMilli(now).UTC(), Scale: scale, Paused: paused}, nil
+}
+
+// Now reads the simulated time.
+func (c *Clock) Now(ctx context.Context) (time.Time, error) {
+	s, err := c.State(ctx)
+	return s.Now, err
+}
+
+// Set changes the scale and/or the paused flag (nil leaves one as it is);
+// simulated time goes on from where it stands.
+func (c *Clock) Set(ctx context.Context, scale *float64, paused *bool) (ClockState, error) {
+	sc, pa := "", ""
+	if scale != nil {
+		if !(*scale > 0 && *scale <= MaxScale) {
+			return ClockState{}, Invalid("scale: must be more than 0 and at most %d simulated seconds per real second, got %v", MaxScale, *scale)
+		}
+		sc = formatScale(*scale)
+	}
+	if paused != nil {
+		pa = "0"
+		if *paused {
+			pa = "1"
+		}
+	}
+	return c.move(ctx, 0, sc, pa)
+}
+
+// Jump moves simulated time forward by d and answers the new state. It does
+// not carry out what falls due: Scheduler.Advance does.
+func (c *Clock) Jump(ctx context.Context, d time.Duration) (ClockState, error) {
+	return c.move(ctx, d.Milliseconds(), "", "")
+}
+
+func (c *Clock) move(ctx context.Context, addMs int64, scale, paused string) (ClockState, error) {
+	real := c.real()
+	v, err := clockMove.Run(ctx, c.rdb, []string{c.key}, real.UnixMilli(), addMs, scale, paused).StringSlice()
+	if err != nil {
+		return ClockState{}, fmt.Errorf("move clock: %w", err)
+	}
+	sim, err1 := strconv.ParseInt(v[0], 10, 64)
+	sc, err2 := strconv.ParseFloat(v[1], 64)
+	if err1 != nil || err2 != nil {
+		return ClockState{}, fmt.Errorf("move clock: malformed answer %v", v)
+	}
+	return ClockState{Now: time.UnixMilli(sim).UTC(), Scale: sc, Paused: v[2] == "1"}, nil
+}
+
+func formatScale(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

@@ -1,0 +1,92 @@
+package simulator_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"smsim/simulator"
+	"smsim/simulator/redistest"
+)
+
+// fakeReal is a wall clock a test moves by hand.
+type fakeReal struct{ t time.Time }
+
+func (f *fakeReal) now() time.Time { return f.t }
+
+var start = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+
+func newClock(t *testing.T, st simulator.ClockStart) (*simulator.Clock, *fakeReal) {
+	t.Helper()
+	srv := redistest.Start(t)
+	real := &fakeReal{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	ks := simulator.Keyspace{Prefix: srv.Prefix, Namespace: simulator.DefaultNamespace}
+	c := simulator.NewClock(srv.Client(t), ks, st, real.now)
+	if err := c.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return c, real
+}
+
+func TestClockRunsAtItsScale(t *testing.T) {
+	ctx := context.Background()
+	c, real := newClock(t, simulator.ClockStart{At: start, Scale: 60})
+	real.t = real.t.Add(2 * time.Second)
+	st, err := c.State(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := start.Add(2 * time.Minute); !st.Now.Equal(want) || st.Scale != 60 || st.Paused {
+		t.Fatalf("state = %+v, want now %s scale 60 running", st, want)
+	}
+}
+
+func TestClockPauseJumpAndScale(t *testing.T) {
+	ctx := context.Background()
+	c, real := newClock(t, simulator.ClockStart{At: start})
+	real.t = real.t.Add(10 * time.Second)
+	paused := true
+	st, err := c.Set(ctx, nil, &paused)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := start.Add(10 * time.Second); !st.Now.Equal(want) || !st.Paused {
+		t.Fatalf("after pause: %+v, want now %s paused", st, want)
+	}
+	real.t = real.t.Add(time.Hour)
+	if now, _ := c.Now(ctx); !now.Equal(start.Add(10 * time.Second)) {
+		t.Fatalf("paused clock moved to %s", now)
+	}
+	st, err = c.Jump(ctx, 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := start.Add(24*time.Hour + 10*time.Second); !st.Now.Equal(want) {
+		t.Fatalf("after jump: %s, want %s", st.Now, want)
+	}
+	scale, running := 3600.0, false
+	if _, err := c.Set(ctx, &scale, &running); err != nil {
+		t.Fatal(err)
+	}
+	real.t = real.t.Add(time.Second)
+	if now, _ := c.Now(ctx); !now.Equal(start.Add(25*time.Hour + 10*time.Second)) {
+		t.Fatalf("running at 3600: %s", now)
+	}
+	if err := c.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := c.State(ctx); !st.Now.Equal(start) || st.Scale != 1 || st.Paused {
+		t.Fatalf("after reset: %+v", st)
+	}
+}
+
+func TestClockRejectsBadScale(t *testing.T) {
+	c, _ := newClock(t, simulator.ClockStart{At: start})
+	for _, s := range []float64{0, -1, simulator.MaxScale + 1} {
+		_, err := c.Set(context.Background(), &s, nil)
+		e, ok := err.(*simulator.Error)
+		if !ok || e.Code != 400 {
+			t.Errorf("scale %v: err %v, want a 400", s, err)
+		}
+	}
+}

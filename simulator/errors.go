@@ -1,0 +1,28 @@
+package simulator
+
+import "fmt"
+
+// Error is an error a caller of smsim must see as it is: bad input, an
+// unknown id, or an action the current state forbids. Code is the HTTP
+// status that reports it; Detail names what is wrong.
+type Error struct {
+	Code   int
+	Detail string
+}
+
+func (e *Error) Error() string { return e.Detail }
+
+// Invalid reports malformed or invalid input (HTTP 400).
+func Invalid(format string, args ...any) *Error {
+	return &Error{Code: 400, Detail: fmt.Sprintf(format, args...)}
+}
+
+// NotFound reports an unknown id (HTTP 404).
+func NotFound(format string, args ...any) *Error {
+	return &Error{Code: 404, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Conflict reports an action the current state forbids (HTTP 409).
+func Conflict(format string, args ...any) *Error {
+	return &Error{Code: 409, Detail: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,382 @@
+package simulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+)
+
+// Event is something that happens at a simulated time: a sync, a delivery,
+// the end of a validation window. It is stored in Redis as one member of a
+// sorted set scored by its due time, in the form
+// "seq|due|kind|arg|arg…", so that it survives the process that scheduled
+// it.
+type Event struct {
+	Seq  string    // unique, increasing: orders events due at the same time
+	Due  time.Time // the simulated time it happens at
+	Kind string
+	Args []string
+
+	member string
+}
+
+// Member is the event's stored form.
+func (e Event) Member() string { return e.member }
+
+// ParseEvent reads an event from its stored form.
+func ParseEvent(member string) (Event, error) {
+	f := strings.Split(member, "|")
+	if len(f) < 3 {
+		return Event{}, fmt.Errorf("malformed event %q", member)
+	}
+	due, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return Event{}, fmt.Errorf("malformed event %q: due: %w", member, err)
+	}
+	return Event{Seq: f[0], Due: time.UnixMilli(due).UTC(), Kind: f[2], Args: f[3:], member: member}, nil
+}
+
+// A Handler carries out an event. It must be idempotent: an event whose
+// process died while carrying it out is carried out again by another.
+type Handler func(ctx context.Context, ev Event) error
+
+// LuaSchedule defines, for scripts of other packages, the Lua function
+// schedule(due_key, seq_key, due_ms, kind, args) that schedules an event
+// (args: a table of strings without '|') and returns its stored form. The
+// script must pass due_key and seq_key (Scheduler.Keys) in KEYS.
+const LuaSchedule = `
+local function schedule(due_key, seq_key, due, kind, args)
+  local n = tostring(redis.call('HINCRBY', seq_key, 'event', 1))
+  local m = string.rep('0', 12 - #n) .. n .. '|' .. tostring(math.floor(tonumber(due))) .. '|' .. kind
+  if #args > 0 then m = m .. '|' .. table.concat(args, '|') end
+  redis.call('ZADD', due_key, math.floor(tonumber(due)), m)
+  return m
+end
+`
+
+var scheduleScript = redis.NewScript(LuaSchedule + `
+local args = {}
+for i = 3, #ARGV do args[#args + 1] = ARGV[i] end
+return schedule(KEYS[1], KEYS[2], ARGV[1], ARGV[2], args)
+`)
+
+// claimScript moves up to ARGV[3] events due by ARGV[1] from the due set to
+// the in-flight set, leased until the real time ARGV[2].
+var claimScript = redis.NewScript(`
+local m = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, x in ipairs(m) do
+  redis.call('ZREM', KEYS[1], x)
+  redis.call('ZADD', KEYS[2], ARGV[2], x)
+end
+return m
+`)
+
+// claimMembersScript claims the named events, those still due.
+var claimMembersScript = redis.NewScript(`
+local out = {}
+for i = 2, #ARGV do
+  if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
+    redis.call('ZADD', KEYS[2], ARGV[1], ARGV[i])
+    out[#out + 1] = ARGV[i]
+  end
+end
+return out
+`)
+
+// requeueScript puts back in the due set the in-flight events whose lease
+// ended before the real time ARGV[1].
+var requeueScript = redis.NewScript(`
+local m = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+for _, x in ipairs(m) do
+  local due = string.match(x, '^%d+|(%d+)|')
+  redis.call('ZREM', KEYS[2], x)
+  redis.call('ZADD', KEYS[1], due, x)
+end
+return #m
+`)
+
+// SchedulerOptions tunes a Scheduler; the zero value is the default.
+type SchedulerOptions struct {
+	Lease time.Duration // how long a claimed event is kept from others (real time); default 30s
+	Tick  time.Duration // how often the background loop looks for due events (real time); default 50ms
+}
+
+// Scheduler keeps the events that happen later in simulated time, in a
+// Redis sorted set, and carries them out when the clock reaches them. Each
+// event is claimed atomically, so that with several processes on one Redis
+// each is carried out once; a claimed event whose process died goes back to
+// the set when its lease ends.
+type Scheduler struct {
+	rdb      redis.UniversalClient
+	clock    *Clock
+	log      *slog.Logger
+	dueKey   string
+	flyKey   string
+	seqKey   string
+	opts     SchedulerOptions
+	real     func() time.Time
+	handlers map[string]Handler
+	fired    *prometheus.CounterVec
+	kick     chan struct{}
+
+	mu      sync.Mutex // guards running
+	running bool
+}
+
+// NewScheduler returns the scheduler of keyspace ks, driven by clock. Its
+// metrics are registered on reg.
+func NewScheduler(rdb redis.UniversalClient, ks Keyspace, clock *Clock, log *slog.Logger, reg prometheus.Registerer, opts SchedulerOptions) *Scheduler {
+	if opts.Lease == 0 {
+		opts.Lease = 30 * time.Second
+	}
+	if opts.Tick == 0 {
+		opts.Tick = 50 * time.Millisecond
+	}
+	s := &Scheduler{
+		rdb: rdb, clock: clock, log: log.With("component", "scheduler"),
+		dueKey: ks.Key("sched", "due"), flyKey: ks.Key("sched", "inflight"), seqKey: ks.Key("seq"),
+		opts: opts, real: clock.real, handlers: map[string]Handler{},
+		fired: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "smsim_scheduler_events_total",
+			Help: "Scheduled events carried out, by kind and outcome (ok, error, unknown_kind).",
+		}, []string{"kind", "outcome"}),
+		kick: make(chan struct{}, 1),
+	}
+	reg.MustRegister(s.fired)
+	return s
+}
+
+// Keys are the keys a script that schedules events (LuaSchedule) passes in
+// KEYS: the due set and the sequence hash.
+func (s *Scheduler) Keys() (due, seq string) { return s.dueKey, s.seqKey }
+
+// Handle sets the handler of events of kind. Call it before Run.
+func (s *Scheduler) Handle(kind string, h Handler) { s.handlers[kind] = h }
+
+// Schedule adds an event of kind with args, due at due.
+func (s *Scheduler) Schedule(ctx context.Context, due time.Time, kind string, args ...string) (Event, error) {
+	argv := []any{due.UnixMilli(), kind}
+	for _, a := range args {
+		if strings.Contains(a, "|") {
+			return Event{}, fmt.Errorf("schedule %s: argument %q holds '|'", kind, a)
+		}
+		argv = append(argv, a)
+	}
+	m, err := scheduleScript.Run(ctx, s.rdb, []string{s.dueKey, s.seqKey}, argv...).Text()
+	if err != nil {
+		return Event{}, fmt.Errorf("schedule %s: %w", kind, err)
+	}
+	s.Kick()
+	return ParseEvent(m)
+}
+
+// Kick wakes the background loop to look for due events at once.
+func (s *Scheduler) Kick() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Pending counts the events not yet carried out.
+func (s *Scheduler) Pending(ctx context.Context) (int64, error) {
+	p := s.rdb.Pipeline()
+	a := p.ZCard(ctx, s.dueKey)
+	b := p.ZCard(ctx, s.flyKey)
+	if _, err := p.Exec(ctx); err != nil {
+		return 0, fmt.Errorf("count events: %w", err)
+	}
+	return a.Val() + b.Val(), nil
+}
+
+// RunNow carries out the named events (stored forms) at once, those not yet
+// claimed by anyone. Callers use it for events they just scheduled as due
+// now, so that a zero delay means no wait for the background loop.
+func (s *Scheduler) RunNow(ctx context.Context, members ...string) error {
+	if len(members) == 0 {
+		return nil
+	}
+	argv := []any{s.leaseUntil()}
+	for _, m := range members {
+		argv = append(argv, m)
+	}
+	claimed, err := claimMembersScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey}, argv...).StringSlice()
+	if err != nil {
+		return fmt.Errorf("claim events: %w", err)
+	}
+	return s.carryOut(ctx, claimed)
+}
+
+// RunDue carries out, in due order, every event due by until, including
+// those that carrying out the earlier ones schedules. It answers how many it
+// carried out.
+func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
+	n := 0
+	for {
+		claimed, err := claimScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey},
+			until.UnixMilli(), s.leaseUntil(), 1).StringSlice()
+		if err != nil {
+			return n, fmt.Errorf("claim events: %w", err)
+		}
+		if len(claimed) == 0 {
+			return n, nil
+		}
+		if err := s.carryOut(ctx, claimed); err != nil {
+			return n, err
+		}
+		n += len(claimed)
+	}
+}
+
+func (s *Scheduler) leaseUntil() int64 { return s.real().Add(s.opts.Lease).UnixMilli() }
+
+// carryOut runs the handlers of claimed events and releases them. An event
+// whose handler fails stays claimed: it is carried out again when its lease
+// ends.
+func (s *Scheduler) carryOut(ctx context.Context, claimed []string) error {
+	for _, m := range claimed {
+		ev, err := ParseEvent(m)
+		if err != nil {
+			s.log.Error("dropping malformed event", "event", m, "err", err)
+			s.rdb.ZRem(ctx, s.flyKey, m)
+			continue
+		}
+		h, ok := s.handlers[ev.Kind]
+		if !ok {
+			s.fired.WithLabelValues(ev.Kind, "unknown_kind").Inc()
+			s.log.Error("dropping event of unknown kind", "event", m)
+			s.rdb.ZRem(ctx, s.flyKey, m)
+			continue
+		}
+		if err := h(ctx, ev); err != nil {
+			s.fired.WithLabelValues(ev.Kind, "error").Inc()
+			return fmt.Errorf("event %s %s: %w", ev.Kind, strings.Join(ev.Args, " "), err)
+		}
+		s.fired.WithLabelValues(ev.Kind, "ok").Inc()
+		if err := s.rdb.ZRem(ctx, s.flyKey, m).Err(); err != nil {
+			return fmt.Errorf("release event: %w", err)
+		}
+	}
+	return nil
+}
+
+// Requeue puts back the claimed events whose lease has ended.
+func (s *Scheduler) Requeue(ctx context.Context) (int, error) {
+	n, err := requeueScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey}, s.real().UnixMilli()).Int()
+	if err != nil {
+		return 0, fmt.Errorf("requeue events: %w", err)
+	}
+	return n, nil
+}
+
+// Advance moves the clock forward by d and, before it returns, carries out
+// everything due by the new time, in due order: what this process claims,
+// and what other processes claimed and are still carrying out.
+func (s *Scheduler) Advance(ctx context.Context, d time.Duration) (ClockState, error) {
+	st, err := s.clock.Jump(ctx, d)
+	if err != nil {
+		return ClockState{}, err
+	}
+	if err := s.Drain(ctx, st.Now); err != nil {
+		return ClockState{}, err
+	}
+	return s.clock.State(ctx)
+}
+
+// Drain carries out everything due by until and waits for the events due by
+// until that other processes are carrying out.
+func (s *Scheduler) Drain(ctx context.Context, until time.Time) error {
+	for {
+		if _, err := s.Requeue(ctx); err != nil {
+			return err
+		}
+		if _, err := s.RunDue(ctx, until); err != nil {
+			return err
+		}
+		busy, err := s.inFlightBy(ctx, until)
+		if err != nil || !busy {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Scheduler) inFlightBy(ctx context.Context, until time.Time) (bool, error) {
+	m, err := s.rdb.ZRange(ctx, s.flyKey, 0, -1).Result()
+	if err != nil {
+		return false, fmt.Errorf("read events in flight: %w", err)
+	}
+	for _, x := range m {
+		if ev, err := ParseEvent(x); err == nil && !ev.Due.After(until) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Run carries out events as the clock reaches them, until ctx ends. It is
+// the background loop of a process; with several processes, each runs one.
+func (s *Scheduler) Run(ctx context.Context) {
+	s.mu.Lock()
+	if s.running {
+		s.mu.Unlock()
+		panic("simulator: Scheduler.Run called twice")
+	}
+	s.running = true
+	s.mu.Unlock()
+
+	t := time.NewTimer(0)
+	defer t.Stop()
+	lastRequeue := time.Time{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.kick:
+		}
+		if err := s.tick(ctx, &lastRequeue); err != nil && ctx.Err() == nil {
+			s.log.Warn("carrying out due events", "err", err)
+		}
+		t.Reset(s.opts.Tick)
+	}
+}
+
+func (s *Scheduler) tick(ctx context.Context, lastRequeue *time.Time) error {
+	if s.real().Sub(*lastRequeue) > time.Second {
+		*lastRequeue = s.real()
+		if _, err := s.Requeue(ctx); err != nil {
+			return err
+		}
+	}
+	p := s.rdb.Pipeline()
+	st := s.clock.StateCmd(ctx, p)
+	next := p.ZRangeWithScores(ctx, s.dueKey, 0, 0)
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("read clock and next event: %w", err)
+	}
+	if len(next.Val()) == 0 {
+		return nil
+	}
+	now, err := s.clock.StateOf(st)
+	if err != nil {
+		return err
+	}
+	if int64(next.Val()[0].Score) > now.Now.UnixMilli() {
+		return nil
+	}
+	_, err = s.RunDue(ctx, now.Now)
+	return err
+}

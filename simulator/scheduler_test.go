@@ -1,0 +1,155 @@
+package simulator_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"smsim/simulator"
+	"smsim/simulator/redistest"
+)
+
+type schedEnv struct {
+	srv   *redistest.Server
+	ks    simulator.Keyspace
+	clock *simulator.Clock
+}
+
+func newSchedEnv(t *testing.T) *schedEnv {
+	t.Helper()
+	srv := redistest.Start(t)
+	ks := simulator.Keyspace{Prefix: srv.Prefix, Namespace: simulator.DefaultNamespace}
+	c := simulator.NewClock(srv.Client(t), ks, simulator.ClockStart{At: start, Paused: true}, nil)
+	if err := c.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return &schedEnv{srv: srv, ks: ks, clock: c}
+}
+
+// scheduler returns a new scheduler on the env's Redis, as another process
+// would have.
+func (e *schedEnv) scheduler(t *testing.T) *simulator.Scheduler {
+	rdb := e.srv.Client(t)
+	c := simulator.NewClock(rdb, e.ks, simulator.ClockStart{At: start, Paused: true}, nil)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return simulator.NewScheduler(rdb, e.ks, c, log, prometheus.NewRegistry(), simulator.SchedulerOptions{})
+}
+
+func TestAdvanceCarriesOutInDueOrder(t *testing.T) {
+	ctx := context.Background()
+	e := newSchedEnv(t)
+	s := e.scheduler(t)
+	var got []string
+	s.Handle("note", func(ctx context.Context, ev simulator.Event) error {
+		got = append(got, fmt.Sprintf("%s@%s", ev.Args[0], ev.Due.Sub(start)))
+		if ev.Args[0] == "b" { // an event that schedules another inside the window
+			_, err := s.Schedule(ctx, ev.Due.Add(5*time.Minute), "note", "b2")
+			return err
+		}
+		return nil
+	})
+	for _, x := range []struct {
+		at   time.Duration
+		name string
+	}{{60 * time.Minute, "c"}, {10 * time.Minute, "a"}, {30 * time.Minute, "b"}, {30 * time.Minute, "b'"}, {61 * time.Minute, "late"}} {
+		if _, err := s.Schedule(ctx, start.Add(x.at), "note", x.name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := s.Advance(ctx, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"a@10m0s", "b@30m0s", "b'@30m0s", "b2@35m0s", "c@1h0m0s"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("carried out %v, want %v", got, want)
+	}
+	if !st.Now.Equal(start.Add(time.Hour)) {
+		t.Fatalf("clock %s, want %s", st.Now, start.Add(time.Hour))
+	}
+	if n, _ := s.Pending(ctx); n != 1 {
+		t.Fatalf("pending %d, want 1 (the event at 61m)", n)
+	}
+}
+
+func TestEachEventCarriedOutOnceByTwoProcesses(t *testing.T) {
+	ctx := context.Background()
+	e := newSchedEnv(t)
+	a, b := e.scheduler(t), e.scheduler(t)
+	var mu sync.Mutex
+	count := map[string]int{}
+	h := func(ctx context.Context, ev simulator.Event) error {
+		mu.Lock()
+		count[ev.Args[0]]++
+		mu.Unlock()
+		return nil
+	}
+	a.Handle("n", h)
+	b.Handle("n", h)
+	const n = 300
+	for i := 0; i < n; i++ {
+		if _, err := a.Schedule(ctx, start.Add(time.Duration(i)*time.Second), "n", fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); a.Run(runCtx) }()
+	go func() { defer wg.Done(); b.Run(runCtx) }()
+	var aerr, berr error
+	var aw sync.WaitGroup
+	aw.Add(2)
+	go func() { defer aw.Done(); _, aerr = a.Advance(ctx, time.Hour) }()
+	go func() { defer aw.Done(); berr = b.Drain(ctx, start.Add(time.Hour)) }()
+	aw.Wait()
+	stop()
+	wg.Wait()
+	if aerr != nil || berr != nil {
+		t.Fatal(aerr, berr)
+	}
+	if len(count) != n {
+		t.Fatalf("%d distinct events carried out, want %d", len(count), n)
+	}
+	for k, c := range count {
+		if c != 1 {
+			t.Errorf("event %s carried out %d times", k, c)
+		}
+	}
+}
+
+func TestClaimedEventOfDeadProcessIsCarriedOutAgain(t *testing.T) {
+	ctx := context.Background()
+	e := newSchedEnv(t)
+	rdb := e.srv.Client(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	real := &fakeReal{t: time.Now()}
+	c := simulator.NewClock(rdb, e.ks, simulator.ClockStart{}, real.now)
+	dying := simulator.NewScheduler(rdb, e.ks, c, log, prometheus.NewRegistry(), simulator.SchedulerOptions{Lease: time.Minute})
+	dying.Handle("n", func(context.Context, simulator.Event) error { return fmt.Errorf("process died") })
+	if _, err := dying.Schedule(ctx, start, "n", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dying.RunDue(ctx, start); err == nil {
+		t.Fatal("want the handler's error")
+	}
+	heir := simulator.NewScheduler(rdb, e.ks, c, log, prometheus.NewRegistry(), simulator.SchedulerOptions{})
+	ran := 0
+	heir.Handle("n", func(context.Context, simulator.Event) error { ran++; return nil })
+	if n, _ := heir.Requeue(ctx); n != 0 {
+		t.Fatalf("requeued %d before the lease ended", n)
+	}
+	real.t = real.t.Add(61 * time.Second)
+	if n, _ := heir.Requeue(ctx); n != 1 {
+		t.Fatalf("requeued %d after the lease ended, want 1", n)
+	}
+	if _, err := heir.RunDue(ctx, start); err != nil || ran != 1 {
+		t.Fatalf("ran %d (err %v), want 1", ran, err)
+	}
+}

@@ -1,0 +1,67 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"smsim/gateway"
+	"smsim/simulator"
+)
+
+func (s *Server) routeGateway(mux *http.ServeMux) {
+	mux.HandleFunc("POST /gateway/v1/messages", s.send)
+	mux.HandleFunc("GET /gateway/v1/messages/{id}", s.message)
+}
+
+type sendRequest struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	Body string `json:"body"`
+}
+
+func (s *Server) send(w http.ResponseWriter, r *http.Request) {
+	var req sendRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := gateway.ValidateSender("from", req.From); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	to, err := gateway.NormalizePhone("to", req.To)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if strings.TrimSpace(req.Body) == "" {
+		s.fail(w, r, simulator.Invalid("body: missing; give the text of the message"))
+		return
+	}
+	if n := utf8.RuneCountInString(req.Body); n > gateway.MaxBodyRunes {
+		s.fail(w, r, simulator.Invalid("body: %d characters, more than the limit of %d", n, gateway.MaxBodyRunes))
+		return
+	}
+	now, err := s.clock.Now(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id, err := s.gw.Send(r.Context(), gateway.SendRequest{From: req.From, To: to, Body: req.Body, At: now})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/gateway/v1/messages/"+id)
+	writeJSON(w, http.StatusAccepted, map[string]string{"id": id, "status": gateway.StatusQueued})
+}
+
+func (s *Server) message(w http.ResponseWriter, r *http.Request) {
+	m, err := s.gw.Message(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}

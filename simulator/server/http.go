@@ -1,0 +1,231 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"smsim/simulator"
+)
+
+// Problem is an RFC 9457 problem detail, the body of every error answer.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+}
+
+var problemTypes = map[int]string{
+	400: "urn:smsim:problem:invalid-input",
+	404: "urn:smsim:problem:not-found",
+	405: "urn:smsim:problem:method-not-allowed",
+	409: "urn:smsim:problem:conflict",
+	413: "urn:smsim:problem:body-too-large",
+	415: "urn:smsim:problem:unsupported-media-type",
+	500: "urn:smsim:problem:internal",
+	503: "urn:smsim:problem:store-unavailable",
+}
+
+func writeProblem(w http.ResponseWriter, status int, detail string) {
+	typ, ok := problemTypes[status]
+	if !ok {
+		typ = "about:blank"
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(Problem{Type: typ, Title: http.StatusText(status), Status: status, Detail: detail})
+}
+
+// fail answers err: the status an *simulator.Error carries, 503 when the
+// store cannot be reached, else 500.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var e *simulator.Error
+	switch {
+	case errors.As(err, &e):
+		writeProblem(w, e.Code, e.Detail)
+	case storeDown(err):
+		s.log.Warn("store unavailable", "path", r.URL.Path, "err", err)
+		writeProblem(w, http.StatusServiceUnavailable, "the Redis store cannot be reached; try again")
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// the client went away; nobody reads the answer
+	default:
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeProblem(w, http.StatusInternalServerError, "internal error: "+err.Error())
+	}
+}
+
+// storeDown tells whether err comes from an unreachable Redis.
+func storeDown(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, io.EOF) ||
+		errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "connection pool timeout") ||
+		strings.Contains(err.Error(), "client is closed")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// readBody reads a JSON request body: 415 for a Content-Type other than
+// JSON, 413 over the size limit.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return nil, &simulator.Error{Code: http.StatusUnsupportedMediaType,
+				Detail: fmt.Sprintf("Content-Type: the body must be JSON (application/json), got %q", ct)}
+		}
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, &simulator.Error{Code: http.StatusRequestEntityTooLarge,
+			Detail: fmt.Sprintf("body: larger than the limit of %d bytes", tooBig.Limit)}
+	}
+	if err != nil {
+		return nil, simulator.Invalid("body: cannot be read: %v", err)
+	}
+	return b, nil
+}
+
+// decode reads a JSON request body into v (simulator.DecodeStrict).
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	b, err := s.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	return simulator.DecodeStrict(bytes.NewReader(b), v)
+}
+
+// problemsForMux answers unknown paths and methods with problem details
+// instead of the mux's plain text.
+func problemsForMux(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		rec := &statusRecorder{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		switch rec.status {
+		case http.StatusMethodNotAllowed:
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+			writeProblem(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, rec.header.Get("Allow")))
+		case http.StatusNotFound, 0:
+			writeProblem(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s; see /openapi.json", r.Method, r.URL.Path))
+		default: // a redirect that cleans the path
+			for k, v := range rec.header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.status)
+		}
+	})
+}
+
+// statusRecorder keeps what a handler answers without sending it.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (r *statusRecorder) Header() http.Header { return r.header }
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return len(b), nil
+}
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+}
+
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "smsim_http_requests_total", Help: "HTTP requests by route pattern, method and status code.",
+		}, []string{"route", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "smsim_http_request_duration_seconds", Help: "HTTP request durations by route pattern (real seconds).",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+// respWriter records the status of an answer.
+type respWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *respWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *respWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *respWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// instrument gives each request an id (X-Request-Id, kept when the client
+// sends one), counts and times it by route, and logs it.
+func (s *Server) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 64 {
+			var b [8]byte
+			rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		start := time.Now()
+		rw := &respWriter{ResponseWriter: w}
+		next.ServeHTTP(rw, r)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		if rw.status == 0 {
+			rw.status = http.StatusOK
+		}
+		d := time.Since(start)
+		s.http.requests.WithLabelValues(route, r.Method, strconv.Itoa(rw.status)).Inc()
+		s.http.duration.WithLabelValues(route).Observe(d.Seconds())
+		s.log.Debug("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "route", route,
+			"status", rw.status, "duration", d)
+	})
+}

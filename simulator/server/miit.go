@@ -1,0 +1,50 @@
+package server
+
+import (
+	"net/http"
+
+	"smsim/miit"
+)
+
+func (s *Server) routeMIIT(mux *http.ServeMux) {
+	mux.HandleFunc("POST /miit/v1/validations", s.validate)
+	mux.HandleFunc("POST /miit/v1/resends", s.resend)
+	mux.HandleFunc("GET /miit/v1/filings/{id}", s.miitFiling)
+}
+
+func (s *Server) validate(w http.ResponseWriter, r *http.Request) {
+	var req miit.ValidateRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.miit.Validate(r.Context(), req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) resend(w http.ResponseWriter, r *http.Request) {
+	var req miit.ResendRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.miit.Resend(r.Context(), req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) miitFiling(w http.ResponseWriter, r *http.Request) {
+	v, err := s.miit.MIITView(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}

@@ -1,0 +1,180 @@
+package server
+
+import (
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"smsim/gateway"
+	"smsim/simulator"
+)
+
+func (s *Server) routePhones(mux *http.ServeMux) {
+	mux.HandleFunc("GET /phones/v1/{phone}/messages", s.messages)
+	mux.HandleFunc("DELETE /phones/v1/{phone}/messages", s.clearMessages)
+	mux.HandleFunc("GET /phones/v1/{phone}/messages/next", s.next)
+	mux.HandleFunc("GET /phones/v1/{phone}/profile", s.profile)
+	mux.HandleFunc("PUT /phones/v1/{phone}/profile", s.setProfile)
+	mux.HandleFunc("GET /phones/v1/{phone}/ws", s.phoneSocket)
+}
+
+// phoneMessage is a message as a phone shows it.
+type phoneMessage struct {
+	ID          string     `json:"id"`
+	Phone       string     `json:"phone"`
+	Sender      string     `json:"sender"`
+	Body        string     `json:"body"`
+	Code        string     `json:"code,omitempty"`
+	Folder      string     `json:"folder"`
+	SentAt      time.Time  `json:"sent_at"`
+	DeliveredAt *time.Time `json:"delivered_at"`
+}
+
+func asPhoneMessage(m gateway.Message) phoneMessage {
+	return phoneMessage{ID: m.ID, Phone: m.Phone, Sender: m.Sender, Body: m.Body, Code: m.Code,
+		Folder: m.Folder, SentAt: m.SentAt, DeliveredAt: m.DeliveredAt}
+}
+
+func phoneOf(r *http.Request) (string, error) {
+	return gateway.NormalizePhone("phone", r.PathValue("phone"))
+}
+
+func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
+	phone, err := phoneOf(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	folder := r.URL.Query().Get("folder")
+	switch folder {
+	case "":
+		folder = gateway.FolderInbox
+	case gateway.FolderInbox, gateway.FolderBlocked:
+	default:
+		s.fail(w, r, simulator.Invalid("folder: must be %q or %q, got %q", gateway.FolderInbox, gateway.FolderBlocked, folder))
+		return
+	}
+	ms, err := s.gw.Folder(r.Context(), phone, folder)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]phoneMessage, len(ms))
+	for i, m := range ms {
+		out[i] = asPhoneMessage(m)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": out})
+}
+
+func (s *Server) clearMessages(w http.ResponseWriter, r *http.Request) {
+	phone, err := phoneOf(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.gw.Clear(r.Context(), phone); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// Limits of a long poll.
+const (
+	DefaultNextTimeout = 30 * time.Second
+	MaxNextTimeout     = 5 * time.Minute
+	maxMatchLen        = 512
+)
+
+func (s *Server) next(w http.ResponseWriter, r *http.Request) {
+	phone, err := phoneOf(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	timeout := DefaultNextTimeout
+	if v := q.Get("timeout"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > MaxNextTimeout {
+			s.fail(w, r, simulator.Invalid("timeout: must be a duration more than 0 and at most %s, such as \"30s\"; got %q", MaxNextTimeout, v))
+			return
+		}
+		timeout = d
+	}
+	var f gateway.Filter
+	f.Sender = q.Get("sender")
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{"from_miit", &f.FromMIIT}, {"has_code", &f.HasCode}} {
+		if v := q.Get(b.name); v != "" {
+			x, err := strconv.ParseBool(v)
+			if err != nil {
+				s.fail(w, r, simulator.Invalid("%s: must be true or false, got %q", b.name, v))
+				return
+			}
+			*b.dst = x
+		}
+	}
+	if v := q.Get("match"); v != "" {
+		if len(v) > maxMatchLen {
+			s.fail(w, r, simulator.Invalid("match: longer than %d characters", maxMatchLen))
+			return
+		}
+		re, err := regexp.Compile(v)
+		if err != nil {
+			s.fail(w, r, simulator.Invalid("match: not a regular expression: %v", err))
+			return
+		}
+		f.Match = re
+	}
+	after, hasAfter := q.Get("after"), q.Has("after")
+	if hasAfter && after == "" {
+		s.fail(w, r, simulator.Invalid("after: empty; give a message id or %q", gateway.AfterStart))
+		return
+	}
+	m, ok, err := s.gw.Next(r.Context(), phone, after, f, timeout)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !ok {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	writeJSON(w, http.StatusOK, asPhoneMessage(m))
+}
+
+func (s *Server) profile(w http.ResponseWriter, r *http.Request) {
+	phone, err := phoneOf(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := s.gw.Profile(r.Context(), phone)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) setProfile(w http.ResponseWriter, r *http.Request) {
+	phone, err := phoneOf(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := gateway.DefaultProfile()
+	if err := s.decode(w, r, &p); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.gw.SetProfile(r.Context(), phone, p); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}

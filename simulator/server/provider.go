@@ -1,0 +1,46 @@
+package server
+
+import (
+	"net/http"
+
+	"smsim/miit"
+)
+
+func (s *Server) routeProvider(mux *http.ServeMux) {
+	mux.HandleFunc("POST /provider/v1/filings", s.submit)
+	mux.HandleFunc("GET /provider/v1/filings/{id}", s.providerFiling)
+	mux.HandleFunc("POST /provider/v1/filings/{id}/cancel", s.cancel)
+}
+
+func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
+	var req miit.SubmitRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, err := s.miit.Submit(r.Context(), req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/provider/v1/filings/"+v.ID)
+	writeJSON(w, http.StatusCreated, v)
+}
+
+func (s *Server) providerFiling(w http.ResponseWriter, r *http.Request) {
+	v, err := s.miit.ProviderView(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
+	v, err := s.miit.Cancel(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}

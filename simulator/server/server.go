@@ -1,0 +1,189 @@
+// Package server is smsim's HTTP API: it builds the clock, the scheduler,
+// the fault profile, the gateway and MIIT on one Redis, runs their
+// background work, and serves the contract (provider, MIIT, phones,
+// gateway, control, operations) as one http.Handler.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"smsim/gateway"
+	"smsim/miit"
+	"smsim/simulator"
+)
+
+// DefaultMaxBody bounds a request body.
+const DefaultMaxBody = 64 << 10
+
+// Config is what a Server is built from.
+type Config struct {
+	Redis          redis.UniversalClient
+	KeyPrefix      string // default "smsim"
+	ClockStart     simulator.ClockStart
+	Seed           *int64 // nil: draws from crypto/rand
+	MIITSender     string
+	ProviderSender string
+	Log            *slog.Logger
+	Registry       *prometheus.Registry
+	MaxBody        int64
+	Scheduler      simulator.SchedulerOptions
+}
+
+// Server is one smsim process.
+type Server struct {
+	cfg    Config
+	rdb    redis.UniversalClient
+	ks     simulator.Keyspace
+	log    *slog.Logger
+	reg    *prometheus.Registry
+	clock  *simulator.Clock
+	sched  *simulator.Scheduler
+	faults *simulator.FaultStore
+	gw     *gateway.Gateway
+	miit   *miit.Service
+	http   *httpMetrics
+
+	stop func()
+	wg   sync.WaitGroup
+}
+
+// New builds a server and sets the clock to its start value unless the
+// store already holds one.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.KeyPrefix == "" {
+		cfg.KeyPrefix = "smsim"
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	s := &Server{cfg: cfg, rdb: cfg.Redis, log: cfg.Log, reg: cfg.Registry,
+		ks: simulator.Keyspace{Prefix: cfg.KeyPrefix, Namespace: simulator.DefaultNamespace}}
+	rnd := simulator.NewSource()
+	if cfg.Seed != nil {
+		rnd = simulator.NewSeededSource(*cfg.Seed)
+	}
+	s.clock = simulator.NewClock(s.rdb, s.ks, cfg.ClockStart, nil)
+	s.sched = simulator.NewScheduler(s.rdb, s.ks, s.clock, s.log, s.reg, cfg.Scheduler)
+	s.faults = simulator.NewFaultStore(s.rdb, s.ks)
+	s.gw = gateway.New(gateway.Config{Redis: s.rdb, Keyspace: s.ks, Scheduler: s.sched, Faults: s.faults,
+		Rand: rnd, Log: s.log, Metrics: s.reg})
+	m, err := miit.New(miit.Config{Redis: s.rdb, Keyspace: s.ks, Clock: s.clock, Scheduler: s.sched,
+		Faults: s.faults, Rand: rnd, Gateway: s.gw, Log: s.log, Metrics: s.reg,
+		MIITSender: cfg.MIITSender, ProviderSender: cfg.ProviderSender})
+	if err != nil {
+		return nil, err
+	}
+	s.miit = m
+	s.http = newHTTPMetrics(s.reg)
+	if err := s.clock.Init(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Start runs the background work — the live feed of deliveries and the
+// scheduler's loop — until Stop. It returns once the feed is subscribed, so
+// that every delivery from then on reaches this process's phones.
+func (s *Server) Start(ctx context.Context) error {
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	ready := make(chan struct{})
+	feedErr := make(chan error, 1)
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		if err := s.gw.Run(runCtx, ready); err != nil {
+			feedErr <- err
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.sched.Run(runCtx)
+	}()
+	select {
+	case <-ready:
+		return nil
+	case err := <-feedErr:
+		s.Stop()
+		return err
+	case <-ctx.Done():
+		s.Stop()
+		return ctx.Err()
+	case <-time.After(10 * time.Second):
+		s.Stop()
+		return errors.New("subscribing to the delivery feed timed out")
+	}
+}
+
+// Stop ends the background work and waits for it.
+func (s *Server) Stop() {
+	if s.stop != nil {
+		s.stop()
+	}
+	s.wg.Wait()
+}
+
+// Reset forgets every filing, message and phone profile of the namespace,
+// and sets the clock and the fault profile back to their start values.
+func (s *Server) Reset(ctx context.Context) error {
+	del := func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, s.ks.Pattern(), 1000).Iterator()
+		var batch []string
+		for iter.Next(ctx) {
+			batch = append(batch, iter.Val())
+			if len(batch) == 500 {
+				if err := c.Del(ctx, batch...).Err(); err != nil {
+					return err
+				}
+				batch = batch[:0]
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return err
+		}
+		if len(batch) > 0 {
+			return c.Del(ctx, batch...).Err()
+		}
+		return nil
+	}
+	var err error
+	switch c := s.rdb.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, del)
+	case *redis.Client:
+		err = del(ctx, c)
+	default:
+		err = fmt.Errorf("reset: unsupported client %T", s.rdb)
+	}
+	if err != nil {
+		return fmt.Errorf("reset: %w", err)
+	}
+	return s.clock.Reset(ctx)
+}
+
+// Routes is the whole HTTP API.
+func (s *Server) Routes() http.Handler {
+	mux := http.NewServeMux()
+	s.routeProvider(mux)
+	s.routeMIIT(mux)
+	s.routePhones(mux)
+	s.routeGateway(mux)
+	s.routeAdmin(mux)
+	s.routeOps(mux)
+	return s.instrument(problemsForMux(mux))
+}

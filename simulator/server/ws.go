@@ -1,0 +1,105 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Websocket timing, as in the gorilla chat example.
+const (
+	wsWriteWait  = 10 * time.Second
+	wsPongWait   = 60 * time.Second
+	wsPingPeriod = wsPongWait * 9 / 10
+	wsReadLimit  = 512
+)
+
+var upgrader = websocket.Upgrader{
+	ReadBufferSize:  1024,
+	WriteBufferSize: 4096,
+	CheckOrigin:     sameOrigin,
+}
+
+// sameOrigin lets in clients that send no Origin (programs) and pages
+// served by this host; a page of another site may not read a phone.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(u.Host, r.Host)
+}
+
+// phoneSocket pushes each message delivered to a phone (either folder) as
+// one JSON text frame. A client too slow to keep up is disconnected, never
+// waited for.
+func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request) {
+	phone, err := phoneOf(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !websocket.IsWebSocketUpgrade(r) {
+		w.Header().Set("Upgrade", "websocket")
+		writeProblem(w, http.StatusUpgradeRequired, "this endpoint is a websocket: connect with an Upgrade: websocket request")
+		return
+	}
+	sub, err := s.gw.Subscribe(r.Context(), phone)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	conn, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		sub.Close()
+		return // the upgrader has answered
+	}
+	done := make(chan struct{})
+	go func() { // reader: answers pongs and notices the close
+		defer close(done)
+		conn.SetReadLimit(wsReadLimit)
+		conn.SetReadDeadline(time.Now().Add(wsPongWait))
+		conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wsPongWait)) })
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	// writer: this goroutine
+	ping := time.NewTicker(wsPingPeriod)
+	defer func() {
+		ping.Stop()
+		sub.Close()
+		conn.Close()
+		<-done
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		case m, ok := <-sub.C:
+			conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
+			if !ok {
+				conn.WriteMessage(websocket.CloseMessage,
+					websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "too slow to keep up, or the server is stopping"))
+				return
+			}
+			if err := conn.WriteJSON(asPhoneMessage(m)); err != nil {
+				return
+			}
+		case <-ping.C:
+			conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
+			if err := conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+				return
+			}
+		}
+	}
+}
