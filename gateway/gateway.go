@@ -20,8 +20,8 @@ const EventDeliver = "gateway.deliver"
 
 // Limits of a message.
 const (
-	MaxBodyRunes  = 1000
-	MaxSenderLen  = 21
+	MaxBodyRunes = 1000
+	MaxSenderLen = 21
 )
 
 // Config is what a Gateway is built from.
@@ -67,9 +67,9 @@ func New(c Config) *Gateway {
 
 // SendRequest is a message handed to the gateway.
 type SendRequest struct {
-	ID   string    // optional; a sender that may send twice (a retried event) names it
-	From string    // the sender number
-	To   string    // a normalized mobile number
+	ID   string // optional; a sender that may send twice (a retried event) names it
+	From string // the sender number
+	To   string // a normalized mobile number
 	Body string
 	At   time.Time // simulated time it is sent
 }

@@ -260,13 +260,13 @@ func (f filing) subjectOf(role string) int {
 // ProviderView is an order as the provider's filing system shows it: MIIT's
 // outcomes reach it after the result sync lag.
 type ProviderView struct {
-	ID          string            `json:"id"`
-	Type        string            `json:"type"`
-	Variant     string            `json:"variant,omitempty"`
-	Status      string            `json:"status"`
-	Required    []string          `json:"required"`
-	SubmittedAt time.Time         `json:"submitted_at"`
-	Personnel   []ProviderPerson  `json:"personnel"`
+	ID          string           `json:"id"`
+	Type        string           `json:"type"`
+	Variant     string           `json:"variant,omitempty"`
+	Status      string           `json:"status"`
+	Required    []string         `json:"required"`
+	SubmittedAt time.Time        `json:"submitted_at"`
+	Personnel   []ProviderPerson `json:"personnel"`
 }
 
 // ProviderPerson is a required person in the provider's view.
