@@ -7,13 +7,13 @@ import (
 )
 
 func (s *Server) routeAdmin(mux *http.ServeMux) {
-	mux.HandleFunc("GET /admin/v1/clock", s.getClock)
-	mux.HandleFunc("PUT /admin/v1/clock", s.setClock)
-	mux.HandleFunc("POST /admin/v1/clock/advance", s.advance)
-	mux.HandleFunc("GET /admin/v1/faults", s.getFaults)
-	mux.HandleFunc("PUT /admin/v1/faults", s.putFaults)
-	mux.HandleFunc("PATCH /admin/v1/faults", s.patchFaults)
-	mux.HandleFunc("POST /admin/v1/reset", s.reset)
+	s.handle(mux, "GET /admin/v1/clock", s.getClock)
+	s.handle(mux, "PUT /admin/v1/clock", s.setClock)
+	s.handle(mux, "POST /admin/v1/clock/advance", s.advance)
+	s.handle(mux, "GET /admin/v1/faults", s.getFaults)
+	s.handle(mux, "PUT /admin/v1/faults", s.putFaults)
+	s.handle(mux, "PATCH /admin/v1/faults", s.patchFaults)
+	s.handle(mux, "POST /admin/v1/reset", s.reset)
 }
 
 func (s *Server) getClock(w http.ResponseWriter, r *http.Request) {

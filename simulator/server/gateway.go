@@ -10,8 +10,8 @@ import (
 )
 
 func (s *Server) routeGateway(mux *http.ServeMux) {
-	mux.HandleFunc("POST /gateway/v1/messages", s.send)
-	mux.HandleFunc("GET /gateway/v1/messages/{id}", s.message)
+	s.handle(mux, "POST /gateway/v1/messages", s.send)
+	s.handle(mux, "GET /gateway/v1/messages/{id}", s.message)
 }
 
 type sendRequest struct {

@@ -7,9 +7,9 @@ import (
 )
 
 func (s *Server) routeMIIT(mux *http.ServeMux) {
-	mux.HandleFunc("POST /miit/v1/validations", s.validate)
-	mux.HandleFunc("POST /miit/v1/resends", s.resend)
-	mux.HandleFunc("GET /miit/v1/filings/{id}", s.miitFiling)
+	s.handle(mux, "POST /miit/v1/validations", s.validate)
+	s.handle(mux, "POST /miit/v1/resends", s.resend)
+	s.handle(mux, "GET /miit/v1/filings/{id}", s.miitFiling)
 }
 
 func (s *Server) validate(w http.ResponseWriter, r *http.Request) {

@@ -16,20 +16,20 @@ var openapi []byte
 func OpenAPI() []byte { return openapi }
 
 func (s *Server) routeOps(mux *http.ServeMux) {
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	s.handle(mux, "GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	s.handle(mux, "GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.rdb.Ping(r.Context()).Err(); err != nil {
 			writeProblem(w, http.StatusServiceUnavailable, "the Redis store cannot be reached: "+err.Error())
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
-	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
+	s.handleH(mux, "GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	s.handle(mux, "GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openapi)
 	})
-	mux.Handle("GET /{$}", dashboard.Handler())
+	s.handleH(mux, "GET /{$}", dashboard.Handler())
 }

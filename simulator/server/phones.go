@@ -11,12 +11,12 @@ import (
 )
 
 func (s *Server) routePhones(mux *http.ServeMux) {
-	mux.HandleFunc("GET /phones/v1/{phone}/messages", s.messages)
-	mux.HandleFunc("DELETE /phones/v1/{phone}/messages", s.clearMessages)
-	mux.HandleFunc("GET /phones/v1/{phone}/messages/next", s.next)
-	mux.HandleFunc("GET /phones/v1/{phone}/profile", s.profile)
-	mux.HandleFunc("PUT /phones/v1/{phone}/profile", s.setProfile)
-	mux.HandleFunc("GET /phones/v1/{phone}/ws", s.phoneSocket)
+	s.handle(mux, "GET /phones/v1/{phone}/messages", s.messages)
+	s.handle(mux, "DELETE /phones/v1/{phone}/messages", s.clearMessages)
+	s.handle(mux, "GET /phones/v1/{phone}/messages/next", s.next)
+	s.handle(mux, "GET /phones/v1/{phone}/profile", s.profile)
+	s.handle(mux, "PUT /phones/v1/{phone}/profile", s.setProfile)
+	s.handle(mux, "GET /phones/v1/{phone}/ws", s.phoneSocket)
 }
 
 // phoneMessage is a message as a phone shows it.

@@ -7,9 +7,9 @@ import (
 )
 
 func (s *Server) routeProvider(mux *http.ServeMux) {
-	mux.HandleFunc("POST /provider/v1/filings", s.submit)
-	mux.HandleFunc("GET /provider/v1/filings/{id}", s.providerFiling)
-	mux.HandleFunc("POST /provider/v1/filings/{id}/cancel", s.cancel)
+	s.handle(mux, "POST /provider/v1/filings", s.submit)
+	s.handle(mux, "GET /provider/v1/filings/{id}", s.providerFiling)
+	s.handle(mux, "POST /provider/v1/filings/{id}/cancel", s.cancel)
 }
 
 func (s *Server) submit(w http.ResponseWriter, r *http.Request) {

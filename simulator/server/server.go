@@ -52,8 +52,9 @@ type Server struct {
 	miit   *miit.Service
 	http   *httpMetrics
 
-	stop func()
-	wg   sync.WaitGroup
+	stop     func()
+	wg       sync.WaitGroup
+	patterns []string
 }
 
 // New builds a server and sets the clock to its start value unless the
@@ -179,6 +180,7 @@ func (s *Server) Reset(ctx context.Context) error {
 // Routes is the whole HTTP API.
 func (s *Server) Routes() http.Handler {
 	mux := http.NewServeMux()
+	s.patterns = nil
 	s.routeProvider(mux)
 	s.routeMIIT(mux)
 	s.routePhones(mux)
@@ -186,4 +188,21 @@ func (s *Server) Routes() http.Handler {
 	s.routeAdmin(mux)
 	s.routeOps(mux)
 	return s.instrument(problemsForMux(mux))
+}
+
+func (s *Server) handle(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
+	s.handleH(mux, pattern, h)
+}
+
+func (s *Server) handleH(mux *http.ServeMux, pattern string, h http.Handler) {
+	s.patterns = append(s.patterns, pattern)
+	mux.Handle(pattern, h)
+}
+
+// Patterns lists the route patterns of Routes ("GET /healthz", …).
+func (s *Server) Patterns() []string {
+	if s.patterns == nil {
+		s.Routes()
+	}
+	return append([]string{}, s.patterns...)
 }
