@@ -185,7 +185,6 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (ProviderView, 
 	if err != nil {
 		return ProviderView{}, fmt.Errorf("submit: %w", err)
 	}
-	s.sched.Kick()
 	if err := s.sched.RunNow(ctx, notices...); err != nil {
 		return ProviderView{}, err
 	}
@@ -354,7 +353,7 @@ if st == 'unknown' or live(F, now) then
   kill_codes(F)
   local v = redis.call('HINCRBY', F, 'version', 1)
   redis.call('HSET', F, 'status', 'canceled', 'canceled_by', 'customer', 'prov_status', 'canceled', 'prov_version', v, 'canceled_at', ARGV[1])
-  return 'canceled'
+  return 'ok'
 end
 if st == 'pending_validation' then return 'expired' end
 return st
@@ -375,7 +374,7 @@ func (s *Service) Cancel(ctx context.Context, id string) (ProviderView, error) {
 		return ProviderView{}, fmt.Errorf("cancel %s: %w", id, err)
 	}
 	switch st {
-	case StatusCanceled:
+	case "ok":
 		return s.ProviderView(ctx, id)
 	case "expired":
 		return ProviderView{}, simulator.Conflict("filing %s cannot be canceled: its validation window has ended and MIIT has canceled it", id)

@@ -197,22 +197,54 @@ func (s *Scheduler) Pending(ctx context.Context) (int64, error) {
 	return a.Val() + b.Val(), nil
 }
 
-// RunNow carries out the named events (stored forms) at once, those not yet
-// claimed by anyone. Callers use it for events they just scheduled as due
-// now, so that a zero delay means no wait for the background loop.
+// RunNow carries out the named events (stored forms) at once and returns
+// when each is done: those nobody claimed yet it carries out itself; for
+// those another worker claimed, it waits. Callers use it for events they
+// just scheduled as due now, so that a zero delay means no wait for the
+// background loop and the caller sees their effect.
 func (s *Scheduler) RunNow(ctx context.Context, members ...string) error {
-	if len(members) == 0 {
-		return nil
+	for len(members) > 0 {
+		argv := []any{s.leaseUntil()}
+		for _, m := range members {
+			argv = append(argv, m)
+		}
+		claimed, err := claimMembersScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey}, argv...).StringSlice()
+		if err != nil {
+			return fmt.Errorf("claim events: %w", err)
+		}
+		if err := s.carryOut(ctx, claimed); err != nil {
+			return err
+		}
+		if len(claimed) == len(members) {
+			return nil
+		}
+		// Some were claimed by another worker: wait until they leave the
+		// in-flight set (or come back to the due set, to be claimed here).
+		p := s.rdb.Pipeline()
+		scores := make([]*redis.FloatCmd, len(members))
+		for i, m := range members {
+			scores[i] = p.ZScore(ctx, s.flyKey, m)
+		}
+		if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("read events in flight: %w", err)
+		}
+		var busy []string
+		for i, c := range scores {
+			if c.Err() == nil {
+				busy = append(busy, members[i])
+			}
+		}
+		if len(busy) == 0 {
+			return nil
+		}
+		members = busy
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
 	}
-	argv := []any{s.leaseUntil()}
-	for _, m := range members {
-		argv = append(argv, m)
-	}
-	claimed, err := claimMembersScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey}, argv...).StringSlice()
-	if err != nil {
-		return fmt.Errorf("claim events: %w", err)
-	}
-	return s.carryOut(ctx, claimed)
+	return nil
 }
 
 // RunDue carries out, in due order, every event due by until, including
