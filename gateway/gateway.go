@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,7 +60,7 @@ func New(c Config) *Gateway {
 		}, []string{"status", "sender_kind", "reason"}),
 	}
 	c.Metrics.MustRegister(g.sent)
-	g.sched.Handle(EventDeliver, g.onDeliver)
+	g.sched.HandleLeaf(EventDeliver, g.onDeliver)
 	return g
 }
 
@@ -92,7 +91,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return '' end
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'phone', ARGV[2], 'sender', ARGV[3], 'body', ARGV[4],
   'code', ARGV[5], 'status', 'queued', 'sent_at', ARGV[6])
 redis.call('SADD', KEYS[4], ARGV[2])
-return schedule(KEYS[2], KEYS[3], ARGV[7], 'gateway.deliver', {ARGV[1]})
+return schedule(KEYS[2], KEYS[3], ARGV[7], 'gateway.deliver', {ARGV[1], ARGV[2]})
 `)
 
 // Send queues a message for delivery after a delay drawn from the fault
@@ -145,84 +144,81 @@ func (g *Gateway) Message(ctx context.Context, id string) (Message, error) {
 	return m, nil
 }
 
+// deliverScript delivers a queued message (KEYS[1]) to a folder (KEYS[2]:
+// its sorted set by delivery order; ARGV[2] empty: to none, a failure) and
+// publishes it on the feed (KEYS[4], a channel) for live watchers.
 var deliverScript = redis.NewScript(`
-if redis.call('HGET', KEYS[1], 'status') ~= 'queued' then return 0 end
-redis.call('HSET', KEYS[1], 'status', ARGV[1])
-if ARGV[2] ~= '' then
-  local n = redis.call('HINCRBY', KEYS[3], 'delivery', 1)
-  redis.call('ZADD', KEYS[2], n, redis.call('HGET', KEYS[1], 'id'))
-  redis.call('HSET', KEYS[1], 'folder', ARGV[2], 'delivered_at', ARGV[4], 'seq', n)
-end
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'reason', ARGV[3]) end
+local m = KEYS[1]
+if redis.call('HGET', m, 'status') ~= 'queued' then return 0 end
+redis.call('HSET', m, 'status', ARGV[1])
+if ARGV[3] ~= '' then redis.call('HSET', m, 'reason', ARGV[3]) end
+if ARGV[2] == '' then return 1 end
+local n = redis.call('HINCRBY', KEYS[3], 'delivery', 1)
+local id = redis.call('HGET', m, 'id')
+redis.call('ZADD', KEYS[2], n, id)
+redis.call('HSET', m, 'folder', ARGV[2], 'delivered_at', ARGV[4], 'seq', n)
+local f = redis.call('HMGET', m, 'phone', 'sender', 'body', 'code', 'sent_at')
+redis.call('PUBLISH', KEYS[4], cjson.encode({
+  ns = ARGV[5], seq = tostring(n), id = id, phone = f[1], sender = f[2], body = f[3], code = f[4],
+  status = ARGV[1], folder = ARGV[2], sent_at = f[5], delivered_at = ARGV[4]}))
 return 1
 `)
 
 // onDeliver delivers a queued message: the phone's profile and the fault
-// profile at the delivery time decide where it goes.
+// profile at the delivery time decide where it goes. Args: message, phone.
 func (g *Gateway) onDeliver(ctx context.Context, ev simulator.Event) error {
-	if len(ev.Args) != 1 {
+	if len(ev.Args) != 2 {
 		return fmt.Errorf("malformed event %q", ev.Member())
 	}
-	id := ev.Args[0]
+	id, phone := ev.Args[0], ev.Args[1]
 	p := g.rdb.Pipeline()
-	msg := p.HGetAll(ctx, g.msgKey(id))
+	msg := p.HMGet(ctx, g.msgKey(id), "status", "sender")
 	fc := g.faults.GetCmd(ctx, p)
+	pc := p.HGetAll(ctx, g.profileKey(phone))
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("read message %s: %w", id, err)
 	}
-	m, ok := messageOf(msg.Val())
-	if !ok || m.Status != StatusQueued {
+	if v := msg.Val(); len(v) != 2 || v[0] != StatusQueued {
 		return nil // delivered already, or deleted by a reset
 	}
+	sender, _ := msg.Val()[1].(string)
 	f, err := g.faults.Of(fc)
 	if err != nil {
 		return err
 	}
-	prof, err := g.Profile(ctx, m.Phone)
-	if err != nil {
-		return err
-	}
-	status, folder, reason := g.route(m, prof, f)
-	folderKey := g.folderKey(m.Phone, FolderInbox)
+	status, folder, reason := g.route(id, sender, profileOf(pc.Val()), f)
+	folderKey := g.folderKey(phone, FolderInbox)
 	if folder != "" {
-		folderKey = g.folderKey(m.Phone, folder)
+		folderKey = g.folderKey(phone, folder)
 	}
-	ok2, err := deliverScript.Run(ctx, g.rdb, []string{g.msgKey(id), folderKey, g.ks.Key("seq")},
-		status, folder, reason, ev.Due.UnixMilli()).Int()
+	done, err := deliverScript.Run(ctx, g.rdb, []string{g.msgKey(id), folderKey, g.ks.Key("seq"), g.feed},
+		status, folder, reason, ev.Due.UnixMilli(), g.ks.Namespace).Int()
 	if err != nil {
 		return fmt.Errorf("deliver message %s: %w", id, err)
 	}
-	if ok2 == 0 {
-		return nil
+	if done == 1 {
+		kind := "other"
+		if IsMIITSender(sender) {
+			kind = "miit"
+		}
+		g.sent.WithLabelValues(status, kind, reason).Inc()
 	}
-	kind := "other"
-	if IsMIITSender(m.Sender) {
-		kind = "miit"
-	}
-	g.sent.WithLabelValues(status, kind, reason).Inc()
-	if folder == "" {
-		return nil
-	}
-	m, err = g.Message(ctx, id)
-	if err != nil {
-		return err
-	}
-	return g.publish(ctx, m)
+	return nil
 }
 
 // route decides what becomes of a message: the line first (suspended,
 // unreachable), then the network (dropped), then the phone's spam filtering.
-func (g *Gateway) route(m Message, prof Profile, f simulator.Faults) (status, folder, reason string) {
+func (g *Gateway) route(id, sender string, prof Profile, f simulator.Faults) (status, folder, reason string) {
 	switch {
 	case prof.Service == ServiceSuspended:
 		return StatusFailed, "", ReasonSuspended
 	case !prof.Reachable:
 		return StatusFailed, "", ReasonUnreachable
-	case g.rand.Chance(f.DropRate, "drop", m.ID):
+	case g.rand.Chance(f.DropRate, "drop", id):
 		return StatusFailed, "", ReasonDropped
-	case prof.SpamFilter && IsMIITSender(m.Sender):
+	case prof.SpamFilter && IsMIITSender(sender):
 		return StatusBlocked, FolderBlocked, ""
-	case g.rand.Chance(f.SpamBlockRate, "spam", m.ID):
+	case g.rand.Chance(f.SpamBlockRate, "spam", id):
 		return StatusBlocked, FolderBlocked, ""
 	}
 	return StatusDelivered, FolderInbox, ""
@@ -274,20 +270,26 @@ func (g *Gateway) Clear(ctx context.Context, phone string) error {
 	return nil
 }
 
-// delivery is what the Pub/Sub feed carries.
+// delivery is what the Pub/Sub feed carries (written by deliverScript):
+// times in Unix milliseconds, numbers as strings.
 type delivery struct {
-	Namespace string  `json:"ns"`
-	Seq       int64   `json:"seq"`
-	Message   Message `json:"message"`
+	Namespace   string `json:"ns"`
+	Seq         string `json:"seq"`
+	ID          string `json:"id"`
+	Phone       string `json:"phone"`
+	Sender      string `json:"sender"`
+	Body        string `json:"body"`
+	Code        string `json:"code"`
+	Status      string `json:"status"`
+	Folder      string `json:"folder"`
+	SentAt      string `json:"sent_at"`
+	DeliveredAt string `json:"delivered_at"`
 }
 
-func (g *Gateway) publish(ctx context.Context, m Message) error {
-	b, err := json.Marshal(delivery{Namespace: g.ks.Namespace, Seq: m.Seq, Message: m})
-	if err != nil {
-		return err
-	}
-	if err := g.rdb.Publish(ctx, g.feed, b).Err(); err != nil {
-		return fmt.Errorf("publish delivery: %w", err)
-	}
-	return nil
+func (d delivery) message() Message {
+	m, _ := messageOf(map[string]string{
+		"id": d.ID, "phone": d.Phone, "sender": d.Sender, "body": d.Body, "code": d.Code,
+		"status": d.Status, "folder": d.Folder, "sent_at": d.SentAt, "delivered_at": d.DeliveredAt, "seq": d.Seq,
+	})
+	return m
 }

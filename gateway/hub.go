@@ -27,7 +27,7 @@ type Subscription struct {
 type Hub struct {
 	register   chan *Subscription
 	unregister chan *Subscription
-	broadcast  chan delivery
+	broadcast  chan Message
 	done       chan struct{}
 	subs       map[string]map[*Subscription]struct{}
 }
@@ -36,7 +36,7 @@ func newHub() *Hub {
 	return &Hub{
 		register:   make(chan *Subscription),
 		unregister: make(chan *Subscription),
-		broadcast:  make(chan delivery, 1024),
+		broadcast:  make(chan Message, 1024),
 		done:       make(chan struct{}),
 		subs:       map[string]map[*Subscription]struct{}{},
 	}
@@ -73,11 +73,11 @@ func (h *Hub) run(ctx context.Context) {
 					}
 				}
 			}
-		case d := <-h.broadcast:
-			key := hubKey(d.Namespace, d.Message.Phone)
+		case m := <-h.broadcast:
+			key := hubKey(m.namespace, m.Phone)
 			for s := range h.subs[key] {
 				select {
-				case s.c <- d.Message:
+				case s.c <- m:
 				default: // too slow: drop it rather than wait
 					delete(h.subs[key], s)
 					close(s.c)
@@ -143,9 +143,10 @@ func (g *Gateway) Run(ctx context.Context, ready chan<- struct{}) error {
 				g.log.Warn("malformed delivery on the feed", "err", err)
 				continue
 			}
-			d.Message.Seq = d.Seq
+			m := d.message()
+			m.namespace = d.Namespace
 			select {
-			case g.hub.broadcast <- d:
+			case g.hub.broadcast <- m:
 			case <-ctx.Done():
 			}
 		}

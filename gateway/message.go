@@ -41,6 +41,8 @@ type Message struct {
 	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
 
 	Seq int64 `json:"-"` // delivery order in the phone's folders
+
+	namespace string // of a message on the feed
 }
 
 var sixDigits = regexp.MustCompile(`(^|[^0-9A-Za-z_])([0-9]{6})([^0-9A-Za-z_]|$)`)

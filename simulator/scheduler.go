@@ -69,13 +69,15 @@ return schedule(KEYS[1], KEYS[2], ARGV[1], ARGV[2], args)
 `)
 
 // claimScript moves up to ARGV[3] events due by ARGV[1] from the due set to
-// the in-flight set, leased until the real time ARGV[2].
+// the in-flight set, leased until the real time ARGV[2]. It answers the
+// event sequence number first (see RunDue), then the events in due order.
 var claimScript = redis.NewScript(`
 local m = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 for _, x in ipairs(m) do
   redis.call('ZREM', KEYS[1], x)
   redis.call('ZADD', KEYS[2], ARGV[2], x)
 end
+table.insert(m, 1, redis.call('HGET', KEYS[3], 'event') or '0')
 return m
 `)
 
@@ -103,6 +105,19 @@ end
 return #m
 `)
 
+// releaseScript puts the named in-flight events back in the due set.
+var releaseScript = redis.NewScript(`
+for _, x in ipairs(ARGV) do
+  if redis.call('ZREM', KEYS[2], x) == 1 then
+    redis.call('ZADD', KEYS[1], string.match(x, '^%d+|(%d+)|'), x)
+  end
+end
+return 0
+`)
+
+// claimBatch is how many due events RunDue claims at once.
+const claimBatch = 64
+
 // SchedulerOptions tunes a Scheduler; the zero value is the default.
 type SchedulerOptions struct {
 	Lease time.Duration // how long a claimed event is kept from others (real time); default 30s
@@ -124,6 +139,7 @@ type Scheduler struct {
 	opts     SchedulerOptions
 	real     func() time.Time
 	handlers map[string]Handler
+	leaf     map[string]bool
 	fired    *prometheus.CounterVec
 	kick     chan struct{}
 
@@ -143,7 +159,7 @@ func NewScheduler(rdb redis.UniversalClient, ks Keyspace, clock *Clock, log *slo
 	s := &Scheduler{
 		rdb: rdb, clock: clock, log: log.With("component", "scheduler"),
 		dueKey: ks.Key("sched", "due"), flyKey: ks.Key("sched", "inflight"), seqKey: ks.Key("seq"),
-		opts: opts, real: clock.real, handlers: map[string]Handler{},
+		opts: opts, real: clock.real, handlers: map[string]Handler{}, leaf: map[string]bool{},
 		fired: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsim_scheduler_events_total",
 			Help: "Scheduled events carried out, by kind and outcome (ok, error, unknown_kind).",
@@ -160,6 +176,13 @@ func (s *Scheduler) Keys() (due, seq string) { return s.dueKey, s.seqKey }
 
 // Handle sets the handler of events of kind. Call it before Run.
 func (s *Scheduler) Handle(kind string, h Handler) { s.handlers[kind] = h }
+
+// HandleLeaf sets the handler of events of kind that never schedule
+// anything (a delivery): the scheduler releases them in groups.
+func (s *Scheduler) HandleLeaf(kind string, h Handler) {
+	s.handlers[kind] = h
+	s.leaf[kind] = true
+}
 
 // Schedule adds an event of kind with args, due at due.
 func (s *Scheduler) Schedule(ctx context.Context, due time.Time, kind string, args ...string) (Event, error) {
@@ -250,54 +273,116 @@ func (s *Scheduler) RunNow(ctx context.Context, members ...string) error {
 // RunDue carries out, in due order, every event due by until, including
 // those that carrying out the earlier ones schedules. It answers how many it
 // carried out.
+//
+// It claims events in batches. Whenever anything is scheduled while a batch
+// is under way (the event sequence number moved), it puts the rest of the
+// batch back and claims again, so that a new event due before the rest is
+// carried out first.
 func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 	n := 0
 	for {
-		claimed, err := claimScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey},
-			until.UnixMilli(), s.leaseUntil(), 1).StringSlice()
+		out, err := claimScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey, s.seqKey},
+			until.UnixMilli(), s.leaseUntil(), claimBatch).StringSlice()
 		if err != nil {
 			return n, fmt.Errorf("claim events: %w", err)
 		}
-		if len(claimed) == 0 {
+		seq, batch := out[0], out[1:]
+		if len(batch) == 0 {
 			return n, nil
 		}
-		if err := s.carryOut(ctx, claimed); err != nil {
-			return n, err
+		var done []string // carried out, not yet released
+		for i, m := range batch {
+			err := s.runHandler(ctx, m)
+			if err != nil {
+				s.release(ctx, done)
+				return n, err
+			}
+			n++
+			done = append(done, m)
+			if s.leaf[kindOf(m)] && i < len(batch)-1 {
+				continue // schedules nothing: release it with the next ones
+			}
+			now, err := s.release(ctx, done)
+			if err != nil {
+				return n, err
+			}
+			done = done[:0]
+			if now != seq && i < len(batch)-1 {
+				if err := releaseScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey}, toAny(batch[i+1:])...).Err(); err != nil {
+					return n, fmt.Errorf("release events: %w", err)
+				}
+				break
+			}
 		}
-		n += len(claimed)
 	}
+}
+
+func kindOf(member string) string {
+	f := strings.SplitN(member, "|", 4)
+	if len(f) < 3 {
+		return ""
+	}
+	return f[2]
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, x := range ss {
+		out[i] = x
+	}
+	return out
 }
 
 func (s *Scheduler) leaseUntil() int64 { return s.real().Add(s.opts.Lease).UnixMilli() }
 
-// carryOut runs the handlers of claimed events and releases them. An event
-// whose handler fails stays claimed: it is carried out again when its lease
-// ends.
+// carryOut runs the handlers of claimed events and releases them.
 func (s *Scheduler) carryOut(ctx context.Context, claimed []string) error {
 	for _, m := range claimed {
-		ev, err := ParseEvent(m)
-		if err != nil {
-			s.log.Error("dropping malformed event", "event", m, "err", err)
-			s.rdb.ZRem(ctx, s.flyKey, m)
-			continue
+		if err := s.runHandler(ctx, m); err != nil {
+			return err
 		}
-		h, ok := s.handlers[ev.Kind]
-		if !ok {
-			s.fired.WithLabelValues(ev.Kind, "unknown_kind").Inc()
-			s.log.Error("dropping event of unknown kind", "event", m)
-			s.rdb.ZRem(ctx, s.flyKey, m)
-			continue
+		if _, err := s.release(ctx, []string{m}); err != nil {
+			return err
 		}
-		if err := h(ctx, ev); err != nil {
+	}
+	return nil
+}
+
+// runHandler carries out a claimed event. An event whose handler fails
+// stays claimed: it is carried out again when its lease ends.
+func (s *Scheduler) runHandler(ctx context.Context, m string) error {
+	ev, err := ParseEvent(m)
+	switch {
+	case err != nil:
+		s.log.Error("dropping malformed event", "event", m, "err", err)
+	case s.handlers[ev.Kind] == nil:
+		s.fired.WithLabelValues(ev.Kind, "unknown_kind").Inc()
+		s.log.Error("dropping event of unknown kind", "event", m)
+	default:
+		if err := s.handlers[ev.Kind](ctx, ev); err != nil {
 			s.fired.WithLabelValues(ev.Kind, "error").Inc()
 			return fmt.Errorf("event %s %s: %w", ev.Kind, strings.Join(ev.Args, " "), err)
 		}
 		s.fired.WithLabelValues(ev.Kind, "ok").Inc()
-		if err := s.rdb.ZRem(ctx, s.flyKey, m).Err(); err != nil {
-			return fmt.Errorf("release event: %w", err)
-		}
 	}
 	return nil
+}
+
+// release removes carried-out events from the in-flight set and answers
+// the event sequence number read at that moment.
+func (s *Scheduler) release(ctx context.Context, done []string) (string, error) {
+	p := s.rdb.Pipeline()
+	if len(done) > 0 {
+		p.ZRem(ctx, s.flyKey, toAny(done)...)
+	}
+	seq := p.HGet(ctx, s.seqKey, "event")
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return "", fmt.Errorf("release events: %w", err)
+	}
+	if seq.Val() == "" {
+		return "0", nil
+	}
+	return seq.Val(), nil
 }
 
 // Requeue puts back the claimed events whose lease has ended.

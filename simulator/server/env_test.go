@@ -27,7 +27,7 @@ var t0 = time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 // env is a whole smsim for one test: a Redis (miniredis, or the real
 // server of SMSIM_TEST_REDIS_URL) and one or more server instances on it.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	redis *redistest.Server
 	seed  *int64
 	*instance
@@ -35,7 +35,7 @@ type env struct {
 
 // instance is one smsim process: its server and its HTTP endpoint.
 type instance struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *server.Server
 	http *httptest.Server
 	url  string
@@ -47,7 +47,7 @@ type envOption func(*env)
 
 func withSeed(n int64) envOption { return func(e *env) { e.seed = &n } }
 
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	e := &env{t: t, redis: redistest.Start(t)}
 	for _, o := range opts {
@@ -300,3 +300,5 @@ func wantResend(t *testing.T, got miit.ResendResult, result string) {
 		t.Fatalf("resend = %+v, want %s %q", got, result, msg)
 	}
 }
+
+func newBenchEnv(b *testing.B) *env { return newEnv(b) }
