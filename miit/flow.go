@@ -24,7 +24,6 @@ local F = KEYS[4]
 if redis.call('HGET', F, 'status') ~= 'unknown' then return {} end
 local now, deadline, autoresend, review_due, result_due, window = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local id = redis.call('HGET', F, 'id')
-redis.call('HSET', F, 'codes_sent_at', now, 'deadline', deadline)
 local n = nsubj(F)
 if n == 0 then
   redis.call('HSET', F, 'status', 'under_review', 'validated_at', now)
@@ -33,7 +32,8 @@ if n == 0 then
   return {}
 end
 local v = redis.call('HINCRBY', F, 'version', 1)
-redis.call('HSET', F, 'status', 'pending_validation', 'prov_status', 'pending_validation', 'prov_version', v)
+redis.call('HSET', F, 'status', 'pending_validation', 'prov_status', 'pending_validation', 'prov_version', v,
+  'codes_sent_at', now, 'deadline', deadline)
 local out = {}
 for i = 1, n do
   local c = {}

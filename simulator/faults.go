@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -200,7 +201,22 @@ func ParseDuration(field, s string) (time.Duration, error) {
 // value of the wrong type, an empty body and trailing data are *Errors
 // naming what is wrong.
 func DecodeStrict(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
+	br := bufio.NewReader(r)
+	for {
+		c, err := br.ReadByte()
+		if err != nil {
+			return Invalid("body: empty; expected a JSON object")
+		}
+		if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
+			continue
+		}
+		br.UnreadByte()
+		if c != '{' {
+			return Invalid("body: expected a JSON object")
+		}
+		break
+	}
+	dec := json.NewDecoder(br)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)

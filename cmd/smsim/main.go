@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
+	"smsim/gateway"
 	"smsim/simulator"
 	"smsim/simulator/server"
 )
@@ -189,6 +190,12 @@ func serverConfig(c config, log *slog.Logger) (server.Config, error) {
 		ClockStart: simulator.ClockStart{Scale: c.scale, Paused: c.paused}}
 	if !(c.scale > 0 && c.scale <= simulator.MaxScale) {
 		return sc, fmt.Errorf("scale: must be more than 0 and at most %d, got %v", simulator.MaxScale, c.scale)
+	}
+	if !gateway.IsMIITSender(c.miitSender) {
+		return sc, fmt.Errorf("miit-sender: must be 12381 or 106 followed by ten digits and 12381, got %q", c.miitSender)
+	}
+	if err := gateway.ValidateSender("provider-sender", c.providerSender); err != nil {
+		return sc, err
 	}
 	if c.maxBody < 1024 {
 		return sc, fmt.Errorf("max-body: must be at least 1024 bytes, got %d", c.maxBody)

@@ -54,7 +54,7 @@ func TestPersonnelTableDecidesWhoGetsCodes(t *testing.T) {
 			e.advance("45m")
 			mv := e.miitView(v.ID)
 			if len(row.required) == 0 {
-				if mv.Status != "under_review" || len(mv.Personnel) != 0 {
+				if mv.Status != "under_review" || len(mv.Personnel) != 0 || mv.CodesSentAt != nil || mv.Deadline != nil {
 					t.Fatalf("MIIT view %+v, want under_review with no one", mv)
 				}
 				if pv := e.providerView(v.ID); pv.Status != "submitted" {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -37,6 +38,8 @@ var problemTypes = map[int]string{
 	409: "urn:smsim:problem:conflict",
 	413: "urn:smsim:problem:body-too-large",
 	415: "urn:smsim:problem:unsupported-media-type",
+	426: "urn:smsim:problem:upgrade-required",
+	403: "urn:smsim:problem:forbidden",
 	500: "urn:smsim:problem:internal",
 	503: "urn:smsim:problem:store-unavailable",
 }
@@ -200,6 +203,25 @@ func (w *respWriter) Write(b []byte) (int, error) {
 }
 
 func (w *respWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack hands the connection to a websocket.
+func (w *respWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, fmt.Errorf("the connection cannot be taken over")
+	}
+	if w.status == 0 {
+		w.status = http.StatusSwitchingProtocols
+	}
+	return h.Hijack()
+}
+
+// Flush sends what is buffered.
+func (w *respWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
 
 // instrument gives each request an id (X-Request-Id, kept when the client
 // sends one), counts and times it by route, and logs it.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -21,6 +22,13 @@ var upgrader = websocket.Upgrader{
 	ReadBufferSize:  1024,
 	WriteBufferSize: 4096,
 	CheckOrigin:     sameOrigin,
+	Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+		detail := "websocket handshake: " + reason.Error()
+		if status == http.StatusForbidden {
+			detail = fmt.Sprintf("websocket: origin %q is not this server (%s); connect from a page served here or without an Origin", r.Header.Get("Origin"), r.Host)
+		}
+		writeProblem(w, status, detail)
+	},
 }
 
 // sameOrigin lets in clients that send no Origin (programs) and pages

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestFlagsFallBackToEnvironment(t *testing.T) {
+	c, err := parse([]string{"--seed", "9"}, env(map[string]string{
+		"SMSIM_ADDR": "127.0.0.1:9999", "SMSIM_SEED": "1", "SMSIM_LOG_FORMAT": "json", "SMSIM_PAUSED": "true",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.addr != "127.0.0.1:9999" || c.seed != "9" || c.logFormat != "json" || !c.paused {
+		t.Fatalf("config %+v: want addr and log format from the environment, the seed from the flag", c)
+	}
+}
+
+func TestBadSettingsExitWithUsageError(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--scale", "0"}, nil, "scale"},
+		{[]string{"--seed", "x"}, nil, "seed"},
+		{[]string{"--clock-start", "yesterday"}, nil, "clock-start"},
+		{[]string{"--log-level", "loud"}, nil, "log-level"},
+		{[]string{"--log-format", "xml"}, nil, "log-format"},
+		{[]string{"--max-body", "10"}, nil, "max-body"},
+		{nil, map[string]string{"SMSIM_SCALE": "fast"}, "SMSIM_SCALE"},
+		{[]string{"extra"}, nil, "unexpected argument"},
+		{[]string{"--no-such-flag"}, nil, "no-such-flag"},
+		{[]string{"--miit-sender", "95187"}, nil, "miit-sender"},
+		{[]string{"--provider-sender", "abc"}, nil, "provider-sender"},
+	} {
+		var stderr bytes.Buffer
+		code := run(context.Background(), c.args, env(c.env), io.Discard, &stderr)
+		if code != 2 {
+			t.Errorf("%v %v: exit %d, want 2", c.args, c.env, code)
+		}
+		if !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%v %v: stderr %q does not name %q", c.args, c.env, stderr.String(), c.want)
+		}
+	}
+}
+
+// syncBuffer is a buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The binary with no Redis given starts an embedded one, serves, and shuts
+// down cleanly when its context ends (SIGINT or SIGTERM in main).
+func TestRunServesOnEmbeddedStoreAndShutsDown(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs syncBuffer
+	exit := make(chan int, 1)
+	go func() { exit <- run(ctx, []string{"--addr", "127.0.0.1:0", "--paused"}, env(nil), io.Discard, &logs) }()
+
+	url := regexp.MustCompile(`url=(http://[0-9.:]+)`)
+	deadline := time.Now().Add(10 * time.Second)
+	var base string
+	for base == "" {
+		if m := url.FindStringSubmatch(logs.String()); m != nil {
+			base = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no url logged: %s", logs.String())
+		} else {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	for _, path := range []string{"/healthz", "/readyz", "/admin/v1/clock", "/openapi.json", "/"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("GET %s: %d", path, resp.StatusCode)
+		}
+	}
+	if !strings.Contains(logs.String(), "store=embedded") {
+		t.Errorf("log does not say the store is embedded: %s", logs.String())
+	}
+	cancel()
+	select {
+	case code := <-exit:
+		if code != 0 {
+			t.Fatalf("exit %d after shutdown; log %s", code, logs.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("did not shut down")
+	}
+}

@@ -1,0 +1,100 @@
+package simulator_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"smsim/simulator"
+)
+
+func TestFaultsRoundTrip(t *testing.T) {
+	b, err := json.Marshal(simulator.DefaultFaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"sync_lag":{"min":"30m","max":"1h"},"result_sync_lag":{"min":"1m","max":"5m"},"sms_delay":{"min":"0s","max":"0s"},"spam_block_rate":0,"drop_rate":0,"spurious_not_found_rate":0,"validation_window":"24h","auto_resend_noon":false,"review":{"min":"24h","max":"480h","approve_ratio":1}}`
+	if string(b) != want {
+		t.Fatalf("default profile\n got %s\nwant %s", b, want)
+	}
+	f, err := simulator.ParseFaults([]byte(`{"sms_delay":{"max":"90s"},"drop_rate":0.25}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := simulator.DefaultFaults()
+	d.SMSDelay.Max = 90 * time.Second
+	d.DropRate = 0.25
+	if f != d {
+		t.Fatalf("omitted fields must take their start values: %+v", f)
+	}
+}
+
+func TestFaultsRejectBadSettings(t *testing.T) {
+	for body, field := range map[string]string{
+		`{"sync_lag":{"min":"-1m"}}`:            "sync_lag.min",
+		`{"sync_lag":{"min":"2h","max":"1h"}}`:  "sync_lag: min (2h) exceeds max (1h)",
+		`{"sms_delay":{"max":"soon"}}`:          "sms_delay.max",
+		`{"sms_delay":{"max":5}}`:               "sms_delay.max: expected a string",
+		`{"drop_rate":1.5}`:                     "drop_rate",
+		`{"spam_block_rate":-0.1}`:              "spam_block_rate",
+		`{"spurious_not_found_rate":2}`:         "spurious_not_found_rate",
+		`{"validation_window":"0s"}`:            "validation_window",
+		`{"review":{"approve_ratio":1.1}}`:      "review.approve_ratio",
+		`{"review":{"min":"20h","max":"10h"}}`:  "review: min",
+		`{"nope":1}`:                            "nope: unknown field",
+		`{"sync_lag":{"mid":"1m"}}`:             "mid: unknown field",
+		`{"auto_resend_noon":"yes"}`:            "auto_resend_noon: expected true or false",
+		`[]`:                                    "body: expected a JSON object",
+		`{"result_sync_lag":{"max":"100000h"}}`: "result_sync_lag.max: must be at most",
+	} {
+		_, err := simulator.ParseFaults([]byte(body))
+		e, ok := err.(*simulator.Error)
+		if !ok || e.Code != 400 || !strings.Contains(e.Detail, field) {
+			t.Errorf("ParseFaults(%s) = %v, want a 400 naming %q", body, err, field)
+		}
+	}
+}
+
+func TestMergePatch(t *testing.T) {
+	var doc, patch any
+	json.Unmarshal([]byte(`{"a":{"b":1,"c":2},"d":3}`), &doc)
+	json.Unmarshal([]byte(`{"a":{"b":null,"e":4},"d":null,"f":[1]}`), &patch)
+	got, _ := json.Marshal(simulator.MergePatch(doc, patch))
+	if want := `{"a":{"c":2,"e":4},"f":[1]}`; string(got) != want {
+		t.Fatalf("MergePatch = %s, want %s", got, want)
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "0s", 30 * time.Minute: "30m", 24 * time.Hour: "24h", 90 * time.Minute: "1h30m",
+		1500 * time.Millisecond: "1.5s", time.Hour + time.Second: "1h0m1s",
+	} {
+		if got := simulator.FormatDuration(d); got != want {
+			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestSeededSourceIsReproducible(t *testing.T) {
+	a, b, c := simulator.NewSeededSource(7), simulator.NewSeededSource(7), simulator.NewSeededSource(8)
+	if a.Code("x", "1") != b.Code("x", "1") || a.ID("f", "1") != b.ID("f", "1") {
+		t.Fatal("the same seed drew differently")
+	}
+	if a.Code("x", "1") == a.Code("x", "2") && a.Code("x", "3") == a.Code("x", "4") {
+		t.Fatal("different draws of one seed are all equal")
+	}
+	if a.ID("f", "1") == c.ID("f", "1") {
+		t.Fatal("another seed drew the same id")
+	}
+	for i := range 1000 {
+		d := a.Between(time.Minute, 2*time.Minute, "d", string(rune(i)))
+		if d < time.Minute || d > 2*time.Minute || d%time.Millisecond != 0 {
+			t.Fatalf("Between drew %s", d)
+		}
+		if code := simulator.NewSource().Code(); len(code) != 6 {
+			t.Fatalf("code %q", code)
+		}
+	}
+}

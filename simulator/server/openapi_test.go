@@ -1,0 +1,701 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/gorilla/websocket"
+
+	"smsim/simulator/server"
+)
+
+// The OpenAPI document (openapi.json, embedded and served at
+// /openapi.json) is checked twice: as plain JSON, for what the tests below
+// need to hold whatever library reads it, and with kin-openapi, which
+// understands OpenAPI 3.1 (JSON Schema 2020-12), to validate its structure,
+// its examples and real answers of the server against it.
+
+// oaMethods are the operation fields of an OpenAPI path item.
+var oaMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+// oaJSON parses the embedded document as plain JSON.
+func oaJSON(t *testing.T) map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(server.OpenAPI()))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatalf("openapi.json is not a JSON object: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		t.Fatalf("openapi.json: data after the JSON object")
+	}
+	return doc
+}
+
+// oaLoad loads and validates the embedded document with kin-openapi.
+func oaLoad(t *testing.T) *openapi3.T {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData(server.OpenAPI())
+	if err != nil {
+		t.Fatalf("load openapi.json: %v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("openapi.json is not a valid OpenAPI document: %v", err)
+	}
+	return doc
+}
+
+// oaOperations answers the operations of the document by "METHOD /path".
+func oaOperations(t *testing.T, doc map[string]any) map[string]map[string]any {
+	t.Helper()
+	paths, ok := doc["paths"].(map[string]any)
+	if !ok {
+		t.Fatalf("paths: not an object")
+	}
+	out := map[string]map[string]any{}
+	for path, item := range paths {
+		pi, ok := item.(map[string]any)
+		if !ok {
+			t.Fatalf("paths[%q]: not an object", path)
+		}
+		for _, m := range oaMethods {
+			if op, ok := pi[m]; ok {
+				o, ok := op.(map[string]any)
+				if !ok {
+					t.Fatalf("%s %s: not an object", m, path)
+				}
+				out[strings.ToUpper(m)+" "+path] = o
+			}
+		}
+	}
+	return out
+}
+
+// oaResolve follows a local reference ("#/components/…") in doc.
+func oaResolve(doc map[string]any, ref string) (any, error) {
+	if !strings.HasPrefix(ref, "#/") {
+		return nil, fmt.Errorf("%q is not a reference inside the document", ref)
+	}
+	var cur any = doc
+	for _, tok := range strings.Split(ref[2:], "/") {
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%q: %q is not inside an object", ref, tok)
+		}
+		if cur, ok = m[tok]; !ok {
+			return nil, fmt.Errorf("%q: no %q", ref, tok)
+		}
+	}
+	return cur, nil
+}
+
+// oaDeref answers v, or what it refers to when it is a {"$ref": …}.
+func oaDeref(t *testing.T, doc map[string]any, v any) map[string]any {
+	t.Helper()
+	m, _ := v.(map[string]any)
+	if ref, ok := m["$ref"].(string); ok {
+		r, err := oaResolve(doc, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return oaDeref(t, doc, r)
+	}
+	return m
+}
+
+// oaPathOf turns a ServeMux pattern's path into an OpenAPI path:
+// "/{$}" is "/", "{name...}" is "{name}".
+func oaPathOf(p string) string {
+	p = strings.TrimSuffix(p, "{$}")
+	return strings.ReplaceAll(p, "...}", "}")
+}
+
+func TestOpenAPIDocument(t *testing.T) {
+	doc := oaJSON(t)
+	if doc["openapi"] != "3.1.0" {
+		t.Errorf("openapi = %v, want 3.1.0", doc["openapi"])
+	}
+	info, _ := doc["info"].(map[string]any)
+	if info["title"] != "smsim" || info["version"] != "0.1.0" {
+		t.Errorf("info: title %v, version %v; want smsim, 0.1.0", info["title"], info["version"])
+	}
+	if d, _ := info["description"].(string); len(d) < 100 {
+		t.Errorf("info.description: %q is too short to say what smsim is", d)
+	}
+	servers, _ := doc["servers"].([]any)
+	if len(servers) != 1 || oaDeref(t, doc, servers[0])["url"] != "http://127.0.0.1:8080" {
+		t.Errorf("servers = %v, want the one server http://127.0.0.1:8080", doc["servers"])
+	}
+	schemas, _ := oaResolve(doc, "#/components/schemas")
+	for _, name := range []string{"SubmitRequest", "Person", "ProviderView", "ProviderPerson", "MIITView",
+		"MIITPerson", "ValidateRequest", "ValidationResult", "ResendRequest", "ResendResult", "Message",
+		"GatewayMessage", "PhoneProfile", "ClockState", "ClockUpdate", "AdvanceRequest", "Faults", "Range",
+		"Review", "Problem"} {
+		if _, ok := schemas.(map[string]any)[name]; !ok {
+			t.Errorf("components.schemas: no %s", name)
+		}
+	}
+	oaLoad(t)
+}
+
+// TestOpenAPIRoutes checks that the document describes exactly the routes
+// the server registers.
+func TestOpenAPIRoutes(t *testing.T) {
+	e := newEnv(t)
+	served := map[string]bool{}
+	for _, p := range e.srv.Patterns() {
+		method, path, ok := strings.Cut(p, " ")
+		if !ok || !strings.HasPrefix(path, "/") {
+			t.Errorf("pattern %q: want METHOD /path (a method-less or host pattern cannot be described per method)", p)
+			continue
+		}
+		served[method+" "+oaPathOf(path)] = true
+	}
+	ops := oaOperations(t, oaJSON(t))
+	for k := range served {
+		if _, ok := ops[k]; !ok {
+			t.Errorf("the server serves %s; the document does not describe it", k)
+		}
+	}
+	for k := range ops {
+		if !served[k] {
+			t.Errorf("the document describes %s; the server has no such route", k)
+		}
+	}
+}
+
+// TestOpenAPIRefs checks that every $ref of the document resolves to a
+// defined component.
+func TestOpenAPIRefs(t *testing.T) {
+	doc := oaJSON(t)
+	n := 0
+	var walk func(at string, v any)
+	walk = func(at string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if r, ok := x["$ref"]; ok {
+				n++
+				ref, ok := r.(string)
+				if !ok {
+					t.Errorf("%s: $ref is not a string", at)
+				} else if !strings.HasPrefix(ref, "#/components/") {
+					t.Errorf("%s: $ref %q does not point at a component", at, ref)
+				} else if _, err := oaResolve(doc, ref); err != nil {
+					t.Errorf("%s: %v", at, err)
+				}
+			}
+			for k, c := range x {
+				walk(at+"/"+k, c)
+			}
+		case []any:
+			for i, c := range x {
+				walk(at+"/"+strconv.Itoa(i), c)
+			}
+		}
+	}
+	walk("#", doc)
+	if n == 0 {
+		t.Error("no $ref at all")
+	}
+}
+
+// TestOpenAPIOperations checks every operation: an operationId (unique), a
+// summary, a description, responses, declared path parameters, and the
+// error answers that go with a JSON body and a path parameter.
+func TestOpenAPIOperations(t *testing.T) {
+	doc := oaJSON(t)
+	ops := oaOperations(t, doc)
+	if len(ops) == 0 {
+		t.Fatal("no operations")
+	}
+	ids := map[string]string{}
+	for k, op := range ops {
+		id, _ := op["operationId"].(string)
+		if id == "" {
+			t.Errorf("%s: no operationId", k)
+		} else if other, dup := ids[id]; dup {
+			t.Errorf("%s: operationId %q is also the id of %s", k, id, other)
+		}
+		ids[id] = k
+		for _, f := range []string{"summary", "description"} {
+			if s, _ := op[f].(string); strings.TrimSpace(s) == "" {
+				t.Errorf("%s: no %s", k, f)
+			}
+		}
+		responses, _ := op["responses"].(map[string]any)
+		if len(responses) == 0 {
+			t.Errorf("%s: no responses", k)
+		}
+		for code, r := range responses {
+			n, err := strconv.Atoi(code)
+			if err != nil || n < 100 || n > 599 {
+				t.Errorf("%s: response %q is not a status code", k, code)
+				continue
+			}
+			resp := oaDeref(t, doc, r)
+			if d, _ := resp["description"].(string); d == "" {
+				t.Errorf("%s: response %s has no description", k, code)
+			}
+			if n >= 400 {
+				content, _ := resp["content"].(map[string]any)
+				if _, ok := content["application/problem+json"]; !ok && !(k == "GET /phones/v1/{phone}/ws" && n == 403) {
+					t.Errorf("%s: error response %s is not application/problem+json", k, code)
+				}
+			}
+		}
+		if _, ok := op["requestBody"]; ok {
+			for _, code := range []string{"400", "413", "415"} {
+				if _, ok := responses[code]; !ok {
+					t.Errorf("%s reads a JSON body but does not list %s", k, code)
+				}
+			}
+		}
+		// path parameters: each {name} of the path is declared
+		declared := map[string]bool{}
+		params, _ := op["parameters"].([]any)
+		for _, p := range params {
+			pm := oaDeref(t, doc, p)
+			if pm["in"] == "path" {
+				declared[pm["name"].(string)] = true
+			}
+		}
+		_, path, _ := strings.Cut(k, " ")
+		for _, seg := range strings.Split(path, "/") {
+			if strings.HasPrefix(seg, "{") {
+				name := strings.Trim(seg, "{}")
+				if !declared[name] {
+					t.Errorf("%s: path parameter %s is not declared", k, name)
+				}
+				want := "404"
+				if name == "phone" {
+					want = "400"
+				}
+				if _, ok := responses[want]; !ok {
+					t.Errorf("%s: a bad {%s} answers %s, not listed", k, name, want)
+				}
+			}
+		}
+	}
+}
+
+// TestOpenAPIServed checks that GET /openapi.json serves the embedded
+// document, byte for byte, as JSON.
+func TestOpenAPIServed(t *testing.T) {
+	e := newEnv(t)
+	resp, err := http.Get(e.url + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /openapi.json: status %d", resp.StatusCode)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("GET /openapi.json: Content-Type %q, want application/json", ct)
+	}
+	if !bytes.Equal(b, server.OpenAPI()) {
+		t.Errorf("GET /openapi.json: %d bytes, not the %d embedded", len(b), len(server.OpenAPI()))
+	}
+	file, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(file, server.OpenAPI()) {
+		t.Errorf("the embedded document is not openapi.json")
+	}
+}
+
+// oaChecker sends requests to a server and validates each answer (and each
+// request meant to be valid) against the document.
+type oaChecker struct {
+	t      *testing.T
+	in     *instance
+	doc    *openapi3.T
+	router routers.Router
+	seen   map[string]bool // operationIds answered
+}
+
+func newOAChecker(t *testing.T, in *instance) *oaChecker {
+	doc := oaLoad(t)
+	doc.Servers = nil // route by path alone: the test server is not 127.0.0.1:8080
+	r, err := legacy.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &oaChecker{t: t, in: in, doc: doc, router: r, seen: map[string]bool{}}
+}
+
+// oaReq is one request of a conformance check.
+type oaReq struct {
+	method, path string
+	body         any    // nil, a string (sent as it is) or a value to marshal
+	contentType  string // default application/json when there is a body
+	invalid      bool   // the request breaks the document, which must say so
+}
+
+// do sends r, checks the status, validates the answer against the
+// document and answers the body.
+func (c *oaChecker) do(r oaReq, want int) []byte {
+	c.t.Helper()
+	var raw []byte
+	switch b := r.body.(type) {
+	case nil:
+	case string:
+		raw = []byte(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		raw = j
+	}
+	newReq := func() *http.Request {
+		var rd io.Reader
+		if r.body != nil {
+			rd = bytes.NewReader(raw)
+		}
+		req, err := http.NewRequest(r.method, c.in.url+r.path, rd)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		if r.body != nil {
+			ct := r.contentType
+			if ct == "" {
+				ct = "application/json"
+			}
+			req.Header.Set("Content-Type", ct)
+		}
+		return req
+	}
+	resp, err := http.DefaultClient.Do(newReq())
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", r.method, r.path, err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if resp.StatusCode != want {
+		c.t.Fatalf("%s %s: status %d, want %d; body %s", r.method, r.path, resp.StatusCode, want, out)
+	}
+	if resp.Header.Get("X-Request-Id") == "" {
+		c.t.Errorf("%s %s: no X-Request-Id", r.method, r.path)
+	}
+	req := newReq()
+	route, params, err := c.router.FindRoute(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: no operation of the document: %v", r.method, r.path, err)
+	}
+	c.seen[route.Operation.OperationID] = true
+	ctx := context.Background()
+	reqIn := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{MultiError: true}}
+	switch err := openapi3filter.ValidateRequest(ctx, reqIn); {
+	case r.invalid && err == nil:
+		c.t.Errorf("%s %s: the document allows this request, which it should not: %s", r.method, r.path, raw)
+	case !r.invalid && err != nil:
+		c.t.Errorf("%s %s: the request does not conform to the document: %v", r.method, r.path, err)
+	}
+	opts := &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true}
+	mt := strings.TrimSpace(strings.Split(resp.Header.Get("Content-Type"), ";")[0])
+	if mt != "" && mt != "application/json" && mt != "application/problem+json" {
+		opts.ExcludeResponseBody = true // HTML, metrics: only the status and media type are checked
+		rsp := route.Operation.Responses.Status(resp.StatusCode)
+		if rsp == nil || rsp.Value.Content.Get(resp.Header.Get("Content-Type")) == nil {
+			c.t.Errorf("%s %s: status %d with %s is not in the document", r.method, r.path, resp.StatusCode, mt)
+		}
+	}
+	err = openapi3filter.ValidateResponse(ctx, &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: reqIn, Status: resp.StatusCode, Header: resp.Header,
+		Body: io.NopCloser(bytes.NewReader(out)), Options: opts,
+	})
+	if err != nil {
+		c.t.Errorf("%s %s: the answer (%d %s) does not conform to the document: %v", r.method, r.path, resp.StatusCode, out, err)
+	}
+	return out
+}
+
+// get is do for a GET that must answer want.
+func (c *oaChecker) get(path string, want int) []byte {
+	c.t.Helper()
+	return c.do(oaReq{method: "GET", path: path}, want)
+}
+
+// schema validates a JSON value against a component schema.
+func (c *oaChecker) schema(name string, b []byte) {
+	c.t.Helper()
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		c.t.Fatalf("%s: not JSON: %s", name, b)
+	}
+	s := c.doc.Components.Schemas[name]
+	if s == nil {
+		c.t.Fatalf("no schema %s", name)
+	}
+	if err := s.Value.VisitJSON(v, openapi3.EnableJSONSchema2020()); err != nil {
+		c.t.Errorf("%s does not conform to schema %s: %v", b, name, err)
+	}
+}
+
+func oaDecode[T any](t *testing.T, b []byte) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+	return v
+}
+
+// TestOpenAPIConformance drives every operation through its answers —
+// successes and errors — and validates each against the document.
+func TestOpenAPIConformance(t *testing.T) {
+	e := newEnv(t, withSeed(7))
+	c := newOAChecker(t, e.instance)
+	const (
+		pL, pA, pR, pX = "13800000001", "13800000002", "13700000003", "13600000004"
+		certL, certA   = "110101199003071234", "11010119920101567X"
+	)
+	person := func(name, phone, cert string) map[string]string {
+		return map[string]string{"name": name, "phone": phone, "certificate_number": cert}
+	}
+
+	// operations
+	c.get("/healthz", 200)
+	c.get("/readyz", 200)
+	c.get("/metrics", 200)
+	c.get("/openapi.json", 200)
+	c.get("/", 200)
+
+	// clock and faults
+	c.get("/admin/v1/clock", 200)
+	c.do(oaReq{method: "PUT", path: "/admin/v1/clock", body: map[string]any{"scale": 2}}, 200)
+	c.do(oaReq{method: "PUT", path: "/admin/v1/clock", body: map[string]any{}, invalid: true}, 400)
+	c.do(oaReq{method: "PUT", path: "/admin/v1/clock", body: `{"scale": 0}`, invalid: true}, 400)
+	c.do(oaReq{method: "PUT", path: "/admin/v1/clock", body: `{"paused": true}`, contentType: "text/plain", invalid: true}, 415)
+	c.do(oaReq{method: "POST", path: "/admin/v1/clock/advance", body: `{"by": 45}`, invalid: true}, 400)
+	c.do(oaReq{method: "POST", path: "/admin/v1/clock/advance", body: `{"by": "0s"}`}, 200)
+	c.get("/admin/v1/faults", 200)
+	c.do(oaReq{method: "PUT", path: "/admin/v1/faults", body: `{"sync_lag": {"min": "30m", "max": "30m"}, "result_sync_lag": {"min": "1m"}}`}, 200)
+	c.do(oaReq{method: "PUT", path: "/admin/v1/faults", body: `{"sync_lag": {"min": "2h", "max": "1h"}}`}, 400)
+	c.do(oaReq{method: "PUT", path: "/admin/v1/faults", body: `{"lag": "1h"}`, invalid: true}, 400)
+	c.do(oaReq{method: "PATCH", path: "/admin/v1/faults", body: `{"result_sync_lag": {"max": "1m"}, "drop_rate": null}`,
+		contentType: "application/merge-patch+json"}, 200)
+	c.do(oaReq{method: "PATCH", path: "/admin/v1/faults", body: `{"review": {"approve_ratio": 2}}`, invalid: true}, 400)
+	c.do(oaReq{method: "PATCH", path: "/admin/v1/faults", body: strings.Repeat(" ", 70<<10) + "{}"}, 413)
+
+	// provider
+	submit := map[string]any{"type": "first_filing", "variant": "website",
+		"entity_leader": person("Li Lei", pL, certL), "website_admin": person("Han Meimei", "+86"+pA, certA)}
+	v := oaDecode[struct{ ID string }](t, c.do(oaReq{method: "POST", path: "/provider/v1/filings", body: submit}, 201))
+	c.do(oaReq{method: "POST", path: "/provider/v1/filings",
+		body: map[string]any{"type": "remove_provider"}}, 201)
+	c.do(oaReq{method: "POST", path: "/provider/v1/filings", body: map[string]any{"type": "add_provider", "variant": "website",
+		"entity_leader": person("Li Lei", pL, certL), "website_admin": person("Han Meimei", pA, certA)}}, 400)
+	c.do(oaReq{method: "POST", path: "/provider/v1/filings", body: map[string]any{"type": "modify", "variant": "entity"}}, 400)
+	c.do(oaReq{method: "POST", path: "/provider/v1/filings", body: `{"type": "first_filing"`, invalid: true}, 400)
+	c.do(oaReq{method: "POST", path: "/provider/v1/filings", body: "", invalid: true}, 400)
+	c.do(oaReq{method: "POST", path: "/provider/v1/filings", body: `type=x`, contentType: "application/x-www-form-urlencoded", invalid: true}, 415)
+	c.get("/provider/v1/filings/"+v.ID, 200)
+	c.get("/provider/v1/filings/f_0000000000000000", 404)
+	c.get("/miit/v1/filings/"+v.ID, 200) // unknown at MIIT yet
+	c.get("/miit/v1/filings/nope", 404)
+
+	// MIIT, while the order syncs
+	res := oaDecode[struct{ Result string }](t, c.do(oaReq{method: "POST", path: "/miit/v1/resends",
+		body: map[string]string{"phone": pL, "certificate_last6": "071234"}}, 200))
+	if res.Result != "no_pending" {
+		t.Errorf("resend during the sync lag: %s, want no_pending", res.Result)
+	}
+	c.do(oaReq{method: "POST", path: "/miit/v1/validations",
+		body: map[string]string{"code": "12345", "phone": pL, "certificate_last6": "071234"}, invalid: true}, 400)
+	c.do(oaReq{method: "POST", path: "/miit/v1/resends",
+		body: map[string]string{"phone": "12345", "certificate_last6": "071234"}, invalid: true}, 400)
+
+	// phones: the provider's notice is in
+	notice := oaDecode[struct{ ID string }](t, c.get("/phones/v1/"+pL+"/messages/next?after=start&timeout=1s", 200))
+	c.get("/phones/v1/"+pL+"/messages", 200)
+	c.get("/phones/v1/"+pL+"/messages?folder=blocked", 200)
+	c.do(oaReq{method: "GET", path: "/phones/v1/" + pL + "/messages?folder=spam", invalid: true}, 400)
+	c.do(oaReq{method: "GET", path: "/phones/v1/123/messages", invalid: true}, 400)
+	c.get("/phones/v1/"+pL+"/messages/next?after="+notice.ID+"&timeout=50ms", 204)
+	c.get("/phones/v1/"+pL+"/messages/next?after=start&from_miit=true&timeout=50ms", 204)
+	c.get("/phones/v1/"+pL+"/messages/next?after=m_0000000000000000&timeout=50ms", 404)
+	c.get("/phones/v1/"+pL+"/messages/next?timeout=10m", 400)
+	c.do(oaReq{method: "GET", path: "/phones/v1/" + pL + "/messages/next?has_code=maybe", invalid: true}, 400)
+	c.get("/phones/v1/"+pL+"/messages/next?match=%28&timeout=50ms", 400)
+
+	// the order reaches MIIT: codes
+	c.do(oaReq{method: "POST", path: "/admin/v1/clock/advance", body: map[string]string{"by": "30m"}}, 200)
+	c.get("/miit/v1/filings/"+v.ID, 200)
+	codeOf := func(phone string) string {
+		m := oaDecode[struct{ Code string }](t, c.get("/phones/v1/"+phone+"/messages/next?after=start&from_miit=true&has_code=true&match=verification&sender=12381&timeout=1s", 200))
+		return m.Code
+	}
+	codeL, codeA := codeOf(pL), codeOf(pA)
+	validate := func(code, phone, cert6 string) string {
+		r := oaDecode[struct{ Result string }](t, c.do(oaReq{method: "POST", path: "/miit/v1/validations",
+			body: map[string]string{"code": code, "phone": phone, "certificate_last6": cert6}}, 200))
+		return r.Result
+	}
+	resend := func(phone, cert6 string) string {
+		r := oaDecode[struct{ Result string }](t, c.do(oaReq{method: "POST", path: "/miit/v1/resends",
+			body: map[string]string{"phone": phone, "certificate_last6": cert6}}, 200))
+		return r.Result
+	}
+	if got := validate(wrong(codeL), pL, "071234"); got != "failed" {
+		t.Errorf("wrong code: %s", got)
+	}
+	if got := validate(codeL, pL, "071234"); got != "partial" {
+		t.Errorf("right code: %s", got)
+	}
+	if got := validate(codeL, pL, "071234"); got != "not_found" {
+		t.Errorf("again: %s", got)
+	}
+	for i, want := range []string{"resent", "resent", "limit_reached"} {
+		if got := resend(pA, "01567x"); got != want {
+			t.Errorf("resend %d: %s, want %s", i+1, got, want)
+		}
+	}
+	list := oaDecode[struct{ Messages []struct{ Code string } }](t, c.get("/phones/v1/"+pA+"/messages", 200))
+	codeA = list.Messages[len(list.Messages)-1].Code
+	if got := validate(codeA, pA, "01567X"); got != "complete" {
+		t.Errorf("last person: %s", got)
+	}
+	c.get("/provider/v1/filings/"+v.ID, 200)
+	c.do(oaReq{method: "POST", path: "/admin/v1/clock/advance", body: map[string]string{"by": "1m"}}, 200)
+	c.get("/provider/v1/filings/"+v.ID, 200)
+	c.get("/miit/v1/filings/"+v.ID, 200)
+	c.do(oaReq{method: "POST", path: "/provider/v1/filings/" + v.ID + "/cancel"}, 409)
+	c.do(oaReq{method: "POST", path: "/provider/v1/filings/f_0000000000000000/cancel"}, 404)
+
+	// an order rejected by five failures, one canceled by the customer
+	rej := oaDecode[struct{ ID string }](t, c.do(oaReq{method: "POST", path: "/provider/v1/filings",
+		body: map[string]any{"type": "modify", "variant": "entity", "entity_leader": person("Wang Wu", pR, "A12345")}}, 201))
+	c.do(oaReq{method: "POST", path: "/admin/v1/clock/advance", body: map[string]string{"by": "30m"}}, 200)
+	codeR := codeOf(pR)
+	for range 5 {
+		validate(wrong(codeR), pR, "a12345")
+	}
+	if got := validate(codeR, pR, "A12345"); got != "not_found" {
+		t.Errorf("after rejection: %s", got)
+	}
+	c.get("/miit/v1/filings/"+rej.ID, 200)
+	canc := oaDecode[struct{ ID string }](t, c.do(oaReq{method: "POST", path: "/provider/v1/filings",
+		body: map[string]any{"type": "cancel", "variant": "app", "website_admin": person("Zhao Liu", pX, "B99999")}}, 201))
+	c.do(oaReq{method: "POST", path: "/provider/v1/filings/" + canc.ID + "/cancel"}, 200)
+	c.get("/miit/v1/filings/"+canc.ID, 200)
+
+	// phone profiles and the gateway
+	c.get("/phones/v1/"+pX+"/profile", 200)
+	c.do(oaReq{method: "PUT", path: "/phones/v1/" + pX + "/profile", body: map[string]any{"service": "suspended"}}, 200)
+	c.do(oaReq{method: "PUT", path: "/phones/v1/" + pX + "/profile", body: map[string]any{"service": "gone"}, invalid: true}, 400)
+	c.do(oaReq{method: "PUT", path: "/phones/v1/" + pR + "/profile", body: map[string]any{"spam_filter": true}}, 200)
+	failed := oaDecode[struct{ ID string }](t, c.do(oaReq{method: "POST", path: "/gateway/v1/messages",
+		body: map[string]string{"from": "95187", "to": pX, "body": "hello"}}, 202))
+	c.get("/gateway/v1/messages/"+failed.ID, 200)
+	blocked := oaDecode[struct{ ID string }](t, c.do(oaReq{method: "POST", path: "/gateway/v1/messages",
+		body: map[string]string{"from": "10612345678912381", "to": pR, "body": "Your code is 123456."}}, 202))
+	c.get("/gateway/v1/messages/"+blocked.ID, 200)
+	c.get("/phones/v1/"+pR+"/messages?folder=blocked", 200)
+	c.do(oaReq{method: "PATCH", path: "/admin/v1/faults", body: map[string]any{"sms_delay": map[string]string{"min": "1m", "max": "1m"}}}, 200)
+	queued := oaDecode[struct{ ID string }](t, c.do(oaReq{method: "POST", path: "/gateway/v1/messages",
+		body: map[string]string{"from": "95187", "to": pL, "body": "later"}}, 202))
+	c.get("/gateway/v1/messages/"+queued.ID, 200)
+	c.do(oaReq{method: "POST", path: "/gateway/v1/messages", body: map[string]string{"from": "abc", "to": pL, "body": "x"}, invalid: true}, 400)
+	c.do(oaReq{method: "POST", path: "/gateway/v1/messages", body: map[string]string{"from": "95187", "to": pL, "body": "  "}}, 400)
+	c.get("/gateway/v1/messages/m_0000000000000000", 404)
+	c.do(oaReq{method: "DELETE", path: "/phones/v1/" + pR + "/messages"}, 204)
+	c.do(oaReq{method: "DELETE", path: "/phones/v1/12/messages", invalid: true}, 400)
+
+	// the websocket: a plain GET is a 426 (TestOpenAPIWebsocket checks frames)
+	c.get("/phones/v1/"+pL+"/ws", 426)
+	c.do(oaReq{method: "GET", path: "/phones/v1/1/ws", invalid: true}, 400)
+
+	// what the mux answers itself: problem details
+	for _, r := range []struct {
+		method, path string
+		want         int
+	}{{"DELETE", "/admin/v1/clock", 405}, {"GET", "/nowhere", 404}} {
+		req, _ := http.NewRequest(r.method, e.url+r.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != r.want || resp.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s %s: %d %s, want %d application/problem+json", r.method, r.path, resp.StatusCode, resp.Header.Get("Content-Type"), r.want)
+		}
+		if r.want == 405 && resp.Header.Get("Allow") == "" {
+			t.Errorf("%s %s: no Allow header", r.method, r.path)
+		}
+		c.schema("Problem", b)
+	}
+
+	c.do(oaReq{method: "POST", path: "/admin/v1/reset"}, 200)
+
+	// every operation was exercised
+	var missing []string
+	for _, p := range c.doc.Paths.InMatchingOrder() {
+		for _, op := range c.doc.Paths.Value(p).Operations() {
+			if !c.seen[op.OperationID] {
+				missing = append(missing, op.OperationID)
+			}
+		}
+	}
+	sort.Strings(missing)
+	if missing = slices.Compact(missing); len(missing) > 0 {
+		t.Errorf("operations never exercised: %v", missing)
+	}
+}
+
+// TestOpenAPIWebsocket checks the upgrade's status and that a frame the
+// server pushes is a Message of the document.
+func TestOpenAPIWebsocket(t *testing.T) {
+	e := newEnv(t)
+	c := newOAChecker(t, e.instance)
+	const phone = "13800000001"
+	ws, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.url, "http")+"/phones/v1/"+phone+"/ws", nil)
+	if err != nil {
+		if resp == nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		t.Fatalf("websocket: %v: %d %s", err, resp.StatusCode, b)
+	}
+	defer ws.Close()
+	if op := c.doc.Paths.Find("/phones/v1/{phone}/ws").Get; op.Responses.Status(resp.StatusCode) == nil {
+		t.Errorf("websocket upgrade: status %d is not in the document", resp.StatusCode)
+	}
+	c.do(oaReq{method: "POST", path: "/gateway/v1/messages",
+		body: map[string]string{"from": "12381", "to": phone, "body": "Your code is 123456."}}, 202)
+	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	typ, frame, err := ws.ReadMessage()
+	if err != nil || typ != websocket.TextMessage {
+		t.Fatalf("websocket frame: type %d, %v", typ, err)
+	}
+	c.schema("Message", frame)
+}
