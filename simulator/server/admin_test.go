@@ -1,0 +1,185 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator"
+	"smsim/simulator/server"
+)
+
+func TestClockControl(t *testing.T) {
+	e := newEnv(t)
+	var st simulator.ClockState
+	e.call("GET", "/admin/v1/clock", nil, 200, &st)
+	if !st.Now.Equal(t0) || !st.Paused || st.Scale != 1 {
+		t.Fatalf("start clock %+v", st)
+	}
+	e.call("PUT", "/admin/v1/clock", `{"scale": 3600}`, 200, &st)
+	if st.Scale != 3600 || !st.Paused || !st.Now.Equal(t0) {
+		t.Fatalf("after setting the scale %+v; still paused at t0", st)
+	}
+	if st = e.advance("90m"); !st.Now.Equal(t0.Add(90 * time.Minute)) {
+		t.Fatalf("advance 90m: %s", st.Now)
+	}
+	if st = e.advance("0s"); !st.Now.Equal(t0.Add(90 * time.Minute)) {
+		t.Fatalf("advance 0s moved the clock to %s", st.Now)
+	}
+	// Running at 3600: a real second is a simulated hour.
+	e.call("PUT", "/admin/v1/clock", `{"paused": false}`, 200, &st)
+	before := st.Now
+	e.call("PUT", "/admin/v1/clock", `{"paused": true}`, 200, &st)
+	if st.Now.Before(before) || st.Now.Sub(before) > time.Hour*3600 {
+		t.Fatalf("running clock went from %s to %s", before, st.Now)
+	}
+}
+
+func TestFaultProfileControl(t *testing.T) {
+	e := newEnv(t)
+	var f map[string]any
+	e.call("GET", "/admin/v1/faults", nil, 200, &f)
+	want := `{"auto_resend_noon":false,"drop_rate":0,"result_sync_lag":{"max":"5m","min":"1m"},"review":{"approve_ratio":1,"max":"480h","min":"24h"},"sms_delay":{"max":"0s","min":"0s"},"spam_block_rate":0,"spurious_not_found_rate":0,"sync_lag":{"max":"1h","min":"30m"},"validation_window":"24h"}`
+	if got, _ := json.Marshal(f); string(got) != want {
+		t.Fatalf("start profile\n got %s\nwant %s", got, want)
+	}
+	// PUT replaces: what it omits takes its start value.
+	e.call("PATCH", "/admin/v1/faults", `{"drop_rate":0.5}`, 200, nil)
+	e.call("PUT", "/admin/v1/faults", `{"sms_delay":{"min":"1m","max":"2m"}}`, 200, &f)
+	if f["drop_rate"] != 0.0 || f["sms_delay"].(map[string]any)["max"] != "2m" {
+		t.Fatalf("after PUT %v", f)
+	}
+	// PATCH merges; null takes the start value.
+	e.call("PATCH", "/admin/v1/faults", `{"sms_delay":{"min":null},"spam_block_rate":0.1}`, 200, &f)
+	if d := f["sms_delay"].(map[string]any); d["min"] != "0s" || d["max"] != "2m" || f["spam_block_rate"] != 0.1 {
+		t.Fatalf("after PATCH %v", f)
+	}
+	e.call("GET", "/admin/v1/faults", nil, 200, &f)
+	if f["spam_block_rate"] != 0.1 {
+		t.Fatalf("PATCH not stored: %v", f)
+	}
+}
+
+func TestSpuriousNotFound(t *testing.T) {
+	e := newEnv(t)
+	v := single(e, "13900000031")
+	e.patchFaults(`{"spurious_not_found_rate":1}`)
+	code := e.code("13900000031")
+	wantValidation(t, e.validate(code, "13900000031", leaderCert), "not_found", false)
+	wantValidation(t, e.validate(wrong(code), "13900000031", leaderCert), "not_found", false)
+	if p := e.miitView(v.ID).Personnel[0]; p.Failures != 0 || p.Validated {
+		t.Fatalf("a spurious not_found changed the person: %+v", p)
+	}
+	e.patchFaults(`{"spurious_not_found_rate":0}`)
+	wantValidation(t, e.validate(code, "13900000031", leaderCert), "complete", false)
+}
+
+func TestReset(t *testing.T) {
+	e := newEnv(t)
+	v := single(e, "13900000041")
+	e.patchFaults(`{"drop_rate":1}`)
+	e.call("PUT", "/phones/v1/13900000041/profile", `{"spam_filter":true}`, 200, nil)
+	e.advance("5h")
+	var out struct {
+		Reset bool
+		Clock simulator.ClockState
+	}
+	e.call("POST", "/admin/v1/reset", nil, 200, &out)
+	if !out.Reset || !out.Clock.Now.Equal(t0) || !out.Clock.Paused {
+		t.Fatalf("reset answered %+v, want the clock back at %s", out, t0)
+	}
+	if c, _ := e.do("GET", "/provider/v1/filings/"+v.ID, nil); c != 404 {
+		t.Fatalf("the filing survived the reset: %d", c)
+	}
+	if n := len(e.inbox("13900000041")); n != 0 {
+		t.Fatalf("%d messages survived the reset", n)
+	}
+	var p map[string]any
+	e.call("GET", "/phones/v1/13900000041/profile", nil, 200, &p)
+	if p["spam_filter"] != false {
+		t.Fatalf("profile after reset %v", p)
+	}
+	var f map[string]any
+	e.call("GET", "/admin/v1/faults", nil, 200, &f)
+	if f["drop_rate"] != 0.0 {
+		t.Fatalf("faults after reset %v", f)
+	}
+	// The world works again from scratch, and nothing old fires later.
+	w := single(e, "13900000041")
+	e.advance("48h")
+	if n := len(e.codes("13900000041")); n != 1 {
+		t.Fatalf("%d codes after the reset, want 1", n)
+	}
+	if mv := e.miitView(w.ID); mv.Status != "canceled" {
+		t.Fatalf("new order %s after 48h, want canceled by expiry", mv.Status)
+	}
+}
+
+func TestMetricsMoveWithTraffic(t *testing.T) {
+	e := newEnv(t)
+	v := single(e, "13900000051")
+	e.validate(wrong(e.code("13900000051")), "13900000051", leaderCert)
+	e.resend("13900000051", leaderCert)
+	_ = v
+	_, body := e.do("GET", "/metrics", nil)
+	for _, want := range []string{
+		`smsim_messages_total{reason="",sender_kind="miit",status="delivered"} 2`,
+		`smsim_messages_total{reason="",sender_kind="other",status="delivered"} 1`,
+		`smsim_validations_total{result="failed"} 1`,
+		`smsim_resends_total{result="resent"} 1`,
+		`smsim_scheduler_events_total{kind="miit.sync",outcome="ok"} 1`,
+		`smsim_http_requests_total{code="201",method="POST",route="POST /provider/v1/filings"} 1`,
+		"# HELP smsim_http_request_duration_seconds ",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+// With the store gone, the API answers 503 and stays up.
+func TestStoreUnreachableIs503(t *testing.T) {
+	m := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { rdb.Close() })
+	srv, err := server.New(context.Background(), server.Config{Redis: rdb, Registry: prometheus.NewRegistry(),
+		ClockStart: simulator.ClockStart{At: t0, Paused: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Routes())
+	t.Cleanup(hs.Close)
+	m.Close()
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/readyz", ""},
+		{"GET", "/admin/v1/clock", ""},
+		{"POST", "/miit/v1/validations", `{"code":"123456","phone":"13800000001","certificate_last6":"071234"}`},
+		{"GET", "/phones/v1/13800000001/messages", ""},
+	} {
+		req, _ := http.NewRequest(c.method, hs.URL+c.path, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 503 || resp.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s %s with the store down: %d %s, want a 503 problem", c.method, c.path, resp.StatusCode, b)
+		}
+	}
+	resp, err := http.Get(hs.URL + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz with the store down: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
