@@ -107,16 +107,16 @@ var submitScript = redis.NewScript(luaLib + `
 local F = KEYS[4]
 local id, submitted, sync_due, window = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local nphones = tonumber(ARGV[5])
+due_limit = tonumber(submitted)
 local pairs_at = 6 + nphones
 for i = pairs_at, #ARGV, 2 do redis.call('HSET', F, ARGV[i], ARGV[i + 1]) end
 redis.call('ZADD', KEYS[5], submitted, id)
-schedule(KEYS[1], KEYS[2], sync_due, 'miit.sync', {id})
-local out = {}
 for i = 1, nphones do
   redis.call('SADD', KEYS[5 + i], id)
-  out[#out + 1] = schedule(KEYS[1], KEYS[2], submitted, 'provider.notice', {id, ARGV[5 + i], window})
+  schedule(KEYS[1], KEYS[2], submitted, 'provider.notice', {id, ARGV[5 + i], window})
 end
-return out
+schedule(KEYS[1], KEYS[2], sync_due, 'miit.sync', {id})
+return with_due_now({})
 `)
 
 // Submit takes a filing order at the provider: every required person gets

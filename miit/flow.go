@@ -23,29 +23,29 @@ var syncScript = redis.NewScript(luaLib + `
 local F = KEYS[4]
 if redis.call('HGET', F, 'status') ~= 'unknown' then return {} end
 local now, deadline, autoresend, review_due, result_due, window = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+due_limit = tonumber(now)
 local id = redis.call('HGET', F, 'id')
 local n = nsubj(F)
 if n == 0 then
   redis.call('HSET', F, 'status', 'under_review', 'validated_at', now)
   bump(F, result_due, 'under_review')
   schedule(KEYS[1], KEYS[2], review_due, 'miit.review', {id})
-  return {}
+  return with_due_now({})
 end
 local v = redis.call('HINCRBY', F, 'version', 1)
 redis.call('HSET', F, 'status', 'pending_validation', 'prov_status', 'pending_validation', 'prov_version', v,
   'codes_sent_at', now, 'deadline', deadline)
-local out = {}
 for i = 1, n do
   local c = {}
   for j = 1, ` + strconv.Itoa(codeCandidates) + ` do c[j] = ARGV[6 + (i - 1) * ` + strconv.Itoa(codeCandidates) + ` + j] end
   local code = new_code(c)
   if not code then return redis.error_reply('no free code among the candidates') end
   redis.call('HSET', F, 's' .. i .. '.code', code)
-  out[#out + 1] = schedule(KEYS[1], KEYS[2], now, 'miit.code', {id, tostring(i), subj(F, i, 'phone'), code, window})
+  schedule(KEYS[1], KEYS[2], now, 'miit.code', {id, tostring(i), subj(F, i, 'phone'), code, window})
 end
 schedule(KEYS[1], KEYS[2], deadline, 'miit.expire', {id})
 if autoresend ~= '' then schedule(KEYS[1], KEYS[2], autoresend, 'miit.autoresend', {id}) end
-return out
+return with_due_now({})
 `)
 
 // onSync: the order reaches MIIT's validation database. MIIT texts each
@@ -135,11 +135,12 @@ func (s *Service) onNotice(ctx context.Context, ev simulator.Event) error {
 
 var expireScript = redis.NewScript(luaLib + `
 local F = KEYS[4]
-if redis.call('HGET', F, 'status') ~= 'pending_validation' then return 0 end
+due_limit = tonumber(ARGV[1])
+if redis.call('HGET', F, 'status') ~= 'pending_validation' then return {} end
 kill_codes(F)
 redis.call('HSET', F, 'status', 'canceled', 'canceled_by', 'expiry', 'canceled_at', ARGV[1])
 bump(F, ARGV[2], 'canceled')
-return 1
+return with_due_now({})
 `)
 
 // onExpire: the validation window ends; an order not fully validated is
@@ -150,7 +151,11 @@ func (s *Service) onExpire(ctx context.Context, ev simulator.Event) error {
 	if err != nil {
 		return err
 	}
-	return expireScript.Run(ctx, s.rdb, s.schedKeys(s.filingKey(id)), ev.Due.UnixMilli(), ev.Due.Add(lag).UnixMilli()).Err()
+	due, err := expireScript.Run(ctx, s.rdb, s.schedKeys(s.filingKey(id)), ev.Due.UnixMilli(), ev.Due.Add(lag).UnixMilli()).StringSlice()
+	if err != nil {
+		return fmt.Errorf("expire %s: %w", id, err)
+	}
+	return s.sched.RunNow(ctx, due...)
 }
 
 func (s *Service) resultLag(ctx context.Context, id string, parts ...string) (time.Duration, error) {
@@ -161,16 +166,24 @@ func (s *Service) resultLag(ctx context.Context, id string, parts ...string) (ti
 	return s.rand.Between(f.ResultSyncLag.Min, f.ResultSyncLag.Max, append([]string{"result_sync_lag", id}, parts...)...), nil
 }
 
+// resultScript brings MIIT's state of version ARGV[1] to the provider: its
+// status unless the provider shows a newer one (a customer's cancel is
+// known at once), its validated flags unless newer ones arrived.
 var resultScript = redis.NewScript(`
 local F = KEYS[1]
 if not redis.call('HGET', F, 'id') then return 0 end
-if tonumber(ARGV[1]) <= tonumber(redis.call('HGET', F, 'prov_version')) then return 0 end
-redis.call('HSET', F, 'prov_version', ARGV[1], 'prov_status', ARGV[2], 'prov_validated', ARGV[3])
+local v = tonumber(ARGV[1])
+if v > tonumber(redis.call('HGET', F, 'prov_version')) then
+  redis.call('HSET', F, 'prov_version', ARGV[1], 'prov_status', ARGV[2])
+end
+if v > tonumber(redis.call('HGET', F, 'prov_flags_version') or '0') then
+  redis.call('HSET', F, 'prov_flags_version', ARGV[1], 'prov_validated', ARGV[3])
+end
 return 1
 `)
 
-// onResult: MIIT's state of a version reaches the provider, unless a newer
-// one already did. Args: filing, version, status, validated roles.
+// onResult: MIIT's state of a version reaches the provider. Args: filing,
+// version, status, validated roles.
 func (s *Service) onResult(ctx context.Context, ev simulator.Event) error {
 	if len(ev.Args) != 4 {
 		return fmt.Errorf("malformed event %q", ev.Member())
@@ -180,10 +193,11 @@ func (s *Service) onResult(ctx context.Context, ev simulator.Event) error {
 
 var reviewScript = redis.NewScript(luaLib + `
 local F = KEYS[4]
-if redis.call('HGET', F, 'status') ~= 'under_review' then return 0 end
+due_limit = tonumber(ARGV[3])
+if redis.call('HGET', F, 'status') ~= 'under_review' then return {} end
 redis.call('HSET', F, 'status', ARGV[1], 'reviewed_at', ARGV[3])
 bump(F, ARGV[2], ARGV[1])
-return 1
+return with_due_now({})
 `)
 
 // onReview: the communications administration approves or returns an order
@@ -199,22 +213,26 @@ func (s *Service) onReview(ctx context.Context, ev simulator.Event) error {
 		outcome = StatusApproved
 	}
 	lag := s.rand.Between(f.ResultSyncLag.Min, f.ResultSyncLag.Max, "result_sync_lag", id, outcome)
-	return reviewScript.Run(ctx, s.rdb, s.schedKeys(s.filingKey(id)), outcome, ev.Due.Add(lag).UnixMilli(), ev.Due.UnixMilli()).Err()
+	due, err := reviewScript.Run(ctx, s.rdb, s.schedKeys(s.filingKey(id)), outcome, ev.Due.Add(lag).UnixMilli(), ev.Due.UnixMilli()).StringSlice()
+	if err != nil {
+		return fmt.Errorf("review %s: %w", id, err)
+	}
+	return s.sched.RunNow(ctx, due...)
 }
 
 var autoResendScript = redis.NewScript(luaLib + `
 local F = KEYS[4]
 local now = tonumber(ARGV[1])
+due_limit = now
 if not live(F, now) then return {} end
 local id = redis.call('HGET', F, 'id')
 local window = tonumber(redis.call('HGET', F, 'deadline')) - tonumber(redis.call('HGET', F, 'codes_sent_at'))
-local out = {}
 for i = 1, nsubj(F) do
   if subj(F, i, 'validated') ~= '1' then
-    out[#out + 1] = schedule(KEYS[1], KEYS[2], now, 'miit.code', {id, tostring(i), subj(F, i, 'phone'), subj(F, i, 'code'), tostring(window)})
+    schedule(KEYS[1], KEYS[2], now, 'miit.code', {id, tostring(i), subj(F, i, 'phone'), subj(F, i, 'code'), tostring(window)})
   end
 end
-return out
+return with_due_now({})
 `)
 
 // onAutoResend: MIIT sends the current codes once more, at noon the day

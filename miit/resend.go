@@ -22,11 +22,11 @@ type ResendResult struct {
 
 var resendScript = redis.NewScript(luaLib + luaCheckIndex + `
 local phone, last6, now, n = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+due_limit = now
 local stride = 1 + ` + strconv.Itoa(codeCandidates) + `
 if index_changed(KEYS[4], n, 5, stride) then return {'retry'} end
 local rank = {not_found = 0, no_pending = 1, limit_reached = 2, resent = 3}
 local best = 'not_found'
-local sent = {}
 for fi = 1, n do
   local F, base = KEYS[4 + fi], 4 + (fi - 1) * stride
   local st = redis.call('HGET', F, 'status')
@@ -50,7 +50,7 @@ for fi = 1, n do
           redis.call('HSET', F, 's' .. si .. '.code', code)
           redis.call('HINCRBY', F, 's' .. si .. '.resends', 1)
           local window = tonumber(redis.call('HGET', F, 'deadline')) - tonumber(redis.call('HGET', F, 'codes_sent_at'))
-          sent[#sent + 1] = schedule(KEYS[1], KEYS[2], now, 'miit.code', {ARGV[base + 1], tostring(si), phone, code, tostring(window)})
+          schedule(KEYS[1], KEYS[2], now, 'miit.code', {ARGV[base + 1], tostring(si), phone, code, tostring(window)})
           r = 'resent'
         end
       end
@@ -58,9 +58,7 @@ for fi = 1, n do
     end
   end
 end
-local out = {best}
-for _, m in ipairs(sent) do out[#out + 1] = m end
-return out
+return with_due_now({best})
 `)
 
 // Resend asks MIIT to text a person a new code: the earlier code stops

@@ -27,6 +27,7 @@ type ValidationResult struct {
 
 var validateScript = redis.NewScript(luaLib + luaCheckIndex + `
 local phone, last6, code, now, n = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+due_limit = now
 if index_changed(KEYS[4], n, 6, 5) then return {'retry', '0'} end
 local matched = {}
 for fi = 1, n do
@@ -64,7 +65,7 @@ if #hits > 0 then
       bump(F, now + tonumber(ARGV[base + 2]), 'pending_validation')
     end
   end
-  return {result, '0'}
+  return with_due_now({result, '0'})
 end
 
 local rejected = '0'
@@ -77,7 +78,7 @@ for _, m in ipairs(matched) do
     rejected = '1'
   end
 end
-return {'failed', rejected}
+return with_due_now({'failed', rejected})
 `)
 
 // Validate checks a code a person entered. Every domain outcome is a
@@ -118,6 +119,9 @@ func (s *Service) Validate(ctx context.Context, req ValidateRequest) (Validation
 		}
 		if out[0] == "retry" {
 			continue
+		}
+		if err := s.sched.RunNow(ctx, out[2:]...); err != nil {
+			return ValidationResult{}, err
 		}
 		return s.validation(out[0], out[1] == "1"), nil
 	}

@@ -531,3 +531,37 @@ func TestSameSeedSameRun(t *testing.T) {
 		t.Fatal("another seed drew the same id")
 	}
 }
+
+// Due means done: with zero lags, what falls due at once is carried out
+// before the answer.
+func TestZeroLagsAreDoneBeforeTheAnswer(t *testing.T) {
+	e := newEnv(t)
+	e.patchFaults(`{"sync_lag":{"min":"0s","max":"0s"},"result_sync_lag":{"min":"0s","max":"0s"},"review":{"min":"0s","max":"0s","approve_ratio":1}}`)
+	v := e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader("13900000061")})
+	if v.Status != "pending_validation" {
+		t.Fatalf("with no sync lag the order answered %s, want pending_validation", v.Status)
+	}
+	if len(e.codes("13900000061")) != 1 {
+		t.Fatal("with no sync lag the code is not in the inbox when submit answers")
+	}
+	wantValidation(t, e.validate(e.code("13900000061"), "13900000061", leaderCert), "complete", false)
+	if mv, pv := e.miitView(v.ID), e.providerView(v.ID); mv.Status != "approved" || pv.Status != "approved" || !pv.Personnel[0].Validated {
+		t.Fatalf("with no review time nor result lag: MIIT %s, provider %+v; want approved in both", mv.Status, pv)
+	}
+}
+
+// The provider's validated flags follow MIIT's with the lag even when the
+// customer cancels in the meantime.
+func TestProviderFlagsFollowAfterCancel(t *testing.T) {
+	e := newEnv(t)
+	e.fixedLags("30m", "5m")
+	v := e.submit(firstFilingWebsite("13900000071", "13900000072"))
+	e.advance("30m")
+	wantValidation(t, e.validate(e.code("13900000071"), "13900000071", leaderCert), "partial", false)
+	e.call("POST", "/provider/v1/filings/"+v.ID+"/cancel", nil, 200, nil)
+	e.advance("5m")
+	pv := e.providerView(v.ID)
+	if pv.Status != "canceled" || !pv.Personnel[0].Validated || pv.Personnel[1].Validated {
+		t.Fatalf("provider view %+v, want canceled with the leader validated", pv)
+	}
+}
