@@ -431,30 +431,34 @@ func (s *Scheduler) Drain(ctx context.Context, until time.Time) error {
 		if _, err := s.RunDue(ctx, until); err != nil {
 			return err
 		}
-		busy, err := s.inFlightBy(ctx, until)
-		if err != nil || !busy {
-			return err
+		state, err := pendingScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey}, until.UnixMilli()).Int()
+		if err != nil {
+			return fmt.Errorf("read pending events: %w", err)
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(2 * time.Millisecond):
+		switch state {
+		case 0:
+			return nil
+		case 1: // only in flight elsewhere: wait for them
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(2 * time.Millisecond):
+			}
 		}
 	}
 }
 
-func (s *Scheduler) inFlightBy(ctx context.Context, until time.Time) (bool, error) {
-	m, err := s.rdb.ZRange(ctx, s.flyKey, 0, -1).Result()
-	if err != nil {
-		return false, fmt.Errorf("read events in flight: %w", err)
-	}
-	for _, x := range m {
-		if ev, err := ParseEvent(x); err == nil && !ev.Due.After(until) {
-			return true, nil
-		}
-	}
-	return false, nil
-}
+// pendingScript tells, in one atomic read, whether events due by ARGV[1]
+// are left: 2 when some wait in the due set (another worker put them
+// back), 1 when some are in flight, 0 when none.
+var pendingScript = redis.NewScript(`
+if redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1]) > 0 then return 2 end
+local limit = tonumber(ARGV[1])
+for _, x in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  if tonumber(string.match(x, '^%d+|(%d+)|')) <= limit then return 1 end
+end
+return 0
+`)
 
 // Run carries out events as the clock reaches them, until ctx ends. It is
 // the background loop of a process; with several processes, each runs one.

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -131,7 +132,9 @@ func TestEachEventOnceWithTwoInstances(t *testing.T) {
 			senders[m.Sender]++
 		}
 		if len(msgs) != 2 || senders["95187"] != 1 || senders["12381"] != 1 {
-			t.Fatalf("%s got %d messages %+v, want one notice and one code", phone, len(msgs), msgs)
+			due, _ := e.rdb.ZRangeWithScores(context.Background(), e.redis.Prefix+":{default}:sched:due", 0, 5).Result()
+			fly, _ := e.rdb.ZRange(context.Background(), e.redis.Prefix+":{default}:sched:inflight", 0, -1).Result()
+			t.Fatalf("%s got %d messages %+v, want one notice and one code; next due %v; in flight %v", phone, len(msgs), msgs, due, fly)
 		}
 	}
 }
