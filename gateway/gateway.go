@@ -60,7 +60,7 @@ func New(c Config) *Gateway {
 		}, []string{"status", "sender_kind", "reason"}),
 	}
 	c.Metrics.MustRegister(g.sent)
-	g.sched.HandleLeaf(EventDeliver, g.onDeliver)
+	g.sched.HandleBatch(EventDeliver, g.onDeliver)
 	return g
 }
 
@@ -144,64 +144,95 @@ func (g *Gateway) Message(ctx context.Context, id string) (Message, error) {
 	return m, nil
 }
 
-// deliverScript delivers a queued message (KEYS[1]) to a folder (KEYS[2]:
-// its sorted set by delivery order; ARGV[2] empty: to none, a failure) and
-// publishes it on the feed (KEYS[4], a channel) for live watchers.
+// deliverScript delivers queued messages in order. KEYS[1] is the
+// sequence hash; then, for each message, its hash and the sorted set of the
+// folder it goes to. ARGV[1] is the namespace, ARGV[2] the feed channel;
+// then, for each message, its status, folder (empty: none, a failure),
+// reason and delivery time. Each delivery to a folder is published on the
+// feed for live watchers. It answers 1 for each message it delivered, 0 for
+// one that was no longer queued.
 var deliverScript = redis.NewScript(`
-local m = KEYS[1]
-if redis.call('HGET', m, 'status') ~= 'queued' then return 0 end
-redis.call('HSET', m, 'status', ARGV[1])
-if ARGV[3] ~= '' then redis.call('HSET', m, 'reason', ARGV[3]) end
-if ARGV[2] == '' then return 1 end
-local n = redis.call('HINCRBY', KEYS[3], 'delivery', 1)
-local id = redis.call('HGET', m, 'id')
-redis.call('ZADD', KEYS[2], n, id)
-redis.call('HSET', m, 'folder', ARGV[2], 'delivered_at', ARGV[4], 'seq', n)
-local f = redis.call('HMGET', m, 'phone', 'sender', 'body', 'code', 'sent_at')
-redis.call('PUBLISH', KEYS[4], cjson.encode({
-  ns = ARGV[5], seq = tostring(n), id = id, phone = f[1], sender = f[2], body = f[3], code = f[4],
-  status = ARGV[1], folder = ARGV[2], sent_at = f[5], delivered_at = ARGV[4]}))
-return 1
+local out = {}
+local n_msgs = (#KEYS - 1) / 2
+for i = 1, n_msgs do
+  local m, folder_key = KEYS[2 * i], KEYS[2 * i + 1]
+  local status, folder, reason, at = ARGV[4 * i - 1], ARGV[4 * i], ARGV[4 * i + 1], ARGV[4 * i + 2]
+  out[i] = 0
+  if redis.call('HGET', m, 'status') == 'queued' then
+    out[i] = 1
+    redis.call('HSET', m, 'status', status)
+    if reason ~= '' then redis.call('HSET', m, 'reason', reason) end
+    if folder ~= '' then
+      local n = redis.call('HINCRBY', KEYS[1], 'delivery', 1)
+      local id = redis.call('HGET', m, 'id')
+      redis.call('ZADD', folder_key, n, id)
+      redis.call('HSET', m, 'folder', folder, 'delivered_at', at, 'seq', n)
+      local f = redis.call('HMGET', m, 'phone', 'sender', 'body', 'code', 'sent_at')
+      redis.call('PUBLISH', ARGV[2], cjson.encode({
+        ns = ARGV[1], seq = tostring(n), id = id, phone = f[1], sender = f[2], body = f[3], code = f[4],
+        status = status, folder = folder, sent_at = f[5], delivered_at = at}))
+    end
+  end
+end
+return out
 `)
 
-// onDeliver delivers a queued message: the phone's profile and the fault
-// profile at the delivery time decide where it goes. Args: message, phone.
-func (g *Gateway) onDeliver(ctx context.Context, ev simulator.Event) error {
-	if len(ev.Args) != 2 {
-		return fmt.Errorf("malformed event %q", ev.Member())
-	}
-	id, phone := ev.Args[0], ev.Args[1]
+// onDeliver delivers queued messages, in order: the phone's profile and
+// the fault profile at the delivery time decide where each goes. Args of
+// each event: message, phone.
+func (g *Gateway) onDeliver(ctx context.Context, evs []simulator.Event) error {
 	p := g.rdb.Pipeline()
-	msg := p.HMGet(ctx, g.msgKey(id), "status", "sender")
 	fc := g.faults.GetCmd(ctx, p)
-	pc := p.HGetAll(ctx, g.profileKey(phone))
+	msgs := make([]*redis.SliceCmd, len(evs))
+	profs := make([]*redis.MapStringStringCmd, len(evs))
+	for i, ev := range evs {
+		if len(ev.Args) != 2 {
+			return fmt.Errorf("malformed event %q", ev.Member())
+		}
+		msgs[i] = p.HMGet(ctx, g.msgKey(ev.Args[0]), "status", "sender")
+		profs[i] = p.HGetAll(ctx, g.profileKey(ev.Args[1]))
+	}
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("read message %s: %w", id, err)
+		return fmt.Errorf("read messages: %w", err)
 	}
-	if v := msg.Val(); len(v) != 2 || v[0] != StatusQueued {
-		return nil // delivered already, or deleted by a reset
-	}
-	sender, _ := msg.Val()[1].(string)
 	f, err := g.faults.Of(fc)
 	if err != nil {
 		return err
 	}
-	status, folder, reason := g.route(id, sender, profileOf(pc.Val()), f)
-	folderKey := g.folderKey(phone, FolderInbox)
-	if folder != "" {
-		folderKey = g.folderKey(phone, folder)
-	}
-	done, err := deliverScript.Run(ctx, g.rdb, []string{g.msgKey(id), folderKey, g.ks.Key("seq"), g.feed},
-		status, folder, reason, ev.Due.UnixMilli(), g.ks.Namespace).Int()
-	if err != nil {
-		return fmt.Errorf("deliver message %s: %w", id, err)
-	}
-	if done == 1 {
-		kind := "other"
-		if IsMIITSender(sender) {
-			kind = "miit"
+	keys := []string{g.ks.Key("seq")}
+	argv := []any{g.ks.Namespace, g.feed}
+	var senders, statuses, reasons []string
+	for i, ev := range evs {
+		v := msgs[i].Val()
+		if len(v) != 2 || v[0] != StatusQueued {
+			continue // delivered already, or deleted by a reset
 		}
-		g.sent.WithLabelValues(status, kind, reason).Inc()
+		id, phone := ev.Args[0], ev.Args[1]
+		sender, _ := v[1].(string)
+		status, folder, reason := g.route(id, sender, profileOf(profs[i].Val()), f)
+		folderKey := g.folderKey(phone, FolderInbox)
+		if folder != "" {
+			folderKey = g.folderKey(phone, folder)
+		}
+		keys = append(keys, g.msgKey(id), folderKey)
+		argv = append(argv, status, folder, reason, ev.Due.UnixMilli())
+		senders, statuses, reasons = append(senders, sender), append(statuses, status), append(reasons, reason)
+	}
+	if len(senders) == 0 {
+		return nil
+	}
+	done, err := deliverScript.Run(ctx, g.rdb, keys, argv...).Int64Slice()
+	if err != nil {
+		return fmt.Errorf("deliver messages: %w", err)
+	}
+	for i, d := range done {
+		if d == 1 {
+			kind := "other"
+			if IsMIITSender(senders[i]) {
+				kind = "miit"
+			}
+			g.sent.WithLabelValues(statuses[i], kind, reasons[i]).Inc()
+		}
 	}
 	return nil
 }

@@ -153,6 +153,7 @@ type Scheduler struct {
 	real     func() time.Time
 	handlers map[string]Handler
 	leaf     map[string]bool
+	batch    map[string]BatchHandler
 	fired    *prometheus.CounterVec
 	kick     chan struct{}
 
@@ -172,7 +173,7 @@ func NewScheduler(rdb redis.UniversalClient, ks Keyspace, clock *Clock, log *slo
 	s := &Scheduler{
 		rdb: rdb, clock: clock, log: log.With("component", "scheduler"),
 		dueKey: ks.Key("sched", "due"), flyKey: ks.Key("sched", "inflight"), seqKey: ks.Key("seq"),
-		opts: opts, real: clock.real, handlers: map[string]Handler{}, leaf: map[string]bool{},
+		opts: opts, real: clock.real, handlers: map[string]Handler{}, leaf: map[string]bool{}, batch: map[string]BatchHandler{},
 		fired: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsim_scheduler_events_total",
 			Help: "Scheduled events carried out, by kind and outcome (ok, error, unknown_kind).",
@@ -190,10 +191,15 @@ func (s *Scheduler) Keys() (due, seq string) { return s.dueKey, s.seqKey }
 // Handle sets the handler of events of kind. Call it before Run.
 func (s *Scheduler) Handle(kind string, h Handler) { s.handlers[kind] = h }
 
-// HandleLeaf sets the handler of events of kind that never schedule
-// anything (a delivery): the scheduler releases them in groups.
-func (s *Scheduler) HandleLeaf(kind string, h Handler) {
-	s.handlers[kind] = h
+// A BatchHandler carries out several events of one kind at once, in
+// order. Like a Handler, it must be idempotent.
+type BatchHandler func(ctx context.Context, evs []Event) error
+
+// HandleBatch sets the handler of events of kind that never schedule
+// anything (deliveries): the scheduler hands it runs of such events due
+// one after the other, and releases them in groups.
+func (s *Scheduler) HandleBatch(kind string, h BatchHandler) {
+	s.batch[kind] = h
 	s.leaf[kind] = true
 }
 
@@ -304,15 +310,23 @@ func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 			return n, nil
 		}
 		var done []string // carried out, not yet released
-		for i, m := range batch {
-			err := s.runHandler(ctx, m)
-			if err != nil {
+		for i := 0; i < len(batch); {
+			kind := kindOf(batch[i])
+			j := i + 1
+			if s.batch[kind] != nil { // a run of events of this kind goes in one call
+				for j < len(batch) && kindOf(batch[j]) == kind {
+					j++
+				}
+			}
+			group := batch[i:j]
+			if err := s.runGroup(ctx, kind, group); err != nil {
 				s.release(ctx, done)
 				return n, err
 			}
-			n++
-			done = append(done, m)
-			if s.leaf[kindOf(m)] && i < len(batch)-1 {
+			n += len(group)
+			done = append(done, group...)
+			i = j
+			if s.leaf[kind] && i < len(batch) {
 				continue // schedules nothing: release it with the next ones
 			}
 			now, err := s.release(ctx, done)
@@ -320,8 +334,8 @@ func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 				return n, err
 			}
 			done = done[:0]
-			if now != seq && i < len(batch)-1 {
-				if err := releaseScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey}, toAny(batch[i+1:])...).Err(); err != nil {
+			if now != seq && i < len(batch) {
+				if err := releaseScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey}, toAny(batch[i:])...).Err(); err != nil {
 					return n, fmt.Errorf("release events: %w", err)
 				}
 				break
@@ -361,6 +375,30 @@ func (s *Scheduler) carryOut(ctx context.Context, claimed []string) error {
 	return nil
 }
 
+// runGroup carries out claimed events of one kind: a run of them in one
+// call to a batch handler, or one event.
+func (s *Scheduler) runGroup(ctx context.Context, kind string, group []string) error {
+	h := s.batch[kind]
+	if h == nil {
+		return s.runHandler(ctx, group[0])
+	}
+	evs := make([]Event, 0, len(group))
+	for _, m := range group {
+		ev, err := ParseEvent(m)
+		if err != nil {
+			s.log.Error("dropping malformed event", "event", m, "err", err)
+			continue
+		}
+		evs = append(evs, ev)
+	}
+	if err := h(ctx, evs); err != nil {
+		s.fired.WithLabelValues(kind, "error").Add(float64(len(evs)))
+		return fmt.Errorf("events %s (%d): %w", kind, len(evs), err)
+	}
+	s.fired.WithLabelValues(kind, "ok").Add(float64(len(evs)))
+	return nil
+}
+
 // runHandler carries out a claimed event. An event whose handler fails
 // stays claimed: it is carried out again when its lease ends.
 func (s *Scheduler) runHandler(ctx context.Context, m string) error {
@@ -368,6 +406,8 @@ func (s *Scheduler) runHandler(ctx context.Context, m string) error {
 	switch {
 	case err != nil:
 		s.log.Error("dropping malformed event", "event", m, "err", err)
+	case s.batch[ev.Kind] != nil:
+		return s.runGroup(ctx, ev.Kind, []string{m})
 	case s.handlers[ev.Kind] == nil:
 		s.fired.WithLabelValues(ev.Kind, "unknown_kind").Inc()
 		s.log.Error("dropping event of unknown kind", "event", m)

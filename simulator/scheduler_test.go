@@ -153,3 +153,42 @@ func TestClaimedEventOfDeadProcessIsCarriedOutAgain(t *testing.T) {
 		t.Fatalf("ran %d (err %v), want 1", ran, err)
 	}
 }
+
+func TestBatchHandlerGetsRunsInOrder(t *testing.T) {
+	ctx := context.Background()
+	e := newSchedEnv(t)
+	s := e.scheduler(t)
+	var calls [][]string
+	var order []string
+	s.HandleBatch("d", func(ctx context.Context, evs []simulator.Event) error {
+		var names []string
+		for _, ev := range evs {
+			names = append(names, ev.Args[0])
+			order = append(order, ev.Args[0])
+		}
+		calls = append(calls, names)
+		return nil
+	})
+	s.Handle("x", func(ctx context.Context, ev simulator.Event) error {
+		order = append(order, ev.Args[0])
+		return nil
+	})
+	for i, name := range []string{"d1", "d2", "d3", "x4", "d5", "d6"} {
+		kind := name[:1]
+		if _, err := s.Schedule(ctx, start.Add(time.Duration(i)*time.Minute), kind, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Advance(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(order) != "[d1 d2 d3 x4 d5 d6]" {
+		t.Fatalf("order %v", order)
+	}
+	if fmt.Sprint(calls) != "[[d1 d2 d3] [d5 d6]]" {
+		t.Fatalf("batch calls %v, want the runs [d1 d2 d3] and [d5 d6]", calls)
+	}
+	if n, _ := s.Pending(ctx); n != 0 {
+		t.Fatalf("%d events left", n)
+	}
+}
