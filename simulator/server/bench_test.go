@@ -9,8 +9,6 @@ import (
 // BenchmarkRoundTrip is the baseline of this machine and this Redis: one
 // PING. The benchmarks below are best read as ratios against it.
 func BenchmarkRoundTrip(b *testing.B) {
-	t := &testing.T{}
-	_ = t
 	e := newBenchEnv(b)
 	ctx := context.Background()
 	for b.Loop() {
