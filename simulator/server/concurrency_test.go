@@ -20,19 +20,9 @@ func TestConcurrentWrongCodesCountExactlyFive(t *testing.T) {
 
 	const n = 50
 	results := make([]miit.ValidationResult, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			in := e.instance
-			if i%2 == 1 {
-				in = b
-			}
-			results[i] = in.validate(wrong(code), "13900000001", leaderCert)
-		}()
-	}
-	wg.Wait()
+	alternately(n, e.instance, b, func(i int, in *instance) {
+		results[i] = in.validate(wrong(code), "13900000001", leaderCert)
+	})
 	count := map[string]int{}
 	rejected := 0
 	for _, r := range results {
@@ -61,19 +51,9 @@ func TestConcurrentResendsSucceedExactlyTwice(t *testing.T) {
 
 	const n = 20
 	results := make([]miit.ResendResult, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			in := e.instance
-			if i%2 == 1 {
-				in = b
-			}
-			results[i] = in.resend("13900000002", leaderCert)
-		}()
-	}
-	wg.Wait()
+	alternately(n, e.instance, b, func(i int, in *instance) {
+		results[i] = in.resend("13900000002", leaderCert)
+	})
 	count := map[string]int{}
 	for _, r := range results {
 		count[r.Result]++
@@ -104,19 +84,10 @@ func TestEachEventOnceWithTwoInstances(t *testing.T) {
 	b := e.newInstance()
 	e.patchFaults(`{"sync_lag":{"min":"10m","max":"50m"},"sms_delay":{"min":"0s","max":"20m"}}`)
 	const orders = 40
+	alternately(orders, e.instance, b, func(i int, in *instance) {
+		in.submit(firstFilingWebsite(fmt.Sprintf("136%08d", 2*i), fmt.Sprintf("136%08d", 2*i+1)))
+	})
 	var wg sync.WaitGroup
-	for i := range orders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			in := e.instance
-			if i%2 == 1 {
-				in = b
-			}
-			in.submit(firstFilingWebsite(fmt.Sprintf("136%08d", 2*i), fmt.Sprintf("136%08d", 2*i+1)))
-		}()
-	}
-	wg.Wait()
 	wg.Add(2)
 	go func() { defer wg.Done(); e.advance("35m") }()
 	go func() { defer wg.Done(); b.advance("35m") }()
@@ -137,4 +108,22 @@ func TestEachEventOnceWithTwoInstances(t *testing.T) {
 			t.Fatalf("%s got %d messages %+v, want one notice and one code; next due %v; in flight %v", phone, len(msgs), msgs, due, fly)
 		}
 	}
+}
+
+// alternately runs f n times at once, the calls taking turns between
+// instances a and b, and waits for them all.
+func alternately(n int, a, b *instance, f func(i int, in *instance)) {
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in := a
+			if i%2 == 1 {
+				in = b
+			}
+			f(i, in)
+		}()
+	}
+	wg.Wait()
 }
