@@ -77,9 +77,11 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 			return Message{}, false, nil
 		case m, ok := <-sub.C:
 			if !ok { // dropped as too slow, or the hub stopped: read the store, then listen again
-				if sub, err = g.Subscribe(ctx, phone); err != nil {
-					return Message{}, false, nil
+				again, err := g.Subscribe(ctx, phone)
+				if err != nil {
+					return Message{}, false, nil // stopping, or timed out
 				}
+				sub = again
 				if m, ok, err := g.firstAfter(ctx, phone, &last, f); ok || err != nil {
 					return m, ok, err
 				}

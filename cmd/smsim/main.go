@@ -137,6 +137,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	hs := &http.Server{Handler: srv.Routes(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	hs.RegisterOnShutdown(srv.Stop) // ends long polls and websockets, which Shutdown does not wait out
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 	log.Info("smsim is serving", "url", "http://"+ln.Addr().String(), "store", storeName(c.redisURL))

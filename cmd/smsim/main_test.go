@@ -106,7 +106,27 @@ func TestRunServesOnEmbeddedStoreAndShutsDown(t *testing.T) {
 	if !strings.Contains(logs.String(), "store=embedded") {
 		t.Errorf("log does not say the store is embedded: %s", logs.String())
 	}
+	// A long poll in progress does not hold up the shutdown.
+	polled := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(base + "/phones/v1/13800000001/messages/next?timeout=5m")
+		if err != nil {
+			polled <- -1
+			return
+		}
+		resp.Body.Close()
+		polled <- resp.StatusCode
+	}()
+	time.Sleep(300 * time.Millisecond) // real time for the request to reach the server
 	cancel()
+	select {
+	case code := <-polled:
+		if code != 204 {
+			t.Errorf("the long poll ended with %d at shutdown, want 204", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the long poll held up the shutdown")
+	}
 	select {
 	case code := <-exit:
 		if code != 0 {
