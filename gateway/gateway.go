@@ -109,7 +109,7 @@ func (g *Gateway) Send(ctx context.Context, r SendRequest) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	delay := g.rand.Between(f.SMSDelay.Min, f.SMSDelay.Max, "sms_delay", r.ID)
+	delay := f.SMSDelay.Draw(g.rand, "sms_delay", r.ID)
 	dueKey, seqKey := g.sched.Keys()
 	member, err := sendScript.Run(ctx, g.rdb,
 		[]string{g.msgKey(r.ID), dueKey, seqKey, g.ks.Key("phones")},

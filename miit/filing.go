@@ -158,7 +158,7 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (ProviderView, 
 	}
 	id := s.rand.ID("f", "filing", strconv.FormatInt(seq.Val(), 10))
 	at := now.Now
-	syncDue := at.Add(s.rand.Between(f.SyncLag.Min, f.SyncLag.Max, "sync_lag", id))
+	syncDue := at.Add(f.SyncLag.Draw(s.rand, "sync_lag", id))
 
 	people, _ := json.Marshal(map[string]*Person{EntityLeader: req.EntityLeader, WebsiteAdmin: req.WebsiteAdmin})
 	fields := []any{

@@ -70,8 +70,8 @@ func (s *Service) onSync(ctx context.Context, ev simulator.Event) error {
 	if prof.AutoResendNoon {
 		autoresend = strconv.FormatInt(NoonNextDay(now).UnixMilli(), 10)
 	}
-	review := now.Add(s.rand.Between(prof.Review.Min, prof.Review.Max, "review", id))
-	result := now.Add(s.rand.Between(prof.ResultSyncLag.Min, prof.ResultSyncLag.Max, "result_sync_lag", id, StatusUnderReview))
+	review := now.Add(prof.Review.Time.Draw(s.rand, "review", id))
+	result := now.Add(prof.ResultSyncLag.Draw(s.rand, "result_sync_lag", id, StatusUnderReview))
 	argv := []any{now.UnixMilli(), deadline.UnixMilli(), autoresend, review.UnixMilli(), result.UnixMilli(), prof.ValidationWindow.Milliseconds()}
 	for i := 1; i <= f.int("nsubj"); i++ {
 		for j := 0; j < codeCandidates; j++ {
@@ -163,7 +163,7 @@ func (s *Service) resultLag(ctx context.Context, id string, parts ...string) (ti
 	if err != nil {
 		return 0, err
 	}
-	return s.rand.Between(f.ResultSyncLag.Min, f.ResultSyncLag.Max, append([]string{"result_sync_lag", id}, parts...)...), nil
+	return f.ResultSyncLag.Draw(s.rand, append([]string{"result_sync_lag", id}, parts...)...), nil
 }
 
 // resultScript brings MIIT's state of version ARGV[1] to the provider: its
@@ -212,7 +212,7 @@ func (s *Service) onReview(ctx context.Context, ev simulator.Event) error {
 	if s.rand.Chance(f.Review.ApproveRatio, "approve", id) {
 		outcome = StatusApproved
 	}
-	lag := s.rand.Between(f.ResultSyncLag.Min, f.ResultSyncLag.Max, "result_sync_lag", id, outcome)
+	lag := f.ResultSyncLag.Draw(s.rand, "result_sync_lag", id, outcome)
 	due, err := reviewScript.Run(ctx, s.rdb, s.schedKeys(s.filingKey(id)), outcome, ev.Due.Add(lag).UnixMilli(), ev.Due.UnixMilli()).StringSlice()
 	if err != nil {
 		return fmt.Errorf("review %s: %w", id, err)

@@ -108,10 +108,10 @@ func (s *Service) Validate(ctx context.Context, req ValidateRequest) (Validation
 		for _, id := range l.ids {
 			keys = append(keys, s.filingKey(id))
 			argv = append(argv, id,
-				s.rand.Between(rf.Min, rf.Max, "result_sync_lag", id, "validated", phone).Milliseconds(),
-				s.rand.Between(rf.Min, rf.Max, "result_sync_lag", id, StatusUnderReview).Milliseconds(),
-				s.rand.Between(rf.Min, rf.Max, "result_sync_lag", id, StatusRejected).Milliseconds(),
-				s.rand.Between(l.faults.Review.Min, l.faults.Review.Max, "review", id).Milliseconds())
+				rf.Draw(s.rand, "result_sync_lag", id, "validated", phone).Milliseconds(),
+				rf.Draw(s.rand, "result_sync_lag", id, StatusUnderReview).Milliseconds(),
+				rf.Draw(s.rand, "result_sync_lag", id, StatusRejected).Milliseconds(),
+				l.faults.Review.Time.Draw(s.rand, "review", id).Milliseconds())
 		}
 		out, err := validateScript.Run(ctx, s.rdb, keys, argv...).StringSlice()
 		if err != nil {

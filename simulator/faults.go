@@ -21,59 +21,144 @@ type Range struct {
 }
 
 // Review is how the communications administration reviews an order:
-// after a time drawn from [Min, Max], it approves it with probability
+// after a time drawn from Time, it approves it with probability
 // ApproveRatio, else returns it.
 type Review struct {
-	Min, Max     time.Duration
+	Time         Delay
 	ApproveRatio float64
+}
+
+// Resend policies.
+const (
+	ResendNewCode  = "new_code"  // a resend issues a new code; the old one stops working
+	ResendSameCode = "same_code" // a resend sends the current code again
+)
+
+// Modes of an outage or a throttle: what becomes of the messages it stops.
+const (
+	ModeHold   = "hold"   // held, and sent on when the outage ends or the rate allows
+	ModeRefuse = "refuse" // refused: the delivery fails
+)
+
+// Outage is a window of simulated time during which a carrier (the numbers
+// starting with one of Prefixes) holds or refuses messages.
+type Outage struct {
+	Carrier  string    // a known carrier (china_mobile, china_unicom, china_telecom) or a name of the test's
+	Prefixes []string  // number prefixes; empty: the known carrier's
+	Start    time.Time // inclusive
+	End      time.Time // exclusive: held messages go out at End
+	Mode     string
+}
+
+// Throttle is a token-bucket rate limit: at most Limit messages per Per,
+// with bursts of up to Burst, for a sender or for a carrier's numbers.
+type Throttle struct {
+	Sender   string // a sender number; or "miit" for MIIT's senders
+	Carrier  string
+	Prefixes []string
+	Limit    int
+	Per      time.Duration
+	Burst    int
+	Mode     string
 }
 
 // Faults is the fault profile: the lags, delays and failure rates that the
 // simulator applies, shared by every process on one Redis.
 type Faults struct {
-	SyncLag              Range         // provider → MIIT
-	ResultSyncLag        Range         // MIIT → provider
-	SMSDelay             Range         // gateway delay of every message
-	SpamBlockRate        float64       // share of messages a phone files as spam
-	DropRate             float64       // share of messages the network loses
+	SyncLag              Delay            // provider → MIIT
+	ResultSyncLag        Delay            // MIIT → provider
+	SMSDelay             Delay            // gateway delay of every message
+	SenderDelays         map[string]Delay // gateway delay by sender ("miit": MIIT's senders), instead of SMSDelay
+	SpamBlockRate        float64          // share of messages a phone files as spam
+	DropRate             float64          // share of messages the network loses
+	DuplicateRate        float64          // share of messages delivered twice
+	ReorderRate          float64          // share of messages held back by up to ReorderMax more
+	ReorderMax           time.Duration
+	Outages              []Outage
+	Throttles            []Throttle
 	SpuriousNotFoundRate float64       // share of validations MIIT answers not_found whatever the data
+	LostCodeRate         float64       // share of code messages MIIT says it sent but never hands to the network
+	MIITSendDelay        Delay         // how long MIIT takes to send a code once the order synced
+	ResendPolicy         string        // new_code or same_code
 	ValidationWindow     time.Duration // from codes sent to automatic cancel
 	AutoResendNoon       bool          // re-send current codes at 12:00 CST the next day
+	MagicNumbers         bool          // the numbers of MagicNumbers have their faults
 	Review               Review
 }
 
 // DefaultFaults is the start value of the fault profile.
 func DefaultFaults() Faults {
 	return Faults{
-		SyncLag:          Range{30 * time.Minute, 60 * time.Minute},
-		ResultSyncLag:    Range{1 * time.Minute, 5 * time.Minute},
+		SyncLag:          Uniform(30*time.Minute, 60*time.Minute),
+		ResultSyncLag:    Uniform(1*time.Minute, 5*time.Minute),
+		SMSDelay:         Uniform(0, 0),
+		SenderDelays:     map[string]Delay{},
+		ReorderMax:       5 * time.Minute,
+		Outages:          []Outage{},
+		Throttles:        []Throttle{},
+		MIITSendDelay:    Fixed(0),
+		ResendPolicy:     ResendNewCode,
 		ValidationWindow: 24 * time.Hour,
-		Review:           Review{Min: 24 * time.Hour, Max: 480 * time.Hour, ApproveRatio: 1},
+		MagicNumbers:     true,
+		Review:           Review{Time: Uniform(24*time.Hour, 480*time.Hour), ApproveRatio: 1},
 	}
 }
 
-// The wire form of the profile: durations are Go duration strings.
-type rangeJSON struct {
-	Min string `json:"min"`
-	Max string `json:"max"`
+// DelayFor is the gateway delay of messages from sender.
+func (f Faults) DelayFor(sender string, miit bool) Delay {
+	if d, ok := f.SenderDelays[sender]; ok {
+		return d
+	}
+	if d, ok := f.SenderDelays["miit"]; ok && miit {
+		return d
+	}
+	return f.SMSDelay
 }
 
+// The wire form of the profile: durations are Go duration strings.
 type reviewJSON struct {
-	Min          string  `json:"min"`
-	Max          string  `json:"max"`
+	delayJSON
 	ApproveRatio float64 `json:"approve_ratio"`
 }
 
+type outageJSON struct {
+	Carrier  string   `json:"carrier,omitempty"`
+	Prefixes []string `json:"prefixes,omitempty"`
+	Start    string   `json:"start"`
+	End      string   `json:"end"`
+	Mode     string   `json:"mode"`
+}
+
+type throttleJSON struct {
+	Sender   string   `json:"sender,omitempty"`
+	Carrier  string   `json:"carrier,omitempty"`
+	Prefixes []string `json:"prefixes,omitempty"`
+	Limit    int      `json:"limit"`
+	Per      string   `json:"per"`
+	Burst    int      `json:"burst,omitempty"`
+	Mode     string   `json:"mode"`
+}
+
 type faultsJSON struct {
-	SyncLag              rangeJSON  `json:"sync_lag"`
-	ResultSyncLag        rangeJSON  `json:"result_sync_lag"`
-	SMSDelay             rangeJSON  `json:"sms_delay"`
-	SpamBlockRate        float64    `json:"spam_block_rate"`
-	DropRate             float64    `json:"drop_rate"`
-	SpuriousNotFoundRate float64    `json:"spurious_not_found_rate"`
-	ValidationWindow     string     `json:"validation_window"`
-	AutoResendNoon       bool       `json:"auto_resend_noon"`
-	Review               reviewJSON `json:"review"`
+	SyncLag              delayJSON            `json:"sync_lag"`
+	ResultSyncLag        delayJSON            `json:"result_sync_lag"`
+	SMSDelay             delayJSON            `json:"sms_delay"`
+	SenderDelays         map[string]delayJSON `json:"sender_delays"`
+	SpamBlockRate        float64              `json:"spam_block_rate"`
+	DropRate             float64              `json:"drop_rate"`
+	DuplicateRate        float64              `json:"duplicate_rate"`
+	ReorderRate          float64              `json:"reorder_rate"`
+	ReorderMax           string               `json:"reorder_max"`
+	Outages              []outageJSON         `json:"outages"`
+	Throttles            []throttleJSON       `json:"throttles"`
+	SpuriousNotFoundRate float64              `json:"spurious_not_found_rate"`
+	LostCodeRate         float64              `json:"lost_code_rate"`
+	MIITSendDelay        delayJSON            `json:"miit_send_delay"`
+	ResendPolicy         string               `json:"resend_policy"`
+	ValidationWindow     string               `json:"validation_window"`
+	AutoResendNoon       bool                 `json:"auto_resend_noon"`
+	MagicNumbers         bool                 `json:"magic_numbers"`
+	Review               reviewJSON           `json:"review"`
 }
 
 // FormatDuration writes d as a Go duration string without zero units:
@@ -91,16 +176,32 @@ func FormatDuration(d time.Duration) string {
 
 func fmtDuration(d time.Duration) string { return FormatDuration(d) }
 
-func (r Range) wire() rangeJSON { return rangeJSON{fmtDuration(r.Min), fmtDuration(r.Max)} }
-
 // MarshalJSON writes the profile in its wire form.
 func (f Faults) MarshalJSON() ([]byte, error) {
-	return json.Marshal(faultsJSON{
+	w := faultsJSON{
 		SyncLag: f.SyncLag.wire(), ResultSyncLag: f.ResultSyncLag.wire(), SMSDelay: f.SMSDelay.wire(),
-		SpamBlockRate: f.SpamBlockRate, DropRate: f.DropRate, SpuriousNotFoundRate: f.SpuriousNotFoundRate,
+		SenderDelays:  map[string]delayJSON{},
+		SpamBlockRate: f.SpamBlockRate, DropRate: f.DropRate, DuplicateRate: f.DuplicateRate,
+		ReorderRate: f.ReorderRate, ReorderMax: fmtDuration(f.ReorderMax),
+		Outages: []outageJSON{}, Throttles: []throttleJSON{},
+		SpuriousNotFoundRate: f.SpuriousNotFoundRate, LostCodeRate: f.LostCodeRate,
+		MIITSendDelay: f.MIITSendDelay.wire(), ResendPolicy: f.ResendPolicy,
 		ValidationWindow: fmtDuration(f.ValidationWindow), AutoResendNoon: f.AutoResendNoon,
-		Review: reviewJSON{fmtDuration(f.Review.Min), fmtDuration(f.Review.Max), f.Review.ApproveRatio},
-	})
+		MagicNumbers: f.MagicNumbers,
+		Review:       reviewJSON{f.Review.Time.wire(), f.Review.ApproveRatio},
+	}
+	for k, d := range f.SenderDelays {
+		w.SenderDelays[k] = d.wire()
+	}
+	for _, o := range f.Outages {
+		w.Outages = append(w.Outages, outageJSON{Carrier: o.Carrier, Prefixes: o.Prefixes,
+			Start: o.Start.UTC().Format(time.RFC3339Nano), End: o.End.UTC().Format(time.RFC3339Nano), Mode: o.Mode})
+	}
+	for _, t := range f.Throttles {
+		w.Throttles = append(w.Throttles, throttleJSON{Sender: t.Sender, Carrier: t.Carrier, Prefixes: t.Prefixes,
+			Limit: t.Limit, Per: fmtDuration(t.Per), Burst: t.Burst, Mode: t.Mode})
+	}
+	return json.Marshal(w)
 }
 
 // ParseFaults reads a whole profile from JSON: every field it omits takes
@@ -128,20 +229,124 @@ func mustJSON(v any) []byte {
 func (w faultsJSON) parse() (Faults, error) {
 	var f Faults
 	p := parser{}
-	f.SyncLag = p.rng("sync_lag", w.SyncLag)
-	f.ResultSyncLag = p.rng("result_sync_lag", w.ResultSyncLag)
-	f.SMSDelay = p.rng("sms_delay", w.SMSDelay)
+	f.SyncLag = p.delay("sync_lag", w.SyncLag)
+	f.ResultSyncLag = p.delay("result_sync_lag", w.ResultSyncLag)
+	f.SMSDelay = p.delay("sms_delay", w.SMSDelay)
+	f.SenderDelays = map[string]Delay{}
+	for sender, d := range w.SenderDelays {
+		if sender != "miit" && !senderPattern.MatchString(sender) {
+			p.fail("sender_delays: %q is neither a sender number (1 to 21 digits) nor \"miit\"", sender)
+		}
+		f.SenderDelays[sender] = p.delay("sender_delays."+sender, d)
+	}
 	f.SpamBlockRate = p.rate("spam_block_rate", w.SpamBlockRate)
 	f.DropRate = p.rate("drop_rate", w.DropRate)
+	f.DuplicateRate = p.rate("duplicate_rate", w.DuplicateRate)
+	f.ReorderRate = p.rate("reorder_rate", w.ReorderRate)
+	f.ReorderMax = p.dur("reorder_max", w.ReorderMax)
+	f.Outages = []Outage{}
+	for i, o := range w.Outages {
+		f.Outages = append(f.Outages, p.outage(fmt.Sprintf("outages[%d]", i), o))
+	}
+	f.Throttles = []Throttle{}
+	for i, t := range w.Throttles {
+		f.Throttles = append(f.Throttles, p.throttle(fmt.Sprintf("throttles[%d]", i), t))
+	}
 	f.SpuriousNotFoundRate = p.rate("spurious_not_found_rate", w.SpuriousNotFoundRate)
+	f.LostCodeRate = p.rate("lost_code_rate", w.LostCodeRate)
+	f.MIITSendDelay = p.delay("miit_send_delay", w.MIITSendDelay)
+	f.ResendPolicy = w.ResendPolicy
+	if f.ResendPolicy != ResendNewCode && f.ResendPolicy != ResendSameCode {
+		p.fail("resend_policy: must be %q or %q, got %q", ResendNewCode, ResendSameCode, w.ResendPolicy)
+	}
 	f.ValidationWindow = p.dur("validation_window", w.ValidationWindow)
-	if p.err == nil && f.ValidationWindow <= 0 {
-		p.err = Invalid("validation_window: must be more than 0, got %q", w.ValidationWindow)
+	if f.ValidationWindow <= 0 {
+		p.fail("validation_window: must be more than 0, got %q", w.ValidationWindow)
 	}
 	f.AutoResendNoon = w.AutoResendNoon
-	r := p.rng("review", rangeJSON{w.Review.Min, w.Review.Max})
-	f.Review = Review{Min: r.Min, Max: r.Max, ApproveRatio: p.rate("review.approve_ratio", w.Review.ApproveRatio)}
+	f.MagicNumbers = w.MagicNumbers
+	f.Review = Review{Time: p.delay("review", w.Review.delayJSON), ApproveRatio: p.rate("review.approve_ratio", w.Review.ApproveRatio)}
 	return f, p.err
+}
+
+func (p *parser) outage(field string, w outageJSON) Outage {
+	o := Outage{Carrier: w.Carrier, Prefixes: w.Prefixes, Mode: w.Mode}
+	o.Prefixes = p.prefixes(field, w.Carrier, w.Prefixes)
+	o.Start = p.time(field+".start", w.Start)
+	o.End = p.time(field+".end", w.End)
+	if p.err == nil && !o.End.After(o.Start) {
+		p.fail("%s.end: must be after start (%s), got %q", field, w.Start, w.End)
+	}
+	p.mode(field+".mode", w.Mode)
+	return o
+}
+
+func (p *parser) throttle(field string, w throttleJSON) Throttle {
+	t := Throttle{Sender: w.Sender, Carrier: w.Carrier, Limit: w.Limit, Burst: w.Burst, Mode: w.Mode}
+	switch {
+	case w.Sender != "" && (w.Carrier != "" || len(w.Prefixes) > 0):
+		p.fail("%s: give a sender or a carrier, not both", field)
+	case w.Sender != "":
+		if w.Sender != "miit" && !senderPattern.MatchString(w.Sender) {
+			p.fail("%s.sender: %q is neither a sender number (1 to 21 digits) nor \"miit\"", field, w.Sender)
+		}
+	default:
+		t.Prefixes = p.prefixes(field, w.Carrier, w.Prefixes)
+	}
+	if t.Limit < 1 {
+		p.fail("%s.limit: must be at least 1 message, got %d", field, w.Limit)
+	}
+	t.Per = p.dur(field+".per", w.Per)
+	if t.Per <= 0 {
+		p.fail("%s.per: must be more than 0, got %q", field, w.Per)
+	}
+	if t.Burst == 0 {
+		t.Burst = t.Limit
+	}
+	if t.Burst < 1 {
+		p.fail("%s.burst: must be at least 1, got %d", field, w.Burst)
+	}
+	p.mode(field+".mode", w.Mode)
+	return t
+}
+
+func (p *parser) prefixes(field, carrier string, prefixes []string) []string {
+	if len(prefixes) == 0 {
+		known, ok := Carriers[carrier]
+		if !ok {
+			p.fail("%s.carrier: %q is not one of %s; name another with its prefixes", field, carrier, strings.Join(CarrierNames(), ", "))
+		}
+		return known
+	}
+	for _, x := range prefixes {
+		if !prefixPattern.MatchString(x) {
+			p.fail("%s.prefixes: %q is not the start of a mobile number (1 to 11 digits starting with 1)", field, x)
+		}
+	}
+	return prefixes
+}
+
+func (p *parser) mode(field, m string) {
+	if m != ModeHold && m != ModeRefuse {
+		p.fail("%s: must be %q or %q, got %q", field, ModeHold, ModeRefuse, m)
+	}
+}
+
+func (p *parser) time(field, s string) time.Time {
+	if p.err != nil {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		p.fail("%s: %q is not an RFC 3339 time such as \"2026-05-01T08:00:00Z\"", field, s)
+	}
+	return t.UTC()
+}
+
+func (p *parser) fail(format string, args ...any) {
+	if p.err == nil {
+		p.err = Invalid(format, args...)
+	}
 }
 
 // parser keeps the first error of a run of field checks.
@@ -159,14 +364,6 @@ func (p *parser) dur(field, s string) time.Duration {
 		p.err = err
 	}
 	return d
-}
-
-func (p *parser) rng(field string, r rangeJSON) Range {
-	out := Range{Min: p.dur(field+".min", r.Min), Max: p.dur(field+".max", r.Max)}
-	if p.err == nil && out.Min > out.Max {
-		p.err = Invalid("%s: min (%s) exceeds max (%s)", field, r.Min, r.Max)
-	}
-	return out
 }
 
 func (p *parser) rate(field string, v float64) float64 {

@@ -2,6 +2,7 @@ package simulator_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,7 @@ func TestFaultsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"sync_lag":{"min":"30m","max":"1h"},"result_sync_lag":{"min":"1m","max":"5m"},"sms_delay":{"min":"0s","max":"0s"},"spam_block_rate":0,"drop_rate":0,"spurious_not_found_rate":0,"validation_window":"24h","auto_resend_noon":false,"review":{"min":"24h","max":"480h","approve_ratio":1}}`
+	want := `{"sync_lag":{"model":"uniform","min":"30m","max":"1h"},"result_sync_lag":{"model":"uniform","min":"1m","max":"5m"},"sms_delay":{"model":"uniform","min":"0s","max":"0s"},"sender_delays":{},"spam_block_rate":0,"drop_rate":0,"duplicate_rate":0,"reorder_rate":0,"reorder_max":"5m","outages":[],"throttles":[],"spurious_not_found_rate":0,"lost_code_rate":0,"miit_send_delay":{"model":"fixed","value":"0s"},"resend_policy":"new_code","validation_window":"24h","auto_resend_noon":false,"magic_numbers":true,"review":{"model":"uniform","min":"24h","max":"480h","approve_ratio":1}}`
 	if string(b) != want {
 		t.Fatalf("default profile\n got %s\nwant %s", b, want)
 	}
@@ -25,7 +26,7 @@ func TestFaultsRoundTrip(t *testing.T) {
 	d := simulator.DefaultFaults()
 	d.SMSDelay.Max = 90 * time.Second
 	d.DropRate = 0.25
-	if f != d {
+	if !reflect.DeepEqual(f, d) {
 		t.Fatalf("omitted fields must take their start values: %+v", f)
 	}
 }

@@ -48,7 +48,7 @@ func TestFaultProfileControl(t *testing.T) {
 	e := newEnv(t)
 	var f map[string]any
 	e.call("GET", "/admin/v1/faults", nil, 200, &f)
-	want := `{"auto_resend_noon":false,"drop_rate":0,"result_sync_lag":{"max":"5m","min":"1m"},"review":{"approve_ratio":1,"max":"480h","min":"24h"},"sms_delay":{"max":"0s","min":"0s"},"spam_block_rate":0,"spurious_not_found_rate":0,"sync_lag":{"max":"1h","min":"30m"},"validation_window":"24h"}`
+	want := `{"auto_resend_noon":false,"drop_rate":0,"duplicate_rate":0,"lost_code_rate":0,"magic_numbers":true,"miit_send_delay":{"model":"fixed","value":"0s"},"outages":[],"reorder_max":"5m","reorder_rate":0,"resend_policy":"new_code","result_sync_lag":{"max":"5m","min":"1m","model":"uniform"},"review":{"approve_ratio":1,"max":"480h","min":"24h","model":"uniform"},"sender_delays":{},"sms_delay":{"max":"0s","min":"0s","model":"uniform"},"spam_block_rate":0,"spurious_not_found_rate":0,"sync_lag":{"max":"1h","min":"30m","model":"uniform"},"throttles":[],"validation_window":"24h"}`
 	if got, _ := json.Marshal(f); string(got) != want {
 		t.Fatalf("start profile\n got %s\nwant %s", got, want)
 	}
