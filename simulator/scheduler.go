@@ -155,6 +155,7 @@ type Scheduler struct {
 	leaf     map[string]bool
 	batch    map[string]BatchHandler
 	fired    *prometheus.CounterVec
+	metrics  *schedulerMetrics
 	kick     chan struct{}
 
 	mu      sync.Mutex // guards running
@@ -178,7 +179,8 @@ func NewScheduler(rdb redis.UniversalClient, ks Keyspace, clock *Clock, log *slo
 			Name: "smsim_scheduler_events_total",
 			Help: "Scheduled events carried out, by kind and outcome (ok, error, unknown_kind).",
 		}, []string{"kind", "outcome"}),
-		kick: make(chan struct{}, 1),
+		kick:    make(chan struct{}, 1),
+		metrics: newSchedulerMetrics(reg),
 	}
 	reg.MustRegister(s.fired)
 	return s
@@ -245,6 +247,7 @@ func (s *Scheduler) Pending(ctx context.Context) (int64, error) {
 // just scheduled as due now, so that a zero delay means no wait for the
 // background loop and the caller sees their effect.
 func (s *Scheduler) RunNow(ctx context.Context, members ...string) error {
+	ctx = s.fromRequest(ctx)
 	for len(members) > 0 {
 		argv := []any{s.leaseUntil()}
 		for _, m := range members {
@@ -319,6 +322,7 @@ func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 				}
 			}
 			group := batch[i:j]
+			s.observeLag(ctx, group)
 			if err := s.runGroup(ctx, kind, group); err != nil {
 				s.release(ctx, done)
 				return n, err
@@ -365,6 +369,7 @@ func (s *Scheduler) leaseUntil() int64 { return s.real().Add(s.opts.Lease).UnixM
 // carryOut runs the handlers of claimed events and releases them.
 func (s *Scheduler) carryOut(ctx context.Context, claimed []string) error {
 	for _, m := range claimed {
+		s.observeLag(ctx, []string{m})
 		if err := s.runHandler(ctx, m); err != nil {
 			return err
 		}
@@ -386,7 +391,7 @@ func (s *Scheduler) runGroup(ctx context.Context, kind string, group []string) e
 	for _, m := range group {
 		ev, err := ParseEvent(m)
 		if err != nil {
-			s.log.Error("dropping malformed event", "event", m, "err", err)
+			s.logMalformed(ctx, m, err)
 			continue
 		}
 		evs = append(evs, ev)
@@ -405,16 +410,18 @@ func (s *Scheduler) runHandler(ctx context.Context, m string) error {
 	ev, err := ParseEvent(m)
 	switch {
 	case err != nil:
-		s.log.Error("dropping malformed event", "event", m, "err", err)
+		s.logMalformed(ctx, m, err)
 	case s.batch[ev.Kind] != nil:
 		return s.runGroup(ctx, ev.Kind, []string{m})
 	case s.handlers[ev.Kind] == nil:
 		s.fired.WithLabelValues(ev.Kind, "unknown_kind").Inc()
-		s.log.Error("dropping event of unknown kind", "event", m)
+		s.log.ErrorContext(ctx, "dropping event of unknown kind", "event", ev.String())
+		s.log.DebugContext(ctx, "event of unknown kind", "event", m)
 	default:
 		if err := s.handlers[ev.Kind](ctx, ev); err != nil {
 			s.fired.WithLabelValues(ev.Kind, "error").Inc()
-			return fmt.Errorf("event %s %s: %w", ev.Kind, strings.Join(ev.Args, " "), err)
+			s.log.DebugContext(ctx, "event failed", "event", m, "err", err)
+			return fmt.Errorf("event %s: %w", ev, err)
 		}
 		s.fired.WithLabelValues(ev.Kind, "ok").Inc()
 	}
@@ -455,7 +462,7 @@ func (s *Scheduler) Advance(ctx context.Context, d time.Duration) (ClockState, e
 	if err != nil {
 		return ClockState{}, err
 	}
-	if err := s.Drain(ctx, st.Now); err != nil {
+	if err := s.Drain(s.fromAdvance(ctx), st.Now); err != nil {
 		return ClockState{}, err
 	}
 	return s.clock.State(ctx)
@@ -551,6 +558,6 @@ func (s *Scheduler) tick(ctx context.Context, lastRequeue *time.Time) error {
 	if int64(next.Val()[0].Score) > now.Now.UnixMilli() {
 		return nil
 	}
-	_, err = s.RunDue(ctx, now.Now)
+	_, err = s.RunDue(s.fromLoop(ctx, now), now.Now)
 	return err
 }

@@ -1,0 +1,90 @@
+package simulator
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Logging rules shared by every part: a line written while serving a request
+// names the request, and no line above debug level shows a verification
+// code.
+
+type requestIDKey struct{}
+
+// WithRequestID returns a context that carries the id of the HTTP request it
+// serves.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID answers the request id ctx carries, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// LogHandler wraps h so that a record logged with a context that carries a
+// request id (WithRequestID) gets a request_id attribute: every part logs
+// with the context it was given (InfoContext, WarnContext, …), and what it
+// logs while serving a request names that request.
+func LogHandler(h slog.Handler) slog.Handler {
+	if _, ok := h.(requestIDHandler); ok {
+		return h
+	}
+	return requestIDHandler{h}
+}
+
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := RequestID(ctx); id != "" {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
+}
+
+// String describes the event for logs and errors: kind, sequence number, due
+// time and arguments, with every argument of exactly six digits — the shape
+// of a verification code (the arguments of miit.code events hold one) —
+// masked. Member is the stored form, unmasked: log it at debug level only.
+func (e Event) String() string {
+	args := make([]string, len(e.Args))
+	for i, a := range e.Args {
+		if codeShaped(a) {
+			a = "******"
+		}
+		args[i] = a
+	}
+	seq := strings.TrimLeft(e.Seq, "0")
+	return fmt.Sprintf("%s #%s due %s [%s]", e.Kind, seq, e.Due.Format(time.RFC3339Nano), strings.Join(args, " "))
+}
+
+func codeShaped(s string) bool {
+	if len(s) != 6 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// logMalformed logs a stored event that cannot be read: its stored form, and
+// the error that quotes it, only at debug level.
+func (s *Scheduler) logMalformed(ctx context.Context, member string, err error) {
+	s.log.ErrorContext(ctx, "dropping malformed event")
+	s.log.DebugContext(ctx, "malformed event", "event", member, "err", err)
+}

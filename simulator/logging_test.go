@@ -1,0 +1,143 @@
+package simulator_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator"
+	"smsim/simulator/redistest"
+)
+
+func TestLogHandlerNamesTheRequest(t *testing.T) {
+	var buf bytes.Buffer
+	h := simulator.LogHandler(slog.NewJSONHandler(&buf, nil))
+	if simulator.LogHandler(h) != h {
+		t.Fatal("wrapping twice adds a second request_id")
+	}
+	log := slog.New(h).With("component", "test")
+	ctx := simulator.WithRequestID(context.Background(), "r-1")
+	log.InfoContext(ctx, "in a request")
+	log.Info("outside")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines: %s", len(lines), buf.String())
+	}
+	var in, out map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &in); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &out); err != nil {
+		t.Fatal(err)
+	}
+	if in["request_id"] != "r-1" || in["component"] != "test" {
+		t.Errorf("line in a request: %s, want request_id r-1 and the component", lines[0])
+	}
+	if _, ok := out["request_id"]; ok {
+		t.Errorf("line outside a request: %s, want no request_id", lines[1])
+	}
+}
+
+func TestEventStringMasksCodes(t *testing.T) {
+	ev, err := simulator.ParseEvent("000000000042|1777593600000|miit.code|f_0123456789abcdef|1|13800000001|157817|86400000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "miit.code #42 due 2026-05-01T00:00:00Z [f_0123456789abcdef 1 13800000001 ****** 86400000]"
+	if got := ev.String(); got != want {
+		t.Fatalf("String() = %q, want %q", got, want)
+	}
+}
+
+// lockedBuffer collects log output written from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// An event whose arguments hold a code fails, another is of no known kind,
+// a third cannot be read: what the scheduler logs and returns shows the
+// code only at debug level.
+func TestSchedulerKeepsCodesOutOfLogsAboveDebug(t *testing.T) {
+	const code = "157817"
+	ctx := simulator.WithRequestID(context.Background(), "r-7")
+	srv := redistest.Start(t)
+	ks := simulator.Keyspace{Prefix: srv.Prefix, Namespace: simulator.DefaultNamespace}
+	rdb := srv.Client(t)
+	clock := simulator.NewClock(rdb, ks, simulator.ClockStart{At: start, Paused: true}, nil)
+	if err := clock.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	log := slog.New(simulator.LogHandler(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	s := simulator.NewScheduler(rdb, ks, clock, log, prometheus.NewRegistry(), simulator.SchedulerOptions{})
+	s.Handle("miit.code", func(ctx context.Context, ev simulator.Event) error {
+		return errors.New("the gateway is down")
+	})
+
+	ev, err := s.Schedule(ctx, start.Add(time.Minute), "miit.code", "f_0123456789abcdef", "1", "13800000001", code, "86400000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Advance(ctx, time.Hour)
+	if err == nil || strings.Contains(err.Error(), code) || !strings.Contains(err.Error(), "the gateway is down") {
+		t.Fatalf("advance over a failing event: %v, want the failure without the code", err)
+	}
+	if _, err := s.Schedule(ctx, start.Add(2*time.Hour), "mystery", code); err != nil {
+		t.Fatal(err)
+	}
+	due, _ := s.Keys()
+	if err := rdb.ZAdd(ctx, due, redis.Z{Score: float64(start.Add(3 * time.Hour).UnixMilli()), Member: "x|tomorrow|miit.code|" + code}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RunDue(ctx, start.Add(4*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		seen[rec["level"].(string)+" "+rec["msg"].(string)] = true
+		if rec["level"] != "DEBUG" && strings.Contains(line, code) {
+			t.Errorf("the code is in a line above debug: %s", line)
+		}
+		if rec["request_id"] != "r-7" {
+			t.Errorf("line without the request id: %s", line)
+		}
+	}
+	for _, want := range []string{
+		"DEBUG event failed", "ERROR dropping event of unknown kind", "DEBUG event of unknown kind",
+		"ERROR dropping malformed event", "DEBUG malformed event",
+	} {
+		if !seen[want] {
+			t.Errorf("no %q line in %s", want, logs.String())
+		}
+	}
+	if !strings.Contains(logs.String(), ev.Member()) {
+		t.Errorf("the debug lines do not show the failed event %s", ev.Member())
+	}
+}

@@ -1,0 +1,154 @@
+package simulator_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"smsim/simulator"
+	"smsim/simulator/redistest"
+)
+
+// syncReal is a wall clock a test moves by hand, safe to read from the
+// scheduler's loop.
+type syncReal struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (r *syncReal) now() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.t
+}
+
+func (r *syncReal) add(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.t = r.t.Add(d)
+}
+
+// lagEnv is a scheduler whose clock runs on a hand-moved wall clock.
+type lagEnv struct {
+	sched *simulator.Scheduler
+	clock *simulator.Clock
+	real  *syncReal
+	reg   *prometheus.Registry
+}
+
+func newLagEnv(t *testing.T, start simulator.ClockStart) *lagEnv {
+	t.Helper()
+	srv := redistest.Start(t)
+	e := &lagEnv{real: &syncReal{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}, reg: prometheus.NewRegistry()}
+	ks := simulator.Keyspace{Prefix: srv.Prefix, Namespace: simulator.DefaultNamespace}
+	rdb := srv.Client(t)
+	e.clock = simulator.NewClock(rdb, ks, start, e.real.now)
+	if err := e.clock.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.sched = simulator.NewScheduler(rdb, ks, e.clock, slog.New(slog.NewTextHandler(io.Discard, nil)), e.reg, simulator.SchedulerOptions{})
+	return e
+}
+
+// lag answers the number and sum of the lags observed for trigger.
+func (e *lagEnv) lag(t *testing.T, trigger string) (uint64, float64) {
+	t.Helper()
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "smsim_scheduler_lag_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if m.GetLabel()[0].GetValue() == trigger {
+				return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
+			}
+		}
+	}
+	return 0, 0
+}
+
+// The loop of a running clock measures an event's lag as (simulated now -
+// due) / scale: at scale 60, an event due one simulated minute before now
+// is one real second late.
+func TestLoopLagIsSimulatedLatenessOverScale(t *testing.T) {
+	e := newLagEnv(t, simulator.ClockStart{At: start, Scale: 60})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fired := make(chan struct{}, 1)
+	e.sched.Handle("note", func(ctx context.Context, ev simulator.Event) error {
+		fired <- struct{}{}
+		return nil
+	})
+	if _, err := e.sched.Schedule(ctx, start.Add(time.Minute), "note"); err != nil {
+		t.Fatal(err)
+	}
+	e.real.add(2 * time.Second) // simulated now: start + 2m
+	done := make(chan struct{})
+	go func() { defer close(done); e.sched.Run(ctx) }()
+	select {
+	case <-fired:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the loop did not carry out the due event")
+	}
+	cancel()
+	<-done
+	if n, sum := e.lag(t, simulator.TriggerLoop); n != 1 || sum != 1 {
+		t.Fatalf("loop lag: %d observations summing to %vs, want 1 of 1s", n, sum)
+	}
+}
+
+// An advance counts each event from the moment the clock jumped; a request
+// from the moment it asked for its events at once.
+func TestAdvanceAndRequestLag(t *testing.T) {
+	ctx := context.Background()
+	e := newLagEnv(t, simulator.ClockStart{At: start, Paused: true})
+	e.sched.Handle("slow", func(ctx context.Context, ev simulator.Event) error {
+		e.real.add(1500 * time.Millisecond) // carrying it out takes 1.5 real seconds
+		return nil
+	})
+	e.sched.Handle("note", func(ctx context.Context, ev simulator.Event) error { return nil })
+	for _, x := range []struct {
+		at   time.Duration
+		kind string
+	}{{time.Minute, "slow"}, {2 * time.Minute, "note"}} {
+		if _, err := e.sched.Schedule(ctx, start.Add(x.at), x.kind); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.sched.Advance(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if n, sum := e.lag(t, simulator.TriggerAdvance); n != 2 || sum != 1.5 {
+		t.Fatalf("advance lag: %d observations summing to %vs, want 2 summing to 1.5s (0 and 1.5)", n, sum)
+	}
+
+	now, err := e.clock.Now(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := e.sched.Schedule(ctx, now, "slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.sched.Schedule(ctx, now, "note")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sched.RunNow(ctx, a.Member(), b.Member()); err != nil {
+		t.Fatal(err)
+	}
+	if n, sum := e.lag(t, simulator.TriggerRequest); n != 2 || sum != 1.5 {
+		t.Fatalf("request lag: %d observations summing to %vs, want 2 summing to 1.5s", n, sum)
+	}
+	if n, _ := e.lag(t, simulator.TriggerLoop); n != 0 {
+		t.Fatalf("%d loop observations, want none", n)
+	}
+}
