@@ -109,6 +109,7 @@ local id, submitted, sync_due, window = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local nphones = tonumber(ARGV[5])
 due_limit = tonumber(submitted)
 local pairs_at = 6 + nphones
+count_status(F, 'unknown')
 for i = pairs_at, #ARGV, 2 do redis.call('HSET', F, ARGV[i], ARGV[i + 1]) end
 redis.call('ZADD', KEYS[5], submitted, id)
 for i = 1, nphones do
@@ -352,6 +353,7 @@ local st = redis.call('HGET', F, 'status')
 if st == 'unknown' or live(F, now) then
   kill_codes(F)
   local v = redis.call('HINCRBY', F, 'version', 1)
+  count_status(F, 'canceled')
   redis.call('HSET', F, 'status', 'canceled', 'canceled_by', 'customer', 'prov_status', 'canceled', 'prov_version', v, 'canceled_at', ARGV[1])
   return 'ok'
 end

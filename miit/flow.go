@@ -27,12 +27,14 @@ due_limit = tonumber(now)
 local id = redis.call('HGET', F, 'id')
 local n = nsubj(F)
 if n == 0 then
+  count_status(F, 'under_review')
   redis.call('HSET', F, 'status', 'under_review', 'validated_at', now)
   bump(F, result_due, 'under_review')
   schedule(KEYS[1], KEYS[2], review_due, 'miit.review', {id})
   return with_due_now({})
 end
 local v = redis.call('HINCRBY', F, 'version', 1)
+count_status(F, 'pending_validation')
 redis.call('HSET', F, 'status', 'pending_validation', 'prov_status', 'pending_validation', 'prov_version', v,
   'codes_sent_at', now, 'deadline', deadline)
 for i = 1, n do
@@ -105,7 +107,7 @@ func ignoreNotFound(err error) error {
 // code, window (ms).
 func (s *Service) onCode(ctx context.Context, ev simulator.Event) error {
 	if len(ev.Args) != 5 {
-		return fmt.Errorf("malformed event %q", ev.Member())
+		return fmt.Errorf("malformed event: %d arguments, want 5", len(ev.Args)) // not the stored form: it holds the code
 	}
 	window, _ := strconv.ParseInt(ev.Args[4], 10, 64)
 	_, err := s.gw.Send(ctx, gateway.SendRequest{
@@ -138,6 +140,7 @@ local F = KEYS[4]
 due_limit = tonumber(ARGV[1])
 if redis.call('HGET', F, 'status') ~= 'pending_validation' then return {} end
 kill_codes(F)
+count_status(F, 'canceled')
 redis.call('HSET', F, 'status', 'canceled', 'canceled_by', 'expiry', 'canceled_at', ARGV[1])
 bump(F, ARGV[2], 'canceled')
 return with_due_now({})
@@ -195,6 +198,7 @@ var reviewScript = redis.NewScript(luaLib + `
 local F = KEYS[4]
 due_limit = tonumber(ARGV[3])
 if redis.call('HGET', F, 'status') ~= 'under_review' then return {} end
+count_status(F, ARGV[1])
 redis.call('HSET', F, 'status', ARGV[1], 'reviewed_at', ARGV[3])
 bump(F, ARGV[2], ARGV[1])
 return with_due_now({})

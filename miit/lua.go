@@ -8,7 +8,7 @@ import "smsim/simulator"
 // the required people, one per distinct mobile number — are the fields
 // s<i>.phone, s<i>.roles, s<i>.certs (",last6,…,"), s<i>.code,
 // s<i>.failures, s<i>.resends and s<i>.validated.
-const luaLib = simulator.LuaSchedule + `
+const luaLib = simulator.LuaSchedule + luaOrders + `
 local function nsubj(F)
   return tonumber(redis.call('HGET', F, 'nsubj') or '0')
 end

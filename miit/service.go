@@ -91,6 +91,7 @@ func New(c Config) (*Service, error) {
 		}, []string{"result"}),
 	}
 	c.Metrics.MustRegister(s.validations, s.resends)
+	c.Metrics.MustRegister(newOrdersCollector(s.rdb, s.ks.Key("seq"), s.log))
 	s.sched.Handle(EventSync, s.onSync)
 	s.sched.Handle(EventCode, s.onCode)
 	s.sched.Handle(EventNotice, s.onNotice)

@@ -57,6 +57,7 @@ if #hits > 0 then
       if subj(F, si, 'validated') ~= '1' then all = false end
     end
     if all then
+      count_status(F, 'under_review')
       redis.call('HSET', F, 'status', 'under_review', 'validated_at', ARGV[4])
       bump(F, now + tonumber(ARGV[base + 3]), 'under_review')
       schedule(KEYS[1], KEYS[2], now + tonumber(ARGV[base + 5]), 'miit.review', {ARGV[base + 1]})
@@ -73,6 +74,7 @@ for _, m in ipairs(matched) do
   local F, base = KEYS[4 + m[1]], 5 + (m[1] - 1) * 5
   if redis.call('HINCRBY', F, 's' .. m[2] .. '.failures', 1) >= ` + strconv.Itoa(MaxFailures) + ` then
     kill_codes(F)
+    count_status(F, 'rejected')
     redis.call('HSET', F, 'status', 'rejected', 'rejected_at', ARGV[4])
     bump(F, now + tonumber(ARGV[base + 4]), 'rejected')
     rejected = '1'

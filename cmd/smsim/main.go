@@ -55,7 +55,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	var c config
 	fs := flag.NewFlagSet("smsim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&c.addr, "addr", defaultAddr, "listen address")
 	fs.StringVar(&c.redisURL, "redis-url", "", "Redis server (redis://host:port/db); empty: an embedded in-process Redis")
 	fs.StringVar(&c.seed, "seed", "", "seed that makes every random draw (codes, ids, lags, delays) reproducible; empty: crypto/rand")
 	fs.Float64Var(&c.scale, "scale", 1, "simulated seconds per real second at start")
@@ -69,7 +69,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.StringVar(&c.logFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in progress")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: smsim [flags]\n\nEvery flag may also be set as SMSIM_<NAME> (e.g. SMSIM_REDIS_URL); a flag wins.")
+		fmt.Fprintln(stderr, "usage: smsim [flags]\n       smsim healthcheck [--url URL] [--timeout D]\n\nEvery flag may also be set as SMSIM_<NAME> (e.g. SMSIM_REDIS_URL); a flag wins.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -93,6 +93,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return healthcheck(ctx, args[1:], getenv, stdout, stderr)
+	}
 	c, err := parse(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0

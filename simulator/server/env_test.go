@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -30,6 +31,7 @@ type env struct {
 	t     testing.TB
 	redis *redistest.Server
 	seed  *int64
+	log   *slog.Logger // nil: discard
 	*instance
 }
 
@@ -64,7 +66,7 @@ func (e *env) newInstance() *instance {
 	rdb := e.redis.Client(t)
 	reg := prometheus.NewRegistry()
 	srv, err := server.New(context.Background(), server.Config{
-		Redis: rdb, KeyPrefix: e.redis.Prefix, Seed: e.seed, Registry: reg,
+		Redis: rdb, KeyPrefix: e.redis.Prefix, Seed: e.seed, Registry: reg, Log: e.log,
 		ClockStart: simulator.ClockStart{At: t0, Paused: true},
 	})
 	if err != nil {

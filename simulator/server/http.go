@@ -63,12 +63,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &e):
 		writeProblem(w, e.Code, e.Detail)
 	case storeDown(err):
-		s.log.Warn("store unavailable", "path", r.URL.Path, "err", err)
+		s.log.WarnContext(r.Context(), "store unavailable", "route", r.Pattern, "err", err)
 		writeProblem(w, http.StatusServiceUnavailable, "the Redis store cannot be reached; try again")
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		// the client went away; nobody reads the answer
 	default:
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", r.Pattern, "err", err)
 		writeProblem(w, http.StatusInternalServerError, "internal error: "+err.Error())
 	}
 }
@@ -234,6 +234,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			id = hex.EncodeToString(b[:])
 		}
 		w.Header().Set("X-Request-Id", id)
+		r = r.WithContext(simulator.WithRequestID(r.Context(), id))
 		start := time.Now()
 		rw := &respWriter{ResponseWriter: w}
 		next.ServeHTTP(rw, r)
@@ -247,7 +248,6 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		d := time.Since(start)
 		s.http.requests.WithLabelValues(route, r.Method, strconv.Itoa(rw.status)).Inc()
 		s.http.duration.WithLabelValues(route).Observe(d.Seconds())
-		s.log.Debug("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "route", route,
-			"status", rw.status, "duration", d)
+		s.logRequest(r, route, rw.status, d)
 	})
 }

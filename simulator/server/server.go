@@ -26,6 +26,8 @@ const DefaultMaxBody = 64 << 10
 
 // Config is what a Server is built from.
 type Config struct {
+	// Redis is the store. New adds a hook to it that counts failed
+	// commands: give each Server a client of its own.
 	Redis          redis.UniversalClient
 	KeyPrefix      string // default "smsim"
 	ClockStart     simulator.ClockStart
@@ -51,6 +53,7 @@ type Server struct {
 	gw     *gateway.Gateway
 	miit   *miit.Service
 	http   *httpMetrics
+	stats  *serverMetrics
 
 	stop     func()
 	wg       sync.WaitGroup
@@ -66,6 +69,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	cfg.Log = slog.New(simulator.LogHandler(cfg.Log.Handler())) // lines logged with a request's context name it
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
@@ -91,6 +95,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.miit = m
 	s.http = newHTTPMetrics(s.reg)
+	s.stats = newServerMetrics(s.reg)
+	s.rdb.AddHook(redisHook{s.stats.redisErrors})
 	if err := s.clock.Init(ctx); err != nil {
 		return nil, err
 	}

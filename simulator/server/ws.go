@@ -69,6 +69,8 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request) {
 		sub.Close()
 		return // the upgrader has answered
 	}
+	s.stats.websockets.Inc()
+	defer s.stats.websockets.Dec()
 	done := make(chan struct{})
 	go func() { // reader: answers pongs and notices the close
 		defer close(done)

@@ -1,0 +1,65 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+)
+
+// serverMetrics are the metrics of the HTTP layer besides requests and
+// their durations (httpMetrics), and of the store's client.
+type serverMetrics struct {
+	websockets  prometheus.Gauge
+	redisErrors *prometheus.CounterVec
+}
+
+func newServerMetrics(reg prometheus.Registerer) *serverMetrics {
+	m := &serverMetrics{
+		websockets: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "smsim_websocket_connections",
+			Help: "Websocket connections to phones (GET /phones/v1/{phone}/ws) open on this instance.",
+		}),
+		redisErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "smsim_redis_errors_total",
+			Help: "Redis commands of this instance that failed (unreachable store, timeout, error reply), by command. " +
+				"A missing key (redis.Nil), a script not yet cached (NOSCRIPT, run again with EVAL) and a command " +
+				"whose caller gave up (context canceled) are not failures.",
+		}, []string{"command"}),
+	}
+	reg.MustRegister(m.websockets, m.redisErrors)
+	return m
+}
+
+// redisHook counts failed commands on smsim_redis_errors_total.
+type redisHook struct{ errors *prometheus.CounterVec }
+
+func (h redisHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h redisHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		h.count(cmd, err)
+		return err
+	}
+}
+
+func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		for _, cmd := range cmds {
+			h.count(cmd, cmd.Err())
+		}
+		return err
+	}
+}
+
+func (h redisHook) count(cmd redis.Cmder, err error) {
+	if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, context.Canceled) ||
+		redis.HasErrorPrefix(err, "NOSCRIPT") {
+		return
+	}
+	h.errors.WithLabelValues(strings.ToLower(cmd.Name())).Inc()
+}
