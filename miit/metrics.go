@@ -55,7 +55,7 @@ func (c *ordersCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 // (smsim_redis_errors_total counts the failure) rather than failing the
 // whole scrape.
 func (c *ordersCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // the client's own timeouts come first
 	defer cancel()
 	fields := make([]string, len(orderStatuses))
 	for i, st := range orderStatuses {
