@@ -45,6 +45,7 @@ type Gateway struct {
 	hub    *Hub
 	feed   string // the Pub/Sub channel of deliveries
 	sent   *prometheus.CounterVec
+	stats  *gatewayMetrics
 }
 
 // New returns a gateway and registers its scheduler events.
@@ -60,6 +61,7 @@ func New(c Config) *Gateway {
 		}, []string{"status", "sender_kind", "reason"}),
 	}
 	c.Metrics.MustRegister(g.sent)
+	g.stats = newGatewayMetrics(c.Metrics)
 	g.sched.HandleBatch(EventDeliver, g.onDeliver)
 	return g
 }
@@ -118,6 +120,7 @@ func (g *Gateway) Send(ctx context.Context, r SendRequest) (string, error) {
 		return "", fmt.Errorf("queue message: %w", err)
 	}
 	if member != "" {
+		g.countSent(r.From)
 		if delay == 0 {
 			if err := g.sched.RunNow(ctx, member); err != nil {
 				return "", err
@@ -189,7 +192,7 @@ func (g *Gateway) onDeliver(ctx context.Context, evs []simulator.Event) error {
 		if len(ev.Args) != 2 {
 			return fmt.Errorf("malformed event %q", ev.Member())
 		}
-		msgs[i] = p.HMGet(ctx, g.msgKey(ev.Args[0]), "status", "sender")
+		msgs[i] = p.HMGet(ctx, g.msgKey(ev.Args[0]), "status", "sender", "sent_at")
 		profs[i] = p.HGetAll(ctx, g.profileKey(ev.Args[1]))
 	}
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -202,9 +205,10 @@ func (g *Gateway) onDeliver(ctx context.Context, evs []simulator.Event) error {
 	keys := []string{g.ks.Key("seq")}
 	argv := []any{g.ks.Namespace, g.feed}
 	var senders, statuses, reasons []string
+	var delays []float64 // simulated seconds from sent_at to the delivery
 	for i, ev := range evs {
 		v := msgs[i].Val()
-		if len(v) != 2 || v[0] != StatusQueued {
+		if len(v) != 3 || v[0] != StatusQueued {
 			continue // delivered already, or deleted by a reset
 		}
 		id, phone := ev.Args[0], ev.Args[1]
@@ -217,6 +221,8 @@ func (g *Gateway) onDeliver(ctx context.Context, evs []simulator.Event) error {
 		keys = append(keys, g.msgKey(id), folderKey)
 		argv = append(argv, status, folder, reason, ev.Due.UnixMilli())
 		senders, statuses, reasons = append(senders, sender), append(statuses, status), append(reasons, reason)
+		sentAt, _ := v[2].(string)
+		delays = append(delays, ev.Due.Sub(msTime(sentAt)).Seconds())
 	}
 	if len(senders) == 0 {
 		return nil
@@ -232,6 +238,9 @@ func (g *Gateway) onDeliver(ctx context.Context, evs []simulator.Event) error {
 				kind = "miit"
 			}
 			g.sent.WithLabelValues(statuses[i], kind, reasons[i]).Inc()
+			if statuses[i] != StatusFailed {
+				g.observeDelay(senders[i], delays[i])
+			}
 		}
 	}
 	return nil

@@ -1,16 +1,36 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
 
 	"smsim/miit"
 )
+
+// metricNames are smsim's own metrics: every one is served at /metrics
+// once traffic flowed (the README lists them).
+var metricNames = []string{
+	"smsim_messages_sent_total",
+	"smsim_messages_total",
+	"smsim_message_delivery_delay_seconds",
+	"smsim_validations_total",
+	"smsim_resends_total",
+	"smsim_orders",
+	"smsim_scheduler_events_total",
+	"smsim_scheduler_lag_seconds",
+	"smsim_websocket_connections",
+	"smsim_http_requests_total",
+	"smsim_http_request_duration_seconds",
+	"smsim_redis_errors_total",
+}
 
 func withLogger(l *slog.Logger) envOption { return func(e *env) { e.log = l } }
 
@@ -86,6 +106,124 @@ func waitValue(t testing.TB, reg prometheus.Gatherer, name string, labels map[st
 			t.Fatalf("%s%v = %v, want %v", name, labels, got, want)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Every metric is served with its help text, follows the naming
+// conventions, and moves as traffic flows.
+func TestMetricsNamesHelpAndTheyMove(t *testing.T) {
+	e := newEnv(t, withSeed(11))
+	const (
+		phone   = "13900000061"
+		spammed = "13900000062"
+		off     = "13900000063"
+		later   = "13900000064"
+	)
+	before := families(t, e.reg)
+
+	ws := e.dial(phone)
+	waitValue(t, e.reg, "smsim_websocket_connections", nil, 1)
+
+	// a filing, its code delayed 10 s, one wrong code, a resend, the right code
+	e.fixedLags("30m", "1m")
+	e.patchFaults(`{"sms_delay":{"min":"10s","max":"10s"}}`)
+	v := e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	e.advance("30m10s")
+	wantValidation(t, e.validate(wrong(e.code(phone)), phone, leaderCert), "failed", false)
+	wantResend(t, e.resend(phone, leaderCert), "resent")
+	e.advance("10s")
+	wantValidation(t, e.validate(e.code(phone), phone, leaderCert), "complete", false)
+	if s := e.miitView(v.ID).Status; s != "under_review" {
+		t.Fatalf("order %s, want under_review", s)
+	}
+	// a message blocked as spam, one that fails
+	e.putProfile(spammed, `{"spam_filter":true}`)
+	e.gwSend("12381", spammed, "from MIIT")
+	e.putProfile(off, `{"reachable":false}`)
+	e.gwSend("95187", off, "to nobody")
+	e.advance("10s")
+	// the background loop of a running clock delivers one (10 simulated
+	// seconds are 10 real milliseconds at scale 1000)
+	e.call("PUT", "/admin/v1/clock", `{"paused":false,"scale":1000}`, 200, nil)
+	id := e.gwSend("95187", later, "by the loop")
+	if m := polledMessage(t, e.next(later, "after=start&timeout=10s")); m.ID != id {
+		t.Fatalf("long poll answered %s, want %s", m.ID, id)
+	}
+	e.call("PUT", "/admin/v1/clock", `{"paused":true}`, 200, nil)
+	// a command Redis refuses: a folder that is not a sorted set
+	if err := e.rdb.Set(context.Background(), e.redis.Prefix+":{default}:phone:"+off+":inbox", "x", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if code, b := e.do("GET", "/phones/v1/"+off+"/messages", nil); code != http.StatusInternalServerError {
+		t.Fatalf("reading a folder of the wrong type: %d %s, want 500", code, b)
+	}
+	ws.Close()
+	waitValue(t, e.reg, "smsim_websocket_connections", nil, 0)
+
+	after := families(t, e.reg)
+	for _, name := range metricNames {
+		mf := after[name]
+		if mf == nil {
+			t.Errorf("%s is not served", name)
+			continue
+		}
+		if mf.GetHelp() == "" {
+			t.Errorf("%s has no help text", name)
+		}
+		if name == "smsim_websocket_connections" {
+			continue // a gauge that went 0, 1, 0
+		}
+		if a, b := activity(before[name]), activity(mf); b <= a {
+			t.Errorf("%s did not move: %v before the traffic, %v after", name, a, b)
+		}
+	}
+	var all []*dto.MetricFamily
+	for _, mf := range after {
+		all = append(all, mf)
+	}
+	problems, err := promlint.NewWithMetricFamilies(all).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("naming: %s: %s", p.Metric, p.Text)
+	}
+
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"smsim_messages_sent_total", map[string]string{"sender_kind": "miit"}, 3},  // two codes, one to spammed
+		{"smsim_messages_sent_total", map[string]string{"sender_kind": "other"}, 3}, // the notice, two by 95187
+		{"smsim_messages_total", map[string]string{"status": "delivered", "sender_kind": "miit", "reason": ""}, 2},
+		{"smsim_messages_total", map[string]string{"status": "blocked", "sender_kind": "miit", "reason": ""}, 1},
+		{"smsim_messages_total", map[string]string{"status": "failed", "sender_kind": "other", "reason": "unreachable"}, 1},
+		{"smsim_validations_total", map[string]string{"result": "failed"}, 1},
+		{"smsim_validations_total", map[string]string{"result": "complete"}, 1},
+		{"smsim_resends_total", map[string]string{"result": "resent"}, 1},
+		{"smsim_orders", map[string]string{"status": "under_review"}, 1},
+		{"smsim_orders", map[string]string{"status": "pending_validation"}, 0},
+		{"smsim_redis_errors_total", map[string]string{"command": "zrangebyscore"}, 1},
+		{"smsim_redis_errors_total", map[string]string{"command": "evalsha"}, 0}, // NOSCRIPT: loaded with EVAL
+		{"smsim_redis_errors_total", map[string]string{"command": "get"}, 0},     // profiles never set: redis.Nil
+		{"smsim_http_requests_total", map[string]string{"route": "GET /phones/v1/{phone}/messages", "method": "GET", "code": "500"}, 1},
+	} {
+		if got := value(t, e.reg, c.name, c.labels); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+	// every message that reached a folder took its 10 simulated seconds
+	for _, kind := range []string{"miit", "other"} {
+		h := series(t, e.reg, "smsim_message_delivery_delay_seconds", map[string]string{"sender_kind": kind}).GetHistogram()
+		if h.GetSampleCount() == 0 || h.GetSampleSum() != 10*float64(h.GetSampleCount()) {
+			t.Errorf("delivery delay of %s messages: %d observations summing to %vs, want each 10s", kind, h.GetSampleCount(), h.GetSampleSum())
+		}
+	}
+	for _, trigger := range []string{"loop", "advance", "request"} {
+		if h := series(t, e.reg, "smsim_scheduler_lag_seconds", map[string]string{"trigger": trigger}); h.GetHistogram().GetSampleCount() == 0 {
+			t.Errorf("no scheduler lag observed for trigger %s", trigger)
+		}
 	}
 }
 

@@ -1,0 +1,46 @@
+package gateway
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// gatewayMetrics are the gateway's metrics besides the outcomes of messages
+// (smsim_messages_total).
+type gatewayMetrics struct {
+	sent  *prometheus.CounterVec
+	delay *prometheus.HistogramVec
+}
+
+func newGatewayMetrics(reg prometheus.Registerer) *gatewayMetrics {
+	m := &gatewayMetrics{
+		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "smsim_messages_sent_total",
+			Help: "SMS messages handed to the gateway, by sender kind (miit: 12381 and 106...12381; other). " +
+				"A message sent again by a retried event counts once; a copy the network duplicates does not count.",
+		}, []string{"sender_kind"}),
+		delay: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "smsim_message_delivery_delay_seconds",
+			Help:    "Simulated seconds from sent_at to delivered_at of messages that reached a folder (inbox or blocked), by sender kind.",
+			Buckets: []float64{0, 1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400},
+		}, []string{"sender_kind"}),
+	}
+	reg.MustRegister(m.sent, m.delay)
+	return m
+}
+
+// senderKind is the sender_kind label of a sender number.
+func senderKind(sender string) string {
+	if IsMIITSender(sender) {
+		return "miit"
+	}
+	return "other"
+}
+
+// countSent counts a message handed to the gateway.
+func (g *Gateway) countSent(sender string) {
+	g.stats.sent.WithLabelValues(senderKind(sender)).Inc()
+}
+
+// observeDelay records how long, in simulated seconds, a message took to
+// reach a folder.
+func (g *Gateway) observeDelay(sender string, seconds float64) {
+	g.stats.delay.WithLabelValues(senderKind(sender)).Observe(max(seconds, 0))
+}
