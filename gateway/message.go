@@ -25,6 +25,10 @@ const (
 	ReasonSuspended   = "suspended"
 	ReasonUnreachable = "unreachable"
 	ReasonDropped     = "dropped"
+	ReasonOutage      = "outage"     // a carrier outage refused it
+	ReasonThrottled   = "throttled"  // over a throttle that refuses
+	ReasonInboxFull   = "inbox_full" // the phone's inbox is at its limit
+	ReasonScripted    = "scripted"   // the phone's fault script failed it
 )
 
 // Message is one SMS and what became of it.
@@ -39,6 +43,8 @@ type Message struct {
 	Folder      string     `json:"folder,omitempty"`
 	SentAt      time.Time  `json:"sent_at"`
 	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	DuplicateOf string     `json:"duplicate_of,omitempty"` // the message this one is a second copy of
+	Trail       []Decision `json:"trail"`                  // why it went where it went, when it did
 
 	Seq int64 `json:"-"` // delivery order in the phone's folders
 
@@ -73,7 +79,10 @@ func messageOf(v map[string]string) (Message, bool) {
 	m := Message{
 		ID: v["id"], Phone: v["phone"], Sender: v["sender"], Body: v["body"], Code: v["code"],
 		Status: v["status"], Reason: v["reason"], Folder: v["folder"],
-		SentAt: msTime(v["sent_at"]),
+		SentAt: msTime(v["sent_at"]), DuplicateOf: v["duplicate_of"], Trail: trailOf(v["trail"]),
+	}
+	if m.Trail == nil {
+		m.Trail = []Decision{}
 	}
 	if v["delivered_at"] != "" {
 		t := msTime(v["delivered_at"])

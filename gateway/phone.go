@@ -1,10 +1,15 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 
@@ -41,53 +46,144 @@ const (
 
 // Profile is a phone's own faults.
 type Profile struct {
-	SpamFilter bool   `json:"spam_filter"` // files MIIT's messages as spam
-	Service    string `json:"service"`     // active or suspended (overdue payment)
-	Reachable  bool   `json:"reachable"`   // false: the number is unavailable
+	SpamFilter    bool            // files MIIT's messages as spam
+	Service       string          // active or suspended (overdue payment)
+	Reachable     bool            // false: the number is unavailable
+	Delay         simulator.Delay // the phone's own delay, on top of the network's
+	InboxLimit    int             // the inbox holds at most this many messages (0: no limit); more are refused
+	BlockSenders  []string        // the security app files messages from these senders as spam
+	BlockKeywords []string        // … and messages whose body holds one of these
+	DuplicateRate float64         // share of messages to this phone delivered twice
+}
+
+// profileJSON is the wire form of a Profile.
+type profileJSON struct {
+	SpamFilter    bool                `json:"spam_filter"`
+	Service       string              `json:"service"`
+	Reachable     bool                `json:"reachable"`
+	Delay         simulator.DelayJSON `json:"delay"`
+	InboxLimit    int                 `json:"inbox_limit"`
+	BlockSenders  []string            `json:"block_senders"`
+	BlockKeywords []string            `json:"block_keywords"`
+	DuplicateRate float64             `json:"duplicate_rate"`
 }
 
 // DefaultProfile is the profile of a phone nobody has set.
-func DefaultProfile() Profile { return Profile{Service: ServiceActive, Reachable: true} }
+func DefaultProfile() Profile {
+	return Profile{Service: ServiceActive, Reachable: true, Delay: simulator.Fixed(0),
+		BlockSenders: []string{}, BlockKeywords: []string{}}
+}
 
-// Validate checks a profile read from a request.
-func (p Profile) Validate() error {
-	if p.Service != ServiceActive && p.Service != ServiceSuspended {
-		return simulator.Invalid("service: must be %q or %q, got %q", ServiceActive, ServiceSuspended, p.Service)
+// MarshalJSON writes the profile in its wire form.
+func (p Profile) MarshalJSON() ([]byte, error) {
+	w := profileJSON{SpamFilter: p.SpamFilter, Service: p.Service, Reachable: p.Reachable, Delay: p.Delay.JSON(),
+		InboxLimit: p.InboxLimit, BlockSenders: p.BlockSenders, BlockKeywords: p.BlockKeywords, DuplicateRate: p.DuplicateRate}
+	if w.BlockSenders == nil {
+		w.BlockSenders = []string{}
 	}
-	return nil
+	if w.BlockKeywords == nil {
+		w.BlockKeywords = []string{}
+	}
+	return json.Marshal(w)
+}
+
+// Limits of a profile.
+const (
+	MaxBlockEntries = 100
+	MaxKeywordLen   = 100
+)
+
+// ParseProfile reads a whole profile from JSON: what it omits takes its
+// start value; anything wrong is an *Error naming the field.
+func ParseProfile(body []byte) (Profile, error) {
+	w := profileJSON{Service: ServiceActive, Reachable: true, Delay: simulator.Fixed(0).JSON()}
+	if err := simulator.DecodeStrict(bytes.NewReader(simulator.InferDelayModel(body, "delay")), &w); err != nil {
+		return Profile{}, err
+	}
+	p := Profile{SpamFilter: w.SpamFilter, Service: w.Service, Reachable: w.Reachable, InboxLimit: w.InboxLimit,
+		BlockSenders: w.BlockSenders, BlockKeywords: w.BlockKeywords, DuplicateRate: w.DuplicateRate}
+	if p.Service != ServiceActive && p.Service != ServiceSuspended {
+		return Profile{}, simulator.Invalid("service: must be %q or %q, got %q", ServiceActive, ServiceSuspended, p.Service)
+	}
+	d, err := w.Delay.Parse("delay")
+	if err != nil {
+		return Profile{}, err
+	}
+	p.Delay = d
+	if p.InboxLimit < 0 {
+		return Profile{}, simulator.Invalid("inbox_limit: must be 0 (no limit) or more, got %d", p.InboxLimit)
+	}
+	if math.IsNaN(p.DuplicateRate) || p.DuplicateRate < 0 || p.DuplicateRate > 1 {
+		return Profile{}, simulator.Invalid("duplicate_rate: must be a rate from 0 to 1, got %v", p.DuplicateRate)
+	}
+	if len(p.BlockSenders) > MaxBlockEntries || len(p.BlockKeywords) > MaxBlockEntries {
+		return Profile{}, simulator.Invalid("block_senders, block_keywords: at most %d entries each", MaxBlockEntries)
+	}
+	for _, s := range p.BlockSenders {
+		if err := ValidateSender("block_senders", s); err != nil {
+			return Profile{}, err
+		}
+	}
+	for _, k := range p.BlockKeywords {
+		if k == "" || utf8.RuneCountInString(k) > MaxKeywordLen {
+			return Profile{}, simulator.Invalid("block_keywords: each keyword must be 1 to %d characters, got %q", MaxKeywordLen, k)
+		}
+	}
+	if p.BlockSenders == nil {
+		p.BlockSenders = []string{}
+	}
+	if p.BlockKeywords == nil {
+		p.BlockKeywords = []string{}
+	}
+	return p, nil
 }
 
 func (g *Gateway) profileKey(phone string) string { return g.ks.Key("phone", phone, "profile") }
 
 func (g *Gateway) folderKey(phone, folder string) string { return g.ks.Key("phone", phone, folder) }
 
-// Profile reads a phone's profile.
+// Profile reads a phone's profile: the one set for it, else its magic
+// number's (when the fault profile has magic numbers on), else the default.
 func (g *Gateway) Profile(ctx context.Context, phone string) (Profile, error) {
-	v, err := g.rdb.HGetAll(ctx, g.profileKey(phone)).Result()
+	p := g.rdb.Pipeline()
+	pc := p.Get(ctx, g.profileKey(phone))
+	fc := g.faults.GetCmd(ctx, p)
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return Profile{}, fmt.Errorf("read profile of %s: %w", phone, err)
+	}
+	f, err := g.faults.Of(fc)
+	if err != nil {
+		return Profile{}, err
+	}
+	return profileOf(phone, pc, f.MagicNumbers)
+}
+
+func profileOf(phone string, cmd *redis.StringCmd, magic bool) (Profile, error) {
+	b, err := cmd.Bytes()
+	if errors.Is(err, redis.Nil) {
+		if m, ok := MagicProfile(phone); ok && magic {
+			return m, nil
+		}
+		return DefaultProfile(), nil
+	}
 	if err != nil {
 		return Profile{}, fmt.Errorf("read profile of %s: %w", phone, err)
 	}
-	return profileOf(v), nil
-}
-
-func profileOf(v map[string]string) Profile {
-	p := DefaultProfile()
-	if len(v) == 0 {
-		return p
+	prof, err := ParseProfile(b)
+	if err != nil {
+		return Profile{}, fmt.Errorf("stored profile of %s: %w", phone, err)
 	}
-	p.SpamFilter = v["spam_filter"] == "1"
-	p.Service = v["service"]
-	p.Reachable = v["reachable"] == "1"
-	return p
+	return prof, nil
 }
 
 // SetProfile replaces a phone's profile.
 func (g *Gateway) SetProfile(ctx context.Context, phone string, p Profile) error {
-	if err := p.Validate(); err != nil {
+	b, err := json.Marshal(p)
+	if err != nil {
 		return err
 	}
-	_, err := g.rdb.TxPipelined(ctx, func(tx redis.Pipeliner) error {
-		tx.HSet(ctx, g.profileKey(phone), "spam_filter", b01(p.SpamFilter), "service", p.Service, "reachable", b01(p.Reachable))
+	_, err = g.rdb.TxPipelined(ctx, func(tx redis.Pipeliner) error {
+		tx.Set(ctx, g.profileKey(phone), b, 0)
 		tx.SAdd(ctx, g.ks.Key("phones"), phone)
 		return nil
 	})
@@ -95,11 +191,4 @@ func (g *Gateway) SetProfile(ctx context.Context, phone string, p Profile) error
 		return fmt.Errorf("store profile of %s: %w", phone, err)
 	}
 	return nil
-}
-
-func b01(b bool) string {
-	if b {
-		return "1"
-	}
-	return "0"
 }

@@ -2,6 +2,7 @@ package miit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -38,12 +39,12 @@ count_status(F, 'pending_validation')
 redis.call('HSET', F, 'status', 'pending_validation', 'prov_status', 'pending_validation', 'prov_version', v,
   'codes_sent_at', now, 'deadline', deadline)
 for i = 1, n do
-  local c = {}
-  for j = 1, ` + strconv.Itoa(codeCandidates) + ` do c[j] = ARGV[6 + (i - 1) * ` + strconv.Itoa(codeCandidates) + ` + j] end
+  local c, base = {}, 6 + (i - 1) * (` + strconv.Itoa(codeCandidates) + ` + 1)
+  for j = 1, ` + strconv.Itoa(codeCandidates) + ` do c[j] = ARGV[base + j] end
   local code = new_code(c)
   if not code then return redis.error_reply('no free code among the candidates') end
   redis.call('HSET', F, 's' .. i .. '.code', code)
-  schedule(KEYS[1], KEYS[2], now, 'miit.code', {id, tostring(i), subj(F, i, 'phone'), code, window})
+  schedule(KEYS[1], KEYS[2], ARGV[base + ` + strconv.Itoa(codeCandidates) + ` + 1], 'miit.code', {id, tostring(i), subj(F, i, 'phone'), code, window})
 end
 schedule(KEYS[1], KEYS[2], deadline, 'miit.expire', {id})
 if autoresend ~= '' then schedule(KEYS[1], KEYS[2], autoresend, 'miit.autoresend', {id}) end
@@ -79,6 +80,8 @@ func (s *Service) onSync(ctx context.Context, ev simulator.Event) error {
 		for j := 0; j < codeCandidates; j++ {
 			argv = append(argv, s.rand.Code("code", id, strconv.Itoa(i), "0", strconv.Itoa(j)))
 		}
+		// MIIT takes its own time to hand the first code message over.
+		argv = append(argv, now.Add(prof.MIITSendDelay.Draw(s.rand, "miit_send_delay", id, strconv.Itoa(i))).UnixMilli())
 	}
 	codes, err := syncScript.Run(ctx, s.rdb, s.schedKeys(s.filingKey(id)), argv...).StringSlice()
 	if err != nil {
@@ -109,8 +112,23 @@ func (s *Service) onCode(ctx context.Context, ev simulator.Event) error {
 	if len(ev.Args) != 5 {
 		return fmt.Errorf("malformed event: %d arguments, want 5", len(ev.Args)) // not the stored form: it holds the code
 	}
+	f, err := s.faults.Get(ctx)
+	if err != nil {
+		return err
+	}
+	current, err := s.rdb.HGet(ctx, s.filingKey(ev.Args[0]), "s"+ev.Args[1]+".phone").Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("read filing %s: %w", ev.Args[0], err)
+	}
+	if current != ev.Args[2] {
+		return nil // the number changed (or the order is gone): the code went to the new number then
+	}
+	if s.rand.Chance(f.LostCodeRate, "lost_code", s.ks.Namespace, ev.Seq) {
+		s.log.Debug("code message lost inside MIIT", "filing", ev.Args[0], "phone", ev.Args[2])
+		return nil // MIIT counts it as sent; the network never sees it
+	}
 	window, _ := strconv.ParseInt(ev.Args[4], 10, 64)
-	_, err := s.gw.Send(ctx, gateway.SendRequest{
+	_, err = s.gw.Send(ctx, gateway.SendRequest{
 		ID:   s.rand.DerivedID("m", s.ks.Namespace, "event", ev.Seq),
 		From: s.miitSender, To: ev.Args[2],
 		Body: CodeText(ev.Args[3], time.Duration(window)*time.Millisecond),

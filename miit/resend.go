@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator"
 )
 
 // ResendRequest is what a person enters on MIIT's resend page.
@@ -21,14 +23,14 @@ type ResendResult struct {
 }
 
 var resendScript = redis.NewScript(luaLib + luaCheckIndex + `
-local phone, last6, now, n = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local phone, last6, now, n, same_code = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 due_limit = now
 local stride = 1 + ` + strconv.Itoa(codeCandidates) + `
-if index_changed(KEYS[4], n, 5, stride) then return {'retry'} end
+if index_changed(KEYS[4], n, 6, stride) then return {'retry'} end
 local rank = {not_found = 0, no_pending = 1, limit_reached = 2, resent = 3}
 local best = 'not_found'
 for fi = 1, n do
-  local F, base = KEYS[4 + fi], 4 + (fi - 1) * stride
+  local F, base = KEYS[4 + fi], 5 + (fi - 1) * stride
   local st = redis.call('HGET', F, 'status')
   for si = 1, nsubj(F) do
     if matches(F, si, phone, last6) then
@@ -41,13 +43,16 @@ for fi = 1, n do
         elseif tonumber(subj(F, si, 'resends')) >= ` + strconv.Itoa(MaxResends) + ` then
           r = 'limit_reached'
         else
-          local c = {}
-          for j = 1, stride - 1 do c[j] = ARGV[base + 1 + j] end
-          local code = new_code(c)
-          if not code then return redis.error_reply('no free code among the candidates') end
-          local old = subj(F, si, 'code')
-          if old and old ~= '' then redis.call('SREM', KEYS[3], old) end
-          redis.call('HSET', F, 's' .. si .. '.code', code)
+          local code = subj(F, si, 'code')
+          if same_code ~= '1' then
+            local c = {}
+            for j = 1, stride - 1 do c[j] = ARGV[base + 1 + j] end
+            code = new_code(c)
+            if not code then return redis.error_reply('no free code among the candidates') end
+            local old = subj(F, si, 'code')
+            if old and old ~= '' then redis.call('SREM', KEYS[3], old) end
+            redis.call('HSET', F, 's' .. si .. '.code', code)
+          end
           redis.call('HINCRBY', F, 's' .. si .. '.resends', 1)
           local window = tonumber(redis.call('HGET', F, 'deadline')) - tonumber(redis.call('HGET', F, 'codes_sent_at'))
           schedule(KEYS[1], KEYS[2], now, 'miit.code', {ARGV[base + 1], tostring(si), phone, code, tostring(window)})
@@ -62,7 +67,8 @@ return with_due_now({best})
 `)
 
 // Resend asks MIIT to text a person a new code: the earlier code stops
-// working; the window and the failure count stay as they are.
+// working (with the resend policy same_code, the current code is sent
+// again instead); the window and the failure count stay as they are.
 func (s *Service) Resend(ctx context.Context, req ResendRequest) (ResendResult, error) {
 	phone, l6, err := checkPerson(req.Phone, req.CertificateLast6)
 	if err != nil {
@@ -74,7 +80,7 @@ func (s *Service) Resend(ctx context.Context, req ResendRequest) (ResendResult, 
 			return ResendResult{}, err
 		}
 		keys := s.schedKeys(s.whoKey(phone))
-		argv := []any{phone, l6, l.now, len(l.ids)}
+		argv := []any{phone, l6, l.now, len(l.ids), b01(l.faults.ResendPolicy == simulator.ResendSameCode)}
 		for _, id := range l.ids {
 			keys = append(keys, s.filingKey(id))
 			argv = append(argv, id)
@@ -96,4 +102,11 @@ func (s *Service) Resend(ctx context.Context, req ResendRequest) (ResendResult, 
 		return ResendResult{Result: out[0], Message: resendText[out[0]]}, nil
 	}
 	return ResendResult{}, fmt.Errorf("resend: %w", errIndexChanged)
+}
+
+func b01(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"smsim/gateway"
 	"smsim/simulator"
 )
 
@@ -103,6 +104,15 @@ func (s *Service) Validate(ctx context.Context, req ValidateRequest) (Validation
 		}
 		if s.rand.Chance(l.faults.SpuriousNotFoundRate, "spurious_not_found", l.call) {
 			return s.validation(ResultNotFound, false), nil
+		}
+		if phone == gateway.MagicSpuriousNotFound && l.faults.MagicNumbers {
+			first, err := s.rdb.SetNX(ctx, s.ks.Key("magic", "spurious", phone), 1, 0).Result()
+			if err != nil {
+				return ValidationResult{}, fmt.Errorf("validate: %w", err)
+			}
+			if first { // the magic number's first validation: a glitch, nothing applied
+				return s.validation(ResultNotFound, false), nil
+			}
 		}
 		keys := s.schedKeys(s.whoKey(phone))
 		argv := []any{phone, l6, req.Code, l.now, len(l.ids)}

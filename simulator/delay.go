@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"time"
@@ -68,9 +69,9 @@ func (d Delay) String() string {
 	return fmt.Sprintf("uniform %s–%s", FormatDuration(d.Min), FormatDuration(d.Max))
 }
 
-// delayJSON is the wire form of a Delay: only the fields of its model are
+// DelayJSON is the wire form of a Delay: only the fields of its model are
 // written; on reading, the fields of other models are ignored.
-type delayJSON struct {
+type DelayJSON struct {
 	Model  string `json:"model,omitempty"`
 	Value  string `json:"value,omitempty"`
 	Min    string `json:"min,omitempty"`
@@ -79,17 +80,39 @@ type delayJSON struct {
 	P99    string `json:"p99,omitempty"`
 }
 
-func (d Delay) wire() delayJSON {
-	switch d.Model {
-	case ModelFixed:
-		return delayJSON{Model: ModelFixed, Value: FormatDuration(d.Value)}
-	case ModelLogNormal:
-		return delayJSON{Model: ModelLogNormal, Median: FormatDuration(d.Median), P99: FormatDuration(d.P99)}
-	}
-	return delayJSON{Model: ModelUniform, Min: FormatDuration(d.Min), Max: FormatDuration(d.Max)}
+// JSON is the wire form of d.
+func (d Delay) JSON() DelayJSON { return d.wire() }
+
+// Parse reads a delay named field from its wire form: an *Error names what
+// is wrong.
+func (w DelayJSON) Parse(field string) (Delay, error) {
+	p := parser{}
+	d := p.delay(field, w)
+	return d, p.err
 }
 
-func (p *parser) delay(field string, w delayJSON) Delay {
+// IsZero tells whether the delay is always 0.
+func (d Delay) IsZero() bool {
+	switch d.Model {
+	case ModelFixed:
+		return d.Value == 0
+	case ModelLogNormal:
+		return false
+	}
+	return d.Max == 0
+}
+
+func (d Delay) wire() DelayJSON {
+	switch d.Model {
+	case ModelFixed:
+		return DelayJSON{Model: ModelFixed, Value: FormatDuration(d.Value)}
+	case ModelLogNormal:
+		return DelayJSON{Model: ModelLogNormal, Median: FormatDuration(d.Median), P99: FormatDuration(d.P99)}
+	}
+	return DelayJSON{Model: ModelUniform, Min: FormatDuration(d.Min), Max: FormatDuration(d.Max)}
+}
+
+func (p *parser) delay(field string, w DelayJSON) Delay {
 	if p.err != nil {
 		return Delay{}
 	}
@@ -122,4 +145,47 @@ func (p *parser) durOr(field, s string) time.Duration {
 		return 0
 	}
 	return p.dur(field, s)
+}
+
+// inferModels gives a model to each delay object of doc at the given keys
+// that names none, from the fields it gives: value → fixed, median or p99
+// → lognormal, min or max → uniform. So a delay given without its model
+// means what its fields say, whatever model it had before.
+func inferModels(doc map[string]any, keys ...string) {
+	for _, k := range keys {
+		if obj, ok := doc[k].(map[string]any); ok {
+			inferModel(obj)
+		}
+	}
+}
+
+func inferModel(obj map[string]any) {
+	if _, ok := obj["model"]; ok {
+		return
+	}
+	has := func(k string) bool { _, ok := obj[k]; return ok }
+	switch {
+	case has("value"):
+		obj["model"] = ModelFixed
+	case has("median") || has("p99"):
+		obj["model"] = ModelLogNormal
+	case has("min") || has("max"):
+		obj["model"] = ModelUniform
+	}
+}
+
+// InferDelayModel gives a model to the delay object at key of a JSON
+// object body that names none (see inferModels); a body that is not an
+// object is answered as it is.
+func InferDelayModel(body []byte, key string) []byte {
+	var doc map[string]any
+	if json.Unmarshal(body, &doc) != nil || doc == nil {
+		return body
+	}
+	inferModels(doc, key)
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return body
+	}
+	return b
 }

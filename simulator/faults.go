@@ -117,7 +117,7 @@ func (f Faults) DelayFor(sender string, miit bool) Delay {
 
 // The wire form of the profile: durations are Go duration strings.
 type reviewJSON struct {
-	delayJSON
+	DelayJSON
 	ApproveRatio float64 `json:"approve_ratio"`
 }
 
@@ -140,10 +140,10 @@ type throttleJSON struct {
 }
 
 type faultsJSON struct {
-	SyncLag              delayJSON            `json:"sync_lag"`
-	ResultSyncLag        delayJSON            `json:"result_sync_lag"`
-	SMSDelay             delayJSON            `json:"sms_delay"`
-	SenderDelays         map[string]delayJSON `json:"sender_delays"`
+	SyncLag              DelayJSON            `json:"sync_lag"`
+	ResultSyncLag        DelayJSON            `json:"result_sync_lag"`
+	SMSDelay             DelayJSON            `json:"sms_delay"`
+	SenderDelays         map[string]DelayJSON `json:"sender_delays"`
 	SpamBlockRate        float64              `json:"spam_block_rate"`
 	DropRate             float64              `json:"drop_rate"`
 	DuplicateRate        float64              `json:"duplicate_rate"`
@@ -153,7 +153,7 @@ type faultsJSON struct {
 	Throttles            []throttleJSON       `json:"throttles"`
 	SpuriousNotFoundRate float64              `json:"spurious_not_found_rate"`
 	LostCodeRate         float64              `json:"lost_code_rate"`
-	MIITSendDelay        delayJSON            `json:"miit_send_delay"`
+	MIITSendDelay        DelayJSON            `json:"miit_send_delay"`
 	ResendPolicy         string               `json:"resend_policy"`
 	ValidationWindow     string               `json:"validation_window"`
 	AutoResendNoon       bool                 `json:"auto_resend_noon"`
@@ -180,7 +180,7 @@ func fmtDuration(d time.Duration) string { return FormatDuration(d) }
 func (f Faults) MarshalJSON() ([]byte, error) {
 	w := faultsJSON{
 		SyncLag: f.SyncLag.wire(), ResultSyncLag: f.ResultSyncLag.wire(), SMSDelay: f.SMSDelay.wire(),
-		SenderDelays:  map[string]delayJSON{},
+		SenderDelays:  map[string]DelayJSON{},
 		SpamBlockRate: f.SpamBlockRate, DropRate: f.DropRate, DuplicateRate: f.DuplicateRate,
 		ReorderRate: f.ReorderRate, ReorderMax: fmtDuration(f.ReorderMax),
 		Outages: []outageJSON{}, Throttles: []throttleJSON{},
@@ -208,6 +208,11 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 // its start value; an unknown field, a value of the wrong type or out of
 // range is an *Error naming the field.
 func ParseFaults(body []byte) (Faults, error) {
+	var doc map[string]any
+	if json.Unmarshal(body, &doc) == nil && doc != nil {
+		inferFaultModels(doc)
+		body = mustJSON(doc)
+	}
 	w := faultsJSON{}
 	if err := json.Unmarshal(mustJSON(DefaultFaults()), &w); err != nil {
 		return Faults{}, err
@@ -265,7 +270,7 @@ func (w faultsJSON) parse() (Faults, error) {
 	}
 	f.AutoResendNoon = w.AutoResendNoon
 	f.MagicNumbers = w.MagicNumbers
-	f.Review = Review{Time: p.delay("review", w.Review.delayJSON), ApproveRatio: p.rate("review.approve_ratio", w.Review.ApproveRatio)}
+	f.Review = Review{Time: p.delay("review", w.Review.DelayJSON), ApproveRatio: p.rate("review.approve_ratio", w.Review.ApproveRatio)}
 	return f, p.err
 }
 
@@ -489,6 +494,7 @@ func (s *FaultStore) Patch(ctx context.Context, patch []byte) (Faults, error) {
 		if err := json.Unmarshal(cur, &doc); err != nil {
 			return Faults{}, fmt.Errorf("stored fault profile: %w", err)
 		}
+		inferFaultModels(p.(map[string]any))
 		f, err := ParseFaults(mustJSON(MergePatch(doc, p)))
 		if err != nil {
 			return Faults{}, err
@@ -502,6 +508,17 @@ func (s *FaultStore) Patch(ctx context.Context, patch []byte) (Faults, error) {
 		}
 	}
 	return Faults{}, fmt.Errorf("store fault profile: too many concurrent changes")
+}
+
+// inferFaultModels gives a model to each delay of a fault profile document
+// that names none (inferModels).
+func inferFaultModels(doc map[string]any) {
+	inferModels(doc, "sync_lag", "result_sync_lag", "sms_delay", "miit_send_delay", "review")
+	if sd, ok := doc["sender_delays"].(map[string]any); ok {
+		for k := range sd {
+			inferModels(sd, k)
+		}
+	}
 }
 
 // MergePatch applies the JSON merge patch patch to doc (RFC 7396).

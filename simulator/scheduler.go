@@ -152,7 +152,6 @@ type Scheduler struct {
 	opts     SchedulerOptions
 	real     func() time.Time
 	handlers map[string]Handler
-	leaf     map[string]bool
 	batch    map[string]BatchHandler
 	fired    *prometheus.CounterVec
 	metrics  *schedulerMetrics
@@ -174,7 +173,7 @@ func NewScheduler(rdb redis.UniversalClient, ks Keyspace, clock *Clock, log *slo
 	s := &Scheduler{
 		rdb: rdb, clock: clock, log: log.With("component", "scheduler"),
 		dueKey: ks.Key("sched", "due"), flyKey: ks.Key("sched", "inflight"), seqKey: ks.Key("seq"),
-		opts: opts, real: clock.real, handlers: map[string]Handler{}, leaf: map[string]bool{}, batch: map[string]BatchHandler{},
+		opts: opts, real: clock.real, handlers: map[string]Handler{}, batch: map[string]BatchHandler{},
 		fired: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsim_scheduler_events_total",
 			Help: "Scheduled events carried out, by kind and outcome (ok, error, unknown_kind).",
@@ -197,12 +196,12 @@ func (s *Scheduler) Handle(kind string, h Handler) { s.handlers[kind] = h }
 // order. Like a Handler, it must be idempotent.
 type BatchHandler func(ctx context.Context, evs []Event) error
 
-// HandleBatch sets the handler of events of kind that never schedule
-// anything (deliveries): the scheduler hands it runs of such events due
-// one after the other, and releases them in groups.
+// HandleBatch sets the handler of events of kind that the scheduler hands
+// over in runs (deliveries): the events of kind due one after the other,
+// released together. What the handler schedules is carried out in due
+// order with the rest, as for any handler.
 func (s *Scheduler) HandleBatch(kind string, h BatchHandler) {
 	s.batch[kind] = h
-	s.leaf[kind] = true
 }
 
 // Schedule adds an event of kind with args, due at due.
@@ -312,7 +311,6 @@ func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 		if len(batch) == 0 {
 			return n, nil
 		}
-		var done []string // carried out, not yet released
 		for i := 0; i < len(batch); {
 			kind := kindOf(batch[i])
 			j := i + 1
@@ -324,20 +322,14 @@ func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 			group := batch[i:j]
 			s.observeLag(ctx, group)
 			if err := s.runGroup(ctx, kind, group); err != nil {
-				s.release(ctx, done)
 				return n, err
 			}
 			n += len(group)
-			done = append(done, group...)
 			i = j
-			if s.leaf[kind] && i < len(batch) {
-				continue // schedules nothing: release it with the next ones
-			}
-			now, err := s.release(ctx, done)
+			now, err := s.release(ctx, group)
 			if err != nil {
 				return n, err
 			}
-			done = done[:0]
 			if now != seq && i < len(batch) {
 				if err := releaseScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey}, toAny(batch[i:])...).Err(); err != nil {
 					return n, fmt.Errorf("release events: %w", err)

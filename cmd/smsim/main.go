@@ -49,6 +49,7 @@ type config struct {
 	logLevel        string
 	logFormat       string
 	shutdownTimeout time.Duration
+	scenario        string
 }
 
 func parse(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -68,6 +69,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in progress")
+	fs.StringVar(&c.scenario, "scenario", "", "a scenario to apply at start: a JSON file, or the name of a shipped one ("+strings.Join(simulator.ScenarioNames(), ", ")+")")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: smsim [flags]\n       smsim healthcheck [--url URL] [--timeout D]\n\nEvery flag may also be set as SMSIM_<NAME> (e.g. SMSIM_REDIS_URL); a flag wins.")
 		fs.PrintDefaults()
@@ -114,6 +116,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "smsim:", err)
 		return 2
 	}
+	scenario, err := readScenario(c.scenario)
+	if err != nil {
+		fmt.Fprintln(stderr, "smsim:", err)
+		return 2
+	}
 	rdb, closeStore, err := openStore(ctx, c.redisURL, log)
 	if err != nil {
 		log.Error("opening the store", "err", err)
@@ -126,6 +133,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		log.Error("starting", "err", err)
 		return 1
+	}
+	if scenario != nil {
+		res, err := srv.ApplyScenario(ctx, scenario)
+		if err != nil {
+			log.Error("applying the scenario", "scenario", c.scenario, "err", err)
+			return 2
+		}
+		log.Info("scenario applied", "scenario", c.scenario, "name", res.Name, "phones", len(res.Phones))
 	}
 	if err := srv.Start(ctx); err != nil {
 		log.Error("starting background work", "err", err)
@@ -245,4 +260,35 @@ func openStore(ctx context.Context, url string, log *slog.Logger) (redis.Univers
 	}
 	log.Info("connected to Redis", "addr", opt.Addr, "db", opt.DB)
 	return rdb, func() { rdb.Close() }, nil
+}
+
+// readScenario reads the --scenario file, or names a shipped scenario; it
+// checks it before anything starts.
+func readScenario(arg string) ([]byte, error) {
+	if arg == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(arg)
+	if err != nil {
+		if _, ok := simulator.ShippedScenario(arg); !ok {
+			return nil, fmt.Errorf("scenario: %q is neither a readable file (%v) nor a shipped scenario (%s)", arg, err, strings.Join(simulator.ScenarioNames(), ", "))
+		}
+		b = []byte(`{"name":"` + arg + `"}`)
+	}
+	sc, err := simulator.ParseScenario(b)
+	if err == nil {
+		_, err = sc.FaultsAt(time.Now())
+	}
+	for number, raw := range sc.Phones {
+		if err != nil {
+			break
+		}
+		if _, err = gateway.NormalizePhone("phones", number); err == nil {
+			_, err = gateway.ParseProfile(raw)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %v", arg, err)
+	}
+	return b, nil
 }

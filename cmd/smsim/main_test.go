@@ -43,6 +43,7 @@ func TestBadSettingsExitWithUsageError(t *testing.T) {
 		{[]string{"--no-such-flag"}, nil, "no-such-flag"},
 		{[]string{"--miit-sender", "95187"}, nil, "miit-sender"},
 		{[]string{"--provider-sender", "abc"}, nil, "provider-sender"},
+		{[]string{"--scenario", "no_such_day"}, nil, "scenario"},
 	} {
 		var stderr bytes.Buffer
 		code := run(context.Background(), c.args, env(c.env), io.Discard, &stderr)
@@ -79,7 +80,9 @@ func TestRunServesOnEmbeddedStoreAndShutsDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var logs syncBuffer
 	exit := make(chan int, 1)
-	go func() { exit <- run(ctx, []string{"--addr", "127.0.0.1:0", "--paused"}, env(nil), io.Discard, &logs) }()
+	go func() {
+		exit <- run(ctx, []string{"--addr", "127.0.0.1:0", "--paused", "--scenario", "spam_heavy_day"}, env(nil), io.Discard, &logs)
+	}()
 
 	url := regexp.MustCompile(`url=(http://[0-9.:]+)`)
 	deadline := time.Now().Add(10 * time.Second)
@@ -102,6 +105,15 @@ func TestRunServesOnEmbeddedStoreAndShutsDown(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Errorf("GET %s: %d", path, resp.StatusCode)
 		}
+	}
+	resp, err := http.Get(base + "/admin/v1/faults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `"spam_block_rate":0.3`) {
+		t.Errorf("the --scenario spam_heavy_day did not set the faults: %s", b)
 	}
 	if !strings.Contains(logs.String(), "store=embedded") {
 		t.Errorf("log does not say the store is embedded: %s", logs.String())

@@ -14,6 +14,8 @@ func (s *Server) routeAdmin(mux *http.ServeMux) {
 	s.handle(mux, "PUT /admin/v1/faults", s.putFaults)
 	s.handle(mux, "PATCH /admin/v1/faults", s.patchFaults)
 	s.handle(mux, "POST /admin/v1/reset", s.reset)
+	s.handle(mux, "GET /admin/v1/scenarios", s.scenarios)
+	s.handle(mux, "PUT /admin/v1/scenario", s.putScenario)
 }
 
 func (s *Server) getClock(w http.ResponseWriter, r *http.Request) {

@@ -402,7 +402,7 @@ func TestBadInput(t *testing.T) {
 	if now := e.now(); !now.Equal(t0.Add(90 * time.Minute)) {
 		t.Errorf("clock reads %v, want %v", now, t0.Add(90*time.Minute))
 	}
-	if _, b := e.do("GET", "/phones/v1/13800000003/profile", nil); !sameJSON(b, []byte(profile)) {
+	if _, b := e.do("GET", "/phones/v1/13800000003/profile", nil); !sameJSON(b, []byte(fullProfile(profile))) {
 		t.Errorf("the profile of 13800000003 changed: %s, want %s", b, profile)
 	}
 	for _, p := range badInputPhones {

@@ -629,6 +629,9 @@ func TestOpenAPIConformance(t *testing.T) {
 	c.do(oaReq{method: "DELETE", path: "/phones/v1/" + pR + "/messages"}, 204)
 	c.do(oaReq{method: "DELETE", path: "/phones/v1/12/messages", invalid: true}, 400)
 
+	oaFaultsAndPhones(t, c, v.ID, canc.ID)
+	oaScenarios(c)
+
 	// the websocket: a plain GET is a 426 (TestOpenAPIWebsocket checks frames)
 	c.get("/phones/v1/"+pL+"/ws", 426)
 	c.do(oaReq{method: "GET", path: "/phones/v1/1/ws", invalid: true}, 400)
@@ -698,4 +701,165 @@ func TestOpenAPIWebsocket(t *testing.T) {
 		t.Fatalf("websocket frame: type %d, %v", typ, err)
 	}
 	c.schema("Message", frame)
+}
+
+// oaGatewayMessage sends a message through the gateway and answers the
+// gateway's view of it.
+func oaGatewayMessage(c *oaChecker, from, to, body string) gatewayMessage {
+	c.t.Helper()
+	sent := oaDecode[struct{ ID string }](c.t, c.do(oaReq{method: "POST", path: "/gateway/v1/messages",
+		body: map[string]string{"from": from, "to": to, "body": body}}, 202))
+	return oaDecode[gatewayMessage](c.t, c.get("/gateway/v1/messages/"+sent.ID, 200))
+}
+
+type gatewayMessage struct {
+	ID, Status, Reason string
+	DuplicateOf        string `json:"duplicate_of"`
+	Trail              []struct{ Step string }
+}
+
+// oaFaultsAndPhones exercises the fault profile's delay models, outages and
+// throttles, the phone profile's own faults, fault scripts, magic numbers
+// and the number change of a cancellation order (done is an order that is
+// no cancellation, canceled a cancellation order already canceled).
+func oaFaultsAndPhones(t *testing.T, c *oaChecker, done, canceled string) {
+	t.Helper()
+	const (
+		pI, pT, pS          = "13900000011", "13300000012", "13900000013"
+		pN, pN2, pN3        = "13900000014", "13900000015", "13900000016"
+		pL                  = "13800000001"
+		provider, throttled = "95187", "10690000000"
+	)
+	now := oaDecode[struct{ Now time.Time }](t, c.get("/admin/v1/clock", 200)).Now
+	instant := map[string]string{"model": "fixed", "value": "0s"}
+	c.do(oaReq{method: "PUT", path: "/admin/v1/faults", body: map[string]any{
+		"sync_lag":        map[string]string{"model": "fixed", "value": "30m"},
+		"result_sync_lag": map[string]string{"min": "1m", "max": "1m"},
+		"sms_delay":       map[string]string{"model": "lognormal", "median": "3s", "p99": "2m"},
+		"sender_delays": map[string]any{"miit": instant, provider: instant, throttled: instant, "95555": instant,
+			"12345": map[string]string{"min": "1s", "max": "2s"}},
+		"duplicate_rate": 0.01, "reorder_rate": 0.01, "reorder_max": "1m",
+		"outages": []map[string]any{{"carrier": "china_telecom_133", "prefixes": []string{"133"}, "start": now.Format(time.RFC3339Nano),
+			"end": now.Add(time.Hour).Format(time.RFC3339Nano), "mode": "refuse"},
+			{"carrier": "test", "prefixes": []string{"1990000009"}, "start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z", "mode": "hold"}},
+		"throttles": []map[string]any{{"sender": throttled, "limit": 1, "per": "1h", "mode": "refuse"},
+			{"carrier": "china_unicom", "limit": 100, "per": "1s", "burst": 100, "mode": "hold"}},
+		"spurious_not_found_rate": 0, "lost_code_rate": 0,
+		"miit_send_delay": map[string]string{"model": "uniform", "min": "0s", "max": "0s"},
+		"resend_policy":   "same_code", "magic_numbers": true,
+		"review": map[string]any{"model": "lognormal", "median": "72h", "p99": "480h", "approve_ratio": 0.9},
+	}}, 200)
+	c.do(oaReq{method: "PATCH", path: "/admin/v1/faults", body: `{"sender_delays": {"12345": null}, "resend_policy": null, "review": {"approve_ratio": null}}`,
+		contentType: "application/merge-patch+json"}, 200)
+	c.do(oaReq{method: "PATCH", path: "/admin/v1/faults", body: `{"sms_delay": {"model": "lognormal", "median": "1h", "p99": "1m"}}`}, 400)
+	c.do(oaReq{method: "PATCH", path: "/admin/v1/faults", body: `{"sms_delay": {"model": "gamma"}}`, invalid: true}, 400)
+	c.do(oaReq{method: "PATCH", path: "/admin/v1/faults", body: `{"outages": [{"carrier": "china_mobile", "start": "2026-01-02T00:00:00Z", "end": "2026-01-01T00:00:00Z", "mode": "hold"}]}`}, 400)
+	c.do(oaReq{method: "PATCH", path: "/admin/v1/faults", body: `{"throttles": [{"sender": "miit", "limit": 0, "per": "1m", "mode": "hold"}]}`, invalid: true}, 400)
+	c.do(oaReq{method: "PATCH", path: "/admin/v1/faults", body: `{"sender_delays": {"abc": {"model": "fixed", "value": "1s"}}}`, invalid: true}, 400)
+	c.get("/admin/v1/faults", 200)
+
+	// the phone's own faults, and the magic numbers'
+	c.do(oaReq{method: "PUT", path: "/phones/v1/" + pI + "/profile", body: map[string]any{"inbox_limit": 1,
+		"delay": instant, "block_senders": []string{"95555"}, "block_keywords": []string{"lottery"}, "duplicate_rate": 0}}, 200)
+	c.do(oaReq{method: "PUT", path: "/phones/v1/" + pI + "/profile", body: map[string]any{"inbox_limit": -1}, invalid: true}, 400)
+	c.do(oaReq{method: "PUT", path: "/phones/v1/" + pI + "/profile", body: map[string]any{"delay": map[string]string{"model": "lognormal", "median": "0s", "p99": "1m"}}}, 400)
+	c.get("/phones/v1/19900000001/profile", 200)
+	c.get("/phones/v1/19900000004/profile", 200)
+
+	want := func(m gatewayMessage, status, reason string) {
+		t.Helper()
+		if m.Status != status || m.Reason != reason || len(m.Trail) == 0 {
+			t.Errorf("message %s: %s %q (trail %v), want %s %q", m.ID, m.Status, m.Reason, m.Trail, status, reason)
+		}
+	}
+	want(oaGatewayMessage(c, provider, pI, "first"), "delivered", "")
+	want(oaGatewayMessage(c, provider, pI, "second"), "failed", "inbox_full")
+	want(oaGatewayMessage(c, "95555", pI, "from a blocked sender"), "blocked", "")
+	want(oaGatewayMessage(c, provider, pI, "you won the lottery"), "blocked", "")
+	want(oaGatewayMessage(c, provider, pT, "during the outage"), "failed", "outage")
+	want(oaGatewayMessage(c, throttled, pL, "one"), "delivered", "")
+	want(oaGatewayMessage(c, throttled, pL, "two"), "failed", "throttled")
+	want(oaGatewayMessage(c, provider, "13000000017", "through a throttle that holds"), "delivered", "")
+	want(oaGatewayMessage(c, provider, "19900000001", "to a suspended magic number"), "failed", "suspended")
+	want(oaGatewayMessage(c, provider, "19900000005", "twice"), "delivered", "")
+	dups := oaDecode[struct{ Messages []struct{ ID string } }](t, c.get("/phones/v1/19900000005/messages", 200))
+	if len(dups.Messages) != 2 {
+		t.Fatalf("the duplicating magic number holds %d messages, want 2", len(dups.Messages))
+	}
+	if copy := oaDecode[gatewayMessage](t, c.get("/gateway/v1/messages/"+dups.Messages[1].ID, 200)); copy.DuplicateOf != dups.Messages[0].ID {
+		t.Errorf("the second copy's duplicate_of is %q, want %s", copy.DuplicateOf, dups.Messages[0].ID)
+	}
+
+	// fault scripts
+	c.get("/phones/v1/"+pS+"/script", 200)
+	c.do(oaReq{method: "PUT", path: "/phones/v1/" + pS + "/script", body: map[string]any{"steps": []map[string]any{
+		{"action": "fail", "count": 2}, {"action": "delay", "by": "40m"}, {"action": "block"}, {"action": "duplicate"}, {"action": "deliver", "count": 1}}}}, 200)
+	c.get("/phones/v1/"+pS+"/script", 200)
+	want(oaGatewayMessage(c, provider, pS, "one"), "failed", "scripted")
+	want(oaGatewayMessage(c, provider, pS, "two"), "failed", "scripted")
+	want(oaGatewayMessage(c, provider, pS, "three"), "queued", "")
+	want(oaGatewayMessage(c, provider, pS, "four"), "blocked", "")
+	c.get("/phones/v1/"+pS+"/script", 200)
+	c.do(oaReq{method: "PUT", path: "/phones/v1/" + pS + "/script", body: `{"steps": [{"action": "explode"}]}`, invalid: true}, 400)
+	c.do(oaReq{method: "PUT", path: "/phones/v1/" + pS + "/script", body: `{"steps": [{"action": "delay"}]}`}, 400)
+	c.do(oaReq{method: "PUT", path: "/phones/v1/" + pS + "/script", body: `{"steps": [{"action": "fail", "by": "1m"}]}`}, 400)
+	c.do(oaReq{method: "PUT", path: "/phones/v1/" + pS + "/script", body: `{"steps": [{"action": "fail", "count": 1001}]}`}, 400)
+	c.do(oaReq{method: "PUT", path: "/phones/v1/" + pS + "/script", body: `{"steps": []}`, contentType: "text/plain", invalid: true}, 415)
+	c.do(oaReq{method: "PUT", path: "/phones/v1/" + pS + "/script", body: `{"steps": []}`}, 200)
+	c.do(oaReq{method: "DELETE", path: "/phones/v1/" + pS + "/script"}, 204)
+	c.do(oaReq{method: "GET", path: "/phones/v1/12/script", invalid: true}, 400)
+	c.do(oaReq{method: "DELETE", path: "/phones/v1/12/script", invalid: true}, 400)
+
+	// a cancellation order's number changes in place, before and after the sync
+	person := map[string]string{"name": "Sun Qi", "phone": pN, "certificate_number": "C12345"}
+	ord := oaDecode[struct{ ID string }](t, c.do(oaReq{method: "POST", path: "/provider/v1/filings",
+		body: map[string]any{"type": "cancel", "variant": "website", "website_admin": person}}, 201))
+	path := "/provider/v1/filings/" + ord.ID + "/personnel"
+	c.do(oaReq{method: "PATCH", path: path, body: map[string]any{"website_admin": map[string]string{"phone": pN2}}}, 200)
+	c.do(oaReq{method: "POST", path: "/admin/v1/clock/advance", body: map[string]string{"by": "30m"}}, 200)
+	c.do(oaReq{method: "PATCH", path: path, body: map[string]any{"website_admin": map[string]string{"phone": "+86" + pN3}}}, 200)
+	c.get("/phones/v1/"+pN3+"/messages/next?after=start&from_miit=true&has_code=true&timeout=1s", 200)
+	c.do(oaReq{method: "PATCH", path: path, body: map[string]any{"entity_leader": map[string]string{"phone": pN}}}, 400)
+	c.do(oaReq{method: "PATCH", path: path, body: `{}`, invalid: true}, 400)
+	c.do(oaReq{method: "PATCH", path: path, body: `{"boss": {"phone": "13900000014"}}`, invalid: true}, 400)
+	c.do(oaReq{method: "PATCH", path: path, body: `{"website_admin": {"phone": "123"}}`, invalid: true}, 400)
+	c.do(oaReq{method: "PATCH", path: path, body: `{"website_admin": {"phone": "13900000014"}}`, contentType: "text/plain", invalid: true}, 415)
+	c.do(oaReq{method: "PATCH", path: "/provider/v1/filings/" + done + "/personnel", body: map[string]any{"website_admin": map[string]string{"phone": pN}}}, 409)
+	c.do(oaReq{method: "PATCH", path: "/provider/v1/filings/" + canceled + "/personnel", body: map[string]any{"website_admin": map[string]string{"phone": pN}}}, 409)
+	c.do(oaReq{method: "PATCH", path: "/provider/v1/filings/f_0000000000000000/personnel", body: map[string]any{"website_admin": map[string]string{"phone": pN}}}, 404)
+	c.get("/provider/v1/filings/"+ord.ID, 200)
+	c.get("/miit/v1/filings/"+ord.ID, 200)
+
+	// the magic spurious not_found number
+	r := oaDecode[struct{ Result string }](t, c.do(oaReq{method: "POST", path: "/miit/v1/validations",
+		body: map[string]string{"code": "123456", "phone": "19900000006", "certificate_last6": "123456"}}, 200))
+	if r.Result != "not_found" {
+		t.Errorf("the magic number's first validation: %s, want not_found", r.Result)
+	}
+}
+
+// oaScenarios exercises the scenarios.
+func oaScenarios(c *oaChecker) {
+	c.t.Helper()
+	list := oaDecode[struct{ Scenarios []struct{ Name string } }](c.t, c.get("/admin/v1/scenarios", 200))
+	if len(list.Scenarios) == 0 {
+		c.t.Fatal("no shipped scenario")
+	}
+	for _, s := range list.Scenarios {
+		c.do(oaReq{method: "PUT", path: "/admin/v1/scenario", body: map[string]string{"name": s.Name}}, 200)
+	}
+	c.do(oaReq{method: "PUT", path: "/admin/v1/scenario", body: map[string]any{
+		"name": "mine", "description": "China Unicom refuses everything for an hour; one phone filters spam.",
+		"faults":  map[string]any{"sms_delay": map[string]string{"model": "fixed", "value": "5s"}, "drop_rate": 0.1},
+		"outages": []map[string]string{{"carrier": "china_unicom", "after": "0s", "for": "1h", "mode": "refuse"}},
+		"phones":  map[string]any{"+8613800000009": map[string]any{"spam_filter": true}},
+	}}, 200)
+	c.do(oaReq{method: "PUT", path: "/admin/v1/scenario", body: `{}`}, 200)
+	c.do(oaReq{method: "PUT", path: "/admin/v1/scenario", body: `{"name": "nope"}`}, 400)
+	c.do(oaReq{method: "PUT", path: "/admin/v1/scenario", body: `{"outages": [{"carrier": "x", "after": "0s", "for": "1h", "mode": "hold"}]}`}, 400)
+	c.do(oaReq{method: "PUT", path: "/admin/v1/scenario", body: `{"outages": [{"carrier": "china_unicom", "after": "0s", "for": "0s", "mode": "hold"}]}`}, 400)
+	c.do(oaReq{method: "PUT", path: "/admin/v1/scenario", body: `{"faults": {"drop_rate": 2}}`, invalid: true}, 400)
+	c.do(oaReq{method: "PUT", path: "/admin/v1/scenario", body: `{"phones": {"13800000009": {"service": "gone"}}}`, invalid: true}, 400)
+	c.do(oaReq{method: "PUT", path: "/admin/v1/scenario", body: `{"weather": "bad"}`, invalid: true}, 400)
+	c.do(oaReq{method: "PUT", path: "/admin/v1/scenario", body: `{"name": "calm_day"}`, contentType: "text/plain", invalid: true}, 415)
 }

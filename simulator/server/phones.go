@@ -17,6 +17,9 @@ func (s *Server) routePhones(mux *http.ServeMux) {
 	s.handle(mux, "GET /phones/v1/{phone}/profile", s.profile)
 	s.handle(mux, "PUT /phones/v1/{phone}/profile", s.setProfile)
 	s.handle(mux, "GET /phones/v1/{phone}/ws", s.phoneSocket)
+	s.handle(mux, "GET /phones/v1/{phone}/script", s.script)
+	s.handle(mux, "PUT /phones/v1/{phone}/script", s.setScript)
+	s.handle(mux, "DELETE /phones/v1/{phone}/script", s.clearScript)
 }
 
 // phoneMessage is a message as a phone shows it.
@@ -167,8 +170,13 @@ func (s *Server) setProfile(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p := gateway.DefaultProfile()
-	if err := s.decode(w, r, &p); err != nil {
+	b, err := s.readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := gateway.ParseProfile(b)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -177,4 +185,50 @@ func (s *Server) setProfile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) script(w http.ResponseWriter, r *http.Request) {
+	phone, err := phoneOf(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sc, err := s.gw.Script(r.Context(), phone)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sc)
+}
+
+func (s *Server) setScript(w http.ResponseWriter, r *http.Request) {
+	phone, err := phoneOf(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var sc gateway.Script
+	if err := s.decode(w, r, &sc); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sc, err = s.gw.SetScript(r.Context(), phone, sc)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sc)
+}
+
+func (s *Server) clearScript(w http.ResponseWriter, r *http.Request) {
+	phone, err := phoneOf(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if _, err := s.gw.SetScript(r.Context(), phone, gateway.Script{}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -111,6 +111,7 @@ func (in *instance) gwGet(id string) (gwMessage, []string) {
 func (in *instance) wantGw(id string, want gwMessage, keys ...string) {
 	in.t.Helper()
 	got, gotKeys := in.gwGet(id)
+	keys = append(slices.Clone(keys), "trail") // every gateway message explains itself
 	slices.Sort(keys)
 	if !reflect.DeepEqual(got, want) {
 		in.t.Fatalf("message %s = %+v, want %+v", id, got, want)
@@ -269,7 +270,27 @@ func (in *instance) wantProfile(phone, want string) {
 	if code != http.StatusOK {
 		in.t.Fatalf("GET profile of %s: status %d; body %s", phone, code, b)
 	}
-	wantJSON(in.t, "profile of "+phone, b, want)
+	wantJSON(in.t, "profile of "+phone, b, fullProfile(want))
+}
+
+// fullProfile completes a profile written with only some fields with the
+// start values of the rest.
+func fullProfile(p string) string {
+	m := map[string]any{}
+	if err := json.Unmarshal([]byte(p), &m); err != nil {
+		return p
+	}
+	for k, v := range map[string]any{
+		"spam_filter": false, "service": "active", "reachable": true,
+		"delay":       map[string]any{"model": "fixed", "value": "0s"},
+		"inbox_limit": 0, "block_senders": []any{}, "block_keywords": []any{}, "duplicate_rate": 0,
+	} {
+		if _, ok := m[k]; !ok {
+			m[k] = v
+		}
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
 }
 
 func (in *instance) putProfile(phone, p string) {
@@ -290,7 +311,7 @@ func TestPhoneProfile(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("PUT profile: %d %s", code, b)
 	}
-	wantJSON(t, "PUT answer", b, `{"spam_filter":true,"service":"active","reachable":true}`)
+	wantJSON(t, "PUT answer", b, fullProfile(`{"spam_filter":true,"service":"active","reachable":true}`))
 	e.wantProfile(phoneA, `{"spam_filter":true,"service":"active","reachable":true}`)
 	e.putProfile(phoneA, `{"reachable":false}`)
 	e.wantProfile(phoneA, `{"spam_filter":false,"service":"active","reachable":false}`)

@@ -10,6 +10,7 @@ func (s *Server) routeProvider(mux *http.ServeMux) {
 	s.handle(mux, "POST /provider/v1/filings", s.submit)
 	s.handle(mux, "GET /provider/v1/filings/{id}", s.providerFiling)
 	s.handle(mux, "POST /provider/v1/filings/{id}/cancel", s.cancel)
+	s.handle(mux, "PATCH /provider/v1/filings/{id}/personnel", s.changeNumbers)
 }
 
 func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
@@ -38,6 +39,20 @@ func (s *Server) providerFiling(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 	v, err := s.miit.Cancel(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) changeNumbers(w http.ResponseWriter, r *http.Request) {
+	var req map[string]miit.NumberChange
+	if err := s.decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, err := s.miit.ChangeNumbers(r.Context(), r.PathValue("id"), req)
 	if err != nil {
 		s.fail(w, r, err)
 		return

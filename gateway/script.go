@@ -1,0 +1,136 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator"
+)
+
+// Actions of a phone's fault script: what happens to the next message.
+const (
+	ActionDeliver   = "deliver"   // as usual
+	ActionFail      = "fail"      // the delivery fails (reason "scripted")
+	ActionBlock     = "block"     // the phone files it as spam
+	ActionDelay     = "delay"     // held By longer than usual
+	ActionDuplicate = "duplicate" // delivered twice
+)
+
+// Step is one step of a phone's fault script: Count messages in a row get
+// Action.
+type Step struct {
+	Action string `json:"action"`
+	Count  int    `json:"count"`
+	By     string `json:"by,omitempty"` // with delay: a duration
+}
+
+// MaxScriptMessages bounds how many messages a script may cover.
+const MaxScriptMessages = 1000
+
+// Script is a phone's fault script: the steps its next messages work
+// through, in order; after the last, messages are treated as usual.
+type Script struct {
+	Steps []Step `json:"steps"`
+}
+
+func (g *Gateway) scriptKey(phone string) string { return g.ks.Key("phone", phone, "script") }
+
+// stored form of a step, one list item per message: "fail", "delay:60000".
+func (s Step) items() ([]string, error) {
+	item := s.Action
+	switch s.Action {
+	case ActionDeliver, ActionFail, ActionBlock, ActionDuplicate:
+		if s.By != "" {
+			return nil, simulator.Invalid("by: only a %s step takes it", ActionDelay)
+		}
+	case ActionDelay:
+		d, err := simulator.ParseDuration("by", s.By)
+		if err != nil {
+			return nil, err
+		}
+		item = ActionDelay + ":" + strconv.FormatInt(d.Milliseconds(), 10)
+	default:
+		return nil, simulator.Invalid("action: must be one of %s, %s, %s, %s or %s, got %q",
+			ActionDeliver, ActionFail, ActionBlock, ActionDelay, ActionDuplicate, s.Action)
+	}
+	out := make([]string, s.Count)
+	for i := range out {
+		out[i] = item
+	}
+	return out, nil
+}
+
+// SetScript replaces a phone's fault script.
+func (g *Gateway) SetScript(ctx context.Context, phone string, sc Script) (Script, error) {
+	var items []string
+	for i, st := range sc.Steps {
+		if st.Count == 0 {
+			st.Count = 1
+		}
+		if st.Count < 0 {
+			return Script{}, simulator.Invalid("steps[%d].count: must be at least 1, got %d", i, st.Count)
+		}
+		it, err := st.items()
+		if err != nil {
+			e := err.(*simulator.Error)
+			return Script{}, simulator.Invalid("steps[%d].%s", i, e.Detail)
+		}
+		items = append(items, it...)
+		if len(items) > MaxScriptMessages {
+			return Script{}, simulator.Invalid("steps: cover at most %d messages in all", MaxScriptMessages)
+		}
+	}
+	_, err := g.rdb.TxPipelined(ctx, func(tx redis.Pipeliner) error {
+		tx.Del(ctx, g.scriptKey(phone))
+		if len(items) > 0 {
+			args := make([]any, len(items))
+			for i, x := range items {
+				args[i] = x
+			}
+			tx.RPush(ctx, g.scriptKey(phone), args...)
+		}
+		return nil
+	})
+	if err != nil {
+		return Script{}, fmt.Errorf("store script of %s: %w", phone, err)
+	}
+	return scriptOf(items), nil
+}
+
+// Script reads what is left of a phone's fault script.
+func (g *Gateway) Script(ctx context.Context, phone string) (Script, error) {
+	items, err := g.rdb.LRange(ctx, g.scriptKey(phone), 0, -1).Result()
+	if err != nil {
+		return Script{}, fmt.Errorf("read script of %s: %w", phone, err)
+	}
+	return scriptOf(items), nil
+}
+
+// scriptOf folds list items back into steps.
+func scriptOf(items []string) Script {
+	sc := Script{Steps: []Step{}}
+	for _, it := range items {
+		st := stepOf(it)
+		if n := len(sc.Steps); n > 0 && sc.Steps[n-1].Action == st.Action && sc.Steps[n-1].By == st.By {
+			sc.Steps[n-1].Count++
+			continue
+		}
+		st.Count = 1
+		sc.Steps = append(sc.Steps, st)
+	}
+	return sc
+}
+
+func stepOf(item string) Step {
+	action, ms, ok := strings.Cut(item, ":")
+	if !ok {
+		return Step{Action: action}
+	}
+	n, _ := strconv.ParseInt(ms, 10, 64)
+	return Step{Action: action, By: simulator.FormatDuration(time.Duration(n) * time.Millisecond)}
+}

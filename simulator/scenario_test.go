@@ -1,0 +1,55 @@
+package simulator_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"smsim/simulator"
+)
+
+func TestShippedScenariosParse(t *testing.T) {
+	names := simulator.ScenarioNames()
+	if strings.Join(names, ",") != "bad_carrier_day,calm_day,miit_under_strain,spam_heavy_day" {
+		t.Fatalf("shipped scenarios %v", names)
+	}
+	now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	for _, name := range names {
+		sc, err := simulator.ParseScenario([]byte(`{"name":"` + name + `"}`))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if sc.Name != name || sc.Description == "" {
+			t.Errorf("%s: name %q, description %q", name, sc.Name, sc.Description)
+		}
+		if _, err := sc.FaultsAt(now); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	sc, _ := simulator.ParseScenario([]byte(`{"name":"bad_carrier_day"}`))
+	f, _ := sc.FaultsAt(now)
+	if len(f.Outages) != 1 || !f.Outages[0].Start.Equal(now.Add(time.Hour)) || !f.Outages[0].End.Equal(now.Add(4*time.Hour)) ||
+		f.Outages[0].Prefixes[0] != "134" {
+		t.Fatalf("bad carrier day outages %+v", f.Outages)
+	}
+}
+
+func TestBadScenarios(t *testing.T) {
+	now := time.Now()
+	for body, want := range map[string]string{
+		`{"name":"nope"}`:            "name: no shipped scenario",
+		`{"faults":{"drop_rate":2}}`: "faults.drop_rate",
+		`{"outages":[{"carrier":"china_mobile","after":"1h","for":"0s","mode":"hold"}]}`:  "outages[0].for",
+		`{"outages":[{"carrier":"nope","after":"1h","for":"1h","mode":"hold"}]}`:          "outages[0].carrier",
+		`{"outages":[{"carrier":"china_mobile","after":"-1h","for":"1h","mode":"hold"}]}`: "outages[0].after",
+		`{"weather":"rain"}`: "weather: unknown field",
+	} {
+		sc, err := simulator.ParseScenario([]byte(body))
+		if err == nil {
+			_, err = sc.FaultsAt(now)
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error naming %q", body, err, want)
+		}
+	}
+}
