@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -12,8 +14,8 @@ import (
 )
 
 // deliverScript delivers queued messages in order. KEYS[1] is the
-// sequence hash; then, for each message, its hash and the sorted set of the
-// folder it goes to. ARGV[1] is the namespace, ARGV[2] the feed channel;
+// sequence hash; then, for each message, its hash and the sorted set of
+// the folder it goes to. ARGV[1] is the namespace, ARGV[2] the feed channel;
 // then, for each message, its status, folder (empty: none, a failure),
 // reason, delivery time, inbox limit (0: none), trail, and trail should
 // the inbox be full. A message bound for a full inbox fails instead
@@ -77,6 +79,7 @@ func (g *Gateway) onDeliver(ctx context.Context, evs []simulator.Event) error {
 	argv := []any{g.ks.Namespace, g.feed}
 	var senders, reasons []string
 	var delays []float64 // simulated seconds from sent_at to the delivery
+	var outcomes []outcome
 	for i, ev := range evs {
 		v := msgs[i].Val()
 		if len(v) != 7 || v[0] != StatusQueued {
@@ -109,6 +112,7 @@ func (g *Gateway) onDeliver(ctx context.Context, evs []simulator.Event) error {
 		senders = append(senders, m.sender)
 		reasons = append(reasons, reason)
 		delays = append(delays, ev.Due.Sub(msTime(str(v[6]))).Seconds())
+		outcomes = append(outcomes, outcome{m: m, at: ev.Due, sentAt: msTime(str(v[6])), folder: folder, full: full})
 	}
 	if len(senders) == 0 {
 		return nil
@@ -117,18 +121,43 @@ func (g *Gateway) onDeliver(ctx context.Context, evs []simulator.Event) error {
 	if err != nil {
 		return fmt.Errorf("deliver messages: %w", err)
 	}
+	events := g.rdb.Pipeline()
 	for i, status := range done {
 		if status == StatusFailed && reasons[i] == "" {
 			reasons[i] = ReasonInboxFull
+			outcomes[i].folder, outcomes[i].m.trail = "", outcomes[i].full
 		}
 		if status != "" {
 			g.count(status, senders[i], reasons[i])
+			g.events.EmitCmd(ctx, events, outcomes[i].at, "sms."+status, outcomes[i].event(status, reasons[i]))
 		}
 		if status == StatusDelivered || status == StatusBlocked {
 			g.observeDelay(senders[i], delays[i])
 		}
 	}
+	if _, err := events.Exec(ctx); err != nil && len(events.Cmds()) > 0 {
+		g.log.WarnContext(ctx, "writing the event log", "err", err)
+	}
 	return nil
+}
+
+// outcome is what became of a message delivered in a batch.
+type outcome struct {
+	m          queued
+	at, sentAt time.Time
+	folder     string
+	full       trail // its trail, should the inbox be full
+}
+
+// event is the event log's record of the outcome.
+func (o outcome) event(status, reason string) map[string]any {
+	delivered := ""
+	if o.folder != "" {
+		delivered = strconv.FormatInt(o.at.UnixMilli(), 10)
+	}
+	return map[string]any{"id": o.m.id, "phone": o.m.phone, "sender": o.m.sender, "body": o.m.body, "code": CodeIn(o.m.body),
+		"status": status, "folder": o.folder, "reason": reason, "sent_at_ms": strconv.FormatInt(o.sentAt.UnixMilli(), 10),
+		"delivered_at_ms": delivered, "trail": o.m.trail}
 }
 
 // queued is a message being delivered.

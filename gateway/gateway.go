@@ -27,6 +27,7 @@ type Config struct {
 	Keyspace  simulator.Keyspace
 	Scheduler *simulator.Scheduler
 	Faults    *simulator.FaultStore
+	Events    *simulator.EventLog
 	Rand      *simulator.Source
 	Log       *slog.Logger
 	Metrics   prometheus.Registerer
@@ -38,6 +39,7 @@ type Gateway struct {
 	ks     simulator.Keyspace
 	sched  *simulator.Scheduler
 	faults *simulator.FaultStore
+	events *simulator.EventLog
 	rand   *simulator.Source
 	log    *slog.Logger
 	hub    *Hub
@@ -49,7 +51,7 @@ type Gateway struct {
 // New returns a gateway and registers its scheduler events.
 func New(c Config) *Gateway {
 	g := &Gateway{
-		rdb: c.Redis, ks: c.Keyspace, sched: c.Scheduler, faults: c.Faults, rand: c.Rand,
+		rdb: c.Redis, ks: c.Keyspace, sched: c.Scheduler, faults: c.Faults, events: c.Events, rand: c.Rand,
 		log:  c.Log.With("component", "gateway"),
 		hub:  newHub(),
 		feed: c.Keyspace.Prefix + ":deliveries",

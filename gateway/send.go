@@ -39,7 +39,8 @@ func ValidateSender(field, s string) error {
 
 // sendScript stores a queued message and schedules its delivery at
 // ARGV[7], later by the delay of the phone's next fault-script step, which
-// it takes (KEYS[5]). It answers the delivery event and the step taken.
+// it takes (KEYS[5]), and notes it on the event log (KEYS[6]). It answers
+// the delivery event and the step taken.
 var sendScript = redis.NewScript(simulator.LuaSchedule + `
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'', ''} end
 local step = ''
@@ -50,6 +51,9 @@ redis.call('HSET', KEYS[1], 'id', ARGV[1], 'phone', ARGV[2], 'sender', ARGV[3], 
   'code', ARGV[5], 'status', 'queued', 'sent_at', ARGV[6], 'trail', ARGV[8], 'fate', ARGV[9],
   'step', step, 'duplicate_of', ARGV[10])
 redis.call('SADD', KEYS[4], ARGV[2])
+redis.call('XADD', KEYS[6], 'MAXLEN', '~', '` + strconv.Itoa(simulator.DefaultEventLogLen) + `', '*', 'at', ARGV[6], 'kind', 'sms.sent',
+  'data', cjson.encode({id = ARGV[1], phone = ARGV[2], sender = ARGV[3], body = ARGV[4], code = ARGV[5], status = 'queued',
+    sent_at_ms = ARGV[6], due_ms = tostring(due), duplicate_of = ARGV[10]}))
 return {schedule(KEYS[2], KEYS[3], due, 'gateway.deliver', {ARGV[1], ARGV[2]}), step}
 `)
 
@@ -101,7 +105,7 @@ func (g *Gateway) Send(ctx context.Context, r SendRequest) (string, error) {
 
 	dueKey, seqKey := g.sched.Keys()
 	out, err := sendScript.Run(ctx, g.rdb,
-		[]string{g.msgKey(r.ID), dueKey, seqKey, g.ks.Key("phones"), g.scriptKey(r.To)},
+		[]string{g.msgKey(r.ID), dueKey, seqKey, g.ks.Key("phones"), g.scriptKey(r.To), g.ks.Key("events")},
 		r.ID, r.To, r.From, r.Body, CodeIn(r.Body), r.At.UnixMilli(), due.UnixMilli(), t.json(), fate, r.duplicateOf).StringSlice()
 	if err != nil {
 		return "", fmt.Errorf("queue message: %w", err)

@@ -110,8 +110,10 @@ local nphones = tonumber(ARGV[5])
 due_limit = tonumber(submitted)
 local pairs_at = 6 + nphones
 count_status(F, 'unknown')
-for i = pairs_at, #ARGV, 2 do redis.call('HSET', F, ARGV[i], ARGV[i + 1]) end
-redis.call('ZADD', KEYS[5], submitted, id)
+for i = pairs_at, #ARGV - 2, 2 do redis.call('HSET', F, ARGV[i], ARGV[i + 1]) end
+redis.call('ZADD', KEYS[5], ARGV[#ARGV], id)
+redis.call('XADD', KEYS[#KEYS], 'MAXLEN', '~', '` + strconv.Itoa(simulator.DefaultEventLogLen) + `', '*',
+  'at', submitted, 'kind', 'filing.submitted', 'data', ARGV[#ARGV - 1])
 for i = 1, nphones do
   redis.call('SADD', KEYS[5 + i], id)
   schedule(KEYS[1], KEYS[2], submitted, 'provider.notice', {id, ARGV[5 + i], window})
@@ -175,21 +177,36 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (ProviderView, 
 			k+"certs", ","+strings.Join(sj.certs, ",")+",",
 			k+"code", "", k+"failures", 0, k+"resends", 0, k+"validated", 0)
 	}
-	keys := s.schedKeys(s.filingKey(id), s.ks.Key("filings"))
+	more := []string{s.filingKey(id), s.ks.Key("filings")}
 	argv := []any{id, at.UnixMilli(), syncDue.UnixMilli(), f.ValidationWindow.Milliseconds(), len(subjects)}
 	for _, sj := range subjects {
-		keys = append(keys, s.whoKey(sj.phone))
+		more = append(more, s.whoKey(sj.phone))
 		argv = append(argv, sj.phone)
 	}
 	argv = append(argv, fields...)
-	notices, err := submitScript.Run(ctx, s.rdb, keys, argv...).StringSlice()
+	view := filing{map[string]string{"id": id, "type": req.Type, "variant": req.Variant, "prov_status": StatusSubmitted,
+		"required": strings.Join(required, ","), "submitted_at": strconv.FormatInt(at.UnixMilli(), 10), "people": string(people)}}.providerView()
+	viewJSON, _ := json.Marshal(view)
+	argv = append(argv, string(viewJSON), seq.Val()) // the event of the submission; the order of submissions, for listings
+	notices, err := submitScript.Run(ctx, s.rdb, s.schedKeys(more...), argv...).StringSlice()
 	if err != nil {
 		return ProviderView{}, fmt.Errorf("submit: %w", err)
 	}
 	if err := s.sched.RunNow(ctx, notices...); err != nil {
 		return ProviderView{}, err
 	}
-	return s.ProviderView(ctx, id)
+	if len(notices) > len(subjects) { // the sync too, with no lag: the order moved on
+		return s.ProviderView(ctx, id)
+	}
+	return view, nil
+}
+
+// emit appends an event to the event log; the log is for watching, so a
+// failure is only logged.
+func (s *Service) emit(ctx context.Context, at time.Time, kind string, data any) {
+	if err := s.events.Emit(ctx, at, kind, data); err != nil {
+		s.log.WarnContext(ctx, "writing the event log", "kind", kind, "err", err)
+	}
 }
 
 func describe(typ, variant string) string {
@@ -283,20 +300,24 @@ func (s *Service) ProviderView(ctx context.Context, id string) (ProviderView, er
 	if err != nil {
 		return ProviderView{}, err
 	}
+	return f.providerView(), nil
+}
+
+func (f filing) providerView() ProviderView {
 	validated := map[string]bool{}
 	for _, r := range strings.Split(f.v["prov_validated"], ",") {
 		validated[r] = true
 	}
 	people := f.people()
 	v := ProviderView{
-		ID: id, Type: f.v["type"], Variant: f.v["variant"], Status: f.v["prov_status"],
+		ID: f.v["id"], Type: f.v["type"], Variant: f.v["variant"], Status: f.v["prov_status"],
 		Required: f.required(), SubmittedAt: *f.time("submitted_at"), Personnel: []ProviderPerson{},
 	}
 	for _, role := range v.Required {
 		p := people[role]
 		v.Personnel = append(v.Personnel, ProviderPerson{Role: role, Name: p.Name, Phone: p.Phone, Validated: validated[role]})
 	}
-	return v, nil
+	return v
 }
 
 // MIITView is an order as MIIT's validation database holds it, without lag.
@@ -328,10 +349,14 @@ func (s *Service) MIITView(ctx context.Context, id string) (MIITView, error) {
 	if err != nil {
 		return MIITView{}, err
 	}
-	v := MIITView{ID: id, Type: f.v["type"], Variant: f.v["variant"], Status: f.v["status"],
+	return f.miitView(), nil
+}
+
+func (f filing) miitView() MIITView {
+	v := MIITView{ID: f.v["id"], Type: f.v["type"], Variant: f.v["variant"], Status: f.v["status"],
 		CanceledBy: f.v["canceled_by"], Personnel: []MIITPerson{}}
 	if v.Status == StatusUnknown || f.v["codes_sent_at"] == "" {
-		return v, nil
+		return v
 	}
 	v.CodesSentAt, v.Deadline = f.time("codes_sent_at"), f.time("deadline")
 	people := f.people()
@@ -343,18 +368,21 @@ func (s *Service) MIITView(ctx context.Context, id string) (MIITView, error) {
 			Failures: f.int(k + "failures"), Resends: f.int(k + "resends"),
 		})
 	}
-	return v, nil
+	return v
 }
 
 var cancelScript = redis.NewScript(luaLib + `
 local F = KEYS[4]
 local now = tonumber(ARGV[1])
+due_limit = now
 local st = redis.call('HGET', F, 'status')
 if st == 'unknown' or live(F, now) then
   kill_codes(F)
   local v = redis.call('HINCRBY', F, 'version', 1)
   count_status(F, 'canceled')
   redis.call('HSET', F, 'status', 'canceled', 'canceled_by', 'customer', 'prov_status', 'canceled', 'prov_version', v, 'canceled_at', ARGV[1])
+  emit_status(F, 'miit', 'canceled')
+  emit_status(F, 'provider', 'canceled')
   return 'ok'
 end
 if st == 'pending_validation' then return 'expired' end

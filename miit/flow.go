@@ -38,6 +38,8 @@ local v = redis.call('HINCRBY', F, 'version', 1)
 count_status(F, 'pending_validation')
 redis.call('HSET', F, 'status', 'pending_validation', 'prov_status', 'pending_validation', 'prov_version', v,
   'codes_sent_at', now, 'deadline', deadline)
+emit_status(F, 'miit', 'pending_validation')
+emit_status(F, 'provider', 'pending_validation')
 for i = 1, n do
   local c, base = {}, 6 + (i - 1) * (` + strconv.Itoa(codeCandidates) + ` + 1)
   for j = 1, ` + strconv.Itoa(codeCandidates) + ` do c[j] = ARGV[base + j] end
@@ -194,11 +196,19 @@ var resultScript = redis.NewScript(`
 local F = KEYS[1]
 if not redis.call('HGET', F, 'id') then return 0 end
 local v = tonumber(ARGV[1])
+local changed = false
 if v > tonumber(redis.call('HGET', F, 'prov_version')) then
   redis.call('HSET', F, 'prov_version', ARGV[1], 'prov_status', ARGV[2])
+  changed = true
 end
 if v > tonumber(redis.call('HGET', F, 'prov_flags_version') or '0') then
   redis.call('HSET', F, 'prov_flags_version', ARGV[1], 'prov_validated', ARGV[3])
+  changed = true
+end
+if changed then
+  local st = redis.call('HMGET', F, 'id', 'prov_status', 'prov_validated')
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', '` + strconv.Itoa(simulator.DefaultEventLogLen) + `', '*', 'at', ARGV[4], 'kind', 'filing.status',
+    'data', cjson.encode({id = st[1], view = 'provider', status = st[2], validated = st[3]}))
 end
 return 1
 `)
@@ -209,7 +219,8 @@ func (s *Service) onResult(ctx context.Context, ev simulator.Event) error {
 	if len(ev.Args) != 4 {
 		return fmt.Errorf("malformed event %q", ev.Member())
 	}
-	return resultScript.Run(ctx, s.rdb, []string{s.filingKey(ev.Args[0])}, ev.Args[1], ev.Args[2], ev.Args[3]).Err()
+	return resultScript.Run(ctx, s.rdb, []string{s.filingKey(ev.Args[0]), s.ks.Key("events")},
+		ev.Args[1], ev.Args[2], ev.Args[3], ev.Due.UnixMilli()).Err()
 }
 
 var reviewScript = redis.NewScript(luaLib + `

@@ -63,6 +63,7 @@ for fi = 1, n do
     end
   end
 end
+emit('resend', {phone = phone, result = best})
 return with_due_now({best})
 `)
 
@@ -79,16 +80,16 @@ func (s *Service) Resend(ctx context.Context, req ResendRequest) (ResendResult, 
 		if err != nil {
 			return ResendResult{}, err
 		}
-		keys := s.schedKeys(s.whoKey(phone))
+		more := []string{s.whoKey(phone)}
 		argv := []any{phone, l6, l.now, len(l.ids), b01(l.faults.ResendPolicy == simulator.ResendSameCode)}
 		for _, id := range l.ids {
-			keys = append(keys, s.filingKey(id))
+			more = append(more, s.filingKey(id))
 			argv = append(argv, id)
 			for j := 0; j < codeCandidates; j++ {
 				argv = append(argv, s.rand.Code("code", id, "resend", l.call, strconv.Itoa(j)))
 			}
 		}
-		out, err := resendScript.Run(ctx, s.rdb, keys, argv...).StringSlice()
+		out, err := resendScript.Run(ctx, s.rdb, s.schedKeys(more...), argv...).StringSlice()
 		if err != nil {
 			return ResendResult{}, fmt.Errorf("resend: %w", err)
 		}

@@ -43,6 +43,7 @@ type Config struct {
 	Faults         *simulator.FaultStore
 	Rand           *simulator.Source
 	Gateway        *gateway.Gateway
+	Events         *simulator.EventLog
 	Log            *slog.Logger
 	Metrics        prometheus.Registerer
 	MIITSender     string // 12381 or 106…12381; default 12381
@@ -58,6 +59,7 @@ type Service struct {
 	faults         *simulator.FaultStore
 	rand           *simulator.Source
 	gw             *gateway.Gateway
+	events         *simulator.EventLog
 	log            *slog.Logger
 	miitSender     string
 	providerSender string
@@ -81,7 +83,7 @@ func New(c Config) (*Service, error) {
 	}
 	s := &Service{
 		rdb: c.Redis, ks: c.Keyspace, clock: c.Clock, sched: c.Scheduler, faults: c.Faults,
-		rand: c.Rand, gw: c.Gateway, log: c.Log.With("component", "miit"),
+		rand: c.Rand, gw: c.Gateway, events: c.Events, log: c.Log.With("component", "miit"),
 		miitSender: c.MIITSender, providerSender: c.ProviderSender,
 		validations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsim_validations_total", Help: "MIIT validations by result.",
@@ -106,11 +108,13 @@ func (s *Service) filingKey(id string) string { return s.ks.Key("filing", id) }
 func (s *Service) whoKey(phone string) string { return s.ks.Key("who", phone) }
 func (s *Service) codesKey() string           { return s.ks.Key("codes") }
 
-// schedKeys are the first keys of every script of this package: the
-// scheduler's due set and sequence hash, and the set of live codes.
+// schedKeys are the keys of every script of this package: first the
+// scheduler's due set and sequence hash and the set of live codes, then
+// more, then the event log.
 func (s *Service) schedKeys(more ...string) []string {
 	due, seq := s.sched.Keys()
-	return append([]string{due, seq, s.codesKey()}, more...)
+	keys := append([]string{due, seq, s.codesKey()}, more...)
+	return append(keys, s.ks.Key("events"))
 }
 
 var last6Pattern = regexp.MustCompile(`^[0-9A-Za-z]{6}$`)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -41,7 +42,10 @@ for fi = 1, n do
     end
   end
 end
-if #matched == 0 then return {'not_found', '0'} end
+if #matched == 0 then
+  emit('validation', {phone = phone, result = 'not_found', rejected = false})
+  return {'not_found', '0'}
+end
 
 local hits = {}
 for _, m in ipairs(matched) do
@@ -67,6 +71,7 @@ if #hits > 0 then
       bump(F, now + tonumber(ARGV[base + 2]), 'pending_validation')
     end
   end
+  emit('validation', {phone = phone, result = result, rejected = false})
   return with_due_now({result, '0'})
 end
 
@@ -81,6 +86,7 @@ for _, m in ipairs(matched) do
     rejected = '1'
   end
 end
+emit('validation', {phone = phone, result = 'failed', rejected = rejected == '1'})
 return with_due_now({'failed', rejected})
 `)
 
@@ -103,7 +109,7 @@ func (s *Service) Validate(ctx context.Context, req ValidateRequest) (Validation
 			return ValidationResult{}, err
 		}
 		if s.rand.Chance(l.faults.SpuriousNotFoundRate, "spurious_not_found", l.call) {
-			return s.validation(ResultNotFound, false), nil
+			return s.spurious(ctx, phone, l), nil
 		}
 		if phone == gateway.MagicSpuriousNotFound && l.faults.MagicNumbers {
 			first, err := s.rdb.SetNX(ctx, s.ks.Key("magic", "spurious", phone), 1, 0).Result()
@@ -111,21 +117,21 @@ func (s *Service) Validate(ctx context.Context, req ValidateRequest) (Validation
 				return ValidationResult{}, fmt.Errorf("validate: %w", err)
 			}
 			if first { // the magic number's first validation: a glitch, nothing applied
-				return s.validation(ResultNotFound, false), nil
+				return s.spurious(ctx, phone, l), nil
 			}
 		}
-		keys := s.schedKeys(s.whoKey(phone))
+		more := []string{s.whoKey(phone)}
 		argv := []any{phone, l6, req.Code, l.now, len(l.ids)}
 		rf := l.faults.ResultSyncLag
 		for _, id := range l.ids {
-			keys = append(keys, s.filingKey(id))
+			more = append(more, s.filingKey(id))
 			argv = append(argv, id,
 				rf.Draw(s.rand, "result_sync_lag", id, "validated", phone).Milliseconds(),
 				rf.Draw(s.rand, "result_sync_lag", id, StatusUnderReview).Milliseconds(),
 				rf.Draw(s.rand, "result_sync_lag", id, StatusRejected).Milliseconds(),
 				l.faults.Review.Time.Draw(s.rand, "review", id).Milliseconds())
 		}
-		out, err := validateScript.Run(ctx, s.rdb, keys, argv...).StringSlice()
+		out, err := validateScript.Run(ctx, s.rdb, s.schedKeys(more...), argv...).StringSlice()
 		if err != nil {
 			return ValidationResult{}, fmt.Errorf("validate: %w", err)
 		}
@@ -143,4 +149,11 @@ func (s *Service) Validate(ctx context.Context, req ValidateRequest) (Validation
 func (s *Service) validation(result string, rejected bool) ValidationResult {
 	s.validations.WithLabelValues(result).Inc()
 	return ValidationResult{Result: result, Message: validateText[result], Rejected: rejected}
+}
+
+// spurious answers not_found for a glitch of MIIT's, changing nothing.
+func (s *Service) spurious(ctx context.Context, phone string, l lookup) ValidationResult {
+	s.emit(ctx, time.UnixMilli(l.now).UTC(), simulator.KindValidation,
+		map[string]any{"phone": phone, "result": ResultNotFound, "rejected": false, "spurious": true})
+	return s.validation(ResultNotFound, false)
 }

@@ -1,7 +1,11 @@
 package server
 
 import (
+	"context"
 	"net/http"
+	"regexp"
+	"strconv"
+	"time"
 
 	"smsim/simulator"
 )
@@ -16,6 +20,7 @@ func (s *Server) routeAdmin(mux *http.ServeMux) {
 	s.handle(mux, "POST /admin/v1/reset", s.reset)
 	s.handle(mux, "GET /admin/v1/scenarios", s.scenarios)
 	s.handle(mux, "PUT /admin/v1/scenario", s.putScenario)
+	s.handle(mux, "GET /admin/v1/events", s.listEvents)
 }
 
 func (s *Server) getClock(w http.ResponseWriter, r *http.Request) {
@@ -48,6 +53,7 @@ func (s *Server) setClock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.sched.Kick()
+	s.emit(r, st.Now, simulator.KindClock, st)
 	writeJSON(w, http.StatusOK, st)
 }
 
@@ -71,6 +77,7 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.emit(r, st.Now, simulator.KindClock, st)
 	writeJSON(w, http.StatusOK, st)
 }
 
@@ -94,6 +101,7 @@ func (s *Server) putFaults(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.emitNow(r, simulator.KindFaults, f)
 	writeJSON(w, http.StatusOK, f)
 }
 
@@ -108,6 +116,7 @@ func (s *Server) patchFaults(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.emitNow(r, simulator.KindFaults, f)
 	writeJSON(w, http.StatusOK, f)
 }
 
@@ -121,5 +130,68 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.emit(r, st.Now, simulator.KindReset, map[string]any{})
+	s.emit(r, st.Now, simulator.KindClock, st)
 	writeJSON(w, http.StatusOK, map[string]any{"reset": true, "clock": st})
+}
+
+// emit appends an event to the event log; the log is for watching, so a
+// failure is only logged.
+func (s *Server) emit(r *http.Request, at time.Time, kind string, data any) {
+	s.record(r.Context(), at, kind, data)
+}
+
+func (s *Server) record(ctx context.Context, at time.Time, kind string, data any) {
+	if err := s.events.Emit(ctx, at, kind, data); err != nil {
+		s.log.WarnContext(ctx, "writing the event log", "kind", kind, "err", err)
+	}
+}
+
+// emitNow appends an event at the simulated now.
+func (s *Server) emitNow(r *http.Request, kind string, data any) {
+	now, err := s.clock.Now(r.Context())
+	if err != nil {
+		s.log.WarnContext(r.Context(), "writing the event log", "kind", kind, "err", err)
+		return
+	}
+	s.emit(r, now, kind, data)
+}
+
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
+	limit, err := intParam(r, "limit", 1000, 1, 10000)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	after := r.URL.Query().Get("after")
+	if after != "" && !eventID.MatchString(after) {
+		s.fail(w, r, simulator.Invalid("after: %q is not an event id such as 1777593600000-0 (at most 15 digits each side)", after))
+		return
+	}
+	evs, err := s.events.After(r.Context(), after, int64(limit))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	last, err := s.events.Last(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": evs, "last": last})
+}
+
+var eventID = regexp.MustCompile(`^[0-9]{1,15}(-[0-9]{1,15})?$`)
+
+// intParam reads an optional whole-number query parameter within [min, max].
+func intParam(r *http.Request, name string, def, min, max int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		return 0, simulator.Invalid("%s: must be a whole number from %d to %d, got %q", name, min, max, v)
+	}
+	return n, nil
 }

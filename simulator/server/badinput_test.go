@@ -361,7 +361,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown version", "GET", "/provider/v2/filings/f_0123456789abcdef", "", "", 404, "/provider/v2/filings/f_0123456789abcdef"},
 		{"unknown phone path", "GET", "/phones/v1/13800000001/calls", "", "", 404, "/phones/v1/13800000001/calls"},
 		{"unknown path with a body", "POST", "/provider/v1/orders", js, website(goodLeader, goodAdmin), 404, "/provider/v1/orders"},
-		{"GET the filings", "GET", "/provider/v1/filings", "", "", 405, "GET"},
+		{"DELETE the filings", "DELETE", "/provider/v1/filings", "", "", 405, "DELETE"},
 		{"DELETE a filing", "DELETE", "/provider/v1/filings/f_0123456789abcdef", "", "", 405, "DELETE"},
 		{"GET cancel", "GET", "/provider/v1/filings/f_0123456789abcdef/cancel", "", "", 405, "GET"},
 		{"GET validations", "GET", "/miit/v1/validations", "", "", 405, "GET"},

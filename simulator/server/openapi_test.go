@@ -255,7 +255,7 @@ func TestOpenAPIOperations(t *testing.T) {
 			}
 			if n >= 400 {
 				content, _ := resp["content"].(map[string]any)
-				if _, ok := content["application/problem+json"]; !ok && !(k == "GET /phones/v1/{phone}/ws" && n == 403) {
+				if _, ok := content["application/problem+json"]; !ok {
 					t.Errorf("%s: error response %s is not application/problem+json", k, code)
 				}
 			}
@@ -631,6 +631,8 @@ func TestOpenAPIConformance(t *testing.T) {
 
 	oaFaultsAndPhones(t, c, v.ID, canc.ID)
 	oaScenarios(c)
+	oaLists(t, c, v.ID)
+	lastEvent := oaEvents(t, c)
 
 	// the websocket: a plain GET is a 426 (TestOpenAPIWebsocket checks frames)
 	c.get("/phones/v1/"+pL+"/ws", 426)
@@ -658,6 +660,10 @@ func TestOpenAPIConformance(t *testing.T) {
 	}
 
 	c.do(oaReq{method: "POST", path: "/admin/v1/reset"}, 200)
+	// the reset starts the log anew: the reset, then the clock's start state
+	if got := oaKinds(oaDecode[oaEventList](t, c.get("/admin/v1/events?after="+lastEvent, 200)).Events); !slices.Equal(got, []string{"reset", "clock"}) {
+		t.Errorf("the events after a reset: %v, want [reset clock]", got)
+	}
 
 	// every operation was exercised
 	var missing []string
@@ -862,4 +868,271 @@ func oaScenarios(c *oaChecker) {
 	c.do(oaReq{method: "PUT", path: "/admin/v1/scenario", body: `{"phones": {"13800000009": {"service": "gone"}}}`, invalid: true}, 400)
 	c.do(oaReq{method: "PUT", path: "/admin/v1/scenario", body: `{"weather": "bad"}`, invalid: true}, 400)
 	c.do(oaReq{method: "PUT", path: "/admin/v1/scenario", body: `{"name": "calm_day"}`, contentType: "text/plain", invalid: true}, 415)
+}
+
+// oaPage is a page of a listing: orders or phones.
+type oaPage struct {
+	Filings []struct{ ID, Status string }
+	Phones  []struct {
+		Phone          string
+		Inbox, Blocked int
+	}
+	Total int
+}
+
+// oaLists exercises the listings of orders (the provider's view and
+// MIIT's) and of phones; first is the id of the first order submitted.
+func oaLists(t *testing.T, c *oaChecker, first string) {
+	t.Helper()
+	for _, view := range []string{"/provider/v1/filings", "/miit/v1/filings"} {
+		all := oaDecode[oaPage](t, c.get(view, 200))
+		if all.Total < 5 || len(all.Filings) != all.Total {
+			t.Fatalf("%s: %d orders of %d, want them all (at least 5)", view, len(all.Filings), all.Total)
+		}
+		if got := all.Filings[len(all.Filings)-1].ID; got != first {
+			t.Errorf("%s: the oldest order listed last is %s, want %s (newest first)", view, got, first)
+		}
+		one := oaDecode[oaPage](t, c.get(view+"?limit=1&offset=1", 200))
+		if one.Total != all.Total || len(one.Filings) != 1 || one.Filings[0].ID != all.Filings[1].ID {
+			t.Errorf("%s?limit=1&offset=1: %+v, want the second of %d", view, one, all.Total)
+		}
+		if past := oaDecode[oaPage](t, c.get(view+"?offset=1073741824&limit=1000", 200)); len(past.Filings) != 0 || past.Total != all.Total {
+			t.Errorf("%s past the end: %+v, want no order of %d", view, past, all.Total)
+		}
+		canceled := oaDecode[oaPage](t, c.get(view+"?status=canceled", 200))
+		if canceled.Total == 0 || len(canceled.Filings) != canceled.Total {
+			t.Errorf("%s?status=canceled: %+v, want the canceled order", view, canceled)
+		}
+		for _, f := range canceled.Filings {
+			if f.Status != "canceled" {
+				t.Errorf("%s?status=canceled lists %s, %s", view, f.ID, f.Status)
+			}
+		}
+		for _, q := range []string{"limit=0", "limit=1001", "limit=ten", "offset=-1", "offset=1073741825", "status=approve"} {
+			c.do(oaReq{method: "GET", path: view + "?" + q, invalid: true}, 400)
+		}
+	}
+	c.get("/miit/v1/filings?status=rejected&limit=1000&offset=0", 200)
+	c.do(oaReq{method: "GET", path: "/provider/v1/filings?status=unknown", invalid: true}, 400)
+	c.do(oaReq{method: "GET", path: "/miit/v1/filings?status=submitted", invalid: true}, 400)
+
+	all := oaDecode[oaPage](t, c.get("/phones/v1", 200))
+	if all.Total < 10 || len(all.Phones) != all.Total {
+		t.Fatalf("/phones/v1: %d phones of %d, want them all (at least 10)", len(all.Phones), all.Total)
+	}
+	if !slices.IsSortedFunc(all.Phones, func(a, b struct {
+		Phone          string
+		Inbox, Blocked int
+	}) int {
+		return strings.Compare(a.Phone, b.Phone)
+	}) {
+		t.Errorf("/phones/v1: not sorted by number")
+	}
+	some := oaDecode[oaPage](t, c.get("/phones/v1?q=1380000000&limit=1&offset=1", 200))
+	if some.Total < 2 || len(some.Phones) != 1 || !strings.Contains(some.Phones[0].Phone, "1380000000") {
+		t.Errorf("/phones/v1?q=1380000000&limit=1&offset=1: %+v", some)
+	}
+	if none := oaDecode[oaPage](t, c.get("/phones/v1?q=12345678901", 200)); none.Total != 0 || len(none.Phones) != 0 {
+		t.Errorf("/phones/v1?q=12345678901: %+v, want none", none)
+	}
+	for _, q := range []string{"q=%2B8613800000001", "q=123456789012", "q=13a", "limit=1001", "offset=x"} {
+		c.do(oaReq{method: "GET", path: "/phones/v1?" + q, invalid: true}, 400)
+	}
+}
+
+// oaRecord is an event of the log.
+type oaRecord struct {
+	ID, Kind, NS string
+	At           time.Time
+	Data         json.RawMessage
+}
+
+// oaEventList is a page of the event log.
+type oaEventList struct {
+	Events []oaRecord
+	Last   string
+}
+
+func oaKinds(rs []oaRecord) []string {
+	out := []string{}
+	for _, r := range rs {
+		out = append(out, r.Kind)
+	}
+	return out
+}
+
+// oaNewer tells whether event id a comes after event id b.
+func oaNewer(t *testing.T, a, b string) bool {
+	t.Helper()
+	parse := func(id string) (uint64, uint64) {
+		ms, seq, ok := strings.Cut(id, "-")
+		m, err1 := strconv.ParseUint(ms, 10, 64)
+		s, err2 := strconv.ParseUint(seq, 10, 64)
+		if !ok || err1 != nil || err2 != nil {
+			t.Fatalf("event id %q is not <ms>-<seq>", id)
+		}
+		return m, s
+	}
+	am, as := parse(a)
+	bm, bs := parse(b)
+	return am > bm || (am == bm && as > bs)
+}
+
+// oaEvents reads the event log the run wrote: every kind but reset, the
+// trail of each message's outcome, pages after an id, and bad parameters;
+// it answers the newest event's id.
+func oaEvents(t *testing.T, c *oaChecker) string {
+	t.Helper()
+	l := oaDecode[oaEventList](t, c.get("/admin/v1/events?after=0&limit=10000", 200))
+	if len(l.Events) < 10 || l.Last != l.Events[len(l.Events)-1].ID {
+		t.Fatalf("the event log: %d events, last %s; want them all", len(l.Events), l.Last)
+	}
+	kinds := map[string]int{}
+	views := map[string]bool{}
+	rejected := false
+	for i, r := range l.Events {
+		kinds[r.Kind]++
+		if i > 0 && !oaNewer(t, r.ID, l.Events[i-1].ID) {
+			t.Errorf("event %d: id %s does not come after %s", i, r.ID, l.Events[i-1].ID)
+		}
+		if r.NS == "" || r.At.IsZero() {
+			t.Errorf("event %s: ns %q, at %v", r.ID, r.NS, r.At)
+		}
+		switch r.Kind {
+		case "sms.delivered", "sms.blocked", "sms.failed":
+			var d struct {
+				ID    string
+				Trail []struct{ Step string }
+			}
+			if err := json.Unmarshal(r.Data, &d); err != nil {
+				t.Fatalf("event %s: %v", r.ID, err)
+			}
+			if n := len(d.Trail); n == 0 || "sms."+d.Trail[n-1].Step != r.Kind {
+				t.Errorf("event %s (%s): trail %v does not end with its outcome", r.ID, r.Kind, d.Trail)
+			}
+		case "filing.status":
+			var d struct{ View string }
+			json.Unmarshal(r.Data, &d)
+			views[d.View] = true
+		case "validation":
+			var d struct{ Rejected bool }
+			json.Unmarshal(r.Data, &d)
+			rejected = rejected || d.Rejected
+		}
+	}
+	for _, k := range []string{"filing.submitted", "filing.status", "sms.sent", "sms.delivered", "sms.blocked",
+		"sms.failed", "validation", "resend", "clock", "faults", "phone.profile"} {
+		if kinds[k] == 0 {
+			t.Errorf("the event log holds no %s event (kinds: %v)", k, kinds)
+		}
+	}
+	if !views["miit"] || !views["provider"] || !rejected {
+		t.Errorf("the event log: filing.status views %v, a rejecting validation %v; want both views and one", views, rejected)
+	}
+
+	// the trail of an outcome is the gateway message's
+	for _, r := range l.Events {
+		if r.Kind != "sms.failed" {
+			continue
+		}
+		var d struct {
+			ID    string
+			Trail json.RawMessage
+		}
+		json.Unmarshal(r.Data, &d)
+		var m struct{ Trail json.RawMessage }
+		json.Unmarshal(c.get("/gateway/v1/messages/"+d.ID, 200), &m)
+		var a, b any
+		json.Unmarshal(d.Trail, &a)
+		json.Unmarshal(m.Trail, &b)
+		if fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Errorf("event %s: trail %s, the gateway message's %s", r.ID, d.Trail, m.Trail)
+		}
+		break
+	}
+
+	// pages
+	p := oaDecode[oaEventList](t, c.get("/admin/v1/events?after="+l.Events[1].ID+"&limit=2", 200))
+	if len(p.Events) != 2 || p.Events[0].ID != l.Events[2].ID || p.Events[1].ID != l.Events[3].ID || p.Last != l.Last {
+		t.Errorf("the two events after %s: %v (last %s), want %s, %s (last %s)", l.Events[1].ID, p.Events, p.Last, l.Events[2].ID, l.Events[3].ID, l.Last)
+	}
+	ms, _, _ := strings.Cut(l.Events[0].ID, "-")
+	if first := oaDecode[oaEventList](t, c.get("/admin/v1/events?limit=1", 200)); len(first.Events) != 1 || first.Events[0].ID != l.Events[0].ID {
+		t.Errorf("the first event: %v, want %s", first.Events, l.Events[0].ID)
+	}
+	if p := oaDecode[oaEventList](t, c.get("/admin/v1/events?limit=10000&after="+ms, 200)); len(p.Events) == 0 || !oaNewer(t, p.Events[0].ID, ms+"-0") {
+		t.Errorf("the events after %s: %v", ms, oaKinds(p.Events))
+	}
+	if end := oaDecode[oaEventList](t, c.get("/admin/v1/events?after="+l.Last, 200)); len(end.Events) != 0 || end.Last != l.Last {
+		t.Errorf("the events after the last: %v (last %s), want none (last %s)", oaKinds(end.Events), end.Last, l.Last)
+	}
+	for _, q := range []string{"after=abc", "after=1-2-3", "after=-1", "limit=0", "limit=10001", "limit=many"} {
+		c.do(oaReq{method: "GET", path: "/admin/v1/events?" + q, invalid: true}, 400)
+	}
+
+	// the websocket: a plain GET is a 426, a bad after a 400 (TestOpenAPIEventsWebsocket checks frames)
+	c.get("/ws/events", 426)
+	c.get("/ws/events?after="+l.Last, 426)
+	c.do(oaReq{method: "GET", path: "/ws/events?after=x", invalid: true}, 400)
+	return l.Last
+}
+
+// TestOpenAPIEventsWebsocket checks the event log's websocket: the
+// upgrade's status, the catch-up after ?after=, live frames, each a Record
+// of the document, and a connection without after that gets only what
+// happens from then on.
+func TestOpenAPIEventsWebsocket(t *testing.T) {
+	e := newEnv(t)
+	c := newOAChecker(t, e.instance)
+	dial := func(query string) *websocket.Conn {
+		t.Helper()
+		ws, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.url, "http")+"/ws/events"+query, nil)
+		if err != nil {
+			if resp == nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			t.Fatalf("websocket: %v: %d %s", err, resp.StatusCode, b)
+		}
+		t.Cleanup(func() { ws.Close() })
+		if op := c.doc.Paths.Find("/ws/events").Get; op.Responses.Status(resp.StatusCode) == nil {
+			t.Errorf("websocket upgrade: status %d is not in the document", resp.StatusCode)
+		}
+		return ws
+	}
+	read := func(ws *websocket.Conn) oaRecord {
+		t.Helper()
+		ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		typ, frame, err := ws.ReadMessage()
+		if err != nil || typ != websocket.TextMessage {
+			t.Fatalf("websocket frame: type %d, %v", typ, err)
+		}
+		c.schema("Record", frame)
+		return oaDecode[oaRecord](t, frame)
+	}
+
+	// written before the connection: caught up on
+	c.do(oaReq{method: "POST", path: "/gateway/v1/messages",
+		body: map[string]string{"from": "95187", "to": "13800000001", "body": "before"}}, 202)
+	ws := dial("?after=0")
+	sent, delivered := read(ws), read(ws)
+	if sent.Kind != "sms.sent" || delivered.Kind != "sms.delivered" || !oaNewer(t, delivered.ID, sent.ID) {
+		t.Fatalf("the catch-up: %s %s, %s %s; want sms.sent, then sms.delivered", sent.ID, sent.Kind, delivered.ID, delivered.Kind)
+	}
+	// then live, each once
+	c.do(oaReq{method: "PUT", path: "/admin/v1/clock", body: map[string]any{"scale": 3}}, 200)
+	if live := read(ws); live.Kind != "clock" || !oaNewer(t, live.ID, delivered.ID) {
+		t.Errorf("the live event: %s %s, want a clock event after %s", live.ID, live.Kind, delivered.ID)
+	}
+
+	// without after: only what happens from then on
+	ws2 := dial("")
+	c.do(oaReq{method: "PUT", path: "/phones/v1/13800000002/profile", body: map[string]any{"spam_filter": true}}, 200)
+	if live := read(ws2); live.Kind != "phone.profile" {
+		t.Errorf("the first event without after: %s, want phone.profile", live.Kind)
+	}
+	if live := read(ws); live.Kind != "phone.profile" {
+		t.Errorf("the next event with after: %s, want phone.profile", live.Kind)
+	}
 }

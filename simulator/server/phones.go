@@ -184,6 +184,7 @@ func (s *Server) setProfile(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.emitNow(r, simulator.KindPhone, map[string]any{"phone": phone, "profile": p})
 	writeJSON(w, http.StatusOK, p)
 }
 

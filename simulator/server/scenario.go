@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"sort"
 
 	"smsim/gateway"
 	"smsim/simulator"
@@ -46,10 +47,19 @@ func (s *Server) ApplyScenario(ctx context.Context, body []byte) (ScenarioResult
 	if err := s.faults.Set(ctx, f); err != nil {
 		return ScenarioResult{}, err
 	}
-	for phone, p := range res.Phones {
-		if err := s.gw.SetProfile(ctx, phone, p); err != nil {
+	phones := make([]string, 0, len(res.Phones))
+	for phone := range res.Phones {
+		phones = append(phones, phone)
+	}
+	sort.Strings(phones)
+	for _, phone := range phones {
+		if err := s.gw.SetProfile(ctx, phone, res.Phones[phone]); err != nil {
 			return ScenarioResult{}, err
 		}
+	}
+	s.record(ctx, now, simulator.KindFaults, f)
+	for _, phone := range phones {
+		s.record(ctx, now, simulator.KindPhone, map[string]any{"phone": phone, "profile": res.Phones[phone]})
 	}
 	return res, nil
 }
@@ -84,5 +94,6 @@ func (s *Server) putScenario(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+
 	writeJSON(w, http.StatusOK, res)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"smsim/dashboard"
 	"smsim/gateway"
 	"smsim/miit"
 	"smsim/simulator"
@@ -50,6 +51,8 @@ type Server struct {
 	clock  *simulator.Clock
 	sched  *simulator.Scheduler
 	faults *simulator.FaultStore
+	events *simulator.EventLog
+	feed   *dashboard.Feed
 	gw     *gateway.Gateway
 	miit   *miit.Service
 	http   *httpMetrics
@@ -85,10 +88,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.clock = simulator.NewClock(s.rdb, s.ks, cfg.ClockStart, nil)
 	s.sched = simulator.NewScheduler(s.rdb, s.ks, s.clock, s.log, s.reg, cfg.Scheduler)
 	s.faults = simulator.NewFaultStore(s.rdb, s.ks)
-	s.gw = gateway.New(gateway.Config{Redis: s.rdb, Keyspace: s.ks, Scheduler: s.sched, Faults: s.faults,
+	s.events = simulator.NewEventLog(s.rdb, s.ks)
+	s.feed = dashboard.NewFeed(s.events, s.log)
+	s.gw = gateway.New(gateway.Config{Redis: s.rdb, Keyspace: s.ks, Scheduler: s.sched, Faults: s.faults, Events: s.events,
 		Rand: rnd, Log: s.log, Metrics: s.reg})
 	m, err := miit.New(miit.Config{Redis: s.rdb, Keyspace: s.ks, Clock: s.clock, Scheduler: s.sched,
-		Faults: s.faults, Rand: rnd, Gateway: s.gw, Log: s.log, Metrics: s.reg,
+		Faults: s.faults, Rand: rnd, Gateway: s.gw, Events: s.events, Log: s.log, Metrics: s.reg,
 		MIITSender: cfg.MIITSender, ProviderSender: cfg.ProviderSender})
 	if err != nil {
 		return nil, err
@@ -111,7 +116,11 @@ func (s *Server) Start(ctx context.Context) error {
 	s.stop = cancel
 	ready := make(chan struct{})
 	feedErr := make(chan error, 1)
-	s.wg.Add(2)
+	s.wg.Add(3)
+	go func() {
+		defer s.wg.Done()
+		s.feed.Run(runCtx)
+	}()
 	go func() {
 		defer s.wg.Done()
 		if err := s.gw.Run(runCtx, ready); err != nil {
@@ -193,6 +202,8 @@ func (s *Server) Routes() http.Handler {
 	s.routeGateway(mux)
 	s.routeAdmin(mux)
 	s.routeOps(mux)
+	s.routeLists(mux)
+	s.handle(mux, "GET /ws/events", s.eventSocket)
 	return s.instrument(problemsForMux(mux))
 }
 

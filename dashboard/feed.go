@@ -1,0 +1,134 @@
+package dashboard
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"smsim/simulator"
+)
+
+// feedBuffer is how many events a watcher may fall behind before the feed
+// drops it (it then reconnects and catches up from the log).
+const feedBuffer = 1024
+
+// Feed follows the event log and fans each event out to the watchers of
+// this process, the pages' websockets. One goroutine (Run) owns the set of
+// watchers; a watcher too slow to keep up is dropped, never waited for.
+type Feed struct {
+	events     *simulator.EventLog
+	log        *slog.Logger
+	register   chan *Watcher
+	unregister chan *Watcher
+	done       chan struct{}
+}
+
+// Watcher receives the events of the log, live. C is closed when the
+// watcher fell behind or the feed stopped.
+type Watcher struct {
+	C    <-chan simulator.Record
+	c    chan simulator.Record
+	feed *Feed
+}
+
+// NewFeed returns the feed of an event log.
+func NewFeed(events *simulator.EventLog, log *slog.Logger) *Feed {
+	return &Feed{events: events, log: log.With("component", "feed"),
+		register: make(chan *Watcher), unregister: make(chan *Watcher), done: make(chan struct{})}
+}
+
+// Run follows the log from its newest event and fans events out until ctx
+// ends.
+func (f *Feed) Run(ctx context.Context) {
+	defer close(f.done)
+	records := make(chan simulator.Record, feedBuffer)
+	go func() {
+		defer close(records)
+		last, err := f.events.Last(ctx)
+		if err != nil {
+			f.log.Warn("reading the event log", "err", err)
+			last = "$"
+		}
+		f.events.Follow(ctx, last, func(r simulator.Record) {
+			select {
+			case records <- r:
+			case <-ctx.Done():
+			}
+		})
+	}()
+	watchers := map[*Watcher]struct{}{}
+	defer func() {
+		for w := range watchers {
+			close(w.c)
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			for range records { // let the follower finish
+			}
+			return
+		case w := <-f.register:
+			watchers[w] = struct{}{}
+		case w := <-f.unregister:
+			if _, ok := watchers[w]; ok {
+				delete(watchers, w)
+				close(w.c)
+			}
+		case r, ok := <-records:
+			if !ok {
+				return
+			}
+			for w := range watchers {
+				select {
+				case w.c <- r:
+				default: // too slow: drop it rather than wait
+					delete(watchers, w)
+					close(w.c)
+				}
+			}
+		}
+	}
+}
+
+// Watch starts receiving events. Once it returns, every event the feed
+// reads from then on reaches the watcher. Close it when done.
+func (f *Feed) Watch(ctx context.Context) (*Watcher, bool) {
+	c := make(chan simulator.Record, feedBuffer)
+	w := &Watcher{C: c, c: c, feed: f}
+	select {
+	case f.register <- w:
+		return w, true
+	case <-f.done:
+	case <-ctx.Done():
+	}
+	return nil, false
+}
+
+// Close ends the watch.
+func (w *Watcher) Close() {
+	select {
+	case w.feed.unregister <- w:
+	case <-w.feed.done:
+	}
+}
+
+// CatchUp answers the events after id after, up to max.
+func (f *Feed) CatchUp(ctx context.Context, after string, max int64) ([]simulator.Record, error) {
+	return f.events.After(ctx, after, max)
+}
+
+// Newer tells whether event id a comes after event id b.
+func Newer(a, b string) bool {
+	am, as := splitID(a)
+	bm, bs := splitID(b)
+	return am > bm || (am == bm && as > bs)
+}
+
+func splitID(id string) (uint64, uint64) {
+	ms, seq, _ := strings.Cut(id, "-")
+	m, _ := strconv.ParseUint(ms, 10, 64)
+	s, _ := strconv.ParseUint(seq, 10, 64)
+	return m, s
+}

@@ -1,0 +1,81 @@
+package miit
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Page is a slice of a listing and how many it was cut from.
+type Page[T any] struct {
+	Items []T
+	Total int
+}
+
+// orders reads every order, newest first.
+func (s *Service) orders(ctx context.Context) ([]filing, error) {
+	ids, err := s.rdb.ZRevRange(ctx, s.ks.Key("filings"), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list filings: %w", err)
+	}
+	p := s.rdb.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = p.HGetAll(ctx, s.filingKey(id))
+	}
+	if len(ids) > 0 {
+		if _, err := p.Exec(ctx); err != nil {
+			return nil, fmt.Errorf("list filings: %w", err)
+		}
+	}
+	out := make([]filing, 0, len(ids))
+	for _, c := range cmds {
+		if v := c.Val(); v["id"] != "" {
+			out = append(out, filing{v})
+		}
+	}
+	return out, nil
+}
+
+// ProviderViews lists the orders as the provider sees them, newest first,
+// those with status (when not empty), a page of limit from offset.
+func (s *Service) ProviderViews(ctx context.Context, status string, limit, offset int) (Page[ProviderView], error) {
+	all, err := s.orders(ctx)
+	if err != nil {
+		return Page[ProviderView]{}, err
+	}
+	var page Page[ProviderView]
+	page.Items = []ProviderView{}
+	for _, f := range all {
+		if status != "" && f.v["prov_status"] != status {
+			continue
+		}
+		page.Total++
+		if page.Total > offset && len(page.Items) < limit {
+			page.Items = append(page.Items, f.providerView())
+		}
+	}
+	return page, nil
+}
+
+// MIITViews lists the orders as MIIT sees them, newest first, those with
+// status (when not empty), a page of limit from offset.
+func (s *Service) MIITViews(ctx context.Context, status string, limit, offset int) (Page[MIITView], error) {
+	all, err := s.orders(ctx)
+	if err != nil {
+		return Page[MIITView]{}, err
+	}
+	var page Page[MIITView]
+	page.Items = []MIITView{}
+	for _, f := range all {
+		if status != "" && f.v["status"] != status {
+			continue
+		}
+		page.Total++
+		if page.Total > offset && len(page.Items) < limit {
+			page.Items = append(page.Items, f.miitView())
+		}
+	}
+	return page, nil
+}

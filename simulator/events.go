@@ -1,0 +1,149 @@
+package simulator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Kinds of events on the event log.
+const (
+	KindFilingSubmitted = "filing.submitted" // a customer submitted an order
+	KindFilingStatus    = "filing.status"    // an order's status changed, in MIIT's view or the provider's
+	KindSMSSent         = "sms.sent"         // a message was handed to the gateway
+	KindSMSDelivered    = "sms.delivered"    // … reached a phone's inbox
+	KindSMSBlocked      = "sms.blocked"      // … landed in a phone's blocked folder
+	KindSMSFailed       = "sms.failed"       // … never arrived
+	KindValidation      = "validation"       // MIIT answered a validation
+	KindResend          = "resend"           // MIIT answered a resend request
+	KindClock           = "clock"            // the clock was set or advanced
+	KindFaults          = "faults"           // the fault profile changed
+	KindPhone           = "phone.profile"    // a phone's profile changed
+	KindReset           = "reset"            // the namespace was reset
+)
+
+// Record is one event: what happened, at which simulated time.
+type Record struct {
+	ID        string          `json:"id"` // increasing; ask for the events after one to catch up
+	At        time.Time       `json:"at"`
+	Kind      string          `json:"kind"`
+	Namespace string          `json:"ns"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// DefaultEventLogLen is how many recent events the log keeps (about).
+const DefaultEventLogLen = 10000
+
+// EventLog is the log of everything that happens in a namespace, a Redis
+// stream capped at about its length, shared by every process: pages and
+// tools read it to follow the simulator live and to catch up on what they
+// missed.
+type EventLog struct {
+	rdb    redis.UniversalClient
+	ks     Keyspace
+	key    string
+	maxLen int64
+}
+
+// NewEventLog returns the event log of keyspace ks.
+func NewEventLog(rdb redis.UniversalClient, ks Keyspace) *EventLog {
+	return &EventLog{rdb: rdb, ks: ks, key: ks.Key("events"), maxLen: DefaultEventLogLen}
+}
+
+// Emit appends an event. The log is for watching: a failure to write it is
+// returned, and callers that already changed state only log it.
+func (l *EventLog) Emit(ctx context.Context, at time.Time, kind string, data any) error {
+	return l.EmitCmd(ctx, l.rdb, at, kind, data).Err()
+}
+
+// EmitCmd queues an event on a pipeline (or runs it on a client).
+func (l *EventLog) EmitCmd(ctx context.Context, c redis.Cmdable, at time.Time, kind string, data any) *redis.StringCmd {
+	b, err := json.Marshal(data)
+	if err != nil {
+		cmd := redis.NewStringCmd(ctx)
+		cmd.SetErr(fmt.Errorf("event %s: %w", kind, err))
+		return cmd
+	}
+	return c.XAdd(ctx, &redis.XAddArgs{
+		Stream: l.key, MaxLen: l.maxLen, Approx: true,
+		Values: []any{"at", at.UnixMilli(), "kind", kind, "data", string(b)},
+	})
+}
+
+func (l *EventLog) record(m redis.XMessage) Record {
+	at, _ := strconv.ParseInt(fmt.Sprint(m.Values["at"]), 10, 64)
+	data, _ := m.Values["data"].(string)
+	kind, _ := m.Values["kind"].(string)
+	if data == "" {
+		data = "{}"
+	}
+	return Record{ID: m.ID, At: time.UnixMilli(at).UTC(), Kind: kind, Namespace: l.ks.Namespace, Data: json.RawMessage(data)}
+}
+
+// After answers up to max events after the one with id after ("" or "0":
+// from the oldest kept).
+func (l *EventLog) After(ctx context.Context, after string, max int64) ([]Record, error) {
+	start := "-"
+	if after != "" && after != "0" {
+		start = "(" + after
+	}
+	ms, err := l.rdb.XRangeN(ctx, l.key, start, "+", max).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	out := make([]Record, len(ms))
+	for i, m := range ms {
+		out[i] = l.record(m)
+	}
+	return out, nil
+}
+
+// Last answers the id of the newest event ("0" when there is none).
+func (l *EventLog) Last(ctx context.Context) (string, error) {
+	ms, err := l.rdb.XRevRangeN(ctx, l.key, "+", "-", 1).Result()
+	if err != nil {
+		return "", fmt.Errorf("read events: %w", err)
+	}
+	if len(ms) == 0 {
+		return "0", nil
+	}
+	return ms[0].ID, nil
+}
+
+// Follow calls fn with every event after the one with id after, as they
+// come, until ctx ends. It blocks in Redis (XREAD BLOCK) between events.
+func (l *EventLog) Follow(ctx context.Context, after string, fn func(Record)) error {
+	if after == "" {
+		after = "0"
+	}
+	for ctx.Err() == nil {
+		res, err := l.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{l.key, after}, Count: 500, Block: 100 * time.Millisecond}).Result()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			// the store is away: try again shortly
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(200 * time.Millisecond):
+			}
+			continue
+		}
+		for _, s := range res {
+			for _, m := range s.Messages {
+				fn(l.record(m))
+				after = m.ID
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,104 @@
+package server
+
+import (
+	"net/http"
+	"regexp"
+
+	"smsim/miit"
+	"smsim/simulator"
+)
+
+// Bounds of a listing's page.
+const (
+	defaultPage = 100
+	maxPage     = 1000
+)
+
+func (s *Server) routeLists(mux *http.ServeMux) {
+	s.handle(mux, "GET /provider/v1/filings", s.listProviderFilings)
+	s.handle(mux, "GET /miit/v1/filings", s.listMIITFilings)
+	s.handle(mux, "GET /phones/v1", s.listPhones)
+}
+
+// page reads limit and offset.
+func page(r *http.Request) (limit, offset int, err error) {
+	if limit, err = intParam(r, "limit", defaultPage, 1, maxPage); err != nil {
+		return 0, 0, err
+	}
+	offset, err = intParam(r, "offset", 0, 0, 1<<30)
+	return limit, offset, err
+}
+
+func statusParam(r *http.Request, allowed ...string) (string, error) {
+	st := r.URL.Query().Get("status")
+	if st == "" {
+		return "", nil
+	}
+	for _, a := range allowed {
+		if st == a {
+			return st, nil
+		}
+	}
+	return "", simulator.Invalid("status: %q is not one of %v", st, allowed)
+}
+
+func (s *Server) listProviderFilings(w http.ResponseWriter, r *http.Request) {
+	limit, offset, err := page(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	st, err := statusParam(r, miit.StatusSubmitted, miit.StatusPendingValidation, miit.StatusUnderReview,
+		miit.StatusApproved, miit.StatusReturned, miit.StatusRejected, miit.StatusCanceled)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := s.miit.ProviderViews(r.Context(), st, limit, offset)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"filings": p.Items, "total": p.Total})
+}
+
+func (s *Server) listMIITFilings(w http.ResponseWriter, r *http.Request) {
+	limit, offset, err := page(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	st, err := statusParam(r, miit.StatusUnknown, miit.StatusPendingValidation, miit.StatusUnderReview,
+		miit.StatusApproved, miit.StatusReturned, miit.StatusRejected, miit.StatusCanceled)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := s.miit.MIITViews(r.Context(), st, limit, offset)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"filings": p.Items, "total": p.Total})
+}
+
+var digits = regexp.MustCompile(`^[0-9]{0,11}$`)
+
+func (s *Server) listPhones(w http.ResponseWriter, r *http.Request) {
+	limit, offset, err := page(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query().Get("q")
+	if !digits.MatchString(q) {
+		s.fail(w, r, simulator.Invalid("q: must be up to 11 digits of a number, got %q", q))
+		return
+	}
+	phones, total, err := s.gw.Phones(r.Context(), q, limit, offset)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"phones": phones, "total": total})
+}
