@@ -1,0 +1,158 @@
+package client_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"smsim/gateway"
+	"smsim/simulator"
+	"smsim/simulator/client"
+	"smsim/simulator/simtest"
+)
+
+func TestClock(t *testing.T) {
+	sim := simtest.RunT(t)
+	ctx := t.Context()
+	st, err := sim.Clock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st != (simulator.ClockState{Now: simtest.DefaultStart(), Scale: 1, Paused: true}) {
+		t.Fatalf("clock %+v", st)
+	}
+	st, err = sim.Advance(ctx, 90*time.Minute)
+	if err != nil || !st.Now.Equal(simtest.DefaultStart().Add(90*time.Minute)) || !st.Paused {
+		t.Fatalf("advanced %+v, %v", st, err)
+	}
+	if _, err := sim.Advance(ctx, -time.Minute); !client.IsStatus(err, http.StatusBadRequest) {
+		t.Fatalf("advance backwards: %v, want a 400", err)
+	}
+	st, err = sim.Resume(ctx, 1000)
+	if err != nil || st.Paused || st.Scale != 1000 {
+		t.Fatalf("resumed %+v, %v", st, err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	st, err = sim.Pause(ctx)
+	if err != nil || !st.Paused || !st.Now.After(simtest.DefaultStart().Add(90*time.Minute+10*time.Second)) {
+		t.Fatalf("paused %+v, %v: 20ms at 1000× is 20s", st, err)
+	}
+	scale := 0.5
+	if st, err = sim.SetClock(ctx, client.ClockSettings{Scale: &scale}); err != nil || st.Scale != 0.5 || !st.Paused {
+		t.Fatalf("rescaled %+v, %v", st, err)
+	}
+	if _, err := sim.SetClock(ctx, client.ClockSettings{}); !client.IsStatus(err, http.StatusBadRequest) {
+		t.Fatalf("empty settings: %v, want a 400", err)
+	}
+}
+
+func TestFaultProfile(t *testing.T) {
+	sim := simtest.RunT(t)
+	ctx := t.Context()
+	f, err := sim.Faults(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(f, simulator.DefaultFaults()) {
+		t.Fatalf("start value %+v", f)
+	}
+	f.DropRate = 0.25
+	f.SyncLag = simulator.Fixed(5 * time.Minute)
+	f.Outages = []simulator.Outage{{Carrier: "china_unicom", Start: simtest.DefaultStart(),
+		End: simtest.DefaultStart().Add(time.Hour), Mode: simulator.ModeHold}}
+	got, err := sim.PutFaults(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DropRate != 0.25 || got.SyncLag != simulator.Fixed(5*time.Minute) || len(got.Outages) != 1 ||
+		len(got.Outages[0].Prefixes) == 0 || got.Outages[0].Prefixes[0] != "130" {
+		t.Fatalf("put %+v", got)
+	}
+	got, err = sim.PatchFaults(ctx, json.RawMessage(`{"drop_rate": null, "spam_block_rate": 0.5}`))
+	if err != nil || got.DropRate != 0 || got.SpamBlockRate != 0.5 || got.SyncLag != simulator.Fixed(5*time.Minute) {
+		t.Fatalf("patched %+v, %v", got, err)
+	}
+	_, err = sim.PatchFaults(ctx, map[string]any{"sms_delay": map[string]string{"model": "lognormal", "median": "1m", "p99": "10s"}})
+	var e *client.Error
+	if !errors.As(err, &e) || e.Status != 400 || !strings.HasPrefix(e.Detail, "sms_delay.p99: must not be below the median") {
+		t.Fatalf("bad patch: %v", err)
+	}
+}
+
+func TestResetForgetsEverything(t *testing.T) {
+	sim := simtest.RunT(t)
+	ctx := t.Context()
+	order := codesSent(t, sim)
+	if _, err := sim.PatchFaults(ctx, map[string]float64{"drop_rate": 1}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sim.Reset(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st != (simulator.ClockState{Now: simtest.DefaultStart(), Scale: 1, Paused: true}) {
+		t.Fatalf("clock after the reset %+v", st)
+	}
+	if _, err := sim.Filing(ctx, order.ID); !client.IsStatus(err, http.StatusNotFound) {
+		t.Fatalf("order after the reset: %v, want a 404", err)
+	}
+	if ms, err := sim.Messages(ctx, leader.Phone, ""); err != nil || len(ms) != 0 {
+		t.Fatalf("inbox after the reset %+v, %v", ms, err)
+	}
+	if f, err := sim.Faults(ctx); err != nil || f.DropRate != 0 {
+		t.Fatalf("faults after the reset %+v, %v", f, err)
+	}
+}
+
+func TestScenarios(t *testing.T) {
+	sim := simtest.RunT(t)
+	ctx := t.Context()
+	list, err := sim.Scenarios(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range list {
+		names = append(names, s.Name)
+		if s.Description == "" {
+			t.Errorf("scenario %s has no description", s.Name)
+		}
+	}
+	if strings.Join(names, ",") != strings.Join(simulator.ScenarioNames(), ",") {
+		t.Fatalf("scenarios %v, want %v", names, simulator.ScenarioNames())
+	}
+	res, err := sim.ApplyShippedScenario(ctx, "bad_carrier_day")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Name != "bad_carrier_day" || len(res.Faults.Outages) != 1 ||
+		!res.Faults.Outages[0].Start.Equal(simtest.DefaultStart().Add(time.Hour)) {
+		t.Fatalf("applied %+v", res)
+	}
+	f, err := sim.Faults(ctx)
+	if err != nil || !reflect.DeepEqual(f, res.Faults) {
+		t.Fatalf("faults %+v, %v: want the scenario's", f, err)
+	}
+
+	res, err = sim.ApplyScenario(ctx, simulator.Scenario{Name: "admin_phone_off",
+		Faults:  json.RawMessage(`{"sync_lag": {"model": "fixed", "value": "5m"}}`),
+		Outages: []simulator.RelativeOutage{{Carrier: "china_unicom", After: "10m", For: "30m", Mode: "refuse"}},
+		Phones:  map[string]json.RawMessage{admin.Phone: json.RawMessage(`{"reachable": false}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Name != "admin_phone_off" || res.Faults.SyncLag != simulator.Fixed(5*time.Minute) ||
+		!res.Faults.Outages[0].End.Equal(simtest.DefaultStart().Add(40*time.Minute)) || res.Phones[admin.Phone].Reachable {
+		t.Fatalf("applied %+v", res)
+	}
+	if p, err := sim.Profile(ctx, admin.Phone); err != nil || p.Reachable || p.Service != gateway.ServiceActive {
+		t.Fatalf("profile %+v, %v", p, err)
+	}
+	if _, err := sim.ApplyShippedScenario(ctx, "sunny_day"); !client.IsStatus(err, http.StatusBadRequest) {
+		t.Fatalf("unknown scenario: %v, want a 400", err)
+	}
+}

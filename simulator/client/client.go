@@ -1,0 +1,212 @@
+// Package client is a typed Go client of smsim's HTTP API: the provider's
+// filing system, MIIT, the phones, the gateway, the control endpoints and
+// the health checks, with the helpers a test wants — wait for a code,
+// advance the clock, submit a first filing.
+//
+// It speaks in the simulator's own types (miit.SubmitRequest,
+// miit.ProviderView, gateway.Message, simulator.ClockState, …). A request
+// the simulator refuses is an *Error carrying its problem details:
+//
+//	var e *client.Error
+//	if errors.As(err, &e) && e.Status == http.StatusConflict { … }
+//
+// Domain outcomes — a wrong code, a used-up resend — are not errors: they
+// are results with MIIT's words (miit.ValidationResult, miit.ResendResult).
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultURL is where `go run ./cmd/smsim` serves.
+const DefaultURL = "http://127.0.0.1:8080"
+
+// DefaultWait is how long a Wait helper waits, in real time, when its
+// context has no deadline.
+const DefaultWait = 30 * time.Second
+
+// Client talks to one smsim server. It is safe for concurrent use.
+type Client struct {
+	base   *url.URL
+	hc     *http.Client
+	header http.Header
+	wait   time.Duration
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient sends the requests through hc instead of a client of the
+// package's own. Give it no Timeout shorter than the long polls (up to five
+// minutes): the helpers bound their waits with their contexts.
+func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+
+// WithHeader sets a header on every request the client sends, such as an
+// X-Request-Id to find the requests of one test in the server's log.
+func WithHeader(key, value string) Option {
+	return func(c *Client) { c.header.Set(key, value) }
+}
+
+// WithWait sets how long the Wait helpers wait when their context has no
+// deadline (DefaultWait unless set).
+func WithWait(d time.Duration) Option { return func(c *Client) { c.wait = d } }
+
+// New returns a client of the server at baseURL ("http://127.0.0.1:8080").
+func New(baseURL string, opts ...Option) (*Client, error) {
+	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("smsim client: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("smsim client: %q is not an http:// or https:// URL of a server", baseURL)
+	}
+	c := &Client{base: u, hc: &http.Client{}, header: http.Header{}, wait: DefaultWait}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
+}
+
+// With returns a copy of the client with more options: the same server,
+// its own headers.
+func (c *Client) With(opts ...Option) *Client {
+	d := *c
+	d.header = c.header.Clone()
+	for _, o := range opts {
+		o(&d)
+	}
+	return &d
+}
+
+// URL is the server's base URL.
+func (c *Client) URL() string { return c.base.String() }
+
+// Error is an answer of the server other than a success: the problem
+// details (RFC 9457) it sent, or what could be made of another body.
+type Error struct {
+	Method string // of the request
+	Path   string // of the request, with its query
+	Status int    // the HTTP status code
+	Type   string // the problem type, such as urn:smsim:problem:invalid-input
+	Title  string // the status text
+	Detail string // what is wrong, naming the field
+	// RequestID is the answer's X-Request-Id: the server's log lines of
+	// the request carry it.
+	RequestID string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("smsim: %s %s: %d %s: %s", e.Method, e.Path, e.Status, e.Title, e.Detail)
+}
+
+// IsStatus tells whether err is an *Error with HTTP status code status.
+func IsStatus(err error, status int) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == status
+}
+
+// request is one call to the API.
+type request struct {
+	method string
+	path   string     // escaped, from the base URL
+	query  url.Values // may be nil
+	body   any        // sent as JSON when not nil; json.RawMessage as it is
+}
+
+// do sends r, and decodes a 2xx answer into out (when not nil and the
+// answer has a body). It answers the status code.
+func (c *Client) do(ctx context.Context, r request, out any) (int, error) {
+	u := c.base.String() + r.path
+	if len(r.query) > 0 {
+		u += "?" + r.query.Encode()
+	}
+	var body io.Reader
+	if r.body != nil {
+		b, err := json.Marshal(r.body)
+		if err != nil {
+			return 0, fmt.Errorf("smsim: %s %s: encode the body: %w", r.method, r.path, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u, body)
+	if err != nil {
+		return 0, fmt.Errorf("smsim: %w", err)
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("smsim: %s %s: %w", r.method, r.path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return resp.StatusCode, fmt.Errorf("smsim: %s %s: read the answer: %w", r.method, r.path, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp.StatusCode, problemOf(r, resp, b)
+	}
+	if out != nil && len(bytes.TrimSpace(b)) > 0 {
+		if err := decode(b, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("smsim: %s %s: decode the answer: %w", r.method, r.path, err)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+// decode reads an answer into out: a decoder of its own when out has one.
+func decode(b []byte, out any) error {
+	if d, ok := out.(interface{ decode([]byte) error }); ok {
+		return d.decode(b)
+	}
+	return json.Unmarshal(b, out)
+}
+
+func problemOf(r request, resp *http.Response, b []byte) *Error {
+	e := &Error{Method: r.method, Path: r.path, Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode),
+		RequestID: resp.Header.Get("X-Request-Id")}
+	if len(r.query) > 0 {
+		e.Path += "?" + r.query.Encode()
+	}
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	var p struct {
+		Type   string `json:"type"`
+		Title  string `json:"title"`
+		Detail string `json:"detail"`
+	}
+	if (mt == "application/problem+json" || mt == "application/json") && json.Unmarshal(b, &p) == nil && p.Detail != "" {
+		e.Type, e.Detail = p.Type, p.Detail
+		if p.Title != "" {
+			e.Title = p.Title
+		}
+		return e
+	}
+	e.Type = "about:blank"
+	e.Detail = strings.TrimSpace(string(b))
+	if len(e.Detail) > 200 {
+		e.Detail = e.Detail[:200] + "…"
+	}
+	if e.Detail == "" {
+		e.Detail = "(no body)"
+	}
+	return e
+}
+
+// segment escapes one path segment (a phone such as +8613800000001, an
+// id).
+func segment(s string) string { return url.PathEscape(s) }

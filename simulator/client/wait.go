@@ -1,0 +1,124 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"smsim/gateway"
+)
+
+// ErrNoMessage is the error of a helper that found no message, or waited
+// for one in vain: errors.Is(err, ErrNoMessage).
+var ErrNoMessage = errors.New("no such message")
+
+// WaitForCode answers the first code MIIT texted to phone: the first
+// message from MIIT with a code in its inbox, at once when it is there,
+// else as soon as it is delivered. It cannot miss a code delivered before
+// the call (it reads from the inbox's start), which makes it right for the
+// first code of a phone: submit, advance, WaitForCode.
+//
+// A phone sent more than one code (a resend, a second order) has the
+// first one first: wait for the next with WaitForCodeAfter, giving the
+// message of the code before, or read the newest with LatestCode.
+//
+// It waits until ctx ends or, when ctx has no deadline, for the client's
+// wait (DefaultWait); in vain, the error is ErrNoMessage. On a paused
+// clock nothing arrives by itself: Advance past the sync lag first.
+func (c *Client) WaitForCode(ctx context.Context, phone string) (string, error) {
+	m, err := c.WaitForCodeAfter(ctx, phone, AfterStart)
+	return m.Code, err
+}
+
+// WaitForCodeAfter answers the first message from MIIT with a code
+// delivered to phone's inbox after the message with id after; AfterStart:
+// the first of the inbox; empty: the first delivered after the call. The
+// answer's ID is the after of the next call, so that a test walks the
+// codes one by one without missing one:
+//
+//	first, _ := c.WaitForCodeAfter(ctx, phone, client.AfterStart)
+//	c.ResendPerson(ctx, person)
+//	second, _ := c.WaitForCodeAfter(ctx, phone, first.ID)
+//
+// It waits as WaitForCode does.
+func (c *Client) WaitForCodeAfter(ctx context.Context, phone, after string) (gateway.Message, error) {
+	return c.WaitForMessage(ctx, phone, NextOptions{After: after, FromMIIT: true, HasCode: true})
+}
+
+// WaitForMessage answers the first inbox message of phone that passes o,
+// waiting for it as WaitForCode does: it long-polls again and again, each
+// poll from where the last one stopped, until one comes or the wait is
+// over. o.Timeout is ignored; an empty o.After is the moment of the call.
+func (c *Client) WaitForMessage(ctx context.Context, phone string, o NextOptions) (gateway.Message, error) {
+	ctx, cancel := c.waitContext(ctx)
+	defer cancel()
+	if o.After == "" { // pin "now", so that no delivery between two polls is missed
+		cur, err := c.Cursor(ctx, phone)
+		if err != nil {
+			return gateway.Message{}, c.waitErr(ctx, phone, err)
+		}
+		o.After = cur
+	}
+	o.Timeout = maxNextTimeout // Next shortens it to ctx's deadline
+	for {
+		m, ok, err := c.Next(ctx, phone, o)
+		if err != nil {
+			return gateway.Message{}, c.waitErr(ctx, phone, err)
+		}
+		if ok {
+			return m, nil
+		}
+		if ctx.Err() != nil {
+			return gateway.Message{}, c.waitErr(ctx, phone, ctx.Err())
+		}
+	}
+}
+
+// waitContext bounds ctx by the client's wait when it has no deadline.
+func (c *Client) waitContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok || c.wait <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, c.wait)
+}
+
+func (c *Client) waitErr(ctx context.Context, phone string, err error) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	return fmt.Errorf("smsim: waiting for a message to %s: %w: none came in time (on a paused clock, advance it first): %w", phone, ErrNoMessage, ctx.Err())
+}
+
+// LatestCode answers the newest message from MIIT with a code in phone's
+// inbox, without waiting; ErrNoMessage when there is none. After a resend,
+// it is the resent code once that has arrived.
+func (c *Client) LatestCode(ctx context.Context, phone string) (gateway.Message, error) {
+	ms, err := c.Messages(ctx, phone, gateway.FolderInbox)
+	if err != nil {
+		return gateway.Message{}, err
+	}
+	for i := len(ms) - 1; i >= 0; i-- {
+		if ms[i].Code != "" && gateway.IsMIITSender(ms[i].Sender) {
+			return ms[i], nil
+		}
+	}
+	return gateway.Message{}, fmt.Errorf("smsim: no code from MIIT in the inbox of %s: %w", phone, ErrNoMessage)
+}
+
+// Cursor answers the id of the newest message in phone's inbox, or
+// AfterStart when it is empty: given as the after of WaitForCodeAfter or
+// Next, it asks for what arrives from now on, whatever comes in between.
+//
+//	cur, _ := c.Cursor(ctx, phone)
+//	c.ResendPerson(ctx, person)
+//	next, _ := c.WaitForCodeAfter(ctx, phone, cur)
+func (c *Client) Cursor(ctx context.Context, phone string) (string, error) {
+	ms, err := c.Messages(ctx, phone, gateway.FolderInbox)
+	if err != nil {
+		return "", err
+	}
+	if len(ms) == 0 {
+		return AfterStart, nil
+	}
+	return ms[len(ms)-1].ID, nil
+}

@@ -1,0 +1,175 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"smsim/miit"
+	"smsim/simulator/client"
+	"smsim/simulator/simtest"
+)
+
+func TestWaitForCodeFindsACodeDeliveredBeforeTheCall(t *testing.T) {
+	sim := simtest.RunT(t)
+	ctx := t.Context()
+	codesSent(t, sim)
+	code, err := sim.WaitForCode(ctx, leader.Phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest, err := sim.LatestCode(ctx, leader.Phone)
+	if err != nil || latest.Code != code || len(code) != 6 || latest.Sender != "12381" {
+		t.Fatalf("waited for %q, the inbox's newest is %+v (%v)", code, latest, err)
+	}
+}
+
+func TestWaitForCodeWaitsForTheCode(t *testing.T) {
+	sim := simtest.RunT(t)
+	ctx := t.Context()
+	if _, err := sim.SubmitFirstFiling(ctx, leader, admin); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	errc := make(chan error, 1)
+	go func() {
+		code, err := sim.WaitForCode(ctx, admin.Phone)
+		got <- code
+		errc <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // most likely in its long poll by now; it need not be
+	if _, err := sim.Advance(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	code := <-got
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	r, err := sim.ValidatePerson(ctx, admin, code)
+	if err != nil || r.Result != miit.ResultPartial {
+		t.Fatalf("validate the waited-for code %q: %+v, %v", code, r, err)
+	}
+}
+
+// A resend texts a new code, and the old one stops working: a test walks
+// the codes one by one, each after the message of the one before.
+func TestWaitForTheNextCodeAfterAResend(t *testing.T) {
+	sim := simtest.RunT(t)
+	ctx := t.Context()
+	if _, err := sim.Submit(ctx, miit.SubmitRequest{Type: miit.TypeModify, Variant: "entity", EntityLeader: &leader}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Advance(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	first, err := sim.WaitForCodeAfter(ctx, leader.Phone, client.AfterStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if m, err := sim.WaitForCodeAfter(short, leader.Phone, first.ID); !errors.Is(err, client.ErrNoMessage) {
+		t.Fatalf("a next code before the resend: %+v, %v", m, err)
+	}
+	if r, err := sim.ResendPerson(ctx, leader); err != nil || r.Result != miit.ResultResent {
+		t.Fatalf("resend %+v, %v", r, err)
+	}
+	second, err := sim.WaitForCodeAfter(ctx, leader.Phone, first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.ID == first.ID || second.Code == "" {
+		t.Fatalf("second %+v after first %+v", second, first)
+	}
+	if again, err := sim.WaitForCode(ctx, leader.Phone); err != nil || again != first.Code {
+		t.Fatalf("WaitForCode = %q, %v: want the first code still", again, err)
+	}
+	if latest, err := sim.LatestCode(ctx, leader.Phone); err != nil || latest.ID != second.ID {
+		t.Fatalf("latest %+v, %v: want the resent one", latest, err)
+	}
+	if second.Code != first.Code {
+		r, err := sim.ValidatePerson(ctx, leader, first.Code)
+		if err != nil || r.Result != miit.ResultFailed {
+			t.Fatalf("the replaced code: %+v, %v", r, err)
+		}
+	}
+	r, err := sim.ValidatePerson(ctx, leader, second.Code)
+	if err != nil || r.Result != miit.ResultComplete {
+		t.Fatalf("the resent code: %+v, %v", r, err)
+	}
+}
+
+// A cursor taken before an action asks for what the action brings, not
+// for what came before it.
+func TestCursorAndWaitingFromNow(t *testing.T) {
+	sim := simtest.RunT(t)
+	ctx := t.Context()
+	cur, err := sim.Cursor(ctx, leader.Phone)
+	if err != nil || cur != client.AfterStart {
+		t.Fatalf("cursor of an empty inbox %q, %v", cur, err)
+	}
+	codesSent(t, sim)
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if m, err := sim.WaitForCodeAfter(short, leader.Phone, ""); !errors.Is(err, client.ErrNoMessage) {
+		t.Fatalf("waiting from now found %+v, %v: the code came before the call", m, err)
+	}
+	cur, err = sim.Cursor(ctx, leader.Phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if latest, _ := sim.LatestCode(ctx, leader.Phone); cur != latest.ID {
+		t.Fatalf("cursor %q, want the newest message %q", cur, latest.ID)
+	}
+	if _, err := sim.ResendPerson(ctx, leader); err != nil {
+		t.Fatal(err)
+	}
+	m, err := sim.WaitForCodeAfter(ctx, leader.Phone, cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.ID == cur {
+		t.Fatalf("got the message of the cursor again")
+	}
+	m, err = sim.WaitForMessage(ctx, leader.Phone, client.NextOptions{After: client.AfterStart, Sender: "95187"})
+	if err != nil || m.Code != "" {
+		t.Fatalf("the provider's notice: %+v, %v", m, err)
+	}
+}
+
+func TestWaitingInVain(t *testing.T) {
+	sim := simtest.RunT(t)
+	ctx := t.Context()
+	if _, err := sim.SubmitFirstFiling(ctx, leader, admin); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 150*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	code, err := sim.WaitForCode(short, leader.Phone) // the clock is paused: the order never syncs
+	if code != "" || !errors.Is(err, client.ErrNoMessage) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("code %q, error %v", code, err)
+	}
+	if d := time.Since(start); d < 150*time.Millisecond || d > 5*time.Second {
+		t.Fatalf("waited %s, want about 150ms", d)
+	}
+
+	c := sim.With(client.WithWait(100 * time.Millisecond))
+	start = time.Now()
+	if _, err := c.WaitForCode(ctx, leader.Phone); !errors.Is(err, client.ErrNoMessage) {
+		t.Fatalf("no deadline: %v", err)
+	}
+	if d := time.Since(start); d < 100*time.Millisecond || d > 5*time.Second {
+		t.Fatalf("waited %s, want the client's wait of 100ms", d)
+	}
+	if _, err := sim.LatestCode(ctx, leader.Phone); !errors.Is(err, client.ErrNoMessage) {
+		t.Fatalf("latest code before any: %v", err)
+	}
+
+	canceled, stop := context.WithCancel(ctx)
+	stop()
+	if _, err := sim.WaitForCode(canceled, leader.Phone); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled: %v", err)
+	}
+}

@@ -1,0 +1,90 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"smsim/gateway"
+	"smsim/simulator/client"
+	"smsim/simulator/simtest"
+)
+
+func TestWatchSeesEveryDelivery(t *testing.T) {
+	sim := simtest.RunT(t)
+	ctx := t.Context()
+	w, err := sim.Watch(ctx, "+86"+leader.Phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	p := gateway.DefaultProfile()
+	p.SpamFilter = true
+	if _, err := sim.SetProfile(ctx, leader.Phone, p); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range [][2]string{{"95555", "hello"}, {"12381", "code 123456"}} {
+		if _, err := sim.Send(ctx, m[0], leader.Phone, m[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []struct{ body, folder, code string }{{"hello", "inbox", ""}, {"code 123456", "blocked", "123456"}} {
+		m, err := w.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Body != want.body || m.Folder != want.folder || m.Code != want.code || m.Phone != leader.Phone || m.ID == "" {
+			t.Fatalf("watched %+v, want %+v", m, want)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("second close: %v", err)
+	}
+	if _, err := w.Next(); err == nil {
+		t.Fatal("next after close: no error")
+	}
+}
+
+func TestWatchEndsWithItsContext(t *testing.T) {
+	sim := simtest.RunT(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	w, err := sim.Watch(ctx, leader.Phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	time.AfterFunc(50*time.Millisecond, cancel)
+	if _, err := w.Next(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("next after cancel: %v", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("close after the context ended: %v", err)
+	}
+}
+
+func TestWatchEndsWhenTheServerStops(t *testing.T) {
+	sim := simtest.RunT(t)
+	w, err := sim.Watch(t.Context(), leader.Phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	go sim.Close()
+	if _, err := w.Next(); err == nil {
+		t.Fatal("next after the server stopped: no error")
+	}
+}
+
+func TestWatchABadNumber(t *testing.T) {
+	sim := simtest.RunT(t)
+	_, err := sim.Watch(t.Context(), "12345")
+	var e *client.Error
+	if !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Detail == "" {
+		t.Fatalf("watch 12345: %v", err)
+	}
+}
