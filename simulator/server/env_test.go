@@ -125,6 +125,7 @@ func (in *instance) do(method, path string, body any) (int, []byte) {
 	if err != nil {
 		in.t.Fatal(err)
 	}
+	conforms(in.t, method, in.url+path, resp.StatusCode, resp.Header, out)
 	return resp.StatusCode, out
 }
 
