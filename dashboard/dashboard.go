@@ -1,20 +1,74 @@
-// Package dashboard serves smsim's web page: for now a page that says what
-// is running and where the API is.
+// Package dashboard is smsim's web page and its feed: the page at / that
+// shows the phones, the orders, the clock, the fault profile and live
+// charts, kept up to date over one websocket of the event log, and the
+// feed that fans the log out to the pages of this process.
+//
+// The page is plain HTML, CSS and JavaScript modules embedded in the
+// binary: nothing to build. It writes every text from the network with
+// textContent, and the server sends it under a Content-Security-Policy
+// that allows no inline script and no other origin.
 package dashboard
 
 import (
-	_ "embed"
+	"embed"
+	"io/fs"
 	"net/http"
+	"strings"
 )
 
-//go:embed index.html
-var index []byte
+//go:embed static
+var static embed.FS
 
-// Handler serves the page.
+// AssetPrefix is the path under which the page's scripts, styles and icon
+// are served: mount Handler on "GET /{$}" and on "GET "+AssetPrefix+"{file...}".
+const AssetPrefix = "/dashboard/"
+
+// CSP is the Content-Security-Policy of the page and its assets: scripts,
+// styles, images and connections (the API and the websocket) of this
+// origin only, no inline script or style, no plugins, no framing.
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// assets is the page's tree: index.html and what it loads.
+var assets = func() fs.FS {
+	sub, err := fs.Sub(static, "static")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	return sub
+}()
+
+// HasAsset tells whether the page has a file of that name (as under
+// AssetPrefix: "app.js").
+func HasAsset(name string) bool {
+	if !fs.ValidPath(name) || name == "." {
+		return false
+	}
+	st, err := fs.Stat(assets, name)
+	return err == nil && !st.IsDir()
+}
+
+// Handler serves the page at / and its assets under AssetPrefix.
 func Handler() http.Handler {
+	index, err := fs.ReadFile(assets, "index.html")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	files := http.StripPrefix(AssetPrefix, http.FileServerFS(assets))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", "default-src 'self'")
-		w.Write(index)
+		h := w.Header()
+		h.Set("Content-Security-Policy", CSP)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-cache")
+		switch {
+		case r.URL.Path == "/" || r.URL.Path == AssetPrefix+"index.html":
+			h.Set("Content-Type", "text/html; charset=utf-8")
+			w.Write(index)
+		case strings.HasPrefix(r.URL.Path, AssetPrefix) && !strings.HasSuffix(r.URL.Path, "/"):
+			files.ServeHTTP(w, r)
+		default:
+			http.NotFound(w, r)
+		}
 	})
 }

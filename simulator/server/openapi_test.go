@@ -487,6 +487,10 @@ func TestOpenAPIConformance(t *testing.T) {
 	c.get("/metrics", 200)
 	c.get("/openapi.json", 200)
 	c.get("/", 200)
+	c.get("/dashboard/app.js", 200)
+	c.get("/dashboard/style.css", 200)
+	c.get("/dashboard/icon.svg", 200)
+	c.get("/dashboard/no-such-file.js", 404)
 
 	// clock and faults
 	c.get("/admin/v1/clock", 200)

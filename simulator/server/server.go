@@ -202,6 +202,7 @@ func (s *Server) Routes() http.Handler {
 	s.routeGateway(mux)
 	s.routeAdmin(mux)
 	s.routeOps(mux)
+	s.routeDashboard(mux)
 	s.routeLists(mux)
 	s.handle(mux, "GET /ws/events", s.eventSocket)
 	return s.instrument(problemsForMux(mux))

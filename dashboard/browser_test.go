@@ -1,0 +1,544 @@
+package dashboard_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"image/png"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"smsim/gateway"
+	"smsim/miit"
+	"smsim/simulator"
+	"smsim/simulator/client"
+	"smsim/simulator/redistest"
+	"smsim/simulator/server"
+	"smsim/simulator/simtest"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/dashboard.png, the screenshot the README shows")
+
+// t0 is the simulated time the browser tests start at, the clock paused.
+var t0 = simtest.DefaultStart()
+
+// smsim is a simulator the browser looks at, and the test's client of it.
+type smsim struct {
+	t   *testing.T
+	url string
+	c   *client.Client
+}
+
+// start runs a whole simulator for the test, its clock paused at t0.
+func start(t *testing.T) *smsim {
+	t.Helper()
+	sim := simtest.RunT(t, simtest.WithSeed(4))
+	return &smsim{t: t, url: sim.URL, c: sim.Client}
+}
+
+func (s *smsim) check(err error) {
+	s.t.Helper()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *smsim) send(to, body string) {
+	s.t.Helper()
+	_, err := s.c.Send(context.Background(), "95187", to, body)
+	s.check(err)
+}
+
+var (
+	liLei     = miit.Person{Name: "Li Lei", CertificateNumber: "110101199003071234"}
+	hanMeimei = miit.Person{Name: "Han Meimei", CertificateNumber: "11010119920101567X"}
+)
+
+// with answers a person with a phone number.
+func with(p miit.Person, phone string) *miit.Person {
+	p.Phone = phone
+	return &p
+}
+
+func (s *smsim) submit(req miit.SubmitRequest) string {
+	s.t.Helper()
+	v, err := s.c.Submit(context.Background(), req)
+	s.check(err)
+	return v.ID
+}
+
+// validate has p validate with the newest code in their inbox, or with
+// code when it is not empty.
+func (s *smsim) validate(p *miit.Person, code string) {
+	s.t.Helper()
+	ctx := context.Background()
+	if code == "" {
+		m, err := s.c.LatestCode(ctx, p.Phone)
+		s.check(err)
+		code = m.Code
+	}
+	_, err := s.c.ValidatePerson(ctx, *p, code)
+	s.check(err)
+}
+
+func (s *smsim) advance(d time.Duration) {
+	s.t.Helper()
+	_, err := s.c.Advance(context.Background(), d)
+	s.check(err)
+}
+
+// setProfile changes a phone's profile.
+func (s *smsim) setProfile(phone string, change func(*gateway.Profile)) {
+	s.t.Helper()
+	ctx := context.Background()
+	p, err := s.c.Profile(ctx, phone)
+	s.check(err)
+	change(&p)
+	_, err = s.c.SetProfile(ctx, phone, p)
+	s.check(err)
+}
+
+func (s *smsim) profile(phone string) gateway.Profile {
+	s.t.Helper()
+	p, err := s.c.Profile(context.Background(), phone)
+	s.check(err)
+	return p
+}
+
+// browser is a headless Chromium with one tab, and what the tab wrote to
+// its console and the dialogs it opened.
+type browser struct {
+	t       *testing.T
+	ctx     context.Context
+	mu      sync.Mutex
+	console []chromedp.ConsoleMessage
+	dialogs []string
+}
+
+// chromium finds the browser; the tests fail without it, since CI must
+// run them.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{os.Getenv("SMSIM_CHROMIUM"), "chromium", "chromium-browser", "/usr/bin/chromium"} {
+		if name == "" {
+			continue
+		}
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatal("chromium is not installed: the dashboard's browser tests need it (Debian: apt-get install -y chromium; " +
+		".ci/run installs it), or name a Chromium binary in SMSIM_CHROMIUM")
+	return ""
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1440, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	ctx, cancelTime := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() {
+		cancelTime()
+		cancelTab()
+		cancelAlloc()
+	})
+	b := &browser{t: t, ctx: ctx}
+	console := chromedp.Console(ctx)
+	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
+	go func() {
+		for m, err := range console {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.console = append(b.console, m)
+			b.mu.Unlock()
+		}
+	}()
+	go func() {
+		for d, err := range dialogs {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.dialogs = append(b.dialogs, d.Type.String()+": "+d.Message)
+			b.mu.Unlock()
+			chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}()
+	return b
+}
+
+func (b *browser) do(actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// eval answers the value of a JavaScript expression in the page.
+func eval[T any](b *browser, expr string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		b.t.Fatalf("%s: %v", expr, err)
+	}
+	return v
+}
+
+// within waits until a JavaScript expression is true in the page, for at
+// most d of real time, and answers how long it took.
+func (b *browser) within(d time.Duration, what, expr string) time.Duration {
+	b.t.Helper()
+	start := time.Now()
+	for {
+		if eval[bool](b, expr) {
+			return time.Since(start)
+		}
+		if time.Since(start) > d {
+			b.t.Fatalf("%s: not within %s (%s)", what, d, expr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// problems answers the console's errors, warnings and exceptions.
+func (b *browser) problems() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, m := range b.console {
+		switch m.Type {
+		case chromedp.ConsoleError, chromedp.ConsoleWarning, chromedp.ConsoleException:
+			out = append(out, m.String()+" ("+m.URL+")")
+		}
+	}
+	return out
+}
+
+func (b *browser) alerts() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.dialogs...)
+}
+
+// open loads the page and waits until its feed is live.
+func (b *browser) open(url string) {
+	b.t.Helper()
+	b.do(chromedp.Navigate(url))
+	b.within(5*time.Second, "the feed goes live", `document.querySelector('#feed-state').dataset.state === 'live'`)
+}
+
+// js quotes a string for a JavaScript expression.
+func js(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func card(phone string) string {
+	return fmt.Sprintf(`document.querySelector('.phone[data-phone=%s]')`, js(phone))
+}
+
+func TestDashboard(t *testing.T) {
+	s := start(t)
+	b := newBrowser(t)
+	b.open(s.url + "/")
+
+	t.Run("page loads without console errors", func(t *testing.T) {
+		if got := eval[string](b, `document.title`); got != "smsim" {
+			t.Errorf("title %q, want smsim", got)
+		}
+		time.Sleep(300 * time.Millisecond) // let the first snapshot land
+		if p := b.problems(); len(p) > 0 {
+			t.Errorf("console:\n%s", strings.Join(p, "\n"))
+		}
+	})
+
+	t.Run("a message appears in its phone within two seconds", func(t *testing.T) {
+		const phone, body = "13000000001", "Your parcel code is 424242, pick it up today."
+		sent := time.Now()
+		s.send(phone, body)
+		b.within(2*time.Second-time.Since(sent), "the message in the phone's inbox",
+			card(phone)+`?.querySelector('.bubble .body')?.textContent === `+js(body))
+		if got := eval[string](b, card(phone)+`.querySelector('.bubble mark').textContent`); got != "424242" {
+			t.Errorf("the code picked out: %q, want 424242", got)
+		}
+		if got := eval[string](b, card(phone)+`.querySelector('.bubble .sender').textContent`); got != "95187" {
+			t.Errorf("sender %q, want 95187", got)
+		}
+		if got := eval[string](b, card(phone)+`.querySelector('[data-tab=inbox]').textContent`); got != "Inbox 1" {
+			t.Errorf("inbox tab %q, want Inbox 1", got)
+		}
+	})
+
+	t.Run("toggling the spam filter in the page changes the phone's profile", func(t *testing.T) {
+		const phone = "13000000001"
+		b.do(chromedp.Click(chromedp.CSS(`.phone[data-phone="` + phone + `"] button[data-fault="spam_filter"]`)))
+		deadline := time.Now().Add(2 * time.Second)
+		for {
+			if p := s.profile(phone); p.SpamFilter {
+				if p.Service != "active" || !p.Reachable {
+					t.Errorf("service %q: the toggle changed more than the spam filter", p.Service)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the profile's spam_filter is still false 2 s after the click")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		b.within(time.Second, "the badge shows the spam filter on",
+			card(phone)+`.querySelector('[data-fault=spam_filter]').getAttribute('aria-pressed') === 'true'`)
+		// and back
+		b.do(chromedp.Click(chromedp.CSS(`.phone[data-phone="` + phone + `"] button[data-fault="spam_filter"]`)))
+		b.within(2*time.Second, "the badge shows the spam filter off",
+			card(phone)+`.querySelector('[data-fault=spam_filter]').getAttribute('aria-pressed') === 'false'`)
+		if s.profile(phone).SpamFilter {
+			t.Error("spam_filter still true after the second click")
+		}
+	})
+
+	t.Run("a body of HTML shows as text", func(t *testing.T) {
+		const phone, body = "13000000002", `<img src=x onerror=alert(1)>`
+		s.send(phone, body)
+		b.within(2*time.Second, "the message in the phone's inbox",
+			card(phone)+`?.querySelector('.bubble .body')?.textContent === `+js(body))
+		if n := eval[int](b, `document.querySelectorAll('#phones img, #orders img').length`); n != 0 {
+			t.Errorf("%d img elements in the page: the body was parsed as HTML", n)
+		}
+		time.Sleep(200 * time.Millisecond)
+		if a := b.alerts(); len(a) > 0 {
+			t.Errorf("dialogs opened: %v", a)
+		}
+	})
+
+	t.Run("advancing the clock from the page moves simulated time", func(t *testing.T) {
+		before := eval[float64](b, `Number(document.querySelector('#clock-now').dataset.ms)`)
+		if before != float64(t0.UnixMilli()) {
+			t.Errorf("the page's clock reads %v, want %v (the paused clock)", before, t0.UnixMilli())
+		}
+		b.do(chromedp.Click(chromedp.ID("advance-1h")))
+		b.within(2*time.Second, "the page's clock one hour on",
+			fmt.Sprintf(`Number(document.querySelector('#clock-now').dataset.ms) === %d`, t0.Add(time.Hour).UnixMilli()))
+		st, err := s.c.Clock(context.Background())
+		s.check(err)
+		if !st.Now.Equal(t0.Add(time.Hour)) {
+			t.Errorf("the API's clock reads %s, want %s", st.Now, t0.Add(time.Hour))
+		}
+		if got := eval[string](b, `document.querySelector('#clock-now').textContent`); got != "2026-05-01 01:00:00" {
+			t.Errorf("the page shows %q, want 2026-05-01 01:00:00", got)
+		}
+	})
+
+	if p := b.problems(); len(p) > 0 {
+		t.Errorf("console:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// TestDashboardScreenshot fills a simulator with a few orders and phones in
+// every state and takes a screenshot of the page: testdata/dashboard.png,
+// the one the README shows, is rewritten with -update.
+func TestDashboardScreenshot(t *testing.T) {
+	s := start(t)
+	ctx := context.Background()
+	_, err := s.c.PatchFaults(ctx, json.RawMessage(`{"sync_lag": {"model": "fixed", "value": "20m"}, "result_sync_lag": {"model": "fixed", "value": "2m"}}`))
+	s.check(err)
+	s.setProfile("13800000003", func(p *gateway.Profile) { p.SpamFilter = true })
+	s.setProfile("13800000004", func(p *gateway.Profile) { p.Service = "suspended" })
+	a := s.submit(miit.SubmitRequest{Type: "first_filing", Variant: "website",
+		EntityLeader: with(liLei, "13800000001"), WebsiteAdmin: with(hanMeimei, "13800000002")})
+	s.submit(miit.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000003")})
+	s.submit(miit.SubmitRequest{Type: "first_filing", Variant: "website",
+		EntityLeader: with(liLei, "13800000005"), WebsiteAdmin: with(hanMeimei, "13800000004")})
+	c := s.submit(miit.SubmitRequest{Type: "cancel", Variant: "website", WebsiteAdmin: with(hanMeimei, "13800000006")})
+	s.advance(30 * time.Minute)
+	s.validate(with(liLei, "13800000001"), "")
+	s.validate(with(hanMeimei, "13800000002"), "000000")
+	s.validate(with(hanMeimei, "13800000006"), "")
+	_, err = s.c.ResendPerson(ctx, *with(liLei, "13800000005"))
+	s.check(err)
+	s.send("13800000002", `<img src=x onerror=alert(1)>`)
+	s.submit(miit.SubmitRequest{Type: "add_service", Variant: "website",
+		EntityLeader: with(liLei, "13900000007"), WebsiteAdmin: with(hanMeimei, "13900000008")})
+	s.advance(5 * time.Minute)
+
+	b := newBrowser(t)
+	b.open(s.url + "/")
+	b.within(5*time.Second, "the orders in the table", `document.querySelectorAll('#orders tbody tr').length === 5`)
+	b.within(5*time.Second, "the phones' messages",
+		card("13800000002")+`?.querySelectorAll('.bubble').length >= 3 && !document.querySelector('#phones').textContent.includes('Loading')`)
+	if got := eval[string](b, `document.querySelector('tr[data-order=`+js(a)+`]').dataset.status`); got != "pending_validation" {
+		t.Errorf("order %s shows %s, want pending_validation", a, got)
+	}
+	if got := eval[string](b, `document.querySelector('tr[data-order=`+js(c)+`]').dataset.status`); got != "under_review" {
+		t.Errorf("order %s shows %s, want under_review", c, got)
+	}
+	if got := eval[string](b, card("13800000002")+`.querySelector('.bubble:last-child .body').textContent`); got != `<img src=x onerror=alert(1)>` {
+		t.Errorf("the last message of 13800000002 shows %q", got)
+	}
+	shot, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatalf("the screenshot is no PNG: %v", err)
+	}
+	if w := img.Bounds().Dx(); w != 1440 {
+		t.Errorf("screenshot %d pixels wide, want 1440", w)
+	}
+	if err := os.WriteFile(filepath.Join(t.ArtifactDir(), "dashboard.png"), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile(filepath.Join("testdata", "dashboard.png"), shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p := b.problems(); len(p) > 0 {
+		t.Errorf("console:\n%s", strings.Join(p, "\n"))
+	}
+	if a := b.alerts(); len(a) > 0 {
+		t.Errorf("dialogs opened: %v", a)
+	}
+}
+
+// connect answers a client of the simulator at url.
+func connect(t *testing.T, url string) *client.Client {
+	t.Helper()
+	c, err := client.New(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestDashboardReconnects restarts the server under the page: the page
+// reconnects by itself and catches up on an event logged while it was
+// away.
+func TestDashboardReconnects(t *testing.T) {
+	r := redistest.Start(t)
+	seed := int64(5)
+	newServer := func() *server.Server {
+		srv, err := server.New(context.Background(), server.Config{Redis: r.Client(t), KeyPrefix: r.Prefix, Seed: &seed,
+			ClockStart: simulator.ClockStart{At: t0, Paused: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return srv
+	}
+	serve := func(srv *server.Server, addr string) (*http.Server, string) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := &http.Server{Handler: srv.Routes()}
+		go hs.Serve(ln)
+		return hs, ln.Addr().String()
+	}
+	first := newServer()
+	hs, addr := serve(first, "127.0.0.1:0")
+	s := &smsim{t: t, url: "http://" + addr, c: connect(t, "http://"+addr)}
+	s.send("13000000003", "before the restart")
+
+	b := newBrowser(t)
+	b.open(s.url + "/")
+	b.within(2*time.Second, "the first message", card("13000000003")+`?.querySelector('.bubble .body')?.textContent === "before the restart"`)
+
+	// The process stops; another starts on the same store. Before it
+	// listens, a message is sent: the page can only learn of it by
+	// catching up.
+	hs.Close()
+	first.Stop()
+	b.within(5*time.Second, "the page sees the server gone", `document.querySelector('#feed-state').dataset.state === 'reconnecting'`)
+	second := newServer()
+	defer second.Stop()
+	side := httptest.NewServer(second.Routes())
+	defer side.Close()
+	(&smsim{t: t, url: side.URL, c: connect(t, side.URL)}).send("13000000003", "while the page was away")
+	hs2, _ := serve(second, addr)
+	defer hs2.Close()
+
+	b.within(5*time.Second, "the page live again", `document.querySelector('#feed-state').dataset.state === 'live'`)
+	b.within(2*time.Second, "the message sent while the page was away",
+		card("13000000003")+`?.querySelectorAll('.bubble').length === 2`)
+	if got := eval[string](b, card("13000000003")+`.querySelector('.bubble:last-child .body').textContent`); got != "while the page was away" {
+		t.Errorf("last message %q", got)
+	}
+	s.send("13000000003", "after the restart")
+	b.within(2*time.Second, "a message after the restart", card("13000000003")+`?.querySelectorAll('.bubble').length === 3`)
+}
+
+// TestDashboardManyPhones: with 2,000 phones the page holds only the
+// cards in view, scrolls to the last one and searches by number.
+func TestDashboardManyPhones(t *testing.T) {
+	s := start(t)
+	phones := map[string]json.RawMessage{}
+	for i := range 2000 {
+		phones[fmt.Sprintf("137%08d", i)] = json.RawMessage(`{}`)
+	}
+	phones["13700001999"] = json.RawMessage(`{"reachable": false}`)
+	_, err := s.c.ApplyScenario(context.Background(), simulator.Scenario{Name: "many_phones", Phones: phones})
+	s.check(err)
+
+	b := newBrowser(t)
+	b.open(s.url + "/")
+	b.within(5*time.Second, "the count of phones", `document.querySelector('#phones-count').textContent === '2,000'`)
+	if n := eval[int](b, `document.querySelectorAll('.phone').length`); n == 0 || n > 60 {
+		t.Errorf("%d phone cards in the page, want only those in view (a few dozen at most)", n)
+	}
+	took := eval[float64](b, `(() => {
+		const el = document.querySelector('#phones');
+		const t = performance.now();
+		el.scrollTop = el.scrollHeight;
+		el.dispatchEvent(new Event('scroll'));
+		return performance.now() - t;
+	})()`)
+	b.within(2*time.Second, "the last phone in view", card("13700001999")+` !== null`)
+	if n := eval[int](b, `document.querySelectorAll('.phone').length`); n > 60 {
+		t.Errorf("%d phone cards after scrolling, want only those in view", n)
+	}
+	if took > 100 {
+		t.Errorf("scrolling to the end took %.0f ms", took)
+	}
+	b.within(2*time.Second, "the unreachable badge",
+		card("13700001999")+`.querySelector('[data-fault=unreachable]').getAttribute('aria-pressed') === 'true'`)
+	b.do(chromedp.SendKeys(chromedp.ID("phone-search"), "1370000198"))
+	b.within(2*time.Second, "the search's phones", `document.querySelector('#phones-count').textContent === '10 of 2,000'`)
+	if got := eval[[]string](b, `[...document.querySelectorAll('.phone')].map((c) => c.dataset.phone).sort()`); len(got) == 0 || len(got) > 10 || got[0] != "13700001980" {
+		t.Errorf("cards for the search 1370000198: %v, want the first of 13700001980 to 13700001989", got)
+	} else {
+		for _, p := range got {
+			if !strings.HasPrefix(p, "1370000198") {
+				t.Errorf("card %s does not match the search", p)
+			}
+		}
+	}
+}
