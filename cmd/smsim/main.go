@@ -71,7 +71,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in progress")
 	fs.StringVar(&c.scenario, "scenario", "", "a scenario to apply at start: a JSON file, or the name of a shipped one ("+strings.Join(simulator.ScenarioNames(), ", ")+")")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: smsim [flags]\n       smsim healthcheck [--url URL] [--timeout D]\n\nEvery flag may also be set as SMSIM_<NAME> (e.g. SMSIM_REDIS_URL); a flag wins.")
+		fmt.Fprintln(stderr, "usage: smsim [flags]\n       smsim healthcheck [--url URL] [--timeout D]\n"+cliUsage+"\n\nEvery flag may also be set as SMSIM_<NAME> (e.g. SMSIM_REDIS_URL); a flag wins.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -97,6 +97,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return healthcheck(ctx, args[1:], getenv, stdout, stderr)
+	}
+	if code, ok := runCLI(ctx, args, getenv, stdout, stderr); ok {
+		return code
 	}
 	c, err := parse(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {

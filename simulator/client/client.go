@@ -64,10 +64,7 @@ func WithWait(d time.Duration) Option { return func(c *Client) { c.wait = d } }
 // New returns a client of the server at baseURL ("http://127.0.0.1:8080").
 func New(baseURL string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
-	if err != nil {
-		return nil, fmt.Errorf("smsim client: %w", err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("smsim client: %q is not an http:// or https:// URL of a server", baseURL)
 	}
 	c := &Client{base: u, hc: &http.Client{}, header: http.Header{}, wait: DefaultWait}
