@@ -2,6 +2,8 @@ package simtest_test
 
 import (
 	"context"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,5 +106,36 @@ func TestSimsAreApartAndStopWithTheirTest(t *testing.T) {
 	defer cancel()
 	if err := c.Healthz(ctx); err == nil {
 		t.Fatal("the simulator still answers after its test ended")
+	}
+}
+
+// The README shows TestFilingValidation as it is.
+func TestReadmeShowsTheTest(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("simtest_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := func(b []byte, from string) string {
+		s := string(b)
+		i := strings.Index(s, from)
+		if i < 0 {
+			return ""
+		}
+		j := strings.Index(s[i:], "\n}\n")
+		if j < 0 {
+			return ""
+		}
+		return s[i : i+j+3]
+	}
+	want := fn(src, "func TestFilingValidation(")
+	if want == "" {
+		t.Fatal("no TestFilingValidation in simtest_test.go")
+	}
+	if got := fn(readme, "```go\nfunc TestFilingValidation("); got != "```go\n"+want {
+		t.Fatalf("the README's test differs from TestFilingValidation:\n%s", got)
 	}
 }
