@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -14,26 +15,46 @@ import (
 	"github.com/gorilla/websocket"
 
 	"smsim/gateway"
+	"smsim/simulator"
 )
 
-// Watch is a live feed of the messages delivered to one phone, in either
-// folder, over the phone's websocket (GET /phones/v1/{phone}/ws).
-type Watch struct {
+// Feed is a live feed of one of the server's websockets: each frame is one
+// T.
+type Feed[T any] struct {
 	conn *websocket.Conn
 	ctx  context.Context
 	stop func() bool
 	once sync.Once
 }
 
-// Watch connects to phone's websocket. Every message delivered to the
-// phone once Watch has answered is in the feed; one delivered a moment
+// Watch follows the messages delivered to phone, in either folder, over
+// the phone's websocket (GET /phones/v1/{phone}/ws). Every message
+// delivered once Watch has answered is in the feed; one delivered a moment
 // before may be too, and older ones are not (Messages lists them). The
 // feed ends when ctx ends or Close is called.
-func (c *Client) Watch(ctx context.Context, phone string) (*Watch, error) {
+func (c *Client) Watch(ctx context.Context, phone string) (*Feed[gateway.Message], error) {
+	return dial[gateway.Message](ctx, c, phonePath(phone, "/ws"), nil)
+}
+
+// WatchEvents follows the event log over its websocket (GET /ws/events):
+// first the events after the one with id after, then each new one as it is
+// written. With after empty, only what happens from then on; give the Last
+// of Events to miss nothing. A feed too slow to keep up is closed by the
+// server: reconnect after the last event read.
+func (c *Client) WatchEvents(ctx context.Context, after string) (*Feed[simulator.Record], error) {
+	var q url.Values
+	if after != "" {
+		q = url.Values{"after": {after}}
+	}
+	return dial[simulator.Record](ctx, c, "/ws/events", q)
+}
+
+func dial[T any](ctx context.Context, c *Client, path string, q url.Values) (*Feed[T], error) {
 	u := *c.base
 	u.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
-	u.Path = strings.TrimRight(u.Path, "/") + phonePath(phone, "/ws")
+	u.Path = strings.TrimRight(u.Path, "/") + path
 	u.RawPath = ""
+	u.RawQuery = q.Encode()
 	h := http.Header{}
 	for k, v := range c.header {
 		h[k] = v
@@ -44,42 +65,42 @@ func (c *Client) Watch(ctx context.Context, phone string) (*Watch, error) {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
-			return nil, problemOf(request{method: "GET", path: phonePath(phone, "/ws")}, resp, b)
+			return nil, problemOf(request{method: "GET", path: path, query: q}, resp, b)
 		}
-		return nil, fmt.Errorf("smsim: watch %s: %w", phone, err)
+		return nil, fmt.Errorf("smsim: websocket %s: %w", path, err)
 	}
-	w := &Watch{conn: conn, ctx: ctx}
-	w.stop = context.AfterFunc(ctx, func() { conn.Close() })
-	return w, nil
+	f := &Feed[T]{conn: conn, ctx: ctx}
+	f.stop = context.AfterFunc(ctx, func() { conn.Close() })
+	return f, nil
 }
 
-// Next answers the next message delivered to the phone, blocking until one
-// comes. After the feed ended it answers the context's error, or an error
-// saying why the server closed it.
-func (w *Watch) Next() (gateway.Message, error) {
-	var m gateway.Message
-	err := w.conn.ReadJSON(&m)
+// Next answers the next item of the feed, blocking until one comes. After
+// the feed ended it answers the context's error, or an error saying why
+// the server closed it.
+func (f *Feed[T]) Next() (T, error) {
+	var v, zero T
+	err := f.conn.ReadJSON(&v)
 	if err == nil {
-		return m, nil
+		return v, nil
 	}
-	if w.ctx.Err() != nil {
-		return gateway.Message{}, w.ctx.Err()
+	if f.ctx.Err() != nil {
+		return zero, f.ctx.Err()
 	}
 	var ce *websocket.CloseError
 	if errors.As(err, &ce) {
-		return gateway.Message{}, fmt.Errorf("smsim: the server closed the feed: %s (%d)", ce.Text, ce.Code)
+		return zero, fmt.Errorf("smsim: the server closed the feed: %s (%d)", ce.Text, ce.Code)
 	}
-	return gateway.Message{}, fmt.Errorf("smsim: watch: %w", err)
+	return zero, fmt.Errorf("smsim: feed: %w", err)
 }
 
 // Close ends the feed.
-func (w *Watch) Close() error {
+func (f *Feed[T]) Close() error {
 	var err error
-	w.once.Do(func() {
-		w.stop()
-		w.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""),
+	f.once.Do(func() {
+		f.stop()
+		f.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""),
 			time.Now().Add(time.Second))
-		err = w.conn.Close()
+		err = f.conn.Close()
 		if errors.Is(err, net.ErrClosed) { // its context ended first
 			err = nil
 		}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"smsim/gateway"
+	"smsim/simulator"
 	"smsim/simulator/client"
 	"smsim/simulator/simtest"
 )
@@ -86,5 +88,40 @@ func TestWatchABadNumber(t *testing.T) {
 	var e *client.Error
 	if !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Detail == "" {
 		t.Fatalf("watch 12345: %v", err)
+	}
+}
+
+func TestWatchEvents(t *testing.T) {
+	sim := simtest.RunT(t)
+	ctx := t.Context()
+	page, err := sim.Events(ctx, client.EventOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Send(ctx, "95555", leader.Phone, "before"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := sim.WatchEvents(ctx, page.Last) // catches up on the message, then follows
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := sim.Advance(ctx, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for len(kinds) < 3 {
+		rec, err := f.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		kinds = append(kinds, rec.Kind)
+	}
+	want := []string{simulator.KindSMSSent, simulator.KindSMSDelivered, simulator.KindClock}
+	if strings.Join(kinds, " ") != strings.Join(want, " ") {
+		t.Fatalf("events %v, want %v", kinds, want)
+	}
+	if _, err := sim.WatchEvents(ctx, "soon"); !client.IsStatus(err, http.StatusBadRequest) {
+		t.Fatalf("after=soon: %v, want a 400", err)
 	}
 }
