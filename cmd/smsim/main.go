@@ -50,6 +50,7 @@ type config struct {
 	logFormat       string
 	shutdownTimeout time.Duration
 	scenario        string
+	demo            bool
 }
 
 func parse(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -70,6 +71,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.StringVar(&c.logFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in progress")
 	fs.StringVar(&c.scenario, "scenario", "", "a scenario to apply at start: a JSON file, or the name of a shipped one ("+strings.Join(simulator.ScenarioNames(), ", ")+")")
+	fs.BoolVar(&c.demo, "demo", false, fmt.Sprintf("demo mode: simulated customers submit orders and simulated people validate them, on a clock at %d× (unless the scale is set) with short lags", demoScale))
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: smsim [flags]\n       smsim healthcheck [--url URL] [--timeout D]\n"+cliUsage+"\n\nEvery flag may also be set as SMSIM_<NAME> (e.g. SMSIM_REDIS_URL); a flag wins.")
 		fs.PrintDefaults()
@@ -91,6 +93,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 			}
 		}
 	})
+	if c.demo && !set["scale"] && getenv("SMSIM_SCALE") == "" {
+		c.scale = demoScale
+	}
 	return c, err
 }
 
@@ -162,6 +167,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 	log.Info("smsim is serving", "url", "http://"+ln.Addr().String(), "store", storeName(c.redisURL))
+	if c.demo {
+		stopDemo, err := startDemo(ctx, c, scfg.Seed, ln.Addr(), log)
+		if err != nil {
+			log.Error("starting demo mode", "err", err)
+			return 1
+		}
+		defer stopDemo()
+		log.Info("demo mode: simulated customers and people are at work; open the url", "scale", c.scale)
+	}
 
 	select {
 	case err := <-serveErr:

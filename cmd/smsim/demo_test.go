@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"io"
+	"regexp"
+	"testing"
+	"time"
+
+	"smsim/simulator"
+	"smsim/simulator/client"
+)
+
+func TestDemoRunsTheClockFast(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want float64
+	}{
+		{nil, nil, 1},
+		{[]string{"--demo"}, nil, demoScale},
+		{[]string{"--demo", "--scale", "5"}, nil, 5},
+		{[]string{"--demo"}, map[string]string{"SMSIM_SCALE": "2"}, 2},
+		{nil, map[string]string{"SMSIM_DEMO": "true"}, demoScale},
+	} {
+		c, err := parse(tc.args, env(tc.env), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.scale != tc.want {
+			t.Errorf("%v %v: scale %v, want %v", tc.args, tc.env, c.scale, tc.want)
+		}
+	}
+}
+
+// TestDemoComesAlive runs `smsim --demo`: within ten seconds customers
+// have submitted orders and codes have reached phones, people validate
+// soon after, and the demo stops with the server.
+func TestDemoComesAlive(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs syncBuffer
+	exit := make(chan int, 1)
+	started := time.Now()
+	go func() {
+		exit <- run(ctx, []string{"--addr", "127.0.0.1:0", "--demo", "--seed", "1"}, env(nil), io.Discard, &logs)
+	}()
+	url := regexp.MustCompile(`url=(http://[0-9.:]+)`)
+	var base string
+	for base == "" {
+		if m := url.FindStringSubmatch(logs.String()); m != nil {
+			base = m[1]
+		} else if time.Since(started) > 10*time.Second {
+			t.Fatalf("no url logged: %s", logs.String())
+		} else {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	api, err := client.New(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	last := ""
+	for !seen["code"] || !seen["validation"] {
+		page, err := api.Events(ctx, client.EventOptions{After: last})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.Events {
+			last = r.ID
+			switch r.Kind {
+			case simulator.KindFilingSubmitted:
+				seen["order"] = true
+			case simulator.KindSMSDelivered:
+				if regexp.MustCompile(`"sender":"12381"`).Match(r.Data) {
+					seen["code"] = true
+				}
+			case simulator.KindValidation:
+				seen["validation"] = true
+			}
+		}
+		switch {
+		case time.Since(started) > 10*time.Second && (!seen["order"] || !seen["code"]):
+			t.Fatalf("after 10 s: %v, want orders and codes delivered", seen)
+		case time.Since(started) > 30*time.Second:
+			t.Fatalf("after 30 s: %v, want validations", seen)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	st, err := api.Clock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Scale != demoScale || st.Paused {
+		t.Errorf("clock %+v, want running at %d×", st, demoScale)
+	}
+	f, err := api.Faults(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.SyncLag.Max != 4*time.Minute {
+		t.Errorf("sync_lag %+v, want the demo's", f.SyncLag)
+	}
+	cancel()
+	select {
+	case code := <-exit:
+		if code != 0 {
+			t.Errorf("exit code %d: %s", code, logs.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("run did not return after the context ended")
+	}
+}
