@@ -322,3 +322,33 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestCLITailJSON(t *testing.T) {
+	sim := simtest.RunT(t)
+	ctx := t.Context()
+	for _, body := range []string{"one", "two 123456"} {
+		if _, err := sim.Send(ctx, "95555", leader.Phone, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(tctx, []string{"tail", "-n", "1", "--json", "--url", sim.URL, leader.Phone}, env(nil), &stdout, &stderr)
+	}()
+	waitForOutput(t, &stdout, "\n")
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d; stderr %q", code, stderr.String())
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(stdout.String()), &m); err != nil {
+		t.Fatalf("output %q: %v", stdout.String(), err)
+	}
+	if m["body"] != "two 123456" || m["code"] != "123456" || m["folder"] != "inbox" || m["sender"] != "95555" ||
+		m["delivered_at"] != "2026-05-01T00:00:00Z" || m["phone"] != leader.Phone {
+		t.Fatalf("the last message as JSON: %v", m)
+	}
+}
