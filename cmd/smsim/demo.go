@@ -13,10 +13,13 @@ import (
 
 // In demo mode the clock runs at demoScale unless --scale says otherwise,
 // and a customer arrives every demoArrival of simulated time on average:
-// about one every one and a half seconds.
+// about one every one and a half seconds. The people look at the clock and
+// the event log every demoTick (a simulated minute at 60×): each look is
+// two requests, and every request is a line of the log.
 const (
 	demoScale   = 60
 	demoArrival = 90 * time.Second
+	demoTick    = time.Second
 )
 
 // startDemo sets the simulated customers and people of --demo to work on
@@ -35,7 +38,7 @@ func startDemo(ctx context.Context, c config, seed *int64, addr net.Addr, log *s
 	if c.scenario != "" {
 		faults = "" // the scenario's profile stands
 	}
-	crowd := people.New(people.Config{API: api, Seed: seed, Log: log, Arrival: demoArrival, Faults: faults})
+	crowd := people.New(people.Config{API: api, Seed: seed, Log: log, Arrival: demoArrival, Tick: demoTick, Faults: faults})
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
