@@ -122,7 +122,8 @@ type Person struct {
 	Personality       Personality
 }
 
-// Crowd is the customers and people of a demo.
+// Crowd is the customers and people of a demo. Run, Step and Submit are
+// for one goroutine at a time; Journal may be read from any.
 type Crowd struct {
 	cfg Config
 	api *client.Client
