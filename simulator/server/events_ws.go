@@ -41,18 +41,7 @@ func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	s.stats.websockets.Inc()
 	defer s.stats.websockets.Dec()
-	done := make(chan struct{})
-	go func() { // reader: answers pongs and notices the close
-		defer close(done)
-		conn.SetReadLimit(wsReadLimit)
-		conn.SetReadDeadline(time.Now().Add(wsPongWait))
-		conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wsPongWait)) })
-		for {
-			if _, _, err := conn.ReadMessage(); err != nil {
-				return
-			}
-		}
-	}()
+	done := readUntilClosed(conn)
 	defer func() {
 		watch.Close()
 		conn.Close()

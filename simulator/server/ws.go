@@ -71,18 +71,7 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	s.stats.websockets.Inc()
 	defer s.stats.websockets.Dec()
-	done := make(chan struct{})
-	go func() { // reader: answers pongs and notices the close
-		defer close(done)
-		conn.SetReadLimit(wsReadLimit)
-		conn.SetReadDeadline(time.Now().Add(wsPongWait))
-		conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wsPongWait)) })
-		for {
-			if _, _, err := conn.ReadMessage(); err != nil {
-				return
-			}
-		}
-	}()
+	done := readUntilClosed(conn)
 	// writer: this goroutine
 	ping := time.NewTicker(wsPingPeriod)
 	defer func() {
@@ -112,4 +101,23 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// readUntilClosed runs a websocket's reader, as the gorilla chat example
+// does: it answers pongs, drops what the client sends, and closes the
+// channel it answers when the connection ends or stops answering pings.
+func readUntilClosed(conn *websocket.Conn) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		conn.SetReadLimit(wsReadLimit)
+		conn.SetReadDeadline(time.Now().Add(wsPongWait))
+		conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wsPongWait)) })
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	return done
 }
