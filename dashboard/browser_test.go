@@ -128,8 +128,10 @@ type browser struct {
 	dialogs []string
 }
 
-// chromium finds the browser; the tests fail without it, since CI must
-// run them.
+// chromium finds the browser. Without one, the browser tests fail in CI
+// (CI is set: .ci/run installs Chromium, so its absence there is a defect)
+// and are skipped elsewhere, saying how to install it, so that
+// `go test ./...` works on a machine without a browser.
 func chromium(t *testing.T) string {
 	t.Helper()
 	for _, name := range []string{os.Getenv("SMSIM_CHROMIUM"), "chromium", "chromium-browser", "/usr/bin/chromium"} {
@@ -140,8 +142,12 @@ func chromium(t *testing.T) string {
 			return p
 		}
 	}
-	t.Fatal("chromium is not installed: the dashboard's browser tests need it (Debian: apt-get install -y chromium; " +
-		".ci/run installs it), or name a Chromium binary in SMSIM_CHROMIUM")
+	const why = "chromium is not installed: the dashboard's browser tests need it (Debian: apt-get install -y chromium; " +
+		".ci/run installs it), or name a Chromium binary in SMSIM_CHROMIUM"
+	if os.Getenv("CI") != "" {
+		t.Fatal(why)
+	}
+	t.Skip(why)
 	return ""
 }
 
