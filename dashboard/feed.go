@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"smsim/simulator"
 )
@@ -27,9 +28,10 @@ type Feed struct {
 // Watcher receives the events of the log, live. C is closed when the
 // watcher fell behind or the feed stopped.
 type Watcher struct {
-	C    <-chan simulator.Record
-	c    chan simulator.Record
-	feed *Feed
+	C     <-chan simulator.Record
+	c     chan simulator.Record
+	feed  *Feed
+	ready chan struct{} // the feed took the watcher in
 }
 
 // NewFeed returns the feed of an event log.
@@ -38,26 +40,23 @@ func NewFeed(events *simulator.EventLog, log *slog.Logger) *Feed {
 		register: make(chan *Watcher), unregister: make(chan *Watcher), done: make(chan struct{})}
 }
 
-// Run follows the log from its newest event and fans events out until ctx
-// ends.
+// Run fans events out to the watchers until ctx ends. It reads the log
+// only while someone watches: a process nobody watches spends nothing on
+// the feed.
 func (f *Feed) Run(ctx context.Context) {
 	defer close(f.done)
 	records := make(chan simulator.Record, feedBuffer)
-	go func() {
-		defer close(records)
-		last, err := f.events.Last(ctx)
-		if err != nil {
-			f.log.Warn("reading the event log", "err", err)
-			last = "$"
-		}
-		f.events.Follow(ctx, last, func(r simulator.Record) {
-			select {
-			case records <- r:
-			case <-ctx.Done():
-			}
-		})
-	}()
+	from := make(chan string, 1) // for the reader: where to start reading, or "" to stop
+	go f.read(ctx, from, records)
 	watchers := map[*Watcher]struct{}{}
+	floor := "" // events up to this one predate the watchers: a read of before may still bring them
+	tell := func(id string) {
+		select {
+		case <-from:
+		default:
+		}
+		from <- id
+	}
 	defer func() {
 		for w := range watchers {
 			close(w.c)
@@ -66,19 +65,37 @@ func (f *Feed) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			for range records { // let the follower finish
+			for range records { // let the reader finish
 			}
 			return
 		case w := <-f.register:
+			if len(watchers) == 0 {
+				// Start reading at the newest event now, before the watcher
+				// is told it is registered: what comes later reaches it.
+				last, err := f.events.Last(ctx)
+				if err != nil {
+					f.log.Warn("reading the event log", "err", err)
+					last = "0"
+				}
+				tell(last)
+				floor = last
+			}
 			watchers[w] = struct{}{}
+			w.ready <- struct{}{}
 		case w := <-f.unregister:
 			if _, ok := watchers[w]; ok {
 				delete(watchers, w)
 				close(w.c)
+				if len(watchers) == 0 {
+					tell("")
+				}
 			}
 		case r, ok := <-records:
 			if !ok {
 				return
+			}
+			if floor != "" && !Newer(r.ID, floor) {
+				continue
 			}
 			for w := range watchers {
 				select {
@@ -88,6 +105,49 @@ func (f *Feed) Run(ctx context.Context) {
 					close(w.c)
 				}
 			}
+			if len(watchers) == 0 {
+				tell("")
+			}
+		}
+	}
+}
+
+// read follows the log from where from says, until it says "" (stop).
+func (f *Feed) read(ctx context.Context, from <-chan string, records chan<- simulator.Record) {
+	defer close(records)
+	last := ""
+	for ctx.Err() == nil {
+		if last == "" {
+			select {
+			case <-ctx.Done():
+				return
+			case last = <-from:
+			}
+			continue
+		}
+		select {
+		case last = <-from:
+			continue
+		default:
+		}
+		recs, err := f.events.Wait(ctx, last, 100*time.Millisecond)
+		if err != nil {
+			if ctx.Err() == nil {
+				f.log.Warn("reading the event log", "err", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+			continue
+		}
+		for _, r := range recs {
+			select {
+			case records <- r:
+				last = r.ID
+			case <-ctx.Done():
+				return
+			}
 		}
 	}
 }
@@ -96,9 +156,10 @@ func (f *Feed) Run(ctx context.Context) {
 // reads from then on reaches the watcher. Close it when done.
 func (f *Feed) Watch(ctx context.Context) (*Watcher, bool) {
 	c := make(chan simulator.Record, feedBuffer)
-	w := &Watcher{C: c, c: c, feed: f}
+	w := &Watcher{C: c, c: c, feed: f, ready: make(chan struct{}, 1)}
 	select {
 	case f.register <- w:
+		<-w.ready
 		return w, true
 	case <-f.done:
 	case <-ctx.Done():

@@ -122,10 +122,7 @@ func (l *EventLog) Follow(ctx context.Context, after string, fn func(Record)) er
 		after = "0"
 	}
 	for ctx.Err() == nil {
-		res, err := l.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{l.key, after}, Count: 500, Block: 100 * time.Millisecond}).Result()
-		if errors.Is(err, redis.Nil) {
-			continue
-		}
+		recs, err := l.Wait(ctx, after, 100*time.Millisecond)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -138,12 +135,29 @@ func (l *EventLog) Follow(ctx context.Context, after string, fn func(Record)) er
 			}
 			continue
 		}
-		for _, s := range res {
-			for _, m := range s.Messages {
-				fn(l.record(m))
-				after = m.ID
-			}
+		for _, r := range recs {
+			fn(r)
+			after = r.ID
 		}
 	}
 	return nil
+}
+
+// Wait answers the events after the one with id after, waiting up to block
+// for one to come (none: an empty answer).
+func (l *EventLog) Wait(ctx context.Context, after string, block time.Duration) ([]Record, error) {
+	res, err := l.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{l.key, after}, Count: 500, Block: block}).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	var out []Record
+	for _, s := range res {
+		for _, m := range s.Messages {
+			out = append(out, l.record(m))
+		}
+	}
+	return out, nil
 }
