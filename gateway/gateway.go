@@ -31,6 +31,9 @@ type Config struct {
 	Rand      *simulator.Source
 	Log       *slog.Logger
 	Metrics   prometheus.Registerer
+	// Hub carries deliveries to this process's phone sockets; the gateways
+	// of every namespace share one. Nil: the gateway has a hub of its own.
+	Hub *Hub
 }
 
 // Gateway routes SMS to simulated phones.
@@ -50,17 +53,19 @@ type Gateway struct {
 
 // New returns a gateway and registers its scheduler events.
 func New(c Config) *Gateway {
+	if c.Hub == nil {
+		c.Hub = NewHub(c.Redis, c.Keyspace.Prefix, c.Log)
+	}
 	g := &Gateway{
 		rdb: c.Redis, ks: c.Keyspace, sched: c.Scheduler, faults: c.Faults, events: c.Events, rand: c.Rand,
 		log:  c.Log.With("component", "gateway"),
-		hub:  newHub(),
-		feed: c.Keyspace.Prefix + ":deliveries",
-		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
+		hub:  c.Hub,
+		feed: c.Hub.channel,
+		sent: simulator.Register(c.Metrics, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsim_messages_total",
 			Help: "SMS messages by outcome (delivered, blocked, failed), sender kind (miit, other) and reason.",
-		}, []string{"status", "sender_kind", "reason"}),
+		}, []string{"status", "sender_kind", "reason"})),
 	}
-	c.Metrics.MustRegister(g.sent)
 	g.stats = newGatewayMetrics(c.Metrics)
 	g.sched.HandleBatch(EventDeliver, g.onDeliver)
 	return g

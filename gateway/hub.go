@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // subBuffer is how many deliveries a subscriber may fall behind before the
@@ -25,11 +28,23 @@ type Subscription struct {
 // One goroutine (Run) owns the set of subscribers; a subscriber too slow to
 // keep up is dropped, never waited for.
 type Hub struct {
+	rdb        redis.UniversalClient
+	channel    string // the Pub/Sub channel of deliveries
+	log        *slog.Logger
 	register   chan *Subscription
 	unregister chan *Subscription
 	broadcast  chan Message
 	done       chan struct{}
 	subs       map[string]map[*Subscription]struct{}
+}
+
+// NewHub returns the hub of the deliveries of every namespace under
+// prefix. One hub serves all the gateways of a process (Config.Hub); Run
+// it once.
+func NewHub(rdb redis.UniversalClient, prefix string, log *slog.Logger) *Hub {
+	h := newHub()
+	h.rdb, h.channel, h.log = rdb, prefix+":deliveries", log.With("component", "hub")
+	return h
 }
 
 func newHub() *Hub {
@@ -120,19 +135,19 @@ func (s *Subscription) Close() {
 // Run consumes the Pub/Sub feed of deliveries and fans them out to this
 // process's subscribers until ctx ends. ready is closed once the
 // subscription to the feed is confirmed.
-func (g *Gateway) Run(ctx context.Context, ready chan<- struct{}) error {
-	go g.hub.run(ctx)
-	ps := g.rdb.Subscribe(ctx, g.feed)
+func (h *Hub) Run(ctx context.Context, ready chan<- struct{}) error {
+	go h.run(ctx)
+	ps := h.rdb.Subscribe(ctx, h.channel)
 	defer ps.Close()
 	if _, err := ps.Receive(ctx); err != nil {
-		return fmt.Errorf("subscribe to %s: %w", g.feed, err)
+		return fmt.Errorf("subscribe to %s: %w", h.channel, err)
 	}
 	close(ready)
 	ch := ps.Channel()
 	for {
 		select {
 		case <-ctx.Done():
-			<-g.hub.done
+			<-h.done
 			return nil
 		case msg, ok := <-ch:
 			if !ok {
@@ -140,15 +155,21 @@ func (g *Gateway) Run(ctx context.Context, ready chan<- struct{}) error {
 			}
 			var d delivery
 			if err := json.Unmarshal([]byte(msg.Payload), &d); err != nil {
-				g.log.Warn("malformed delivery on the feed", "err", err)
+				h.log.Warn("malformed delivery on the feed", "err", err)
 				continue
 			}
 			m := d.message()
 			m.namespace = d.Namespace
 			select {
-			case g.hub.broadcast <- m:
+			case h.broadcast <- m:
 			case <-ctx.Done():
 			}
 		}
 	}
+}
+
+// Run runs the gateway's hub (Hub.Run), when the gateway has one of its
+// own.
+func (g *Gateway) Run(ctx context.Context, ready chan<- struct{}) error {
+	return g.hub.Run(ctx, ready)
 }

@@ -85,15 +85,13 @@ func New(c Config) (*Service, error) {
 		rdb: c.Redis, ks: c.Keyspace, clock: c.Clock, sched: c.Scheduler, faults: c.Faults,
 		rand: c.Rand, gw: c.Gateway, events: c.Events, log: c.Log.With("component", "miit"),
 		miitSender: c.MIITSender, providerSender: c.ProviderSender,
-		validations: prometheus.NewCounterVec(prometheus.CounterOpts{
+		validations: simulator.Register(c.Metrics, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsim_validations_total", Help: "MIIT validations by result.",
-		}, []string{"result"}),
-		resends: prometheus.NewCounterVec(prometheus.CounterOpts{
+		}, []string{"result"})),
+		resends: simulator.Register(c.Metrics, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsim_resends_total", Help: "MIIT resend requests by result.",
-		}, []string{"result"}),
+		}, []string{"result"})),
 	}
-	c.Metrics.MustRegister(s.validations, s.resends)
-	c.Metrics.MustRegister(newOrdersCollector(s.rdb, s.ks.Key("seq"), s.log))
 	s.sched.Handle(EventSync, s.onSync)
 	s.sched.Handle(EventCode, s.onCode)
 	s.sched.Handle(EventNotice, s.onNotice)

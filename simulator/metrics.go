@@ -2,6 +2,8 @@ package simulator
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,18 +26,16 @@ type schedulerMetrics struct {
 }
 
 func newSchedulerMetrics(reg prometheus.Registerer) *schedulerMetrics {
-	m := &schedulerMetrics{
-		lag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+	return &schedulerMetrics{
+		lag: Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "smsim_scheduler_lag_seconds",
 			Help: "Real seconds from the moment a scheduled event falls due to the moment it is carried out, by trigger: " +
 				"loop (the background loop of a running clock: (simulated now - due) / scale), " +
 				"advance (from the moment an advance moved the clock past the event), " +
 				"request (from the moment the request scheduled the event due at once).",
 			Buckets: []float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300},
-		}, []string{"trigger"}),
+		}, []string{"trigger"})),
 	}
-	reg.MustRegister(m.lag)
-	return m
 }
 
 // lagRef is what the lag of the events of one run of the scheduler is
@@ -103,4 +103,21 @@ func (s *Scheduler) observeLag(ctx context.Context, members []string) {
 		}
 		h.Observe(max(lag, 0))
 	}
+}
+
+// Register registers c on reg and answers it; when reg already holds a
+// collector with the same description — the one the same component of
+// another namespace registered — it answers that one, so that the
+// components of every namespace count into one set of metrics.
+func Register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var dup prometheus.AlreadyRegisteredError
+		if errors.As(err, &dup) {
+			if existing, ok := dup.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		panic(fmt.Sprintf("simulator: register metrics: %v", err))
+	}
+	return c
 }

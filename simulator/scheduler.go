@@ -162,7 +162,8 @@ type Scheduler struct {
 }
 
 // NewScheduler returns the scheduler of keyspace ks, driven by clock. Its
-// metrics are registered on reg.
+// metrics are registered on reg, or shared with the schedulers of other
+// namespaces registered there before (Register).
 func NewScheduler(rdb redis.UniversalClient, ks Keyspace, clock *Clock, log *slog.Logger, reg prometheus.Registerer, opts SchedulerOptions) *Scheduler {
 	if opts.Lease == 0 {
 		opts.Lease = 30 * time.Second
@@ -174,14 +175,13 @@ func NewScheduler(rdb redis.UniversalClient, ks Keyspace, clock *Clock, log *slo
 		rdb: rdb, clock: clock, log: log.With("component", "scheduler"),
 		dueKey: ks.Key("sched", "due"), flyKey: ks.Key("sched", "inflight"), seqKey: ks.Key("seq"),
 		opts: opts, real: clock.real, handlers: map[string]Handler{}, batch: map[string]BatchHandler{},
-		fired: prometheus.NewCounterVec(prometheus.CounterOpts{
+		fired: Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsim_scheduler_events_total",
 			Help: "Scheduled events carried out, by kind and outcome (ok, error, unknown_kind).",
-		}, []string{"kind", "outcome"}),
+		}, []string{"kind", "outcome"})),
 		kick:    make(chan struct{}, 1),
 		metrics: newSchedulerMetrics(reg),
 	}
-	reg.MustRegister(s.fired)
 	return s
 }
 

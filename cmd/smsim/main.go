@@ -143,7 +143,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 1
 	}
 	if scenario != nil {
-		res, err := srv.ApplyScenario(ctx, scenario)
+		res, err := srv.ApplyScenario(ctx, simulator.DefaultNamespace, scenario)
 		if err != nil {
 			log.Error("applying the scenario", "scenario", c.scenario, "err", err)
 			return 2

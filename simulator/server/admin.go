@@ -11,20 +11,20 @@ import (
 )
 
 func (s *Server) routeAdmin(mux *http.ServeMux) {
-	s.handle(mux, "GET /admin/v1/clock", s.getClock)
-	s.handle(mux, "PUT /admin/v1/clock", s.setClock)
-	s.handle(mux, "POST /admin/v1/clock/advance", s.advance)
-	s.handle(mux, "GET /admin/v1/faults", s.getFaults)
-	s.handle(mux, "PUT /admin/v1/faults", s.putFaults)
-	s.handle(mux, "PATCH /admin/v1/faults", s.patchFaults)
-	s.handle(mux, "POST /admin/v1/reset", s.reset)
+	s.handleNS(mux, "GET /admin/v1/clock", s.getClock)
+	s.handleNS(mux, "PUT /admin/v1/clock", s.setClock)
+	s.handleNS(mux, "POST /admin/v1/clock/advance", s.advance)
+	s.handleNS(mux, "GET /admin/v1/faults", s.getFaults)
+	s.handleNS(mux, "PUT /admin/v1/faults", s.putFaults)
+	s.handleNS(mux, "PATCH /admin/v1/faults", s.patchFaults)
+	s.handleNS(mux, "POST /admin/v1/reset", s.reset)
 	s.handle(mux, "GET /admin/v1/scenarios", s.scenarios)
-	s.handle(mux, "PUT /admin/v1/scenario", s.putScenario)
-	s.handle(mux, "GET /admin/v1/events", s.listEvents)
+	s.handleNS(mux, "PUT /admin/v1/scenario", s.putScenario)
+	s.handleNS(mux, "GET /admin/v1/events", s.listEvents)
 }
 
-func (s *Server) getClock(w http.ResponseWriter, r *http.Request) {
-	st, err := s.clock.State(r.Context())
+func (s *Server) getClock(w http.ResponseWriter, r *http.Request, ns *namespace) {
+	st, err := ns.clock.State(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -37,7 +37,7 @@ type clockRequest struct {
 	Paused *bool    `json:"paused"`
 }
 
-func (s *Server) setClock(w http.ResponseWriter, r *http.Request) {
+func (s *Server) setClock(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	var req clockRequest
 	if err := s.decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
@@ -47,13 +47,13 @@ func (s *Server) setClock(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, simulator.Invalid("body: give scale, paused or both"))
 		return
 	}
-	st, err := s.clock.Set(r.Context(), req.Scale, req.Paused)
+	st, err := ns.clock.Set(r.Context(), req.Scale, req.Paused)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.sched.Kick()
-	s.emit(r, st.Now, simulator.KindClock, st)
+	ns.sched.Kick()
+	s.emit(r, ns, st.Now, simulator.KindClock, st)
 	writeJSON(w, http.StatusOK, st)
 }
 
@@ -61,7 +61,7 @@ type advanceRequest struct {
 	By string `json:"by"`
 }
 
-func (s *Server) advance(w http.ResponseWriter, r *http.Request) {
+func (s *Server) advance(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	var req advanceRequest
 	if err := s.decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
@@ -72,17 +72,17 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	st, err := s.sched.Advance(r.Context(), by)
+	st, err := ns.sched.Advance(r.Context(), by)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.emit(r, st.Now, simulator.KindClock, st)
+	s.emit(r, ns, st.Now, simulator.KindClock, st)
 	writeJSON(w, http.StatusOK, st)
 }
 
-func (s *Server) getFaults(w http.ResponseWriter, r *http.Request) {
-	f, err := s.faults.Get(r.Context())
+func (s *Server) getFaults(w http.ResponseWriter, r *http.Request, ns *namespace) {
+	f, err := ns.faults.Get(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -90,74 +90,74 @@ func (s *Server) getFaults(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, f)
 }
 
-func (s *Server) putFaults(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putFaults(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	b, err := s.readBody(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	f, err := s.faults.Put(r.Context(), b)
+	f, err := ns.faults.Put(r.Context(), b)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.emitNow(r, simulator.KindFaults, f)
+	s.emitNow(r, ns, simulator.KindFaults, f)
 	writeJSON(w, http.StatusOK, f)
 }
 
-func (s *Server) patchFaults(w http.ResponseWriter, r *http.Request) {
+func (s *Server) patchFaults(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	b, err := s.readBody(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	f, err := s.faults.Patch(r.Context(), b)
+	f, err := ns.faults.Patch(r.Context(), b)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.emitNow(r, simulator.KindFaults, f)
+	s.emitNow(r, ns, simulator.KindFaults, f)
 	writeJSON(w, http.StatusOK, f)
 }
 
-func (s *Server) reset(w http.ResponseWriter, r *http.Request) {
-	if err := s.Reset(r.Context()); err != nil {
+func (s *Server) reset(w http.ResponseWriter, r *http.Request, ns *namespace) {
+	if err := s.Reset(r.Context(), ns.name); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	st, err := s.clock.State(r.Context())
+	st, err := ns.clock.State(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.emit(r, st.Now, simulator.KindReset, map[string]any{})
-	s.emit(r, st.Now, simulator.KindClock, st)
+	s.emit(r, ns, st.Now, simulator.KindReset, map[string]any{})
+	s.emit(r, ns, st.Now, simulator.KindClock, st)
 	writeJSON(w, http.StatusOK, map[string]any{"reset": true, "clock": st})
 }
 
 // emit appends an event to the event log; the log is for watching, so a
 // failure is only logged.
-func (s *Server) emit(r *http.Request, at time.Time, kind string, data any) {
-	s.record(r.Context(), at, kind, data)
+func (s *Server) emit(r *http.Request, ns *namespace, at time.Time, kind string, data any) {
+	s.record(r.Context(), ns, at, kind, data)
 }
 
-func (s *Server) record(ctx context.Context, at time.Time, kind string, data any) {
-	if err := s.events.Emit(ctx, at, kind, data); err != nil {
+func (s *Server) record(ctx context.Context, ns *namespace, at time.Time, kind string, data any) {
+	if err := ns.events.Emit(ctx, at, kind, data); err != nil {
 		s.log.WarnContext(ctx, "writing the event log", "kind", kind, "err", err)
 	}
 }
 
 // emitNow appends an event at the simulated now.
-func (s *Server) emitNow(r *http.Request, kind string, data any) {
-	now, err := s.clock.Now(r.Context())
+func (s *Server) emitNow(r *http.Request, ns *namespace, kind string, data any) {
+	now, err := ns.clock.Now(r.Context())
 	if err != nil {
 		s.log.WarnContext(r.Context(), "writing the event log", "kind", kind, "err", err)
 		return
 	}
-	s.emit(r, now, kind, data)
+	s.emit(r, ns, now, kind, data)
 }
 
-func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	limit, err := intParam(r, "limit", 1000, 1, 10000)
 	if err != nil {
 		s.fail(w, r, err)
@@ -168,12 +168,12 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, simulator.Invalid("after: %q is not an event id such as 1777593600000-0 (at most 15 digits each side)", after))
 		return
 	}
-	evs, err := s.events.After(r.Context(), after, int64(limit))
+	evs, err := ns.events.After(r.Context(), after, int64(limit))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	last, err := s.events.Last(r.Context())
+	last, err := ns.events.Last(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return

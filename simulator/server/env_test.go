@@ -43,6 +43,14 @@ type instance struct {
 	url  string
 	rdb  redis.UniversalClient
 	reg  *prometheus.Registry
+	ns   string // the X-Smsim-Namespace of its requests; "": none
+}
+
+// in answers the instance speaking for namespace ns.
+func (in *instance) in(ns string) *instance {
+	c := *in
+	c.ns = ns
+	return &c
 }
 
 type envOption func(*env)
@@ -115,6 +123,9 @@ func (in *instance) do(method, path string, body any) (int, []byte) {
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if in.ns != "" {
+		req.Header.Set(server.NamespaceHeader, in.ns)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -18,7 +18,7 @@ const catchUpPage = 1000
 // (a page that reconnects catches up on what it missed), then each new
 // event live, one JSON text frame each. A page too slow to keep up is
 // disconnected (it reconnects and catches up), never waited for.
-func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request) {
+func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	after := r.URL.Query().Get("after")
 	if after != "" && !eventID.MatchString(after) {
 		s.fail(w, r, simulator.Invalid("after: %q is not an event id such as 1777593600000-0 (at most 15 digits each side)", after))
@@ -29,7 +29,7 @@ func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusUpgradeRequired, "this endpoint is a websocket: connect with an Upgrade: websocket request")
 		return
 	}
-	watch, ok := s.feed.Watch(r.Context())
+	watch, ok := ns.feed.Watch(r.Context())
 	if !ok {
 		writeProblem(w, http.StatusServiceUnavailable, "the server is stopping")
 		return
@@ -49,7 +49,7 @@ func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request) {
 	}()
 	last := after
 	for after != "" { // catch up, a page at a time, until the log has no more
-		missed, err := s.feed.CatchUp(r.Context(), last, catchUpPage)
+		missed, err := ns.feed.CatchUp(r.Context(), last, catchUpPage)
 		if err != nil {
 			s.log.WarnContext(r.Context(), "catching a page up on events", "err", err)
 			return

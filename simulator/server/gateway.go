@@ -10,8 +10,8 @@ import (
 )
 
 func (s *Server) routeGateway(mux *http.ServeMux) {
-	s.handle(mux, "POST /gateway/v1/messages", s.send)
-	s.handle(mux, "GET /gateway/v1/messages/{id}", s.message)
+	s.handleNS(mux, "POST /gateway/v1/messages", s.send)
+	s.handleNS(mux, "GET /gateway/v1/messages/{id}", s.message)
 }
 
 type sendRequest struct {
@@ -20,7 +20,7 @@ type sendRequest struct {
 	Body string `json:"body"`
 }
 
-func (s *Server) send(w http.ResponseWriter, r *http.Request) {
+func (s *Server) send(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	var req sendRequest
 	if err := s.decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
@@ -43,12 +43,12 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, simulator.Invalid("body: %d characters, more than the limit of %d", n, gateway.MaxBodyRunes))
 		return
 	}
-	now, err := s.clock.Now(r.Context())
+	now, err := ns.clock.Now(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	id, err := s.gw.Send(r.Context(), gateway.SendRequest{From: req.From, To: to, Body: req.Body, At: now})
+	id, err := ns.gw.Send(r.Context(), gateway.SendRequest{From: req.From, To: to, Body: req.Body, At: now})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -57,8 +57,8 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]string{"id": id, "status": gateway.StatusQueued})
 }
 
-func (s *Server) message(w http.ResponseWriter, r *http.Request) {
-	m, err := s.gw.Message(r.Context(), r.PathValue("id"))
+func (s *Server) message(w http.ResponseWriter, r *http.Request, ns *namespace) {
+	m, err := ns.gw.Message(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

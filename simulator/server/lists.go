@@ -15,9 +15,9 @@ const (
 )
 
 func (s *Server) routeLists(mux *http.ServeMux) {
-	s.handle(mux, "GET /provider/v1/filings", s.listProviderFilings)
-	s.handle(mux, "GET /miit/v1/filings", s.listMIITFilings)
-	s.handle(mux, "GET /phones/v1", s.listPhones)
+	s.handleNS(mux, "GET /provider/v1/filings", s.listProviderFilings)
+	s.handleNS(mux, "GET /miit/v1/filings", s.listMIITFilings)
+	s.handleNS(mux, "GET /phones/v1", s.listPhones)
 }
 
 // page reads limit and offset.
@@ -42,7 +42,7 @@ func statusParam(r *http.Request, allowed ...string) (string, error) {
 	return "", simulator.Invalid("status: %q is not one of %v", st, allowed)
 }
 
-func (s *Server) listProviderFilings(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listProviderFilings(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	limit, offset, err := page(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -54,7 +54,7 @@ func (s *Server) listProviderFilings(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p, err := s.miit.ProviderViews(r.Context(), st, limit, offset)
+	p, err := ns.miit.ProviderViews(r.Context(), st, limit, offset)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -62,7 +62,7 @@ func (s *Server) listProviderFilings(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"filings": p.Items, "total": p.Total})
 }
 
-func (s *Server) listMIITFilings(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listMIITFilings(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	limit, offset, err := page(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -74,7 +74,7 @@ func (s *Server) listMIITFilings(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p, err := s.miit.MIITViews(r.Context(), st, limit, offset)
+	p, err := ns.miit.MIITViews(r.Context(), st, limit, offset)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -84,7 +84,7 @@ func (s *Server) listMIITFilings(w http.ResponseWriter, r *http.Request) {
 
 var digits = regexp.MustCompile(`^[0-9]{0,11}$`)
 
-func (s *Server) listPhones(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listPhones(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	limit, offset, err := page(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -95,7 +95,7 @@ func (s *Server) listPhones(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, simulator.Invalid("q: must be up to 11 digits of a number, got %q", q))
 		return
 	}
-	phones, total, err := s.gw.Phones(r.Context(), q, limit, offset)
+	phones, total, err := ns.gw.Phones(r.Context(), q, limit, offset)
 	if err != nil {
 		s.fail(w, r, err)
 		return

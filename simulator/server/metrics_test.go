@@ -202,8 +202,8 @@ func TestMetricsNamesHelpAndTheyMove(t *testing.T) {
 		{"smsim_validations_total", map[string]string{"result": "failed"}, 1},
 		{"smsim_validations_total", map[string]string{"result": "complete"}, 1},
 		{"smsim_resends_total", map[string]string{"result": "resent"}, 1},
-		{"smsim_orders", map[string]string{"status": "under_review"}, 1},
-		{"smsim_orders", map[string]string{"status": "pending_validation"}, 0},
+		{"smsim_orders", map[string]string{"namespace": "default", "status": "under_review"}, 1},
+		{"smsim_orders", map[string]string{"namespace": "default", "status": "pending_validation"}, 0},
 		{"smsim_redis_errors_total", map[string]string{"command": "zrangebyscore"}, 1},
 		{"smsim_redis_errors_total", map[string]string{"command": "evalsha"}, 0}, // NOSCRIPT: loaded with EVAL
 		{"smsim_redis_errors_total", map[string]string{"command": "get"}, 0},     // profiles never set: redis.Nil
@@ -238,14 +238,20 @@ func (in *instance) orderStatuses(ids ...string) map[string]float64 {
 	return out
 }
 
-// wantOrders checks the orders gauge of each instance against want, for
-// every status.
+// wantOrders checks the default namespace's orders gauge of each instance
+// against want, for every status.
 func wantOrders(t *testing.T, want map[string]float64, ins ...*instance) {
 	t.Helper()
 	for i, in := range ins {
 		got := map[string]float64{}
 		for _, m := range families(t, in.reg)["smsim_orders"].GetMetric() {
-			got[m.GetLabel()[0].GetValue()] = m.GetGauge().GetValue()
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["namespace"] == "default" {
+				got[labels["status"]] = m.GetGauge().GetValue()
+			}
 		}
 		for _, st := range []string{"unknown", "pending_validation", "under_review", "approved", "returned", "rejected", "canceled"} {
 			if got[st] != want[st] {

@@ -7,18 +7,18 @@ import (
 )
 
 func (s *Server) routeMIIT(mux *http.ServeMux) {
-	s.handle(mux, "POST /miit/v1/validations", s.validate)
-	s.handle(mux, "POST /miit/v1/resends", s.resend)
-	s.handle(mux, "GET /miit/v1/filings/{id}", s.miitFiling)
+	s.handleNS(mux, "POST /miit/v1/validations", s.validate)
+	s.handleNS(mux, "POST /miit/v1/resends", s.resend)
+	s.handleNS(mux, "GET /miit/v1/filings/{id}", s.miitFiling)
 }
 
-func (s *Server) validate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) validate(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	var req miit.ValidateRequest
 	if err := s.decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	res, err := s.miit.Validate(r.Context(), req)
+	res, err := ns.miit.Validate(r.Context(), req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -26,13 +26,13 @@ func (s *Server) validate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-func (s *Server) resend(w http.ResponseWriter, r *http.Request) {
+func (s *Server) resend(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	var req miit.ResendRequest
 	if err := s.decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	res, err := s.miit.Resend(r.Context(), req)
+	res, err := ns.miit.Resend(r.Context(), req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -40,8 +40,8 @@ func (s *Server) resend(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-func (s *Server) miitFiling(w http.ResponseWriter, r *http.Request) {
-	v, err := s.miit.MIITView(r.Context(), r.PathValue("id"))
+func (s *Server) miitFiling(w http.ResponseWriter, r *http.Request, ns *namespace) {
+	v, err := ns.miit.MIITView(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

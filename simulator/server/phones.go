@@ -11,15 +11,15 @@ import (
 )
 
 func (s *Server) routePhones(mux *http.ServeMux) {
-	s.handle(mux, "GET /phones/v1/{phone}/messages", s.messages)
-	s.handle(mux, "DELETE /phones/v1/{phone}/messages", s.clearMessages)
-	s.handle(mux, "GET /phones/v1/{phone}/messages/next", s.next)
-	s.handle(mux, "GET /phones/v1/{phone}/profile", s.profile)
-	s.handle(mux, "PUT /phones/v1/{phone}/profile", s.setProfile)
-	s.handle(mux, "GET /phones/v1/{phone}/ws", s.phoneSocket)
-	s.handle(mux, "GET /phones/v1/{phone}/script", s.script)
-	s.handle(mux, "PUT /phones/v1/{phone}/script", s.setScript)
-	s.handle(mux, "DELETE /phones/v1/{phone}/script", s.clearScript)
+	s.handleNS(mux, "GET /phones/v1/{phone}/messages", s.messages)
+	s.handleNS(mux, "DELETE /phones/v1/{phone}/messages", s.clearMessages)
+	s.handleNS(mux, "GET /phones/v1/{phone}/messages/next", s.next)
+	s.handleNS(mux, "GET /phones/v1/{phone}/profile", s.profile)
+	s.handleNS(mux, "PUT /phones/v1/{phone}/profile", s.setProfile)
+	s.handleNS(mux, "GET /phones/v1/{phone}/ws", s.phoneSocket)
+	s.handleNS(mux, "GET /phones/v1/{phone}/script", s.script)
+	s.handleNS(mux, "PUT /phones/v1/{phone}/script", s.setScript)
+	s.handleNS(mux, "DELETE /phones/v1/{phone}/script", s.clearScript)
 }
 
 // phoneMessage is a message as a phone shows it.
@@ -43,7 +43,7 @@ func phoneOf(r *http.Request) (string, error) {
 	return gateway.NormalizePhone("phone", r.PathValue("phone"))
 }
 
-func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
+func (s *Server) messages(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	phone, err := phoneOf(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -58,7 +58,7 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, simulator.Invalid("folder: must be %q or %q, got %q", gateway.FolderInbox, gateway.FolderBlocked, folder))
 		return
 	}
-	ms, err := s.gw.Folder(r.Context(), phone, folder)
+	ms, err := ns.gw.Folder(r.Context(), phone, folder)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -70,13 +70,13 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"messages": out})
 }
 
-func (s *Server) clearMessages(w http.ResponseWriter, r *http.Request) {
+func (s *Server) clearMessages(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	phone, err := phoneOf(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.gw.Clear(r.Context(), phone); err != nil {
+	if err := ns.gw.Clear(r.Context(), phone); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -90,7 +90,7 @@ const (
 	maxMatchLen        = 512
 )
 
-func (s *Server) next(w http.ResponseWriter, r *http.Request) {
+func (s *Server) next(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	phone, err := phoneOf(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -138,7 +138,7 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, simulator.Invalid("after: empty; give a message id or %q", gateway.AfterStart))
 		return
 	}
-	m, ok, err := s.gw.Next(r.Context(), phone, after, f, timeout)
+	m, ok, err := ns.gw.Next(r.Context(), phone, after, f, timeout)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -150,13 +150,13 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, asPhoneMessage(m))
 }
 
-func (s *Server) profile(w http.ResponseWriter, r *http.Request) {
+func (s *Server) profile(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	phone, err := phoneOf(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	p, err := s.gw.Profile(r.Context(), phone)
+	p, err := ns.gw.Profile(r.Context(), phone)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -164,7 +164,7 @@ func (s *Server) profile(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, p)
 }
 
-func (s *Server) setProfile(w http.ResponseWriter, r *http.Request) {
+func (s *Server) setProfile(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	phone, err := phoneOf(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -180,21 +180,21 @@ func (s *Server) setProfile(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.gw.SetProfile(r.Context(), phone, p); err != nil {
+	if err := ns.gw.SetProfile(r.Context(), phone, p); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.emitNow(r, simulator.KindPhone, map[string]any{"phone": phone, "profile": p})
+	s.emitNow(r, ns, simulator.KindPhone, map[string]any{"phone": phone, "profile": p})
 	writeJSON(w, http.StatusOK, p)
 }
 
-func (s *Server) script(w http.ResponseWriter, r *http.Request) {
+func (s *Server) script(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	phone, err := phoneOf(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	sc, err := s.gw.Script(r.Context(), phone)
+	sc, err := ns.gw.Script(r.Context(), phone)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -202,7 +202,7 @@ func (s *Server) script(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, sc)
 }
 
-func (s *Server) setScript(w http.ResponseWriter, r *http.Request) {
+func (s *Server) setScript(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	phone, err := phoneOf(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -213,7 +213,7 @@ func (s *Server) setScript(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	sc, err = s.gw.SetScript(r.Context(), phone, sc)
+	sc, err = ns.gw.SetScript(r.Context(), phone, sc)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -221,13 +221,13 @@ func (s *Server) setScript(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, sc)
 }
 
-func (s *Server) clearScript(w http.ResponseWriter, r *http.Request) {
+func (s *Server) clearScript(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	phone, err := phoneOf(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if _, err := s.gw.SetScript(r.Context(), phone, gateway.Script{}); err != nil {
+	if _, err := ns.gw.SetScript(r.Context(), phone, gateway.Script{}); err != nil {
 		s.fail(w, r, err)
 		return
 	}

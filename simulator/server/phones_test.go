@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"smsim/simulator/server"
 )
 
 // Phones used by the tests of this file.
@@ -443,9 +445,18 @@ type polled struct {
 func (in *instance) goGet(path string) <-chan polled {
 	ch := make(chan polled, 1)
 	u := in.url + path
+	ns := in.ns
 	go func() {
 		start := time.Now()
-		resp, err := http.Get(u)
+		req, err := http.NewRequest("GET", u, nil)
+		if err != nil {
+			ch <- polled{err: err}
+			return
+		}
+		if ns != "" {
+			req.Header.Set(server.NamespaceHeader, ns)
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			ch <- polled{err: err}
 			return
@@ -736,8 +747,14 @@ func TestLongPollAcrossInstances(t *testing.T) {
 }
 
 // wsURL is the websocket address of a phone on an instance.
+// wsURL is the websocket of a phone; a browser cannot set headers, so the
+// namespace goes in the query.
 func (in *instance) wsURL(phone string) string {
-	return "ws" + strings.TrimPrefix(in.url, "http") + "/phones/v1/" + phone + "/ws"
+	u := "ws" + strings.TrimPrefix(in.url, "http") + "/phones/v1/" + phone + "/ws"
+	if in.ns != "" {
+		u += "?namespace=" + in.ns
+	}
+	return u
 }
 
 func (in *instance) dial(phone string) *websocket.Conn {

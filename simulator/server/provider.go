@@ -7,19 +7,19 @@ import (
 )
 
 func (s *Server) routeProvider(mux *http.ServeMux) {
-	s.handle(mux, "POST /provider/v1/filings", s.submit)
-	s.handle(mux, "GET /provider/v1/filings/{id}", s.providerFiling)
-	s.handle(mux, "POST /provider/v1/filings/{id}/cancel", s.cancel)
-	s.handle(mux, "PATCH /provider/v1/filings/{id}/personnel", s.changeNumbers)
+	s.handleNS(mux, "POST /provider/v1/filings", s.submit)
+	s.handleNS(mux, "GET /provider/v1/filings/{id}", s.providerFiling)
+	s.handleNS(mux, "POST /provider/v1/filings/{id}/cancel", s.cancel)
+	s.handleNS(mux, "PATCH /provider/v1/filings/{id}/personnel", s.changeNumbers)
 }
 
-func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
+func (s *Server) submit(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	var req miit.SubmitRequest
 	if err := s.decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	v, err := s.miit.Submit(r.Context(), req)
+	v, err := ns.miit.Submit(r.Context(), req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -28,8 +28,8 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, v)
 }
 
-func (s *Server) providerFiling(w http.ResponseWriter, r *http.Request) {
-	v, err := s.miit.ProviderView(r.Context(), r.PathValue("id"))
+func (s *Server) providerFiling(w http.ResponseWriter, r *http.Request, ns *namespace) {
+	v, err := ns.miit.ProviderView(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -37,8 +37,8 @@ func (s *Server) providerFiling(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, v)
 }
 
-func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
-	v, err := s.miit.Cancel(r.Context(), r.PathValue("id"))
+func (s *Server) cancel(w http.ResponseWriter, r *http.Request, ns *namespace) {
+	v, err := ns.miit.Cancel(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -46,13 +46,13 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, v)
 }
 
-func (s *Server) changeNumbers(w http.ResponseWriter, r *http.Request) {
+func (s *Server) changeNumbers(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	var req map[string]miit.NumberChange
 	if err := s.decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	v, err := s.miit.ChangeNumbers(r.Context(), r.PathValue("id"), req)
+	v, err := ns.miit.ChangeNumbers(r.Context(), r.PathValue("id"), req)
 	if err != nil {
 		s.fail(w, r, err)
 		return

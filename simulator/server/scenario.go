@@ -17,14 +17,23 @@ type ScenarioResult struct {
 }
 
 // ApplyScenario sets the fault profile and the phone profiles of a
-// scenario (simulator.ParseScenario), its outages counted from the
-// simulated now. Nothing is set unless all of it is valid.
-func (s *Server) ApplyScenario(ctx context.Context, body []byte) (ScenarioResult, error) {
+// scenario (simulator.ParseScenario) in a namespace, its outages counted
+// from the namespace's simulated now. Nothing is set unless all of it is
+// valid.
+func (s *Server) ApplyScenario(ctx context.Context, namespace string, body []byte) (ScenarioResult, error) {
+	ns, err := s.namespace(ctx, namespace)
+	if err != nil {
+		return ScenarioResult{}, err
+	}
+	return s.applyScenario(ctx, ns, body)
+}
+
+func (s *Server) applyScenario(ctx context.Context, ns *namespace, body []byte) (ScenarioResult, error) {
 	sc, err := simulator.ParseScenario(body)
 	if err != nil {
 		return ScenarioResult{}, err
 	}
-	now, err := s.clock.Now(ctx)
+	now, err := ns.clock.Now(ctx)
 	if err != nil {
 		return ScenarioResult{}, err
 	}
@@ -44,7 +53,7 @@ func (s *Server) ApplyScenario(ctx context.Context, body []byte) (ScenarioResult
 		}
 		res.Phones[phone] = p
 	}
-	if err := s.faults.Set(ctx, f); err != nil {
+	if err := ns.faults.Set(ctx, f); err != nil {
 		return ScenarioResult{}, err
 	}
 	phones := make([]string, 0, len(res.Phones))
@@ -53,13 +62,13 @@ func (s *Server) ApplyScenario(ctx context.Context, body []byte) (ScenarioResult
 	}
 	sort.Strings(phones)
 	for _, phone := range phones {
-		if err := s.gw.SetProfile(ctx, phone, res.Phones[phone]); err != nil {
+		if err := ns.gw.SetProfile(ctx, phone, res.Phones[phone]); err != nil {
 			return ScenarioResult{}, err
 		}
 	}
-	s.record(ctx, now, simulator.KindFaults, f)
+	s.record(ctx, ns, now, simulator.KindFaults, f)
 	for _, phone := range phones {
-		s.record(ctx, now, simulator.KindPhone, map[string]any{"phone": phone, "profile": res.Phones[phone]})
+		s.record(ctx, ns, now, simulator.KindPhone, map[string]any{"phone": phone, "profile": res.Phones[phone]})
 	}
 	return res, nil
 }
@@ -83,13 +92,13 @@ func (s *Server) scenarios(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"scenarios": out})
 }
 
-func (s *Server) putScenario(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putScenario(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	b, err := s.readBody(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	res, err := s.ApplyScenario(r.Context(), b)
+	res, err := s.applyScenario(r.Context(), ns, b)
 	if err != nil {
 		s.fail(w, r, err)
 		return

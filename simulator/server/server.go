@@ -1,7 +1,8 @@
-// Package server is smsim's HTTP API: it builds the clock, the scheduler,
-// the fault profile, the gateway and MIIT on one Redis, runs their
-// background work, and serves the contract (provider, MIIT, phones,
-// gateway, control, operations) as one http.Handler.
+// Package server is smsim's HTTP API: for each namespace a request names
+// it builds the clock, the scheduler, the fault profile, the gateway and
+// MIIT on one Redis, runs their background work, and serves the contract
+// (provider, MIIT, phones, gateway, control, operations) as one
+// http.Handler.
 package server
 
 import (
@@ -16,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"smsim/dashboard"
 	"smsim/gateway"
 	"smsim/miit"
 	"smsim/simulator"
@@ -39,32 +39,33 @@ type Config struct {
 	Registry       *prometheus.Registry
 	MaxBody        int64
 	Scheduler      simulator.SchedulerOptions
+	// NamespaceIdle is how long a namespace no request has touched keeps
+	// its background work running (default DefaultNamespaceIdle).
+	NamespaceIdle time.Duration
 }
 
 // Server is one smsim process.
 type Server struct {
-	cfg    Config
-	rdb    redis.UniversalClient
-	ks     simulator.Keyspace
-	log    *slog.Logger
-	reg    *prometheus.Registry
-	clock  *simulator.Clock
-	sched  *simulator.Scheduler
-	faults *simulator.FaultStore
-	events *simulator.EventLog
-	feed   *dashboard.Feed
-	gw     *gateway.Gateway
-	miit   *miit.Service
-	http   *httpMetrics
-	stats  *serverMetrics
+	cfg   Config
+	rdb   redis.UniversalClient
+	log   *slog.Logger
+	reg   *prometheus.Registry
+	rnd   *simulator.Source
+	hub   *gateway.Hub
+	http  *httpMetrics
+	stats *serverMetrics
+
+	mu     sync.Mutex            // guards spaces and runCtx
+	spaces map[string]*namespace // the namespaces this process has built
+	runCtx context.Context       // the background work's; nil until Start
 
 	stop     func()
 	wg       sync.WaitGroup
 	patterns []string
 }
 
-// New builds a server and sets the clock to its start value unless the
-// store already holds one.
+// New builds a server and sets the default namespace's clock to its start
+// value unless the store already holds one.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.KeyPrefix == "" {
 		cfg.KeyPrefix = "smsim"
@@ -79,57 +80,50 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
-	s := &Server{cfg: cfg, rdb: cfg.Redis, log: cfg.Log, reg: cfg.Registry,
-		ks: simulator.Keyspace{Prefix: cfg.KeyPrefix, Namespace: simulator.DefaultNamespace}}
-	rnd := simulator.NewSource()
+	if cfg.NamespaceIdle == 0 {
+		cfg.NamespaceIdle = DefaultNamespaceIdle
+	}
+	s := &Server{cfg: cfg, rdb: cfg.Redis, log: cfg.Log, reg: cfg.Registry, spaces: map[string]*namespace{}}
+	s.rnd = simulator.NewSource()
 	if cfg.Seed != nil {
-		rnd = simulator.NewSeededSource(*cfg.Seed)
+		s.rnd = simulator.NewSeededSource(*cfg.Seed)
 	}
-	s.clock = simulator.NewClock(s.rdb, s.ks, cfg.ClockStart, nil)
-	s.sched = simulator.NewScheduler(s.rdb, s.ks, s.clock, s.log, s.reg, cfg.Scheduler)
-	s.faults = simulator.NewFaultStore(s.rdb, s.ks)
-	s.events = simulator.NewEventLog(s.rdb, s.ks)
-	s.feed = dashboard.NewFeed(s.events, s.log)
-	s.gw = gateway.New(gateway.Config{Redis: s.rdb, Keyspace: s.ks, Scheduler: s.sched, Faults: s.faults, Events: s.events,
-		Rand: rnd, Log: s.log, Metrics: s.reg})
-	m, err := miit.New(miit.Config{Redis: s.rdb, Keyspace: s.ks, Clock: s.clock, Scheduler: s.sched,
-		Faults: s.faults, Rand: rnd, Gateway: s.gw, Events: s.events, Log: s.log, Metrics: s.reg,
-		MIITSender: cfg.MIITSender, ProviderSender: cfg.ProviderSender})
-	if err != nil {
-		return nil, err
-	}
-	s.miit = m
+	s.hub = gateway.NewHub(s.rdb, cfg.KeyPrefix, s.log)
 	s.http = newHTTPMetrics(s.reg)
 	s.stats = newServerMetrics(s.reg)
+	s.reg.MustRegister(miit.NewOrdersCollector(s.rdb, cfg.KeyPrefix, s.activeNamespaces, s.log))
 	s.rdb.AddHook(redisHook{s.stats.redisErrors})
-	if err := s.clock.Init(ctx); err != nil {
+	if _, err := s.namespace(ctx, simulator.DefaultNamespace); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// Start runs the background work — the live feed of deliveries and the
-// scheduler's loop — until Stop. It returns once the feed is subscribed, so
-// that every delivery from then on reaches this process's phones.
+// Start runs the background work — the live feed of deliveries, and the
+// scheduler's loop and dashboard feed of every namespace in use — until
+// Stop. It returns once the feed of deliveries is subscribed, so that every
+// delivery from then on reaches this process's phones.
 func (s *Server) Start(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	ready := make(chan struct{})
 	feedErr := make(chan error, 1)
-	s.wg.Add(3)
+	s.mu.Lock()
+	s.runCtx = runCtx
+	for _, n := range s.spaces {
+		s.startNamespace(n)
+	}
+	s.mu.Unlock()
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
-		s.feed.Run(runCtx)
-	}()
-	go func() {
-		defer s.wg.Done()
-		if err := s.gw.Run(runCtx, ready); err != nil {
+		if err := s.hub.Run(runCtx, ready); err != nil {
 			feedErr <- err
 		}
 	}()
 	go func() {
 		defer s.wg.Done()
-		s.sched.Run(runCtx)
+		s.supervise(runCtx)
 	}()
 	select {
 	case <-ready:
@@ -152,13 +146,27 @@ func (s *Server) Stop() {
 		s.stop()
 	}
 	s.wg.Wait()
+	s.mu.Lock()
+	spaces := make([]*namespace, 0, len(s.spaces))
+	for _, n := range s.spaces {
+		spaces = append(spaces, n)
+	}
+	s.mu.Unlock()
+	for _, n := range spaces {
+		stopNamespace(n)
+	}
 }
 
-// Reset forgets every filing, message and phone profile of the namespace,
-// and sets the clock and the fault profile back to their start values.
-func (s *Server) Reset(ctx context.Context) error {
+// Reset forgets every filing, message, phone profile and event of a
+// namespace, and sets its clock and fault profile back to their start
+// values. Other namespaces keep everything.
+func (s *Server) Reset(ctx context.Context, namespace string) error {
+	n, err := s.namespace(ctx, namespace)
+	if err != nil {
+		return err
+	}
 	del := func(ctx context.Context, c *redis.Client) error {
-		iter := c.Scan(ctx, 0, s.ks.Pattern(), 1000).Iterator()
+		iter := c.Scan(ctx, 0, n.ks.Pattern(), 1000).Iterator()
 		var batch []string
 		for iter.Next(ctx) {
 			batch = append(batch, iter.Val())
@@ -177,7 +185,6 @@ func (s *Server) Reset(ctx context.Context) error {
 		}
 		return nil
 	}
-	var err error
 	switch c := s.rdb.(type) {
 	case *redis.ClusterClient:
 		err = c.ForEachMaster(ctx, del)
@@ -189,7 +196,7 @@ func (s *Server) Reset(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reset: %w", err)
 	}
-	return s.clock.Reset(ctx)
+	return n.clock.Reset(ctx)
 }
 
 // Routes is the whole HTTP API.
@@ -204,7 +211,7 @@ func (s *Server) Routes() http.Handler {
 	s.routeOps(mux)
 	s.routeDashboard(mux)
 	s.routeLists(mux)
-	s.handle(mux, "GET /ws/events", s.eventSocket)
+	s.handleNS(mux, "GET /ws/events", s.eventSocket)
 	return s.instrument(problemsForMux(mux))
 }
 

@@ -1,0 +1,271 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"smsim/dashboard"
+	"smsim/gateway"
+	"smsim/miit"
+	"smsim/simulator"
+)
+
+// NamespaceHeader names the namespace of a request. Browsers, which cannot
+// set headers on a websocket, may give ?namespace= instead.
+const NamespaceHeader = "X-Smsim-Namespace"
+
+// DefaultNamespaceIdle is how long a namespace no request has touched keeps
+// its background work running.
+const DefaultNamespaceIdle = time.Hour
+
+// touchEvery is how often, at most, a process records in the registry that
+// a namespace is in use.
+const touchEvery = 10 * time.Second
+
+var namespaceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// ValidNamespace reports whether name may name a namespace: 1 to 64
+// letters, digits, '.', '_' or '-', starting with a letter or a digit.
+func ValidNamespace(name string) bool { return namespaceName.MatchString(name) }
+
+// namespace is one world of the simulator: its own clock, scheduler, fault
+// profile, event log, phones and orders, all under one Redis hash tag. The
+// components hold no state of their own besides the store's, so a process
+// builds them when a namespace is first asked for and may drop them again.
+type namespace struct {
+	name   string
+	ks     simulator.Keyspace
+	clock  *simulator.Clock
+	sched  *simulator.Scheduler
+	faults *simulator.FaultStore
+	events *simulator.EventLog
+	feed   *dashboard.Feed
+	gw     *gateway.Gateway
+	miit   *miit.Service
+
+	touched atomic.Int64 // real Unix ms at which this process last recorded a use in the registry
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// registryKey is the sorted set of the namespaces in use, scored by the
+// real Unix ms of their last request; every process runs the background
+// work of the namespaces used within the idle period.
+func (s *Server) registryKey() string { return s.cfg.KeyPrefix + ":namespaces" }
+
+// build makes the components of namespace name and sets its clock to the
+// start value unless the store holds one.
+func (s *Server) build(ctx context.Context, name string) (*namespace, error) {
+	ks := simulator.Keyspace{Prefix: s.cfg.KeyPrefix, Namespace: name}
+	n := &namespace{name: name, ks: ks}
+	n.clock = simulator.NewClock(s.rdb, ks, s.cfg.ClockStart, nil)
+	n.sched = simulator.NewScheduler(s.rdb, ks, n.clock, s.log, s.reg, s.cfg.Scheduler)
+	n.faults = simulator.NewFaultStore(s.rdb, ks)
+	n.events = simulator.NewEventLog(s.rdb, ks)
+	n.feed = dashboard.NewFeed(n.events, s.log)
+	n.gw = gateway.New(gateway.Config{Redis: s.rdb, Keyspace: ks, Scheduler: n.sched, Faults: n.faults, Events: n.events,
+		Rand: s.rnd, Log: s.log, Metrics: s.reg, Hub: s.hub})
+	m, err := miit.New(miit.Config{Redis: s.rdb, Keyspace: ks, Clock: n.clock, Scheduler: n.sched,
+		Faults: n.faults, Rand: s.rnd, Gateway: n.gw, Events: n.events, Log: s.log, Metrics: s.reg,
+		MIITSender: s.cfg.MIITSender, ProviderSender: s.cfg.ProviderSender})
+	if err != nil {
+		return nil, err
+	}
+	n.miit = m
+	if err := n.clock.Init(ctx); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// namespace answers the components of namespace name, building them on
+// first use, and records the use in the registry.
+func (s *Server) namespace(ctx context.Context, name string) (*namespace, error) {
+	s.mu.Lock()
+	n, ok := s.spaces[name]
+	if !ok {
+		var err error
+		if n, err = s.build(ctx, name); err != nil {
+			s.mu.Unlock()
+			return nil, err
+		}
+		s.spaces[name] = n
+		if s.runCtx != nil {
+			s.startNamespace(n)
+		}
+	}
+	s.mu.Unlock()
+	if err := s.touch(ctx, n); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// touch records in the registry that namespace n is in use, at most once
+// every touchEvery per process.
+func (s *Server) touch(ctx context.Context, n *namespace) error {
+	now := time.Now().UnixMilli()
+	last := n.touched.Load()
+	if now-last < touchEvery.Milliseconds() || !n.touched.CompareAndSwap(last, now) {
+		return nil
+	}
+	if err := s.rdb.ZAdd(ctx, s.registryKey(), redis.Z{Score: float64(now), Member: n.name}).Err(); err != nil {
+		n.touched.Store(last)
+		return fmt.Errorf("record namespace %s: %w", n.name, err)
+	}
+	return nil
+}
+
+// startNamespace runs the background work of n: its scheduler's loop and
+// its dashboard feed. Call it with s.mu held.
+func (s *Server) startNamespace(n *namespace) {
+	ctx, cancel := context.WithCancel(s.runCtx)
+	n.stop = cancel
+	n.wg.Add(2)
+	go func() {
+		defer n.wg.Done()
+		n.sched.Run(ctx)
+	}()
+	go func() {
+		defer n.wg.Done()
+		n.feed.Run(ctx)
+	}()
+}
+
+// stopNamespace ends the background work of n and waits for it.
+func stopNamespace(n *namespace) {
+	if n.stop != nil {
+		n.stop()
+		n.wg.Wait()
+	}
+}
+
+// activeNamespaces answers the namespaces used within the idle period,
+// the default one always among them, sorted.
+func (s *Server) activeNamespaces(ctx context.Context) ([]string, error) {
+	since := time.Now().Add(-s.cfg.NamespaceIdle).UnixMilli()
+	names, err := s.rdb.ZRangeByScore(ctx, s.registryKey(), &redis.ZRangeBy{
+		Min: strconv.FormatInt(since, 10), Max: "+inf",
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read namespaces: %w", err)
+	}
+	names = slices.DeleteFunc(names, func(n string) bool { return !ValidNamespace(n) })
+	if !slices.Contains(names, simulator.DefaultNamespace) {
+		names = append(names, simulator.DefaultNamespace)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// supervise keeps this process running the background work of every
+// namespace in use — whichever process its requests reach — and drops the
+// namespaces no request has touched within the idle period: their events
+// wait until a request to them comes again.
+func (s *Server) supervise(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		if err := s.superviseOnce(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("following the namespaces in use", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Server) superviseOnce(ctx context.Context) error {
+	names, err := s.activeNamespaces(ctx)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		s.mu.Lock()
+		_, ok := s.spaces[name]
+		s.mu.Unlock()
+		if ok {
+			continue
+		}
+		n, err := s.build(ctx, name)
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		if _, ok := s.spaces[name]; !ok && s.runCtx != nil {
+			s.spaces[name] = n
+			s.startNamespace(n)
+		}
+		s.mu.Unlock()
+	}
+	idleSince := time.Now().Add(-s.cfg.NamespaceIdle).UnixMilli()
+	var idle []*namespace
+	s.mu.Lock()
+	for name, n := range s.spaces {
+		if name != simulator.DefaultNamespace && !slices.Contains(names, name) && n.touched.Load() < idleSince {
+			delete(s.spaces, name)
+			idle = append(idle, n)
+		}
+	}
+	s.mu.Unlock()
+	for _, n := range idle {
+		stopNamespace(n)
+	}
+	return nil
+}
+
+// namespaceOf reads the namespace a request names: the X-Smsim-Namespace
+// header, or ?namespace=, or the default.
+func namespaceOf(r *http.Request) (string, error) {
+	h, q := r.Header.Get(NamespaceHeader), r.URL.Query().Get("namespace")
+	name := h
+	switch {
+	case h != "" && q != "" && h != q:
+		return "", simulator.Invalid("namespace: the %s header says %q and ?namespace= says %q: give one", NamespaceHeader, h, q)
+	case h == "":
+		name = q
+	}
+	if name == "" {
+		return simulator.DefaultNamespace, nil
+	}
+	if !ValidNamespace(name) {
+		what := NamespaceHeader
+		if h == "" {
+			what = "namespace"
+		}
+		return "", simulator.Invalid("%s: must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit, got %q", what, name)
+	}
+	return name, nil
+}
+
+// nsHandler is a handler of a route that belongs to a namespace.
+type nsHandler func(w http.ResponseWriter, r *http.Request, ns *namespace)
+
+// handleNS routes pattern to h, with the namespace the request names.
+func (s *Server) handleNS(mux *http.ServeMux, pattern string, h nsHandler) {
+	s.handle(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
+		name, err := namespaceOf(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		ns, err := s.namespace(r.Context(), name)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		w.Header().Set(NamespaceHeader, name)
+		h(w, r, ns)
+	})
+}

@@ -1,0 +1,318 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"smsim/miit"
+	"smsim/simulator"
+	"smsim/simulator/server"
+)
+
+// as answers the instance speaking for namespace ns on behalf of test t
+// (a subtest of its own).
+func (in *instance) as(t testing.TB, ns string) *instance {
+	c := in.in(ns)
+	c.t = t
+	return c
+}
+
+// providerList reads the provider's listing of filings.
+func (in *instance) providerList() []miit.ProviderView {
+	in.t.Helper()
+	var pl struct {
+		Filings []miit.ProviderView
+		Total   int
+	}
+	in.call("GET", "/provider/v1/filings", nil, 200, &pl)
+	return pl.Filings
+}
+
+// syncLag reads the sync lag of the fault profile, as JSON.
+func (in *instance) syncLag() string {
+	in.t.Helper()
+	var f struct {
+		SyncLag json.RawMessage `json:"sync_lag"`
+	}
+	in.call("GET", "/admin/v1/faults", nil, 200, &f)
+	return string(f.SyncLag)
+}
+
+// world is what one namespace's test did, to be checked against what the
+// others see.
+type world struct {
+	ns, leaderName, syncLag string
+	ids                     []string
+	codes                   []string
+}
+
+// Two namespaces driven at once, through two processes, by the same phone
+// numbers: neither sees the other's orders, messages, faults, clock or
+// events, and the default namespace sees nothing of either.
+func TestNamespacesNeverSeeEachOther(t *testing.T) {
+	e := newEnv(t)
+	other := e.newInstance()
+	const phones = 4
+	worlds := []*world{
+		{ns: "team-a", leaderName: "Zhang San", syncLag: "30m"},
+		{ns: "team-b", leaderName: "Li Si", syncLag: "45m"},
+	}
+	t.Run("drive", func(t *testing.T) {
+		for i, w := range worlds {
+			t.Run(w.ns, func(t *testing.T) {
+				t.Parallel()
+				ins := []*instance{e.as(t, w.ns), other.as(t, w.ns)}
+				if i == 1 {
+					ins[0], ins[1] = ins[1], ins[0]
+				}
+				a, b := ins[0], ins[1]
+				a.fixedLags(w.syncLag, "1m")
+				for p := range phones {
+					req := miit.SubmitRequest{Type: "first_filing", Variant: "app",
+						EntityLeader: &miit.Person{Name: w.leaderName, Phone: fmt.Sprintf("1390000020%d", p), CertificateNumber: "110101199003071234"}}
+					var v miit.ProviderView
+					ins[p%2].call("POST", "/provider/v1/filings", req, 201, &v)
+					w.ids = append(w.ids, v.ID)
+				}
+				if st := b.advance("29m"); !st.Now.Equal(t0.Add(29 * time.Minute)) {
+					t.Fatalf("%s: clock after advancing 29m reads %v", w.ns, st.Now)
+				}
+				for p := range phones {
+					if got := a.codes(fmt.Sprintf("1390000020%d", p)); len(got) != 0 {
+						t.Fatalf("%s: codes before the sync: %v", w.ns, got)
+					}
+				}
+				lag, _ := time.ParseDuration(w.syncLag)
+				b.advance((lag - 29*time.Minute).String())
+				for p := range phones {
+					phone := fmt.Sprintf("1390000020%d", p)
+					inbox := a.inbox(phone)
+					if len(inbox) != 2 || inbox[0].Sender != "95187" || inbox[1].Sender != "12381" || inbox[1].Code == "" {
+						t.Fatalf("%s: inbox of %s after the sync: %+v, want the provider's notice and a code from 12381", w.ns, phone, inbox)
+					}
+					w.codes = append(w.codes, inbox[1].Code)
+					wantValidation(t, ins[p%2].validate(inbox[1].Code, phone, leaderCert), "complete", false)
+				}
+				if now := a.now(); !now.Equal(t0.Add(lag)) {
+					t.Fatalf("%s: clock reads %v, want %v", w.ns, now, t0.Add(lag))
+				}
+			})
+		}
+	})
+	if t.Failed() {
+		return
+	}
+
+	def := e.instance
+	if now := def.now(); !now.Equal(t0) {
+		t.Errorf("the default namespace's clock reads %v, want %v: it moved with the others", now, t0)
+	}
+	if got := def.providerList(); len(got) != 0 {
+		t.Errorf("the default namespace lists %d filings, want none", len(got))
+	}
+	if got := def.syncLag(); got != `{"model":"uniform","min":"30m","max":"1h"}` {
+		t.Errorf("the default namespace's sync lag is %s, want the start value", got)
+	}
+	for p := range phones {
+		if got := def.inbox(fmt.Sprintf("1390000020%d", p)); len(got) != 0 {
+			t.Errorf("the default namespace's phone holds %+v", got)
+		}
+	}
+	for _, w := range worlds {
+		in := other.as(t, w.ns)
+		list := in.providerList()
+		if len(list) != phones {
+			t.Fatalf("%s lists %d filings, want %d", w.ns, len(list), phones)
+		}
+		for _, v := range list {
+			if v.Personnel[0].Name != w.leaderName {
+				t.Errorf("%s lists filing %s of %q, want only its own (%q)", w.ns, v.ID, v.Personnel[0].Name, w.leaderName)
+			}
+		}
+		if got, want := in.syncLag(), `{"model":"uniform","min":"`+w.syncLag+`","max":"`+w.syncLag+`"}`; got != want {
+			t.Errorf("%s's sync lag is %s, want its own %s", w.ns, got, want)
+		}
+		for p := range phones {
+			inbox := in.inbox(fmt.Sprintf("1390000020%d", p))
+			if len(inbox) != 2 || inbox[1].Code != w.codes[p] || !strings.Contains(inbox[0].Body, w.ids[p]) {
+				t.Errorf("%s: inbox %+v, want only its own notice of %s and its own code %s", w.ns, inbox, w.ids[p], w.codes[p])
+			}
+		}
+		evs := in.events("").Events
+		if len(evs) == 0 {
+			t.Fatalf("%s has no events", w.ns)
+		}
+		for _, r := range evs {
+			if r.Namespace != w.ns {
+				t.Errorf("%s's event log holds %s of namespace %q", w.ns, r.Kind, r.Namespace)
+			}
+		}
+	}
+
+	// a reset forgets one namespace, and only that one
+	a, b := e.as(t, "team-a"), e.as(t, "team-b")
+	a.call("POST", "/admin/v1/reset", nil, 200, nil)
+	if got := a.providerList(); len(got) != 0 {
+		t.Errorf("team-a lists %d filings after its reset", len(got))
+	}
+	if now := a.now(); !now.Equal(t0) {
+		t.Errorf("team-a's clock reads %v after its reset, want %v", now, t0)
+	}
+	if got := b.providerList(); len(got) != phones {
+		t.Errorf("team-b lists %d filings after team-a's reset, want %d", len(got), phones)
+	}
+	if now := b.now(); !now.Equal(t0.Add(45 * time.Minute)) {
+		t.Errorf("team-b's clock reads %v after team-a's reset, want %v", now, t0.Add(45*time.Minute))
+	}
+	if got := b.syncLag(); got != `{"model":"uniform","min":"45m","max":"45m"}` {
+		t.Errorf("team-b's sync lag after team-a's reset: %s", got)
+	}
+}
+
+// A running clock in one namespace carries out its events by the
+// background loop; a paused clock in another, with the same events due,
+// moves nothing. The phone sockets of the two namespaces get only their own
+// messages.
+func TestNamespaceClocksRunApart(t *testing.T) {
+	e := newEnv(t)
+	fast, still := e.in("fast"), e.in("still")
+	for _, in := range []*instance{fast, still} {
+		in.fixedLags("30m", "1m")
+	}
+	wsStill := still.dial("13900000301")
+	wsFast := fast.dial("13900000301")
+	for _, in := range []*instance{fast, still} {
+		in.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader("13900000301")})
+	}
+	fast.call("PUT", "/admin/v1/clock", map[string]any{"scale": 36000, "paused": false}, 200, nil) // 30m in 50ms
+
+	m := polledMessage(t, fast.next("13900000301", "timeout=20s&has_code=true"))
+	if m.Sender != "12381" || len(m.Code) != 6 {
+		t.Fatalf("fast: next message %+v, want a code from 12381", m)
+	}
+	notice, _ := readFrame(t, wsFast)
+	if got, _ := readFrame(t, wsFast); notice.Sender != "95187" || got.ID != m.ID {
+		t.Fatalf("fast's socket got %+v then %+v, want the provider's notice then %s", notice, got, m.ID)
+	}
+	if v := still.miitView(still.providerList()[0].ID); v.Status != "unknown" {
+		t.Fatalf("still's order moved with fast's clock: %+v", v)
+	}
+	if got := still.codes("13900000301"); len(got) != 0 {
+		t.Fatalf("still's inbox holds codes %v while its clock is paused", got)
+	}
+	if now := still.now(); !now.Equal(t0) {
+		t.Fatalf("still's clock reads %v, want %v", now, t0)
+	}
+	// still's socket, which saw nothing of fast's code, gets still's own
+	// notice, then still's own message
+	var sent struct{ ID string }
+	still.call("POST", "/gateway/v1/messages", map[string]string{"from": "95566", "to": "13900000301", "body": "still here"}, 202, &sent)
+	notice, _ = readFrame(t, wsStill)
+	if got, _ := readFrame(t, wsStill); notice.Sender != "95187" || got.ID != sent.ID || got.Body != "still here" {
+		t.Fatalf("still's socket got %+v then %+v, want its own notice then its own message %s", notice, got, sent.ID)
+	}
+}
+
+// A namespace used only through a process that stops is carried on by
+// another process, which learns of it from the registry of namespaces in
+// use — with no request to it.
+func TestNamespaceCarriedOnByAnotherProcess(t *testing.T) {
+	e := newEnv(t)
+	a := e.newInstance().in("orphan")
+	ctx := context.Background()
+	sub := e.rdb.Subscribe(ctx, e.redis.Prefix+":deliveries")
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a.fixedLags("30m", "1m")
+	a.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader("13900000401")})
+	a.call("PUT", "/admin/v1/clock", map[string]any{"scale": 1800, "paused": false}, 200, nil) // 30m in 1s
+	a.stop()
+
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case msg := <-sub.Channel():
+			var d struct {
+				Namespace string `json:"ns"`
+				Phone     string
+				Sender    string
+			}
+			if err := json.Unmarshal([]byte(msg.Payload), &d); err != nil {
+				t.Fatal(err)
+			}
+			if d.Namespace != "orphan" || d.Phone != "13900000401" {
+				t.Fatalf("delivery %s, want orphan's messages to 13900000401 only", msg.Payload)
+			}
+			if d.Sender == "12381" {
+				return
+			}
+		case <-timeout:
+			t.Fatal("no process carried out the orphaned namespace's code")
+		}
+	}
+}
+
+// The namespace of a request: a header, or ?namespace= for websockets;
+// bad names and a header contradicting the query are refused and change
+// nothing; every answer names the namespace it speaks for.
+func TestNamespaceNames(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct {
+		header, query string
+		status        int
+		detail        string
+	}{
+		{"", "", 200, ""},
+		{"ci-run_42.a", "", 200, ""},
+		{"", "from-query", 200, ""},
+		{"same", "same", 200, ""},
+		{"bad{tag}", "", 400, `X-Smsim-Namespace: must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit, got "bad{tag}"`},
+		{"-leading", "", 400, `X-Smsim-Namespace: must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit, got "-leading"`},
+		{strings.Repeat("n", 65), "", 400, `X-Smsim-Namespace: must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit, got "` + strings.Repeat("n", 65) + `"`},
+		{"", "a b", 400, `namespace: must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit, got "a b"`},
+		{"one", "two", 400, `namespace: the X-Smsim-Namespace header says "one" and ?namespace= says "two": give one`},
+	} {
+		path := "/admin/v1/clock"
+		if c.query != "" {
+			path += "?namespace=" + strings.ReplaceAll(c.query, " ", "%20")
+		}
+		req, _ := http.NewRequest("PUT", e.url+path, strings.NewReader(`{"paused":false}`))
+		req.Header.Set("Content-Type", "application/json")
+		if c.header != "" {
+			req.Header.Set(server.NamespaceHeader, c.header)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p struct{ Detail string }
+		json.NewDecoder(resp.Body).Decode(&p)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || p.Detail != c.detail {
+			t.Errorf("header %q query %q: %d %q, want %d %q", c.header, c.query, resp.StatusCode, p.Detail, c.status, c.detail)
+		}
+		want := map[bool]string{true: c.header + c.query, false: ""}[c.status == 200]
+		if c.status == 200 && want == "" {
+			want = "default"
+		}
+		if c.header == "same" {
+			want = "same"
+		}
+		if got := resp.Header.Get(server.NamespaceHeader); got != want {
+			t.Errorf("header %q query %q: answered for namespace %q, want %q", c.header, c.query, got, want)
+		}
+	}
+	// the refused requests started nobody's clock
+	var st simulator.ClockState
+	e.in("one").call("GET", "/admin/v1/clock", nil, 200, &st)
+	if !st.Paused {
+		t.Errorf("namespace one's clock runs after a refused request: %+v", st)
+	}
+}
