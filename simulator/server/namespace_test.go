@@ -316,3 +316,74 @@ func TestNamespaceNames(t *testing.T) {
 		t.Errorf("namespace one's clock runs after a refused request: %+v", st)
 	}
 }
+
+// The OpenAPI document declares the namespace, as a header and as a query
+// parameter, on every operation that belongs to a namespace — and on no
+// other — and answers a bad name with 400.
+func TestOpenAPINamespaces(t *testing.T) {
+	doc := oaJSON(t)
+	global := map[string]bool{
+		"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /openapi.json": true,
+		"GET /admin/v1/scenarios": true, "GET /": true, "GET /dashboard/{file}": true,
+	}
+	for k, op := range oaOperations(t, doc) {
+		declared := map[string]bool{}
+		params, _ := op["parameters"].([]any)
+		for _, p := range params {
+			pm := oaDeref(t, doc, p)
+			declared[pm["in"].(string)+" "+pm["name"].(string)] = true
+		}
+		has := declared["header X-Smsim-Namespace"] && declared["query namespace"]
+		if global[k] {
+			if declared["header X-Smsim-Namespace"] || declared["query namespace"] {
+				t.Errorf("%s belongs to no namespace but declares one", k)
+			}
+			continue
+		}
+		if !has {
+			t.Errorf("%s does not declare both X-Smsim-Namespace and ?namespace=", k)
+		}
+		if responses, _ := op["responses"].(map[string]any); responses["400"] == nil {
+			t.Errorf("%s does not list 400 for a bad namespace", k)
+		}
+	}
+}
+
+// Every route the server has either belongs to a namespace, and refuses a
+// bad name before anything else, or belongs to none and ignores it — as the
+// OpenAPI document says.
+func TestEveryRouteNamespacedAsDocumented(t *testing.T) {
+	e := newEnv(t)
+	doc := oaJSON(t)
+	ops := oaOperations(t, doc)
+	fill := strings.NewReplacer("{phone}", "13800000001", "{id}", "x1", "{file...}", "app.js")
+	for _, pattern := range e.srv.Patterns() {
+		method, path, _ := strings.Cut(pattern, " ")
+		op := ops[method+" "+strings.NewReplacer("{file...}", "{file}", "{$}", "").Replace(path)]
+		if op == nil {
+			t.Errorf("%s is not in the OpenAPI document", pattern)
+			continue
+		}
+		documented := false
+		params, _ := op["parameters"].([]any)
+		for _, p := range params {
+			if oaDeref(t, doc, p)["name"] == server.NamespaceHeader {
+				documented = true
+			}
+		}
+		req, _ := http.NewRequest(method, e.url+strings.TrimSuffix(fill.Replace(path), "{$}"), strings.NewReader(`{}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(server.NamespaceHeader, "bad{name}")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p struct{ Detail string }
+		json.NewDecoder(resp.Body).Decode(&p)
+		resp.Body.Close()
+		refused := resp.StatusCode == 400 && strings.HasPrefix(p.Detail, server.NamespaceHeader+": ")
+		if refused != documented {
+			t.Errorf("%s: answered %d %q to a bad namespace; the document declares the namespace: %v", pattern, resp.StatusCode, p.Detail, documented)
+		}
+	}
+}
