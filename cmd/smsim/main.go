@@ -49,6 +49,7 @@ type config struct {
 	logLevel        string
 	logFormat       string
 	shutdownTimeout time.Duration
+	namespaceIdle   time.Duration
 	scenario        string
 	demo            bool
 }
@@ -70,6 +71,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in progress")
+	fs.DurationVar(&c.namespaceIdle, "namespace-idle", server.DefaultNamespaceIdle, "how long a namespace no request touches keeps its background work running")
 	fs.StringVar(&c.scenario, "scenario", "", "a scenario to apply at start: a JSON file, or the name of a shipped one ("+strings.Join(simulator.ScenarioNames(), ", ")+")")
 	fs.BoolVar(&c.demo, "demo", false, fmt.Sprintf("demo mode: simulated customers submit orders and simulated people validate them, on a clock at %d× (unless the scale is set) with short lags", demoScale))
 	fs.Usage = func() {
@@ -222,7 +224,7 @@ func serverConfig(c config, log *slog.Logger) (server.Config, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	sc := server.Config{KeyPrefix: c.keyPrefix, MIITSender: c.miitSender, ProviderSender: c.providerSender,
-		Log: log, Registry: reg, MaxBody: c.maxBody,
+		Log: log, Registry: reg, MaxBody: c.maxBody, NamespaceIdle: c.namespaceIdle,
 		ClockStart: simulator.ClockStart{Scale: c.scale, Paused: c.paused}}
 	if !(c.scale > 0 && c.scale <= simulator.MaxScale) {
 		return sc, fmt.Errorf("scale: must be more than 0 and at most %d, got %v", simulator.MaxScale, c.scale)
@@ -235,6 +237,9 @@ func serverConfig(c config, log *slog.Logger) (server.Config, error) {
 	}
 	if c.maxBody < 1024 {
 		return sc, fmt.Errorf("max-body: must be at least 1024 bytes, got %d", c.maxBody)
+	}
+	if c.namespaceIdle < time.Minute {
+		return sc, fmt.Errorf("namespace-idle: must be at least 1m, got %v", c.namespaceIdle)
 	}
 	if c.clockStart != "" {
 		t, err := time.Parse(time.RFC3339, c.clockStart)

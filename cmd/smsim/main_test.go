@@ -38,6 +38,7 @@ func TestBadSettingsExitWithUsageError(t *testing.T) {
 		{[]string{"--log-level", "loud"}, nil, "log-level"},
 		{[]string{"--log-format", "xml"}, nil, "log-format"},
 		{[]string{"--max-body", "10"}, nil, "max-body"},
+		{[]string{"--namespace-idle", "5s"}, nil, "namespace-idle: must be at least 1m, got 5s"},
 		{nil, map[string]string{"SMSIM_SCALE": "fast"}, "SMSIM_SCALE"},
 		{[]string{"extra"}, nil, "unexpected argument"},
 		{[]string{"--no-such-flag"}, nil, "no-such-flag"},
