@@ -1,0 +1,466 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator"
+)
+
+const (
+	readBatch      = 100              // events read at once
+	claimBatch     = 64               // retries claimed at once
+	retryWorkers   = 8                // retries posted at once
+	attemptTimeout = 30 * time.Second // bounds a post whatever the client
+	lease          = 2 * time.Minute  // how long a claimed retry is kept from others
+	idleWait       = time.Second      // Run's pause while no hook is registered
+	recordTimeout  = 5 * time.Second  // bounds the recording of a post made
+	maxAnswerRead  = 64 << 10         // bytes of an answer read before closing it
+)
+
+// ensureGroupScript creates the consumer group ARGV[1] at the end of the
+// log when hooks exist and the group does not (the log was deleted).
+var ensureGroupScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.pcall('XGROUP', 'CREATE', KEYS[2], ARGV[1], '$', 'MKSTREAM')
+end
+return 0
+`)
+
+// claimScript first puts back the claimed retries whose lease ended by the
+// real time ARGV[1], then claims up to ARGV[3] retries due by then, leased
+// until ARGV[2], and answers them.
+var claimScript = redis.NewScript(`
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])) do
+  redis.call('ZREM', KEYS[2], m)
+  redis.call('ZADD', KEYS[1], ARGV[1], m)
+end
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, m in ipairs(due) do
+  redis.call('ZREM', KEYS[1], m)
+  redis.call('ZADD', KEYS[2], ARGV[2], m)
+end
+return due
+`)
+
+// finishScript records an attempt: it releases the claimed retry ARGV[1]
+// ("" for a first attempt), logs ARGV[2] keeping the newest ARGV[3] entries
+// and schedules the next attempt ARGV[4] ("" for none) at ARGV[5]. A hook
+// deleted meanwhile gets nothing (answer 0); a claim lost meanwhile (the
+// lease ended and another process took the retry over) schedules nothing.
+var finishScript = redis.NewScript(`
+local mine = true
+if ARGV[1] ~= '' then mine = redis.call('ZREM', KEYS[4], ARGV[1]) == 1 end
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('LPUSH', KEYS[2], ARGV[2])
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
+if mine and ARGV[4] ~= '' then redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4]) end
+return 1
+`)
+
+// job is one attempt to post an event to a hook.
+type job struct {
+	delivery string
+	attempt  int
+	event    simulator.Record
+	member   string // the claimed retry; "" for a first attempt
+}
+
+// Step reads the events appended to the log and not yet read by any
+// dispatcher of the namespace, waiting up to block for one to come (≤ 0:
+// not at all), and posts each to the hooks that receive its kind and were
+// registered before it: their first attempt, a failure of which schedules
+// a retry. It acknowledges each event once its posts are done. Before
+// reading, it takes over the events that another dispatcher read and has
+// not acknowledged for Config.ReclaimAfter, taking that one for dead. It
+// answers the number of events handled.
+func (d *Dispatcher) Step(ctx context.Context, block time.Duration) (int, error) {
+	msgs, err := d.read(ctx, block)
+	if err != nil || len(msgs) == 0 {
+		return 0, err
+	}
+	hooks, err := d.load(ctx) // after the read: every hook registered before the events is there
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range msgs {
+		rec := d.record(m)
+		if err := d.dispatch(ctx, hooks, rec); err != nil {
+			return n, err
+		}
+		if err := d.ack(ctx, m.ID); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// ack acknowledges an event whose posts are made, even when ctx has
+// ended meanwhile: what was posted is not posted again.
+func (d *Dispatcher) ack(ctx context.Context, id string) error {
+	ctx, cancel := recordContext(ctx)
+	defer cancel()
+	if err := d.rdb.XAck(ctx, d.eventsKey, Group, id).Err(); err != nil {
+		return fmt.Errorf("acknowledge event %s: %w", id, err)
+	}
+	return nil
+}
+
+// recordContext is the context of recording what was done: not ended
+// with ctx, so that a post made is recorded when the dispatcher stops.
+func recordContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+}
+
+// read answers the events this dispatcher is to handle: those it takes over
+// from a dead one, else new ones.
+func (d *Dispatcher) read(ctx context.Context, block time.Duration) ([]redis.XMessage, error) {
+	msgs, _, err := d.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+		Stream: d.eventsKey, Group: Group, Consumer: d.consumer,
+		MinIdle: d.reclaim, Start: "0-0", Count: readBatch,
+	}).Result()
+	if isNoGroup(err) {
+		return nil, d.ensureGroup(ctx)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reclaim events: %w", err)
+	}
+	if len(msgs) > 0 {
+		d.log.InfoContext(ctx, "took over events of a dispatcher that did not acknowledge them", "events", len(msgs))
+		return msgs, nil
+	}
+	if block <= 0 {
+		block = -1 // no BLOCK: BLOCK 0 would wait forever
+	} else {
+		block = max(block, time.Millisecond)
+	}
+	res, err := d.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+		Group: Group, Consumer: d.consumer, Streams: []string{d.eventsKey, ">"},
+		Count: readBatch, Block: block,
+	}).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return nil, nil
+	case isNoGroup(err):
+		return nil, d.ensureGroup(ctx)
+	case err != nil:
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	for _, s := range res {
+		msgs = append(msgs, s.Messages...)
+	}
+	return msgs, nil
+}
+
+func isNoGroup(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOGROUP")
+}
+
+func (d *Dispatcher) ensureGroup(ctx context.Context) error {
+	if err := ensureGroupScript.Run(ctx, d.rdb, []string{d.hooksKey, d.eventsKey}, Group).Err(); err != nil {
+		return fmt.Errorf("create consumer group: %w", err)
+	}
+	return nil
+}
+
+// record reads an event of the log, as simulator.EventLog does.
+func (d *Dispatcher) record(m redis.XMessage) simulator.Record {
+	at, _ := strconv.ParseInt(fmt.Sprint(m.Values["at"]), 10, 64)
+	data, _ := m.Values["data"].(string)
+	kind, _ := m.Values["kind"].(string)
+	if data == "" {
+		data = "{}"
+	}
+	return simulator.Record{ID: m.ID, At: time.UnixMilli(at).UTC(), Kind: kind, Namespace: d.ks.Namespace, Data: json.RawMessage(data)}
+}
+
+// dispatch makes the first attempts of posting rec, to its hooks at once.
+func (d *Dispatcher) dispatch(ctx context.Context, hooks []stored, rec simulator.Record) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for _, h := range hooks {
+		if !slices.Contains(h.Events, rec.Kind) || !idAfter(rec.ID, h.since) {
+			continue
+		}
+		wg.Go(func() {
+			j := job{delivery: deliveryID(h.ID, rec.ID), attempt: 1, event: rec}
+			if err := d.attempt(ctx, h.Hook, j); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// deliveryID names the posts of event to hook: the same in every attempt,
+// and when an event taken over from a dead dispatcher is posted again.
+func deliveryID(hook, event string) string {
+	return simulator.NewSource().DerivedID("whd", hook, event)
+}
+
+// idAfter tells whether stream id a comes after b ("ms-seq"; a b that does
+// not parse counts as 0-0).
+func idAfter(a, b string) bool {
+	am, as := parseID(a)
+	bm, bs := parseID(b)
+	return am > bm || am == bm && as > bs
+}
+
+func parseID(id string) (ms, seq uint64) {
+	l, r, _ := strings.Cut(id, "-")
+	ms, _ = strconv.ParseUint(l, 10, 64)
+	seq, _ = strconv.ParseUint(r, 10, 64)
+	return ms, seq
+}
+
+// RetryDue makes the attempts whose due time (by Config.Now) has come,
+// several at once. Each is claimed atomically, so that with several
+// dispatchers each is made once; one whose dispatcher died after claiming
+// it is made again when its lease ends. It answers the number of attempts
+// made.
+func (d *Dispatcher) RetryDue(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		now := d.now()
+		ms, err := claimScript.Run(ctx, d.rdb, []string{d.retryKey, d.flightKey},
+			now.UnixMilli(), now.Add(lease).UnixMilli(), claimBatch).StringSlice()
+		if err != nil {
+			return n, fmt.Errorf("claim retries: %w", err)
+		}
+		if len(ms) == 0 {
+			return n, nil
+		}
+		hooks, err := d.load(ctx)
+		if err != nil {
+			return n, err
+		}
+		byID := make(map[string]Hook, len(hooks))
+		for _, h := range hooks {
+			byID[h.ID] = h.Hook
+		}
+		var (
+			wg   sync.WaitGroup
+			mu   sync.Mutex
+			errs []error
+			sem  = make(chan struct{}, retryWorkers)
+		)
+		for _, m := range ms {
+			hookID, j, err := parseRetry(m)
+			h, ok := byID[hookID]
+			if err != nil || !ok { // malformed, or its hook was deleted: drop it
+				if err != nil {
+					d.log.ErrorContext(ctx, "dropping malformed retry", "err", err)
+				}
+				if err := d.rdb.ZRem(ctx, d.flightKey, m).Err(); err != nil {
+					return n, fmt.Errorf("drop retry: %w", err)
+				}
+				continue
+			}
+			n++
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				if err := d.attempt(ctx, h, j); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return n, err
+		}
+		if len(ms) < claimBatch {
+			return n, nil
+		}
+	}
+}
+
+// retryMember is the stored form of a retry: "<hook id>|<delivery
+// id>|<attempt>|<event JSON>".
+func retryMember(hook string, j job) (string, error) {
+	ev, err := json.Marshal(j.event)
+	if err != nil {
+		return "", fmt.Errorf("event %s: %w", j.event.ID, err)
+	}
+	return hook + "|" + j.delivery + "|" + strconv.Itoa(j.attempt) + "|" + string(ev), nil
+}
+
+func parseRetry(m string) (hook string, j job, err error) {
+	f := strings.SplitN(m, "|", 4)
+	if len(f) < 4 {
+		return "", job{}, fmt.Errorf("retry %.40q: fewer than 4 fields", m)
+	}
+	j = job{delivery: f[1], member: m}
+	if j.attempt, err = strconv.Atoi(f[2]); err != nil {
+		return "", job{}, fmt.Errorf("retry %.40q: attempt: %w", m, err)
+	}
+	if err := json.Unmarshal([]byte(f[3]), &j.event); err != nil {
+		return "", job{}, fmt.Errorf("retry %.40q: event: %w", m, err)
+	}
+	return f[0], j, nil
+}
+
+// attempt posts j's event to h, logs the attempt and, when it failed and
+// attempts are left, schedules the next. A failed post is not an error; a
+// failure to record it is, and so is the end of ctx during the post (the
+// attempt is then not recorded: it is made again later).
+func (d *Dispatcher) attempt(ctx context.Context, h Hook, j job) error {
+	body, err := json.Marshal(Payload{ID: j.delivery, HookID: h.ID, Attempt: j.attempt, Event: j.event})
+	if err != nil {
+		return fmt.Errorf("webhook %s: event %s: %w", h.ID, j.event.ID, err)
+	}
+	at := d.now().UTC()
+	start := time.Now()
+	code, failure := d.post(ctx, h, j, body, strconv.FormatInt(at.Unix(), 10))
+	if failure != "" && ctx.Err() != nil {
+		return ctx.Err() // the post was cut short, not refused
+	}
+	e := Delivery{
+		ID: j.delivery, HookID: h.ID, EventID: j.event.ID, Kind: j.event.Kind, Attempt: j.attempt,
+		StatusCode: code, Error: failure, At: at, DurationMS: time.Since(start).Milliseconds(),
+	}
+	var next string
+	var due time.Time
+	switch {
+	case failure == "":
+		e.Status = StatusDelivered
+	case j.attempt < d.max:
+		e.Status = StatusRetrying
+		due = at.Add(d.backoff(j.attempt))
+		e.NextAttemptAt = &due
+		if next, err = retryMember(h.ID, job{delivery: j.delivery, attempt: j.attempt + 1, event: j.event}); err != nil {
+			return fmt.Errorf("webhook %s: %w", h.ID, err)
+		}
+	default:
+		e.Status = StatusFailed
+	}
+	entry, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("webhook %s: log: %w", h.ID, err)
+	}
+	ctx, cancel := recordContext(ctx)
+	defer cancel()
+	err = finishScript.Run(ctx, d.rdb, []string{d.hookKey(h.ID), d.logKey(h.ID), d.retryKey, d.flightKey},
+		j.member, string(entry), LogLen, next, due.UnixMilli()).Err()
+	if err != nil {
+		return fmt.Errorf("webhook %s: record attempt %d of %s: %w", h.ID, j.attempt, j.delivery, err)
+	}
+	if failure != "" {
+		d.log.WarnContext(ctx, "webhook attempt failed", "hook", h.ID, "delivery", j.delivery,
+			"kind", j.event.Kind, "attempt", j.attempt, "status", e.Status, "err", failure)
+	}
+	return nil
+}
+
+// post sends body to h and answers the target's status code (0 when it did
+// not answer) and, for a failure, what went wrong.
+func (d *Dispatcher) post(ctx context.Context, h Hook, j job, body []byte, ts string) (int, string) {
+	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, bytes.NewReader(body))
+	if err != nil {
+		return 0, err.Error()
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "smsim-webhook")
+	req.Header.Set(HeaderEvent, j.event.Kind)
+	req.Header.Set(HeaderDelivery, j.delivery)
+	req.Header.Set(HeaderTimestamp, ts)
+	req.Header.Set(HeaderSignature, Sign(h.Secret, ts, body))
+	resp, err := d.client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	// Read so that the connection is kept for the next post; what the
+	// answer says does not matter, and an error reading it is no failure.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswerRead))
+	switch c := resp.StatusCode; {
+	case c >= 200 && c < 300:
+		return c, ""
+	case c >= 300 && c < 400:
+		return c, fmt.Sprintf("status %d: redirects are not followed", c)
+	default:
+		return c, fmt.Sprintf("status %d", c)
+	}
+}
+
+// Run dispatches until ctx ends: it reads events (Step, waiting up to a
+// second) and makes the due retries (RetryDue), in turn. While the
+// namespace has no hook it only checks, once a second, whether one came.
+// It returns within about a second of the end of ctx (a read under way
+// ends first), and on its way out leaves the consumer group unless it holds
+// events it read and did not acknowledge.
+func (d *Dispatcher) Run(ctx context.Context) {
+	defer d.leave(ctx)
+	for ctx.Err() == nil {
+		n, err := d.rdb.Exists(ctx, d.hooksKey).Result()
+		if err != nil || n == 0 {
+			if err != nil && ctx.Err() == nil {
+				d.log.WarnContext(ctx, "cannot read webhooks", "err", err)
+			}
+			pause(ctx, idleWait)
+			continue
+		}
+		_, err = d.Step(ctx, time.Second)
+		if err == nil {
+			_, err = d.RetryDue(ctx)
+		}
+		if err != nil && ctx.Err() == nil {
+			d.log.WarnContext(ctx, "webhook dispatch", "err", err)
+			pause(ctx, idleWait)
+		}
+	}
+}
+
+// leave removes this dispatcher's consumer from the group, unless it holds
+// events read and not acknowledged (another dispatcher takes them over).
+func (d *Dispatcher) leave(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	p, err := d.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+		Stream: d.eventsKey, Group: Group, Start: "-", End: "+", Count: 1, Consumer: d.consumer,
+	}).Result()
+	if err != nil || len(p) > 0 {
+		return
+	}
+	if err := d.rdb.XGroupDelConsumer(ctx, d.eventsKey, Group, d.consumer).Err(); err != nil && !isNoGroup(err) {
+		d.log.DebugContext(ctx, "leave consumer group", "err", err)
+	}
+}
+
+func pause(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

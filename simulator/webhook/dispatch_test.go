@@ -1,0 +1,550 @@
+package webhook_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator"
+	"smsim/simulator/webhook"
+)
+
+type smsData struct {
+	Phone string `json:"phone"`
+	Code  string `json:"code"`
+}
+
+func TestPostsSignedEvent(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	d := e.dispatcher(t, webhook.Config{})
+	r := newReceiver(t, answerAll(http.StatusNoContent))
+	h := e.register(t, d, webhook.Hook{URL: r.URL + "/in", Events: []string{simulator.KindSMSDelivered}, Secret: "s3cret"})
+	eid := e.emit(t, simulator.KindSMSDelivered, smsData{Phone: "13800000001", Code: "123456"})
+
+	if n := step(t, d); n != 1 {
+		t.Fatalf("handled %d events, want 1", n)
+	}
+	posts := r.Posts()
+	if len(posts) != 1 {
+		t.Fatalf("%d posts, want 1", len(posts))
+	}
+	p := posts[0]
+	did := p.header.Get(webhook.HeaderDelivery)
+	if !regexp.MustCompile(`^whd_[0-9a-f]{16}$`).MatchString(did) {
+		t.Fatalf("delivery id %q, want whd_ and 16 hex digits", did)
+	}
+	wantBody := fmt.Sprintf(`{"id":%q,"hook_id":%q,"attempt":1,"event":{"id":%q,"at":"2026-01-15T10:30:00Z","kind":"sms.delivered","ns":"default","data":{"phone":"13800000001","code":"123456"}}}`,
+		did, h.ID, eid)
+	if string(p.body) != wantBody {
+		t.Fatalf("body\n got %s\nwant %s", p.body, wantBody)
+	}
+	for k, want := range map[string]string{
+		"Content-Type":          "application/json",
+		"User-Agent":            "smsim-webhook",
+		webhook.HeaderEvent:     "sms.delivered",
+		webhook.HeaderTimestamp: strconv.FormatInt(t0.Unix(), 10),
+		webhook.HeaderSignature: webhook.Sign("s3cret", "1772442000", []byte(wantBody)),
+		webhook.HeaderDelivery:  did,
+	} {
+		if got := p.header.Get(k); got != want {
+			t.Errorf("header %s: %q, want %q", k, got, want)
+		}
+	}
+	if err := webhook.Verify(h.Secret, p.header, p.body, t0.Add(10*time.Second), 0); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if err := webhook.Verify(h.Secret, p.header, []byte(strings.Replace(string(p.body), "123456", "654321", 1)), t0, 0); err == nil {
+		t.Fatal("Verify accepted a tampered body")
+	}
+	if err := webhook.Verify("not the secret", p.header, p.body, t0, 0); err == nil {
+		t.Fatal("Verify accepted another secret")
+	}
+	if err := webhook.Verify(h.Secret, p.header, p.body, t0.Add(time.Hour), 0); err == nil {
+		t.Fatal("Verify accepted a post an hour old")
+	}
+
+	sameJSON(t, "log", deliveries(t, d, h.ID), []webhook.Delivery{{
+		ID: did, HookID: h.ID, EventID: eid, Kind: "sms.delivered", Attempt: 1,
+		Status: "delivered", StatusCode: 204, At: t0,
+	}})
+	if n := retryDue(t, d); n != 0 {
+		t.Fatalf("RetryDue made %d attempts after a delivery, want 0", n)
+	}
+	if n, err := e.rdb.XPending(ctx, e.ks.Key("events"), webhook.Group).Result(); err != nil || n.Count != 0 {
+		t.Fatalf("pending events %+v (%v), want none", n, err)
+	}
+}
+
+func TestPostsOnlyLaterEventsOfSubscribedKinds(t *testing.T) {
+	e := newEnv(t)
+	d := e.dispatcher(t, webhook.Config{})
+	ra := newReceiver(t, answerAll(200))
+	rb := newReceiver(t, answerAll(200))
+
+	e.emit(t, simulator.KindSMSFailed, smsData{Phone: "1"}) // before any hook
+	a := e.register(t, d, webhook.Hook{URL: ra.URL, Events: []string{simulator.KindSMSDelivered, simulator.KindSMSFailed}})
+	e1 := e.emit(t, simulator.KindSMSDelivered, smsData{Phone: "2"})
+	e.emit(t, simulator.KindSMSSent, smsData{Phone: "3"}) // a kind neither receives
+	// b comes while events are waiting in the group: it gets none of them
+	b := e.register(t, d, webhook.Hook{URL: rb.URL})
+	e3 := e.emit(t, simulator.KindSMSFailed, smsData{Phone: "4"})
+	e.emit(t, simulator.KindClock, map[string]string{"now": "later"})
+
+	if n := step(t, d); n != 4 {
+		t.Fatalf("handled %d events, want 4 (those after the first hook)", n)
+	}
+	ids := func(r *receiver) []string {
+		var out []string
+		for _, p := range r.Posts() {
+			out = append(out, p.payload.Event.ID)
+		}
+		return out
+	}
+	if got, want := ids(ra), []string{e1, e3}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("hook a got events %v, want %v", got, want)
+	}
+	if got, want := ids(rb), []string{e3}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("hook b got events %v, want %v", got, want)
+	}
+	if got := len(deliveries(t, d, a.ID)); got != 2 {
+		t.Fatalf("hook a logged %d attempts, want 2", got)
+	}
+	if got := len(deliveries(t, d, b.ID)); got != 1 {
+		t.Fatalf("hook b logged %d attempts, want 1", got)
+	}
+}
+
+func TestRetriesUntilDelivered(t *testing.T) {
+	e := newEnv(t)
+	d := e.dispatcher(t, webhook.Config{})
+	r := newReceiver(t, func(n int, _ webhook.Payload) int {
+		if n <= 2 {
+			return 500
+		}
+		return 200
+	})
+	h := e.register(t, d, webhook.Hook{URL: r.URL})
+	eid := e.emit(t, simulator.KindValidation, map[string]string{"result": "ok"})
+
+	step(t, d)
+	if n := retryDue(t, d); n != 0 {
+		t.Fatalf("RetryDue before the due time made %d attempts, want 0", n)
+	}
+	e.clock.Set(t0.Add(999 * time.Millisecond))
+	if n := retryDue(t, d); n != 0 {
+		t.Fatalf("RetryDue 1 ms before the due time made %d attempts, want 0", n)
+	}
+	if got := len(r.Posts()); got != 1 {
+		t.Fatalf("%d posts before the first retry is due, want 1", got)
+	}
+	e.clock.Set(t0.Add(time.Second))
+	if n := retryDue(t, d); n != 1 {
+		t.Fatalf("RetryDue made %d attempts, want 1", n)
+	}
+	e.clock.Set(t0.Add(2 * time.Second))
+	if n := retryDue(t, d); n != 0 {
+		t.Fatalf("RetryDue before the second retry is due made %d attempts, want 0", n)
+	}
+	e.clock.Set(t0.Add(3 * time.Second))
+	if n := retryDue(t, d); n != 1 {
+		t.Fatalf("RetryDue made %d attempts, want 1", n)
+	}
+	e.clock.Set(t0.Add(time.Hour))
+	if n := retryDue(t, d); n != 0 {
+		t.Fatalf("RetryDue after the delivery made %d attempts, want 0", n)
+	}
+
+	posts := r.Posts()
+	if len(posts) != 3 {
+		t.Fatalf("%d posts, want 3", len(posts))
+	}
+	did := posts[0].payload.ID
+	for i, p := range posts {
+		if p.payload.Attempt != i+1 || p.payload.ID != did || p.header.Get(webhook.HeaderDelivery) != did {
+			t.Fatalf("post %d: attempt %d, delivery %s (header %s); want attempt %d, delivery %s",
+				i, p.payload.Attempt, p.payload.ID, p.header.Get(webhook.HeaderDelivery), i+1, did)
+		}
+		if err := webhook.Verify(h.Secret, p.header, p.body, t0.Add(3*time.Second), 0); err != nil {
+			t.Fatalf("post %d: %v", i, err)
+		}
+	}
+	if got := posts[1].header.Get(webhook.HeaderTimestamp); got != strconv.FormatInt(t0.Unix()+1, 10) {
+		t.Fatalf("second attempt's timestamp %s, want %d", got, t0.Unix()+1)
+	}
+	sameJSON(t, "log", deliveries(t, d, h.ID), []webhook.Delivery{
+		{ID: did, HookID: h.ID, EventID: eid, Kind: "validation", Attempt: 3, Status: "delivered", StatusCode: 200,
+			At: t0.Add(3 * time.Second)},
+		{ID: did, HookID: h.ID, EventID: eid, Kind: "validation", Attempt: 2, Status: "retrying", StatusCode: 500,
+			Error: "status 500", At: t0.Add(time.Second), NextAttemptAt: timeAt(t0.Add(3 * time.Second))},
+		{ID: did, HookID: h.ID, EventID: eid, Kind: "validation", Attempt: 1, Status: "retrying", StatusCode: 500,
+			Error: "status 500", At: t0, NextAttemptAt: timeAt(t0.Add(time.Second))},
+	})
+	got, err := d.Deliveries(context.Background(), h.ID, 1)
+	if err != nil || len(got) != 1 || got[0].Attempt != 3 {
+		t.Fatalf("Deliveries(limit 1) = %+v, %v; want the third attempt", got, err)
+	}
+}
+
+func TestFailsAfterMaxAttempts(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	d := e.dispatcher(t, webhook.Config{MaxAttempts: 3, Backoff: func(n int) time.Duration { return time.Duration(n) * time.Minute }})
+	r := newReceiver(t, answerAll(503))
+	h := e.register(t, d, webhook.Hook{URL: r.URL})
+	eid := e.emit(t, simulator.KindSMSBlocked, smsData{Phone: "13800000002"})
+
+	step(t, d)
+	e.clock.Set(t0.Add(time.Minute))
+	retryDue(t, d)
+	e.clock.Set(t0.Add(3 * time.Minute))
+	retryDue(t, d)
+	e.clock.Set(t0.Add(24 * time.Hour))
+	if n := retryDue(t, d); n != 0 {
+		t.Fatalf("RetryDue after the last attempt made %d attempts, want 0", n)
+	}
+	if got := len(r.Posts()); got != 3 {
+		t.Fatalf("%d posts, want 3", got)
+	}
+	did := r.Posts()[0].payload.ID
+	sameJSON(t, "log", deliveries(t, d, h.ID), []webhook.Delivery{
+		{ID: did, HookID: h.ID, EventID: eid, Kind: "sms.blocked", Attempt: 3, Status: "failed", StatusCode: 503,
+			Error: "status 503", At: t0.Add(3 * time.Minute)},
+		{ID: did, HookID: h.ID, EventID: eid, Kind: "sms.blocked", Attempt: 2, Status: "retrying", StatusCode: 503,
+			Error: "status 503", At: t0.Add(time.Minute), NextAttemptAt: timeAt(t0.Add(3 * time.Minute))},
+		{ID: did, HookID: h.ID, EventID: eid, Kind: "sms.blocked", Attempt: 1, Status: "retrying", StatusCode: 503,
+			Error: "status 503", At: t0, NextAttemptAt: timeAt(t0.Add(time.Minute))},
+	})
+	if n, err := e.rdb.ZCard(ctx, e.ks.Key("webhooks", "retry")).Result(); err != nil || n != 0 {
+		t.Fatalf("%d retries left (%v), want none", n, err)
+	}
+}
+
+func TestRedirectAndUnreachableTargetFail(t *testing.T) {
+	e := newEnv(t)
+	d := e.dispatcher(t, webhook.Config{MaxAttempts: 1})
+	var followed atomic.Int32
+	redirecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/elsewhere" {
+			followed.Add(1)
+			return
+		}
+		http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect)
+	}))
+	defer redirecting.Close()
+	gone := httptest.NewServer(http.NotFoundHandler())
+	goneAddr := gone.Listener.Addr().String()
+	gone.Close()
+
+	hr := e.register(t, d, webhook.Hook{URL: redirecting.URL + "/in"})
+	hg := e.register(t, d, webhook.Hook{URL: "http://" + goneAddr + "/in"})
+	eid := e.emit(t, simulator.KindSMSFailed, smsData{Phone: "13800000003"})
+	step(t, d)
+	if n := followed.Load(); n != 0 {
+		t.Fatalf("the redirect was followed %d times", n)
+	}
+	did := func(h webhook.Hook) string { return deliveries(t, d, h.ID)[0].ID }
+	sameJSON(t, "log of the redirected hook", deliveries(t, d, hr.ID), []webhook.Delivery{{
+		ID: did(hr), HookID: hr.ID, EventID: eid, Kind: "sms.failed", Attempt: 1, Status: "failed",
+		StatusCode: 307, Error: "status 307: redirects are not followed", At: t0,
+	}})
+	sameJSON(t, "log of the unreachable hook", deliveries(t, d, hg.ID), []webhook.Delivery{{
+		ID: did(hg), HookID: hg.ID, EventID: eid, Kind: "sms.failed", Attempt: 1, Status: "failed",
+		Error: "dial tcp " + goneAddr + ": connect: connection refused", At: t0,
+	}})
+	if did(hr) == did(hg) {
+		t.Fatalf("two hooks share delivery id %s", did(hr))
+	}
+}
+
+func TestDeleteDropsLogAndRetries(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	d := e.dispatcher(t, webhook.Config{})
+	r := newReceiver(t, answerAll(500))
+	gone := e.register(t, d, webhook.Hook{URL: r.URL + "/gone"})
+	kept := e.register(t, d, webhook.Hook{URL: r.URL + "/kept"})
+	e.emit(t, simulator.KindSMSFailed, smsData{Phone: "13800000004"})
+	step(t, d)
+	if got := len(r.Posts()); got != 2 {
+		t.Fatalf("%d posts, want 2", got)
+	}
+
+	if err := d.Delete(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err := d.Deliveries(ctx, gone.ID, 0)
+	wantError(t, err, 404, fmt.Sprintf("no webhook %q", gone.ID))
+	if n, err := e.rdb.Exists(ctx, e.ks.Key("webhooks", "log", gone.ID), e.ks.Key("webhooks", "hook", gone.ID)).Result(); err != nil || n != 0 {
+		t.Fatalf("%d keys of the deleted hook left (%v), want none", n, err)
+	}
+	retries, err := e.rdb.ZRange(ctx, e.ks.Key("webhooks", "retry"), 0, -1).Result()
+	if err != nil || len(retries) != 1 || !strings.HasPrefix(retries[0], kept.ID+"|") {
+		t.Fatalf("retries %q (%v), want the one of %s", retries, err, kept.ID)
+	}
+	e.clock.Set(t0.Add(time.Hour))
+	if n := retryDue(t, d); n != 1 {
+		t.Fatalf("RetryDue made %d attempts, want 1 (to the hook kept)", n)
+	}
+	posts := r.Posts()
+	if len(posts) != 3 || posts[2].payload.HookID != kept.ID {
+		t.Fatalf("third post to %s, want %s", posts[len(posts)-1].payload.HookID, kept.ID)
+	}
+	if got := len(deliveries(t, d, kept.ID)); got != 2 {
+		t.Fatalf("hook kept logged %d attempts, want 2", got)
+	}
+}
+
+func TestDeleteDuringAnAttemptSchedulesNothing(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	d := e.dispatcher(t, webhook.Config{})
+	var h webhook.Hook
+	r := newReceiver(t, func(int, webhook.Payload) int {
+		if err := d.Delete(ctx, h.ID); err != nil { // deleted while its post is under way
+			t.Error(err)
+		}
+		return 500
+	})
+	h = e.register(t, d, webhook.Hook{URL: r.URL})
+	e.emit(t, simulator.KindSMSFailed, smsData{Phone: "13800000005"})
+	step(t, d)
+	for _, k := range []string{e.ks.Key("webhooks", "retry"), e.ks.Key("webhooks", "inflight")} {
+		if n, err := e.rdb.ZCard(ctx, k).Result(); err != nil || n != 0 {
+			t.Fatalf("%s holds %d (%v), want nothing", k, n, err)
+		}
+	}
+	if n, err := e.rdb.Exists(ctx, e.ks.Key("webhooks", "log", h.ID)).Result(); err != nil || n != 0 {
+		t.Fatalf("log of the deleted hook exists (%v)", err)
+	}
+}
+
+func TestTwoDispatchersPostEachEventOnce(t *testing.T) {
+	const events = 60
+	e := newEnv(t)
+	r := newReceiver(t, answerAll(200))
+	first := e.dispatcher(t, webhook.Config{})
+	e.register(t, first, webhook.Hook{URL: r.URL, Events: []string{simulator.KindSMSDelivered}})
+	ds := []*webhook.Dispatcher{first, e.dispatcher(t, webhook.Config{})}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var handled atomic.Int64
+	var wg sync.WaitGroup
+	for _, d := range ds {
+		wg.Go(func() {
+			for handled.Load() < events && ctx.Err() == nil {
+				n, err := d.Step(ctx, 20*time.Millisecond)
+				if err != nil {
+					if ctx.Err() == nil {
+						t.Error(err)
+					}
+					return
+				}
+				handled.Add(int64(n))
+			}
+		})
+	}
+	for i := range events {
+		e.emit(t, simulator.KindSMSDelivered, smsData{Phone: fmt.Sprintf("138%08d", i)})
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		t.Fatalf("handled %d of %d events before the deadline", handled.Load(), events)
+	}
+	if n := handled.Load(); n != events {
+		t.Fatalf("handled %d events, want %d", n, events)
+	}
+	count := map[string]int{}
+	for _, p := range r.Posts() {
+		count[p.payload.Event.ID]++
+	}
+	if len(count) != events || len(r.Posts()) != events {
+		t.Fatalf("%d posts of %d events, want %d of %d", len(r.Posts()), len(count), events, events)
+	}
+	for id, n := range count {
+		if n != 1 {
+			t.Fatalf("event %s posted %d times", id, n)
+		}
+	}
+}
+
+func TestTwoDispatchersMakeEachRetryOnce(t *testing.T) {
+	const events = 30
+	e := newEnv(t)
+	r := newReceiver(t, func(_ int, p webhook.Payload) int {
+		if p.Attempt == 1 {
+			return 502
+		}
+		return 200
+	})
+	a := e.dispatcher(t, webhook.Config{})
+	b := e.dispatcher(t, webhook.Config{})
+	e.register(t, a, webhook.Hook{URL: r.URL})
+	for i := range events {
+		e.emit(t, simulator.KindSMSFailed, smsData{Phone: fmt.Sprintf("139%08d", i)})
+	}
+	if n := step(t, a); n != events {
+		t.Fatalf("handled %d events, want %d", n, events)
+	}
+	e.clock.Set(t0.Add(time.Second))
+	var made atomic.Int64
+	var wg sync.WaitGroup
+	for _, d := range []*webhook.Dispatcher{a, b} {
+		wg.Go(func() {
+			n, err := d.RetryDue(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			made.Add(int64(n))
+		})
+	}
+	wg.Wait()
+	if n := made.Load(); n != events {
+		t.Fatalf("made %d retries, want %d", n, events)
+	}
+	second := map[string]int{}
+	for _, p := range r.Posts() {
+		if p.payload.Attempt == 2 {
+			second[p.payload.ID]++
+		}
+	}
+	if len(second) != events {
+		t.Fatalf("second attempts of %d deliveries, want %d", len(second), events)
+	}
+	for id, n := range second {
+		if n != 1 {
+			t.Fatalf("second attempt of %s made %d times", id, n)
+		}
+	}
+}
+
+func TestTakesOverEventsOfADeadDispatcher(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	r := newReceiver(t, answerAll(200))
+	patient := e.dispatcher(t, webhook.Config{})
+	e.register(t, patient, webhook.Hook{URL: r.URL})
+	eid := e.emit(t, simulator.KindSMSDelivered, smsData{Phone: "13800000006"})
+
+	// a dispatcher reads the event and dies before acknowledging it
+	res, err := e.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+		Group: webhook.Group, Consumer: "dead", Streams: []string{e.ks.Key("events"), ">"}, Count: 10, Block: -1,
+	}).Result()
+	if err != nil || len(res) != 1 || len(res[0].Messages) != 1 || res[0].Messages[0].ID != eid {
+		t.Fatalf("the dead dispatcher read %+v (%v), want event %s", res, err, eid)
+	}
+	if n := step(t, patient); n != 0 {
+		t.Fatalf("a dispatcher took over %d events not idle for 30 s, want 0", n)
+	}
+
+	quick := e.dispatcher(t, webhook.Config{ReclaimAfter: time.Millisecond})
+	time.Sleep(5 * time.Millisecond) // the event idles past quick's ReclaimAfter
+	if n := step(t, quick); n != 1 {
+		t.Fatalf("took over %d events, want 1", n)
+	}
+	posts := r.Posts()
+	if len(posts) != 1 || posts[0].payload.Event.ID != eid {
+		t.Fatalf("%d posts, want 1 of event %s", len(posts), eid)
+	}
+	if p, err := e.rdb.XPending(ctx, e.ks.Key("events"), webhook.Group).Result(); err != nil || p.Count != 0 {
+		t.Fatalf("pending %+v (%v), want none", p, err)
+	}
+	if n := step(t, quick); n != 0 {
+		t.Fatalf("handled %d more events, want 0", n)
+	}
+}
+
+func TestRunDeliversAndLeaves(t *testing.T) {
+	e := newEnv(t)
+	r := newReceiver(t, answerAll(200))
+	d := e.dispatcher(t, webhook.Config{Now: time.Now})
+	h := e.register(t, d, webhook.Hook{URL: r.URL})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.Run(ctx)
+	}()
+	eid := e.emit(t, simulator.KindValidation, map[string]string{"result": "ok"})
+	// wait until the post is logged and the event acknowledged
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		p, err := e.rdb.XPending(ctx, e.ks.Key("events"), webhook.Group).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Count == 0 && len(deliveries(t, d, h.ID)) == 1 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+	posts := r.Posts()
+	if len(posts) != 1 || posts[0].payload.Event.ID != eid {
+		t.Fatalf("%d posts, want 1 of event %s", len(posts), eid)
+	}
+	cs, err := e.rdb.XInfoConsumers(context.Background(), e.ks.Key("events"), webhook.Group).Result()
+	if err != nil || len(cs) != 0 {
+		t.Fatalf("consumers left in the group: %+v (%v), want none", cs, err)
+	}
+}
+
+func TestStepAfterTheLogIsDeleted(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	r := newReceiver(t, answerAll(200))
+	d := e.dispatcher(t, webhook.Config{})
+	e.register(t, d, webhook.Hook{URL: r.URL})
+	if err := e.rdb.Del(ctx, e.ks.Key("events")).Err(); err != nil { // the group goes with it
+		t.Fatal(err)
+	}
+	if n := step(t, d); n != 0 {
+		t.Fatalf("handled %d events, want 0", n)
+	}
+	eid := e.emit(t, simulator.KindSMSFailed, smsData{Phone: "13800000007"})
+	if n := step(t, d); n != 1 {
+		t.Fatalf("handled %d events, want 1", n)
+	}
+	if posts := r.Posts(); len(posts) != 1 || posts[0].payload.Event.ID != eid {
+		t.Fatalf("%d posts, want 1 of event %s", len(posts), eid)
+	}
+}
+
+func TestFirstHookStartsAtTheEndOfTheLog(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	r := newReceiver(t, answerAll(200))
+	d := e.dispatcher(t, webhook.Config{})
+	old := e.register(t, d, webhook.Hook{URL: r.URL})
+	if err := d.Delete(ctx, old.ID); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 { // while no hook is registered, nobody reads the log
+		e.emit(t, simulator.KindSMSFailed, smsData{Phone: "13800000008"})
+	}
+	e.register(t, d, webhook.Hook{URL: r.URL})
+	eid := e.emit(t, simulator.KindSMSFailed, smsData{Phone: "13800000009"})
+	if n := step(t, d); n != 1 {
+		t.Fatalf("read %d events, want 1 (the group starts again at the end of the log)", n)
+	}
+	if posts := r.Posts(); len(posts) != 1 || posts[0].payload.Event.ID != eid {
+		t.Fatalf("%d posts, want 1 of event %s", len(posts), eid)
+	}
+}

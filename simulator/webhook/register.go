@@ -1,0 +1,258 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator"
+)
+
+// stored is a hook as kept in Redis: the hook and the id of the newest
+// event of the log when it was registered.
+type stored struct {
+	Hook
+	since string
+}
+
+// registerScript adds hook ARGV[1] (JSON ARGV[2]) unless the namespace holds
+// ARGV[3] hooks already (answer 0). The first hook (re)creates the consumer
+// group ARGV[4] at the end of the log, so that the group holds nothing read
+// before; later ones create it only when it is gone. The hook keeps the id
+// of the newest event (since): it receives only those after.
+var registerScript = redis.NewScript(`
+local n = redis.call('ZCARD', KEYS[1])
+if n >= tonumber(ARGV[3]) then return 0 end
+if n == 0 then redis.pcall('XGROUP', 'DESTROY', KEYS[3], ARGV[4]) end
+redis.pcall('XGROUP', 'CREATE', KEYS[3], ARGV[4], '$', 'MKSTREAM')
+local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
+local since = '0-0'
+if #last > 0 then since = last[1][1] end
+local top = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local seq = 1
+if #top > 0 then seq = tonumber(top[2]) + 1 end
+redis.call('ZADD', KEYS[1], seq, ARGV[1])
+redis.call('HSET', KEYS[2], 'hook', ARGV[2], 'since', since)
+return 1
+`)
+
+// deleteScript removes hook ARGV[1], its log and its retries, waiting or
+// claimed (members "<hook id>|…"). It answers 0 when there is no such hook.
+var deleteScript = redis.NewScript(`
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('DEL', KEYS[2], KEYS[3])
+local prefix = ARGV[1] .. '|'
+for i = 4, 5 do
+  for _, m in ipairs(redis.call('ZRANGE', KEYS[i], 0, -1)) do
+    if string.sub(m, 1, #prefix) == prefix then redis.call('ZREM', KEYS[i], m) end
+  end
+end
+return 1
+`)
+
+// Register validates h and adds it to the namespace. The ID and CreatedAt
+// of h are ignored: Register sets them. The hook receives the events
+// appended to the log after Register returns, none from before.
+func (d *Dispatcher) Register(ctx context.Context, h Hook) (Hook, error) {
+	h, err := d.validate(h)
+	if err != nil {
+		return Hook{}, err
+	}
+	h.ID = "wh_" + randomHex(8)
+	h.CreatedAt = d.now().UTC()
+	b, err := json.Marshal(h)
+	if err != nil {
+		return Hook{}, fmt.Errorf("register webhook: %w", err)
+	}
+	ok, err := registerScript.Run(ctx, d.rdb, []string{d.hooksKey, d.hookKey(h.ID), d.eventsKey},
+		h.ID, string(b), MaxHooks, Group).Int()
+	if err != nil {
+		return Hook{}, fmt.Errorf("register webhook: %w", err)
+	}
+	if ok == 0 {
+		return Hook{}, simulator.Conflict("too many webhooks: a namespace holds at most %d; delete one first", MaxHooks)
+	}
+	d.log.InfoContext(ctx, "webhook registered", "hook", h.ID, "url", redacted(h.URL), "events", strings.Join(h.Events, ","))
+	return h, nil
+}
+
+// validate checks h and fills in its defaults: the events and the secret.
+func (d *Dispatcher) validate(h Hook) (Hook, error) {
+	if err := d.checkURL(h.URL); err != nil {
+		return Hook{}, err
+	}
+	if len(h.Events) == 0 {
+		h.Events = slices.Clone(DefaultEvents)
+	} else {
+		var evs []string
+		for _, k := range h.Events {
+			if !slices.Contains(Kinds, k) {
+				return Hook{}, simulator.Invalid("events: unknown kind %q; known kinds: %s", k, strings.Join(Kinds, ", "))
+			}
+			if !slices.Contains(evs, k) {
+				evs = append(evs, k)
+			}
+		}
+		h.Events = evs
+	}
+	switch {
+	case len(h.Secret) > MaxSecretLen:
+		return Hook{}, simulator.Invalid("secret: %d bytes; at most %d", len(h.Secret), MaxSecretLen)
+	case h.Secret == "":
+		h.Secret = randomHex(32)
+	}
+	return h, nil
+}
+
+// checkURL tells whether raw is an absolute http or https URL on an allowed
+// host.
+func (d *Dispatcher) checkURL(raw string) error {
+	if raw == "" {
+		return simulator.Invalid("url: required")
+	}
+	if len(raw) > MaxURLLen {
+		return simulator.Invalid("url: %d bytes; at most %d", len(raw), MaxURLLen)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return simulator.Invalid("url: not a valid URL: %v", err)
+	}
+	switch {
+	case u.Scheme == "":
+		return simulator.Invalid("url: %q is not absolute; give an http or https URL such as http://127.0.0.1:8080/hook", raw)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return simulator.Invalid("url: scheme %q is not allowed: use http or https", u.Scheme)
+	case u.Hostname() == "":
+		return simulator.Invalid("url: %q has no host", raw)
+	case !d.hostAllowed(u.Hostname()):
+		return simulator.Invalid("url: host %q is not allowed: only loopback hosts and hosts given with --webhook-host may receive webhooks", u.Hostname())
+	}
+	return nil
+}
+
+// hostAllowed tells whether host may receive webhooks: a loopback host or
+// one of Config.AllowHosts.
+func (d *Dispatcher) hostAllowed(host string) bool {
+	h := normalHost(host)
+	if h == "localhost" || d.allow[h] {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// List answers the hooks of the namespace, in the order of their
+// registration.
+func (d *Dispatcher) List(ctx context.Context) ([]Hook, error) {
+	all, err := d.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Hook, len(all))
+	for i, s := range all {
+		out[i] = s.Hook
+	}
+	return out, nil
+}
+
+// Get answers the hook with id id.
+func (d *Dispatcher) Get(ctx context.Context, id string) (Hook, error) {
+	s, err := d.get(ctx, id)
+	if err != nil {
+		return Hook{}, err
+	}
+	return s.Hook, nil
+}
+
+func (d *Dispatcher) get(ctx context.Context, id string) (stored, error) {
+	v, err := d.rdb.HMGet(ctx, d.hookKey(id), "hook", "since").Result()
+	if err != nil {
+		return stored{}, fmt.Errorf("read webhook %s: %w", id, err)
+	}
+	s, ok, err := parseStored(id, v)
+	if err != nil {
+		return stored{}, err
+	}
+	if !ok {
+		return stored{}, simulator.NotFound("no webhook %q", id)
+	}
+	return s, nil
+}
+
+// load answers every hook, in the order of registration.
+func (d *Dispatcher) load(ctx context.Context) ([]stored, error) {
+	ids, err := d.rdb.ZRange(ctx, d.hooksKey, 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read webhooks: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	p := d.rdb.Pipeline()
+	cmds := make([]*redis.SliceCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = p.HMGet(ctx, d.hookKey(id), "hook", "since")
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("read webhooks: %w", err)
+	}
+	out := make([]stored, 0, len(ids))
+	for i, c := range cmds {
+		s, ok, err := parseStored(ids[i], c.Val())
+		if err != nil {
+			return nil, err
+		}
+		if ok { // else deleted since the ZRANGE
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// parseStored reads the fields hook and since of a hook's hash; ok is false
+// when the hash does not exist.
+func parseStored(id string, v []any) (s stored, ok bool, err error) {
+	js, _ := v[0].(string)
+	if js == "" {
+		return stored{}, false, nil
+	}
+	if err := json.Unmarshal([]byte(js), &s.Hook); err != nil {
+		return stored{}, false, fmt.Errorf("read webhook %s: %w", id, err)
+	}
+	s.since, _ = v[1].(string)
+	return s, true, nil
+}
+
+// Delete removes the hook with id id, its log and its pending retries.
+func (d *Dispatcher) Delete(ctx context.Context, id string) error {
+	ok, err := deleteScript.Run(ctx, d.rdb,
+		[]string{d.hooksKey, d.hookKey(id), d.logKey(id), d.retryKey, d.flightKey}, id).Int()
+	if err != nil {
+		return fmt.Errorf("delete webhook %s: %w", id, err)
+	}
+	if ok == 0 {
+		return simulator.NotFound("no webhook %q", id)
+	}
+	d.log.InfoContext(ctx, "webhook deleted", "hook", id)
+	return nil
+}
+
+// redacted is a URL for logs: without the password it may hold.
+func redacted(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Redacted()
+}

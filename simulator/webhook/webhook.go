@@ -1,0 +1,198 @@
+package webhook
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator"
+)
+
+// Hook is a registered webhook: where to post, which kinds of events, and
+// the key that signs the posts.
+type Hook struct {
+	ID        string    `json:"id"`         // "wh_" and 16 hex digits
+	URL       string    `json:"url"`        // absolute http or https URL on an allowed host
+	Events    []string  `json:"events"`     // the kinds of events it receives; empty: DefaultEvents
+	Secret    string    `json:"secret"`     // the HMAC key of the signatures; empty: 32 random bytes in hex
+	CreatedAt time.Time `json:"created_at"` // real time of the registration
+}
+
+// DefaultEvents are the kinds a hook registered without events receives:
+// what a sender of verification codes acts on.
+var DefaultEvents = []string{
+	simulator.KindSMSDelivered,
+	simulator.KindSMSBlocked,
+	simulator.KindSMSFailed,
+	simulator.KindValidation,
+	simulator.KindFilingStatus,
+}
+
+// Kinds are the kinds of events a hook may ask for: every kind of the event
+// log.
+var Kinds = []string{
+	simulator.KindFilingSubmitted,
+	simulator.KindFilingStatus,
+	simulator.KindSMSSent,
+	simulator.KindSMSDelivered,
+	simulator.KindSMSBlocked,
+	simulator.KindSMSFailed,
+	simulator.KindValidation,
+	simulator.KindResend,
+	simulator.KindClock,
+	simulator.KindFaults,
+	simulator.KindPhone,
+	simulator.KindReset,
+}
+
+// Limits and defaults.
+const (
+	MaxHooks           = 20               // hooks per namespace
+	MaxSecretLen       = 256              // bytes
+	MaxURLLen          = 2048             // bytes
+	LogLen             = 500              // log entries kept per hook, the newest
+	DefaultMaxAttempts = 8                // attempts per event and hook
+	DefaultTimeout     = 5 * time.Second  // of one post, with the default client
+	DefaultReclaim     = 30 * time.Second // see Config.ReclaimAfter
+	MaxBackoff         = 5 * time.Minute  // the longest wait of DefaultBackoff
+)
+
+// Group is the name of the consumer group of the dispatchers on a
+// namespace's event log.
+const Group = "webhooks"
+
+// Header names of a post.
+const (
+	HeaderEvent     = "X-Smsim-Event"     // the event's kind
+	HeaderDelivery  = "X-Smsim-Delivery"  // the delivery id, the same in every attempt
+	HeaderTimestamp = "X-Smsim-Timestamp" // unix seconds of the attempt
+	HeaderSignature = "X-Smsim-Signature" // "sha256=" and the hex HMAC-SHA256 of "<timestamp>.<body>"
+)
+
+// Config is what a Dispatcher needs.
+type Config struct {
+	Redis    redis.UniversalClient
+	Keyspace simulator.Keyspace
+	// AllowHosts are the host names (or IP addresses) that may receive
+	// webhooks besides loopback ones (localhost, 127.0.0.0/8, ::1).
+	AllowHosts []string
+	// Client posts the webhooks. nil: a client with a DefaultTimeout
+	// timeout that does not follow redirects, uses no proxy and connects to
+	// loopback addresses only, unless the URL's host is in AllowHosts, so
+	// that a name resolving elsewhere later (DNS rebinding) gets nothing.
+	// A client given here is used as it is, except that redirects are never
+	// followed.
+	Client *http.Client
+	// Now is the real time (nil: time.Now): of log entries, signatures and
+	// the due times of retries. Tests set it to drive retries.
+	Now func() time.Time
+	// Backoff is the wait after failed attempt n (1-based) before the next
+	// one. nil: DefaultBackoff.
+	Backoff func(attempt int) time.Duration
+	// MaxAttempts bounds the attempts per event and hook (0:
+	// DefaultMaxAttempts).
+	MaxAttempts int
+	// ReclaimAfter is how long an event read by one dispatcher may stay
+	// unacknowledged before another takes it over, its reader being taken
+	// for dead (0: DefaultReclaim).
+	ReclaimAfter time.Duration
+	Log          *slog.Logger // nil: discard
+}
+
+// DefaultBackoff waits 1 s after the first failed attempt, then twice as
+// long after each next one, up to MaxBackoff.
+func DefaultBackoff(attempt int) time.Duration {
+	if attempt < 1 {
+		attempt = 1
+	}
+	if attempt > 10 {
+		return MaxBackoff
+	}
+	return min(time.Second<<(attempt-1), MaxBackoff)
+}
+
+// Dispatcher posts the events of one namespace to its hooks. Every process
+// of the namespace may run one: they share the work through a consumer
+// group and a retry set in Redis. Its methods may be called concurrently.
+type Dispatcher struct {
+	rdb      redis.UniversalClient
+	ks       simulator.Keyspace
+	allow    map[string]bool
+	client   *http.Client
+	now      func() time.Time
+	backoff  func(int) time.Duration
+	max      int
+	reclaim  time.Duration
+	log      *slog.Logger
+	consumer string
+
+	hooksKey  string // sorted set: hook ids by order of registration
+	retryKey  string // sorted set: retries by due time (real ms)
+	flightKey string // sorted set: claimed retries by end of lease (real ms)
+	eventsKey string // the event log's stream
+}
+
+// New returns the dispatcher of c.Keyspace.
+func New(c Config) *Dispatcher {
+	d := &Dispatcher{
+		rdb: c.Redis, ks: c.Keyspace, allow: map[string]bool{},
+		now: c.Now, backoff: c.Backoff, max: c.MaxAttempts, reclaim: c.ReclaimAfter, log: c.Log,
+		consumer:  "c-" + randomHex(8),
+		hooksKey:  c.Keyspace.Key("webhooks"),
+		retryKey:  c.Keyspace.Key("webhooks", "retry"),
+		flightKey: c.Keyspace.Key("webhooks", "inflight"),
+		eventsKey: c.Keyspace.Key("events"),
+	}
+	for _, h := range c.AllowHosts {
+		if h = normalHost(h); h != "" {
+			d.allow[h] = true
+		}
+	}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.backoff == nil {
+		d.backoff = DefaultBackoff
+	}
+	if d.max <= 0 {
+		d.max = DefaultMaxAttempts
+	}
+	if d.reclaim <= 0 {
+		d.reclaim = DefaultReclaim
+	}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	d.log = d.log.With("component", "webhook")
+	if c.Client == nil {
+		d.client = newClient(d.allow)
+	} else {
+		cl := *c.Client
+		cl.CheckRedirect = noRedirect
+		d.client = &cl
+	}
+	return d
+}
+
+func (d *Dispatcher) hookKey(id string) string { return d.ks.Key("webhooks", "hook", id) }
+func (d *Dispatcher) logKey(id string) string  { return d.ks.Key("webhooks", "log", id) }
+
+// normalHost is a host name as hosts are compared: lower case, an IPv6
+// address without brackets.
+func normalHost(h string) string {
+	return strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(h), "["), "]"))
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err)) // never fails on supported platforms
+	}
+	return hex.EncodeToString(b)
+}

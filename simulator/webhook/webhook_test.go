@@ -1,0 +1,207 @@
+package webhook_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator"
+	"smsim/simulator/redistest"
+	"smsim/simulator/webhook"
+)
+
+// t0 is the real time the tests start at; simAt the simulated time of
+// their events.
+var (
+	t0    = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	simAt = time.Date(2026, 1, 15, 10, 30, 0, 0, time.UTC)
+)
+
+type env struct {
+	srv    *redistest.Server
+	ks     simulator.Keyspace
+	rdb    redis.UniversalClient
+	events *simulator.EventLog
+	clock  *fakeNow
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	srv := redistest.Start(t)
+	ks := simulator.Keyspace{Prefix: srv.Prefix, Namespace: simulator.DefaultNamespace}
+	rdb := srv.Client(t)
+	return &env{srv: srv, ks: ks, rdb: rdb, events: simulator.NewEventLog(rdb, ks), clock: &fakeNow{t: t0}}
+}
+
+// dispatcher returns a dispatcher on a client of its own, as another process
+// would have, on the env's clock unless c sets one.
+func (e *env) dispatcher(t *testing.T, c webhook.Config) *webhook.Dispatcher {
+	t.Helper()
+	c.Redis = e.srv.Client(t)
+	c.Keyspace = e.ks
+	if c.Now == nil {
+		c.Now = e.clock.Now
+	}
+	return webhook.New(c)
+}
+
+// emit appends an event to the log and answers its id.
+func (e *env) emit(t *testing.T, kind string, data any) string {
+	t.Helper()
+	id, err := e.events.EmitCmd(context.Background(), e.rdb, simAt, kind, data).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func (e *env) register(t *testing.T, d *webhook.Dispatcher, h webhook.Hook) webhook.Hook {
+	t.Helper()
+	h, err := d.Register(context.Background(), h)
+	if err != nil {
+		t.Fatalf("register %s: %v", h.URL, err)
+	}
+	return h
+}
+
+// step runs d.Step until it finds no event and answers how many it handled.
+func step(t *testing.T, d *webhook.Dispatcher) int {
+	t.Helper()
+	total := 0
+	for {
+		n, err := d.Step(context.Background(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return total
+		}
+		total += n
+	}
+}
+
+func retryDue(t *testing.T, d *webhook.Dispatcher) int {
+	t.Helper()
+	n, err := d.RetryDue(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func deliveries(t *testing.T, d *webhook.Dispatcher, id string) []webhook.Delivery {
+	t.Helper()
+	ds, err := d.Deliveries(context.Background(), id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ds {
+		ds[i].DurationMS = 0 // measured, not chosen
+	}
+	return ds
+}
+
+// fakeNow is a real-time clock that moves only when told.
+type fakeNow struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (f *fakeNow) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.t
+}
+
+func (f *fakeNow) Set(t time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.t = t
+}
+
+// receiver is a webhook target that keeps what it is sent and answers post
+// n (1-based) with the status answer(n, payload).
+type receiver struct {
+	*httptest.Server
+	mu     sync.Mutex
+	posts  []post
+	answer func(n int, p webhook.Payload) int
+}
+
+type post struct {
+	header  http.Header
+	body    []byte
+	payload webhook.Payload
+}
+
+func newReceiver(t *testing.T, answer func(n int, p webhook.Payload) int) *receiver {
+	t.Helper()
+	r := &receiver{answer: answer}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var p webhook.Payload
+		if err := json.Unmarshal(body, &p); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.mu.Lock()
+		r.posts = append(r.posts, post{header: req.Header.Clone(), body: body, payload: p})
+		n := len(r.posts)
+		r.mu.Unlock()
+		w.WriteHeader(r.answer(n, p))
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func answerAll(code int) func(int, webhook.Payload) int {
+	return func(int, webhook.Payload) int { return code }
+}
+
+func (r *receiver) Posts() []post {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]post(nil), r.posts...)
+}
+
+// wantError checks that err is a *simulator.Error with code and detail.
+func wantError(t *testing.T, err error, code int, detail string) {
+	t.Helper()
+	var se *simulator.Error
+	if !errors.As(err, &se) {
+		t.Fatalf("error %v (%T), want a *simulator.Error %d %q", err, err, code, detail)
+	}
+	if se.Code != code || se.Detail != detail {
+		t.Fatalf("error %d %q\nwant  %d %q", se.Code, se.Detail, code, detail)
+	}
+}
+
+// sameJSON checks that got and want marshal alike.
+func sameJSON(t *testing.T, what string, got, want any) {
+	t.Helper()
+	g, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(g) != string(w) {
+		t.Fatalf("%s:\n got %s\nwant %s", what, g, w)
+	}
+}
+
+func timeAt(t time.Time) *time.Time { return &t }
