@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -50,9 +51,13 @@ type config struct {
 	logFormat       string
 	shutdownTimeout time.Duration
 	namespaceIdle   time.Duration
+	webhookHosts    []string
 	scenario        string
 	demo            bool
 }
+
+// hostName matches a DNS host name.
+var hostName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)
 
 func parse(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var c config
@@ -72,6 +77,16 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.StringVar(&c.logFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in progress")
 	fs.DurationVar(&c.namespaceIdle, "namespace-idle", server.DefaultNamespaceIdle, "how long a namespace no request touches keeps its background work running")
+	fs.Func("webhook-host", "a host besides loopback that webhooks may be posted to (repeat the flag, or separate hosts with commas)", func(v string) error {
+		for _, h := range strings.Split(v, ",") {
+			h = strings.TrimSpace(h)
+			if net.ParseIP(h) == nil && !hostName.MatchString(h) {
+				return fmt.Errorf("%q is not a host name or address", h)
+			}
+			c.webhookHosts = append(c.webhookHosts, h)
+		}
+		return nil
+	})
 	fs.StringVar(&c.scenario, "scenario", "", "a scenario to apply at start: a JSON file, or the name of a shipped one ("+strings.Join(simulator.ScenarioNames(), ", ")+")")
 	fs.BoolVar(&c.demo, "demo", false, fmt.Sprintf("demo mode: simulated customers submit orders and simulated people validate them, on a clock at %d× (unless the scale is set) with short lags", demoScale))
 	fs.Usage = func() {
@@ -225,7 +240,8 @@ func serverConfig(c config, log *slog.Logger) (server.Config, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	sc := server.Config{KeyPrefix: c.keyPrefix, MIITSender: c.miitSender, ProviderSender: c.providerSender,
 		Log: log, Registry: reg, MaxBody: c.maxBody, NamespaceIdle: c.namespaceIdle,
-		ClockStart: simulator.ClockStart{Scale: c.scale, Paused: c.paused}}
+		WebhookHosts: c.webhookHosts,
+		ClockStart:   simulator.ClockStart{Scale: c.scale, Paused: c.paused}}
 	if !(c.scale > 0 && c.scale <= simulator.MaxScale) {
 		return sc, fmt.Errorf("scale: must be more than 0 and at most %d, got %v", simulator.MaxScale, c.scale)
 	}

@@ -26,6 +26,29 @@ func TestFlagsFallBackToEnvironment(t *testing.T) {
 	}
 }
 
+// --webhook-host takes hosts one by one or separated by commas, from the
+// command line or SMSIM_WEBHOOK_HOST, and they reach the server's config.
+func TestWebhookHosts(t *testing.T) {
+	c, err := parse([]string{"--webhook-host", "hooks.example, ::1", "--webhook-host", "10.0.0.7"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := serverConfig(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(sc.WebhookHosts, " "); got != "hooks.example ::1 10.0.0.7" {
+		t.Fatalf("webhook hosts %q", got)
+	}
+	c, err = parse(nil, env(map[string]string{"SMSIM_WEBHOOK_HOST": "ci.internal,build-7.ci.internal"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.webhookHosts, " "); got != "ci.internal build-7.ci.internal" {
+		t.Fatalf("webhook hosts from the environment %q", got)
+	}
+}
+
 func TestBadSettingsExitWithUsageError(t *testing.T) {
 	for _, c := range []struct {
 		args []string
@@ -39,6 +62,7 @@ func TestBadSettingsExitWithUsageError(t *testing.T) {
 		{[]string{"--log-format", "xml"}, nil, "log-format"},
 		{[]string{"--max-body", "10"}, nil, "max-body"},
 		{[]string{"--namespace-idle", "5s"}, nil, "namespace-idle: must be at least 1m, got 5s"},
+		{[]string{"--webhook-host", "http://hooks.example"}, nil, `invalid value "http://hooks.example" for flag -webhook-host: "http://hooks.example" is not a host name or address`},
 		{nil, map[string]string{"SMSIM_SCALE": "fast"}, "SMSIM_SCALE"},
 		{[]string{"extra"}, nil, "unexpected argument"},
 		{[]string{"--no-such-flag"}, nil, "no-such-flag"},

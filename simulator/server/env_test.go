@@ -32,6 +32,7 @@ type env struct {
 	redis *redistest.Server
 	seed  *int64
 	log   *slog.Logger // nil: discard
+	hooks func(*server.Config) // sets the webhook options of every instance
 	*instance
 }
 
@@ -73,10 +74,14 @@ func (e *env) newInstance() *instance {
 	t.Helper()
 	rdb := e.redis.Client(t)
 	reg := prometheus.NewRegistry()
-	srv, err := server.New(context.Background(), server.Config{
+	cfg := server.Config{
 		Redis: rdb, KeyPrefix: e.redis.Prefix, Seed: e.seed, Registry: reg, Log: e.log,
 		ClockStart: simulator.ClockStart{At: t0, Paused: true},
-	})
+	}
+	if e.hooks != nil {
+		e.hooks(&cfg)
+	}
+	srv, err := server.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"smsim/gateway"
 	"smsim/miit"
 	"smsim/simulator"
+	"smsim/simulator/webhook"
 )
 
 // NamespaceHeader names the namespace of a request. Browsers, which cannot
@@ -51,6 +52,7 @@ type namespace struct {
 	feed   *dashboard.Feed
 	gw     *gateway.Gateway
 	miit   *miit.Service
+	hooks  *webhook.Dispatcher
 
 	touched atomic.Int64 // real Unix ms at which this process last recorded a use in the registry
 	stop    context.CancelFunc
@@ -81,6 +83,8 @@ func (s *Server) build(ctx context.Context, name string) (*namespace, error) {
 		return nil, err
 	}
 	n.miit = m
+	n.hooks = webhook.New(webhook.Config{Redis: s.rdb, Keyspace: ks, AllowHosts: s.cfg.WebhookHosts,
+		Backoff: s.cfg.WebhookBackoff, MaxAttempts: s.cfg.WebhookAttempts, Log: s.log})
 	if err := n.clock.Init(ctx); err != nil {
 		return nil, err
 	}
@@ -125,12 +129,16 @@ func (s *Server) touch(ctx context.Context, n *namespace) error {
 	return nil
 }
 
-// startNamespace runs the background work of n: its scheduler's loop and
-// its dashboard feed. Call it with s.mu held.
+// startNamespace runs the background work of n: its scheduler's loop, its
+// dashboard feed and its webhooks. Call it with s.mu held.
 func (s *Server) startNamespace(n *namespace) {
 	ctx, cancel := context.WithCancel(s.runCtx)
 	n.stop = cancel
-	n.wg.Add(2)
+	n.wg.Add(3)
+	go func() {
+		defer n.wg.Done()
+		n.hooks.Run(ctx)
+	}()
 	go func() {
 		defer n.wg.Done()
 		n.sched.Run(ctx)

@@ -351,6 +351,7 @@ type oaReq struct {
 	method, path string
 	body         any    // nil, a string (sent as it is) or a value to marshal
 	contentType  string // default application/json when there is a body
+	namespace    string // the X-Smsim-Namespace header; "": none
 	invalid      bool   // the request breaks the document, which must say so
 }
 
@@ -385,6 +386,9 @@ func (c *oaChecker) do(r oaReq, want int) []byte {
 				ct = "application/json"
 			}
 			req.Header.Set("Content-Type", ct)
+		}
+		if r.namespace != "" {
+			req.Header.Set(server.NamespaceHeader, r.namespace)
 		}
 		return req
 	}
@@ -662,6 +666,29 @@ func TestOpenAPIConformance(t *testing.T) {
 		}
 		c.schema("Problem", b)
 	}
+
+	// webhooks, and namespaces
+	rc := newReceiver(t, func(int) int { return 200 })
+	hook := oaDecode[struct{ ID string }](t, c.do(oaReq{method: "POST", path: "/admin/v1/webhooks",
+		body: map[string]any{"url": rc.URL, "events": []string{"clock"}, "secret": "k"}}, 201))
+	c.do(oaReq{method: "POST", path: "/admin/v1/webhooks", body: map[string]any{"url": "http://example.com/"}}, 400)
+	c.do(oaReq{method: "POST", path: "/admin/v1/webhooks", body: map[string]any{"url": rc.URL, "events": []string{"sms.lost"}}, invalid: true}, 400)
+	c.do(oaReq{method: "POST", path: "/admin/v1/webhooks", body: map[string]any{"url": rc.URL, "retries": 3}, invalid: true}, 400)
+	c.get("/admin/v1/webhooks", 200)
+	c.get("/admin/v1/webhooks/"+hook.ID, 200)
+	c.get("/admin/v1/webhooks/wh_0000000000000000", 404)
+	c.do(oaReq{method: "POST", path: "/admin/v1/clock/advance", body: `{"by": "1s"}`}, 200)
+	if p := rc.next(t); p.payload.Event.Kind != "clock" {
+		t.Fatalf("webhook post %s, want the clock event", p.body)
+	}
+	c.get("/admin/v1/webhooks/"+hook.ID+"/deliveries", 200)
+	c.do(oaReq{method: "GET", path: "/admin/v1/webhooks/" + hook.ID + "/deliveries?limit=0", invalid: true}, 400)
+	c.do(oaReq{method: "DELETE", path: "/admin/v1/webhooks/" + hook.ID}, 204)
+	c.do(oaReq{method: "DELETE", path: "/admin/v1/webhooks/" + hook.ID}, 404)
+	c.do(oaReq{method: "GET", path: "/admin/v1/clock", namespace: "oa-other"}, 200)
+	c.do(oaReq{method: "GET", path: "/admin/v1/clock?namespace=oa-other"}, 200)
+	c.do(oaReq{method: "GET", path: "/admin/v1/clock", namespace: "bad{name}", invalid: true}, 400)
+	c.do(oaReq{method: "GET", path: "/admin/v1/clock?namespace=a%20b", invalid: true}, 400)
 
 	c.do(oaReq{method: "POST", path: "/admin/v1/reset"}, 200)
 	// the reset starts the log anew: the reset, then the clock's start state

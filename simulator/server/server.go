@@ -39,6 +39,14 @@ type Config struct {
 	Registry       *prometheus.Registry
 	MaxBody        int64
 	Scheduler      simulator.SchedulerOptions
+	// WebhookHosts are the hosts besides loopback that webhooks may be
+	// posted to.
+	WebhookHosts []string
+	// WebhookBackoff is the wait before each retry of a failed webhook post
+	// (nil: webhook.DefaultBackoff); WebhookAttempts bounds the attempts
+	// (0: webhook.DefaultMaxAttempts).
+	WebhookBackoff  func(attempt int) time.Duration
+	WebhookAttempts int
 	// NamespaceIdle is how long a namespace no request has touched keeps
 	// its background work running (default DefaultNamespaceIdle).
 	NamespaceIdle time.Duration
@@ -211,6 +219,7 @@ func (s *Server) Routes() http.Handler {
 	s.routeOps(mux)
 	s.routeDashboard(mux)
 	s.routeLists(mux)
+	s.routeWebhooks(mux)
 	s.handleNS(mux, "GET /ws/events", s.eventSocket)
 	return s.instrument(problemsForMux(mux))
 }

@@ -21,14 +21,15 @@ import (
 )
 
 const (
-	readBatch      = 100              // events read at once
-	claimBatch     = 64               // retries claimed at once
-	retryWorkers   = 8                // retries posted at once
-	attemptTimeout = 30 * time.Second // bounds a post whatever the client
-	lease          = 2 * time.Minute  // how long a claimed retry is kept from others
-	idleWait       = time.Second      // Run's pause while no hook is registered
-	recordTimeout  = 5 * time.Second  // bounds the recording of a post made
-	maxAnswerRead  = 64 << 10         // bytes of an answer read before closing it
+	readBatch      = 100                    // events read at once
+	claimBatch     = 64                     // retries claimed at once
+	retryWorkers   = 8                      // retries posted at once
+	attemptTimeout = 30 * time.Second       // bounds a post whatever the client
+	lease          = 2 * time.Minute        // how long a claimed retry is kept from others
+	idleWait       = time.Second            // Run's pause while no hook is registered
+	pollWait       = 100 * time.Millisecond // Run's pause when it found nothing to do
+	recordTimeout  = 5 * time.Second        // bounds the recording of a post made
+	maxAnswerRead  = 64 << 10               // bytes of an answer read before closing it
 )
 
 // ensureGroupScript creates the consumer group ARGV[1] at the end of the
@@ -412,12 +413,13 @@ func (d *Dispatcher) post(ctx context.Context, h Hook, j job, body []byte, ts st
 	}
 }
 
-// Run dispatches until ctx ends: it reads events (Step, waiting up to a
-// second) and makes the due retries (RetryDue), in turn. While the
-// namespace has no hook it only checks, once a second, whether one came.
-// It returns within about a second of the end of ctx (a read under way
-// ends first), and on its way out leaves the consumer group unless it holds
-// events it read and did not acknowledge.
+// Run dispatches until ctx ends: it reads events (Step) and makes the due
+// retries (RetryDue), in turn, pausing pollWait when neither found
+// anything. It never blocks in Redis, so that the dispatchers of many
+// namespaces do not hold the client's connections. While the namespace has
+// no hook it only checks, once a second, whether one came. On its way out
+// it leaves the consumer group unless it holds events it read and did not
+// acknowledge.
 func (d *Dispatcher) Run(ctx context.Context) {
 	defer d.leave(ctx)
 	for ctx.Err() == nil {
@@ -429,13 +431,17 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			pause(ctx, idleWait)
 			continue
 		}
-		_, err = d.Step(ctx, time.Second)
+		read, err := d.Step(ctx, 0)
+		retried := 0
 		if err == nil {
-			_, err = d.RetryDue(ctx)
+			retried, err = d.RetryDue(ctx)
 		}
-		if err != nil && ctx.Err() == nil {
+		switch {
+		case err != nil && ctx.Err() == nil:
 			d.log.WarnContext(ctx, "webhook dispatch", "err", err)
 			pause(ctx, idleWait)
+		case read == 0 && retried == 0:
+			pause(ctx, pollWait)
 		}
 	}
 }
