@@ -31,7 +31,7 @@ type env struct {
 	t     testing.TB
 	redis *redistest.Server
 	seed  *int64
-	log   *slog.Logger // nil: discard
+	log   *slog.Logger         // nil: discard
 	hooks func(*server.Config) // sets the webhook options of every instance
 	*instance
 }
