@@ -12,6 +12,14 @@
 //
 // Domain outcomes — a wrong code, a used-up resend — are not errors: they
 // are results with MIIT's words (miit.ValidationResult, miit.ResendResult).
+//
+// A client speaks for one namespace of the server — a world of its own,
+// with its own clock, faults, phones and orders — the default one unless
+// WithNamespace names another. Namespace answers a copy for another one,
+// so that one test drives two worlds:
+//
+//	a, err := client.New(url, client.WithNamespace("team-a"))
+//	b := a.Namespace("team-b")
 package client
 
 import (
@@ -26,6 +34,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"smsim/simulator/server"
 )
 
 // DefaultURL is where `go run ./cmd/smsim` serves.
@@ -41,6 +51,9 @@ type Client struct {
 	hc     *http.Client
 	header http.Header
 	wait   time.Duration
+	// nsErr is why the namespace of the last WithNamespace cannot be
+	// one; every request answers it.
+	nsErr error
 }
 
 // Option configures a Client.
@@ -57,6 +70,22 @@ func WithHeader(key, value string) Option {
 	return func(c *Client) { c.header.Set(key, value) }
 }
 
+// WithNamespace makes the client speak for namespace name: every request
+// and websocket carries it in the X-Smsim-Namespace header
+// (server.NamespaceHeader). A name is 1 to 64 letters, digits, '.', '_' or
+// '-', starting with a letter or a digit (server.ValidNamespace). New
+// refuses another; With, which answers no error, gives a client whose every
+// request answers it.
+func WithNamespace(name string) Option {
+	return func(c *Client) {
+		c.header.Set(server.NamespaceHeader, name)
+		c.nsErr = nil
+		if !server.ValidNamespace(name) {
+			c.nsErr = fmt.Errorf("smsim client: namespace: must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit, got %q", name)
+		}
+	}
+}
+
 // WithWait sets how long the Wait helpers wait when their context has no
 // deadline (DefaultWait unless set).
 func WithWait(d time.Duration) Option { return func(c *Client) { c.wait = d } }
@@ -71,6 +100,9 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	if c.nsErr != nil {
+		return nil, c.nsErr
+	}
 	return c, nil
 }
 
@@ -84,6 +116,11 @@ func (c *Client) With(opts ...Option) *Client {
 	}
 	return &d
 }
+
+// Namespace returns a copy of the client speaking for namespace name: the
+// same server, the same HTTP client and headers, another world. A name
+// WithNamespace refuses makes every request of the copy answer why.
+func (c *Client) Namespace(name string) *Client { return c.With(WithNamespace(name)) }
 
 // URL is the server's base URL.
 func (c *Client) URL() string { return c.base.String() }
@@ -123,6 +160,9 @@ type request struct {
 // do sends r, and decodes a 2xx answer into out (when not nil and the
 // answer has a body). It answers the status code.
 func (c *Client) do(ctx context.Context, r request, out any) (int, error) {
+	if c.nsErr != nil {
+		return 0, c.nsErr
+	}
 	u := c.base.String() + r.path
 	if len(r.query) > 0 {
 		u += "?" + r.query.Encode()

@@ -50,6 +50,9 @@ func (c *Client) WatchEvents(ctx context.Context, after string) (*Feed[simulator
 }
 
 func dial[T any](ctx context.Context, c *Client, path string, q url.Values) (*Feed[T], error) {
+	if c.nsErr != nil {
+		return nil, c.nsErr
+	}
 	u := *c.base
 	u.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
 	u.Path = strings.TrimRight(u.Path, "/") + path
