@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"smsim/miit"
+	"smsim/simulator/client"
 	"smsim/simulator/simtest"
 )
 
@@ -92,4 +93,31 @@ func Example_seed() {
 	}
 	fmt.Println(len(codes[0]), codes[0] == codes[1])
 	// Output: 6 true
+}
+
+// One simulator, two namespaces: each has its own clock, phones and
+// orders, so that one test drives two worlds side by side.
+func Example_namespaces() {
+	sim, err := simtest.Start(simtest.WithNamespace("team-a"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer sim.Close()
+	ctx := context.Background()
+	a, b := sim.Client, sim.Namespace("team-b")
+
+	leader := miit.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
+	for _, c := range []*client.Client{a, b} {
+		c.Submit(ctx, miit.SubmitRequest{Type: miit.TypeModify, Variant: "entity", EntityLeader: &leader})
+	}
+	a.Advance(ctx, time.Hour) // team-a's clock alone
+	code, _ := a.WaitForCode(ctx, leader.Phone)
+	res, _ := a.ValidatePerson(ctx, leader, code)
+	fmt.Println("team-a:", res.Result)
+	_, err = b.LatestCode(ctx, leader.Phone)
+	st, _ := b.Clock(ctx)
+	fmt.Println("team-b:", st.Now.Format(time.RFC3339), "has a code:", err == nil)
+	// Output:
+	// team-a: complete
+	// team-b: 2026-05-01T00:00:00Z has a code: false
 }

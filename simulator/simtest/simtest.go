@@ -12,13 +12,25 @@
 // happens until the test advances it: time-dependent tests advance the
 // clock instead of sleeping. Each Sim is a simulator of its own; tests
 // may run in parallel.
+//
+// With SMSIM_TEST_REDIS_URL set (redis://127.0.0.1:6379/0), every Sim
+// stores its data in that real Redis instead, under a key prefix of its
+// own, and deletes its keys when it closes: tests of several packages may
+// share one server at once.
+//
+// One simulator holds many namespaces, each a world of its own (clock,
+// faults, phones, orders): WithNamespace sets the one the Sim's client
+// speaks for, and sim.Namespace(name) answers a client of another.
 package simtest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -29,6 +41,7 @@ import (
 
 	"smsim/simulator"
 	"smsim/simulator/client"
+	"smsim/simulator/redistest"
 	"smsim/simulator/server"
 )
 
@@ -39,13 +52,21 @@ func DefaultStart() time.Time { return time.Date(2026, 5, 1, 0, 0, 0, 0, time.UT
 // Sim is one running simulator. Its embedded client talks to it.
 type Sim struct {
 	*client.Client
-	URL    string               // the base URL of its HTTP API, such as http://127.0.0.1:40123
-	Server *server.Server       // the simulator itself
-	Redis  *miniredis.Miniredis // its store
+	URL    string         // the base URL of its HTTP API, such as http://127.0.0.1:40123
+	Server *server.Server // the simulator itself
+	// Redis is its in-process store; nil when it runs on the real Redis of
+	// SMSIM_TEST_REDIS_URL.
+	Redis *miniredis.Miniredis
+	// RedisURL is its store, as redis://…: for another process or server
+	// instance of the same simulator, with the same KeyPrefix.
+	RedisURL  string
+	KeyPrefix string // the prefix of its keys
 
-	hs   *httptest.Server
-	rdb  redis.UniversalClient
-	once sync.Once
+	hs       *httptest.Server
+	rdb      redis.UniversalClient
+	real     bool // on the real Redis of SMSIM_TEST_REDIS_URL: delete its keys at Close
+	once     sync.Once
+	closeErr error
 }
 
 type options struct {
@@ -74,8 +95,16 @@ func Running(scale float64) Option {
 func WithLogger(log *slog.Logger) Option { return func(o *options) { o.cfg.Log = log } }
 
 // WithServerConfig changes the server's configuration before it is built
-// (sender numbers, body limit, …); its store and registry are the Sim's.
+// (sender numbers, body limit, …); its store and registry are the Sim's,
+// and on a real Redis its key prefix gets a random suffix of the Sim's.
 func WithServerConfig(f func(*server.Config)) Option { return func(o *options) { f(&o.cfg) } }
+
+// WithNamespace makes the Sim's client speak for namespace name instead of
+// the default one (see client.WithNamespace). Start refuses a name the
+// server would.
+func WithNamespace(name string) Option {
+	return WithClientOptions(client.WithNamespace(name))
+}
 
 // WithClientOptions configures the Sim's client.
 func WithClientOptions(opts ...client.Option) Option {
@@ -90,7 +119,11 @@ func RunT(t testing.TB, opts ...Option) *Sim {
 	if err != nil {
 		t.Fatalf("simtest: %v", err)
 	}
-	t.Cleanup(s.Close)
+	t.Cleanup(func() {
+		if err := s.stop(); err != nil {
+			t.Errorf("simtest: %v", err)
+		}
+	})
 	return s
 }
 
@@ -101,14 +134,13 @@ func Start(opts ...Option) (*Sim, error) {
 	for _, f := range opts {
 		f(&o)
 	}
-	m := miniredis.NewMiniRedis()
-	if err := m.StartAddr("127.0.0.1:0"); err != nil {
-		return nil, fmt.Errorf("start miniredis: %w", err)
-	}
-	s := &Sim{Redis: m, rdb: redis.NewClient(&redis.Options{Addr: m.Addr()})}
-	o.cfg.Redis = s.rdb
-	o.cfg.Registry = prometheus.NewRegistry()
 	ctx := context.Background()
+	s, err := store(ctx, o.cfg.KeyPrefix)
+	if err != nil {
+		return nil, err
+	}
+	o.cfg.Redis, o.cfg.KeyPrefix = s.rdb, s.KeyPrefix
+	o.cfg.Registry = prometheus.NewRegistry()
 	srv, err := server.New(ctx, o.cfg)
 	if err != nil {
 		s.Close()
@@ -128,9 +160,49 @@ func Start(opts ...Option) (*Sim, error) {
 	return s, nil
 }
 
-// Close stops the simulator: long polls and websockets end at once. It
-// may be called more than once.
-func (s *Sim) Close() {
+// store gives a Sim its Redis: the real server of SMSIM_TEST_REDIS_URL,
+// under a key prefix of its own (prefix, or "smsimtest", and a random
+// suffix), else a new miniredis, under prefix as it is.
+func store(ctx context.Context, prefix string) (*Sim, error) {
+	u := os.Getenv(redistest.EnvURL)
+	if u == "" {
+		m := miniredis.NewMiniRedis()
+		if err := m.StartAddr("127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("start miniredis: %w", err)
+		}
+		if prefix == "" {
+			prefix = "smsim"
+		}
+		return &Sim{Redis: m, RedisURL: "redis://" + m.Addr(), KeyPrefix: prefix,
+			rdb: redis.NewClient(&redis.Options{Addr: m.Addr()})}, nil
+	}
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", redistest.EnvURL, err)
+	}
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, fmt.Errorf("draw a key prefix: %w", err)
+	}
+	if prefix == "" {
+		prefix = "smsimtest"
+	}
+	s := &Sim{RedisURL: u, KeyPrefix: prefix + "-" + hex.EncodeToString(b[:]), rdb: redis.NewClient(opt), real: true}
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		s.rdb.Close()
+		return nil, fmt.Errorf("%s: %s: %w", redistest.EnvURL, u, err)
+	}
+	return s, nil
+}
+
+// Close stops the simulator: long polls and websockets end at once. On a
+// real Redis, it deletes the simulator's keys (RunT fails the test when it
+// cannot). It may be called more than once.
+func (s *Sim) Close() { s.stop() }
+
+// stop closes the simulator once, and answers why its keys could not be
+// deleted.
+func (s *Sim) stop() error {
 	s.once.Do(func() {
 		if s.Server != nil {
 			s.Server.Stop() // ends long polls and websockets, which the HTTP server would wait out
@@ -138,7 +210,29 @@ func (s *Sim) Close() {
 		if s.hs != nil {
 			s.hs.Close()
 		}
+		if s.real {
+			s.closeErr = s.deleteKeys()
+		}
 		s.rdb.Close()
-		s.Redis.Close()
+		if s.Redis != nil {
+			s.Redis.Close()
+		}
 	})
+	return s.closeErr
+}
+
+// deleteKeys deletes the simulator's keys from the real Redis it ran on.
+func (s *Sim) deleteKeys() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	iter := s.rdb.Scan(ctx, 0, s.KeyPrefix+":*", 1000).Iterator()
+	for iter.Next(ctx) {
+		if err := s.rdb.Del(ctx, iter.Val()).Err(); err != nil {
+			return fmt.Errorf("delete the keys of %s: %w", s.KeyPrefix, err)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return fmt.Errorf("delete the keys of %s: %w", s.KeyPrefix, err)
+	}
+	return nil
 }

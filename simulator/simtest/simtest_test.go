@@ -3,12 +3,17 @@ package simtest_test
 import (
 	"context"
 	"os"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"smsim/miit"
 	"smsim/simulator/client"
+	"smsim/simulator/server"
 	"smsim/simulator/simtest"
 )
 
@@ -137,5 +142,120 @@ func TestReadmeShowsTheTest(t *testing.T) {
 	}
 	if got := fn(readme, "```go\nfunc TestFilingValidation("); got != "```go\n"+want {
 		t.Fatalf("the README's test differs from TestFilingValidation:\n%s", got)
+	}
+}
+
+// Simulators of tests that run at once share nothing: not their clock,
+// orders or phones — nor, on a real Redis, their keys.
+func TestParallelSimsAreApart(t *testing.T) {
+	ids := map[string]string{}
+	var mu sync.Mutex
+	t.Run("group", func(t *testing.T) {
+		for i, name := range []string{"one", "two", "three"} {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				sim := simtest.RunT(t)
+				ctx := t.Context()
+				leader := miit.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
+				v, err := sim.Submit(ctx, miit.SubmitRequest{Type: miit.TypeModify, Variant: "entity", EntityLeader: &leader})
+				if err != nil {
+					t.Fatal(err)
+				}
+				d := time.Duration(i+1) * time.Hour
+				if _, err := sim.Advance(ctx, d); err != nil {
+					t.Fatal(err)
+				}
+				code, err := sim.WaitForCode(ctx, leader.Phone)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r, err := sim.ValidatePerson(ctx, leader, code); err != nil || r.Result != miit.ResultComplete {
+					t.Fatalf("validate: %+v, %v", r, err)
+				}
+				list, err := sim.Filings(ctx, client.ListOptions{})
+				if err != nil || list.Total != 1 || list.Filings[0].ID != v.ID {
+					t.Fatalf("filings %+v, %v; want %s alone", list, err, v.ID)
+				}
+				inbox, err := sim.Messages(ctx, leader.Phone, "inbox")
+				if err != nil || len(inbox) != 2 {
+					t.Fatalf("inbox %+v, %v; want its own notice and code", inbox, err)
+				}
+				if st, err := sim.Clock(ctx); err != nil || !st.Now.Equal(simtest.DefaultStart().Add(d)) {
+					t.Fatalf("clock %+v, %v; want it advanced by its own %v alone", st, err, d)
+				}
+				mu.Lock()
+				ids[sim.KeyPrefix+" "+sim.RedisURL] = v.ID
+				mu.Unlock()
+			})
+		}
+	})
+	if !t.Failed() && len(ids) != 3 {
+		t.Fatalf("the simulators shared a store and a prefix: %v", ids)
+	}
+}
+
+func TestWithNamespace(t *testing.T) {
+	sim := simtest.RunT(t, simtest.WithNamespace("team-a"))
+	ctx := t.Context()
+	leader := miit.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
+	v, err := sim.Submit(ctx, miit.SubmitRequest{Type: miit.TypeModify, Variant: "entity", EntityLeader: &leader})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Advance(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Namespace("team-a").Filing(ctx, v.ID); err != nil {
+		t.Fatalf("the order in team-a: %v", err)
+	}
+	def := sim.Namespace("default")
+	if _, err := def.Filing(ctx, v.ID); !client.IsStatus(err, 404) {
+		t.Fatalf("the order in the default namespace: %v, want a 404", err)
+	}
+	if st, err := def.Clock(ctx); err != nil || !st.Now.Equal(simtest.DefaultStart()) {
+		t.Fatalf("the default namespace's clock %+v, %v", st, err)
+	}
+
+	_, err = simtest.Start(simtest.WithNamespace("team a"))
+	if want := `smsim client: namespace: must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit, got "team a"`; err == nil || err.Error() != want {
+		t.Fatalf("Start in namespace \"team a\": %v, want %s", err, want)
+	}
+}
+
+// On the real Redis of SMSIM_TEST_REDIS_URL a Sim keeps its keys under a
+// prefix of its own and deletes them when it closes; else it runs on a
+// miniredis of its own.
+func TestStore(t *testing.T) {
+	u := os.Getenv("SMSIM_TEST_REDIS_URL")
+	sim := simtest.RunT(t, simtest.WithServerConfig(func(c *server.Config) { c.KeyPrefix = "mine" }))
+	if _, err := sim.Advance(t.Context(), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if u == "" {
+		if sim.Redis == nil || sim.RedisURL != "redis://"+sim.Redis.Addr() || sim.KeyPrefix != "mine" {
+			t.Fatalf("store %v %q %q: want a miniredis under the prefix mine", sim.Redis, sim.RedisURL, sim.KeyPrefix)
+		}
+		if keys := sim.Redis.Keys(); len(keys) == 0 || !strings.HasPrefix(keys[0], "mine:") {
+			t.Fatalf("keys %q", keys)
+		}
+		return
+	}
+	if sim.Redis != nil || sim.RedisURL != u || !regexp.MustCompile(`^mine-[0-9a-f]{12}$`).MatchString(sim.KeyPrefix) {
+		t.Fatalf("store %v %q %q: want %s under a prefix of its own", sim.Redis, sim.RedisURL, sim.KeyPrefix, u)
+	}
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	ctx := t.Context()
+	keys, err := rdb.Keys(ctx, sim.KeyPrefix+":*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("keys under %s while it runs: %q, %v", sim.KeyPrefix, keys, err)
+	}
+	sim.Close()
+	if keys, err = rdb.Keys(ctx, sim.KeyPrefix+":*").Result(); err != nil || len(keys) != 0 {
+		t.Fatalf("keys under %s once closed: %q, %v", sim.KeyPrefix, keys, err)
 	}
 }
