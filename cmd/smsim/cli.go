@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"smsim/simulator/client"
+	"smsim/simulator/server"
 )
 
 // Exit statuses of the subcommands that drive a running server.
@@ -30,7 +31,8 @@ const cliUsage = `       smsim submit [--type T] [--variant V] [--leader-phone P
        smsim advance DURATION
        smsim clock [--pause | --resume] [--scale N]
 
-The subcommands drive a running server: --url URL, else SMSIM_URL, else ` + client.DefaultURL + `.`
+The subcommands drive a running server: --url URL, else SMSIM_URL, else ` + client.DefaultURL + `;
+in a namespace of it: --namespace NAME, else SMSIM_NAMESPACE, else the default one.`
 
 // command is one subcommand: it parses its args and runs against a server.
 type command func(ctx context.Context, cl *cli, args []string) int
@@ -75,18 +77,21 @@ func runCLI(ctx context.Context, args []string, getenv func(string) string, stdo
 		def = u
 	}
 	cl.fs.StringVar(&cl.url, "url", def, "the smsim server (default from SMSIM_URL)")
+	cl.fs.StringVar(&cl.namespace, "namespace", getenv("SMSIM_NAMESPACE"),
+		"the namespace to act in, a world of its own: clock, faults, phones, orders (default from SMSIM_NAMESPACE, else the server's default one)")
 	return cmd(ctx, cl, args[1:]), true
 }
 
 // cli is what every subcommand shares: its flags, the server, the output.
 type cli struct {
-	name   string
-	fs     *flag.FlagSet
-	url    string
-	getenv func(string) string
-	stdout io.Writer
-	stderr io.Writer
-	args   []string // the positional arguments, once parsed
+	name      string
+	fs        *flag.FlagSet
+	url       string
+	namespace string // empty: the server's default
+	getenv    func(string) string
+	stdout    io.Writer
+	stderr    io.Writer
+	args      []string // the positional arguments, once parsed
 }
 
 // parse reads the flags, which may come before, between or after the
@@ -117,13 +122,31 @@ func (c *cli) parse(args []string, usage string, want int) int {
 	return -1
 }
 
-// client is a client of the server of --url.
+// client is a client of the server of --url, speaking for the namespace
+// of --namespace.
 func (c *cli) client() (*client.Client, error) {
 	sc, err := client.New(c.url)
 	if err != nil {
 		return nil, fmt.Errorf("--url: %q is not an http:// or https:// URL of a server", c.url)
 	}
-	return sc, nil
+	if c.namespace == "" {
+		return sc, nil
+	}
+	if !server.ValidNamespace(c.namespace) {
+		from := "--namespace"
+		if !c.set("namespace") {
+			from = "SMSIM_NAMESPACE"
+		}
+		return nil, fmt.Errorf("%s: %q is not a namespace: 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit", from, c.namespace)
+	}
+	return sc.Namespace(c.namespace), nil
+}
+
+// set tells whether the flag called name was given.
+func (c *cli) set(name string) bool {
+	found := false
+	c.fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
 }
 
 // fail reports err and answers the exit status for it.
