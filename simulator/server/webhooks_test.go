@@ -325,3 +325,30 @@ func TestWebhookConfiguredHost(t *testing.T) {
 		t.Fatalf("another host: %d %s, want 400", code, b)
 	}
 }
+
+// Two processes run the dispatcher of one namespace: each event is posted
+// once.
+func TestWebhookEachEventOnceAcrossProcesses(t *testing.T) {
+	e := newEnv(t)
+	other := e.newInstance()
+	rc := newReceiver(t, func(int) int { return 200 })
+	h := e.registerWebhook(map[string]any{"url": rc.URL, "events": []string{"clock"}})
+	const n = 20
+	alternately(n, e.instance, other, func(i int, in *instance) { in.advance("1m") })
+	ids := map[string]bool{}
+	for range n {
+		p := rc.next(t)
+		if ids[p.payload.Event.ID] {
+			t.Fatalf("event %s posted twice", p.payload.Event.ID)
+		}
+		ids[p.payload.Event.ID] = true
+	}
+	select {
+	case p := <-rc.posts:
+		t.Fatalf("a post beyond the %d events: %s", n, p.body)
+	case <-time.After(500 * time.Millisecond):
+	}
+	if log := waitLog(t, e.instance, h.ID, n); len(log) != n {
+		t.Fatalf("the log holds %d attempts, want %d", len(log), n)
+	}
+}
