@@ -1,4 +1,7 @@
-// Calls to smsim's HTTP API, on the page's own origin.
+// Calls to smsim's HTTP API, on the page's own origin, in the namespace
+// the page shows.
+
+import { defaultNamespace } from './namespace.js';
 
 // APIError is an answer other than 2xx: its status and the problem
 // detail the server gave.
@@ -9,36 +12,94 @@ export class APIError extends Error {
   }
 }
 
-// api sends a request (with a JSON body when body is given: an object, or
-// a string sent as it is) and answers the decoded JSON answer.
-export async function api(method, path, body) {
-  const init = { method, headers: { Accept: 'application/json' } };
-  if (body !== undefined) {
-    init.headers['Content-Type'] = 'application/json';
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+// Stale is thrown in place of the answer to a request of a namespace the
+// page has left since: that answer must not show.
+export class Stale extends Error {
+  constructor(namespace) {
+    super(`the page left namespace ${namespace}`);
+    this.namespace = namespace;
   }
-  const resp = await fetch(path, init);
-  const text = await resp.text();
-  let data = null;
-  if (text) {
-    try { data = JSON.parse(text); } catch { data = null; }
-  }
-  if (!resp.ok) throw new APIError(resp.status, (data && data.detail) || text);
-  return data;
 }
 
-// pages reads every item of a listing (GET path?limit=…&offset=…), page
-// by page, up to max items.
-export async function pages(path, key, max = Infinity, size = 1000) {
-  const out = [];
-  const sep = path.includes('?') ? '&' : '?';
-  for (;;) {
-    const limit = Math.min(size, max - out.length);
-    if (limit <= 0) break;
-    const page = await api('GET', `${path}${sep}limit=${limit}&offset=${out.length}`);
-    const items = page[key] || [];
-    out.push(...items);
-    if (items.length === 0 || out.length >= page.total) break;
+// Session is the requests of one namespace. Every request names the
+// namespace in the X-Smsim-Namespace header; once the page leaves the
+// namespace (enter), the requests still on their way are aborted and
+// their answers, and any later request of the session, throw Stale.
+export class Session {
+  constructor(namespace) {
+    this.namespace = namespace;
+    this.aborter = new AbortController();
   }
-  return out;
+
+  get current() { return this === session; }
+
+  // api sends a request (with a JSON body when body is given: an object,
+  // or a string sent as it is) and answers the decoded JSON answer.
+  async api(method, path, body) {
+    if (!this.current) throw new Stale(this.namespace);
+    const init = {
+      method,
+      headers: { Accept: 'application/json', 'X-Smsim-Namespace': this.namespace },
+      signal: this.aborter.signal,
+    };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    }
+    let resp, text;
+    try {
+      resp = await fetch(path, init);
+      text = await resp.text();
+    } catch (e) {
+      if (!this.current) throw new Stale(this.namespace);
+      throw e;
+    }
+    if (!this.current) throw new Stale(this.namespace);
+    let data = null;
+    if (text) {
+      try { data = JSON.parse(text); } catch { data = null; }
+    }
+    if (!resp.ok) throw new APIError(resp.status, (data && data.detail) || text);
+    return data;
+  }
+
+  // pages reads every item of a listing (GET path?limit=…&offset=…), page
+  // by page, up to max items.
+  async pages(path, key, max = Infinity, size = 1000) {
+    const out = [];
+    const sep = path.includes('?') ? '&' : '?';
+    for (;;) {
+      const limit = Math.min(size, max - out.length);
+      if (limit <= 0) break;
+      const page = await this.api('GET', `${path}${sep}limit=${limit}&offset=${out.length}`);
+      const items = page[key] || [];
+      out.push(...items);
+      if (items.length === 0 || out.length >= page.total) break;
+    }
+    return out;
+  }
+}
+
+let session = new Session(defaultNamespace);
+
+// current answers the session of the namespace the page shows.
+export function current() { return session; }
+
+// enter leaves the namespace the page showed for namespace name, and
+// answers the session of name.
+export function enter(name) {
+  session.aborter.abort();
+  session = new Session(name);
+  return session;
+}
+
+// api sends a request in the namespace the page shows (Session.api).
+export function api(method, path, body) {
+  return session.api(method, path, body);
+}
+
+// isStale tells whether an error is a Stale one: the answer of a
+// namespace left, to be dropped without a word.
+export function isStale(e) {
+  return e instanceof Stale;
 }

@@ -1,13 +1,16 @@
 // smsim's dashboard: wires the model, the feed and the views together.
 // Snapshots come from the API once (and again after a reconnect); from
 // then on every change arrives as an event on /ws/events, and the page
-// redraws what changed in the next animation frame.
+// redraws what changed in the next animation frame. The page shows one
+// namespace at a time, the one its URL names: switching drops everything
+// of the one before and reads the new one afresh.
 
-import { api, pages } from './api.js';
+import { current, enter, isStale } from './api.js';
 import { Charts, Stats } from './charts.js';
 import { $, setText } from './dom.js';
 import { Feed, newer } from './feed.js';
 import { Model } from './model.js';
+import { NamespaceView, fromURL, urlFor } from './namespace.js';
 import { ClockView, FaultsView } from './controls.js';
 import { OrdersTable } from './orders.js';
 import { PhoneGrid, toggled } from './phones.js';
@@ -17,7 +20,7 @@ const parallel = 6; // requests at once for the details of phones and orders
 
 const model = new Model();
 const stats = new Stats();
-let generation = 0; // bumped when the model starts over
+let generation = 0; // bumped when the model starts over: answers and jobs of an older one are dropped
 
 const grid = new PhoneGrid($('#phones'), $('#phones-count'), model, { onToggle: toggle, onVisible: loadPhones });
 const orders = new OrdersTable($('#orders'), {
@@ -111,16 +114,18 @@ function apply(rec) {
 // --- snapshots
 
 // loadAll reads the clock, the fault profile, every phone and the newest
-// orders; it answers whether it could.
+// orders (and those of the status the table is filtered by); it answers
+// whether it could.
 async function loadAll() {
   const gen = generation;
+  const s = current();
   try {
     const [c, f, phones, prov, miit] = await Promise.all([
-      api('GET', '/admin/v1/clock'),
-      api('GET', '/admin/v1/faults'),
-      pages('/phones/v1', 'phones'),
-      pages('/provider/v1/filings', 'filings', maxOrders),
-      pages('/miit/v1/filings', 'filings', maxOrders),
+      s.api('GET', '/admin/v1/clock'),
+      s.api('GET', '/admin/v1/faults'),
+      s.pages('/phones/v1', 'phones'),
+      s.pages('/provider/v1/filings', 'filings', maxOrders),
+      s.pages('/miit/v1/filings', 'filings', maxOrders),
     ]);
     if (gen !== generation) return true; // started over meanwhile: that load is the one that counts
     model.setClock(c);
@@ -129,11 +134,13 @@ async function loadAll() {
     prov.forEach((v) => model.setProvider(v));
     miit.forEach((v) => model.setMIIT(v));
     redraw();
-    return true;
   } catch (e) {
+    if (isStale(e) || gen !== generation) return true;
     console.warn('smsim dashboard: reading the state failed:', e.message);
     return false;
   }
+  loadStatus(orders.status);
+  return true;
 }
 
 function startOver() {
@@ -169,13 +176,14 @@ function loadPhones(numbers) {
     if (!p || p.loaded !== 'no') continue;
     p.loaded = 'loading';
     const gen = generation;
+    const s = current();
     queue(async () => {
       const path = `/phones/v1/${encodeURIComponent(n)}`;
       try {
         const [inbox, blocked, profile] = await Promise.all([
-          api('GET', `${path}/messages`),
-          api('GET', `${path}/messages?folder=blocked`),
-          p.profile ? null : api('GET', `${path}/profile`),
+          s.api('GET', `${path}/messages`),
+          s.api('GET', `${path}/messages?folder=blocked`),
+          p.profile ? null : s.api('GET', `${path}/profile`),
         ]);
         if (gen !== generation) return;
         model.setFolder(n, 'inbox', inbox.messages || []);
@@ -201,10 +209,11 @@ function refreshMIIT(id) {
 function flushMIIT() {
   miitTimer = 0;
   const gen = generation;
+  const s = current();
   for (const id of miitWanted) {
     queue(async () => {
       try {
-        const v = await api('GET', `/miit/v1/filings/${encodeURIComponent(id)}`);
+        const v = await s.api('GET', `/miit/v1/filings/${encodeURIComponent(id)}`);
         if (gen === generation) model.setMIIT(v);
       } catch { /* the next event of the order reads it again */ }
       redraw();
@@ -218,14 +227,15 @@ function flushMIIT() {
 const provAsked = new Set();
 function loadOrderDetails() {
   const gen = generation;
+  const s = current();
   for (const o of orders.visible()) {
     if (o.hasProvider || provAsked.has(o.id)) continue;
     provAsked.add(o.id);
     queue(async () => {
       try {
-        const v = await api('GET', `/provider/v1/filings/${encodeURIComponent(o.id)}`);
+        const v = await s.api('GET', `/provider/v1/filings/${encodeURIComponent(o.id)}`);
         if (gen === generation) model.setProvider(v);
-      } catch { provAsked.delete(o.id); }
+      } catch { if (gen === generation) provAsked.delete(o.id); }
       redraw();
     });
   }
@@ -235,13 +245,14 @@ function loadOrderDetails() {
 
 async function toggle(number, fault, button) {
   button.disabled = true;
+  const s = current(); // both requests in the namespace of the click
   try {
     const path = `/phones/v1/${encodeURIComponent(number)}/profile`;
     const p = model.phone(number);
-    const current = p.profile || await api('GET', path);
-    model.setProfile(number, await api('PUT', path, toggled(current, fault)));
+    const profile = p.profile || await s.api('GET', path);
+    model.setProfile(number, await s.api('PUT', path, toggled(profile, fault)));
   } catch (e) {
-    setText($('#clock-error'), `phone ${number}: ${e.message}`);
+    if (!isStale(e)) setText($('#clock-error'), `phone ${number}: ${e.message}`);
   } finally {
     button.disabled = false;
   }
@@ -249,21 +260,26 @@ async function toggle(number, fault, button) {
 }
 
 $('#phone-search').addEventListener('input', (e) => grid.search(e.target.value));
-$('#order-status').addEventListener('change', async (e) => {
-  const status = e.target.value;
-  orders.filter(status);
+$('#order-status').addEventListener('change', (e) => {
+  orders.filter(e.target.value);
+  loadStatus(e.target.value);
+});
+
+// loadStatus reads the orders of a status, older ones too than those read
+// at start.
+async function loadStatus(status) {
   if (!status) return;
-  // older orders of that status than those read at start
   const gen = generation;
+  const s = current();
   try {
     const list = status === 'submitted'
-      ? await pages(`/provider/v1/filings?status=${status}`, 'filings', maxOrders)
-      : await pages(`/miit/v1/filings?status=${status}`, 'filings', maxOrders);
+      ? await s.pages(`/provider/v1/filings?status=${status}`, 'filings', maxOrders)
+      : await s.pages(`/miit/v1/filings?status=${status}`, 'filings', maxOrders);
     if (gen !== generation) return;
     list.forEach((v) => (status === 'submitted' ? model.setProvider(v) : model.setMIIT(v)));
     redraw();
   } catch { /* the table shows what the page has */ }
-});
+}
 
 // --- ticking: the simulated clock and the time left, locally
 
@@ -285,17 +301,21 @@ const feed = new Feed({
     setText(el, s);
   },
   onOpen: async (again, after) => {
+    const gen = generation;
     if (again && !reload) {
       // The feed catches up from the last event seen, unless the log no
       // longer holds it: a store that started afresh, or more missed than
       // the log keeps. Then the page starts over from the API's state.
+      let gone;
       try {
-        const log = await api('GET', '/admin/v1/events?limit=1');
+        const log = await current().api('GET', '/admin/v1/events?limit=1');
         const oldest = log.events && log.events[0];
-        reload = after !== '' && (!oldest || newer(oldest.id, after));
+        gone = after !== '' && (!oldest || newer(oldest.id, after));
       } catch {
-        reload = true;
+        gone = true;
       }
+      if (gen !== generation) return; // another namespace, or started over, meanwhile
+      reload = gone;
     }
     if (reload) {
       reload = false;
@@ -307,10 +327,10 @@ const feed = new Feed({
 // seedStats feeds the charts with the events of the last minutes before
 // the page opened, up to event id last (the feed goes on from there): event
 // ids begin with the server's Unix milliseconds.
-async function seedStats(last) {
+async function seedStats(s, last) {
   let after = `${Date.now() - 10 * 60e3}-0`;
   for (let n = 0; n < 20 && last && last !== '0'; n++) {
-    const log = await api('GET', `/admin/v1/events?after=${after}&limit=1000`);
+    const log = await s.api('GET', `/admin/v1/events?after=${after}&limit=1000`);
     for (const rec of log.events || []) {
       if (newer(rec.id, last)) return;
       stats.record(rec);
@@ -320,17 +340,73 @@ async function seedStats(last) {
   }
 }
 
+// boot reads where the namespace's log stands, the charts' last minutes
+// and the state, then follows the log.
 async function boot() {
+  const gen = generation;
+  const s = current();
   let after = '';
   try {
-    after = (await api('GET', '/admin/v1/events?limit=1')).last || '';
-    await seedStats(after);
-  } catch { /* the server is away: the feed waits for it */ }
-  reload = !(await loadAll());
+    after = (await s.api('GET', '/admin/v1/events?limit=1')).last || '';
+    await seedStats(s, after);
+  } catch { /* the server is away (the feed waits for it), or the page left the namespace */ }
+  if (gen !== generation) return;
+  const loaded = await loadAll();
+  if (gen !== generation) return;
+  reload = !loaded;
   stats.tick();
-  feed.start(after);
+  feed.start(s.namespace, after);
   redraw();
   charts.draw();
 }
 
-boot();
+// --- the namespace: the one the URL names; switching drops everything of
+// the one before, including what is still on its way
+
+const nsView = new NamespaceView({
+  form: $('#ns-form'), input: $('#ns-input'), current: $('#ns-current'), error: $('#ns-error'),
+}, {
+  onSwitch: (name) => {
+    history.pushState(null, '', urlFor(location.href, name));
+    show(name);
+  },
+});
+
+// show makes the page show namespace name, from nothing.
+function show(name) {
+  enter(name); // requests of the namespace before are aborted, their answers dropped
+  generation++;
+  feed.stop();
+  waiting.length = 0;
+  clearTimeout(miitTimer);
+  miitTimer = 0;
+  miitWanted.clear();
+  provAsked.clear();
+  reload = false;
+  model.clear();
+  grid.clear();
+  $('#phones').scrollTop = 0;
+  stats.clear();
+  orders.filter(orders.status);
+  clock.clear();
+  faults.clear();
+  setText($('#clock-error'), '');
+  nsView.show(name);
+  redraw();
+  charts.draw();
+  boot();
+}
+
+window.addEventListener('popstate', () => {
+  const ns = fromURL(location.href);
+  nsView.showError(ns.error);
+  if (ns.name !== nsView.name) show(ns.name);
+});
+
+{
+  const ns = fromURL(location.href);
+  nsView.showError(ns.error);
+  const canonical = urlFor(location.href, ns.name); // ?namespace=default, or one that cannot be, is dropped
+  if (canonical !== location.href) history.replaceState(null, '', canonical);
+  show(ns.name);
+}

@@ -1,7 +1,7 @@
 // The clock (simulated time ticking at its scale, pause, scale, advance)
 // and the fault profile (shown, edited, put back).
 
-import { api } from './api.js';
+import { api, isStale } from './api.js';
 import { setText } from './dom.js';
 import { fmtDateTime } from './format.js';
 
@@ -35,10 +35,20 @@ export class ClockView {
       this.model.setClock(await req());
       this.render();
     } catch (e) {
-      setText(this.el.error, `clock: ${e.message}`);
+      if (!isStale(e)) setText(this.el.error, `clock: ${e.message}`);
     } finally {
       buttons.forEach((b) => { b.disabled = false; });
     }
+  }
+
+  // clear shows no clock, for a model that starts over in another
+  // namespace, until its clock is read.
+  clear() {
+    setText(this.el.now, '—');
+    delete this.el.now.dataset.ms;
+    setText(this.el.cst, '');
+    setText(this.el.rate, '');
+    setText(this.el.error, '');
   }
 
   // tick shows the simulated time now.
@@ -90,7 +100,7 @@ export class FaultsView {
       this.render();
       setText(this.el.note, 'applied');
     } catch (e) {
-      setText(this.el.error, e.message);
+      if (!isStale(e)) setText(this.el.error, e.message);
     } finally {
       this.el.apply.disabled = false;
     }
@@ -104,8 +114,18 @@ export class FaultsView {
       this.render();
       setText(this.el.note, '');
     } catch (e) {
-      setText(this.el.error, e.message);
+      if (!isStale(e)) setText(this.el.error, e.message);
     }
+  }
+
+  // clear drops the profile shown and any edit of it, for a model that
+  // starts over in another namespace: an edit of one namespace's profile
+  // must not be applied to another.
+  clear() {
+    this.dirty = false;
+    this.el.text.value = '';
+    setText(this.el.note, '');
+    setText(this.el.error, '');
   }
 
   // render shows the profile, unless someone is editing it.
