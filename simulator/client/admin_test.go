@@ -16,7 +16,7 @@ import (
 )
 
 func TestClock(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	st, err := sim.Clock(ctx)
 	if err != nil {
@@ -51,7 +51,7 @@ func TestClock(t *testing.T) {
 }
 
 func TestFaultProfile(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	f, err := sim.Faults(ctx)
 	if err != nil {
@@ -84,7 +84,7 @@ func TestFaultProfile(t *testing.T) {
 }
 
 func TestResetForgetsEverything(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	order := codesSent(t, sim)
 	if _, err := sim.PatchFaults(ctx, map[string]float64{"drop_rate": 1}); err != nil {
@@ -109,7 +109,7 @@ func TestResetForgetsEverything(t *testing.T) {
 }
 
 func TestScenarios(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	list, err := sim.Scenarios(ctx)
 	if err != nil {

@@ -52,7 +52,7 @@ func TestNewTakesAServerURL(t *testing.T) {
 }
 
 func TestErrorsCarryTheProblemDetails(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	_, err := sim.Submit(ctx, miit.SubmitRequest{Type: "renewal"})
 	var e *client.Error
@@ -126,7 +126,7 @@ func TestHeadersGoWithEveryRequest(t *testing.T) {
 }
 
 func TestHealthAndReadiness(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	if err := sim.Healthz(ctx); err != nil {
 		t.Fatal(err)

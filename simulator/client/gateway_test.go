@@ -11,7 +11,7 @@ import (
 )
 
 func TestSendAndFollowAMessage(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	if _, err := sim.PatchFaults(ctx, map[string]any{"sms_delay": map[string]string{"model": "fixed", "value": "2m"}}); err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 )
 
 func TestListFilings(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	var ids []string
 	for range 3 {
@@ -51,7 +51,7 @@ func TestListFilings(t *testing.T) {
 }
 
 func TestListPhones(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	codesSent(t, sim)
 	p := gateway.DefaultProfile()
@@ -82,7 +82,7 @@ func TestListPhones(t *testing.T) {
 }
 
 func TestEvents(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	first, err := sim.Events(ctx, client.EventOptions{})
 	if err != nil {

@@ -6,11 +6,10 @@ import (
 
 	"smsim/miit"
 	"smsim/simulator/client"
-	"smsim/simulator/simtest"
 )
 
 func TestValidateTheWholeOrder(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	order := codesSent(t, sim)
 	m, err := sim.MIITFiling(ctx, order.ID)
@@ -65,7 +64,7 @@ func TestValidateTheWholeOrder(t *testing.T) {
 }
 
 func TestResendAnswers(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	r, err := sim.ResendPerson(ctx, leader)
 	if err != nil {

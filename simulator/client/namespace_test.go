@@ -89,7 +89,7 @@ func (s *side) drive(t *testing.T) {
 // requests, long polls and websockets — and a reset of one leaves the
 // other as it was.
 func TestNamespacesDriveApart(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	a, err := client.New(sim.URL, client.WithNamespace("a"))
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,7 @@ import (
 )
 
 func TestInboxAndBlockedFolder(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	p := gateway.DefaultProfile()
 	p.BlockKeywords = []string{"lottery"}
@@ -62,7 +62,7 @@ func bodies(ms []gateway.Message) string {
 }
 
 func TestNextFiltersAndTimesOut(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	for _, m := range [][2]string{{"95187", "notice f_123456ab"}, {"12381", "no code here"}, {"12381", "code 654321 here"}, {"95555", "sale 111111"}} {
 		if _, err := sim.Send(ctx, m[0], leader.Phone, m[1]); err != nil {
@@ -106,7 +106,7 @@ func TestNextFiltersAndTimesOut(t *testing.T) {
 // A deadline of the context shortens the long poll: the server answers
 // "nothing" in time rather than the request failing.
 func TestNextHonoursTheContextDeadline(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 	_, ok, err := sim.Next(ctx, leader.Phone, client.NextOptions{})
@@ -116,7 +116,7 @@ func TestNextHonoursTheContextDeadline(t *testing.T) {
 }
 
 func TestProfileRoundTrip(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	p, err := sim.Profile(ctx, leader.Phone)
 	if err != nil {
@@ -150,7 +150,7 @@ func TestProfileRoundTrip(t *testing.T) {
 }
 
 func TestFaultScript(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	sc, err := sim.SetScript(ctx, admin.Phone, gateway.Script{Steps: []gateway.Step{
 		{Action: gateway.ActionFail, Count: 2}, {Action: gateway.ActionDelay, By: "40m"}}})

@@ -11,7 +11,7 @@ import (
 )
 
 func TestSubmitAndReadAnOrder(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	v, err := sim.SubmitFirstFiling(ctx, leader, admin)
 	if err != nil {
@@ -41,7 +41,7 @@ func TestSubmitAndReadAnOrder(t *testing.T) {
 }
 
 func TestCancelAnOrder(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	v, err := sim.Submit(ctx, miit.SubmitRequest{Type: miit.TypeModify, Variant: "entity", EntityLeader: &leader})
 	if err != nil {
@@ -64,7 +64,7 @@ func TestCancelAnOrder(t *testing.T) {
 }
 
 func TestChangeTheNumberOfACancellationOrder(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	v, err := sim.Submit(ctx, miit.SubmitRequest{Type: miit.TypeCancel, Variant: "website", WebsiteAdmin: &admin})
 	if err != nil {

@@ -8,11 +8,10 @@ import (
 
 	"smsim/miit"
 	"smsim/simulator/client"
-	"smsim/simulator/simtest"
 )
 
 func TestWaitForCodeFindsACodeDeliveredBeforeTheCall(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	codesSent(t, sim)
 	code, err := sim.WaitForCode(ctx, leader.Phone)
@@ -26,7 +25,7 @@ func TestWaitForCodeFindsACodeDeliveredBeforeTheCall(t *testing.T) {
 }
 
 func TestWaitForCodeWaitsForTheCode(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	if _, err := sim.SubmitFirstFiling(ctx, leader, admin); err != nil {
 		t.Fatal(err)
@@ -55,7 +54,7 @@ func TestWaitForCodeWaitsForTheCode(t *testing.T) {
 // A resend texts a new code, and the old one stops working: a test walks
 // the codes one by one, each after the message of the one before.
 func TestWaitForTheNextCodeAfterAResend(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	if _, err := sim.Submit(ctx, miit.SubmitRequest{Type: miit.TypeModify, Variant: "entity", EntityLeader: &leader}); err != nil {
 		t.Fatal(err)
@@ -103,7 +102,7 @@ func TestWaitForTheNextCodeAfterAResend(t *testing.T) {
 // A cursor taken before an action asks for what the action brings, not
 // for what came before it.
 func TestCursorAndWaitingFromNow(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	cur, err := sim.Cursor(ctx, leader.Phone)
 	if err != nil || cur != client.AfterStart {
@@ -139,7 +138,7 @@ func TestCursorAndWaitingFromNow(t *testing.T) {
 }
 
 func TestWaitingInVain(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	if _, err := sim.SubmitFirstFiling(ctx, leader, admin); err != nil {
 		t.Fatal(err)

@@ -11,11 +11,10 @@ import (
 	"smsim/gateway"
 	"smsim/simulator"
 	"smsim/simulator/client"
-	"smsim/simulator/simtest"
 )
 
 func TestWatchSeesEveryDelivery(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	w, err := sim.Watch(ctx, "+86"+leader.Phone)
 	if err != nil {
@@ -53,7 +52,7 @@ func TestWatchSeesEveryDelivery(t *testing.T) {
 }
 
 func TestWatchEndsWithItsContext(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	w, err := sim.Watch(ctx, leader.Phone)
 	if err != nil {
@@ -70,7 +69,7 @@ func TestWatchEndsWithItsContext(t *testing.T) {
 }
 
 func TestWatchEndsWhenTheServerStops(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	w, err := sim.Watch(t.Context(), leader.Phone)
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +82,7 @@ func TestWatchEndsWhenTheServerStops(t *testing.T) {
 }
 
 func TestWatchABadNumber(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	_, err := sim.Watch(t.Context(), "12345")
 	var e *client.Error
 	if !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Detail == "" {
@@ -92,7 +91,7 @@ func TestWatchABadNumber(t *testing.T) {
 }
 
 func TestWatchEvents(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	page, err := sim.Events(ctx, client.EventOptions{})
 	if err != nil {

@@ -8,14 +8,13 @@ import (
 	"time"
 
 	"smsim/simulator/client"
-	"smsim/simulator/simtest"
 	"smsim/simulator/webhook"
 )
 
 // A webhook registered through the client gets the events it asked for,
 // signed with the secret the registration answered, and its log says so.
 func TestWebhooks(t *testing.T) {
-	sim := simtest.RunT(t)
+	sim := runT(t)
 	ctx := t.Context()
 	posts := make(chan error, 10)
 	var secret string
