@@ -96,18 +96,24 @@ func (s *Server) build(ctx context.Context, name string) (*namespace, error) {
 func (s *Server) namespace(ctx context.Context, name string) (*namespace, error) {
 	s.mu.Lock()
 	n, ok := s.spaces[name]
+	s.mu.Unlock()
 	if !ok {
-		var err error
-		if n, err = s.build(ctx, name); err != nil {
-			s.mu.Unlock()
+		// Built without the lock, which a slow store would otherwise hold
+		// against every request; of two built at once, the first stays.
+		built, err := s.build(ctx, name)
+		if err != nil {
 			return nil, err
 		}
-		s.spaces[name] = n
-		if s.runCtx != nil {
-			s.startNamespace(n)
+		s.mu.Lock()
+		if n, ok = s.spaces[name]; !ok {
+			n = built
+			s.spaces[name] = n
+			if s.runCtx != nil {
+				s.startNamespace(n)
+			}
 		}
+		s.mu.Unlock()
 	}
-	s.mu.Unlock()
 	if err := s.touch(ctx, n); err != nil {
 		return nil, err
 	}
@@ -211,9 +217,11 @@ func (s *Server) superviseOnce(ctx context.Context) error {
 			return err
 		}
 		s.mu.Lock()
-		if _, ok := s.spaces[name]; !ok && s.runCtx != nil {
+		if _, ok := s.spaces[name]; !ok {
 			s.spaces[name] = n
-			s.startNamespace(n)
+			if s.runCtx != nil {
+				s.startNamespace(n)
+			}
 		}
 		s.mu.Unlock()
 	}

@@ -387,3 +387,19 @@ func TestEveryRouteNamespacedAsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// Many first requests to a new namespace at once, through two processes:
+// each is served, by one world — twenty advances of a minute move its clock
+// twenty minutes, and no other.
+func TestNamespaceBornUnderLoad(t *testing.T) {
+	e := newEnv(t)
+	other := e.newInstance()
+	const n = 20
+	alternately(n, e.in("burst"), other.in("burst"), func(i int, in *instance) { in.advance("1m") })
+	if now := e.in("burst").now(); !now.Equal(t0.Add(n * time.Minute)) {
+		t.Fatalf("burst's clock reads %v after %d advances of 1m, want %v", now, n, t0.Add(n*time.Minute))
+	}
+	if now := other.now(); !now.Equal(t0) {
+		t.Fatalf("the default clock reads %v, want %v", now, t0)
+	}
+}
