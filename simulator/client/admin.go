@@ -159,3 +159,21 @@ func (a *faultsAnswer) decode(b []byte) error {
 	a.Faults, err = simulator.ParseFaults(b)
 	return err
 }
+
+// NamespaceUse is a namespace in use and when a request last touched it
+// (real time, to within ten seconds).
+type NamespaceUse struct {
+	Name     string    `json:"name"`
+	LastUsed time.Time `json:"last_used"`
+}
+
+// Namespaces lists the namespaces in use, by name (GET
+// /admin/v1/namespaces): default, and those a request touched within the
+// server's --namespace-idle.
+func (c *Client) Namespaces(ctx context.Context) ([]NamespaceUse, error) {
+	var out struct {
+		Namespaces []NamespaceUse `json:"namespaces"`
+	}
+	_, err := c.do(ctx, request{method: "GET", path: "/admin/v1/namespaces"}, &out)
+	return out.Namespaces, err
+}

@@ -108,6 +108,14 @@ func TestNamespacesDriveApart(t *testing.T) {
 	}
 	ctx := t.Context()
 
+	used, err := sim.Namespaces(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(used) != 3 || used[0].Name != "a" || used[1].Name != "b" || used[2].Name != "default" || used[0].LastUsed.IsZero() {
+		t.Fatalf("namespaces in use %+v, want a, b and default with their last use", used)
+	}
+
 	if sides[0].order.ID == sides[1].order.ID || sides[0].leader.ID == sides[1].leader.ID {
 		t.Fatalf("a and b share an order or a message: %s %s, %s %s",
 			sides[0].order.ID, sides[1].order.ID, sides[0].leader.ID, sides[1].leader.ID)

@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -284,4 +286,43 @@ func (s *Server) handleNS(mux *http.ServeMux, pattern string, h nsHandler) {
 		w.Header().Set(NamespaceHeader, name)
 		h(w, r, ns)
 	})
+}
+
+// namespaceUse is a namespace in use and when a request last touched it.
+type namespaceUse struct {
+	Name     string    `json:"name"`
+	LastUsed time.Time `json:"last_used"` // real time, to within touchEvery
+}
+
+// listNamespaces answers the namespaces in use (GET /admin/v1/namespaces),
+// by name: those a request touched within the idle period, and default.
+func (s *Server) listNamespaces(w http.ResponseWriter, r *http.Request) {
+	since := time.Now().Add(-s.cfg.NamespaceIdle).UnixMilli()
+	zs, err := s.rdb.ZRangeByScoreWithScores(r.Context(), s.registryKey(), &redis.ZRangeBy{
+		Min: strconv.FormatInt(since, 10), Max: "+inf",
+	}).Result()
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("read namespaces: %w", err))
+		return
+	}
+	out := []namespaceUse{}
+	seenDefault := false
+	for _, z := range zs {
+		name, _ := z.Member.(string)
+		if !ValidNamespace(name) {
+			continue
+		}
+		seenDefault = seenDefault || name == simulator.DefaultNamespace
+		out = append(out, namespaceUse{Name: name, LastUsed: time.UnixMilli(int64(z.Score)).UTC()})
+	}
+	if !seenDefault {
+		sc, err := s.rdb.ZScore(r.Context(), s.registryKey(), simulator.DefaultNamespace).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			s.fail(w, r, fmt.Errorf("read namespaces: %w", err))
+			return
+		}
+		out = append(out, namespaceUse{Name: simulator.DefaultNamespace, LastUsed: time.UnixMilli(int64(sc)).UTC()})
+	}
+	slices.SortFunc(out, func(a, b namespaceUse) int { return strings.Compare(a.Name, b.Name) })
+	writeJSON(w, http.StatusOK, map[string]any{"namespaces": out})
 }

@@ -324,7 +324,7 @@ func TestOpenAPINamespaces(t *testing.T) {
 	doc := oaJSON(t)
 	global := map[string]bool{
 		"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /openapi.json": true,
-		"GET /admin/v1/scenarios": true, "GET /": true, "GET /dashboard/{file}": true,
+		"GET /admin/v1/scenarios": true, "GET /admin/v1/namespaces": true, "GET /": true, "GET /dashboard/{file}": true,
 	}
 	for k, op := range oaOperations(t, doc) {
 		declared := map[string]bool{}
@@ -401,5 +401,32 @@ func TestNamespaceBornUnderLoad(t *testing.T) {
 	}
 	if now := other.now(); !now.Equal(t0) {
 		t.Fatalf("the default clock reads %v, want %v", now, t0)
+	}
+}
+
+// The namespaces in use are listed by name, from every process, each with
+// its last use; default always.
+func TestListNamespaces(t *testing.T) {
+	e := newEnv(t)
+	other := e.newInstance()
+	before := time.Now().Add(-time.Second)
+	e.in("zeta").now()
+	other.in("alpha").now()
+	var got struct {
+		Namespaces []struct {
+			Name     string
+			LastUsed time.Time `json:"last_used"`
+		}
+	}
+	e.call("GET", "/admin/v1/namespaces", nil, 200, &got)
+	var names []string
+	for _, n := range got.Namespaces {
+		names = append(names, n.Name)
+		if n.LastUsed.Before(before) || n.LastUsed.After(time.Now()) {
+			t.Errorf("%s last used at %v, want within this test", n.Name, n.LastUsed)
+		}
+	}
+	if strings.Join(names, " ") != "alpha default zeta" {
+		t.Fatalf("namespaces %v, want alpha default zeta", names)
 	}
 }

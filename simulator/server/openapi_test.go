@@ -668,6 +668,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	}
 
 	// webhooks, and namespaces
+	c.get("/admin/v1/namespaces", 200)
 	rc := newReceiver(t, func(int) int { return 200 })
 	hook := oaDecode[struct{ ID string }](t, c.do(oaReq{method: "POST", path: "/admin/v1/webhooks",
 		body: map[string]any{"url": rc.URL, "events": []string{"clock"}, "secret": "k"}}, 201))
