@@ -47,3 +47,19 @@ func BenchmarkValidate(b *testing.B) {
 		e.validate("000000", "13800000001", "999999")
 	}
 }
+
+// BenchmarkValidateBeside100Namespaces is BenchmarkValidate while a hundred
+// other namespaces are in use, their background loops running: read
+// against BenchmarkValidate, it is the cost of namespaces nobody drives.
+func BenchmarkValidateBeside100Namespaces(b *testing.B) {
+	e := newBenchEnv(b)
+	for i := range 100 {
+		e.in(fmt.Sprintf("idle-%d", i)).call("GET", "/admin/v1/clock", nil, 200, nil)
+	}
+	e.fixedLags("30m", "1m")
+	e.submit(firstFilingWebsite("13800000001", "13800000002"))
+	e.advance("30m")
+	for b.Loop() {
+		e.validate("000000", "13800000001", "999999")
+	}
+}
