@@ -283,18 +283,13 @@ func TestNamespaceNames(t *testing.T) {
 		if c.query != "" {
 			path += "?namespace=" + strings.ReplaceAll(c.query, " ", "%20")
 		}
-		req, _ := http.NewRequest("PUT", e.url+path, strings.NewReader(`{"paused":false}`))
-		req.Header.Set("Content-Type", "application/json")
+		hdr := http.Header{}
 		if c.header != "" {
-			req.Header.Set(server.NamespaceHeader, c.header)
+			hdr.Set(server.NamespaceHeader, c.header)
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var p struct{ Detail string }
-		json.NewDecoder(resp.Body).Decode(&p)
-		resp.Body.Close()
+		resp, b := rawRequest(t, "PUT", e.url+path, "application/json", `{"paused":false}`, hdr)
+		var p problem
+		json.Unmarshal(b, &p)
 		if resp.StatusCode != c.status || p.Detail != c.detail {
 			t.Errorf("header %q query %q: %d %q, want %d %q", c.header, c.query, resp.StatusCode, p.Detail, c.status, c.detail)
 		}
@@ -371,16 +366,10 @@ func TestEveryRouteNamespacedAsDocumented(t *testing.T) {
 				documented = true
 			}
 		}
-		req, _ := http.NewRequest(method, e.url+strings.TrimSuffix(fill.Replace(path), "{$}"), strings.NewReader(`{}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set(server.NamespaceHeader, "bad{name}")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var p struct{ Detail string }
-		json.NewDecoder(resp.Body).Decode(&p)
-		resp.Body.Close()
+		resp, b := rawRequest(t, method, e.url+strings.TrimSuffix(fill.Replace(path), "{$}"), "application/json", `{}`,
+			http.Header{server.NamespaceHeader: {"bad{name}"}})
+		var p problem
+		json.Unmarshal(b, &p)
 		refused := resp.StatusCode == 400 && strings.HasPrefix(p.Detail, server.NamespaceHeader+": ")
 		if refused != documented {
 			t.Errorf("%s: answered %d %q to a bad namespace; the document declares the namespace: %v", pattern, resp.StatusCode, p.Detail, documented)
