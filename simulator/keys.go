@@ -2,8 +2,7 @@ package simulator
 
 import "strings"
 
-// DefaultNamespace is the namespace of every key until namespaces are chosen
-// per request.
+// DefaultNamespace is the namespace of a request that names none.
 const DefaultNamespace = "default"
 
 // Keyspace names the Redis keys of one namespace. Every key carries the
