@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -310,5 +311,171 @@ func TestDashboardNamespaceLateAnswers(t *testing.T) {
 				t.Errorf("console:\n%s", strings.Join(p, "\n"))
 			}
 		})
+	}
+}
+
+// suggestions answers the values of the namespace field's suggestions, in
+// their order.
+func (b *browser) suggestions() []string {
+	b.t.Helper()
+	return eval[[]string](b, `[...document.querySelector('#ns-input').list.options].map((o) => o.value)`)
+}
+
+// suggests waits until the namespace field's suggestions are exactly names.
+func (b *browser) suggests(what string, names ...string) {
+	b.t.Helper()
+	b.within(2*time.Second, what, `JSON.stringify([...document.querySelector('#ns-input').list.options].map((o) => o.value)) === `+js(mustJSON(b.t, names)))
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	out, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+// focusField takes the focus from the namespace field, if it has it, and
+// clicks in it: the page reads the namespaces in use again. (A page without
+// the browser's focus, as a headless one, gets no focus event from
+// element.focus(); a click gives it.)
+func (b *browser) focusField() {
+	b.t.Helper()
+	b.do(chromedp.Evaluate[chromedp.Void](`document.activeElement?.blur()`), chromedp.Click(chromedp.ID("ns-input")))
+}
+
+// listing answers GET /admin/v1/namespaces as the test says: as the server
+// does, with 503, or with 200 and a body that holds no list.
+type listing struct {
+	mode  atomic.Value // "", "503" or "garbage"
+	asked atomic.Int32 // requests of the list
+	named atomic.Int32 // of them, those that named a namespace
+}
+
+func (l *listing) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/admin/v1/namespaces" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		l.asked.Add(1)
+		if r.Header.Get(server.NamespaceHeader) != "" || r.URL.Query().Has("namespace") {
+			l.named.Add(1)
+		}
+		switch l.mode.Load() {
+		case "503":
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"title": "Service Unavailable", "status": 503, "detail": "read namespaces: the store is away"}`))
+		case "garbage":
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"namespaces": "alpha"}`))
+		default:
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+// TestDashboardNamespaceSuggestions: the namespace field suggests the
+// namespaces in use, read again when the field gets the focus; picking one
+// shows it; a list that cannot be read leaves the suggestions as they were.
+func TestDashboardNamespaceSuggestions(t *testing.T) {
+	sim := simtest.RunT(t) // unseeded: the orders of the namespaces get ids of their own
+	l := &listing{}
+	l.mode.Store("")
+	hs := httptest.NewServer(l.wrap(sim.Server.Routes()))
+	t.Cleanup(hs.Close)
+	s := &smsim{t: t, url: hs.URL, c: sim.Client}
+	s.in("alpha").send("13000000051", "hello from alpha")
+	s.in("beta").submit(miit.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000052")})
+
+	b := newBrowser(t)
+	b.open(s.url + "/")
+
+	t.Run("the page opens suggesting the namespaces in use", func(t *testing.T) {
+		b.suggests("the namespaces in use", "alpha", "beta", "default")
+		if got := eval[string](b, `document.querySelector('#ns-list option[value=default]').label`); got != "default (shown)" {
+			t.Errorf("the suggestion of the namespace shown reads %q, want %q", got, "default (shown)")
+		}
+		if got := eval[string](b, `document.querySelector('#ns-list option[value=alpha]').label`); got != "" {
+			t.Errorf("the suggestion of alpha is labelled %q, want no label", got)
+		}
+		if got := eval[string](b, `document.querySelector('#ns-input').value`); got != "default" {
+			t.Errorf("the field holds %q, want default", got)
+		}
+	})
+
+	gamma := s.in("gamma")
+	orderGamma := gamma.submit(miit.SubmitRequest{Type: "first_filing", Variant: "website",
+		EntityLeader: with(liLei, "13800000053"), WebsiteAdmin: with(hanMeimei, "13800000054")})
+	gamma.send("13000000053", "hello from gamma")
+
+	t.Run("a namespace begun since shows once the field gets the focus", func(t *testing.T) {
+		time.Sleep(300 * time.Millisecond)
+		if got := b.suggestions(); !slices.Equal(got, []string{"alpha", "beta", "default"}) {
+			t.Fatalf("before the focus the suggestions are %v, want alpha, beta, default: the page reads the list on its own", got)
+		}
+		b.focusField()
+		b.suggests("gamma among the suggestions", "alpha", "beta", "default", "gamma")
+	})
+
+	t.Run("picking a suggestion shows its namespace", func(t *testing.T) {
+		pick := eval[string](b, `document.querySelector('#ns-list option[value=gamma]').value`)
+		b.switchTo(pick)
+		b.within(2*time.Second, "gamma's message", card("13000000053")+`?.querySelector('.bubble .body')?.textContent === "hello from gamma"`)
+		b.within(2*time.Second, "gamma's order", `document.querySelector('tr[data-order=`+js(orderGamma)+`]') !== null`)
+		b.within(5*time.Second, "the feed of gamma live", `document.querySelector('#feed-state').dataset.state === 'live'`)
+		b.showsOnly("gamma", []string{"13000000053", "13800000053", "13800000054"}, []string{orderGamma})
+		if got := eval[string](b, `location.search`); got != "?namespace=gamma" {
+			t.Errorf("the URL's query is %q, want ?namespace=gamma", got)
+		}
+		if got := eval[string](b, `document.querySelector('#ns-error').textContent`); got != "" {
+			t.Errorf("the control says %q", got)
+		}
+		b.within(2*time.Second, "gamma marked as shown", `document.querySelector('#ns-list option[value=gamma]')?.label === 'gamma (shown)'`)
+		if got := eval[string](b, `document.querySelector('#ns-list option[value=default]').label`); got != "" {
+			t.Errorf("the suggestion of default is labelled %q, want no label", got)
+		}
+	})
+
+	t.Run("a list that cannot be read leaves the suggestions as they were", func(t *testing.T) {
+		s.in("delta").send("13000000055", "hello from delta")
+		for _, mode := range []string{"503", "garbage"} {
+			t.Run(mode, func(t *testing.T) {
+				l.mode.Store(mode)
+				asked := l.asked.Load()
+				b.focusField()
+				deadline := time.Now().Add(2 * time.Second)
+				for l.asked.Load() == asked {
+					if time.Now().After(deadline) {
+						t.Fatal("the focus read no list")
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+				time.Sleep(200 * time.Millisecond) // the answer reaches the page
+				if got := b.suggestions(); !slices.Equal(got, []string{"alpha", "beta", "default", "gamma"}) {
+					t.Errorf("the suggestions are %v, want those read before: alpha, beta, default, gamma", got)
+				}
+				b.showsOnly("gamma", []string{"13000000053", "13800000053", "13800000054"}, []string{orderGamma})
+			})
+		}
+		l.mode.Store("")
+		b.focusField()
+		b.suggests("delta among the suggestions, the list readable again", "alpha", "beta", "default", "delta", "gamma")
+		// typing a name still works as before
+		b.switchTo("delta")
+		b.within(2*time.Second, "delta's message", card("13000000055")+`?.querySelector('.bubble .body')?.textContent === "hello from delta"`)
+		b.showsOnly("delta", []string{"13000000055"}, nil)
+	})
+
+	if n := l.named.Load(); n != 0 {
+		t.Errorf("%d of %d requests of the list named a namespace", n, l.asked.Load())
+	}
+	// The browser logs the 503 of the list itself; the page logs nothing.
+	if p := b.problemsBut(func(m chromedp.ConsoleMessage) bool {
+		return m.Source == "network" && strings.HasSuffix(m.URL, "/admin/v1/namespaces") && strings.Contains(m.Text, "503")
+	}); len(p) > 0 {
+		t.Errorf("console:\n%s", strings.Join(p, "\n"))
 	}
 }

@@ -234,13 +234,21 @@ func (b *browser) within(d time.Duration, what, expr string) time.Duration {
 
 // problems answers the console's errors, warnings and exceptions.
 func (b *browser) problems() []string {
+	return b.problemsBut(func(chromedp.ConsoleMessage) bool { return false })
+}
+
+// problemsBut answers the console's errors, warnings and exceptions but
+// those expected.
+func (b *browser) problemsBut(expected func(chromedp.ConsoleMessage) bool) []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []string
 	for _, m := range b.console {
 		switch m.Type {
 		case chromedp.ConsoleError, chromedp.ConsoleWarning, chromedp.ConsoleException:
-			out = append(out, m.String()+" ("+m.URL+")")
+			if !expected(m) {
+				out = append(out, m.String()+" ("+m.URL+")")
+			}
 		}
 	}
 	return out

@@ -5,7 +5,8 @@
 // one namespace at a time, the one its URL names (?namespace=NAME, the
 // default one without): its requests carry the X-Smsim-Namespace header,
 // its websocket ?namespace=, and switching drops all it knew of the one
-// before.
+// before. Its namespace field suggests the namespaces in use (GET
+// /admin/v1/namespaces), read again whenever the field gets the focus.
 //
 // The page is plain HTML, CSS and JavaScript modules embedded in the
 // binary: nothing to build. It writes every text from the network with

@@ -55,12 +55,7 @@ export class Session {
       throw e;
     }
     if (!this.current) throw new Stale(this.namespace);
-    let data = null;
-    if (text) {
-      try { data = JSON.parse(text); } catch { data = null; }
-    }
-    if (!resp.ok) throw new APIError(resp.status, (data && data.detail) || text);
-    return data;
+    return decode(resp, text);
   }
 
   // pages reads every item of a listing (GET path?limit=…&offset=…), page
@@ -78,6 +73,24 @@ export class Session {
     }
     return out;
   }
+}
+
+// decode answers the JSON of an answer's text, or throws APIError for an
+// answer other than 2xx.
+function decode(resp, text) {
+  let data = null;
+  if (text) {
+    try { data = JSON.parse(text); } catch { data = null; }
+  }
+  if (!resp.ok) throw new APIError(resp.status, (data && data.detail) || text);
+  return data;
+}
+
+// shared reads a route that belongs to no namespace (GET path): no
+// namespace header, and leaving a namespace does not abort it.
+export async function shared(path) {
+  const resp = await fetch(path, { headers: { Accept: 'application/json' } });
+  return decode(resp, await resp.text());
 }
 
 let session = new Session(defaultNamespace);

@@ -5,12 +5,12 @@
 // namespace at a time, the one its URL names: switching drops everything
 // of the one before and reads the new one afresh.
 
-import { current, enter, isStale } from './api.js';
+import { current, enter, isStale, shared } from './api.js';
 import { Charts, Stats } from './charts.js';
 import { $, setText } from './dom.js';
 import { Feed, newer } from './feed.js';
 import { Model } from './model.js';
-import { NamespaceView, fromURL, urlFor } from './namespace.js';
+import { NamespaceView, fromURL, namesInUse, urlFor } from './namespace.js';
 import { ClockView, FaultsView } from './controls.js';
 import { OrdersTable } from './orders.js';
 import { PhoneGrid, toggled } from './phones.js';
@@ -358,19 +358,36 @@ async function boot() {
   feed.start(s.namespace, after);
   redraw();
   charts.draw();
+  loadNamespaces(); // the namespace shown is among them now: the page's requests used it
 }
 
 // --- the namespace: the one the URL names; switching drops everything of
 // the one before, including what is still on its way
 
 const nsView = new NamespaceView({
-  form: $('#ns-form'), input: $('#ns-input'), current: $('#ns-current'), error: $('#ns-error'),
+  form: $('#ns-form'), input: $('#ns-input'), list: $('#ns-list'), current: $('#ns-current'), error: $('#ns-error'),
 }, {
   onSwitch: (name) => {
     history.pushState(null, '', urlFor(location.href, name));
     show(name);
   },
+  onFocus: loadNamespaces, // so that a namespace another client began since shows
 });
+
+// loadNamespaces reads the namespaces in use and offers them in the
+// control. When the list cannot be read, the suggestions stay as they
+// were; of two reads at once, an older answer does not undo a newer one.
+let nsAsked = 0;
+let nsShown = 0;
+async function loadNamespaces() {
+  const n = ++nsAsked;
+  try {
+    const names = namesInUse(await shared('/admin/v1/namespaces'));
+    if (n < nsShown) return;
+    nsShown = n;
+    nsView.suggest(names);
+  } catch { /* the suggestions stay as they were */ }
+}
 
 // show makes the page show namespace name, from nothing.
 function show(name) {

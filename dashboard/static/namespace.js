@@ -2,7 +2,7 @@
 // (?namespace=NAME, absent for the default one), so that a link or a
 // reload keeps it and the browser's back and forward move between them.
 
-import { setText } from './dom.js';
+import { h, setText } from './dom.js';
 
 export const defaultNamespace = 'default';
 
@@ -35,14 +35,28 @@ export function urlFor(href, name) {
   return u.href;
 }
 
+// namesInUse answers the names of the namespaces in use from the answer
+// of GET /admin/v1/namespaces, leaving out any that cannot be; it throws
+// when the answer holds no list.
+export function namesInUse(answer) {
+  const list = answer && answer.namespaces;
+  if (!Array.isArray(list)) throw new TypeError('namespaces: the answer holds no list');
+  return list.map((u) => u && u.name).filter((n) => typeof n === 'string' && !namespaceError(n));
+}
+
 // NamespaceView is the control in the page's header: the namespace shown,
-// a field to name another and a button to switch to it. A name that
-// cannot be is refused with why, and the page stays where it is.
+// a field to name another, with the namespaces in use as its suggestions,
+// and a button to switch to it. A name that cannot be is refused with why,
+// and the page stays where it is.
 export class NamespaceView {
-  // onSwitch(name) is called with a valid name other than the one shown.
-  constructor(el, { onSwitch }) {
-    this.el = el; // {form, input, current, error}
+  // onSwitch(name) is called with a valid name other than the one shown,
+  // onFocus() when the field gets the focus.
+  constructor(el, { onSwitch, onFocus }) {
+    this.el = el; // {form, input, list, current, error}
     this.name = defaultNamespace;
+    this.names = []; // the namespaces in use, as last read
+    this.drawn = ''; // what the suggestions hold: the names and the one marked
+    el.input.addEventListener('focus', onFocus);
     el.form.addEventListener('submit', (e) => {
       e.preventDefault();
       const name = el.input.value.trim();
@@ -58,6 +72,22 @@ export class NamespaceView {
     setText(this.el.current, name);
     this.el.input.value = name;
     document.title = name === defaultNamespace ? 'smsim' : `smsim · ${name}`;
+    this.drawSuggestions();
+  }
+
+  // suggest offers names, the namespaces in use, in the field's list.
+  suggest(names) {
+    this.names = names;
+    this.drawSuggestions();
+  }
+
+  // drawSuggestions fills the field's list with the namespaces in use, the
+  // one shown marked, when that changed.
+  drawSuggestions() {
+    const key = JSON.stringify([this.name, this.names]);
+    if (key === this.drawn) return;
+    this.drawn = key;
+    this.el.list.replaceChildren(...this.names.map((n) => h('option', { value: n, label: n === this.name ? `${n} (shown)` : undefined })));
   }
 
   // showError says why a name was refused, or nothing when text is ''.
