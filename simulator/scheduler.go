@@ -135,6 +135,11 @@ const claimBatch = 64
 type SchedulerOptions struct {
 	Lease time.Duration // how long a claimed event is kept from others (real time); default 30s
 	Tick  time.Duration // how often the background loop looks for due events (real time); default 50ms
+	// PausedTick is how often the loop looks while the clock is paused (real
+	// time); default 1s. A paused clock moves only by an advance, which
+	// carries out what falls due itself; a change of the clock through this
+	// process (Kick) wakes the loop at once.
+	PausedTick time.Duration
 }
 
 // Scheduler keeps the events that happen later in simulated time, in a
@@ -170,6 +175,9 @@ func NewScheduler(rdb redis.UniversalClient, ks Keyspace, clock *Clock, log *slo
 	}
 	if opts.Tick == 0 {
 		opts.Tick = 50 * time.Millisecond
+	}
+	if opts.PausedTick == 0 {
+		opts.PausedTick = time.Second
 	}
 	s := &Scheduler{
 		rdb: rdb, clock: clock, log: log.With("component", "scheduler"),
@@ -520,39 +528,46 @@ func (s *Scheduler) Run(ctx context.Context) {
 		case <-t.C:
 		case <-s.kick:
 		}
-		if err := s.tick(ctx, &lastRequeue); err != nil && ctx.Err() == nil {
+		paused, err := s.tick(ctx, &lastRequeue)
+		if err != nil && ctx.Err() == nil {
 			s.log.Warn("carrying out due events", "err", err)
 		}
-		t.Reset(s.opts.Tick)
+		if paused {
+			t.Reset(s.opts.PausedTick)
+		} else {
+			t.Reset(s.opts.Tick)
+		}
 	}
 }
 
-func (s *Scheduler) tick(ctx context.Context, lastRequeue *time.Time) error {
+// tick carries out what is due on a running clock; it answers whether the
+// clock is paused.
+func (s *Scheduler) tick(ctx context.Context, lastRequeue *time.Time) (paused bool, err error) {
 	if s.real().Sub(*lastRequeue) > time.Second {
 		*lastRequeue = s.real()
 		if _, err := s.Requeue(ctx); err != nil {
-			return err
+			return false, err
 		}
 	}
 	p := s.rdb.Pipeline()
 	st := s.clock.StateCmd(ctx, p)
 	next := p.ZRangeWithScores(ctx, s.dueKey, 0, 0)
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("read clock and next event: %w", err)
-	}
-	if len(next.Val()) == 0 {
-		return nil
+		return false, fmt.Errorf("read clock and next event: %w", err)
 	}
 	now, err := s.clock.StateOf(st)
+	if len(next.Val()) == 0 {
+		return err == nil && now.Paused, nil // nothing to do, whatever the clock
+	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	// A paused clock moves only by an advance, which carries out what falls
 	// due itself, in due order: the loop keeps out of its way, so that a
 	// seeded run on a paused clock is the same every time.
 	if now.Paused || int64(next.Val()[0].Score) > now.Now.UnixMilli() {
-		return nil
+		return now.Paused, nil
 	}
 	_, err = s.RunDue(s.fromLoop(ctx, now), now.Now)
-	return err
+	return false, err
 }

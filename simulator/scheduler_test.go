@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"smsim/simulator"
 	"smsim/simulator/redistest"
@@ -191,4 +192,84 @@ func TestBatchHandlerGetsRunsInOrder(t *testing.T) {
 	if n, _ := s.Pending(ctx); n != 0 {
 		t.Fatalf("%d events left", n)
 	}
+}
+
+// zrangeCounter counts the ZRANGE commands of a client: the background
+// loop's look at the next event.
+type zrangeCounter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *zrangeCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *zrangeCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.count([]redis.Cmder{cmd})
+		return next(ctx, cmd)
+	}
+}
+func (c *zrangeCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.count(cmds)
+		return next(ctx, cmds)
+	}
+}
+func (c *zrangeCounter) count(cmds []redis.Cmder) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, cmd := range cmds {
+		if cmd.Name() == "zrange" {
+			c.n++
+		}
+	}
+}
+func (c *zrangeCounter) get() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// waitFor waits (real time) until cond holds, failing the test after 5s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 5s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// While the clock is paused the background loop looks only every
+// PausedTick, unless kicked; once it finds the clock running it looks
+// every Tick again.
+func TestLoopRestsWhileTheClockIsPaused(t *testing.T) {
+	e := newSchedEnv(t)
+	rdb := e.srv.Client(t)
+	var reads zrangeCounter
+	rdb.AddHook(&reads)
+	c := simulator.NewClock(rdb, e.ks, simulator.ClockStart{At: start, Paused: true}, nil)
+	s := simulator.NewScheduler(rdb, e.ks, c, slog.New(slog.DiscardHandler), prometheus.NewRegistry(),
+		simulator.SchedulerOptions{Tick: time.Millisecond, PausedTick: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Run(ctx)
+
+	waitFor(t, "the first look", func() bool { return reads.get() == 1 })
+	time.Sleep(100 * time.Millisecond) // a hundred Ticks: the loop must not look again
+	if n := reads.get(); n != 1 {
+		t.Fatalf("the loop looked %d times in 100ms on a paused clock, want once", n)
+	}
+	s.Kick()
+	waitFor(t, "a look when kicked", func() bool { return reads.get() == 2 })
+
+	// another process resumes the clock: this loop learns of it at its next
+	// look, and then looks every Tick
+	running := false
+	other := simulator.NewClock(e.srv.Client(t), e.ks, simulator.ClockStart{At: start, Paused: true}, nil)
+	if _, err := other.Set(context.Background(), nil, &running); err != nil {
+		t.Fatal(err)
+	}
+	s.Kick()
+	waitFor(t, "looks every Tick on a running clock", func() bool { return reads.get() >= 20 })
 }

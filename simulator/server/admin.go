@@ -126,6 +126,7 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request, ns *namespace) {
 		s.fail(w, r, err)
 		return
 	}
+	ns.sched.Kick() // the clock may run again
 	st, err := ns.clock.State(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
