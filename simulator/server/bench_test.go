@@ -49,12 +49,24 @@ func BenchmarkValidate(b *testing.B) {
 }
 
 // BenchmarkValidateBeside100Namespaces is BenchmarkValidate while a hundred
-// other namespaces are in use, their background loops running: read
-// against BenchmarkValidate, it is the cost of namespaces nobody drives.
+// other namespaces are in use, their clocks paused as a test's usually
+// are: read against BenchmarkValidate, it is the cost of namespaces nobody
+// drives.
 func BenchmarkValidateBeside100Namespaces(b *testing.B) {
+	benchValidateBeside(b, 100, false)
+}
+
+// BenchmarkValidateBeside100RunningNamespaces is the same with the hundred
+// clocks running: their background loops look every 50ms.
+func BenchmarkValidateBeside100RunningNamespaces(b *testing.B) {
+	benchValidateBeside(b, 100, true)
+}
+
+func benchValidateBeside(b *testing.B, n int, running bool) {
 	e := newBenchEnv(b)
-	for i := range 100 {
-		e.in(fmt.Sprintf("idle-%d", i)).call("GET", "/admin/v1/clock", nil, 200, nil)
+	for i := range n {
+		in := e.in(fmt.Sprintf("idle-%d", i))
+		in.call("PUT", "/admin/v1/clock", map[string]bool{"paused": !running}, 200, nil)
 	}
 	e.fixedLags("30m", "1m")
 	e.submit(firstFilingWebsite("13800000001", "13800000002"))
