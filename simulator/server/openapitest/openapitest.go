@@ -121,10 +121,20 @@ func (c *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 func (c *transport) check(req *http.Request, reqBody []byte, resp *http.Response, body []byte) {
+	c.t.Helper()
+	Exchange(c.t, req, reqBody, resp.StatusCode, resp.Header, body)
+}
+
+// Exchange checks a request and its answer: the answer must conform to the
+// document, and a request the document refuses must have been refused (a
+// 4xx), never carried out. Requests the document has no operation for
+// (unknown paths, wrong methods) are left alone, as are the frames of a
+// websocket.
+func Exchange(t testing.TB, req *http.Request, reqBody []byte, status int, header http.Header, body []byte) {
+	t.Helper()
 	router, err := Router()
 	if err != nil {
-		c.t.Errorf("load the OpenAPI document: %v", err)
-		return
+		t.Fatalf("load the OpenAPI document: %v", err)
 	}
 	check := req.Clone(context.Background())
 	check.Body = io.NopCloser(bytes.NewReader(reqBody))
@@ -134,17 +144,17 @@ func (c *transport) check(req *http.Request, reqBody []byte, resp *http.Response
 	}
 	reqIn := &openapi3filter.RequestValidationInput{Request: check, PathParams: params, Route: route,
 		Options: &openapi3filter.Options{MultiError: true}}
-	if err := openapi3filter.ValidateRequest(context.Background(), reqIn); err != nil && (resp.StatusCode < 400 || resp.StatusCode >= 500) {
-		c.t.Errorf("%s %s %s: the document refuses this request, but the server answered %d: %v", req.Method, req.URL, reqBody, resp.StatusCode, err)
+	if err := openapi3filter.ValidateRequest(context.Background(), reqIn); err != nil && (status < 400 || status >= 500) {
+		t.Errorf("%s %s %s: the document refuses this request, but the server answered %d: %v", req.Method, req.URL, reqBody, status, err)
 	}
-	if resp.StatusCode == http.StatusSwitchingProtocols {
+	if status == http.StatusSwitchingProtocols {
 		return
 	}
 	err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: reqIn, Status: resp.StatusCode, Header: resp.Header,
-		Body: io.NopCloser(bytes.NewReader(body)), Options: responseOptions(resp.Header),
+		RequestValidationInput: reqIn, Status: status, Header: header,
+		Body: io.NopCloser(bytes.NewReader(body)), Options: responseOptions(header),
 	})
 	if err != nil {
-		c.t.Errorf("%s %s: the answer (%d %s) does not conform to the OpenAPI document: %v", req.Method, req.URL, resp.StatusCode, body, err)
+		t.Errorf("%s %s: the answer (%d %s) does not conform to the OpenAPI document: %v", req.Method, req.URL, status, body, err)
 	}
 }
