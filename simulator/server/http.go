@@ -248,6 +248,6 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		d := time.Since(start)
 		s.http.requests.WithLabelValues(route, r.Method, strconv.Itoa(rw.status)).Inc()
 		s.http.duration.WithLabelValues(route).Observe(d.Seconds())
-		s.logRequest(r, route, rw.status, d)
+		s.logRequest(r, route, rw.Header().Get(NamespaceHeader), rw.status, d)
 	})
 }

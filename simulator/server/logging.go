@@ -7,12 +7,16 @@ import (
 )
 
 // logRequest writes the line of a request at info level: method, route
-// pattern, status and duration, with the request_id of its context. The
+// pattern, the namespace it spoke for (none for the routes of no
+// namespace), status and duration, with the request_id of its context. The
 // path, which holds phone numbers and whatever a client puts in it, only at
 // debug level.
-func (s *Server) logRequest(r *http.Request, route string, status int, d time.Duration) {
-	attrs := []slog.Attr{slog.String("method", r.Method), slog.String("route", route),
-		slog.Int("status", status), slog.Duration("duration", d)}
+func (s *Server) logRequest(r *http.Request, route, namespace string, status int, d time.Duration) {
+	attrs := []slog.Attr{slog.String("method", r.Method), slog.String("route", route)}
+	if namespace != "" {
+		attrs = append(attrs, slog.String("namespace", namespace))
+	}
+	attrs = append(attrs, slog.Int("status", status), slog.Duration("duration", d))
 	if s.log.Enabled(r.Context(), slog.LevelDebug) {
 		attrs = append(attrs, slog.String("path", r.URL.Path))
 	}

@@ -129,20 +129,21 @@ func TestRequestIDOnEveryLogLine(t *testing.T) {
 		}
 	}
 	for _, c := range []struct {
-		id, method, route string
-		status            float64
+		id, method, route, namespace string
+		status                       float64
 	}{
-		{"client-chosen-1", "GET", "GET /admin/v1/clock", 200},
-		{generated, "GET", "unmatched", 404},
-		{failed, "POST", "POST /admin/v1/clock/advance", 500},
+		{"client-chosen-1", "GET", "GET /admin/v1/clock", "default", 200},
+		{generated, "GET", "unmatched", "", 404},
+		{failed, "POST", "POST /admin/v1/clock/advance", "default", 500},
 	} {
 		rec := requests[c.id]
 		if rec == nil {
 			t.Errorf("no request line with request_id %q", c.id)
 			continue
 		}
-		if rec["method"] != c.method || rec["route"] != c.route || rec["status"] != c.status || rec["duration"] == nil {
-			t.Errorf("request line %v, want method %s, route %s, status %v and a duration", rec, c.method, c.route, c.status)
+		ns, _ := rec["namespace"].(string)
+		if rec["method"] != c.method || rec["route"] != c.route || ns != c.namespace || rec["status"] != c.status || rec["duration"] == nil {
+			t.Errorf("request line %v, want method %s, route %s, namespace %q, status %v and a duration", rec, c.method, c.route, c.namespace, c.status)
 		}
 	}
 	var sawError, sawEvent bool
