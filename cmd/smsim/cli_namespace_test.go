@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -126,14 +125,8 @@ func TestCLITailNamespace(t *testing.T) {
 	if _, err := sim.Send(ctx, "95555", leader.Phone, "default before the tail"); err != nil {
 		t.Fatal(err)
 	}
-	tctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(tctx, []string{"tail", "--url", sim.URL, leader.Phone}, env(map[string]string{"SMSIM_NAMESPACE": "x"}), &stdout, &stderr)
-	}()
-	waitForOutput(t, &stdout, "  inbox    95555               x before the tail\n")
+	tail := startTail(t, ctx, env(map[string]string{"SMSIM_NAMESPACE": "x"}), "--url", sim.URL, leader.Phone)
+	waitForOutput(t, &tail.stdout, "  inbox    95555               x before the tail\n")
 	waitFor(t, func() bool { return websockets(t, sim) == 1 })
 	for _, s := range []struct {
 		c    *client.Client
@@ -143,12 +136,11 @@ func TestCLITailNamespace(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitForOutput(t, &stdout, "  inbox    95555               x on the feed\n")
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("exit %d; stderr %q", code, stderr.String())
+	waitForOutput(t, &tail.stdout, "  inbox    95555               x on the feed\n")
+	if code := tail.stop(t); code != 0 {
+		t.Fatalf("exit %d; stderr %q", code, tail.stderr.String())
 	}
-	if got := stdout.String(); strings.Count(got, "\n") != 2 || strings.Contains(got, "default") || strings.Contains(got, "y on") {
+	if got := tail.stdout.String(); strings.Count(got, "\n") != 2 || strings.Contains(got, "default") || strings.Contains(got, "y on") {
 		t.Fatalf("tail in x printed:\n%s\nwant x's two messages alone", got)
 	}
 }

@@ -228,42 +228,24 @@ func TestCLITail(t *testing.T) {
 	if _, err := sim.Send(ctx, "95555", leader.Phone, "before the tail"); err != nil {
 		t.Fatal(err)
 	}
-	tctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(tctx, []string{"tail", "--url", sim.URL, leader.Phone}, env(nil), &stdout, &stderr)
-	}()
-	waitForOutput(t, &stdout, "2026-05-01T00:00:00.000Z  inbox    95555               before the tail\n")
+	tail := startTail(t, ctx, env(nil), "--url", sim.URL, leader.Phone)
+	waitForOutput(t, &tail.stdout, "2026-05-01T00:00:00.000Z  inbox    95555               before the tail\n")
 	if _, err := sim.Send(ctx, "12381", leader.Phone, "[MIIT] Your code is 123456."); err != nil {
 		t.Fatal(err)
 	}
-	waitForOutput(t, &stdout, "2026-05-01T00:00:00.000Z  inbox    12381  code 123456  [MIIT] Your code is 123456.\n")
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("exit %d after the interrupt; stderr %q", code, stderr.String())
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("tail did not end with its context")
+	waitForOutput(t, &tail.stdout, "2026-05-01T00:00:00.000Z  inbox    12381  code 123456  [MIIT] Your code is 123456.\n")
+	if code := tail.stop(t); code != 0 {
+		t.Fatalf("exit %d after the interrupt; stderr %q", code, tail.stderr.String())
 	}
-	if n := strings.Count(stdout.String(), "\n"); n != 2 {
-		t.Fatalf("%d lines, want each message once:\n%s", n, stdout.String())
+	if n := strings.Count(tail.stdout.String(), "\n"); n != 2 {
+		t.Fatalf("%d lines, want each message once:\n%s", n, tail.stdout.String())
 	}
 }
 
 func TestCLITailHighlightsCodesAndFollowsBothFolders(t *testing.T) {
 	sim := simtest.RunT(t)
 	ctx := t.Context()
-	tctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(tctx, []string{"tail", "--color", "always", "--url", sim.URL, admin.Phone}, env(nil), &stdout, &stderr)
-	}()
+	tail := startTail(t, ctx, env(nil), "--color", "always", "--url", sim.URL, admin.Phone)
 	// the feed starts before the history is read: once the history (none
 	// here) is printed, nothing is missed; wait for the connection
 	waitFor(t, func() bool { return websockets(t, sim) == 1 })
@@ -275,10 +257,9 @@ func TestCLITailHighlightsCodesAndFollowsBothFolders(t *testing.T) {
 	if _, err := sim.Send(ctx, "12381", admin.Phone, "code 654321 here"); err != nil {
 		t.Fatal(err)
 	}
-	waitForOutput(t, &stdout, "  blocked  12381  \x1b[1;33mcode 654321\x1b[0m  code \x1b[1;33m654321\x1b[0m here\n")
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("exit %d; stderr %q", code, stderr.String())
+	waitForOutput(t, &tail.stdout, "  blocked  12381  \x1b[1;33mcode 654321\x1b[0m  code \x1b[1;33m654321\x1b[0m here\n")
+	if code := tail.stop(t); code != 0 {
+		t.Fatalf("exit %d; stderr %q", code, tail.stderr.String())
 	}
 
 	var out, errOut bytes.Buffer
@@ -331,24 +312,48 @@ func TestCLITailJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(tctx, []string{"tail", "-n", "1", "--json", "--url", sim.URL, leader.Phone}, env(nil), &stdout, &stderr)
-	}()
-	waitForOutput(t, &stdout, "\n")
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("exit %d; stderr %q", code, stderr.String())
+	tail := startTail(t, ctx, env(nil), "-n", "1", "--json", "--url", sim.URL, leader.Phone)
+	waitForOutput(t, &tail.stdout, "\n")
+	if code := tail.stop(t); code != 0 {
+		t.Fatalf("exit %d; stderr %q", code, tail.stderr.String())
 	}
 	var m map[string]any
-	if err := json.Unmarshal([]byte(stdout.String()), &m); err != nil {
-		t.Fatalf("output %q: %v", stdout.String(), err)
+	if err := json.Unmarshal([]byte(tail.stdout.String()), &m); err != nil {
+		t.Fatalf("output %q: %v", tail.stdout.String(), err)
 	}
 	if m["body"] != "two 123456" || m["code"] != "123456" || m["folder"] != "inbox" || m["sender"] != "95555" ||
 		m["delivered_at"] != "2026-05-01T00:00:00Z" || m["phone"] != leader.Phone {
 		t.Fatalf("the last message as JSON: %v", m)
 	}
+}
+
+// tailRun is `smsim tail` running in the background.
+type tailRun struct {
+	stdout, stderr syncBuffer
+	cancel         context.CancelFunc
+	done           chan int
+}
+
+// startTail runs `smsim tail args…` in the background, with the
+// environment getenv, until stop.
+func startTail(t *testing.T, ctx context.Context, getenv func(string) string, args ...string) *tailRun {
+	ctx, cancel := context.WithCancel(ctx)
+	r := &tailRun{cancel: cancel, done: make(chan int, 1)}
+	t.Cleanup(cancel)
+	go func() { r.done <- run(ctx, append([]string{"tail"}, args...), getenv, &r.stdout, &r.stderr) }()
+	return r
+}
+
+// stop interrupts the tail and answers its exit status; the test fails
+// when it does not end within five seconds.
+func (r *tailRun) stop(t *testing.T) int {
+	t.Helper()
+	r.cancel()
+	select {
+	case code := <-r.done:
+		return code
+	case <-time.After(5 * time.Second):
+		t.Fatal("tail did not end with its context")
+	}
+	panic("unreachable")
 }
