@@ -23,8 +23,8 @@ import (
 
 	"smsim/gateway"
 	"smsim/miit"
-	"smsim/simulator"
 	"smsim/simulator/client"
+	"smsim/simulator/core"
 	"smsim/simulator/redistest"
 	"smsim/simulator/server"
 	"smsim/simulator/simtest"
@@ -459,7 +459,7 @@ func TestDashboardReconnects(t *testing.T) {
 	seed := int64(5)
 	newServer := func() *server.Server {
 		srv, err := server.New(context.Background(), server.Config{Redis: r.Client(t), KeyPrefix: r.Prefix, Seed: &seed,
-			ClockStart: simulator.ClockStart{At: t0, Paused: true}})
+			ClockStart: core.ClockStart{At: t0, Paused: true}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -519,7 +519,7 @@ func TestDashboardManyPhones(t *testing.T) {
 		phones[fmt.Sprintf("137%08d", i)] = json.RawMessage(`{}`)
 	}
 	phones["13700001999"] = json.RawMessage(`{"reachable": false}`)
-	_, err := s.c.ApplyScenario(context.Background(), simulator.Scenario{Name: "many_phones", Phones: phones})
+	_, err := s.c.ApplyScenario(context.Background(), core.Scenario{Name: "many_phones", Phones: phones})
 	s.check(err)
 
 	b := newBrowser(t)

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // feedBuffer is how many events a watcher may fall behind before the feed
@@ -18,7 +18,7 @@ const feedBuffer = 1024
 // this process, the pages' websockets. One goroutine (Run) owns the set of
 // watchers; a watcher too slow to keep up is dropped, never waited for.
 type Feed struct {
-	events     *simulator.EventLog
+	events     *core.EventLog
 	log        *slog.Logger
 	register   chan *Watcher
 	unregister chan *Watcher
@@ -28,14 +28,14 @@ type Feed struct {
 // Watcher receives the events of the log, live. C is closed when the
 // watcher fell behind or the feed stopped.
 type Watcher struct {
-	C     <-chan simulator.Record
-	c     chan simulator.Record
+	C     <-chan core.Record
+	c     chan core.Record
 	feed  *Feed
 	ready chan struct{} // the feed took the watcher in
 }
 
 // NewFeed returns the feed of an event log.
-func NewFeed(events *simulator.EventLog, log *slog.Logger) *Feed {
+func NewFeed(events *core.EventLog, log *slog.Logger) *Feed {
 	return &Feed{events: events, log: log.With("component", "feed"),
 		register: make(chan *Watcher), unregister: make(chan *Watcher), done: make(chan struct{})}
 }
@@ -45,7 +45,7 @@ func NewFeed(events *simulator.EventLog, log *slog.Logger) *Feed {
 // the feed.
 func (f *Feed) Run(ctx context.Context) {
 	defer close(f.done)
-	records := make(chan simulator.Record, feedBuffer)
+	records := make(chan core.Record, feedBuffer)
 	from := make(chan string, 1) // for the reader: where to start reading, or "" to stop
 	go f.read(ctx, from, records)
 	watchers := map[*Watcher]struct{}{}
@@ -113,7 +113,7 @@ func (f *Feed) Run(ctx context.Context) {
 }
 
 // read follows the log from where from says, until it says "" (stop).
-func (f *Feed) read(ctx context.Context, from <-chan string, records chan<- simulator.Record) {
+func (f *Feed) read(ctx context.Context, from <-chan string, records chan<- core.Record) {
 	defer close(records)
 	last := ""
 	for ctx.Err() == nil {
@@ -155,7 +155,7 @@ func (f *Feed) read(ctx context.Context, from <-chan string, records chan<- simu
 // Watch starts receiving events. Once it returns, every event the feed
 // reads from then on reaches the watcher. Close it when done.
 func (f *Feed) Watch(ctx context.Context) (*Watcher, bool) {
-	c := make(chan simulator.Record, feedBuffer)
+	c := make(chan core.Record, feedBuffer)
 	w := &Watcher{C: c, c: c, feed: f, ready: make(chan struct{}, 1)}
 	select {
 	case f.register <- w:
@@ -176,7 +176,7 @@ func (w *Watcher) Close() {
 }
 
 // CatchUp answers the events after id after, up to max.
-func (f *Feed) CatchUp(ctx context.Context, after string, max int64) ([]simulator.Record, error) {
+func (f *Feed) CatchUp(ctx context.Context, after string, max int64) ([]core.Record, error) {
 	return f.events.After(ctx, after, max)
 }
 

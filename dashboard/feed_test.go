@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 	"smsim/simulator/redistest"
 )
 
@@ -18,7 +18,7 @@ func TestFeedStartsAtTheNewestEventWhenWatched(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	srv := redistest.Start(t)
-	log := simulator.NewEventLog(srv.Client(t), simulator.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
+	log := core.NewEventLog(srv.Client(t), core.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
 	f := NewFeed(log, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	go f.Run(ctx)
 	at := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
@@ -28,7 +28,7 @@ func TestFeedStartsAtTheNewestEventWhenWatched(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	next := func(w *Watcher) simulator.Record {
+	next := func(w *Watcher) core.Record {
 		t.Helper()
 		select {
 		case r := <-w.C:
@@ -36,7 +36,7 @@ func TestFeedStartsAtTheNewestEventWhenWatched(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("no event came")
 		}
-		return simulator.Record{}
+		return core.Record{}
 	}
 	emit("before")
 	w, ok := f.Watch(ctx)

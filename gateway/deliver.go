@@ -10,7 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // deliverScript delivers queued messages in order. KEYS[1] is the
@@ -56,17 +56,17 @@ return out
 // delivery time decide where each goes — an outage of its carrier, the
 // phone's fault script, its line, the network, its spam filtering. Args of
 // each event: message, phone.
-func (g *Gateway) onDeliver(ctx context.Context, evs []simulator.Event) error {
+func (g *Gateway) onDeliver(ctx context.Context, jobs []core.Job) error {
 	p := g.rdb.Pipeline()
 	fc := g.faults.GetCmd(ctx, p)
-	msgs := make([]*redis.SliceCmd, len(evs))
-	profs := make([]*redis.StringCmd, len(evs))
-	for i, ev := range evs {
-		if len(ev.Args) != 2 {
-			return fmt.Errorf("malformed event %q", ev.Member())
+	msgs := make([]*redis.SliceCmd, len(jobs))
+	profs := make([]*redis.StringCmd, len(jobs))
+	for i, job := range jobs {
+		if err := job.Arity(2); err != nil {
+			return err
 		}
-		msgs[i] = p.HMGet(ctx, g.msgKey(ev.Args[0]), "status", "sender", "body", "fate", "step", "trail", "sent_at")
-		profs[i] = p.Get(ctx, g.profileKey(ev.Args[1]))
+		msgs[i] = p.HMGet(ctx, g.msgKey(job.Args[0]), "status", "sender", "body", "fate", "step", "trail", "sent_at")
+		profs[i] = p.Get(ctx, g.profileKey(job.Args[1]))
 	}
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("read messages: %w", err)
@@ -80,24 +80,24 @@ func (g *Gateway) onDeliver(ctx context.Context, evs []simulator.Event) error {
 	var senders, reasons []string
 	var delays []float64 // simulated seconds from sent_at to the delivery
 	var outcomes []outcome
-	for i, ev := range evs {
+	for i, job := range jobs {
 		v := msgs[i].Val()
 		if len(v) != 7 || v[0] != StatusQueued {
 			continue // delivered already, or deleted by a reset
 		}
-		m := queued{id: ev.Args[0], phone: ev.Args[1], sender: str(v[1]), body: str(v[2]), fate: str(v[3]), step: str(v[4]), trail: trailOf(str(v[5]))}
+		m := queued{id: job.Args[0], phone: job.Args[1], sender: str(v[1]), body: str(v[2]), fate: str(v[3]), step: str(v[4]), trail: trailOf(str(v[5]))}
 		prof, err := profileOf(m.phone, profs[i], f.MagicNumbers)
 		if err != nil {
 			return err
 		}
-		if o, ok := outageAt(f, m.phone, ev); ok && o.Mode == simulator.ModeHold {
-			m.trail.add(ev.Due, StepOutage, "held by the %s outage until %s", o.Carrier, o.End.Format("2006-01-02T15:04:05Z07:00"))
+		if o, ok := outageAt(f, m.phone, job); ok && o.Mode == core.ModeHold {
+			m.trail.add(job.Due, StepOutage, "held by the %s outage until %s", o.Carrier, o.End.Format("2006-01-02T15:04:05Z07:00"))
 			if err := g.hold(ctx, m, o); err != nil {
 				return err
 			}
 			continue
 		}
-		status, folder, reason := g.route(ev, &m, prof, f)
+		status, folder, reason := g.route(job, &m, prof, f)
 		folderKey := g.folderKey(m.phone, FolderInbox)
 		if folder != "" {
 			folderKey = g.folderKey(m.phone, folder)
@@ -105,14 +105,14 @@ func (g *Gateway) onDeliver(ctx context.Context, evs []simulator.Event) error {
 		full := m.trail // should the inbox be full: its last step, delivered, becomes a refusal
 		if folder == FolderInbox {
 			full = append(trail{}, m.trail[:len(m.trail)-1]...)
-			full.add(ev.Due, StepFailed, "refused: the inbox is full (%s)", plural(prof.InboxLimit, "message"))
+			full.add(job.Due, StepFailed, "refused: the inbox is full (%s)", plural(prof.InboxLimit, "message"))
 		}
 		keys = append(keys, g.msgKey(m.id), folderKey)
-		argv = append(argv, status, folder, reason, ev.Due.UnixMilli(), prof.InboxLimit, m.trail.json(), full.json())
+		argv = append(argv, status, folder, reason, job.Due.UnixMilli(), prof.InboxLimit, m.trail.json(), full.json())
 		senders = append(senders, m.sender)
 		reasons = append(reasons, reason)
-		delays = append(delays, ev.Due.Sub(msTime(str(v[6]))).Seconds())
-		outcomes = append(outcomes, outcome{m: m, at: ev.Due, sentAt: msTime(str(v[6])), folder: folder, full: full})
+		delays = append(delays, job.Due.Sub(msTime(str(v[6]))).Seconds())
+		outcomes = append(outcomes, outcome{m: m, at: job.Due, sentAt: msTime(str(v[6])), folder: folder, full: full})
 	}
 	if len(senders) == 0 {
 		return nil
@@ -181,28 +181,28 @@ func (g *Gateway) count(status, sender, reason string) {
 
 // outageAt finds an outage of the phone's carrier in force at the event's
 // time.
-func outageAt(f simulator.Faults, phone string, ev simulator.Event) (simulator.Outage, bool) {
+func outageAt(f core.Faults, phone string, job core.Job) (core.Outage, bool) {
 	for _, o := range f.Outages {
-		if !ev.Due.Before(o.Start) && ev.Due.Before(o.End) && simulator.HasPrefix(phone, o.Prefixes) {
+		if !job.Due.Before(o.Start) && job.Due.Before(o.End) && core.HasPrefix(phone, o.Prefixes) {
 			return o, true
 		}
 	}
-	return simulator.Outage{}, false
+	return core.Outage{}, false
 }
 
 // hold puts a message off until an outage ends.
-func (g *Gateway) hold(ctx context.Context, m queued, o simulator.Outage) error {
+func (g *Gateway) hold(ctx context.Context, m queued, o core.Outage) error {
 	if err := g.rdb.HSet(ctx, g.msgKey(m.id), "trail", m.trail.json()).Err(); err != nil {
 		return fmt.Errorf("hold message %s: %w", m.id, err)
 	}
-	_, err := g.sched.Schedule(ctx, o.End, EventDeliver, m.id, m.phone)
+	_, err := g.sched.Schedule(ctx, o.End, JobDeliver, m.id, m.phone)
 	return err
 }
 
 // route decides what becomes of a message at its delivery time, and notes
 // why on its trail.
-func (g *Gateway) route(ev simulator.Event, m *queued, prof Profile, f simulator.Faults) (status, folder, reason string) {
-	at := ev.Due
+func (g *Gateway) route(job core.Job, m *queued, prof Profile, f core.Faults) (status, folder, reason string) {
+	at := job.Due
 	fail := func(reason, format string, args ...any) (string, string, string) {
 		m.trail.add(at, StepFailed, format, args...)
 		return StatusFailed, "", reason
@@ -214,7 +214,7 @@ func (g *Gateway) route(ev simulator.Event, m *queued, prof Profile, f simulator
 	if st := stepOf(m.step); m.step != "" {
 		m.trail.add(at, StepScript, "the phone's fault script: %s", describeStep(st))
 	}
-	if o, ok := outageAt(f, m.phone, ev); ok {
+	if o, ok := outageAt(f, m.phone, job); ok {
 		return fail(ReasonOutage, "refused by the %s outage (until %s)", o.Carrier, o.End.Format("2006-01-02T15:04:05Z07:00"))
 	}
 	switch {

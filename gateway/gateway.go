@@ -9,11 +9,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
-// EventDeliver is the scheduler event that delivers a message.
-const EventDeliver = "gateway.deliver"
+// JobDeliver is the scheduler job that delivers a message.
+const JobDeliver = "gateway.deliver"
 
 // Limits of a message.
 const (
@@ -24,11 +24,11 @@ const (
 // Config is what a Gateway is built from.
 type Config struct {
 	Redis     redis.UniversalClient
-	Keyspace  simulator.Keyspace
-	Scheduler *simulator.Scheduler
-	Faults    *simulator.FaultStore
-	Events    *simulator.EventLog
-	Rand      *simulator.Source
+	Keyspace  core.Keyspace
+	Scheduler *core.Scheduler
+	Faults    *core.FaultStore
+	Events    *core.EventLog
+	Rand      *core.Source
 	Log       *slog.Logger
 	Metrics   prometheus.Registerer
 	// Hub carries deliveries to this process's phone sockets; the gateways
@@ -39,11 +39,11 @@ type Config struct {
 // Gateway routes SMS to simulated phones.
 type Gateway struct {
 	rdb    redis.UniversalClient
-	ks     simulator.Keyspace
-	sched  *simulator.Scheduler
-	faults *simulator.FaultStore
-	events *simulator.EventLog
-	rand   *simulator.Source
+	ks     core.Keyspace
+	sched  *core.Scheduler
+	faults *core.FaultStore
+	events *core.EventLog
+	rand   *core.Source
 	log    *slog.Logger
 	hub    *Hub
 	feed   string // the Pub/Sub channel of deliveries
@@ -61,13 +61,13 @@ func New(c Config) *Gateway {
 		log:  c.Log.With("component", "gateway"),
 		hub:  c.Hub,
 		feed: c.Hub.channel,
-		sent: simulator.Register(c.Metrics, prometheus.NewCounterVec(prometheus.CounterOpts{
+		sent: core.Register(c.Metrics, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsim_messages_total",
 			Help: "SMS messages by outcome (delivered, blocked, failed), sender kind (miit, other) and reason.",
 		}, []string{"status", "sender_kind", "reason"})),
 	}
 	g.stats = newGatewayMetrics(c.Metrics)
-	g.sched.HandleBatch(EventDeliver, g.onDeliver)
+	g.sched.HandleBatch(JobDeliver, g.onDeliver)
 	return g
 }
 
@@ -81,7 +81,7 @@ func (g *Gateway) Message(ctx context.Context, id string) (Message, error) {
 	}
 	m, ok := messageOf(v)
 	if !ok {
-		return Message{}, simulator.NotFound("no message %q", id)
+		return Message{}, core.NotFound("no message %q", id)
 	}
 	return m, nil
 }

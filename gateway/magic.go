@@ -3,7 +3,7 @@ package gateway
 import (
 	"time"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // Magic numbers: phones whose faults need no configuration, as in a
@@ -32,7 +32,7 @@ func MagicProfile(phone string) (Profile, bool) {
 	case MagicSpamFilter:
 		p.SpamFilter = true
 	case MagicLongDelay:
-		p.Delay = simulator.Fixed(MagicLongDelayBy)
+		p.Delay = core.Fixed(MagicLongDelayBy)
 	case MagicDuplicate:
 		p.DuplicateRate = 1
 	default:

@@ -3,7 +3,7 @@ package gateway
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // gatewayMetrics are the gateway's metrics besides the outcomes of messages
@@ -15,12 +15,12 @@ type gatewayMetrics struct {
 
 func newGatewayMetrics(reg prometheus.Registerer) *gatewayMetrics {
 	return &gatewayMetrics{
-		sent: simulator.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		sent: core.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsim_messages_sent_total",
 			Help: "SMS messages handed to the gateway, by sender kind (miit: 12381 and 106...12381; other). " +
 				"A message sent again by a retried event counts once; a copy the network duplicates does not count.",
 		}, []string{"sender_kind"})),
-		delay: simulator.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		delay: core.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "smsim_message_delivery_delay_seconds",
 			Help:    "Simulated seconds from sent_at to delivered_at of messages that reached a folder (inbox or blocked), by sender kind.",
 			Buckets: []float64{0, 1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400},

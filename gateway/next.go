@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // Filter selects the messages a waiter wants; the zero Filter takes any.
@@ -59,7 +59,7 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 	default:
 		s, err := g.rdb.ZScore(ctx, inbox, after).Result()
 		if errors.Is(err, redis.Nil) {
-			return Message{}, false, simulator.NotFound("after: no message %q in the inbox of %s", after, phone)
+			return Message{}, false, core.NotFound("after: no message %q in the inbox of %s", after, phone)
 		}
 		if err != nil {
 			return Message{}, false, fmt.Errorf("read inbox of %s: %w", phone, err)

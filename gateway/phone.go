@@ -13,7 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 var mobile = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
@@ -31,9 +31,9 @@ func NormalizePhone(field, s string) (string, error) {
 	}
 	if !mobile.MatchString(p) {
 		if s == "" {
-			return "", simulator.Invalid("%s: missing; give a mainland mobile number such as \"13800000001\"", field)
+			return "", core.Invalid("%s: missing; give a mainland mobile number such as \"13800000001\"", field)
 		}
-		return "", simulator.Invalid("%s: %q is not a mainland mobile number (11 digits matching 1[3-9]xxxxxxxxx, optionally after +86)", field, s)
+		return "", core.Invalid("%s: %q is not a mainland mobile number (11 digits matching 1[3-9]xxxxxxxxx, optionally after +86)", field, s)
 	}
 	return p, nil
 }
@@ -46,31 +46,31 @@ const (
 
 // Profile is a phone's own faults.
 type Profile struct {
-	SpamFilter    bool            // files MIIT's messages as spam
-	Service       string          // active or suspended (overdue payment)
-	Reachable     bool            // false: the number is unavailable
-	Delay         simulator.Delay // the phone's own delay, on top of the network's
-	InboxLimit    int             // the inbox holds at most this many messages (0: no limit); more are refused
-	BlockSenders  []string        // the security app files messages from these senders as spam
-	BlockKeywords []string        // … and messages whose body holds one of these
-	DuplicateRate float64         // share of messages to this phone delivered twice
+	SpamFilter    bool       // files MIIT's messages as spam
+	Service       string     // active or suspended (overdue payment)
+	Reachable     bool       // false: the number is unavailable
+	Delay         core.Delay // the phone's own delay, on top of the network's
+	InboxLimit    int        // the inbox holds at most this many messages (0: no limit); more are refused
+	BlockSenders  []string   // the security app files messages from these senders as spam
+	BlockKeywords []string   // … and messages whose body holds one of these
+	DuplicateRate float64    // share of messages to this phone delivered twice
 }
 
 // profileJSON is the wire form of a Profile.
 type profileJSON struct {
-	SpamFilter    bool                `json:"spam_filter"`
-	Service       string              `json:"service"`
-	Reachable     bool                `json:"reachable"`
-	Delay         simulator.DelayJSON `json:"delay"`
-	InboxLimit    int                 `json:"inbox_limit"`
-	BlockSenders  []string            `json:"block_senders"`
-	BlockKeywords []string            `json:"block_keywords"`
-	DuplicateRate float64             `json:"duplicate_rate"`
+	SpamFilter    bool           `json:"spam_filter"`
+	Service       string         `json:"service"`
+	Reachable     bool           `json:"reachable"`
+	Delay         core.DelayJSON `json:"delay"`
+	InboxLimit    int            `json:"inbox_limit"`
+	BlockSenders  []string       `json:"block_senders"`
+	BlockKeywords []string       `json:"block_keywords"`
+	DuplicateRate float64        `json:"duplicate_rate"`
 }
 
 // DefaultProfile is the profile of a phone nobody has set.
 func DefaultProfile() Profile {
-	return Profile{Service: ServiceActive, Reachable: true, Delay: simulator.Fixed(0),
+	return Profile{Service: ServiceActive, Reachable: true, Delay: core.Fixed(0),
 		BlockSenders: []string{}, BlockKeywords: []string{}}
 }
 
@@ -96,14 +96,14 @@ const (
 // ParseProfile reads a whole profile from JSON: what it omits takes its
 // start value; anything wrong is an *Error naming the field.
 func ParseProfile(body []byte) (Profile, error) {
-	w := profileJSON{Service: ServiceActive, Reachable: true, Delay: simulator.Fixed(0).JSON()}
-	if err := simulator.DecodeStrict(bytes.NewReader(simulator.InferDelayModel(body, "delay")), &w); err != nil {
+	w := profileJSON{Service: ServiceActive, Reachable: true, Delay: core.Fixed(0).JSON()}
+	if err := core.DecodeStrict(bytes.NewReader(core.InferDelayModel(body, "delay")), &w); err != nil {
 		return Profile{}, err
 	}
 	p := Profile{SpamFilter: w.SpamFilter, Service: w.Service, Reachable: w.Reachable, InboxLimit: w.InboxLimit,
 		BlockSenders: w.BlockSenders, BlockKeywords: w.BlockKeywords, DuplicateRate: w.DuplicateRate}
 	if p.Service != ServiceActive && p.Service != ServiceSuspended {
-		return Profile{}, simulator.Invalid("service: must be %q or %q, got %q", ServiceActive, ServiceSuspended, p.Service)
+		return Profile{}, core.Invalid("service: must be %q or %q, got %q", ServiceActive, ServiceSuspended, p.Service)
 	}
 	d, err := w.Delay.Parse("delay")
 	if err != nil {
@@ -111,13 +111,13 @@ func ParseProfile(body []byte) (Profile, error) {
 	}
 	p.Delay = d
 	if p.InboxLimit < 0 {
-		return Profile{}, simulator.Invalid("inbox_limit: must be 0 (no limit) or more, got %d", p.InboxLimit)
+		return Profile{}, core.Invalid("inbox_limit: must be 0 (no limit) or more, got %d", p.InboxLimit)
 	}
 	if math.IsNaN(p.DuplicateRate) || p.DuplicateRate < 0 || p.DuplicateRate > 1 {
-		return Profile{}, simulator.Invalid("duplicate_rate: must be a rate from 0 to 1, got %v", p.DuplicateRate)
+		return Profile{}, core.Invalid("duplicate_rate: must be a rate from 0 to 1, got %v", p.DuplicateRate)
 	}
 	if len(p.BlockSenders) > MaxBlockEntries || len(p.BlockKeywords) > MaxBlockEntries {
-		return Profile{}, simulator.Invalid("block_senders, block_keywords: at most %d entries each", MaxBlockEntries)
+		return Profile{}, core.Invalid("block_senders, block_keywords: at most %d entries each", MaxBlockEntries)
 	}
 	for _, s := range p.BlockSenders {
 		if err := ValidateSender("block_senders", s); err != nil {
@@ -126,7 +126,7 @@ func ParseProfile(body []byte) (Profile, error) {
 	}
 	for _, k := range p.BlockKeywords {
 		if k == "" || utf8.RuneCountInString(k) > MaxKeywordLen {
-			return Profile{}, simulator.Invalid("block_keywords: each keyword must be 1 to %d characters, got %q", MaxKeywordLen, k)
+			return Profile{}, core.Invalid("block_keywords: each keyword must be 1 to %d characters, got %q", MaxKeywordLen, k)
 		}
 	}
 	if p.BlockSenders == nil {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // Actions of a phone's fault script: what happens to the next message.
@@ -46,16 +46,16 @@ func (s Step) items() ([]string, error) {
 	switch s.Action {
 	case ActionDeliver, ActionFail, ActionBlock, ActionDuplicate:
 		if s.By != "" {
-			return nil, simulator.Invalid("by: only a %s step takes it", ActionDelay)
+			return nil, core.Invalid("by: only a %s step takes it", ActionDelay)
 		}
 	case ActionDelay:
-		d, err := simulator.ParseDuration("by", s.By)
+		d, err := core.ParseDuration("by", s.By)
 		if err != nil {
 			return nil, err
 		}
 		item = ActionDelay + ":" + strconv.FormatInt(d.Milliseconds(), 10)
 	default:
-		return nil, simulator.Invalid("action: must be one of %s, %s, %s, %s or %s, got %q",
+		return nil, core.Invalid("action: must be one of %s, %s, %s, %s or %s, got %q",
 			ActionDeliver, ActionFail, ActionBlock, ActionDelay, ActionDuplicate, s.Action)
 	}
 	out := make([]string, s.Count)
@@ -73,16 +73,16 @@ func (g *Gateway) SetScript(ctx context.Context, phone string, sc Script) (Scrip
 			st.Count = 1
 		}
 		if st.Count < 0 {
-			return Script{}, simulator.Invalid("steps[%d].count: must be at least 1, got %d", i, st.Count)
+			return Script{}, core.Invalid("steps[%d].count: must be at least 1, got %d", i, st.Count)
 		}
 		it, err := st.items()
 		if err != nil {
-			e := err.(*simulator.Error)
-			return Script{}, simulator.Invalid("steps[%d].%s", i, e.Detail)
+			e := err.(*core.Error)
+			return Script{}, core.Invalid("steps[%d].%s", i, e.Detail)
 		}
 		items = append(items, it...)
 		if len(items) > MaxScriptMessages {
-			return Script{}, simulator.Invalid("steps: cover at most %d messages in all", MaxScriptMessages)
+			return Script{}, core.Invalid("steps: cover at most %d messages in all", MaxScriptMessages)
 		}
 	}
 	_, err := g.rdb.TxPipelined(ctx, func(tx redis.Pipeliner) error {
@@ -132,5 +132,5 @@ func stepOf(item string) Step {
 		return Step{Action: action}
 	}
 	n, _ := strconv.ParseInt(ms, 10, 64)
-	return Step{Action: action, By: simulator.FormatDuration(time.Duration(n) * time.Millisecond)}
+	return Step{Action: action, By: core.FormatDuration(time.Duration(n) * time.Millisecond)}
 }

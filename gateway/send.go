@@ -10,7 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // SendRequest is a message handed to the gateway.
@@ -27,11 +27,11 @@ type SendRequest struct {
 // ValidateSender checks a sender number: 1 to 21 digits.
 func ValidateSender(field, s string) error {
 	if s == "" || len(s) > MaxSenderLen {
-		return simulator.Invalid("%s: must be a sender number of 1 to %d digits, got %q", field, MaxSenderLen, s)
+		return core.Invalid("%s: must be a sender number of 1 to %d digits, got %q", field, MaxSenderLen, s)
 	}
 	for _, r := range s {
 		if r < '0' || r > '9' {
-			return simulator.Invalid("%s: must be a sender number of 1 to %d digits, got %q", field, MaxSenderLen, s)
+			return core.Invalid("%s: must be a sender number of 1 to %d digits, got %q", field, MaxSenderLen, s)
 		}
 	}
 	return nil
@@ -41,7 +41,7 @@ func ValidateSender(field, s string) error {
 // ARGV[7], later by the delay of the phone's next fault-script step, which
 // it takes (KEYS[5]), and notes it on the event log (KEYS[6]). It answers
 // the delivery event and the step taken.
-var sendScript = redis.NewScript(simulator.LuaSchedule + `
+var sendScript = redis.NewScript(core.LuaSchedule + `
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'', ''} end
 local step = ''
 if ARGV[10] == '' then step = redis.call('LPOP', KEYS[5]) or '' end
@@ -51,7 +51,7 @@ redis.call('HSET', KEYS[1], 'id', ARGV[1], 'phone', ARGV[2], 'sender', ARGV[3], 
   'code', ARGV[5], 'status', 'queued', 'sent_at', ARGV[6], 'trail', ARGV[8], 'fate', ARGV[9],
   'step', step, 'duplicate_of', ARGV[10])
 redis.call('SADD', KEYS[4], ARGV[2])
-redis.call('XADD', KEYS[6], 'MAXLEN', '~', '` + strconv.Itoa(simulator.DefaultEventLogLen) + `', '*', 'at', ARGV[6], 'kind', 'sms.sent',
+redis.call('XADD', KEYS[6], 'MAXLEN', '~', '` + strconv.Itoa(core.DefaultEventLogLen) + `', '*', 'at', ARGV[6], 'kind', 'sms.sent',
   'data', cjson.encode({id = ARGV[1], phone = ARGV[2], sender = ARGV[3], body = ARGV[4], code = ARGV[5], status = 'queued',
     sent_at_ms = ARGV[6], due_ms = tostring(due), duplicate_of = ARGV[10]}))
 return {schedule(KEYS[2], KEYS[3], due, 'gateway.deliver', {ARGV[1], ARGV[2]}), step}
@@ -117,11 +117,11 @@ func (g *Gateway) Send(ctx context.Context, r SendRequest) (string, error) {
 	if r.duplicateOf == "" {
 		g.countSent(r.From)
 	}
-	ev, err := simulator.ParseEvent(member)
+	job, err := core.ParseJob(member)
 	if err != nil {
 		return "", err
 	}
-	if !ev.Due.After(r.At) {
+	if !job.Due.After(r.At) {
 		if err := g.sched.RunNow(ctx, member); err != nil {
 			return "", err
 		}
@@ -157,14 +157,14 @@ return pass_at
 
 // throttle applies the throttles that match a message: it answers when the
 // carrier takes it (held until a throttle allows), or a fate of refusal.
-func (g *Gateway) throttle(ctx context.Context, r SendRequest, f simulator.Faults, t *trail) (time.Time, string, error) {
+func (g *Gateway) throttle(ctx context.Context, r SendRequest, f core.Faults, t *trail) (time.Time, string, error) {
 	at := r.At
 	for i, th := range f.Throttles {
 		var bucket string
 		switch {
 		case th.Sender == "miit" && IsMIITSender(r.From), th.Sender != "" && th.Sender == r.From:
 			bucket = "sender:" + th.Sender
-		case th.Sender == "" && simulator.HasPrefix(r.To, th.Prefixes):
+		case th.Sender == "" && core.HasPrefix(r.To, th.Prefixes):
 			bucket = fmt.Sprintf("carrier:%d:%s:%s", i, th.Carrier, strings.Join(th.Prefixes, ","))
 		default:
 			continue
@@ -185,36 +185,36 @@ func (g *Gateway) throttle(ctx context.Context, r SendRequest, f simulator.Fault
 		}
 		if pass > at.UnixMilli() {
 			held := time.UnixMilli(pass).UTC()
-			t.add(at, StepThrottle, "held %s by the limit of %s", simulator.FormatDuration(held.Sub(at)), what)
+			t.add(at, StepThrottle, "held %s by the limit of %s", core.FormatDuration(held.Sub(at)), what)
 			at = held
 		}
 	}
 	return at, "", nil
 }
 
-func describeThrottle(th simulator.Throttle) string {
+func describeThrottle(th core.Throttle) string {
 	who := th.Carrier
 	if th.Sender != "" {
 		who = "sender " + th.Sender
 	}
-	return fmt.Sprintf("%s per %s (burst %d) for %s", plural(th.Limit, "message"), simulator.FormatDuration(th.Per), th.Burst, who)
+	return fmt.Sprintf("%s per %s (burst %d) for %s", plural(th.Limit, "message"), core.FormatDuration(th.Per), th.Burst, who)
 }
 
 // delay draws how long a message takes once the carrier took it: the
 // sender's delay model, the phone's own delay, a reordering.
-func (g *Gateway) delay(r SendRequest, f simulator.Faults, prof Profile, handoff time.Time, t *trail) time.Duration {
+func (g *Gateway) delay(r SendRequest, f core.Faults, prof Profile, handoff time.Time, t *trail) time.Duration {
 	model := f.DelayFor(r.From, IsMIITSender(r.From))
 	delay := model.Draw(g.rand, "sms_delay", r.ID)
-	t.add(handoff, StepDelay, "the network holds it %s (drawn from %s)", simulator.FormatDuration(delay), model)
+	t.add(handoff, StepDelay, "the network holds it %s (drawn from %s)", core.FormatDuration(delay), model)
 	if !prof.Delay.IsZero() {
 		d := prof.Delay.Draw(g.rand, "phone_delay", r.ID)
 		delay += d
-		t.add(handoff, StepPhoneDelay, "the phone takes %s more (drawn from its own %s)", simulator.FormatDuration(d), prof.Delay)
+		t.add(handoff, StepPhoneDelay, "the phone takes %s more (drawn from its own %s)", core.FormatDuration(d), prof.Delay)
 	}
 	if g.rand.Chance(f.ReorderRate, "reorder", r.ID) {
 		d := g.rand.Between(0, f.ReorderMax, "reorder_by", r.ID)
 		delay += d
-		t.add(handoff, StepReorder, "held back %s more, out of order (reorder_rate %v)", simulator.FormatDuration(d), f.ReorderRate)
+		t.add(handoff, StepReorder, "held back %s more, out of order (reorder_rate %v)", core.FormatDuration(d), f.ReorderRate)
 	}
 	return delay
 }

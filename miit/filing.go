@@ -12,7 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"smsim/gateway"
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // MIIT's statuses of an order.
@@ -48,10 +48,10 @@ const MaxNameLen = 100
 func (p *Person) check(role string) error {
 	name := strings.TrimSpace(p.Name)
 	if name == "" {
-		return simulator.Invalid("%s.name: missing", role)
+		return core.Invalid("%s.name: missing", role)
 	}
 	if len([]rune(p.Name)) > MaxNameLen {
-		return simulator.Invalid("%s.name: longer than %d characters", role, MaxNameLen)
+		return core.Invalid("%s.name: longer than %d characters", role, MaxNameLen)
 	}
 	phone, err := gateway.NormalizePhone(role+".phone", p.Phone)
 	if err != nil {
@@ -60,9 +60,9 @@ func (p *Person) check(role string) error {
 	p.Phone = phone
 	if !certPattern.MatchString(p.CertificateNumber) {
 		if p.CertificateNumber == "" {
-			return simulator.Invalid("%s.certificate_number: missing", role)
+			return core.Invalid("%s.certificate_number: missing", role)
 		}
-		return simulator.Invalid("%s.certificate_number: must be 6 to 32 letters and digits, got %q", role, p.CertificateNumber)
+		return core.Invalid("%s.certificate_number: must be 6 to 32 letters and digits, got %q", role, p.CertificateNumber)
 	}
 	return nil
 }
@@ -112,7 +112,7 @@ local pairs_at = 6 + nphones
 count_status(F, 'unknown')
 for i = pairs_at, #ARGV - 2, 2 do redis.call('HSET', F, ARGV[i], ARGV[i + 1]) end
 redis.call('ZADD', KEYS[5], ARGV[#ARGV], id)
-redis.call('XADD', KEYS[#KEYS], 'MAXLEN', '~', '` + strconv.Itoa(simulator.DefaultEventLogLen) + `', '*',
+redis.call('XADD', KEYS[#KEYS], 'MAXLEN', '~', '` + strconv.Itoa(core.DefaultEventLogLen) + `', '*',
   'at', submitted, 'kind', 'filing.submitted', 'data', ARGV[#ARGV - 1])
 for i = 1, nphones do
   redis.call('SADD', KEYS[5 + i], id)
@@ -132,7 +132,7 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (ProviderView, 
 	}
 	for _, role := range required {
 		if req.person(role) == nil {
-			return ProviderView{}, simulator.Invalid("%s: missing; a %s filing must name the %s", role, describe(req.Type, req.Variant), strings.ReplaceAll(role, "_", " "))
+			return ProviderView{}, core.Invalid("%s: missing; a %s filing must name the %s", role, describe(req.Type, req.Variant), strings.ReplaceAll(role, "_", " "))
 		}
 	}
 	for _, role := range both {
@@ -223,14 +223,14 @@ type filing struct {
 
 func (s *Service) load(ctx context.Context, id string) (filing, error) {
 	if !idPattern.MatchString(id) {
-		return filing{}, simulator.NotFound("no filing order %q", id)
+		return filing{}, core.NotFound("no filing order %q", id)
 	}
 	v, err := s.rdb.HGetAll(ctx, s.filingKey(id)).Result()
 	if err != nil {
 		return filing{}, fmt.Errorf("read filing %s: %w", id, err)
 	}
 	if v["id"] == "" {
-		return filing{}, simulator.NotFound("no filing order %q", id)
+		return filing{}, core.NotFound("no filing order %q", id)
 	}
 	return filing{v}, nil
 }
@@ -407,7 +407,7 @@ func (s *Service) Cancel(ctx context.Context, id string) (ProviderView, error) {
 	case "ok":
 		return s.ProviderView(ctx, id)
 	case "expired":
-		return ProviderView{}, simulator.Conflict("filing %s cannot be canceled: its validation window has ended and MIIT has canceled it", id)
+		return ProviderView{}, core.Conflict("filing %s cannot be canceled: its validation window has ended and MIIT has canceled it", id)
 	}
-	return ProviderView{}, simulator.Conflict("filing %s cannot be canceled: it is %s at MIIT; only an order not yet synced or pending validation can be", id, st)
+	return ProviderView{}, core.Conflict("filing %s cannot be canceled: it is %s at MIIT; only an order not yet synced or pending validation can be", id, st)
 }

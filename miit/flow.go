@@ -11,7 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"smsim/gateway"
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 var idPattern = regexp.MustCompile(`^f_[0-9a-f]{16}$`)
@@ -56,8 +56,11 @@ return with_due_now({})
 // onSync: the order reaches MIIT's validation database. MIIT texts each
 // required person a code and the validation window starts; an order that
 // needs no one goes straight to review.
-func (s *Service) onSync(ctx context.Context, ev simulator.Event) error {
-	id := ev.Args[0]
+func (s *Service) onSync(ctx context.Context, job core.Job) error {
+	if err := job.Arity(1); err != nil {
+		return err
+	}
+	id := job.Args[0]
 	f, err := s.load(ctx, id)
 	if err != nil {
 		return ignoreNotFound(err)
@@ -69,7 +72,7 @@ func (s *Service) onSync(ctx context.Context, ev simulator.Event) error {
 	if err != nil {
 		return err
 	}
-	now := ev.Due
+	now := job.Due
 	deadline := now.Add(prof.ValidationWindow)
 	autoresend := ""
 	if prof.AutoResendNoon {
@@ -102,7 +105,7 @@ func NoonNextDay(t time.Time) time.Time {
 }
 
 func ignoreNotFound(err error) error {
-	if e, ok := err.(*simulator.Error); ok && e.Code == 404 {
+	if e, ok := err.(*core.Error); ok && e.Code == 404 {
 		return nil // the order is gone: a reset
 	}
 	return err
@@ -110,47 +113,47 @@ func ignoreNotFound(err error) error {
 
 // onCode: MIIT texts a person their code. Args: filing, subject, phone,
 // code, window (ms).
-func (s *Service) onCode(ctx context.Context, ev simulator.Event) error {
-	if len(ev.Args) != 5 {
-		return fmt.Errorf("malformed event: %d arguments, want 5", len(ev.Args)) // not the stored form: it holds the code
+func (s *Service) onCode(ctx context.Context, job core.Job) error {
+	if err := job.Arity(5); err != nil {
+		return err
 	}
 	f, err := s.faults.Get(ctx)
 	if err != nil {
 		return err
 	}
-	current, err := s.rdb.HGet(ctx, s.filingKey(ev.Args[0]), "s"+ev.Args[1]+".phone").Result()
+	current, err := s.rdb.HGet(ctx, s.filingKey(job.Args[0]), "s"+job.Args[1]+".phone").Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("read filing %s: %w", ev.Args[0], err)
+		return fmt.Errorf("read filing %s: %w", job.Args[0], err)
 	}
-	if current != ev.Args[2] {
+	if current != job.Args[2] {
 		return nil // the number changed (or the order is gone): the code went to the new number then
 	}
-	if s.rand.Chance(f.LostCodeRate, "lost_code", s.ks.Namespace, ev.Seq) {
-		s.log.Debug("code message lost inside MIIT", "filing", ev.Args[0], "phone", ev.Args[2])
+	if s.rand.Chance(f.LostCodeRate, "lost_code", s.ks.Namespace, job.Seq) {
+		s.log.Debug("code message lost inside MIIT", "filing", job.Args[0], "phone", job.Args[2])
 		return nil // MIIT counts it as sent; the network never sees it
 	}
-	window, _ := strconv.ParseInt(ev.Args[4], 10, 64)
+	window, _ := strconv.ParseInt(job.Args[4], 10, 64)
 	_, err = s.gw.Send(ctx, gateway.SendRequest{
-		ID:   s.rand.DerivedID("m", s.ks.Namespace, "event", ev.Seq),
-		From: s.miitSender, To: ev.Args[2],
-		Body: CodeText(ev.Args[3], time.Duration(window)*time.Millisecond),
-		At:   ev.Due,
+		ID:   s.rand.DerivedID("m", s.ks.Namespace, "event", job.Seq),
+		From: s.miitSender, To: job.Args[2],
+		Body: CodeText(job.Args[3], time.Duration(window)*time.Millisecond),
+		At:   job.Due,
 	})
 	return err
 }
 
 // onNotice: the provider texts a person that the order was submitted.
 // Args: filing, phone, window (ms).
-func (s *Service) onNotice(ctx context.Context, ev simulator.Event) error {
-	if len(ev.Args) != 3 {
-		return fmt.Errorf("malformed event %q", ev.Member())
+func (s *Service) onNotice(ctx context.Context, job core.Job) error {
+	if err := job.Arity(3); err != nil {
+		return err
 	}
-	window, _ := strconv.ParseInt(ev.Args[2], 10, 64)
+	window, _ := strconv.ParseInt(job.Args[2], 10, 64)
 	_, err := s.gw.Send(ctx, gateway.SendRequest{
-		ID:   s.rand.DerivedID("m", s.ks.Namespace, "event", ev.Seq),
-		From: s.providerSender, To: ev.Args[1],
-		Body: NoticeText(ev.Args[0], s.miitSender, time.Duration(window)*time.Millisecond),
-		At:   ev.Due,
+		ID:   s.rand.DerivedID("m", s.ks.Namespace, "event", job.Seq),
+		From: s.providerSender, To: job.Args[1],
+		Body: NoticeText(job.Args[0], s.miitSender, time.Duration(window)*time.Millisecond),
+		At:   job.Due,
 	})
 	return err
 }
@@ -168,13 +171,16 @@ return with_due_now({})
 
 // onExpire: the validation window ends; an order not fully validated is
 // canceled.
-func (s *Service) onExpire(ctx context.Context, ev simulator.Event) error {
-	id := ev.Args[0]
+func (s *Service) onExpire(ctx context.Context, job core.Job) error {
+	if err := job.Arity(1); err != nil {
+		return err
+	}
+	id := job.Args[0]
 	lag, err := s.resultLag(ctx, id, "expired")
 	if err != nil {
 		return err
 	}
-	due, err := expireScript.Run(ctx, s.rdb, s.schedKeys(s.filingKey(id)), ev.Due.UnixMilli(), ev.Due.Add(lag).UnixMilli()).StringSlice()
+	due, err := expireScript.Run(ctx, s.rdb, s.schedKeys(s.filingKey(id)), job.Due.UnixMilli(), job.Due.Add(lag).UnixMilli()).StringSlice()
 	if err != nil {
 		return fmt.Errorf("expire %s: %w", id, err)
 	}
@@ -207,7 +213,7 @@ if v > tonumber(redis.call('HGET', F, 'prov_flags_version') or '0') then
 end
 if changed then
   local st = redis.call('HMGET', F, 'id', 'prov_status', 'prov_validated')
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', '` + strconv.Itoa(simulator.DefaultEventLogLen) + `', '*', 'at', ARGV[4], 'kind', 'filing.status',
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', '` + strconv.Itoa(core.DefaultEventLogLen) + `', '*', 'at', ARGV[4], 'kind', 'filing.status',
     'data', cjson.encode({id = st[1], view = 'provider', status = st[2], validated = st[3]}))
 end
 return 1
@@ -215,12 +221,12 @@ return 1
 
 // onResult: MIIT's state of a version reaches the provider. Args: filing,
 // version, status, validated roles.
-func (s *Service) onResult(ctx context.Context, ev simulator.Event) error {
-	if len(ev.Args) != 4 {
-		return fmt.Errorf("malformed event %q", ev.Member())
+func (s *Service) onResult(ctx context.Context, job core.Job) error {
+	if err := job.Arity(4); err != nil {
+		return err
 	}
-	return resultScript.Run(ctx, s.rdb, []string{s.filingKey(ev.Args[0]), s.ks.Key("events")},
-		ev.Args[1], ev.Args[2], ev.Args[3], ev.Due.UnixMilli()).Err()
+	return resultScript.Run(ctx, s.rdb, []string{s.filingKey(job.Args[0]), s.ks.Key("events")},
+		job.Args[1], job.Args[2], job.Args[3], job.Due.UnixMilli()).Err()
 }
 
 var reviewScript = redis.NewScript(luaLib + `
@@ -235,8 +241,11 @@ return with_due_now({})
 
 // onReview: the communications administration approves or returns an order
 // under review.
-func (s *Service) onReview(ctx context.Context, ev simulator.Event) error {
-	id := ev.Args[0]
+func (s *Service) onReview(ctx context.Context, job core.Job) error {
+	if err := job.Arity(1); err != nil {
+		return err
+	}
+	id := job.Args[0]
 	f, err := s.faults.Get(ctx)
 	if err != nil {
 		return err
@@ -246,7 +255,7 @@ func (s *Service) onReview(ctx context.Context, ev simulator.Event) error {
 		outcome = StatusApproved
 	}
 	lag := f.ResultSyncLag.Draw(s.rand, "result_sync_lag", id, outcome)
-	due, err := reviewScript.Run(ctx, s.rdb, s.schedKeys(s.filingKey(id)), outcome, ev.Due.Add(lag).UnixMilli(), ev.Due.UnixMilli()).StringSlice()
+	due, err := reviewScript.Run(ctx, s.rdb, s.schedKeys(s.filingKey(id)), outcome, job.Due.Add(lag).UnixMilli(), job.Due.UnixMilli()).StringSlice()
 	if err != nil {
 		return fmt.Errorf("review %s: %w", id, err)
 	}
@@ -271,10 +280,13 @@ return with_due_now({})
 // onAutoResend: MIIT sends the current codes once more, at noon the day
 // after, to whoever has not validated yet. It changes no code and counts no
 // resend.
-func (s *Service) onAutoResend(ctx context.Context, ev simulator.Event) error {
-	codes, err := autoResendScript.Run(ctx, s.rdb, s.schedKeys(s.filingKey(ev.Args[0])), ev.Due.UnixMilli()).StringSlice()
+func (s *Service) onAutoResend(ctx context.Context, job core.Job) error {
+	if err := job.Arity(1); err != nil {
+		return err
+	}
+	codes, err := autoResendScript.Run(ctx, s.rdb, s.schedKeys(s.filingKey(job.Args[0])), job.Due.UnixMilli()).StringSlice()
 	if err != nil {
-		return fmt.Errorf("auto resend %s: %w", ev.Args[0], err)
+		return fmt.Errorf("auto resend %s: %w", job.Args[0], err)
 	}
 	return s.sched.RunNow(ctx, codes...)
 }

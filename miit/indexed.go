@@ -9,7 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"smsim/gateway"
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // A person at MIIT is found by mobile number and the last six characters of
@@ -40,7 +40,7 @@ end
 type lookup struct {
 	ids    []string
 	now    int64
-	faults simulator.Faults
+	faults core.Faults
 	call   string
 }
 
@@ -73,9 +73,9 @@ func checkPerson(phone, cert string) (string, string, error) {
 	}
 	if !last6Pattern.MatchString(cert) {
 		if cert == "" {
-			return "", "", simulator.Invalid("certificate_last6: missing; give the last six characters of the certificate number")
+			return "", "", core.Invalid("certificate_last6: missing; give the last six characters of the certificate number")
 		}
-		return "", "", simulator.Invalid("certificate_last6: must be six letters or digits (the last six characters of the certificate number), got %q", cert)
+		return "", "", core.Invalid("certificate_last6: must be six letters or digits (the last six characters of the certificate number), got %q", cert)
 	}
 	return p, last6(cert), nil
 }

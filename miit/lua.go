@@ -3,7 +3,7 @@ package miit
 import (
 	"strconv"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // luaLib is prepended to every script of this package. Its scripts take
@@ -13,7 +13,7 @@ import (
 // number — are the fields s<i>.phone, s<i>.roles, s<i>.certs
 // (",last6,…,"), s<i>.code, s<i>.failures, s<i>.resends and
 // s<i>.validated.
-var luaLib = simulator.LuaSchedule + luaOrders + `
+var luaLib = core.LuaSchedule + luaOrders + `
 local function nsubj(F)
   return tonumber(redis.call('HGET', F, 'nsubj') or '0')
 end
@@ -40,7 +40,7 @@ end
 -- emit appends an event to the event log, the last of KEYS, at the time
 -- the script acts (due_limit).
 local function emit(kind, data)
-  redis.call('XADD', KEYS[#KEYS], 'MAXLEN', '~', '` + strconv.Itoa(simulator.DefaultEventLogLen) + `', '*',
+  redis.call('XADD', KEYS[#KEYS], 'MAXLEN', '~', '` + strconv.Itoa(core.DefaultEventLogLen) + `', '*',
     'at', tostring(due_limit), 'kind', kind, 'data', cjson.encode(data))
 end
 

@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // orderStatuses are MIIT's statuses of an order, the status label of
@@ -76,7 +76,7 @@ func (c *OrdersCollector) Collect(ch chan<- prometheus.Metric) {
 	p := c.rdb.Pipeline()
 	cmds := make([]*redis.SliceCmd, len(nss))
 	for i, ns := range nss {
-		cmds[i] = p.HMGet(ctx, simulator.Keyspace{Prefix: c.prefix, Namespace: ns}.Key("seq"), fields...)
+		cmds[i] = p.HMGet(ctx, core.Keyspace{Prefix: c.prefix, Namespace: ns}.Key("seq"), fields...)
 	}
 	if _, err := p.Exec(ctx); err != nil {
 		c.log.Warn("reading the count of orders by status", "err", err)

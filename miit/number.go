@@ -9,7 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"smsim/gateway"
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // NumberChange is a new mobile number for a required person of an order.
@@ -50,15 +50,15 @@ func (s *Service) ChangeNumbers(ctx context.Context, id string, changes map[stri
 		return ProviderView{}, err
 	}
 	if len(changes) == 0 {
-		return ProviderView{}, simulator.Invalid("body: name the person whose number changes, e.g. {\"website_admin\": {\"phone\": \"13900000009\"}}")
+		return ProviderView{}, core.Invalid("body: name the person whose number changes, e.g. {\"website_admin\": {\"phone\": \"13900000009\"}}")
 	}
 	for role := range changes {
 		if role != EntityLeader && role != WebsiteAdmin {
-			return ProviderView{}, simulator.Invalid("%s: unknown field; give %s or %s", role, EntityLeader, WebsiteAdmin)
+			return ProviderView{}, core.Invalid("%s: unknown field; give %s or %s", role, EntityLeader, WebsiteAdmin)
 		}
 	}
 	if f.v["type"] != TypeCancel {
-		return ProviderView{}, simulator.Conflict("filing %s is a %s order: its numbers cannot be changed in place; cancel it and submit a new order with the new number (only a cancel order may change a number in place)", id, f.v["type"])
+		return ProviderView{}, core.Conflict("filing %s is a %s order: its numbers cannot be changed in place; cancel it and submit a new order with the new number (only a cancel order may change a number in place)", id, f.v["type"])
 	}
 	// Check every change before making any.
 	phones := map[string]string{}
@@ -73,7 +73,7 @@ func (s *Service) ChangeNumbers(ctx context.Context, id string, changes map[stri
 			return ProviderView{}, err
 		}
 		if people[role] == nil || !strings.Contains(","+f.v["required"]+",", ","+role+",") {
-			return ProviderView{}, simulator.Invalid("%s: does not validate this order (it needs %s)", role, f.v["required"])
+			return ProviderView{}, core.Invalid("%s: does not validate this order (it needs %s)", role, f.v["required"])
 		}
 		phones[role] = phone
 	}
@@ -98,11 +98,11 @@ func (s *Service) ChangeNumbers(ctx context.Context, id string, changes map[stri
 		}
 		switch out[0] {
 		case "state":
-			return ProviderView{}, simulator.Conflict("filing %s is %s at MIIT: its numbers can no longer change", id, out[1])
+			return ProviderView{}, core.Conflict("filing %s is %s at MIIT: its numbers can no longer change", id, out[1])
 		case "not_required":
-			return ProviderView{}, simulator.Invalid("%s: does not validate this order (it needs %s)", role, f.v["required"])
+			return ProviderView{}, core.Invalid("%s: does not validate this order (it needs %s)", role, f.v["required"])
 		case "not_cancel":
-			return ProviderView{}, simulator.Conflict("filing %s is a %s order: cancel it and submit a new order with the new number", id, out[1])
+			return ProviderView{}, core.Conflict("filing %s is a %s order: cancel it and submit a new order with the new number", id, out[1])
 		}
 		if err := s.sched.RunNow(ctx, out[1:]...); err != nil {
 			return ProviderView{}, err

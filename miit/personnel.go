@@ -4,7 +4,7 @@ import (
 	"sort"
 	"strings"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // Roles of the people who validate.
@@ -45,17 +45,17 @@ var personnel = map[string]map[string][]string{
 func Required(typ, variant string) ([]string, error) {
 	variants, ok := personnel[typ]
 	if !ok {
-		return nil, simulator.Invalid("type: must be one of %s, got %q", strings.Join(keys(personnel), ", "), typ)
+		return nil, core.Invalid("type: must be one of %s, got %q", strings.Join(keys(personnel), ", "), typ)
 	}
 	roles, ok := variants[variant]
 	if !ok {
 		if _, none := variants[""]; none {
-			return nil, simulator.Invalid("variant: type %s takes no variant, got %q", typ, variant)
+			return nil, core.Invalid("variant: type %s takes no variant, got %q", typ, variant)
 		}
 		if variant == "" {
-			return nil, simulator.Invalid("variant: missing; type %s takes one of %s", typ, strings.Join(keys(variants), ", "))
+			return nil, core.Invalid("variant: missing; type %s takes one of %s", typ, strings.Join(keys(variants), ", "))
 		}
-		return nil, simulator.Invalid("variant: type %s takes one of %s, got %q", typ, strings.Join(keys(variants), ", "), variant)
+		return nil, core.Invalid("variant: type %s takes one of %s, got %q", typ, strings.Join(keys(variants), ", "), variant)
 	}
 	return append([]string{}, roles...), nil
 }

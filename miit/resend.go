@@ -7,7 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // ResendRequest is what a person enters on MIIT's resend page.
@@ -81,7 +81,7 @@ func (s *Service) Resend(ctx context.Context, req ResendRequest) (ResendResult, 
 			return ResendResult{}, err
 		}
 		more := []string{s.whoKey(phone)}
-		argv := []any{phone, l6, l.now, len(l.ids), b01(l.faults.ResendPolicy == simulator.ResendSameCode)}
+		argv := []any{phone, l6, l.now, len(l.ids), b01(l.faults.ResendPolicy == core.ResendSameCode)}
 		for _, id := range l.ids {
 			more = append(more, s.filingKey(id))
 			argv = append(argv, id)

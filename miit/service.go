@@ -8,18 +8,18 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"smsim/gateway"
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
-// Scheduler events of the filing flow.
+// Scheduler jobs of the filing flow.
 const (
-	EventSync       = "miit.sync"       // the order reaches MIIT
-	EventCode       = "miit.code"       // MIIT texts a code
-	EventNotice     = "provider.notice" // the provider texts that the order was submitted
-	EventExpire     = "miit.expire"     // the validation window ends
-	EventResult     = "miit.result"     // MIIT's outcome reaches the provider
-	EventReview     = "miit.review"     // the communications administration decides
-	EventAutoResend = "miit.autoresend" // MIIT re-sends the current codes at noon
+	JobSync       = "miit.sync"       // the order reaches MIIT
+	JobCode       = "miit.code"       // MIIT texts a code
+	JobNotice     = "provider.notice" // the provider texts that the order was submitted
+	JobExpire     = "miit.expire"     // the validation window ends
+	JobResult     = "miit.result"     // MIIT's outcome reaches the provider
+	JobReview     = "miit.review"     // the communications administration decides
+	JobAutoResend = "miit.autoresend" // MIIT re-sends the current codes at noon
 )
 
 // Default sender numbers.
@@ -37,13 +37,13 @@ const (
 // Config is what a Service is built from.
 type Config struct {
 	Redis          redis.UniversalClient
-	Keyspace       simulator.Keyspace
-	Clock          *simulator.Clock
-	Scheduler      *simulator.Scheduler
-	Faults         *simulator.FaultStore
-	Rand           *simulator.Source
+	Keyspace       core.Keyspace
+	Clock          *core.Clock
+	Scheduler      *core.Scheduler
+	Faults         *core.FaultStore
+	Rand           *core.Source
 	Gateway        *gateway.Gateway
-	Events         *simulator.EventLog
+	Events         *core.EventLog
 	Log            *slog.Logger
 	Metrics        prometheus.Registerer
 	MIITSender     string // 12381 or 106…12381; default 12381
@@ -53,13 +53,13 @@ type Config struct {
 // Service plays the provider's filing system and MIIT.
 type Service struct {
 	rdb            redis.UniversalClient
-	ks             simulator.Keyspace
-	clock          *simulator.Clock
-	sched          *simulator.Scheduler
-	faults         *simulator.FaultStore
-	rand           *simulator.Source
+	ks             core.Keyspace
+	clock          *core.Clock
+	sched          *core.Scheduler
+	faults         *core.FaultStore
+	rand           *core.Source
 	gw             *gateway.Gateway
-	events         *simulator.EventLog
+	events         *core.EventLog
 	log            *slog.Logger
 	miitSender     string
 	providerSender string
@@ -76,7 +76,7 @@ func New(c Config) (*Service, error) {
 		c.ProviderSender = DefaultProviderSender
 	}
 	if !gateway.IsMIITSender(c.MIITSender) {
-		return nil, simulator.Invalid("miit sender: must be 12381 or 106 followed by ten digits and 12381, got %q", c.MIITSender)
+		return nil, core.Invalid("miit sender: must be 12381 or 106 followed by ten digits and 12381, got %q", c.MIITSender)
 	}
 	if err := gateway.ValidateSender("provider sender", c.ProviderSender); err != nil {
 		return nil, err
@@ -85,20 +85,20 @@ func New(c Config) (*Service, error) {
 		rdb: c.Redis, ks: c.Keyspace, clock: c.Clock, sched: c.Scheduler, faults: c.Faults,
 		rand: c.Rand, gw: c.Gateway, events: c.Events, log: c.Log.With("component", "miit"),
 		miitSender: c.MIITSender, providerSender: c.ProviderSender,
-		validations: simulator.Register(c.Metrics, prometheus.NewCounterVec(prometheus.CounterOpts{
+		validations: core.Register(c.Metrics, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsim_validations_total", Help: "MIIT validations by result.",
 		}, []string{"result"})),
-		resends: simulator.Register(c.Metrics, prometheus.NewCounterVec(prometheus.CounterOpts{
+		resends: core.Register(c.Metrics, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsim_resends_total", Help: "MIIT resend requests by result.",
 		}, []string{"result"})),
 	}
-	s.sched.Handle(EventSync, s.onSync)
-	s.sched.Handle(EventCode, s.onCode)
-	s.sched.Handle(EventNotice, s.onNotice)
-	s.sched.Handle(EventExpire, s.onExpire)
-	s.sched.Handle(EventResult, s.onResult)
-	s.sched.Handle(EventReview, s.onReview)
-	s.sched.Handle(EventAutoResend, s.onAutoResend)
+	s.sched.Handle(JobSync, s.onSync)
+	s.sched.Handle(JobCode, s.onCode)
+	s.sched.Handle(JobNotice, s.onNotice)
+	s.sched.Handle(JobExpire, s.onExpire)
+	s.sched.Handle(JobResult, s.onResult)
+	s.sched.Handle(JobReview, s.onReview)
+	s.sched.Handle(JobAutoResend, s.onAutoResend)
 	return s, nil
 }
 

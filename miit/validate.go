@@ -9,7 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"smsim/gateway"
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // ValidateRequest is what a person enters on MIIT's validation page.
@@ -95,9 +95,9 @@ return with_due_now({'failed', rejected})
 func (s *Service) Validate(ctx context.Context, req ValidateRequest) (ValidationResult, error) {
 	if !codePattern.MatchString(req.Code) {
 		if req.Code == "" {
-			return ValidationResult{}, simulator.Invalid("code: missing; give the six-digit code from the text message")
+			return ValidationResult{}, core.Invalid("code: missing; give the six-digit code from the text message")
 		}
-		return ValidationResult{}, simulator.Invalid("code: must be exactly six digits, got %q", req.Code)
+		return ValidationResult{}, core.Invalid("code: must be exactly six digits, got %q", req.Code)
 	}
 	phone, l6, err := checkPerson(req.Phone, req.CertificateLast6)
 	if err != nil {
@@ -153,7 +153,7 @@ func (s *Service) validation(result string, rejected bool) ValidationResult {
 
 // spurious answers not_found for a glitch of MIIT's, changing nothing.
 func (s *Service) spurious(ctx context.Context, phone string, l lookup) ValidationResult {
-	s.emit(ctx, time.UnixMilli(l.now).UTC(), simulator.KindValidation,
+	s.emit(ctx, time.UnixMilli(l.now).UTC(), core.KindValidation,
 		map[string]any{"phone": phone, "result": ResultNotFound, "rejected": false, "spurious": true})
 	return s.validation(ResultNotFound, false)
 }

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"smsim/simulator"
 	"smsim/simulator/client"
+	"smsim/simulator/core"
 )
 
 func TestDemoRunsTheClockFast(t *testing.T) {
@@ -70,13 +70,13 @@ func TestDemoComesAlive(t *testing.T) {
 		for _, r := range page.Events {
 			last = r.ID
 			switch r.Kind {
-			case simulator.KindFilingSubmitted:
+			case core.KindFilingSubmitted:
 				seen["order"] = true
-			case simulator.KindSMSDelivered:
+			case core.KindSMSDelivered:
 				if regexp.MustCompile(`"sender":"12381"`).Match(r.Data) {
 					seen["code"] = true
 				}
-			case simulator.KindValidation:
+			case core.KindValidation:
 				seen["validation"] = true
 			}
 		}

@@ -24,7 +24,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"smsim/gateway"
-	"smsim/simulator"
+	"smsim/simulator/core"
 	"smsim/simulator/server"
 )
 
@@ -87,7 +87,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 		}
 		return nil
 	})
-	fs.StringVar(&c.scenario, "scenario", "", "a scenario to apply at start: a JSON file, or the name of a shipped one ("+strings.Join(simulator.ScenarioNames(), ", ")+")")
+	fs.StringVar(&c.scenario, "scenario", "", "a scenario to apply at start: a JSON file, or the name of a shipped one ("+strings.Join(core.ScenarioNames(), ", ")+")")
 	fs.BoolVar(&c.demo, "demo", false, fmt.Sprintf("demo mode: simulated customers submit orders and simulated people validate them, on a clock at %d× (unless the scale is set) with short lags", demoScale))
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: smsim [flags]\n       smsim healthcheck [--url URL] [--timeout D]\n"+cliUsage+"\n\nEvery flag may also be set as SMSIM_<NAME> (e.g. SMSIM_REDIS_URL); a flag wins.")
@@ -160,7 +160,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 1
 	}
 	if scenario != nil {
-		res, err := srv.ApplyScenario(ctx, simulator.DefaultNamespace, scenario)
+		res, err := srv.ApplyScenario(ctx, core.DefaultNamespace, scenario)
 		if err != nil {
 			log.Error("applying the scenario", "scenario", c.scenario, "err", err)
 			return 2
@@ -241,9 +241,9 @@ func serverConfig(c config, log *slog.Logger) (server.Config, error) {
 	sc := server.Config{KeyPrefix: c.keyPrefix, MIITSender: c.miitSender, ProviderSender: c.providerSender,
 		Log: log, Registry: reg, MaxBody: c.maxBody, NamespaceIdle: c.namespaceIdle,
 		WebhookHosts: c.webhookHosts,
-		ClockStart:   simulator.ClockStart{Scale: c.scale, Paused: c.paused}}
-	if !(c.scale > 0 && c.scale <= simulator.MaxScale) {
-		return sc, fmt.Errorf("scale: must be more than 0 and at most %d, got %v", simulator.MaxScale, c.scale)
+		ClockStart:   core.ClockStart{Scale: c.scale, Paused: c.paused}}
+	if !(c.scale > 0 && c.scale <= core.MaxScale) {
+		return sc, fmt.Errorf("scale: must be more than 0 and at most %d, got %v", core.MaxScale, c.scale)
 	}
 	if !gateway.IsMIITSender(c.miitSender) {
 		return sc, fmt.Errorf("miit-sender: must be 12381 or 106 followed by ten digits and 12381, got %q", c.miitSender)
@@ -308,12 +308,12 @@ func readScenario(arg string) ([]byte, error) {
 	}
 	b, err := os.ReadFile(arg)
 	if err != nil {
-		if _, ok := simulator.ShippedScenario(arg); !ok {
-			return nil, fmt.Errorf("scenario: %q is neither a readable file (%v) nor a shipped scenario (%s)", arg, err, strings.Join(simulator.ScenarioNames(), ", "))
+		if _, ok := core.ShippedScenario(arg); !ok {
+			return nil, fmt.Errorf("scenario: %q is neither a readable file (%v) nor a shipped scenario (%s)", arg, err, strings.Join(core.ScenarioNames(), ", "))
 		}
 		b = []byte(`{"name":"` + arg + `"}`)
 	}
-	sc, err := simulator.ParseScenario(b)
+	sc, err := core.ParseScenario(b)
 	if err == nil {
 		_, err = sc.FaultsAt(time.Now())
 	}

@@ -6,12 +6,12 @@ import (
 	"time"
 
 	"smsim/gateway"
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // Clock reads the simulated clock (GET /admin/v1/clock).
-func (c *Client) Clock(ctx context.Context) (simulator.ClockState, error) {
-	var st simulator.ClockState
+func (c *Client) Clock(ctx context.Context) (core.ClockState, error) {
+	var st core.ClockState
 	_, err := c.do(ctx, request{method: "GET", path: "/admin/v1/clock"}, &st)
 	return st, err
 }
@@ -23,20 +23,20 @@ type ClockSettings struct {
 }
 
 // SetClock pauses, resumes or rescales the clock (PUT /admin/v1/clock).
-func (c *Client) SetClock(ctx context.Context, s ClockSettings) (simulator.ClockState, error) {
-	var st simulator.ClockState
+func (c *Client) SetClock(ctx context.Context, s ClockSettings) (core.ClockState, error) {
+	var st core.ClockState
 	_, err := c.do(ctx, request{method: "PUT", path: "/admin/v1/clock", body: s}, &st)
 	return st, err
 }
 
 // Pause stops simulated time.
-func (c *Client) Pause(ctx context.Context) (simulator.ClockState, error) {
+func (c *Client) Pause(ctx context.Context) (core.ClockState, error) {
 	paused := true
 	return c.SetClock(ctx, ClockSettings{Paused: &paused})
 }
 
 // Resume runs simulated time at scale simulated seconds per real second.
-func (c *Client) Resume(ctx context.Context, scale float64) (simulator.ClockState, error) {
+func (c *Client) Resume(ctx context.Context, scale float64) (core.ClockState, error) {
 	paused := false
 	return c.SetClock(ctx, ClockSettings{Scale: &scale, Paused: &paused})
 }
@@ -44,23 +44,23 @@ func (c *Client) Resume(ctx context.Context, scale float64) (simulator.ClockStat
 // Advance moves the clock d ahead (POST /admin/v1/clock/advance). Before
 // it answers, everything that fell due on the way has been carried out:
 // syncs, code messages, deliveries, expiries, reviews.
-func (c *Client) Advance(ctx context.Context, d time.Duration) (simulator.ClockState, error) {
-	var st simulator.ClockState
+func (c *Client) Advance(ctx context.Context, d time.Duration) (core.ClockState, error) {
+	var st core.ClockState
 	_, err := c.do(ctx, request{method: "POST", path: "/admin/v1/clock/advance",
 		body: map[string]string{"by": d.String()}}, &st)
 	return st, err
 }
 
 // Faults reads the fault profile (GET /admin/v1/faults).
-func (c *Client) Faults(ctx context.Context) (simulator.Faults, error) {
+func (c *Client) Faults(ctx context.Context) (core.Faults, error) {
 	var f faultsAnswer
 	_, err := c.do(ctx, request{method: "GET", path: "/admin/v1/faults"}, &f)
 	return f.Faults, err
 }
 
 // PutFaults replaces the fault profile (PUT /admin/v1/faults); start from
-// simulator.DefaultFaults() and change what the test needs.
-func (c *Client) PutFaults(ctx context.Context, f simulator.Faults) (simulator.Faults, error) {
+// core.DefaultFaults() and change what the test needs.
+func (c *Client) PutFaults(ctx context.Context, f core.Faults) (core.Faults, error) {
 	var out faultsAnswer
 	_, err := c.do(ctx, request{method: "PUT", path: "/admin/v1/faults", body: f}, &out)
 	return out.Faults, err
@@ -69,7 +69,7 @@ func (c *Client) PutFaults(ctx context.Context, f simulator.Faults) (simulator.F
 // PatchFaults changes fields of the fault profile with a JSON merge patch
 // (PATCH /admin/v1/faults): patch is anything that encodes to a JSON
 // object — a map, a struct, or json.RawMessage(`{"drop_rate": 0.5}`).
-func (c *Client) PatchFaults(ctx context.Context, patch any) (simulator.Faults, error) {
+func (c *Client) PatchFaults(ctx context.Context, patch any) (core.Faults, error) {
 	var out faultsAnswer
 	_, err := c.do(ctx, request{method: "PATCH", path: "/admin/v1/faults", body: patch}, &out)
 	return out.Faults, err
@@ -78,9 +78,9 @@ func (c *Client) PatchFaults(ctx context.Context, patch any) (simulator.Faults, 
 // Reset forgets every filing, message, phone profile and fault script, and
 // sets the clock and the fault profile back to their start values (POST
 // /admin/v1/reset). It answers the clock.
-func (c *Client) Reset(ctx context.Context) (simulator.ClockState, error) {
+func (c *Client) Reset(ctx context.Context) (core.ClockState, error) {
 	var out struct {
-		Clock simulator.ClockState `json:"clock"`
+		Clock core.ClockState `json:"clock"`
 	}
 	_, err := c.do(ctx, request{method: "POST", path: "/admin/v1/reset"}, &out)
 	return out.Clock, err
@@ -106,13 +106,13 @@ func (c *Client) Scenarios(ctx context.Context) ([]ScenarioInfo, error) {
 // its outages placed in time, and the phone profiles it gave.
 type ScenarioResult struct {
 	Name   string
-	Faults simulator.Faults
+	Faults core.Faults
 	Phones map[string]gateway.Profile
 }
 
 // ApplyScenario applies a scenario (PUT /admin/v1/scenario): nothing is set
 // unless all of it is valid.
-func (c *Client) ApplyScenario(ctx context.Context, sc simulator.Scenario) (ScenarioResult, error) {
+func (c *Client) ApplyScenario(ctx context.Context, sc core.Scenario) (ScenarioResult, error) {
 	var out ScenarioResult
 	_, err := c.do(ctx, request{method: "PUT", path: "/admin/v1/scenario", body: sc}, &out)
 	return out, err
@@ -121,7 +121,7 @@ func (c *Client) ApplyScenario(ctx context.Context, sc simulator.Scenario) (Scen
 // ApplyShippedScenario applies a scenario shipped with smsim by its name
 // (Scenarios lists them).
 func (c *Client) ApplyShippedScenario(ctx context.Context, name string) (ScenarioResult, error) {
-	return c.ApplyScenario(ctx, simulator.Scenario{Name: name})
+	return c.ApplyScenario(ctx, core.Scenario{Name: name})
 }
 
 func (r *ScenarioResult) decode(b []byte) error {
@@ -149,14 +149,14 @@ func (r *ScenarioResult) decode(b []byte) error {
 }
 
 // faultsAnswer reads a fault profile in its wire form.
-type faultsAnswer struct{ simulator.Faults }
+type faultsAnswer struct{ core.Faults }
 
 func (a *faultsAnswer) decode(b []byte) error {
-	b, err := onlyKnown(b, simulator.DefaultFaults())
+	b, err := onlyKnown(b, core.DefaultFaults())
 	if err != nil {
 		return err
 	}
-	a.Faults, err = simulator.ParseFaults(b)
+	a.Faults, err = core.ParseFaults(b)
 	return err
 }
 

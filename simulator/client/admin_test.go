@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"smsim/gateway"
-	"smsim/simulator"
 	"smsim/simulator/client"
+	"smsim/simulator/core"
 	"smsim/simulator/simtest"
 )
 
@@ -22,7 +22,7 @@ func TestClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st != (simulator.ClockState{Now: simtest.DefaultStart(), Scale: 1, Paused: true}) {
+	if st != (core.ClockState{Now: simtest.DefaultStart(), Scale: 1, Paused: true}) {
 		t.Fatalf("clock %+v", st)
 	}
 	st, err = sim.Advance(ctx, 90*time.Minute)
@@ -57,23 +57,23 @@ func TestFaultProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(f, simulator.DefaultFaults()) {
+	if !reflect.DeepEqual(f, core.DefaultFaults()) {
 		t.Fatalf("start value %+v", f)
 	}
 	f.DropRate = 0.25
-	f.SyncLag = simulator.Fixed(5 * time.Minute)
-	f.Outages = []simulator.Outage{{Carrier: "china_unicom", Start: simtest.DefaultStart(),
-		End: simtest.DefaultStart().Add(time.Hour), Mode: simulator.ModeHold}}
+	f.SyncLag = core.Fixed(5 * time.Minute)
+	f.Outages = []core.Outage{{Carrier: "china_unicom", Start: simtest.DefaultStart(),
+		End: simtest.DefaultStart().Add(time.Hour), Mode: core.ModeHold}}
 	got, err := sim.PutFaults(ctx, f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.DropRate != 0.25 || got.SyncLag != simulator.Fixed(5*time.Minute) || len(got.Outages) != 1 ||
+	if got.DropRate != 0.25 || got.SyncLag != core.Fixed(5*time.Minute) || len(got.Outages) != 1 ||
 		len(got.Outages[0].Prefixes) == 0 || got.Outages[0].Prefixes[0] != "130" {
 		t.Fatalf("put %+v", got)
 	}
 	got, err = sim.PatchFaults(ctx, json.RawMessage(`{"drop_rate": null, "spam_block_rate": 0.5}`))
-	if err != nil || got.DropRate != 0 || got.SpamBlockRate != 0.5 || got.SyncLag != simulator.Fixed(5*time.Minute) {
+	if err != nil || got.DropRate != 0 || got.SpamBlockRate != 0.5 || got.SyncLag != core.Fixed(5*time.Minute) {
 		t.Fatalf("patched %+v, %v", got, err)
 	}
 	_, err = sim.PatchFaults(ctx, map[string]any{"sms_delay": map[string]string{"model": "lognormal", "median": "1m", "p99": "10s"}})
@@ -94,7 +94,7 @@ func TestResetForgetsEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st != (simulator.ClockState{Now: simtest.DefaultStart(), Scale: 1, Paused: true}) {
+	if st != (core.ClockState{Now: simtest.DefaultStart(), Scale: 1, Paused: true}) {
 		t.Fatalf("clock after the reset %+v", st)
 	}
 	if _, err := sim.Filing(ctx, order.ID); !client.IsStatus(err, http.StatusNotFound) {
@@ -122,8 +122,8 @@ func TestScenarios(t *testing.T) {
 			t.Errorf("scenario %s has no description", s.Name)
 		}
 	}
-	if strings.Join(names, ",") != strings.Join(simulator.ScenarioNames(), ",") {
-		t.Fatalf("scenarios %v, want %v", names, simulator.ScenarioNames())
+	if strings.Join(names, ",") != strings.Join(core.ScenarioNames(), ",") {
+		t.Fatalf("scenarios %v, want %v", names, core.ScenarioNames())
 	}
 	res, err := sim.ApplyShippedScenario(ctx, "bad_carrier_day")
 	if err != nil {
@@ -138,14 +138,14 @@ func TestScenarios(t *testing.T) {
 		t.Fatalf("faults %+v, %v: want the scenario's", f, err)
 	}
 
-	res, err = sim.ApplyScenario(ctx, simulator.Scenario{Name: "admin_phone_off",
+	res, err = sim.ApplyScenario(ctx, core.Scenario{Name: "admin_phone_off",
 		Faults:  json.RawMessage(`{"sync_lag": {"model": "fixed", "value": "5m"}}`),
-		Outages: []simulator.RelativeOutage{{Carrier: "china_unicom", After: "10m", For: "30m", Mode: "refuse"}},
+		Outages: []core.RelativeOutage{{Carrier: "china_unicom", After: "10m", For: "30m", Mode: "refuse"}},
 		Phones:  map[string]json.RawMessage{admin.Phone: json.RawMessage(`{"reachable": false}`)}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Name != "admin_phone_off" || res.Faults.SyncLag != simulator.Fixed(5*time.Minute) ||
+	if res.Name != "admin_phone_off" || res.Faults.SyncLag != core.Fixed(5*time.Minute) ||
 		!res.Faults.Outages[0].End.Equal(simtest.DefaultStart().Add(40*time.Minute)) || res.Phones[admin.Phone].Reachable {
 		t.Fatalf("applied %+v", res)
 	}

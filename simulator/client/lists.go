@@ -8,7 +8,7 @@ import (
 
 	"smsim/gateway"
 	"smsim/miit"
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // ListOptions select and page a listing of orders.
@@ -121,8 +121,8 @@ type EventOptions struct {
 // newest event of the log: when the page's last event is not it, more are
 // waiting.
 type EventPage struct {
-	Events []simulator.Record `json:"events"`
-	Last   string             `json:"last"`
+	Events []core.Record `json:"events"`
+	Last   string        `json:"last"`
 }
 
 // Events reads the event log (GET /admin/v1/events): every submission and

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"smsim/gateway"
-	"smsim/simulator"
 	"smsim/simulator/client"
+	"smsim/simulator/core"
 	"smsim/simulator/simtest"
 )
 
@@ -130,7 +130,7 @@ func TestProfileRoundTrip(t *testing.T) {
 		t.Fatalf("magic number's profile %+v, %v", magic, err)
 	}
 	want := gateway.Profile{SpamFilter: true, Service: gateway.ServiceActive, Reachable: false,
-		Delay: simulator.Uniform(time.Minute, 5*time.Minute), InboxLimit: 20,
+		Delay: core.Uniform(time.Minute, 5*time.Minute), InboxLimit: 20,
 		BlockSenders: []string{"95555"}, BlockKeywords: []string{"lottery"}, DuplicateRate: 0.5}
 	got, err := sim.SetProfile(ctx, leader.Phone, want)
 	if err != nil {

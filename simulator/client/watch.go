@@ -15,7 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"smsim/gateway"
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // Feed is a live feed of one of the server's websockets: each frame is one
@@ -41,12 +41,12 @@ func (c *Client) Watch(ctx context.Context, phone string) (*Feed[gateway.Message
 // written. With after empty, only what happens from then on; give the Last
 // of Events to miss nothing. A feed too slow to keep up is closed by the
 // server: reconnect after the last event read.
-func (c *Client) WatchEvents(ctx context.Context, after string) (*Feed[simulator.Record], error) {
+func (c *Client) WatchEvents(ctx context.Context, after string) (*Feed[core.Record], error) {
 	var q url.Values
 	if after != "" {
 		q = url.Values{"after": {after}}
 	}
-	return dial[simulator.Record](ctx, c, "/ws/events", q)
+	return dial[core.Record](ctx, c, "/ws/events", q)
 }
 
 func dial[T any](ctx context.Context, c *Client, path string, q url.Values) (*Feed[T], error) {

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"smsim/gateway"
-	"smsim/simulator"
 	"smsim/simulator/client"
+	"smsim/simulator/core"
 )
 
 func TestWatchSeesEveryDelivery(t *testing.T) {
@@ -116,7 +116,7 @@ func TestWatchEvents(t *testing.T) {
 		}
 		kinds = append(kinds, rec.Kind)
 	}
-	want := []string{simulator.KindSMSSent, simulator.KindSMSDelivered, simulator.KindClock}
+	want := []string{core.KindSMSSent, core.KindSMSDelivered, core.KindClock}
 	if strings.Join(kinds, " ") != strings.Join(want, " ") {
 		t.Fatalf("events %v, want %v", kinds, want)
 	}

@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"time"
 
-	"smsim/simulator"
 	"smsim/simulator/client"
+	"smsim/simulator/core"
 )
 
 // Kinds of orders customers submit, and how common each is.
@@ -43,7 +43,7 @@ var regions = []string{"110101", "110105", "310104", "310115", "440305", "440106
 
 var prefixes = func() []string {
 	var out []string
-	for _, ps := range simulator.Carriers {
+	for _, ps := range core.Carriers {
 		out = append(out, ps...)
 	}
 	sort.Strings(out)

@@ -23,8 +23,8 @@ import (
 
 	"smsim/gateway"
 	"smsim/miit"
-	"smsim/simulator"
 	"smsim/simulator/client"
+	"smsim/simulator/core"
 )
 
 // Personality is how a person deals with the code texted to them.
@@ -127,7 +127,7 @@ type Person struct {
 type Crowd struct {
 	cfg Config
 	api *client.Client
-	rnd *simulator.Source
+	rnd *core.Source
 	log *slog.Logger
 
 	mu      sync.Mutex // guards journal
@@ -178,9 +178,9 @@ func New(cfg Config) *Crowd {
 	if cfg.Mix == nil {
 		cfg.Mix = DefaultMix
 	}
-	rnd := simulator.NewSource()
+	rnd := core.NewSource()
 	if cfg.Seed != nil {
-		rnd = simulator.NewSeededSource(*cfg.Seed)
+		rnd = core.NewSeededSource(*cfg.Seed)
 	}
 	return &Crowd{cfg: cfg, api: cfg.API, rnd: rnd,
 		log: cfg.Log.With("component", "people"), orders: map[string]*order{}, byPhone: map[string]*person{},
@@ -324,9 +324,9 @@ func (c *Crowd) readEvents(ctx context.Context) error {
 	}
 }
 
-func (c *Crowd) onEvent(r simulator.Record) {
+func (c *Crowd) onEvent(r core.Record) {
 	switch r.Kind {
-	case simulator.KindSMSDelivered:
+	case core.KindSMSDelivered:
 		var m struct {
 			Phone, Sender, Code, Folder string
 			DeliveredAt                 string `json:"delivered_at_ms"`
@@ -343,7 +343,7 @@ func (c *Crowd) onEvent(r simulator.Record) {
 			at = time.UnixMilli(ms).UTC()
 		}
 		c.onCode(p, m.Code, at)
-	case simulator.KindFilingStatus:
+	case core.KindFilingStatus:
 		var s struct{ ID, View, Status string }
 		if json.Unmarshal(r.Data, &s) != nil || s.View != "miit" {
 			return
@@ -352,7 +352,7 @@ func (c *Crowd) onEvent(r simulator.Record) {
 		case miit.StatusUnderReview, miit.StatusApproved, miit.StatusReturned, miit.StatusRejected, miit.StatusCanceled:
 			c.end(s.ID)
 		}
-	case simulator.KindReset:
+	case core.KindReset:
 		c.orders, c.byPhone, c.due = map[string]*order{}, map[string]*person{}, nil
 	}
 }

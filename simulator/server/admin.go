@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 func (s *Server) routeAdmin(mux *http.ServeMux) {
@@ -45,7 +45,7 @@ func (s *Server) setClock(w http.ResponseWriter, r *http.Request, ns *namespace)
 		return
 	}
 	if req.Scale == nil && req.Paused == nil {
-		s.fail(w, r, simulator.Invalid("body: give scale, paused or both"))
+		s.fail(w, r, core.Invalid("body: give scale, paused or both"))
 		return
 	}
 	st, err := ns.clock.Set(r.Context(), req.Scale, req.Paused)
@@ -54,7 +54,7 @@ func (s *Server) setClock(w http.ResponseWriter, r *http.Request, ns *namespace)
 		return
 	}
 	ns.sched.Kick()
-	s.emit(r, ns, st.Now, simulator.KindClock, st)
+	s.emit(r, ns, st.Now, core.KindClock, st)
 	writeJSON(w, http.StatusOK, st)
 }
 
@@ -68,7 +68,7 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, ns *namespace) 
 		s.fail(w, r, err)
 		return
 	}
-	by, err := simulator.ParseDuration("by", req.By)
+	by, err := core.ParseDuration("by", req.By)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -78,7 +78,7 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, ns *namespace) 
 		s.fail(w, r, err)
 		return
 	}
-	s.emit(r, ns, st.Now, simulator.KindClock, st)
+	s.emit(r, ns, st.Now, core.KindClock, st)
 	writeJSON(w, http.StatusOK, st)
 }
 
@@ -102,7 +102,7 @@ func (s *Server) putFaults(w http.ResponseWriter, r *http.Request, ns *namespace
 		s.fail(w, r, err)
 		return
 	}
-	s.emitNow(r, ns, simulator.KindFaults, f)
+	s.emitNow(r, ns, core.KindFaults, f)
 	writeJSON(w, http.StatusOK, f)
 }
 
@@ -117,7 +117,7 @@ func (s *Server) patchFaults(w http.ResponseWriter, r *http.Request, ns *namespa
 		s.fail(w, r, err)
 		return
 	}
-	s.emitNow(r, ns, simulator.KindFaults, f)
+	s.emitNow(r, ns, core.KindFaults, f)
 	writeJSON(w, http.StatusOK, f)
 }
 
@@ -132,8 +132,8 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request, ns *namespace) {
 		s.fail(w, r, err)
 		return
 	}
-	s.emit(r, ns, st.Now, simulator.KindReset, map[string]any{})
-	s.emit(r, ns, st.Now, simulator.KindClock, st)
+	s.emit(r, ns, st.Now, core.KindReset, map[string]any{})
+	s.emit(r, ns, st.Now, core.KindClock, st)
 	writeJSON(w, http.StatusOK, map[string]any{"reset": true, "clock": st})
 }
 
@@ -167,7 +167,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, ns *namespac
 	}
 	after := r.URL.Query().Get("after")
 	if after != "" && !eventID.MatchString(after) {
-		s.fail(w, r, simulator.Invalid("after: %q is not an event id such as 1777593600000-0 (at most 15 digits each side)", after))
+		s.fail(w, r, core.Invalid("after: %q is not an event id such as 1777593600000-0 (at most 15 digits each side)", after))
 		return
 	}
 	evs, err := ns.events.After(r.Context(), after, int64(limit))
@@ -193,7 +193,7 @@ func intParam(r *http.Request, name string, def, min, max int) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < min || n > max {
-		return 0, simulator.Invalid("%s: must be a whole number from %d to %d, got %q", name, min, max, v)
+		return 0, core.Invalid("%s: must be a whole number from %d to %d, got %q", name, min, max, v)
 	}
 	return n, nil
 }

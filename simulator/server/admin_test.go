@@ -14,13 +14,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 	"smsim/simulator/server"
 )
 
 func TestClockControl(t *testing.T) {
 	e := newEnv(t)
-	var st simulator.ClockState
+	var st core.ClockState
 	e.call("GET", "/admin/v1/clock", nil, 200, &st)
 	if !st.Now.Equal(t0) || !st.Paused || st.Scale != 1 {
 		t.Fatalf("start clock %+v", st)
@@ -91,7 +91,7 @@ func TestReset(t *testing.T) {
 	e.advance("5h")
 	var out struct {
 		Reset bool
-		Clock simulator.ClockState
+		Clock core.ClockState
 	}
 	e.call("POST", "/admin/v1/reset", nil, 200, &out)
 	if !out.Reset || !out.Clock.Now.Equal(t0) || !out.Clock.Paused {
@@ -152,7 +152,7 @@ func TestStoreUnreachableIs503(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: m.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	t.Cleanup(func() { rdb.Close() })
 	srv, err := server.New(context.Background(), server.Config{Redis: rdb, Registry: prometheus.NewRegistry(),
-		ClockStart: simulator.ClockStart{At: t0, Paused: true}})
+		ClockStart: core.ClockStart{At: t0, Paused: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // rawRequest sends a request as it is: body (none when both body and
@@ -434,7 +434,7 @@ func sameJSON(a, b []byte) bool {
 // storeKeys lists the keys of the env's namespace, sorted, the prefix cut.
 func storeKeys(t testing.TB, e *env) []string {
 	t.Helper()
-	ks := simulator.Keyspace{Prefix: e.redis.Prefix, Namespace: simulator.DefaultNamespace}
+	ks := core.Keyspace{Prefix: e.redis.Prefix, Namespace: core.DefaultNamespace}
 	pre := strings.TrimSuffix(ks.Pattern(), "*")
 	var out []string
 	ctx := context.Background()

@@ -17,7 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"smsim/miit"
-	"smsim/simulator"
+	"smsim/simulator/core"
 	"smsim/simulator/redistest"
 	"smsim/simulator/server"
 	"smsim/simulator/server/openapitest"
@@ -77,7 +77,7 @@ func (e *env) newInstance() *instance {
 	reg := prometheus.NewRegistry()
 	cfg := server.Config{
 		Redis: rdb, KeyPrefix: e.redis.Prefix, Seed: e.seed, Registry: reg, Log: e.log,
-		ClockStart: simulator.ClockStart{At: t0, Paused: true},
+		ClockStart: core.ClockStart{At: t0, Paused: true},
 	}
 	if e.hooks != nil {
 		e.hooks(&cfg)
@@ -162,16 +162,16 @@ func (in *instance) call(method, path string, body any, want int, out any) {
 	}
 }
 
-func (in *instance) advance(by string) simulator.ClockState {
+func (in *instance) advance(by string) core.ClockState {
 	in.t.Helper()
-	var st simulator.ClockState
+	var st core.ClockState
 	in.call("POST", "/admin/v1/clock/advance", map[string]string{"by": by}, 200, &st)
 	return st
 }
 
 func (in *instance) now() time.Time {
 	in.t.Helper()
-	var st simulator.ClockState
+	var st core.ClockState
 	in.call("GET", "/admin/v1/clock", nil, 200, &st)
 	return st.Now
 }

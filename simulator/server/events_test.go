@@ -9,11 +9,11 @@ import (
 	"github.com/gorilla/websocket"
 
 	"smsim/miit"
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 type eventList struct {
-	Events []simulator.Record
+	Events []core.Record
 	Last   string
 }
 
@@ -24,7 +24,7 @@ func (in *instance) events(after string) eventList {
 	return l
 }
 
-func kinds(rs []simulator.Record) string {
+func kinds(rs []core.Record) string {
 	var k []string
 	for _, r := range rs {
 		k = append(k, r.Kind)
@@ -101,10 +101,10 @@ func TestEventSocketCatchesUpThenFollows(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Close()
-	read := func() simulator.Record {
+	read := func() core.Record {
 		t.Helper()
 		ws.SetReadDeadline(time.Now().Add(5 * time.Second))
-		var r simulator.Record
+		var r core.Record
 		if err := ws.ReadJSON(&r); err != nil {
 			t.Fatalf("reading the event socket: %v", err)
 		}

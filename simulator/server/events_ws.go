@@ -7,7 +7,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"smsim/dashboard"
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // catchUpPage is how many missed events a reconnecting page is sent at a
@@ -21,7 +21,7 @@ const catchUpPage = 1000
 func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	after := r.URL.Query().Get("after")
 	if after != "" && !eventID.MatchString(after) {
-		s.fail(w, r, simulator.Invalid("after: %q is not an event id such as 1777593600000-0 (at most 15 digits each side)", after))
+		s.fail(w, r, core.Invalid("after: %q is not an event id such as 1777593600000-0 (at most 15 digits each side)", after))
 		return
 	}
 	if !websocket.IsWebSocketUpgrade(r) {

@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 
 	"smsim/gateway"
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 func (s *Server) routeGateway(mux *http.ServeMux) {
@@ -36,11 +36,11 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, ns *namespace) {
 		return
 	}
 	if strings.TrimSpace(req.Body) == "" {
-		s.fail(w, r, simulator.Invalid("body: missing; give the text of the message"))
+		s.fail(w, r, core.Invalid("body: missing; give the text of the message"))
 		return
 	}
 	if n := utf8.RuneCountInString(req.Body); n > gateway.MaxBodyRunes {
-		s.fail(w, r, simulator.Invalid("body: %d characters, more than the limit of %d", n, gateway.MaxBodyRunes))
+		s.fail(w, r, core.Invalid("body: %d characters, more than the limit of %d", n, gateway.MaxBodyRunes))
 		return
 	}
 	now, err := ns.clock.Now(r.Context())

@@ -20,7 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // Problem is an RFC 9457 problem detail, the body of every error answer.
@@ -55,10 +55,10 @@ func writeProblem(w http.ResponseWriter, status int, detail string) {
 	json.NewEncoder(w).Encode(Problem{Type: typ, Title: http.StatusText(status), Status: status, Detail: detail})
 }
 
-// fail answers err: the status an *simulator.Error carries, 503 when the
+// fail answers err: the status an *core.Error carries, 503 when the
 // store cannot be reached, else 500.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var e *simulator.Error
+	var e *core.Error
 	switch {
 	case errors.As(err, &e):
 		writeProblem(w, e.Code, e.Detail)
@@ -93,29 +93,29 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return nil, &simulator.Error{Code: http.StatusUnsupportedMediaType,
+			return nil, &core.Error{Code: http.StatusUnsupportedMediaType,
 				Detail: fmt.Sprintf("Content-Type: the body must be JSON (application/json), got %q", ct)}
 		}
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return nil, &simulator.Error{Code: http.StatusRequestEntityTooLarge,
+		return nil, &core.Error{Code: http.StatusRequestEntityTooLarge,
 			Detail: fmt.Sprintf("body: larger than the limit of %d bytes", tooBig.Limit)}
 	}
 	if err != nil {
-		return nil, simulator.Invalid("body: cannot be read: %v", err)
+		return nil, core.Invalid("body: cannot be read: %v", err)
 	}
 	return b, nil
 }
 
-// decode reads a JSON request body into v (simulator.DecodeStrict).
+// decode reads a JSON request body into v (core.DecodeStrict).
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	b, err := s.readBody(w, r)
 	if err != nil {
 		return err
 	}
-	return simulator.DecodeStrict(bytes.NewReader(b), v)
+	return core.DecodeStrict(bytes.NewReader(b), v)
 }
 
 // problemsForMux answers unknown paths and methods with problem details
@@ -234,7 +234,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			id = hex.EncodeToString(b[:])
 		}
 		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(simulator.WithRequestID(r.Context(), id))
+		r = r.WithContext(core.WithRequestID(r.Context(), id))
 		start := time.Now()
 		rw := &respWriter{ResponseWriter: w}
 		next.ServeHTTP(rw, r)

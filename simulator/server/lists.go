@@ -5,7 +5,7 @@ import (
 	"regexp"
 
 	"smsim/miit"
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // Bounds of a listing's page.
@@ -39,7 +39,7 @@ func statusParam(r *http.Request, allowed ...string) (string, error) {
 			return st, nil
 		}
 	}
-	return "", simulator.Invalid("status: %q is not one of %v", st, allowed)
+	return "", core.Invalid("status: %q is not one of %v", st, allowed)
 }
 
 func (s *Server) listProviderFilings(w http.ResponseWriter, r *http.Request, ns *namespace) {
@@ -92,7 +92,7 @@ func (s *Server) listPhones(w http.ResponseWriter, r *http.Request, ns *namespac
 	}
 	q := r.URL.Query().Get("q")
 	if !digits.MatchString(q) {
-		s.fail(w, r, simulator.Invalid("q: must be up to 11 digits of a number, got %q", q))
+		s.fail(w, r, core.Invalid("q: must be up to 11 digits of a number, got %q", q))
 		return
 	}
 	phones, total, err := ns.gw.Phones(r.Context(), q, limit, offset)

@@ -149,7 +149,7 @@ func TestRequestIDOnEveryLogLine(t *testing.T) {
 	var sawError, sawEvent bool
 	for _, rec := range during {
 		sawError = sawError || (rec["level"] == "ERROR" && rec["msg"] == "request failed")
-		sawEvent = sawEvent || (rec["msg"] == "event failed" && rec["component"] == "scheduler")
+		sawEvent = sawEvent || (rec["msg"] == "job failed" && rec["component"] == "scheduler")
 	}
 	if !sawError || !sawEvent {
 		t.Fatalf("lines of the failed advance %v: want its error and the scheduler's line, with its request id", during)

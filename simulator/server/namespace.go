@@ -18,7 +18,7 @@ import (
 	"smsim/dashboard"
 	"smsim/gateway"
 	"smsim/miit"
-	"smsim/simulator"
+	"smsim/simulator/core"
 	"smsim/simulator/webhook"
 )
 
@@ -46,11 +46,11 @@ func ValidNamespace(name string) bool { return namespaceName.MatchString(name) }
 // builds them when a namespace is first asked for and may drop them again.
 type namespace struct {
 	name   string
-	ks     simulator.Keyspace
-	clock  *simulator.Clock
-	sched  *simulator.Scheduler
-	faults *simulator.FaultStore
-	events *simulator.EventLog
+	ks     core.Keyspace
+	clock  *core.Clock
+	sched  *core.Scheduler
+	faults *core.FaultStore
+	events *core.EventLog
 	feed   *dashboard.Feed
 	gw     *gateway.Gateway
 	miit   *miit.Service
@@ -69,12 +69,12 @@ func (s *Server) registryKey() string { return s.cfg.KeyPrefix + ":namespaces" }
 // build makes the components of namespace name and sets its clock to the
 // start value unless the store holds one.
 func (s *Server) build(ctx context.Context, name string) (*namespace, error) {
-	ks := simulator.Keyspace{Prefix: s.cfg.KeyPrefix, Namespace: name}
+	ks := core.Keyspace{Prefix: s.cfg.KeyPrefix, Namespace: name}
 	n := &namespace{name: name, ks: ks}
-	n.clock = simulator.NewClock(s.rdb, ks, s.cfg.ClockStart, nil)
-	n.sched = simulator.NewScheduler(s.rdb, ks, n.clock, s.log, s.reg, s.cfg.Scheduler)
-	n.faults = simulator.NewFaultStore(s.rdb, ks)
-	n.events = simulator.NewEventLog(s.rdb, ks)
+	n.clock = core.NewClock(s.rdb, ks, s.cfg.ClockStart, nil)
+	n.sched = core.NewScheduler(s.rdb, ks, n.clock, s.log, s.reg, s.cfg.Scheduler)
+	n.faults = core.NewFaultStore(s.rdb, ks)
+	n.events = core.NewEventLog(s.rdb, ks)
 	n.feed = dashboard.NewFeed(n.events, s.log)
 	n.gw = gateway.New(gateway.Config{Redis: s.rdb, Keyspace: ks, Scheduler: n.sched, Faults: n.faults, Events: n.events,
 		Rand: s.rnd, Log: s.log, Metrics: s.reg, Hub: s.hub})
@@ -176,8 +176,8 @@ func (s *Server) activeNamespaces(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("read namespaces: %w", err)
 	}
 	names = slices.DeleteFunc(names, func(n string) bool { return !ValidNamespace(n) })
-	if !slices.Contains(names, simulator.DefaultNamespace) {
-		names = append(names, simulator.DefaultNamespace)
+	if !slices.Contains(names, core.DefaultNamespace) {
+		names = append(names, core.DefaultNamespace)
 	}
 	slices.Sort(names)
 	return names, nil
@@ -231,7 +231,7 @@ func (s *Server) superviseOnce(ctx context.Context) error {
 	var idle []*namespace
 	s.mu.Lock()
 	for name, n := range s.spaces {
-		if name != simulator.DefaultNamespace && !slices.Contains(names, name) && n.touched.Load() < idleSince {
+		if name != core.DefaultNamespace && !slices.Contains(names, name) && n.touched.Load() < idleSince {
 			delete(s.spaces, name)
 			idle = append(idle, n)
 		}
@@ -250,19 +250,19 @@ func namespaceOf(r *http.Request) (string, error) {
 	name := h
 	switch {
 	case h != "" && q != "" && h != q:
-		return "", simulator.Invalid("namespace: the %s header says %q and ?namespace= says %q: give one", NamespaceHeader, h, q)
+		return "", core.Invalid("namespace: the %s header says %q and ?namespace= says %q: give one", NamespaceHeader, h, q)
 	case h == "":
 		name = q
 	}
 	if name == "" {
-		return simulator.DefaultNamespace, nil
+		return core.DefaultNamespace, nil
 	}
 	if !ValidNamespace(name) {
 		what := NamespaceHeader
 		if h == "" {
 			what = "namespace"
 		}
-		return "", simulator.Invalid("%s: must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit, got %q", what, name)
+		return "", core.Invalid("%s: must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit, got %q", what, name)
 	}
 	return name, nil
 }
@@ -312,16 +312,16 @@ func (s *Server) listNamespaces(w http.ResponseWriter, r *http.Request) {
 		if !ValidNamespace(name) {
 			continue
 		}
-		seenDefault = seenDefault || name == simulator.DefaultNamespace
+		seenDefault = seenDefault || name == core.DefaultNamespace
 		out = append(out, namespaceUse{Name: name, LastUsed: time.UnixMilli(int64(z.Score)).UTC()})
 	}
 	if !seenDefault {
-		sc, err := s.rdb.ZScore(r.Context(), s.registryKey(), simulator.DefaultNamespace).Result()
+		sc, err := s.rdb.ZScore(r.Context(), s.registryKey(), core.DefaultNamespace).Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			s.fail(w, r, fmt.Errorf("read namespaces: %w", err))
 			return
 		}
-		out = append(out, namespaceUse{Name: simulator.DefaultNamespace, LastUsed: time.UnixMilli(int64(sc)).UTC()})
+		out = append(out, namespaceUse{Name: core.DefaultNamespace, LastUsed: time.UnixMilli(int64(sc)).UTC()})
 	}
 	slices.SortFunc(out, func(a, b namespaceUse) int { return strings.Compare(a.Name, b.Name) })
 	writeJSON(w, http.StatusOK, map[string]any{"namespaces": out})

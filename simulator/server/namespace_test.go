@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"smsim/miit"
-	"smsim/simulator"
+	"smsim/simulator/core"
 	"smsim/simulator/server"
 )
 
@@ -305,7 +305,7 @@ func TestNamespaceNames(t *testing.T) {
 		}
 	}
 	// the refused requests started nobody's clock
-	var st simulator.ClockState
+	var st core.ClockState
 	e.in("one").call("GET", "/admin/v1/clock", nil, 200, &st)
 	if !st.Paused {
 		t.Errorf("namespace one's clock runs after a refused request: %+v", st)

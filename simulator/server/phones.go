@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"smsim/gateway"
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 func (s *Server) routePhones(mux *http.ServeMux) {
@@ -55,7 +55,7 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, ns *namespace)
 		folder = gateway.FolderInbox
 	case gateway.FolderInbox, gateway.FolderBlocked:
 	default:
-		s.fail(w, r, simulator.Invalid("folder: must be %q or %q, got %q", gateway.FolderInbox, gateway.FolderBlocked, folder))
+		s.fail(w, r, core.Invalid("folder: must be %q or %q, got %q", gateway.FolderInbox, gateway.FolderBlocked, folder))
 		return
 	}
 	ms, err := ns.gw.Folder(r.Context(), phone, folder)
@@ -101,7 +101,7 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	if v := q.Get("timeout"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 || d > MaxNextTimeout {
-			s.fail(w, r, simulator.Invalid("timeout: must be a duration more than 0 and at most %s, such as \"30s\"; got %q", MaxNextTimeout, v))
+			s.fail(w, r, core.Invalid("timeout: must be a duration more than 0 and at most %s, such as \"30s\"; got %q", MaxNextTimeout, v))
 			return
 		}
 		timeout = d
@@ -115,7 +115,7 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request, ns *namespace) {
 		if v := q.Get(b.name); v != "" {
 			x, err := strconv.ParseBool(v)
 			if err != nil {
-				s.fail(w, r, simulator.Invalid("%s: must be true or false, got %q", b.name, v))
+				s.fail(w, r, core.Invalid("%s: must be true or false, got %q", b.name, v))
 				return
 			}
 			*b.dst = x
@@ -123,19 +123,19 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	}
 	if v := q.Get("match"); v != "" {
 		if len(v) > maxMatchLen {
-			s.fail(w, r, simulator.Invalid("match: longer than %d characters", maxMatchLen))
+			s.fail(w, r, core.Invalid("match: longer than %d characters", maxMatchLen))
 			return
 		}
 		re, err := regexp.Compile(v)
 		if err != nil {
-			s.fail(w, r, simulator.Invalid("match: not a regular expression: %v", err))
+			s.fail(w, r, core.Invalid("match: not a regular expression: %v", err))
 			return
 		}
 		f.Match = re
 	}
 	after, hasAfter := q.Get("after"), q.Has("after")
 	if hasAfter && after == "" {
-		s.fail(w, r, simulator.Invalid("after: empty; give a message id or %q", gateway.AfterStart))
+		s.fail(w, r, core.Invalid("after: empty; give a message id or %q", gateway.AfterStart))
 		return
 	}
 	m, ok, err := ns.gw.Next(r.Context(), phone, after, f, timeout)
@@ -184,7 +184,7 @@ func (s *Server) setProfile(w http.ResponseWriter, r *http.Request, ns *namespac
 		s.fail(w, r, err)
 		return
 	}
-	s.emitNow(r, ns, simulator.KindPhone, map[string]any{"phone": phone, "profile": p})
+	s.emitNow(r, ns, core.KindPhone, map[string]any{"phone": phone, "profile": p})
 	writeJSON(w, http.StatusOK, p)
 }
 

@@ -6,18 +6,18 @@ import (
 	"sort"
 
 	"smsim/gateway"
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // ScenarioResult is what applying a scenario set.
 type ScenarioResult struct {
 	Name   string                     `json:"name,omitempty"`
-	Faults simulator.Faults           `json:"faults"`
+	Faults core.Faults                `json:"faults"`
 	Phones map[string]gateway.Profile `json:"phones"`
 }
 
 // ApplyScenario sets the fault profile and the phone profiles of a
-// scenario (simulator.ParseScenario) in a namespace, its outages counted
+// scenario (core.ParseScenario) in a namespace, its outages counted
 // from the namespace's simulated now. Nothing is set unless all of it is
 // valid.
 func (s *Server) ApplyScenario(ctx context.Context, namespace string, body []byte) (ScenarioResult, error) {
@@ -29,7 +29,7 @@ func (s *Server) ApplyScenario(ctx context.Context, namespace string, body []byt
 }
 
 func (s *Server) applyScenario(ctx context.Context, ns *namespace, body []byte) (ScenarioResult, error) {
-	sc, err := simulator.ParseScenario(body)
+	sc, err := core.ParseScenario(body)
 	if err != nil {
 		return ScenarioResult{}, err
 	}
@@ -49,7 +49,7 @@ func (s *Server) applyScenario(ctx context.Context, ns *namespace, body []byte) 
 		}
 		p, err := gateway.ParseProfile(raw)
 		if err != nil {
-			return ScenarioResult{}, simulator.Invalid("phones.%s.%s", number, err.(*simulator.Error).Detail)
+			return ScenarioResult{}, core.Invalid("phones.%s.%s", number, err.(*core.Error).Detail)
 		}
 		res.Phones[phone] = p
 	}
@@ -66,9 +66,9 @@ func (s *Server) applyScenario(ctx context.Context, ns *namespace, body []byte) 
 			return ScenarioResult{}, err
 		}
 	}
-	s.record(ctx, ns, now, simulator.KindFaults, f)
+	s.record(ctx, ns, now, core.KindFaults, f)
 	for _, phone := range phones {
-		s.record(ctx, ns, now, simulator.KindPhone, map[string]any{"phone": phone, "profile": res.Phones[phone]})
+		s.record(ctx, ns, now, core.KindPhone, map[string]any{"phone": phone, "profile": res.Phones[phone]})
 	}
 	return res, nil
 }
@@ -80,9 +80,9 @@ type scenarioInfo struct {
 
 func (s *Server) scenarios(w http.ResponseWriter, r *http.Request) {
 	out := []scenarioInfo{}
-	for _, name := range simulator.ScenarioNames() {
-		b, _ := simulator.ShippedScenario(name)
-		sc, err := simulator.ParseScenario(b)
+	for _, name := range core.ScenarioNames() {
+		b, _ := core.ShippedScenario(name)
+		sc, err := core.ParseScenario(b)
 		if err != nil {
 			s.fail(w, r, err)
 			return

@@ -19,7 +19,7 @@ import (
 
 	"smsim/gateway"
 	"smsim/miit"
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // DefaultMaxBody bounds a request body.
@@ -31,14 +31,14 @@ type Config struct {
 	// commands: give each Server a client of its own.
 	Redis          redis.UniversalClient
 	KeyPrefix      string // default "smsim"
-	ClockStart     simulator.ClockStart
+	ClockStart     core.ClockStart
 	Seed           *int64 // nil: draws from crypto/rand
 	MIITSender     string
 	ProviderSender string
 	Log            *slog.Logger
 	Registry       *prometheus.Registry
 	MaxBody        int64
-	Scheduler      simulator.SchedulerOptions
+	Scheduler      core.SchedulerOptions
 	// WebhookHosts are the hosts besides loopback that webhooks may be
 	// posted to.
 	WebhookHosts []string
@@ -58,7 +58,7 @@ type Server struct {
 	rdb   redis.UniversalClient
 	log   *slog.Logger
 	reg   *prometheus.Registry
-	rnd   *simulator.Source
+	rnd   *core.Source
 	hub   *gateway.Hub
 	http  *httpMetrics
 	stats *serverMetrics
@@ -81,7 +81,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	cfg.Log = slog.New(simulator.LogHandler(cfg.Log.Handler())) // lines logged with a request's context name it
+	cfg.Log = slog.New(core.LogHandler(cfg.Log.Handler())) // lines logged with a request's context name it
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
@@ -92,16 +92,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.NamespaceIdle = DefaultNamespaceIdle
 	}
 	s := &Server{cfg: cfg, rdb: cfg.Redis, log: cfg.Log, reg: cfg.Registry, spaces: map[string]*namespace{}}
-	s.rnd = simulator.NewSource()
+	s.rnd = core.NewSource()
 	if cfg.Seed != nil {
-		s.rnd = simulator.NewSeededSource(*cfg.Seed)
+		s.rnd = core.NewSeededSource(*cfg.Seed)
 	}
 	s.hub = gateway.NewHub(s.rdb, cfg.KeyPrefix, s.log)
 	s.http = newHTTPMetrics(s.reg)
 	s.stats = newServerMetrics(s.reg)
 	s.reg.MustRegister(miit.NewOrdersCollector(s.rdb, cfg.KeyPrefix, s.activeNamespaces, s.log))
 	s.rdb.AddHook(redisHook{s.stats.redisErrors})
-	if _, err := s.namespace(ctx, simulator.DefaultNamespace); err != nil {
+	if _, err := s.namespace(ctx, core.DefaultNamespace); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -39,8 +39,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"smsim/simulator"
 	"smsim/simulator/client"
+	"smsim/simulator/core"
 	"smsim/simulator/redistest"
 	"smsim/simulator/server"
 )
@@ -130,7 +130,7 @@ func RunT(t testing.TB, opts ...Option) *Sim {
 // Start starts a simulator; Close stops it. Tests use RunT, which closes
 // it for them.
 func Start(opts ...Option) (*Sim, error) {
-	o := options{cfg: server.Config{ClockStart: simulator.ClockStart{At: DefaultStart(), Paused: true, Scale: 1}}}
+	o := options{cfg: server.Config{ClockStart: core.ClockStart{At: DefaultStart(), Paused: true, Scale: 1}}}
 	for _, f := range opts {
 		f(&o)
 	}

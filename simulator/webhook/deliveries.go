@@ -6,15 +6,15 @@ import (
 	"fmt"
 	"time"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // Payload is the body of a post.
 type Payload struct {
-	ID      string           `json:"id"` // the delivery id, the same in every attempt
-	HookID  string           `json:"hook_id"`
-	Attempt int              `json:"attempt"` // 1-based
-	Event   simulator.Record `json:"event"`
+	ID      string      `json:"id"` // the delivery id, the same in every attempt
+	HookID  string      `json:"hook_id"`
+	Attempt int         `json:"attempt"` // 1-based
+	Event   core.Record `json:"event"`
 }
 
 // Statuses of an attempt.
@@ -52,7 +52,7 @@ func (d *Dispatcher) Deliveries(ctx context.Context, id string, limit int) ([]De
 		return nil, fmt.Errorf("read deliveries of webhook %s: %w", id, err)
 	}
 	if ex.Val() == 0 {
-		return nil, simulator.NotFound("no webhook %q", id)
+		return nil, core.NotFound("no webhook %q", id)
 	}
 	out := make([]Delivery, len(lr.Val()))
 	for i, s := range lr.Val() {

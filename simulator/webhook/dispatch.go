@@ -17,7 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 const (
@@ -76,7 +76,7 @@ return 1
 type job struct {
 	delivery string
 	attempt  int
-	event    simulator.Record
+	event    core.Record
 	member   string // the claimed retry; "" for a first attempt
 }
 
@@ -179,19 +179,19 @@ func (d *Dispatcher) ensureGroup(ctx context.Context) error {
 	return nil
 }
 
-// record reads an event of the log, as simulator.EventLog does.
-func (d *Dispatcher) record(m redis.XMessage) simulator.Record {
+// record reads an event of the log, as core.EventLog does.
+func (d *Dispatcher) record(m redis.XMessage) core.Record {
 	at, _ := strconv.ParseInt(fmt.Sprint(m.Values["at"]), 10, 64)
 	data, _ := m.Values["data"].(string)
 	kind, _ := m.Values["kind"].(string)
 	if data == "" {
 		data = "{}"
 	}
-	return simulator.Record{ID: m.ID, At: time.UnixMilli(at).UTC(), Kind: kind, Namespace: d.ks.Namespace, Data: json.RawMessage(data)}
+	return core.Record{ID: m.ID, At: time.UnixMilli(at).UTC(), Kind: kind, Namespace: d.ks.Namespace, Data: json.RawMessage(data)}
 }
 
 // dispatch makes the first attempts of posting rec, to its hooks at once.
-func (d *Dispatcher) dispatch(ctx context.Context, hooks []stored, rec simulator.Record) error {
+func (d *Dispatcher) dispatch(ctx context.Context, hooks []stored, rec core.Record) error {
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -217,7 +217,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, hooks []stored, rec simulator
 // deliveryID names the posts of event to hook: the same in every attempt,
 // and when an event taken over from a dead dispatcher is posted again.
 func deliveryID(hook, event string) string {
-	return simulator.NewSource().DerivedID("whd", hook, event)
+	return core.NewSource().DerivedID("whd", hook, event)
 }
 
 // idAfter tells whether stream id a comes after b ("ms-seq"; a b that does

@@ -15,7 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 	"smsim/simulator/webhook"
 )
 
@@ -29,8 +29,8 @@ func TestPostsSignedEvent(t *testing.T) {
 	e := newEnv(t)
 	d := e.dispatcher(t, webhook.Config{})
 	r := newReceiver(t, answerAll(http.StatusNoContent))
-	h := e.register(t, d, webhook.Hook{URL: r.URL + "/in", Events: []string{simulator.KindSMSDelivered}, Secret: "s3cret"})
-	eid := e.emit(t, simulator.KindSMSDelivered, smsData{Phone: "13800000001", Code: "123456"})
+	h := e.register(t, d, webhook.Hook{URL: r.URL + "/in", Events: []string{core.KindSMSDelivered}, Secret: "s3cret"})
+	eid := e.emit(t, core.KindSMSDelivered, smsData{Phone: "13800000001", Code: "123456"})
 
 	if n := step(t, d); n != 1 {
 		t.Fatalf("handled %d events, want 1", n)
@@ -92,14 +92,14 @@ func TestPostsOnlyLaterEventsOfSubscribedKinds(t *testing.T) {
 	ra := newReceiver(t, answerAll(200))
 	rb := newReceiver(t, answerAll(200))
 
-	e.emit(t, simulator.KindSMSFailed, smsData{Phone: "1"}) // before any hook
-	a := e.register(t, d, webhook.Hook{URL: ra.URL, Events: []string{simulator.KindSMSDelivered, simulator.KindSMSFailed}})
-	e1 := e.emit(t, simulator.KindSMSDelivered, smsData{Phone: "2"})
-	e.emit(t, simulator.KindSMSSent, smsData{Phone: "3"}) // a kind neither receives
+	e.emit(t, core.KindSMSFailed, smsData{Phone: "1"}) // before any hook
+	a := e.register(t, d, webhook.Hook{URL: ra.URL, Events: []string{core.KindSMSDelivered, core.KindSMSFailed}})
+	e1 := e.emit(t, core.KindSMSDelivered, smsData{Phone: "2"})
+	e.emit(t, core.KindSMSSent, smsData{Phone: "3"}) // a kind neither receives
 	// b comes while events are waiting in the group: it gets none of them
 	b := e.register(t, d, webhook.Hook{URL: rb.URL})
-	e3 := e.emit(t, simulator.KindSMSFailed, smsData{Phone: "4"})
-	e.emit(t, simulator.KindClock, map[string]string{"now": "later"})
+	e3 := e.emit(t, core.KindSMSFailed, smsData{Phone: "4"})
+	e.emit(t, core.KindClock, map[string]string{"now": "later"})
 
 	if n := step(t, d); n != 4 {
 		t.Fatalf("handled %d events, want 4 (those after the first hook)", n)
@@ -135,7 +135,7 @@ func TestRetriesUntilDelivered(t *testing.T) {
 		return 200
 	})
 	h := e.register(t, d, webhook.Hook{URL: r.URL})
-	eid := e.emit(t, simulator.KindValidation, map[string]string{"result": "ok"})
+	eid := e.emit(t, core.KindValidation, map[string]string{"result": "ok"})
 
 	step(t, d)
 	if n := retryDue(t, d); n != 0 {
@@ -202,7 +202,7 @@ func TestFailsAfterMaxAttempts(t *testing.T) {
 	d := e.dispatcher(t, webhook.Config{MaxAttempts: 3, Backoff: func(n int) time.Duration { return time.Duration(n) * time.Minute }})
 	r := newReceiver(t, answerAll(503))
 	h := e.register(t, d, webhook.Hook{URL: r.URL})
-	eid := e.emit(t, simulator.KindSMSBlocked, smsData{Phone: "13800000002"})
+	eid := e.emit(t, core.KindSMSBlocked, smsData{Phone: "13800000002"})
 
 	step(t, d)
 	e.clock.Set(t0.Add(time.Minute))
@@ -248,7 +248,7 @@ func TestRedirectAndUnreachableTargetFail(t *testing.T) {
 
 	hr := e.register(t, d, webhook.Hook{URL: redirecting.URL + "/in"})
 	hg := e.register(t, d, webhook.Hook{URL: "http://" + goneAddr + "/in"})
-	eid := e.emit(t, simulator.KindSMSFailed, smsData{Phone: "13800000003"})
+	eid := e.emit(t, core.KindSMSFailed, smsData{Phone: "13800000003"})
 	step(t, d)
 	if n := followed.Load(); n != 0 {
 		t.Fatalf("the redirect was followed %d times", n)
@@ -274,7 +274,7 @@ func TestDeleteDropsLogAndRetries(t *testing.T) {
 	r := newReceiver(t, answerAll(500))
 	gone := e.register(t, d, webhook.Hook{URL: r.URL + "/gone"})
 	kept := e.register(t, d, webhook.Hook{URL: r.URL + "/kept"})
-	e.emit(t, simulator.KindSMSFailed, smsData{Phone: "13800000004"})
+	e.emit(t, core.KindSMSFailed, smsData{Phone: "13800000004"})
 	step(t, d)
 	if got := len(r.Posts()); got != 2 {
 		t.Fatalf("%d posts, want 2", got)
@@ -317,7 +317,7 @@ func TestDeleteDuringAnAttemptSchedulesNothing(t *testing.T) {
 		return 500
 	})
 	h = e.register(t, d, webhook.Hook{URL: r.URL})
-	e.emit(t, simulator.KindSMSFailed, smsData{Phone: "13800000005"})
+	e.emit(t, core.KindSMSFailed, smsData{Phone: "13800000005"})
 	step(t, d)
 	for _, k := range []string{e.ks.Key("webhooks", "retry"), e.ks.Key("webhooks", "inflight")} {
 		if n, err := e.rdb.ZCard(ctx, k).Result(); err != nil || n != 0 {
@@ -334,7 +334,7 @@ func TestTwoDispatchersPostEachEventOnce(t *testing.T) {
 	e := newEnv(t)
 	r := newReceiver(t, answerAll(200))
 	first := e.dispatcher(t, webhook.Config{})
-	e.register(t, first, webhook.Hook{URL: r.URL, Events: []string{simulator.KindSMSDelivered}})
+	e.register(t, first, webhook.Hook{URL: r.URL, Events: []string{core.KindSMSDelivered}})
 	ds := []*webhook.Dispatcher{first, e.dispatcher(t, webhook.Config{})}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -356,7 +356,7 @@ func TestTwoDispatchersPostEachEventOnce(t *testing.T) {
 		})
 	}
 	for i := range events {
-		e.emit(t, simulator.KindSMSDelivered, smsData{Phone: fmt.Sprintf("138%08d", i)})
+		e.emit(t, core.KindSMSDelivered, smsData{Phone: fmt.Sprintf("138%08d", i)})
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
@@ -392,7 +392,7 @@ func TestTwoDispatchersMakeEachRetryOnce(t *testing.T) {
 	b := e.dispatcher(t, webhook.Config{})
 	e.register(t, a, webhook.Hook{URL: r.URL})
 	for i := range events {
-		e.emit(t, simulator.KindSMSFailed, smsData{Phone: fmt.Sprintf("139%08d", i)})
+		e.emit(t, core.KindSMSFailed, smsData{Phone: fmt.Sprintf("139%08d", i)})
 	}
 	if n := step(t, a); n != events {
 		t.Fatalf("handled %d events, want %d", n, events)
@@ -435,7 +435,7 @@ func TestTakesOverEventsOfADeadDispatcher(t *testing.T) {
 	r := newReceiver(t, answerAll(200))
 	patient := e.dispatcher(t, webhook.Config{})
 	e.register(t, patient, webhook.Hook{URL: r.URL})
-	eid := e.emit(t, simulator.KindSMSDelivered, smsData{Phone: "13800000006"})
+	eid := e.emit(t, core.KindSMSDelivered, smsData{Phone: "13800000006"})
 
 	// a dispatcher reads the event and dies before acknowledging it
 	res, err := e.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
@@ -477,7 +477,7 @@ func TestRunDeliversAndLeaves(t *testing.T) {
 		defer close(done)
 		d.Run(ctx)
 	}()
-	eid := e.emit(t, simulator.KindValidation, map[string]string{"result": "ok"})
+	eid := e.emit(t, core.KindValidation, map[string]string{"result": "ok"})
 	// wait until the post is logged and the event acknowledged
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -518,7 +518,7 @@ func TestStepAfterTheLogIsDeleted(t *testing.T) {
 	if n := step(t, d); n != 0 {
 		t.Fatalf("handled %d events, want 0", n)
 	}
-	eid := e.emit(t, simulator.KindSMSFailed, smsData{Phone: "13800000007"})
+	eid := e.emit(t, core.KindSMSFailed, smsData{Phone: "13800000007"})
 	if n := step(t, d); n != 1 {
 		t.Fatalf("handled %d events, want 1", n)
 	}
@@ -537,10 +537,10 @@ func TestFirstHookStartsAtTheEndOfTheLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 5 { // while no hook is registered, nobody reads the log
-		e.emit(t, simulator.KindSMSFailed, smsData{Phone: "13800000008"})
+		e.emit(t, core.KindSMSFailed, smsData{Phone: "13800000008"})
 	}
 	e.register(t, d, webhook.Hook{URL: r.URL})
-	eid := e.emit(t, simulator.KindSMSFailed, smsData{Phone: "13800000009"})
+	eid := e.emit(t, core.KindSMSFailed, smsData{Phone: "13800000009"})
 	if n := step(t, d); n != 1 {
 		t.Fatalf("read %d events, want 1 (the group starts again at the end of the log)", n)
 	}

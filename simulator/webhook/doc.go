@@ -16,7 +16,7 @@
 // # Reading the log
 //
 // The dispatchers of a namespace read its event log (the stream
-// simulator.EventLog writes) through one consumer group, Group, each under
+// core.EventLog writes) through one consumer group, Group, each under
 // a random consumer name, so that each event is read by one of them. The
 // group is created at the end of the log when the first hook is registered,
 // and each hook keeps the id of the newest event at its registration: a
@@ -42,7 +42,7 @@
 //
 // A post is a JSON Payload: the delivery id (one per event and hook, the
 // same in every attempt, for the receiver to drop repeats), the hook id,
-// the attempt and the event as simulator.Record writes it. Its headers name
+// the attempt and the event as core.Record writes it. Its headers name
 // the event's kind (X-Smsim-Event), the delivery id (X-Smsim-Delivery), the
 // time of the attempt in unix seconds (X-Smsim-Timestamp) and the signature
 // (X-Smsim-Signature): "sha256=" and the hex HMAC-SHA256, keyed with the
@@ -51,7 +51,7 @@
 //
 // # Keys
 //
-// All keys of a namespace carry its hash tag (simulator.Keyspace):
+// All keys of a namespace carry its hash tag (core.Keyspace):
 //
 //	webhooks                 sorted set: hook ids, in order of registration
 //	webhooks:hook:<id>       hash: the hook (JSON) and the id of the newest event at its registration

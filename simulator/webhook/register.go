@@ -12,7 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // stored is a hook as kept in Redis: the hook and the id of the newest
@@ -77,7 +77,7 @@ func (d *Dispatcher) Register(ctx context.Context, h Hook) (Hook, error) {
 		return Hook{}, fmt.Errorf("register webhook: %w", err)
 	}
 	if ok == 0 {
-		return Hook{}, simulator.Conflict("too many webhooks: a namespace holds at most %d; delete one first", MaxHooks)
+		return Hook{}, core.Conflict("too many webhooks: a namespace holds at most %d; delete one first", MaxHooks)
 	}
 	d.log.InfoContext(ctx, "webhook registered", "hook", h.ID, "url", redacted(h.URL), "events", strings.Join(h.Events, ","))
 	return h, nil
@@ -94,7 +94,7 @@ func (d *Dispatcher) validate(h Hook) (Hook, error) {
 		var evs []string
 		for _, k := range h.Events {
 			if !slices.Contains(Kinds, k) {
-				return Hook{}, simulator.Invalid("events: unknown kind %q; known kinds: %s", k, strings.Join(Kinds, ", "))
+				return Hook{}, core.Invalid("events: unknown kind %q; known kinds: %s", k, strings.Join(Kinds, ", "))
 			}
 			if !slices.Contains(evs, k) {
 				evs = append(evs, k)
@@ -104,7 +104,7 @@ func (d *Dispatcher) validate(h Hook) (Hook, error) {
 	}
 	switch {
 	case len(h.Secret) > MaxSecretLen:
-		return Hook{}, simulator.Invalid("secret: %d bytes; at most %d", len(h.Secret), MaxSecretLen)
+		return Hook{}, core.Invalid("secret: %d bytes; at most %d", len(h.Secret), MaxSecretLen)
 	case h.Secret == "":
 		h.Secret = randomHex(32)
 	}
@@ -115,10 +115,10 @@ func (d *Dispatcher) validate(h Hook) (Hook, error) {
 // host.
 func (d *Dispatcher) checkURL(raw string) error {
 	if raw == "" {
-		return simulator.Invalid("url: required")
+		return core.Invalid("url: required")
 	}
 	if len(raw) > MaxURLLen {
-		return simulator.Invalid("url: %d bytes; at most %d", len(raw), MaxURLLen)
+		return core.Invalid("url: %d bytes; at most %d", len(raw), MaxURLLen)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -126,17 +126,17 @@ func (d *Dispatcher) checkURL(raw string) error {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return simulator.Invalid("url: not a valid URL: %v", err)
+		return core.Invalid("url: not a valid URL: %v", err)
 	}
 	switch {
 	case u.Scheme == "":
-		return simulator.Invalid("url: %q is not absolute; give an http or https URL such as http://127.0.0.1:8080/hook", raw)
+		return core.Invalid("url: %q is not absolute; give an http or https URL such as http://127.0.0.1:8080/hook", raw)
 	case u.Scheme != "http" && u.Scheme != "https":
-		return simulator.Invalid("url: scheme %q is not allowed: use http or https", u.Scheme)
+		return core.Invalid("url: scheme %q is not allowed: use http or https", u.Scheme)
 	case u.Hostname() == "":
-		return simulator.Invalid("url: %q has no host", raw)
+		return core.Invalid("url: %q has no host", raw)
 	case !d.hostAllowed(u.Hostname()):
-		return simulator.Invalid("url: host %q is not allowed: only loopback hosts and hosts given with --webhook-host may receive webhooks", u.Hostname())
+		return core.Invalid("url: host %q is not allowed: only loopback hosts and hosts given with --webhook-host may receive webhooks", u.Hostname())
 	}
 	return nil
 }
@@ -185,7 +185,7 @@ func (d *Dispatcher) get(ctx context.Context, id string) (stored, error) {
 		return stored{}, err
 	}
 	if !ok {
-		return stored{}, simulator.NotFound("no webhook %q", id)
+		return stored{}, core.NotFound("no webhook %q", id)
 	}
 	return s, nil
 }
@@ -242,7 +242,7 @@ func (d *Dispatcher) Delete(ctx context.Context, id string) error {
 		return fmt.Errorf("delete webhook %s: %w", id, err)
 	}
 	if ok == 0 {
-		return simulator.NotFound("no webhook %q", id)
+		return core.NotFound("no webhook %q", id)
 	}
 	d.log.InfoContext(ctx, "webhook deleted", "hook", id)
 	return nil

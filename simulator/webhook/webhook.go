@@ -11,7 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 // Hook is a registered webhook: where to post, which kinds of events, and
@@ -27,28 +27,28 @@ type Hook struct {
 // DefaultEvents are the kinds a hook registered without events receives:
 // what a sender of verification codes acts on.
 var DefaultEvents = []string{
-	simulator.KindSMSDelivered,
-	simulator.KindSMSBlocked,
-	simulator.KindSMSFailed,
-	simulator.KindValidation,
-	simulator.KindFilingStatus,
+	core.KindSMSDelivered,
+	core.KindSMSBlocked,
+	core.KindSMSFailed,
+	core.KindValidation,
+	core.KindFilingStatus,
 }
 
 // Kinds are the kinds of events a hook may ask for: every kind of the event
 // log.
 var Kinds = []string{
-	simulator.KindFilingSubmitted,
-	simulator.KindFilingStatus,
-	simulator.KindSMSSent,
-	simulator.KindSMSDelivered,
-	simulator.KindSMSBlocked,
-	simulator.KindSMSFailed,
-	simulator.KindValidation,
-	simulator.KindResend,
-	simulator.KindClock,
-	simulator.KindFaults,
-	simulator.KindPhone,
-	simulator.KindReset,
+	core.KindFilingSubmitted,
+	core.KindFilingStatus,
+	core.KindSMSSent,
+	core.KindSMSDelivered,
+	core.KindSMSBlocked,
+	core.KindSMSFailed,
+	core.KindValidation,
+	core.KindResend,
+	core.KindClock,
+	core.KindFaults,
+	core.KindPhone,
+	core.KindReset,
 }
 
 // Limits and defaults.
@@ -78,7 +78,7 @@ const (
 // Config is what a Dispatcher needs.
 type Config struct {
 	Redis    redis.UniversalClient
-	Keyspace simulator.Keyspace
+	Keyspace core.Keyspace
 	// AllowHosts are the host names (or IP addresses) that may receive
 	// webhooks besides loopback ones (localhost, 127.0.0.0/8, ::1).
 	AllowHosts []string
@@ -122,7 +122,7 @@ func DefaultBackoff(attempt int) time.Duration {
 // group and a retry set in Redis. Its methods may be called concurrently.
 type Dispatcher struct {
 	rdb      redis.UniversalClient
-	ks       simulator.Keyspace
+	ks       core.Keyspace
 	allow    map[string]bool
 	client   *http.Client
 	now      func() time.Time

@@ -13,7 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 	"smsim/simulator/redistest"
 	"smsim/simulator/webhook"
 )
@@ -27,18 +27,18 @@ var (
 
 type env struct {
 	srv    *redistest.Server
-	ks     simulator.Keyspace
+	ks     core.Keyspace
 	rdb    redis.UniversalClient
-	events *simulator.EventLog
+	events *core.EventLog
 	clock  *fakeNow
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	srv := redistest.Start(t)
-	ks := simulator.Keyspace{Prefix: srv.Prefix, Namespace: simulator.DefaultNamespace}
+	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
 	rdb := srv.Client(t)
-	return &env{srv: srv, ks: ks, rdb: rdb, events: simulator.NewEventLog(rdb, ks), clock: &fakeNow{t: t0}}
+	return &env{srv: srv, ks: ks, rdb: rdb, events: core.NewEventLog(rdb, ks), clock: &fakeNow{t: t0}}
 }
 
 // dispatcher returns a dispatcher on a client of its own, as another process
@@ -176,12 +176,12 @@ func (r *receiver) Posts() []post {
 	return append([]post(nil), r.posts...)
 }
 
-// wantError checks that err is a *simulator.Error with code and detail.
+// wantError checks that err is a *core.Error with code and detail.
 func wantError(t *testing.T, err error, code int, detail string) {
 	t.Helper()
-	var se *simulator.Error
+	var se *core.Error
 	if !errors.As(err, &se) {
-		t.Fatalf("error %v (%T), want a *simulator.Error %d %q", err, err, code, detail)
+		t.Fatalf("error %v (%T), want a *core.Error %d %q", err, err, code, detail)
 	}
 	if se.Code != code || se.Detail != detail {
 		t.Fatalf("error %d %q\nwant  %d %q", se.Code, se.Detail, code, detail)

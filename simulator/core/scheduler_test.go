@@ -1,4 +1,4 @@
-package simulator_test
+package core_test
 
 import (
 	"context"
@@ -12,21 +12,21 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 	"smsim/simulator/redistest"
 )
 
 type schedEnv struct {
 	srv   *redistest.Server
-	ks    simulator.Keyspace
-	clock *simulator.Clock
+	ks    core.Keyspace
+	clock *core.Clock
 }
 
 func newSchedEnv(t *testing.T) *schedEnv {
 	t.Helper()
 	srv := redistest.Start(t)
-	ks := simulator.Keyspace{Prefix: srv.Prefix, Namespace: simulator.DefaultNamespace}
-	c := simulator.NewClock(srv.Client(t), ks, simulator.ClockStart{At: start, Paused: true}, nil)
+	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
+	c := core.NewClock(srv.Client(t), ks, core.ClockStart{At: start, Paused: true}, nil)
 	if err := c.Init(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -35,11 +35,11 @@ func newSchedEnv(t *testing.T) *schedEnv {
 
 // scheduler returns a new scheduler on the env's Redis, as another process
 // would have.
-func (e *schedEnv) scheduler(t *testing.T) *simulator.Scheduler {
+func (e *schedEnv) scheduler(t *testing.T) *core.Scheduler {
 	rdb := e.srv.Client(t)
-	c := simulator.NewClock(rdb, e.ks, simulator.ClockStart{At: start, Paused: true}, nil)
+	c := core.NewClock(rdb, e.ks, core.ClockStart{At: start, Paused: true}, nil)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return simulator.NewScheduler(rdb, e.ks, c, log, prometheus.NewRegistry(), simulator.SchedulerOptions{})
+	return core.NewScheduler(rdb, e.ks, c, log, prometheus.NewRegistry(), core.SchedulerOptions{})
 }
 
 func TestAdvanceCarriesOutInDueOrder(t *testing.T) {
@@ -47,10 +47,10 @@ func TestAdvanceCarriesOutInDueOrder(t *testing.T) {
 	e := newSchedEnv(t)
 	s := e.scheduler(t)
 	var got []string
-	s.Handle("note", func(ctx context.Context, ev simulator.Event) error {
-		got = append(got, fmt.Sprintf("%s@%s", ev.Args[0], ev.Due.Sub(start)))
-		if ev.Args[0] == "b" { // an event that schedules another inside the window
-			_, err := s.Schedule(ctx, ev.Due.Add(5*time.Minute), "note", "b2")
+	s.Handle("note", func(ctx context.Context, job core.Job) error {
+		got = append(got, fmt.Sprintf("%s@%s", job.Args[0], job.Due.Sub(start)))
+		if job.Args[0] == "b" { // a job that schedules another inside the window
+			_, err := s.Schedule(ctx, job.Due.Add(5*time.Minute), "note", "b2")
 			return err
 		}
 		return nil
@@ -75,7 +75,7 @@ func TestAdvanceCarriesOutInDueOrder(t *testing.T) {
 		t.Fatalf("clock %s, want %s", st.Now, start.Add(time.Hour))
 	}
 	if n, _ := s.Pending(ctx); n != 1 {
-		t.Fatalf("pending %d, want 1 (the event at 61m)", n)
+		t.Fatalf("pending %d, want 1 (the job at 61m)", n)
 	}
 }
 
@@ -85,9 +85,9 @@ func TestEachEventCarriedOutOnceByTwoProcesses(t *testing.T) {
 	a, b := e.scheduler(t), e.scheduler(t)
 	var mu sync.Mutex
 	count := map[string]int{}
-	h := func(ctx context.Context, ev simulator.Event) error {
+	h := func(ctx context.Context, job core.Job) error {
 		mu.Lock()
-		count[ev.Args[0]]++
+		count[job.Args[0]]++
 		mu.Unlock()
 		return nil
 	}
@@ -116,11 +116,11 @@ func TestEachEventCarriedOutOnceByTwoProcesses(t *testing.T) {
 		t.Fatal(aerr, berr)
 	}
 	if len(count) != n {
-		t.Fatalf("%d distinct events carried out, want %d", len(count), n)
+		t.Fatalf("%d distinct jobs carried out, want %d", len(count), n)
 	}
 	for k, c := range count {
 		if c != 1 {
-			t.Errorf("event %s carried out %d times", k, c)
+			t.Errorf("job %s carried out %d times", k, c)
 		}
 	}
 }
@@ -131,18 +131,18 @@ func TestClaimedEventOfDeadProcessIsCarriedOutAgain(t *testing.T) {
 	rdb := e.srv.Client(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	real := &fakeReal{t: time.Now()}
-	c := simulator.NewClock(rdb, e.ks, simulator.ClockStart{}, real.now)
-	dying := simulator.NewScheduler(rdb, e.ks, c, log, prometheus.NewRegistry(), simulator.SchedulerOptions{Lease: time.Minute})
-	dying.Handle("n", func(context.Context, simulator.Event) error { return fmt.Errorf("process died") })
+	c := core.NewClock(rdb, e.ks, core.ClockStart{}, real.now)
+	dying := core.NewScheduler(rdb, e.ks, c, log, prometheus.NewRegistry(), core.SchedulerOptions{Lease: time.Minute})
+	dying.Handle("n", func(context.Context, core.Job) error { return fmt.Errorf("process died") })
 	if _, err := dying.Schedule(ctx, start, "n", "x"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := dying.RunDue(ctx, start); err == nil {
 		t.Fatal("want the handler's error")
 	}
-	heir := simulator.NewScheduler(rdb, e.ks, c, log, prometheus.NewRegistry(), simulator.SchedulerOptions{})
+	heir := core.NewScheduler(rdb, e.ks, c, log, prometheus.NewRegistry(), core.SchedulerOptions{})
 	ran := 0
-	heir.Handle("n", func(context.Context, simulator.Event) error { ran++; return nil })
+	heir.Handle("n", func(context.Context, core.Job) error { ran++; return nil })
 	if n, _ := heir.Requeue(ctx); n != 0 {
 		t.Fatalf("requeued %d before the lease ended", n)
 	}
@@ -161,17 +161,17 @@ func TestBatchHandlerGetsRunsInOrder(t *testing.T) {
 	s := e.scheduler(t)
 	var calls [][]string
 	var order []string
-	s.HandleBatch("d", func(ctx context.Context, evs []simulator.Event) error {
+	s.HandleBatch("d", func(ctx context.Context, jobs []core.Job) error {
 		var names []string
-		for _, ev := range evs {
-			names = append(names, ev.Args[0])
-			order = append(order, ev.Args[0])
+		for _, job := range jobs {
+			names = append(names, job.Args[0])
+			order = append(order, job.Args[0])
 		}
 		calls = append(calls, names)
 		return nil
 	})
-	s.Handle("x", func(ctx context.Context, ev simulator.Event) error {
-		order = append(order, ev.Args[0])
+	s.Handle("x", func(ctx context.Context, job core.Job) error {
+		order = append(order, job.Args[0])
 		return nil
 	})
 	for i, name := range []string{"d1", "d2", "d3", "x4", "d5", "d6"} {
@@ -190,12 +190,12 @@ func TestBatchHandlerGetsRunsInOrder(t *testing.T) {
 		t.Fatalf("batch calls %v, want the runs [d1 d2 d3] and [d5 d6]", calls)
 	}
 	if n, _ := s.Pending(ctx); n != 0 {
-		t.Fatalf("%d events left", n)
+		t.Fatalf("%d jobs left", n)
 	}
 }
 
 // zrangeCounter counts the ZRANGE commands of a client: the background
-// loop's look at the next event.
+// loop's look at the next job.
 type zrangeCounter struct {
 	mu sync.Mutex
 	n  int
@@ -248,9 +248,9 @@ func TestLoopRestsWhileTheClockIsPaused(t *testing.T) {
 	rdb := e.srv.Client(t)
 	var reads zrangeCounter
 	rdb.AddHook(&reads)
-	c := simulator.NewClock(rdb, e.ks, simulator.ClockStart{At: start, Paused: true}, nil)
-	s := simulator.NewScheduler(rdb, e.ks, c, slog.New(slog.DiscardHandler), prometheus.NewRegistry(),
-		simulator.SchedulerOptions{Tick: time.Millisecond, PausedTick: time.Hour})
+	c := core.NewClock(rdb, e.ks, core.ClockStart{At: start, Paused: true}, nil)
+	s := core.NewScheduler(rdb, e.ks, c, slog.New(slog.DiscardHandler), prometheus.NewRegistry(),
+		core.SchedulerOptions{Tick: time.Millisecond, PausedTick: time.Hour})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go s.Run(ctx)
@@ -266,7 +266,7 @@ func TestLoopRestsWhileTheClockIsPaused(t *testing.T) {
 	// another process resumes the clock: this loop learns of it at its next
 	// look, and then looks every Tick
 	running := false
-	other := simulator.NewClock(e.srv.Client(t), e.ks, simulator.ClockStart{At: start, Paused: true}, nil)
+	other := core.NewClock(e.srv.Client(t), e.ks, core.ClockStart{At: start, Paused: true}, nil)
 	if _, err := other.Set(context.Background(), nil, &running); err != nil {
 		t.Fatal(err)
 	}

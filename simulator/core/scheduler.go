@@ -1,4 +1,4 @@
-package simulator
+package core
 
 import (
 	"context"
@@ -14,13 +14,13 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Event is something that happens at a simulated time: a sync, a delivery,
+// Job is something that happens at a simulated time: a sync, a delivery,
 // the end of a validation window. It is stored in Redis as one member of a
 // sorted set scored by its due time, in the form
 // "seq|due|kind|arg|arg…", so that it survives the process that scheduled
 // it.
-type Event struct {
-	Seq  string    // unique, increasing: orders events due at the same time
+type Job struct {
+	Seq  string    // unique, increasing: orders jobs due at the same time
 	Due  time.Time // the simulated time it happens at
 	Kind string
 	Args []string
@@ -28,40 +28,49 @@ type Event struct {
 	member string
 }
 
-// Member is the event's stored form.
-func (e Event) Member() string { return e.member }
+// Member is the job's stored form.
+func (e Job) Member() string { return e.member }
 
-// ParseEvent reads an event from its stored form.
-func ParseEvent(member string) (Event, error) {
+// Arity checks that the job has exactly n arguments: a handler calls it
+// before it reads them. The error describes the job with any code masked.
+func (j Job) Arity(n int) error {
+	if len(j.Args) != n {
+		return fmt.Errorf("malformed job %s: %d arguments, want %d", j, len(j.Args), n)
+	}
+	return nil
+}
+
+// ParseJob reads a job from its stored form.
+func ParseJob(member string) (Job, error) {
 	f := strings.Split(member, "|")
 	if len(f) < 3 {
-		return Event{}, fmt.Errorf("malformed event %q", member)
+		return Job{}, fmt.Errorf("malformed job %q", member)
 	}
 	due, err := strconv.ParseInt(f[1], 10, 64)
 	if err != nil {
-		return Event{}, fmt.Errorf("malformed event %q: due: %w", member, err)
+		return Job{}, fmt.Errorf("malformed job %q: due: %w", member, err)
 	}
-	return Event{Seq: f[0], Due: time.UnixMilli(due).UTC(), Kind: f[2], Args: f[3:], member: member}, nil
+	return Job{Seq: f[0], Due: time.UnixMilli(due).UTC(), Kind: f[2], Args: f[3:], member: member}, nil
 }
 
-// A Handler carries out an event. It must be idempotent: an event whose
+// A Handler carries out a job. It must be idempotent: a job whose
 // process died while carrying it out is carried out again by another.
-type Handler func(ctx context.Context, ev Event) error
+type Handler func(ctx context.Context, job Job) error
 
 // LuaSchedule defines, for scripts of other packages, the Lua function
-// schedule(due_key, seq_key, due_ms, kind, args) that schedules an event
+// schedule(due_key, seq_key, due_ms, kind, args) that schedules a job
 // (args: a table of strings without '|') and returns its stored form. The
 // script must pass due_key and seq_key (Scheduler.Keys) in KEYS.
 //
 // A script that sets due_limit (a time in ms) finds in the table due_now
-// every event it scheduled due by then: it returns them, and its caller
+// every job it scheduled due by then: it returns them, and its caller
 // carries them out at once (RunNow), so that a lag of zero is done before
 // the answer ("due means done").
 const LuaSchedule = `
 local due_limit = nil
 local due_now = {}
 local function schedule(due_key, seq_key, due, kind, args)
-  local n = tostring(redis.call('HINCRBY', seq_key, 'event', 1))
+  local n = tostring(redis.call('HINCRBY', seq_key, 'job', 1))
   local at = math.floor(tonumber(due))
   local m = string.rep('0', 12 - #n) .. n .. '|' .. tostring(at) .. '|' .. kind
   if #args > 0 then m = m .. '|' .. table.concat(args, '|') end
@@ -81,20 +90,20 @@ for i = 3, #ARGV do args[#args + 1] = ARGV[i] end
 return schedule(KEYS[1], KEYS[2], ARGV[1], ARGV[2], args)
 `)
 
-// claimScript moves up to ARGV[3] events due by ARGV[1] from the due set to
+// claimScript moves up to ARGV[3] jobs due by ARGV[1] from the due set to
 // the in-flight set, leased until the real time ARGV[2]. It answers the
-// event sequence number first (see RunDue), then the events in due order.
+// job sequence number first (see RunDue), then the jobs in due order.
 var claimScript = redis.NewScript(`
 local m = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 for _, x in ipairs(m) do
   redis.call('ZREM', KEYS[1], x)
   redis.call('ZADD', KEYS[2], ARGV[2], x)
 end
-table.insert(m, 1, redis.call('HGET', KEYS[3], 'event') or '0')
+table.insert(m, 1, redis.call('HGET', KEYS[3], 'job') or '0')
 return m
 `)
 
-// claimMembersScript claims the named events, those still due.
+// claimMembersScript claims the named jobs, those still due.
 var claimMembersScript = redis.NewScript(`
 local out = {}
 for i = 2, #ARGV do
@@ -106,7 +115,7 @@ end
 return out
 `)
 
-// requeueScript puts back in the due set the in-flight events whose lease
+// requeueScript puts back in the due set the in-flight jobs whose lease
 // ended before the real time ARGV[1].
 var requeueScript = redis.NewScript(`
 local m = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
@@ -118,7 +127,7 @@ end
 return #m
 `)
 
-// releaseScript puts the named in-flight events back in the due set.
+// releaseScript puts the named in-flight jobs back in the due set.
 var releaseScript = redis.NewScript(`
 for _, x in ipairs(ARGV) do
   if redis.call('ZREM', KEYS[2], x) == 1 then
@@ -128,13 +137,13 @@ end
 return 0
 `)
 
-// claimBatch is how many due events RunDue claims at once.
+// claimBatch is how many due jobs RunDue claims at once.
 const claimBatch = 64
 
 // SchedulerOptions tunes a Scheduler; the zero value is the default.
 type SchedulerOptions struct {
-	Lease time.Duration // how long a claimed event is kept from others (real time); default 30s
-	Tick  time.Duration // how often the background loop looks for due events (real time); default 50ms
+	Lease time.Duration // how long a claimed job is kept from others (real time); default 30s
+	Tick  time.Duration // how often the background loop looks for due jobs (real time); default 50ms
 	// PausedTick is how often the loop looks while the clock is paused (real
 	// time); default 1s. A paused clock moves only by an advance, which
 	// carries out what falls due itself; a change of the clock through this
@@ -142,10 +151,10 @@ type SchedulerOptions struct {
 	PausedTick time.Duration
 }
 
-// Scheduler keeps the events that happen later in simulated time, in a
+// Scheduler keeps the jobs that happen later in simulated time, in a
 // Redis sorted set, and carries them out when the clock reaches them. Each
-// event is claimed atomically, so that with several processes on one Redis
-// each is carried out once; a claimed event whose process died goes back to
+// job is claimed atomically, so that with several processes on one Redis
+// each is carried out once; a claimed job whose process died goes back to
 // the set when its lease ends.
 type Scheduler struct {
 	rdb      redis.UniversalClient
@@ -185,7 +194,7 @@ func NewScheduler(rdb redis.UniversalClient, ks Keyspace, clock *Clock, log *slo
 		opts: opts, real: clock.real, handlers: map[string]Handler{}, batch: map[string]BatchHandler{},
 		fired: Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsim_scheduler_events_total",
-			Help: "Scheduled events carried out, by kind and outcome (ok, error, unknown_kind).",
+			Help: "Scheduled jobs carried out, by kind and outcome (ok, error, unknown_kind).",
 		}, []string{"kind", "outcome"})),
 		kick:    make(chan struct{}, 1),
 		metrics: newSchedulerMetrics(reg),
@@ -193,43 +202,43 @@ func NewScheduler(rdb redis.UniversalClient, ks Keyspace, clock *Clock, log *slo
 	return s
 }
 
-// Keys are the keys a script that schedules events (LuaSchedule) passes in
+// Keys are the keys a script that schedules jobs (LuaSchedule) passes in
 // KEYS: the due set and the sequence hash.
 func (s *Scheduler) Keys() (due, seq string) { return s.dueKey, s.seqKey }
 
-// Handle sets the handler of events of kind. Call it before Run.
+// Handle sets the handler of jobs of kind. Call it before Run.
 func (s *Scheduler) Handle(kind string, h Handler) { s.handlers[kind] = h }
 
-// A BatchHandler carries out several events of one kind at once, in
+// A BatchHandler carries out several jobs of one kind at once, in
 // order. Like a Handler, it must be idempotent.
-type BatchHandler func(ctx context.Context, evs []Event) error
+type BatchHandler func(ctx context.Context, jobs []Job) error
 
-// HandleBatch sets the handler of events of kind that the scheduler hands
-// over in runs (deliveries): the events of kind due one after the other,
+// HandleBatch sets the handler of jobs of kind that the scheduler hands
+// over in runs (deliveries): the jobs of kind due one after the other,
 // released together. What the handler schedules is carried out in due
 // order with the rest, as for any handler.
 func (s *Scheduler) HandleBatch(kind string, h BatchHandler) {
 	s.batch[kind] = h
 }
 
-// Schedule adds an event of kind with args, due at due.
-func (s *Scheduler) Schedule(ctx context.Context, due time.Time, kind string, args ...string) (Event, error) {
+// Schedule adds a job of kind with args, due at due.
+func (s *Scheduler) Schedule(ctx context.Context, due time.Time, kind string, args ...string) (Job, error) {
 	argv := []any{due.UnixMilli(), kind}
 	for _, a := range args {
 		if strings.Contains(a, "|") {
-			return Event{}, fmt.Errorf("schedule %s: argument %q holds '|'", kind, a)
+			return Job{}, fmt.Errorf("schedule %s: argument %q holds '|'", kind, a)
 		}
 		argv = append(argv, a)
 	}
 	m, err := scheduleScript.Run(ctx, s.rdb, []string{s.dueKey, s.seqKey}, argv...).Text()
 	if err != nil {
-		return Event{}, fmt.Errorf("schedule %s: %w", kind, err)
+		return Job{}, fmt.Errorf("schedule %s: %w", kind, err)
 	}
 	s.Kick()
-	return ParseEvent(m)
+	return ParseJob(m)
 }
 
-// Kick wakes the background loop to look for due events at once.
+// Kick wakes the background loop to look for due jobs at once.
 func (s *Scheduler) Kick() {
 	select {
 	case s.kick <- struct{}{}:
@@ -237,20 +246,20 @@ func (s *Scheduler) Kick() {
 	}
 }
 
-// Pending counts the events not yet carried out.
+// Pending counts the jobs not yet carried out.
 func (s *Scheduler) Pending(ctx context.Context) (int64, error) {
 	p := s.rdb.Pipeline()
 	a := p.ZCard(ctx, s.dueKey)
 	b := p.ZCard(ctx, s.flyKey)
 	if _, err := p.Exec(ctx); err != nil {
-		return 0, fmt.Errorf("count events: %w", err)
+		return 0, fmt.Errorf("count jobs: %w", err)
 	}
 	return a.Val() + b.Val(), nil
 }
 
-// RunNow carries out the named events (stored forms) at once and returns
+// RunNow carries out the named jobs (stored forms) at once and returns
 // when each is done: those nobody claimed yet it carries out itself; for
-// those another worker claimed, it waits. Callers use it for events they
+// those another worker claimed, it waits. Callers use it for jobs they
 // just scheduled as due now, so that a zero delay means no wait for the
 // background loop and the caller sees their effect.
 func (s *Scheduler) RunNow(ctx context.Context, members ...string) error {
@@ -262,7 +271,7 @@ func (s *Scheduler) RunNow(ctx context.Context, members ...string) error {
 		}
 		claimed, err := claimMembersScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey}, argv...).StringSlice()
 		if err != nil {
-			return fmt.Errorf("claim events: %w", err)
+			return fmt.Errorf("claim jobs: %w", err)
 		}
 		if err := s.carryOut(ctx, claimed); err != nil {
 			return err
@@ -278,7 +287,7 @@ func (s *Scheduler) RunNow(ctx context.Context, members ...string) error {
 			scores[i] = p.ZScore(ctx, s.flyKey, m)
 		}
 		if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-			return fmt.Errorf("read events in flight: %w", err)
+			return fmt.Errorf("read jobs in flight: %w", err)
 		}
 		var busy []string
 		for i, c := range scores {
@@ -299,13 +308,13 @@ func (s *Scheduler) RunNow(ctx context.Context, members ...string) error {
 	return nil
 }
 
-// RunDue carries out, in due order, every event due by until, including
+// RunDue carries out, in due order, every job due by until, including
 // those that carrying out the earlier ones schedules. It answers how many it
 // carried out.
 //
-// It claims events in batches. Whenever anything is scheduled while a batch
-// is under way (the event sequence number moved), it puts the rest of the
-// batch back and claims again, so that a new event due before the rest is
+// It claims jobs in batches. Whenever anything is scheduled while a batch
+// is under way (the job sequence number moved), it puts the rest of the
+// batch back and claims again, so that a new job due before the rest is
 // carried out first.
 func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 	n := 0
@@ -313,7 +322,7 @@ func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 		out, err := claimScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey, s.seqKey},
 			until.UnixMilli(), s.leaseUntil(), claimBatch).StringSlice()
 		if err != nil {
-			return n, fmt.Errorf("claim events: %w", err)
+			return n, fmt.Errorf("claim jobs: %w", err)
 		}
 		seq, batch := out[0], out[1:]
 		if len(batch) == 0 {
@@ -322,7 +331,7 @@ func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 		for i := 0; i < len(batch); {
 			kind := kindOf(batch[i])
 			j := i + 1
-			if s.batch[kind] != nil { // a run of events of this kind goes in one call
+			if s.batch[kind] != nil { // a run of jobs of this kind goes in one call
 				for j < len(batch) && kindOf(batch[j]) == kind {
 					j++
 				}
@@ -340,7 +349,7 @@ func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 			}
 			if now != seq && i < len(batch) {
 				if err := releaseScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey}, toAny(batch[i:])...).Err(); err != nil {
-					return n, fmt.Errorf("release events: %w", err)
+					return n, fmt.Errorf("release jobs: %w", err)
 				}
 				break
 			}
@@ -366,7 +375,7 @@ func toAny(ss []string) []any {
 
 func (s *Scheduler) leaseUntil() int64 { return s.real().Add(s.opts.Lease).UnixMilli() }
 
-// carryOut runs the handlers of claimed events and releases them.
+// carryOut runs the handlers of claimed jobs and releases them.
 func (s *Scheduler) carryOut(ctx context.Context, claimed []string) error {
 	for _, m := range claimed {
 		s.observeLag(ctx, []string{m})
@@ -380,64 +389,64 @@ func (s *Scheduler) carryOut(ctx context.Context, claimed []string) error {
 	return nil
 }
 
-// runGroup carries out claimed events of one kind: a run of them in one
-// call to a batch handler, or one event.
+// runGroup carries out claimed jobs of one kind: a run of them in one
+// call to a batch handler, or one job.
 func (s *Scheduler) runGroup(ctx context.Context, kind string, group []string) error {
 	h := s.batch[kind]
 	if h == nil {
 		return s.runHandler(ctx, group[0])
 	}
-	evs := make([]Event, 0, len(group))
+	jobs := make([]Job, 0, len(group))
 	for _, m := range group {
-		ev, err := ParseEvent(m)
+		job, err := ParseJob(m)
 		if err != nil {
 			s.logMalformed(ctx, m, err)
 			continue
 		}
-		evs = append(evs, ev)
+		jobs = append(jobs, job)
 	}
-	if err := h(ctx, evs); err != nil {
-		s.fired.WithLabelValues(kind, "error").Add(float64(len(evs)))
-		return fmt.Errorf("events %s (%d): %w", kind, len(evs), err)
+	if err := h(ctx, jobs); err != nil {
+		s.fired.WithLabelValues(kind, "error").Add(float64(len(jobs)))
+		return fmt.Errorf("jobs %s (%d): %w", kind, len(jobs), err)
 	}
-	s.fired.WithLabelValues(kind, "ok").Add(float64(len(evs)))
+	s.fired.WithLabelValues(kind, "ok").Add(float64(len(jobs)))
 	return nil
 }
 
-// runHandler carries out a claimed event. An event whose handler fails
+// runHandler carries out a claimed job. A job whose handler fails
 // stays claimed: it is carried out again when its lease ends.
 func (s *Scheduler) runHandler(ctx context.Context, m string) error {
-	ev, err := ParseEvent(m)
+	job, err := ParseJob(m)
 	switch {
 	case err != nil:
 		s.logMalformed(ctx, m, err)
-	case s.batch[ev.Kind] != nil:
-		return s.runGroup(ctx, ev.Kind, []string{m})
-	case s.handlers[ev.Kind] == nil:
-		s.fired.WithLabelValues(ev.Kind, "unknown_kind").Inc()
-		s.log.ErrorContext(ctx, "dropping event of unknown kind", "event", ev.String())
-		s.log.DebugContext(ctx, "event of unknown kind", "event", m)
+	case s.batch[job.Kind] != nil:
+		return s.runGroup(ctx, job.Kind, []string{m})
+	case s.handlers[job.Kind] == nil:
+		s.fired.WithLabelValues(job.Kind, "unknown_kind").Inc()
+		s.log.ErrorContext(ctx, "dropping job of unknown kind", "job", job.String())
+		s.log.DebugContext(ctx, "job of unknown kind", "job", m)
 	default:
-		if err := s.handlers[ev.Kind](ctx, ev); err != nil {
-			s.fired.WithLabelValues(ev.Kind, "error").Inc()
-			s.log.DebugContext(ctx, "event failed", "event", m, "err", err)
-			return fmt.Errorf("event %s: %w", ev, err)
+		if err := s.handlers[job.Kind](ctx, job); err != nil {
+			s.fired.WithLabelValues(job.Kind, "error").Inc()
+			s.log.DebugContext(ctx, "job failed", "job", m, "err", err)
+			return fmt.Errorf("job %s: %w", job, err)
 		}
-		s.fired.WithLabelValues(ev.Kind, "ok").Inc()
+		s.fired.WithLabelValues(job.Kind, "ok").Inc()
 	}
 	return nil
 }
 
-// release removes carried-out events from the in-flight set and answers
-// the event sequence number read at that moment.
+// release removes carried-out jobs from the in-flight set and answers
+// the job sequence number read at that moment.
 func (s *Scheduler) release(ctx context.Context, done []string) (string, error) {
 	p := s.rdb.Pipeline()
 	if len(done) > 0 {
 		p.ZRem(ctx, s.flyKey, toAny(done)...)
 	}
-	seq := p.HGet(ctx, s.seqKey, "event")
+	seq := p.HGet(ctx, s.seqKey, "job")
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return "", fmt.Errorf("release events: %w", err)
+		return "", fmt.Errorf("release jobs: %w", err)
 	}
 	if seq.Val() == "" {
 		return "0", nil
@@ -445,11 +454,11 @@ func (s *Scheduler) release(ctx context.Context, done []string) (string, error) 
 	return seq.Val(), nil
 }
 
-// Requeue puts back the claimed events whose lease has ended.
+// Requeue puts back the claimed jobs whose lease has ended.
 func (s *Scheduler) Requeue(ctx context.Context) (int, error) {
 	n, err := requeueScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey}, s.real().UnixMilli()).Int()
 	if err != nil {
-		return 0, fmt.Errorf("requeue events: %w", err)
+		return 0, fmt.Errorf("requeue jobs: %w", err)
 	}
 	return n, nil
 }
@@ -468,7 +477,7 @@ func (s *Scheduler) Advance(ctx context.Context, d time.Duration) (ClockState, e
 	return s.clock.State(ctx)
 }
 
-// Drain carries out everything due by until and waits for the events due by
+// Drain carries out everything due by until and waits for the jobs due by
 // until that other processes are carrying out.
 func (s *Scheduler) Drain(ctx context.Context, until time.Time) error {
 	for {
@@ -480,7 +489,7 @@ func (s *Scheduler) Drain(ctx context.Context, until time.Time) error {
 		}
 		state, err := pendingScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey}, until.UnixMilli()).Int()
 		if err != nil {
-			return fmt.Errorf("read pending events: %w", err)
+			return fmt.Errorf("read pending jobs: %w", err)
 		}
 		switch state {
 		case 0:
@@ -495,7 +504,7 @@ func (s *Scheduler) Drain(ctx context.Context, until time.Time) error {
 	}
 }
 
-// pendingScript tells, in one atomic read, whether events due by ARGV[1]
+// pendingScript tells, in one atomic read, whether jobs due by ARGV[1]
 // are left: 2 when some wait in the due set (another worker put them
 // back), 1 when some are in flight, 0 when none.
 var pendingScript = redis.NewScript(`
@@ -507,7 +516,7 @@ end
 return 0
 `)
 
-// Run carries out events as the clock reaches them, until ctx ends. It is
+// Run carries out jobs as the clock reaches them, until ctx ends. It is
 // the background loop of a process; with several processes, each runs one.
 func (s *Scheduler) Run(ctx context.Context) {
 	s.mu.Lock()
@@ -530,7 +539,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 		}
 		paused, err := s.tick(ctx, &lastRequeue)
 		if err != nil && ctx.Err() == nil {
-			s.log.Warn("carrying out due events", "err", err)
+			s.log.Warn("carrying out due jobs", "err", err)
 		}
 		if paused {
 			t.Reset(s.opts.PausedTick)
@@ -553,7 +562,7 @@ func (s *Scheduler) tick(ctx context.Context, lastRequeue *time.Time) (paused bo
 	st := s.clock.StateCmd(ctx, p)
 	next := p.ZRangeWithScores(ctx, s.dueKey, 0, 0)
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return false, fmt.Errorf("read clock and next event: %w", err)
+		return false, fmt.Errorf("read clock and next job: %w", err)
 	}
 	now, err := s.clock.StateOf(st)
 	if len(next.Val()) == 0 {

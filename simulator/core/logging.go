@@ -1,4 +1,4 @@
-package simulator
+package core
 
 import (
 	"context"
@@ -54,11 +54,11 @@ func (h requestIDHandler) WithGroup(name string) slog.Handler {
 	return requestIDHandler{h.Handler.WithGroup(name)}
 }
 
-// String describes the event for logs and errors: kind, sequence number, due
+// String describes the job for logs and errors: kind, sequence number, due
 // time and arguments, with every argument of exactly six digits — the shape
-// of a verification code (the arguments of miit.code events hold one) —
+// of a verification code (the arguments of miit.code jobs hold one) —
 // masked. Member is the stored form, unmasked: log it at debug level only.
-func (e Event) String() string {
+func (e Job) String() string {
 	args := make([]string, len(e.Args))
 	for i, a := range e.Args {
 		if codeShaped(a) {
@@ -82,9 +82,9 @@ func codeShaped(s string) bool {
 	return true
 }
 
-// logMalformed logs a stored event that cannot be read: its stored form, and
+// logMalformed logs a stored job that cannot be read: its stored form, and
 // the error that quotes it, only at debug level.
 func (s *Scheduler) logMalformed(ctx context.Context, member string, err error) {
-	s.log.ErrorContext(ctx, "dropping malformed event")
-	s.log.DebugContext(ctx, "malformed event", "event", member, "err", err)
+	s.log.ErrorContext(ctx, "dropping malformed job")
+	s.log.DebugContext(ctx, "malformed job", "job", member, "err", err)
 }

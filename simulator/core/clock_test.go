@@ -1,11 +1,11 @@
-package simulator_test
+package core_test
 
 import (
 	"context"
 	"testing"
 	"time"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 	"smsim/simulator/redistest"
 )
 
@@ -16,12 +16,12 @@ func (f *fakeReal) now() time.Time { return f.t }
 
 var start = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 
-func newClock(t *testing.T, st simulator.ClockStart) (*simulator.Clock, *fakeReal) {
+func newClock(t *testing.T, st core.ClockStart) (*core.Clock, *fakeReal) {
 	t.Helper()
 	srv := redistest.Start(t)
 	real := &fakeReal{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
-	ks := simulator.Keyspace{Prefix: srv.Prefix, Namespace: simulator.DefaultNamespace}
-	c := simulator.NewClock(srv.Client(t), ks, st, real.now)
+	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
+	c := core.NewClock(srv.Client(t), ks, st, real.now)
 	if err := c.Init(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func newClock(t *testing.T, st simulator.ClockStart) (*simulator.Clock, *fakeRea
 
 func TestClockRunsAtItsScale(t *testing.T) {
 	ctx := context.Background()
-	c, real := newClock(t, simulator.ClockStart{At: start, Scale: 60})
+	c, real := newClock(t, core.ClockStart{At: start, Scale: 60})
 	real.t = real.t.Add(2 * time.Second)
 	st, err := c.State(ctx)
 	if err != nil {
@@ -43,7 +43,7 @@ func TestClockRunsAtItsScale(t *testing.T) {
 
 func TestClockPauseJumpAndScale(t *testing.T) {
 	ctx := context.Background()
-	c, real := newClock(t, simulator.ClockStart{At: start})
+	c, real := newClock(t, core.ClockStart{At: start})
 	real.t = real.t.Add(10 * time.Second)
 	paused := true
 	st, err := c.Set(ctx, nil, &paused)
@@ -81,10 +81,10 @@ func TestClockPauseJumpAndScale(t *testing.T) {
 }
 
 func TestClockRejectsBadScale(t *testing.T) {
-	c, _ := newClock(t, simulator.ClockStart{At: start})
-	for _, s := range []float64{0, -1, simulator.MaxScale + 1} {
+	c, _ := newClock(t, core.ClockStart{At: start})
+	for _, s := range []float64{0, -1, core.MaxScale + 1} {
 		_, err := c.Set(context.Background(), &s, nil)
-		e, ok := err.(*simulator.Error)
+		e, ok := err.(*core.Error)
 		if !ok || e.Code != 400 {
 			t.Errorf("scale %v: err %v, want a 400", s, err)
 		}

@@ -1,4 +1,4 @@
-package simulator
+package core
 
 import (
 	"context"
@@ -9,18 +9,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Triggers of the scheduler: what carries an event out, the trigger label
+// Triggers of the scheduler: what carries a job out, the trigger label
 // of smsim_scheduler_lag_seconds.
 const (
-	// TriggerLoop: the background loop, as the clock reaches the event.
+	// TriggerLoop: the background loop, as the clock reaches the job.
 	TriggerLoop = "loop"
 	// TriggerAdvance: an advance of the clock (POST /admin/v1/clock/advance).
 	TriggerAdvance = "advance"
-	// TriggerRequest: the request that scheduled the event due at once.
+	// TriggerRequest: the request that scheduled the job due at once.
 	TriggerRequest = "request"
 )
 
-// schedulerMetrics are the scheduler's metrics besides its count of events.
+// schedulerMetrics are the scheduler's metrics besides its count of jobs.
 type schedulerMetrics struct {
 	lag *prometheus.HistogramVec
 }
@@ -29,22 +29,22 @@ func newSchedulerMetrics(reg prometheus.Registerer) *schedulerMetrics {
 	return &schedulerMetrics{
 		lag: Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "smsim_scheduler_lag_seconds",
-			Help: "Real seconds from the moment a scheduled event falls due to the moment it is carried out, by trigger: " +
+			Help: "Real seconds from the moment a scheduled job falls due to the moment it is carried out, by trigger: " +
 				"loop (the background loop of a running clock: (simulated now - due) / scale), " +
-				"advance (from the moment an advance moved the clock past the event), " +
-				"request (from the moment the request scheduled the event due at once).",
+				"advance (from the moment an advance moved the clock past the job), " +
+				"request (from the moment the request scheduled the job due at once).",
 			Buckets: []float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300},
 		}, []string{"trigger"})),
 	}
 }
 
-// lagRef is what the lag of the events of one run of the scheduler is
+// lagRef is what the lag of the jobs of one run of the scheduler is
 // measured from: a real time, and, for the loop of a running clock, the
 // simulated time and scale read then.
 type lagRef struct {
 	trigger string
 	real    time.Time
-	sim     time.Time // zero: every event fell due at real
+	sim     time.Time // zero: every job fell due at real
 	scale   float64
 }
 
@@ -55,8 +55,8 @@ func withLagRef(ctx context.Context, ref lagRef) context.Context {
 }
 
 // fromLoop marks ctx as the loop's, which has just read the clock as st. An
-// event due at d fell due (st.Now - d) / scale real seconds before that
-// read. On a paused clock simulated time stands still: the events the loop
+// job due at d fell due (st.Now - d) / scale real seconds before that
+// read. On a paused clock simulated time stands still: the jobs the loop
 // finds due count from the moment it found them.
 func (s *Scheduler) fromLoop(ctx context.Context, st ClockState) context.Context {
 	ref := lagRef{trigger: TriggerLoop, real: s.real()}
@@ -67,13 +67,13 @@ func (s *Scheduler) fromLoop(ctx context.Context, st ClockState) context.Context
 }
 
 // fromAdvance marks ctx as an advance's, which has just moved the clock:
-// every event it passes falls due at that moment.
+// every job it passes falls due at that moment.
 func (s *Scheduler) fromAdvance(ctx context.Context) context.Context {
 	return withLagRef(ctx, lagRef{trigger: TriggerAdvance, real: s.real()})
 }
 
 // fromRequest marks ctx, unless the loop or an advance already did, as a
-// request's that carries out at once the events it just scheduled.
+// request's that carries out at once the jobs it just scheduled.
 func (s *Scheduler) fromRequest(ctx context.Context) context.Context {
 	if _, ok := ctx.Value(lagRefKey{}).(lagRef); ok {
 		return ctx
@@ -81,7 +81,7 @@ func (s *Scheduler) fromRequest(ctx context.Context) context.Context {
 	return withLagRef(ctx, lagRef{trigger: TriggerRequest, real: s.real()})
 }
 
-// observeLag records the lag of events (stored forms) about to be carried
+// observeLag records the lag of jobs (stored forms) about to be carried
 // out.
 func (s *Scheduler) observeLag(ctx context.Context, members []string) {
 	ref, ok := ctx.Value(lagRefKey{}).(lagRef)
@@ -91,13 +91,13 @@ func (s *Scheduler) observeLag(ctx context.Context, members []string) {
 	since := s.real().Sub(ref.real).Seconds()
 	h := s.metrics.lag.WithLabelValues(ref.trigger)
 	for _, m := range members {
-		ev, err := ParseEvent(m)
+		job, err := ParseJob(m)
 		if err != nil {
 			continue
 		}
 		lag := since
 		if !ref.sim.IsZero() {
-			if d := ref.sim.Sub(ev.Due); d > 0 {
+			if d := ref.sim.Sub(job.Due); d > 0 {
 				lag += d.Seconds() / ref.scale
 			}
 		}

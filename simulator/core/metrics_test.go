@@ -1,4 +1,4 @@
-package simulator_test
+package core_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 	"smsim/simulator/redistest"
 )
 
@@ -35,23 +35,23 @@ func (r *syncReal) add(d time.Duration) {
 
 // lagEnv is a scheduler whose clock runs on a hand-moved wall clock.
 type lagEnv struct {
-	sched *simulator.Scheduler
-	clock *simulator.Clock
+	sched *core.Scheduler
+	clock *core.Clock
 	real  *syncReal
 	reg   *prometheus.Registry
 }
 
-func newLagEnv(t *testing.T, start simulator.ClockStart) *lagEnv {
+func newLagEnv(t *testing.T, start core.ClockStart) *lagEnv {
 	t.Helper()
 	srv := redistest.Start(t)
 	e := &lagEnv{real: &syncReal{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}, reg: prometheus.NewRegistry()}
-	ks := simulator.Keyspace{Prefix: srv.Prefix, Namespace: simulator.DefaultNamespace}
+	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
 	rdb := srv.Client(t)
-	e.clock = simulator.NewClock(rdb, ks, start, e.real.now)
+	e.clock = core.NewClock(rdb, ks, start, e.real.now)
 	if err := e.clock.Init(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	e.sched = simulator.NewScheduler(rdb, ks, e.clock, slog.New(slog.NewTextHandler(io.Discard, nil)), e.reg, simulator.SchedulerOptions{})
+	e.sched = core.NewScheduler(rdb, ks, e.clock, slog.New(slog.NewTextHandler(io.Discard, nil)), e.reg, core.SchedulerOptions{})
 	return e
 }
 
@@ -79,11 +79,11 @@ func (e *lagEnv) lag(t *testing.T, trigger string) (uint64, float64) {
 // due) / scale: at scale 60, an event due one simulated minute before now
 // is one real second late.
 func TestLoopLagIsSimulatedLatenessOverScale(t *testing.T) {
-	e := newLagEnv(t, simulator.ClockStart{At: start, Scale: 60})
+	e := newLagEnv(t, core.ClockStart{At: start, Scale: 60})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	fired := make(chan struct{}, 1)
-	e.sched.Handle("note", func(ctx context.Context, ev simulator.Event) error {
+	e.sched.Handle("note", func(ctx context.Context, ev core.Job) error {
 		fired <- struct{}{}
 		return nil
 	})
@@ -100,7 +100,7 @@ func TestLoopLagIsSimulatedLatenessOverScale(t *testing.T) {
 	}
 	cancel()
 	<-done
-	if n, sum := e.lag(t, simulator.TriggerLoop); n != 1 || sum != 1 {
+	if n, sum := e.lag(t, core.TriggerLoop); n != 1 || sum != 1 {
 		t.Fatalf("loop lag: %d observations summing to %vs, want 1 of 1s", n, sum)
 	}
 }
@@ -109,12 +109,12 @@ func TestLoopLagIsSimulatedLatenessOverScale(t *testing.T) {
 // from the moment it asked for its events at once.
 func TestAdvanceAndRequestLag(t *testing.T) {
 	ctx := context.Background()
-	e := newLagEnv(t, simulator.ClockStart{At: start, Paused: true})
-	e.sched.Handle("slow", func(ctx context.Context, ev simulator.Event) error {
+	e := newLagEnv(t, core.ClockStart{At: start, Paused: true})
+	e.sched.Handle("slow", func(ctx context.Context, ev core.Job) error {
 		e.real.add(1500 * time.Millisecond) // carrying it out takes 1.5 real seconds
 		return nil
 	})
-	e.sched.Handle("note", func(ctx context.Context, ev simulator.Event) error { return nil })
+	e.sched.Handle("note", func(ctx context.Context, ev core.Job) error { return nil })
 	for _, x := range []struct {
 		at   time.Duration
 		kind string
@@ -126,7 +126,7 @@ func TestAdvanceAndRequestLag(t *testing.T) {
 	if _, err := e.sched.Advance(ctx, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if n, sum := e.lag(t, simulator.TriggerAdvance); n != 2 || sum != 1.5 {
+	if n, sum := e.lag(t, core.TriggerAdvance); n != 2 || sum != 1.5 {
 		t.Fatalf("advance lag: %d observations summing to %vs, want 2 summing to 1.5s (0 and 1.5)", n, sum)
 	}
 
@@ -145,10 +145,10 @@ func TestAdvanceAndRequestLag(t *testing.T) {
 	if err := e.sched.RunNow(ctx, a.Member(), b.Member()); err != nil {
 		t.Fatal(err)
 	}
-	if n, sum := e.lag(t, simulator.TriggerRequest); n != 2 || sum != 1.5 {
+	if n, sum := e.lag(t, core.TriggerRequest); n != 2 || sum != 1.5 {
 		t.Fatalf("request lag: %d observations summing to %vs, want 2 summing to 1.5s", n, sum)
 	}
-	if n, _ := e.lag(t, simulator.TriggerLoop); n != 0 {
+	if n, _ := e.lag(t, core.TriggerLoop); n != 0 {
 		t.Fatalf("%d loop observations, want none", n)
 	}
 }

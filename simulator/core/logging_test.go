@@ -1,4 +1,4 @@
-package simulator_test
+package core_test
 
 import (
 	"bytes"
@@ -14,18 +14,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 	"smsim/simulator/redistest"
 )
 
 func TestLogHandlerNamesTheRequest(t *testing.T) {
 	var buf bytes.Buffer
-	h := simulator.LogHandler(slog.NewJSONHandler(&buf, nil))
-	if simulator.LogHandler(h) != h {
+	h := core.LogHandler(slog.NewJSONHandler(&buf, nil))
+	if core.LogHandler(h) != h {
 		t.Fatal("wrapping twice adds a second request_id")
 	}
 	log := slog.New(h).With("component", "test")
-	ctx := simulator.WithRequestID(context.Background(), "r-1")
+	ctx := core.WithRequestID(context.Background(), "r-1")
 	log.InfoContext(ctx, "in a request")
 	log.Info("outside")
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
@@ -48,7 +48,7 @@ func TestLogHandlerNamesTheRequest(t *testing.T) {
 }
 
 func TestEventStringMasksCodes(t *testing.T) {
-	ev, err := simulator.ParseEvent("000000000042|1777593600000|miit.code|f_0123456789abcdef|1|13800000001|157817|86400000")
+	ev, err := core.ParseJob("000000000042|1777593600000|miit.code|f_0123456789abcdef|1|13800000001|157817|86400000")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,18 +81,18 @@ func (l *lockedBuffer) String() string {
 // code only at debug level.
 func TestSchedulerKeepsCodesOutOfLogsAboveDebug(t *testing.T) {
 	const code = "157817"
-	ctx := simulator.WithRequestID(context.Background(), "r-7")
+	ctx := core.WithRequestID(context.Background(), "r-7")
 	srv := redistest.Start(t)
-	ks := simulator.Keyspace{Prefix: srv.Prefix, Namespace: simulator.DefaultNamespace}
+	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
 	rdb := srv.Client(t)
-	clock := simulator.NewClock(rdb, ks, simulator.ClockStart{At: start, Paused: true}, nil)
+	clock := core.NewClock(rdb, ks, core.ClockStart{At: start, Paused: true}, nil)
 	if err := clock.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var logs lockedBuffer
-	log := slog.New(simulator.LogHandler(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	s := simulator.NewScheduler(rdb, ks, clock, log, prometheus.NewRegistry(), simulator.SchedulerOptions{})
-	s.Handle("miit.code", func(ctx context.Context, ev simulator.Event) error {
+	log := slog.New(core.LogHandler(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	s := core.NewScheduler(rdb, ks, clock, log, prometheus.NewRegistry(), core.SchedulerOptions{})
+	s.Handle("miit.code", func(ctx context.Context, ev core.Job) error {
 		return errors.New("the gateway is down")
 	})
 
@@ -130,8 +130,8 @@ func TestSchedulerKeepsCodesOutOfLogsAboveDebug(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		"DEBUG event failed", "ERROR dropping event of unknown kind", "DEBUG event of unknown kind",
-		"ERROR dropping malformed event", "DEBUG malformed event",
+		"DEBUG job failed", "ERROR dropping job of unknown kind", "DEBUG job of unknown kind",
+		"ERROR dropping malformed job", "DEBUG malformed job",
 	} {
 		if !seen[want] {
 			t.Errorf("no %q line in %s", want, logs.String())

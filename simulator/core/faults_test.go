@@ -1,4 +1,4 @@
-package simulator_test
+package core_test
 
 import (
 	"encoding/json"
@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 func TestFaultsRoundTrip(t *testing.T) {
-	b, err := json.Marshal(simulator.DefaultFaults())
+	b, err := json.Marshal(core.DefaultFaults())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,11 +19,11 @@ func TestFaultsRoundTrip(t *testing.T) {
 	if string(b) != want {
 		t.Fatalf("default profile\n got %s\nwant %s", b, want)
 	}
-	f, err := simulator.ParseFaults([]byte(`{"sms_delay":{"max":"90s"},"drop_rate":0.25}`))
+	f, err := core.ParseFaults([]byte(`{"sms_delay":{"max":"90s"},"drop_rate":0.25}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := simulator.DefaultFaults()
+	d := core.DefaultFaults()
 	d.SMSDelay.Max = 90 * time.Second
 	d.DropRate = 0.25
 	if !reflect.DeepEqual(f, d) {
@@ -49,8 +49,8 @@ func TestFaultsRejectBadSettings(t *testing.T) {
 		`[]`:                                    "body: expected a JSON object",
 		`{"result_sync_lag":{"max":"100000h"}}`: "result_sync_lag.max: must be at most",
 	} {
-		_, err := simulator.ParseFaults([]byte(body))
-		e, ok := err.(*simulator.Error)
+		_, err := core.ParseFaults([]byte(body))
+		e, ok := err.(*core.Error)
 		if !ok || e.Code != 400 || !strings.Contains(e.Detail, field) {
 			t.Errorf("ParseFaults(%s) = %v, want a 400 naming %q", body, err, field)
 		}
@@ -61,7 +61,7 @@ func TestMergePatch(t *testing.T) {
 	var doc, patch any
 	json.Unmarshal([]byte(`{"a":{"b":1,"c":2},"d":3}`), &doc)
 	json.Unmarshal([]byte(`{"a":{"b":null,"e":4},"d":null,"f":[1]}`), &patch)
-	got, _ := json.Marshal(simulator.MergePatch(doc, patch))
+	got, _ := json.Marshal(core.MergePatch(doc, patch))
 	if want := `{"a":{"c":2,"e":4},"f":[1]}`; string(got) != want {
 		t.Fatalf("MergePatch = %s, want %s", got, want)
 	}
@@ -72,14 +72,14 @@ func TestFormatDuration(t *testing.T) {
 		0: "0s", 30 * time.Minute: "30m", 24 * time.Hour: "24h", 90 * time.Minute: "1h30m",
 		1500 * time.Millisecond: "1.5s", time.Hour + time.Second: "1h0m1s",
 	} {
-		if got := simulator.FormatDuration(d); got != want {
+		if got := core.FormatDuration(d); got != want {
 			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)
 		}
 	}
 }
 
 func TestSeededSourceIsReproducible(t *testing.T) {
-	a, b, c := simulator.NewSeededSource(7), simulator.NewSeededSource(7), simulator.NewSeededSource(8)
+	a, b, c := core.NewSeededSource(7), core.NewSeededSource(7), core.NewSeededSource(8)
 	if a.Code("x", "1") != b.Code("x", "1") || a.ID("f", "1") != b.ID("f", "1") {
 		t.Fatal("the same seed drew differently")
 	}
@@ -94,7 +94,7 @@ func TestSeededSourceIsReproducible(t *testing.T) {
 		if d < time.Minute || d > 2*time.Minute || d%time.Millisecond != 0 {
 			t.Fatalf("Between drew %s", d)
 		}
-		if code := simulator.NewSource().Code(); len(code) != 6 {
+		if code := core.NewSource().Code(); len(code) != 6 {
 			t.Fatalf("code %q", code)
 		}
 	}

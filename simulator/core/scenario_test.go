@@ -1,21 +1,21 @@
-package simulator_test
+package core_test
 
 import (
 	"strings"
 	"testing"
 	"time"
 
-	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 func TestShippedScenariosParse(t *testing.T) {
-	names := simulator.ScenarioNames()
+	names := core.ScenarioNames()
 	if strings.Join(names, ",") != "bad_carrier_day,calm_day,miit_under_strain,spam_heavy_day" {
 		t.Fatalf("shipped scenarios %v", names)
 	}
 	now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	for _, name := range names {
-		sc, err := simulator.ParseScenario([]byte(`{"name":"` + name + `"}`))
+		sc, err := core.ParseScenario([]byte(`{"name":"` + name + `"}`))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -26,7 +26,7 @@ func TestShippedScenariosParse(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	sc, _ := simulator.ParseScenario([]byte(`{"name":"bad_carrier_day"}`))
+	sc, _ := core.ParseScenario([]byte(`{"name":"bad_carrier_day"}`))
 	f, _ := sc.FaultsAt(now)
 	if len(f.Outages) != 1 || !f.Outages[0].Start.Equal(now.Add(time.Hour)) || !f.Outages[0].End.Equal(now.Add(4*time.Hour)) ||
 		f.Outages[0].Prefixes[0] != "134" {
@@ -44,7 +44,7 @@ func TestBadScenarios(t *testing.T) {
 		`{"outages":[{"carrier":"china_mobile","after":"-1h","for":"1h","mode":"hold"}]}`: "outages[0].after",
 		`{"weather":"rain"}`: "weather: unknown field",
 	} {
-		sc, err := simulator.ParseScenario([]byte(body))
+		sc, err := core.ParseScenario([]byte(body))
 		if err == nil {
 			_, err = sc.FaultsAt(now)
 		}
