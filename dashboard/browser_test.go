@@ -23,6 +23,7 @@ import (
 
 	"smsim/gateway"
 	"smsim/miit"
+	"smsim/simulator"
 	"smsim/simulator/client"
 	"smsim/simulator/core"
 	"smsim/simulator/redistest"
@@ -457,23 +458,23 @@ func connect(t *testing.T, url string) *client.Client {
 func TestDashboardReconnects(t *testing.T) {
 	r := redistest.Start(t)
 	seed := int64(5)
-	newServer := func() *server.Server {
-		srv, err := server.New(context.Background(), server.Config{Redis: r.Client(t), KeyPrefix: r.Prefix, Seed: &seed,
+	newServer := func() *simulator.World {
+		world, err := simulator.New(context.Background(), simulator.Config{Redis: r.Client(t), KeyPrefix: r.Prefix, Seed: &seed,
 			ClockStart: core.ClockStart{At: t0, Paused: true}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := srv.Start(context.Background()); err != nil {
+		if err := world.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		return srv
+		return world
 	}
-	serve := func(srv *server.Server, addr string) (*http.Server, string) {
+	serve := func(world *simulator.World, addr string) (*http.Server, string) {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		hs := &http.Server{Handler: srv.Routes()}
+		hs := &http.Server{Handler: server.New(world, server.Config{}).Routes()}
 		go hs.Serve(ln)
 		return hs, ln.Addr().String()
 	}
@@ -494,7 +495,7 @@ func TestDashboardReconnects(t *testing.T) {
 	b.within(5*time.Second, "the page sees the server gone", `document.querySelector('#feed-state').dataset.state === 'reconnecting'`)
 	second := newServer()
 	defer second.Stop()
-	side := httptest.NewServer(second.Routes())
+	side := httptest.NewServer(server.New(second, server.Config{}).Routes())
 	defer side.Close()
 	(&smsim{t: t, url: side.URL, c: connect(t, side.URL)}).send("13000000003", "while the page was away")
 	hs2, _ := serve(second, addr)

@@ -1,7 +1,7 @@
-// Package dashboard is smsim's web page and its feed: the page at / that
+// Package dashboard is smsim's web page and its handler: the page at / that
 // shows the phones, the orders, the clock, the fault profile and live
-// charts, kept up to date over one websocket of the event log, and the
-// feed that fans the log out to the pages of this process. The page shows
+// charts, kept up to date over one websocket of the event log
+// (GET /ws/events, served by simulator/server). The page shows
 // one namespace at a time, the one its URL names (?namespace=NAME, the
 // default one without): its requests carry the X-Smsim-Namespace header,
 // its websocket ?namespace=, and switching drops all it knew of the one

@@ -10,7 +10,6 @@ import (
 	"syscall"
 
 	"smsim/simulator/client"
-	"smsim/simulator/server"
 )
 
 // Exit statuses of the subcommands that drive a running server.
@@ -132,7 +131,7 @@ func (c *cli) client() (*client.Client, error) {
 	if c.namespace == "" {
 		return sc, nil
 	}
-	if !server.ValidNamespace(c.namespace) {
+	if !client.ValidNamespace(c.namespace) {
 		from := "--namespace"
 		if !c.set("namespace") {
 			from = "SMSIM_NAMESPACE"

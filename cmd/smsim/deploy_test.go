@@ -25,6 +25,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.yaml.in/yaml/v4"
 
+	"smsim/simulator"
 	"smsim/simulator/server"
 )
 
@@ -533,7 +534,7 @@ func servedMetrics(t *testing.T) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := serverConfig(c, slog.New(slog.DiscardHandler))
+	sc, err := worldConfig(c, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -542,15 +543,15 @@ func servedMetrics(t *testing.T) map[string]string {
 	t.Cleanup(func() { rdb.Close() })
 	sc.Redis = rdb
 	ctx := context.Background()
-	srv, err := server.New(ctx, sc)
+	world, err := simulator.New(ctx, sc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Start(ctx); err != nil {
+	if err := world.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Routes())
-	t.Cleanup(func() { hs.Close(); srv.Stop() })
+	hs := httptest.NewServer(server.New(world, server.Config{}).Routes())
+	t.Cleanup(func() { hs.Close(); world.Stop() })
 	call := func(method, path, body string, want int) {
 		t.Helper()
 		req, _ := http.NewRequest(method, hs.URL+path, strings.NewReader(body))

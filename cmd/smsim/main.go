@@ -24,6 +24,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"smsim/gateway"
+	"smsim/simulator"
 	"smsim/simulator/core"
 	"smsim/simulator/server"
 )
@@ -76,7 +77,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in progress")
-	fs.DurationVar(&c.namespaceIdle, "namespace-idle", server.DefaultNamespaceIdle, "how long a namespace no request touches keeps its background work running")
+	fs.DurationVar(&c.namespaceIdle, "namespace-idle", simulator.DefaultNamespaceIdle, "how long a namespace no request touches keeps its background work running")
 	fs.Func("webhook-host", "a host besides loopback that webhooks may be posted to (repeat the flag, or separate hosts with commas)", func(v string) error {
 		for _, h := range strings.Split(v, ",") {
 			h = strings.TrimSpace(h)
@@ -136,7 +137,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "smsim:", err)
 		return 2
 	}
-	scfg, err := serverConfig(c, log)
+	wcfg, err := worldConfig(c, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "smsim:", err)
 		return 2
@@ -152,26 +153,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 1
 	}
 	defer closeStore()
-	scfg.Redis = rdb
+	wcfg.Redis = rdb
 
-	srv, err := server.New(ctx, scfg)
+	world, err := simulator.New(ctx, wcfg)
 	if err != nil {
 		log.Error("starting", "err", err)
 		return 1
 	}
 	if scenario != nil {
-		res, err := srv.ApplyScenario(ctx, core.DefaultNamespace, scenario)
+		res, err := applyScenario(ctx, world, scenario)
 		if err != nil {
 			log.Error("applying the scenario", "scenario", c.scenario, "err", err)
 			return 2
 		}
 		log.Info("scenario applied", "scenario", c.scenario, "name", res.Name, "phones", len(res.Phones))
 	}
-	if err := srv.Start(ctx); err != nil {
+	if err := world.Start(ctx); err != nil {
 		log.Error("starting background work", "err", err)
 		return 1
 	}
-	defer srv.Stop()
+	defer world.Stop()
+	srv := server.New(world, server.Config{Log: log, MaxBody: c.maxBody})
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -180,12 +182,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	hs := &http.Server{Handler: srv.Routes(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	hs.RegisterOnShutdown(srv.Stop) // ends long polls and websockets, which Shutdown does not wait out
+	hs.RegisterOnShutdown(world.Stop) // ends long polls and websockets, which Shutdown does not wait out
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 	log.Info("smsim is serving", "url", "http://"+ln.Addr().String(), "store", storeName(c.redisURL))
 	if c.demo {
-		stopDemo, err := startDemo(ctx, c, scfg.Seed, ln.Addr(), log)
+		stopDemo, err := startDemo(ctx, c, wcfg.Seed, ln.Addr(), log)
 		if err != nil {
 			log.Error("starting demo mode", "err", err)
 			return 1
@@ -235,11 +237,11 @@ func newLogger(c config, w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("log-format: %q is not text or json", c.logFormat)
 }
 
-func serverConfig(c config, log *slog.Logger) (server.Config, error) {
+func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	sc := server.Config{KeyPrefix: c.keyPrefix, MIITSender: c.miitSender, ProviderSender: c.providerSender,
-		Log: log, Registry: reg, MaxBody: c.maxBody, NamespaceIdle: c.namespaceIdle,
+	sc := simulator.Config{KeyPrefix: c.keyPrefix, MIITSender: c.miitSender, ProviderSender: c.providerSender,
+		Log: log, Registry: reg, NamespaceIdle: c.namespaceIdle,
 		WebhookHosts: c.webhookHosts,
 		ClockStart:   core.ClockStart{Scale: c.scale, Paused: c.paused}}
 	if !(c.scale > 0 && c.scale <= core.MaxScale) {
@@ -298,6 +300,15 @@ func openStore(ctx context.Context, url string, log *slog.Logger) (redis.Univers
 	}
 	log.Info("connected to Redis", "addr", opt.Addr, "db", opt.DB)
 	return rdb, func() { rdb.Close() }, nil
+}
+
+// applyScenario applies the --scenario to the default namespace.
+func applyScenario(ctx context.Context, world *simulator.World, scenario []byte) (simulator.ScenarioResult, error) {
+	ns, err := world.Namespace(ctx, core.DefaultNamespace)
+	if err != nil {
+		return simulator.ScenarioResult{}, err
+	}
+	return ns.ApplyScenario(ctx, scenario)
 }
 
 // readScenario reads the --scenario file, or names a shipped scenario; it

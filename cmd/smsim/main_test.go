@@ -33,7 +33,7 @@ func TestWebhookHosts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := serverConfig(c, nil)
+	sc, err := worldConfig(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,10 +32,9 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
-
-	"smsim/simulator/server"
 )
 
 // DefaultURL is where `go run ./cmd/smsim` serves.
@@ -70,17 +69,25 @@ func WithHeader(key, value string) Option {
 	return func(c *Client) { c.header.Set(key, value) }
 }
 
+// NamespaceHeader is the header that names the namespace of a request.
+const NamespaceHeader = "X-Smsim-Namespace"
+
+var namespaceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// ValidNamespace reports whether the server takes name as a namespace: 1 to
+// 64 letters, digits, '.', '_' or '-', starting with a letter or a digit.
+func ValidNamespace(name string) bool { return namespaceName.MatchString(name) }
+
 // WithNamespace makes the client speak for namespace name: every request
-// and websocket carries it in the X-Smsim-Namespace header
-// (server.NamespaceHeader). A name is 1 to 64 letters, digits, '.', '_' or
-// '-', starting with a letter or a digit (server.ValidNamespace). New
-// refuses another; With, which answers no error, gives a client whose every
-// request answers it.
+// and websocket carries it in the X-Smsim-Namespace header. A name is 1 to
+// 64 letters, digits, '.', '_' or '-', starting with a letter or a digit
+// (ValidNamespace). New refuses another; With, which answers no error,
+// gives a client whose every request answers it.
 func WithNamespace(name string) Option {
 	return func(c *Client) {
-		c.header.Set(server.NamespaceHeader, name)
+		c.header.Set(NamespaceHeader, name)
 		c.nsErr = nil
-		if !server.ValidNamespace(name) {
+		if !ValidNamespace(name) {
 			c.nsErr = fmt.Errorf("smsim client: namespace: must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit, got %q", name)
 		}
 	}

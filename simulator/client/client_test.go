@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"smsim/miit"
+	"smsim/simulator"
 	"smsim/simulator/client"
 	"smsim/simulator/server"
 	"smsim/simulator/server/openapitest"
@@ -149,16 +150,16 @@ func TestReadinessWithoutAStore(t *testing.T) {
 	m := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: m.Addr(), MaxRetries: -1})
 	defer rdb.Close()
-	srv, err := server.New(ctx, server.Config{Redis: rdb})
+	world, err := simulator.New(ctx, simulator.Config{Redis: rdb})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Start(ctx); err != nil {
+	if err := world.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Routes())
+	hs := httptest.NewServer(server.New(world, server.Config{}).Routes())
 	defer hs.Close()
-	defer srv.Stop()
+	defer world.Stop()
 	c, err := client.New(hs.URL, client.WithHTTPClient(&http.Client{Transport: openapitest.Transport(t, nil)}))
 	if err != nil {
 		t.Fatal(err)

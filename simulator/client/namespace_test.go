@@ -12,6 +12,7 @@ import (
 
 	"smsim/gateway"
 	"smsim/miit"
+	"smsim/simulator"
 	"smsim/simulator/client"
 	"smsim/simulator/server"
 	"smsim/simulator/simtest"
@@ -189,7 +190,7 @@ func TestNamespaceNames(t *testing.T) {
 		if err == nil || err.Error() != rule+`"`+name+`"` {
 			t.Errorf("New with namespace %q: error %v", name, err)
 		}
-		if server.ValidNamespace(name) {
+		if simulator.ValidNamespace(name) || client.ValidNamespace(name) {
 			t.Errorf("the server takes %q", name)
 		}
 	}

@@ -117,7 +117,7 @@ func Register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 				return existing
 			}
 		}
-		panic(fmt.Sprintf("simulator: register metrics: %v", err))
+		panic(fmt.Sprintf("smsim: register metrics: %v", err))
 	}
 	return c
 }

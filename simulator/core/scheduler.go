@@ -522,7 +522,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 	s.mu.Lock()
 	if s.running {
 		s.mu.Unlock()
-		panic("simulator: Scheduler.Run called twice")
+		panic("core: Scheduler.Run called twice")
 	}
 	s.running = true
 	s.mu.Unlock()

@@ -1,12 +1,11 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"regexp"
 	"strconv"
-	"time"
 
+	"smsim/simulator"
 	"smsim/simulator/core"
 )
 
@@ -24,8 +23,8 @@ func (s *Server) routeAdmin(mux *http.ServeMux) {
 	s.handleNS(mux, "GET /admin/v1/events", s.listEvents)
 }
 
-func (s *Server) getClock(w http.ResponseWriter, r *http.Request, ns *namespace) {
-	st, err := ns.clock.State(r.Context())
+func (s *Server) getClock(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
+	st, err := ns.Clock().State(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -38,7 +37,7 @@ type clockRequest struct {
 	Paused *bool    `json:"paused"`
 }
 
-func (s *Server) setClock(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) setClock(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	var req clockRequest
 	if err := s.decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
@@ -48,13 +47,11 @@ func (s *Server) setClock(w http.ResponseWriter, r *http.Request, ns *namespace)
 		s.fail(w, r, core.Invalid("body: give scale, paused or both"))
 		return
 	}
-	st, err := ns.clock.Set(r.Context(), req.Scale, req.Paused)
+	st, err := ns.SetClock(r.Context(), req.Scale, req.Paused)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	ns.sched.Kick()
-	s.emit(r, ns, st.Now, core.KindClock, st)
 	writeJSON(w, http.StatusOK, st)
 }
 
@@ -62,7 +59,7 @@ type advanceRequest struct {
 	By string `json:"by"`
 }
 
-func (s *Server) advance(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) advance(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	var req advanceRequest
 	if err := s.decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
@@ -73,17 +70,16 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, ns *namespace) 
 		s.fail(w, r, err)
 		return
 	}
-	st, err := ns.sched.Advance(r.Context(), by)
+	st, err := ns.Advance(r.Context(), by)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.emit(r, ns, st.Now, core.KindClock, st)
 	writeJSON(w, http.StatusOK, st)
 }
 
-func (s *Server) getFaults(w http.ResponseWriter, r *http.Request, ns *namespace) {
-	f, err := ns.faults.Get(r.Context())
+func (s *Server) getFaults(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
+	f, err := ns.Faults().Get(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -91,75 +87,44 @@ func (s *Server) getFaults(w http.ResponseWriter, r *http.Request, ns *namespace
 	writeJSON(w, http.StatusOK, f)
 }
 
-func (s *Server) putFaults(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) putFaults(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	b, err := s.readBody(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	f, err := ns.faults.Put(r.Context(), b)
+	f, err := ns.PutFaults(r.Context(), b)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.emitNow(r, ns, core.KindFaults, f)
 	writeJSON(w, http.StatusOK, f)
 }
 
-func (s *Server) patchFaults(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) patchFaults(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	b, err := s.readBody(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	f, err := ns.faults.Patch(r.Context(), b)
+	f, err := ns.PatchFaults(r.Context(), b)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.emitNow(r, ns, core.KindFaults, f)
 	writeJSON(w, http.StatusOK, f)
 }
 
-func (s *Server) reset(w http.ResponseWriter, r *http.Request, ns *namespace) {
-	if err := s.Reset(r.Context(), ns.name); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ns.sched.Kick() // the clock may run again
-	st, err := ns.clock.State(r.Context())
+func (s *Server) reset(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
+	st, err := ns.Reset(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.emit(r, ns, st.Now, core.KindReset, map[string]any{})
-	s.emit(r, ns, st.Now, core.KindClock, st)
 	writeJSON(w, http.StatusOK, map[string]any{"reset": true, "clock": st})
 }
 
-// emit appends an event to the event log; the log is for watching, so a
-// failure is only logged.
-func (s *Server) emit(r *http.Request, ns *namespace, at time.Time, kind string, data any) {
-	s.record(r.Context(), ns, at, kind, data)
-}
-
-func (s *Server) record(ctx context.Context, ns *namespace, at time.Time, kind string, data any) {
-	if err := ns.events.Emit(ctx, at, kind, data); err != nil {
-		s.log.WarnContext(ctx, "writing the event log", "kind", kind, "err", err)
-	}
-}
-
-// emitNow appends an event at the simulated now.
-func (s *Server) emitNow(r *http.Request, ns *namespace, kind string, data any) {
-	now, err := ns.clock.Now(r.Context())
-	if err != nil {
-		s.log.WarnContext(r.Context(), "writing the event log", "kind", kind, "err", err)
-		return
-	}
-	s.emit(r, ns, now, kind, data)
-}
-
-func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	limit, err := intParam(r, "limit", 1000, 1, 10000)
 	if err != nil {
 		s.fail(w, r, err)
@@ -170,12 +135,12 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, ns *namespac
 		s.fail(w, r, core.Invalid("after: %q is not an event id such as 1777593600000-0 (at most 15 digits each side)", after))
 		return
 	}
-	evs, err := ns.events.After(r.Context(), after, int64(limit))
+	evs, err := ns.Events().After(r.Context(), after, int64(limit))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	last, err := ns.events.Last(r.Context())
+	last, err := ns.Events().Last(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return

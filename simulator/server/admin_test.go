@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"smsim/simulator"
 	"smsim/simulator/core"
 	"smsim/simulator/server"
 )
@@ -151,12 +152,12 @@ func TestStoreUnreachableIs503(t *testing.T) {
 	m := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: m.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	t.Cleanup(func() { rdb.Close() })
-	srv, err := server.New(context.Background(), server.Config{Redis: rdb, Registry: prometheus.NewRegistry(),
+	world, err := simulator.New(context.Background(), simulator.Config{Redis: rdb, Registry: prometheus.NewRegistry(),
 		ClockStart: core.ClockStart{At: t0, Paused: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Routes())
+	hs := httptest.NewServer(server.New(world, server.Config{}).Routes())
 	t.Cleanup(hs.Close)
 	m.Close()
 	for _, c := range []struct{ method, path, body string }{

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"smsim/miit"
+	"smsim/simulator"
 	"smsim/simulator/core"
 	"smsim/simulator/redistest"
 	"smsim/simulator/server"
@@ -32,20 +33,21 @@ type env struct {
 	t     testing.TB
 	redis *redistest.Server
 	seed  *int64
-	log   *slog.Logger         // nil: discard
-	hooks func(*server.Config) // sets the webhook options of every instance
+	log   *slog.Logger            // nil: discard
+	hooks func(*simulator.Config) // sets the webhook options of every instance
 	*instance
 }
 
 // instance is one smsim process: its server and its HTTP endpoint.
 type instance struct {
-	t    testing.TB
-	srv  *server.Server
-	http *httptest.Server
-	url  string
-	rdb  redis.UniversalClient
-	reg  *prometheus.Registry
-	ns   string // the X-Smsim-Namespace of its requests; "": none
+	t     testing.TB
+	srv   *server.Server
+	world *simulator.World
+	http  *httptest.Server
+	url   string
+	rdb   redis.UniversalClient
+	reg   *prometheus.Registry
+	ns    string // the X-Smsim-Namespace of its requests; "": none
 }
 
 // in answers the instance speaking for namespace ns.
@@ -75,22 +77,23 @@ func (e *env) newInstance() *instance {
 	t.Helper()
 	rdb := e.redis.Client(t)
 	reg := prometheus.NewRegistry()
-	cfg := server.Config{
+	cfg := simulator.Config{
 		Redis: rdb, KeyPrefix: e.redis.Prefix, Seed: e.seed, Registry: reg, Log: e.log,
 		ClockStart: core.ClockStart{At: t0, Paused: true},
 	}
 	if e.hooks != nil {
 		e.hooks(&cfg)
 	}
-	srv, err := server.New(context.Background(), cfg)
+	world, err := simulator.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Start(context.Background()); err != nil {
+	if err := world.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	srv := server.New(world, server.Config{Log: e.log})
 	hs := httptest.NewServer(srv.Routes())
-	in := &instance{t: t, srv: srv, http: hs, url: hs.URL, rdb: rdb, reg: reg}
+	in := &instance{t: t, srv: srv, world: world, http: hs, url: hs.URL, rdb: rdb, reg: reg}
 	t.Cleanup(in.stop)
 	return in
 }
@@ -101,7 +104,7 @@ func (in *instance) stop() {
 		return
 	}
 	in.http.Close()
-	in.srv.Stop()
+	in.world.Stop()
 	in.http = nil
 }
 

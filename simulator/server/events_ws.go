@@ -6,7 +6,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"smsim/dashboard"
+	"smsim/simulator"
 	"smsim/simulator/core"
 )
 
@@ -18,7 +18,7 @@ const catchUpPage = 1000
 // (a page that reconnects catches up on what it missed), then each new
 // event live, one JSON text frame each. A page too slow to keep up is
 // disconnected (it reconnects and catches up), never waited for.
-func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	after := r.URL.Query().Get("after")
 	if after != "" && !eventID.MatchString(after) {
 		s.fail(w, r, core.Invalid("after: %q is not an event id such as 1777593600000-0 (at most 15 digits each side)", after))
@@ -29,7 +29,7 @@ func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request, ns *namespa
 		writeProblem(w, http.StatusUpgradeRequired, "this endpoint is a websocket: connect with an Upgrade: websocket request")
 		return
 	}
-	watch, ok := ns.feed.Watch(r.Context())
+	watch, ok := ns.Feed().Watch(r.Context())
 	if !ok {
 		writeProblem(w, http.StatusServiceUnavailable, "the server is stopping")
 		return
@@ -49,7 +49,7 @@ func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request, ns *namespa
 	}()
 	last := after
 	for after != "" { // catch up, a page at a time, until the log has no more
-		missed, err := ns.feed.CatchUp(r.Context(), last, catchUpPage)
+		missed, err := ns.Feed().CatchUp(r.Context(), last, catchUpPage)
 		if err != nil {
 			s.log.WarnContext(r.Context(), "catching a page up on events", "err", err)
 			return
@@ -78,7 +78,7 @@ func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request, ns *namespa
 					websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "too slow to keep up, or the server is stopping: reconnect with ?after="+last))
 				return
 			}
-			if last != "" && !dashboard.Newer(rec.ID, last) {
+			if last != "" && !core.Newer(rec.ID, last) {
 				continue // sent in the catch-up
 			}
 			if err := conn.WriteJSON(rec); err != nil {

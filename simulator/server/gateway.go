@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"smsim/gateway"
+	"smsim/simulator"
 	"smsim/simulator/core"
 )
 
@@ -20,7 +21,7 @@ type sendRequest struct {
 	Body string `json:"body"`
 }
 
-func (s *Server) send(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) send(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	var req sendRequest
 	if err := s.decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
@@ -43,12 +44,12 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, ns *namespace) {
 		s.fail(w, r, core.Invalid("body: %d characters, more than the limit of %d", n, gateway.MaxBodyRunes))
 		return
 	}
-	now, err := ns.clock.Now(r.Context())
+	now, err := ns.Clock().Now(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	id, err := ns.gw.Send(r.Context(), gateway.SendRequest{From: req.From, To: to, Body: req.Body, At: now})
+	id, err := ns.Gateway().Send(r.Context(), gateway.SendRequest{From: req.From, To: to, Body: req.Body, At: now})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -57,8 +58,8 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	writeJSON(w, http.StatusAccepted, map[string]string{"id": id, "status": gateway.StatusQueued})
 }
 
-func (s *Server) message(w http.ResponseWriter, r *http.Request, ns *namespace) {
-	m, err := ns.gw.Message(r.Context(), r.PathValue("id"))
+func (s *Server) message(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
+	m, err := ns.Gateway().Message(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -170,15 +170,14 @@ type httpMetrics struct {
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	m := &httpMetrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+		requests: core.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsim_http_requests_total", Help: "HTTP requests by route pattern, method and status code.",
-		}, []string{"route", "method", "code"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		}, []string{"route", "method", "code"})),
+		duration: core.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "smsim_http_request_duration_seconds", Help: "HTTP request durations by route pattern (real seconds).",
 			Buckets: prometheus.DefBuckets,
-		}, []string{"route"}),
+		}, []string{"route"})),
 	}
-	reg.MustRegister(m.requests, m.duration)
 	return m
 }
 

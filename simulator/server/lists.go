@@ -5,6 +5,7 @@ import (
 	"regexp"
 
 	"smsim/miit"
+	"smsim/simulator"
 	"smsim/simulator/core"
 )
 
@@ -42,7 +43,7 @@ func statusParam(r *http.Request, allowed ...string) (string, error) {
 	return "", core.Invalid("status: %q is not one of %v", st, allowed)
 }
 
-func (s *Server) listProviderFilings(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) listProviderFilings(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	limit, offset, err := page(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -54,7 +55,7 @@ func (s *Server) listProviderFilings(w http.ResponseWriter, r *http.Request, ns 
 		s.fail(w, r, err)
 		return
 	}
-	p, err := ns.miit.ProviderViews(r.Context(), st, limit, offset)
+	p, err := ns.MIIT().ProviderViews(r.Context(), st, limit, offset)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -62,7 +63,7 @@ func (s *Server) listProviderFilings(w http.ResponseWriter, r *http.Request, ns 
 	writeJSON(w, http.StatusOK, map[string]any{"filings": p.Items, "total": p.Total})
 }
 
-func (s *Server) listMIITFilings(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) listMIITFilings(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	limit, offset, err := page(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -74,7 +75,7 @@ func (s *Server) listMIITFilings(w http.ResponseWriter, r *http.Request, ns *nam
 		s.fail(w, r, err)
 		return
 	}
-	p, err := ns.miit.MIITViews(r.Context(), st, limit, offset)
+	p, err := ns.MIIT().MIITViews(r.Context(), st, limit, offset)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -84,7 +85,7 @@ func (s *Server) listMIITFilings(w http.ResponseWriter, r *http.Request, ns *nam
 
 var digits = regexp.MustCompile(`^[0-9]{0,11}$`)
 
-func (s *Server) listPhones(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) listPhones(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	limit, offset, err := page(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -95,7 +96,7 @@ func (s *Server) listPhones(w http.ResponseWriter, r *http.Request, ns *namespac
 		s.fail(w, r, core.Invalid("q: must be up to 11 digits of a number, got %q", q))
 		return
 	}
-	phones, total, err := ns.gw.Phones(r.Context(), q, limit, offset)
+	phones, total, err := ns.Gateway().Phones(r.Context(), q, limit, offset)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -1,67 +1,23 @@
 package server
 
 import (
-	"context"
-	"errors"
-	"strings"
+	"smsim/simulator/core"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 )
 
 // serverMetrics are the metrics of the HTTP layer besides requests and
-// their durations (httpMetrics), and of the store's client.
+// their durations (httpMetrics).
 type serverMetrics struct {
-	websockets  prometheus.Gauge
-	redisErrors *prometheus.CounterVec
+	websockets prometheus.Gauge
 }
 
 func newServerMetrics(reg prometheus.Registerer) *serverMetrics {
 	m := &serverMetrics{
-		websockets: prometheus.NewGauge(prometheus.GaugeOpts{
+		websockets: core.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "smsim_websocket_connections",
 			Help: "Websocket connections to phones (GET /phones/v1/{phone}/ws) open on this instance.",
-		}),
-		redisErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "smsim_redis_errors_total",
-			Help: "Redis commands of this instance that failed (unreachable store, timeout, error reply), by command. " +
-				"A missing key (redis.Nil), a script not yet cached (NOSCRIPT, run again with EVAL) and a command " +
-				"whose caller gave up or ran out of its own time (a long poll's timeout) are not failures.",
-		}, []string{"command"}),
+		})),
 	}
-	reg.MustRegister(m.websockets, m.redisErrors)
 	return m
-}
-
-// redisHook counts failed commands on smsim_redis_errors_total.
-type redisHook struct{ errors *prometheus.CounterVec }
-
-func (h redisHook) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (h redisHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		err := next(ctx, cmd)
-		h.count(ctx, cmd, err)
-		return err
-	}
-}
-
-func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		err := next(ctx, cmds)
-		for _, cmd := range cmds {
-			h.count(ctx, cmd, cmd.Err())
-		}
-		return err
-	}
-}
-
-// count counts a failed command, unless its failure is no fault of the
-// store: a missing key, a script to load, a caller that gave up or whose own
-// time ran out (a long poll's timeout).
-func (h redisHook) count(ctx context.Context, cmd redis.Cmder, err error) {
-	if err == nil || errors.Is(err, redis.Nil) || redis.HasErrorPrefix(err, "NOSCRIPT") || ctx.Err() != nil {
-		return
-	}
-	h.errors.WithLabelValues(strings.ToLower(cmd.Name())).Inc()
 }

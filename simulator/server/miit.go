@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"smsim/miit"
+	"smsim/simulator"
 )
 
 func (s *Server) routeMIIT(mux *http.ServeMux) {
@@ -12,13 +13,13 @@ func (s *Server) routeMIIT(mux *http.ServeMux) {
 	s.handleNS(mux, "GET /miit/v1/filings/{id}", s.miitFiling)
 }
 
-func (s *Server) validate(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) validate(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	var req miit.ValidateRequest
 	if err := s.decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	res, err := ns.miit.Validate(r.Context(), req)
+	res, err := ns.MIIT().Validate(r.Context(), req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -26,13 +27,13 @@ func (s *Server) validate(w http.ResponseWriter, r *http.Request, ns *namespace)
 	writeJSON(w, http.StatusOK, res)
 }
 
-func (s *Server) resend(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) resend(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	var req miit.ResendRequest
 	if err := s.decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	res, err := ns.miit.Resend(r.Context(), req)
+	res, err := ns.MIIT().Resend(r.Context(), req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -40,8 +41,8 @@ func (s *Server) resend(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-func (s *Server) miitFiling(w http.ResponseWriter, r *http.Request, ns *namespace) {
-	v, err := ns.miit.MIITView(r.Context(), r.PathValue("id"))
+func (s *Server) miitFiling(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
+	v, err := ns.MIIT().MIITView(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -20,7 +20,7 @@ func (s *Server) routeOps(mux *http.ServeMux) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.handle(mux, "GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := s.rdb.Ping(r.Context()).Err(); err != nil {
+		if err := s.world.Ping(r.Context()); err != nil {
 			writeProblem(w, http.StatusServiceUnavailable, "the Redis store cannot be reached: "+err.Error())
 			return
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"smsim/gateway"
+	"smsim/simulator"
 	"smsim/simulator/core"
 )
 
@@ -43,7 +44,7 @@ func phoneOf(r *http.Request) (string, error) {
 	return gateway.NormalizePhone("phone", r.PathValue("phone"))
 }
 
-func (s *Server) messages(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) messages(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	phone, err := phoneOf(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -58,7 +59,7 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, ns *namespace)
 		s.fail(w, r, core.Invalid("folder: must be %q or %q, got %q", gateway.FolderInbox, gateway.FolderBlocked, folder))
 		return
 	}
-	ms, err := ns.gw.Folder(r.Context(), phone, folder)
+	ms, err := ns.Gateway().Folder(r.Context(), phone, folder)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -70,13 +71,13 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, ns *namespace)
 	writeJSON(w, http.StatusOK, map[string]any{"messages": out})
 }
 
-func (s *Server) clearMessages(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) clearMessages(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	phone, err := phoneOf(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if err := ns.gw.Clear(r.Context(), phone); err != nil {
+	if err := ns.Gateway().Clear(r.Context(), phone); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -90,7 +91,7 @@ const (
 	maxMatchLen        = 512
 )
 
-func (s *Server) next(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) next(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	phone, err := phoneOf(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -138,7 +139,7 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request, ns *namespace) {
 		s.fail(w, r, core.Invalid("after: empty; give a message id or %q", gateway.AfterStart))
 		return
 	}
-	m, ok, err := ns.gw.Next(r.Context(), phone, after, f, timeout)
+	m, ok, err := ns.Gateway().Next(r.Context(), phone, after, f, timeout)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -150,13 +151,13 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	writeJSON(w, http.StatusOK, asPhoneMessage(m))
 }
 
-func (s *Server) profile(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) profile(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	phone, err := phoneOf(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	p, err := ns.gw.Profile(r.Context(), phone)
+	p, err := ns.Gateway().Profile(r.Context(), phone)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -164,7 +165,7 @@ func (s *Server) profile(w http.ResponseWriter, r *http.Request, ns *namespace) 
 	writeJSON(w, http.StatusOK, p)
 }
 
-func (s *Server) setProfile(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) setProfile(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	phone, err := phoneOf(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -180,21 +181,20 @@ func (s *Server) setProfile(w http.ResponseWriter, r *http.Request, ns *namespac
 		s.fail(w, r, err)
 		return
 	}
-	if err := ns.gw.SetProfile(r.Context(), phone, p); err != nil {
+	if err := ns.SetPhoneProfile(r.Context(), phone, p); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.emitNow(r, ns, core.KindPhone, map[string]any{"phone": phone, "profile": p})
 	writeJSON(w, http.StatusOK, p)
 }
 
-func (s *Server) script(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) script(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	phone, err := phoneOf(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	sc, err := ns.gw.Script(r.Context(), phone)
+	sc, err := ns.Gateway().Script(r.Context(), phone)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -202,7 +202,7 @@ func (s *Server) script(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	writeJSON(w, http.StatusOK, sc)
 }
 
-func (s *Server) setScript(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) setScript(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	phone, err := phoneOf(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -213,7 +213,7 @@ func (s *Server) setScript(w http.ResponseWriter, r *http.Request, ns *namespace
 		s.fail(w, r, err)
 		return
 	}
-	sc, err = ns.gw.SetScript(r.Context(), phone, sc)
+	sc, err = ns.Gateway().SetScript(r.Context(), phone, sc)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -221,13 +221,13 @@ func (s *Server) setScript(w http.ResponseWriter, r *http.Request, ns *namespace
 	writeJSON(w, http.StatusOK, sc)
 }
 
-func (s *Server) clearScript(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) clearScript(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	phone, err := phoneOf(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if _, err := ns.gw.SetScript(r.Context(), phone, gateway.Script{}); err != nil {
+	if _, err := ns.Gateway().SetScript(r.Context(), phone, gateway.Script{}); err != nil {
 		s.fail(w, r, err)
 		return
 	}

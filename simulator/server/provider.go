@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"smsim/miit"
+	"smsim/simulator"
 )
 
 func (s *Server) routeProvider(mux *http.ServeMux) {
@@ -13,13 +14,13 @@ func (s *Server) routeProvider(mux *http.ServeMux) {
 	s.handleNS(mux, "PATCH /provider/v1/filings/{id}/personnel", s.changeNumbers)
 }
 
-func (s *Server) submit(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) submit(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	var req miit.SubmitRequest
 	if err := s.decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	v, err := ns.miit.Submit(r.Context(), req)
+	v, err := ns.MIIT().Submit(r.Context(), req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -28,8 +29,8 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	writeJSON(w, http.StatusCreated, v)
 }
 
-func (s *Server) providerFiling(w http.ResponseWriter, r *http.Request, ns *namespace) {
-	v, err := ns.miit.ProviderView(r.Context(), r.PathValue("id"))
+func (s *Server) providerFiling(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
+	v, err := ns.MIIT().ProviderView(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -37,8 +38,8 @@ func (s *Server) providerFiling(w http.ResponseWriter, r *http.Request, ns *name
 	writeJSON(w, http.StatusOK, v)
 }
 
-func (s *Server) cancel(w http.ResponseWriter, r *http.Request, ns *namespace) {
-	v, err := ns.miit.Cancel(r.Context(), r.PathValue("id"))
+func (s *Server) cancel(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
+	v, err := ns.MIIT().Cancel(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -46,13 +47,13 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	writeJSON(w, http.StatusOK, v)
 }
 
-func (s *Server) changeNumbers(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) changeNumbers(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	var req map[string]miit.NumberChange
 	if err := s.decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	v, err := ns.miit.ChangeNumbers(r.Context(), r.PathValue("id"), req)
+	v, err := ns.MIIT().ChangeNumbers(r.Context(), r.PathValue("id"), req)
 	if err != nil {
 		s.fail(w, r, err)
 		return

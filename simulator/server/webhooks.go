@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 
+	"smsim/simulator"
 	"smsim/simulator/webhook"
 )
 
@@ -21,13 +22,13 @@ type webhookRequest struct {
 	Secret string   `json:"secret"`
 }
 
-func (s *Server) registerWebhook(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) registerWebhook(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	var req webhookRequest
 	if err := s.decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	h, err := ns.hooks.Register(r.Context(), webhook.Hook{URL: req.URL, Events: req.Events, Secret: req.Secret})
+	h, err := ns.Webhooks().Register(r.Context(), webhook.Hook{URL: req.URL, Events: req.Events, Secret: req.Secret})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -36,8 +37,8 @@ func (s *Server) registerWebhook(w http.ResponseWriter, r *http.Request, ns *nam
 	writeJSON(w, http.StatusCreated, h)
 }
 
-func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, ns *namespace) {
-	hs, err := ns.hooks.List(r.Context())
+func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
+	hs, err := ns.Webhooks().List(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -48,8 +49,8 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, ns *namesp
 	writeJSON(w, http.StatusOK, map[string]any{"webhooks": hs})
 }
 
-func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request, ns *namespace) {
-	h, err := ns.hooks.Get(r.Context(), r.PathValue("id"))
+func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
+	h, err := ns.Webhooks().Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -57,21 +58,21 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request, ns *namespac
 	writeJSON(w, http.StatusOK, h)
 }
 
-func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request, ns *namespace) {
-	if err := ns.hooks.Delete(r.Context(), r.PathValue("id")); err != nil {
+func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
+	if err := ns.Webhooks().Delete(r.Context(), r.PathValue("id")); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) webhookDeliveries(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) webhookDeliveries(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	limit, err := intParam(r, "limit", 100, 1, webhook.LogLen)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	ds, err := ns.hooks.Deliveries(r.Context(), r.PathValue("id"), limit)
+	ds, err := ns.Webhooks().Deliveries(r.Context(), r.PathValue("id"), limit)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"smsim/miit"
-	"smsim/simulator/server"
+	"smsim/simulator"
 	"smsim/simulator/webhook"
 )
 
@@ -193,7 +193,7 @@ func TestWebhooksPostTheFlowSigned(t *testing.T) {
 // the log; one that never recovers gets the last attempt logged as failed.
 func TestWebhookRetriesAndGivesUp(t *testing.T) {
 	e := newEnv(t, func(e *env) {
-		e.hooks = func(c *server.Config) {
+		e.hooks = func(c *simulator.Config) {
 			c.WebhookBackoff = func(int) time.Duration { return time.Millisecond }
 			c.WebhookAttempts = 3
 		}
@@ -314,7 +314,7 @@ func TestWebhookRegistry(t *testing.T) {
 // A host given in the configuration may receive webhooks besides loopback.
 func TestWebhookConfiguredHost(t *testing.T) {
 	e := newEnv(t, func(e *env) {
-		e.hooks = func(c *server.Config) { c.WebhookHosts = []string{"hooks.example"} }
+		e.hooks = func(c *simulator.Config) { c.WebhookHosts = []string{"hooks.example"} }
 	})
 	h := e.registerWebhook(map[string]any{"url": "https://hooks.example/smsim"})
 	if h.URL != "https://hooks.example/smsim" {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"smsim/simulator"
 	"strings"
 	"time"
 
@@ -48,7 +49,7 @@ func sameOrigin(r *http.Request) bool {
 // phoneSocket pushes each message delivered to a phone (either folder) as
 // one JSON text frame. A client too slow to keep up is disconnected, never
 // waited for.
-func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *namespace) {
+func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	phone, err := phoneOf(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -59,7 +60,7 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *namespa
 		writeProblem(w, http.StatusUpgradeRequired, "this endpoint is a websocket: connect with an Upgrade: websocket request")
 		return
 	}
-	sub, err := ns.gw.Subscribe(r.Context(), phone)
+	sub, err := ns.Gateway().Subscribe(r.Context(), phone)
 	if err != nil {
 		s.fail(w, r, err)
 		return

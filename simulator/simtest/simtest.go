@@ -39,6 +39,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"smsim/simulator"
 	"smsim/simulator/client"
 	"smsim/simulator/core"
 	"smsim/simulator/redistest"
@@ -52,8 +53,9 @@ func DefaultStart() time.Time { return time.Date(2026, 5, 1, 0, 0, 0, 0, time.UT
 // Sim is one running simulator. Its embedded client talks to it.
 type Sim struct {
 	*client.Client
-	URL    string         // the base URL of its HTTP API, such as http://127.0.0.1:40123
-	Server *server.Server // the simulator itself
+	URL    string           // the base URL of its HTTP API, such as http://127.0.0.1:40123
+	World  *simulator.World // the simulator itself
+	Server *server.Server   // its HTTP API
 	// Redis is its in-process store; nil when it runs on the real Redis of
 	// SMSIM_TEST_REDIS_URL.
 	Redis *miniredis.Miniredis
@@ -70,7 +72,8 @@ type Sim struct {
 }
 
 type options struct {
-	cfg     server.Config
+	cfg     simulator.Config
+	http    server.Config
 	clients []client.Option
 }
 
@@ -92,12 +95,19 @@ func Running(scale float64) Option {
 
 // WithLogger sends the simulator's log lines to log (by default they are
 // discarded).
-func WithLogger(log *slog.Logger) Option { return func(o *options) { o.cfg.Log = log } }
+func WithLogger(log *slog.Logger) Option {
+	return func(o *options) { o.cfg.Log, o.http.Log = log, log }
+}
 
-// WithServerConfig changes the server's configuration before it is built
-// (sender numbers, body limit, …); its store and registry are the Sim's,
-// and on a real Redis its key prefix gets a random suffix of the Sim's.
-func WithServerConfig(f func(*server.Config)) Option { return func(o *options) { f(&o.cfg) } }
+// WithConfig changes the simulator's configuration before it is built
+// (sender numbers, scheduler options, …); its store and registry are the
+// Sim's, and on a real Redis its key prefix gets a random suffix of the
+// Sim's.
+func WithConfig(f func(*simulator.Config)) Option { return func(o *options) { f(&o.cfg) } }
+
+// WithServerConfig changes the HTTP server's configuration before it is
+// built (the body limit, …).
+func WithServerConfig(f func(*server.Config)) Option { return func(o *options) { f(&o.http) } }
 
 // WithNamespace makes the Sim's client speak for namespace name instead of
 // the default one (see client.WithNamespace). Start refuses a name the
@@ -130,7 +140,7 @@ func RunT(t testing.TB, opts ...Option) *Sim {
 // Start starts a simulator; Close stops it. Tests use RunT, which closes
 // it for them.
 func Start(opts ...Option) (*Sim, error) {
-	o := options{cfg: server.Config{ClockStart: core.ClockStart{At: DefaultStart(), Paused: true, Scale: 1}}}
+	o := options{cfg: simulator.Config{ClockStart: core.ClockStart{At: DefaultStart(), Paused: true, Scale: 1}}}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -141,17 +151,18 @@ func Start(opts ...Option) (*Sim, error) {
 	}
 	o.cfg.Redis, o.cfg.KeyPrefix = s.rdb, s.KeyPrefix
 	o.cfg.Registry = prometheus.NewRegistry()
-	srv, err := server.New(ctx, o.cfg)
+	world, err := simulator.New(ctx, o.cfg)
 	if err != nil {
 		s.Close()
-		return nil, fmt.Errorf("build the server: %w", err)
+		return nil, fmt.Errorf("build the simulator: %w", err)
 	}
-	if err := srv.Start(ctx); err != nil {
+	if err := world.Start(ctx); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("start the server: %w", err)
+		return nil, fmt.Errorf("start the simulator: %w", err)
 	}
-	s.Server = srv
-	s.hs = httptest.NewServer(srv.Routes())
+	s.World = world
+	s.Server = server.New(world, o.http)
+	s.hs = httptest.NewServer(s.Server.Routes())
 	s.URL = s.hs.URL
 	if s.Client, err = client.New(s.URL, o.clients...); err != nil {
 		s.Close()
@@ -204,8 +215,8 @@ func (s *Sim) Close() { s.stop() }
 // deleted.
 func (s *Sim) stop() error {
 	s.once.Do(func() {
-		if s.Server != nil {
-			s.Server.Stop() // ends long polls and websockets, which the HTTP server would wait out
+		if s.World != nil {
+			s.World.Stop() // ends long polls and websockets, which the HTTP server would wait out
 		}
 		if s.hs != nil {
 			s.hs.Close()

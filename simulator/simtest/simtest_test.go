@@ -12,8 +12,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"smsim/miit"
+	"smsim/simulator"
 	"smsim/simulator/client"
-	"smsim/simulator/server"
 	"smsim/simulator/simtest"
 )
 
@@ -227,7 +227,7 @@ func TestWithNamespace(t *testing.T) {
 // miniredis of its own.
 func TestStore(t *testing.T) {
 	u := os.Getenv("SMSIM_TEST_REDIS_URL")
-	sim := simtest.RunT(t, simtest.WithServerConfig(func(c *server.Config) { c.KeyPrefix = "mine" }))
+	sim := simtest.RunT(t, simtest.WithConfig(func(c *simulator.Config) { c.KeyPrefix = "mine" }))
 	if _, err := sim.Advance(t.Context(), time.Minute); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package dashboard
+package core
 
 import (
 	"context"
@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"smsim/simulator/core"
 )
 
 // feedBuffer is how many events a watcher may fall behind before the feed
@@ -18,7 +16,7 @@ const feedBuffer = 1024
 // this process, the pages' websockets. One goroutine (Run) owns the set of
 // watchers; a watcher too slow to keep up is dropped, never waited for.
 type Feed struct {
-	events     *core.EventLog
+	events     *EventLog
 	log        *slog.Logger
 	register   chan *Watcher
 	unregister chan *Watcher
@@ -28,14 +26,14 @@ type Feed struct {
 // Watcher receives the events of the log, live. C is closed when the
 // watcher fell behind or the feed stopped.
 type Watcher struct {
-	C     <-chan core.Record
-	c     chan core.Record
+	C     <-chan Record
+	c     chan Record
 	feed  *Feed
 	ready chan struct{} // the feed took the watcher in
 }
 
 // NewFeed returns the feed of an event log.
-func NewFeed(events *core.EventLog, log *slog.Logger) *Feed {
+func NewFeed(events *EventLog, log *slog.Logger) *Feed {
 	return &Feed{events: events, log: log.With("component", "feed"),
 		register: make(chan *Watcher), unregister: make(chan *Watcher), done: make(chan struct{})}
 }
@@ -45,7 +43,7 @@ func NewFeed(events *core.EventLog, log *slog.Logger) *Feed {
 // the feed.
 func (f *Feed) Run(ctx context.Context) {
 	defer close(f.done)
-	records := make(chan core.Record, feedBuffer)
+	records := make(chan Record, feedBuffer)
 	from := make(chan string, 1) // for the reader: where to start reading, or "" to stop
 	go f.read(ctx, from, records)
 	watchers := map[*Watcher]struct{}{}
@@ -113,7 +111,7 @@ func (f *Feed) Run(ctx context.Context) {
 }
 
 // read follows the log from where from says, until it says "" (stop).
-func (f *Feed) read(ctx context.Context, from <-chan string, records chan<- core.Record) {
+func (f *Feed) read(ctx context.Context, from <-chan string, records chan<- Record) {
 	defer close(records)
 	last := ""
 	for ctx.Err() == nil {
@@ -155,7 +153,7 @@ func (f *Feed) read(ctx context.Context, from <-chan string, records chan<- core
 // Watch starts receiving events. Once it returns, every event the feed
 // reads from then on reaches the watcher. Close it when done.
 func (f *Feed) Watch(ctx context.Context) (*Watcher, bool) {
-	c := make(chan core.Record, feedBuffer)
+	c := make(chan Record, feedBuffer)
 	w := &Watcher{C: c, c: c, feed: f, ready: make(chan struct{}, 1)}
 	select {
 	case f.register <- w:
@@ -176,7 +174,7 @@ func (w *Watcher) Close() {
 }
 
 // CatchUp answers the events after id after, up to max.
-func (f *Feed) CatchUp(ctx context.Context, after string, max int64) ([]core.Record, error) {
+func (f *Feed) CatchUp(ctx context.Context, after string, max int64) ([]Record, error) {
 	return f.events.After(ctx, after, max)
 }
 

@@ -1,4 +1,4 @@
-package dashboard
+package core_test
 
 import (
 	"context"
@@ -19,7 +19,7 @@ func TestFeedStartsAtTheNewestEventWhenWatched(t *testing.T) {
 	defer cancel()
 	srv := redistest.Start(t)
 	log := core.NewEventLog(srv.Client(t), core.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
-	f := NewFeed(log, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f := core.NewFeed(log, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	go f.Run(ctx)
 	at := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	emit := func(kind string) {
@@ -28,7 +28,7 @@ func TestFeedStartsAtTheNewestEventWhenWatched(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	next := func(w *Watcher) core.Record {
+	next := func(w *core.Watcher) core.Record {
 		t.Helper()
 		select {
 		case r := <-w.C:

@@ -1,0 +1,55 @@
+package simulator
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+)
+
+// newStoreMetrics registers the count of failed store commands.
+func newStoreMetrics(reg prometheus.Registerer) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "smsim_redis_errors_total",
+		Help: "Redis commands of this instance that failed (unreachable store, timeout, error reply), by command. " +
+			"A missing key (redis.Nil), a script not yet cached (NOSCRIPT, run again with EVAL) and a command " +
+			"whose caller gave up or ran out of its own time (a long poll's timeout) are not failures.",
+	}, []string{"command"})
+	reg.MustRegister(c)
+	return c
+}
+
+// redisHook counts failed commands on smsim_redis_errors_total.
+type redisHook struct{ errors *prometheus.CounterVec }
+
+func (h redisHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h redisHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		h.count(ctx, cmd, err)
+		return err
+	}
+}
+
+func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		for _, cmd := range cmds {
+			h.count(ctx, cmd, cmd.Err())
+		}
+		return err
+	}
+}
+
+// count counts a failed command, unless its failure is no fault of the
+// store: a missing key, a script to load, a caller that gave up or whose own
+// time ran out (a long poll's timeout).
+func (h redisHook) count(ctx context.Context, cmd redis.Cmder, err error) {
+	if err == nil || errors.Is(err, redis.Nil) || redis.HasErrorPrefix(err, "NOSCRIPT") || ctx.Err() != nil {
+		return
+	}
+	h.errors.WithLabelValues(strings.ToLower(cmd.Name())).Inc()
+}

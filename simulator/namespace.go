@@ -1,0 +1,299 @@
+package simulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"smsim/gateway"
+	"smsim/miit"
+	"smsim/simulator/core"
+	"smsim/simulator/webhook"
+)
+
+// Namespace is one world of the simulator: its own clock, scheduler, fault
+// profile, event log, phones and orders, all under one Redis hash tag. The
+// components hold no state of their own besides the store's, so a process
+// builds them when a namespace is first asked for and may drop them again.
+type Namespace struct {
+	name   string
+	ks     core.Keyspace
+	rdb    redis.UniversalClient
+	log    *slog.Logger
+	clock  *core.Clock
+	sched  *core.Scheduler
+	faults *core.FaultStore
+	events *core.EventLog
+	feed   *core.Feed
+	gw     *gateway.Gateway
+	miit   *miit.Service
+	hooks  *webhook.Dispatcher
+
+	touched atomic.Int64 // real Unix ms at which this process last recorded a use in the registry
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// build makes the components of namespace name and sets its clock to the
+// start value unless the store holds one.
+func (w *World) build(ctx context.Context, name string) (*Namespace, error) {
+	ks := core.Keyspace{Prefix: w.cfg.KeyPrefix, Namespace: name}
+	n := &Namespace{name: name, ks: ks, rdb: w.rdb, log: w.log}
+	n.clock = core.NewClock(w.rdb, ks, w.cfg.ClockStart, nil)
+	n.sched = core.NewScheduler(w.rdb, ks, n.clock, w.log, w.reg, w.cfg.Scheduler)
+	n.faults = core.NewFaultStore(w.rdb, ks)
+	n.events = core.NewEventLog(w.rdb, ks)
+	n.feed = core.NewFeed(n.events, w.log)
+	n.gw = gateway.New(gateway.Config{Redis: w.rdb, Keyspace: ks, Scheduler: n.sched, Faults: n.faults, Events: n.events,
+		Rand: w.rnd, Log: w.log, Metrics: w.reg, Hub: w.hub})
+	m, err := miit.New(miit.Config{Redis: w.rdb, Keyspace: ks, Clock: n.clock, Scheduler: n.sched,
+		Faults: n.faults, Rand: w.rnd, Gateway: n.gw, Events: n.events, Log: w.log, Metrics: w.reg,
+		MIITSender: w.cfg.MIITSender, ProviderSender: w.cfg.ProviderSender})
+	if err != nil {
+		return nil, err
+	}
+	n.miit = m
+	n.hooks = webhook.New(webhook.Config{Redis: w.rdb, Keyspace: ks, AllowHosts: w.cfg.WebhookHosts,
+		Backoff: w.cfg.WebhookBackoff, MaxAttempts: w.cfg.WebhookAttempts, Log: w.log})
+	if err := n.clock.Init(ctx); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// start runs the background work of n: its scheduler's loop, its event
+// feed and its webhooks, until ctx ends or halt.
+func (n *Namespace) start(ctx context.Context) {
+	ctx, n.stop = context.WithCancel(ctx)
+	n.wg.Add(3)
+	go func() {
+		defer n.wg.Done()
+		n.hooks.Run(ctx)
+	}()
+	go func() {
+		defer n.wg.Done()
+		n.sched.Run(ctx)
+	}()
+	go func() {
+		defer n.wg.Done()
+		n.feed.Run(ctx)
+	}()
+}
+
+// halt ends the background work of n and waits for it.
+func (n *Namespace) halt() {
+	if n.stop != nil {
+		n.stop()
+		n.wg.Wait()
+	}
+}
+
+// Name is the namespace's name.
+func (n *Namespace) Name() string { return n.name }
+
+// Clock is the namespace's simulated clock.
+func (n *Namespace) Clock() *core.Clock { return n.clock }
+
+// Faults is the namespace's fault profile.
+func (n *Namespace) Faults() *core.FaultStore { return n.faults }
+
+// Events is the namespace's event log.
+func (n *Namespace) Events() *core.EventLog { return n.events }
+
+// Feed fans the namespace's event log out to this process's watchers.
+func (n *Namespace) Feed() *core.Feed { return n.feed }
+
+// Gateway is the namespace's SMS network and phones.
+func (n *Namespace) Gateway() *gateway.Gateway { return n.gw }
+
+// MIIT is the namespace's provider and MIIT.
+func (n *Namespace) MIIT() *miit.Service { return n.miit }
+
+// Webhooks are the namespace's webhooks.
+func (n *Namespace) Webhooks() *webhook.Dispatcher { return n.hooks }
+
+// Emit appends an event to the event log at simulated time at; the log is
+// for watching, so a failure is only logged.
+func (n *Namespace) Emit(ctx context.Context, at time.Time, kind string, data any) {
+	if err := n.events.Emit(ctx, at, kind, data); err != nil {
+		n.log.WarnContext(ctx, "writing the event log", "kind", kind, "err", err)
+	}
+}
+
+// EmitNow appends an event at the simulated now.
+func (n *Namespace) EmitNow(ctx context.Context, kind string, data any) {
+	now, err := n.clock.Now(ctx)
+	if err != nil {
+		n.log.WarnContext(ctx, "writing the event log", "kind", kind, "err", err)
+		return
+	}
+	n.Emit(ctx, now, kind, data)
+}
+
+// SetClock changes the clock's scale and/or paused flag (nil leaves one as
+// it is) and wakes the scheduler, which may have new work.
+func (n *Namespace) SetClock(ctx context.Context, scale *float64, paused *bool) (core.ClockState, error) {
+	st, err := n.clock.Set(ctx, scale, paused)
+	if err != nil {
+		return core.ClockState{}, err
+	}
+	n.sched.Kick()
+	n.Emit(ctx, st.Now, core.KindClock, st)
+	return st, nil
+}
+
+// Advance moves the clock forward by d and, before it answers, carries out
+// everything that fell due on the way, in due order.
+func (n *Namespace) Advance(ctx context.Context, d time.Duration) (core.ClockState, error) {
+	st, err := n.sched.Advance(ctx, d)
+	if err != nil {
+		return core.ClockState{}, err
+	}
+	n.Emit(ctx, st.Now, core.KindClock, st)
+	return st, nil
+}
+
+// PutFaults replaces the fault profile with the one in body (what it omits
+// takes its start value).
+func (n *Namespace) PutFaults(ctx context.Context, body []byte) (core.Faults, error) {
+	f, err := n.faults.Put(ctx, body)
+	if err != nil {
+		return core.Faults{}, err
+	}
+	n.EmitNow(ctx, core.KindFaults, f)
+	return f, nil
+}
+
+// PatchFaults changes the fault profile by a JSON merge patch.
+func (n *Namespace) PatchFaults(ctx context.Context, body []byte) (core.Faults, error) {
+	f, err := n.faults.Patch(ctx, body)
+	if err != nil {
+		return core.Faults{}, err
+	}
+	n.EmitNow(ctx, core.KindFaults, f)
+	return f, nil
+}
+
+// SetPhoneProfile replaces a phone's profile.
+func (n *Namespace) SetPhoneProfile(ctx context.Context, phone string, p gateway.Profile) error {
+	if err := n.gw.SetProfile(ctx, phone, p); err != nil {
+		return err
+	}
+	n.EmitNow(ctx, core.KindPhone, map[string]any{"phone": phone, "profile": p})
+	return nil
+}
+
+// Reset forgets every filing, message, phone profile and event of the
+// namespace, and sets its clock and fault profile back to their start
+// values. Other namespaces keep everything. It answers the clock.
+func (n *Namespace) Reset(ctx context.Context) (core.ClockState, error) {
+	del := func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, n.ks.Pattern(), 1000).Iterator()
+		var batch []string
+		for iter.Next(ctx) {
+			batch = append(batch, iter.Val())
+			if len(batch) == 500 {
+				if err := c.Del(ctx, batch...).Err(); err != nil {
+					return err
+				}
+				batch = batch[:0]
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return err
+		}
+		if len(batch) > 0 {
+			return c.Del(ctx, batch...).Err()
+		}
+		return nil
+	}
+	var err error
+	switch c := n.rdb.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, del)
+	case *redis.Client:
+		err = del(ctx, c)
+	default:
+		err = fmt.Errorf("unsupported client %T", n.rdb)
+	}
+	if err != nil {
+		return core.ClockState{}, fmt.Errorf("reset: %w", err)
+	}
+	if err := n.clock.Reset(ctx); err != nil {
+		return core.ClockState{}, err
+	}
+	n.sched.Kick() // the clock may run again
+	st, err := n.clock.State(ctx)
+	if err != nil {
+		return core.ClockState{}, err
+	}
+	n.Emit(ctx, st.Now, core.KindReset, map[string]any{})
+	n.Emit(ctx, st.Now, core.KindClock, st)
+	return st, nil
+}
+
+// ScenarioResult is what applying a scenario set.
+type ScenarioResult struct {
+	Name   string                     `json:"name,omitempty"`
+	Faults core.Faults                `json:"faults"`
+	Phones map[string]gateway.Profile `json:"phones"`
+}
+
+// ApplyScenario sets the fault profile and the phone profiles of a
+// scenario (core.ParseScenario), its outages counted from the simulated
+// now. Nothing is set unless all of it is valid.
+func (n *Namespace) ApplyScenario(ctx context.Context, body []byte) (ScenarioResult, error) {
+	sc, err := core.ParseScenario(body)
+	if err != nil {
+		return ScenarioResult{}, err
+	}
+	now, err := n.clock.Now(ctx)
+	if err != nil {
+		return ScenarioResult{}, err
+	}
+	f, err := sc.FaultsAt(now)
+	if err != nil {
+		return ScenarioResult{}, err
+	}
+	res := ScenarioResult{Name: sc.Name, Faults: f, Phones: map[string]gateway.Profile{}}
+	for number, raw := range sc.Phones {
+		phone, err := gateway.NormalizePhone("phones", number)
+		if err != nil {
+			return ScenarioResult{}, err
+		}
+		p, err := gateway.ParseProfile(raw)
+		var bad *core.Error
+		if errors.As(err, &bad) {
+			return ScenarioResult{}, core.Invalid("phones.%s.%s", number, bad.Detail)
+		}
+		if err != nil {
+			return ScenarioResult{}, err
+		}
+		res.Phones[phone] = p
+	}
+	if err := n.faults.Set(ctx, f); err != nil {
+		return ScenarioResult{}, err
+	}
+	phones := make([]string, 0, len(res.Phones))
+	for phone := range res.Phones {
+		phones = append(phones, phone)
+	}
+	sort.Strings(phones)
+	for _, phone := range phones {
+		if err := n.gw.SetProfile(ctx, phone, res.Phones[phone]); err != nil {
+			return ScenarioResult{}, err
+		}
+	}
+	n.Emit(ctx, now, core.KindFaults, f)
+	for _, phone := range phones {
+		n.Emit(ctx, now, core.KindPhone, map[string]any{"phone": phone, "profile": res.Phones[phone]})
+	}
+	return res, nil
+}

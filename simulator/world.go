@@ -1,0 +1,365 @@
+// Package simulator is the assembled world: for each namespace a request
+// names, a clock, a scheduler, a fault profile, an event log and its live
+// feed, the SMS gateway, MIIT and the webhooks, all on one Redis, with their
+// background work started and stopped together. The HTTP API
+// (simulator/server), the test harness (simulator/simtest) and the binary
+// (cmd/smsim) stand on it; it stands on the domain (gateway, miit), which
+// stands on the ground (simulator/core).
+package simulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"smsim/gateway"
+	"smsim/miit"
+	"smsim/simulator/core"
+)
+
+// DefaultNamespaceIdle is how long a namespace no request has touched keeps
+// its background work running.
+const DefaultNamespaceIdle = time.Hour
+
+// touchEvery is how often, at most, a process records in the registry that
+// a namespace is in use.
+const touchEvery = 10 * time.Second
+
+var namespaceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// ValidNamespace reports whether name may name a namespace: 1 to 64
+// letters, digits, '.', '_' or '-', starting with a letter or a digit.
+func ValidNamespace(name string) bool { return namespaceName.MatchString(name) }
+
+// InvalidNamespace is the error that refuses a name, what naming it.
+func InvalidNamespace(what, name string) *core.Error {
+	return core.Invalid("%s: must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit, got %q", what, name)
+}
+
+// Config is what a World is built from.
+type Config struct {
+	// Redis is the store. New adds a hook to it that counts failed
+	// commands: give each World a client of its own.
+	Redis          redis.UniversalClient
+	KeyPrefix      string // default "smsim"
+	ClockStart     core.ClockStart
+	Seed           *int64 // nil: draws from crypto/rand
+	MIITSender     string
+	ProviderSender string
+	Log            *slog.Logger
+	Registry       *prometheus.Registry // nil: a registry of the World's own
+	Scheduler      core.SchedulerOptions
+	// WebhookHosts are the hosts besides loopback that webhooks may be
+	// posted to.
+	WebhookHosts []string
+	// WebhookBackoff is the wait before each retry of a failed webhook post
+	// (nil: webhook.DefaultBackoff); WebhookAttempts bounds the attempts
+	// (0: webhook.DefaultMaxAttempts).
+	WebhookBackoff  func(attempt int) time.Duration
+	WebhookAttempts int
+	// NamespaceIdle is how long a namespace no request has touched keeps
+	// its background work running (default DefaultNamespaceIdle).
+	NamespaceIdle time.Duration
+}
+
+// World is the simulator of one process: the namespaces it has built and
+// their background work. Several processes on one Redis share every
+// namespace's state.
+type World struct {
+	cfg  Config
+	rdb  redis.UniversalClient
+	log  *slog.Logger
+	reg  *prometheus.Registry
+	rnd  *core.Source
+	hub  *gateway.Hub
+	errs *prometheus.CounterVec
+
+	mu     sync.Mutex            // guards spaces and runCtx
+	spaces map[string]*Namespace // the namespaces this process has built
+	runCtx context.Context       // the background work's; nil until Start
+
+	stop func()
+	wg   sync.WaitGroup
+}
+
+// New builds a world and sets the default namespace's clock to its start
+// value unless the store already holds one.
+func New(ctx context.Context, cfg Config) (*World, error) {
+	if cfg.KeyPrefix == "" {
+		cfg.KeyPrefix = "smsim"
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	cfg.Log = slog.New(core.LogHandler(cfg.Log.Handler())) // lines logged with a request's context name it
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.NamespaceIdle == 0 {
+		cfg.NamespaceIdle = DefaultNamespaceIdle
+	}
+	w := &World{cfg: cfg, rdb: cfg.Redis, log: cfg.Log, reg: cfg.Registry, spaces: map[string]*Namespace{}}
+	w.rnd = core.NewSource()
+	if cfg.Seed != nil {
+		w.rnd = core.NewSeededSource(*cfg.Seed)
+	}
+	w.hub = gateway.NewHub(w.rdb, cfg.KeyPrefix, w.log)
+	w.errs = newStoreMetrics(w.reg)
+	w.reg.MustRegister(miit.NewOrdersCollector(w.rdb, cfg.KeyPrefix, w.activeNamespaces, w.log))
+	w.rdb.AddHook(redisHook{w.errs})
+	if _, err := w.Namespace(ctx, core.DefaultNamespace); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Registry is where the world's metrics are registered, and where the
+// process serves its metrics from.
+func (w *World) Registry() *prometheus.Registry { return w.reg }
+
+// Ping tells whether the store answers.
+func (w *World) Ping(ctx context.Context) error { return w.rdb.Ping(ctx).Err() }
+
+// Start runs the background work — the live feed of deliveries, and the
+// scheduler's loop, event feed and webhooks of every namespace in use —
+// until Stop. It returns once the feed of deliveries is subscribed, so that
+// every delivery from then on reaches this process's phones.
+func (w *World) Start(ctx context.Context) error {
+	runCtx, cancel := context.WithCancel(context.Background())
+	w.stop = cancel
+	ready := make(chan struct{})
+	feedErr := make(chan error, 1)
+	w.mu.Lock()
+	w.runCtx = runCtx
+	for _, n := range w.spaces {
+		n.start(runCtx)
+	}
+	w.mu.Unlock()
+	w.wg.Add(2)
+	go func() {
+		defer w.wg.Done()
+		if err := w.hub.Run(runCtx, ready); err != nil {
+			feedErr <- err
+		}
+	}()
+	go func() {
+		defer w.wg.Done()
+		w.supervise(runCtx)
+	}()
+	select {
+	case <-ready:
+		return nil
+	case err := <-feedErr:
+		w.Stop()
+		return err
+	case <-ctx.Done():
+		w.Stop()
+		return ctx.Err()
+	case <-time.After(10 * time.Second):
+		w.Stop()
+		return errors.New("subscribing to the delivery feed timed out")
+	}
+}
+
+// Stop ends the background work and waits for it: long polls and sockets
+// that wait on it end too.
+func (w *World) Stop() {
+	if w.stop != nil {
+		w.stop()
+	}
+	w.wg.Wait()
+	w.mu.Lock()
+	spaces := make([]*Namespace, 0, len(w.spaces))
+	for _, n := range w.spaces {
+		spaces = append(spaces, n)
+	}
+	w.mu.Unlock()
+	for _, n := range spaces {
+		n.halt()
+	}
+}
+
+// registryKey is the sorted set of the namespaces in use, scored by the
+// real Unix ms of their last request; every process runs the background
+// work of the namespaces used within the idle period.
+func (w *World) registryKey() string { return w.cfg.KeyPrefix + ":namespaces" }
+
+// Namespace answers namespace name, building it on first use, and records
+// the use in the registry.
+func (w *World) Namespace(ctx context.Context, name string) (*Namespace, error) {
+	if !ValidNamespace(name) {
+		return nil, InvalidNamespace("namespace", name)
+	}
+	w.mu.Lock()
+	n, ok := w.spaces[name]
+	w.mu.Unlock()
+	if !ok {
+		// Built without the lock, which a slow store would otherwise hold
+		// against every request; of two built at once, the first stays.
+		built, err := w.build(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		n = w.adopt(built)
+	}
+	if err := w.touch(ctx, n); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// adopt keeps n unless a namespace of its name was kept meanwhile, starts
+// it when the world runs, and answers the one kept.
+func (w *World) adopt(n *Namespace) *Namespace {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if kept, ok := w.spaces[n.name]; ok {
+		return kept
+	}
+	w.spaces[n.name] = n
+	if w.runCtx != nil {
+		n.start(w.runCtx)
+	}
+	return n
+}
+
+// touch records in the registry that namespace n is in use, at most once
+// every touchEvery per process.
+func (w *World) touch(ctx context.Context, n *Namespace) error {
+	now := time.Now().UnixMilli()
+	last := n.touched.Load()
+	if now-last < touchEvery.Milliseconds() || !n.touched.CompareAndSwap(last, now) {
+		return nil
+	}
+	if err := w.rdb.ZAdd(ctx, w.registryKey(), redis.Z{Score: float64(now), Member: n.name}).Err(); err != nil {
+		n.touched.Store(last)
+		return fmt.Errorf("record namespace %s: %w", n.name, err)
+	}
+	return nil
+}
+
+// activeNamespaces answers the namespaces used within the idle period,
+// the default one always among them, sorted.
+func (w *World) activeNamespaces(ctx context.Context) ([]string, error) {
+	uses, err := w.Namespaces(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(uses))
+	for i, u := range uses {
+		names[i] = u.Name
+	}
+	return names, nil
+}
+
+// NamespaceUse is a namespace in use and when a request last touched it.
+type NamespaceUse struct {
+	Name     string    `json:"name"`
+	LastUsed time.Time `json:"last_used"` // real time, to within touchEvery
+}
+
+// Namespaces answers the namespaces in use, by name: those a request
+// touched within the idle period, and the default one.
+func (w *World) Namespaces(ctx context.Context) ([]NamespaceUse, error) {
+	since := time.Now().Add(-w.cfg.NamespaceIdle).UnixMilli()
+	zs, err := w.rdb.ZRangeByScoreWithScores(ctx, w.registryKey(), &redis.ZRangeBy{
+		Min: strconv.FormatInt(since, 10), Max: "+inf",
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read namespaces: %w", err)
+	}
+	out := []NamespaceUse{}
+	seenDefault := false
+	for _, z := range zs {
+		name, _ := z.Member.(string)
+		if !ValidNamespace(name) {
+			continue
+		}
+		seenDefault = seenDefault || name == core.DefaultNamespace
+		out = append(out, NamespaceUse{Name: name, LastUsed: time.UnixMilli(int64(z.Score)).UTC()})
+	}
+	if !seenDefault {
+		sc, err := w.rdb.ZScore(ctx, w.registryKey(), core.DefaultNamespace).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("read namespaces: %w", err)
+		}
+		out = append(out, NamespaceUse{Name: core.DefaultNamespace, LastUsed: time.UnixMilli(int64(sc)).UTC()})
+	}
+	slices.SortFunc(out, func(a, b NamespaceUse) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// supervise keeps this process running the background work of every
+// namespace in use — whichever process its requests reach — and drops the
+// namespaces no request has touched within the idle period: their jobs
+// wait until a request to them comes again.
+func (w *World) supervise(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		if err := w.superviseOnce(ctx); err != nil && ctx.Err() == nil {
+			w.log.Warn("following the namespaces in use", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (w *World) superviseOnce(ctx context.Context) error {
+	names, err := w.activeNamespaces(ctx)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		w.mu.Lock()
+		_, ok := w.spaces[name]
+		w.mu.Unlock()
+		if ok {
+			continue
+		}
+		n, err := w.build(ctx, name)
+		if err != nil {
+			return err
+		}
+		w.adopt(n)
+	}
+	idleSince := time.Now().Add(-w.cfg.NamespaceIdle).UnixMilli()
+	var idle []*Namespace
+	w.mu.Lock()
+	for name, n := range w.spaces {
+		if name != core.DefaultNamespace && !slices.Contains(names, name) && n.touched.Load() < idleSince {
+			delete(w.spaces, name)
+			idle = append(idle, n)
+		}
+	}
+	w.mu.Unlock()
+	for _, n := range idle {
+		n.halt()
+	}
+	return nil
+}
+
+// built answers the names of the namespaces this process has built, sorted.
+func (w *World) built() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]string, 0, len(w.spaces))
+	for name := range w.spaces {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
