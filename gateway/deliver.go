@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -14,20 +12,21 @@ import (
 )
 
 // deliverScript delivers queued messages in order. KEYS[1] is the
-// sequence hash; then, for each message, its hash and the sorted set of
-// the folder it goes to. ARGV[1] is the namespace, ARGV[2] the feed channel;
-// then, for each message, its status, folder (empty: none, a failure),
-// reason, delivery time, inbox limit (0: none), trail, and trail should
-// the inbox be full. A message bound for a full inbox fails instead
-// (inbox_full). Each delivery to a folder is
-// published on the feed for live watchers. It answers, for each message,
+// sequence hash, KEYS[2] the event log; then, for each message, its hash
+// and the sorted set of the folder it goes to. ARGV[1] is the event log's
+// length; then, for each message, its status, folder (empty: none, a
+// failure), reason, delivery time, inbox limit (0: none), trail, and trail
+// should the inbox be full. A message bound for a full inbox fails instead
+// (inbox_full). Each outcome goes on the event log in the same step, so
+// that the live feed (a phone's socket, a long poll, the pages) sees a
+// delivery exactly when the store holds it. It answers, for each message,
 // its status, or "" when it was no longer queued.
 var deliverScript = redis.NewScript(`
 local out = {}
-local n_msgs = (#KEYS - 1) / 2
+local n_msgs = (#KEYS - 2) / 2
 for i = 1, n_msgs do
-  local m, folder_key = KEYS[2 * i], KEYS[2 * i + 1]
-  local b = 7 * (i - 1) + 2
+  local m, folder_key = KEYS[2 * i + 1], KEYS[2 * i + 2]
+  local b = 7 * (i - 1) + 1
   local status, folder, reason, at, limit, trail = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], tonumber(ARGV[b + 5]), ARGV[b + 6]
   out[i] = ''
   if redis.call('HGET', m, 'status') == 'queued' then
@@ -37,16 +36,18 @@ for i = 1, n_msgs do
     out[i] = status
     redis.call('HSET', m, 'status', status, 'trail', trail)
     if reason ~= '' then redis.call('HSET', m, 'reason', reason) end
+    local seq, delivered = '', ''
     if folder ~= '' then
-      local n = redis.call('HINCRBY', KEYS[1], 'delivery', 1)
-      local id = redis.call('HGET', m, 'id')
-      redis.call('ZADD', folder_key, n, id)
-      redis.call('HSET', m, 'folder', folder, 'delivered_at', at, 'seq', n)
-      local f = redis.call('HMGET', m, 'phone', 'sender', 'body', 'code', 'sent_at')
-      redis.call('PUBLISH', ARGV[2], cjson.encode({
-        ns = ARGV[1], seq = tostring(n), id = id, phone = f[1], sender = f[2], body = f[3], code = f[4],
-        status = status, folder = folder, sent_at = f[5], delivered_at = at}))
+      seq = tostring(redis.call('HINCRBY', KEYS[1], 'delivery', 1))
+      delivered = at
+      redis.call('ZADD', folder_key, seq, redis.call('HGET', m, 'id'))
+      redis.call('HSET', m, 'folder', folder, 'delivered_at', at, 'seq', seq)
     end
+    local f = redis.call('HMGET', m, 'id', 'phone', 'sender', 'body', 'code', 'sent_at')
+    local data = cjson.encode({id = f[1], phone = f[2], sender = f[3], body = f[4], code = f[5] or '',
+      status = status, folder = folder, reason = reason, sent_at_ms = f[6], delivered_at_ms = delivered, seq = seq})
+    data = string.sub(data, 1, -2) .. ',"trail":' .. trail .. '}'
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'at', at, 'kind', 'sms.' .. status, 'data', data)
   end
 end
 return out
@@ -75,11 +76,10 @@ func (g *Gateway) onDeliver(ctx context.Context, jobs []core.Job) error {
 	if err != nil {
 		return err
 	}
-	keys := []string{g.ks.Key("seq")}
-	argv := []any{g.ks.Namespace, g.feed}
+	keys := []string{g.ks.Key("seq"), g.ks.Key("events")}
+	argv := []any{core.DefaultEventLogLen}
 	var senders, reasons []string
 	var delays []float64 // simulated seconds from sent_at to the delivery
-	var outcomes []outcome
 	for i, job := range jobs {
 		v := msgs[i].Val()
 		if len(v) != 7 || v[0] != StatusQueued {
@@ -112,7 +112,6 @@ func (g *Gateway) onDeliver(ctx context.Context, jobs []core.Job) error {
 		senders = append(senders, m.sender)
 		reasons = append(reasons, reason)
 		delays = append(delays, job.Due.Sub(msTime(str(v[6]))).Seconds())
-		outcomes = append(outcomes, outcome{m: m, at: job.Due, sentAt: msTime(str(v[6])), folder: folder, full: full})
 	}
 	if len(senders) == 0 {
 		return nil
@@ -121,43 +120,18 @@ func (g *Gateway) onDeliver(ctx context.Context, jobs []core.Job) error {
 	if err != nil {
 		return fmt.Errorf("deliver messages: %w", err)
 	}
-	events := g.rdb.Pipeline()
 	for i, status := range done {
 		if status == StatusFailed && reasons[i] == "" {
 			reasons[i] = ReasonInboxFull
-			outcomes[i].folder, outcomes[i].m.trail = "", outcomes[i].full
 		}
 		if status != "" {
 			g.count(status, senders[i], reasons[i])
-			g.events.EmitCmd(ctx, events, outcomes[i].at, "sms."+status, outcomes[i].event(status, reasons[i]))
 		}
 		if status == StatusDelivered || status == StatusBlocked {
 			g.observeDelay(senders[i], delays[i])
 		}
 	}
-	if _, err := events.Exec(ctx); err != nil && len(events.Cmds()) > 0 {
-		g.log.WarnContext(ctx, "writing the event log", "err", err)
-	}
 	return nil
-}
-
-// outcome is what became of a message delivered in a batch.
-type outcome struct {
-	m          queued
-	at, sentAt time.Time
-	folder     string
-	full       trail // its trail, should the inbox be full
-}
-
-// event is the event log's record of the outcome.
-func (o outcome) event(status, reason string) map[string]any {
-	delivered := ""
-	if o.folder != "" {
-		delivered = strconv.FormatInt(o.at.UnixMilli(), 10)
-	}
-	return map[string]any{"id": o.m.id, "phone": o.m.phone, "sender": o.m.sender, "body": o.m.body, "code": CodeIn(o.m.body),
-		"status": status, "folder": o.folder, "reason": reason, "sent_at_ms": strconv.FormatInt(o.sentAt.UnixMilli(), 10),
-		"delivered_at_ms": delivered, "trail": o.m.trail}
 }
 
 // queued is a message being delivered.

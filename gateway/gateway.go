@@ -31,9 +31,9 @@ type Config struct {
 	Rand      *core.Source
 	Log       *slog.Logger
 	Metrics   prometheus.Registerer
-	// Hub carries deliveries to this process's phone sockets; the gateways
-	// of every namespace share one. Nil: the gateway has a hub of its own.
-	Hub *Hub
+	// Feed is the namespace's live feed of events, keyed by phone (PhoneOf):
+	// phones' sockets and long polls watch it.
+	Feed *core.Feed
 }
 
 // Gateway routes SMS to simulated phones.
@@ -45,22 +45,17 @@ type Gateway struct {
 	events *core.EventLog
 	rand   *core.Source
 	log    *slog.Logger
-	hub    *Hub
-	feed   string // the Pub/Sub channel of deliveries
+	feed   *core.Feed
 	sent   *prometheus.CounterVec
 	stats  *gatewayMetrics
 }
 
 // New returns a gateway and registers its scheduler events.
 func New(c Config) *Gateway {
-	if c.Hub == nil {
-		c.Hub = NewHub(c.Redis, c.Keyspace.Prefix, c.Log)
-	}
 	g := &Gateway{
 		rdb: c.Redis, ks: c.Keyspace, sched: c.Scheduler, faults: c.Faults, events: c.Events, rand: c.Rand,
 		log:  c.Log.With("component", "gateway"),
-		hub:  c.Hub,
-		feed: c.Hub.channel,
+		feed: c.Feed,
 		sent: core.Register(c.Metrics, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsim_messages_total",
 			Help: "SMS messages by outcome (delivered, blocked, failed), sender kind (miit, other) and reason.",
@@ -130,28 +125,4 @@ func (g *Gateway) Clear(ctx context.Context, phone string) error {
 		return fmt.Errorf("empty folders of %s: %w", phone, err)
 	}
 	return nil
-}
-
-// delivery is what the Pub/Sub feed carries (written by deliverScript):
-// times in Unix milliseconds, numbers as strings.
-type delivery struct {
-	Namespace   string `json:"ns"`
-	Seq         string `json:"seq"`
-	ID          string `json:"id"`
-	Phone       string `json:"phone"`
-	Sender      string `json:"sender"`
-	Body        string `json:"body"`
-	Code        string `json:"code"`
-	Status      string `json:"status"`
-	Folder      string `json:"folder"`
-	SentAt      string `json:"sent_at"`
-	DeliveredAt string `json:"delivered_at"`
-}
-
-func (d delivery) message() Message {
-	m, _ := messageOf(map[string]string{
-		"id": d.ID, "phone": d.Phone, "sender": d.Sender, "body": d.Body, "code": d.Code,
-		"status": d.Status, "folder": d.Folder, "sent_at": d.SentAt, "delivered_at": d.DeliveredAt, "seq": d.Seq,
-	})
-	return m
 }

@@ -46,9 +46,7 @@ type Message struct {
 	DuplicateOf string     `json:"duplicate_of,omitempty"` // the message this one is a second copy of
 	Trail       []Decision `json:"trail"`                  // why it went where it went, when it did
 
-	Seq int64 `json:"-"` // delivery order in the phone's folders
-
-	namespace string // of a message on the feed
+	Seq int64 `json:"-"` // delivery order in the namespace: a later delivery has a greater one
 }
 
 var sixDigits = regexp.MustCompile(`(^|[^0-9A-Za-z_])([0-9]{6})([^0-9A-Za-z_]|$)`)

@@ -38,11 +38,11 @@ const AfterStart = "start"
 func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeout time.Duration) (Message, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	sub, err := g.Subscribe(ctx, phone)
+	watch, err := g.Watch(ctx, phone)
 	if err != nil {
 		return Message{}, false, err
 	}
-	defer func() { sub.Close() }()
+	defer func() { watch.Close() }()
 
 	inbox := g.folderKey(phone, FolderInbox)
 	var last int64 // deliveries up to this sequence number are seen
@@ -75,19 +75,20 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 		select {
 		case <-ctx.Done():
 			return Message{}, false, nil
-		case m, ok := <-sub.C:
-			if !ok { // dropped as too slow, or the hub stopped: read the store, then listen again
-				again, err := g.Subscribe(ctx, phone)
+		case r, ok := <-watch.C:
+			if !ok { // dropped as too slow, or the feed stopped: read the store, then listen again
+				again, err := g.Watch(ctx, phone)
 				if err != nil {
 					return Message{}, false, nil // stopping, or timed out
 				}
-				sub = again
+				watch = again
 				if m, ok, err := g.firstAfter(ctx, phone, &last, f); ok || err != nil {
 					return m, ok, err
 				}
 				continue
 			}
-			if m.Folder != FolderInbox || m.Seq <= last {
+			m, ok := MessageOf(r)
+			if !ok || m.Folder != FolderInbox || m.Seq <= last {
 				continue
 			}
 			last = m.Seq

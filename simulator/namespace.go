@@ -50,9 +50,9 @@ func (w *World) build(ctx context.Context, name string) (*Namespace, error) {
 	n.sched = core.NewScheduler(w.rdb, ks, n.clock, w.log, w.reg, w.cfg.Scheduler)
 	n.faults = core.NewFaultStore(w.rdb, ks)
 	n.events = core.NewEventLog(w.rdb, ks)
-	n.feed = core.NewFeed(n.events, w.log)
+	n.feed = core.NewFeed(n.events, w.log, gateway.PhoneOf)
 	n.gw = gateway.New(gateway.Config{Redis: w.rdb, Keyspace: ks, Scheduler: n.sched, Faults: n.faults, Events: n.events,
-		Rand: w.rnd, Log: w.log, Metrics: w.reg, Hub: w.hub})
+		Rand: w.rnd, Log: w.log, Metrics: w.reg, Feed: n.feed})
 	m, err := miit.New(miit.Config{Redis: w.rdb, Keyspace: ks, Clock: n.clock, Scheduler: n.sched,
 		Faults: n.faults, Rand: w.rnd, Gateway: n.gw, Events: n.events, Log: w.log, Metrics: w.reg,
 		MIITSender: w.cfg.MIITSender, ProviderSender: w.cfg.ProviderSender})
@@ -68,11 +68,12 @@ func (w *World) build(ctx context.Context, name string) (*Namespace, error) {
 	return n, nil
 }
 
-// start runs the background work of n: its scheduler's loop, its event
-// feed and its webhooks, until ctx ends or halt.
+// start runs the background work of n: its scheduler's loop and its
+// webhooks, and lets its feed serve watchers, until ctx ends or halt.
 func (n *Namespace) start(ctx context.Context) {
 	ctx, n.stop = context.WithCancel(ctx)
-	n.wg.Add(3)
+	n.feed.Start(ctx)
+	n.wg.Add(2)
 	go func() {
 		defer n.wg.Done()
 		n.hooks.Run(ctx)
@@ -81,17 +82,15 @@ func (n *Namespace) start(ctx context.Context) {
 		defer n.wg.Done()
 		n.sched.Run(ctx)
 	}()
-	go func() {
-		defer n.wg.Done()
-		n.feed.Run(ctx)
-	}()
 }
 
-// halt ends the background work of n and waits for it.
+// halt ends the background work of n and waits for it; the watchers of
+// its feed (sockets, long polls) end too.
 func (n *Namespace) halt() {
 	if n.stop != nil {
 		n.stop()
 		n.wg.Wait()
+		n.feed.Stop()
 	}
 }
 

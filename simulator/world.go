@@ -22,7 +22,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"smsim/gateway"
 	"smsim/miit"
 	"smsim/simulator/core"
 )
@@ -81,7 +80,6 @@ type World struct {
 	log  *slog.Logger
 	reg  *prometheus.Registry
 	rnd  *core.Source
-	hub  *gateway.Hub
 	errs *prometheus.CounterVec
 
 	mu     sync.Mutex            // guards spaces and runCtx
@@ -113,7 +111,6 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 	if cfg.Seed != nil {
 		w.rnd = core.NewSeededSource(*cfg.Seed)
 	}
-	w.hub = gateway.NewHub(w.rdb, cfg.KeyPrefix, w.log)
 	w.errs = newStoreMetrics(w.reg)
 	w.reg.MustRegister(miit.NewOrdersCollector(w.rdb, cfg.KeyPrefix, w.activeNamespaces, w.log))
 	w.rdb.AddHook(redisHook{w.errs})
@@ -130,45 +127,26 @@ func (w *World) Registry() *prometheus.Registry { return w.reg }
 // Ping tells whether the store answers.
 func (w *World) Ping(ctx context.Context) error { return w.rdb.Ping(ctx).Err() }
 
-// Start runs the background work — the live feed of deliveries, and the
-// scheduler's loop, event feed and webhooks of every namespace in use —
-// until Stop. It returns once the feed of deliveries is subscribed, so that
-// every delivery from then on reaches this process's phones.
+// Start runs the background work — the scheduler's loop, the live feed and
+// the webhooks of every namespace in use — until Stop.
 func (w *World) Start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	w.stop = cancel
-	ready := make(chan struct{})
-	feedErr := make(chan error, 1)
 	w.mu.Lock()
 	w.runCtx = runCtx
 	for _, n := range w.spaces {
 		n.start(runCtx)
 	}
 	w.mu.Unlock()
-	w.wg.Add(2)
-	go func() {
-		defer w.wg.Done()
-		if err := w.hub.Run(runCtx, ready); err != nil {
-			feedErr <- err
-		}
-	}()
+	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
 		w.supervise(runCtx)
 	}()
-	select {
-	case <-ready:
-		return nil
-	case err := <-feedErr:
-		w.Stop()
-		return err
-	case <-ctx.Done():
-		w.Stop()
-		return ctx.Err()
-	case <-time.After(10 * time.Second):
-		w.Stop()
-		return errors.New("subscribing to the delivery feed timed out")
-	}
+	return nil
 }
 
 // Stop ends the background work and waits for it: long polls and sockets

@@ -5,130 +5,168 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
-// feedBuffer is how many events a watcher may fall behind before the feed
-// drops it (it then reconnects and catches up from the log).
-const feedBuffer = 1024
+// DefaultWatchBuffer is how many events a watcher may fall behind before
+// the feed drops it, unless it asks for another buffer.
+const DefaultWatchBuffer = 1024
 
-// Feed follows the event log and fans each event out to the watchers of
-// this process, the pages' websockets. One goroutine (Run) owns the set of
-// watchers; a watcher too slow to keep up is dropped, never waited for.
+// readBlock is how long the feed's reader waits in Redis for a new event
+// before it looks again whether anyone still watches.
+const readBlock = 100 * time.Millisecond
+
+// Feed is the one live fan-out of a namespace: it follows the event log and
+// hands each event to the watchers of this process — the event socket of
+// the API and the pages, and, through a key, the phones' sockets and long
+// polls, which watch the events of one number. It reads the log only while
+// someone watches: one reader goroutine, started by the first watcher and
+// ended with the last, so that a namespace nobody watches costs nothing. A
+// watcher too slow to keep up is dropped, never waited for: it reads what
+// it missed from the store and watches again.
 type Feed struct {
-	events     *EventLog
-	log        *slog.Logger
-	register   chan *Watcher
-	unregister chan *Watcher
-	done       chan struct{}
+	events *EventLog
+	log    *slog.Logger
+	keyOf  func(Record) string
+
+	mu       sync.Mutex
+	ctx      context.Context // the owner's; nil until Start, and after it ends
+	all      map[*Watcher]struct{}
+	keyed    map[string]map[*Watcher]struct{}
+	watchers int
+	reader   int                // generation of the reader that fans out; the others stop
+	stop     context.CancelFunc // ends the current reader
+	wg       sync.WaitGroup     // the readers
 }
 
-// Watcher receives the events of the log, live. C is closed when the
+// Watcher receives the events of a feed, live. C is closed when the
 // watcher fell behind or the feed stopped.
 type Watcher struct {
-	C     <-chan Record
-	c     chan Record
-	feed  *Feed
-	ready chan struct{} // the feed took the watcher in
+	C    <-chan Record
+	c    chan Record
+	key  string
+	feed *Feed
+	gone bool // guarded by feed.mu: closed and out of the sets
 }
 
-// NewFeed returns the feed of an event log.
-func NewFeed(events *EventLog, log *slog.Logger) *Feed {
-	return &Feed{events: events, log: log.With("component", "feed"),
-		register: make(chan *Watcher), unregister: make(chan *Watcher), done: make(chan struct{})}
-}
-
-// Run fans events out to the watchers until ctx ends. It reads the log
-// only while someone watches: a process nobody watches spends nothing on
-// the feed.
-func (f *Feed) Run(ctx context.Context) {
-	defer close(f.done)
-	records := make(chan Record, feedBuffer)
-	from := make(chan string, 1) // for the reader: where to start reading, or "" to stop
-	go f.read(ctx, from, records)
-	watchers := map[*Watcher]struct{}{}
-	floor := "" // events up to this one predate the watchers: a read of before may still bring them
-	tell := func(id string) {
-		select {
-		case <-from:
-		default:
-		}
-		from <- id
+// NewFeed returns the feed of an event log. keyOf names the key of an
+// event ("" for none) for the watchers of one key (Watch with a key); nil:
+// no event has a key.
+func NewFeed(events *EventLog, log *slog.Logger, keyOf func(Record) string) *Feed {
+	if keyOf == nil {
+		keyOf = func(Record) string { return "" }
 	}
-	defer func() {
-		for w := range watchers {
-			close(w.c)
-		}
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			for range records { // let the reader finish
-			}
-			return
-		case w := <-f.register:
-			if len(watchers) == 0 {
-				// Start reading at the newest event now, before the watcher
-				// is told it is registered: what comes later reaches it.
-				last, err := f.events.Last(ctx)
-				if err != nil {
-					f.log.Warn("reading the event log", "err", err)
-					last = "0"
-				}
-				tell(last)
-				floor = last
-			}
-			watchers[w] = struct{}{}
-			w.ready <- struct{}{}
-		case w := <-f.unregister:
-			if _, ok := watchers[w]; ok {
-				delete(watchers, w)
-				close(w.c)
-				if len(watchers) == 0 {
-					tell("")
-				}
-			}
-		case r, ok := <-records:
-			if !ok {
-				return
-			}
-			if floor != "" && !Newer(r.ID, floor) {
-				continue
-			}
-			for w := range watchers {
-				select {
-				case w.c <- r:
-				default: // too slow: drop it rather than wait
-					delete(watchers, w)
-					close(w.c)
-				}
-			}
-			if len(watchers) == 0 {
-				tell("")
-			}
+	return &Feed{events: events, log: log.With("component", "feed"), keyOf: keyOf,
+		all: map[*Watcher]struct{}{}, keyed: map[string]map[*Watcher]struct{}{}}
+}
+
+// Start lets the feed serve watchers until ctx ends or Stop. It starts no
+// goroutine: the first watcher starts the reader.
+func (f *Feed) Start(ctx context.Context) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ctx = ctx
+}
+
+// Stop drops every watcher and waits for the reader to end.
+func (f *Feed) Stop() {
+	f.mu.Lock()
+	f.ctx = nil
+	for w := range f.all {
+		f.drop(w)
+	}
+	for _, set := range f.keyed {
+		for w := range set {
+			f.drop(w)
 		}
 	}
+	f.mu.Unlock()
+	f.wg.Wait()
 }
 
-// read follows the log from where from says, until it says "" (stop).
-func (f *Feed) read(ctx context.Context, from <-chan string, records chan<- Record) {
-	defer close(records)
-	last := ""
+// Watch starts receiving the events of the log — all of them, or with a key
+// only those whose key it is — with a buffer of that many events (0:
+// DefaultWatchBuffer). Once it returns, every event written from then on
+// reaches the watcher (and perhaps a few written just before: callers that
+// also read the store skip what they saw). It answers false when the feed
+// is not running. Close the watcher when done.
+func (f *Feed) Watch(ctx context.Context, key string, buffer int) (*Watcher, bool) {
+	if buffer <= 0 {
+		buffer = DefaultWatchBuffer
+	}
+	c := make(chan Record, buffer)
+	w := &Watcher{C: c, c: c, key: key, feed: f}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ctx == nil || f.ctx.Err() != nil || ctx.Err() != nil {
+		return nil, false
+	}
+	if f.watchers == 0 {
+		// Start reading at the newest event now, before the watcher is
+		// told it is in: what comes later reaches it.
+		last, err := f.events.Last(ctx)
+		if err != nil {
+			f.log.Warn("reading the event log", "err", err)
+			last = "0"
+		}
+		rctx, cancel := context.WithCancel(f.ctx)
+		f.reader++
+		f.stop = cancel
+		f.wg.Add(1)
+		go f.read(rctx, f.reader, last)
+	}
+	f.watchers++
+	if key == "" {
+		f.all[w] = struct{}{}
+	} else {
+		set := f.keyed[key]
+		if set == nil {
+			set = map[*Watcher]struct{}{}
+			f.keyed[key] = set
+		}
+		set[w] = struct{}{}
+	}
+	return w, true
+}
+
+// Close ends the watch.
+func (w *Watcher) Close() {
+	f := w.feed
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.drop(w)
+}
+
+// drop closes w and takes it out of the sets; the last one out stops the
+// reader. Call it with f.mu held.
+func (f *Feed) drop(w *Watcher) {
+	if w.gone {
+		return
+	}
+	w.gone = true
+	close(w.c)
+	if w.key == "" {
+		delete(f.all, w)
+	} else if set := f.keyed[w.key]; set != nil {
+		delete(set, w)
+		if len(set) == 0 {
+			delete(f.keyed, w.key)
+		}
+	}
+	f.watchers--
+	if f.watchers == 0 && f.stop != nil {
+		f.stop()
+		f.stop = nil
+	}
+}
+
+// read follows the log after the event with id last and fans each event
+// out, while its generation is the feed's reader.
+func (f *Feed) read(ctx context.Context, gen int, last string) {
+	defer f.wg.Done()
 	for ctx.Err() == nil {
-		if last == "" {
-			select {
-			case <-ctx.Done():
-				return
-			case last = <-from:
-			}
-			continue
-		}
-		select {
-		case last = <-from:
-			continue
-		default:
-		}
-		recs, err := f.events.Wait(ctx, last, 100*time.Millisecond)
+		recs, err := f.events.Wait(ctx, last, readBlock)
 		if err != nil {
 			if ctx.Err() == nil {
 				f.log.Warn("reading the event log", "err", err)
@@ -140,37 +178,39 @@ func (f *Feed) read(ctx context.Context, from <-chan string, records chan<- Reco
 			continue
 		}
 		for _, r := range recs {
-			select {
-			case records <- r:
-				last = r.ID
-			case <-ctx.Done():
+			if !f.fanOut(gen, r) {
 				return
 			}
+			last = r.ID
 		}
 	}
 }
 
-// Watch starts receiving events. Once it returns, every event the feed
-// reads from then on reaches the watcher. Close it when done.
-func (f *Feed) Watch(ctx context.Context) (*Watcher, bool) {
-	c := make(chan Record, feedBuffer)
-	w := &Watcher{C: c, c: c, feed: f, ready: make(chan struct{}, 1)}
-	select {
-	case f.register <- w:
-		<-w.ready
-		return w, true
-	case <-f.done:
-	case <-ctx.Done():
+// fanOut hands r to its watchers; it answers false when gen is no longer
+// the feed's reader.
+func (f *Feed) fanOut(gen int, r Record) bool {
+	key := f.keyOf(r)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if gen != f.reader || f.watchers == 0 {
+		return false
 	}
-	return nil, false
-}
-
-// Close ends the watch.
-func (w *Watcher) Close() {
-	select {
-	case w.feed.unregister <- w:
-	case <-w.feed.done:
+	send := func(w *Watcher) {
+		select {
+		case w.c <- r:
+		default: // too slow: drop it rather than wait
+			f.drop(w)
+		}
 	}
+	for w := range f.all {
+		send(w)
+	}
+	if key != "" {
+		for w := range f.keyed[key] {
+			send(w)
+		}
+	}
+	return true
 }
 
 // CatchUp answers the events after id after, up to max.

@@ -2,8 +2,10 @@ package core_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -19,8 +21,9 @@ func TestFeedStartsAtTheNewestEventWhenWatched(t *testing.T) {
 	defer cancel()
 	srv := redistest.Start(t)
 	log := core.NewEventLog(srv.Client(t), core.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
-	f := core.NewFeed(log, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	go f.Run(ctx)
+	f := core.NewFeed(log, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	f.Start(ctx)
+	defer f.Stop()
 	at := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	emit := func(kind string) {
 		t.Helper()
@@ -39,7 +42,7 @@ func TestFeedStartsAtTheNewestEventWhenWatched(t *testing.T) {
 		return core.Record{}
 	}
 	emit("before")
-	w, ok := f.Watch(ctx)
+	w, ok := f.Watch(ctx, "", 0)
 	if !ok {
 		t.Fatal("watch refused")
 	}
@@ -49,10 +52,100 @@ func TestFeedStartsAtTheNewestEventWhenWatched(t *testing.T) {
 	}
 	w.Close()
 	emit("while away")
-	w2, _ := f.Watch(ctx)
+	w2, _ := f.Watch(ctx, "", 0)
 	defer w2.Close()
 	emit("back")
 	if r := next(w2); r.Kind != "back" {
 		t.Fatalf("first event after coming back %q, want %q", r.Kind, "back")
+	}
+}
+
+// Watchers of a key get the events of that key only; watchers of no key
+// get every event; a watcher that does not keep up is dropped once its
+// buffer is full, and the others go on.
+func TestFeedByKey(t *testing.T) {
+	ctx := t.Context()
+	srv := redistest.Start(t)
+	log := core.NewEventLog(srv.Client(t), core.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
+	keyOf := func(r core.Record) string {
+		var d struct{ Phone string }
+		json.Unmarshal(r.Data, &d)
+		return d.Phone
+	}
+	f := core.NewFeed(log, slog.New(slog.DiscardHandler), keyOf)
+	f.Start(ctx)
+	defer f.Stop()
+	all, _ := f.Watch(ctx, "", 0)
+	a, _ := f.Watch(ctx, "a", 0)
+	b, _ := f.Watch(ctx, "b", 0)
+	slow, _ := f.Watch(ctx, "a", 2)
+	at := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	for _, phone := range []string{"a", "b", "", "a", "a"} {
+		if err := log.Emit(ctx, at, "k", map[string]any{"phone": phone}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(w *core.Watcher, n int) []string {
+		t.Helper()
+		var out []string
+		for range n {
+			select {
+			case r, ok := <-w.C:
+				if !ok {
+					t.Fatalf("watcher closed after %v", out)
+				}
+				out = append(out, keyOf(r))
+			case <-time.After(5 * time.Second):
+				t.Fatalf("no event after %v", out)
+			}
+		}
+		return out
+	}
+	if got := read(all, 5); !slices.Equal(got, []string{"a", "b", "", "a", "a"}) {
+		t.Fatalf("the watcher of every event got %v", got)
+	}
+	if got := read(a, 3); !slices.Equal(got, []string{"a", "a", "a"}) {
+		t.Fatalf("the watcher of a got %v", got)
+	}
+	if got := read(b, 1); !slices.Equal(got, []string{"b"}) {
+		t.Fatalf("the watcher of b got %v", got)
+	}
+	n := 0
+	for range slow.C {
+		n++
+	}
+	if n != 2 {
+		t.Fatalf("the slow watcher read %d events before it was dropped, want its buffer of 2", n)
+	}
+	slow.Close() // closing a dropped watcher is harmless
+	for _, w := range []*core.Watcher{all, a, b} {
+		select {
+		case r, ok := <-w.C:
+			t.Fatalf("an extra event %v (open %v)", r, ok)
+		default:
+		}
+	}
+}
+
+// A stopped feed refuses watchers and has closed those it had.
+func TestFeedStopped(t *testing.T) {
+	ctx := t.Context()
+	srv := redistest.Start(t)
+	log := core.NewEventLog(srv.Client(t), core.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
+	f := core.NewFeed(log, slog.New(slog.DiscardHandler), nil)
+	if _, ok := f.Watch(ctx, "", 0); ok {
+		t.Fatal("a feed never started took a watcher")
+	}
+	f.Start(ctx)
+	w, ok := f.Watch(ctx, "", 0)
+	if !ok {
+		t.Fatal("a started feed refused a watcher")
+	}
+	f.Stop()
+	if _, open := <-w.C; open {
+		t.Fatal("the watcher of a stopped feed is still open")
+	}
+	if _, ok := f.Watch(ctx, "", 0); ok {
+		t.Fatal("a stopped feed took a watcher")
 	}
 }

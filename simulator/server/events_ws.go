@@ -29,7 +29,7 @@ func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 		writeProblem(w, http.StatusUpgradeRequired, "this endpoint is a websocket: connect with an Upgrade: websocket request")
 		return
 	}
-	watch, ok := ns.Feed().Watch(r.Context())
+	watch, ok := ns.Feed().Watch(r.Context(), "", 0)
 	if !ok {
 		writeProblem(w, http.StatusServiceUnavailable, "the server is stopping")
 		return

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"smsim/gateway"
 	"smsim/miit"
 	"smsim/simulator/core"
 	"smsim/simulator/server"
@@ -225,35 +226,37 @@ func TestNamespaceCarriedOnByAnotherProcess(t *testing.T) {
 	e := newEnv(t)
 	a := e.newInstance().in("orphan")
 	ctx := context.Background()
-	sub := e.rdb.Subscribe(ctx, e.redis.Prefix+":deliveries")
-	defer sub.Close()
-	if _, err := sub.Receive(ctx); err != nil {
-		t.Fatal(err)
-	}
 	a.fixedLags("30m", "1m")
 	a.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader("13900000401")})
 	a.call("PUT", "/admin/v1/clock", map[string]any{"scale": 1800, "paused": false}, 200, nil) // 30m in 1s
 	a.stop()
 
-	timeout := time.After(20 * time.Second)
+	// The code's delivery goes on orphan's event log: follow it there.
+	log := core.NewEventLog(e.rdb, core.Keyspace{Prefix: e.redis.Prefix, Namespace: "orphan"})
+	last, err := log.Last(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
 	for {
-		select {
-		case msg := <-sub.Channel():
-			var d struct {
-				Namespace string `json:"ns"`
-				Phone     string
-				Sender    string
+		recs, err := log.Wait(ctx, last, 200*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range recs {
+			last = rec.ID
+			m, ok := gateway.MessageOf(rec)
+			if !ok {
+				continue
 			}
-			if err := json.Unmarshal([]byte(msg.Payload), &d); err != nil {
-				t.Fatal(err)
+			if m.Phone != "13900000401" {
+				t.Fatalf("delivery %+v, want orphan's messages to 13900000401 only", m)
 			}
-			if d.Namespace != "orphan" || d.Phone != "13900000401" {
-				t.Fatalf("delivery %s, want orphan's messages to 13900000401 only", msg.Payload)
-			}
-			if d.Sender == "12381" {
+			if m.Sender == "12381" {
 				return
 			}
-		case <-timeout:
+		}
+		if time.Now().After(deadline) {
 			t.Fatal("no process carried out the orphaned namespace's code")
 		}
 	}

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -759,13 +760,32 @@ func (in *instance) wsURL(phone string) string {
 
 func (in *instance) dial(phone string) *websocket.Conn {
 	in.t.Helper()
-	c, resp, err := websocket.DefaultDialer.Dial(in.wsURL(phone), nil)
+	return in.dialURL(in.wsURL(phone))
+}
+
+// dialAfter opens a phone's socket that first catches up after message
+// after.
+func (in *instance) dialAfter(phone, after string) *websocket.Conn {
+	in.t.Helper()
+	u, err := url.Parse(in.wsURL(phone))
+	if err != nil {
+		in.t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("after", after)
+	u.RawQuery = q.Encode()
+	return in.dialURL(u.String())
+}
+
+func (in *instance) dialURL(u string) *websocket.Conn {
+	in.t.Helper()
+	c, resp, err := websocket.DefaultDialer.Dial(u, nil)
 	if err != nil {
 		status := 0
 		if resp != nil {
 			status = resp.StatusCode
 		}
-		in.t.Fatalf("dial %s: %v (status %d)", in.wsURL(phone), err, status)
+		in.t.Fatalf("dial %s: %v (status %d)", u, err, status)
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		in.t.Fatalf("dial: status %d, want 101", resp.StatusCode)
@@ -904,6 +924,78 @@ func TestPhoneSocketAcrossInstances(t *testing.T) {
 	e.advance("1h")
 	if m, _ := readFrame(t, c); m.ID != id2 || m.Folder != "inbox" {
 		t.Fatalf("frame on B = %+v, want %s", m, id2)
+	}
+}
+
+// A socket opened with ?after= first sends what the phone got after that
+// message, both folders in delivery order, then goes on live; a socket
+// that ends names the after to reconnect with.
+func TestPhoneSocketCatchesUp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id1 := e.gwSend("95187", phoneA, "first")
+	e.putProfile(phoneA, `{"spam_filter":true}`)
+	id2 := e.gwSend("12381", phoneA, "blocked 135790")
+	e.gwSend("95187", phoneB, "another phone")
+	id3 := e.gwSend("95187", phoneA, "third")
+	ids := func(c *websocket.Conn, n int) []string {
+		t.Helper()
+		var out []string
+		for range n {
+			m, _ := readFrame(t, c)
+			out = append(out, m.ID+"/"+m.Folder)
+		}
+		return out
+	}
+	all := e.dialAfter(phoneA, "start")
+	if got, want := ids(all, 3), []string{id1 + "/inbox", id2 + "/blocked", id3 + "/inbox"}; !slices.Equal(got, want) {
+		t.Fatalf("after=start sent %v, want %v", got, want)
+	}
+	later := e.dialAfter(phoneA, id2)
+	if got, want := ids(later, 1), []string{id3 + "/inbox"}; !slices.Equal(got, want) {
+		t.Fatalf("after=%s sent %v, want %v", id2, got, want)
+	}
+	id4 := e.gwSend("95187", phoneA, "live")
+	for name, c := range map[string]*websocket.Conn{"after=start": all, "after=" + id2: later} {
+		if got, want := ids(c, 1), []string{id4 + "/inbox"}; !slices.Equal(got, want) {
+			t.Fatalf("%s then live: %v, want %v", name, got, want)
+		}
+	}
+
+	// an empty after is a 400, an id the phone does not hold a 404
+	for _, c := range []struct {
+		query  string
+		status int
+		detail string
+	}{
+		{"after=", 400, "after: empty"},
+		{"after=m_0123456789abcdef", 404, `after: no message "m_0123456789abcdef" delivered to ` + phoneB},
+		{"after=" + id1 + "&x=1", 0, ""},
+	} {
+		resp, b := rawRequest(t, "GET", e.url+"/phones/v1/"+phoneB+"/ws?"+c.query, "", "", http.Header{
+			"Connection": {"Upgrade"}, "Upgrade": {"websocket"}, "Sec-Websocket-Version": {"13"},
+			"Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ=="},
+		})
+		if c.status == 0 { // id1 is phone A's, not B's
+			wantProblem(t, "ws of B after a message of A", resp, b, 404, "after: no message")
+			continue
+		}
+		wantProblem(t, "ws ?"+c.query, resp, b, c.status, c.detail)
+	}
+
+	// a process that stops closes its sockets with the after to come back with
+	b := e.newInstance()
+	c := b.dial(phoneA)
+	id5 := e.gwSend("95187", phoneA, "before the stop")
+	if m, _ := readFrame(t, c); m.ID != id5 {
+		t.Fatalf("frame %+v, want %s", m, id5)
+	}
+	b.stop()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, _, err := c.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseTryAgainLater || !strings.HasSuffix(ce.Text, "reconnect with ?after="+id5) {
+		t.Fatalf("socket of a stopped process: %v, want close 1013 naming ?after=%s", err, id5)
 	}
 }
 

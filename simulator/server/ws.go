@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"smsim/gateway"
 	"smsim/simulator"
+	"smsim/simulator/core"
 	"strings"
 	"time"
 
@@ -47,8 +49,10 @@ func sameOrigin(r *http.Request) bool {
 }
 
 // phoneSocket pushes each message delivered to a phone (either folder) as
-// one JSON text frame. A client too slow to keep up is disconnected, never
-// waited for.
+// one JSON text frame. With ?after=ID (a message id, or "start") it first
+// sends the messages delivered to the phone after that one, from the
+// store: a client that reconnects misses nothing. A client too slow to keep
+// up is disconnected, never waited for.
 func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	phone, err := phoneOf(r)
 	if err != nil {
@@ -60,14 +64,27 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 		writeProblem(w, http.StatusUpgradeRequired, "this endpoint is a websocket: connect with an Upgrade: websocket request")
 		return
 	}
-	sub, err := ns.Gateway().Subscribe(r.Context(), phone)
+	after, hasAfter := r.URL.Query().Get("after"), r.URL.Query().Has("after")
+	if hasAfter && after == "" {
+		s.fail(w, r, core.Invalid("after: empty; give a message id or %q", gateway.AfterStart))
+		return
+	}
+	gw := ns.Gateway()
+	watch, err := gw.Watch(r.Context(), phone) // first, so that nothing falls between the catch-up and the feed
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	defer func() { watch.Close() }()
+	var missed []gateway.Message
+	if hasAfter {
+		if missed, err = gw.DeliveredAfter(r.Context(), phone, after); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	conn, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
-		sub.Close()
 		return // the upgrader has answered
 	}
 	s.stats.websockets.Inc()
@@ -77,22 +94,42 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 	ping := time.NewTicker(wsPingPeriod)
 	defer func() {
 		ping.Stop()
-		sub.Close()
 		conn.Close()
 		<-done
 	}()
+	var last gateway.Message // the last message sent
+	send := func(m gateway.Message) bool {
+		conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
+		if err := conn.WriteJSON(asPhoneMessage(m)); err != nil {
+			return false
+		}
+		last = m
+		return true
+	}
+	for _, m := range missed {
+		if !send(m) {
+			return
+		}
+	}
 	for {
 		select {
 		case <-done:
 			return
-		case m, ok := <-sub.C:
-			conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
+		case rec, ok := <-watch.C:
 			if !ok {
-				conn.WriteMessage(websocket.CloseMessage,
-					websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "too slow to keep up, or the server is stopping"))
+				reason := "too slow to keep up, or the server is stopping: reconnect with ?after=start"
+				if last.ID != "" {
+					reason = "too slow to keep up, or the server is stopping: reconnect with ?after=" + last.ID
+				}
+				conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
+				conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, reason))
 				return
 			}
-			if err := conn.WriteJSON(asPhoneMessage(m)); err != nil {
+			m, ok := gateway.MessageOf(rec)
+			if !ok || m.Seq <= last.Seq {
+				continue // sent in the catch-up
+			}
+			if !send(m) {
 				return
 			}
 		case <-ping.C:

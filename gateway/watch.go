@@ -1,0 +1,121 @@
+package gateway
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"smsim/simulator/core"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// outcomeEvent is the data of an sms.delivered, sms.blocked or sms.failed
+// event, as deliverScript writes it: times in Unix milliseconds and numbers
+// as strings, "" when absent.
+type outcomeEvent struct {
+	ID          string     `json:"id"`
+	Phone       string     `json:"phone"`
+	Sender      string     `json:"sender"`
+	Body        string     `json:"body"`
+	Code        string     `json:"code"`
+	Status      string     `json:"status"`
+	Folder      string     `json:"folder"`
+	Reason      string     `json:"reason"`
+	SentAt      string     `json:"sent_at_ms"`
+	DeliveredAt string     `json:"delivered_at_ms"`
+	Seq         string     `json:"seq"`
+	Trail       []Decision `json:"trail"`
+}
+
+// PhoneOf is the key of the live feed: the phone an event brought a
+// message to (sms.delivered and sms.blocked), else "". Phones' sockets and
+// long polls watch the feed by it.
+func PhoneOf(r core.Record) string {
+	if r.Kind != core.KindSMSDelivered && r.Kind != core.KindSMSBlocked {
+		return ""
+	}
+	var d struct {
+		Phone string `json:"phone"`
+	}
+	if json.Unmarshal(r.Data, &d) != nil {
+		return ""
+	}
+	return d.Phone
+}
+
+// MessageOf reads the message an sms.delivered or sms.blocked event
+// brought to a phone.
+func MessageOf(r core.Record) (Message, bool) {
+	if r.Kind != core.KindSMSDelivered && r.Kind != core.KindSMSBlocked {
+		return Message{}, false
+	}
+	var d outcomeEvent
+	if json.Unmarshal(r.Data, &d) != nil || d.ID == "" || d.Folder == "" {
+		return Message{}, false
+	}
+	m := Message{ID: d.ID, Phone: d.Phone, Sender: d.Sender, Body: d.Body, Code: d.Code, Status: d.Status,
+		Folder: d.Folder, SentAt: msTime(d.SentAt), Trail: d.Trail}
+	if m.Trail == nil {
+		m.Trail = []Decision{}
+	}
+	at := msTime(d.DeliveredAt)
+	m.DeliveredAt = &at
+	m.Seq, _ = strconv.ParseInt(d.Seq, 10, 64)
+	return m, true
+}
+
+// phoneBuffer is how many deliveries a phone's watcher may fall behind
+// before the feed drops it.
+const phoneBuffer = 64
+
+// Watch starts watching the deliveries to phone (either folder) on the live
+// feed: read them from the watcher's channel with MessageOf. Once it
+// returns, every delivery from then on reaches the watcher. Close it when
+// done.
+func (g *Gateway) Watch(ctx context.Context, phone string) (*core.Watcher, error) {
+	w, ok := g.feed.Watch(ctx, phone, phoneBuffer)
+	if !ok {
+		return nil, &core.Error{Code: http.StatusServiceUnavailable, Detail: "the simulator is stopping"}
+	}
+	return w, nil
+}
+
+// DeliveredAfter answers the messages delivered to phone, in either folder,
+// after message after (AfterStart: all of them), in delivery order. An id
+// that is in neither folder of the phone is a NotFound.
+func (g *Gateway) DeliveredAfter(ctx context.Context, phone, after string) ([]Message, error) {
+	var seq int64
+	if after != AfterStart {
+		p := g.rdb.Pipeline()
+		in := p.ZScore(ctx, g.folderKey(phone, FolderInbox), after)
+		bl := p.ZScore(ctx, g.folderKey(phone, FolderBlocked), after)
+		if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("read folders of %s: %w", phone, err)
+		}
+		switch {
+		case in.Err() == nil:
+			seq = int64(in.Val())
+		case bl.Err() == nil:
+			seq = int64(bl.Val())
+		default:
+			return nil, core.NotFound("after: no message %q delivered to %s (give a message id of its inbox or blocked folder, or %q)", after, phone, AfterStart)
+		}
+	}
+	inbox, err := g.folderAfter(ctx, phone, FolderInbox, seq)
+	if err != nil {
+		return nil, err
+	}
+	blocked, err := g.folderAfter(ctx, phone, FolderBlocked, seq)
+	if err != nil {
+		return nil, err
+	}
+	out := append(inbox, blocked...)
+	slices.SortFunc(out, func(a, b Message) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, nil
+}
