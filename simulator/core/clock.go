@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"strconv"
 	"time"
@@ -53,52 +54,46 @@ func NewClock(rdb redis.UniversalClient, ks Keyspace, start ClockStart, real fun
 // Key is the Redis key of the clock's hash.
 func (c *Clock) Key() string { return c.key }
 
-// clockInit sets the clock to its start value; with ARGV[5] = "keep" only
-// when it is not set yet.
-var clockInit = redis.NewScript(`
-if ARGV[5] == 'keep' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'sim', ARGV[1], 'real', ARGV[2], 'scale', ARGV[3], 'paused', ARGV[4])
-return 1
-`)
+var (
+	//go:embed clock_init.lua
+	clockInitLua string
+	clockInit    = NewScript[clockInitArgs](clockInitLua)
 
-// clockMove re-anchors the clock at the real time ARGV[1], then adds ARGV[2]
-// milliseconds and sets the scale (ARGV[3]) and paused flag (ARGV[4]) when
-// they are not empty. It answers the new anchor.
-var clockMove = redis.NewScript(`
-local c = redis.call('HMGET', KEYS[1], 'sim', 'real', 'scale', 'paused')
-if not c[1] then return redis.error_reply('clock is not set') end
-local real = tonumber(ARGV[1])
-local sim = tonumber(c[1])
-if c[4] ~= '1' and real > tonumber(c[2]) then
-  sim = sim + math.floor((real - tonumber(c[2])) * tonumber(c[3]))
-end
-sim = sim + tonumber(ARGV[2])
-local scale = c[3]
-if ARGV[3] ~= '' then scale = ARGV[3] end
-local paused = c[4]
-if ARGV[4] ~= '' then paused = ARGV[4] end
-redis.call('HSET', KEYS[1], 'sim', sim, 'real', real, 'scale', scale, 'paused', paused)
-return {tostring(sim), scale, paused}
-`)
+	//go:embed clock_move.lua
+	clockMoveLua string
+	clockMove    = NewScript[clockMoveArgs](clockMoveLua)
+)
+
+type clockInitArgs struct {
+	Sim    int64  `json:"sim"`   // simulated ms
+	Real   int64  `json:"real"`  // real ms
+	Scale  string `json:"scale"` // the text of a number, stored as it is
+	Paused bool   `json:"paused"`
+	Keep   bool   `json:"keep"` // only when the clock is not set yet
+}
+
+type clockMoveArgs struct {
+	Real   int64  `json:"real"`             // real ms
+	Add    int64  `json:"add"`              // ms
+	Scale  string `json:"scale,omitempty"`  // the text of a number; "": as it is
+	Paused *bool  `json:"paused,omitempty"` // nil: as it is
+}
 
 // Init sets the clock to its start value unless the store already has one.
-func (c *Clock) Init(ctx context.Context) error { return c.init(ctx, "keep") }
+func (c *Clock) Init(ctx context.Context) error { return c.init(ctx, true) }
 
 // Reset sets the clock back to its start value.
-func (c *Clock) Reset(ctx context.Context) error { return c.init(ctx, "reset") }
+func (c *Clock) Reset(ctx context.Context) error { return c.init(ctx, false) }
 
-func (c *Clock) init(ctx context.Context, mode string) error {
+func (c *Clock) init(ctx context.Context, keep bool) error {
 	real := c.real()
 	at := c.start.At
 	if at.IsZero() {
 		at = real
 	}
-	paused := "0"
-	if c.start.Paused {
-		paused = "1"
-	}
-	err := clockInit.Run(ctx, c.rdb, []string{c.key},
-		at.UnixMilli(), real.UnixMilli(), formatScale(c.start.Scale), paused, mode).Err()
+	err := clockInit.Run(ctx, c.rdb, []string{c.key}, clockInitArgs{
+		Sim: at.UnixMilli(), Real: real.UnixMilli(), Scale: formatScale(c.start.Scale), Paused: c.start.Paused, Keep: keep,
+	}).Err()
 	if err != nil {
 		return fmt.Errorf("set clock: %w", err)
 	}
@@ -157,31 +152,25 @@ func (c *Clock) Now(ctx context.Context) (time.Time, error) {
 // Set changes the scale and/or the paused flag (nil leaves one as it is);
 // simulated time goes on from where it stands.
 func (c *Clock) Set(ctx context.Context, scale *float64, paused *bool) (ClockState, error) {
-	sc, pa := "", ""
+	sc := ""
 	if scale != nil {
 		if !(*scale > 0 && *scale <= MaxScale) {
 			return ClockState{}, Invalid("scale: must be more than 0 and at most %d simulated seconds per real second, got %v", MaxScale, *scale)
 		}
 		sc = formatScale(*scale)
 	}
-	if paused != nil {
-		pa = "0"
-		if *paused {
-			pa = "1"
-		}
-	}
-	return c.move(ctx, 0, sc, pa)
+	return c.move(ctx, 0, sc, paused)
 }
 
 // Jump moves simulated time forward by d and answers the new state. It does
 // not carry out what falls due: Scheduler.Advance does.
 func (c *Clock) Jump(ctx context.Context, d time.Duration) (ClockState, error) {
-	return c.move(ctx, d.Milliseconds(), "", "")
+	return c.move(ctx, d.Milliseconds(), "", nil)
 }
 
-func (c *Clock) move(ctx context.Context, addMs int64, scale, paused string) (ClockState, error) {
-	real := c.real()
-	v, err := clockMove.Run(ctx, c.rdb, []string{c.key}, real.UnixMilli(), addMs, scale, paused).StringSlice()
+func (c *Clock) move(ctx context.Context, addMs int64, scale string, paused *bool) (ClockState, error) {
+	v, err := clockMove.Run(ctx, c.rdb, []string{c.key},
+		clockMoveArgs{Real: c.real().UnixMilli(), Add: addMs, Scale: scale, Paused: paused}).StringSlice()
 	if err != nil {
 		return ClockState{}, fmt.Errorf("move clock: %w", err)
 	}

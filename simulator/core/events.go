@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -26,6 +28,32 @@ const (
 	KindPhone           = "phone.profile"    // a phone's profile changed
 	KindReset           = "reset"            // the namespace was reset
 )
+
+// eventKinds are the kinds of the event log: the registry every other
+// list is drawn from (the scripts' KIND table, the kinds a webhook may
+// ask for).
+var eventKinds = []string{
+	KindFilingSubmitted, KindFilingStatus,
+	KindSMSSent, KindSMSDelivered, KindSMSBlocked, KindSMSFailed,
+	KindValidation, KindResend,
+	KindClock, KindFaults, KindPhone, KindReset,
+}
+
+// EventKinds answers every kind of event of the log.
+func EventKinds() []string { return slices.Clone(eventKinds) }
+
+// LuaKindName is the name of kind in the scripts' KIND table (Prelude):
+// its dots become underscores, so that "sms.delivered" is
+// KIND.sms_delivered.
+func LuaKindName(kind string) string { return strings.ReplaceAll(kind, ".", "_") }
+
+func luaKinds() map[string]string {
+	m := make(map[string]string, len(eventKinds))
+	for _, k := range eventKinds {
+		m[LuaKindName(k)] = k
+	}
+	return m
+}
 
 // Record is one event: what happened, at which simulated time.
 type Record struct {

@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -462,14 +463,18 @@ func (s *FaultStore) Set(ctx context.Context, f Faults) error {
 	return nil
 }
 
-// patchScript applies a merge patch computed by the caller only if the
-// stored profile is still the one it was computed from.
-var patchScript = redis.NewScript(`
-local cur = redis.call('GET', KEYS[1]) or ''
-if cur ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-return 1
-`)
+// patchScript stores a profile computed by the caller from the stored one,
+// only if the stored profile is still that one.
+var (
+	//go:embed faults_patch.lua
+	patchLua    string
+	patchScript = NewScript[patchArgs](patchLua)
+)
+
+type patchArgs struct {
+	From string `json:"from"` // the stored profile it was computed from ("": none)
+	To   string `json:"to"`
+}
 
 // Patch applies a JSON merge patch (RFC 7396) to the profile: a field set to
 // null takes its start value.
@@ -499,7 +504,7 @@ func (s *FaultStore) Patch(ctx context.Context, patch []byte) (Faults, error) {
 		if err != nil {
 			return Faults{}, err
 		}
-		ok, err := patchScript.Run(ctx, s.rdb, []string{s.key}, raw, mustJSON(f)).Int()
+		ok, err := patchScript.Run(ctx, s.rdb, []string{s.key}, patchArgs{From: raw, To: string(mustJSON(f))}).Int()
 		if err != nil {
 			return Faults{}, fmt.Errorf("store fault profile: %w", err)
 		}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,9 +17,10 @@ import (
 
 // Job is something that happens at a simulated time: a sync, a delivery,
 // the end of a validation window. It is stored in Redis as one member of a
-// sorted set scored by its due time, in the form
-// "seq|due|kind|arg|arg…", so that it survives the process that scheduled
-// it.
+// sorted set scored by its due time, so that it survives the process that
+// scheduled it. Its stored form, "seq|due|kind|arg|arg…" (seq zero-padded
+// to twelve digits, due in ms), is written in Go by NewJob and read by
+// ParseJob, in Lua by the prelude's job_encode and job_decode.
 type Job struct {
 	Seq  string    // unique, increasing: orders jobs due at the same time
 	Due  time.Time // the simulated time it happens at
@@ -28,8 +30,33 @@ type Job struct {
 	member string
 }
 
+const (
+	jobSep       = "|"
+	jobSeqDigits = 12
+)
+
+// NewJob is the job numbered seq, due at due, of kind with args. No field
+// may hold '|'.
+func NewJob(seq int64, due time.Time, kind string, args ...string) (Job, error) {
+	j := Job{Seq: fmt.Sprintf("%0*d", jobSeqDigits, seq), Due: time.UnixMilli(due.UnixMilli()).UTC(), Kind: kind, Args: args}
+	if err := checkJobFields(kind, args); err != nil {
+		return Job{}, err
+	}
+	j.member = strings.Join(append([]string{j.Seq, strconv.FormatInt(j.Due.UnixMilli(), 10), kind}, args...), jobSep)
+	return j, nil
+}
+
+func checkJobFields(kind string, args []string) error {
+	for _, f := range append([]string{kind}, args...) {
+		if strings.Contains(f, jobSep) {
+			return fmt.Errorf("job %s: %q holds %q", kind, f, jobSep)
+		}
+	}
+	return nil
+}
+
 // Member is the job's stored form.
-func (e Job) Member() string { return e.member }
+func (j Job) Member() string { return j.member }
 
 // Arity checks that the job has exactly n arguments: a handler calls it
 // before it reads them. The error describes the job with any code masked.
@@ -42,7 +69,7 @@ func (j Job) Arity(n int) error {
 
 // ParseJob reads a job from its stored form.
 func ParseJob(member string) (Job, error) {
-	f := strings.Split(member, "|")
+	f := strings.Split(member, jobSep)
 	if len(f) < 3 {
 		return Job{}, fmt.Errorf("malformed job %q", member)
 	}
@@ -57,7 +84,9 @@ func ParseJob(member string) (Job, error) {
 // process died while carrying it out is carried out again by another.
 type Handler func(ctx context.Context, job Job) error
 
-// LuaSchedule defines, for scripts of other packages, the Lua function
+// LuaSchedule is the Prelude's schedule for the scripts of other packages
+// not yet written as files with the Prelude before them. It defines the Lua
+// function
 // schedule(due_key, seq_key, due_ms, kind, args) that schedules a job
 // (args: a table of strings without '|') and returns its stored form. The
 // script must pass due_key and seq_key (Scheduler.Keys) in KEYS.
@@ -84,58 +113,62 @@ local function with_due_now(reply)
 end
 `
 
-var scheduleScript = redis.NewScript(LuaSchedule + `
-local args = {}
-for i = 3, #ARGV do args[#args + 1] = ARGV[i] end
-return schedule(KEYS[1], KEYS[2], ARGV[1], ARGV[2], args)
-`)
+// The scheduler's scripts. Every one takes the due set and the in-flight
+// set as its first keys.
+var (
+	//go:embed schedule.lua
+	scheduleLua    string
+	scheduleScript = NewScript[scheduleArgs](scheduleLua)
 
-// claimScript moves up to ARGV[3] jobs due by ARGV[1] from the due set to
-// the in-flight set, leased until the real time ARGV[2]. It answers the
-// job sequence number first (see RunDue), then the jobs in due order.
-var claimScript = redis.NewScript(`
-local m = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-for _, x in ipairs(m) do
-  redis.call('ZREM', KEYS[1], x)
-  redis.call('ZADD', KEYS[2], ARGV[2], x)
-end
-table.insert(m, 1, redis.call('HGET', KEYS[3], 'job') or '0')
-return m
-`)
+	//go:embed claim.lua
+	claimLua    string
+	claimScript = NewScript[claimArgs](claimLua)
 
-// claimMembersScript claims the named jobs, those still due.
-var claimMembersScript = redis.NewScript(`
-local out = {}
-for i = 2, #ARGV do
-  if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
-    redis.call('ZADD', KEYS[2], ARGV[1], ARGV[i])
-    out[#out + 1] = ARGV[i]
-  end
-end
-return out
-`)
+	//go:embed claim_jobs.lua
+	claimJobsLua    string
+	claimJobsScript = NewScript[claimJobsArgs](claimJobsLua)
 
-// requeueScript puts back in the due set the in-flight jobs whose lease
-// ended before the real time ARGV[1].
-var requeueScript = redis.NewScript(`
-local m = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-for _, x in ipairs(m) do
-  local due = string.match(x, '^%d+|(%d+)|')
-  redis.call('ZREM', KEYS[2], x)
-  redis.call('ZADD', KEYS[1], due, x)
-end
-return #m
-`)
+	//go:embed requeue.lua
+	requeueLua    string
+	requeueScript = NewScript[requeueArgs](requeueLua)
 
-// releaseScript puts the named in-flight jobs back in the due set.
-var releaseScript = redis.NewScript(`
-for _, x in ipairs(ARGV) do
-  if redis.call('ZREM', KEYS[2], x) == 1 then
-    redis.call('ZADD', KEYS[1], string.match(x, '^%d+|(%d+)|'), x)
-  end
-end
-return 0
-`)
+	//go:embed release.lua
+	releaseLua    string
+	releaseScript = NewScript[releaseArgs](releaseLua)
+
+	//go:embed pending.lua
+	pendingLua    string
+	pendingScript = NewScript[pendingArgs](pendingLua)
+)
+
+type scheduleArgs struct {
+	Due     int64    `json:"due"` // simulated ms
+	Kind    string   `json:"kind"`
+	JobArgs []string `json:"job_args"`
+}
+
+type claimArgs struct {
+	DueBy      int64 `json:"due_by"`      // simulated ms
+	LeaseUntil int64 `json:"lease_until"` // real ms
+	Limit      int   `json:"limit"`
+}
+
+type claimJobsArgs struct {
+	LeaseUntil int64    `json:"lease_until"` // real ms
+	Jobs       []string `json:"jobs"`        // stored forms
+}
+
+type requeueArgs struct {
+	Now int64 `json:"now"` // real ms
+}
+
+type releaseArgs struct {
+	Jobs []string `json:"jobs"` // stored forms
+}
+
+type pendingArgs struct {
+	DueBy int64 `json:"due_by"` // simulated ms
+}
 
 // claimBatch is how many due jobs RunDue claims at once.
 const claimBatch = 64
@@ -202,8 +235,8 @@ func NewScheduler(rdb redis.UniversalClient, ks Keyspace, clock *Clock, log *slo
 	return s
 }
 
-// Keys are the keys a script that schedules jobs (LuaSchedule) passes in
-// KEYS: the due set and the sequence hash.
+// Keys are the keys a script that schedules jobs (the prelude's schedule)
+// passes in KEYS: the due set and the sequence hash.
 func (s *Scheduler) Keys() (due, seq string) { return s.dueKey, s.seqKey }
 
 // Handle sets the handler of jobs of kind. Call it before Run.
@@ -223,14 +256,11 @@ func (s *Scheduler) HandleBatch(kind string, h BatchHandler) {
 
 // Schedule adds a job of kind with args, due at due.
 func (s *Scheduler) Schedule(ctx context.Context, due time.Time, kind string, args ...string) (Job, error) {
-	argv := []any{due.UnixMilli(), kind}
-	for _, a := range args {
-		if strings.Contains(a, "|") {
-			return Job{}, fmt.Errorf("schedule %s: argument %q holds '|'", kind, a)
-		}
-		argv = append(argv, a)
+	if err := checkJobFields(kind, args); err != nil {
+		return Job{}, fmt.Errorf("schedule: %w", err)
 	}
-	m, err := scheduleScript.Run(ctx, s.rdb, []string{s.dueKey, s.seqKey}, argv...).Text()
+	m, err := scheduleScript.Run(ctx, s.rdb, []string{s.dueKey, s.seqKey},
+		scheduleArgs{Due: due.UnixMilli(), Kind: kind, JobArgs: append([]string{}, args...)}).Text()
 	if err != nil {
 		return Job{}, fmt.Errorf("schedule %s: %w", kind, err)
 	}
@@ -265,11 +295,8 @@ func (s *Scheduler) Pending(ctx context.Context) (int64, error) {
 func (s *Scheduler) RunNow(ctx context.Context, members ...string) error {
 	ctx = s.fromRequest(ctx)
 	for len(members) > 0 {
-		argv := []any{s.leaseUntil()}
-		for _, m := range members {
-			argv = append(argv, m)
-		}
-		claimed, err := claimMembersScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey}, argv...).StringSlice()
+		claimed, err := claimJobsScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey},
+			claimJobsArgs{LeaseUntil: s.leaseUntil(), Jobs: members}).StringSlice()
 		if err != nil {
 			return fmt.Errorf("claim jobs: %w", err)
 		}
@@ -320,7 +347,7 @@ func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 	n := 0
 	for {
 		out, err := claimScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey, s.seqKey},
-			until.UnixMilli(), s.leaseUntil(), claimBatch).StringSlice()
+			claimArgs{DueBy: until.UnixMilli(), LeaseUntil: s.leaseUntil(), Limit: claimBatch}).StringSlice()
 		if err != nil {
 			return n, fmt.Errorf("claim jobs: %w", err)
 		}
@@ -348,7 +375,7 @@ func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 				return n, err
 			}
 			if now != seq && i < len(batch) {
-				if err := releaseScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey}, toAny(batch[i:])...).Err(); err != nil {
+				if err := releaseScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey}, releaseArgs{Jobs: batch[i:]}).Err(); err != nil {
 					return n, fmt.Errorf("release jobs: %w", err)
 				}
 				break
@@ -357,12 +384,10 @@ func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 	}
 }
 
+// kindOf is the kind of a stored job ("" when it is malformed).
 func kindOf(member string) string {
-	f := strings.SplitN(member, "|", 4)
-	if len(f) < 3 {
-		return ""
-	}
-	return f[2]
+	job, _ := ParseJob(member)
+	return job.Kind
 }
 
 func toAny(ss []string) []any {
@@ -456,7 +481,7 @@ func (s *Scheduler) release(ctx context.Context, done []string) (string, error) 
 
 // Requeue puts back the claimed jobs whose lease has ended.
 func (s *Scheduler) Requeue(ctx context.Context) (int, error) {
-	n, err := requeueScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey}, s.real().UnixMilli()).Int()
+	n, err := requeueScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey}, requeueArgs{Now: s.real().UnixMilli()}).Int()
 	if err != nil {
 		return 0, fmt.Errorf("requeue jobs: %w", err)
 	}
@@ -487,7 +512,7 @@ func (s *Scheduler) Drain(ctx context.Context, until time.Time) error {
 		if _, err := s.RunDue(ctx, until); err != nil {
 			return err
 		}
-		state, err := pendingScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey}, until.UnixMilli()).Int()
+		state, err := pendingScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey}, pendingArgs{DueBy: until.UnixMilli()}).Int()
 		if err != nil {
 			return fmt.Errorf("read pending jobs: %w", err)
 		}
@@ -503,18 +528,6 @@ func (s *Scheduler) Drain(ctx context.Context, until time.Time) error {
 		}
 	}
 }
-
-// pendingScript tells, in one atomic read, whether jobs due by ARGV[1]
-// are left: 2 when some wait in the due set (another worker put them
-// back), 1 when some are in flight, 0 when none.
-var pendingScript = redis.NewScript(`
-if redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1]) > 0 then return 2 end
-local limit = tonumber(ARGV[1])
-for _, x in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  if tonumber(string.match(x, '^%d+|(%d+)|')) <= limit then return 1 end
-end
-return 0
-`)
 
 // Run carries out jobs as the clock reaches them, until ctx ends. It is
 // the background loop of a process; with several processes, each runs one.

@@ -1,0 +1,105 @@
+-- The prelude of every script of the store (core.Prelude, put before a
+-- script by core.NewScript). Go writes the registry's constants before it:
+-- KIND, the kinds of events by their Lua names (KIND.sms_delivered is
+-- 'sms.delivered'), and EVENT_LOG_LEN, about how many events the log keeps.
+--
+-- A script names its keys at its top (local clock_key = KEYS[1]); Redis
+-- Cluster needs every key a script touches in KEYS. Its arguments come as
+-- one JSON object in ARGV[1], read here: a script reads args.phone,
+-- args.messages[i].status. Times are integers of milliseconds, ids are
+-- strings.
+local args = cjson.decode(ARGV[1])
+
+-- int writes an integer (a time in ms, a count) as Go and Redis read one:
+-- digits, never an exponent, whatever Lua and Redis would make of a
+-- number.
+local function int(n)
+  return string.format('%d', n)
+end
+
+-- key_list answers KEYS[from], KEYS[from + 1], … to the last; key_groups
+-- answers the same keys in groups of size: with KEYS holding two fixed
+-- keys, then a message and its folder for each message, key_groups(3, 2)[i]
+-- is {message, folder} of the i-th message.
+local function key_list(from)
+  local out = {}
+  for i = from, #KEYS do out[#out + 1] = KEYS[i] end
+  return out
+end
+
+local function key_groups(from, size)
+  local out = {}
+  for i = from, #KEYS, size do
+    local g = {}
+    for j = 0, size - 1 do g[j + 1] = KEYS[i + j] end
+    out[#out + 1] = g
+  end
+  return out
+end
+
+-- A job is stored as one member of the scheduler's due set (and, once
+-- claimed, of its in-flight set): "seq|due|kind|arg|arg…", seq zero-padded
+-- to twelve digits, due in simulated ms, no field holding '|'. This is the
+-- one Lua place of that form; core.NewJob and core.ParseJob are its Go
+-- side, and a test holds the two together.
+local function job_encode(seq, due, kind, job_args)
+  local n = int(seq)
+  local f = {string.rep('0', 12 - #n) .. n, int(due), kind}
+  for _, a in ipairs(job_args) do
+    if type(a) == 'number' then a = int(a) end
+    if string.find(a, '|', 1, true) then error('job ' .. kind .. ': an argument holds |: ' .. a) end
+    f[#f + 1] = a
+  end
+  return table.concat(f, '|')
+end
+
+-- job_decode reads a stored job: {seq = '000000000012', due = 1777593600000,
+-- kind = 'miit.sync', args = {…}}.
+local function job_decode(member)
+  local f, from = {}, 1
+  while true do
+    local bar = string.find(member, '|', from, true)
+    if not bar then
+      f[#f + 1] = string.sub(member, from)
+      break
+    end
+    f[#f + 1] = string.sub(member, from, bar - 1)
+    from = bar + 1
+  end
+  local due = tonumber(f[2])
+  if #f < 3 or not due then error('malformed job ' .. member) end
+  local job_args = {}
+  for i = 4, #f do job_args[#job_args + 1] = f[i] end
+  return {seq = f[1], due = due, kind = f[3], args = job_args}
+end
+
+-- schedule adds a job of kind with job_args (strings or integers), due at
+-- due (ms), to the due set due_key, numbered by the field job of the hash
+-- seq_key (core.Scheduler's keys), and answers its stored form.
+--
+-- A script that sets due_limit (ms) finds in due_now every job it scheduled
+-- due by then; with_due_now adds them to its reply, and its caller carries
+-- them out at once (Scheduler.RunNow), so that a lag of zero is done before
+-- the answer ("due means done").
+local due_limit = nil
+local due_now = {}
+
+local function schedule(due_key, seq_key, due, kind, job_args)
+  local at = math.floor(tonumber(due))
+  local m = job_encode(redis.call('HINCRBY', seq_key, 'job', 1), at, kind, job_args)
+  redis.call('ZADD', due_key, at, m)
+  if due_limit and at <= due_limit then due_now[#due_now + 1] = m end
+  return m
+end
+
+local function with_due_now(reply)
+  for _, m in ipairs(due_now) do reply[#reply + 1] = m end
+  return reply
+end
+
+-- emit appends an event of kind (a KIND) to the event log events_key, at
+-- the simulated time at (ms). data is a table, encoded here, or JSON text.
+local function emit(events_key, at, kind, data)
+  if type(data) ~= 'string' then data = cjson.encode(data) end
+  redis.call('XADD', events_key, 'MAXLEN', '~', EVENT_LOG_LEN, '*', 'at', int(at), 'kind', kind, 'data', data)
+end

@@ -1,0 +1,115 @@
+package core_test
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"smsim/simulator/core"
+	"smsim/simulator/redistest"
+)
+
+type jobProbeArgs struct {
+	Seq     int64    `json:"seq"`
+	Due     int64    `json:"due"`
+	Kind    string   `json:"kind"`
+	JobArgs []string `json:"job_args"`
+	Member  string   `json:"member"`
+}
+
+// jobProbe encodes a job with the prelude's job_encode and decodes
+// args.member with its job_decode: {encoded, seq, due, kind, arg…}.
+var jobProbe = core.NewScript[jobProbeArgs](`
+local d = job_decode(args.member)
+local out = {job_encode(args.seq, args.due, args.kind, args.job_args), d.seq, int(d.due), d.kind}
+for _, a in ipairs(d.args) do out[#out + 1] = a end
+return out
+`)
+
+// The stored form of a job is written in one Lua place (the prelude) and
+// one Go place (NewJob, ParseJob): each reads what the other writes.
+func TestJobFormIsTheSameInLuaAndGo(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Start(t).Client(t)
+	round := time.UnixMilli(1_800_000_000_000).UTC() // an exponent, were it written as a float
+	for _, c := range []struct {
+		name string
+		seq  int64
+		due  time.Time
+		kind string
+		args []string
+	}{
+		{"code", 14, start.Add(90 * time.Minute), "miit.code", []string{"f_f38d9fe5fe197028", "1", "13900000092", "123456", "86400000"}},
+		{"no arguments", 1, start, "miit.sync", []string{}},
+		{"empty argument", 999_999_999_999, round, "x", []string{"", "a"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			job, err := core.NewJob(c.seq, c.due, c.kind, c.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := jobProbe.Run(ctx, rdb, nil, jobProbeArgs{Seq: c.seq, Due: c.due.UnixMilli(), Kind: c.kind,
+				JobArgs: c.args, Member: job.Member()}).StringSlice()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out[0] != job.Member() {
+				t.Errorf("Lua writes %q, Go %q", out[0], job.Member())
+			}
+			parsed, err := core.ParseJob(out[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if parsed.Seq != job.Seq || !parsed.Due.Equal(c.due) || parsed.Kind != c.kind || !slices.Equal(parsed.Args, c.args) {
+				t.Errorf("Go reads %+v from Lua's %q, want %+v", parsed, out[0], job)
+			}
+			want := append([]string{job.Seq, strconv.FormatInt(c.due.UnixMilli(), 10), c.kind}, c.args...)
+			if got := out[1:]; !slices.Equal(got, want) {
+				t.Errorf("Lua reads %q from Go's %q, want %q", got, job.Member(), want)
+			}
+		})
+	}
+}
+
+// A field holding '|' would make the stored form ambiguous: neither side
+// writes one.
+func TestJobFieldsHoldNoBar(t *testing.T) {
+	if _, err := core.NewJob(1, start, "k", "a|b"); err == nil {
+		t.Error("NewJob took an argument holding '|'")
+	}
+	rdb := redistest.Start(t).Client(t)
+	err := jobProbe.Run(context.Background(), rdb, nil,
+		jobProbeArgs{Seq: 1, Due: start.UnixMilli(), Kind: "k", JobArgs: []string{"a|b"}, Member: "1|2|k"}).Err()
+	if err == nil || !strings.Contains(err.Error(), "an argument holds |") {
+		t.Errorf("job_encode with an argument holding '|': %v, want an error", err)
+	}
+}
+
+// A KIND the registry lacks fails the script rather than writing nil.
+func TestPreludeKnowsEveryKindAndNoOther(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Start(t).Client(t)
+	var names []string
+	for _, k := range core.EventKinds() {
+		names = append(names, core.LuaKindName(k))
+	}
+	kinds := core.NewScript[[]string](`
+local out = {}
+for i, name in ipairs(args) do out[i] = KIND[name] end
+return out
+`)
+	got, err := kinds.Run(ctx, rdb, nil, names).StringSlice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, core.EventKinds()) {
+		t.Errorf("KIND gives %q, want %q", got, core.EventKinds())
+	}
+	err = kinds.Run(ctx, rdb, nil, []string{"sms_delivred"}).Err()
+	if err == nil || !strings.Contains(err.Error(), "KIND.sms_delivred: no such entry") {
+		t.Errorf("KIND.sms_delivred: %v, want an error", err)
+	}
+}
