@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,47 +12,28 @@ import (
 	"smsim/simulator/core"
 )
 
-// deliverScript delivers queued messages in order. KEYS[1] is the
-// sequence hash, KEYS[2] the event log; then, for each message, its hash
-// and the sorted set of the folder it goes to. ARGV[1] is the event log's
-// length; then, for each message, its status, folder (empty: none, a
-// failure), reason, delivery time, inbox limit (0: none), trail, and trail
-// should the inbox be full. A message bound for a full inbox fails instead
-// (inbox_full). Each outcome goes on the event log in the same step, so
-// that the live feed (a phone's socket, a long poll, the pages) sees a
-// delivery exactly when the store holds it. It answers, for each message,
-// its status, or "" when it was no longer queued.
-var deliverScript = redis.NewScript(`
-local out = {}
-local n_msgs = (#KEYS - 2) / 2
-for i = 1, n_msgs do
-  local m, folder_key = KEYS[2 * i + 1], KEYS[2 * i + 2]
-  local b = 7 * (i - 1) + 1
-  local status, folder, reason, at, limit, trail = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], tonumber(ARGV[b + 5]), ARGV[b + 6]
-  out[i] = ''
-  if redis.call('HGET', m, 'status') == 'queued' then
-    if folder == 'inbox' and limit > 0 and redis.call('ZCARD', folder_key) >= limit then
-      status, folder, reason, trail = 'failed', '', 'inbox_full', ARGV[b + 7]
-    end
-    out[i] = status
-    redis.call('HSET', m, 'status', status, 'trail', trail)
-    if reason ~= '' then redis.call('HSET', m, 'reason', reason) end
-    local seq, delivered = '', ''
-    if folder ~= '' then
-      seq = tostring(redis.call('HINCRBY', KEYS[1], 'delivery', 1))
-      delivered = at
-      redis.call('ZADD', folder_key, seq, redis.call('HGET', m, 'id'))
-      redis.call('HSET', m, 'folder', folder, 'delivered_at', at, 'seq', seq)
-    end
-    local f = redis.call('HMGET', m, 'id', 'phone', 'sender', 'body', 'code', 'sent_at')
-    local data = cjson.encode({id = f[1], phone = f[2], sender = f[3], body = f[4], code = f[5] or '',
-      status = status, folder = folder, reason = reason, sent_at_ms = f[6], delivered_at_ms = delivered, seq = seq})
-    data = string.sub(data, 1, -2) .. ',"trail":' .. trail .. '}'
-    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'at', at, 'kind', 'sms.' .. status, 'data', data)
-  end
-end
-return out
-`)
+var (
+	//go:embed deliver.lua
+	deliverLua    string
+	deliverScript = core.NewScript[deliverArgs](deliverLua)
+)
+
+// deliverArgs are the arguments of deliver.lua: the messages, in the order
+// of their keys.
+type deliverArgs struct {
+	Messages []delivery `json:"messages"`
+}
+
+// delivery is what becomes of a message, as onDeliver decided.
+type delivery struct {
+	Status      string `json:"status"`
+	Folder      string `json:"folder"` // "" for none: a failure
+	Reason      string `json:"reason"`
+	At          int64  `json:"at"`            // simulated ms
+	InboxLimit  int    `json:"inbox_limit"`   // 0: none
+	Trail       string `json:"trail"`         // JSON
+	TrailIfFull string `json:"trail_if_full"` // JSON: the trail should the inbox be full
+}
 
 // onDeliver delivers queued messages, in order: the faults in force at the
 // delivery time decide where each goes — an outage of its carrier, the
@@ -77,7 +59,7 @@ func (g *Gateway) onDeliver(ctx context.Context, jobs []core.Job) error {
 		return err
 	}
 	keys := []string{g.ks.Key("seq"), g.ks.Key("events")}
-	argv := []any{core.DefaultEventLogLen}
+	var args deliverArgs
 	var senders, reasons []string
 	var delays []float64 // simulated seconds from sent_at to the delivery
 	for i, job := range jobs {
@@ -108,7 +90,8 @@ func (g *Gateway) onDeliver(ctx context.Context, jobs []core.Job) error {
 			full.add(job.Due, StepFailed, "refused: the inbox is full (%s)", plural(prof.InboxLimit, "message"))
 		}
 		keys = append(keys, g.msgKey(m.id), folderKey)
-		argv = append(argv, status, folder, reason, job.Due.UnixMilli(), prof.InboxLimit, m.trail.json(), full.json())
+		args.Messages = append(args.Messages, delivery{Status: status, Folder: folder, Reason: reason, At: job.Due.UnixMilli(),
+			InboxLimit: prof.InboxLimit, Trail: m.trail.json(), TrailIfFull: full.json()})
 		senders = append(senders, m.sender)
 		reasons = append(reasons, reason)
 		delays = append(delays, job.Due.Sub(msTime(str(v[6]))).Seconds())
@@ -116,7 +99,7 @@ func (g *Gateway) onDeliver(ctx context.Context, jobs []core.Job) error {
 	if len(senders) == 0 {
 		return nil
 	}
-	done, err := deliverScript.Run(ctx, g.rdb, keys, argv...).StringSlice()
+	done, err := deliverScript.Run(ctx, g.rdb, keys, args).StringSlice()
 	if err != nil {
 		return fmt.Errorf("deliver messages: %w", err)
 	}

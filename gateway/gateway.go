@@ -15,6 +15,9 @@ import (
 // JobDeliver is the scheduler job that delivers a message.
 const JobDeliver = "gateway.deliver"
 
+// luaJobs gives the gateway's scripts the kinds of its jobs: JOB.deliver.
+var luaJobs = core.LuaTable("JOB", map[string]string{"deliver": JobDeliver})
+
 // Limits of a message.
 const (
 	MaxBodyRunes = 1000

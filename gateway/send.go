@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"strconv"
@@ -37,25 +38,30 @@ func ValidateSender(field, s string) error {
 	return nil
 }
 
-// sendScript stores a queued message and schedules its delivery at
-// ARGV[7], later by the delay of the phone's next fault-script step, which
-// it takes (KEYS[5]), and notes it on the event log (KEYS[6]). It answers
-// the delivery event and the step taken.
-var sendScript = redis.NewScript(core.LuaSchedule + `
-if redis.call('EXISTS', KEYS[1]) == 1 then return {'', ''} end
-local step = ''
-if ARGV[10] == '' then step = redis.call('LPOP', KEYS[5]) or '' end
-local due = tonumber(ARGV[7])
-if string.sub(step, 1, 6) == 'delay:' then due = due + tonumber(string.sub(step, 7)) end
-redis.call('HSET', KEYS[1], 'id', ARGV[1], 'phone', ARGV[2], 'sender', ARGV[3], 'body', ARGV[4],
-  'code', ARGV[5], 'status', 'queued', 'sent_at', ARGV[6], 'trail', ARGV[8], 'fate', ARGV[9],
-  'step', step, 'duplicate_of', ARGV[10])
-redis.call('SADD', KEYS[4], ARGV[2])
-redis.call('XADD', KEYS[6], 'MAXLEN', '~', '` + strconv.Itoa(core.DefaultEventLogLen) + `', '*', 'at', ARGV[6], 'kind', 'sms.sent',
-  'data', cjson.encode({id = ARGV[1], phone = ARGV[2], sender = ARGV[3], body = ARGV[4], code = ARGV[5], status = 'queued',
-    sent_at_ms = ARGV[6], due_ms = tostring(due), duplicate_of = ARGV[10]}))
-return {schedule(KEYS[2], KEYS[3], due, 'gateway.deliver', {ARGV[1], ARGV[2]}), step}
-`)
+var (
+	//go:embed send.lua
+	sendLua    string
+	sendScript = core.NewScript[sendArgs](luaJobs, sendLua)
+
+	//go:embed throttle.lua
+	throttleLua    string
+	throttleScript = core.NewScript[throttleArgs](throttleLua)
+)
+
+// sendArgs are the arguments of send.lua: the message, when it was sent and
+// when it is due (ms).
+type sendArgs struct {
+	ID          string `json:"id"`
+	Phone       string `json:"phone"`
+	Sender      string `json:"sender"`
+	Body        string `json:"body"`
+	Code        string `json:"code"` // the code its body holds, or ""
+	SentAt      int64  `json:"sent_at"`
+	Due         int64  `json:"due"`
+	Trail       string `json:"trail"`        // JSON
+	Fate        string `json:"fate"`         // a refusal decided before its delivery, or ""
+	DuplicateOf string `json:"duplicate_of"` // the message it is a second copy of, or ""
+}
 
 // Send queues a message. Its delivery time is drawn from the fault profile
 // (the sender's delay model, the phone's own delay, reordering), held by
@@ -106,7 +112,8 @@ func (g *Gateway) Send(ctx context.Context, r SendRequest) (string, error) {
 	dueKey, seqKey := g.sched.Keys()
 	out, err := sendScript.Run(ctx, g.rdb,
 		[]string{g.msgKey(r.ID), dueKey, seqKey, g.ks.Key("phones"), g.scriptKey(r.To), g.ks.Key("events")},
-		r.ID, r.To, r.From, r.Body, CodeIn(r.Body), r.At.UnixMilli(), due.UnixMilli(), t.json(), fate, r.duplicateOf).StringSlice()
+		sendArgs{ID: r.ID, Phone: r.To, Sender: r.From, Body: r.Body, Code: CodeIn(r.Body), SentAt: r.At.UnixMilli(),
+			Due: due.UnixMilli(), Trail: t.json(), Fate: fate, DuplicateOf: r.duplicateOf}).StringSlice()
 	if err != nil {
 		return "", fmt.Errorf("queue message: %w", err)
 	}
@@ -139,21 +146,14 @@ func (g *Gateway) Send(ctx context.Context, r SendRequest) (string, error) {
 	return r.ID, nil
 }
 
-// throttleScript is a token bucket in the GCRA form: ARGV[1] names the
-// bucket; a message at ARGV[2] (ms) passes at once when the bucket allows,
-// else is held until it does (answering that time) or, with ARGV[5] =
-// refuse, refused (answering -1). ARGV[3] is the interval between messages
-// at the limit (ms), ARGV[4] the burst.
-var throttleScript = redis.NewScript(`
-local tat = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-local now, interval, burst = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-if tat < now then tat = now end
-local pass_at = tat - (burst - 1) * interval
-if pass_at > now and ARGV[5] == 'refuse' then return -1 end
-if pass_at < now then pass_at = now end
-redis.call('HSET', KEYS[1], ARGV[1], tat + interval)
-return pass_at
-`)
+// throttleArgs are the arguments of throttle.lua.
+type throttleArgs struct {
+	Bucket   string `json:"bucket"`
+	Now      int64  `json:"now"`      // ms
+	Interval int64  `json:"interval"` // ms between messages at the limit
+	Burst    int    `json:"burst"`
+	Refuse   bool   `json:"refuse"` // refuse a message over the limit instead of holding it
+}
 
 // throttle applies the throttles that match a message: it answers when the
 // carrier takes it (held until a throttle allows), or a fate of refusal.
@@ -173,8 +173,9 @@ func (g *Gateway) throttle(ctx context.Context, r SendRequest, f core.Faults, t 
 		if interval < 1 {
 			interval = 1
 		}
-		pass, err := throttleScript.Run(ctx, g.rdb, []string{g.ks.Key("throttles")},
-			bucket, at.UnixMilli(), interval, th.Burst, th.Mode).Int64()
+		pass, err := throttleScript.Run(ctx, g.rdb, []string{g.ks.Key("throttles")}, throttleArgs{
+			Bucket: bucket, Now: at.UnixMilli(), Interval: interval, Burst: th.Burst, Refuse: th.Mode == core.ModeRefuse,
+		}).Int64()
 		if err != nil {
 			return at, "", fmt.Errorf("throttle: %w", err)
 		}
