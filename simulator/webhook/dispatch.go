@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,45 +33,37 @@ const (
 	maxAnswerRead  = 64 << 10               // bytes of an answer read before closing it
 )
 
-// ensureGroupScript creates the consumer group ARGV[1] at the end of the
-// log when hooks exist and the group does not (the log was deleted).
-var ensureGroupScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.pcall('XGROUP', 'CREATE', KEYS[2], ARGV[1], '$', 'MKSTREAM')
-end
-return 0
-`)
+var (
+	//go:embed ensure_group.lua
+	ensureGroupLua    string
+	ensureGroupScript = core.NewScript[ensureGroupArgs](ensureGroupLua)
 
-// claimScript first puts back the claimed retries whose lease ended by the
-// real time ARGV[1], then claims up to ARGV[3] retries due by then, leased
-// until ARGV[2], and answers them.
-var claimScript = redis.NewScript(`
-for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])) do
-  redis.call('ZREM', KEYS[2], m)
-  redis.call('ZADD', KEYS[1], ARGV[1], m)
-end
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-for _, m in ipairs(due) do
-  redis.call('ZREM', KEYS[1], m)
-  redis.call('ZADD', KEYS[2], ARGV[2], m)
-end
-return due
-`)
+	//go:embed claim_retries.lua
+	claimLua    string
+	claimScript = core.NewScript[claimArgs](claimLua)
 
-// finishScript records an attempt: it releases the claimed retry ARGV[1]
-// ("" for a first attempt), logs ARGV[2] keeping the newest ARGV[3] entries
-// and schedules the next attempt ARGV[4] ("" for none) at ARGV[5]. A hook
-// deleted meanwhile gets nothing (answer 0); a claim lost meanwhile (the
-// lease ended and another process took the retry over) schedules nothing.
-var finishScript = redis.NewScript(`
-local mine = true
-if ARGV[1] ~= '' then mine = redis.call('ZREM', KEYS[4], ARGV[1]) == 1 end
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('LPUSH', KEYS[2], ARGV[2])
-redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
-if mine and ARGV[4] ~= '' then redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4]) end
-return 1
-`)
+	//go:embed finish.lua
+	finishLua    string
+	finishScript = core.NewScript[finishArgs](finishLua)
+)
+
+type ensureGroupArgs struct {
+	Group string `json:"group"`
+}
+
+type claimArgs struct {
+	Now        int64 `json:"now"`         // real ms
+	LeaseUntil int64 `json:"lease_until"` // real ms
+	Limit      int   `json:"limit"`
+}
+
+type finishArgs struct {
+	Claimed string `json:"claimed"` // the claimed retry; "" for a first attempt
+	Entry   string `json:"entry"`   // the log entry, Delivery JSON
+	LogLen  int    `json:"log_len"`
+	Next    string `json:"next"`     // the next attempt's retry, or ""
+	NextDue int64  `json:"next_due"` // real ms
+}
 
 // job is one attempt to post an event to a hook.
 type job struct {
@@ -173,7 +166,7 @@ func isNoGroup(err error) bool {
 }
 
 func (d *Dispatcher) ensureGroup(ctx context.Context) error {
-	if err := ensureGroupScript.Run(ctx, d.rdb, []string{d.hooksKey, d.eventsKey}, Group).Err(); err != nil {
+	if err := ensureGroupScript.Run(ctx, d.rdb, []string{d.hooksKey, d.eventsKey}, ensureGroupArgs{Group: Group}).Err(); err != nil {
 		return fmt.Errorf("create consumer group: %w", err)
 	}
 	return nil
@@ -245,7 +238,7 @@ func (d *Dispatcher) RetryDue(ctx context.Context) (int, error) {
 	for {
 		now := d.now()
 		ms, err := claimScript.Run(ctx, d.rdb, []string{d.retryKey, d.flightKey},
-			now.UnixMilli(), now.Add(lease).UnixMilli(), claimBatch).StringSlice()
+			claimArgs{Now: now.UnixMilli(), LeaseUntil: now.Add(lease).UnixMilli(), Limit: claimBatch}).StringSlice()
 		if err != nil {
 			return n, fmt.Errorf("claim retries: %w", err)
 		}
@@ -365,7 +358,7 @@ func (d *Dispatcher) attempt(ctx context.Context, h Hook, j job) error {
 	ctx, cancel := recordContext(ctx)
 	defer cancel()
 	err = finishScript.Run(ctx, d.rdb, []string{d.hookKey(h.ID), d.logKey(h.ID), d.retryKey, d.flightKey},
-		j.member, string(entry), LogLen, next, due.UnixMilli()).Err()
+		finishArgs{Claimed: j.member, Entry: string(entry), LogLen: LogLen, Next: next, NextDue: due.UnixMilli()}).Err()
 	if err != nil {
 		return fmt.Errorf("webhook %s: record attempt %d of %s: %w", h.ID, j.attempt, j.delivery, err)
 	}

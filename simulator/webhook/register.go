@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,40 +23,26 @@ type stored struct {
 	since string
 }
 
-// registerScript adds hook ARGV[1] (JSON ARGV[2]) unless the namespace holds
-// ARGV[3] hooks already (answer 0). The first hook (re)creates the consumer
-// group ARGV[4] at the end of the log, so that the group holds nothing read
-// before; later ones create it only when it is gone. The hook keeps the id
-// of the newest event (since): it receives only those after.
-var registerScript = redis.NewScript(`
-local n = redis.call('ZCARD', KEYS[1])
-if n >= tonumber(ARGV[3]) then return 0 end
-if n == 0 then redis.pcall('XGROUP', 'DESTROY', KEYS[3], ARGV[4]) end
-redis.pcall('XGROUP', 'CREATE', KEYS[3], ARGV[4], '$', 'MKSTREAM')
-local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
-local since = '0-0'
-if #last > 0 then since = last[1][1] end
-local top = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-local seq = 1
-if #top > 0 then seq = tonumber(top[2]) + 1 end
-redis.call('ZADD', KEYS[1], seq, ARGV[1])
-redis.call('HSET', KEYS[2], 'hook', ARGV[2], 'since', since)
-return 1
-`)
+var (
+	//go:embed register.lua
+	registerLua    string
+	registerScript = core.NewScript[registerArgs](registerLua)
 
-// deleteScript removes hook ARGV[1], its log and its retries, waiting or
-// claimed (members "<hook id>|…"). It answers 0 when there is no such hook.
-var deleteScript = redis.NewScript(`
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('DEL', KEYS[2], KEYS[3])
-local prefix = ARGV[1] .. '|'
-for i = 4, 5 do
-  for _, m in ipairs(redis.call('ZRANGE', KEYS[i], 0, -1)) do
-    if string.sub(m, 1, #prefix) == prefix then redis.call('ZREM', KEYS[i], m) end
-  end
-end
-return 1
-`)
+	//go:embed delete.lua
+	deleteLua    string
+	deleteScript = core.NewScript[deleteArgs](deleteLua)
+)
+
+type registerArgs struct {
+	ID       string `json:"id"`
+	Hook     string `json:"hook"` // JSON
+	MaxHooks int    `json:"max_hooks"`
+	Group    string `json:"group"` // the consumer group of the event log
+}
+
+type deleteArgs struct {
+	ID string `json:"id"`
+}
 
 // Register validates h and adds it to the namespace. The ID and CreatedAt
 // of h are ignored: Register sets them. The hook receives the events
@@ -72,7 +59,7 @@ func (d *Dispatcher) Register(ctx context.Context, h Hook) (Hook, error) {
 		return Hook{}, fmt.Errorf("register webhook: %w", err)
 	}
 	ok, err := registerScript.Run(ctx, d.rdb, []string{d.hooksKey, d.hookKey(h.ID), d.eventsKey},
-		h.ID, string(b), MaxHooks, Group).Int()
+		registerArgs{ID: h.ID, Hook: string(b), MaxHooks: MaxHooks, Group: Group}).Int()
 	if err != nil {
 		return Hook{}, fmt.Errorf("register webhook: %w", err)
 	}
@@ -237,7 +224,7 @@ func parseStored(id string, v []any) (s stored, ok bool, err error) {
 // Delete removes the hook with id id, its log and its pending retries.
 func (d *Dispatcher) Delete(ctx context.Context, id string) error {
 	ok, err := deleteScript.Run(ctx, d.rdb,
-		[]string{d.hooksKey, d.hookKey(id), d.logKey(id), d.retryKey, d.flightKey}, id).Int()
+		[]string{d.hooksKey, d.hookKey(id), d.logKey(id), d.retryKey, d.flightKey}, deleteArgs{ID: id}).Int()
 	if err != nil {
 		return fmt.Errorf("delete webhook %s: %w", id, err)
 	}
