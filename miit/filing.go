@@ -2,6 +2,7 @@ package miit
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -103,24 +104,23 @@ func (r SubmitRequest) person(role string) *Person {
 	return r.WebsiteAdmin
 }
 
-var submitScript = redis.NewScript(luaLib + `
-local F = KEYS[4]
-local id, submitted, sync_due, window = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local nphones = tonumber(ARGV[5])
-due_limit = tonumber(submitted)
-local pairs_at = 6 + nphones
-count_status(F, 'unknown')
-for i = pairs_at, #ARGV - 2, 2 do redis.call('HSET', F, ARGV[i], ARGV[i + 1]) end
-redis.call('ZADD', KEYS[5], ARGV[#ARGV], id)
-redis.call('XADD', KEYS[#KEYS], 'MAXLEN', '~', '` + strconv.Itoa(core.DefaultEventLogLen) + `', '*',
-  'at', submitted, 'kind', 'filing.submitted', 'data', ARGV[#ARGV - 1])
-for i = 1, nphones do
-  redis.call('SADD', KEYS[5 + i], id)
-  schedule(KEYS[1], KEYS[2], submitted, 'provider.notice', {id, ARGV[5 + i], window})
-end
-schedule(KEYS[1], KEYS[2], sync_due, 'miit.sync', {id})
-return with_due_now({})
-`)
+var (
+	//go:embed submit.lua
+	submitLua    string
+	submitScript = core.NewScript[submitArgs](luaLib, submitLua)
+)
+
+// submitArgs are the arguments of submit.lua.
+type submitArgs struct {
+	ID          string            `json:"id"`
+	Seq         int64             `json:"seq"`          // the order of submission
+	SubmittedAt int64             `json:"submitted_at"` // ms
+	SyncDue     int64             `json:"sync_due"`     // ms
+	Window      int64             `json:"window"`       // the validation window, ms
+	Phones      []string          `json:"phones"`       // of the subjects, in the order of their indexes in KEYS
+	Fields      map[string]string `json:"fields"`       // the order's hash
+	View        string            `json:"view"`         // the provider's view, JSON: the data of filing.submitted
+}
 
 // Submit takes a filing order at the provider: every required person gets
 // the provider's notice at once, and the order reaches MIIT after the sync
@@ -164,31 +164,31 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (ProviderView, 
 	syncDue := at.Add(f.SyncLag.Draw(s.rand, "sync_lag", id))
 
 	people, _ := json.Marshal(map[string]*Person{EntityLeader: req.EntityLeader, WebsiteAdmin: req.WebsiteAdmin})
-	fields := []any{
-		"id", id, "type", req.Type, "variant", req.Variant, "submitted_at", at.UnixMilli(),
-		"status", StatusUnknown, "prov_status", StatusSubmitted, "version", 0, "prov_version", 0,
-		"prov_validated", "", "people", string(people), "required", strings.Join(required, ","),
-		"nsubj", len(subjects), "sync_due", syncDue.UnixMilli(),
-	}
+	args := submitArgs{ID: id, Seq: seq.Val(), SubmittedAt: at.UnixMilli(), SyncDue: syncDue.UnixMilli(),
+		Window: f.ValidationWindow.Milliseconds(), Phones: []string{}, Fields: map[string]string{
+			"id": id, "type": req.Type, "variant": req.Variant, "submitted_at": strconv.FormatInt(at.UnixMilli(), 10),
+			"status": StatusUnknown, "prov_status": StatusSubmitted, "version": "0", "prov_version": "0",
+			"prov_validated": "", "people": string(people), "required": strings.Join(required, ","),
+			"nsubj": strconv.Itoa(len(subjects)), "sync_due": strconv.FormatInt(syncDue.UnixMilli(), 10),
+		}}
+	own := []string{s.filingKey(id), s.ks.Key("filings")}
 	for i, sj := range subjects {
 		k := "s" + strconv.Itoa(i+1) + "."
-		fields = append(fields,
-			k+"phone", sj.phone, k+"roles", strings.Join(sj.roles, ","),
-			k+"certs", ","+strings.Join(sj.certs, ",")+",",
-			k+"code", "", k+"failures", 0, k+"resends", 0, k+"validated", 0)
+		args.Fields[k+"phone"] = sj.phone
+		args.Fields[k+"roles"] = strings.Join(sj.roles, ",")
+		args.Fields[k+"certs"] = "," + strings.Join(sj.certs, ",") + ","
+		args.Fields[k+"code"] = ""
+		args.Fields[k+"failures"] = "0"
+		args.Fields[k+"resends"] = "0"
+		args.Fields[k+"validated"] = "0"
+		args.Phones = append(args.Phones, sj.phone)
+		own = append(own, s.whoKey(sj.phone))
 	}
-	more := []string{s.filingKey(id), s.ks.Key("filings")}
-	argv := []any{id, at.UnixMilli(), syncDue.UnixMilli(), f.ValidationWindow.Milliseconds(), len(subjects)}
-	for _, sj := range subjects {
-		more = append(more, s.whoKey(sj.phone))
-		argv = append(argv, sj.phone)
-	}
-	argv = append(argv, fields...)
 	view := filing{map[string]string{"id": id, "type": req.Type, "variant": req.Variant, "prov_status": StatusSubmitted,
 		"required": strings.Join(required, ","), "submitted_at": strconv.FormatInt(at.UnixMilli(), 10), "people": string(people)}}.providerView()
 	viewJSON, _ := json.Marshal(view)
-	argv = append(argv, string(viewJSON), seq.Val()) // the event of the submission; the order of submissions, for listings
-	notices, err := submitScript.Run(ctx, s.rdb, s.schedKeys(more...), argv...).StringSlice()
+	args.View = string(viewJSON)
+	notices, err := submitScript.Run(ctx, s.rdb, s.libKeys(own...), args).StringSlice()
 	if err != nil {
 		return ProviderView{}, fmt.Errorf("submit: %w", err)
 	}
@@ -371,23 +371,15 @@ func (f filing) miitView() MIITView {
 	return v
 }
 
-var cancelScript = redis.NewScript(luaLib + `
-local F = KEYS[4]
-local now = tonumber(ARGV[1])
-due_limit = now
-local st = redis.call('HGET', F, 'status')
-if st == 'unknown' or live(F, now) then
-  kill_codes(F)
-  local v = redis.call('HINCRBY', F, 'version', 1)
-  count_status(F, 'canceled')
-  redis.call('HSET', F, 'status', 'canceled', 'canceled_by', 'customer', 'prov_status', 'canceled', 'prov_version', v, 'canceled_at', ARGV[1])
-  emit_status(F, 'miit', 'canceled')
-  emit_status(F, 'provider', 'canceled')
-  return 'ok'
-end
-if st == 'pending_validation' then return 'expired' end
-return st
-`)
+var (
+	//go:embed cancel.lua
+	cancelLua    string
+	cancelScript = core.NewScript[cancelArgs](luaLib, cancelLua)
+)
+
+type cancelArgs struct {
+	Now int64 `json:"now"` // ms
+}
 
 // Cancel cancels an order for the customer: allowed while MIIT holds it as
 // not yet synced or pending validation. MIIT learns of it at once.
@@ -399,7 +391,7 @@ func (s *Service) Cancel(ctx context.Context, id string) (ProviderView, error) {
 	if err != nil {
 		return ProviderView{}, err
 	}
-	st, err := cancelScript.Run(ctx, s.rdb, s.schedKeys(s.filingKey(id)), now.UnixMilli()).Text()
+	st, err := cancelScript.Run(ctx, s.rdb, s.libKeys(s.filingKey(id)), cancelArgs{Now: now.UnixMilli()}).Text()
 	if err != nil {
 		return ProviderView{}, fmt.Errorf("cancel %s: %w", id, err)
 	}

@@ -2,6 +2,7 @@ package miit
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"regexp"
@@ -20,38 +21,29 @@ var idPattern = regexp.MustCompile(`^f_[0-9a-f]{16}$`)
 // issues: it takes the first that is no live code.
 const codeCandidates = 4
 
-var syncScript = redis.NewScript(luaLib + `
-local F = KEYS[4]
-if redis.call('HGET', F, 'status') ~= 'unknown' then return {} end
-local now, deadline, autoresend, review_due, result_due, window = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-due_limit = tonumber(now)
-local id = redis.call('HGET', F, 'id')
-local n = nsubj(F)
-if n == 0 then
-  count_status(F, 'under_review')
-  redis.call('HSET', F, 'status', 'under_review', 'validated_at', now)
-  bump(F, result_due, 'under_review')
-  schedule(KEYS[1], KEYS[2], review_due, 'miit.review', {id})
-  return with_due_now({})
-end
-local v = redis.call('HINCRBY', F, 'version', 1)
-count_status(F, 'pending_validation')
-redis.call('HSET', F, 'status', 'pending_validation', 'prov_status', 'pending_validation', 'prov_version', v,
-  'codes_sent_at', now, 'deadline', deadline)
-emit_status(F, 'miit', 'pending_validation')
-emit_status(F, 'provider', 'pending_validation')
-for i = 1, n do
-  local c, base = {}, 6 + (i - 1) * (` + strconv.Itoa(codeCandidates) + ` + 1)
-  for j = 1, ` + strconv.Itoa(codeCandidates) + ` do c[j] = ARGV[base + j] end
-  local code = new_code(c)
-  if not code then return redis.error_reply('no free code among the candidates') end
-  redis.call('HSET', F, 's' .. i .. '.code', code)
-  schedule(KEYS[1], KEYS[2], ARGV[base + ` + strconv.Itoa(codeCandidates) + ` + 1], 'miit.code', {id, tostring(i), subj(F, i, 'phone'), code, window})
-end
-schedule(KEYS[1], KEYS[2], deadline, 'miit.expire', {id})
-if autoresend ~= '' then schedule(KEYS[1], KEYS[2], autoresend, 'miit.autoresend', {id}) end
-return with_due_now({})
-`)
+var (
+	//go:embed sync.lua
+	syncLua    string
+	syncScript = core.NewScript[syncArgs](luaLib, syncLua)
+)
+
+// syncArgs are the arguments of sync.lua; times in ms.
+type syncArgs struct {
+	Now        int64         `json:"now"`
+	Deadline   int64         `json:"deadline"`             // the end of the validation window
+	Window     int64         `json:"window"`               // its length
+	AutoResend int64         `json:"autoresend,omitempty"` // the noon re-send; 0: none
+	ReviewDue  int64         `json:"review_due"`           // of an order that needs no one
+	ResultDue  int64         `json:"result_due"`           // … and when the provider learns it is under review
+	Subjects   []syncSubject `json:"subjects"`             // in the order of the order's subjects
+}
+
+// syncSubject is what the sync gives a subject: a code, the first of the
+// candidates that is no live code, texted at CodeDue.
+type syncSubject struct {
+	Candidates []string `json:"candidates"`
+	CodeDue    int64    `json:"code_due"`
+}
 
 // onSync: the order reaches MIIT's validation database. MIIT texts each
 // required person a code and the validation window starts; an order that
@@ -74,21 +66,24 @@ func (s *Service) onSync(ctx context.Context, job core.Job) error {
 	}
 	now := job.Due
 	deadline := now.Add(prof.ValidationWindow)
-	autoresend := ""
+	var autoresend int64
 	if prof.AutoResendNoon {
-		autoresend = strconv.FormatInt(NoonNextDay(now).UnixMilli(), 10)
+		autoresend = NoonNextDay(now).UnixMilli()
 	}
 	review := now.Add(prof.Review.Time.Draw(s.rand, "review", id))
 	result := now.Add(prof.ResultSyncLag.Draw(s.rand, "result_sync_lag", id, StatusUnderReview))
-	argv := []any{now.UnixMilli(), deadline.UnixMilli(), autoresend, review.UnixMilli(), result.UnixMilli(), prof.ValidationWindow.Milliseconds()}
+	args := syncArgs{Now: now.UnixMilli(), Deadline: deadline.UnixMilli(), Window: prof.ValidationWindow.Milliseconds(),
+		AutoResend: autoresend, ReviewDue: review.UnixMilli(), ResultDue: result.UnixMilli(), Subjects: []syncSubject{}}
 	for i := 1; i <= f.int("nsubj"); i++ {
-		for j := 0; j < codeCandidates; j++ {
-			argv = append(argv, s.rand.Code("code", id, strconv.Itoa(i), "0", strconv.Itoa(j)))
+		sj := syncSubject{Candidates: make([]string, codeCandidates)}
+		for j := range sj.Candidates {
+			sj.Candidates[j] = s.rand.Code("code", id, strconv.Itoa(i), "0", strconv.Itoa(j))
 		}
 		// MIIT takes its own time to hand the first code message over.
-		argv = append(argv, now.Add(prof.MIITSendDelay.Draw(s.rand, "miit_send_delay", id, strconv.Itoa(i))).UnixMilli())
+		sj.CodeDue = now.Add(prof.MIITSendDelay.Draw(s.rand, "miit_send_delay", id, strconv.Itoa(i))).UnixMilli()
+		args.Subjects = append(args.Subjects, sj)
 	}
-	codes, err := syncScript.Run(ctx, s.rdb, s.schedKeys(s.filingKey(id)), argv...).StringSlice()
+	codes, err := syncScript.Run(ctx, s.rdb, s.libKeys(s.filingKey(id)), args).StringSlice()
 	if err != nil {
 		return fmt.Errorf("sync %s: %w", id, err)
 	}
@@ -158,16 +153,16 @@ func (s *Service) onNotice(ctx context.Context, job core.Job) error {
 	return err
 }
 
-var expireScript = redis.NewScript(luaLib + `
-local F = KEYS[4]
-due_limit = tonumber(ARGV[1])
-if redis.call('HGET', F, 'status') ~= 'pending_validation' then return {} end
-kill_codes(F)
-count_status(F, 'canceled')
-redis.call('HSET', F, 'status', 'canceled', 'canceled_by', 'expiry', 'canceled_at', ARGV[1])
-bump(F, ARGV[2], 'canceled')
-return with_due_now({})
-`)
+var (
+	//go:embed expire.lua
+	expireLua    string
+	expireScript = core.NewScript[expireArgs](luaLib, expireLua)
+)
+
+type expireArgs struct {
+	Now       int64 `json:"now"`        // ms
+	ResultDue int64 `json:"result_due"` // when the provider learns of it, ms
+}
 
 // onExpire: the validation window ends; an order not fully validated is
 // canceled.
@@ -180,7 +175,8 @@ func (s *Service) onExpire(ctx context.Context, job core.Job) error {
 	if err != nil {
 		return err
 	}
-	due, err := expireScript.Run(ctx, s.rdb, s.schedKeys(s.filingKey(id)), job.Due.UnixMilli(), job.Due.Add(lag).UnixMilli()).StringSlice()
+	due, err := expireScript.Run(ctx, s.rdb, s.libKeys(s.filingKey(id)),
+		expireArgs{Now: job.Due.UnixMilli(), ResultDue: job.Due.Add(lag).UnixMilli()}).StringSlice()
 	if err != nil {
 		return fmt.Errorf("expire %s: %w", id, err)
 	}
@@ -195,29 +191,20 @@ func (s *Service) resultLag(ctx context.Context, id string, parts ...string) (ti
 	return f.ResultSyncLag.Draw(s.rand, append([]string{"result_sync_lag", id}, parts...)...), nil
 }
 
-// resultScript brings MIIT's state of version ARGV[1] to the provider: its
-// status unless the provider shows a newer one (a customer's cancel is
-// known at once), its validated flags unless newer ones arrived.
-var resultScript = redis.NewScript(`
-local F = KEYS[1]
-if not redis.call('HGET', F, 'id') then return 0 end
-local v = tonumber(ARGV[1])
-local changed = false
-if v > tonumber(redis.call('HGET', F, 'prov_version')) then
-  redis.call('HSET', F, 'prov_version', ARGV[1], 'prov_status', ARGV[2])
-  changed = true
-end
-if v > tonumber(redis.call('HGET', F, 'prov_flags_version') or '0') then
-  redis.call('HSET', F, 'prov_flags_version', ARGV[1], 'prov_validated', ARGV[3])
-  changed = true
-end
-if changed then
-  local st = redis.call('HMGET', F, 'id', 'prov_status', 'prov_validated')
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', '` + strconv.Itoa(core.DefaultEventLogLen) + `', '*', 'at', ARGV[4], 'kind', 'filing.status',
-    'data', cjson.encode({id = st[1], view = 'provider', status = st[2], validated = st[3]}))
-end
-return 1
-`)
+var (
+	//go:embed result.lua
+	resultLua    string
+	resultScript = core.NewScript[resultArgs](resultLua)
+)
+
+// resultArgs are MIIT's state of a version of an order, as a miit.result
+// job carries it to the provider at At (ms).
+type resultArgs struct {
+	Version   string `json:"version"`
+	Status    string `json:"status"`
+	Validated string `json:"validated"` // the roles validated, comma-separated
+	At        int64  `json:"at"`
+}
 
 // onResult: MIIT's state of a version reaches the provider. Args: filing,
 // version, status, validated roles.
@@ -226,18 +213,20 @@ func (s *Service) onResult(ctx context.Context, job core.Job) error {
 		return err
 	}
 	return resultScript.Run(ctx, s.rdb, []string{s.filingKey(job.Args[0]), s.ks.Key("events")},
-		job.Args[1], job.Args[2], job.Args[3], job.Due.UnixMilli()).Err()
+		resultArgs{Version: job.Args[1], Status: job.Args[2], Validated: job.Args[3], At: job.Due.UnixMilli()}).Err()
 }
 
-var reviewScript = redis.NewScript(luaLib + `
-local F = KEYS[4]
-due_limit = tonumber(ARGV[3])
-if redis.call('HGET', F, 'status') ~= 'under_review' then return {} end
-count_status(F, ARGV[1])
-redis.call('HSET', F, 'status', ARGV[1], 'reviewed_at', ARGV[3])
-bump(F, ARGV[2], ARGV[1])
-return with_due_now({})
-`)
+var (
+	//go:embed review.lua
+	reviewLua    string
+	reviewScript = core.NewScript[reviewArgs](luaLib, reviewLua)
+)
+
+type reviewArgs struct {
+	Outcome   string `json:"outcome"`    // approved or returned
+	Now       int64  `json:"now"`        // ms
+	ResultDue int64  `json:"result_due"` // when the provider learns of it, ms
+}
 
 // onReview: the communications administration approves or returns an order
 // under review.
@@ -255,27 +244,23 @@ func (s *Service) onReview(ctx context.Context, job core.Job) error {
 		outcome = StatusApproved
 	}
 	lag := f.ResultSyncLag.Draw(s.rand, "result_sync_lag", id, outcome)
-	due, err := reviewScript.Run(ctx, s.rdb, s.schedKeys(s.filingKey(id)), outcome, job.Due.Add(lag).UnixMilli(), job.Due.UnixMilli()).StringSlice()
+	due, err := reviewScript.Run(ctx, s.rdb, s.libKeys(s.filingKey(id)),
+		reviewArgs{Outcome: outcome, Now: job.Due.UnixMilli(), ResultDue: job.Due.Add(lag).UnixMilli()}).StringSlice()
 	if err != nil {
 		return fmt.Errorf("review %s: %w", id, err)
 	}
 	return s.sched.RunNow(ctx, due...)
 }
 
-var autoResendScript = redis.NewScript(luaLib + `
-local F = KEYS[4]
-local now = tonumber(ARGV[1])
-due_limit = now
-if not live(F, now) then return {} end
-local id = redis.call('HGET', F, 'id')
-local window = tonumber(redis.call('HGET', F, 'deadline')) - tonumber(redis.call('HGET', F, 'codes_sent_at'))
-for i = 1, nsubj(F) do
-  if subj(F, i, 'validated') ~= '1' then
-    schedule(KEYS[1], KEYS[2], now, 'miit.code', {id, tostring(i), subj(F, i, 'phone'), subj(F, i, 'code'), tostring(window)})
-  end
-end
-return with_due_now({})
-`)
+var (
+	//go:embed auto_resend.lua
+	autoResendLua    string
+	autoResendScript = core.NewScript[autoResendArgs](luaLib, autoResendLua)
+)
+
+type autoResendArgs struct {
+	Now int64 `json:"now"` // ms
+}
 
 // onAutoResend: MIIT sends the current codes once more, at noon the day
 // after, to whoever has not validated yet. It changes no code and counts no
@@ -284,7 +269,7 @@ func (s *Service) onAutoResend(ctx context.Context, job core.Job) error {
 	if err := job.Arity(1); err != nil {
 		return err
 	}
-	codes, err := autoResendScript.Run(ctx, s.rdb, s.schedKeys(s.filingKey(job.Args[0])), job.Due.UnixMilli()).StringSlice()
+	codes, err := autoResendScript.Run(ctx, s.rdb, s.libKeys(s.filingKey(job.Args[0])), autoResendArgs{Now: job.Due.UnixMilli()}).StringSlice()
 	if err != nil {
 		return fmt.Errorf("auto resend %s: %w", job.Args[0], err)
 	}

@@ -13,26 +13,10 @@ import (
 )
 
 // A person at MIIT is found by mobile number and the last six characters of
-// a certificate number, through the index of orders by number. A script
-// that acts on a person is passed the index and every order it lists in
-// KEYS (so that Redis Cluster can run it on one shard) and answers "retry"
-// when the index changed since it was read.
-const luaCheckIndex = `
-local function index_changed(who, n, id_at, stride)
-  local members = redis.call('SMEMBERS', who)
-  if #members ~= n then return true end
-  local want = {}
-  for i = 1, n do want[ARGV[id_at + (i - 1) * stride]] = true end
-  for _, m in ipairs(members) do
-    if not want[m] then return true end
-  end
-  return false
-end
-
-local function matches(F, si, phone, last6)
-  return subj(F, si, 'phone') == phone and string.find(subj(F, si, 'certs'), ',' .. last6 .. ',', 1, true) ~= nil
-end
-`
+// a certificate number, through the index of orders by number: a script
+// that acts on a person is passed the index and every order it lists, and
+// answers "retry" when the index changed since it was read (miit.lua's
+// index_changed).
 
 // lookup is what a validation or resend reads before its script: the
 // orders of the number, the clock, the fault profile and a call number for

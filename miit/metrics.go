@@ -19,21 +19,6 @@ var orderStatuses = []string{
 	StatusApproved, StatusReturned, StatusRejected, StatusCanceled,
 }
 
-// luaOrders is part of luaLib: the count of orders in each MIIT status,
-// kept in the fields orders:<status> of KEYS[2] (the namespace's hash of
-// counters) by every script that sets an order's status, in the same
-// atomic step. A reset deletes the hash with the orders.
-const luaOrders = `
--- count_status records that order F moves to status st; call it before
--- setting the status.
-local function count_status(F, st)
-  local old = redis.call('HGET', F, 'status')
-  if old == st then return end
-  if old then redis.call('HINCRBY', KEYS[2], 'orders:' .. old, -1) end
-  redis.call('HINCRBY', KEYS[2], 'orders:' .. st, 1)
-end
-`
-
 // OrdersCollector reports the orders by namespace and status from the
 // counts in the store at each scrape, so that every process on one Redis
 // reports the same numbers. Register one per process: it reads the

@@ -2,11 +2,10 @@ package miit
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"strings"
-
-	"github.com/redis/go-redis/v9"
 
 	"smsim/gateway"
 	"smsim/simulator/core"
@@ -17,27 +16,18 @@ type NumberChange struct {
 	Phone string `json:"phone"`
 }
 
-var changeNumberScript = redis.NewScript(luaLib + `
-local F, role, phone, now = KEYS[4], ARGV[1], ARGV[2], tonumber(ARGV[3])
-due_limit = now
-if redis.call('HGET', F, 'type') ~= 'cancel' then return {'not_cancel', redis.call('HGET', F, 'type')} end
-local st = redis.call('HGET', F, 'status')
-if st ~= 'unknown' and not live(F, now) then return {'state', st} end
-local si = nil
-for i = 1, nsubj(F) do
-  if string.find(',' .. subj(F, i, 'roles') .. ',', ',' .. role .. ',', 1, true) then si = i end
-end
-if not si then return {'not_required'} end
-local id = redis.call('HGET', F, 'id')
-redis.call('HSET', F, 's' .. si .. '.phone', phone, 'people', ARGV[4])
-redis.call('SREM', KEYS[5], id)
-redis.call('SADD', KEYS[6], id)
-if st == 'pending_validation' then
-  local window = tonumber(redis.call('HGET', F, 'deadline')) - tonumber(redis.call('HGET', F, 'codes_sent_at'))
-  schedule(KEYS[1], KEYS[2], now, 'miit.code', {id, tostring(si), phone, subj(F, si, 'code'), tostring(window)})
-end
-return with_due_now({'ok'})
-`)
+var (
+	//go:embed change_number.lua
+	changeNumberLua    string
+	changeNumberScript = core.NewScript[changeNumberArgs](luaLib, changeNumberLua)
+)
+
+type changeNumberArgs struct {
+	Role   string `json:"role"`
+	Phone  string `json:"phone"`  // the new number
+	Now    int64  `json:"now"`    // ms
+	People string `json:"people"` // the order's people with the new number, JSON
+}
 
 // ChangeNumbers updates the mobile numbers of required people of a
 // cancellation order in place, as MIIT allows for cancellations only: the
@@ -90,9 +80,8 @@ func (s *Service) ChangeNumbers(ctx context.Context, id string, changes map[stri
 		if err != nil {
 			return ProviderView{}, err
 		}
-		out, err := changeNumberScript.Run(ctx, s.rdb,
-			s.schedKeys(s.filingKey(id), s.whoKey(old), s.whoKey(phone)),
-			role, phone, now.UnixMilli(), string(pj)).StringSlice()
+		out, err := changeNumberScript.Run(ctx, s.rdb, s.libKeys(s.filingKey(id), s.whoKey(old), s.whoKey(phone)),
+			changeNumberArgs{Role: role, Phone: phone, Now: now.UnixMilli(), People: string(pj)}).StringSlice()
 		if err != nil {
 			return ProviderView{}, fmt.Errorf("change number: %w", err)
 		}

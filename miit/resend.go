@@ -2,10 +2,9 @@ package miit
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"strconv"
-
-	"github.com/redis/go-redis/v9"
 
 	"smsim/simulator/core"
 )
@@ -22,50 +21,27 @@ type ResendResult struct {
 	Message string `json:"message"`
 }
 
-var resendScript = redis.NewScript(luaLib + luaCheckIndex + `
-local phone, last6, now, n, same_code = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-due_limit = now
-local stride = 1 + ` + strconv.Itoa(codeCandidates) + `
-if index_changed(KEYS[4], n, 6, stride) then return {'retry'} end
-local rank = {not_found = 0, no_pending = 1, limit_reached = 2, resent = 3}
-local best = 'not_found'
-for fi = 1, n do
-  local F, base = KEYS[4 + fi], 5 + (fi - 1) * stride
-  local st = redis.call('HGET', F, 'status')
-  for si = 1, nsubj(F) do
-    if matches(F, si, phone, last6) then
-      local r = 'not_found'
-      if st == 'unknown' or st == 'under_review' or st == 'approved' or st == 'returned' then
-        r = 'no_pending'
-      elseif live(F, now) then
-        if subj(F, si, 'validated') == '1' then
-          r = 'no_pending'
-        elseif tonumber(subj(F, si, 'resends')) >= ` + strconv.Itoa(MaxResends) + ` then
-          r = 'limit_reached'
-        else
-          local code = subj(F, si, 'code')
-          if same_code ~= '1' then
-            local c = {}
-            for j = 1, stride - 1 do c[j] = ARGV[base + 1 + j] end
-            code = new_code(c)
-            if not code then return redis.error_reply('no free code among the candidates') end
-            local old = subj(F, si, 'code')
-            if old and old ~= '' then redis.call('SREM', KEYS[3], old) end
-            redis.call('HSET', F, 's' .. si .. '.code', code)
-          end
-          redis.call('HINCRBY', F, 's' .. si .. '.resends', 1)
-          local window = tonumber(redis.call('HGET', F, 'deadline')) - tonumber(redis.call('HGET', F, 'codes_sent_at'))
-          schedule(KEYS[1], KEYS[2], now, 'miit.code', {ARGV[base + 1], tostring(si), phone, code, tostring(window)})
-          r = 'resent'
-        end
-      end
-      if rank[r] > rank[best] then best = r end
-    end
-  end
-end
-emit('resend', {phone = phone, result = best})
-return with_due_now({best})
-`)
+var (
+	//go:embed resend.lua
+	resendLua    string
+	resendScript = core.NewScript[resendArgs](luaLib, resendLua)
+)
+
+// resendArgs are the arguments of resend.lua: who asks, when, and the
+// orders of the number.
+type resendArgs struct {
+	Phone    string        `json:"phone"`
+	Last6    string        `json:"last6"`
+	Now      int64         `json:"now"`       // ms
+	SameCode bool          `json:"same_code"` // send the current code again instead of a new one
+	Orders   []resendOrder `json:"orders"`
+}
+
+// resendOrder is an order of the number and the candidates of its new code.
+type resendOrder struct {
+	ID         string   `json:"id"`
+	Candidates []string `json:"candidates"`
+}
 
 // Resend asks MIIT to text a person a new code: the earlier code stops
 // working (with the resend policy same_code, the current code is sent
@@ -80,16 +56,17 @@ func (s *Service) Resend(ctx context.Context, req ResendRequest) (ResendResult, 
 		if err != nil {
 			return ResendResult{}, err
 		}
-		more := []string{s.whoKey(phone)}
-		argv := []any{phone, l6, l.now, len(l.ids), b01(l.faults.ResendPolicy == core.ResendSameCode)}
+		own := []string{s.whoKey(phone)}
+		args := resendArgs{Phone: phone, Last6: l6, Now: l.now, SameCode: l.faults.ResendPolicy == core.ResendSameCode, Orders: []resendOrder{}}
 		for _, id := range l.ids {
-			more = append(more, s.filingKey(id))
-			argv = append(argv, id)
-			for j := 0; j < codeCandidates; j++ {
-				argv = append(argv, s.rand.Code("code", id, "resend", l.call, strconv.Itoa(j)))
+			own = append(own, s.filingKey(id))
+			o := resendOrder{ID: id, Candidates: make([]string, codeCandidates)}
+			for j := range o.Candidates {
+				o.Candidates[j] = s.rand.Code("code", id, "resend", l.call, strconv.Itoa(j))
 			}
+			args.Orders = append(args.Orders, o)
 		}
-		out, err := resendScript.Run(ctx, s.rdb, s.schedKeys(more...), argv...).StringSlice()
+		out, err := resendScript.Run(ctx, s.rdb, s.libKeys(own...), args).StringSlice()
 		if err != nil {
 			return ResendResult{}, fmt.Errorf("resend: %w", err)
 		}
@@ -103,11 +80,4 @@ func (s *Service) Resend(ctx context.Context, req ResendRequest) (ResendResult, 
 		return ResendResult{Result: out[0], Message: resendText[out[0]]}, nil
 	}
 	return ResendResult{}, fmt.Errorf("resend: %w", errIndexChanged)
-}
-
-func b01(b bool) string {
-	if b {
-		return "1"
-	}
-	return "0"
 }

@@ -106,13 +106,12 @@ func (s *Service) filingKey(id string) string { return s.ks.Key("filing", id) }
 func (s *Service) whoKey(phone string) string { return s.ks.Key("who", phone) }
 func (s *Service) codesKey() string           { return s.ks.Key("codes") }
 
-// schedKeys are the keys of every script of this package: first the
-// scheduler's due set and sequence hash and the set of live codes, then
-// more, then the event log.
-func (s *Service) schedKeys(more ...string) []string {
+// libKeys are the keys of a script that uses the library (miit.lua): the
+// scheduler's due set and sequence hash, the set of live codes, the count
+// of orders by status and the event log, then the script's own.
+func (s *Service) libKeys(own ...string) []string {
 	due, seq := s.sched.Keys()
-	keys := append([]string{due, seq, s.codesKey()}, more...)
-	return append(keys, s.ks.Key("events"))
+	return append([]string{due, seq, s.codesKey(), s.ks.Key("seq"), s.ks.Key("events")}, own...)
 }
 
 var last6Pattern = regexp.MustCompile(`^[0-9A-Za-z]{6}$`)

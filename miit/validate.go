@@ -2,11 +2,9 @@ package miit
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
-	"strconv"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"smsim/gateway"
 	"smsim/simulator/core"
@@ -27,68 +25,32 @@ type ValidationResult struct {
 	Rejected bool   `json:"rejected"`
 }
 
-var validateScript = redis.NewScript(luaLib + luaCheckIndex + `
-local phone, last6, code, now, n = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-due_limit = now
-if index_changed(KEYS[4], n, 6, 5) then return {'retry', '0'} end
-local matched = {}
-for fi = 1, n do
-  local F = KEYS[4 + fi]
-  if live(F, now) then
-    for si = 1, nsubj(F) do
-      if subj(F, si, 'validated') ~= '1' and matches(F, si, phone, last6) then
-        matched[#matched + 1] = {fi, si}
-      end
-    end
-  end
-end
-if #matched == 0 then
-  emit('validation', {phone = phone, result = 'not_found', rejected = false})
-  return {'not_found', '0'}
-end
+var (
+	//go:embed validate.lua
+	validateLua    string
+	validateScript = core.NewScript[validateArgs](luaLib, validateLua)
+)
 
-local hits = {}
-for _, m in ipairs(matched) do
-  if subj(KEYS[4 + m[1]], m[2], 'code') == code then hits[#hits + 1] = m end
-end
-if #hits > 0 then
-  local result = 'partial'
-  for _, m in ipairs(hits) do
-    local F, base = KEYS[4 + m[1]], 5 + (m[1] - 1) * 5
-    redis.call('HSET', F, 's' .. m[2] .. '.validated', '1')
-    redis.call('SREM', KEYS[3], code)
-    local all = true
-    for si = 1, nsubj(F) do
-      if subj(F, si, 'validated') ~= '1' then all = false end
-    end
-    if all then
-      count_status(F, 'under_review')
-      redis.call('HSET', F, 'status', 'under_review', 'validated_at', ARGV[4])
-      bump(F, now + tonumber(ARGV[base + 3]), 'under_review')
-      schedule(KEYS[1], KEYS[2], now + tonumber(ARGV[base + 5]), 'miit.review', {ARGV[base + 1]})
-      result = 'complete'
-    else
-      bump(F, now + tonumber(ARGV[base + 2]), 'pending_validation')
-    end
-  end
-  emit('validation', {phone = phone, result = result, rejected = false})
-  return with_due_now({result, '0'})
-end
+// validateArgs are the arguments of validate.lua: what the person entered,
+// when, and the orders of the number.
+type validateArgs struct {
+	Phone  string          `json:"phone"`
+	Last6  string          `json:"last6"`
+	Code   string          `json:"code"`
+	Now    int64           `json:"now"` // ms
+	Orders []validateOrder `json:"orders"`
+}
 
-local rejected = '0'
-for _, m in ipairs(matched) do
-  local F, base = KEYS[4 + m[1]], 5 + (m[1] - 1) * 5
-  if redis.call('HINCRBY', F, 's' .. m[2] .. '.failures', 1) >= ` + strconv.Itoa(MaxFailures) + ` then
-    kill_codes(F)
-    count_status(F, 'rejected')
-    redis.call('HSET', F, 'status', 'rejected', 'rejected_at', ARGV[4])
-    bump(F, now + tonumber(ARGV[base + 4]), 'rejected')
-    rejected = '1'
-  end
-end
-emit('validation', {phone = phone, result = 'failed', rejected = rejected == '1'})
-return with_due_now({'failed', rejected})
-`)
+// validateOrder is an order of the number and the lags of its outcomes,
+// in ms from now: when the provider learns of a partial validation, of the
+// order going under review, of its rejection; how long its review takes.
+type validateOrder struct {
+	ID             string `json:"id"`
+	ValidatedLag   int64  `json:"validated_lag"`
+	UnderReviewLag int64  `json:"under_review_lag"`
+	RejectedLag    int64  `json:"rejected_lag"`
+	ReviewTime     int64  `json:"review_time"`
+}
 
 // Validate checks a code a person entered. Every domain outcome is a
 // result; only malformed input is an error.
@@ -120,18 +82,19 @@ func (s *Service) Validate(ctx context.Context, req ValidateRequest) (Validation
 				return s.spurious(ctx, phone, l), nil
 			}
 		}
-		more := []string{s.whoKey(phone)}
-		argv := []any{phone, l6, req.Code, l.now, len(l.ids)}
+		own := []string{s.whoKey(phone)}
+		args := validateArgs{Phone: phone, Last6: l6, Code: req.Code, Now: l.now, Orders: []validateOrder{}}
 		rf := l.faults.ResultSyncLag
 		for _, id := range l.ids {
-			more = append(more, s.filingKey(id))
-			argv = append(argv, id,
-				rf.Draw(s.rand, "result_sync_lag", id, "validated", phone).Milliseconds(),
-				rf.Draw(s.rand, "result_sync_lag", id, StatusUnderReview).Milliseconds(),
-				rf.Draw(s.rand, "result_sync_lag", id, StatusRejected).Milliseconds(),
-				l.faults.Review.Time.Draw(s.rand, "review", id).Milliseconds())
+			own = append(own, s.filingKey(id))
+			args.Orders = append(args.Orders, validateOrder{ID: id,
+				ValidatedLag:   rf.Draw(s.rand, "result_sync_lag", id, "validated", phone).Milliseconds(),
+				UnderReviewLag: rf.Draw(s.rand, "result_sync_lag", id, StatusUnderReview).Milliseconds(),
+				RejectedLag:    rf.Draw(s.rand, "result_sync_lag", id, StatusRejected).Milliseconds(),
+				ReviewTime:     l.faults.Review.Time.Draw(s.rand, "review", id).Milliseconds(),
+			})
 		}
-		out, err := validateScript.Run(ctx, s.rdb, s.schedKeys(more...), argv...).StringSlice()
+		out, err := validateScript.Run(ctx, s.rdb, s.libKeys(own...), args).StringSlice()
 		if err != nil {
 			return ValidationResult{}, fmt.Errorf("validate: %w", err)
 		}

@@ -84,35 +84,6 @@ func ParseJob(member string) (Job, error) {
 // process died while carrying it out is carried out again by another.
 type Handler func(ctx context.Context, job Job) error
 
-// LuaSchedule is the Prelude's schedule for the scripts of other packages
-// not yet written as files with the Prelude before them. It defines the Lua
-// function
-// schedule(due_key, seq_key, due_ms, kind, args) that schedules a job
-// (args: a table of strings without '|') and returns its stored form. The
-// script must pass due_key and seq_key (Scheduler.Keys) in KEYS.
-//
-// A script that sets due_limit (a time in ms) finds in the table due_now
-// every job it scheduled due by then: it returns them, and its caller
-// carries them out at once (RunNow), so that a lag of zero is done before
-// the answer ("due means done").
-const LuaSchedule = `
-local due_limit = nil
-local due_now = {}
-local function schedule(due_key, seq_key, due, kind, args)
-  local n = tostring(redis.call('HINCRBY', seq_key, 'job', 1))
-  local at = math.floor(tonumber(due))
-  local m = string.rep('0', 12 - #n) .. n .. '|' .. tostring(at) .. '|' .. kind
-  if #args > 0 then m = m .. '|' .. table.concat(args, '|') end
-  redis.call('ZADD', due_key, at, m)
-  if due_limit and at <= due_limit then due_now[#due_now + 1] = m end
-  return m
-end
-local function with_due_now(reply)
-  for _, m in ipairs(due_now) do reply[#reply + 1] = m end
-  return reply
-end
-`
-
 // The scheduler's scripts. Every one takes the due set and the in-flight
 // set as its first keys.
 var (

@@ -1,0 +1,26 @@
+-- change_number gives the subject holding args.role of a cancellation order
+-- the number args.phone at args.now (args.people: the order's people, JSON,
+-- with the new number): the order moves from the old number's index to the
+-- new one's, and, pending validation, the current code goes to the new
+-- number at once. It answers {'ok', jobs due at once…}, else why not:
+-- {'not_cancel', type}, {'state', status} or {'not_required'}.
+local filing_key, old_who_key, new_who_key = KEYS[6], KEYS[7], KEYS[8]
+local F = filing_key
+local now = args.now
+due_limit = now
+if redis.call('HGET', F, 'type') ~= 'cancel' then return {'not_cancel', redis.call('HGET', F, 'type')} end
+local st = redis.call('HGET', F, 'status')
+if st ~= 'unknown' and not live(F, now) then return {'state', st} end
+local si = nil
+for i = 1, nsubj(F) do
+  if string.find(',' .. subj(F, i, 'roles') .. ',', ',' .. args.role .. ',', 1, true) then si = i end
+end
+if not si then return {'not_required'} end
+local id = redis.call('HGET', F, 'id')
+redis.call('HSET', F, 's' .. si .. '.phone', args.phone, 'people', args.people)
+redis.call('SREM', old_who_key, id)
+redis.call('SADD', new_who_key, id)
+if st == 'pending_validation' then
+  schedule(due_key, seq_key, now, JOB.code, {id, si, args.phone, subj(F, si, 'code'), window(F)})
+end
+return with_due_now({'ok'})

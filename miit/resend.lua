@@ -1,0 +1,52 @@
+-- resend sends a person (args.phone, args.last6) a new code at args.now in
+-- every order of the number (args.orders, as the index listed them) where
+-- the person is pending validation and has resends left: the first of the
+-- order's candidates that is no live code, unless args.same_code, which
+-- sends the current code again. It answers {the best result over the
+-- orders, jobs due at once…} — not_found, no_pending, limit_reached,
+-- resent, from worst to best — or {'retry'} when the index changed.
+--
+-- KEYS: the library's five, the number's index, then the order of each of
+-- args.orders, in order.
+local who_key = KEYS[6]
+local filing_keys = key_list(7)
+local phone, last6, now = args.phone, args.last6, args.now
+due_limit = now
+local ids = {}
+for i, o in ipairs(args.orders) do ids[i] = o.id end
+if index_changed(who_key, ids) then return {'retry'} end
+local rank = {not_found = 0, no_pending = 1, limit_reached = 2, resent = 3}
+local best = 'not_found'
+for fi, F in ipairs(filing_keys) do
+  local order = args.orders[fi]
+  local st = redis.call('HGET', F, 'status')
+  for si = 1, nsubj(F) do
+    if matches(F, si, phone, last6) then
+      local r = 'not_found'
+      if st == 'unknown' or st == 'under_review' or st == 'approved' or st == 'returned' then
+        r = 'no_pending'
+      elseif live(F, now) then
+        if subj(F, si, 'validated') == '1' then
+          r = 'no_pending'
+        elseif tonumber(subj(F, si, 'resends')) >= MAX_RESENDS then
+          r = 'limit_reached'
+        else
+          local code = subj(F, si, 'code')
+          if not args.same_code then
+            code = new_code(order.candidates)
+            if not code then return redis.error_reply('no free code among the candidates') end
+            local old = subj(F, si, 'code')
+            if old and old ~= '' then redis.call('SREM', codes_key, old) end
+            redis.call('HSET', F, 's' .. si .. '.code', code)
+          end
+          redis.call('HINCRBY', F, 's' .. si .. '.resends', 1)
+          schedule(due_key, seq_key, now, JOB.code, {order.id, si, phone, code, window(F)})
+          r = 'resent'
+        end
+      end
+      if rank[r] > rank[best] then best = r end
+    end
+  end
+end
+emit_now(KIND.resend, {phone = phone, result = best})
+return with_due_now({best})

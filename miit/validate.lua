@@ -1,0 +1,77 @@
+-- validate checks the code args.code that a person (args.phone,
+-- args.last6) entered at args.now against every order of the number
+-- (args.orders, as the index listed them). A code that matches validates
+-- that person's subject in each order it matches; one that matches none
+-- counts a failure on every person matched, and the MAX_FAILURES-th
+-- consecutive failure rejects the order. Each order names the lags of its
+-- outcomes: when the provider learns of a partial validation
+-- (validated_lag), of the order going under review (under_review_lag) or
+-- of its rejection (rejected_lag), and how long its review takes
+-- (review_time), in ms from now. It answers {result, rejected ('1' or
+-- '0'), jobs due at once…}, or {'retry', '0'} when the index changed.
+--
+-- KEYS: the library's five, the number's index, then the order of each of
+-- args.orders, in order.
+local who_key = KEYS[6]
+local filing_keys = key_list(7)
+local phone, last6, code, now = args.phone, args.last6, args.code, args.now
+due_limit = now
+local ids = {}
+for i, o in ipairs(args.orders) do ids[i] = o.id end
+if index_changed(who_key, ids) then return {'retry', '0'} end
+local matched = {}
+for fi, F in ipairs(filing_keys) do
+  if live(F, now) then
+    for si = 1, nsubj(F) do
+      if subj(F, si, 'validated') ~= '1' and matches(F, si, phone, last6) then
+        matched[#matched + 1] = {fi, si}
+      end
+    end
+  end
+end
+if #matched == 0 then
+  emit_now(KIND.validation, {phone = phone, result = 'not_found', rejected = false})
+  return {'not_found', '0'}
+end
+
+local hits = {}
+for _, m in ipairs(matched) do
+  if subj(filing_keys[m[1]], m[2], 'code') == code then hits[#hits + 1] = m end
+end
+if #hits > 0 then
+  local result = 'partial'
+  for _, m in ipairs(hits) do
+    local F, order = filing_keys[m[1]], args.orders[m[1]]
+    redis.call('HSET', F, 's' .. m[2] .. '.validated', '1')
+    redis.call('SREM', codes_key, code)
+    local all = true
+    for si = 1, nsubj(F) do
+      if subj(F, si, 'validated') ~= '1' then all = false end
+    end
+    if all then
+      count_status(F, 'under_review')
+      redis.call('HSET', F, 'status', 'under_review', 'validated_at', int(now))
+      bump(F, now + order.under_review_lag, 'under_review')
+      schedule(due_key, seq_key, now + order.review_time, JOB.review, {order.id})
+      result = 'complete'
+    else
+      bump(F, now + order.validated_lag, 'pending_validation')
+    end
+  end
+  emit_now(KIND.validation, {phone = phone, result = result, rejected = false})
+  return with_due_now({result, '0'})
+end
+
+local rejected = '0'
+for _, m in ipairs(matched) do
+  local F, order = filing_keys[m[1]], args.orders[m[1]]
+  if redis.call('HINCRBY', F, 's' .. m[2] .. '.failures', 1) >= MAX_FAILURES then
+    kill_codes(F)
+    count_status(F, 'rejected')
+    redis.call('HSET', F, 'status', 'rejected', 'rejected_at', int(now))
+    bump(F, now + order.rejected_lag, 'rejected')
+    rejected = '1'
+  end
+end
+emit_now(KIND.validation, {phone = phone, result = 'failed', rejected = rejected == '1'})
+return with_due_now({'failed', rejected})
