@@ -48,8 +48,8 @@ func (g *Gateway) onDeliver(ctx context.Context, jobs []core.Job) error {
 		if err := job.Arity(2); err != nil {
 			return err
 		}
-		msgs[i] = p.HMGet(ctx, g.msgKey(job.Args[0]), "status", "sender", "body", "fate", "step", "trail", "sent_at")
-		profs[i] = p.Get(ctx, g.profileKey(job.Args[1]))
+		msgs[i] = p.HMGet(ctx, g.ks.Message(job.Args[0]), "status", "sender", "body", "fate", "step", "trail", "sent_at")
+		profs[i] = p.Get(ctx, g.ks.PhoneProfile(job.Args[1]))
 	}
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("read messages: %w", err)
@@ -58,7 +58,7 @@ func (g *Gateway) onDeliver(ctx context.Context, jobs []core.Job) error {
 	if err != nil {
 		return err
 	}
-	keys := []string{g.ks.Key("seq"), g.ks.Key("events")}
+	keys := []string{g.ks.Seq(), g.ks.Events()}
 	var args deliverArgs
 	var senders, reasons []string
 	var delays []float64 // simulated seconds from sent_at to the delivery
@@ -89,7 +89,7 @@ func (g *Gateway) onDeliver(ctx context.Context, jobs []core.Job) error {
 			full = append(trail{}, m.trail[:len(m.trail)-1]...)
 			full.add(job.Due, StepFailed, "refused: the inbox is full (%s)", plural(prof.InboxLimit, "message"))
 		}
-		keys = append(keys, g.msgKey(m.id), folderKey)
+		keys = append(keys, g.ks.Message(m.id), folderKey)
 		args.Messages = append(args.Messages, delivery{Status: status, Folder: folder, Reason: reason, At: job.Due.UnixMilli(),
 			InboxLimit: prof.InboxLimit, Trail: m.trail.json(), TrailIfFull: full.json()})
 		senders = append(senders, m.sender)
@@ -149,7 +149,7 @@ func outageAt(f core.Faults, phone string, job core.Job) (core.Outage, bool) {
 
 // hold puts a message off until an outage ends.
 func (g *Gateway) hold(ctx context.Context, m queued, o core.Outage) error {
-	if err := g.rdb.HSet(ctx, g.msgKey(m.id), "trail", m.trail.json()).Err(); err != nil {
+	if err := g.rdb.HSet(ctx, g.ks.Message(m.id), "trail", m.trail.json()).Err(); err != nil {
 		return fmt.Errorf("hold message %s: %w", m.id, err)
 	}
 	_, err := g.sched.Schedule(ctx, o.End, JobDeliver, m.id, m.phone)

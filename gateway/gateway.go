@@ -69,11 +69,9 @@ func New(c Config) *Gateway {
 	return g
 }
 
-func (g *Gateway) msgKey(id string) string { return g.ks.Key("msg", id) }
-
 // Message reads a message by id.
 func (g *Gateway) Message(ctx context.Context, id string) (Message, error) {
-	v, err := g.rdb.HGetAll(ctx, g.msgKey(id)).Result()
+	v, err := g.rdb.HGetAll(ctx, g.ks.Message(id)).Result()
 	if err != nil {
 		return Message{}, fmt.Errorf("read message %s: %w", id, err)
 	}
@@ -109,7 +107,7 @@ func (g *Gateway) messages(ctx context.Context, ids []string) ([]Message, error)
 	p := g.rdb.Pipeline()
 	cmds := make([]*redis.MapStringStringCmd, len(ids))
 	for i, id := range ids {
-		cmds[i] = p.HGetAll(ctx, g.msgKey(id))
+		cmds[i] = p.HGetAll(ctx, g.ks.Message(id))
 	}
 	if _, err := p.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("read messages: %w", err)

@@ -23,7 +23,7 @@ type PhoneSummary struct {
 // message or given a profile — sorted by number, those whose number holds
 // q, a page of limit from offset; and how many there are.
 func (g *Gateway) Phones(ctx context.Context, q string, limit, offset int) ([]PhoneSummary, int, error) {
-	all, err := g.rdb.SMembers(ctx, g.ks.Key("phones")).Result()
+	all, err := g.rdb.SMembers(ctx, g.ks.Phones()).Result()
 	if err != nil {
 		return nil, 0, fmt.Errorf("list phones: %w", err)
 	}
@@ -54,7 +54,7 @@ func (g *Gateway) Phones(ctx context.Context, q string, limit, offset int) ([]Ph
 	}
 	cs := make([]cmds, len(match))
 	for i, phone := range match {
-		cs[i] = cmds{p.Get(ctx, g.profileKey(phone)), p.ZCard(ctx, g.folderKey(phone, FolderInbox)), p.ZCard(ctx, g.folderKey(phone, FolderBlocked))}
+		cs[i] = cmds{p.Get(ctx, g.ks.PhoneProfile(phone)), p.ZCard(ctx, g.folderKey(phone, FolderInbox)), p.ZCard(ctx, g.folderKey(phone, FolderBlocked))}
 	}
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, 0, fmt.Errorf("list phones: %w", err)

@@ -138,15 +138,19 @@ func ParseProfile(body []byte) (Profile, error) {
 	return p, nil
 }
 
-func (g *Gateway) profileKey(phone string) string { return g.ks.Key("phone", phone, "profile") }
-
-func (g *Gateway) folderKey(phone, folder string) string { return g.ks.Key("phone", phone, folder) }
+// folderKey is the key of a phone's folder, FolderInbox or FolderBlocked.
+func (g *Gateway) folderKey(phone, folder string) string {
+	if folder == FolderBlocked {
+		return g.ks.PhoneBlocked(phone)
+	}
+	return g.ks.PhoneInbox(phone)
+}
 
 // Profile reads a phone's profile: the one set for it, else its magic
 // number's (when the fault profile has magic numbers on), else the default.
 func (g *Gateway) Profile(ctx context.Context, phone string) (Profile, error) {
 	p := g.rdb.Pipeline()
-	pc := p.Get(ctx, g.profileKey(phone))
+	pc := p.Get(ctx, g.ks.PhoneProfile(phone))
 	fc := g.faults.GetCmd(ctx, p)
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return Profile{}, fmt.Errorf("read profile of %s: %w", phone, err)
@@ -183,8 +187,8 @@ func (g *Gateway) SetProfile(ctx context.Context, phone string, p Profile) error
 		return err
 	}
 	_, err = g.rdb.TxPipelined(ctx, func(tx redis.Pipeliner) error {
-		tx.Set(ctx, g.profileKey(phone), b, 0)
-		tx.SAdd(ctx, g.ks.Key("phones"), phone)
+		tx.Set(ctx, g.ks.PhoneProfile(phone), b, 0)
+		tx.SAdd(ctx, g.ks.Phones(), phone)
 		return nil
 	})
 	if err != nil {

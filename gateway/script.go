@@ -38,8 +38,6 @@ type Script struct {
 	Steps []Step `json:"steps"`
 }
 
-func (g *Gateway) scriptKey(phone string) string { return g.ks.Key("phone", phone, "script") }
-
 // stored form of a step, one list item per message: "fail", "delay:60000".
 func (s Step) items() ([]string, error) {
 	item := s.Action
@@ -86,13 +84,13 @@ func (g *Gateway) SetScript(ctx context.Context, phone string, sc Script) (Scrip
 		}
 	}
 	_, err := g.rdb.TxPipelined(ctx, func(tx redis.Pipeliner) error {
-		tx.Del(ctx, g.scriptKey(phone))
+		tx.Del(ctx, g.ks.PhoneScript(phone))
 		if len(items) > 0 {
 			args := make([]any, len(items))
 			for i, x := range items {
 				args[i] = x
 			}
-			tx.RPush(ctx, g.scriptKey(phone), args...)
+			tx.RPush(ctx, g.ks.PhoneScript(phone), args...)
 		}
 		return nil
 	})
@@ -104,7 +102,7 @@ func (g *Gateway) SetScript(ctx context.Context, phone string, sc Script) (Scrip
 
 // Script reads what is left of a phone's fault script.
 func (g *Gateway) Script(ctx context.Context, phone string) (Script, error) {
-	items, err := g.rdb.LRange(ctx, g.scriptKey(phone), 0, -1).Result()
+	items, err := g.rdb.LRange(ctx, g.ks.PhoneScript(phone), 0, -1).Result()
 	if err != nil {
 		return Script{}, fmt.Errorf("read script of %s: %w", phone, err)
 	}

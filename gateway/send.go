@@ -70,7 +70,7 @@ type sendArgs struct {
 // trail. It answers the message's id.
 func (g *Gateway) Send(ctx context.Context, r SendRequest) (string, error) {
 	if r.ID == "" {
-		n, err := g.rdb.HIncrBy(ctx, g.ks.Key("seq"), "message", 1).Result()
+		n, err := g.rdb.HIncrBy(ctx, g.ks.Seq(), "message", 1).Result()
 		if err != nil {
 			return "", fmt.Errorf("number message: %w", err)
 		}
@@ -78,7 +78,7 @@ func (g *Gateway) Send(ctx context.Context, r SendRequest) (string, error) {
 	}
 	p := g.rdb.Pipeline()
 	fc := g.faults.GetCmd(ctx, p)
-	pc := p.Get(ctx, g.profileKey(r.To))
+	pc := p.Get(ctx, g.ks.PhoneProfile(r.To))
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return "", fmt.Errorf("queue message: %w", err)
 	}
@@ -109,9 +109,8 @@ func (g *Gateway) Send(ctx context.Context, r SendRequest) (string, error) {
 		due = r.At
 	}
 
-	dueKey, seqKey := g.sched.Keys()
 	out, err := sendScript.Run(ctx, g.rdb,
-		[]string{g.msgKey(r.ID), dueKey, seqKey, g.ks.Key("phones"), g.scriptKey(r.To), g.ks.Key("events")},
+		[]string{g.ks.Message(r.ID), g.ks.SchedDue(), g.ks.Seq(), g.ks.Phones(), g.ks.PhoneScript(r.To), g.ks.Events()},
 		sendArgs{ID: r.ID, Phone: r.To, Sender: r.From, Body: r.Body, Code: CodeIn(r.Body), SentAt: r.At.UnixMilli(),
 			Due: due.UnixMilli(), Trail: t.json(), Fate: fate, DuplicateOf: r.duplicateOf}).StringSlice()
 	if err != nil {
@@ -173,7 +172,7 @@ func (g *Gateway) throttle(ctx context.Context, r SendRequest, f core.Faults, t 
 		if interval < 1 {
 			interval = 1
 		}
-		pass, err := throttleScript.Run(ctx, g.rdb, []string{g.ks.Key("throttles")}, throttleArgs{
+		pass, err := throttleScript.Run(ctx, g.rdb, []string{g.ks.Throttles()}, throttleArgs{
 			Bucket: bucket, Now: at.UnixMilli(), Interval: interval, Burst: th.Burst, Refuse: th.Mode == core.ModeRefuse,
 		}).Int64()
 		if err != nil {

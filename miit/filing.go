@@ -147,7 +147,7 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (ProviderView, 
 	p := s.rdb.Pipeline()
 	clock := s.clock.StateCmd(ctx, p)
 	fc := s.faults.GetCmd(ctx, p)
-	seq := p.HIncrBy(ctx, s.ks.Key("seq"), "filing", 1)
+	seq := p.HIncrBy(ctx, s.ks.Seq(), "filing", 1)
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return ProviderView{}, fmt.Errorf("submit: %w", err)
 	}
@@ -171,7 +171,7 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (ProviderView, 
 			"prov_validated": "", "people": string(people), "required": strings.Join(required, ","),
 			"nsubj": strconv.Itoa(len(subjects)), "sync_due": strconv.FormatInt(syncDue.UnixMilli(), 10),
 		}}
-	own := []string{s.filingKey(id), s.ks.Key("filings")}
+	own := []string{s.ks.Filing(id), s.ks.Filings()}
 	for i, sj := range subjects {
 		k := "s" + strconv.Itoa(i+1) + "."
 		args.Fields[k+"phone"] = sj.phone
@@ -182,7 +182,7 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (ProviderView, 
 		args.Fields[k+"resends"] = "0"
 		args.Fields[k+"validated"] = "0"
 		args.Phones = append(args.Phones, sj.phone)
-		own = append(own, s.whoKey(sj.phone))
+		own = append(own, s.ks.Who(sj.phone))
 	}
 	view := filing{map[string]string{"id": id, "type": req.Type, "variant": req.Variant, "prov_status": StatusSubmitted,
 		"required": strings.Join(required, ","), "submitted_at": strconv.FormatInt(at.UnixMilli(), 10), "people": string(people)}}.providerView()
@@ -225,7 +225,7 @@ func (s *Service) load(ctx context.Context, id string) (filing, error) {
 	if !idPattern.MatchString(id) {
 		return filing{}, core.NotFound("no filing order %q", id)
 	}
-	v, err := s.rdb.HGetAll(ctx, s.filingKey(id)).Result()
+	v, err := s.rdb.HGetAll(ctx, s.ks.Filing(id)).Result()
 	if err != nil {
 		return filing{}, fmt.Errorf("read filing %s: %w", id, err)
 	}
@@ -391,7 +391,7 @@ func (s *Service) Cancel(ctx context.Context, id string) (ProviderView, error) {
 	if err != nil {
 		return ProviderView{}, err
 	}
-	st, err := cancelScript.Run(ctx, s.rdb, s.libKeys(s.filingKey(id)), cancelArgs{Now: now.UnixMilli()}).Text()
+	st, err := cancelScript.Run(ctx, s.rdb, s.libKeys(s.ks.Filing(id)), cancelArgs{Now: now.UnixMilli()}).Text()
 	if err != nil {
 		return ProviderView{}, fmt.Errorf("cancel %s: %w", id, err)
 	}

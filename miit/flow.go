@@ -83,7 +83,7 @@ func (s *Service) onSync(ctx context.Context, job core.Job) error {
 		sj.CodeDue = now.Add(prof.MIITSendDelay.Draw(s.rand, "miit_send_delay", id, strconv.Itoa(i))).UnixMilli()
 		args.Subjects = append(args.Subjects, sj)
 	}
-	codes, err := syncScript.Run(ctx, s.rdb, s.libKeys(s.filingKey(id)), args).StringSlice()
+	codes, err := syncScript.Run(ctx, s.rdb, s.libKeys(s.ks.Filing(id)), args).StringSlice()
 	if err != nil {
 		return fmt.Errorf("sync %s: %w", id, err)
 	}
@@ -116,7 +116,7 @@ func (s *Service) onCode(ctx context.Context, job core.Job) error {
 	if err != nil {
 		return err
 	}
-	current, err := s.rdb.HGet(ctx, s.filingKey(job.Args[0]), "s"+job.Args[1]+".phone").Result()
+	current, err := s.rdb.HGet(ctx, s.ks.Filing(job.Args[0]), "s"+job.Args[1]+".phone").Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("read filing %s: %w", job.Args[0], err)
 	}
@@ -175,7 +175,7 @@ func (s *Service) onExpire(ctx context.Context, job core.Job) error {
 	if err != nil {
 		return err
 	}
-	due, err := expireScript.Run(ctx, s.rdb, s.libKeys(s.filingKey(id)),
+	due, err := expireScript.Run(ctx, s.rdb, s.libKeys(s.ks.Filing(id)),
 		expireArgs{Now: job.Due.UnixMilli(), ResultDue: job.Due.Add(lag).UnixMilli()}).StringSlice()
 	if err != nil {
 		return fmt.Errorf("expire %s: %w", id, err)
@@ -212,7 +212,7 @@ func (s *Service) onResult(ctx context.Context, job core.Job) error {
 	if err := job.Arity(4); err != nil {
 		return err
 	}
-	return resultScript.Run(ctx, s.rdb, []string{s.filingKey(job.Args[0]), s.ks.Key("events")},
+	return resultScript.Run(ctx, s.rdb, []string{s.ks.Filing(job.Args[0]), s.ks.Events()},
 		resultArgs{Version: job.Args[1], Status: job.Args[2], Validated: job.Args[3], At: job.Due.UnixMilli()}).Err()
 }
 
@@ -244,7 +244,7 @@ func (s *Service) onReview(ctx context.Context, job core.Job) error {
 		outcome = StatusApproved
 	}
 	lag := f.ResultSyncLag.Draw(s.rand, "result_sync_lag", id, outcome)
-	due, err := reviewScript.Run(ctx, s.rdb, s.libKeys(s.filingKey(id)),
+	due, err := reviewScript.Run(ctx, s.rdb, s.libKeys(s.ks.Filing(id)),
 		reviewArgs{Outcome: outcome, Now: job.Due.UnixMilli(), ResultDue: job.Due.Add(lag).UnixMilli()}).StringSlice()
 	if err != nil {
 		return fmt.Errorf("review %s: %w", id, err)
@@ -269,7 +269,7 @@ func (s *Service) onAutoResend(ctx context.Context, job core.Job) error {
 	if err := job.Arity(1); err != nil {
 		return err
 	}
-	codes, err := autoResendScript.Run(ctx, s.rdb, s.libKeys(s.filingKey(job.Args[0])), autoResendArgs{Now: job.Due.UnixMilli()}).StringSlice()
+	codes, err := autoResendScript.Run(ctx, s.rdb, s.libKeys(s.ks.Filing(job.Args[0])), autoResendArgs{Now: job.Due.UnixMilli()}).StringSlice()
 	if err != nil {
 		return fmt.Errorf("auto resend %s: %w", job.Args[0], err)
 	}

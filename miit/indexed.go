@@ -30,10 +30,10 @@ type lookup struct {
 
 func (s *Service) lookup(ctx context.Context, phone, counter string) (lookup, error) {
 	p := s.rdb.Pipeline()
-	ids := p.SMembers(ctx, s.whoKey(phone))
+	ids := p.SMembers(ctx, s.ks.Who(phone))
 	clock := s.clock.StateCmd(ctx, p)
 	fc := s.faults.GetCmd(ctx, p)
-	call := p.HIncrBy(ctx, s.ks.Key("seq"), counter, 1)
+	call := p.HIncrBy(ctx, s.ks.Seq(), counter, 1)
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return lookup{}, fmt.Errorf("look up %s: %w", phone, err)
 	}

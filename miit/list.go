@@ -15,14 +15,14 @@ type Page[T any] struct {
 
 // orders reads every order, newest first.
 func (s *Service) orders(ctx context.Context) ([]filing, error) {
-	ids, err := s.rdb.ZRevRange(ctx, s.ks.Key("filings"), 0, -1).Result()
+	ids, err := s.rdb.ZRevRange(ctx, s.ks.Filings(), 0, -1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list filings: %w", err)
 	}
 	p := s.rdb.Pipeline()
 	cmds := make([]*redis.MapStringStringCmd, len(ids))
 	for i, id := range ids {
-		cmds[i] = p.HGetAll(ctx, s.filingKey(id))
+		cmds[i] = p.HGetAll(ctx, s.ks.Filing(id))
 	}
 	if len(ids) > 0 {
 		if _, err := p.Exec(ctx); err != nil {

@@ -54,14 +54,10 @@ func (c *OrdersCollector) Collect(ch chan<- prometheus.Metric) {
 		c.log.Warn("reading the namespaces", "err", err)
 		return
 	}
-	fields := make([]string, len(orderStatuses))
-	for i, st := range orderStatuses {
-		fields[i] = "orders:" + st
-	}
 	p := c.rdb.Pipeline()
 	cmds := make([]*redis.SliceCmd, len(nss))
 	for i, ns := range nss {
-		cmds[i] = p.HMGet(ctx, core.Keyspace{Prefix: c.prefix, Namespace: ns}.Key("seq"), fields...)
+		cmds[i] = p.HMGet(ctx, core.Keyspace{Prefix: c.prefix, Namespace: ns}.FilingsByStatus(), orderStatuses...)
 	}
 	if _, err := p.Exec(ctx); err != nil {
 		c.log.Warn("reading the count of orders by status", "err", err)

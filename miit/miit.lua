@@ -23,8 +23,8 @@ end
 local function count_status(F, st)
   local old = redis.call('HGET', F, 'status')
   if old == st then return end
-  if old then redis.call('HINCRBY', status_key, 'orders:' .. old, -1) end
-  redis.call('HINCRBY', status_key, 'orders:' .. st, 1)
+  if old then redis.call('HINCRBY', status_key, old, -1) end
+  redis.call('HINCRBY', status_key, st, 1)
 end
 
 local function kill_codes(F)

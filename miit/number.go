@@ -80,7 +80,7 @@ func (s *Service) ChangeNumbers(ctx context.Context, id string, changes map[stri
 		if err != nil {
 			return ProviderView{}, err
 		}
-		out, err := changeNumberScript.Run(ctx, s.rdb, s.libKeys(s.filingKey(id), s.whoKey(old), s.whoKey(phone)),
+		out, err := changeNumberScript.Run(ctx, s.rdb, s.libKeys(s.ks.Filing(id), s.ks.Who(old), s.ks.Who(phone)),
 			changeNumberArgs{Role: role, Phone: phone, Now: now.UnixMilli(), People: string(pj)}).StringSlice()
 		if err != nil {
 			return ProviderView{}, fmt.Errorf("change number: %w", err)

@@ -56,10 +56,10 @@ func (s *Service) Resend(ctx context.Context, req ResendRequest) (ResendResult, 
 		if err != nil {
 			return ResendResult{}, err
 		}
-		own := []string{s.whoKey(phone)}
+		own := []string{s.ks.Who(phone)}
 		args := resendArgs{Phone: phone, Last6: l6, Now: l.now, SameCode: l.faults.ResendPolicy == core.ResendSameCode, Orders: []resendOrder{}}
 		for _, id := range l.ids {
-			own = append(own, s.filingKey(id))
+			own = append(own, s.ks.Filing(id))
 			o := resendOrder{ID: id, Candidates: make([]string, codeCandidates)}
 			for j := range o.Candidates {
 				o.Candidates[j] = s.rand.Code("code", id, "resend", l.call, strconv.Itoa(j))

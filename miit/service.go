@@ -102,16 +102,11 @@ func New(c Config) (*Service, error) {
 	return s, nil
 }
 
-func (s *Service) filingKey(id string) string { return s.ks.Key("filing", id) }
-func (s *Service) whoKey(phone string) string { return s.ks.Key("who", phone) }
-func (s *Service) codesKey() string           { return s.ks.Key("codes") }
-
 // libKeys are the keys of a script that uses the library (miit.lua): the
 // scheduler's due set and sequence hash, the set of live codes, the count
 // of orders by status and the event log, then the script's own.
 func (s *Service) libKeys(own ...string) []string {
-	due, seq := s.sched.Keys()
-	return append([]string{due, seq, s.codesKey(), s.ks.Key("seq"), s.ks.Key("events")}, own...)
+	return append([]string{s.ks.SchedDue(), s.ks.Seq(), s.ks.Codes(), s.ks.FilingsByStatus(), s.ks.Events()}, own...)
 }
 
 var last6Pattern = regexp.MustCompile(`^[0-9A-Za-z]{6}$`)

@@ -74,7 +74,7 @@ func (s *Service) Validate(ctx context.Context, req ValidateRequest) (Validation
 			return s.spurious(ctx, phone, l), nil
 		}
 		if phone == gateway.MagicSpuriousNotFound && l.faults.MagicNumbers {
-			first, err := s.rdb.SetNX(ctx, s.ks.Key("magic", "spurious", phone), 1, 0).Result()
+			first, err := s.rdb.SetNX(ctx, s.ks.MagicSpurious(phone), 1, 0).Result()
 			if err != nil {
 				return ValidationResult{}, fmt.Errorf("validate: %w", err)
 			}
@@ -82,11 +82,11 @@ func (s *Service) Validate(ctx context.Context, req ValidateRequest) (Validation
 				return s.spurious(ctx, phone, l), nil
 			}
 		}
-		own := []string{s.whoKey(phone)}
+		own := []string{s.ks.Who(phone)}
 		args := validateArgs{Phone: phone, Last6: l6, Code: req.Code, Now: l.now, Orders: []validateOrder{}}
 		rf := l.faults.ResultSyncLag
 		for _, id := range l.ids {
-			own = append(own, s.filingKey(id))
+			own = append(own, s.ks.Filing(id))
 			args.Orders = append(args.Orders, validateOrder{ID: id,
 				ValidatedLag:   rf.Draw(s.rand, "result_sync_lag", id, "validated", phone).Milliseconds(),
 				UnderReviewLag: rf.Draw(s.rand, "result_sync_lag", id, StatusUnderReview).Milliseconds(),

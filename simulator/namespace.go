@@ -41,8 +41,9 @@ type Namespace struct {
 	wg      sync.WaitGroup
 }
 
-// build makes the components of namespace name and sets its clock to the
-// start value unless the store holds one.
+// build makes the components of namespace name, sets its clock to the
+// start value unless the store holds one, and upgrades its keys written by
+// an earlier version (core.UpgradeStore).
 func (w *World) build(ctx context.Context, name string) (*Namespace, error) {
 	ks := core.Keyspace{Prefix: w.cfg.KeyPrefix, Namespace: name}
 	n := &Namespace{name: name, ks: ks, rdb: w.rdb, log: w.log}
@@ -63,6 +64,9 @@ func (w *World) build(ctx context.Context, name string) (*Namespace, error) {
 	n.hooks = webhook.New(webhook.Config{Redis: w.rdb, Keyspace: ks, AllowHosts: w.cfg.WebhookHosts,
 		Backoff: w.cfg.WebhookBackoff, MaxAttempts: w.cfg.WebhookAttempts, Log: w.log})
 	if err := n.clock.Init(ctx); err != nil {
+		return nil, err
+	}
+	if err := core.UpgradeStore(ctx, w.rdb, ks); err != nil {
 		return nil, err
 	}
 	return n, nil

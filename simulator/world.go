@@ -170,7 +170,7 @@ func (w *World) Stop() {
 // registryKey is the sorted set of the namespaces in use, scored by the
 // real Unix ms of their last request; every process runs the background
 // work of the namespaces used within the idle period.
-func (w *World) registryKey() string { return w.cfg.KeyPrefix + ":namespaces" }
+func (w *World) registryKey() string { return core.NamespacesKey(w.cfg.KeyPrefix) }
 
 // Namespace answers namespace name, building it on first use, and records
 // the use in the registry.

@@ -26,6 +26,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"smsim/simulator"
+	"smsim/simulator/core"
 	"smsim/simulator/server"
 )
 
@@ -571,7 +572,7 @@ func servedMetrics(t *testing.T) map[string]string {
 	call("POST", "/admin/v1/clock/advance", `{"by":"1h"}`, 200)
 	call("POST", "/miit/v1/validations", `{"code":"000000","phone":"13800000001","certificate_last6":"071234"}`, 200)
 	call("POST", "/miit/v1/resends", `{"phone":"13800000001","certificate_last6":"071234"}`, 200)
-	if err := rdb.Set(ctx, "smsim:{default}:phone:13800000009:inbox", "x", 0).Err(); err != nil {
+	if err := rdb.Set(ctx, core.Keyspace{Prefix: "smsim", Namespace: core.DefaultNamespace}.PhoneInbox("13800000009"), "x", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 	call("GET", "/phones/v1/13800000009/messages", "", 500)

@@ -48,7 +48,7 @@ func NewClock(rdb redis.UniversalClient, ks Keyspace, start ClockStart, real fun
 	if start.Scale == 0 {
 		start.Scale = 1
 	}
-	return &Clock{rdb: rdb, key: ks.Key("clock"), start: start, real: real}
+	return &Clock{rdb: rdb, key: ks.Clock(), start: start, real: real}
 }
 
 // Key is the Redis key of the clock's hash.

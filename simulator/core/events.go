@@ -80,7 +80,7 @@ type EventLog struct {
 
 // NewEventLog returns the event log of keyspace ks.
 func NewEventLog(rdb redis.UniversalClient, ks Keyspace) *EventLog {
-	return &EventLog{rdb: rdb, ks: ks, key: ks.Key("events"), maxLen: DefaultEventLogLen}
+	return &EventLog{rdb: rdb, ks: ks, key: ks.Events(), maxLen: DefaultEventLogLen}
 }
 
 // Emit appends an event. The log is for watching: a failure to write it is

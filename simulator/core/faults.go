@@ -406,7 +406,7 @@ type FaultStore struct {
 
 // NewFaultStore returns the profile store of keyspace ks.
 func NewFaultStore(rdb redis.UniversalClient, ks Keyspace) *FaultStore {
-	return &FaultStore{rdb: rdb, key: ks.Key("faults")}
+	return &FaultStore{rdb: rdb, key: ks.Faults()}
 }
 
 // Get reads the profile; with none stored, the start value.

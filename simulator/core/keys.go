@@ -1,24 +1,227 @@
 package core
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // DefaultNamespace is the namespace of a request that names none.
 const DefaultNamespace = "default"
 
-// Keyspace names the Redis keys of one namespace. Every key carries the
-// namespace as a Redis Cluster hash tag, so that the keys one script touches
-// live on one shard.
+// The keys of the store. Every key of a namespace is
+// <prefix>:{<namespace>}:<name>: the namespace is a Redis Cluster hash tag,
+// so that the keys one script touches live on one shard. A few keys belong
+// to the process and are shared by every namespace: <prefix>:<name>.
+//
+// KeyDefs lists every key — its name, Redis type, writer and lifetime — and
+// each has a function below that builds it: no key is spelled anywhere
+// else. The same list, as a table, is the schema's documentation, KEYS.md
+// beside this file; a test keeps the two in step.
+
+// A KeyDef describes a key of the store, or a family of keys: Name holds a
+// <placeholder> for each part its function fills in.
+type KeyDef struct {
+	Name     string // "filing:<id>"
+	Type     string // Redis type: string, hash, list, set, zset or stream
+	Writer   string // who writes it, and what it holds
+	Lifetime string // how long it lives
+	Shared   bool   // the process's, under the prefix alone, shared by every namespace
+}
+
+// Pattern is the key's full form: <prefix>:{<ns>}:Name, or <prefix>:Name
+// for a shared key.
+func (d KeyDef) Pattern() string {
+	if d.Shared {
+		return "<prefix>:" + d.Name
+	}
+	return "<prefix>:{<ns>}:" + d.Name
+}
+
+var (
+	keyNamespaces = KeyDef{Name: "namespaces", Type: "zset", Shared: true,
+		Writer:   "simulator.World: the namespaces requests used, scored by the real Unix ms of the last use (recorded at most every 10 s per process)",
+		Lifetime: "forever, across resets; a namespace idle for longer than --namespace-idle is left out of the listing and of the background work"}
+	keyClock = KeyDef{Name: "clock", Type: "hash",
+		Writer:   "core.Clock (clock_init.lua, clock_move.lua): the anchor `sim` (simulated ms) read at `real` (real ms), `scale`, `paused`",
+		Lifetime: "forever; a reset sets it again to its start value"}
+	keyFaults = KeyDef{Name: "faults", Type: "string",
+		Writer:   "core.FaultStore (SET, faults_patch.lua): the fault profile, JSON",
+		Lifetime: "forever (absent: the default profile)"}
+	keyEvents = KeyDef{Name: "events", Type: "stream",
+		Writer:   "core.EventLog and every script that emits (the prelude's emit): fields `at` (simulated ms), `kind`, `data` (JSON); the webhooks read it through the consumer group `webhooks`",
+		Lifetime: "forever; its newest ~10000 entries (XADD MAXLEN ~)"}
+	keySeq = KeyDef{Name: "seq", Type: "hash",
+		Writer:   "sequence numbers, each a field: `job` (core.Scheduler), `filing`, `validation`, `resend` (miit), `message`, `delivery` (gateway)",
+		Lifetime: "forever"}
+	keySchedDue = KeyDef{Name: "sched:due", Type: "zset",
+		Writer:   "core.Scheduler and the scripts that schedule (the prelude's schedule): jobs (`seq|due|kind|arg|…`) scored by their due time (simulated ms)",
+		Lifetime: "forever; a job until a scheduler claims it (claim.lua, claim_jobs.lua)"}
+	keySchedInflight = KeyDef{Name: "sched:inflight", Type: "zset",
+		Writer:   "core.Scheduler (claim.lua, claim_jobs.lua): the claimed jobs, scored by the end of their lease (real ms)",
+		Lifetime: "forever; a job until it is carried out, or back to `sched:due` when its lease ends (requeue.lua) or its batch is put back (release.lua)"}
+	keyFilings = KeyDef{Name: "filings", Type: "zset",
+		Writer:   "miit (submit.lua): the ids of the orders, scored by their order of submission",
+		Lifetime: "forever"}
+	keyFilingsByStatus = KeyDef{Name: "filings:by_status", Type: "hash",
+		Writer:   "miit (every script that sets an order's MIIT status, miit.lua's count_status): the number of orders in each MIIT status, a field each; smsim_orders reads it",
+		Lifetime: "forever"}
+	keyFiling = KeyDef{Name: "filing:<id>", Type: "hash",
+		Writer:   "miit (its scripts): an order — both views, and its subjects, one per distinct number: `s<i>.phone`, `.roles`, `.certs`, `.code`, `.failures`, `.resends`, `.validated`",
+		Lifetime: "forever"}
+	keyWho = KeyDef{Name: "who:<phone>", Type: "set",
+		Writer:   "miit (submit.lua, change_number.lua): the ids of the orders one of whose subjects has the number",
+		Lifetime: "forever"}
+	keyCodes = KeyDef{Name: "codes", Type: "set",
+		Writer:   "miit (sync.lua, resend.lua, validate.lua, …): the live verification codes, so that no two are equal",
+		Lifetime: "forever; a code until it validates, is replaced, or its order ends"}
+	keyMagicSpurious = KeyDef{Name: "magic:spurious:<phone>", Type: "string",
+		Writer:   "miit (Validate, SETNX): the magic number's first validation happened (answered not_found)",
+		Lifetime: "forever"}
+	keyMessage = KeyDef{Name: "msg:<id>", Type: "hash",
+		Writer:   "gateway (send.lua, deliver.lua; the trail when an outage holds it): a message, its status and trail",
+		Lifetime: "forever"}
+	keyPhones = KeyDef{Name: "phones", Type: "set",
+		Writer:   "gateway (send.lua, SetProfile): the numbers sent a message or given a profile",
+		Lifetime: "forever"}
+	keyPhoneProfile = KeyDef{Name: "phone:<phone>:profile", Type: "string",
+		Writer:   "gateway (SetProfile): the phone's profile, JSON",
+		Lifetime: "forever (absent: the magic number's profile, or the default)"}
+	keyPhoneInbox = KeyDef{Name: "phone:<phone>:inbox", Type: "zset",
+		Writer:   "gateway (deliver.lua): the ids of the messages delivered to the inbox, scored by the delivery sequence number",
+		Lifetime: "until the phone's folders are emptied (DELETE /phones/v1/{phone}/messages)"}
+	keyPhoneBlocked = KeyDef{Name: "phone:<phone>:blocked", Type: "zset",
+		Writer:   "gateway (deliver.lua): the ids of the messages filed as spam, scored by the delivery sequence number",
+		Lifetime: "until the phone's folders are emptied (DELETE /phones/v1/{phone}/messages)"}
+	keyPhoneScript = KeyDef{Name: "phone:<phone>:script", Type: "list",
+		Writer:   "gateway (SetScript; send.lua takes one step per message): what is left of the phone's fault script, `action` or `delay:<ms>`",
+		Lifetime: "a step until a message takes it; the list until the next script replaces it"}
+	keyThrottles = KeyDef{Name: "throttles", Type: "hash",
+		Writer:   "gateway (throttle.lua): the theoretical arrival time (simulated ms) of each throttle's bucket",
+		Lifetime: "forever"}
+	keyWebhooks = KeyDef{Name: "webhooks", Type: "zset",
+		Writer:   "webhook (register.lua, delete.lua): the hook ids, scored by their order of registration",
+		Lifetime: "forever; a hook until it is deleted"}
+	keyWebhook = KeyDef{Name: "webhooks:hook:<id>", Type: "hash",
+		Writer:   "webhook (register.lua): `hook` (JSON) and `since`, the id of the newest event at its registration",
+		Lifetime: "until the hook is deleted (delete.lua)"}
+	keyWebhookLog = KeyDef{Name: "webhooks:log:<id>", Type: "list",
+		Writer:   "webhook (finish.lua): the hook's attempts, newest first (Delivery JSON)",
+		Lifetime: "until the hook is deleted (delete.lua); its newest 500 entries"}
+	keyWebhookRetries = KeyDef{Name: "webhooks:retry", Type: "zset",
+		Writer:   "webhook (finish.lua, claim_retries.lua): the retries (`hook|delivery|attempt|event JSON`), scored by their due time (real ms)",
+		Lifetime: "forever; a retry until a dispatcher claims it or its hook is deleted"}
+	keyWebhookInflight = KeyDef{Name: "webhooks:inflight", Type: "zset",
+		Writer:   "webhook (claim_retries.lua): the claimed retries, scored by the end of their lease (real ms)",
+		Lifetime: "forever; a retry until its attempt is recorded (finish.lua), or back to `webhooks:retry` when its lease ends"}
+)
+
+// keyDefs are the keys of the store, in the order of KEYS.md.
+var keyDefs = []KeyDef{
+	keyNamespaces,
+	keyClock, keyFaults, keyEvents, keySeq, keySchedDue, keySchedInflight,
+	keyFilings, keyFilingsByStatus, keyFiling, keyWho, keyCodes, keyMagicSpurious,
+	keyMessage, keyPhones, keyPhoneProfile, keyPhoneInbox, keyPhoneBlocked, keyPhoneScript, keyThrottles,
+	keyWebhooks, keyWebhook, keyWebhookLog, keyWebhookRetries, keyWebhookInflight,
+}
+
+// KeyDefs answers every key of the store, as KEYS.md lists them.
+func KeyDefs() []KeyDef { return slices.Clone(keyDefs) }
+
+// NamespacesKey is the sorted set of the namespaces in use, shared by
+// every namespace under prefix.
+func NamespacesKey(prefix string) string { return prefix + ":" + keyNamespaces.Name }
+
+// Keyspace names the Redis keys of one namespace.
 type Keyspace struct {
 	Prefix    string // e.g. "smsim"
 	Namespace string // e.g. "default"
 }
 
-// Key joins parts under the keyspace: prefix:{namespace}:part:part.
-func (k Keyspace) Key(parts ...string) string {
-	return k.Prefix + ":{" + k.Namespace + "}:" + strings.Join(parts, ":")
+// key builds the key d of the keyspace, its placeholders filled with
+// parts in order.
+func (k Keyspace) key(d KeyDef, parts ...string) string {
+	segs := strings.Split(d.Name, ":")
+	for i, s := range segs {
+		if strings.HasPrefix(s, "<") {
+			segs[i], parts = parts[0], parts[1:]
+		}
+	}
+	return k.Prefix + ":{" + k.Namespace + "}:" + strings.Join(segs, ":")
 }
 
 // Pattern matches every key of the keyspace (for SCAN).
 func (k Keyspace) Pattern() string {
 	return k.Prefix + ":{" + k.Namespace + "}:*"
 }
+
+// Clock is the hash of the simulated clock.
+func (k Keyspace) Clock() string { return k.key(keyClock) }
+
+// Faults is the fault profile.
+func (k Keyspace) Faults() string { return k.key(keyFaults) }
+
+// Events is the event log.
+func (k Keyspace) Events() string { return k.key(keyEvents) }
+
+// Seq is the hash of sequence numbers.
+func (k Keyspace) Seq() string { return k.key(keySeq) }
+
+// SchedDue is the sorted set of jobs waiting for their time.
+func (k Keyspace) SchedDue() string { return k.key(keySchedDue) }
+
+// SchedInflight is the sorted set of claimed jobs.
+func (k Keyspace) SchedInflight() string { return k.key(keySchedInflight) }
+
+// Filings is the sorted set of the ids of the orders.
+func (k Keyspace) Filings() string { return k.key(keyFilings) }
+
+// FilingsByStatus is the hash of the number of orders in each MIIT status.
+func (k Keyspace) FilingsByStatus() string { return k.key(keyFilingsByStatus) }
+
+// Filing is the hash of order id.
+func (k Keyspace) Filing(id string) string { return k.key(keyFiling, id) }
+
+// Who is the set of the orders that name phone.
+func (k Keyspace) Who(phone string) string { return k.key(keyWho, phone) }
+
+// Codes is the set of live verification codes.
+func (k Keyspace) Codes() string { return k.key(keyCodes) }
+
+// MagicSpurious marks the first validation of a magic number.
+func (k Keyspace) MagicSpurious(phone string) string { return k.key(keyMagicSpurious, phone) }
+
+// Message is the hash of message id.
+func (k Keyspace) Message(id string) string { return k.key(keyMessage, id) }
+
+// Phones is the set of known phone numbers.
+func (k Keyspace) Phones() string { return k.key(keyPhones) }
+
+// PhoneProfile is the profile of phone.
+func (k Keyspace) PhoneProfile(phone string) string { return k.key(keyPhoneProfile, phone) }
+
+// PhoneInbox is the inbox of phone.
+func (k Keyspace) PhoneInbox(phone string) string { return k.key(keyPhoneInbox, phone) }
+
+// PhoneBlocked is the blocked folder of phone.
+func (k Keyspace) PhoneBlocked(phone string) string { return k.key(keyPhoneBlocked, phone) }
+
+// PhoneScript is what is left of the fault script of phone.
+func (k Keyspace) PhoneScript(phone string) string { return k.key(keyPhoneScript, phone) }
+
+// Throttles is the hash of the throttles' buckets.
+func (k Keyspace) Throttles() string { return k.key(keyThrottles) }
+
+// Webhooks is the sorted set of the hook ids.
+func (k Keyspace) Webhooks() string { return k.key(keyWebhooks) }
+
+// Webhook is the hash of hook id.
+func (k Keyspace) Webhook(id string) string { return k.key(keyWebhook, id) }
+
+// WebhookLog is the log of hook id.
+func (k Keyspace) WebhookLog(id string) string { return k.key(keyWebhookLog, id) }
+
+// WebhookRetries is the sorted set of the retries waiting for their time.
+func (k Keyspace) WebhookRetries() string { return k.key(keyWebhookRetries) }
+
+// WebhookInflight is the sorted set of claimed retries.
+func (k Keyspace) WebhookInflight() string { return k.key(keyWebhookInflight) }

@@ -107,7 +107,7 @@ func TestSchedulerKeepsCodesOutOfLogsAboveDebug(t *testing.T) {
 	if _, err := s.Schedule(ctx, start.Add(2*time.Hour), "mystery", code); err != nil {
 		t.Fatal(err)
 	}
-	due, _ := s.Keys()
+	due := ks.SchedDue()
 	if err := rdb.ZAdd(ctx, due, redis.Z{Score: float64(start.Add(3 * time.Hour).UnixMilli()), Member: "x|tomorrow|miit.code|" + code}).Err(); err != nil {
 		t.Fatal(err)
 	}

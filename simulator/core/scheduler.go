@@ -194,7 +194,7 @@ func NewScheduler(rdb redis.UniversalClient, ks Keyspace, clock *Clock, log *slo
 	}
 	s := &Scheduler{
 		rdb: rdb, clock: clock, log: log.With("component", "scheduler"),
-		dueKey: ks.Key("sched", "due"), flyKey: ks.Key("sched", "inflight"), seqKey: ks.Key("seq"),
+		dueKey: ks.SchedDue(), flyKey: ks.SchedInflight(), seqKey: ks.Seq(),
 		opts: opts, real: clock.real, handlers: map[string]Handler{}, batch: map[string]BatchHandler{},
 		fired: Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsim_scheduler_events_total",
@@ -205,10 +205,6 @@ func NewScheduler(rdb redis.UniversalClient, ks Keyspace, clock *Clock, log *slo
 	}
 	return s
 }
-
-// Keys are the keys a script that schedules jobs (the prelude's schedule)
-// passes in KEYS: the due set and the sequence hash.
-func (s *Scheduler) Keys() (due, seq string) { return s.dueKey, s.seqKey }
 
 // Handle sets the handler of jobs of kind. Call it before Run.
 func (s *Scheduler) Handle(kind string, h Handler) { s.handlers[kind] = h }

@@ -103,8 +103,8 @@ func TestEachEventOnceWithTwoInstances(t *testing.T) {
 			senders[m.Sender]++
 		}
 		if len(msgs) != 2 || senders["95187"] != 1 || senders["12381"] != 1 {
-			due, _ := e.rdb.ZRangeWithScores(context.Background(), e.redis.Prefix+":{default}:sched:due", 0, 5).Result()
-			fly, _ := e.rdb.ZRange(context.Background(), e.redis.Prefix+":{default}:sched:inflight", 0, -1).Result()
+			due, _ := e.rdb.ZRangeWithScores(context.Background(), e.keys().SchedDue(), 0, 5).Result()
+			fly, _ := e.rdb.ZRange(context.Background(), e.keys().SchedInflight(), 0, -1).Result()
 			t.Fatalf("%s got %d messages %+v, want one notice and one code; next due %v; in flight %v", phone, len(msgs), msgs, due, fly)
 		}
 	}

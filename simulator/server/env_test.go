@@ -24,6 +24,11 @@ import (
 	"smsim/simulator/server/openapitest"
 )
 
+// keys names the keys of the env's default namespace.
+func (e *env) keys() core.Keyspace {
+	return core.Keyspace{Prefix: e.redis.Prefix, Namespace: core.DefaultNamespace}
+}
+
 // t0 is the simulated time every test starts at, the clock paused.
 var t0 = time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 

@@ -80,7 +80,7 @@ func (in *instance) request(method, path, body, id string) (int, string) {
 // event fails with the code in the event's arguments.
 func (e *env) breakCodeDelivery() {
 	e.t.Helper()
-	if err := e.rdb.Set(context.Background(), e.redis.Prefix+":{default}:phones", "x", 0).Err(); err != nil {
+	if err := e.rdb.Set(context.Background(), e.keys().Phones(), "x", 0).Err(); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -88,7 +88,7 @@ func (e *env) breakCodeDelivery() {
 // liveCode reads the code MIIT holds for the first person of an order.
 func (e *env) liveCode(id string) string {
 	e.t.Helper()
-	c, err := e.rdb.HGet(context.Background(), e.redis.Prefix+":{default}:filing:"+id, "s1.code").Result()
+	c, err := e.rdb.HGet(context.Background(), e.keys().Filing(id), "s1.code").Result()
 	if err != nil || len(c) != 6 {
 		e.t.Fatalf("code of %s: %q %v", id, c, err)
 	}

@@ -151,7 +151,7 @@ func TestMetricsNamesHelpAndTheyMove(t *testing.T) {
 	}
 	e.call("PUT", "/admin/v1/clock", `{"paused":true}`, 200, nil)
 	// a command Redis refuses: a folder that is not a sorted set
-	if err := e.rdb.Set(context.Background(), e.redis.Prefix+":{default}:phone:"+off+":inbox", "x", 0).Err(); err != nil {
+	if err := e.rdb.Set(context.Background(), e.keys().PhoneInbox(off), "x", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if code, b := e.do("GET", "/phones/v1/"+off+"/messages", nil); code != http.StatusInternalServerError {

@@ -46,8 +46,8 @@ func (d *Dispatcher) Deliveries(ctx context.Context, id string, limit int) ([]De
 		limit = LogLen
 	}
 	p := d.rdb.Pipeline()
-	ex := p.Exists(ctx, d.hookKey(id))
-	lr := p.LRange(ctx, d.logKey(id), 0, int64(limit-1))
+	ex := p.Exists(ctx, d.ks.Webhook(id))
+	lr := p.LRange(ctx, d.ks.WebhookLog(id), 0, int64(limit-1))
 	if _, err := p.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("read deliveries of webhook %s: %w", id, err)
 	}

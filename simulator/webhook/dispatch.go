@@ -357,7 +357,7 @@ func (d *Dispatcher) attempt(ctx context.Context, h Hook, j job) error {
 	}
 	ctx, cancel := recordContext(ctx)
 	defer cancel()
-	err = finishScript.Run(ctx, d.rdb, []string{d.hookKey(h.ID), d.logKey(h.ID), d.retryKey, d.flightKey},
+	err = finishScript.Run(ctx, d.rdb, []string{d.ks.Webhook(h.ID), d.ks.WebhookLog(h.ID), d.retryKey, d.flightKey},
 		finishArgs{Claimed: j.member, Entry: string(entry), LogLen: LogLen, Next: next, NextDue: due.UnixMilli()}).Err()
 	if err != nil {
 		return fmt.Errorf("webhook %s: record attempt %d of %s: %w", h.ID, j.attempt, j.delivery, err)

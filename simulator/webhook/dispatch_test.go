@@ -81,7 +81,7 @@ func TestPostsSignedEvent(t *testing.T) {
 	if n := retryDue(t, d); n != 0 {
 		t.Fatalf("RetryDue made %d attempts after a delivery, want 0", n)
 	}
-	if n, err := e.rdb.XPending(ctx, e.ks.Key("events"), webhook.Group).Result(); err != nil || n.Count != 0 {
+	if n, err := e.rdb.XPending(ctx, e.ks.Events(), webhook.Group).Result(); err != nil || n.Count != 0 {
 		t.Fatalf("pending events %+v (%v), want none", n, err)
 	}
 }
@@ -225,7 +225,7 @@ func TestFailsAfterMaxAttempts(t *testing.T) {
 		{ID: did, HookID: h.ID, EventID: eid, Kind: "sms.blocked", Attempt: 1, Status: "retrying", StatusCode: 503,
 			Error: "status 503", At: t0, NextAttemptAt: timeAt(t0.Add(time.Minute))},
 	})
-	if n, err := e.rdb.ZCard(ctx, e.ks.Key("webhooks", "retry")).Result(); err != nil || n != 0 {
+	if n, err := e.rdb.ZCard(ctx, e.ks.WebhookRetries()).Result(); err != nil || n != 0 {
 		t.Fatalf("%d retries left (%v), want none", n, err)
 	}
 }
@@ -285,10 +285,10 @@ func TestDeleteDropsLogAndRetries(t *testing.T) {
 	}
 	_, err := d.Deliveries(ctx, gone.ID, 0)
 	wantError(t, err, 404, fmt.Sprintf("no webhook %q", gone.ID))
-	if n, err := e.rdb.Exists(ctx, e.ks.Key("webhooks", "log", gone.ID), e.ks.Key("webhooks", "hook", gone.ID)).Result(); err != nil || n != 0 {
+	if n, err := e.rdb.Exists(ctx, e.ks.WebhookLog(gone.ID), e.ks.Webhook(gone.ID)).Result(); err != nil || n != 0 {
 		t.Fatalf("%d keys of the deleted hook left (%v), want none", n, err)
 	}
-	retries, err := e.rdb.ZRange(ctx, e.ks.Key("webhooks", "retry"), 0, -1).Result()
+	retries, err := e.rdb.ZRange(ctx, e.ks.WebhookRetries(), 0, -1).Result()
 	if err != nil || len(retries) != 1 || !strings.HasPrefix(retries[0], kept.ID+"|") {
 		t.Fatalf("retries %q (%v), want the one of %s", retries, err, kept.ID)
 	}
@@ -319,12 +319,12 @@ func TestDeleteDuringAnAttemptSchedulesNothing(t *testing.T) {
 	h = e.register(t, d, webhook.Hook{URL: r.URL})
 	e.emit(t, core.KindSMSFailed, smsData{Phone: "13800000005"})
 	step(t, d)
-	for _, k := range []string{e.ks.Key("webhooks", "retry"), e.ks.Key("webhooks", "inflight")} {
+	for _, k := range []string{e.ks.WebhookRetries(), e.ks.WebhookInflight()} {
 		if n, err := e.rdb.ZCard(ctx, k).Result(); err != nil || n != 0 {
 			t.Fatalf("%s holds %d (%v), want nothing", k, n, err)
 		}
 	}
-	if n, err := e.rdb.Exists(ctx, e.ks.Key("webhooks", "log", h.ID)).Result(); err != nil || n != 0 {
+	if n, err := e.rdb.Exists(ctx, e.ks.WebhookLog(h.ID)).Result(); err != nil || n != 0 {
 		t.Fatalf("log of the deleted hook exists (%v)", err)
 	}
 }
@@ -439,7 +439,7 @@ func TestTakesOverEventsOfADeadDispatcher(t *testing.T) {
 
 	// a dispatcher reads the event and dies before acknowledging it
 	res, err := e.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-		Group: webhook.Group, Consumer: "dead", Streams: []string{e.ks.Key("events"), ">"}, Count: 10, Block: -1,
+		Group: webhook.Group, Consumer: "dead", Streams: []string{e.ks.Events(), ">"}, Count: 10, Block: -1,
 	}).Result()
 	if err != nil || len(res) != 1 || len(res[0].Messages) != 1 || res[0].Messages[0].ID != eid {
 		t.Fatalf("the dead dispatcher read %+v (%v), want event %s", res, err, eid)
@@ -457,7 +457,7 @@ func TestTakesOverEventsOfADeadDispatcher(t *testing.T) {
 	if len(posts) != 1 || posts[0].payload.Event.ID != eid {
 		t.Fatalf("%d posts, want 1 of event %s", len(posts), eid)
 	}
-	if p, err := e.rdb.XPending(ctx, e.ks.Key("events"), webhook.Group).Result(); err != nil || p.Count != 0 {
+	if p, err := e.rdb.XPending(ctx, e.ks.Events(), webhook.Group).Result(); err != nil || p.Count != 0 {
 		t.Fatalf("pending %+v (%v), want none", p, err)
 	}
 	if n := step(t, quick); n != 0 {
@@ -481,7 +481,7 @@ func TestRunDeliversAndLeaves(t *testing.T) {
 	// wait until the post is logged and the event acknowledged
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		p, err := e.rdb.XPending(ctx, e.ks.Key("events"), webhook.Group).Result()
+		p, err := e.rdb.XPending(ctx, e.ks.Events(), webhook.Group).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -500,7 +500,7 @@ func TestRunDeliversAndLeaves(t *testing.T) {
 	if len(posts) != 1 || posts[0].payload.Event.ID != eid {
 		t.Fatalf("%d posts, want 1 of event %s", len(posts), eid)
 	}
-	cs, err := e.rdb.XInfoConsumers(context.Background(), e.ks.Key("events"), webhook.Group).Result()
+	cs, err := e.rdb.XInfoConsumers(context.Background(), e.ks.Events(), webhook.Group).Result()
 	if err != nil || len(cs) != 0 {
 		t.Fatalf("consumers left in the group: %+v (%v), want none", cs, err)
 	}
@@ -512,7 +512,7 @@ func TestStepAfterTheLogIsDeleted(t *testing.T) {
 	r := newReceiver(t, answerAll(200))
 	d := e.dispatcher(t, webhook.Config{})
 	e.register(t, d, webhook.Hook{URL: r.URL})
-	if err := e.rdb.Del(ctx, e.ks.Key("events")).Err(); err != nil { // the group goes with it
+	if err := e.rdb.Del(ctx, e.ks.Events()).Err(); err != nil { // the group goes with it
 		t.Fatal(err)
 	}
 	if n := step(t, d); n != 0 {

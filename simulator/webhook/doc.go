@@ -51,12 +51,8 @@
 //
 // # Keys
 //
-// All keys of a namespace carry its hash tag (core.Keyspace):
-//
-//	webhooks                 sorted set: hook ids, in order of registration
-//	webhooks:hook:<id>       hash: the hook (JSON) and the id of the newest event at its registration
-//	webhooks:log:<id>        list: the hook's log, newest first (Delivery JSON)
-//	webhooks:retry           sorted set: retries by due time
-//	webhooks:inflight        sorted set: claimed retries by end of lease
-//	events                   the event log, read through the consumer group "webhooks"
+// The hooks, their logs and the retries are keys of the namespace
+// (webhooks, webhooks:hook:<id>, webhooks:log:<id>, webhooks:retry,
+// webhooks:inflight), listed with every other key of the store in
+// simulator/core/KEYS.md.
 package webhook

@@ -58,7 +58,7 @@ func (d *Dispatcher) Register(ctx context.Context, h Hook) (Hook, error) {
 	if err != nil {
 		return Hook{}, fmt.Errorf("register webhook: %w", err)
 	}
-	ok, err := registerScript.Run(ctx, d.rdb, []string{d.hooksKey, d.hookKey(h.ID), d.eventsKey},
+	ok, err := registerScript.Run(ctx, d.rdb, []string{d.hooksKey, d.ks.Webhook(h.ID), d.eventsKey},
 		registerArgs{ID: h.ID, Hook: string(b), MaxHooks: MaxHooks, Group: Group}).Int()
 	if err != nil {
 		return Hook{}, fmt.Errorf("register webhook: %w", err)
@@ -163,7 +163,7 @@ func (d *Dispatcher) Get(ctx context.Context, id string) (Hook, error) {
 }
 
 func (d *Dispatcher) get(ctx context.Context, id string) (stored, error) {
-	v, err := d.rdb.HMGet(ctx, d.hookKey(id), "hook", "since").Result()
+	v, err := d.rdb.HMGet(ctx, d.ks.Webhook(id), "hook", "since").Result()
 	if err != nil {
 		return stored{}, fmt.Errorf("read webhook %s: %w", id, err)
 	}
@@ -189,7 +189,7 @@ func (d *Dispatcher) load(ctx context.Context) ([]stored, error) {
 	p := d.rdb.Pipeline()
 	cmds := make([]*redis.SliceCmd, len(ids))
 	for i, id := range ids {
-		cmds[i] = p.HMGet(ctx, d.hookKey(id), "hook", "since")
+		cmds[i] = p.HMGet(ctx, d.ks.Webhook(id), "hook", "since")
 	}
 	if _, err := p.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("read webhooks: %w", err)
@@ -224,7 +224,7 @@ func parseStored(id string, v []any) (s stored, ok bool, err error) {
 // Delete removes the hook with id id, its log and its pending retries.
 func (d *Dispatcher) Delete(ctx context.Context, id string) error {
 	ok, err := deleteScript.Run(ctx, d.rdb,
-		[]string{d.hooksKey, d.hookKey(id), d.logKey(id), d.retryKey, d.flightKey}, deleteArgs{ID: id}).Int()
+		[]string{d.hooksKey, d.ks.Webhook(id), d.ks.WebhookLog(id), d.retryKey, d.flightKey}, deleteArgs{ID: id}).Int()
 	if err != nil {
 		return fmt.Errorf("delete webhook %s: %w", id, err)
 	}

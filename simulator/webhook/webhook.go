@@ -144,10 +144,10 @@ func New(c Config) *Dispatcher {
 		rdb: c.Redis, ks: c.Keyspace, allow: map[string]bool{},
 		now: c.Now, backoff: c.Backoff, max: c.MaxAttempts, reclaim: c.ReclaimAfter, log: c.Log,
 		consumer:  "c-" + randomHex(8),
-		hooksKey:  c.Keyspace.Key("webhooks"),
-		retryKey:  c.Keyspace.Key("webhooks", "retry"),
-		flightKey: c.Keyspace.Key("webhooks", "inflight"),
-		eventsKey: c.Keyspace.Key("events"),
+		hooksKey:  c.Keyspace.Webhooks(),
+		retryKey:  c.Keyspace.WebhookRetries(),
+		flightKey: c.Keyspace.WebhookInflight(),
+		eventsKey: c.Keyspace.Events(),
 	}
 	for _, h := range c.AllowHosts {
 		if h = normalHost(h); h != "" {
@@ -179,9 +179,6 @@ func New(c Config) *Dispatcher {
 	}
 	return d
 }
-
-func (d *Dispatcher) hookKey(id string) string { return d.ks.Key("webhooks", "hook", id) }
-func (d *Dispatcher) logKey(id string) string  { return d.ks.Key("webhooks", "log", id) }
 
 // normalHost is a host name as hosts are compared: lower case, an IPv6
 // address without brackets.

@@ -1,0 +1,130 @@
+package core_test
+
+import (
+	"context"
+	"flag"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"smsim/simulator/core"
+	"smsim/simulator/redistest"
+)
+
+var update = flag.Bool("update", false, "rewrite the table of KEYS.md from the registry")
+
+const (
+	tableBegin = "<!-- the table is core.KeyDefs (keys.go); go test ./simulator/core -run TestKeysDoc -update writes it -->\n"
+	tableEnd   = "<!-- end of the table -->\n"
+)
+
+// keysTable is the registry as a Markdown table.
+func keysTable() string {
+	cell := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+	var b strings.Builder
+	b.WriteString("| key | type | written by | lives |\n|---|---|---|---|\n")
+	for _, d := range core.KeyDefs() {
+		b.WriteString("| `" + cell(d.Pattern()) + "` | " + d.Type + " | " + cell(d.Writer) + " | " + cell(d.Lifetime) + " |\n")
+	}
+	return b.String()
+}
+
+// KEYS.md documents the registry: its table lists exactly the registry's
+// keys, as the registry describes them.
+func TestKeysDocIsTheRegistry(t *testing.T) {
+	b, err := os.ReadFile("KEYS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	i, j := strings.Index(doc, tableBegin), strings.Index(doc, tableEnd)
+	if i < 0 || j < i {
+		t.Fatalf("KEYS.md: no table between %q and %q", tableBegin, tableEnd)
+	}
+	want := keysTable()
+	if got := doc[i+len(tableBegin) : j]; got != want {
+		if *update {
+			if err := os.WriteFile("KEYS.md", []byte(doc[:i+len(tableBegin)]+want+doc[j:]), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		t.Errorf("the table of KEYS.md is not the registry's (run go test ./simulator/core -run TestKeysDoc -update):\n%s\nwant\n%s", got, want)
+	}
+}
+
+// Every key a Keyspace builds is in the registry, and every key of a
+// namespace in the registry has its function; each builds its pattern.
+func TestEveryKeyHasItsFunction(t *testing.T) {
+	ks := core.Keyspace{Prefix: "<prefix>", Namespace: "<ns>"}
+	placeholder := regexp.MustCompile(`<[a-z]+>`)
+	var built []string
+	v := reflect.ValueOf(ks)
+	for i := range v.NumMethod() {
+		m := v.Type().Method(i)
+		if m.Name == "Pattern" {
+			continue // the whole keyspace, for SCAN
+		}
+		if m.Type.NumOut() != 1 || m.Type.Out(0).Kind() != reflect.String {
+			t.Errorf("Keyspace.%s answers %v, want a key", m.Name, m.Type)
+			continue
+		}
+		in := make([]reflect.Value, m.Type.NumIn()-1)
+		for j := range in {
+			in[j] = reflect.ValueOf("<x>")
+		}
+		built = append(built, placeholder.ReplaceAllString(v.Method(i).Call(in)[0].String(), "<x>"))
+	}
+	built = append(built, placeholder.ReplaceAllString(core.NamespacesKey("<prefix>"), "<x>"))
+	var registered []string
+	for _, d := range core.KeyDefs() {
+		registered = append(registered, placeholder.ReplaceAllString(d.Pattern(), "<x>"))
+	}
+	slices.Sort(built)
+	slices.Sort(registered)
+	if !slices.Equal(built, registered) {
+		t.Errorf("the functions build\n%q\nthe registry lists\n%q", built, registered)
+	}
+	for _, d := range core.KeyDefs() {
+		switch d.Type {
+		case "string", "hash", "list", "set", "zset", "stream":
+		default:
+			t.Errorf("%s: type %q", d.Name, d.Type)
+		}
+		if d.Writer == "" || d.Lifetime == "" {
+			t.Errorf("%s: say who writes it and how long it lives", d.Name)
+		}
+	}
+}
+
+// A store written before the count of orders by status had a key of its
+// own: the count moves there, added to what is there already, and the
+// sequence numbers stay.
+func TestUpgradeMovesTheCountOfOrders(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
+	if err := rdb.HSet(ctx, ks.Seq(), "job", "41", "filing", "3", "orders:unknown", "1", "orders:pending_validation", "2").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.HSet(ctx, ks.FilingsByStatus(), "pending_validation", "-1", "canceled", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // once, and again with nothing left to move
+		if err := core.UpgradeStore(ctx, rdb, ks); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seq, _ := rdb.HGetAll(ctx, ks.Seq()).Result()
+	if !reflect.DeepEqual(seq, map[string]string{"job": "41", "filing": "3"}) {
+		t.Errorf("seq holds %v after the upgrade, want the sequence numbers alone", seq)
+	}
+	counts, _ := rdb.HGetAll(ctx, ks.FilingsByStatus()).Result()
+	if !reflect.DeepEqual(counts, map[string]string{"unknown": "1", "pending_validation": "1", "canceled": "1"}) {
+		t.Errorf("filings:by_status holds %v after the upgrade", counts)
+	}
+}
