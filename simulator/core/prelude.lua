@@ -1,7 +1,8 @@
 -- The prelude of every script of the store (core.Prelude, put before a
 -- script by core.NewScript). Go writes the registry's constants before it:
--- KIND, the kinds of events by their Lua names (KIND.sms_delivered is
--- 'sms.delivered'), and EVENT_LOG_LEN, about how many events the log keeps.
+-- KIND, the kinds of events by their Lua names (KIND.sms_delivered is the
+-- kind sms.delivered), and EVENT_LOG_LEN, about how many events the log
+-- keeps.
 --
 -- A script names its keys at its top (local clock_key = KEYS[1]); Redis
 -- Cluster needs every key a script touches in KEYS. Its arguments come as

@@ -35,21 +35,8 @@ var DefaultEvents = []string{
 }
 
 // Kinds are the kinds of events a hook may ask for: every kind of the event
-// log.
-var Kinds = []string{
-	core.KindFilingSubmitted,
-	core.KindFilingStatus,
-	core.KindSMSSent,
-	core.KindSMSDelivered,
-	core.KindSMSBlocked,
-	core.KindSMSFailed,
-	core.KindValidation,
-	core.KindResend,
-	core.KindClock,
-	core.KindFaults,
-	core.KindPhone,
-	core.KindReset,
-}
+// log (core.EventKinds).
+var Kinds = core.EventKinds()
 
 // Limits and defaults.
 const (
