@@ -145,17 +145,17 @@ func TestWaitingInVain(t *testing.T) {
 	}
 	short, cancel := context.WithTimeout(ctx, 150*time.Millisecond)
 	defer cancel()
-	start := time.Now()
+	deadline, _ := short.Deadline()
 	code, err := sim.WaitForCode(short, leader.Phone) // the clock is paused: the order never syncs
 	if code != "" || !errors.Is(err, client.ErrNoMessage) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("code %q, error %v", code, err)
 	}
-	if d := time.Since(start); d < 150*time.Millisecond || d > 5*time.Second {
-		t.Fatalf("waited %s, want about 150ms", d)
+	if early := time.Until(deadline); early > 0 {
+		t.Fatalf("gave up %s before the context's deadline", early)
 	}
 
 	c := sim.With(client.WithWait(100 * time.Millisecond))
-	start = time.Now()
+	start := time.Now()
 	if _, err := c.WaitForCode(ctx, leader.Phone); !errors.Is(err, client.ErrNoMessage) {
 		t.Fatalf("no deadline: %v", err)
 	}

@@ -50,9 +50,6 @@ func NewClock(rdb redis.UniversalClient, ks Keyspace, start ClockStart, real fun
 	return &Clock{rdb: rdb, key: ks.Key("clock"), start: start, real: real}
 }
 
-// Key is the Redis key of the clock's hash.
-func (c *Clock) Key() string { return c.key }
-
 // clockInit sets the clock to its start value; with ARGV[5] = "keep" only
 // when it is not set yet.
 var clockInit = redis.NewScript(`
