@@ -58,6 +58,7 @@ type Config struct {
 	Log            *slog.Logger
 	Registry       *prometheus.Registry // nil: a registry of the World's own
 	Scheduler      core.SchedulerOptions
+	Loop           core.LoopOptions
 	// WebhookHosts are the hosts besides loopback that webhooks may be
 	// posted to.
 	WebhookHosts []string
@@ -81,6 +82,7 @@ type World struct {
 	reg  *prometheus.Registry
 	rnd  *core.Source
 	errs *prometheus.CounterVec
+	loop *core.Loop // the one scheduler loop of every namespace
 
 	mu     sync.Mutex            // guards spaces and runCtx
 	spaces map[string]*Namespace // the namespaces this process has built
@@ -112,6 +114,7 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 		w.rnd = core.NewSeededSource(*cfg.Seed)
 	}
 	w.errs = newStoreMetrics(w.reg)
+	w.loop = core.NewLoop(w.log, cfg.Loop)
 	w.reg.MustRegister(miit.NewOrdersCollector(w.rdb, cfg.KeyPrefix, w.activeNamespaces, w.log))
 	w.rdb.AddHook(redisHook{w.errs})
 	if _, err := w.Namespace(ctx, core.DefaultNamespace); err != nil {
@@ -127,8 +130,8 @@ func (w *World) Registry() *prometheus.Registry { return w.reg }
 // Ping tells whether the store answers.
 func (w *World) Ping(ctx context.Context) error { return w.rdb.Ping(ctx).Err() }
 
-// Start runs the background work — the scheduler's loop, the live feed and
-// the webhooks of every namespace in use — until Stop.
+// Start runs the background work — the one scheduler loop of every
+// namespace in use, and their live feeds and webhooks — until Stop.
 func (w *World) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -139,9 +142,14 @@ func (w *World) Start(ctx context.Context) error {
 	w.runCtx = runCtx
 	for _, n := range w.spaces {
 		n.start(runCtx)
+		w.loop.Add(n.sched)
 	}
 	w.mu.Unlock()
-	w.wg.Add(1)
+	w.wg.Add(2)
+	go func() {
+		defer w.wg.Done()
+		w.loop.Run(runCtx)
+	}()
 	go func() {
 		defer w.wg.Done()
 		w.supervise(runCtx)
@@ -171,6 +179,10 @@ func (w *World) Stop() {
 // real Unix ms of their last request; every process runs the background
 // work of the namespaces used within the idle period.
 func (w *World) registryKey() string { return w.cfg.KeyPrefix + ":namespaces" }
+
+// webhookedKey is the set of the namespaces that have webhooks: every
+// process runs their dispatchers, and no other.
+func (w *World) webhookedKey() string { return w.cfg.KeyPrefix + ":webhooked" }
 
 // Namespace answers namespace name, building it on first use, and records
 // the use in the registry.
@@ -207,6 +219,7 @@ func (w *World) adopt(n *Namespace) *Namespace {
 	w.spaces[n.name] = n
 	if w.runCtx != nil {
 		n.start(w.runCtx)
+		w.loop.Add(n.sched)
 	}
 	return n
 }
@@ -325,7 +338,25 @@ func (w *World) superviseOnce(ctx context.Context) error {
 	}
 	w.mu.Unlock()
 	for _, n := range idle {
+		w.loop.Remove(n.sched)
 		n.halt()
+	}
+	hooked, err := w.rdb.SMembers(ctx, w.webhookedKey()).Result()
+	if err != nil {
+		return fmt.Errorf("read the namespaces with webhooks: %w", err)
+	}
+	w.mu.Lock()
+	spaces := make([]*Namespace, 0, len(w.spaces))
+	for _, n := range w.spaces {
+		spaces = append(spaces, n)
+	}
+	w.mu.Unlock()
+	has := make(map[string]bool, len(hooked))
+	for _, name := range hooked {
+		has[name] = true
+	}
+	for _, n := range spaces {
+		n.dispatchWebhooks(has[n.name])
 	}
 	return nil
 }
