@@ -36,7 +36,9 @@ type Namespace struct {
 	miit   *miit.Service
 	hooks  *webhook.Dispatcher
 
+	made      atomic.Bool  // made in the store (World.make), or known to be
 	touched   atomic.Int64 // real Unix ms at which this process last recorded a use in the registry
+	used      atomic.Int64 // real Unix ms of this process's last request to it
 	webhooked string       // the process-wide set of the namespaces that have webhooks
 
 	mu        sync.Mutex         // guards ctx and hooksStop
@@ -46,9 +48,8 @@ type Namespace struct {
 	wg        sync.WaitGroup
 }
 
-// build makes the components of namespace name and sets its clock to the
-// start value unless the store holds one.
-func (w *World) build(ctx context.Context, name string) (*Namespace, error) {
+// build makes the components of namespace name; it writes nothing.
+func (w *World) build(name string) (*Namespace, error) {
 	ks := core.Keyspace{Prefix: w.cfg.KeyPrefix, Namespace: name}
 	n := &Namespace{name: name, ks: ks, rdb: w.rdb, log: w.log, webhooked: w.webhookedKey()}
 	n.clock = core.NewClock(w.rdb, ks, w.cfg.ClockStart, nil)
@@ -67,9 +68,6 @@ func (w *World) build(ctx context.Context, name string) (*Namespace, error) {
 	n.miit = m
 	n.hooks = webhook.New(webhook.Config{Redis: w.rdb, Keyspace: ks, AllowHosts: w.cfg.WebhookHosts,
 		Backoff: w.cfg.WebhookBackoff, MaxAttempts: w.cfg.WebhookAttempts, Log: w.log})
-	if err := n.clock.Init(ctx); err != nil {
-		return nil, err
-	}
 	return n, nil
 }
 

@@ -57,6 +57,7 @@ func TestSupervisorFollowsTheRegistry(t *testing.T) {
 	old := now.Add(-2 * time.Hour).UnixMilli()
 	rdb.ZAdd(ctx, key, redis.Z{Score: float64(old), Member: "stale"}, redis.Z{Score: float64(old), Member: "default"})
 	stale.touched.Store(old)
+	stale.used.Store(old)
 	if err := w.superviseOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
