@@ -21,7 +21,6 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"smsim/gateway"
 	"smsim/miit"
 	"smsim/simulator"
 	"smsim/simulator/client"
@@ -102,7 +101,7 @@ func (s *smsim) advance(d time.Duration) {
 }
 
 // setProfile changes a phone's profile.
-func (s *smsim) setProfile(phone string, change func(*gateway.Profile)) {
+func (s *smsim) setProfile(phone string, change func(*client.PhoneProfile)) {
 	s.t.Helper()
 	ctx := context.Background()
 	p, err := s.c.Profile(ctx, phone)
@@ -112,7 +111,7 @@ func (s *smsim) setProfile(phone string, change func(*gateway.Profile)) {
 	s.check(err)
 }
 
-func (s *smsim) profile(phone string) gateway.Profile {
+func (s *smsim) profile(phone string) client.PhoneProfile {
 	s.t.Helper()
 	p, err := s.c.Profile(context.Background(), phone)
 	s.check(err)
@@ -382,8 +381,8 @@ func TestDashboardScreenshot(t *testing.T) {
 	ctx := context.Background()
 	_, err := s.c.PatchFaults(ctx, json.RawMessage(`{"sync_lag": {"model": "fixed", "value": "20m"}, "result_sync_lag": {"model": "fixed", "value": "2m"}}`))
 	s.check(err)
-	s.setProfile("13800000003", func(p *gateway.Profile) { p.SpamFilter = true })
-	s.setProfile("13800000004", func(p *gateway.Profile) { p.Service = "suspended" })
+	s.setProfile("13800000003", func(p *client.PhoneProfile) { p.SpamFilter = true })
+	s.setProfile("13800000004", func(p *client.PhoneProfile) { p.Service = "suspended" })
 	a := s.submit(miit.SubmitRequest{Type: "first_filing", Variant: "website",
 		EntityLeader: with(liLei, "13800000001"), WebsiteAdmin: with(hanMeimei, "13800000002")})
 	s.submit(miit.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000003")})
@@ -520,7 +519,7 @@ func TestDashboardManyPhones(t *testing.T) {
 		phones[fmt.Sprintf("137%08d", i)] = json.RawMessage(`{}`)
 	}
 	phones["13700001999"] = json.RawMessage(`{"reachable": false}`)
-	_, err := s.c.ApplyScenario(context.Background(), core.Scenario{Name: "many_phones", Phones: phones})
+	_, err := s.c.ApplyScenario(context.Background(), client.Scenario{Name: "many_phones", Phones: phones})
 	s.check(err)
 
 	b := newBrowser(t)

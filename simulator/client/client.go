@@ -206,19 +206,11 @@ func (c *Client) do(ctx context.Context, r request, out any) (int, error) {
 		return resp.StatusCode, problemOf(r, resp, b)
 	}
 	if out != nil && len(bytes.TrimSpace(b)) > 0 {
-		if err := decode(b, out); err != nil {
+		if err := json.Unmarshal(b, out); err != nil {
 			return resp.StatusCode, fmt.Errorf("smsim: %s %s: decode the answer: %w", r.method, r.path, err)
 		}
 	}
 	return resp.StatusCode, nil
-}
-
-// decode reads an answer into out: a decoder of its own when out has one.
-func decode(b []byte, out any) error {
-	if d, ok := out.(interface{ decode([]byte) error }); ok {
-		return d.decode(b)
-	}
-	return json.Unmarshal(b, out)
 }
 
 func problemOf(r request, resp *http.Response, b []byte) *Error {

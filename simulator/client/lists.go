@@ -2,11 +2,9 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"net/url"
 	"strconv"
 
-	"smsim/gateway"
 	"smsim/miit"
 	"smsim/simulator/core"
 )
@@ -70,8 +68,8 @@ type PhoneListOptions struct {
 // PhoneList is a page of phones, by number, and how many the listing has
 // in all.
 type PhoneList struct {
-	Phones []gateway.PhoneSummary
-	Total  int
+	Phones []PhoneSummary `json:"phones"`
+	Total  int            `json:"total"`
 }
 
 // Phones lists the phones the simulator knows — sent a message or given a
@@ -85,30 +83,6 @@ func (c *Client) Phones(ctx context.Context, o PhoneListOptions) (PhoneList, err
 	var out PhoneList
 	_, err := c.do(ctx, request{method: "GET", path: "/phones/v1", query: q}, &out)
 	return out, err
-}
-
-func (l *PhoneList) decode(b []byte) error {
-	var w struct {
-		Phones []struct {
-			Phone   string          `json:"phone"`
-			Profile json.RawMessage `json:"profile"`
-			Inbox   int64           `json:"inbox"`
-			Blocked int64           `json:"blocked"`
-		} `json:"phones"`
-		Total int `json:"total"`
-	}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	l.Total, l.Phones = w.Total, make([]gateway.PhoneSummary, len(w.Phones))
-	for i, p := range w.Phones {
-		var prof profileAnswer
-		if err := prof.decode(p.Profile); err != nil {
-			return err
-		}
-		l.Phones[i] = gateway.PhoneSummary{Phone: p.Phone, Profile: prof.Profile, Inbox: p.Inbox, Blocked: p.Blocked}
-	}
-	return nil
 }
 
 // EventOptions page the event log.

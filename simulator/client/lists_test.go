@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"smsim/gateway"
 	"smsim/miit"
 	"smsim/simulator/client"
 	"smsim/simulator/core"
@@ -54,7 +53,7 @@ func TestListPhones(t *testing.T) {
 	sim := runT(t)
 	ctx := t.Context()
 	codesSent(t, sim)
-	p := gateway.DefaultProfile()
+	p := client.DefaultPhoneProfile()
 	p.SpamFilter = true
 	if _, err := sim.SetProfile(ctx, "13900000009", p); err != nil {
 		t.Fatal(err)

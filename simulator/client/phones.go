@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"time"
@@ -99,18 +98,18 @@ func (c *Client) Next(ctx context.Context, phone string, o NextOptions) (gateway
 
 // Profile reads a phone's own faults (GET /phones/v1/{phone}/profile): the
 // profile set for it, a magic number's, or the default.
-func (c *Client) Profile(ctx context.Context, phone string) (gateway.Profile, error) {
-	var p profileAnswer
+func (c *Client) Profile(ctx context.Context, phone string) (PhoneProfile, error) {
+	var p PhoneProfile
 	_, err := c.do(ctx, request{method: "GET", path: phonePath(phone, "/profile")}, &p)
-	return p.Profile, err
+	return p, err
 }
 
 // SetProfile replaces a phone's profile (PUT /phones/v1/{phone}/profile);
-// start from gateway.DefaultProfile() and change what the test needs.
-func (c *Client) SetProfile(ctx context.Context, phone string, p gateway.Profile) (gateway.Profile, error) {
-	var out profileAnswer
+// start from DefaultPhoneProfile() and change what the test needs.
+func (c *Client) SetProfile(ctx context.Context, phone string, p PhoneProfile) (PhoneProfile, error) {
+	var out PhoneProfile
 	_, err := c.do(ctx, request{method: "PUT", path: phonePath(phone, "/profile"), body: p}, &out)
-	return out.Profile, err
+	return out, err
 }
 
 // Script reads what is left of a phone's fault script (GET
@@ -137,38 +136,3 @@ func (c *Client) ClearScript(ctx context.Context, phone string) error {
 }
 
 func phonePath(phone, rest string) string { return "/phones/v1/" + segment(phone) + rest }
-
-// profileAnswer reads a profile in its wire form.
-type profileAnswer struct{ gateway.Profile }
-
-func (a *profileAnswer) decode(b []byte) error {
-	b, err := onlyKnown(b, gateway.DefaultProfile())
-	if err != nil {
-		return err
-	}
-	a.Profile, err = gateway.ParseProfile(b)
-	return err
-}
-
-// onlyKnown drops the top-level fields of the JSON object b that the wire
-// form of template does not have, so that a field a newer server adds does
-// not fail the strict parsers of the domain types.
-func onlyKnown(b []byte, template any) ([]byte, error) {
-	var doc, known map[string]json.RawMessage
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return nil, err
-	}
-	t, err := json.Marshal(template)
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(t, &known); err != nil {
-		return nil, err
-	}
-	for k := range doc {
-		if _, ok := known[k]; !ok {
-			delete(doc, k)
-		}
-	}
-	return json.Marshal(doc)
-}

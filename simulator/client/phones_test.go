@@ -11,14 +11,13 @@ import (
 
 	"smsim/gateway"
 	"smsim/simulator/client"
-	"smsim/simulator/core"
 	"smsim/simulator/simtest"
 )
 
 func TestInboxAndBlockedFolder(t *testing.T) {
 	sim := runT(t)
 	ctx := t.Context()
-	p := gateway.DefaultProfile()
+	p := client.DefaultPhoneProfile()
 	p.BlockKeywords = []string{"lottery"}
 	if _, err := sim.SetProfile(ctx, "+8613800000003", p); err != nil {
 		t.Fatal(err)
@@ -122,15 +121,15 @@ func TestProfileRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(p, gateway.DefaultProfile()) {
+	if !reflect.DeepEqual(p, client.DefaultPhoneProfile()) {
 		t.Fatalf("profile of a new phone %+v", p)
 	}
 	magic, err := sim.Profile(ctx, "19900000001")
-	if err != nil || magic.Service != gateway.ServiceSuspended {
+	if err != nil || magic.Service != client.ServiceSuspended {
 		t.Fatalf("magic number's profile %+v, %v", magic, err)
 	}
-	want := gateway.Profile{SpamFilter: true, Service: gateway.ServiceActive, Reachable: false,
-		Delay: core.Uniform(time.Minute, 5*time.Minute), InboxLimit: 20,
+	want := client.PhoneProfile{SpamFilter: true, Service: client.ServiceActive, Reachable: false,
+		Delay: client.Uniform(time.Minute, 5*time.Minute), InboxLimit: 20,
 		BlockSenders: []string{"95555"}, BlockKeywords: []string{"lottery"}, DuplicateRate: 0.5}
 	got, err := sim.SetProfile(ctx, leader.Phone, want)
 	if err != nil {

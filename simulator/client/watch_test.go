@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"smsim/gateway"
 	"smsim/simulator/client"
 	"smsim/simulator/core"
 )
@@ -21,7 +20,7 @@ func TestWatchSeesEveryDelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	p := gateway.DefaultProfile()
+	p := client.DefaultPhoneProfile()
 	p.SpamFilter = true
 	if _, err := sim.SetProfile(ctx, leader.Phone, p); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,200 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"smsim/gateway"
+	"smsim/simulator"
+	"smsim/simulator/client"
+	"smsim/simulator/core"
+)
+
+// The SDK (simulator/client) owns copies of the server's types and
+// constants, so that it imports no smsim package. The tests of this file
+// keep the copies from drifting: each says what the server has and checks
+// that the SDK has the same.
+
+// sameWire checks that the SDK's type T reads every field of the server's
+// value v and writes it back byte for byte: the wire forms agree.
+func sameWire[T any](t *testing.T, name string, v any) {
+	t.Helper()
+	want, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	var sdk T
+	if err := json.Unmarshal(want, &sdk); err != nil {
+		t.Errorf("%s: the SDK cannot read %s: %v", name, want, err)
+		return
+	}
+	got, err := json.Marshal(sdk)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s: the SDK writes\n%s\nthe server\n%s", name, got, want)
+	}
+}
+
+// sameConstants checks that each pair of constants, the SDK's first, is
+// the same.
+func sameConstants(t *testing.T, what string, pairs [][2]string) {
+	t.Helper()
+	for _, p := range pairs {
+		if p[0] != p[1] {
+			t.Errorf("%s: the SDK has %q where the server has %q", what, p[0], p[1])
+		}
+	}
+}
+
+func TestSDKDefaultFaults(t *testing.T) {
+	got, err := json.Marshal(client.DefaultFaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := json.Marshal(core.DefaultFaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("client.DefaultFaults() is\n%s\ncore.DefaultFaults()\n%s", got, want)
+	}
+	var read client.Faults
+	if err := json.Unmarshal([]byte(`{}`), &read); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := json.Marshal(read); !bytes.Equal(got, want) {
+		t.Fatalf("a profile that omits everything reads as\n%s\nwant the start value\n%s", got, want)
+	}
+}
+
+// richFaults is a fault profile with every field away from its start
+// value and every delay model.
+func richFaults() core.Faults {
+	f := core.DefaultFaults()
+	f.SyncLag = core.Fixed(90 * time.Minute)
+	f.ResultSyncLag = core.Uniform(1500*time.Millisecond, 2*time.Hour+30*time.Second)
+	f.SMSDelay = core.Delay{Model: core.ModelLogNormal, Median: 5 * time.Second, P99: 3 * time.Minute}
+	f.SenderDelays = map[string]core.Delay{"miit": core.Fixed(time.Second), "95555": core.Uniform(0, time.Minute)}
+	f.SpamBlockRate, f.DropRate, f.DuplicateRate, f.ReorderRate = 0.1, 0.2, 0.3, 0.4
+	f.ReorderMax = 90 * time.Second
+	f.Outages = []core.Outage{
+		{Carrier: "china_unicom", Prefixes: core.Carriers["china_unicom"], Start: t0, End: t0.Add(time.Hour), Mode: core.ModeHold},
+		{Prefixes: []string{"1380"}, Start: t0.Add(1500 * time.Millisecond), End: t0.Add(48 * time.Hour), Mode: core.ModeRefuse},
+	}
+	f.Throttles = []core.Throttle{
+		{Sender: "miit", Limit: 5, Per: time.Minute, Burst: 2, Mode: core.ModeHold},
+		{Carrier: "mine", Prefixes: []string{"139"}, Limit: 1, Per: 36 * time.Hour, Burst: 1, Mode: core.ModeRefuse},
+	}
+	f.SpuriousNotFoundRate, f.LostCodeRate = 0.05, 0.06
+	f.MIITSendDelay = core.Uniform(time.Second, 10*time.Second)
+	f.ResendPolicy = core.ResendSameCode
+	f.ValidationWindow = 90 * time.Minute
+	f.AutoResendNoon, f.MagicNumbers = true, false
+	f.Review = core.Review{Time: core.Delay{Model: core.ModelLogNormal, Median: time.Hour, P99: 10 * time.Hour}, ApproveRatio: 0.75}
+	return f
+}
+
+func TestSDKFaultsWireForm(t *testing.T) {
+	sameWire[client.Faults](t, "faults", richFaults())
+	sameWire[client.Faults](t, "the start value", core.DefaultFaults())
+
+	// what the SDK builds, the server reads as the same profile
+	f := client.DefaultFaults()
+	f.SyncLag = client.Fixed(90 * time.Minute)
+	f.SMSDelay = client.LogNormal(5*time.Second, 3*time.Minute)
+	f.Outages = []client.Outage{{Carrier: client.CarrierChinaUnicom, Start: t0.In(time.FixedZone("CST", 8*3600)), End: t0.Add(time.Hour), Mode: client.ModeHold}}
+	f.Throttles = []client.Throttle{{Sender: "miit", Limit: 5, Per: time.Minute, Mode: client.ModeRefuse}}
+	body, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := core.ParseFaults(body)
+	if err != nil {
+		t.Fatalf("the server refuses the SDK's %s: %v", body, err)
+	}
+	want := core.DefaultFaults()
+	want.SyncLag = core.Fixed(90 * time.Minute)
+	want.SMSDelay = core.Delay{Model: core.ModelLogNormal, Median: 5 * time.Second, P99: 3 * time.Minute}
+	want.Outages = []core.Outage{{Carrier: "china_unicom", Prefixes: core.Carriers["china_unicom"], Start: t0, End: t0.Add(time.Hour), Mode: core.ModeHold}}
+	want.Throttles = []core.Throttle{{Sender: "miit", Limit: 5, Per: time.Minute, Burst: 5, Mode: core.ModeRefuse}}
+	got, _ := json.Marshal(parsed)
+	if w, _ := json.Marshal(want); !bytes.Equal(got, w) {
+		t.Fatalf("the server reads the SDK's profile as\n%s\nwant\n%s", got, w)
+	}
+
+	// a delay that names no model has the one its fields say, as the
+	// server reads it
+	for _, c := range []struct {
+		body string
+		want client.Delay
+	}{
+		{`{"value": "5m"}`, client.Fixed(5 * time.Minute)},
+		{`{"median": "1m", "p99": "1h"}`, client.LogNormal(time.Minute, time.Hour)},
+		{`{"min": "1s", "max": "2s"}`, client.Uniform(time.Second, 2*time.Second)},
+		{`{"model": "uniform", "max": "1m"}`, client.Uniform(0, time.Minute)},
+	} {
+		var d client.Delay
+		if err := json.Unmarshal([]byte(c.body), &d); err != nil || d != c.want {
+			t.Errorf("delay %s reads as %+v, %v; want %+v", c.body, d, err, c.want)
+		}
+		f, err := core.ParseFaults([]byte(`{"sms_delay": ` + c.body + `}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := json.Marshal(d)
+		if want, _ := json.Marshal(f.SMSDelay.JSON()); !bytes.Equal(got, want) {
+			t.Errorf("delay %s: the SDK reads %s, the server %s", c.body, got, want)
+		}
+	}
+}
+
+func TestSDKPhoneProfileWireForm(t *testing.T) {
+	sameWire[client.PhoneProfile](t, "the start value", gateway.DefaultProfile())
+	sameWire[client.PhoneProfile](t, "profile", gateway.Profile{SpamFilter: true, Service: gateway.ServiceSuspended,
+		Reachable: false, Delay: core.Uniform(time.Minute, 90*time.Minute), InboxLimit: 20,
+		BlockSenders: []string{"95555"}, BlockKeywords: []string{"lottery", "中奖"}, DuplicateRate: 0.5})
+	sameWire[client.PhoneSummary](t, "phone summary", gateway.PhoneSummary{Phone: "13800000001",
+		Profile: gateway.DefaultProfile(), Inbox: 3, Blocked: 1})
+	got, _ := json.Marshal(client.DefaultPhoneProfile())
+	if want, _ := json.Marshal(gateway.DefaultProfile()); !bytes.Equal(got, want) {
+		t.Fatalf("client.DefaultPhoneProfile() is\n%s\ngateway.DefaultProfile()\n%s", got, want)
+	}
+}
+
+func TestSDKClockAndScenarioWireForm(t *testing.T) {
+	sameWire[client.ClockState](t, "clock", core.ClockState{Now: t0.Add(1500 * time.Millisecond), Scale: 60, Paused: true})
+	sameWire[client.ScenarioResult](t, "scenario result", simulator.ScenarioResult{Name: "s", Faults: richFaults(),
+		Phones: map[string]gateway.Profile{"13800000001": gateway.DefaultProfile()}})
+	sameWire[client.Scenario](t, "scenario", core.Scenario{Name: "s", Description: "a day",
+		Faults: json.RawMessage(`{"drop_rate": 0.5}`),
+		Outages: []core.RelativeOutage{
+			{Carrier: "china_mobile", After: "1h", For: "3h", Mode: core.ModeHold},
+			{Carrier: "mine", Prefixes: []string{"138"}, After: "1h30m", For: "1.5s", Mode: core.ModeRefuse},
+		},
+		Phones: map[string]json.RawMessage{"13800000001": json.RawMessage(`{"reachable": false}`)}})
+}
+
+func TestSDKFaultConstants(t *testing.T) {
+	sameConstants(t, "delay models", [][2]string{
+		{client.ModelFixed, core.ModelFixed}, {client.ModelUniform, core.ModelUniform}, {client.ModelLogNormal, core.ModelLogNormal},
+	})
+	sameConstants(t, "modes", [][2]string{{client.ModeHold, core.ModeHold}, {client.ModeRefuse, core.ModeRefuse}})
+	sameConstants(t, "resend policies", [][2]string{
+		{client.ResendNewCode, core.ResendNewCode}, {client.ResendSameCode, core.ResendSameCode},
+	})
+	sameConstants(t, "phone services", [][2]string{
+		{client.ServiceActive, gateway.ServiceActive}, {client.ServiceSuspended, gateway.ServiceSuspended},
+	})
+	carriers := []string{client.CarrierChinaMobile, client.CarrierChinaTelecom, client.CarrierChinaUnicom}
+	if names := core.CarrierNames(); len(names) != len(carriers) {
+		t.Errorf("the server knows the carriers %v, the SDK %v", names, carriers)
+	} else {
+		for i := range names {
+			sameConstants(t, "carriers", [][2]string{{carriers[i], names[i]}})
+		}
+	}
+}
