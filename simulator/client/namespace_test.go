@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"smsim/gateway"
 	"smsim/miit"
 	"smsim/simulator"
 	"smsim/simulator/client"
@@ -24,9 +23,9 @@ type side struct {
 	ns      string
 	advance time.Duration
 	order   miit.ProviderView
-	leader  gateway.Message // the leader's code message
-	admin   gateway.Message // the administrator's code message
-	socket  []gateway.Message
+	leader  client.Message // the leader's code message
+	admin   client.Message // the administrator's code message
+	socket  []client.Message
 }
 
 // drive runs the whole flow in s's namespace: watch the leader's phone,
@@ -43,7 +42,7 @@ func (s *side) drive(t *testing.T) {
 		t.Fatal(err)
 	}
 	type waited struct {
-		m   gateway.Message
+		m   client.Message
 		err error
 	}
 	adminCode := make(chan waited, 1)
@@ -129,7 +128,7 @@ func TestNamespacesDriveApart(t *testing.T) {
 		if list.Total != 1 || len(list.Filings) != 1 || list.Filings[0].ID != s.order.ID {
 			t.Errorf("%s lists %+v, want its own order %s alone", s.ns, list, s.order.ID)
 		}
-		inbox, err := s.c.Messages(ctx, leader.Phone, gateway.FolderInbox)
+		inbox, err := s.c.Messages(ctx, leader.Phone, client.FolderInbox)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -80,3 +80,26 @@ type PhoneSummary struct {
 	Inbox   int64        `json:"inbox"`
 	Blocked int64        `json:"blocked"`
 }
+
+// Script is a phone's fault script: the steps its next messages work
+// through, in order; after the last, messages are treated as usual.
+type Script struct {
+	Steps []Step `json:"steps"`
+}
+
+// Step is one step of a phone's fault script: Count messages in a row (0:
+// one) get Action.
+type Step struct {
+	Action string `json:"action"`       // ActionDeliver, ActionFail, …
+	Count  int    `json:"count"`        //
+	By     string `json:"by,omitempty"` // with ActionDelay: a Go duration string, such as "40m"
+}
+
+// Actions of a fault script's step: what happens to the next message.
+const (
+	ActionDeliver   = "deliver"   // as usual
+	ActionFail      = "fail"      // the delivery fails (ReasonScripted)
+	ActionBlock     = "block"     // the phone files it as spam
+	ActionDelay     = "delay"     // held By longer than usual
+	ActionDuplicate = "duplicate" // delivered twice
+)

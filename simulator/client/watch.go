@@ -14,7 +14,6 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"smsim/gateway"
 	"smsim/simulator/core"
 )
 
@@ -32,8 +31,8 @@ type Feed[T any] struct {
 // delivered once Watch has answered is in the feed; one delivered a moment
 // before may be too, and older ones are not (Messages lists them). The
 // feed ends when ctx ends or Close is called.
-func (c *Client) Watch(ctx context.Context, phone string) (*Feed[gateway.Message], error) {
-	return dial[gateway.Message](ctx, c, phonePath(phone, "/ws"), nil)
+func (c *Client) Watch(ctx context.Context, phone string) (*Feed[Message], error) {
+	return dial[Message](ctx, c, phonePath(phone, "/ws"), nil)
 }
 
 // WatchEvents follows the event log over its websocket (GET /ws/events):

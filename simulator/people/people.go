@@ -21,7 +21,6 @@ import (
 	"sync"
 	"time"
 
-	"smsim/gateway"
 	"smsim/miit"
 	"smsim/simulator/client"
 	"smsim/simulator/core"
@@ -331,7 +330,7 @@ func (c *Crowd) onEvent(r core.Record) {
 			Phone, Sender, Code, Folder string
 			DeliveredAt                 string `json:"delivered_at_ms"`
 		}
-		if json.Unmarshal(r.Data, &m) != nil || m.Code == "" || m.Folder != gateway.FolderInbox || !gateway.IsMIITSender(m.Sender) {
+		if json.Unmarshal(r.Data, &m) != nil || m.Code == "" || m.Folder != client.FolderInbox || !client.IsMIITSender(m.Sender) {
 			return
 		}
 		p := c.byPhone[m.Phone]

@@ -198,3 +198,88 @@ func TestSDKFaultConstants(t *testing.T) {
 		}
 	}
 }
+
+func TestSDKMessageWireForm(t *testing.T) {
+	delivered := t0.Add(2 * time.Minute)
+	sameWire[client.Message](t, "message", gateway.Message{ID: "m_0123456789abcdef", Phone: "13800000001",
+		Sender: "12381", Body: "code 123456", Code: "123456", Status: gateway.StatusDelivered, Reason: gateway.ReasonDropped,
+		Folder: gateway.FolderInbox, SentAt: t0, DeliveredAt: &delivered, DuplicateOf: "m_fedcba9876543210",
+		Trail: []gateway.Decision{{At: t0, Step: gateway.StepSent, Detail: "from 12381"}, {At: delivered, Step: gateway.StepDelivered, Detail: "inbox"}}})
+	sameWire[client.Message](t, "queued message", gateway.Message{ID: "m_0123456789abcdef", Phone: "13800000001",
+		Sender: "95555", Body: "hello", Status: gateway.StatusQueued, SentAt: t0, Trail: []gateway.Decision{}})
+	sameWire[client.Script](t, "script", gateway.Script{Steps: []gateway.Step{
+		{Action: gateway.ActionFail, Count: 2}, {Action: gateway.ActionDelay, Count: 1, By: "40m"}}})
+}
+
+func TestSDKMessageConstants(t *testing.T) {
+	sameConstants(t, "message states", [][2]string{
+		{client.MessageQueued, gateway.StatusQueued}, {client.MessageDelivered, gateway.StatusDelivered},
+		{client.MessageBlocked, gateway.StatusBlocked}, {client.MessageFailed, gateway.StatusFailed},
+	})
+	sameConstants(t, "folders", [][2]string{
+		{client.FolderInbox, gateway.FolderInbox}, {client.FolderBlocked, gateway.FolderBlocked},
+	})
+	sameConstants(t, "reasons", [][2]string{
+		{client.ReasonSuspended, gateway.ReasonSuspended}, {client.ReasonUnreachable, gateway.ReasonUnreachable},
+		{client.ReasonDropped, gateway.ReasonDropped}, {client.ReasonOutage, gateway.ReasonOutage},
+		{client.ReasonThrottled, gateway.ReasonThrottled}, {client.ReasonInboxFull, gateway.ReasonInboxFull},
+		{client.ReasonScripted, gateway.ReasonScripted},
+	})
+	sameConstants(t, "trail steps", [][2]string{
+		{client.StepSent, gateway.StepSent}, {client.StepDelay, gateway.StepDelay},
+		{client.StepPhoneDelay, gateway.StepPhoneDelay}, {client.StepReorder, gateway.StepReorder},
+		{client.StepThrottle, gateway.StepThrottle}, {client.StepScript, gateway.StepScript},
+		{client.StepDuplicate, gateway.StepDuplicate}, {client.StepOutage, gateway.StepOutage},
+		{client.StepFailed, gateway.StepFailed}, {client.StepBlocked, gateway.StepBlocked},
+		{client.StepDelivered, gateway.StepDelivered},
+	})
+	sameConstants(t, "script actions", [][2]string{
+		{client.ActionDeliver, gateway.ActionDeliver}, {client.ActionFail, gateway.ActionFail},
+		{client.ActionBlock, gateway.ActionBlock}, {client.ActionDelay, gateway.ActionDelay},
+		{client.ActionDuplicate, gateway.ActionDuplicate},
+	})
+	sameConstants(t, "the start of an inbox", [][2]string{{client.AfterStart, gateway.AfterStart}})
+}
+
+// The SDK finds the code of a body where the server does.
+func TestSDKCodeIn(t *testing.T) {
+	for _, c := range []struct{ body, code string }{
+		{"code 123456 here", "123456"},
+		{"123456", "123456"},
+		{"[MIIT] Your ICP filing verification code is 157817. Enter it within 24 hours.", "157817"},
+		{"您的验证码是123456。", "123456"},
+		{"order f_123456ab: code 654321", "654321"},
+		{"1234567 then 234567", "234567"},
+		{"12345", ""},
+		{"id_123456 and x123456", ""},
+		{"codes 111111 and 222222", "111111"},
+		{"", ""},
+	} {
+		server, sdk := gateway.CodeIn(c.body), client.CodeIn(c.body)
+		if server != c.code || sdk != c.code {
+			t.Errorf("code of %q: the server finds %q, the SDK %q; want %q", c.body, server, sdk, c.code)
+		}
+	}
+}
+
+// The SDK tells MIIT's senders as the server does.
+func TestSDKIsMIITSender(t *testing.T) {
+	for _, c := range []struct {
+		sender string
+		miit   bool
+	}{
+		{"12381", true},
+		{"106123456789012381", true},
+		{"106000000000012381", true},
+		{"10612345678912381", false},
+		{"1061234567890123812", false},
+		{"12382", false},
+		{"95187", false},
+		{"", false},
+	} {
+		server, sdk := gateway.IsMIITSender(c.sender), client.IsMIITSender(c.sender)
+		if server != c.miit || sdk != c.miit {
+			t.Errorf("%q is MIIT's: the server says %v, the SDK %v; want %v", c.sender, server, sdk, c.miit)
+		}
+	}
+}
