@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strconv"
 
-	"smsim/miit"
 	"smsim/simulator/core"
 )
 
@@ -44,16 +43,16 @@ type FilingList[V any] struct {
 
 // Filings lists the orders as the provider sees them (GET
 // /provider/v1/filings).
-func (c *Client) Filings(ctx context.Context, o ListOptions) (FilingList[miit.ProviderView], error) {
-	var out FilingList[miit.ProviderView]
+func (c *Client) Filings(ctx context.Context, o ListOptions) (FilingList[ProviderView], error) {
+	var out FilingList[ProviderView]
 	_, err := c.do(ctx, request{method: "GET", path: "/provider/v1/filings", query: o.query()}, &out)
 	return out, err
 }
 
 // MIITFilings lists the orders as MIIT sees them (GET /miit/v1/filings),
 // status unknown for those not synced yet.
-func (c *Client) MIITFilings(ctx context.Context, o ListOptions) (FilingList[miit.MIITView], error) {
-	var out FilingList[miit.MIITView]
+func (c *Client) MIITFilings(ctx context.Context, o ListOptions) (FilingList[MIITView], error) {
+	var out FilingList[MIITView]
 	_, err := c.do(ctx, request{method: "GET", path: "/miit/v1/filings", query: o.query()}, &out)
 	return out, err
 }

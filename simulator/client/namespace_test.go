@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"smsim/miit"
 	"smsim/simulator"
 	"smsim/simulator/client"
 	"smsim/simulator/server"
@@ -22,7 +21,7 @@ type side struct {
 	c       *client.Client
 	ns      string
 	advance time.Duration
-	order   miit.ProviderView
+	order   client.ProviderView
 	leader  client.Message // the leader's code message
 	admin   client.Message // the administrator's code message
 	socket  []client.Message
@@ -66,10 +65,10 @@ func (s *side) drive(t *testing.T) {
 	}
 	s.admin = w.m
 	for _, v := range []struct {
-		p    miit.Person
+		p    client.Person
 		code string
 		want string
-	}{{leader, s.leader.Code, miit.ResultPartial}, {admin, s.admin.Code, miit.ResultComplete}} {
+	}{{leader, s.leader.Code, client.ResultPartial}, {admin, s.admin.Code, client.ResultComplete}} {
 		r, err := s.c.ValidatePerson(ctx, v.p, v.code)
 		if err != nil || r.Result != v.want {
 			t.Fatalf("%s: validate %s's code %s: %+v, %v; want %s", s.ns, v.p.Name, v.code, r, err, v.want)
@@ -171,7 +170,7 @@ func TestNamespacesDriveApart(t *testing.T) {
 	if st, err := a.Clock(ctx); err != nil || !st.Now.Equal(simtest.DefaultStart()) {
 		t.Errorf("a's clock after its reset: %+v, %v", st, err)
 	}
-	if v, err := b.c.MIITFiling(ctx, b.order.ID); err != nil || v.Status != miit.StatusUnderReview {
+	if v, err := b.c.MIITFiling(ctx, b.order.ID); err != nil || v.Status != client.FilingUnderReview {
 		t.Errorf("b's order after a's reset: %+v, %v; want it under review still", v, err)
 	}
 	if st, err := b.c.Clock(ctx); err != nil || !st.Now.Equal(simtest.DefaultStart().Add(b.advance)) {

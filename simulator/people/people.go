@@ -21,7 +21,6 @@ import (
 	"sync"
 	"time"
 
-	"smsim/miit"
 	"smsim/simulator/client"
 	"smsim/simulator/core"
 )
@@ -263,16 +262,16 @@ func (c *Crowd) Journal() []Entry {
 
 // Submit has a customer submit an order now; it answers the filing id.
 func (c *Crowd) Submit(ctx context.Context, o Order) (string, error) {
-	req := miit.SubmitRequest{Type: o.Type, Variant: o.Variant}
+	req := client.SubmitRequest{Type: o.Type, Variant: o.Variant}
 	ord := &order{}
 	for _, x := range []struct {
 		p   *Person
-		dst **miit.Person
+		dst **client.Person
 	}{{o.EntityLeader, &req.EntityLeader}, {o.WebsiteAdmin, &req.WebsiteAdmin}} {
 		if x.p == nil {
 			continue
 		}
-		*x.dst = &miit.Person{Name: x.p.Name, Phone: x.p.Phone, CertificateNumber: x.p.CertificateNumber}
+		*x.dst = &client.Person{Name: x.p.Name, Phone: x.p.Phone, CertificateNumber: x.p.CertificateNumber}
 	}
 	v, err := c.api.Submit(ctx, req)
 	if err != nil {
@@ -348,7 +347,7 @@ func (c *Crowd) onEvent(r core.Record) {
 			return
 		}
 		switch s.Status {
-		case miit.StatusUnderReview, miit.StatusApproved, miit.StatusReturned, miit.StatusRejected, miit.StatusCanceled:
+		case client.FilingUnderReview, client.FilingApproved, client.FilingReturned, client.FilingRejected, client.FilingCanceled:
 			c.end(s.ID)
 		}
 	case core.KindReset:
@@ -384,7 +383,7 @@ func (c *Crowd) act(ctx context.Context, p *person, action string) error {
 	last6 := client.Last6(p.CertificateNumber)
 	switch action {
 	case "resend":
-		r, err := c.api.Resend(ctx, miit.ResendRequest{Phone: p.Phone, CertificateLast6: last6})
+		r, err := c.api.Resend(ctx, client.ResendRequest{Phone: p.Phone, CertificateLast6: last6})
 		if err != nil {
 			return err
 		}
@@ -401,7 +400,7 @@ func (c *Crowd) act(ctx context.Context, p *person, action string) error {
 			code = typo(code, c.rnd.Uint64("people", "typo", strconv.Itoa(p.n)))
 			p.typoed = true
 		}
-		r, err := c.api.Validate(ctx, miit.ValidateRequest{Code: code, Phone: p.Phone, CertificateLast6: last6})
+		r, err := c.api.Validate(ctx, client.ValidateRequest{Code: code, Phone: p.Phone, CertificateLast6: last6})
 		if err != nil {
 			return err
 		}

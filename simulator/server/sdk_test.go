@@ -3,10 +3,12 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	"smsim/gateway"
+	"smsim/miit"
 	"smsim/simulator"
 	"smsim/simulator/client"
 	"smsim/simulator/core"
@@ -281,5 +283,77 @@ func TestSDKIsMIITSender(t *testing.T) {
 		if server != c.miit || sdk != c.miit {
 			t.Errorf("%q is MIIT's: the server says %v, the SDK %v; want %v", c.sender, server, sdk, c.miit)
 		}
+	}
+}
+
+func TestSDKFilingWireForm(t *testing.T) {
+	leader := &miit.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
+	admin := &miit.Person{Name: "王芳", Phone: "13800000002", CertificateNumber: "11010119920101567X"}
+	sameWire[client.SubmitRequest](t, "submit request", miit.SubmitRequest{Type: miit.TypeFirstFiling, Variant: "website",
+		EntityLeader: leader, WebsiteAdmin: admin})
+	sameWire[client.SubmitRequest](t, "submit request without variant", miit.SubmitRequest{Type: miit.TypeRemoveProvider})
+	sameWire[client.ProviderView](t, "provider view", miit.ProviderView{ID: "f_0123456789abcdef", Type: miit.TypeModify,
+		Variant: "entity", Status: miit.StatusPendingValidation, Required: []string{miit.EntityLeader}, SubmittedAt: t0,
+		Personnel: []miit.ProviderPerson{{Role: miit.EntityLeader, Name: "Li Lei", Phone: "13800000001", Validated: true}}})
+	sent, deadline := t0.Add(time.Hour), t0.Add(25*time.Hour)
+	sameWire[client.MIITView](t, "MIIT view", miit.MIITView{ID: "f_0123456789abcdef", Type: miit.TypeCancel, Variant: "website",
+		Status: miit.StatusCanceled, CanceledBy: "expiry", CodesSentAt: &sent, Deadline: &deadline,
+		Personnel: []miit.MIITPerson{{Role: miit.WebsiteAdmin, Phone: "13800000002", Validated: true, Failures: 2, Resends: 1}}})
+	sameWire[client.MIITView](t, "MIIT view before the sync", miit.MIITView{ID: "f_0123456789abcdef", Type: miit.TypeAddProvider,
+		Status: miit.StatusUnknown, Personnel: []miit.MIITPerson{}})
+	sameWire[client.NumberChange](t, "number change", miit.NumberChange{Phone: "13900000009"})
+	sameWire[client.ValidateRequest](t, "validate request", miit.ValidateRequest{Code: "123456", Phone: "13800000001", CertificateLast6: "01567X"})
+	sameWire[client.ValidationResult](t, "validation result", miit.ValidationResult{Result: miit.ResultFailed, Message: miit.TextFailed, Rejected: true})
+	sameWire[client.ResendRequest](t, "resend request", miit.ResendRequest{Phone: "13800000001", CertificateLast6: "071234"})
+	sameWire[client.ResendResult](t, "resend result", miit.ResendResult{Result: miit.ResultResent, Message: miit.TextResent})
+}
+
+func TestSDKFilingConstants(t *testing.T) {
+	sameConstants(t, "filing types", [][2]string{
+		{client.TypeFirstFiling, miit.TypeFirstFiling}, {client.TypeAddService, miit.TypeAddService},
+		{client.TypeAddProvider, miit.TypeAddProvider}, {client.TypeModify, miit.TypeModify},
+		{client.TypeCancel, miit.TypeCancel}, {client.TypeRemoveProvider, miit.TypeRemoveProvider},
+	})
+	sameConstants(t, "roles", [][2]string{{client.EntityLeader, miit.EntityLeader}, {client.WebsiteAdmin, miit.WebsiteAdmin}})
+	sameConstants(t, "filing statuses", [][2]string{
+		{client.FilingUnknown, miit.StatusUnknown}, {client.FilingSubmitted, miit.StatusSubmitted},
+		{client.FilingPendingValidation, miit.StatusPendingValidation}, {client.FilingUnderReview, miit.StatusUnderReview},
+		{client.FilingApproved, miit.StatusApproved}, {client.FilingReturned, miit.StatusReturned},
+		{client.FilingRejected, miit.StatusRejected}, {client.FilingCanceled, miit.StatusCanceled},
+	})
+	sameConstants(t, "result words", [][2]string{
+		{client.ResultComplete, miit.ResultComplete}, {client.ResultPartial, miit.ResultPartial},
+		{client.ResultFailed, miit.ResultFailed}, {client.ResultNotFound, miit.ResultNotFound},
+		{client.ResultResent, miit.ResultResent}, {client.ResultNoPending, miit.ResultNoPending},
+		{client.ResultLimitReached, miit.ResultLimitReached},
+	})
+	sameConstants(t, "MIIT's texts", [][2]string{
+		{client.TextComplete, miit.TextComplete}, {client.TextPartial, miit.TextPartial},
+		{client.TextFailed, miit.TextFailed}, {client.TextValidateNotFound, miit.TextValidateNotFound},
+		{client.TextResent, miit.TextResent}, {client.TextNoPending, miit.TextNoPending},
+		{client.TextResendNotFound, miit.TextResendNotFound}, {client.TextLimitReached, miit.TextLimitReached},
+	})
+}
+
+// The SDK knows who must validate which order as the server does.
+func TestSDKRequired(t *testing.T) {
+	types := []string{miit.TypeFirstFiling, miit.TypeAddService, miit.TypeAddProvider, miit.TypeModify,
+		miit.TypeCancel, miit.TypeRemoveProvider, "renewal", ""}
+	variants := []string{"", "website", "website_and_app", "app", "entity", "service", "entity_and_service", "shop"}
+	taken := 0
+	for _, typ := range types {
+		for _, variant := range variants {
+			want, err := miit.Required(typ, variant)
+			got, ok := client.Required(typ, variant)
+			if ok != (err == nil) || strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("Required(%q, %q): the SDK answers %v %v, the server %v %v", typ, variant, got, ok, want, err)
+			}
+			if ok {
+				taken++
+			}
+		}
+	}
+	if taken != 14 {
+		t.Errorf("%d pairs of type and variant taken, want the 14 of MIIT's table", taken)
 	}
 }
