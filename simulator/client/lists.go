@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/url"
 	"strconv"
-
-	"smsim/simulator/core"
 )
 
 // ListOptions select and page a listing of orders.
@@ -94,8 +92,8 @@ type EventOptions struct {
 // newest event of the log: when the page's last event is not it, more are
 // waiting.
 type EventPage struct {
-	Events []core.Record `json:"events"`
-	Last   string        `json:"last"`
+	Events []Event `json:"events"`
+	Last   string  `json:"last"`
 }
 
 // Events reads the event log (GET /admin/v1/events): every submission and

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"smsim/simulator/client"
-	"smsim/simulator/core"
 	"smsim/simulator/simtest"
 )
 
@@ -91,7 +90,7 @@ func TestEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Events) == 0 || page.Events[0].Kind != core.KindFilingSubmitted || page.Last != page.Events[len(page.Events)-1].ID {
+	if len(page.Events) == 0 || page.Events[0].Kind != client.KindFilingSubmitted || page.Last != page.Events[len(page.Events)-1].ID {
 		t.Fatalf("events after %q: %+v", first.Last, page)
 	}
 	var submitted client.ProviderView
@@ -99,7 +98,7 @@ func TestEvents(t *testing.T) {
 		t.Fatalf("data of the submission %s: %v", page.Events[0].Data, err)
 	}
 	last := page.Events[len(page.Events)-1]
-	if last.Kind != core.KindClock || !last.At.Equal(simtest.DefaultStart().Add(time.Hour)) {
+	if last.Kind != client.KindClock || !last.At.Equal(simtest.DefaultStart().Add(time.Hour)) {
 		t.Fatalf("last event %+v: want the advance's clock", last)
 	}
 	one, err := sim.Events(ctx, client.EventOptions{After: first.Last, Limit: 1})

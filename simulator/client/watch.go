@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"smsim/simulator/core"
 )
 
 // Feed is a live feed of one of the server's websockets: each frame is one
@@ -40,12 +38,12 @@ func (c *Client) Watch(ctx context.Context, phone string) (*Feed[Message], error
 // written. With after empty, only what happens from then on; give the Last
 // of Events to miss nothing. A feed too slow to keep up is closed by the
 // server: reconnect after the last event read.
-func (c *Client) WatchEvents(ctx context.Context, after string) (*Feed[core.Record], error) {
+func (c *Client) WatchEvents(ctx context.Context, after string) (*Feed[Event], error) {
 	var q url.Values
 	if after != "" {
 		q = url.Values{"after": {after}}
 	}
-	return dial[core.Record](ctx, c, "/ws/events", q)
+	return dial[Event](ctx, c, "/ws/events", q)
 }
 
 func dial[T any](ctx context.Context, c *Client, path string, q url.Values) (*Feed[T], error) {

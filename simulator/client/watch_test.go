@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"smsim/simulator/client"
-	"smsim/simulator/core"
 )
 
 func TestWatchSeesEveryDelivery(t *testing.T) {
@@ -115,7 +114,7 @@ func TestWatchEvents(t *testing.T) {
 		}
 		kinds = append(kinds, rec.Kind)
 	}
-	want := []string{core.KindSMSSent, core.KindSMSDelivered, core.KindClock}
+	want := []string{client.KindSMSSent, client.KindSMSDelivered, client.KindClock}
 	if strings.Join(kinds, " ") != strings.Join(want, " ") {
 		t.Fatalf("events %v, want %v", kinds, want)
 	}

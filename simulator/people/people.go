@@ -322,9 +322,9 @@ func (c *Crowd) readEvents(ctx context.Context) error {
 	}
 }
 
-func (c *Crowd) onEvent(r core.Record) {
+func (c *Crowd) onEvent(r client.Event) {
 	switch r.Kind {
-	case core.KindSMSDelivered:
+	case client.KindSMSDelivered:
 		var m struct {
 			Phone, Sender, Code, Folder string
 			DeliveredAt                 string `json:"delivered_at_ms"`
@@ -341,7 +341,7 @@ func (c *Crowd) onEvent(r core.Record) {
 			at = time.UnixMilli(ms).UTC()
 		}
 		c.onCode(p, m.Code, at)
-	case core.KindFilingStatus:
+	case client.KindFilingStatus:
 		var s struct{ ID, View, Status string }
 		if json.Unmarshal(r.Data, &s) != nil || s.View != "miit" {
 			return
@@ -350,7 +350,7 @@ func (c *Crowd) onEvent(r core.Record) {
 		case client.FilingUnderReview, client.FilingApproved, client.FilingReturned, client.FilingRejected, client.FilingCanceled:
 			c.end(s.ID)
 		}
-	case core.KindReset:
+	case client.KindReset:
 		c.orders, c.byPhone, c.due = map[string]*order{}, map[string]*person{}, nil
 	}
 }

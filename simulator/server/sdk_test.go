@@ -12,6 +12,7 @@ import (
 	"smsim/simulator"
 	"smsim/simulator/client"
 	"smsim/simulator/core"
+	"smsim/simulator/webhook"
 )
 
 // The SDK (simulator/client) owns copies of the server's types and
@@ -355,5 +356,27 @@ func TestSDKRequired(t *testing.T) {
 	}
 	if taken != 14 {
 		t.Errorf("%d pairs of type and variant taken, want the 14 of MIIT's table", taken)
+	}
+}
+
+func TestSDKEventWireForm(t *testing.T) {
+	sameWire[client.Event](t, "event", core.Record{ID: "1777593600000-0", At: t0.Add(1500 * time.Millisecond),
+		Kind: core.KindValidation, Namespace: "team-a", Data: json.RawMessage(`{"phone":"13800000001","result":"failed"}`)})
+}
+
+func TestSDKEventKinds(t *testing.T) {
+	sdk := []string{client.KindFilingSubmitted, client.KindFilingStatus, client.KindSMSSent, client.KindSMSDelivered,
+		client.KindSMSBlocked, client.KindSMSFailed, client.KindValidation, client.KindResend, client.KindClock,
+		client.KindFaults, client.KindPhone, client.KindReset}
+	server := []string{core.KindFilingSubmitted, core.KindFilingStatus, core.KindSMSSent, core.KindSMSDelivered,
+		core.KindSMSBlocked, core.KindSMSFailed, core.KindValidation, core.KindResend, core.KindClock,
+		core.KindFaults, core.KindPhone, core.KindReset}
+	for i := range sdk {
+		sameConstants(t, "event kinds", [][2]string{{sdk[i], server[i]}})
+	}
+	// every kind of the log, which a webhook may ask for, has its constant
+	// in the SDK
+	if strings.Join(server, ",") != strings.Join(webhook.Kinds, ",") {
+		t.Errorf("the SDK has the kinds %v, the server %v", server, webhook.Kinds)
 	}
 }
