@@ -3,6 +3,8 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -378,5 +380,66 @@ func TestSDKEventKinds(t *testing.T) {
 	// in the SDK
 	if strings.Join(server, ",") != strings.Join(webhook.Kinds, ",") {
 		t.Errorf("the SDK has the kinds %v, the server %v", server, webhook.Kinds)
+	}
+}
+
+func TestSDKWebhookWireForm(t *testing.T) {
+	sameWire[client.Webhook](t, "webhook", webhook.Hook{ID: "wh_3f2a9c0d1e4b5a67", URL: "http://127.0.0.1:9000/smsim",
+		Events: []string{core.KindClock, core.KindValidation}, Secret: "s3cret", CreatedAt: time.Date(2026, 11, 27, 9, 30, 0, 5, time.UTC)})
+	next := t0.Add(2 * time.Second)
+	sameWire[client.WebhookDelivery](t, "delivery", webhook.Delivery{ID: "whd_0123456789abcdef", HookID: "wh_3f2a9c0d1e4b5a67",
+		EventID: "1777593600000-0", Kind: core.KindClock, Attempt: 2, Status: webhook.StatusRetrying, StatusCode: 500,
+		Error: "status 500", At: t0, DurationMS: 12, NextAttemptAt: &next})
+	sameWire[client.WebhookPayload](t, "payload", webhook.Payload{ID: "whd_0123456789abcdef", HookID: "wh_3f2a9c0d1e4b5a67",
+		Attempt: 1, Event: core.Record{ID: "1777593600000-0", At: t0, Kind: core.KindClock, Namespace: "default", Data: json.RawMessage(`{"by":"1h"}`)}})
+}
+
+func TestSDKWebhookConstants(t *testing.T) {
+	sameConstants(t, "delivery statuses", [][2]string{
+		{client.DeliveryDelivered, webhook.StatusDelivered}, {client.DeliveryRetrying, webhook.StatusRetrying},
+		{client.DeliveryFailed, webhook.StatusFailed},
+	})
+	sameConstants(t, "headers of a post", [][2]string{
+		{client.WebhookEventHeader, webhook.HeaderEvent}, {client.WebhookDeliveryHeader, webhook.HeaderDelivery},
+		{client.WebhookTimestampHeader, webhook.HeaderTimestamp}, {client.WebhookSignatureHeader, webhook.HeaderSignature},
+	})
+	if got, want := strings.Join(client.DefaultWebhookEvents(), ","), strings.Join(webhook.DefaultEvents, ","); got != want {
+		t.Errorf("the SDK's default events of a webhook are %s, the server's %s", got, want)
+	}
+	if client.DefaultWebhookTolerance != webhook.DefaultTolerance {
+		t.Errorf("the SDK's default tolerance is %s, the server's %s", client.DefaultWebhookTolerance, webhook.DefaultTolerance)
+	}
+}
+
+// The SDK takes the posts the server signs, and refuses what the server's
+// own check refuses.
+func TestSDKVerifyWebhook(t *testing.T) {
+	now := time.Now()
+	ts := strconv.FormatInt(now.Unix(), 10)
+	body := []byte(`{"id":"whd_0123456789abcdef","hook_id":"wh_3f2a9c0d1e4b5a67","attempt":1,"event":{}}`)
+	signed := http.Header{}
+	signed.Set(webhook.HeaderTimestamp, ts)
+	signed.Set(webhook.HeaderSignature, webhook.Sign("s3cret", ts, body))
+	for _, c := range []struct {
+		name   string
+		secret string
+		body   []byte
+		now    time.Time
+		ok     bool
+	}{
+		{"as signed", "s3cret", body, now, true},
+		{"another secret", "other", body, now, false},
+		{"another body", "s3cret", append([]byte(" "), body...), now, false},
+		{"a minute later", "s3cret", body, now.Add(time.Minute), true},
+		{"an hour later", "s3cret", body, now.Add(time.Hour), false},
+	} {
+		server := webhook.Verify(c.secret, signed, c.body, c.now, 0)
+		sdk := client.VerifyWebhook(c.secret, signed, c.body, c.now, 0)
+		if (server == nil) != c.ok || (sdk == nil) != c.ok {
+			t.Errorf("%s: the server's check says %v, the SDK's %v; want ok %v", c.name, server, sdk, c.ok)
+		}
+		if server != nil && (sdk == nil || server.Error() != sdk.Error()) {
+			t.Errorf("%s: the server's check says %v, the SDK's %v", c.name, server, sdk)
+		}
 	}
 }
