@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"smsim/simulator/client"
-	"smsim/simulator/core"
 )
 
 // Personality is how a person deals with the code texted to them.
@@ -125,7 +124,7 @@ type Person struct {
 type Crowd struct {
 	cfg Config
 	api *client.Client
-	rnd *core.Source
+	rnd *draws
 	log *slog.Logger
 
 	mu      sync.Mutex // guards journal
@@ -176,11 +175,7 @@ func New(cfg Config) *Crowd {
 	if cfg.Mix == nil {
 		cfg.Mix = DefaultMix
 	}
-	rnd := core.NewSource()
-	if cfg.Seed != nil {
-		rnd = core.NewSeededSource(*cfg.Seed)
-	}
-	return &Crowd{cfg: cfg, api: cfg.API, rnd: rnd,
+	return &Crowd{cfg: cfg, api: cfg.API, rnd: newDraws(cfg.Seed),
 		log: cfg.Log.With("component", "people"), orders: map[string]*order{}, byPhone: map[string]*person{},
 		phones: map[string]bool{}}
 }
