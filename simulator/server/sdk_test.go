@@ -14,6 +14,7 @@ import (
 	"smsim/simulator"
 	"smsim/simulator/client"
 	"smsim/simulator/core"
+	"smsim/simulator/server"
 	"smsim/simulator/webhook"
 )
 
@@ -260,9 +261,9 @@ func TestSDKCodeIn(t *testing.T) {
 		{"codes 111111 and 222222", "111111"},
 		{"", ""},
 	} {
-		server, sdk := gateway.CodeIn(c.body), client.CodeIn(c.body)
-		if server != c.code || sdk != c.code {
-			t.Errorf("code of %q: the server finds %q, the SDK %q; want %q", c.body, server, sdk, c.code)
+		srv, sdk := gateway.CodeIn(c.body), client.CodeIn(c.body)
+		if srv != c.code || sdk != c.code {
+			t.Errorf("code of %q: the server finds %q, the SDK %q; want %q", c.body, srv, sdk, c.code)
 		}
 	}
 }
@@ -282,9 +283,9 @@ func TestSDKIsMIITSender(t *testing.T) {
 		{"95187", false},
 		{"", false},
 	} {
-		server, sdk := gateway.IsMIITSender(c.sender), client.IsMIITSender(c.sender)
-		if server != c.miit || sdk != c.miit {
-			t.Errorf("%q is MIIT's: the server says %v, the SDK %v; want %v", c.sender, server, sdk, c.miit)
+		srv, sdk := gateway.IsMIITSender(c.sender), client.IsMIITSender(c.sender)
+		if srv != c.miit || sdk != c.miit {
+			t.Errorf("%q is MIIT's: the server says %v, the SDK %v; want %v", c.sender, srv, sdk, c.miit)
 		}
 	}
 }
@@ -370,16 +371,16 @@ func TestSDKEventKinds(t *testing.T) {
 	sdk := []string{client.KindFilingSubmitted, client.KindFilingStatus, client.KindSMSSent, client.KindSMSDelivered,
 		client.KindSMSBlocked, client.KindSMSFailed, client.KindValidation, client.KindResend, client.KindClock,
 		client.KindFaults, client.KindPhone, client.KindReset}
-	server := []string{core.KindFilingSubmitted, core.KindFilingStatus, core.KindSMSSent, core.KindSMSDelivered,
+	srv := []string{core.KindFilingSubmitted, core.KindFilingStatus, core.KindSMSSent, core.KindSMSDelivered,
 		core.KindSMSBlocked, core.KindSMSFailed, core.KindValidation, core.KindResend, core.KindClock,
 		core.KindFaults, core.KindPhone, core.KindReset}
 	for i := range sdk {
-		sameConstants(t, "event kinds", [][2]string{{sdk[i], server[i]}})
+		sameConstants(t, "event kinds", [][2]string{{sdk[i], srv[i]}})
 	}
 	// every kind of the log, which a webhook may ask for, has its constant
 	// in the SDK
-	if strings.Join(server, ",") != strings.Join(webhook.Kinds, ",") {
-		t.Errorf("the SDK has the kinds %v, the server %v", server, webhook.Kinds)
+	if strings.Join(srv, ",") != strings.Join(webhook.Kinds, ",") {
+		t.Errorf("the SDK has the kinds %v, the server %v", srv, webhook.Kinds)
 	}
 }
 
@@ -433,13 +434,32 @@ func TestSDKVerifyWebhook(t *testing.T) {
 		{"a minute later", "s3cret", body, now.Add(time.Minute), true},
 		{"an hour later", "s3cret", body, now.Add(time.Hour), false},
 	} {
-		server := webhook.Verify(c.secret, signed, c.body, c.now, 0)
+		srv := webhook.Verify(c.secret, signed, c.body, c.now, 0)
 		sdk := client.VerifyWebhook(c.secret, signed, c.body, c.now, 0)
-		if (server == nil) != c.ok || (sdk == nil) != c.ok {
-			t.Errorf("%s: the server's check says %v, the SDK's %v; want ok %v", c.name, server, sdk, c.ok)
+		if (srv == nil) != c.ok || (sdk == nil) != c.ok {
+			t.Errorf("%s: the server's check says %v, the SDK's %v; want ok %v", c.name, srv, sdk, c.ok)
 		}
-		if server != nil && (sdk == nil || server.Error() != sdk.Error()) {
-			t.Errorf("%s: the server's check says %v, the SDK's %v", c.name, server, sdk)
+		if srv != nil && (sdk == nil || srv.Error() != sdk.Error()) {
+			t.Errorf("%s: the server's check says %v, the SDK's %v", c.name, srv, sdk)
 		}
 	}
+}
+
+// The SDK takes the namespaces the server takes, and names them in the
+// server's header.
+func TestSDKNamespaces(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		ok   bool
+	}{
+		{"a", true}, {"default", true}, {"Team-B.2_x", true}, {"0", true}, {strings.Repeat("n", 64), true},
+		{"", false}, {"a b", false}, {"-a", false}, {".a", false}, {"_a", false}, {"a/b", false}, {"ä", false},
+		{"a\n", false}, {strings.Repeat("n", 65), false},
+	} {
+		srv, sdk := simulator.ValidNamespace(c.name), client.ValidNamespace(c.name)
+		if srv != c.ok || sdk != c.ok {
+			t.Errorf("namespace %q: the server takes it %v, the SDK %v; want %v", c.name, srv, sdk, c.ok)
+		}
+	}
+	sameConstants(t, "the namespace header", [][2]string{{client.NamespaceHeader, server.NamespaceHeader}})
 }
