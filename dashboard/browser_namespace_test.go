@@ -14,7 +14,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"smsim/miit"
 	"smsim/simulator/client"
 	"smsim/simulator/server"
 	"smsim/simulator/simtest"
@@ -76,10 +75,10 @@ func TestDashboardNamespaces(t *testing.T) {
 	sim := simtest.RunT(t) // unseeded: the orders of the two namespaces get ids of their own
 	s := &smsim{t: t, url: sim.URL, c: sim.Client}
 	nsA, nsB := s.in("ns-a"), s.in("ns-b")
-	orderA := nsA.submit(miit.SubmitRequest{Type: "first_filing", Variant: "website",
+	orderA := nsA.submit(client.SubmitRequest{Type: "first_filing", Variant: "website",
 		EntityLeader: with(liLei, "13800000011"), WebsiteAdmin: with(hanMeimei, "13800000012")})
 	nsA.send("13000000011", "hello from ns-a")
-	orderB := nsB.submit(miit.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000021")})
+	orderB := nsB.submit(client.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000021")})
 	nsB.send("13000000021", "hello from ns-b")
 	if orderA == orderB {
 		t.Fatalf("both namespaces' orders are %s: the page could not tell them apart", orderA)
@@ -261,10 +260,10 @@ func TestDashboardNamespaceLateAnswers(t *testing.T) {
 			t.Cleanup(release) // before the server closes, which waits for the held requests
 			s := &smsim{t: t, url: hs.URL, c: sim.Client}
 			slow, nsB := s.in("slow"), s.in("ns-b")
-			slowOrder := slow.submit(miit.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000031")})
+			slowOrder := slow.submit(client.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000031")})
 			slow.send("13000000031", "hello from slow")
 			slow.advance(2 * time.Hour)
-			orderB := nsB.submit(miit.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000041")})
+			orderB := nsB.submit(client.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000041")})
 			nsB.send("13000000041", "hello from ns-b")
 			if slowOrder == orderB {
 				t.Fatalf("both namespaces' orders are %s: the page could not tell them apart", orderB)
@@ -388,7 +387,7 @@ func TestDashboardNamespaceSuggestions(t *testing.T) {
 	t.Cleanup(hs.Close)
 	s := &smsim{t: t, url: hs.URL, c: sim.Client}
 	s.in("alpha").send("13000000051", "hello from alpha")
-	s.in("beta").submit(miit.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000052")})
+	s.in("beta").submit(client.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000052")})
 
 	b := newBrowser(t)
 	b.open(s.url + "/")
@@ -407,7 +406,7 @@ func TestDashboardNamespaceSuggestions(t *testing.T) {
 	})
 
 	gamma := s.in("gamma")
-	orderGamma := gamma.submit(miit.SubmitRequest{Type: "first_filing", Variant: "website",
+	orderGamma := gamma.submit(client.SubmitRequest{Type: "first_filing", Variant: "website",
 		EntityLeader: with(liLei, "13800000053"), WebsiteAdmin: with(hanMeimei, "13800000054")})
 	gamma.send("13000000053", "hello from gamma")
 

@@ -21,8 +21,6 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"smsim/gateway"
-	"smsim/miit"
 	"smsim/simulator"
 	"smsim/simulator/client"
 	"smsim/simulator/core"
@@ -64,17 +62,17 @@ func (s *smsim) send(to, body string) {
 }
 
 var (
-	liLei     = miit.Person{Name: "Li Lei", CertificateNumber: "110101199003071234"}
-	hanMeimei = miit.Person{Name: "Han Meimei", CertificateNumber: "11010119920101567X"}
+	liLei     = client.Person{Name: "Li Lei", CertificateNumber: "110101199003071234"}
+	hanMeimei = client.Person{Name: "Han Meimei", CertificateNumber: "11010119920101567X"}
 )
 
 // with answers a person with a phone number.
-func with(p miit.Person, phone string) *miit.Person {
+func with(p client.Person, phone string) *client.Person {
 	p.Phone = phone
 	return &p
 }
 
-func (s *smsim) submit(req miit.SubmitRequest) string {
+func (s *smsim) submit(req client.SubmitRequest) string {
 	s.t.Helper()
 	v, err := s.c.Submit(context.Background(), req)
 	s.check(err)
@@ -83,7 +81,7 @@ func (s *smsim) submit(req miit.SubmitRequest) string {
 
 // validate has p validate with the newest code in their inbox, or with
 // code when it is not empty.
-func (s *smsim) validate(p *miit.Person, code string) {
+func (s *smsim) validate(p *client.Person, code string) {
 	s.t.Helper()
 	ctx := context.Background()
 	if code == "" {
@@ -102,7 +100,7 @@ func (s *smsim) advance(d time.Duration) {
 }
 
 // setProfile changes a phone's profile.
-func (s *smsim) setProfile(phone string, change func(*gateway.Profile)) {
+func (s *smsim) setProfile(phone string, change func(*client.PhoneProfile)) {
 	s.t.Helper()
 	ctx := context.Background()
 	p, err := s.c.Profile(ctx, phone)
@@ -112,7 +110,7 @@ func (s *smsim) setProfile(phone string, change func(*gateway.Profile)) {
 	s.check(err)
 }
 
-func (s *smsim) profile(phone string) gateway.Profile {
+func (s *smsim) profile(phone string) client.PhoneProfile {
 	s.t.Helper()
 	p, err := s.c.Profile(context.Background(), phone)
 	s.check(err)
@@ -382,14 +380,14 @@ func TestDashboardScreenshot(t *testing.T) {
 	ctx := context.Background()
 	_, err := s.c.PatchFaults(ctx, json.RawMessage(`{"sync_lag": {"model": "fixed", "value": "20m"}, "result_sync_lag": {"model": "fixed", "value": "2m"}}`))
 	s.check(err)
-	s.setProfile("13800000003", func(p *gateway.Profile) { p.SpamFilter = true })
-	s.setProfile("13800000004", func(p *gateway.Profile) { p.Service = "suspended" })
-	a := s.submit(miit.SubmitRequest{Type: "first_filing", Variant: "website",
+	s.setProfile("13800000003", func(p *client.PhoneProfile) { p.SpamFilter = true })
+	s.setProfile("13800000004", func(p *client.PhoneProfile) { p.Service = "suspended" })
+	a := s.submit(client.SubmitRequest{Type: "first_filing", Variant: "website",
 		EntityLeader: with(liLei, "13800000001"), WebsiteAdmin: with(hanMeimei, "13800000002")})
-	s.submit(miit.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000003")})
-	s.submit(miit.SubmitRequest{Type: "first_filing", Variant: "website",
+	s.submit(client.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000003")})
+	s.submit(client.SubmitRequest{Type: "first_filing", Variant: "website",
 		EntityLeader: with(liLei, "13800000005"), WebsiteAdmin: with(hanMeimei, "13800000004")})
-	c := s.submit(miit.SubmitRequest{Type: "cancel", Variant: "website", WebsiteAdmin: with(hanMeimei, "13800000006")})
+	c := s.submit(client.SubmitRequest{Type: "cancel", Variant: "website", WebsiteAdmin: with(hanMeimei, "13800000006")})
 	s.advance(30 * time.Minute)
 	s.validate(with(liLei, "13800000001"), "")
 	s.validate(with(hanMeimei, "13800000002"), "000000")
@@ -397,7 +395,7 @@ func TestDashboardScreenshot(t *testing.T) {
 	_, err = s.c.ResendPerson(ctx, *with(liLei, "13800000005"))
 	s.check(err)
 	s.send("13800000002", `<img src=x onerror=alert(1)>`)
-	s.submit(miit.SubmitRequest{Type: "add_service", Variant: "website",
+	s.submit(client.SubmitRequest{Type: "add_service", Variant: "website",
 		EntityLeader: with(liLei, "13900000007"), WebsiteAdmin: with(hanMeimei, "13900000008")})
 	s.advance(5 * time.Minute)
 
@@ -520,7 +518,7 @@ func TestDashboardManyPhones(t *testing.T) {
 		phones[fmt.Sprintf("137%08d", i)] = json.RawMessage(`{}`)
 	}
 	phones["13700001999"] = json.RawMessage(`{"reachable": false}`)
-	_, err := s.c.ApplyScenario(context.Background(), core.Scenario{Name: "many_phones", Phones: phones})
+	_, err := s.c.ApplyScenario(context.Background(), client.Scenario{Name: "many_phones", Phones: phones})
 	s.check(err)
 
 	b := newBrowser(t)
