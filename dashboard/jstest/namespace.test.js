@@ -140,6 +140,15 @@ describe('NamespaceView', () => {
     assert.equal(focus.count, 2);
   });
 
+  it('counts the answers of the list it handled, in the list\'s data-answers', () => {
+    const { v, el } = view();
+    assert.equal(el.list.dataset.answers, undefined);
+    v.answered();
+    v.suggest(['alpha']);
+    v.answered();
+    assert.equal(el.list.dataset.answers, '2');
+  });
+
   it('suggests the namespaces in use, the one shown marked', () => {
     const { v, el } = view();
     v.show('beta');

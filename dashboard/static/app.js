@@ -363,6 +363,7 @@ const nsView = new NamespaceView({
 // loadNamespaces reads the namespaces in use and offers them in the
 // control. When the list cannot be read, the suggestions stay as they
 // were; of two reads at once, an older answer does not undo a newer one.
+// Every answer is counted (NamespaceView.answered).
 let nsAsked = 0;
 let nsShown = 0;
 async function loadNamespaces() {
@@ -372,7 +373,11 @@ async function loadNamespaces() {
     if (n < nsShown) return;
     nsShown = n;
     nsView.suggest(names);
-  } catch { /* the suggestions stay as they were */ }
+  } catch {
+    // the suggestions stay as they were
+  } finally {
+    nsView.answered();
+  }
 }
 
 // show makes the page show namespace name, from nothing: the state of the
