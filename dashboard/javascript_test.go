@@ -39,8 +39,8 @@ var tapCount = regexp.MustCompile(`(?m)^# (pass|fail) (\d+)$`)
 
 // TestJavaScriptUnits runs the unit tests of the page's modules,
 // jstest/*.test.js, with node --test: the model, the feed's order and
-// catch-up, the namespace rules and control, and the shown namespace's
-// state. It fails with node's report when one fails.
+// catch-up, the namespace rules and control, the requests of the namespace
+// shown, and its state. It fails with node's report when one fails.
 func TestJavaScriptUnits(t *testing.T) {
 	bin := node(t)
 	files, err := filepath.Glob(filepath.Join("jstest", "*.test.js"))
