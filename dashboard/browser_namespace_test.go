@@ -320,6 +320,13 @@ func (b *browser) suggestions() []string {
 	return eval[[]string](b, `[...document.querySelector('#ns-input').list.options].map((o) => o.value)`)
 }
 
+// answers answers how many answers of the list of namespaces in use the
+// page has handled, read or not (the list's data-answers).
+func (b *browser) answers() int {
+	b.t.Helper()
+	return eval[int](b, `Number(document.querySelector('#ns-list').dataset.answers || 0)`)
+}
+
 // suggests waits until the namespace field's suggestions are exactly names.
 func (b *browser) suggests(what string, names ...string) {
 	b.t.Helper()
@@ -411,12 +418,24 @@ func TestDashboardNamespaceSuggestions(t *testing.T) {
 	gamma.send("13000000053", "hello from gamma")
 
 	t.Run("a namespace begun since shows once the field gets the focus", func(t *testing.T) {
-		time.Sleep(300 * time.Millisecond)
+		// an event the page shows, sent after gamma began: once it shows,
+		// the page has handled what came before
+		s.send("13000000050", "default, after gamma began")
+		b.within(2*time.Second, "the message after gamma began", card("13000000050")+` !== null`)
+		if n := l.asked.Load(); n != 1 {
+			t.Errorf("the page asked for the list %d times before the focus, want once, at load: it reads the list on its own", n)
+		}
+		if got := b.answers(); got != 1 {
+			t.Errorf("the page handled %d answers of the list before the focus, want 1", got)
+		}
 		if got := b.suggestions(); !slices.Equal(got, []string{"alpha", "beta", "default"}) {
 			t.Fatalf("before the focus the suggestions are %v, want alpha, beta, default: the page reads the list on its own", got)
 		}
 		b.focusField()
 		b.suggests("gamma among the suggestions", "alpha", "beta", "default", "gamma")
+		if n := l.asked.Load(); n != 2 {
+			t.Errorf("the page asked for the list %d times, want twice: at load and on the focus", n)
+		}
 	})
 
 	t.Run("picking a suggestion shows its namespace", func(t *testing.T) {
@@ -443,16 +462,13 @@ func TestDashboardNamespaceSuggestions(t *testing.T) {
 		for _, mode := range []string{"503", "garbage"} {
 			t.Run(mode, func(t *testing.T) {
 				l.mode.Store(mode)
-				asked := l.asked.Load()
+				asked, answers := l.asked.Load(), b.answers()
 				b.focusField()
-				deadline := time.Now().Add(2 * time.Second)
-				for l.asked.Load() == asked {
-					if time.Now().After(deadline) {
-						t.Fatal("the focus read no list")
-					}
-					time.Sleep(10 * time.Millisecond)
+				b.within(2*time.Second, "the page handled the list's answer",
+					fmt.Sprintf(`document.querySelector('#ns-list').dataset.answers === '%d'`, answers+1))
+				if n := l.asked.Load(); n != asked+1 {
+					t.Errorf("the focus asked for the list %d times, want once", n-asked)
 				}
-				time.Sleep(200 * time.Millisecond) // the answer reaches the page
 				if got := b.suggestions(); !slices.Equal(got, []string{"alpha", "beta", "default", "gamma"}) {
 					t.Errorf("the suggestions are %v, want those read before: alpha, beta, default, gamma", got)
 				}

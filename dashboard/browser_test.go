@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -125,6 +127,7 @@ type browser struct {
 	mu      sync.Mutex
 	console []chromedp.ConsoleMessage
 	dialogs []string
+	markers int // markers sent (mark)
 }
 
 // chromium finds the browser. Without one, the browser tests fail in CI
@@ -231,14 +234,44 @@ func (b *browser) within(d time.Duration, what, expr string) time.Duration {
 	}
 }
 
+// markerPrefix begins the text of the console messages and dialogs that
+// the tests have the page write, to know that those before have arrived.
+const markerPrefix = "smsim test marker "
+
+// mark has the page write a marker with write (a JavaScript function of
+// the marker's text), and waits until got (of the text) sees it: the
+// browser sends its console messages, and its dialogs, in the order the
+// page wrote them, so everything the page wrote before the marker has
+// reached the test then.
+func (b *browser) mark(what, write string, got func(text string) bool) {
+	b.t.Helper()
+	b.markers++
+	text := markerPrefix + strconv.Itoa(b.markers)
+	b.do(chromedp.Evaluate[chromedp.Void](`(` + write + `)(` + js(text) + `)`))
+	deadline := time.Now().Add(5 * time.Second)
+	for !got(text) {
+		if time.Now().After(deadline) {
+			b.t.Fatalf("the %s marker %q did not arrive within 5s", what, text)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // problems answers the console's errors, warnings and exceptions.
 func (b *browser) problems() []string {
+	b.t.Helper()
 	return b.problemsBut(func(chromedp.ConsoleMessage) bool { return false })
 }
 
 // problemsBut answers the console's errors, warnings and exceptions but
-// those expected.
+// those expected, of all the page wrote before it was asked (mark).
 func (b *browser) problemsBut(expected func(chromedp.ConsoleMessage) bool) []string {
+	b.t.Helper()
+	b.mark("console", `(text) => console.info(text)`, func(text string) bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return slices.ContainsFunc(b.console, func(m chromedp.ConsoleMessage) bool { return m.Text == text })
+	})
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []string
@@ -253,10 +286,31 @@ func (b *browser) problemsBut(expected func(chromedp.ConsoleMessage) bool) []str
 	return out
 }
 
+// alerts answers the dialogs the page opened before it was asked (mark),
+// but the markers.
 func (b *browser) alerts() []string {
+	b.t.Helper()
+	b.mark("dialog", `(text) => setTimeout(() => alert(text))`, func(text string) bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return slices.Contains(b.dialogs, "alert: "+text)
+	})
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return append([]string(nil), b.dialogs...)
+	var out []string
+	for _, d := range b.dialogs {
+		if !strings.HasPrefix(d, "alert: "+markerPrefix) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// booted waits until the page has loaded the namespace it shows: the last
+// thing it does then is to read the namespaces in use, and count the answer.
+func (b *browser) booted() {
+	b.t.Helper()
+	b.within(5*time.Second, "the page loaded", `Number(document.querySelector('#ns-list').dataset.answers) >= 1`)
 }
 
 // open loads the page and waits until its feed is live.
@@ -285,7 +339,8 @@ func TestDashboard(t *testing.T) {
 		if got := eval[string](b, `document.title`); got != "smsim" {
 			t.Errorf("title %q, want smsim", got)
 		}
-		time.Sleep(300 * time.Millisecond) // let the first snapshot land
+		b.booted()
+		b.clockShows("the clock read", t0)
 		if p := b.problems(); len(p) > 0 {
 			t.Errorf("console:\n%s", strings.Join(p, "\n"))
 		}
@@ -343,7 +398,6 @@ func TestDashboard(t *testing.T) {
 		if n := eval[int](b, `document.querySelectorAll('#phones img, #orders img').length`); n != 0 {
 			t.Errorf("%d img elements in the page: the body was parsed as HTML", n)
 		}
-		time.Sleep(200 * time.Millisecond)
 		if a := b.alerts(); len(a) > 0 {
 			t.Errorf("dialogs opened: %v", a)
 		}
@@ -369,6 +423,9 @@ func TestDashboard(t *testing.T) {
 
 	if p := b.problems(); len(p) > 0 {
 		t.Errorf("console:\n%s", strings.Join(p, "\n"))
+	}
+	if a := b.alerts(); len(a) > 0 {
+		t.Errorf("dialogs opened: %v", a)
 	}
 }
 
