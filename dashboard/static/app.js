@@ -238,7 +238,10 @@ async function toggle(number, fault, button) {
     const path = `/phones/v1/${encodeURIComponent(number)}/profile`;
     const p = ns.model.phone(number);
     const profile = p.profile || await s.api('GET', path);
-    ns.model.setProfile(number, await s.api('PUT', path, toggled(profile, fault)));
+    // The phone.profile event of the change sets the model, in the order
+    // of the log: an answer applied here could land after the event of a
+    // later change and undo it.
+    await s.api('PUT', path, toggled(profile, fault));
   } catch (e) {
     if (!isStale(e)) setText($('#clock-error'), `phone ${number}: ${e.message}`);
   } finally {
