@@ -364,3 +364,9 @@ func TestSendersOfTheMessages(t *testing.T) {
 		t.Fatalf("code message %+v, want one from %s", code, long)
 	}
 }
+
+// fixedReview is a review that takes exactly d and approves with
+// probability ratio.
+func fixedReview(d time.Duration, ratio float64) core.Review {
+	return core.Review{Time: core.Fixed(d), ApproveRatio: ratio}
+}
