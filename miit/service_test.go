@@ -3,7 +3,9 @@ package miit_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -369,4 +371,32 @@ func TestSendersOfTheMessages(t *testing.T) {
 // probability ratio.
 func fixedReview(d time.Duration, ratio float64) core.Review {
 	return core.Review{Time: core.Fixed(d), ApproveRatio: ratio}
+}
+
+// afterLookup calls then, on the caller's goroutine, each time a request
+// has read the orders of phone (the index a validation or a resend reads
+// before its script runs): then can change them under the request.
+func (w *world) afterLookup(phone string, then func()) {
+	w.rdb.AddHook(lookupHook{suffix: ":" + phone, then: then})
+}
+
+type lookupHook struct {
+	suffix string
+	then   func()
+}
+
+func (lookupHook) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (lookupHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+
+func (h lookupHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		for _, c := range cmds {
+			if a := c.Args(); len(a) == 2 && a[0] == "smembers" && strings.HasSuffix(fmt.Sprint(a[1]), h.suffix) {
+				h.then()
+				break
+			}
+		}
+		return err
+	}
 }

@@ -431,3 +431,37 @@ func TestConcurrentRightCodesValidateOnce(t *testing.T) {
 		t.Fatalf("MIIT view %+v, want under review with no failure", mv)
 	}
 }
+
+// An order that comes to the number between the read of its orders and
+// the validation is found on a second reading.
+func TestValidationReadsTheOrdersAgainWhenTheyChange(t *testing.T) {
+	w := newWorld(t)
+	w.lags(30*time.Minute, time.Minute)
+	v := w.submit(miit.SubmitRequest{Type: "cancel", Variant: "website", WebsiteAdmin: admin("13700000141")})
+	w.advance(30 * time.Minute)
+	code := w.code("13700000141")
+	once := false
+	w.afterLookup("13700000142", func() {
+		if once {
+			return
+		}
+		once = true
+		if _, err := w.svc.ChangeNumbers(w.ctx, v.ID, map[string]miit.NumberChange{"website_admin": {Phone: "13700000142"}}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	wantValidation(t, w.validate(code, "13700000142", adminCert), "complete", false)
+}
+
+func TestValidationGivesUpWhenTheOrdersKeepChanging(t *testing.T) {
+	w := newWorld(t)
+	w.afterLookup("13700000143", func() {
+		if _, err := w.svc.Submit(w.ctx, appFiling("13700000143")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	_, err := w.svc.Validate(w.ctx, miit.ValidateRequest{Code: "123456", Phone: "13700000143", CertificateLast6: leaderCert})
+	if err == nil || err.Error() != "validate: the orders of this number kept changing" {
+		t.Fatalf("validation while the orders keep changing: %v", err)
+	}
+}
