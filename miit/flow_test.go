@@ -561,3 +561,63 @@ func TestJobsOfAnOrderThatIsGone(t *testing.T) {
 		t.Fatalf("%d jobs pending, %v; want none", n, err)
 	}
 }
+
+// seedOfACollision is a seed whose first two orders draw the same first
+// code candidate, 688288.
+const seedOfACollision = 530137
+
+// No two live codes are equal: a code drawn while it is live is drawn
+// again; once dead (validated, rejected, canceled, expired, replaced by a
+// resend) it may be drawn anew.
+func TestACodeIsUniqueWhileLive(t *testing.T) {
+	r := core.NewSeededSource(seedOfACollision)
+	a, b := r.ID("f", "filing", "1"), r.ID("f", "filing", "2")
+	if r.Code("code", a, "1", "0", "0") != "688288" || r.Code("code", b, "1", "0", "0") != "688288" {
+		t.Fatal("the draws of ids and codes changed: find a seed whose first two orders draw the same first code")
+	}
+	for _, c := range []struct {
+		name  string
+		end   func(w *world)
+		again bool // B may be given A's code
+	}{
+		{"A pending", func(w *world) {}, false},
+		{"A's code resent at once", func(w *world) {
+			w.set(func(f *core.Faults) { f.ResendPolicy = core.ResendSameCode })
+			w.resend("13600000241", leaderCert)
+		}, false},
+		{"A validated", func(w *world) { w.validate("688288", "13600000241", leaderCert) }, true},
+		{"A rejected", func(w *world) {
+			for range 5 {
+				w.validate("000000", "13600000241", leaderCert)
+			}
+		}, true},
+		{"A canceled", func(w *world) { w.cancel(a) }, true},
+		{"A expired", func(w *world) { w.advance(24 * time.Hour) }, true},
+		{"A's code replaced by a resend", func(w *world) { w.resend("13600000241", leaderCert) }, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWorld(t, withSeed(seedOfACollision))
+			w.lags(30*time.Minute, time.Minute)
+			if v := w.submit(appFiling("13600000241")); v.ID != a {
+				t.Fatalf("the first order is %s, want %s", v.ID, a)
+			}
+			w.advance(30 * time.Minute)
+			if got := w.codes("13600000241"); len(got) != 1 || got[0] != "688288" {
+				t.Fatalf("A's codes %v, want 688288", got)
+			}
+			c.end(w)
+			if v := w.submit(appFiling("13600000242")); v.ID != b {
+				t.Fatalf("the second order is %s, want %s", v.ID, b)
+			}
+			w.advance(30 * time.Minute)
+			bc := w.code("13600000242")
+			if (bc == "688288") != c.again {
+				t.Fatalf("B's code %s with A's 688288 %s", bc, map[bool]string{true: "dead: want it drawn anew", false: "live: want another"}[c.again])
+			}
+			wantValidation(t, w.validate(bc, "13600000242", leaderCert), "complete", false)
+			if !c.again {
+				wantValidation(t, w.validate("688288", "13600000241", leaderCert), "complete", false)
+			}
+		})
+	}
+}

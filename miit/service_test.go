@@ -400,3 +400,8 @@ func (h lookupHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 		return err
 	}
 }
+
+// withSeed draws the service's ids, codes and lags from seed.
+func withSeed(seed int64) func(*miit.Config) {
+	return func(c *miit.Config) { c.Rand = core.NewSeededSource(seed) }
+}
