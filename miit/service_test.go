@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +38,7 @@ type world struct {
 	gw     *gateway.Gateway
 	svc    *miit.Service
 	reg    *prometheus.Registry
+	fail   atomic.Int32 // what of the store fails: one of failNothing, failScripts, failAll
 }
 
 // newWorld builds a world with the default fault profile and a seeded
@@ -55,6 +57,7 @@ func buildWorld(t testing.TB, opts ...func(*miit.Config)) (*world, error) {
 	srv := redistest.Start(t)
 	w := &world{t: t, ctx: context.Background(), rdb: srv.Client(t), reg: prometheus.NewPedanticRegistry(),
 		ks: core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}}
+	w.rdb.AddHook(failHook{w})
 	log := slog.New(slog.DiscardHandler)
 	rnd := core.NewSeededSource(1)
 	w.clock = core.NewClock(w.rdb, w.ks, core.ClockStart{At: t0, Paused: true}, nil)
@@ -404,4 +407,150 @@ func (h lookupHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 // withSeed draws the service's ids, codes and lags from seed.
 func withSeed(seed int64) func(*miit.Config) {
 	return func(c *miit.Config) { c.Rand = core.NewSeededSource(seed) }
+}
+
+// What of the store fails (world.fail).
+const (
+	failNothing = iota
+	failScripts // the scripts of the miit package: those passed the set of live codes
+	failAll
+)
+
+var errStoreGone = errors.New("store gone")
+
+// failHook fails the commands that world.fail says fail, as a store that
+// is gone would.
+type failHook struct{ w *world }
+
+func (h failHook) fails(cmd redis.Cmder) bool {
+	switch h.w.fail.Load() {
+	case failAll:
+		return true
+	case failScripts:
+		a := cmd.Args()
+		return len(a) > 5 && (a[0] == "evalsha" || a[0] == "eval") && a[5] == h.w.ks.Key("codes")
+	}
+	return false
+}
+
+func (failHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h failHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if h.fails(cmd) {
+			cmd.SetErr(errStoreGone)
+			return errStoreGone
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (h failHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, c := range cmds {
+			if h.fails(c) {
+				for _, c := range cmds {
+					c.SetErr(errStoreGone)
+				}
+				return errStoreGone
+			}
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// With the store gone every call answers an error that says what failed
+// and wraps the store's own; none passes for the caller's mistake.
+func TestStoreErrorsAreReturned(t *testing.T) {
+	w := newWorld(t)
+	w.lags(30*time.Minute, time.Minute)
+	v := w.submit(miit.SubmitRequest{Type: "cancel", Variant: "website", WebsiteAdmin: admin("13800000111")})
+	w.advance(30 * time.Minute)
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"submit", func() error { _, err := w.svc.Submit(w.ctx, appFiling("13800000112")); return err }},
+		{"provider view", func() error { _, err := w.svc.ProviderView(w.ctx, v.ID); return err }},
+		{"MIIT view", func() error { _, err := w.svc.MIITView(w.ctx, v.ID); return err }},
+		{"provider list", func() error { _, err := w.svc.ProviderViews(w.ctx, "", 10, 0); return err }},
+		{"MIIT list", func() error { _, err := w.svc.MIITViews(w.ctx, "", 10, 0); return err }},
+		{"cancel", func() error { _, err := w.svc.Cancel(w.ctx, v.ID); return err }},
+		{"number change", func() error { _, err := w.svc.ChangeNumbers(w.ctx, v.ID, adminTo("13800000113")); return err }},
+		{"validate", func() error {
+			_, err := w.svc.Validate(w.ctx, miit.ValidateRequest{Code: "123456", Phone: "13800000111", CertificateLast6: adminCert})
+			return err
+		}},
+		{"resend", func() error {
+			_, err := w.svc.Resend(w.ctx, miit.ResendRequest{Phone: "13800000111", CertificateLast6: adminCert})
+			return err
+		}},
+	}
+	for _, mode := range []struct {
+		name string
+		fail int32
+		// prefix of each call's error, by call; none: any
+		prefix map[string]string
+	}{
+		{"everything fails", failAll, nil},
+		{"MIIT's scripts fail", failScripts, map[string]string{
+			"submit": "submit: ", "cancel": "cancel " + v.ID + ": ", "number change": "change number: ",
+			"validate": "validate: ", "resend": "resend: ",
+		}},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			for _, c := range calls {
+				if mode.fail == failScripts && mode.prefix[c.name] == "" {
+					continue // no script of its own
+				}
+				w.fail.Store(mode.fail)
+				err := c.call()
+				w.fail.Store(failNothing)
+				var bad *core.Error
+				if !errors.Is(err, errStoreGone) || errors.As(err, &bad) || !strings.HasPrefix(err.Error(), mode.prefix[c.name]) {
+					t.Errorf("%s: error %v, want one starting %q wrapping %q", c.name, err, mode.prefix[c.name], errStoreGone)
+				}
+			}
+		})
+	}
+	// Nothing was half done.
+	if mv := w.miitView(v.ID); mv.Status != "pending_validation" || mv.Personnel[0].Phone != "13800000111" || mv.Personnel[0].Resends != 0 {
+		t.Fatalf("MIIT view %+v after the failures, want the order as it was", mv)
+	}
+}
+
+// A job whose script fails is an error of the advance that carries it
+// out, naming the job.
+func TestStoreErrorsOfJobs(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		setup func(w *world) string // answers the order's id
+		by    time.Duration
+		want  string
+	}{
+		{"sync", func(w *world) string { return w.submit(appFiling("13800000121")).ID }, 30 * time.Minute, "sync %s: store gone"},
+		{"expire", func(w *world) string { return w.single("13800000121").ID }, 24 * time.Hour, "expire %s: store gone"},
+		{"review", func(w *world) string {
+			w.set(func(f *core.Faults) { f.Review = fixedReview(5*time.Hour, 1) })
+			v := w.single("13800000121")
+			w.validate(w.code("13800000121"), "13800000121", leaderCert)
+			return v.ID
+		}, 5 * time.Hour, "review %s: store gone"},
+		{"noon re-send", func(w *world) string {
+			w.set(func(f *core.Faults) { f.AutoResendNoon = true })
+			w.advance(5 * time.Hour)
+			return w.single("13800000121").ID
+		}, 23 * time.Hour, "auto resend %s: store gone"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.lags(30*time.Minute, time.Minute)
+			id := c.setup(w)
+			w.fail.Store(failScripts)
+			_, err := w.sched.Advance(w.ctx, c.by)
+			if want := fmt.Sprintf(c.want, id); err == nil || !errors.Is(err, errStoreGone) || !strings.HasSuffix(err.Error(), want) {
+				t.Fatalf("advance: %v, want an error ending %q", err, want)
+			}
+		})
+	}
 }
