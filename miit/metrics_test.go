@@ -128,7 +128,7 @@ func TestOrdersCollectorWithoutItsStore(t *testing.T) {
 			func(context.Context) ([]string, error) { return nil, errors.New("store gone") },
 			`level=WARN msg="reading the namespaces" err="store gone"`},
 		{"counts unreadable", func(w *world) redis.UniversalClient {
-			c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+			c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialerRetries: 1, DialerRetryTimeout: time.Millisecond})
 			t.Cleanup(func() { c.Close() })
 			return c
 		}, func(context.Context) ([]string, error) { return []string{"default"}, nil },
