@@ -18,6 +18,60 @@ var floors = []struct {
 	{"smsim/simulator/client", []string{"github.com/gorilla/websocket"}},
 }
 
+// The floors of smsim itself: each package, and the smsim packages it may
+// import (not counting its tests). They run one way: the ground imports
+// nothing of smsim; the domain stands on the ground; the assembled world on
+// the domain; HTTP, the test harness and the binary on the world. The SDK
+// stands alone, and what drives a server through it stands on it. A
+// package missing from this table fails the test: a new one takes its
+// floor here.
+var smsimFloors = map[string][]string{
+	"smsim/simulator/core":      {},
+	"smsim/simulator/redistest": {},
+	"smsim/gateway":             {"smsim/simulator/core"},
+	"smsim/miit":                {"smsim/simulator/core", "smsim/gateway"},
+	"smsim/simulator/webhook":   {"smsim/simulator/core"},
+	"smsim/simulator": {"smsim/simulator/core", "smsim/gateway", "smsim/miit",
+		"smsim/simulator/webhook"},
+	"smsim/dashboard": {},
+	"smsim/simulator/server": {"smsim/simulator", "smsim/simulator/core", "smsim/gateway", "smsim/miit",
+		"smsim/simulator/webhook", "smsim/dashboard"},
+	"smsim/simulator/server/openapitest": {"smsim/simulator/server"},
+	"smsim/simulator/client":             {},
+	"smsim/simulator/people":             {"smsim/simulator/client"},
+	"smsim/simulator/simtest": {"smsim/simulator", "smsim/simulator/core", "smsim/simulator/server",
+		"smsim/simulator/client", "smsim/simulator/redistest"},
+	"smsim/cmd/smsim": {"smsim/simulator", "smsim/simulator/core", "smsim/simulator/server", "smsim/gateway",
+		"smsim/simulator/client", "smsim/simulator/people"},
+}
+
+func TestFloors(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \",\"}}", "smsim/...").Output()
+	if err != nil {
+		t.Fatalf("go list smsim/...: %v", err)
+	}
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imports, _ := strings.Cut(line, " ")
+		seen[pkg] = true
+		allowed, ok := smsimFloors[pkg]
+		if !ok {
+			t.Errorf("%s has no floor: give it one in smsimFloors", pkg)
+			continue
+		}
+		for _, imp := range strings.Split(imports, ",") {
+			if strings.HasPrefix(imp, "smsim/") && !slices.Contains(allowed, imp) {
+				t.Errorf("%s imports %s, which its floor does not allow (it may import %v)", pkg, imp, allowed)
+			}
+		}
+	}
+	for pkg := range smsimFloors {
+		if !seen[pkg] {
+			t.Errorf("%s is in smsimFloors but is no package", pkg)
+		}
+	}
+}
+
 func TestLayout(t *testing.T) {
 	for _, f := range floors {
 		t.Run(f.pkg, func(t *testing.T) {
