@@ -14,7 +14,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"smsim/miit"
 	"smsim/simulator/client"
 	"smsim/simulator/server"
 	"smsim/simulator/simtest"
@@ -76,10 +75,10 @@ func TestDashboardNamespaces(t *testing.T) {
 	sim := simtest.RunT(t) // unseeded: the orders of the two namespaces get ids of their own
 	s := &smsim{t: t, url: sim.URL, c: sim.Client}
 	nsA, nsB := s.in("ns-a"), s.in("ns-b")
-	orderA := nsA.submit(miit.SubmitRequest{Type: "first_filing", Variant: "website",
+	orderA := nsA.submit(client.SubmitRequest{Type: "first_filing", Variant: "website",
 		EntityLeader: with(liLei, "13800000011"), WebsiteAdmin: with(hanMeimei, "13800000012")})
 	nsA.send("13000000011", "hello from ns-a")
-	orderB := nsB.submit(miit.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000021")})
+	orderB := nsB.submit(client.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000021")})
 	nsB.send("13000000021", "hello from ns-b")
 	if orderA == orderB {
 		t.Fatalf("both namespaces' orders are %s: the page could not tell them apart", orderA)
@@ -261,10 +260,10 @@ func TestDashboardNamespaceLateAnswers(t *testing.T) {
 			t.Cleanup(release) // before the server closes, which waits for the held requests
 			s := &smsim{t: t, url: hs.URL, c: sim.Client}
 			slow, nsB := s.in("slow"), s.in("ns-b")
-			slowOrder := slow.submit(miit.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000031")})
+			slowOrder := slow.submit(client.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000031")})
 			slow.send("13000000031", "hello from slow")
 			slow.advance(2 * time.Hour)
-			orderB := nsB.submit(miit.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000041")})
+			orderB := nsB.submit(client.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000041")})
 			nsB.send("13000000041", "hello from ns-b")
 			if slowOrder == orderB {
 				t.Fatalf("both namespaces' orders are %s: the page could not tell them apart", orderB)
@@ -319,6 +318,13 @@ func TestDashboardNamespaceLateAnswers(t *testing.T) {
 func (b *browser) suggestions() []string {
 	b.t.Helper()
 	return eval[[]string](b, `[...document.querySelector('#ns-input').list.options].map((o) => o.value)`)
+}
+
+// answers answers how many answers of the list of namespaces in use the
+// page has handled, read or not (the list's data-answers).
+func (b *browser) answers() int {
+	b.t.Helper()
+	return eval[int](b, `Number(document.querySelector('#ns-list').dataset.answers || 0)`)
 }
 
 // suggests waits until the namespace field's suggestions are exactly names.
@@ -388,7 +394,7 @@ func TestDashboardNamespaceSuggestions(t *testing.T) {
 	t.Cleanup(hs.Close)
 	s := &smsim{t: t, url: hs.URL, c: sim.Client}
 	s.in("alpha").send("13000000051", "hello from alpha")
-	s.in("beta").submit(miit.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000052")})
+	s.in("beta").submit(client.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000052")})
 
 	b := newBrowser(t)
 	b.open(s.url + "/")
@@ -407,17 +413,29 @@ func TestDashboardNamespaceSuggestions(t *testing.T) {
 	})
 
 	gamma := s.in("gamma")
-	orderGamma := gamma.submit(miit.SubmitRequest{Type: "first_filing", Variant: "website",
+	orderGamma := gamma.submit(client.SubmitRequest{Type: "first_filing", Variant: "website",
 		EntityLeader: with(liLei, "13800000053"), WebsiteAdmin: with(hanMeimei, "13800000054")})
 	gamma.send("13000000053", "hello from gamma")
 
 	t.Run("a namespace begun since shows once the field gets the focus", func(t *testing.T) {
-		time.Sleep(300 * time.Millisecond)
+		// an event the page shows, sent after gamma began: once it shows,
+		// the page has handled what came before
+		s.send("13000000050", "default, after gamma began")
+		b.within(2*time.Second, "the message after gamma began", card("13000000050")+` !== null`)
+		if n := l.asked.Load(); n != 1 {
+			t.Errorf("the page asked for the list %d times before the focus, want once, at load: it reads the list on its own", n)
+		}
+		if got := b.answers(); got != 1 {
+			t.Errorf("the page handled %d answers of the list before the focus, want 1", got)
+		}
 		if got := b.suggestions(); !slices.Equal(got, []string{"alpha", "beta", "default"}) {
 			t.Fatalf("before the focus the suggestions are %v, want alpha, beta, default: the page reads the list on its own", got)
 		}
 		b.focusField()
 		b.suggests("gamma among the suggestions", "alpha", "beta", "default", "gamma")
+		if n := l.asked.Load(); n != 2 {
+			t.Errorf("the page asked for the list %d times, want twice: at load and on the focus", n)
+		}
 	})
 
 	t.Run("picking a suggestion shows its namespace", func(t *testing.T) {
@@ -444,16 +462,13 @@ func TestDashboardNamespaceSuggestions(t *testing.T) {
 		for _, mode := range []string{"503", "garbage"} {
 			t.Run(mode, func(t *testing.T) {
 				l.mode.Store(mode)
-				asked := l.asked.Load()
+				asked, answers := l.asked.Load(), b.answers()
 				b.focusField()
-				deadline := time.Now().Add(2 * time.Second)
-				for l.asked.Load() == asked {
-					if time.Now().After(deadline) {
-						t.Fatal("the focus read no list")
-					}
-					time.Sleep(10 * time.Millisecond)
+				b.within(2*time.Second, "the page handled the list's answer",
+					fmt.Sprintf(`document.querySelector('#ns-list').dataset.answers === '%d'`, answers+1))
+				if n := l.asked.Load(); n != asked+1 {
+					t.Errorf("the focus asked for the list %d times, want once", n-asked)
 				}
-				time.Sleep(200 * time.Millisecond) // the answer reaches the page
 				if got := b.suggestions(); !slices.Equal(got, []string{"alpha", "beta", "default", "gamma"}) {
 					t.Errorf("the suggestions are %v, want those read before: alpha, beta, default, gamma", got)
 				}

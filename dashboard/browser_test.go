@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,8 +23,6 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"smsim/gateway"
-	"smsim/miit"
 	"smsim/simulator"
 	"smsim/simulator/client"
 	"smsim/simulator/core"
@@ -64,17 +64,17 @@ func (s *smsim) send(to, body string) {
 }
 
 var (
-	liLei     = miit.Person{Name: "Li Lei", CertificateNumber: "110101199003071234"}
-	hanMeimei = miit.Person{Name: "Han Meimei", CertificateNumber: "11010119920101567X"}
+	liLei     = client.Person{Name: "Li Lei", CertificateNumber: "110101199003071234"}
+	hanMeimei = client.Person{Name: "Han Meimei", CertificateNumber: "11010119920101567X"}
 )
 
 // with answers a person with a phone number.
-func with(p miit.Person, phone string) *miit.Person {
+func with(p client.Person, phone string) *client.Person {
 	p.Phone = phone
 	return &p
 }
 
-func (s *smsim) submit(req miit.SubmitRequest) string {
+func (s *smsim) submit(req client.SubmitRequest) string {
 	s.t.Helper()
 	v, err := s.c.Submit(context.Background(), req)
 	s.check(err)
@@ -83,7 +83,7 @@ func (s *smsim) submit(req miit.SubmitRequest) string {
 
 // validate has p validate with the newest code in their inbox, or with
 // code when it is not empty.
-func (s *smsim) validate(p *miit.Person, code string) {
+func (s *smsim) validate(p *client.Person, code string) {
 	s.t.Helper()
 	ctx := context.Background()
 	if code == "" {
@@ -102,7 +102,7 @@ func (s *smsim) advance(d time.Duration) {
 }
 
 // setProfile changes a phone's profile.
-func (s *smsim) setProfile(phone string, change func(*gateway.Profile)) {
+func (s *smsim) setProfile(phone string, change func(*client.PhoneProfile)) {
 	s.t.Helper()
 	ctx := context.Background()
 	p, err := s.c.Profile(ctx, phone)
@@ -112,7 +112,7 @@ func (s *smsim) setProfile(phone string, change func(*gateway.Profile)) {
 	s.check(err)
 }
 
-func (s *smsim) profile(phone string) gateway.Profile {
+func (s *smsim) profile(phone string) client.PhoneProfile {
 	s.t.Helper()
 	p, err := s.c.Profile(context.Background(), phone)
 	s.check(err)
@@ -127,6 +127,7 @@ type browser struct {
 	mu      sync.Mutex
 	console []chromedp.ConsoleMessage
 	dialogs []string
+	markers int // markers sent (mark)
 }
 
 // chromium finds the browser. Without one, the browser tests fail in CI
@@ -233,14 +234,44 @@ func (b *browser) within(d time.Duration, what, expr string) time.Duration {
 	}
 }
 
+// markerPrefix begins the text of the console messages and dialogs that
+// the tests have the page write, to know that those before have arrived.
+const markerPrefix = "smsim test marker "
+
+// mark has the page write a marker with write (a JavaScript function of
+// the marker's text), and waits until got (of the text) sees it: the
+// browser sends its console messages, and its dialogs, in the order the
+// page wrote them, so everything the page wrote before the marker has
+// reached the test then.
+func (b *browser) mark(what, write string, got func(text string) bool) {
+	b.t.Helper()
+	b.markers++
+	text := markerPrefix + strconv.Itoa(b.markers)
+	b.do(chromedp.Evaluate[chromedp.Void](`(` + write + `)(` + js(text) + `)`))
+	deadline := time.Now().Add(5 * time.Second)
+	for !got(text) {
+		if time.Now().After(deadline) {
+			b.t.Fatalf("the %s marker %q did not arrive within 5s", what, text)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // problems answers the console's errors, warnings and exceptions.
 func (b *browser) problems() []string {
+	b.t.Helper()
 	return b.problemsBut(func(chromedp.ConsoleMessage) bool { return false })
 }
 
 // problemsBut answers the console's errors, warnings and exceptions but
-// those expected.
+// those expected, of all the page wrote before it was asked (mark).
 func (b *browser) problemsBut(expected func(chromedp.ConsoleMessage) bool) []string {
+	b.t.Helper()
+	b.mark("console", `(text) => console.info(text)`, func(text string) bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return slices.ContainsFunc(b.console, func(m chromedp.ConsoleMessage) bool { return m.Text == text })
+	})
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []string
@@ -255,10 +286,31 @@ func (b *browser) problemsBut(expected func(chromedp.ConsoleMessage) bool) []str
 	return out
 }
 
+// alerts answers the dialogs the page opened before it was asked (mark),
+// but the markers.
 func (b *browser) alerts() []string {
+	b.t.Helper()
+	b.mark("dialog", `(text) => setTimeout(() => alert(text))`, func(text string) bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return slices.Contains(b.dialogs, "alert: "+text)
+	})
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return append([]string(nil), b.dialogs...)
+	var out []string
+	for _, d := range b.dialogs {
+		if !strings.HasPrefix(d, "alert: "+markerPrefix) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// booted waits until the page has loaded the namespace it shows: the last
+// thing it does then is to read the namespaces in use, and count the answer.
+func (b *browser) booted() {
+	b.t.Helper()
+	b.within(5*time.Second, "the page loaded", `Number(document.querySelector('#ns-list').dataset.answers) >= 1`)
 }
 
 // open loads the page and waits until its feed is live.
@@ -287,7 +339,8 @@ func TestDashboard(t *testing.T) {
 		if got := eval[string](b, `document.title`); got != "smsim" {
 			t.Errorf("title %q, want smsim", got)
 		}
-		time.Sleep(300 * time.Millisecond) // let the first snapshot land
+		b.booted()
+		b.clockShows("the clock read", t0)
 		if p := b.problems(); len(p) > 0 {
 			t.Errorf("console:\n%s", strings.Join(p, "\n"))
 		}
@@ -345,7 +398,6 @@ func TestDashboard(t *testing.T) {
 		if n := eval[int](b, `document.querySelectorAll('#phones img, #orders img').length`); n != 0 {
 			t.Errorf("%d img elements in the page: the body was parsed as HTML", n)
 		}
-		time.Sleep(200 * time.Millisecond)
 		if a := b.alerts(); len(a) > 0 {
 			t.Errorf("dialogs opened: %v", a)
 		}
@@ -372,6 +424,9 @@ func TestDashboard(t *testing.T) {
 	if p := b.problems(); len(p) > 0 {
 		t.Errorf("console:\n%s", strings.Join(p, "\n"))
 	}
+	if a := b.alerts(); len(a) > 0 {
+		t.Errorf("dialogs opened: %v", a)
+	}
 }
 
 // TestDashboardScreenshot fills a simulator with a few orders and phones in
@@ -382,14 +437,14 @@ func TestDashboardScreenshot(t *testing.T) {
 	ctx := context.Background()
 	_, err := s.c.PatchFaults(ctx, json.RawMessage(`{"sync_lag": {"model": "fixed", "value": "20m"}, "result_sync_lag": {"model": "fixed", "value": "2m"}}`))
 	s.check(err)
-	s.setProfile("13800000003", func(p *gateway.Profile) { p.SpamFilter = true })
-	s.setProfile("13800000004", func(p *gateway.Profile) { p.Service = "suspended" })
-	a := s.submit(miit.SubmitRequest{Type: "first_filing", Variant: "website",
+	s.setProfile("13800000003", func(p *client.PhoneProfile) { p.SpamFilter = true })
+	s.setProfile("13800000004", func(p *client.PhoneProfile) { p.Service = "suspended" })
+	a := s.submit(client.SubmitRequest{Type: "first_filing", Variant: "website",
 		EntityLeader: with(liLei, "13800000001"), WebsiteAdmin: with(hanMeimei, "13800000002")})
-	s.submit(miit.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000003")})
-	s.submit(miit.SubmitRequest{Type: "first_filing", Variant: "website",
+	s.submit(client.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: with(liLei, "13800000003")})
+	s.submit(client.SubmitRequest{Type: "first_filing", Variant: "website",
 		EntityLeader: with(liLei, "13800000005"), WebsiteAdmin: with(hanMeimei, "13800000004")})
-	c := s.submit(miit.SubmitRequest{Type: "cancel", Variant: "website", WebsiteAdmin: with(hanMeimei, "13800000006")})
+	c := s.submit(client.SubmitRequest{Type: "cancel", Variant: "website", WebsiteAdmin: with(hanMeimei, "13800000006")})
 	s.advance(30 * time.Minute)
 	s.validate(with(liLei, "13800000001"), "")
 	s.validate(with(hanMeimei, "13800000002"), "000000")
@@ -397,7 +452,7 @@ func TestDashboardScreenshot(t *testing.T) {
 	_, err = s.c.ResendPerson(ctx, *with(liLei, "13800000005"))
 	s.check(err)
 	s.send("13800000002", `<img src=x onerror=alert(1)>`)
-	s.submit(miit.SubmitRequest{Type: "add_service", Variant: "website",
+	s.submit(client.SubmitRequest{Type: "add_service", Variant: "website",
 		EntityLeader: with(liLei, "13900000007"), WebsiteAdmin: with(hanMeimei, "13900000008")})
 	s.advance(5 * time.Minute)
 
@@ -520,7 +575,7 @@ func TestDashboardManyPhones(t *testing.T) {
 		phones[fmt.Sprintf("137%08d", i)] = json.RawMessage(`{}`)
 	}
 	phones["13700001999"] = json.RawMessage(`{"reachable": false}`)
-	_, err := s.c.ApplyScenario(context.Background(), core.Scenario{Name: "many_phones", Phones: phones})
+	_, err := s.c.ApplyScenario(context.Background(), client.Scenario{Name: "many_phones", Phones: phones})
 	s.check(err)
 
 	b := newBrowser(t)

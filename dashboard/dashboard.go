@@ -4,14 +4,22 @@
 // (GET /ws/events, served by simulator/server). The page shows
 // one namespace at a time, the one its URL names (?namespace=NAME, the
 // default one without): its requests carry the X-Smsim-Namespace header,
-// its websocket ?namespace=, and switching drops all it knew of the one
-// before. Its namespace field suggests the namespaces in use (GET
+// its websocket ?namespace=, and all it knows of the namespace is one
+// object (static/shown.js) that a switch leaves behind for a new one. Its
+// namespace field suggests the namespaces in use (GET
 // /admin/v1/namespaces), read again whenever the field gets the focus.
 //
 // The page is plain HTML, CSS and JavaScript modules embedded in the
 // binary: nothing to build. It writes every text from the network with
 // textContent, and the server sends it under a Content-Security-Policy
 // that allows no inline script and no other origin.
+//
+// The tests drive the page in a headless Chromium (chromedp), and run the
+// unit tests of its modules, jstest/*.test.js, with node --test
+// (TestJavaScriptUnits; package.json only marks the modules as ES modules
+// for Node). Both live outside static/, so nothing of them is embedded.
+// Without Chromium or Node.js the tests that need it are skipped, saying
+// how to install it; in CI (CI set) they fail.
 package dashboard
 
 import (

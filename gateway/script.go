@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -74,9 +75,11 @@ func (g *Gateway) SetScript(ctx context.Context, phone string, sc Script) (Scrip
 			return Script{}, core.Invalid("steps[%d].count: must be at least 1, got %d", i, st.Count)
 		}
 		it, err := st.items()
-		if err != nil {
-			e := err.(*core.Error)
+		if e := (*core.Error)(nil); errors.As(err, &e) {
 			return Script{}, core.Invalid("steps[%d].%s", i, e.Detail)
+		}
+		if err != nil {
+			return Script{}, err
 		}
 		items = append(items, it...)
 		if len(items) > MaxScriptMessages {

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strconv"
 	"time"
@@ -99,8 +100,9 @@ func NoonNextDay(t time.Time) time.Time {
 	return time.Date(c.Year(), c.Month(), c.Day()+1, 12, 0, 0, 0, cst).UTC()
 }
 
+// ignoreNotFound drops the error that says the order is gone.
 func ignoreNotFound(err error) error {
-	if e, ok := err.(*core.Error); ok && e.Code == 404 {
+	if e := (*core.Error)(nil); errors.As(err, &e) && e.Code == http.StatusNotFound {
 		return nil // the order is gone: a reset
 	}
 	return err

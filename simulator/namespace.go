@@ -36,17 +36,22 @@ type Namespace struct {
 	miit   *miit.Service
 	hooks  *webhook.Dispatcher
 
-	touched atomic.Int64 // real Unix ms at which this process last recorded a use in the registry
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
+	made      atomic.Bool  // made in the store (World.make), or known to be
+	touched   atomic.Int64 // real Unix ms at which this process last recorded a use in the registry
+	used      atomic.Int64 // real Unix ms of this process's last request to it
+	webhooked string       // the process-wide set of the namespaces that have webhooks
+
+	mu        sync.Mutex         // guards ctx and hooksStop
+	ctx       context.Context    // the background work's; nil until start
+	hooksStop context.CancelFunc // ends the webhook dispatcher; nil while it does not run
+	stop      context.CancelFunc
+	wg        sync.WaitGroup
 }
 
-// build makes the components of namespace name, sets its clock to the
-// start value unless the store holds one, and upgrades its keys written by
-// an earlier version (core.UpgradeStore).
-func (w *World) build(ctx context.Context, name string) (*Namespace, error) {
+// build makes the components of namespace name; it writes nothing.
+func (w *World) build(name string) (*Namespace, error) {
 	ks := core.Keyspace{Prefix: w.cfg.KeyPrefix, Namespace: name}
-	n := &Namespace{name: name, ks: ks, rdb: w.rdb, log: w.log}
+	n := &Namespace{name: name, ks: ks, rdb: w.rdb, log: w.log, webhooked: w.webhookedKey()}
 	n.clock = core.NewClock(w.rdb, ks, w.cfg.ClockStart, nil)
 	n.sched = core.NewScheduler(w.rdb, ks, n.clock, w.log, w.reg, w.cfg.Scheduler)
 	n.faults = core.NewFaultStore(w.rdb, ks)
@@ -63,39 +68,90 @@ func (w *World) build(ctx context.Context, name string) (*Namespace, error) {
 	n.miit = m
 	n.hooks = webhook.New(webhook.Config{Redis: w.rdb, Keyspace: ks, AllowHosts: w.cfg.WebhookHosts,
 		Backoff: w.cfg.WebhookBackoff, MaxAttempts: w.cfg.WebhookAttempts, Log: w.log})
-	if err := n.clock.Init(ctx); err != nil {
-		return nil, err
-	}
-	if err := core.UpgradeStore(ctx, w.rdb, ks); err != nil {
-		return nil, err
-	}
 	return n, nil
 }
 
-// start runs the background work of n: its scheduler's loop and its
-// webhooks, and lets its feed serve watchers, until ctx ends or halt.
+// start lets n's feed serve watchers and its webhooks be dispatched (while
+// it has some), until ctx ends or halt. The world's loop carries out its
+// jobs.
 func (n *Namespace) start(ctx context.Context) {
-	ctx, n.stop = context.WithCancel(ctx)
-	n.feed.Start(ctx)
-	n.wg.Add(2)
-	go func() {
-		defer n.wg.Done()
-		n.hooks.Run(ctx)
-	}()
-	go func() {
-		defer n.wg.Done()
-		n.sched.Run(ctx)
-	}()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.ctx, n.stop = context.WithCancel(ctx)
+	n.feed.Start(n.ctx)
 }
 
 // halt ends the background work of n and waits for it; the watchers of
 // its feed (sockets, long polls) end too.
 func (n *Namespace) halt() {
-	if n.stop != nil {
-		n.stop()
+	n.mu.Lock()
+	stop := n.stop
+	n.ctx, n.stop, n.hooksStop = nil, nil, nil
+	n.mu.Unlock()
+	if stop != nil {
+		stop()
 		n.wg.Wait()
 		n.feed.Stop()
 	}
+}
+
+// dispatchWebhooks runs the webhook dispatcher of n while on (the
+// namespace has webhooks), and stops it otherwise: a namespace without
+// webhooks holds no goroutine for them.
+func (n *Namespace) dispatchWebhooks(on bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	switch {
+	case on && n.hooksStop == nil && n.ctx != nil:
+		ctx, cancel := context.WithCancel(n.ctx)
+		n.hooksStop = cancel
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.hooks.Run(ctx)
+		}()
+	case !on && n.hooksStop != nil:
+		n.hooksStop()
+		n.hooksStop = nil
+	}
+}
+
+// RegisterWebhook adds a webhook to the namespace (webhook.Dispatcher.Register)
+// and dispatches its events from then on.
+func (n *Namespace) RegisterWebhook(ctx context.Context, h webhook.Hook) (webhook.Hook, error) {
+	h, err := n.hooks.Register(ctx, h)
+	if err != nil {
+		return webhook.Hook{}, err
+	}
+	if err := n.rdb.SAdd(ctx, n.webhooked, n.name).Err(); err != nil {
+		return webhook.Hook{}, fmt.Errorf("register webhook: %w", err)
+	}
+	n.dispatchWebhooks(true)
+	return h, nil
+}
+
+// DeleteWebhook removes a webhook; with the last one, the dispatcher stops.
+func (n *Namespace) DeleteWebhook(ctx context.Context, id string) error {
+	if err := n.hooks.Delete(ctx, id); err != nil {
+		return err
+	}
+	hooks, err := n.hooks.List(ctx)
+	if err != nil {
+		return err
+	}
+	if len(hooks) == 0 {
+		return n.forgetWebhooks(ctx)
+	}
+	return nil
+}
+
+// forgetWebhooks notes that the namespace has no webhook left.
+func (n *Namespace) forgetWebhooks(ctx context.Context) error {
+	if err := n.rdb.SRem(ctx, n.webhooked, n.name).Err(); err != nil {
+		return fmt.Errorf("delete webhook: %w", err)
+	}
+	n.dispatchWebhooks(false)
+	return nil
 }
 
 // Name is the namespace's name.
@@ -230,6 +286,9 @@ func (n *Namespace) Reset(ctx context.Context) (core.ClockState, error) {
 		return core.ClockState{}, fmt.Errorf("reset: %w", err)
 	}
 	if err := n.clock.Reset(ctx); err != nil {
+		return core.ClockState{}, err
+	}
+	if err := n.forgetWebhooks(ctx); err != nil {
 		return core.ClockState{}, err
 	}
 	n.sched.Kick() // the clock may run again

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
@@ -33,6 +34,10 @@ const DefaultNamespaceIdle = time.Hour
 // touchEvery is how often, at most, a process records in the registry that
 // a namespace is in use.
 const touchEvery = 10 * time.Second
+
+// unmadeGrace is how long a namespace nothing was written to stays in a
+// process after its last watcher left.
+const unmadeGrace = 10 * time.Second
 
 var namespaceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
@@ -58,6 +63,7 @@ type Config struct {
 	Log            *slog.Logger
 	Registry       *prometheus.Registry // nil: a registry of the World's own
 	Scheduler      core.SchedulerOptions
+	Loop           core.LoopOptions
 	// WebhookHosts are the hosts besides loopback that webhooks may be
 	// posted to.
 	WebhookHosts []string
@@ -69,7 +75,15 @@ type Config struct {
 	// NamespaceIdle is how long a namespace no request has touched keeps
 	// its background work running (default DefaultNamespaceIdle).
 	NamespaceIdle time.Duration
+	// MaxNamespaces bounds the namespaces in use (touched within
+	// NamespaceIdle): a write that would make one more is refused with a
+	// 429 (default DefaultMaxNamespaces).
+	MaxNamespaces int
 }
+
+// DefaultMaxNamespaces is how many namespaces may be in use at once unless
+// configured.
+const DefaultMaxNamespaces = 1000
 
 // World is the simulator of one process: the namespaces it has built and
 // their background work. Several processes on one Redis share every
@@ -81,6 +95,7 @@ type World struct {
 	reg  *prometheus.Registry
 	rnd  *core.Source
 	errs *prometheus.CounterVec
+	loop *core.Loop // the one scheduler loop of every namespace
 
 	mu     sync.Mutex            // guards spaces and runCtx
 	spaces map[string]*Namespace // the namespaces this process has built
@@ -106,12 +121,16 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 	if cfg.NamespaceIdle == 0 {
 		cfg.NamespaceIdle = DefaultNamespaceIdle
 	}
+	if cfg.MaxNamespaces == 0 {
+		cfg.MaxNamespaces = DefaultMaxNamespaces
+	}
 	w := &World{cfg: cfg, rdb: cfg.Redis, log: cfg.Log, reg: cfg.Registry, spaces: map[string]*Namespace{}}
 	w.rnd = core.NewSource()
 	if cfg.Seed != nil {
 		w.rnd = core.NewSeededSource(*cfg.Seed)
 	}
 	w.errs = newStoreMetrics(w.reg)
+	w.loop = core.NewLoop(w.log, cfg.Loop)
 	w.reg.MustRegister(miit.NewOrdersCollector(w.rdb, cfg.KeyPrefix, w.activeNamespaces, w.log))
 	w.rdb.AddHook(redisHook{w.errs})
 	if _, err := w.Namespace(ctx, core.DefaultNamespace); err != nil {
@@ -127,8 +146,8 @@ func (w *World) Registry() *prometheus.Registry { return w.reg }
 // Ping tells whether the store answers.
 func (w *World) Ping(ctx context.Context) error { return w.rdb.Ping(ctx).Err() }
 
-// Start runs the background work — the scheduler's loop, the live feed and
-// the webhooks of every namespace in use — until Stop.
+// Start runs the background work — the one scheduler loop of every
+// namespace in use, and their live feeds and webhooks — until Stop.
 func (w *World) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -139,9 +158,14 @@ func (w *World) Start(ctx context.Context) error {
 	w.runCtx = runCtx
 	for _, n := range w.spaces {
 		n.start(runCtx)
+		w.loop.Add(n.sched)
 	}
 	w.mu.Unlock()
-	w.wg.Add(1)
+	w.wg.Add(2)
+	go func() {
+		defer w.wg.Done()
+		w.loop.Run(runCtx)
+	}()
 	go func() {
 		defer w.wg.Done()
 		w.supervise(runCtx)
@@ -172,28 +196,101 @@ func (w *World) Stop() {
 // work of the namespaces used within the idle period.
 func (w *World) registryKey() string { return core.NamespacesKey(w.cfg.KeyPrefix) }
 
-// Namespace answers namespace name, building it on first use, and records
-// the use in the registry.
+// webhookedKey is the set of the namespaces that have webhooks: every
+// process runs their dispatchers, and no other.
+func (w *World) webhookedKey() string { return w.cfg.KeyPrefix + ":webhooked" }
+
+// Namespace answers namespace name for a request that changes it: it
+// makes the namespace when it is new (its clock at the start value, one
+// more in the registry of those in use, refused with a 429 beyond
+// MaxNamespaces), and records the use.
 func (w *World) Namespace(ctx context.Context, name string) (*Namespace, error) {
+	n, err := w.existing(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if !n.made.Load() {
+		if err := w.make(ctx, n); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.touch(ctx, n); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Peek answers namespace name for a request that only reads it: a
+// namespace nothing was written to reads as one made now (its clock at the
+// start value, nothing in it), and stays unmade, out of the registry and
+// of this process's memory.
+func (w *World) Peek(ctx context.Context, name string) (*Namespace, error) {
 	if !ValidNamespace(name) {
 		return nil, InvalidNamespace("namespace", name)
 	}
 	w.mu.Lock()
 	n, ok := w.spaces[name]
 	w.mu.Unlock()
-	if !ok {
-		// Built without the lock, which a slow store would otherwise hold
-		// against every request; of two built at once, the first stays.
-		built, err := w.build(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		n = w.adopt(built)
+	if ok {
+		return n, nil
 	}
-	if err := w.touch(ctx, n); err != nil {
+	return w.build(name)
+}
+
+// Watch answers namespace name for a request that waits for what happens
+// in it (a long poll, a socket): its feed runs in this process while
+// watched, whether or not the namespace is made yet, and nothing is
+// written.
+func (w *World) Watch(ctx context.Context, name string) (*Namespace, error) {
+	return w.existing(ctx, name)
+}
+
+// existing answers the namespace this process holds under name, building
+// and keeping it on first use.
+func (w *World) existing(ctx context.Context, name string) (*Namespace, error) {
+	if !ValidNamespace(name) {
+		return nil, InvalidNamespace("namespace", name)
+	}
+	w.mu.Lock()
+	n, ok := w.spaces[name]
+	w.mu.Unlock()
+	if ok {
+		n.used.Store(time.Now().UnixMilli())
+		return n, nil
+	}
+	// Built without the lock, which a slow store would otherwise hold
+	// against every request; of two built at once, the first stays.
+	built, err := w.build(name)
+	if err != nil {
 		return nil, err
 	}
-	return n, nil
+	return w.adopt(built), nil
+}
+
+// make makes namespace n in the store, once: its clock at the start value
+// unless set, its keys written by an earlier version upgraded
+// (core.UpgradeStore), and its place in the registry, within MaxNamespaces.
+func (w *World) make(ctx context.Context, n *Namespace) error {
+	now := time.Now()
+	p := w.rdb.Pipeline()
+	known := p.ZScore(ctx, w.registryKey(), n.name)
+	inUse := p.ZCount(ctx, w.registryKey(), strconv.FormatInt(now.Add(-w.cfg.NamespaceIdle).UnixMilli(), 10), "+inf")
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("read namespaces: %w", err)
+	}
+	if known.Err() != nil && n.name != core.DefaultNamespace && inUse.Val() >= int64(w.cfg.MaxNamespaces) {
+		return &core.Error{Code: http.StatusTooManyRequests, Detail: fmt.Sprintf(
+			"namespace %q: %d namespaces are in use, the most this server holds (--max-namespaces); use one of them, "+
+				"or wait until one has been idle for %s", n.name, inUse.Val(), core.FormatDuration(w.cfg.NamespaceIdle))}
+	}
+	if err := n.clock.Init(ctx); err != nil {
+		return err
+	}
+	if err := core.UpgradeStore(ctx, w.rdb, n.ks); err != nil {
+		return err
+	}
+	n.made.Store(true)
+	return nil
 }
 
 // adopt keeps n unless a namespace of its name was kept meanwhile, starts
@@ -202,11 +299,14 @@ func (w *World) adopt(n *Namespace) *Namespace {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if kept, ok := w.spaces[n.name]; ok {
+		kept.used.Store(time.Now().UnixMilli())
 		return kept
 	}
+	n.used.Store(time.Now().UnixMilli())
 	w.spaces[n.name] = n
 	if w.runCtx != nil {
 		n.start(w.runCtx)
+		w.loop.Add(n.sched)
 	}
 	return n
 }
@@ -308,24 +408,48 @@ func (w *World) superviseOnce(ctx context.Context) error {
 		if ok {
 			continue
 		}
-		n, err := w.build(ctx, name)
+		n, err := w.build(name)
 		if err != nil {
 			return err
 		}
+		n.made.Store(true) // in the registry: made by another process
 		w.adopt(n)
 	}
 	idleSince := time.Now().Add(-w.cfg.NamespaceIdle).UnixMilli()
+	graceSince := time.Now().Add(-unmadeGrace).UnixMilli()
 	var idle []*Namespace
 	w.mu.Lock()
 	for name, n := range w.spaces {
-		if name != core.DefaultNamespace && !slices.Contains(names, name) && n.touched.Load() < idleSince {
+		since := idleSince
+		if !n.made.Load() {
+			since = graceSince // only watched, never written to
+		}
+		if name != core.DefaultNamespace && !slices.Contains(names, name) && n.used.Load() < since && !n.feed.Watched() {
 			delete(w.spaces, name)
 			idle = append(idle, n)
 		}
 	}
 	w.mu.Unlock()
 	for _, n := range idle {
+		w.loop.Remove(n.sched)
 		n.halt()
+	}
+	hooked, err := w.rdb.SMembers(ctx, w.webhookedKey()).Result()
+	if err != nil {
+		return fmt.Errorf("read the namespaces with webhooks: %w", err)
+	}
+	w.mu.Lock()
+	spaces := make([]*Namespace, 0, len(w.spaces))
+	for _, n := range w.spaces {
+		spaces = append(spaces, n)
+	}
+	w.mu.Unlock()
+	has := make(map[string]bool, len(hooked))
+	for _, name := range hooked {
+		has[name] = true
+	}
+	for _, n := range spaces {
+		n.dispatchWebhooks(has[n.name])
 	}
 	return nil
 }

@@ -2,6 +2,8 @@ package simulator
 
 import (
 	"context"
+	"fmt"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"smsim/simulator/redistest"
+	"smsim/simulator/webhook"
 )
 
 // The supervisor builds and runs the namespaces other processes use, and
@@ -54,6 +57,7 @@ func TestSupervisorFollowsTheRegistry(t *testing.T) {
 	old := now.Add(-2 * time.Hour).UnixMilli()
 	rdb.ZAdd(ctx, key, redis.Z{Score: float64(old), Member: "stale"}, redis.Z{Score: float64(old), Member: "default"})
 	stale.touched.Store(old)
+	stale.used.Store(old)
 	if err := w.superviseOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -69,5 +73,83 @@ func TestSupervisorFollowsTheRegistry(t *testing.T) {
 	}
 	if sc, _ := rdb.ZScore(ctx, key, "stale").Result(); int64(sc) < now.UnixMilli() {
 		t.Fatalf("the registry holds stale's last use at %v, before the request that woke it", sc)
+	}
+}
+
+// A namespace in use holds no goroutine of its own: the world's one loop
+// serves the schedulers of all of them, a feed reads only while someone
+// watches, and a webhook dispatcher runs only while the namespace has
+// webhooks.
+func TestNamespacesHoldNoGoroutines(t *testing.T) {
+	r := redistest.Start(t)
+	ctx := context.Background()
+	w, err := New(ctx, Config{Redis: r.Client(t), KeyPrefix: r.Prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	settle := func() int {
+		// the loop looks at every scheduler added: wait until it has
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			busy := w.loop.Busy()
+			if busy == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d schedulers still waiting for their first look", busy)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return runtime.NumGoroutine()
+	}
+	base := settle()
+	const n = 300
+	for i := range n {
+		if _, err := w.Namespace(ctx, fmt.Sprintf("team-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := w.loop.Len(); got != n+1 {
+		t.Fatalf("the loop serves %d schedulers, want %d", got, n+1)
+	}
+	// A few goroutines come and go with the store's connections; none
+	// belongs to a namespace.
+	if grown := settle() - base; grown > 20 {
+		t.Fatalf("%d namespaces added %d goroutines", n, grown)
+	}
+
+	ns, err := w.Namespace(ctx, "team-7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dispatching := func() bool {
+		ns.mu.Lock()
+		defer ns.mu.Unlock()
+		return ns.hooksStop != nil
+	}
+	if dispatching() {
+		t.Fatal("a namespace without webhooks runs a dispatcher")
+	}
+	h, err := ns.RegisterWebhook(ctx, webhook.Hook{URL: "http://127.0.0.1:9/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !dispatching() {
+		t.Fatal("a namespace with a webhook runs no dispatcher")
+	}
+	if err := w.superviseOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !dispatching() {
+		t.Fatal("the supervisor stopped the dispatcher of a namespace with a webhook")
+	}
+	if err := ns.DeleteWebhook(ctx, h.ID); err != nil {
+		t.Fatal(err)
+	}
+	if dispatching() {
+		t.Fatal("the dispatcher runs on after the last webhook went")
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"smsim/simulator/client"
-	"smsim/simulator/core"
 )
 
 // runAdvance is `smsim advance DURATION`: it moves the simulated clock
@@ -59,7 +58,7 @@ func runClock(ctx context.Context, c *cli, args []string) int {
 	if *scale != 0 {
 		set.Scale = scale
 	}
-	var st core.ClockState
+	var st client.ClockState
 	if set.Paused != nil || set.Scale != nil {
 		st, err = sc.SetClock(ctx, set)
 	} else {
@@ -71,7 +70,7 @@ func runClock(ctx context.Context, c *cli, args []string) int {
 	return printClock(c.stdout, st, *asJSON)
 }
 
-func printClock(w io.Writer, st core.ClockState, asJSON bool) int {
+func printClock(w io.Writer, st client.ClockState, asJSON bool) int {
 	if asJSON {
 		return printJSON(w, st)
 	}

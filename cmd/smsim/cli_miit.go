@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"smsim/miit"
 	"smsim/simulator/client"
 )
 
@@ -21,7 +20,7 @@ func runValidate(ctx context.Context, c *cli, args []string) int {
 	if err != nil {
 		return c.usageErr("%v", err)
 	}
-	r, err := sc.Validate(ctx, miit.ValidateRequest{Phone: c.args[0], CertificateLast6: c.args[1], Code: c.args[2]})
+	r, err := sc.Validate(ctx, client.ValidateRequest{Phone: c.args[0], CertificateLast6: c.args[1], Code: c.args[2]})
 	if err != nil {
 		return c.fail(err)
 	}
@@ -33,7 +32,7 @@ func runValidate(ctx context.Context, c *cli, args []string) int {
 			fmt.Fprintln(c.stdout, "the order is rejected: too many wrong codes")
 		}
 	}
-	if r.Result == miit.ResultComplete || r.Result == miit.ResultPartial {
+	if r.Result == client.ResultComplete || r.Result == client.ResultPartial {
 		return exitOK
 	}
 	return exitRefused
@@ -50,7 +49,7 @@ func runResend(ctx context.Context, c *cli, args []string) int {
 	if err != nil {
 		return c.usageErr("%v", err)
 	}
-	r, err := sc.Resend(ctx, miit.ResendRequest{Phone: c.args[0], CertificateLast6: c.args[1]})
+	r, err := sc.Resend(ctx, client.ResendRequest{Phone: c.args[0], CertificateLast6: c.args[1]})
 	if err != nil {
 		return c.fail(err)
 	}
@@ -59,7 +58,7 @@ func runResend(ctx context.Context, c *cli, args []string) int {
 	} else {
 		fmt.Fprintf(c.stdout, "%s: %s\n", r.Result, r.Message)
 	}
-	if r.Result == miit.ResultResent {
+	if r.Result == client.ResultResent {
 		return exitOK
 	}
 	return exitRefused

@@ -10,16 +10,16 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"smsim/miit"
+	"smsim/simulator/client"
 )
 
 // runSubmit is `smsim submit`: it submits a filing order at the provider
 // and prints it. Only the people the type and variant need are sent.
 func runSubmit(ctx context.Context, c *cli, args []string) int {
-	typ := c.fs.String("type", miit.TypeFirstFiling, "filing type: first_filing, add_service, add_provider, modify, cancel, remove_provider")
+	typ := c.fs.String("type", client.TypeFirstFiling, "filing type: first_filing, add_service, add_provider, modify, cancel, remove_provider")
 	variant := c.fs.String("variant", "website", "variant of the type (website, website_and_app, app, entity, service, entity_and_service; none for add_provider and remove_provider)")
-	leader := miit.Person{}
-	admin := miit.Person{}
+	leader := client.Person{}
+	admin := client.Person{}
 	c.fs.StringVar(&leader.Name, "leader-name", "Li Lei", "the entity leader's name")
 	c.fs.StringVar(&leader.Phone, "leader-phone", "13800000001", "the entity leader's mobile number")
 	c.fs.StringVar(&leader.CertificateNumber, "leader-cert", "110101199003071234", "the entity leader's certificate number")
@@ -33,15 +33,15 @@ func runSubmit(ctx context.Context, c *cli, args []string) int {
 	set := map[string]bool{}
 	c.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if !set["variant"] {
-		if _, err := miit.Required(*typ, *variant); err != nil {
+		if _, ok := client.Required(*typ, *variant); !ok {
 			*variant = "" // the default is not one of this type's: let the server name them
 		}
 	}
-	req := miit.SubmitRequest{Type: *typ, Variant: *variant, EntityLeader: &leader, WebsiteAdmin: &admin}
-	if roles, err := miit.Required(*typ, *variant); err == nil {
+	req := client.SubmitRequest{Type: *typ, Variant: *variant, EntityLeader: &leader, WebsiteAdmin: &admin}
+	if roles, ok := client.Required(*typ, *variant); ok {
 		req.EntityLeader, req.WebsiteAdmin = nil, nil
 		for _, r := range roles {
-			if r == miit.EntityLeader {
+			if r == client.EntityLeader {
 				req.EntityLeader = &leader
 			} else {
 				req.WebsiteAdmin = &admin
@@ -64,7 +64,7 @@ func runSubmit(ctx context.Context, c *cli, args []string) int {
 }
 
 // printOrder writes an order as the provider sees it.
-func printOrder(w io.Writer, v miit.ProviderView) {
+func printOrder(w io.Writer, v client.ProviderView) {
 	fmt.Fprintf(w, "%s  %s  status %s  submitted %s\n", v.ID, kind(v.Type, v.Variant), v.Status, stamp(v.SubmittedAt))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, p := range v.Personnel {

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 
-	"smsim/gateway"
 	"smsim/simulator/client"
 )
 
@@ -69,15 +68,15 @@ func runTail(ctx context.Context, c *cli, args []string) int {
 
 // lastMessages answers the last n messages of both folders of phone, in
 // the order of their delivery.
-func lastMessages(ctx context.Context, sc *client.Client, phone string, n int) ([]gateway.Message, error) {
+func lastMessages(ctx context.Context, sc *client.Client, phone string, n int) ([]client.Message, error) {
 	if n <= 0 {
 		return nil, nil
 	}
-	inbox, err := sc.Messages(ctx, phone, gateway.FolderInbox)
+	inbox, err := sc.Messages(ctx, phone, client.FolderInbox)
 	if err != nil {
 		return nil, err
 	}
-	blocked, err := sc.Messages(ctx, phone, gateway.FolderBlocked)
+	blocked, err := sc.Messages(ctx, phone, client.FolderBlocked)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +88,7 @@ func lastMessages(ctx context.Context, sc *client.Client, phone string, n int) (
 	return all, nil
 }
 
-func deliveredAt(m gateway.Message) int64 {
+func deliveredAt(m client.Message) int64 {
 	if m.DeliveredAt == nil {
 		return m.SentAt.UnixMilli()
 	}
@@ -109,7 +108,7 @@ const (
 	reset = "\x1b[0m"
 )
 
-func (p messagePrinter) print(m gateway.Message) {
+func (p messagePrinter) print(m client.Message) {
 	if p.json {
 		b, _ := json.Marshal(phoneView(m))
 		fmt.Fprintf(p.w, "%s\n", b)
@@ -131,7 +130,7 @@ func (p messagePrinter) print(m gateway.Message) {
 }
 
 // phoneView is a message as the phone's endpoints show it.
-func phoneView(m gateway.Message) any {
+func phoneView(m client.Message) any {
 	return struct {
 		ID          string  `json:"id"`
 		Phone       string  `json:"phone"`
@@ -144,7 +143,7 @@ func phoneView(m gateway.Message) any {
 	}{m.ID, m.Phone, m.Sender, m.Body, m.Code, m.Folder, stamp(m.SentAt), deliveredStamp(m)}
 }
 
-func deliveredStamp(m gateway.Message) *string {
+func deliveredStamp(m client.Message) *string {
 	if m.DeliveredAt == nil {
 		return nil
 	}

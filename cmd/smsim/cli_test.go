@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"smsim/miit"
+	"smsim/simulator/client"
 	"smsim/simulator/simtest"
 )
 
@@ -25,8 +25,8 @@ func cliRun(t *testing.T, sim *simtest.Sim, args ...string) (int, string, string
 }
 
 var (
-	leader = miit.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
-	admin  = miit.Person{Name: "Han Meimei", Phone: "13800000002", CertificateNumber: "11010119920101567X"}
+	leader = client.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
+	admin  = client.Person{Name: "Han Meimei", Phone: "13800000002", CertificateNumber: "11010119920101567X"}
 )
 
 func TestCLISubmit(t *testing.T) {
@@ -43,7 +43,7 @@ $`)
 		t.Fatalf("output:\n%s", out)
 	}
 	id := strings.Fields(out)[0]
-	if v, err := sim.Filing(t.Context(), id); err != nil || v.Status != miit.StatusSubmitted {
+	if v, err := sim.Filing(t.Context(), id); err != nil || v.Status != client.FilingSubmitted {
 		t.Fatalf("the order %s: %+v, %v", id, v, err)
 	}
 
@@ -51,12 +51,12 @@ $`)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var v miit.ProviderView
+	var v client.ProviderView
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
 		t.Fatalf("output %s: %v", out, err)
 	}
 	if v.Type != "modify" || v.Variant != "service" || len(v.Personnel) != 1 ||
-		v.Personnel[0] != (miit.ProviderPerson{Role: miit.WebsiteAdmin, Name: "Wang Fang", Phone: "13900000009"}) {
+		v.Personnel[0] != (client.ProviderPerson{Role: client.WebsiteAdmin, Name: "Wang Fang", Phone: "13900000009"}) {
 		t.Fatalf("order %+v: want the website administrator alone, with the flags' name and number", v)
 	}
 
@@ -101,14 +101,14 @@ func TestCLIValidateResendAndCode(t *testing.T) {
 		code int
 		out  string
 	}{
-		{[]string{"validate", leader.Phone, "071234", wrongCode(want)}, 3, "failed: " + miit.TextFailed + "\n"},
-		{[]string{"validate", leader.Phone, "071234", want}, 0, "partial: " + miit.TextPartial + "\n"},
-		{[]string{"validate", leader.Phone, "071234", want}, 3, "not_found: " + miit.TextValidateNotFound + "\n"},
-		{[]string{"resend", admin.Phone, "01567x"}, 0, "resent: " + miit.TextResent + "\n"},
-		{[]string{"resend", "13900000009", "01567X"}, 3, "not_found: " + miit.TextResendNotFound + "\n"},
+		{[]string{"validate", leader.Phone, "071234", wrongCode(want)}, 3, "failed: " + client.TextFailed + "\n"},
+		{[]string{"validate", leader.Phone, "071234", want}, 0, "partial: " + client.TextPartial + "\n"},
+		{[]string{"validate", leader.Phone, "071234", want}, 3, "not_found: " + client.TextValidateNotFound + "\n"},
+		{[]string{"resend", admin.Phone, "01567x"}, 0, "resent: " + client.TextResent + "\n"},
+		{[]string{"resend", "13900000009", "01567X"}, 3, "not_found: " + client.TextResendNotFound + "\n"},
 		{[]string{"resend", "--json", leader.Phone, "071234"}, 3, `{
   "result": "no_pending",
-  "message": "` + miit.TextNoPending + `"
+  "message": "` + client.TextNoPending + `"
 }
 `},
 	} {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"smsim/simulator/client"
-	"smsim/simulator/core"
 )
 
 func TestDemoRunsTheClockFast(t *testing.T) {
@@ -70,13 +69,13 @@ func TestDemoComesAlive(t *testing.T) {
 		for _, r := range page.Events {
 			last = r.ID
 			switch r.Kind {
-			case core.KindFilingSubmitted:
+			case client.KindFilingSubmitted:
 				seen["order"] = true
-			case core.KindSMSDelivered:
+			case client.KindSMSDelivered:
 				if regexp.MustCompile(`"sender":"12381"`).Match(r.Data) {
 					seen["code"] = true
 				}
-			case core.KindValidation:
+			case client.KindValidation:
 				seen["validation"] = true
 			}
 		}

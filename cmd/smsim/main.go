@@ -52,6 +52,7 @@ type config struct {
 	logFormat       string
 	shutdownTimeout time.Duration
 	namespaceIdle   time.Duration
+	maxNamespaces   int
 	webhookHosts    []string
 	scenario        string
 	demo            bool
@@ -77,7 +78,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in progress")
-	fs.DurationVar(&c.namespaceIdle, "namespace-idle", simulator.DefaultNamespaceIdle, "how long a namespace no request touches keeps its background work running")
+	fs.DurationVar(&c.namespaceIdle, "namespace-idle", simulator.DefaultNamespaceIdle, "how long a namespace no request touches counts as in use")
+	fs.IntVar(&c.maxNamespaces, "max-namespaces", simulator.DefaultMaxNamespaces, "most namespaces in use at once: a write that would make one more is a 429")
 	fs.Func("webhook-host", "a host besides loopback that webhooks may be posted to (repeat the flag, or separate hosts with commas)", func(v string) error {
 		for _, h := range strings.Split(v, ",") {
 			h = strings.TrimSpace(h)
@@ -241,7 +243,7 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	sc := simulator.Config{KeyPrefix: c.keyPrefix, MIITSender: c.miitSender, ProviderSender: c.providerSender,
-		Log: log, Registry: reg, NamespaceIdle: c.namespaceIdle,
+		Log: log, Registry: reg, NamespaceIdle: c.namespaceIdle, MaxNamespaces: c.maxNamespaces,
 		WebhookHosts: c.webhookHosts,
 		ClockStart:   core.ClockStart{Scale: c.scale, Paused: c.paused}}
 	if !(c.scale > 0 && c.scale <= core.MaxScale) {
@@ -255,6 +257,9 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 	}
 	if c.maxBody < 1024 {
 		return sc, fmt.Errorf("max-body: must be at least 1024 bytes, got %d", c.maxBody)
+	}
+	if c.maxNamespaces < 1 {
+		return sc, fmt.Errorf("max-namespaces: must be at least 1, got %d", c.maxNamespaces)
 	}
 	if c.namespaceIdle < time.Minute {
 		return sc, fmt.Errorf("namespace-idle: must be at least 1m, got %v", c.namespaceIdle)

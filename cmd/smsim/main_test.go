@@ -62,6 +62,7 @@ func TestBadSettingsExitWithUsageError(t *testing.T) {
 		{[]string{"--log-format", "xml"}, nil, "log-format"},
 		{[]string{"--max-body", "10"}, nil, "max-body"},
 		{[]string{"--namespace-idle", "5s"}, nil, "namespace-idle: must be at least 1m, got 5s"},
+		{[]string{"--max-namespaces", "0"}, nil, "max-namespaces: must be at least 1, got 0"},
 		{[]string{"--webhook-host", "http://hooks.example"}, nil, `invalid value "http://hooks.example" for flag -webhook-host: "http://hooks.example" is not a host name or address`},
 		{nil, map[string]string{"SMSIM_SCALE": "fast"}, "SMSIM_SCALE"},
 		{[]string{"extra"}, nil, "unexpected argument"},

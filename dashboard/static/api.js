@@ -95,9 +95,6 @@ export async function shared(path) {
 
 let session = new Session(defaultNamespace);
 
-// current answers the session of the namespace the page shows.
-export function current() { return session; }
-
 // enter leaves the namespace the page showed for namespace name, and
 // answers the session of name.
 export function enter(name) {

@@ -2,41 +2,41 @@
 // Snapshots come from the API once (and again after a reconnect); from
 // then on every change arrives as an event on /ws/events, and the page
 // redraws what changed in the next animation frame. The page shows one
-// namespace at a time, the one its URL names: switching drops everything
-// of the one before and reads the new one afresh.
+// namespace at a time, the one its URL names: all it knows of it is in
+// one Shown (shown.js), which a switch leaves for a new one, read afresh.
 
-import { current, enter, isStale, shared } from './api.js';
-import { Charts, Stats } from './charts.js';
+import { enter, isStale, shared } from './api.js';
+import { Charts } from './charts.js';
 import { $, setText } from './dom.js';
-import { Feed, newer } from './feed.js';
-import { Model } from './model.js';
+import { Feed, lostTrack, upTo } from './feed.js';
 import { NamespaceView, fromURL, namesInUse, urlFor } from './namespace.js';
 import { ClockView, FaultsView } from './controls.js';
 import { OrdersTable } from './orders.js';
 import { PhoneGrid, toggled } from './phones.js';
+import { Shown } from './shown.js';
 
 const maxOrders = 2000; // orders read at start, newest first
 const parallel = 6; // requests at once for the details of phones and orders
 
-const model = new Model();
-const stats = new Stats();
-let generation = 0; // bumped when the model starts over: answers and jobs of an older one are dropped
+// shown is the state of the namespace the page shows (show makes it); the
+// views below are pointed at its model.
+let shown = null;
 
-const grid = new PhoneGrid($('#phones'), $('#phones-count'), model, { onToggle: toggle, onVisible: loadPhones });
+const grid = new PhoneGrid($('#phones'), $('#phones-count'), null, { onToggle: toggle, onVisible: loadPhones });
 const orders = new OrdersTable($('#orders'), {
   count: $('#orders-count'), prev: $('#orders-prev'), next: $('#orders-next'), page: $('#orders-page'),
   empty: $('.orders-pane .empty'),
-}, model);
-const clock = new ClockView(model, {
+}, null);
+const clock = new ClockView(null, {
   now: $('#clock-now'), cst: $('#clock-cst'), rate: $('#clock-rate'), pause: $('#clock-pause'),
   scale: $('#clock-scale'), scaleSet: $('#clock-scale-set'), adv1h: $('#advance-1h'), adv24h: $('#advance-24h'),
   error: $('#clock-error'),
 });
-const faults = new FaultsView(model, {
+const faults = new FaultsView(null, {
   text: $('#faults-text'), apply: $('#faults-apply'), reload: $('#faults-reload'), note: $('#faults-note'),
   error: $('#faults-error'),
 });
-const charts = new Charts(stats, model, {
+const charts = new Charts(null, null, {
   rate: $('#chart-rate'), rateNow: $('#rate-now'), delay: $('#chart-delay'), delayNow: $('#delay-now'),
   valid: $('#chart-valid'), validNow: $('#valid-now'), orders: $('#chart-orders'), ordersNow: $('#orders-now'),
 });
@@ -50,7 +50,7 @@ function redraw() {
 
 function flush() {
   frame = 0;
-  const ch = model.changed;
+  const ch = shown.model.changed;
   if (ch.phones) {
     ch.phones = false;
     grid.render();
@@ -58,7 +58,7 @@ function flush() {
   if (ch.orders) {
     ch.orders = false;
     orders.render();
-    loadOrderDetails();
+    loadOrderDetails(shown);
   }
   if (ch.clock) {
     ch.clock = false;
@@ -72,7 +72,9 @@ function flush() {
 
 // --- events
 
-function apply(rec) {
+// apply applies an event of namespace ns's feed.
+function apply(ns, rec) {
+  const { model, stats } = ns;
   stats.record(rec);
   const d = rec.data || {};
   switch (rec.kind) {
@@ -80,7 +82,7 @@ function apply(rec) {
       model.setProvider(d);
       break;
     case 'filing.status':
-      if (model.status(d)) refreshMIIT(d.id);
+      if (model.status(d)) refreshMIIT(ns, d.id);
       break;
     case 'sms.sent':
     case 'sms.delivered':
@@ -91,7 +93,7 @@ function apply(rec) {
     case 'validation':
     case 'resend':
       // failures and resends are counted by MIIT: read its view again
-      for (const id of model.openOrdersOf(String(d.phone || ''))) refreshMIIT(id);
+      for (const id of model.openOrdersOf(String(d.phone || ''))) refreshMIIT(ns, id);
       break;
     case 'clock':
       model.setClock(d);
@@ -103,7 +105,7 @@ function apply(rec) {
       model.setProfile(String(d.phone || ''), d.profile);
       break;
     case 'reset':
-      startOver();
+      startOver(ns);
       stats.clear();
       break;
     default:
@@ -116,9 +118,9 @@ function apply(rec) {
 // loadAll reads the clock, the fault profile, every phone and the newest
 // orders (and those of the status the table is filtered by); it answers
 // whether it could.
-async function loadAll() {
-  const gen = generation;
-  const s = current();
+async function loadAll(ns) {
+  const mark = ns.mark();
+  const s = ns.session;
   try {
     const [c, f, phones, prov, miit] = await Promise.all([
       s.api('GET', '/admin/v1/clock'),
@@ -127,7 +129,8 @@ async function loadAll() {
       s.pages('/provider/v1/filings', 'filings', maxOrders),
       s.pages('/miit/v1/filings', 'filings', maxOrders),
     ]);
-    if (gen !== generation) return true; // started over meanwhile: that load is the one that counts
+    if (!ns.holds(mark)) return true; // started over meanwhile: that load is the one that counts
+    const { model } = ns;
     model.setClock(c);
     model.setFaults(f);
     model.setPhones(phones);
@@ -135,49 +138,35 @@ async function loadAll() {
     miit.forEach((v) => model.setMIIT(v));
     redraw();
   } catch (e) {
-    if (isStale(e) || gen !== generation) return true;
+    if (isStale(e) || !ns.holds(mark)) return true;
     console.warn('smsim dashboard: reading the state failed:', e.message);
     return false;
   }
-  loadStatus(orders.status);
+  loadStatus(ns, orders.status);
   return true;
 }
 
-function startOver() {
-  generation++;
-  model.clear();
+// startOver reads the state of namespace ns afresh, from nothing.
+function startOver(ns) {
+  ns.startOver();
   grid.clear();
-  loadAll();
+  loadAll(ns);
 }
 
-// --- details read on demand: the folders of phones in view, MIIT's view
-// of orders that changed
+// --- details read on demand (parallel at a time): the folders of phones
+// in view, MIIT's view of orders that changed
 
-let running = 0;
-const waiting = [];
-function queue(job) {
-  waiting.push(job);
-  pump();
-}
-function pump() {
-  while (running < parallel && waiting.length) {
-    const job = waiting.shift();
-    running++;
-    job().finally(() => {
-      running--;
-      pump();
-    });
-  }
-}
-
+// loadPhones reads the folders of the phones in view that are not read yet.
 function loadPhones(numbers) {
+  const ns = shown;
+  const { model } = ns;
   for (const n of numbers) {
     const p = model.phones.get(n);
     if (!p || p.loaded !== 'no') continue;
     p.loaded = 'loading';
-    const gen = generation;
-    const s = current();
-    queue(async () => {
+    const mark = ns.mark();
+    const s = ns.session;
+    ns.queue(async () => {
       const path = `/phones/v1/${encodeURIComponent(n)}`;
       try {
         const [inbox, blocked, profile] = await Promise.all([
@@ -185,57 +174,55 @@ function loadPhones(numbers) {
           s.api('GET', `${path}/messages?folder=blocked`),
           p.profile ? null : s.api('GET', `${path}/profile`),
         ]);
-        if (gen !== generation) return;
+        if (!ns.holds(mark)) return;
         model.setFolder(n, 'inbox', inbox.messages || []);
         model.setFolder(n, 'blocked', blocked.messages || []);
         if (profile) model.setProfile(n, profile);
         p.loaded = 'yes';
         p.version++;
       } catch {
-        setTimeout(() => { if (p.loaded === 'loading') p.loaded = 'no'; }, 3000); // try again when in view
+        ns.later(() => { if (p.loaded === 'loading') p.loaded = 'no'; }, 3000); // try again when in view
       }
       redraw();
     });
   }
 }
 
-const miitWanted = new Set();
-let miitTimer = 0;
-function refreshMIIT(id) {
+// refreshMIIT reads MIIT's view of order id again, with the others asked
+// for within 100 ms: the orders wanted are those of the timer pending.
+function refreshMIIT(ns, id) {
   if (!id) return;
-  miitWanted.add(id);
-  if (!miitTimer) miitTimer = setTimeout(flushMIIT, 100);
+  if (ns.miitWanted.size === 0) ns.later(() => flushMIIT(ns), 100);
+  ns.miitWanted.add(id);
 }
-function flushMIIT() {
-  miitTimer = 0;
-  const gen = generation;
-  const s = current();
-  for (const id of miitWanted) {
-    queue(async () => {
+function flushMIIT(ns) {
+  const mark = ns.mark();
+  const s = ns.session;
+  for (const id of ns.miitWanted) {
+    ns.queue(async () => {
       try {
         const v = await s.api('GET', `/miit/v1/filings/${encodeURIComponent(id)}`);
-        if (gen === generation) model.setMIIT(v);
+        if (ns.holds(mark)) ns.model.setMIIT(v);
       } catch { /* the next event of the order reads it again */ }
       redraw();
     });
   }
-  miitWanted.clear();
+  ns.miitWanted.clear();
 }
 
 // loadOrderDetails reads the provider's view of orders shown that came
 // from MIIT's listing only (names are the provider's).
-const provAsked = new Set();
-function loadOrderDetails() {
-  const gen = generation;
-  const s = current();
+function loadOrderDetails(ns) {
+  const mark = ns.mark();
+  const s = ns.session;
   for (const o of orders.visible()) {
-    if (o.hasProvider || provAsked.has(o.id)) continue;
-    provAsked.add(o.id);
-    queue(async () => {
+    if (o.hasProvider || ns.provAsked.has(o.id)) continue;
+    ns.provAsked.add(o.id);
+    ns.queue(async () => {
       try {
         const v = await s.api('GET', `/provider/v1/filings/${encodeURIComponent(o.id)}`);
-        if (gen === generation) model.setProvider(v);
-      } catch { if (gen === generation) provAsked.delete(o.id); }
+        if (ns.holds(mark)) ns.model.setProvider(v);
+      } catch { if (ns.holds(mark)) ns.provAsked.delete(o.id); }
       redraw();
     });
   }
@@ -245,12 +232,16 @@ function loadOrderDetails() {
 
 async function toggle(number, fault, button) {
   button.disabled = true;
-  const s = current(); // both requests in the namespace of the click
+  const ns = shown; // both requests in the namespace of the click
+  const s = ns.session;
   try {
     const path = `/phones/v1/${encodeURIComponent(number)}/profile`;
-    const p = model.phone(number);
+    const p = ns.model.phone(number);
     const profile = p.profile || await s.api('GET', path);
-    model.setProfile(number, await s.api('PUT', path, toggled(profile, fault)));
+    // The phone.profile event of the change sets the model, in the order
+    // of the log: an answer applied here could land after the event of a
+    // later change and undo it.
+    await s.api('PUT', path, toggled(profile, fault));
   } catch (e) {
     if (!isStale(e)) setText($('#clock-error'), `phone ${number}: ${e.message}`);
   } finally {
@@ -262,21 +253,21 @@ async function toggle(number, fault, button) {
 $('#phone-search').addEventListener('input', (e) => grid.search(e.target.value));
 $('#order-status').addEventListener('change', (e) => {
   orders.filter(e.target.value);
-  loadStatus(e.target.value);
+  loadStatus(shown, e.target.value);
 });
 
 // loadStatus reads the orders of a status, older ones too than those read
 // at start.
-async function loadStatus(status) {
+async function loadStatus(ns, status) {
   if (!status) return;
-  const gen = generation;
-  const s = current();
+  const mark = ns.mark();
+  const s = ns.session;
   try {
     const list = status === 'submitted'
       ? await s.pages(`/provider/v1/filings?status=${status}`, 'filings', maxOrders)
       : await s.pages(`/miit/v1/filings?status=${status}`, 'filings', maxOrders);
-    if (gen !== generation) return;
-    list.forEach((v) => (status === 'submitted' ? model.setProvider(v) : model.setMIIT(v)));
+    if (!ns.holds(mark)) return;
+    list.forEach((v) => (status === 'submitted' ? ns.model.setProvider(v) : ns.model.setMIIT(v)));
     redraw();
   } catch { /* the table shows what the page has */ }
 }
@@ -285,77 +276,75 @@ async function loadStatus(status) {
 
 setInterval(() => clock.tick(), 100);
 setInterval(() => {
-  stats.tick();
+  shown.stats.tick();
   charts.draw();
   orders.render();
 }, 1000);
 
 // --- start: read where the log stands, the state, then follow the log
 
-let reload = false; // whether the next open of the feed must read the state again
-const feed = new Feed({
-  onRecord: apply,
-  onState: (s) => {
-    const el = $('#feed-state');
-    el.dataset.state = s;
-    setText(el, s);
-  },
-  onOpen: async (again, after) => {
-    const gen = generation;
-    if (again && !reload) {
-      // The feed catches up from the last event seen, unless the log no
-      // longer holds it: a store that started afresh, or more missed than
-      // the log keeps. Then the page starts over from the API's state.
-      let gone;
-      try {
-        const log = await current().api('GET', '/admin/v1/events?limit=1');
-        const oldest = log.events && log.events[0];
-        gone = after !== '' && (!oldest || newer(oldest.id, after));
-      } catch {
-        gone = true;
-      }
-      if (gen !== generation) return; // another namespace, or started over, meanwhile
-      reload = gone;
+// showFeed shows the state of the feed: "connecting", "live" or
+// "reconnecting".
+function showFeed(state) {
+  const el = $('#feed-state');
+  el.dataset.state = state;
+  setText(el, state);
+}
+
+// opened is called each time the feed of namespace ns opens: again when
+// it had been open before, after the event id it catches up from.
+async function opened(ns, again, after) {
+  const mark = ns.mark();
+  if (again && !ns.reload) {
+    // The feed catches up from the last event seen, unless the log no
+    // longer holds it: a store that started afresh, or more missed than
+    // the log keeps. Then the page starts over from the API's state.
+    let lost;
+    try {
+      lost = lostTrack(await ns.session.api('GET', '/admin/v1/events?limit=1'), after);
+    } catch {
+      lost = true;
     }
-    if (reload) {
-      reload = false;
-      startOver();
-    }
-  },
-});
+    if (!ns.holds(mark)) return; // another namespace, or started over, meanwhile
+    ns.reload = lost;
+  }
+  if (ns.reload) {
+    ns.reload = false;
+    startOver(ns);
+  }
+}
 
 // seedStats feeds the charts with the events of the last minutes before
 // the page opened, up to event id last (the feed goes on from there): event
 // ids begin with the server's Unix milliseconds.
-async function seedStats(s, last) {
+async function seedStats(ns, last) {
   let after = `${Date.now() - 10 * 60e3}-0`;
   for (let n = 0; n < 20 && last && last !== '0'; n++) {
-    const log = await s.api('GET', `/admin/v1/events?after=${after}&limit=1000`);
-    for (const rec of log.events || []) {
-      if (newer(rec.id, last)) return;
-      stats.record(rec);
-      after = rec.id;
-    }
-    if (!log.events || log.events.length < 1000) return;
+    const log = await ns.session.api('GET', `/admin/v1/events?after=${after}&limit=1000`);
+    const events = log.events || [];
+    const seen = upTo(events, last);
+    for (const rec of seen) ns.stats.record(rec);
+    if (seen.length < events.length || events.length < 1000) return;
+    after = events[events.length - 1].id;
   }
 }
 
-// boot reads where the namespace's log stands, the charts' last minutes
+// boot reads where the log of namespace ns stands, the charts' last minutes
 // and the state, then follows the log.
-async function boot() {
-  const gen = generation;
-  const s = current();
+async function boot(ns) {
+  const mark = ns.mark();
+  const s = ns.session;
   let after = '';
   try {
     after = (await s.api('GET', '/admin/v1/events?limit=1')).last || '';
-    await seedStats(s, after);
+    await seedStats(ns, after);
   } catch { /* the server is away (the feed waits for it), or the page left the namespace */ }
-  if (gen !== generation) return;
-  const loaded = await loadAll();
-  if (gen !== generation) return;
-  reload = !loaded;
-  stats.tick();
-  feed.start(s.namespace, after);
+  if (!ns.holds(mark)) return;
+  const loaded = await loadAll(ns);
+  if (!ns.holds(mark)) return;
+  ns.reload = !loaded;
+  ns.stats.tick();
+  ns.feed.start(s.namespace, after);
   redraw();
   charts.draw();
   loadNamespaces(); // the namespace shown is among them now: the page's requests used it
@@ -377,6 +366,7 @@ const nsView = new NamespaceView({
 // loadNamespaces reads the namespaces in use and offers them in the
 // control. When the list cannot be read, the suggestions stay as they
 // were; of two reads at once, an older answer does not undo a newer one.
+// Every answer is counted (NamespaceView.answered).
 let nsAsked = 0;
 let nsShown = 0;
 async function loadNamespaces() {
@@ -386,24 +376,28 @@ async function loadNamespaces() {
     if (n < nsShown) return;
     nsShown = n;
     nsView.suggest(names);
-  } catch { /* the suggestions stay as they were */ }
+  } catch {
+    // the suggestions stay as they were
+  } finally {
+    nsView.answered();
+  }
 }
 
-// show makes the page show namespace name, from nothing.
+// show makes the page show namespace name, from nothing: the state of the
+// one before is left behind, with what is still on its way for it.
 function show(name) {
-  enter(name); // requests of the namespace before are aborted, their answers dropped
-  generation++;
-  feed.stop();
-  waiting.length = 0;
-  clearTimeout(miitTimer);
-  miitTimer = 0;
-  miitWanted.clear();
-  provAsked.clear();
-  reload = false;
-  model.clear();
+  if (shown) shown.leave();
+  const ns = new Shown(enter(name), parallel); // requests of the namespace before are aborted, their answers dropped
+  ns.feed = new Feed({
+    onRecord: (rec) => apply(ns, rec),
+    onState: showFeed,
+    onOpen: (again, after) => opened(ns, again, after),
+  });
+  shown = ns;
+  for (const view of [grid, orders, clock, faults, charts]) view.model = ns.model;
+  charts.stats = ns.stats;
   grid.clear();
   $('#phones').scrollTop = 0;
-  stats.clear();
   orders.filter(orders.status);
   clock.clear();
   faults.clear();
@@ -411,7 +405,7 @@ function show(name) {
   nsView.show(name);
   redraw();
   charts.draw();
-  boot();
+  boot(ns);
 }
 
 window.addEventListener('popstate', () => {

@@ -117,7 +117,7 @@ function axis(ctx, w, h, label, c) {
 
 export class Charts {
   constructor(stats, model, el) {
-    this.stats = stats;
+    this.stats = stats; // the stats and the model shown: the page points the charts at others for another namespace
     this.model = model;
     this.el = el; // {rate, rateNow, delay, delayNow, valid, validNow, orders, ordersNow}
   }

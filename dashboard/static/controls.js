@@ -7,7 +7,7 @@ import { fmtDateTime } from './format.js';
 
 export class ClockView {
   constructor(model, el) {
-    this.model = model;
+    this.model = model; // the model shown: the page points the view at another for another namespace
     this.el = el; // {now, cst, rate, pause, scale, scaleSet, adv1h, adv24h, error}
     el.pause.addEventListener('click', () => this.act(() => api('PUT', '/admin/v1/clock', { paused: !this.model.clock?.paused })));
     el.scaleSet.addEventListener('click', () => this.setScale());
@@ -72,7 +72,7 @@ export class ClockView {
 
 export class FaultsView {
   constructor(model, el) {
-    this.model = model;
+    this.model = model; // the model shown: the page points the view at another for another namespace
     this.el = el; // {text, apply, reload, note, error}
     this.dirty = false;
     el.text.addEventListener('input', () => {

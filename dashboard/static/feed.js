@@ -53,10 +53,7 @@ export class Feed {
   }
 
   url() {
-    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const q = new URLSearchParams({ namespace: this.namespace });
-    if (this.after) q.set('after', this.after);
-    return `${proto}//${location.host}/ws/events?${q}`;
+    return eventsURL(location, this.namespace, this.after);
   }
 
   connect() {
@@ -85,11 +82,25 @@ export class Feed {
       if (this.ws !== ws) return;
       this.ws = null;
       this.onState(this.opened ? 'reconnecting' : 'connecting');
-      // 0.25 s, 0.5 s, 1 s, 2 s, then every 3 s, a little jittered
-      const wait = Math.min(3000, 250 * 2 ** this.tries++) * (0.8 + 0.4 * Math.random());
-      this.timer = setTimeout(() => this.connect(), wait);
+      this.timer = setTimeout(() => this.connect(), retryDelay(this.tries++, Math.random()));
     };
   }
+}
+
+// eventsURL answers the websocket URL of namespace's events, after event
+// id after ("" for live only), on the origin of loc (the page's location).
+export function eventsURL(loc, namespace, after) {
+  const proto = loc.protocol === 'https:' ? 'wss:' : 'ws:';
+  const q = new URLSearchParams({ namespace });
+  if (after) q.set('after', after);
+  return `${proto}//${loc.host}/ws/events?${q}`;
+}
+
+// retryDelay answers the milliseconds to wait before connecting again
+// after tries failed tries in a row: 0.25 s, 0.5 s, 1 s, 2 s, then every
+// 3 s, jittered by ±20% (jitter is from 0 to 1, as Math.random's).
+export function retryDelay(tries, jitter) {
+  return Math.min(3000, 250 * 2 ** tries) * (0.8 + 0.4 * jitter);
 }
 
 // newer tells whether event id a comes after event id b ("ms-seq").
@@ -97,4 +108,22 @@ export function newer(a, b) {
   const [am, as] = String(a).split('-').map(Number);
   const [bm, bs] = String(b).split('-').map(Number);
   return am > bm || (am === bm && (as || 0) > (bs || 0));
+}
+
+// lostTrack tells whether a feed that reopens after event id after cannot
+// catch up, so that the page must read the state afresh: the log (the
+// answer of GET /admin/v1/events?limit=1, its oldest event) no longer holds
+// that event, or holds none. A feed that saw no event ("") catches up on
+// nothing.
+export function lostTrack(log, after) {
+  const oldest = log && log.events && log.events[0];
+  return after !== '' && (!oldest || newer(oldest.id, after));
+}
+
+// upTo answers the events of a page of the log (oldest first) up to event
+// id last, that one included: those the page reads before its feed goes
+// on after last.
+export function upTo(events, last) {
+  const i = events.findIndex((rec) => newer(rec.id, last));
+  return i < 0 ? events : events.slice(0, i);
 }

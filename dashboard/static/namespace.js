@@ -56,6 +56,7 @@ export class NamespaceView {
     this.name = defaultNamespace;
     this.names = []; // the namespaces in use, as last read
     this.drawn = ''; // what the suggestions hold: the names and the one marked
+    this.answers = 0; // answers of the list handled, read or not
     el.input.addEventListener('focus', onFocus);
     el.form.addEventListener('submit', (e) => {
       e.preventDefault();
@@ -88,6 +89,14 @@ export class NamespaceView {
     if (key === this.drawn) return;
     this.drawn = key;
     this.el.list.replaceChildren(...this.names.map((n) => h('option', { value: n, label: n === this.name ? `${n} (shown)` : undefined })));
+  }
+
+  // answered counts an answer of the list of namespaces in use that the
+  // page handled, whether it could read it or not, in the list's
+  // data-answers: a test waits on it to know that an answer arrived.
+  answered() {
+    this.answers++;
+    this.el.list.dataset.answers = String(this.answers);
   }
 
   // showError says why a name was refused, or nothing when text is ''.

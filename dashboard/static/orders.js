@@ -18,7 +18,7 @@ export class OrdersTable {
   constructor(table, parts, model) {
     this.tbody = table.querySelector('tbody');
     this.parts = parts; // {count, select, prev, next, page, empty}
-    this.model = model;
+    this.model = model; // the model shown: the page points the view at another for another namespace
     this.status = '';
     this.page = 0;
     parts.prev.addEventListener('click', () => { this.page = Math.max(0, this.page - 1); this.render(); });

@@ -34,7 +34,7 @@ export class PhoneGrid {
     this.canvas = scroller.querySelector('.phone-canvas');
     this.empty = scroller.querySelector('.empty');
     this.count = count;
-    this.model = model;
+    this.model = model; // the model shown: the page points the view at another for another namespace
     this.onToggle = onToggle;
     this.onVisible = onVisible;
     this.q = '';

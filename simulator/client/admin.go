@@ -4,14 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"time"
-
-	"smsim/gateway"
-	"smsim/simulator/core"
 )
 
+// ClockState is what the simulated clock of a namespace reads.
+type ClockState struct {
+	Now    time.Time `json:"now"`    // simulated time
+	Scale  float64   `json:"scale"`  // simulated seconds per real second
+	Paused bool      `json:"paused"` // true: simulated time stands still
+}
+
 // Clock reads the simulated clock (GET /admin/v1/clock).
-func (c *Client) Clock(ctx context.Context) (core.ClockState, error) {
-	var st core.ClockState
+func (c *Client) Clock(ctx context.Context) (ClockState, error) {
+	var st ClockState
 	_, err := c.do(ctx, request{method: "GET", path: "/admin/v1/clock"}, &st)
 	return st, err
 }
@@ -23,20 +27,20 @@ type ClockSettings struct {
 }
 
 // SetClock pauses, resumes or rescales the clock (PUT /admin/v1/clock).
-func (c *Client) SetClock(ctx context.Context, s ClockSettings) (core.ClockState, error) {
-	var st core.ClockState
+func (c *Client) SetClock(ctx context.Context, s ClockSettings) (ClockState, error) {
+	var st ClockState
 	_, err := c.do(ctx, request{method: "PUT", path: "/admin/v1/clock", body: s}, &st)
 	return st, err
 }
 
 // Pause stops simulated time.
-func (c *Client) Pause(ctx context.Context) (core.ClockState, error) {
+func (c *Client) Pause(ctx context.Context) (ClockState, error) {
 	paused := true
 	return c.SetClock(ctx, ClockSettings{Paused: &paused})
 }
 
 // Resume runs simulated time at scale simulated seconds per real second.
-func (c *Client) Resume(ctx context.Context, scale float64) (core.ClockState, error) {
+func (c *Client) Resume(ctx context.Context, scale float64) (ClockState, error) {
 	paused := false
 	return c.SetClock(ctx, ClockSettings{Scale: &scale, Paused: &paused})
 }
@@ -44,43 +48,43 @@ func (c *Client) Resume(ctx context.Context, scale float64) (core.ClockState, er
 // Advance moves the clock d ahead (POST /admin/v1/clock/advance). Before
 // it answers, everything that fell due on the way has been carried out:
 // syncs, code messages, deliveries, expiries, reviews.
-func (c *Client) Advance(ctx context.Context, d time.Duration) (core.ClockState, error) {
-	var st core.ClockState
+func (c *Client) Advance(ctx context.Context, d time.Duration) (ClockState, error) {
+	var st ClockState
 	_, err := c.do(ctx, request{method: "POST", path: "/admin/v1/clock/advance",
 		body: map[string]string{"by": d.String()}}, &st)
 	return st, err
 }
 
 // Faults reads the fault profile (GET /admin/v1/faults).
-func (c *Client) Faults(ctx context.Context) (core.Faults, error) {
-	var f faultsAnswer
+func (c *Client) Faults(ctx context.Context) (Faults, error) {
+	var f Faults
 	_, err := c.do(ctx, request{method: "GET", path: "/admin/v1/faults"}, &f)
-	return f.Faults, err
+	return f, err
 }
 
 // PutFaults replaces the fault profile (PUT /admin/v1/faults); start from
-// core.DefaultFaults() and change what the test needs.
-func (c *Client) PutFaults(ctx context.Context, f core.Faults) (core.Faults, error) {
-	var out faultsAnswer
+// DefaultFaults() and change what the test needs.
+func (c *Client) PutFaults(ctx context.Context, f Faults) (Faults, error) {
+	var out Faults
 	_, err := c.do(ctx, request{method: "PUT", path: "/admin/v1/faults", body: f}, &out)
-	return out.Faults, err
+	return out, err
 }
 
 // PatchFaults changes fields of the fault profile with a JSON merge patch
 // (PATCH /admin/v1/faults): patch is anything that encodes to a JSON
 // object — a map, a struct, or json.RawMessage(`{"drop_rate": 0.5}`).
-func (c *Client) PatchFaults(ctx context.Context, patch any) (core.Faults, error) {
-	var out faultsAnswer
+func (c *Client) PatchFaults(ctx context.Context, patch any) (Faults, error) {
+	var out Faults
 	_, err := c.do(ctx, request{method: "PATCH", path: "/admin/v1/faults", body: patch}, &out)
-	return out.Faults, err
+	return out, err
 }
 
 // Reset forgets every filing, message, phone profile and fault script, and
 // sets the clock and the fault profile back to their start values (POST
 // /admin/v1/reset). It answers the clock.
-func (c *Client) Reset(ctx context.Context) (core.ClockState, error) {
+func (c *Client) Reset(ctx context.Context) (ClockState, error) {
 	var out struct {
-		Clock core.ClockState `json:"clock"`
+		Clock ClockState `json:"clock"`
 	}
 	_, err := c.do(ctx, request{method: "POST", path: "/admin/v1/reset"}, &out)
 	return out.Clock, err
@@ -102,17 +106,75 @@ func (c *Client) Scenarios(ctx context.Context) ([]ScenarioInfo, error) {
 	return out.Scenarios, err
 }
 
+// Scenario sets the fault profile, phone profiles and outage windows in one
+// go: a named day in the life of the SMS network and MIIT. Scenario{Name: N}
+// alone names a scenario shipped with smsim (ApplyShippedScenario). Its
+// faults and phones are JSON documents, as in a scenario file: what they
+// omit takes its start value, so that a scenario says only what it
+// changes.
+type Scenario struct {
+	Name        string `json:"name,omitempty"`
+	Description string `json:"description,omitempty"`
+	// Faults is a fault profile, whole or in part:
+	// json.RawMessage(`{"drop_rate": 0.1}`), or json.Marshal of a Faults.
+	Faults json.RawMessage `json:"faults,omitempty"`
+	// Outages are outage windows counted from when the scenario is
+	// applied, besides those of Faults.
+	Outages []RelativeOutage `json:"outages,omitempty"`
+	// Phones are phone profiles by number, each whole or in part:
+	// json.RawMessage(`{"reachable": false}`), or json.Marshal of a
+	// PhoneProfile. The other phones keep theirs.
+	Phones map[string]json.RawMessage `json:"phones,omitempty"`
+}
+
+// RelativeOutage is an outage window of a scenario: it starts After the
+// scenario is applied and lasts For.
+type RelativeOutage struct {
+	Carrier  string        // a known carrier (CarrierChinaMobile, …) or a name of the test's with Prefixes
+	Prefixes []string      // number prefixes; empty: the known carrier's
+	After    time.Duration // from when the scenario is applied
+	For      time.Duration
+	Mode     string // ModeHold or ModeRefuse
+}
+
+type relativeOutageJSON struct {
+	Carrier  string   `json:"carrier,omitempty"`
+	Prefixes []string `json:"prefixes,omitempty"`
+	After    string   `json:"after"`
+	For      string   `json:"for"`
+	Mode     string   `json:"mode"`
+}
+
+// MarshalJSON writes the window in its wire form, its durations as Go
+// duration strings.
+func (o RelativeOutage) MarshalJSON() ([]byte, error) {
+	return json.Marshal(relativeOutageJSON{Carrier: o.Carrier, Prefixes: o.Prefixes,
+		After: formatDuration(o.After), For: formatDuration(o.For), Mode: o.Mode})
+}
+
+// UnmarshalJSON reads the window from its wire form.
+func (o *RelativeOutage) UnmarshalJSON(b []byte) error {
+	var w relativeOutageJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	var p durations
+	*o = RelativeOutage{Carrier: w.Carrier, Prefixes: w.Prefixes,
+		After: p.parse("after", w.After), For: p.parse("for", w.For), Mode: w.Mode}
+	return p.err
+}
+
 // ScenarioResult is what applying a scenario set: the whole fault profile,
 // its outages placed in time, and the phone profiles it gave.
 type ScenarioResult struct {
-	Name   string
-	Faults core.Faults
-	Phones map[string]gateway.Profile
+	Name   string                  `json:"name,omitempty"`
+	Faults Faults                  `json:"faults"`
+	Phones map[string]PhoneProfile `json:"phones"`
 }
 
 // ApplyScenario applies a scenario (PUT /admin/v1/scenario): nothing is set
 // unless all of it is valid.
-func (c *Client) ApplyScenario(ctx context.Context, sc core.Scenario) (ScenarioResult, error) {
+func (c *Client) ApplyScenario(ctx context.Context, sc Scenario) (ScenarioResult, error) {
 	var out ScenarioResult
 	_, err := c.do(ctx, request{method: "PUT", path: "/admin/v1/scenario", body: sc}, &out)
 	return out, err
@@ -121,43 +183,7 @@ func (c *Client) ApplyScenario(ctx context.Context, sc core.Scenario) (ScenarioR
 // ApplyShippedScenario applies a scenario shipped with smsim by its name
 // (Scenarios lists them).
 func (c *Client) ApplyShippedScenario(ctx context.Context, name string) (ScenarioResult, error) {
-	return c.ApplyScenario(ctx, core.Scenario{Name: name})
-}
-
-func (r *ScenarioResult) decode(b []byte) error {
-	var w struct {
-		Name   string                     `json:"name"`
-		Faults json.RawMessage            `json:"faults"`
-		Phones map[string]json.RawMessage `json:"phones"`
-	}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	var f faultsAnswer
-	if err := f.decode(w.Faults); err != nil {
-		return err
-	}
-	r.Name, r.Faults, r.Phones = w.Name, f.Faults, map[string]gateway.Profile{}
-	for phone, raw := range w.Phones {
-		var p profileAnswer
-		if err := p.decode(raw); err != nil {
-			return err
-		}
-		r.Phones[phone] = p.Profile
-	}
-	return nil
-}
-
-// faultsAnswer reads a fault profile in its wire form.
-type faultsAnswer struct{ core.Faults }
-
-func (a *faultsAnswer) decode(b []byte) error {
-	b, err := onlyKnown(b, core.DefaultFaults())
-	if err != nil {
-		return err
-	}
-	a.Faults, err = core.ParseFaults(b)
-	return err
+	return c.ApplyScenario(ctx, Scenario{Name: name})
 }
 
 // NamespaceUse is a namespace in use and when a request last touched it

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"smsim/gateway"
 	"smsim/simulator/client"
 	"smsim/simulator/core"
 	"smsim/simulator/simtest"
@@ -22,7 +21,7 @@ func TestClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st != (core.ClockState{Now: simtest.DefaultStart(), Scale: 1, Paused: true}) {
+	if st != (client.ClockState{Now: simtest.DefaultStart(), Scale: 1, Paused: true}) {
 		t.Fatalf("clock %+v", st)
 	}
 	st, err = sim.Advance(ctx, 90*time.Minute)
@@ -57,23 +56,23 @@ func TestFaultProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(f, core.DefaultFaults()) {
+	if !reflect.DeepEqual(f, client.DefaultFaults()) {
 		t.Fatalf("start value %+v", f)
 	}
 	f.DropRate = 0.25
-	f.SyncLag = core.Fixed(5 * time.Minute)
-	f.Outages = []core.Outage{{Carrier: "china_unicom", Start: simtest.DefaultStart(),
-		End: simtest.DefaultStart().Add(time.Hour), Mode: core.ModeHold}}
+	f.SyncLag = client.Fixed(5 * time.Minute)
+	f.Outages = []client.Outage{{Carrier: client.CarrierChinaUnicom, Start: simtest.DefaultStart(),
+		End: simtest.DefaultStart().Add(time.Hour), Mode: client.ModeHold}}
 	got, err := sim.PutFaults(ctx, f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.DropRate != 0.25 || got.SyncLag != core.Fixed(5*time.Minute) || len(got.Outages) != 1 ||
+	if got.DropRate != 0.25 || got.SyncLag != client.Fixed(5*time.Minute) || len(got.Outages) != 1 ||
 		len(got.Outages[0].Prefixes) == 0 || got.Outages[0].Prefixes[0] != "130" {
 		t.Fatalf("put %+v", got)
 	}
 	got, err = sim.PatchFaults(ctx, json.RawMessage(`{"drop_rate": null, "spam_block_rate": 0.5}`))
-	if err != nil || got.DropRate != 0 || got.SpamBlockRate != 0.5 || got.SyncLag != core.Fixed(5*time.Minute) {
+	if err != nil || got.DropRate != 0 || got.SpamBlockRate != 0.5 || got.SyncLag != client.Fixed(5*time.Minute) {
 		t.Fatalf("patched %+v, %v", got, err)
 	}
 	_, err = sim.PatchFaults(ctx, map[string]any{"sms_delay": map[string]string{"model": "lognormal", "median": "1m", "p99": "10s"}})
@@ -94,7 +93,7 @@ func TestResetForgetsEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st != (core.ClockState{Now: simtest.DefaultStart(), Scale: 1, Paused: true}) {
+	if st != (client.ClockState{Now: simtest.DefaultStart(), Scale: 1, Paused: true}) {
 		t.Fatalf("clock after the reset %+v", st)
 	}
 	if _, err := sim.Filing(ctx, order.ID); !client.IsStatus(err, http.StatusNotFound) {
@@ -138,18 +137,18 @@ func TestScenarios(t *testing.T) {
 		t.Fatalf("faults %+v, %v: want the scenario's", f, err)
 	}
 
-	res, err = sim.ApplyScenario(ctx, core.Scenario{Name: "admin_phone_off",
+	res, err = sim.ApplyScenario(ctx, client.Scenario{Name: "admin_phone_off",
 		Faults:  json.RawMessage(`{"sync_lag": {"model": "fixed", "value": "5m"}}`),
-		Outages: []core.RelativeOutage{{Carrier: "china_unicom", After: "10m", For: "30m", Mode: "refuse"}},
+		Outages: []client.RelativeOutage{{Carrier: client.CarrierChinaUnicom, After: 10 * time.Minute, For: 30 * time.Minute, Mode: client.ModeRefuse}},
 		Phones:  map[string]json.RawMessage{admin.Phone: json.RawMessage(`{"reachable": false}`)}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Name != "admin_phone_off" || res.Faults.SyncLag != core.Fixed(5*time.Minute) ||
+	if res.Name != "admin_phone_off" || res.Faults.SyncLag != client.Fixed(5*time.Minute) ||
 		!res.Faults.Outages[0].End.Equal(simtest.DefaultStart().Add(40*time.Minute)) || res.Phones[admin.Phone].Reachable {
 		t.Fatalf("applied %+v", res)
 	}
-	if p, err := sim.Profile(ctx, admin.Phone); err != nil || p.Reachable || p.Service != gateway.ServiceActive {
+	if p, err := sim.Profile(ctx, admin.Phone); err != nil || p.Reachable || p.Service != client.ServiceActive {
 		t.Fatalf("profile %+v, %v", p, err)
 	}
 	if _, err := sim.ApplyShippedScenario(ctx, "sunny_day"); !client.IsStatus(err, http.StatusBadRequest) {

@@ -3,15 +3,19 @@
 // the health checks, with the helpers a test wants — wait for a code,
 // advance the clock, submit a first filing.
 //
-// It speaks in the simulator's own types (miit.SubmitRequest,
-// miit.ProviderView, gateway.Message, simulator.ClockState, …). A request
-// the simulator refuses is an *Error carrying its problem details:
+// It has types of its own for what it sends and receives (SubmitRequest,
+// ProviderView, Message, Faults, ClockState, …), in the wire form the
+// server speaks, and the constants a test compares with: statuses, MIIT's
+// result words and texts, folders, event kinds. It imports none of the
+// server's packages: a module that imports it gets the standard library
+// and a websocket library, not Redis or Prometheus. A request the
+// simulator refuses is an *Error carrying its problem details:
 //
 //	var e *client.Error
 //	if errors.As(err, &e) && e.Status == http.StatusConflict { … }
 //
 // Domain outcomes — a wrong code, a used-up resend — are not errors: they
-// are results with MIIT's words (miit.ValidationResult, miit.ResendResult).
+// are results with MIIT's words (ValidationResult, ResendResult).
 //
 // A client speaks for one namespace of the server — a world of its own,
 // with its own clock, faults, phones and orders — the default one unless
@@ -206,19 +210,11 @@ func (c *Client) do(ctx context.Context, r request, out any) (int, error) {
 		return resp.StatusCode, problemOf(r, resp, b)
 	}
 	if out != nil && len(bytes.TrimSpace(b)) > 0 {
-		if err := decode(b, out); err != nil {
+		if err := json.Unmarshal(b, out); err != nil {
 			return resp.StatusCode, fmt.Errorf("smsim: %s %s: decode the answer: %w", r.method, r.path, err)
 		}
 	}
 	return resp.StatusCode, nil
-}
-
-// decode reads an answer into out: a decoder of its own when out has one.
-func decode(b []byte, out any) error {
-	if d, ok := out.(interface{ decode([]byte) error }); ok {
-		return d.decode(b)
-	}
-	return json.Unmarshal(b, out)
 }
 
 func problemOf(r request, resp *http.Response, b []byte) *Error {

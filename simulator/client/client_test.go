@@ -12,7 +12,6 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
-	"smsim/miit"
 	"smsim/simulator"
 	"smsim/simulator/client"
 	"smsim/simulator/server"
@@ -23,13 +22,13 @@ import (
 // The people of the tests' orders, and the last six characters of their
 // certificates.
 var (
-	leader = miit.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
-	admin  = miit.Person{Name: "Han Meimei", Phone: "13800000002", CertificateNumber: "11010119920101567X"}
+	leader = client.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
+	admin  = client.Person{Name: "Han Meimei", Phone: "13800000002", CertificateNumber: "11010119920101567X"}
 )
 
 // codesSent submits a first filing and advances the clock past the sync
 // lag: both people have their codes.
-func codesSent(t *testing.T, sim *simtest.Sim) miit.ProviderView {
+func codesSent(t *testing.T, sim *simtest.Sim) client.ProviderView {
 	t.Helper()
 	ctx := t.Context()
 	order, err := sim.SubmitFirstFiling(ctx, leader, admin)
@@ -60,7 +59,7 @@ func TestNewTakesAServerURL(t *testing.T) {
 func TestErrorsCarryTheProblemDetails(t *testing.T) {
 	sim := runT(t)
 	ctx := t.Context()
-	_, err := sim.Submit(ctx, miit.SubmitRequest{Type: "renewal"})
+	_, err := sim.Submit(ctx, client.SubmitRequest{Type: "renewal"})
 	var e *client.Error
 	if !errors.As(err, &e) {
 		t.Fatalf("error %v (%T) is no *client.Error", err, err)

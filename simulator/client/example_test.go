@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"time"
 
-	"smsim/miit"
 	"smsim/simulator/client"
 	"smsim/simulator/simtest"
 )
@@ -23,8 +22,8 @@ func ExampleClient_WaitForCodeAfter() {
 	defer sim.Close()
 	ctx := context.Background()
 
-	leader := miit.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
-	sim.Submit(ctx, miit.SubmitRequest{Type: miit.TypeModify, Variant: "entity", EntityLeader: &leader})
+	leader := client.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
+	sim.Submit(ctx, client.SubmitRequest{Type: client.TypeModify, Variant: "entity", EntityLeader: &leader})
 	sim.Advance(ctx, time.Hour)
 	first, err := sim.WaitForCodeAfter(ctx, leader.Phone, client.AfterStart)
 	if err != nil {

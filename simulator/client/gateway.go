@@ -1,10 +1,6 @@
 package client
 
-import (
-	"context"
-
-	"smsim/gateway"
-)
+import "context"
 
 // Send hands a message to the SMS gateway (POST /gateway/v1/messages) and
 // answers its id; it is queued, and reaches the phone after its delays and
@@ -21,8 +17,8 @@ func (c *Client) Send(ctx context.Context, from, to, body string) (string, error
 
 // Message reads a message of the gateway with its status and its trail,
 // each decision taken on its way (GET /gateway/v1/messages/{id}).
-func (c *Client) Message(ctx context.Context, id string) (gateway.Message, error) {
-	var m gateway.Message
+func (c *Client) Message(ctx context.Context, id string) (Message, error) {
+	var m Message
 	_, err := c.do(ctx, request{method: "GET", path: "/gateway/v1/messages/" + segment(id)}, &m)
 	return m, err
 }

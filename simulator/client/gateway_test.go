@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"smsim/gateway"
 	"smsim/simulator/client"
 	"smsim/simulator/simtest"
 )
@@ -24,7 +23,7 @@ func TestSendAndFollowAMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.ID != id || m.Status != gateway.StatusQueued || m.Phone != "13800000001" || m.Code != "123456" || m.DeliveredAt != nil {
+	if m.ID != id || m.Status != client.MessageQueued || m.Phone != "13800000001" || m.Code != "123456" || m.DeliveredAt != nil {
 		t.Fatalf("queued message %+v", m)
 	}
 	if _, err := sim.Advance(ctx, 2*time.Minute); err != nil {
@@ -35,14 +34,14 @@ func TestSendAndFollowAMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := simtest.DefaultStart().Add(2 * time.Minute)
-	if m.Status != gateway.StatusDelivered || m.Folder != gateway.FolderInbox || m.DeliveredAt == nil || !m.DeliveredAt.Equal(want) {
+	if m.Status != client.MessageDelivered || m.Folder != client.FolderInbox || m.DeliveredAt == nil || !m.DeliveredAt.Equal(want) {
 		t.Fatalf("delivered message %+v", m)
 	}
 	var steps []string
 	for _, d := range m.Trail {
 		steps = append(steps, d.Step)
 	}
-	if len(steps) != 3 || steps[0] != gateway.StepSent || steps[1] != gateway.StepDelay || steps[2] != gateway.StepDelivered {
+	if len(steps) != 3 || steps[0] != client.StepSent || steps[1] != client.StepDelay || steps[2] != client.StepDelivered {
 		t.Fatalf("trail %+v", m.Trail)
 	}
 	if _, err := sim.Send(ctx, "12381", "12345", "x"); !client.IsStatus(err, http.StatusBadRequest) {

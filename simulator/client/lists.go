@@ -2,13 +2,8 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"net/url"
 	"strconv"
-
-	"smsim/gateway"
-	"smsim/miit"
-	"smsim/simulator/core"
 )
 
 // ListOptions select and page a listing of orders.
@@ -46,16 +41,16 @@ type FilingList[V any] struct {
 
 // Filings lists the orders as the provider sees them (GET
 // /provider/v1/filings).
-func (c *Client) Filings(ctx context.Context, o ListOptions) (FilingList[miit.ProviderView], error) {
-	var out FilingList[miit.ProviderView]
+func (c *Client) Filings(ctx context.Context, o ListOptions) (FilingList[ProviderView], error) {
+	var out FilingList[ProviderView]
 	_, err := c.do(ctx, request{method: "GET", path: "/provider/v1/filings", query: o.query()}, &out)
 	return out, err
 }
 
 // MIITFilings lists the orders as MIIT sees them (GET /miit/v1/filings),
 // status unknown for those not synced yet.
-func (c *Client) MIITFilings(ctx context.Context, o ListOptions) (FilingList[miit.MIITView], error) {
-	var out FilingList[miit.MIITView]
+func (c *Client) MIITFilings(ctx context.Context, o ListOptions) (FilingList[MIITView], error) {
+	var out FilingList[MIITView]
 	_, err := c.do(ctx, request{method: "GET", path: "/miit/v1/filings", query: o.query()}, &out)
 	return out, err
 }
@@ -70,8 +65,8 @@ type PhoneListOptions struct {
 // PhoneList is a page of phones, by number, and how many the listing has
 // in all.
 type PhoneList struct {
-	Phones []gateway.PhoneSummary
-	Total  int
+	Phones []PhoneSummary `json:"phones"`
+	Total  int            `json:"total"`
 }
 
 // Phones lists the phones the simulator knows — sent a message or given a
@@ -87,30 +82,6 @@ func (c *Client) Phones(ctx context.Context, o PhoneListOptions) (PhoneList, err
 	return out, err
 }
 
-func (l *PhoneList) decode(b []byte) error {
-	var w struct {
-		Phones []struct {
-			Phone   string          `json:"phone"`
-			Profile json.RawMessage `json:"profile"`
-			Inbox   int64           `json:"inbox"`
-			Blocked int64           `json:"blocked"`
-		} `json:"phones"`
-		Total int `json:"total"`
-	}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	l.Total, l.Phones = w.Total, make([]gateway.PhoneSummary, len(w.Phones))
-	for i, p := range w.Phones {
-		var prof profileAnswer
-		if err := prof.decode(p.Profile); err != nil {
-			return err
-		}
-		l.Phones[i] = gateway.PhoneSummary{Phone: p.Phone, Profile: prof.Profile, Inbox: p.Inbox, Blocked: p.Blocked}
-	}
-	return nil
-}
-
 // EventOptions page the event log.
 type EventOptions struct {
 	After string // only the events after the one with this id; empty: from the oldest kept
@@ -121,8 +92,8 @@ type EventOptions struct {
 // newest event of the log: when the page's last event is not it, more are
 // waiting.
 type EventPage struct {
-	Events []core.Record `json:"events"`
-	Last   string        `json:"last"`
+	Events []Event `json:"events"`
+	Last   string  `json:"last"`
 }
 
 // Events reads the event log (GET /admin/v1/events): every submission and

@@ -6,10 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"smsim/gateway"
-	"smsim/miit"
 	"smsim/simulator/client"
-	"smsim/simulator/core"
 	"smsim/simulator/simtest"
 )
 
@@ -34,12 +31,12 @@ func TestListFilings(t *testing.T) {
 	if all.Total != 3 || len(all.Filings) != 3 || all.Filings[0].ID != ids[2] || all.Filings[2].ID != ids[0] {
 		t.Fatalf("all orders %+v: want 3, newest first", all)
 	}
-	pg, err := sim.Filings(ctx, client.ListOptions{Status: miit.StatusSubmitted, Limit: 1, Offset: 1})
+	pg, err := sim.Filings(ctx, client.ListOptions{Status: client.FilingSubmitted, Limit: 1, Offset: 1})
 	if err != nil || pg.Total != 2 || len(pg.Filings) != 1 || pg.Filings[0].ID != ids[1] {
 		t.Fatalf("submitted, second page of one: %+v, %v", pg, err)
 	}
-	m, err := sim.MIITFilings(ctx, client.ListOptions{Status: miit.StatusUnknown})
-	if err != nil || m.Total != 2 || m.Filings[0].Status != miit.StatusUnknown {
+	m, err := sim.MIITFilings(ctx, client.ListOptions{Status: client.FilingUnknown})
+	if err != nil || m.Total != 2 || m.Filings[0].Status != client.FilingUnknown {
 		t.Fatalf("MIIT's unknown orders %+v, %v", m, err)
 	}
 	if _, err := sim.Filings(ctx, client.ListOptions{Status: "lost"}); !client.IsStatus(err, http.StatusBadRequest) {
@@ -54,7 +51,7 @@ func TestListPhones(t *testing.T) {
 	sim := runT(t)
 	ctx := t.Context()
 	codesSent(t, sim)
-	p := gateway.DefaultProfile()
+	p := client.DefaultPhoneProfile()
 	p.SpamFilter = true
 	if _, err := sim.SetProfile(ctx, "13900000009", p); err != nil {
 		t.Fatal(err)
@@ -93,15 +90,15 @@ func TestEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Events) == 0 || page.Events[0].Kind != core.KindFilingSubmitted || page.Last != page.Events[len(page.Events)-1].ID {
+	if len(page.Events) == 0 || page.Events[0].Kind != client.KindFilingSubmitted || page.Last != page.Events[len(page.Events)-1].ID {
 		t.Fatalf("events after %q: %+v", first.Last, page)
 	}
-	var submitted miit.ProviderView
+	var submitted client.ProviderView
 	if err := json.Unmarshal(page.Events[0].Data, &submitted); err != nil || submitted.ID != order.ID {
 		t.Fatalf("data of the submission %s: %v", page.Events[0].Data, err)
 	}
 	last := page.Events[len(page.Events)-1]
-	if last.Kind != core.KindClock || !last.At.Equal(simtest.DefaultStart().Add(time.Hour)) {
+	if last.Kind != client.KindClock || !last.At.Equal(simtest.DefaultStart().Add(time.Hour)) {
 		t.Fatalf("last event %+v: want the advance's clock", last)
 	}
 	one, err := sim.Events(ctx, client.EventOptions{After: first.Last, Limit: 1})

@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"smsim/miit"
 	"smsim/simulator/client"
 )
 
@@ -16,7 +15,7 @@ func TestValidateTheWholeOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Status != miit.StatusPendingValidation || m.CodesSentAt == nil || m.Deadline == nil ||
+	if m.Status != client.FilingPendingValidation || m.CodesSentAt == nil || m.Deadline == nil ||
 		!m.Deadline.Equal(m.CodesSentAt.Add(24*time.Hour)) || len(m.Personnel) != 2 {
 		t.Fatalf("MIIT after the sync: %+v", m)
 	}
@@ -33,32 +32,32 @@ func TestValidateTheWholeOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r != (miit.ValidationResult{Result: miit.ResultFailed, Message: miit.TextFailed}) {
+	if r != (client.ValidationResult{Result: client.ResultFailed, Message: client.TextFailed}) {
 		t.Fatalf("wrong code: %+v", r)
 	}
-	r, err = sim.Validate(ctx, miit.ValidateRequest{Code: leaderCode, Phone: leader.Phone, CertificateLast6: "071234"})
+	r, err = sim.Validate(ctx, client.ValidateRequest{Code: leaderCode, Phone: leader.Phone, CertificateLast6: "071234"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r != (miit.ValidationResult{Result: miit.ResultPartial, Message: miit.TextPartial}) {
+	if r != (client.ValidationResult{Result: client.ResultPartial, Message: client.TextPartial}) {
 		t.Fatalf("first person: %+v", r)
 	}
 	r, err = sim.ValidatePerson(ctx, admin, adminCode)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r != (miit.ValidationResult{Result: miit.ResultComplete, Message: miit.TextComplete}) {
+	if r != (client.ValidationResult{Result: client.ResultComplete, Message: client.TextComplete}) {
 		t.Fatalf("last person: %+v", r)
 	}
 	m, err = sim.MIITFiling(ctx, order.ID)
-	if err != nil || m.Status != miit.StatusUnderReview || m.Personnel[1].Failures != 1 {
+	if err != nil || m.Status != client.FilingUnderReview || m.Personnel[1].Failures != 1 {
 		t.Fatalf("MIIT after the validations: %+v, %v", m, err)
 	}
 	if _, err := sim.Advance(ctx, 5*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	p, err := sim.Filing(ctx, order.ID)
-	if err != nil || p.Status != miit.StatusUnderReview || !p.Personnel[0].Validated || !p.Personnel[1].Validated {
+	if err != nil || p.Status != client.FilingUnderReview || !p.Personnel[0].Validated || !p.Personnel[1].Validated {
 		t.Fatalf("the provider after the result sync lag: %+v, %v", p, err)
 	}
 }
@@ -70,16 +69,16 @@ func TestResendAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r != (miit.ResendResult{Result: miit.ResultNotFound, Message: miit.TextResendNotFound}) {
+	if r != (client.ResendResult{Result: client.ResultNotFound, Message: client.TextResendNotFound}) {
 		t.Fatalf("resend for nobody: %+v", r)
 	}
 	codesSent(t, sim)
-	for i, want := range []miit.ResendResult{
-		{Result: miit.ResultResent, Message: miit.TextResent},
-		{Result: miit.ResultResent, Message: miit.TextResent},
-		{Result: miit.ResultLimitReached, Message: miit.TextLimitReached},
+	for i, want := range []client.ResendResult{
+		{Result: client.ResultResent, Message: client.TextResent},
+		{Result: client.ResultResent, Message: client.TextResent},
+		{Result: client.ResultLimitReached, Message: client.TextLimitReached},
 	} {
-		r, err := sim.Resend(ctx, miit.ResendRequest{Phone: leader.Phone, CertificateLast6: "071234"})
+		r, err := sim.Resend(ctx, client.ResendRequest{Phone: leader.Phone, CertificateLast6: "071234"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,11 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"smsim/gateway"
-	"smsim/miit"
-	"smsim/simulator"
 	"smsim/simulator/client"
-	"smsim/simulator/server"
 	"smsim/simulator/simtest"
 )
 
@@ -23,10 +19,10 @@ type side struct {
 	c       *client.Client
 	ns      string
 	advance time.Duration
-	order   miit.ProviderView
-	leader  gateway.Message // the leader's code message
-	admin   gateway.Message // the administrator's code message
-	socket  []gateway.Message
+	order   client.ProviderView
+	leader  client.Message // the leader's code message
+	admin   client.Message // the administrator's code message
+	socket  []client.Message
 }
 
 // drive runs the whole flow in s's namespace: watch the leader's phone,
@@ -43,7 +39,7 @@ func (s *side) drive(t *testing.T) {
 		t.Fatal(err)
 	}
 	type waited struct {
-		m   gateway.Message
+		m   client.Message
 		err error
 	}
 	adminCode := make(chan waited, 1)
@@ -67,10 +63,10 @@ func (s *side) drive(t *testing.T) {
 	}
 	s.admin = w.m
 	for _, v := range []struct {
-		p    miit.Person
+		p    client.Person
 		code string
 		want string
-	}{{leader, s.leader.Code, miit.ResultPartial}, {admin, s.admin.Code, miit.ResultComplete}} {
+	}{{leader, s.leader.Code, client.ResultPartial}, {admin, s.admin.Code, client.ResultComplete}} {
 		r, err := s.c.ValidatePerson(ctx, v.p, v.code)
 		if err != nil || r.Result != v.want {
 			t.Fatalf("%s: validate %s's code %s: %+v, %v; want %s", s.ns, v.p.Name, v.code, r, err, v.want)
@@ -129,7 +125,7 @@ func TestNamespacesDriveApart(t *testing.T) {
 		if list.Total != 1 || len(list.Filings) != 1 || list.Filings[0].ID != s.order.ID {
 			t.Errorf("%s lists %+v, want its own order %s alone", s.ns, list, s.order.ID)
 		}
-		inbox, err := s.c.Messages(ctx, leader.Phone, gateway.FolderInbox)
+		inbox, err := s.c.Messages(ctx, leader.Phone, client.FolderInbox)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +168,7 @@ func TestNamespacesDriveApart(t *testing.T) {
 	if st, err := a.Clock(ctx); err != nil || !st.Now.Equal(simtest.DefaultStart()) {
 		t.Errorf("a's clock after its reset: %+v, %v", st, err)
 	}
-	if v, err := b.c.MIITFiling(ctx, b.order.ID); err != nil || v.Status != miit.StatusUnderReview {
+	if v, err := b.c.MIITFiling(ctx, b.order.ID); err != nil || v.Status != client.FilingUnderReview {
 		t.Errorf("b's order after a's reset: %+v, %v; want it under review still", v, err)
 	}
 	if st, err := b.c.Clock(ctx); err != nil || !st.Now.Equal(simtest.DefaultStart().Add(b.advance)) {
@@ -190,12 +186,12 @@ func TestNamespaceNames(t *testing.T) {
 		if err == nil || err.Error() != rule+`"`+name+`"` {
 			t.Errorf("New with namespace %q: error %v", name, err)
 		}
-		if simulator.ValidNamespace(name) || client.ValidNamespace(name) {
-			t.Errorf("the server takes %q", name)
+		if client.ValidNamespace(name) {
+			t.Errorf("ValidNamespace(%q) is true", name)
 		}
 	}
 	for _, name := range []string{"a", "Team-B.2_x", "0", strings.Repeat("n", 64)} {
-		if _, err := client.New("http://127.0.0.1:8080", client.WithNamespace(name)); err != nil {
+		if _, err := client.New("http://127.0.0.1:8080", client.WithNamespace(name)); err != nil || !client.ValidNamespace(name) {
 			t.Errorf("New with namespace %q: %v", name, err)
 		}
 	}
@@ -248,7 +244,7 @@ func TestNamespaceGoesWithEveryRequest(t *testing.T) {
 	var got []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
-		got = append(got, r.URL.Path+" "+r.Header.Get(server.NamespaceHeader)+" "+r.Header.Get("X-Test"))
+		got = append(got, r.URL.Path+" "+r.Header.Get(client.NamespaceHeader)+" "+r.Header.Get("X-Test"))
 		mu.Unlock()
 		if strings.HasSuffix(r.URL.Path, "/next") {
 			w.WriteHeader(http.StatusNoContent)

@@ -2,29 +2,26 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"time"
-
-	"smsim/gateway"
 )
 
 // AfterStart, as NextOptions.After, asks for messages from the start of
 // the inbox: one delivered before the call is not missed.
-const AfterStart = gateway.AfterStart
+const AfterStart = "start"
 
 // Messages lists a phone's folder in delivery order (GET
-// /phones/v1/{phone}/messages): gateway.FolderInbox (also for "") or
-// gateway.FolderBlocked, what the spam filter kept out. A message as a
+// /phones/v1/{phone}/messages): FolderInbox (also for "") or
+// FolderBlocked, what the spam filter kept out. A message as a
 // phone shows it has no status, reason or trail: Message answers those.
-func (c *Client) Messages(ctx context.Context, phone, folder string) ([]gateway.Message, error) {
+func (c *Client) Messages(ctx context.Context, phone, folder string) ([]Message, error) {
 	var q url.Values
 	if folder != "" {
 		q = url.Values{"folder": {folder}}
 	}
 	var out struct {
-		Messages []gateway.Message `json:"messages"`
+		Messages []Message `json:"messages"`
 	}
 	_, err := c.do(ctx, request{method: "GET", path: phonePath(phone, "/messages"), query: q}, &out)
 	return out.Messages, err
@@ -60,7 +57,7 @@ const maxNextTimeout = 5 * time.Minute
 // Next long-polls for the first inbox message of phone that passes o (GET
 // /phones/v1/{phone}/messages/next). It answers false when none came
 // before the timeout.
-func (c *Client) Next(ctx context.Context, phone string, o NextOptions) (gateway.Message, bool, error) {
+func (c *Client) Next(ctx context.Context, phone string, o NextOptions) (Message, bool, error) {
 	q := url.Values{}
 	if o.After != "" {
 		q.Set("after", o.After)
@@ -89,42 +86,42 @@ func (c *Client) Next(ctx context.Context, phone string, o NextOptions) (gateway
 	if timeout != 0 {
 		q.Set("timeout", timeout.String())
 	}
-	var m gateway.Message
+	var m Message
 	status, err := c.do(ctx, request{method: "GET", path: phonePath(phone, "/messages/next"), query: q}, &m)
 	if err != nil {
-		return gateway.Message{}, false, err
+		return Message{}, false, err
 	}
 	return m, status != http.StatusNoContent, nil
 }
 
 // Profile reads a phone's own faults (GET /phones/v1/{phone}/profile): the
 // profile set for it, a magic number's, or the default.
-func (c *Client) Profile(ctx context.Context, phone string) (gateway.Profile, error) {
-	var p profileAnswer
+func (c *Client) Profile(ctx context.Context, phone string) (PhoneProfile, error) {
+	var p PhoneProfile
 	_, err := c.do(ctx, request{method: "GET", path: phonePath(phone, "/profile")}, &p)
-	return p.Profile, err
+	return p, err
 }
 
 // SetProfile replaces a phone's profile (PUT /phones/v1/{phone}/profile);
-// start from gateway.DefaultProfile() and change what the test needs.
-func (c *Client) SetProfile(ctx context.Context, phone string, p gateway.Profile) (gateway.Profile, error) {
-	var out profileAnswer
+// start from DefaultPhoneProfile() and change what the test needs.
+func (c *Client) SetProfile(ctx context.Context, phone string, p PhoneProfile) (PhoneProfile, error) {
+	var out PhoneProfile
 	_, err := c.do(ctx, request{method: "PUT", path: phonePath(phone, "/profile"), body: p}, &out)
-	return out.Profile, err
+	return out, err
 }
 
 // Script reads what is left of a phone's fault script (GET
 // /phones/v1/{phone}/script).
-func (c *Client) Script(ctx context.Context, phone string) (gateway.Script, error) {
-	var s gateway.Script
+func (c *Client) Script(ctx context.Context, phone string) (Script, error) {
+	var s Script
 	_, err := c.do(ctx, request{method: "GET", path: phonePath(phone, "/script")}, &s)
 	return s, err
 }
 
 // SetScript replaces a phone's fault script (PUT
 // /phones/v1/{phone}/script): its next messages work through the steps.
-func (c *Client) SetScript(ctx context.Context, phone string, s gateway.Script) (gateway.Script, error) {
-	var out gateway.Script
+func (c *Client) SetScript(ctx context.Context, phone string, s Script) (Script, error) {
+	var out Script
 	_, err := c.do(ctx, request{method: "PUT", path: phonePath(phone, "/script"), body: s}, &out)
 	return out, err
 }
@@ -137,38 +134,3 @@ func (c *Client) ClearScript(ctx context.Context, phone string) error {
 }
 
 func phonePath(phone, rest string) string { return "/phones/v1/" + segment(phone) + rest }
-
-// profileAnswer reads a profile in its wire form.
-type profileAnswer struct{ gateway.Profile }
-
-func (a *profileAnswer) decode(b []byte) error {
-	b, err := onlyKnown(b, gateway.DefaultProfile())
-	if err != nil {
-		return err
-	}
-	a.Profile, err = gateway.ParseProfile(b)
-	return err
-}
-
-// onlyKnown drops the top-level fields of the JSON object b that the wire
-// form of template does not have, so that a field a newer server adds does
-// not fail the strict parsers of the domain types.
-func onlyKnown(b []byte, template any) ([]byte, error) {
-	var doc, known map[string]json.RawMessage
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return nil, err
-	}
-	t, err := json.Marshal(template)
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(t, &known); err != nil {
-		return nil, err
-	}
-	for k := range doc {
-		if _, ok := known[k]; !ok {
-			delete(doc, k)
-		}
-	}
-	return json.Marshal(doc)
-}

@@ -9,16 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"smsim/gateway"
 	"smsim/simulator/client"
-	"smsim/simulator/core"
 	"smsim/simulator/simtest"
 )
 
 func TestInboxAndBlockedFolder(t *testing.T) {
 	sim := runT(t)
 	ctx := t.Context()
-	p := gateway.DefaultProfile()
+	p := client.DefaultPhoneProfile()
 	p.BlockKeywords = []string{"lottery"}
 	if _, err := sim.SetProfile(ctx, "+8613800000003", p); err != nil {
 		t.Fatal(err)
@@ -32,11 +30,11 @@ func TestInboxAndBlockedFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bodies(inbox) != "hello|bye" || inbox[0].Folder != gateway.FolderInbox || inbox[0].Sender != "95555" ||
+	if bodies(inbox) != "hello|bye" || inbox[0].Folder != client.FolderInbox || inbox[0].Sender != "95555" ||
 		inbox[0].Phone != "13800000003" || inbox[0].DeliveredAt == nil || !inbox[0].DeliveredAt.Equal(simtest.DefaultStart()) {
 		t.Fatalf("inbox %+v", inbox)
 	}
-	blocked, err := sim.Messages(ctx, "13800000003", gateway.FolderBlocked)
+	blocked, err := sim.Messages(ctx, "13800000003", client.FolderBlocked)
 	if err != nil || bodies(blocked) != "you won the lottery" {
 		t.Fatalf("blocked %+v, %v", blocked, err)
 	}
@@ -46,14 +44,14 @@ func TestInboxAndBlockedFolder(t *testing.T) {
 	if err := sim.ClearMessages(ctx, "13800000003"); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{gateway.FolderInbox, gateway.FolderBlocked} {
+	for _, f := range []string{client.FolderInbox, client.FolderBlocked} {
 		if ms, err := sim.Messages(ctx, "13800000003", f); err != nil || len(ms) != 0 {
 			t.Fatalf("%s after clearing: %+v, %v", f, ms, err)
 		}
 	}
 }
 
-func bodies(ms []gateway.Message) string {
+func bodies(ms []client.Message) string {
 	var b []string
 	for _, m := range ms {
 		b = append(b, m.Body)
@@ -122,15 +120,15 @@ func TestProfileRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(p, gateway.DefaultProfile()) {
+	if !reflect.DeepEqual(p, client.DefaultPhoneProfile()) {
 		t.Fatalf("profile of a new phone %+v", p)
 	}
 	magic, err := sim.Profile(ctx, "19900000001")
-	if err != nil || magic.Service != gateway.ServiceSuspended {
+	if err != nil || magic.Service != client.ServiceSuspended {
 		t.Fatalf("magic number's profile %+v, %v", magic, err)
 	}
-	want := gateway.Profile{SpamFilter: true, Service: gateway.ServiceActive, Reachable: false,
-		Delay: core.Uniform(time.Minute, 5*time.Minute), InboxLimit: 20,
+	want := client.PhoneProfile{SpamFilter: true, Service: client.ServiceActive, Reachable: false,
+		Delay: client.Uniform(time.Minute, 5*time.Minute), InboxLimit: 20,
 		BlockSenders: []string{"95555"}, BlockKeywords: []string{"lottery"}, DuplicateRate: 0.5}
 	got, err := sim.SetProfile(ctx, leader.Phone, want)
 	if err != nil {
@@ -152,12 +150,12 @@ func TestProfileRoundTrip(t *testing.T) {
 func TestFaultScript(t *testing.T) {
 	sim := runT(t)
 	ctx := t.Context()
-	sc, err := sim.SetScript(ctx, admin.Phone, gateway.Script{Steps: []gateway.Step{
-		{Action: gateway.ActionFail, Count: 2}, {Action: gateway.ActionDelay, By: "40m"}}})
+	sc, err := sim.SetScript(ctx, admin.Phone, client.Script{Steps: []client.Step{
+		{Action: client.ActionFail, Count: 2}, {Action: client.ActionDelay, By: "40m"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := gateway.Script{Steps: []gateway.Step{{Action: "fail", Count: 2}, {Action: "delay", Count: 1, By: "40m"}}}
+	want := client.Script{Steps: []client.Step{{Action: "fail", Count: 2}, {Action: "delay", Count: 1, By: "40m"}}}
 	if !reflect.DeepEqual(sc, want) {
 		t.Fatalf("script %+v, want %+v", sc, want)
 	}
@@ -166,7 +164,7 @@ func TestFaultScript(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, err := sim.Message(ctx, id)
-	if err != nil || m.Status != gateway.StatusFailed || m.Reason != gateway.ReasonScripted {
+	if err != nil || m.Status != client.MessageFailed || m.Reason != client.ReasonScripted {
 		t.Fatalf("first message %+v, %v", m, err)
 	}
 	sc, err = sim.Script(ctx, admin.Phone)
@@ -179,7 +177,7 @@ func TestFaultScript(t *testing.T) {
 	if sc, err = sim.Script(ctx, admin.Phone); err != nil || len(sc.Steps) != 0 {
 		t.Fatalf("cleared: %+v, %v", sc, err)
 	}
-	_, err = sim.SetScript(ctx, admin.Phone, gateway.Script{Steps: []gateway.Step{{Action: "explode"}}})
+	_, err = sim.SetScript(ctx, admin.Phone, client.Script{Steps: []client.Step{{Action: "explode"}}})
 	var e *client.Error
 	if !errors.As(err, &e) || e.Status != 400 || !strings.HasPrefix(e.Detail, "steps[0].action:") {
 		t.Fatalf("unknown action: %v", err)

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"smsim/miit"
 	"smsim/simulator/client"
 	"smsim/simulator/simtest"
 )
@@ -17,25 +16,25 @@ func TestSubmitAndReadAnOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.ID == "" || v.Type != miit.TypeFirstFiling || v.Variant != "website" || v.Status != miit.StatusSubmitted ||
+	if v.ID == "" || v.Type != client.TypeFirstFiling || v.Variant != "website" || v.Status != client.FilingSubmitted ||
 		!v.SubmittedAt.Equal(simtest.DefaultStart()) || len(v.Required) != 2 || len(v.Personnel) != 2 {
 		t.Fatalf("order %+v", v)
 	}
-	if p := v.Personnel[1]; p.Role != miit.WebsiteAdmin || p.Name != admin.Name || p.Phone != admin.Phone || p.Validated {
+	if p := v.Personnel[1]; p.Role != client.WebsiteAdmin || p.Name != admin.Name || p.Phone != admin.Phone || p.Validated {
 		t.Fatalf("website admin %+v", p)
 	}
 	got, err := sim.Filing(ctx, v.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.ID != v.ID || got.Status != miit.StatusSubmitted {
+	if got.ID != v.ID || got.Status != client.FilingSubmitted {
 		t.Fatalf("read back %+v", got)
 	}
 	m, err := sim.MIITFiling(ctx, v.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Status != miit.StatusUnknown || len(m.Personnel) != 0 {
+	if m.Status != client.FilingUnknown || len(m.Personnel) != 0 {
 		t.Fatalf("MIIT before the sync: %+v", m)
 	}
 }
@@ -43,7 +42,7 @@ func TestSubmitAndReadAnOrder(t *testing.T) {
 func TestCancelAnOrder(t *testing.T) {
 	sim := runT(t)
 	ctx := t.Context()
-	v, err := sim.Submit(ctx, miit.SubmitRequest{Type: miit.TypeModify, Variant: "entity", EntityLeader: &leader})
+	v, err := sim.Submit(ctx, client.SubmitRequest{Type: client.TypeModify, Variant: "entity", EntityLeader: &leader})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,11 +50,11 @@ func TestCancelAnOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Status != miit.StatusCanceled {
+	if c.Status != client.FilingCanceled {
 		t.Fatalf("canceled order %+v", c)
 	}
 	m, err := sim.MIITFiling(ctx, v.ID)
-	if err != nil || m.Status != miit.StatusCanceled {
+	if err != nil || m.Status != client.FilingCanceled {
 		t.Fatalf("MIIT's view %+v, %v: MIIT learns of a cancel at once", m, err)
 	}
 	if _, err := sim.Cancel(ctx, v.ID); !client.IsStatus(err, http.StatusConflict) {
@@ -66,14 +65,14 @@ func TestCancelAnOrder(t *testing.T) {
 func TestChangeTheNumberOfACancellationOrder(t *testing.T) {
 	sim := runT(t)
 	ctx := t.Context()
-	v, err := sim.Submit(ctx, miit.SubmitRequest{Type: miit.TypeCancel, Variant: "website", WebsiteAdmin: &admin})
+	v, err := sim.Submit(ctx, client.SubmitRequest{Type: client.TypeCancel, Variant: "website", WebsiteAdmin: &admin})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := sim.Advance(ctx, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	got, err := sim.ChangeNumbers(ctx, v.ID, map[string]miit.NumberChange{miit.WebsiteAdmin: {Phone: "13900000009"}})
+	got, err := sim.ChangeNumbers(ctx, v.ID, map[string]client.NumberChange{client.WebsiteAdmin: {Phone: "13900000009"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +90,7 @@ func TestChangeTheNumberOfACancellationOrder(t *testing.T) {
 	moved := admin
 	moved.Phone = "13900000009"
 	r, err := sim.ValidatePerson(ctx, moved, code)
-	if err != nil || r.Result != miit.ResultComplete {
+	if err != nil || r.Result != client.ResultComplete {
 		t.Fatalf("validate from the new number: %+v, %v", r, err)
 	}
 
@@ -99,7 +98,7 @@ func TestChangeTheNumberOfACancellationOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = sim.ChangeNumbers(ctx, other.ID, map[string]miit.NumberChange{miit.WebsiteAdmin: {Phone: "13900000009"}})
+	_, err = sim.ChangeNumbers(ctx, other.ID, map[string]client.NumberChange{client.WebsiteAdmin: {Phone: "13900000009"}})
 	if !client.IsStatus(err, http.StatusConflict) {
 		t.Fatalf("change a number of a first filing: %v, want a 409", err)
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"smsim/gateway"
 )
 
 // ErrNoMessage is the error of a helper that found no message, or waited
@@ -41,7 +39,7 @@ func (c *Client) WaitForCode(ctx context.Context, phone string) (string, error) 
 //	second, _ := c.WaitForCodeAfter(ctx, phone, first.ID)
 //
 // It waits as WaitForCode does.
-func (c *Client) WaitForCodeAfter(ctx context.Context, phone, after string) (gateway.Message, error) {
+func (c *Client) WaitForCodeAfter(ctx context.Context, phone, after string) (Message, error) {
 	return c.WaitForMessage(ctx, phone, NextOptions{After: after, FromMIIT: true, HasCode: true})
 }
 
@@ -49,13 +47,13 @@ func (c *Client) WaitForCodeAfter(ctx context.Context, phone, after string) (gat
 // waiting for it as WaitForCode does: it long-polls again and again, each
 // poll from where the last one stopped, until one comes or the wait is
 // over. o.Timeout is ignored; an empty o.After is the moment of the call.
-func (c *Client) WaitForMessage(ctx context.Context, phone string, o NextOptions) (gateway.Message, error) {
+func (c *Client) WaitForMessage(ctx context.Context, phone string, o NextOptions) (Message, error) {
 	ctx, cancel := c.waitContext(ctx)
 	defer cancel()
 	if o.After == "" { // pin "now", so that no delivery between two polls is missed
 		cur, err := c.Cursor(ctx, phone)
 		if err != nil {
-			return gateway.Message{}, c.waitErr(ctx, phone, err)
+			return Message{}, c.waitErr(ctx, phone, err)
 		}
 		o.After = cur
 	}
@@ -63,13 +61,13 @@ func (c *Client) WaitForMessage(ctx context.Context, phone string, o NextOptions
 	for {
 		m, ok, err := c.Next(ctx, phone, o)
 		if err != nil {
-			return gateway.Message{}, c.waitErr(ctx, phone, err)
+			return Message{}, c.waitErr(ctx, phone, err)
 		}
 		if ok {
 			return m, nil
 		}
 		if ctx.Err() != nil {
-			return gateway.Message{}, c.waitErr(ctx, phone, ctx.Err())
+			return Message{}, c.waitErr(ctx, phone, ctx.Err())
 		}
 	}
 }
@@ -92,17 +90,17 @@ func (c *Client) waitErr(ctx context.Context, phone string, err error) error {
 // LatestCode answers the newest message from MIIT with a code in phone's
 // inbox, without waiting; ErrNoMessage when there is none. After a resend,
 // it is the resent code once that has arrived.
-func (c *Client) LatestCode(ctx context.Context, phone string) (gateway.Message, error) {
-	ms, err := c.Messages(ctx, phone, gateway.FolderInbox)
+func (c *Client) LatestCode(ctx context.Context, phone string) (Message, error) {
+	ms, err := c.Messages(ctx, phone, FolderInbox)
 	if err != nil {
-		return gateway.Message{}, err
+		return Message{}, err
 	}
 	for i := len(ms) - 1; i >= 0; i-- {
-		if ms[i].Code != "" && gateway.IsMIITSender(ms[i].Sender) {
+		if ms[i].Code != "" && IsMIITSender(ms[i].Sender) {
 			return ms[i], nil
 		}
 	}
-	return gateway.Message{}, fmt.Errorf("smsim: no code from MIIT in the inbox of %s: %w", phone, ErrNoMessage)
+	return Message{}, fmt.Errorf("smsim: no code from MIIT in the inbox of %s: %w", phone, ErrNoMessage)
 }
 
 // Cursor answers the id of the newest message in phone's inbox, or
@@ -113,7 +111,7 @@ func (c *Client) LatestCode(ctx context.Context, phone string) (gateway.Message,
 //	c.ResendPerson(ctx, person)
 //	next, _ := c.WaitForCodeAfter(ctx, phone, cur)
 func (c *Client) Cursor(ctx context.Context, phone string) (string, error) {
-	ms, err := c.Messages(ctx, phone, gateway.FolderInbox)
+	ms, err := c.Messages(ctx, phone, FolderInbox)
 	if err != nil {
 		return "", err
 	}

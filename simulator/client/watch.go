@@ -13,9 +13,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"smsim/gateway"
-	"smsim/simulator/core"
 )
 
 // Feed is a live feed of one of the server's websockets: each frame is one
@@ -32,8 +29,8 @@ type Feed[T any] struct {
 // delivered once Watch has answered is in the feed; one delivered a moment
 // before may be too, and older ones are not (Messages lists them). The
 // feed ends when ctx ends or Close is called.
-func (c *Client) Watch(ctx context.Context, phone string) (*Feed[gateway.Message], error) {
-	return dial[gateway.Message](ctx, c, phonePath(phone, "/ws"), nil)
+func (c *Client) Watch(ctx context.Context, phone string) (*Feed[Message], error) {
+	return dial[Message](ctx, c, phonePath(phone, "/ws"), nil)
 }
 
 // WatchEvents follows the event log over its websocket (GET /ws/events):
@@ -41,12 +38,12 @@ func (c *Client) Watch(ctx context.Context, phone string) (*Feed[gateway.Message
 // written. With after empty, only what happens from then on; give the Last
 // of Events to miss nothing. A feed too slow to keep up is closed by the
 // server: reconnect after the last event read.
-func (c *Client) WatchEvents(ctx context.Context, after string) (*Feed[core.Record], error) {
+func (c *Client) WatchEvents(ctx context.Context, after string) (*Feed[Event], error) {
 	var q url.Values
 	if after != "" {
 		q = url.Values{"after": {after}}
 	}
-	return dial[core.Record](ctx, c, "/ws/events", q)
+	return dial[Event](ctx, c, "/ws/events", q)
 }
 
 func dial[T any](ctx context.Context, c *Client, path string, q url.Values) (*Feed[T], error) {

@@ -8,9 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"smsim/gateway"
 	"smsim/simulator/client"
-	"smsim/simulator/core"
 )
 
 func TestWatchSeesEveryDelivery(t *testing.T) {
@@ -21,7 +19,7 @@ func TestWatchSeesEveryDelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	p := gateway.DefaultProfile()
+	p := client.DefaultPhoneProfile()
 	p.SpamFilter = true
 	if _, err := sim.SetProfile(ctx, leader.Phone, p); err != nil {
 		t.Fatal(err)
@@ -116,7 +114,7 @@ func TestWatchEvents(t *testing.T) {
 		}
 		kinds = append(kinds, rec.Kind)
 	}
-	want := []string{core.KindSMSSent, core.KindSMSDelivered, core.KindClock}
+	want := []string{client.KindSMSSent, client.KindSMSDelivered, client.KindClock}
 	if strings.Join(kinds, " ") != strings.Join(want, " ") {
 		t.Fatalf("events %v, want %v", kinds, want)
 	}

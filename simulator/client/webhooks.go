@@ -4,12 +4,10 @@ import (
 	"context"
 	"net/url"
 	"strconv"
-
-	"smsim/simulator/webhook"
 )
 
 // WebhookRequest registers a webhook: where to post, which kinds of events
-// (none: webhook.DefaultEvents) and the signing secret (empty: one is
+// (none: DefaultWebhookEvents()) and the signing secret (empty: one is
 // generated and answered).
 type WebhookRequest struct {
 	URL    string   `json:"url"`
@@ -19,26 +17,26 @@ type WebhookRequest struct {
 
 // RegisterWebhook registers a webhook of the namespace (POST
 // /admin/v1/webhooks); it receives the events from then on. Check its posts
-// with webhook.Verify and the answer's Secret.
-func (c *Client) RegisterWebhook(ctx context.Context, r WebhookRequest) (webhook.Hook, error) {
-	var h webhook.Hook
+// with VerifyWebhook and the answer's Secret.
+func (c *Client) RegisterWebhook(ctx context.Context, r WebhookRequest) (Webhook, error) {
+	var h Webhook
 	_, err := c.do(ctx, request{method: "POST", path: "/admin/v1/webhooks", body: r}, &h)
 	return h, err
 }
 
 // Webhooks lists the namespace's webhooks in the order they were
 // registered (GET /admin/v1/webhooks).
-func (c *Client) Webhooks(ctx context.Context) ([]webhook.Hook, error) {
+func (c *Client) Webhooks(ctx context.Context) ([]Webhook, error) {
 	var out struct {
-		Webhooks []webhook.Hook `json:"webhooks"`
+		Webhooks []Webhook `json:"webhooks"`
 	}
 	_, err := c.do(ctx, request{method: "GET", path: "/admin/v1/webhooks"}, &out)
 	return out.Webhooks, err
 }
 
 // Webhook reads a webhook (GET /admin/v1/webhooks/{id}).
-func (c *Client) Webhook(ctx context.Context, id string) (webhook.Hook, error) {
-	var h webhook.Hook
+func (c *Client) Webhook(ctx context.Context, id string) (Webhook, error) {
+	var h Webhook
 	_, err := c.do(ctx, request{method: "GET", path: "/admin/v1/webhooks/" + segment(id)}, &h)
 	return h, err
 }
@@ -53,13 +51,13 @@ func (c *Client) DeleteWebhook(ctx context.Context, id string) error {
 // WebhookDeliveries reads the newest limit attempts of a webhook's
 // delivery log, newest first (GET /admin/v1/webhooks/{id}/deliveries);
 // limit 0 asks for the server's default (100).
-func (c *Client) WebhookDeliveries(ctx context.Context, id string, limit int) ([]webhook.Delivery, error) {
+func (c *Client) WebhookDeliveries(ctx context.Context, id string, limit int) ([]WebhookDelivery, error) {
 	var q url.Values
 	if limit != 0 {
 		q = url.Values{"limit": {strconv.Itoa(limit)}}
 	}
 	var out struct {
-		Deliveries []webhook.Delivery `json:"deliveries"`
+		Deliveries []WebhookDelivery `json:"deliveries"`
 	}
 	_, err := c.do(ctx, request{method: "GET", path: "/admin/v1/webhooks/" + segment(id) + "/deliveries", query: q}, &out)
 	return out.Deliveries, err

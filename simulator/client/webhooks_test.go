@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"smsim/simulator/client"
-	"smsim/simulator/webhook"
 )
 
 // A webhook registered through the client gets the events it asked for,
@@ -20,11 +19,11 @@ func TestWebhooks(t *testing.T) {
 	var secret string
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		posts <- webhook.Verify(secret, r.Header, b, time.Now(), time.Minute)
+		posts <- client.VerifyWebhook(secret, r.Header, b, time.Now(), time.Minute)
 	}))
 	defer target.Close()
 
-	h, err := sim.RegisterWebhook(ctx, client.WebhookRequest{URL: target.URL, Events: []string{"clock"}})
+	h, err := sim.RegisterWebhook(ctx, client.WebhookRequest{URL: target.URL, Events: []string{client.KindClock}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,13 +45,13 @@ func TestWebhooks(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("no post within 15s")
 	}
-	var log []webhook.Delivery
+	var log []client.WebhookDelivery
 	for deadline := time.Now().Add(5 * time.Second); len(log) == 0 && time.Now().Before(deadline); {
 		if log, err = sim.WebhookDeliveries(ctx, h.ID, 10); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if len(log) != 1 || log[0].Status != webhook.StatusDelivered || log[0].Kind != "clock" || log[0].StatusCode != 200 {
+	if len(log) != 1 || log[0].Status != client.DeliveryDelivered || log[0].Kind != "clock" || log[0].StatusCode != 200 {
 		t.Fatalf("delivery log %+v, want the clock event delivered", log)
 	}
 	if err := sim.DeleteWebhook(ctx, h.ID); err != nil {

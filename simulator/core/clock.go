@@ -51,9 +51,6 @@ func NewClock(rdb redis.UniversalClient, ks Keyspace, start ClockStart, real fun
 	return &Clock{rdb: rdb, key: ks.Clock(), start: start, real: real}
 }
 
-// Key is the Redis key of the clock's hash.
-func (c *Clock) Key() string { return c.key }
-
 var (
 	//go:embed clock_init.lua
 	clockInitLua string
@@ -126,8 +123,17 @@ func (c *Clock) StateOf(cmd *redis.SliceCmd) (ClockState, error) {
 }
 
 func (c *Clock) stateOf(v []any) (ClockState, error) {
-	if len(v) != 4 || v[0] == nil {
-		return ClockState{}, fmt.Errorf("read clock: clock is not set")
+	if len(v) != 4 {
+		return ClockState{}, fmt.Errorf("read clock: malformed clock %v", v)
+	}
+	if v[0] == nil {
+		// Not set yet: a namespace nothing was written to reads as one made
+		// now, its clock at the start value.
+		at := c.start.At
+		if at.IsZero() {
+			at = c.real()
+		}
+		return ClockState{Now: at.UTC().Truncate(time.Millisecond), Scale: c.start.Scale, Paused: c.start.Paused}, nil
 	}
 	sim, err1 := strconv.ParseInt(v[0].(string), 10, 64)
 	real, err2 := strconv.ParseInt(v[1].(string), 10, 64)

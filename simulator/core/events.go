@@ -143,34 +143,6 @@ func (l *EventLog) Last(ctx context.Context) (string, error) {
 	return ms[0].ID, nil
 }
 
-// Follow calls fn with every event after the one with id after, as they
-// come, until ctx ends. It blocks in Redis (XREAD BLOCK) between events.
-func (l *EventLog) Follow(ctx context.Context, after string, fn func(Record)) error {
-	if after == "" {
-		after = "0"
-	}
-	for ctx.Err() == nil {
-		recs, err := l.Wait(ctx, after, 100*time.Millisecond)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			// the store is away: try again shortly
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(200 * time.Millisecond):
-			}
-			continue
-		}
-		for _, r := range recs {
-			fn(r)
-			after = r.ID
-		}
-	}
-	return nil
-}
-
 // Wait answers the events after the one with id after, waiting up to block
 // for one to come (none: an empty answer).
 func (l *EventLog) Wait(ctx context.Context, after string, block time.Duration) ([]Record, error) {

@@ -175,19 +175,17 @@ func FormatDuration(d time.Duration) string {
 	return s
 }
 
-func fmtDuration(d time.Duration) string { return FormatDuration(d) }
-
 // MarshalJSON writes the profile in its wire form.
 func (f Faults) MarshalJSON() ([]byte, error) {
 	w := faultsJSON{
 		SyncLag: f.SyncLag.wire(), ResultSyncLag: f.ResultSyncLag.wire(), SMSDelay: f.SMSDelay.wire(),
 		SenderDelays:  map[string]DelayJSON{},
 		SpamBlockRate: f.SpamBlockRate, DropRate: f.DropRate, DuplicateRate: f.DuplicateRate,
-		ReorderRate: f.ReorderRate, ReorderMax: fmtDuration(f.ReorderMax),
+		ReorderRate: f.ReorderRate, ReorderMax: FormatDuration(f.ReorderMax),
 		Outages: []outageJSON{}, Throttles: []throttleJSON{},
 		SpuriousNotFoundRate: f.SpuriousNotFoundRate, LostCodeRate: f.LostCodeRate,
 		MIITSendDelay: f.MIITSendDelay.wire(), ResendPolicy: f.ResendPolicy,
-		ValidationWindow: fmtDuration(f.ValidationWindow), AutoResendNoon: f.AutoResendNoon,
+		ValidationWindow: FormatDuration(f.ValidationWindow), AutoResendNoon: f.AutoResendNoon,
 		MagicNumbers: f.MagicNumbers,
 		Review:       reviewJSON{f.Review.Time.wire(), f.Review.ApproveRatio},
 	}
@@ -200,7 +198,7 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 	}
 	for _, t := range f.Throttles {
 		w.Throttles = append(w.Throttles, throttleJSON{Sender: t.Sender, Carrier: t.Carrier, Prefixes: t.Prefixes,
-			Limit: t.Limit, Per: fmtDuration(t.Per), Burst: t.Burst, Mode: t.Mode})
+			Limit: t.Limit, Per: FormatDuration(t.Per), Burst: t.Burst, Mode: t.Mode})
 	}
 	return json.Marshal(w)
 }

@@ -130,6 +130,13 @@ func (f *Feed) Watch(ctx context.Context, key string, buffer int) (*Watcher, boo
 	return w, true
 }
 
+// Watched tells whether anyone watches the feed.
+func (f *Feed) Watched() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.watchers > 0
+}
+
 // Close ends the watch.
 func (w *Watcher) Close() {
 	f := w.feed

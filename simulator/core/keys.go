@@ -8,18 +8,17 @@ import (
 // DefaultNamespace is the namespace of a request that names none.
 const DefaultNamespace = "default"
 
-// The keys of the store. Every key of a namespace is
-// <prefix>:{<namespace>}:<name>: the namespace is a Redis Cluster hash tag,
-// so that the keys one script touches live on one shard. A few keys belong
-// to the process and are shared by every namespace: <prefix>:<name>.
-//
-// KeyDefs lists every key — its name, Redis type, writer and lifetime — and
-// each has a function below that builds it: no key is spelled anywhere
-// else. The same list, as a table, is the schema's documentation, KEYS.md
-// beside this file; a test keeps the two in step.
-
 // A KeyDef describes a key of the store, or a family of keys: Name holds a
 // <placeholder> for each part its function fills in.
+//
+// Every key of a namespace is <prefix>:{<namespace>}:<name>: the namespace
+// is a Redis Cluster hash tag, so that the keys one script touches live on
+// one shard. A few keys belong to the process and are shared by every
+// namespace: <prefix>:<name>. KeyDefs lists every key — name, Redis type,
+// writer, lifetime — and each has a function here that builds it
+// (Keyspace.Filing, NamespacesKey…); no key is spelled anywhere else. The
+// schema's documentation, KEYS.md beside this file, is the same list as a
+// table, and a test keeps the two in step.
 type KeyDef struct {
 	Name     string // "filing:<id>"
 	Type     string // Redis type: string, hash, list, set, zset or stream
@@ -146,7 +145,15 @@ func (k Keyspace) key(d KeyDef, parts ...string) string {
 			segs[i], parts = parts[0], parts[1:]
 		}
 	}
-	return k.Prefix + ":{" + k.Namespace + "}:" + strings.Join(segs, ":")
+	return k.Key(segs...)
+}
+
+// Key joins parts under the keyspace: prefix:{namespace}:part:part, the
+// form of every key the functions below build. smsim names its keys with
+// those functions only; Key serves a caller that holds the parts of a key
+// of the registry, such as a test.
+func (k Keyspace) Key(parts ...string) string {
+	return k.Prefix + ":{" + k.Namespace + "}:" + strings.Join(parts, ":")
 }
 
 // Pattern matches every key of the keyspace (for SCAN).

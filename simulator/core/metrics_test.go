@@ -92,7 +92,9 @@ func TestLoopLagIsSimulatedLatenessOverScale(t *testing.T) {
 	}
 	e.real.add(2 * time.Second) // simulated now: start + 2m
 	done := make(chan struct{})
-	go func() { defer close(done); e.sched.Run(ctx) }()
+	loop := core.NewLoop(slog.New(slog.DiscardHandler), core.LoopOptions{})
+	loop.Add(e.sched)
+	go func() { defer close(done); loop.Run(ctx) }()
 	select {
 	case <-fired:
 	case <-time.After(10 * time.Second):

@@ -30,9 +30,6 @@ func NewSeededSource(seed int64) *Source {
 	return &Source{key: []byte("smsim-seed:" + strconv.FormatInt(seed, 10))}
 }
 
-// Seeded tells whether draws are reproducible.
-func (s *Source) Seeded() bool { return s.key != nil }
-
 // Uint64 draws a uniform 64-bit number named by parts.
 func (s *Source) Uint64(parts ...string) uint64 {
 	var b [8]byte

@@ -147,12 +147,6 @@ const claimBatch = 64
 // SchedulerOptions tunes a Scheduler; the zero value is the default.
 type SchedulerOptions struct {
 	Lease time.Duration // how long a claimed job is kept from others (real time); default 30s
-	Tick  time.Duration // how often the background loop looks for due jobs (real time); default 50ms
-	// PausedTick is how often the loop looks while the clock is paused (real
-	// time); default 1s. A paused clock moves only by an advance, which
-	// carries out what falls due itself; a change of the clock through this
-	// process (Kick) wakes the loop at once.
-	PausedTick time.Duration
 }
 
 // Scheduler keeps the jobs that happen later in simulated time, in a
@@ -173,10 +167,9 @@ type Scheduler struct {
 	batch    map[string]BatchHandler
 	fired    *prometheus.CounterVec
 	metrics  *schedulerMetrics
-	kick     chan struct{}
 
-	mu      sync.Mutex // guards running
-	running bool
+	mu   sync.Mutex // guards wake
+	wake func()     // set by the loop that serves the scheduler
 }
 
 // NewScheduler returns the scheduler of keyspace ks, driven by clock. Its
@@ -186,12 +179,6 @@ func NewScheduler(rdb redis.UniversalClient, ks Keyspace, clock *Clock, log *slo
 	if opts.Lease == 0 {
 		opts.Lease = 30 * time.Second
 	}
-	if opts.Tick == 0 {
-		opts.Tick = 50 * time.Millisecond
-	}
-	if opts.PausedTick == 0 {
-		opts.PausedTick = time.Second
-	}
 	s := &Scheduler{
 		rdb: rdb, clock: clock, log: log.With("component", "scheduler"),
 		dueKey: ks.SchedDue(), flyKey: ks.SchedInflight(), seqKey: ks.Seq(),
@@ -200,7 +187,6 @@ func NewScheduler(rdb redis.UniversalClient, ks Keyspace, clock *Clock, log *slo
 			Name: "smsim_scheduler_events_total",
 			Help: "Scheduled jobs carried out, by kind and outcome (ok, error, unknown_kind).",
 		}, []string{"kind", "outcome"})),
-		kick:    make(chan struct{}, 1),
 		metrics: newSchedulerMetrics(reg),
 	}
 	return s
@@ -235,11 +221,14 @@ func (s *Scheduler) Schedule(ctx context.Context, due time.Time, kind string, ar
 	return ParseJob(m)
 }
 
-// Kick wakes the background loop to look for due jobs at once.
+// Kick wakes the loop that serves the scheduler (Loop.Add) to look for due
+// jobs at once.
 func (s *Scheduler) Kick() {
-	select {
-	case s.kick <- struct{}{}:
-	default:
+	s.mu.Lock()
+	wake := s.wake
+	s.mu.Unlock()
+	if wake != nil {
+		wake()
 	}
 }
 
@@ -496,67 +485,46 @@ func (s *Scheduler) Drain(ctx context.Context, until time.Time) error {
 	}
 }
 
-// Run carries out jobs as the clock reaches them, until ctx ends. It is
-// the background loop of a process; with several processes, each runs one.
-func (s *Scheduler) Run(ctx context.Context) {
-	s.mu.Lock()
-	if s.running {
-		s.mu.Unlock()
-		panic("core: Scheduler.Run called twice")
-	}
-	s.running = true
-	s.mu.Unlock()
-
-	t := time.NewTimer(0)
-	defer t.Stop()
-	lastRequeue := time.Time{}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-s.kick:
-		}
-		paused, err := s.tick(ctx, &lastRequeue)
-		if err != nil && ctx.Err() == nil {
-			s.log.Warn("carrying out due jobs", "err", err)
-		}
-		if paused {
-			t.Reset(s.opts.PausedTick)
-		} else {
-			t.Reset(s.opts.Tick)
-		}
-	}
-}
-
-// tick carries out what is due on a running clock; it answers whether the
-// clock is paused.
-func (s *Scheduler) tick(ctx context.Context, lastRequeue *time.Time) (paused bool, err error) {
-	if s.real().Sub(*lastRequeue) > time.Second {
-		*lastRequeue = s.real()
-		if _, err := s.Requeue(ctx); err != nil {
-			return false, err
-		}
-	}
+// Tick carries out what is due on a running clock: first the claimed jobs
+// whose lease ended (their process died), then the jobs due by the
+// simulated now. It answers when, in real time, the scheduler next has
+// something to do — the moment its earliest job falls due at the clock's
+// scale — or the zero time when it has nothing due or the clock is paused:
+// a paused clock moves only by an advance, which carries out what falls due
+// itself, in due order, so the loop keeps out of its way and a seeded run
+// on a paused clock is the same every time. It costs one round trip when
+// nothing is due.
+func (s *Scheduler) Tick(ctx context.Context) (time.Time, error) {
 	p := s.rdb.Pipeline()
+	expired := p.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.flyKey, Start: "-inf", Stop: strconv.FormatInt(s.real().UnixMilli(), 10),
+		ByScore: true, Count: 1})
 	st := s.clock.StateCmd(ctx, p)
 	next := p.ZRangeWithScores(ctx, s.dueKey, 0, 0)
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return false, fmt.Errorf("read clock and next job: %w", err)
+		return time.Time{}, fmt.Errorf("read clock and next job: %w", err)
+	}
+	if len(expired.Val()) > 0 {
+		if _, err := s.Requeue(ctx); err != nil {
+			return time.Time{}, err
+		}
+		return s.real(), nil // look again at once, with the jobs put back
+	}
+	if len(next.Val()) == 0 {
+		return time.Time{}, nil // nothing to do, whatever the clock
 	}
 	now, err := s.clock.StateOf(st)
-	if len(next.Val()) == 0 {
-		return err == nil && now.Paused, nil // nothing to do, whatever the clock
-	}
 	if err != nil {
-		return false, err
+		return time.Time{}, err
 	}
-	// A paused clock moves only by an advance, which carries out what falls
-	// due itself, in due order: the loop keeps out of its way, so that a
-	// seeded run on a paused clock is the same every time.
-	if now.Paused || int64(next.Val()[0].Score) > now.Now.UnixMilli() {
-		return now.Paused, nil
+	if now.Paused {
+		return time.Time{}, nil
 	}
-	_, err = s.RunDue(s.fromLoop(ctx, now), now.Now)
-	return false, err
+	due := time.UnixMilli(int64(next.Val()[0].Score)).UTC()
+	if due.After(now.Now) {
+		return s.real().Add(time.Duration(float64(due.Sub(now.Now)) / now.Scale)), nil
+	}
+	if _, err := s.RunDue(s.fromLoop(ctx, now), now.Now); err != nil {
+		return time.Time{}, err
+	}
+	return s.real(), nil // look again at once: what it scheduled may be due
 }

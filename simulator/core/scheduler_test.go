@@ -102,8 +102,11 @@ func TestEachEventCarriedOutOnceByTwoProcesses(t *testing.T) {
 	runCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); a.Run(runCtx) }()
-	go func() { defer wg.Done(); b.Run(runCtx) }()
+	for _, s := range []*core.Scheduler{a, b} { // two processes, each with its loop
+		loop := core.NewLoop(slog.New(slog.DiscardHandler), core.LoopOptions{})
+		loop.Add(s)
+		go func() { defer wg.Done(); loop.Run(runCtx) }()
+	}
 	var aerr, berr error
 	var aw sync.WaitGroup
 	aw.Add(2)
@@ -194,36 +197,36 @@ func TestBatchHandlerGetsRunsInOrder(t *testing.T) {
 	}
 }
 
-// zrangeCounter counts the ZRANGE commands of a client: the background
-// loop's look at the next job.
-type zrangeCounter struct {
+// lookCounter counts the HMGET commands of a client: the reads of the
+// clock by which the loop looks at a scheduler.
+type lookCounter struct {
 	mu sync.Mutex
 	n  int
 }
 
-func (c *zrangeCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (c *zrangeCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+func (c *lookCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *lookCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		c.count([]redis.Cmder{cmd})
 		return next(ctx, cmd)
 	}
 }
-func (c *zrangeCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+func (c *lookCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		c.count(cmds)
 		return next(ctx, cmds)
 	}
 }
-func (c *zrangeCounter) count(cmds []redis.Cmder) {
+func (c *lookCounter) count(cmds []redis.Cmder) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, cmd := range cmds {
-		if cmd.Name() == "zrange" {
+		if cmd.Name() == "hmget" {
 			c.n++
 		}
 	}
 }
-func (c *zrangeCounter) get() int {
+func (c *lookCounter) get() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.n
@@ -240,36 +243,75 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// While the clock is paused the background loop looks only every
-// PausedTick, unless kicked; once it finds the clock running it looks
-// every Tick again.
-func TestLoopRestsWhileTheClockIsPaused(t *testing.T) {
+// While the clock is paused the loop looks at a scheduler once, then only
+// when kicked (or after a Sweep); on a running clock it looks when the
+// earliest job falls due, at the clock's scale, and not before.
+func TestLoopRestsUntilSomethingIsDue(t *testing.T) {
 	e := newSchedEnv(t)
 	rdb := e.srv.Client(t)
-	var reads zrangeCounter
+	var reads lookCounter
 	rdb.AddHook(&reads)
 	c := core.NewClock(rdb, e.ks, core.ClockStart{At: start, Paused: true}, nil)
-	s := core.NewScheduler(rdb, e.ks, c, slog.New(slog.DiscardHandler), prometheus.NewRegistry(),
-		core.SchedulerOptions{Tick: time.Millisecond, PausedTick: time.Hour})
+	s := core.NewScheduler(rdb, e.ks, c, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), core.SchedulerOptions{})
+	fired := make(chan core.Job, 1)
+	s.Handle("n", func(ctx context.Context, job core.Job) error { fired <- job; return nil })
+	loop := core.NewLoop(slog.New(slog.DiscardHandler), core.LoopOptions{Sweep: time.Hour})
+	loop.Add(s)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go s.Run(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); loop.Run(ctx) }()
+	defer func() { cancel(); <-done }()
 
 	waitFor(t, "the first look", func() bool { return reads.get() == 1 })
-	time.Sleep(100 * time.Millisecond) // a hundred Ticks: the loop must not look again
-	if n := reads.get(); n != 1 {
-		t.Fatalf("the loop looked %d times in 100ms on a paused clock, want once", n)
-	}
-	s.Kick()
-	waitFor(t, "a look when kicked", func() bool { return reads.get() == 2 })
-
-	// another process resumes the clock: this loop learns of it at its next
-	// look, and then looks every Tick
-	running := false
-	other := core.NewClock(e.srv.Client(t), e.ks, core.ClockStart{At: start, Paused: true}, nil)
-	if _, err := other.Set(context.Background(), nil, &running); err != nil {
+	// a job due at once on the paused clock: the loop keeps out of the
+	// advance's way, however often it is kicked
+	if _, err := s.Schedule(ctx, start, "n", "0"); err != nil { // Schedule kicks
 		t.Fatal(err)
 	}
+	waitFor(t, "a look when kicked", func() bool { return reads.get() == 2 })
 	s.Kick()
-	waitFor(t, "looks every Tick on a running clock", func() bool { return reads.get() >= 20 })
+	waitFor(t, "a look when kicked again", func() bool { return reads.get() == 3 })
+	select {
+	case job := <-fired:
+		t.Fatalf("the loop carried out %v on a paused clock", job)
+	default:
+	}
+
+	// another process resumes the clock at 3600×: the job due now is carried
+	// out; one due in 36 simulated seconds is 10 real milliseconds away
+	running, scale := false, 3600.0
+	other := core.NewClock(e.srv.Client(t), e.ks, core.ClockStart{At: start, Paused: true}, nil)
+	st, err := other.Set(ctx, &scale, &running)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Schedule(ctx, st.Now.Add(36*time.Second), "n", "later"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"0", "later"} {
+		select {
+		case job := <-fired:
+			if job.Args[0] != want {
+				t.Fatalf("carried out %v, want the job %s", job, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the job %s was not carried out", want)
+		}
+	}
+	// nothing left: the loop rests until the Sweep
+	looks := reads.get()
+	if n, _ := s.Pending(ctx); n != 0 {
+		t.Fatalf("%d jobs pending", n)
+	}
+	s.Kick()
+	waitFor(t, "one more look", func() bool { return reads.get() == looks+1 })
+	if loop.Len() != 1 {
+		t.Fatalf("the loop serves %d schedulers, want 1", loop.Len())
+	}
+	loop.Remove(s)
+	if loop.Len() != 0 {
+		t.Fatalf("the loop serves %d schedulers after Remove, want 0", loop.Len())
+	}
+	s.Kick() // harmless: nobody serves it
 }

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"time"
 
 	"smsim/simulator/client"
-	"smsim/simulator/core"
 )
 
 // Kinds of orders customers submit, and how common each is.
@@ -41,14 +39,13 @@ var names = []string{
 
 var regions = []string{"110101", "110105", "310104", "310115", "440305", "440106", "330106", "510107", "420106", "320102"}
 
-var prefixes = func() []string {
-	var out []string
-	for _, ps := range core.Carriers {
-		out = append(out, ps...)
-	}
-	sort.Strings(out)
-	return out
-}()
+// prefixes are the first digits of the mainland's mobile numbers, of its
+// three carriers, in order: a number the people make up starts with one.
+var prefixes = []string{
+	"130", "131", "132", "133", "134", "135", "136", "137", "138", "139", "145", "147", "149", "150",
+	"151", "152", "153", "155", "156", "157", "158", "159", "166", "173", "175", "176", "177", "178",
+	"180", "181", "182", "183", "184", "185", "186", "187", "188", "189", "191", "198", "199",
+}
 
 // arrive lets the customers whose time has come submit their orders: one
 // every Arrival on average (exponential gaps), none while MaxOpen orders

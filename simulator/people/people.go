@@ -21,10 +21,7 @@ import (
 	"sync"
 	"time"
 
-	"smsim/gateway"
-	"smsim/miit"
 	"smsim/simulator/client"
-	"smsim/simulator/core"
 )
 
 // Personality is how a person deals with the code texted to them.
@@ -127,7 +124,7 @@ type Person struct {
 type Crowd struct {
 	cfg Config
 	api *client.Client
-	rnd *core.Source
+	rnd *draws
 	log *slog.Logger
 
 	mu      sync.Mutex // guards journal
@@ -178,11 +175,7 @@ func New(cfg Config) *Crowd {
 	if cfg.Mix == nil {
 		cfg.Mix = DefaultMix
 	}
-	rnd := core.NewSource()
-	if cfg.Seed != nil {
-		rnd = core.NewSeededSource(*cfg.Seed)
-	}
-	return &Crowd{cfg: cfg, api: cfg.API, rnd: rnd,
+	return &Crowd{cfg: cfg, api: cfg.API, rnd: newDraws(cfg.Seed),
 		log: cfg.Log.With("component", "people"), orders: map[string]*order{}, byPhone: map[string]*person{},
 		phones: map[string]bool{}}
 }
@@ -264,16 +257,16 @@ func (c *Crowd) Journal() []Entry {
 
 // Submit has a customer submit an order now; it answers the filing id.
 func (c *Crowd) Submit(ctx context.Context, o Order) (string, error) {
-	req := miit.SubmitRequest{Type: o.Type, Variant: o.Variant}
+	req := client.SubmitRequest{Type: o.Type, Variant: o.Variant}
 	ord := &order{}
 	for _, x := range []struct {
 		p   *Person
-		dst **miit.Person
+		dst **client.Person
 	}{{o.EntityLeader, &req.EntityLeader}, {o.WebsiteAdmin, &req.WebsiteAdmin}} {
 		if x.p == nil {
 			continue
 		}
-		*x.dst = &miit.Person{Name: x.p.Name, Phone: x.p.Phone, CertificateNumber: x.p.CertificateNumber}
+		*x.dst = &client.Person{Name: x.p.Name, Phone: x.p.Phone, CertificateNumber: x.p.CertificateNumber}
 	}
 	v, err := c.api.Submit(ctx, req)
 	if err != nil {
@@ -324,14 +317,14 @@ func (c *Crowd) readEvents(ctx context.Context) error {
 	}
 }
 
-func (c *Crowd) onEvent(r core.Record) {
+func (c *Crowd) onEvent(r client.Event) {
 	switch r.Kind {
-	case core.KindSMSDelivered:
+	case client.KindSMSDelivered:
 		var m struct {
 			Phone, Sender, Code, Folder string
 			DeliveredAt                 string `json:"delivered_at_ms"`
 		}
-		if json.Unmarshal(r.Data, &m) != nil || m.Code == "" || m.Folder != gateway.FolderInbox || !gateway.IsMIITSender(m.Sender) {
+		if json.Unmarshal(r.Data, &m) != nil || m.Code == "" || m.Folder != client.FolderInbox || !client.IsMIITSender(m.Sender) {
 			return
 		}
 		p := c.byPhone[m.Phone]
@@ -343,16 +336,16 @@ func (c *Crowd) onEvent(r core.Record) {
 			at = time.UnixMilli(ms).UTC()
 		}
 		c.onCode(p, m.Code, at)
-	case core.KindFilingStatus:
+	case client.KindFilingStatus:
 		var s struct{ ID, View, Status string }
 		if json.Unmarshal(r.Data, &s) != nil || s.View != "miit" {
 			return
 		}
 		switch s.Status {
-		case miit.StatusUnderReview, miit.StatusApproved, miit.StatusReturned, miit.StatusRejected, miit.StatusCanceled:
+		case client.FilingUnderReview, client.FilingApproved, client.FilingReturned, client.FilingRejected, client.FilingCanceled:
 			c.end(s.ID)
 		}
-	case core.KindReset:
+	case client.KindReset:
 		c.orders, c.byPhone, c.due = map[string]*order{}, map[string]*person{}, nil
 	}
 }
@@ -385,7 +378,7 @@ func (c *Crowd) act(ctx context.Context, p *person, action string) error {
 	last6 := client.Last6(p.CertificateNumber)
 	switch action {
 	case "resend":
-		r, err := c.api.Resend(ctx, miit.ResendRequest{Phone: p.Phone, CertificateLast6: last6})
+		r, err := c.api.Resend(ctx, client.ResendRequest{Phone: p.Phone, CertificateLast6: last6})
 		if err != nil {
 			return err
 		}
@@ -402,7 +395,7 @@ func (c *Crowd) act(ctx context.Context, p *person, action string) error {
 			code = typo(code, c.rnd.Uint64("people", "typo", strconv.Itoa(p.n)))
 			p.typoed = true
 		}
-		r, err := c.api.Validate(ctx, miit.ValidateRequest{Code: code, Phone: p.Phone, CertificateLast6: last6})
+		r, err := c.api.Validate(ctx, client.ValidateRequest{Code: code, Phone: p.Phone, CertificateLast6: last6})
 		if err != nil {
 			return err
 		}

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"smsim/miit"
 	"smsim/simulator/client"
 	"smsim/simulator/people"
 	"smsim/simulator/simtest"
@@ -30,7 +29,7 @@ func advance(t *testing.T, sim *simtest.Sim, c *people.Crowd, total, step time.D
 	}
 }
 
-func miitView(t *testing.T, sim *simtest.Sim, id string) miit.MIITView {
+func miitView(t *testing.T, sim *simtest.Sim, id string) client.MIITView {
 	t.Helper()
 	v, err := sim.MIITFiling(context.Background(), id)
 	if err != nil {
@@ -115,7 +114,7 @@ func TestPersonalities(t *testing.T) {
 	if at := entry(j, prompt, "validate").At; at.Before(t0.Add(10*time.Minute)) || at.After(t0.Add(14*time.Minute)) {
 		t.Errorf("prompt person validated at %s, want within minutes of the code at 00:10", at)
 	}
-	if v := miitView(t, sim, both); v.Status != miit.StatusUnderReview {
+	if v := miitView(t, sim, both); v.Status != client.FilingUnderReview {
 		t.Errorf("order of the prompt and typo people: %s, want under_review", v.Status)
 	}
 	if got := acts(j, slow); len(got) != 0 {
@@ -132,13 +131,13 @@ func TestPersonalities(t *testing.T) {
 	if at := entry(j, slow, "validate").At; at.Before(t0.Add(70*time.Minute)) || at.After(t0.Add(12*time.Hour+20*time.Minute)) {
 		t.Errorf("slow person validated at %s, want 1 to 12 hours after the code at 00:10", at)
 	}
-	if v := miitView(t, sim, slowID); v.Status != miit.StatusUnderReview {
+	if v := miitView(t, sim, slowID); v.Status != client.FilingUnderReview {
 		t.Errorf("slow person's order: %s, want under_review", v.Status)
 	}
 	if got := acts(j, resender); !reflect.DeepEqual(got, []string{"resend resent", "validate complete"}) {
 		t.Errorf("resender: %v, want a resend, then a validation that completes", got)
 	}
-	if v := miitView(t, sim, resendID); v.Status != miit.StatusUnderReview || len(v.Personnel) != 1 || v.Personnel[0].Resends != 1 {
+	if v := miitView(t, sim, resendID); v.Status != client.FilingUnderReview || len(v.Personnel) != 1 || v.Personnel[0].Resends != 1 {
 		t.Errorf("resender's order: %+v, want under_review with one resend", v)
 	}
 
@@ -147,7 +146,7 @@ func TestPersonalities(t *testing.T) {
 	if got := acts(c.Journal(), never); len(got) != 0 {
 		t.Errorf("never person acted: %v", got)
 	}
-	if v := miitView(t, sim, neverID); v.Status != miit.StatusCanceled || v.CanceledBy != "expiry" {
+	if v := miitView(t, sim, neverID); v.Status != client.FilingCanceled || v.CanceledBy != "expiry" {
 		t.Errorf("never person's order: %s by %q, want canceled by expiry", v.Status, v.CanceledBy)
 	}
 }

@@ -39,6 +39,7 @@ var problemTypes = map[int]string{
 	413: "urn:smsim:problem:body-too-large",
 	415: "urn:smsim:problem:unsupported-media-type",
 	426: "urn:smsim:problem:upgrade-required",
+	429: "urn:smsim:problem:too-many-namespaces",
 	403: "urn:smsim:problem:forbidden",
 	500: "urn:smsim:problem:internal",
 	503: "urn:smsim:problem:store-unavailable",

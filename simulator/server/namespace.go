@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strings"
 
 	"smsim/simulator"
 	"smsim/simulator/core"
@@ -38,15 +39,31 @@ func namespaceOf(r *http.Request) (string, error) {
 // nsHandler is a handler of a route that belongs to a namespace.
 type nsHandler func(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace)
 
-// handleNS routes pattern to h, with the namespace the request names.
+// streaming are the routes that wait for what happens in a namespace.
+var streaming = map[string]bool{
+	"GET /phones/v1/{phone}/messages/next": true,
+	"GET /phones/v1/{phone}/ws":            true,
+	"GET /ws/events":                       true,
+}
+
+// handleNS routes pattern to h, with the namespace the request names: a
+// request that changes it makes it when it is new; one that reads it or
+// waits in it leaves it as it is (simulator.World.Peek and Watch).
 func (s *Server) handleNS(mux *http.ServeMux, pattern string, h nsHandler) {
+	open := s.world.Namespace
+	switch {
+	case streaming[pattern]:
+		open = s.world.Watch
+	case strings.HasPrefix(pattern, "GET "):
+		open = s.world.Peek
+	}
 	s.handle(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
 		name, err := namespaceOf(r)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		ns, err := s.world.Namespace(r.Context(), name)
+		ns, err := open(r.Context(), name)
 		if err != nil {
 			s.fail(w, r, err)
 			return

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -11,8 +12,11 @@ import (
 
 	"smsim/gateway"
 	"smsim/miit"
+	"smsim/simulator"
 	"smsim/simulator/core"
 	"smsim/simulator/server"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // as answers the instance speaking for namespace ns on behalf of test t
@@ -402,8 +406,9 @@ func TestListNamespaces(t *testing.T) {
 	e := newEnv(t)
 	other := e.newInstance()
 	before := time.Now().Add(-time.Second)
-	e.in("zeta").now()
-	other.in("alpha").now()
+	e.in("zeta").patchFaults(`{}`) // a write makes a namespace
+	other.in("alpha").patchFaults(`{}`)
+	e.in("ghost").now() // a read does not
 	var got struct {
 		Namespaces []struct {
 			Name     string
@@ -421,4 +426,60 @@ func TestListNamespaces(t *testing.T) {
 	if strings.Join(names, " ") != "alpha default zeta" {
 		t.Fatalf("namespaces %v, want alpha default zeta", names)
 	}
+}
+
+// A request that only reads a namespace nobody wrote to answers as if it
+// were new and writes nothing: no key, no place in the registry.
+func TestReadingMakesNoNamespace(t *testing.T) {
+	e := newEnv(t)
+	ghost := e.in("ghost")
+	if now := ghost.now(); !now.Equal(t0) {
+		t.Fatalf("the clock of a namespace nobody wrote to reads %v, want the start %v", now, t0)
+	}
+	for _, path := range []string{"/admin/v1/faults", "/provider/v1/filings", "/miit/v1/filings", "/phones/v1",
+		"/phones/v1/13800000001/messages", "/phones/v1/13800000001/profile", "/admin/v1/events", "/admin/v1/webhooks"} {
+		ghost.call("GET", path, nil, 200, nil)
+	}
+	ghost.call("GET", "/phones/v1/13800000001/messages/next?timeout=10ms", nil, 204, nil)
+	ghost.call("GET", "/provider/v1/filings/f_0123456789abcdef", nil, 404, nil)
+	keys, err := e.rdb.Keys(context.Background(), e.redis.Prefix+":{ghost}:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 0 {
+		t.Fatalf("reads wrote %v", keys)
+	}
+	if _, err := e.rdb.ZScore(context.Background(), e.redis.Prefix+":namespaces", "ghost").Result(); !errors.Is(err, redis.Nil) {
+		t.Fatalf("reads put ghost in the registry: %v", err)
+	}
+	// the first write makes it, clock at its start
+	ghost.patchFaults(`{"drop_rate":0.5}`)
+	if now := ghost.now(); !now.Equal(t0) {
+		t.Fatalf("the clock of the new namespace reads %v, want the start %v", now, t0)
+	}
+	if n, _ := e.rdb.Exists(context.Background(), e.redis.Prefix+":{ghost}:clock").Result(); n != 1 {
+		t.Fatal("the first write did not set the clock")
+	}
+}
+
+// Beyond --max-namespaces, a write that would make one more namespace is a
+// 429 naming the limit; the namespaces in use go on, and reads of any
+// namespace still answer.
+func TestMaxNamespaces(t *testing.T) {
+	e := newEnv(t, func(e *env) {
+		e.hooks = func(c *simulator.Config) { c.MaxNamespaces = 3 }
+	})
+	e.in("a").patchFaults(`{}`)
+	e.in("b").patchFaults(`{}`) // with default: three in use
+	code, b := e.in("c").do("PATCH", "/admin/v1/faults", map[string]any{})
+	if code != http.StatusTooManyRequests {
+		t.Fatalf("a fourth namespace: %d %s, want 429", code, b)
+	}
+	var p struct{ Type, Detail string }
+	json.Unmarshal(b, &p)
+	if p.Type != "urn:smsim:problem:too-many-namespaces" || !strings.Contains(p.Detail, `namespace "c": 3 namespaces are in use, the most this server holds (--max-namespaces)`) {
+		t.Fatalf("problem %+v", p)
+	}
+	e.in("a").patchFaults(`{"drop_rate":0.1}`) // those in use go on
+	e.in("c").call("GET", "/admin/v1/faults", nil, 200, nil)
 }

@@ -561,7 +561,7 @@ func TestOpenAPIConformance(t *testing.T) {
 		m := oaDecode[struct{ Code string }](t, c.get("/phones/v1/"+phone+"/messages/next?after=start&from_miit=true&has_code=true&match=verification&sender=12381&timeout=1s", 200))
 		return m.Code
 	}
-	codeL, codeA := codeOf(pL), codeOf(pA)
+	codeL, firstA := codeOf(pL), codeOf(pA)
 	validate := func(code, phone, cert6 string) string {
 		r := oaDecode[struct{ Result string }](t, c.do(oaReq{method: "POST", path: "/miit/v1/validations",
 			body: map[string]string{"code": code, "phone": phone, "certificate_last6": cert6}}, 200))
@@ -587,7 +587,10 @@ func TestOpenAPIConformance(t *testing.T) {
 		}
 	}
 	list := oaDecode[struct{ Messages []struct{ Code string } }](t, c.get("/phones/v1/"+pA+"/messages", 200))
-	codeA = list.Messages[len(list.Messages)-1].Code
+	codeA := list.Messages[len(list.Messages)-1].Code
+	if codeA == firstA || len(codeA) != 6 {
+		t.Errorf("after two resends the latest code is %q, the first was %q: want a new six-digit code", codeA, firstA)
+	}
 	if got := validate(codeA, pA, "01567X"); got != "complete" {
 		t.Errorf("last person: %s", got)
 	}

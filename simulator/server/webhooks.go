@@ -28,7 +28,7 @@ func (s *Server) registerWebhook(w http.ResponseWriter, r *http.Request, ns *sim
 		s.fail(w, r, err)
 		return
 	}
-	h, err := ns.Webhooks().Register(r.Context(), webhook.Hook{URL: req.URL, Events: req.Events, Secret: req.Secret})
+	h, err := ns.RegisterWebhook(r.Context(), webhook.Hook{URL: req.URL, Events: req.Events, Secret: req.Secret})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -59,7 +59,7 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request, ns *simulato
 }
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
-	if err := ns.Webhooks().Delete(r.Context(), r.PathValue("id")); err != nil {
+	if err := ns.DeleteWebhook(r.Context(), r.PathValue("id")); err != nil {
 		s.fail(w, r, err)
 		return
 	}

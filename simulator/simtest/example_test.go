@@ -6,7 +6,6 @@ import (
 	"log"
 	"time"
 
-	"smsim/miit"
 	"smsim/simulator/client"
 	"smsim/simulator/simtest"
 )
@@ -22,14 +21,14 @@ func Example() {
 	defer sim.Close()
 	ctx := context.Background()
 
-	leader := miit.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
-	admin := miit.Person{Name: "Han Meimei", Phone: "13800000002", CertificateNumber: "11010119920101567X"}
+	leader := client.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
+	admin := client.Person{Name: "Han Meimei", Phone: "13800000002", CertificateNumber: "11010119920101567X"}
 	order, err := sim.SubmitFirstFiling(ctx, leader, admin)
 	if err != nil {
 		log.Fatal(err)
 	}
 	sim.Advance(ctx, time.Hour) // past the sync lag: MIIT texts the codes
-	for _, p := range []miit.Person{leader, admin} {
+	for _, p := range []client.Person{leader, admin} {
 		code, err := sim.WaitForCode(ctx, p.Phone)
 		if err != nil {
 			log.Fatal(err)
@@ -58,8 +57,8 @@ func Example_expiry() {
 	defer sim.Close()
 	ctx := context.Background()
 
-	leader := miit.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
-	order, err := sim.Submit(ctx, miit.SubmitRequest{Type: miit.TypeModify, Variant: "entity", EntityLeader: &leader})
+	leader := client.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
+	order, err := sim.Submit(ctx, client.SubmitRequest{Type: client.TypeModify, Variant: "entity", EntityLeader: &leader})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -84,8 +83,8 @@ func Example_seed() {
 			log.Fatal(err)
 		}
 		ctx := context.Background()
-		leader := miit.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
-		sim.Submit(ctx, miit.SubmitRequest{Type: miit.TypeModify, Variant: "entity", EntityLeader: &leader})
+		leader := client.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
+		sim.Submit(ctx, client.SubmitRequest{Type: client.TypeModify, Variant: "entity", EntityLeader: &leader})
 		sim.Advance(ctx, time.Hour)
 		code, _ := sim.WaitForCode(ctx, leader.Phone)
 		codes = append(codes, code)
@@ -106,9 +105,9 @@ func Example_namespaces() {
 	ctx := context.Background()
 	a, b := sim.Client, sim.Namespace("team-b")
 
-	leader := miit.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
+	leader := client.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
 	for _, c := range []*client.Client{a, b} {
-		c.Submit(ctx, miit.SubmitRequest{Type: miit.TypeModify, Variant: "entity", EntityLeader: &leader})
+		c.Submit(ctx, client.SubmitRequest{Type: client.TypeModify, Variant: "entity", EntityLeader: &leader})
 	}
 	a.Advance(ctx, time.Hour) // team-a's clock alone
 	code, _ := a.WaitForCode(ctx, leader.Phone)

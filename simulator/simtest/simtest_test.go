@@ -11,7 +11,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"smsim/miit"
 	"smsim/simulator"
 	"smsim/simulator/client"
 	"smsim/simulator/simtest"
@@ -22,8 +21,8 @@ func TestFilingValidation(t *testing.T) {
 	sim := simtest.RunT(t) // a whole smsim, its clock paused; stopped when the test ends
 	ctx := t.Context()
 
-	leader := miit.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
-	admin := miit.Person{Name: "Han Meimei", Phone: "13800000002", CertificateNumber: "11010119920101567X"}
+	leader := client.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
+	admin := client.Person{Name: "Han Meimei", Phone: "13800000002", CertificateNumber: "11010119920101567X"}
 	order, err := sim.SubmitFirstFiling(ctx, leader, admin)
 	if err != nil {
 		t.Fatal(err)
@@ -31,8 +30,8 @@ func TestFilingValidation(t *testing.T) {
 	if _, err := sim.Advance(ctx, time.Hour); err != nil { // past the sync lag: MIIT texts the codes
 		t.Fatal(err)
 	}
-	var res miit.ValidationResult
-	for _, p := range []miit.Person{leader, admin} {
+	var res client.ValidationResult
+	for _, p := range []client.Person{leader, admin} {
 		code, err := sim.WaitForCode(ctx, p.Phone) // at once if it is there, else when it arrives
 		if err != nil {
 			t.Fatal(err)
@@ -41,10 +40,10 @@ func TestFilingValidation(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if res.Result != miit.ResultComplete {
+	if res.Result != client.ResultComplete {
 		t.Fatalf("last validation: %s (%s), want complete", res.Result, res.Message)
 	}
-	if v, _ := sim.MIITFiling(ctx, order.ID); v.Status != miit.StatusUnderReview {
+	if v, _ := sim.MIITFiling(ctx, order.ID); v.Status != client.FilingUnderReview {
 		t.Fatalf("MIIT has the order %s, want under_review", v.Status)
 	}
 }
@@ -71,8 +70,8 @@ func TestSeedMakesRunsMatch(t *testing.T) {
 	ids := func() (string, string) {
 		sim := simtest.RunT(t, simtest.WithSeed(7))
 		ctx := t.Context()
-		leader := miit.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
-		v, err := sim.Submit(ctx, miit.SubmitRequest{Type: miit.TypeModify, Variant: "entity", EntityLeader: &leader})
+		leader := client.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
+		v, err := sim.Submit(ctx, client.SubmitRequest{Type: client.TypeModify, Variant: "entity", EntityLeader: &leader})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,8 +155,8 @@ func TestParallelSimsAreApart(t *testing.T) {
 				t.Parallel()
 				sim := simtest.RunT(t)
 				ctx := t.Context()
-				leader := miit.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
-				v, err := sim.Submit(ctx, miit.SubmitRequest{Type: miit.TypeModify, Variant: "entity", EntityLeader: &leader})
+				leader := client.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
+				v, err := sim.Submit(ctx, client.SubmitRequest{Type: client.TypeModify, Variant: "entity", EntityLeader: &leader})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -169,7 +168,7 @@ func TestParallelSimsAreApart(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if r, err := sim.ValidatePerson(ctx, leader, code); err != nil || r.Result != miit.ResultComplete {
+				if r, err := sim.ValidatePerson(ctx, leader, code); err != nil || r.Result != client.ResultComplete {
 					t.Fatalf("validate: %+v, %v", r, err)
 				}
 				list, err := sim.Filings(ctx, client.ListOptions{})
@@ -197,8 +196,8 @@ func TestParallelSimsAreApart(t *testing.T) {
 func TestWithNamespace(t *testing.T) {
 	sim := simtest.RunT(t, simtest.WithNamespace("team-a"))
 	ctx := t.Context()
-	leader := miit.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
-	v, err := sim.Submit(ctx, miit.SubmitRequest{Type: miit.TypeModify, Variant: "entity", EntityLeader: &leader})
+	leader := client.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
+	v, err := sim.Submit(ctx, client.SubmitRequest{Type: client.TypeModify, Variant: "entity", EntityLeader: &leader})
 	if err != nil {
 		t.Fatal(err)
 	}

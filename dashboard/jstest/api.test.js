@@ -1,0 +1,116 @@
+// Requests of the namespace shown (static/api.js): each names its
+// namespace, and once the page leaves it, the answers still on their way
+// and any later request of it are Stale.
+
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+
+import { APIError, Stale, api, enter, isStale, shared } from '../static/api.js';
+
+// server stands in for fetch: it holds each request until the test answers
+// it.
+const server = {
+  requests: [],
+  fetch(path, init = {}) {
+    return new Promise((resolve, reject) => {
+      const req = { path, init, answer: (status, body) => resolve(response(status, body)) };
+      init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
+      server.requests.push(req);
+    });
+  },
+};
+
+function response(status, body) {
+  const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+  return { ok: status >= 200 && status < 300, status, text: async () => text };
+}
+
+describe('api', () => {
+  let realFetch;
+  before(() => {
+    realFetch = globalThis.fetch;
+    globalThis.fetch = server.fetch;
+  });
+  after(() => { globalThis.fetch = realFetch; });
+  beforeEach(() => { server.requests = []; });
+
+  it('names the namespace shown in every request, and sends a body as JSON', async () => {
+    const s = enter('team-a');
+    const answer = s.api('PUT', '/admin/v1/clock', { paused: true });
+    const [req] = server.requests;
+    assert.equal(req.path, '/admin/v1/clock');
+    assert.equal(req.init.method, 'PUT');
+    assert.deepEqual(req.init.headers, { Accept: 'application/json', 'X-Smsim-Namespace': 'team-a', 'Content-Type': 'application/json' });
+    assert.equal(req.init.body, '{"paused":true}');
+    req.answer(200, { paused: true });
+    assert.deepEqual(await answer, { paused: true });
+  });
+
+  it('api speaks for the namespace entered last', async () => {
+    enter('team-b');
+    const answer = api('GET', '/admin/v1/faults');
+    assert.equal(server.requests[0].init.headers['X-Smsim-Namespace'], 'team-b');
+    assert.equal(server.requests[0].init.body, undefined);
+    server.requests[0].answer(200, { sms_loss: 0 });
+    assert.deepEqual(await answer, { sms_loss: 0 });
+  });
+
+  it('an answer other than 2xx throws the problem\'s detail and status', async () => {
+    const s = enter('team-a');
+    const answer = s.api('GET', '/phones/v1/1');
+    server.requests[0].answer(400, { title: 'Bad Request', status: 400, detail: 'phone: must be 11 digits, got "1"' });
+    await assert.rejects(answer, (e) => e instanceof APIError && e.status === 400 && e.message === 'phone: must be 11 digits, got "1"');
+    const bare = s.api('GET', '/admin/v1/clock');
+    server.requests[1].answer(503, '');
+    await assert.rejects(bare, (e) => e instanceof APIError && e.status === 503 && e.message === 'HTTP 503');
+  });
+
+  it('once the page leaves a namespace, its requests on their way are aborted and throw Stale', async () => {
+    const a = enter('team-a');
+    const held = a.api('GET', '/phones/v1');
+    const signal = server.requests[0].init.signal;
+    const b = enter('team-b');
+    assert.equal(signal.aborted, true);
+    await assert.rejects(held, (e) => e instanceof Stale && e.namespace === 'team-a' && isStale(e));
+    await assert.rejects(a.api('GET', '/phones/v1'), (e) => isStale(e) && e.message === 'the page left namespace team-a');
+    assert.equal(server.requests.length, 1); // the later request was not sent
+    assert.equal(b.current, true);
+    assert.equal(a.current, false);
+  });
+
+  it('an answer that arrives as the page leaves is Stale', async () => {
+    const a = enter('team-a');
+    const held = a.api('GET', '/admin/v1/clock');
+    const req = server.requests[0];
+    const realAbort = a.aborter.abort.bind(a.aborter);
+    a.aborter.abort = () => {}; // the answer is in already: the abort comes too late
+    enter('team-b');
+    req.answer(200, { now: '2026-05-01T00:00:00Z' });
+    await assert.rejects(held, (e) => isStale(e) && e.namespace === 'team-a');
+    realAbort();
+  });
+
+  it('reads a listing page by page, up to max', async () => {
+    const s = enter('team-a');
+    const all = s.pages('/phones/v1?q=1', 'phones', 5, 2);
+    const pages = [];
+    for (let i = 0; i < 3; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const req = server.requests[i];
+      pages.push(req.path);
+      req.answer(200, { phones: [`p${2 * i}`, `p${2 * i + 1}`].slice(0, i === 2 ? 1 : 2), total: 9 });
+    }
+    assert.deepEqual(await all, ['p0', 'p1', 'p2', 'p3', 'p4']);
+    assert.deepEqual(pages, ['/phones/v1?q=1&limit=2&offset=0', '/phones/v1?q=1&limit=2&offset=2', '/phones/v1?q=1&limit=1&offset=4']);
+  });
+
+  it('shared reads a route of no namespace, and leaving one does not abort it', async () => {
+    enter('team-a');
+    const list = shared('/admin/v1/namespaces');
+    const [req] = server.requests;
+    assert.deepEqual(req.init, { headers: { Accept: 'application/json' } });
+    enter('team-b');
+    req.answer(200, { namespaces: [] });
+    assert.deepEqual(await list, { namespaces: [] });
+  });
+});
