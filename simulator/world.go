@@ -198,7 +198,7 @@ func (w *World) registryKey() string { return core.NamespacesKey(w.cfg.KeyPrefix
 
 // webhookedKey is the set of the namespaces that have webhooks: every
 // process runs their dispatchers, and no other.
-func (w *World) webhookedKey() string { return w.cfg.KeyPrefix + ":webhooked" }
+func (w *World) webhookedKey() string { return core.WebhookedKey(w.cfg.KeyPrefix) }
 
 // Namespace answers namespace name for a request that changes it: it
 // makes the namespace when it is new (its clock at the start value, one

@@ -40,6 +40,9 @@ var (
 	keyNamespaces = KeyDef{Name: "namespaces", Type: "zset", Shared: true,
 		Writer:   "simulator.World: the namespaces requests used, scored by the real Unix ms of the last use (recorded at most every 10 s per process)",
 		Lifetime: "forever, across resets; a namespace idle for longer than --namespace-idle is left out of the listing and of the background work"}
+	keyWebhooked = KeyDef{Name: "webhooked", Type: "set", Shared: true,
+		Writer:   "simulator.Namespace (RegisterWebhook, DeleteWebhook, Reset): the namespaces that have webhooks; every process runs their dispatchers, and no other",
+		Lifetime: "forever; a namespace until its last hook is deleted or it is reset"}
 	keyClock = KeyDef{Name: "clock", Type: "hash",
 		Writer:   "core.Clock (clock_init.lua, clock_move.lua): the anchor `sim` (simulated ms) read at `real` (real ms), `scale`, `paused`",
 		Lifetime: "forever; a reset sets it again to its start value"}
@@ -116,7 +119,7 @@ var (
 
 // keyDefs are the keys of the store, in the order of KEYS.md.
 var keyDefs = []KeyDef{
-	keyNamespaces,
+	keyNamespaces, keyWebhooked,
 	keyClock, keyFaults, keyEvents, keySeq, keySchedDue, keySchedInflight,
 	keyFilings, keyFilingsByStatus, keyFiling, keyWho, keyCodes, keyMagicSpurious,
 	keyMessage, keyPhones, keyPhoneProfile, keyPhoneInbox, keyPhoneBlocked, keyPhoneScript, keyThrottles,
@@ -129,6 +132,10 @@ func KeyDefs() []KeyDef { return slices.Clone(keyDefs) }
 // NamespacesKey is the sorted set of the namespaces in use, shared by
 // every namespace under prefix.
 func NamespacesKey(prefix string) string { return prefix + ":" + keyNamespaces.Name }
+
+// WebhookedKey is the set of the namespaces under prefix that have
+// webhooks.
+func WebhookedKey(prefix string) string { return prefix + ":" + keyWebhooked.Name }
 
 // Keyspace names the Redis keys of one namespace.
 type Keyspace struct {

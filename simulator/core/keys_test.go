@@ -78,7 +78,9 @@ func TestEveryKeyHasItsFunction(t *testing.T) {
 		}
 		built = append(built, placeholder.ReplaceAllString(v.Method(i).Call(in)[0].String(), "<x>"))
 	}
-	built = append(built, placeholder.ReplaceAllString(core.NamespacesKey("<prefix>"), "<x>"))
+	for _, k := range []string{core.NamespacesKey("<prefix>"), core.WebhookedKey("<prefix>")} {
+		built = append(built, placeholder.ReplaceAllString(k, "<x>"))
+	}
 	var registered []string
 	for _, d := range core.KeyDefs() {
 		registered = append(registered, placeholder.ReplaceAllString(d.Pattern(), "<x>"))

@@ -442,14 +442,14 @@ func TestReadingMakesNoNamespace(t *testing.T) {
 	}
 	ghost.call("GET", "/phones/v1/13800000001/messages/next?timeout=10ms", nil, 204, nil)
 	ghost.call("GET", "/provider/v1/filings/f_0123456789abcdef", nil, 404, nil)
-	keys, err := e.rdb.Keys(context.Background(), e.redis.Prefix+":{ghost}:*").Result()
+	keys, err := e.rdb.Keys(context.Background(), core.Keyspace{Prefix: e.redis.Prefix, Namespace: "ghost"}.Pattern()).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(keys) != 0 {
 		t.Fatalf("reads wrote %v", keys)
 	}
-	if _, err := e.rdb.ZScore(context.Background(), e.redis.Prefix+":namespaces", "ghost").Result(); !errors.Is(err, redis.Nil) {
+	if _, err := e.rdb.ZScore(context.Background(), core.NamespacesKey(e.redis.Prefix), "ghost").Result(); !errors.Is(err, redis.Nil) {
 		t.Fatalf("reads put ghost in the registry: %v", err)
 	}
 	// the first write makes it, clock at its start
@@ -457,7 +457,7 @@ func TestReadingMakesNoNamespace(t *testing.T) {
 	if now := ghost.now(); !now.Equal(t0) {
 		t.Fatalf("the clock of the new namespace reads %v, want the start %v", now, t0)
 	}
-	if n, _ := e.rdb.Exists(context.Background(), e.redis.Prefix+":{ghost}:clock").Result(); n != 1 {
+	if n, _ := e.rdb.Exists(context.Background(), core.Keyspace{Prefix: e.redis.Prefix, Namespace: "ghost"}.Clock()).Result(); n != 1 {
 		t.Fatal("the first write did not set the clock")
 	}
 }
