@@ -84,8 +84,8 @@ func ParseJob(member string) (Job, error) {
 // process died while carrying it out is carried out again by another.
 type Handler func(ctx context.Context, job Job) error
 
-// The scheduler's scripts. Every one takes the due set and the in-flight
-// set as its first keys.
+// The scheduler's scripts, each beside this file. Each takes the due set as
+// KEYS[1], then the in-flight set and the sequence hash as it needs them.
 var (
 	//go:embed schedule.lua
 	scheduleLua    string
