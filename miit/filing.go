@@ -130,6 +130,14 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (ProviderView, 
 	if err != nil {
 		return ProviderView{}, err
 	}
+	// The people are checked and normalized in copies: the caller's
+	// request stays as it was.
+	for _, p := range []**Person{&req.EntityLeader, &req.WebsiteAdmin} {
+		if *p != nil {
+			c := **p
+			*p = &c
+		}
+	}
 	for _, role := range required {
 		if req.person(role) == nil {
 			return ProviderView{}, core.Invalid("%s: missing; a %s filing must name the %s", role, describe(req.Type, req.Variant), strings.ReplaceAll(role, "_", " "))

@@ -354,3 +354,13 @@ func TestCustomerCancel(t *testing.T) {
 		}
 	})
 }
+
+// Submit leaves the caller's request as it was.
+func TestSubmitLeavesTheRequestAlone(t *testing.T) {
+	w := newWorld(t)
+	p := leader("+8613800000903")
+	w.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: p})
+	if p.Phone != "+8613800000903" {
+		t.Fatalf("Submit changed the caller's person: phone %q", p.Phone)
+	}
+}

@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"smsim/gateway"
 	"smsim/simulator/core"
 )
@@ -118,12 +116,19 @@ func (s *Service) onCode(ctx context.Context, job core.Job) error {
 	if err != nil {
 		return err
 	}
-	current, err := s.rdb.HGet(ctx, s.ks.Filing(job.Args[0]), "s"+job.Args[1]+".phone").Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	v, err := s.rdb.HMGet(ctx, s.ks.Filing(job.Args[0]), "s"+job.Args[1]+".phone", "status", "deadline").Result()
+	if err != nil {
 		return fmt.Errorf("read filing %s: %w", job.Args[0], err)
 	}
+	current, status, deadline := str(v[0]), str(v[1]), str(v[2])
 	if current != job.Args[2] {
 		return nil // the number changed (or the order is gone): the code went to the new number then
+	}
+	if status != StatusPendingValidation || !job.Due.Before(msTime(deadline)) {
+		// The order ended (canceled, rejected, expired) before MIIT sent
+		// the code: it sends nothing. A code a resend has replaced since
+		// is still sent, as MIIT sends it: a late, dead code.
+		return nil
 	}
 	if s.rand.Chance(f.LostCodeRate, "lost_code", s.ks.Namespace, job.Seq) {
 		s.log.Debug("code message lost inside MIIT", "filing", job.Args[0], "phone", job.Args[2])
@@ -276,4 +281,14 @@ func (s *Service) onAutoResend(ctx context.Context, job core.Job) error {
 		return fmt.Errorf("auto resend %s: %w", job.Args[0], err)
 	}
 	return s.sched.RunNow(ctx, codes...)
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func msTime(s string) time.Time {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return time.UnixMilli(n).UTC()
 }

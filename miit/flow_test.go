@@ -621,3 +621,29 @@ func TestACodeIsUniqueWhileLive(t *testing.T) {
 		})
 	}
 }
+
+// A code MIIT still holds back (miit_send_delay) when the customer
+// cancels the order reaches the phone after the cancel: a dead code.
+func TestNoCodeOfACanceledOrderIsSent(t *testing.T) {
+	w := newWorld(t)
+	w.set(func(f *core.Faults) { f.MIITSendDelay = core.Fixed(20 * time.Minute) })
+	v := w.single("13800000901")
+	w.cancel(v.ID)
+	w.advance(20 * time.Minute)
+	if codes := w.codes("13800000901"); len(codes) != 0 {
+		t.Fatalf("the phone got %v after its order was canceled", codes)
+	}
+}
+
+func TestNoCodeOfARejectedOrderIsSent(t *testing.T) {
+	w := newWorld(t)
+	w.set(func(f *core.Faults) { f.MIITSendDelay = core.Fixed(20 * time.Minute) })
+	w.single("13800000902")
+	for range 5 {
+		w.validate("000000", "13800000902", leaderCert)
+	}
+	w.advance(20 * time.Minute)
+	if codes := w.codes("13800000902"); len(codes) != 0 {
+		t.Fatalf("the phone got %v after its order was rejected", codes)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"smsim/gateway"
@@ -42,7 +44,7 @@ func (s *Service) ChangeNumbers(ctx context.Context, id string, changes map[stri
 	if len(changes) == 0 {
 		return ProviderView{}, core.Invalid("body: name the person whose number changes, e.g. {\"website_admin\": {\"phone\": \"13900000009\"}}")
 	}
-	for role := range changes {
+	for _, role := range slices.Sorted(maps.Keys(changes)) {
 		if role != EntityLeader && role != WebsiteAdmin {
 			return ProviderView{}, core.Invalid("%s: unknown field; give %s or %s", role, EntityLeader, WebsiteAdmin)
 		}
@@ -64,6 +66,9 @@ func (s *Service) ChangeNumbers(ctx context.Context, id string, changes map[stri
 		}
 		if people[role] == nil || !strings.Contains(","+f.v["required"]+",", ","+role+",") {
 			return ProviderView{}, core.Invalid("%s: does not validate this order (it needs %s)", role, f.v["required"])
+		}
+		if phone == people[role].Phone {
+			return ProviderView{}, core.Invalid("%s.phone: the order already has %s; give the new number (a code is sent again with POST /miit/v1/resends)", role, phone)
 		}
 		phones[role] = phone
 	}
@@ -87,6 +92,9 @@ func (s *Service) ChangeNumbers(ctx context.Context, id string, changes map[stri
 		}
 		switch out[0] {
 		case "state":
+			if out[1] == StatusPendingValidation {
+				return ProviderView{}, core.Conflict("filing %s cannot change its numbers: its validation window has ended and MIIT has canceled it", id)
+			}
 			return ProviderView{}, core.Conflict("filing %s is %s at MIIT: its numbers can no longer change", id, out[1])
 		case "not_required":
 			return ProviderView{}, core.Invalid("%s: does not validate this order (it needs %s)", role, f.v["required"])

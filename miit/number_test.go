@@ -204,7 +204,11 @@ func TestNumberChangeOnlyWhilePending(t *testing.T) {
 			w.advance(30 * time.Minute)
 			c.end(w, v.ID)
 			_, err := w.svc.ChangeNumbers(w.ctx, v.ID, adminTo("13400000052"))
-			wantError(t, err, 409, "filing "+v.ID+" is "+c.status+" at MIIT: its numbers can no longer change")
+			want := "filing " + v.ID + " is " + c.status + " at MIIT: its numbers can no longer change"
+			if c.status == "pending_validation" {
+				want = "filing " + v.ID + " cannot change its numbers: its validation window has ended and MIIT has canceled it"
+			}
+			wantError(t, err, 409, want)
 			if p := w.providerView(v.ID).Personnel[0]; p.Phone != "13400000051" {
 				t.Fatalf("a refused change moved the number: %+v", p)
 			}
@@ -212,5 +216,19 @@ func TestNumberChangeOnlyWhilePending(t *testing.T) {
 				t.Fatalf("the new number got %+v", msgs)
 			}
 		})
+	}
+}
+
+// A number "changed" to itself is refused, naming the field: it would be a
+// resend that counts nothing.
+func TestNumberChangeToTheSameNumber(t *testing.T) {
+	w := newWorld(t)
+	w.lags(30*time.Minute, time.Minute)
+	v := w.submit(miit.SubmitRequest{Type: "cancel", Variant: "website", WebsiteAdmin: admin("13800000904")})
+	w.advance(30 * time.Minute)
+	_, err := w.svc.ChangeNumbers(w.ctx, v.ID, adminTo("+8613800000904"))
+	wantError(t, err, 400, "website_admin.phone: the order already has 13800000904; give the new number (a code is sent again with POST /miit/v1/resends)")
+	if n := len(w.codes("13800000904")); n != 1 {
+		t.Fatalf("%d code messages, want the one of the sync", n)
 	}
 }

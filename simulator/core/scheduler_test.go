@@ -300,6 +300,7 @@ func TestLoopRestsUntilSomethingIsDue(t *testing.T) {
 		}
 	}
 	// nothing left: the loop rests until the Sweep
+	waitFor(t, "the loop at rest", func() bool { return loop.Busy() == 0 })
 	looks := reads.get()
 	if n, _ := s.Pending(ctx); n != 0 {
 		t.Fatalf("%d jobs pending", n)
