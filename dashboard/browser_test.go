@@ -26,7 +26,7 @@ import (
 	"smsim/simulator"
 	"smsim/simulator/client"
 	"smsim/simulator/core"
-	"smsim/simulator/redistest"
+	"smsim/simulator/core/testkit"
 	"smsim/simulator/server"
 	"smsim/simulator/simtest"
 )
@@ -511,7 +511,7 @@ func connect(t *testing.T, url string) *client.Client {
 // reconnects by itself and catches up on an event logged while it was
 // away.
 func TestDashboardReconnects(t *testing.T) {
-	r := redistest.Start(t)
+	r := testkit.StartRedis(t)
 	seed := int64(5)
 	newServer := func() *simulator.World {
 		world, err := simulator.New(context.Background(), simulator.Config{Redis: r.Client(t), KeyPrefix: r.Prefix, Seed: &seed,

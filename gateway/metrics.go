@@ -11,6 +11,7 @@ import (
 type gatewayMetrics struct {
 	sent  *prometheus.CounterVec
 	delay *prometheus.HistogramVec
+	polls prometheus.Gauge
 }
 
 func newGatewayMetrics(reg prometheus.Registerer) *gatewayMetrics {
@@ -25,6 +26,10 @@ func newGatewayMetrics(reg prometheus.Registerer) *gatewayMetrics {
 			Help:    "Simulated seconds from sent_at to delivered_at of messages that reached a folder (inbox or blocked), by sender kind.",
 			Buckets: []float64{0, 1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400},
 		}, []string{"sender_kind"})),
+		polls: core.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "smsim_long_polls",
+			Help: "Long polls (GET /phones/v1/{phone}/messages/next) waiting on this instance for a delivery.",
+		})),
 	}
 }
 

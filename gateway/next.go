@@ -43,6 +43,8 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 		return Message{}, false, err
 	}
 	defer func() { watch.Close() }()
+	g.stats.polls.Inc() // watching: every delivery from now on reaches the poll
+	defer g.stats.polls.Dec()
 
 	inbox := g.folderKey(phone, FolderInbox)
 	var last int64 // deliveries up to this sequence number are seen

@@ -16,7 +16,7 @@ import (
 	"smsim/gateway"
 	"smsim/miit"
 	"smsim/simulator/core"
-	"smsim/simulator/redistest"
+	"smsim/simulator/core/testkit"
 )
 
 // t0 is the simulated time every world starts at, its clock paused: 08:00
@@ -54,7 +54,7 @@ func newWorld(t testing.TB, opts ...func(*miit.Config)) *world {
 
 func buildWorld(t testing.TB, opts ...func(*miit.Config)) (*world, error) {
 	t.Helper()
-	srv := redistest.Start(t)
+	srv := testkit.StartRedis(t)
 	w := &world{t: t, ctx: context.Background(), rdb: srv.Client(t), reg: prometheus.NewPedanticRegistry(),
 		ks: core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}}
 	w.rdb.AddHook(failHook{w})

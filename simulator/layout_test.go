@@ -26,11 +26,11 @@ var floors = []struct {
 // package missing from this table fails the test: a new one takes its
 // floor here.
 var smsimFloors = map[string][]string{
-	"smsim/simulator/core":      {},
-	"smsim/simulator/redistest": {},
-	"smsim/gateway":             {"smsim/simulator/core"},
-	"smsim/miit":                {"smsim/simulator/core", "smsim/gateway"},
-	"smsim/simulator/webhook":   {"smsim/simulator/core"},
+	"smsim/simulator/core":         {},
+	"smsim/simulator/core/testkit": {},
+	"smsim/gateway":                {"smsim/simulator/core"},
+	"smsim/miit":                   {"smsim/simulator/core", "smsim/gateway"},
+	"smsim/simulator/webhook":      {"smsim/simulator/core"},
 	"smsim/simulator": {"smsim/simulator/core", "smsim/gateway", "smsim/miit",
 		"smsim/simulator/webhook"},
 	"smsim/dashboard": {},
@@ -40,7 +40,7 @@ var smsimFloors = map[string][]string{
 	"smsim/simulator/client":             {},
 	"smsim/simulator/people":             {"smsim/simulator/client"},
 	"smsim/simulator/simtest": {"smsim/simulator", "smsim/simulator/core", "smsim/simulator/server",
-		"smsim/simulator/client", "smsim/simulator/redistest"},
+		"smsim/simulator/client", "smsim/simulator/core/testkit"},
 	"smsim/cmd/smsim": {"smsim/simulator", "smsim/simulator/core", "smsim/simulator/server", "smsim/gateway",
 		"smsim/simulator/client", "smsim/simulator/people"},
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"smsim/simulator/redistest"
+	"smsim/simulator/core/testkit"
 	"smsim/simulator/webhook"
 )
 
@@ -18,7 +18,7 @@ import (
 // drops those no request touched within the idle period, in this process
 // and in the registry's eyes alike; the default namespace stayw.
 func TestSupervisorFollowsTheRegistry(t *testing.T) {
-	r := redistest.Start(t)
+	r := testkit.StartRedis(t)
 	rdb := r.Client(t)
 	ctx := context.Background()
 	w, err := New(ctx, Config{Redis: rdb, KeyPrefix: r.Prefix, NamespaceIdle: time.Hour})
@@ -81,7 +81,7 @@ func TestSupervisorFollowsTheRegistry(t *testing.T) {
 // watches, and a webhook dispatcher runs only while the namespace has
 // webhooks.
 func TestNamespacesHoldNoGoroutines(t *testing.T) {
-	r := redistest.Start(t)
+	r := testkit.StartRedis(t)
 	ctx := context.Background()
 	w, err := New(ctx, Config{Redis: r.Client(t), KeyPrefix: r.Prefix})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"smsim/simulator/client"
+	"smsim/simulator/core/testkit"
 	"smsim/simulator/simtest"
 )
 
@@ -127,7 +128,7 @@ func TestCLITailNamespace(t *testing.T) {
 	}
 	tail := startTail(t, ctx, env(map[string]string{"SMSIM_NAMESPACE": "x"}), "--url", sim.URL, leader.Phone)
 	waitForOutput(t, &tail.stdout, "  inbox    95555               x before the tail\n")
-	waitFor(t, func() bool { return websockets(t, sim) == 1 })
+	testkit.WaitFor(t, "the tail's websocket", func() bool { return websockets(t, sim) == 1 })
 	for _, s := range []struct {
 		c    *client.Client
 		body string

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"smsim/simulator/client"
+	"smsim/simulator/core/testkit"
 	"smsim/simulator/simtest"
 )
 
@@ -248,7 +250,7 @@ func TestCLITailHighlightsCodesAndFollowsBothFolders(t *testing.T) {
 	tail := startTail(t, ctx, env(nil), "--color", "always", "--url", sim.URL, admin.Phone)
 	// the feed starts before the history is read: once the history (none
 	// here) is printed, nothing is missed; wait for the connection
-	waitFor(t, func() bool { return websockets(t, sim) == 1 })
+	testkit.WaitFor(t, "the tail's websocket", func() bool { return websockets(t, sim) == 1 })
 	p, _ := sim.Profile(ctx, admin.Phone)
 	p.SpamFilter = true
 	if _, err := sim.SetProfile(ctx, admin.Phone, p); err != nil {
@@ -287,21 +289,9 @@ func websockets(t *testing.T, sim *simtest.Sim) int {
 	return n
 }
 
-func waitForOutput(t *testing.T, b *syncBuffer, want string) {
+func waitForOutput(t *testing.T, b *testkit.Buffer, want string) {
 	t.Helper()
-	waitFor(t, func() bool { return strings.Contains(b.String(), want) })
-}
-
-// waitFor waits, in real time, for what another goroutine does.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.WaitFor(t, "output "+strconv.Quote(want), func() bool { return strings.Contains(b.String(), want) })
 }
 
 func TestCLITailJSON(t *testing.T) {
@@ -329,7 +319,7 @@ func TestCLITailJSON(t *testing.T) {
 
 // tailRun is `smsim tail` running in the background.
 type tailRun struct {
-	stdout, stderr syncBuffer
+	stdout, stderr testkit.Buffer
 	cancel         context.CancelFunc
 	done           chan int
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"smsim/simulator/client"
+	"smsim/simulator/core/testkit"
 )
 
 func TestDemoRunsTheClockFast(t *testing.T) {
@@ -38,7 +39,7 @@ func TestDemoRunsTheClockFast(t *testing.T) {
 func TestDemoComesAlive(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var logs syncBuffer
+	var logs testkit.Buffer
 	exit := make(chan int, 1)
 	started := time.Now()
 	go func() {

@@ -6,8 +6,8 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"smsim/simulator/core/testkit"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -82,29 +82,12 @@ func TestBadSettingsExitWithUsageError(t *testing.T) {
 	}
 }
 
-// syncBuffer is a buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
+// testkit.Buffer is a buffer safe for one writer and one reader.
 // The binary with no Redis given starts an embedded one, serves, and shuts
 // down cleanly when its context ends (SIGINT or SIGTERM in main).
 func TestRunServesOnEmbeddedStoreAndShutsDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var logs syncBuffer
+	var logs testkit.Buffer
 	exit := make(chan int, 1)
 	go func() {
 		exit <- run(ctx, []string{"--addr", "127.0.0.1:0", "--paused", "--scenario", "spam_heavy_day"}, env(nil), io.Discard, &logs)

@@ -6,22 +6,17 @@ import (
 	"time"
 
 	"smsim/simulator/core"
-	"smsim/simulator/redistest"
+	"smsim/simulator/core/testkit"
 )
-
-// fakeReal is a wall clock a test moves by hand.
-type fakeReal struct{ t time.Time }
-
-func (f *fakeReal) now() time.Time { return f.t }
 
 var start = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 
-func newClock(t *testing.T, st core.ClockStart) (*core.Clock, *fakeReal) {
+func newClock(t *testing.T, st core.ClockStart) (*core.Clock, *testkit.Clock) {
 	t.Helper()
-	srv := redistest.Start(t)
-	real := &fakeReal{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	srv := testkit.StartRedis(t)
+	real := testkit.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
-	c := core.NewClock(srv.Client(t), ks, st, real.now)
+	c := core.NewClock(srv.Client(t), ks, st, real.Now)
 	if err := c.Init(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +26,7 @@ func newClock(t *testing.T, st core.ClockStart) (*core.Clock, *fakeReal) {
 func TestClockRunsAtItsScale(t *testing.T) {
 	ctx := context.Background()
 	c, real := newClock(t, core.ClockStart{At: start, Scale: 60})
-	real.t = real.t.Add(2 * time.Second)
+	real.Add(2 * time.Second)
 	st, err := c.State(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +39,7 @@ func TestClockRunsAtItsScale(t *testing.T) {
 func TestClockPauseJumpAndScale(t *testing.T) {
 	ctx := context.Background()
 	c, real := newClock(t, core.ClockStart{At: start})
-	real.t = real.t.Add(10 * time.Second)
+	real.Add(10 * time.Second)
 	paused := true
 	st, err := c.Set(ctx, nil, &paused)
 	if err != nil {
@@ -53,7 +48,7 @@ func TestClockPauseJumpAndScale(t *testing.T) {
 	if want := start.Add(10 * time.Second); !st.Now.Equal(want) || !st.Paused {
 		t.Fatalf("after pause: %+v, want now %s paused", st, want)
 	}
-	real.t = real.t.Add(time.Hour)
+	real.Add(time.Hour)
 	if now, _ := c.Now(ctx); !now.Equal(start.Add(10 * time.Second)) {
 		t.Fatalf("paused clock moved to %s", now)
 	}
@@ -68,7 +63,7 @@ func TestClockPauseJumpAndScale(t *testing.T) {
 	if _, err := c.Set(ctx, &scale, &running); err != nil {
 		t.Fatal(err)
 	}
-	real.t = real.t.Add(time.Second)
+	real.Add(time.Second)
 	if now, _ := c.Now(ctx); !now.Equal(start.Add(25*time.Hour + 10*time.Second)) {
 		t.Fatalf("running at 3600: %s", now)
 	}

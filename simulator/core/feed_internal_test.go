@@ -5,14 +5,14 @@ import (
 	"testing"
 	"time"
 
-	"smsim/simulator/redistest"
+	"smsim/simulator/core/testkit"
 )
 
 // The feed reads the log only while someone watches: the last watcher to
 // leave ends the reader, and the next one starts another.
 func TestFeedReadsOnlyWhileWatched(t *testing.T) {
 	ctx := t.Context()
-	srv := redistest.Start(t)
+	srv := testkit.StartRedis(t)
 	log := NewEventLog(srv.Client(t), Keyspace{Prefix: srv.Prefix, Namespace: "default"})
 	f := NewFeed(log, slog.New(slog.DiscardHandler), nil)
 	f.Start(ctx)

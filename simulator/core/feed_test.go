@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"smsim/simulator/core"
-	"smsim/simulator/redistest"
+	"smsim/simulator/core/testkit"
 )
 
 // A watcher gets what is written after it started watching, live, and
@@ -19,7 +19,7 @@ import (
 func TestFeedStartsAtTheNewestEventWhenWatched(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv := redistest.Start(t)
+	srv := testkit.StartRedis(t)
 	log := core.NewEventLog(srv.Client(t), core.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
 	f := core.NewFeed(log, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	f.Start(ctx)
@@ -65,7 +65,7 @@ func TestFeedStartsAtTheNewestEventWhenWatched(t *testing.T) {
 // buffer is full, and the others go on.
 func TestFeedByKey(t *testing.T) {
 	ctx := t.Context()
-	srv := redistest.Start(t)
+	srv := testkit.StartRedis(t)
 	log := core.NewEventLog(srv.Client(t), core.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
 	keyOf := func(r core.Record) string {
 		var d struct{ Phone string }
@@ -130,7 +130,7 @@ func TestFeedByKey(t *testing.T) {
 // A stopped feed refuses watchers and has closed those it had.
 func TestFeedStopped(t *testing.T) {
 	ctx := t.Context()
-	srv := redistest.Start(t)
+	srv := testkit.StartRedis(t)
 	log := core.NewEventLog(srv.Client(t), core.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
 	f := core.NewFeed(log, slog.New(slog.DiscardHandler), nil)
 	if _, ok := f.Watch(ctx, "", 0); ok {

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"smsim/simulator/core"
-	"smsim/simulator/redistest"
+	"smsim/simulator/core/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite the table of KEYS.md from the registry")
@@ -107,7 +107,7 @@ func TestEveryKeyHasItsFunction(t *testing.T) {
 // sequence numbers stay.
 func TestUpgradeMovesTheCountOfOrders(t *testing.T) {
 	ctx := context.Background()
-	srv := redistest.Start(t)
+	srv := testkit.StartRedis(t)
 	rdb := srv.Client(t)
 	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
 	if err := rdb.HSet(ctx, ks.Seq(), "job", "41", "filing", "3", "orders:unknown", "1", "orders:pending_validation", "2").Err(); err != nil {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"smsim/simulator/core"
-	"smsim/simulator/redistest"
+	"smsim/simulator/core/testkit"
 )
 
 func TestLogHandlerNamesTheRequest(t *testing.T) {
@@ -58,38 +57,20 @@ func TestEventStringMasksCodes(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects log output written from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // An event whose arguments hold a code fails, another is of no known kind,
 // a third cannot be read: what the scheduler logs and returns shows the
 // code only at debug level.
 func TestSchedulerKeepsCodesOutOfLogsAboveDebug(t *testing.T) {
 	const code = "157817"
 	ctx := core.WithRequestID(context.Background(), "r-7")
-	srv := redistest.Start(t)
+	srv := testkit.StartRedis(t)
 	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
 	rdb := srv.Client(t)
 	clock := core.NewClock(rdb, ks, core.ClockStart{At: start, Paused: true}, nil)
 	if err := clock.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs testkit.Buffer
 	log := slog.New(core.LogHandler(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	s := core.NewScheduler(rdb, ks, clock, log, prometheus.NewRegistry(), core.SchedulerOptions{})
 	s.Handle("miit.code", func(ctx context.Context, ev core.Job) error {

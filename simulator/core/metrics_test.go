@@ -4,50 +4,30 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"smsim/simulator/core"
-	"smsim/simulator/redistest"
+	"smsim/simulator/core/testkit"
 )
-
-// syncReal is a wall clock a test moves by hand, safe to read from the
-// scheduler's loop.
-type syncReal struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (r *syncReal) now() time.Time {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.t
-}
-
-func (r *syncReal) add(d time.Duration) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.t = r.t.Add(d)
-}
 
 // lagEnv is a scheduler whose clock runs on a hand-moved wall clock.
 type lagEnv struct {
 	sched *core.Scheduler
 	clock *core.Clock
-	real  *syncReal
+	real  *testkit.Clock
 	reg   *prometheus.Registry
 }
 
 func newLagEnv(t *testing.T, start core.ClockStart) *lagEnv {
 	t.Helper()
-	srv := redistest.Start(t)
-	e := &lagEnv{real: &syncReal{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}, reg: prometheus.NewRegistry()}
+	srv := testkit.StartRedis(t)
+	e := &lagEnv{real: testkit.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)), reg: prometheus.NewRegistry()}
 	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
 	rdb := srv.Client(t)
-	e.clock = core.NewClock(rdb, ks, start, e.real.now)
+	e.clock = core.NewClock(rdb, ks, start, e.real.Now)
 	if err := e.clock.Init(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +70,7 @@ func TestLoopLagIsSimulatedLatenessOverScale(t *testing.T) {
 	if _, err := e.sched.Schedule(ctx, start.Add(time.Minute), "note"); err != nil {
 		t.Fatal(err)
 	}
-	e.real.add(2 * time.Second) // simulated now: start + 2m
+	e.real.Add(2 * time.Second) // simulated now: start + 2m
 	done := make(chan struct{})
 	loop := core.NewLoop(slog.New(slog.DiscardHandler), core.LoopOptions{})
 	loop.Add(e.sched)
@@ -113,7 +93,7 @@ func TestAdvanceAndRequestLag(t *testing.T) {
 	ctx := context.Background()
 	e := newLagEnv(t, core.ClockStart{At: start, Paused: true})
 	e.sched.Handle("slow", func(ctx context.Context, ev core.Job) error {
-		e.real.add(1500 * time.Millisecond) // carrying it out takes 1.5 real seconds
+		e.real.Add(1500 * time.Millisecond) // carrying it out takes 1.5 real seconds
 		return nil
 	})
 	e.sched.Handle("note", func(ctx context.Context, ev core.Job) error { return nil })

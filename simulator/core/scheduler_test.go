@@ -13,18 +13,18 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"smsim/simulator/core"
-	"smsim/simulator/redistest"
+	"smsim/simulator/core/testkit"
 )
 
 type schedEnv struct {
-	srv   *redistest.Server
+	srv   *testkit.Redis
 	ks    core.Keyspace
 	clock *core.Clock
 }
 
 func newSchedEnv(t *testing.T) *schedEnv {
 	t.Helper()
-	srv := redistest.Start(t)
+	srv := testkit.StartRedis(t)
 	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
 	c := core.NewClock(srv.Client(t), ks, core.ClockStart{At: start, Paused: true}, nil)
 	if err := c.Init(context.Background()); err != nil {
@@ -133,8 +133,8 @@ func TestClaimedEventOfDeadProcessIsCarriedOutAgain(t *testing.T) {
 	e := newSchedEnv(t)
 	rdb := e.srv.Client(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	real := &fakeReal{t: time.Now()}
-	c := core.NewClock(rdb, e.ks, core.ClockStart{}, real.now)
+	real := testkit.NewClock(time.Now())
+	c := core.NewClock(rdb, e.ks, core.ClockStart{}, real.Now)
 	dying := core.NewScheduler(rdb, e.ks, c, log, prometheus.NewRegistry(), core.SchedulerOptions{Lease: time.Minute})
 	dying.Handle("n", func(context.Context, core.Job) error { return fmt.Errorf("process died") })
 	if _, err := dying.Schedule(ctx, start, "n", "x"); err != nil {
@@ -149,7 +149,7 @@ func TestClaimedEventOfDeadProcessIsCarriedOutAgain(t *testing.T) {
 	if n, _ := heir.Requeue(ctx); n != 0 {
 		t.Fatalf("requeued %d before the lease ended", n)
 	}
-	real.t = real.t.Add(61 * time.Second)
+	real.Add(61 * time.Second)
 	if n, _ := heir.Requeue(ctx); n != 1 {
 		t.Fatalf("requeued %d after the lease ended, want 1", n)
 	}
@@ -232,17 +232,6 @@ func (c *lookCounter) get() int {
 	return c.n
 }
 
-// waitFor waits (real time) until cond holds, failing the test after 5s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 5s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // While the clock is paused the loop looks at a scheduler once, then only
 // when kicked (or after a Sweep); on a running clock it looks when the
 // earliest job falls due, at the clock's scale, and not before.
@@ -263,15 +252,15 @@ func TestLoopRestsUntilSomethingIsDue(t *testing.T) {
 	go func() { defer close(done); loop.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
-	waitFor(t, "the first look", func() bool { return reads.get() == 1 })
+	testkit.WaitFor(t, "the first look", func() bool { return reads.get() == 1 })
 	// a job due at once on the paused clock: the loop keeps out of the
 	// advance's way, however often it is kicked
 	if _, err := s.Schedule(ctx, start, "n", "0"); err != nil { // Schedule kicks
 		t.Fatal(err)
 	}
-	waitFor(t, "a look when kicked", func() bool { return reads.get() == 2 })
+	testkit.WaitFor(t, "a look when kicked", func() bool { return reads.get() == 2 })
 	s.Kick()
-	waitFor(t, "a look when kicked again", func() bool { return reads.get() == 3 })
+	testkit.WaitFor(t, "a look when kicked again", func() bool { return reads.get() == 3 })
 	select {
 	case job := <-fired:
 		t.Fatalf("the loop carried out %v on a paused clock", job)
@@ -300,13 +289,13 @@ func TestLoopRestsUntilSomethingIsDue(t *testing.T) {
 		}
 	}
 	// nothing left: the loop rests until the Sweep
-	waitFor(t, "the loop at rest", func() bool { return loop.Busy() == 0 })
+	testkit.WaitFor(t, "the loop at rest", func() bool { return loop.Busy() == 0 })
 	looks := reads.get()
 	if n, _ := s.Pending(ctx); n != 0 {
 		t.Fatalf("%d jobs pending", n)
 	}
 	s.Kick()
-	waitFor(t, "one more look", func() bool { return reads.get() == looks+1 })
+	testkit.WaitFor(t, "one more look", func() bool { return reads.get() == looks+1 })
 	if loop.Len() != 1 {
 		t.Fatalf("the loop serves %d schedulers, want 1", loop.Len())
 	}

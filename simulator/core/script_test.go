@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"smsim/simulator/core"
-	"smsim/simulator/redistest"
+	"smsim/simulator/core/testkit"
 )
 
 type jobProbeArgs struct {
@@ -33,7 +33,7 @@ return out
 // one Go place (NewJob, ParseJob): each reads what the other writes.
 func TestJobFormIsTheSameInLuaAndGo(t *testing.T) {
 	ctx := context.Background()
-	rdb := redistest.Start(t).Client(t)
+	rdb := testkit.StartRedis(t).Client(t)
 	round := time.UnixMilli(1_800_000_000_000).UTC() // an exponent, were it written as a float
 	for _, c := range []struct {
 		name string
@@ -80,7 +80,7 @@ func TestJobFieldsHoldNoBar(t *testing.T) {
 	if _, err := core.NewJob(1, start, "k", "a|b"); err == nil {
 		t.Error("NewJob took an argument holding '|'")
 	}
-	rdb := redistest.Start(t).Client(t)
+	rdb := testkit.StartRedis(t).Client(t)
 	err := jobProbe.Run(context.Background(), rdb, nil,
 		jobProbeArgs{Seq: 1, Due: start.UnixMilli(), Kind: "k", JobArgs: []string{"a|b"}, Member: "1|2|k"}).Err()
 	if err == nil || !strings.Contains(err.Error(), "an argument holds |") {
@@ -91,7 +91,7 @@ func TestJobFieldsHoldNoBar(t *testing.T) {
 // A KIND the registry lacks fails the script rather than writing nil.
 func TestPreludeKnowsEveryKindAndNoOther(t *testing.T) {
 	ctx := context.Background()
-	rdb := redistest.Start(t).Client(t)
+	rdb := testkit.StartRedis(t).Client(t)
 	var names []string
 	for _, k := range core.EventKinds() {
 		names = append(names, core.LuaKindName(k))

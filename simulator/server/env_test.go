@@ -19,7 +19,7 @@ import (
 	"smsim/miit"
 	"smsim/simulator"
 	"smsim/simulator/core"
-	"smsim/simulator/redistest"
+	"smsim/simulator/core/testkit"
 	"smsim/simulator/server"
 	"smsim/simulator/server/openapitest"
 )
@@ -36,7 +36,7 @@ var t0 = time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 // server of SMSIM_TEST_REDIS_URL) and one or more server instances on it.
 type env struct {
 	t     testing.TB
-	redis *redistest.Server
+	redis *testkit.Redis
 	seed  *int64
 	log   *slog.Logger            // nil: discard
 	hooks func(*simulator.Config) // sets the webhook options of every instance
@@ -68,7 +68,7 @@ func withSeed(n int64) envOption { return func(e *env) { e.seed = &n } }
 
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
-	e := &env{t: t, redis: redistest.Start(t)}
+	e := &env{t: t, redis: testkit.StartRedis(t)}
 	for _, o := range opts {
 		o(e)
 	}

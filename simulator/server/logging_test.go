@@ -1,54 +1,21 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"smsim/miit"
+	"smsim/simulator/core/testkit"
 )
-
-// logBuffer collects JSON log lines written from the server's goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// lines decodes every line written so far.
-func (l *logBuffer) lines(t testing.TB) []map[string]any {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(l.b.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		out = append(out, rec)
-	}
-	return out
-}
 
 // newLoggedEnv is an env whose server logs JSON from level debug into the
 // returned buffer.
-func newLoggedEnv(t *testing.T, opts ...envOption) (*env, *logBuffer) {
-	logs := &logBuffer{}
+func newLoggedEnv(t *testing.T, opts ...envOption) (*env, *testkit.Buffer) {
+	logs := &testkit.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return newEnv(t, append(opts, withLogger(log))...), logs
 }
@@ -117,7 +84,7 @@ func TestRequestIDOnEveryLogLine(t *testing.T) {
 
 	requests := map[string]map[string]any{}
 	var during []map[string]any // lines written while serving the failed advance
-	for _, rec := range logs.lines(t) {
+	for _, rec := range logs.JSONLines(t) {
 		id, _ := rec["request_id"].(string)
 		if rec["msg"] == "request" {
 			if rec["level"] != "INFO" {
@@ -184,7 +151,7 @@ func TestNoCodeInLogsAboveDebug(t *testing.T) {
 	codes = append(codes, e.liveCode(w.ID))
 
 	var failure, debugShowsCode bool
-	for _, rec := range logs.lines(t) {
+	for _, rec := range logs.JSONLines(t) {
 		for _, c := range codes {
 			if !holdsCode(rec, c) {
 				continue

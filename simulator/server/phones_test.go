@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"smsim/simulator/core/testkit"
 	"smsim/simulator/server"
 )
 
@@ -484,13 +485,17 @@ func await(t testing.TB, ch <-chan polled, limit time.Duration) polled {
 	panic("unreachable")
 }
 
-// notYet checks that a request is still waiting.
-func notYet(t testing.TB, ch <-chan polled, what string) {
+// notYet checks that a long poll sent to in waits there: it waits until
+// the instance counts it among its long polls (smsim_long_polls: it
+// watches for deliveries from then on), and checks that it has not
+// answered.
+func notYet(t testing.TB, in *instance, ch <-chan polled, what string) {
 	t.Helper()
+	testkit.WaitFor(t, what+": the poll waiting on the server", func() bool { return in.gauge("smsim_long_polls") == 1 })
 	select {
 	case p := <-ch:
 		t.Fatalf("%s: answered %d %s (err %v) while it should still wait", what, p.code, p.body, p.err)
-	case <-time.After(100 * time.Millisecond):
+	default:
 	}
 }
 
@@ -564,7 +569,7 @@ func TestLongPollNext(t *testing.T) {
 
 	// after=start on an empty inbox waits for the first delivery.
 	ch := e.goGet(base + "after=start&timeout=20s")
-	notYet(t, ch, "after=start on an empty inbox")
+	notYet(t, e.instance, ch, "after=start on an empty inbox")
 	m1 := e.gwSend("95187", phoneA, "first 123456")
 	got := polledMessage(t, await(t, ch, 20*time.Second))
 	want := message{ID: m1, Phone: phoneA, Sender: "95187", Body: "first 123456", Code: "123456",
@@ -597,11 +602,11 @@ func TestLongPollNext(t *testing.T) {
 	// after={id} waits for a later delivery; a message filed as blocked
 	// meanwhile is not one.
 	ch = e.goGet(base + "after=" + m3 + "&timeout=20s")
-	notYet(t, ch, "after the last message")
+	notYet(t, e.instance, ch, "after the last message")
 	e.patchFaults(`{"spam_block_rate":1}`)
 	e.gwSend("95187", phoneA, "blocked while waiting")
 	e.patchFaults(`{"spam_block_rate":0}`)
-	notYet(t, ch, "after a blocked delivery")
+	notYet(t, e.instance, ch, "after a blocked delivery")
 	m4 := e.gwSend("95187", phoneA, "fourth")
 	if m := polledMessage(t, await(t, ch, 20*time.Second)); m.ID != m4 || m.Body != "fourth" {
 		t.Fatalf("after=%s: %+v, want %s", m3, m, m4)
@@ -610,7 +615,7 @@ func TestLongPollNext(t *testing.T) {
 	// Without after, only a delivery after the call counts: the messages
 	// already in the inbox are not answered.
 	ch = e.goGet(base + "timeout=20s")
-	notYet(t, ch, "no after")
+	notYet(t, e.instance, ch, "no after")
 	p, sent := e.sendUntilAnswered(ch, "95566", phoneA, "live")
 	m := polledMessage(t, p)
 	if !slices.Contains(sent, m.ID) || m.Sender != "95566" || m.Body != "live" || m.Folder != "inbox" {
@@ -667,10 +672,10 @@ func TestLongPollFilters(t *testing.T) {
 	// A waiting poll skips live deliveries that do not match.
 	base := "/phones/v1/" + phoneA + "/messages/next?timeout=20s&after=" + m6
 	ch := e.goGet(base + "&from_miit=true&has_code=true")
-	notYet(t, ch, "filtered poll")
+	notYet(t, e.instance, ch, "filtered poll")
 	e.gwSend("95187", phoneA, "not miit 121212")
 	e.gwSend("12381", phoneA, "miit without a code")
-	notYet(t, ch, "filtered poll after non-matching deliveries")
+	notYet(t, e.instance, ch, "filtered poll after non-matching deliveries")
 	want := e.gwSend(longMIIT, phoneA, "your code 343434")
 	m := polledMessage(t, await(t, ch, 20*time.Second))
 	if m.ID != want || m.Code != "343434" || m.Sender != longMIIT {
@@ -678,7 +683,7 @@ func TestLongPollFilters(t *testing.T) {
 	}
 	// the same without after: only live deliveries
 	ch = e.goGet("/phones/v1/" + phoneA + "/messages/next?timeout=20s&sender=95566&match=" + url.QueryEscape("^live"))
-	notYet(t, ch, "live filtered poll")
+	notYet(t, e.instance, ch, "live filtered poll")
 	e.gwSend("95187", phoneA, "live but another sender")
 	e.gwSend("95566", phoneA, "not matching the body")
 	p, sent := e.sendUntilAnswered(ch, "95566", phoneA, "live one")
@@ -725,7 +730,7 @@ func TestLongPollAcrossInstances(t *testing.T) {
 	b := e.newInstance()
 	// B waits for the next delivery; A delivers it.
 	ch := b.goGet("/phones/v1/" + phoneA + "/messages/next?timeout=20s")
-	notYet(t, ch, "poll on B")
+	notYet(t, b, ch, "poll on B")
 	p, sent := e.sendUntilAnswered(ch, "12381", phoneA, "from A 135790")
 	m := polledMessage(t, p)
 	if !slices.Contains(sent, m.ID) || m.Code != "135790" || m.Phone != phoneA {
@@ -733,14 +738,14 @@ func TestLongPollAcrossInstances(t *testing.T) {
 	}
 	// and with after: B answers what A delivered later
 	ch = b.goGet("/phones/v1/" + phoneA + "/messages/next?timeout=20s&after=" + sent[len(sent)-1])
-	notYet(t, ch, "poll on B after the last")
+	notYet(t, b, ch, "poll on B after the last")
 	id := e.gwSend("95187", phoneA, "again from A")
 	if m := polledMessage(t, await(t, ch, 20*time.Second)); m.ID != id {
 		t.Fatalf("poll on B = %+v, want %s", m, id)
 	}
 	// and the other way round
 	ch = e.goGet("/phones/v1/" + phoneA + "/messages/next?timeout=20s&after=" + id)
-	notYet(t, ch, "poll on A")
+	notYet(t, e.instance, ch, "poll on A")
 	id2 := b.gwSend("95187", phoneA, "from B")
 	if m := polledMessage(t, await(t, ch, 20*time.Second)); m.ID != id2 {
 		t.Fatalf("poll on A = %+v, want %s", m, id2)
@@ -1112,4 +1117,14 @@ func TestPhoneNumberForms(t *testing.T) {
 	if m, _ := readFrame(t, c); m.ID != id4 || m.Phone != phoneA {
 		t.Fatalf("frame %+v, want %s to %s", m, id4, phoneA)
 	}
+}
+
+// gauge reads the instance's gauge called name (0 when it has none).
+func (in *instance) gauge(name string) float64 {
+	in.t.Helper()
+	mf := families(in.t, in.reg)[name]
+	if mf == nil {
+		return 0
+	}
+	return activity(mf)
 }

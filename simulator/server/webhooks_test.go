@@ -1,17 +1,16 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"smsim/miit"
 	"smsim/simulator"
+	"smsim/simulator/core/testkit"
 	"smsim/simulator/webhook"
 )
 
@@ -24,44 +23,23 @@ type post struct {
 
 // receiver is a webhook target on loopback: it records every post and
 // answers with the status answer gives for it (the n-th post, from 1).
-type receiver struct {
-	*httptest.Server
-	posts chan post
-	mu    sync.Mutex
-	n     int
-}
+type receiver struct{ *testkit.Receiver }
 
 func newReceiver(t *testing.T, answer func(n int) int) *receiver {
 	t.Helper()
-	rc := &receiver{posts: make(chan post, 1000)}
-	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		var p webhook.Payload
-		if err := json.Unmarshal(b, &p); err != nil {
-			t.Errorf("webhook body %s: %v", b, err)
-		}
-		rc.mu.Lock()
-		rc.n++
-		n := rc.n
-		rc.mu.Unlock()
-		rc.posts <- post{header: r.Header.Clone(), body: b, payload: p}
-		w.WriteHeader(answer(n))
-	}))
-	t.Cleanup(rc.Close)
-	return rc
+	return &receiver{testkit.NewReceiver(t, func(n int, _ []byte) int { return answer(n) })}
 }
 
 // next waits (real time: the posts are made by the background dispatcher)
 // for the next post.
 func (rc *receiver) next(t *testing.T) post {
 	t.Helper()
-	select {
-	case p := <-rc.posts:
-		return p
-	case <-time.After(15 * time.Second):
-		t.Fatal("no webhook post within 15s")
+	p := rc.Next(t)
+	var payload webhook.Payload
+	if err := json.Unmarshal(p.Body, &payload); err != nil {
+		t.Errorf("webhook body %s: %v", p.Body, err)
 	}
-	panic("unreachable")
+	return post{header: p.Header, body: p.Body, payload: payload}
 }
 
 func (in *instance) registerWebhook(body any) webhook.Hook {
@@ -237,10 +215,22 @@ func TestWebhookRetriesAndGivesUp(t *testing.T) {
 	}
 	wantLog(hf.ID, []string{"delivered", "retrying status 503 then again", "retrying status 503 then again"})
 	wantLog(hd.ID, []string{"failed status 500", "retrying status 500 then again", "retrying status 500 then again"})
-	select {
-	case p := <-dead.posts:
-		t.Fatalf("a fourth post after the last attempt: %s", p.body)
-	case <-time.After(300 * time.Millisecond):
+	// The last attempt is logged as failed: nothing of it is left to try,
+	// and no fourth post came or can come.
+	ctx := context.Background()
+	for _, key := range []string{e.keys().WebhookRetries(), e.keys().WebhookInflight()} {
+		left, err := e.rdb.ZRange(ctx, key, 0, -1).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range left {
+			if strings.HasPrefix(m, hd.ID+"|") {
+				t.Fatalf("%s still holds %s after its last attempt", key, m)
+			}
+		}
+	}
+	if n := len(dead.Posts()); n != 3 {
+		t.Fatalf("the dead target got %d posts, want 3", n)
 	}
 }
 
@@ -343,12 +333,27 @@ func TestWebhookEachEventOnceAcrossProcesses(t *testing.T) {
 		}
 		ids[p.payload.Event.ID] = true
 	}
-	select {
-	case p := <-rc.posts:
-		t.Fatalf("a post beyond the %d events: %s", n, p.body)
-	case <-time.After(500 * time.Millisecond):
-	}
 	if log := waitLog(t, e.instance, h.ID, n); len(log) != n {
 		t.Fatalf("the log holds %d attempts, want %d", len(log), n)
+	}
+	// Every event was read by the dispatchers' group and none is pending or
+	// left to retry: no post can come beyond the n made.
+	ctx := context.Background()
+	last, err := e.rdb.XRevRangeN(ctx, e.keys().Events(), "+", "-", 1).Result()
+	if err != nil || len(last) != 1 {
+		t.Fatalf("the newest event: %v %v", last, err)
+	}
+	groups, err := e.rdb.XInfoGroups(ctx, e.keys().Events()).Result()
+	if err != nil || len(groups) != 1 {
+		t.Fatalf("the dispatchers' groups: %+v %v", groups, err)
+	}
+	if g := groups[0]; g.Pending != 0 || g.LastDeliveredID != last[0].ID {
+		t.Fatalf("group %+v, want nothing pending and everything read up to %s", g, last[0].ID)
+	}
+	if n, err := e.rdb.ZCard(ctx, e.keys().WebhookRetries()).Result(); err != nil || n != 0 {
+		t.Fatalf("%d retries left (%v)", n, err)
+	}
+	if got := len(rc.Posts()); got != n {
+		t.Fatalf("%d posts, want %d", got, n)
 	}
 }

@@ -25,8 +25,6 @@ package simtest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
@@ -42,7 +40,7 @@ import (
 	"smsim/simulator"
 	"smsim/simulator/client"
 	"smsim/simulator/core"
-	"smsim/simulator/redistest"
+	"smsim/simulator/core/testkit"
 	"smsim/simulator/server"
 )
 
@@ -175,7 +173,7 @@ func Start(opts ...Option) (*Sim, error) {
 // under a key prefix of its own (prefix, or "smsimtest", and a random
 // suffix), else a new miniredis, under prefix as it is.
 func store(ctx context.Context, prefix string) (*Sim, error) {
-	u := os.Getenv(redistest.EnvURL)
+	u := os.Getenv(testkit.EnvURL)
 	if u == "" {
 		m := miniredis.NewMiniRedis()
 		if err := m.StartAddr("127.0.0.1:0"); err != nil {
@@ -189,19 +187,19 @@ func store(ctx context.Context, prefix string) (*Sim, error) {
 	}
 	opt, err := redis.ParseURL(u)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", redistest.EnvURL, err)
-	}
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return nil, fmt.Errorf("draw a key prefix: %w", err)
+		return nil, fmt.Errorf("%s: %w", testkit.EnvURL, err)
 	}
 	if prefix == "" {
 		prefix = "smsimtest"
 	}
-	s := &Sim{RedisURL: u, KeyPrefix: prefix + "-" + hex.EncodeToString(b[:]), rdb: redis.NewClient(opt), real: true}
+	unique, err := testkit.UniquePrefix(prefix)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sim{RedisURL: u, KeyPrefix: unique, rdb: redis.NewClient(opt), real: true}
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		s.rdb.Close()
-		return nil, fmt.Errorf("%s: %s: %w", redistest.EnvURL, u, err)
+		return nil, fmt.Errorf("%s: %s: %w", testkit.EnvURL, u, err)
 	}
 	return s, nil
 }
@@ -236,13 +234,7 @@ func (s *Sim) stop() error {
 func (s *Sim) deleteKeys() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	iter := s.rdb.Scan(ctx, 0, s.KeyPrefix+":*", 1000).Iterator()
-	for iter.Next(ctx) {
-		if err := s.rdb.Del(ctx, iter.Val()).Err(); err != nil {
-			return fmt.Errorf("delete the keys of %s: %w", s.KeyPrefix, err)
-		}
-	}
-	if err := iter.Err(); err != nil {
+	if err := testkit.DeleteKeys(ctx, s.rdb, s.KeyPrefix+":*"); err != nil {
 		return fmt.Errorf("delete the keys of %s: %w", s.KeyPrefix, err)
 	}
 	return nil

@@ -4,17 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"smsim/simulator/core"
-	"smsim/simulator/redistest"
+	"smsim/simulator/core/testkit"
 	"smsim/simulator/webhook"
 )
 
@@ -26,19 +23,19 @@ var (
 )
 
 type env struct {
-	srv    *redistest.Server
+	srv    *testkit.Redis
 	ks     core.Keyspace
 	rdb    redis.UniversalClient
 	events *core.EventLog
-	clock  *fakeNow
+	clock  *testkit.Clock
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	srv := redistest.Start(t)
+	srv := testkit.StartRedis(t)
 	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
 	rdb := srv.Client(t)
-	return &env{srv: srv, ks: ks, rdb: rdb, events: core.NewEventLog(rdb, ks), clock: &fakeNow{t: t0}}
+	return &env{srv: srv, ks: ks, rdb: rdb, events: core.NewEventLog(rdb, ks), clock: testkit.NewClock(t0)}
 }
 
 // dispatcher returns a dispatcher on a client of its own, as another process
@@ -109,32 +106,9 @@ func deliveries(t *testing.T, d *webhook.Dispatcher, id string) []webhook.Delive
 	return ds
 }
 
-// fakeNow is a real-time clock that moves only when told.
-type fakeNow struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (f *fakeNow) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.t
-}
-
-func (f *fakeNow) Set(t time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.t = t
-}
-
 // receiver is a webhook target that keeps what it is sent and answers post
 // n (1-based) with the status answer(n, payload).
-type receiver struct {
-	*httptest.Server
-	mu     sync.Mutex
-	posts  []post
-	answer func(n int, p webhook.Payload) int
-}
+type receiver struct{ *testkit.Receiver }
 
 type post struct {
 	header  http.Header
@@ -144,36 +118,28 @@ type post struct {
 
 func newReceiver(t *testing.T, answer func(n int, p webhook.Payload) int) *receiver {
 	t.Helper()
-	r := &receiver{answer: answer}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, err := io.ReadAll(req.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
+	return &receiver{testkit.NewReceiver(t, func(n int, body []byte) int {
 		var p webhook.Payload
 		if err := json.Unmarshal(body, &p); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
+			return http.StatusBadRequest
 		}
-		r.mu.Lock()
-		r.posts = append(r.posts, post{header: req.Header.Clone(), body: body, payload: p})
-		n := len(r.posts)
-		r.mu.Unlock()
-		w.WriteHeader(r.answer(n, p))
-	}))
-	t.Cleanup(r.Close)
-	return r
+		return answer(n, p)
+	})}
 }
 
 func answerAll(code int) func(int, webhook.Payload) int {
 	return func(int, webhook.Payload) int { return code }
 }
 
+// Posts answers the posts so far, decoded.
 func (r *receiver) Posts() []post {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]post(nil), r.posts...)
+	var out []post
+	for _, p := range r.Receiver.Posts() {
+		var payload webhook.Payload
+		json.Unmarshal(p.Body, &payload)
+		out = append(out, post{header: p.Header, body: p.Body, payload: payload})
+	}
+	return out
 }
 
 // wantError checks that err is a *core.Error with code and detail.

@@ -1,0 +1,8 @@
+// Package testkit holds what smsim's own tests share: a Redis for each test
+// (a miniredis of its own, or the real server of SMSIM_TEST_REDIS_URL under
+// a key prefix of its own), a buffer that goroutines write log lines to, a
+// wall clock that moves when told, a wait on a condition another goroutine
+// makes true, and a webhook target that records what it is sent. It is for
+// tests only: no package of the product imports it, and it imports no
+// other smsim package, so that the tests of every floor may use it.
+package testkit

@@ -1,0 +1,129 @@
+package testkit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// EnvURL is the environment variable that selects a real Redis server for
+// the tests: redis://127.0.0.1:6379/0.
+const EnvURL = "SMSIM_TEST_REDIS_URL"
+
+// RealRedis tells whether the tests run against a real Redis server.
+func RealRedis() bool { return os.Getenv(EnvURL) != "" }
+
+// Redis is a Redis for one test: the real server of SMSIM_TEST_REDIS_URL,
+// or an in-process miniredis of the test's own.
+type Redis struct {
+	URL    string // redis://… for clients of other processes or server instances
+	Prefix string // the key prefix of this test: every key it writes starts with it
+	Mini   *miniredis.Miniredis
+}
+
+// StartRedis gives the test a Redis: the real server of
+// SMSIM_TEST_REDIS_URL, or a new miniredis stopped at the test's end. Each
+// test gets a key prefix of its own, so that tests of several packages can
+// share one real server at once; the keys under it are deleted at the end.
+func StartRedis(t testing.TB) *Redis {
+	t.Helper()
+	r := &Redis{Prefix: NewPrefix(t, "smsimtest")}
+	if u := os.Getenv(EnvURL); u != "" {
+		r.URL = u
+		t.Cleanup(func() {
+			c, err := dial(u)
+			if err != nil {
+				t.Errorf("delete the keys of %s: %v", r.Prefix, err)
+				return
+			}
+			defer c.Close()
+			if err := DeleteKeys(context.Background(), c, r.Prefix+":*"); err != nil {
+				t.Errorf("delete the keys of %s: %v", r.Prefix, err)
+			}
+		})
+		return r
+	}
+	m := miniredis.NewMiniRedis()
+	if err := m.Start(); err != nil {
+		t.Fatalf("start miniredis: %v", err)
+	}
+	t.Cleanup(m.Close)
+	r.Mini = m
+	r.URL = "redis://" + m.Addr()
+	return r
+}
+
+// Client opens a client of the Redis, closed at the test's end.
+func (r *Redis) Client(t testing.TB) redis.UniversalClient {
+	t.Helper()
+	c, err := dial(r.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("ping %s: %v", r.URL, err)
+	}
+	return c
+}
+
+func dial(url string) (*redis.Client, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", url, err)
+	}
+	return redis.NewClient(opt), nil
+}
+
+// NewPrefix answers base with a random suffix: a key prefix no other test
+// uses.
+func NewPrefix(t testing.TB, base string) string {
+	p, err := UniquePrefix(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// UniquePrefix answers base with a random suffix, for callers without a
+// test at hand.
+func UniquePrefix(base string) (string, error) {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("draw a key prefix: %w", err)
+	}
+	return base + "-" + hex.EncodeToString(b[:]), nil
+}
+
+// DeleteKeys deletes every key of c that matches pattern (SCAN MATCH), in
+// batches.
+func DeleteKeys(ctx context.Context, c redis.UniversalClient, pattern string) error {
+	iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
+	var batch []string
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := c.Del(ctx, batch...).Err()
+		batch = batch[:0]
+		return err
+	}
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == 500 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	return flush()
+}
