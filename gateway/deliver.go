@@ -15,7 +15,7 @@ import (
 var (
 	//go:embed deliver.lua
 	deliverLua    string
-	deliverScript = core.NewScript[deliverArgs](deliverLua)
+	deliverScript = core.NewScript[deliverArgs](LuaLib, deliverLua)
 )
 
 // deliverArgs are the arguments of deliver.lua: the messages, in the order

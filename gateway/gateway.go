@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -18,6 +19,16 @@ const JobDeliver = "gateway.deliver"
 // luaJobs gives the gateway's scripts the kinds of its jobs: JOB.deliver.
 var luaJobs = core.LuaTable("JOB", map[string]string{"deliver": JobDeliver})
 
+//go:embed gateway.lua
+var gatewayLua string
+
+// LuaLib is the library of the scripts that send and deliver messages —
+// the gateway's, and those of other packages that send as they act (a
+// miit script that texts a code): put it after the core prelude
+// (core.NewScript(gateway.LuaLib, …)). Its functions take messages planned
+// by Plan.
+var LuaLib = fmt.Sprintf("local GW_JOB_DELIVER = %q\n", JobDeliver) + gatewayLua
+
 // Limits of a message.
 const (
 	MaxBodyRunes = 1000
@@ -30,6 +41,7 @@ type Config struct {
 	Keyspace  core.Keyspace
 	Scheduler *core.Scheduler
 	Faults    *core.FaultStore
+	State     *core.State // the namespace's clock and fault profile as this process holds them
 	Events    *core.EventLog
 	Rand      *core.Source
 	Log       *slog.Logger
@@ -45,18 +57,20 @@ type Gateway struct {
 	ks     core.Keyspace
 	sched  *core.Scheduler
 	faults *core.FaultStore
+	state  *core.State
 	events *core.EventLog
 	rand   *core.Source
 	log    *slog.Logger
 	feed   *core.Feed
 	sent   *prometheus.CounterVec
 	stats  *gatewayMetrics
+	phones phones
 }
 
 // New returns a gateway and registers its scheduler events.
 func New(c Config) *Gateway {
 	g := &Gateway{
-		rdb: c.Redis, ks: c.Keyspace, sched: c.Scheduler, faults: c.Faults, events: c.Events, rand: c.Rand,
+		rdb: c.Redis, ks: c.Keyspace, sched: c.Scheduler, faults: c.Faults, state: c.State, events: c.Events, rand: c.Rand,
 		log:  c.Log.With("component", "gateway"),
 		feed: c.Feed,
 		sent: core.Register(c.Metrics, prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -194,5 +194,8 @@ func (g *Gateway) SetProfile(ctx context.Context, phone string, p Profile) error
 	if err != nil {
 		return fmt.Errorf("store profile of %s: %w", phone, err)
 	}
+	st := g.phones.get(phone)
+	st.raw = string(b)
+	g.phones.set(phone, st)
 	return nil
 }

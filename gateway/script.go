@@ -100,6 +100,9 @@ func (g *Gateway) SetScript(ctx context.Context, phone string, sc Script) (Scrip
 	if err != nil {
 		return Script{}, fmt.Errorf("store script of %s: %w", phone, err)
 	}
+	st := g.phones.get(phone)
+	st.scripted = len(items) > 0
+	g.phones.set(phone, st)
 	return scriptOf(items), nil
 }
 

@@ -68,14 +68,114 @@ type sendArgs struct {
 // throttles and the phone's fault script; with no delay at all it is
 // delivered before Send returns. Each decision goes on the message's
 // trail. It answers the message's id.
+//
+// A message no throttle holds, to a phone without a fault script, is
+// planned here and sent — and delivered, when due at once — in one script
+// (Plan, send_now.lua); the others take the steps one by one.
 func (g *Gateway) Send(ctx context.Context, r SendRequest) (string, error) {
 	if r.ID == "" {
-		n, err := g.rdb.HIncrBy(ctx, g.ks.Seq(), "message", 1).Result()
+		id, err := g.newID(ctx)
 		if err != nil {
-			return "", fmt.Errorf("number message: %w", err)
+			return "", err
 		}
-		r.ID = g.rand.ID("m", "message", strconv.FormatInt(n, 10))
+		r.ID = id
 	}
+	for range maxStale {
+		snap, err := g.state.Snapshot(ctx)
+		if err != nil {
+			return "", err
+		}
+		keys := core.NewKeyList(g.ks.Clock(), g.ks.Faults(), g.ks.SchedDue(), g.ks.Seq(), g.ks.Events(), g.ks.Phones())
+		outs, ok := g.Plan(snap.Faults, r, keys)
+		if !ok {
+			return g.sendSteps(ctx, r)
+		}
+		statuses, err := sendNowScript.Run(ctx, g.rdb, keys.Keys(), sendNowArgs{Expect: snap.Expect, Messages: outs}).StringSlice()
+		if retry, err := g.Retry(ctx, err); retry {
+			continue
+		} else if err != nil {
+			return "", fmt.Errorf("queue message: %w", err)
+		}
+		g.Sent(outs, statuses)
+		g.Later(snap, outs)
+		return r.ID, nil
+	}
+	return "", fmt.Errorf("queue message: %w", ErrKeptChanging)
+}
+
+// maxStale bounds how often a request plans again because what it planned
+// with changed under it.
+const maxStale = 10
+
+// ErrKeptChanging is the error of a request whose plan kept going stale.
+var ErrKeptChanging = errors.New("the fault profile, the clock or a phone kept changing")
+
+// Retry answers, for the error of a script that sent planned messages,
+// whether to plan again: the script refused a stale plan, and what it was
+// planned with is read again (the namespace's snapshot is forgotten, or the
+// phone's state read). It answers err when it is another error.
+func (g *Gateway) Retry(ctx context.Context, err error) (bool, error) {
+	if phone := StalePhone(err); phone != "" {
+		if err := g.Relearn(ctx, phone); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
+	if core.Stale(err) {
+		g.state.Forget()
+		return true, nil
+	}
+	return false, err
+}
+
+// Later has the scheduler's loop look when the first of outs that is
+// delivered later falls due.
+func (g *Gateway) Later(snap core.Snapshot, outs []Outgoing) {
+	var first int64
+	for _, o := range outs {
+		if o.Deliver == nil && (first == 0 || o.Due < first) {
+			first = o.Due
+		}
+	}
+	if first != 0 {
+		if at := snap.RealAt(time.UnixMilli(first).UTC()); !at.IsZero() {
+			g.sched.KickAt(at)
+		}
+	}
+}
+
+// newID names a message sent without an id: at random, or, with a seeded
+// source, from the namespace's count of messages, so that a seeded run
+// names its messages alike every time.
+func (g *Gateway) newID(ctx context.Context) (string, error) {
+	if !g.rand.Seeded() {
+		return g.rand.ID("m", "message"), nil
+	}
+	n, err := g.rdb.HIncrBy(ctx, g.ks.Seq(), "message", 1).Result()
+	if err != nil {
+		return "", fmt.Errorf("number message: %w", err)
+	}
+	return g.rand.ID("m", "message", strconv.FormatInt(n, 10)), nil
+}
+
+var (
+	//go:embed send_now.lua
+	sendNowLua    string
+	sendNowScript = core.NewScript[sendNowArgs](LuaLib, sendNowLua)
+)
+
+// sendNowArgs are the arguments of send_now.lua: the messages planned, and
+// the clock and fault profile they were planned with.
+type sendNowArgs struct {
+	Expect   core.Expect `json:"expect"`
+	Messages []Outgoing  `json:"messages"`
+}
+
+// sendSteps queues a message step by step: the fault profile and the
+// phone's profile read, the throttles applied, the message stored with the
+// phone's next fault-script step, then delivered — at once when due.
+func (g *Gateway) sendSteps(ctx context.Context, r SendRequest) (string, error) {
+
 	p := g.rdb.Pipeline()
 	fc := g.faults.GetCmd(ctx, p)
 	pc := p.Get(ctx, g.ks.PhoneProfile(r.To))
@@ -138,7 +238,7 @@ func (g *Gateway) Send(ctx context.Context, r SendRequest) (string, error) {
 		g.rand.Chance(f.DuplicateRate, "duplicate", r.ID) || g.rand.Chance(prof.DuplicateRate, "phone_duplicate", r.ID)) {
 		dup := r
 		dup.ID, dup.duplicateOf = g.rand.DerivedID("m", r.ID, "duplicate"), r.ID
-		if _, err := g.Send(ctx, dup); err != nil {
+		if _, err := g.sendSteps(ctx, dup); err != nil {
 			return "", err
 		}
 	}

@@ -1,6 +1,6 @@
 -- auto_resend sends the current codes once more at args.now to whoever has
 -- not validated an order still live. It answers the jobs due at once.
-local filing_key = KEYS[6]
+local filing_key = KEYS[9]
 local F = filing_key
 local now = args.now
 due_limit = now
@@ -11,4 +11,4 @@ for i = 1, nsubj(F) do
     schedule(due_key, seq_key, now, JOB.code, {id, i, subj(F, i, 'phone'), subj(F, i, 'code'), window(F)})
   end
 end
-return with_due_now({})
+return finish({})

@@ -1,7 +1,7 @@
 -- cancel cancels an order for the customer at args.now, while MIIT holds it
 -- as not yet synced or pending validation; it answers 'ok', else 'expired'
 -- (its window ended) or the status that forbids it.
-local filing_key = KEYS[6]
+local filing_key = KEYS[9]
 local F = filing_key
 due_limit = args.now
 local st = redis.call('HGET', F, 'status')

@@ -4,7 +4,7 @@
 -- new one's, and, pending validation, the current code goes to the new
 -- number at once. It answers {'ok', jobs due at once…}, else why not:
 -- {'not_cancel', type}, {'state', status} or {'not_required'}.
-local filing_key, old_who_key, new_who_key = KEYS[6], KEYS[7], KEYS[8]
+local filing_key, old_who_key, new_who_key = KEYS[9], KEYS[10], KEYS[11]
 local F = filing_key
 local now = args.now
 due_limit = now
@@ -23,4 +23,4 @@ redis.call('SADD', new_who_key, id)
 if st == 'pending_validation' then
   schedule(due_key, seq_key, now, JOB.code, {id, si, args.phone, subj(F, si, 'code'), window(F)})
 end
-return with_due_now({'ok'})
+return finish({'ok'})

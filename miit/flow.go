@@ -201,7 +201,7 @@ func (s *Service) resultLag(ctx context.Context, id string, parts ...string) (ti
 var (
 	//go:embed result.lua
 	resultLua    string
-	resultScript = core.NewScript[resultArgs](resultLua)
+	resultScript = core.NewScript[resultArgs](luaLib, resultLua)
 )
 
 // resultArgs are MIIT's state of a version of an order, as a miit.result
@@ -219,7 +219,7 @@ func (s *Service) onResult(ctx context.Context, job core.Job) error {
 	if err := job.Arity(4); err != nil {
 		return err
 	}
-	return resultScript.Run(ctx, s.rdb, []string{s.ks.Filing(job.Args[0]), s.ks.Events()},
+	return resultScript.Run(ctx, s.rdb, s.libKeys(s.ks.Filing(job.Args[0])),
 		resultArgs{Version: job.Args[1], Status: job.Args[2], Validated: job.Args[3], At: job.Due.UnixMilli()}).Err()
 }
 

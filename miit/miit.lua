@@ -2,9 +2,13 @@
 -- script (lua.go). Go writes before it JOB, the kinds of miit's jobs
 -- (JOB.code is 'miit.code'), and MAX_FAILURES and MAX_RESENDS.
 --
--- The KEYS of a script that uses it start with these five; its own keys
--- follow, from KEYS[6].
+-- The KEYS of a script that uses it start with these eight (Service.libKeys);
+-- its own keys follow, from KEYS[9]. A script that sends messages names
+-- theirs by position (gateway.Outgoing's k); G names the keys the gateway's
+-- library writes (gateway.lua).
 local due_key, seq_key, codes_key, status_key, events_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local phones_key, clock_key, faults_key = KEYS[6], KEYS[7], KEYS[8]
+local G = {due = due_key, seq = seq_key, events = events_key, phones = phones_key}
 
 -- An order is a hash (F, a filing key). Its subjects — the required
 -- people, one per distinct mobile number — are the fields s<i>.phone,
@@ -51,13 +55,40 @@ local function emit_status(F, view, status)
   emit_now(KIND.filing_status, {id = redis.call('HGET', F, 'id'), view = view, status = status, validated = validated_roles(F)})
 end
 
--- bump records a change of MIIT's state: a new version, and the job that
--- brings it to the provider at due.
+-- apply_result brings MIIT's state of version v to the provider at the
+-- time at: its status unless the provider shows a newer one (a customer's
+-- cancel is known at once), its validated roles unless newer ones arrived.
+local function apply_result(F, v, status, validated, at)
+  v = tonumber(v)
+  local changed = false
+  if v > tonumber(redis.call('HGET', F, 'prov_version')) then
+    redis.call('HSET', F, 'prov_version', int(v), 'prov_status', status)
+    changed = true
+  end
+  if v > tonumber(redis.call('HGET', F, 'prov_flags_version') or '0') then
+    redis.call('HSET', F, 'prov_flags_version', int(v), 'prov_validated', validated)
+    changed = true
+  end
+  if changed then
+    local st = redis.call('HMGET', F, 'id', 'prov_status', 'prov_validated')
+    emit(events_key, at, KIND.filing_status, {id = st[1], view = 'provider', status = st[2], validated = st[3]})
+  end
+end
+
+-- bump records a change of MIIT's state: a new version, which reaches the
+-- provider at due — when due is now (a result sync lag of zero), at the end
+-- of the script (finish), after what the script itself notes on the event
+-- log; else by a job then.
+local due_results = {}
 local function bump(F, due, status)
   local v = redis.call('HINCRBY', F, 'version', 1)
   local id = redis.call('HGET', F, 'id')
-  schedule(due_key, seq_key, due, JOB.result, {id, v, status, validated_roles(F)})
   emit_status(F, 'miit', status)
+  if due_limit and due <= due_limit then
+    due_results[#due_results + 1] = {F, v, status, validated_roles(F)}
+  else
+    schedule(due_key, seq_key, due, JOB.result, {id, v, status, validated_roles(F)})
+  end
   return v
 end
 
@@ -100,4 +131,13 @@ end
 
 local function matches(F, si, phone, last6)
   return subj(F, si, 'phone') == phone and string.find(subj(F, si, 'certs'), ',' .. last6 .. ',', 1, true) ~= nil
+end
+
+-- finish answers reply after bringing to the provider the changes bump
+-- found due at once, in order: every script that bumps returns through it
+-- (the prelude's with_due_now then adds the jobs due at once).
+local function finish(reply)
+  for _, r in ipairs(due_results) do apply_result(r[1], r[2], r[3], r[4], due_limit) end
+  due_results = {}
+  return with_due_now(reply)
 end

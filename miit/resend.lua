@@ -6,10 +6,10 @@
 -- orders, jobs due at once…} — not_found, no_pending, limit_reached,
 -- resent, from worst to best — or {'retry'} when the index changed.
 --
--- KEYS: the library's five, the number's index, then the order of each of
+-- KEYS: the library's eight, the number's index, then the order of each of
 -- args.orders, in order.
-local who_key = KEYS[6]
-local filing_keys = key_list(7)
+local who_key = KEYS[9]
+local filing_keys = key_list(10)
 local phone, last6, now = args.phone, args.last6, args.now
 due_limit = now
 local ids = {}
@@ -49,4 +49,4 @@ for fi, F in ipairs(filing_keys) do
   end
 end
 emit_now(KIND.resend, {phone = phone, result = best})
-return with_due_now({best})
+return finish({best})

@@ -106,7 +106,8 @@ func New(c Config) (*Service, error) {
 // scheduler's due set and sequence hash, the set of live codes, the count
 // of orders by status and the event log, then the script's own.
 func (s *Service) libKeys(own ...string) []string {
-	return append([]string{s.ks.SchedDue(), s.ks.Seq(), s.ks.Codes(), s.ks.FilingsByStatus(), s.ks.Events()}, own...)
+	return append([]string{s.ks.SchedDue(), s.ks.Seq(), s.ks.Codes(), s.ks.FilingsByStatus(), s.ks.Events(),
+		s.ks.Phones(), s.ks.Clock(), s.ks.Faults()}, own...)
 }
 
 var last6Pattern = regexp.MustCompile(`^[0-9A-Za-z]{6}$`)

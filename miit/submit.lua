@@ -3,10 +3,10 @@
 -- the provider's notice at once, and the order reaches MIIT at
 -- args.sync_due. It answers the jobs due at once.
 --
--- KEYS: the library's five, the order, the list of orders, then the index
+-- KEYS: the library's eight, the order, the list of orders, then the index
 -- of each number of args.phones, in order.
-local filing_key, filings_key = KEYS[6], KEYS[7]
-local who_keys = key_list(8)
+local filing_key, filings_key = KEYS[9], KEYS[10]
+local who_keys = key_list(11)
 due_limit = args.submitted_at
 count_status(filing_key, 'unknown')
 local fields = {}
@@ -22,4 +22,4 @@ for i, phone in ipairs(args.phones) do
   schedule(due_key, seq_key, args.submitted_at, JOB.notice, {args.id, phone, args.window})
 end
 schedule(due_key, seq_key, args.sync_due, JOB.sync, {args.id})
-return with_due_now({})
+return finish({})

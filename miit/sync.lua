@@ -3,7 +3,7 @@
 -- at its code_due, and the validation window runs to args.deadline; an
 -- order that needs no one goes under review at once, its review due at
 -- args.review_due. It answers the jobs due at once.
-local filing_key = KEYS[6]
+local filing_key = KEYS[9]
 local F = filing_key
 if redis.call('HGET', F, 'status') ~= 'unknown' then return {} end
 local now = args.now
@@ -15,7 +15,7 @@ if n == 0 then
   redis.call('HSET', F, 'status', 'under_review', 'validated_at', int(now))
   bump(F, args.result_due, 'under_review')
   schedule(due_key, seq_key, args.review_due, JOB.review, {id})
-  return with_due_now({})
+  return finish({})
 end
 local v = redis.call('HINCRBY', F, 'version', 1)
 count_status(F, 'pending_validation')
@@ -32,4 +32,4 @@ for i = 1, n do
 end
 schedule(due_key, seq_key, args.deadline, JOB.expire, {id})
 if args.autoresend then schedule(due_key, seq_key, args.autoresend, JOB.autoresend, {id}) end
-return with_due_now({})
+return finish({})

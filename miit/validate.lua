@@ -10,10 +10,10 @@
 -- (review_time), in ms from now. It answers {result, rejected ('1' or
 -- '0'), jobs due at once…}, or {'retry', '0'} when the index changed.
 --
--- KEYS: the library's five, the number's index, then the order of each of
+-- KEYS: the library's eight, the number's index, then the order of each of
 -- args.orders, in order.
-local who_key = KEYS[6]
-local filing_keys = key_list(7)
+local who_key = KEYS[9]
+local filing_keys = key_list(10)
 local phone, last6, code, now = args.phone, args.last6, args.code, args.now
 due_limit = now
 local ids = {}
@@ -59,7 +59,7 @@ if #hits > 0 then
     end
   end
   emit_now(KIND.validation, {phone = phone, result = result, rejected = false})
-  return with_due_now({result, '0'})
+  return finish({result, '0'})
 end
 
 local rejected = '0'
@@ -74,4 +74,4 @@ for _, m in ipairs(matched) do
   end
 end
 emit_now(KIND.validation, {phone = phone, result = 'failed', rejected = rejected == '1'})
-return with_due_now({'failed', rejected})
+return finish({'failed', rejected})

@@ -45,10 +45,11 @@ func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 }
 
 // count counts a failed command, unless its failure is no fault of the
-// store: a missing key, a script to load, a caller that gave up or whose own
-// time ran out (a long poll's timeout).
+// store: a missing key, a script to load, a script's refusal of a stale
+// plan (its caller plans again), a caller that gave up or whose own time
+// ran out (a long poll's timeout).
 func (h redisHook) count(ctx context.Context, cmd redis.Cmder, err error) {
-	if err == nil || errors.Is(err, redis.Nil) || redis.HasErrorPrefix(err, "NOSCRIPT") || ctx.Err() != nil {
+	if err == nil || errors.Is(err, redis.Nil) || redis.HasErrorPrefix(err, "NOSCRIPT") || redis.HasErrorPrefix(err, "STALE") || ctx.Err() != nil {
 		return
 	}
 	h.errors.WithLabelValues(strings.ToLower(cmd.Name())).Inc()

@@ -30,6 +30,7 @@ type Namespace struct {
 	clock  *core.Clock
 	sched  *core.Scheduler
 	faults *core.FaultStore
+	state  *core.State
 	events *core.EventLog
 	feed   *core.Feed
 	gw     *gateway.Gateway
@@ -55,10 +56,11 @@ func (w *World) build(name string) (*Namespace, error) {
 	n.clock = core.NewClock(w.rdb, ks, w.cfg.ClockStart, nil)
 	n.sched = core.NewScheduler(w.rdb, ks, n.clock, w.log, w.reg, w.cfg.Scheduler)
 	n.faults = core.NewFaultStore(w.rdb, ks)
+	n.state = core.NewState(n.clock, n.faults)
 	n.events = core.NewEventLog(w.rdb, ks)
 	n.feed = core.NewFeed(n.events, w.log, gateway.PhoneOf)
-	n.gw = gateway.New(gateway.Config{Redis: w.rdb, Keyspace: ks, Scheduler: n.sched, Faults: n.faults, Events: n.events,
-		Rand: w.rnd, Log: w.log, Metrics: w.reg, Feed: n.feed})
+	n.gw = gateway.New(gateway.Config{Redis: w.rdb, Keyspace: ks, Scheduler: n.sched, Faults: n.faults, State: n.state,
+		Events: n.events, Rand: w.rnd, Log: w.log, Metrics: w.reg, Feed: n.feed})
 	m, err := miit.New(miit.Config{Redis: w.rdb, Keyspace: ks, Clock: n.clock, Scheduler: n.sched,
 		Faults: n.faults, Rand: w.rnd, Gateway: n.gw, Events: n.events, Log: w.log, Metrics: w.reg,
 		MIITSender: w.cfg.MIITSender, ProviderSender: w.cfg.ProviderSender})
@@ -178,6 +180,17 @@ func (n *Namespace) MIIT() *miit.Service { return n.miit }
 // Webhooks are the namespace's webhooks.
 func (n *Namespace) Webhooks() *webhook.Dispatcher { return n.hooks }
 
+// Now reads the simulated time, from what this process holds of the clock
+// (core.State): no round trip, unless the clock changed through this
+// process since it last read it.
+func (n *Namespace) Now(ctx context.Context) (time.Time, error) {
+	snap, err := n.state.Snapshot(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return snap.Now().Now, nil
+}
+
 // Emit appends an event to the event log at simulated time at; the log is
 // for watching, so a failure is only logged.
 func (n *Namespace) Emit(ctx context.Context, at time.Time, kind string, data any) {
@@ -200,6 +213,7 @@ func (n *Namespace) EmitNow(ctx context.Context, kind string, data any) {
 // it is) and wakes the scheduler, which may have new work.
 func (n *Namespace) SetClock(ctx context.Context, scale *float64, paused *bool) (core.ClockState, error) {
 	st, err := n.clock.Set(ctx, scale, paused)
+	n.state.Forget()
 	if err != nil {
 		return core.ClockState{}, err
 	}
@@ -212,6 +226,7 @@ func (n *Namespace) SetClock(ctx context.Context, scale *float64, paused *bool) 
 // everything that fell due on the way, in due order.
 func (n *Namespace) Advance(ctx context.Context, d time.Duration) (core.ClockState, error) {
 	st, err := n.sched.Advance(ctx, d)
+	n.state.Forget()
 	if err != nil {
 		return core.ClockState{}, err
 	}
@@ -223,6 +238,7 @@ func (n *Namespace) Advance(ctx context.Context, d time.Duration) (core.ClockSta
 // takes its start value).
 func (n *Namespace) PutFaults(ctx context.Context, body []byte) (core.Faults, error) {
 	f, err := n.faults.Put(ctx, body)
+	n.state.Forget()
 	if err != nil {
 		return core.Faults{}, err
 	}
@@ -233,6 +249,7 @@ func (n *Namespace) PutFaults(ctx context.Context, body []byte) (core.Faults, er
 // PatchFaults changes the fault profile by a JSON merge patch.
 func (n *Namespace) PatchFaults(ctx context.Context, body []byte) (core.Faults, error) {
 	f, err := n.faults.Patch(ctx, body)
+	n.state.Forget()
 	if err != nil {
 		return core.Faults{}, err
 	}
@@ -285,7 +302,9 @@ func (n *Namespace) Reset(ctx context.Context) (core.ClockState, error) {
 	if err != nil {
 		return core.ClockState{}, fmt.Errorf("reset: %w", err)
 	}
-	if err := n.clock.Reset(ctx); err != nil {
+	err = n.clock.Reset(ctx)
+	n.state.Forget()
+	if err != nil {
 		return core.ClockState{}, err
 	}
 	if err := n.forgetWebhooks(ctx); err != nil {
@@ -340,7 +359,9 @@ func (n *Namespace) ApplyScenario(ctx context.Context, body []byte) (ScenarioRes
 		}
 		res.Phones[phone] = p
 	}
-	if err := n.faults.Set(ctx, f); err != nil {
+	err = n.faults.Set(ctx, f)
+	n.state.Forget()
+	if err != nil {
 		return ScenarioResult{}, err
 	}
 	phones := make([]string, 0, len(res.Phones))

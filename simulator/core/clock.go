@@ -127,13 +127,7 @@ func (c *Clock) stateOf(v []any) (ClockState, error) {
 		return ClockState{}, fmt.Errorf("read clock: malformed clock %v", v)
 	}
 	if v[0] == nil {
-		// Not set yet: a namespace nothing was written to reads as one made
-		// now, its clock at the start value.
-		at := c.start.At
-		if at.IsZero() {
-			at = c.real()
-		}
-		return ClockState{Now: at.UTC().Truncate(time.Millisecond), Scale: c.start.Scale, Paused: c.start.Paused}, nil
+		return c.startState(), nil
 	}
 	sim, err1 := strconv.ParseInt(v[0].(string), 10, 64)
 	real, err2 := strconv.ParseInt(v[1].(string), 10, 64)
@@ -189,3 +183,13 @@ func (c *Clock) move(ctx context.Context, addMs int64, scale string, paused *boo
 }
 
 func formatScale(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// startState is what a clock not set yet reads: a namespace nothing was
+// written to reads as one made now, its clock at the start value.
+func (c *Clock) startState() ClockState {
+	at := c.start.At
+	if at.IsZero() {
+		at = c.real()
+	}
+	return ClockState{Now: at.UTC().Truncate(time.Millisecond), Scale: c.start.Scale, Paused: c.start.Paused}
+}

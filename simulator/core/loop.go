@@ -43,6 +43,7 @@ type loopEntry struct {
 	index   int       // in the queue; -1 while it is being looked at, or gone
 	running bool      // being looked at
 	again   bool      // kicked while being looked at
+	next    time.Time // kicked, while being looked at, to look again then
 	gone    bool      // removed
 }
 
@@ -69,7 +70,7 @@ func (l *Loop) Add(s *Scheduler) {
 	}
 	l.mu.Unlock()
 	s.mu.Lock()
-	s.wake = func() { l.kick(s) }
+	s.wake = func(at time.Time) { l.kick(s, at) }
 	s.mu.Unlock()
 	l.signal()
 }
@@ -114,15 +115,25 @@ func (l *Loop) Busy() int {
 	return n
 }
 
-func (l *Loop) kick(s *Scheduler) {
+// kick has the loop look at s at the real time at (zero: at once), or
+// sooner if it was to anyway.
+func (l *Loop) kick(s *Scheduler, at time.Time) {
+	now := l.real()
+	if at.IsZero() || at.Before(now) {
+		at = now
+	}
 	l.mu.Lock()
 	e, ok := l.entries[s]
 	if ok {
 		switch {
 		case e.running:
-			e.again = true
-		case e.index >= 0:
-			e.at = l.real()
+			if !at.After(now) {
+				e.again = true
+			} else if e.next.IsZero() || at.Before(e.next) {
+				e.next = at
+			}
+		case e.index >= 0 && at.Before(e.at):
+			e.at = at
 			heap.Fix(&l.queue, e.index)
 		}
 	}
@@ -209,6 +220,10 @@ func (l *Loop) requeue(e *loopEntry, next time.Time) {
 	if !next.IsZero() && next.Before(e.at) {
 		e.at = next
 	}
+	if !e.next.IsZero() && e.next.Before(e.at) {
+		e.at = e.next
+	}
+	e.next = time.Time{}
 	if e.again {
 		e.at, e.again = now, false
 	}

@@ -104,3 +104,24 @@ local function emit(events_key, at, kind, data)
   if type(data) ~= 'string' then data = cjson.encode(data) end
   redis.call('XADD', events_key, 'MAXLEN', '~', EVENT_LOG_LEN, '*', 'at', int(at), 'kind', kind, 'data', data)
 end
+
+-- stale tells whether the clock (clock_key) or the fault profile
+-- (faults_key) changed since the caller read them: args.expect is what it
+-- read (core.Expect: the clock's anchor as stored, the SHA-1 of the stored
+-- profile; '' each for what was not stored). A script that computed with
+-- them begins with
+--   if stale(clock_key, faults_key) then return STALE end
+-- and its caller reads them afresh and tries again (core.Stale).
+local STALE = {err = 'STALE the clock or the fault profile changed since they were read'}
+local function stale(clock_key, faults_key)
+  local e = args.expect
+  if not e then return false end
+  local c = redis.call('HMGET', clock_key, 'sim', 'real', 'scale', 'paused')
+  if (c[1] or '') ~= e.sim or (c[2] or '') ~= e.real or (c[3] or '') ~= e.scale or (c[4] or '') ~= e.paused then
+    return true
+  end
+  local f = redis.call('GET', faults_key)
+  local h = ''
+  if f then h = redis.sha1hex(f) end
+  return h ~= e.faults
+end

@@ -89,3 +89,6 @@ func (s *Source) DerivedID(prefix string, parts ...string) string {
 	h := sha256.Sum256([]byte(strings.Join(append([]string{"derived"}, parts...), "\x00")))
 	return prefix + "_" + hex.EncodeToString(h[:8])
 }
+
+// Seeded tells whether draws are reproducible (NewSeededSource).
+func (s *Source) Seeded() bool { return s.key != nil }

@@ -168,8 +168,8 @@ type Scheduler struct {
 	fired    *prometheus.CounterVec
 	metrics  *schedulerMetrics
 
-	mu   sync.Mutex // guards wake
-	wake func()     // set by the loop that serves the scheduler
+	mu   sync.Mutex      // guards wake
+	wake func(time.Time) // set by the loop that serves the scheduler
 }
 
 // NewScheduler returns the scheduler of keyspace ks, driven by clock. Its
@@ -223,12 +223,18 @@ func (s *Scheduler) Schedule(ctx context.Context, due time.Time, kind string, ar
 
 // Kick wakes the loop that serves the scheduler (Loop.Add) to look for due
 // jobs at once.
-func (s *Scheduler) Kick() {
+func (s *Scheduler) Kick() { s.KickAt(time.Time{}) }
+
+// KickAt has the loop that serves the scheduler look for due jobs at the
+// real time at, or sooner if it was to anyway: a caller that scheduled a
+// job due later, and knows when that is in real time (core.Snapshot's
+// RealAt), costs the store nothing until then.
+func (s *Scheduler) KickAt(at time.Time) {
 	s.mu.Lock()
 	wake := s.wake
 	s.mu.Unlock()
 	if wake != nil {
-		wake()
+		wake(at)
 	}
 }
 

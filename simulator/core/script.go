@@ -86,3 +86,35 @@ func LuaTable(name string, fields map[string]string) string {
 	b.WriteString("}, {__index = function(_, k) error('" + name + ".' .. tostring(k) .. ': no such entry', 2) end})\n")
 	return b.String()
 }
+
+// KeyList collects the KEYS of a script whose keys vary with its
+// arguments: each key once, in the order added. The arguments name a key
+// by its position (Add's answer), which the script reads as KEYS[n].
+type KeyList struct {
+	keys []string
+	at   map[string]int
+}
+
+// NewKeyList starts a list with the script's fixed keys, at positions 1,
+// 2, ….
+func NewKeyList(fixed ...string) *KeyList {
+	k := &KeyList{at: map[string]int{}}
+	for _, key := range fixed {
+		k.Add(key)
+	}
+	return k
+}
+
+// Add adds key, unless the list holds it, and answers its position (from
+// 1).
+func (k *KeyList) Add(key string) int {
+	if n, ok := k.at[key]; ok {
+		return n
+	}
+	k.keys = append(k.keys, key)
+	k.at[key] = len(k.keys)
+	return len(k.keys)
+}
+
+// Keys answers the list.
+func (k *KeyList) Keys() []string { return k.keys }

@@ -44,7 +44,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, ns *simulator.Name
 		s.fail(w, r, core.Invalid("body: %d characters, more than the limit of %d", n, gateway.MaxBodyRunes))
 		return
 	}
-	now, err := ns.Clock().Now(r.Context())
+	now, err := ns.Now(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -1,0 +1,201 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator/core"
+)
+
+// Outgoing is a message planned in Go and sent inside a script (the Lua
+// library's gw_send): what it stores, and — when the message is due at once
+// — where it goes, so that the script that sends it also delivers it. The
+// plan assumes the phone's profile as stored (Profile, "" when none) and no
+// fault script; the script checks both before it writes anything
+// (gw_stale_phone) and refuses a stale plan.
+type Outgoing struct {
+	ID          string    `json:"id"`
+	Phone       string    `json:"phone"`
+	Sender      string    `json:"sender"`
+	Body        string    `json:"body"`
+	Code        string    `json:"code"`
+	SentAt      int64     `json:"sent_at"` // simulated ms
+	Due         int64     `json:"due"`     // simulated ms: when it is delivered, or held until
+	Trail       string    `json:"trail"`   // JSON: its trail as sent
+	DuplicateOf string    `json:"duplicate_of"`
+	Profile     string    `json:"profile"`           // the stored profile the plan assumed
+	Deliver     *delivery `json:"deliver,omitempty"` // due at once: its delivery
+	Keys        outKeys   `json:"k"`
+}
+
+// outKeys are the positions in KEYS of a planned message's keys.
+type outKeys struct {
+	Msg     int `json:"msg"`
+	Profile int `json:"profile"`
+	Script  int `json:"script"`
+	Folder  int `json:"folder"` // the folder it is delivered to (the inbox when it fails)
+}
+
+// phoneState is what a process knows of a phone: its stored profile ("":
+// none), and whether it has a fault script.
+type phoneState struct {
+	raw      string
+	scripted bool
+}
+
+// maxKnownPhones bounds what a process remembers of phones; beyond, it
+// starts again (a phone not known is assumed to have no stored profile and
+// no script, which its scripts check).
+const maxKnownPhones = 100_000
+
+// phones is what the gateway knows of the phones it sent to.
+type phones struct {
+	mu    sync.Mutex
+	known map[string]phoneState
+}
+
+func (p *phones) get(phone string) phoneState {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.known[phone]
+}
+
+func (p *phones) set(phone string, st phoneState) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.known == nil || len(p.known) >= maxKnownPhones {
+		p.known = map[string]phoneState{}
+	}
+	p.known[phone] = st
+}
+
+// Relearn reads what the store holds of a phone — its profile, whether it
+// has a fault script — after a script refused a plan of it as stale.
+func (g *Gateway) Relearn(ctx context.Context, phone string) error {
+	p := g.rdb.Pipeline()
+	prof := p.Get(ctx, g.ks.PhoneProfile(phone))
+	steps := p.LLen(ctx, g.ks.PhoneScript(phone))
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("read phone %s: %w", phone, err)
+	}
+	g.phones.set(phone, phoneState{raw: prof.Val(), scripted: steps.Val() > 0})
+	return nil
+}
+
+// StalePhone answers the phone a script refused a plan of (gw_stale_reply),
+// or "".
+func StalePhone(err error) string {
+	if err == nil {
+		return ""
+	}
+	phone, ok := strings.CutPrefix(err.Error(), "STALE phone ")
+	if !ok {
+		return ""
+	}
+	return phone
+}
+
+// Plan plans r — and the second copy the network makes of it, when it does
+// — for a script that sends it (gw_send), with the namespace's fault
+// profile and what this process knows of the phone; the message's keys go
+// on keys. It answers false when the message cannot be sent that way: a
+// throttle may hold it, or the phone has a fault script. Send it with Send
+// then.
+func (g *Gateway) Plan(f core.Faults, r SendRequest, keys *core.KeyList) ([]Outgoing, bool) {
+	ph := g.phones.get(r.To)
+	if ph.scripted || g.throttled(r, f) {
+		return nil, false
+	}
+	prof := DefaultProfile()
+	if ph.raw != "" {
+		p, err := ParseProfile([]byte(ph.raw))
+		if err != nil {
+			return nil, false // Send reports it
+		}
+		prof = p
+	} else if m, ok := MagicProfile(r.To); ok && f.MagicNumbers {
+		prof = m
+	}
+	outs := []Outgoing{g.planOne(r, f, prof, ph.raw, keys)}
+	if g.rand.Chance(f.DuplicateRate, "duplicate", r.ID) || g.rand.Chance(prof.DuplicateRate, "phone_duplicate", r.ID) {
+		dup := r
+		dup.ID, dup.duplicateOf = g.rand.DerivedID("m", r.ID, "duplicate"), r.ID
+		outs = append(outs, g.planOne(dup, f, prof, ph.raw, keys))
+	}
+	return outs, true
+}
+
+// throttled tells whether a throttle applies to r.
+func (g *Gateway) throttled(r SendRequest, f core.Faults) bool {
+	for _, th := range f.Throttles {
+		if (th.Sender == "miit" && IsMIITSender(r.From)) || (th.Sender != "" && th.Sender == r.From) ||
+			(th.Sender == "" && core.HasPrefix(r.To, th.Prefixes)) {
+			return true
+		}
+	}
+	return false
+}
+
+// planOne plans one message, as Send and onDeliver would carry it out.
+func (g *Gateway) planOne(r SendRequest, f core.Faults, prof Profile, raw string, keys *core.KeyList) Outgoing {
+	var t trail
+	if r.duplicateOf != "" {
+		t.add(r.At, StepDuplicate, "a second copy of %s", r.duplicateOf)
+	}
+	t.add(r.At, StepSent, "sent by %s to %s", r.From, r.To)
+	due := r.At.Add(g.delay(r, f, prof, r.At, &t))
+	out := Outgoing{ID: r.ID, Phone: r.To, Sender: r.From, Body: r.Body, Code: CodeIn(r.Body),
+		SentAt: r.At.UnixMilli(), Due: due.UnixMilli(), DuplicateOf: r.duplicateOf, Profile: raw,
+		Keys: outKeys{Msg: keys.Add(g.ks.Message(r.ID)), Profile: keys.Add(g.ks.PhoneProfile(r.To)),
+			Script: keys.Add(g.ks.PhoneScript(r.To)), Folder: keys.Add(g.folderKey(r.To, FolderInbox))}}
+	if due.After(r.At) {
+		out.Trail = t.json() // delivered later, by its job
+		return out
+	}
+	job := core.Job{Due: due}
+	if o, ok := outageAt(f, r.To, job); ok && o.Mode == core.ModeHold {
+		t.add(due, StepOutage, "held by the %s outage until %s", o.Carrier, o.End.Format("2006-01-02T15:04:05Z07:00"))
+		out.Trail, out.Due = t.json(), o.End.UnixMilli()
+		return out
+	}
+	out.Trail = t.json()
+	m := queued{id: r.ID, phone: r.To, sender: r.From, body: r.Body, trail: t}
+	status, folder, reason := g.route(job, &m, prof, f)
+	full := m.trail
+	if folder == FolderInbox {
+		full = append(trail{}, m.trail[:len(m.trail)-1]...)
+		full.add(due, StepFailed, "refused: the inbox is full (%s)", plural(prof.InboxLimit, "message"))
+	}
+	if folder == FolderBlocked {
+		out.Keys.Folder = keys.Add(g.folderKey(r.To, FolderBlocked))
+	}
+	out.Deliver = &delivery{Status: status, Folder: folder, Reason: reason, At: due.UnixMilli(),
+		InboxLimit: prof.InboxLimit, Trail: m.trail.json(), TrailIfFull: full.json()}
+	return out
+}
+
+// Sent counts messages a script sent (Plan's), with the statuses of those
+// it delivered at once ("" for none), as Send and onDeliver count theirs.
+func (g *Gateway) Sent(outs []Outgoing, statuses []string) {
+	for i, o := range outs {
+		if o.DuplicateOf == "" {
+			g.countSent(o.Sender)
+		}
+		if i >= len(statuses) || statuses[i] == "" || o.Deliver == nil {
+			continue
+		}
+		reason := o.Deliver.Reason
+		if statuses[i] == StatusFailed && reason == "" {
+			reason = ReasonInboxFull
+		}
+		g.count(statuses[i], o.Sender, reason)
+		if statuses[i] == StatusDelivered || statuses[i] == StatusBlocked {
+			g.observeDelay(o.Sender, float64(o.Deliver.At-o.SentAt)/1000)
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package core
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Snapshot is what a process holds of a namespace's clock and fault
+// profile, read once and kept until a change is seen: a request computes
+// with it instead of reading them again. A script that acts on what was
+// computed checks, inside Redis, that the clock's anchor and the profile are
+// still those of the snapshot (Expect, the prelude's stale); when they are
+// not, the script refuses with ErrStale and the caller reads them afresh and
+// tries again. So a change made through another process is seen by the
+// next request, and costs a round trip only then.
+type Snapshot struct {
+	Faults Faults
+	Expect Expect // the proof a script checks
+	clock  *Clock
+	anchor ClockState // the anchor: simulated time at the anchor's real time
+	at     time.Time  // the anchor's real time; zero when the clock is not set
+}
+
+// Expect is what a script checks before it acts on a Snapshot: the clock's
+// anchor as stored ("" each when the clock is not set) and the SHA-1 of the
+// stored fault profile ("" when none is stored).
+type Expect struct {
+	Sim    string `json:"sim"`
+	Real   string `json:"real"`
+	Scale  string `json:"scale"`
+	Paused string `json:"paused"`
+	Faults string `json:"faults"`
+}
+
+// ErrStale is the refusal of a script whose Snapshot is no longer current.
+var ErrStale = errors.New("the clock or the fault profile changed since they were read")
+
+// Stale tells whether err is a script's refusal of a stale Snapshot.
+func Stale(err error) bool {
+	return err != nil && (errors.Is(err, ErrStale) || strings.HasPrefix(err.Error(), "STALE the clock"))
+}
+
+// Now is the simulated time now, read from the anchor and the process's
+// wall clock.
+func (s Snapshot) Now() ClockState {
+	if s.at.IsZero() {
+		return s.clock.startState() // not set: a namespace nothing was written to
+	}
+	st := s.anchor
+	if elapsed := s.clock.real().Sub(s.at).Milliseconds(); !st.Paused && elapsed > 0 {
+		st.Now = st.Now.Add(time.Duration(float64(elapsed)*st.Scale) * time.Millisecond)
+	}
+	return st
+}
+
+// RealAt is the real time at which the clock will read sim, at its scale;
+// the zero time when the clock is paused.
+func (s Snapshot) RealAt(sim time.Time) time.Time {
+	now := s.Now()
+	if now.Paused || now.Scale <= 0 {
+		return time.Time{}
+	}
+	d := sim.Sub(now.Now)
+	if d <= 0 {
+		return s.clock.real()
+	}
+	return s.clock.real().Add(time.Duration(float64(d) / now.Scale))
+}
+
+// State keeps the Snapshot of one namespace in a process.
+type State struct {
+	clock  *Clock
+	faults *FaultStore
+
+	mu   sync.Mutex
+	snap *Snapshot // nil: to be read
+}
+
+// NewState returns the keeper of the snapshot of clock and faults.
+func NewState(clock *Clock, faults *FaultStore) *State {
+	return &State{clock: clock, faults: faults}
+}
+
+// Snapshot answers the namespace's snapshot, reading it when the process
+// holds none (one round trip, two commands).
+func (s *State) Snapshot(ctx context.Context) (Snapshot, error) {
+	s.mu.Lock()
+	if s.snap != nil {
+		snap := *s.snap
+		s.mu.Unlock()
+		return snap, nil
+	}
+	s.mu.Unlock()
+	p := s.clock.rdb.Pipeline()
+	c := p.HMGet(ctx, s.clock.key, "sim", "real", "scale", "paused")
+	f := p.Get(ctx, s.faults.key)
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return Snapshot{}, fmt.Errorf("read clock and fault profile: %w", err)
+	}
+	snap := Snapshot{clock: s.clock}
+	if v := c.Val(); len(v) == 4 && v[0] != nil {
+		str := func(x any) string { t, _ := x.(string); return t }
+		snap.Expect = Expect{Sim: str(v[0]), Real: str(v[1]), Scale: str(v[2]), Paused: str(v[3])}
+		sim, err1 := strconv.ParseInt(snap.Expect.Sim, 10, 64)
+		real, err2 := strconv.ParseInt(snap.Expect.Real, 10, 64)
+		scale, err3 := strconv.ParseFloat(snap.Expect.Scale, 64)
+		if err1 != nil || err2 != nil || err3 != nil {
+			return Snapshot{}, fmt.Errorf("read clock: malformed clock %v", v)
+		}
+		snap.anchor = ClockState{Now: time.UnixMilli(sim).UTC(), Scale: scale, Paused: snap.Expect.Paused == "1"}
+		snap.at = time.UnixMilli(real)
+	}
+	raw, err := f.Bytes()
+	switch {
+	case errors.Is(err, redis.Nil):
+		snap.Faults = DefaultFaults()
+	case err != nil:
+		return Snapshot{}, fmt.Errorf("read fault profile: %w", err)
+	default:
+		if snap.Faults, err = s.faults.decode(raw); err != nil {
+			return Snapshot{}, err
+		}
+		h := sha1.Sum(raw)
+		snap.Expect.Faults = hex.EncodeToString(h[:])
+	}
+	s.mu.Lock()
+	s.snap = &snap
+	s.mu.Unlock()
+	return snap, nil
+}
+
+// Forget drops the snapshot: the next Snapshot reads it again. Call it when
+// a script refused it as stale, and after a change of the clock or the
+// profile.
+func (s *State) Forget() {
+	s.mu.Lock()
+	s.snap = nil
+	s.mu.Unlock()
+}
