@@ -138,7 +138,7 @@ func (g *Gateway) Later(snap core.Snapshot, outs []Outgoing) {
 		}
 	}
 	if first != 0 {
-		if at := snap.RealAt(time.UnixMilli(first).UTC()); !at.IsZero() {
+		if at, ok := snap.RealAt(time.UnixMilli(first).UTC()); ok {
 			g.sched.KickAt(at)
 		}
 	}
@@ -232,7 +232,7 @@ func (g *Gateway) sendSteps(ctx context.Context, r SendRequest) (string, error) 
 			return "", err
 		}
 	} else {
-		g.sched.Kick()
+		g.sched.KickFor(ctx, job.Due)
 	}
 	if r.duplicateOf == "" && (step == ActionDuplicate ||
 		g.rand.Chance(f.DuplicateRate, "duplicate", r.ID) || g.rand.Chance(prof.DuplicateRate, "phone_duplicate", r.ID)) {

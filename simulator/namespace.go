@@ -57,6 +57,7 @@ func (w *World) build(name string) (*Namespace, error) {
 	n.sched = core.NewScheduler(w.rdb, ks, n.clock, w.log, w.reg, w.cfg.Scheduler)
 	n.faults = core.NewFaultStore(w.rdb, ks)
 	n.state = core.NewState(n.clock, n.faults)
+	n.sched.UseState(n.state)
 	n.events = core.NewEventLog(w.rdb, ks)
 	n.feed = core.NewFeed(n.events, w.log, gateway.PhoneOf)
 	n.gw = gateway.New(gateway.Config{Redis: w.rdb, Keyspace: ks, Scheduler: n.sched, Faults: n.faults, State: n.state,

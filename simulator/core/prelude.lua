@@ -82,19 +82,29 @@ end
 -- due by then; with_due_now adds them to its reply, and its caller carries
 -- them out at once (Scheduler.RunNow), so that a lag of zero is done before
 -- the answer ("due means done").
+--
+-- with_due_now also tells, as its last item ('next_due:<ms>'), when the
+-- earliest job the script scheduled for later falls due, for the caller's
+-- scheduler loop to look then (Scheduler.RunNow reads it).
 local due_limit = nil
 local due_now = {}
+local next_due = nil
 
 local function schedule(due_key, seq_key, due, kind, job_args)
   local at = math.floor(tonumber(due))
   local m = job_encode(redis.call('HINCRBY', seq_key, 'job', 1), at, kind, job_args)
   redis.call('ZADD', due_key, at, m)
-  if due_limit and at <= due_limit then due_now[#due_now + 1] = m end
+  if due_limit and at <= due_limit then
+    due_now[#due_now + 1] = m
+  elseif not next_due or at < next_due then
+    next_due = at
+  end
   return m
 end
 
 local function with_due_now(reply)
   for _, m in ipairs(due_now) do reply[#reply + 1] = m end
+  if next_due then reply[#reply + 1] = 'next_due:' .. int(next_due) end
   return reply
 end
 

@@ -168,8 +168,9 @@ type Scheduler struct {
 	fired    *prometheus.CounterVec
 	metrics  *schedulerMetrics
 
-	mu   sync.Mutex      // guards wake
-	wake func(time.Time) // set by the loop that serves the scheduler
+	mu    sync.Mutex      // guards wake and state
+	wake  func(time.Time) // set by the loop that serves the scheduler
+	state *State          // the namespace's clock as the process holds it (UseState)
 }
 
 // NewScheduler returns the scheduler of keyspace ks, driven by clock. Its
@@ -207,6 +208,27 @@ func (s *Scheduler) HandleBatch(kind string, h BatchHandler) {
 	s.batch[kind] = h
 }
 
+// nextDuePrefix marks the item of a script's reply that tells the earliest
+// due time of the jobs it scheduled (the prelude's with_due_now).
+const nextDuePrefix = "next_due:"
+
+// nextDue takes out of a script's reply the item that tells when the
+// earliest job it scheduled falls due, and has the loop look then; it
+// answers the rest.
+func (s *Scheduler) nextDue(ctx context.Context, members []string) []string {
+	for i, m := range members {
+		ms, ok := strings.CutPrefix(m, nextDuePrefix)
+		if !ok {
+			continue
+		}
+		if n, err := strconv.ParseInt(ms, 10, 64); err == nil {
+			s.KickFor(ctx, time.UnixMilli(n).UTC())
+		}
+		return append(members[:i:i], members[i+1:]...)
+	}
+	return members
+}
+
 // Schedule adds a job of kind with args, due at due.
 func (s *Scheduler) Schedule(ctx context.Context, due time.Time, kind string, args ...string) (Job, error) {
 	if err := checkJobFields(kind, args); err != nil {
@@ -217,13 +239,42 @@ func (s *Scheduler) Schedule(ctx context.Context, due time.Time, kind string, ar
 	if err != nil {
 		return Job{}, fmt.Errorf("schedule %s: %w", kind, err)
 	}
-	s.Kick()
+	s.KickFor(ctx, due)
 	return ParseJob(m)
 }
 
 // Kick wakes the loop that serves the scheduler (Loop.Add) to look for due
 // jobs at once.
 func (s *Scheduler) Kick() { s.KickAt(time.Time{}) }
+
+// UseState gives the scheduler the namespace's clock as its process holds
+// it, to tell when a job falls due in real time (KickFor).
+func (s *Scheduler) UseState(st *State) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state = st
+}
+
+// KickFor has the loop that serves the scheduler look when a job due at the
+// simulated time due falls due: at once without the namespace's state, never
+// on a paused clock (an advance carries out what falls due itself).
+func (s *Scheduler) KickFor(ctx context.Context, due time.Time) {
+	s.mu.Lock()
+	st := s.state
+	s.mu.Unlock()
+	if st == nil {
+		s.Kick()
+		return
+	}
+	snap, err := st.Snapshot(ctx)
+	if err != nil {
+		s.Kick()
+		return
+	}
+	if at, ok := snap.RealAt(due); ok {
+		s.KickAt(at)
+	}
+}
 
 // KickAt has the loop that serves the scheduler look for due jobs at the
 // real time at, or sooner if it was to anyway: a caller that scheduled a
@@ -256,6 +307,7 @@ func (s *Scheduler) Pending(ctx context.Context) (int64, error) {
 // background loop and the caller sees their effect.
 func (s *Scheduler) RunNow(ctx context.Context, members ...string) error {
 	ctx = s.fromRequest(ctx)
+	members = s.nextDue(ctx, members)
 	for len(members) > 0 {
 		claimed, err := claimJobsScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey},
 			claimJobsArgs{LeaseUntil: s.leaseUntil(), Jobs: members}).StringSlice()

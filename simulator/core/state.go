@@ -62,18 +62,19 @@ func (s Snapshot) Now() ClockState {
 	return st
 }
 
-// RealAt is the real time at which the clock will read sim, at its scale;
-// the zero time when the clock is paused.
-func (s Snapshot) RealAt(sim time.Time) time.Time {
+// RealAt is the real time at which the clock will read sim, at its scale
+// (now when it reads sim already); false when the clock is paused: only an
+// advance moves it then, and carries out what falls due itself.
+func (s Snapshot) RealAt(sim time.Time) (time.Time, bool) {
 	now := s.Now()
 	if now.Paused || now.Scale <= 0 {
-		return time.Time{}
+		return time.Time{}, false
 	}
 	d := sim.Sub(now.Now)
 	if d <= 0 {
-		return s.clock.real()
+		return s.clock.real(), true
 	}
-	return s.clock.real().Add(time.Duration(float64(d) / now.Scale))
+	return s.clock.real().Add(time.Duration(float64(d) / now.Scale)), true
 }
 
 // State keeps the Snapshot of one namespace in a process.
