@@ -209,14 +209,6 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (ProviderView, 
 	return view, nil
 }
 
-// emit appends an event to the event log; the log is for watching, so a
-// failure is only logged.
-func (s *Service) emit(ctx context.Context, at time.Time, kind string, data any) {
-	if err := s.events.Emit(ctx, at, kind, data); err != nil {
-		s.log.WarnContext(ctx, "writing the event log", "kind", kind, "err", err)
-	}
-}
-
 func describe(typ, variant string) string {
 	if variant == "" {
 		return typ

@@ -18,34 +18,39 @@ import (
 // answers "retry" when the index changed since it was read (miit.lua's
 // index_changed).
 
-// lookup is what a validation or resend reads before its script: the
-// orders of the number, the clock, the fault profile and a call number for
-// its draws.
+// lookup is what a validation or resend knows before its script: the
+// orders of the number, the clock and the fault profile as the process
+// holds them (the script checks they are current), and, with a seeded
+// source, a call number for its draws.
 type lookup struct {
 	ids    []string
 	now    int64
 	faults core.Faults
+	expect core.Expect
 	call   string
 }
 
+// lookup reads the orders of phone — one command, two with a seeded
+// source, which counts the calls of counter to name their draws.
 func (s *Service) lookup(ctx context.Context, phone, counter string) (lookup, error) {
+	snap, err := s.state.Snapshot(ctx)
+	if err != nil {
+		return lookup{}, err
+	}
 	p := s.rdb.Pipeline()
 	ids := p.SMembers(ctx, s.ks.Who(phone))
-	clock := s.clock.StateCmd(ctx, p)
-	fc := s.faults.GetCmd(ctx, p)
-	call := p.HIncrBy(ctx, s.ks.Seq(), counter, 1)
+	var call *redis.IntCmd
+	if s.rand.Seeded() {
+		call = p.HIncrBy(ctx, s.ks.Seq(), counter, 1)
+	}
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return lookup{}, fmt.Errorf("look up %s: %w", phone, err)
 	}
-	st, err := s.clock.StateOf(clock)
-	if err != nil {
-		return lookup{}, err
+	l := lookup{ids: ids.Val(), now: snap.Now().Now.UnixMilli(), faults: snap.Faults, expect: snap.Expect}
+	if call != nil {
+		l.call = strconv.FormatInt(call.Val(), 10)
 	}
-	f, err := s.faults.Of(fc)
-	if err != nil {
-		return lookup{}, err
-	}
-	return lookup{ids: ids.Val(), now: st.Now.UnixMilli(), faults: f, call: strconv.FormatInt(call.Val(), 10)}, nil
+	return l, nil
 }
 
 // checkPerson reads and checks the phone and certificate characters a

@@ -30,6 +30,7 @@ var (
 // resendArgs are the arguments of resend.lua: who asks, when, and the
 // orders of the number.
 type resendArgs struct {
+	Expect   core.Expect   `json:"expect"` // the clock and fault profile it was computed with
 	Phone    string        `json:"phone"`
 	Last6    string        `json:"last6"`
 	Now      int64         `json:"now"`       // ms
@@ -57,7 +58,7 @@ func (s *Service) Resend(ctx context.Context, req ResendRequest) (ResendResult, 
 			return ResendResult{}, err
 		}
 		own := []string{s.ks.Who(phone)}
-		args := resendArgs{Phone: phone, Last6: l6, Now: l.now, SameCode: l.faults.ResendPolicy == core.ResendSameCode, Orders: []resendOrder{}}
+		args := resendArgs{Expect: l.expect, Phone: phone, Last6: l6, Now: l.now, SameCode: l.faults.ResendPolicy == core.ResendSameCode, Orders: []resendOrder{}}
 		for _, id := range l.ids {
 			own = append(own, s.ks.Filing(id))
 			o := resendOrder{ID: id, Candidates: make([]string, codeCandidates)}
@@ -67,6 +68,10 @@ func (s *Service) Resend(ctx context.Context, req ResendRequest) (ResendResult, 
 			args.Orders = append(args.Orders, o)
 		}
 		out, err := resendScript.Run(ctx, s.rdb, s.libKeys(own...), args).StringSlice()
+		if core.Stale(err) {
+			s.state.Forget()
+			continue
+		}
 		if err != nil {
 			return ResendResult{}, fmt.Errorf("resend: %w", err)
 		}

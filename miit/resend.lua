@@ -8,6 +8,7 @@
 --
 -- KEYS: the library's eight, the number's index, then the order of each of
 -- args.orders, in order.
+if stale(clock_key, faults_key) then return STALE end
 local who_key = KEYS[9]
 local filing_keys = key_list(10)
 local phone, last6, now = args.phone, args.last6, args.now

@@ -41,6 +41,7 @@ type Config struct {
 	Clock          *core.Clock
 	Scheduler      *core.Scheduler
 	Faults         *core.FaultStore
+	State          *core.State // the namespace's clock and fault profile as this process holds them
 	Rand           *core.Source
 	Gateway        *gateway.Gateway
 	Events         *core.EventLog
@@ -57,6 +58,7 @@ type Service struct {
 	clock          *core.Clock
 	sched          *core.Scheduler
 	faults         *core.FaultStore
+	state          *core.State
 	rand           *core.Source
 	gw             *gateway.Gateway
 	events         *core.EventLog
@@ -82,7 +84,7 @@ func New(c Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
-		rdb: c.Redis, ks: c.Keyspace, clock: c.Clock, sched: c.Scheduler, faults: c.Faults,
+		rdb: c.Redis, ks: c.Keyspace, clock: c.Clock, sched: c.Scheduler, faults: c.Faults, state: c.State,
 		rand: c.Rand, gw: c.Gateway, events: c.Events, log: c.Log.With("component", "miit"),
 		miitSender: c.MIITSender, providerSender: c.ProviderSender,
 		validations: core.Register(c.Metrics, prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -71,7 +71,7 @@ func buildWorld(t testing.TB, opts ...func(*miit.Config)) (*world, error) {
 	w.gw = gateway.New(gateway.Config{Redis: w.rdb, Keyspace: w.ks, Scheduler: w.sched, Faults: w.faults,
 		State: state, Events: w.events, Rand: rnd, Log: log, Metrics: w.reg})
 	cfg := miit.Config{Redis: w.rdb, Keyspace: w.ks, Clock: w.clock, Scheduler: w.sched, Faults: w.faults,
-		Rand: rnd, Gateway: w.gw, Events: w.events, Log: log, Metrics: w.reg}
+		State: state, Rand: rnd, Gateway: w.gw, Events: w.events, Log: log, Metrics: w.reg}
 	for _, o := range opts {
 		o(&cfg)
 	}

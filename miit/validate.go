@@ -4,7 +4,6 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
-	"time"
 
 	"smsim/gateway"
 	"smsim/simulator/core"
@@ -34,11 +33,17 @@ var (
 // validateArgs are the arguments of validate.lua: what the person entered,
 // when, and the orders of the number.
 type validateArgs struct {
+	Expect core.Expect     `json:"expect"` // the clock and fault profile it was computed with
 	Phone  string          `json:"phone"`
 	Last6  string          `json:"last6"`
 	Code   string          `json:"code"`
 	Now    int64           `json:"now"` // ms
 	Orders []validateOrder `json:"orders"`
+	// Spurious: MIIT glitches (spurious_not_found_rate) and answers
+	// not_found, changing nothing. Magic: the number is the magic one whose
+	// first validation glitches.
+	Spurious bool `json:"spurious"`
+	Magic    bool `json:"magic"`
 }
 
 // validateOrder is an order of the number and the lags of its outcomes,
@@ -70,20 +75,10 @@ func (s *Service) Validate(ctx context.Context, req ValidateRequest) (Validation
 		if err != nil {
 			return ValidationResult{}, err
 		}
-		if s.rand.Chance(l.faults.SpuriousNotFoundRate, "spurious_not_found", l.call) {
-			return s.spurious(ctx, phone, l), nil
-		}
-		if phone == gateway.MagicSpuriousNotFound && l.faults.MagicNumbers {
-			first, err := s.rdb.SetNX(ctx, s.ks.MagicSpurious(phone), 1, 0).Result()
-			if err != nil {
-				return ValidationResult{}, fmt.Errorf("validate: %w", err)
-			}
-			if first { // the magic number's first validation: a glitch, nothing applied
-				return s.spurious(ctx, phone, l), nil
-			}
-		}
-		own := []string{s.ks.Who(phone)}
-		args := validateArgs{Phone: phone, Last6: l6, Code: req.Code, Now: l.now, Orders: []validateOrder{}}
+		own := []string{s.ks.Who(phone), s.ks.MagicSpurious(phone)}
+		args := validateArgs{Expect: l.expect, Phone: phone, Last6: l6, Code: req.Code, Now: l.now, Orders: []validateOrder{},
+			Spurious: s.rand.Chance(l.faults.SpuriousNotFoundRate, "spurious_not_found", l.call),
+			Magic:    phone == gateway.MagicSpuriousNotFound && l.faults.MagicNumbers}
 		rf := l.faults.ResultSyncLag
 		for _, id := range l.ids {
 			own = append(own, s.ks.Filing(id))
@@ -95,6 +90,10 @@ func (s *Service) Validate(ctx context.Context, req ValidateRequest) (Validation
 			})
 		}
 		out, err := validateScript.Run(ctx, s.rdb, s.libKeys(own...), args).StringSlice()
+		if core.Stale(err) {
+			s.state.Forget()
+			continue
+		}
 		if err != nil {
 			return ValidationResult{}, fmt.Errorf("validate: %w", err)
 		}
@@ -112,11 +111,4 @@ func (s *Service) Validate(ctx context.Context, req ValidateRequest) (Validation
 func (s *Service) validation(result string, rejected bool) ValidationResult {
 	s.validations.WithLabelValues(result).Inc()
 	return ValidationResult{Result: result, Message: validateText[result], Rejected: rejected}
-}
-
-// spurious answers not_found for a glitch of MIIT's, changing nothing.
-func (s *Service) spurious(ctx context.Context, phone string, l lookup) ValidationResult {
-	s.emit(ctx, time.UnixMilli(l.now).UTC(), core.KindValidation,
-		map[string]any{"phone": phone, "result": ResultNotFound, "rejected": false, "spurious": true})
-	return s.validation(ResultNotFound, false)
 }

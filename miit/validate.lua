@@ -10,12 +10,22 @@
 -- (review_time), in ms from now. It answers {result, rejected ('1' or
 -- '0'), jobs due at once…}, or {'retry', '0'} when the index changed.
 --
--- KEYS: the library's eight, the number's index, then the order of each of
--- args.orders, in order.
-local who_key = KEYS[9]
-local filing_keys = key_list(10)
+-- args.spurious: MIIT glitches and answers not_found, changing nothing;
+-- so does the first validation of args.magic, the magic number of that
+-- glitch (its key, KEYS[10], notes it happened).
+--
+-- KEYS: the library's eight, the number's index, the magic number's note,
+-- then the order of each of args.orders, in order.
+if stale(clock_key, faults_key) then return STALE end
+local who_key, magic_key = KEYS[9], KEYS[10]
+local filing_keys = key_list(11)
 local phone, last6, code, now = args.phone, args.last6, args.code, args.now
 due_limit = now
+-- MIIT glitches: not_found, whatever the data, and nothing applied.
+if args.spurious or (args.magic and redis.call('SET', magic_key, '1', 'NX')) then
+  emit_now(KIND.validation, {phone = phone, result = 'not_found', rejected = false, spurious = true})
+  return {'not_found', '0'}
+end
 local ids = {}
 for i, o in ipairs(args.orders) do ids[i] = o.id end
 if index_changed(who_key, ids) then return {'retry', '0'} end

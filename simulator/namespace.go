@@ -63,7 +63,7 @@ func (w *World) build(name string) (*Namespace, error) {
 	n.gw = gateway.New(gateway.Config{Redis: w.rdb, Keyspace: ks, Scheduler: n.sched, Faults: n.faults, State: n.state,
 		Events: n.events, Rand: w.rnd, Log: w.log, Metrics: w.reg, Feed: n.feed})
 	m, err := miit.New(miit.Config{Redis: w.rdb, Keyspace: ks, Clock: n.clock, Scheduler: n.sched,
-		Faults: n.faults, Rand: w.rnd, Gateway: n.gw, Events: n.events, Log: w.log, Metrics: w.reg,
+		Faults: n.faults, State: n.state, Rand: w.rnd, Gateway: n.gw, Events: n.events, Log: w.log, Metrics: w.reg,
 		MIITSender: w.cfg.MIITSender, ProviderSender: w.cfg.ProviderSender})
 	if err != nil {
 		return nil, err

@@ -77,7 +77,7 @@ var (
 		Writer:   "miit (sync.lua, resend.lua, validate.lua, …): the live verification codes, so that no two are equal",
 		Lifetime: "forever; a code until it validates, is replaced, or its order ends"}
 	keyMagicSpurious = KeyDef{Name: "magic:spurious:<phone>", Type: "string",
-		Writer:   "miit (Validate, SETNX): the magic number's first validation happened (answered not_found)",
+		Writer:   "miit (validate.lua, SET NX): the magic number's first validation happened (answered not_found)",
 		Lifetime: "forever"}
 	keyMessage = KeyDef{Name: "msg:<id>", Type: "hash",
 		Writer:   "gateway (send.lua, deliver.lua; the trail when an outage holds it): a message, its status and trail",
