@@ -1,11 +1,15 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -104,13 +108,63 @@ func (g *Gateway) Folder(ctx context.Context, phone, folder string) ([]Message, 
 // folderAfter lists the messages of a folder delivered after sequence
 // number seq.
 func (g *Gateway) folderAfter(ctx context.Context, phone, folder string, seq int64) ([]Message, error) {
-	ids, err := g.rdb.ZRangeByScore(ctx, g.folderKey(phone, folder), &redis.ZRangeBy{
+	members, err := g.rdb.ZRangeByScore(ctx, g.folderKey(phone, folder), &redis.ZRangeBy{
 		Min: "(" + strconv.FormatInt(seq, 10), Max: "+inf",
 	}).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read %s of %s: %w", folder, phone, err)
 	}
-	return g.messages(ctx, ids)
+	out := make([]Message, 0, len(members))
+	var ids []string // of a store written before folders held the messages
+	for _, m := range members {
+		if !strings.HasPrefix(m, "{") {
+			ids = append(ids, m)
+			continue
+		}
+		msg, err := folderMessage(m, folder)
+		if err != nil {
+			return nil, fmt.Errorf("read %s of %s: %w", folder, phone, err)
+		}
+		out = append(out, msg)
+	}
+	if len(ids) > 0 {
+		old, err := g.messages(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		out = append(old, out...)
+		slices.SortFunc(out, func(a, b Message) int { return cmp.Compare(a.Seq, b.Seq) })
+	}
+	return out, nil
+}
+
+// folderEntry is a message as a phone's folder holds it (gateway.lua's
+// gw_deliver): as the phone shows it; times in ms, numbers as strings.
+type folderEntry struct {
+	ID          string `json:"id"`
+	Phone       string `json:"phone"`
+	Sender      string `json:"sender"`
+	Body        string `json:"body"`
+	Code        string `json:"code"`
+	SentAt      string `json:"sent_at"`
+	DeliveredAt string `json:"delivered_at"`
+	Seq         string `json:"seq"`
+}
+
+func folderMessage(member, folder string) (Message, error) {
+	var e folderEntry
+	if err := json.Unmarshal([]byte(member), &e); err != nil {
+		return Message{}, err
+	}
+	status := StatusDelivered
+	if folder == FolderBlocked {
+		status = StatusBlocked
+	}
+	at := msTime(e.DeliveredAt)
+	m := Message{ID: e.ID, Phone: e.Phone, Sender: e.Sender, Body: e.Body, Code: e.Code, Status: status,
+		Folder: folder, SentAt: msTime(e.SentAt), DeliveredAt: &at, Trail: []Decision{}}
+	m.Seq, _ = strconv.ParseInt(e.Seq, 10, 64)
+	return m, nil
 }
 
 func (g *Gateway) messages(ctx context.Context, ids []string) ([]Message, error) {

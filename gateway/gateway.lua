@@ -47,13 +47,15 @@ local function gw_deliver(G, msg_key, folder_key, d)
   redis.call('HSET', msg_key, 'status', status, 'trail', trail)
   if reason ~= '' then redis.call('HSET', msg_key, 'reason', reason) end
   local seq, delivered = '', ''
+  local f = redis.call('HMGET', msg_key, 'id', 'phone', 'sender', 'body', 'code', 'sent_at')
   if folder ~= '' then
     seq = int(redis.call('HINCRBY', G.seq, 'delivery', 1))
     delivered = int(d.at)
-    redis.call('ZADD', folder_key, seq, redis.call('HGET', msg_key, 'id'))
+    -- the folder holds the message as the phone shows it, read in one step
+    redis.call('ZADD', folder_key, seq, cjson.encode({id = f[1], phone = f[2], sender = f[3], body = f[4],
+      code = f[5] or '', sent_at = f[6], delivered_at = delivered, seq = seq}))
     redis.call('HSET', msg_key, 'folder', folder, 'delivered_at', delivered, 'seq', seq)
   end
-  local f = redis.call('HMGET', msg_key, 'id', 'phone', 'sender', 'body', 'code', 'sent_at')
   local data = cjson.encode({id = f[1], phone = f[2], sender = f[3], body = f[4], code = f[5] or '',
     status = status, folder = folder, reason = reason, sent_at_ms = f[6], delivered_at_ms = delivered, seq = seq})
   data = string.sub(data, 1, -2) .. ',"trail":' .. trail .. '}'

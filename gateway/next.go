@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -38,6 +39,23 @@ const AfterStart = "start"
 func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeout time.Duration) (Message, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	var last int64 // deliveries up to this sequence number are seen
+	if after != "" {
+		if after != AfterStart {
+			v, err := g.rdb.HMGet(ctx, g.ks.Message(after), "phone", "folder", "seq").Result()
+			if err != nil {
+				return Message{}, false, fmt.Errorf("read message %s: %w", after, err)
+			}
+			if str(v[0]) != phone || str(v[1]) != FolderInbox {
+				return Message{}, false, core.NotFound("after: no message %q in the inbox of %s", after, phone)
+			}
+			last, _ = strconv.ParseInt(str(v[2]), 10, 64)
+		}
+		// What the inbox holds already answers at once, watching nothing.
+		if m, ok, err := g.firstAfter(ctx, phone, &last, f); ok || err != nil {
+			return m, ok, err
+		}
+	}
 	watch, err := g.Watch(ctx, phone)
 	if err != nil {
 		return Message{}, false, err
@@ -45,33 +63,16 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 	defer func() { watch.Close() }()
 	g.stats.polls.Inc() // watching: every delivery from now on reaches the poll
 	defer g.stats.polls.Dec()
-
-	inbox := g.folderKey(phone, FolderInbox)
-	var last int64 // deliveries up to this sequence number are seen
-	switch after {
-	case AfterStart:
-	case "":
-		top, err := g.rdb.ZRevRangeWithScores(ctx, inbox, 0, 0).Result()
-		if err != nil {
-			return Message{}, false, fmt.Errorf("read inbox of %s: %w", phone, err)
+	if after == "" {
+		// Only what is delivered after the call counts: everything numbered
+		// up to now was delivered before.
+		n, err := g.rdb.HGet(ctx, g.ks.Seq(), "delivery").Int64()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return Message{}, false, fmt.Errorf("read the deliveries of %s: %w", phone, err)
 		}
-		if len(top) == 1 {
-			last = int64(top[0].Score)
-		}
-	default:
-		s, err := g.rdb.ZScore(ctx, inbox, after).Result()
-		if errors.Is(err, redis.Nil) {
-			return Message{}, false, core.NotFound("after: no message %q in the inbox of %s", after, phone)
-		}
-		if err != nil {
-			return Message{}, false, fmt.Errorf("read inbox of %s: %w", phone, err)
-		}
-		last = int64(s)
-	}
-	if after != "" {
-		if m, ok, err := g.firstAfter(ctx, phone, &last, f); ok || err != nil {
-			return m, ok, err
-		}
+		last = n
+	} else if m, ok, err := g.firstAfter(ctx, phone, &last, f); ok || err != nil {
+		return m, ok, err // delivered between the first look and the watch
 	}
 	for {
 		select {

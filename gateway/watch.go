@@ -4,15 +4,12 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 
 	"smsim/simulator/core"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // outcomeEvent is the data of an sms.delivered, sms.blocked or sms.failed
@@ -92,20 +89,14 @@ func (g *Gateway) Watch(ctx context.Context, phone string) (*core.Watcher, error
 func (g *Gateway) DeliveredAfter(ctx context.Context, phone, after string) ([]Message, error) {
 	var seq int64
 	if after != AfterStart {
-		p := g.rdb.Pipeline()
-		in := p.ZScore(ctx, g.folderKey(phone, FolderInbox), after)
-		bl := p.ZScore(ctx, g.folderKey(phone, FolderBlocked), after)
-		if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-			return nil, fmt.Errorf("read folders of %s: %w", phone, err)
+		v, err := g.rdb.HMGet(ctx, g.ks.Message(after), "phone", "folder", "seq").Result()
+		if err != nil {
+			return nil, fmt.Errorf("read message %s: %w", after, err)
 		}
-		switch {
-		case in.Err() == nil:
-			seq = int64(in.Val())
-		case bl.Err() == nil:
-			seq = int64(bl.Val())
-		default:
+		if str(v[0]) != phone || (str(v[1]) != FolderInbox && str(v[1]) != FolderBlocked) {
 			return nil, core.NotFound("after: no message %q delivered to %s (give a message id of its inbox or blocked folder, or %q)", after, phone, AfterStart)
 		}
+		seq, _ = strconv.ParseInt(str(v[2]), 10, 64)
 	}
 	inbox, err := g.folderAfter(ctx, phone, FolderInbox, seq)
 	if err != nil {

@@ -4,13 +4,10 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"smsim/gateway"
 	"smsim/simulator/core"
@@ -112,14 +109,32 @@ var (
 
 // submitArgs are the arguments of submit.lua.
 type submitArgs struct {
+	Expect      core.Expect       `json:"expect"` // the clock and fault profile its plans were computed with
 	ID          string            `json:"id"`
-	Seq         int64             `json:"seq"`          // the order of submission
+	Seq         int64             `json:"seq"`          // the order of submission; 0: the script counts it
 	SubmittedAt int64             `json:"submitted_at"` // ms
 	SyncDue     int64             `json:"sync_due"`     // ms
 	Window      int64             `json:"window"`       // the validation window, ms
-	Phones      []string          `json:"phones"`       // of the subjects, in the order of their indexes in KEYS
-	Fields      map[string]string `json:"fields"`       // the order's hash
-	View        string            `json:"view"`         // the provider's view, JSON: the data of filing.submitted
+	Phones      []string          `json:"phones"`       // of the subjects
+	Who         []int             `json:"who"`          // the position in KEYS of each number's index
+	Notices     []notice          `json:"notices"`      // each subject's notice
+	Sync        *syncArgs         `json:"sync,omitempty"`
+	Fields      map[string]string `json:"fields"` // the order's hash
+	View        string            `json:"view"`   // the provider's view, JSON: the data of filing.submitted
+}
+
+// notice is the provider's notice to a subject: its messages, planned
+// (Texts), or none when a plan could not be made (a job sends it).
+type notice struct {
+	Texts []gateway.Outgoing `json:"texts,omitempty"`
+}
+
+// submitted is what submit.lua answers besides the jobs due at once.
+type submitted struct {
+	Notices       [][]string `json:"notices"` // the statuses of each notice's messages delivered at once
+	Codes         []codeSent `json:"codes"`
+	ProvStatus    string     `json:"prov_status"`
+	ProvValidated string     `json:"prov_validated"`
 }
 
 // Submit takes a filing order at the provider: every required person gets
@@ -152,61 +167,96 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (ProviderView, 
 	}
 	subjects := subjectsOf(req, required)
 
-	p := s.rdb.Pipeline()
-	clock := s.clock.StateCmd(ctx, p)
-	fc := s.faults.GetCmd(ctx, p)
-	seq := p.HIncrBy(ctx, s.ks.Seq(), "filing", 1)
-	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return ProviderView{}, fmt.Errorf("submit: %w", err)
-	}
-	now, err := s.clock.StateOf(clock)
+	id, seq, err := s.newFilingID(ctx)
 	if err != nil {
 		return ProviderView{}, err
 	}
-	f, err := s.faults.Of(fc)
-	if err != nil {
-		return ProviderView{}, err
-	}
-	id := s.rand.ID("f", "filing", strconv.FormatInt(seq.Val(), 10))
-	at := now.Now
-	syncDue := at.Add(f.SyncLag.Draw(s.rand, "sync_lag", id))
-
 	people, _ := json.Marshal(map[string]*Person{EntityLeader: req.EntityLeader, WebsiteAdmin: req.WebsiteAdmin})
-	args := submitArgs{ID: id, Seq: seq.Val(), SubmittedAt: at.UnixMilli(), SyncDue: syncDue.UnixMilli(),
-		Window: f.ValidationWindow.Milliseconds(), Phones: []string{}, Fields: map[string]string{
-			"id": id, "type": req.Type, "variant": req.Variant, "submitted_at": strconv.FormatInt(at.UnixMilli(), 10),
-			"status": StatusUnknown, "prov_status": StatusSubmitted, "version": "0", "prov_version": "0",
-			"prov_validated": "", "people": string(people), "required": strings.Join(required, ","),
-			"nsubj": strconv.Itoa(len(subjects)), "sync_due": strconv.FormatInt(syncDue.UnixMilli(), 10),
-		}}
-	own := []string{s.ks.Filing(id), s.ks.Filings()}
-	for i, sj := range subjects {
-		k := "s" + strconv.Itoa(i+1) + "."
-		args.Fields[k+"phone"] = sj.phone
-		args.Fields[k+"roles"] = strings.Join(sj.roles, ",")
-		args.Fields[k+"certs"] = "," + strings.Join(sj.certs, ",") + ","
-		args.Fields[k+"code"] = ""
-		args.Fields[k+"failures"] = "0"
-		args.Fields[k+"resends"] = "0"
-		args.Fields[k+"validated"] = "0"
-		args.Phones = append(args.Phones, sj.phone)
-		own = append(own, s.ks.Who(sj.phone))
+	for range maxStale {
+		snap, err := s.state.Snapshot(ctx)
+		if err != nil {
+			return ProviderView{}, err
+		}
+		f := snap.Faults
+		at := snap.Now().Now
+		syncDue := at.Add(f.SyncLag.Draw(s.rand, "sync_lag", id))
+		keys := core.NewKeyList(s.libKeys(s.ks.Filing(id), s.ks.Filings())...)
+		args := submitArgs{Expect: snap.Expect, ID: id, Seq: seq, SubmittedAt: at.UnixMilli(), SyncDue: syncDue.UnixMilli(),
+			Window: f.ValidationWindow.Milliseconds(), Phones: []string{}, Who: []int{}, Notices: []notice{},
+			Fields: map[string]string{
+				"id": id, "type": req.Type, "variant": req.Variant, "submitted_at": strconv.FormatInt(at.UnixMilli(), 10),
+				"status": StatusUnknown, "prov_status": StatusSubmitted, "version": "0", "prov_version": "0",
+				"prov_validated": "", "people": string(people), "required": strings.Join(required, ","),
+				"nsubj": strconv.Itoa(len(subjects)), "sync_due": strconv.FormatInt(syncDue.UnixMilli(), 10),
+			}}
+		for i, sj := range subjects {
+			k := "s" + strconv.Itoa(i+1) + "."
+			args.Fields[k+"phone"] = sj.phone
+			args.Fields[k+"roles"] = strings.Join(sj.roles, ",")
+			args.Fields[k+"certs"] = "," + strings.Join(sj.certs, ",") + ","
+			args.Fields[k+"code"] = ""
+			args.Fields[k+"failures"] = "0"
+			args.Fields[k+"resends"] = "0"
+			args.Fields[k+"validated"] = "0"
+			args.Phones = append(args.Phones, sj.phone)
+			args.Who = append(args.Who, keys.Add(s.ks.Who(sj.phone)))
+			var n notice
+			if outs, ok := s.gw.Plan(f, gateway.SendRequest{ID: s.rand.DerivedID("m", s.ks.Namespace, id, "notice", strconv.Itoa(i+1)),
+				From: s.providerSender, To: sj.phone, Body: NoticeText(id, s.miitSender, f.ValidationWindow), At: at}, keys); ok {
+				n.Texts = outs
+			}
+			args.Notices = append(args.Notices, n)
+		}
+		if !syncDue.After(at) { // no sync lag: the order reaches MIIT in the same step
+			sync := s.planSync(id, args.Phones, at, snap, keys)
+			args.Sync = &sync
+		}
+		fields := map[string]string{"id": id, "type": req.Type, "variant": req.Variant, "prov_status": StatusSubmitted,
+			"required": strings.Join(required, ","), "submitted_at": strconv.FormatInt(at.UnixMilli(), 10), "people": string(people)}
+		viewJSON, _ := json.Marshal(filing{fields}.providerView())
+		args.View = string(viewJSON)
+		out, err := submitScript.Run(ctx, s.rdb, keys.Keys(), args).StringSlice()
+		if retry, err := s.gw.Retry(ctx, err); retry {
+			continue
+		} else if err != nil {
+			return ProviderView{}, fmt.Errorf("submit: %w", err)
+		}
+		var done submitted
+		if err := json.Unmarshal([]byte(out[0]), &done); err != nil {
+			return ProviderView{}, fmt.Errorf("submit: answer %q: %w", out[0], err)
+		}
+		for i, n := range args.Notices {
+			if i < len(done.Notices) {
+				s.gw.Sent(n.Texts, done.Notices[i])
+			}
+		}
+		if args.Sync != nil {
+			s.codesSent(*args.Sync, done.Codes)
+		}
+		if err := s.sched.RunNow(ctx, out[1:]...); err != nil {
+			return ProviderView{}, err
+		}
+		if core.JobsIn(out[1:]) > 0 { // jobs due at once moved the order on
+			return s.ProviderView(ctx, id)
+		}
+		fields["prov_status"], fields["prov_validated"] = done.ProvStatus, done.ProvValidated
+		return filing{fields}.providerView(), nil
 	}
-	view := filing{map[string]string{"id": id, "type": req.Type, "variant": req.Variant, "prov_status": StatusSubmitted,
-		"required": strings.Join(required, ","), "submitted_at": strconv.FormatInt(at.UnixMilli(), 10), "people": string(people)}}.providerView()
-	viewJSON, _ := json.Marshal(view)
-	args.View = string(viewJSON)
-	notices, err := submitScript.Run(ctx, s.rdb, s.libKeys(own...), args).StringSlice()
+	return ProviderView{}, fmt.Errorf("submit: %w", gateway.ErrKeptChanging)
+}
+
+// newFilingID names a new order: at random, or, with a seeded source, from
+// the namespace's count of orders, so that a seeded run names its orders
+// alike every time. It answers the count too (0 when the script counts it).
+func (s *Service) newFilingID(ctx context.Context) (string, int64, error) {
+	if !s.rand.Seeded() {
+		return s.rand.ID("f", "filing"), 0, nil
+	}
+	n, err := s.rdb.HIncrBy(ctx, s.ks.Seq(), "filing", 1).Result()
 	if err != nil {
-		return ProviderView{}, fmt.Errorf("submit: %w", err)
+		return "", 0, fmt.Errorf("submit: %w", err)
 	}
-	if err := s.sched.RunNow(ctx, notices...); err != nil {
-		return ProviderView{}, err
-	}
-	if len(notices) > len(subjects) { // the sync too, with no lag: the order moved on
-		return s.ProviderView(ctx, id)
-	}
-	return view, nil
+	return s.rand.ID("f", "filing", strconv.FormatInt(n, 10)), n, nil
 }
 
 func describe(typ, variant string) string {

@@ -3,6 +3,7 @@ package miit
 import (
 	"context"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -26,8 +27,11 @@ var (
 	syncScript = core.NewScript[syncArgs](luaLib, syncLua)
 )
 
-// syncArgs are the arguments of sync.lua; times in ms.
+// syncArgs are the arguments of sync.lua, and of submit.lua's sync when an
+// order reaches MIIT at once: the plan of a sync, computed with the clock
+// and fault profile of Expect; times in ms.
 type syncArgs struct {
+	Expect     core.Expect   `json:"expect"`
 	Now        int64         `json:"now"`
 	Deadline   int64         `json:"deadline"`             // the end of the validation window
 	Window     int64         `json:"window"`               // its length
@@ -38,10 +42,89 @@ type syncArgs struct {
 }
 
 // syncSubject is what the sync gives a subject: a code, the first of the
-// candidates that is no live code, texted at CodeDue.
+// candidates that is no live code, texted at CodeDue. When that is at once,
+// Texts holds the code message of each candidate, planned (the script
+// sends the one of the candidate it picks); when a plan cannot be made, a
+// job texts it. Lost: MIIT says it sent the first code but the network
+// never sees it (lost_code_rate).
 type syncSubject struct {
-	Candidates []string `json:"candidates"`
-	CodeDue    int64    `json:"code_due"`
+	Candidates []string             `json:"candidates"`
+	CodeDue    int64                `json:"code_due"`
+	Texts      [][]gateway.Outgoing `json:"texts,omitempty"`
+	Lost       bool                 `json:"lost,omitempty"`
+}
+
+// codeSent is what a sync answers of a code it texted: the subject (from 1),
+// the candidate it picked (from 1), and the statuses of its messages
+// delivered at once.
+type codeSent struct {
+	Subject  int      `json:"subject"`
+	Pick     int      `json:"pick"`
+	Statuses []string `json:"statuses"`
+}
+
+// planSync plans how order id, whose subjects have the numbers phones,
+// reaches MIIT at now under the fault profile of snap: its window, and for
+// each subject its code candidates and the code message, planned to be
+// sent by the script itself when MIIT sends it at once. The messages' keys
+// go on keys.
+func (s *Service) planSync(id string, phones []string, now time.Time, snap core.Snapshot, keys *core.KeyList) syncArgs {
+	f := snap.Faults
+	deadline := now.Add(f.ValidationWindow)
+	var autoresend int64
+	if f.AutoResendNoon {
+		autoresend = NoonNextDay(now).UnixMilli()
+	}
+	review := now.Add(f.Review.Time.Draw(s.rand, "review", id))
+	result := now.Add(f.ResultSyncLag.Draw(s.rand, "result_sync_lag", id, StatusUnderReview))
+	a := syncArgs{Expect: snap.Expect, Now: now.UnixMilli(), Deadline: deadline.UnixMilli(), Window: f.ValidationWindow.Milliseconds(),
+		AutoResend: autoresend, ReviewDue: review.UnixMilli(), ResultDue: result.UnixMilli(), Subjects: []syncSubject{}}
+	for i, phone := range phones {
+		si := strconv.Itoa(i + 1)
+		sj := syncSubject{Candidates: make([]string, codeCandidates)}
+		for j := range sj.Candidates {
+			sj.Candidates[j] = s.rand.Code("code", id, si, "0", strconv.Itoa(j))
+		}
+		// MIIT takes its own time to hand the first code message over.
+		due := now.Add(f.MIITSendDelay.Draw(s.rand, "miit_send_delay", id, si))
+		sj.CodeDue = due.UnixMilli()
+		if due.After(now) {
+			a.Subjects = append(a.Subjects, sj)
+			continue
+		}
+		if s.rand.Chance(f.LostCodeRate, "lost_code", s.ks.Namespace, id, si, "first") {
+			sj.Lost = true
+			a.Subjects = append(a.Subjects, sj)
+			continue
+		}
+		msgID := s.rand.DerivedID("m", s.ks.Namespace, id, "code", si, "first")
+		for _, code := range sj.Candidates {
+			outs, ok := s.gw.Plan(f, gateway.SendRequest{ID: msgID, From: s.miitSender, To: phone,
+				Body: CodeText(code, f.ValidationWindow), At: now}, keys)
+			if !ok {
+				sj.Texts = nil // a job texts it
+				break
+			}
+			sj.Texts = append(sj.Texts, outs)
+		}
+		a.Subjects = append(a.Subjects, sj)
+	}
+	return a
+}
+
+// codesSent counts the code messages a sync texted (codeSent), as the
+// gateway counts what it sends.
+func (s *Service) codesSent(a syncArgs, sent []codeSent) {
+	for _, c := range sent {
+		if c.Subject < 1 || c.Subject > len(a.Subjects) {
+			continue
+		}
+		texts := a.Subjects[c.Subject-1].Texts
+		if c.Pick < 1 || c.Pick > len(texts) {
+			continue
+		}
+		s.gw.Sent(texts[c.Pick-1], c.Statuses)
+	}
 }
 
 // onSync: the order reaches MIIT's validation database. MIIT texts each
@@ -59,35 +142,36 @@ func (s *Service) onSync(ctx context.Context, job core.Job) error {
 	if f.v["status"] != StatusUnknown {
 		return nil
 	}
-	prof, err := s.faults.Get(ctx)
-	if err != nil {
-		return err
+	phones := make([]string, f.int("nsubj"))
+	for i := range phones {
+		phones[i] = f.v[fmt.Sprintf("s%d.phone", i+1)]
 	}
-	now := job.Due
-	deadline := now.Add(prof.ValidationWindow)
-	var autoresend int64
-	if prof.AutoResendNoon {
-		autoresend = NoonNextDay(now).UnixMilli()
-	}
-	review := now.Add(prof.Review.Time.Draw(s.rand, "review", id))
-	result := now.Add(prof.ResultSyncLag.Draw(s.rand, "result_sync_lag", id, StatusUnderReview))
-	args := syncArgs{Now: now.UnixMilli(), Deadline: deadline.UnixMilli(), Window: prof.ValidationWindow.Milliseconds(),
-		AutoResend: autoresend, ReviewDue: review.UnixMilli(), ResultDue: result.UnixMilli(), Subjects: []syncSubject{}}
-	for i := 1; i <= f.int("nsubj"); i++ {
-		sj := syncSubject{Candidates: make([]string, codeCandidates)}
-		for j := range sj.Candidates {
-			sj.Candidates[j] = s.rand.Code("code", id, strconv.Itoa(i), "0", strconv.Itoa(j))
+	for range maxStale {
+		snap, err := s.state.Snapshot(ctx)
+		if err != nil {
+			return err
 		}
-		// MIIT takes its own time to hand the first code message over.
-		sj.CodeDue = now.Add(prof.MIITSendDelay.Draw(s.rand, "miit_send_delay", id, strconv.Itoa(i))).UnixMilli()
-		args.Subjects = append(args.Subjects, sj)
+		keys := core.NewKeyList(s.libKeys(s.ks.Filing(id))...)
+		args := s.planSync(id, phones, job.Due, snap, keys)
+		out, err := syncScript.Run(ctx, s.rdb, keys.Keys(), args).StringSlice()
+		if retry, err := s.gw.Retry(ctx, err); retry {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("sync %s: %w", id, err)
+		}
+		var sent []codeSent
+		if err := json.Unmarshal([]byte(out[0]), &sent); err != nil {
+			return fmt.Errorf("sync %s: answer %q: %w", id, out[0], err)
+		}
+		s.codesSent(args, sent)
+		return s.sched.RunNow(ctx, out[1:]...)
 	}
-	codes, err := syncScript.Run(ctx, s.rdb, s.libKeys(s.ks.Filing(id)), args).StringSlice()
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", id, err)
-	}
-	return s.sched.RunNow(ctx, codes...)
+	return fmt.Errorf("sync %s: %w", id, gateway.ErrKeptChanging)
 }
+
+// maxStale bounds how often a script is planned again because what it was
+// planned with changed under it.
+const maxStale = 10
 
 // China Standard Time, where MIIT's noon is.
 var cst = time.FixedZone("CST", 8*3600)

@@ -93,11 +93,13 @@ local function bump(F, due, status)
 end
 
 -- new_code picks the first candidate that is no live code and makes it live.
+-- new_code picks the first candidate that is no live code, makes it live,
+-- and answers it and its index.
 local function new_code(candidates)
-  for _, c in ipairs(candidates) do
+  for j, c in ipairs(candidates) do
     if redis.call('SISMEMBER', codes_key, c) == 0 then
       redis.call('SADD', codes_key, c)
-      return c
+      return c, j
     end
   end
   return nil
@@ -140,4 +142,60 @@ local function finish(reply)
   for _, r in ipairs(due_results) do apply_result(r[1], r[2], r[3], r[4], due_limit) end
   due_results = {}
   return with_due_now(reply)
+end
+
+-- sync_outs answers the messages a sync plan (miit.syncArgs) may send: the
+-- code message of each candidate of each subject.
+local function sync_outs(a, outs)
+  for _, sj in ipairs(a.subjects) do
+    for _, texts in ipairs(sj.texts or {}) do
+      for _, out in ipairs(texts) do outs[#outs + 1] = out end
+    end
+  end
+  return outs
+end
+
+-- sync_order brings order F to MIIT at a.now (miit.syncArgs): each subject
+-- gets a code (the first of its candidates that is no live code), texted
+-- at once — the code message of that candidate, planned in Go and sent here
+-- — or by a job at its code_due; the validation window runs to a.deadline.
+-- An order that needs no one goes under review at once, its review due at
+-- a.review_due. It answers, for each code texted here, {subject, pick,
+-- statuses}: the candidate it picked and the statuses of its messages
+-- delivered at once (gw_send).
+local function sync_order(F, a)
+  local sent = {}
+  if redis.call('HGET', F, 'status') ~= 'unknown' then return sent end
+  local now = a.now
+  local id = redis.call('HGET', F, 'id')
+  local n = nsubj(F)
+  if n == 0 then
+    count_status(F, 'under_review')
+    redis.call('HSET', F, 'status', 'under_review', 'validated_at', int(now))
+    bump(F, a.result_due, 'under_review')
+    schedule(due_key, seq_key, a.review_due, JOB.review, {id})
+    return sent
+  end
+  local v = redis.call('HINCRBY', F, 'version', 1)
+  count_status(F, 'pending_validation')
+  redis.call('HSET', F, 'status', 'pending_validation', 'prov_status', 'pending_validation', 'prov_version', v,
+    'codes_sent_at', int(now), 'deadline', int(a.deadline))
+  emit_status(F, 'miit', 'pending_validation')
+  emit_status(F, 'provider', 'pending_validation')
+  for i = 1, n do
+    local sj = a.subjects[i]
+    local code, j = new_code(sj.candidates)
+    if not code then error('no free code among the candidates') end
+    redis.call('HSET', F, 's' .. i .. '.code', code)
+    if sj.texts then
+      local statuses = {}
+      for k, out in ipairs(sj.texts[j]) do statuses[k] = gw_send(G, out) end
+      sent[#sent + 1] = {subject = i, pick = j, statuses = statuses}
+    elseif not sj.lost then
+      schedule(due_key, seq_key, sj.code_due, JOB.code, {id, i, subj(F, i, 'phone'), code, a.window})
+    end
+  end
+  schedule(due_key, seq_key, a.deadline, JOB.expire, {id})
+  if a.autoresend then schedule(due_key, seq_key, a.autoresend, JOB.autoresend, {id}) end
+  return sent
 end

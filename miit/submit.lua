@@ -1,13 +1,30 @@
 -- submit stores a new order (args.fields, the hash of the order) and notes
--- it on the event log (args.view, the provider's view); every subject gets
--- the provider's notice at once, and the order reaches MIIT at
--- args.sync_due. It answers the jobs due at once.
+-- it on the event log (args.view, the provider's view). Every subject gets
+-- the provider's notice at once: its message planned in Go
+-- (args.notices[i].texts), or, when it could not be, by a job. The order
+-- reaches MIIT at args.sync_due: at once when args.sync holds the plan of
+-- its sync (the library's sync_order), else by a job then. Its plans were
+-- computed with the clock and the fault profile of args.expect. It answers
+-- {JSON: {notices = statuses of each notice's messages, codes =
+-- sync_order's answer, prov_status, prov_validated}, jobs due at once…}, or
+-- refuses a stale plan.
 --
--- KEYS: the library's eight, the order, the list of orders, then the index
--- of each number of args.phones, in order.
+-- KEYS: the library's eight, the order, the list of orders, then the keys
+-- args names by position: the index of each number (args.who[i]), the
+-- messages' keys.
 local filing_key, filings_key = KEYS[9], KEYS[10]
-local who_keys = key_list(11)
+if stale(clock_key, faults_key) then return STALE end
+local outs = {}
+for _, n in ipairs(args.notices) do
+  for _, out in ipairs(n.texts or {}) do outs[#outs + 1] = out end
+end
+if args.sync then sync_outs(args.sync, outs) end
+local phone = gw_stale_phone(outs)
+if phone then return gw_stale_reply(phone) end
+
 due_limit = args.submitted_at
+local seq = args.seq
+if seq == 0 then seq = redis.call('HINCRBY', seq_key, 'filing', 1) end
 count_status(filing_key, 'unknown')
 local fields = {}
 for f, v in pairs(args.fields) do
@@ -15,11 +32,27 @@ for f, v in pairs(args.fields) do
   fields[#fields + 1] = v
 end
 redis.call('HSET', filing_key, unpack(fields))
-redis.call('ZADD', filings_key, args.seq, args.id)
+redis.call('ZADD', filings_key, seq, args.id)
 emit_now(KIND.filing_submitted, args.view)
+local notices = {}
 for i, phone in ipairs(args.phones) do
-  redis.call('SADD', who_keys[i], args.id)
-  schedule(due_key, seq_key, args.submitted_at, JOB.notice, {args.id, phone, args.window})
+  redis.call('SADD', KEYS[args.who[i]], args.id)
+  local n = args.notices[i]
+  if n.texts then
+    local statuses = {}
+    for k, out in ipairs(n.texts) do statuses[k] = gw_send(G, out) end
+    notices[i] = json_list(statuses)
+  else
+    notices[i] = '[]'
+    schedule(due_key, seq_key, args.submitted_at, JOB.notice, {args.id, phone, args.window})
+  end
 end
-schedule(due_key, seq_key, args.sync_due, JOB.sync, {args.id})
-return finish({})
+local codes = {}
+if args.sync then
+  codes = sync_order(filing_key, args.sync)
+else
+  schedule(due_key, seq_key, args.sync_due, JOB.sync, {args.id})
+end
+local st = redis.call('HMGET', filing_key, 'prov_status', 'prov_validated')
+return finish({'{"notices":[' .. table.concat(notices, ',') .. '],"codes":' .. json_list(codes) ..
+  ',"prov_status":' .. cjson.encode(st[1]) .. ',"prov_validated":' .. cjson.encode(st[2] or '') .. '}'})

@@ -89,10 +89,10 @@ var (
 		Writer:   "gateway (SetProfile): the phone's profile, JSON",
 		Lifetime: "forever (absent: the magic number's profile, or the default)"}
 	keyPhoneInbox = KeyDef{Name: "phone:<phone>:inbox", Type: "zset",
-		Writer:   "gateway (deliver.lua): the ids of the messages delivered to the inbox, scored by the delivery sequence number",
+		Writer:   "gateway (gateway.lua's gw_deliver): the messages delivered to the inbox as the phone shows them (JSON: id, phone, sender, body, code, sent_at, delivered_at, seq), scored by the delivery sequence number; a store written before holds their ids",
 		Lifetime: "until the phone's folders are emptied (DELETE /phones/v1/{phone}/messages)"}
 	keyPhoneBlocked = KeyDef{Name: "phone:<phone>:blocked", Type: "zset",
-		Writer:   "gateway (deliver.lua): the ids of the messages filed as spam, scored by the delivery sequence number",
+		Writer:   "gateway (gateway.lua's gw_deliver): the messages filed as spam, as the inbox holds them, scored by the delivery sequence number",
 		Lifetime: "until the phone's folders are emptied (DELETE /phones/v1/{phone}/messages)"}
 	keyPhoneScript = KeyDef{Name: "phone:<phone>:script", Type: "list",
 		Writer:   "gateway (SetScript; send.lua takes one step per message): what is left of the phone's fault script, `action` or `delay:<ms>`",

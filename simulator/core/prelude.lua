@@ -135,3 +135,10 @@ local function stale(clock_key, faults_key)
   if f then h = redis.sha1hex(f) end
   return h ~= e.faults
 end
+
+-- json_list encodes the list t as a JSON array, also when it is empty
+-- (cjson makes an empty table an object).
+local function json_list(t)
+  if #t == 0 then return '[]' end
+  return cjson.encode(t)
+end

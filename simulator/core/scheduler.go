@@ -229,6 +229,18 @@ func (s *Scheduler) nextDue(ctx context.Context, members []string) []string {
 	return members
 }
 
+// JobsIn counts the jobs due at once among the items of a script's reply
+// (the prelude's with_due_now), leaving out when the next one falls due.
+func JobsIn(items []string) int {
+	n := 0
+	for _, m := range items {
+		if !strings.HasPrefix(m, nextDuePrefix) {
+			n++
+		}
+	}
+	return n
+}
+
 // Schedule adds a job of kind with args, due at due.
 func (s *Scheduler) Schedule(ctx context.Context, due time.Time, kind string, args ...string) (Job, error) {
 	if err := checkJobFields(kind, args); err != nil {
@@ -507,6 +519,12 @@ func (s *Scheduler) Requeue(ctx context.Context) (int, error) {
 // and what other processes claimed and are still carrying out.
 func (s *Scheduler) Advance(ctx context.Context, d time.Duration) (ClockState, error) {
 	st, err := s.clock.Jump(ctx, d)
+	s.mu.Lock()
+	state := s.state
+	s.mu.Unlock()
+	if state != nil {
+		state.Forget() // the clock moved: what the jobs compute with is read again
+	}
 	if err != nil {
 		return ClockState{}, err
 	}

@@ -44,12 +44,19 @@ func (in *instance) request(method, path, body, id string) (int, string) {
 
 // breakCodeDelivery makes the gateway refuse to queue any message (the set
 // of phones it keeps is no longer a set), so that carrying out a miit.code
-// event fails with the code in the event's arguments.
+// job fails with the code in the job's arguments.
 func (e *env) breakCodeDelivery() {
 	e.t.Helper()
 	if err := e.rdb.Set(context.Background(), e.keys().Phones(), "x", 0).Err(); err != nil {
 		e.t.Fatal(err)
 	}
+}
+
+// codeByJob has MIIT take a minute to send a first code, so that a job
+// (miit.code) texts it rather than the sync itself.
+func (in *instance) codeByJob() {
+	in.t.Helper()
+	in.patchFaults(`{"miit_send_delay":{"min":"1m","max":"1m"}}`)
 }
 
 // liveCode reads the code MIIT holds for the first person of an order.
@@ -75,9 +82,11 @@ func TestRequestIDOnEveryLogLine(t *testing.T) {
 		t.Fatalf("generated X-Request-Id %q, want 16 hex digits", generated)
 	}
 	e.fixedLags("30m", "1m")
+	e.codeByJob()
 	e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader("13900000081")})
+	e.advance("30m") // synced: the code job is due in a minute
 	e.breakCodeDelivery()
-	code, failed := e.request("POST", "/admin/v1/clock/advance", `{"by":"30m"}`, "")
+	code, failed := e.request("POST", "/admin/v1/clock/advance", `{"by":"1m"}`, "")
 	if code != http.StatusInternalServerError {
 		t.Fatalf("advance with the gateway broken: %d, want 500", code)
 	}
@@ -143,9 +152,11 @@ func TestNoCodeInLogsAboveDebug(t *testing.T) {
 	}
 
 	// a second order whose code message cannot be queued
+	e.codeByJob()
 	w := e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader("13900000092")})
+	e.advance("30m") // synced: the code job is due in a minute
 	e.breakCodeDelivery()
-	if code, b := e.do("POST", "/admin/v1/clock/advance", map[string]string{"by": "30m"}); code != http.StatusInternalServerError {
+	if code, b := e.do("POST", "/admin/v1/clock/advance", map[string]string{"by": "1m"}); code != http.StatusInternalServerError {
 		t.Fatalf("advance with the gateway broken: %d %s, want 500", code, b)
 	}
 	codes = append(codes, e.liveCode(w.ID))

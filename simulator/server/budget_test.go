@@ -1,0 +1,117 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"smsim/miit"
+)
+
+// commandCounter counts the commands a Redis client sends, by name: every
+// command of a pipeline counts, the calls a script makes inside Redis do
+// not (as MONITOR shows them).
+type commandCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *commandCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *commandCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.add(cmd)
+		return next(ctx, cmd)
+	}
+}
+func (c *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			c.add(cmd)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func (c *commandCounter) add(cmd redis.Cmder) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	name := strings.ToLower(cmd.Name())
+	if name == "evalsha" || name == "eval" {
+		name = "script"
+	}
+	c.n[name]++
+}
+
+// take answers the count so far and starts again.
+func (c *commandCounter) take() (int, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	total := 0
+	var parts []string
+	for name, n := range c.n {
+		total += n
+		parts = append(parts, fmt.Sprintf("%d %s", n, name))
+	}
+	sort.Strings(parts)
+	c.n = nil
+	return total, strings.Join(parts, ", ")
+}
+
+// The budget of a complete single-person flow with every lag zero — submit,
+// the code on the phone through the long poll, validate — in commands the
+// server sends to Redis (MONITOR's count: the calls a script makes inside
+// Redis are free), background work included: at most 8 a flow, and at most
+// 2 for the validation. Each step is held to what it costs today, so that
+// the cost cannot creep back: the submission, its notice, the sync, the
+// code and their deliveries are one script; the code, in the inbox by the
+// time the long poll asks, one read; the validation the number's orders and
+// one script.
+func TestFlowCommandBudget(t *testing.T) {
+	e := newEnv(t)
+	var count commandCounter
+	e.rdb.AddHook(&count)
+	e.patchFaults(`{"sync_lag":{"min":"0s","max":"0s"},"result_sync_lag":{"min":"0s","max":"0s"},` +
+		`"review":{"min":"1h","max":"1h"}}`)
+	flow := func(i int) (submit, poll, validate int, detail string) {
+		phone := fmt.Sprintf("1380%07d", i)
+		count.take()
+		v := e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+		submit, s := count.take()
+		m := polledMessage(t, e.next(phone, "after=start&has_code=true&timeout=10s"))
+		poll, p := count.take()
+		if r := e.validate(m.Code, phone, leaderCert); r.Result != miit.ResultComplete {
+			t.Fatalf("flow %d: validation %+v", i, r)
+		}
+		validate, vd := count.take()
+		if st := e.miitView(v.ID).Status; st != miit.StatusUnderReview {
+			t.Fatalf("flow %d: MIIT status %s", i, st)
+		}
+		count.take()
+		return submit, poll, validate, fmt.Sprintf("submit: %s; poll: %s; validate: %s", s, p, vd)
+	}
+	flow(0) // warm: the first use of the namespace
+	const n = 20
+	total := 0
+	var last string
+	for i := 1; i <= n; i++ {
+		s, p, v, d := flow(i)
+		total += s + p + v
+		last = d
+		if s > 1 || p > 1 || v > 2 {
+			t.Errorf("flow %d: %d commands to submit (want 1), %d to poll (want 1), %d to validate (want 2): %s", i, s, p, v, d)
+		}
+	}
+	bg, bgd := count.take()
+	t.Logf("%d flows: %.1f commands a flow (%s); background %d (%s)", n, float64(total+bg)/n, last, bg, bgd)
+	if per := float64(total+bg) / n; per > 8 {
+		t.Errorf("%.1f commands a flow, want at most 8 (the last: %s)", per, last)
+	}
+}
