@@ -16,7 +16,7 @@ func newServerMetrics(reg prometheus.Registerer) *serverMetrics {
 	m := &serverMetrics{
 		websockets: core.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "smsim_websocket_connections",
-			Help: "Websocket connections to phones (GET /phones/v1/{phone}/ws) open on this instance.",
+			Help: "Websocket connections open on this instance: to phones (GET /phones/v1/{phone}/ws) and to the event log (GET /ws/events).",
 		})),
 	}
 	return m

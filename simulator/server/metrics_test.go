@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,7 +20,8 @@ import (
 )
 
 // metricNames are smsim's own metrics: every one is served at /metrics
-// once traffic flowed (the README lists them).
+// once traffic flowed, and cmd/smsim/README.md lists them
+// (TestMetricsDocListsEveryMetric).
 var metricNames = []string{
 	"smsim_messages_sent_total",
 	"smsim_messages_total",
@@ -316,4 +321,22 @@ func TestOrdersGaugeFollowsEveryStatus(t *testing.T) {
 
 	e.call("POST", "/admin/v1/reset", nil, 200, nil)
 	wantOrders(t, map[string]float64{}, e.instance, other)
+}
+
+// The metrics table of cmd/smsim/README.md lists smsim's own metrics, and no
+// other.
+func TestMetricsDocListsEveryMetric(t *testing.T) {
+	b, err := os.ReadFile("../../cmd/smsim/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `(smsim_[a-z_]+)` \\|").FindAllStringSubmatch(string(b), -1) {
+		listed = append(listed, m[1])
+	}
+	slices.Sort(listed)
+	want := slices.Sorted(slices.Values(metricNames))
+	if !slices.Equal(listed, want) {
+		t.Fatalf("cmd/smsim/README.md lists the metrics\n%s\nwant\n%s", strings.Join(listed, "\n"), strings.Join(want, "\n"))
+	}
 }

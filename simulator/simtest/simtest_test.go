@@ -16,7 +16,7 @@ import (
 	"smsim/simulator/simtest"
 )
 
-// The test of the README: a client team's first test against smsim.
+// The test of simulator/client/README.md: a client team's first test against smsim.
 func TestFilingValidation(t *testing.T) {
 	sim := simtest.RunT(t) // a whole smsim, its clock paused; stopped when the test ends
 	ctx := t.Context()
@@ -113,9 +113,9 @@ func TestSimsAreApartAndStopWithTheirTest(t *testing.T) {
 	}
 }
 
-// The README shows TestFilingValidation as it is.
+// simulator/client/README.md shows TestFilingValidation as it is.
 func TestReadmeShowsTheTest(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../client/README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestReadmeShowsTheTest(t *testing.T) {
 		t.Fatal("no TestFilingValidation in simtest_test.go")
 	}
 	if got := fn(readme, "```go\nfunc TestFilingValidation("); got != "```go\n"+want {
-		t.Fatalf("the README's test differs from TestFilingValidation:\n%s", got)
+		t.Fatalf("the test of simulator/client/README.md differs from TestFilingValidation:\n%s", got)
 	}
 }
 
