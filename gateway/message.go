@@ -94,3 +94,22 @@ func msTime(s string) time.Time {
 	n, _ := strconv.ParseInt(s, 10, 64)
 	return time.UnixMilli(n).UTC()
 }
+
+// PhoneMessage is a message as a phone shows it: what the phones' API
+// answers and their sockets send.
+type PhoneMessage struct {
+	ID          string     `json:"id"`
+	Phone       string     `json:"phone"`
+	Sender      string     `json:"sender"`
+	Body        string     `json:"body"`
+	Code        string     `json:"code,omitempty"`
+	Folder      string     `json:"folder"`
+	SentAt      time.Time  `json:"sent_at"`
+	DeliveredAt *time.Time `json:"delivered_at"`
+}
+
+// Phoned is the message as its phone shows it.
+func (m Message) Phoned() PhoneMessage {
+	return PhoneMessage{ID: m.ID, Phone: m.Phone, Sender: m.Sender, Body: m.Body, Code: m.Code,
+		Folder: m.Folder, SentAt: m.SentAt, DeliveredAt: m.DeliveredAt}
+}

@@ -90,7 +90,8 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 				}
 				continue
 			}
-			m, ok := MessageOf(r)
+			fr, ok := PhoneFrame(r)
+			m := fr.Message
 			if !ok || m.Folder != FolderInbox || m.Seq <= last {
 				continue
 			}

@@ -68,8 +68,37 @@ func MessageOf(r core.Record) (Message, bool) {
 }
 
 // phoneBuffer is how many deliveries a phone's watcher may fall behind
-// before the feed drops it.
+// before the feed drops it: a watcher holds pointers to events the feed
+// shares (core.Live), so a buffer costs 8 bytes a slot.
 const phoneBuffer = 64
+
+// Frame is what a phone's socket sends of an event: the message it brought,
+// as the phone shows it, encoded once for every socket of the phone.
+type Frame struct {
+	Message Message
+	JSON    []byte
+}
+
+// PhoneFrame answers the frame of an sms.delivered or sms.blocked event of
+// the feed, made once however many sockets send it; false for another
+// event.
+func PhoneFrame(l *core.Live) (Frame, bool) {
+	fr, _ := l.Memo(func(r core.Record) any {
+		m, ok := MessageOf(r)
+		if !ok {
+			return nil
+		}
+		b, err := json.Marshal(m.Phoned())
+		if err != nil {
+			return nil
+		}
+		return &Frame{Message: m, JSON: b}
+	}).(*Frame)
+	if fr == nil {
+		return Frame{}, false
+	}
+	return *fr, true
+}
 
 // Watch starts watching the deliveries to phone (either folder) on the live
 // feed: read them from the watcher's channel with MessageOf. Once it

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -40,11 +41,41 @@ type Feed struct {
 	wg       sync.WaitGroup     // the readers
 }
 
+// Live is an event as the feed hands it out: one value shared by every
+// watcher, with what they make of it — its JSON, a phone's frame — made
+// once, by the first that asks, for all of them.
+type Live struct {
+	Record
+	jsonOnce sync.Once
+	json     []byte
+	memoOnce sync.Once
+	memo     any
+}
+
+// JSON answers the event's JSON, encoded once.
+func (l *Live) JSON() []byte {
+	l.jsonOnce.Do(func() {
+		b, err := json.Marshal(l.Record)
+		if err != nil {
+			b = nil
+		}
+		l.json = b
+	})
+	return l.json
+}
+
+// Memo answers what f makes of the event, made once: the watchers of a key
+// share one derivation (gateway.PhoneFrame).
+func (l *Live) Memo(f func(Record) any) any {
+	l.memoOnce.Do(func() { l.memo = f(l.Record) })
+	return l.memo
+}
+
 // Watcher receives the events of a feed, live. C is closed when the
 // watcher fell behind or the feed stopped.
 type Watcher struct {
-	C    <-chan Record
-	c    chan Record
+	C    <-chan *Live
+	c    chan *Live
 	key  string
 	feed *Feed
 	gone bool // guarded by feed.mu: closed and out of the sets
@@ -95,7 +126,7 @@ func (f *Feed) Watch(ctx context.Context, key string, buffer int) (*Watcher, boo
 	if buffer <= 0 {
 		buffer = DefaultWatchBuffer
 	}
-	c := make(chan Record, buffer)
+	c := make(chan *Live, buffer)
 	w := &Watcher{C: c, c: c, key: key, feed: f}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -185,7 +216,7 @@ func (f *Feed) read(ctx context.Context, gen int, last string) {
 			continue
 		}
 		for _, r := range recs {
-			if !f.fanOut(gen, r) {
+			if !f.fanOut(gen, &Live{Record: r}) {
 				return
 			}
 			last = r.ID
@@ -195,8 +226,8 @@ func (f *Feed) read(ctx context.Context, gen int, last string) {
 
 // fanOut hands r to its watchers; it answers false when gen is no longer
 // the feed's reader.
-func (f *Feed) fanOut(gen int, r Record) bool {
-	key := f.keyOf(r)
+func (f *Feed) fanOut(gen int, r *Live) bool {
+	key := f.keyOf(r.Record)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if gen != f.reader || f.watchers == 0 {

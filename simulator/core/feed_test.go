@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,7 +36,7 @@ func TestFeedStartsAtTheNewestEventWhenWatched(t *testing.T) {
 		t.Helper()
 		select {
 		case r := <-w.C:
-			return r
+			return r.Record
 		case <-time.After(5 * time.Second):
 			t.Fatal("no event came")
 		}
@@ -94,7 +95,7 @@ func TestFeedByKey(t *testing.T) {
 				if !ok {
 					t.Fatalf("watcher closed after %v", out)
 				}
-				out = append(out, keyOf(r))
+				out = append(out, keyOf(r.Record))
 			case <-time.After(5 * time.Second):
 				t.Fatalf("no event after %v", out)
 			}
@@ -147,5 +148,47 @@ func TestFeedStopped(t *testing.T) {
 	}
 	if _, ok := f.Watch(ctx, "", 0); ok {
 		t.Fatal("a stopped feed took a watcher")
+	}
+}
+
+// Every watcher of a key is handed the same event, and what they make of
+// it (a phone's frame) is made once for all of them.
+func TestFeedSharesWhatWatchersMakeOfAnEvent(t *testing.T) {
+	ctx := t.Context()
+	srv := testkit.StartRedis(t)
+	log := core.NewEventLog(srv.Client(t), core.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
+	f := core.NewFeed(log, slog.New(slog.DiscardHandler), func(core.Record) string { return "k" })
+	f.Start(ctx)
+	defer f.Stop()
+	var ws []*core.Watcher
+	for range 10 {
+		w, _ := f.Watch(ctx, "k", 4)
+		ws = append(ws, w)
+	}
+	if err := log.Emit(ctx, time.Now(), "k", map[string]any{"n": 1}); err != nil {
+		t.Fatal(err)
+	}
+	made := 0
+	var first *core.Live
+	for _, w := range ws {
+		select {
+		case l := <-w.C:
+			if first == nil {
+				first = l
+			} else if l != first {
+				t.Fatal("two watchers were handed two copies of one event")
+			}
+			if got := l.Memo(func(core.Record) any { made++; return "frame" }); got != "frame" {
+				t.Fatalf("memo %v", got)
+			}
+			if string(l.JSON()) != string(first.JSON()) || !strings.Contains(string(l.JSON()), `"kind":"k"`) {
+				t.Fatalf("JSON %s", l.JSON())
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no event")
+		}
+	}
+	if made != 1 {
+		t.Fatalf("the frame was made %d times for 10 watchers, want once", made)
 	}
 }

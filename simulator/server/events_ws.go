@@ -81,7 +81,7 @@ func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 			if last != "" && !core.Newer(rec.ID, last) {
 				continue // sent in the catch-up
 			}
-			if err := conn.WriteJSON(rec); err != nil {
+			if err := conn.WriteMessage(websocket.TextMessage, rec.JSON()); err != nil {
 				return
 			}
 			last = rec.ID

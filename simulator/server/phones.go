@@ -23,23 +23,6 @@ func (s *Server) routePhones(mux *http.ServeMux) {
 	s.handleNS(mux, "DELETE /phones/v1/{phone}/script", s.clearScript)
 }
 
-// phoneMessage is a message as a phone shows it.
-type phoneMessage struct {
-	ID          string     `json:"id"`
-	Phone       string     `json:"phone"`
-	Sender      string     `json:"sender"`
-	Body        string     `json:"body"`
-	Code        string     `json:"code,omitempty"`
-	Folder      string     `json:"folder"`
-	SentAt      time.Time  `json:"sent_at"`
-	DeliveredAt *time.Time `json:"delivered_at"`
-}
-
-func asPhoneMessage(m gateway.Message) phoneMessage {
-	return phoneMessage{ID: m.ID, Phone: m.Phone, Sender: m.Sender, Body: m.Body, Code: m.Code,
-		Folder: m.Folder, SentAt: m.SentAt, DeliveredAt: m.DeliveredAt}
-}
-
 func phoneOf(r *http.Request) (string, error) {
 	return gateway.NormalizePhone("phone", r.PathValue("phone"))
 }
@@ -64,9 +47,9 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, ns *simulator.
 		s.fail(w, r, err)
 		return
 	}
-	out := make([]phoneMessage, len(ms))
+	out := make([]gateway.PhoneMessage, len(ms))
 	for i, m := range ms {
-		out[i] = asPhoneMessage(m)
+		out[i] = m.Phoned()
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"messages": out})
 }
@@ -148,7 +131,7 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request, ns *simulator.Name
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	writeJSON(w, http.StatusOK, asPhoneMessage(m))
+	writeJSON(w, http.StatusOK, m.Phoned())
 }
 
 func (s *Server) profile(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {

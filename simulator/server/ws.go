@@ -8,6 +8,7 @@ import (
 	"smsim/simulator"
 	"smsim/simulator/core"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -24,6 +25,9 @@ const (
 var upgrader = websocket.Upgrader{
 	ReadBufferSize:  1024,
 	WriteBufferSize: 4096,
+	// A write buffer is taken only while a frame is written: an idle socket
+	// holds none.
+	WriteBufferPool: &sync.Pool{},
 	CheckOrigin:     sameOrigin,
 	Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
 		detail := "websocket handshake: " + reason.Error()
@@ -100,7 +104,7 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 	var last gateway.Message // the last message sent
 	send := func(m gateway.Message) bool {
 		conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
-		if err := conn.WriteJSON(asPhoneMessage(m)); err != nil {
+		if err := conn.WriteJSON(m.Phoned()); err != nil {
 			return false
 		}
 		last = m
@@ -125,13 +129,15 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 				conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, reason))
 				return
 			}
-			m, ok := gateway.MessageOf(rec)
-			if !ok || m.Seq <= last.Seq {
+			fr, ok := gateway.PhoneFrame(rec)
+			if !ok || fr.Message.Seq <= last.Seq {
 				continue // sent in the catch-up
 			}
-			if !send(m) {
+			conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
+			if err := conn.WriteMessage(websocket.TextMessage, fr.JSON); err != nil {
 				return
 			}
+			last = fr.Message
 		case <-ping.C:
 			conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
 			if err := conn.WriteMessage(websocket.PingMessage, nil); err != nil {
