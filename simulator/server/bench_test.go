@@ -3,7 +3,10 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"smsim/miit"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // BenchmarkRoundTrip is the baseline of this machine and this Redis: one
@@ -57,7 +60,8 @@ func BenchmarkValidateBeside100Namespaces(b *testing.B) {
 }
 
 // BenchmarkValidateBeside100RunningNamespaces is the same with the hundred
-// clocks running: their background loops look every 50ms.
+// clocks running: the one loop looks at each when something of it falls
+// due, nothing between.
 func BenchmarkValidateBeside100RunningNamespaces(b *testing.B) {
 	benchValidateBeside(b, 100, true)
 }
@@ -73,5 +77,37 @@ func benchValidateBeside(b *testing.B, n int, running bool) {
 	e.advance("30m")
 	for b.Loop() {
 		e.validate("000000", "13800000001", "999999")
+	}
+}
+
+// BenchmarkScript is one call of a small script (EVALSHA): with the
+// embedded store, which makes a Lua state for each call, the unit of cost
+// of the simulator's writes; read against BenchmarkRoundTrip.
+func BenchmarkScript(b *testing.B) {
+	e := newBenchEnv(b)
+	ctx := context.Background()
+	script := redis.NewScript(`return redis.call('INCR', KEYS[1])`)
+	key := e.redis.Prefix + ":bench"
+	for b.Loop() {
+		if err := script.Run(ctx, e.rdb, []string{key}).Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFlow is a complete single-person flow with every lag zero, over
+// HTTP: submit, the code on the phone through the long poll, validate.
+func BenchmarkFlow(b *testing.B) {
+	e := newBenchEnv(b)
+	e.patchFaults(`{"sync_lag":{"min":"0s","max":"0s"},"result_sync_lag":{"min":"0s","max":"0s"},"review":{"min":"1h","max":"1h"}}`)
+	i := 0
+	for b.Loop() {
+		i++
+		phone := fmt.Sprintf("1390%07d", i)
+		e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+		m := polledMessage(b, e.next(phone, "after=start&has_code=true&timeout=10s"))
+		if r := e.validate(m.Code, phone, leaderCert); r.Result != miit.ResultComplete {
+			b.Fatalf("validation %+v", r)
+		}
 	}
 }
