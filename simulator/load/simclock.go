@@ -51,7 +51,8 @@ func (c *simClock) set(ctx context.Context, s client.ClockSettings) error {
 }
 
 // run reads the clock (setting the run's scale again) every period until
-// ctx ends. A read that fails keeps the last.
+// ctx ends; a read under way when it ends is finished, not cut short. A
+// read that fails keeps the last.
 func (c *simClock) run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -60,7 +61,7 @@ func (c *simClock) run(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			rctx, cancel := context.WithTimeout(ctx, every)
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			c.set(rctx, client.ClockSettings{Scale: &c.scale})
 			cancel()
 		}
