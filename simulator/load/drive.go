@@ -3,7 +3,7 @@ package load
 import (
 	"context"
 	"math"
-	"math/rand/v2"
+	"sort"
 	"sync"
 	"time"
 
@@ -21,8 +21,8 @@ type runner struct {
 	rec   *recorder
 	kinds weighted[people.Kind]
 	mix   weighted[people.Personality]
-	// phoneBase offsets the run's phone numbers, so that two runs in one
-	// namespace do not share phones.
+	// phoneBase offsets the run's phone numbers, drawn whatever the seed,
+	// so that two runs in one namespace do not share phones.
 	phoneBase uint64
 
 	startAt, endAt time.Time // of the flows, on the Config's Now
@@ -32,7 +32,7 @@ func newRunner(cfg Config, api *client.Client) *runner {
 	r := &runner{cfg: cfg, api: api, clock: &simClock{api: api, scale: cfg.Scale}, ends: newEnds(api), rec: newRecorder()}
 	r.kinds = newWeighted(cfg.Types, func(k people.Kind) int { return k.Weight })
 	r.mix = newWeighted(people.Personalities, func(p people.Personality) int { return cfg.Mix[p] })
-	r.phoneBase = rand.New(rand.NewPCG(*cfg.Seed, math.MaxUint64)).Uint64N(phoneSpace)
+	r.phoneBase = randomUint64() % phoneSpace
 	return r
 }
 
@@ -152,4 +152,28 @@ func (r *runner) offset(n int) time.Duration {
 		s = ramp + (float64(n)-rampFlows)/rate
 	}
 	return time.Duration(s * float64(time.Second))
+}
+
+// weighted draws items by their weights.
+type weighted[T any] struct {
+	items []T
+	upto  []int // cumulative weights
+}
+
+func newWeighted[T any](items []T, weight func(T) int) weighted[T] {
+	var w weighted[T]
+	total := 0
+	for _, it := range items {
+		if weight(it) > 0 {
+			total += weight(it)
+			w.items = append(w.items, it)
+			w.upto = append(w.upto, total)
+		}
+	}
+	return w
+}
+
+func (w weighted[T]) pick(draw func(n int) int) T {
+	x := draw(w.upto[len(w.upto)-1])
+	return w.items[sort.SearchInts(w.upto, x+1)]
 }

@@ -21,7 +21,6 @@ const phoneSpace = 1_000_000_000
 // flow is one customer, their order and its people.
 type flow struct {
 	r           *runner
-	n           int
 	kind        people.Kind
 	personality people.Personality
 	people      []*person
@@ -72,7 +71,7 @@ func (r *runner) flow(ctx context.Context, n int, late time.Duration) {
 // and n alone.
 func (r *runner) newFlow(n int, late time.Duration) *flow {
 	rnd := rand.New(rand.NewPCG(*r.cfg.Seed, uint64(n)))
-	f := &flow{r: r, n: n, late: late, start: r.cfg.Now(),
+	f := &flow{r: r, late: late, start: r.cfg.Now(),
 		kind: r.kinds.pick(rnd.IntN), personality: r.mix.pick(rnd.IntN)}
 	roles, _ := client.Required(f.kind.Type, f.kind.Variant)
 	for _, role := range roles {
@@ -157,16 +156,8 @@ func (f *flow) run(ctx context.Context) (string, failure) {
 		case status := <-w.end:
 			return f.end(ctx, order.ID, status)
 		case <-w.recheck:
-			var v client.ProviderView
-			if fail := f.call(ctx, LatProviderView, 0, func(ctx context.Context) (err error) {
-				v, err = r.api.Filing(ctx, order.ID)
-				return err
-			}); fail.err != nil {
-				return OutError, fail
-			}
-			if ended(v.Status) {
-				r.rec.latency(LatFlow, r.cfg.Now().Sub(f.start)+f.late)
-				return v.Status, failure{}
+			if status, fail := f.read(ctx, order.ID); fail.err != nil || ended(status) {
+				return f.ended(status, fail)
 			}
 		case <-timer.C:
 			if fail := f.act(ctx); fail.err != nil {
@@ -179,18 +170,30 @@ func (f *flow) run(ctx context.Context) (string, failure) {
 // end: the log said the order ended with status. The customer reads the
 // order, which must say the same.
 func (f *flow) end(ctx context.Context, id, status string) (string, failure) {
-	r := f.r
-	r.rec.latency(LatFlow, r.cfg.Now().Sub(f.start)+f.late)
+	read, fail := f.read(ctx, id)
+	if fail.err == nil && read != status {
+		fail = failure{LatProviderView, fmt.Errorf("%w: order %s is %s, the event log said %s", errMismatch, id, read, status)}
+	}
+	return f.ended(status, fail)
+}
+
+// read reads the order's status as the customer sees it.
+func (f *flow) read(ctx context.Context, id string) (string, failure) {
 	var v client.ProviderView
-	if fail := f.call(ctx, LatProviderView, 0, func(ctx context.Context) (err error) {
-		v, err = r.api.Filing(ctx, id)
+	fail := f.call(ctx, LatProviderView, 0, func(ctx context.Context) (err error) {
+		v, err = f.r.api.Filing(ctx, id)
 		return err
-	}); fail.err != nil {
+	})
+	return v.Status, fail
+}
+
+// ended answers the outcome of a flow whose order ended with status, or
+// the failure that stopped it, and records the flow's latency.
+func (f *flow) ended(status string, fail failure) (string, failure) {
+	if fail.err != nil {
 		return OutError, fail
 	}
-	if v.Status != status {
-		return OutError, failure{LatProviderView, fmt.Errorf("%w: order %s is %s, the event log said %s", errMismatch, id, v.Status, status)}
-	}
+	f.r.rec.latency(LatFlow, f.r.cfg.Now().Sub(f.start)+f.late)
 	return status, failure{}
 }
 

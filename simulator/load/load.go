@@ -43,11 +43,11 @@
 // digits): code delivery (the submit sent → the code read off the phone,
 // for each person's first code), each API call (submit, validate, resend,
 // provider view, and the phone websocket's handshake), and the whole flow
-// (its start → the end learnt from the log). An open loop corrects for
-// coordinated omission by counting from the intended start: a flow the
-// driver began late — all its MaxInFlight slots busy, or the machine
-// behind — has its lateness added to its submit, code delivery and flow
-// latencies. Validations and resends are not on a schedule (a person
+// (its start → the end learnt from the log and read back). An open loop
+// corrects for coordinated omission by counting from the intended start:
+// a flow the driver began late — all its MaxInFlight slots busy, or the
+// machine behind — has its lateness added to its submit, code delivery and
+// flow latencies. Validations and resends are not on a schedule (a person
 // makes them when their Mind says) and count as plain service times.
 //
 // Run answers a Report: outcomes by kind, personality and order type,
@@ -64,7 +64,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"sort"
 	"sync"
 	"time"
 
@@ -190,6 +189,12 @@ func DefaultNamespace(now time.Time) string {
 	return fmt.Sprintf("load-%s-%02x%02x", now.UTC().Format("20060102-150405"), b[0], b[1])
 }
 
+func randomUint64() uint64 {
+	var b [8]byte
+	rand.Read(b[:])
+	return binary.BigEndian.Uint64(b[:])
+}
+
 // Faults is the fault profile of a run without a scenario: orders sync at
 // once, results reach the provider at once, MIIT sends codes at once and
 // the network delivers them at once, no message is lost, and the review
@@ -271,9 +276,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, err
 	}
 	if c.Seed == nil {
-		var b [8]byte
-		rand.Read(b[:])
-		s := binary.BigEndian.Uint64(b[:])
+		s := randomUint64()
 		c.Seed = &s
 	}
 	if c.Now == nil {
@@ -381,28 +384,4 @@ func (r *runner) setup(ctx, bg context.Context) error {
 		return fmt.Errorf("load: following the event log of namespace %s: %w", r.cfg.Namespace, err)
 	}
 	return nil
-}
-
-// weighted draws items by their weights.
-type weighted[T any] struct {
-	items []T
-	upto  []int // cumulative weights
-}
-
-func newWeighted[T any](items []T, weight func(T) int) weighted[T] {
-	var w weighted[T]
-	total := 0
-	for _, it := range items {
-		if weight(it) > 0 {
-			total += weight(it)
-			w.items = append(w.items, it)
-			w.upto = append(w.upto, total)
-		}
-	}
-	return w
-}
-
-func (w weighted[T]) pick(draw func(n int) int) T {
-	x := draw(w.upto[len(w.upto)-1])
-	return w.items[sort.SearchInts(w.upto, x+1)]
 }

@@ -13,7 +13,7 @@ import (
 // The latencies the driver measures: the keys of Report.Latency.
 const (
 	LatCode         = "code_delivery" // the submit sent → a person's first code read off the phone
-	LatFlow         = "flow"          // the flow's start → its order's end learnt
+	LatFlow         = "flow"          // the flow's start → its order's end, learnt from the log and read back
 	LatSubmit       = "submit"        // POST /provider/v1/filings
 	LatValidate     = "validate"      // POST /miit/v1/validations
 	LatResend       = "resend"        // POST /miit/v1/resends
