@@ -79,7 +79,11 @@ func (r *runner) drive(ctx context.Context) {
 // another, until no more are to start; it returns once every worker has.
 func (r *runner) closedLoop(startCtx, flowCtx context.Context, startsOver chan<- struct{}) {
 	tickets := make(chan int)
-	go func() {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() { // hands out the flows' numbers
+		defer wg.Done()
 		defer close(startsOver)
 		defer close(tickets)
 		for n := 0; r.cfg.Flows == 0 || n < r.cfg.Flows; n++ {
@@ -90,7 +94,6 @@ func (r *runner) closedLoop(startCtx, flowCtx context.Context, startsOver chan<-
 			}
 		}
 	}()
-	var wg sync.WaitGroup
 	for range r.cfg.Concurrency {
 		wg.Add(1)
 		go func() {
@@ -100,7 +103,6 @@ func (r *runner) closedLoop(startCtx, flowCtx context.Context, startsOver chan<-
 			}
 		}()
 	}
-	wg.Wait()
 }
 
 // openLoop starts flow n at its time on the schedule (offset), each on a

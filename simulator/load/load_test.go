@@ -1,12 +1,14 @@
 package load_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strings"
@@ -360,4 +362,40 @@ func mustSLO(t *testing.T, s string) []load.Objective {
 		t.Fatal(err)
 	}
 	return o
+}
+
+// Nothing Run starts outlives it — workers, flows, phones, the log's
+// follower, the clock's reader, the progress lines — in an open and a
+// closed loop, on websockets and long polls, drained or abandoned.
+func TestNoGoroutineOutlivesRun(t *testing.T) {
+	sim := simtest.RunT(t)
+	var progress strings.Builder
+	for _, cfg := range []load.Config{
+		{Flows: 4, Concurrency: 2, Listen: load.ListenWS, Progress: &progress},
+		{Flows: 4, Rate: 100, Listen: load.ListenPoll},
+		{Flows: 2, Concurrency: 2, Drain: time.Millisecond, Mix: only(people.Never), Scale: 1},
+	} {
+		cfg.Types = website
+		if cfg.Mix == nil {
+			cfg.Mix, cfg.Scale = only(people.Prompt), 3600
+		}
+		run(t, sim, cfg)
+	}
+	// A goroutine that has said it is done may take a moment to be gone.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var b bytes.Buffer
+		pprof.Lookup("goroutine").WriteTo(&b, 2)
+		var left []string
+		for _, g := range strings.Split(b.String(), "\n\n") {
+			if strings.Contains(g, "smsim/simulator/load.") {
+				left = append(left, g)
+			}
+		}
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines of the driver outlived Run:\n%s", len(left), strings.Join(left, "\n\n"))
+		}
+	}
 }
