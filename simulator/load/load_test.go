@@ -7,13 +7,18 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"reflect"
 	"runtime/pprof"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"smsim/simulator/client"
 	"smsim/simulator/load"
@@ -397,5 +402,41 @@ func TestNoGoroutineOutlivesRun(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d goroutines of the driver outlived Run:\n%s", len(left), strings.Join(left, "\n\n"))
 		}
+	}
+}
+
+// When the log's feed breaks, the driver connects again and has every flow
+// waiting read its order, in case its end went by unseen: here the first
+// feed is a dud that says nothing and hangs up after half a second, by
+// when the orders have ended unseen.
+func TestFeedBreaks(t *testing.T) {
+	sim := simtest.RunT(t)
+	u, _ := url.Parse(sim.URL)
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	var first sync.Once
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		dud := false
+		if r.URL.Path == "/ws/events" {
+			first.Do(func() { dud = true })
+		}
+		if !dud {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		conn, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+		conn.Close()
+	}))
+	defer front.Close()
+	rep, err := load.Run(t.Context(), load.Config{Target: front.URL, Flows: 4, Concurrency: 4, Types: website,
+		Mix: only(people.Prompt), Scale: 3600, Drain: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Outcomes != (load.Outcomes{Approved: 4}) {
+		t.Fatalf("outcomes %+v, want the 4 orders approved, learnt by reading them", rep.Outcomes)
 	}
 }
