@@ -16,6 +16,10 @@ var floors = []struct {
 	// The SDK is a guest in its users' go.mod: a websocket library and
 	// nothing of the server's.
 	{"smsim/simulator/client", []string{"github.com/gorilla/websocket"}},
+	// The load driver stands where a client team does: on the SDK and the
+	// people who use it, with a histogram library of its own.
+	{"smsim/simulator/load", []string{"smsim/simulator/client", "smsim/simulator/people",
+		"github.com/gorilla/websocket", "github.com/HdrHistogram/hdrhistogram-go"}},
 }
 
 // The floors of smsim itself: each package, and the smsim packages it may

@@ -29,9 +29,11 @@ const cliUsage = `       smsim submit [--type T] [--variant V] [--leader-phone P
        smsim resend PHONE CERT6
        smsim advance DURATION
        smsim clock [--pause | --resume] [--scale N]
+       smsim load ` + loadUsage + `
 
 The subcommands drive a running server: --url URL, else SMSIM_URL, else ` + client.DefaultURL + `;
-in a namespace of it: --namespace NAME, else SMSIM_NAMESPACE, else the default one.`
+in a namespace of it: --namespace NAME, else SMSIM_NAMESPACE, else the default one.
+smsim load drives --target, else an smsim of its own, in --namespace, else a new one (README-load.md).`
 
 // command is one subcommand: it parses its args and runs against a server.
 type command func(ctx context.Context, cl *cli, args []string) int
@@ -55,6 +57,8 @@ func cliCommand(name string) (command, bool) {
 		return runAdvance, true
 	case "clock":
 		return runClock, true
+	case "load":
+		return runLoad, true
 	}
 	return nil, false
 }

@@ -26,6 +26,23 @@ var kinds = []struct {
 	{"cancel", "website", 10},
 }
 
+// Kind is a kind of filing order and how common it is among customers.
+type Kind struct {
+	Type, Variant string
+	Weight        int
+}
+
+// Kinds answers the kinds of orders the crowd's customers submit, with
+// their weights: every kind that needs someone to validate, first filings
+// of websites the most common.
+func Kinds() []Kind {
+	out := make([]Kind, len(kinds))
+	for i, k := range kinds {
+		out[i] = Kind{Type: k.typ, Variant: k.variant, Weight: k.weight}
+	}
+	return out
+}
+
 // Magic numbers some early customers give, so that a demo shows their
 // faults (simulator README: magic numbers): the nth arrival's first person.
 var magicArrivals = map[int]string{2: "19900000003", 5: "19900000001", 9: "19900000002"}

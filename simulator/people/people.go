@@ -149,16 +149,9 @@ type order struct {
 
 type person struct {
 	Person
-	order   *order
-	n       int       // the person's number in the crowd, for named draws
-	code    string    // the newest code in the inbox
-	codes   int       // codes received
-	at      time.Time // when the next action is due; zero: none
-	action  string    // "validate" or "resend"
-	typoed  bool      // made the typo already
-	resent  bool      // asked for a new code already
-	retries int       // attempts that came to nothing
-	done    bool
+	order *order
+	n     int   // the person's number in the crowd, for named draws
+	mind  *Mind // what they do next, and when
 }
 
 // New returns a crowd; nothing happens until Run or Step.
@@ -234,13 +227,15 @@ func (c *Crowd) Step(ctx context.Context) error {
 	if err := c.arrive(ctx); err != nil {
 		return err
 	}
-	for len(c.due) > 0 && !c.due[0].at.After(c.now) {
+	for len(c.due) > 0 && !c.due[0].mind.at.After(c.now) {
 		p := c.due[0]
 		c.due = c.due[1:]
-		action := p.action
-		p.at, p.action = time.Time{}, ""
+		action, ok := p.mind.Take()
+		if !ok {
+			continue
+		}
 		if err := c.act(ctx, p, action); err != nil {
-			p.at, p.action = c.now, action // try again at the next step
+			p.mind.Again(action, c.now) // try again at the next step
 			c.schedule(p)
 			return err
 		}
@@ -281,13 +276,10 @@ func (c *Crowd) Submit(ctx context.Context, o Order) (string, error) {
 		if src == nil || c.byPhone[src.Phone] != nil {
 			continue // someone already plays this number
 		}
-		p := &person{Person: *src, order: ord, n: len(c.phones)}
+		p := &person{Person: *src, order: ord, n: len(c.phones), mind: NewMind(src.Personality)}
 		c.phones[src.Phone] = true
 		ord.people = append(ord.people, p)
 		c.byPhone[p.Phone] = p
-		if p.Personality == Never {
-			p.done = true
-		}
 	}
 	c.orders[ord.id] = ord
 	c.log.Debug("order submitted", "order", ord.id, "type", o.Type, "variant", o.Variant, "people", len(ord.people))
@@ -328,7 +320,7 @@ func (c *Crowd) onEvent(r client.Event) {
 			return
 		}
 		p := c.byPhone[m.Phone]
-		if p == nil || p.done {
+		if p == nil || p.mind.Done() {
 			return
 		}
 		at := r.At
@@ -352,65 +344,31 @@ func (c *Crowd) onEvent(r client.Event) {
 
 // onCode: a code reached a person's inbox at simulated time at.
 func (c *Crowd) onCode(p *person, code string, at time.Time) {
-	p.code = code
-	p.codes++
-	if p.at.IsZero() {
-		switch {
-		case p.Personality == Resender && !p.resent:
-			p.action = "resend"
-			p.at = at.Add(c.draw(delays[Resender], p, "resend-wait"))
-		case p.Personality == Resender:
-			p.action = "validate"
-			p.at = at.Add(c.draw(delays[Prompt], p, "read", strconv.Itoa(p.codes)))
-		default:
-			p.action = "validate"
-			p.at = at.Add(c.draw(delays[p.Personality], p, "read", strconv.Itoa(p.codes)))
-		}
+	if p.mind.Code(code, at, c.draws(p)) {
 		c.schedule(p)
 	}
 }
 
 // act carries out a person's action.
-func (c *Crowd) act(ctx context.Context, p *person, action string) error {
-	if p.done {
-		return nil
-	}
+func (c *Crowd) act(ctx context.Context, p *person, action Action) error {
 	last6 := client.Last6(p.CertificateNumber)
 	switch action {
-	case "resend":
+	case ActResend:
 		r, err := c.api.Resend(ctx, client.ResendRequest{Phone: p.Phone, CertificateLast6: last6})
 		if err != nil {
 			return err
 		}
-		c.note(p, action, r.Result)
-		p.resent = true
-		if r.Result != "resent" {
-			p.done = true // nothing more to hope for
-		}
-		// the new code arrives as an event, and onCode plans its use
-		return nil
-	case "validate":
-		code := p.code
-		if p.Personality == Typo && !p.typoed {
-			code = typo(code, c.rnd.Uint64("people", "typo", strconv.Itoa(p.n)))
-			p.typoed = true
-		}
+		c.note(p, string(action), r.Result)
+		p.mind.Resent(r.Result) // the new code arrives as an event, and onCode plans its use
+	case ActValidate:
+		code := p.mind.Typed(func() uint64 { return c.rnd.Uint64("people", "typo", strconv.Itoa(p.n)) })
 		r, err := c.api.Validate(ctx, client.ValidateRequest{Code: code, Phone: p.Phone, CertificateLast6: last6})
 		if err != nil {
 			return err
 		}
-		c.note(p, action, r.Result)
-		switch {
-		case r.Result == "complete" || r.Result == "partial" || r.Rejected:
-			p.done = true
-		case p.retries < 3:
-			// a typo noticed, or MIIT not ready or glitching: try again
-			p.retries++
-			p.action = "validate"
-			p.at = c.now.Add(c.draw(retryDelay, p, "retry", strconv.Itoa(p.retries)))
+		c.note(p, string(action), r.Result)
+		if p.mind.Validated(r.Result, r.Rejected, c.now, c.draws(p)) {
 			c.schedule(p)
-		default:
-			p.done = true
 		}
 	}
 	return nil
@@ -431,7 +389,7 @@ func (c *Crowd) end(id string) {
 	}
 	delete(c.orders, id)
 	for _, p := range o.people {
-		p.done = true
+		p.mind.End()
 		if c.byPhone[p.Phone] == p {
 			delete(c.byPhone, p.Phone)
 		}
@@ -443,7 +401,7 @@ func (c *Crowd) open() int {
 	n := 0
 	for _, o := range c.orders {
 		for _, p := range o.people {
-			if !p.done {
+			if !p.mind.Done() {
 				n++
 				break
 			}
@@ -455,15 +413,18 @@ func (c *Crowd) open() int {
 // schedule puts a person in the queue of due actions, in due order (then
 // in the order they were put there).
 func (c *Crowd) schedule(p *person) {
-	i := sort.Search(len(c.due), func(i int) bool { return c.due[i].at.After(p.at) })
+	i := sort.Search(len(c.due), func(i int) bool { return c.due[i].mind.at.After(p.mind.at) })
 	c.due = append(c.due, nil)
 	copy(c.due[i+1:], c.due[i:])
 	c.due[i] = p
 }
 
-// draw draws a duration between d[0] and d[1] for person p.
-func (c *Crowd) draw(d [2]time.Duration, p *person, parts ...string) time.Duration {
-	return c.rnd.Between(d[0], d[1], append([]string{"people", strconv.Itoa(p.n)}, parts...)...)
+// draws is how person p's draws are made: named after the crowd and the
+// person's number.
+func (c *Crowd) draws(p *person) Draw {
+	return func(min, max time.Duration, parts ...string) time.Duration {
+		return c.rnd.Between(min, max, append([]string{"people", strconv.Itoa(p.n)}, parts...)...)
+	}
 }
 
 // typo changes one digit of a code.

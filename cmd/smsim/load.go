@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"smsim/simulator"
+	"smsim/simulator/client"
+	"smsim/simulator/core"
+	"smsim/simulator/load"
+	"smsim/simulator/server"
+)
+
+// Exit statuses of `smsim load`, besides exitOK, exitFailed (nothing could
+// run: no server, a namespace that could not be set up) and exitUsage.
+const (
+	exitBreached    = 3   // an objective of --slo was not met
+	exitInterrupted = 130 // SIGINT or SIGTERM stopped the run; its report was printed
+)
+
+const loadUsage = `[--target URL] [--rate R/s [--ramp D] | --concurrency N] [--duration D] [--flows N] [flags]`
+
+// runLoad is `smsim load`: it drives flows against the smsim of --target,
+// or one it starts in its own process, prints live progress to standard
+// error and the report to standard output, and judges the run by --slo.
+// It changes the clock and faults of its namespace, so it takes the
+// namespace and the server from its flags alone, never from SMSIM_URL or
+// SMSIM_NAMESPACE.
+func runLoad(ctx context.Context, c *cli, args []string) int {
+	var cfg load.Config
+	var target, scenario, seed string
+	var asJSON, quiet bool
+	f := c.fs
+	f.StringVar(&target, "target", "", "the smsim to drive (http://host:port); empty: one started in this process on an embedded store (--url is the same flag)")
+	f.Func("rate", "an open loop: flows started a second, whatever the server's pace, such as 500/s, 30/m", func(v string) error {
+		r, err := load.ParseRate(v)
+		cfg.Rate = r
+		return problem(err)
+	})
+	f.DurationVar(&cfg.Ramp, "ramp", 0, "an open loop reaches --rate from 0 over this long")
+	f.IntVar(&cfg.MaxInFlight, "max-in-flight", load.DefaultMaxInFlight, "an open loop runs at most this many flows at once; those due meanwhile start late, and their lateness counts")
+	f.IntVar(&cfg.Concurrency, "concurrency", 0, fmt.Sprintf("a closed loop: this many workers, each running one flow after another (default %d without --rate)", load.DefaultConcurrency))
+	f.DurationVar(&cfg.Duration, "duration", 0, fmt.Sprintf("start flows for this long (default %s unless --flows is given)", load.DefaultDuration))
+	f.IntVar(&cfg.Flows, "flows", 0, "start this many flows (with --duration: whichever comes first)")
+	f.DurationVar(&cfg.Drain, "drain", load.DefaultDrain, "once no more flows start, wait at most this long for those in flight")
+	f.Func("types", "the kinds of orders, weighed: TYPE/VARIANT=WEIGHT,… such as first_filing/website=3,first_filing/app=1,add_provider=1 (default: the demo's mix)", func(v string) error {
+		t, err := load.ParseTypes(v)
+		cfg.Types = t
+		return problem(err)
+	})
+	f.Func("mix", "the personalities of the flows, weighed: NAME=WEIGHT,… of prompt, slow, typo, resender, never, such as prompt=80,typo=10,resender=5,never=5 (default: the demo's mix)", func(v string) error {
+		m, err := load.ParseMix(v)
+		cfg.Mix = m
+		return problem(err)
+	})
+	f.StringVar(&cfg.Listen, "listen", load.ListenWS, "how phones listen for their codes: ws (the phone's websocket) or poll (the long poll)")
+	f.Float64Var(&cfg.Scale, "scale", load.DefaultScale, "the namespace's clock runs at this many simulated seconds per real second")
+	f.StringVar(&scenario, "scenario", "", "a scenario to apply to the namespace instead of the load profile: the name of a shipped one ("+strings.Join(core.ScenarioNames(), ", ")+") or a JSON file")
+	f.StringVar(&seed, "seed", "", "makes the flows' draws (kinds, personalities, delays, typos) reproducible; empty: a random one, given in the report")
+	f.Func("slo", "objectives that fail the run (exit 3) when breached, such as 'code_p99<50ms,errors<0.1%,flows_per_s>100'", func(v string) error {
+		o, err := load.ParseSLO(v)
+		cfg.SLO = o
+		return problem(err)
+	})
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON (for CI) instead of tables")
+	f.BoolVar(&quiet, "quiet", false, "no live progress on standard error")
+	if code := c.parse(args, loadUsage, 0); code >= 0 {
+		return code
+	}
+
+	// Settings given but impossible; 0 means "the default" to load.Config.
+	for _, z := range []struct {
+		flag string
+		zero bool
+	}{
+		{"concurrency", cfg.Concurrency <= 0}, {"flows", cfg.Flows <= 0}, {"max-in-flight", cfg.MaxInFlight <= 0},
+		{"duration", cfg.Duration <= 0}, {"scale", cfg.Scale <= 0},
+	} {
+		if c.set(z.flag) && z.zero {
+			return c.usageErr("--%s: must be more than 0", z.flag)
+		}
+	}
+	if c.set("url") {
+		if c.set("target") {
+			return c.usageErr("--url and --target name the same thing: give one")
+		}
+		target = c.url
+	}
+	if c.set("namespace") {
+		cfg.Namespace = c.namespace
+	}
+	if seed != "" {
+		s, err := strconv.ParseUint(seed, 10, 64)
+		if err != nil {
+			return c.usageErr("--seed: %q is not a whole number, 0 or more", seed)
+		}
+		cfg.Seed = &s
+	}
+	if scenario != "" {
+		sc, err := readLoadScenario(scenario)
+		if err != nil {
+			return c.usageErr("--scenario: %v", err)
+		}
+		cfg.Scenario = sc
+	}
+	if err := cfg.Check(); err != nil {
+		return c.loadErr(err)
+	}
+	if target != "" {
+		if _, err := client.New(target); err != nil {
+			return c.usageErr("--target: %q is not an http:// or https:// URL of a server", target)
+		}
+	} else {
+		url, stop, err := startInProcess(ctx)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "%s: starting an smsim in this process: %v\n", c.name, err)
+			return exitFailed
+		}
+		defer stop()
+		target, cfg.InProcess = url, true
+	}
+	cfg.Target = target
+	if cfg.Namespace == "" {
+		cfg.Namespace = load.DefaultNamespace(time.Now())
+	}
+	if !quiet {
+		cfg.Progress = c.stderr
+	}
+	fmt.Fprintf(c.stderr, "%s: namespace %s at %s; the dashboard shows it at %s/?namespace=%s\n",
+		c.name, cfg.Namespace, target, strings.TrimRight(target, "/"), cfg.Namespace)
+
+	rep, err := load.Run(ctx, cfg)
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		fmt.Fprintf(c.stderr, "%s: nothing answers at %s: is smsim running there? (without --target, load starts one of its own)\n", c.name, target)
+		return exitFailed
+	}
+	if err != nil {
+		return c.loadErr(err)
+	}
+	var out bytes.Buffer
+	if asJSON {
+		enc := json.NewEncoder(&out)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(rep)
+	} else {
+		err = rep.WriteTable(&out)
+	}
+	if err == nil {
+		_, err = c.stdout.Write(out.Bytes())
+	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "%s: writing the report: %v\n", c.name, err)
+		return exitFailed
+	}
+	if rep.Interrupted {
+		fmt.Fprintf(c.stderr, "%s: interrupted: the flows in flight were abandoned and count as unfinished\n", c.name)
+		return exitInterrupted
+	}
+	if breached := rep.Breached(); len(breached) > 0 {
+		var names []string
+		for _, v := range breached {
+			names = append(names, fmt.Sprintf("%s (%s)", v.Objective, v.Shown()))
+		}
+		fmt.Fprintf(c.stderr, "%s: objectives breached: %s\n", c.name, strings.Join(names, ", "))
+		return exitBreached
+	}
+	return exitOK
+}
+
+// problem is the text of a flag's parse error, which the flag package
+// prefixes with the flag's name.
+func problem(err error) error {
+	var e *load.InvalidError
+	if errors.As(err, &e) {
+		return errors.New(e.Problem)
+	}
+	return err
+}
+
+// loadErr reports an error of load.Run: a setting that cannot be is a
+// usage error naming its flag; anything else, a run that could not be.
+func (c *cli) loadErr(err error) int {
+	var e *load.InvalidError
+	if errors.As(err, &e) {
+		return c.usageErr("--%s: %s", e.Field, e.Problem)
+	}
+	return c.fail(err)
+}
+
+// readLoadScenario reads --scenario: a JSON file when one is there, else
+// the name of a shipped scenario (the server checks it).
+func readLoadScenario(arg string) (*client.Scenario, error) {
+	b, err := os.ReadFile(arg)
+	if errors.Is(err, fs.ErrNotExist) && !strings.ContainsAny(arg, `/\.`) {
+		return &client.Scenario{Name: arg}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var sc client.Scenario
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sc); err != nil {
+		return nil, fmt.Errorf("%s: %v", arg, err)
+	}
+	if sc.Name == "" {
+		sc.Name = arg
+	}
+	return &sc, nil
+}
+
+// startInProcess starts an smsim in this process for a load run: an
+// embedded store, the world and its HTTP API on a loopback port. The func
+// it answers stops it and waits for it.
+func startInProcess(ctx context.Context) (string, func(), error) {
+	quiet := slog.New(slog.DiscardHandler)
+	rdb, closeStore, err := openStore(ctx, "", quiet)
+	if err != nil {
+		return "", nil, err
+	}
+	world, err := simulator.New(ctx, simulator.Config{Redis: rdb, Log: quiet, Registry: prometheus.NewRegistry()})
+	if err == nil {
+		err = world.Start(ctx)
+	}
+	if err != nil {
+		closeStore()
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		world.Stop()
+		closeStore()
+		return "", nil, err
+	}
+	hs := &http.Server{Handler: server.New(world, server.Config{Log: quiet}).Routes(), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(quiet.Handler(), slog.LevelWarn)}
+	hs.RegisterOnShutdown(world.Stop) // ends long polls and websockets, which Shutdown does not wait out
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		hs.Serve(ln)
+	}()
+	return "http://" + ln.Addr().String(), func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(sctx)
+		<-served
+		world.Stop()
+		closeStore()
+	}, nil
+}

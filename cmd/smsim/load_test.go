@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"smsim/simulator/client"
+	"smsim/simulator/load"
+	"smsim/simulator/simtest"
+)
+
+// loadRun runs `smsim load` with args and answers the exit status,
+// standard output and standard error. SMSIM_URL and SMSIM_NAMESPACE are
+// set, to show that load does not take them.
+func loadRun(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, append([]string{"load"}, args...),
+		env(map[string]string{"SMSIM_URL": "http://127.0.0.1:1", "SMSIM_NAMESPACE": "not-this-one"}), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// prompt is a small run every flow of which is approved.
+var prompt = []string{"--flows", "4", "--concurrency", "2", "--types", "first_filing/website", "--mix", "prompt=1", "--scale", "3600"}
+
+func TestLoadJSON(t *testing.T) {
+	sim := simtest.RunT(t)
+	code, out, errOut := loadRun(t, t.Context(), append([]string{"--target", sim.URL, "--json", "--quiet"}, prompt...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep load.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("stdout is not a report: %v\n%s", err, out)
+	}
+	if rep.Schema != load.ReportSchema || rep.Run.Target != sim.URL || rep.Run.InProcess || rep.Run.Loop != load.LoopClosed ||
+		rep.Run.Concurrency != 2 || rep.Run.Flows != 4 || rep.Run.Scale != 3600 || rep.Run.Listen != load.ListenWS {
+		t.Fatalf("run %+v, want the flags' settings against %s", rep.Run, sim.URL)
+	}
+	if rep.Outcomes != (load.Outcomes{Approved: 4}) || rep.Flows.Started != 4 || !rep.SLOMet || len(rep.SLO) != 0 {
+		t.Fatalf("outcomes %+v, flows %+v, slo %+v: want 4 approved", rep.Outcomes, rep.Flows, rep.SLO)
+	}
+	if !strings.HasPrefix(rep.Run.Namespace, "load-") {
+		t.Fatalf("namespace %q, want a new load-… one, not SMSIM_NAMESPACE", rep.Run.Namespace)
+	}
+	if want := "smsim load: namespace " + rep.Run.Namespace + " at " + sim.URL + "; the dashboard shows it at " + sim.URL + "/?namespace=" + rep.Run.Namespace + "\n"; errOut != want {
+		t.Fatalf("stderr %q, want only %q with --quiet", errOut, want)
+	}
+	for _, name := range load.Latencies {
+		if _, ok := rep.Latency[name]; !ok {
+			t.Errorf("latency %s missing", name)
+		}
+	}
+}
+
+// Without --target, load starts an smsim of its own, on an embedded store,
+// in --namespace when given; its live progress goes to standard error and
+// its tables to standard output.
+func TestLoadInProcess(t *testing.T) {
+	code, out, errOut := loadRun(t, t.Context(), append([]string{"--namespace", "ci-load"}, prompt...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.HasPrefix(out, "smsim load: ") || !strings.Contains(out, " (in-process), namespace ci-load\n") ||
+		!strings.Contains(out, "\napproved    4      100.0%\n") || !strings.Contains(out, "\nerrors: none\n") {
+		t.Fatalf("stdout:\n%s", out)
+	}
+	if !strings.HasPrefix(errOut, "smsim load: namespace ci-load at http://127.0.0.1:") {
+		t.Fatalf("stderr %q", errOut)
+	}
+}
+
+// --slo fails the run with exit 3 when an objective is breached, naming
+// each breached one; a run that meets them all exits 0.
+func TestLoadSLO(t *testing.T) {
+	sim := simtest.RunT(t)
+	code, out, errOut := loadRun(t, t.Context(), append([]string{"--target", sim.URL, "--quiet",
+		"--slo", "approved>=100%, canceled>0, errors<0.1%, rejected>=1"}, prompt...)...)
+	if code != 3 {
+		t.Fatalf("exit %d, want 3: %s", code, errOut)
+	}
+	if !strings.HasSuffix(errOut, "smsim load: objectives breached: canceled>0 (0 flows), rejected>=1 (0 flows)\n") {
+		t.Fatalf("stderr %q: want the two breached objectives named", errOut)
+	}
+	if !strings.Contains(out, "  approved>=100%  met       100%\n  canceled>0      BREACHED  0 flows\n") {
+		t.Fatalf("stdout:\n%s", out)
+	}
+
+	code, out, errOut = loadRun(t, t.Context(), append([]string{"--target", sim.URL, "--quiet", "--json",
+		"--slo", "approved>=100%,errors<0.1%,flows>=4"}, prompt...)...)
+	if code != 0 {
+		t.Fatalf("exit %d, want 0: %s", code, errOut)
+	}
+	var rep load.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || !rep.SLOMet || len(rep.SLO) != 3 {
+		t.Fatalf("report %+v, %v: want three objectives met", rep.SLO, err)
+	}
+}
+
+// A scenario file replaces the load profile: here, a review that returns
+// every order.
+func TestLoadScenarioFile(t *testing.T) {
+	sim := simtest.RunT(t)
+	file := filepath.Join(t.TempDir(), "returns.json")
+	os.WriteFile(file, []byte(`{"faults": {"sync_lag": {"model": "fixed", "value": "0s"}, "result_sync_lag": {"model": "fixed", "value": "0s"},
+		"review": {"model": "fixed", "value": "1s", "approve_ratio": 0}}}`), 0o600)
+	code, out, errOut := loadRun(t, t.Context(), append([]string{"--target", sim.URL, "--quiet", "--json", "--scenario", file}, prompt...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep load.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Outcomes != (load.Outcomes{Returned: 4}) || rep.Run.Scenario != file {
+		t.Fatalf("report %+v under %q, %v: want 4 returned under the file's scenario", rep.Outcomes, rep.Run.Scenario, err)
+	}
+}
+
+// SIGINT (the end of run's context) stops the run at once: the report of
+// what ran is printed, and the exit is 130.
+func TestLoadInterrupted(t *testing.T) {
+	sim := simtest.RunT(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	type result struct {
+		code        int
+		out, errOut string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, out, errOut := loadRun(t, ctx, "--target", sim.URL, "--namespace", "interrupted", "--quiet",
+			"--flows", "50", "--concurrency", "2", "--mix", "never=1", "--scale", "1")
+		done <- result{code, out, errOut}
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if l, err := sim.Namespace("interrupted").Filings(t.Context(), client.ListOptions{Limit: 1}); err == nil && l.Total >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no two orders within 10 s")
+		}
+	}
+	cancel()
+	r := <-done
+	if r.code != 130 {
+		t.Fatalf("exit %d, want 130: %s", r.code, r.errOut)
+	}
+	if !strings.Contains(r.out, ", namespace interrupted (interrupted)\n") || !strings.Contains(r.out, "\nunfinished  2      100.0%\n") {
+		t.Fatalf("stdout:\n%s", r.out)
+	}
+	if !strings.HasSuffix(r.errOut, "smsim load: interrupted: the flows in flight were abandoned and count as unfinished\n") {
+		t.Fatalf("stderr %q", r.errOut)
+	}
+}
+
+// A flag that cannot be is a usage error (exit 2) naming the flag, before
+// anything runs.
+func TestLoadBadFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rate", "fast"}, `invalid value "fast" for flag -rate: "fast" is not a rate of flows such as 500/s`},
+		{[]string{"--rate", "5/s", "--concurrency", "4"}, "--concurrency: a closed loop's; an open loop (--rate) has none"},
+		{[]string{"--ramp", "5s"}, "--ramp: ramps an open loop's rate up; give --rate too"},
+		{[]string{"--concurrency", "0"}, "--concurrency: must be more than 0"},
+		{[]string{"--flows", "0"}, "--flows: must be more than 0"},
+		{[]string{"--duration", "-1s"}, "--duration: must be more than 0"},
+		{[]string{"--duration", "soon"}, `invalid value "soon" for flag -duration`},
+		{[]string{"--scale", "0"}, "--scale: must be more than 0"},
+		{[]string{"--scale", "2000000"}, "--scale: must be more than 0 and at most 1000000"},
+		{[]string{"--listen", "pigeon"}, `--listen: "pigeon" is not ws or poll`},
+		{[]string{"--mix", "lazy=1"}, `invalid value "lazy=1" for flag -mix: "lazy" is not a personality`},
+		{[]string{"--types", "first_filing/blog"}, `invalid value "first_filing/blog" for flag -types: first_filing/blog is not a kind of order`},
+		{[]string{"--slo", "code_p99<fast"}, `invalid value "code_p99<fast" for flag -slo: "code_p99<fast": "fast" is not a duration such as 50ms`},
+		{[]string{"--namespace", "no spaces"}, `--namespace: "no spaces" is not a namespace`},
+		{[]string{"--target", "ftp://example.com"}, `--target: "ftp://example.com" is not an http:// or https:// URL`},
+		{[]string{"--url", "http://127.0.0.1:1", "--target", "http://127.0.0.1:1"}, "--url and --target name the same thing"},
+		{[]string{"--seed", "x"}, `--seed: "x" is not a whole number`},
+		{[]string{"--scenario", "./no/such/file.json"}, "--scenario: open ./no/such/file.json: no such file or directory"},
+		{[]string{"--max-in-flight", "0"}, "--max-in-flight: must be more than 0"},
+		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
+		{[]string{"extra"}, "usage: smsim load [--target URL]"},
+	} {
+		code, out, errOut := loadRun(t, t.Context(), c.args...)
+		if code != 2 || out != "" || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and %q", c.args, code, out, errOut, c.want)
+		}
+	}
+	// An unknown shipped scenario is known only to the server: still a
+	// usage error, once the server said so.
+	sim := simtest.RunT(t)
+	code, _, errOut := loadRun(t, t.Context(), "--target", sim.URL, "--scenario", "no_such_day", "--flows", "1")
+	if code != 2 || !strings.Contains(errOut, `smsim load: --scenario: name: no shipped scenario "no_such_day"`) {
+		t.Errorf("an unknown scenario: exit %d, stderr %q", code, errOut)
+	}
+	// Nothing answers: the run cannot start.
+	code, _, errOut = loadRun(t, t.Context(), "--target", "http://127.0.0.1:2", "--flows", "1")
+	if code != 1 || !strings.HasSuffix(errOut, "smsim load: nothing answers at http://127.0.0.1:2: is smsim running there? (without --target, load starts one of its own)\n") {
+		t.Errorf("no server: exit %d, stderr %q", code, errOut)
+	}
+	if code, _, errOut := loadRun(t, t.Context(), "--help"); code != 0 || !strings.Contains(errOut, "usage: smsim load [--target URL]") || !strings.Contains(errOut, "-slo value") {
+		t.Errorf("--help: exit %d, stderr %q", code, errOut)
+	}
+}

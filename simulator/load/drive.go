@@ -1,0 +1,181 @@
+package load
+
+import (
+	"context"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"smsim/simulator/client"
+	"smsim/simulator/people"
+)
+
+// runner is one run: its settings, its client, what it follows and what it
+// measures.
+type runner struct {
+	cfg   Config
+	api   *client.Client
+	clock *simClock
+	ends  *ends
+	rec   *recorder
+	kinds weighted[people.Kind]
+	mix   weighted[people.Personality]
+	// phoneBase offsets the run's phone numbers, drawn whatever the seed,
+	// so that two runs in one namespace do not share phones.
+	phoneBase uint64
+
+	startAt, endAt time.Time // of the flows, on the Config's Now
+}
+
+func newRunner(cfg Config, api *client.Client) *runner {
+	r := &runner{cfg: cfg, api: api, clock: &simClock{api: api, scale: cfg.Scale}, ends: newEnds(api), rec: newRecorder()}
+	r.kinds = newWeighted(cfg.Types, func(k people.Kind) int { return k.Weight })
+	r.mix = newWeighted(people.Personalities, func(p people.Personality) int { return cfg.Mix[p] })
+	r.phoneBase = randomUint64() % phoneSpace
+	return r
+}
+
+// drive starts flows by the run's loop until it stops starting them, then
+// waits for those in flight, up to the Drain; when ctx ends, at once.
+func (r *runner) drive(ctx context.Context) {
+	flowCtx, abandon := context.WithCancel(ctx)
+	defer abandon()
+	startCtx, stopStarting := context.WithCancel(ctx)
+	defer stopStarting()
+	if r.cfg.Duration > 0 {
+		var cancel context.CancelFunc
+		startCtx, cancel = context.WithTimeout(startCtx, r.cfg.Duration)
+		defer cancel()
+	}
+	startsOver := make(chan struct{}) // no more flows start
+	allDone := make(chan struct{})    // … and every flow ended
+	go func() {
+		defer close(allDone)
+		if r.cfg.loop() == LoopOpen {
+			r.openLoop(startCtx, flowCtx, startsOver)
+		} else {
+			r.closedLoop(startCtx, flowCtx, startsOver)
+		}
+	}()
+	select {
+	case <-startsOver:
+	case <-ctx.Done():
+	}
+	drain := time.NewTimer(r.cfg.Drain)
+	defer drain.Stop()
+	select {
+	case <-allDone:
+	case <-drain.C:
+		abandon()
+		<-allDone
+	case <-ctx.Done():
+		<-allDone
+	}
+	r.endAt = r.cfg.Now()
+}
+
+// closedLoop runs Concurrency workers, each running one flow after
+// another, until no more are to start; it returns once every worker has.
+func (r *runner) closedLoop(startCtx, flowCtx context.Context, startsOver chan<- struct{}) {
+	tickets := make(chan int)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() { // hands out the flows' numbers
+		defer wg.Done()
+		defer close(startsOver)
+		defer close(tickets)
+		for n := 0; r.cfg.Flows == 0 || n < r.cfg.Flows; n++ {
+			select {
+			case tickets <- n:
+			case <-startCtx.Done():
+				return
+			}
+		}
+	}()
+	for range r.cfg.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range tickets {
+				r.flow(flowCtx, n, 0)
+			}
+		}()
+	}
+}
+
+// openLoop starts flow n at its time on the schedule (offset), each on a
+// goroutine of its own, at most MaxInFlight at once, until no more are to
+// start; it returns once every flow has ended. A flow that starts late —
+// its slot taken, or the machine behind — carries its lateness.
+func (r *runner) openLoop(startCtx, flowCtx context.Context, startsOver chan<- struct{}) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(startsOver)
+	slots := make(chan struct{}, r.cfg.MaxInFlight)
+	start := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for n := 0; r.cfg.Flows == 0 || n < r.cfg.Flows; n++ {
+		due := r.offset(n)
+		if r.cfg.Duration > 0 && due >= r.cfg.Duration {
+			return
+		}
+		timer.Reset(time.Until(start.Add(due)))
+		select {
+		case <-timer.C:
+		case <-startCtx.Done():
+			return
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-startCtx.Done():
+			return
+		}
+		late := max(r.cfg.Now().Sub(r.startAt.Add(due)), 0)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			r.flow(flowCtx, n, late)
+		}()
+	}
+}
+
+// offset answers when flow n is due, from the start of an open loop: at
+// Rate a second, reached linearly from 0 over the Ramp.
+func (r *runner) offset(n int) time.Duration {
+	rate, ramp := r.cfg.Rate, r.cfg.Ramp.Seconds()
+	var s float64
+	if rampFlows := rate * ramp / 2; float64(n) < rampFlows {
+		s = math.Sqrt(2 * float64(n) * ramp / rate) // n = rate·t²/(2·ramp)
+	} else {
+		s = ramp + (float64(n)-rampFlows)/rate
+	}
+	return time.Duration(s * float64(time.Second))
+}
+
+// weighted draws items by their weights.
+type weighted[T any] struct {
+	items []T
+	upto  []int // cumulative weights
+}
+
+func newWeighted[T any](items []T, weight func(T) int) weighted[T] {
+	var w weighted[T]
+	total := 0
+	for _, it := range items {
+		if weight(it) > 0 {
+			total += weight(it)
+			w.items = append(w.items, it)
+			w.upto = append(w.upto, total)
+		}
+	}
+	return w
+}
+
+func (w weighted[T]) pick(draw func(n int) int) T {
+	x := draw(w.upto[len(w.upto)-1])
+	return w.items[sort.SearchInts(w.upto, x+1)]
+}

@@ -1,0 +1,149 @@
+package load
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"smsim/simulator/client"
+	"smsim/simulator/people"
+)
+
+// ParseRate reads a rate of flows: "500/s", "500" (a second), "30/m",
+// "100/h". It answers flows a second.
+func ParseRate(s string) (float64, error) {
+	num, per, found := strings.Cut(strings.TrimSpace(s), "/")
+	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || !(n > 0) || n > 1e9 {
+		return 0, invalid("rate", "%q is not a rate of flows such as 500/s", s)
+	}
+	if !found {
+		return n, nil
+	}
+	switch strings.TrimSpace(per) {
+	case "s":
+		return n, nil
+	case "m":
+		return n / 60, nil
+	case "h":
+		return n / 3600, nil
+	}
+	return 0, invalid("rate", "%q is not a rate of flows such as 500/s (per s, m or h)", s)
+}
+
+// ParseTypes reads a mix of order kinds: "TYPE/VARIANT=WEIGHT,…", such as
+// "first_filing/website=3,first_filing/app=1,add_provider=1" (the types
+// without variants alone). A kind without a weight weighs 1.
+func ParseTypes(s string) ([]people.Kind, error) {
+	var out []people.Kind
+	err := parseWeights("types", s, func(name string, w int) error {
+		typ, variant, _ := strings.Cut(name, "/")
+		k := people.Kind{Type: typ, Variant: variant, Weight: w}
+		if slices.ContainsFunc(out, func(o people.Kind) bool { return o.Type == k.Type && o.Variant == k.Variant }) {
+			return fmt.Errorf("%s is given twice", name)
+		}
+		out = append(out, k)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, checkTypes(out)
+}
+
+// ParseMix reads a mix of personalities: "NAME=WEIGHT,…", such as
+// "prompt=80,typo=10,resender=5,never=5". The personalities not named
+// weigh 0.
+func ParseMix(s string) (map[people.Personality]int, error) {
+	out := map[people.Personality]int{}
+	err := parseWeights("mix", s, func(name string, w int) error {
+		p := people.Personality(name)
+		if _, ok := out[p]; ok {
+			return fmt.Errorf("%s is given twice", name)
+		}
+		out[p] = w
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, checkMix(out)
+}
+
+// parseWeights reads "NAME=WEIGHT,…" (a missing weight is 1), handing each
+// pair to add.
+func parseWeights(field, s string, add func(name string, weight int) error) error {
+	if strings.TrimSpace(s) == "" {
+		return invalid(field, "empty; give NAME=WEIGHT pairs separated by commas")
+	}
+	for _, item := range strings.Split(s, ",") {
+		name, ws, hasWeight := strings.Cut(strings.TrimSpace(item), "=")
+		name = strings.TrimSpace(name)
+		w := 1
+		if hasWeight {
+			var err error
+			if w, err = strconv.Atoi(strings.TrimSpace(ws)); err != nil || w < 0 {
+				return invalid(field, "%q: the weight must be a whole number, 0 or more", item)
+			}
+		}
+		if name == "" {
+			return invalid(field, "%q: a name is missing", item)
+		}
+		if err := add(name, w); err != nil {
+			return invalid(field, "%v", err)
+		}
+	}
+	return nil
+}
+
+func checkTypes(kinds []people.Kind) error {
+	total := 0
+	for _, k := range kinds {
+		if _, ok := client.Required(k.Type, k.Variant); !ok {
+			return invalid("types", "%s is not a kind of order: TYPE/VARIANT such as first_filing/website, or add_provider and remove_provider alone", kindName(k))
+		}
+		if k.Weight < 0 {
+			return invalid("types", "%s: the weight must be 0 or more, got %d", kindName(k), k.Weight)
+		}
+		total += k.Weight
+	}
+	if total <= 0 {
+		return invalid("types", "no kind weighs more than 0")
+	}
+	return nil
+}
+
+func checkMix(mix map[people.Personality]int) error {
+	total := 0
+	for p, w := range mix {
+		if !slices.Contains(people.Personalities, p) {
+			return invalid("mix", "%q is not a personality: %s", p, personalityNames())
+		}
+		if w < 0 {
+			return invalid("mix", "%s: the weight must be 0 or more, got %d", p, w)
+		}
+		total += w
+	}
+	if total <= 0 {
+		return invalid("mix", "no personality weighs more than 0")
+	}
+	return nil
+}
+
+func personalityNames() string {
+	var names []string
+	for _, p := range people.Personalities {
+		names = append(names, string(p))
+	}
+	return strings.Join(names, ", ")
+}
+
+// kindName names a kind of order as the flags do: first_filing/website,
+// add_provider.
+func kindName(k people.Kind) string {
+	if k.Variant == "" {
+		return k.Type
+	}
+	return k.Type + "/" + k.Variant
+}

@@ -1,0 +1,132 @@
+package load_test
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"smsim/simulator/load"
+	"smsim/simulator/people"
+)
+
+func TestParseRate(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want float64
+	}{{"500/s", 500}, {"500", 500}, {" 30 / m ", 0.5}, {"7200/h", 2}, {"0.5/s", 0.5}} {
+		if got, err := load.ParseRate(c.in); err != nil || got != c.want {
+			t.Errorf("ParseRate(%q) = %v, %v; want %v", c.in, got, err, c.want)
+		}
+	}
+	for _, in := range []string{"", "fast", "0/s", "-5/s", "5/d", "5/", "NaN"} {
+		if _, err := load.ParseRate(in); !isInvalid(err, "rate") {
+			t.Errorf("ParseRate(%q): %v, want an error of rate", in, err)
+		}
+	}
+}
+
+func TestParseTypes(t *testing.T) {
+	got, err := load.ParseTypes("first_filing/website=3, first_filing/app=1,add_provider, remove_provider=0")
+	want := []people.Kind{{Type: "first_filing", Variant: "website", Weight: 3}, {Type: "first_filing", Variant: "app", Weight: 1},
+		{Type: "add_provider", Weight: 1}, {Type: "remove_provider", Weight: 0}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("ParseTypes = %+v, %v; want %+v", got, err, want)
+	}
+	for _, c := range []struct{ in, want string }{
+		{"", "empty"},
+		{"first_filing", `first_filing is not a kind of order`},
+		{"first_filing/blog", `first_filing/blog is not a kind of order`},
+		{"add_provider/website", `add_provider/website is not a kind of order`},
+		{"modify/entity=x", `"modify/entity=x": the weight must be a whole number`},
+		{"modify/entity=-1", `the weight must be a whole number, 0 or more`},
+		{"modify/entity,modify/entity", "modify/entity is given twice"},
+		{"modify/entity=0", "no kind weighs more than 0"},
+	} {
+		_, err := load.ParseTypes(c.in)
+		if !isInvalid(err, "types") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ParseTypes(%q): %v, want an error of types saying %q", c.in, err, c.want)
+		}
+	}
+}
+
+func TestParseMix(t *testing.T) {
+	got, err := load.ParseMix("prompt=80,typo=10,resender=5,never=5")
+	want := map[people.Personality]int{people.Prompt: 80, people.Typo: 10, people.Resender: 5, people.Never: 5}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("ParseMix = %v, %v; want %v", got, err, want)
+	}
+	for _, c := range []struct{ in, want string }{
+		{"lazy=1", `"lazy" is not a personality: prompt, slow, typo, resender, never`},
+		{"prompt=1,prompt=2", "prompt is given twice"},
+		{"prompt=0,never=0", "no personality weighs more than 0"},
+		{"=3", "a name is missing"},
+	} {
+		_, err := load.ParseMix(c.in)
+		if !isInvalid(err, "mix") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ParseMix(%q): %v, want an error of mix saying %q", c.in, err, c.want)
+		}
+	}
+}
+
+func TestParseSLO(t *testing.T) {
+	objs, err := load.ParseSLO("code_p99<50ms, errors < 0.1%,flows_per_s>100,view_p99.9<=1s,flow_max<2m,approved>=99%,flows>=10,submit_p999<1s,watch_mean<1ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range objs {
+		got = append(got, o.String())
+	}
+	if want := "code_p99<50ms errors<0.1% flows_per_s>100 view_p99.9<=1s flow_max<2m approved>=99% flows>=10 submit_p999<1s watch_mean<1ms"; strings.Join(got, " ") != want {
+		t.Fatalf("objectives %q, want %q", strings.Join(got, " "), want)
+	}
+	for _, c := range []struct{ in, want string }{
+		{"code_p99", "is not an objective"},
+		{"code_p99<", "the threshold is missing"},
+		{"code_p99<50", `"50" is not a duration such as 50ms`},
+		{"code_p101<50ms", `"p101" is not a statistic`},
+		{"sms_p99<50ms", `"sms" is not a latency`},
+		{"errors<lots", `"lots" is not a number of flows`},
+		{"flows_per_s>many", `"many" is not a number of flows a second`},
+		{"latency<5ms", `"latency" is not a measure`},
+		{"code_p99=50ms", "is not an objective"},
+	} {
+		_, err := load.ParseSLO(c.in)
+		if !isInvalid(err, "slo") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ParseSLO(%q): %v, want an error of slo saying %q", c.in, err, c.want)
+		}
+	}
+}
+
+// The settings of a Config are checked before anything runs, each error
+// naming the flag that sets it.
+func TestConfigCheck(t *testing.T) {
+	for _, c := range []struct {
+		cfg   load.Config
+		field string
+	}{
+		{load.Config{Target: "ftp://example.com"}, "target"},
+		{load.Config{Namespace: "no spaces"}, "namespace"},
+		{load.Config{Rate: 10, Concurrency: 4}, "concurrency"},
+		{load.Config{Ramp: 10}, "ramp"},
+		{load.Config{Concurrency: -1}, "concurrency"},
+		{load.Config{Flows: -1}, "flows"},
+		{load.Config{Scale: 2_000_000}, "scale"},
+		{load.Config{Listen: "pigeon"}, "listen"},
+		{load.Config{Mix: map[people.Personality]int{"lazy": 1}}, "mix"},
+		{load.Config{Types: []people.Kind{{Type: "first_filing", Weight: 1}}}, "types"},
+	} {
+		if err := c.cfg.Check(); !isInvalid(err, c.field) {
+			t.Errorf("%+v: %v, want an error of %s", c.cfg, err, c.field)
+		}
+	}
+	if err := (load.Config{}).Check(); err != nil {
+		t.Errorf("the zero Config: %v, want its defaults to do", err)
+	}
+}
+
+func isInvalid(err error, field string) bool {
+	var e *load.InvalidError
+	return errors.As(err, &e) && e.Field == field && strings.HasPrefix(err.Error(), field+": ")
+}
