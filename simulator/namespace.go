@@ -195,6 +195,9 @@ func (n *Namespace) Now(ctx context.Context) (time.Time, error) {
 // Emit appends an event to the event log at simulated time at; the log is
 // for watching, so a failure is only logged.
 func (n *Namespace) Emit(ctx context.Context, at time.Time, kind string, data any) {
+	// What it notes has happened: it is written even when the request that
+	// did it is given up meanwhile.
+	ctx = context.WithoutCancel(ctx)
 	if err := n.events.Emit(ctx, at, kind, data); err != nil {
 		n.log.WarnContext(ctx, "writing the event log", "kind", kind, "err", err)
 	}

@@ -182,7 +182,10 @@ func (c *Clock) move(ctx context.Context, addMs int64, scale string, paused *boo
 	return ClockState{Now: time.UnixMilli(sim).UTC(), Scale: sc, Paused: v[2] == "1"}, nil
 }
 
-func formatScale(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+// formatScale writes a scale as Lua and Redis read a number: digits and a
+// point, never an exponent (1e+06 is no number to Lua's tonumber in every
+// Redis).
+func formatScale(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // startState is what a clock not set yet reads: a namespace nothing was
 // written to reads as one made now, its clock at the start value.

@@ -85,3 +85,22 @@ func TestClockRejectsBadScale(t *testing.T) {
 		}
 	}
 }
+
+// The largest scale is stored as a plain number, so that the clock's
+// scripts read it back on either store: the clock moves on after it is set.
+func TestClockAtTheLargestScale(t *testing.T) {
+	ctx := context.Background()
+	c, real := newClock(t, core.ClockStart{At: start, Scale: 1})
+	scale := float64(core.MaxScale)
+	if _, err := c.Set(ctx, &scale, nil); err != nil {
+		t.Fatal(err)
+	}
+	real.Add(time.Millisecond)
+	st, err := c.Jump(ctx, time.Minute)
+	if err != nil {
+		t.Fatalf("jump at scale %v: %v", scale, err)
+	}
+	if want := start.Add(1000*time.Second + time.Minute); !st.Now.Equal(want) || st.Scale != scale {
+		t.Fatalf("state %+v, want now %s at scale %v", st, want, scale)
+	}
+}

@@ -14,12 +14,9 @@ import (
 // the server what time it is. Its real time is the machine's, whatever the
 // Config's Now.
 //
-// Each read sets the run's scale again (PUT /admin/v1/clock), which also
-// wakes the namespace's scheduler: a job that a script of the server
-// schedules for later (a review, the end of a validation window) is
-// otherwise noticed only at the scheduler's next look, which on a quiet
-// namespace can be half a minute away — at a day a second, a month of
-// simulated time. The scale stays the run's; a pause stands.
+// It sets the run's scale once, at the start; then it only reads the clock
+// (GET /admin/v1/clock), which writes nothing: the server's scheduler
+// carries out each job when it falls due at the clock's scale.
 type simClock struct {
 	api   *client.Client
 	scale float64 // the run's
@@ -50,9 +47,23 @@ func (c *simClock) set(ctx context.Context, s client.ClockSettings) error {
 	return nil
 }
 
-// run reads the clock (setting the run's scale again) every period until
-// ctx ends; a read under way when it ends is finished, not cut short. A
-// read that fails keeps the last.
+// read reads the clock, taking the simulated time it answers to stand at
+// the middle of the request.
+func (c *simClock) read(ctx context.Context) error {
+	before := time.Now()
+	st, err := c.api.Clock(ctx)
+	if err != nil {
+		return err
+	}
+	after := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.simAt, c.realAt, c.state = st.Now, before.Add(after.Sub(before)/2), st
+	return nil
+}
+
+// run reads the clock every period until ctx ends; a read under way when it
+// ends is finished, not cut short. A read that fails keeps the last.
 func (c *simClock) run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -62,7 +73,7 @@ func (c *simClock) run(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			c.set(rctx, client.ClockSettings{Scale: &c.scale})
+			c.read(rctx)
 			cancel()
 		}
 	}
