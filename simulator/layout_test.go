@@ -45,7 +45,8 @@ var smsimFloors = map[string][]string{
 	"smsim/simulator/people":             {"smsim/simulator/client"},
 	"smsim/simulator/simtest": {"smsim/simulator", "smsim/simulator/core", "smsim/simulator/server",
 		"smsim/simulator/client", "smsim/simulator/core/testkit"},
-	"smsim/simulator/load": {"smsim/simulator/client", "smsim/simulator/people"},
+	"smsim/simulator/load":  {"smsim/simulator/client", "smsim/simulator/people"},
+	"smsim/cmd/smsim-bench": {"smsim/simulator", "smsim/simulator/core", "smsim/simulator/server", "smsim/simulator/client"},
 	"smsim/cmd/smsim": {"smsim/simulator", "smsim/simulator/core", "smsim/simulator/server", "smsim/gateway",
 		"smsim/simulator/client", "smsim/simulator/people", "smsim/simulator/load"},
 }

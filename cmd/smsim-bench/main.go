@@ -1,0 +1,416 @@
+// Command smsim-bench measures, in one run on one machine, what smsim's
+// speed is best read against, and smsim itself, and prints each as a ratio:
+//
+//   - a bare net/http handler that answers JSON (the ceiling of any HTTP API
+//     here);
+//   - a bare Redis round trip (PING) on each store;
+//   - the validation endpoint (POST /miit/v1/validations), on each store;
+//   - complete single-person flows with every lag zero — submit, the code on
+//     the phone through the long poll, validate — on each store.
+//
+// The stores are the embedded one (miniredis, in process, as `smsim` runs by
+// default) and, with --redis-url, a real Redis (under a key prefix of the
+// run's own, deleted at the end). Each measure runs closed loops of
+// --workers clients for --duration. Machines are shared and noisy: read the
+// ratios, which are measured in the same run, rather than the rates.
+//
+//	go run ./cmd/smsim-bench --redis-url redis://127.0.0.1:6379/0
+//
+// With SMSIM_BENCH_CPUPROFILE set to a file, it writes a CPU profile of the
+// whole run there (go tool pprof).
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator"
+	"smsim/simulator/client"
+	"smsim/simulator/core"
+	"smsim/simulator/server"
+)
+
+func main() {
+	if p := os.Getenv("SMSIM_BENCH_CPUPROFILE"); p != "" {
+		f, _ := os.Create(p)
+		pprof.StartCPUProfile(f)
+		code := run(os.Args[1:], os.Stdout, os.Stderr)
+		pprof.StopCPUProfile()
+		os.Exit(code)
+	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// config is what a run is told.
+type config struct {
+	redisURL string
+	duration time.Duration
+	workers  int
+	jsonOut  bool
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	var c config
+	fs := flag.NewFlagSet("smsim-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.redisURL, "redis-url", os.Getenv("SMSIM_REDIS_URL"), "a real Redis to measure beside the embedded store (redis://host:port/db); empty: the embedded store only")
+	fs.DurationVar(&c.duration, "duration", 5*time.Second, "how long each measure runs")
+	fs.IntVar(&c.workers, "workers", 32, "clients in each closed loop")
+	fs.BoolVar(&c.jsonOut, "json", false, "print the results as JSON")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if c.duration <= 0 || c.workers < 1 {
+		fmt.Fprintln(stderr, "smsim-bench: --duration must be more than 0 and --workers at least 1")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var results []result
+	add := func(r result, err error) bool {
+		if err != nil {
+			fmt.Fprintf(stderr, "smsim-bench: %s on %s: %v\n", r.Measure, r.Store, err)
+			return false
+		}
+		results = append(results, r)
+		fmt.Fprintf(stderr, "%-22s %-9s %10.0f/s  p50 %8.3fms  p99 %8.3fms\n", r.Measure, r.Store, r.PerSecond, r.P50ms, r.P99ms)
+		return true
+	}
+	if !add(bareHTTP(ctx, c)) {
+		return 1
+	}
+	stores := []string{"embedded"}
+	if c.redisURL != "" {
+		stores = append(stores, "redis")
+	}
+	for _, store := range stores {
+		st, err := openStore(ctx, store, c.redisURL)
+		if err != nil {
+			fmt.Fprintf(stderr, "smsim-bench: %s: %v\n", store, err)
+			return 1
+		}
+		ok := add(bareRedis(ctx, c, st)) && add(validation(ctx, c, st)) && add(flows(ctx, c, st))
+		st.close()
+		if !ok {
+			return 1
+		}
+	}
+	report(stdout, c, results)
+	return 0
+}
+
+// result is one measure on one store.
+type result struct {
+	Measure   string  `json:"measure"`
+	Store     string  `json:"store"` // "", embedded or redis
+	Count     int64   `json:"count"`
+	PerSecond float64 `json:"per_second"`
+	P50ms     float64 `json:"p50_ms"`
+	P99ms     float64 `json:"p99_ms"`
+}
+
+// loop runs op in a closed loop of c.workers for c.duration and answers its
+// rate and latencies; worker i calls op(i, n) with n counting its calls.
+func loop(ctx context.Context, c config, measure, store string, op func(ctx context.Context, worker, n int) error) (result, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.duration)
+	defer cancel()
+	var (
+		mu      sync.Mutex
+		lats    []time.Duration
+		count   atomic.Int64
+		firstEr atomic.Value
+		wg      sync.WaitGroup
+	)
+	start := time.Now()
+	for w := range c.workers {
+		wg.Go(func() {
+			var mine []time.Duration
+			for n := 0; ctx.Err() == nil; n++ {
+				t0 := time.Now()
+				if err := op(ctx, w, n); err != nil {
+					if ctx.Err() == nil {
+						firstEr.CompareAndSwap(nil, err)
+						cancel()
+					}
+					break
+				}
+				mine = append(mine, time.Since(t0))
+				count.Add(1)
+			}
+			mu.Lock()
+			lats = append(lats, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err, ok := firstEr.Load().(error); ok {
+		return result{Measure: measure, Store: store}, err
+	}
+	slices.Sort(lats)
+	pct := func(p float64) float64 {
+		if len(lats) == 0 {
+			return 0
+		}
+		return float64(lats[min(len(lats)-1, int(p*float64(len(lats))))].Microseconds()) / 1000
+	}
+	return result{Measure: measure, Store: store, Count: count.Load(), PerSecond: float64(count.Load()) / elapsed.Seconds(),
+		P50ms: pct(0.50), P99ms: pct(0.99)}, nil
+}
+
+// httpClient is the client every measure's loops share.
+var httpClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxConnsPerHost: 0}}
+
+// bareHTTP measures a handler that decodes a small JSON body and answers
+// one: the ceiling of an HTTP API on this machine.
+func bareHTTP(ctx context.Context, c config) (result, error) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in map[string]string
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"result": "not_found", "message": "…", "rejected": false})
+	}))
+	defer hs.Close()
+	body := []byte(`{"code":"000000","phone":"13800000001","certificate_last6":"999999"}`)
+	return loop(ctx, c, "bare net/http JSON", "", func(ctx context.Context, _, _ int) error {
+		return post(ctx, hs.URL, body)
+	})
+}
+
+func post(ctx context.Context, url string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return nil
+}
+
+// store is a Redis to measure and an smsim on it.
+type store struct {
+	name   string
+	rdb    redis.UniversalClient
+	prefix string
+	mini   *miniredis.Miniredis
+	world  *simulator.World
+	hs     *httptest.Server
+	api    *client.Client
+}
+
+func openStore(ctx context.Context, name, url string) (*store, error) {
+	s := &store{name: name, prefix: "smsim"}
+	if name == "embedded" {
+		s.mini = miniredis.NewMiniRedis()
+		if err := s.mini.StartAddr("127.0.0.1:0"); err != nil {
+			return nil, err
+		}
+		s.rdb = redis.NewClient(&redis.Options{Addr: s.mini.Addr(), PoolSize: 256})
+	} else {
+		opt, err := redis.ParseURL(url)
+		if err != nil {
+			return nil, fmt.Errorf("redis-url: %w", err)
+		}
+		opt.PoolSize = 256
+		s.rdb = redis.NewClient(opt)
+		var b [6]byte
+		rand.Read(b[:])
+		s.prefix = "smsimbench-" + hex.EncodeToString(b[:])
+	}
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		s.close()
+		return nil, err
+	}
+	w, err := simulator.New(ctx, simulator.Config{Redis: s.rdb, KeyPrefix: s.prefix, ClockStart: core.ClockStart{Scale: 1}})
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	if err := w.Start(ctx); err != nil {
+		s.close()
+		return nil, err
+	}
+	s.world = w
+	s.hs = httptest.NewServer(server.New(w, server.Config{}).Routes())
+	if s.api, err = client.New(s.hs.URL, client.WithHTTPClient(httpClient)); err != nil {
+		s.close()
+		return nil, err
+	}
+	if _, err := s.api.PatchFaults(ctx, map[string]any{
+		"sync_lag": map[string]string{"min": "0s", "max": "0s"}, "result_sync_lag": map[string]string{"min": "0s", "max": "0s"},
+		"sms_delay": map[string]string{"min": "0s", "max": "0s"}, "review": map[string]string{"min": "24h", "max": "24h"},
+	}); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *store) close() {
+	if s.world != nil {
+		s.world.Stop()
+	}
+	if s.hs != nil {
+		s.hs.Close()
+	}
+	if s.mini == nil && s.rdb != nil && s.prefix != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		iter := s.rdb.Scan(ctx, 0, s.prefix+":*", 1000).Iterator()
+		for iter.Next(ctx) {
+			s.rdb.Del(ctx, iter.Val())
+		}
+		cancel()
+	}
+	if s.rdb != nil {
+		s.rdb.Close()
+	}
+	if s.mini != nil {
+		s.mini.Close()
+	}
+}
+
+// bareRedis measures a PING: the round trip to the store.
+func bareRedis(ctx context.Context, c config, s *store) (result, error) {
+	return loop(ctx, c, "bare Redis round trip", s.name, func(ctx context.Context, _, _ int) error {
+		return s.rdb.Ping(ctx).Err()
+	})
+}
+
+// validation measures the validation endpoint: a person whose number holds
+// an order, with certificate characters that match no one (not_found, the
+// order untouched: every call does the same work).
+func validation(ctx context.Context, c config, s *store) (result, error) {
+	const phone = "13700000001"
+	if _, err := s.api.Submit(ctx, client.SubmitRequest{Type: "first_filing", Variant: "app",
+		EntityLeader: &client.Person{Name: "Li Lei", Phone: phone, CertificateNumber: "110101199003071234"}}); err != nil {
+		return result{Measure: "validation endpoint", Store: s.name}, err
+	}
+	body := []byte(`{"code":"000000","phone":"` + phone + `","certificate_last6":"999999"}`)
+	return loop(ctx, c, "validation endpoint", s.name, func(ctx context.Context, _, _ int) error {
+		return post(ctx, s.hs.URL+"/miit/v1/validations", body)
+	})
+}
+
+// flows measures complete single-person flows with every lag zero.
+func flows(ctx context.Context, c config, s *store) (result, error) {
+	return loop(ctx, c, "complete flow", s.name, func(ctx context.Context, w, n int) error {
+		phone := fmt.Sprintf("13%03d%06d", w%1000, n%1000000)
+		person := client.Person{Name: "Li Lei", Phone: phone, CertificateNumber: "110101199003071234"}
+		if _, err := s.api.Submit(ctx, client.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: &person}); err != nil {
+			return err
+		}
+		m, ok, err := s.api.Next(ctx, phone, client.NextOptions{After: client.AfterStart, HasCode: true, Timeout: 10 * time.Second})
+		if err != nil || !ok {
+			return fmt.Errorf("the code of %s: %v (arrived %v)", phone, err, ok)
+		}
+		r, err := s.api.ValidatePerson(ctx, person, m.Code)
+		if err != nil {
+			return err
+		}
+		if r.Result != client.ResultComplete {
+			return fmt.Errorf("validation of %s: %s", phone, r.Result)
+		}
+		return nil
+	})
+}
+
+// report prints the results and their ratios.
+func report(w io.Writer, c config, rs []result) {
+	ratio := func(measure, store, base, baseStore string) float64 {
+		var a, b float64
+		for _, r := range rs {
+			if r.Measure == measure && r.Store == store {
+				a = r.PerSecond
+			}
+			if r.Measure == base && r.Store == baseStore {
+				b = r.PerSecond
+			}
+		}
+		if b == 0 {
+			return 0
+		}
+		return a / b
+	}
+	if c.jsonOut {
+		type ratioJSON struct {
+			Of, Against string
+			Ratio       float64
+		}
+		out := struct {
+			Machine  string      `json:"machine"`
+			Workers  int         `json:"workers"`
+			Duration string      `json:"duration"`
+			Results  []result    `json:"results"`
+			Ratios   []ratioJSON `json:"ratios"`
+		}{Machine: machine(), Workers: c.workers, Duration: c.duration.String(), Results: rs}
+		for _, r := range rs {
+			if r.Measure == "validation endpoint" {
+				out.Ratios = append(out.Ratios, ratioJSON{r.Measure + " (" + r.Store + ")", "bare net/http JSON",
+					ratio(r.Measure, r.Store, "bare net/http JSON", "")})
+			}
+		}
+		json.NewEncoder(w).Encode(out)
+		return
+	}
+	fmt.Fprintf(w, "smsim-bench on %s: %d workers a measure, %s each\n\n", machine(), c.workers, c.duration)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "measure\tstore\tper second\tp50\tp99\tratio")
+	for _, r := range rs {
+		note := ""
+		switch r.Measure {
+		case "validation endpoint":
+			note = fmt.Sprintf("%.2f× bare net/http JSON", ratio(r.Measure, r.Store, "bare net/http JSON", ""))
+		case "complete flow":
+			note = fmt.Sprintf("%.3f× the store's round trips", ratio(r.Measure, r.Store, "bare Redis round trip", r.Store))
+		case "bare Redis round trip":
+			note = fmt.Sprintf("%.2f× bare net/http JSON", ratio(r.Measure, r.Store, "bare net/http JSON", ""))
+		}
+		store := r.Store
+		if store == "" {
+			store = "–"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.2fms\t%.2fms\t%s\n", r.Measure, store, r.PerSecond, r.P50ms, r.P99ms, note)
+	}
+	tw.Flush()
+}
+
+// machine describes where the run ran.
+func machine() string {
+	return fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+}
