@@ -59,7 +59,7 @@ func (w *World) build(name string) (*Namespace, error) {
 	n.state = core.NewState(n.clock, n.faults)
 	n.sched.UseState(n.state)
 	n.events = core.NewEventLog(w.rdb, ks)
-	n.feed = core.NewFeed(n.events, w.log, gateway.PhoneOf)
+	n.feed = core.NewFeed(n.events, w.sub, w.log, gateway.PhoneOf)
 	n.gw = gateway.New(gateway.Config{Redis: w.rdb, Keyspace: ks, Scheduler: n.sched, Faults: n.faults, State: n.state,
 		Events: n.events, Rand: w.rnd, Log: w.log, Metrics: w.reg, Feed: n.feed})
 	m, err := miit.New(miit.Config{Redis: w.rdb, Keyspace: ks, Clock: n.clock, Scheduler: n.sched,

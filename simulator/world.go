@@ -95,7 +95,8 @@ type World struct {
 	reg  *prometheus.Registry
 	rnd  *core.Source
 	errs *prometheus.CounterVec
-	loop *core.Loop // the one scheduler loop of every namespace
+	loop *core.Loop       // the one scheduler loop of every namespace
+	sub  *core.Subscriber // the one Pub/Sub connection of every namespace's live feed
 
 	mu     sync.Mutex            // guards spaces and runCtx
 	spaces map[string]*Namespace // the namespaces this process has built
@@ -131,6 +132,7 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 	}
 	w.errs = newStoreMetrics(w.reg)
 	w.loop = core.NewLoop(w.log, cfg.Loop)
+	w.sub = core.NewSubscriber(w.rdb, w.log)
 	w.reg.MustRegister(miit.NewOrdersCollector(w.rdb, cfg.KeyPrefix, w.activeNamespaces, w.log))
 	w.rdb.AddHook(redisHook{w.errs})
 	if _, err := w.Namespace(ctx, core.DefaultNamespace); err != nil {
@@ -147,7 +149,8 @@ func (w *World) Registry() *prometheus.Registry { return w.reg }
 func (w *World) Ping(ctx context.Context) error { return w.rdb.Ping(ctx).Err() }
 
 // Start runs the background work — the one scheduler loop of every
-// namespace in use, and their live feeds and webhooks — until Stop.
+// namespace in use, the one subscriber of their live feeds, and their
+// webhooks — until Stop.
 func (w *World) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -161,10 +164,14 @@ func (w *World) Start(ctx context.Context) error {
 		w.loop.Add(n.sched)
 	}
 	w.mu.Unlock()
-	w.wg.Add(2)
+	w.wg.Add(3)
 	go func() {
 		defer w.wg.Done()
 		w.loop.Run(runCtx)
+	}()
+	go func() {
+		defer w.wg.Done()
+		w.sub.Run(runCtx)
 	}()
 	go func() {
 		defer w.wg.Done()

@@ -36,6 +36,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -68,6 +69,7 @@ type config struct {
 	duration time.Duration
 	workers  int
 	jsonOut  bool
+	stores   string
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -78,6 +80,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&c.duration, "duration", 5*time.Second, "how long each measure runs")
 	fs.IntVar(&c.workers, "workers", 32, "clients in each closed loop")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the results as JSON")
+	fs.StringVar(&c.stores, "stores", "", "the stores to measure, of embedded and redis (default: embedded, and redis with --redis-url)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
@@ -107,6 +110,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	stores := []string{"embedded"}
 	if c.redisURL != "" {
 		stores = append(stores, "redis")
+	}
+	if c.stores != "" {
+		stores = strings.Split(c.stores, ",")
+		for _, st := range stores {
+			if st != "embedded" && (st != "redis" || c.redisURL == "") {
+				fmt.Fprintf(stderr, "smsim-bench: --stores: %q is not embedded, or redis with --redis-url\n", st)
+				return 2
+			}
+		}
 	}
 	for _, store := range stores {
 		st, err := openStore(ctx, store, c.redisURL)

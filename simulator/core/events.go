@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,24 +84,38 @@ func NewEventLog(rdb redis.UniversalClient, ks Keyspace) *EventLog {
 	return &EventLog{rdb: rdb, ks: ks, key: ks.Events(), maxLen: DefaultEventLogLen}
 }
 
-// Emit appends an event. The log is for watching: a failure to write it is
-// returned, and callers that already changed state only log it.
-func (l *EventLog) Emit(ctx context.Context, at time.Time, kind string, data any) error {
-	return l.EmitCmd(ctx, l.rdb, at, kind, data).Err()
+var (
+	//go:embed emit.lua
+	emitLua    string
+	emitScript = NewScript[emitArgs](emitLua)
+)
+
+// emitArgs are the arguments of emit.lua.
+type emitArgs struct {
+	At   int64  `json:"at"` // ms
+	Kind string `json:"kind"`
+	Data string `json:"data"` // JSON
 }
 
-// EmitCmd queues an event on a pipeline (or runs it on a client).
-func (l *EventLog) EmitCmd(ctx context.Context, c redis.Cmdable, at time.Time, kind string, data any) *redis.StringCmd {
+// Emit appends an event, and publishes it for the live feeds of every
+// process (the prelude's emit). The log is for watching: a failure to write
+// it is returned, and callers that already changed state only log it.
+func (l *EventLog) Emit(ctx context.Context, at time.Time, kind string, data any) error {
+	_, err := l.Write(ctx, at, kind, data)
+	return err
+}
+
+// Write is Emit, answering the event's id.
+func (l *EventLog) Write(ctx context.Context, at time.Time, kind string, data any) (string, error) {
 	b, err := json.Marshal(data)
 	if err != nil {
-		cmd := redis.NewStringCmd(ctx)
-		cmd.SetErr(fmt.Errorf("event %s: %w", kind, err))
-		return cmd
+		return "", fmt.Errorf("event %s: %w", kind, err)
 	}
-	return c.XAdd(ctx, &redis.XAddArgs{
-		Stream: l.key, MaxLen: l.maxLen, Approx: true,
-		Values: []any{"at", at.UnixMilli(), "kind", kind, "data", string(b)},
-	})
+	id, err := emitScript.Run(ctx, l.rdb, []string{l.key}, emitArgs{At: at.UnixMilli(), Kind: kind, Data: string(b)}).Text()
+	if err != nil {
+		return "", fmt.Errorf("event %s: %w", kind, err)
+	}
+	return id, nil
 }
 
 func (l *EventLog) record(m redis.XMessage) Record {

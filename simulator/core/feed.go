@@ -7,38 +7,33 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 )
 
 // DefaultWatchBuffer is how many events a watcher may fall behind before
 // the feed drops it, unless it asks for another buffer.
 const DefaultWatchBuffer = 1024
 
-// readBlock is how long the feed's reader waits in Redis for a new event
-// before it looks again whether anyone still watches.
-const readBlock = 100 * time.Millisecond
-
-// Feed is the one live fan-out of a namespace: it follows the event log and
-// hands each event to the watchers of this process — the event socket of
-// the API and the pages, and, through a key, the phones' sockets and long
-// polls, which watch the events of one number. It reads the log only while
-// someone watches: one reader goroutine, started by the first watcher and
-// ended with the last, so that a namespace nobody watches costs nothing. A
-// watcher too slow to keep up is dropped, never waited for: it reads what
-// it missed from the store and watches again.
+// Feed is the one live fan-out of a namespace: it hands each event of the
+// log to the watchers of this process — the event socket of the API and the
+// pages, and, through a key, the phones' sockets and long polls, which watch
+// the events of one number. The events come from the namespace's live
+// channel (Subscriber), which this process listens to only while someone
+// watches: a namespace nobody watches costs nothing. A watcher too slow to
+// keep up is dropped, never waited for: it reads what it missed from the
+// store and watches again.
 type Feed struct {
-	events *EventLog
-	log    *slog.Logger
-	keyOf  func(Record) string
+	events  *EventLog
+	sub     *Subscriber
+	channel string
+	log     *slog.Logger
+	keyOf   func(Record) string
 
 	mu       sync.Mutex
 	ctx      context.Context // the owner's; nil until Start, and after it ends
 	all      map[*Watcher]struct{}
 	keyed    map[string]map[*Watcher]struct{}
 	watchers int
-	reader   int                // generation of the reader that fans out; the others stop
-	stop     context.CancelFunc // ends the current reader
-	wg       sync.WaitGroup     // the readers
+	last     string // the id of the last event handed out
 }
 
 // Live is an event as the feed hands it out: one value shared by every
@@ -81,26 +76,26 @@ type Watcher struct {
 	gone bool // guarded by feed.mu: closed and out of the sets
 }
 
-// NewFeed returns the feed of an event log. keyOf names the key of an
-// event ("" for none) for the watchers of one key (Watch with a key); nil:
-// no event has a key.
-func NewFeed(events *EventLog, log *slog.Logger, keyOf func(Record) string) *Feed {
+// NewFeed returns the feed of an event log, its events handed over by sub.
+// keyOf names the key of an event ("" for none) for the watchers of one
+// key (Watch with a key); nil: no event has a key.
+func NewFeed(events *EventLog, sub *Subscriber, log *slog.Logger, keyOf func(Record) string) *Feed {
 	if keyOf == nil {
 		keyOf = func(Record) string { return "" }
 	}
-	return &Feed{events: events, log: log.With("component", "feed"), keyOf: keyOf,
+	return &Feed{events: events, sub: sub, channel: events.ks.Live(), log: log.With("component", "feed"), keyOf: keyOf,
 		all: map[*Watcher]struct{}{}, keyed: map[string]map[*Watcher]struct{}{}}
 }
 
 // Start lets the feed serve watchers until ctx ends or Stop. It starts no
-// goroutine: the first watcher starts the reader.
+// goroutine: the first watcher has the subscriber listen.
 func (f *Feed) Start(ctx context.Context) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.ctx = ctx
 }
 
-// Stop drops every watcher and waits for the reader to end.
+// Stop drops every watcher.
 func (f *Feed) Stop() {
 	f.mu.Lock()
 	f.ctx = nil
@@ -113,7 +108,6 @@ func (f *Feed) Stop() {
 		}
 	}
 	f.mu.Unlock()
-	f.wg.Wait()
 }
 
 // Watch starts receiving the events of the log — all of them, or with a key
@@ -129,23 +123,9 @@ func (f *Feed) Watch(ctx context.Context, key string, buffer int) (*Watcher, boo
 	c := make(chan *Live, buffer)
 	w := &Watcher{C: c, c: c, key: key, feed: f}
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if f.ctx == nil || f.ctx.Err() != nil || ctx.Err() != nil {
+		f.mu.Unlock()
 		return nil, false
-	}
-	if f.watchers == 0 {
-		// Start reading at the newest event now, before the watcher is
-		// told it is in: what comes later reaches it.
-		last, err := f.events.Last(ctx)
-		if err != nil {
-			f.log.Warn("reading the event log", "err", err)
-			last = "0"
-		}
-		rctx, cancel := context.WithCancel(f.ctx)
-		f.reader++
-		f.stop = cancel
-		f.wg.Add(1)
-		go f.read(rctx, f.reader, last)
 	}
 	f.watchers++
 	if key == "" {
@@ -157,6 +137,16 @@ func (f *Feed) Watch(ctx context.Context, key string, buffer int) (*Watcher, boo
 			f.keyed[key] = set
 		}
 		set[w] = struct{}{}
+	}
+	f.mu.Unlock()
+	// Each watcher is a listen of the subscriber (its drop, a stop), so that
+	// Watch returns once the store confirmed the subscription: what comes
+	// later reaches the watcher. Not under the lock: the subscriber's
+	// confirmation may come after events it hands to this feed.
+	if err := f.sub.listen(ctx, f.channel, f); err != nil {
+		f.log.Warn("listening to the live channel", "err", err)
+		w.Close()
+		return nil, false
 	}
 	return w, true
 }
@@ -193,49 +183,23 @@ func (f *Feed) drop(w *Watcher) {
 		}
 	}
 	f.watchers--
-	if f.watchers == 0 && f.stop != nil {
-		f.stop()
-		f.stop = nil
-	}
+	go f.sub.stop(f.channel, f) // not under the lock, which the subscriber may wait for
 }
 
-// read follows the log after the event with id last and fans each event
-// out, while its generation is the feed's reader.
-func (f *Feed) read(ctx context.Context, gen int, last string) {
-	defer f.wg.Done()
-	for ctx.Err() == nil {
-		recs, err := f.events.Wait(ctx, last, readBlock)
-		if err != nil {
-			if ctx.Err() == nil {
-				f.log.Warn("reading the event log", "err", err)
-				select {
-				case <-ctx.Done():
-				case <-time.After(200 * time.Millisecond):
-				}
-			}
-			continue
-		}
-		for _, r := range recs {
-			if !f.fanOut(gen, &Live{Record: r}) {
-				return
-			}
-			last = r.ID
-		}
-	}
-}
-
-// fanOut hands r to its watchers; it answers false when gen is no longer
-// the feed's reader.
-func (f *Feed) fanOut(gen int, r *Live) bool {
-	key := f.keyOf(r.Record)
+// deliver hands r to its watchers (the subscriber calls it, in the order
+// of the log).
+func (f *Feed) deliver(r Record) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if gen != f.reader || f.watchers == 0 {
-		return false
+	if f.watchers == 0 || (f.last != "" && !Newer(r.ID, f.last)) {
+		return
 	}
+	f.last = r.ID
+	l := &Live{Record: r}
+	key := f.keyOf(r)
 	send := func(w *Watcher) {
 		select {
-		case w.c <- r:
+		case w.c <- l:
 		default: // too slow: drop it rather than wait
 			f.drop(w)
 		}
@@ -248,7 +212,31 @@ func (f *Feed) fanOut(gen int, r *Live) bool {
 			send(w)
 		}
 	}
-	return true
+}
+
+// catchUp hands the watchers what the log holds after the last event they
+// were handed: the events published while the live channel was away.
+func (f *Feed) catchUp(ctx context.Context) {
+	f.mu.Lock()
+	last := f.last
+	f.mu.Unlock()
+	if last == "" {
+		return
+	}
+	for {
+		recs, err := f.events.After(ctx, last, 1000)
+		if err != nil {
+			f.log.Warn("catching up on the event log", "err", err)
+			return
+		}
+		for _, r := range recs {
+			f.deliver(r)
+			last = r.ID
+		}
+		if len(recs) < 1000 {
+			return
+		}
+	}
 }
 
 // CatchUp answers the events after id after, up to max.

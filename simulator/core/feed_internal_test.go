@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"log/slog"
 	"testing"
 	"time"
@@ -8,34 +9,34 @@ import (
 	"smsim/simulator/core/testkit"
 )
 
-// The feed reads the log only while someone watches: the last watcher to
-// leave ends the reader, and the next one starts another.
-func TestFeedReadsOnlyWhileWatched(t *testing.T) {
+// The feed's process listens to the namespace's live channel only while
+// someone watches: the last watcher to leave ends the listening, and the
+// next one listens again.
+func TestFeedListensOnlyWhileWatched(t *testing.T) {
 	ctx := t.Context()
 	srv := testkit.StartRedis(t)
 	log := NewEventLog(srv.Client(t), Keyspace{Prefix: srv.Prefix, Namespace: "default"})
-	f := NewFeed(log, slog.New(slog.DiscardHandler), nil)
+	sub := NewSubscriber(srv.Client(t), slog.New(slog.DiscardHandler))
+	subCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); sub.Run(subCtx) }()
+	defer func() { stop(); <-done }()
+	f := NewFeed(log, sub, slog.New(slog.DiscardHandler), nil)
 	f.Start(ctx)
 	defer f.Stop()
-	readerEnds := func() {
-		t.Helper()
-		done := make(chan struct{})
-		go func() { f.wg.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatal("the reader still runs with nobody watching")
-		}
+	listening := func() bool {
+		sub.mu.Lock()
+		defer sub.mu.Unlock()
+		return sub.feeds[f.channel] == f
 	}
-	readerEnds() // none before the first watcher
+	if listening() {
+		t.Fatal("listening before anyone watches")
+	}
 	for round := 1; round <= 2; round++ {
 		w1, _ := f.Watch(ctx, "", 0)
 		w2, _ := f.Watch(ctx, "k", 0)
-		f.mu.Lock()
-		gen, watchers := f.reader, f.watchers
-		f.mu.Unlock()
-		if gen != round || watchers != 2 {
-			t.Fatalf("round %d: reader generation %d with %d watchers, want %d with 2", round, gen, watchers, round)
+		if !listening() {
+			t.Fatalf("round %d: not listening with two watchers", round)
 		}
 		if err := log.Emit(ctx, time.Now(), "k", map[string]any{}); err != nil {
 			t.Fatal(err)
@@ -45,6 +46,6 @@ func TestFeedReadsOnlyWhileWatched(t *testing.T) {
 		}
 		w1.Close()
 		w2.Close()
-		readerEnds()
+		testkit.WaitFor(t, "the listening stopped", func() bool { return !listening() })
 	}
 }

@@ -15,14 +15,14 @@ import (
 )
 
 // A watcher gets what is written after it started watching, live, and
-// nothing from before; a watcher that comes back after everyone left gets
-// what comes after its return.
+// nothing from before it (but what was written just before); a watcher that
+// comes back after everyone left gets what comes after its return.
 func TestFeedStartsAtTheNewestEventWhenWatched(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	srv := testkit.StartRedis(t)
 	log := core.NewEventLog(srv.Client(t), core.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
-	f := core.NewFeed(log, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	f := core.NewFeed(log, startSubscriber(t, srv), slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	f.Start(ctx)
 	defer f.Stop()
 	at := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
@@ -56,8 +56,14 @@ func TestFeedStartsAtTheNewestEventWhenWatched(t *testing.T) {
 	w2, _ := f.Watch(ctx, "", 0)
 	defer w2.Close()
 	emit("back")
-	if r := next(w2); r.Kind != "back" {
-		t.Fatalf("first event after coming back %q, want %q", r.Kind, "back")
+	// An event written just before a watch may reach it too (callers that
+	// also read the store skip what they saw); nothing older does.
+	r := next(w2)
+	if r.Kind == "while away" {
+		r = next(w2)
+	}
+	if r.Kind != "back" {
+		t.Fatalf("event after coming back %q, want %q", r.Kind, "back")
 	}
 }
 
@@ -73,7 +79,7 @@ func TestFeedByKey(t *testing.T) {
 		json.Unmarshal(r.Data, &d)
 		return d.Phone
 	}
-	f := core.NewFeed(log, slog.New(slog.DiscardHandler), keyOf)
+	f := core.NewFeed(log, startSubscriber(t, srv), slog.New(slog.DiscardHandler), keyOf)
 	f.Start(ctx)
 	defer f.Stop()
 	all, _ := f.Watch(ctx, "", 0)
@@ -133,7 +139,7 @@ func TestFeedStopped(t *testing.T) {
 	ctx := t.Context()
 	srv := testkit.StartRedis(t)
 	log := core.NewEventLog(srv.Client(t), core.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
-	f := core.NewFeed(log, slog.New(slog.DiscardHandler), nil)
+	f := core.NewFeed(log, startSubscriber(t, srv), slog.New(slog.DiscardHandler), nil)
 	if _, ok := f.Watch(ctx, "", 0); ok {
 		t.Fatal("a feed never started took a watcher")
 	}
@@ -157,7 +163,7 @@ func TestFeedSharesWhatWatchersMakeOfAnEvent(t *testing.T) {
 	ctx := t.Context()
 	srv := testkit.StartRedis(t)
 	log := core.NewEventLog(srv.Client(t), core.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
-	f := core.NewFeed(log, slog.New(slog.DiscardHandler), func(core.Record) string { return "k" })
+	f := core.NewFeed(log, startSubscriber(t, srv), slog.New(slog.DiscardHandler), func(core.Record) string { return "k" })
 	f.Start(ctx)
 	defer f.Stop()
 	var ws []*core.Watcher
@@ -191,4 +197,15 @@ func TestFeedSharesWhatWatchersMakeOfAnEvent(t *testing.T) {
 	if made != 1 {
 		t.Fatalf("the frame was made %d times for 10 watchers, want once", made)
 	}
+}
+
+// startSubscriber runs a subscriber on the test's store until the test ends.
+func startSubscriber(t *testing.T, srv *testkit.Redis) *core.Subscriber {
+	t.Helper()
+	sub := core.NewSubscriber(srv.Client(t), slog.New(slog.DiscardHandler))
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); sub.Run(ctx) }()
+	t.Cleanup(func() { stop(); <-done })
+	return sub
 }

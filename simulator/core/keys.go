@@ -52,6 +52,9 @@ var (
 	keyEvents = KeyDef{Name: "events", Type: "stream",
 		Writer:   "core.EventLog and every script that emits (the prelude's emit): fields `at` (simulated ms), `kind`, `data` (JSON); the webhooks read it through the consumer group `webhooks`",
 		Lifetime: "forever; its newest ~10000 entries (XADD MAXLEN ~)"}
+	keyLive = KeyDef{Name: "events:live", Type: "channel",
+		Writer:   "every event written (the prelude's emit) is published on it: id, at, kind, data, a line each; core.Subscriber listens to the channels of the namespaces a process's watchers follow",
+		Lifetime: "nothing is stored: a Pub/Sub channel"}
 	keySeq = KeyDef{Name: "seq", Type: "hash",
 		Writer:   "sequence numbers, each a field: `job` (core.Scheduler), `filing`, `validation`, `resend` (miit), `message`, `delivery` (gateway)",
 		Lifetime: "forever"}
@@ -120,7 +123,7 @@ var (
 // keyDefs are the keys of the store, in the order of KEYS.md.
 var keyDefs = []KeyDef{
 	keyNamespaces, keyWebhooked,
-	keyClock, keyFaults, keyEvents, keySeq, keySchedDue, keySchedInflight,
+	keyClock, keyFaults, keyEvents, keyLive, keySeq, keySchedDue, keySchedInflight,
 	keyFilings, keyFilingsByStatus, keyFiling, keyWho, keyCodes, keyMagicSpurious,
 	keyMessage, keyPhones, keyPhoneProfile, keyPhoneInbox, keyPhoneBlocked, keyPhoneScript, keyThrottles,
 	keyWebhooks, keyWebhook, keyWebhookLog, keyWebhookRetries, keyWebhookInflight,
@@ -176,6 +179,9 @@ func (k Keyspace) Faults() string { return k.key(keyFaults) }
 
 // Events is the event log.
 func (k Keyspace) Events() string { return k.key(keyEvents) }
+
+// Live is the Pub/Sub channel the events of the log are published on.
+func (k Keyspace) Live() string { return k.key(keyLive) }
 
 // Seq is the hash of sequence numbers.
 func (k Keyspace) Seq() string { return k.key(keySeq) }

@@ -110,9 +110,16 @@ end
 
 -- emit appends an event of kind (a KIND) to the event log events_key, at
 -- the simulated time at (ms). data is a table, encoded here, or JSON text.
+--
+-- It publishes the event too, on the namespace's live channel (the log's
+-- key and ':live'), from which the watchers of each process are fed
+-- (core.Subscriber): id, at, kind and data, a line each. It answers the
+-- event's id.
 local function emit(events_key, at, kind, data)
   if type(data) ~= 'string' then data = cjson.encode(data) end
-  redis.call('XADD', events_key, 'MAXLEN', '~', EVENT_LOG_LEN, '*', 'at', int(at), 'kind', kind, 'data', data)
+  local id = redis.call('XADD', events_key, 'MAXLEN', '~', EVENT_LOG_LEN, '*', 'at', int(at), 'kind', kind, 'data', data)
+  redis.call('PUBLISH', events_key .. ':live', id .. '\n' .. int(at) .. '\n' .. kind .. '\n' .. data)
+  return id
 end
 
 -- stale tells whether the clock (clock_key) or the fault profile

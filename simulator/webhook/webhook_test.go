@@ -53,7 +53,7 @@ func (e *env) dispatcher(t *testing.T, c webhook.Config) *webhook.Dispatcher {
 // emit appends an event to the log and answers its id.
 func (e *env) emit(t *testing.T, kind string, data any) string {
 	t.Helper()
-	id, err := e.events.EmitCmd(context.Background(), e.rdb, simAt, kind, data).Result()
+	id, err := e.events.Write(context.Background(), simAt, kind, data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,214 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Subscriber is a process's one Pub/Sub connection to the store: every
+// script that writes an event on a namespace's log also publishes it on the
+// namespace's live channel (the prelude's emit), and the Subscriber listens
+// on the channels of the namespaces someone watches in this process and
+// hands each event to that namespace's Feed. Nobody watching, it listens to
+// nothing; one goroutine (Run) reads the connection, whatever the number of
+// namespaces.
+type Subscriber struct {
+	rdb redis.UniversalClient
+	log *slog.Logger
+
+	mu        sync.Mutex
+	ps        *redis.PubSub
+	feeds     map[string]*Feed // by channel: the feeds listened for
+	refs      map[string]int   // by channel: listens not stopped yet
+	confirmed map[string]int   // by channel: subscriptions the store confirmed
+	changed   chan struct{}    // closed, and made anew, at each confirmation
+	running   bool
+	lost      bool // the connection broke: the feeds catch up once it is back
+}
+
+// NewSubscriber returns the subscriber of a process; Run it. Its
+// connection is made by the first listen.
+func NewSubscriber(rdb redis.UniversalClient, log *slog.Logger) *Subscriber {
+	return &Subscriber{rdb: rdb, log: log.With("component", "subscriber"), ps: rdb.Subscribe(context.Background()),
+		running: true, feeds: map[string]*Feed{}, refs: map[string]int{}, confirmed: map[string]int{},
+		changed: make(chan struct{})}
+}
+
+// Run reads the Pub/Sub connection until ctx ends, handing each event to
+// its feed. After the connection broke and came back, every feed reads
+// what it missed from the log.
+func (s *Subscriber) Run(ctx context.Context) {
+	// A read of the connection waits for a message whatever ctx says:
+	// closing the connection ends it.
+	closed := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			s.ps.Close()
+		case <-closed:
+		}
+	}()
+	defer close(closed)
+	defer func() {
+		s.mu.Lock()
+		s.running = false
+		s.ps.Close()
+		close(s.changed)
+		s.changed = make(chan struct{})
+		s.mu.Unlock()
+	}()
+	for ctx.Err() == nil {
+		msg, err := s.ps.Receive(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.mu.Lock()
+			s.lost = true
+			s.mu.Unlock()
+			s.log.Warn("following the live channels", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" {
+				s.subscribed(ctx, m.Channel)
+			}
+		case *redis.Message:
+			s.mu.Lock()
+			f := s.feeds[m.Channel]
+			s.mu.Unlock()
+			if f == nil {
+				continue
+			}
+			rec, err := liveRecord(m.Payload, f.events.ks.Namespace)
+			if err != nil {
+				s.log.Warn("a malformed event on a live channel", "channel", m.Channel, "err", err)
+				continue
+			}
+			f.deliver(rec)
+		}
+	}
+}
+
+// subscribed takes the confirmation of a subscription: a listen that waits
+// for it goes on; after the connection broke and came back, the feeds read
+// what they missed.
+func (s *Subscriber) subscribed(ctx context.Context, channel string) {
+	s.mu.Lock()
+	s.confirmed[channel]++
+	close(s.changed)
+	s.changed = make(chan struct{})
+	var catchUp []*Feed
+	if s.lost {
+		for _, f := range s.feeds {
+			catchUp = append(catchUp, f)
+		}
+		s.lost = false
+	}
+	s.mu.Unlock()
+	for _, f := range catchUp {
+		f.catchUp(ctx)
+	}
+}
+
+// listen has the subscriber hand the events of channel to f, and returns
+// once the store confirmed the subscription: every event published from
+// then on reaches f. Listens and stops are counted: the subscriber listens
+// while one is not stopped.
+func (s *Subscriber) listen(ctx context.Context, channel string, f *Feed) error {
+	s.mu.Lock()
+	if !s.running {
+		s.mu.Unlock()
+		return errors.New("the subscriber does not run")
+	}
+	s.feeds[channel] = f
+	s.refs[channel]++
+	before := s.confirmed[channel]
+	if s.refs[channel] == 1 {
+		// Under the lock, so that the store sees subscriptions and their
+		// ends in the order they were decided.
+		if err := s.ps.Subscribe(ctx, channel); err != nil {
+			s.refs[channel]--
+			s.mu.Unlock()
+			return fmt.Errorf("listen to %s: %w", channel, err)
+		}
+	} else if before > 0 {
+		s.mu.Unlock()
+		return nil // listening already
+	}
+	s.mu.Unlock()
+	deadline := time.After(10 * time.Second)
+	for {
+		s.mu.Lock()
+		done, changed, running := s.confirmed[channel] > before, s.changed, s.running
+		s.mu.Unlock()
+		switch {
+		case done:
+			return nil
+		case !running:
+			return errors.New("the subscriber stopped")
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline:
+			return fmt.Errorf("listen to %s: no confirmation", channel)
+		}
+	}
+}
+
+// stop ends a listen of f to channel; with the last, the subscriber stops
+// listening.
+func (s *Subscriber) stop(channel string, f *Feed) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.feeds[channel] != f {
+		return
+	}
+	s.refs[channel]--
+	if s.refs[channel] > 0 {
+		return
+	}
+	if s.refs[channel] < 0 { // a stop before its listen: the feed stopped meanwhile
+		s.refs[channel] = 0
+	}
+	delete(s.refs, channel)
+	delete(s.feeds, channel)
+	delete(s.confirmed, channel)
+	if s.running {
+		s.ps.Unsubscribe(context.Background(), channel)
+	}
+}
+
+// liveRecord reads an event as the prelude's emit publishes it: id, at,
+// kind and data, a line each (the data is JSON, which holds no line break).
+func liveRecord(payload, namespace string) (Record, error) {
+	f := strings.SplitN(payload, "\n", 4)
+	if len(f) != 4 {
+		return Record{}, fmt.Errorf("%d fields, want 4", len(f))
+	}
+	at, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return Record{}, fmt.Errorf("at: %w", err)
+	}
+	data := f[3]
+	if data == "" {
+		data = "{}"
+	}
+	return Record{ID: f[0], At: time.UnixMilli(at).UTC(), Kind: f[2], Namespace: namespace, Data: []byte(data)}, nil
+}
