@@ -1,7 +1,7 @@
 package core
 
 import (
-	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -9,25 +9,23 @@ import (
 )
 
 // DecodeStrict decodes one JSON object from r into v: unknown fields, a
-// value of the wrong type, an empty body and trailing data are *Errors
-// naming what is wrong.
+// value of the wrong type, a string that is not valid UTF-8 (CheckUTF8), an
+// empty body and trailing data are *Errors naming what is wrong.
 func DecodeStrict(r io.Reader, v any) error {
-	br := bufio.NewReader(r)
-	for {
-		c, err := br.ReadByte()
-		if err != nil {
-			return Invalid("body: empty; expected a JSON object")
-		}
-		if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
-			continue
-		}
-		br.UnreadByte()
-		if c != '{' {
-			return Invalid("body: expected a JSON object")
-		}
-		break
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return Invalid("body: cannot be read: %v", err)
 	}
-	dec := json.NewDecoder(br)
+	switch rest := bytes.TrimLeft(b, " \t\r\n"); {
+	case len(rest) == 0:
+		return Invalid("body: empty; expected a JSON object")
+	case rest[0] != '{':
+		return Invalid("body: expected a JSON object")
+	}
+	if err := CheckUTF8(b); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)

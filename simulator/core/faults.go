@@ -205,10 +205,13 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 
 // ParseFaults reads a whole profile from JSON: every field it omits takes
 // its start value; an unknown field, a value of the wrong type or out of
-// range is an *Error naming the field.
+// range, a string that is not valid UTF-8 is an *Error naming the field.
 func ParseFaults(body []byte) (Faults, error) {
 	var doc map[string]any
 	if json.Unmarshal(body, &doc) == nil && doc != nil {
+		if err := CheckUTF8(body); err != nil { // before its strings are written anew
+			return Faults{}, err
+		}
 		inferFaultModels(doc)
 		body = mustJSON(doc)
 	}
