@@ -209,11 +209,24 @@ func TestFaultScript(t *testing.T) {
 		t.Fatalf("DELETE script: %d", c)
 	}
 	delivered(t, e.gwMessage(e.sendSMS("95187", "13800000241", "normal")), 0)
-	for _, bad := range []string{`{"steps":[{"action":"explode"}]}`, `{"steps":[{"action":"delay"}]}`,
-		`{"steps":[{"action":"fail","by":"1m"}]}`, `{"steps":[{"action":"fail","count":-1}]}`, `{"steps":[{"action":"fail","count":5000}]}`} {
-		if c, b := e.do("PUT", "/phones/v1/13800000241/script", bad); c != 400 || !strings.Contains(string(b), "steps") {
-			t.Errorf("script %s: %d %s, want a 400 naming the step", bad, c, b)
+	for _, bad := range []struct{ body, detail string }{
+		{`{"steps":[{"action":"explode"}]}`, `steps[0].action: must be one of deliver, fail, block, delay or duplicate, got "explode"`},
+		{`{"steps":[{"action":"fail"},{"action":"delay"}]}`, `steps[1].by: missing; give a duration such as "45m"`},
+		{`{"steps":[{"action":"fail","by":"1m"}]}`, `steps[0].by: only a delay step takes it`},
+		{`{"steps":[{"action":"fail","count":-1}]}`, `steps[0].count: must be at least 1, got -1`},
+		{`{"steps":[{"action":"fail","count":5000}]}`, `steps: cover at most 1000 messages in all`},
+		{`{"steps":[{"action":"fail","count":600},{"action":"block","count":401}]}`, `steps: cover at most 1000 messages in all`},
+		// counts the script once made room for before it checked the total (160 GB for ten billion)
+		{`{"steps":[{"action":"fail","count":10000000000}]}`, `steps: cover at most 1000 messages in all`},
+		{`{"steps":[{"action":"fail","count":9223372036854775807}]}`, `steps: cover at most 1000 messages in all`},
+	} {
+		if c, b := e.do("PUT", "/phones/v1/13800000241/script", bad.body); c != 400 || problemOf(t, b).Detail != bad.detail {
+			t.Errorf("script %s: %d %s, want a 400 %q", bad.body, c, b, bad.detail)
 		}
+	}
+	e.call("GET", "/phones/v1/13800000241/script", nil, 200, &sc)
+	if len(sc.Steps) != 0 {
+		t.Fatalf("a refused script left %+v", sc)
 	}
 }
 
