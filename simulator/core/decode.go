@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -53,7 +55,14 @@ func jsonError(err error) error {
 		}
 		return Invalid("%s: expected %s, got a JSON %s", field, jsonKind(typ.Type.Kind().String()), typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return Invalid("%s: unknown field", strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`))
+		name := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		if n, err := strconv.Unquote(name); err == nil {
+			name = n
+		}
+		if !plainName.MatchString(name) { // "": unknown field would name nothing
+			name = strconv.Quote(name)
+		}
+		return Invalid("%s: unknown field", name)
 	}
 	var e *Error
 	if errors.As(err, &e) {
@@ -61,6 +70,10 @@ func jsonError(err error) error {
 	}
 	return Invalid("body: %v", err)
 }
+
+// plainName is a field name written as it is in a detail; others are
+// quoted.
+var plainName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 func jsonKind(k string) string {
 	switch k {
