@@ -347,6 +347,9 @@ func (p *parser) time(field, s string) time.Time {
 	if err != nil {
 		p.fail("%s: %q is not an RFC 3339 time such as \"2026-05-01T08:00:00Z\"", field, s)
 	}
+	if y := t.UTC().Year(); err == nil && (y < 0 || y > 9999) { // its offset takes it past what RFC 3339 writes
+		p.fail("%s: %q is in the year %d in UTC; give a time from year 0000 to 9999 in UTC", field, s, y)
+	}
 	return t.UTC()
 }
 

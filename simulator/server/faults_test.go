@@ -491,3 +491,32 @@ func TestSameSeedSameFaults(t *testing.T) {
 		t.Fatalf("the faults never struck:\n%s", a)
 	}
 }
+
+// An outage time whose offset takes it past year 9999 in UTC is refused: it
+// was stored, and every read of the profile after it failed, for it cannot
+// be written in RFC 3339.
+func TestOutageTimesStayWithinRFC3339(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct{ method, body, detail string }{
+		{"PUT", `{"outages":[{"carrier":"china_mobile","start":"2026-05-01T00:00:00Z","end":"9999-12-31T23:59:59-01:00","mode":"hold"}]}`,
+			`outages[0].end: "9999-12-31T23:59:59-01:00" is in the year 10000 in UTC; give a time from year 0000 to 9999 in UTC`},
+		{"PATCH", `{"outages":[{"carrier":"china_mobile","start":"0000-01-01T00:00:00+00:01","end":"2026-05-01T00:00:00Z","mode":"refuse"}]}`,
+			`outages[0].start: "0000-01-01T00:00:00+00:01" is in the year -1 in UTC; give a time from year 0000 to 9999 in UTC`},
+	} {
+		code, b := e.do(c.method, "/admin/v1/faults", c.body)
+		if code != 400 || problemOf(t, b).Detail != c.detail {
+			t.Errorf("%s %s: %d %s, want 400 %q", c.method, c.body, code, b, c.detail)
+		}
+	}
+	var f map[string]any
+	e.call("GET", "/admin/v1/faults", nil, 200, &f)
+	if o := f["outages"].([]any); len(o) != 0 {
+		t.Fatalf("outages %v, want none", o)
+	}
+	// The last moment RFC 3339 writes is allowed, and reads back.
+	e.call("PUT", "/admin/v1/faults", `{"outages":[{"carrier":"china_mobile","start":"2026-05-01T00:00:00Z","end":"9999-12-31T23:59:59.999999999Z","mode":"hold"}]}`, 200, nil)
+	e.call("GET", "/admin/v1/faults", nil, 200, &f)
+	if end := f["outages"].([]any)[0].(map[string]any)["end"]; end != "9999-12-31T23:59:59.999999999Z" {
+		t.Fatalf("end %v", end)
+	}
+}
