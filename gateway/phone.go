@@ -97,7 +97,11 @@ const (
 // start value; anything wrong is an *Error naming the field.
 func ParseProfile(body []byte) (Profile, error) {
 	w := profileJSON{Service: ServiceActive, Reachable: true, Delay: core.Fixed(0).JSON()}
-	if err := core.DecodeStrict(bytes.NewReader(core.InferDelayModel(body, "delay")), &w); err != nil {
+	body, err := core.InferDelayModel(body, "delay")
+	if err != nil {
+		return Profile{}, err
+	}
+	if err := core.DecodeStrict(bytes.NewReader(body), &w); err != nil {
 		return Profile{}, err
 	}
 	p := Profile{SpamFilter: w.SpamFilter, Service: w.Service, Reachable: w.Reachable, InboxLimit: w.InboxLimit,

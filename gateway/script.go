@@ -39,54 +39,60 @@ type Script struct {
 	Steps []Step `json:"steps"`
 }
 
-// stored form of a step, one list item per message: "fail", "delay:60000".
-func (s Step) items() ([]string, error) {
-	item := s.Action
-	switch s.Action {
-	case ActionDeliver, ActionFail, ActionBlock, ActionDuplicate:
-		if s.By != "" {
-			return nil, core.Invalid("by: only a %s step takes it", ActionDelay)
-		}
-	case ActionDelay:
-		d, err := core.ParseDuration("by", s.By)
-		if err != nil {
-			return nil, err
-		}
-		item = ActionDelay + ":" + strconv.FormatInt(d.Milliseconds(), 10)
-	default:
-		return nil, core.Invalid("action: must be one of %s, %s, %s, %s or %s, got %q",
-			ActionDeliver, ActionFail, ActionBlock, ActionDelay, ActionDuplicate, s.Action)
-	}
-	out := make([]string, s.Count)
-	for i := range out {
-		out[i] = item
-	}
-	return out, nil
-}
-
-// SetScript replaces a phone's fault script.
-func (g *Gateway) SetScript(ctx context.Context, phone string, sc Script) (Script, error) {
+// items checks the script and answers its stored form, one list item per
+// message: "fail", "delay:60000". An *Error names what is wrong.
+func (sc Script) items() ([]string, error) {
 	var items []string
 	for i, st := range sc.Steps {
 		if st.Count == 0 {
 			st.Count = 1
 		}
 		if st.Count < 0 {
-			return Script{}, core.Invalid("steps[%d].count: must be at least 1, got %d", i, st.Count)
+			return nil, core.Invalid("steps[%d].count: must be at least 1, got %d", i, st.Count)
 		}
-		it, err := st.items()
+		item, err := st.item()
 		if e := (*core.Error)(nil); errors.As(err, &e) {
-			return Script{}, core.Invalid("steps[%d].%s", i, e.Detail)
+			return nil, core.Invalid("steps[%d].%s", i, e.Detail)
 		}
 		if err != nil {
-			return Script{}, err
+			return nil, err
 		}
-		items = append(items, it...)
-		if len(items) > MaxScriptMessages {
-			return Script{}, core.Invalid("steps: cover at most %d messages in all", MaxScriptMessages)
+		if st.Count > MaxScriptMessages-len(items) { // before a step's messages are made
+			return nil, core.Invalid("steps: cover at most %d messages in all", MaxScriptMessages)
+		}
+		for range st.Count {
+			items = append(items, item)
 		}
 	}
-	_, err := g.rdb.TxPipelined(ctx, func(tx redis.Pipeliner) error {
+	return items, nil
+}
+
+// item is the stored form of one message of the step.
+func (s Step) item() (string, error) {
+	switch s.Action {
+	case ActionDeliver, ActionFail, ActionBlock, ActionDuplicate:
+		if s.By != "" {
+			return "", core.Invalid("by: only a %s step takes it", ActionDelay)
+		}
+		return s.Action, nil
+	case ActionDelay:
+		d, err := core.ParseDuration("by", s.By)
+		if err != nil {
+			return "", err
+		}
+		return ActionDelay + ":" + strconv.FormatInt(d.Milliseconds(), 10), nil
+	}
+	return "", core.Invalid("action: must be one of %s, %s, %s, %s or %s, got %q",
+		ActionDeliver, ActionFail, ActionBlock, ActionDelay, ActionDuplicate, s.Action)
+}
+
+// SetScript replaces a phone's fault script.
+func (g *Gateway) SetScript(ctx context.Context, phone string, sc Script) (Script, error) {
+	items, err := sc.items()
+	if err != nil {
+		return Script{}, err
+	}
+	_, err = g.rdb.TxPipelined(ctx, func(tx redis.Pipeliner) error {
 		tx.Del(ctx, g.ks.PhoneScript(phone))
 		if len(items) > 0 {
 			args := make([]any, len(items))

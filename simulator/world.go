@@ -112,6 +112,9 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 	if cfg.KeyPrefix == "" {
 		cfg.KeyPrefix = "smsim"
 	}
+	if cfg.ClockStart.At.After(core.MaxTime()) {
+		return nil, fmt.Errorf("clock start %s: past the latest simulated time, %s", cfg.ClockStart.At.Format(time.RFC3339Nano), core.MaxTime().Format(time.RFC3339))
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}

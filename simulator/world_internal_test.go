@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"smsim/simulator/core"
 	"smsim/simulator/core/testkit"
 	"smsim/simulator/webhook"
 )
@@ -151,5 +152,28 @@ func TestNamespacesHoldNoGoroutines(t *testing.T) {
 	}
 	if dispatching() {
 		t.Fatal("the dispatcher runs on after the last webhook went")
+	}
+}
+
+// A world whose clock would start past the latest simulated time is not
+// built; one that starts on it is.
+func TestClockStartPastMaxTimeIsRefused(t *testing.T) {
+	r := testkit.StartRedis(t)
+	ctx := context.Background()
+	_, err := New(ctx, Config{Redis: r.Client(t), KeyPrefix: r.Prefix, ClockStart: core.ClockStart{At: core.MaxTime().Add(time.Millisecond)}})
+	const want = "clock start 9900-01-01T00:00:00.001Z: past the latest simulated time, 9900-01-01T00:00:00Z"
+	if err == nil || err.Error() != want {
+		t.Fatalf("New: %v, want %q", err, want)
+	}
+	w, err := New(ctx, Config{Redis: r.Client(t), KeyPrefix: r.Prefix, ClockStart: core.ClockStart{At: core.MaxTime(), Paused: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := w.Namespace(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now, err := ns.Clock().Now(ctx); err != nil || !now.Equal(core.MaxTime()) {
+		t.Fatalf("clock reads %s, %v; want %s", now, err, core.MaxTime())
 	}
 }

@@ -269,6 +269,9 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 		if err != nil {
 			return sc, fmt.Errorf("clock-start: %q is not an RFC 3339 time such as 2026-01-02T15:04:05Z", c.clockStart)
 		}
+		if t.After(core.MaxTime()) {
+			return sc, fmt.Errorf("clock-start: must be at most %s, the latest simulated time, got %s", core.MaxTime().Format(time.RFC3339), c.clockStart)
+		}
 		sc.ClockStart.At = t
 	}
 	if c.seed != "" {

@@ -58,6 +58,7 @@ func TestBadSettingsExitWithUsageError(t *testing.T) {
 		{[]string{"--scale", "0"}, nil, "scale"},
 		{[]string{"--seed", "x"}, nil, "seed"},
 		{[]string{"--clock-start", "yesterday"}, nil, "clock-start"},
+		{[]string{"--clock-start", "9900-01-01T00:00:01Z"}, nil, "clock-start: must be at most 9900-01-01T00:00:00Z, the latest simulated time, got 9900-01-01T00:00:01Z"},
 		{[]string{"--log-level", "loud"}, nil, "log-level"},
 		{[]string{"--log-format", "xml"}, nil, "log-format"},
 		{[]string{"--max-body", "10"}, nil, "max-body"},

@@ -28,6 +28,16 @@ type ClockStart struct {
 // MaxScale bounds the clock's scale.
 const MaxScale = 1_000_000
 
+// maxTimeMs is MaxTime in Unix milliseconds.
+const maxTimeMs = 250_246_627_200_000
+
+// MaxTime is the latest simulated time, 9900-01-01T00:00:00Z: an advance or
+// a start that would pass it is refused, and a running clock stops there.
+// It leaves a century before the end of year 9999, the last time JSON and
+// RFC 3339 can write, for what is scheduled from the clock (each delay is
+// at most MaxDuration).
+func MaxTime() time.Time { return time.UnixMilli(maxTimeMs).UTC() }
+
 // Clock is the simulated clock shared by every process on one Redis. Its
 // state is an anchor (a simulated time read at a real time), a scale and a
 // paused flag, kept in one Redis hash; a process computes the time from it
@@ -140,7 +150,7 @@ func (c *Clock) stateOf(v []any) (ClockState, error) {
 	if elapsed := c.real().UnixMilli() - real; !paused && elapsed > 0 {
 		now += int64(float64(elapsed) * scale)
 	}
-	return ClockState{Now: time.UnixMilli(now).UTC(), Scale: scale, Paused: paused}, nil
+	return ClockState{Now: time.UnixMilli(min(now, maxTimeMs)).UTC(), Scale: scale, Paused: paused}, nil
 }
 
 // Now reads the simulated time.
@@ -162,9 +172,18 @@ func (c *Clock) Set(ctx context.Context, scale *float64, paused *bool) (ClockSta
 	return c.move(ctx, 0, sc, paused)
 }
 
-// Jump moves simulated time forward by d and answers the new state. It does
-// not carry out what falls due: Scheduler.Advance does.
+// Jump moves simulated time forward by d and answers the new state; one
+// that would pass MaxTime is an *Error, and the clock stays. It does not
+// carry out what falls due: Scheduler.Advance does.
 func (c *Clock) Jump(ctx context.Context, d time.Duration) (ClockState, error) {
+	st, err := c.State(ctx)
+	if err != nil {
+		return ClockState{}, err
+	}
+	if st.Now.Add(d).After(MaxTime()) {
+		return ClockState{}, Invalid("by: %s would take the clock past %s, the latest simulated time; it reads %s: give at most %s",
+			FormatDuration(d), MaxTime().Format(time.RFC3339), st.Now.Format(time.RFC3339Nano), FormatDuration(MaxTime().Sub(st.Now)))
+	}
 	return c.move(ctx, d.Milliseconds(), "", nil)
 }
 
@@ -179,7 +198,7 @@ func (c *Clock) move(ctx context.Context, addMs int64, scale string, paused *boo
 	if err1 != nil || err2 != nil {
 		return ClockState{}, fmt.Errorf("move clock: malformed answer %v", v)
 	}
-	return ClockState{Now: time.UnixMilli(sim).UTC(), Scale: sc, Paused: v[2] == "1"}, nil
+	return ClockState{Now: time.UnixMilli(min(sim, maxTimeMs)).UTC(), Scale: sc, Paused: v[2] == "1"}, nil
 }
 
 // formatScale writes a scale as Lua and Redis read a number: digits and a

@@ -104,3 +104,44 @@ func TestClockAtTheLargestScale(t *testing.T) {
 		t.Fatalf("state %+v, want now %s at scale %v", st, want, scale)
 	}
 }
+
+// The clock stops at MaxTime: an advance that would pass it is refused and
+// moves nothing; one that lands on it is allowed; a running clock reads
+// MaxTime once it gets there.
+func TestClockStopsAtMaxTime(t *testing.T) {
+	ctx := context.Background()
+	max := core.MaxTime()
+	if want := time.Date(9900, 1, 1, 0, 0, 0, 0, time.UTC); !max.Equal(want) {
+		t.Fatalf("MaxTime() = %s, want %s", max, want)
+	}
+	c, _ := newClock(t, core.ClockStart{At: max.Add(-time.Hour), Paused: true})
+	_, err := c.Jump(ctx, time.Hour+time.Millisecond)
+	e, ok := err.(*core.Error)
+	const detail = "by: 1h0m0.001s would take the clock past 9900-01-01T00:00:00Z, the latest simulated time; it reads 9899-12-31T23:00:00Z: give at most 1h"
+	if !ok || e.Code != 400 || e.Detail != detail {
+		t.Fatalf("jump past MaxTime: %v, want a 400 %q", err, detail)
+	}
+	if now, _ := c.Now(ctx); !now.Equal(max.Add(-time.Hour)) {
+		t.Fatalf("a refused jump moved the clock to %s", now)
+	}
+	st, err := c.Jump(ctx, time.Hour)
+	if err != nil || !st.Now.Equal(max) {
+		t.Fatalf("jump onto MaxTime: %+v, %v", st, err)
+	}
+	if _, err := c.Jump(ctx, time.Millisecond); err == nil {
+		t.Fatal("a jump from MaxTime was allowed")
+	}
+	if st, err := c.Jump(ctx, 0); err != nil || !st.Now.Equal(max) {
+		t.Fatalf("jump by 0 at MaxTime: %+v, %v", st, err)
+	}
+
+	running, real := newClock(t, core.ClockStart{At: max.Add(-time.Second), Scale: 1000})
+	real.Add(time.Hour) // 1000 simulated hours
+	if now, _ := running.Now(ctx); !now.Equal(max) {
+		t.Fatalf("a clock run past MaxTime reads %s, want %s", now, max)
+	}
+	paused := true
+	if st, err := running.Set(ctx, nil, &paused); err != nil || !st.Now.Equal(max) {
+		t.Fatalf("pausing a clock run past MaxTime: %+v, %v; want it at %s", st, err, max)
+	}
+}

@@ -1,33 +1,33 @@
 package core
 
 import (
-	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
+	"regexp"
+	"strconv"
 	"strings"
 )
 
 // DecodeStrict decodes one JSON object from r into v: unknown fields, a
-// value of the wrong type, an empty body and trailing data are *Errors
-// naming what is wrong.
+// value of the wrong type, a string that is not valid UTF-8 (CheckUTF8), an
+// empty body and trailing data are *Errors naming what is wrong.
 func DecodeStrict(r io.Reader, v any) error {
-	br := bufio.NewReader(r)
-	for {
-		c, err := br.ReadByte()
-		if err != nil {
-			return Invalid("body: empty; expected a JSON object")
-		}
-		if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
-			continue
-		}
-		br.UnreadByte()
-		if c != '{' {
-			return Invalid("body: expected a JSON object")
-		}
-		break
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return Invalid("body: cannot be read: %v", err)
 	}
-	dec := json.NewDecoder(br)
+	switch rest := bytes.TrimLeft(b, " \t\r\n"); {
+	case len(rest) == 0:
+		return Invalid("body: empty; expected a JSON object")
+	case rest[0] != '{':
+		return Invalid("body: expected a JSON object")
+	}
+	if err := CheckUTF8(b); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
@@ -55,7 +55,14 @@ func jsonError(err error) error {
 		}
 		return Invalid("%s: expected %s, got a JSON %s", field, jsonKind(typ.Type.Kind().String()), typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return Invalid("%s: unknown field", strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`))
+		name := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		if n, err := strconv.Unquote(name); err == nil {
+			name = n
+		}
+		if !plainName.MatchString(name) { // "": unknown field would name nothing
+			name = strconv.Quote(name)
+		}
+		return Invalid("%s: unknown field", name)
 	}
 	var e *Error
 	if errors.As(err, &e) {
@@ -63,6 +70,10 @@ func jsonError(err error) error {
 	}
 	return Invalid("body: %v", err)
 }
+
+// plainName is a field name written as it is in a detail; others are
+// quoted.
+var plainName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 func jsonKind(k string) string {
 	switch k {

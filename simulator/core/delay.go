@@ -176,16 +176,20 @@ func inferModel(obj map[string]any) {
 
 // InferDelayModel gives a model to the delay object at key of a JSON
 // object body that names none (see inferModels); a body that is not an
-// object is answered as it is.
-func InferDelayModel(body []byte, key string) []byte {
+// object is answered as it is. The body is checked first (CheckUTF8): its
+// strings are written anew, where bad UTF-8 would become U+FFFD.
+func InferDelayModel(body []byte, key string) ([]byte, error) {
 	var doc map[string]any
 	if json.Unmarshal(body, &doc) != nil || doc == nil {
-		return body
+		return body, nil
+	}
+	if err := CheckUTF8(body); err != nil {
+		return nil, err
 	}
 	inferModels(doc, key)
 	b, err := json.Marshal(doc)
 	if err != nil {
-		return body
+		return body, nil
 	}
-	return b
+	return b, nil
 }

@@ -205,10 +205,13 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 
 // ParseFaults reads a whole profile from JSON: every field it omits takes
 // its start value; an unknown field, a value of the wrong type or out of
-// range is an *Error naming the field.
+// range, a string that is not valid UTF-8 is an *Error naming the field.
 func ParseFaults(body []byte) (Faults, error) {
 	var doc map[string]any
 	if json.Unmarshal(body, &doc) == nil && doc != nil {
+		if err := CheckUTF8(body); err != nil { // before its strings are written anew
+			return Faults{}, err
+		}
 		inferFaultModels(doc)
 		body = mustJSON(doc)
 	}
@@ -344,6 +347,9 @@ func (p *parser) time(field, s string) time.Time {
 	if err != nil {
 		p.fail("%s: %q is not an RFC 3339 time such as \"2026-05-01T08:00:00Z\"", field, s)
 	}
+	if y := t.UTC().Year(); err == nil && (y < 0 || y > 9999) { // its offset takes it past what RFC 3339 writes
+		p.fail("%s: %q is in the year %d in UTC; give a time from year 0000 to 9999 in UTC", field, s, y)
+	}
 	return t.UTC()
 }
 
@@ -477,28 +483,16 @@ type patchArgs struct {
 // Patch applies a JSON merge patch (RFC 7396) to the profile: a field set to
 // null takes its start value.
 func (s *FaultStore) Patch(ctx context.Context, patch []byte) (Faults, error) {
-	var p any
-	if err := DecodeStrict(bytes.NewReader(patch), &p); err != nil {
+	p, err := decodePatch(patch)
+	if err != nil {
 		return Faults{}, err
-	}
-	if _, ok := p.(map[string]any); !ok {
-		return Faults{}, Invalid("body: a merge patch of the fault profile must be a JSON object")
 	}
 	for attempt := 0; attempt < 10; attempt++ {
 		raw, err := s.rdb.Get(ctx, s.key).Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return Faults{}, fmt.Errorf("read fault profile: %w", err)
 		}
-		cur := []byte(raw)
-		if raw == "" {
-			cur = mustJSON(DefaultFaults())
-		}
-		var doc any
-		if err := json.Unmarshal(cur, &doc); err != nil {
-			return Faults{}, fmt.Errorf("stored fault profile: %w", err)
-		}
-		inferFaultModels(p.(map[string]any))
-		f, err := ParseFaults(mustJSON(MergePatch(doc, p)))
+		f, err := applyPatch(raw, p)
 		if err != nil {
 			return Faults{}, err
 		}
@@ -511,6 +505,35 @@ func (s *FaultStore) Patch(ctx context.Context, patch []byte) (Faults, error) {
 		}
 	}
 	return Faults{}, fmt.Errorf("store fault profile: too many concurrent changes")
+}
+
+// decodePatch reads a JSON merge patch of the fault profile, a JSON object,
+// and gives a model to each delay that names none (inferFaultModels).
+func decodePatch(body []byte) (map[string]any, error) {
+	var p any
+	if err := DecodeStrict(bytes.NewReader(body), &p); err != nil {
+		return nil, err
+	}
+	m, ok := p.(map[string]any)
+	if !ok {
+		return nil, Invalid("body: a merge patch of the fault profile must be a JSON object")
+	}
+	inferFaultModels(m)
+	return m, nil
+}
+
+// applyPatch applies the merge patch p (decodePatch) to the stored profile
+// raw ("": none, the start value) and reads the result.
+func applyPatch(raw string, p map[string]any) (Faults, error) {
+	cur := []byte(raw)
+	if raw == "" {
+		cur = mustJSON(DefaultFaults())
+	}
+	var doc any
+	if err := json.Unmarshal(cur, &doc); err != nil {
+		return Faults{}, fmt.Errorf("stored fault profile: %w", err)
+	}
+	return ParseFaults(mustJSON(MergePatch(doc, p)))
 }
 
 // inferFaultModels gives a model to each delay of a fault profile document

@@ -29,7 +29,7 @@ func (s *Server) getClock(w http.ResponseWriter, r *http.Request, ns *simulator.
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	s.writeJSON(w, r, http.StatusOK, st)
 }
 
 type clockRequest struct {
@@ -52,7 +52,7 @@ func (s *Server) setClock(w http.ResponseWriter, r *http.Request, ns *simulator.
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	s.writeJSON(w, r, http.StatusOK, st)
 }
 
 type advanceRequest struct {
@@ -75,7 +75,7 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, ns *simulator.N
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	s.writeJSON(w, r, http.StatusOK, st)
 }
 
 func (s *Server) getFaults(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
@@ -84,7 +84,7 @@ func (s *Server) getFaults(w http.ResponseWriter, r *http.Request, ns *simulator
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, f)
+	s.writeJSON(w, r, http.StatusOK, f)
 }
 
 func (s *Server) putFaults(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
@@ -98,7 +98,7 @@ func (s *Server) putFaults(w http.ResponseWriter, r *http.Request, ns *simulator
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, f)
+	s.writeJSON(w, r, http.StatusOK, f)
 }
 
 func (s *Server) patchFaults(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
@@ -112,7 +112,7 @@ func (s *Server) patchFaults(w http.ResponseWriter, r *http.Request, ns *simulat
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, f)
+	s.writeJSON(w, r, http.StatusOK, f)
 }
 
 func (s *Server) reset(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
@@ -121,7 +121,7 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request, ns *simulator.Nam
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"reset": true, "clock": st})
+	s.writeJSON(w, r, http.StatusOK, map[string]any{"reset": true, "clock": st})
 }
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
@@ -145,7 +145,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, ns *simulato
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": evs, "last": last})
+	s.writeJSON(w, r, http.StatusOK, map[string]any{"events": evs, "last": last})
 }
 
 var eventID = regexp.MustCompile(`^[0-9]{1,15}(-[0-9]{1,15})?$`)

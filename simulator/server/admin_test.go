@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -42,6 +43,46 @@ func TestClockControl(t *testing.T) {
 	e.call("PUT", "/admin/v1/clock", `{"paused": true}`, 200, &st)
 	if st.Now.Before(before) || st.Now.Sub(before) > time.Hour*3600 {
 		t.Fatalf("running clock went from %s to %s", before, st.Now)
+	}
+}
+
+// The clock stops at core.MaxTime: advances of the longest duration allowed
+// go on until the next would pass it, which is a 400 that moves nothing;
+// every answer with a time in it stays whole.
+func TestAdvanceStopsAtMaxTime(t *testing.T) {
+	e := newEnv(t)
+	const step = 87600 * time.Hour
+	n, at := 0, t0 // how many fit, and where they lead (time.Duration spans only 292 years)
+	for ; !at.Add(step).After(core.MaxTime()); at = at.Add(step) {
+		n++
+	}
+	for i := 0; i < n; i++ {
+		e.advance("87600h")
+	}
+	if at.Year() != 9891 {
+		t.Fatalf("%d advances reach %s", n, at)
+	}
+	code, b := e.do("POST", "/admin/v1/clock/advance", `{"by":"87600h"}`)
+	if code != 400 || problemOf(t, b).Detail != fmt.Sprintf("by: 87600h would take the clock past 9900-01-01T00:00:00Z, the latest simulated time; it reads %s: give at most %s",
+		at.Format(time.RFC3339Nano), core.FormatDuration(core.MaxTime().Sub(at))) {
+		t.Fatalf("advance past MaxTime: %d %s", code, b)
+	}
+	if now := e.now(); !now.Equal(at) {
+		t.Fatalf("a refused advance moved the clock to %s, want %s", now, at)
+	}
+	if st := e.advance(core.FormatDuration(core.MaxTime().Sub(at))); !st.Now.Equal(core.MaxTime()) {
+		t.Fatalf("advance onto MaxTime: %s", st.Now)
+	}
+	code, b = e.do("POST", "/admin/v1/clock/advance", `{"by":"1ms"}`)
+	if code != 400 || problemOf(t, b).Detail != "by: 1ms would take the clock past 9900-01-01T00:00:00Z, the latest simulated time; it reads 9900-01-01T00:00:00Z: give at most 0s" {
+		t.Fatalf("advance from MaxTime: %d %s", code, b)
+	}
+	var evs struct {
+		Events []core.Record `json:"events"`
+	}
+	e.call("GET", "/admin/v1/events?limit=10000", nil, 200, &evs)
+	if len(evs.Events) != n+1 || !evs.Events[n].At.Equal(core.MaxTime()) {
+		t.Fatalf("%d events, the last %+v; want %d, the last at %s", len(evs.Events), evs.Events[len(evs.Events)-1], n+1, core.MaxTime())
 	}
 }
 

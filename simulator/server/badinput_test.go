@@ -448,3 +448,41 @@ func storeKeys(t testing.TB, e *env) []string {
 	slices.Sort(out)
 	return out
 }
+
+// A string that is not valid UTF-8, or that escapes half a surrogate pair,
+// is a 400 naming its field in every body the API reads, where it was taken
+// as U+FFFD; nothing is stored.
+func TestBadUTF8IsRefused(t *testing.T) {
+	e := newEnv(t)
+	keysBefore := storeKeys(t, e)
+	const bad = "\xff"
+	leader := `{"name":"Li ` + bad + `Lei","phone":"13800000001","certificate_number":"110101199003071234"}`
+	for _, c := range []struct {
+		method, path, body, detail string
+	}{
+		{"POST", "/provider/v1/filings", website(leader, goodAdmin), "entity_leader.name: not valid UTF-8"},
+		{"POST", "/provider/v1/filings", website(goodLeader, `{"name":"Han \udc00","phone":"13800000002","certificate_number":"11010119920101567X"}`),
+			`website_admin.name: not valid UTF-8: \udc00 is half a surrogate pair`},
+		{"PATCH", "/provider/v1/filings/f_0123456789abcdef/personnel", `{"entity_leader":{"phone":"1380000000` + bad + `"}}`, "entity_leader.phone: not valid UTF-8"},
+		{"POST", "/miit/v1/validations", `{"code":"12345` + bad + `","phone":"13800000001","certificate_last6":"071234"}`, "code: not valid UTF-8"},
+		{"POST", "/miit/v1/resends", `{"phone":"13800000001","certificate_last6":"07123` + bad + `"}`, "certificate_last6: not valid UTF-8"},
+		{"POST", "/gateway/v1/messages", `{"from":"95187","to":"13800000001","body":"code ` + bad + `"}`, "body: not valid UTF-8"},
+		{"PUT", "/phones/v1/13800000001/profile", `{"block_keywords":["ok","sp` + bad + `am"]}`, "block_keywords[1]: not valid UTF-8"},
+		{"PUT", "/phones/v1/13800000001/profile", `{"delay":{"value":"1` + bad + `s"}}`, "delay.value: not valid UTF-8"},
+		{"PUT", "/phones/v1/13800000001/script", `{"steps":[{"action":"delay","by":"1` + bad + `m"}]}`, "steps[0].by: not valid UTF-8"},
+		{"PUT", "/admin/v1/clock", `{"scale":2,"n` + bad + `":1}`, "body: holds a key that is not valid UTF-8"},
+		{"POST", "/admin/v1/clock/advance", `{"by":"1h` + bad + `"}`, "by: not valid UTF-8"},
+		{"PUT", "/admin/v1/faults", `{"outages":[{"carrier":"x` + bad + `","start":"2026-05-01T00:00:00Z","end":"2026-05-02T00:00:00Z","mode":"hold"}]}`, "outages[0].carrier: not valid UTF-8"},
+		{"PATCH", "/admin/v1/faults", `{"sender_delays":{"95187":{"min":"\ud800s"}}}`, `sender_delays.95187.min: not valid UTF-8: \ud800 is half a surrogate pair`},
+		{"PUT", "/admin/v1/scenario", `{"name":"day","phones":{"13800000001":{"service":"` + bad + `"}}}`, "phones.13800000001.service: not valid UTF-8"},
+		{"POST", "/admin/v1/webhooks", `{"url":"http://127.0.0.1:1/hook","events":["*"],"secret":"s` + bad + `"}`, "secret: not valid UTF-8"},
+	} {
+		code, b := e.do(c.method, c.path, c.body)
+		if p := problemOf(t, b); code != 400 || p.Detail != c.detail {
+			t.Errorf("%s %s %q: %d %q, want 400 %q", c.method, c.path, c.body, code, p.Detail, c.detail)
+		}
+	}
+	if after := storeKeys(t, e); !reflect.DeepEqual(after, keysBefore) {
+		t.Errorf("the store's keys changed:\nbefore %v\nafter  %v", keysBefore, after)
+	}
+}

@@ -209,11 +209,24 @@ func TestFaultScript(t *testing.T) {
 		t.Fatalf("DELETE script: %d", c)
 	}
 	delivered(t, e.gwMessage(e.sendSMS("95187", "13800000241", "normal")), 0)
-	for _, bad := range []string{`{"steps":[{"action":"explode"}]}`, `{"steps":[{"action":"delay"}]}`,
-		`{"steps":[{"action":"fail","by":"1m"}]}`, `{"steps":[{"action":"fail","count":-1}]}`, `{"steps":[{"action":"fail","count":5000}]}`} {
-		if c, b := e.do("PUT", "/phones/v1/13800000241/script", bad); c != 400 || !strings.Contains(string(b), "steps") {
-			t.Errorf("script %s: %d %s, want a 400 naming the step", bad, c, b)
+	for _, bad := range []struct{ body, detail string }{
+		{`{"steps":[{"action":"explode"}]}`, `steps[0].action: must be one of deliver, fail, block, delay or duplicate, got "explode"`},
+		{`{"steps":[{"action":"fail"},{"action":"delay"}]}`, `steps[1].by: missing; give a duration such as "45m"`},
+		{`{"steps":[{"action":"fail","by":"1m"}]}`, `steps[0].by: only a delay step takes it`},
+		{`{"steps":[{"action":"fail","count":-1}]}`, `steps[0].count: must be at least 1, got -1`},
+		{`{"steps":[{"action":"fail","count":5000}]}`, `steps: cover at most 1000 messages in all`},
+		{`{"steps":[{"action":"fail","count":600},{"action":"block","count":401}]}`, `steps: cover at most 1000 messages in all`},
+		// counts the script once made room for before it checked the total (160 GB for ten billion)
+		{`{"steps":[{"action":"fail","count":10000000000}]}`, `steps: cover at most 1000 messages in all`},
+		{`{"steps":[{"action":"fail","count":9223372036854775807}]}`, `steps: cover at most 1000 messages in all`},
+	} {
+		if c, b := e.do("PUT", "/phones/v1/13800000241/script", bad.body); c != 400 || problemOf(t, b).Detail != bad.detail {
+			t.Errorf("script %s: %d %s, want a 400 %q", bad.body, c, b, bad.detail)
 		}
+	}
+	e.call("GET", "/phones/v1/13800000241/script", nil, 200, &sc)
+	if len(sc.Steps) != 0 {
+		t.Fatalf("a refused script left %+v", sc)
 	}
 }
 
@@ -476,5 +489,34 @@ func TestSameSeedSameFaults(t *testing.T) {
 	}
 	if !strings.Contains(a, "failed") || !strings.Contains(a, "blocked") {
 		t.Fatalf("the faults never struck:\n%s", a)
+	}
+}
+
+// An outage time whose offset takes it past year 9999 in UTC is refused: it
+// was stored, and every read of the profile after it failed, for it cannot
+// be written in RFC 3339.
+func TestOutageTimesStayWithinRFC3339(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct{ method, body, detail string }{
+		{"PUT", `{"outages":[{"carrier":"china_mobile","start":"2026-05-01T00:00:00Z","end":"9999-12-31T23:59:59-01:00","mode":"hold"}]}`,
+			`outages[0].end: "9999-12-31T23:59:59-01:00" is in the year 10000 in UTC; give a time from year 0000 to 9999 in UTC`},
+		{"PATCH", `{"outages":[{"carrier":"china_mobile","start":"0000-01-01T00:00:00+00:01","end":"2026-05-01T00:00:00Z","mode":"refuse"}]}`,
+			`outages[0].start: "0000-01-01T00:00:00+00:01" is in the year -1 in UTC; give a time from year 0000 to 9999 in UTC`},
+	} {
+		code, b := e.do(c.method, "/admin/v1/faults", c.body)
+		if code != 400 || problemOf(t, b).Detail != c.detail {
+			t.Errorf("%s %s: %d %s, want 400 %q", c.method, c.body, code, b, c.detail)
+		}
+	}
+	var f map[string]any
+	e.call("GET", "/admin/v1/faults", nil, 200, &f)
+	if o := f["outages"].([]any); len(o) != 0 {
+		t.Fatalf("outages %v, want none", o)
+	}
+	// The last moment RFC 3339 writes is allowed, and reads back.
+	e.call("PUT", "/admin/v1/faults", `{"outages":[{"carrier":"china_mobile","start":"2026-05-01T00:00:00Z","end":"9999-12-31T23:59:59.999999999Z","mode":"hold"}]}`, 200, nil)
+	e.call("GET", "/admin/v1/faults", nil, 200, &f)
+	if end := f["outages"].([]any)[0].(map[string]any)["end"]; end != "9999-12-31T23:59:59.999999999Z" {
+		t.Fatalf("end %v", end)
 	}
 }

@@ -55,7 +55,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, ns *simulator.Name
 		return
 	}
 	w.Header().Set("Location", "/gateway/v1/messages/"+id)
-	writeJSON(w, http.StatusAccepted, map[string]string{"id": id, "status": gateway.StatusQueued})
+	s.writeJSON(w, r, http.StatusAccepted, map[string]string{"id": id, "status": gateway.StatusQueued})
 }
 
 func (s *Server) message(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
@@ -64,5 +64,5 @@ func (s *Server) message(w http.ResponseWriter, r *http.Request, ns *simulator.N
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, m)
+	s.writeJSON(w, r, http.StatusOK, m)
 }

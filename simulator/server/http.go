@@ -82,10 +82,19 @@ func storeDown(err error) bool {
 		strings.Contains(err.Error(), "client is closed")
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// writeJSON answers v as JSON with status. It encodes v before it writes
+// anything: a value that cannot be encoded (a time past year 9999, a NaN)
+// is a 500, logged, never a status with an empty or cut-off body.
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		s.log.ErrorContext(r.Context(), "answer cannot be encoded", "method", r.Method, "route", r.Pattern, "err", err)
+		writeProblem(w, http.StatusInternalServerError, "internal error: the answer cannot be written as JSON: "+err.Error())
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	w.Write(buf.Bytes())
 }
 
 // readBody reads a JSON request body: 415 for a Content-Type other than

@@ -60,7 +60,7 @@ func (s *Server) listProviderFilings(w http.ResponseWriter, r *http.Request, ns 
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"filings": p.Items, "total": p.Total})
+	s.writeJSON(w, r, http.StatusOK, map[string]any{"filings": p.Items, "total": p.Total})
 }
 
 func (s *Server) listMIITFilings(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
@@ -80,7 +80,7 @@ func (s *Server) listMIITFilings(w http.ResponseWriter, r *http.Request, ns *sim
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"filings": p.Items, "total": p.Total})
+	s.writeJSON(w, r, http.StatusOK, map[string]any{"filings": p.Items, "total": p.Total})
 }
 
 var digits = regexp.MustCompile(`^[0-9]{0,11}$`)
@@ -101,5 +101,5 @@ func (s *Server) listPhones(w http.ResponseWriter, r *http.Request, ns *simulato
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"phones": phones, "total": total})
+	s.writeJSON(w, r, http.StatusOK, map[string]any{"phones": phones, "total": total})
 }

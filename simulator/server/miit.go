@@ -24,7 +24,7 @@ func (s *Server) validate(w http.ResponseWriter, r *http.Request, ns *simulator.
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	s.writeJSON(w, r, http.StatusOK, res)
 }
 
 func (s *Server) resend(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
@@ -38,7 +38,7 @@ func (s *Server) resend(w http.ResponseWriter, r *http.Request, ns *simulator.Na
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	s.writeJSON(w, r, http.StatusOK, res)
 }
 
 func (s *Server) miitFiling(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
@@ -47,5 +47,5 @@ func (s *Server) miitFiling(w http.ResponseWriter, r *http.Request, ns *simulato
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	s.writeJSON(w, r, http.StatusOK, v)
 }

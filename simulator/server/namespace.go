@@ -81,5 +81,5 @@ func (s *Server) listNamespaces(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"namespaces": uses})
+	s.writeJSON(w, r, http.StatusOK, map[string]any{"namespaces": uses})
 }

@@ -17,14 +17,14 @@ func OpenAPI() []byte { return openapi }
 
 func (s *Server) routeOps(mux *http.ServeMux) {
 	s.handle(mux, "GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.handle(mux, "GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.world.Ping(r.Context()); err != nil {
 			writeProblem(w, http.StatusServiceUnavailable, "the Redis store cannot be reached: "+err.Error())
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	s.handleH(mux, "GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
 	s.handle(mux, "GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {

@@ -51,7 +51,7 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, ns *simulator.
 	for i, m := range ms {
 		out[i] = m.Phoned()
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"messages": out})
+	s.writeJSON(w, r, http.StatusOK, map[string]any{"messages": out})
 }
 
 func (s *Server) clearMessages(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
@@ -131,7 +131,7 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request, ns *simulator.Name
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	writeJSON(w, http.StatusOK, m.Phoned())
+	s.writeJSON(w, r, http.StatusOK, m.Phoned())
 }
 
 func (s *Server) profile(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
@@ -145,7 +145,7 @@ func (s *Server) profile(w http.ResponseWriter, r *http.Request, ns *simulator.N
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	s.writeJSON(w, r, http.StatusOK, p)
 }
 
 func (s *Server) setProfile(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
@@ -168,7 +168,7 @@ func (s *Server) setProfile(w http.ResponseWriter, r *http.Request, ns *simulato
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	s.writeJSON(w, r, http.StatusOK, p)
 }
 
 func (s *Server) script(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
@@ -182,7 +182,7 @@ func (s *Server) script(w http.ResponseWriter, r *http.Request, ns *simulator.Na
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, sc)
+	s.writeJSON(w, r, http.StatusOK, sc)
 }
 
 func (s *Server) setScript(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
@@ -201,7 +201,7 @@ func (s *Server) setScript(w http.ResponseWriter, r *http.Request, ns *simulator
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, sc)
+	s.writeJSON(w, r, http.StatusOK, sc)
 }
 
 func (s *Server) clearScript(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {

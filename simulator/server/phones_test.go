@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"smsim/simulator/core"
 	"smsim/simulator/core/testkit"
 	"smsim/simulator/server"
 )
@@ -907,6 +908,48 @@ func TestPhoneSocket(t *testing.T) {
 	}
 	if m, _ := readFrame(t, cb); m.ID != idB {
 		t.Fatalf("socket of B: frame %+v, want %s", m, idB)
+	}
+}
+
+// Both websockets drop what a client sends, binary or text; a text
+// message that is not valid UTF-8 closes the connection with 1007.
+func TestSocketsCloseOnBadUTF8(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	phone := e.dial(phoneA)
+	events := e.dialURL("ws" + strings.TrimPrefix(e.url, "http") + "/ws/events")
+	for _, c := range []*websocket.Conn{phone, events} {
+		for _, f := range []struct {
+			mt   int
+			data string
+		}{{websocket.TextMessage, "hello"}, {websocket.TextMessage, "李雷 😀"}, {websocket.BinaryMessage, "\xff\xfe"}, {websocket.TextMessage, ""}} {
+			if err := c.WriteMessage(f.mt, []byte(f.data)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	id := e.gwSend("95187", phoneA, "after the frames")
+	if m, _ := readFrame(t, phone); m.ID != id {
+		t.Fatalf("phone socket: frame %+v, want %s", m, id)
+	}
+	events.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var r core.Record
+	if err := events.ReadJSON(&r); err != nil || r.Kind != "sms.sent" || !strings.Contains(string(r.Data), id) {
+		t.Fatalf("event socket: %+v, %v; want the sms.sent of %s", r, err, id)
+	}
+	for name, c := range map[string]*websocket.Conn{"phone": phone, "event": events} {
+		if err := c.WriteMessage(websocket.TextMessage, []byte("Li \xffLei")); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		var err error
+		for err == nil { // past the frames sent before the close
+			_, _, err = c.ReadMessage()
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.CloseInvalidFramePayloadData || ce.Text != "a text message that is not valid UTF-8" {
+			t.Fatalf("%s socket: %v, want close 1007 \"a text message that is not valid UTF-8\"", name, err)
+		}
 	}
 }
 

@@ -26,7 +26,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, ns *simulator.Na
 		return
 	}
 	w.Header().Set("Location", "/provider/v1/filings/"+v.ID)
-	writeJSON(w, http.StatusCreated, v)
+	s.writeJSON(w, r, http.StatusCreated, v)
 }
 
 func (s *Server) providerFiling(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
@@ -35,7 +35,7 @@ func (s *Server) providerFiling(w http.ResponseWriter, r *http.Request, ns *simu
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	s.writeJSON(w, r, http.StatusOK, v)
 }
 
 func (s *Server) cancel(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
@@ -44,7 +44,7 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request, ns *simulator.Na
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	s.writeJSON(w, r, http.StatusOK, v)
 }
 
 func (s *Server) changeNumbers(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
@@ -58,5 +58,5 @@ func (s *Server) changeNumbers(w http.ResponseWriter, r *http.Request, ns *simul
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	s.writeJSON(w, r, http.StatusOK, v)
 }

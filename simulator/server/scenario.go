@@ -23,7 +23,7 @@ func (s *Server) scenarios(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, scenarioInfo{Name: name, Description: sc.Description})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"scenarios": out})
+	s.writeJSON(w, r, http.StatusOK, map[string]any{"scenarios": out})
 }
 
 func (s *Server) putScenario(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
@@ -38,5 +38,5 @@ func (s *Server) putScenario(w http.ResponseWriter, r *http.Request, ns *simulat
 		return
 	}
 
-	writeJSON(w, http.StatusOK, res)
+	s.writeJSON(w, r, http.StatusOK, res)
 }

@@ -34,7 +34,7 @@ func (s *Server) registerWebhook(w http.ResponseWriter, r *http.Request, ns *sim
 		return
 	}
 	w.Header().Set("Location", "/admin/v1/webhooks/"+h.ID)
-	writeJSON(w, http.StatusCreated, h)
+	s.writeJSON(w, r, http.StatusCreated, h)
 }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
@@ -46,7 +46,7 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, ns *simula
 	if hs == nil {
 		hs = []webhook.Hook{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"webhooks": hs})
+	s.writeJSON(w, r, http.StatusOK, map[string]any{"webhooks": hs})
 }
 
 func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
@@ -55,7 +55,7 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request, ns *simulato
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, h)
+	s.writeJSON(w, r, http.StatusOK, h)
 }
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
@@ -80,5 +80,5 @@ func (s *Server) webhookDeliveries(w http.ResponseWriter, r *http.Request, ns *s
 	if ds == nil {
 		ds = []webhook.Delivery{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"deliveries": ds})
+	s.writeJSON(w, r, http.StatusOK, map[string]any{"deliveries": ds})
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 )
@@ -149,7 +150,9 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 
 // readUntilClosed runs a websocket's reader, as the gorilla chat example
 // does: it answers pongs, drops what the client sends, and closes the
-// channel it answers when the connection ends or stops answering pings.
+// channel it answers when the connection ends or stops answering pings. A
+// text message that is not valid UTF-8 ends the connection with close code
+// 1007 (RFC 6455, section 8.1).
 func readUntilClosed(conn *websocket.Conn) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
@@ -158,7 +161,14 @@ func readUntilClosed(conn *websocket.Conn) <-chan struct{} {
 		conn.SetReadDeadline(time.Now().Add(wsPongWait))
 		conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wsPongWait)) })
 		for {
-			if _, _, err := conn.ReadMessage(); err != nil {
+			mt, b, err := conn.ReadMessage()
+			if err != nil {
+				return
+			}
+			if mt == websocket.TextMessage && !utf8.Valid(b) {
+				conn.WriteControl(websocket.CloseMessage, // safe beside the writer's frames
+					websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, "a text message that is not valid UTF-8"),
+					time.Now().Add(wsWriteWait))
 				return
 			}
 		}

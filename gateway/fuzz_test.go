@@ -1,0 +1,108 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"smsim/simulator/core"
+)
+
+// The fuzz targets of the gateway's parsers. Each seed corpus, under
+// testdata/fuzz/<target>, runs with every go test; go test -fuzz looks
+// further.
+
+// wantRefusal fails unless err is a *core.Error of status 400 whose detail
+// names a field ("steps[0].by: …") that is one of under or within one.
+func wantRefusal(t *testing.T, err error, under ...string) {
+	t.Helper()
+	e, ok := err.(*core.Error)
+	if !ok || e.Code != 400 {
+		t.Fatalf("refused with %T %v, want a *core.Error of status 400", err, err)
+	}
+	field, what, ok := strings.Cut(e.Detail, ": ")
+	if !ok || field == "" || what == "" {
+		t.Fatalf("detail %q names no field", e.Detail)
+	}
+	if len(under) == 0 {
+		return
+	}
+	for _, u := range under {
+		if field == u || strings.HasPrefix(field, u+".") || strings.HasPrefix(field, u+"[") {
+			return
+		}
+	}
+	t.Fatalf("detail %q names %q, not one of %v", e.Detail, field, under)
+}
+
+var normalized = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
+
+func FuzzNormalizePhone(f *testing.F) {
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := NormalizePhone("to", s)
+		if err != nil {
+			wantRefusal(t, err, "to")
+			return
+		}
+		if !normalized.MatchString(p) || !strings.HasSuffix(s, p) || len(s)-len(p) > 3 {
+			t.Fatalf("%q read as %q", s, p)
+		}
+		for _, again := range []string{p, "+86" + p, "86" + p} {
+			if q, err := NormalizePhone("to", again); err != nil || q != p {
+				t.Fatalf("%q read as %q, and %q as %q, %v", s, p, again, q, err)
+			}
+		}
+	})
+}
+
+func FuzzParseProfile(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		p, err := ParseProfile(body)
+		if err != nil {
+			wantRefusal(t, err)
+			return
+		}
+		b, err := json.Marshal(p)
+		if err != nil {
+			t.Fatalf("marshal %+v: %v", p, err)
+		}
+		again, err := ParseProfile(b)
+		if err != nil || !reflect.DeepEqual(again, p) {
+			t.Fatalf("%s read as %+v, written %s, read back as %+v, %v", body, p, b, again, err)
+		}
+	})
+}
+
+// A fault script as PUT /phones/v1/{phone}/script reads it: what is
+// accepted is stored one item a message, and reads back as steps that
+// store the same items.
+func FuzzScript(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var sc Script
+		if err := core.DecodeStrict(bytes.NewReader(body), &sc); err != nil {
+			wantRefusal(t, err)
+			return
+		}
+		items, err := sc.items()
+		if err != nil {
+			wantRefusal(t, err, "steps")
+			return
+		}
+		if len(items) > MaxScriptMessages {
+			t.Fatalf("%s: %d messages", body, len(items))
+		}
+		back := scriptOf(items)
+		n := 0
+		for _, st := range back.Steps {
+			n += st.Count
+		}
+		again, err := back.items()
+		if err != nil || !slices.Equal(again, items) || n != len(items) {
+			t.Fatalf("%s stored as %q, read back as %+v (%d messages), stored again as %q, %v", body, items, back, n, again, err)
+		}
+	})
+}
