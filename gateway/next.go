@@ -44,6 +44,9 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 		if after != AfterStart {
 			v, err := g.rdb.HMGet(ctx, g.ks.Message(after), "phone", "folder", "seq").Result()
 			if err != nil {
+				if ctx.Err() != nil {
+					return Message{}, false, nil // the poll's own time ran out
+				}
 				return Message{}, false, fmt.Errorf("read message %s: %w", after, err)
 			}
 			if str(v[0]) != phone || str(v[1]) != FolderInbox {
@@ -58,6 +61,9 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 	}
 	watch, err := g.Watch(ctx, phone)
 	if err != nil {
+		if ctx.Err() != nil {
+			return Message{}, false, nil // the poll's own time ran out
+		}
 		return Message{}, false, err
 	}
 	defer func() { watch.Close() }()
@@ -68,6 +74,9 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 		// up to now was delivered before.
 		n, err := g.rdb.HGet(ctx, g.ks.Seq(), "delivery").Int64()
 		if err != nil && !errors.Is(err, redis.Nil) {
+			if ctx.Err() != nil {
+				return Message{}, false, nil // the poll's own time ran out
+			}
 			return Message{}, false, fmt.Errorf("read the deliveries of %s: %w", phone, err)
 		}
 		last = n
