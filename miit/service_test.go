@@ -67,7 +67,7 @@ func buildWorld(t testing.TB, opts ...func(*miit.Config)) (*world, error) {
 	w.sched = core.NewScheduler(w.rdb, w.ks, w.clock, log, w.reg, core.SchedulerOptions{})
 	w.faults = core.NewFaultStore(w.rdb, w.ks)
 	w.events = core.NewEventLog(w.rdb, w.ks)
-	state := core.NewState(w.clock, w.faults)
+	state := core.NewState(w.clock, w.faults, core.Limits{})
 	w.gw = gateway.New(gateway.Config{Redis: w.rdb, Keyspace: w.ks, Scheduler: w.sched, Faults: w.faults,
 		State: state, Events: w.events, Rand: rnd, Log: log, Metrics: w.reg})
 	cfg := miit.Config{Redis: w.rdb, Keyspace: w.ks, Clock: w.clock, Scheduler: w.sched, Faults: w.faults,

@@ -56,7 +56,7 @@ func (w *World) build(name string) (*Namespace, error) {
 	n.clock = core.NewClock(w.rdb, ks, w.cfg.ClockStart, nil)
 	n.sched = core.NewScheduler(w.rdb, ks, n.clock, w.log, w.reg, w.cfg.Scheduler)
 	n.faults = core.NewFaultStore(w.rdb, ks)
-	n.state = core.NewState(n.clock, n.faults)
+	n.state = core.NewState(n.clock, n.faults, w.cfg.Limits)
 	n.sched.UseState(n.state)
 	n.events = core.NewEventLog(w.rdb, ks)
 	n.feed = core.NewFeed(n.events, w.log, gateway.PhoneOf)
@@ -70,7 +70,7 @@ func (w *World) build(name string) (*Namespace, error) {
 	}
 	n.miit = m
 	n.hooks = webhook.New(webhook.Config{Redis: w.rdb, Keyspace: ks, AllowHosts: w.cfg.WebhookHosts,
-		Backoff: w.cfg.WebhookBackoff, MaxAttempts: w.cfg.WebhookAttempts, Log: w.log})
+		Backoff: w.cfg.WebhookBackoff, MaxAttempts: w.cfg.WebhookAttempts, KeyTTL: w.cfg.Limits.NamespaceTTL, Log: w.log})
 	return n, nil
 }
 

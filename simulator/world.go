@@ -79,6 +79,12 @@ type Config struct {
 	// NamespaceIdle): a write that would make one more is refused with a
 	// 429 (default DefaultMaxNamespaces).
 	MaxNamespaces int
+	// Limits bound the memory of the namespaces in Redis: how long what is
+	// finished lives (the retention, unless a namespace's fault profile
+	// sets its own), how many messages a phone's folder keeps, how long a
+	// key outlives its last write (NamespaceTTL). The zero value bounds
+	// nothing: every key lives forever.
+	Limits core.Limits
 }
 
 // DefaultMaxNamespaces is how many namespaces may be in use at once unless

@@ -81,22 +81,22 @@ var (
 		Lifetime: "forever"}
 	keyMessage = KeyDef{Name: "msg:<id>", Type: "hash",
 		Writer:   "gateway (send.lua, deliver.lua; the trail when an outage holds it): a message, its status and trail",
-		Lifetime: "forever"}
+		Lifetime: "kept while queued; retained once delivered, blocked or failed"}
 	keyPhones = KeyDef{Name: "phones", Type: "set",
 		Writer:   "gateway (send.lua, SetProfile): the numbers sent a message or given a profile",
-		Lifetime: "forever"}
+		Lifetime: "forever; a number stays after its folders and profile expired"}
 	keyPhoneProfile = KeyDef{Name: "phone:<phone>:profile", Type: "string",
 		Writer:   "gateway (SetProfile): the phone's profile, JSON",
-		Lifetime: "forever (absent: the magic number's profile, or the default)"}
+		Lifetime: "kept (absent: the magic number's profile, or the default)"}
 	keyPhoneInbox = KeyDef{Name: "phone:<phone>:inbox", Type: "zset",
 		Writer:   "gateway (gateway.lua's gw_deliver): the messages delivered to the inbox as the phone shows them (JSON: id, phone, sender, body, code, sent_at, delivered_at, seq), scored by the delivery sequence number; a store written before holds their ids",
-		Lifetime: "until the phone's folders are emptied (DELETE /phones/v1/{phone}/messages)"}
+		Lifetime: "retained from its last delivery, its newest --inbox-max messages; until the phone's folders are emptied (DELETE /phones/v1/{phone}/messages)"}
 	keyPhoneBlocked = KeyDef{Name: "phone:<phone>:blocked", Type: "zset",
 		Writer:   "gateway (gateway.lua's gw_deliver): the messages filed as spam, as the inbox holds them, scored by the delivery sequence number",
-		Lifetime: "until the phone's folders are emptied (DELETE /phones/v1/{phone}/messages)"}
+		Lifetime: "retained from its last delivery, its newest --inbox-max messages; until the phone's folders are emptied (DELETE /phones/v1/{phone}/messages)"}
 	keyPhoneScript = KeyDef{Name: "phone:<phone>:script", Type: "list",
 		Writer:   "gateway (SetScript; send.lua takes one step per message): what is left of the phone's fault script, `action` or `delay:<ms>`",
-		Lifetime: "a step until a message takes it; the list until the next script replaces it"}
+		Lifetime: "kept; a step until a message takes it; the list until the next script replaces it"}
 	keyThrottles = KeyDef{Name: "throttles", Type: "hash",
 		Writer:   "gateway (throttle.lua): the theoretical arrival time (simulated ms) of each throttle's bucket",
 		Lifetime: "forever"}
@@ -105,10 +105,10 @@ var (
 		Lifetime: "forever; a hook until it is deleted"}
 	keyWebhook = KeyDef{Name: "webhooks:hook:<id>", Type: "hash",
 		Writer:   "webhook (register.lua): `hook` (JSON) and `since`, the id of the newest event at its registration",
-		Lifetime: "until the hook is deleted (delete.lua)"}
+		Lifetime: "kept; until the hook is deleted (delete.lua)"}
 	keyWebhookLog = KeyDef{Name: "webhooks:log:<id>", Type: "list",
 		Writer:   "webhook (finish.lua): the hook's attempts, newest first (Delivery JSON)",
-		Lifetime: "until the hook is deleted (delete.lua); its newest 500 entries"}
+		Lifetime: "kept; until the hook is deleted (delete.lua); its newest 500 entries"}
 	keyWebhookRetries = KeyDef{Name: "webhooks:retry", Type: "zset",
 		Writer:   "webhook (finish.lua, claim_retries.lua): the retries (`hook|delivery|attempt|event JSON`), scored by their due time (real ms)",
 		Lifetime: "forever; a retry until a dispatcher claims it or its hook is deleted"}
