@@ -413,7 +413,7 @@ func withSeed(seed int64) func(*miit.Config) {
 // What of the store fails (world.fail).
 const (
 	failNothing = iota
-	failScripts // the scripts of the miit package: those passed the set of live codes
+	failScripts // the scripts of the miit package: those passed the count of orders by status third
 	failAll
 )
 
@@ -429,7 +429,7 @@ func (h failHook) fails(cmd redis.Cmder) bool {
 		return true
 	case failScripts:
 		a := cmd.Args()
-		return len(a) > 5 && (a[0] == "evalsha" || a[0] == "eval") && a[5] == h.w.ks.Key("codes")
+		return len(a) > 5 && (a[0] == "evalsha" || a[0] == "eval") && a[5] == h.w.ks.FilingsByStatus()
 	}
 	return false
 }

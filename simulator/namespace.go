@@ -211,7 +211,8 @@ func (n *Namespace) EmitNow(ctx context.Context, kind string, data any) {
 }
 
 // SetClock changes the clock's scale and/or paused flag (nil leaves one as
-// it is) and wakes the scheduler, which may have new work.
+// it is) and wakes the scheduler, which may have new work; the live codes'
+// keys live afresh until their deadlines at the new scale.
 func (n *Namespace) SetClock(ctx context.Context, scale *float64, paused *bool) (core.ClockState, error) {
 	st, err := n.clock.Set(ctx, scale, paused)
 	n.state.Forget()
@@ -219,6 +220,9 @@ func (n *Namespace) SetClock(ctx context.Context, scale *float64, paused *bool) 
 		return core.ClockState{}, err
 	}
 	n.sched.Kick()
+	if err := n.miit.RetimeCodes(ctx); err != nil {
+		n.log.WarnContext(ctx, "setting the lifetime of the codes", "err", err)
+	}
 	n.Emit(ctx, st.Now, core.KindClock, st)
 	return st, nil
 }

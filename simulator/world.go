@@ -292,7 +292,7 @@ func (w *World) make(ctx context.Context, n *Namespace) error {
 	if err := n.clock.Init(ctx); err != nil {
 		return err
 	}
-	if err := core.UpgradeStore(ctx, w.rdb, n.ks); err != nil {
+	if err := core.UpgradeStore(ctx, w.rdb, n.ks, w.cfg.Limits.BoundsOf(core.DefaultFaults())); err != nil {
 		return err
 	}
 	n.made.Store(true)

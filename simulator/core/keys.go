@@ -63,22 +63,22 @@ var (
 		Lifetime: "forever; a job until it is carried out, or back to `sched:due` when its lease ends (requeue.lua) or its batch is put back (release.lua)"}
 	keyFilings = KeyDef{Name: "filings", Type: "zset",
 		Writer:   "miit (submit.lua): the ids of the orders, scored by their order of submission",
-		Lifetime: "forever"}
+		Lifetime: "forever; the id of an order whose hash expired leaves it when the orders are next listed"}
 	keyFilingsByStatus = KeyDef{Name: "filings:by_status", Type: "hash",
 		Writer:   "miit (every script that sets an order's MIIT status, miit.lua's count_status): the number of orders in each MIIT status, a field each; smsim_orders reads it",
-		Lifetime: "forever"}
+		Lifetime: "forever; it counts the orders since the namespace was made or reset, expired ones too"}
 	keyFiling = KeyDef{Name: "filing:<id>", Type: "hash",
 		Writer:   "miit (its scripts): an order — both views, and its subjects, one per distinct number: `s<i>.phone`, `.roles`, `.certs`, `.code`, `.failures`, `.resends`, `.validated`",
-		Lifetime: "forever"}
+		Lifetime: "kept while the order is under way; retained once it is approved, returned, rejected or canceled (the provider learning of it later writes it again)"}
 	keyWho = KeyDef{Name: "who:<phone>", Type: "set",
-		Writer:   "miit (submit.lua, change_number.lua): the ids of the orders one of whose subjects has the number",
-		Lifetime: "forever"}
-	keyCodes = KeyDef{Name: "codes", Type: "set",
-		Writer:   "miit (sync.lua, resend.lua, validate.lua, …): the live verification codes, so that no two are equal",
-		Lifetime: "forever; a code until it validates, is replaced, or its order ends"}
+		Writer:   "miit (submit.lua, change_number.lua; tidy.lua drops the orders that expired): the ids of the orders one of whose subjects has the number",
+		Lifetime: "kept while an order of the number is under way (unknown, pending_validation, under_review); retained once an order of it ends and none is (miit's tidy.lua)"}
+	keyCode = KeyDef{Name: "code:<code>", Type: "string",
+		Writer:   "miit (miit.lua's new_code; validate.lua and tidy.lua delete it): a live verification code, so that no two are equal: `<deadline>|<id>`, the deadline (simulated ms) and the id of its order",
+		Lifetime: "until the clock reaches the deadline, in real time at the clock's scale (set again when the scale or the pause changes: miit.Service.RetimeCodes), at most --namespace-ttl; kept while the clock is paused; deleted when the code validates, is replaced, or its order ends"}
 	keyMagicSpurious = KeyDef{Name: "magic:spurious:<phone>", Type: "string",
 		Writer:   "miit (validate.lua, SET NX): the magic number's first validation happened (answered not_found)",
-		Lifetime: "forever"}
+		Lifetime: "kept"}
 	keyMessage = KeyDef{Name: "msg:<id>", Type: "hash",
 		Writer:   "gateway (send.lua, deliver.lua; the trail when an outage holds it): a message, its status and trail",
 		Lifetime: "kept while queued; retained once delivered, blocked or failed"}
@@ -115,13 +115,17 @@ var (
 	keyWebhookInflight = KeyDef{Name: "webhooks:inflight", Type: "zset",
 		Writer:   "webhook (claim_retries.lua): the claimed retries, scored by the end of their lease (real ms)",
 		Lifetime: "forever; a retry until its attempt is recorded (finish.lua), or back to `webhooks:retry` when its lease ends"}
+
+	// legacyCodes is the set of live codes of a store written before the
+	// codes had a key each (code:<code>); UpgradeStore moves them.
+	legacyCodes = "codes"
 )
 
 // keyDefs are the keys of the store, in the order of KEYS.md.
 var keyDefs = []KeyDef{
 	keyNamespaces, keyWebhooked,
 	keyClock, keyFaults, keyEvents, keySeq, keySchedDue, keySchedInflight,
-	keyFilings, keyFilingsByStatus, keyFiling, keyWho, keyCodes, keyMagicSpurious,
+	keyFilings, keyFilingsByStatus, keyFiling, keyWho, keyCode, keyMagicSpurious,
 	keyMessage, keyPhones, keyPhoneProfile, keyPhoneInbox, keyPhoneBlocked, keyPhoneScript, keyThrottles,
 	keyWebhooks, keyWebhook, keyWebhookLog, keyWebhookRetries, keyWebhookInflight,
 }
@@ -198,8 +202,8 @@ func (k Keyspace) Filing(id string) string { return k.key(keyFiling, id) }
 // Who is the set of the orders that name phone.
 func (k Keyspace) Who(phone string) string { return k.key(keyWho, phone) }
 
-// Codes is the set of live verification codes.
-func (k Keyspace) Codes() string { return k.key(keyCodes) }
+// Code is the key of the live verification code code.
+func (k Keyspace) Code(code string) string { return k.key(keyCode, code) }
 
 // MagicSpurious marks the first validation of a magic number.
 func (k Keyspace) MagicSpurious(phone string) string { return k.key(keyMagicSpurious, phone) }
