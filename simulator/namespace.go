@@ -119,6 +119,14 @@ func (n *Namespace) dispatchWebhooks(on bool) {
 	}
 }
 
+// webhooksOn tells whether the process runs the namespace's webhook
+// dispatcher: the namespace has webhooks.
+func (n *Namespace) webhooksOn() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.hooksStop != nil
+}
+
 // RegisterWebhook adds a webhook to the namespace (webhook.Dispatcher.Register)
 // and dispatches its events from then on.
 func (n *Namespace) RegisterWebhook(ctx context.Context, h webhook.Hook) (webhook.Hook, error) {
@@ -275,35 +283,9 @@ func (n *Namespace) SetPhoneProfile(ctx context.Context, phone string, p gateway
 // namespace, and sets its clock and fault profile back to their start
 // values. Other namespaces keep everything. It answers the clock.
 func (n *Namespace) Reset(ctx context.Context) (core.ClockState, error) {
-	del := func(ctx context.Context, c *redis.Client) error {
-		iter := c.Scan(ctx, 0, n.ks.Pattern(), 1000).Iterator()
-		var batch []string
-		for iter.Next(ctx) {
-			batch = append(batch, iter.Val())
-			if len(batch) == 500 {
-				if err := c.Del(ctx, batch...).Err(); err != nil {
-					return err
-				}
-				batch = batch[:0]
-			}
-		}
-		if err := iter.Err(); err != nil {
-			return err
-		}
-		if len(batch) > 0 {
-			return c.Del(ctx, batch...).Err()
-		}
-		return nil
-	}
-	var err error
-	switch c := n.rdb.(type) {
-	case *redis.ClusterClient:
-		err = c.ForEachMaster(ctx, del)
-	case *redis.Client:
-		err = del(ctx, c)
-	default:
-		err = fmt.Errorf("unsupported client %T", n.rdb)
-	}
+	err := core.ScanKeys(ctx, n.rdb, n.ks.Pattern(), 500, func(ctx context.Context, c redis.Cmdable, keys []string) error {
+		return c.Del(ctx, keys...).Err()
+	})
 	if err != nil {
 		return core.ClockState{}, fmt.Errorf("reset: %w", err)
 	}

@@ -66,8 +66,8 @@ func TestEveryKeyHasItsFunction(t *testing.T) {
 	v := reflect.ValueOf(ks)
 	for i := range v.NumMethod() {
 		m := v.Type().Method(i)
-		if m.Name == "Pattern" || m.Name == "Key" {
-			continue // the whole keyspace, for SCAN; a key from its parts
+		if m.Name == "Pattern" || m.Name == "Key" || m.Name == "LongLived" {
+			continue // the whole keyspace, for SCAN; a key from its parts; keys of the registry
 		}
 		if m.Type.NumOut() != 1 || m.Type.Out(0).Kind() != reflect.String {
 			t.Errorf("Keyspace.%s answers %v, want a key", m.Name, m.Type)
@@ -159,5 +159,17 @@ func TestUpgradeMovesTheCodes(t *testing.T) {
 		if ttl, _ := rdb.PTTL(ctx, ks.Code(c)).Result(); ttl <= 59*time.Minute || ttl > time.Hour {
 			t.Errorf("code %s lives %s, want an hour", c, ttl)
 		}
+	}
+}
+
+// The long-lived keys are those of the namespace as a whole that the
+// registry marks so.
+func TestLongLivedKeys(t *testing.T) {
+	ks := core.Keyspace{Prefix: "p", Namespace: "ns"}
+	want := []string{ks.Clock(), ks.Faults(), ks.Events(), ks.Seq(), ks.SchedDue(), ks.SchedInflight(),
+		ks.Filings(), ks.FilingsByStatus(), ks.Phones(), ks.Throttles(),
+		ks.Webhooks(), ks.WebhookRetries(), ks.WebhookInflight()}
+	if got := ks.LongLived(); !slices.Equal(got, want) {
+		t.Errorf("long-lived keys\n%q\nwant\n%q", got, want)
 	}
 }
