@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -100,9 +101,10 @@ func tally(counts map[string]int) (int, string) {
 // the cost cannot creep back: the submission, its notice, the sync, the
 // code and their deliveries are one script; the code, in the inbox by the
 // time the long poll asks, one read; the validation the number's orders and
-// one script.
+// one script. The store is bounded as the binary bounds it by default: the
+// keys' lifetimes are set inside those scripts, at no cost in commands.
 func TestFlowCommandBudget(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withLimits(core.Limits{Retention: 24 * time.Hour, InboxMax: 1000, NamespaceTTL: 7 * 24 * time.Hour}))
 	var count commandCounter
 	e.rdb.AddHook(&count)
 	e.patchFaults(`{"sync_lag":{"min":"0s","max":"0s"},"result_sync_lag":{"min":"0s","max":"0s"},` +
