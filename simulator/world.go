@@ -496,7 +496,7 @@ func (w *World) superviseOnce(ctx context.Context) error {
 		w.log.Warn("keeping the idle namespaces", "err", err)
 	}
 	if err := w.forgetExpired(ctx); err != nil {
-		return err
+		w.log.Warn("forgetting the expired namespaces", "err", err)
 	}
 	hooked, err := w.rdb.SMembers(ctx, w.webhookedKey()).Result()
 	if err != nil {
