@@ -21,7 +21,8 @@ var (
 // deliverArgs are the arguments of deliver.lua: the messages, in the order
 // of their keys.
 type deliverArgs struct {
-	Messages []delivery `json:"messages"`
+	Bounds   core.Bounds `json:"bounds"`
+	Messages []delivery  `json:"messages"`
 }
 
 // delivery is what becomes of a message, as onDeliver decided.
@@ -59,7 +60,7 @@ func (g *Gateway) onDeliver(ctx context.Context, jobs []core.Job) error {
 		return err
 	}
 	keys := []string{g.ks.Seq(), g.ks.Events()}
-	var args deliverArgs
+	args := deliverArgs{Bounds: g.state.Limits().BoundsOf(f)}
 	var senders, reasons []string
 	var delays []float64 // simulated seconds from sent_at to the delivery
 	for i, job := range jobs {
@@ -149,7 +150,10 @@ func outageAt(f core.Faults, phone string, job core.Job) (core.Outage, bool) {
 
 // hold puts a message off until an outage ends.
 func (g *Gateway) hold(ctx context.Context, m queued, o core.Outage) error {
-	if err := g.rdb.HSet(ctx, g.ks.Message(m.id), "trail", m.trail.json()).Err(); err != nil {
+	p := g.rdb.Pipeline()
+	p.HSet(ctx, g.ks.Message(m.id), "trail", m.trail.json())
+	g.keep(ctx, p, g.ks.Message(m.id))
+	if _, err := p.Exec(ctx); err != nil {
 		return fmt.Errorf("hold message %s: %w", m.id, err)
 	}
 	_, err := g.sched.Schedule(ctx, o.End, JobDeliver, m.id, m.phone)

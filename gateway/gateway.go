@@ -87,6 +87,14 @@ func New(c Config) *Gateway {
 	return g
 }
 
+// keep queues, on p, the lifetime of a key of something under way that Go
+// wrote (the prelude's keep): the namespace's TTL from now, if it has one.
+func (g *Gateway) keep(ctx context.Context, p redis.Pipeliner, key string) {
+	if ttl := g.state.Limits().NamespaceTTL; ttl > 0 {
+		p.PExpire(ctx, key, ttl)
+	}
+}
+
 // Message reads a message by id.
 func (g *Gateway) Message(ctx context.Context, id string) (Message, error) {
 	v, err := g.rdb.HGetAll(ctx, g.ks.Message(id)).Result()

@@ -36,8 +36,10 @@ end
 -- as d decided (gateway's delivery: status, folder, reason, at, inbox_limit,
 -- trail, trail_if_full); a message bound for a full inbox fails instead
 -- (inbox_full). The outcome goes on the event log in the same step, so that
--- the live feed sees a delivery exactly when the store holds it. It answers
--- the status, or '' when the message was no longer queued.
+-- the live feed sees a delivery exactly when the store holds it. The
+-- message, finished, is retired, and so is the folder it went to, which
+-- keeps its newest bounds.inbox_max messages. It answers the status, or ''
+-- when the message was no longer queued.
 local function gw_deliver(G, msg_key, folder_key, d)
   if redis.call('HGET', msg_key, 'status') ~= 'queued' then return '' end
   local status, folder, reason, trail = d.status, d.folder, d.reason, d.trail
@@ -54,8 +56,11 @@ local function gw_deliver(G, msg_key, folder_key, d)
     -- the folder holds the message as the phone shows it, read in one step
     redis.call('ZADD', folder_key, seq, cjson.encode({id = f[1], phone = f[2], sender = f[3], body = f[4],
       code = f[5] or '', sent_at = f[6], delivered_at = delivered, seq = seq}))
+    if BOUNDS.inbox_max > 0 then redis.call('ZREMRANGEBYRANK', folder_key, 0, int(-BOUNDS.inbox_max - 1)) end
+    retire(folder_key)
     redis.call('HSET', msg_key, 'folder', folder, 'delivered_at', delivered, 'seq', seq)
   end
+  retire(msg_key)
   local data = cjson.encode({id = f[1], phone = f[2], sender = f[3], body = f[4], code = f[5] or '',
     status = status, folder = folder, reason = reason, sent_at_ms = f[6], delivered_at_ms = delivered, seq = seq})
   data = string.sub(data, 1, -2) .. ',"trail":' .. trail .. '}'
@@ -74,6 +79,7 @@ local function gw_send(G, out)
   redis.call('HSET', msg_key, 'id', out.id, 'phone', out.phone, 'sender', out.sender, 'body', out.body,
     'code', out.code, 'status', 'queued', 'sent_at', int(out.sent_at), 'trail', out.trail, 'fate', '',
     'step', '', 'duplicate_of', out.duplicate_of)
+  keep(msg_key)
   redis.call('SADD', G.phones, out.phone)
   emit(G.events, out.sent_at, KIND.sms_sent, {id = out.id, phone = out.phone, sender = out.sender, body = out.body,
     code = out.code, status = 'queued', sent_at_ms = int(out.sent_at), due_ms = int(out.due), duplicate_of = out.duplicate_of})

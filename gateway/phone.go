@@ -191,7 +191,7 @@ func (g *Gateway) SetProfile(ctx context.Context, phone string, p Profile) error
 		return err
 	}
 	_, err = g.rdb.TxPipelined(ctx, func(tx redis.Pipeliner) error {
-		tx.Set(ctx, g.ks.PhoneProfile(phone), b, 0)
+		tx.Set(ctx, g.ks.PhoneProfile(phone), b, g.state.Limits().NamespaceTTL)
 		tx.SAdd(ctx, g.ks.Phones(), phone)
 		return nil
 	})

@@ -100,6 +100,7 @@ func (g *Gateway) SetScript(ctx context.Context, phone string, sc Script) (Scrip
 				args[i] = x
 			}
 			tx.RPush(ctx, g.ks.PhoneScript(phone), args...)
+			g.keep(ctx, tx, g.ks.PhoneScript(phone))
 		}
 		return nil
 	})

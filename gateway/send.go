@@ -51,16 +51,17 @@ var (
 // sendArgs are the arguments of send.lua: the message, when it was sent and
 // when it is due (ms).
 type sendArgs struct {
-	ID          string `json:"id"`
-	Phone       string `json:"phone"`
-	Sender      string `json:"sender"`
-	Body        string `json:"body"`
-	Code        string `json:"code"` // the code its body holds, or ""
-	SentAt      int64  `json:"sent_at"`
-	Due         int64  `json:"due"`
-	Trail       string `json:"trail"`        // JSON
-	Fate        string `json:"fate"`         // a refusal decided before its delivery, or ""
-	DuplicateOf string `json:"duplicate_of"` // the message it is a second copy of, or ""
+	Bounds      core.Bounds `json:"bounds"`
+	ID          string      `json:"id"`
+	Phone       string      `json:"phone"`
+	Sender      string      `json:"sender"`
+	Body        string      `json:"body"`
+	Code        string      `json:"code"` // the code its body holds, or ""
+	SentAt      int64       `json:"sent_at"`
+	Due         int64       `json:"due"`
+	Trail       string      `json:"trail"`        // JSON
+	Fate        string      `json:"fate"`         // a refusal decided before its delivery, or ""
+	DuplicateOf string      `json:"duplicate_of"` // the message it is a second copy of, or ""
 }
 
 // Send queues a message. Its delivery time is drawn from the fault profile
@@ -90,7 +91,8 @@ func (g *Gateway) Send(ctx context.Context, r SendRequest) (string, error) {
 		if !ok {
 			return g.sendSteps(ctx, r)
 		}
-		statuses, err := sendNowScript.Run(ctx, g.rdb, keys.Keys(), sendNowArgs{Expect: snap.Expect, Messages: outs}).StringSlice()
+		statuses, err := sendNowScript.Run(ctx, g.rdb, keys.Keys(),
+			sendNowArgs{Expect: snap.Expect, Bounds: snap.Bounds(), Messages: outs}).StringSlice()
 		if retry, err := g.Retry(ctx, err); retry {
 			continue
 		} else if err != nil {
@@ -168,6 +170,7 @@ var (
 // the clock and fault profile they were planned with.
 type sendNowArgs struct {
 	Expect   core.Expect `json:"expect"`
+	Bounds   core.Bounds `json:"bounds"`
 	Messages []Outgoing  `json:"messages"`
 }
 
@@ -211,7 +214,7 @@ func (g *Gateway) sendSteps(ctx context.Context, r SendRequest) (string, error) 
 
 	out, err := sendScript.Run(ctx, g.rdb,
 		[]string{g.ks.Message(r.ID), g.ks.SchedDue(), g.ks.Seq(), g.ks.Phones(), g.ks.PhoneScript(r.To), g.ks.Events()},
-		sendArgs{ID: r.ID, Phone: r.To, Sender: r.From, Body: r.Body, Code: CodeIn(r.Body), SentAt: r.At.UnixMilli(),
+		sendArgs{Bounds: g.state.Limits().BoundsOf(f), ID: r.ID, Phone: r.To, Sender: r.From, Body: r.Body, Code: CodeIn(r.Body), SentAt: r.At.UnixMilli(),
 			Due: due.UnixMilli(), Trail: t.json(), Fate: fate, DuplicateOf: r.duplicateOf}).StringSlice()
 	if err != nil {
 		return "", fmt.Errorf("queue message: %w", err)

@@ -12,6 +12,7 @@ if string.sub(step, 1, 6) == 'delay:' then due = due + tonumber(string.sub(step,
 redis.call('HSET', msg_key, 'id', args.id, 'phone', args.phone, 'sender', args.sender, 'body', args.body,
   'code', args.code, 'status', 'queued', 'sent_at', int(args.sent_at), 'trail', args.trail, 'fate', args.fate,
   'step', step, 'duplicate_of', args.duplicate_of)
+keep(msg_key)
 redis.call('SADD', phones_key, args.phone)
 emit(events_key, args.sent_at, KIND.sms_sent, {id = args.id, phone = args.phone, sender = args.sender, body = args.body,
   code = args.code, status = 'queued', sent_at_ms = int(args.sent_at), due_ms = int(due), duplicate_of = args.duplicate_of})

@@ -4,9 +4,10 @@
 -- new one's, and, pending validation, the current code goes to the new
 -- number at once. It answers {'ok', jobs due at once…}, else why not:
 -- {'not_cancel', type}, {'state', status} or {'not_required'}.
-local filing_key, old_who_key, new_who_key = KEYS[9], KEYS[10], KEYS[11]
+local filing_key, old_who_key, new_who_key = KEYS[8], KEYS[9], KEYS[10]
 local F = filing_key
 local now = args.now
+if stale(clock_key, faults_key) then return STALE end
 due_limit = now
 if redis.call('HGET', F, 'type') ~= 'cancel' then return {'not_cancel', redis.call('HGET', F, 'type')} end
 local st = redis.call('HGET', F, 'status')
@@ -19,7 +20,10 @@ if not si then return {'not_required'} end
 local id = redis.call('HGET', F, 'id')
 redis.call('HSET', F, 's' .. si .. '.phone', args.phone, 'people', args.people)
 redis.call('SREM', old_who_key, id)
+later_retire(args.old_phone)
 redis.call('SADD', new_who_key, id)
+keep(new_who_key)
+touch_order(F)
 if st == 'pending_validation' then
   schedule(due_key, seq_key, now, JOB.code, {id, si, args.phone, subj(F, si, 'code'), window(F)})
 end

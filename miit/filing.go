@@ -110,6 +110,7 @@ var (
 // submitArgs are the arguments of submit.lua.
 type submitArgs struct {
 	Expect      core.Expect       `json:"expect"` // the clock and fault profile its plans were computed with
+	Bounds      core.Bounds       `json:"bounds"`
 	ID          string            `json:"id"`
 	Seq         int64             `json:"seq"`          // the order of submission; 0: the script counts it
 	SubmittedAt int64             `json:"submitted_at"` // ms
@@ -181,7 +182,7 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (ProviderView, 
 		at := snap.Now().Now
 		syncDue := at.Add(f.SyncLag.Draw(s.rand, "sync_lag", id))
 		keys := core.NewKeyList(s.libKeys(s.ks.Filing(id), s.ks.Filings())...)
-		args := submitArgs{Expect: snap.Expect, ID: id, Seq: seq, SubmittedAt: at.UnixMilli(), SyncDue: syncDue.UnixMilli(),
+		args := submitArgs{Expect: snap.Expect, Bounds: snap.Bounds(), ID: id, Seq: seq, SubmittedAt: at.UnixMilli(), SyncDue: syncDue.UnixMilli(),
 			Window: f.ValidationWindow.Milliseconds(), Phones: []string{}, Who: []int{}, Notices: []notice{},
 			Fields: map[string]string{
 				"id": id, "type": req.Type, "variant": req.Variant, "submitted_at": strconv.FormatInt(at.UnixMilli(), 10),
@@ -233,10 +234,10 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (ProviderView, 
 		if args.Sync != nil {
 			s.codesSent(*args.Sync, done.Codes)
 		}
-		if err := s.sched.RunNow(ctx, out[1:]...); err != nil {
+		if err := s.carryOn(ctx, out[1:]); err != nil {
 			return ProviderView{}, err
 		}
-		if core.JobsIn(out[1:]) > 0 { // jobs due at once moved the order on
+		if jobs, _ := leftToTidy(out[1:]); core.JobsIn(jobs) > 0 { // jobs due at once moved the order on
 			return s.ProviderView(ctx, id)
 		}
 		fields["prov_status"], fields["prov_validated"] = done.ProvStatus, done.ProvValidated
@@ -428,7 +429,9 @@ var (
 )
 
 type cancelArgs struct {
-	Now int64 `json:"now"` // ms
+	Expect core.Expect `json:"expect"`
+	Bounds core.Bounds `json:"bounds"`
+	Now    int64       `json:"now"` // ms
 }
 
 // Cancel cancels an order for the customer: allowed while MIIT holds it as
@@ -437,16 +440,21 @@ func (s *Service) Cancel(ctx context.Context, id string) (ProviderView, error) {
 	if _, err := s.load(ctx, id); err != nil {
 		return ProviderView{}, err
 	}
-	now, err := s.clock.Now(ctx)
-	if err != nil {
-		return ProviderView{}, err
-	}
-	st, err := cancelScript.Run(ctx, s.rdb, s.libKeys(s.ks.Filing(id)), cancelArgs{Now: now.UnixMilli()}).Text()
+	var out []string
+	err := s.withSnapshot(ctx, func(snap core.Snapshot) (err error) {
+		out, err = cancelScript.Run(ctx, s.rdb, s.libKeys(s.ks.Filing(id)),
+			cancelArgs{Expect: snap.Expect, Bounds: snap.Bounds(), Now: snap.Now().Now.UnixMilli()}).StringSlice()
+		return err
+	})
 	if err != nil {
 		return ProviderView{}, fmt.Errorf("cancel %s: %w", id, err)
 	}
+	st := out[0]
 	switch st {
 	case "ok":
+		if err := s.carryOn(ctx, out[1:]); err != nil {
+			return ProviderView{}, err
+		}
 		return s.ProviderView(ctx, id)
 	case "expired":
 		return ProviderView{}, core.Conflict("filing %s cannot be canceled: its validation window has ended and MIIT has canceled it", id)

@@ -32,6 +32,7 @@ var (
 // and fault profile of Expect; times in ms.
 type syncArgs struct {
 	Expect     core.Expect   `json:"expect"`
+	Bounds     core.Bounds   `json:"bounds"`
 	Now        int64         `json:"now"`
 	Deadline   int64         `json:"deadline"`             // the end of the validation window
 	Window     int64         `json:"window"`               // its length
@@ -42,13 +43,15 @@ type syncArgs struct {
 }
 
 // syncSubject is what the sync gives a subject: a code, the first of the
-// candidates that is no live code, texted at CodeDue. When that is at once,
+// candidates that is no live code (their keys at the positions CodeKeys),
+// texted at CodeDue. When that is at once,
 // Texts holds the code message of each candidate, planned (the script
 // sends the one of the candidate it picks); when a plan cannot be made, a
 // job texts it. Lost: MIIT says it sent the first code but the network
 // never sees it (lost_code_rate).
 type syncSubject struct {
 	Candidates []string             `json:"candidates"`
+	CodeKeys   []int                `json:"code_keys"`
 	CodeDue    int64                `json:"code_due"`
 	Texts      [][]gateway.Outgoing `json:"texts,omitempty"`
 	Lost       bool                 `json:"lost,omitempty"`
@@ -77,13 +80,14 @@ func (s *Service) planSync(id string, phones []string, now time.Time, snap core.
 	}
 	review := now.Add(f.Review.Time.Draw(s.rand, "review", id))
 	result := now.Add(f.ResultSyncLag.Draw(s.rand, "result_sync_lag", id, StatusUnderReview))
-	a := syncArgs{Expect: snap.Expect, Now: now.UnixMilli(), Deadline: deadline.UnixMilli(), Window: f.ValidationWindow.Milliseconds(),
+	a := syncArgs{Expect: snap.Expect, Bounds: snap.Bounds(), Now: now.UnixMilli(), Deadline: deadline.UnixMilli(), Window: f.ValidationWindow.Milliseconds(),
 		AutoResend: autoresend, ReviewDue: review.UnixMilli(), ResultDue: result.UnixMilli(), Subjects: []syncSubject{}}
 	for i, phone := range phones {
 		si := strconv.Itoa(i + 1)
-		sj := syncSubject{Candidates: make([]string, codeCandidates)}
+		sj := syncSubject{Candidates: make([]string, codeCandidates), CodeKeys: make([]int, codeCandidates)}
 		for j := range sj.Candidates {
 			sj.Candidates[j] = s.rand.Code("code", id, si, "0", strconv.Itoa(j))
+			sj.CodeKeys[j] = keys.Add(s.ks.Code(sj.Candidates[j]))
 		}
 		// MIIT takes its own time to hand the first code message over.
 		due := now.Add(f.MIITSendDelay.Draw(s.rand, "miit_send_delay", id, si))
@@ -164,7 +168,7 @@ func (s *Service) onSync(ctx context.Context, job core.Job) error {
 			return fmt.Errorf("sync %s: answer %q: %w", id, out[0], err)
 		}
 		s.codesSent(args, sent)
-		return s.sched.RunNow(ctx, out[1:]...)
+		return s.carryOn(ctx, out[1:])
 	}
 	return fmt.Errorf("sync %s: %w", id, gateway.ErrKeptChanging)
 }
@@ -251,8 +255,10 @@ var (
 )
 
 type expireArgs struct {
-	Now       int64 `json:"now"`        // ms
-	ResultDue int64 `json:"result_due"` // when the provider learns of it, ms
+	Expect    core.Expect `json:"expect"`
+	Bounds    core.Bounds `json:"bounds"`
+	Now       int64       `json:"now"`        // ms
+	ResultDue int64       `json:"result_due"` // when the provider learns of it, ms
 }
 
 // onExpire: the validation window ends; an order not fully validated is
@@ -262,24 +268,17 @@ func (s *Service) onExpire(ctx context.Context, job core.Job) error {
 		return err
 	}
 	id := job.Args[0]
-	lag, err := s.resultLag(ctx, id, "expired")
-	if err != nil {
+	var out []string
+	err := s.withSnapshot(ctx, func(snap core.Snapshot) (err error) {
+		lag := snap.Faults.ResultSyncLag.Draw(s.rand, "result_sync_lag", id, "expired")
+		out, err = expireScript.Run(ctx, s.rdb, s.libKeys(s.ks.Filing(id)), expireArgs{Expect: snap.Expect, Bounds: snap.Bounds(),
+			Now: job.Due.UnixMilli(), ResultDue: job.Due.Add(lag).UnixMilli()}).StringSlice()
 		return err
-	}
-	due, err := expireScript.Run(ctx, s.rdb, s.libKeys(s.ks.Filing(id)),
-		expireArgs{Now: job.Due.UnixMilli(), ResultDue: job.Due.Add(lag).UnixMilli()}).StringSlice()
+	})
 	if err != nil {
 		return fmt.Errorf("expire %s: %w", id, err)
 	}
-	return s.sched.RunNow(ctx, due...)
-}
-
-func (s *Service) resultLag(ctx context.Context, id string, parts ...string) (time.Duration, error) {
-	f, err := s.faults.Get(ctx)
-	if err != nil {
-		return 0, err
-	}
-	return f.ResultSyncLag.Draw(s.rand, append([]string{"result_sync_lag", id}, parts...)...), nil
+	return s.carryOn(ctx, out)
 }
 
 var (
@@ -291,10 +290,12 @@ var (
 // resultArgs are MIIT's state of a version of an order, as a miit.result
 // job carries it to the provider at At (ms).
 type resultArgs struct {
-	Version   string `json:"version"`
-	Status    string `json:"status"`
-	Validated string `json:"validated"` // the roles validated, comma-separated
-	At        int64  `json:"at"`
+	Expect    core.Expect `json:"expect"`
+	Bounds    core.Bounds `json:"bounds"`
+	Version   string      `json:"version"`
+	Status    string      `json:"status"`
+	Validated string      `json:"validated"` // the roles validated, comma-separated
+	At        int64       `json:"at"`
 }
 
 // onResult: MIIT's state of a version reaches the provider. Args: filing,
@@ -303,8 +304,14 @@ func (s *Service) onResult(ctx context.Context, job core.Job) error {
 	if err := job.Arity(4); err != nil {
 		return err
 	}
-	return resultScript.Run(ctx, s.rdb, s.libKeys(s.ks.Filing(job.Args[0])),
-		resultArgs{Version: job.Args[1], Status: job.Args[2], Validated: job.Args[3], At: job.Due.UnixMilli()}).Err()
+	err := s.withSnapshot(ctx, func(snap core.Snapshot) error {
+		return resultScript.Run(ctx, s.rdb, s.libKeys(s.ks.Filing(job.Args[0])), resultArgs{Expect: snap.Expect, Bounds: snap.Bounds(),
+			Version: job.Args[1], Status: job.Args[2], Validated: job.Args[3], At: job.Due.UnixMilli()}).Err()
+	})
+	if err != nil {
+		return fmt.Errorf("result of %s: %w", job.Args[0], err)
+	}
+	return nil
 }
 
 var (
@@ -314,9 +321,11 @@ var (
 )
 
 type reviewArgs struct {
-	Outcome   string `json:"outcome"`    // approved or returned
-	Now       int64  `json:"now"`        // ms
-	ResultDue int64  `json:"result_due"` // when the provider learns of it, ms
+	Expect    core.Expect `json:"expect"`
+	Bounds    core.Bounds `json:"bounds"`
+	Outcome   string      `json:"outcome"`    // approved or returned
+	Now       int64       `json:"now"`        // ms
+	ResultDue int64       `json:"result_due"` // when the provider learns of it, ms
 }
 
 // onReview: the communications administration approves or returns an order
@@ -326,21 +335,22 @@ func (s *Service) onReview(ctx context.Context, job core.Job) error {
 		return err
 	}
 	id := job.Args[0]
-	f, err := s.faults.Get(ctx)
-	if err != nil {
+	var out []string
+	err := s.withSnapshot(ctx, func(snap core.Snapshot) (err error) {
+		f := snap.Faults
+		outcome := StatusReturned
+		if s.rand.Chance(f.Review.ApproveRatio, "approve", id) {
+			outcome = StatusApproved
+		}
+		lag := f.ResultSyncLag.Draw(s.rand, "result_sync_lag", id, outcome)
+		out, err = reviewScript.Run(ctx, s.rdb, s.libKeys(s.ks.Filing(id)), reviewArgs{Expect: snap.Expect, Bounds: snap.Bounds(),
+			Outcome: outcome, Now: job.Due.UnixMilli(), ResultDue: job.Due.Add(lag).UnixMilli()}).StringSlice()
 		return err
-	}
-	outcome := StatusReturned
-	if s.rand.Chance(f.Review.ApproveRatio, "approve", id) {
-		outcome = StatusApproved
-	}
-	lag := f.ResultSyncLag.Draw(s.rand, "result_sync_lag", id, outcome)
-	due, err := reviewScript.Run(ctx, s.rdb, s.libKeys(s.ks.Filing(id)),
-		reviewArgs{Outcome: outcome, Now: job.Due.UnixMilli(), ResultDue: job.Due.Add(lag).UnixMilli()}).StringSlice()
+	})
 	if err != nil {
 		return fmt.Errorf("review %s: %w", id, err)
 	}
-	return s.sched.RunNow(ctx, due...)
+	return s.carryOn(ctx, out)
 }
 
 var (

@@ -27,6 +27,7 @@ type lookup struct {
 	now    int64
 	faults core.Faults
 	expect core.Expect
+	bounds core.Bounds
 	call   string
 }
 
@@ -46,7 +47,7 @@ func (s *Service) lookup(ctx context.Context, phone, counter string) (lookup, er
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return lookup{}, fmt.Errorf("look up %s: %w", phone, err)
 	}
-	l := lookup{ids: ids.Val(), now: snap.Now().Now.UnixMilli(), faults: snap.Faults, expect: snap.Expect}
+	l := lookup{ids: ids.Val(), now: snap.Now().Now.UnixMilli(), faults: snap.Faults, expect: snap.Expect, bounds: snap.Bounds()}
 	if call != nil {
 		l.call = strconv.FormatInt(call.Val(), 10)
 	}

@@ -13,7 +13,8 @@ type Page[T any] struct {
 	Total int
 }
 
-// orders reads every order, newest first.
+// orders reads every order, newest first; the ids of orders whose hash
+// expired leave the list.
 func (s *Service) orders(ctx context.Context) ([]filing, error) {
 	ids, err := s.rdb.ZRevRange(ctx, s.ks.Filings(), 0, -1).Result()
 	if err != nil {
@@ -30,9 +31,17 @@ func (s *Service) orders(ctx context.Context) ([]filing, error) {
 		}
 	}
 	out := make([]filing, 0, len(ids))
-	for _, c := range cmds {
+	var gone []any
+	for i, c := range cmds {
 		if v := c.Val(); v["id"] != "" {
 			out = append(out, filing{v})
+		} else {
+			gone = append(gone, ids[i])
+		}
+	}
+	if len(gone) > 0 { // expired (the retention) or reset: the list forgets them too
+		if err := s.rdb.ZRem(ctx, s.ks.Filings(), gone...).Err(); err != nil {
+			return nil, fmt.Errorf("list filings: forget the expired: %w", err)
 		}
 	}
 	return out, nil

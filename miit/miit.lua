@@ -2,12 +2,13 @@
 -- script (lua.go). Go writes before it JOB, the kinds of miit's jobs
 -- (JOB.code is 'miit.code'), and MAX_FAILURES and MAX_RESENDS.
 --
--- The KEYS of a script that uses it start with these eight (Service.libKeys);
--- its own keys follow, from KEYS[9]. A script that sends messages names
--- theirs by position (gateway.Outgoing's k); G names the keys the gateway's
--- library writes (gateway.lua).
-local due_key, seq_key, codes_key, status_key, events_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local phones_key, clock_key, faults_key = KEYS[6], KEYS[7], KEYS[8]
+-- The KEYS of a script that uses it start with these seven (Service.libKeys);
+-- its own keys follow, from KEYS[8]. A script that sends messages names
+-- theirs by position (gateway.Outgoing's k), and so does one that issues
+-- codes (a key per candidate); G names the keys the gateway's library
+-- writes (gateway.lua).
+local due_key, seq_key, status_key, events_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local phones_key, clock_key, faults_key = KEYS[5], KEYS[6], KEYS[7]
 local G = {due = due_key, seq = seq_key, events = events_key, phones = phones_key}
 
 -- An order is a hash (F, a filing key). Its subjects — the required
@@ -31,10 +32,39 @@ local function count_status(F, st)
   redis.call('HINCRBY', status_key, st, 1)
 end
 
-local function kill_codes(F)
+-- An order is under way until it ends: approved, returned, rejected or
+-- canceled. touch_order bounds the life of order F after a script wrote it
+-- (the prelude's keep and retire): kept while under way, retained once
+-- ended.
+local ENDED = {approved = true, returned = true, rejected = true, canceled = true}
+
+local function touch_order(F)
+  if ENDED[redis.call('HGET', F, 'status')] then retire(F) else keep(F) end
+end
+
+-- What a script cannot reach, because its keys are not in KEYS, it leaves
+-- to miit's tidy.lua, which its caller runs next: a code of an order to
+-- free (later_free), a number whose index of orders may retire
+-- (later_retire: an order of it ended, or left it). finish adds them to the
+-- reply, 'tidy:free:<code>:<order id>' and 'tidy:retire:<phone>'.
+local tidy = {}
+
+local function later_free(code, id)
+  tidy[#tidy + 1] = 'tidy:free:' .. code .. ':' .. id
+end
+
+local function later_retire(phone)
+  tidy[#tidy + 1] = 'tidy:retire:' .. phone
+end
+
+-- ended notes what order F, which just ended, leaves behind: its live
+-- codes, and its numbers, whose index may retire.
+local function ended(F)
+  local id = redis.call('HGET', F, 'id')
   for i = 1, nsubj(F) do
     local c = subj(F, i, 'code')
-    if c and c ~= '' then redis.call('SREM', codes_key, c) end
+    if c and c ~= '' and subj(F, i, 'validated') ~= '1' then later_free(c, id) end
+    later_retire(subj(F, i, 'phone'))
   end
 end
 
@@ -92,17 +122,41 @@ local function bump(F, due, status)
   return v
 end
 
--- new_code picks the first candidate that is no live code and makes it live.
--- new_code picks the first candidate that is no live code, makes it live,
--- and answers it and its index.
-local function new_code(candidates)
-  for j, c in ipairs(candidates) do
-    if redis.call('SISMEMBER', codes_key, c) == 0 then
-      redis.call('SADD', codes_key, c)
+-- A live code has a key (core.Keyspace.Code): '<deadline>|<order id>',
+-- so that no two live codes are equal. It lives until the clock reaches
+-- the order's deadline, in real time at the clock's scale (keep_until; miit's
+-- RetimeCodes sets it again when the scale changes), and is deleted when the
+-- code validates, is replaced or its order ends (free_code). A code whose
+-- deadline has passed is free whatever its key says; one moved from a store
+-- written before ('|': no deadline, no order) is live until freed.
+local function code_free_at(v, now)
+  local deadline = tonumber(string.match(v, '^(%d*)|'))
+  return deadline ~= nil and deadline <= now
+end
+
+-- new_code makes live, for order id, the first of candidates (o.candidates,
+-- their keys at the positions o.code_keys) that is no live code, until
+-- deadline (ms, simulated); it answers it and its index.
+local function new_code(o, id, now, deadline)
+  for j, c in ipairs(o.candidates) do
+    local key = KEYS[o.code_keys[j]]
+    local v = redis.call('GET', key)
+    if not v or code_free_at(v, now) then
+      redis.call('SET', key, int(deadline) .. '|' .. id)
+      keep_until(key, now, deadline)
       return c, j
     end
   end
   return nil
+end
+
+-- free_code deletes the code key key when order id holds it (or an order
+-- unknown, the code moved from a store written before).
+local function free_code(key, id)
+  local v = redis.call('GET', key)
+  if not v then return end
+  local holder = string.match(v, '|(.*)$')
+  if holder == id or holder == '' then redis.call('DEL', key) end
 end
 
 local function live(F, now)
@@ -136,11 +190,17 @@ local function matches(F, si, phone, last6)
 end
 
 -- finish answers reply after bringing to the provider the changes bump
--- found due at once, in order: every script that bumps returns through it
--- (the prelude's with_due_now then adds the jobs due at once).
+-- found due at once, in order: every script that bumps or leaves something
+-- to tidy returns through it. It adds what is left to tidy, then the
+-- prelude's with_due_now adds the jobs due at once.
 local function finish(reply)
-  for _, r in ipairs(due_results) do apply_result(r[1], r[2], r[3], r[4], due_limit) end
+  for _, r in ipairs(due_results) do
+    apply_result(r[1], r[2], r[3], r[4], due_limit)
+    touch_order(r[1])
+  end
   due_results = {}
+  for _, t in ipairs(tidy) do reply[#reply + 1] = t end
+  tidy = {}
   return with_due_now(reply)
 end
 
@@ -174,6 +234,7 @@ local function sync_order(F, a)
     redis.call('HSET', F, 'status', 'under_review', 'validated_at', int(now))
     bump(F, a.result_due, 'under_review')
     schedule(due_key, seq_key, a.review_due, JOB.review, {id})
+    touch_order(F)
     return sent
   end
   local v = redis.call('HINCRBY', F, 'version', 1)
@@ -184,7 +245,7 @@ local function sync_order(F, a)
   emit_status(F, 'provider', 'pending_validation')
   for i = 1, n do
     local sj = a.subjects[i]
-    local code, j = new_code(sj.candidates)
+    local code, j = new_code(sj, id, now, a.deadline)
     if not code then error('no free code among the candidates') end
     redis.call('HSET', F, 's' .. i .. '.code', code)
     if sj.texts then
@@ -197,5 +258,6 @@ local function sync_order(F, a)
   end
   schedule(due_key, seq_key, a.deadline, JOB.expire, {id})
   if a.autoresend then schedule(due_key, seq_key, a.autoresend, JOB.autoresend, {id}) end
+  touch_order(F)
   return sent
 end

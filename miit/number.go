@@ -25,10 +25,13 @@ var (
 )
 
 type changeNumberArgs struct {
-	Role   string `json:"role"`
-	Phone  string `json:"phone"`  // the new number
-	Now    int64  `json:"now"`    // ms
-	People string `json:"people"` // the order's people with the new number, JSON
+	Expect   core.Expect `json:"expect"`
+	Bounds   core.Bounds `json:"bounds"`
+	Role     string      `json:"role"`
+	Phone    string      `json:"phone"`     // the new number
+	OldPhone string      `json:"old_phone"` // the number it had
+	Now      int64       `json:"now"`       // ms
+	People   string      `json:"people"`    // the order's people with the new number, JSON
 }
 
 // ChangeNumbers updates the mobile numbers of required people of a
@@ -81,12 +84,13 @@ func (s *Service) ChangeNumbers(ctx context.Context, id string, changes map[stri
 		old := people[role].Phone
 		people[role].Phone = phone
 		pj, _ := json.Marshal(people)
-		now, err := s.clock.Now(ctx)
-		if err != nil {
-			return ProviderView{}, err
-		}
-		out, err := changeNumberScript.Run(ctx, s.rdb, s.libKeys(s.ks.Filing(id), s.ks.Who(old), s.ks.Who(phone)),
-			changeNumberArgs{Role: role, Phone: phone, Now: now.UnixMilli(), People: string(pj)}).StringSlice()
+		var out []string
+		err := s.withSnapshot(ctx, func(snap core.Snapshot) (err error) {
+			out, err = changeNumberScript.Run(ctx, s.rdb, s.libKeys(s.ks.Filing(id), s.ks.Who(old), s.ks.Who(phone)),
+				changeNumberArgs{Expect: snap.Expect, Bounds: snap.Bounds(), Role: role, Phone: phone, OldPhone: old,
+					Now: snap.Now().Now.UnixMilli(), People: string(pj)}).StringSlice()
+			return err
+		})
 		if err != nil {
 			return ProviderView{}, fmt.Errorf("change number: %w", err)
 		}
@@ -101,7 +105,7 @@ func (s *Service) ChangeNumbers(ctx context.Context, id string, changes map[stri
 		case "not_cancel":
 			return ProviderView{}, core.Conflict("filing %s is a %s order: cancel it and submit a new order with the new number", id, out[1])
 		}
-		if err := s.sched.RunNow(ctx, out[1:]...); err != nil {
+		if err := s.carryOn(ctx, out[1:]); err != nil {
 			return ProviderView{}, err
 		}
 		if f, err = s.load(ctx, id); err != nil {

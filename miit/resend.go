@@ -31,6 +31,7 @@ var (
 // orders of the number.
 type resendArgs struct {
 	Expect   core.Expect   `json:"expect"` // the clock and fault profile it was computed with
+	Bounds   core.Bounds   `json:"bounds"`
 	Phone    string        `json:"phone"`
 	Last6    string        `json:"last6"`
 	Now      int64         `json:"now"`       // ms
@@ -38,10 +39,12 @@ type resendArgs struct {
 	Orders   []resendOrder `json:"orders"`
 }
 
-// resendOrder is an order of the number and the candidates of its new code.
+// resendOrder is an order of the number and the candidates of its new code,
+// their keys at the positions CodeKeys.
 type resendOrder struct {
 	ID         string   `json:"id"`
 	Candidates []string `json:"candidates"`
+	CodeKeys   []int    `json:"code_keys"`
 }
 
 // Resend asks MIIT to text a person a new code: the earlier code stops
@@ -57,17 +60,21 @@ func (s *Service) Resend(ctx context.Context, req ResendRequest) (ResendResult, 
 		if err != nil {
 			return ResendResult{}, err
 		}
-		own := []string{s.ks.Who(phone)}
-		args := resendArgs{Expect: l.expect, Phone: phone, Last6: l6, Now: l.now, SameCode: l.faults.ResendPolicy == core.ResendSameCode, Orders: []resendOrder{}}
+		keys := core.NewKeyList(s.libKeys(s.ks.Who(phone))...)
 		for _, id := range l.ids {
-			own = append(own, s.ks.Filing(id))
-			o := resendOrder{ID: id, Candidates: make([]string, codeCandidates)}
+			keys.Add(s.ks.Filing(id))
+		}
+		args := resendArgs{Expect: l.expect, Bounds: l.bounds, Phone: phone, Last6: l6, Now: l.now,
+			SameCode: l.faults.ResendPolicy == core.ResendSameCode, Orders: []resendOrder{}}
+		for _, id := range l.ids {
+			o := resendOrder{ID: id, Candidates: make([]string, codeCandidates), CodeKeys: make([]int, codeCandidates)}
 			for j := range o.Candidates {
 				o.Candidates[j] = s.rand.Code("code", id, "resend", l.call, strconv.Itoa(j))
+				o.CodeKeys[j] = keys.Add(s.ks.Code(o.Candidates[j]))
 			}
 			args.Orders = append(args.Orders, o)
 		}
-		out, err := resendScript.Run(ctx, s.rdb, s.libKeys(own...), args).StringSlice()
+		out, err := resendScript.Run(ctx, s.rdb, keys.Keys(), args).StringSlice()
 		if core.Stale(err) {
 			s.state.Forget()
 			continue
@@ -78,7 +85,7 @@ func (s *Service) Resend(ctx context.Context, req ResendRequest) (ResendResult, 
 		if out[0] == "retry" {
 			continue
 		}
-		if err := s.sched.RunNow(ctx, out[1:]...); err != nil {
+		if err := s.carryOn(ctx, out[1:]); err != nil {
 			return ResendResult{}, err
 		}
 		s.resends.WithLabelValues(out[0]).Inc()

@@ -6,11 +6,13 @@
 -- orders, jobs due at once…} — not_found, no_pending, limit_reached,
 -- resent, from worst to best — or {'retry'} when the index changed.
 --
--- KEYS: the library's eight, the number's index, then the order of each of
--- args.orders, in order.
+-- KEYS: the library's seven, the number's index, the order of each of
+-- args.orders, in order, then the keys of the candidates (args.orders[i]
+-- names them by position).
 if stale(clock_key, faults_key) then return STALE end
-local who_key = KEYS[9]
-local filing_keys = key_list(10)
+local who_key = KEYS[8]
+local filing_keys = {}
+for i = 1, #args.orders do filing_keys[i] = KEYS[8 + i] end
 local phone, last6, now = args.phone, args.last6, args.now
 due_limit = now
 local ids = {}
@@ -34,13 +36,14 @@ for fi, F in ipairs(filing_keys) do
         else
           local code = subj(F, si, 'code')
           if not args.same_code then
-            code = new_code(order.candidates)
+            code = new_code(order, order.id, now, tonumber(redis.call('HGET', F, 'deadline')))
             if not code then return redis.error_reply('no free code among the candidates') end
             local old = subj(F, si, 'code')
-            if old and old ~= '' then redis.call('SREM', codes_key, old) end
+            if old and old ~= '' then later_free(old, order.id) end
             redis.call('HSET', F, 's' .. si .. '.code', code)
           end
           redis.call('HINCRBY', F, 's' .. si .. '.resends', 1)
+          touch_order(F)
           schedule(due_key, seq_key, now, JOB.code, {order.id, si, phone, code, window(F)})
           r = 'resent'
         end

@@ -105,10 +105,11 @@ func New(c Config) (*Service, error) {
 }
 
 // libKeys are the keys of a script that uses the library (miit.lua): the
-// scheduler's due set and sequence hash, the set of live codes, the count
-// of orders by status and the event log, then the script's own.
+// scheduler's due set and sequence hash, the count of orders by status, the
+// event log, the set of phones, the clock and the fault profile, then the
+// script's own.
 func (s *Service) libKeys(own ...string) []string {
-	return append([]string{s.ks.SchedDue(), s.ks.Seq(), s.ks.Codes(), s.ks.FilingsByStatus(), s.ks.Events(),
+	return append([]string{s.ks.SchedDue(), s.ks.Seq(), s.ks.FilingsByStatus(), s.ks.Events(),
 		s.ks.Phones(), s.ks.Clock(), s.ks.Faults()}, own...)
 }
 

@@ -67,7 +67,7 @@ func buildWorld(t testing.TB, opts ...func(*miit.Config)) (*world, error) {
 	w.sched = core.NewScheduler(w.rdb, w.ks, w.clock, log, w.reg, core.SchedulerOptions{})
 	w.faults = core.NewFaultStore(w.rdb, w.ks)
 	w.events = core.NewEventLog(w.rdb, w.ks)
-	state := core.NewState(w.clock, w.faults)
+	state := core.NewState(w.clock, w.faults, core.Limits{})
 	w.gw = gateway.New(gateway.Config{Redis: w.rdb, Keyspace: w.ks, Scheduler: w.sched, Faults: w.faults,
 		State: state, Events: w.events, Rand: rnd, Log: log, Metrics: w.reg})
 	cfg := miit.Config{Redis: w.rdb, Keyspace: w.ks, Clock: w.clock, Scheduler: w.sched, Faults: w.faults,
@@ -413,7 +413,7 @@ func withSeed(seed int64) func(*miit.Config) {
 // What of the store fails (world.fail).
 const (
 	failNothing = iota
-	failScripts // the scripts of the miit package: those passed the set of live codes
+	failScripts // the scripts of the miit package: those passed the count of orders by status third
 	failAll
 )
 
@@ -429,7 +429,7 @@ func (h failHook) fails(cmd redis.Cmder) bool {
 		return true
 	case failScripts:
 		a := cmd.Args()
-		return len(a) > 5 && (a[0] == "evalsha" || a[0] == "eval") && a[5] == h.w.ks.Key("codes")
+		return len(a) > 5 && (a[0] == "evalsha" || a[0] == "eval") && a[5] == h.w.ks.FilingsByStatus()
 	}
 	return false
 }

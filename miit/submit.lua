@@ -9,10 +9,10 @@
 -- sync_order's answer, prov_status, prov_validated}, jobs due at once…}, or
 -- refuses a stale plan.
 --
--- KEYS: the library's eight, the order, the list of orders, then the keys
+-- KEYS: the library's seven, the order, the list of orders, then the keys
 -- args names by position: the index of each number (args.who[i]), the
--- messages' keys.
-local filing_key, filings_key = KEYS[9], KEYS[10]
+-- messages' keys, the codes' keys.
+local filing_key, filings_key = KEYS[8], KEYS[9]
 if stale(clock_key, faults_key) then return STALE end
 local outs = {}
 for _, n in ipairs(args.notices) do
@@ -32,11 +32,13 @@ for f, v in pairs(args.fields) do
   fields[#fields + 1] = v
 end
 redis.call('HSET', filing_key, unpack(fields))
+touch_order(filing_key)
 redis.call('ZADD', filings_key, seq, args.id)
 emit_now(KIND.filing_submitted, args.view)
 local notices = {}
 for i, phone in ipairs(args.phones) do
   redis.call('SADD', KEYS[args.who[i]], args.id)
+  keep(KEYS[args.who[i]])
   local n = args.notices[i]
   if n.texts then
     local statuses = {}

@@ -34,6 +34,7 @@ var (
 // when, and the orders of the number.
 type validateArgs struct {
 	Expect core.Expect     `json:"expect"` // the clock and fault profile it was computed with
+	Bounds core.Bounds     `json:"bounds"`
 	Phone  string          `json:"phone"`
 	Last6  string          `json:"last6"`
 	Code   string          `json:"code"`
@@ -75,8 +76,8 @@ func (s *Service) Validate(ctx context.Context, req ValidateRequest) (Validation
 		if err != nil {
 			return ValidationResult{}, err
 		}
-		own := []string{s.ks.Who(phone), s.ks.MagicSpurious(phone)}
-		args := validateArgs{Expect: l.expect, Phone: phone, Last6: l6, Code: req.Code, Now: l.now, Orders: []validateOrder{},
+		own := []string{s.ks.Who(phone), s.ks.MagicSpurious(phone), s.ks.Code(req.Code)}
+		args := validateArgs{Expect: l.expect, Bounds: l.bounds, Phone: phone, Last6: l6, Code: req.Code, Now: l.now, Orders: []validateOrder{},
 			Spurious: s.rand.Chance(l.faults.SpuriousNotFoundRate, "spurious_not_found", l.call),
 			Magic:    phone == gateway.MagicSpuriousNotFound && l.faults.MagicNumbers}
 		rf := l.faults.ResultSyncLag
@@ -100,7 +101,7 @@ func (s *Service) Validate(ctx context.Context, req ValidateRequest) (Validation
 		if out[0] == "retry" {
 			continue
 		}
-		if err := s.sched.RunNow(ctx, out[2:]...); err != nil {
+		if err := s.carryOn(ctx, out[2:]); err != nil {
 			return ValidationResult{}, err
 		}
 		return s.validation(out[0], out[1] == "1"), nil

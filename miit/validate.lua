@@ -12,17 +12,23 @@
 --
 -- args.spurious: MIIT glitches and answers not_found, changing nothing;
 -- so does the first validation of args.magic, the magic number of that
--- glitch (its key, KEYS[10], notes it happened).
+-- glitch (its key, KEYS[9], notes it happened).
 --
--- KEYS: the library's eight, the number's index, the magic number's note,
--- then the order of each of args.orders, in order.
+-- KEYS: the library's seven, the number's index, the magic number's note,
+-- the key of the code entered, then the order of each of args.orders, in
+-- order.
 if stale(clock_key, faults_key) then return STALE end
-local who_key, magic_key = KEYS[9], KEYS[10]
+local who_key, magic_key, code_key = KEYS[8], KEYS[9], KEYS[10]
 local filing_keys = key_list(11)
 local phone, last6, code, now = args.phone, args.last6, args.code, args.now
 due_limit = now
 -- MIIT glitches: not_found, whatever the data, and nothing applied.
-if args.spurious or (args.magic and redis.call('SET', magic_key, '1', 'NX')) then
+local glitch = args.spurious
+if not glitch and args.magic and redis.call('SET', magic_key, '1', 'NX') then
+  keep(magic_key)
+  glitch = true
+end
+if glitch then
   emit_now(KIND.validation, {phone = phone, result = 'not_found', rejected = false, spurious = true})
   return {'not_found', '0'}
 end
@@ -53,7 +59,7 @@ if #hits > 0 then
   for _, m in ipairs(hits) do
     local F, order = filing_keys[m[1]], args.orders[m[1]]
     redis.call('HSET', F, 's' .. m[2] .. '.validated', '1')
-    redis.call('SREM', codes_key, code)
+    free_code(code_key, order.id)
     local all = true
     for si = 1, nsubj(F) do
       if subj(F, si, 'validated') ~= '1' then all = false end
@@ -67,6 +73,7 @@ if #hits > 0 then
     else
       bump(F, now + order.validated_lag, 'pending_validation')
     end
+    touch_order(F)
   end
   emit_now(KIND.validation, {phone = phone, result = result, rejected = false})
   return finish({result, '0'})
@@ -76,12 +83,13 @@ local rejected = '0'
 for _, m in ipairs(matched) do
   local F, order = filing_keys[m[1]], args.orders[m[1]]
   if redis.call('HINCRBY', F, 's' .. m[2] .. '.failures', 1) >= MAX_FAILURES then
-    kill_codes(F)
+    ended(F)
     count_status(F, 'rejected')
     redis.call('HSET', F, 'status', 'rejected', 'rejected_at', int(now))
     bump(F, now + order.rejected_lag, 'rejected')
     rejected = '1'
   end
+  touch_order(F)
 end
 emit_now(KIND.validation, {phone = phone, result = 'failed', rejected = rejected == '1'})
 return finish({'failed', rejected})

@@ -56,7 +56,7 @@ func (w *World) build(name string) (*Namespace, error) {
 	n.clock = core.NewClock(w.rdb, ks, w.cfg.ClockStart, nil)
 	n.sched = core.NewScheduler(w.rdb, ks, n.clock, w.log, w.reg, w.cfg.Scheduler)
 	n.faults = core.NewFaultStore(w.rdb, ks)
-	n.state = core.NewState(n.clock, n.faults)
+	n.state = core.NewState(n.clock, n.faults, w.cfg.Limits)
 	n.sched.UseState(n.state)
 	n.events = core.NewEventLog(w.rdb, ks)
 	n.feed = core.NewFeed(n.events, w.sub, w.log, gateway.PhoneOf)
@@ -70,7 +70,7 @@ func (w *World) build(name string) (*Namespace, error) {
 	}
 	n.miit = m
 	n.hooks = webhook.New(webhook.Config{Redis: w.rdb, Keyspace: ks, AllowHosts: w.cfg.WebhookHosts,
-		Backoff: w.cfg.WebhookBackoff, MaxAttempts: w.cfg.WebhookAttempts, Log: w.log})
+		Backoff: w.cfg.WebhookBackoff, MaxAttempts: w.cfg.WebhookAttempts, KeyTTL: w.cfg.Limits.NamespaceTTL, Log: w.log})
 	return n, nil
 }
 
@@ -117,6 +117,14 @@ func (n *Namespace) dispatchWebhooks(on bool) {
 		n.hooksStop()
 		n.hooksStop = nil
 	}
+}
+
+// webhooksOn tells whether the process runs the namespace's webhook
+// dispatcher: the namespace has webhooks.
+func (n *Namespace) webhooksOn() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.hooksStop != nil
 }
 
 // RegisterWebhook adds a webhook to the namespace (webhook.Dispatcher.Register)
@@ -214,7 +222,8 @@ func (n *Namespace) EmitNow(ctx context.Context, kind string, data any) {
 }
 
 // SetClock changes the clock's scale and/or paused flag (nil leaves one as
-// it is) and wakes the scheduler, which may have new work.
+// it is) and wakes the scheduler, which may have new work; the live codes'
+// keys live afresh until their deadlines at the new scale.
 func (n *Namespace) SetClock(ctx context.Context, scale *float64, paused *bool) (core.ClockState, error) {
 	st, err := n.clock.Set(ctx, scale, paused)
 	n.state.Forget()
@@ -222,6 +231,9 @@ func (n *Namespace) SetClock(ctx context.Context, scale *float64, paused *bool) 
 		return core.ClockState{}, err
 	}
 	n.sched.Kick()
+	if err := n.miit.RetimeCodes(ctx); err != nil {
+		n.log.WarnContext(ctx, "setting the lifetime of the codes", "err", err)
+	}
 	n.Emit(ctx, st.Now, core.KindClock, st)
 	return st, nil
 }
@@ -274,35 +286,9 @@ func (n *Namespace) SetPhoneProfile(ctx context.Context, phone string, p gateway
 // namespace, and sets its clock and fault profile back to their start
 // values. Other namespaces keep everything. It answers the clock.
 func (n *Namespace) Reset(ctx context.Context) (core.ClockState, error) {
-	del := func(ctx context.Context, c *redis.Client) error {
-		iter := c.Scan(ctx, 0, n.ks.Pattern(), 1000).Iterator()
-		var batch []string
-		for iter.Next(ctx) {
-			batch = append(batch, iter.Val())
-			if len(batch) == 500 {
-				if err := c.Del(ctx, batch...).Err(); err != nil {
-					return err
-				}
-				batch = batch[:0]
-			}
-		}
-		if err := iter.Err(); err != nil {
-			return err
-		}
-		if len(batch) > 0 {
-			return c.Del(ctx, batch...).Err()
-		}
-		return nil
-	}
-	var err error
-	switch c := n.rdb.(type) {
-	case *redis.ClusterClient:
-		err = c.ForEachMaster(ctx, del)
-	case *redis.Client:
-		err = del(ctx, c)
-	default:
-		err = fmt.Errorf("unsupported client %T", n.rdb)
-	}
+	err := core.ScanKeys(ctx, n.rdb, n.ks.Pattern(), 500, func(ctx context.Context, c redis.Cmdable, keys []string) error {
+		return c.Del(ctx, keys...).Err()
+	})
 	if err != nil {
 		return core.ClockState{}, fmt.Errorf("reset: %w", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -79,6 +80,13 @@ type Config struct {
 	// NamespaceIdle): a write that would make one more is refused with a
 	// 429 (default DefaultMaxNamespaces).
 	MaxNamespaces int
+	// Limits bound the memory of the namespaces in Redis: how long what is
+	// finished lives (the retention, unless a namespace's fault profile
+	// sets its own), how many messages a phone's folder keeps, how long a
+	// namespace's keys outlive its last use (NamespaceTTL, at least
+	// NamespaceIdle). The zero value bounds nothing: every key lives
+	// forever.
+	Limits core.Limits
 }
 
 // DefaultMaxNamespaces is how many namespaces may be in use at once unless
@@ -101,6 +109,7 @@ type World struct {
 	mu     sync.Mutex            // guards spaces and runCtx
 	spaces map[string]*Namespace // the namespaces this process has built
 	runCtx context.Context       // the background work's; nil until Start
+	forgot atomic.Int64          // real Unix ms at which supervise last looked for expired namespaces
 
 	stop func()
 	wg   sync.WaitGroup
@@ -127,6 +136,10 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 	}
 	if cfg.MaxNamespaces == 0 {
 		cfg.MaxNamespaces = DefaultMaxNamespaces
+	}
+	if ttl := cfg.Limits.NamespaceTTL; ttl > 0 && ttl < cfg.NamespaceIdle {
+		return nil, fmt.Errorf("namespace TTL %s: must be 0 (never) or at least the idle period (%s), "+
+			"so that a namespace in use keeps its keys", core.FormatDuration(ttl), core.FormatDuration(cfg.NamespaceIdle))
 	}
 	w := &World{cfg: cfg, rdb: cfg.Redis, log: cfg.Log, reg: cfg.Registry, spaces: map[string]*Namespace{}}
 	w.rnd = core.NewSource()
@@ -196,10 +209,22 @@ func (w *World) Stop() {
 		spaces = append(spaces, n)
 	}
 	w.mu.Unlock()
+	var made []*Namespace
 	for _, n := range spaces {
 		n.halt()
+		if n.made.Load() {
+			made = append(made, n)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	if err := w.keepUntilLastUse(ctx, made); err != nil {
+		w.log.Warn("keeping the namespaces", "err", err)
 	}
 }
+
+// stopTimeout bounds what Stop writes to the store.
+const stopTimeout = 5 * time.Second
 
 // registryKey is the sorted set of the namespaces in use, scored by the
 // real Unix ms of their last request; every process runs the background
@@ -213,7 +238,7 @@ func (w *World) webhookedKey() string { return core.WebhookedKey(w.cfg.KeyPrefix
 // Namespace answers namespace name for a request that changes it: it
 // makes the namespace when it is new (its clock at the start value, one
 // more in the registry of those in use, refused with a 429 beyond
-// MaxNamespaces), and records the use.
+// MaxNamespaces), or when its keys expired since, and records the use.
 func (w *World) Namespace(ctx context.Context, name string) (*Namespace, error) {
 	n, err := w.existing(ctx, name)
 	if err != nil {
@@ -224,8 +249,19 @@ func (w *World) Namespace(ctx context.Context, name string) (*Namespace, error) 
 			return nil, err
 		}
 	}
-	if err := w.touch(ctx, n); err != nil {
+	gone, err := w.touch(ctx, n, false)
+	if err != nil {
 		return nil, err
+	}
+	if gone { // idle past the namespace TTL: it starts again, as new
+		n.made.Store(false)
+		n.state.Forget()
+		if err := w.make(ctx, n); err != nil {
+			return nil, err
+		}
+		if _, err := w.touch(ctx, n, true); err != nil {
+			return nil, err
+		}
 	}
 	return n, nil
 }
@@ -296,7 +332,7 @@ func (w *World) make(ctx context.Context, n *Namespace) error {
 	if err := n.clock.Init(ctx); err != nil {
 		return err
 	}
-	if err := core.UpgradeStore(ctx, w.rdb, n.ks); err != nil {
+	if err := core.UpgradeStore(ctx, w.rdb, n.ks, w.cfg.Limits.BoundsOf(core.DefaultFaults())); err != nil {
 		return err
 	}
 	n.made.Store(true)
@@ -321,19 +357,37 @@ func (w *World) adopt(n *Namespace) *Namespace {
 	return n
 }
 
-// touch records in the registry that namespace n is in use, at most once
-// every touchEvery per process.
-func (w *World) touch(ctx context.Context, n *Namespace) error {
-	now := time.Now().UnixMilli()
+// touch records in the registry that namespace n is in use, and writes
+// afresh the lifetime of its long-lived keys (NamespaceTTL from now), at
+// most once every touchEvery per process unless forced: one round trip,
+// two while it has webhooks. It answers whether the namespace's clock was
+// gone — the namespace expired, and is to be made again.
+func (w *World) touch(ctx context.Context, n *Namespace, force bool) (bool, error) {
+	now := time.Now()
 	last := n.touched.Load()
-	if now-last < touchEvery.Milliseconds() || !n.touched.CompareAndSwap(last, now) {
-		return nil
+	if (!force && now.UnixMilli()-last < touchEvery.Milliseconds()) || !n.touched.CompareAndSwap(last, now.UnixMilli()) {
+		return false, nil
 	}
-	if err := w.rdb.ZAdd(ctx, w.registryKey(), redis.Z{Score: float64(now), Member: n.name}).Err(); err != nil {
+	ttl := w.cfg.Limits.NamespaceTTL
+	var hooks []string
+	if ttl > 0 {
+		var err error
+		if hooks, err = w.hookIDs(ctx, n); err != nil {
+			n.touched.Store(last)
+			return false, err
+		}
+	}
+	p := w.rdb.Pipeline()
+	p.ZAddGT(ctx, w.registryKey(), redis.Z{Score: float64(now.UnixMilli()), Member: n.name})
+	var clock *redis.BoolCmd
+	if ttl > 0 {
+		clock = expireAt(ctx, p, n, now.Add(ttl), hooks)
+	}
+	if _, err := p.Exec(ctx); err != nil {
 		n.touched.Store(last)
-		return fmt.Errorf("record namespace %s: %w", n.name, err)
+		return false, fmt.Errorf("record namespace %s: %w", n.name, err)
 	}
-	return nil
+	return clock != nil && !clock.Val(), nil
 }
 
 // activeNamespaces answers the namespaces used within the idle period,
@@ -440,9 +494,19 @@ func (w *World) superviseOnce(ctx context.Context) error {
 		}
 	}
 	w.mu.Unlock()
+	var made []*Namespace
 	for _, n := range idle {
 		w.loop.Remove(n.sched)
 		n.halt()
+		if n.made.Load() {
+			made = append(made, n)
+		}
+	}
+	if err := w.keepUntilLastUse(ctx, made); err != nil {
+		w.log.Warn("keeping the idle namespaces", "err", err)
+	}
+	if err := w.forgetExpired(ctx); err != nil {
+		w.log.Warn("forgetting the expired namespaces", "err", err)
 	}
 	hooked, err := w.rdb.SMembers(ctx, w.webhookedKey()).Result()
 	if err != nil {

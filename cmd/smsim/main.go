@@ -52,11 +52,21 @@ type config struct {
 	logFormat       string
 	shutdownTimeout time.Duration
 	namespaceIdle   time.Duration
+	namespaceTTL    time.Duration
 	maxNamespaces   int
+	retention       time.Duration
+	inboxMax        int
 	webhookHosts    []string
 	scenario        string
 	demo            bool
 }
+
+// The limits of the store's memory unless set (simulator.Config.Limits).
+const (
+	defaultRetention    = 24 * time.Hour
+	defaultInboxMax     = 1000
+	defaultNamespaceTTL = 7 * 24 * time.Hour
+)
 
 // hostName matches a DNS host name.
 var hostName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)
@@ -79,7 +89,10 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.StringVar(&c.logFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in progress")
 	fs.DurationVar(&c.namespaceIdle, "namespace-idle", simulator.DefaultNamespaceIdle, "how long a namespace no request touches counts as in use")
+	fs.DurationVar(&c.namespaceTTL, "namespace-ttl", defaultNamespaceTTL, "how long (real time) the keys of a namespace no request changes outlive its last use; 0: for ever")
 	fs.IntVar(&c.maxNamespaces, "max-namespaces", simulator.DefaultMaxNamespaces, "most namespaces in use at once: a write that would make one more is a 429")
+	fs.DurationVar(&c.retention, "retention", defaultRetention, "how long (real time) what is finished (orders, messages, phones' folders) stays in the store; a namespace's fault profile may set its own; 0: for ever")
+	fs.IntVar(&c.inboxMax, "inbox-max", defaultInboxMax, "messages each folder of a phone keeps, the newest; 0: all")
 	fs.Func("webhook-host", "a host besides loopback that webhooks may be posted to (repeat the flag, or separate hosts with commas)", func(v string) error {
 		for _, h := range strings.Split(v, ",") {
 			h = strings.TrimSpace(h)
@@ -245,7 +258,8 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 	sc := simulator.Config{KeyPrefix: c.keyPrefix, MIITSender: c.miitSender, ProviderSender: c.providerSender,
 		Log: log, Registry: reg, NamespaceIdle: c.namespaceIdle, MaxNamespaces: c.maxNamespaces,
 		WebhookHosts: c.webhookHosts,
-		ClockStart:   core.ClockStart{Scale: c.scale, Paused: c.paused}}
+		ClockStart:   core.ClockStart{Scale: c.scale, Paused: c.paused},
+		Limits:       core.Limits{Retention: c.retention, InboxMax: c.inboxMax, NamespaceTTL: c.namespaceTTL}}
 	if !(c.scale > 0 && c.scale <= core.MaxScale) {
 		return sc, fmt.Errorf("scale: must be more than 0 and at most %d, got %v", core.MaxScale, c.scale)
 	}
@@ -263,6 +277,15 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 	}
 	if c.namespaceIdle < time.Minute {
 		return sc, fmt.Errorf("namespace-idle: must be at least 1m, got %v", c.namespaceIdle)
+	}
+	if c.namespaceTTL != 0 && c.namespaceTTL < c.namespaceIdle {
+		return sc, fmt.Errorf("namespace-ttl: must be 0 (for ever) or at least the namespace-idle (%v), got %v", c.namespaceIdle, c.namespaceTTL)
+	}
+	if c.retention < 0 {
+		return sc, fmt.Errorf("retention: must be 0 (for ever) or more, got %v", c.retention)
+	}
+	if c.inboxMax < 0 {
+		return sc, fmt.Errorf("inbox-max: must be 0 (all) or more, got %d", c.inboxMax)
 	}
 	if c.clockStart != "" {
 		t, err := time.Parse(time.RFC3339, c.clockStart)
@@ -292,8 +315,9 @@ func openStore(ctx context.Context, url string, log *slog.Logger) (redis.Univers
 		if err := m.StartAddr("127.0.0.1:0"); err != nil {
 			return nil, nil, fmt.Errorf("start embedded Redis: %w", err)
 		}
+		stopTTLs := runDownTTLs(m, ttlTick)
 		rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
-		return rdb, func() { rdb.Close(); m.Close() }, nil
+		return rdb, func() { rdb.Close(); stopTTLs(); m.Close() }, nil
 	}
 	opt, err := redis.ParseURL(url)
 	if err != nil {
@@ -308,6 +332,39 @@ func openStore(ctx context.Context, url string, log *slog.Logger) (redis.Univers
 	}
 	log.Info("connected to Redis", "addr", opt.Addr, "db", opt.DB)
 	return rdb, func() { rdb.Close() }, nil
+}
+
+// ttlTick is how often the embedded store's TTLs run down: each time,
+// miniredis walks all its keys (about 2 ms per thousand), holding the store.
+const ttlTick = 10 * time.Second
+
+// runDownTTLs runs the TTLs of miniredis m down as real time passes, every
+// tick, so that its keys expire as a real Redis's do (miniredis leaves its
+// TTLs as they are unless told): the embedded store's memory stays bounded
+// by the limits (--retention, --namespace-ttl). It answers the function that
+// stops it and waits.
+func runDownTTLs(m *miniredis.Miniredis, tick time.Duration) (stop func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				m.FastForward(now.Sub(last))
+				last = now
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
 }
 
 // applyScenario applies the --scenario to the default namespace.

@@ -6,10 +6,14 @@ import (
 	"io"
 	"net/http"
 	"regexp"
-	"smsim/simulator/core/testkit"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/alicebob/miniredis/v2"
+
+	"smsim/simulator/core"
+	"smsim/simulator/core/testkit"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -49,6 +53,33 @@ func TestWebhookHosts(t *testing.T) {
 	}
 }
 
+// The limits of the store reach the server's config: the defaults, and
+// what the flags or their variables say.
+func TestLimitsFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		want core.Limits
+	}{
+		{nil, nil, core.Limits{Retention: 24 * time.Hour, InboxMax: 1000, NamespaceTTL: 168 * time.Hour}},
+		{[]string{"--retention", "0", "--inbox-max", "0", "--namespace-ttl", "0"}, nil, core.Limits{}},
+		{nil, map[string]string{"SMSIM_RETENTION": "90m", "SMSIM_INBOX_MAX": "50", "SMSIM_NAMESPACE_TTL": "24h"},
+			core.Limits{Retention: 90 * time.Minute, InboxMax: 50, NamespaceTTL: 24 * time.Hour}},
+	} {
+		cfg, err := parse(c.args, env(c.env), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := worldConfig(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sc.Limits != c.want {
+			t.Errorf("%v %v: limits %+v, want %+v", c.args, c.env, sc.Limits, c.want)
+		}
+	}
+}
+
 func TestBadSettingsExitWithUsageError(t *testing.T) {
 	for _, c := range []struct {
 		args []string
@@ -64,6 +95,10 @@ func TestBadSettingsExitWithUsageError(t *testing.T) {
 		{[]string{"--max-body", "10"}, nil, "max-body"},
 		{[]string{"--namespace-idle", "5s"}, nil, "namespace-idle: must be at least 1m, got 5s"},
 		{[]string{"--max-namespaces", "0"}, nil, "max-namespaces: must be at least 1, got 0"},
+		{[]string{"--namespace-ttl", "30m"}, nil, "namespace-ttl: must be 0 (for ever) or at least the namespace-idle (1h0m0s), got 30m0s"},
+		{[]string{"--namespace-idle", "3h"}, map[string]string{"SMSIM_NAMESPACE_TTL": "2h"}, "namespace-ttl: must be 0 (for ever) or at least the namespace-idle"},
+		{[]string{"--retention", "-1h"}, nil, "retention: must be 0 (for ever) or more, got -1h0m0s"},
+		{[]string{"--inbox-max", "-1"}, nil, "inbox-max: must be 0 (all) or more, got -1"},
 		{[]string{"--webhook-host", "http://hooks.example"}, nil, `invalid value "http://hooks.example" for flag -webhook-host: "http://hooks.example" is not a host name or address`},
 		{nil, map[string]string{"SMSIM_SCALE": "fast"}, "SMSIM_SCALE"},
 		{[]string{"extra"}, nil, "unexpected argument"},
@@ -156,5 +191,20 @@ func TestRunServesOnEmbeddedStoreAndShutsDown(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("did not shut down")
+	}
+}
+
+// The embedded store's TTLs run down with real time, as a real Redis's do,
+// so that its memory is bounded too; a key without one stays.
+func TestEmbeddedStoreRunsDownTTLs(t *testing.T) {
+	m := miniredis.RunT(t)
+	m.Set("finished", "x")
+	m.SetTTL("finished", 50*time.Millisecond)
+	m.Set("kept", "x")
+	stop := runDownTTLs(m, 5*time.Millisecond)
+	defer stop()
+	testkit.WaitFor(t, "the key to expire", func() bool { return !m.Exists("finished") })
+	if !m.Exists("kept") {
+		t.Fatal("a key without a TTL expired")
 	}
 }

@@ -270,6 +270,12 @@ type Faults struct {
 	AutoResendNoon       bool          // re-send current codes at 12:00 CST the next day
 	MagicNumbers         bool          // the magic numbers (199000000xx) have their faults
 	Review               Review
+	// Retention is how long, in real time, the namespace's store keeps
+	// what is finished (orders that ended, messages delivered or failed,
+	// phones' folders) before forgetting it; 0: as long as the namespace.
+	// nil: the server's --retention. It bounds memory only: outcomes are
+	// decided by the simulated clock.
+	Retention *time.Duration
 }
 
 // DefaultFaults is the start value of the fault profile: what a namespace
@@ -313,6 +319,7 @@ type faultsJSON struct {
 	AutoResendNoon       bool             `json:"auto_resend_noon"`
 	MagicNumbers         bool             `json:"magic_numbers"`
 	Review               Review           `json:"review"`
+	Retention            *string          `json:"retention,omitempty"`
 }
 
 func (f Faults) wire() faultsJSON {
@@ -325,6 +332,10 @@ func (f Faults) wire() faultsJSON {
 		MIITSendDelay: f.MIITSendDelay, ResendPolicy: f.ResendPolicy,
 		ValidationWindow: formatDuration(f.ValidationWindow), AutoResendNoon: f.AutoResendNoon,
 		MagicNumbers: f.MagicNumbers, Review: f.Review,
+	}
+	if f.Retention != nil {
+		r := formatDuration(*f.Retention)
+		w.Retention = &r
 	}
 	if w.SenderDelays == nil {
 		w.SenderDelays = map[string]Delay{}
@@ -359,6 +370,10 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 		MIITSendDelay: w.MIITSendDelay, ResendPolicy: w.ResendPolicy,
 		ValidationWindow: p.parse("validation_window", w.ValidationWindow), AutoResendNoon: w.AutoResendNoon,
 		MagicNumbers: w.MagicNumbers, Review: w.Review,
+	}
+	if w.Retention != nil {
+		r := p.parse("retention", *w.Retention)
+		f.Retention = &r
 	}
 	if f.SenderDelays == nil {
 		f.SenderDelays = map[string]Delay{}

@@ -85,6 +85,12 @@ type Faults struct {
 	AutoResendNoon       bool          // re-send current codes at 12:00 CST the next day
 	MagicNumbers         bool          // the numbers of MagicNumbers have their faults
 	Review               Review
+	// Retention is how long (real time) the namespace keeps what is
+	// finished — an order approved, returned, rejected or canceled, a
+	// message delivered or failed, a phone's folders from their last
+	// delivery — before Redis lets it expire; 0 keeps it. nil: the
+	// process's default (--retention, Limits.Retention).
+	Retention *time.Duration
 }
 
 // DefaultFaults is the start value of the fault profile.
@@ -160,6 +166,7 @@ type faultsJSON struct {
 	AutoResendNoon       bool                 `json:"auto_resend_noon"`
 	MagicNumbers         bool                 `json:"magic_numbers"`
 	Review               reviewJSON           `json:"review"`
+	Retention            *string              `json:"retention,omitempty"`
 }
 
 // FormatDuration writes d as a Go duration string without zero units:
@@ -188,6 +195,10 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 		ValidationWindow: FormatDuration(f.ValidationWindow), AutoResendNoon: f.AutoResendNoon,
 		MagicNumbers: f.MagicNumbers,
 		Review:       reviewJSON{f.Review.Time.wire(), f.Review.ApproveRatio},
+	}
+	if f.Retention != nil {
+		r := FormatDuration(*f.Retention)
+		w.Retention = &r
 	}
 	for k, d := range f.SenderDelays {
 		w.SenderDelays[k] = d.wire()
@@ -273,6 +284,10 @@ func (w faultsJSON) parse() (Faults, error) {
 	f.AutoResendNoon = w.AutoResendNoon
 	f.MagicNumbers = w.MagicNumbers
 	f.Review = Review{Time: p.delay("review", w.Review.DelayJSON), ApproveRatio: p.rate("review.approve_ratio", w.Review.ApproveRatio)}
+	if w.Retention != nil {
+		r := p.dur("retention", *w.Retention)
+		f.Retention = &r
+	}
 	return f, p.err
 }
 

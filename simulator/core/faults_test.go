@@ -48,12 +48,39 @@ func TestFaultsRejectBadSettings(t *testing.T) {
 		`{"auto_resend_noon":"yes"}`:            "auto_resend_noon: expected true or false",
 		`[]`:                                    "body: expected a JSON object",
 		`{"result_sync_lag":{"max":"100000h"}}`: "result_sync_lag.max: must be at most",
+		`{"retention":"-1h"}`:                   "retention: must not be negative",
+		`{"retention":""}`:                      "retention: missing",
+		`{"retention":3600}`:                    "retention: expected a string",
 	} {
 		_, err := core.ParseFaults([]byte(body))
 		e, ok := err.(*core.Error)
 		if !ok || e.Code != 400 || !strings.Contains(e.Detail, field) {
 			t.Errorf("ParseFaults(%s) = %v, want a 400 naming %q", body, err, field)
 		}
+	}
+}
+
+// The retention is the process's unless the profile sets one: absent from
+// the start value and from a profile that does not set it, written back as
+// it was given.
+func TestFaultsRetention(t *testing.T) {
+	if f := core.DefaultFaults(); f.Retention != nil {
+		t.Fatalf("the start value sets a retention: %v", *f.Retention)
+	}
+	for body, want := range map[string]string{`{"retention":"1h30m"}`: "1h30m", `{"retention":"0s"}`: "0s"} {
+		f, err := core.ParseFaults([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(f)
+		var w struct{ Retention *string }
+		if err := json.Unmarshal(b, &w); err != nil || w.Retention == nil || *w.Retention != want {
+			t.Errorf("%s is written back as %s", body, b)
+		}
+	}
+	f, err := core.ParseFaults([]byte(`{"retention":null}`))
+	if err != nil || f.Retention != nil {
+		t.Errorf("a null retention reads as %v, %v; want none", f.Retention, err)
 	}
 }
 

@@ -25,6 +25,10 @@ type KeyDef struct {
 	Writer   string // who writes it, and what it holds
 	Lifetime string // how long it lives
 	Shared   bool   // the process's, under the prefix alone, shared by every namespace
+	// LongLived: a key of the namespace as a whole (no placeholder), whose
+	// lifetime a process that uses the namespace writes afresh
+	// (Keyspace.LongLived); the other keys get theirs when written.
+	LongLived bool
 }
 
 // Pattern is the key's full form: <prefix>:{<ns>}:Name, or <prefix>:Name
@@ -38,93 +42,98 @@ func (d KeyDef) Pattern() string {
 
 var (
 	keyNamespaces = KeyDef{Name: "namespaces", Type: "zset", Shared: true,
-		Writer:   "simulator.World: the namespaces requests used, scored by the real Unix ms of the last use (recorded at most every 10 s per process)",
-		Lifetime: "forever, across resets; a namespace idle for longer than --namespace-idle is left out of the listing and of the background work"}
+		Writer: "simulator.World: the namespaces requests used, scored by the real Unix ms of the last use (recorded at most every 10 s per process)",
+		Lifetime: "forever, across resets; a namespace idle for longer than --namespace-idle is left out of the listing and of the background work, " +
+			"and one idle for longer than --namespace-ttl leaves it (its keys have expired)"}
 	keyWebhooked = KeyDef{Name: "webhooked", Type: "set", Shared: true,
 		Writer:   "simulator.Namespace (RegisterWebhook, DeleteWebhook, Reset): the namespaces that have webhooks; every process runs their dispatchers, and no other",
-		Lifetime: "forever; a namespace until its last hook is deleted or it is reset"}
-	keyClock = KeyDef{Name: "clock", Type: "hash",
+		Lifetime: "forever; a namespace until its last hook is deleted, it is reset, or it leaves `namespaces` past --namespace-ttl"}
+	keyClock = KeyDef{Name: "clock", Type: "hash", LongLived: true,
 		Writer:   "core.Clock (clock_init.lua, clock_move.lua): the anchor `sim` (simulated ms) read at `real` (real ms), `scale`, `paused`",
-		Lifetime: "forever; a reset sets it again to its start value"}
-	keyFaults = KeyDef{Name: "faults", Type: "string",
+		Lifetime: "long-lived; a reset sets it again to its start value"}
+	keyFaults = KeyDef{Name: "faults", Type: "string", LongLived: true,
 		Writer:   "core.FaultStore (SET, faults_patch.lua): the fault profile, JSON",
-		Lifetime: "forever (absent: the default profile)"}
-	keyEvents = KeyDef{Name: "events", Type: "stream",
+		Lifetime: "long-lived (absent: the default profile)"}
+	keyEvents = KeyDef{Name: "events", Type: "stream", LongLived: true,
 		Writer:   "core.EventLog and every script that emits (the prelude's emit): fields `at` (simulated ms), `kind`, `data` (JSON); the webhooks read it through the consumer group `webhooks`",
-		Lifetime: "forever; its newest ~10000 entries (XADD MAXLEN ~)"}
+		Lifetime: "long-lived; its newest ~10000 entries (XADD MAXLEN ~)"}
 	keyLive = KeyDef{Name: "events:live", Type: "channel",
 		Writer:   "every event written (the prelude's emit) is published on it: id, at, kind, data, a line each; core.Subscriber listens to the channels of the namespaces a process's watchers follow",
 		Lifetime: "nothing is stored: a Pub/Sub channel"}
-	keySeq = KeyDef{Name: "seq", Type: "hash",
+	keySeq = KeyDef{Name: "seq", Type: "hash", LongLived: true,
 		Writer:   "sequence numbers, each a field: `job` (core.Scheduler), `filing`, `validation`, `resend` (miit), `message`, `delivery` (gateway)",
-		Lifetime: "forever"}
-	keySchedDue = KeyDef{Name: "sched:due", Type: "zset",
+		Lifetime: "long-lived"}
+	keySchedDue = KeyDef{Name: "sched:due", Type: "zset", LongLived: true,
 		Writer:   "core.Scheduler and the scripts that schedule (the prelude's schedule): jobs (`seq|due|kind|arg|…`) scored by their due time (simulated ms)",
-		Lifetime: "forever; a job until a scheduler claims it (claim.lua, claim_jobs.lua)"}
-	keySchedInflight = KeyDef{Name: "sched:inflight", Type: "zset",
+		Lifetime: "long-lived; a job until a scheduler claims it (claim.lua, claim_jobs.lua)"}
+	keySchedInflight = KeyDef{Name: "sched:inflight", Type: "zset", LongLived: true,
 		Writer:   "core.Scheduler (claim.lua, claim_jobs.lua): the claimed jobs, scored by the end of their lease (real ms)",
-		Lifetime: "forever; a job until it is carried out, or back to `sched:due` when its lease ends (requeue.lua) or its batch is put back (release.lua)"}
-	keyFilings = KeyDef{Name: "filings", Type: "zset",
+		Lifetime: "long-lived; a job until it is carried out, or back to `sched:due` when its lease ends (requeue.lua) or its batch is put back (release.lua)"}
+	keyFilings = KeyDef{Name: "filings", Type: "zset", LongLived: true,
 		Writer:   "miit (submit.lua): the ids of the orders, scored by their order of submission",
-		Lifetime: "forever"}
-	keyFilingsByStatus = KeyDef{Name: "filings:by_status", Type: "hash",
+		Lifetime: "long-lived; the id of an order whose hash expired leaves it when the orders are next listed"}
+	keyFilingsByStatus = KeyDef{Name: "filings:by_status", Type: "hash", LongLived: true,
 		Writer:   "miit (every script that sets an order's MIIT status, miit.lua's count_status): the number of orders in each MIIT status, a field each; smsim_orders reads it",
-		Lifetime: "forever"}
+		Lifetime: "long-lived; it counts the orders since the namespace was made or reset, expired ones too"}
 	keyFiling = KeyDef{Name: "filing:<id>", Type: "hash",
 		Writer:   "miit (its scripts): an order — both views, and its subjects, one per distinct number: `s<i>.phone`, `.roles`, `.certs`, `.code`, `.failures`, `.resends`, `.validated`",
-		Lifetime: "forever"}
+		Lifetime: "kept while the order is under way; retained once it is approved, returned, rejected or canceled (the provider learning of it later writes it again)"}
 	keyWho = KeyDef{Name: "who:<phone>", Type: "set",
-		Writer:   "miit (submit.lua, change_number.lua): the ids of the orders one of whose subjects has the number",
-		Lifetime: "forever"}
-	keyCodes = KeyDef{Name: "codes", Type: "set",
-		Writer:   "miit (sync.lua, resend.lua, validate.lua, …): the live verification codes, so that no two are equal",
-		Lifetime: "forever; a code until it validates, is replaced, or its order ends"}
+		Writer:   "miit (submit.lua, change_number.lua; tidy.lua drops the orders that expired): the ids of the orders one of whose subjects has the number",
+		Lifetime: "kept while an order of the number is under way (unknown, pending_validation, under_review); retained once an order of it ends and none is (miit's tidy.lua)"}
+	keyCode = KeyDef{Name: "code:<code>", Type: "string",
+		Writer:   "miit (miit.lua's new_code; validate.lua and tidy.lua delete it): a live verification code, so that no two are equal: `<deadline>|<id>`, the deadline (simulated ms) and the id of its order",
+		Lifetime: "until the clock reaches the deadline, in real time at the clock's scale (set again when the scale or the pause changes: miit.Service.RetimeCodes), at most --namespace-ttl; kept while the clock is paused; deleted when the code validates, is replaced, or its order ends"}
 	keyMagicSpurious = KeyDef{Name: "magic:spurious:<phone>", Type: "string",
 		Writer:   "miit (validate.lua, SET NX): the magic number's first validation happened (answered not_found)",
-		Lifetime: "forever"}
+		Lifetime: "kept"}
 	keyMessage = KeyDef{Name: "msg:<id>", Type: "hash",
 		Writer:   "gateway (send.lua, deliver.lua; the trail when an outage holds it): a message, its status and trail",
-		Lifetime: "forever"}
-	keyPhones = KeyDef{Name: "phones", Type: "set",
+		Lifetime: "kept while queued; retained once delivered, blocked or failed"}
+	keyPhones = KeyDef{Name: "phones", Type: "set", LongLived: true,
 		Writer:   "gateway (send.lua, SetProfile): the numbers sent a message or given a profile",
-		Lifetime: "forever"}
+		Lifetime: "long-lived; a number stays after its folders and profile expired"}
 	keyPhoneProfile = KeyDef{Name: "phone:<phone>:profile", Type: "string",
 		Writer:   "gateway (SetProfile): the phone's profile, JSON",
-		Lifetime: "forever (absent: the magic number's profile, or the default)"}
+		Lifetime: "kept (absent: the magic number's profile, or the default)"}
 	keyPhoneInbox = KeyDef{Name: "phone:<phone>:inbox", Type: "zset",
 		Writer:   "gateway (gateway.lua's gw_deliver): the messages delivered to the inbox as the phone shows them (JSON: id, phone, sender, body, code, sent_at, delivered_at, seq), scored by the delivery sequence number; a store written before holds their ids",
-		Lifetime: "until the phone's folders are emptied (DELETE /phones/v1/{phone}/messages)"}
+		Lifetime: "retained from its last delivery, its newest --inbox-max messages; until the phone's folders are emptied (DELETE /phones/v1/{phone}/messages)"}
 	keyPhoneBlocked = KeyDef{Name: "phone:<phone>:blocked", Type: "zset",
 		Writer:   "gateway (gateway.lua's gw_deliver): the messages filed as spam, as the inbox holds them, scored by the delivery sequence number",
-		Lifetime: "until the phone's folders are emptied (DELETE /phones/v1/{phone}/messages)"}
+		Lifetime: "retained from its last delivery, its newest --inbox-max messages; until the phone's folders are emptied (DELETE /phones/v1/{phone}/messages)"}
 	keyPhoneScript = KeyDef{Name: "phone:<phone>:script", Type: "list",
 		Writer:   "gateway (SetScript; send.lua takes one step per message): what is left of the phone's fault script, `action` or `delay:<ms>`",
-		Lifetime: "a step until a message takes it; the list until the next script replaces it"}
-	keyThrottles = KeyDef{Name: "throttles", Type: "hash",
+		Lifetime: "kept; a step until a message takes it; the list until the next script replaces it"}
+	keyThrottles = KeyDef{Name: "throttles", Type: "hash", LongLived: true,
 		Writer:   "gateway (throttle.lua): the theoretical arrival time (simulated ms) of each throttle's bucket",
-		Lifetime: "forever"}
-	keyWebhooks = KeyDef{Name: "webhooks", Type: "zset",
+		Lifetime: "long-lived"}
+	keyWebhooks = KeyDef{Name: "webhooks", Type: "zset", LongLived: true,
 		Writer:   "webhook (register.lua, delete.lua): the hook ids, scored by their order of registration",
-		Lifetime: "forever; a hook until it is deleted"}
+		Lifetime: "long-lived; a hook until it is deleted"}
 	keyWebhook = KeyDef{Name: "webhooks:hook:<id>", Type: "hash",
 		Writer:   "webhook (register.lua): `hook` (JSON) and `since`, the id of the newest event at its registration",
-		Lifetime: "until the hook is deleted (delete.lua)"}
+		Lifetime: "kept, and with the long-lived keys; until the hook is deleted (delete.lua)"}
 	keyWebhookLog = KeyDef{Name: "webhooks:log:<id>", Type: "list",
 		Writer:   "webhook (finish.lua): the hook's attempts, newest first (Delivery JSON)",
-		Lifetime: "until the hook is deleted (delete.lua); its newest 500 entries"}
-	keyWebhookRetries = KeyDef{Name: "webhooks:retry", Type: "zset",
+		Lifetime: "kept, and with the long-lived keys; until the hook is deleted (delete.lua); its newest 500 entries"}
+	keyWebhookRetries = KeyDef{Name: "webhooks:retry", Type: "zset", LongLived: true,
 		Writer:   "webhook (finish.lua, claim_retries.lua): the retries (`hook|delivery|attempt|event JSON`), scored by their due time (real ms)",
-		Lifetime: "forever; a retry until a dispatcher claims it or its hook is deleted"}
-	keyWebhookInflight = KeyDef{Name: "webhooks:inflight", Type: "zset",
+		Lifetime: "long-lived; a retry until a dispatcher claims it or its hook is deleted"}
+	keyWebhookInflight = KeyDef{Name: "webhooks:inflight", Type: "zset", LongLived: true,
 		Writer:   "webhook (claim_retries.lua): the claimed retries, scored by the end of their lease (real ms)",
-		Lifetime: "forever; a retry until its attempt is recorded (finish.lua), or back to `webhooks:retry` when its lease ends"}
+		Lifetime: "long-lived; a retry until its attempt is recorded (finish.lua), or back to `webhooks:retry` when its lease ends"}
+
+	// legacyCodes is the set of live codes of a store written before the
+	// codes had a key each (code:<code>); UpgradeStore moves them.
+	legacyCodes = "codes"
 )
 
 // keyDefs are the keys of the store, in the order of KEYS.md.
 var keyDefs = []KeyDef{
 	keyNamespaces, keyWebhooked,
 	keyClock, keyFaults, keyEvents, keyLive, keySeq, keySchedDue, keySchedInflight,
-	keyFilings, keyFilingsByStatus, keyFiling, keyWho, keyCodes, keyMagicSpurious,
+	keyFilings, keyFilingsByStatus, keyFiling, keyWho, keyCode, keyMagicSpurious,
 	keyMessage, keyPhones, keyPhoneProfile, keyPhoneInbox, keyPhoneBlocked, keyPhoneScript, keyThrottles,
 	keyWebhooks, keyWebhook, keyWebhookLog, keyWebhookRetries, keyWebhookInflight,
 }
@@ -171,6 +180,19 @@ func (k Keyspace) Pattern() string {
 	return k.Prefix + ":{" + k.Namespace + "}:*"
 }
 
+// LongLived answers the keys of the namespace as a whole — its clock,
+// fault profile, event log, scheduler's sets… (KeyDef.LongLived) — whose
+// lifetime a process writes afresh while it uses the namespace.
+func (k Keyspace) LongLived() []string {
+	var out []string
+	for _, d := range keyDefs {
+		if d.LongLived && !d.Shared {
+			out = append(out, k.key(d))
+		}
+	}
+	return out
+}
+
 // Clock is the hash of the simulated clock.
 func (k Keyspace) Clock() string { return k.key(keyClock) }
 
@@ -204,8 +226,8 @@ func (k Keyspace) Filing(id string) string { return k.key(keyFiling, id) }
 // Who is the set of the orders that name phone.
 func (k Keyspace) Who(phone string) string { return k.key(keyWho, phone) }
 
-// Codes is the set of live verification codes.
-func (k Keyspace) Codes() string { return k.key(keyCodes) }
+// Code is the key of the live verification code code.
+func (k Keyspace) Code(code string) string { return k.key(keyCode, code) }
 
 // MagicSpurious marks the first validation of a magic number.
 func (k Keyspace) MagicSpurious(phone string) string { return k.key(keyMagicSpurious, phone) }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"smsim/simulator/core"
 	"smsim/simulator/core/testkit"
@@ -65,8 +66,8 @@ func TestEveryKeyHasItsFunction(t *testing.T) {
 	v := reflect.ValueOf(ks)
 	for i := range v.NumMethod() {
 		m := v.Type().Method(i)
-		if m.Name == "Pattern" || m.Name == "Key" {
-			continue // the whole keyspace, for SCAN; a key from its parts
+		if m.Name == "Pattern" || m.Name == "Key" || m.Name == "LongLived" {
+			continue // the whole keyspace, for SCAN; a key from its parts; keys of the registry
 		}
 		if m.Type.NumOut() != 1 || m.Type.Out(0).Kind() != reflect.String {
 			t.Errorf("Keyspace.%s answers %v, want a key", m.Name, m.Type)
@@ -117,7 +118,7 @@ func TestUpgradeMovesTheCountOfOrders(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 { // once, and again with nothing left to move
-		if err := core.UpgradeStore(ctx, rdb, ks); err != nil {
+		if err := core.UpgradeStore(ctx, rdb, ks, core.Bounds{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -128,5 +129,47 @@ func TestUpgradeMovesTheCountOfOrders(t *testing.T) {
 	counts, _ := rdb.HGetAll(ctx, ks.FilingsByStatus()).Result()
 	if !reflect.DeepEqual(counts, map[string]string{"unknown": "1", "pending_validation": "1", "canceled": "1"}) {
 		t.Errorf("filings:by_status holds %v after the upgrade", counts)
+	}
+}
+
+// A store written before each live code had a key of its own: the codes of
+// the set move to their keys, live until an order frees them, kept as long
+// as anything under way; the set goes.
+func TestUpgradeMovesTheCodes(t *testing.T) {
+	ctx := context.Background()
+	srv := testkit.StartRedis(t)
+	rdb := srv.Client(t)
+	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
+	legacy := ks.Key("codes")
+	if err := rdb.SAdd(ctx, legacy, "123456", "654321").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := core.UpgradeStore(ctx, rdb, ks, core.Bounds{Live: time.Hour.Milliseconds()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, _ := rdb.Exists(ctx, legacy).Result(); n != 0 {
+		t.Errorf("the set of codes is still there after the upgrade")
+	}
+	for _, c := range []string{"123456", "654321"} {
+		if v, err := rdb.Get(ctx, ks.Code(c)).Result(); err != nil || v != "|" {
+			t.Errorf("code %s: %q, %v; want %q", c, v, err, "|")
+		}
+		if ttl, _ := rdb.PTTL(ctx, ks.Code(c)).Result(); ttl <= 59*time.Minute || ttl > time.Hour {
+			t.Errorf("code %s lives %s, want an hour", c, ttl)
+		}
+	}
+}
+
+// The long-lived keys are those of the namespace as a whole that the
+// registry marks so.
+func TestLongLivedKeys(t *testing.T) {
+	ks := core.Keyspace{Prefix: "p", Namespace: "ns"}
+	want := []string{ks.Clock(), ks.Faults(), ks.Events(), ks.Seq(), ks.SchedDue(), ks.SchedInflight(),
+		ks.Filings(), ks.FilingsByStatus(), ks.Phones(), ks.Throttles(),
+		ks.Webhooks(), ks.WebhookRetries(), ks.WebhookInflight()}
+	if got := ks.LongLived(); !slices.Equal(got, want) {
+		t.Errorf("long-lived keys\n%q\nwant\n%q", got, want)
 	}
 }

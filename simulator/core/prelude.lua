@@ -143,6 +143,40 @@ local function stale(clock_key, faults_key)
   return h ~= e.faults
 end
 
+-- A script bounds the lifetime of the keys it writes (core.Bounds, given as
+-- args.bounds; without them nothing expires): keep(key) after writing a key
+-- of something still under way — it lives bounds.live from now, the
+-- namespace's TTL, or for ever with none; retire(key) after writing a key of something finished
+-- — an order that ended, a message delivered — it lives bounds.retain, the
+-- retention; keep_until(key, now, at) for a key that matters until the
+-- simulated time at (ms) and no longer: it lives until the clock reads at,
+-- in real time at the clock's scale (bounds.scale), at most bounds.live,
+-- and while the clock is paused as keep. The namespace's long-lived keys
+-- (the clock, the due set, the event log…) are kept by the process that
+-- uses the namespace instead (core.Keyspace.LongLived). Lifetimes are real
+-- time: what happens is still decided by the simulated clock.
+local BOUNDS = args.bounds or {retain = 0, live = 0, inbox_max = 0, scale = 0}
+
+local function keep(key)
+  if BOUNDS.live > 0 then
+    redis.call('PEXPIRE', key, int(BOUNDS.live))
+  else
+    redis.call('PERSIST', key) -- retired before, under way again: a number with a new order
+  end
+end
+
+local function retire(key)
+  if BOUNDS.retain > 0 then redis.call('PEXPIRE', key, int(BOUNDS.retain)) end
+end
+
+local function keep_until(key, now, at)
+  if BOUNDS.scale <= 0 then return keep(key) end
+  local ms = math.ceil((at - now) / BOUNDS.scale)
+  if ms < 1 then ms = 1 end
+  if BOUNDS.live > 0 and ms > BOUNDS.live then ms = BOUNDS.live end
+  redis.call('PEXPIRE', key, int(ms))
+end
+
 -- json_list encodes the list t as a JSON array, also when it is empty
 -- (cjson makes an empty table an object).
 local function json_list(t)

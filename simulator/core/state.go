@@ -28,6 +28,7 @@ type Snapshot struct {
 	clock  *Clock
 	anchor ClockState // the anchor: simulated time at the anchor's real time
 	at     time.Time  // the anchor's real time; zero when the clock is not set
+	limits Limits
 }
 
 // Expect is what a script checks before it acts on a Snapshot: the clock's
@@ -77,19 +78,35 @@ func (s Snapshot) RealAt(sim time.Time) (time.Time, bool) {
 	return s.clock.real().Add(time.Duration(float64(d) / now.Scale)), true
 }
 
+// Bounds are the bounds of the keys a script writes with the snapshot:
+// the process's limits, the retention of the fault profile, the clock's
+// scale (0 when it is paused).
+func (s Snapshot) Bounds() Bounds {
+	b := s.limits.BoundsOf(s.Faults)
+	if now := s.Now(); !now.Paused && now.Scale > 0 {
+		b.Scale = now.Scale
+	}
+	return b
+}
+
 // State keeps the Snapshot of one namespace in a process.
 type State struct {
 	clock  *Clock
 	faults *FaultStore
+	limits Limits
 
 	mu   sync.Mutex
 	snap *Snapshot // nil: to be read
 }
 
-// NewState returns the keeper of the snapshot of clock and faults.
-func NewState(clock *Clock, faults *FaultStore) *State {
-	return &State{clock: clock, faults: faults}
+// NewState returns the keeper of the snapshot of clock and faults, whose
+// scripts bound the keys they write by limits.
+func NewState(clock *Clock, faults *FaultStore, limits Limits) *State {
+	return &State{clock: clock, faults: faults, limits: limits}
 }
+
+// Limits are the process's limits the namespace's keys are bounded by.
+func (s *State) Limits() Limits { return s.limits }
 
 // Snapshot answers the namespace's snapshot, reading it when the process
 // holds none (one round trip, two commands).
@@ -107,7 +124,7 @@ func (s *State) Snapshot(ctx context.Context) (Snapshot, error) {
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return Snapshot{}, fmt.Errorf("read clock and fault profile: %w", err)
 	}
-	snap := Snapshot{clock: s.clock}
+	snap := Snapshot{clock: s.clock, limits: s.limits}
 	if v := c.Val(); len(v) == 4 && v[0] != nil {
 		str := func(x any) string { t, _ := x.(string); return t }
 		snap.Expect = Expect{Sim: str(v[0]), Real: str(v[1]), Scale: str(v[2]), Paused: str(v[3])}

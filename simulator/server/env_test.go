@@ -35,11 +35,12 @@ var t0 = time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 // env is a whole smsim for one test: a Redis (miniredis, or the real
 // server of SMSIM_TEST_REDIS_URL) and one or more server instances on it.
 type env struct {
-	t     testing.TB
-	redis *testkit.Redis
-	seed  *int64
-	log   *slog.Logger            // nil: discard
-	hooks func(*simulator.Config) // sets the webhook options of every instance
+	t      testing.TB
+	redis  *testkit.Redis
+	seed   *int64
+	log    *slog.Logger            // nil: discard
+	hooks  func(*simulator.Config) // sets the webhook options of every instance
+	limits core.Limits             // of every instance; the zero value: nothing expires
 	*instance
 }
 
@@ -67,6 +68,9 @@ type envOption func(*env)
 
 func withSeed(n int64) envOption { return func(e *env) { e.seed = &n } }
 
+// withLimits bounds the store as the binary's flags do.
+func withLimits(l core.Limits) envOption { return func(e *env) { e.limits = l } }
+
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	e := &env{t: t, redis: testkit.StartRedis(t)}
@@ -85,7 +89,7 @@ func (e *env) newInstance() *instance {
 	reg := prometheus.NewRegistry()
 	cfg := simulator.Config{
 		Redis: rdb, KeyPrefix: e.redis.Prefix, Seed: e.seed, Registry: reg, Log: e.log,
-		ClockStart: core.ClockStart{At: t0, Paused: true},
+		ClockStart: core.ClockStart{At: t0, Paused: true}, Limits: e.limits,
 	}
 	if e.hooks != nil {
 		e.hooks(&cfg)

@@ -101,6 +101,8 @@ func richFaults() core.Faults {
 	f.ValidationWindow = 90 * time.Minute
 	f.AutoResendNoon, f.MagicNumbers = true, false
 	f.Review = core.Review{Time: core.Delay{Model: core.ModelLogNormal, Median: time.Hour, P99: 10 * time.Hour}, ApproveRatio: 0.75}
+	retention := 90 * time.Minute
+	f.Retention = &retention
 	return f
 }
 
@@ -114,6 +116,8 @@ func TestSDKFaultsWireForm(t *testing.T) {
 	f.SMSDelay = client.LogNormal(5*time.Second, 3*time.Minute)
 	f.Outages = []client.Outage{{Carrier: client.CarrierChinaUnicom, Start: t0.In(time.FixedZone("CST", 8*3600)), End: t0.Add(time.Hour), Mode: client.ModeHold}}
 	f.Throttles = []client.Throttle{{Sender: "miit", Limit: 5, Per: time.Minute, Mode: client.ModeRefuse}}
+	retention := 2 * time.Hour
+	f.Retention = &retention
 	body, err := json.Marshal(f)
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +131,7 @@ func TestSDKFaultsWireForm(t *testing.T) {
 	want.SMSDelay = core.Delay{Model: core.ModelLogNormal, Median: 5 * time.Second, P99: 3 * time.Minute}
 	want.Outages = []core.Outage{{Carrier: "china_unicom", Prefixes: core.Carriers["china_unicom"], Start: t0, End: t0.Add(time.Hour), Mode: core.ModeHold}}
 	want.Throttles = []core.Throttle{{Sender: "miit", Limit: 5, Per: time.Minute, Burst: 5, Mode: core.ModeRefuse}}
+	want.Retention = &retention
 	got, _ := json.Marshal(parsed)
 	if w, _ := json.Marshal(want); !bytes.Equal(got, w) {
 		t.Fatalf("the server reads the SDK's profile as\n%s\nwant\n%s", got, w)

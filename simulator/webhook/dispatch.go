@@ -58,11 +58,12 @@ type claimArgs struct {
 }
 
 type finishArgs struct {
-	Claimed string `json:"claimed"` // the claimed retry; "" for a first attempt
-	Entry   string `json:"entry"`   // the log entry, Delivery JSON
-	LogLen  int    `json:"log_len"`
-	Next    string `json:"next"`     // the next attempt's retry, or ""
-	NextDue int64  `json:"next_due"` // real ms
+	Bounds  core.Bounds `json:"bounds"`
+	Claimed string      `json:"claimed"` // the claimed retry; "" for a first attempt
+	Entry   string      `json:"entry"`   // the log entry, Delivery JSON
+	LogLen  int         `json:"log_len"`
+	Next    string      `json:"next"`     // the next attempt's retry, or ""
+	NextDue int64       `json:"next_due"` // real ms
 }
 
 // job is one attempt to post an event to a hook.
@@ -358,7 +359,7 @@ func (d *Dispatcher) attempt(ctx context.Context, h Hook, j job) error {
 	ctx, cancel := recordContext(ctx)
 	defer cancel()
 	err = finishScript.Run(ctx, d.rdb, []string{d.ks.Webhook(h.ID), d.ks.WebhookLog(h.ID), d.retryKey, d.flightKey},
-		finishArgs{Claimed: j.member, Entry: string(entry), LogLen: LogLen, Next: next, NextDue: due.UnixMilli()}).Err()
+		finishArgs{Bounds: d.bounds(), Claimed: j.member, Entry: string(entry), LogLen: LogLen, Next: next, NextDue: due.UnixMilli()}).Err()
 	if err != nil {
 		return fmt.Errorf("webhook %s: record attempt %d of %s: %w", h.ID, j.attempt, j.delivery, err)
 	}

@@ -34,10 +34,11 @@ var (
 )
 
 type registerArgs struct {
-	ID       string `json:"id"`
-	Hook     string `json:"hook"` // JSON
-	MaxHooks int    `json:"max_hooks"`
-	Group    string `json:"group"` // the consumer group of the event log
+	Bounds   core.Bounds `json:"bounds"`
+	ID       string      `json:"id"`
+	Hook     string      `json:"hook"` // JSON
+	MaxHooks int         `json:"max_hooks"`
+	Group    string      `json:"group"` // the consumer group of the event log
 }
 
 type deleteArgs struct {
@@ -59,7 +60,7 @@ func (d *Dispatcher) Register(ctx context.Context, h Hook) (Hook, error) {
 		return Hook{}, fmt.Errorf("register webhook: %w", err)
 	}
 	ok, err := registerScript.Run(ctx, d.rdb, []string{d.hooksKey, d.ks.Webhook(h.ID), d.eventsKey},
-		registerArgs{ID: h.ID, Hook: string(b), MaxHooks: MaxHooks, Group: Group}).Int()
+		registerArgs{Bounds: d.bounds(), ID: h.ID, Hook: string(b), MaxHooks: MaxHooks, Group: Group}).Int()
 	if err != nil {
 		return Hook{}, fmt.Errorf("register webhook: %w", err)
 	}

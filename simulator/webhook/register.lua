@@ -17,4 +17,5 @@ local seq = 1
 if #top > 0 then seq = tonumber(top[2]) + 1 end
 redis.call('ZADD', hooks_key, seq, args.id)
 redis.call('HSET', hook_key, 'hook', args.hook, 'since', since)
+keep(hook_key)
 return 1

@@ -89,7 +89,10 @@ type Config struct {
 	// unacknowledged before another takes it over, its reader being taken
 	// for dead (0: DefaultReclaim).
 	ReclaimAfter time.Duration
-	Log          *slog.Logger // nil: discard
+	// KeyTTL is how long a hook and its log live after they were last
+	// written (the namespace's TTL, core.Limits.NamespaceTTL); 0: forever.
+	KeyTTL time.Duration
+	Log    *slog.Logger // nil: discard
 }
 
 // DefaultBackoff waits 1 s after the first failed attempt, then twice as
@@ -116,6 +119,7 @@ type Dispatcher struct {
 	backoff  func(int) time.Duration
 	max      int
 	reclaim  time.Duration
+	keyTTL   time.Duration
 	log      *slog.Logger
 	consumer string
 
@@ -125,11 +129,16 @@ type Dispatcher struct {
 	eventsKey string // the event log's stream
 }
 
+// bounds are the bounds of the keys of a hook (the prelude's keep).
+func (d *Dispatcher) bounds() core.Bounds {
+	return core.Limits{NamespaceTTL: d.keyTTL}.BoundsOf(core.DefaultFaults())
+}
+
 // New returns the dispatcher of c.Keyspace.
 func New(c Config) *Dispatcher {
 	d := &Dispatcher{
 		rdb: c.Redis, ks: c.Keyspace, allow: map[string]bool{},
-		now: c.Now, backoff: c.Backoff, max: c.MaxAttempts, reclaim: c.ReclaimAfter, log: c.Log,
+		now: c.Now, backoff: c.Backoff, max: c.MaxAttempts, reclaim: c.ReclaimAfter, keyTTL: c.KeyTTL, log: c.Log,
 		consumer:  "c-" + randomHex(8),
 		hooksKey:  c.Keyspace.Webhooks(),
 		retryKey:  c.Keyspace.WebhookRetries(),

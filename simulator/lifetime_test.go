@@ -1,0 +1,161 @@
+package simulator
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"smsim/miit"
+	"smsim/simulator/core"
+	"smsim/simulator/core/testkit"
+	"smsim/simulator/webhook"
+)
+
+// nsTTL is the namespace TTL of these tests.
+const nsTTL = 2 * time.Hour
+
+func newTTLWorld(t *testing.T, r *testkit.Redis, rdb redis.UniversalClient) *World {
+	t.Helper()
+	w, err := New(context.Background(), Config{Redis: rdb, KeyPrefix: r.Prefix,
+		ClockStart: core.ClockStart{At: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), Paused: true},
+		Limits:     core.Limits{Retention: time.Hour, NamespaceTTL: nsTTL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// use writes to namespace name as requests do: an order, a fault profile,
+// a webhook.
+func use(t *testing.T, w *World, name string) *Namespace {
+	t.Helper()
+	ctx := context.Background()
+	n, err := w.Namespace(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.PatchFaults(ctx, []byte(`{"sync_lag": {"model": "fixed", "value": "0s"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.MIIT().Submit(ctx, miit.SubmitRequest{Type: "first_filing", Variant: "app",
+		EntityLeader: &miit.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.RegisterWebhook(ctx, webhook.Hook{URL: "http://127.0.0.1:9/hook"}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Every key of a namespace lives at most the namespace TTL: a request's
+// use writes the lifetime of the long-lived ones, and the process writes
+// it once more when it stops, for what it wrote since.
+func TestEveryKeyOfANamespaceExpires(t *testing.T) {
+	r := testkit.StartRedis(t)
+	rdb := r.Client(t)
+	ctx := context.Background()
+	w := newTTLWorld(t, r, rdb)
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n := use(t, w, "team")
+	if ttl := rdb.PTTL(ctx, n.ks.Clock()).Val(); ttl > nsTTL || ttl < nsTTL-10*time.Second {
+		t.Errorf("the clock of a namespace in use lives %s, want %s", ttl, nsTTL)
+	}
+	w.Stop()
+	keys, err := rdb.Keys(ctx, n.ks.Pattern()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) < 10 {
+		t.Fatalf("the namespace holds %d keys: %v", len(keys), keys)
+	}
+	for _, k := range keys {
+		if ttl := rdb.PTTL(ctx, k).Val(); ttl <= 0 || ttl > nsTTL {
+			t.Errorf("%s lives %s, want at most %s", k, ttl, nsTTL)
+		}
+	}
+	if ttl := rdb.PTTL(ctx, n.ks.Webhook(w.mustHook(t, n))).Val(); ttl < nsTTL-10*time.Second {
+		t.Errorf("the webhook lives %s, want %s", ttl, nsTTL)
+	}
+}
+
+// mustHook answers the id of n's one webhook.
+func (w *World) mustHook(t *testing.T, n *Namespace) string {
+	t.Helper()
+	ids, err := w.rdb.ZRange(context.Background(), n.ks.Webhooks(), 0, -1).Result()
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("webhooks %v, %v; want one", ids, err)
+	}
+	return ids[0]
+}
+
+// A namespace idle past its TTL is gone (miniredis, its TTLs run down by
+// hand): a request to it finds it as new, its clock at the start value;
+// the registry forgets it once no request used it within the TTL.
+func TestExpiredNamespaceStartsAgain(t *testing.T) {
+	if testkit.RealRedis() {
+		t.Skip("expiry itself is tested on miniredis, whose TTLs run down by hand; a real Redis is only checked to set them")
+	}
+	r := testkit.StartRedis(t)
+	rdb := r.Client(t)
+	ctx := context.Background()
+	w := newTTLWorld(t, r, rdb)
+	n := use(t, w, "team")
+	if _, err := n.Advance(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.keepUntilLastUse(ctx, []*Namespace{n}); err != nil {
+		t.Fatal(err)
+	}
+	r.Mini.FastForward(nsTTL + time.Second)
+	if keys := rdb.Keys(ctx, n.ks.Pattern()).Val(); len(keys) != 0 {
+		t.Fatalf("keys left past the namespace TTL: %v", keys)
+	}
+
+	n.touched.Store(0) // as after the TTL: the last use is long past
+	again, err := w.Namespace(ctx, "team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, err := again.Now(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC); !now.Equal(want) {
+		t.Fatalf("the namespace made again reads %s, want its start %s", now, want)
+	}
+	if ttl := rdb.PTTL(ctx, n.ks.Clock()).Val(); ttl < nsTTL-10*time.Second {
+		t.Fatalf("the clock made again lives %s, want %s", ttl, nsTTL)
+	}
+
+	old := time.Now().Add(-nsTTL - time.Minute).UnixMilli()
+	rdb.ZAdd(ctx, w.registryKey(), redis.Z{Score: float64(old), Member: "team"})
+	rdb.SAdd(ctx, w.webhookedKey(), "team")
+	rdb.Del(ctx, n.ks.Webhooks())
+	if err := w.forgetExpired(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.ZScore(ctx, w.registryKey(), "team").Err(); err != redis.Nil {
+		t.Errorf("the registry still holds a namespace idle past its TTL: %v", err)
+	}
+	if rdb.SIsMember(ctx, w.webhookedKey(), "team").Val() {
+		t.Errorf("a namespace past its TTL, without webhooks, is still among those with webhooks")
+	}
+	if ttl := rdb.PTTL(ctx, n.ks.Clock()).Val(); ttl < 0 {
+		t.Errorf("the forgotten namespace's clock lives %s, want a TTL", ttl)
+	}
+}
+
+// A namespace TTL shorter than the idle period is refused: a namespace in
+// use would lose its keys.
+func TestNamespaceTTLIsAtLeastTheIdlePeriod(t *testing.T) {
+	r := testkit.StartRedis(t)
+	_, err := New(context.Background(), Config{Redis: r.Client(t), KeyPrefix: r.Prefix, NamespaceIdle: time.Hour,
+		Limits: core.Limits{NamespaceTTL: time.Minute}})
+	if err == nil {
+		t.Fatal("a namespace TTL of 1m with an idle period of 1h was taken")
+	}
+}

@@ -1,0 +1,286 @@
+package server_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"smsim/miit"
+	"smsim/simulator/core"
+	"smsim/simulator/core/testkit"
+)
+
+// The limits of these tests: what is finished lives an hour, anything else
+// two days from its last write.
+var testLimits = core.Limits{Retention: time.Hour, NamespaceTTL: 48 * time.Hour, InboxMax: 1000}
+
+// slack is how much a TTL may have run down while a test ran: a real Redis
+// counts it down, miniredis does not.
+const slack = 10 * time.Second
+
+// pttl answers the lifetime left of key: -1 when it has none, -2 when it
+// does not exist, as PTTL answers.
+func (e *env) pttl(key string) time.Duration {
+	e.t.Helper()
+	ms, err := e.rdb.Do(context.Background(), "PTTL", key).Int64()
+	if err != nil {
+		e.t.Fatalf("PTTL %s: %v", key, err)
+	}
+	if ms < 0 {
+		return time.Duration(ms)
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// wantTTL checks that key lives want from about now: a little less on a
+// real Redis, which counts down while the test runs.
+func (e *env) wantTTL(what, key string, want time.Duration) {
+	e.t.Helper()
+	if got := e.pttl(key); got > want || got <= want-slack {
+		e.t.Errorf("%s lives %s, want %s (%s)", what, got, want, key)
+	}
+}
+
+// wantNoTTL checks that key exists and never expires.
+func (e *env) wantNoTTL(what, key string) {
+	e.t.Helper()
+	if got := e.pttl(key); got != -1 {
+		e.t.Errorf("%s: PTTL %d, want -1: a key that lives for ever (%s)", what, got, key)
+	}
+}
+
+// wantGone checks that key does not exist.
+func (e *env) wantGone(what, key string) {
+	e.t.Helper()
+	if got := e.pttl(key); got != -2 {
+		e.t.Errorf("%s still exists, PTTL %d (%s)", what, got, key)
+	}
+}
+
+// zeroLags makes an order reach MIIT, and its outcomes the provider, at
+// once, and its review take an hour.
+func (e *env) zeroLags() {
+	e.t.Helper()
+	e.fixedLags("0s", "0s")
+	e.patchFaults(`{"review":{"model":"fixed","value":"1h","approve_ratio":1}}`)
+}
+
+// An order under way is kept for the namespace's TTL, with its number's
+// index and its live code; once it ends, it and the index are retained.
+// Its messages are retained once delivered, and so is the inbox after each
+// delivery.
+func TestFinishedOrderIsRetained(t *testing.T) {
+	e := newEnv(t, withLimits(testLimits))
+	e.zeroLags()
+	ks := e.keys()
+	const phone = "13800000001"
+	v := e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	code := e.code(phone)
+
+	e.wantTTL("an order under way", ks.Filing(v.ID), 48*time.Hour)
+	e.wantTTL("the index of its number", ks.Who(phone), 48*time.Hour)
+	e.wantTTL("its live code, the clock paused", ks.Code(code), 48*time.Hour)
+	msgs := e.inbox(phone)
+	if len(msgs) != 2 {
+		t.Fatalf("inbox %+v, want the notice and the code", msgs)
+	}
+	for _, m := range msgs {
+		e.wantTTL("a message delivered", ks.Message(m.ID), time.Hour)
+	}
+	e.wantTTL("the inbox", ks.PhoneInbox(phone), time.Hour)
+
+	wantValidation(t, e.validate(code, phone, leaderCert), miit.ResultComplete, false)
+	e.wantGone("the code validated", ks.Code(code))
+	e.wantTTL("an order under review", ks.Filing(v.ID), 48*time.Hour)
+	e.wantTTL("the index of its number", ks.Who(phone), 48*time.Hour)
+
+	e.advance("1h") // reviewed: approved
+	if st := e.providerView(v.ID).Status; st != miit.StatusApproved {
+		t.Fatalf("provider shows %s, want approved", st)
+	}
+	e.wantTTL("an order approved", ks.Filing(v.ID), time.Hour)
+	e.wantTTL("the index of its number, no order under way", ks.Who(phone), time.Hour)
+}
+
+// A number's index lives as long as an order of it is under way: an order
+// of it that ends is retained alone.
+func TestIndexOfANumberWithAnOrderUnderWay(t *testing.T) {
+	e := newEnv(t, withLimits(testLimits))
+	e.zeroLags()
+	ks := e.keys()
+	const phone = "13800000002"
+	first := e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	second := e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	code := e.code(phone) // the second order's
+	e.call("POST", "/provider/v1/filings/"+first.ID+"/cancel", nil, 200, nil)
+	e.wantTTL("an order canceled", ks.Filing(first.ID), time.Hour)
+	e.wantTTL("the index, an order of it under way", ks.Who(phone), 48*time.Hour)
+	e.wantTTL("the live code of the order under way", ks.Code(code), 48*time.Hour)
+
+	for range miit.MaxFailures { // the second is rejected
+		e.validate(wrong(code), phone, leaderCert)
+	}
+	if st := e.miitView(second.ID).Status; st != miit.StatusRejected {
+		t.Fatalf("MIIT shows %s, want rejected", st)
+	}
+	e.wantTTL("an order rejected", ks.Filing(second.ID), time.Hour)
+	e.wantTTL("the index, no order under way", ks.Who(phone), time.Hour)
+	e.wantGone("the code of the order rejected", ks.Code(code))
+}
+
+// A resend's new code replaces the old one's key; a window that ends frees
+// the code and retains the order.
+func TestCodesOfResendsAndExpiries(t *testing.T) {
+	e := newEnv(t, withLimits(testLimits))
+	e.zeroLags()
+	ks := e.keys()
+	const phone = "13800000003"
+	v := e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	old := e.code(phone)
+	wantResend(t, e.resend(phone, leaderCert), miit.ResultResent)
+	code := e.code(phone)
+	if code == old {
+		t.Fatalf("the resend sent the same code %s", code)
+	}
+	e.wantGone("the code a resend replaced", ks.Code(old))
+	e.wantTTL("the new code", ks.Code(code), 48*time.Hour)
+
+	e.advance("24h") // the window ends
+	if st := e.miitView(v.ID).Status; st != miit.StatusCanceled {
+		t.Fatalf("MIIT shows %s, want canceled", st)
+	}
+	e.wantGone("the code of the order canceled", ks.Code(code))
+	e.wantTTL("an order canceled by its window", ks.Filing(v.ID), time.Hour)
+	e.wantTTL("the index of its number", ks.Who(phone), time.Hour)
+}
+
+// A live code's key lives until the clock reaches its deadline, in real
+// time at the clock's scale, set again when the scale changes; while the
+// clock is paused it is kept like anything under way.
+func TestCodeLivesUntilItsDeadline(t *testing.T) {
+	e := newEnv(t, withLimits(testLimits))
+	e.zeroLags()
+	ks := e.keys()
+	const phone = "13800000004"
+	e.call("PUT", "/admin/v1/clock", `{"scale": 60, "paused": false}`, 200, nil)
+	e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	key := ks.Code(e.code(phone))
+	// 24 simulated hours at 60 simulated seconds a second: 24 minutes
+	e.wantTTL("a live code at 60×", key, 24*time.Minute)
+
+	e.call("PUT", "/admin/v1/clock", `{"scale": 3600}`, 200, nil)
+	if got := e.pttl(key); got > 24*time.Second || got < 20*time.Second {
+		t.Errorf("a live code lives %s after the scale went to 3600×, want about 24 s", got)
+	}
+	e.call("PUT", "/admin/v1/clock", `{"paused": true}`, 200, nil)
+	e.wantTTL("a live code, the clock paused", key, 48*time.Hour)
+}
+
+// A namespace's fault profile sets its own retention; null goes back to
+// the server's.
+func TestRetentionOfTheFaultProfile(t *testing.T) {
+	e := newEnv(t, withLimits(testLimits))
+	e.zeroLags()
+	ks := e.keys()
+	e.patchFaults(`{"retention": "10m"}`)
+	const phone = "13800000005"
+	v := e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	for _, m := range e.inbox(phone) {
+		e.wantTTL("a message delivered", ks.Message(m.ID), 10*time.Minute)
+	}
+	e.wantTTL("the inbox", ks.PhoneInbox(phone), 10*time.Minute)
+	e.call("POST", "/provider/v1/filings/"+v.ID+"/cancel", nil, 200, nil)
+	e.wantTTL("an order canceled", ks.Filing(v.ID), 10*time.Minute)
+
+	e.patchFaults(`{"retention": "0s"}`) // as long as the namespace
+	e.call("POST", "/gateway/v1/messages", map[string]string{"from": "95555", "to": phone, "body": "hello"}, 202, nil)
+	e.wantTTL("the inbox, kept as long as the namespace", ks.PhoneInbox(phone), 48*time.Hour)
+
+	e.patchFaults(`{"retention": null}`)
+	e.call("POST", "/gateway/v1/messages", map[string]string{"from": "95555", "to": phone, "body": "hello"}, 202, nil)
+	e.wantTTL("the inbox, the server's retention again", ks.PhoneInbox(phone), time.Hour)
+}
+
+// With no limits (--retention 0, --namespace-ttl 0) nothing expires, as
+// before there were limits: no key of a whole flow has a TTL.
+func TestNoLimitsSetNoTTL(t *testing.T) {
+	e := newEnv(t)
+	e.zeroLags()
+	const phone = "13800000006"
+	v := e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	wantValidation(t, e.validate(e.code(phone), phone, leaderCert), miit.ResultComplete, false)
+	e.advance("1h")
+	if st := e.providerView(v.ID).Status; st != miit.StatusApproved {
+		t.Fatalf("provider shows %s, want approved", st)
+	}
+	keys, err := e.rdb.Keys(context.Background(), e.keys().Pattern()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) < 10 {
+		t.Fatalf("the flow left %d keys: %v", len(keys), keys)
+	}
+	for _, k := range keys {
+		e.wantNoTTL("a key with no limits", k)
+	}
+}
+
+// --retention 0 with a namespace TTL: what is finished lives as long as
+// anything else.
+func TestZeroRetentionKeepsAsLongAsTheNamespace(t *testing.T) {
+	e := newEnv(t, withLimits(core.Limits{NamespaceTTL: 48 * time.Hour}))
+	e.zeroLags()
+	ks := e.keys()
+	const phone = "13800000007"
+	v := e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	e.call("POST", "/provider/v1/filings/"+v.ID+"/cancel", nil, 200, nil)
+	e.wantTTL("an order canceled", ks.Filing(v.ID), 48*time.Hour)
+	for _, m := range e.inbox(phone) {
+		e.wantTTL("a message delivered", ks.Message(m.ID), 48*time.Hour)
+	}
+}
+
+// A folder keeps its newest --inbox-max messages; every delivery succeeds.
+func TestInboxKeepsTheNewest(t *testing.T) {
+	e := newEnv(t, withLimits(core.Limits{InboxMax: 3}))
+	const phone = "13800000008"
+	for _, body := range []string{"one", "two", "three", "four", "five"} {
+		var sent struct{ ID, Status string }
+		e.call("POST", "/gateway/v1/messages", map[string]string{"from": "95555", "to": phone, "body": body}, 202, &sent)
+	}
+	var bodies []string
+	for _, m := range e.inbox(phone) {
+		bodies = append(bodies, m.Body)
+	}
+	if len(bodies) != 3 || bodies[0] != "three" || bodies[2] != "five" {
+		t.Fatalf("inbox %v, want three, four, five", bodies)
+	}
+}
+
+// What is retained is gone once the retention has passed (miniredis, its
+// clock moved by hand): the order and its messages read as never were.
+func TestFinishedOrderExpires(t *testing.T) {
+	if testkit.RealRedis() {
+		t.Skip("expiry itself is tested on miniredis, whose TTLs run down by hand; a real Redis is only checked to set them")
+	}
+	e := newEnv(t, withLimits(testLimits))
+	e.zeroLags()
+	const phone = "13800000009"
+	v := e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	e.call("POST", "/provider/v1/filings/"+v.ID+"/cancel", nil, 200, nil)
+	msgs := e.inbox(phone)
+	e.redis.Mini.FastForward(time.Hour - time.Second)
+	e.call("GET", "/provider/v1/filings/"+v.ID, nil, 200, nil)
+	e.redis.Mini.FastForward(2 * time.Second)
+	e.call("GET", "/provider/v1/filings/"+v.ID, nil, 404, nil)
+	e.call("GET", "/gateway/v1/messages/"+msgs[0].ID, nil, 404, nil)
+	if got := e.inbox(phone); len(got) != 0 {
+		t.Fatalf("inbox %+v after the retention, want it empty", got)
+	}
+	if code, _ := e.do("GET", "/provider/v1/filings", nil); code != 200 {
+		t.Fatalf("listing the orders: %d", code)
+	}
+	if n, _ := e.rdb.ZCard(context.Background(), e.keys().Filings()).Result(); n != 0 {
+		t.Fatalf("the list of orders holds %d after listing them, want none: the order expired", n)
+	}
+}
