@@ -8,6 +8,12 @@
 //   - complete single-person flows with every lag zero — submit, the code on
 //     the phone through the long poll, validate — on each store.
 //
+// With --namespaces and --phones it also runs the scale measures, on the
+// smsim binary in a process of its own (scale.go): namespaces used once
+// (goroutines, CPU at rest, RSS, a GET's p50 against a fresh process), and
+// phone sockets (RSS, stack and heap each) with deliveries to them at
+// --phone-rate (each timed from the send to its frame on the socket).
+//
 // The stores are the embedded one (miniredis, in process, as `smsim` runs by
 // default) and, with --redis-url, a real Redis (under a key prefix of the
 // run's own, deleted at the end). Each measure runs closed loops of
@@ -15,6 +21,7 @@
 // ratios, which are measured in the same run, rather than the rates.
 //
 //	go run ./cmd/smsim-bench --redis-url redis://127.0.0.1:6379/0
+//	go run ./cmd/smsim-bench --namespaces 2000,10000 --idle --phones 10000
 //
 // With SMSIM_BENCH_CPUPROFILE set to a file, it writes a CPU profile of the
 // whole run there (go tool pprof).
@@ -36,6 +43,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,6 +78,12 @@ type config struct {
 	workers  int
 	jsonOut  bool
 	stores   string
+
+	namespaces []int // the scale measures: counts of namespaces, phones
+	phones     int
+	phoneRate  int
+	idle       bool
+	smsim      string
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -81,6 +95,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.workers, "workers", 32, "clients in each closed loop")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the results as JSON")
 	fs.StringVar(&c.stores, "stores", "", "the stores to measure, of embedded and redis (default: embedded, and redis with --redis-url)")
+	fs.Func("namespaces", "also measure, for each count of this comma-separated list, that many namespaces used once (the smsim binary in a process of its own)", func(v string) error {
+		for f := range strings.SplitSeq(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				return fmt.Errorf("%q is not a count of namespaces", f)
+			}
+			c.namespaces = append(c.namespaces, n)
+		}
+		return nil
+	})
+	fs.BoolVar(&c.idle, "idle", false, "with --namespaces, also wait until the namespaces are idle (past --namespace-idle, 1m) and measure again")
+	fs.IntVar(&c.phones, "phones", 0, "also measure that many phone sockets open at once, and deliveries to them (the smsim binary in a process of its own)")
+	fs.IntVar(&c.phoneRate, "phone-rate", 5000, "with --phones, messages sent a second")
+	fs.StringVar(&c.smsim, "smsim", "", "the smsim binary the scale measures run (default: built from ./cmd/smsim)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
@@ -132,8 +160,78 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	report(stdout, c, results)
+	scale, err := scaleMeasures(ctx, c, stores, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "smsim-bench: %v\n", err)
+		return 1
+	}
+	report(stdout, c, results, scale)
 	return 0
+}
+
+// scaleMeasures runs the scale measures asked for on each store.
+func scaleMeasures(ctx context.Context, c config, stores []string, stderr io.Writer) ([]scaleResult, error) {
+	if len(c.namespaces) == 0 && c.phones == 0 {
+		return nil, nil
+	}
+	dir, err := os.MkdirTemp("", "smsim-bench")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	bin, err := buildSmsim(ctx, c.smsim, dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []scaleResult
+	add := func(r scaleResult, err error) error {
+		if err != nil {
+			return fmt.Errorf("%s ×%d on %s: %w", r.Measure, r.N, r.Store, err)
+		}
+		out = append(out, r)
+		printScale(stderr, []scaleResult{r})
+		return nil
+	}
+	for _, store := range stores {
+		var b [6]byte
+		rand.Read(b[:])
+		prefix := "smsimbench-" + hex.EncodeToString(b[:])
+		args := scaleStoreArgs(store, c.redisURL, prefix)
+		for _, n := range c.namespaces {
+			err := add(namespacesMeasure(ctx, bin, args, n, c.workers, c.idle))
+			dropKeys(c.redisURL, store, prefix)
+			if err != nil {
+				return out, err
+			}
+		}
+		if c.phones > 0 {
+			err := add(phonesMeasure(ctx, bin, args, c.phones, c.phoneRate, c.duration))
+			dropKeys(c.redisURL, store, prefix)
+			if err != nil {
+				return out, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// dropKeys deletes the keys a scale measure left in a real Redis.
+func dropKeys(url, store, prefix string) {
+	if store != "redis" {
+		return
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	iter := rdb.Scan(ctx, 0, prefix+":*", 1000).Iterator()
+	for iter.Next(ctx) {
+		rdb.Del(ctx, iter.Val())
+	}
 }
 
 // result is one measure on one store.
@@ -363,7 +461,7 @@ func flows(ctx context.Context, c config, s *store) (result, error) {
 }
 
 // report prints the results and their ratios.
-func report(w io.Writer, c config, rs []result) {
+func report(w io.Writer, c config, rs []result, scale []scaleResult) {
 	ratio := func(measure, store, base, baseStore string) float64 {
 		var a, b float64
 		for _, r := range rs {
@@ -385,12 +483,13 @@ func report(w io.Writer, c config, rs []result) {
 			Ratio       float64
 		}
 		out := struct {
-			Machine  string      `json:"machine"`
-			Workers  int         `json:"workers"`
-			Duration string      `json:"duration"`
-			Results  []result    `json:"results"`
-			Ratios   []ratioJSON `json:"ratios"`
-		}{Machine: machine(), Workers: c.workers, Duration: c.duration.String(), Results: rs}
+			Machine  string        `json:"machine"`
+			Workers  int           `json:"workers"`
+			Duration string        `json:"duration"`
+			Results  []result      `json:"results"`
+			Ratios   []ratioJSON   `json:"ratios"`
+			Scale    []scaleResult `json:"scale,omitempty"`
+		}{Machine: machine(), Workers: c.workers, Duration: c.duration.String(), Results: rs, Scale: scale}
 		for _, r := range rs {
 			if r.Measure == "validation endpoint" {
 				out.Ratios = append(out.Ratios, ratioJSON{r.Measure + " (" + r.Store + ")", "bare net/http JSON",
@@ -420,6 +519,7 @@ func report(w io.Writer, c config, rs []result) {
 		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.2fms\t%.2fms\t%s\n", r.Measure, store, r.PerSecond, r.P50ms, r.P99ms, note)
 	}
 	tw.Flush()
+	printScale(w, scale)
 }
 
 // machine describes where the run ran.

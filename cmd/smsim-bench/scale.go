@@ -1,0 +1,432 @@
+package main
+
+// The scale measures run the smsim binary as a process of its own, so that
+// what it holds — resident memory, goroutines, CPU time — is read from it
+// alone, not mixed with the clients the bench runs:
+//
+//   - namespaces: N namespaces each used once (an order submitted, nothing
+//     due for half an hour), then the process at rest: its goroutines, the
+//     CPU it burns in ten seconds, its RSS, and the p50 of a GET against the
+//     same process fresh;
+//   - phones: N phone sockets open at once (the RSS each costs), then
+//     messages sent to them at a fixed rate through the gateway's API, each
+//     timed from the send to its frame on the phone's socket.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// proc is an smsim process the scale measures run.
+type proc struct {
+	cmd  *exec.Cmd
+	base string // http://127.0.0.1:port
+	out  bytes.Buffer
+}
+
+// startSmsim starts the binary at path with args on a free loopback port
+// and waits until it is ready.
+func startSmsim(ctx context.Context, path string, args ...string) (*proc, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	p := &proc{base: "http://" + addr}
+	p.cmd = exec.Command(path, append([]string{"--addr", addr, "--log-level", "warn"}, args...)...)
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
+	if err := p.cmd.Start(); err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := httpClient.Get(p.base + "/readyz")
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p, nil
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			p.stop()
+			return nil, fmt.Errorf("smsim did not become ready: %v\n%s", err, p.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (p *proc) stop() {
+	p.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// rss answers the process's resident memory, in bytes.
+func (p *proc) rss() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, errors.New("no VmRSS")
+}
+
+// cpu answers the CPU time the process has used.
+func (p *proc) cpu() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// the fields after the command's name, which is in parentheses
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100, nil // USER_HZ
+}
+
+// metric answers the value of an unlabelled metric of /metrics.
+func (p *proc) metric(name string) (float64, error) {
+	resp, err := httpClient.Get(p.base + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			return strconv.ParseFloat(v, 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s in /metrics", name)
+}
+
+// do sends a request with a JSON body (nil: none) in a namespace ("": the
+// default) and checks its status.
+func (p *proc) do(ctx context.Context, method, path, namespace string, body any, want int) ([]byte, error) {
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, p.base+path, r)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil || method != http.MethodGet {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if namespace != "" {
+		req.Header.Set("X-Smsim-Namespace", namespace)
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != want {
+		return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(b))
+	}
+	return b, nil
+}
+
+// getP50 answers the median of n GETs of the clock, one after another.
+func (p *proc) getP50(ctx context.Context, n int) (time.Duration, error) {
+	lats := make([]time.Duration, 0, n)
+	for range n {
+		t0 := time.Now()
+		if _, err := p.do(ctx, http.MethodGet, "/admin/v1/clock", "", nil, http.StatusOK); err != nil {
+			return 0, err
+		}
+		lats = append(lats, time.Since(t0))
+	}
+	slices.Sort(lats)
+	return lats[len(lats)/2], nil
+}
+
+// buildSmsim builds cmd/smsim into dir, unless path names a binary.
+func buildSmsim(ctx context.Context, path, dir string) (string, error) {
+	if path != "" {
+		return path, nil
+	}
+	out := filepath.Join(dir, "smsim")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/smsim")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building cmd/smsim (run from the repository's root, or give --smsim): %v\n%s", err, b)
+	}
+	return out, nil
+}
+
+// scaleResult is what a scale measure found.
+type scaleResult struct {
+	Measure string             `json:"measure"`
+	Store   string             `json:"store"`
+	N       int                `json:"n"`
+	Values  map[string]float64 `json:"values"`
+	order   []string
+}
+
+func (r *scaleResult) set(name string, v float64) {
+	if r.Values == nil {
+		r.Values = map[string]float64{}
+	}
+	r.Values[name] = v
+	r.order = append(r.order, name)
+}
+
+// namespacesMeasure uses n namespaces once each and reads the process at
+// rest, then again once they are idle (after --namespace-idle, 1m).
+func namespacesMeasure(ctx context.Context, bin string, storeArgs []string, n, workers int, waitIdle bool) (scaleResult, error) {
+	res := scaleResult{Measure: "namespaces", Store: storeName(storeArgs), N: n}
+	p, err := startSmsim(ctx, bin, append(storeArgs, "--max-namespaces", strconv.Itoa(n+10), "--namespace-idle", "1m")...)
+	if err != nil {
+		return res, err
+	}
+	defer p.stop()
+	fresh, err := p.getP50(ctx, 2000)
+	if err != nil {
+		return res, err
+	}
+	rss0, _ := p.rss()
+	res.set("fresh_rss_mb", float64(rss0)/(1<<20))
+	res.set("fresh_get_p50_ms", float64(fresh.Microseconds())/1000)
+
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) || ctx.Err() != nil {
+					return
+				}
+				order := map[string]any{"type": "first_filing", "variant": "app", "entity_leader": map[string]string{
+					"name": "Li Lei", "phone": "13800000001", "certificate_number": "110101199003071234"}}
+				if _, err := p.do(ctx, http.MethodPost, "/provider/v1/filings", fmt.Sprintf("bench-%d", i), order, http.StatusCreated); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return res, err
+	}
+	time.Sleep(5 * time.Second) // what the requests started settles
+	gor, err := p.metric("go_goroutines")
+	if err != nil {
+		return res, err
+	}
+	c0, _ := p.cpu()
+	const window = 10 * time.Second
+	time.Sleep(window)
+	c1, _ := p.cpu()
+	rss1, _ := p.rss()
+	res.set("goroutines", gor)
+	res.set("cpu_percent", 100*float64(c1-c0)/float64(window))
+	res.set("rss_mb", float64(rss1)/(1<<20))
+	if waitIdle {
+		time.Sleep(65 * time.Second) // past --namespace-idle and the supervisor's next look
+		rss2, _ := p.rss()
+		got, err := p.getP50(ctx, 2000)
+		if err != nil {
+			return res, err
+		}
+		gor2, _ := p.metric("go_goroutines")
+		res.set("idle_goroutines", gor2)
+		res.set("idle_rss_mb", float64(rss2)/(1<<20))
+		res.set("idle_get_p50_ms", float64(got.Microseconds())/1000)
+		res.set("idle_get_p50_vs_fresh", float64(got)/float64(fresh))
+	}
+	return res, nil
+}
+
+// phonesMeasure opens n phone sockets, then sends rate messages a second
+// to them for d through POST /gateway/v1/messages, each timed from the
+// send to its frame.
+func phonesMeasure(ctx context.Context, bin string, storeArgs []string, n, rate int, d time.Duration) (scaleResult, error) {
+	res := scaleResult{Measure: "phones", Store: storeName(storeArgs), N: n}
+	p, err := startSmsim(ctx, bin, storeArgs...)
+	if err != nil {
+		return res, err
+	}
+	defer p.stop()
+	if _, err := p.do(ctx, http.MethodPatch, "/admin/v1/faults", "", map[string]any{
+		"sms_delay": map[string]string{"min": "0s", "max": "0s"}}, http.StatusOK); err != nil {
+		return res, err
+	}
+	// settle the process's own start before reading its memory
+	time.Sleep(time.Second)
+	rss0, _ := p.rss()
+	stack0, _ := p.metric("go_memstats_stack_inuse_bytes")
+	heap0, _ := p.metric("go_memstats_heap_inuse_bytes")
+	phone := func(i int) string { return fmt.Sprintf("139%08d", i) }
+	sent := make([]atomic.Int64, n) // the UnixNano at which the latest message to phone i was sent
+	var (
+		lmu  sync.Mutex
+		lats []time.Duration
+	)
+	dialer := websocket.Dialer{ReadBufferSize: 512, WriteBufferSize: 512}
+	ws := strings.Replace(p.base, "http://", "ws://", 1)
+	conns := make([]*websocket.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range n {
+		c, _, err := dialer.DialContext(ctx, ws+"/phones/v1/"+phone(i)+"/ws", nil)
+		if err != nil {
+			return res, fmt.Errorf("socket %d: %w", i, err)
+		}
+		conns = append(conns, c)
+		go func() {
+			for {
+				if _, _, err := c.ReadMessage(); err != nil {
+					return
+				}
+				if t := sent[i].Load(); t != 0 {
+					lmu.Lock()
+					lats = append(lats, time.Since(time.Unix(0, t)))
+					lmu.Unlock()
+				}
+			}
+		}()
+	}
+	time.Sleep(2 * time.Second)
+	rss1, _ := p.rss()
+	gor, _ := p.metric("go_goroutines")
+	res.set("rss_mb", float64(rss1)/(1<<20))
+	stack1, _ := p.metric("go_memstats_stack_inuse_bytes")
+	heap1, _ := p.metric("go_memstats_heap_inuse_bytes")
+	res.set("kib_per_socket", float64(rss1-rss0)/float64(n)/1024)
+	res.set("stack_kib_per_socket", (stack1-stack0)/float64(n)/1024)
+	res.set("heap_kib_per_socket", (heap1-heap0)/float64(n)/1024)
+	res.set("goroutines", gor)
+
+	// open loop: a send every 1/rate, each on its own goroutine
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	var (
+		sends, failed atomic.Int64
+		wg            sync.WaitGroup
+		sem           = make(chan struct{}, 512)
+	)
+	start := time.Now()
+	for i := 0; ctx.Err() == nil; i++ {
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+			select {
+			case sem <- struct{}{}:
+			default:
+				failed.Add(1) // the driver itself cannot keep up: count it
+				continue
+			}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				k := i % n
+				sent[k].Store(time.Now().UnixNano())
+				if _, err := p.do(context.Background(), http.MethodPost, "/gateway/v1/messages", "",
+					map[string]string{"from": "95187", "to": phone(k), "body": "bench"}, http.StatusAccepted); err != nil {
+					failed.Add(1)
+					return
+				}
+				sends.Add(1)
+			})
+		}
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	time.Sleep(time.Second) // the last frames
+	lmu.Lock()
+	got := slices.Clone(lats)
+	lmu.Unlock()
+	slices.Sort(got)
+	pct := func(q float64) float64 {
+		if len(got) == 0 {
+			return 0
+		}
+		return float64(got[min(len(got)-1, int(q*float64(len(got))))].Microseconds()) / 1000
+	}
+	res.set("sent_per_s", float64(sends.Load())/elapsed.Seconds())
+	res.set("delivered_per_s", float64(len(got))/elapsed.Seconds())
+	res.set("not_sent", float64(failed.Load()))
+	res.set("delivery_p50_ms", pct(0.5))
+	res.set("delivery_p99_ms", pct(0.99))
+	return res, nil
+}
+
+// storeName names the store of an smsim started with storeArgs.
+func storeName(storeArgs []string) string {
+	if len(storeArgs) == 0 {
+		return "embedded"
+	}
+	return "redis"
+}
+
+// scaleStoreArgs answers the flags that start smsim on a store, with the
+// key prefix of a real Redis, whose keys dropKeys deletes after.
+func scaleStoreArgs(store, url, prefix string) []string {
+	if store == "embedded" {
+		return nil
+	}
+	return []string{"--redis-url", url, "--key-prefix", prefix}
+}
+
+// printScale prints the scale measures.
+func printScale(w io.Writer, rs []scaleResult) {
+	if len(rs) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	for _, r := range rs {
+		fmt.Fprintf(w, "%s ×%d (%s):", r.Measure, r.N, r.Store)
+		for _, name := range r.order {
+			fmt.Fprintf(w, " %s=%.4g", name, r.Values[name])
+		}
+		fmt.Fprintln(w)
+	}
+}
