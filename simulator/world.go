@@ -465,7 +465,9 @@ func (w *World) superviseOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	active := make(map[string]bool, len(names))
 	for _, name := range names {
+		active[name] = true
 		w.mu.Lock()
 		_, ok := w.spaces[name]
 		w.mu.Unlock()
@@ -488,7 +490,7 @@ func (w *World) superviseOnce(ctx context.Context) error {
 		if !n.made.Load() {
 			since = graceSince // only watched, never written to
 		}
-		if name != core.DefaultNamespace && !slices.Contains(names, name) && n.used.Load() < since && !n.feed.Watched() {
+		if name != core.DefaultNamespace && !active[name] && n.used.Load() < since && !n.feed.Watched() {
 			delete(w.spaces, name)
 			idle = append(idle, n)
 		}
