@@ -173,16 +173,24 @@ end
 -- script that acts on a person is passed the index and every order it
 -- lists (ids, read before the script) in KEYS, so that Redis Cluster can
 -- run it on one shard, and answers 'retry' when index_changed: the index
--- no longer lists exactly those orders.
+-- no longer lists exactly those orders. index_changed also answers what
+-- the index lists, which a script answers with its 'retry' so that its
+-- caller runs it again at once, without reading the index itself.
 local function index_changed(who_key, ids)
   local members = redis.call('SMEMBERS', who_key)
-  if #members ~= #ids then return true end
+  if #members ~= #ids then return true, members end
   local want = {}
   for _, id in ipairs(ids) do want[id] = true end
   for _, m in ipairs(members) do
-    if not want[m] then return true end
+    if not want[m] then return true, members end
   end
-  return false
+  return false, members
+end
+
+-- retry_reply answers head followed by the ids the index lists.
+local function retry_reply(head, members)
+  for _, m in ipairs(members) do head[#head + 1] = m end
+  return head
 end
 
 local function matches(F, si, phone, last6)

@@ -83,6 +83,7 @@ func (s *Service) Resend(ctx context.Context, req ResendRequest) (ResendResult, 
 			return ResendResult{}, fmt.Errorf("resend: %w", err)
 		}
 		if out[0] == "retry" {
+			s.seen(phone, out[1:])
 			continue
 		}
 		if err := s.carryOn(ctx, out[1:]); err != nil {

@@ -4,7 +4,8 @@
 -- order's candidates that is no live code, unless args.same_code, which
 -- sends the current code again. It answers {the best result over the
 -- orders, jobs due at once…} — not_found, no_pending, limit_reached,
--- resent, from worst to best — or {'retry'} when the index changed.
+-- resent, from worst to best — or {'retry', the ids the index lists…}
+-- when the index changed.
 --
 -- KEYS: the library's seven, the number's index, the order of each of
 -- args.orders, in order, then the keys of the candidates (args.orders[i]
@@ -17,7 +18,8 @@ local phone, last6, now = args.phone, args.last6, args.now
 due_limit = now
 local ids = {}
 for i, o in ipairs(args.orders) do ids[i] = o.id end
-if index_changed(who_key, ids) then return {'retry'} end
+local changed, members = index_changed(who_key, ids)
+if changed then return retry_reply({'retry'}, members) end
 local rank = {not_found = 0, no_pending = 1, limit_reached = 2, resent = 3}
 local best = 'not_found'
 for fi, F in ipairs(filing_keys) do

@@ -67,6 +67,7 @@ type Service struct {
 	providerSender string
 	validations    *prometheus.CounterVec
 	resends        *prometheus.CounterVec
+	numbers        numberIndex // the orders of the numbers validated lately
 }
 
 // New returns the service and registers its scheduler events.

@@ -99,6 +99,7 @@ func (s *Service) Validate(ctx context.Context, req ValidateRequest) (Validation
 			return ValidationResult{}, fmt.Errorf("validate: %w", err)
 		}
 		if out[0] == "retry" {
+			s.seen(phone, out[2:])
 			continue
 		}
 		if err := s.carryOn(ctx, out[2:]); err != nil {

@@ -8,7 +8,8 @@
 -- (validated_lag), of the order going under review (under_review_lag) or
 -- of its rejection (rejected_lag), and how long its review takes
 -- (review_time), in ms from now. It answers {result, rejected ('1' or
--- '0'), jobs due at once…}, or {'retry', '0'} when the index changed.
+-- '0'), jobs due at once…}, or {'retry', '0', the ids the index lists…}
+-- when the index changed.
 --
 -- args.spurious: MIIT glitches and answers not_found, changing nothing;
 -- so does the first validation of args.magic, the magic number of that
@@ -34,7 +35,8 @@ if glitch then
 end
 local ids = {}
 for i, o in ipairs(args.orders) do ids[i] = o.id end
-if index_changed(who_key, ids) then return {'retry', '0'} end
+local changed, members = index_changed(who_key, ids)
+if changed then return retry_reply({'retry', '0'}, members) end
 local matched = {}
 for fi, F in ipairs(filing_keys) do
   if live(F, now) then

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -143,5 +144,51 @@ func TestFlowCommandBudget(t *testing.T) {
 	t.Logf("%d flows: %.1f commands a flow (%s); background %d (%s)", n, float64(total+bg)/n, last, bg, bgd)
 	if per := float64(total+bg) / n; per > 8 {
 		t.Errorf("%.1f commands a flow, want at most 8 (the last: %s)", per, last)
+	}
+}
+
+// A number validated again costs one command: the process keeps the
+// orders the number's index listed, and the validation's script checks
+// them. When the index changed — a new order of the number — the script
+// answers what it lists and runs again: two commands, as a number seen for
+// the first time costs, and the answer is the new order's.
+func TestValidationAgainCommandBudget(t *testing.T) {
+	e := newEnv(t)
+	var count commandCounter
+	e.rdb.AddHook(&count)
+	e.patchFaults(`{"sync_lag":{"min":"0s","max":"0s"},"result_sync_lag":{"min":"0s","max":"0s"},` +
+		`"review":{"min":"1h","max":"1h"}}`)
+	const phone = "13900000077"
+	e.validate("000000", "13900000078", "999999") // the store loads the script
+	first := e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	count.take()
+	if r := e.validate("000000", phone, "999999"); r.Result != miit.ResultNotFound {
+		t.Fatalf("a certificate of no one: %+v", r)
+	}
+	if n, d := count.take(); n != 2 {
+		t.Errorf("the number's first validation: %d commands, want 2 (%s)", n, d)
+	}
+	for i := range 3 {
+		if r := e.validate("000000", phone, "999999"); r.Result != miit.ResultNotFound {
+			t.Fatalf("again: %+v", r)
+		}
+		if n, d := count.take(); n != 1 {
+			t.Errorf("validation %d of the same number: %d commands, want 1 (%s)", i+2, n, d)
+		}
+	}
+	// A second order of the number: the first one's code no longer
+	// matches anything the number is asked for alone, the new one's does.
+	e.call("POST", "/provider/v1/filings/"+first.ID+"/cancel", struct{}{}, http.StatusOK, nil)
+	second := e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	code := e.code(phone)
+	count.take()
+	if r := e.validate(code, phone, leaderCert); r.Result != miit.ResultComplete {
+		t.Fatalf("the new order's code: %+v", r)
+	}
+	if n, d := count.take(); n != 2 {
+		t.Errorf("a validation after the index changed: %d commands, want 2 (%s)", n, d)
+	}
+	if st := e.miitView(second.ID).Status; st != miit.StatusUnderReview {
+		t.Errorf("the new order is %s, want %s", st, miit.StatusUnderReview)
 	}
 }
