@@ -207,8 +207,9 @@ func TestCLIArgumentsAndServer(t *testing.T) {
 	}{
 		{"too few", []string{"validate", "13800000001"}, nil, 2, "usage: smsim validate [flags] PHONE CERT6 CODE\n"},
 		{"too many", []string{"tail", "13800000001", "13800000002"}, nil, 2, "usage: smsim tail [flags] PHONE\n"},
-		{"unknown flag", []string{"clock", "--fast"}, nil, 2, "flag provided but not defined: -fast"},
-		{"help", []string{"resend", "-h"}, nil, 0, "usage: smsim resend [flags] PHONE CERT6"},
+		{"unknown flag", []string{"clock", "--fast"}, nil, 2, "smsim clock: --fast: no such flag\nusage: smsim clock [flags] | advance … (smsim clock -h for the flags)\n"},
+		{"a flag's bad value", []string{"tail", "--n", "many", "13800000001"}, nil, 2, "smsim tail: --n: \"many\" is not a value it takes\n"},
+		{"a flag without its value", []string{"code", "13800000001", "--wait"}, nil, 2, "smsim code: --wait: needs a value\n"},
 		{"flags after the arguments", []string{"clock", "--url", gone.URL, "--json"}, nil, 1, "nothing answers at " + gone.URL},
 		{"SMSIM_URL", []string{"clock"}, map[string]string{"SMSIM_URL": gone.URL}, 1, "nothing answers at " + gone.URL},
 		{"--url wins", []string{"clock", "--url", sim.URL}, map[string]string{"SMSIM_URL": gone.URL}, 0, ""},
