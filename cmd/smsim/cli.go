@@ -175,7 +175,7 @@ func flagError(err error) string {
 }
 
 // badValue matches the flag package's error for a value a flag refuses.
-var badValue = regexp.MustCompile(`^invalid (?:boolean )?value (".*") for flag -([a-z0-9-]+)(.*)$`)
+var badValue = regexp.MustCompile(`^invalid (?:boolean )?value (".*") for (?:flag )?-([a-z0-9-]+)(.*)$`)
 
 // client is a client of the server of --url, speaking for the namespace
 // of --namespace.
