@@ -304,6 +304,9 @@ func TestSDKFilingWireForm(t *testing.T) {
 	sameWire[client.ProviderView](t, "provider view", miit.ProviderView{ID: "f_0123456789abcdef", Type: miit.TypeModify,
 		Variant: "entity", Status: miit.StatusPendingValidation, Required: []string{miit.EntityLeader}, SubmittedAt: t0,
 		Personnel: []miit.ProviderPerson{{Role: miit.EntityLeader, Name: "Li Lei", Phone: "13800000001", Validated: true}}})
+	sameWire[client.ProviderView](t, "provider view of an expired order", miit.ProviderView{ID: "f_0123456789abcdef", Type: miit.TypeFirstFiling,
+		Variant: "app", Status: miit.StatusCanceled, CanceledBy: "expiry", Required: []string{miit.EntityLeader}, SubmittedAt: t0,
+		Personnel: []miit.ProviderPerson{{Role: miit.EntityLeader, Name: "Li Lei", Phone: "13800000001"}}})
 	sent, deadline := t0.Add(time.Hour), t0.Add(25*time.Hour)
 	sameWire[client.MIITView](t, "MIIT view", miit.MIITView{ID: "f_0123456789abcdef", Type: miit.TypeCancel, Variant: "website",
 		Status: miit.StatusCanceled, CanceledBy: "expiry", CodesSentAt: &sent, Deadline: &deadline,
