@@ -97,7 +97,11 @@ func runFiling(ctx context.Context, c *cli, args []string) int {
 	}
 	w := c.stdout
 	fmt.Fprintf(w, "%s  %s  submitted %s\n", p.ID, kind(p.Type, p.Variant), stamp(p.SubmittedAt))
-	fmt.Fprintf(w, "  provider  %s\n", p.Status)
+	fmt.Fprintf(w, "  provider  %s", p.Status)
+	if p.CanceledBy != "" {
+		fmt.Fprintf(w, "  canceled by %s", p.CanceledBy)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  MIIT      %s", m.Status)
 	if m.CodesSentAt != nil {
 		fmt.Fprintf(w, "  codes sent %s", stamp(*m.CodesSentAt))
