@@ -114,6 +114,9 @@ type cli struct {
 	stderr    io.Writer
 	args      []string // the positional arguments, once parsed
 	usage     string   // the usage line after the subcommand's name
+	// fields names, by the field a 400 of the server names, the flag or
+	// argument that gave it (entity_leader.phone: --leader-phone)
+	fields map[string]string
 }
 
 // parse reads the flags, which may come before, between or after the
@@ -182,7 +185,11 @@ var badValue = regexp.MustCompile(`^invalid (?:boolean )?value (".*") for (?:fla
 func (c *cli) client() (*client.Client, error) {
 	sc, err := client.New(c.url)
 	if err != nil {
-		return nil, fmt.Errorf("--url: %q is not an http:// or https:// URL of a server", c.url)
+		from := "--url"
+		if !c.set("url") {
+			from = "SMSIM_URL"
+		}
+		return nil, fmt.Errorf("%s: %q is not an http:// or https:// URL of a server", from, c.url)
 	}
 	if c.namespace == "" {
 		return sc, nil
@@ -209,13 +216,26 @@ func (c *cli) fail(err error) int {
 	var e *client.Error
 	switch {
 	case errors.As(err, &e):
-		fmt.Fprintf(c.stderr, "%s: %d %s: %s\n", c.name, e.Status, e.Title, e.Detail)
+		fmt.Fprintf(c.stderr, "%s: %d %s: %s%s\n", c.name, e.Status, e.Title, e.Detail, c.given(e))
 	case errors.Is(err, syscall.ECONNREFUSED):
 		fmt.Fprintf(c.stderr, "%s: nothing answers at %s: is smsim running? (start it with `smsim`, or give --url or SMSIM_URL)\n", c.name, c.url)
 	default:
 		fmt.Fprintf(c.stderr, "%s: %s\n", c.name, strings.TrimPrefix(err.Error(), "smsim: "))
 	}
 	return exitFailed
+}
+
+// given names the flag or argument that gave the field a 400 names: "
+// (--leader-phone)", or "".
+func (c *cli) given(e *client.Error) string {
+	if e.Status != 400 {
+		return ""
+	}
+	field, _, ok := strings.Cut(e.Detail, ":")
+	if name := c.fields[field]; ok && name != "" {
+		return " (" + name + ")"
+	}
+	return ""
 }
 
 // usageErr reports a bad argument: format names it.

@@ -66,6 +66,7 @@ func runProfile(ctx context.Context, c *cli, args []string) int {
 	inboxLimit := c.fs.Int("inbox-limit", 0, "the inbox holds at most this many messages, more are refused; 0: no limit")
 	reset := c.fs.Bool("reset", false, "back to the profile of a phone nobody has set, before the other flags")
 	asJSON := c.fs.Bool("json", false, "print the profile as JSON")
+	c.fields = map[string]string{"phone": "PHONE"}
 	if code := c.parse(args, "[flags] PHONE", 1); code >= 0 {
 		return code
 	}
@@ -183,6 +184,7 @@ func runFaults(ctx context.Context, c *cli, args []string) int {
 // of that name, or the scenario file.
 func runScenario(ctx context.Context, c *cli, args []string) int {
 	asJSON := c.fs.Bool("json", false, "print the API's answer as JSON")
+	c.fields = map[string]string{"name": "NAME"}
 	if code := c.parse(args, "[flags] [NAME | FILE]", -1); code >= 0 {
 		return code
 	}

@@ -99,7 +99,7 @@ func TestCLIAdvanceToNextAndSchedule(t *testing.T) {
 		{[]string{"advance", "--next", "1h"}, 2, "smsim advance: --next: give it alone, not with a DURATION or --to\n"},
 		{[]string{"advance", "--kind", "miit.sync", "1h"}, 2, "smsim advance: --kind: chooses the job of --next; give --next too\n"},
 		{[]string{"advance", "--to", "tomorrow"}, 2, "smsim advance: --to: \"tomorrow\" is not an RFC 3339 time such as 2026-05-02T00:51:02.104Z\n"},
-		{[]string{"advance", "--to", "2026-05-01T00:00:00Z"}, 1, "smsim advance: 400 Bad Request: to: 2026-05-01T00:00:00Z is before the clock's now, 2026-05-01T16:45:29.999Z: the clock only moves forward\n"},
+		{[]string{"advance", "--to", "2026-05-01T00:00:00Z"}, 1, "smsim advance: 400 Bad Request: to: 2026-05-01T00:00:00Z is before the clock's now, 2026-05-01T16:45:29.999Z: the clock only moves forward (--to)\n"},
 		{[]string{"advance", "--next", "--kind", "miit.code"}, 1, "smsim advance: 409 Conflict: next: nothing of kind miit.code is scheduled\n"},
 		{[]string{"advance", "--next", "--kind", "code"}, 1, "smsim advance: 400 Bad Request: kind: \"code\" is not a kind of scheduled job"},
 		{[]string{"schedule", "-n", "0"}, 2, "smsim schedule: -n: must be a whole number from 1 to 1000, got 0\n"},

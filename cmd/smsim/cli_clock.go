@@ -31,6 +31,7 @@ func runAdvance(ctx context.Context, c *cli, args []string) int {
 	c.fs.StringVar(&f.Order, "order", "", "with --next: the next job of this order")
 	c.fs.StringVar(&f.Phone, "phone", "", "with --next: the next job for this phone")
 	asJSON := c.fs.Bool("json", false, "print the clock as JSON")
+	c.fields = map[string]string{"to": "--to", "kind": "--kind", "order": "--order", "phone": "--phone", "by": "DURATION"}
 	for _, a := range args {
 		if negative.MatchString(a) {
 			return c.usageErr("DURATION: %s is negative: the clock only moves forward; give a duration such as 1h, or --to a later time", a)
@@ -165,6 +166,7 @@ func runSchedule(ctx context.Context, c *cli, args []string) int {
 	c.fs.StringVar(&f.Phone, "phone", "", "only the jobs for this phone")
 	n := c.fs.Int("n", 20, "list at most this many (1 to 1000)")
 	asJSON := c.fs.Bool("json", false, "print the API's answer as JSON")
+	c.fields = map[string]string{"kind": "--kind", "order": "--order", "phone": "--phone"}
 	if code := c.parse(args, "[flags]", 0); code >= 0 {
 		return code
 	}

@@ -27,6 +27,12 @@ func runSubmit(ctx context.Context, c *cli, args []string) int {
 	c.fs.StringVar(&admin.Phone, "admin-phone", "13800000002", "the website administrator's mobile number")
 	c.fs.StringVar(&admin.CertificateNumber, "admin-cert", "11010119920101567X", "the website administrator's certificate number")
 	asJSON := c.fs.Bool("json", false, "print the order as JSON")
+	c.fields = map[string]string{"type": "--type", "variant": "--variant"}
+	for _, p := range []struct{ field, flag string }{{"entity_leader", "leader"}, {"website_admin", "admin"}} {
+		c.fields[p.field+".name"] = "--" + p.flag + "-name"
+		c.fields[p.field+".phone"] = "--" + p.flag + "-phone"
+		c.fields[p.field+".certificate_number"] = "--" + p.flag + "-cert"
+	}
 	if code := c.parse(args, "[flags]", 0); code >= 0 {
 		return code
 	}

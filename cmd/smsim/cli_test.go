@@ -67,11 +67,11 @@ $`)
 		t.Fatalf("add_provider, which takes no variant: exit %d, output %q", code, out)
 	}
 	code, out, errOut = cliRun(t, sim, "submit", "--type", "modify")
-	if code != 1 || out != "" || errOut != "smsim submit: 400 Bad Request: variant: missing; type modify takes one of entity, entity_and_service, service\n" {
+	if code != 1 || out != "" || errOut != "smsim submit: 400 Bad Request: variant: missing; type modify takes one of entity, entity_and_service, service (--variant)\n" {
 		t.Fatalf("modify without a variant: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	code, _, errOut = cliRun(t, sim, "submit", "--leader-cert", "12")
-	if code != 1 || !strings.Contains(errOut, "entity_leader.certificate_number: must be 6 to 32 letters and digits") {
+	if code != 1 || !strings.Contains(errOut, "entity_leader.certificate_number: must be 6 to 32 letters and digits") || !strings.HasSuffix(errOut, " (--leader-cert)\n") {
 		t.Fatalf("a bad certificate: exit %d, stderr %q", code, errOut)
 	}
 }
@@ -120,7 +120,7 @@ func TestCLIValidateResendAndCode(t *testing.T) {
 		}
 	}
 	code, out, errOut = cliRun(t, sim, "validate", leader.Phone, "071234", "12345")
-	if code != 1 || out != "" || errOut != "smsim validate: 400 Bad Request: code: must be exactly six digits, got \"12345\"\n" {
+	if code != 1 || out != "" || errOut != "smsim validate: 400 Bad Request: code: must be exactly six digits, got \"12345\" (CODE)\n" {
 		t.Fatalf("a five-digit code: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
@@ -213,7 +213,8 @@ func TestCLIArgumentsAndServer(t *testing.T) {
 		{"flags after the arguments", []string{"clock", "--url", gone.URL, "--json"}, nil, 1, "nothing answers at " + gone.URL},
 		{"SMSIM_URL", []string{"clock"}, map[string]string{"SMSIM_URL": gone.URL}, 1, "nothing answers at " + gone.URL},
 		{"--url wins", []string{"clock", "--url", sim.URL}, map[string]string{"SMSIM_URL": gone.URL}, 0, ""},
-		{"bad URL", []string{"clock", "--url", "127.0.0.1:8080"}, nil, 2, `"127.0.0.1:8080" is not an http:// or https:// URL`},
+		{"bad URL", []string{"clock", "--url", "127.0.0.1:8080"}, nil, 2, `smsim clock: --url: "127.0.0.1:8080" is not an http:// or https:// URL`},
+		{"bad SMSIM_URL", []string{"clock"}, map[string]string{"SMSIM_URL": "localhost:8080"}, 2, `smsim clock: SMSIM_URL: "localhost:8080" is not an http:// or https:// URL`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
