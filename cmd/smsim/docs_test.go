@@ -121,6 +121,43 @@ func TestDocsCommandsRun(t *testing.T) {
 	}
 }
 
+// Every doc of the repository with a block that runs curl or a subcommand
+// of the binary is run by TestDocsCommandsRun, so that a new doc's
+// examples cannot drift either. smsim load, which loads a server for
+// minutes, is left to its own tests (load_test.go).
+func TestDocsWithCommandsAreRun(t *testing.T) {
+	run := map[string]bool{}
+	for _, d := range docRuns {
+		abs, err := filepath.Abs(d.doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run[abs] = true
+	}
+	err := filepath.WalkDir("../..", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != "../.." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".md") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if abs, _ := filepath.Abs(path); len(runnable(parseDoc(string(b)), true)) > 0 && !run[abs] {
+			t.Errorf("%s has blocks that run curl or the binary's subcommands, and no entry in docRuns", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // tools answers the path of bash, and checks that the others are
 // installed. Without one, the test fails in CI (.ci/run installs them) and
 // is skipped elsewhere, saying how to install it.
@@ -252,7 +289,7 @@ func runsSubcommand(text string) bool {
 
 func isSubcommand(name string) bool {
 	_, ok := cliCommand(name)
-	return ok
+	return ok && name != "load"
 }
 
 // serve starts the binary's run with args on a random port, and answers its
