@@ -29,7 +29,7 @@ const cliUsage = `       smsim submit [--type T] [--variant V] [--leader-phone P
        smsim validate PHONE CERT6 CODE
        smsim resend PHONE CERT6
        smsim advance DURATION | --to TIME | --next [--kind K] [--order ID] [--phone P]
-       smsim clock [--pause | --resume] [--scale N]
+       smsim clock [--pause | --resume] [--scale N]   (smsim clock advance … is smsim advance …)
        smsim schedule [--kind K] [--order ID] [--phone P]
        smsim cancel ID
        smsim profile PHONE [--spam-filter[=false]] [--service S] [--reachable=false] …
