@@ -497,6 +497,33 @@ func TestDashboardScreenshot(t *testing.T) {
 	}
 }
 
+// A page opened after messages failed shows them on their phone's card,
+// with why, and those still on their way: from the event log, which no
+// folder listing shows.
+func TestDashboardShowsFailuresFromBeforeItOpened(t *testing.T) {
+	s := start(t)
+	s.send("19900000001", "first") // the magic number whose line is suspended
+	s.send("19900000001", "second")
+	ctx := context.Background()
+	_, err := s.c.PatchFaults(ctx, map[string]any{"sms_delay": map[string]string{"min": "1h", "max": "1h"}})
+	s.check(err)
+	s.send("13000000007", "on its way")
+	b := newBrowser(t)
+	b.open(s.url + "/")
+	b.booted()
+	b.within(2*time.Second, "the failures on the card", card("19900000001")+`?.querySelector('.failed')?.textContent === '2 failed: suspended'`)
+	if got := eval[string](b, card("19900000001")+`.querySelector('.sub')?.textContent || ''`); got != "No messages." {
+		t.Errorf("the suspended phone's inbox reads %q, want No messages.", got)
+	}
+	b.within(2*time.Second, "the message on its way", card("13000000007")+`?.querySelector('.pending')?.textContent === '1 on the way'`)
+	// once it arrives, it is in the inbox and no longer on its way
+	s.advance(time.Hour)
+	b.within(2*time.Second, "the message delivered", card("13000000007")+`?.querySelector('.bubble .body')?.textContent === 'on its way' && !`+card("13000000007")+`.querySelector('.pending')`)
+	if p := b.problems(); len(p) > 0 {
+		t.Errorf("console:\n%s", strings.Join(p, "\n"))
+	}
+}
+
 // connect answers a client of the simulator at url.
 func connect(t *testing.T, url string) *client.Client {
 	t.Helper()

@@ -83,6 +83,7 @@ func New(c Config) *Gateway {
 		}, []string{"status", "sender_kind", "reason"})),
 	}
 	g.stats = newGatewayMetrics(c.Metrics)
+	g.zeroMetrics()
 	g.sched.HandleBatch(JobDeliver, g.onDeliver)
 	return g
 }

@@ -33,6 +33,25 @@ func newGatewayMetrics(reg prometheus.Registerer) *gatewayMetrics {
 	}
 }
 
+// reasons are the reasons a delivery fails, the reason label of a failed
+// message's smsim_messages_total.
+var reasons = []string{ReasonSuspended, ReasonUnreachable, ReasonDropped, ReasonOutage, ReasonThrottled, ReasonInboxFull, ReasonScripted}
+
+// zeroMetrics serves every known series of the gateway's metrics from the
+// start, at 0, so that a panel that queries one has data before the first
+// message.
+func (g *Gateway) zeroMetrics() {
+	for _, kind := range []string{"miit", "other"} {
+		g.stats.sent.WithLabelValues(kind)
+		g.stats.delay.WithLabelValues(kind)
+		g.sent.WithLabelValues(StatusDelivered, kind, "")
+		g.sent.WithLabelValues(StatusBlocked, kind, "")
+		for _, r := range reasons {
+			g.sent.WithLabelValues(StatusFailed, kind, r)
+		}
+	}
+}
+
 // senderKind is the sender_kind label of a sender number.
 func senderKind(sender string) string {
 	if IsMIITSender(sender) {

@@ -332,6 +332,7 @@ type ProviderView struct {
 	Type        string           `json:"type"`
 	Variant     string           `json:"variant,omitempty"`
 	Status      string           `json:"status"`
+	CanceledBy  string           `json:"canceled_by,omitempty"` // with status canceled: customer or expiry
 	Required    []string         `json:"required"`
 	SubmittedAt time.Time        `json:"submitted_at"`
 	Personnel   []ProviderPerson `json:"personnel"`
@@ -363,6 +364,9 @@ func (f filing) providerView() ProviderView {
 	v := ProviderView{
 		ID: f.v["id"], Type: f.v["type"], Variant: f.v["variant"], Status: f.v["prov_status"],
 		Required: f.required(), SubmittedAt: *f.time("submitted_at"), Personnel: []ProviderPerson{},
+	}
+	if v.Status == StatusCanceled {
+		v.CanceledBy = f.v["canceled_by"] // the provider learns it with the status
 	}
 	for _, role := range v.Required {
 		p := people[role]

@@ -224,12 +224,25 @@ func (s *Service) onCode(ctx context.Context, job core.Job) error {
 	}
 	window, _ := strconv.ParseInt(job.Args[4], 10, 64)
 	_, err = s.gw.Send(ctx, gateway.SendRequest{
-		ID:   s.rand.DerivedID("m", s.ks.Namespace, "event", job.Seq),
+		ID:   s.jobMessageID(job),
 		From: s.miitSender, To: job.Args[2],
 		Body: CodeText(job.Args[3], time.Duration(window)*time.Millisecond),
 		At:   job.Due,
 	})
 	return err
+}
+
+// jobMessageID names the message a job texts: the same each time the job
+// is carried out (a retried job sends it once). The job's number starts
+// again after a reset, so without a seed the id also derives from the
+// job's order, whose id is drawn at random: a new message never takes the
+// id of one before the reset. With a seed, a run after a reset names its
+// messages as the first run did.
+func (s *Service) jobMessageID(job core.Job) string {
+	if s.rand.Seeded() {
+		return s.rand.DerivedID("m", s.ks.Namespace, "event", job.Seq)
+	}
+	return s.rand.DerivedID("m", s.ks.Namespace, "event", job.Seq, job.Args[0])
 }
 
 // onNotice: the provider texts a person that the order was submitted.
@@ -240,7 +253,7 @@ func (s *Service) onNotice(ctx context.Context, job core.Job) error {
 	}
 	window, _ := strconv.ParseInt(job.Args[2], 10, 64)
 	_, err := s.gw.Send(ctx, gateway.SendRequest{
-		ID:   s.rand.DerivedID("m", s.ks.Namespace, "event", job.Seq),
+		ID:   s.jobMessageID(job),
 		From: s.providerSender, To: job.Args[1],
 		Body: NoticeText(job.Args[0], s.miitSender, time.Duration(window)*time.Millisecond),
 		At:   job.Due,

@@ -95,6 +95,14 @@ func New(c Config) (*Service, error) {
 			Name: "smsim_resends_total", Help: "MIIT resend requests by result.",
 		}, []string{"result"})),
 	}
+	// every result is served from the start, at 0, so that a panel that
+	// queries one has data before the first validation
+	for _, r := range []string{ResultComplete, ResultPartial, ResultFailed, ResultNotFound} {
+		s.validations.WithLabelValues(r)
+	}
+	for _, r := range []string{ResultResent, ResultNoPending, ResultLimitReached, ResultNotFound} {
+		s.resends.WithLabelValues(r)
+	}
 	s.sched.Handle(JobSync, s.onSync)
 	s.sched.Handle(JobCode, s.onCode)
 	s.sched.Handle(JobNotice, s.onNotice)

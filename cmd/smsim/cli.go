@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"syscall"
 
@@ -27,8 +28,14 @@ const cliUsage = `       smsim submit [--type T] [--variant V] [--leader-phone P
        smsim code PHONE
        smsim validate PHONE CERT6 CODE
        smsim resend PHONE CERT6
-       smsim advance DURATION
-       smsim clock [--pause | --resume] [--scale N]
+       smsim advance DURATION | --to TIME | --next [--kind K] [--order ID] [--phone P]
+       smsim clock [--pause | --resume] [--scale N]   (smsim clock advance … is smsim advance …)
+       smsim schedule [--kind K] [--order ID] [--phone P]
+       smsim cancel ID
+       smsim profile PHONE [--spam-filter[=false]] [--service S] [--reachable=false] …
+       smsim faults [--replace] [PATCH]
+       smsim scenario [NAME | FILE]
+       smsim reset
        smsim load ` + loadUsage + `
 
 The subcommands drive a running server: --url URL, else SMSIM_URL, else ` + client.DefaultURL + `;
@@ -57,6 +64,18 @@ func cliCommand(name string) (command, bool) {
 		return runAdvance, true
 	case "clock":
 		return runClock, true
+	case "schedule":
+		return runSchedule, true
+	case "cancel":
+		return runCancel, true
+	case "profile":
+		return runProfile, true
+	case "faults":
+		return runFaults, true
+	case "scenario":
+		return runScenario, true
+	case "reset":
+		return runReset, true
 	case "load":
 		return runLoad, true
 	}
@@ -74,7 +93,6 @@ func runCLI(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	cl := &cli{name: "smsim " + args[0], getenv: getenv, stdout: stdout, stderr: stderr}
 	cl.fs = flag.NewFlagSet(cl.name, flag.ContinueOnError)
-	cl.fs.SetOutput(stderr)
 	def := client.DefaultURL
 	if u := getenv("SMSIM_URL"); u != "" {
 		def = u
@@ -95,21 +113,28 @@ type cli struct {
 	stdout    io.Writer
 	stderr    io.Writer
 	args      []string // the positional arguments, once parsed
+	usage     string   // the usage line after the subcommand's name
+	// fields names, by the field a 400 of the server names, the flag or
+	// argument that gave it (entity_leader.phone: --leader-phone)
+	fields map[string]string
 }
 
 // parse reads the flags, which may come before, between or after the
 // positional arguments, and checks that there are want of those.
-// It answers -1 to go on, else the exit status.
+// It answers -1 to go on, else the exit status: -h and --help print the
+// usage and the flags on standard output (exit 0), a bad flag or argument
+// names it on standard error (exit 2).
 func (c *cli) parse(args []string, usage string, want int) int {
-	c.fs.Usage = func() {
-		fmt.Fprintf(c.stderr, "usage: %s %s\n", c.name, usage)
-		c.fs.PrintDefaults()
-	}
+	c.usage = usage
+	c.fs.SetOutput(io.Discard) // parse reports what went wrong itself
+	c.fs.Usage = func() {}
 	for {
 		if err := c.fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				c.help()
 				return exitOK
 			}
+			fmt.Fprintf(c.stderr, "%s: %v\nusage: %s %s (%s -h for the flags)\n", c.name, flagError(err), c.name, usage, c.name)
 			return exitUsage
 		}
 		if c.fs.NArg() == 0 {
@@ -118,19 +143,53 @@ func (c *cli) parse(args []string, usage string, want int) int {
 		c.args = append(c.args, c.fs.Arg(0))
 		args = c.fs.Args()[1:]
 	}
-	if len(c.args) != want {
+	if want >= 0 && len(c.args) != want {
 		fmt.Fprintf(c.stderr, "usage: %s %s\n", c.name, usage)
 		return exitUsage
 	}
 	return -1
 }
 
+// help prints the subcommand's usage and flags on standard output.
+func (c *cli) help() {
+	fmt.Fprintf(c.stdout, "usage: %s %s\n\nflags:\n", c.name, c.usage)
+	c.fs.SetOutput(c.stdout)
+	c.fs.PrintDefaults()
+	c.fs.SetOutput(io.Discard)
+}
+
+// flagError rewrites the flag package's errors to name the flag as it is
+// written on the command line (--name).
+func flagError(err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		return "--" + name + ": no such flag"
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return "--" + name + ": needs a value"
+	}
+	if m := badValue.FindStringSubmatch(msg); m != nil {
+		if why, ok := strings.CutPrefix(m[3], ": "); ok && why != "parse error" && !strings.HasPrefix(why, "strconv.") {
+			return "--" + m[2] + ": " + why
+		}
+		return "--" + m[2] + ": " + m[1] + " is not a value it takes"
+	}
+	return msg
+}
+
+// badValue matches the flag package's error for a value a flag refuses.
+var badValue = regexp.MustCompile(`^invalid (?:boolean )?value (".*") for (?:flag )?-([a-z0-9-]+)(.*)$`)
+
 // client is a client of the server of --url, speaking for the namespace
 // of --namespace.
 func (c *cli) client() (*client.Client, error) {
 	sc, err := client.New(c.url)
 	if err != nil {
-		return nil, fmt.Errorf("--url: %q is not an http:// or https:// URL of a server", c.url)
+		from := "--url"
+		if !c.set("url") {
+			from = "SMSIM_URL"
+		}
+		return nil, fmt.Errorf("%s: %q is not an http:// or https:// URL of a server", from, c.url)
 	}
 	if c.namespace == "" {
 		return sc, nil
@@ -157,7 +216,7 @@ func (c *cli) fail(err error) int {
 	var e *client.Error
 	switch {
 	case errors.As(err, &e):
-		fmt.Fprintf(c.stderr, "%s: %d %s: %s\n", c.name, e.Status, e.Title, e.Detail)
+		fmt.Fprintf(c.stderr, "%s: %d %s: %s%s\n", c.name, e.Status, e.Title, e.Detail, c.given(e))
 	case errors.Is(err, syscall.ECONNREFUSED):
 		fmt.Fprintf(c.stderr, "%s: nothing answers at %s: is smsim running? (start it with `smsim`, or give --url or SMSIM_URL)\n", c.name, c.url)
 	default:
@@ -166,7 +225,20 @@ func (c *cli) fail(err error) int {
 	return exitFailed
 }
 
-// usageErr reports a bad argument.
+// given names the flag or argument that gave the field a 400 names: "
+// (--leader-phone)", or "".
+func (c *cli) given(e *client.Error) string {
+	if e.Status != 400 {
+		return ""
+	}
+	field, _, ok := strings.Cut(e.Detail, ":")
+	if name := c.fields[field]; ok && name != "" {
+		return " (" + name + ")"
+	}
+	return ""
+}
+
+// usageErr reports a bad argument: format names it.
 func (c *cli) usageErr(format string, args ...any) int {
 	fmt.Fprintf(c.stderr, "%s: %s\n", c.name, fmt.Sprintf(format, args...))
 	return exitUsage

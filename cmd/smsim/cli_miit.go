@@ -13,6 +13,7 @@ import (
 // MIIT and prints MIIT's answer; exit status 3 when MIIT did not take it.
 func runValidate(ctx context.Context, c *cli, args []string) int {
 	asJSON := c.fs.Bool("json", false, "print MIIT's answer as JSON")
+	c.fields = map[string]string{"phone": "PHONE", "certificate_last6": "CERT6", "code": "CODE"}
 	if code := c.parse(args, "[flags] PHONE CERT6 CODE", 3); code >= 0 {
 		return code
 	}
@@ -42,6 +43,7 @@ func runValidate(ctx context.Context, c *cli, args []string) int {
 // again and prints MIIT's answer; exit status 3 when MIIT did not.
 func runResend(ctx context.Context, c *cli, args []string) int {
 	asJSON := c.fs.Bool("json", false, "print MIIT's answer as JSON")
+	c.fields = map[string]string{"phone": "PHONE", "certificate_last6": "CERT6"}
 	if code := c.parse(args, "[flags] PHONE CERT6", 2); code >= 0 {
 		return code
 	}
@@ -68,6 +70,7 @@ func runResend(ctx context.Context, c *cli, args []string) int {
 // the phone, waiting for a first one when there is none yet.
 func runCode(ctx context.Context, c *cli, args []string) int {
 	wait := c.fs.Duration("wait", 30*time.Second, "how long to wait, in real time, for a first code")
+	c.fields = map[string]string{"phone": "PHONE"}
 	if code := c.parse(args, "[flags] PHONE", 1); code >= 0 {
 		return code
 	}

@@ -27,6 +27,12 @@ func runSubmit(ctx context.Context, c *cli, args []string) int {
 	c.fs.StringVar(&admin.Phone, "admin-phone", "13800000002", "the website administrator's mobile number")
 	c.fs.StringVar(&admin.CertificateNumber, "admin-cert", "11010119920101567X", "the website administrator's certificate number")
 	asJSON := c.fs.Bool("json", false, "print the order as JSON")
+	c.fields = map[string]string{"type": "--type", "variant": "--variant"}
+	for _, p := range []struct{ field, flag string }{{"entity_leader", "leader"}, {"website_admin", "admin"}} {
+		c.fields[p.field+".name"] = "--" + p.flag + "-name"
+		c.fields[p.field+".phone"] = "--" + p.flag + "-phone"
+		c.fields[p.field+".certificate_number"] = "--" + p.flag + "-cert"
+	}
 	if code := c.parse(args, "[flags]", 0); code >= 0 {
 		return code
 	}
@@ -97,7 +103,11 @@ func runFiling(ctx context.Context, c *cli, args []string) int {
 	}
 	w := c.stdout
 	fmt.Fprintf(w, "%s  %s  submitted %s\n", p.ID, kind(p.Type, p.Variant), stamp(p.SubmittedAt))
-	fmt.Fprintf(w, "  provider  %s\n", p.Status)
+	fmt.Fprintf(w, "  provider  %s", p.Status)
+	if p.CanceledBy != "" {
+		fmt.Fprintf(w, "  canceled by %s", p.CanceledBy)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  MIIT      %s", m.Status)
 	if m.CodesSentAt != nil {
 		fmt.Fprintf(w, "  codes sent %s", stamp(*m.CodesSentAt))

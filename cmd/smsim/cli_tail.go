@@ -19,6 +19,7 @@ func runTail(ctx context.Context, c *cli, args []string) int {
 	n := c.fs.Int("n", 10, "print this many of the messages already there first")
 	color := c.fs.String("color", "auto", "highlight codes: auto (when writing to a terminal, unless NO_COLOR is set), always or never")
 	asJSON := c.fs.Bool("json", false, "print each message as one line of JSON")
+	c.fields = map[string]string{"phone": "PHONE"}
 	if code := c.parse(args, "[flags] PHONE", 1); code >= 0 {
 		return code
 	}

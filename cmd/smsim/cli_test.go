@@ -67,11 +67,11 @@ $`)
 		t.Fatalf("add_provider, which takes no variant: exit %d, output %q", code, out)
 	}
 	code, out, errOut = cliRun(t, sim, "submit", "--type", "modify")
-	if code != 1 || out != "" || errOut != "smsim submit: 400 Bad Request: variant: missing; type modify takes one of entity, entity_and_service, service\n" {
+	if code != 1 || out != "" || errOut != "smsim submit: 400 Bad Request: variant: missing; type modify takes one of entity, entity_and_service, service (--variant)\n" {
 		t.Fatalf("modify without a variant: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	code, _, errOut = cliRun(t, sim, "submit", "--leader-cert", "12")
-	if code != 1 || !strings.Contains(errOut, "entity_leader.certificate_number: must be 6 to 32 letters and digits") {
+	if code != 1 || !strings.Contains(errOut, "entity_leader.certificate_number: must be 6 to 32 letters and digits") || !strings.HasSuffix(errOut, " (--leader-cert)\n") {
 		t.Fatalf("a bad certificate: exit %d, stderr %q", code, errOut)
 	}
 }
@@ -120,7 +120,7 @@ func TestCLIValidateResendAndCode(t *testing.T) {
 		}
 	}
 	code, out, errOut = cliRun(t, sim, "validate", leader.Phone, "071234", "12345")
-	if code != 1 || out != "" || errOut != "smsim validate: 400 Bad Request: code: must be exactly six digits, got \"12345\"\n" {
+	if code != 1 || out != "" || errOut != "smsim validate: 400 Bad Request: code: must be exactly six digits, got \"12345\" (CODE)\n" {
 		t.Fatalf("a five-digit code: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
@@ -207,12 +207,14 @@ func TestCLIArgumentsAndServer(t *testing.T) {
 	}{
 		{"too few", []string{"validate", "13800000001"}, nil, 2, "usage: smsim validate [flags] PHONE CERT6 CODE\n"},
 		{"too many", []string{"tail", "13800000001", "13800000002"}, nil, 2, "usage: smsim tail [flags] PHONE\n"},
-		{"unknown flag", []string{"clock", "--fast"}, nil, 2, "flag provided but not defined: -fast"},
-		{"help", []string{"resend", "-h"}, nil, 0, "usage: smsim resend [flags] PHONE CERT6"},
+		{"unknown flag", []string{"clock", "--fast"}, nil, 2, "smsim clock: --fast: no such flag\nusage: smsim clock [flags] | advance … (smsim clock -h for the flags)\n"},
+		{"a flag's bad value", []string{"tail", "--n", "many", "13800000001"}, nil, 2, "smsim tail: --n: \"many\" is not a value it takes\n"},
+		{"a flag without its value", []string{"code", "13800000001", "--wait"}, nil, 2, "smsim code: --wait: needs a value\n"},
 		{"flags after the arguments", []string{"clock", "--url", gone.URL, "--json"}, nil, 1, "nothing answers at " + gone.URL},
 		{"SMSIM_URL", []string{"clock"}, map[string]string{"SMSIM_URL": gone.URL}, 1, "nothing answers at " + gone.URL},
 		{"--url wins", []string{"clock", "--url", sim.URL}, map[string]string{"SMSIM_URL": gone.URL}, 0, ""},
-		{"bad URL", []string{"clock", "--url", "127.0.0.1:8080"}, nil, 2, `"127.0.0.1:8080" is not an http:// or https:// URL`},
+		{"bad URL", []string{"clock", "--url", "127.0.0.1:8080"}, nil, 2, `smsim clock: --url: "127.0.0.1:8080" is not an http:// or https:// URL`},
+		{"bad SMSIM_URL", []string{"clock"}, map[string]string{"SMSIM_URL": "localhost:8080"}, 2, `smsim clock: SMSIM_URL: "localhost:8080" is not an http:// or https:// URL`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

@@ -2,12 +2,17 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"smsim/simulator/client"
+	"smsim/simulator/core"
 	"smsim/simulator/people"
 )
 
@@ -30,7 +35,7 @@ func startDemo(ctx context.Context, c config, seed *int64, addr net.Addr, log *s
 	if ta, ok := addr.(*net.TCPAddr); ok && ta.IP.IsUnspecified() {
 		host = net.JoinHostPort("127.0.0.1", strconv.Itoa(ta.Port))
 	}
-	api, err := client.New("http://" + host)
+	api, err := client.New("http://"+host, client.WithHTTPClient(&http.Client{Transport: &demoTransport{}}))
 	if err != nil {
 		return nil, err
 	}
@@ -52,3 +57,35 @@ func startDemo(ctx context.Context, c config, seed *int64, addr net.Addr, log *s
 		<-done
 	}, nil
 }
+
+// demoRequest is the prefix of the request ids of the demo's own requests
+// (demo-1, demo-2, …), whose lines are logged at debug level only.
+const demoRequest = "demo-"
+
+// demoTransport numbers the demo's requests with X-Request-Id.
+type demoTransport struct{ n atomic.Int64 }
+
+func (t *demoTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.Header.Set("X-Request-Id", fmt.Sprintf("%s%d", demoRequest, t.n.Add(1)))
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// demoQuiet wraps the server's log handler in demo mode: the line of each
+// request the demo's people make (an id of demoRequest) is logged at debug
+// level, so that --demo at info level logs what happens to the server, not
+// every look the people take (dozens of lines a second).
+type demoQuiet struct{ slog.Handler }
+
+func (h demoQuiet) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level == slog.LevelInfo && strings.HasPrefix(core.RequestID(ctx), demoRequest) {
+		if !h.Handler.Enabled(ctx, slog.LevelDebug) {
+			return nil
+		}
+		r.Level = slog.LevelDebug
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h demoQuiet) WithAttrs(as []slog.Attr) slog.Handler { return demoQuiet{h.Handler.WithAttrs(as)} }
+func (h demoQuiet) WithGroup(name string) slog.Handler    { return demoQuiet{h.Handler.WithGroup(name)} }

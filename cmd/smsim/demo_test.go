@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"smsim/simulator/client"
+	"smsim/simulator/core"
 	"smsim/simulator/core/testkit"
 )
 
@@ -88,6 +92,11 @@ func TestDemoComesAlive(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// at info level the log tells what happens to the server, not each
+	// look the people take; the test's own requests are there
+	if n := strings.Count(logs.String(), "request_id=demo-"); n != 0 || !strings.Contains(logs.String(), `level=INFO msg=request method=GET route="GET /admin/v1/events"`) {
+		t.Errorf("%d lines of the demo's requests at info level; the log:\n%s", n, logs.String())
+	}
 	st, err := api.Clock(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -110,5 +119,26 @@ func TestDemoComesAlive(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("run did not return after the context ended")
+	}
+}
+
+// The lines of the demo's requests are at debug level: dropped at info,
+// kept (at debug) with --log-level debug; the others stay as they were.
+func TestDemoQuietLogsItsRequestsAtDebug(t *testing.T) {
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
+		var buf bytes.Buffer
+		log := slog.New(core.LogHandler(demoQuiet{slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: level})}))
+		demo := core.WithRequestID(context.Background(), "demo-7")
+		mine := core.WithRequestID(context.Background(), "4f2a")
+		log.InfoContext(demo, "request", "route", "GET /admin/v1/clock")
+		log.WarnContext(demo, "store unavailable")
+		log.InfoContext(mine, "request", "route", "GET /admin/v1/clock")
+		want := "level=WARN msg=\"store unavailable\" request_id=demo-7\nlevel=INFO msg=request route=\"GET /admin/v1/clock\" request_id=4f2a\n"
+		if level == slog.LevelDebug {
+			want = "level=DEBUG msg=request route=\"GET /admin/v1/clock\" request_id=demo-7\n" + want
+		}
+		if got := regexp.MustCompile(`time=\S+ `).ReplaceAllString(buf.String(), ""); got != want {
+			t.Errorf("at %s:\n%s\nwant\n%s", level, got, want)
+		}
 	}
 }

@@ -13,12 +13,14 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 	"unicode"
@@ -36,24 +38,44 @@ var docRuns = []struct {
 	args  []string
 	exact bool
 	reset bool
+	cli   bool // its blocks run the binary's subcommands (smsim submit, …) too
 }{
-	{"walkthrough", "../../README.md", seeded, true, false},
-	{"walkthrough on a running clock", "../../README.md", nil, false, false},
-	{"faults", "../../simulator/README.md", seeded, true, true},
-	{"API", "../../simulator/server/README.md", seeded, true, true},
-	{"rules", "../../miit/README.md", seeded, true, true},
+	{"walkthrough", "../../README.md", seeded, true, false, false},
+	{"walkthrough on a running clock", "../../README.md", nil, false, false, false},
+	{"faults", "../../simulator/README.md", seeded, true, true, false},
+	{"API", "../../simulator/server/README.md", seeded, true, true, false},
+	{"rules", "../../miit/README.md", seeded, true, true, false},
+	{"the binary's subcommands", "README.md", seeded, true, false, true},
 }
+
+// TestMain lets the test binary stand in for the smsim binary: with
+// SMSIM_DOCS_BINARY set, it runs as smsim does, so that the docs' command
+// blocks run the binary's subcommands as written, with no build.
+func TestMain(m *testing.M) {
+	if os.Getenv(asBinary) != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+// asBinary is the variable that makes the test binary run as smsim.
+const asBinary = "SMSIM_DOCS_BINARY"
 
 // seeded is how the docs' examples were run.
 var seeded = []string{"--paused", "--seed", "42", "--clock-start", "2026-05-01T00:00:00Z"}
 
 // TestDocsCommandsRun runs the shell blocks of the docs as they are written,
-// with bash, curl and jq, against a running smsim: every request must be
-// answered below 400 (unless the doc shows the problem it answers), send
-// Content-Type: application/json when it is a POST, PUT or PATCH, and every
-// block followed by an output block must print that output. A block that
-// starts a program of its own (go, smsim, wscat, redis-server, docker) is
-// not run.
+// with bash, curl and jq, and the binary's subcommands (smsim submit, …),
+// against a running smsim: every request must be answered below 400 (unless
+// the doc shows the problem it answers), send Content-Type:
+// application/json with the body of a POST, PUT or PATCH, and every block
+// followed by an output block must print that output. A block that starts
+// a program of its own (go, the smsim server, wscat, redis-server, docker)
+// is not run; smsim tail, which follows a phone until Ctrl-C, runs for a
+// second.
 func TestDocsCommandsRun(t *testing.T) {
 	shell := tools(t, "bash", "curl", "jq")
 	for _, d := range docRuns {
@@ -63,7 +85,7 @@ func TestDocsCommandsRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sections := runnable(parseDoc(string(b)))
+			sections := runnable(parseDoc(string(b)), d.cli)
 			if len(sections) == 0 {
 				t.Fatalf("%s: no block runs curl", d.doc)
 			}
@@ -72,6 +94,7 @@ func TestDocsCommandsRun(t *testing.T) {
 			}
 			base := serve(t, d.args)
 			rec := newRecorder(t, base)
+			rec.cli = d.cli
 			dir := t.TempDir()
 			for _, sec := range sections {
 				t.Run(sec.heading, func(t *testing.T) {
@@ -95,6 +118,43 @@ func TestDocsCommandsRun(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// Every doc of the repository with a block that runs curl or a subcommand
+// of the binary is run by TestDocsCommandsRun, so that a new doc's
+// examples cannot drift either. smsim load, which loads a server for
+// minutes, is left to its own tests (load_test.go).
+func TestDocsWithCommandsAreRun(t *testing.T) {
+	run := map[string]bool{}
+	for _, d := range docRuns {
+		abs, err := filepath.Abs(d.doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run[abs] = true
+	}
+	err := filepath.WalkDir("../..", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != "../.." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".md") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if abs, _ := filepath.Abs(path); len(runnable(parseDoc(string(b)), true)) > 0 && !run[abs] {
+			t.Errorf("%s has blocks that run curl or the binary's subcommands, and no entry in docRuns", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -178,35 +238,58 @@ var starts = []string{"go", "smsim", "./smsim", "wscat", "redis-server", "docker
 
 var envAssign = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*=\S*\s+`)
 
-// runnable keeps the sections with a block that runs curl, and in them the
-// blocks that start no program of their own.
-func runnable(secs []section) []section {
+// runnable keeps the sections with a block that runs curl (or, with cli,
+// a subcommand of the binary), and in them the blocks that start no
+// program of their own.
+func runnable(secs []section, cli bool) []section {
 	var out []section
 	for _, s := range secs {
 		var keep []*block
-		curl := false
+		runs := false
 		for _, b := range s.blocks {
-			if startsProgram(b.text) {
+			if startsProgram(b.text, cli) {
 				continue
 			}
 			keep = append(keep, b)
-			curl = curl || strings.Contains(b.text, "curl ")
+			runs = runs || strings.Contains(b.text, "curl ") || (cli && runsSubcommand(b.text))
 		}
-		if curl {
+		if runs {
 			out = append(out, section{s.heading, keep})
 		}
 	}
 	return out
 }
 
-func startsProgram(text string) bool {
+// startsProgram tells whether a block starts a program of its own; with
+// cli, smsim followed by a subcommand is not one.
+func startsProgram(text string, cli bool) bool {
 	for _, line := range strings.Split(text, "\n") {
-		line = envAssign.ReplaceAllString(strings.TrimSpace(line), "")
-		if f := strings.Fields(line); len(f) > 0 && slices.Contains(starts, f[0]) {
+		f := strings.Fields(envAssign.ReplaceAllString(strings.TrimSpace(line), ""))
+		if len(f) == 0 || !slices.Contains(starts, f[0]) {
+			continue
+		}
+		if cli && f[0] == "smsim" && len(f) > 1 && isSubcommand(f[1]) {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// runsSubcommand tells whether a block runs a subcommand of the binary.
+func runsSubcommand(text string) bool {
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(envAssign.ReplaceAllString(strings.TrimSpace(line), ""))
+		if len(f) > 1 && f[0] == "smsim" && isSubcommand(f[1]) {
 			return true
 		}
 	}
 	return false
+}
+
+func isSubcommand(name string) bool {
+	_, ok := cliCommand(name)
+	return ok && name != "load"
 }
 
 // serve starts the binary's run with args on a random port, and answers its
@@ -255,6 +338,7 @@ func resetDefault(t *testing.T, base string) {
 // exchange is one request a block made, as the recorder saw it.
 type exchange struct {
 	method, path, contentType string
+	body                      bool // the request had a body
 	status                    int
 }
 
@@ -262,6 +346,7 @@ type exchange struct {
 // exchange.
 type recorder struct {
 	url string
+	cli bool // the blocks run the binary's subcommands
 	mu  sync.Mutex
 	got []exchange
 }
@@ -277,7 +362,7 @@ func newRecorder(t *testing.T, base string) *recorder {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		proxy.ServeHTTP(sw, req)
 		r.mu.Lock()
-		r.got = append(r.got, exchange{req.Method, req.URL.RequestURI(), req.Header.Get("Content-Type"), sw.status})
+		r.got = append(r.got, exchange{req.Method, req.URL.RequestURI(), req.Header.Get("Content-Type"), req.ContentLength != 0, sw.status})
 		r.mu.Unlock()
 	}))
 	t.Cleanup(srv.Close)
@@ -312,8 +397,17 @@ func (r *recorder) runBlock(t *testing.T, bash, dir, state string, blk *block) s
 	for _, m := range docVar.FindAllStringSubmatch(blk.text, -1) {
 		vars = append(vars, m[1])
 	}
-	script := "set -eo pipefail\n[ -f " + state + " ] && source " + state + "\n" +
-		docAddr.ReplaceAllString(blk.text, r.url) + "\n"
+	script := "set -eo pipefail\n[ -f " + state + " ] && source " + state + "\n"
+	if r.cli {
+		// smsim is this test binary run as the binary; tail follows the
+		// phone for a second, in place of the reader's Ctrl-C; MIIT's no
+		// (exit 3) is an answer the docs show, not a failure
+		script += `smsim() {
+  if [ "$1" = tail ]; then timeout -s INT 1 "$SMSIM_BIN" "$@" && return; local rc=$?; [ $rc = 124 ] || [ $rc = 130 ]; return; fi
+  "$SMSIM_BIN" "$@" && return; local rc=$?; [ $rc = 3 ]
+}` + "\n"
+	}
+	script += docAddr.ReplaceAllString(blk.text, r.url) + "\n"
 	if len(vars) > 0 {
 		script += "declare -p " + strings.Join(vars, " ") + " >> " + state + " 2>/dev/null || true\n"
 	}
@@ -326,6 +420,13 @@ func (r *recorder) runBlock(t *testing.T, bash, dir, state string, blk *block) s
 	cmd := exec.CommandContext(ctx, bash, "-c", script)
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "LC_ALL=C.UTF-8"}
+	if r.cli {
+		bin, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Env = append(cmd.Env, "SMSIM_BIN="+bin, asBinary+"=1", "SMSIM_URL="+r.url)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -337,12 +438,12 @@ func (r *recorder) runBlock(t *testing.T, bash, dir, state string, blk *block) s
 		t.Errorf("block at line %d: %v\n--- stdout:\n%s--- stderr:\n%s", blk.line, err, stdout.String(), stderr.String())
 		return stdout.String()
 	}
-	if len(got) == 0 && strings.Contains(blk.text, "curl ") {
+	if len(got) == 0 && (strings.Contains(blk.text, "curl ") || (r.cli && runsSubcommand(blk.text))) {
 		t.Errorf("block at line %d made no request of smsim", blk.line)
 	}
 	allowed := problemStatuses(blk.want)
 	for _, x := range got {
-		if x.method == http.MethodPost || x.method == http.MethodPut || x.method == http.MethodPatch {
+		if (x.method == http.MethodPost || x.method == http.MethodPut || x.method == http.MethodPatch) && x.body {
 			if mt, _, _ := mime.ParseMediaType(x.contentType); mt != "application/json" {
 				t.Errorf("block at line %d: %s %s sends Content-Type %q, not application/json", blk.line, x.method, x.path, x.contentType)
 			}

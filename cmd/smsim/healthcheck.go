@@ -22,17 +22,22 @@ const defaultAddr = "127.0.0.1:8080"
 // so a bad flag exits 1 too.
 func healthcheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("smsim healthcheck", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // the errors are reported, the help printed below
+	fs.Usage = func() {}
 	url := fs.String("url", healthURL(getenv("SMSIM_ADDR")), "the URL to GET; default: /readyz of the server SMSIM_ADDR names")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the answer")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, healthUsage+"\nflags:\n")
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
 			return 0
 		}
+		fmt.Fprintf(stderr, "smsim healthcheck: %s\n%s", flagError(err), healthUsage)
 		return 1
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "smsim healthcheck: unexpected argument %q\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "smsim healthcheck: unexpected argument %q: give the URL as --url\n%s", fs.Arg(0), healthUsage)
 		return 1
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
@@ -57,6 +62,14 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 	fmt.Fprintf(stdout, "%s: %s\n", *url, resp.Status)
 	return 0
 }
+
+// healthUsage is the usage of smsim healthcheck.
+const healthUsage = `usage: smsim healthcheck [--url URL] [--timeout D]
+
+GETs the URL (by default /readyz of the server SMSIM_ADDR names) and exits 0
+when the answer is 2xx, 1 otherwise (a bad flag too: Docker keeps exit
+status 2 for itself). For container images with no shell and no curl.
+`
 
 // healthURL is the readiness URL of a server listening on addr; a server
 // listening on every interface (0.0.0.0, ::, no host) is reached on

@@ -164,26 +164,26 @@ func TestLoadBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--rate", "fast"}, `invalid value "fast" for flag -rate: "fast" is not a rate of flows such as 500/s`},
+		{[]string{"--rate", "fast"}, `smsim load: --rate: "fast" is not a rate of flows such as 500/s`},
 		{[]string{"--rate", "5/s", "--concurrency", "4"}, "--concurrency: a closed loop's; an open loop (--rate) has none"},
 		{[]string{"--ramp", "5s"}, "--ramp: ramps an open loop's rate up; give --rate too"},
 		{[]string{"--concurrency", "0"}, "--concurrency: must be more than 0"},
 		{[]string{"--flows", "0"}, "--flows: must be more than 0"},
 		{[]string{"--duration", "-1s"}, "--duration: must be more than 0"},
-		{[]string{"--duration", "soon"}, `invalid value "soon" for flag -duration`},
+		{[]string{"--duration", "soon"}, `smsim load: --duration: "soon" is not a value it takes`},
 		{[]string{"--scale", "0"}, "--scale: must be more than 0"},
 		{[]string{"--scale", "2000000"}, "--scale: must be more than 0 and at most 1000000"},
 		{[]string{"--listen", "pigeon"}, `--listen: "pigeon" is not ws or poll`},
-		{[]string{"--mix", "lazy=1"}, `invalid value "lazy=1" for flag -mix: "lazy" is not a personality`},
-		{[]string{"--types", "first_filing/blog"}, `invalid value "first_filing/blog" for flag -types: first_filing/blog is not a kind of order`},
-		{[]string{"--slo", "code_p99<fast"}, `invalid value "code_p99<fast" for flag -slo: "code_p99<fast": "fast" is not a duration such as 50ms`},
+		{[]string{"--mix", "lazy=1"}, `smsim load: --mix: "lazy" is not a personality`},
+		{[]string{"--types", "first_filing/blog"}, `smsim load: --types: first_filing/blog is not a kind of order`},
+		{[]string{"--slo", "code_p99<fast"}, `smsim load: --slo: "code_p99<fast": "fast" is not a duration such as 50ms`},
 		{[]string{"--namespace", "no spaces"}, `--namespace: "no spaces" is not a namespace`},
 		{[]string{"--target", "ftp://example.com"}, `--target: "ftp://example.com" is not an http:// or https:// URL`},
 		{[]string{"--url", "http://127.0.0.1:1", "--target", "http://127.0.0.1:1"}, "--url and --target name the same thing"},
 		{[]string{"--seed", "x"}, `--seed: "x" is not a whole number`},
 		{[]string{"--scenario", "./no/such/file.json"}, "--scenario: open ./no/such/file.json: no such file or directory"},
 		{[]string{"--max-in-flight", "0"}, "--max-in-flight: must be more than 0"},
-		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
+		{[]string{"--no-such-flag"}, "smsim load: --no-such-flag: no such flag"},
 		{[]string{"extra"}, "usage: smsim load [--target URL]"},
 	} {
 		code, out, errOut := loadRun(t, t.Context(), c.args...)
@@ -203,7 +203,7 @@ func TestLoadBadFlags(t *testing.T) {
 	if code != 1 || !strings.HasSuffix(errOut, "smsim load: nothing answers at http://127.0.0.1:2: is smsim running there? (without --target, load starts one of its own)\n") {
 		t.Errorf("no server: exit %d, stderr %q", code, errOut)
 	}
-	if code, _, errOut := loadRun(t, t.Context(), "--help"); code != 0 || !strings.Contains(errOut, "usage: smsim load [--target URL]") || !strings.Contains(errOut, "-slo value") {
-		t.Errorf("--help: exit %d, stderr %q", code, errOut)
+	if code, out, errOut := loadRun(t, t.Context(), "--help"); code != 0 || errOut != "" || !strings.HasPrefix(out, "usage: smsim load [--target URL]") || !strings.Contains(out, "-slo value") {
+		t.Errorf("--help: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }

@@ -59,6 +59,17 @@ type config struct {
 	webhookHosts    []string
 	scenario        string
 	demo            bool
+
+	from map[string]string // each flag's name: --name, or SMSIM_NAME when the environment set it
+}
+
+// flag names the flag called name as its value was given: --name, or its
+// SMSIM_* variable, for the message of a value refused.
+func (c config) flag(name string) string {
+	if f, ok := c.from[name]; ok {
+		return f
+	}
+	return "--" + name
 }
 
 // The limits of the store's memory unless set (simulator.Config.Limits).
@@ -71,10 +82,12 @@ const (
 // hostName matches a DNS host name.
 var hostName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)
 
-func parse(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	var c config
+// parse reads the flags and their SMSIM_* variables. -h and --help print the
+// usage on help and answer flag.ErrHelp; a bad flag is an error naming it.
+func parse(args []string, getenv func(string) string, help io.Writer) (config, error) {
+	c := config{from: map[string]string{}}
 	fs := flag.NewFlagSet("smsim", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // the errors are answered, the help printed below
 	fs.StringVar(&c.addr, "addr", defaultAddr, "listen address")
 	fs.StringVar(&c.redisURL, "redis-url", "", "Redis server (redis://host:port/db); empty: an embedded in-process Redis")
 	fs.StringVar(&c.seed, "seed", "", "seed that makes every random draw (codes, ids, lags, delays) reproducible; empty: crypto/rand")
@@ -105,15 +118,18 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	})
 	fs.StringVar(&c.scenario, "scenario", "", "a scenario to apply at start: a JSON file, or the name of a shipped one ("+strings.Join(core.ScenarioNames(), ", ")+")")
 	fs.BoolVar(&c.demo, "demo", false, fmt.Sprintf("demo mode: simulated customers submit orders and simulated people validate them, on a clock at %d× (unless the scale is set) with short lags", demoScale))
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: smsim [flags]\n       smsim healthcheck [--url URL] [--timeout D]\n"+cliUsage+"\n\nEvery flag may also be set as SMSIM_<NAME> (e.g. SMSIM_REDIS_URL); a flag wins.")
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
-		return c, err
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(help, "usage: smsim [flags]\n       smsim healthcheck [--url URL] [--timeout D]\n"+cliUsage+"\n\nEvery flag may also be set as SMSIM_<NAME> (e.g. SMSIM_REDIS_URL); a flag wins.\n\nflags:")
+			fs.SetOutput(help)
+			fs.PrintDefaults()
+			return c, err
+		}
+		return c, errors.New(flagError(err))
 	}
 	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return c, fmt.Errorf("unexpected argument %q: the server takes only flags (smsim -h lists them and the subcommands)", fs.Arg(0))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -121,8 +137,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.VisitAll(func(f *flag.Flag) {
 		env := "SMSIM_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v := getenv(env); v != "" && !set[f.Name] && err == nil {
+			c.from[f.Name] = env
 			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("%s: %v", env, e)
+				err = fmt.Errorf("%s: %q is not a value --%s takes: %v", env, v, f.Name, e)
 			}
 		}
 	})
@@ -139,12 +156,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if code, ok := runCLI(ctx, args, getenv, stdout, stderr); ok {
 		return code
 	}
-	c, err := parse(args, getenv, stderr)
+	c, err := parse(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "smsim:", err)
+		fmt.Fprintln(stderr, "usage: smsim [flags] (smsim -h lists them and the subcommands)")
 		return 2
 	}
 	log, err := newLogger(c, stderr)
@@ -157,14 +175,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "smsim:", err)
 		return 2
 	}
-	scenario, err := readScenario(c.scenario)
+	scenario, err := readScenario(c.flag("scenario"), c.scenario)
 	if err != nil {
 		fmt.Fprintln(stderr, "smsim:", err)
 		return 2
 	}
+	redis.SetLogger(redisLog{log.With("component", "redis")}) // its own lines go through ours, at debug level
 	rdb, closeStore, err := openStore(ctx, c.redisURL, log)
 	if err != nil {
-		log.Error("opening the store", "err", err)
+		log.Error("cannot open the store", "err", err)
 		return 1
 	}
 	defer closeStore()
@@ -188,7 +207,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 1
 	}
 	defer world.Stop()
-	srv := server.New(world, server.Config{Log: log, MaxBody: c.maxBody})
+	srvLog := log
+	if c.demo {
+		srvLog = slog.New(demoQuiet{log.Handler()})
+	}
+	srv := server.New(world, server.Config{Log: srvLog, MaxBody: c.maxBody})
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -240,7 +263,7 @@ func storeName(url string) string {
 func newLogger(c config, w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return nil, fmt.Errorf("log-level: %q is not debug, info, warn or error", c.logLevel)
+		return nil, fmt.Errorf("%s: %q is not debug, info, warn or error", c.flag("log-level"), c.logLevel)
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	switch c.logFormat {
@@ -249,7 +272,7 @@ func newLogger(c config, w io.Writer) (*slog.Logger, error) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
-	return nil, fmt.Errorf("log-format: %q is not text or json", c.logFormat)
+	return nil, fmt.Errorf("%s: %q is not text or json", c.flag("log-format"), c.logFormat)
 }
 
 func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
@@ -261,46 +284,46 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 		ClockStart:   core.ClockStart{Scale: c.scale, Paused: c.paused},
 		Limits:       core.Limits{Retention: c.retention, InboxMax: c.inboxMax, NamespaceTTL: c.namespaceTTL}}
 	if !(c.scale > 0 && c.scale <= core.MaxScale) {
-		return sc, fmt.Errorf("scale: must be more than 0 and at most %d, got %v", core.MaxScale, c.scale)
+		return sc, fmt.Errorf("%s: must be more than 0 and at most %d, got %v", c.flag("scale"), core.MaxScale, c.scale)
 	}
 	if !gateway.IsMIITSender(c.miitSender) {
-		return sc, fmt.Errorf("miit-sender: must be 12381 or 106 followed by ten digits and 12381, got %q", c.miitSender)
+		return sc, fmt.Errorf("%s: must be 12381 or 106 followed by ten digits and 12381, got %q", c.flag("miit-sender"), c.miitSender)
 	}
-	if err := gateway.ValidateSender("provider-sender", c.providerSender); err != nil {
+	if err := gateway.ValidateSender(c.flag("provider-sender"), c.providerSender); err != nil {
 		return sc, err
 	}
 	if c.maxBody < 1024 {
-		return sc, fmt.Errorf("max-body: must be at least 1024 bytes, got %d", c.maxBody)
+		return sc, fmt.Errorf("%s: must be at least 1024 bytes, got %d", c.flag("max-body"), c.maxBody)
 	}
 	if c.maxNamespaces < 1 {
-		return sc, fmt.Errorf("max-namespaces: must be at least 1, got %d", c.maxNamespaces)
+		return sc, fmt.Errorf("%s: must be at least 1, got %d", c.flag("max-namespaces"), c.maxNamespaces)
 	}
 	if c.namespaceIdle < time.Minute {
-		return sc, fmt.Errorf("namespace-idle: must be at least 1m, got %v", c.namespaceIdle)
+		return sc, fmt.Errorf("%s: must be at least 1m, got %v", c.flag("namespace-idle"), c.namespaceIdle)
 	}
 	if c.namespaceTTL != 0 && c.namespaceTTL < c.namespaceIdle {
-		return sc, fmt.Errorf("namespace-ttl: must be 0 (for ever) or at least the namespace-idle (%v), got %v", c.namespaceIdle, c.namespaceTTL)
+		return sc, fmt.Errorf("%s: must be 0 (for ever) or at least the %s (%v), got %v", c.flag("namespace-ttl"), c.flag("namespace-idle"), c.namespaceIdle, c.namespaceTTL)
 	}
 	if c.retention < 0 {
-		return sc, fmt.Errorf("retention: must be 0 (for ever) or more, got %v", c.retention)
+		return sc, fmt.Errorf("%s: must be 0 (for ever) or more, got %v", c.flag("retention"), c.retention)
 	}
 	if c.inboxMax < 0 {
-		return sc, fmt.Errorf("inbox-max: must be 0 (all) or more, got %d", c.inboxMax)
+		return sc, fmt.Errorf("%s: must be 0 (all) or more, got %d", c.flag("inbox-max"), c.inboxMax)
 	}
 	if c.clockStart != "" {
 		t, err := time.Parse(time.RFC3339, c.clockStart)
 		if err != nil {
-			return sc, fmt.Errorf("clock-start: %q is not an RFC 3339 time such as 2026-01-02T15:04:05Z", c.clockStart)
+			return sc, fmt.Errorf("%s: %q is not an RFC 3339 time such as 2026-01-02T15:04:05Z", c.flag("clock-start"), c.clockStart)
 		}
 		if t.After(core.MaxTime()) {
-			return sc, fmt.Errorf("clock-start: must be at most %s, the latest simulated time, got %s", core.MaxTime().Format(time.RFC3339), c.clockStart)
+			return sc, fmt.Errorf("%s: must be at most %s, the latest simulated time, got %s", c.flag("clock-start"), core.MaxTime().Format(time.RFC3339), c.clockStart)
 		}
 		sc.ClockStart.At = t
 	}
 	if c.seed != "" {
 		var n int64
 		if _, err := fmt.Sscan(c.seed, &n); err != nil || fmt.Sprint(n) != c.seed {
-			return sc, fmt.Errorf("seed: %q is not a whole number", c.seed)
+			return sc, fmt.Errorf("%s: %q is not a whole number", c.flag("seed"), c.seed)
 		}
 		sc.Seed = &n
 	}
@@ -321,17 +344,30 @@ func openStore(ctx context.Context, url string, log *slog.Logger) (redis.Univers
 	}
 	opt, err := redis.ParseURL(url)
 	if err != nil {
-		return nil, nil, fmt.Errorf("redis-url: %w", err)
+		return nil, nil, fmt.Errorf("--redis-url: %w", err)
 	}
 	rdb := redis.NewClient(opt)
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := rdb.Ping(pctx).Err(); err != nil {
 		rdb.Close()
-		return nil, nil, fmt.Errorf("reach %s: %w", opt.Addr, err)
+		var op *net.OpError
+		if errors.As(err, &op) && op.Err != nil {
+			err = op.Err // "connect: connection refused", without the dial's address twice
+		}
+		return nil, nil, fmt.Errorf("--redis-url: no Redis answers at %s: %v", opt.Addr, err)
 	}
 	log.Info("connected to Redis", "addr", opt.Addr, "db", opt.DB)
 	return rdb, func() { rdb.Close() }, nil
+}
+
+// redisLog writes go-redis's own lines (a pool that cannot dial, a
+// reconnection) to the log at debug level, so that an unreachable Redis is
+// the one line that says so, not a line of go-redis's per attempt.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "))
 }
 
 // ttlTick is how often the embedded store's TTLs run down: each time,
@@ -378,14 +414,14 @@ func applyScenario(ctx context.Context, world *simulator.World, scenario []byte)
 
 // readScenario reads the --scenario file, or names a shipped scenario; it
 // checks it before anything starts.
-func readScenario(arg string) ([]byte, error) {
+func readScenario(name, arg string) ([]byte, error) {
 	if arg == "" {
 		return nil, nil
 	}
 	b, err := os.ReadFile(arg)
 	if err != nil {
 		if _, ok := core.ShippedScenario(arg); !ok {
-			return nil, fmt.Errorf("scenario: %q is neither a readable file (%v) nor a shipped scenario (%s)", arg, err, strings.Join(core.ScenarioNames(), ", "))
+			return nil, fmt.Errorf("%s: %q is neither a readable file (%v) nor a shipped scenario (%s)", name, arg, err, strings.Join(core.ScenarioNames(), ", "))
 		}
 		b = []byte(`{"name":"` + arg + `"}`)
 	}
@@ -402,7 +438,7 @@ func readScenario(arg string) ([]byte, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("scenario %s: %v", arg, err)
+		return nil, fmt.Errorf("%s: scenario %s: %v", name, arg, err)
 	}
 	return b, nil
 }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 
-import { APIError, Stale, api, enter, isStale, shared } from '../static/api.js';
+import { APIError, Stale, api, enter, isStale, log, shared } from '../static/api.js';
 
 // server stands in for fetch: it holds each request until the test answers
 // it.
@@ -102,6 +102,30 @@ describe('api', () => {
     }
     assert.deepEqual(await all, ['p0', 'p1', 'p2', 'p3', 'p4']);
     assert.deepEqual(pages, ['/phones/v1?q=1&limit=2&offset=0', '/phones/v1?q=1&limit=2&offset=2', '/phones/v1?q=1&limit=1&offset=4']);
+  });
+
+  it('log reads the event log from its oldest event, a page after the last id read, up to max', async () => {
+    const s = enter('team-a');
+    const page = (from, n) => Array.from({ length: n }, (_, i) => ({ id: `1777593600000-${from + i}`, kind: 'clock' }));
+    const all = log(s, 2500);
+    const paths = [];
+    for (let i = 0; i < 3; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const req = server.requests[i];
+      paths.push(req.path);
+      req.answer(200, { events: page(1000 * i, 1000), last: '1777593600000-9999' });
+    }
+    const events = await all;
+    assert.equal(events.length, 2500);
+    assert.equal(events[2499].id, '1777593600000-2499');
+    assert.deepEqual(paths, ['/admin/v1/events?after=0&limit=1000', '/admin/v1/events?after=1777593600000-999&limit=1000',
+      '/admin/v1/events?after=1777593600000-1999&limit=1000']);
+
+    const short = log(s);
+    await new Promise((resolve) => setImmediate(resolve));
+    server.requests[3].answer(200, { events: page(0, 3), last: '1777593600000-2' });
+    assert.equal((await short).length, 3); // a page short of 1000 is the last
+    assert.equal(server.requests.length, 4);
   });
 
   it('shared reads a route of no namespace, and leaving one does not abort it', async () => {

@@ -276,6 +276,36 @@ describe('Model', () => {
     }
   });
 
+  it('the log shows the messages that failed or are on their way before the page opened, and no others', () => {
+    const model = new Model();
+    const ev = (kind, data) => ({ id: '1-0', kind, data });
+    model.setPhones([{ phone: '13000000001', inbox: 1, blocked: 0 }]);
+    model.pastMessages([
+      ev('sms.sent', sms('m_1', '13000000001', 'queued')),
+      ev('sms.delivered', delivered('m_1', '13000000001', t0 + 1000)),
+      ev('sms.sent', sms('m_2', '19900000001', 'queued')),
+      ev('sms.failed', sms('m_2', '19900000001', 'failed', { reason: 'suspended' })),
+      ev('sms.sent', sms('m_3', '19900000001', 'queued')),
+      ev('sms.failed', sms('m_3', '19900000001', 'failed', { reason: 'suspended' })),
+      ev('sms.sent', sms('m_4', '13000000001', 'queued')),
+      ev('filing.status', { id: 'f_1', status: 'approved' }),
+      ev('sms.failed', { id: 'm_5' }), // no phone: nothing to show it on
+    ]);
+    const suspended = model.phones.get('19900000001');
+    assert.deepEqual([...suspended.failedIds], ['m_2', 'm_3']);
+    assert.equal(suspended.lastReason, 'suspended');
+    assert.equal(suspended.messages.get('m_2').body, 'code m_2');
+    const p = model.phones.get('13000000001');
+    assert.deepEqual([...p.pendingIds], ['m_4']);
+    assert.equal(p.inbox, 1); // the delivered one is the listing's to count, once
+    assert.equal(p.messages.has('m_1'), false);
+    assert.deepEqual(model.sorted, ['13000000001', '19900000001']);
+    // applied again, and the live events after it: nothing changes twice
+    model.pastMessages([ev('sms.failed', sms('m_2', '19900000001', 'failed', { reason: 'suspended' }))]);
+    model.message(sms('m_2', '19900000001', 'failed', { reason: 'suspended' }));
+    assert.equal(suspended.failedIds.size, 2);
+  });
+
   it('marks what changed, and clear starts from nothing', () => {
     const model = new Model();
     assert.deepEqual(model.changed, { phones: true, orders: true, clock: true, faults: true });

@@ -75,6 +75,25 @@ export class Session {
   }
 }
 
+// logSize is how many events the server's event log keeps, about: the
+// newest.
+export const logSize = 10000;
+
+// log reads the events the log of session s holds, oldest first, a page of
+// 1000 at a time, up to max of them.
+export async function log(s, max = logSize) {
+  const out = [];
+  let after = '0';
+  while (out.length < max) {
+    const page = await s.api('GET', `/admin/v1/events?after=${encodeURIComponent(after)}&limit=1000`);
+    const events = page.events || [];
+    out.push(...events.slice(0, max - out.length));
+    if (events.length < 1000) break;
+    after = events[events.length - 1].id;
+  }
+  return out;
+}
+
 // decode answers the JSON of an answer's text, or throws APIError for an
 // answer other than 2xx.
 function decode(resp, text) {

@@ -5,7 +5,7 @@
 // namespace at a time, the one its URL names: all it knows of it is in
 // one Shown (shown.js), which a switch leaves for a new one, read afresh.
 
-import { enter, isStale, shared } from './api.js';
+import { enter, isStale, log as readLog, shared } from './api.js';
 import { Charts } from './charts.js';
 import { $, setText } from './dom.js';
 import { Feed, lostTrack, upTo } from './feed.js';
@@ -122,18 +122,20 @@ async function loadAll(ns) {
   const mark = ns.mark();
   const s = ns.session;
   try {
-    const [c, f, phones, prov, miit] = await Promise.all([
+    const [c, f, phones, prov, miit, events] = await Promise.all([
       s.api('GET', '/admin/v1/clock'),
       s.api('GET', '/admin/v1/faults'),
       s.pages('/phones/v1', 'phones'),
       s.pages('/provider/v1/filings', 'filings', maxOrders),
       s.pages('/miit/v1/filings', 'filings', maxOrders),
+      readLog(s), // the messages that failed, or are on their way, before the page opened
     ]);
     if (!ns.holds(mark)) return true; // started over meanwhile: that load is the one that counts
     const { model } = ns;
     model.setClock(c);
     model.setFaults(f);
     model.setPhones(phones);
+    model.pastMessages(events);
     prov.forEach((v) => model.setProvider(v));
     miit.forEach((v) => model.setMIIT(v));
     redraw();

@@ -195,6 +195,27 @@ export class Model {
     this.changed.phones = true;
   }
 
+  // pastMessages applies what events of the log (oldest first) tell of
+  // messages that reached no folder: those that failed and those still on
+  // their way, which no folder listing shows, so that a page opened after a
+  // failure shows it. What was delivered or blocked is left to the folder
+  // listings, which count it.
+  pastMessages(events) {
+    const last = new Map(); // id → the message as the log leaves it
+    for (const rec of events || []) {
+      if (!rec || !String(rec.kind).startsWith('sms.') || !rec.data) continue;
+      const m = normalizeMessage(rec.data);
+      if (!m.id || !m.phone) continue;
+      const old = last.get(m.id);
+      if (old && old.status !== 'queued' && m.status === 'queued') continue;
+      last.set(m.id, old ? { ...old, ...m } : m);
+    }
+    for (const m of last.values()) {
+      if (m.status === 'failed' || m.status === 'queued') this.phone(m.phone).add(m);
+    }
+    this.changed.phones = true;
+  }
+
   message(data) {
     const m = normalizeMessage(data);
     if (!m.phone) return;

@@ -60,8 +60,9 @@ type ProviderView struct {
 	ID          string           `json:"id"`
 	Type        string           `json:"type"`
 	Variant     string           `json:"variant,omitempty"`
-	Status      string           `json:"status"`   // FilingSubmitted, …
-	Required    []string         `json:"required"` // the roles that must validate
+	Status      string           `json:"status"`                // FilingSubmitted, …
+	CanceledBy  string           `json:"canceled_by,omitempty"` // with FilingCanceled: "customer" or "expiry"
+	Required    []string         `json:"required"`              // the roles that must validate
 	SubmittedAt time.Time        `json:"submitted_at"`
 	Personnel   []ProviderPerson `json:"personnel"`
 }

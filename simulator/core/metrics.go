@@ -26,7 +26,7 @@ type schedulerMetrics struct {
 }
 
 func newSchedulerMetrics(reg prometheus.Registerer) *schedulerMetrics {
-	return &schedulerMetrics{
+	m := &schedulerMetrics{
 		lag: Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "smsim_scheduler_lag_seconds",
 			Help: "Real seconds from the moment a scheduled job falls due to the moment it is carried out, by trigger: " +
@@ -36,6 +36,17 @@ func newSchedulerMetrics(reg prometheus.Registerer) *schedulerMetrics {
 			Buckets: []float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300},
 		}, []string{"trigger"})),
 	}
+	for _, t := range []string{TriggerLoop, TriggerAdvance, TriggerRequest} {
+		m.lag.WithLabelValues(t) // served from the start, empty
+	}
+	return m
+}
+
+// zeroKind serves the count of jobs of kind carried out, ok and failed,
+// from the start, at 0.
+func (s *Scheduler) zeroKind(kind string) {
+	s.fired.WithLabelValues(kind, "ok")
+	s.fired.WithLabelValues(kind, "error")
 }
 
 // lagRef is what the lag of the jobs of one run of the scheduler is

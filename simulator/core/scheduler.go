@@ -194,7 +194,10 @@ func NewScheduler(rdb redis.UniversalClient, ks Keyspace, clock *Clock, log *slo
 }
 
 // Handle sets the handler of jobs of kind. Call it before Run.
-func (s *Scheduler) Handle(kind string, h Handler) { s.handlers[kind] = h }
+func (s *Scheduler) Handle(kind string, h Handler) {
+	s.handlers[kind] = h
+	s.zeroKind(kind)
+}
 
 // A BatchHandler carries out several jobs of one kind at once, in
 // order. Like a Handler, it must be idempotent.
@@ -206,6 +209,7 @@ type BatchHandler func(ctx context.Context, jobs []Job) error
 // order with the rest, as for any handler.
 func (s *Scheduler) HandleBatch(kind string, h BatchHandler) {
 	s.batch[kind] = h
+	s.zeroKind(kind)
 }
 
 // nextDuePrefix marks the item of a script's reply that tells the earliest

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"time"
 
 	"smsim/simulator"
 	"smsim/simulator/core"
@@ -13,6 +14,7 @@ func (s *Server) routeAdmin(mux *http.ServeMux) {
 	s.handleNS(mux, "GET /admin/v1/clock", s.getClock)
 	s.handleNS(mux, "PUT /admin/v1/clock", s.setClock)
 	s.handleNS(mux, "POST /admin/v1/clock/advance", s.advance)
+	s.handleNS(mux, "GET /admin/v1/schedule", s.schedule)
 	s.handleNS(mux, "GET /admin/v1/faults", s.getFaults)
 	s.handleNS(mux, "PUT /admin/v1/faults", s.putFaults)
 	s.handleNS(mux, "PATCH /admin/v1/faults", s.patchFaults)
@@ -56,26 +58,101 @@ func (s *Server) setClock(w http.ResponseWriter, r *http.Request, ns *simulator.
 }
 
 type advanceRequest struct {
-	By string `json:"by"`
+	By    string `json:"by"`
+	To    string `json:"to"`
+	Next  bool   `json:"next"`
+	Kind  string `json:"kind"`
+	Order string `json:"order"`
+	Phone string `json:"phone"`
 }
 
+// advance moves the clock by a duration (by), to a moment (to), or to the
+// next scheduled job that kind, order and phone choose (next): one of the
+// three. The moment and the next job's due time become a duration from the
+// clock's now, and the clock moves by it as by one given.
 func (s *Server) advance(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	var req advanceRequest
 	if err := s.decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	by, err := core.ParseDuration("by", req.By)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	st, err := ns.Advance(r.Context(), by)
+	st, err := advanceBy(r, ns, req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, st)
+}
+
+func advanceBy(r *http.Request, ns *simulator.Namespace, req advanceRequest) (core.ClockState, error) {
+	ctx := r.Context()
+	switch {
+	case req.Next && (req.By != "" || req.To != ""):
+		return core.ClockState{}, core.Invalid("next: give next alone, or with kind, order and phone; not with by or to")
+	case req.By != "" && req.To != "":
+		return core.ClockState{}, core.Invalid("to: give by (a duration) or to (a moment), not both")
+	case !req.Next && (req.Kind != "" || req.Order != "" || req.Phone != ""):
+		field := "kind"
+		if req.Kind == "" {
+			field = "order"
+			if req.Order == "" {
+				field = "phone"
+			}
+		}
+		return core.ClockState{}, core.Invalid("%s: chooses the job of next: true; give next too", field)
+	case req.Next:
+		f, err := simulator.CheckJobFilter(simulator.JobFilter{Kind: req.Kind, Order: req.Order, Phone: req.Phone})
+		if err != nil {
+			return core.ClockState{}, err
+		}
+		st, _, err := ns.AdvanceNext(ctx, f)
+		return st, err
+	case req.To != "":
+		to, err := time.Parse(time.RFC3339Nano, req.To)
+		if err != nil {
+			return core.ClockState{}, core.Invalid("to: %q is not an RFC 3339 time such as 2026-05-01T12:00:00Z", req.To)
+		}
+		return ns.AdvanceTo(ctx, to)
+	case req.By == "":
+		return core.ClockState{}, core.Invalid(`by: missing; give by (a duration such as "45m"), to (an RFC 3339 time) or next: true`)
+	}
+	by, err := core.ParseDuration("by", req.By)
+	if err != nil {
+		return core.ClockState{}, err
+	}
+	return ns.Advance(ctx, by)
+}
+
+// schedule lists the jobs the namespace has not carried out yet, in due
+// order: of kind, order and phone when the query names them, the first
+// limit (100, at most 1000).
+func (s *Server) schedule(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
+	limit, err := intParam(r, "limit", 100, 1, 1000)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	f, err := simulator.CheckJobFilter(simulator.JobFilter{Kind: q.Get("kind"), Order: q.Get("order"), Phone: q.Get("phone")})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	now, err := ns.Now(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	jobs, err := ns.Schedule(r.Context(), f, limit+1)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := simulator.Schedule{Now: now, Scheduled: jobs, More: len(jobs) > limit}
+	if out.More {
+		out.Scheduled = jobs[:limit]
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
 }
 
 func (s *Server) getFaults(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {

@@ -319,9 +319,12 @@ func TestValidationWindowCancelsTheOrder(t *testing.T) {
 	}
 	wantValidation(t, e.validate(code, "13700000004", leaderCert), "not_found", false)
 	wantResend(t, e.resend("13700000004", leaderCert), "not_found")
+	if pv := e.providerView(v.ID); pv.Status != "pending_validation" || pv.CanceledBy != "" {
+		t.Fatalf("provider shows %+v before the result sync, want pending_validation", pv)
+	}
 	e.advance("1m")
-	if pv := e.providerView(v.ID); pv.Status != "canceled" {
-		t.Fatalf("provider shows %s after the result sync, want canceled", pv.Status)
+	if pv := e.providerView(v.ID); pv.Status != "canceled" || pv.CanceledBy != "expiry" {
+		t.Fatalf("provider shows %+v after the result sync, want canceled by expiry", pv)
 	}
 	if c, _ := e.do("POST", "/provider/v1/filings/"+v.ID+"/cancel", nil); c != 409 {
 		t.Fatalf("cancel after expiry: %d, want 409", c)
@@ -351,7 +354,7 @@ func TestCustomerCancel(t *testing.T) {
 	a := e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader("13400000001")})
 	var pv miit.ProviderView
 	e.call("POST", "/provider/v1/filings/"+a.ID+"/cancel", nil, 200, &pv)
-	if pv.Status != "canceled" {
+	if pv.Status != "canceled" || pv.CanceledBy != "customer" {
 		t.Fatalf("cancel answered %+v", pv)
 	}
 	e.advance("1h")
@@ -563,5 +566,30 @@ func TestProviderFlagsFollowAfterCancel(t *testing.T) {
 	pv := e.providerView(v.ID)
 	if pv.Status != "canceled" || !pv.Personnel[0].Validated || pv.Personnel[1].Validated {
 		t.Fatalf("provider view %+v, want canceled with the leader validated", pv)
+	}
+}
+
+// Without a seed, message ids are never the same twice, across resets:
+// the messages a job texts (a resend's code, a notice sent later) are
+// named by the job and by its order, whose id is drawn at random.
+func TestMessageIDsUniqueAcrossResets(t *testing.T) {
+	e := newEnv(t)
+	seen := map[string]bool{}
+	for round := range 3 {
+		e.patchFaults(`{"miit_send_delay":{"min":"1s","max":"1s"}}`) // every code by a job
+		single(e, "13700000061")
+		wantResend(t, e.resend("13700000061", leaderCert), "resent")
+		e.advance("1s")
+		msgs := e.inbox("13700000061")
+		if len(msgs) != 3 {
+			t.Fatalf("round %d: %d messages, want the notice and two codes", round, len(msgs))
+		}
+		for _, m := range msgs {
+			if seen[m.ID] {
+				t.Fatalf("round %d: message id %s again after a reset", round, m.ID)
+			}
+			seen[m.ID] = true
+		}
+		e.call("POST", "/admin/v1/reset", nil, 200, nil)
 	}
 }

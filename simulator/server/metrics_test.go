@@ -17,6 +17,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"smsim/miit"
+	"smsim/simulator"
 )
 
 // metricNames are smsim's own metrics: every one is served at /metrics
@@ -338,5 +339,60 @@ func TestMetricsDocListsEveryMetric(t *testing.T) {
 	want := slices.Sorted(slices.Values(metricNames))
 	if !slices.Equal(listed, want) {
 		t.Fatalf("cmd/smsim/README.md lists the metrics\n%s\nwant\n%s", strings.Join(listed, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Every series whose labels are known beforehand is served from the start,
+// at 0, so that a panel that queries one has data on a fresh server.
+func TestMetricsStartAtZero(t *testing.T) {
+	e := newEnv(t)
+	var want []map[string]string
+	add := func(name string, labels ...string) {
+		m := map[string]string{"__name__": name}
+		for i := 0; i < len(labels); i += 2 {
+			m[labels[i]] = labels[i+1]
+		}
+		want = append(want, m)
+	}
+	for _, r := range []string{"complete", "partial", "failed", "not_found"} {
+		add("smsim_validations_total", "result", r)
+	}
+	for _, r := range []string{"resent", "no_pending", "limit_reached", "not_found"} {
+		add("smsim_resends_total", "result", r)
+	}
+	for _, k := range []string{"miit", "other"} {
+		add("smsim_messages_sent_total", "sender_kind", k)
+		add("smsim_message_delivery_delay_seconds", "sender_kind", k)
+		add("smsim_messages_total", "status", "delivered", "sender_kind", k, "reason", "")
+		add("smsim_messages_total", "status", "blocked", "sender_kind", k, "reason", "")
+		for _, r := range []string{"suspended", "unreachable", "dropped", "outage", "throttled", "inbox_full", "scripted"} {
+			add("smsim_messages_total", "status", "failed", "sender_kind", k, "reason", r)
+		}
+	}
+	for _, trigger := range []string{"loop", "advance", "request"} {
+		add("smsim_scheduler_lag_seconds", "trigger", trigger)
+	}
+	for _, kind := range simulator.JobKinds() {
+		add("smsim_scheduler_events_total", "kind", kind, "outcome", "ok")
+		add("smsim_scheduler_events_total", "kind", kind, "outcome", "error")
+	}
+	add("smsim_http_request_duration_seconds", "route", "POST /miit/v1/validations")
+	add("smsim_http_request_duration_seconds", "route", "GET /admin/v1/schedule")
+	for _, w := range want {
+		name := w["__name__"]
+		labels := map[string]string{}
+		for k, v := range w {
+			if k != "__name__" {
+				labels[k] = v
+			}
+		}
+		m := series(t, e.reg, name, labels)
+		if m == nil {
+			t.Errorf("%s%v is not served on a fresh server", name, labels)
+			continue
+		}
+		if v := m.GetCounter().GetValue() + float64(m.GetHistogram().GetSampleCount()); v != 0 {
+			t.Errorf("%s%v = %v on a fresh server", name, labels, v)
+		}
 	}
 }

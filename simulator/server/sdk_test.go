@@ -304,6 +304,9 @@ func TestSDKFilingWireForm(t *testing.T) {
 	sameWire[client.ProviderView](t, "provider view", miit.ProviderView{ID: "f_0123456789abcdef", Type: miit.TypeModify,
 		Variant: "entity", Status: miit.StatusPendingValidation, Required: []string{miit.EntityLeader}, SubmittedAt: t0,
 		Personnel: []miit.ProviderPerson{{Role: miit.EntityLeader, Name: "Li Lei", Phone: "13800000001", Validated: true}}})
+	sameWire[client.ProviderView](t, "provider view of an expired order", miit.ProviderView{ID: "f_0123456789abcdef", Type: miit.TypeFirstFiling,
+		Variant: "app", Status: miit.StatusCanceled, CanceledBy: "expiry", Required: []string{miit.EntityLeader}, SubmittedAt: t0,
+		Personnel: []miit.ProviderPerson{{Role: miit.EntityLeader, Name: "Li Lei", Phone: "13800000001"}}})
 	sent, deadline := t0.Add(time.Hour), t0.Add(25*time.Hour)
 	sameWire[client.MIITView](t, "MIIT view", miit.MIITView{ID: "f_0123456789abcdef", Type: miit.TypeCancel, Variant: "website",
 		Status: miit.StatusCanceled, CanceledBy: "expiry", CodesSentAt: &sent, Deadline: &deadline,
@@ -467,4 +470,23 @@ func TestSDKNamespaces(t *testing.T) {
 		}
 	}
 	sameConstants(t, "the namespace header", [][2]string{{client.NamespaceHeader, server.NamespaceHeader}})
+}
+
+func TestSDKScheduleWireForm(t *testing.T) {
+	sameWire[client.ScheduledJob](t, "a code", simulator.ScheduledJob{Kind: miit.JobCode, Due: t0.Add(1500 * time.Millisecond), Order: "f_85bbaf51479afbe4", Phone: "13800000001"})
+	sameWire[client.ScheduledJob](t, "a delivery", simulator.ScheduledJob{Kind: gateway.JobDeliver, Due: t0, Phone: "13800000001", Message: "m_9c1d0b7e4a563f2a"})
+	sameWire[client.Schedule](t, "a schedule", simulator.Schedule{Now: t0, More: true,
+		Scheduled: []simulator.ScheduledJob{{Kind: miit.JobSync, Due: t0, Order: "f_85bbaf51479afbe4"}}})
+}
+
+func TestSDKJobKinds(t *testing.T) {
+	sdk := []string{client.JobDeliver, client.JobAutoResend, client.JobCode, client.JobExpire, client.JobResult,
+		client.JobReview, client.JobSync, client.JobNotice}
+	srv := simulator.JobKinds()
+	if len(sdk) != len(srv) {
+		t.Fatalf("the SDK has %d job kinds, the server %d: %v", len(sdk), len(srv), srv)
+	}
+	for i := range sdk {
+		sameConstants(t, "job kinds", [][2]string{{sdk[i], srv[i]}})
+	}
 }

@@ -75,6 +75,7 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, h http.HandlerFunc) 
 
 func (s *Server) handleH(mux *http.ServeMux, pattern string, h http.Handler) {
 	s.patterns = append(s.patterns, pattern)
+	s.http.duration.WithLabelValues(pattern) // served from the start, empty
 	mux.Handle(pattern, h)
 }
 
