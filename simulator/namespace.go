@@ -64,7 +64,7 @@ func (w *World) build(name string) (*Namespace, error) {
 		Events: n.events, Rand: w.rnd, Log: w.log, Metrics: w.reg, Feed: n.feed})
 	m, err := miit.New(miit.Config{Redis: w.rdb, Keyspace: ks, Clock: n.clock, Scheduler: n.sched,
 		Faults: n.faults, State: n.state, Rand: w.rnd, Gateway: n.gw, Events: n.events, Log: w.log, Metrics: w.reg,
-		MIITSender: w.cfg.MIITSender, ProviderSender: w.cfg.ProviderSender})
+		MIITSender: w.cfg.MIITSender, ProviderSender: w.cfg.ProviderSender, Language: w.cfg.Language})
 	if err != nil {
 		return nil, err
 	}

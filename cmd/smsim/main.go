@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -46,6 +47,7 @@ type config struct {
 	clockStart      string
 	miitSender      string
 	providerSender  string
+	language        string
 	keyPrefix       string
 	maxBody         int64
 	logLevel        string
@@ -83,6 +85,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.StringVar(&c.clockStart, "clock-start", "", "simulated time at start (RFC 3339); empty: the real time")
 	fs.StringVar(&c.miitSender, "miit-sender", "12381", "MIIT's sender number: 12381 or 106 + ten digits + 12381")
 	fs.StringVar(&c.providerSender, "provider-sender", "95187", "the provider's sender number")
+	fs.StringVar(&c.language, "language", core.LanguageEnglish, "language of MIIT's answers and of the code and notice messages where a namespace's fault profile names none: en or zh")
 	fs.StringVar(&c.keyPrefix, "key-prefix", "smsim", "prefix of every Redis key")
 	fs.Int64Var(&c.maxBody, "max-body", server.DefaultMaxBody, "largest request body in bytes")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -255,7 +258,7 @@ func newLogger(c config, w io.Writer) (*slog.Logger, error) {
 func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	sc := simulator.Config{KeyPrefix: c.keyPrefix, MIITSender: c.miitSender, ProviderSender: c.providerSender,
+	sc := simulator.Config{KeyPrefix: c.keyPrefix, MIITSender: c.miitSender, ProviderSender: c.providerSender, Language: c.language,
 		Log: log, Registry: reg, NamespaceIdle: c.namespaceIdle, MaxNamespaces: c.maxNamespaces,
 		WebhookHosts: c.webhookHosts,
 		ClockStart:   core.ClockStart{Scale: c.scale, Paused: c.paused},
@@ -268,6 +271,9 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 	}
 	if err := gateway.ValidateSender("provider-sender", c.providerSender); err != nil {
 		return sc, err
+	}
+	if !slices.Contains(core.Languages(), c.language) {
+		return sc, fmt.Errorf("language: must be %s, got %q", strings.Join(core.Languages(), " or "), c.language)
 	}
 	if c.maxBody < 1024 {
 		return sc, fmt.Errorf("max-body: must be at least 1024 bytes, got %d", c.maxBody)
