@@ -196,9 +196,10 @@ func (g *Gateway) messages(ctx context.Context, ids []string) ([]Message, error)
 	return out, nil
 }
 
-// Clear empties both folders of a phone.
+// Clear empties both folders of a phone, and forgets the messages to it
+// that failed; those on their way still come.
 func (g *Gateway) Clear(ctx context.Context, phone string) error {
-	if err := g.rdb.Del(ctx, g.folderKey(phone, FolderInbox), g.folderKey(phone, FolderBlocked)).Err(); err != nil {
+	if err := g.rdb.Del(ctx, g.folderKey(phone, FolderInbox), g.folderKey(phone, FolderBlocked), g.ks.PhoneFailed(phone)).Err(); err != nil {
 		return fmt.Errorf("empty folders of %s: %w", phone, err)
 	}
 	return nil
