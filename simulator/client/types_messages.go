@@ -35,6 +35,9 @@ const (
 const (
 	FolderInbox   = "inbox"
 	FolderBlocked = "blocked" // what the phone's spam filter kept out
+	// Not folders of the phone: what never reached one, as Messages lists it.
+	FolderFailed     = "failed"     // the messages to the phone that failed
+	FolderTravelling = "travelling" // the messages to the phone still on their way
 )
 
 // Reasons a delivery failed.
