@@ -36,8 +36,8 @@ const AfterStart = "start"
 // delivered after message after (AfterStart: from the inbox's start; empty:
 // after the call). It waits for one until timeout (real time) and answers
 // false when none came; ErrNothingOnItsWay at once, without waiting, when
-// none is there and none can come by itself (the clock is paused and no
-// message to phone is on its way).
+// none is there and none can come (the clock is paused, no message to
+// phone is on its way and no sender has one still to send: Config.Coming).
 func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeout time.Duration) (Message, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

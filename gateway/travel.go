@@ -41,9 +41,10 @@ func (g *Gateway) indexed(ctx context.Context, phone, key, what string) ([]Messa
 }
 
 // nothingOnItsWay tells whether nothing can reach phone by itself: the
-// clock is paused (as the snapshot holds it, then as the store does) and
-// no message to phone is on its way. It costs nothing while the snapshot
-// has the clock running.
+// clock is paused (as the snapshot holds it, then as the store does), no
+// message to phone is on its way, and no sender still has one to hand over
+// (Config.Coming). It costs nothing while the snapshot has the clock
+// running.
 func (g *Gateway) nothingOnItsWay(ctx context.Context, phone string) (bool, error) {
 	snap, err := g.state.Snapshot(ctx)
 	if err != nil {
@@ -62,5 +63,12 @@ func (g *Gateway) nothingOnItsWay(ctx context.Context, phone string) (bool, erro
 		g.state.Forget() // the clock runs: the snapshot is behind
 		return false, nil
 	}
-	return travelling.Val() == 0, nil
+	if travelling.Val() > 0 {
+		return false, nil
+	}
+	if g.coming == nil {
+		return true, nil
+	}
+	coming, err := g.coming(ctx, phone)
+	return !coming, err
 }

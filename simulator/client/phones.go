@@ -11,10 +11,10 @@ import (
 
 // ErrNothingOnItsWay is the answer of a wait for a message when none is
 // there and none can come by itself: the namespace's clock is paused and
-// no message to the phone is on its way (FolderTravelling is empty). Only
-// an Advance, or a new message, could bring one: a test proves at once,
-// without waiting in real time, that a phone got nothing. A waiting
-// helper's error is also ErrNoMessage.
+// no message to the phone is on its way (FolderTravelling is empty, and no
+// order of the phone is still to reach MIIT). Only a new message could
+// bring one: a test proves at once, without waiting in real time, that a
+// phone got nothing. A waiting helper's error is also ErrNoMessage.
 var ErrNothingOnItsWay = errors.New("nothing is on its way and the clock is paused")
 
 // The header of a long poll's 204 that says why nothing came.

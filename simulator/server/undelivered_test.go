@@ -129,3 +129,20 @@ func TestNothingOnItsWay(t *testing.T) {
 		t.Fatalf("clock %s", b)
 	}
 }
+
+// An order of the phone still to reach MIIT is a code on its way: a poll
+// waits for it on the paused clock (an advance from elsewhere brings it);
+// once the order synced and the code failed, nothing is on its way.
+func TestCodeStillToComeIsOnItsWay(t *testing.T) {
+	e := newEnv(t)
+	const phone = "13800000321"
+	e.putProfile(phone, `{"service":"suspended"}`)
+	e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	if p := e.next(phone, "after=start&has_code=true&timeout=300ms"); p.code != http.StatusNoContent || p.wait != server.WaitTimeout || p.took < 300*time.Millisecond {
+		t.Fatalf("before the sync: %d %q after %v, want 204 timeout after 300ms", p.code, p.wait, p.took)
+	}
+	e.advance("1h")
+	if p := e.next(phone, "after=start&has_code=true&timeout=5m"); p.code != http.StatusNoContent || p.wait != server.WaitNothingOnItsWay || p.took > 2*time.Second {
+		t.Fatalf("after the sync: %d %q after %v, want 204 nothing_on_its_way at once", p.code, p.wait, p.took)
+	}
+}
