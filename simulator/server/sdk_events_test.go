@@ -102,4 +102,3 @@ func TestSDKEventPayloads(t *testing.T) {
 		t.Errorf("an unknown kind: %v", err)
 	}
 }
-
