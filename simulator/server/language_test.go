@@ -111,6 +111,11 @@ func TestLanguages(t *testing.T) {
 		e.patchFaults(`{"language":"en"}`)
 		languageFlow(t, e, english)
 	})
+	t.Run("chinese by a scenario", func(t *testing.T) {
+		e := newEnv(t)
+		e.call("PUT", "/admin/v1/scenario", `{"name":"chinese phones","faults":{"language":"zh","code_sender":"12381"}}`, 200, nil)
+		languageFlow(t, e, chinese)
+	})
 	t.Run("null goes back to the server's", func(t *testing.T) {
 		e := newEnv(t)
 		e.patchFaults(`{"language":"zh"}`)
