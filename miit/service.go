@@ -49,7 +49,7 @@ type Config struct {
 	Events         *core.EventLog
 	Log            *slog.Logger
 	Metrics        prometheus.Registerer
-	MIITSender     string // 12381 or 106…12381; default 12381
+	MIITSender     string // 12381, 106…12381 or a carrier's (core.CarrierSenders); default 12381
 	ProviderSender string // default 95187
 	Language       string // of a namespace whose fault profile names none; default core.LanguageEnglish
 }
@@ -82,7 +82,7 @@ func New(c Config) (*Service, error) {
 		c.ProviderSender = DefaultProviderSender
 	}
 	if !gateway.IsMIITSender(c.MIITSender) {
-		return nil, core.Invalid("miit sender: must be 12381 or 106 followed by ten digits and 12381, got %q", c.MIITSender)
+		return nil, core.Invalid("miit sender: must be 12381, 106 followed by ten digits and 12381, or a carrier's sender (106598051001, 10655113, 106575000130), got %q", c.MIITSender)
 	}
 	if err := gateway.ValidateSender("provider sender", c.ProviderSender); err != nil {
 		return nil, err

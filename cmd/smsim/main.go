@@ -83,7 +83,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.Float64Var(&c.scale, "scale", 1, "simulated seconds per real second at start")
 	fs.BoolVar(&c.paused, "paused", false, "start with the simulated clock paused")
 	fs.StringVar(&c.clockStart, "clock-start", "", "simulated time at start (RFC 3339); empty: the real time")
-	fs.StringVar(&c.miitSender, "miit-sender", "12381", "MIIT's sender number: 12381 or 106 + ten digits + 12381")
+	fs.StringVar(&c.miitSender, "miit-sender", "12381", "MIIT's sender number: 12381, 106 + ten digits + 12381, or a carrier's (106598051001, 10655113, 106575000130)")
 	fs.StringVar(&c.providerSender, "provider-sender", "95187", "the provider's sender number")
 	fs.StringVar(&c.language, "language", core.LanguageEnglish, "language of MIIT's answers and of the code and notice messages where a namespace's fault profile names none: en or zh")
 	fs.StringVar(&c.keyPrefix, "key-prefix", "smsim", "prefix of every Redis key")
@@ -267,7 +267,7 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 		return sc, fmt.Errorf("scale: must be more than 0 and at most %d, got %v", core.MaxScale, c.scale)
 	}
 	if !gateway.IsMIITSender(c.miitSender) {
-		return sc, fmt.Errorf("miit-sender: must be 12381 or 106 followed by ten digits and 12381, got %q", c.miitSender)
+		return sc, fmt.Errorf("miit-sender: must be 12381, 106 followed by ten digits and 12381, or a carrier's sender (106598051001, 10655113, 106575000130), got %q", c.miitSender)
 	}
 	if err := gateway.ValidateSender("provider-sender", c.providerSender); err != nil {
 		return sc, err
