@@ -90,7 +90,7 @@ func (g *Gateway) onDeliver(ctx context.Context, jobs []core.Job) error {
 			full = append(trail{}, m.trail[:len(m.trail)-1]...)
 			full.add(job.Due, StepFailed, "refused: the inbox is full (%s)", plural(prof.InboxLimit, "message"))
 		}
-		keys = append(keys, g.ks.Message(m.id), folderKey)
+		keys = append(keys, g.ks.Message(m.id), folderKey, g.ks.PhoneTravelling(m.phone), g.ks.PhoneFailed(m.phone))
 		args.Messages = append(args.Messages, delivery{Status: status, Folder: folder, Reason: reason, At: job.Due.UnixMilli(),
 			InboxLimit: prof.InboxLimit, Trail: m.trail.json(), TrailIfFull: full.json()})
 		senders = append(senders, m.sender)

@@ -53,6 +53,10 @@ type Config struct {
 	// Feed is the namespace's live feed of events, keyed by phone (PhoneOf):
 	// phones' sockets and long polls watch it.
 	Feed *core.Feed
+	// Coming tells whether a sender of the world still has to hand the
+	// gateway a message to phone (MIIT's code for an order still to reach
+	// it): such a message is on its way too (Next). nil: none.
+	Coming func(ctx context.Context, phone string) (bool, error)
 }
 
 // Gateway routes SMS to simulated phones.
@@ -66,6 +70,7 @@ type Gateway struct {
 	rand   *core.Source
 	log    *slog.Logger
 	feed   *core.Feed
+	coming func(ctx context.Context, phone string) (bool, error)
 	sent   *prometheus.CounterVec
 	stats  *gatewayMetrics
 	phones phones
@@ -76,7 +81,7 @@ func New(c Config) *Gateway {
 	g := &Gateway{
 		rdb: c.Redis, ks: c.Keyspace, sched: c.Scheduler, faults: c.Faults, state: c.State, events: c.Events, rand: c.Rand,
 		log:  c.Log.With("component", "gateway"),
-		feed: c.Feed,
+		feed: c.Feed, coming: c.Coming,
 		sent: core.Register(c.Metrics, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsim_messages_total",
 			Help: "SMS messages by outcome (delivered, blocked, failed), sender kind (miit, other) and reason.",
@@ -197,9 +202,10 @@ func (g *Gateway) messages(ctx context.Context, ids []string) ([]Message, error)
 	return out, nil
 }
 
-// Clear empties both folders of a phone.
+// Clear empties both folders of a phone, and forgets the messages to it
+// that failed; those on their way still come.
 func (g *Gateway) Clear(ctx context.Context, phone string) error {
-	if err := g.rdb.Del(ctx, g.folderKey(phone, FolderInbox), g.folderKey(phone, FolderBlocked)).Err(); err != nil {
+	if err := g.rdb.Del(ctx, g.folderKey(phone, FolderInbox), g.folderKey(phone, FolderBlocked), g.ks.PhoneFailed(phone)).Err(); err != nil {
 		return fmt.Errorf("empty folders of %s: %w", phone, err)
 	}
 	return nil

@@ -38,9 +38,11 @@ end
 -- (inbox_full). The outcome goes on the event log in the same step, so that
 -- the live feed sees a delivery exactly when the store holds it. The
 -- message, finished, is retired, and so is the folder it went to, which
--- keeps its newest bounds.inbox_max messages. It answers the status, or ''
--- when the message was no longer queued.
-local function gw_deliver(G, msg_key, folder_key, d)
+-- keeps its newest bounds.inbox_max messages. It leaves the phone's
+-- travelling set (travel_key) and, failed, joins its failed set
+-- (failed_key), which keeps as many. It answers the status, or '' when the
+-- message was no longer queued.
+local function gw_deliver(G, msg_key, folder_key, d, travel_key, failed_key)
   if redis.call('HGET', msg_key, 'status') ~= 'queued' then return '' end
   local status, folder, reason, trail = d.status, d.folder, d.reason, d.trail
   if folder == 'inbox' and d.inbox_limit > 0 and redis.call('ZCARD', folder_key) >= d.inbox_limit then
@@ -61,6 +63,12 @@ local function gw_deliver(G, msg_key, folder_key, d)
     redis.call('HSET', msg_key, 'folder', folder, 'delivered_at', delivered, 'seq', seq)
   end
   retire(msg_key)
+  redis.call('ZREM', travel_key, f[1])
+  if status == 'failed' then
+    redis.call('ZADD', failed_key, redis.call('HINCRBY', G.seq, 'failure', 1), f[1])
+    if BOUNDS.inbox_max > 0 then redis.call('ZREMRANGEBYRANK', failed_key, 0, int(-BOUNDS.inbox_max - 1)) end
+    retire(failed_key)
+  end
   local data = cjson.encode({id = f[1], phone = f[2], sender = f[3], body = f[4], code = f[5] or '',
     status = status, folder = folder, reason = reason, sent_at_ms = f[6], delivered_at_ms = delivered, seq = seq})
   data = string.sub(data, 1, -2) .. ',"trail":' .. trail .. '}'
@@ -80,10 +88,12 @@ local function gw_send(G, out)
     'code', out.code, 'status', 'queued', 'sent_at', int(out.sent_at), 'trail', out.trail, 'fate', '',
     'step', '', 'duplicate_of', out.duplicate_of)
   keep(msg_key)
+  redis.call('ZADD', KEYS[out.k.travelling], redis.call('HINCRBY', G.seq, 'travel', 1), out.id)
+  keep(KEYS[out.k.travelling])
   redis.call('SADD', G.phones, out.phone)
   emit(G.events, out.sent_at, KIND.sms_sent, {id = out.id, phone = out.phone, sender = out.sender, body = out.body,
     code = out.code, status = 'queued', sent_at_ms = int(out.sent_at), due_ms = int(out.due), duplicate_of = out.duplicate_of})
-  if out.deliver then return gw_deliver(G, msg_key, KEYS[out.k.folder], out.deliver) end
+  if out.deliver then return gw_deliver(G, msg_key, KEYS[out.k.folder], out.deliver, KEYS[out.k.travelling], KEYS[out.k.failed]) end
   schedule(G.due, G.seq, out.due, GW_JOB_DELIVER, {out.id, out.phone})
   return ''
 end

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strconv"
 	"time"
+
+	"smsim/simulator/core"
 )
 
 // Message states.
@@ -64,10 +66,11 @@ func CodeIn(body string) string {
 
 var miitLong = regexp.MustCompile(`^106[0-9]{10}12381$`)
 
-// IsMIITSender tells whether sender is one of MIIT's numbers: 12381, or 106
-// followed by ten digits and 12381.
+// IsMIITSender tells whether sender is one of MIIT's numbers: 12381, 106
+// followed by ten digits and 12381, or a carrier's sender of MIIT's
+// messages (core.CarrierSenders: 106598051001, 10655113, 106575000130).
 func IsMIITSender(sender string) bool {
-	return sender == "12381" || miitLong.MatchString(sender)
+	return sender == "12381" || miitLong.MatchString(sender) || core.IsCarrierSender(sender)
 }
 
 func messageOf(v map[string]string) (Message, bool) {

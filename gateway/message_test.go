@@ -40,6 +40,7 @@ func TestIsMIITSender(t *testing.T) {
 	for s, want := range map[string]bool{
 		"12381": true, "106123456789012381": true, "10612345678912381": false,
 		"1061234567890123812": false, "95187": false, "12380": false, "206123456789012381": false,
+		"106598051001": true, "10655113": true, "106575000130": true, "10655114": false, "1065980510010": false,
 	} {
 		if got := IsMIITSender(s); got != want {
 			t.Errorf("IsMIITSender(%q) = %v, want %v", s, got, want)

@@ -35,7 +35,9 @@ const AfterStart = "start"
 // Next answers the first inbox message of phone that passes f and was
 // delivered after message after (AfterStart: from the inbox's start; empty:
 // after the call). It waits for one until timeout (real time) and answers
-// false when none came.
+// false when none came; ErrNothingOnItsWay at once, without waiting, when
+// none is there and none can come (the clock is paused, no message to
+// phone is on its way and no sender has one still to send: Config.Coming).
 func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeout time.Duration) (Message, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -58,6 +60,21 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 		if m, ok, err := g.firstAfter(ctx, phone, &last, f); ok || err != nil {
 			return m, ok, err
 		}
+	}
+	if none, err := g.nothingOnItsWay(ctx, phone); err != nil {
+		if ctx.Err() != nil {
+			return Message{}, false, nil // the poll's own time ran out
+		}
+		return Message{}, false, err
+	} else if none {
+		if after == "" {
+			return Message{}, false, ErrNothingOnItsWay
+		}
+		// delivered between the first look and the question?
+		if m, ok, err := g.firstAfter(ctx, phone, &last, f); ok || err != nil {
+			return m, ok, err
+		}
+		return Message{}, false, ErrNothingOnItsWay
 	}
 	watch, err := g.Watch(ctx, phone)
 	if err != nil {

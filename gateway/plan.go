@@ -39,6 +39,9 @@ type outKeys struct {
 	Profile int `json:"profile"`
 	Script  int `json:"script"`
 	Folder  int `json:"folder"` // the folder it is delivered to (the inbox when it fails)
+	// the phone's sets of the messages on their way and of those that failed
+	Travelling int `json:"travelling"`
+	Failed     int `json:"failed"`
 }
 
 // phoneState is what a process knows of a phone: its stored profile ("":
@@ -152,7 +155,8 @@ func (g *Gateway) planOne(r SendRequest, f core.Faults, prof Profile, raw string
 	out := Outgoing{ID: r.ID, Phone: r.To, Sender: r.From, Body: r.Body, Code: CodeIn(r.Body),
 		SentAt: r.At.UnixMilli(), Due: due.UnixMilli(), DuplicateOf: r.duplicateOf, Profile: raw,
 		Keys: outKeys{Msg: keys.Add(g.ks.Message(r.ID)), Profile: keys.Add(g.ks.PhoneProfile(r.To)),
-			Script: keys.Add(g.ks.PhoneScript(r.To)), Folder: keys.Add(g.folderKey(r.To, FolderInbox))}}
+			Script: keys.Add(g.ks.PhoneScript(r.To)), Folder: keys.Add(g.folderKey(r.To, FolderInbox)),
+			Travelling: keys.Add(g.ks.PhoneTravelling(r.To)), Failed: keys.Add(g.ks.PhoneFailed(r.To))}}
 	if due.After(r.At) {
 		out.Trail = t.json() // delivered later, by its job
 		return out

@@ -213,7 +213,7 @@ func (g *Gateway) sendSteps(ctx context.Context, r SendRequest) (string, error) 
 	}
 
 	out, err := sendScript.Run(ctx, g.rdb,
-		[]string{g.ks.Message(r.ID), g.ks.SchedDue(), g.ks.Seq(), g.ks.Phones(), g.ks.PhoneScript(r.To), g.ks.Events()},
+		[]string{g.ks.Message(r.ID), g.ks.SchedDue(), g.ks.Seq(), g.ks.Phones(), g.ks.PhoneScript(r.To), g.ks.Events(), g.ks.PhoneTravelling(r.To)},
 		sendArgs{Bounds: g.state.Limits().BoundsOf(f), ID: r.ID, Phone: r.To, Sender: r.From, Body: r.Body, Code: CodeIn(r.Body), SentAt: r.At.UnixMilli(),
 			Due: due.UnixMilli(), Trail: t.json(), Fate: fate, DuplicateOf: r.duplicateOf}).StringSlice()
 	if err != nil {

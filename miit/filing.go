@@ -203,7 +203,7 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (ProviderView, 
 			args.Who = append(args.Who, keys.Add(s.ks.Who(sj.phone)))
 			var n notice
 			if outs, ok := s.gw.Plan(f, gateway.SendRequest{ID: s.rand.DerivedID("m", s.ks.Namespace, id, "notice", strconv.Itoa(i+1)),
-				From: s.providerSender, To: sj.phone, Body: NoticeText(id, s.miitSender, f.ValidationWindow), At: at}, keys); ok {
+				From: s.providerSender, To: sj.phone, Body: s.wording(f).Notice(id, s.noticeSender(f, sj.phone), f.ValidationWindow), At: at}, keys); ok {
 				n.Texts = outs
 			}
 			args.Notices = append(args.Notices, n)

@@ -103,8 +103,8 @@ func (s *Service) planSync(id string, phones []string, now time.Time, snap core.
 		}
 		msgID := s.rand.DerivedID("m", s.ks.Namespace, id, "code", si, "first")
 		for _, code := range sj.Candidates {
-			outs, ok := s.gw.Plan(f, gateway.SendRequest{ID: msgID, From: s.miitSender, To: phone,
-				Body: CodeText(code, f.ValidationWindow), At: now}, keys)
+			outs, ok := s.gw.Plan(f, gateway.SendRequest{ID: msgID, From: s.codeSender(f, phone, msgID), To: phone,
+				Body: s.wording(f).Code(code, f.ValidationWindow), At: now}, keys)
 			if !ok {
 				sj.Texts = nil // a job texts it
 				break
@@ -223,10 +223,10 @@ func (s *Service) onCode(ctx context.Context, job core.Job) error {
 		return nil // MIIT counts it as sent; the network never sees it
 	}
 	window, _ := strconv.ParseInt(job.Args[4], 10, 64)
+	id := s.jobMessageID(job)
 	_, err = s.gw.Send(ctx, gateway.SendRequest{
-		ID:   s.jobMessageID(job),
-		From: s.miitSender, To: job.Args[2],
-		Body: CodeText(job.Args[3], time.Duration(window)*time.Millisecond),
+		ID: id, From: s.codeSender(f, job.Args[2], id), To: job.Args[2],
+		Body: s.wording(f).Code(job.Args[3], time.Duration(window)*time.Millisecond),
 		At:   job.Due,
 	})
 	return err
@@ -252,10 +252,15 @@ func (s *Service) onNotice(ctx context.Context, job core.Job) error {
 		return err
 	}
 	window, _ := strconv.ParseInt(job.Args[2], 10, 64)
-	_, err := s.gw.Send(ctx, gateway.SendRequest{
+	snap, err := s.state.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	f := snap.Faults
+	_, err = s.gw.Send(ctx, gateway.SendRequest{
 		ID:   s.jobMessageID(job),
 		From: s.providerSender, To: job.Args[1],
-		Body: NoticeText(job.Args[0], s.miitSender, time.Duration(window)*time.Millisecond),
+		Body: s.wording(f).Notice(job.Args[0], s.noticeSender(f, job.Args[1]), time.Duration(window)*time.Millisecond),
 		At:   job.Due,
 	})
 	return err

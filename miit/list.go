@@ -2,6 +2,7 @@ package miit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/redis/go-redis/v9"
@@ -87,4 +88,32 @@ func (s *Service) MIITViews(ctx context.Context, status string, limit, offset in
 		}
 	}
 	return page, nil
+}
+
+// Coming tells whether MIIT still has to text phone a code for an order
+// of the number: one that has not reached MIIT yet (its codes come with
+// the sync). A code MIIT holds back by its own send delay
+// (miit_send_delay) is not counted.
+func (s *Service) Coming(ctx context.Context, phone string) (bool, error) {
+	ids, err := s.rdb.SMembers(ctx, s.ks.Who(phone)).Result()
+	if err != nil {
+		return false, fmt.Errorf("read the orders of %s: %w", phone, err)
+	}
+	if len(ids) == 0 {
+		return false, nil
+	}
+	p := s.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = p.HGet(ctx, s.ks.Filing(id), "status")
+	}
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return false, fmt.Errorf("read the orders of %s: %w", phone, err)
+	}
+	for _, c := range cmds {
+		if c.Val() == StatusUnknown {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -90,7 +90,7 @@ func (s *Service) Resend(ctx context.Context, req ResendRequest) (ResendResult, 
 			return ResendResult{}, err
 		}
 		s.resends.WithLabelValues(out[0]).Inc()
-		return ResendResult{Result: out[0], Message: resendText[out[0]]}, nil
+		return ResendResult{Result: out[0], Message: s.wording(l.faults).Resend(out[0])}, nil
 	}
 	return ResendResult{}, fmt.Errorf("resend: %w", errIndexChanged)
 }

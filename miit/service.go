@@ -1,8 +1,10 @@
 package miit
 
 import (
+	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -47,8 +49,9 @@ type Config struct {
 	Events         *core.EventLog
 	Log            *slog.Logger
 	Metrics        prometheus.Registerer
-	MIITSender     string // 12381 or 106…12381; default 12381
+	MIITSender     string // 12381, 106…12381 or a carrier's (core.CarrierSenders); default 12381
 	ProviderSender string // default 95187
+	Language       string // of a namespace whose fault profile names none; default core.LanguageEnglish
 }
 
 // Service plays the provider's filing system and MIIT.
@@ -65,6 +68,7 @@ type Service struct {
 	log            *slog.Logger
 	miitSender     string
 	providerSender string
+	language       string
 	validations    *prometheus.CounterVec
 	resends        *prometheus.CounterVec
 	numbers        numberIndex // the orders of the numbers validated lately
@@ -79,15 +83,21 @@ func New(c Config) (*Service, error) {
 		c.ProviderSender = DefaultProviderSender
 	}
 	if !gateway.IsMIITSender(c.MIITSender) {
-		return nil, core.Invalid("miit sender: must be 12381 or 106 followed by ten digits and 12381, got %q", c.MIITSender)
+		return nil, core.Invalid("miit sender: must be 12381, 106 followed by ten digits and 12381, or a carrier's sender (106598051001, 10655113, 106575000130), got %q", c.MIITSender)
 	}
 	if err := gateway.ValidateSender("provider sender", c.ProviderSender); err != nil {
 		return nil, err
 	}
+	if c.Language == "" {
+		c.Language = core.LanguageEnglish
+	}
+	if !slices.Contains(core.Languages(), c.Language) {
+		return nil, core.Invalid("language: must be %q or %q, got %q", core.LanguageEnglish, core.LanguageChinese, c.Language)
+	}
 	s := &Service{
 		rdb: c.Redis, ks: c.Keyspace, clock: c.Clock, sched: c.Scheduler, faults: c.Faults, state: c.State,
 		rand: c.Rand, gw: c.Gateway, events: c.Events, log: c.Log.With("component", "miit"),
-		miitSender: c.MIITSender, providerSender: c.ProviderSender,
+		miitSender: c.MIITSender, providerSender: c.ProviderSender, language: c.Language,
 		validations: core.Register(c.Metrics, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsim_validations_total", Help: "MIIT validations by result.",
 		}, []string{"result"})),
@@ -125,3 +135,38 @@ func (s *Service) libKeys(own ...string) []string {
 var last6Pattern = regexp.MustCompile(`^[0-9A-Za-z]{6}$`)
 var certPattern = regexp.MustCompile(`^[0-9A-Za-z]{6,32}$`)
 var codePattern = regexp.MustCompile(`^[0-9]{6}$`)
+
+// wording answers the texts of a namespace whose fault profile is f.
+func (s *Service) wording(f core.Faults) Wording { return WordingOf(f, s.language) }
+
+// codeSender answers the number MIIT's message to phone comes from under
+// the fault profile f: the profile's sender, else the service's; with
+// core.CodeSenderCarrier, the sender of the phone's carrier
+// (core.CarrierSenders), a virtual operator's changing number (106, ten
+// digits drawn from parts, 12381), or the service's for a number of no
+// known carrier.
+func (s *Service) codeSender(f core.Faults, phone string, parts ...string) string {
+	switch f.CodeSender {
+	case "":
+		return s.miitSender
+	case core.CodeSenderCarrier:
+		c := core.CarrierOf(phone)
+		if c == core.VirtualOperator {
+			return "106" + fmt.Sprintf("%010d", s.rand.Uint64(append([]string{"virtual_sender"}, parts...)...)%10_000_000_000) + "12381"
+		}
+		if n, ok := core.CarrierSenders[c]; ok {
+			return n
+		}
+		return s.miitSender
+	}
+	return f.CodeSender
+}
+
+// noticeSender is the sender a notice to phone names: its codeSender, or
+// the service's for a virtual operator's number, which changes.
+func (s *Service) noticeSender(f core.Faults, phone string) string {
+	if f.CodeSender == core.CodeSenderCarrier && core.CarrierOf(phone) == core.VirtualOperator {
+		return s.miitSender
+	}
+	return s.codeSender(f, phone)
+}

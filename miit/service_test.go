@@ -341,8 +341,8 @@ func TestNewChecksTheSenders(t *testing.T) {
 		name, miit, provider string
 		detail               string
 	}{
-		{"short MIIT sender", "1238", "", `miit sender: must be 12381 or 106 followed by ten digits and 12381, got "1238"`},
-		{"long MIIT sender of nine digits", "106123456789" + "12381", "", `miit sender: must be 12381 or 106 followed by ten digits and 12381, got "10612345678912381"`},
+		{"short MIIT sender", "1238", "", `miit sender: must be 12381, 106 followed by ten digits and 12381, or a carrier's sender (106598051001, 10655113, 106575000130), got "1238"`},
+		{"long MIIT sender of nine digits", "106123456789" + "12381", "", `miit sender: must be 12381, 106 followed by ten digits and 12381, or a carrier's sender (106598051001, 10655113, 106575000130), got "10612345678912381"`},
 		{"provider sender not digits", "", "ICP", `provider sender: must be a sender number of 1 to 21 digits, got "ICP"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -3,6 +3,9 @@ package miit
 import (
 	"testing"
 	"time"
+
+	"smsim/gateway"
+	"smsim/simulator/core"
 )
 
 // The answers of MIIT's system, written out here as they are published, so
@@ -47,5 +50,48 @@ func TestNoonNextDayIsInChinaStandardTime(t *testing.T) {
 		if got := NoonNextDay(at).Format(time.RFC3339); got != c.want {
 			t.Errorf("NoonNextDay(%s) = %s, want %s", c.at, got, c.want)
 		}
+	}
+}
+
+// The Chinese texts, written out as the project's rules give them (the
+// quoted facts) and as it decided the rest (miit/README.md).
+func TestChineseTexts(t *testing.T) {
+	w := WordingOf(core.Faults{Language: core.LanguageChinese}, core.LanguageEnglish)
+	for _, c := range []struct{ got, want string }{
+		{w.Validation(ResultComplete), "您的短信核验已全部完成,该请求将提交管局审核"},
+		{w.Validation(ResultPartial), "您的短信核验已完成,请等待其他核验人进行短信核验"},
+		{w.Validation(ResultFailed), "您的短信核验未通过,请重新核验"},
+		{w.Validation(ResultNotFound), "该条验证库里找不到记录或已完成验证"},
+		{w.Resend(ResultResent), "验证码已重新发送成功,请查看手机并尽快完成短信核验"},
+		{w.Resend(ResultNoPending), "您没有需要进行短信核验的备案申请,无需重新发送短信"},
+		{w.Resend(ResultNotFound), "该条验证库里找不到记录"},
+		{w.Resend(ResultLimitReached), "重新发送验证码的次数已达上限"},
+		{w.Code("123456", 48*time.Hour), "【工业和信息化部】您的ICP备案短信核验验证码为123456,请在48小时内登录ICP/IP地址/域名信息备案管理系统完成短信核验:https://beian.miit.gov.cn"},
+		{w.Notice("f_0123456789abcdef", "10655113", 90*time.Minute), "【ICP备案】您的ICP备案订单f_0123456789abcdef已提交成功。工业和信息化部将通过10655113向您发送验证码,请在收到后90分钟内完成短信核验。"},
+		{SpanZh(time.Hour), "1小时"}, {SpanZh(90 * time.Second), "1m30s"},
+	} {
+		if c.got != c.want {
+			t.Errorf("text\n got %q\nwant %q", c.got, c.want)
+		}
+	}
+	// the server's language when the profile names none; the profile's own texts over the language's
+	if got := WordingOf(core.Faults{}, core.LanguageChinese).Validation(ResultFailed); got != "您的短信核验未通过,请重新核验" {
+		t.Errorf("the server's language: %q", got)
+	}
+	own := WordingOf(core.Faults{Texts: map[string]string{core.TextSMSCode: "code {code} ({window})"}}, core.LanguageEnglish)
+	if got := own.Code("654321", 24*time.Hour); got != "code 654321 (24 hours)" || own.Validation(ResultFailed) != TextFailed {
+		t.Errorf("own texts: %q", got)
+	}
+	// every text of the registry has a text in each language
+	for _, lang := range core.Languages() {
+		for _, id := range core.TextIDs() {
+			if (Wording{Language: lang}).Text(id) == "" {
+				t.Errorf("%s has no text %s", lang, id)
+			}
+		}
+	}
+	// the code in a Chinese code message is found as in an English one
+	if got := gateway.CodeIn(w.Code("012345", 24*time.Hour)); got != "012345" {
+		t.Errorf("CodeIn of the Chinese code message: %q", got)
 	}
 }

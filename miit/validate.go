@@ -105,12 +105,12 @@ func (s *Service) Validate(ctx context.Context, req ValidateRequest) (Validation
 		if err := s.carryOn(ctx, out[2:]); err != nil {
 			return ValidationResult{}, err
 		}
-		return s.validation(out[0], out[1] == "1"), nil
+		return s.validation(l.faults, out[0], out[1] == "1"), nil
 	}
 	return ValidationResult{}, fmt.Errorf("validate: %w", errIndexChanged)
 }
 
-func (s *Service) validation(result string, rejected bool) ValidationResult {
+func (s *Service) validation(f core.Faults, result string, rejected bool) ValidationResult {
 	s.validations.WithLabelValues(result).Inc()
-	return ValidationResult{Result: result, Message: validateText[result], Rejected: rejected}
+	return ValidationResult{Result: result, Message: s.wording(f).Validation(result), Rejected: rejected}
 }

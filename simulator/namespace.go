@@ -61,10 +61,11 @@ func (w *World) build(name string) (*Namespace, error) {
 	n.events = core.NewEventLog(w.rdb, ks)
 	n.feed = core.NewFeed(n.events, w.sub, w.log, gateway.PhoneOf)
 	n.gw = gateway.New(gateway.Config{Redis: w.rdb, Keyspace: ks, Scheduler: n.sched, Faults: n.faults, State: n.state,
-		Events: n.events, Rand: w.rnd, Log: w.log, Metrics: w.reg, Feed: n.feed})
+		Events: n.events, Rand: w.rnd, Log: w.log, Metrics: w.reg, Feed: n.feed,
+		Coming: func(ctx context.Context, phone string) (bool, error) { return n.miit.Coming(ctx, phone) }})
 	m, err := miit.New(miit.Config{Redis: w.rdb, Keyspace: ks, Clock: n.clock, Scheduler: n.sched,
 		Faults: n.faults, State: n.state, Rand: w.rnd, Gateway: n.gw, Events: n.events, Log: w.log, Metrics: w.reg,
-		MIITSender: w.cfg.MIITSender, ProviderSender: w.cfg.ProviderSender})
+		MIITSender: w.cfg.MIITSender, ProviderSender: w.cfg.ProviderSender, Language: w.cfg.Language})
 	if err != nil {
 		return nil, err
 	}

@@ -61,6 +61,7 @@ type Config struct {
 	Seed           *int64 // nil: draws from crypto/rand
 	MIITSender     string
 	ProviderSender string
+	Language       string // of a namespace whose fault profile names none (core.LanguageEnglish, core.LanguageChinese); default English
 	Log            *slog.Logger
 	Registry       *prometheus.Registry // nil: a registry of the World's own
 	Scheduler      core.SchedulerOptions

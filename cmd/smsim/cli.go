@@ -26,6 +26,7 @@ const cliUsage = `       smsim submit [--type T] [--variant V] [--leader-phone P
        smsim filing ID
        smsim tail PHONE
        smsim code PHONE
+       smsim messages [--folder inbox|blocked|failed|travelling] PHONE
        smsim validate PHONE CERT6 CODE
        smsim resend PHONE CERT6
        smsim advance DURATION | --to TIME | --next [--kind K] [--order ID] [--phone P]
@@ -56,6 +57,8 @@ func cliCommand(name string) (command, bool) {
 		return runTail, true
 	case "code":
 		return runCode, true
+	case "messages":
+		return runMessages, true
 	case "validate":
 		return runValidate, true
 	case "resend":

@@ -84,6 +84,10 @@ func runCode(ctx context.Context, c *cli, args []string) int {
 		wctx, cancel := context.WithTimeout(ctx, *wait)
 		defer cancel()
 		m, err = sc.WaitForCodeAfter(wctx, phone, client.AfterStart)
+		if errors.Is(err, client.ErrNothingOnItsWay) {
+			fmt.Fprintf(c.stderr, "%s: no code from MIIT reached %s, and on the paused clock nothing is on its way to it (smsim messages --folder failed %s)\n", c.name, phone, phone)
+			return exitFailed
+		}
 		if errors.Is(err, client.ErrNoMessage) && ctx.Err() == nil {
 			fmt.Fprintf(c.stderr, "%s: no code from MIIT reached %s in %s; on a paused clock, advance it past the sync lag (smsim advance 1h)\n", c.name, phone, *wait)
 			return exitFailed

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -46,6 +47,7 @@ type config struct {
 	clockStart      string
 	miitSender      string
 	providerSender  string
+	language        string
 	keyPrefix       string
 	maxBody         int64
 	logLevel        string
@@ -94,8 +96,9 @@ func parse(args []string, getenv func(string) string, help io.Writer) (config, e
 	fs.Float64Var(&c.scale, "scale", 1, "simulated seconds per real second at start")
 	fs.BoolVar(&c.paused, "paused", false, "start with the simulated clock paused")
 	fs.StringVar(&c.clockStart, "clock-start", "", "simulated time at start (RFC 3339); empty: the real time")
-	fs.StringVar(&c.miitSender, "miit-sender", "12381", "MIIT's sender number: 12381 or 106 + ten digits + 12381")
+	fs.StringVar(&c.miitSender, "miit-sender", "12381", "MIIT's sender number: 12381, 106 + ten digits + 12381, or a carrier's (106598051001, 10655113, 106575000130)")
 	fs.StringVar(&c.providerSender, "provider-sender", "95187", "the provider's sender number")
+	fs.StringVar(&c.language, "language", core.LanguageEnglish, "language of MIIT's answers and of the code and notice messages where a namespace's fault profile names none: en or zh")
 	fs.StringVar(&c.keyPrefix, "key-prefix", "smsim", "prefix of every Redis key")
 	fs.Int64Var(&c.maxBody, "max-body", server.DefaultMaxBody, "largest request body in bytes")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -278,7 +281,7 @@ func newLogger(c config, w io.Writer) (*slog.Logger, error) {
 func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	sc := simulator.Config{KeyPrefix: c.keyPrefix, MIITSender: c.miitSender, ProviderSender: c.providerSender,
+	sc := simulator.Config{KeyPrefix: c.keyPrefix, MIITSender: c.miitSender, ProviderSender: c.providerSender, Language: c.language,
 		Log: log, Registry: reg, NamespaceIdle: c.namespaceIdle, MaxNamespaces: c.maxNamespaces,
 		WebhookHosts: c.webhookHosts,
 		ClockStart:   core.ClockStart{Scale: c.scale, Paused: c.paused},
@@ -287,10 +290,13 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 		return sc, fmt.Errorf("%s: must be more than 0 and at most %d, got %v", c.flag("scale"), core.MaxScale, c.scale)
 	}
 	if !gateway.IsMIITSender(c.miitSender) {
-		return sc, fmt.Errorf("%s: must be 12381 or 106 followed by ten digits and 12381, got %q", c.flag("miit-sender"), c.miitSender)
+		return sc, fmt.Errorf("%s: must be 12381, 106 followed by ten digits and 12381, or a carrier's sender (106598051001, 10655113, 106575000130), got %q", c.flag("miit-sender"), c.miitSender)
 	}
 	if err := gateway.ValidateSender(c.flag("provider-sender"), c.providerSender); err != nil {
 		return sc, err
+	}
+	if !slices.Contains(core.Languages(), c.language) {
+		return sc, fmt.Errorf("language: must be %s, got %q", strings.Join(core.Languages(), " or "), c.language)
 	}
 	if c.maxBody < 1024 {
 		return sc, fmt.Errorf("%s: must be at least 1024 bytes, got %d", c.flag("max-body"), c.maxBody)

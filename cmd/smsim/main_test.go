@@ -80,6 +80,33 @@ func TestLimitsFlags(t *testing.T) {
 	}
 }
 
+// --language, or SMSIM_LANGUAGE, is the language of the namespaces whose
+// fault profile names none: English unless set.
+func TestLanguageFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{nil, nil, "en"},
+		{[]string{"--language", "zh"}, nil, "zh"},
+		{nil, map[string]string{"SMSIM_LANGUAGE": "zh"}, "zh"},
+		{[]string{"--language", "en"}, map[string]string{"SMSIM_LANGUAGE": "zh"}, "en"},
+	} {
+		cfg, err := parse(c.args, env(c.env), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := worldConfig(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sc.Language != c.want {
+			t.Errorf("%v %v: language %q, want %q", c.args, c.env, sc.Language, c.want)
+		}
+	}
+}
+
 func TestBadSettingsExitWithUsageError(t *testing.T) {
 	for _, c := range []struct {
 		args []string
@@ -109,6 +136,8 @@ func TestBadSettingsExitWithUsageError(t *testing.T) {
 		{[]string{"--no-such-flag"}, nil, "no-such-flag"},
 		{[]string{"--miit-sender", "95187"}, nil, "miit-sender"},
 		{[]string{"--provider-sender", "abc"}, nil, "provider-sender"},
+		{[]string{"--language", "fr"}, nil, `language: must be en or zh, got "fr"`},
+		{nil, map[string]string{"SMSIM_LANGUAGE": "EN"}, `language: must be en or zh, got "EN"`},
 		{[]string{"--scenario", "no_such_day"}, nil, "scenario"},
 	} {
 		var stderr bytes.Buffer

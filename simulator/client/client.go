@@ -163,9 +163,10 @@ func IsStatus(err error, status int) bool {
 // request is one call to the API.
 type request struct {
 	method string
-	path   string     // escaped, from the base URL
-	query  url.Values // may be nil
-	body   any        // sent as JSON when not nil; json.RawMessage as it is
+	path   string       // escaped, from the base URL
+	query  url.Values   // may be nil
+	body   any          // sent as JSON when not nil; json.RawMessage as it is
+	answer *http.Header // when not nil, gets the answer's header
 }
 
 // do sends r, and decodes a 2xx answer into out (when not nil and the
@@ -202,6 +203,9 @@ func (c *Client) do(ctx context.Context, r request, out any) (int, error) {
 		return 0, fmt.Errorf("smsim: %s %s: %w", r.method, r.path, err)
 	}
 	defer resp.Body.Close()
+	if r.answer != nil {
+		*r.answer = resp.Header
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return resp.StatusCode, fmt.Errorf("smsim: %s %s: read the answer: %w", r.method, r.path, err)

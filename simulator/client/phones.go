@@ -2,9 +2,25 @@ package client
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
+)
+
+// ErrNothingOnItsWay is the answer of a wait for a message when none is
+// there and none can come by itself: the namespace's clock is paused and
+// no message to the phone is on its way (FolderTravelling is empty, and no
+// order of the phone is still to reach MIIT). Only a new message could
+// bring one: a test proves at once, without waiting in real time, that a
+// phone got nothing. A waiting helper's error is also ErrNoMessage.
+var ErrNothingOnItsWay = errors.New("nothing is on its way and the clock is paused")
+
+// The header of a long poll's 204 that says why nothing came.
+const (
+	waitHeader          = "X-Smsim-Wait"
+	waitNothingOnItsWay = "nothing_on_its_way"
 )
 
 // AfterStart, as NextOptions.After, asks for messages from the start of
@@ -15,6 +31,11 @@ const AfterStart = "start"
 // /phones/v1/{phone}/messages): FolderInbox (also for "") or
 // FolderBlocked, what the spam filter kept out. A message as a
 // phone shows it has no status, reason or trail: Message answers those.
+//
+// FolderFailed lists the messages to the phone that failed, in the order
+// their failures were decided, and FolderTravelling those the gateway
+// still holds, in the order they were sent: these have their Status,
+// Reason and Trail, as Message shows them.
 func (c *Client) Messages(ctx context.Context, phone, folder string) ([]Message, error) {
 	var q url.Values
 	if folder != "" {
@@ -56,7 +77,9 @@ const maxNextTimeout = 5 * time.Minute
 
 // Next long-polls for the first inbox message of phone that passes o (GET
 // /phones/v1/{phone}/messages/next). It answers false when none came
-// before the timeout.
+// before the timeout, and ErrNothingOnItsWay at once when none is there
+// and none can come: the clock is paused and no message to the phone is on
+// its way.
 func (c *Client) Next(ctx context.Context, phone string, o NextOptions) (Message, bool, error) {
 	q := url.Values{}
 	if o.After != "" {
@@ -87,9 +110,13 @@ func (c *Client) Next(ctx context.Context, phone string, o NextOptions) (Message
 		q.Set("timeout", timeout.String())
 	}
 	var m Message
-	status, err := c.do(ctx, request{method: "GET", path: phonePath(phone, "/messages/next"), query: q}, &m)
+	var h http.Header
+	status, err := c.do(ctx, request{method: "GET", path: phonePath(phone, "/messages/next"), query: q, answer: &h}, &m)
 	if err != nil {
 		return Message{}, false, err
+	}
+	if status == http.StatusNoContent && h.Get(waitHeader) == waitNothingOnItsWay {
+		return Message{}, false, fmt.Errorf("smsim: no message to %s: %w", phone, ErrNothingOnItsWay)
 	}
 	return m, status != http.StatusNoContent, nil
 }

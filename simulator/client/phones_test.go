@@ -62,6 +62,7 @@ func bodies(ms []client.Message) string {
 func TestNextFiltersAndTimesOut(t *testing.T) {
 	sim := runT(t)
 	ctx := t.Context()
+	onItsWay(t, sim, leader.Phone) // so that the poll for nothing new waits for its timeout
 	for _, m := range [][2]string{{"95187", "notice f_123456ab"}, {"12381", "no code here"}, {"12381", "code 654321 here"}, {"95555", "sale 111111"}} {
 		if _, err := sim.Send(ctx, m[0], leader.Phone, m[1]); err != nil {
 			t.Fatal(err)
@@ -105,6 +106,7 @@ func TestNextFiltersAndTimesOut(t *testing.T) {
 // "nothing" in time rather than the request failing.
 func TestNextHonoursTheContextDeadline(t *testing.T) {
 	sim := runT(t)
+	onItsWay(t, sim, leader.Phone)
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 	_, ok, err := sim.Next(ctx, leader.Phone, client.NextOptions{})

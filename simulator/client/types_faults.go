@@ -276,7 +276,44 @@ type Faults struct {
 	// nil: the server's --retention. It bounds memory only: outcomes are
 	// decided by the simulated clock.
 	Retention *time.Duration
+	// Language is the language of MIIT's answers and of the code and
+	// notice messages: LanguageEnglish or LanguageChinese; "": the
+	// server's --language.
+	Language string
+	// Texts replace texts of the language by the namespace's own (what a
+	// team's phones show): text id (TextSMSCode, …) → template with its
+	// placeholders ({code}, {window}, {order}, {sender}).
+	Texts map[string]string
+	// CodeSender is the sender of MIIT's messages: 12381, a 106…12381
+	// number, a carrier's sender, or CodeSenderCarrier (each phone's
+	// carrier picks it); "": the server's --miit-sender.
+	CodeSender string
 }
+
+// Languages of the texts (Faults.Language).
+const (
+	LanguageEnglish = "en"
+	LanguageChinese = "zh"
+)
+
+// CodeSenderCarrier, as Faults.CodeSender, lets each phone's carrier pick
+// the sender of MIIT's messages: CarrierSenders, a virtual operator's
+// changing 106…12381 number, else the server's.
+const CodeSenderCarrier = "carrier"
+
+// Ids of the texts a namespace may replace (Faults.Texts).
+const (
+	TextIDValidationComplete = "validation.complete"
+	TextIDValidationPartial  = "validation.partial"
+	TextIDValidationFailed   = "validation.failed"
+	TextIDValidationNotFound = "validation.not_found"
+	TextIDResendResent       = "resend.resent"
+	TextIDResendNoPending    = "resend.no_pending"
+	TextIDResendNotFound     = "resend.not_found"
+	TextIDResendLimitReached = "resend.limit_reached"
+	TextIDSMSCode            = "sms.code"   // takes {code} (required) and {window}
+	TextIDSMSNotice          = "sms.notice" // takes {order}, {sender} and {window}
+)
 
 // DefaultFaults is the start value of the fault profile: what a namespace
 // has before a test changes it and after a reset.
@@ -300,26 +337,29 @@ func DefaultFaults() Faults {
 // faultsJSON is the wire form of Faults, field for field in the server's
 // order.
 type faultsJSON struct {
-	SyncLag              Delay            `json:"sync_lag"`
-	ResultSyncLag        Delay            `json:"result_sync_lag"`
-	SMSDelay             Delay            `json:"sms_delay"`
-	SenderDelays         map[string]Delay `json:"sender_delays"`
-	SpamBlockRate        float64          `json:"spam_block_rate"`
-	DropRate             float64          `json:"drop_rate"`
-	DuplicateRate        float64          `json:"duplicate_rate"`
-	ReorderRate          float64          `json:"reorder_rate"`
-	ReorderMax           string           `json:"reorder_max"`
-	Outages              []Outage         `json:"outages"`
-	Throttles            []Throttle       `json:"throttles"`
-	SpuriousNotFoundRate float64          `json:"spurious_not_found_rate"`
-	LostCodeRate         float64          `json:"lost_code_rate"`
-	MIITSendDelay        Delay            `json:"miit_send_delay"`
-	ResendPolicy         string           `json:"resend_policy"`
-	ValidationWindow     string           `json:"validation_window"`
-	AutoResendNoon       bool             `json:"auto_resend_noon"`
-	MagicNumbers         bool             `json:"magic_numbers"`
-	Review               Review           `json:"review"`
-	Retention            *string          `json:"retention,omitempty"`
+	SyncLag              Delay             `json:"sync_lag"`
+	ResultSyncLag        Delay             `json:"result_sync_lag"`
+	SMSDelay             Delay             `json:"sms_delay"`
+	SenderDelays         map[string]Delay  `json:"sender_delays"`
+	SpamBlockRate        float64           `json:"spam_block_rate"`
+	DropRate             float64           `json:"drop_rate"`
+	DuplicateRate        float64           `json:"duplicate_rate"`
+	ReorderRate          float64           `json:"reorder_rate"`
+	ReorderMax           string            `json:"reorder_max"`
+	Outages              []Outage          `json:"outages"`
+	Throttles            []Throttle        `json:"throttles"`
+	SpuriousNotFoundRate float64           `json:"spurious_not_found_rate"`
+	LostCodeRate         float64           `json:"lost_code_rate"`
+	MIITSendDelay        Delay             `json:"miit_send_delay"`
+	ResendPolicy         string            `json:"resend_policy"`
+	ValidationWindow     string            `json:"validation_window"`
+	AutoResendNoon       bool              `json:"auto_resend_noon"`
+	MagicNumbers         bool              `json:"magic_numbers"`
+	Review               Review            `json:"review"`
+	Retention            *string           `json:"retention,omitempty"`
+	Language             string            `json:"language,omitempty"`
+	Texts                map[string]string `json:"texts,omitempty"`
+	CodeSender           string            `json:"code_sender,omitempty"`
 }
 
 func (f Faults) wire() faultsJSON {
@@ -332,6 +372,10 @@ func (f Faults) wire() faultsJSON {
 		MIITSendDelay: f.MIITSendDelay, ResendPolicy: f.ResendPolicy,
 		ValidationWindow: formatDuration(f.ValidationWindow), AutoResendNoon: f.AutoResendNoon,
 		MagicNumbers: f.MagicNumbers, Review: f.Review,
+		Language: f.Language, Texts: f.Texts, CodeSender: f.CodeSender,
+	}
+	if len(w.Texts) == 0 {
+		w.Texts = nil
 	}
 	if f.Retention != nil {
 		r := formatDuration(*f.Retention)
@@ -370,6 +414,7 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 		MIITSendDelay: w.MIITSendDelay, ResendPolicy: w.ResendPolicy,
 		ValidationWindow: p.parse("validation_window", w.ValidationWindow), AutoResendNoon: w.AutoResendNoon,
 		MagicNumbers: w.MagicNumbers, Review: w.Review,
+		Language: w.Language, Texts: w.Texts, CodeSender: w.CodeSender,
 	}
 	if w.Retention != nil {
 		r := p.parse("retention", *w.Retention)

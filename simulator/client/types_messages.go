@@ -35,6 +35,9 @@ const (
 const (
 	FolderInbox   = "inbox"
 	FolderBlocked = "blocked" // what the phone's spam filter kept out
+	// Not folders of the phone: what never reached one, as Messages lists it.
+	FolderFailed     = "failed"     // the messages to the phone that failed
+	FolderTravelling = "travelling" // the messages to the phone still on their way
 )
 
 // Reasons a delivery failed.
@@ -87,8 +90,25 @@ func CodeIn(body string) string {
 
 var miitLong = regexp.MustCompile(`^106[0-9]{10}12381$`)
 
-// IsMIITSender tells whether sender is one of MIIT's numbers: 12381, or 106
-// followed by ten digits and 12381.
+// CarrierSenders are the numbers each carrier's users get MIIT's code
+// message from, when the fault profile's CodeSender is CodeSenderCarrier.
+var CarrierSenders = map[string]string{
+	"china_telecom": "106598051001",
+	"china_unicom":  "10655113",
+	"china_mobile":  "106575000130",
+}
+
+// IsMIITSender tells whether sender is one of MIIT's numbers: 12381, 106
+// followed by ten digits and 12381, or a carrier's sender of MIIT's
+// messages (CarrierSenders).
 func IsMIITSender(sender string) bool {
-	return sender == "12381" || miitLong.MatchString(sender)
+	if sender == "12381" || miitLong.MatchString(sender) {
+		return true
+	}
+	for _, s := range CarrierSenders {
+		if s == sender {
+			return true
+		}
+	}
+	return false
 }

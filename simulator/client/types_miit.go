@@ -54,3 +54,17 @@ const (
 	TextResendNotFound = "Dear ICP user: The record cannot be found in the validation database."
 	TextLimitReached   = "Dear ICP user: The maximum number of resend attempts has been reached."
 )
+
+// MIIT's answers in Chinese (the namespace's Language LanguageChinese).
+// TextZhComplete and TextZhValidateNotFound are as Chinese guides quote
+// MIIT's page; the rest of them are the simulator's (its miit/README.md).
+const (
+	TextZhComplete         = "您的短信核验已全部完成,该请求将提交管局审核"
+	TextZhPartial          = "您的短信核验已完成,请等待其他核验人进行短信核验"
+	TextZhFailed           = "您的短信核验未通过,请重新核验"
+	TextZhValidateNotFound = "该条验证库里找不到记录或已完成验证"
+	TextZhResent           = "验证码已重新发送成功,请查看手机并尽快完成短信核验"
+	TextZhNoPending        = "您没有需要进行短信核验的备案申请,无需重新发送短信"
+	TextZhResendNotFound   = "该条验证库里找不到记录"
+	TextZhLimitReached     = "重新发送验证码的次数已达上限"
+)

@@ -22,7 +22,10 @@ var ErrNoMessage = errors.New("no such message")
 //
 // It waits until ctx ends or, when ctx has no deadline, for the client's
 // wait (DefaultWait); in vain, the error is ErrNoMessage. On a paused
-// clock nothing arrives by itself: Advance past the sync lag first.
+// clock nothing arrives by itself: Advance past the sync lag first. When
+// the clock is paused and nothing is on its way to the phone, it answers
+// at once, without waiting: the error is then ErrNothingOnItsWay (and
+// ErrNoMessage).
 func (c *Client) WaitForCode(ctx context.Context, phone string) (string, error) {
 	m, err := c.WaitForCodeAfter(ctx, phone, AfterStart)
 	return m.Code, err
@@ -60,6 +63,9 @@ func (c *Client) WaitForMessage(ctx context.Context, phone string, o NextOptions
 	o.Timeout = maxNextTimeout // Next shortens it to ctx's deadline
 	for {
 		m, ok, err := c.Next(ctx, phone, o)
+		if errors.Is(err, ErrNothingOnItsWay) {
+			return Message{}, fmt.Errorf("smsim: waiting for a message to %s: %w: %w (advance the clock first)", phone, ErrNoMessage, ErrNothingOnItsWay)
+		}
 		if err != nil {
 			return Message{}, c.waitErr(ctx, phone, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"smsim/simulator/client"
+	"smsim/simulator/simtest"
 )
 
 func TestWaitForCodeFindsACodeDeliveredBeforeTheCall(t *testing.T) {
@@ -23,9 +24,27 @@ func TestWaitForCodeFindsACodeDeliveredBeforeTheCall(t *testing.T) {
 	}
 }
 
+// onItsWay sends phone a message that stays on its way (its sender's
+// delay is a thousand hours), so that a wait on the paused clock waits
+// instead of answering that nothing is on its way.
+func onItsWay(t *testing.T, sim *simtest.Sim, phone string) {
+	t.Helper()
+	f := client.DefaultFaults()
+	f.SenderDelays = map[string]client.Delay{"10009": client.Fixed(1000 * time.Hour)}
+	if _, err := sim.PutFaults(t.Context(), f); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Send(t.Context(), "10009", phone, "on its way"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// With a message on its way to the phone, WaitForCode waits on the paused
+// clock for what an advance brings.
 func TestWaitForCodeWaitsForTheCode(t *testing.T) {
 	sim := runT(t)
 	ctx := t.Context()
+	onItsWay(t, sim, admin.Phone)
 	if _, err := sim.SubmitFirstFiling(ctx, leader, admin); err != nil {
 		t.Fatal(err)
 	}
@@ -139,6 +158,7 @@ func TestCursorAndWaitingFromNow(t *testing.T) {
 func TestWaitingInVain(t *testing.T) {
 	sim := runT(t)
 	ctx := t.Context()
+	onItsWay(t, sim, leader.Phone)
 	if _, err := sim.SubmitFirstFiling(ctx, leader, admin); err != nil {
 		t.Fatal(err)
 	}
@@ -169,5 +189,43 @@ func TestWaitingInVain(t *testing.T) {
 	stop()
 	if _, err := sim.WaitForCode(canceled, leader.Phone); !errors.Is(err, context.Canceled) {
 		t.Fatalf("canceled: %v", err)
+	}
+}
+
+// On a paused clock with nothing on its way to the phone, nothing can
+// arrive: the waits answer at once, ErrNothingOnItsWay (and ErrNoMessage),
+// instead of waiting out their time; Next answers the same.
+func TestNothingOnItsWay(t *testing.T) {
+	sim := runT(t)
+	ctx := t.Context()
+	p := client.DefaultPhoneProfile()
+	p.Service = client.ServiceSuspended
+	if _, err := sim.SetProfile(ctx, leader.Phone, p); err != nil {
+		t.Fatal(err)
+	}
+	codesSent(t, sim) // the leader's code failed: the phone is suspended
+	start := time.Now()
+	code, err := sim.WaitForCode(ctx, leader.Phone)
+	if code != "" || !errors.Is(err, client.ErrNothingOnItsWay) || !errors.Is(err, client.ErrNoMessage) {
+		t.Fatalf("code %q, error %v", code, err)
+	}
+	if _, ok, err := sim.Next(ctx, leader.Phone, client.NextOptions{Timeout: time.Minute}); ok || !errors.Is(err, client.ErrNothingOnItsWay) {
+		t.Fatalf("next: %v %v", ok, err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("took %s, want at once", d)
+	}
+	failed, err := sim.Messages(ctx, leader.Phone, client.FolderFailed)
+	if err != nil || len(failed) != 2 || failed[1].Reason != client.ReasonSuspended || failed[1].Status != client.MessageFailed ||
+		failed[1].Code == "" || failed[1].Trail[len(failed[1].Trail)-1].Step != client.StepFailed {
+		t.Fatalf("failed %+v, %v", failed, err)
+	}
+	travelling, err := sim.Messages(ctx, leader.Phone, client.FolderTravelling)
+	if err != nil || len(travelling) != 0 {
+		t.Fatalf("travelling %+v, %v", travelling, err)
+	}
+	// the admin's code came
+	if code, err := sim.WaitForCode(ctx, admin.Phone); err != nil || len(code) != 6 {
+		t.Fatalf("admin: %q %v", code, err)
 	}
 }

@@ -38,3 +38,53 @@ var (
 	senderPattern = regexp.MustCompile(`^[0-9]{1,21}$`)
 	prefixPattern = regexp.MustCompile(`^1[0-9]{0,10}$`)
 )
+
+// CarrierSenders are the numbers each carrier's users get MIIT's code
+// message from (a provider's public guide), when the fault profile lets
+// the carrier pick the sender (CodeSenderCarrier).
+var CarrierSenders = map[string]string{
+	"china_telecom": "106598051001",
+	"china_unicom":  "10655113",
+	"china_mobile":  "106575000130",
+}
+
+// VirtualOperator names the virtual operators' numbers (CarrierOf): their
+// users get MIIT's message from no fixed number.
+const VirtualOperator = "virtual"
+
+// VirtualPrefixes are the first digits of the virtual operators' numbers.
+var VirtualPrefixes = []string{"162", "165", "167", "170", "171"}
+
+// CarrierOf answers the carrier of phone: a name of Carriers,
+// VirtualOperator, or "" when its first digits are none of theirs.
+func CarrierOf(phone string) string {
+	if HasPrefix(phone, VirtualPrefixes) {
+		return VirtualOperator
+	}
+	for _, name := range CarrierNames() {
+		if HasPrefix(phone, Carriers[name]) {
+			return name
+		}
+	}
+	return ""
+}
+
+func isCarrierSender(sender string) bool {
+	for _, s := range CarrierSenders {
+		if s == sender {
+			return true
+		}
+	}
+	return false
+}
+
+// IsCarrierSender tells whether sender is one of CarrierSenders.
+func IsCarrierSender(sender string) bool { return isCarrierSender(sender) }
+
+func carrierSenderList() []string {
+	out := make([]string, 0, len(CarrierSenders))
+	for _, name := range CarrierNames() {
+		out = append(out, CarrierSenders[name])
+	}
+	return out
+}

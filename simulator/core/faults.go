@@ -91,6 +91,17 @@ type Faults struct {
 	// delivery — before Redis lets it expire; 0 keeps it. nil: the
 	// process's default (--retention, Limits.Retention).
 	Retention *time.Duration
+	// Language is the language of MIIT's answers and of the code and
+	// notice messages (LanguageEnglish, LanguageChinese); "": the
+	// process's default (--language).
+	Language string
+	// Texts replace texts of the language by the namespace's own: text id
+	// (TextIDs) → template with its placeholders.
+	Texts map[TextID]string
+	// CodeSender is the sender of MIIT's messages: a MIIT sender number,
+	// or CodeSenderCarrier (each phone's carrier picks it); "": the
+	// process's (--miit-sender).
+	CodeSender string
 }
 
 // DefaultFaults is the start value of the fault profile.
@@ -108,6 +119,7 @@ func DefaultFaults() Faults {
 		ValidationWindow: 24 * time.Hour,
 		MagicNumbers:     true,
 		Review:           Review{Time: Uniform(24*time.Hour, 480*time.Hour), ApproveRatio: 1},
+		Texts:            map[TextID]string{},
 	}
 }
 
@@ -167,6 +179,9 @@ type faultsJSON struct {
 	MagicNumbers         bool                 `json:"magic_numbers"`
 	Review               reviewJSON           `json:"review"`
 	Retention            *string              `json:"retention,omitempty"`
+	Language             string               `json:"language,omitempty"`
+	Texts                map[string]string    `json:"texts,omitempty"`
+	CodeSender           string               `json:"code_sender,omitempty"`
 }
 
 // FormatDuration writes d as a Go duration string without zero units:
@@ -195,6 +210,13 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 		ValidationWindow: FormatDuration(f.ValidationWindow), AutoResendNoon: f.AutoResendNoon,
 		MagicNumbers: f.MagicNumbers,
 		Review:       reviewJSON{f.Review.Time.wire(), f.Review.ApproveRatio},
+		Language:     f.Language, CodeSender: f.CodeSender,
+	}
+	if len(f.Texts) > 0 {
+		w.Texts = map[string]string{}
+		for id, t := range f.Texts {
+			w.Texts[id] = t
+		}
 	}
 	if f.Retention != nil {
 		r := FormatDuration(*f.Retention)
@@ -288,6 +310,7 @@ func (w faultsJSON) parse() (Faults, error) {
 		r := p.dur("retention", *w.Retention)
 		f.Retention = &r
 	}
+	f.Language, f.Texts, f.CodeSender = p.wording(w.Language, w.Texts, w.CodeSender)
 	return f, p.err
 }
 

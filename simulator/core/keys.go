@@ -61,7 +61,7 @@ var (
 		Writer:   "every event written (the prelude's emit) is published on it: id, at, kind, data, a line each; core.Subscriber listens to the channels of the namespaces a process's watchers follow",
 		Lifetime: "nothing is stored: a Pub/Sub channel"}
 	keySeq = KeyDef{Name: "seq", Type: "hash", LongLived: true,
-		Writer:   "sequence numbers, each a field: `job` (core.Scheduler), `filing`, `validation`, `resend` (miit), `message`, `delivery` (gateway)",
+		Writer:   "sequence numbers, each a field: `job` (core.Scheduler), `filing`, `validation`, `resend` (miit), `message`, `delivery`, `travel`, `failure` (gateway)",
 		Lifetime: "long-lived"}
 	keySchedDue = KeyDef{Name: "sched:due", Type: "zset", LongLived: true,
 		Writer:   "core.Scheduler and the scripts that schedule (the prelude's schedule): jobs (`seq|due|kind|arg|…`) scored by their due time (simulated ms)",
@@ -102,6 +102,12 @@ var (
 	keyPhoneBlocked = KeyDef{Name: "phone:<phone>:blocked", Type: "zset",
 		Writer:   "gateway (gateway.lua's gw_deliver): the messages filed as spam, as the inbox holds them, scored by the delivery sequence number",
 		Lifetime: "retained from its last delivery, its newest --inbox-max messages; until the phone's folders are emptied (DELETE /phones/v1/{phone}/messages)"}
+	keyPhoneTravelling = KeyDef{Name: "phone:<phone>:travelling", Type: "zset",
+		Writer:   "gateway (gateway.lua's gw_send and send.lua add, gw_deliver removes): the ids of the messages to the phone the gateway still holds (queued), scored by the order they were handed to the gateway (`seq`'s `travel`); what `?folder=travelling` lists and the long poll asks before it answers that nothing is on its way",
+		Lifetime: "kept from its last write; a message until its outcome"}
+	keyPhoneFailed = KeyDef{Name: "phone:<phone>:failed", Type: "zset",
+		Writer:   "gateway (gateway.lua's gw_deliver): the ids of the messages to the phone that failed, scored by the order their failures were decided (`seq`'s `failure`); what `?folder=failed` lists",
+		Lifetime: "retained from its last failure, its newest --inbox-max messages; until the phone's folders are emptied (DELETE /phones/v1/{phone}/messages)"}
 	keyPhoneScript = KeyDef{Name: "phone:<phone>:script", Type: "list",
 		Writer:   "gateway (SetScript; send.lua takes one step per message): what is left of the phone's fault script, `action` or `delay:<ms>`",
 		Lifetime: "kept; a step until a message takes it; the list until the next script replaces it"}
@@ -134,7 +140,7 @@ var keyDefs = []KeyDef{
 	keyNamespaces, keyWebhooked,
 	keyClock, keyFaults, keyEvents, keyLive, keySeq, keySchedDue, keySchedInflight,
 	keyFilings, keyFilingsByStatus, keyFiling, keyWho, keyCode, keyMagicSpurious,
-	keyMessage, keyPhones, keyPhoneProfile, keyPhoneInbox, keyPhoneBlocked, keyPhoneScript, keyThrottles,
+	keyMessage, keyPhones, keyPhoneProfile, keyPhoneInbox, keyPhoneBlocked, keyPhoneTravelling, keyPhoneFailed, keyPhoneScript, keyThrottles,
 	keyWebhooks, keyWebhook, keyWebhookLog, keyWebhookRetries, keyWebhookInflight,
 }
 
@@ -246,6 +252,12 @@ func (k Keyspace) PhoneInbox(phone string) string { return k.key(keyPhoneInbox, 
 
 // PhoneBlocked is the blocked folder of phone.
 func (k Keyspace) PhoneBlocked(phone string) string { return k.key(keyPhoneBlocked, phone) }
+
+// PhoneTravelling is the set of the messages to phone still on their way.
+func (k Keyspace) PhoneTravelling(phone string) string { return k.key(keyPhoneTravelling, phone) }
+
+// PhoneFailed is the set of the messages to phone that failed.
+func (k Keyspace) PhoneFailed(phone string) string { return k.key(keyPhoneFailed, phone) }
 
 // PhoneScript is what is left of the fault script of phone.
 func (k Keyspace) PhoneScript(phone string) string { return k.key(keyPhoneScript, phone) }

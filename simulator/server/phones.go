@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -38,8 +39,12 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, ns *simulator.
 	case "":
 		folder = gateway.FolderInbox
 	case gateway.FolderInbox, gateway.FolderBlocked:
+	case gateway.FolderFailed, gateway.FolderTravelling:
+		s.undelivered(w, r, ns, phone, folder)
+		return
 	default:
-		s.fail(w, r, core.Invalid("folder: must be %q or %q, got %q", gateway.FolderInbox, gateway.FolderBlocked, folder))
+		s.fail(w, r, core.Invalid("folder: must be %q, %q, %q or %q, got %q", gateway.FolderInbox, gateway.FolderBlocked,
+			gateway.FolderFailed, gateway.FolderTravelling, folder))
 		return
 	}
 	ms, err := ns.Gateway().Folder(r.Context(), phone, folder)
@@ -53,6 +58,29 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, ns *simulator.
 	}
 	s.writeJSON(w, r, http.StatusOK, map[string]any{"messages": out})
 }
+
+// undelivered answers the messages to phone that failed, or that are still
+// on their way, as the gateway knows them: status, reason, trail.
+func (s *Server) undelivered(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace, phone, folder string) {
+	list := ns.Gateway().Failed
+	if folder == gateway.FolderTravelling {
+		list = ns.Gateway().Travelling
+	}
+	ms, err := list(r.Context(), phone)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, map[string]any{"messages": ms})
+}
+
+// WaitHeader says why a long poll answered 204: WaitTimeout or
+// WaitNothingOnItsWay.
+const (
+	WaitHeader          = "X-Smsim-Wait"
+	WaitTimeout         = "timeout"            // the timeout passed
+	WaitNothingOnItsWay = "nothing_on_its_way" // at once: the clock is paused and nothing is on its way to the phone
+)
 
 func (s *Server) clearMessages(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	phone, err := phoneOf(r)
@@ -123,11 +151,17 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request, ns *simulator.Name
 		return
 	}
 	m, ok, err := ns.Gateway().Next(r.Context(), phone, after, f, timeout)
+	if errors.Is(err, gateway.ErrNothingOnItsWay) {
+		w.Header().Set(WaitHeader, WaitNothingOnItsWay)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	if !ok {
+		w.Header().Set(WaitHeader, WaitTimeout)
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}

@@ -441,6 +441,7 @@ type polled struct {
 	body []byte
 	err  error
 	took time.Duration
+	wait string // X-Smsim-Wait of a 204
 }
 
 // goGet sends a GET from another goroutine; the answer arrives on the
@@ -466,7 +467,7 @@ func (in *instance) goGet(path string) <-chan polled {
 		}
 		defer resp.Body.Close()
 		b, err := io.ReadAll(resp.Body)
-		ch <- polled{code: resp.StatusCode, body: b, err: err, took: time.Since(start)}
+		ch <- polled{code: resp.StatusCode, body: b, err: err, took: time.Since(start), wait: resp.Header.Get(server.WaitHeader)}
 	}()
 	return ch
 }
@@ -563,9 +564,19 @@ func (in *instance) sendUntilAnswered(ch <-chan polled, sender, phone, body stri
 	return polled{}, nil
 }
 
+// onItsWay sends phone a message that stays on its way (its sender's
+// delay is a thousand hours), so that a long poll on the paused clock
+// waits instead of answering that nothing is on its way.
+func (in *instance) onItsWay(phone string) string {
+	in.t.Helper()
+	in.patchFaults(`{"sender_delays":{"10009":{"model":"fixed","value":"1000h"}}}`)
+	return in.gwSend("10009", phone, "on its way")
+}
+
 func TestLongPollNext(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	e.onItsWay(phoneA)
 	base := "/phones/v1/" + phoneA + "/messages/next?"
 
 	// after=start on an empty inbox waits for the first delivery.
@@ -638,6 +649,7 @@ func TestLongPollNext(t *testing.T) {
 func TestLongPollFilters(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	e.onItsWay(phoneA)
 	m1 := e.gwSend("95187", phoneA, "hello world")            // not MIIT, no code
 	m2 := e.gwSend(longMIIT, phoneA, "notice f_123456ab")     // MIIT, no code
 	m3 := e.gwSend("95187", phoneA, "your code 112233")       // code, not MIIT
@@ -728,6 +740,7 @@ func TestLongPollBadParameters(t *testing.T) {
 func TestLongPollAcrossInstances(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	e.onItsWay(phoneA)
 	b := e.newInstance()
 	// B waits for the next delivery; A delivers it.
 	ch := b.goGet("/phones/v1/" + phoneA + "/messages/next?timeout=20s")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -103,6 +104,9 @@ func richFaults() core.Faults {
 	f.Review = core.Review{Time: core.Delay{Model: core.ModelLogNormal, Median: time.Hour, P99: 10 * time.Hour}, ApproveRatio: 0.75}
 	retention := 90 * time.Minute
 	f.Retention = &retention
+	f.Language = core.LanguageChinese
+	f.Texts = map[string]string{core.TextSMSCode: "【工业和信息化部】验证码{code}", core.TextValidationFailed: "核验失败"}
+	f.CodeSender = core.CodeSenderCarrier
 	return f
 }
 
@@ -259,6 +263,10 @@ func TestSDKCodeIn(t *testing.T) {
 		{"123456", "123456"},
 		{"[MIIT] Your ICP filing verification code is 157817. Enter it within 24 hours.", "157817"},
 		{"您的验证码是123456。", "123456"},
+		{miit.WordingOf(core.Faults{Language: core.LanguageChinese}, "").Code("048213", 24*time.Hour), "048213"},
+		{miit.WordingOf(core.Faults{}, core.LanguageEnglish).Code("048213", 24*time.Hour), "048213"},
+		{"【ICP备案】您的ICP备案订单f_0123456789abcdef已提交成功。工业和信息化部将通过106598051001向您发送验证码", ""},
+		{"验证码:６５４３２１,验证码为654321", "654321"}, // full-width digits are no code
 		{"order f_123456ab: code 654321", "654321"},
 		{"1234567 then 234567", "234567"},
 		{"12345", ""},
@@ -286,6 +294,11 @@ func TestSDKIsMIITSender(t *testing.T) {
 		{"1061234567890123812", false},
 		{"12382", false},
 		{"95187", false},
+		{"106598051001", true}, // China Telecom's sender of MIIT's messages
+		{"10655113", true},     // China Unicom's
+		{"106575000130", true}, // China Mobile's
+		{"10655114", false},
+		{"1065751", false},
 		{"", false},
 	} {
 		srv, sdk := gateway.IsMIITSender(c.sender), client.IsMIITSender(c.sender)
@@ -344,7 +357,30 @@ func TestSDKFilingConstants(t *testing.T) {
 		{client.TextFailed, miit.TextFailed}, {client.TextValidateNotFound, miit.TextValidateNotFound},
 		{client.TextResent, miit.TextResent}, {client.TextNoPending, miit.TextNoPending},
 		{client.TextResendNotFound, miit.TextResendNotFound}, {client.TextLimitReached, miit.TextLimitReached},
+		{client.TextZhComplete, miit.TextZhComplete}, {client.TextZhPartial, miit.TextZhPartial},
+		{client.TextZhFailed, miit.TextZhFailed}, {client.TextZhValidateNotFound, miit.TextZhValidateNotFound},
+		{client.TextZhResent, miit.TextZhResent}, {client.TextZhNoPending, miit.TextZhNoPending},
+		{client.TextZhResendNotFound, miit.TextZhResendNotFound}, {client.TextZhLimitReached, miit.TextZhLimitReached},
 	})
+	sameConstants(t, "languages", [][2]string{
+		{client.LanguageEnglish, core.LanguageEnglish}, {client.LanguageChinese, core.LanguageChinese},
+		{client.CodeSenderCarrier, core.CodeSenderCarrier},
+	})
+	sdkIDs := []string{client.TextIDValidationComplete, client.TextIDValidationPartial, client.TextIDValidationFailed,
+		client.TextIDValidationNotFound, client.TextIDResendResent, client.TextIDResendNoPending, client.TextIDResendNotFound,
+		client.TextIDResendLimitReached, client.TextIDSMSCode, client.TextIDSMSNotice}
+	sort.Strings(sdkIDs)
+	if got, want := strings.Join(sdkIDs, " "), strings.Join(core.TextIDs(), " "); got != want {
+		t.Errorf("the SDK's text ids are %s, the server's %s", got, want)
+	}
+	for name, sender := range core.CarrierSenders {
+		if client.CarrierSenders[name] != sender {
+			t.Errorf("the SDK's sender of %s is %q, the server's %q", name, client.CarrierSenders[name], sender)
+		}
+	}
+	if len(client.CarrierSenders) != len(core.CarrierSenders) {
+		t.Errorf("the SDK knows %d carriers' senders, the server %d", len(client.CarrierSenders), len(core.CarrierSenders))
+	}
 }
 
 // The SDK knows who must validate which order as the server does.

@@ -1,0 +1,148 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"smsim/gateway"
+	"smsim/miit"
+	"smsim/simulator/server"
+)
+
+// undelivered lists a phone's failed or travelling messages.
+func (in *instance) undelivered(phone, folder string) []gateway.Message {
+	in.t.Helper()
+	var out struct{ Messages []gateway.Message }
+	in.call("GET", "/phones/v1/"+phone+"/messages?folder="+folder, nil, 200, &out)
+	return out.Messages
+}
+
+// A phone's failed messages are listed with their reason and trail, those
+// still on their way with their trail so far; each leaves the travelling
+// list when its outcome is decided.
+func TestFailedAndTravellingMessages(t *testing.T) {
+	e := newEnv(t)
+	const suspended, slow = "13800000301", "13800000302"
+	e.putProfile(suspended, `{"service":"suspended"}`)
+	e.fixedLags("0s", "0s")
+	v := e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(suspended)})
+	failed := e.undelivered(suspended, "failed")
+	if len(failed) != 2 || len(e.inbox(suspended)) != 0 || len(e.undelivered(suspended, "travelling")) != 0 {
+		t.Fatalf("failed %+v, want the notice and the code", failed)
+	}
+	for i, m := range failed {
+		last := m.Trail[len(m.Trail)-1]
+		if m.Status != "failed" || m.Reason != "suspended" || m.Phone != suspended || last.Step != "failed" || m.Trail[0].Step != "sent" {
+			t.Errorf("failed[%d] = %+v", i, m)
+		}
+	}
+	if !strings.Contains(failed[0].Body, v.ID) || failed[0].Sender != "95187" || failed[1].Sender != "12381" || failed[1].Code == "" {
+		t.Fatalf("failed: the notice then the code, got %+v", failed)
+	}
+
+	e.patchFaults(`{"sms_delay":{"model":"fixed","value":"10m"}}`)
+	id := e.gwSend("95187", slow, "slow")
+	tr := e.undelivered(slow, "travelling")
+	if len(tr) != 1 || tr[0].ID != id || tr[0].Status != "queued" || tr[0].Reason != "" || len(tr[0].Trail) != 2 || tr[0].Trail[1].Step != "delay" {
+		t.Fatalf("travelling %+v, want %s queued with its delay", tr, id)
+	}
+	e.advance("9m")
+	if tr := e.undelivered(slow, "travelling"); len(tr) != 1 {
+		t.Fatalf("travelling after 9m: %+v", tr)
+	}
+	e.advance("1m")
+	if tr := e.undelivered(slow, "travelling"); len(tr) != 0 || len(e.inbox(slow)) != 1 || len(e.undelivered(slow, "failed")) != 0 {
+		t.Fatalf("after the delay: travelling %+v, inbox %+v", tr, e.inbox(slow))
+	}
+
+	// a message that fails later, at its delivery, leaves one list for the other
+	e.putProfile(slow, `{"reachable":false}`)
+	late := e.gwSend("95187", slow, "late")
+	if tr := e.undelivered(slow, "travelling"); len(tr) != 1 || tr[0].ID != late {
+		t.Fatalf("travelling %+v", tr)
+	}
+	e.advance("10m")
+	if f := e.undelivered(slow, "failed"); len(f) != 1 || f[0].ID != late || f[0].Reason != "unreachable" || len(e.undelivered(slow, "travelling")) != 0 {
+		t.Fatalf("failed %+v", f)
+	}
+
+	// emptying the phone's messages forgets its failures too
+	e.call("DELETE", "/phones/v1/"+suspended+"/messages", nil, 204, nil)
+	if f := e.undelivered(suspended, "failed"); len(f) != 0 {
+		t.Fatalf("failed after DELETE: %+v", f)
+	}
+	// an unknown folder names the four
+	code, b := e.do("GET", "/phones/v1/"+slow+"/messages?folder=spam", nil)
+	if p := problemOf(t, b); code != 400 || p.Detail != `folder: must be "inbox", "blocked", "failed" or "travelling", got "spam"` {
+		t.Fatalf("folder=spam: %d %s", code, b)
+	}
+}
+
+// On a paused clock, a long poll that finds nothing, with nothing on its
+// way to the phone, answers 204 at once, saying so; with a message on its
+// way, or a running clock, it waits for its timeout.
+func TestNothingOnItsWay(t *testing.T) {
+	e := newEnv(t)
+	const phone = "13800000311"
+	for _, q := range []string{"after=start&timeout=5m", "timeout=5m", "after=start&from_miit=true&timeout=5m"} {
+		p := e.next(phone, q)
+		if p.code != http.StatusNoContent || p.wait != server.WaitNothingOnItsWay || p.took > 2*time.Second {
+			t.Fatalf("next?%s on an empty phone: %d %q after %v, want 204 %s at once", q, p.code, p.wait, p.took, server.WaitNothingOnItsWay)
+		}
+	}
+	// what the inbox holds still answers
+	first := e.gwSend("95187", phone, "hello")
+	e.wantNext(phone, "after=start&timeout=5m", first)
+	if p := e.next(phone, "after="+first+"&timeout=5m"); p.code != http.StatusNoContent || p.wait != server.WaitNothingOnItsWay {
+		t.Fatalf("after the last one: %d %q", p.code, p.wait)
+	}
+	// the answer conforms to the OpenAPI document, header and all
+	if code, b := e.do("GET", "/phones/v1/"+phone+"/messages/next?after="+first, nil); code != http.StatusNoContent || len(b) != 0 {
+		t.Fatalf("next: %d %s", code, b)
+	}
+	// a suspended phone got nothing, and nothing is coming: proven at once
+	e.putProfile(phone, `{"service":"suspended"}`)
+	e.gwSend("12381", phone, "code 123456")
+	if p := e.next(phone, "after="+first+"&has_code=true&timeout=5m"); p.code != http.StatusNoContent || p.wait != server.WaitNothingOnItsWay || p.took > 2*time.Second {
+		t.Fatalf("suspended: %d %q after %v", p.code, p.wait, p.took)
+	}
+	// a message on its way: the poll waits
+	e.patchFaults(`{"sms_delay":{"model":"fixed","value":"1m"}}`)
+	e.putProfile(phone, `{}`)
+	e.gwSend("95187", phone, "on its way")
+	if p := e.next(phone, "after="+first+"&timeout=300ms"); p.code != http.StatusNoContent || p.wait != server.WaitTimeout || p.took < 300*time.Millisecond {
+		t.Fatalf("with a message on its way: %d %q after %v, want 204 timeout after 300ms", p.code, p.wait, p.took)
+	}
+	e.advance("1m")
+	// a running clock: the poll waits
+	e.call("PUT", "/admin/v1/clock", map[string]any{"paused": false}, 200, nil)
+	if p := e.next(phone, "timeout=300ms"); p.code != http.StatusNoContent || p.wait != server.WaitTimeout || p.took < 300*time.Millisecond {
+		t.Fatalf("running clock: %d %q after %v, want 204 timeout after 300ms", p.code, p.wait, p.took)
+	}
+	var st struct{ Paused bool }
+	e.call("GET", "/admin/v1/clock", nil, 200, &st)
+	b, _ := json.Marshal(st)
+	if st.Paused {
+		t.Fatalf("clock %s", b)
+	}
+}
+
+// An order of the phone still to reach MIIT is a code on its way: a poll
+// waits for it on the paused clock (an advance from elsewhere brings it);
+// once the order synced and the code failed, nothing is on its way.
+func TestCodeStillToComeIsOnItsWay(t *testing.T) {
+	e := newEnv(t)
+	const phone = "13800000321"
+	e.putProfile(phone, `{"service":"suspended"}`)
+	e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	if p := e.next(phone, "after=start&has_code=true&timeout=300ms"); p.code != http.StatusNoContent || p.wait != server.WaitTimeout || p.took < 300*time.Millisecond {
+		t.Fatalf("before the sync: %d %q after %v, want 204 timeout after 300ms", p.code, p.wait, p.took)
+	}
+	e.advance("1h")
+	if p := e.next(phone, "after=start&has_code=true&timeout=5m"); p.code != http.StatusNoContent || p.wait != server.WaitNothingOnItsWay || p.took > 2*time.Second {
+		t.Fatalf("after the sync: %d %q after %v, want 204 nothing_on_its_way at once", p.code, p.wait, p.took)
+	}
+}
