@@ -1,0 +1,122 @@
+package redisstore_test
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator/core/redisstore"
+	"smsim/simulator/core/testkit"
+)
+
+// A URL names one server, or a cluster by its scheme or its addr
+// parameters; go-redis's parameters carry over, and what is wrong is
+// refused with the reason.
+func TestOpen(t *testing.T) {
+	for _, tc := range []struct {
+		url     string
+		cluster bool
+		addrs   []string
+		check   func(t *testing.T, c redis.UniversalClient)
+		err     string
+	}{
+		{url: "redis://127.0.0.1:6379/2", addrs: []string{"127.0.0.1:6379"}, check: func(t *testing.T, c redis.UniversalClient) {
+			if db := c.(*redis.Client).Options().DB; db != 2 {
+				t.Errorf("db %d, want 2", db)
+			}
+		}},
+		{url: "redis://127.0.0.1:6379", addrs: []string{"127.0.0.1:6379"}},
+		{url: "redis+cluster://127.0.0.1:7001?addr=127.0.0.1:7002&addr=127.0.0.1:7003", cluster: true,
+			addrs: []string{"127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.1:7003"}},
+		{url: "redis+cluster://127.0.0.1:7001", cluster: true, addrs: []string{"127.0.0.1:7001"}},
+		{url: "redis+cluster://127.0.0.1:7001/0", cluster: true, addrs: []string{"127.0.0.1:7001"}},
+		{url: "redis://127.0.0.1:7001?addr=127.0.0.1:7002", cluster: true, addrs: []string{"127.0.0.1:7001", "127.0.0.1:7002"}},
+		{url: "rediss+cluster://user:secret@cache.example:7001?pool_size=7", cluster: true, addrs: []string{"cache.example:7001"},
+			check: func(t *testing.T, c redis.UniversalClient) {
+				o := c.(*redis.ClusterClient).Options()
+				if o.TLSConfig == nil || o.TLSConfig.ServerName != "cache.example" || o.Username != "user" || o.Password != "secret" || o.PoolSize != 7 {
+					t.Errorf("options: TLS %v, user %q, password %q, pool %d", o.TLSConfig, o.Username, o.Password, o.PoolSize)
+				}
+			}},
+		{url: "redis+cluster://127.0.0.1:7001/3", err: `redis: a Redis Cluster has only database 0, not "3"`},
+		{url: "redis+cluster://127.0.0.1:7001?addr=nohost", err: "redis: unable to parse addr param: nohost"},
+		{url: "redis+cluster://127.0.0.1:7001?speed=fast", err: "redis: unexpected option: speed"},
+		{url: "http+cluster://127.0.0.1:7001", err: "redis: invalid URL scheme: http"},
+		{url: "http://127.0.0.1:6379", err: "redis: invalid URL scheme: http"},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			if got := redisstore.Cluster(tc.url); got != tc.cluster && tc.err == "" {
+				t.Errorf("Cluster: %v, want %v", got, tc.cluster)
+			}
+			c, err := redisstore.Open(tc.url)
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("Open: %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, isCluster := c.(*redis.ClusterClient); isCluster != tc.cluster {
+				t.Errorf("a client of %T, want a cluster's: %v", c, tc.cluster)
+			}
+			if got := redisstore.Addrs(c); !slices.Equal(got, tc.addrs) {
+				t.Errorf("addrs %q, want %q", got, tc.addrs)
+			}
+			if tc.check != nil {
+				tc.check(t, c)
+			}
+		})
+	}
+}
+
+// ForEachMaster reaches every master once: the server itself, or each
+// master of a cluster (SMSIM_TEST_REDIS_URL), and a key written is on
+// exactly one of them.
+func TestForEachMaster(t *testing.T) {
+	r := testkit.StartRedis(t)
+	c := r.Client(t)
+	ctx := context.Background()
+	want := 1
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		slots, err := cc.ClusterSlots(ctx).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		masters := map[string]bool{}
+		for _, s := range slots {
+			masters[s.Nodes[0].Addr] = true
+		}
+		want = len(masters)
+	}
+	key := r.Prefix + ":{ns}:k"
+	if err := c.Set(ctx, key, "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var reached []string
+	holding := 0
+	err := redisstore.ForEachMaster(ctx, c, func(ctx context.Context, m *redis.Client) error {
+		found, err := m.Keys(ctx, key).Result() // what the node holds: EXISTS of another's slot is MOVED
+		mu.Lock()
+		defer mu.Unlock()
+		reached = append(reached, m.Options().Addr)
+		holding += len(found)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(reached)
+	if len(reached) != want || len(slices.Compact(slices.Clone(reached))) != want {
+		t.Errorf("reached %q, want %d masters once each", reached, want)
+	}
+	if holding != 1 {
+		t.Errorf("%d masters hold the key, want 1", holding)
+	}
+}
