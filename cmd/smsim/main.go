@@ -336,12 +336,12 @@ func openStore(ctx context.Context, url string, log *slog.Logger) (redis.Univers
 	}
 	switch c := rdb.(type) {
 	case *redis.ClusterClient:
-		masters := 0
-		if err := c.ForEachMaster(pctx, func(context.Context, *redis.Client) error { masters++; return nil }); err != nil {
+		masters, err := redisstore.Masters(pctx, c)
+		if err != nil {
 			rdb.Close()
 			return nil, nil, fmt.Errorf("reach the masters of %s: %w", addrs, err)
 		}
-		log.Info("connected to Redis Cluster", "addrs", addrs, "masters", masters)
+		log.Info("connected to Redis Cluster", "addrs", addrs, "masters", strings.Join(masters, ","))
 	case *redis.Client:
 		log.Info("connected to Redis", "addr", addrs, "db", c.Options().DB)
 	}

@@ -9,7 +9,9 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -91,4 +93,19 @@ func ForEachMaster(ctx context.Context, rdb redis.UniversalClient, fn func(ctx c
 		return fn(ctx, c)
 	}
 	return fmt.Errorf("redis: a client of %T runs on no master known here", rdb)
+}
+
+// Masters answers the addresses of the masters of rdb, sorted: one
+// server's own, or those of a cluster's.
+func Masters(ctx context.Context, rdb redis.UniversalClient) ([]string, error) {
+	var mu sync.Mutex
+	var addrs []string
+	err := ForEachMaster(ctx, rdb, func(_ context.Context, c *redis.Client) error {
+		mu.Lock()
+		defer mu.Unlock()
+		addrs = append(addrs, c.Options().Addr)
+		return nil
+	})
+	slices.Sort(addrs)
+	return addrs, err
 }

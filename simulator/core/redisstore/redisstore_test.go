@@ -113,6 +113,9 @@ func TestForEachMaster(t *testing.T) {
 		t.Fatal(err)
 	}
 	slices.Sort(reached)
+	if masters, err := redisstore.Masters(ctx, c); err != nil || !slices.Equal(masters, reached) {
+		t.Errorf("Masters: %q, %v; want %q", masters, err, reached)
+	}
 	if len(reached) != want || len(slices.Compact(slices.Clone(reached))) != want {
 		t.Errorf("reached %q, want %d masters once each", reached, want)
 	}
