@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -124,5 +125,39 @@ func TestForEachMaster(t *testing.T) {
 	}
 	if holding != 1 {
 		t.Errorf("%d masters hold the key, want 1", holding)
+	}
+}
+
+// A cluster's URL may name a node that is down, before those that are up:
+// the client learns the cluster from any it reaches — a miniredis answers
+// as a cluster of one node. A Redis server that is not in a cluster
+// refuses a cluster's client.
+func TestClusterURLWithANodeDown(t *testing.T) {
+	r := testkit.StartRedis(t)
+	ctx := context.Background()
+	c := r.Client(t)
+	addrs := redisstore.Addrs(c)
+	u := "redis+cluster://127.0.0.1:1?dial_timeout=200ms&dialer_retries=1&max_retries=-1"
+	for _, a := range addrs {
+		u += "&addr=" + a
+	}
+	down, err := redisstore.Open(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer down.Close()
+	key := r.Prefix + ":{ns}:seen"
+	err = down.Set(ctx, key, "1", 0).Err()
+	if _, cluster := c.(*redis.ClusterClient); !cluster && r.Mini == nil {
+		if err == nil || !strings.Contains(err.Error(), "cluster support disabled") {
+			t.Fatalf("a cluster's client on one server (%q): %v, want its cluster support disabled", addrs, err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("through %s: %v", u, err)
+	}
+	if v, err := c.Get(ctx, key).Result(); err != nil || v != "1" {
+		t.Fatalf("%s holds %q, %v; want 1", key, v, err)
 	}
 }
