@@ -65,7 +65,7 @@ func TestEveryKeyOfANamespaceExpires(t *testing.T) {
 		t.Errorf("the clock of a namespace in use lives %s, want %s", ttl, nsTTL)
 	}
 	w.Stop()
-	keys, err := rdb.Keys(ctx, n.ks.Pattern()).Result()
+	keys, err := testkit.Keys(ctx, rdb, n.ks.Pattern())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestExpiredNamespaceStartsAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Mini.FastForward(nsTTL + time.Second)
-	if keys := rdb.Keys(ctx, n.ks.Pattern()).Val(); len(keys) != 0 {
+	if keys, _ := testkit.Keys(ctx, rdb, n.ks.Pattern()); len(keys) != 0 {
 		t.Fatalf("keys left past the namespace TTL: %v", keys)
 	}
 

@@ -122,6 +122,10 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 	if cfg.KeyPrefix == "" {
 		cfg.KeyPrefix = "smsim"
 	}
+	if strings.ContainsAny(cfg.KeyPrefix, "{}") {
+		return nil, fmt.Errorf("key prefix %q: must hold no { or }: the namespace in braces is the hash tag that keeps "+
+			"its keys in one slot of a Redis Cluster, and a brace before it would make every namespace one slot", cfg.KeyPrefix)
+	}
 	if cfg.ClockStart.At.After(core.MaxTime()) {
 		return nil, fmt.Errorf("clock start %s: past the latest simulated time, %s", cfg.ClockStart.At.Format(time.RFC3339Nano), core.MaxTime().Format(time.RFC3339))
 	}

@@ -214,3 +214,17 @@ func BenchmarkSupervise(b *testing.B) {
 		})
 	}
 }
+
+// A key prefix with a brace is refused: the brace would be the hash tag of
+// every key, and every namespace one slot of a Redis Cluster.
+func TestKeyPrefixWithABraceIsRefused(t *testing.T) {
+	r := testkit.StartRedis(t)
+	for _, prefix := range []string{"smsim{a}", "{smsim", "smsim}"} {
+		_, err := New(context.Background(), Config{Redis: r.Client(t), KeyPrefix: prefix})
+		want := fmt.Sprintf("key prefix %q: must hold no { or }: the namespace in braces is the hash tag that keeps "+
+			"its keys in one slot of a Redis Cluster, and a brace before it would make every namespace one slot", prefix)
+		if err == nil || err.Error() != want {
+			t.Errorf("New with prefix %q: %v, want %q", prefix, err, want)
+		}
+	}
+}

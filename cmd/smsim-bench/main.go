@@ -57,6 +57,7 @@ import (
 	"smsim/simulator"
 	"smsim/simulator/client"
 	"smsim/simulator/core"
+	"smsim/simulator/core/redisstore"
 	"smsim/simulator/server"
 )
 
@@ -90,7 +91,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var c config
 	fs := flag.NewFlagSet("smsim-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.redisURL, "redis-url", os.Getenv("SMSIM_REDIS_URL"), "a real Redis to measure beside the embedded store (redis://host:port/db); empty: the embedded store only")
+	fs.StringVar(&c.redisURL, "redis-url", os.Getenv("SMSIM_REDIS_URL"), "a real Redis to measure beside the embedded store (redis://host:port/db, or redis+cluster://host:port for a Redis Cluster); empty: the embedded store only")
 	fs.DurationVar(&c.duration, "duration", 5*time.Second, "how long each measure runs")
 	fs.IntVar(&c.workers, "workers", 32, "clients in each closed loop")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the results as JSON")
@@ -353,12 +354,21 @@ func openStore(ctx context.Context, name, url string) (*store, error) {
 		}
 		s.rdb = redis.NewClient(&redis.Options{Addr: s.mini.Addr(), PoolSize: 256})
 	} else {
-		opt, err := redis.ParseURL(url)
-		if err != nil {
-			return nil, fmt.Errorf("redis-url: %w", err)
+		if redisstore.Cluster(url) {
+			opt, err := redisstore.ParseCluster(url)
+			if err != nil {
+				return nil, fmt.Errorf("redis-url: %w", err)
+			}
+			opt.PoolSize = 256 // a node's
+			s.rdb = redis.NewClusterClient(opt)
+		} else {
+			opt, err := redis.ParseURL(url)
+			if err != nil {
+				return nil, fmt.Errorf("redis-url: %w", err)
+			}
+			opt.PoolSize = 256
+			s.rdb = redis.NewClient(opt)
 		}
-		opt.PoolSize = 256
-		s.rdb = redis.NewClient(opt)
 		var b [6]byte
 		rand.Read(b[:])
 		s.prefix = "smsimbench-" + hex.EncodeToString(b[:])
@@ -401,10 +411,9 @@ func (s *store) close() {
 	}
 	if s.mini == nil && s.rdb != nil && s.prefix != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		iter := s.rdb.Scan(ctx, 0, s.prefix+":*", 1000).Iterator()
-		for iter.Next(ctx) {
-			s.rdb.Del(ctx, iter.Val())
-		}
+		core.ScanKeys(ctx, s.rdb, s.prefix+":*", 1, func(ctx context.Context, c redis.Cmdable, keys []string) error {
+			return c.Del(ctx, keys...).Err()
+		})
 		cancel()
 	}
 	if s.rdb != nil {

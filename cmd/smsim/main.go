@@ -27,6 +27,7 @@ import (
 	"smsim/gateway"
 	"smsim/simulator"
 	"smsim/simulator/core"
+	"smsim/simulator/core/redisstore"
 	"smsim/simulator/server"
 )
 
@@ -91,7 +92,7 @@ func parse(args []string, getenv func(string) string, help io.Writer) (config, e
 	fs := flag.NewFlagSet("smsim", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // the errors are answered, the help printed below
 	fs.StringVar(&c.addr, "addr", defaultAddr, "listen address")
-	fs.StringVar(&c.redisURL, "redis-url", "", "Redis server (redis://host:port/db); empty: an embedded in-process Redis")
+	fs.StringVar(&c.redisURL, "redis-url", "", "Redis server (redis://host:port/db) or Redis Cluster (redis+cluster://host:port?addr=host:port…); empty: an embedded in-process Redis")
 	fs.StringVar(&c.seed, "seed", "", "seed that makes every random draw (codes, ids, lags, delays) reproducible; empty: crypto/rand")
 	fs.Float64Var(&c.scale, "scale", 1, "simulated seconds per real second at start")
 	fs.BoolVar(&c.paused, "paused", false, "start with the simulated clock paused")
@@ -257,8 +258,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 func storeName(url string) string {
-	if url == "" {
+	switch {
+	case url == "":
 		return "embedded"
+	case redisstore.Cluster(url):
+		return "redis-cluster"
 	}
 	return "redis"
 }
@@ -336,8 +340,8 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 	return sc, nil
 }
 
-// openStore connects to the Redis of url, or starts an embedded miniredis
-// when url is empty.
+// openStore connects to the Redis of url — one server, or a Redis Cluster
+// (redisstore.Open) — or starts an embedded miniredis when url is empty.
 func openStore(ctx context.Context, url string, log *slog.Logger) (redis.UniversalClient, func(), error) {
 	if url == "" {
 		m := miniredis.NewMiniRedis()
@@ -348,11 +352,11 @@ func openStore(ctx context.Context, url string, log *slog.Logger) (redis.Univers
 		rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
 		return rdb, func() { rdb.Close(); stopTTLs(); m.Close() }, nil
 	}
-	opt, err := redis.ParseURL(url)
+	rdb, err := redisstore.Open(url)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--redis-url: %w", err)
 	}
-	rdb := redis.NewClient(opt)
+	addrs := strings.Join(redisstore.Addrs(rdb), ",")
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := rdb.Ping(pctx).Err(); err != nil {
@@ -361,9 +365,19 @@ func openStore(ctx context.Context, url string, log *slog.Logger) (redis.Univers
 		if errors.As(err, &op) && op.Err != nil {
 			err = op.Err // "connect: connection refused", without the dial's address twice
 		}
-		return nil, nil, fmt.Errorf("--redis-url: no Redis answers at %s: %v", opt.Addr, err)
+		return nil, nil, fmt.Errorf("--redis-url: no Redis answers at %s: %v", addrs, err)
 	}
-	log.Info("connected to Redis", "addr", opt.Addr, "db", opt.DB)
+	switch c := rdb.(type) {
+	case *redis.ClusterClient:
+		masters, err := redisstore.Masters(pctx, c)
+		if err != nil {
+			rdb.Close()
+			return nil, nil, fmt.Errorf("--redis-url: cannot reach the masters of %s: %w", addrs, err)
+		}
+		log.Info("connected to Redis Cluster", "addrs", addrs, "masters", strings.Join(masters, ","))
+	case *redis.Client:
+		log.Info("connected to Redis", "addr", addrs, "db", c.Options().DB)
+	}
 	return rdb, func() { rdb.Close() }, nil
 }
 

@@ -3,16 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
 
 	"smsim/simulator/core"
+	"smsim/simulator/core/redisstore"
 	"smsim/simulator/core/testkit"
 )
 
@@ -162,18 +166,7 @@ func TestRunServesOnEmbeddedStoreAndShutsDown(t *testing.T) {
 		exit <- run(ctx, []string{"--addr", "127.0.0.1:0", "--paused", "--scenario", "spam_heavy_day"}, env(nil), io.Discard, &logs)
 	}()
 
-	url := regexp.MustCompile(`url=(http://[0-9.:]+)`)
-	deadline := time.Now().Add(10 * time.Second)
-	var base string
-	for base == "" {
-		if m := url.FindStringSubmatch(logs.String()); m != nil {
-			base = m[1]
-		} else if time.Now().After(deadline) {
-			t.Fatalf("no url logged: %s", logs.String())
-		} else {
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+	base := servedAt(t, &logs)
 	for _, path := range []string{"/healthz", "/readyz", "/admin/v1/clock", "/openapi.json", "/"} {
 		resp, err := http.Get(base + path)
 		if err != nil {
@@ -217,6 +210,77 @@ func TestRunServesOnEmbeddedStoreAndShutsDown(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the long poll held up the shutdown")
 	}
+	select {
+	case code := <-exit:
+		if code != 0 {
+			t.Fatalf("exit %d after shutdown; log %s", code, logs.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("did not shut down")
+	}
+}
+
+// servedAt answers the URL the binary logs once it serves.
+func servedAt(t *testing.T, logs *testkit.Buffer) string {
+	t.Helper()
+	url := regexp.MustCompile(`url=(http://[0-9.:]+)`)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m := url.FindStringSubmatch(logs.String()); m != nil {
+			return m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no url logged: %s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// The binary given a Redis — the test's: a miniredis, a real server, or a
+// Redis Cluster (SMSIM_TEST_REDIS_URL=redis+cluster://…) — connects to it,
+// says which (a cluster with its masters), and keeps its state there under
+// its key prefix.
+func TestRunServesOnRedisURL(t *testing.T) {
+	r := testkit.StartRedis(t)
+	rdb := r.Client(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs testkit.Buffer
+	exit := make(chan int, 1)
+	go func() {
+		exit <- run(ctx, []string{"--addr", "127.0.0.1:0", "--paused", "--redis-url", r.URL, "--key-prefix", r.Prefix}, env(nil), io.Discard, &logs)
+	}()
+	base := servedAt(t, &logs)
+	resp, err := http.Get(base + "/admin/v1/clock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET /admin/v1/clock: %d", resp.StatusCode)
+	}
+	keys, err := testkit.Keys(ctx, rdb, r.Prefix+":*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if clock := (core.Keyspace{Prefix: r.Prefix, Namespace: core.DefaultNamespace}).Clock(); !slices.Contains(keys, clock) {
+		t.Errorf("keys %q: no %s", keys, clock)
+	}
+	want := []string{"connected to Redis", "store=redis\n"}
+	if _, cluster := rdb.(*redis.ClusterClient); cluster {
+		masters, err := redisstore.Masters(ctx, rdb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = []string{fmt.Sprintf("connected to Redis Cluster\" addrs=%s masters=%s", strings.Join(redisstore.Addrs(rdb), ","), strings.Join(masters, ",")),
+			"store=redis-cluster\n"}
+	}
+	for _, w := range want {
+		if !strings.Contains(logs.String(), w) {
+			t.Errorf("the log does not say %q: %s", w, logs.String())
+		}
+	}
+	cancel()
 	select {
 	case code := <-exit:
 		if code != 0 {

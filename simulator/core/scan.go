@@ -2,9 +2,10 @@ package core
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator/core/redisstore"
 )
 
 // ScanKeys hands every key of rdb that matches pattern (SCAN MATCH) to
@@ -30,11 +31,5 @@ func ScanKeys(ctx context.Context, rdb redis.UniversalClient, pattern string, ba
 		}
 		return nil
 	}
-	switch c := rdb.(type) {
-	case *redis.ClusterClient:
-		return c.ForEachMaster(ctx, scan)
-	case *redis.Client:
-		return scan(ctx, c)
-	}
-	return fmt.Errorf("scan %s: unsupported client %T", pattern, rdb)
+	return redisstore.ForEachMaster(ctx, rdb, scan)
 }

@@ -21,7 +21,11 @@ import (
 // not (as MONITOR shows them). A request's commands — their context
 // carries its id — count apart from the background work's (the scheduler's
 // loop, the supervisor), which may run at any moment; a new connection's
-// handshake counts for neither.
+// handshake counts for neither. It hooks the client, so it counts alike on
+// one server and on a Redis Cluster (SMSIM_TEST_REDIS_URL=redis+cluster://…),
+// where it counts what all the masters are sent: what MONITOR on each would
+// show, summed, but for the redirections a cluster client follows when the
+// slots move (MOVED, ASK), which a stable cluster does not send.
 type commandCounter struct {
 	mu sync.Mutex
 	n  map[string]int // requests'

@@ -213,7 +213,7 @@ func TestNoLimitsSetNoTTL(t *testing.T) {
 	if st := e.providerView(v.ID).Status; st != miit.StatusApproved {
 		t.Fatalf("provider shows %s, want approved", st)
 	}
-	keys, err := e.rdb.Keys(context.Background(), e.keys().Pattern()).Result()
+	keys, err := testkit.Keys(context.Background(), e.rdb, e.keys().Pattern())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"smsim/miit"
 	"smsim/simulator"
 	"smsim/simulator/core"
+	"smsim/simulator/core/testkit"
 	"smsim/simulator/server"
 
 	"github.com/redis/go-redis/v9"
@@ -442,7 +443,7 @@ func TestReadingMakesNoNamespace(t *testing.T) {
 	}
 	ghost.call("GET", "/phones/v1/13800000001/messages/next?timeout=10ms", nil, 204, nil)
 	ghost.call("GET", "/provider/v1/filings/f_0123456789abcdef", nil, 404, nil)
-	keys, err := e.rdb.Keys(context.Background(), core.Keyspace{Prefix: e.redis.Prefix, Namespace: "ghost"}.Pattern()).Result()
+	keys, err := testkit.Keys(context.Background(), e.rdb, core.Keyspace{Prefix: e.redis.Prefix, Namespace: "ghost"}.Pattern())
 	if err != nil {
 		t.Fatal(err)
 	}

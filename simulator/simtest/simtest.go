@@ -13,10 +13,11 @@
 // clock instead of sleeping. Each Sim is a simulator of its own; tests
 // may run in parallel.
 //
-// With SMSIM_TEST_REDIS_URL set (redis://127.0.0.1:6379/0), every Sim
-// stores its data in that real Redis instead, under a key prefix of its
-// own, and deletes its keys when it closes: tests of several packages may
-// share one server at once.
+// With SMSIM_TEST_REDIS_URL set (redis://127.0.0.1:6379/0, or a Redis
+// Cluster: redis+cluster://127.0.0.1:7001), every Sim stores its data in
+// that real Redis instead, under a key prefix of its own, and deletes its
+// keys when it closes: tests of several packages may share one server at
+// once.
 //
 // One simulator holds many namespaces, each a world of its own (clock,
 // faults, phones, orders): WithNamespace sets the one the Sim's client
@@ -40,6 +41,7 @@ import (
 	"smsim/simulator"
 	"smsim/simulator/client"
 	"smsim/simulator/core"
+	"smsim/simulator/core/redisstore"
 	"smsim/simulator/core/testkit"
 	"smsim/simulator/server"
 )
@@ -57,7 +59,7 @@ type Sim struct {
 	// Redis is its in-process store; nil when it runs on the real Redis of
 	// SMSIM_TEST_REDIS_URL.
 	Redis *miniredis.Miniredis
-	// RedisURL is its store, as redis://…: for another process or server
+	// RedisURL is its store, as redis://… (redisstore.Open): for another process or server
 	// instance of the same simulator, with the same KeyPrefix.
 	RedisURL  string
 	KeyPrefix string // the prefix of its keys
@@ -185,7 +187,7 @@ func store(ctx context.Context, prefix string) (*Sim, error) {
 		return &Sim{Redis: m, RedisURL: "redis://" + m.Addr(), KeyPrefix: prefix,
 			rdb: redis.NewClient(&redis.Options{Addr: m.Addr()})}, nil
 	}
-	opt, err := redis.ParseURL(u)
+	rdb, err := redisstore.Open(u)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", testkit.EnvURL, err)
 	}
@@ -194,9 +196,10 @@ func store(ctx context.Context, prefix string) (*Sim, error) {
 	}
 	unique, err := testkit.UniquePrefix(prefix)
 	if err != nil {
+		rdb.Close()
 		return nil, err
 	}
-	s := &Sim{RedisURL: u, KeyPrefix: unique, rdb: redis.NewClient(opt), real: true}
+	s := &Sim{RedisURL: u, KeyPrefix: unique, rdb: rdb, real: true}
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		s.rdb.Close()
 		return nil, fmt.Errorf("%s: %s: %w", testkit.EnvURL, u, err)

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"smsim/simulator"
 	"smsim/simulator/client"
+	"smsim/simulator/core/redisstore"
+	"smsim/simulator/core/testkit"
 	"smsim/simulator/simtest"
 )
 
@@ -242,19 +242,18 @@ func TestStore(t *testing.T) {
 	if sim.Redis != nil || sim.RedisURL != u || !regexp.MustCompile(`^mine-[0-9a-f]{12}$`).MatchString(sim.KeyPrefix) {
 		t.Fatalf("store %v %q %q: want %s under a prefix of its own", sim.Redis, sim.RedisURL, sim.KeyPrefix, u)
 	}
-	opt, err := redis.ParseURL(u)
+	rdb, err := redisstore.Open(u)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb := redis.NewClient(opt)
 	defer rdb.Close()
 	ctx := t.Context()
-	keys, err := rdb.Keys(ctx, sim.KeyPrefix+":*").Result()
+	keys, err := testkit.Keys(ctx, rdb, sim.KeyPrefix+":*")
 	if err != nil || len(keys) == 0 {
 		t.Fatalf("keys under %s while it runs: %q, %v", sim.KeyPrefix, keys, err)
 	}
 	sim.Close()
-	if keys, err = rdb.Keys(ctx, sim.KeyPrefix+":*").Result(); err != nil || len(keys) != 0 {
+	if keys, err = testkit.Keys(ctx, rdb, sim.KeyPrefix+":*"); err != nil || len(keys) != 0 {
 		t.Fatalf("keys under %s once closed: %q, %v", sim.KeyPrefix, keys, err)
 	}
 }

@@ -4,5 +4,6 @@
 // wall clock that moves when told, a wait on a condition another goroutine
 // makes true, and a webhook target that records what it is sent. It is for
 // tests only: no package of the product imports it, and it imports no
-// other smsim package, so that the tests of every floor may use it.
+// other smsim package but redisstore (which opens a Redis from a URL, one
+// server or a cluster), so that the tests of every floor may use it.
 package testkit

@@ -6,14 +6,19 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator/core/redisstore"
 )
 
-// EnvURL is the environment variable that selects a real Redis server for
-// the tests: redis://127.0.0.1:6379/0.
+// EnvURL is the environment variable that selects a real Redis for the
+// tests: one server, redis://127.0.0.1:6379/0, or a Redis Cluster,
+// redis+cluster://127.0.0.1:7001?addr=127.0.0.1:7002 (redisstore.Open).
 const EnvURL = "SMSIM_TEST_REDIS_URL"
 
 // RealRedis tells whether the tests run against a real Redis server.
@@ -73,12 +78,12 @@ func (r *Redis) Client(t testing.TB) redis.UniversalClient {
 	return c
 }
 
-func dial(url string) (*redis.Client, error) {
-	opt, err := redis.ParseURL(url)
+func dial(url string) (redis.UniversalClient, error) {
+	c, err := redisstore.Open(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", url, err)
 	}
-	return redis.NewClient(opt), nil
+	return c, nil
 }
 
 // NewPrefix answers base with a random suffix: a key prefix no other test
@@ -101,29 +106,55 @@ func UniquePrefix(base string) (string, error) {
 	return base + "-" + hex.EncodeToString(b[:]), nil
 }
 
-// DeleteKeys deletes every key of c that matches pattern (SCAN MATCH), in
-// batches.
+// DeleteKeys deletes every key of c that matches pattern (SCAN MATCH), on
+// every master of a cluster, in batches of one round trip each.
 func DeleteKeys(ctx context.Context, c redis.UniversalClient, pattern string) error {
-	iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
-	var batch []string
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
+	return redisstore.ForEachMaster(ctx, c, func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
+		var batch []string
+		flush := func() error {
+			if len(batch) == 0 {
+				return nil
+			}
+			// A key a command each: on a cluster, the keys of one node
+			// lie in many slots, which one DEL may not span.
+			_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for _, k := range batch {
+					p.Del(ctx, k)
+				}
+				return nil
+			})
+			batch = batch[:0]
+			return err
 		}
-		err := c.Del(ctx, batch...).Err()
-		batch = batch[:0]
-		return err
-	}
-	for iter.Next(ctx) {
-		batch = append(batch, iter.Val())
-		if len(batch) == 500 {
-			if err := flush(); err != nil {
-				return err
+		for iter.Next(ctx) {
+			batch = append(batch, iter.Val())
+			if len(batch) == 500 {
+				if err := flush(); err != nil {
+					return err
+				}
 			}
 		}
-	}
-	if err := iter.Err(); err != nil {
+		if err := iter.Err(); err != nil {
+			return err
+		}
+		return flush()
+	})
+}
+
+// Keys answers every key of c that matches pattern (SCAN MATCH), on every
+// master of a cluster, sorted: KEYS answers only those of the node it
+// reaches.
+func Keys(ctx context.Context, c redis.UniversalClient, pattern string) ([]string, error) {
+	var mu sync.Mutex
+	var keys []string
+	err := redisstore.ForEachMaster(ctx, c, func(ctx context.Context, c *redis.Client) error {
+		found, err := c.Keys(ctx, pattern).Result()
+		mu.Lock()
+		keys = append(keys, found...)
+		mu.Unlock()
 		return err
-	}
-	return flush()
+	})
+	slices.Sort(keys)
+	return keys, err
 }
