@@ -6,3 +6,7 @@ var (
 	DecodePatch = decodePatch
 	ApplyPatch  = applyPatch
 )
+
+// ClaimScriptHash is the SHA-1 of the script by which RunDue claims a
+// batch, for a test to count the claims.
+var ClaimScriptHash = claimScript.s.Hash()
