@@ -71,6 +71,20 @@ var (
 // MaxIdempotencyKey bounds the length of an advance's Idempotency-Key.
 const MaxIdempotencyKey = 255
 
+// checkIdempotencyKey refuses a key longer than MaxIdempotencyKey, or with
+// anything but visible ASCII characters.
+func checkIdempotencyKey(key string) error {
+	if len(key) > MaxIdempotencyKey {
+		return Invalid("Idempotency-Key: at most %d characters, got %d", MaxIdempotencyKey, len(key))
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return Invalid("Idempotency-Key: only visible ASCII characters (no spaces), got %q", key)
+		}
+	}
+	return nil
+}
+
 // advanceOwnerKey marks the context of an advance's work with its owner,
 // whose lease the scheduler renews as it claims and waits.
 type advanceOwnerKey struct{}
@@ -101,20 +115,21 @@ func (s *Scheduler) advanceOf(v []any) (unfinished, bool) {
 // everything due by the new time, in due order: what this process claims,
 // and what other processes claimed and are still carrying out.
 func (s *Scheduler) Advance(ctx context.Context, d time.Duration) (ClockState, error) {
-	return s.AdvanceOnce(ctx, d, "")
+	st, _, err := s.AdvanceOnce(ctx, d, "")
+	return st, err
 }
 
 // AdvanceOnce is Advance under an idempotency key (key; "" for none): an
 // advance retried with the key of the namespace's latest advance moves
-// nothing and answers the clock that advance answered — also when it was
+// nothing and answers the clock that advance answered, and true — also when it was
 // cut short by the death of its process, which is then finished first. An
 // unfinished advance of another key is finished (or, while its own process
 // carries it out, awaited) before this one starts, so advances never
 // overlap. What the advance started is finished even when ctx ends: the
 // clock has moved.
-func (s *Scheduler) AdvanceOnce(ctx context.Context, d time.Duration, key string) (ClockState, error) {
-	if len(key) > MaxIdempotencyKey {
-		return ClockState{}, Invalid("Idempotency-Key: at most %d characters, got %d", MaxIdempotencyKey, len(key))
+func (s *Scheduler) AdvanceOnce(ctx context.Context, d time.Duration, key string) (ClockState, bool, error) {
+	if err := checkIdempotencyKey(key); err != nil {
+		return ClockState{}, false, err
 	}
 	defer s.forgetState() // the clock moved: what the jobs compute with is read again
 	for {
@@ -123,30 +138,31 @@ func (s *Scheduler) AdvanceOnce(ctx context.Context, d time.Duration, key string
 			Real: s.real().UnixMilli(), Add: d.Milliseconds(), Key: key, Owner: owner, Lease: s.leaseUntil(), Max: maxTimeMs,
 		}).StringSlice()
 		if err != nil {
-			return ClockState{}, fmt.Errorf("advance clock: %w", err)
+			return ClockState{}, false, fmt.Errorf("advance clock: %w", err)
 		}
 		switch out[0] {
 		case "replay":
 			var st ClockState
 			if err := json.Unmarshal([]byte(out[1]), &st); err != nil {
-				return ClockState{}, fmt.Errorf("advance clock: the answer kept for its key: %w", err)
+				return ClockState{}, false, fmt.Errorf("advance clock: the answer kept for its key: %w", err)
 			}
-			return st, nil
+			return st, true, nil
 		case "past":
 			ms, _ := strconv.ParseInt(out[1], 10, 64)
 			now := time.UnixMilli(ms).UTC()
-			return ClockState{}, Invalid("by: %s would take the clock past %s, the latest simulated time; it reads %s: give at most %s",
+			return ClockState{}, false, Invalid("by: %s would take the clock past %s, the latest simulated time; it reads %s: give at most %s",
 				FormatDuration(d), MaxTime().Format(time.RFC3339), now.Format(time.RFC3339Nano), FormatDuration(MaxTime().Sub(now)))
 		case "unfinished":
 			if err := s.awaitAdvance(ctx); err != nil {
-				return ClockState{}, err
+				return ClockState{}, false, err
 			}
 		case "started":
 			s.forgetState()
 			ms, _ := strconv.ParseInt(out[1], 10, 64)
-			return s.finishAdvance(context.WithoutCancel(ctx), owner, time.UnixMilli(ms).UTC())
+			st, err := s.finishAdvance(context.WithoutCancel(ctx), owner, time.UnixMilli(ms).UTC())
+			return st, false, err
 		default:
-			return ClockState{}, fmt.Errorf("advance clock: malformed answer %v", out)
+			return ClockState{}, false, fmt.Errorf("advance clock: malformed answer %v", out)
 		}
 	}
 }

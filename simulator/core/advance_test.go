@@ -132,7 +132,7 @@ func TestUnfinishedAdvanceIsFinishedByAnotherProcess(t *testing.T) {
 	if _, err := dying.Schedule(ctx, start.Add(25*time.Hour), "n", "after"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := dying.AdvanceOnce(ctx, 24*time.Hour, "k1"); err == nil {
+	if _, _, err := dying.AdvanceOnce(ctx, 24*time.Hour, "k1"); err == nil {
 		t.Fatal("the advance finished, want the handler's failure")
 	}
 	if fmt.Sprint(ranBefore) != "map[1:1 2:1 3:1 4:1]" {
@@ -165,16 +165,16 @@ func TestUnfinishedAdvanceIsFinishedByAnotherProcess(t *testing.T) {
 		t.Errorf("%d jobs pending, want 1 (the one after the target)", n)
 	}
 	// the client retries its advance: nothing moves, the answer is the same
-	again, err := heir.AdvanceOnce(ctx, 24*time.Hour, "k1")
-	if err != nil || again != st {
+	again, replayed, err := heir.AdvanceOnce(ctx, 24*time.Hour, "k1")
+	if err != nil || again != st || !replayed {
 		t.Errorf("retried advance: %+v (%v), want %+v", again, err, st)
 	}
 	if now, _ := heir.Clock(ctx); !now.Now.Equal(start.Add(24 * time.Hour)) {
 		t.Errorf("clock after the retry %s, want +24h", now.Now)
 	}
 	// another key moves the clock again
-	next, err := heir.AdvanceOnce(ctx, time.Hour, "k2")
-	if err != nil || !next.Now.Equal(start.Add(25*time.Hour)) || ran["after"] != 1 {
+	next, replayed, err := heir.AdvanceOnce(ctx, time.Hour, "k2")
+	if err != nil || replayed || !next.Now.Equal(start.Add(25*time.Hour)) || ran["after"] != 1 {
 		t.Errorf("advance k2: %+v (%v), carried out %v", next, err, ran)
 	}
 }
@@ -196,7 +196,7 @@ func TestFailedAdvanceIsRetriedAtOnce(t *testing.T) {
 	if _, err := s.Schedule(ctx, start.Add(time.Hour), "n", "x"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AdvanceOnce(ctx, 2*time.Hour, "k"); err == nil {
+	if _, _, err := s.AdvanceOnce(ctx, 2*time.Hour, "k"); err == nil {
 		t.Fatal("want the handler's failure")
 	}
 	fail = false
@@ -206,7 +206,7 @@ func TestFailedAdvanceIsRetriedAtOnce(t *testing.T) {
 	if err := rdb.ZAdd(ctx, e.ks.SchedInflight(), redis.Z{Score: 0, Member: mustMember(t, rdb, e.ks)}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	st, err := s.AdvanceOnce(ctx, 2*time.Hour, "k")
+	st, _, err := s.AdvanceOnce(ctx, 2*time.Hour, "k")
 	if err != nil || !st.Now.Equal(start.Add(2*time.Hour)) || ran != 1 {
 		t.Fatalf("retry: %+v (%v), ran %d; want the clock at +2h, the job once", st, err, ran)
 	}

@@ -21,10 +21,11 @@ func (s *Server) routeAdmin(mux *http.ServeMux) {
 	s.handle(mux, "GET /admin/v1/namespaces", s.listNamespaces)
 	s.handleNS(mux, "PUT /admin/v1/scenario", s.putScenario)
 	s.handleNS(mux, "GET /admin/v1/events", s.listEvents)
+	s.handleNS(mux, "GET /admin/v1/dead-jobs", s.listDeadJobs)
 }
 
 func (s *Server) getClock(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
-	st, err := ns.Clock().State(r.Context())
+	st, err := ns.ClockState(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -70,7 +71,7 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, ns *simulator.N
 		s.fail(w, r, err)
 		return
 	}
-	st, err := ns.Advance(r.Context(), by)
+	st, err := ns.AdvanceOnce(r.Context(), by, r.Header.Get("Idempotency-Key"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -146,6 +147,22 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, ns *simulato
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, map[string]any{"events": evs, "last": last})
+}
+
+// listDeadJobs answers the jobs that failed for good (GET
+// /admin/v1/dead-jobs), newest first.
+func (s *Server) listDeadJobs(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
+	limit, err := intParam(r, "limit", 100, 1, 1000)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	jobs, total, err := ns.DeadJobs(r.Context(), limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, map[string]any{"jobs": jobs, "total": total})
 }
 
 var eventID = regexp.MustCompile(`^[0-9]{1,15}(-[0-9]{1,15})?$`)
