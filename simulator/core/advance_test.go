@@ -16,16 +16,22 @@ import (
 	"smsim/simulator/core/testkit"
 )
 
-// claimCounter counts the claims of RunDue's batches a client sends.
+// claimCounter counts the calls of one script a client sends (by
+// default RunDue's claims of a batch).
 type claimCounter struct {
-	mu sync.Mutex
-	n  int
+	mu   sync.Mutex
+	n    int
+	hash string
 }
 
 func (c *claimCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (c *claimCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if a := cmd.Args(); len(a) > 1 && (cmd.Name() == "evalsha" && a[1] == core.ClaimScriptHash) {
+		hash := c.hash
+		if hash == "" {
+			hash = core.ClaimScriptHash
+		}
+		if a := cmd.Args(); len(a) > 1 && (cmd.Name() == "evalsha" && a[1] == hash) {
 			c.mu.Lock()
 			c.n++
 			c.mu.Unlock()
@@ -220,4 +226,58 @@ func mustMember(t *testing.T, rdb redis.UniversalClient, ks core.Keyspace) strin
 		t.Fatalf("in flight: %v (%v), want one job", m, err)
 	}
 	return m[0]
+}
+
+func (c *claimCounter) get() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// Drain waits for a job another worker of the process carries out without
+// polling the store every few milliseconds: it looks again when the job is
+// released, and meanwhile at growing intervals (at most 100 ms).
+func TestDrainWaitsForAReleaseNotAPoll(t *testing.T) {
+	ctx := context.Background()
+	e := newSchedEnv(t)
+	rdb := e.srv.Client(t)
+	looks := claimCounter{hash: core.PendingScriptHash}
+	rdb.AddHook(&looks)
+	s := core.NewScheduler(rdb, e.ks, e.clock, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), core.SchedulerOptions{})
+	started, release := make(chan struct{}), make(chan struct{})
+	s.Handle("slow", func(ctx context.Context, job core.Job) error {
+		close(started)
+		<-release
+		return nil
+	})
+	if _, err := s.Schedule(ctx, start, "slow", "x"); err != nil {
+		t.Fatal(err)
+	}
+	worker := make(chan error, 1)
+	go func() { _, err := s.RunDue(ctx, start); worker <- err }()
+	<-started
+	drained := make(chan error, 1)
+	go func() { drained <- s.Drain(ctx, start) }()
+	time.Sleep(300 * time.Millisecond) // the other worker holds the job a while
+	select {
+	case err := <-drained:
+		t.Fatalf("Drain returned while the job was in flight: %v", err)
+	default:
+	}
+	close(release)
+	if err := <-worker; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-drained:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Drain did not return once the job was released")
+	}
+	// 2, 4, 8 … 100 ms: about ten looks in 300 ms, where a 2 ms poll makes 150
+	if n := looks.get(); n > 15 {
+		t.Errorf("Drain looked %d times in 300 ms, want at most 15", n)
+	}
 }
