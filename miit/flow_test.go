@@ -511,7 +511,9 @@ func TestNoAutoResend(t *testing.T) {
 	})
 }
 
-// Every handler checks its arguments before it reads them.
+// Every handler checks its arguments before it reads them: a malformed job
+// fails for good, and goes to the dead-letter set instead of being tried
+// again; the advance goes on.
 func TestMalformedJobs(t *testing.T) {
 	for kind, arity := range map[string]int{
 		miit.JobSync: 1, miit.JobCode: 5, miit.JobNotice: 3, miit.JobExpire: 1,
@@ -522,9 +524,19 @@ func TestMalformedJobs(t *testing.T) {
 			if _, err := w.sched.Schedule(w.ctx, t0, kind, "f_0000000000000000", "x", "y", "z", "u", "v"); err != nil {
 				t.Fatal(err)
 			}
-			_, err := w.sched.Advance(w.ctx, 0)
-			if want := fmt.Sprintf("6 arguments, want %d", arity); err == nil || !strings.Contains(err.Error(), want) {
-				t.Fatalf("advance over a malformed %s: %v, want an error saying %q", kind, err, want)
+			if _, err := w.sched.Advance(w.ctx, 0); err != nil {
+				t.Fatalf("advance over a malformed %s: %v", kind, err)
+			}
+			dead, total, err := w.sched.DeadJobs(w.ctx, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprintf("malformed job %s #1 due 2026-05-01T00:00:00Z [f_0000000000000000 x y z u v]: 6 arguments, want %d", kind, arity)
+			if total != 1 || dead[0].Kind != kind || dead[0].Error != want {
+				t.Fatalf("dead jobs (%d): %+v, want one %s: %s", total, dead, kind, want)
+			}
+			if n, _ := w.sched.Pending(w.ctx); n != 0 {
+				t.Fatalf("%d jobs pending, want 0", n)
 			}
 		})
 	}

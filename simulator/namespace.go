@@ -226,6 +226,9 @@ func (n *Namespace) EmitNow(ctx context.Context, kind string, data any) {
 // it is) and wakes the scheduler, which may have new work; the live codes'
 // keys live afresh until their deadlines at the new scale.
 func (n *Namespace) SetClock(ctx context.Context, scale *float64, paused *bool) (core.ClockState, error) {
+	if _, err := n.sched.Clock(ctx); err != nil { // an advance cut short is finished first
+		return core.ClockState{}, err
+	}
 	st, err := n.clock.Set(ctx, scale, paused)
 	n.state.Forget()
 	if err != nil {
@@ -242,13 +245,35 @@ func (n *Namespace) SetClock(ctx context.Context, scale *float64, paused *bool) 
 // Advance moves the clock forward by d and, before it answers, carries out
 // everything that fell due on the way, in due order.
 func (n *Namespace) Advance(ctx context.Context, d time.Duration) (core.ClockState, error) {
-	st, err := n.sched.Advance(ctx, d)
+	return n.AdvanceOnce(ctx, d, "")
+}
+
+// AdvanceOnce is Advance under the Idempotency-Key key ("" for none): a
+// retry of the namespace's latest advance with its key moves nothing and
+// answers as that advance did (core.Scheduler.AdvanceOnce).
+func (n *Namespace) AdvanceOnce(ctx context.Context, d time.Duration, key string) (core.ClockState, error) {
+	st, replayed, err := n.sched.AdvanceOnce(ctx, d, key)
 	n.state.Forget()
 	if err != nil {
 		return core.ClockState{}, err
 	}
-	n.Emit(ctx, st.Now, core.KindClock, st)
+	if !replayed {
+		n.Emit(ctx, st.Now, core.KindClock, st)
+	}
 	return st, nil
+}
+
+// ClockState reads the clock as the namespace serves it: an advance whose
+// process died before it finished is finished first
+// (core.Scheduler.Clock).
+func (n *Namespace) ClockState(ctx context.Context) (core.ClockState, error) {
+	return n.sched.Clock(ctx)
+}
+
+// DeadJobs answers the newest limit jobs that failed for good, newest
+// first, and how many the dead-letter set holds.
+func (n *Namespace) DeadJobs(ctx context.Context, limit int) ([]core.DeadJob, int64, error) {
+	return n.sched.DeadJobs(ctx, limit)
 }
 
 // PutFaults replaces the fault profile with the one in body (what it omits

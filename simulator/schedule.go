@@ -123,8 +123,9 @@ func (n *Namespace) Schedule(ctx context.Context, f JobFilter, limit int) ([]Sch
 // AdvanceTo moves the clock forward to the simulated time to, carrying out
 // everything that falls due on the way (Advance, by the time from the
 // clock's now to to). A time before now is a 400 naming to; on a running
-// clock, the clock lands past to by the time the request took.
-func (n *Namespace) AdvanceTo(ctx context.Context, to time.Time) (core.ClockState, error) {
+// clock, the clock lands past to by the time the request took. key is the
+// advance's Idempotency-Key ("" for none: AdvanceOnce).
+func (n *Namespace) AdvanceTo(ctx context.Context, to time.Time, key string) (core.ClockState, error) {
 	now, err := n.clock.Now(ctx)
 	if err != nil {
 		return core.ClockState{}, err
@@ -142,14 +143,15 @@ func (n *Namespace) AdvanceTo(ctx context.Context, to time.Time) (core.ClockStat
 		return core.ClockState{}, core.Invalid("to: %s is more than %s after the clock's now, %s: advance in steps",
 			to.UTC().Format(time.RFC3339Nano), core.FormatDuration(core.MaxDuration), now.Format(time.RFC3339Nano))
 	}
-	return n.Advance(ctx, d)
+	return n.AdvanceOnce(ctx, d, key)
 }
 
 // AdvanceNext moves the clock forward to the due time of the next job f
 // chooses, carrying it out with everything due before or with it (Advance),
 // and answers the clock and that job. With nothing such scheduled it is a
-// 409, and the clock stays.
-func (n *Namespace) AdvanceNext(ctx context.Context, f JobFilter) (core.ClockState, ScheduledJob, error) {
+// 409, and the clock stays. key is the advance's Idempotency-Key ("" for
+// none: AdvanceOnce).
+func (n *Namespace) AdvanceNext(ctx context.Context, f JobFilter, key string) (core.ClockState, ScheduledJob, error) {
 	next, err := n.Schedule(ctx, f, 1)
 	if err != nil {
 		return core.ClockState{}, ScheduledJob{}, err
@@ -161,7 +163,7 @@ func (n *Namespace) AdvanceNext(ctx context.Context, f JobFilter) (core.ClockSta
 	if err != nil {
 		return core.ClockState{}, ScheduledJob{}, err
 	}
-	st, err := n.Advance(ctx, max(0, next[0].Due.Sub(now)))
+	st, err := n.AdvanceOnce(ctx, max(0, next[0].Due.Sub(now)), key)
 	return st, next[0], err
 }
 

@@ -203,3 +203,32 @@ func (c *Client) Namespaces(ctx context.Context) ([]NamespaceUse, error) {
 	_, err := c.do(ctx, request{method: "GET", path: "/admin/v1/namespaces"}, &out)
 	return out.Namespaces, err
 }
+
+// DeadJob is a scheduled event that failed for good — its stored form
+// cannot be read, it is of a kind the server does not handle, or it can
+// never be carried out (a wrong number of arguments) — and is never tried
+// again.
+type DeadJob struct {
+	Job      string     `json:"job"`           // as the scheduler stores it: seq|due|kind|arg|…
+	Kind     string     `json:"kind"`          // empty when the stored form cannot be read
+	Due      *time.Time `json:"due,omitempty"` // simulated; nil when the stored form cannot be read
+	Args     []string   `json:"args"`
+	Error    string     `json:"error"`     // what it failed with
+	FailedAt time.Time  `json:"failed_at"` // real time
+}
+
+// DeadJobList is the newest events that failed for good, newest first,
+// and how many the namespace keeps (its newest 1000).
+type DeadJobList struct {
+	Jobs  []DeadJob `json:"jobs"`
+	Total int       `json:"total"`
+}
+
+// DeadJobs lists the events of the namespace that failed for good (GET
+// /admin/v1/dead-jobs), newest first: at most limit, 1 to 1000 (0: the
+// server's default, 100).
+func (c *Client) DeadJobs(ctx context.Context, limit int) (DeadJobList, error) {
+	var out DeadJobList
+	_, err := c.do(ctx, request{method: "GET", path: "/admin/v1/dead-jobs", query: page(limit, 0)}, &out)
+	return out, err
+}

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"smsim/simulator/client"
 	"smsim/simulator/core"
@@ -153,5 +156,50 @@ func TestScenarios(t *testing.T) {
 	}
 	if _, err := sim.ApplyShippedScenario(ctx, "sunny_day"); !client.IsStatus(err, http.StatusBadRequest) {
 		t.Fatalf("unknown scenario: %v, want a 400", err)
+	}
+}
+
+func TestDeadJobs(t *testing.T) {
+	sim := runT(t)
+	ctx := t.Context()
+	list, err := sim.DeadJobs(ctx, 0)
+	if err != nil || list.Total != 0 || len(list.Jobs) != 0 {
+		t.Fatalf("dead jobs at the start: %+v, %v", list, err)
+	}
+	opt, err := redis.ParseURL(sim.RedisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	due := core.Keyspace{Prefix: sim.KeyPrefix, Namespace: core.DefaultNamespace}.SchedDue()
+	at := simtest.DefaultStart().Add(time.Minute).UnixMilli()
+	for _, m := range []string{"000000000901|" + strconv.FormatInt(at, 10) + "|miit.review|f_1|extra", "x|soon"} {
+		if err := rdb.ZAdd(ctx, due, redis.Z{Score: float64(at), Member: m}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := sim.Advance(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	list, err = sim.DeadJobs(ctx, 1)
+	if err != nil || list.Total != 2 || len(list.Jobs) != 1 {
+		t.Fatalf("dead jobs: %+v, %v; want the newest of 2", list, err)
+	}
+	if d := list.Jobs[0]; d.Job != "x|soon" || d.Kind != "" || d.Due != nil || len(d.Args) != 0 ||
+		d.Error != `malformed job "x|soon"` || d.FailedAt.IsZero() {
+		t.Errorf("newest dead job %+v", d)
+	}
+	list, err = sim.DeadJobs(ctx, 0)
+	if err != nil || len(list.Jobs) != 2 {
+		t.Fatalf("dead jobs: %+v, %v", list, err)
+	}
+	wantDue := simtest.DefaultStart().Add(time.Minute)
+	if d := list.Jobs[1]; d.Kind != "miit.review" || d.Due == nil || !d.Due.Equal(wantDue) || !reflect.DeepEqual(d.Args, []string{"f_1", "extra"}) ||
+		d.Error != "malformed job miit.review #901 due 2026-05-01T00:01:00Z [f_1 extra]: 2 arguments, want 1" {
+		t.Errorf("older dead job %+v", d)
+	}
+	if _, err := sim.DeadJobs(ctx, 1001); !client.IsStatus(err, http.StatusBadRequest) {
+		t.Errorf("limit 1001: %v, want a 400", err)
 	}
 }

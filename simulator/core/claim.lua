@@ -1,12 +1,15 @@
 -- claim moves up to args.limit jobs due by args.due_by from the due set to
--- the in-flight set, leased until the real time args.lease_until. It
--- answers the job sequence number first (see Scheduler.RunDue), then the
--- jobs in due order.
-local due_key, inflight_key, seq_key = KEYS[1], KEYS[2], KEYS[3]
+-- the in-flight set, leased until the real time args.lease_until, and
+-- answers them in due order. An advance that claims (args.owner, see
+-- Scheduler.Advance) renews its own lease in the clock's hash at the same
+-- time, while it is still the advance's owner.
+local due_key, inflight_key, clock_key = KEYS[1], KEYS[2], KEYS[3]
+if args.owner and redis.call('HGET', clock_key, 'advance_owner') == args.owner then
+  redis.call('HSET', clock_key, 'advance_lease', int(args.lease_until))
+end
 local m = redis.call('ZRANGEBYSCORE', due_key, '-inf', args.due_by, 'LIMIT', 0, args.limit)
 for _, x in ipairs(m) do
   redis.call('ZREM', due_key, x)
   redis.call('ZADD', inflight_key, args.lease_until, x)
 end
-table.insert(m, 1, redis.call('HGET', seq_key, 'job') or '0')
 return m

@@ -173,8 +173,9 @@ func (c *Clock) Set(ctx context.Context, scale *float64, paused *bool) (ClockSta
 }
 
 // Jump moves simulated time forward by d and answers the new state; one
-// that would pass MaxTime is an *Error, and the clock stays. It does not
-// carry out what falls due: Scheduler.Advance does.
+// that would pass MaxTime is an *Error, and the clock stays. It neither
+// carries out what falls due nor records an advance that another process
+// would finish: Scheduler.Advance does both, and is what serves a request.
 func (c *Clock) Jump(ctx context.Context, d time.Duration) (ClockState, error) {
 	st, err := c.State(ctx)
 	if err != nil {

@@ -6,3 +6,11 @@ var (
 	DecodePatch = decodePatch
 	ApplyPatch  = applyPatch
 )
+
+// ClaimScriptHash is the SHA-1 of the script by which RunDue claims a
+// batch, for a test to count the claims.
+var ClaimScriptHash = claimScript.s.Hash()
+
+// PendingScriptHash is the SHA-1 of the script by which Drain looks at
+// what is left, for a test to count its looks.
+var PendingScriptHash = pendingScript.s.Hash()

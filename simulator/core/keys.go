@@ -49,7 +49,9 @@ var (
 		Writer:   "simulator.Namespace (RegisterWebhook, DeleteWebhook, Reset): the namespaces that have webhooks; every process runs their dispatchers, and no other",
 		Lifetime: "forever; a namespace until its last hook is deleted, it is reset, or it leaves `namespaces` past --namespace-ttl"}
 	keyClock = KeyDef{Name: "clock", Type: "hash", LongLived: true,
-		Writer:   "core.Clock (clock_init.lua, clock_move.lua): the anchor `sim` (simulated ms) read at `real` (real ms), `scale`, `paused`",
+		Writer: "core.Clock (clock_init.lua, clock_move.lua): the anchor `sim` (simulated ms) read at `real` (real ms), `scale`, `paused`; " +
+			"core.Scheduler's advances (clock_advance.lua, clock_take.lua, clock_finish.lua): while one is unfinished, its target `advance_to` (simulated ms), " +
+			"`advance_key` (its Idempotency-Key), `advance_owner` and `advance_lease` (real ms); `advanced_key` and `advanced`, the key and answer of the latest finished advance that had one",
 		Lifetime: "long-lived; a reset sets it again to its start value"}
 	keyFaults = KeyDef{Name: "faults", Type: "string", LongLived: true,
 		Writer:   "core.FaultStore (SET, faults_patch.lua): the fault profile, JSON",
@@ -61,7 +63,7 @@ var (
 		Writer:   "every event written (the prelude's emit) is published on it: id, at, kind, data, a line each; core.Subscriber listens to the channels of the namespaces a process's watchers follow",
 		Lifetime: "nothing is stored: a Pub/Sub channel"}
 	keySeq = KeyDef{Name: "seq", Type: "hash", LongLived: true,
-		Writer:   "sequence numbers, each a field: `job` (core.Scheduler), `filing`, `validation`, `resend` (miit), `message`, `delivery`, `travel`, `failure` (gateway)",
+		Writer:   "sequence numbers, each a field: `job` and `dead` (core.Scheduler), `filing`, `validation`, `resend` (miit), `message`, `delivery`, `travel`, `failure` (gateway)",
 		Lifetime: "long-lived"}
 	keySchedDue = KeyDef{Name: "sched:due", Type: "zset", LongLived: true,
 		Writer:   "core.Scheduler and the scripts that schedule (the prelude's schedule): jobs (`seq|due|kind|arg|…`) scored by their due time (simulated ms)",
@@ -69,6 +71,9 @@ var (
 	keySchedInflight = KeyDef{Name: "sched:inflight", Type: "zset", LongLived: true,
 		Writer:   "core.Scheduler (claim.lua, claim_jobs.lua): the claimed jobs, scored by the end of their lease (real ms)",
 		Lifetime: "long-lived; a job until it is carried out, or back to `sched:due` when its lease ends (requeue.lua) or its batch is put back (release.lua)"}
+	keySchedDead = KeyDef{Name: "sched:dead", Type: "zset", LongLived: true,
+		Writer:   "core.Scheduler (dead.lua): the jobs that failed for good — malformed, of a kind nobody handles, or whose handler answered core.Permanent — as JSON (`job`, its stored form; `error`; `failed_at`, real ms), scored by their order of arrival (the field `dead` of `seq`); GET /admin/v1/dead-jobs lists them",
+		Lifetime: "long-lived; its newest 1000 entries"}
 	keyFilings = KeyDef{Name: "filings", Type: "zset", LongLived: true,
 		Writer:   "miit (submit.lua): the ids of the orders, scored by their order of submission",
 		Lifetime: "long-lived; the id of an order whose hash expired leaves it when the orders are next listed"}
@@ -138,7 +143,7 @@ var (
 // keyDefs are the keys of the store, in the order of KEYS.md.
 var keyDefs = []KeyDef{
 	keyNamespaces, keyWebhooked,
-	keyClock, keyFaults, keyEvents, keyLive, keySeq, keySchedDue, keySchedInflight,
+	keyClock, keyFaults, keyEvents, keyLive, keySeq, keySchedDue, keySchedInflight, keySchedDead,
 	keyFilings, keyFilingsByStatus, keyFiling, keyWho, keyCode, keyMagicSpurious,
 	keyMessage, keyPhones, keyPhoneProfile, keyPhoneInbox, keyPhoneBlocked, keyPhoneTravelling, keyPhoneFailed, keyPhoneScript, keyThrottles,
 	keyWebhooks, keyWebhook, keyWebhookLog, keyWebhookRetries, keyWebhookInflight,
@@ -219,6 +224,9 @@ func (k Keyspace) SchedDue() string { return k.key(keySchedDue) }
 
 // SchedInflight is the sorted set of claimed jobs.
 func (k Keyspace) SchedInflight() string { return k.key(keySchedInflight) }
+
+// SchedDead is the sorted set of the jobs that failed for good.
+func (k Keyspace) SchedDead() string { return k.key(keySchedDead) }
 
 // Filings is the sorted set of the ids of the orders.
 func (k Keyspace) Filings() string { return k.key(keyFilings) }

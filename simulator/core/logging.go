@@ -81,10 +81,3 @@ func codeShaped(s string) bool {
 	}
 	return true
 }
-
-// logMalformed logs a stored job that cannot be read: its stored form, and
-// the error that quotes it, only at debug level.
-func (s *Scheduler) logMalformed(ctx context.Context, member string, err error) {
-	s.log.ErrorContext(ctx, "dropping malformed job")
-	s.log.DebugContext(ctx, "malformed job", "job", member, "err", err)
-}

@@ -111,8 +111,8 @@ func TestSchedulerKeepsCodesOutOfLogsAboveDebug(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		"DEBUG job failed", "ERROR dropping job of unknown kind", "DEBUG job of unknown kind",
-		"ERROR dropping malformed job", "DEBUG malformed job",
+		"DEBUG job failed", "ERROR job of unknown kind moved to the dead-letter set", "DEBUG job of unknown kind",
+		"ERROR malformed job moved to the dead-letter set", "DEBUG malformed job",
 	} {
 		if !seen[want] {
 			t.Errorf("no %q line in %s", want, logs.String())

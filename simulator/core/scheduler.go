@@ -59,10 +59,11 @@ func checkJobFields(kind string, args []string) error {
 func (j Job) Member() string { return j.member }
 
 // Arity checks that the job has exactly n arguments: a handler calls it
-// before it reads them. The error describes the job with any code masked.
+// before it reads them. The error, Permanent, describes the job with any
+// code masked.
 func (j Job) Arity(n int) error {
 	if len(j.Args) != n {
-		return fmt.Errorf("malformed job %s: %d arguments, want %d", j, len(j.Args), n)
+		return Permanent(fmt.Errorf("malformed job %s: %d arguments, want %d", j, len(j.Args), n))
 	}
 	return nil
 }
@@ -85,7 +86,8 @@ func ParseJob(member string) (Job, error) {
 type Handler func(ctx context.Context, job Job) error
 
 // The scheduler's scripts, each beside this file. Each takes the due set as
-// KEYS[1], then the in-flight set and the sequence hash as it needs them.
+// KEYS[1], then the in-flight set, the clock's hash or the dead-letter set
+// as it needs them.
 var (
 	//go:embed schedule.lua
 	scheduleLua    string
@@ -110,6 +112,10 @@ var (
 	//go:embed pending.lua
 	pendingLua    string
 	pendingScript = NewScript[pendingArgs](pendingLua)
+
+	//go:embed dead.lua
+	deadLua    string
+	deadScript = NewScript[deadArgs](deadLua)
 )
 
 type scheduleArgs struct {
@@ -119,9 +125,10 @@ type scheduleArgs struct {
 }
 
 type claimArgs struct {
-	DueBy      int64 `json:"due_by"`      // simulated ms
-	LeaseUntil int64 `json:"lease_until"` // real ms
-	Limit      int   `json:"limit"`
+	DueBy      int64  `json:"due_by"`      // simulated ms
+	LeaseUntil int64  `json:"lease_until"` // real ms
+	Limit      int    `json:"limit"`
+	Owner      string `json:"owner,omitempty"` // the advance that claims, whose lease it renews
 }
 
 type claimJobsArgs struct {
@@ -138,22 +145,39 @@ type releaseArgs struct {
 }
 
 type pendingArgs struct {
-	DueBy int64 `json:"due_by"` // simulated ms
+	DueBy      int64  `json:"due_by"`                // simulated ms
+	Owner      string `json:"owner,omitempty"`       // the advance that waits, whose lease it renews
+	LeaseUntil int64  `json:"lease_until,omitempty"` // real ms
+}
+
+type deadArgs struct {
+	Jobs   []string `json:"jobs"`   // stored forms
+	Errors []string `json:"errors"` // what each failed with
+	At     int64    `json:"at"`     // real ms
+	Keep   int      `json:"keep"`
 }
 
 // claimBatch is how many due jobs RunDue claims at once.
 const claimBatch = 64
 
+// deadKeep is how many jobs the dead-letter set keeps, the newest.
+const deadKeep = 1000
+
 // SchedulerOptions tunes a Scheduler; the zero value is the default.
 type SchedulerOptions struct {
-	Lease time.Duration // how long a claimed job is kept from others (real time); default 30s
+	// Lease is how long a claimed job is kept from others, and an advance
+	// from being taken over, since its process last showed it was alive
+	// (real time); default 30s.
+	Lease time.Duration
 }
 
 // Scheduler keeps the jobs that happen later in simulated time, in a
 // Redis sorted set, and carries them out when the clock reaches them. Each
 // job is claimed atomically, so that with several processes on one Redis
 // each is carried out once; a claimed job whose process died goes back to
-// the set when its lease ends.
+// the set when its lease ends. A job that fails for good (a Permanent
+// error, a malformed job, one of a kind nobody handles) goes to a
+// dead-letter set instead (DeadJobs).
 type Scheduler struct {
 	rdb      redis.UniversalClient
 	clock    *Clock
@@ -161,16 +185,19 @@ type Scheduler struct {
 	dueKey   string
 	flyKey   string
 	seqKey   string
+	deadKey  string
 	opts     SchedulerOptions
 	real     func() time.Time
 	handlers map[string]Handler
 	batch    map[string]BatchHandler
 	fired    *prometheus.CounterVec
+	dead     *prometheus.CounterVec
 	metrics  *schedulerMetrics
 
-	mu    sync.Mutex      // guards wake and state
-	wake  func(time.Time) // set by the loop that serves the scheduler
-	state *State          // the namespace's clock as the process holds it (UseState)
+	mu       sync.Mutex      // guards wake, state and released
+	wake     func(time.Time) // set by the loop that serves the scheduler
+	state    *State          // the namespace's clock as the process holds it (UseState)
+	released chan struct{}   // closed, and made anew, when jobs leave the in-flight set here
 }
 
 // NewScheduler returns the scheduler of keyspace ks, driven by clock. Its
@@ -182,13 +209,18 @@ func NewScheduler(rdb redis.UniversalClient, ks Keyspace, clock *Clock, log *slo
 	}
 	s := &Scheduler{
 		rdb: rdb, clock: clock, log: log.With("component", "scheduler"),
-		dueKey: ks.SchedDue(), flyKey: ks.SchedInflight(), seqKey: ks.Seq(),
+		dueKey: ks.SchedDue(), flyKey: ks.SchedInflight(), seqKey: ks.Seq(), deadKey: ks.SchedDead(),
 		opts: opts, real: clock.real, handlers: map[string]Handler{}, batch: map[string]BatchHandler{},
 		fired: Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsim_scheduler_events_total",
-			Help: "Scheduled jobs carried out, by kind and outcome (ok, error, unknown_kind).",
+			Help: "Scheduled jobs carried out, by kind and outcome (ok, error, dead, unknown_kind).",
 		}, []string{"kind", "outcome"})),
-		metrics: newSchedulerMetrics(reg),
+		dead: Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "smsim_scheduler_dead_jobs_total",
+			Help: "Scheduled jobs moved to the dead-letter set, never to be retried (a malformed job, one of an unknown kind, a permanent error of its handler), by kind.",
+		}, []string{"kind"})),
+		metrics:  newSchedulerMetrics(reg),
+		released: make(chan struct{}),
 	}
 	return s
 }
@@ -206,7 +238,9 @@ type BatchHandler func(ctx context.Context, jobs []Job) error
 // HandleBatch sets the handler of jobs of kind that the scheduler hands
 // over in runs (deliveries): the jobs of kind due one after the other,
 // released together. What the handler schedules is carried out in due
-// order with the rest, as for any handler.
+// order with the rest, as for any handler. When a run fails with a
+// Permanent error, its jobs are carried out again one by one, to find the
+// one to put in the dead-letter set.
 func (s *Scheduler) HandleBatch(kind string, h BatchHandler) {
 	s.batch[kind] = h
 	s.zeroKind(kind)
@@ -324,7 +358,9 @@ func (s *Scheduler) Pending(ctx context.Context) (int64, error) {
 func (s *Scheduler) RunNow(ctx context.Context, members ...string) error {
 	ctx = s.fromRequest(ctx)
 	members = s.nextDue(ctx, members)
+	var wait backoff
 	for len(members) > 0 {
+		released := s.releasedChan()
 		claimed, err := claimJobsScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey},
 			claimJobsArgs{LeaseUntil: s.leaseUntil(), Jobs: members}).StringSlice()
 		if err != nil {
@@ -356,10 +392,8 @@ func (s *Scheduler) RunNow(ctx context.Context, members ...string) error {
 			return nil
 		}
 		members = busy
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Millisecond):
+		if err := wait.wait(ctx, released); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -369,19 +403,22 @@ func (s *Scheduler) RunNow(ctx context.Context, members ...string) error {
 // those that carrying out the earlier ones schedules. It answers how many it
 // carried out.
 //
-// It claims jobs in batches. Whenever anything is scheduled while a batch
-// is under way (the job sequence number moved), it puts the rest of the
-// batch back and claims again, so that a new job due before the rest is
-// carried out first.
+// It claims jobs in batches, and carries a batch out to its end unless a
+// job falls due before the batch's next one meanwhile (one that a handler
+// scheduled, or that another process put back): then it puts the rest of
+// the batch back and claims again, so that the new job is carried out
+// first. When a handler fails, the rest of the batch goes back at once,
+// for this or another process to carry out; the job that failed stays
+// claimed until its lease ends, unless it failed for good (dead-letter).
 func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 	n := 0
+	owner, _ := ctx.Value(advanceOwnerKey{}).(string)
 	for {
-		out, err := claimScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey, s.seqKey},
-			claimArgs{DueBy: until.UnixMilli(), LeaseUntil: s.leaseUntil(), Limit: claimBatch}).StringSlice()
+		batch, err := claimScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey, s.clock.key},
+			claimArgs{DueBy: until.UnixMilli(), LeaseUntil: s.leaseUntil(), Limit: claimBatch, Owner: owner}).StringSlice()
 		if err != nil {
 			return n, fmt.Errorf("claim jobs: %w", err)
 		}
-		seq, batch := out[0], out[1:]
 		if len(batch) == 0 {
 			return n, nil
 		}
@@ -395,23 +432,57 @@ func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 			}
 			group := batch[i:j]
 			s.observeLag(ctx, group)
-			if err := s.runGroup(ctx, kind, group); err != nil {
-				return n, err
+			if rest, err := s.runGroup(ctx, kind, group); err != nil {
+				return n, s.putBack(ctx, err, append(rest, batch[j:]...))
 			}
 			n += len(group)
 			i = j
-			now, err := s.release(ctx, group)
+			first, err := s.release(ctx, group)
 			if err != nil {
-				return n, err
+				return n, s.putBack(ctx, err, batch[i:])
 			}
-			if now != seq && i < len(batch) {
-				if err := releaseScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey}, releaseArgs{Jobs: batch[i:]}).Err(); err != nil {
-					return n, fmt.Errorf("release jobs: %w", err)
+			if i < len(batch) && first != nil && before(*first, batch[i]) {
+				if err := s.putBack(ctx, nil, batch[i:]); err != nil {
+					return n, err
 				}
 				break
 			}
 		}
 	}
+}
+
+// before tells whether the job first, the earliest of the due set, comes
+// before the claimed job next in due order: by due time, then, as the
+// sorted set orders them, by stored form (whose sequence number leads).
+func before(first redis.Z, next string) bool {
+	m, _ := first.Member.(string)
+	job, err := ParseJob(next)
+	if err != nil {
+		return true // claim again: the order is the set's
+	}
+	due := float64(job.Due.UnixMilli())
+	return first.Score < due || (first.Score == due && m < next)
+}
+
+// putBack puts claimed jobs back in the due set, for this or another
+// process to carry out, and answers cause — or the failure to put them
+// back, when there is no cause.
+func (s *Scheduler) putBack(ctx context.Context, cause error, jobs []string) error {
+	if len(jobs) == 0 {
+		return cause
+	}
+	// What was claimed goes back even when the request that claimed it is
+	// given up.
+	err := releaseScript.Run(context.WithoutCancel(ctx), s.rdb, []string{s.dueKey, s.flyKey}, releaseArgs{Jobs: jobs}).Err()
+	s.signalReleased()
+	if err != nil {
+		err = fmt.Errorf("release jobs: %w", err)
+		if cause == nil {
+			return err
+		}
+		s.log.WarnContext(ctx, "putting jobs back", "jobs", len(jobs), "err", err)
+	}
+	return cause
 }
 
 // kindOf is the kind of a stored job ("" when it is malformed).
@@ -430,83 +501,213 @@ func toAny(ss []string) []any {
 
 func (s *Scheduler) leaseUntil() int64 { return s.real().Add(s.opts.Lease).UnixMilli() }
 
-// carryOut runs the handlers of claimed jobs and releases them.
+// carryOut runs the handlers of claimed jobs and releases them; when one
+// fails, the rest go back at once.
 func (s *Scheduler) carryOut(ctx context.Context, claimed []string) error {
-	for _, m := range claimed {
+	for i, m := range claimed {
 		s.observeLag(ctx, []string{m})
 		if err := s.runHandler(ctx, m); err != nil {
-			return err
+			return s.putBack(ctx, err, claimed[i+1:])
 		}
-		if _, err := s.release(ctx, []string{m}); err != nil {
-			return err
+		if err := s.done(ctx, []string{m}); err != nil {
+			return s.putBack(ctx, err, claimed[i+1:])
 		}
 	}
 	return nil
 }
 
 // runGroup carries out claimed jobs of one kind: a run of them in one
-// call to a batch handler, or one job.
-func (s *Scheduler) runGroup(ctx context.Context, kind string, group []string) error {
+// call to a batch handler, or one job. A job that fails for good goes to
+// the dead-letter set and the others go on. It answers the error of a job
+// that failed otherwise — it stays claimed — with the jobs of the group
+// not tried yet, for the caller to put back.
+func (s *Scheduler) runGroup(ctx context.Context, kind string, group []string) (rest []string, err error) {
 	h := s.batch[kind]
 	if h == nil {
-		return s.runHandler(ctx, group[0])
+		return nil, s.runHandler(ctx, group[0])
 	}
 	jobs := make([]Job, 0, len(group))
 	for _, m := range group {
 		job, err := ParseJob(m)
 		if err != nil {
-			s.logMalformed(ctx, m, err)
+			if err := s.bury(ctx, m, deadMalformed, err); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		jobs = append(jobs, job)
 	}
-	if err := h(ctx, jobs); err != nil {
-		s.fired.WithLabelValues(kind, "error").Add(float64(len(jobs)))
-		return fmt.Errorf("jobs %s (%d): %w", kind, len(jobs), err)
+	if len(jobs) == 0 {
+		return nil, nil
 	}
-	s.fired.WithLabelValues(kind, "ok").Add(float64(len(jobs)))
-	return nil
+	err = h(ctx, jobs)
+	switch {
+	case err == nil:
+		s.fired.WithLabelValues(kind, "ok").Add(float64(len(jobs)))
+		return nil, nil
+	case !IsPermanent(err):
+		s.fired.WithLabelValues(kind, "error").Add(float64(len(jobs)))
+		return nil, fmt.Errorf("jobs %s (%d): %w", kind, len(jobs), err)
+	case len(jobs) == 1:
+		return nil, s.bury(ctx, jobs[0].member, deadFailed, err)
+	}
+	// One of the run failed for good: each alone, to find which.
+	for i, job := range jobs {
+		err := h(ctx, []Job{job})
+		switch {
+		case err == nil:
+			s.fired.WithLabelValues(kind, "ok").Inc()
+		case IsPermanent(err):
+			if err := s.bury(ctx, job.member, deadFailed, err); err != nil {
+				return membersOf(jobs[i+1:]), err
+			}
+		default:
+			s.fired.WithLabelValues(kind, "error").Inc()
+			return membersOf(jobs[i+1:]), fmt.Errorf("job %s: %w", job, err)
+		}
+	}
+	return nil, nil
 }
 
-// runHandler carries out a claimed job. A job whose handler fails
-// stays claimed: it is carried out again when its lease ends.
+func membersOf(jobs []Job) []string {
+	out := make([]string, len(jobs))
+	for i, j := range jobs {
+		out[i] = j.member
+	}
+	return out
+}
+
+// runHandler carries out a claimed job. A job whose handler fails stays
+// claimed: it is carried out again when its lease ends. One that fails for
+// good — malformed, of a kind nobody handles, or whose handler answers a
+// Permanent error — goes to the dead-letter set instead.
 func (s *Scheduler) runHandler(ctx context.Context, m string) error {
 	job, err := ParseJob(m)
 	switch {
 	case err != nil:
-		s.logMalformed(ctx, m, err)
+		return s.bury(ctx, m, deadMalformed, err)
 	case s.batch[job.Kind] != nil:
-		return s.runGroup(ctx, job.Kind, []string{m})
+		_, err := s.runGroup(ctx, job.Kind, []string{m})
+		return err
 	case s.handlers[job.Kind] == nil:
 		s.fired.WithLabelValues(job.Kind, "unknown_kind").Inc()
-		s.log.ErrorContext(ctx, "dropping job of unknown kind", "job", job.String())
-		s.log.DebugContext(ctx, "job of unknown kind", "job", m)
-	default:
-		if err := s.handlers[job.Kind](ctx, job); err != nil {
-			s.fired.WithLabelValues(job.Kind, "error").Inc()
-			s.log.DebugContext(ctx, "job failed", "job", m, "err", err)
-			return fmt.Errorf("job %s: %w", job, err)
-		}
+		return s.bury(ctx, m, deadUnknown, fmt.Errorf("job %s: no handler for jobs of kind %q", job, job.Kind))
+	}
+	err = s.handlers[job.Kind](ctx, job)
+	switch {
+	case err == nil:
 		s.fired.WithLabelValues(job.Kind, "ok").Inc()
+		return nil
+	case IsPermanent(err):
+		return s.bury(ctx, m, deadFailed, err)
+	}
+	s.fired.WithLabelValues(job.Kind, "error").Inc()
+	s.log.DebugContext(ctx, "job failed", "job", m, "err", err)
+	return fmt.Errorf("job %s: %w", job, err)
+}
+
+// Why a job goes to the dead-letter set: the first words of what bury
+// logs.
+const (
+	deadMalformed = "malformed job"
+	deadUnknown   = "job of unknown kind"
+	deadFailed    = "job failed for good"
+)
+
+// bury moves a claimed job that failed for good (why, cause) to the
+// dead-letter set, and logs and counts it: above debug level only its
+// kind and its masked form (Job.String), as a malformed job's stored form
+// may show a code. It answers an error only when the store cannot be
+// written: the job then stays claimed.
+func (s *Scheduler) bury(ctx context.Context, m, why string, cause error) error {
+	ctx = context.WithoutCancel(ctx) // what failed is recorded even when the request is given up
+	err := deadScript.Run(ctx, s.rdb, []string{s.flyKey, s.deadKey, s.seqKey},
+		deadArgs{Jobs: []string{m}, Errors: []string{cause.Error()}, At: s.real().UnixMilli(), Keep: deadKeep}).Err()
+	if err != nil {
+		return fmt.Errorf("move job to the dead-letter set: %w", err)
+	}
+	s.signalReleased()
+	job, _ := ParseJob(m)
+	s.dead.WithLabelValues(job.Kind).Inc()
+	switch why {
+	case deadMalformed:
+		s.log.ErrorContext(ctx, why+" moved to the dead-letter set")
+	case deadUnknown:
+		s.log.ErrorContext(ctx, why+" moved to the dead-letter set", "kind", job.Kind, "job", job.String())
+	default:
+		s.fired.WithLabelValues(job.Kind, "dead").Inc()
+		s.log.ErrorContext(ctx, why+": moved to the dead-letter set", "kind", job.Kind, "job", job.String(), "err", cause)
+	}
+	s.log.DebugContext(ctx, why, "job", m, "err", cause)
+	return nil
+}
+
+// done removes carried-out jobs from the in-flight set.
+func (s *Scheduler) done(ctx context.Context, jobs []string) error {
+	err := s.rdb.ZRem(ctx, s.flyKey, toAny(jobs)...).Err()
+	s.signalReleased()
+	if err != nil {
+		return fmt.Errorf("release jobs: %w", err)
 	}
 	return nil
 }
 
-// release removes carried-out jobs from the in-flight set and answers
-// the job sequence number read at that moment.
-func (s *Scheduler) release(ctx context.Context, done []string) (string, error) {
+// release removes carried-out jobs from the in-flight set and answers the
+// earliest job of the due set at that moment (nil when there is none), in
+// the same round trip.
+func (s *Scheduler) release(ctx context.Context, jobs []string) (*redis.Z, error) {
 	p := s.rdb.Pipeline()
-	if len(done) > 0 {
-		p.ZRem(ctx, s.flyKey, toAny(done)...)
+	p.ZRem(ctx, s.flyKey, toAny(jobs)...)
+	first := p.ZRangeWithScores(ctx, s.dueKey, 0, 0)
+	_, err := p.Exec(ctx)
+	s.signalReleased()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("release jobs: %w", err)
 	}
-	seq := p.HGet(ctx, s.seqKey, "job")
-	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return "", fmt.Errorf("release jobs: %w", err)
+	if z := first.Val(); len(z) > 0 {
+		return &z[0], nil
 	}
-	if seq.Val() == "" {
-		return "0", nil
+	return nil, nil
+}
+
+// releasedChan answers a channel closed when this process next releases a
+// job (carried out, put back, or moved to the dead-letter set). Take it
+// before reading what is in flight, so as not to miss a release in between.
+func (s *Scheduler) releasedChan() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.released
+}
+
+func (s *Scheduler) signalReleased() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	close(s.released)
+	s.released = make(chan struct{})
+}
+
+// backoff is the wait for jobs another worker holds: until this process
+// releases one (in-process jobs wake it at once), or, for those of other
+// processes, a time that doubles from minWait to maxWait with each wait.
+type backoff struct{ d time.Duration }
+
+const (
+	minWait = 2 * time.Millisecond
+	maxWait = 100 * time.Millisecond
+)
+
+func (b *backoff) wait(ctx context.Context, released <-chan struct{}) error {
+	b.d = min(max(2*b.d, minWait), maxWait)
+	t := time.NewTimer(b.d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-released:
+		b.d = 0 // something moved: look again, and soon after
+	case <-t.C:
 	}
-	return seq.Val(), nil
+	return nil
 }
 
 // Requeue puts back the claimed jobs whose lease has ended.
@@ -518,37 +719,26 @@ func (s *Scheduler) Requeue(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Advance moves the clock forward by d and, before it returns, carries out
-// everything due by the new time, in due order: what this process claims,
-// and what other processes claimed and are still carrying out.
-func (s *Scheduler) Advance(ctx context.Context, d time.Duration) (ClockState, error) {
-	st, err := s.clock.Jump(ctx, d)
-	s.mu.Lock()
-	state := s.state
-	s.mu.Unlock()
-	if state != nil {
-		state.Forget() // the clock moved: what the jobs compute with is read again
-	}
-	if err != nil {
-		return ClockState{}, err
-	}
-	if err := s.Drain(s.fromAdvance(ctx), st.Now); err != nil {
-		return ClockState{}, err
-	}
-	return s.clock.State(ctx)
-}
-
 // Drain carries out everything due by until and waits for the jobs due by
-// until that other processes are carrying out.
+// until that other processes are carrying out: woken when this process
+// releases one, and looking again after a wait that grows to maxWait for
+// those of others.
 func (s *Scheduler) Drain(ctx context.Context, until time.Time) error {
+	owner, _ := ctx.Value(advanceOwnerKey{}).(string)
+	var wait backoff
 	for {
+		released := s.releasedChan()
 		if _, err := s.Requeue(ctx); err != nil {
 			return err
 		}
 		if _, err := s.RunDue(ctx, until); err != nil {
 			return err
 		}
-		state, err := pendingScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey}, pendingArgs{DueBy: until.UnixMilli()}).Int()
+		args := pendingArgs{DueBy: until.UnixMilli()}
+		if owner != "" {
+			args.Owner, args.LeaseUntil = owner, s.leaseUntil()
+		}
+		state, err := pendingScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey, s.clock.key}, args).Int()
 		if err != nil {
 			return fmt.Errorf("read pending jobs: %w", err)
 		}
@@ -556,10 +746,8 @@ func (s *Scheduler) Drain(ctx context.Context, until time.Time) error {
 		case 0:
 			return nil
 		case 1: // only in flight elsewhere: wait for them
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(2 * time.Millisecond):
+			if err := wait.wait(ctx, released); err != nil {
+				return err
 			}
 		}
 	}
@@ -572,13 +760,14 @@ func (s *Scheduler) Drain(ctx context.Context, until time.Time) error {
 // scale — or the zero time when it has nothing due or the clock is paused:
 // a paused clock moves only by an advance, which carries out what falls due
 // itself, in due order, so the loop keeps out of its way and a seeded run
-// on a paused clock is the same every time. It costs one round trip when
-// nothing is due.
+// on a paused clock is the same every time. An advance whose process died
+// before it finished is finished here, once its lease ended (Advance). It
+// costs one round trip when nothing is due.
 func (s *Scheduler) Tick(ctx context.Context) (time.Time, error) {
 	p := s.rdb.Pipeline()
 	expired := p.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.flyKey, Start: "-inf", Stop: strconv.FormatInt(s.real().UnixMilli(), 10),
 		ByScore: true, Count: 1})
-	st := s.clock.StateCmd(ctx, p)
+	st := p.HMGet(ctx, s.clock.key, append(clockFields, advanceFields...)...)
 	next := p.ZRangeWithScores(ctx, s.dueKey, 0, 0)
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return time.Time{}, fmt.Errorf("read clock and next job: %w", err)
@@ -589,10 +778,20 @@ func (s *Scheduler) Tick(ctx context.Context) (time.Time, error) {
 		}
 		return s.real(), nil // look again at once, with the jobs put back
 	}
+	v := st.Val()
+	if a, ok := s.advanceOf(v); ok {
+		if a.lease.After(s.real()) {
+			return a.lease, nil // under way: look again when its lease ends
+		}
+		if _, err := s.takeOver(ctx); err != nil {
+			return time.Time{}, err
+		}
+		return s.real(), nil
+	}
 	if len(next.Val()) == 0 {
 		return time.Time{}, nil // nothing to do, whatever the clock
 	}
-	now, err := s.clock.StateOf(st)
+	now, err := s.clock.stateOf(v[:len(clockFields)])
 	if err != nil {
 		return time.Time{}, err
 	}

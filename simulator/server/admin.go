@@ -23,10 +23,11 @@ func (s *Server) routeAdmin(mux *http.ServeMux) {
 	s.handle(mux, "GET /admin/v1/namespaces", s.listNamespaces)
 	s.handleNS(mux, "PUT /admin/v1/scenario", s.putScenario)
 	s.handleNS(mux, "GET /admin/v1/events", s.listEvents)
+	s.handleNS(mux, "GET /admin/v1/dead-jobs", s.listDeadJobs)
 }
 
 func (s *Server) getClock(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
-	st, err := ns.Clock().State(r.Context())
+	st, err := ns.ClockState(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -105,14 +106,14 @@ func advanceBy(r *http.Request, ns *simulator.Namespace, req advanceRequest) (co
 		if err != nil {
 			return core.ClockState{}, err
 		}
-		st, _, err := ns.AdvanceNext(ctx, f)
+		st, _, err := ns.AdvanceNext(ctx, f, r.Header.Get("Idempotency-Key"))
 		return st, err
 	case req.To != "":
 		to, err := time.Parse(time.RFC3339Nano, req.To)
 		if err != nil {
 			return core.ClockState{}, core.Invalid("to: %q is not an RFC 3339 time such as 2026-05-01T12:00:00Z", req.To)
 		}
-		return ns.AdvanceTo(ctx, to)
+		return ns.AdvanceTo(ctx, to, r.Header.Get("Idempotency-Key"))
 	case req.By == "":
 		return core.ClockState{}, core.Invalid(`by: missing; give by (a duration such as "45m"), to (an RFC 3339 time) or next: true`)
 	}
@@ -120,7 +121,7 @@ func advanceBy(r *http.Request, ns *simulator.Namespace, req advanceRequest) (co
 	if err != nil {
 		return core.ClockState{}, err
 	}
-	return ns.Advance(ctx, by)
+	return ns.AdvanceOnce(ctx, by, r.Header.Get("Idempotency-Key"))
 }
 
 // schedule lists the jobs the namespace has not carried out yet, in due
@@ -223,6 +224,22 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, ns *simulato
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, map[string]any{"events": evs, "last": last})
+}
+
+// listDeadJobs answers the jobs that failed for good (GET
+// /admin/v1/dead-jobs), newest first.
+func (s *Server) listDeadJobs(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
+	limit, err := intParam(r, "limit", 100, 1, 1000)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	jobs, total, err := ns.DeadJobs(r.Context(), limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, map[string]any{"jobs": jobs, "total": total})
 }
 
 var eventID = regexp.MustCompile(`^[0-9]{1,15}(-[0-9]{1,15})?$`)

@@ -39,6 +39,48 @@ func BenchmarkAdvanceDayPerEvent(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pending), "ns/event")
 }
 
+// BenchmarkAdvance advances the clock 24 hours over n pending orders of
+// two people each, whose syncs are spread over the day: each order's sync
+// sends its two codes and delivers them in its own script (no lag) and
+// schedules the end of the window a day later, after the rest of its batch
+// — which RunDue carries on with, without claiming again. It reports the time per event carried out, which stays level
+// as n grows when an advance is linear in its events, and the commands the
+// process sends to Redis per event (the calls a script makes inside Redis
+// are free), which does not hang on the machine's load. On the embedded
+// store, or on the real Redis of SMSIM_TEST_REDIS_URL.
+func BenchmarkAdvance(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("orders=%d", n), func(b *testing.B) {
+			var events float64
+			commands := 0
+			for b.Loop() {
+				b.StopTimer()
+				e := newBenchEnv(b)
+				var count commandCounter
+				e.rdb.AddHook(&count)
+				e.patchFaults(`{"sync_lag":{"min":"1m","max":"23h"}}`)
+				for i := range n {
+					e.submit(firstFilingWebsite(fmt.Sprintf("137%08d", 2*i), fmt.Sprintf("137%08d", 2*i+1)))
+				}
+				before := activity(families(b, e.reg)["smsim_scheduler_events_total"])
+				count.take()
+				count.takeBackground()
+				b.StartTimer()
+				e.advance("24h")
+				b.StopTimer()
+				events += activity(families(b, e.reg)["smsim_scheduler_events_total"]) - before
+				fg, _ := count.take()
+				bg, _ := count.takeBackground()
+				commands += fg + bg
+				b.StartTimer()
+			}
+			b.ReportMetric(events/float64(b.N), "events/op")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/events, "ns/event")
+			b.ReportMetric(float64(commands)/events, "commands/event")
+		})
+	}
+}
+
 // BenchmarkValidate is one validation with a wrong code (until the
 // rejection, then not_found answers).
 func BenchmarkValidate(b *testing.B) {

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/redis/go-redis/v9"
 
 	"smsim/miit"
 	"smsim/simulator"
@@ -31,6 +32,7 @@ var metricNames = []string{
 	"smsim_resends_total",
 	"smsim_orders",
 	"smsim_scheduler_events_total",
+	"smsim_scheduler_dead_jobs_total",
 	"smsim_scheduler_lag_seconds",
 	"smsim_websocket_connections",
 	"smsim_long_polls",
@@ -148,6 +150,10 @@ func TestMetricsNamesHelpAndTheyMove(t *testing.T) {
 	e.gwSend("12381", spammed, "from MIIT")
 	e.putProfile(off, `{"reachable":false}`)
 	e.gwSend("95187", off, "to nobody")
+	// and an event that fails for good
+	if err := e.rdb.ZAdd(context.Background(), e.keys().SchedDue(), redis.Z{Score: 0, Member: "x|soon|miit.sync"}).Err(); err != nil {
+		t.Fatal(err)
+	}
 	e.advance("10s")
 	// the background loop of a running clock delivers one (10 simulated
 	// seconds are 10 real milliseconds at scale 1000)

@@ -700,6 +700,8 @@ func TestOpenAPIConformance(t *testing.T) {
 	c.do(oaReq{method: "GET", path: "/admin/v1/webhooks/" + hook.ID + "/deliveries?limit=0", invalid: true}, 400)
 	c.do(oaReq{method: "DELETE", path: "/admin/v1/webhooks/" + hook.ID}, 204)
 	c.do(oaReq{method: "DELETE", path: "/admin/v1/webhooks/" + hook.ID}, 404)
+	c.get("/admin/v1/dead-jobs", 200)
+	c.do(oaReq{method: "GET", path: "/admin/v1/dead-jobs?limit=1001", invalid: true}, 400)
 	c.do(oaReq{method: "GET", path: "/admin/v1/clock", namespace: "oa-other"}, 200)
 	c.do(oaReq{method: "GET", path: "/admin/v1/clock?namespace=oa-other"}, 200)
 	c.do(oaReq{method: "GET", path: "/admin/v1/clock", namespace: "bad{name}", invalid: true}, 400)

@@ -193,6 +193,15 @@ func TestSDKClockAndScenarioWireForm(t *testing.T) {
 		Phones: map[string]json.RawMessage{"13800000001": json.RawMessage(`{"reachable": false}`)}})
 }
 
+func TestSDKDeadJobWireForm(t *testing.T) {
+	due := t0.Add(30 * time.Minute)
+	sameWire[client.DeadJob](t, "dead job", core.DeadJob{Job: "000000000007|1777595400000|miit.sync|f_1|x", Kind: "miit.sync",
+		Due: &due, Args: []string{"f_1", "x"}, Error: "malformed job", FailedAt: time.Date(2026, 12, 2, 10, 0, 0, 123e6, time.UTC)})
+	sameWire[client.DeadJob](t, "dead job that cannot be read", core.DeadJob{Job: "x|soon", Args: []string{}, Error: "malformed job",
+		FailedAt: time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)})
+	sameWire[client.DeadJobList](t, "dead jobs", map[string]any{"jobs": []core.DeadJob{}, "total": 0})
+}
+
 func TestSDKFaultConstants(t *testing.T) {
 	sameConstants(t, "delay models", [][2]string{
 		{client.ModelFixed, core.ModelFixed}, {client.ModelUniform, core.ModelUniform}, {client.ModelLogNormal, core.ModelLogNormal},

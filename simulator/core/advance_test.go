@@ -1,0 +1,283 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator/core"
+	"smsim/simulator/core/testkit"
+)
+
+// claimCounter counts the calls of one script a client sends (by
+// default RunDue's claims of a batch).
+type claimCounter struct {
+	mu   sync.Mutex
+	n    int
+	hash string
+}
+
+func (c *claimCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *claimCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		hash := c.hash
+		if hash == "" {
+			hash = core.ClaimScriptHash
+		}
+		if a := cmd.Args(); len(a) > 1 && (cmd.Name() == "evalsha" && a[1] == hash) {
+			c.mu.Lock()
+			c.n++
+			c.mu.Unlock()
+		}
+		return next(ctx, cmd)
+	}
+}
+func (c *claimCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// A handler that schedules a job due after the batch's next one does not
+// make RunDue claim again; one due before it does, and is carried out
+// first.
+func TestRunDueClaimsAgainOnlyForAJobDueBeforeTheBatchsNext(t *testing.T) {
+	ctx := context.Background()
+	e := newSchedEnv(t)
+	rdb := e.srv.Client(t)
+	var claims claimCounter
+	rdb.AddHook(&claims)
+	s := core.NewScheduler(rdb, e.ks, e.clock, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), core.SchedulerOptions{})
+	var order []string
+	s.Handle("n", func(ctx context.Context, job core.Job) error {
+		order = append(order, job.Args[0])
+		switch job.Args[0] {
+		case "0", "1", "2", "3", "4", "5", "6", "7", "8", "9": // each schedules one due after the batch
+			_, err := s.Schedule(ctx, job.Due.Add(24*time.Hour), "n", "later"+job.Args[0])
+			return err
+		case "3x":
+			return nil
+		}
+		return nil
+	})
+	s.Handle("m", func(ctx context.Context, job core.Job) error {
+		order = append(order, job.Args[0])
+		if job.Args[0] == "m4" { // one due before the batch's next job
+			_, err := s.Schedule(ctx, job.Due.Add(30*time.Second), "n", "early")
+			return err
+		}
+		return nil
+	})
+	for i := 0; i < 10; i++ {
+		if _, err := s.Schedule(ctx, start.Add(time.Duration(i)*time.Minute), "n", fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := claims.n
+	if n, err := s.RunDue(ctx, start.Add(30*time.Minute)); err != nil || n != 10 {
+		t.Fatalf("RunDue: %d, %v", n, err)
+	}
+	// one claim for the batch, one that finds nothing more due
+	if got := claims.n - before; got != 2 {
+		t.Errorf("%d claims for a batch whose handlers scheduled jobs due after it, want 2", got)
+	}
+	order = nil
+	for i := 0; i < 10; i++ {
+		if _, err := s.Schedule(ctx, start.Add(2*time.Hour+time.Duration(i)*time.Minute), "m", fmt.Sprintf("m%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before = claims.n
+	if _, err := s.RunDue(ctx, start.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	want := "[m0 m1 m2 m3 m4 early m5 m6 m7 m8 m9]"
+	if fmt.Sprint(order) != want {
+		t.Errorf("order %v, want %s", order, want)
+	}
+	// the batch, again for the early job, then nothing left
+	if got := claims.n - before; got != 3 {
+		t.Errorf("%d claims, want 3", got)
+	}
+}
+
+// An advance whose process dies before it finished is finished by another
+// process once its lease ended: on a read of the clock (or by its loop),
+// every job due by the target carried out once; a retry with the
+// advance's Idempotency-Key then moves nothing and answers as the advance
+// would have.
+func TestUnfinishedAdvanceIsFinishedByAnotherProcess(t *testing.T) {
+	ctx := context.Background()
+	e := newSchedEnv(t)
+	real := testkit.NewClock(time.Now())
+	process := func(fail string) (*core.Scheduler, map[string]int) {
+		rdb := e.srv.Client(t)
+		c := core.NewClock(rdb, e.ks, core.ClockStart{At: start, Paused: true}, real.Now)
+		s := core.NewScheduler(rdb, e.ks, c, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), core.SchedulerOptions{Lease: time.Minute})
+		ran := map[string]int{}
+		s.Handle("n", func(ctx context.Context, job core.Job) error {
+			if job.Args[0] == fail {
+				return errors.New("the process dies")
+			}
+			ran[job.Args[0]]++
+			return nil
+		})
+		return s, ran
+	}
+	dying, ranBefore := process("5")
+	for i := 1; i <= 9; i++ {
+		if _, err := dying.Schedule(ctx, start.Add(time.Duration(i)*time.Hour), "n", fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := dying.Schedule(ctx, start.Add(25*time.Hour), "n", "after"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := dying.AdvanceOnce(ctx, 24*time.Hour, "k1"); err == nil {
+		t.Fatal("the advance finished, want the handler's failure")
+	}
+	if fmt.Sprint(ranBefore) != "map[1:1 2:1 3:1 4:1]" {
+		t.Fatalf("carried out before the failure: %v", ranBefore)
+	}
+	// A process that fails gives its lease up (advance_lease 0); one killed
+	// leaves it running, as here.
+	lease := real.Now().Add(time.Minute).UnixMilli()
+	if err := e.srv.Client(t).HSet(ctx, e.ks.Clock(), "advance_lease", lease).Err(); err != nil {
+		t.Fatal(err)
+	}
+	heir, ran := process("")
+	// the clock reads the target, the rest undone, until the lease ends
+	st, err := heir.Clock(ctx)
+	if err != nil || !st.Now.Equal(start.Add(24*time.Hour)) || len(ran) != 0 {
+		t.Fatalf("the clock while the advance's lease runs: %v (%v), carried out %v", st, err, ran)
+	}
+	real.Add(61 * time.Second)
+	st, err = heir.Clock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Now.Equal(start.Add(24*time.Hour)) || !st.Paused {
+		t.Fatalf("clock %+v, want paused at +24h", st)
+	}
+	if fmt.Sprint(ran) != "map[5:1 6:1 7:1 8:1 9:1]" {
+		t.Errorf("the heir carried out %v, want 5 to 9 once each", ran)
+	}
+	if n, _ := heir.Pending(ctx); n != 1 {
+		t.Errorf("%d jobs pending, want 1 (the one after the target)", n)
+	}
+	// the client retries its advance: nothing moves, the answer is the same
+	again, replayed, err := heir.AdvanceOnce(ctx, 24*time.Hour, "k1")
+	if err != nil || again != st || !replayed {
+		t.Errorf("retried advance: %+v (%v), want %+v", again, err, st)
+	}
+	if now, _ := heir.Clock(ctx); !now.Now.Equal(start.Add(24 * time.Hour)) {
+		t.Errorf("clock after the retry %s, want +24h", now.Now)
+	}
+	// another key moves the clock again
+	next, replayed, err := heir.AdvanceOnce(ctx, time.Hour, "k2")
+	if err != nil || replayed || !next.Now.Equal(start.Add(25*time.Hour)) || ran["after"] != 1 {
+		t.Errorf("advance k2: %+v (%v), carried out %v", next, err, ran)
+	}
+}
+
+// A failed advance can be retried at once: its process gave up its lease.
+func TestFailedAdvanceIsRetriedAtOnce(t *testing.T) {
+	ctx := context.Background()
+	e := newSchedEnv(t)
+	s := e.scheduler(t)
+	fail := true
+	ran := 0
+	s.Handle("n", func(ctx context.Context, job core.Job) error {
+		if fail {
+			return errors.New("the store hiccuped")
+		}
+		ran++
+		return nil
+	})
+	if _, err := s.Schedule(ctx, start.Add(time.Hour), "n", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.AdvanceOnce(ctx, 2*time.Hour, "k"); err == nil {
+		t.Fatal("want the handler's failure")
+	}
+	fail = false
+	// the job stays claimed until its lease ends (30s); the retry finishes
+	// the advance, which carries it out then
+	rdb := e.srv.Client(t)
+	if err := rdb.ZAdd(ctx, e.ks.SchedInflight(), redis.Z{Score: 0, Member: mustMember(t, rdb, e.ks)}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	st, _, err := s.AdvanceOnce(ctx, 2*time.Hour, "k")
+	if err != nil || !st.Now.Equal(start.Add(2*time.Hour)) || ran != 1 {
+		t.Fatalf("retry: %+v (%v), ran %d; want the clock at +2h, the job once", st, err, ran)
+	}
+}
+
+// mustMember is the one job in flight.
+func mustMember(t *testing.T, rdb redis.UniversalClient, ks core.Keyspace) string {
+	t.Helper()
+	m, err := rdb.ZRange(context.Background(), ks.SchedInflight(), 0, -1).Result()
+	if err != nil || len(m) != 1 {
+		t.Fatalf("in flight: %v (%v), want one job", m, err)
+	}
+	return m[0]
+}
+
+func (c *claimCounter) get() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// Drain waits for a job another worker of the process carries out without
+// polling the store every few milliseconds: it looks again when the job is
+// released, and meanwhile at growing intervals (at most 100 ms).
+func TestDrainWaitsForAReleaseNotAPoll(t *testing.T) {
+	ctx := context.Background()
+	e := newSchedEnv(t)
+	rdb := e.srv.Client(t)
+	looks := claimCounter{hash: core.PendingScriptHash}
+	rdb.AddHook(&looks)
+	s := core.NewScheduler(rdb, e.ks, e.clock, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), core.SchedulerOptions{})
+	started, release := make(chan struct{}), make(chan struct{})
+	s.Handle("slow", func(ctx context.Context, job core.Job) error {
+		close(started)
+		<-release
+		return nil
+	})
+	if _, err := s.Schedule(ctx, start, "slow", "x"); err != nil {
+		t.Fatal(err)
+	}
+	worker := make(chan error, 1)
+	go func() { _, err := s.RunDue(ctx, start); worker <- err }()
+	<-started
+	drained := make(chan error, 1)
+	go func() { drained <- s.Drain(ctx, start) }()
+	time.Sleep(300 * time.Millisecond) // the other worker holds the job a while
+	select {
+	case err := <-drained:
+		t.Fatalf("Drain returned while the job was in flight: %v", err)
+	default:
+	}
+	close(release)
+	if err := <-worker; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-drained:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Drain did not return once the job was released")
+	}
+	// 2, 4, 8 … 100 ms: about ten looks in 300 ms, where a 2 ms poll makes 150
+	if n := looks.get(); n > 15 {
+		t.Errorf("Drain looked %d times in 300 ms, want at most 15", n)
+	}
+}

@@ -1,0 +1,26 @@
+-- clock_advance starts an advance of the clock by args.add ms (see
+-- Scheduler.Advance). A retry of the latest finished advance — its
+-- Idempotency-Key args.key — moves nothing and answers {'replay', answer},
+-- the clock that advance answered (JSON). While another advance is
+-- unfinished it answers {'unfinished', target}: the caller finishes or
+-- awaits that one first. One that would pass args.max (simulated ms)
+-- answers {'past', now}. Otherwise it records the advance — its target
+-- advance_to, its key, its owner args.owner, leased until the real time
+-- args.lease — and only then moves the clock there, re-anchored at the real
+-- time args.real; it answers {'started', target}.
+local clock_key = KEYS[1]
+local c = redis.call('HMGET', clock_key, 'sim', 'real', 'scale', 'paused', 'advance_to', 'advanced_key', 'advanced')
+if not c[1] then return redis.error_reply('clock is not set') end
+if args.key ~= '' and c[6] == args.key then return {'replay', c[7]} end
+if c[5] then return {'unfinished', c[5]} end
+local real = args.real
+local sim = tonumber(c[1])
+if c[4] ~= '1' and real > tonumber(c[2]) then
+  sim = sim + math.floor((real - tonumber(c[2])) * tonumber(c[3]))
+end
+if sim + args.add > args.max then return {'past', int(sim)} end
+sim = sim + args.add
+redis.call('HSET', clock_key, 'advance_to', int(sim), 'advance_key', args.key, 'advance_owner', args.owner,
+  'advance_lease', int(args.lease))
+redis.call('HSET', clock_key, 'sim', int(sim), 'real', int(real))
+return {'started', int(sim)}
