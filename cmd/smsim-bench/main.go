@@ -253,14 +253,14 @@ func openStore(ctx context.Context, name, url string) (*store, error) {
 		if err := s.mini.StartAddr("127.0.0.1:0"); err != nil {
 			return nil, err
 		}
-		s.rdb = redis.NewClient(&redis.Options{Addr: s.mini.Addr(), PoolSize: 256})
+		s.rdb = redis.NewClient(core.StoreOptions(&redis.Options{Addr: s.mini.Addr(), PoolSize: 256}, 0))
 	} else {
 		opt, err := redis.ParseURL(url)
 		if err != nil {
 			return nil, fmt.Errorf("redis-url: %w", err)
 		}
 		opt.PoolSize = 256
-		s.rdb = redis.NewClient(opt)
+		s.rdb = redis.NewClient(core.StoreOptions(opt, 0))
 		var b [6]byte
 		rand.Read(b[:])
 		s.prefix = "smsimbench-" + hex.EncodeToString(b[:])

@@ -51,6 +51,7 @@ type config struct {
 	logLevel        string
 	logFormat       string
 	shutdownTimeout time.Duration
+	storeTimeout    time.Duration
 	namespaceIdle   time.Duration
 	namespaceTTL    time.Duration
 	maxNamespaces   int
@@ -88,6 +89,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in progress")
+	fs.DurationVar(&c.storeTimeout, "store-timeout", core.DefaultStoreTimeout, "how long each call to Redis may take, its wait for a connection included: a request that finds Redis stalled answers 503 by then")
 	fs.DurationVar(&c.namespaceIdle, "namespace-idle", simulator.DefaultNamespaceIdle, "how long a namespace no request touches counts as in use")
 	fs.DurationVar(&c.namespaceTTL, "namespace-ttl", defaultNamespaceTTL, "how long (real time) the keys of a namespace no request changes outlive its last use; 0: for ever")
 	fs.IntVar(&c.maxNamespaces, "max-namespaces", simulator.DefaultMaxNamespaces, "most namespaces in use at once: a write that would make one more is a 429")
@@ -162,7 +164,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "smsim:", err)
 		return 2
 	}
-	rdb, closeStore, err := openStore(ctx, c.redisURL, log)
+	rdb, closeStore, err := openStore(ctx, c.redisURL, c.storeTimeout, log)
 	if err != nil {
 		log.Error("opening the store", "err", err)
 		return 1
@@ -256,7 +258,7 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	sc := simulator.Config{KeyPrefix: c.keyPrefix, MIITSender: c.miitSender, ProviderSender: c.providerSender,
-		Log: log, Registry: reg, NamespaceIdle: c.namespaceIdle, MaxNamespaces: c.maxNamespaces,
+		Log: log, Registry: reg, NamespaceIdle: c.namespaceIdle, MaxNamespaces: c.maxNamespaces, StoreTimeout: c.storeTimeout,
 		WebhookHosts: c.webhookHosts,
 		ClockStart:   core.ClockStart{Scale: c.scale, Paused: c.paused},
 		Limits:       core.Limits{Retention: c.retention, InboxMax: c.inboxMax, NamespaceTTL: c.namespaceTTL}}
@@ -271,6 +273,9 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 	}
 	if c.maxBody < 1024 {
 		return sc, fmt.Errorf("max-body: must be at least 1024 bytes, got %d", c.maxBody)
+	}
+	if c.storeTimeout < 10*time.Millisecond || c.storeTimeout > time.Minute {
+		return sc, fmt.Errorf("store-timeout: must be at least 10ms and at most 1m, got %v", c.storeTimeout)
 	}
 	if c.maxNamespaces < 1 {
 		return sc, fmt.Errorf("max-namespaces: must be at least 1, got %d", c.maxNamespaces)
@@ -308,22 +313,23 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 }
 
 // openStore connects to the Redis of url, or starts an embedded miniredis
-// when url is empty.
-func openStore(ctx context.Context, url string, log *slog.Logger) (redis.UniversalClient, func(), error) {
+// when url is empty; its client never sends a command twice, and waits at
+// most timeout for each (core.StoreOptions).
+func openStore(ctx context.Context, url string, timeout time.Duration, log *slog.Logger) (redis.UniversalClient, func(), error) {
 	if url == "" {
 		m := miniredis.NewMiniRedis()
 		if err := m.StartAddr("127.0.0.1:0"); err != nil {
 			return nil, nil, fmt.Errorf("start embedded Redis: %w", err)
 		}
 		stopTTLs := runDownTTLs(m, ttlTick)
-		rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
+		rdb := redis.NewClient(core.StoreOptions(&redis.Options{Addr: m.Addr()}, timeout))
 		return rdb, func() { rdb.Close(); stopTTLs(); m.Close() }, nil
 	}
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, nil, fmt.Errorf("redis-url: %w", err)
 	}
-	rdb := redis.NewClient(opt)
+	rdb := redis.NewClient(core.StoreOptions(opt, timeout))
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := rdb.Ping(pctx).Err(); err != nil {

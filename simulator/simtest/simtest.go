@@ -143,7 +143,7 @@ func Start(opts ...Option) (*Sim, error) {
 		f(&o)
 	}
 	ctx := context.Background()
-	s, err := store(ctx, o.cfg.KeyPrefix)
+	s, err := store(ctx, o.cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -170,9 +170,11 @@ func Start(opts ...Option) (*Sim, error) {
 }
 
 // store gives a Sim its Redis: the real server of SMSIM_TEST_REDIS_URL,
-// under a key prefix of its own (prefix, or "smsimtest", and a random
-// suffix), else a new miniredis, under prefix as it is.
-func store(ctx context.Context, prefix string) (*Sim, error) {
+// under a key prefix of its own (o's, or "smsimtest", and a random
+// suffix), else a new miniredis, under o's prefix as it is. Its client is
+// one of smsim's store (core.StoreOptions, within o's StoreTimeout).
+func store(ctx context.Context, o simulator.Config) (*Sim, error) {
+	prefix := o.KeyPrefix
 	u := os.Getenv(testkit.EnvURL)
 	if u == "" {
 		m := miniredis.NewMiniRedis()
@@ -183,7 +185,7 @@ func store(ctx context.Context, prefix string) (*Sim, error) {
 			prefix = "smsim"
 		}
 		return &Sim{Redis: m, RedisURL: "redis://" + m.Addr(), KeyPrefix: prefix,
-			rdb: redis.NewClient(&redis.Options{Addr: m.Addr()})}, nil
+			rdb: redis.NewClient(core.StoreOptions(&redis.Options{Addr: m.Addr()}, o.StoreTimeout))}, nil
 	}
 	opt, err := redis.ParseURL(u)
 	if err != nil {
@@ -196,7 +198,7 @@ func store(ctx context.Context, prefix string) (*Sim, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sim{RedisURL: u, KeyPrefix: unique, rdb: redis.NewClient(opt), real: true}
+	s := &Sim{RedisURL: u, KeyPrefix: unique, rdb: redis.NewClient(core.StoreOptions(opt, o.StoreTimeout)), real: true}
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		s.rdb.Close()
 		return nil, fmt.Errorf("%s: %s: %w", testkit.EnvURL, u, err)

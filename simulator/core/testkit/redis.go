@@ -73,11 +73,16 @@ func (r *Redis) Client(t testing.TB) redis.UniversalClient {
 	return c
 }
 
+// dial opens a client of url as smsim's store opens one
+// (core.StoreOptions, which this package, below core, cannot call): it
+// never sends a command twice, and a call's context bounds its waits.
 func dial(url string) (*redis.Client, error) {
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", url, err)
 	}
+	opt.MaxRetries = -1
+	opt.ContextTimeoutEnabled = true
 	return redis.NewClient(opt), nil
 }
 
