@@ -25,6 +25,7 @@ const DefaultStoreTimeout = 2 * time.Second
 //     copy waits in a stalled Redis, and a script that writes would run
 //     twice: two orders for one submission. A call that fails fails once,
 //     and its caller decides.
+//   - a dial that fails is not tried again within the call;
 //   - every wait of a call — for a connection of the pool, to dial, to
 //     write, to read — is bounded by timeout (DefaultStoreTimeout when 0),
 //     and by the deadline of the call's context (ContextTimeoutEnabled),
@@ -34,6 +35,7 @@ func StoreOptions(o *redis.Options, timeout time.Duration) *redis.Options {
 		timeout = DefaultStoreTimeout
 	}
 	o.MaxRetries = -1
+	o.DialerRetries = 1 // a refused connection is refused at once; the next call dials again
 	o.DialTimeout = timeout
 	o.ReadTimeout = timeout
 	o.WriteTimeout = timeout
