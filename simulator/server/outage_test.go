@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -146,10 +147,15 @@ func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool)
 }
 
 // outageSim runs an smsim on the Redis at addr, with a store timeout of
-// outageTimeout, until the test ends.
-func outageSim(t *testing.T, addr string) string {
+// outageTimeout, until the test ends; it answers its URL and its store's
+// client, whose options opt may change.
+func outageSim(t *testing.T, addr string, opt ...func(*redis.Options)) (string, *redis.Client) {
 	t.Helper()
-	rdb := redis.NewClient(core.StoreOptions(&redis.Options{Addr: addr}, outageTimeout))
+	o := &redis.Options{Addr: addr}
+	for _, f := range opt {
+		f(o)
+	}
+	rdb := redis.NewClient(core.StoreOptions(o, outageTimeout))
 	world, err := simulator.New(context.Background(), simulator.Config{Redis: rdb, StoreTimeout: outageTimeout,
 		Registry: prometheus.NewRegistry(), ClockStart: core.ClockStart{At: t0, Paused: true, Scale: 1}})
 	if err != nil {
@@ -164,7 +170,7 @@ func outageSim(t *testing.T, addr string) string {
 		world.Stop()
 		rdb.Close()
 	})
-	return hs.URL
+	return hs.URL, rdb
 }
 
 // outageRequest is one request of each kind: a read, a write, a script.
@@ -253,7 +259,7 @@ func wantServed(t *testing.T, base string) {
 // with nothing restarted.
 func TestRedisStopped(t *testing.T) {
 	rs := startRedisServer(t)
-	base := outageSim(t, rs.addr)
+	base, _ := outageSim(t, rs.addr)
 	wantServed(t, base)
 	rs.shutdown()
 	wantReady(t, base, 503)
@@ -267,7 +273,7 @@ func TestRedisStopped(t *testing.T) {
 // Every request is a 503 within the store timeout, never a hang.
 func TestRedisPaused(t *testing.T) {
 	rs := startRedisServer(t)
-	base := outageSim(t, rs.addr)
+	base, _ := outageSim(t, rs.addr)
 	wantServed(t, base)
 	rs.signal(syscall.SIGSTOP)
 	wantReady(t, base, 503)
@@ -296,7 +302,7 @@ func TestRedisLoading(t *testing.T) {
 		info, err := c.Info(ctx, "persistence").Result()
 		return err == nil && strings.Contains(info, "aof_rewrite_in_progress:0") && strings.Contains(info, "aof_rewrite_scheduled:0")
 	})
-	base := outageSim(t, rs.addr)
+	base, _ := outageSim(t, rs.addr)
 	wantServed(t, base)
 	rs.shutdown()
 	rs.start(false)
@@ -319,7 +325,7 @@ func TestRedisLoading(t *testing.T) {
 // serves.
 func TestRedisBusy(t *testing.T) {
 	rs := startRedisServer(t, "--busy-reply-threshold", "100")
-	base := outageSim(t, rs.addr)
+	base, _ := outageSim(t, rs.addr)
 	wantServed(t, base)
 	c := rs.client()
 	defer c.Close()
@@ -341,4 +347,195 @@ func TestRedisBusy(t *testing.T) {
 	}
 	wantReady(t, base, 200)
 	wantServed(t, base)
+}
+
+// stallProxy stands between smsim and Redis. Stalled, it holds what smsim
+// sends; released, it forwards all of it — what a connection smsim has
+// closed since sent too — as a stalled Redis reads its sockets once it
+// runs again.
+type stallProxy struct {
+	addr     string
+	upstream string
+	ln       net.Listener
+	gate     sync.RWMutex // held while stalled
+	stalled  bool
+	mu       sync.Mutex // guards conns
+	conns    []net.Conn
+	wg       sync.WaitGroup
+}
+
+func newStallProxy(t *testing.T, upstream string) *stallProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &stallProxy{addr: ln.Addr().String(), upstream: upstream, ln: ln}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *stallProxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		u, err := net.Dial("tcp", p.upstream)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, c, u)
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go func() {
+			defer p.wg.Done()
+			p.forward(u, c)
+		}()
+		go func() {
+			defer p.wg.Done()
+			io.Copy(c, u)
+			c.Close()
+		}()
+	}
+}
+
+// forward copies what smsim sends to Redis, holding it while stalled.
+func (p *stallProxy) forward(u, c net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			p.gate.RLock()
+			_, werr := u.Write(buf[:n])
+			p.gate.RUnlock()
+			if werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			u.(*net.TCPConn).CloseWrite() // Redis reads what came, then the end
+			return
+		}
+	}
+}
+
+func (p *stallProxy) stall() {
+	p.gate.Lock()
+	p.stalled = true
+}
+
+func (p *stallProxy) release() {
+	p.stalled = false
+	p.gate.Unlock()
+}
+
+func (p *stallProxy) close() {
+	if p.stalled {
+		p.release()
+	}
+	p.ln.Close()
+	p.mu.Lock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// Submissions while Redis stalls: each times out (a 503 with Retry-After,
+// within the bound), and its script, held in the stall, runs once when
+// Redis runs again — never twice, as it did when the client library sent
+// it again on another connection after the timeout. So each person has
+// one order, one filing.submitted event, one notice.
+func TestStallRunsEachSubmissionOnce(t *testing.T) {
+	rs := startRedisServer(t)
+	px := newStallProxy(t, rs.addr)
+	const n = 12
+	// Connections ready in the pool, for each submission and for a retry
+	// to take: a connection made while Redis stalls would fail on its
+	// handshake, before its request sends anything.
+	base, rdb := outageSim(t, px.addr, func(o *redis.Options) { o.PoolSize, o.MinIdleConns = 3*n, 3*n })
+	submission := func(i int) outageRequest {
+		return outageRequest{"POST", "/provider/v1/filings", fmt.Sprintf(`{"type":"first_filing","variant":"app",`+
+			`"entity_leader":{"name":"Li Lei","phone":"1380000%04d","certificate_number":"110101199003071234"}}`, i)}
+	}
+	// Warm: the scripts loaded, the namespace's use recorded.
+	statuses := make([]int, n+1)
+	var wg sync.WaitGroup
+	for i := range n + 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := outageRequest{"GET", "/admin/v1/clock", ""}
+			if i == n {
+				r = submission(n)
+			}
+			resp, _, _ := request(t, base, r)
+			statuses[i] = resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	if statuses[n] != 201 {
+		t.Fatalf("the warm submission: %d", statuses[n])
+	}
+	waitUntil(t, 10*time.Second, "connections ready", func() bool { return rdb.PoolStats().IdleConns >= 3*n-2 })
+
+	px.stall()
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, b, took := request(t, base, submission(i))
+			switch {
+			case resp.StatusCode == 503 && resp.Header.Get("Retry-After") == "1":
+			default:
+				t.Errorf("submission %d while Redis stalls: %d (Retry-After %q) %s", i, resp.StatusCode, resp.Header.Get("Retry-After"), b)
+			}
+			if took > outageBound {
+				t.Errorf("submission %d answered in %s, want within %s", i, took, outageBound)
+			}
+		}()
+	}
+	wg.Wait()
+	px.release()
+
+	var list struct{ Total int }
+	orders := func() int {
+		resp, b, _ := request(t, base, outageRequest{"GET", "/provider/v1/filings", ""})
+		if resp.StatusCode != 200 {
+			return -1
+		}
+		json.Unmarshal(b, &list)
+		return list.Total
+	}
+	waitUntil(t, 10*time.Second, "the held submissions stored", func() bool { return orders() >= n+1 })
+	var log struct{ Events []core.Record }
+	resp, b, _ := request(t, base, outageRequest{"GET", "/admin/v1/events?after=0", ""})
+	if resp.StatusCode != 200 {
+		t.Fatalf("events: %d %s", resp.StatusCode, b)
+	}
+	json.Unmarshal(b, &log)
+	submitted := 0
+	for _, r := range log.Events {
+		if r.Kind == core.KindFilingSubmitted {
+			submitted++
+		}
+	}
+	if got := orders(); got != n+1 || submitted != n+1 {
+		t.Fatalf("%d orders, %d filing.submitted events; want %d each", got, submitted, n+1)
+	}
+	for i := range n + 1 {
+		var inbox struct{ Messages []message }
+		resp, b, _ := request(t, base, outageRequest{"GET", fmt.Sprintf("/phones/v1/1380000%04d/messages", i), ""})
+		json.Unmarshal(b, &inbox)
+		if resp.StatusCode != 200 || len(inbox.Messages) != 1 {
+			t.Errorf("person %d: %d messages (%d), want the one notice", i, len(inbox.Messages), resp.StatusCode)
+		}
+	}
 }
