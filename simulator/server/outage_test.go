@@ -457,17 +457,27 @@ func TestStallRunsEachSubmissionOnce(t *testing.T) {
 	rs := startRedisServer(t)
 	px := newStallProxy(t, rs.addr)
 	const n = 12
-	// Connections ready in the pool, for each submission and for a retry
-	// to take: a connection made while Redis stalls would fail on its
-	// handshake, before its request sends anything.
-	base, rdb := outageSim(t, px.addr, func(o *redis.Options) { o.PoolSize, o.MinIdleConns = 3*n, 3*n })
 	submission := func(i int) outageRequest {
 		return outageRequest{"POST", "/provider/v1/filings", fmt.Sprintf(`{"type":"first_filing","variant":"app",`+
 			`"entity_leader":{"name":"Li Lei","phone":"1380000%04d","certificate_number":"110101199003071234"}}`, i)}
 	}
-	// Warm: the scripts loaded, the namespace's use recorded.
-	statuses := make([]int, n+1)
+	// Connections ready in the pool, handshake done, for each submission
+	// and for a retry to take: a connection made while Redis stalls would
+	// fail on its handshake, before its request sends anything. Blocking
+	// commands at once hold one connection each.
+	base, rdb := outageSim(t, px.addr, func(o *redis.Options) { o.PoolSize = 3 * n })
 	var wg sync.WaitGroup
+	for range 3 * n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rdb.Do(context.Background(), "BLPOP", "smsim-test:nothing", "0.2")
+		}()
+	}
+	wg.Wait()
+	// Warm: the scripts loaded, the namespace's use recorded (for the next
+	// 10 s: no submission below records it, which would be its first call).
+	statuses := make([]int, n+1)
 	for i := range n + 1 {
 		wg.Add(1)
 		go func() {
@@ -484,7 +494,6 @@ func TestStallRunsEachSubmissionOnce(t *testing.T) {
 	if statuses[n] != 201 {
 		t.Fatalf("the warm submission: %d", statuses[n])
 	}
-	waitUntil(t, 10*time.Second, "connections ready", func() bool { return rdb.PoolStats().IdleConns >= 3*n-2 })
 
 	px.stall()
 	for i := range n {
