@@ -32,8 +32,8 @@ var recordedHeaders = []string{"Content-Type", "Location", "X-Content-Type-Optio
 // request — same method, path, query and body — is answered the recorded
 // answer again, marked Idempotent-Replayed; while the first is in
 // progress, a retry is a 409 with a Retry-After; a key used for another
-// request is a 422. An answer of 5xx is not recorded: the key is freed,
-// and a retry runs the request again.
+// request is a 422. An answer that may differ on a retry (forgotten) is
+// not recorded: the key is freed, and a retry runs the request again.
 func (s *Server) idempotent(h nsHandler) nsHandler {
 	return func(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 		keys := r.Header.Values(IdempotencyKeyHeader)
@@ -85,7 +85,7 @@ func (s *Server) idempotent(h nsHandler) nsHandler {
 		}
 		// Recorded even when the client has gone: its retry is answered.
 		ctx := context.WithoutCancel(r.Context())
-		if rec.status >= 500 {
+		if forgotten(rec.status) {
 			if err := ns.ForgetAnswer(ctx, key); err != nil {
 				s.log.WarnContext(ctx, "freeing an idempotency key; it is freed when its claim ends", "key", key, "err", err)
 			}
@@ -106,6 +106,14 @@ func (s *Server) idempotent(h nsHandler) nsHandler {
 		w.WriteHeader(rec.status)
 		w.Write(rec.body.Bytes())
 	}
+}
+
+// forgotten tells whether an answer of status is not recorded for a
+// retry: a fault of smsim or its store (5xx), a body it did not read (413,
+// 415), namespaces it holds too many of for now (429).
+func forgotten(status int) bool {
+	return status >= 500 || status == http.StatusRequestEntityTooLarge ||
+		status == http.StatusUnsupportedMediaType || status == http.StatusTooManyRequests
 }
 
 // checkIdempotencyKey refuses a key that is empty, too long, not printable

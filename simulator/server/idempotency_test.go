@@ -112,7 +112,7 @@ func TestIdempotencyKeyReplaysTheAnswer(t *testing.T) {
 }
 
 // An answer below 500 is kept whatever it says — a domain outcome, a 400 —
-// and a request without the key is carried out every time.
+// but a 415; a request without the key is carried out every time.
 func TestIdempotencyKeyKeepsEveryAnswerBelow500(t *testing.T) {
 	e := newEnv(t)
 	bad := `{"code":"12345","phone":"13800000001","certificate_last6":"071234"}`
@@ -135,14 +135,30 @@ func TestIdempotencyKeyKeepsEveryAnswerBelow500(t *testing.T) {
 	if r1 != r2 || r1.Result != "not_found" || r1.Message != miit.TextResendNotFound {
 		t.Fatalf("resends %+v then %+v", r1, r2)
 	}
+	// A body of another type is a 415, not kept: sent right, it is carried out.
+	msg := `{"from":"95187","to":"13800000009","body":"hello"}`
+	req, _ := http.NewRequest("POST", e.url+"/gateway/v1/messages", strings.NewReader(msg))
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("Idempotency-Key", "m-1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 415 {
+		t.Fatalf("a text/plain body: %d", resp.StatusCode)
+	}
+	if resp, b := e.send("/gateway/v1/messages", msg, keyed("m-1")); resp.StatusCode != 202 || resp.Header.Get(server.ReplayedHeader) != "" {
+		t.Fatalf("the same sent as JSON with the key: %d %s, want it carried out", resp.StatusCode, b)
+	}
 	for range 2 {
-		resp, b := e.send("/gateway/v1/messages", `{"from":"95187","to":"13800000009","body":"hello"}`, nil)
+		resp, b := e.send("/gateway/v1/messages", msg, nil)
 		if resp.StatusCode != 202 || resp.Header.Get(server.ReplayedHeader) != "" {
 			t.Fatalf("without a key: %d %s", resp.StatusCode, b)
 		}
 	}
-	if n := len(e.inbox("13800000009")); n != 2 {
-		t.Fatalf("%d messages sent without a key, want 2", n)
+	if n := len(e.inbox("13800000009")); n != 3 {
+		t.Fatalf("%d messages on the phone, want 3: one with the key, two without", n)
 	}
 }
 
