@@ -142,6 +142,9 @@ func Start(opts ...Option) (*Sim, error) {
 	for _, f := range opts {
 		f(&o)
 	}
+	if o.cfg.StoreTimeout == 0 {
+		o.cfg.StoreTimeout = testkit.StoreTimeout // a test is no timing test: a busy machine may keep Redis waiting
+	}
 	ctx := context.Background()
 	s, err := store(ctx, o.cfg)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
@@ -73,9 +74,15 @@ func (r *Redis) Client(t testing.TB) redis.UniversalClient {
 	return c
 }
 
+// StoreTimeout bounds each call of a test's store (simulator.Config's
+// StoreTimeout): generous, since a test is not a timing test and a busy
+// machine may keep a shared Redis waiting for a while.
+const StoreTimeout = 10 * time.Second
+
 // dial opens a client of url as smsim's store opens one
 // (core.StoreOptions, which this package, below core, cannot call): it
-// never sends a command twice, and a call's context bounds its waits.
+// never sends a command twice, and a call's context bounds its waits, at
+// most StoreTimeout.
 func dial(url string) (*redis.Client, error) {
 	opt, err := redis.ParseURL(url)
 	if err != nil {
@@ -83,6 +90,7 @@ func dial(url string) (*redis.Client, error) {
 	}
 	opt.MaxRetries = -1
 	opt.ContextTimeoutEnabled = true
+	opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = StoreTimeout, StoreTimeout, StoreTimeout
 	return redis.NewClient(opt), nil
 }
 
