@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator/core"
 )
 
 // newStoreMetrics registers the count of failed store commands.
@@ -21,8 +23,13 @@ func newStoreMetrics(reg prometheus.Registerer) *prometheus.CounterVec {
 	return c
 }
 
-// redisHook counts failed commands on smsim_redis_errors_total.
-type redisHook struct{ errors *prometheus.CounterVec }
+// redisHook counts failed commands on smsim_redis_errors_total, and
+// records in health that the store is unavailable when a command finds it
+// so.
+type redisHook struct {
+	errors *prometheus.CounterVec
+	health *health
+}
 
 func (h redisHook) DialHook(next redis.DialHook) redis.DialHook { return next }
 
@@ -53,4 +60,7 @@ func (h redisHook) count(ctx context.Context, cmd redis.Cmder, err error) {
 		return
 	}
 	h.errors.WithLabelValues(strings.ToLower(cmd.Name())).Inc()
+	if core.StoreUnavailable(err) {
+		h.health.set(err)
+	}
 }

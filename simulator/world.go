@@ -53,9 +53,15 @@ func InvalidNamespace(what, name string) *core.Error {
 
 // Config is what a World is built from.
 type Config struct {
-	// Redis is the store. New adds a hook to it that counts failed
-	// commands: give each World a client of its own.
-	Redis          redis.UniversalClient
+	// Redis is the store: a client that never sends a command twice
+	// (core.StoreOptions), which New refuses otherwise. New adds hooks to
+	// it — one that counts failed commands, one that bounds each call by
+	// StoreTimeout: give each World a client of its own.
+	Redis redis.UniversalClient
+	// StoreTimeout bounds each call to the store, its wait for a
+	// connection included (default core.DefaultStoreTimeout): a request
+	// that finds the store stalled answers 503 by then.
+	StoreTimeout   time.Duration
 	KeyPrefix      string // default "smsim"
 	ClockStart     core.ClockStart
 	Seed           *int64 // nil: draws from crypto/rand
@@ -98,14 +104,15 @@ const DefaultMaxNamespaces = 1000
 // their background work. Several processes on one Redis share every
 // namespace's state.
 type World struct {
-	cfg  Config
-	rdb  redis.UniversalClient
-	log  *slog.Logger
-	reg  *prometheus.Registry
-	rnd  *core.Source
-	errs *prometheus.CounterVec
-	loop *core.Loop       // the one scheduler loop of every namespace
-	sub  *core.Subscriber // the one Pub/Sub connection of every namespace's live feed
+	cfg    Config
+	rdb    redis.UniversalClient
+	log    *slog.Logger
+	reg    *prometheus.Registry
+	rnd    *core.Source
+	errs   *prometheus.CounterVec
+	health health
+	loop   *core.Loop       // the one scheduler loop of every namespace
+	sub    *core.Subscriber // the one Pub/Sub connection of every namespace's live feed
 
 	mu     sync.Mutex            // guards spaces and runCtx
 	spaces map[string]*Namespace // the namespaces this process has built
@@ -142,6 +149,13 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 	if cfg.MaxNamespaces == 0 {
 		cfg.MaxNamespaces = DefaultMaxNamespaces
 	}
+	if cfg.StoreTimeout == 0 {
+		cfg.StoreTimeout = core.DefaultStoreTimeout
+	}
+	if !core.NeverRetries(cfg.Redis) {
+		return nil, errors.New("the store's client retries commands: a script sent again while the first copy " +
+			"waits in a stalled Redis runs twice; build its options with core.StoreOptions (MaxRetries -1)")
+	}
 	if ttl := cfg.Limits.NamespaceTTL; ttl > 0 && ttl < cfg.NamespaceIdle {
 		return nil, fmt.Errorf("namespace TTL %s: must be 0 (never) or at least the idle period (%s), "+
 			"so that a namespace in use keeps its keys", core.FormatDuration(ttl), core.FormatDuration(cfg.NamespaceIdle))
@@ -155,7 +169,8 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 	w.loop = core.NewLoop(w.log, cfg.Loop)
 	w.sub = core.NewSubscriber(w.rdb, w.log)
 	w.reg.MustRegister(miit.NewOrdersCollector(w.rdb, cfg.KeyPrefix, w.activeNamespaces, w.log))
-	w.rdb.AddHook(redisHook{w.errs})
+	w.rdb.AddHook(redisHook{w.errs, &w.health})
+	w.rdb.AddHook(core.StoreDeadline{Timeout: cfg.StoreTimeout}) // inside the count: a call out of time is a failure
 	if _, err := w.Namespace(ctx, core.DefaultNamespace); err != nil {
 		return nil, err
 	}
@@ -166,12 +181,9 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 // process serves its metrics from.
 func (w *World) Registry() *prometheus.Registry { return w.reg }
 
-// Ping tells whether the store answers.
-func (w *World) Ping(ctx context.Context) error { return w.rdb.Ping(ctx).Err() }
-
 // Start runs the background work — the one scheduler loop of every
-// namespace in use, the one subscriber of their live feeds, and their
-// webhooks — until Stop.
+// namespace in use, the one subscriber of their live feeds, their
+// webhooks, and the probe of the store's health (Ready) — until Stop.
 func (w *World) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -185,7 +197,11 @@ func (w *World) Start(ctx context.Context) error {
 		w.loop.Add(n.sched)
 	}
 	w.mu.Unlock()
-	w.wg.Add(3)
+	w.wg.Add(4)
+	go func() {
+		defer w.wg.Done()
+		w.probe(runCtx)
+	}()
 	go func() {
 		defer w.wg.Done()
 		w.loop.Run(runCtx)

@@ -221,18 +221,16 @@ func dropKeys(url, store, prefix string) {
 	if store != "redis" {
 		return
 	}
-	opt, err := redis.ParseURL(url)
+	rdb, err := core.OpenStore(url, 0)
 	if err != nil {
 		return
 	}
-	rdb := redis.NewClient(opt)
 	defer rdb.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	iter := rdb.Scan(ctx, 0, prefix+":*", 1000).Iterator()
-	for iter.Next(ctx) {
-		rdb.Del(ctx, iter.Val())
-	}
+	core.ScanKeys(ctx, rdb, prefix+":*", 1, func(ctx context.Context, c redis.Cmdable, keys []string) error {
+		return c.Del(ctx, keys...).Err()
+	})
 }
 
 // result is one measure on one store.
@@ -352,23 +350,15 @@ func openStore(ctx context.Context, name, url string) (*store, error) {
 		if err := s.mini.StartAddr("127.0.0.1:0"); err != nil {
 			return nil, err
 		}
-		s.rdb = redis.NewClient(&redis.Options{Addr: s.mini.Addr(), PoolSize: 256})
+		s.rdb = redis.NewClient(core.StoreOptions(&redis.Options{Addr: s.mini.Addr(), PoolSize: 256}, 0))
 	} else {
-		if redisstore.Cluster(url) {
-			opt, err := redisstore.ParseCluster(url)
-			if err != nil {
-				return nil, fmt.Errorf("redis-url: %w", err)
-			}
-			opt.PoolSize = 256 // a node's
-			s.rdb = redis.NewClusterClient(opt)
-		} else {
-			opt, err := redis.ParseURL(url)
-			if err != nil {
-				return nil, fmt.Errorf("redis-url: %w", err)
-			}
-			opt.PoolSize = 256
-			s.rdb = redis.NewClient(opt)
+		rdb, err := redisstore.OpenWith(url,
+			func(o *redis.Options) { o.PoolSize = 256; core.StoreOptions(o, 0) },
+			func(o *redis.ClusterOptions) { o.PoolSize = 256; core.StoreClusterOptions(o, 0) }) // a node's pool
+		if err != nil {
+			return nil, fmt.Errorf("redis-url: %w", err)
 		}
+		s.rdb = rdb
 		var b [6]byte
 		rand.Read(b[:])
 		s.prefix = "smsimbench-" + hex.EncodeToString(b[:])

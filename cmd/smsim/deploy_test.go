@@ -540,7 +540,7 @@ func servedMetrics(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	m := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	rdb := redis.NewClient(core.StoreOptions(&redis.Options{Addr: m.Addr()}, 0))
 	t.Cleanup(func() { rdb.Close() })
 	sc.Redis = rdb
 	ctx := context.Background()

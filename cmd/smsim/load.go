@@ -228,7 +228,7 @@ func readLoadScenario(arg string) (*client.Scenario, error) {
 // it answers stops it and waits for it.
 func startInProcess(ctx context.Context) (string, func(), error) {
 	quiet := slog.New(slog.DiscardHandler)
-	rdb, closeStore, err := openStore(ctx, "", quiet)
+	rdb, closeStore, err := openStore(ctx, "", 0, quiet)
 	if err != nil {
 		return "", nil, err
 	}

@@ -54,6 +54,7 @@ type config struct {
 	logLevel        string
 	logFormat       string
 	shutdownTimeout time.Duration
+	storeTimeout    time.Duration
 	namespaceIdle   time.Duration
 	namespaceTTL    time.Duration
 	maxNamespaces   int
@@ -105,6 +106,7 @@ func parse(args []string, getenv func(string) string, help io.Writer) (config, e
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in progress")
+	fs.DurationVar(&c.storeTimeout, "store-timeout", core.DefaultStoreTimeout, "how long each call to Redis may take, its wait for a connection included: a request that finds Redis stalled answers 503 by then")
 	fs.DurationVar(&c.namespaceIdle, "namespace-idle", simulator.DefaultNamespaceIdle, "how long a namespace no request touches counts as in use")
 	fs.DurationVar(&c.namespaceTTL, "namespace-ttl", defaultNamespaceTTL, "how long (real time) the keys of a namespace no request changes outlive its last use; 0: for ever")
 	fs.IntVar(&c.maxNamespaces, "max-namespaces", simulator.DefaultMaxNamespaces, "most namespaces in use at once: a write that would make one more is a 429")
@@ -185,7 +187,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	redis.SetLogger(redisLog{log.With("component", "redis")}) // its own lines go through ours, at debug level
-	rdb, closeStore, err := openStore(ctx, c.redisURL, log)
+	rdb, closeStore, err := openStore(ctx, c.redisURL, c.storeTimeout, log)
 	if err != nil {
 		log.Error("cannot open the store", "err", err)
 		return 1
@@ -286,7 +288,7 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	sc := simulator.Config{KeyPrefix: c.keyPrefix, MIITSender: c.miitSender, ProviderSender: c.providerSender, Language: c.language,
-		Log: log, Registry: reg, NamespaceIdle: c.namespaceIdle, MaxNamespaces: c.maxNamespaces,
+		Log: log, Registry: reg, NamespaceIdle: c.namespaceIdle, MaxNamespaces: c.maxNamespaces, StoreTimeout: c.storeTimeout,
 		WebhookHosts: c.webhookHosts,
 		ClockStart:   core.ClockStart{Scale: c.scale, Paused: c.paused},
 		Limits:       core.Limits{Retention: c.retention, InboxMax: c.inboxMax, NamespaceTTL: c.namespaceTTL}}
@@ -304,6 +306,9 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 	}
 	if c.maxBody < 1024 {
 		return sc, fmt.Errorf("%s: must be at least 1024 bytes, got %d", c.flag("max-body"), c.maxBody)
+	}
+	if c.storeTimeout < 10*time.Millisecond || c.storeTimeout > time.Minute {
+		return sc, fmt.Errorf("%s: must be at least 10ms and at most 1m, got %v", c.flag("store-timeout"), c.storeTimeout)
 	}
 	if c.maxNamespaces < 1 {
 		return sc, fmt.Errorf("%s: must be at least 1, got %d", c.flag("max-namespaces"), c.maxNamespaces)
@@ -341,18 +346,20 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 }
 
 // openStore connects to the Redis of url — one server, or a Redis Cluster
-// (redisstore.Open) — or starts an embedded miniredis when url is empty.
-func openStore(ctx context.Context, url string, log *slog.Logger) (redis.UniversalClient, func(), error) {
+// (redisstore.Open) — or starts an embedded miniredis when url is empty;
+// its client never sends a command twice, and waits at most timeout for
+// each (core.StoreOptions, core.StoreClusterOptions).
+func openStore(ctx context.Context, url string, timeout time.Duration, log *slog.Logger) (redis.UniversalClient, func(), error) {
 	if url == "" {
 		m := miniredis.NewMiniRedis()
 		if err := m.StartAddr("127.0.0.1:0"); err != nil {
 			return nil, nil, fmt.Errorf("start embedded Redis: %w", err)
 		}
 		stopTTLs := runDownTTLs(m, ttlTick)
-		rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
+		rdb := redis.NewClient(core.StoreOptions(&redis.Options{Addr: m.Addr()}, timeout))
 		return rdb, func() { rdb.Close(); stopTTLs(); m.Close() }, nil
 	}
-	rdb, err := redisstore.Open(url)
+	rdb, err := core.OpenStore(url, timeout)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--redis-url: %w", err)
 	}

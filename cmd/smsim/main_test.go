@@ -78,6 +78,9 @@ func TestLimitsFlags(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if sc.StoreTimeout != core.DefaultStoreTimeout {
+			t.Errorf("%v %v: store timeout %s, want %s", c.args, c.env, sc.StoreTimeout, core.DefaultStoreTimeout)
+		}
 		if sc.Limits != c.want {
 			t.Errorf("%v %v: limits %+v, want %+v", c.args, c.env, sc.Limits, c.want)
 		}
@@ -133,6 +136,8 @@ func TestBadSettingsExitWithUsageError(t *testing.T) {
 		{[]string{"--namespace-idle", "3h"}, map[string]string{"SMSIM_NAMESPACE_TTL": "2h"}, "SMSIM_NAMESPACE_TTL: must be 0 (for ever) or at least the --namespace-idle (3h0m0s), got 2h0m0s"},
 		{[]string{"--retention", "-1h"}, nil, "retention: must be 0 (for ever) or more, got -1h0m0s"},
 		{[]string{"--inbox-max", "-1"}, nil, "inbox-max: must be 0 (all) or more, got -1"},
+		{[]string{"--store-timeout", "1ms"}, nil, "--store-timeout: must be at least 10ms and at most 1m, got 1ms"},
+		{nil, map[string]string{"SMSIM_STORE_TIMEOUT": "2m"}, "SMSIM_STORE_TIMEOUT: must be at least 10ms and at most 1m, got 2m0s"},
 		{[]string{"--webhook-host", "http://hooks.example"}, nil, `--webhook-host: "http://hooks.example" is not a host name or address`},
 		{nil, map[string]string{"SMSIM_SCALE": "fast"}, `smsim: SMSIM_SCALE: "fast" is not a value --scale takes`},
 		{nil, map[string]string{"SMSIM_LOG_LEVEL": "loud"}, `smsim: SMSIM_LOG_LEVEL: "loud" is not debug, info, warn or error`},

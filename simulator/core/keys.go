@@ -134,6 +134,10 @@ var (
 	keyWebhookInflight = KeyDef{Name: "webhooks:inflight", Type: "zset", LongLived: true,
 		Writer:   "webhook (claim_retries.lua): the claimed retries, scored by the end of their lease (real ms)",
 		Lifetime: "long-lived; a retry until its attempt is recorded (finish.lua), or back to `webhooks:retry` when its lease ends"}
+	keyAnswer = KeyDef{Name: "answer:<key>", Type: "string",
+		Writer: "simulator.Namespace (answer_claim.lua, SET; the server's Idempotency-Key layer): a POST with an Idempotency-Key, JSON: " +
+			"the request's fingerprint (method, path, query, body), and once answered its status, headers and body, which a retry with the key is answered",
+		Lifetime: "30 s while its request is in progress (a claim); 24 h once answered; deleted when the request fails with a 5xx (or a 413, 415, 429), and by a reset"}
 
 	// legacyCodes is the set of live codes of a store written before the
 	// codes had a key each (code:<code>); UpgradeStore moves them.
@@ -147,6 +151,7 @@ var keyDefs = []KeyDef{
 	keyFilings, keyFilingsByStatus, keyFiling, keyWho, keyCode, keyMagicSpurious,
 	keyMessage, keyPhones, keyPhoneProfile, keyPhoneInbox, keyPhoneBlocked, keyPhoneTravelling, keyPhoneFailed, keyPhoneScript, keyThrottles,
 	keyWebhooks, keyWebhook, keyWebhookLog, keyWebhookRetries, keyWebhookInflight,
+	keyAnswer,
 }
 
 // KeyDefs answers every key of the store, as KEYS.md lists them.
@@ -284,6 +289,9 @@ func (k Keyspace) WebhookLog(id string) string { return k.key(keyWebhookLog, id)
 
 // WebhookRetries is the sorted set of the retries waiting for their time.
 func (k Keyspace) WebhookRetries() string { return k.key(keyWebhookRetries) }
+
+// Answer is the recorded answer of the POST whose Idempotency-Key is key.
+func (k Keyspace) Answer(key string) string { return k.key(keyAnswer, key) }
 
 // WebhookInflight is the sorted set of claimed retries.
 func (k Keyspace) WebhookInflight() string { return k.key(keyWebhookInflight) }

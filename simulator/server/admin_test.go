@@ -188,10 +188,12 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	}
 }
 
-// With the store gone, the API answers 503 and stays up.
+// With the store gone, the API answers 503 with a Retry-After and stays
+// up; /readyz, which asks the store nothing, has learnt it from the
+// requests that found it gone.
 func TestStoreUnreachableIs503(t *testing.T) {
 	m := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: m.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	rdb := redis.NewClient(core.StoreOptions(&redis.Options{Addr: m.Addr()}, 200*time.Millisecond))
 	t.Cleanup(func() { rdb.Close() })
 	world, err := simulator.New(context.Background(), simulator.Config{Redis: rdb, Registry: prometheus.NewRegistry(),
 		ClockStart: core.ClockStart{At: t0, Paused: true}})
@@ -202,10 +204,10 @@ func TestStoreUnreachableIs503(t *testing.T) {
 	t.Cleanup(hs.Close)
 	m.Close()
 	for _, c := range []struct{ method, path, body string }{
-		{"GET", "/readyz", ""},
 		{"GET", "/admin/v1/clock", ""},
 		{"POST", "/miit/v1/validations", `{"code":"123456","phone":"13800000001","certificate_last6":"071234"}`},
 		{"GET", "/phones/v1/13800000001/messages", ""},
+		{"GET", "/readyz", ""},
 	} {
 		req, _ := http.NewRequest(c.method, hs.URL+c.path, strings.NewReader(c.body))
 		req.Header.Set("Content-Type", "application/json")
@@ -215,8 +217,9 @@ func TestStoreUnreachableIs503(t *testing.T) {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 503 || resp.Header.Get("Content-Type") != "application/problem+json" {
-			t.Errorf("%s %s with the store down: %d %s, want a 503 problem", c.method, c.path, resp.StatusCode, b)
+		if resp.StatusCode != 503 || resp.Header.Get("Content-Type") != "application/problem+json" || resp.Header.Get("Retry-After") != "1" {
+			t.Errorf("%s %s with the store down: %d (Retry-After %q) %s, want a 503 problem with Retry-After 1",
+				c.method, c.path, resp.StatusCode, resp.Header.Get("Retry-After"), b)
 		}
 	}
 	resp, err := http.Get(hs.URL + "/healthz")

@@ -88,7 +88,7 @@ func (e *env) newInstance() *instance {
 	rdb := e.redis.Client(t)
 	reg := prometheus.NewRegistry()
 	cfg := simulator.Config{
-		Redis: rdb, KeyPrefix: e.redis.Prefix, Seed: e.seed, Registry: reg, Log: e.log,
+		Redis: rdb, KeyPrefix: e.redis.Prefix, Seed: e.seed, Registry: reg, Log: e.log, StoreTimeout: testkit.StoreTimeout,
 		ClockStart: core.ClockStart{At: t0, Paused: true}, Limits: e.limits,
 	}
 	if e.hooks != nil {

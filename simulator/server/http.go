@@ -38,6 +38,7 @@ var problemTypes = map[int]string{
 	409: "urn:smsim:problem:conflict",
 	413: "urn:smsim:problem:body-too-large",
 	415: "urn:smsim:problem:unsupported-media-type",
+	422: "urn:smsim:problem:idempotency-key-reused",
 	426: "urn:smsim:problem:upgrade-required",
 	429: "urn:smsim:problem:too-many-namespaces",
 	403: "urn:smsim:problem:forbidden",
@@ -56,30 +57,56 @@ func writeProblem(w http.ResponseWriter, status int, detail string) {
 	json.NewEncoder(w).Encode(Problem{Type: typ, Title: http.StatusText(status), Status: status, Detail: detail})
 }
 
-// fail answers err: the status an *core.Error carries, 503 when the
-// store cannot be reached, else 500.
+// retryAfter is the Retry-After of a 503: when the client may try again,
+// in seconds.
+const retryAfter = "1"
+
+// unavailable answers 503 with a Retry-After: the store cannot serve the
+// request for now.
+func unavailable(w http.ResponseWriter, detail string) {
+	w.Header().Set("Retry-After", retryAfter)
+	writeProblem(w, http.StatusServiceUnavailable, detail)
+}
+
+// fail answers err: the status an *core.Error carries, 503 with a
+// Retry-After when the store cannot serve for now (unreachable, out of
+// time, loading, busy: core.StoreUnavailable), else 500.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var e *core.Error
 	switch {
 	case errors.As(err, &e):
+		if e.Code == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", retryAfter)
+		}
 		writeProblem(w, e.Code, e.Detail)
-	case storeDown(err):
-		s.log.WarnContext(r.Context(), "store unavailable", "route", r.Pattern, "err", err)
-		writeProblem(w, http.StatusServiceUnavailable, "the Redis store cannot be reached; try again")
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		// the client went away; nobody reads the answer
+	case core.StoreUnavailable(err):
+		s.log.WarnContext(r.Context(), "store unavailable", "route", r.Pattern, "err", err)
+		unavailable(w, "the Redis store cannot serve the request for now ("+storeWhy(err)+"); try again")
 	default:
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", r.Pattern, "err", err)
 		writeProblem(w, http.StatusInternalServerError, "internal error: "+err.Error())
 	}
 }
 
-// storeDown tells whether err comes from an unreachable Redis.
-func storeDown(err error) bool {
+// storeWhy says in a few words why the store cannot serve: what a client
+// may read, without the addresses an error of the network names.
+func storeWhy(err error) string {
+	s := err.Error()
+	switch {
+	case strings.Contains(s, "LOADING"):
+		return "it is loading its dataset"
+	case strings.Contains(s, "BUSY"):
+		return "it is busy running a script"
+	case errors.Is(err, context.DeadlineExceeded) || strings.Contains(s, "timeout"):
+		return "it did not answer in time"
+	}
 	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, io.EOF) ||
-		errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "connection pool timeout") ||
-		strings.Contains(err.Error(), "client is closed")
+	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNREFUSED) {
+		return "it cannot be reached"
+	}
+	return "it is unavailable"
 }
 
 // writeJSON answers v as JSON with status. It encodes v before it writes

@@ -48,8 +48,12 @@ var streaming = map[string]bool{
 
 // handleNS routes pattern to h, with the namespace the request names: a
 // request that changes it makes it when it is new; one that reads it or
-// waits in it leaves it as it is (simulator.World.Peek and Watch).
+// waits in it leaves it as it is (simulator.World.Peek and Watch). A POST
+// honours Idempotency-Key (idempotent).
 func (s *Server) handleNS(mux *http.ServeMux, pattern string, h nsHandler) {
+	if strings.HasPrefix(pattern, "POST ") {
+		h = s.idempotent(h)
+	}
 	open := s.world.Namespace
 	switch {
 	case streaming[pattern]:

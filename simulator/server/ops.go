@@ -20,8 +20,8 @@ func (s *Server) routeOps(mux *http.ServeMux) {
 		s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.handle(mux, "GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := s.world.Ping(r.Context()); err != nil {
-			writeProblem(w, http.StatusServiceUnavailable, "the Redis store cannot be reached: "+err.Error())
+		if ok, why := s.world.Ready(); !ok {
+			unavailable(w, "the Redis store is unavailable: "+why)
 			return
 		}
 		s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ready"})

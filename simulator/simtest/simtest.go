@@ -41,7 +41,6 @@ import (
 	"smsim/simulator"
 	"smsim/simulator/client"
 	"smsim/simulator/core"
-	"smsim/simulator/core/redisstore"
 	"smsim/simulator/core/testkit"
 	"smsim/simulator/server"
 )
@@ -144,8 +143,11 @@ func Start(opts ...Option) (*Sim, error) {
 	for _, f := range opts {
 		f(&o)
 	}
+	if o.cfg.StoreTimeout == 0 {
+		o.cfg.StoreTimeout = testkit.StoreTimeout // a test is no timing test: a busy machine may keep Redis waiting
+	}
 	ctx := context.Background()
-	s, err := store(ctx, o.cfg.KeyPrefix)
+	s, err := store(ctx, o.cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -172,9 +174,11 @@ func Start(opts ...Option) (*Sim, error) {
 }
 
 // store gives a Sim its Redis: the real server of SMSIM_TEST_REDIS_URL,
-// under a key prefix of its own (prefix, or "smsimtest", and a random
-// suffix), else a new miniredis, under prefix as it is.
-func store(ctx context.Context, prefix string) (*Sim, error) {
+// under a key prefix of its own (o's, or "smsimtest", and a random
+// suffix), else a new miniredis, under o's prefix as it is. Its client is
+// one of smsim's store (core.StoreOptions, within o's StoreTimeout).
+func store(ctx context.Context, o simulator.Config) (*Sim, error) {
+	prefix := o.KeyPrefix
 	u := os.Getenv(testkit.EnvURL)
 	if u == "" {
 		m := miniredis.NewMiniRedis()
@@ -185,9 +189,9 @@ func store(ctx context.Context, prefix string) (*Sim, error) {
 			prefix = "smsim"
 		}
 		return &Sim{Redis: m, RedisURL: "redis://" + m.Addr(), KeyPrefix: prefix,
-			rdb: redis.NewClient(&redis.Options{Addr: m.Addr()})}, nil
+			rdb: redis.NewClient(core.StoreOptions(&redis.Options{Addr: m.Addr()}, o.StoreTimeout))}, nil
 	}
-	rdb, err := redisstore.Open(u)
+	rdb, err := core.OpenStore(u, o.StoreTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", testkit.EnvURL, err)
 	}

@@ -41,16 +41,29 @@ func Cluster(rawURL string) bool {
 // Open answers a client of the store rawURL names: a *redis.Client for one
 // server, a *redis.ClusterClient for a cluster. It does not connect.
 func Open(rawURL string) (redis.UniversalClient, error) {
+	return OpenWith(rawURL, nil, nil)
+}
+
+// OpenWith is Open with the options the URL gives tuned, before the client
+// is made, by single for one server or cluster for a cluster (nil: as they
+// are).
+func OpenWith(rawURL string, single func(*redis.Options), cluster func(*redis.ClusterOptions)) (redis.UniversalClient, error) {
 	if !Cluster(rawURL) {
 		opt, err := redis.ParseURL(rawURL)
 		if err != nil {
 			return nil, err
+		}
+		if single != nil {
+			single(opt)
 		}
 		return redis.NewClient(opt), nil
 	}
 	opt, err := ParseCluster(rawURL)
 	if err != nil {
 		return nil, err
+	}
+	if cluster != nil {
+		cluster(opt)
 	}
 	return redis.NewClusterClient(opt), nil
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
@@ -78,8 +79,25 @@ func (r *Redis) Client(t testing.TB) redis.UniversalClient {
 	return c
 }
 
+// StoreTimeout bounds each call of a test's store (simulator.Config's
+// StoreTimeout): generous, since a test is not a timing test and a busy
+// machine may keep a shared Redis waiting for a while.
+const StoreTimeout = 10 * time.Second
+
+// dial opens a client of url — one server or a Redis Cluster — as smsim's
+// store opens one (core.StoreOptions, which this package, below core,
+// cannot call): it never sends a command twice, and a call's context
+// bounds its waits, at most StoreTimeout.
 func dial(url string) (redis.UniversalClient, error) {
-	c, err := redisstore.Open(url)
+	c, err := redisstore.OpenWith(url, func(o *redis.Options) {
+		o.MaxRetries = -1
+		o.ContextTimeoutEnabled = true
+		o.ReadTimeout, o.WriteTimeout, o.PoolTimeout = StoreTimeout, StoreTimeout, StoreTimeout
+	}, func(o *redis.ClusterOptions) {
+		o.MaxRetries, o.MaxRedirects = -1, -1
+		o.ContextTimeoutEnabled = true
+		o.ReadTimeout, o.WriteTimeout, o.PoolTimeout = StoreTimeout, StoreTimeout, StoreTimeout
+	})
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", url, err)
 	}

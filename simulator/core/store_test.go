@@ -1,0 +1,58 @@
+package core_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator/core"
+)
+
+// A client of the store never sends a command twice, and bounds each
+// wait by the timeout.
+func TestStoreOptions(t *testing.T) {
+	o := core.StoreOptions(&redis.Options{Addr: "127.0.0.1:1"}, 300*time.Millisecond)
+	if o.MaxRetries != -1 || o.DialerRetries != 1 || !o.ContextTimeoutEnabled ||
+		o.DialTimeout != 300*time.Millisecond || o.ReadTimeout != 300*time.Millisecond ||
+		o.WriteTimeout != 300*time.Millisecond || o.PoolTimeout != 300*time.Millisecond {
+		t.Fatalf("options %+v", o)
+	}
+	if d := core.StoreOptions(&redis.Options{}, 0).ReadTimeout; d != core.DefaultStoreTimeout {
+		t.Fatalf("the default timeout: %s", d)
+	}
+	c := redis.NewClient(o)
+	defer c.Close()
+	retrying := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer retrying.Close()
+	if !core.NeverRetries(c) || core.NeverRetries(retrying) {
+		t.Fatalf("NeverRetries: %v for the store's client, %v for a default one", core.NeverRetries(c), core.NeverRetries(retrying))
+	}
+}
+
+// What says that the store cannot serve for now, and what does not.
+func TestStoreUnavailable(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{redis.ErrClosed, true},
+		{proto("LOADING Redis is loading the dataset in memory"), true},
+		{proto("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."), true},
+		{proto("MASTERDOWN Link with MASTER is down"), true},
+		{proto("ERR user_script:1: Script attempted to access nonexistent global variable 'x'"), false},
+		{proto("WRONGTYPE Operation against a key holding the wrong kind of value"), false},
+		{redis.Nil, false},
+		{nil, false},
+	} {
+		if got := core.StoreUnavailable(c.err); got != c.want {
+			t.Errorf("%v: %v, want %v", c.err, got, c.want)
+		}
+	}
+}
+
+// proto is an error reply of Redis.
+type proto string
+
+func (e proto) Error() string { return string(e) }
+func (proto) RedisError()     {}
