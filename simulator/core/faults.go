@@ -91,6 +91,9 @@ type Faults struct {
 	// delivery — before Redis lets it expire; 0 keeps it. nil: the
 	// process's default (--retention, Limits.Retention).
 	Retention *time.Duration
+	// APIFaults are the faults of smsim's own API, by route (apifaults.go);
+	// nil: none.
+	APIFaults []APIFault
 }
 
 // DefaultFaults is the start value of the fault profile.
@@ -167,6 +170,7 @@ type faultsJSON struct {
 	MagicNumbers         bool                 `json:"magic_numbers"`
 	Review               reviewJSON           `json:"review"`
 	Retention            *string              `json:"retention,omitempty"`
+	APIFaults            []apiFaultJSON       `json:"api_faults,omitempty"`
 }
 
 // FormatDuration writes d as a Go duration string without zero units:
@@ -195,6 +199,7 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 		ValidationWindow: FormatDuration(f.ValidationWindow), AutoResendNoon: f.AutoResendNoon,
 		MagicNumbers: f.MagicNumbers,
 		Review:       reviewJSON{f.Review.Time.wire(), f.Review.ApproveRatio},
+		APIFaults:    apiFaultsWire(f.APIFaults),
 	}
 	if f.Retention != nil {
 		r := FormatDuration(*f.Retention)
@@ -288,6 +293,7 @@ func (w faultsJSON) parse() (Faults, error) {
 		r := p.dur("retention", *w.Retention)
 		f.Retention = &r
 	}
+	f.APIFaults = p.apiFaults(w.APIFaults)
 	return f, p.err
 }
 
@@ -555,6 +561,7 @@ func applyPatch(raw string, p map[string]any) (Faults, error) {
 // that names none (inferModels).
 func inferFaultModels(doc map[string]any) {
 	inferModels(doc, "sync_lag", "result_sync_lag", "sms_delay", "miit_send_delay", "review")
+	inferAPIFaultModels(doc)
 	if sd, ok := doc["sender_delays"].(map[string]any); ok {
 		for k := range sd {
 			inferModels(sd, k)
