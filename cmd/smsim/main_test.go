@@ -80,6 +80,33 @@ func TestLimitsFlags(t *testing.T) {
 	}
 }
 
+// The journal keeps 1000 requests a namespace unless --journal-max (or
+// SMSIM_JOURNAL_MAX) says otherwise; 0 keeps none.
+func TestJournalFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		want int
+	}{
+		{nil, nil, 1000},
+		{[]string{"--journal-max", "50"}, nil, 50},
+		{nil, map[string]string{"SMSIM_JOURNAL_MAX": "7"}, 7},
+		{[]string{"--journal-max", "0"}, nil, -1},
+	} {
+		cfg, err := parse(c.args, env(c.env), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := worldConfig(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sc.JournalMax != c.want {
+			t.Errorf("%v %v: JournalMax %d, want %d", c.args, c.env, sc.JournalMax, c.want)
+		}
+	}
+}
+
 func TestBadSettingsExitWithUsageError(t *testing.T) {
 	for _, c := range []struct {
 		args []string
@@ -99,6 +126,7 @@ func TestBadSettingsExitWithUsageError(t *testing.T) {
 		{[]string{"--namespace-idle", "3h"}, map[string]string{"SMSIM_NAMESPACE_TTL": "2h"}, "namespace-ttl: must be 0 (for ever) or at least the namespace-idle"},
 		{[]string{"--retention", "-1h"}, nil, "retention: must be 0 (for ever) or more, got -1h0m0s"},
 		{[]string{"--inbox-max", "-1"}, nil, "inbox-max: must be 0 (all) or more, got -1"},
+		{[]string{"--journal-max", "-1"}, nil, "journal-max: must be 0 (no journal) or more, got -1"},
 		{[]string{"--webhook-host", "http://hooks.example"}, nil, `invalid value "http://hooks.example" for flag -webhook-host: "http://hooks.example" is not a host name or address`},
 		{nil, map[string]string{"SMSIM_SCALE": "fast"}, "SMSIM_SCALE"},
 		{[]string{"extra"}, nil, "unexpected argument"},

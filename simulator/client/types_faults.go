@@ -276,6 +276,9 @@ type Faults struct {
 	// nil: the server's --retention. It bounds memory only: outcomes are
 	// decided by the simulated clock.
 	Retention *time.Duration
+	// APIFaults are the faults of smsim's own API, by route: latency,
+	// errors, dropped connections, scripts of the next calls (APIFault).
+	APIFaults []APIFault
 }
 
 // DefaultFaults is the start value of the fault profile: what a namespace
@@ -320,6 +323,7 @@ type faultsJSON struct {
 	MagicNumbers         bool             `json:"magic_numbers"`
 	Review               Review           `json:"review"`
 	Retention            *string          `json:"retention,omitempty"`
+	APIFaults            []APIFault       `json:"api_faults,omitempty"`
 }
 
 func (f Faults) wire() faultsJSON {
@@ -331,7 +335,7 @@ func (f Faults) wire() faultsJSON {
 		SpuriousNotFoundRate: f.SpuriousNotFoundRate, LostCodeRate: f.LostCodeRate,
 		MIITSendDelay: f.MIITSendDelay, ResendPolicy: f.ResendPolicy,
 		ValidationWindow: formatDuration(f.ValidationWindow), AutoResendNoon: f.AutoResendNoon,
-		MagicNumbers: f.MagicNumbers, Review: f.Review,
+		MagicNumbers: f.MagicNumbers, Review: f.Review, APIFaults: f.APIFaults,
 	}
 	if f.Retention != nil {
 		r := formatDuration(*f.Retention)
@@ -369,7 +373,7 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 		SpuriousNotFoundRate: w.SpuriousNotFoundRate, LostCodeRate: w.LostCodeRate,
 		MIITSendDelay: w.MIITSendDelay, ResendPolicy: w.ResendPolicy,
 		ValidationWindow: p.parse("validation_window", w.ValidationWindow), AutoResendNoon: w.AutoResendNoon,
-		MagicNumbers: w.MagicNumbers, Review: w.Review,
+		MagicNumbers: w.MagicNumbers, Review: w.Review, APIFaults: w.APIFaults,
 	}
 	if w.Retention != nil {
 		r := p.parse("retention", *w.Retention)

@@ -237,6 +237,9 @@ func (p *parser) apiError(field string, status int, body json.RawMessage, retryA
 	}
 	if retryAfter != nil {
 		d := p.dur(field+".retry_after", *retryAfter)
+		if p.err == nil && d < time.Second {
+			p.fail("%s.retry_after: must be at least 1s, got %q", field, *retryAfter)
+		}
 		e.RetryAfter = &d
 	}
 	return e
