@@ -429,3 +429,21 @@ func TestJournalCapAndLifetime(t *testing.T) {
 		t.Errorf("no journal: %d requests kept", len(got))
 	}
 }
+
+// Each process keeps the requests it served: another process's reading
+// shows them once that process wrote them — at the latest when it stops.
+func TestJournalOfSeveralProcesses(t *testing.T) {
+	e := newEnv(t)
+	b := e.newInstance()
+	e.call("GET", "/phones/v1/13800000001/messages", nil, 200, nil)
+	b.call("GET", "/phones/v1/13800000002/messages", nil, 200, nil)
+	b.stop()
+	var paths []string
+	for _, en := range e.requests("") {
+		paths = append(paths, en.Path)
+	}
+	slices.Sort(paths)
+	if want := []string{"/phones/v1/13800000001/messages", "/phones/v1/13800000002/messages"}; !slices.Equal(paths, want) {
+		t.Errorf("the journal %v, want both processes' requests %v", paths, want)
+	}
+}
