@@ -68,22 +68,33 @@ func (j *journal) add(n *Namespace, b core.Bounds, e core.JournalEntry) {
 	}
 }
 
-// drop forgets what namespace name has pending (a reset).
-func (j *journal) drop(name string) {
+// drop forgets what namespace name has pending (a reset), and holds its
+// writes until release is called: a batch taken before the reset is not
+// written after it.
+func (j *journal) drop(name string) (release func()) {
+	w := j.writer(name)
+	w.Lock()
 	j.mu.Lock()
 	delete(j.pending, name)
 	j.mu.Unlock()
+	return w.Unlock
 }
 
-// flush writes what namespace name has pending.
-func (j *journal) flush(ctx context.Context, name string) error {
+// writer is the lock that orders the writes of namespace name.
+func (j *journal) writer(name string) *sync.Mutex {
 	j.mu.Lock()
+	defer j.mu.Unlock()
 	w := j.writing[name]
 	if w == nil {
 		w = &sync.Mutex{}
 		j.writing[name] = w
 	}
-	j.mu.Unlock()
+	return w
+}
+
+// flush writes what namespace name has pending.
+func (j *journal) flush(ctx context.Context, name string) error {
+	w := j.writer(name)
 	w.Lock()
 	defer w.Unlock()
 	j.mu.Lock()

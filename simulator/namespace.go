@@ -298,7 +298,8 @@ func (n *Namespace) SetPhoneProfile(ctx context.Context, phone string, p gateway
 // namespace, and sets its clock and fault profile back to their start
 // values. Other namespaces keep everything. It answers the clock.
 func (n *Namespace) Reset(ctx context.Context) (core.ClockState, error) {
-	n.jrnl.drop(n.name) // the requests before the reset go with the rest
+	release := n.jrnl.drop(n.name) // the requests before the reset go with the rest
+	defer release()
 	err := core.ScanKeys(ctx, n.rdb, n.ks.Pattern(), 500, func(ctx context.Context, c redis.Cmdable, keys []string) error {
 		return c.Del(ctx, keys...).Err()
 	})
