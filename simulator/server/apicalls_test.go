@@ -68,8 +68,6 @@ func (in *instance) requests(q string) []core.JournalEntry {
 	return out.Requests
 }
 
-const validations = "POST /miit/v1/validations"
-
 func validation(phone string) string {
 	return fmt.Sprintf(`{"code":"123456","phone":%q,"certificate_last6":"071234"}`, phone)
 }
