@@ -89,8 +89,13 @@ func patchesAPIFaults(body []byte) bool {
 func (n *Namespace) JournalOn() bool { return n.jrnl.on() }
 
 // Journal hands a request's entry to the journal; it is written in the
-// background, at no cost to the request (see journal).
-func (n *Namespace) Journal(b core.Bounds, e core.JournalEntry) { n.jrnl.add(n, b, e) }
+// background, at no cost to the request (see journal). A namespace nothing
+// was written to keeps none: a read of it writes nothing.
+func (n *Namespace) Journal(b core.Bounds, e core.JournalEntry) {
+	if n.made.Load() {
+		n.jrnl.add(n, b, e)
+	}
+}
 
 // Requests answers the journal's entries f chooses, once this process's
 // pending entries of the namespace are written.
