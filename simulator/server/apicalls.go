@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -185,7 +187,8 @@ func bodyPhone(body []byte) string {
 }
 
 // phonesOf answers the numbers a request names: in its path, in its body's
-// "phone" fields (its own, its persons', its changes').
+// "phone" fields (its own, then its persons' and its changes', by the name
+// of the field that holds them).
 func phonesOf(r *http.Request, body []byte) []string {
 	var out []string
 	add := func(p string) {
@@ -214,9 +217,9 @@ func phonesOf(r *http.Request, body []byte) []string {
 				add(p)
 			}
 			if depth < 2 {
-				for k, y := range x {
+				for _, k := range slices.Sorted(maps.Keys(x)) { // in the same order every time
 					if k != "phone" {
-						walk(y, depth+1)
+						walk(x[k], depth+1)
 					}
 				}
 			}
