@@ -16,6 +16,8 @@ const (
 	MagicLongDelay        = "19900000004" // every message arrives 2 hours late
 	MagicDuplicate        = "19900000005" // every message is delivered twice
 	MagicSpuriousNotFound = "19900000006" // MIIT answers the first validation from this number not_found (see miit)
+	MagicAPIUnavailable   = "19900000007" // MIIT's API answers the first validation or resend of this number 503, Retry-After: 1
+	MagicAPIDropped       = "19900000008" // MIIT's API drops the connection of the first validation or resend of this number
 )
 
 // MagicLongDelayBy is the delay of MagicLongDelay.

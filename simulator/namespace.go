@@ -23,19 +23,22 @@ import (
 // components hold no state of their own besides the store's, so a process
 // builds them when a namespace is first asked for and may drop them again.
 type Namespace struct {
-	name   string
-	ks     core.Keyspace
-	rdb    redis.UniversalClient
-	log    *slog.Logger
-	clock  *core.Clock
-	sched  *core.Scheduler
-	faults *core.FaultStore
-	state  *core.State
-	events *core.EventLog
-	feed   *core.Feed
-	gw     *gateway.Gateway
-	miit   *miit.Service
-	hooks  *webhook.Dispatcher
+	name    string
+	ks      core.Keyspace
+	rdb     redis.UniversalClient
+	log     *slog.Logger
+	clock   *core.Clock
+	sched   *core.Scheduler
+	faults  *core.FaultStore
+	state   *core.State
+	events  *core.EventLog
+	feed    *core.Feed
+	gw      *gateway.Gateway
+	miit    *miit.Service
+	hooks   *webhook.Dispatcher
+	rnd     *core.Source
+	jrnl    *journal      // the process's writer of the journals
+	journal *core.Journal // the namespace's request journal
 
 	made      atomic.Bool  // made in the store (World.make), or known to be
 	touched   atomic.Int64 // real Unix ms at which this process last recorded a use in the registry
@@ -59,6 +62,7 @@ func (w *World) build(name string) (*Namespace, error) {
 	n.state = core.NewState(n.clock, n.faults, w.cfg.Limits)
 	n.sched.UseState(n.state)
 	n.events = core.NewEventLog(w.rdb, ks)
+	n.rnd, n.jrnl, n.journal = w.rnd, w.jrnl, core.NewJournal(w.rdb, ks)
 	n.feed = core.NewFeed(n.events, w.sub, w.log, gateway.PhoneOf)
 	n.gw = gateway.New(gateway.Config{Redis: w.rdb, Keyspace: ks, Scheduler: n.sched, Faults: n.faults, State: n.state,
 		Events: n.events, Rand: w.rnd, Log: w.log, Metrics: w.reg, Feed: n.feed,
@@ -284,6 +288,9 @@ func (n *Namespace) PutFaults(ctx context.Context, body []byte) (core.Faults, er
 	if err != nil {
 		return core.Faults{}, err
 	}
+	if err := n.restartAPICalls(ctx); err != nil {
+		return core.Faults{}, err
+	}
 	n.EmitNow(ctx, core.KindFaults, f)
 	return f, nil
 }
@@ -294,6 +301,11 @@ func (n *Namespace) PatchFaults(ctx context.Context, body []byte) (core.Faults, 
 	n.state.Forget()
 	if err != nil {
 		return core.Faults{}, err
+	}
+	if patchesAPIFaults(body) {
+		if err := n.restartAPICalls(ctx); err != nil {
+			return core.Faults{}, err
+		}
 	}
 	n.EmitNow(ctx, core.KindFaults, f)
 	return f, nil
@@ -312,6 +324,8 @@ func (n *Namespace) SetPhoneProfile(ctx context.Context, phone string, p gateway
 // namespace, and sets its clock and fault profile back to their start
 // values. Other namespaces keep everything. It answers the clock.
 func (n *Namespace) Reset(ctx context.Context) (core.ClockState, error) {
+	release := n.jrnl.drop(n.name) // the requests before the reset go with the rest
+	defer release()
 	err := core.ScanKeys(ctx, n.rdb, n.ks.Pattern(), 500, func(ctx context.Context, c redis.Cmdable, keys []string) error {
 		return c.Del(ctx, keys...).Err()
 	})
@@ -378,6 +392,9 @@ func (n *Namespace) ApplyScenario(ctx context.Context, body []byte) (ScenarioRes
 	err = n.faults.Set(ctx, f)
 	n.state.Forget()
 	if err != nil {
+		return ScenarioResult{}, err
+	}
+	if err := n.restartAPICalls(ctx); err != nil {
 		return ScenarioResult{}, err
 	}
 	phones := make([]string, 0, len(res.Phones))

@@ -94,6 +94,12 @@ type Config struct {
 	// NamespaceIdle). The zero value bounds nothing: every key lives
 	// forever.
 	Limits core.Limits
+	// JournalMax is how many requests each namespace's request journal
+	// keeps, the newest (0: core.DefaultJournalMax; negative: no journal);
+	// JournalEvery how often a process writes the entries it holds
+	// (default DefaultJournalEvery).
+	JournalMax   int
+	JournalEvery time.Duration
 }
 
 // DefaultMaxNamespaces is how many namespaces may be in use at once unless
@@ -113,6 +119,7 @@ type World struct {
 	health health
 	loop   *core.Loop       // the one scheduler loop of every namespace
 	sub    *core.Subscriber // the one Pub/Sub connection of every namespace's live feed
+	jrnl   *journal         // the requests every namespace's journal has yet to write
 
 	mu     sync.Mutex            // guards spaces and runCtx
 	spaces map[string]*Namespace // the namespaces this process has built
@@ -166,6 +173,10 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 		w.rnd = core.NewSeededSource(*cfg.Seed)
 	}
 	w.errs = newStoreMetrics(w.reg)
+	if cfg.JournalMax == 0 {
+		cfg.JournalMax = core.DefaultJournalMax
+	}
+	w.jrnl = newJournal(max(cfg.JournalMax, 0), cfg.JournalEvery, w.log)
 	w.loop = core.NewLoop(w.log, cfg.Loop)
 	w.sub = core.NewSubscriber(w.rdb, w.log)
 	w.reg.MustRegister(miit.NewOrdersCollector(w.rdb, cfg.KeyPrefix, w.activeNamespaces, w.log))
@@ -208,6 +219,10 @@ func (w *World) Start(ctx context.Context) error {
 	}()
 	go func() {
 		defer w.wg.Done()
+		w.jrnl.run(runCtx)
+	}()
+	go func() {
+		defer w.wg.Done()
 		w.sub.Run(runCtx)
 	}()
 	go func() {
@@ -239,6 +254,7 @@ func (w *World) Stop() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
+	w.jrnl.flushAll(ctx) // what the requests answered before Stop
 	if err := w.keepUntilLastUse(ctx, made); err != nil {
 		w.log.Warn("keeping the namespaces", "err", err)
 	}

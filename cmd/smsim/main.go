@@ -60,6 +60,7 @@ type config struct {
 	maxNamespaces   int
 	retention       time.Duration
 	inboxMax        int
+	journalMax      int
 	webhookHosts    []string
 	scenario        string
 	demo            bool
@@ -112,6 +113,7 @@ func parse(args []string, getenv func(string) string, help io.Writer) (config, e
 	fs.IntVar(&c.maxNamespaces, "max-namespaces", simulator.DefaultMaxNamespaces, "most namespaces in use at once: a write that would make one more is a 429")
 	fs.DurationVar(&c.retention, "retention", defaultRetention, "how long (real time) what is finished (orders, messages, phones' folders) stays in the store; a namespace's fault profile may set its own; 0: for ever")
 	fs.IntVar(&c.inboxMax, "inbox-max", defaultInboxMax, "messages each folder of a phone keeps, the newest; 0: all")
+	fs.IntVar(&c.journalMax, "journal-max", core.DefaultJournalMax, "requests to the provider, MIIT and phone APIs each namespace's journal keeps, the newest (GET /admin/v1/requests); 0: no journal")
 	fs.Func("webhook-host", "a host besides loopback that webhooks may be posted to (repeat the flag, or separate hosts with commas)", func(v string) error {
 		for _, h := range strings.Split(v, ",") {
 			h = strings.TrimSpace(h)
@@ -324,6 +326,14 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 	}
 	if c.inboxMax < 0 {
 		return sc, fmt.Errorf("%s: must be 0 (all) or more, got %d", c.flag("inbox-max"), c.inboxMax)
+	}
+	switch {
+	case c.journalMax < 0:
+		return sc, fmt.Errorf("%s: must be 0 (no journal) or more, got %d", c.flag("journal-max"), c.journalMax)
+	case c.journalMax == 0:
+		sc.JournalMax = -1
+	default:
+		sc.JournalMax = c.journalMax
 	}
 	if c.clockStart != "" {
 		t, err := time.Parse(time.RFC3339, c.clockStart)

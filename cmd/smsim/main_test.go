@@ -114,6 +114,33 @@ func TestLanguageFlag(t *testing.T) {
 	}
 }
 
+// The journal keeps 1000 requests a namespace unless --journal-max (or
+// SMSIM_JOURNAL_MAX) says otherwise; 0 keeps none.
+func TestJournalFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		want int
+	}{
+		{nil, nil, 1000},
+		{[]string{"--journal-max", "50"}, nil, 50},
+		{nil, map[string]string{"SMSIM_JOURNAL_MAX": "7"}, 7},
+		{[]string{"--journal-max", "0"}, nil, -1},
+	} {
+		cfg, err := parse(c.args, env(c.env), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := worldConfig(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sc.JournalMax != c.want {
+			t.Errorf("%v %v: JournalMax %d, want %d", c.args, c.env, sc.JournalMax, c.want)
+		}
+	}
+}
+
 func TestBadSettingsExitWithUsageError(t *testing.T) {
 	for _, c := range []struct {
 		args []string
@@ -138,6 +165,7 @@ func TestBadSettingsExitWithUsageError(t *testing.T) {
 		{[]string{"--inbox-max", "-1"}, nil, "inbox-max: must be 0 (all) or more, got -1"},
 		{[]string{"--store-timeout", "1ms"}, nil, "--store-timeout: must be at least 10ms and at most 1m, got 1ms"},
 		{nil, map[string]string{"SMSIM_STORE_TIMEOUT": "2m"}, "SMSIM_STORE_TIMEOUT: must be at least 10ms and at most 1m, got 2m0s"},
+		{[]string{"--journal-max", "-1"}, nil, "--journal-max: must be 0 (no journal) or more, got -1"},
 		{[]string{"--webhook-host", "http://hooks.example"}, nil, `--webhook-host: "http://hooks.example" is not a host name or address`},
 		{nil, map[string]string{"SMSIM_SCALE": "fast"}, `smsim: SMSIM_SCALE: "fast" is not a value --scale takes`},
 		{nil, map[string]string{"SMSIM_LOG_LEVEL": "loud"}, `smsim: SMSIM_LOG_LEVEL: "loud" is not debug, info, warn or error`},

@@ -288,6 +288,9 @@ type Faults struct {
 	// number, a carrier's sender, or CodeSenderCarrier (each phone's
 	// carrier picks it); "": the server's --miit-sender.
 	CodeSender string
+	// APIFaults are the faults of smsim's own API, by route: latency,
+	// errors, dropped connections, scripts of the next calls (APIFault).
+	APIFaults []APIFault
 }
 
 // Languages of the texts (Faults.Language).
@@ -360,6 +363,7 @@ type faultsJSON struct {
 	Language             string            `json:"language,omitempty"`
 	Texts                map[string]string `json:"texts,omitempty"`
 	CodeSender           string            `json:"code_sender,omitempty"`
+	APIFaults            []APIFault        `json:"api_faults,omitempty"`
 }
 
 func (f Faults) wire() faultsJSON {
@@ -372,7 +376,7 @@ func (f Faults) wire() faultsJSON {
 		MIITSendDelay: f.MIITSendDelay, ResendPolicy: f.ResendPolicy,
 		ValidationWindow: formatDuration(f.ValidationWindow), AutoResendNoon: f.AutoResendNoon,
 		MagicNumbers: f.MagicNumbers, Review: f.Review,
-		Language: f.Language, Texts: f.Texts, CodeSender: f.CodeSender,
+		Language: f.Language, Texts: f.Texts, CodeSender: f.CodeSender, APIFaults: f.APIFaults,
 	}
 	if len(w.Texts) == 0 {
 		w.Texts = nil
@@ -414,7 +418,7 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 		MIITSendDelay: w.MIITSendDelay, ResendPolicy: w.ResendPolicy,
 		ValidationWindow: p.parse("validation_window", w.ValidationWindow), AutoResendNoon: w.AutoResendNoon,
 		MagicNumbers: w.MagicNumbers, Review: w.Review,
-		Language: w.Language, Texts: w.Texts, CodeSender: w.CodeSender,
+		Language: w.Language, Texts: w.Texts, CodeSender: w.CodeSender, APIFaults: w.APIFaults,
 	}
 	if w.Retention != nil {
 		r := p.parse("retention", *w.Retention)

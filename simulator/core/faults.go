@@ -102,6 +102,9 @@ type Faults struct {
 	// or CodeSenderCarrier (each phone's carrier picks it); "": the
 	// process's (--miit-sender).
 	CodeSender string
+	// APIFaults are the faults of smsim's own API, by route (apifaults.go);
+	// nil: none.
+	APIFaults []APIFault
 }
 
 // DefaultFaults is the start value of the fault profile.
@@ -182,6 +185,7 @@ type faultsJSON struct {
 	Language             string               `json:"language,omitempty"`
 	Texts                map[string]string    `json:"texts,omitempty"`
 	CodeSender           string               `json:"code_sender,omitempty"`
+	APIFaults            []apiFaultJSON       `json:"api_faults,omitempty"`
 }
 
 // FormatDuration writes d as a Go duration string without zero units:
@@ -211,6 +215,7 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 		MagicNumbers: f.MagicNumbers,
 		Review:       reviewJSON{f.Review.Time.wire(), f.Review.ApproveRatio},
 		Language:     f.Language, CodeSender: f.CodeSender,
+		APIFaults: apiFaultsWire(f.APIFaults),
 	}
 	if len(f.Texts) > 0 {
 		w.Texts = map[string]string{}
@@ -311,6 +316,7 @@ func (w faultsJSON) parse() (Faults, error) {
 		f.Retention = &r
 	}
 	f.Language, f.Texts, f.CodeSender = p.wording(w.Language, w.Texts, w.CodeSender)
+	f.APIFaults = p.apiFaults(w.APIFaults)
 	return f, p.err
 }
 
@@ -578,6 +584,7 @@ func applyPatch(raw string, p map[string]any) (Faults, error) {
 // that names none (inferModels).
 func inferFaultModels(doc map[string]any) {
 	inferModels(doc, "sync_lag", "result_sync_lag", "sms_delay", "miit_send_delay", "review")
+	inferAPIFaultModels(doc)
 	if sd, ok := doc["sender_delays"].(map[string]any); ok {
 		for k := range sd {
 			inferModels(sd, k)

@@ -92,6 +92,15 @@ var (
 	keyMagicSpurious = KeyDef{Name: "magic:spurious:<phone>", Type: "string",
 		Writer:   "miit (validate.lua, SET NX): the magic number's first validation happened (answered not_found)",
 		Lifetime: "kept"}
+	keyMagicAPI = KeyDef{Name: "magic:api:<phone>", Type: "string",
+		Writer:   "simulator.Namespace (APIFault, SET NX): the magic number's first call to MIIT's validation or resend happened (and got its fault)",
+		Lifetime: "kept, at most --namespace-ttl"}
+	keyAPICalls = KeyDef{Name: "api:calls", Type: "hash", LongLived: true,
+		Writer:   "simulator.Namespace (APIFault, HINCRBY): the calls of each route that has an entry in the fault profile's api_faults, a field a route, counted since api_faults were last set (which deletes it)",
+		Lifetime: "long-lived"}
+	keyJournal = KeyDef{Name: "journal", Type: "list",
+		Writer:   "simulator's request journal (core.Journal, journal.lua; written in batches by one goroutine per process): the requests to the provider, MIIT and phone APIs, JSON each (core.JournalEntry), oldest first, its newest --journal-max",
+		Lifetime: "retained from its last write"}
 	keyMessage = KeyDef{Name: "msg:<id>", Type: "hash",
 		Writer:   "gateway (send.lua, deliver.lua; the trail when an outage holds it): a message, its status and trail",
 		Lifetime: "kept while queued; retained once delivered, blocked or failed"}
@@ -148,7 +157,7 @@ var (
 var keyDefs = []KeyDef{
 	keyNamespaces, keyWebhooked,
 	keyClock, keyFaults, keyEvents, keyLive, keySeq, keySchedDue, keySchedInflight, keySchedDead,
-	keyFilings, keyFilingsByStatus, keyFiling, keyWho, keyCode, keyMagicSpurious,
+	keyFilings, keyFilingsByStatus, keyFiling, keyWho, keyCode, keyMagicSpurious, keyMagicAPI, keyAPICalls, keyJournal,
 	keyMessage, keyPhones, keyPhoneProfile, keyPhoneInbox, keyPhoneBlocked, keyPhoneTravelling, keyPhoneFailed, keyPhoneScript, keyThrottles,
 	keyWebhooks, keyWebhook, keyWebhookLog, keyWebhookRetries, keyWebhookInflight,
 	keyAnswer,
@@ -250,6 +259,15 @@ func (k Keyspace) Code(code string) string { return k.key(keyCode, code) }
 
 // MagicSpurious marks the first validation of a magic number.
 func (k Keyspace) MagicSpurious(phone string) string { return k.key(keyMagicSpurious, phone) }
+
+// MagicAPI marks the first call of a magic number of the API's faults.
+func (k Keyspace) MagicAPI(phone string) string { return k.key(keyMagicAPI, phone) }
+
+// APICalls is the hash of the calls counted for api_faults, by route.
+func (k Keyspace) APICalls() string { return k.key(keyAPICalls) }
+
+// Journal is the request journal.
+func (k Keyspace) Journal() string { return k.key(keyJournal) }
 
 // Message is the hash of message id.
 func (k Keyspace) Message(id string) string { return k.key(keyMessage, id) }

@@ -167,7 +167,7 @@ func TestUpgradeMovesTheCodes(t *testing.T) {
 func TestLongLivedKeys(t *testing.T) {
 	ks := core.Keyspace{Prefix: "p", Namespace: "ns"}
 	want := []string{ks.Clock(), ks.Faults(), ks.Events(), ks.Seq(), ks.SchedDue(), ks.SchedInflight(), ks.SchedDead(),
-		ks.Filings(), ks.FilingsByStatus(), ks.Phones(), ks.Throttles(),
+		ks.Filings(), ks.FilingsByStatus(), ks.APICalls(), ks.Phones(), ks.Throttles(),
 		ks.Webhooks(), ks.WebhookRetries(), ks.WebhookInflight()}
 	if got := ks.LongLived(); !slices.Equal(got, want) {
 		t.Errorf("long-lived keys\n%q\nwant\n%q", got, want)

@@ -10,7 +10,7 @@ import (
 
 func TestShippedScenariosParse(t *testing.T) {
 	names := core.ScenarioNames()
-	if strings.Join(names, ",") != "bad_carrier_day,calm_day,miit_under_strain,spam_heavy_day" {
+	if strings.Join(names, ",") != "bad_carrier_day,calm_day,miit_site_flaky,miit_under_strain,spam_heavy_day" {
 		t.Fatalf("shipped scenarios %v", names)
 	}
 	now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)

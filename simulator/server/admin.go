@@ -24,6 +24,7 @@ func (s *Server) routeAdmin(mux *http.ServeMux) {
 	s.handleNS(mux, "PUT /admin/v1/scenario", s.putScenario)
 	s.handleNS(mux, "GET /admin/v1/events", s.listEvents)
 	s.handleNS(mux, "GET /admin/v1/dead-jobs", s.listDeadJobs)
+	s.handleNS(mux, "GET /admin/v1/requests", s.requests)
 }
 
 func (s *Server) getClock(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {

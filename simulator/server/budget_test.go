@@ -108,6 +108,9 @@ func tally(counts map[string]int) (int, string) {
 // time the long poll asks, one read; the validation the number's orders and
 // one script. The store is bounded as the binary bounds it by default: the
 // keys' lifetimes are set inside those scripts, at no cost in commands.
+// The request journal is on, as by default: no request writes it, and its
+// background writes — one script per namespace every 100 ms in which it
+// had requests — count with the rest of the background work.
 func TestFlowCommandBudget(t *testing.T) {
 	e := newEnv(t, withLimits(core.Limits{Retention: 24 * time.Hour, InboxMax: 1000, NamespaceTTL: 7 * 24 * time.Hour}))
 	var count commandCounter

@@ -392,7 +392,7 @@ func TestScenarios(t *testing.T) {
 		Scenarios []struct{ Name, Description string }
 	}
 	e.call("GET", "/admin/v1/scenarios", nil, 200, &list)
-	if len(list.Scenarios) != 4 || list.Scenarios[0].Name != "bad_carrier_day" || list.Scenarios[0].Description == "" {
+	if len(list.Scenarios) != 5 || list.Scenarios[0].Name != "bad_carrier_day" || list.Scenarios[0].Description == "" {
 		t.Fatalf("scenarios %+v", list)
 	}
 	e.advance("3h")

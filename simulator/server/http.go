@@ -221,7 +221,8 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 // respWriter records the status of an answer.
 type respWriter struct {
 	http.ResponseWriter
-	status int
+	status  int
+	dropped bool // api_faults closed the connection without an answer
 }
 
 func (w *respWriter) WriteHeader(code int) {
@@ -278,11 +279,18 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
-		if rw.status == 0 {
+		code := "dropped"
+		switch {
+		case rw.dropped:
+			rw.status = 0
+		case rw.status == 0:
 			rw.status = http.StatusOK
+			fallthrough
+		default:
+			code = strconv.Itoa(rw.status)
 		}
 		d := time.Since(start)
-		s.http.requests.WithLabelValues(route, r.Method, strconv.Itoa(rw.status)).Inc()
+		s.http.requests.WithLabelValues(route, r.Method, code).Inc()
 		s.http.duration.WithLabelValues(route).Observe(d.Seconds())
 		s.logRequest(r, route, rw.Header().Get(NamespaceHeader), rw.status, d)
 	})

@@ -61,6 +61,9 @@ func (s *Server) handleNS(mux *http.ServeMux, pattern string, h nsHandler) {
 	case strings.HasPrefix(pattern, "GET "):
 		open = s.world.Peek
 	}
+	if core.IsAPIRoute(pattern) {
+		h = s.apiCall(pattern, h)
+	}
 	s.handle(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
 		name, err := namespaceOf(r)
 		if err != nil {

@@ -107,6 +107,15 @@ func richFaults() core.Faults {
 	f.Language = core.LanguageChinese
 	f.Texts = map[string]string{core.TextSMSCode: "【工业和信息化部】验证码{code}", core.TextValidationFailed: "核验失败"}
 	f.CodeSender = core.CodeSenderCarrier
+	second, lat := 2*time.Second, core.Fixed(250*time.Millisecond)
+	slow := core.Delay{Model: core.ModelLogNormal, Median: 100 * time.Millisecond, P99: 2 * time.Second}
+	f.APIFaults = []core.APIFault{
+		{Route: "POST /miit/v1/validations", Latency: &lat, ErrorRate: 0.25,
+			Error: core.APIError{Status: 429, Body: json.RawMessage(`{"error":"busy"}`), RetryAfter: &second}, DropRate: 0.1,
+			Next: []core.APIStep{{Calls: 2, Error: core.APIError{Status: 503, RetryAfter: &second}}, {Calls: 1, Drop: true},
+				{Calls: 1, Latency: &slow}, {Calls: 3}}},
+		{Route: "GET /phones/v1/{phone}/messages/next", ErrorRate: 1, Error: core.APIError{Status: 502}},
+	}
 	return f
 }
 
@@ -165,6 +174,31 @@ func TestSDKFaultsWireForm(t *testing.T) {
 			t.Errorf("delay %s: the SDK reads %s, the server %s", c.body, got, want)
 		}
 	}
+}
+
+// The SDK's journal entries read and write what the server's do, and its
+// routes and magic numbers of the API are the server's.
+func TestSDKRequestWireForm(t *testing.T) {
+	step := 1
+	at := t0.Add(90 * time.Minute)
+	sameWire[client.Request](t, "journal entry", core.JournalEntry{ID: "abc", Method: "POST", Route: "POST /miit/v1/validations",
+		Path: "/miit/v1/validations", Query: "x=1", Body: json.RawMessage(`{"code":"123456"}`), Status: 503,
+		Answer: json.RawMessage(`"text"`), At: at, RealAt: at.Add(time.Second), Took: "1.5ms", Phones: []string{"13800000001"},
+		Order: "f_0123456789abcdef", Fault: &core.AppliedFault{Call: 3, Step: &step, Magic: "19900000007", Latency: "2s", Status: 503, Dropped: true},
+		Truncated: true})
+	sameWire[client.Request](t, "a plain entry", core.JournalEntry{ID: "abc", Method: "GET", Route: "GET /phones/v1", Path: "/phones/v1",
+		Status: 200, At: at, RealAt: at, Took: "0s"})
+	var pairs [][2]string
+	for _, r := range []string{client.RouteSubmit, client.RouteProviderFiling, client.RouteCancel, client.RouteChangeNumbers,
+		client.RouteValidate, client.RouteResend, client.RouteMIITFiling, client.RouteMessages, client.RouteNextMessage,
+		client.RoutePhoneProfile, client.RouteSetPhoneProfile} {
+		if !core.IsAPIRoute(r) {
+			t.Errorf("the SDK's route %q is not one of the server's: %v", r, core.APIRoutes())
+		}
+	}
+	pairs = append(pairs, [2]string{client.MagicAPIUnavailable, gateway.MagicAPIUnavailable},
+		[2]string{client.MagicAPIDropped, gateway.MagicAPIDropped})
+	sameConstants(t, "magic numbers of the API", pairs)
 }
 
 func TestSDKPhoneProfileWireForm(t *testing.T) {
