@@ -208,27 +208,9 @@ func (w *World) Start(ctx context.Context) error {
 		w.loop.Add(n.sched)
 	}
 	w.mu.Unlock()
-	w.wg.Add(4)
-	go func() {
-		defer w.wg.Done()
-		w.probe(runCtx)
-	}()
-	go func() {
-		defer w.wg.Done()
-		w.loop.Run(runCtx)
-	}()
-	go func() {
-		defer w.wg.Done()
-		w.jrnl.run(runCtx)
-	}()
-	go func() {
-		defer w.wg.Done()
-		w.sub.Run(runCtx)
-	}()
-	go func() {
-		defer w.wg.Done()
-		w.supervise(runCtx)
-	}()
+	for _, run := range []func(context.Context){w.probe, w.loop.Run, w.jrnl.run, w.sub.Run, w.supervise} {
+		w.wg.Go(func() { run(runCtx) })
+	}
 	return nil
 }
 
