@@ -40,7 +40,7 @@ var docRuns = []struct {
 	{"walkthrough", "../../README.md", seeded, true, false},
 	{"walkthrough on a running clock", "../../README.md", nil, false, false},
 	{"faults", "../../simulator/README.md", seeded, true, true},
-	{"API", "../../simulator/server/README.md", seeded, true, true},
+	{"API", "../../simulator/server/README.md", append(seeded[:len(seeded):len(seeded)], "--webhook-host", "127.0.0.1:9000"), true, true},
 	{"rules", "../../miit/README.md", seeded, true, true},
 }
 

@@ -33,7 +33,7 @@ func TestFlagsFallBackToEnvironment(t *testing.T) {
 // --webhook-host takes hosts one by one or separated by commas, from the
 // command line or SMSIM_WEBHOOK_HOST, and they reach the server's config.
 func TestWebhookHosts(t *testing.T) {
-	c, err := parse([]string{"--webhook-host", "hooks.example, ::1", "--webhook-host", "10.0.0.7"}, env(nil), io.Discard)
+	c, err := parse([]string{"--webhook-host", "hooks.example, [::1]:9000", "--webhook-host", "10.0.0.7,localhost:8443"}, env(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestWebhookHosts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(sc.WebhookHosts, " "); got != "hooks.example ::1 10.0.0.7" {
+	if got := strings.Join(sc.WebhookHosts, " "); got != "hooks.example [::1]:9000 10.0.0.7 localhost:8443" {
 		t.Fatalf("webhook hosts %q", got)
 	}
 	c, err = parse(nil, env(map[string]string{"SMSIM_WEBHOOK_HOST": "ci.internal,build-7.ci.internal"}), io.Discard)

@@ -1,6 +1,9 @@
 package server
 
 import (
+	"encoding/json"
+	"errors"
+	"net"
 	"net/http"
 	"time"
 
@@ -14,10 +17,50 @@ import (
 // time.
 const catchUpPage = 1000
 
+// eventSendBuffer is how many events a socket of the event log may fall
+// behind the feed before it is dropped: pointers to events encoded once
+// for every socket (core.Live.JSON). Larger than a phone's: an advance
+// hands out a burst of events at once.
+const eventSendBuffer = 256
+
+// sendFrame writes one frame to conn within the write wait, and tells whether
+// it could: a client that read nothing for that long is dropped, counted
+// with those too slow to keep up.
+func (s *Server) sendFrame(r *http.Request, conn *websocket.Conn, typ int, b []byte) bool {
+	conn.SetWriteDeadline(time.Now().Add(s.cfg.SocketWriteWait))
+	err := conn.WriteMessage(typ, b)
+	if err == nil {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		s.stats.dropped.Inc()
+		s.log.DebugContext(r.Context(), "websocket client reads nothing: dropped", "route", r.Pattern, "wait", s.cfg.SocketWriteWait)
+	}
+	return false
+}
+
+// feedEnded closes a socket whose watcher the feed closed: with 1008 and
+// how to resume when it fell behind (the client reconnects and catches up
+// from resume, the id of the last event or message it was sent), with 1013
+// when the server is stopping.
+func (s *Server) feedEnded(conn *websocket.Conn, watch *core.Watcher, resume string) {
+	code, why := websocket.CloseTryAgainLater, "the server is stopping"
+	if watch.Slow() {
+		code, why = websocket.ClosePolicyViolation, "too slow to keep up"
+		s.stats.dropped.Inc()
+	}
+	reason := why + ": reconnect with ?after=" + resume
+	if resume == "" {
+		reason = why + ": reconnect"
+	}
+	conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(s.cfg.SocketWriteWait))
+}
+
 // eventSocket streams the event log: first every event after ?after=ID
 // (a page that reconnects catches up on what it missed), then each new
 // event live, one JSON text frame each. A page too slow to keep up is
-// disconnected (it reconnects and catches up), never waited for.
+// disconnected with 1008 (it reconnects and catches up), never waited for.
 func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	after := r.URL.Query().Get("after")
 	if after != "" && !eventID.MatchString(after) {
@@ -29,12 +72,12 @@ func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 		writeProblem(w, http.StatusUpgradeRequired, "this endpoint is a websocket: connect with an Upgrade: websocket request")
 		return
 	}
-	watch, ok := ns.Feed().Watch(r.Context(), "", 0)
+	watch, ok := ns.Feed().Watch(r.Context(), "", eventSendBuffer)
 	if !ok {
 		writeProblem(w, http.StatusServiceUnavailable, "the server is stopping")
 		return
 	}
-	conn, err := upgrader.Upgrade(w, r, nil)
+	conn, err := s.upgrade(w, r)
 	if err != nil {
 		watch.Close()
 		return
@@ -55,8 +98,11 @@ func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 			return
 		}
 		for _, rec := range missed {
-			conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
-			if err := conn.WriteJSON(rec); err != nil {
+			b, err := json.Marshal(rec)
+			if err != nil {
+				return
+			}
+			if !s.sendFrame(r, conn, websocket.TextMessage, b) {
 				return
 			}
 			last = rec.ID
@@ -72,22 +118,19 @@ func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 		case <-done:
 			return
 		case rec, ok := <-watch.C:
-			conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
 			if !ok {
-				conn.WriteMessage(websocket.CloseMessage,
-					websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "too slow to keep up, or the server is stopping: reconnect with ?after="+last))
+				s.feedEnded(conn, watch, last)
 				return
 			}
 			if last != "" && !core.Newer(rec.ID, last) {
 				continue // sent in the catch-up
 			}
-			if err := conn.WriteMessage(websocket.TextMessage, rec.JSON()); err != nil {
+			if !s.sendFrame(r, conn, websocket.TextMessage, rec.JSON()) {
 				return
 			}
 			last = rec.ID
 		case <-ping.C:
-			conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
-			if err := conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+			if !s.sendFrame(r, conn, websocket.PingMessage, nil) {
 				return
 			}
 		}
