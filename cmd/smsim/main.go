@@ -269,6 +269,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := hs.Shutdown(sctx); err != nil {
 		log.Warn("shutdown did not finish in time", "err", err)
 	}
+	srv.Wait() // the websockets, which the world's stop has ended
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Error("serving", "err", err)
 		return 1

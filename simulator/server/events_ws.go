@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net"
@@ -19,14 +20,44 @@ const catchUpPage = 1000
 
 // eventSendBuffer is how many events a socket of the event log may fall
 // behind the feed before it is dropped: pointers to events encoded once
-// for every socket (core.Live.JSON). Larger than a phone's: an advance
-// hands out a burst of events at once.
-const eventSendBuffer = 256
+// for every socket (core.Live.JSON).
+const eventSendBuffer = 64
+
+// socket is what a websocket's goroutine keeps of the request that opened
+// it: the context of its log lines (not its end) and its route.
+type socket struct {
+	ctx   context.Context
+	route string
+}
+
+// openSocket counts a websocket taken over from r among the open ones, and
+// answers what its goroutine keeps of r: a context of its own, with the
+// request's id for the log (the request, and all it holds, are let go).
+// The goroutine starts with readUntilClosed and ends with closeSocket.
+func (s *Server) openSocket(r *http.Request) socket {
+	s.stats.websockets.Inc()
+	s.sockets.Add(1)
+	return socket{ctx: core.WithRequestID(context.Background(), core.RequestID(r.Context())), route: r.Pattern}
+}
+
+// closeSocket ends a websocket's goroutine: its watcher, its connection,
+// its reader.
+func (s *Server) closeSocket(conn *websocket.Conn, watch *core.Watcher, done <-chan struct{}) {
+	watch.Close()
+	conn.Close()
+	<-done
+	s.stats.websockets.Dec()
+	s.sockets.Done()
+}
+
+// Wait waits until every websocket has ended: they end when their client
+// goes, or when the world stops (its feeds close their watchers).
+func (s *Server) Wait() { s.sockets.Wait() }
 
 // sendFrame writes one frame to conn within the write wait, and tells whether
 // it could: a client that read nothing for that long is dropped, counted
 // with those too slow to keep up.
-func (s *Server) sendFrame(r *http.Request, conn *websocket.Conn, typ int, b []byte) bool {
+func (s *Server) sendFrame(sock socket, conn *websocket.Conn, typ int, b []byte) bool {
 	conn.SetWriteDeadline(time.Now().Add(s.cfg.SocketWriteWait))
 	err := conn.WriteMessage(typ, b)
 	if err == nil {
@@ -35,7 +66,7 @@ func (s *Server) sendFrame(r *http.Request, conn *websocket.Conn, typ int, b []b
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		s.stats.dropped.Inc()
-		s.log.DebugContext(r.Context(), "websocket client reads nothing: dropped", "route", r.Pattern, "wait", s.cfg.SocketWriteWait)
+		s.log.DebugContext(sock.ctx, "websocket client reads nothing: dropped", "route", sock.route, "wait", s.cfg.SocketWriteWait)
 	}
 	return false
 }
@@ -82,19 +113,23 @@ func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 		watch.Close()
 		return
 	}
-	s.stats.websockets.Inc()
-	defer s.stats.websockets.Dec()
+	// The socket goes on in a goroutine of its own, and the handler returns:
+	// net/http's goroutine, its buffers and the request are let go, and a
+	// socket that waits costs only what it needs (the README's measure):
+	// that goroutine is the writer, called directly, so that its stack,
+	// while it waits, stays within the smallest a goroutine has.
+	go s.streamEvents(s.openSocket(r), conn, ns.Feed(), watch, after)
+}
+
+// streamEvents is the writer of an event socket (eventSocket).
+func (s *Server) streamEvents(sock socket, conn *websocket.Conn, feed *core.Feed, watch *core.Watcher, after string) {
 	done := readUntilClosed(conn)
-	defer func() {
-		watch.Close()
-		conn.Close()
-		<-done
-	}()
+	defer s.closeSocket(conn, watch, done)
 	last := after
 	for after != "" { // catch up, a page at a time, until the log has no more
-		missed, err := ns.Feed().CatchUp(r.Context(), last, catchUpPage)
+		missed, err := feed.CatchUp(sock.ctx, last, catchUpPage)
 		if err != nil {
-			s.log.WarnContext(r.Context(), "catching a page up on events", "err", err)
+			s.log.WarnContext(sock.ctx, "catching a page up on events", "err", err)
 			return
 		}
 		for _, rec := range missed {
@@ -102,7 +137,7 @@ func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 			if err != nil {
 				return
 			}
-			if !s.sendFrame(r, conn, websocket.TextMessage, b) {
+			if !s.sendFrame(sock, conn, websocket.TextMessage, b) {
 				return
 			}
 			last = rec.ID
@@ -125,12 +160,12 @@ func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 			if last != "" && !core.Newer(rec.ID, last) {
 				continue // sent in the catch-up
 			}
-			if !s.sendFrame(r, conn, websocket.TextMessage, rec.JSON()) {
+			if !s.sendFrame(sock, conn, websocket.TextMessage, rec.JSON()) {
 				return
 			}
 			last = rec.ID
 		case <-ping.C:
-			if !s.sendFrame(r, conn, websocket.PingMessage, nil) {
+			if !s.sendFrame(sock, conn, websocket.PingMessage, nil) {
 				return
 			}
 		}

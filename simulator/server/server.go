@@ -8,6 +8,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -48,6 +49,7 @@ type Server struct {
 
 	hosts    hosts
 	upgrader websocket.Upgrader
+	sockets  sync.WaitGroup // the websockets' goroutines
 
 	patterns []string
 }

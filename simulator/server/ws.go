@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -38,7 +39,7 @@ const (
 // (originAllowed); a page of another site may not read a phone.
 func (s *Server) newUpgrader() websocket.Upgrader {
 	return websocket.Upgrader{
-		ReadBufferSize:  1024,
+		ReadBufferSize:  256, // a client sends pongs and closes, read in pieces
 		WriteBufferSize: 4096,
 		// A write buffer is taken only while a frame is written: an idle socket
 		// holds none.
@@ -94,32 +95,33 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 		s.fail(w, r, err)
 		return
 	}
-	defer func() { watch.Close() }()
 	var missed []gateway.Message
 	if hasAfter {
 		if missed, err = gw.DeliveredAfter(r.Context(), phone, after); err != nil {
+			watch.Close()
 			s.fail(w, r, err)
 			return
 		}
 	}
 	conn, err := s.upgrade(w, r)
 	if err != nil {
+		watch.Close()
 		return // the upgrader has answered
 	}
-	s.stats.websockets.Inc()
-	defer s.stats.websockets.Dec()
+	go s.streamPhone(s.openSocket(r), conn, watch, missed) // as eventSocket
+}
+
+// streamPhone is the writer of a phone's socket (phoneSocket): the missed
+// messages, then each delivery.
+func (s *Server) streamPhone(sock socket, conn *websocket.Conn, watch *core.Watcher, missed []gateway.Message) {
 	done := readUntilClosed(conn)
-	// writer: this goroutine
+	defer s.closeSocket(conn, watch, done)
 	ping := time.NewTicker(wsPingPeriod)
-	defer func() {
-		ping.Stop()
-		conn.Close()
-		<-done
-	}()
+	defer ping.Stop()
 	var last gateway.Message // the last message sent
 	send := func(m gateway.Message) bool {
 		b, err := json.Marshal(m.Phoned())
-		if err != nil || !s.sendFrame(r, conn, websocket.TextMessage, b) {
+		if err != nil || !s.sendFrame(sock, conn, websocket.TextMessage, b) {
 			return false
 		}
 		last = m
@@ -147,12 +149,12 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 			if !ok || fr.Message.Seq <= last.Seq {
 				continue // sent in the catch-up
 			}
-			if !s.sendFrame(r, conn, websocket.TextMessage, fr.JSON) {
+			if !s.sendFrame(sock, conn, websocket.TextMessage, fr.JSON) {
 				return
 			}
 			last = fr.Message
 		case <-ping.C:
-			if !s.sendFrame(r, conn, websocket.PingMessage, nil) {
+			if !s.sendFrame(sock, conn, websocket.PingMessage, nil) {
 				return
 			}
 		}
@@ -166,23 +168,37 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 // 1007 (RFC 6455, section 8.1).
 func readUntilClosed(conn *websocket.Conn) <-chan struct{} {
 	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		conn.SetReadLimit(wsReadLimit)
-		conn.SetReadDeadline(time.Now().Add(wsPongWait))
-		conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wsPongWait)) })
-		for {
-			mt, b, err := conn.ReadMessage()
-			if err != nil {
-				return
-			}
-			if mt == websocket.TextMessage && !utf8.Valid(b) {
-				conn.WriteControl(websocket.CloseMessage, // safe beside the writer's frames
-					websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, "a text message that is not valid UTF-8"),
-					time.Now().Add(DefaultSocketWriteWait))
-				return
-			}
-		}
-	}()
+	conn.SetReadLimit(wsReadLimit)
+	conn.SetReadDeadline(time.Now().Add(wsPongWait))
+	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wsPongWait)) })
+	go readLoop(conn, done)
 	return done
+}
+
+// readLoop reads conn until it ends, then closes done. It is the
+// goroutine's whole stack while it waits, kept small: a reader costs each
+// socket its stack (the README's measure).
+func readLoop(conn *websocket.Conn, done chan<- struct{}) {
+	for readOne(conn) {
+	}
+	close(done)
+}
+
+// readOne reads a message of conn, and tells whether to read on.
+func readOne(conn *websocket.Conn) bool {
+	mt, r, err := conn.NextReader()
+	if err != nil {
+		return false
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return false
+	}
+	if mt == websocket.TextMessage && !utf8.Valid(b) {
+		conn.WriteControl(websocket.CloseMessage, // safe beside the writer's frames
+			websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, "a text message that is not valid UTF-8"),
+			time.Now().Add(DefaultSocketWriteWait))
+		return false
+	}
+	return true
 }
