@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
 	"net"
@@ -117,20 +118,29 @@ var tooMany = func() []byte {
 		"Retry-After: 1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 }()
 
-// refuse answers c 503 and closes it, having read (and dropped) what the
-// client sent meanwhile, so that the client reads the answer rather than a
-// reset.
+// refuse answers c 503 and closes it: it reads the request's header first
+// (a client may take an answer that comes before its request for a broken
+// connection), then, once it has answered, what the client still sends,
+// so that the client reads the answer rather than a reset.
 func (l *limitListener) refuse(c net.Conn) {
 	defer func() { <-l.refusing }()
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(refusedWait))
+	var buf [1024]byte
+	var seen []byte
+	for !bytes.Contains(seen, []byte("\r\n\r\n")) && len(seen) < 16<<10 {
+		n, err := c.Read(buf[:])
+		if err != nil {
+			return
+		}
+		seen = append(seen, buf[:n]...)
+	}
 	if _, err := c.Write(tooMany); err != nil {
 		return
 	}
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}
-	var buf [512]byte
 	for {
 		if _, err := c.Read(buf[:]); err != nil {
 			return
