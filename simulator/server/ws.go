@@ -24,10 +24,6 @@ const (
 	wsPongWait             = 60 * time.Second
 	wsPingPeriod           = wsPongWait * 9 / 10
 	wsReadLimit            = 512
-	// wsSendBuffer is how many frames a socket may fall behind the feed
-	// before it is dropped: pointers to frames encoded once and shared by
-	// every socket (core.Live).
-	wsSendBuffer = 64
 	// wsKernelBuffer is the kernel's send buffer of a socket's connection:
 	// a client that stops reading stops the writer soon, and costs the
 	// machine no more than this.
