@@ -110,9 +110,6 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		}
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
-	if err == nil {
-		requestRead(w)
-	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		return nil, &core.Error{Code: http.StatusRequestEntityTooLarge,
@@ -142,9 +139,6 @@ func (s *Server) problemsForMux(mux *http.ServeMux) http.Handler {
 			return
 		}
 		if pattern != "" {
-			if r.Body == nil || r.Body == http.NoBody {
-				requestRead(w)
-			}
 			mux.ServeHTTP(w, r)
 			return
 		}

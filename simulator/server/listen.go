@@ -15,9 +15,8 @@ import (
 )
 
 // The deadlines of an HTTP server (HTTPServer). A request's header and
-// body must arrive within ReadTimeout; once read, the handler has the
-// connection's read side without a deadline (a background read of
-// net/http would otherwise cancel a request whose handler outlives it). Its
+// body must arrive within ReadTimeout; once read, net/http lifts the read
+// deadline, and a handler may run longer (TestHTTPServerDeadlines). Its
 // answer must be written within WriteTimeout, except on the streaming
 // routes: a long poll writes within its own timeout and SocketWriteWait, a
 // websocket each frame within SocketWriteWait. A kept-alive connection
@@ -35,12 +34,6 @@ func HTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{Handler: h, ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
 		WriteTimeout: WriteTimeout, IdleTimeout: IdleTimeout,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-}
-
-// requestRead lifts the read deadline of r's connection: r has been read,
-// its handler may run as long as it needs.
-func requestRead(w http.ResponseWriter) {
-	http.NewResponseController(w).SetReadDeadline(time.Time{})
 }
 
 // refusedWait bounds how long a connection beyond the limit is kept to
