@@ -122,3 +122,37 @@ func TestEventSocketDropsAClientThatNeverReads(t *testing.T) {
 		t.Fatalf("smsim_websocket_slow_drops_total %v, want 1", v)
 	}
 }
+
+// A phone's socket that does not read while messages pour in is closed
+// with 1008 and the id of the last message it was sent, once it reads.
+func TestPhoneSocketDropsTheSlow(t *testing.T) {
+	e := newEnv(t, withServer(server.Config{SocketWriteWait: 30 * time.Second}))
+	stalled, _, err := stalledDialer.Dial("ws"+strings.TrimPrefix(e.url, "http")+"/phones/v1/13800000411/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	const sent = 300 // 300 kilobytes: more than the socket's queue and buffers
+	flood(e.instance, 0, sent)
+	stalled.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, last := 0, ""
+	for {
+		var m struct{ ID string }
+		err := stalled.ReadJSON(&m)
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			if ce.Code != websocket.ClosePolicyViolation || ce.Text != "too slow to keep up: reconnect with ?after="+last {
+				t.Fatalf("stalled phone socket closed with %d %q, want 1008 naming ?after=%s", ce.Code, ce.Text, last)
+			}
+			break
+		}
+		if err != nil {
+			t.Fatalf("stalled phone socket, after %d messages: %v, want a close 1008", n, err)
+		}
+		n++
+		last = m.ID
+	}
+	if n >= sent {
+		t.Fatalf("the stalled phone socket was sent all %d messages", n)
+	}
+}
