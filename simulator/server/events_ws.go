@@ -20,8 +20,9 @@ const catchUpPage = 1000
 
 // eventSendBuffer is how many events a socket of the event log may fall
 // behind the feed before it is dropped: pointers to events encoded once
-// for every socket (core.Live.JSON).
-const eventSendBuffer = 64
+// for every socket (core.Live.JSON). Twice a phone's: an advance hands a
+// page a burst of events at once.
+const eventSendBuffer = 128
 
 // socket is what a websocket's goroutine keeps of the request that opened
 // it: the context of its log lines (not its end) and its route.
