@@ -73,8 +73,13 @@ type Config struct {
 	Scheduler      core.SchedulerOptions
 	Loop           core.LoopOptions
 	// WebhookHosts are the hosts besides loopback that webhooks may be
-	// posted to.
-	WebhookHosts []string
+	// posted to, and host:port entries (webhook.Config.AllowHosts); with
+	// WebhookStrictLoopback, the only loopback ports open are theirs.
+	// WebhookDeny are addresses never posted to: the process's own, its
+	// Redis's (webhook.Config.Deny).
+	WebhookHosts          []string
+	WebhookStrictLoopback bool
+	WebhookDeny           []string
 	// WebhookBackoff is the wait before each retry of a failed webhook post
 	// (nil: webhook.DefaultBackoff); WebhookAttempts bounds the attempts
 	// (0: webhook.DefaultMaxAttempts).

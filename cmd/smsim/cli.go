@@ -39,8 +39,8 @@ const cliUsage = `       smsim submit [--type T] [--variant V] [--leader-phone P
        smsim reset
        smsim load ` + loadUsage + `
 
-The subcommands drive a running server: --url URL, else SMSIM_URL, else ` + client.DefaultURL + `;
-in a namespace of it: --namespace NAME, else SMSIM_NAMESPACE, else the default one.
+The subcommands drive a running server: --url URL, else SMSIM_URL, else ` + client.DefaultURL + `,
+with its admin token: --token, else SMSIM_ADMIN_TOKEN; in a namespace of it: --namespace NAME, else SMSIM_NAMESPACE, else the default one.
 smsim load drives --target, else an smsim of its own, in --namespace, else a new one (README-load.md).`
 
 // command is one subcommand: it parses its args and runs against a server.
@@ -101,6 +101,7 @@ func runCLI(ctx context.Context, args []string, getenv func(string) string, stdo
 		def = u
 	}
 	cl.fs.StringVar(&cl.url, "url", def, "the smsim server (default from SMSIM_URL)")
+	cl.fs.StringVar(&cl.token, "token", getenv("SMSIM_ADMIN_TOKEN"), "the server's admin token (its --admin-token), sent as Authorization: Bearer (default from SMSIM_ADMIN_TOKEN)")
 	cl.fs.StringVar(&cl.namespace, "namespace", getenv("SMSIM_NAMESPACE"),
 		"the namespace to act in, a world of its own: clock, faults, phones, orders (default from SMSIM_NAMESPACE, else the server's default one)")
 	return cmd(ctx, cl, args[1:]), true
@@ -112,6 +113,7 @@ type cli struct {
 	fs        *flag.FlagSet
 	url       string
 	namespace string // empty: the server's default
+	token     string // the server's admin token; empty: none
 	getenv    func(string) string
 	stdout    io.Writer
 	stderr    io.Writer
@@ -186,7 +188,11 @@ var badValue = regexp.MustCompile(`^invalid (?:boolean )?value (".*") for (?:fla
 // client is a client of the server of --url, speaking for the namespace
 // of --namespace.
 func (c *cli) client() (*client.Client, error) {
-	sc, err := client.New(c.url)
+	var opts []client.Option
+	if c.token != "" {
+		opts = append(opts, client.WithToken(c.token))
+	}
+	sc, err := client.New(c.url, opts...)
 	if err != nil {
 		from := "--url"
 		if !c.set("url") {

@@ -14,6 +14,7 @@ import (
 
 	"smsim/simulator/client"
 	"smsim/simulator/core/testkit"
+	"smsim/simulator/server"
 	"smsim/simulator/simtest"
 )
 
@@ -348,4 +349,22 @@ func (r *tailRun) stop(t *testing.T) int {
 		t.Fatal("tail did not end with its context")
 	}
 	panic("unreachable")
+}
+
+// The subcommands send the server's admin token from --token, else
+// SMSIM_ADMIN_TOKEN; without it, a server that wants one answers 401.
+func TestCLIToken(t *testing.T) {
+	sim := simtest.RunT(t, simtest.WithServerConfig(func(c *server.Config) { c.AdminToken = "s3cret" }))
+	code, _, errOut := cliRun(t, sim, "advance", "1h")
+	if want := "smsim advance: 401 Unauthorized: Authorization: this route wants the admin token (--admin-token) as Authorization: Bearer <token>\n"; code != 1 || errOut != want {
+		t.Fatalf("without the token: exit %d, stderr %q; want 1, %q", code, errOut, want)
+	}
+	if code, out, errOut := cliRun(t, sim, "advance", "--token", "s3cret", "1h"); code != 0 || out != "2026-05-01T01:00:00Z  paused\n" {
+		t.Fatalf("--token: exit %d, %q (stderr %q)", code, out, errOut)
+	}
+	var stdout, stderr bytes.Buffer
+	code = run(t.Context(), []string{"clock"}, env(map[string]string{"SMSIM_URL": sim.URL, "SMSIM_ADMIN_TOKEN": "s3cret"}), &stdout, &stderr)
+	if code != 0 || stdout.String() != "2026-05-01T01:00:00Z  paused\n" {
+		t.Fatalf("SMSIM_ADMIN_TOKEN: exit %d, %q (stderr %q)", code, stdout.String(), stderr.String())
+	}
 }

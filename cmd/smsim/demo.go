@@ -35,7 +35,11 @@ func startDemo(ctx context.Context, c config, seed *int64, addr net.Addr, log *s
 	if ta, ok := addr.(*net.TCPAddr); ok && ta.IP.IsUnspecified() {
 		host = net.JoinHostPort("127.0.0.1", strconv.Itoa(ta.Port))
 	}
-	api, err := client.New("http://"+host, client.WithHTTPClient(&http.Client{Transport: &demoTransport{}}))
+	opts := []client.Option{client.WithHTTPClient(&http.Client{Transport: &demoTransport{}})}
+	if c.adminToken != "" {
+		opts = append(opts, client.WithToken(c.adminToken))
+	}
+	api, err := client.New("http://"+host, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -113,8 +113,11 @@ func portMap(t *testing.T, s composeService) map[string]string {
 	out := map[string]string{}
 	for _, p := range s.Ports {
 		f := strings.Split(p, ":")
+		if len(f) == 3 { // address:host:container
+			f = f[1:]
+		}
 		if len(f) != 2 {
-			t.Fatalf("port %q: want host:container", p)
+			t.Fatalf("port %q: want host:container or address:host:container", p)
 		}
 		out[f[0]] = f[1]
 	}
@@ -211,6 +214,15 @@ func TestComposeStack(t *testing.T) {
 			port := containerPort(t, s)
 			if u := s.Environment["SMSIM_REDIS_URL"]; !strings.HasPrefix(u, "redis://redis:6379/") {
 				t.Errorf("%s: SMSIM_REDIS_URL %q, want the redis service", name, u)
+			}
+			// it runs without a token (--insecure), so only the host's
+			// loopback may reach it
+			if s.Environment["SMSIM_INSECURE"] == "true" {
+				for _, p := range s.Ports {
+					if !strings.HasPrefix(p, "127.0.0.1:") {
+						t.Errorf("%s runs --insecure and publishes %q: want it on 127.0.0.1 only", name, p)
+					}
+				}
 			}
 			for host, cport := range portMap(t, s) {
 				if cport != port {
@@ -551,7 +563,9 @@ func servedMetrics(t *testing.T) map[string]string {
 	if err := world.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(server.New(world, server.Config{}).Routes())
+	hs := httptest.NewUnstartedServer(server.New(world, server.Config{}).Routes())
+	hs.Listener = server.LimitListener(hs.Listener, 64, sc.Registry)
+	hs.Start()
 	t.Cleanup(func() { hs.Close(); world.Stop() })
 	call := func(method, path, body string, want int) {
 		t.Helper()

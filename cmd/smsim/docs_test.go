@@ -43,7 +43,7 @@ var docRuns = []struct {
 	{"walkthrough", "../../README.md", seeded, true, false, false},
 	{"walkthrough on a running clock", "../../README.md", nil, false, false, false},
 	{"faults", "../../simulator/README.md", seeded, true, true, false},
-	{"API", "../../simulator/server/README.md", seeded, true, true, false},
+	{"API", "../../simulator/server/README.md", append(seeded[:len(seeded):len(seeded)], "--webhook-host", "127.0.0.1:9000"), true, true, false},
 	{"rules", "../../miit/README.md", seeded, true, true, false},
 	{"the binary's subcommands", "README.md", seeded, true, false, true},
 }
@@ -443,7 +443,7 @@ func (r *recorder) runBlock(t *testing.T, bash, dir, state string, blk *block) s
 	}
 	allowed := problemStatuses(blk.want)
 	for _, x := range got {
-		if (x.method == http.MethodPost || x.method == http.MethodPut || x.method == http.MethodPatch) && x.body {
+		if x.method == http.MethodPost || x.method == http.MethodPut || x.method == http.MethodPatch || x.method == http.MethodDelete {
 			if mt, _, _ := mime.ParseMediaType(x.contentType); mt != "application/json" {
 				t.Errorf("block at line %d: %s %s sends Content-Type %q, not application/json", blk.line, x.method, x.path, x.contentType)
 			}

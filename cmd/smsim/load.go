@@ -143,6 +143,7 @@ func runLoad(ctx context.Context, c *cli, args []string) int {
 	fmt.Fprintf(c.stderr, "%s: namespace %s at %s; the dashboard shows it at %s/?namespace=%s\n",
 		c.name, cfg.Namespace, target, strings.TrimRight(target, "/"), cfg.Namespace)
 
+	cfg.Token = c.token
 	rep, err := load.Run(ctx, cfg)
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		fmt.Fprintf(c.stderr, "%s: nothing answers at %s: is smsim running there? (without --target, load starts one of its own)\n", c.name, target)

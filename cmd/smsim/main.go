@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -62,6 +63,10 @@ type config struct {
 	inboxMax        int
 	journalMax      int
 	webhookHosts    []string
+	allowedHosts    []string
+	adminToken      string
+	insecure        bool
+	maxConns        int
 	scenario        string
 	demo            bool
 
@@ -114,16 +119,40 @@ func parse(args []string, getenv func(string) string, help io.Writer) (config, e
 	fs.DurationVar(&c.retention, "retention", defaultRetention, "how long (real time) what is finished (orders, messages, phones' folders) stays in the store; a namespace's fault profile may set its own; 0: for ever")
 	fs.IntVar(&c.inboxMax, "inbox-max", defaultInboxMax, "messages each folder of a phone keeps, the newest; 0: all")
 	fs.IntVar(&c.journalMax, "journal-max", core.DefaultJournalMax, "requests to the provider, MIIT and phone APIs each namespace's journal keeps, the newest (GET /admin/v1/requests); 0: no journal")
-	fs.Func("webhook-host", "a host besides loopback that webhooks may be posted to (repeat the flag, or separate hosts with commas)", func(v string) error {
-		for _, h := range strings.Split(v, ",") {
-			h = strings.TrimSpace(h)
-			if net.ParseIP(h) == nil && !hostName.MatchString(h) {
-				return fmt.Errorf("%q is not a host name or address", h)
+	fs.Func("webhook-host", "a host that webhooks may be posted to, any port of it, or host:port for that port only; on loopback (127.0.0.1:9000, localhost:9000) the ports given are the only ones open (repeat the flag, or separate entries with commas)", func(v string) error {
+		for _, e := range strings.Split(v, ",") {
+			e = strings.TrimSpace(e)
+			h, port, err := net.SplitHostPort(e)
+			if err != nil {
+				h, port = strings.Trim(e, "[]"), ""
 			}
-			c.webhookHosts = append(c.webhookHosts, h)
+			p, perr := strconv.Atoi(port)
+			if net.ParseIP(h) == nil && !hostName.MatchString(h) || port != "" && perr != nil {
+				return fmt.Errorf("%q is not a host name or address", e)
+			}
+			if port != "" && (p < 1 || p > 65535) {
+				return fmt.Errorf("%q: the port must be 1 to 65535", e)
+			}
+			if port == "" && server.IsLoopbackHost(h) {
+				return fmt.Errorf("%q: give the port of loopback webhooks may reach, such as 127.0.0.1:9000", e)
+			}
+			c.webhookHosts = append(c.webhookHosts, e)
 		}
 		return nil
 	})
+	fs.Func("allowed-host", "a name (or address) besides loopback ones that requests' Host may give, such as smsim.internal (repeat the flag, or separate names with commas)", func(v string) error {
+		for _, h := range strings.Split(v, ",") {
+			h = strings.TrimSpace(h)
+			if net.ParseIP(strings.Trim(h, "[]")) == nil && !hostName.MatchString(h) {
+				return fmt.Errorf("%q is not a host name or address (give it without a port)", h)
+			}
+			c.allowedHosts = append(c.allowedHosts, strings.Trim(h, "[]"))
+		}
+		return nil
+	})
+	fs.StringVar(&c.adminToken, "admin-token", "", "a secret the admin and phone-control routes want as Authorization: Bearer; needed to listen beyond loopback (unless --insecure)")
+	fs.BoolVar(&c.insecure, "insecure", false, "listen beyond loopback without --admin-token (anyone who reaches the port may reset and drive the simulator)")
+	fs.IntVar(&c.maxConns, "max-conns", 0, "most HTTP connections open at once: one more is answered 503 and closed; 0: three quarters of the limit of open files")
 	fs.StringVar(&c.scenario, "scenario", "", "a scenario to apply at start: a JSON file, or the name of a shipped one ("+strings.Join(core.ScenarioNames(), ", ")+")")
 	fs.BoolVar(&c.demo, "demo", false, fmt.Sprintf("demo mode: simulated customers submit orders and simulated people validate them, on a clock at %d× (unless the scale is set) with short lags", demoScale))
 	fs.Usage = func() {}
@@ -178,6 +207,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "smsim:", err)
 		return 2
 	}
+	if err := checkExposure(c, log); err != nil {
+		fmt.Fprintln(stderr, "smsim:", err)
+		return 2
+	}
 	wcfg, err := worldConfig(c, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "smsim:", err)
@@ -196,6 +229,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer closeStore()
 	wcfg.Redis = rdb
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		log.Error("listening", "addr", c.addr, "err", err)
+		return 1
+	}
+	defer ln.Close()
+	// webhooks go to no port of loopback but those --webhook-host gives,
+	// never to this process's own address nor to its store's
+	wcfg.WebhookStrictLoopback = true
+	wcfg.WebhookDeny = []string{ln.Addr().String()}
+	if cl, ok := rdb.(*redis.Client); ok {
+		wcfg.WebhookDeny = append(wcfg.WebhookDeny, cl.Options().Addr)
+	}
 
 	world, err := simulator.New(ctx, wcfg)
 	if err != nil {
@@ -219,18 +266,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if c.demo {
 		srvLog = slog.New(demoQuiet{log.Handler()})
 	}
-	srv := server.New(world, server.Config{Log: srvLog, MaxBody: c.maxBody})
+	srv := server.New(world, server.Config{Log: srvLog, MaxBody: c.maxBody,
+		AllowedHosts: append(listenHosts(c.addr), c.allowedHosts...), AdminToken: c.adminToken})
 
-	ln, err := net.Listen("tcp", c.addr)
-	if err != nil {
-		log.Error("listening", "addr", c.addr, "err", err)
-		return 1
-	}
-	hs := &http.Server{Handler: srv.Routes(), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	hs := server.HTTPServer(srv.Routes(), log)
 	hs.RegisterOnShutdown(world.Stop) // ends long polls and websockets, which Shutdown does not wait out
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- hs.Serve(ln) }()
+	maxConns := c.maxConns
+	if maxConns == 0 {
+		maxConns = defaultMaxConns()
+	}
+	go func() { serveErr <- hs.Serve(server.LimitListener(ln, maxConns, wcfg.Registry)) }()
 	log.Info("smsim is serving", "url", "http://"+ln.Addr().String(), "store", storeName(c.redisURL))
 	if c.demo {
 		stopDemo, err := startDemo(ctx, c, wcfg.Seed, ln.Addr(), log)
@@ -254,11 +300,53 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := hs.Shutdown(sctx); err != nil {
 		log.Warn("shutdown did not finish in time", "err", err)
 	}
+	srv.Wait() // the websockets, which the world's stop has ended
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Error("serving", "err", err)
 		return 1
 	}
 	return 0
+}
+
+// checkExposure refuses to listen beyond loopback without an admin token,
+// unless --insecure, and then warns.
+func checkExposure(c config, log *slog.Logger) error {
+	if c.maxConns < 0 {
+		return fmt.Errorf("%s: must be 0 (from the limit of open files) or more, got %d", c.flag("max-conns"), c.maxConns)
+	}
+	host, _, err := net.SplitHostPort(c.addr)
+	if err != nil {
+		return fmt.Errorf("%s: %q is not host:port: %v", c.flag("addr"), c.addr, err)
+	}
+	if host != "" && server.IsLoopbackHost(host) || c.adminToken != "" {
+		return nil
+	}
+	if !c.insecure {
+		return fmt.Errorf("%s: %s listens beyond loopback, where anyone who reaches it could reset and drive the simulator: give --admin-token (or SMSIM_ADMIN_TOKEN), or --insecure to run it open", c.flag("addr"), c.addr)
+	}
+	log.Warn("listening beyond loopback without an admin token (--insecure): anyone who reaches the port may reset and drive the simulator", "addr", c.addr)
+	return nil
+}
+
+// listenHosts answers the address of addr as a Host the server answers
+// to, when it is one address other than loopback.
+func listenHosts(addr string) []string {
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || ip.IsUnspecified() || ip.IsLoopback() {
+		return nil
+	}
+	return []string{host}
+}
+
+// defaultMaxConns is --max-conns unless set: three quarters of the limit of
+// open files (the rest for Redis, logs and the like), 4096 when it cannot
+// be read.
+func defaultMaxConns() int {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur < 64 {
+		return 4096
+	}
+	return int(min(rl.Cur*3/4, 1<<20))
 }
 
 func storeName(url string) string {

@@ -37,7 +37,7 @@ func TestFlagsFallBackToEnvironment(t *testing.T) {
 // --webhook-host takes hosts one by one or separated by commas, from the
 // command line or SMSIM_WEBHOOK_HOST, and they reach the server's config.
 func TestWebhookHosts(t *testing.T) {
-	c, err := parse([]string{"--webhook-host", "hooks.example, ::1", "--webhook-host", "10.0.0.7"}, env(nil), io.Discard)
+	c, err := parse([]string{"--webhook-host", "hooks.example, [::1]:9000", "--webhook-host", "10.0.0.7,localhost:8443"}, env(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestWebhookHosts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(sc.WebhookHosts, " "); got != "hooks.example ::1 10.0.0.7" {
+	if got := strings.Join(sc.WebhookHosts, " "); got != "hooks.example [::1]:9000 10.0.0.7 localhost:8443" {
 		t.Fatalf("webhook hosts %q", got)
 	}
 	c, err = parse(nil, env(map[string]string{"SMSIM_WEBHOOK_HOST": "ci.internal,build-7.ci.internal"}), io.Discard)
@@ -167,6 +167,13 @@ func TestBadSettingsExitWithUsageError(t *testing.T) {
 		{nil, map[string]string{"SMSIM_STORE_TIMEOUT": "2m"}, "SMSIM_STORE_TIMEOUT: must be at least 10ms and at most 1m, got 2m0s"},
 		{[]string{"--journal-max", "-1"}, nil, "--journal-max: must be 0 (no journal) or more, got -1"},
 		{[]string{"--webhook-host", "http://hooks.example"}, nil, `--webhook-host: "http://hooks.example" is not a host name or address`},
+		{[]string{"--webhook-host", "localhost"}, nil, `--webhook-host: "localhost": give the port of loopback webhooks may reach, such as 127.0.0.1:9000`},
+		{[]string{"--webhook-host", "127.0.0.1:0"}, nil, `"127.0.0.1:0": the port must be 1 to 65535`},
+		{[]string{"--allowed-host", "http://smsim.internal"}, nil, `--allowed-host: "http://smsim.internal" is not a host name or address (give it without a port)`},
+		{[]string{"--max-conns", "-1"}, nil, "--max-conns: must be 0 (from the limit of open files) or more, got -1"},
+		{[]string{"--addr", "0.0.0.0:0"}, nil, "--addr: 0.0.0.0:0 listens beyond loopback, where anyone who reaches it could reset and drive the simulator: give --admin-token (or SMSIM_ADMIN_TOKEN), or --insecure to run it open"},
+		{[]string{"--addr", ":0"}, nil, "--addr: :0 listens beyond loopback"},
+		{nil, map[string]string{"SMSIM_ADDR": "[::]:0"}, "SMSIM_ADDR: [::]:0 listens beyond loopback"},
 		{nil, map[string]string{"SMSIM_SCALE": "fast"}, `smsim: SMSIM_SCALE: "fast" is not a value --scale takes`},
 		{nil, map[string]string{"SMSIM_LOG_LEVEL": "loud"}, `smsim: SMSIM_LOG_LEVEL: "loud" is not debug, info, warn or error`},
 		{[]string{"extra"}, nil, "unexpected argument"},
@@ -269,6 +276,35 @@ func servedAt(t *testing.T, logs *testkit.Buffer) string {
 	}
 }
 
+// startRun runs the binary with args until the test ends, and answers its
+// URL and its log.
+func startRun(t *testing.T, args []string, getenv func(string) string) (string, *testkit.Buffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &testkit.Buffer{}
+	exit := make(chan int, 1)
+	go func() { exit <- run(ctx, args, getenv, io.Discard, logs) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-exit:
+		case <-time.After(15 * time.Second):
+			t.Error("did not shut down")
+		}
+	})
+	url := regexp.MustCompile(`url=http://\S*:([0-9]+) `)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m := url.FindStringSubmatch(logs.String()); m != nil {
+			return "http://127.0.0.1:" + m[1], logs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no url logged: %s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // The binary given a Redis — the test's: a miniredis, a real server, or a
 // Redis Cluster (SMSIM_TEST_REDIS_URL=redis+cluster://…) — connects to it,
 // says which (a cluster with its masters), and keeps its state there under
@@ -321,6 +357,37 @@ func TestRunServesOnRedisURL(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("did not shut down")
+	}
+}
+
+// Beyond loopback, smsim runs with --insecure and a warning, or with a
+// token its admin routes want.
+func TestRunBeyondLoopback(t *testing.T) {
+	get := func(base, path, token string) int {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	base, logs := startRun(t, []string{"--addr", "0.0.0.0:0", "--insecure"}, env(nil))
+	if !strings.Contains(logs.String(), `level=WARN msg="listening beyond loopback without an admin token (--insecure): anyone who reaches the port may reset and drive the simulator" addr=0.0.0.0:0`) {
+		t.Errorf("no warning logged: %s", logs.String())
+	}
+	if code := get(base, "/admin/v1/clock", ""); code != 200 {
+		t.Errorf("--insecure: GET /admin/v1/clock %d, want 200", code)
+	}
+	base, _ = startRun(t, []string{"--addr", "0.0.0.0:0"}, env(map[string]string{"SMSIM_ADMIN_TOKEN": "s3cret"}))
+	if code := get(base, "/admin/v1/clock", ""); code != 401 {
+		t.Errorf("with a token: GET /admin/v1/clock without it %d, want 401", code)
+	}
+	if code := get(base, "/admin/v1/clock", "s3cret"); code != 200 {
+		t.Errorf("with a token: GET /admin/v1/clock with it %d, want 200", code)
 	}
 }
 

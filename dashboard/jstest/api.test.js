@@ -137,4 +137,45 @@ describe('api', () => {
     req.answer(200, { namespaces: [] });
     assert.deepEqual(await list, { namespaces: [] });
   });
+
+  it('a bodiless request that changes state says it is JSON', async () => {
+    const s = enter('team-a');
+    const answer = s.api('POST', '/admin/v1/reset');
+    const [req] = server.requests;
+    assert.equal(req.init.headers['Content-Type'], 'application/json');
+    assert.equal(req.init.body, undefined);
+    req.answer(200, {});
+    await answer;
+  });
+
+  it('a 401 asks for the admin token once, keeps it for the tab and sends it again', async () => {
+    const store = new Map();
+    const prompts = [];
+    globalThis.sessionStorage = { getItem: k => store.get(k) ?? null, setItem: (k, v) => store.set(k, v) };
+    globalThis.prompt = (text) => { prompts.push(text); return ' s3cret '; };
+    try {
+      const s = enter('team-a');
+      const answer = s.api('GET', '/admin/v1/clock');
+      await Promise.resolve();
+      server.requests[0].answer(401, { detail: 'Authorization: this route wants the admin token' });
+      for (let i = 0; i < 10 && server.requests.length < 2; i++) await new Promise(r => setImmediate(r));
+      assert.equal(server.requests[0].init.headers.Authorization, undefined);
+      assert.equal(server.requests[1].init.headers.Authorization, 'Bearer s3cret');
+      server.requests[1].answer(200, { paused: true });
+      assert.deepEqual(await answer, { paused: true });
+      assert.equal(prompts.length, 1);
+
+      // a second 401 (a wrong token) is not asked again for the same request
+      const again = s.api('GET', '/admin/v1/faults');
+      assert.equal(server.requests[2].init.headers.Authorization, 'Bearer s3cret');
+      server.requests[2].answer(401, { detail: 'Authorization: not the admin token' });
+      for (let i = 0; i < 10 && server.requests.length < 4; i++) await new Promise(r => setImmediate(r));
+      server.requests[3].answer(401, { detail: 'Authorization: not the admin token' });
+      await assert.rejects(again, e => e instanceof APIError && e.status === 401);
+      assert.equal(prompts.length, 2);
+    } finally {
+      delete globalThis.sessionStorage;
+      delete globalThis.prompt;
+    }
+  });
 });

@@ -21,6 +21,35 @@ export class Stale extends Error {
   }
 }
 
+// tokenKey is where the page keeps the server's admin token (smsim
+// --admin-token) for the tab's life: sessionStorage, never a cookie, so
+// that no other site's page can make the browser send it.
+const tokenKey = 'smsim-admin-token';
+
+// token answers the admin token the page was given, or ''.
+function token() {
+  try { return globalThis.sessionStorage?.getItem(tokenKey) || ''; } catch { return ''; }
+}
+
+// askToken asks for the admin token once a route wanted it, keeps it, and
+// tells whether one was given.
+function askToken() {
+  if (typeof globalThis.prompt !== 'function') return false;
+  const t = globalThis.prompt('This smsim wants its admin token (--admin-token):', '');
+  if (!t) return false;
+  try { globalThis.sessionStorage?.setItem(tokenKey, t.trim()); } catch { return false; }
+  return true;
+}
+
+// headers answers the headers of a request: what it names, and the admin
+// token when the page has one.
+function headers(extra) {
+  const h = { Accept: 'application/json', ...extra };
+  const t = token();
+  if (t) h.Authorization = `Bearer ${t}`;
+  return h;
+}
+
 // Session is the requests of one namespace. Every request names the
 // namespace in the X-Smsim-Namespace header; once the page leaves the
 // namespace (enter), the requests still on their way are aborted and
@@ -35,15 +64,18 @@ export class Session {
 
   // api sends a request (with a JSON body when body is given: an object,
   // or a string sent as it is) and answers the decoded JSON answer.
-  async api(method, path, body) {
+  // A request that changes state says it is JSON even without a body (the
+  // server refuses it otherwise, as it refuses a form of another site). A
+  // 401 asks for the admin token and sends the request again with it.
+  async api(method, path, body, retried = false) {
     if (!this.current) throw new Stale(this.namespace);
     const init = {
       method,
-      headers: { Accept: 'application/json', 'X-Smsim-Namespace': this.namespace },
+      headers: headers({ 'X-Smsim-Namespace': this.namespace }),
       signal: this.aborter.signal,
     };
+    if (method !== 'GET') init.headers['Content-Type'] = 'application/json';
     if (body !== undefined) {
-      init.headers['Content-Type'] = 'application/json';
       init.body = typeof body === 'string' ? body : JSON.stringify(body);
     }
     let resp, text;
@@ -55,6 +87,7 @@ export class Session {
       throw e;
     }
     if (!this.current) throw new Stale(this.namespace);
+    if (resp.status === 401 && !retried && askToken()) return this.api(method, path, body, true);
     return decode(resp, text);
   }
 
@@ -107,9 +140,11 @@ function decode(resp, text) {
 
 // shared reads a route that belongs to no namespace (GET path): no
 // namespace header, and leaving a namespace does not abort it.
-export async function shared(path) {
-  const resp = await fetch(path, { headers: { Accept: 'application/json' } });
-  return decode(resp, await resp.text());
+export async function shared(path, retried = false) {
+  const resp = await fetch(path, { headers: headers() });
+  const text = await resp.text();
+  if (resp.status === 401 && !retried && askToken()) return shared(path, true);
+  return decode(resp, text);
 }
 
 let session = new Session(defaultNamespace);

@@ -82,6 +82,13 @@ var namespaceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 // 64 letters, digits, '.', '_' or '-', starting with a letter or a digit.
 func ValidNamespace(name string) bool { return namespaceName.MatchString(name) }
 
+// WithToken sends the server's admin token (smsim --admin-token) as
+// Authorization: Bearer on every request and websocket: the admin and
+// phone-control routes of a server started with one want it.
+func WithToken(token string) Option {
+	return func(c *Client) { c.header.Set("Authorization", "Bearer "+token) }
+}
+
 // WithNamespace makes the client speak for namespace name: every request
 // and websocket carries it in the X-Smsim-Namespace header. A name is 1 to
 // 64 letters, digits, '.', '_' or '-', starting with a letter or a digit
@@ -195,7 +202,9 @@ func (c *Client) do(ctx context.Context, r request, out any) (int, error) {
 		req.Header[k] = v
 	}
 	req.Header.Set("Accept", "application/json")
-	if body != nil {
+	if body != nil || r.method != http.MethodGet {
+		// bodiless POSTs and DELETEs too: the server refuses a request
+		// that changes state without it, as a form of another site would
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.hc.Do(req)

@@ -189,3 +189,34 @@ func TestTheServerGoneIsNoProblem(t *testing.T) {
 		t.Fatalf("error %v: want a transport error, not a *client.Error", err)
 	}
 }
+
+// WithToken sends the server's admin token: without it, an admin or
+// phone-control call of a server started with one is a 401; with it, it
+// works, websockets too; a bodiless POST says it is JSON, as the server
+// wants.
+func TestWithToken(t *testing.T) {
+	sim := runT(t, simtest.WithServerConfig(func(c *server.Config) { c.AdminToken = "s3cret" }))
+	ctx := t.Context()
+	c, err := client.New(sim.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Clock(ctx); !client.IsStatus(err, http.StatusUnauthorized) {
+		t.Fatalf("clock without the token: %v, want a 401", err)
+	}
+	if _, err := c.Reset(ctx); !client.IsStatus(err, http.StatusUnauthorized) {
+		t.Fatalf("reset without the token: %v, want a 401", err)
+	}
+	c = c.With(client.WithToken("s3cret"))
+	if _, err := c.Clock(ctx); err != nil {
+		t.Fatalf("clock with the token: %v", err)
+	}
+	if _, err := c.Reset(ctx); err != nil {
+		t.Fatalf("reset (a bodiless POST) with the token: %v", err)
+	}
+	feed, err := c.WatchEvents(ctx, "")
+	if err != nil {
+		t.Fatalf("events with the token: %v", err)
+	}
+	feed.Close()
+}

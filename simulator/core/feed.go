@@ -74,6 +74,7 @@ type Watcher struct {
 	key  string
 	feed *Feed
 	gone bool // guarded by feed.mu: closed and out of the sets
+	slow bool // guarded by feed.mu: dropped for falling behind
 }
 
 // NewFeed returns the feed of an event log, its events handed over by sub.
@@ -158,6 +159,14 @@ func (f *Feed) Watched() bool {
 	return f.watchers > 0
 }
 
+// Slow tells whether the feed dropped the watcher (closed C) because it
+// fell behind, rather than because the feed stopped or it was closed.
+func (w *Watcher) Slow() bool {
+	w.feed.mu.Lock()
+	defer w.feed.mu.Unlock()
+	return w.slow
+}
+
 // Close ends the watch.
 func (w *Watcher) Close() {
 	f := w.feed
@@ -201,6 +210,7 @@ func (f *Feed) deliver(r Record) {
 		select {
 		case w.c <- l:
 		default: // too slow: drop it rather than wait
+			w.slow = true
 			f.drop(w)
 		}
 	}

@@ -116,6 +116,9 @@ type Config struct {
 	// Namespace is the namespace the run works in; empty: a new one,
 	// DefaultNamespace. Its fault profile and clock are set for the run.
 	Namespace string
+	// Token is the target's admin token (smsim --admin-token), sent on
+	// every request; empty: none.
+	Token string
 
 	// Rate, when more than 0, makes an open loop of Rate flows a second,
 	// reached from 0 over Ramp. MaxInFlight bounds the flows in flight
@@ -325,7 +328,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	tr.MaxIdleConnsPerHost = 3*inFlight + 16
 	hc := &http.Client{Transport: tr}
 	defer hc.CloseIdleConnections()
-	api, err := client.New(cfg.Target, client.WithNamespace(cfg.Namespace), client.WithHTTPClient(hc))
+	opts := []client.Option{client.WithNamespace(cfg.Namespace), client.WithHTTPClient(hc)}
+	if cfg.Token != "" {
+		opts = append(opts, client.WithToken(cfg.Token))
+	}
+	api, err := client.New(cfg.Target, opts...)
 	if err != nil {
 		return nil, invalid("target", "%v", err)
 	}

@@ -41,6 +41,7 @@ type env struct {
 	log    *slog.Logger            // nil: discard
 	hooks  func(*simulator.Config) // sets the webhook options of every instance
 	limits core.Limits             // of every instance; the zero value: nothing expires
+	server server.Config           // of every instance, its Log the env's
 	*instance
 }
 
@@ -67,6 +68,9 @@ func (in *instance) in(ns string) *instance {
 type envOption func(*env)
 
 func withSeed(n int64) envOption { return func(e *env) { e.seed = &n } }
+
+// withServer configures the HTTP server of every instance.
+func withServer(c server.Config) envOption { return func(e *env) { e.server = c } }
 
 // withLimits bounds the store as the binary's flags do.
 func withLimits(l core.Limits) envOption { return func(e *env) { e.limits = l } }
@@ -101,7 +105,9 @@ func (e *env) newInstance() *instance {
 	if err := world.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(world, server.Config{Log: e.log})
+	scfg := e.server
+	scfg.Log = e.log
+	srv := server.New(world, scfg)
 	hs := httptest.NewServer(srv.Routes())
 	in := &instance{t: t, srv: srv, world: world, http: hs, url: hs.URL, rdb: rdb, reg: reg}
 	t.Cleanup(in.stop)
@@ -142,7 +148,7 @@ func (in *instance) do(method, path string, body any) (int, []byte) {
 	if err != nil {
 		in.t.Fatal(err)
 	}
-	if body != nil {
+	if body != nil || method != http.MethodGet {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if in.ns != "" {

@@ -33,6 +33,8 @@ type Problem struct {
 
 var problemTypes = map[int]string{
 	400: "urn:smsim:problem:invalid-input",
+	401: "urn:smsim:problem:unauthorized",
+	421: "urn:smsim:problem:misdirected",
 	404: "urn:smsim:problem:not-found",
 	405: "urn:smsim:problem:method-not-allowed",
 	409: "urn:smsim:problem:conflict",
@@ -156,10 +158,13 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 }
 
 // problemsForMux answers unknown paths and methods with problem details
-// instead of the mux's plain text.
-func problemsForMux(mux *http.ServeMux) http.Handler {
+// instead of the mux's plain text, once the guard let the request in.
+func (s *Server) problemsForMux(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
+		if !s.guard(w, r, pattern) {
+			return
+		}
 		if pattern != "" {
 			mux.ServeHTTP(w, r)
 			return

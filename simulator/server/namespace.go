@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"smsim/simulator"
 	"smsim/simulator/core"
@@ -64,7 +65,12 @@ func (s *Server) handleNS(mux *http.ServeMux, pattern string, h nsHandler) {
 	if core.IsAPIRoute(pattern) {
 		h = s.apiCall(pattern, h)
 	}
+	stream := streaming[pattern]
 	s.handle(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
+		if stream {
+			// its own deadlines: a long poll's timeout, a websocket's frames
+			http.NewResponseController(w).SetWriteDeadline(time.Now().Add(MaxNextTimeout + s.cfg.SocketWriteWait))
+		}
 		name, err := namespaceOf(r)
 		if err != nil {
 			s.fail(w, r, err)

@@ -383,7 +383,7 @@ func (c *oaChecker) do(r oaReq, want int) []byte {
 		if err != nil {
 			c.t.Fatal(err)
 		}
-		if r.body != nil {
+		if r.body != nil || r.method != http.MethodGet {
 			ct := r.contentType
 			if ct == "" {
 				ct = "application/json"

@@ -1156,7 +1156,7 @@ func TestPhoneNumberForms(t *testing.T) {
 			{"GET", "/phones/v1/" + bad + "/ws", ""},
 		} {
 			ct := ""
-			if r.body != "" {
+			if r.body != "" || r.method != "GET" {
 				ct = "application/json"
 			}
 			resp, b := rawRequest(t, r.method, e.url+r.path, ct, r.body, nil)

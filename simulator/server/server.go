@@ -8,6 +8,10 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -22,6 +26,16 @@ const DefaultMaxBody = 64 << 10
 type Config struct {
 	Log     *slog.Logger
 	MaxBody int64 // default DefaultMaxBody
+	// AllowedHosts are the names (or addresses) besides loopback ones that
+	// a request's Host may give (--allowed-host); any other is a 421.
+	AllowedHosts []string
+	// AdminToken, when set, guards the admin and phone-control routes
+	// (Guarded): they want it as Authorization: Bearer (--admin-token).
+	AdminToken string
+	// SocketWriteWait bounds the writing of one frame to a websocket: a
+	// watcher that reads nothing for that long is dropped (0:
+	// DefaultSocketWriteWait).
+	SocketWriteWait time.Duration
 }
 
 // Server serves a World over HTTP.
@@ -32,6 +46,10 @@ type Server struct {
 	reg   *prometheus.Registry
 	http  *httpMetrics
 	stats *serverMetrics
+
+	hosts    hosts
+	upgrader websocket.Upgrader
+	sockets  sync.WaitGroup // the websockets' goroutines
 
 	patterns []string
 }
@@ -46,7 +64,11 @@ func New(world *simulator.World, cfg Config) *Server {
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
-	s := &Server{cfg: cfg, world: world, log: cfg.Log, reg: world.Registry()}
+	if cfg.SocketWriteWait == 0 {
+		cfg.SocketWriteWait = DefaultSocketWriteWait
+	}
+	s := &Server{cfg: cfg, world: world, log: cfg.Log, reg: world.Registry(), hosts: newHosts(cfg.AllowedHosts)}
+	s.upgrader = s.newUpgrader()
 	s.http = newHTTPMetrics(s.reg)
 	s.stats = newServerMetrics(s.reg)
 	return s
@@ -66,7 +88,7 @@ func (s *Server) Routes() http.Handler {
 	s.routeLists(mux)
 	s.routeWebhooks(mux)
 	s.handleNS(mux, "GET /ws/events", s.eventSocket)
-	return s.instrument(problemsForMux(mux))
+	return s.instrument(s.problemsForMux(mux))
 }
 
 func (s *Server) handle(mux *http.ServeMux, pattern string, h http.HandlerFunc) {

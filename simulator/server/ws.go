@@ -1,63 +1,74 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
-	"net/url"
-	"smsim/gateway"
-	"smsim/simulator"
-	"smsim/simulator/core"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"smsim/gateway"
+	"smsim/simulator"
+	"smsim/simulator/core"
 
 	"github.com/gorilla/websocket"
 )
 
 // Websocket timing, as in the gorilla chat example.
 const (
-	wsWriteWait  = 10 * time.Second
-	wsPongWait   = 60 * time.Second
-	wsPingPeriod = wsPongWait * 9 / 10
-	wsReadLimit  = 512
+	// DefaultSocketWriteWait bounds the writing of one frame: a client that
+	// reads nothing for that long is dropped (Config.SocketWriteWait).
+	DefaultSocketWriteWait = 5 * time.Second
+	wsPongWait             = 60 * time.Second
+	wsPingPeriod           = wsPongWait * 9 / 10
+	wsReadLimit            = 512
+	// wsKernelBuffer is the kernel's send buffer of a socket's connection:
+	// a client that stops reading stops the writer soon, and costs the
+	// machine no more than this.
+	wsKernelBuffer = 64 << 10
 )
 
-var upgrader = websocket.Upgrader{
-	ReadBufferSize:  1024,
-	WriteBufferSize: 4096,
-	// A write buffer is taken only while a frame is written: an idle socket
-	// holds none.
-	WriteBufferPool: &sync.Pool{},
-	CheckOrigin:     sameOrigin,
-	Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
-		detail := "websocket handshake: " + reason.Error()
-		if status == http.StatusForbidden {
-			detail = fmt.Sprintf("websocket: origin %q is not this server (%s); connect from a page served here or without an Origin", r.Header.Get("Origin"), r.Host)
-		}
-		writeProblem(w, status, detail)
-	},
+// newUpgrader answers the server's websocket upgrader: its CheckOrigin lets
+// in clients that send no Origin (programs) and the pages of this server
+// (originAllowed); a page of another site may not read a phone.
+func (s *Server) newUpgrader() websocket.Upgrader {
+	return websocket.Upgrader{
+		ReadBufferSize:  256, // a client sends pongs and closes, read in pieces
+		WriteBufferSize: 4096,
+		// A write buffer is taken only while a frame is written: an idle socket
+		// holds none.
+		WriteBufferPool: &sync.Pool{},
+		CheckOrigin:     s.originAllowed,
+		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+			detail := "websocket handshake: " + reason.Error()
+			if status == http.StatusForbidden {
+				detail = fmt.Sprintf("websocket: origin %q is not this server (%s); connect from a page served here or without an Origin", r.Header.Get("Origin"), r.Host)
+			}
+			writeProblem(w, status, detail)
+		},
+	}
 }
 
-// sameOrigin lets in clients that send no Origin (programs) and pages
-// served by this host; a page of another site may not read a phone.
-func sameOrigin(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
-	}
-	u, err := url.Parse(origin)
+// upgrade takes r's connection over as a websocket, its kernel send buffer
+// made small (wsKernelBuffer).
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
+	conn, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
-		return false
+		return nil, err
 	}
-	return strings.EqualFold(u.Host, r.Host)
+	if tc, ok := conn.NetConn().(interface{ SetWriteBuffer(int) error }); ok {
+		tc.SetWriteBuffer(wsKernelBuffer)
+	}
+	return conn, nil
 }
 
 // phoneSocket pushes each message delivered to a phone (either folder) as
 // one JSON text frame. With ?after=ID (a message id, or "start") it first
 // sends the messages delivered to the phone after that one, from the
 // store: a client that reconnects misses nothing. A client too slow to keep
-// up is disconnected, never waited for.
+// up is disconnected with 1008, never waited for.
 func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	phone, err := phoneOf(r)
 	if err != nil {
@@ -80,32 +91,33 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 		s.fail(w, r, err)
 		return
 	}
-	defer func() { watch.Close() }()
 	var missed []gateway.Message
 	if hasAfter {
 		if missed, err = gw.DeliveredAfter(r.Context(), phone, after); err != nil {
+			watch.Close()
 			s.fail(w, r, err)
 			return
 		}
 	}
-	conn, err := upgrader.Upgrade(w, r, nil)
+	conn, err := s.upgrade(w, r)
 	if err != nil {
+		watch.Close()
 		return // the upgrader has answered
 	}
-	s.stats.websockets.Inc()
-	defer s.stats.websockets.Dec()
+	go s.streamPhone(s.openSocket(r), conn, watch, missed) // as eventSocket
+}
+
+// streamPhone is the writer of a phone's socket (phoneSocket): the missed
+// messages, then each delivery.
+func (s *Server) streamPhone(sock socket, conn *websocket.Conn, watch *core.Watcher, missed []gateway.Message) {
 	done := readUntilClosed(conn)
-	// writer: this goroutine
+	defer s.closeSocket(conn, watch, done)
 	ping := time.NewTicker(wsPingPeriod)
-	defer func() {
-		ping.Stop()
-		conn.Close()
-		<-done
-	}()
+	defer ping.Stop()
 	var last gateway.Message // the last message sent
 	send := func(m gateway.Message) bool {
-		conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
-		if err := conn.WriteJSON(m.Phoned()); err != nil {
+		b, err := json.Marshal(m.Phoned())
+		if err != nil || !s.sendFrame(sock, conn, websocket.TextMessage, b) {
 			return false
 		}
 		last = m
@@ -122,26 +134,23 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 			return
 		case rec, ok := <-watch.C:
 			if !ok {
-				reason := "too slow to keep up, or the server is stopping: reconnect with ?after=start"
+				resume := gateway.AfterStart
 				if last.ID != "" {
-					reason = "too slow to keep up, or the server is stopping: reconnect with ?after=" + last.ID
+					resume = last.ID
 				}
-				conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
-				conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, reason))
+				s.feedEnded(conn, watch, resume)
 				return
 			}
 			fr, ok := gateway.PhoneFrame(rec)
 			if !ok || fr.Message.Seq <= last.Seq {
 				continue // sent in the catch-up
 			}
-			conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
-			if err := conn.WriteMessage(websocket.TextMessage, fr.JSON); err != nil {
+			if !s.sendFrame(sock, conn, websocket.TextMessage, fr.JSON) {
 				return
 			}
 			last = fr.Message
 		case <-ping.C:
-			conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
-			if err := conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+			if !s.sendFrame(sock, conn, websocket.PingMessage, nil) {
 				return
 			}
 		}
@@ -155,23 +164,37 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 // 1007 (RFC 6455, section 8.1).
 func readUntilClosed(conn *websocket.Conn) <-chan struct{} {
 	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		conn.SetReadLimit(wsReadLimit)
-		conn.SetReadDeadline(time.Now().Add(wsPongWait))
-		conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wsPongWait)) })
-		for {
-			mt, b, err := conn.ReadMessage()
-			if err != nil {
-				return
-			}
-			if mt == websocket.TextMessage && !utf8.Valid(b) {
-				conn.WriteControl(websocket.CloseMessage, // safe beside the writer's frames
-					websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, "a text message that is not valid UTF-8"),
-					time.Now().Add(wsWriteWait))
-				return
-			}
-		}
-	}()
+	conn.SetReadLimit(wsReadLimit)
+	conn.SetReadDeadline(time.Now().Add(wsPongWait))
+	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wsPongWait)) })
+	go readLoop(conn, done)
 	return done
+}
+
+// readLoop reads conn until it ends, then closes done. It is the
+// goroutine's whole stack while it waits, kept small: a reader costs each
+// socket its stack (the README's measure).
+func readLoop(conn *websocket.Conn, done chan<- struct{}) {
+	for readOne(conn) {
+	}
+	close(done)
+}
+
+// readOne reads a message of conn, and tells whether to read on.
+func readOne(conn *websocket.Conn) bool {
+	mt, r, err := conn.NextReader()
+	if err != nil {
+		return false
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return false
+	}
+	if mt == websocket.TextMessage && !utf8.Valid(b) {
+		conn.WriteControl(websocket.CloseMessage, // safe beside the writer's frames
+			websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, "a text message that is not valid UTF-8"),
+			time.Now().Add(DefaultSocketWriteWait))
+		return false
+	}
+	return true
 }

@@ -14,7 +14,7 @@ func TestDialerConnectsToLoopbackOnly(t *testing.T) {
 	}
 	defer l.Close()
 	_, port, _ := net.SplitHostPort(l.Addr().String())
-	dial := dialer(map[string]bool{"hooks.example.net": true})
+	dial := dialer(newTargets(Config{AllowHosts: []string{"hooks.example.net"}}))
 	ctx := context.Background()
 
 	for _, addr := range []string{"127.0.0.1:" + port, "localhost:" + port} {
@@ -34,6 +34,52 @@ func TestDialerConnectsToLoopbackOnly(t *testing.T) {
 	_, err = dial(ctx, "tcp", "10.255.255.1:80")
 	if want := "dial tcp 10.255.255.1:80: address 10.255.255.1:80: not a loopback address, and its host was not given with --webhook-host"; err.Error() != want {
 		t.Fatalf("error %q\nwant  %q", err, want)
+	}
+}
+
+// TestDialerClosesLoopbackPorts: with StrictLoopback only the loopback
+// ports given in AllowHosts are dialed, and smsim's own address and its
+// Redis's never are, whatever name leads there.
+func TestDialerClosesLoopbackPorts(t *testing.T) {
+	var ports []string
+	for range 3 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		_, port, _ := net.SplitHostPort(l.Addr().String())
+		ports = append(ports, port)
+	}
+	open, own, redis := ports[0], ports[1], ports[2]
+	ctx := context.Background()
+	for _, c := range []struct {
+		name string
+		cfg  Config
+		addr string
+		ok   bool
+	}{
+		{"a port given", Config{AllowHosts: []string{"127.0.0.1:" + open}, StrictLoopback: true}, "localhost:" + open, true},
+		{"a port not given", Config{AllowHosts: []string{"127.0.0.1:" + open}, StrictLoopback: true}, "127.0.0.1:" + own, false},
+		{"no port given", Config{StrictLoopback: true}, "127.0.0.1:" + open, false},
+		{"smsim's own, not strict", Config{Deny: []string{"0.0.0.0:" + own}}, "127.0.0.1:" + own, false},
+		{"Redis's, given", Config{AllowHosts: []string{"localhost:" + redis}, StrictLoopback: true, Deny: []string{"127.0.0.1:" + redis}}, "127.0.0.1:" + redis, false},
+		{"Redis's, by an allowed name", Config{AllowHosts: []string{"localhost"}, Deny: []string{"127.0.0.1:" + redis}}, "localhost:" + redis, false},
+		{"another, not strict", Config{Deny: []string{"127.0.0.1:" + redis}}, "127.0.0.1:" + open, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conn, err := dialer(newTargets(c.cfg))(ctx, "tcp", c.addr)
+			if c.ok {
+				if err != nil {
+					t.Fatalf("dial %s: %v", c.addr, err)
+				}
+				conn.Close()
+				return
+			}
+			if !errors.Is(err, errClosedPort) {
+				t.Fatalf("dial %s: %v, want %v", c.addr, err, errClosedPort)
+			}
+		})
 	}
 }
 

@@ -8,10 +8,13 @@
 // it names none) and a secret. Only loopback hosts (localhost, 127.0.0.0/8,
 // ::1) and the hosts given to the dispatcher (Config.AllowHosts, the
 // --webhook-host flag) may receive webhooks: a simulator must not become a
-// way to reach other machines. The default client enforces it again when
-// it connects, on the address a name resolved to, so that a name that
-// resolves elsewhere after registration (DNS rebinding) gets nothing. A
-// namespace holds at most MaxHooks hooks.
+// way to reach other machines. With Config.StrictLoopback (the binary's
+// way), loopback is open only on the ports of AllowHosts' host:port
+// entries; smsim's own address and its Redis's (Config.Deny) are never
+// open. The default client enforces it again when it connects, on the
+// address a name resolved to, so that a name that resolves elsewhere after
+// registration (DNS rebinding) gets nothing. A namespace holds at most
+// MaxHooks hooks.
 //
 // # Reading the log
 //

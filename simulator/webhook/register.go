@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -123,21 +122,15 @@ func (d *Dispatcher) checkURL(raw string) error {
 		return core.Invalid("url: scheme %q is not allowed: use http or https", u.Scheme)
 	case u.Hostname() == "":
 		return core.Invalid("url: %q has no host", raw)
-	case !d.hostAllowed(u.Hostname()):
-		return core.Invalid("url: host %q is not allowed: only loopback hosts and hosts given with --webhook-host may receive webhooks", u.Hostname())
+	}
+	port := u.Port()
+	if port == "" {
+		port = defaultPort(u.Scheme)
+	}
+	if err := d.targets.check(u.Hostname(), port); err != nil {
+		return core.Invalid("url: %v", err)
 	}
 	return nil
-}
-
-// hostAllowed tells whether host may receive webhooks: a loopback host or
-// one of Config.AllowHosts.
-func (d *Dispatcher) hostAllowed(host string) bool {
-	h := normalHost(host)
-	if h == "localhost" || d.allow[h] {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // List answers the hooks of the namespace, in the order of their

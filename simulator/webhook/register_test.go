@@ -53,6 +53,31 @@ func TestRegisterRefusesBadHooks(t *testing.T) {
 	}
 }
 
+// TestRegisterClosedPorts: loopback ports not given with --webhook-host
+// (StrictLoopback), smsim's own address and its Redis's are refused at
+// registration, with what to do.
+func TestRegisterClosedPorts(t *testing.T) {
+	e := newEnv(t)
+	d := e.dispatcher(t, webhook.Config{AllowHosts: []string{"127.0.0.1:9000", "hooks.example.net:8443", "localhost:6379"},
+		StrictLoopback: true, Deny: []string{"127.0.0.1:8080", "127.0.0.1:6379", "10.0.0.5:6380"}})
+	for _, u := range []string{"http://127.0.0.1:9000/in", "http://localhost:9000/in", "https://hooks.example.net:8443/in"} {
+		e.register(t, d, webhook.Hook{URL: u})
+	}
+	for _, c := range []struct{ url, want string }{
+		{"http://127.0.0.1:9001/in", "url: port 9001 of loopback is not open to webhooks: give it with --webhook-host, such as --webhook-host 127.0.0.1:9001"},
+		{"http://[::1]/in", "url: port 80 of loopback is not open to webhooks: give it with --webhook-host, such as --webhook-host 127.0.0.1:80"},
+		{"http://127.0.0.1:8080/admin/v1/reset", "url: port 8080 of loopback is smsim's own or its Redis's: webhooks may not be posted there"},
+		{"http://localhost:6379/", "url: port 6379 of loopback is smsim's own or its Redis's: webhooks may not be posted there"},
+		{"https://hooks.example.net/in", `url: port 443 of host "hooks.example.net" is not allowed: --webhook-host gives it with other ports`},
+		{"http://10.0.0.5:6380/", "url: 10.0.0.5:6380 is smsim's own address or its Redis's: webhooks may not be posted there"},
+	} {
+		t.Run(c.url, func(t *testing.T) {
+			_, err := d.Register(context.Background(), webhook.Hook{URL: c.url})
+			wantError(t, err, 400, c.want)
+		})
+	}
+}
+
 func TestRegisterAcceptsLoopbackAndAllowedHosts(t *testing.T) {
 	e := newEnv(t)
 	d := e.dispatcher(t, webhook.Config{AllowHosts: []string{"Hooks.Example.net", "[fd00::7]", "192.168.1.20"}})

@@ -67,8 +67,17 @@ type Config struct {
 	Redis    redis.UniversalClient
 	Keyspace core.Keyspace
 	// AllowHosts are the host names (or IP addresses) that may receive
-	// webhooks besides loopback ones (localhost, 127.0.0.0/8, ::1).
+	// webhooks besides loopback ones (localhost, 127.0.0.0/8, ::1), each
+	// on any port, or host:port for that port only. A loopback one with a
+	// port (127.0.0.1:9000) opens that port of loopback.
 	AllowHosts []string
+	// StrictLoopback opens on loopback only the ports of AllowHosts'
+	// loopback entries (smsim --webhook-host); false: any port but Deny's.
+	StrictLoopback bool
+	// Deny are host:port addresses never posted to: smsim's own listen
+	// address and its Redis's. A loopback or unspecified host closes its
+	// port on every loopback address.
+	Deny []string
 	// Client posts the webhooks. nil: a client with a DefaultTimeout
 	// timeout that does not follow redirects, uses no proxy and connects to
 	// loopback addresses only, unless the URL's host is in AllowHosts, so
@@ -113,7 +122,7 @@ func DefaultBackoff(attempt int) time.Duration {
 type Dispatcher struct {
 	rdb      redis.UniversalClient
 	ks       core.Keyspace
-	allow    map[string]bool
+	targets  targets
 	client   *http.Client
 	now      func() time.Time
 	backoff  func(int) time.Duration
@@ -137,18 +146,13 @@ func (d *Dispatcher) bounds() core.Bounds {
 // New returns the dispatcher of c.Keyspace.
 func New(c Config) *Dispatcher {
 	d := &Dispatcher{
-		rdb: c.Redis, ks: c.Keyspace, allow: map[string]bool{},
+		rdb: c.Redis, ks: c.Keyspace, targets: newTargets(c),
 		now: c.Now, backoff: c.Backoff, max: c.MaxAttempts, reclaim: c.ReclaimAfter, keyTTL: c.KeyTTL, log: c.Log,
 		consumer:  "c-" + randomHex(8),
 		hooksKey:  c.Keyspace.Webhooks(),
 		retryKey:  c.Keyspace.WebhookRetries(),
 		flightKey: c.Keyspace.WebhookInflight(),
 		eventsKey: c.Keyspace.Events(),
-	}
-	for _, h := range c.AllowHosts {
-		if h = normalHost(h); h != "" {
-			d.allow[h] = true
-		}
 	}
 	if d.now == nil {
 		d.now = time.Now
@@ -167,7 +171,7 @@ func New(c Config) *Dispatcher {
 	}
 	d.log = d.log.With("component", "webhook")
 	if c.Client == nil {
-		d.client = newClient(d.allow)
+		d.client = newClient(d.targets)
 	} else {
 		cl := *c.Client
 		cl.CheckRedirect = noRedirect

@@ -1,0 +1,163 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"smsim/simulator/core"
+)
+
+// The deadlines of an HTTP server (HTTPServer). A request's header and
+// body must arrive within ReadTimeout; once read, net/http lifts the read
+// deadline, and a handler may run longer (TestHTTPServerDeadlines). Its
+// answer must be written within WriteTimeout, except on the streaming
+// routes: a long poll writes within its own timeout and SocketWriteWait, a
+// websocket each frame within SocketWriteWait. A kept-alive connection
+// idle for IdleTimeout is closed.
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	ReadTimeout       = 30 * time.Second
+	WriteTimeout      = 60 * time.Second
+	IdleTimeout       = 120 * time.Second
+)
+
+// HTTPServer answers an http.Server of h with the deadlines above, its
+// errors logged on log at warn level.
+func HTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
+		WriteTimeout: WriteTimeout, IdleTimeout: IdleTimeout,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+}
+
+// refusedWait bounds how long a connection beyond the limit is kept to
+// answer it.
+const refusedWait = time.Second
+
+// LimitListener answers a listener that accepts at most max connections
+// open at once, as golang.org/x/net/netutil's does, except that it never
+// blocks: a connection beyond the limit is answered 503 (problem+json,
+// Retry-After: 1) and closed, so that a flood runs out neither the
+// process's file descriptors nor the others' patience. At most max/8 + 16
+// such answers are under way at once; beyond them a connection is closed
+// at once. reg counts the connections (nil: not counted).
+func LimitListener(ln net.Listener, max int, reg prometheus.Registerer) net.Listener {
+	l := &limitListener{Listener: ln, open: make(chan struct{}, max), refusing: make(chan struct{}, max/8+16)}
+	if reg != nil {
+		l.gauge = core.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "smsim_http_connections", Help: "HTTP connections open on this instance (at most --max-conns).",
+		}))
+		l.refused = core.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "smsim_http_connections_refused_total", Help: "HTTP connections beyond --max-conns, answered 503 and closed.",
+		}))
+	}
+	return l
+}
+
+type limitListener struct {
+	net.Listener
+	open     chan struct{} // a token per connection open
+	refusing chan struct{} // a token per refusal under way
+	gauge    prometheus.Gauge
+	refused  prometheus.Counter
+}
+
+// Accept answers the next connection within the limit, answering those
+// beyond it.
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case l.open <- struct{}{}:
+			if l.gauge != nil {
+				l.gauge.Inc()
+			}
+			return &limitedConn{Conn: c, release: l.release}, nil
+		default:
+		}
+		if l.refused != nil {
+			l.refused.Inc()
+		}
+		select {
+		case l.refusing <- struct{}{}:
+			go l.refuse(c)
+		default:
+			c.Close()
+		}
+	}
+}
+
+func (l *limitListener) release() {
+	<-l.open
+	if l.gauge != nil {
+		l.gauge.Dec()
+	}
+}
+
+// tooMany is the answer to a connection beyond the limit.
+var tooMany = func() []byte {
+	body := `{"type":"urn:smsim:problem:too-many-connections","title":"Service Unavailable","status":503,` +
+		`"detail":"too many connections: the server holds --max-conns open at once; try again"}` + "\n"
+	return fmt.Appendf(nil, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"+
+		"Retry-After: 1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+}()
+
+// refuse answers c 503 and closes it: it reads the request's header first
+// (a client may take an answer that comes before its request for a broken
+// connection), then, once it has answered, what the client still sends,
+// so that the client reads the answer rather than a reset.
+func (l *limitListener) refuse(c net.Conn) {
+	defer func() { <-l.refusing }()
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(refusedWait))
+	var buf [1024]byte
+	var seen []byte
+	for !bytes.Contains(seen, []byte("\r\n\r\n")) && len(seen) < 16<<10 {
+		n, err := c.Read(buf[:])
+		if err != nil {
+			return
+		}
+		seen = append(seen, buf[:n]...)
+	}
+	if _, err := c.Write(tooMany); err != nil {
+		return
+	}
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	for {
+		if _, err := c.Read(buf[:]); err != nil {
+			return
+		}
+	}
+}
+
+// limitedConn gives its place back once closed.
+type limitedConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}
+
+// SetWriteBuffer sets the kernel's send buffer of a TCP connection.
+func (c *limitedConn) SetWriteBuffer(n int) error {
+	if tc, ok := c.Conn.(interface{ SetWriteBuffer(int) error }); ok {
+		return tc.SetWriteBuffer(n)
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+package server_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"smsim/simulator/server"
+)
+
+// Beyond --max-conns, a connection is answered 503 with a problem and
+// closed, never left waiting; once a connection closes, its place is free.
+func TestLimitListenerAnswers503BeyondTheCap(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	release := make(chan struct{})
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			<-release
+		}
+		io.WriteString(w, "ok")
+	})}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(server.LimitListener(ln, 2, reg)) }()
+	defer func() {
+		hs.Close()
+		<-served
+	}()
+	addr := ln.Addr().String()
+
+	// two connections hold the two places
+	var held []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "GET /hold HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+		held = append(held, c)
+	}
+	waitFor(t, func() bool { return metricValue(t, reg, "smsim_http_connections") == 2 })
+
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := hc.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatalf("a third connection: %v, want a 503", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "1" || resp.Header.Get("Content-Type") != "application/problem+json" ||
+		!strings.Contains(string(b), `"type":"urn:smsim:problem:too-many-connections"`) ||
+		!strings.Contains(string(b), `"detail":"too many connections: the server holds --max-conns open at once; try again"`) {
+		t.Fatalf("a third connection: %d %v %s, want a 503 problem with Retry-After: 1", resp.StatusCode, resp.Header, b)
+	}
+	if got := metricValue(t, reg, "smsim_http_connections_refused_total"); got != 1 {
+		t.Fatalf("smsim_http_connections_refused_total %v, want 1", got)
+	}
+
+	// one held connection ends: its place is free again
+	close(release)
+	for _, c := range held {
+		if _, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held[0].Close()
+	waitFor(t, func() bool { return metricValue(t, reg, "smsim_http_connections") == 1 })
+	resp, err = hc.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("once a place is free: %d, want 200", resp.StatusCode)
+	}
+}
+
+// metricValue answers the value of reg's gauge or counter called name.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			m := mf.GetMetric()[0]
+			return m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
+// waitFor waits, in real time, until cond holds: what it waits for is a
+// connection's end, which no simulated clock drives.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -1,0 +1,109 @@
+package server_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// socketsToMeasure is how many stalled sockets TestEventSocketMemory opens:
+// SMSIM_TEST_SOCKETS, else a few hundred (the README's number is of 5,000).
+func socketsToMeasure(t *testing.T) int {
+	if v := os.Getenv("SMSIM_TEST_SOCKETS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("SMSIM_TEST_SOCKETS=%q: want a number of sockets", v)
+		}
+		return n
+	}
+	return 300
+}
+
+// memory answers the bytes the Go runtime holds for the heap's live objects
+// and for the goroutines' stacks, after a collection.
+func memory() (heap, stacks uint64) {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc, m.StackInuse
+}
+
+// rss answers the process's resident memory in bytes (Linux), or 0.
+func rss() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// rawSocket opens a websocket to /ws/events with a bare handshake: the
+// client holds a connection and nothing else, reads nothing after the
+// handshake, and costs the measure next to nothing.
+func rawSocket(t *testing.T, addr string) net.Conn {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(c, "GET /ws/events HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", addr)
+	resp, err := http.ReadResponse(bufio.NewReaderSize(c, 512), nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	return c
+}
+
+// The memory a stalled watcher of the event log costs the server: each
+// holds a connection, a reader and a writer goroutine, a small queue of
+// pointers to shared frames and no buffer of its own while it writes
+// nothing. The client's side (a bare connection) is counted in too.
+func TestEventSocketMemory(t *testing.T) {
+	e := newEnv(t)
+	n := socketsToMeasure(t)
+	addr := strings.TrimPrefix(e.url, "http://")
+	rawSocket(t, addr).Close() // the namespace's feed and the first buffers exist
+	waitFor(t, func() bool { return metricValue(t, e.reg, "smsim_websocket_connections") == 0 })
+	heap0, stacks0 := memory()
+	rss0 := rss()
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		conns[i] = rawSocket(t, addr)
+	}
+	waitFor(t, func() bool { return metricValue(t, e.reg, "smsim_websocket_connections") == float64(n) })
+	time.Sleep(100 * time.Millisecond) // the reader goroutines reach their first read
+	heap1, stacks1 := memory()
+	rss1 := rss()
+	used := heap1 + stacks1 - heap0 - stacks0
+	if p := os.Getenv("SMSIM_TEST_HEAPPROFILE"); p != "" {
+		f, _ := os.Create(p)
+		pprof.WriteHeapProfile(f)
+		f.Close()
+	}
+	per := used / uint64(n)
+	t.Logf("%d stalled /ws/events sockets: %.1f MB, %d bytes per socket (heap %d, stacks %d); the process's resident memory grew %.1f MB",
+		n, float64(used)/1e6, per, (heap1-heap0)/uint64(n), (stacks1-stacks0)/uint64(n), float64(rss1-rss0)/1e6)
+	for _, c := range conns {
+		c.Close()
+	}
+	waitFor(t, func() bool { return metricValue(t, e.reg, "smsim_websocket_connections") == 0 })
+	const most = 14 << 10 // 5,000 of them within 70 MB
+	if per > most {
+		t.Fatalf("a stalled socket costs %d bytes, want at most %d", per, most)
+	}
+}

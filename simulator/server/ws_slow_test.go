@@ -1,0 +1,158 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"smsim/simulator/core"
+	"smsim/simulator/server"
+)
+
+// stalledDialer dials websockets whose kernel receive buffer is as small
+// as the kernel allows: a client that does not read fills it at once.
+var stalledDialer = &websocket.Dialer{NetDialContext: (&net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+	var err error
+	rc.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024) })
+	return err
+}}).DialContext}
+
+// flood sends n messages of long bodies through the gateway: 2n events.
+func flood(in *instance, from, n int) {
+	body := strings.Repeat("x", 900)
+	for i := range n {
+		in.sendSMS("95187", "13800000411", fmt.Sprintf("%06d %s", from+i, body))
+	}
+}
+
+// A watcher of the event log that does not read while events pour in is
+// dropped — closed with 1008 and how to resume once it reads again —
+// while one that reads gets every event, before and after.
+func TestEventSocketDropsTheSlowKeepsTheReader(t *testing.T) {
+	e := newEnv(t, withServer(server.Config{SocketWriteWait: 30 * time.Second}))
+	ws := "ws" + strings.TrimPrefix(e.url, "http") + "/ws/events"
+	stalled, _, err := stalledDialer.Dial(ws, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	reader, _, err := websocket.DefaultDialer.Dial(ws, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	got := make(chan int, 1)
+	go func() { // the reader counts the deliveries it is sent
+		n := 0
+		defer func() { got <- n }()
+		for {
+			reader.SetReadDeadline(time.Now().Add(10 * time.Second))
+			var r core.Record
+			if err := reader.ReadJSON(&r); err != nil {
+				return
+			}
+			if r.Kind == "sms.delivered" {
+				n++
+			}
+		}
+	}()
+
+	const first, second = 300, 30 // 660 events of a kilobyte: more than the socket's queue and buffers
+	flood(e.instance, 0, first)
+	flood(e.instance, first, second)
+
+	// the stalled client reads at last: what was under way, then the close
+	stalled.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n := 0
+	var last core.Record
+	for {
+		var r core.Record
+		err := stalled.ReadJSON(&r)
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			if ce.Code != websocket.ClosePolicyViolation || ce.Text != "too slow to keep up: reconnect with ?after="+last.ID {
+				t.Fatalf("stalled socket closed with %d %q, want 1008 naming ?after=%s", ce.Code, ce.Text, last.ID)
+			}
+			break
+		}
+		if err != nil {
+			t.Fatalf("stalled socket, after %d events: %v, want a close 1008", n, err)
+		}
+		n++
+		last = r
+	}
+	if n >= 2*(first+second) {
+		t.Fatalf("the stalled socket was sent all %d events", n)
+	}
+	reader.Close()
+	if d := <-got; d != first+second {
+		t.Fatalf("the reading socket got %d deliveries, want %d", d, first+second)
+	}
+	if v := metricValue(t, e.reg, "smsim_websocket_slow_drops_total"); v != 1 {
+		t.Fatalf("smsim_websocket_slow_drops_total %v, want 1", v)
+	}
+}
+
+// A client that reads nothing at all is dropped once a frame waits longer
+// than the write wait: its connection is closed, within seconds.
+func TestEventSocketDropsAClientThatNeverReads(t *testing.T) {
+	e := newEnv(t, withServer(server.Config{SocketWriteWait: 300 * time.Millisecond}))
+	stalled, _, err := stalledDialer.Dial("ws"+strings.TrimPrefix(e.url, "http")+"/ws/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	flood(e.instance, 0, 200)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for metricValue(t, e.reg, "smsim_websocket_connections") != 0 {
+		if ctx.Err() != nil {
+			t.Fatal("a socket that reads nothing is still open 5 s later")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if v := metricValue(t, e.reg, "smsim_websocket_slow_drops_total"); v != 1 {
+		t.Fatalf("smsim_websocket_slow_drops_total %v, want 1", v)
+	}
+}
+
+// A phone's socket that does not read while messages pour in is closed
+// with 1008 and the id of the last message it was sent, once it reads.
+func TestPhoneSocketDropsTheSlow(t *testing.T) {
+	e := newEnv(t, withServer(server.Config{SocketWriteWait: 30 * time.Second}))
+	stalled, _, err := stalledDialer.Dial("ws"+strings.TrimPrefix(e.url, "http")+"/phones/v1/13800000411/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	const sent = 300 // 300 kilobytes: more than the socket's queue and buffers
+	flood(e.instance, 0, sent)
+	stalled.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, last := 0, ""
+	for {
+		var m struct{ ID string }
+		err := stalled.ReadJSON(&m)
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			if ce.Code != websocket.ClosePolicyViolation || ce.Text != "too slow to keep up: reconnect with ?after="+last {
+				t.Fatalf("stalled phone socket closed with %d %q, want 1008 naming ?after=%s", ce.Code, ce.Text, last)
+			}
+			break
+		}
+		if err != nil {
+			t.Fatalf("stalled phone socket, after %d messages: %v, want a close 1008", n, err)
+		}
+		n++
+		last = m.ID
+	}
+	if n >= sent {
+		t.Fatalf("the stalled phone socket was sent all %d messages", n)
+	}
+}
