@@ -37,6 +37,7 @@ const cliUsage = `       smsim submit [--type T] [--variant V] [--leader-phone P
        smsim faults [--replace] [PATCH]
        smsim scenario [NAME | FILE]
        smsim reset
+       smsim requests [--route R] [--phone P] [--order ID] [--since TIME] [--until TIME] [--json]
        smsim load ` + loadUsage + `
 
 The subcommands drive a running server: --url URL, else SMSIM_URL, else ` + client.DefaultURL + `,
@@ -59,6 +60,8 @@ func cliCommand(name string) (command, bool) {
 		return runCode, true
 	case "messages":
 		return runMessages, true
+	case "requests":
+		return runRequests, true
 	case "validate":
 		return runValidate, true
 	case "resend":

@@ -162,7 +162,7 @@ func TestCLIResetCancelProfileFaultsScenario(t *testing.T) {
 	}
 
 	code, out, _ = cliRun(t, sim, "scenario")
-	if code != 0 || !strings.HasPrefix(out, "bad_carrier_day  ") || strings.Count(out, "\n") != 4 {
+	if code != 0 || !strings.HasPrefix(out, "bad_carrier_day  ") || strings.Count(out, "\n") != 5 {
 		t.Fatalf("scenario: exit %d, %q", code, out)
 	}
 	if code, out, errOut := cliRun(t, sim, "scenario", "calm_day"); code != 0 || !strings.HasPrefix(out, "applied calm_day: ") {
