@@ -46,7 +46,7 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 		if after != AfterStart {
 			v, err := g.rdb.HMGet(ctx, g.ks.Message(after), "phone", "folder", "seq").Result()
 			if err != nil {
-				if ctx.Err() != nil {
+				if timeUp(ctx) {
 					return Message{}, false, nil // the poll's own time ran out
 				}
 				return Message{}, false, fmt.Errorf("read message %s: %w", after, err)
@@ -62,7 +62,7 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 		}
 	}
 	if none, err := g.nothingOnItsWay(ctx, phone); err != nil {
-		if ctx.Err() != nil {
+		if timeUp(ctx) {
 			return Message{}, false, nil // the poll's own time ran out
 		}
 		return Message{}, false, err
@@ -78,7 +78,7 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 	}
 	watch, err := g.Watch(ctx, phone)
 	if err != nil {
-		if ctx.Err() != nil {
+		if timeUp(ctx) {
 			return Message{}, false, nil // the poll's own time ran out
 		}
 		return Message{}, false, err
@@ -91,7 +91,7 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 		// up to now was delivered before.
 		n, err := g.rdb.HGet(ctx, g.ks.Seq(), "delivery").Int64()
 		if err != nil && !errors.Is(err, redis.Nil) {
-			if ctx.Err() != nil {
+			if timeUp(ctx) {
 				return Message{}, false, nil // the poll's own time ran out
 			}
 			return Message{}, false, fmt.Errorf("read the deliveries of %s: %w", phone, err)
@@ -134,7 +134,7 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 func (g *Gateway) firstAfter(ctx context.Context, phone string, last *int64, f Filter) (Message, bool, error) {
 	ms, err := g.folderAfter(ctx, phone, FolderInbox, *last)
 	if err != nil {
-		if ctx.Err() != nil {
+		if timeUp(ctx) {
 			return Message{}, false, nil
 		}
 		return Message{}, false, err
@@ -146,4 +146,14 @@ func (g *Gateway) firstAfter(ctx context.Context, phone string, last *int64, f F
 		}
 	}
 	return Message{}, false, nil
+}
+
+// timeUp tells whether the poll's own time ran out: its context ended, or
+// its deadline passed — a store call bounded by that deadline may fail
+// with a timeout a moment before the context says it ended.
+func timeUp(ctx context.Context) bool {
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return true
+	}
+	return ctx.Err() != nil
 }
