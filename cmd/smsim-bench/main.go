@@ -33,6 +33,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -265,7 +266,7 @@ func loop(ctx context.Context, c config, measure, store string, op func(ctx cont
 					// a call cut off by the measure's end (its deadline may
 					// fail a read a moment before the context says so) is
 					// not an error
-					if ctx.Err() == nil && time.Since(start) < c.duration {
+					if ctx.Err() == nil && time.Since(start) < c.duration && !errors.Is(err, errCutOff) {
 						firstEr.CompareAndSwap(nil, err)
 						cancel()
 					}
@@ -439,6 +440,10 @@ func validation(ctx context.Context, c config, s *store) (result, error) {
 	})
 }
 
+// errCutOff is what a measure's call answers when the measure's end cut
+// it short: not an error of the server.
+var errCutOff = errors.New("cut off by the measure's end")
+
 // flows measures complete single-person flows with every lag zero.
 func flows(ctx context.Context, c config, s *store) (result, error) {
 	return loop(ctx, c, "complete flow", s.name, func(ctx context.Context, w, n int) error {
@@ -448,6 +453,11 @@ func flows(ctx context.Context, c config, s *store) (result, error) {
 			return err
 		}
 		m, ok, err := s.api.Next(ctx, phone, client.NextOptions{After: client.AfterStart, HasCode: true, Timeout: 10 * time.Second})
+		if err == nil && !ok {
+			if d, has := ctx.Deadline(); has && time.Until(d) < time.Second {
+				return errCutOff // the long poll's wait was what was left of the measure
+			}
+		}
 		if err != nil || !ok {
 			return fmt.Errorf("the code of %s: %v (arrived %v)", phone, err, ok)
 		}
