@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator/core"
 )
 
 // Page is a slice of a listing and how many it was cut from.
@@ -92,8 +94,9 @@ func (s *Service) MIITViews(ctx context.Context, status string, limit, offset in
 
 // Coming tells whether MIIT still has to text phone a code for an order
 // of the number: one that has not reached MIIT yet (its codes come with
-// the sync). A code MIIT holds back by its own send delay
-// (miit_send_delay) is not counted.
+// the sync), or one under validation whose code MIIT holds back by its
+// own send delay (miit_send_delay: a miit.code job for the phone is
+// scheduled; the schedule is read only then).
 func (s *Service) Coming(ctx context.Context, phone string) (bool, error) {
 	ids, err := s.rdb.SMembers(ctx, s.ks.Who(phone)).Result()
 	if err != nil {
@@ -110,10 +113,23 @@ func (s *Service) Coming(ctx context.Context, phone string) (bool, error) {
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return false, fmt.Errorf("read the orders of %s: %w", phone, err)
 	}
+	pending := false
 	for _, c := range cmds {
-		if c.Val() == StatusUnknown {
+		switch c.Val() {
+		case StatusUnknown:
 			return true, nil
+		case StatusPendingValidation:
+			pending = true
 		}
 	}
-	return false, nil
+	if !pending {
+		return false, nil
+	}
+	held, err := s.sched.Scheduled(ctx, 1, func(j core.Job) bool {
+		return j.Kind == JobCode && len(j.Args) > 2 && j.Args[2] == phone
+	})
+	if err != nil {
+		return false, err
+	}
+	return len(held) > 0, nil
 }

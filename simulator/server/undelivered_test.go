@@ -146,3 +146,20 @@ func TestCodeStillToComeIsOnItsWay(t *testing.T) {
 		t.Fatalf("after the sync: %d %q after %v, want 204 nothing_on_its_way at once", p.code, p.wait, p.took)
 	}
 }
+
+// A code MIIT holds back by its own send delay is on its way too: after
+// the sync, on the paused clock, the poll waits for it rather than answer
+// that nothing is coming; the advance past the delay brings it.
+func TestCodeHeldBackByMIITIsOnItsWay(t *testing.T) {
+	e := newEnv(t)
+	const phone = "13800000322"
+	e.patchFaults(`{"sync_lag":{"min":"0s","max":"0s"},"miit_send_delay":{"model":"fixed","value":"10m"},"sms_delay":{"model":"fixed","value":"0s"}}`)
+	e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	if p := e.next(phone, "after=start&has_code=true&timeout=300ms"); p.code != http.StatusNoContent || p.wait != server.WaitTimeout || p.took < 300*time.Millisecond {
+		t.Fatalf("with the code held back: %d %q after %v, want 204 timeout after 300ms", p.code, p.wait, p.took)
+	}
+	e.advance("10m")
+	if p := e.next(phone, "after=start&has_code=true&timeout=5m"); p.code != http.StatusOK {
+		t.Fatalf("after the send delay: %d %q after %v, want the code", p.code, p.wait, p.took)
+	}
+}
