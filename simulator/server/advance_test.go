@@ -165,7 +165,7 @@ const (
 // of SMSIM_TEST_REDIS_URL, its clock paused at a start, until it is killed;
 // it writes the address it listens on as its first line.
 func serveForTest() int {
-	opt, err := redis.ParseURL(os.Getenv(testkit.EnvURL))
+	rdb, err := core.OpenStore(os.Getenv(testkit.EnvURL), testkit.StoreTimeout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -178,7 +178,7 @@ func serveForTest() int {
 	}
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	w, err := simulator.New(ctx, simulator.Config{Redis: redis.NewClient(opt), KeyPrefix: os.Getenv(serveEnv), Log: log,
+	w, err := simulator.New(ctx, simulator.Config{Redis: rdb, KeyPrefix: os.Getenv(serveEnv), Log: log,
 		ClockStart: core.ClockStart{At: start, Paused: true}, Scheduler: core.SchedulerOptions{Lease: lease}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

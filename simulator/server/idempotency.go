@@ -34,7 +34,13 @@ var recordedHeaders = []string{"Content-Type", "Location", "X-Content-Type-Optio
 // progress, a retry is a 409 with a Retry-After; a key used for another
 // request is a 422. An answer that may differ on a retry (forgotten) is
 // not recorded: the key is freed, and a retry runs the request again.
-func (s *Server) idempotent(h nsHandler) nsHandler {
+//
+// A route that keeps its key itself (own: the clock's advance, whose key
+// is kept with its target, across a crash) is not refused while a request
+// with the key is in progress: the retry goes to h, which waits for the
+// one under way, or finishes it when its process died, and answers as it
+// did; its answer is then recorded.
+func (s *Server) idempotent(h nsHandler, own bool) nsHandler {
 	return func(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 		keys := r.Header.Values(IdempotencyKeyHeader)
 		if len(keys) == 0 {
@@ -64,6 +70,8 @@ func (s *Server) idempotent(h nsHandler) nsHandler {
 				"%s: %q was given to another request (another method, path, query or body) within %s; give a new request a new key",
 				IdempotencyKeyHeader, key, core.FormatDuration(simulator.AnswerTTL))})
 			return
+		case held != nil && !held.Done && own:
+			// h keeps the key itself: it is answered by h
 		case held != nil && !held.Done:
 			w.Header().Set("Retry-After", retryAfter)
 			s.fail(w, r, &core.Error{Code: http.StatusConflict, Detail: fmt.Sprintf(
@@ -107,6 +115,10 @@ func (s *Server) idempotent(h nsHandler) nsHandler {
 		w.Write(rec.body.Bytes())
 	}
 }
+
+// keepsItsOwnKey are the routes that keep their Idempotency-Key
+// themselves, so that a retry after a crash is carried out at once.
+var keepsItsOwnKey = map[string]bool{"POST /admin/v1/clock/advance": true}
 
 // forgotten tells whether an answer of status is not recorded for a
 // retry: a fault of smsim or its store (5xx), a body it did not read (413,

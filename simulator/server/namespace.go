@@ -53,7 +53,7 @@ var streaming = map[string]bool{
 // honours Idempotency-Key (idempotent).
 func (s *Server) handleNS(mux *http.ServeMux, pattern string, h nsHandler) {
 	if strings.HasPrefix(pattern, "POST ") {
-		h = s.idempotent(h)
+		h = s.idempotent(h, keepsItsOwnKey[pattern])
 	}
 	open := s.world.Namespace
 	switch {
