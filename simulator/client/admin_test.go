@@ -166,11 +166,10 @@ func TestDeadJobs(t *testing.T) {
 	if err != nil || list.Total != 0 || len(list.Jobs) != 0 {
 		t.Fatalf("dead jobs at the start: %+v, %v", list, err)
 	}
-	opt, err := redis.ParseURL(sim.RedisURL)
+	rdb, err := core.OpenStore(sim.RedisURL, 0) // one server or a cluster
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb := redis.NewClient(opt)
 	defer rdb.Close()
 	due := core.Keyspace{Prefix: sim.KeyPrefix, Namespace: core.DefaultNamespace}.SchedDue()
 	at := simtest.DefaultStart().Add(time.Minute).UnixMilli()

@@ -99,6 +99,12 @@ func (r *runner) closedLoop(startCtx, flowCtx context.Context, startsOver chan<-
 		go func() {
 			defer wg.Done()
 			for n := range tickets {
+				// a select that found both a worker and the end of the
+				// starts ready may have handed out a ticket after the end:
+				// no flow starts then
+				if startCtx.Err() != nil {
+					continue
+				}
 				r.flow(flowCtx, n, 0)
 			}
 		}()
