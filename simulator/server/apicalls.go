@@ -1,13 +1,11 @@
 package server
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -40,7 +38,7 @@ func (s *Server) apiCall(route string, h nsHandler) nsHandler {
 			s.fail(w, r, err)
 			return
 		}
-		rec := &teeWriter{ResponseWriter: w}
+		rec := &teeWriter{respWriter: respWriter{ResponseWriter: w}}
 		answered := true
 		switch {
 		case dec == nil:
@@ -250,26 +248,16 @@ func orderOf(r *http.Request, answer []byte) string {
 	return ""
 }
 
-// teeWriter keeps the status and the first core.JournalBodyMax bytes of
+// teeWriter keeps the status (respWriter, which also hands the connection
+// to a websocket and flushes) and the first core.JournalBodyMax bytes of
 // an answer as it passes.
 type teeWriter struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-	cut    bool
-}
-
-func (w *teeWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
+	respWriter
+	body bytes.Buffer
+	cut  bool
 }
 
 func (w *teeWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
 	room := core.JournalBodyMax + 1 - w.body.Len()
 	if room > 0 {
 		w.body.Write(b[:min(room, len(b))])
@@ -277,26 +265,5 @@ func (w *teeWriter) Write(b []byte) (int, error) {
 	if len(b) > room {
 		w.cut = true
 	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *teeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// Hijack hands the connection to a websocket.
-func (w *teeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	h, ok := w.ResponseWriter.(http.Hijacker)
-	if !ok {
-		return nil, nil, fmt.Errorf("the connection cannot be taken over")
-	}
-	if w.status == 0 {
-		w.status = http.StatusSwitchingProtocols
-	}
-	return h.Hijack()
-}
-
-// Flush sends what is buffered.
-func (w *teeWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
+	return w.respWriter.Write(b)
 }
