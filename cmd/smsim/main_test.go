@@ -15,6 +15,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"smsim/simulator"
 	"smsim/simulator/core"
 	"smsim/simulator/core/redisstore"
 	"smsim/simulator/core/testkit"
@@ -88,17 +89,24 @@ func TestLimitsFlags(t *testing.T) {
 }
 
 // --language, or SMSIM_LANGUAGE, is the language of the namespaces whose
-// fault profile names none: English unless set.
-func TestLanguageFlag(t *testing.T) {
+// fault profile names none: English unless set. The journal keeps 1000
+// requests a namespace unless --journal-max (or SMSIM_JOURNAL_MAX) says
+// otherwise; 0 keeps none.
+func TestWorldConfigFlags(t *testing.T) {
 	for _, c := range []struct {
 		args []string
 		env  map[string]string
-		want string
+		got  func(simulator.Config) any
+		want any
 	}{
-		{nil, nil, "en"},
-		{[]string{"--language", "zh"}, nil, "zh"},
-		{nil, map[string]string{"SMSIM_LANGUAGE": "zh"}, "zh"},
-		{[]string{"--language", "en"}, map[string]string{"SMSIM_LANGUAGE": "zh"}, "en"},
+		{nil, nil, language, "en"},
+		{[]string{"--language", "zh"}, nil, language, "zh"},
+		{nil, map[string]string{"SMSIM_LANGUAGE": "zh"}, language, "zh"},
+		{[]string{"--language", "en"}, map[string]string{"SMSIM_LANGUAGE": "zh"}, language, "en"},
+		{nil, nil, journalMax, 1000},
+		{[]string{"--journal-max", "50"}, nil, journalMax, 50},
+		{nil, map[string]string{"SMSIM_JOURNAL_MAX": "7"}, journalMax, 7},
+		{[]string{"--journal-max", "0"}, nil, journalMax, -1},
 	} {
 		cfg, err := parse(c.args, env(c.env), io.Discard)
 		if err != nil {
@@ -108,38 +116,14 @@ func TestLanguageFlag(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sc.Language != c.want {
-			t.Errorf("%v %v: language %q, want %q", c.args, c.env, sc.Language, c.want)
+		if got := c.got(sc); got != c.want {
+			t.Errorf("%v %v: %v, want %v", c.args, c.env, got, c.want)
 		}
 	}
 }
 
-// The journal keeps 1000 requests a namespace unless --journal-max (or
-// SMSIM_JOURNAL_MAX) says otherwise; 0 keeps none.
-func TestJournalFlag(t *testing.T) {
-	for _, c := range []struct {
-		args []string
-		env  map[string]string
-		want int
-	}{
-		{nil, nil, 1000},
-		{[]string{"--journal-max", "50"}, nil, 50},
-		{nil, map[string]string{"SMSIM_JOURNAL_MAX": "7"}, 7},
-		{[]string{"--journal-max", "0"}, nil, -1},
-	} {
-		cfg, err := parse(c.args, env(c.env), io.Discard)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc, err := worldConfig(cfg, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if sc.JournalMax != c.want {
-			t.Errorf("%v %v: JournalMax %d, want %d", c.args, c.env, sc.JournalMax, c.want)
-		}
-	}
-}
+func language(sc simulator.Config) any   { return sc.Language }
+func journalMax(sc simulator.Config) any { return sc.JournalMax }
 
 func TestBadSettingsExitWithUsageError(t *testing.T) {
 	for _, c := range []struct {
