@@ -48,7 +48,13 @@ func TestFeedStartsAtTheNewestEventWhenWatched(t *testing.T) {
 		t.Fatal("watch refused")
 	}
 	emit("during")
-	if r := next(w); r.Kind != "during" {
+	r := next(w)
+	if r.Kind == "before" {
+		// written just before the watch: it may reach it (on a Redis
+		// Cluster, a publication reaches the other nodes a moment later)
+		r = next(w)
+	}
+	if r.Kind != "during" {
 		t.Fatalf("first event %q, want the one written after watching", r.Kind)
 	}
 	w.Close()
@@ -58,7 +64,7 @@ func TestFeedStartsAtTheNewestEventWhenWatched(t *testing.T) {
 	emit("back")
 	// An event written just before a watch may reach it too (callers that
 	// also read the store skip what they saw); nothing older does.
-	r := next(w2)
+	r = next(w2)
 	if r.Kind == "while away" {
 		r = next(w2)
 	}
