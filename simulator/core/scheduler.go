@@ -169,6 +169,12 @@ type SchedulerOptions struct {
 	// from being taken over, since its process last showed it was alive
 	// (real time); default 30s.
 	Lease time.Duration
+	// Lanes bounds how many jobs of the namespace the loop carries out at
+	// once: jobs of different lanes (for MIIT, of different orders) go
+	// side by side, those of a lane one after the other, in due order
+	// (RunDue). An advance, and a request that carries out what it
+	// scheduled, go one job at a time. Default 8; 1: one at a time.
+	Lanes int
 }
 
 // Scheduler keeps the jobs that happen later in simulated time, in a
@@ -206,6 +212,9 @@ type Scheduler struct {
 func NewScheduler(rdb redis.UniversalClient, ks Keyspace, clock *Clock, log *slog.Logger, reg prometheus.Registerer, opts SchedulerOptions) *Scheduler {
 	if opts.Lease == 0 {
 		opts.Lease = 30 * time.Second
+	}
+	if opts.Lanes <= 0 {
+		opts.Lanes = 8
 	}
 	s := &Scheduler{
 		rdb: rdb, clock: clock, log: log.With("component", "scheduler"),
@@ -309,6 +318,9 @@ func (s *Scheduler) UseState(st *State) {
 // simulated time due falls due: at once without the namespace's state, never
 // on a paused clock (an advance carries out what falls due itself).
 func (s *Scheduler) KickFor(ctx context.Context, due time.Time) {
+	if w, ok := ctx.Value(laneWatchKey{}).(*laneWatch); ok {
+		w.saw(due)
+	}
 	s.mu.Lock()
 	st := s.state
 	s.mu.Unlock()
@@ -410,9 +422,16 @@ func (s *Scheduler) RunNow(ctx context.Context, members ...string) error {
 // first. When a handler fails, the rest of the batch goes back at once,
 // for this or another process to carry out; the job that failed stays
 // claimed until its lease ends, unless it failed for good (dead-letter).
+//
+// Called by the loop (Tick), it carries a batch out in lanes instead, up
+// to SchedulerOptions.Lanes at once (runLanes).
 func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 	n := 0
 	owner, _ := ctx.Value(advanceOwnerKey{}).(string)
+	width := 1
+	if ref, ok := ctx.Value(lagRefKey{}).(lagRef); ok && ref.trigger == TriggerLoop {
+		width = s.opts.Lanes
+	}
 	for {
 		batch, err := claimScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey, s.clock.key},
 			claimArgs{DueBy: until.UnixMilli(), LeaseUntil: s.leaseUntil(), Limit: claimBatch, Owner: owner}).StringSlice()
@@ -422,33 +441,181 @@ func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 		if len(batch) == 0 {
 			return n, nil
 		}
-		for i := 0; i < len(batch); {
-			kind := kindOf(batch[i])
-			j := i + 1
-			if s.batch[kind] != nil { // a run of jobs of this kind goes in one call
-				for j < len(batch) && kindOf(batch[j]) == kind {
-					j++
-				}
-			}
-			group := batch[i:j]
-			s.observeLag(ctx, group)
-			if rest, err := s.runGroup(ctx, kind, group); err != nil {
-				return n, s.putBack(ctx, err, append(rest, batch[j:]...))
-			}
-			n += len(group)
-			i = j
-			first, err := s.release(ctx, group)
-			if err != nil {
-				return n, s.putBack(ctx, err, batch[i:])
-			}
-			if i < len(batch) && first != nil && before(*first, batch[i]) {
-				if err := s.putBack(ctx, nil, batch[i:]); err != nil {
-					return n, err
-				}
-				break
-			}
+		var done int
+		if width > 1 {
+			done, err = s.runLanes(ctx, batch, width)
+		} else {
+			done, err = s.runInOrder(ctx, batch)
+		}
+		n += done
+		if err != nil {
+			return n, err
 		}
 	}
+}
+
+// runInOrder carries out a claimed batch in due order, and answers how
+// many jobs it carried out. It puts the rest back when a job falls due
+// before the batch's next one meanwhile, or when a handler fails.
+func (s *Scheduler) runInOrder(ctx context.Context, batch []string) (int, error) {
+	n := 0
+	for i := 0; i < len(batch); {
+		j := s.groupEnd(batch, i)
+		group := batch[i:j]
+		s.observeLag(ctx, group)
+		if rest, err := s.runGroup(ctx, kindOf(group[0]), group); err != nil {
+			return n, s.putBack(ctx, err, append(rest, batch[j:]...))
+		}
+		n += len(group)
+		i = j
+		first, err := s.release(ctx, group)
+		if err != nil {
+			return n, s.putBack(ctx, err, batch[i:])
+		}
+		if i < len(batch) && first != nil && before(*first, batch[i]) {
+			return n, s.putBack(ctx, nil, batch[i:])
+		}
+	}
+	return n, nil
+}
+
+// groupEnd answers where the group of claimed jobs that starts at i ends: a
+// run of jobs of a kind with a batch handler goes in one call, any other
+// job alone.
+func (s *Scheduler) groupEnd(batch []string, i int) int {
+	kind := kindOf(batch[i])
+	j := i + 1
+	if s.batch[kind] != nil {
+		for j < len(batch) && kindOf(batch[j]) == kind {
+			j++
+		}
+	}
+	return j
+}
+
+// runLanes carries out a claimed batch in lanes, up to width of them at
+// once, and answers how many jobs it carried out. A lane is the jobs of one
+// first argument (for MIIT, one order) among the kinds handled one job at a
+// time, and all the jobs of a kind with a batch handler (deliveries): lanes
+// touch different things, so only the order within a lane matters. A lane
+// runs in due order, and puts its rest back when a job it scheduled falls
+// due before its next one (runLane). When a lane fails, the lanes not
+// started yet go back at once; those under way finish.
+func (s *Scheduler) runLanes(ctx context.Context, batch []string, width int) (int, error) {
+	lanes := map[string][]string{}
+	var keys []string
+	for _, m := range batch {
+		k := s.laneOf(m)
+		if _, ok := lanes[k]; !ok {
+			keys = append(keys, k)
+		}
+		lanes[k] = append(lanes[k], m)
+	}
+	if len(keys) == 1 {
+		return s.runInOrder(ctx, batch)
+	}
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		n      int
+		failed error
+	)
+	slots := make(chan struct{}, width)
+	for _, k := range keys {
+		slots <- struct{}{}
+		mu.Lock()
+		stop := failed != nil
+		mu.Unlock()
+		if stop {
+			<-slots
+			if err := s.putBack(ctx, nil, lanes[k]); err != nil {
+				s.log.WarnContext(ctx, "putting jobs back", "jobs", len(lanes[k]), "err", err)
+			}
+			continue
+		}
+		wg.Add(1)
+		go func(jobs []string) {
+			defer wg.Done()
+			defer func() { <-slots }()
+			done, err := s.runLane(ctx, jobs)
+			mu.Lock()
+			defer mu.Unlock()
+			n += done
+			if err != nil && failed == nil {
+				failed = err
+			}
+		}(lanes[k])
+	}
+	wg.Wait()
+	return n, failed
+}
+
+// laneOf answers the lane of a claimed job (runLanes).
+func (s *Scheduler) laneOf(member string) string {
+	job, err := ParseJob(member)
+	if err != nil || s.batch[job.Kind] != nil || len(job.Args) == 0 {
+		return "kind\x00" + job.Kind
+	}
+	return "arg\x00" + job.Args[0]
+}
+
+// runLane carries out the jobs of a lane in due order, each released as it
+// is done, and answers how many it carried out. When a job it carried out
+// scheduled one due before the lane's next, it puts the rest back, to be
+// claimed again after the new one; when a handler fails, it puts the rest
+// back at once.
+func (s *Scheduler) runLane(ctx context.Context, jobs []string) (int, error) {
+	w := &laneWatch{}
+	ctx = context.WithValue(ctx, laneWatchKey{}, w)
+	n := 0
+	for i := 0; i < len(jobs); {
+		j := s.groupEnd(jobs, i)
+		group := jobs[i:j]
+		s.observeLag(ctx, group)
+		if rest, err := s.runGroup(ctx, kindOf(group[0]), group); err != nil {
+			return n, s.putBack(ctx, err, append(rest, jobs[j:]...))
+		}
+		n += len(group)
+		i = j
+		if err := s.done(ctx, group); err != nil {
+			return n, s.putBack(ctx, err, jobs[i:])
+		}
+		if i < len(jobs) && w.precedes(jobs[i]) {
+			return n, s.putBack(ctx, nil, jobs[i:])
+		}
+	}
+	return n, nil
+}
+
+// laneWatch keeps the earliest due time (simulated ms) of the jobs a
+// lane's handlers scheduled, as KickFor hears of them.
+type laneWatch struct {
+	mu    sync.Mutex
+	first int64 // 0: none yet
+}
+
+type laneWatchKey struct{}
+
+func (w *laneWatch) saw(due time.Time) {
+	ms := due.UnixMilli()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.first == 0 || ms < w.first {
+		w.first = ms
+	}
+}
+
+// precedes tells whether a job the lane scheduled falls due before the
+// claimed job next. One due at the same time comes after it: it was
+// scheduled later, and a later sequence number sorts after.
+func (w *laneWatch) precedes(next string) bool {
+	job, err := ParseJob(next)
+	if err != nil {
+		return true
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.first != 0 && w.first < job.Due.UnixMilli()
 }
 
 // before tells whether the job first, the earliest of the due set, comes

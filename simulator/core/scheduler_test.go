@@ -305,3 +305,67 @@ func TestLoopRestsUntilSomethingIsDue(t *testing.T) {
 	}
 	s.Kick() // harmless: nobody serves it
 }
+
+// The loop carries out the jobs of different lanes (first arguments: for
+// MIIT, orders) side by side, and those of one lane in due order, a job
+// that one of them schedules before the lane's next included.
+func TestLoopCarriesOutLanesSideBySide(t *testing.T) {
+	e := newSchedEnv(t)
+	s := e.scheduler(t)
+	var (
+		mu  sync.Mutex
+		got = map[string][]string{}
+	)
+	arrived := map[string]chan struct{}{"y": make(chan struct{}), "z": make(chan struct{})}
+	s.Handle("n", func(ctx context.Context, job core.Job) error {
+		lane, name := job.Args[0], job.Args[1]
+		mu.Lock()
+		got[lane] = append(got[lane], name)
+		mu.Unlock()
+		switch name {
+		case "x1": // schedules a job of its lane due before the lane's next
+			_, err := s.Schedule(ctx, job.Due.Add(time.Minute), "n", "x", "x1b")
+			return err
+		case "y1", "z1": // each waits for the other: only side by side do both end
+			close(arrived[lane])
+			other := map[string]string{"y": "z", "z": "y"}[lane]
+			select {
+			case <-arrived[other]:
+				return nil
+			case <-time.After(5 * time.Second):
+				return fmt.Errorf("%s waited 5 s for %s: the lanes ran one after the other", name, other)
+			}
+		}
+		return nil
+	})
+	ctx := context.Background()
+	for _, j := range []struct {
+		ago        time.Duration
+		lane, name string
+	}{{3 * time.Minute, "x", "x1"}, {3 * time.Minute, "y", "y1"}, {time.Minute, "x", "x2"}, {time.Minute, "z", "z1"}} {
+		if _, err := s.Schedule(ctx, start.Add(-j.ago), "n", j.lane, j.name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	loop := core.NewLoop(slog.New(slog.DiscardHandler), core.LoopOptions{Sweep: time.Hour})
+	loop.Add(s)
+	lctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); loop.Run(lctx) }()
+	defer func() { cancel(); <-done }()
+	paused, scale := false, 1.0
+	if _, err := e.clock.Set(ctx, &scale, &paused); err != nil {
+		t.Fatal(err)
+	}
+	s.Kick()
+	testkit.WaitFor(t, "every job carried out", func() bool {
+		n, err := s.Pending(ctx)
+		return err == nil && n == 0
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	want := map[string][]string{"x": {"x1", "x1b", "x2"}, "y": {"y1"}, "z": {"z1"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("carried out %v, want %v", got, want)
+	}
+}
