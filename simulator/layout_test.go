@@ -48,7 +48,7 @@ var smsimFloors = map[string][]string{
 		"smsim/simulator/client", "smsim/simulator/core/testkit", "smsim/simulator/core/redisstore"},
 	"smsim/simulator/load": {"smsim/simulator/client", "smsim/simulator/people"},
 	"smsim/cmd/smsim-bench": {"smsim/simulator", "smsim/simulator/core", "smsim/simulator/server", "smsim/simulator/client",
-		"smsim/simulator/core/redisstore"},
+		"smsim/simulator/core/redisstore", "smsim/simulator/people", "smsim/simulator/load"},
 	"smsim/cmd/smsim": {"smsim/simulator", "smsim/simulator/core", "smsim/simulator/server", "smsim/gateway",
 		"smsim/simulator/client", "smsim/simulator/people", "smsim/simulator/load", "smsim/simulator/core/redisstore"},
 }

@@ -85,6 +85,7 @@ type config struct {
 	phones     int
 	phoneRate  int
 	idle       bool
+	soak       soakConfig
 	smsim      string
 }
 
@@ -110,6 +111,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&c.idle, "idle", false, "with --namespaces, also wait until the namespaces are idle (past --namespace-idle, 1m) and measure again")
 	fs.IntVar(&c.phones, "phones", 0, "also measure that many phone sockets open at once, and deliveries to them (the smsim binary in a process of its own)")
 	fs.IntVar(&c.phoneRate, "phone-rate", 5000, "with --phones, messages sent a second")
+	fs.DurationVar(&c.soak.d, "soak", 0, "also run complete flows at --soak-rate for this long (10m, say) on the smsim binary started with --retention --soak-retention, and read its memory and Redis's as it goes")
+	fs.Float64Var(&c.soak.rate, "soak-rate", 500, "with --soak, flows started a second")
+	fs.DurationVar(&c.soak.retention, "soak-retention", time.Minute, "with --soak, smsim's --retention")
 	fs.StringVar(&c.smsim, "smsim", "", "the smsim binary the scale measures run (default: built from ./cmd/smsim)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -173,7 +177,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // scaleMeasures runs the scale measures asked for on each store.
 func scaleMeasures(ctx context.Context, c config, stores []string, stderr io.Writer) ([]scaleResult, error) {
-	if len(c.namespaces) == 0 && c.phones == 0 {
+	if len(c.namespaces) == 0 && c.phones == 0 && c.soak.d == 0 {
 		return nil, nil
 	}
 	dir, err := os.MkdirTemp("", "smsim-bench")
@@ -208,6 +212,14 @@ func scaleMeasures(ctx context.Context, c config, stores []string, stderr io.Wri
 		}
 		if c.phones > 0 {
 			err := add(phonesMeasure(ctx, bin, args, c.phones, c.phoneRate, c.duration))
+			dropKeys(c.redisURL, store, prefix)
+			if err != nil {
+				return out, err
+			}
+		}
+		if c.soak.d > 0 {
+			c.soak.every = max(c.soak.d/20, time.Second)
+			err := add(soakMeasure(ctx, bin, args, c.redisURL, c.soak, stderr))
 			dropKeys(c.redisURL, store, prefix)
 			if err != nil {
 				return out, err
