@@ -32,7 +32,16 @@ type ends struct {
 	// they came: a flow learns its order's id from the submit's answer,
 	// which can come after the order ended.
 	early map[string]earlyEnd
+	// slots bounds the flows that read their order at once when told to
+	// recheck: every waiting flow is told at the same moment, and their
+	// reads all at once would come as one burst to a server that has just
+	// fallen behind (which is why the feed broke).
+	slots chan struct{}
 }
+
+// recheckAtOnce is how many flows read their order at once after the feed
+// broke.
+const recheckAtOnce = 16
 
 type earlyEnd struct {
 	status string
@@ -54,7 +63,7 @@ const (
 )
 
 func newEnds(api *client.Client) *ends {
-	return &ends{api: api, waiting: map[string]*waiter{}, early: map[string]earlyEnd{}}
+	return &ends{api: api, waiting: map[string]*waiter{}, early: map[string]earlyEnd{}, slots: make(chan struct{}, recheckAtOnce)}
 }
 
 // connect opens the feed: the events from now on.

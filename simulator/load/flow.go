@@ -156,7 +156,16 @@ func (f *flow) run(ctx context.Context) (string, failure) {
 		case status := <-w.end:
 			return f.end(ctx, order.ID, status)
 		case <-w.recheck:
-			if status, fail := f.read(ctx, order.ID); fail.err != nil || ended(status) {
+			select { // a slot: at most recheckAtOnce flows read at once
+			case r.ends.slots <- struct{}{}:
+			case status := <-w.end:
+				return f.end(ctx, order.ID, status)
+			case <-ctx.Done():
+				return OutUnfinished, failure{}
+			}
+			status, fail := f.read(ctx, order.ID)
+			<-r.ends.slots
+			if fail.err != nil || ended(status) {
 				return f.ended(status, fail)
 			}
 		case <-timer.C:
