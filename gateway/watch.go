@@ -79,12 +79,16 @@ type Frame struct {
 	JSON    []byte
 }
 
+// frameKey is the key of a phone's frame among what watchers make of an
+// event (core.Live.Memo).
+type frameKey struct{}
+
 // PhoneFrame answers the frame of an sms.delivered or sms.blocked event of
 // the feed, made once however many sockets send it; false for another
 // event.
 func PhoneFrame(l *core.Live) (Frame, bool) {
-	fr, _ := l.Memo(func(r core.Record) any {
-		m, ok := MessageOf(r)
+	fr, _ := l.Memo(frameKey{}, func(l *core.Live) any {
+		m, ok := MessageOf(l.Record)
 		if !ok {
 			return nil
 		}
@@ -138,4 +142,16 @@ func (g *Gateway) DeliveredAfter(ctx context.Context, phone, after string) ([]Me
 	out := append(inbox, blocked...)
 	slices.SortFunc(out, func(a, b Message) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out, nil
+}
+
+// Queue starts watching the deliveries to phone as Watch does, into the
+// feed's queue of a watcher (core.Feed.Queue) instead of a channel: notify
+// is called when a delivery comes to its empty queue and when it is
+// dropped.
+func (g *Gateway) Queue(ctx context.Context, phone string, notify func()) (*core.Watcher, error) {
+	w, ok := g.feed.Queue(ctx, phone, phoneBuffer, notify)
+	if !ok {
+		return nil, &core.Error{Code: http.StatusServiceUnavailable, Detail: "the simulator is stopping"}
+	}
+	return w, nil
 }

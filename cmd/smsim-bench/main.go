@@ -12,7 +12,10 @@
 // smsim binary in a process of its own (scale.go): namespaces used once
 // (goroutines, CPU at rest, RSS, a GET's p50 against a fresh process), and
 // phone sockets (RSS, stack and heap each) with deliveries to them at
-// --phone-rate (each timed from the send to its frame on the socket).
+// --phone-rate (each timed from the send to its frame on the socket). With
+// --stalled, sockets of /ws/events that never read (stalled.go): what each
+// costs, how soon the server drops them, and the p50 of other clients
+// beside them against the same clients alone.
 //
 // The stores are the embedded one (miniredis, in process, as `smsim` runs by
 // default) and, with --redis-url, a real Redis (under a key prefix of the
@@ -22,6 +25,7 @@
 //
 //	go run ./cmd/smsim-bench --redis-url redis://127.0.0.1:6379/0
 //	go run ./cmd/smsim-bench --namespaces 2000,10000 --idle --phones 10000
+//	go run ./cmd/smsim-bench --stalled 5000
 //
 // With SMSIM_BENCH_CPUPROFILE set to a file, it writes a CPU profile of the
 // whole run there (go tool pprof).
@@ -84,6 +88,7 @@ type config struct {
 	namespaces []int // the scale measures: counts of namespaces, phones
 	phones     int
 	phoneRate  int
+	stalled    int
 	idle       bool
 	soak       soakConfig
 	smsim      string
@@ -114,6 +119,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&c.soak.d, "soak", 0, "also run complete flows at --soak-rate for this long (10m, say) on the smsim binary started with --retention --soak-retention, and read its memory and Redis's as it goes")
 	fs.Float64Var(&c.soak.rate, "soak-rate", 500, "with --soak, flows started a second")
 	fs.DurationVar(&c.soak.retention, "soak-retention", time.Minute, "with --soak, smsim's --retention")
+	fs.IntVar(&c.stalled, "stalled", 0, "also measure that many sockets of /ws/events that never read: what each costs, how soon they are dropped, and other clients' p50 beside them (the smsim binary in a process of its own)")
 	fs.StringVar(&c.smsim, "smsim", "", "the smsim binary the scale measures run (default: built from ./cmd/smsim)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -177,7 +183,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // scaleMeasures runs the scale measures asked for on each store.
 func scaleMeasures(ctx context.Context, c config, stores []string, stderr io.Writer) ([]scaleResult, error) {
-	if len(c.namespaces) == 0 && c.phones == 0 && c.soak.d == 0 {
+	if len(c.namespaces) == 0 && c.phones == 0 && c.stalled == 0 && c.soak.d == 0 {
 		return nil, nil
 	}
 	dir, err := os.MkdirTemp("", "smsim-bench")
@@ -212,6 +218,13 @@ func scaleMeasures(ctx context.Context, c config, stores []string, stderr io.Wri
 		}
 		if c.phones > 0 {
 			err := add(phonesMeasure(ctx, bin, args, c.phones, c.phoneRate, c.duration))
+			dropKeys(c.redisURL, store, prefix)
+			if err != nil {
+				return out, err
+			}
+		}
+		if c.stalled > 0 {
+			err := add(stalledMeasure(ctx, bin, args, c.stalled, c.duration))
 			dropKeys(c.redisURL, store, prefix)
 			if err != nil {
 				return out, err

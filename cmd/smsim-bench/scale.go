@@ -117,18 +117,41 @@ func (p *proc) cpu() (time.Duration, error) {
 
 // metric answers the value of an unlabelled metric of /metrics.
 func (p *proc) metric(name string) (float64, error) {
-	resp, err := httpClient.Get(p.base + "/metrics")
+	m, err := p.metrics(name)
+	return m[name], err
+}
+
+// metrics answers the values of unlabelled metrics of /metrics, read at
+// once (uncompressed: the measure costs the process little).
+func (p *proc) metrics(names ...string) (map[string]float64, error) {
+	req, err := http.NewRequest(http.MethodGet, p.base+"/metrics", nil)
 	if err != nil {
-		return 0, err
+		return nil, err
+	}
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return nil, err
 	}
 	defer resp.Body.Close()
+	out := make(map[string]float64, len(names))
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			return strconv.ParseFloat(v, 64)
+		name, v, ok := strings.Cut(sc.Text(), " ")
+		if ok && slices.Contains(names, name) {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return nil, err
+			}
+			out[name] = f
 		}
 	}
-	return 0, fmt.Errorf("no %s in /metrics", name)
+	for _, name := range names {
+		if _, ok := out[name]; !ok {
+			return nil, fmt.Errorf("no %s in /metrics", name)
+		}
+	}
+	return out, sc.Err()
 }
 
 // do sends a request with a JSON body (nil: none) in a namespace ("": the

@@ -37,14 +37,20 @@ type Feed struct {
 }
 
 // Live is an event as the feed hands it out: one value shared by every
-// watcher, with what they make of it — its JSON, a phone's frame — made
-// once, by the first that asks, for all of them.
+// watcher, with what they make of it — its JSON, a phone's frame, a
+// socket's frame on the wire — made once, by the first that asks, for all
+// of them.
 type Live struct {
 	Record
 	jsonOnce sync.Once
 	json     []byte
-	memoOnce sync.Once
-	memo     any
+	memoMu   sync.Mutex
+	memos    []memo
+}
+
+// memo is what the watchers make of a Live under one key (Live.Memo).
+type memo struct {
+	key, v any
 }
 
 // JSON answers the event's JSON, encoded once.
@@ -59,15 +65,25 @@ func (l *Live) JSON() []byte {
 	return l.json
 }
 
-// Memo answers what f makes of the event, made once: the watchers of a key
-// share one derivation (gateway.PhoneFrame).
-func (l *Live) Memo(f func(Record) any) any {
-	l.memoOnce.Do(func() { l.memo = f(l.Record) })
-	return l.memo
+// Memo answers what f makes of the event, made once for key (a value of a
+// type of the caller's own, as a context's key): the watchers that make
+// the same of it share one derivation (gateway.PhoneFrame).
+func (l *Live) Memo(key any, f func(*Live) any) any {
+	l.memoMu.Lock()
+	defer l.memoMu.Unlock()
+	for _, m := range l.memos {
+		if m.key == key {
+			return m.v
+		}
+	}
+	v := f(l)
+	l.memos = append(l.memos, memo{key, v})
+	return v
 }
 
 // Watcher receives the events of a feed, live. C is closed when the
-// watcher fell behind or the feed stopped.
+// watcher fell behind or the feed stopped. A watcher of Queue has no C: its
+// events wait in a queue that grows as they come, read with Next.
 type Watcher struct {
 	C    <-chan *Live
 	c    chan *Live
@@ -75,6 +91,13 @@ type Watcher struct {
 	feed *Feed
 	gone bool // guarded by feed.mu: closed and out of the sets
 	slow bool // guarded by feed.mu: dropped for falling behind
+
+	// A watcher of Queue: its events, up to max, and who to tell of them.
+	notify func()
+	max    int
+	qmu    sync.Mutex
+	q      []*Live // guarded by qmu; nil while empty
+	ended  bool    // guarded by qmu: dropped (gone)
 }
 
 // NewFeed returns the feed of an event log, its events handed over by sub.
@@ -122,20 +145,39 @@ func (f *Feed) Watch(ctx context.Context, key string, buffer int) (*Watcher, boo
 		buffer = DefaultWatchBuffer
 	}
 	c := make(chan *Live, buffer)
-	w := &Watcher{C: c, c: c, key: key, feed: f}
+	return f.watch(ctx, &Watcher{C: c, c: c, key: key, feed: f})
+}
+
+// Queue starts receiving the events of the log as Watch does, into a queue
+// that holds nothing while the watcher keeps up and grows as events wait,
+// up to max of them (0: DefaultWatchBuffer): one more and the watcher is
+// dropped. Its reader takes them with Next. notify is called, under the
+// feed's lock (it must not block, nor call the feed), when an event comes
+// to an empty queue, and when the watcher is dropped: a reader may sleep
+// while Pending is false, and be woken by notify. Close the watcher when
+// done.
+func (f *Feed) Queue(ctx context.Context, key string, max int, notify func()) (*Watcher, bool) {
+	if max <= 0 {
+		max = DefaultWatchBuffer
+	}
+	return f.watch(ctx, &Watcher{key: key, feed: f, notify: notify, max: max})
+}
+
+// watch adds w to the feed's watchers (Watch, Queue).
+func (f *Feed) watch(ctx context.Context, w *Watcher) (*Watcher, bool) {
 	f.mu.Lock()
 	if f.ctx == nil || f.ctx.Err() != nil || ctx.Err() != nil {
 		f.mu.Unlock()
 		return nil, false
 	}
 	f.watchers++
-	if key == "" {
+	if w.key == "" {
 		f.all[w] = struct{}{}
 	} else {
-		set := f.keyed[key]
+		set := f.keyed[w.key]
 		if set == nil {
 			set = map[*Watcher]struct{}{}
-			f.keyed[key] = set
+			f.keyed[w.key] = set
 		}
 		set[w] = struct{}{}
 	}
@@ -150,6 +192,32 @@ func (f *Feed) Watch(ctx context.Context, key string, buffer int) (*Watcher, boo
 		return nil, false
 	}
 	return w, true
+}
+
+// Next takes the oldest event waiting for a watcher of Queue out of its
+// queue; nil when none waits. ended tells that none will come any more:
+// the watcher was dropped (Slow tells why) and its queue is empty.
+func (w *Watcher) Next() (l *Live, ended bool) {
+	w.qmu.Lock()
+	defer w.qmu.Unlock()
+	if len(w.q) == 0 {
+		return nil, w.ended
+	}
+	l = w.q[0]
+	w.q[0] = nil
+	w.q = w.q[1:]
+	if len(w.q) == 0 {
+		w.q = nil // an idle watcher holds no queue
+	}
+	return l, false
+}
+
+// Pending tells whether Next has something to answer: an event, or the
+// watcher's end.
+func (w *Watcher) Pending() bool {
+	w.qmu.Lock()
+	defer w.qmu.Unlock()
+	return len(w.q) > 0 || w.ended
 }
 
 // Watched tells whether anyone watches the feed.
@@ -182,7 +250,14 @@ func (f *Feed) drop(w *Watcher) {
 		return
 	}
 	w.gone = true
-	close(w.c)
+	if w.notify != nil {
+		w.qmu.Lock()
+		w.ended = true
+		w.qmu.Unlock()
+		w.notify()
+	} else {
+		close(w.c)
+	}
 	if w.key == "" {
 		delete(f.all, w)
 	} else if set := f.keyed[w.key]; set != nil {
@@ -207,6 +282,22 @@ func (f *Feed) deliver(r Record) {
 	l := &Live{Record: r}
 	key := f.keyOf(r)
 	send := func(w *Watcher) {
+		if w.notify != nil {
+			w.qmu.Lock()
+			n := len(w.q)
+			if n < w.max {
+				w.q = append(w.q, l)
+			}
+			w.qmu.Unlock()
+			switch {
+			case n == w.max: // too slow: drop it rather than wait
+				w.slow = true
+				f.drop(w)
+			case n == 0:
+				w.notify()
+			}
+			return
+		}
 		select {
 		case w.c <- l:
 		default: // too slow: drop it rather than wait

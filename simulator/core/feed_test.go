@@ -190,8 +190,11 @@ func TestFeedSharesWhatWatchersMakeOfAnEvent(t *testing.T) {
 			} else if l != first {
 				t.Fatal("two watchers were handed two copies of one event")
 			}
-			if got := l.Memo(func(core.Record) any { made++; return "frame" }); got != "frame" {
+			if got := l.Memo(memoKey("a"), func(*core.Live) any { made++; return "frame" }); got != "frame" {
 				t.Fatalf("memo %v", got)
+			}
+			if got := l.Memo(memoKey("b"), func(*core.Live) any { made++; return "wire" }); got != "wire" {
+				t.Fatalf("memo of another key %v", got)
 			}
 			if string(l.JSON()) != string(first.JSON()) || !strings.Contains(string(l.JSON()), `"kind":"k"`) {
 				t.Fatalf("JSON %s", l.JSON())
@@ -200,10 +203,14 @@ func TestFeedSharesWhatWatchersMakeOfAnEvent(t *testing.T) {
 			t.Fatal("no event")
 		}
 	}
-	if made != 1 {
-		t.Fatalf("the frame was made %d times for 10 watchers, want once", made)
+	if made != 2 {
+		t.Fatalf("the frame and the wire were made %d times for 10 watchers, want once each", made)
 	}
 }
+
+// memoKey is the key of what TestFeedSharesWhatWatchersMakeOfAnEvent's
+// watchers make of an event.
+type memoKey string
 
 // startSubscriber runs a subscriber on the test's store until the test ends.
 func startSubscriber(t *testing.T, srv *testkit.Redis) *core.Subscriber {
@@ -214,4 +221,71 @@ func startSubscriber(t *testing.T, srv *testkit.Redis) *core.Subscriber {
 	go func() { defer close(done); sub.Run(ctx) }()
 	t.Cleanup(func() { stop(); <-done })
 	return sub
+}
+
+// A watcher of Queue is told when an event comes to its empty queue, not
+// for each event; it takes them in order with Next; one that falls more
+// than its queue behind is dropped, told once more, and ends once it took
+// what waited. Its queue holds nothing while it keeps up.
+func TestFeedQueue(t *testing.T) {
+	ctx := t.Context()
+	srv := testkit.StartRedis(t)
+	log := core.NewEventLog(srv.Client(t), core.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
+	f := core.NewFeed(log, startSubscriber(t, srv), slog.New(slog.DiscardHandler), nil)
+	f.Start(ctx)
+	defer f.Stop()
+	told := make(chan struct{}, 100)
+	w, ok := f.Queue(ctx, "", 3, func() { told <- struct{}{} })
+	if !ok {
+		t.Fatal("queue refused")
+	}
+	defer w.Close()
+	if l, ended := w.Next(); l != nil || ended || w.Pending() {
+		t.Fatalf("a new watcher: Next %v %v, Pending %v", l, ended, w.Pending())
+	}
+	at := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	emit := func(kind string) {
+		t.Helper()
+		if err := log.Emit(ctx, at, kind, map[string]any{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait := func() {
+		t.Helper()
+		select {
+		case <-told:
+		case <-time.After(5 * time.Second):
+			t.Fatal("not told")
+		}
+	}
+	emit("one")
+	wait()
+	if l, ended := w.Next(); l == nil || l.Kind != "one" || ended {
+		t.Fatalf("Next %v %v, want event one", l, ended)
+	}
+	if w.Pending() {
+		t.Fatal("pending after the only event was taken")
+	}
+	for _, k := range []string{"a", "b", "c", "d"} { // one more than the queue holds
+		emit(k)
+	}
+	wait() // the first to come to the empty queue
+	wait() // the drop
+	var got []string
+	for {
+		l, ended := w.Next()
+		if ended {
+			break
+		}
+		if l == nil {
+			t.Fatalf("nothing and no end after %v", got)
+		}
+		got = append(got, l.Kind)
+	}
+	if !slices.Equal(got, []string{"a", "b", "c"}) || !w.Slow() {
+		t.Fatalf("the dropped watcher took %v (slow %v), want a b c, slow", got, w.Slow())
+	}
+	if len(told) != 0 {
+		t.Fatalf("told %d times more", len(told))
+	}
 }

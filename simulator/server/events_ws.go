@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -18,35 +20,148 @@ import (
 // time.
 const catchUpPage = 1000
 
-// eventSendBuffer is how many events a socket of the event log may fall
-// behind the feed before it is dropped: pointers to events encoded once
-// for every socket (core.Live.JSON). Twice a phone's: an advance hands a
-// page a burst of events at once.
-const eventSendBuffer = 128
+// DefaultEventQueue is how many events a socket of the event log may fall
+// behind the feed before it is dropped: pointers to events whose frames
+// are made once for every socket (wire), in a queue that grows only while
+// they wait, so the bound costs nothing while a reader keeps up. An advance
+// hands a page a burst of events at once, and a load test writes thousands
+// a second, which a reader that pauses for a collection or a busy core
+// must be able to catch up on: 4096 is about a second of `smsim load` at
+// 500 flows a second.
+const DefaultEventQueue = 4096
 
-// socket is what a websocket's goroutine keeps of the request that opened
-// it: the context of its log lines (not its end) and its route.
+// socket is a websocket once its handshake is answered. While it waits it
+// is one goroutine, its reader (read), on the smallest stack a goroutine
+// has, and its watcher's queue is empty; a writer goroutine (write) runs
+// only while something is to be sent — an event its watcher queued, a
+// ping, its end — and ends once it has sent it all.
 type socket struct {
-	ctx   context.Context
-	route string
+	s      *Server
+	ctx    context.Context // its log lines' (the request's id), not its end
+	route  string
+	conn   *websocket.Conn
+	watch  *core.Watcher
+	stream stream
+
+	ping    atomic.Bool // a ping is due (pingers)
+	mu      sync.Mutex
+	writing bool // a writer runs, or has ended the socket
+	closed  bool // the reader has ended: no writer starts
+	writers sync.WaitGroup
 }
 
-// openSocket counts a websocket taken over from r among the open ones, and
-// answers what its goroutine keeps of r: a context of its own, with the
+// stream is what a socket sends: the frames of the events of its watcher
+// that its client wants, after those it missed.
+type stream interface {
+	// catchUp sends what the client missed before the socket opened.
+	catchUp(k *socket) bool
+	// send sends what the client is to see of an event, if anything.
+	send(k *socket, l *core.Live) bool
+	// resume is where the client resumes from when the socket is closed:
+	// the id of the last event or message it was sent.
+	resume() string
+}
+
+// newSocket answers a socket not yet served: its watcher (the feed's
+// Queue, notify k.wake) may be made before the handshake, and wakes no
+// writer before serve starts the first.
+func newSocket(s *Server) *socket { return &socket{s: s, writing: true} }
+
+// serve runs the socket of conn, taken over from r: its reader, and a first
+// writer that sends what the client missed and what came since. It counts
+// the socket among the open ones, with a context of its own that has the
 // request's id for the log (the request, and all it holds, are let go).
-// The goroutine starts with readUntilClosed and ends with closeSocket.
-func (s *Server) openSocket(r *http.Request) socket {
+func (k *socket) serve(r *http.Request, conn *websocket.Conn, watch *core.Watcher, st stream) {
+	s := k.s
+	k.ctx = core.WithRequestID(context.Background(), core.RequestID(r.Context()))
+	k.route, k.conn, k.watch, k.stream = r.Pattern, conn, watch, st
 	s.stats.websockets.Inc()
 	s.sockets.Add(1)
-	return socket{ctx: core.WithRequestID(context.Background(), core.RequestID(r.Context())), route: r.Pattern}
+	s.pingers.add(s, k)
+	conn.SetReadLimit(wsReadLimit)
+	pongWait := s.cfg.SocketPingPeriod * 10 / 9
+	conn.SetReadDeadline(time.Now().Add(pongWait))
+	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
+	k.writers.Add(1)
+	go k.write(true)
+	go k.read()
 }
 
-// closeSocket ends a websocket's goroutine: its watcher, its connection,
-// its reader.
-func (s *Server) closeSocket(conn *websocket.Conn, watch *core.Watcher, done <-chan struct{}) {
-	watch.Close()
-	conn.Close()
-	<-done
+// wake starts a writer unless one runs or the socket has ended. The feed
+// calls it (under its lock) when an event comes to the socket's empty
+// queue, and when it drops the watcher; the pinger when a ping is due.
+func (k *socket) wake() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.writing || k.closed {
+		return
+	}
+	k.writing = true
+	k.writers.Add(1)
+	go k.write(false)
+}
+
+// write is a writer of the socket: it sends what waits — first, when it is
+// the socket's first writer, what the client missed — and ends when
+// nothing more waits, or when it ends the socket: a client too slow is
+// closed with 1008, and one that takes no frame within the write wait is
+// dropped.
+func (k *socket) write(first bool) {
+	defer k.writers.Done()
+	if first && !k.stream.catchUp(k) {
+		k.conn.Close()
+		return
+	}
+	for {
+		if k.ping.Swap(false) && !k.sendFrame(websocket.PingMessage, nil) {
+			k.conn.Close()
+			return
+		}
+		l, ended := k.watch.Next()
+		switch {
+		case l != nil:
+			if !k.stream.send(k, l) {
+				k.conn.Close()
+				return
+			}
+		case ended:
+			k.feedEnded()
+			k.conn.Close()
+			return
+		default:
+			k.mu.Lock()
+			if k.ping.Load() || k.watch.Pending() { // came before the lock: wake saw this writer
+				k.mu.Unlock()
+				continue
+			}
+			k.writing = false
+			k.mu.Unlock()
+			return
+		}
+	}
+}
+
+// read is the socket's reader, and its goroutine while it waits: it
+// answers pongs and drops what the client sends, until the connection
+// ends, the client answers no ping, or a writer closes it; then it ends
+// the socket.
+func (k *socket) read() {
+	for readOne(k.conn) {
+	}
+	k.end()
+}
+
+// end closes the socket, once its reader has ended: its connection, its
+// watcher, its writer.
+func (k *socket) end() {
+	k.mu.Lock()
+	k.closed = true
+	k.mu.Unlock()
+	k.conn.Close() // a writer under way fails at once
+	k.watch.Close()
+	k.writers.Wait()
+	s := k.s
+	s.pingers.remove(k)
 	s.stats.websockets.Dec()
 	s.sockets.Done()
 }
@@ -55,38 +170,148 @@ func (s *Server) closeSocket(conn *websocket.Conn, watch *core.Watcher, done <-c
 // goes, or when the world stops (its feeds close their watchers).
 func (s *Server) Wait() { s.sockets.Wait() }
 
-// sendFrame writes one frame to conn within the write wait, and tells whether
-// it could: a client that read nothing for that long is dropped, counted
-// with those too slow to keep up.
-func (s *Server) sendFrame(sock socket, conn *websocket.Conn, typ int, b []byte) bool {
-	conn.SetWriteDeadline(time.Now().Add(s.cfg.SocketWriteWait))
-	err := conn.WriteMessage(typ, b)
+// sendFrame writes one frame within the write wait, and tells whether it
+// could (sent).
+func (k *socket) sendFrame(typ int, b []byte) bool {
+	k.conn.SetWriteDeadline(time.Now().Add(k.s.cfg.SocketWriteWait))
+	return k.sent(k.conn.WriteMessage(typ, b))
+}
+
+// sendWire writes a frame prepared for every socket (wire) within the
+// write wait, and tells whether it could (sent).
+func (k *socket) sendWire(pm *websocket.PreparedMessage) bool {
+	if pm == nil {
+		return true // an event with no frame
+	}
+	k.conn.SetWriteDeadline(time.Now().Add(k.s.cfg.SocketWriteWait))
+	return k.sent(k.conn.WritePreparedMessage(pm))
+}
+
+// sent tells whether a frame was written: a client that read nothing for
+// the write wait is dropped, counted with those too slow to keep up.
+func (k *socket) sent(err error) bool {
 	if err == nil {
 		return true
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		s.stats.dropped.Inc()
-		s.log.DebugContext(sock.ctx, "websocket client reads nothing: dropped", "route", sock.route, "wait", s.cfg.SocketWriteWait)
+		k.s.stats.dropped.Inc()
+		k.s.log.DebugContext(k.ctx, "websocket client reads nothing: dropped", "route", k.route, "wait", k.s.cfg.SocketWriteWait)
 	}
 	return false
 }
 
-// feedEnded closes a socket whose watcher the feed closed: with 1008 and
+// wireKey is the key of a socket's frame on the wire among what watchers
+// make of an event (core.Live.Memo): one for the event log's sockets, one
+// for the phones'.
+type wireKey int
+
+const (
+	eventWire wireKey = iota
+	phoneWire
+)
+
+// wire answers the text frame of an event, as payload makes it, ready to
+// write: prepared once (websocket.PreparedMessage) and written as it is by
+// every socket, which copies nothing into a buffer of its own. nil when
+// it cannot be.
+func wire(l *core.Live, key wireKey, payload func() []byte) *websocket.PreparedMessage {
+	pm, _ := l.Memo(key, func(*core.Live) any {
+		b := payload()
+		if b == nil {
+			return nil
+		}
+		pm, err := websocket.NewPreparedMessage(websocket.TextMessage, b)
+		if err != nil {
+			return nil
+		}
+		return pm
+	}).(*websocket.PreparedMessage)
+	return pm
+}
+
+// feedEnded closes a socket whose watcher the feed dropped: with 1008 and
 // how to resume when it fell behind (the client reconnects and catches up
-// from resume, the id of the last event or message it was sent), with 1013
-// when the server is stopping.
-func (s *Server) feedEnded(conn *websocket.Conn, watch *core.Watcher, resume string) {
+// from the id of the last event or message it was sent), with 1013 when
+// the server is stopping.
+func (k *socket) feedEnded() {
 	code, why := websocket.CloseTryAgainLater, "the server is stopping"
-	if watch.Slow() {
+	if k.watch.Slow() {
 		code, why = websocket.ClosePolicyViolation, "too slow to keep up"
-		s.stats.dropped.Inc()
+		k.s.stats.dropped.Inc()
 	}
-	reason := why + ": reconnect with ?after=" + resume
-	if resume == "" {
-		reason = why + ": reconnect"
+	reason := why + ": reconnect"
+	if resume := k.stream.resume(); resume != "" {
+		reason = why + ": reconnect with ?after=" + resume
 	}
-	conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(s.cfg.SocketWriteWait))
+	k.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(k.s.cfg.SocketWriteWait))
+}
+
+// pingers is the one goroutine that pings every open socket of a server,
+// each Config.SocketPingPeriod, instead of a timer a socket: it runs while a socket
+// is open, counted among the sockets' goroutines.
+type pingers struct {
+	mu    sync.Mutex
+	socks map[*socket]struct{}
+	stop  chan struct{} // closed when the last socket ends
+}
+
+// pingBatch is how many sockets the pinger wakes at once before it pauses
+// a moment: their writers run a few at a time.
+const pingBatch = 64
+
+func (p *pingers) add(s *Server, k *socket) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.socks) == 0 {
+		if p.socks == nil {
+			p.socks = map[*socket]struct{}{}
+		}
+		p.stop = make(chan struct{})
+		s.sockets.Add(1)
+		go p.run(s, p.stop)
+	}
+	p.socks[k] = struct{}{}
+}
+
+func (p *pingers) remove(k *socket) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.socks, k)
+	if len(p.socks) == 0 {
+		close(p.stop)
+	}
+}
+
+// run pings the sockets each Config.SocketPingPeriod, until stop is closed.
+func (p *pingers) run(s *Server, stop <-chan struct{}) {
+	defer s.sockets.Done()
+	t := time.NewTicker(s.cfg.SocketPingPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		p.mu.Lock()
+		socks := make([]*socket, 0, len(p.socks))
+		for k := range p.socks {
+			socks = append(socks, k)
+		}
+		p.mu.Unlock()
+		for i, k := range socks {
+			if i > 0 && i%pingBatch == 0 {
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Millisecond):
+				}
+			}
+			k.ping.Store(true)
+			k.wake()
+		}
+	}
 }
 
 // eventSocket streams the event log: first every event after ?after=ID
@@ -104,7 +329,8 @@ func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 		writeProblem(w, http.StatusUpgradeRequired, "this endpoint is a websocket: connect with an Upgrade: websocket request")
 		return
 	}
-	watch, ok := ns.Feed().Watch(r.Context(), "", eventSendBuffer)
+	k := newSocket(s)
+	watch, ok := ns.Feed().Queue(r.Context(), "", s.cfg.EventQueue, k.wake)
 	if !ok {
 		writeProblem(w, http.StatusServiceUnavailable, "the server is stopping")
 		return
@@ -114,61 +340,52 @@ func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 		watch.Close()
 		return
 	}
-	// The socket goes on in a goroutine of its own, and the handler returns:
+	// The socket goes on in goroutines of its own, and the handler returns:
 	// net/http's goroutine, its buffers and the request are let go, and a
-	// socket that waits costs only what it needs (the README's measure):
-	// that goroutine is the writer, called directly, so that its stack,
-	// while it waits, stays within the smallest a goroutine has.
-	go s.streamEvents(s.openSocket(r), conn, ns.Feed(), watch, after)
+	// socket that waits costs only what it needs (the README's measure).
+	k.serve(r, conn, watch, &eventStream{feed: ns.Feed(), after: after, last: after})
 }
 
-// streamEvents is the writer of an event socket (eventSocket).
-func (s *Server) streamEvents(sock socket, conn *websocket.Conn, feed *core.Feed, watch *core.Watcher, after string) {
-	done := readUntilClosed(conn)
-	defer s.closeSocket(conn, watch, done)
-	last := after
-	for after != "" { // catch up, a page at a time, until the log has no more
-		missed, err := feed.CatchUp(sock.ctx, last, catchUpPage)
+// eventStream is what an event socket sends (eventSocket): the events
+// after ?after=, then each new one.
+type eventStream struct {
+	feed  *core.Feed
+	after string
+	last  string // the id of the last event sent
+}
+
+// catchUp sends the events after ?after=, a page at a time, until the log
+// has no more.
+func (e *eventStream) catchUp(k *socket) bool {
+	for e.after != "" {
+		missed, err := e.feed.CatchUp(k.ctx, e.last, catchUpPage)
 		if err != nil {
-			s.log.WarnContext(sock.ctx, "catching a page up on events", "err", err)
-			return
+			k.s.log.WarnContext(k.ctx, "catching a page up on events", "err", err)
+			return false
 		}
 		for _, rec := range missed {
 			b, err := json.Marshal(rec)
-			if err != nil {
-				return
+			if err != nil || !k.sendFrame(websocket.TextMessage, b) {
+				return false
 			}
-			if !s.sendFrame(sock, conn, websocket.TextMessage, b) {
-				return
-			}
-			last = rec.ID
+			e.last = rec.ID
 		}
 		if len(missed) < catchUpPage {
 			break
 		}
 	}
-	ping := time.NewTicker(wsPingPeriod)
-	defer ping.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case rec, ok := <-watch.C:
-			if !ok {
-				s.feedEnded(conn, watch, last)
-				return
-			}
-			if last != "" && !core.Newer(rec.ID, last) {
-				continue // sent in the catch-up
-			}
-			if !s.sendFrame(sock, conn, websocket.TextMessage, rec.JSON()) {
-				return
-			}
-			last = rec.ID
-		case <-ping.C:
-			if !s.sendFrame(sock, conn, websocket.PingMessage, nil) {
-				return
-			}
-		}
-	}
+	return true
 }
+
+func (e *eventStream) send(k *socket, l *core.Live) bool {
+	if e.last != "" && !core.Newer(l.ID, e.last) {
+		return true // sent in the catch-up
+	}
+	if !k.sendWire(wire(l, eventWire, l.JSON)) {
+		return false
+	}
+	e.last = l.ID
+	return true
+}
+
+func (e *eventStream) resume() string { return e.last }

@@ -36,6 +36,13 @@ type Config struct {
 	// watcher that reads nothing for that long is dropped (0:
 	// DefaultSocketWriteWait).
 	SocketWriteWait time.Duration
+	// SocketPingPeriod is how often a websocket is pinged: a client that
+	// answers no ping within 10/9 of it is dropped (0:
+	// DefaultSocketPingPeriod).
+	SocketPingPeriod time.Duration
+	// EventQueue is how many events a socket of the event log may fall
+	// behind before it is dropped with 1008 (0: DefaultEventQueue).
+	EventQueue int
 }
 
 // Server serves a World over HTTP.
@@ -49,7 +56,8 @@ type Server struct {
 
 	hosts    hosts
 	upgrader websocket.Upgrader
-	sockets  sync.WaitGroup // the websockets' goroutines
+	sockets  sync.WaitGroup // the websockets' goroutines, and their pinger's
+	pingers  pingers
 
 	patterns []string
 }
@@ -66,6 +74,12 @@ func New(world *simulator.World, cfg Config) *Server {
 	}
 	if cfg.SocketWriteWait == 0 {
 		cfg.SocketWriteWait = DefaultSocketWriteWait
+	}
+	if cfg.EventQueue == 0 {
+		cfg.EventQueue = DefaultEventQueue
+	}
+	if cfg.SocketPingPeriod == 0 {
+		cfg.SocketPingPeriod = DefaultSocketPingPeriod
 	}
 	s := &Server{cfg: cfg, world: world, log: cfg.Log, reg: world.Registry(), hosts: newHosts(cfg.AllowedHosts)}
 	s.upgrader = s.newUpgrader()

@@ -70,9 +70,10 @@ func rawSocket(t *testing.T, addr string) net.Conn {
 }
 
 // The memory a stalled watcher of the event log costs the server: each
-// holds a connection, a reader and a writer goroutine, a small queue of
-// pointers to shared frames and no buffer of its own while it writes
-// nothing. The client's side (a bare connection) is counted in too.
+// holds a connection and one goroutine, its reader; no writer goroutine,
+// no queue (it grows only while frames wait) and no buffer of its own while
+// it writes nothing. The client's side (a bare connection) is counted in
+// too.
 func TestEventSocketMemory(t *testing.T) {
 	e := newEnv(t)
 	n := socketsToMeasure(t)
@@ -102,7 +103,7 @@ func TestEventSocketMemory(t *testing.T) {
 		c.Close()
 	}
 	waitFor(t, func() bool { return metricValue(t, e.reg, "smsim_websocket_connections") == 0 })
-	const most = 14 << 10 // 5,000 of them within 70 MB
+	const most = 8 << 10 // 5,000 of them within 41 MB
 	if per > most {
 		t.Fatalf("a stalled socket costs %d bytes, want at most %d", per, most)
 	}

@@ -21,9 +21,11 @@ const (
 	// DefaultSocketWriteWait bounds the writing of one frame: a client that
 	// reads nothing for that long is dropped (Config.SocketWriteWait).
 	DefaultSocketWriteWait = 5 * time.Second
-	wsPongWait             = 60 * time.Second
-	wsPingPeriod           = wsPongWait * 9 / 10
-	wsReadLimit            = 512
+	// DefaultSocketPingPeriod is how often a websocket is pinged; a client
+	// that answers no ping within 10/9 of it (60 s) is dropped
+	// (Config.SocketPingPeriod).
+	DefaultSocketPingPeriod = 54 * time.Second
+	wsReadLimit             = 512
 	// wsKernelBuffer is the kernel's send buffer of a socket's connection:
 	// a client that stops reading stops the writer soon, and costs the
 	// machine no more than this.
@@ -35,7 +37,9 @@ const (
 // (originAllowed); a page of another site may not read a phone.
 func (s *Server) newUpgrader() websocket.Upgrader {
 	return websocket.Upgrader{
-		ReadBufferSize:  256, // a client sends pongs and closes, read in pieces
+		// A client sends pongs and closes: the smallest buffer that holds a
+		// control frame's payload (gorilla reads other messages in pieces).
+		ReadBufferSize:  128,
 		WriteBufferSize: 4096,
 		// A write buffer is taken only while a frame is written: an idle socket
 		// holds none.
@@ -86,7 +90,8 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 		return
 	}
 	gw := ns.Gateway()
-	watch, err := gw.Watch(r.Context(), phone) // first, so that nothing falls between the catch-up and the feed
+	k := newSocket(s)
+	watch, err := gw.Queue(r.Context(), phone, k.wake) // first, so that nothing falls between the catch-up and the feed
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -104,80 +109,45 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 		watch.Close()
 		return // the upgrader has answered
 	}
-	go s.streamPhone(s.openSocket(r), conn, watch, missed) // as eventSocket
+	k.serve(r, conn, watch, &phoneStream{missed: missed}) // as eventSocket
 }
 
-// streamPhone is the writer of a phone's socket (phoneSocket): the missed
+// phoneStream is what a phone's socket sends (phoneSocket): the missed
 // messages, then each delivery.
-func (s *Server) streamPhone(sock socket, conn *websocket.Conn, watch *core.Watcher, missed []gateway.Message) {
-	done := readUntilClosed(conn)
-	defer s.closeSocket(conn, watch, done)
-	ping := time.NewTicker(wsPingPeriod)
-	defer ping.Stop()
-	var last gateway.Message // the last message sent
-	send := func(m gateway.Message) bool {
+type phoneStream struct {
+	missed []gateway.Message
+	last   gateway.Message // the last message sent
+}
+
+func (p *phoneStream) catchUp(k *socket) bool {
+	for _, m := range p.missed {
 		b, err := json.Marshal(m.Phoned())
-		if err != nil || !s.sendFrame(sock, conn, websocket.TextMessage, b) {
+		if err != nil || !k.sendFrame(websocket.TextMessage, b) {
 			return false
 		}
-		last = m
-		return true
+		p.last = m
 	}
-	for _, m := range missed {
-		if !send(m) {
-			return
-		}
-	}
-	for {
-		select {
-		case <-done:
-			return
-		case rec, ok := <-watch.C:
-			if !ok {
-				resume := gateway.AfterStart
-				if last.ID != "" {
-					resume = last.ID
-				}
-				s.feedEnded(conn, watch, resume)
-				return
-			}
-			fr, ok := gateway.PhoneFrame(rec)
-			if !ok || fr.Message.Seq <= last.Seq {
-				continue // sent in the catch-up
-			}
-			if !s.sendFrame(sock, conn, websocket.TextMessage, fr.JSON) {
-				return
-			}
-			last = fr.Message
-		case <-ping.C:
-			if !s.sendFrame(sock, conn, websocket.PingMessage, nil) {
-				return
-			}
-		}
-	}
+	p.missed = nil
+	return true
 }
 
-// readUntilClosed runs a websocket's reader, as the gorilla chat example
-// does: it answers pongs, drops what the client sends, and closes the
-// channel it answers when the connection ends or stops answering pings. A
-// text message that is not valid UTF-8 ends the connection with close code
-// 1007 (RFC 6455, section 8.1).
-func readUntilClosed(conn *websocket.Conn) <-chan struct{} {
-	done := make(chan struct{})
-	conn.SetReadLimit(wsReadLimit)
-	conn.SetReadDeadline(time.Now().Add(wsPongWait))
-	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wsPongWait)) })
-	go readLoop(conn, done)
-	return done
+func (p *phoneStream) send(k *socket, l *core.Live) bool {
+	fr, ok := gateway.PhoneFrame(l)
+	if !ok || fr.Message.Seq <= p.last.Seq {
+		return true // sent in the catch-up
+	}
+	if !k.sendWire(wire(l, phoneWire, func() []byte { return fr.JSON })) {
+		return false
+	}
+	p.last = fr.Message
+	return true
 }
 
-// readLoop reads conn until it ends, then closes done. It is the
-// goroutine's whole stack while it waits, kept small: a reader costs each
-// socket its stack (the README's measure).
-func readLoop(conn *websocket.Conn, done chan<- struct{}) {
-	for readOne(conn) {
+func (p *phoneStream) resume() string {
+	if p.last.ID == "" {
+		return gateway.AfterStart
 	}
-	close(done)
+	return p.last.ID
 }
 
 // readOne reads a message of conn, and tells whether to read on.

@@ -36,7 +36,7 @@ func flood(in *instance, from, n int) {
 // dropped — closed with 1008 and how to resume once it reads again —
 // while one that reads gets every event, before and after.
 func TestEventSocketDropsTheSlowKeepsTheReader(t *testing.T) {
-	e := newEnv(t, withServer(server.Config{SocketWriteWait: 30 * time.Second}))
+	e := newEnv(t, withServer(server.Config{SocketWriteWait: 30 * time.Second, EventQueue: 128}))
 	ws := "ws" + strings.TrimPrefix(e.url, "http") + "/ws/events"
 	stalled, _, err := stalledDialer.Dial(ws, nil)
 	if err != nil {
@@ -64,7 +64,7 @@ func TestEventSocketDropsTheSlowKeepsTheReader(t *testing.T) {
 		}
 	}()
 
-	const first, second = 300, 30 // 660 events of a kilobyte: more than the socket's queue and buffers
+	const first, second = 300, 30 // 660 events of a kilobyte: more than the socket's queue (128) and buffers
 	flood(e.instance, 0, first)
 	flood(e.instance, first, second)
 
@@ -155,4 +155,56 @@ func TestPhoneSocketDropsTheSlow(t *testing.T) {
 	if n >= sent {
 		t.Fatalf("the stalled phone socket was sent all %d messages", n)
 	}
+}
+
+// The server pings every socket; a client that answers (gorilla's client
+// does, while it reads) stays, and one that reads nothing, and so answers
+// no ping, is closed once 10/9 of the ping period passed without a pong.
+func TestSocketsArePingedAndTheSilentDropped(t *testing.T) {
+	const period = 200 * time.Millisecond
+	e := newEnv(t, withServer(server.Config{SocketPingPeriod: period}))
+	ws := "ws" + strings.TrimPrefix(e.url, "http")
+	pings := make(chan struct{}, 100)
+	var live []*websocket.Conn
+	for _, path := range []string{"/ws/events", "/phones/v1/13800000411/ws"} {
+		c, _, err := websocket.DefaultDialer.Dial(ws+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetPingHandler(func(data string) error {
+			pings <- struct{}{}
+			return c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		})
+		go func() { // reads, and so answers pings, until the test closes it
+			for {
+				if _, _, err := c.NextReader(); err != nil {
+					return
+				}
+			}
+		}()
+		live = append(live, c)
+	}
+	opened := time.Now()
+	silent, _, err := websocket.DefaultDialer.Dial(ws+"/ws/events", nil) // never reads
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	waitFor(t, func() bool { return metricValue(t, e.reg, "smsim_websocket_connections") == 3 })
+	for range 2 * len(live) { // each reading socket is pinged twice at least
+		select {
+		case <-pings:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the reading sockets are not pinged")
+		}
+	}
+	waitFor(t, func() bool { return metricValue(t, e.reg, "smsim_websocket_connections") == 2 })
+	if d := time.Since(opened); d < period*10/9 {
+		t.Fatalf("the silent socket was dropped %v after it opened, before the pong wait of %v", d, period*10/9)
+	}
+	for _, c := range live {
+		c.Close()
+	}
+	waitFor(t, func() bool { return metricValue(t, e.reg, "smsim_websocket_connections") == 0 })
 }
