@@ -5,7 +5,7 @@ local F = filing_key
 local now = args.now
 due_limit = now
 if not live(F, now) then return {} end
-local id = redis.call('HGET', F, 'id')
+local id = order(F).id
 for i = 1, nsubj(F) do
   if subj(F, i, 'validated') ~= '1' then
     schedule(due_key, seq_key, now, JOB.code, {id, i, subj(F, i, 'phone'), subj(F, i, 'code'), window(F)})

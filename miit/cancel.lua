@@ -6,12 +6,12 @@ local filing_key = KEYS[8]
 local F = filing_key
 if stale(clock_key, faults_key) then return STALE end
 due_limit = args.now
-local st = redis.call('HGET', F, 'status')
+local st = order(F).status
 if st == 'unknown' or live(F, args.now) then
   ended(F)
-  local v = redis.call('HINCRBY', F, 'version', 1)
+  local v = incr_order(F, 'version', 1)
   count_status(F, 'canceled')
-  redis.call('HSET', F, 'status', 'canceled', 'canceled_by', 'customer', 'prov_status', 'canceled', 'prov_version', v,
+  set_order(F, 'status', 'canceled', 'canceled_by', 'customer', 'prov_status', 'canceled', 'prov_version', v,
     'canceled_at', int(args.now))
   emit_status(F, 'miit', 'canceled')
   emit_status(F, 'provider', 'canceled')

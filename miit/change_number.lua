@@ -9,16 +9,16 @@ local F = filing_key
 local now = args.now
 if stale(clock_key, faults_key) then return STALE end
 due_limit = now
-if redis.call('HGET', F, 'type') ~= 'cancel' then return {'not_cancel', redis.call('HGET', F, 'type')} end
-local st = redis.call('HGET', F, 'status')
+if order(F).type ~= 'cancel' then return {'not_cancel', order(F).type} end
+local st = order(F).status
 if st ~= 'unknown' and not live(F, now) then return {'state', st} end
 local si = nil
 for i = 1, nsubj(F) do
   if string.find(',' .. subj(F, i, 'roles') .. ',', ',' .. args.role .. ',', 1, true) then si = i end
 end
 if not si then return {'not_required'} end
-local id = redis.call('HGET', F, 'id')
-redis.call('HSET', F, 's' .. si .. '.phone', args.phone, 'people', args.people)
+local id = order(F).id
+set_order(F, 's' .. si .. '.phone', args.phone, 'people', args.people)
 redis.call('SREM', old_who_key, id)
 later_retire(args.old_phone)
 redis.call('SADD', new_who_key, id)

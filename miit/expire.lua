@@ -6,10 +6,10 @@ local filing_key = KEYS[8]
 local F = filing_key
 if stale(clock_key, faults_key) then return STALE end
 due_limit = args.now
-if redis.call('HGET', F, 'status') ~= 'pending_validation' then return {} end
+if order(F).status ~= 'pending_validation' then return {} end
 ended(F)
 count_status(F, 'canceled')
-redis.call('HSET', F, 'status', 'canceled', 'canceled_by', 'expiry', 'canceled_at', int(args.now))
+set_order(F, 'status', 'canceled', 'canceled_by', 'expiry', 'canceled_at', int(args.now))
 bump(F, args.result_due, 'canceled')
 touch_order(F)
 return finish({})

@@ -15,18 +15,58 @@ local G = {due = due_key, seq = seq_key, events = events_key, phones = phones_ke
 -- people, one per distinct mobile number — are the fields s<i>.phone,
 -- s<i>.roles, s<i>.certs (',last6,…,'), s<i>.code, s<i>.failures,
 -- s<i>.resends and s<i>.validated.
+--
+-- A script reads an order once, whole (order(F): a table of its fields,
+-- false for a field it lacks, as HGET answers), and writes it through
+-- set_order and incr_order, which write the hash and the table alike: every
+-- read and write of an order in these scripts goes through them, so that
+-- the table is the hash as it stands.
+local orders = {}
+local ABSENT = {__index = function() return false end}
+
+local function order(F)
+  local o = orders[F]
+  if not o then
+    o = setmetatable({}, ABSENT)
+    local flat = redis.call('HGETALL', F)
+    for i = 1, #flat, 2 do o[flat[i]] = flat[i + 1] end
+    orders[F] = o
+  end
+  return o
+end
+
+-- set_order writes to order F the fields and values of its other
+-- arguments (field, value, field, value…), in one HSET.
+local function set_order(F, ...)
+  redis.call('HSET', F, ...)
+  local o, kv = orders[F], {...}
+  if not o then return end
+  for i = 1, #kv, 2 do
+    local v = kv[i + 1]
+    if type(v) == 'number' then v = int(v) end
+    o[kv[i]] = v
+  end
+end
+
+-- incr_order adds by to the integer field of order F and answers the sum.
+local function incr_order(F, field, by)
+  local v = redis.call('HINCRBY', F, field, by)
+  if orders[F] then orders[F][field] = int(v) end
+  return v
+end
+
 local function nsubj(F)
-  return tonumber(redis.call('HGET', F, 'nsubj') or '0')
+  return tonumber(order(F).nsubj or '0')
 end
 
 local function subj(F, i, field)
-  return redis.call('HGET', F, 's' .. i .. '.' .. field)
+  return order(F)['s' .. i .. '.' .. field]
 end
 
 -- count_status records that order F moves to MIIT status st, in the count
 -- of orders by status (smsim_orders): call it before setting the status.
 local function count_status(F, st)
-  local old = redis.call('HGET', F, 'status')
+  local old = order(F).status
   if old == st then return end
   if old then redis.call('HINCRBY', status_key, old, -1) end
   redis.call('HINCRBY', status_key, st, 1)
@@ -38,8 +78,13 @@ end
 -- ended.
 local ENDED = {approved = true, returned = true, rejected = true, canceled = true}
 
+local touched = {}
+
 local function touch_order(F)
-  if ENDED[redis.call('HGET', F, 'status')] then retire(F) else keep(F) end
+  local done = ENDED[order(F).status] or false
+  if touched[F] == done then return end -- bounded so already by this script
+  touched[F] = done
+  if done then retire(F) else keep(F) end
 end
 
 -- What a script cannot reach, because its keys are not in KEYS, it leaves
@@ -60,7 +105,7 @@ end
 -- ended notes what order F, which just ended, leaves behind: its live
 -- codes, and its numbers, whose index may retire.
 local function ended(F)
-  local id = redis.call('HGET', F, 'id')
+  local id = order(F).id
   for i = 1, nsubj(F) do
     local c = subj(F, i, 'code')
     if c and c ~= '' and subj(F, i, 'validated') ~= '1' then later_free(c, id) end
@@ -82,7 +127,7 @@ local function emit_now(kind, data)
 end
 
 local function emit_status(F, view, status)
-  emit_now(KIND.filing_status, {id = redis.call('HGET', F, 'id'), view = view, status = status, validated = validated_roles(F)})
+  emit_now(KIND.filing_status, {id = order(F).id, view = view, status = status, validated = validated_roles(F)})
 end
 
 -- apply_result brings MIIT's state of version v to the provider at the
@@ -90,18 +135,20 @@ end
 -- cancel is known at once), its validated roles unless newer ones arrived.
 local function apply_result(F, v, status, validated, at)
   v = tonumber(v)
-  local changed = false
-  if v > tonumber(redis.call('HGET', F, 'prov_version')) then
-    redis.call('HSET', F, 'prov_version', int(v), 'prov_status', status)
-    changed = true
+  local o = order(F)
+  local changes = {}
+  if v > tonumber(o.prov_version) then
+    changes = {'prov_version', int(v), 'prov_status', status}
   end
-  if v > tonumber(redis.call('HGET', F, 'prov_flags_version') or '0') then
-    redis.call('HSET', F, 'prov_flags_version', int(v), 'prov_validated', validated)
-    changed = true
+  if v > tonumber(o.prov_flags_version or '0') then
+    changes[#changes + 1] = 'prov_flags_version'
+    changes[#changes + 1] = int(v)
+    changes[#changes + 1] = 'prov_validated'
+    changes[#changes + 1] = validated
   end
-  if changed then
-    local st = redis.call('HMGET', F, 'id', 'prov_status', 'prov_validated')
-    emit(events_key, at, KIND.filing_status, {id = st[1], view = 'provider', status = st[2], validated = st[3]})
+  if #changes > 0 then
+    set_order(F, unpack(changes))
+    emit(events_key, at, KIND.filing_status, {id = o.id, view = 'provider', status = o.prov_status, validated = o.prov_validated})
   end
 end
 
@@ -111,8 +158,8 @@ end
 -- log; else by a job then.
 local due_results = {}
 local function bump(F, due, status)
-  local v = redis.call('HINCRBY', F, 'version', 1)
-  local id = redis.call('HGET', F, 'id')
+  local v = incr_order(F, 'version', 1)
+  local id = order(F).id
   emit_status(F, 'miit', status)
   if due_limit and due <= due_limit then
     due_results[#due_results + 1] = {F, v, status, validated_roles(F)}
@@ -160,12 +207,14 @@ local function free_code(key, id)
 end
 
 local function live(F, now)
-  return redis.call('HGET', F, 'status') == 'pending_validation' and now < tonumber(redis.call('HGET', F, 'deadline'))
+  local o = order(F)
+  return o.status == 'pending_validation' and now < tonumber(o.deadline)
 end
 
 -- window is the length of the validation window of order F (ms).
 local function window(F)
-  return tonumber(redis.call('HGET', F, 'deadline')) - tonumber(redis.call('HGET', F, 'codes_sent_at'))
+  local o = order(F)
+  return tonumber(o.deadline) - tonumber(o.codes_sent_at)
 end
 
 -- A person at MIIT is found by mobile number and the last six characters of
@@ -224,7 +273,8 @@ local function sync_outs(a, outs)
 end
 
 -- sync_order brings order F to MIIT at a.now (miit.syncArgs): each subject
--- gets a code (the first of its candidates that is no live code), texted
+-- gets a code (the first of its candidates that is no live code; the codes
+-- are picked, then written with the order's new status in one step), texted
 -- at once — the code message of that candidate, planned in Go and sent here
 -- — or by a job at its code_due; the validation window runs to a.deadline.
 -- An order that needs no one goes under review at once, its review due at
@@ -233,29 +283,37 @@ end
 -- delivered at once (gw_send).
 local function sync_order(F, a)
   local sent = {}
-  if redis.call('HGET', F, 'status') ~= 'unknown' then return sent end
+  if order(F).status ~= 'unknown' then return sent end
   local now = a.now
-  local id = redis.call('HGET', F, 'id')
+  local id = order(F).id
   local n = nsubj(F)
   if n == 0 then
     count_status(F, 'under_review')
-    redis.call('HSET', F, 'status', 'under_review', 'validated_at', int(now))
+    set_order(F, 'status', 'under_review', 'validated_at', int(now))
     bump(F, a.result_due, 'under_review')
     schedule(due_key, seq_key, a.review_due, JOB.review, {id})
     touch_order(F)
     return sent
   end
-  local v = redis.call('HINCRBY', F, 'version', 1)
+  local codes, picks = {}, {}
+  for i = 1, n do
+    local code, j = new_code(a.subjects[i], id, now, a.deadline)
+    if not code then error('no free code among the candidates') end
+    codes[i], picks[i] = code, j
+  end
+  local v = incr_order(F, 'version', 1)
   count_status(F, 'pending_validation')
-  redis.call('HSET', F, 'status', 'pending_validation', 'prov_status', 'pending_validation', 'prov_version', v,
-    'codes_sent_at', int(now), 'deadline', int(a.deadline))
+  local fields = {'status', 'pending_validation', 'prov_status', 'pending_validation', 'prov_version', v,
+    'codes_sent_at', int(now), 'deadline', int(a.deadline)}
+  for i, code in ipairs(codes) do
+    fields[#fields + 1] = 's' .. i .. '.code'
+    fields[#fields + 1] = code
+  end
+  set_order(F, unpack(fields))
   emit_status(F, 'miit', 'pending_validation')
   emit_status(F, 'provider', 'pending_validation')
   for i = 1, n do
-    local sj = a.subjects[i]
-    local code, j = new_code(sj, id, now, a.deadline)
-    if not code then error('no free code among the candidates') end
-    redis.call('HSET', F, 's' .. i .. '.code', code)
+    local sj, code, j = a.subjects[i], codes[i], picks[i]
     if sj.texts then
       local statuses = {}
       for k, out in ipairs(sj.texts[j]) do statuses[k] = gw_send(G, out) end

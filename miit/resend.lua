@@ -23,8 +23,8 @@ if changed then return retry_reply({'retry'}, members) end
 local rank = {not_found = 0, no_pending = 1, limit_reached = 2, resent = 3}
 local best = 'not_found'
 for fi, F in ipairs(filing_keys) do
-  local order = args.orders[fi]
-  local st = redis.call('HGET', F, 'status')
+  local listed = args.orders[fi]
+  local st = order(F).status
   for si = 1, nsubj(F) do
     if matches(F, si, phone, last6) then
       local r = 'not_found'
@@ -38,15 +38,15 @@ for fi, F in ipairs(filing_keys) do
         else
           local code = subj(F, si, 'code')
           if not args.same_code then
-            code = new_code(order, order.id, now, tonumber(redis.call('HGET', F, 'deadline')))
+            code = new_code(listed, listed.id, now, tonumber(order(F).deadline))
             if not code then return redis.error_reply('no free code among the candidates') end
             local old = subj(F, si, 'code')
-            if old and old ~= '' then later_free(old, order.id) end
-            redis.call('HSET', F, 's' .. si .. '.code', code)
+            if old and old ~= '' then later_free(old, listed.id) end
+            set_order(F, 's' .. si .. '.code', code)
           end
-          redis.call('HINCRBY', F, 's' .. si .. '.resends', 1)
+          incr_order(F, 's' .. si .. '.resends', 1)
           touch_order(F)
-          schedule(due_key, seq_key, now, JOB.code, {order.id, si, phone, code, window(F)})
+          schedule(due_key, seq_key, now, JOB.code, {listed.id, si, phone, code, window(F)})
           r = 'resent'
         end
       end

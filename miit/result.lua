@@ -4,7 +4,7 @@
 local filing_key = KEYS[8]
 local F = filing_key
 if stale(clock_key, faults_key) then return STALE end
-if not redis.call('HGET', F, 'id') then return 0 end
+if not order(F).id then return 0 end
 apply_result(F, args.version, args.status, args.validated, args.at)
 touch_order(F)
 return 1

@@ -5,10 +5,10 @@ local filing_key = KEYS[8]
 local F = filing_key
 if stale(clock_key, faults_key) then return STALE end
 due_limit = args.now
-if redis.call('HGET', F, 'status') ~= 'under_review' then return {} end
+if order(F).status ~= 'under_review' then return {} end
 ended(F)
 count_status(F, args.outcome)
-redis.call('HSET', F, 'status', args.outcome, 'reviewed_at', int(args.now))
+set_order(F, 'status', args.outcome, 'reviewed_at', int(args.now))
 bump(F, args.result_due, args.outcome)
 touch_order(F)
 return finish({})

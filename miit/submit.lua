@@ -31,7 +31,7 @@ for f, v in pairs(args.fields) do
   fields[#fields + 1] = f
   fields[#fields + 1] = v
 end
-redis.call('HSET', filing_key, unpack(fields))
+set_order(filing_key, unpack(fields))
 touch_order(filing_key)
 redis.call('ZADD', filings_key, seq, args.id)
 emit_now(KIND.filing_submitted, args.view)
@@ -55,6 +55,6 @@ if args.sync then
 else
   schedule(due_key, seq_key, args.sync_due, JOB.sync, {args.id})
 end
-local st = redis.call('HMGET', filing_key, 'prov_status', 'prov_validated')
+local o = order(filing_key)
 return finish({'{"notices":[' .. table.concat(notices, ',') .. '],"codes":' .. json_list(codes) ..
-  ',"prov_status":' .. cjson.encode(st[1]) .. ',"prov_validated":' .. cjson.encode(st[2] or '') .. '}'})
+  ',"prov_status":' .. cjson.encode(o.prov_status) .. ',"prov_validated":' .. cjson.encode(o.prov_validated or '') .. '}'})

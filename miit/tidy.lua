@@ -20,7 +20,7 @@ for _, n in ipairs(args.numbers) do
   local who = KEYS[n.who]
   local under_way = false
   for _, o in ipairs(n.orders) do
-    local st = redis.call('HGET', KEYS[o.k], 'status')
+    local st = order(KEYS[o.k]).status
     if not st then
       redis.call('SREM', who, o.id)
     elseif not ENDED[st] then

@@ -59,21 +59,21 @@ end
 if #hits > 0 then
   local result = 'partial'
   for _, m in ipairs(hits) do
-    local F, order = filing_keys[m[1]], args.orders[m[1]]
-    redis.call('HSET', F, 's' .. m[2] .. '.validated', '1')
-    free_code(code_key, order.id)
+    local F, listed = filing_keys[m[1]], args.orders[m[1]]
+    set_order(F, 's' .. m[2] .. '.validated', '1')
+    free_code(code_key, listed.id)
     local all = true
     for si = 1, nsubj(F) do
       if subj(F, si, 'validated') ~= '1' then all = false end
     end
     if all then
       count_status(F, 'under_review')
-      redis.call('HSET', F, 'status', 'under_review', 'validated_at', int(now))
-      bump(F, now + order.under_review_lag, 'under_review')
-      schedule(due_key, seq_key, now + order.review_time, JOB.review, {order.id})
+      set_order(F, 'status', 'under_review', 'validated_at', int(now))
+      bump(F, now + listed.under_review_lag, 'under_review')
+      schedule(due_key, seq_key, now + listed.review_time, JOB.review, {listed.id})
       result = 'complete'
     else
-      bump(F, now + order.validated_lag, 'pending_validation')
+      bump(F, now + listed.validated_lag, 'pending_validation')
     end
     touch_order(F)
   end
@@ -83,12 +83,12 @@ end
 
 local rejected = '0'
 for _, m in ipairs(matched) do
-  local F, order = filing_keys[m[1]], args.orders[m[1]]
-  if redis.call('HINCRBY', F, 's' .. m[2] .. '.failures', 1) >= MAX_FAILURES then
+  local F, listed = filing_keys[m[1]], args.orders[m[1]]
+  if incr_order(F, 's' .. m[2] .. '.failures', 1) >= MAX_FAILURES then
     ended(F)
     count_status(F, 'rejected')
-    redis.call('HSET', F, 'status', 'rejected', 'rejected_at', int(now))
-    bump(F, now + order.rejected_lag, 'rejected')
+    set_order(F, 'status', 'rejected', 'rejected_at', int(now))
+    bump(F, now + listed.rejected_lag, 'rejected')
     rejected = '1'
   end
   touch_order(F)
