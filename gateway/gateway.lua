@@ -16,13 +16,22 @@
 
 local GW_OUTCOMES = {delivered = KIND.sms_delivered, blocked = KIND.sms_blocked, failed = KIND.sms_failed}
 
+-- What a script did once needs no doing again: the folders it retired
+-- (each written before, and by nothing that clears a lifetime since), the
+-- numbers it added to G.phones.
+local gw_retired, gw_known = {}, {}
+
 -- gw_stale_phone answers the number of the first of outs whose phone is no
--- longer as its plan assumed, or nil.
+-- longer as its plan assumed, or nil. It reads each phone's profile and
+-- fault script once, however many of outs go to it.
 local function gw_stale_phone(outs)
+  local profiles, scripted = {}, {}
   for _, out in ipairs(outs) do
-    if (redis.call('GET', KEYS[out.k.profile]) or '') ~= out.profile or redis.call('LLEN', KEYS[out.k.script]) > 0 then
-      return out.phone
-    end
+    local pk, sk = out.k.profile, out.k.script
+    if profiles[pk] == nil then profiles[pk] = redis.call('GET', KEYS[pk]) or '' end
+    if profiles[pk] ~= out.profile then return out.phone end
+    if scripted[sk] == nil then scripted[sk] = redis.call('LLEN', KEYS[sk]) > 0 end
+    if scripted[sk] then return out.phone end
   end
   return nil
 end
@@ -42,58 +51,83 @@ end
 -- travelling set (travel_key) and, failed, joins its failed set
 -- (failed_key), which keeps as many. It answers the status, or '' when the
 -- message was no longer queued.
-local function gw_deliver(G, msg_key, folder_key, d, travel_key, failed_key)
-  if redis.call('HGET', msg_key, 'status') ~= 'queued' then return '' end
+--
+-- sent is the message when gw_send stored it in this script (its plan,
+-- out), which it never left to travel: its fields are known, it is in no
+-- travelling set, and it was not kept yet.
+local function gw_deliver(G, msg_key, folder_key, d, travel_key, failed_key, sent)
+  local m
+  if sent then
+    m = {id = sent.id, phone = sent.phone, sender = sent.sender, body = sent.body, code = sent.code, sent_at = int(sent.sent_at)}
+  else
+    local f = redis.call('HMGET', msg_key, 'status', 'id', 'phone', 'sender', 'body', 'code', 'sent_at')
+    if f[1] ~= 'queued' then return '' end
+    m = {id = f[2], phone = f[3], sender = f[4], body = f[5], code = f[6] or '', sent_at = f[7]}
+  end
   local status, folder, reason, trail = d.status, d.folder, d.reason, d.trail
   if folder == 'inbox' and d.inbox_limit > 0 and redis.call('ZCARD', folder_key) >= d.inbox_limit then
     status, folder, reason, trail = 'failed', '', 'inbox_full', d.trail_if_full
   end
-  redis.call('HSET', msg_key, 'status', status, 'trail', trail)
-  if reason ~= '' then redis.call('HSET', msg_key, 'reason', reason) end
+  local outcome = {'status', status, 'trail', trail}
+  if reason ~= '' then
+    outcome[#outcome + 1] = 'reason'
+    outcome[#outcome + 1] = reason
+  end
   local seq, delivered = '', ''
-  local f = redis.call('HMGET', msg_key, 'id', 'phone', 'sender', 'body', 'code', 'sent_at')
   if folder ~= '' then
     seq = int(redis.call('HINCRBY', G.seq, 'delivery', 1))
     delivered = int(d.at)
     -- the folder holds the message as the phone shows it, read in one step
-    redis.call('ZADD', folder_key, seq, cjson.encode({id = f[1], phone = f[2], sender = f[3], body = f[4],
-      code = f[5] or '', sent_at = f[6], delivered_at = delivered, seq = seq}))
+    redis.call('ZADD', folder_key, seq, cjson.encode({id = m.id, phone = m.phone, sender = m.sender, body = m.body,
+      code = m.code, sent_at = m.sent_at, delivered_at = delivered, seq = seq}))
     if BOUNDS.inbox_max > 0 then redis.call('ZREMRANGEBYRANK', folder_key, 0, int(-BOUNDS.inbox_max - 1)) end
-    retire(folder_key)
-    redis.call('HSET', msg_key, 'folder', folder, 'delivered_at', delivered, 'seq', seq)
+    if not gw_retired[folder_key] then
+      retire(folder_key)
+      gw_retired[folder_key] = true
+    end
+    for _, v in ipairs({'folder', folder, 'delivered_at', delivered, 'seq', seq}) do outcome[#outcome + 1] = v end
   end
-  retire(msg_key)
-  redis.call('ZREM', travel_key, f[1])
+  redis.call('HSET', msg_key, unpack(outcome))
+  if sent and BOUNDS.retain <= 0 then
+    keep(msg_key) -- no retention: it lives as it would have queued
+  else
+    retire(msg_key)
+  end
+  if not sent then redis.call('ZREM', travel_key, m.id) end
   if status == 'failed' then
-    redis.call('ZADD', failed_key, redis.call('HINCRBY', G.seq, 'failure', 1), f[1])
+    redis.call('ZADD', failed_key, redis.call('HINCRBY', G.seq, 'failure', 1), m.id)
     if BOUNDS.inbox_max > 0 then redis.call('ZREMRANGEBYRANK', failed_key, 0, int(-BOUNDS.inbox_max - 1)) end
     retire(failed_key)
   end
-  local data = cjson.encode({id = f[1], phone = f[2], sender = f[3], body = f[4], code = f[5] or '',
-    status = status, folder = folder, reason = reason, sent_at_ms = f[6], delivered_at_ms = delivered, seq = seq})
+  local data = cjson.encode({id = m.id, phone = m.phone, sender = m.sender, body = m.body, code = m.code,
+    status = status, folder = folder, reason = reason, sent_at_ms = m.sent_at, delivered_at_ms = delivered, seq = seq})
   data = string.sub(data, 1, -2) .. ',"trail":' .. trail .. '}'
   emit(G.events, d.at, GW_OUTCOMES[status], data)
   return status
 end
 
 -- gw_send stores the planned message out as queued and notes it on the
--- event log; then delivers it at once (out.deliver) or schedules its
--- delivery at out.due. It answers the status of a delivery made at once,
--- '' when the delivery comes later or the message was stored before (a
--- retried job sends it twice).
+-- event log; then delivers it at once (out.deliver), so that it never
+-- travels, or schedules its delivery at out.due, in the phone's
+-- travelling set until then. It answers the status of a delivery made at
+-- once, '' when the delivery comes later or the message was stored before
+-- (a retried job sends it twice).
 local function gw_send(G, out)
   local msg_key = KEYS[out.k.msg]
   if redis.call('EXISTS', msg_key) == 1 then return '' end
   redis.call('HSET', msg_key, 'id', out.id, 'phone', out.phone, 'sender', out.sender, 'body', out.body,
     'code', out.code, 'status', 'queued', 'sent_at', int(out.sent_at), 'trail', out.trail, 'fate', '',
     'step', '', 'duplicate_of', out.duplicate_of)
+  if not gw_known[out.phone] then
+    redis.call('SADD', G.phones, out.phone)
+    gw_known[out.phone] = true
+  end
+  emit(G.events, out.sent_at, KIND.sms_sent, {id = out.id, phone = out.phone, sender = out.sender, body = out.body,
+    code = out.code, status = 'queued', sent_at_ms = int(out.sent_at), due_ms = int(out.due), duplicate_of = out.duplicate_of})
+  if out.deliver then return gw_deliver(G, msg_key, KEYS[out.k.folder], out.deliver, KEYS[out.k.travelling], KEYS[out.k.failed], out) end
   keep(msg_key)
   redis.call('ZADD', KEYS[out.k.travelling], redis.call('HINCRBY', G.seq, 'travel', 1), out.id)
   keep(KEYS[out.k.travelling])
-  redis.call('SADD', G.phones, out.phone)
-  emit(G.events, out.sent_at, KIND.sms_sent, {id = out.id, phone = out.phone, sender = out.sender, body = out.body,
-    code = out.code, status = 'queued', sent_at_ms = int(out.sent_at), due_ms = int(out.due), duplicate_of = out.duplicate_of})
-  if out.deliver then return gw_deliver(G, msg_key, KEYS[out.k.folder], out.deliver, KEYS[out.k.travelling], KEYS[out.k.failed]) end
   schedule(G.due, G.seq, out.due, GW_JOB_DELIVER, {out.id, out.phone})
   return ''
 end

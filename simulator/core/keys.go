@@ -117,7 +117,7 @@ var (
 		Writer:   "gateway (gateway.lua's gw_deliver): the messages filed as spam, as the inbox holds them, scored by the delivery sequence number",
 		Lifetime: "retained from its last delivery, its newest --inbox-max messages; until the phone's folders are emptied (DELETE /phones/v1/{phone}/messages)"}
 	keyPhoneTravelling = KeyDef{Name: "phone:<phone>:travelling", Type: "zset",
-		Writer:   "gateway (gateway.lua's gw_send and send.lua add, gw_deliver removes): the ids of the messages to the phone the gateway still holds (queued), scored by the order they were handed to the gateway (`seq`'s `travel`); what `?folder=travelling` lists and the long poll asks before it answers that nothing is on its way",
+		Writer:   "gateway (gateway.lua's gw_send and send.lua add, gw_deliver removes): the ids of the messages to the phone the gateway still holds (queued; one delivered in the script that sends it never joins), scored by the order they were handed to the gateway (`seq`'s `travel`); what `?folder=travelling` lists and the long poll asks before it answers that nothing is on its way",
 		Lifetime: "kept from its last write; a message until its outcome"}
 	keyPhoneFailed = KeyDef{Name: "phone:<phone>:failed", Type: "zset",
 		Writer:   "gateway (gateway.lua's gw_deliver): the ids of the messages to the phone that failed, scored by the order their failures were decided (`seq`'s `failure`); what `?folder=failed` lists",
