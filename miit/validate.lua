@@ -60,19 +60,19 @@ if #hits > 0 then
   local result = 'partial'
   for _, m in ipairs(hits) do
     local F, listed = filing_keys[m[1]], args.orders[m[1]]
-    set_order(F, 's' .. m[2] .. '.validated', '1')
-    free_code(code_key, listed.id)
-    local all = true
+    local all = true -- the others validated before
     for si = 1, nsubj(F) do
-      if subj(F, si, 'validated') ~= '1' then all = false end
+      if si ~= m[2] and subj(F, si, 'validated') ~= '1' then all = false end
     end
+    free_code(code_key, listed.id)
     if all then
       count_status(F, 'under_review')
-      set_order(F, 'status', 'under_review', 'validated_at', int(now))
+      set_order(F, 's' .. m[2] .. '.validated', '1', 'status', 'under_review', 'validated_at', int(now))
       bump(F, now + listed.under_review_lag, 'under_review')
       schedule(due_key, seq_key, now + listed.review_time, JOB.review, {listed.id})
       result = 'complete'
     else
+      set_order(F, 's' .. m[2] .. '.validated', '1')
       bump(F, now + listed.validated_lag, 'pending_validation')
     end
     touch_order(F)
