@@ -41,6 +41,23 @@ local function gw_stale_reply(phone)
   return {err = 'STALE phone ' .. phone}
 end
 
+-- gw_hset writes the fields of t (values by name) to the hash key, in one
+-- HSET.
+local function gw_hset(key, t)
+  local kv = {}
+  for f, v in pairs(t) do
+    kv[#kv + 1] = f
+    kv[#kv + 1] = v
+  end
+  redis.call('HSET', key, unpack(kv))
+end
+
+-- gw_queued answers the fields of the planned message out, queued.
+local function gw_queued(out)
+  return {id = out.id, phone = out.phone, sender = out.sender, body = out.body, code = out.code, status = 'queued',
+    sent_at = int(out.sent_at), trail = out.trail, fate = '', step = '', duplicate_of = out.duplicate_of}
+end
+
 -- gw_deliver delivers the queued message msg_key to its folder (folder_key)
 -- as d decided (gateway's delivery: status, folder, reason, at, inbox_limit,
 -- trail, trail_if_full); a message bound for a full inbox fails instead
@@ -52,9 +69,9 @@ end
 -- (failed_key), which keeps as many. It answers the status, or '' when the
 -- message was no longer queued.
 --
--- sent is the message when gw_send stored it in this script (its plan,
--- out), which it never left to travel: its fields are known, it is in no
--- travelling set, and it was not kept yet.
+-- sent is the message when gw_send sends it in this script (its plan,
+-- out): it is stored here, queued no more, with its outcome; it is in no
+-- travelling set, and was not kept.
 local function gw_deliver(G, msg_key, folder_key, d, travel_key, failed_key, sent)
   local m
   if sent then
@@ -68,11 +85,10 @@ local function gw_deliver(G, msg_key, folder_key, d, travel_key, failed_key, sen
   if folder == 'inbox' and d.inbox_limit > 0 and redis.call('ZCARD', folder_key) >= d.inbox_limit then
     status, folder, reason, trail = 'failed', '', 'inbox_full', d.trail_if_full
   end
-  local outcome = {'status', status, 'trail', trail}
-  if reason ~= '' then
-    outcome[#outcome + 1] = 'reason'
-    outcome[#outcome + 1] = reason
-  end
+  local w = {}
+  if sent then w = gw_queued(sent) end
+  w.status, w.trail = status, trail
+  if reason ~= '' then w.reason = reason end
   local seq, delivered = '', ''
   if folder ~= '' then
     seq = int(redis.call('HINCRBY', G.seq, 'delivery', 1))
@@ -85,9 +101,9 @@ local function gw_deliver(G, msg_key, folder_key, d, travel_key, failed_key, sen
       retire(folder_key)
       gw_retired[folder_key] = true
     end
-    for _, v in ipairs({'folder', folder, 'delivered_at', delivered, 'seq', seq}) do outcome[#outcome + 1] = v end
+    w.folder, w.delivered_at, w.seq = folder, delivered, seq
   end
-  redis.call('HSET', msg_key, unpack(outcome))
+  gw_hset(msg_key, w)
   if sent and BOUNDS.retain <= 0 then
     keep(msg_key) -- no retention: it lives as it would have queued
   else
@@ -106,18 +122,15 @@ local function gw_deliver(G, msg_key, folder_key, d, travel_key, failed_key, sen
   return status
 end
 
--- gw_send stores the planned message out as queued and notes it on the
--- event log; then delivers it at once (out.deliver), so that it never
--- travels, or schedules its delivery at out.due, in the phone's
+-- gw_send notes the planned message out on the event log, sent; then
+-- delivers it at once (out.deliver), so that it never travels, or stores
+-- it queued and schedules its delivery at out.due, in the phone's
 -- travelling set until then. It answers the status of a delivery made at
 -- once, '' when the delivery comes later or the message was stored before
 -- (a retried job sends it twice).
 local function gw_send(G, out)
   local msg_key = KEYS[out.k.msg]
   if redis.call('EXISTS', msg_key) == 1 then return '' end
-  redis.call('HSET', msg_key, 'id', out.id, 'phone', out.phone, 'sender', out.sender, 'body', out.body,
-    'code', out.code, 'status', 'queued', 'sent_at', int(out.sent_at), 'trail', out.trail, 'fate', '',
-    'step', '', 'duplicate_of', out.duplicate_of)
   if not gw_known[out.phone] then
     redis.call('SADD', G.phones, out.phone)
     gw_known[out.phone] = true
@@ -125,6 +138,7 @@ local function gw_send(G, out)
   emit(G.events, out.sent_at, KIND.sms_sent, {id = out.id, phone = out.phone, sender = out.sender, body = out.body,
     code = out.code, status = 'queued', sent_at_ms = int(out.sent_at), due_ms = int(out.due), duplicate_of = out.duplicate_of})
   if out.deliver then return gw_deliver(G, msg_key, KEYS[out.k.folder], out.deliver, KEYS[out.k.travelling], KEYS[out.k.failed], out) end
+  gw_hset(msg_key, gw_queued(out))
   keep(msg_key)
   redis.call('ZADD', KEYS[out.k.travelling], redis.call('HINCRBY', G.seq, 'travel', 1), out.id)
   keep(KEYS[out.k.travelling])
