@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strconv"
 	"time"
@@ -49,12 +50,46 @@ type syncArgs struct {
 // sends the one of the candidate it picks); when a plan cannot be made, a
 // job texts it. Lost: MIIT says it sent the first code but the network
 // never sees it (lost_code_rate).
+//
+// The script is given Texts as Sent: a candidate's messages planned as the
+// first candidate's but for their body and code, as they usually are, go
+// as that body and code alone (sameAsFirst; the library's
+// candidate_texts), which keeps the script's arguments small.
 type syncSubject struct {
 	Candidates []string             `json:"candidates"`
 	CodeKeys   []int                `json:"code_keys"`
 	CodeDue    int64                `json:"code_due"`
-	Texts      [][]gateway.Outgoing `json:"texts,omitempty"`
+	Texts      [][]gateway.Outgoing `json:"-"`
+	Sent       []any                `json:"texts,omitempty"` // each []gateway.Outgoing or a sameAsFirst
 	Lost       bool                 `json:"lost,omitempty"`
+}
+
+// sameAsFirst stands for a candidate's messages that are the first
+// candidate's with another body and code.
+type sameAsFirst struct {
+	Body string `json:"body"`
+	Code string `json:"code"`
+}
+
+// compact sets Sent from Texts.
+func (sj *syncSubject) compact() {
+	sj.Sent = nil
+	for j, outs := range sj.Texts {
+		if j > 0 && len(outs) == len(sj.Texts[0]) && len(outs) > 0 {
+			same := sameAsFirst{Body: outs[0].Body, Code: outs[0].Code}
+			alike := true
+			for k, o := range outs {
+				first := sj.Texts[0][k]
+				o.Body, o.Code = first.Body, first.Code
+				alike = alike && same.Body == outs[k].Body && same.Code == outs[k].Code && reflect.DeepEqual(o, first)
+			}
+			if alike {
+				sj.Sent = append(sj.Sent, same)
+				continue
+			}
+		}
+		sj.Sent = append(sj.Sent, outs)
+	}
 }
 
 // codeSent is what a sync answers of a code it texted: the subject (from 1),
@@ -111,6 +146,7 @@ func (s *Service) planSync(id string, phones []string, now time.Time, snap core.
 			}
 			sj.Texts = append(sj.Texts, outs)
 		}
+		sj.compact()
 		a.Subjects = append(a.Subjects, sj)
 	}
 	return a

@@ -262,12 +262,29 @@ local function finish(reply)
 end
 
 -- sync_outs answers the messages a sync plan (miit.syncArgs) may send: the
--- code message of each candidate of each subject.
+-- code message of each candidate of each subject (one given as the first's
+-- but for its body and code goes to the same phone, and is left out).
 local function sync_outs(a, outs)
   for _, sj in ipairs(a.subjects) do
     for _, texts in ipairs(sj.texts or {}) do
       for _, out in ipairs(texts) do outs[#outs + 1] = out end
     end
+  end
+  return outs
+end
+
+-- candidate_texts answers the code messages of candidate j of the subject
+-- plan sj: sj.texts[j] as planned, or, given as {body, code} alone (Go's
+-- sameAsFirst), the first candidate's with that body and code.
+local function candidate_texts(sj, j)
+  local t = sj.texts[j]
+  if not t.body then return t end
+  local outs = {}
+  for k, first in ipairs(sj.texts[1]) do
+    local out = {}
+    for f, v in pairs(first) do out[f] = v end
+    out.body, out.code = t.body, t.code
+    outs[k] = out
   end
   return outs
 end
@@ -316,7 +333,7 @@ local function sync_order(F, a)
     local sj, code, j = a.subjects[i], codes[i], picks[i]
     if sj.texts then
       local statuses = {}
-      for k, out in ipairs(sj.texts[j]) do statuses[k] = gw_send(G, out) end
+      for k, out in ipairs(candidate_texts(sj, j)) do statuses[k] = gw_send(G, out) end
       sent[#sent + 1] = {subject = i, pick = j, statuses = statuses}
     elseif not sj.lost then
       schedule(due_key, seq_key, sj.code_due, JOB.code, {id, i, subj(F, i, 'phone'), code, a.window})
