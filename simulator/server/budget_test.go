@@ -1,8 +1,10 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"sort"
 	"strings"
@@ -14,6 +16,7 @@ import (
 
 	"smsim/miit"
 	"smsim/simulator/core"
+	"smsim/simulator/core/testkit"
 )
 
 // commandCounter counts the commands a Redis client sends, by name: every
@@ -197,5 +200,148 @@ func TestValidationAgainCommandBudget(t *testing.T) {
 	}
 	if st := e.miitView(second.ID).Status; st != miit.StatusUnderReview {
 		t.Errorf("the new order is %s, want %s", st, miit.StatusUnderReview)
+	}
+}
+
+// scriptCallCounter counts the calls the scripts make inside Redis (the
+// redis.call of a script, which TestFlowCommandBudget does not count) on
+// the keys of one test, by command: it reads MONITOR, which shows each
+// such call as sent by the client "lua", of every master (on a Redis
+// Cluster, every master's), and counts the lines that name the test's key
+// prefix — every key of the test's namespaces starts with it, and so does
+// the live channel an event is published on — so that other tests sharing
+// the server count for nothing, unlike in INFO commandstats.
+type scriptCallCounter struct {
+	t       *testing.T
+	clients []*redis.Client // one a master, to send the markers
+	mons    []*bufio.Reader
+	prefix  string
+	marks   int
+}
+
+func newScriptCallCounter(t *testing.T, rdb redis.UniversalClient, prefix string) *scriptCallCounter {
+	t.Helper()
+	ctx := context.Background()
+	c := &scriptCallCounter{t: t, prefix: prefix}
+	switch r := rdb.(type) {
+	case *redis.Client:
+		c.clients = append(c.clients, r)
+	case *redis.ClusterClient:
+		var mu sync.Mutex
+		if err := r.ForEachMaster(ctx, func(_ context.Context, m *redis.Client) error {
+			mu.Lock()
+			defer mu.Unlock()
+			c.clients = append(c.clients, m)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Fatalf("a client of type %T", rdb)
+	}
+	for _, m := range c.clients {
+		o := m.Options()
+		conn, err := net.DialTimeout(o.Network, o.Addr, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		if err := conn.SetDeadline(time.Now().Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		rd := bufio.NewReader(conn)
+		if o.Password != "" {
+			user := o.Username
+			if user == "" {
+				user = "default"
+			}
+			fmt.Fprintf(conn, "AUTH %s %s\r\n", user, o.Password)
+			if line, err := rd.ReadString('\n'); err != nil || line != "+OK\r\n" {
+				t.Fatalf("AUTH: %q, %v", line, err)
+			}
+		}
+		// Once MONITOR answers, every command the server runs is shown.
+		fmt.Fprintf(conn, "MONITOR\r\n")
+		if line, err := rd.ReadString('\n'); err != nil || line != "+OK\r\n" {
+			t.Fatalf("MONITOR: %q, %v", line, err)
+		}
+		c.mons = append(c.mons, rd)
+	}
+	return c
+}
+
+// take answers the calls the scripts made on the test's keys since the
+// last take, by command: it sends each master a marker (ECHO) and reads
+// its MONITOR up to it. The test fails if that takes more than a minute
+// from the counter's start.
+func (c *scriptCallCounter) take() map[string]int {
+	c.t.Helper()
+	c.marks++
+	marker := fmt.Sprintf("%s-mark-%d", c.prefix, c.marks)
+	calls := map[string]int{}
+	for i, m := range c.clients {
+		if err := m.Echo(context.Background(), marker).Err(); err != nil {
+			c.t.Fatal(err)
+		}
+		for {
+			line, err := c.mons[i].ReadString('\n')
+			if err != nil {
+				c.t.Fatalf("MONITOR: %v", err)
+			}
+			if strings.Contains(line, `"`+marker+`"`) {
+				break
+			}
+			// 1796217065.920030 [0 lua] "HGET" "smsimtest-…:{ns}:…" "status"
+			_, rest, ok := strings.Cut(line, " lua] ")
+			if !ok || !strings.Contains(rest, c.prefix) {
+				continue
+			}
+			name, _, _ := strings.Cut(strings.TrimPrefix(rest, `"`), `"`)
+			calls[strings.ToUpper(name)]++
+		}
+	}
+	return calls
+}
+
+// The budget of a complete single-person flow with every lag zero, as
+// TestFlowCommandBudget runs it, in the calls its scripts make inside
+// Redis (redis.call): at most 71 a flow, background work included (69.4
+// when it was set; 141 before the scripts were made to read and write
+// less). They cost little on a real Redis, but on the embedded store
+// (miniredis) each is a command formatted and parsed again, under the
+// store's one lock. Each is held to what it needs: a script reads an order
+// once, whole (miit.lua's order), and writes it in one HSET where it can; a
+// message delivered where it is sent is written once and never travels; a
+// phone's profile and fault script are read once a script.
+func TestFlowScriptCallBudget(t *testing.T) {
+	if !testkit.RealRedis() {
+		t.Skip("counts the scripts' calls with MONITOR: set " + testkit.EnvURL)
+	}
+	e := newEnv(t, withLimits(core.Limits{Retention: 24 * time.Hour, InboxMax: 1000, NamespaceTTL: 7 * 24 * time.Hour}))
+	e.patchFaults(`{"sync_lag":{"min":"0s","max":"0s"},"result_sync_lag":{"min":"0s","max":"0s"},` +
+		`"review":{"min":"1h","max":"1h"}}`)
+	flow := func(i int) {
+		phone := fmt.Sprintf("1380%07d", i)
+		v := e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+		m := polledMessage(t, e.next(phone, "after=start&has_code=true&timeout=10s"))
+		if r := e.validate(m.Code, phone, leaderCert); r.Result != miit.ResultComplete {
+			t.Fatalf("flow %d: validation %+v", i, r)
+		}
+		if st := e.miitView(v.ID).Status; st != miit.StatusUnderReview {
+			t.Fatalf("flow %d: MIIT status %s", i, st)
+		}
+	}
+	flow(0) // warm: the first use of the namespace
+	count := newScriptCallCounter(t, e.rdb, e.redis.Prefix)
+	const n = 20
+	for i := 1; i <= n; i++ {
+		flow(i)
+	}
+	calls := count.take()
+	total, detail := tally(calls)
+	per := float64(total) / n
+	t.Logf("%d flows: %.1f calls of the scripts a flow (%s)", n, per, detail)
+	if per > 71 {
+		t.Errorf("%.1f calls of the scripts a flow, want at most 71 (%s)", per, detail)
 	}
 }
