@@ -210,19 +210,21 @@ func TestValidationAgainCommandBudget(t *testing.T) {
 // Cluster, every master's), and counts the lines that name the test's key
 // prefix — every key of the test's namespaces starts with it, and so does
 // the live channel an event is published on — so that other tests sharing
-// the server count for nothing, unlike in INFO commandstats.
+// the server count for nothing, unlike in INFO commandstats. The calls on
+// the key skip count as SKIPPED.
 type scriptCallCounter struct {
 	t       *testing.T
 	clients []*redis.Client // one a master, to send the markers
 	mons    []*bufio.Reader
 	prefix  string
+	skip    string // a key whose calls count apart
 	marks   int
 }
 
-func newScriptCallCounter(t *testing.T, rdb redis.UniversalClient, prefix string) *scriptCallCounter {
+func newScriptCallCounter(t *testing.T, rdb redis.UniversalClient, prefix, skip string) *scriptCallCounter {
 	t.Helper()
 	ctx := context.Background()
-	c := &scriptCallCounter{t: t, prefix: prefix}
+	c := &scriptCallCounter{t: t, prefix: prefix, skip: skip}
 	switch r := rdb.(type) {
 	case *redis.Client:
 		c.clients = append(c.clients, r)
@@ -297,6 +299,9 @@ func (c *scriptCallCounter) take() map[string]int {
 				continue
 			}
 			name, _, _ := strings.Cut(strings.TrimPrefix(rest, `"`), `"`)
+			if strings.Contains(rest, `"`+c.skip+`"`) {
+				name = "skipped"
+			}
 			calls[strings.ToUpper(name)]++
 		}
 	}
@@ -305,9 +310,10 @@ func (c *scriptCallCounter) take() map[string]int {
 
 // The budget of a complete single-person flow with every lag zero, as
 // TestFlowCommandBudget runs it, in the calls its scripts make inside
-// Redis (redis.call): at most 71 a flow, background work included (69.4
-// when it was set; 141 before the scripts were made to read and write
-// less). They cost little on a real Redis, but on the embedded store
+// Redis (redis.call): at most 70 a flow, background work included but for
+// the request journal's writes, which come every 100 ms whatever the number
+// of flows (69 when it was set; 137 before the scripts were made to read
+// and write less). They cost little on a real Redis, but on the embedded store
 // (miniredis) each is a command formatted and parsed again, under the
 // store's one lock. Each is held to what it needs: a script reads an order
 // once, whole (miit.lua's order), and writes it in one HSET where it can; a
@@ -332,16 +338,18 @@ func TestFlowScriptCallBudget(t *testing.T) {
 		}
 	}
 	flow(0) // warm: the first use of the namespace
-	count := newScriptCallCounter(t, e.rdb, e.redis.Prefix)
+	journal := core.Keyspace{Prefix: e.redis.Prefix, Namespace: core.DefaultNamespace}.Journal()
+	count := newScriptCallCounter(t, e.rdb, e.redis.Prefix, journal)
 	const n = 20
 	for i := 1; i <= n; i++ {
 		flow(i)
 	}
 	calls := count.take()
+	delete(calls, "SKIPPED")
 	total, detail := tally(calls)
 	per := float64(total) / n
 	t.Logf("%d flows: %.1f calls of the scripts a flow (%s)", n, per, detail)
-	if per > 71 {
-		t.Errorf("%.1f calls of the scripts a flow, want at most 71 (%s)", per, detail)
+	if per > 70 {
+		t.Errorf("%.1f calls of the scripts a flow, want at most 70 (%s)", per, detail)
 	}
 }
