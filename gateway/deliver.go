@@ -59,7 +59,7 @@ func (g *Gateway) onDeliver(ctx context.Context, jobs []core.Job) error {
 	if err != nil {
 		return err
 	}
-	keys := []string{g.ks.Seq(), g.ks.Events()}
+	keys := []string{g.ks.Seq(), g.ks.Events(), g.ks.Phones()}
 	args := deliverArgs{Bounds: g.state.Limits().BoundsOf(f)}
 	var senders, reasons []string
 	var delays []float64 // simulated seconds from sent_at to the delivery

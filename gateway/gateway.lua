@@ -12,13 +12,14 @@
 --
 -- G names the namespace's keys these functions write: G.due and G.seq (the
 -- scheduler's due set and sequence hash), G.events (the event log),
--- G.phones (the set of known numbers).
+-- G.phones (the numbers the namespace knows, by when each was last written
+-- to: know_phone).
 
 local GW_OUTCOMES = {delivered = KIND.sms_delivered, blocked = KIND.sms_blocked, failed = KIND.sms_failed}
 
 -- What a script did once needs no doing again: the folders it retired
 -- (each written before, and by nothing that clears a lifetime since), the
--- numbers it added to G.phones.
+-- numbers it recorded in G.phones.
 local gw_retired, gw_known = {}, {}
 
 -- gw_stale_phone answers the number of the first of outs whose phone is no
@@ -109,7 +110,13 @@ local function gw_deliver(G, msg_key, folder_key, d, travel_key, failed_key, sen
   else
     retire(msg_key)
   end
-  if not sent then redis.call('ZREM', travel_key, m.id) end
+  if not sent then
+    redis.call('ZREM', travel_key, m.id)
+    if not gw_known[m.phone] then -- written to again: it stays among the known numbers for the retention
+      know_phone(G.phones, m.phone)
+      gw_known[m.phone] = true
+    end
+  end
   if status == 'failed' then
     redis.call('ZADD', failed_key, redis.call('HINCRBY', G.seq, 'failure', 1), m.id)
     if BOUNDS.inbox_max > 0 then redis.call('ZREMRANGEBYRANK', failed_key, 0, int(-BOUNDS.inbox_max - 1)) end
@@ -132,7 +139,7 @@ local function gw_send(G, out)
   local msg_key = KEYS[out.k.msg]
   if redis.call('EXISTS', msg_key) == 1 then return '' end
   if not gw_known[out.phone] then
-    redis.call('SADD', G.phones, out.phone)
+    know_phone(G.phones, out.phone)
     gw_known[out.phone] = true
   end
   emit(G.events, out.sent_at, KIND.sms_sent, {id = out.id, phone = out.phone, sender = out.sender, body = out.body,

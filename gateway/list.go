@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -20,20 +22,33 @@ type PhoneSummary struct {
 }
 
 // Phones lists the phones the simulator knows — those that were sent a
-// message or given a profile — sorted by number, those whose number holds
-// q, a page of limit from offset; and how many there are.
+// message, delivered one or given a profile within the retention — sorted
+// by number, those whose number holds q, a page of limit from offset; and
+// how many there are.
 func (g *Gateway) Phones(ctx context.Context, q string, limit, offset int) ([]PhoneSummary, int, error) {
-	all, err := g.rdb.SMembers(ctx, g.ks.Phones()).Result()
-	if err != nil {
+	p := g.rdb.Pipeline()
+	fc := g.faults.GetCmd(ctx, p)
+	known := p.ZRangeWithScores(ctx, g.ks.Phones(), 0, -1)
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, 0, fmt.Errorf("list phones: %w", err)
 	}
-	sort.Strings(all)
+	f, err := g.faults.Of(fc)
+	if err != nil {
+		return nil, 0, err
+	}
+	// a number not written to within the retention has its keys expired;
+	// the next script that records a number takes it out of the set
+	since := math.Inf(-1)
+	if retain := g.state.Limits().BoundsOf(f).Retain; retain > 0 {
+		since = float64(time.Now().UnixMilli() - retain)
+	}
 	var match []string
-	for _, p := range all {
-		if strings.Contains(p, q) {
+	for _, z := range known.Val() {
+		if p, _ := z.Member.(string); z.Score >= since && strings.Contains(p, q) {
 			match = append(match, p)
 		}
 	}
+	sort.Strings(match)
 	total := len(match)
 	if offset > len(match) {
 		offset = len(match)
@@ -46,8 +61,7 @@ func (g *Gateway) Phones(ctx context.Context, q string, limit, offset int) ([]Ph
 	if len(match) == 0 {
 		return out, total, nil
 	}
-	p := g.rdb.Pipeline()
-	fc := g.faults.GetCmd(ctx, p)
+	p = g.rdb.Pipeline()
 	type cmds struct {
 		prof           *redis.StringCmd
 		inbox, blocked *redis.IntCmd
@@ -59,10 +73,6 @@ func (g *Gateway) Phones(ctx context.Context, q string, limit, offset int) ([]Ph
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, 0, fmt.Errorf("list phones: %w", err)
 	}
-	f, err := g.faults.Of(fc)
-	if err != nil {
-		return nil, 0, err
-	}
 	for i, phone := range match {
 		prof, err := profileOf(phone, cs[i].prof, f.MagicNumbers)
 		if err != nil {
@@ -71,4 +81,11 @@ func (g *Gateway) Phones(ctx context.Context, q string, limit, offset int) ([]Ph
 		out = append(out, PhoneSummary{Phone: phone, Profile: prof, Inbox: cs[i].inbox.Val(), Blocked: cs[i].blocked.Val()})
 	}
 	return out, total, nil
+}
+
+// knowPhone queues on p the record that phone was written to now, in the
+// sorted set of the numbers the namespace knows (the prelude's know_phone
+// does the same in a script).
+func (g *Gateway) knowPhone(ctx context.Context, p redis.Pipeliner, phone string) {
+	p.ZAdd(ctx, g.ks.Phones(), redis.Z{Score: float64(time.Now().UnixMilli()), Member: phone})
 }

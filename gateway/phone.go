@@ -192,7 +192,7 @@ func (g *Gateway) SetProfile(ctx context.Context, phone string, p Profile) error
 	}
 	_, err = g.rdb.TxPipelined(ctx, func(tx redis.Pipeliner) error {
 		tx.Set(ctx, g.ks.PhoneProfile(phone), b, g.state.Limits().NamespaceTTL)
-		tx.SAdd(ctx, g.ks.Phones(), phone)
+		g.knowPhone(ctx, tx, phone)
 		return nil
 	})
 	if err != nil {

@@ -15,7 +15,7 @@ redis.call('HSET', msg_key, 'id', args.id, 'phone', args.phone, 'sender', args.s
 keep(msg_key)
 redis.call('ZADD', travel_key, redis.call('HINCRBY', seq_key, 'travel', 1), args.id)
 keep(travel_key)
-redis.call('SADD', phones_key, args.phone)
+know_phone(phones_key, args.phone)
 emit(events_key, args.sent_at, KIND.sms_sent, {id = args.id, phone = args.phone, sender = args.sender, body = args.body,
   code = args.code, status = 'queued', sent_at_ms = int(args.sent_at), due_ms = int(due), duplicate_of = args.duplicate_of})
 return {schedule(due_key, seq_key, due, JOB.deliver, {args.id, args.phone}), step}

@@ -162,6 +162,37 @@ func TestUpgradeMovesTheCodes(t *testing.T) {
 	}
 }
 
+// A store written before the numbers a namespace knows were a sorted set
+// held them in a set: they become the sorted set, each as written to at
+// the upgrade.
+func TestUpgradeTurnsTheSetOfPhonesIntoASortedSet(t *testing.T) {
+	ctx := context.Background()
+	srv := testkit.StartRedis(t)
+	rdb := srv.Client(t)
+	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
+	if err := rdb.SAdd(ctx, ks.Phones(), "13800000001", "13800000002").Err(); err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now().Add(-time.Second).UnixMilli()
+	for range 2 { // once, and again with nothing left to change
+		if err := core.UpgradeStore(ctx, rdb, ks, core.Bounds{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := rdb.ZRangeWithScores(ctx, ks.Phones(), 0, -1).Result()
+	if err != nil {
+		t.Fatalf("the phones after the upgrade: %v", err)
+	}
+	if len(got) != 2 || got[0].Member != "13800000001" || got[1].Member != "13800000002" {
+		t.Fatalf("the phones after the upgrade: %v", got)
+	}
+	for _, z := range got {
+		if int64(z.Score) < before || int64(z.Score) > time.Now().Add(time.Second).UnixMilli() {
+			t.Errorf("%v written to at %d ms, want about now (%d)", z.Member, int64(z.Score), time.Now().UnixMilli())
+		}
+	}
+}
+
 // The long-lived keys are those of the namespace as a whole that the
 // registry marks so.
 func TestLongLivedKeys(t *testing.T) {

@@ -177,6 +177,19 @@ local function keep_until(key, now, at)
   redis.call('PEXPIRE', key, int(ms))
 end
 
+-- know_phone records in the sorted set of the numbers the namespace knows
+-- (key) that phone was written to just now, scored by the real time (ms);
+-- with a retention, the numbers not written to for longer than it leave
+-- the set, as their keys have expired.
+local function know_phone(key, phone)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('ZADD', key, now, phone)
+  if BOUNDS.retain > 0 then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', now - BOUNDS.retain))
+  end
+end
+
 -- json_list encodes the list t as a JSON array, also when it is empty
 -- (cjson makes an empty table an object).
 local function json_list(t)

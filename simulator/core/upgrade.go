@@ -26,13 +26,14 @@ type upgradeCodesArgs struct {
 // UpgradeStore brings the keys of keyspace ks written by an earlier version
 // of smsim to this one's schema: the count of orders by status moves from
 // fields of seq to filings:by_status, and the live codes from one set to a
-// key each (code:<code>), bounded by b. It changes nothing in a store this
+// key each (code:<code>), bounded by b, and the numbers it knows from a set
+// to a sorted set by when each was last written to. It changes nothing in a store this
 // version wrote, so a process runs it whenever it makes a namespace (the
 // first write to it from the process): one round trip, two with codes to
 // move.
 func UpgradeStore(ctx context.Context, rdb redis.UniversalClient, ks Keyspace, b Bounds) error {
 	legacy := ks.Key(legacyCodes)
-	codes, err := upgradeScript.Run(ctx, rdb, []string{ks.Seq(), ks.FilingsByStatus(), legacy}, struct{}{}).StringSlice()
+	codes, err := upgradeScript.Run(ctx, rdb, []string{ks.Seq(), ks.FilingsByStatus(), legacy, ks.Phones()}, struct{}{}).StringSlice()
 	if err != nil {
 		return fmt.Errorf("upgrade the keys of namespace %s: %w", ks.Namespace, err)
 	}

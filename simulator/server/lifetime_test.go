@@ -2,8 +2,11 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"smsim/miit"
 	"smsim/simulator/core"
@@ -282,5 +285,56 @@ func TestFinishedOrderExpires(t *testing.T) {
 	}
 	if n, _ := e.rdb.ZCard(context.Background(), e.keys().Filings()).Result(); n != 0 {
 		t.Fatalf("the list of orders holds %d after listing them, want none: the order expired", n)
+	}
+}
+
+// A number not written to for the retention — no message sent or
+// delivered to it, no profile given — has its keys expired: the listing
+// of phones leaves it out at once, and the next script that records a
+// number takes it out of the store's set.
+func TestPhonesLeaveTheListingAfterTheRetention(t *testing.T) {
+	e := newEnv(t, withLimits(testLimits))
+	e.zeroLags()
+	ctx := context.Background()
+	ks := e.keys()
+	e.patchFaults(`{"retention": "10m"}`)
+	const old, recent, next = "13800000011", "13800000012", "13800000013"
+	for _, to := range []string{old, recent} {
+		e.call("POST", "/gateway/v1/messages", map[string]string{"from": "95555", "to": to, "body": "hello"}, 202, nil)
+	}
+	listed := func() []string {
+		var l struct {
+			Phones []struct{ Phone string }
+			Total  int
+		}
+		e.call("GET", "/phones/v1", nil, 200, &l)
+		var out []string
+		for _, p := range l.Phones {
+			out = append(out, p.Phone)
+		}
+		if len(out) != l.Total {
+			t.Fatalf("the listing has %d phones and says %d", len(out), l.Total)
+		}
+		return out
+	}
+	if got := listed(); fmt.Sprint(got) != fmt.Sprint([]string{old, recent}) {
+		t.Fatalf("phones %v, want %s and %s", got, old, recent)
+	}
+	// the old number was last written to eleven minutes ago (real time)
+	eleven := time.Now().Add(-11 * time.Minute).UnixMilli()
+	if err := e.rdb.ZAdd(ctx, ks.Phones(), redis.Z{Score: float64(eleven), Member: old}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := listed(); fmt.Sprint(got) != fmt.Sprint([]string{recent}) {
+		t.Fatalf("phones %v, want %s alone: %s was not written to for the retention", got, recent, old)
+	}
+	e.call("POST", "/gateway/v1/messages", map[string]string{"from": "95555", "to": next, "body": "hello"}, 202, nil)
+	if got, _ := e.rdb.ZRange(ctx, ks.Phones(), 0, -1).Result(); fmt.Sprint(got) != fmt.Sprint([]string{recent, next}) {
+		t.Fatalf("the store's numbers %v, want %s and %s: the send takes out those past the retention", got, recent, next)
+	}
+	// a profile writes the number too, and brings it back
+	e.call("PUT", "/phones/v1/"+old+"/profile", `{"spam_filter":true}`, 200, nil)
+	if got := listed(); fmt.Sprint(got) != fmt.Sprint([]string{old, recent, next}) {
+		t.Fatalf("phones %v after a profile for %s", got, old)
 	}
 }
