@@ -458,22 +458,38 @@ func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 // many jobs it carried out. It puts the rest back when a job falls due
 // before the batch's next one meanwhile, or when a handler fails.
 func (s *Scheduler) runInOrder(ctx context.Context, batch []string) (int, error) {
+	return s.runSequence(ctx, batch, func(group []string, next string) (bool, error) {
+		first, err := s.release(ctx, group)
+		return err == nil && next != "" && first != nil && before(*first, next), err
+	})
+}
+
+// runSequence carries out jobs in order, a group at a time (groupEnd), and
+// answers how many it carried out. After each group, settle releases it
+// and tells whether the job next (none: "") must wait for one that fell
+// due before it meanwhile: the rest then goes back, to be claimed again
+// after that one. When a handler or settle fails, the rest goes back at
+// once.
+func (s *Scheduler) runSequence(ctx context.Context, jobs []string, settle func(group []string, next string) (wait bool, err error)) (int, error) {
 	n := 0
-	for i := 0; i < len(batch); {
-		j := s.groupEnd(batch, i)
-		group := batch[i:j]
+	for i := 0; i < len(jobs); {
+		j := s.groupEnd(jobs, i)
+		group := jobs[i:j]
 		s.observeLag(ctx, group)
 		if rest, err := s.runGroup(ctx, kindOf(group[0]), group); err != nil {
-			return n, s.putBack(ctx, err, append(rest, batch[j:]...))
+			return n, s.putBack(ctx, err, append(rest, jobs[j:]...))
 		}
 		n += len(group)
 		i = j
-		first, err := s.release(ctx, group)
-		if err != nil {
-			return n, s.putBack(ctx, err, batch[i:])
+		next := ""
+		if i < len(jobs) {
+			next = jobs[i]
 		}
-		if i < len(batch) && first != nil && before(*first, batch[i]) {
-			return n, s.putBack(ctx, nil, batch[i:])
+		switch wait, err := settle(group, next); {
+		case err != nil:
+			return n, s.putBack(ctx, err, jobs[i:])
+		case wait:
+			return n, s.putBack(ctx, nil, jobs[i:])
 		}
 	}
 	return n, nil
@@ -567,24 +583,12 @@ func (s *Scheduler) laneOf(member string) string {
 func (s *Scheduler) runLane(ctx context.Context, jobs []string) (int, error) {
 	w := &laneWatch{}
 	ctx = context.WithValue(ctx, laneWatchKey{}, w)
-	n := 0
-	for i := 0; i < len(jobs); {
-		j := s.groupEnd(jobs, i)
-		group := jobs[i:j]
-		s.observeLag(ctx, group)
-		if rest, err := s.runGroup(ctx, kindOf(group[0]), group); err != nil {
-			return n, s.putBack(ctx, err, append(rest, jobs[j:]...))
-		}
-		n += len(group)
-		i = j
+	return s.runSequence(ctx, jobs, func(group []string, next string) (bool, error) {
 		if err := s.done(ctx, group); err != nil {
-			return n, s.putBack(ctx, err, jobs[i:])
+			return false, err
 		}
-		if i < len(jobs) && w.precedes(jobs[i]) {
-			return n, s.putBack(ctx, nil, jobs[i:])
-		}
-	}
-	return n, nil
+		return next != "" && w.precedes(next), nil
+	})
 }
 
 // laneWatch keeps the earliest due time (simulated ms) of the jobs a
