@@ -104,9 +104,9 @@ var (
 	keyMessage = KeyDef{Name: "msg:<id>", Type: "hash",
 		Writer:   "gateway (send.lua, deliver.lua; the trail when an outage holds it): a message, its status and trail",
 		Lifetime: "kept while queued; retained once delivered, blocked or failed"}
-	keyPhones = KeyDef{Name: "phones", Type: "set", LongLived: true,
-		Writer:   "gateway (send.lua, SetProfile): the numbers sent a message or given a profile",
-		Lifetime: "long-lived; a number stays after its folders and profile expired"}
+	keyPhones = KeyDef{Name: "phones", Type: "zset", LongLived: true,
+		Writer:   "gateway (gateway.lua and send.lua through the prelude's know_phone, SetProfile): the numbers sent a message, delivered one or given a profile, scored by when that last happened (real ms); a store written before held a set, which UpgradeStore turns into this",
+		Lifetime: "long-lived; with a retention, a number leaves it once it was not written to for the retention (the next script that records a number takes out those older; a listing shows none of them)"}
 	keyPhoneProfile = KeyDef{Name: "phone:<phone>:profile", Type: "string",
 		Writer:   "gateway (SetProfile): the phone's profile, JSON",
 		Lifetime: "kept (absent: the magic number's profile, or the default)"}
