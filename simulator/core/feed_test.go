@@ -124,8 +124,16 @@ func TestFeedByKey(t *testing.T) {
 		t.Fatalf("the watcher of b got %v", got)
 	}
 	n := 0
-	for range slow.C {
-		n++
+	for dropped := false; !dropped; {
+		select {
+		case _, ok := <-slow.C:
+			if ok {
+				n++
+			}
+			dropped = !ok
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the slow watcher, %d events read, was not dropped", n)
+		}
 	}
 	if n != 2 {
 		t.Fatalf("the slow watcher read %d events before it was dropped, want its buffer of 2", n)

@@ -101,8 +101,10 @@ func (r *runner) closedLoop(startCtx, flowCtx context.Context, startsOver chan<-
 			for n := range tickets {
 				// a select that found both a worker and the end of the
 				// starts ready may have handed out a ticket after the end:
-				// no flow starts then
-				if startCtx.Err() != nil {
+				// no flow starts then. A run interrupted cancels the flows'
+				// context and the starts' one after the other: a flow that
+				// ended for the first may come here before the second is.
+				if startCtx.Err() != nil || flowCtx.Err() != nil {
 					continue
 				}
 				r.flow(flowCtx, n, 0)
