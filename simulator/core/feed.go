@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // DefaultWatchBuffer is how many events a watcher may fall behind before
@@ -32,6 +33,7 @@ type Feed struct {
 	ctx      context.Context // the owner's; nil until Start, and after it ends
 	all      map[*Watcher]struct{}
 	keyed    map[string]map[*Watcher]struct{}
+	lines    map[string]*line // the lines of Queue's watchers, by key ("" for all)
 	watchers int
 	last     string // the id of the last event handed out
 }
@@ -81,9 +83,26 @@ func (l *Live) Memo(key any, f func(*Live) any) any {
 	return v
 }
 
+// line is the events that Queue's watchers of one key (or of all events)
+// read, in order: a chain of links that every one of them shares, each
+// with its place in it. The feed holds only the last link: the ones before
+// it live while a watcher has yet to read past them, so a watcher that
+// falls behind costs its place, not a queue of its own.
+type line struct {
+	last     *link // guarded by feed.mu
+	watchers int   // guarded by feed.mu
+}
+
+// link is an event in a line.
+type link struct {
+	l    *Live
+	seq  uint64 // its place in the line: one more than the link before
+	next atomic.Pointer[link]
+}
+
 // Watcher receives the events of a feed, live. C is closed when the
-// watcher fell behind or the feed stopped. A watcher of Queue has no C: its
-// events wait in a queue that grows as they come, read with Next.
+// watcher fell behind or the feed stopped. A watcher of Queue has no C: it
+// reads the line of its key with Next.
 type Watcher struct {
 	C    <-chan *Live
 	c    chan *Live
@@ -92,12 +111,15 @@ type Watcher struct {
 	gone bool // guarded by feed.mu: closed and out of the sets
 	slow bool // guarded by feed.mu: dropped for falling behind
 
-	// A watcher of Queue: its events, up to max, and who to tell of them.
+	// A watcher of Queue: its place in its line, how far it may fall
+	// behind, and who to tell of events.
 	notify func()
-	max    int
-	qmu    sync.Mutex
-	q      []*Live // guarded by qmu; nil while empty
-	ended  bool    // guarded by qmu: dropped (gone)
+	max    uint64
+	line   *line
+	at     *link         // the last link it took: Next's, one reader at a time
+	seen   atomic.Uint64 // at's seq, for the feed to tell how far behind it is
+	stop   uint64        // once ended: the seq of the last link it may take
+	ended  atomic.Bool   // dropped (gone)
 }
 
 // NewFeed returns the feed of an event log, its events handed over by sub.
@@ -108,7 +130,7 @@ func NewFeed(events *EventLog, sub *Subscriber, log *slog.Logger, keyOf func(Rec
 		keyOf = func(Record) string { return "" }
 	}
 	return &Feed{events: events, sub: sub, channel: events.ks.Live(), log: log.With("component", "feed"), keyOf: keyOf,
-		all: map[*Watcher]struct{}{}, keyed: map[string]map[*Watcher]struct{}{}}
+		all: map[*Watcher]struct{}{}, keyed: map[string]map[*Watcher]struct{}{}, lines: map[string]*line{}}
 }
 
 // Start lets the feed serve watchers until ctx ends or Stop. It starts no
@@ -148,19 +170,20 @@ func (f *Feed) Watch(ctx context.Context, key string, buffer int) (*Watcher, boo
 	return f.watch(ctx, &Watcher{C: c, c: c, key: key, feed: f})
 }
 
-// Queue starts receiving the events of the log as Watch does, into a queue
-// that holds nothing while the watcher keeps up and grows as events wait,
-// up to max of them (0: DefaultWatchBuffer): one more and the watcher is
-// dropped. Its reader takes them with Next. notify is called, under the
-// feed's lock (it must not block, nor call the feed), when an event comes
-// to an empty queue, and when the watcher is dropped: a reader may sleep
-// while Pending is false, and be woken by notify. Close the watcher when
-// done.
+// Queue starts receiving the events of the log as Watch does, into a
+// queue that costs the watcher nothing however far behind it falls: every
+// watcher of Queue with the same key reads one line of the events, each
+// from its place in it. It may fall max events behind (0:
+// DefaultWatchBuffer): one more and it is dropped. Its reader takes them
+// with Next. notify is called, under the feed's lock (it must not block,
+// nor call the feed), when an event comes to an empty queue, and when the
+// watcher is dropped: a reader may sleep while Pending is false, and be
+// woken by notify. Close the watcher when done.
 func (f *Feed) Queue(ctx context.Context, key string, max int, notify func()) (*Watcher, bool) {
 	if max <= 0 {
 		max = DefaultWatchBuffer
 	}
-	return f.watch(ctx, &Watcher{key: key, feed: f, notify: notify, max: max})
+	return f.watch(ctx, &Watcher{key: key, feed: f, notify: notify, max: uint64(max)})
 }
 
 // watch adds w to the feed's watchers (Watch, Queue).
@@ -171,6 +194,16 @@ func (f *Feed) watch(ctx context.Context, w *Watcher) (*Watcher, bool) {
 		return nil, false
 	}
 	f.watchers++
+	if w.notify != nil {
+		ln := f.lines[w.key]
+		if ln == nil {
+			ln = &line{last: &link{}}
+			f.lines[w.key] = ln
+		}
+		ln.watchers++
+		w.line, w.at = ln, ln.last
+		w.seen.Store(ln.last.seq)
+	}
 	if w.key == "" {
 		f.all[w] = struct{}{}
 	} else {
@@ -194,30 +227,28 @@ func (f *Feed) watch(ctx context.Context, w *Watcher) (*Watcher, bool) {
 	return w, true
 }
 
-// Next takes the oldest event waiting for a watcher of Queue out of its
-// queue; nil when none waits. ended tells that none will come any more:
-// the watcher was dropped (Slow tells why) and its queue is empty.
+// Next takes the oldest event waiting for a watcher of Queue; nil when
+// none waits. ended tells that none will come any more: the watcher was
+// dropped (Slow tells why) and has taken what came before. One goroutine
+// at a time reads a watcher.
 func (w *Watcher) Next() (l *Live, ended bool) {
-	w.qmu.Lock()
-	defer w.qmu.Unlock()
-	if len(w.q) == 0 {
-		return nil, w.ended
+	ended = w.ended.Load()
+	n := w.at.next.Load()
+	if n == nil || (ended && n.seq > w.stop) {
+		return nil, ended
 	}
-	l = w.q[0]
-	w.q[0] = nil
-	w.q = w.q[1:]
-	if len(w.q) == 0 {
-		w.q = nil // an idle watcher holds no queue
-	}
-	return l, false
+	// seen before the next link is looked at (Pending, Next): the feed links
+	// an event before it looks at seen, so either this reader sees the link
+	// or the feed sees it has nothing left, and notifies.
+	w.at = n
+	w.seen.Store(n.seq)
+	return n.l, false
 }
 
 // Pending tells whether Next has something to answer: an event, or the
 // watcher's end.
 func (w *Watcher) Pending() bool {
-	w.qmu.Lock()
-	defer w.qmu.Unlock()
-	return len(w.q) > 0 || w.ended
+	return w.ended.Load() || w.at.next.Load() != nil
 }
 
 // Watched tells whether anyone watches the feed.
@@ -246,15 +277,27 @@ func (w *Watcher) Close() {
 // drop closes w and takes it out of the sets; the last one out stops the
 // reader. Call it with f.mu held.
 func (f *Feed) drop(w *Watcher) {
+	if w.line != nil {
+		f.dropAt(w, w.line.last.seq)
+		return
+	}
+	f.dropAt(w, 0)
+}
+
+// dropAt is drop, for a watcher of Queue that may still take the events of
+// its line up to seq stop.
+func (f *Feed) dropAt(w *Watcher, stop uint64) {
 	if w.gone {
 		return
 	}
 	w.gone = true
 	if w.notify != nil {
-		w.qmu.Lock()
-		w.ended = true
-		w.qmu.Unlock()
+		w.stop = stop
+		w.ended.Store(true) // after stop, which Next reads once it sees ended
 		w.notify()
+		if w.line.watchers--; w.line.watchers == 0 && f.lines[w.key] == w.line {
+			delete(f.lines, w.key)
+		}
 	} else {
 		close(w.c)
 	}
@@ -281,19 +324,27 @@ func (f *Feed) deliver(r Record) {
 	f.last = r.ID
 	l := &Live{Record: r}
 	key := f.keyOf(r)
+	// The event joins the lines of Queue's watchers before any of them is
+	// looked at.
+	linkTo := func(key string) {
+		if ln := f.lines[key]; ln != nil {
+			n := &link{l: l, seq: ln.last.seq + 1}
+			ln.last.next.Store(n)
+			ln.last = n
+		}
+	}
+	linkTo("")
+	if key != "" {
+		linkTo(key)
+	}
 	send := func(w *Watcher) {
 		if w.notify != nil {
-			w.qmu.Lock()
-			n := len(w.q)
-			if n < w.max {
-				w.q = append(w.q, l)
-			}
-			w.qmu.Unlock()
-			switch {
-			case n == w.max: // too slow: drop it rather than wait
+			last := w.line.last.seq
+			switch behind := last - w.seen.Load(); {
+			case behind > w.max: // too slow: drop it rather than wait
 				w.slow = true
-				f.drop(w)
-			case n == 0:
+				f.dropAt(w, last-1)
+			case behind == 1: // the event came to an empty queue
 				w.notify()
 			}
 			return

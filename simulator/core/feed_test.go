@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -295,5 +296,73 @@ func TestFeedQueue(t *testing.T) {
 	}
 	if len(told) != 0 {
 		t.Fatalf("told %d times more", len(told))
+	}
+}
+
+// Watchers of Queue that fall behind cost the feed their place in a line
+// that all of them share, not a queue each: 2,000 watchers 1,000 events
+// behind hold the events once (a queue of pointers each would be 16 MB),
+// and each still takes every one of them, in order.
+func TestFeedQueueIsSharedByItsWatchers(t *testing.T) {
+	ctx := t.Context()
+	srv := testkit.StartRedis(t)
+	log := core.NewEventLog(srv.Client(t), core.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
+	f := core.NewFeed(log, startSubscriber(t, srv), slog.New(slog.DiscardHandler), func(core.Record) string { return "k" })
+	f.Start(ctx)
+	defer f.Stop()
+	const watchers, events = 2000, 1000
+	var ws []*core.Watcher
+	for i := range watchers {
+		key := "" // half watch every event, half those of the key
+		if i%2 == 1 {
+			key = "k"
+		}
+		w, ok := f.Queue(ctx, key, events, func() {})
+		if !ok {
+			t.Fatal("queue refused")
+		}
+		defer w.Close()
+		ws = append(ws, w)
+	}
+	last, ok := f.Watch(ctx, "", events) // handed each event after the queues were
+	if !ok {
+		t.Fatal("watch refused")
+	}
+	defer last.Close()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	at := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	for i := range events {
+		if err := log.Emit(ctx, at, "k", map[string]any{"n": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range events {
+		select {
+		case <-last.C:
+		case <-time.After(10 * time.Second):
+			t.Fatal("an event did not come")
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 2<<20 {
+		t.Errorf("%d watchers %d events behind grew the heap by %d bytes, want at most 2 MiB", watchers, events, grew)
+	}
+	for i, w := range ws {
+		for n := range events {
+			l, ended := w.Next()
+			if l == nil || ended {
+				t.Fatalf("watcher %d: event %d: Next %v %v", i, n, l, ended)
+			}
+			var p struct{ N int }
+			if err := json.Unmarshal(l.Data, &p); err != nil || p.N != n {
+				t.Fatalf("watcher %d took %s as event %d", i, l.Data, n)
+			}
+		}
+		if l, ended := w.Next(); l != nil || ended || w.Pending() {
+			t.Fatalf("watcher %d after every event: Next %v %v, Pending %v", i, l, ended, w.Pending())
+		}
 	}
 }
