@@ -34,7 +34,10 @@ const DefaultEventQueue = 4096
 // is one goroutine, its reader (read), on the smallest stack a goroutine
 // has, and its watcher's queue is empty; a writer goroutine (write) runs
 // only while something is to be sent — an event its watcher queued, a
-// ping, its end — and ends once it has sent it all.
+// ping, its end — and ends once it has sent it all, or once the kernel's
+// send buffer is too full to take more (a client that stopped reading):
+// it never waits in a write, the socket steps aside (rooms) and a writer
+// starts again once the client has read.
 type socket struct {
 	s      *Server
 	ctx    context.Context // its log lines' (the request's id), not its end
@@ -42,10 +45,13 @@ type socket struct {
 	conn   *websocket.Conn
 	watch  *core.Watcher
 	stream stream
+	sndbuf sendBuffer // the kernel's, to tell whether it has room
+	held   *core.Live // taken from the watcher, not sent for want of room: the writers'
 
 	ping    atomic.Bool // a ping is due (pingers)
 	mu      sync.Mutex
 	writing bool // a writer runs, or has ended the socket
+	aside   bool // waiting for room in the send buffer (rooms): no writer starts
 	closed  bool // the reader has ended: no writer starts
 	writers sync.WaitGroup
 }
@@ -75,6 +81,7 @@ func (k *socket) serve(r *http.Request, conn *websocket.Conn, watch *core.Watche
 	s := k.s
 	k.ctx = core.WithRequestID(context.Background(), core.RequestID(r.Context()))
 	k.route, k.conn, k.watch, k.stream = r.Pattern, conn, watch, st
+	k.sndbuf = sendBufferOf(conn.NetConn())
 	s.stats.websockets.Inc()
 	s.sockets.Add(1)
 	s.pingers.add(s, k)
@@ -87,39 +94,98 @@ func (k *socket) serve(r *http.Request, conn *websocket.Conn, watch *core.Watche
 	go k.read()
 }
 
-// wake starts a writer unless one runs or the socket has ended. The feed
-// calls it (under its lock) when an event comes to the socket's empty
-// queue, and when it drops the watcher; the pinger when a ping is due.
+// wake starts a writer unless one runs, the socket waits for room, or it
+// has ended. The feed calls it (under its lock) when an event comes to the
+// socket's empty queue, and when it drops the watcher; the pinger when a
+// ping is due.
 func (k *socket) wake() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.writing || k.aside || k.closed {
+		return
+	}
+	k.writing = true
+	k.writers.Add(1)
+	k.s.writers.add(k.s, k)
+}
+
+// roomCheck is how many frames a writer sends between two looks at the
+// send buffer's room: events and messages are a few kilobytes at most, so
+// that many fit in the half of it a look leaves free.
+const roomCheck = 8
+
+// hasRoom tells whether the send buffer can take a few more frames without
+// a write waiting: it holds no more than half what it should, or cannot
+// tell.
+func (k *socket) hasRoom() bool {
+	queued, most, ok := k.sndbuf.fill()
+	return !ok || queued <= most/2
+}
+
+// stepAside ends the writer of a socket whose send buffer has no room: the
+// socket waits among the rooms' until its client reads, or is cut off once
+// it read nothing for the write wait.
+func (k *socket) stepAside() {
+	k.mu.Lock()
+	k.writing = false
+	k.aside = !k.closed
+	k.mu.Unlock()
+	if k.aside {
+		k.s.rooms.add(k.s, k)
+	}
+}
+
+// resume starts a writer for a socket that stepped aside, once its send
+// buffer has room (rooms).
+func (k *socket) resume() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.aside = false
 	if k.writing || k.closed {
 		return
 	}
 	k.writing = true
 	k.writers.Add(1)
-	go k.write(false)
+	k.s.writers.add(k.s, k)
 }
 
 // write is a writer of the socket: it sends what waits — first, when it is
 // the socket's first writer, what the client missed — and ends when
-// nothing more waits, or when it ends the socket: a client too slow is
-// closed with 1008, and one that takes no frame within the write wait is
-// dropped.
+// nothing more waits, when the send buffer has no room (stepAside), after
+// writeRun frames (the socket waits for its turn again), or when it ends
+// the socket: a client too slow is closed with 1008, and one that takes no
+// frame within the write wait is dropped. The first writer is a goroutine
+// of its own, the others run in the server's writers.
 func (k *socket) write(first bool) {
 	defer k.writers.Done()
 	if first && !k.stream.catchUp(k) {
 		k.conn.Close()
 		return
 	}
-	for {
+	for sent := 0; ; {
+		if sent%roomCheck == 0 && (k.held != nil || k.watch.Pending()) {
+			if !k.hasRoom() {
+				k.stepAside() // a ping too waits: a client that reads nothing has yet to answer one
+				return
+			}
+			if sent >= writeRun && !first {
+				k.writers.Add(1) // its turn again once the others had theirs
+				k.s.writers.add(k.s, k)
+				return
+			}
+		}
 		if k.ping.Swap(false) && !k.sendFrame(websocket.PingMessage, nil) {
 			k.conn.Close()
 			return
 		}
-		l, ended := k.watch.Next()
+		l, ended := k.held, false
+		k.held = nil
+		if l == nil {
+			l, ended = k.watch.Next()
+		}
 		switch {
 		case l != nil:
+			sent++
 			if !k.stream.send(k, l) {
 				k.conn.Close()
 				return
@@ -161,6 +227,7 @@ func (k *socket) end() {
 	k.watch.Close()
 	k.writers.Wait()
 	s := k.s
+	s.rooms.remove(k)
 	s.pingers.remove(k)
 	s.stats.websockets.Dec()
 	s.sockets.Done()
@@ -243,6 +310,9 @@ func (k *socket) feedEnded() {
 	reason := why + ": reconnect"
 	if resume := k.stream.resume(); resume != "" {
 		reason = why + ": reconnect with ?after=" + resume
+	}
+	if !k.hasRoom() {
+		return // no frame would reach a client that reads nothing: it is cut off
 	}
 	k.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(k.s.cfg.SocketWriteWait))
 }
@@ -389,3 +459,156 @@ func (e *eventStream) send(k *socket, l *core.Live) bool {
 }
 
 func (e *eventStream) resume() string { return e.last }
+
+// rooms is the one goroutine that looks after the sockets that stepped
+// aside for want of room in their send buffer (socket.stepAside): it looks
+// at each buffer every few milliseconds — less often the more sockets wait,
+// so that looking costs a few percent of a core — and starts a writer for
+// a socket whose client has read, or cuts off one that read nothing for
+// the write wait. It runs while a socket waits, counted among the sockets'
+// goroutines.
+type rooms struct {
+	mu    sync.Mutex
+	socks map[*socket]time.Time // since when each waits
+	stop  chan struct{}         // closed when the last one leaves
+}
+
+// Bounds of the time between two looks at the waiting sockets: a look
+// costs about a microsecond a socket.
+const (
+	roomLookMin       = 5 * time.Millisecond
+	roomLookMax       = 100 * time.Millisecond
+	roomLookPerSocket = 20 * time.Microsecond
+)
+
+func (r *rooms) add(s *Server, k *socket) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.socks) == 0 {
+		if r.socks == nil {
+			r.socks = map[*socket]time.Time{}
+		}
+		r.stop = make(chan struct{})
+		s.sockets.Add(1)
+		go r.run(s, r.stop)
+	}
+	if _, ok := r.socks[k]; !ok {
+		r.socks[k] = time.Now()
+	}
+}
+
+// remove takes k out of the waiting sockets, and tells whether it was one.
+func (r *rooms) remove(k *socket) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.socks[k]; !ok {
+		return false
+	}
+	delete(r.socks, k)
+	if len(r.socks) == 0 {
+		close(r.stop)
+	}
+	return true
+}
+
+// run looks at the waiting sockets until stop is closed.
+func (r *rooms) run(s *Server, stop <-chan struct{}) {
+	defer s.sockets.Done()
+	type waiting struct {
+		k     *socket
+		since time.Time
+	}
+	var socks []waiting
+	for {
+		r.mu.Lock()
+		socks = socks[:0]
+		for k, since := range r.socks {
+			socks = append(socks, waiting{k, since})
+		}
+		r.mu.Unlock()
+		wait := min(max(time.Duration(len(socks))*roomLookPerSocket, roomLookMin), roomLookMax)
+		select {
+		case <-stop:
+			return
+		case <-time.After(wait):
+		}
+		now := time.Now()
+		for _, w := range socks {
+			switch {
+			case w.k.hasRoom():
+				if r.remove(w.k) {
+					w.k.resume()
+				}
+			case now.Sub(w.since) >= s.cfg.SocketWriteWait:
+				if r.remove(w.k) {
+					w.k.cutOff()
+				}
+			}
+		}
+	}
+}
+
+// cutOff closes a socket whose client read nothing for the write wait,
+// counted with those too slow to keep up: its reader then ends it.
+func (k *socket) cutOff() {
+	k.mu.Lock()
+	closed := k.closed
+	k.mu.Unlock()
+	if closed {
+		return // its client went first
+	}
+	k.s.stats.dropped.Inc()
+	k.s.log.DebugContext(k.ctx, "websocket client reads nothing: dropped", "route", k.route, "wait", k.s.cfg.SocketWriteWait)
+	k.conn.Close()
+}
+
+// writers are the goroutines that write to the sockets, at most
+// maxWriters of them, however many sockets an event wakes at once: a
+// socket whose writer is due waits in line for one. They run while a
+// socket waits for one, counted among the sockets' goroutines. A writer
+// never waits in a write for a client that reads nothing (stepAside), so
+// a few serve every socket.
+type writers struct {
+	mu      sync.Mutex
+	line    []*socket // the sockets whose writer is due, first come first
+	running int
+}
+
+// maxWriters is how many writers a server runs at most; writeRun is how
+// many frames a writer sends a socket before it lets the next one in line
+// have its turn.
+const (
+	maxWriters = 64
+	writeRun   = 64
+)
+
+// add puts k in line for a writer (its k.writers counted already).
+func (w *writers) add(s *Server, k *socket) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.line = append(w.line, k)
+	if w.running < maxWriters {
+		w.running++
+		s.sockets.Add(1)
+		go w.run(s)
+	}
+}
+
+// run writes to the sockets in line until none is left.
+func (w *writers) run(s *Server) {
+	defer s.sockets.Done()
+	for {
+		w.mu.Lock()
+		if len(w.line) == 0 {
+			w.running--
+			w.line = nil // an idle server holds no line
+			w.mu.Unlock()
+			return
+		}
+		k := w.line[0]
+		w.line[0] = nil
+		w.line = w.line[1:]
+		w.mu.Unlock()
+		k.write(false)
+	}
+}

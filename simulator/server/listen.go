@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -160,4 +161,13 @@ func (c *limitedConn) SetWriteBuffer(n int) error {
 		return tc.SetWriteBuffer(n)
 	}
 	return nil
+}
+
+// SyscallConn answers the raw connection of a TCP connection, for the
+// kernel's measures of it (sendRoom).
+func (c *limitedConn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, syscall.EINVAL
 }

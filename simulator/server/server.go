@@ -58,6 +58,8 @@ type Server struct {
 	upgrader websocket.Upgrader
 	sockets  sync.WaitGroup // the websockets' goroutines, and their pinger's
 	pingers  pingers
+	rooms    rooms
+	writers  writers
 
 	patterns []string
 }

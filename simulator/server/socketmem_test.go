@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,8 +11,11 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"smsim/simulator/server"
 )
 
 // socketsToMeasure is how many stalled sockets TestEventSocketMemory opens:
@@ -56,7 +60,12 @@ func rss() uint64 {
 // client holds a connection and nothing else, reads nothing after the
 // handshake, and costs the measure next to nothing.
 func rawSocket(t *testing.T, addr string) net.Conn {
-	c, err := net.Dial("tcp", addr)
+	return rawSocketOf(t, &net.Dialer{}, addr)
+}
+
+// rawSocketOf is rawSocket, dialed with d.
+func rawSocketOf(t *testing.T, d *net.Dialer, addr string) net.Conn {
+	c, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,3 +117,59 @@ func TestEventSocketMemory(t *testing.T) {
 		t.Fatalf("a stalled socket costs %d bytes, want at most %d", per, most)
 	}
 }
+
+// Watchers of the event log that stop reading while events pour in hold no
+// writer: once their send buffers are full, each socket is its reader
+// alone (what waits for it is the feed's shared line of events,
+// TestFeedQueueIsSharedByItsWatchers); the writers, a few for every
+// socket, go on serving the others; and each socket is cut off once it
+// read nothing for the write wait.
+func TestEventSocketsThatReadNothingHoldNoWriter(t *testing.T) {
+	e := newEnv(t, withServer(server.Config{SocketWriteWait: 4 * time.Second}))
+	const n = 100
+	addr := strings.TrimPrefix(e.url, "http://")
+	rawSocket(t, addr).Close() // the namespace's feed and the first buffers exist
+	waitFor(t, func() bool { return metricValue(t, e.reg, "smsim_websocket_connections") == 0 })
+	goroutines0 := runtime.NumGoroutine()
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		conns[i] = rawSocketOf(t, smallReceiveBuffer, addr)
+		defer conns[i].Close()
+	}
+	waitFor(t, func() bool { return metricValue(t, e.reg, "smsim_websocket_connections") == n })
+	flood(e.instance, 0, 150) // 300 events of a kilobyte each: more than the buffers hold
+	// the writers are done: each socket is its reader; beside them run the
+	// pinger, the one that looks after the sockets waiting for room, and the
+	// connections the flood opened to the store (slack); a writer waiting
+	// in each socket would be n more
+	const slack = 20
+	deadline := time.Now().Add(3 * time.Second)
+	for runtime.NumGoroutine() > goroutines0+n+slack {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines for %d stalled sockets (%d before them), want at most one each and %d more", runtime.NumGoroutine(), n, goroutines0, slack)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if v := metricValue(t, e.reg, "smsim_websocket_connections"); v != n {
+		t.Fatalf("%v sockets open before the write wait, want %d", v, n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for metricValue(t, e.reg, "smsim_websocket_connections") != 0 {
+		if ctx.Err() != nil {
+			t.Fatal("sockets that read nothing still open 10 s later; the write wait is 4 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if v := metricValue(t, e.reg, "smsim_websocket_slow_drops_total"); v != n {
+		t.Fatalf("smsim_websocket_slow_drops_total %v, want %d", v, n)
+	}
+}
+
+// smallReceiveBuffer dials connections whose kernel receive buffer is as
+// small as the kernel allows: a client that does not read fills it at once.
+var smallReceiveBuffer = &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+	var err error
+	rc.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024) })
+	return err
+}}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,11 +16,7 @@ import (
 
 // stalledDialer dials websockets whose kernel receive buffer is as small
 // as the kernel allows: a client that does not read fills it at once.
-var stalledDialer = &websocket.Dialer{NetDialContext: (&net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-	var err error
-	rc.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024) })
-	return err
-}}).DialContext}
+var stalledDialer = &websocket.Dialer{NetDialContext: smallReceiveBuffer.DialContext}
 
 // flood sends n messages of long bodies through the gateway: 2n events.
 func flood(in *instance, from, n int) {
