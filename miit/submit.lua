@@ -13,6 +13,28 @@
 -- args names by position: the index of each number (args.who[i]), the
 -- messages' keys, the codes' keys.
 local filing_key, filings_key = KEYS[8], KEYS[9]
+
+-- With a retention, the list of orders forgets the orders whose hash
+-- expired as orders are submitted, not only when it is listed: each
+-- FORGET_EVERY-th submission looks at the next FORGET_PAGE ids of the list
+-- after the last one looked at (the field filings_swept of the sequences),
+-- from the start again once at the end. Two ids looked at for each one
+-- added: the list holds at most about twice the orders that are kept.
+local FORGET_EVERY, FORGET_PAGE = 32, 64
+local function forget_expired(id)
+  local prefix = string.sub(filing_key, 1, #filing_key - #id)
+  local from = redis.call('HGET', seq_key, 'filings_swept') or '0'
+  local page = redis.call('ZRANGEBYSCORE', filings_key, '(' .. from, '+inf', 'WITHSCORES', 'LIMIT', 0, FORGET_PAGE)
+  local gone = {}
+  for i = 1, #page, 2 do
+    if redis.call('EXISTS', prefix .. page[i]) == 0 then gone[#gone + 1] = page[i] end
+  end
+  if #gone > 0 then redis.call('ZREM', filings_key, unpack(gone)) end
+  local to = '0'
+  if #page == 2 * FORGET_PAGE then to = page[#page] end
+  redis.call('HSET', seq_key, 'filings_swept', to)
+end
+
 if stale(clock_key, faults_key) then return STALE end
 local outs = {}
 for _, n in ipairs(args.notices) do
@@ -34,6 +56,7 @@ end
 set_order(filing_key, unpack(fields))
 touch_order(filing_key)
 redis.call('ZADD', filings_key, seq, args.id)
+if BOUNDS.retain > 0 and seq % FORGET_EVERY == 0 then forget_expired(args.id) end
 emit_now(KIND.filing_submitted, args.view)
 local notices = {}
 for i, phone in ipairs(args.phones) do

@@ -63,7 +63,7 @@ var (
 		Writer:   "every event written (the prelude's emit) is published on it: id, at, kind, data, a line each; core.Subscriber listens to the channels of the namespaces a process's watchers follow",
 		Lifetime: "nothing is stored: a Pub/Sub channel"}
 	keySeq = KeyDef{Name: "seq", Type: "hash", LongLived: true,
-		Writer:   "sequence numbers, each a field: `job` and `dead` (core.Scheduler), `filing`, `validation`, `resend` (miit), `message`, `delivery`, `travel`, `failure` (gateway)",
+		Writer:   "sequence numbers, each a field: `job` and `dead` (core.Scheduler), `filing`, `validation`, `resend` and `filings_swept` (the score in `filings` up to which submit.lua last looked for expired orders) (miit), `message`, `delivery`, `travel`, `failure` (gateway)",
 		Lifetime: "long-lived"}
 	keySchedDue = KeyDef{Name: "sched:due", Type: "zset", LongLived: true,
 		Writer:   "core.Scheduler and the scripts that schedule (the prelude's schedule): jobs (`seq|due|kind|arg|…`) scored by their due time (simulated ms)",
@@ -76,7 +76,7 @@ var (
 		Lifetime: "long-lived; its newest 1000 entries"}
 	keyFilings = KeyDef{Name: "filings", Type: "zset", LongLived: true,
 		Writer:   "miit (submit.lua): the ids of the orders, scored by their order of submission",
-		Lifetime: "long-lived; the id of an order whose hash expired leaves it when the orders are next listed"}
+		Lifetime: "long-lived; the id of an order whose hash expired leaves it when the orders are next listed, or when submit.lua's sweep reaches it: each 32nd submission looks at the next 64 ids, so it holds at most about twice the orders kept"}
 	keyFilingsByStatus = KeyDef{Name: "filings:by_status", Type: "hash", LongLived: true,
 		Writer:   "miit (every script that sets an order's MIIT status, miit.lua's count_status): the number of orders in each MIIT status, a field each; smsim_orders reads it",
 		Lifetime: "long-lived; it counts the orders since the namespace was made or reset, expired ones too"}

@@ -342,7 +342,7 @@ func TestFlowScriptCallBudget(t *testing.T) {
 	flow(0) // warm: the first use of the namespace
 	journal := core.Keyspace{Prefix: e.redis.Prefix, Namespace: core.DefaultNamespace}.Journal()
 	count := newScriptCallCounter(t, e.rdb, e.redis.Prefix, journal)
-	const n = 20
+	const n = 32 // the sweep of the list of orders (each 32nd submission, submit.lua) falls among them once
 	for i := 1; i <= n; i++ {
 		flow(i)
 	}

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -336,5 +337,36 @@ func TestPhonesLeaveTheListingAfterTheRetention(t *testing.T) {
 	e.call("PUT", "/phones/v1/"+old+"/profile", `{"spam_filter":true}`, 200, nil)
 	if got := listed(); fmt.Sprint(got) != fmt.Sprint([]string{old, recent, next}) {
 		t.Fatalf("phones %v after a profile for %s", got, old)
+	}
+}
+
+// The list of orders forgets the expired ones as new orders come, without
+// a listing: each 32nd submission looks at the next 64 ids of the list, so
+// the ids of 64 orders that expired are gone once 64 more were submitted.
+func TestExpiredOrdersLeaveTheListAsOrdersCome(t *testing.T) {
+	if testkit.RealRedis() {
+		t.Skip("expiry itself is tested on miniredis, whose TTLs run down by hand; a real Redis is only checked to set them")
+	}
+	e := newEnv(t, withLimits(testLimits))
+	e.zeroLags()
+	ctx := context.Background()
+	const n = 64
+	var old []string
+	for i := range n {
+		v := e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(fmt.Sprintf("1380000%04d", i))})
+		e.call("POST", "/provider/v1/filings/"+v.ID+"/cancel", nil, 200, nil)
+		old = append(old, v.ID)
+	}
+	e.redis.Mini.FastForward(time.Hour + time.Second) // the retention: the canceled orders expire
+	for i := range n {
+		e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(fmt.Sprintf("1390000%04d", i))})
+	}
+	ids, err := e.rdb.ZRange(ctx, e.keys().Filings(), 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != n || slices.Contains(ids, old[0]) || slices.Contains(ids, old[n-1]) {
+		t.Fatalf("the list holds %d ids (the first expired %v, the last %v), want the %d submitted after the others expired",
+			len(ids), slices.Contains(ids, old[0]), slices.Contains(ids, old[n-1]), n)
 	}
 }
