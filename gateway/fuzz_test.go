@@ -10,34 +10,12 @@ import (
 	"testing"
 
 	"smsim/simulator/core"
+	"smsim/simulator/core/testkit"
 )
 
 // The fuzz targets of the gateway's parsers. Each seed corpus, under
 // testdata/fuzz/<target>, runs with every go test; go test -fuzz looks
 // further.
-
-// wantRefusal fails unless err is a *core.Error of status 400 whose detail
-// names a field ("steps[0].by: …") that is one of under or within one.
-func wantRefusal(t *testing.T, err error, under ...string) {
-	t.Helper()
-	e, ok := err.(*core.Error)
-	if !ok || e.Code != 400 {
-		t.Fatalf("refused with %T %v, want a *core.Error of status 400", err, err)
-	}
-	field, what, ok := strings.Cut(e.Detail, ": ")
-	if !ok || field == "" || what == "" {
-		t.Fatalf("detail %q names no field", e.Detail)
-	}
-	if len(under) == 0 {
-		return
-	}
-	for _, u := range under {
-		if field == u || strings.HasPrefix(field, u+".") || strings.HasPrefix(field, u+"[") {
-			return
-		}
-	}
-	t.Fatalf("detail %q names %q, not one of %v", e.Detail, field, under)
-}
 
 var normalized = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
 
@@ -45,7 +23,7 @@ func FuzzNormalizePhone(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		p, err := NormalizePhone("to", s)
 		if err != nil {
-			wantRefusal(t, err, "to")
+			testkit.WantRefusal(t, err, "to")
 			return
 		}
 		if !normalized.MatchString(p) || !strings.HasSuffix(s, p) || len(s)-len(p) > 3 {
@@ -63,7 +41,7 @@ func FuzzParseProfile(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, err := ParseProfile(body)
 		if err != nil {
-			wantRefusal(t, err)
+			testkit.WantRefusal(t, err)
 			return
 		}
 		b, err := json.Marshal(p)
@@ -84,12 +62,12 @@ func FuzzScript(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var sc Script
 		if err := core.DecodeStrict(bytes.NewReader(body), &sc); err != nil {
-			wantRefusal(t, err)
+			testkit.WantRefusal(t, err)
 			return
 		}
 		items, err := sc.items()
 		if err != nil {
-			wantRefusal(t, err, "steps")
+			testkit.WantRefusal(t, err, "steps")
 			return
 		}
 		if len(items) > MaxScriptMessages {

@@ -2,36 +2,15 @@ package miit
 
 import (
 	"regexp"
+	"smsim/simulator/core/testkit"
 	"strings"
 	"testing"
 	"unicode/utf8"
-
-	"smsim/simulator/core"
 )
 
 // The fuzz target of the certificate check. Its seed corpus, under
 // testdata/fuzz/FuzzCertificates, runs with every go test; go test -fuzz
 // looks further.
-
-// wantRefusal fails unless err is a *core.Error of status 400 whose detail
-// names a field that is one of under or within one.
-func wantRefusal(t *testing.T, err error, under ...string) {
-	t.Helper()
-	e, ok := err.(*core.Error)
-	if !ok || e.Code != 400 {
-		t.Fatalf("refused with %T %v, want a *core.Error of status 400", err, err)
-	}
-	field, what, ok := strings.Cut(e.Detail, ": ")
-	if !ok || what == "" {
-		t.Fatalf("detail %q names no field", e.Detail)
-	}
-	for _, u := range under {
-		if field == u || strings.HasPrefix(field, u+".") {
-			return
-		}
-	}
-	t.Fatalf("detail %q names %q, not one of %v", e.Detail, field, under)
-}
 
 var lowerLast6 = regexp.MustCompile(`^[0-9a-z]{6}$`)
 
@@ -42,7 +21,7 @@ func FuzzCertificates(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name, phone, cert, entered string) {
 		p := Person{Name: name, Phone: phone, CertificateNumber: cert}
 		if err := p.check(EntityLeader); err != nil {
-			wantRefusal(t, err, EntityLeader)
+			testkit.WantRefusal(t, err, EntityLeader)
 		} else {
 			if strings.TrimSpace(p.Name) == "" || utf8.RuneCountInString(p.Name) > MaxNameLen || p.Name != name || p.CertificateNumber != cert {
 				t.Fatalf("accepted %+v from %q, %q, %q", p, name, phone, cert)
@@ -64,7 +43,7 @@ func FuzzCertificates(f *testing.F) {
 		}
 		ph, l6, err := checkPerson(phone, entered)
 		if err != nil {
-			wantRefusal(t, err, "phone", "certificate_last6")
+			testkit.WantRefusal(t, err, "phone", "certificate_last6")
 			return
 		}
 		if !lowerLast6.MatchString(l6) || !strings.EqualFold(l6, entered) || len(ph) != 11 {

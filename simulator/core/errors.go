@@ -15,6 +15,9 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Detail }
 
+// Status answers the HTTP status the error is answered with.
+func (e *Error) Status() int { return e.Code }
+
 // Invalid reports malformed or invalid input (HTTP 400).
 func Invalid(format string, args ...any) *Error {
 	return &Error{Code: 400, Detail: fmt.Sprintf(format, args...)}

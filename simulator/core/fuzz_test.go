@@ -12,41 +12,18 @@ import (
 	"unicode/utf8"
 
 	"smsim/simulator/core"
+	"smsim/simulator/core/testkit"
 )
 
 // The fuzz targets of the ground's decoders and parsers. Each seed corpus,
 // under testdata/fuzz/<target>, runs with every go test; go test -fuzz
 // looks further.
 
-// wantRefusal fails unless err is a *core.Error of status 400 whose detail
-// names a field ("sync_lag.min: …"); with under given, a field that is one
-// of them or within one ("outages[0].start" is within "outages").
-func wantRefusal(t *testing.T, err error, under ...string) {
-	t.Helper()
-	e, ok := err.(*core.Error)
-	if !ok || e.Code != 400 {
-		t.Fatalf("refused with %T %v, want a *core.Error of status 400", err, err)
-	}
-	field, what, ok := strings.Cut(e.Detail, ": ")
-	if !ok || field == "" || what == "" {
-		t.Fatalf("detail %q names no field", e.Detail)
-	}
-	if len(under) == 0 {
-		return
-	}
-	for _, u := range under {
-		if field == u || strings.HasPrefix(field, u+".") || strings.HasPrefix(field, u+"[") {
-			return
-		}
-	}
-	t.Fatalf("detail %q names %q, not one of %v", e.Detail, field, under)
-}
-
 func FuzzCheckUTF8(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		err := core.CheckUTF8(body)
 		if err != nil {
-			wantRefusal(t, err)
+			testkit.WantRefusal(t, err)
 			if d := err.(*core.Error).Detail; !strings.Contains(d, "not valid UTF-8") {
 				t.Fatalf("detail %q", d)
 			}
@@ -101,7 +78,7 @@ func FuzzParseFaults(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		faults, err := core.ParseFaults(body)
 		if err != nil {
-			wantRefusal(t, err)
+			testkit.WantRefusal(t, err)
 			return
 		}
 		wantSameFaults(t, faults)
@@ -123,13 +100,13 @@ func FuzzFaultsPatch(f *testing.F) {
 	f.Fuzz(func(t *testing.T, patch []byte) {
 		p, err := core.DecodePatch(patch)
 		if err != nil {
-			wantRefusal(t, err)
+			testkit.WantRefusal(t, err)
 			return
 		}
 		for _, raw := range bases {
 			got, err := core.ApplyPatch(raw, p)
 			if err != nil {
-				wantRefusal(t, err)
+				testkit.WantRefusal(t, err)
 				continue
 			}
 			wantSameFaults(t, got)
@@ -162,7 +139,7 @@ func FuzzParseDuration(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		d, err := core.ParseDuration("by", s)
 		if err != nil {
-			wantRefusal(t, err, "by")
+			testkit.WantRefusal(t, err, "by")
 			return
 		}
 		if d < 0 || d > core.MaxDuration {
@@ -179,7 +156,7 @@ func FuzzDelay(f *testing.F) {
 		w := core.DelayJSON{Model: model, Value: value, Min: min, Max: max, Median: median, P99: p99}
 		d, err := w.Parse("sms_delay")
 		if err != nil {
-			wantRefusal(t, err, "sms_delay")
+			testkit.WantRefusal(t, err, "sms_delay")
 			return
 		}
 		if back, err := d.JSON().Parse("sms_delay"); err != nil || back != d {
@@ -208,7 +185,7 @@ func FuzzParseScenario(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		sc, err := core.ParseScenario(body)
 		if err != nil {
-			wantRefusal(t, err)
+			testkit.WantRefusal(t, err)
 			return
 		}
 		b := mustMarshal(t, sc)
@@ -222,7 +199,7 @@ func FuzzParseScenario(f *testing.F) {
 		for _, at := range starts {
 			faults, err := sc.FaultsAt(at)
 			if err != nil {
-				wantRefusal(t, err, "faults", "outages")
+				testkit.WantRefusal(t, err, "faults", "outages")
 				continue
 			}
 			wantSameFaults(t, faults)
