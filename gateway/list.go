@@ -37,7 +37,8 @@ func (g *Gateway) Phones(ctx context.Context, q string, limit, offset int) ([]Ph
 		return nil, 0, err
 	}
 	// a number not written to within the retention has its keys expired;
-	// the next script that records a number takes it out of the set
+	// a script that records a new number takes it out of the set, once
+	// every 64 numbers (the prelude's know_phone)
 	since := math.Inf(-1)
 	if retain := g.state.Limits().BoundsOf(f).Retain; retain > 0 {
 		since = float64(time.Now().UnixMilli() - retain)

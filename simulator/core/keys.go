@@ -106,7 +106,7 @@ var (
 		Lifetime: "kept while queued; retained once delivered, blocked or failed"}
 	keyPhones = KeyDef{Name: "phones", Type: "zset", LongLived: true,
 		Writer:   "gateway (gateway.lua and send.lua through the prelude's know_phone, SetProfile): the numbers sent a message, delivered one or given a profile, scored by when that last happened (real ms); a store written before held a set, which UpgradeStore turns into this",
-		Lifetime: "long-lived; with a retention, a number leaves it once it was not written to for the retention (the next script that records a number takes out those older; a listing shows none of them)"}
+		Lifetime: "long-lived; with a retention, a number leaves it once it was not written to for the retention (a script that records a new number takes out those older whenever the set reaches a multiple of 64 numbers; a listing shows none of them)"}
 	keyPhoneProfile = KeyDef{Name: "phone:<phone>:profile", Type: "string",
 		Writer:   "gateway (SetProfile): the phone's profile, JSON",
 		Lifetime: "kept (absent: the magic number's profile, or the default)"}

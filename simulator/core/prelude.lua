@@ -180,12 +180,18 @@ end
 -- know_phone records in the sorted set of the numbers the namespace knows
 -- (key) that phone was written to just now, scored by the real time (ms);
 -- with a retention, the numbers not written to for longer than it leave
--- the set, as their keys have expired.
+-- the set, as their keys have expired: each time the set reaches a
+-- multiple of PHONES_PRUNE_EVERY numbers, with a number it did not hold.
+-- Not at every call: the embedded store sorts the whole set to remove a
+-- range of it, so a set of thousands taken in at every message would take
+-- the store's time. The listing leaves out the numbers past the retention
+-- that the set still holds.
+local PHONES_PRUNE_EVERY = 64
 local function know_phone(key, phone)
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  redis.call('ZADD', key, now, phone)
-  if BOUNDS.retain > 0 then
+  local added = redis.call('ZADD', key, now, phone)
+  if BOUNDS.retain > 0 and added == 1 and redis.call('ZCARD', key) % PHONES_PRUNE_EVERY == 0 then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', now - BOUNDS.retain))
   end
 end
