@@ -234,6 +234,15 @@ func (b *browser) within(d time.Duration, what, expr string) time.Duration {
 	}
 }
 
+// clickNow clicks the element of selector in one step of the page's own,
+// as soon as it is there: the page renders a phone's card again as events
+// come, and chromedp.Click, which looks a node up and then clicks it, may
+// find the node gone in between.
+func (b *browser) clickNow(d time.Duration, what, selector string) {
+	b.t.Helper()
+	b.within(d, what, `(() => { const e = document.querySelector(`+js(selector)+`); if (!e) return false; e.click(); return true })()`)
+}
+
 // markerPrefix begins the text of the console messages and dialogs that
 // the tests have the page write, to know that those before have arrived.
 const markerPrefix = "smsim test marker "
@@ -365,7 +374,7 @@ func TestDashboard(t *testing.T) {
 
 	t.Run("toggling the spam filter in the page changes the phone's profile", func(t *testing.T) {
 		const phone = "13000000001"
-		b.do(chromedp.Click(chromedp.CSS(`.phone[data-phone="` + phone + `"] button[data-fault="spam_filter"]`)))
+		b.clickNow(2*time.Second, "the spam filter's button", `.phone[data-phone="`+phone+`"] button[data-fault="spam_filter"]`)
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			if p := s.profile(phone); p.SpamFilter {
@@ -382,7 +391,7 @@ func TestDashboard(t *testing.T) {
 		b.within(time.Second, "the badge shows the spam filter on",
 			card(phone)+`.querySelector('[data-fault=spam_filter]').getAttribute('aria-pressed') === 'true'`)
 		// and back
-		b.do(chromedp.Click(chromedp.CSS(`.phone[data-phone="` + phone + `"] button[data-fault="spam_filter"]`)))
+		b.clickNow(2*time.Second, "the spam filter's button", `.phone[data-phone="`+phone+`"] button[data-fault="spam_filter"]`)
 		b.within(2*time.Second, "the badge shows the spam filter off",
 			card(phone)+`.querySelector('[data-fault=spam_filter]').getAttribute('aria-pressed') === 'false'`)
 		if s.profile(phone).SpamFilter {
