@@ -3,7 +3,6 @@ package core_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"runtime"
 	"slices"
@@ -21,9 +20,7 @@ import (
 func TestFeedStartsAtTheNewestEventWhenWatched(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv := testkit.StartRedis(t)
-	log := core.NewEventLog(srv.Client(t), core.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
-	f := core.NewFeed(log, startSubscriber(t, srv), slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	log, f := newFeed(t, nil)
 	f.Start(ctx)
 	defer f.Stop()
 	at := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
@@ -79,14 +76,12 @@ func TestFeedStartsAtTheNewestEventWhenWatched(t *testing.T) {
 // buffer is full, and the others go on.
 func TestFeedByKey(t *testing.T) {
 	ctx := t.Context()
-	srv := testkit.StartRedis(t)
-	log := core.NewEventLog(srv.Client(t), core.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
 	keyOf := func(r core.Record) string {
 		var d struct{ Phone string }
 		json.Unmarshal(r.Data, &d)
 		return d.Phone
 	}
-	f := core.NewFeed(log, startSubscriber(t, srv), slog.New(slog.DiscardHandler), keyOf)
+	log, f := newFeed(t, keyOf)
 	f.Start(ctx)
 	defer f.Stop()
 	all, _ := f.Watch(ctx, "", 0)
@@ -152,9 +147,7 @@ func TestFeedByKey(t *testing.T) {
 // A stopped feed refuses watchers and has closed those it had.
 func TestFeedStopped(t *testing.T) {
 	ctx := t.Context()
-	srv := testkit.StartRedis(t)
-	log := core.NewEventLog(srv.Client(t), core.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
-	f := core.NewFeed(log, startSubscriber(t, srv), slog.New(slog.DiscardHandler), nil)
+	_, f := newFeed(t, nil)
 	if _, ok := f.Watch(ctx, "", 0); ok {
 		t.Fatal("a feed never started took a watcher")
 	}
@@ -176,9 +169,7 @@ func TestFeedStopped(t *testing.T) {
 // it (a phone's frame) is made once for all of them.
 func TestFeedSharesWhatWatchersMakeOfAnEvent(t *testing.T) {
 	ctx := t.Context()
-	srv := testkit.StartRedis(t)
-	log := core.NewEventLog(srv.Client(t), core.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
-	f := core.NewFeed(log, startSubscriber(t, srv), slog.New(slog.DiscardHandler), func(core.Record) string { return "k" })
+	log, f := newFeed(t, func(core.Record) string { return "k" })
 	f.Start(ctx)
 	defer f.Stop()
 	var ws []*core.Watcher
@@ -221,6 +212,15 @@ func TestFeedSharesWhatWatchersMakeOfAnEvent(t *testing.T) {
 // watchers make of an event.
 type memoKey string
 
+// newFeed answers the event log of a namespace on the test's store and its
+// feed, not started yet, its events keyed by keyOf (nil: none).
+func newFeed(t *testing.T, keyOf func(core.Record) string) (*core.EventLog, *core.Feed) {
+	t.Helper()
+	srv := testkit.StartRedis(t)
+	log := core.NewEventLog(srv.Client(t), core.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
+	return log, core.NewFeed(log, startSubscriber(t, srv), slog.New(slog.DiscardHandler), keyOf)
+}
+
 // startSubscriber runs a subscriber on the test's store until the test ends.
 func startSubscriber(t *testing.T, srv *testkit.Redis) *core.Subscriber {
 	t.Helper()
@@ -238,9 +238,7 @@ func startSubscriber(t *testing.T, srv *testkit.Redis) *core.Subscriber {
 // what waited. Its queue holds nothing while it keeps up.
 func TestFeedQueue(t *testing.T) {
 	ctx := t.Context()
-	srv := testkit.StartRedis(t)
-	log := core.NewEventLog(srv.Client(t), core.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
-	f := core.NewFeed(log, startSubscriber(t, srv), slog.New(slog.DiscardHandler), nil)
+	log, f := newFeed(t, nil)
 	f.Start(ctx)
 	defer f.Stop()
 	told := make(chan struct{}, 100)
@@ -305,9 +303,7 @@ func TestFeedQueue(t *testing.T) {
 // and each still takes every one of them, in order.
 func TestFeedQueueIsSharedByItsWatchers(t *testing.T) {
 	ctx := t.Context()
-	srv := testkit.StartRedis(t)
-	log := core.NewEventLog(srv.Client(t), core.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
-	f := core.NewFeed(log, startSubscriber(t, srv), slog.New(slog.DiscardHandler), func(core.Record) string { return "k" })
+	log, f := newFeed(t, func(core.Record) string { return "k" })
 	f.Start(ctx)
 	defer f.Stop()
 	const watchers, events = 2000, 1000

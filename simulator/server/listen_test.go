@@ -107,10 +107,17 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 // connection's end, which no simulated clock drives.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	waitWithin(t, 5*time.Second, "the condition", cond)
+}
+
+// waitWithin waits until cond holds, and fails, naming what it waited for,
+// when it does not within d.
+func waitWithin(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("timed out")
+			t.Fatalf("%s: not within %s", what, d)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -143,24 +142,15 @@ func TestEventSocketsThatReadNothingHoldNoWriter(t *testing.T) {
 	// connections the flood opened to the store (slack); a writer waiting
 	// in each socket would be n more
 	const slack = 20
-	deadline := time.Now().Add(3 * time.Second)
-	for runtime.NumGoroutine() > goroutines0+n+slack {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines for %d stalled sockets (%d before them), want at most one each and %d more", runtime.NumGoroutine(), n, goroutines0, slack)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitWithin(t, 3*time.Second, fmt.Sprintf("at most one goroutine a stalled socket and %d more (%d before them)", slack, goroutines0), func() bool {
+		return runtime.NumGoroutine() <= goroutines0+n+slack
+	})
 	if v := metricValue(t, e.reg, "smsim_websocket_connections"); v != n {
 		t.Fatalf("%v sockets open before the write wait, want %d", v, n)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for metricValue(t, e.reg, "smsim_websocket_connections") != 0 {
-		if ctx.Err() != nil {
-			t.Fatal("sockets that read nothing still open 10 s later; the write wait is 4 s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitWithin(t, 10*time.Second, "the sockets that read nothing cut off (the write wait is 4 s)", func() bool {
+		return metricValue(t, e.reg, "smsim_websocket_connections") == 0
+	})
 	if v := metricValue(t, e.reg, "smsim_websocket_slow_drops_total"); v != n {
 		t.Fatalf("smsim_websocket_slow_drops_total %v, want %d", v, n)
 	}

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -104,14 +103,9 @@ func TestEventSocketDropsAClientThatNeverReads(t *testing.T) {
 	}
 	defer stalled.Close()
 	flood(e.instance, 0, 200)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for metricValue(t, e.reg, "smsim_websocket_connections") != 0 {
-		if ctx.Err() != nil {
-			t.Fatal("a socket that reads nothing is still open 5 s later")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitWithin(t, 5*time.Second, "the socket that reads nothing cut off", func() bool {
+		return metricValue(t, e.reg, "smsim_websocket_connections") == 0
+	})
 	if v := metricValue(t, e.reg, "smsim_websocket_slow_drops_total"); v != 1 {
 		t.Fatalf("smsim_websocket_slow_drops_total %v, want 1", v)
 	}
