@@ -3,10 +3,16 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"smsim/miit"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"smsim/miit"
+	"smsim/simulator/core/testkit"
 )
 
 // BenchmarkRoundTrip is the baseline of this machine and this Redis: one
@@ -39,6 +45,40 @@ func BenchmarkAdvanceDayPerEvent(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pending), "ns/event")
 }
 
+// processCPU is the CPU time this process has used, user and system.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// storeCPU is the CPU time a real Redis has used, user and system (INFO
+// cpu); zero on the embedded store, whose time is the process's.
+func storeCPU(b *testing.B, e *env) time.Duration {
+	if !testkit.RealRedis() {
+		return 0
+	}
+	info, err := e.rdb.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total float64
+	for line := range strings.Lines(info) {
+		for _, field := range []string{"used_cpu_user:", "used_cpu_sys:"} {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), field); ok {
+				s, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					b.Fatalf("INFO cpu: %q: %v", line, err)
+				}
+				total += s
+			}
+		}
+	}
+	return time.Duration(total * float64(time.Second))
+}
+
 // BenchmarkAdvance advances the clock 24 hours over n pending orders of
 // two people each, whose syncs are spread over the day: each order's sync
 // sends its two codes and delivers them in its own script (no lag) and
@@ -46,12 +86,16 @@ func BenchmarkAdvanceDayPerEvent(b *testing.B) {
 // — which RunDue carries on with, without claiming again. It reports the time per event carried out, which stays level
 // as n grows when an advance is linear in its events, and the commands the
 // process sends to Redis per event (the calls a script makes inside Redis
-// are free), which does not hang on the machine's load. On the embedded
+// are free), which does not hang on the machine's load. It reports too the
+// CPU time an event costs this process (cpu-ns/event; on the embedded
+// store, the store's too) and a real Redis (redis-cpu-ns/event): on a
+// shared machine they vary less than the time. On the embedded
 // store, or on the real Redis of SMSIM_TEST_REDIS_URL.
 func BenchmarkAdvance(b *testing.B) {
 	for _, n := range []int{100, 1000} {
 		b.Run(fmt.Sprintf("orders=%d", n), func(b *testing.B) {
 			var events float64
+			var cpu, store time.Duration // of this process (the store too, when embedded), of a real Redis
 			commands := 0
 			for b.Loop() {
 				b.StopTimer()
@@ -65,9 +109,12 @@ func BenchmarkAdvance(b *testing.B) {
 				before := activity(families(b, e.reg)["smsim_scheduler_events_total"])
 				count.take()
 				count.takeBackground()
+				cpu0, store0 := processCPU(b), storeCPU(b, e)
 				b.StartTimer()
 				e.advance("24h")
 				b.StopTimer()
+				cpu += processCPU(b) - cpu0
+				store += storeCPU(b, e) - store0
 				events += activity(families(b, e.reg)["smsim_scheduler_events_total"]) - before
 				fg, _ := count.take()
 				bg, _ := count.takeBackground()
@@ -76,6 +123,10 @@ func BenchmarkAdvance(b *testing.B) {
 			}
 			b.ReportMetric(events/float64(b.N), "events/op")
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/events, "ns/event")
+			b.ReportMetric(float64(cpu.Nanoseconds())/events, "cpu-ns/event")
+			if testkit.RealRedis() {
+				b.ReportMetric(float64(store.Nanoseconds())/events, "redis-cpu-ns/event")
+			}
 			b.ReportMetric(float64(commands)/events, "commands/event")
 		})
 	}
