@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"smsim/simulator/core"
 	"smsim/simulator/core/testkit"
@@ -81,6 +82,38 @@ func FuzzScript(f *testing.F) {
 		again, err := back.items()
 		if err != nil || !slices.Equal(again, items) || n != len(items) {
 			t.Fatalf("%s stored as %q, read back as %+v (%d messages), stored again as %q, %v", body, items, back, n, again, err)
+		}
+	})
+}
+
+// A trail is written as encoding/json writes it, byte for byte, whatever
+// its steps and details hold.
+func FuzzTrailJSON(f *testing.F) {
+	f.Fuzz(func(t *testing.T, ms int64, step, detail string) {
+		at := time.UnixMilli(ms % core.MaxTime().UnixMilli()).UTC()
+		for _, tr := range []trail{nil, {}, {{At: at, Step: step, Detail: detail}, {At: at.Add(time.Second), Step: detail, Detail: step}}} {
+			want, err := json.Marshal(tr)
+			if err != nil {
+				t.Skipf("encoding/json refuses %v: %v", tr, err)
+			}
+			if got := tr.json(); got != string(want) {
+				t.Fatalf("trail %#v written\n%s\nencoding/json writes\n%s", tr, got, want)
+			}
+		}
+	})
+}
+
+// The code in a body is what the regular expression of its definition
+// finds: the first run of exactly six digits that stands as a word.
+func FuzzCodeIn(f *testing.F) {
+	def := regexp.MustCompile(`(^|[^0-9A-Za-z_])([0-9]{6})([^0-9A-Za-z_]|$)`)
+	f.Fuzz(func(t *testing.T, body string) {
+		want := ""
+		if m := def.FindStringSubmatch(body); m != nil {
+			want = m[2]
+		}
+		if got := CodeIn(body); got != want {
+			t.Fatalf("CodeIn(%q) = %q, want %q", body, got, want)
 		}
 	})
 }

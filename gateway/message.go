@@ -51,17 +51,34 @@ type Message struct {
 	Seq int64 `json:"-"` // delivery order in the namespace: a later delivery has a greater one
 }
 
-var sixDigits = regexp.MustCompile(`(^|[^0-9A-Za-z_])([0-9]{6})([^0-9A-Za-z_]|$)`)
-
 // CodeIn finds a six-digit code in body: the first run of exactly six
 // digits that stands as a word of its own (not inside an id such as
-// f_123456ab).
+// f_123456ab) — the first match of (^|[^0-9A-Za-z_])([0-9]{6})([^0-9A-Za-z_]|$),
+// found without a regular expression, as every message planned reads it.
 func CodeIn(body string) string {
-	m := sixDigits.FindStringSubmatch(body)
-	if m == nil {
-		return ""
+	for i := 0; i < len(body); {
+		if !isDigit(body[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(body) && isDigit(body[j]) {
+			j++
+		}
+		if j-i == 6 && (i == 0 || !isWordByte(body[i-1])) && (j == len(body) || !isWordByte(body[j])) {
+			return body[i:j]
+		}
+		i = j
 	}
-	return m[2]
+	return ""
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// isWordByte tells whether c is one of [0-9A-Za-z_]; a byte of a UTF-8
+// sequence is not.
+func isWordByte(c byte) bool {
+	return isDigit(c) || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
 }
 
 var miitLong = regexp.MustCompile(`^106[0-9]{10}12381$`)

@@ -254,3 +254,16 @@ func FuzzNewJob(f *testing.F) {
 		}
 	})
 }
+
+// Fill writes a template as strings.Replacer would with the same pairs.
+func FuzzFill(f *testing.F) {
+	f.Fuzz(func(t *testing.T, template, p1, v1, p2, v2 string) {
+		if p1 == "" || p2 == "" {
+			return // a placeholder is never empty
+		}
+		want := strings.NewReplacer(p1, v1, p2, v2).Replace(template)
+		if got := core.Fill(template, p1, v1, p2, v2); got != want {
+			t.Fatalf("core.Fill(%q, %q, %q, %q, %q) = %q, strings.Replacer writes %q", template, p1, v1, p2, v2, got, want)
+		}
+	})
+}

@@ -158,10 +158,34 @@ func (f Faults) Text(id TextID) (string, bool) {
 }
 
 // Fill writes the values of placeholders into template: vals holds
-// placeholder, value pairs.
+// placeholder, value pairs. It reads the template once, left to right, as
+// strings.Replacer does — at each place the first placeholder of vals that
+// is there, no value read again — but builds nothing to do so: every code
+// message is filled, on the hot path of a sync. A placeholder is never
+// empty.
 func Fill(template string, vals ...string) string {
 	if len(vals)%2 != 0 {
 		panic(fmt.Sprintf("core.Fill: %d values, want pairs", len(vals)))
 	}
-	return strings.NewReplacer(vals...).Replace(template)
+	var b strings.Builder
+	start := 0
+	for i := 0; i < len(template); i++ {
+		for k := 0; k < len(vals); k += 2 {
+			if vals[k] != "" && strings.HasPrefix(template[i:], vals[k]) {
+				if b.Len() == 0 {
+					b.Grow(len(template) + 32)
+				}
+				b.WriteString(template[start:i])
+				b.WriteString(vals[k+1])
+				i += len(vals[k]) - 1
+				start = i + 1
+				break
+			}
+		}
+	}
+	if start == 0 {
+		return template
+	}
+	b.WriteString(template[start:])
+	return b.String()
 }
