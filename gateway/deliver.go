@@ -27,13 +27,13 @@ type deliverArgs struct {
 
 // delivery is what becomes of a message, as onDeliver decided.
 type delivery struct {
-	Status      string `json:"status"`
-	Folder      string `json:"folder"` // "" for none: a failure
-	Reason      string `json:"reason"`
-	At          int64  `json:"at"`            // simulated ms
-	InboxLimit  int    `json:"inbox_limit"`   // 0: none
-	Trail       string `json:"trail"`         // JSON
-	TrailIfFull string `json:"trail_if_full"` // JSON: the trail should the inbox be full
+	Status      string    `json:"status"`
+	Folder      string    `json:"folder"` // "" for none: a failure
+	Reason      string    `json:"reason"`
+	At          int64     `json:"at"`          // simulated ms
+	InboxLimit  int       `json:"inbox_limit"` // 0: none
+	Trail       trailText `json:"trail"`
+	TrailIfFull trailText `json:"trail_if_full"` // the trail should the inbox be full
 }
 
 // onDeliver delivers queued messages, in order: the faults in force at the
@@ -92,7 +92,7 @@ func (g *Gateway) onDeliver(ctx context.Context, jobs []core.Job) error {
 		}
 		keys = append(keys, g.ks.Message(m.id), folderKey, g.ks.PhoneTravelling(m.phone), g.ks.PhoneFailed(m.phone))
 		args.Messages = append(args.Messages, delivery{Status: status, Folder: folder, Reason: reason, At: job.Due.UnixMilli(),
-			InboxLimit: prof.InboxLimit, Trail: m.trail.json(), TrailIfFull: full.json()})
+			InboxLimit: prof.InboxLimit, Trail: trailText(m.trail), TrailIfFull: trailText(full)})
 		senders = append(senders, m.sender)
 		reasons = append(reasons, reason)
 		delays = append(delays, job.Due.Sub(msTime(str(v[6]))).Seconds())

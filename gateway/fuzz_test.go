@@ -87,7 +87,7 @@ func FuzzScript(f *testing.F) {
 }
 
 // A trail is written as encoding/json writes it, byte for byte, whatever
-// its steps and details hold.
+// its steps and details hold; given to a script, as a JSON string of that.
 func FuzzTrailJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ms int64, step, detail string) {
 		at := time.UnixMilli(ms % core.MaxTime().UnixMilli()).UTC()
@@ -98,6 +98,10 @@ func FuzzTrailJSON(f *testing.F) {
 			}
 			if got := tr.json(); got != string(want) {
 				t.Fatalf("trail %#v written\n%s\nencoding/json writes\n%s", tr, got, want)
+			}
+			text, _ := json.Marshal(string(want))
+			if got, err := json.Marshal(trailText(tr)); err != nil || !bytes.Equal(got, text) {
+				t.Fatalf("trail %#v as a script's argument\n%s, %v\nwant\n%s", tr, got, err, text)
 			}
 		}
 	})

@@ -26,7 +26,7 @@ type Outgoing struct {
 	Code        string    `json:"code"`
 	SentAt      int64     `json:"sent_at"` // simulated ms
 	Due         int64     `json:"due"`     // simulated ms: when it is delivered, or held until
-	Trail       string    `json:"trail"`   // JSON: its trail as sent
+	Trail       trailText `json:"trail"`   // its trail as sent
 	DuplicateOf string    `json:"duplicate_of"`
 	Profile     string    `json:"profile"`           // the stored profile the plan assumed
 	Deliver     *delivery `json:"deliver,omitempty"` // due at once: its delivery
@@ -158,16 +158,16 @@ func (g *Gateway) planOne(r SendRequest, f core.Faults, prof Profile, raw string
 			Script: keys.Add(g.ks.PhoneScript(r.To)), Folder: keys.Add(g.folderKey(r.To, FolderInbox)),
 			Travelling: keys.Add(g.ks.PhoneTravelling(r.To)), Failed: keys.Add(g.ks.PhoneFailed(r.To))}}
 	if due.After(r.At) {
-		out.Trail = t.json() // delivered later, by its job
+		out.Trail = trailText(t) // delivered later, by its job
 		return out
 	}
 	job := core.Job{Due: due}
 	if o, ok := outageAt(f, r.To, job); ok && o.Mode == core.ModeHold {
 		t.add(due, StepOutage, "held by the %s outage until %s", o.Carrier, o.End.Format("2006-01-02T15:04:05Z07:00"))
-		out.Trail, out.Due = t.json(), o.End.UnixMilli()
+		out.Trail, out.Due = trailText(t), o.End.UnixMilli()
 		return out
 	}
-	out.Trail = t.json()
+	out.Trail = trailText(t)
 	m := queued{id: r.ID, phone: r.To, sender: r.From, body: r.Body, trail: t}
 	status, folder, reason := g.route(job, &m, prof, f)
 	full := m.trail
@@ -179,7 +179,7 @@ func (g *Gateway) planOne(r SendRequest, f core.Faults, prof Profile, raw string
 		out.Keys.Folder = keys.Add(g.folderKey(r.To, FolderBlocked))
 	}
 	out.Deliver = &delivery{Status: status, Folder: folder, Reason: reason, At: due.UnixMilli(),
-		InboxLimit: prof.InboxLimit, Trail: m.trail.json(), TrailIfFull: full.json()}
+		InboxLimit: prof.InboxLimit, Trail: trailText(m.trail), TrailIfFull: trailText(full)}
 	return out
 }
 

@@ -38,6 +38,17 @@ func (t *trail) add(at time.Time, step, format string, args ...any) {
 	*t = append(*t, Decision{At: at.UTC(), Step: step, Detail: fmt.Sprintf(format, args...)})
 }
 
+// trailText is a trail a script takes as its JSON text (a JSON string
+// holding the trail's JSON), written only when the script's arguments are:
+// a sync plans the code message of each of its candidate codes, and sends
+// the trails of one.
+type trailText trail
+
+// MarshalJSON writes the trail's JSON as a JSON string.
+func (t trailText) MarshalJSON() ([]byte, error) {
+	return appendJSONString(nil, trail(t).json()), nil
+}
+
 // json writes the trail as encoding/json would, byte for byte, without
 // its reflection: a message's plan writes up to three trails, and for each
 // sync a plan of every candidate code, so this is on the hot path of an

@@ -171,7 +171,7 @@ func Fill(template string, vals ...string) string {
 	start := 0
 	for i := 0; i < len(template); i++ {
 		for k := 0; k < len(vals); k += 2 {
-			if vals[k] != "" && strings.HasPrefix(template[i:], vals[k]) {
+			if p := vals[k]; p != "" && template[i] == p[0] && strings.HasPrefix(template[i:], p) {
 				if b.Len() == 0 {
 					b.Grow(len(template) + 32)
 				}

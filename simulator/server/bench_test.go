@@ -194,6 +194,7 @@ func BenchmarkFlow(b *testing.B) {
 	e := newBenchEnv(b)
 	e.patchFaults(`{"sync_lag":{"min":"0s","max":"0s"},"result_sync_lag":{"min":"0s","max":"0s"},"review":{"min":"1h","max":"1h"}}`)
 	i := 0
+	cpu0, store0 := processCPU(b), storeCPU(b, e)
 	for b.Loop() {
 		i++
 		phone := fmt.Sprintf("1390%07d", i)
@@ -202,5 +203,15 @@ func BenchmarkFlow(b *testing.B) {
 		if r := e.validate(m.Code, phone, leaderCert); r.Result != miit.ResultComplete {
 			b.Fatalf("validation %+v", r)
 		}
+	}
+	reportCPU(b, e, cpu0, store0, float64(b.N), "flow")
+}
+
+// reportCPU reports the CPU time this process and a real Redis used since
+// cpu0 and store0 (processCPU, storeCPU), per unit of n.
+func reportCPU(b *testing.B, e *env, cpu0, store0 time.Duration, n float64, unit string) {
+	b.ReportMetric(float64((processCPU(b) - cpu0).Nanoseconds())/n, "cpu-ns/"+unit)
+	if testkit.RealRedis() {
+		b.ReportMetric(float64((storeCPU(b, e) - store0).Nanoseconds())/n, "redis-cpu-ns/"+unit)
 	}
 }
