@@ -454,14 +454,41 @@ func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 	}
 }
 
+// releaseEvery is how many carried-out jobs runInOrder holds, at most,
+// before it releases them in one round trip.
+const releaseEvery = 16
+
 // runInOrder carries out a claimed batch in due order, and answers how
 // many jobs it carried out. It puts the rest back when a job falls due
 // before the batch's next one meanwhile, or when a handler fails.
+//
+// It releases the jobs it carried out releaseEvery at a time, and looks at
+// the due set as it does, instead of after each: a job that a handler
+// scheduled is heard of as KickFor is told (laneWatch), and when one falls
+// due before the batch's next, what was carried out is released at once
+// and the due set decides. A job another process puts back or schedules
+// meanwhile is seen at the next release. Carried out but not yet released,
+// a job would be carried out again after its lease should the process die:
+// handlers are idempotent.
 func (s *Scheduler) runInOrder(ctx context.Context, batch []string) (int, error) {
-	return s.runSequence(ctx, batch, func(group []string, next string) (bool, error) {
-		first, err := s.release(ctx, group)
+	w := &laneWatch{}
+	ctx = context.WithValue(ctx, laneWatchKey{}, w)
+	var held []string
+	n, err := s.runSequence(ctx, batch, func(group []string, next string) (bool, error) {
+		held = append(held, group...)
+		if next != "" && len(held) < releaseEvery && !w.precedes(next) {
+			return false, nil
+		}
+		first, err := s.release(ctx, held)
+		held = nil
 		return err == nil && next != "" && first != nil && before(*first, next), err
 	})
+	if len(held) > 0 { // a handler failed after them
+		if _, rerr := s.release(context.WithoutCancel(ctx), held); rerr != nil {
+			s.log.WarnContext(ctx, "releasing jobs carried out", "jobs", len(held), "err", rerr)
+		}
+	}
+	return n, err
 }
 
 // runSequence carries out jobs in order, a group at a time (groupEnd), and

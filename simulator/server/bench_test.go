@@ -210,8 +210,8 @@ func BenchmarkFlow(b *testing.B) {
 // reportCPU reports the CPU time this process and a real Redis used since
 // cpu0 and store0 (processCPU, storeCPU), per unit of n.
 func reportCPU(b *testing.B, e *env, cpu0, store0 time.Duration, n float64, unit string) {
-	b.ReportMetric(float64((processCPU(b) - cpu0).Nanoseconds())/n, "cpu-ns/"+unit)
+	b.ReportMetric(float64((processCPU(b)-cpu0).Nanoseconds())/n, "cpu-ns/"+unit)
 	if testkit.RealRedis() {
-		b.ReportMetric(float64((storeCPU(b, e) - store0).Nanoseconds())/n, "redis-cpu-ns/"+unit)
+		b.ReportMetric(float64((storeCPU(b, e)-store0).Nanoseconds())/n, "redis-cpu-ns/"+unit)
 	}
 }
