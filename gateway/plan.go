@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -103,6 +104,33 @@ func StalePhone(err error) string {
 	return phone
 }
 
+// PlanCandidates plans r with each of bodies in turn (a message whose
+// body is not settled yet: a code message, whose script picks one of
+// several candidate codes) as Plan would, and tells whether the plans
+// after the first are the first's but for their Body and Code (alike).
+// They are unless the phone's profile blocks keywords, the one thing of a
+// plan that reads a body: then each is planned in full.
+func (g *Gateway) PlanCandidates(f core.Faults, r SendRequest, bodies []string, keys *core.KeyList) (plans [][]Outgoing, alike, ok bool) {
+	prof, raw, ok := g.planProfile(f, r)
+	if !ok {
+		return nil, false, false
+	}
+	alike = len(prof.BlockKeywords) == 0
+	for i, body := range bodies {
+		r.Body = body
+		if i == 0 || !alike {
+			plans = append(plans, g.plan(f, r, prof, raw, keys))
+			continue
+		}
+		outs := slices.Clone(plans[0])
+		for k := range outs {
+			outs[k].Body, outs[k].Code = body, CodeIn(body)
+		}
+		plans = append(plans, outs)
+	}
+	return plans, alike, true
+}
+
 // Plan plans r — and the second copy the network makes of it, when it does
 // — for a script that sends it (gw_send), with the namespace's fault
 // profile and what this process knows of the phone; the message's keys go
@@ -110,27 +138,42 @@ func StalePhone(err error) string {
 // throttle may hold it, or the phone has a fault script. Send it with Send
 // then.
 func (g *Gateway) Plan(f core.Faults, r SendRequest, keys *core.KeyList) ([]Outgoing, bool) {
-	ph := g.phones.get(r.To)
-	if ph.scripted || g.throttled(r, f) {
+	prof, raw, ok := g.planProfile(f, r)
+	if !ok {
 		return nil, false
 	}
-	prof := DefaultProfile()
+	return g.plan(f, r, prof, raw, keys), true
+}
+
+// planProfile answers the profile a plan of r assumes (and its stored
+// form, "" when none), or false when r cannot be planned.
+func (g *Gateway) planProfile(f core.Faults, r SendRequest) (Profile, string, bool) {
+	ph := g.phones.get(r.To)
+	if ph.scripted || g.throttled(r, f) {
+		return Profile{}, "", false
+	}
 	if ph.raw != "" {
 		p, err := ParseProfile([]byte(ph.raw))
 		if err != nil {
-			return nil, false // Send reports it
+			return Profile{}, "", false // Send reports it
 		}
-		prof = p
-	} else if m, ok := MagicProfile(r.To); ok && f.MagicNumbers {
-		prof = m
+		return p, ph.raw, true
 	}
-	outs := []Outgoing{g.planOne(r, f, prof, ph.raw, keys)}
+	if m, ok := MagicProfile(r.To); ok && f.MagicNumbers {
+		return m, "", true
+	}
+	return DefaultProfile(), "", true
+}
+
+// plan plans r, and its second copy when the network makes one, under prof.
+func (g *Gateway) plan(f core.Faults, r SendRequest, prof Profile, raw string, keys *core.KeyList) []Outgoing {
+	outs := []Outgoing{g.planOne(r, f, prof, raw, keys)}
 	if g.rand.Chance(f.DuplicateRate, "duplicate", r.ID) || g.rand.Chance(prof.DuplicateRate, "phone_duplicate", r.ID) {
 		dup := r
 		dup.ID, dup.duplicateOf = g.rand.DerivedID("m", r.ID, "duplicate"), r.ID
-		outs = append(outs, g.planOne(dup, f, prof, ph.raw, keys))
+		outs = append(outs, g.planOne(dup, f, prof, raw, keys))
 	}
-	return outs, true
+	return outs
 }
 
 // throttled tells whether a throttle applies to r.

@@ -71,10 +71,16 @@ type sameAsFirst struct {
 	Code string `json:"code"`
 }
 
-// compact sets Sent from Texts.
-func (sj *syncSubject) compact() {
+// compact sets Sent from Texts; alike: the candidates' messages after the
+// first's are known to be the first's but for their body and code
+// (gateway.PlanCandidates).
+func (sj *syncSubject) compact(alike bool) {
 	sj.Sent = nil
 	for j, outs := range sj.Texts {
+		if j > 0 && alike && len(outs) > 0 {
+			sj.Sent = append(sj.Sent, sameAsFirst{Body: outs[0].Body, Code: outs[0].Code})
+			continue
+		}
 		if j > 0 && len(outs) == len(sj.Texts[0]) && len(outs) > 0 {
 			same := sameAsFirst{Body: outs[0].Body, Code: outs[0].Code}
 			alike := true
@@ -137,16 +143,16 @@ func (s *Service) planSync(id string, phones []string, now time.Time, snap core.
 			continue
 		}
 		msgID := s.rand.DerivedID("m", s.ks.Namespace, id, "code", si, "first")
-		for _, code := range sj.Candidates {
-			outs, ok := s.gw.Plan(f, gateway.SendRequest{ID: msgID, From: s.codeSender(f, phone, msgID), To: phone,
-				Body: s.wording(f).Code(code, f.ValidationWindow), At: now}, keys)
-			if !ok {
-				sj.Texts = nil // a job texts it
-				break
-			}
-			sj.Texts = append(sj.Texts, outs)
+		bodies := make([]string, len(sj.Candidates))
+		for j, code := range sj.Candidates {
+			bodies[j] = s.wording(f).Code(code, f.ValidationWindow)
 		}
-		sj.compact()
+		texts, alike, ok := s.gw.PlanCandidates(f, gateway.SendRequest{ID: msgID, From: s.codeSender(f, phone, msgID), To: phone, At: now},
+			bodies, keys)
+		if ok { // else a job texts it
+			sj.Texts = texts
+			sj.compact(alike)
+		}
 		a.Subjects = append(a.Subjects, sj)
 	}
 	return a
