@@ -41,6 +41,11 @@ type syncArgs struct {
 	ReviewDue  int64         `json:"review_due"`           // of an order that needs no one
 	ResultDue  int64         `json:"result_due"`           // … and when the provider learns it is under review
 	Subjects   []syncSubject `json:"subjects"`             // in the order of the order's subjects
+	// Phones are the numbers of the subjects the plan was made with when
+	// they came with the sync job, not read from the order: sync.lua checks
+	// them. Empty: read from the order (or submit.lua's sync, which has
+	// them).
+	Phones []string `json:"phones,omitempty"`
 }
 
 // syncSubject is what the sync gives a subject: a code, the first of the
@@ -176,21 +181,28 @@ func (s *Service) codesSent(a syncArgs, sent []codeSent) {
 // onSync: the order reaches MIIT's validation database. MIIT texts each
 // required person a code and the validation window starts; an order that
 // needs no one goes straight to review.
+//
+// Args: filing, then the numbers of its subjects, in order, as the order
+// was submitted: the sync is planned with them, and its script checks they
+// are still the order's. A job written before it took the numbers, or of
+// an order that needs no one, has the filing alone: the order is read
+// first.
 func (s *Service) onSync(ctx context.Context, job core.Job) error {
-	if err := job.Arity(1); err != nil {
-		return err
+	if len(job.Args) == 0 {
+		return job.Arity(1)
 	}
-	id := job.Args[0]
-	f, err := s.load(ctx, id)
-	if err != nil {
-		return ignoreNotFound(err)
+	id, phones := job.Args[0], job.Args[1:]
+	for i, p := range phones {
+		if n, err := gateway.NormalizePhone("phone", p); err != nil || n != p {
+			return core.Permanent(fmt.Errorf("malformed job %s: argument %d, %q, is not a mobile number", job, i+2, p))
+		}
 	}
-	if f.v["status"] != StatusUnknown {
-		return nil
-	}
-	phones := make([]string, f.int("nsubj"))
-	for i := range phones {
-		phones[i] = f.v[fmt.Sprintf("s%d.phone", i+1)]
+	given := len(phones) > 0
+	if !given {
+		var err error
+		if phones, err = s.syncPhones(ctx, id); err != nil || phones == nil {
+			return err
+		}
 	}
 	for range maxStale {
 		snap, err := s.state.Snapshot(ctx)
@@ -199,11 +211,21 @@ func (s *Service) onSync(ctx context.Context, job core.Job) error {
 		}
 		keys := core.NewKeyList(s.libKeys(s.ks.Filing(id))...)
 		args := s.planSync(id, phones, job.Due, snap, keys)
+		if given {
+			args.Phones = phones
+		}
 		out, err := syncScript.Run(ctx, s.rdb, keys.Keys(), args).StringSlice()
 		if retry, err := s.gw.Retry(ctx, err); retry {
 			continue
 		} else if err != nil {
 			return fmt.Errorf("sync %s: %w", id, err)
+		}
+		if out[0] == "phones" { // the order's numbers changed since it was submitted
+			if phones, err = s.syncPhones(ctx, id); err != nil || phones == nil {
+				return err
+			}
+			given = false
+			continue
 		}
 		var sent []codeSent
 		if err := json.Unmarshal([]byte(out[0]), &sent); err != nil {
@@ -213,6 +235,23 @@ func (s *Service) onSync(ctx context.Context, job core.Job) error {
 		return s.carryOn(ctx, out[1:])
 	}
 	return fmt.Errorf("sync %s: %w", id, gateway.ErrKeptChanging)
+}
+
+// syncPhones reads the numbers of order id's subjects, in order, for its
+// sync; none (nil) when the order is gone or has reached MIIT already.
+func (s *Service) syncPhones(ctx context.Context, id string) ([]string, error) {
+	f, err := s.load(ctx, id)
+	if err != nil {
+		return nil, ignoreNotFound(err)
+	}
+	if f.v["status"] != StatusUnknown {
+		return nil, nil
+	}
+	phones := make([]string, f.int("nsubj"))
+	for i := range phones {
+		phones[i] = f.v[fmt.Sprintf("s%d.phone", i+1)]
+	}
+	return phones, nil
 }
 
 // maxStale bounds how often a script is planned again because what it was

@@ -63,6 +63,16 @@ local function subj(F, i, field)
   return order(F)['s' .. i .. '.' .. field]
 end
 
+-- same_phones tells whether phones are the numbers of order F's subjects,
+-- in order.
+local function same_phones(F, phones)
+  if nsubj(F) ~= #phones then return false end
+  for i, p in ipairs(phones) do
+    if subj(F, i, 'phone') ~= p then return false end
+  end
+  return true
+end
+
 -- count_status records that order F moves to MIIT status st, in the count
 -- of orders by status (smsim_orders): call it before setting the status.
 local function count_status(F, st)

@@ -1,6 +1,7 @@
 package miit_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -230,5 +231,34 @@ func TestNumberChangeToTheSameNumber(t *testing.T) {
 	wantError(t, err, 400, "website_admin.phone: the order already has 13800000904; give the new number (a code is sent again with POST /miit/v1/resends)")
 	if n := len(w.codes("13800000904")); n != 1 {
 		t.Fatalf("%d code messages, want the one of the sync", n)
+	}
+}
+
+// The sync job carries the order's numbers as it was submitted; a job of
+// the filing alone — written before jobs took them — reads them from the
+// order, and texts the codes alike.
+func TestSyncJobOfTheFilingAlone(t *testing.T) {
+	w := newWorld(t)
+	w.lags(30*time.Minute, time.Minute)
+	v := w.submit(miit.SubmitRequest{Type: "cancel", Variant: "app", WebsiteAdmin: admin("13400000031")})
+	jobs, err := w.sched.Scheduled(w.ctx, 10, func(j core.Job) bool { return j.Kind == miit.JobSync })
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("sync jobs %+v, %v; want one", jobs, err)
+	}
+	if got, want := jobs[0].Args, []string{v.ID, "13400000031"}; !slices.Equal(got, want) {
+		t.Fatalf("the sync job's arguments: %q, want %q", got, want)
+	}
+	if err := w.rdb.ZRem(w.ctx, w.ks.SchedDue(), jobs[0].Member()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.sched.Schedule(w.ctx, jobs[0].Due, miit.JobSync, v.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.advance(30 * time.Minute)
+	if n := len(w.codes("13400000031")); n != 1 {
+		t.Fatalf("%d codes at the sync, want 1", n)
+	}
+	if mv := w.miitView(v.ID); mv.Status != miit.StatusPendingValidation {
+		t.Fatalf("MIIT view %+v, want %s", mv, miit.StatusPendingValidation)
 	}
 }

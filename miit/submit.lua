@@ -76,7 +76,7 @@ local codes = {}
 if args.sync then
   codes = sync_order(filing_key, args.sync)
 else
-  schedule(due_key, seq_key, args.sync_due, JOB.sync, {args.id})
+  schedule(due_key, seq_key, args.sync_due, JOB.sync, {args.id, unpack(args.phones)}) -- the numbers save the sync a read
 end
 local o = order(filing_key)
 return finish({'{"notices":[' .. table.concat(notices, ',') .. '],"codes":' .. json_list(codes) ..

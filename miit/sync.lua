@@ -1,8 +1,12 @@
 -- sync brings an order to MIIT (the library's sync_order), its plan
 -- computed with the clock and the fault profile of args.expect. It answers
 -- {the codes texted here (JSON: sync_order's answer), jobs due at once…},
--- or refuses a stale plan.
+-- or {'phones'} when the order's numbers are not the plan's, or refuses a
+-- stale plan.
 local filing_key = KEYS[8]
+-- A plan made with the numbers its job was given (args.phones) is made
+-- again with the order's when they changed since (a number changed).
+if args.phones and not same_phones(filing_key, args.phones) then return {'phones'} end
 if stale(clock_key, faults_key) then return STALE end
 local phone = gw_stale_phone(sync_outs(args, {}))
 if phone then return gw_stale_reply(phone) end

@@ -131,7 +131,7 @@ func TestDeadJobs(t *testing.T) {
 	want := []string{ // newest first: of two due at once, the set orders them by stored form
 		`"x|soon|miit.sync" "" - []: malformed job "x|soon|miit.sync": due: strconv.ParseInt: parsing "soon": invalid syntax`,
 		`"999999999998|1777593660000|miit.sync|` + v.ID + `|extra" "miit.sync" 2026-05-01T00:01:00Z ["` + v.ID + `" "extra"]: ` +
-			`malformed job miit.sync #999999999998 due 2026-05-01T00:01:00Z [` + v.ID + ` extra]: 2 arguments, want 1`,
+			`malformed job miit.sync #999999999998 due 2026-05-01T00:01:00Z [` + v.ID + ` extra]: argument 2, "extra", is not a mobile number`,
 	}
 	if list.Total != 2 || strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("dead jobs (%d):\n%s\nwant (2):\n%s", list.Total, strings.Join(got, "\n"), strings.Join(want, "\n"))
