@@ -90,11 +90,15 @@ func FuzzScript(f *testing.F) {
 // its steps and details hold; given to a script, as a JSON string of that.
 func FuzzTrailJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ms int64, step, detail string) {
-		at := time.UnixMilli(ms % core.MaxTime().UnixMilli()).UTC()
+		ms %= core.MaxTime().UnixMilli() // a simulated time: from 1970 to core.MaxTime
+		if ms < 0 {
+			ms = -ms
+		}
+		at := time.UnixMilli(ms).UTC()
 		for _, tr := range []trail{nil, {}, {{At: at, Step: step, Detail: detail}, {At: at.Add(time.Second), Step: detail, Detail: step}}} {
 			want, err := json.Marshal(tr)
 			if err != nil {
-				t.Skipf("encoding/json refuses %v: %v", tr, err)
+				t.Fatalf("encoding/json refuses %v: %v", tr, err)
 			}
 			if got := tr.json(); got != string(want) {
 				t.Fatalf("trail %#v written\n%s\nencoding/json writes\n%s", tr, got, want)
