@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -33,7 +34,21 @@ type delivery struct {
 	At          int64     `json:"at"`          // simulated ms
 	InboxLimit  int       `json:"inbox_limit"` // 0: none
 	Trail       trailText `json:"trail"`
-	TrailIfFull trailText `json:"trail_if_full"` // the trail should the inbox be full
+	TrailIfFull trailText `json:"trail_if_full,omitempty"` // the trail should the inbox be full; none when it has no limit
+}
+
+// newDelivery is the delivery of a message whose trail, t, ends with where
+// route sent it (status, folder, reason) at due, under the phone's profile
+// prof. Bound for an inbox with a limit, it carries the trail of the
+// refusal should the inbox be full: its last step becomes a failure.
+func newDelivery(t trail, due time.Time, status, folder, reason string, prof Profile) delivery {
+	d := delivery{Status: status, Folder: folder, Reason: reason, At: due.UnixMilli(), InboxLimit: prof.InboxLimit, Trail: trailText(t)}
+	if folder == FolderInbox && prof.InboxLimit > 0 {
+		full := append(trail{}, t[:len(t)-1]...)
+		full.add(due, StepFailed, "refused: the inbox is full (%s)", plural(prof.InboxLimit, "message"))
+		d.TrailIfFull = trailText(full)
+	}
+	return d
 }
 
 // onDeliver delivers queued messages, in order: the faults in force at the
@@ -85,14 +100,8 @@ func (g *Gateway) onDeliver(ctx context.Context, jobs []core.Job) error {
 		if folder != "" {
 			folderKey = g.folderKey(m.phone, folder)
 		}
-		full := m.trail // should the inbox be full: its last step, delivered, becomes a refusal
-		if folder == FolderInbox {
-			full = append(trail{}, m.trail[:len(m.trail)-1]...)
-			full.add(job.Due, StepFailed, "refused: the inbox is full (%s)", plural(prof.InboxLimit, "message"))
-		}
 		keys = append(keys, g.ks.Message(m.id), folderKey, g.ks.PhoneTravelling(m.phone), g.ks.PhoneFailed(m.phone))
-		args.Messages = append(args.Messages, delivery{Status: status, Folder: folder, Reason: reason, At: job.Due.UnixMilli(),
-			InboxLimit: prof.InboxLimit, Trail: trailText(m.trail), TrailIfFull: trailText(full)})
+		args.Messages = append(args.Messages, newDelivery(m.trail, job.Due, status, folder, reason, prof))
 		senders = append(senders, m.sender)
 		reasons = append(reasons, reason)
 		delays = append(delays, job.Due.Sub(msTime(str(v[6]))).Seconds())

@@ -25,9 +25,9 @@ type Outgoing struct {
 	Sender      string    `json:"sender"`
 	Body        string    `json:"body"`
 	Code        string    `json:"code"`
-	SentAt      int64     `json:"sent_at"` // simulated ms
-	Due         int64     `json:"due"`     // simulated ms: when it is delivered, or held until
-	Trail       trailText `json:"trail"`   // its trail as sent
+	SentAt      int64     `json:"sent_at"`         // simulated ms
+	Due         int64     `json:"due"`             // simulated ms: when it is delivered, or held until
+	Trail       trailText `json:"trail,omitempty"` // its trail as sent; none when delivered at once (Deliver's)
 	DuplicateOf string    `json:"duplicate_of"`
 	Profile     string    `json:"profile"`           // the stored profile the plan assumed
 	Deliver     *delivery `json:"deliver,omitempty"` // due at once: its delivery
@@ -210,19 +210,14 @@ func (g *Gateway) planOne(r SendRequest, f core.Faults, prof Profile, raw string
 		out.Trail, out.Due = trailText(t), o.End.UnixMilli()
 		return out
 	}
-	out.Trail = trailText(t)
+	// Delivered in its script, which stores the delivery's trail, not this.
 	m := queued{id: r.ID, phone: r.To, sender: r.From, body: r.Body, trail: t}
 	status, folder, reason := g.route(job, &m, prof, f)
-	full := m.trail
-	if folder == FolderInbox {
-		full = append(trail{}, m.trail[:len(m.trail)-1]...)
-		full.add(due, StepFailed, "refused: the inbox is full (%s)", plural(prof.InboxLimit, "message"))
-	}
 	if folder == FolderBlocked {
 		out.Keys.Folder = keys.Add(g.folderKey(r.To, FolderBlocked))
 	}
-	out.Deliver = &delivery{Status: status, Folder: folder, Reason: reason, At: due.UnixMilli(),
-		InboxLimit: prof.InboxLimit, Trail: trailText(m.trail), TrailIfFull: trailText(full)}
+	d := newDelivery(m.trail, due, status, folder, reason, prof)
+	out.Deliver = &d
 	return out
 }
 

@@ -20,6 +20,27 @@ func (in *instance) undelivered(phone, folder string) []gateway.Message {
 	return out.Messages
 }
 
+// A message planned and delivered in the script that sends it — MIIT's
+// code at a sync with no lag — meets a full inbox as a message delivered
+// by its job does: it fails, inbox_full, its last step the refusal. The
+// notice, sent first, filled the inbox of one message.
+func TestPlannedMessageToAFullInbox(t *testing.T) {
+	e := newEnv(t)
+	const phone = "13800000311"
+	e.putProfile(phone, `{"inbox_limit":1}`)
+	e.fixedLags("0s", "0s")
+	e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	inbox, failed := e.inbox(phone), e.undelivered(phone, "failed")
+	if len(inbox) != 1 || inbox[0].Sender != "95187" || len(failed) != 1 {
+		t.Fatalf("inbox %+v, failed %+v; want the notice in the inbox and the code failed", inbox, failed)
+	}
+	m := failed[0]
+	if m.Sender != "12381" || m.Code == "" || m.Status != "failed" || m.Reason != "inbox_full" ||
+		steps(m) != "sent delay failed" || m.Trail[len(m.Trail)-1].Detail != "refused: the inbox is full (1 message)" {
+		t.Fatalf("the code %+v (trail %s), want failed, inbox_full, its last step the refusal", m, steps(m))
+	}
+}
+
 // A phone's failed messages are listed with their reason and trail, those
 // still on their way with their trail so far; each leaves the travelling
 // list when its outcome is decided.
