@@ -39,9 +39,8 @@ func (t *trail) add(at time.Time, step, format string, args ...any) {
 }
 
 // trailText is a trail a script takes as its JSON text (a JSON string
-// holding the trail's JSON), written only when the script's arguments are:
-// a sync plans the code message of each of its candidate codes, and sends
-// the trails of one.
+// holding the trail's JSON), written when the script's arguments are, not
+// when the message is planned.
 type trailText trail
 
 // MarshalJSON writes the trail's JSON as a JSON string.
@@ -50,9 +49,8 @@ func (t trailText) MarshalJSON() ([]byte, error) {
 }
 
 // json writes the trail as encoding/json would, byte for byte, without
-// its reflection: a message's plan writes up to three trails, and for each
-// sync a plan of every candidate code, so this is on the hot path of an
-// advance.
+// its reflection: every message planned or delivered writes one or two,
+// on the hot path of a flow and of an advance.
 func (t trail) json() string {
 	if t == nil {
 		return "null"
