@@ -31,9 +31,8 @@ func (s *Server) apiCall(route string, h nsHandler) nsHandler {
 			s.fail(w, r, err)
 			return
 		}
-		body := peekBody(r, s.cfg.MaxBody)
-		phone := bodyPhone(body)
-		dec, err := ns.APIFault(r.Context(), snap, route, phone)
+		body := readBody(peekBody(r, s.cfg.MaxBody))
+		dec, err := ns.APIFault(r.Context(), snap, route, body.phone())
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -64,10 +63,10 @@ func (s *Server) apiCall(route string, h nsHandler) nsHandler {
 			Query: r.URL.RawQuery, Status: status, At: snap.Now().Now, RealAt: start.UTC(),
 			Took: core.FormatDuration(time.Since(start).Round(time.Microsecond))}
 		var cut1, cut2 bool
-		e.Body, cut1 = journalBody(body)
-		e.Answer, cut2 = journalBody(rec.body.Bytes())
+		e.Body, cut1 = body.journal()
+		e.Answer, cut2 = readBody(rec.body.Bytes()).journal()
 		e.Truncated = cut1 || cut2 || rec.cut
-		e.Phones = phonesOf(r, body)
+		e.Phones = body.phones(r.PathValue("phone"))
 		e.Order = orderOf(r, rec.body.Bytes())
 		if dec != nil && !dec.Applied.None() {
 			e.Fault = &dec.Applied
@@ -149,62 +148,157 @@ func peekBody(r *http.Request, limit int64) []byte {
 	return b
 }
 
-// journalBody is a body as the journal keeps it: the JSON itself, or its
-// text as a JSON string; cut at core.JournalBodyMax (true then).
-func journalBody(b []byte) (json.RawMessage, bool) {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
-		return nil, false
-	}
-	if len(b) <= core.JournalBodyMax && json.Valid(b) {
-		var c bytes.Buffer
-		if json.Compact(&c, b) == nil {
-			return c.Bytes(), false
+// requestBody is a body as apiCall reads it, for api_faults (its "phone")
+// and for the journal (its copy, the numbers it names): compacted once and
+// decoded once, when first asked, and only when what is asked can be in it.
+type requestBody struct {
+	raw       []byte // as it came, spaces trimmed
+	compacted bool
+	compact   []byte // raw compacted; nil when it is no JSON or too long for the journal
+	decoded   bool
+	doc       any // raw decoded; nil when it is no JSON
+}
+
+// readBody returns the body b, unread.
+func readBody(b []byte) *requestBody {
+	return &requestBody{raw: bytes.TrimSpace(b)}
+}
+
+// compactJSON answers the body compacted, when it is JSON no longer than
+// core.JournalBodyMax: nil else.
+func (b *requestBody) compactJSON() []byte {
+	if !b.compacted {
+		b.compacted = true
+		if len(b.raw) > 0 && len(b.raw) <= core.JournalBodyMax {
+			var c bytes.Buffer
+			if json.Compact(&c, b.raw) == nil {
+				b.compact = c.Bytes()
+			}
 		}
 	}
-	cut := len(b) > core.JournalBodyMax
-	if cut {
-		b = b[:core.JournalBodyMax]
+	return b.compact
+}
+
+// document answers the body decoded, nil when it is no JSON.
+func (b *requestBody) document() any {
+	if !b.decoded {
+		b.decoded = true
+		src := b.raw
+		if c := b.compactJSON(); c != nil {
+			src = c
+		} else if len(b.raw) <= core.JournalBodyMax {
+			return nil // compacting found it no JSON
+		}
+		if json.Unmarshal(src, &b.doc) != nil {
+			b.doc = nil
+		}
 	}
-	s, _ := json.Marshal(strings.ToValidUTF8(string(b), "\uFFFD"))
+	return b.doc
+}
+
+// mayName tells whether the body may hold a field named name: it does
+// when it holds the name in quotes, whatever its case (exact tells it must
+// be as given), or an escape that could spell it.
+func (b *requestBody) mayName(name string, exact bool) bool {
+	q := `"` + name + `"`
+	if bytes.Contains(b.raw, []byte(q)) || bytes.Contains(b.raw, []byte(`\u`)) {
+		return true
+	}
+	if exact {
+		return false
+	}
+	for i := bytes.IndexByte(b.raw, '"'); i >= 0 && i+len(q) <= len(b.raw); {
+		if bytes.EqualFold(b.raw[i:i+len(q)], []byte(q)) {
+			return true
+		}
+		j := bytes.IndexByte(b.raw[i+1:], '"')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+// journal is the body as the journal keeps it: the JSON compacted, or its
+// text as a JSON string; cut at core.JournalBodyMax (true then).
+func (b *requestBody) journal() (json.RawMessage, bool) {
+	if len(b.raw) == 0 {
+		return nil, false
+	}
+	if c := b.compactJSON(); c != nil {
+		return c, false
+	}
+	text := b.raw
+	cut := len(text) > core.JournalBodyMax
+	if cut {
+		text = text[:core.JournalBodyMax]
+	}
+	s, _ := json.Marshal(strings.ToValidUTF8(string(text), "\uFFFD"))
 	return s, cut
 }
 
-// bodyPhone is the number a JSON body names in its "phone" field.
-func bodyPhone(body []byte) string {
-	var v struct {
-		Phone string `json:"phone"`
-	}
-	if json.Unmarshal(body, &v) != nil || v.Phone == "" {
+// phone is the number the body's "phone" field names, normalised when it
+// is one; "" for none. It reads the field as the handlers' decoding does,
+// whatever the case of its key.
+func (b *requestBody) phone() string {
+	if !b.mayName("phone", false) {
 		return ""
 	}
-	if p, err := gateway.NormalizePhone("phone", v.Phone); err == nil {
-		return p
+	doc, ok := b.document().(map[string]any)
+	if !ok {
+		return ""
 	}
-	return v.Phone
+	p, _ := doc["phone"].(string)
+	if foldsTo(doc, "phone") {
+		// A key that is "phone" but for case: the last of them in the body
+		// is the field, which the decoded map cannot tell.
+		var v struct {
+			Phone string `json:"phone"`
+		}
+		if json.Unmarshal(b.raw, &v) != nil {
+			return ""
+		}
+		p = v.Phone
+	}
+	if p == "" {
+		return ""
+	}
+	if n, err := gateway.NormalizePhone("phone", p); err == nil {
+		return n
+	}
+	return p
 }
 
-// phonesOf answers the numbers a request names: in its path, in its body's
-// "phone" fields (its own, then its persons' and its changes', by the name
-// of the field that holds them).
-func phonesOf(r *http.Request, body []byte) []string {
+// foldsTo tells whether doc has a key equal to name but for case, other
+// than name itself.
+func foldsTo(doc map[string]any, name string) bool {
+	for k := range doc {
+		if k != name && strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// phones answers the numbers a request names: pathPhone (its path's, or
+// ""), then its body's "phone" fields (its own, then its persons' and its
+// changes', by the name of the field that holds them), each once,
+// normalised when it is one.
+func (b *requestBody) phones(pathPhone string) []string {
 	var out []string
 	add := func(p string) {
 		if n, err := gateway.NormalizePhone("phone", p); err == nil {
 			p = n
 		}
-		for _, x := range out {
-			if x == p {
-				return
-			}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
 		}
-		out = append(out, p)
 	}
-	if p := r.PathValue("phone"); p != "" {
-		add(p)
+	if pathPhone != "" {
+		add(pathPhone)
 	}
-	var doc any
-	if json.Unmarshal(body, &doc) != nil {
+	if !b.mayName("phone", true) {
 		return out
 	}
 	var walk func(v any, depth int)
@@ -229,7 +323,7 @@ func phonesOf(r *http.Request, body []byte) []string {
 			}
 		}
 	}
-	walk(doc, 0)
+	walk(b.document(), 0)
 	return out
 }
 
@@ -238,6 +332,9 @@ func phonesOf(r *http.Request, body []byte) []string {
 func orderOf(r *http.Request, answer []byte) string {
 	if id := r.PathValue("id"); id != "" {
 		return id
+	}
+	if !bytes.Contains(answer, []byte(`"f_`)) {
+		return "" // the server writes an order's id as it is
 	}
 	var v struct {
 		ID string `json:"id"`
