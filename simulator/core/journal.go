@@ -77,22 +77,23 @@ var (
 )
 
 type journalArgs struct {
-	Entries []string `json:"entries"`
-	Max     int      `json:"max"`
-	Bounds  Bounds   `json:"bounds"`
+	Max    int    `json:"max"`
+	Bounds Bounds `json:"bounds"`
 }
 
-// Append writes entries, keeping the newest max, in one command.
+// Append writes entries, keeping the newest max, in one command. The
+// entries go to Redis as they are pushed, an argument each, not inside the
+// script's JSON arguments: a script decodes no text it only stores.
 func (j *Journal) Append(ctx context.Context, entries []JournalEntry, max int, b Bounds) error {
-	args := journalArgs{Max: max, Bounds: b}
+	raw := make([]string, 0, len(entries))
 	for _, e := range entries {
-		raw, err := json.Marshal(e)
+		r, err := json.Marshal(e)
 		if err != nil {
 			return fmt.Errorf("journal entry %s %s: %w", e.Method, e.Path, err)
 		}
-		args.Entries = append(args.Entries, string(raw))
+		raw = append(raw, string(r))
 	}
-	if err := journalScript.Run(ctx, j.rdb, []string{j.key}, args).Err(); err != nil {
+	if err := journalScript.RunWith(ctx, j.rdb, []string{j.key}, journalArgs{Max: max, Bounds: b}, raw).Err(); err != nil {
 		return fmt.Errorf("write the request journal: %w", err)
 	}
 	return nil

@@ -52,6 +52,25 @@ func (s *Script[A]) Run(ctx context.Context, c redis.Scripter, keys []string, ar
 	return s.s.Run(ctx, c, keys, string(b))
 }
 
+// RunWith is Run with more arguments after args, each a string of its own
+// in ARGV[2], ARGV[3], …: what a script passes on to Redis as it is, such
+// as entries to push, travels and reaches it without being encoded into
+// args and decoded by the prelude.
+func (s *Script[A]) RunWith(ctx context.Context, c redis.Scripter, keys []string, args A, more []string) *redis.Cmd {
+	b, err := json.Marshal(args)
+	if err != nil {
+		cmd := redis.NewCmd(ctx)
+		cmd.SetErr(fmt.Errorf("script arguments: %w", err))
+		return cmd
+	}
+	argv := make([]any, 0, 1+len(more))
+	argv = append(argv, string(b))
+	for _, m := range more {
+		argv = append(argv, m)
+	}
+	return s.s.Run(ctx, c, keys, argv...)
+}
+
 var (
 	luaName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	luaWord = regexp.MustCompile(`^[A-Za-z0-9._:-]*$`)
