@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-	"unicode/utf8"
+
+	"smsim/simulator/core"
 )
 
 // A Decision is one thing that happened to a message on its way — a delay
@@ -45,7 +46,7 @@ type trailText trail
 
 // MarshalJSON writes the trail's JSON as a JSON string.
 func (t trailText) MarshalJSON() ([]byte, error) {
-	return appendJSONString(nil, trail(t).json()), nil
+	return core.AppendJSONString(nil, trail(t).json()), nil
 }
 
 // json writes the trail as encoding/json would, byte for byte, without
@@ -73,64 +74,10 @@ func (d Decision) appendJSON(b []byte) []byte {
 	b = append(b, `{"at":"`...)
 	b = d.At.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","step":`...)
-	b = appendJSONString(b, d.Step)
+	b = core.AppendJSONString(b, d.Step)
 	b = append(b, `,"detail":`...)
-	b = appendJSONString(b, d.Detail)
+	b = core.AppendJSONString(b, d.Detail)
 	return append(b, '}')
-}
-
-// appendJSONString appends s as a JSON string as encoding/json escapes it:
-// quotes, backslashes and control characters; <, > and & for HTML; U+2028
-// and U+2029; invalid UTF-8 as U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 func trailOf(s string) trail {

@@ -86,7 +86,13 @@ type journalArgs struct {
 // script's JSON arguments: a script decodes no text it only stores.
 func (j *Journal) Append(ctx context.Context, entries []JournalEntry, max int, b Bounds) error {
 	raw := make([]string, 0, len(entries))
+	var buf []byte
 	for _, e := range entries {
+		if b, ok := e.appendJSON(buf[:0]); ok {
+			buf = b
+			raw = append(raw, string(b))
+			continue
+		}
 		r, err := json.Marshal(e)
 		if err != nil {
 			return fmt.Errorf("journal entry %s %s: %w", e.Method, e.Path, err)

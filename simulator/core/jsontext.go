@@ -1,0 +1,129 @@
+package core
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// AppendJSONString appends s as a JSON string as encoding/json escapes it:
+// quotes, backslashes and control characters; <, > and & for HTML; U+2028
+// and U+2029; invalid UTF-8 as U+FFFD.
+func AppendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// appendJSON appends the entry as the journal stores it, without
+// encoding/json's reflection, or answers false when it cannot: a time
+// outside the years 0–9999, which encoding/json refuses too, or of
+// another zone than UTC, or a fault applied (rare: encoding/json writes that entry). The entries of every
+// request are written so, on the hot path of every flow.
+//
+// Body and Answer are appended as they are: they must be compact JSON, as
+// the request journal makes them. encoding/json would write the same
+// value, with <, > and & escaped inside them: both read back alike.
+func (e JournalEntry) appendJSON(b []byte) ([]byte, bool) {
+	if e.Fault != nil || !jsonYear(e.At) || !jsonYear(e.RealAt) {
+		return b, false
+	}
+	b = append(b, `{"id":`...)
+	b = AppendJSONString(b, e.ID)
+	b = append(b, `,"method":`...)
+	b = AppendJSONString(b, e.Method)
+	b = append(b, `,"route":`...)
+	b = AppendJSONString(b, e.Route)
+	b = append(b, `,"path":`...)
+	b = AppendJSONString(b, e.Path)
+	if e.Query != "" {
+		b = append(b, `,"query":`...)
+		b = AppendJSONString(b, e.Query)
+	}
+	if len(e.Body) > 0 {
+		b = append(b, `,"body":`...)
+		b = append(b, e.Body...)
+	}
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(e.Status), 10)
+	if len(e.Answer) > 0 {
+		b = append(b, `,"answer":`...)
+		b = append(b, e.Answer...)
+	}
+	b = append(b, `,"at":"`...)
+	b = e.At.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","real_at":"`...)
+	b = e.RealAt.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","took":`...)
+	b = AppendJSONString(b, e.Took)
+	if len(e.Phones) > 0 {
+		b = append(b, `,"phones":[`...)
+		for i, p := range e.Phones {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendJSONString(b, p)
+		}
+		b = append(b, ']')
+	}
+	if e.Order != "" {
+		b = append(b, `,"order":`...)
+		b = AppendJSONString(b, e.Order)
+	}
+	if e.Truncated {
+		b = append(b, `,"truncated":true`...)
+	}
+	return append(b, '}'), true
+}
+
+// jsonYear tells whether t is a time of UTC that encoding/json writes: its
+// year is within 0–9999.
+func jsonYear(t time.Time) bool {
+	y := t.Year()
+	return t.Location() == time.UTC && y >= 0 && y <= 9999
+}
