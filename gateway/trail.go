@@ -44,9 +44,11 @@ func (t *trail) add(at time.Time, step, format string, args ...any) {
 // when the message is planned.
 type trailText trail
 
-// MarshalJSON writes the trail's JSON as a JSON string.
-func (t trailText) MarshalJSON() ([]byte, error) {
-	return core.AppendJSONString(nil, trail(t).json()), nil
+// MarshalText answers the trail's JSON, which encoding/json writes as a
+// JSON string: as text, not as JSON of its own (MarshalJSON), which
+// encoding/json would scan again to compact it.
+func (t trailText) MarshalText() ([]byte, error) {
+	return []byte(trail(t).json()), nil
 }
 
 // json writes the trail as encoding/json would, byte for byte, without
