@@ -90,6 +90,7 @@ func TestDashboardNamespaces(t *testing.T) {
 	b.open(s.url + "/")
 
 	t.Run("the page opens on the default namespace, empty", func(t *testing.T) {
+		b := b.with(t)
 		b.clockShows("the default namespace's clock", t0)
 		b.showsOnly("default", nil, nil)
 		if got := eval[string](b, `document.querySelector('#phones-count').textContent`); got != "0" {
@@ -104,6 +105,7 @@ func TestDashboardNamespaces(t *testing.T) {
 	})
 
 	t.Run("switching to ns-a shows ns-a's phone, message and order only", func(t *testing.T) {
+		b, nsA, nsB := b.with(t), nsA.with(t), nsB.with(t)
 		b.switchTo("ns-a")
 		b.within(2*time.Second, "ns-a's message", card("13000000011")+`?.querySelector('.bubble .body')?.textContent === "hello from ns-a"`)
 		b.within(2*time.Second, "ns-a's order", `document.querySelector('tr[data-order=`+js(orderA)+`]') !== null`)
@@ -123,6 +125,7 @@ func TestDashboardNamespaces(t *testing.T) {
 	})
 
 	t.Run("switching to ns-b shows ns-b's phones, message and order only", func(t *testing.T) {
+		b, nsA, nsB := b.with(t), nsA.with(t), nsB.with(t)
 		b.switchTo("ns-b")
 		b.within(2*time.Second, "ns-b's message", card("13000000021")+`?.querySelector('.bubble .body')?.textContent === "hello from ns-b"`)
 		b.within(2*time.Second, "ns-b's phones", `document.querySelectorAll('.phone').length === 3`)
@@ -139,6 +142,7 @@ func TestDashboardNamespaces(t *testing.T) {
 	})
 
 	t.Run("a reload stays on ns-b", func(t *testing.T) {
+		b := b.with(t)
 		b.do(chromedp.Reload())
 		b.within(5*time.Second, "the feed live again", `document.querySelector('#feed-state').dataset.state === 'live'`)
 		b.within(2*time.Second, "ns-b's messages", card("13000000021")+`?.querySelectorAll('.bubble').length === 2`)
@@ -150,6 +154,7 @@ func TestDashboardNamespaces(t *testing.T) {
 	})
 
 	t.Run("a bad name is refused, saying why, and the page stays", func(t *testing.T) {
+		b := b.with(t)
 		for _, tc := range []struct{ name, input, err string }{
 			{"a space and a !", "bad name!", `namespace: must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit, got "bad name!"`},
 			{"a leading dash", "-ns", `namespace: must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit, got "-ns"`},
@@ -157,6 +162,7 @@ func TestDashboardNamespaces(t *testing.T) {
 			{"nothing", "", `namespace: must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit, got ""`},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
+				b := b.with(t)
 				b.switchTo(tc.input)
 				if got := eval[string](b, `document.querySelector('#ns-error').textContent`); got != tc.err {
 					t.Errorf("error %q, want %q", got, tc.err)
@@ -173,6 +179,7 @@ func TestDashboardNamespaces(t *testing.T) {
 	})
 
 	t.Run("the clock's buttons act on the namespace shown only", func(t *testing.T) {
+		b, nsA, nsB, s := b.with(t), nsA.with(t), nsB.with(t), s.with(t)
 		b.clockShows("ns-b's clock", t0)
 		b.do(chromedp.Click(chromedp.ID("advance-1h")))
 		b.clockShows("ns-b's clock one hour on", t0.Add(time.Hour))
@@ -188,6 +195,7 @@ func TestDashboardNamespaces(t *testing.T) {
 	})
 
 	t.Run("back in the browser's history is ns-a again", func(t *testing.T) {
+		b := b.with(t)
 		b.do(chromedp.Evaluate[chromedp.Void](`history.back()`))
 		b.within(2*time.Second, "ns-a's messages", card("13000000011")+`?.querySelectorAll('.bubble').length === 2`)
 		b.within(2*time.Second, "ns-a's message sent while the page showed ns-b", card("13000000012")+` !== null`)
@@ -400,6 +408,7 @@ func TestDashboardNamespaceSuggestions(t *testing.T) {
 	b.open(s.url + "/")
 
 	t.Run("the page opens suggesting the namespaces in use", func(t *testing.T) {
+		b := b.with(t)
 		b.suggests("the namespaces in use", "alpha", "beta", "default")
 		if got := eval[string](b, `document.querySelector('#ns-list option[value=default]').label`); got != "default (shown)" {
 			t.Errorf("the suggestion of the namespace shown reads %q, want %q", got, "default (shown)")
@@ -418,6 +427,7 @@ func TestDashboardNamespaceSuggestions(t *testing.T) {
 	gamma.send("13000000053", "hello from gamma")
 
 	t.Run("a namespace begun since shows once the field gets the focus", func(t *testing.T) {
+		b, s := b.with(t), s.with(t)
 		// an event the page shows, sent after gamma began: once it shows,
 		// the page has handled what came before
 		s.send("13000000050", "default, after gamma began")
@@ -439,6 +449,7 @@ func TestDashboardNamespaceSuggestions(t *testing.T) {
 	})
 
 	t.Run("picking a suggestion shows its namespace", func(t *testing.T) {
+		b := b.with(t)
 		pick := eval[string](b, `document.querySelector('#ns-list option[value=gamma]').value`)
 		b.switchTo(pick)
 		b.within(2*time.Second, "gamma's message", card("13000000053")+`?.querySelector('.bubble .body')?.textContent === "hello from gamma"`)
@@ -458,9 +469,11 @@ func TestDashboardNamespaceSuggestions(t *testing.T) {
 	})
 
 	t.Run("a list that cannot be read leaves the suggestions as they were", func(t *testing.T) {
+		b, s := b.with(t), s.with(t)
 		s.in("delta").send("13000000055", "hello from delta")
 		for _, mode := range []string{"503", "garbage"} {
 			t.Run(mode, func(t *testing.T) {
+				b := b.with(t)
 				l.mode.Store(mode)
 				asked, answers := l.asked.Load(), b.answers()
 				b.focusField()

@@ -50,6 +50,14 @@ func start(t *testing.T) *smsim {
 	return &smsim{t: t, url: sim.URL, c: sim.Client}
 }
 
+// with answers the client for t, a subtest: a failure of its helpers is
+// the subtest's, not its parent's.
+func (s *smsim) with(t *testing.T) *smsim {
+	c := *s
+	c.t = t
+	return &c
+}
+
 func (s *smsim) check(err error) {
 	s.t.Helper()
 	if err != nil {
@@ -119,15 +127,27 @@ func (s *smsim) profile(phone string) client.PhoneProfile {
 	return p
 }
 
-// browser is a headless Chromium with one tab, and what the tab wrote to
-// its console and the dialogs it opened.
+// browser is a headless Chromium with one tab, seen from a test: its
+// helpers fail t, the test or subtest that uses it (with).
 type browser struct {
-	t       *testing.T
+	t *testing.T
+	*tab
+}
+
+// tab is the browser's one tab, and what it wrote to its console and the
+// dialogs it opened: the same for every test that uses the browser.
+type tab struct {
 	ctx     context.Context
 	mu      sync.Mutex
 	console []chromedp.ConsoleMessage
 	dialogs []string
 	markers int // markers sent (mark)
+}
+
+// with answers the browser for t, a subtest: a failure of its helpers is
+// the subtest's, not its parent's (which a subtest must not fail).
+func (b *browser) with(t *testing.T) *browser {
+	return &browser{t: t, tab: b.tab}
 }
 
 // chromium finds the browser. Without one, the browser tests fail in CI
@@ -174,7 +194,7 @@ func newBrowser(t *testing.T) *browser {
 		cancelTab()
 		cancelAlloc()
 	})
-	b := &browser{t: t, ctx: ctx}
+	b := &browser{t: t, tab: &tab{ctx: ctx}}
 	console := chromedp.Console(ctx)
 	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
 	go func() {
@@ -345,6 +365,7 @@ func TestDashboard(t *testing.T) {
 	b.open(s.url + "/")
 
 	t.Run("page loads without console errors", func(t *testing.T) {
+		b := b.with(t)
 		if got := eval[string](b, `document.title`); got != "smsim" {
 			t.Errorf("title %q, want smsim", got)
 		}
@@ -356,6 +377,7 @@ func TestDashboard(t *testing.T) {
 	})
 
 	t.Run("a message appears in its phone within two seconds", func(t *testing.T) {
+		b, s := b.with(t), s.with(t)
 		const phone, body = "13000000001", "Your parcel code is 424242, pick it up today."
 		sent := time.Now()
 		s.send(phone, body)
@@ -373,6 +395,7 @@ func TestDashboard(t *testing.T) {
 	})
 
 	t.Run("toggling the spam filter in the page changes the phone's profile", func(t *testing.T) {
+		b, s := b.with(t), s.with(t)
 		const phone = "13000000001"
 		b.clickNow(2*time.Second, "the spam filter's button", `.phone[data-phone="`+phone+`"] button[data-fault="spam_filter"]`)
 		deadline := time.Now().Add(10 * time.Second)
@@ -400,6 +423,7 @@ func TestDashboard(t *testing.T) {
 	})
 
 	t.Run("a body of HTML shows as text", func(t *testing.T) {
+		b, s := b.with(t), s.with(t)
 		const phone, body = "13000000002", `<img src=x onerror=alert(1)>`
 		s.send(phone, body)
 		b.within(2*time.Second, "the message in the phone's inbox",
@@ -413,6 +437,7 @@ func TestDashboard(t *testing.T) {
 	})
 
 	t.Run("advancing the clock from the page moves simulated time", func(t *testing.T) {
+		b, s := b.with(t), s.with(t)
 		before := eval[float64](b, `Number(document.querySelector('#clock-now').dataset.ms)`)
 		if before != float64(t0.UnixMilli()) {
 			t.Errorf("the page's clock reads %v, want %v (the paused clock)", before, t0.UnixMilli())
