@@ -188,6 +188,20 @@ func flagError(err error) string {
 // badValue matches the flag package's error for a value a flag refuses.
 var badValue = regexp.MustCompile(`^invalid (?:boolean )?value (".*") for (?:flag )?-([a-z0-9-]+)(.*)$`)
 
+// connect parses args as parse does, then opens the client: nil and the
+// exit code when the command ends there (help, a usage error, a bad --url
+// or --namespace).
+func (c *cli) connect(args []string, usage string, want int) (*client.Client, int) {
+	if code := c.parse(args, usage, want); code >= 0 {
+		return nil, code
+	}
+	sc, err := c.client()
+	if err != nil {
+		return nil, c.usageErr("%v", err)
+	}
+	return sc, exitOK
+}
+
 // client is a client of the server of --url, speaking for the namespace
 // of --namespace.
 func (c *cli) client() (*client.Client, error) {

@@ -18,12 +18,9 @@ import (
 // their start values; it prints the clock.
 func runReset(ctx context.Context, c *cli, args []string) int {
 	asJSON := c.fs.Bool("json", false, "print the clock as JSON")
-	if code := c.parse(args, "[flags]", 0); code >= 0 {
+	sc, code := c.connect(args, "[flags]", 0)
+	if sc == nil {
 		return code
-	}
-	sc, err := c.client()
-	if err != nil {
-		return c.usageErr("%v", err)
 	}
 	st, err := sc.Reset(ctx)
 	if err != nil {
@@ -39,12 +36,9 @@ func runReset(ctx context.Context, c *cli, args []string) int {
 // the order as the provider sees it.
 func runCancel(ctx context.Context, c *cli, args []string) int {
 	asJSON := c.fs.Bool("json", false, "print the API's answer as JSON")
-	if code := c.parse(args, "[flags] ID", 1); code >= 0 {
+	sc, code := c.connect(args, "[flags] ID", 1)
+	if sc == nil {
 		return code
-	}
-	sc, err := c.client()
-	if err != nil {
-		return c.usageErr("%v", err)
 	}
 	v, err := sc.Cancel(ctx, c.args[0])
 	if err != nil {

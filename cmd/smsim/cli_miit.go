@@ -14,12 +14,9 @@ import (
 func runValidate(ctx context.Context, c *cli, args []string) int {
 	asJSON := c.fs.Bool("json", false, "print MIIT's answer as JSON")
 	c.fields = map[string]string{"phone": "PHONE", "certificate_last6": "CERT6", "code": "CODE"}
-	if code := c.parse(args, "[flags] PHONE CERT6 CODE", 3); code >= 0 {
+	sc, code := c.connect(args, "[flags] PHONE CERT6 CODE", 3)
+	if sc == nil {
 		return code
-	}
-	sc, err := c.client()
-	if err != nil {
-		return c.usageErr("%v", err)
 	}
 	r, err := sc.Validate(ctx, client.ValidateRequest{Phone: c.args[0], CertificateLast6: c.args[1], Code: c.args[2]})
 	if err != nil {
@@ -44,12 +41,9 @@ func runValidate(ctx context.Context, c *cli, args []string) int {
 func runResend(ctx context.Context, c *cli, args []string) int {
 	asJSON := c.fs.Bool("json", false, "print MIIT's answer as JSON")
 	c.fields = map[string]string{"phone": "PHONE", "certificate_last6": "CERT6"}
-	if code := c.parse(args, "[flags] PHONE CERT6", 2); code >= 0 {
+	sc, code := c.connect(args, "[flags] PHONE CERT6", 2)
+	if sc == nil {
 		return code
-	}
-	sc, err := c.client()
-	if err != nil {
-		return c.usageErr("%v", err)
 	}
 	r, err := sc.Resend(ctx, client.ResendRequest{Phone: c.args[0], CertificateLast6: c.args[1]})
 	if err != nil {
@@ -71,12 +65,9 @@ func runResend(ctx context.Context, c *cli, args []string) int {
 func runCode(ctx context.Context, c *cli, args []string) int {
 	wait := c.fs.Duration("wait", 30*time.Second, "how long to wait, in real time, for a first code")
 	c.fields = map[string]string{"phone": "PHONE"}
-	if code := c.parse(args, "[flags] PHONE", 1); code >= 0 {
+	sc, code := c.connect(args, "[flags] PHONE", 1)
+	if sc == nil {
 		return code
-	}
-	sc, err := c.client()
-	if err != nil {
-		return c.usageErr("%v", err)
 	}
 	phone := c.args[0]
 	m, err := sc.LatestCode(ctx, phone)

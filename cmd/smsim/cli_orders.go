@@ -83,12 +83,9 @@ func printOrder(w io.Writer, v client.ProviderView) {
 // it.
 func runFiling(ctx context.Context, c *cli, args []string) int {
 	asJSON := c.fs.Bool("json", false, `print {"provider": …, "miit": …} as JSON`)
-	if code := c.parse(args, "[flags] ID", 1); code >= 0 {
+	sc, code := c.connect(args, "[flags] ID", 1)
+	if sc == nil {
 		return code
-	}
-	sc, err := c.client()
-	if err != nil {
-		return c.usageErr("%v", err)
 	}
 	p, err := sc.Filing(ctx, c.args[0])
 	if err != nil {
