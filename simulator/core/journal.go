@@ -88,9 +88,9 @@ func (j *Journal) Append(ctx context.Context, entries []JournalEntry, max int, b
 	raw := make([]string, 0, len(entries))
 	var buf []byte
 	for _, e := range entries {
-		if b, ok := e.appendJSON(buf[:0]); ok {
-			buf = b
-			raw = append(raw, string(b))
+		if enc, ok := e.appendJSON(buf[:0]); ok {
+			buf = enc
+			raw = append(raw, string(enc))
 			continue
 		}
 		r, err := json.Marshal(e)

@@ -43,13 +43,7 @@ func NewScript[A any](src ...string) *Script[A] {
 // Run runs the script with keys and args, by EVALSHA, falling back to EVAL
 // when Redis does not hold the script yet.
 func (s *Script[A]) Run(ctx context.Context, c redis.Scripter, keys []string, args A) *redis.Cmd {
-	b, err := json.Marshal(args)
-	if err != nil {
-		cmd := redis.NewCmd(ctx)
-		cmd.SetErr(fmt.Errorf("script arguments: %w", err))
-		return cmd
-	}
-	return s.s.Run(ctx, c, keys, string(b))
+	return s.RunWith(ctx, c, keys, args, nil)
 }
 
 // RunWith is Run with more arguments after args, each a string of its own
