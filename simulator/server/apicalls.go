@@ -282,31 +282,28 @@ func foldsTo(doc map[string]any, name string) bool {
 }
 
 // phones answers the numbers a request names: pathPhone (its path's, or
-// ""), then its body's "phone" fields (its own, then its persons' and its
-// changes', by the name of the field that holds them), each once,
-// normalised when it is one.
+// ""), then those of its body (namedPhones), each once.
 func (b *requestBody) phones(pathPhone string) []string {
 	var out []string
-	add := func(p string) {
-		if n, err := gateway.NormalizePhone("phone", p); err == nil {
-			p = n
-		}
-		if !slices.Contains(out, p) {
-			out = append(out, p)
-		}
-	}
 	if pathPhone != "" {
-		add(pathPhone)
+		out = addPhone(out, pathPhone)
 	}
 	if !b.mayName("phone", true) {
 		return out
 	}
+	return namedPhones(out, b.document())
+}
+
+// namedPhones adds to out the numbers the decoded body doc names in its
+// "phone" fields: its own, then its persons' and its changes', by the name
+// of the field that holds them (addPhone).
+func namedPhones(out []string, doc any) []string {
 	var walk func(v any, depth int)
 	walk = func(v any, depth int) {
 		switch x := v.(type) {
 		case map[string]any:
 			if p, ok := x["phone"].(string); ok && p != "" {
-				add(p)
+				out = addPhone(out, p)
 			}
 			if depth < 2 {
 				for _, k := range slices.Sorted(maps.Keys(x)) { // in the same order every time
@@ -323,8 +320,20 @@ func (b *requestBody) phones(pathPhone string) []string {
 			}
 		}
 	}
-	walk(b.document(), 0)
+	walk(doc, 0)
 	return out
+}
+
+// addPhone adds p to out, normalised when it is a number, unless out holds
+// it.
+func addPhone(out []string, p string) []string {
+	if n, err := gateway.NormalizePhone("phone", p); err == nil {
+		p = n
+	}
+	if slices.Contains(out, p) {
+		return out
+	}
+	return append(out, p)
 }
 
 // orderOf answers the order a request names: in its path, or the id of

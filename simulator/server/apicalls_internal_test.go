@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"encoding/json"
-	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -13,8 +12,10 @@ import (
 )
 
 // The plain forms of what requestBody reads, a parse each: its journal
-// copy, its "phone" as a handler decodes it, and the numbers it names.
-// requestBody must answer as they do, from one compaction and one decoding.
+// copy, its "phone" as a handler decodes it, and the numbers it names
+// (namedPhones of the body as it is decoded alone). requestBody must answer
+// as they do, from one compaction and one decoding, and read the body only
+// when what is asked can be in it.
 
 func plainJournal(b []byte) (json.RawMessage, bool) {
 	b = bytes.TrimSpace(b)
@@ -50,45 +51,14 @@ func plainPhone(body []byte) string {
 
 func plainPhones(pathPhone string, body []byte) []string {
 	var out []string
-	add := func(p string) {
-		if n, err := gateway.NormalizePhone("phone", p); err == nil {
-			p = n
-		}
-		if !slices.Contains(out, p) {
-			out = append(out, p)
-		}
-	}
 	if pathPhone != "" {
-		add(pathPhone)
+		out = addPhone(out, pathPhone)
 	}
 	var doc any
 	if json.Unmarshal(body, &doc) != nil {
 		return out
 	}
-	var walk func(v any, depth int)
-	walk = func(v any, depth int) {
-		switch x := v.(type) {
-		case map[string]any:
-			if p, ok := x["phone"].(string); ok && p != "" {
-				add(p)
-			}
-			if depth < 2 {
-				for _, k := range slices.Sorted(maps.Keys(x)) {
-					if k != "phone" {
-						walk(x[k], depth+1)
-					}
-				}
-			}
-		case []any:
-			if depth < 2 {
-				for _, y := range x {
-					walk(y, depth+1)
-				}
-			}
-		}
-	}
-	walk(doc, 0)
-	return out
+	return namedPhones(out, doc)
 }
 
 // checkRequestBody fails t where requestBody reads body otherwise than
