@@ -255,7 +255,7 @@ func TestLoopRestsUntilSomethingIsDue(t *testing.T) {
 	testkit.WaitFor(t, "the first look", func() bool { return reads.get() == 1 })
 	// a job due at once on the paused clock: the loop keeps out of the
 	// advance's way, however often it is kicked
-	if _, err := s.Schedule(ctx, start, "n", "0"); err != nil { // Schedule kicks
+	if _, err := s.Schedule(ctx, start, "n", "o", "0"); err != nil { // Schedule kicks
 		t.Fatal(err)
 	}
 	testkit.WaitFor(t, "a look when kicked", func() bool { return reads.get() == 2 })
@@ -268,20 +268,23 @@ func TestLoopRestsUntilSomethingIsDue(t *testing.T) {
 	}
 
 	// another process resumes the clock at 3600×: the job due now is carried
-	// out; one due in 36 simulated seconds is 10 real milliseconds away
+	// out; one due in 36 simulated seconds is 10 real milliseconds away. Both
+	// name one order, so they share a lane and run in due order even when a
+	// slow machine claims them in one batch (jobs of different lanes may run
+	// at once).
 	running, scale := false, 3600.0
 	other := core.NewClock(e.srv.Client(t), e.ks, core.ClockStart{At: start, Paused: true}, nil)
 	st, err := other.Set(ctx, &scale, &running)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Schedule(ctx, st.Now.Add(36*time.Second), "n", "later"); err != nil {
+	if _, err := s.Schedule(ctx, st.Now.Add(36*time.Second), "n", "o", "later"); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"0", "later"} {
 		select {
 		case job := <-fired:
-			if job.Args[0] != want {
+			if job.Args[1] != want {
 				t.Fatalf("carried out %v, want the job %s", job, want)
 			}
 		case <-time.After(5 * time.Second):
