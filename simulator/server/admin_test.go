@@ -50,17 +50,26 @@ func TestClockControl(t *testing.T) {
 // go on until the next would pass it, which is a 400 that moves nothing;
 // every answer with a time in it stays whole.
 func TestAdvanceStopsAtMaxTime(t *testing.T) {
-	e := newEnv(t)
-	const step = 87600 * time.Hour
-	n, at := 0, t0 // how many fit, and where they lead (time.Duration spans only 292 years)
-	for ; !at.Add(step).After(core.MaxTime()); at = at.Add(step) {
-		n++
-	}
-	for i := 0; i < n; i++ {
-		e.advance("87600h")
+	const step = 87600 * time.Hour // the longest advance
+	at := t0                       // the last step that fits leads here (time.Duration spans only 292 years)
+	for !at.Add(step).After(core.MaxTime()) {
+		at = at.Add(step)
 	}
 	if at.Year() != 9891 {
-		t.Fatalf("%d advances reach %s", n, at)
+		t.Fatalf("steps of %s from %s lead to %s", step, t0, at)
+	}
+	// the clock starts three steps before: the last of them meet MaxTime's
+	// bounds as the first thousand would
+	const n = 3
+	start := at.Add(-n * step)
+	e := newEnv(t, func(e *env) {
+		e.hooks = func(c *simulator.Config) { c.ClockStart = core.ClockStart{At: start, Paused: true} }
+	})
+	for range n {
+		e.advance("87600h")
+	}
+	if now := e.now(); !now.Equal(at) {
+		t.Fatalf("%d advances of %s from %s reach %s, want %s", n, step, start, now, at)
 	}
 	code, b := e.do("POST", "/admin/v1/clock/advance", `{"by":"87600h"}`)
 	if code != 400 || problemOf(t, b).Detail != fmt.Sprintf("by: 87600h would take the clock past 9900-01-01T00:00:00Z, the latest simulated time; it reads %s: give at most %s",

@@ -1,13 +1,23 @@
 // Package openapitest checks HTTP exchanges with smsim against its OpenAPI
 // document, for tests: any test that talks to smsim can be a conformance
 // test of the document too.
+//
+// kin-openapi routes a request and checks its parameters, headers, status
+// and media types. The bodies are checked here, against JSON Schemas
+// compiled once each (santhosh-tekuri/jsonschema, which kin-openapi uses
+// for OpenAPI 3.1 too, compiling the schema again at every check).
 package openapitest
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,68 +26,258 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"smsim/simulator/server"
 )
 
+// docURL names the document among the compiler's resources.
+const docURL = "mem:///openapi.json"
+
+// bodiesKey is where the body schemas are put in the compiler's copy of
+// the document, each under its number: /x-openapitest-bodies/3.
+const bodiesKey = "x-openapitest-bodies"
+
+// document is the OpenAPI document as the checks use it: kin-openapi's
+// model and router, with the schema of every body taken out of the model
+// (bodies) and compiled on first use (compiled).
+type document struct {
+	router   routers.Router
+	bodies   map[*openapi3.MediaType]string // the location of each body's schema in the compiler's document
+	compiler *jsonschema.Compiler
+
+	mu       sync.Mutex
+	compiled map[string]*jsonschema.Schema // by location
+}
+
 var doc struct {
-	once   sync.Once
-	router routers.Router
-	err    error
+	once sync.Once
+	d    *document
+	err  error
+}
+
+func load() (*document, error) {
+	doc.once.Do(func() { doc.d, doc.err = newDocument(server.OpenAPI()) })
+	return doc.d, doc.err
+}
+
+func newDocument(src []byte) (*document, error) {
+	t, err := openapi3.NewLoader().LoadFromData(src)
+	if err != nil {
+		return nil, err
+	}
+	t.Servers = nil // route by path alone, whatever the host
+	d := &document{bodies: map[*openapi3.MediaType]string{}, compiled: map[string]*jsonschema.Schema{}}
+	var schemas []any
+	take := func(content openapi3.Content) error {
+		for _, mt := range content {
+			if mt == nil || mt.Schema == nil {
+				continue
+			}
+			if _, ok := d.bodies[mt]; ok { // a response or body shared by reference
+				continue
+			}
+			b, err := json.Marshal(mt.Schema)
+			if err != nil {
+				return err
+			}
+			v, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+			if err != nil {
+				return err
+			}
+			d.bodies[mt] = "/" + bodiesKey + "/" + strconv.Itoa(len(schemas))
+			schemas = append(schemas, v)
+			mt.Schema = nil // kin-openapi checks the media type, and leaves the body
+		}
+		return nil
+	}
+	for _, item := range t.Paths.Map() {
+		for _, op := range item.Operations() {
+			if op.RequestBody != nil && op.RequestBody.Value != nil {
+				if err := take(op.RequestBody.Value.Content); err != nil {
+					return nil, err
+				}
+			}
+			if op.Responses == nil {
+				continue
+			}
+			for _, r := range op.Responses.Map() {
+				if r.Value != nil {
+					if err := take(r.Value.Content); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
+	}
+	if d.router, err = legacy.NewRouter(t); err != nil {
+		return nil, err
+	}
+	raw, err := jsonschema.UnmarshalJSON(bytes.NewReader(src))
+	if err != nil {
+		return nil, err
+	}
+	root, ok := raw.(map[string]any)
+	if !ok {
+		return nil, errors.New("the document is not a JSON object")
+	}
+	root[bodiesKey] = schemas
+	d.compiler = jsonschema.NewCompiler()
+	d.compiler.DefaultDraft(jsonschema.Draft2020)
+	// Formats are asserted as kin-openapi does: those it knows
+	// (openapi3.SchemaStringFormats, date-time among them); others pass.
+	formats := map[string]bool{}
+	collectFormats(root, formats)
+	for name := range formats {
+		d.compiler.RegisterFormat(&jsonschema.Format{Name: name, Validate: func(v any) error {
+			s, ok := v.(string)
+			f, known := openapi3.SchemaStringFormats[name]
+			if !ok || !known {
+				return nil
+			}
+			return f.Validate(s)
+		}})
+	}
+	d.compiler.AssertFormat()
+	if err := d.compiler.AddResource(docURL, root); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func collectFormats(node any, formats map[string]bool) {
+	switch n := node.(type) {
+	case map[string]any:
+		if f, ok := n["format"].(string); ok && f != "" {
+			formats[f] = true
+		}
+		for _, v := range n {
+			collectFormats(v, formats)
+		}
+	case []any:
+		for _, v := range n {
+			collectFormats(v, formats)
+		}
+	}
+}
+
+// schema answers the schema at location (a JSON pointer) of the
+// compiler's document, compiled once.
+func (d *document) schema(location string) (*jsonschema.Schema, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if s, ok := d.compiled[location]; ok {
+		return s, nil
+	}
+	s, err := d.compiler.Compile(docURL + "#" + location)
+	if err != nil {
+		return nil, err
+	}
+	d.compiled[location] = s
+	return s, nil
+}
+
+// validate checks a JSON body against the schema at location.
+func (d *document) validate(location string, body []byte) error {
+	s, err := d.schema(location)
+	if err != nil {
+		return fmt.Errorf("compile the schema: %w", err)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("the body is not JSON: %w", err)
+	}
+	return s.Validate(v)
+}
+
+// body checks a body of media type contentType against the schema content
+// gives it, when it is JSON and has one.
+func (d *document) body(content openapi3.Content, contentType string, body []byte) error {
+	mt := content.Get(contentType)
+	if mt == nil || !isJSON(contentType) {
+		return nil // kin-openapi refuses an undocumented media type
+	}
+	location, ok := d.bodies[mt]
+	if !ok {
+		return nil
+	}
+	return d.validate(location, body)
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
 
 // Router answers the router of the document served at /openapi.json, with
 // its servers dropped so that it matches any host.
 func Router() (routers.Router, error) {
-	doc.once.Do(func() {
-		d, err := openapi3.NewLoader().LoadFromData(server.OpenAPI())
-		if err != nil {
-			doc.err = err
-			return
+	d, err := load()
+	if err != nil {
+		return nil, err
+	}
+	return d.router, nil
+}
+
+// Verdict is what the document says of one exchange.
+type Verdict struct {
+	Route    *routers.Route // the operation; nil when the document has none for the request
+	Request  error          // why the document refuses the request; nil: it allows it
+	Response error          // why the answer does not conform to it; nil: it does
+}
+
+// Check checks a request and its answer against the document: the
+// request's parameters, headers and body, and the answer's status, headers,
+// media type and body. An error is the document's own: it did not load.
+func Check(req *http.Request, reqBody []byte, status int, header http.Header, body []byte) (Verdict, error) {
+	d, err := load()
+	if err != nil {
+		return Verdict{}, fmt.Errorf("load the OpenAPI document: %w", err)
+	}
+	check := req.Clone(context.Background())
+	check.Body = io.NopCloser(bytes.NewReader(reqBody))
+	route, params, err := d.router.FindRoute(check)
+	if err != nil {
+		return Verdict{}, nil
+	}
+	v := Verdict{Route: route}
+	reqIn := &openapi3filter.RequestValidationInput{Request: check, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{MultiError: true}}
+	v.Request = openapi3filter.ValidateRequest(context.Background(), reqIn)
+	if rb := route.Operation.RequestBody; v.Request == nil && rb != nil && rb.Value != nil && len(reqBody) > 0 {
+		if err := d.body(rb.Value.Content, req.Header.Get("Content-Type"), reqBody); err != nil {
+			v.Request = fmt.Errorf("request body: %w", err)
 		}
-		d.Servers = nil
-		doc.router, doc.err = legacy.NewRouter(d)
-	})
-	return doc.router, doc.err
-}
-
-// Response checks that an answer is one the document describes for the
-// request's operation: its status, media type and body. Requests the
-// document has no operation for (unknown paths, wrong methods) and
-// websocket upgrades are left alone.
-func Response(t testing.TB, method, url string, status int, header http.Header, body []byte) {
-	t.Helper()
+	}
 	if status == http.StatusSwitchingProtocols {
-		return
+		return v, nil
 	}
-	router, err := Router()
-	if err != nil {
-		t.Fatalf("load the OpenAPI document: %v", err)
+	v.Response = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: reqIn, Status: status, Header: header,
+		Body: io.NopCloser(bytes.NewReader(body)), Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	})
+	if v.Response == nil && req.Method != http.MethodHead {
+		r := route.Operation.Responses.Status(status)
+		if r == nil {
+			r = route.Operation.Responses.Default()
+		}
+		if r != nil && r.Value != nil {
+			if err := d.body(r.Value.Content, header.Get("Content-Type"), body); err != nil {
+				v.Response = fmt.Errorf("response body: %w", err)
+			}
+		}
 	}
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	route, params, err := router.FindRoute(req)
-	if err != nil {
-		return
-	}
-	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
-		Status:                 status, Header: header, Body: io.NopCloser(bytes.NewReader(body)), Options: responseOptions(header),
-	}
-	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
-		t.Errorf("%s %s: the answer (%d %s) does not conform to the OpenAPI document: %v", method, url, status, body, err)
-	}
+	return v, nil
 }
 
-func responseOptions(header http.Header) *openapi3filter.Options {
-	opts := &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true}
-	mt := strings.TrimSpace(strings.Split(header.Get("Content-Type"), ";")[0])
-	if mt != "" && mt != "application/json" && mt != "application/problem+json" {
-		opts.ExcludeResponseBody = true // HTML, metrics: only the status and media type
+// Component checks a JSON value against the document's schema of that
+// name (components/schemas).
+func Component(name string, value []byte) error {
+	d, err := load()
+	if err != nil {
+		return fmt.Errorf("load the OpenAPI document: %w", err)
 	}
-	return opts
+	return d.validate("/components/schemas/"+name, value)
 }
 
 // Transport wraps base (nil: http.DefaultTransport) so that every exchange
@@ -116,13 +316,9 @@ func (c *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
-	c.check(req, reqBody, resp, body)
-	return resp, nil
-}
-
-func (c *transport) check(req *http.Request, reqBody []byte, resp *http.Response, body []byte) {
 	c.t.Helper()
 	Exchange(c.t, req, reqBody, resp.StatusCode, resp.Header, body)
+	return resp, nil
 }
 
 // Exchange checks a request and its answer: the answer must conform to the
@@ -132,29 +328,14 @@ func (c *transport) check(req *http.Request, reqBody []byte, resp *http.Response
 // websocket.
 func Exchange(t testing.TB, req *http.Request, reqBody []byte, status int, header http.Header, body []byte) {
 	t.Helper()
-	router, err := Router()
+	v, err := Check(req, reqBody, status, header, body)
 	if err != nil {
-		t.Fatalf("load the OpenAPI document: %v", err)
+		t.Fatal(err)
 	}
-	check := req.Clone(context.Background())
-	check.Body = io.NopCloser(bytes.NewReader(reqBody))
-	route, params, err := router.FindRoute(check)
-	if err != nil {
-		return
+	if v.Request != nil && (status < 400 || status >= 500) {
+		t.Errorf("%s %s %s: the document refuses this request, but the server answered %d: %v", req.Method, req.URL, reqBody, status, v.Request)
 	}
-	reqIn := &openapi3filter.RequestValidationInput{Request: check, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{MultiError: true}}
-	if err := openapi3filter.ValidateRequest(context.Background(), reqIn); err != nil && (status < 400 || status >= 500) {
-		t.Errorf("%s %s %s: the document refuses this request, but the server answered %d: %v", req.Method, req.URL, reqBody, status, err)
-	}
-	if status == http.StatusSwitchingProtocols {
-		return
-	}
-	err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: reqIn, Status: status, Header: header,
-		Body: io.NopCloser(bytes.NewReader(body)), Options: responseOptions(header),
-	})
-	if err != nil {
-		t.Errorf("%s %s: the answer (%d %s) does not conform to the OpenAPI document: %v", req.Method, req.URL, status, body, err)
+	if v.Response != nil {
+		t.Errorf("%s %s: the answer (%d %s) does not conform to the OpenAPI document: %v", req.Method, req.URL, status, body, v.Response)
 	}
 }

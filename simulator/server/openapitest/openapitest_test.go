@@ -1,0 +1,122 @@
+package openapitest_test
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"smsim/simulator/server/openapitest"
+)
+
+// check answers the verdict on an exchange made of its parts: the request's
+// method, path and JSON body ("" for none), the answer's status, media type
+// and body.
+func check(t *testing.T, method, path, reqBody string, status int, contentType, body string) openapitest.Verdict {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://127.0.0.1:8080"+path, strings.NewReader(reqBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reqBody != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	v, err := openapitest.Check(req, []byte(reqBody), status, http.Header{"Content-Type": {contentType}}, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestCheckAnswers(t *testing.T) {
+	for _, c := range []struct {
+		name, contentType, body string
+		status                  int
+		want                    string // in the error; "": conforms
+	}{
+		{"conforms", "application/json", `{"now":"2026-05-01T00:00:00Z","scale":1,"paused":true}`, 200, ""},
+		{"a field missing", "application/json", `{"now":"2026-05-01T00:00:00Z","scale":1}`, 200, "paused"},
+		{"a field of the wrong type", "application/json", `{"now":"2026-05-01T00:00:00Z","scale":"1","paused":true}`, 200, "scale"},
+		{"a time that is not one", "application/json", `{"now":"yesterday","scale":1,"paused":true}`, 200, "date-time"},
+		{"not JSON", "application/json", `{"now":`, 200, "not JSON"},
+		{"an undocumented media type", "text/plain", `now`, 200, "text/plain"},
+		{"an undocumented status", "application/json", `{}`, 418, "status is not supported"},
+		{"a problem", "application/problem+json", `{"type":"about:blank","title":"Service Unavailable","status":503,"detail":"Redis is down"}`, 503, ""},
+		{"a problem without its title", "application/problem+json", `{"type":"about:blank","status":503}`, 503, "title"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := check(t, "GET", "/admin/v1/clock", "", c.status, c.contentType, c.body)
+			if v.Route == nil || v.Route.Operation.OperationID != "getClock" {
+				t.Fatalf("routed to %+v, want getClock", v.Route)
+			}
+			if v.Request != nil {
+				t.Errorf("the request: %v", v.Request)
+			}
+			switch {
+			case c.want == "" && v.Response != nil:
+				t.Errorf("the answer: %v, want it to conform", v.Response)
+			case c.want != "" && (v.Response == nil || !strings.Contains(v.Response.Error(), c.want)):
+				t.Errorf("the answer: %v, want an error naming %q", v.Response, c.want)
+			}
+		})
+	}
+}
+
+func TestCheckRequests(t *testing.T) {
+	for _, c := range []struct {
+		name, body string
+		want       string // in the error; "": allowed
+	}{
+		{"allowed", `{"phone":"13800000001","certificate_last6":"000000","code":"999999"}`, ""},
+		{"a field of the wrong type", `{"phone":13800000001,"certificate_last6":"000000","code":"999999"}`, "phone"},
+		{"a field missing", `{"phone":"13800000001","certificate_last6":"000000"}`, "code"},
+		{"not JSON", `{"phone":`, "not JSON"},
+		{"no body", ``, "body"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := check(t, "POST", "/miit/v1/validations", c.body, 400, "application/problem+json",
+				`{"type":"about:blank","title":"Bad Request","status":400,"detail":"x"}`)
+			if v.Route == nil || v.Route.Operation.OperationID == "" {
+				t.Fatalf("not routed: %+v", v.Route)
+			}
+			switch {
+			case c.want == "" && v.Request != nil:
+				t.Errorf("the request: %v, want it allowed", v.Request)
+			case c.want != "" && (v.Request == nil || !strings.Contains(v.Request.Error(), c.want)):
+				t.Errorf("the request: %v, want an error naming %q", v.Request, c.want)
+			}
+		})
+	}
+}
+
+func TestCheckLeavesUnknownRoutes(t *testing.T) {
+	v := check(t, "GET", "/nowhere", "", 404, "text/plain", "404 page not found")
+	if v.Route != nil || v.Request != nil || v.Response != nil {
+		t.Fatalf("%+v, want no verdict on a route the document does not have", v)
+	}
+}
+
+func TestComponent(t *testing.T) {
+	if err := openapitest.Component("ClockState", []byte(`{"now":"2026-05-01T00:00:00Z","scale":1,"paused":false}`)); err != nil {
+		t.Errorf("a clock: %v", err)
+	}
+	if err := openapitest.Component("ClockState", []byte(`{"now":"2026-05-01T00:00:00Z","scale":0,"paused":false}`)); err == nil || !strings.Contains(err.Error(), "scale") {
+		t.Errorf("a clock at scale 0: %v, want an error naming scale", err)
+	}
+	if err := openapitest.Component("NoSuchSchema", []byte(`{}`)); err == nil {
+		t.Error("a schema the document does not have: no error")
+	}
+}
+
+// Checks run from many tests at once: the schemas compiled once are shared.
+func TestCheckConcurrently(t *testing.T) {
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if err := openapitest.Component("ClockState", []byte(`{"now":"2026-05-01T00:00:00Z","scale":1,"paused":true}`)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+}
