@@ -256,7 +256,7 @@ func Check(req *http.Request, reqBody []byte, status int, header http.Header, bo
 		RequestValidationInput: reqIn, Status: status, Header: header,
 		Body: io.NopCloser(bytes.NewReader(body)), Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
 	})
-	if v.Response == nil && req.Method != http.MethodHead {
+	if v.Response == nil && answersWithBody(req.Method, status) {
 		r := route.Operation.Responses.Status(status)
 		if r == nil {
 			r = route.Operation.Responses.Default()
@@ -268,6 +268,17 @@ func Check(req *http.Request, reqBody []byte, status int, header http.Header, bo
 		}
 	}
 	return v, nil
+}
+
+// answersWithBody tells whether kin-openapi would check the body of an
+// answer to method with status: not for HEAD, nor for the redirections it
+// leaves alone.
+func answersWithBody(method string, status int) bool {
+	switch status {
+	case http.StatusNotModified, http.StatusPermanentRedirect, http.StatusTemporaryRedirect, http.StatusMovedPermanently:
+		return false
+	}
+	return method != http.MethodHead
 }
 
 // Component checks a JSON value against the document's schema of that
