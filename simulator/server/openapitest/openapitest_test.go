@@ -1,11 +1,18 @@
 package openapitest_test
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"smsim/simulator/server"
 	"smsim/simulator/server/openapitest"
 )
 
@@ -89,6 +96,26 @@ func TestCheckRequests(t *testing.T) {
 	}
 }
 
+func TestCheckParameters(t *testing.T) {
+	for _, c := range []struct {
+		path, want string // want: in the error; "": allowed
+	}{
+		{"/admin/v1/events?limit=10", ""},
+		{"/admin/v1/events?limit=0", "limit"},
+		{"/admin/v1/events?limit=10001", "limit"},
+		{"/admin/v1/events?limit=ten", "limit"},
+	} {
+		v := check(t, "GET", c.path, "", 400, "application/problem+json",
+			`{"type":"about:blank","title":"Bad Request","status":400,"detail":"x"}`)
+		switch {
+		case c.want == "" && v.Request != nil:
+			t.Errorf("%s: %v, want it allowed", c.path, v.Request)
+		case c.want != "" && (v.Request == nil || !strings.Contains(v.Request.Error(), c.want)):
+			t.Errorf("%s: %v, want an error naming %q", c.path, v.Request, c.want)
+		}
+	}
+}
+
 func TestCheckLeavesUnknownRoutes(t *testing.T) {
 	v := check(t, "GET", "/nowhere", "", 404, "text/plain", "404 page not found")
 	if v.Route != nil || v.Request != nil || v.Response != nil {
@@ -119,4 +146,52 @@ func TestCheckConcurrently(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// BenchmarkCheck is the check of one answer (GET /admin/v1/clock's, a
+// $ref to a component schema) by Check, whose body schemas are compiled
+// once, beside the baseline of kin-openapi checking it alone, which
+// compiles the schema again at every check of an OpenAPI 3.1 document.
+func BenchmarkCheck(b *testing.B) {
+	const body = `{"now":"2026-05-01T00:00:00Z","scale":1,"paused":true}`
+	header := http.Header{"Content-Type": {"application/json"}}
+	req, err := http.NewRequest("GET", "http://127.0.0.1:8080/admin/v1/clock", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("compiled-once", func(b *testing.B) {
+		for b.Loop() {
+			v, err := openapitest.Check(req, nil, 200, header, []byte(body))
+			if err != nil || v.Request != nil || v.Response != nil {
+				b.Fatalf("%v %+v", err, v)
+			}
+		}
+	})
+	b.Run("kin-openapi", func(b *testing.B) {
+		doc, err := openapi3.NewLoader().LoadFromData(server.OpenAPI())
+		if err != nil {
+			b.Fatal(err)
+		}
+		doc.Servers = nil
+		router, err := legacy.NewRouter(doc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			route, params, err := router.FindRoute(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route}
+			if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+				b.Fatal(err)
+			}
+			if err := openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
+				RequestValidationInput: in, Status: 200, Header: header, Body: io.NopCloser(strings.NewReader(body)),
+				Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+			}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
