@@ -35,6 +35,18 @@ func check(t *testing.T, method, path, reqBody string, status int, contentType, 
 	return v
 }
 
+// wantError fails the test unless err names want, or, when want is "", is
+// nil: the document allows what of which err speaks.
+func wantError(t *testing.T, what string, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Errorf("%s: %v, want the document to allow it", what, err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Errorf("%s: %v, want an error naming %q", what, err, want)
+	}
+}
+
 func TestCheckAnswers(t *testing.T) {
 	for _, c := range []struct {
 		name, contentType, body string
@@ -59,12 +71,7 @@ func TestCheckAnswers(t *testing.T) {
 			if v.Request != nil {
 				t.Errorf("the request: %v", v.Request)
 			}
-			switch {
-			case c.want == "" && v.Response != nil:
-				t.Errorf("the answer: %v, want it to conform", v.Response)
-			case c.want != "" && (v.Response == nil || !strings.Contains(v.Response.Error(), c.want)):
-				t.Errorf("the answer: %v, want an error naming %q", v.Response, c.want)
-			}
+			wantError(t, "the answer", v.Response, c.want)
 		})
 	}
 }
@@ -86,12 +93,7 @@ func TestCheckRequests(t *testing.T) {
 			if v.Route == nil || v.Route.Operation.OperationID == "" {
 				t.Fatalf("not routed: %+v", v.Route)
 			}
-			switch {
-			case c.want == "" && v.Request != nil:
-				t.Errorf("the request: %v, want it allowed", v.Request)
-			case c.want != "" && (v.Request == nil || !strings.Contains(v.Request.Error(), c.want)):
-				t.Errorf("the request: %v, want an error naming %q", v.Request, c.want)
-			}
+			wantError(t, "the request", v.Request, c.want)
 		})
 	}
 }
@@ -107,12 +109,7 @@ func TestCheckParameters(t *testing.T) {
 	} {
 		v := check(t, "GET", c.path, "", 400, "application/problem+json",
 			`{"type":"about:blank","title":"Bad Request","status":400,"detail":"x"}`)
-		switch {
-		case c.want == "" && v.Request != nil:
-			t.Errorf("%s: %v, want it allowed", c.path, v.Request)
-		case c.want != "" && (v.Request == nil || !strings.Contains(v.Request.Error(), c.want)):
-			t.Errorf("%s: %v, want an error naming %q", c.path, v.Request, c.want)
-		}
+		wantError(t, c.path, v.Request, c.want)
 	}
 }
 
