@@ -217,16 +217,6 @@ func isJSON(contentType string) bool {
 	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
 
-// Router answers the router of the document served at /openapi.json, with
-// its servers dropped so that it matches any host.
-func Router() (routers.Router, error) {
-	d, err := load()
-	if err != nil {
-		return nil, err
-	}
-	return d.router, nil
-}
-
 // Verdict is what the document says of one exchange.
 type Verdict struct {
 	Route    *routers.Route // the operation; nil when the document has none for the request
