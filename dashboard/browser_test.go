@@ -335,18 +335,24 @@ func (b *browser) alerts() []string {
 	return out
 }
 
+// startWait bounds how long a page may take to start: loading, reading
+// its namespace, opening its feed. No test measures that, and a loaded
+// machine (several test binaries, Chromium, Redis on two cores) may take
+// seconds.
+const startWait = 20 * time.Second
+
 // booted waits until the page has loaded the namespace it shows: the last
 // thing it does then is to read the namespaces in use, and count the answer.
 func (b *browser) booted() {
 	b.t.Helper()
-	b.within(5*time.Second, "the page loaded", `Number(document.querySelector('#ns-list').dataset.answers) >= 1`)
+	b.within(startWait, "the page loaded", `Number(document.querySelector('#ns-list').dataset.answers) >= 1`)
 }
 
 // open loads the page and waits until its feed is live.
 func (b *browser) open(url string) {
 	b.t.Helper()
 	b.do(chromedp.Navigate(url))
-	b.within(5*time.Second, "the feed goes live", `document.querySelector('#feed-state').dataset.state === 'live'`)
+	b.within(startWait, "the feed goes live", `document.querySelector('#feed-state').dataset.state === 'live'`)
 }
 
 // js quotes a string for a JavaScript expression.
