@@ -376,10 +376,11 @@ func openStore(ctx context.Context, name, url string) (*store, error) {
 	s := &store{name: name, prefix: "smsim"}
 	if name == "embedded" {
 		s.mini = miniredis.NewMiniRedis()
-		if err := s.mini.StartAddr("127.0.0.1:0"); err != nil {
+		dial, err := redisstore.MemoryDialer(s.mini) // as smsim reaches its embedded store
+		if err != nil {
 			return nil, err
 		}
-		s.rdb = redis.NewClient(core.StoreOptions(&redis.Options{Addr: s.mini.Addr(), PoolSize: 256}, 0))
+		s.rdb = redis.NewClient(core.StoreOptions(&redis.Options{Addr: "embedded", Dialer: dial, PoolSize: 256}, 0))
 	} else {
 		rdb, err := redisstore.OpenWith(url,
 			func(o *redis.Options) { o.PoolSize = 256; core.StoreOptions(o, 0) },

@@ -444,17 +444,19 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 }
 
 // openStore connects to the Redis of url — one server, or a Redis Cluster
-// (redisstore.Open) — or starts an embedded miniredis when url is empty;
-// its client never sends a command twice, and waits at most timeout for
-// each (core.StoreOptions, core.StoreClusterOptions).
+// (redisstore.Open) — or starts an embedded miniredis when url is empty,
+// reached in memory, on no port (redisstore.MemoryDialer); its client
+// never sends a command twice, and waits at most timeout for each
+// (core.StoreOptions, core.StoreClusterOptions).
 func openStore(ctx context.Context, url string, timeout time.Duration, log *slog.Logger) (redis.UniversalClient, func(), error) {
 	if url == "" {
 		m := miniredis.NewMiniRedis()
-		if err := m.StartAddr("127.0.0.1:0"); err != nil {
+		dial, err := redisstore.MemoryDialer(m)
+		if err != nil {
 			return nil, nil, fmt.Errorf("start embedded Redis: %w", err)
 		}
 		stopTTLs := runDownTTLs(m, ttlTick)
-		rdb := redis.NewClient(core.StoreOptions(&redis.Options{Addr: m.Addr()}, timeout))
+		rdb := redis.NewClient(core.StoreOptions(&redis.Options{Addr: "embedded", Dialer: dial}, timeout))
 		return rdb, func() { rdb.Close(); stopTTLs(); m.Close() }, nil
 	}
 	rdb, err := core.OpenStore(url, timeout)

@@ -41,6 +41,7 @@ import (
 	"smsim/simulator"
 	"smsim/simulator/client"
 	"smsim/simulator/core"
+	"smsim/simulator/core/redisstore"
 	"smsim/simulator/core/testkit"
 	"smsim/simulator/server"
 )
@@ -188,8 +189,13 @@ func store(ctx context.Context, o simulator.Config) (*Sim, error) {
 		if prefix == "" {
 			prefix = "smsim"
 		}
+		dial, err := redisstore.MemoryDialer(m)
+		if err != nil {
+			m.Close()
+			return nil, fmt.Errorf("start miniredis: %w", err)
+		}
 		return &Sim{Redis: m, RedisURL: "redis://" + m.Addr(), KeyPrefix: prefix,
-			rdb: redis.NewClient(core.StoreOptions(&redis.Options{Addr: m.Addr()}, o.StoreTimeout))}, nil
+			rdb: redis.NewClient(core.StoreOptions(&redis.Options{Addr: m.Addr(), Dialer: dial}, o.StoreTimeout))}, nil
 	}
 	rdb, err := core.OpenStore(u, o.StoreTimeout)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"slices"
 	"sync"
@@ -43,7 +44,7 @@ func StartRedis(t testing.TB) *Redis {
 	if u := os.Getenv(EnvURL); u != "" {
 		r.URL = u
 		t.Cleanup(func() {
-			c, err := dial(u)
+			c, err := dial(u, nil)
 			if err != nil {
 				t.Errorf("delete the keys of %s: %v", r.Prefix, err)
 				return
@@ -66,9 +67,18 @@ func StartRedis(t testing.TB) *Redis {
 }
 
 // Client opens a client of the Redis, closed at the test's end.
+// On miniredis, it is reached in memory, as smsim reaches its embedded
+// store (redisstore.MemoryDialer).
 func (r *Redis) Client(t testing.TB) redis.UniversalClient {
 	t.Helper()
-	c, err := dial(r.URL)
+	var memory func(context.Context, string, string) (net.Conn, error)
+	if r.Mini != nil {
+		var err error
+		if memory, err = redisstore.MemoryDialer(r.Mini); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := dial(r.URL, memory)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,9 +97,13 @@ const StoreTimeout = 10 * time.Second
 // dial opens a client of url — one server or a Redis Cluster — as smsim's
 // store opens one (core.StoreOptions, which this package, below core,
 // cannot call): it never sends a command twice, and a call's context
-// bounds its waits, at most StoreTimeout.
-func dial(url string) (redis.UniversalClient, error) {
+// bounds its waits, at most StoreTimeout. A dialer, when given, replaces
+// the one server's (redisstore.MemoryDialer).
+func dial(url string, dialer func(context.Context, string, string) (net.Conn, error)) (redis.UniversalClient, error) {
 	c, err := redisstore.OpenWith(url, func(o *redis.Options) {
+		if dialer != nil {
+			o.Dialer = dialer
+		}
 		o.MaxRetries = -1
 		o.ContextTimeoutEnabled = true
 		o.ReadTimeout, o.WriteTimeout, o.PoolTimeout = StoreTimeout, StoreTimeout, StoreTimeout
