@@ -74,8 +74,7 @@ func (w *World) build(name string) (*Namespace, error) {
 		return nil, err
 	}
 	n.miit = m
-	n.hooks = webhook.New(webhook.Config{Redis: w.rdb, Keyspace: ks, AllowHosts: w.cfg.WebhookHosts,
-		StrictLoopback: w.cfg.WebhookStrictLoopback, Deny: w.cfg.WebhookDeny,
+	n.hooks = webhook.New(webhook.Config{Redis: w.rdb, Keyspace: ks, Network: w.hooks,
 		Backoff: w.cfg.WebhookBackoff, MaxAttempts: w.cfg.WebhookAttempts, KeyTTL: w.cfg.Limits.NamespaceTTL, Log: w.log})
 	return n, nil
 }

@@ -26,6 +26,7 @@ import (
 
 	"smsim/miit"
 	"smsim/simulator/core"
+	"smsim/simulator/webhook"
 )
 
 // DefaultNamespaceIdle is how long a namespace no request has touched keeps
@@ -125,6 +126,7 @@ type World struct {
 	loop   *core.Loop       // the one scheduler loop of every namespace
 	sub    *core.Subscriber // the one Pub/Sub connection of every namespace's live feed
 	jrnl   *journal         // the requests every namespace's journal has yet to write
+	hooks  *webhook.Network // where every namespace's webhooks may go, and the one client that posts them
 
 	mu     sync.Mutex            // guards spaces and runCtx
 	spaces map[string]*Namespace // the namespaces this process has built
@@ -184,6 +186,7 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 	w.jrnl = newJournal(max(cfg.JournalMax, 0), cfg.JournalEvery, w.log)
 	w.loop = core.NewLoop(w.log, cfg.Loop)
 	w.sub = core.NewSubscriber(w.rdb, w.log)
+	w.hooks = webhook.NewNetwork(webhook.Config{AllowHosts: cfg.WebhookHosts, StrictLoopback: cfg.WebhookStrictLoopback, Deny: cfg.WebhookDeny})
 	w.reg.MustRegister(miit.NewOrdersCollector(w.rdb, cfg.KeyPrefix, w.activeNamespaces, w.log))
 	w.rdb.AddHook(redisHook{w.errs, &w.health})
 	w.rdb.AddHook(core.StoreDeadline{Timeout: cfg.StoreTimeout}) // inside the count: a call out of time is a failure

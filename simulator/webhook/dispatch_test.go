@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -546,5 +547,51 @@ func TestFirstHookStartsAtTheEndOfTheLog(t *testing.T) {
 	}
 	if posts := r.Posts(); len(posts) != 1 || posts[0].payload.Event.ID != eid {
 		t.Fatalf("%d posts, want 1 of event %s", len(posts), eid)
+	}
+}
+
+// The dispatchers of many namespaces given one Network post through one
+// client: a receiver that both namespaces' hooks name sees their posts on
+// one connection. Dispatchers with a network each open one each.
+func TestNamespacesShareTheNetworksConnections(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		shared bool
+		conns  int64
+	}{
+		{"one network", true, 1},
+		{"a network each", false, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var conns atomic.Int64
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+			srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				if s == http.StateNew {
+					conns.Add(1)
+				}
+			}
+			srv.Start()
+			defer srv.Close()
+
+			e := newEnv(t)
+			var network *webhook.Network
+			if tc.shared {
+				network = webhook.NewNetwork(webhook.Config{})
+			}
+			for _, ns := range []string{"alpha", "beta"} {
+				ks := core.Keyspace{Prefix: e.srv.Prefix, Namespace: ns}
+				d := webhook.New(webhook.Config{Redis: e.rdb, Keyspace: ks, Network: network, Now: e.clock.Now})
+				e.register(t, d, webhook.Hook{URL: srv.URL, Events: []string{core.KindSMSDelivered}})
+				if _, err := core.NewEventLog(e.rdb, ks).Write(context.Background(), simAt, core.KindSMSDelivered, smsData{Phone: "13800000001"}); err != nil {
+					t.Fatal(err)
+				}
+				if n := step(t, d); n != 1 {
+					t.Fatalf("namespace %s: %d events posted, want 1", ns, n)
+				}
+			}
+			if n := conns.Load(); n != tc.conns {
+				t.Errorf("%d connections for the two namespaces' posts, want %d", n, tc.conns)
+			}
+		})
 	}
 }

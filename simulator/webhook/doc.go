@@ -14,7 +14,9 @@
 // open. The default client enforces it again when it connects, on the
 // address a name resolved to, so that a name that resolves elsewhere after
 // registration (DNS rebinding) gets nothing. A namespace holds at most
-// MaxHooks hooks.
+// MaxHooks hooks. The hosts and ports open, and the client with its pool of
+// connections, are a process's Network (NewNetwork): every namespace's
+// dispatcher posts through the one it is given.
 //
 // # Reading the log
 //

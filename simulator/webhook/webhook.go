@@ -85,6 +85,11 @@ type Config struct {
 	// A client given here is used as it is, except that redirects are never
 	// followed.
 	Client *http.Client
+	// Network is the hosts, ports and client that the dispatchers of a
+	// process share (NewNetwork), so that a thousand namespaces hold one
+	// client and one pool of connections, not one each. nil: New builds
+	// one of its own from AllowHosts, StrictLoopback, Deny and Client.
+	Network *Network
 	// Now is the real time (nil: time.Now): of log entries, signatures and
 	// the due times of retries. Tests set it to drive retries.
 	Now func() time.Time
@@ -145,8 +150,11 @@ func (d *Dispatcher) bounds() core.Bounds {
 
 // New returns the dispatcher of c.Keyspace.
 func New(c Config) *Dispatcher {
+	if c.Network == nil {
+		c.Network = NewNetwork(c)
+	}
 	d := &Dispatcher{
-		rdb: c.Redis, ks: c.Keyspace, targets: newTargets(c),
+		rdb: c.Redis, ks: c.Keyspace, targets: c.Network.targets, client: c.Network.client,
 		now: c.Now, backoff: c.Backoff, max: c.MaxAttempts, reclaim: c.ReclaimAfter, keyTTL: c.KeyTTL, log: c.Log,
 		consumer:  "c-" + randomHex(8),
 		hooksKey:  c.Keyspace.Webhooks(),
@@ -170,14 +178,28 @@ func New(c Config) *Dispatcher {
 		d.log = slog.New(slog.DiscardHandler)
 	}
 	d.log = d.log.With("component", "webhook")
+	return d
+}
+
+// Network is where the webhooks of a process may be posted — the hosts
+// and ports open to them — and the client that posts them.
+type Network struct {
+	targets targets
+	client  *http.Client
+}
+
+// NewNetwork answers the network of c's AllowHosts, StrictLoopback, Deny
+// and Client; it reads nothing else of c.
+func NewNetwork(c Config) *Network {
+	n := &Network{targets: newTargets(c)}
 	if c.Client == nil {
-		d.client = newClient(d.targets)
+		n.client = newClient(n.targets)
 	} else {
 		cl := *c.Client
 		cl.CheckRedirect = noRedirect
-		d.client = &cl
+		n.client = &cl
 	}
-	return d
+	return n
 }
 
 // normalHost is a host name as hosts are compared: lower case, an IPv6
