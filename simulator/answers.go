@@ -22,10 +22,13 @@ const (
 )
 
 // Answer is what a namespace keeps of a POST with an Idempotency-Key: the
-// request's fingerprint, and once it is answered (Done), its answer.
+// request's fingerprint, and once it is answered (Done), its answer — or,
+// Unknown, that it failed after a write that Redis may have carried out
+// (core.Outcome), and has no answer to give again.
 type Answer struct {
 	Fingerprint string            `json:"fp"`
 	Done        bool              `json:"done,omitempty"`
+	Unknown     bool              `json:"unknown,omitempty"`
 	Status      int               `json:"status,omitempty"`
 	Header      map[string]string `json:"header,omitempty"`
 	Body        []byte            `json:"body,omitempty"`

@@ -99,7 +99,8 @@ var blocking = map[string]bool{
 // StoreDeadline is a hook of a store's client that gives each call —
 // command or pipeline — at most Timeout from its start, its wait for a
 // connection included, unless its context ends sooner; blocking commands
-// (XREAD BLOCK, …) keep the time they ask for.
+// (XREAD BLOCK, …) keep the time they ask for. It marks the call's
+// Outcome (WithOutcome) when a write may have been carried out unanswered.
 type StoreDeadline struct{ Timeout time.Duration }
 
 func (h StoreDeadline) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -109,9 +110,11 @@ func (h StoreDeadline) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if blocking[strings.ToLower(cmd.Name())] {
 			return next(ctx, cmd)
 		}
-		ctx, cancel := h.bound(ctx)
+		bounded, cancel := h.bound(ctx)
 		defer cancel()
-		return next(ctx, cmd)
+		err := next(bounded, cmd)
+		noteOutcome(ctx, cmd, err)
+		return err
 	}
 }
 
@@ -122,9 +125,13 @@ func (h StoreDeadline) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 				return next(ctx, cmds)
 			}
 		}
-		ctx, cancel := h.bound(ctx)
+		bounded, cancel := h.bound(ctx)
 		defer cancel()
-		return next(ctx, cmds)
+		err := next(bounded, cmds)
+		for _, cmd := range cmds {
+			noteOutcome(ctx, cmd, cmd.Err())
+		}
+		return err
 	}
 }
 

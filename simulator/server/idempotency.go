@@ -33,7 +33,10 @@ var recordedHeaders = []string{"Content-Type", "Location", "X-Content-Type-Optio
 // answer again, marked Idempotent-Replayed; while the first is in
 // progress, a retry is a 409 with a Retry-After; a key used for another
 // request is a 422. An answer that may differ on a retry (forgotten) is
-// not recorded: the key is freed, and a retry runs the request again.
+// not recorded: the key is freed, and a retry runs the request again —
+// unless h failed (5xx) after sending the store a change that the store
+// did not confirm (core.Outcome: a timeout, a cut connection): Redis may
+// carry it out after all, so a retry is a 409 and never does it twice.
 //
 // A route that keeps its key itself (own: the clock's advance, whose key
 // is kept with its target, across a crash) is not refused while a request
@@ -77,6 +80,12 @@ func (s *Server) idempotent(h nsHandler, own bool) nsHandler {
 			s.fail(w, r, &core.Error{Code: http.StatusConflict, Detail: fmt.Sprintf(
 				"%s: a request with the key %q is in progress; try again once it has answered", IdempotencyKeyHeader, key)})
 			return
+		case held != nil && held.Unknown && !own:
+			s.fail(w, r, &core.Error{Code: http.StatusConflict, Detail: fmt.Sprintf(
+				"%s: the request with the key %q failed (a 503) after the store had been sent a change that it did not "+
+					"confirm in time, and may have carried out after all; see whether it did (read the order, the phone's "+
+					"messages, …) before sending it again with a new key", IdempotencyKeyHeader, key)})
+			return
 		case held != nil:
 			for name, v := range held.Header {
 				w.Header().Set(name, v)
@@ -87,13 +96,20 @@ func (s *Server) idempotent(h nsHandler, own bool) nsHandler {
 			return
 		}
 		rec := &answerRecorder{header: http.Header{}}
-		h(rec, r, ns)
+		hctx, outcome := core.WithOutcome(r.Context())
+		h(rec, r.WithContext(hctx), ns)
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
 		// Recorded even when the client has gone: its retry is answered.
 		ctx := context.WithoutCancel(r.Context())
-		if forgotten(rec.status) {
+		if rec.status >= 500 && outcome.Unknown() && !own {
+			// Redis may carry the change out after all: a retry must not
+			// carry it out a second time.
+			if err := ns.RecordAnswer(ctx, key, simulator.Answer{Fingerprint: fp, Unknown: true}); err != nil {
+				s.log.WarnContext(ctx, "recording that the outcome of an idempotency key is unknown; a retry is a 409 until its claim ends", "key", key, "err", err)
+			}
+		} else if forgotten(rec.status) {
 			if err := ns.ForgetAnswer(ctx, key); err != nil {
 				s.log.WarnContext(ctx, "freeing an idempotency key; it is freed when its claim ends", "key", key, "err", err)
 			}

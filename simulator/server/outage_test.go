@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -187,12 +188,21 @@ var outageRequests = []outageRequest{
 // long it took.
 func request(t *testing.T, base string, r outageRequest) (*http.Response, []byte, time.Duration) {
 	t.Helper()
+	return requestWithKey(t, base, r, "")
+}
+
+// requestWithKey is request with an Idempotency-Key, unless key is empty.
+func requestWithKey(t *testing.T, base string, r outageRequest, key string) (*http.Response, []byte, time.Duration) {
+	t.Helper()
 	req, err := http.NewRequest(r.method, base+r.path, strings.NewReader(r.body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set(server.IdempotencyKeyHeader, key)
 	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -359,9 +369,38 @@ type stallProxy struct {
 	ln       net.Listener
 	gate     sync.RWMutex // held while stalled
 	stalled  bool
-	mu       sync.Mutex // guards conns
+	mu       sync.Mutex // guards conns, holdOn and held
 	conns    []net.Conn
+	holdOn   []byte        // what a write holds, once sent, until held is closed (holdWrites)
+	held     chan struct{} // closed by releaseWrites
 	wg       sync.WaitGroup
+}
+
+// holdWrites holds, from now on, what smsim sends that holds marker —
+// and what follows on its connection — until releaseWrites: the other
+// calls go on, so that one call is sent and answered late while the calls
+// before it were answered.
+func (p *stallProxy) holdWrites(marker string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.holdOn, p.held = []byte(marker), make(chan struct{})
+}
+
+func (p *stallProxy) releaseWrites() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	close(p.held)
+	p.holdOn = nil
+}
+
+// hold waits while chunk holds the marker of holdWrites.
+func (p *stallProxy) hold(chunk []byte) {
+	p.mu.Lock()
+	marker, held := p.holdOn, p.held
+	p.mu.Unlock()
+	if marker != nil && bytes.Contains(chunk, marker) {
+		<-held
+	}
 }
 
 func newStallProxy(t *testing.T, upstream string) *stallProxy {
@@ -411,6 +450,7 @@ func (p *stallProxy) forward(u, c net.Conn) {
 	for {
 		n, err := c.Read(buf)
 		if n > 0 {
+			p.hold(buf[:n])
 			p.gate.RLock()
 			_, werr := u.Write(buf[:n])
 			p.gate.RUnlock()
@@ -439,6 +479,12 @@ func (p *stallProxy) close() {
 	if p.stalled {
 		p.release()
 	}
+	p.mu.Lock()
+	if p.holdOn != nil {
+		close(p.held)
+		p.holdOn = nil
+	}
+	p.mu.Unlock()
 	p.ln.Close()
 	p.mu.Lock()
 	for _, c := range p.conns {
@@ -546,5 +592,69 @@ func TestStallRunsEachSubmissionOnce(t *testing.T) {
 		if resp.StatusCode != 200 || len(inbox.Messages) != 1 {
 			t.Errorf("person %d: %d messages (%d), want the one notice", i, len(inbox.Messages), resp.StatusCode)
 		}
+	}
+}
+
+// A submission with an Idempotency-Key whose script reaches Redis only
+// after the store timeout: the request answers 503, Redis carries the
+// script out after all, and a retry with the key is a 409 that says so —
+// it is not carried out a second time. A submission that never reached
+// Redis (stopped: nothing listens) is carried out by its retry.
+func TestLateWriteWithAKeyIsCarriedOutOnce(t *testing.T) {
+	rs := startRedisServer(t)
+	px := newStallProxy(t, rs.addr)
+	base, _ := outageSim(t, px.addr)
+	submission := func(phone string) outageRequest {
+		return outageRequest{"POST", "/provider/v1/filings", `{"type":"first_filing","variant":"app",` +
+			`"entity_leader":{"name":"Li Lei","phone":"` + phone + `","certificate_number":"110101199003071234"}}`}
+	}
+	orders := func() int {
+		var list struct{ Total int }
+		resp, b, _ := request(t, base, outageRequest{"GET", "/provider/v1/filings", ""})
+		if resp.StatusCode != 200 || json.Unmarshal(b, &list) != nil {
+			t.Fatalf("the list of orders: %d %s", resp.StatusCode, b)
+		}
+		return list.Total
+	}
+	// Warm: the scripts loaded, the key's claim among them.
+	if resp, b, _ := requestWithKey(t, base, submission("13800000001"), "warm"); resp.StatusCode != 201 {
+		t.Fatalf("the warm submission: %d %s", resp.StatusCode, b)
+	}
+
+	px.holdWrites("13800000002") // the submission's script, not the claim of its key
+	resp, b, took := requestWithKey(t, base, submission("13800000002"), "late")
+	if resp.StatusCode != 503 || took > outageBound {
+		t.Fatalf("the submission held on its way to Redis: %d in %s, want a 503 within %s: %s", resp.StatusCode, took, outageBound, b)
+	}
+	px.releaseWrites()
+	waitUntil(t, 10*time.Second, "the late submission stored", func() bool { return orders() == 2 })
+
+	for range 2 {
+		resp, b, _ = requestWithKey(t, base, submission("13800000002"), "late")
+		var p server.Problem
+		json.Unmarshal(b, &p)
+		want := `Idempotency-Key: the request with the key "late" failed (a 503) after the store had been sent a change that ` +
+			`it did not confirm in time, and may have carried out after all; see whether it did (read the order, the ` +
+			`phone's messages, …) before sending it again with a new key`
+		if resp.StatusCode != 409 || p.Type != "urn:smsim:problem:conflict" || p.Detail != want || resp.Header.Get("Retry-After") != "" {
+			t.Fatalf("a retry with the key: %d (Retry-After %q) %s; want a 409 conflict, no Retry-After, detail %q",
+				resp.StatusCode, resp.Header.Get("Retry-After"), b, want)
+		}
+	}
+	if n := orders(); n != 2 {
+		t.Fatalf("%d orders after the retries, want 2: a retry carried the submission out again", n)
+	}
+
+	rs.shutdown()
+	if resp, b, _ := requestWithKey(t, base, submission("13800000003"), "refused"); resp.StatusCode != 503 {
+		t.Fatalf("a submission while nothing listens: %d %s", resp.StatusCode, b)
+	}
+	rs.start(true)
+	wantReady(t, base, 200)
+	if resp, b, _ := requestWithKey(t, base, submission("13800000003"), "refused"); resp.StatusCode != 201 {
+		t.Fatalf("the retry of a submission that never reached Redis: %d %s, want 201", resp.StatusCode, b)
+	}
+	if n := orders(); n != 3 {
+		t.Fatalf("%d orders, want 3", n)
 	}
 }
