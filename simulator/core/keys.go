@@ -145,8 +145,10 @@ var (
 		Lifetime: "long-lived; a retry until its attempt is recorded (finish.lua), or back to `webhooks:retry` when its lease ends"}
 	keyAnswer = KeyDef{Name: "answer:<key>", Type: "string",
 		Writer: "simulator.Namespace (answer_claim.lua, SET; the server's Idempotency-Key layer): a POST with an Idempotency-Key, JSON: " +
-			"the request's fingerprint (method, path, query, body), and once answered its status, headers and body, which a retry with the key is answered",
-		Lifetime: "30 s while its request is in progress (a claim); 24 h once answered; deleted when the request fails with a 5xx (or a 413, 415, 429), and by a reset"}
+			"the request's fingerprint (method, path, query, body), and once answered its status, headers and body, which a retry with the key is answered — " +
+			"or `unknown`: it failed with a 5xx after sending Redis a change that Redis did not confirm in time (a retry is a 409)",
+		Lifetime: "30 s while its request is in progress (a claim); 24 h once answered or unknown; deleted when the request fails with a 5xx " +
+			"whose changes are known not to have been sent (or a 413, 415, 429), and by a reset"}
 
 	// legacyCodes is the set of live codes of a store written before the
 	// codes had a key each (code:<code>); UpgradeStore moves them.
