@@ -32,18 +32,29 @@ type outcomeEvent struct {
 
 // PhoneOf is the key of the live feed: the phone an event brought a
 // message to (sms.delivered and sms.blocked), else "". Phones' sockets and
-// long polls watch the feed by it.
-func PhoneOf(r core.Record) string {
-	if r.Kind != core.KindSMSDelivered && r.Kind != core.KindSMSBlocked {
-		return ""
+// long polls watch the feed by it. It reads the event's message once for
+// every watcher (liveMessage), PhoneFrame included.
+func PhoneOf(l *core.Live) string {
+	if m := liveMessage(l); m != nil {
+		return m.Phone
 	}
-	var d struct {
-		Phone string `json:"phone"`
-	}
-	if json.Unmarshal(r.Data, &d) != nil {
-		return ""
-	}
-	return d.Phone
+	return ""
+}
+
+// messageKey is the key of an event's message among what watchers make of
+// it (core.Live.Memo).
+type messageKey struct{}
+
+// liveMessage answers the message an sms.delivered or sms.blocked event of
+// the feed brought (MessageOf), read once; nil for another event.
+func liveMessage(l *core.Live) *Message {
+	return l.Memo(messageKey{}, func(l *core.Live) any {
+		m, ok := MessageOf(l.Record)
+		if !ok {
+			return (*Message)(nil)
+		}
+		return &m
+	}).(*Message)
 }
 
 // MessageOf reads the message an sms.delivered or sms.blocked event
@@ -87,16 +98,16 @@ type frameKey struct{}
 // the feed, made once however many sockets send it; false for another
 // event.
 func PhoneFrame(l *core.Live) (Frame, bool) {
-	fr, _ := l.Memo(frameKey{}, func(l *core.Live) any {
-		m, ok := MessageOf(l.Record)
-		if !ok {
-			return nil
-		}
+	m := liveMessage(l) // not within the frame's Memo, which holds the event's memos
+	if m == nil {
+		return Frame{}, false
+	}
+	fr, _ := l.Memo(frameKey{}, func(*core.Live) any {
 		b, err := json.Marshal(m.Phoned())
 		if err != nil {
 			return nil
 		}
-		return &Frame{Message: m, JSON: b}
+		return &Frame{Message: *m, JSON: b}
 	}).(*Frame)
 	if fr == nil {
 		return Frame{}, false

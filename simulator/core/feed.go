@@ -27,7 +27,7 @@ type Feed struct {
 	sub     *Subscriber
 	channel string
 	log     *slog.Logger
-	keyOf   func(Record) string
+	keyOf   func(*Live) string
 
 	mu       sync.Mutex
 	ctx      context.Context // the owner's; nil until Start, and after it ends
@@ -125,9 +125,9 @@ type Watcher struct {
 // NewFeed returns the feed of an event log, its events handed over by sub.
 // keyOf names the key of an event ("" for none) for the watchers of one
 // key (Watch with a key); nil: no event has a key.
-func NewFeed(events *EventLog, sub *Subscriber, log *slog.Logger, keyOf func(Record) string) *Feed {
+func NewFeed(events *EventLog, sub *Subscriber, log *slog.Logger, keyOf func(*Live) string) *Feed {
 	if keyOf == nil {
-		keyOf = func(Record) string { return "" }
+		keyOf = func(*Live) string { return "" }
 	}
 	return &Feed{events: events, sub: sub, channel: events.ks.Live(), log: log.With("component", "feed"), keyOf: keyOf,
 		all: map[*Watcher]struct{}{}, keyed: map[string]map[*Watcher]struct{}{}, lines: map[string]*line{}}
@@ -323,7 +323,7 @@ func (f *Feed) deliver(r Record) {
 	}
 	f.last = r.ID
 	l := &Live{Record: r}
-	key := f.keyOf(r)
+	key := f.keyOf(l) // what it makes of the event, the watchers share (Live.Memo)
 	// The event joins the lines of Queue's watchers before any of them is
 	// looked at.
 	linkTo := func(key string) {

@@ -76,9 +76,9 @@ func TestFeedStartsAtTheNewestEventWhenWatched(t *testing.T) {
 // buffer is full, and the others go on.
 func TestFeedByKey(t *testing.T) {
 	ctx := t.Context()
-	keyOf := func(r core.Record) string {
+	keyOf := func(l *core.Live) string {
 		var d struct{ Phone string }
-		json.Unmarshal(r.Data, &d)
+		json.Unmarshal(l.Data, &d)
 		return d.Phone
 	}
 	log, f := newFeed(t, keyOf)
@@ -103,7 +103,7 @@ func TestFeedByKey(t *testing.T) {
 				if !ok {
 					t.Fatalf("watcher closed after %v", out)
 				}
-				out = append(out, keyOf(r.Record))
+				out = append(out, keyOf(r))
 			case <-time.After(5 * time.Second):
 				t.Fatalf("no event after %v", out)
 			}
@@ -169,7 +169,7 @@ func TestFeedStopped(t *testing.T) {
 // it (a phone's frame) is made once for all of them.
 func TestFeedSharesWhatWatchersMakeOfAnEvent(t *testing.T) {
 	ctx := t.Context()
-	log, f := newFeed(t, func(core.Record) string { return "k" })
+	log, f := newFeed(t, func(*core.Live) string { return "k" })
 	f.Start(ctx)
 	defer f.Stop()
 	var ws []*core.Watcher
@@ -214,7 +214,7 @@ type memoKey string
 
 // newFeed answers the event log of a namespace on the test's store and its
 // feed, not started yet, its events keyed by keyOf (nil: none).
-func newFeed(t *testing.T, keyOf func(core.Record) string) (*core.EventLog, *core.Feed) {
+func newFeed(t *testing.T, keyOf func(*core.Live) string) (*core.EventLog, *core.Feed) {
 	t.Helper()
 	srv := testkit.StartRedis(t)
 	log := core.NewEventLog(srv.Client(t), core.Keyspace{Prefix: srv.Prefix, Namespace: "default"})
@@ -303,7 +303,7 @@ func TestFeedQueue(t *testing.T) {
 // and each still takes every one of them, in order.
 func TestFeedQueueIsSharedByItsWatchers(t *testing.T) {
 	ctx := t.Context()
-	log, f := newFeed(t, func(core.Record) string { return "k" })
+	log, f := newFeed(t, func(*core.Live) string { return "k" })
 	f.Start(ctx)
 	defer f.Stop()
 	const watchers, events = 2000, 1000

@@ -1,0 +1,63 @@
+package gateway
+
+import (
+	"testing"
+
+	"smsim/simulator/core"
+)
+
+// deliveredData is the data of an sms.delivered event as the scripts write
+// it.
+const deliveredData = `{"sender":"12381","sent_at_ms":"1796284232262","code":"123456","id":"m_2f2d30e02f9a9b00",` +
+	`"body":"[MIIT] Your verification code is 123456. Enter it within 24 hours to validate ICP filing order f_a3da494e649ae0fa.",` +
+	`"folder":"inbox","seq":"7","status":"delivered","reason":"","delivered_at_ms":"1796284232300","phone":"13800000001",` +
+	`"trail":[{"at":"2026-12-03T07:50:32.262Z","step":"sent","detail":"sent by 12381 to 13800000001"},` +
+	`{"at":"2026-12-03T07:50:32.262Z","step":"delay","detail":"the network holds it 38ms (drawn from uniform 0s–1s)"},` +
+	`{"at":"2026-12-03T07:50:32.300Z","step":"delivered","detail":"delivered to the inbox"}]}`
+
+// An event that brought a message is keyed by its phone, and its frame is
+// the message as the phone shows it (no trail), made once for every
+// watcher; any other event has neither.
+func TestPhoneOfAndFrame(t *testing.T) {
+	l := &core.Live{Record: core.Record{ID: "1-0", Kind: core.KindSMSDelivered, Data: []byte(deliveredData)}}
+	if got := PhoneOf(l); got != "13800000001" {
+		t.Errorf("PhoneOf: %q, want 13800000001", got)
+	}
+	fr, ok := PhoneFrame(l)
+	const want = `{"id":"m_2f2d30e02f9a9b00","phone":"13800000001","sender":"12381",` +
+		`"body":"[MIIT] Your verification code is 123456. Enter it within 24 hours to validate ICP filing order f_a3da494e649ae0fa.",` +
+		`"code":"123456","folder":"inbox","sent_at":"2026-12-03T07:50:32.262Z","delivered_at":"2026-12-03T07:50:32.3Z"}`
+	if !ok || string(fr.JSON) != want {
+		t.Fatalf("PhoneFrame: %v %s\nwant %s", ok, fr.JSON, want)
+	}
+	if fr.Message.Seq != 7 || len(fr.Message.Trail) != 3 || fr.Message.Trail[1].Step != "delay" {
+		t.Errorf("the frame's message: seq %d, trail %+v", fr.Message.Seq, fr.Message.Trail)
+	}
+	if again, _ := PhoneFrame(l); &again.JSON[0] != &fr.JSON[0] {
+		t.Error("the frame was made again for a second watcher")
+	}
+	other := &core.Live{Record: core.Record{ID: "2-0", Kind: core.KindFilingSubmitted, Data: []byte(`{"id":"f_1"}`)}}
+	if got := PhoneOf(other); got != "" {
+		t.Errorf("PhoneOf of a filing.submitted: %q, want none", got)
+	}
+	if _, ok := PhoneFrame(other); ok {
+		t.Error("a frame for a filing.submitted")
+	}
+}
+
+// BenchmarkPhoneFeed is what the live feed and a phone's sockets make of
+// one delivery: its key (PhoneOf), then its frame, which read the event's
+// message once between them.
+func BenchmarkPhoneFeed(b *testing.B) {
+	r := core.Record{ID: "1-0", Kind: core.KindSMSDelivered, Data: []byte(deliveredData)}
+	b.ReportAllocs()
+	for b.Loop() {
+		l := &core.Live{Record: r}
+		if PhoneOf(l) == "" {
+			b.Fatal("no phone")
+		}
+		if _, ok := PhoneFrame(l); !ok {
+			b.Fatal("no frame")
+		}
+	}
+}
