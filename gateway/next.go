@@ -123,7 +123,7 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 			}
 			last = m.Seq
 			if f.Matches(m) {
-				return m, true, nil
+				return fr.Full(), true, nil
 			}
 		}
 	}

@@ -16,66 +16,70 @@ import (
 // event, as deliverScript writes it: times in Unix milliseconds and numbers
 // as strings, "" when absent.
 type outcomeEvent struct {
-	ID          string     `json:"id"`
-	Phone       string     `json:"phone"`
-	Sender      string     `json:"sender"`
-	Body        string     `json:"body"`
-	Code        string     `json:"code"`
-	Status      string     `json:"status"`
-	Folder      string     `json:"folder"`
-	Reason      string     `json:"reason"`
-	SentAt      string     `json:"sent_at_ms"`
-	DeliveredAt string     `json:"delivered_at_ms"`
-	Seq         string     `json:"seq"`
-	Trail       []Decision `json:"trail"`
+	ID          string          `json:"id"`
+	Phone       string          `json:"phone"`
+	Sender      string          `json:"sender"`
+	Body        string          `json:"body"`
+	Code        string          `json:"code"`
+	Status      string          `json:"status"`
+	Folder      string          `json:"folder"`
+	Reason      string          `json:"reason"`
+	SentAt      string          `json:"sent_at_ms"`
+	DeliveredAt string          `json:"delivered_at_ms"`
+	Seq         string          `json:"seq"`
+	Trail       json.RawMessage `json:"trail"` // read only when asked for (Frame.Full): most of the data, and no phone shows it
 }
 
 // PhoneOf is the key of the live feed: the phone an event brought a
 // message to (sms.delivered and sms.blocked), else "". Phones' sockets and
 // long polls watch the feed by it. It reads the event's message once for
-// every watcher (liveMessage), PhoneFrame included.
+// every watcher (PhoneFrame).
 func PhoneOf(l *core.Live) string {
-	if m := liveMessage(l); m != nil {
-		return m.Phone
+	if fr, ok := PhoneFrame(l); ok {
+		return fr.Message.Phone
 	}
 	return ""
 }
 
-// messageKey is the key of an event's message among what watchers make of
-// it (core.Live.Memo).
-type messageKey struct{}
-
-// liveMessage answers the message an sms.delivered or sms.blocked event of
-// the feed brought (MessageOf), read once; nil for another event.
-func liveMessage(l *core.Live) *Message {
-	return l.Memo(messageKey{}, func(l *core.Live) any {
-		m, ok := MessageOf(l.Record)
-		if !ok {
-			return (*Message)(nil)
-		}
-		return &m
-	}).(*Message)
+// MessageOf reads the message an sms.delivered or sms.blocked event
+// brought to a phone, its trail included.
+func MessageOf(r core.Record) (Message, bool) {
+	m, trail, ok := deliveredOf(r)
+	if !ok {
+		return Message{}, false
+	}
+	return withTrail(m, trail), true
 }
 
-// MessageOf reads the message an sms.delivered or sms.blocked event
-// brought to a phone.
-func MessageOf(r core.Record) (Message, bool) {
+// deliveredOf reads the message of MessageOf but its trail, which it answers
+// as it is.
+func deliveredOf(r core.Record) (Message, json.RawMessage, bool) {
 	if r.Kind != core.KindSMSDelivered && r.Kind != core.KindSMSBlocked {
-		return Message{}, false
+		return Message{}, nil, false
 	}
 	var d outcomeEvent
 	if json.Unmarshal(r.Data, &d) != nil || d.ID == "" || d.Folder == "" {
-		return Message{}, false
+		return Message{}, nil, false
 	}
 	m := Message{ID: d.ID, Phone: d.Phone, Sender: d.Sender, Body: d.Body, Code: d.Code, Status: d.Status,
-		Folder: d.Folder, SentAt: msTime(d.SentAt), Trail: d.Trail}
-	if m.Trail == nil {
-		m.Trail = []Decision{}
-	}
+		Folder: d.Folder, SentAt: msTime(d.SentAt)}
 	at := msTime(d.DeliveredAt)
 	m.DeliveredAt = &at
 	m.Seq, _ = strconv.ParseInt(d.Seq, 10, 64)
-	return m, true
+	return m, d.Trail, true
+}
+
+// withTrail answers m with trail, decoded; an empty one when it is absent
+// or cannot be read.
+func withTrail(m Message, trail json.RawMessage) Message {
+	m.Trail = nil
+	if len(trail) > 0 {
+		json.Unmarshal(trail, &m.Trail)
+	}
+	if m.Trail == nil {
+		m.Trail = []Decision{}
+	}
+	return m
 }
 
 // phoneBuffer is how many deliveries a phone's watcher may fall behind
@@ -86,28 +90,32 @@ const phoneBuffer = 64
 // Frame is what a phone's socket sends of an event: the message it brought,
 // as the phone shows it, encoded once for every socket of the phone.
 type Frame struct {
-	Message Message
+	Message Message // without its trail, which Full reads
 	JSON    []byte
+	trail   json.RawMessage
 }
+
+// Full answers the frame's message with its trail.
+func (f Frame) Full() Message { return withTrail(f.Message, f.trail) }
 
 // frameKey is the key of a phone's frame among what watchers make of an
 // event (core.Live.Memo).
 type frameKey struct{}
 
 // PhoneFrame answers the frame of an sms.delivered or sms.blocked event of
-// the feed, made once however many sockets send it; false for another
-// event.
+// the feed, made once however many watchers ask (PhoneOf, sockets, long
+// polls); false for another event.
 func PhoneFrame(l *core.Live) (Frame, bool) {
-	m := liveMessage(l) // not within the frame's Memo, which holds the event's memos
-	if m == nil {
-		return Frame{}, false
-	}
-	fr, _ := l.Memo(frameKey{}, func(*core.Live) any {
+	fr, _ := l.Memo(frameKey{}, func(l *core.Live) any {
+		m, trail, ok := deliveredOf(l.Record)
+		if !ok {
+			return nil
+		}
 		b, err := json.Marshal(m.Phoned())
 		if err != nil {
 			return nil
 		}
-		return &Frame{Message: *m, JSON: b}
+		return &Frame{Message: m, JSON: b, trail: trail}
 	}).(*Frame)
 	if fr == nil {
 		return Frame{}, false

@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"reflect"
 	"testing"
+	"time"
 
 	"smsim/simulator/core"
 )
@@ -30,8 +32,13 @@ func TestPhoneOfAndFrame(t *testing.T) {
 	if !ok || string(fr.JSON) != want {
 		t.Fatalf("PhoneFrame: %v %s\nwant %s", ok, fr.JSON, want)
 	}
-	if fr.Message.Seq != 7 || len(fr.Message.Trail) != 3 || fr.Message.Trail[1].Step != "delay" {
-		t.Errorf("the frame's message: seq %d, trail %+v", fr.Message.Seq, fr.Message.Trail)
+	full := fr.Full()
+	if fr.Message.Seq != 7 || full.Seq != 7 || len(full.Trail) != 3 || full.Trail[1].Step != "delay" ||
+		full.Trail[2].At != time.Date(2026, 12, 3, 7, 50, 32, 300e6, time.UTC) {
+		t.Errorf("the frame's message: seq %d, in full %d, trail %+v", fr.Message.Seq, full.Seq, full.Trail)
+	}
+	if m, ok := MessageOf(l.Record); !ok || !reflect.DeepEqual(m, full) {
+		t.Errorf("MessageOf: %v %+v\nwant %+v", ok, m, full)
 	}
 	if again, _ := PhoneFrame(l); &again.JSON[0] != &fr.JSON[0] {
 		t.Error("the frame was made again for a second watcher")
