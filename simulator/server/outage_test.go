@@ -646,6 +646,7 @@ func TestLateWriteWithAKeyIsCarriedOutOnce(t *testing.T) {
 	}
 
 	rs.shutdown()
+	wantReady(t, base, 503) // by then the pool's connections are known closed: a call dials, and is refused
 	if resp, b, _ := requestWithKey(t, base, submission("13800000003"), "refused"); resp.StatusCode != 503 {
 		t.Fatalf("a submission while nothing listens: %d %s", resp.StatusCode, b)
 	}
