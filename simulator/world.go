@@ -344,6 +344,7 @@ func (w *World) existing(ctx context.Context, name string) (*Namespace, error) {
 // unless set, its keys written by an earlier version upgraded
 // (core.UpgradeStore), and its place in the registry, within MaxNamespaces.
 func (w *World) make(ctx context.Context, n *Namespace) error {
+	ctx = core.Repeatable(ctx) // made once, whoever asks again
 	now := time.Now()
 	p := w.rdb.Pipeline()
 	known := p.ZScore(ctx, w.registryKey(), n.name)
@@ -395,6 +396,7 @@ func (w *World) touch(ctx context.Context, n *Namespace, force bool) (bool, erro
 	if (!force && now.UnixMilli()-last < touchEvery.Milliseconds()) || !n.touched.CompareAndSwap(last, now.UnixMilli()) {
 		return false, nil
 	}
+	ctx = core.Repeatable(ctx) // recorded again to the same effect
 	ttl := w.cfg.Limits.NamespaceTTL
 	var hooks []string
 	if ttl > 0 {

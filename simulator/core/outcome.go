@@ -32,11 +32,21 @@ func WithOutcome(ctx context.Context) (context.Context, *Outcome) {
 // without its answer.
 func (o *Outcome) Unknown() bool { return o.unknown.Load() }
 
+type repeatableKey struct{}
+
+// Repeatable answers ctx for calls whose writes come to the same when
+// carried out twice — a namespace's bookkeeping: making it, recording its
+// use, the lifetime of its keys — and are not what the request changes:
+// they leave its Outcome as it is.
+func Repeatable(ctx context.Context) context.Context {
+	return context.WithValue(ctx, repeatableKey{}, true)
+}
+
 // noteOutcome marks the Outcome of ctx, when it has one, if cmd writes and
 // err leaves unknown whether Redis carried it out.
 func noteOutcome(ctx context.Context, cmd redis.Cmder, err error) {
 	o, _ := ctx.Value(outcomeKey{}).(*Outcome)
-	if o == nil || !outcomeUnknown(err) || reads[strings.ToLower(cmd.Name())] {
+	if o == nil || !outcomeUnknown(err) || reads[strings.ToLower(cmd.Name())] || ctx.Value(repeatableKey{}) != nil {
 		return
 	}
 	o.unknown.Store(true)

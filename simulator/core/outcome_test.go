@@ -103,6 +103,9 @@ func TestOutcome(t *testing.T) {
 		unknown bool
 	}{
 		{"a write out of time", silent, write, true},
+		{"a repeatable write out of time", silent, func(ctx context.Context, c *redis.Client) error {
+			return write(core.Repeatable(ctx), c)
+		}, false},
 		{"a pipelined write out of time", silent, func(ctx context.Context, c *redis.Client) error {
 			_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 				p.Get(ctx, "k")
