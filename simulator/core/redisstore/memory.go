@@ -37,7 +37,7 @@ func MemoryDialer(m *miniredis.Miniredis) (func(ctx context.Context, network, ad
 		if srv == nil {
 			return nil, errStoreClosed
 		}
-		client, server := Pipe()
+		client, server := newPipe(pipeCapacity)
 		srv.ServeConn(server)
 		return client, nil
 	}, nil
@@ -50,14 +50,10 @@ var errStoreClosed = errors.New("the embedded store is closed")
 // smsim's, so that only a reader that stopped reading holds a writer up.
 const pipeCapacity = 16 << 20
 
-// Pipe answers the two ends of a connection in memory, each a net.Conn
+// newPipe answers the two ends of a connection in memory, each a net.Conn
 // with deadlines. Unlike net.Pipe, a write returns once its bytes are
-// buffered (up to pipeCapacity unread), not once the other end has read
-// them.
-func Pipe() (net.Conn, net.Conn) {
-	return newPipe(pipeCapacity)
-}
-
+// buffered (up to capacity unread: pipeCapacity), not once the other end
+// has read them.
 func newPipe(capacity int) (*pipeConn, *pipeConn) {
 	a := &pipeConn{in: newPipeBuffer(capacity), closed: make(chan struct{}), rd: newDeadline(), wd: newDeadline()}
 	b := &pipeConn{in: newPipeBuffer(capacity), closed: make(chan struct{}), rd: newDeadline(), wd: newDeadline()}
@@ -65,7 +61,7 @@ func newPipe(capacity int) (*pipeConn, *pipeConn) {
 	return a, b
 }
 
-// pipeConn is one end of a Pipe: it reads its own buffer, written by its
+// pipeConn is one end of a pipe (newPipe): it reads its own buffer, written by its
 // peer, and writes its peer's.
 type pipeConn struct {
 	in        *pipeBuffer

@@ -16,12 +16,12 @@ import (
 	"golang.org/x/net/nettest"
 )
 
-// A Pipe is a net.Conn as the standard library's conformance tests have
+// A pipe is a net.Conn as the standard library's conformance tests have
 // it: reads and writes, concurrent calls, deadlines past, present and
 // future, and Close.
 func TestPipeIsAConn(t *testing.T) {
 	nettest.TestConn(t, func() (net.Conn, net.Conn, func(), error) {
-		a, b := Pipe()
+		a, b := newPipe(pipeCapacity)
 		return a, b, func() { a.Close(); b.Close() }, nil
 	})
 }
