@@ -83,7 +83,7 @@ func (s *Server) idempotent(h nsHandler, own bool) nsHandler {
 		case held != nil && held.Unknown && !own:
 			s.fail(w, r, &core.Error{Code: http.StatusConflict, Detail: fmt.Sprintf(
 				"%s: the request with the key %q failed (a 503) after the store had been sent a change that it did not "+
-					"confirm in time, and may have carried out after all; see whether it did (read the order, the phone's "+
+					"confirm in time, and may have carried it out after all; see whether it did (read the order, the phone's "+
 					"messages, …) before sending it again with a new key", IdempotencyKeyHeader, key)})
 			return
 		case held != nil:

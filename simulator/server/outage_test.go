@@ -634,7 +634,7 @@ func TestLateWriteWithAKeyIsCarriedOutOnce(t *testing.T) {
 		var p server.Problem
 		json.Unmarshal(b, &p)
 		want := `Idempotency-Key: the request with the key "late" failed (a 503) after the store had been sent a change that ` +
-			`it did not confirm in time, and may have carried out after all; see whether it did (read the order, the ` +
+			`it did not confirm in time, and may have carried it out after all; see whether it did (read the order, the ` +
 			`phone's messages, …) before sending it again with a new key`
 		if resp.StatusCode != 409 || p.Type != "urn:smsim:problem:conflict" || p.Detail != want || resp.Header.Get("Retry-After") != "" {
 			t.Fatalf("a retry with the key: %d (Retry-After %q) %s; want a 409 conflict, no Retry-After, detail %q",
