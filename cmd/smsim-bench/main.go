@@ -367,6 +367,7 @@ type store struct {
 	rdb    redis.UniversalClient
 	prefix string
 	mini   *miniredis.Miniredis
+	mem    *redisstore.Memory // the embedded store, as smsim reaches it
 	world  *simulator.World
 	hs     *httptest.Server
 	api    *client.Client
@@ -376,11 +377,12 @@ func openStore(ctx context.Context, name, url string) (*store, error) {
 	s := &store{name: name, prefix: "smsim"}
 	if name == "embedded" {
 		s.mini = miniredis.NewMiniRedis()
-		dial, err := redisstore.MemoryDialer(s.mini) // as smsim reaches its embedded store
+		mem, err := redisstore.NewMemory(s.mini)
 		if err != nil {
 			return nil, err
 		}
-		s.rdb = redis.NewClient(core.StoreOptions(&redis.Options{Addr: "embedded", Dialer: dial, PoolSize: 256}, 0))
+		s.mem = mem
+		s.rdb = redis.NewClient(core.StoreOptions(&redis.Options{Addr: "embedded", Dialer: mem.Dial, PoolSize: 256}, 0))
 	} else {
 		rdb, err := redisstore.OpenWith(url,
 			func(o *redis.Options) { o.PoolSize = 256; core.StoreOptions(o, 0) },
@@ -439,8 +441,8 @@ func (s *store) close() {
 	if s.rdb != nil {
 		s.rdb.Close()
 	}
-	if s.mini != nil {
-		s.mini.Close()
+	if s.mem != nil {
+		s.mem.Close()
 	}
 }
 

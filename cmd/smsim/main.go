@@ -445,19 +445,19 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 
 // openStore connects to the Redis of url — one server, or a Redis Cluster
 // (redisstore.Open) — or starts an embedded miniredis when url is empty,
-// reached in memory, on no port (redisstore.MemoryDialer); its client
+// reached in memory, on no port (redisstore.Memory); its client
 // never sends a command twice, and waits at most timeout for each
 // (core.StoreOptions, core.StoreClusterOptions).
 func openStore(ctx context.Context, url string, timeout time.Duration, log *slog.Logger) (redis.UniversalClient, func(), error) {
 	if url == "" {
 		m := miniredis.NewMiniRedis()
-		dial, err := redisstore.MemoryDialer(m)
+		mem, err := redisstore.NewMemory(m)
 		if err != nil {
 			return nil, nil, fmt.Errorf("start embedded Redis: %w", err)
 		}
 		stopTTLs := runDownTTLs(m, ttlTick)
-		rdb := redis.NewClient(core.StoreOptions(&redis.Options{Addr: "embedded", Dialer: dial}, timeout))
-		return rdb, func() { rdb.Close(); stopTTLs(); m.Close() }, nil
+		rdb := redis.NewClient(core.StoreOptions(&redis.Options{Addr: "embedded", Dialer: mem.Dial}, timeout))
+		return rdb, func() { rdb.Close(); stopTTLs(); mem.Close() }, nil
 	}
 	rdb, err := core.OpenStore(url, timeout)
 	if err != nil {

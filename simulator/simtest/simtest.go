@@ -66,7 +66,8 @@ type Sim struct {
 
 	hs       *httptest.Server
 	rdb      redis.UniversalClient
-	real     bool // on the real Redis of SMSIM_TEST_REDIS_URL: delete its keys at Close
+	real     bool               // on the real Redis of SMSIM_TEST_REDIS_URL: delete its keys at Close
+	mem      *redisstore.Memory // the miniredis Redis, as the simulator reaches it
 	once     sync.Once
 	closeErr error
 }
@@ -189,13 +190,13 @@ func store(ctx context.Context, o simulator.Config) (*Sim, error) {
 		if prefix == "" {
 			prefix = "smsim"
 		}
-		dial, err := redisstore.MemoryDialer(m)
+		mem, err := redisstore.NewMemory(m)
 		if err != nil {
 			m.Close()
 			return nil, fmt.Errorf("start miniredis: %w", err)
 		}
-		return &Sim{Redis: m, RedisURL: "redis://" + m.Addr(), KeyPrefix: prefix,
-			rdb: redis.NewClient(core.StoreOptions(&redis.Options{Addr: m.Addr(), Dialer: dial}, o.StoreTimeout))}, nil
+		return &Sim{Redis: m, RedisURL: "redis://" + m.Addr(), KeyPrefix: prefix, mem: mem,
+			rdb: redis.NewClient(core.StoreOptions(&redis.Options{Addr: m.Addr(), Dialer: mem.Dial}, o.StoreTimeout))}, nil
 	}
 	rdb, err := core.OpenStore(u, o.StoreTimeout)
 	if err != nil {
@@ -236,8 +237,8 @@ func (s *Sim) stop() error {
 			s.closeErr = s.deleteKeys()
 		}
 		s.rdb.Close()
-		if s.Redis != nil {
-			s.Redis.Close()
+		if s.mem != nil {
+			s.mem.Close()
 		}
 	})
 	return s.closeErr

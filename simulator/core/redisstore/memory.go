@@ -11,14 +11,13 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/alicebob/miniredis/v2/server"
 )
 
-// MemoryDialer answers a dialer (redis.Options' Dialer) whose connections
-// reach the embedded store m in memory: a command and its answer cross no
-// socket and make no system call, which on a small machine was much of what
-// a short script call cost (BenchmarkMemoryDialer). A miniredis that has
-// not started starts without a listener; one that listens keeps listening
-// for other clients. Once m is closed, the dialer fails.
+// Memory is the embedded store, a miniredis, reached in memory: its Dial
+// (a redis.Options' Dialer) connects with a command and its answer
+// crossing no socket and making no system call, which on a small machine
+// was much of what a short script call cost (BenchmarkMemoryDialer).
 //
 // miniredis's own Dial serves a net.Pipe, which holds nothing: a pipeline
 // larger than the store's 4 KiB read buffer waits forever on itself (the
@@ -26,21 +25,50 @@ import (
 // the client reads no answer before it has written all). The connections
 // made here buffer what is written, up to pipeCapacity bytes unread in each
 // direction, so that a pipeline never waits for its own answers.
-func MemoryDialer(m *miniredis.Miniredis) (func(ctx context.Context, network, addr string) (net.Conn, error), error) {
+//
+// Close the store with Memory's Close, not the miniredis's: a connection
+// handed to the store while it closes would race with its closing.
+type Memory struct {
+	m      *miniredis.Miniredis
+	srv    *server.Server
+	mu     sync.RWMutex // held to hand a connection to srv, and to close
+	closed bool
+}
+
+// NewMemory answers the store m, reached in memory. A miniredis that has
+// not started starts without a listener; one that listens keeps listening
+// for other clients.
+func NewMemory(m *miniredis.Miniredis) (*Memory, error) {
 	c, err := m.Dial() // starts m, listener or not; its net.Pipe is not used
 	if err != nil {
 		return nil, err
 	}
 	c.Close()
-	return func(context.Context, string, string) (net.Conn, error) {
-		srv := m.Server()
-		if srv == nil {
-			return nil, errStoreClosed
-		}
-		client, server := newPipe(pipeCapacity)
-		srv.ServeConn(server)
-		return client, nil
-	}, nil
+	return &Memory{m: m, srv: m.Server()}, nil
+}
+
+// Dial connects to the store; once it is closed, it fails.
+func (s *Memory) Dial(context.Context, string, string) (net.Conn, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, errStoreClosed
+	}
+	client, server := newPipe(pipeCapacity)
+	s.srv.ServeConn(server)
+	return client, nil
+}
+
+// Close closes the store, once no connection is being handed to it: its
+// connections end, and Dial fails from then on.
+func (s *Memory) Close() {
+	s.mu.Lock()
+	closed := s.closed
+	s.closed = true
+	s.mu.Unlock()
+	if !closed {
+		s.m.Close()
+	}
 }
 
 var errStoreClosed = errors.New("the embedded store is closed")

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,14 +72,14 @@ func TestPipeBuffersUpToItsCapacity(t *testing.T) {
 // A pipeline far larger than the store's read buffer, of many commands,
 // gets its answers: on miniredis's own Dial (a net.Pipe) it waits on
 // itself until the write deadline.
-func TestMemoryDialerCarriesLargePipelines(t *testing.T) {
+func TestMemoryCarriesLargePipelines(t *testing.T) {
 	m := miniredis.NewMiniRedis()
-	defer m.Close()
-	dial, err := MemoryDialer(m)
+	mem, err := NewMemory(m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := redis.NewClient(&redis.Options{Dialer: dial, MaxRetries: -1, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second})
+	defer mem.Close()
+	c := redis.NewClient(&redis.Options{Dialer: mem.Dial, MaxRetries: -1, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second})
 	defer c.Close()
 	ctx := context.Background()
 	value := strings.Repeat("x", 2000)
@@ -96,20 +97,20 @@ func TestMemoryDialerCarriesLargePipelines(t *testing.T) {
 		t.Fatalf("GET k199: %d bytes, %v", len(got), err)
 	}
 	if a := m.Server().Addr(); a != nil {
-		t.Errorf("a miniredis started by the dialer listens at %s", a)
+		t.Errorf("a miniredis started by NewMemory listens at %s", a)
 	}
 }
 
 // Pub/Sub crosses the pipe too: a message published on one connection
 // reaches a subscriber on another.
-func TestMemoryDialerCarriesPubSub(t *testing.T) {
+func TestMemoryCarriesPubSub(t *testing.T) {
 	m := miniredis.NewMiniRedis()
-	defer m.Close()
-	dial, err := MemoryDialer(m)
+	mem, err := NewMemory(m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := redis.NewClient(&redis.Options{Dialer: dial})
+	defer mem.Close()
+	c := redis.NewClient(&redis.Options{Dialer: mem.Dial})
 	defer c.Close()
 	ctx := context.Background()
 	sub := c.Subscribe(ctx, "news")
@@ -130,6 +131,36 @@ func TestMemoryDialerCarriesPubSub(t *testing.T) {
 	}
 }
 
+// Connections handed to the store while it closes do not race with its
+// closing (run under -race): each either reaches the store, whose Close
+// then ends it, or fails as the store is closed.
+func TestMemoryClosesWhileDialed(t *testing.T) {
+	for range 20 {
+		mem, err := NewMemory(miniredis.NewMiniRedis())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				for {
+					c, err := mem.Dial(context.Background(), "tcp", "embedded")
+					if err != nil {
+						if !errors.Is(err, errStoreClosed) {
+							t.Errorf("a dial: %v, want %v", err, errStoreClosed)
+						}
+						return
+					}
+					c.Close()
+				}
+			})
+		}
+		mem.Close()
+		wg.Wait()
+		mem.Close() // a second time: nothing
+	}
+}
+
 // BenchmarkMemoryDialer is one small script call (EVALSHA) on miniredis
 // over the memory dialer, against a TCP socket on loopback in the same run.
 func BenchmarkMemoryDialer(b *testing.B) {
@@ -143,11 +174,11 @@ func BenchmarkMemoryDialer(b *testing.B) {
 			defer m.Close()
 			o := &redis.Options{Addr: m.Addr()}
 			if via == "memory" {
-				dial, err := MemoryDialer(m)
+				mem, err := NewMemory(m)
 				if err != nil {
 					b.Fatal(err)
 				}
-				o.Dialer = dial
+				o.Dialer = mem.Dial
 			}
 			c := redis.NewClient(o)
 			defer c.Close()

@@ -32,6 +32,7 @@ type Redis struct {
 	URL    string // redis://… for clients of other processes or server instances
 	Prefix string // the key prefix of this test: every key it writes starts with it
 	Mini   *miniredis.Miniredis
+	memory *redisstore.Memory // Mini, as smsim reaches its embedded store
 }
 
 // StartRedis gives the test a Redis: the real server of
@@ -60,23 +61,25 @@ func StartRedis(t testing.TB) *Redis {
 	if err := m.Start(); err != nil {
 		t.Fatalf("start miniredis: %v", err)
 	}
-	t.Cleanup(m.Close)
-	r.Mini = m
+	memory, err := redisstore.NewMemory(m)
+	if err != nil {
+		m.Close()
+		t.Fatalf("start miniredis: %v", err)
+	}
+	t.Cleanup(memory.Close)
+	r.Mini, r.memory = m, memory
 	r.URL = "redis://" + m.Addr()
 	return r
 }
 
 // Client opens a client of the Redis, closed at the test's end.
 // On miniredis, it is reached in memory, as smsim reaches its embedded
-// store (redisstore.MemoryDialer).
+// store (redisstore.Memory).
 func (r *Redis) Client(t testing.TB) redis.UniversalClient {
 	t.Helper()
 	var memory func(context.Context, string, string) (net.Conn, error)
-	if r.Mini != nil {
-		var err error
-		if memory, err = redisstore.MemoryDialer(r.Mini); err != nil {
-			t.Fatal(err)
-		}
+	if r.memory != nil {
+		memory = r.memory.Dial
 	}
 	c, err := dial(r.URL, memory)
 	if err != nil {
@@ -98,7 +101,7 @@ const StoreTimeout = 10 * time.Second
 // store opens one (core.StoreOptions, which this package, below core,
 // cannot call): it never sends a command twice, and a call's context
 // bounds its waits, at most StoreTimeout. A dialer, when given, replaces
-// the one server's (redisstore.MemoryDialer).
+// the one server's (redisstore.Memory).
 func dial(url string, dialer func(context.Context, string, string) (net.Conn, error)) (redis.UniversalClient, error) {
 	c, err := redisstore.OpenWith(url, func(o *redis.Options) {
 		if dialer != nil {
