@@ -228,3 +228,25 @@ func TestKeyPrefixWithABraceIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// Every namespace's webhooks go through the world's one Network: one
+// client, one pool of connections, however many namespaces.
+func TestNamespacesShareOneWebhookNetwork(t *testing.T) {
+	r := testkit.StartRedis(t)
+	ctx := context.Background()
+	w, err := New(ctx, Config{Redis: r.Client(t), KeyPrefix: r.Prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := w.Namespace(ctx, "alpha")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := w.Namespace(ctx, "beta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.hooks.Network() != w.hooks || b.hooks.Network() != w.hooks {
+		t.Fatalf("the namespaces' networks %p and %p, want the world's %p", a.hooks.Network(), b.hooks.Network(), w.hooks)
+	}
+}

@@ -127,6 +127,7 @@ func DefaultBackoff(attempt int) time.Duration {
 type Dispatcher struct {
 	rdb      redis.UniversalClient
 	ks       core.Keyspace
+	network  *Network
 	targets  targets
 	client   *http.Client
 	now      func() time.Time
@@ -154,7 +155,7 @@ func New(c Config) *Dispatcher {
 		c.Network = NewNetwork(c)
 	}
 	d := &Dispatcher{
-		rdb: c.Redis, ks: c.Keyspace, targets: c.Network.targets, client: c.Network.client,
+		rdb: c.Redis, ks: c.Keyspace, network: c.Network, targets: c.Network.targets, client: c.Network.client,
 		now: c.Now, backoff: c.Backoff, max: c.MaxAttempts, reclaim: c.ReclaimAfter, keyTTL: c.KeyTTL, log: c.Log,
 		consumer:  "c-" + randomHex(8),
 		hooksKey:  c.Keyspace.Webhooks(),
@@ -180,6 +181,9 @@ func New(c Config) *Dispatcher {
 	d.log = d.log.With("component", "webhook")
 	return d
 }
+
+// Network answers the network d posts through (Config.Network).
+func (d *Dispatcher) Network() *Network { return d.network }
 
 // Network is where the webhooks of a process may be posted — the hosts
 // and ports open to them — and the client that posts them.
