@@ -103,6 +103,61 @@ func TestEveryKeyHasItsFunction(t *testing.T) {
 	}
 }
 
+// Each key function fills its key's placeholders with its arguments in
+// order, under the prefix and the namespace, and builds the key in one
+// allocation: a request builds a dozen of them.
+func TestKeysAreBuiltInOrderInOneAllocation(t *testing.T) {
+	ks := core.Keyspace{Prefix: "smsim", Namespace: "ci-42"}
+	placeholder := regexp.MustCompile(`<[a-z]+>`)
+	byPattern := map[string]core.KeyDef{}
+	for _, d := range core.KeyDefs() {
+		byPattern[placeholder.ReplaceAllString(d.Name, "<>")] = d
+	}
+	v := reflect.ValueOf(ks)
+	for i := range v.NumMethod() {
+		m := v.Type().Method(i)
+		if m.Name == "Pattern" || m.Name == "Key" || m.Name == "LongLived" {
+			continue
+		}
+		in := make([]reflect.Value, m.Type.NumIn()-1)
+		args := make([]string, len(in))
+		for j := range in {
+			args[j] = "arg" + string(rune('1'+j))
+			in[j] = reflect.ValueOf(args[j])
+		}
+		call := func() string { return v.Method(i).Call(in)[0].String() }
+		got := call()
+		name, ok := strings.CutPrefix(got, "smsim:{ci-42}:")
+		if !ok {
+			t.Errorf("Keyspace.%s = %q, want it under smsim:{ci-42}:", m.Name, got)
+			continue
+		}
+		pattern := name
+		for _, a := range args {
+			pattern = strings.Replace(pattern, a, "<>", 1)
+		}
+		d, ok := byPattern[pattern]
+		if !ok {
+			t.Errorf("Keyspace.%s = %q: no key of the registry", m.Name, got)
+			continue
+		}
+		want := d.Name
+		for _, a := range args {
+			want = strings.Replace(want, placeholder.FindString(want), a, 1)
+		}
+		if name != want {
+			t.Errorf("Keyspace.%s = %q, want smsim:{ci-42}:%s", m.Name, got, want)
+		}
+	}
+	filing := func() { _ = ks.Filing("f_0123456789abcdef") }
+	code := func() { _ = ks.Code("123456") }
+	for name, f := range map[string]func(){"Filing": filing, "Code": code, "Clock": func() { _ = ks.Clock() }} {
+		if n := testing.AllocsPerRun(100, f); n != 1 {
+			t.Errorf("Keyspace.%s makes %v allocations, want 1", name, n)
+		}
+	}
+}
+
 // A store written before the count of orders by status had a key of its
 // own: the count moves there, added to what is there already, and the
 // sequence numbers stay.
