@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -438,5 +440,59 @@ func TestFeedBreaks(t *testing.T) {
 	}
 	if rep.Outcomes != (load.Outcomes{Approved: 4}) {
 		t.Fatalf("outcomes %+v, want the 4 orders approved, learnt by reading them", rep.Outcomes)
+	}
+}
+
+// A code a phone polled after can leave its inbox while the flow goes on
+// (its retention runs out, newer messages push it out): the next poll
+// after it answers 404. The phone goes on from the start of its inbox,
+// past the codes it was given: here a proxy answers that 404 to each
+// phone's first poll after a code, and the resenders, who need the code of
+// their resend, still get it and every order is approved.
+func TestCodesOutliveTheirMessages(t *testing.T) {
+	sim := simtest.RunT(t)
+	u, _ := url.Parse(sim.URL)
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	proxy.ErrorLog = log.New(io.Discard, "", 0) // the polls the run ends, cut off
+	var mu sync.Mutex
+	gone := map[string]string{} // phone → the code id it was told is gone
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		phone, ok := strings.CutPrefix(r.URL.Path, "/phones/v1/")
+		phone, ok2 := strings.CutSuffix(phone, "/messages/next")
+		after := r.URL.Query().Get("after")
+		if ok && ok2 && after != "" && after != client.AfterStart {
+			mu.Lock()
+			_, told := gone[phone]
+			if !told {
+				gone[phone] = after
+			}
+			mu.Unlock()
+			if !told {
+				w.Header().Set("Content-Type", "application/problem+json")
+				w.WriteHeader(http.StatusNotFound)
+				json.NewEncoder(w).Encode(map[string]any{"type": "urn:smsim:problem:not-found", "title": "Not Found",
+					"status": http.StatusNotFound, "detail": `after: no message "` + after + `" in the inbox of ` + phone})
+				return
+			}
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	const n = 4
+	rep, err := load.Run(t.Context(), load.Config{Target: front.URL, Flows: n, Concurrency: 2, Types: website,
+		Mix: only(people.Resender), Listen: load.ListenPoll, Scale: 14400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Outcomes != (load.Outcomes{Approved: n}) {
+		t.Fatalf("outcomes %+v, want the %d orders approved; errors %+v", rep.Outcomes, n, rep.Errors)
+	}
+	if got := counts(rep); got[load.LatCode] != 2*n || got[load.LatResend] != 2*n || got[load.LatValidate] != 2*n {
+		t.Fatalf("latencies measured %v, want %d codes, resends and validations", got, 2*n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(gone) != 2*n {
+		t.Fatalf("%d phones were told a code left their inbox, want all %d", len(gone), 2*n)
 	}
 }

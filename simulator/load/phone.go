@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"time"
 
@@ -38,16 +39,7 @@ func (f *flow) listen(ctx context.Context, i int, p *person, codes chan<- code, 
 		}
 		next, done, call = feed.Next, func() { feed.Close() }, feedWS
 	} else {
-		after := client.AfterStart
-		next = func() (client.Message, error) {
-			for {
-				m, ok, err := r.api.Next(ctx, p.Phone, client.NextOptions{After: after, FromMIIT: true, HasCode: true, Timeout: pollTimeout})
-				if err != nil || ok {
-					after = m.ID
-					return m, err
-				}
-			}
-		}
+		next = pollCodes(ctx, r.api, p.Phone)
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -75,4 +67,35 @@ func (f *flow) listen(ctx context.Context, i int, p *person, codes chan<- code, 
 		}
 	}()
 	return wg.Wait, failure{}
+}
+
+// pollCodes answers a func that answers the next code from MIIT in
+// phone's inbox by long polls, each after the last code it answered.
+//
+// A code the poll would go on after can leave the inbox before the next
+// poll: its retention runs out (--retention) or newer messages push it out
+// (--inbox-max) while a flow lasts, and a poll after it answers 404. What
+// is left in the inbox then came after it (the oldest leave first), so the
+// poll goes on from the start of the inbox, past the codes it answered
+// already: a flow that outlives its messages goes on.
+func pollCodes(ctx context.Context, api *client.Client, phone string) func() (client.Message, error) {
+	after := client.AfterStart
+	given := map[string]bool{} // the codes answered, by id: a few a phone
+	return func() (client.Message, error) {
+		for {
+			m, ok, err := api.Next(ctx, phone, client.NextOptions{After: after, FromMIIT: true, HasCode: true, Timeout: pollTimeout})
+			switch {
+			case err != nil && after != client.AfterStart && client.IsStatus(err, http.StatusNotFound):
+				after = client.AfterStart // the code polled after left the inbox
+			case err != nil:
+				return m, err
+			case ok:
+				after = m.ID
+				if !given[m.ID] {
+					given[m.ID] = true
+					return m, nil
+				}
+			}
+		}
+	}
 }
