@@ -210,3 +210,43 @@ func (g *Gateway) Clear(ctx context.Context, phone string) error {
 	}
 	return nil
 }
+
+// seqOf answers the delivery number of message id among phone's folders,
+// and whether one of them holds it. The message's own key tells, while it
+// lives. A folder's entry can outlive it: under a retention the message's
+// key expires that long after its delivery, while the folder, written to
+// since, keeps its entries (up to --inbox-max); the folder's entry tells
+// then. An id the folders do not hold answers false.
+func (g *Gateway) seqOf(ctx context.Context, phone, id string, folders ...string) (int64, bool, error) {
+	v, err := g.rdb.HMGet(ctx, g.ks.Message(id), "phone", "folder", "seq").Result()
+	if err != nil {
+		return 0, false, fmt.Errorf("read message %s: %w", id, err)
+	}
+	if v[0] != nil || v[1] != nil {
+		if str(v[0]) != phone || !slices.Contains(folders, str(v[1])) {
+			return 0, false, nil
+		}
+		seq, _ := strconv.ParseInt(str(v[2]), 10, 64)
+		return seq, true, nil
+	}
+	quoted := `"id":"` + id + `"`
+	for _, folder := range folders {
+		entries, err := g.rdb.ZRangeWithScores(ctx, g.folderKey(phone, folder), 0, -1).Result()
+		if err != nil {
+			return 0, false, fmt.Errorf("read %s of %s: %w", folder, phone, err)
+		}
+		for _, e := range entries {
+			m, _ := e.Member.(string)
+			if m == id { // a store written before folders held the messages
+				return int64(e.Score), true, nil
+			}
+			if !strings.Contains(m, quoted) {
+				continue
+			}
+			if msg, err := folderMessage(m, folder); err == nil && msg.ID == id {
+				return msg.Seq, true, nil
+			}
+		}
+	}
+	return 0, false, nil
+}

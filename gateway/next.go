@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -44,17 +43,17 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 	var last int64 // deliveries up to this sequence number are seen
 	if after != "" {
 		if after != AfterStart {
-			v, err := g.rdb.HMGet(ctx, g.ks.Message(after), "phone", "folder", "seq").Result()
+			seq, ok, err := g.seqOf(ctx, phone, after, FolderInbox)
 			if err != nil {
 				if timeUp(ctx) {
 					return Message{}, false, nil // the poll's own time ran out
 				}
-				return Message{}, false, fmt.Errorf("read message %s: %w", after, err)
+				return Message{}, false, err
 			}
-			if str(v[0]) != phone || str(v[1]) != FolderInbox {
+			if !ok {
 				return Message{}, false, core.NotFound("after: no message %q in the inbox of %s", after, phone)
 			}
-			last, _ = strconv.ParseInt(str(v[2]), 10, 64)
+			last = seq
 		}
 		// What the inbox holds already answers at once, watching nothing.
 		if m, ok, err := g.firstAfter(ctx, phone, &last, f); ok || err != nil {

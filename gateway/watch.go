@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -141,14 +140,14 @@ func (g *Gateway) Watch(ctx context.Context, phone string) (*core.Watcher, error
 func (g *Gateway) DeliveredAfter(ctx context.Context, phone, after string) ([]Message, error) {
 	var seq int64
 	if after != AfterStart {
-		v, err := g.rdb.HMGet(ctx, g.ks.Message(after), "phone", "folder", "seq").Result()
+		s, ok, err := g.seqOf(ctx, phone, after, FolderInbox, FolderBlocked)
 		if err != nil {
-			return nil, fmt.Errorf("read message %s: %w", after, err)
+			return nil, err
 		}
-		if str(v[0]) != phone || (str(v[1]) != FolderInbox && str(v[1]) != FolderBlocked) {
+		if !ok {
 			return nil, core.NotFound("after: no message %q delivered to %s (give a message id of its inbox or blocked folder, or %q)", after, phone, AfterStart)
 		}
-		seq, _ = strconv.ParseInt(str(v[2]), 10, 64)
+		seq = s
 	}
 	inbox, err := g.folderAfter(ctx, phone, FolderInbox, seq)
 	if err != nil {

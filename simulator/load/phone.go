@@ -72,12 +72,12 @@ func (f *flow) listen(ctx context.Context, i int, p *person, codes chan<- code, 
 // pollCodes answers a func that answers the next code from MIIT in
 // phone's inbox by long polls, each after the last code it answered.
 //
-// A code the poll would go on after can leave the inbox before the next
-// poll: its retention runs out (--retention) or newer messages push it out
-// (--inbox-max) while a flow lasts, and a poll after it answers 404. What
-// is left in the inbox then came after it (the oldest leave first), so the
-// poll goes on from the start of the inbox, past the codes it answered
-// already: a flow that outlives its messages goes on.
+// A code the poll would go on after can leave the inbox while a flow
+// lasts: newer messages push it out (--inbox-max), or the whole inbox
+// expires (--retention after its last delivery), and a poll after it
+// answers 404. What the inbox holds then came after it (the oldest leave
+// first), so the poll goes on from the start of the inbox, past the codes
+// it answered already: a flow that outlives its messages goes on.
 func pollCodes(ctx context.Context, api *client.Client, phone string) func() (client.Message, error) {
 	after := client.AfterStart
 	given := map[string]bool{} // the codes answered, by id: a few a phone

@@ -646,6 +646,40 @@ func TestLongPollNext(t *testing.T) {
 	}
 }
 
+// Under a retention a message's own key expires that long after its
+// delivery, while its phone's folder, written to since, still holds it: an
+// after naming it still places the poll and the websocket after it. Here
+// the keys of two messages are gone, as their expiry leaves them, and the
+// folders hold them still; an id neither folder holds is still a 404.
+func TestAfterAMessageWhoseKeyExpired(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	m1 := e.gwSend("95187", phoneA, "first")
+	e.patchFaults(`{"spam_block_rate":1}`)
+	blocked := e.gwSend("95187", phoneA, "blocked")
+	e.patchFaults(`{"spam_block_rate":0}`)
+	m2 := e.gwSend("95187", phoneA, "second")
+	ks := e.keys()
+	if n, err := e.rdb.Del(t.Context(), ks.Message(m1), ks.Message(blocked)).Result(); err != nil || n != 2 {
+		t.Fatalf("deleting the keys of %s and %s: %d, %v", m1, blocked, n, err)
+	}
+	code, _ := e.do("GET", "/gateway/v1/messages/"+m1, nil)
+	if code != http.StatusNotFound {
+		t.Fatalf("GET the message whose key expired: %d, want 404", code)
+	}
+	if got := e.wantNext(phoneA, "after="+m1+"&timeout=10s", m2); got.Body != "second" {
+		t.Fatalf("next after %s = %+v, want %s", m1, got, m2)
+	}
+	c := e.dialAfter(phoneA, blocked)
+	if m, _ := readFrame(t, c); m.ID != m2 || m.Folder != "inbox" {
+		t.Fatalf("ws after %s sent %s/%s, want %s/inbox", blocked, m.ID, m.Folder, m2)
+	}
+	resp, b := rawRequest(t, "GET", e.url+"/phones/v1/"+phoneB+"/messages/next?after="+m1+"&timeout=1s", "", "", nil)
+	wantProblem(t, "next of B after a message of A", resp, b, 404, `after: no message "`+m1+`" in the inbox of `+phoneB)
+	resp, b = rawRequest(t, "GET", e.url+"/phones/v1/"+phoneA+"/messages/next?after="+blocked+"&timeout=1s", "", "", nil)
+	wantProblem(t, "next after a blocked message", resp, b, 404, `after: no message "`+blocked+`" in the inbox of `+phoneA)
+}
+
 func TestLongPollFilters(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
