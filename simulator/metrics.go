@@ -64,3 +64,38 @@ func (h redisHook) count(ctx context.Context, cmd redis.Cmder, err error) {
 		h.health.set(err)
 	}
 }
+
+// poolCollector serves the state of the store client's connection pool,
+// read at each scrape: when requests answer 503 because the store did not
+// answer in time, it tells a pool too small for the load (commands waiting
+// for a connection, giving up) from a Redis too slow.
+type poolCollector struct{ rdb redis.UniversalClient }
+
+var (
+	poolConns = prometheus.NewDesc("smsim_redis_pool_connections",
+		"Connections of this instance's pool to Redis, by state: idle, or in_use by a command. Pub/Sub's connection is not among them.",
+		[]string{"state"}, nil)
+	poolWaits = prometheus.NewDesc("smsim_redis_pool_waits_total",
+		"Commands of this instance that waited for a connection of its pool, every one being in use, and got one.", nil, nil)
+	poolWaited = prometheus.NewDesc("smsim_redis_pool_wait_seconds_total",
+		"Real seconds the commands of smsim_redis_pool_waits_total waited, all together.", nil, nil)
+	poolTimeouts = prometheus.NewDesc("smsim_redis_pool_timeouts_total",
+		"Commands of this instance that gave up waiting for a connection of its pool (--store-timeout): each failed, and its request answered 503.", nil, nil)
+)
+
+func (c poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- poolConns
+	ch <- poolWaits
+	ch <- poolWaited
+	ch <- poolTimeouts
+}
+
+func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.rdb.PoolStats()
+	inUse := max(int64(s.TotalConns)-int64(s.IdleConns), 0)
+	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.IdleConns), "idle")
+	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(inUse), "in_use")
+	ch <- prometheus.MustNewConstMetric(poolWaits, prometheus.CounterValue, float64(s.WaitCount))
+	ch <- prometheus.MustNewConstMetric(poolWaited, prometheus.CounterValue, float64(s.WaitDurationNs)/1e9)
+	ch <- prometheus.MustNewConstMetric(poolTimeouts, prometheus.CounterValue, float64(s.Timeouts))
+}

@@ -180,6 +180,7 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 		w.rnd = core.NewSeededSource(*cfg.Seed)
 	}
 	w.errs = newStoreMetrics(w.reg)
+	w.reg.MustRegister(poolCollector{w.rdb})
 	if cfg.JournalMax == 0 {
 		cfg.JournalMax = core.DefaultJournalMax
 	}
