@@ -21,6 +21,22 @@ func TestStoreOptions(t *testing.T) {
 	if d := core.StoreOptions(&redis.Options{}, 0).ReadTimeout; d != core.DefaultStoreTimeout {
 		t.Fatalf("the default timeout: %s", d)
 	}
+	if n := o.PoolSize; n != core.DefaultPoolSize {
+		t.Fatalf("the default pool: %d connections, want %d", n, core.DefaultPoolSize)
+	}
+	if n := core.StoreOptions(&redis.Options{PoolSize: 7}, 0).PoolSize; n != 7 {
+		t.Fatalf("a pool of 7 asked for: %d", n)
+	}
+	url, err := redis.ParseURL("redis://127.0.0.1:6379/0?pool_size=9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := core.StoreOptions(url, 0).PoolSize; n != 9 {
+		t.Fatalf("pool_size=9 in the URL: %d connections", n)
+	}
+	if n := core.StoreClusterOptions(&redis.ClusterOptions{}, 0).PoolSize; n != core.DefaultPoolSize {
+		t.Fatalf("a cluster's default pool: %d connections a node, want %d", n, core.DefaultPoolSize)
+	}
 	c := redis.NewClient(o)
 	defer c.Close()
 	retrying := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
