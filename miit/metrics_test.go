@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"smsim/miit"
+	"smsim/simulator/core/testkit"
 )
 
 var statuses = []string{"unknown", "pending_validation", "under_review", "approved", "returned", "rejected", "canceled"}
@@ -24,7 +25,7 @@ func orders(t *testing.T, reg prometheus.Gatherer, ns string) string {
 	t.Helper()
 	var out []string
 	for _, st := range statuses {
-		if n := gathered(t, reg, "smsim_orders", map[string]string{"namespace": ns, "status": st}); n != 0 {
+		if n := testkit.Metric(t, reg, "smsim_orders", map[string]string{"namespace": ns, "status": st}); n != 0 {
 			out = append(out, fmt.Sprintf("%s=%v", st, n))
 		}
 	}

@@ -303,37 +303,7 @@ func wantError(t testing.TB, err error, code int, detail string) {
 // with the given labels; 0 when there is none.
 func (w *world) counter(name string, labels map[string]string) float64 {
 	w.t.Helper()
-	return gathered(w.t, w.reg, name, labels)
-}
-
-func gathered(t testing.TB, g prometheus.Gatherer, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, l := range m.GetLabel() {
-				have[l.GetName()] = l.GetValue()
-			}
-			for k, v := range labels {
-				if have[k] != v {
-					continue metrics
-				}
-			}
-			if m.Counter != nil {
-				return m.GetCounter().GetValue()
-			}
-			return m.GetGauge().GetValue()
-		}
-	}
-	return 0
+	return testkit.Metric(w.t, w.reg, name, labels)
 }
 
 func TestNewChecksTheSenders(t *testing.T) {

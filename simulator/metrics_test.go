@@ -45,26 +45,10 @@ func TestStorePoolMetrics(t *testing.T) {
 	pool.MustRegister(poolCollector{rdb})
 	value := func(name string, labels ...string) float64 {
 		t.Helper()
-		mfs, err := pool.Gather()
-		if err != nil {
-			t.Fatal(err)
+		if len(labels) > 0 {
+			return testkit.Metric(t, pool, name, map[string]string{"state": labels[0]})
 		}
-		for _, mf := range mfs {
-			if mf.GetName() != name {
-				continue
-			}
-			for _, m := range mf.GetMetric() {
-				if len(labels) > 0 && m.GetLabel()[0].GetValue() != labels[0] {
-					continue
-				}
-				if m.GetGauge() != nil {
-					return m.GetGauge().GetValue()
-				}
-				return m.GetCounter().GetValue()
-			}
-		}
-		t.Fatalf("no %s %v", name, labels)
-		return 0
+		return testkit.Metric(t, pool, name, nil)
 	}
 	// hold starts a command that keeps the pool's one connection until
 	// wake frees it.

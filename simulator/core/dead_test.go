@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"smsim/simulator/core"
+	"smsim/simulator/core/testkit"
 )
 
 // A handler that fails leaves its own job claimed, for its lease, and puts
@@ -168,7 +169,7 @@ func TestPermanentFailuresGoToTheDeadLetterSet(t *testing.T) {
 		t.Errorf("the malformed job's stored form: %q", dead[0].Job)
 	}
 	for kind, want := range map[string]float64{"n": 2, "d": 1, "mystery": 1, "": 1} {
-		if got := counterOf(t, reg, "smsim_scheduler_dead_jobs_total", kind); got != want {
+		if got := testkit.Metric(t, reg, "smsim_scheduler_dead_jobs_total", map[string]string{"kind": kind}); got != want {
 			t.Errorf("smsim_scheduler_dead_jobs_total{kind=%q} = %v, want %v", kind, got, want)
 		}
 	}
@@ -182,25 +183,4 @@ func TestPermanentFailuresGoToTheDeadLetterSet(t *testing.T) {
 	if two, _, _ := s.DeadJobs(ctx, 2); len(two) != 2 || two[0].Job != "x|soon|n" {
 		t.Errorf("DeadJobs(2): %v", two)
 	}
-}
-
-// counterOf is the value of the counter of a vector registered on reg, by
-// its one label's value (0 when it has not counted).
-func counterOf(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == label {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
 }
