@@ -176,9 +176,8 @@ func benchValidateBeside(b *testing.B, n int, running bool) {
 	}
 }
 
-// BenchmarkScript is one call of a small script (EVALSHA): with the
-// embedded store, which makes a Lua state for each call, the unit of cost
-// of the simulator's writes; read against BenchmarkRoundTrip.
+// BenchmarkScript is one call of a small script (EVALSHA): the unit of
+// cost of the simulator's writes; read against BenchmarkRoundTrip.
 func BenchmarkScript(b *testing.B) {
 	e := newBenchEnv(b)
 	ctx := context.Background()

@@ -26,13 +26,17 @@ import (
 // made here buffer what is written, up to pipeCapacity bytes unread in each
 // direction, so that a pipeline never waits for its own answers.
 //
+// Its scripts run in one Lua state kept from call to call (scripting),
+// not in a new one for each call as miniredis runs them.
+//
 // Close the store with Memory's Close, not the miniredis's: a connection
 // handed to the store while it closes would race with its closing.
 type Memory struct {
-	m      *miniredis.Miniredis
-	srv    *server.Server
-	mu     sync.RWMutex // held to hand a connection to srv, and to close
-	closed bool
+	m       *miniredis.Miniredis
+	srv     *server.Server
+	scripts *scripting
+	mu      sync.RWMutex // held to hand a connection to srv, and to close
+	closed  bool
 }
 
 // NewMemory answers the store m, reached in memory. A miniredis that has
@@ -44,7 +48,11 @@ func NewMemory(m *miniredis.Miniredis) (*Memory, error) {
 		return nil, err
 	}
 	c.Close()
-	return &Memory{m: m, srv: m.Server()}, nil
+	scripts, err := newScripting(m)
+	if err != nil {
+		return nil, err
+	}
+	return &Memory{m: m, srv: m.Server(), scripts: scripts}, nil
 }
 
 // Dial connects to the store; once it is closed, it fails.

@@ -161,8 +161,9 @@ func TestMemoryClosesWhileDialed(t *testing.T) {
 	}
 }
 
-// BenchmarkMemoryDialer is one small script call (EVALSHA) on miniredis
-// over the memory dialer, against a TCP socket on loopback in the same run.
+// BenchmarkMemoryDialer is one small script call (EVALSHA) on the
+// embedded store over the memory dialer, against a TCP socket on loopback
+// in the same run.
 func BenchmarkMemoryDialer(b *testing.B) {
 	script := redis.NewScript(`return redis.call('INCR', KEYS[1])`)
 	for _, via := range []string{"tcp", "memory"} {
@@ -172,12 +173,12 @@ func BenchmarkMemoryDialer(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer m.Close()
+			mem, err := NewMemory(m)
+			if err != nil {
+				b.Fatal(err)
+			}
 			o := &redis.Options{Addr: m.Addr()}
 			if via == "memory" {
-				mem, err := NewMemory(m)
-				if err != nil {
-					b.Fatal(err)
-				}
 				o.Dialer = mem.Dial
 			}
 			c := redis.NewClient(o)

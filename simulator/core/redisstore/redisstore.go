@@ -2,7 +2,8 @@
 // server, or a Redis Cluster — from a URL, as one redis.UniversalClient,
 // and runs a command on each of its masters (SCAN, for one, answers only
 // the keys of the node it reaches); it reaches the embedded store, a
-// miniredis, in memory (Memory). It imports no smsim package, so
+// miniredis, in memory, and runs its scripts in a Lua state kept from
+// call to call (Memory). It imports no smsim package, so
 // that the ground, the test kit and the binaries share it.
 package redisstore
 

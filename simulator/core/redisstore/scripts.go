@@ -1,0 +1,472 @@
+package redisstore
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/alicebob/miniredis/v2"
+	luajson "github.com/alicebob/miniredis/v2/gopher-json"
+	"github.com/alicebob/miniredis/v2/server"
+	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// scripting runs the embedded store's EVALSHA in one Lua state kept from
+// call to call. miniredis makes a new Lua state for each call of a
+// script, opens its libraries and runs their setup again: on a small
+// machine that was a fifth of what a validation cost, and most of the
+// garbage a flow left. Here the state is made once; a call sets KEYS and
+// ARGV, runs the script's compiled chunk and writes its answer, as
+// miniredis would (TestScriptsAnswerAsMiniredis holds the two to the same
+// answers).
+//
+// It is atomic as miniredis's own: a call holds the miniredis's lock, and
+// the commands the script calls run as miniredis runs a script's, through
+// a nested context, which does not take the lock again. miniredis does
+// not export its connections' contexts: a script of its own lends one
+// (captureCommand) for each database, and the fields a call needs of its
+// connection's are read by name (readConn).
+//
+// It takes over only EVALSHA and EVALSHA_RO of a script it has seen
+// loaded (SCRIPT LOAD, EVAL), on a connection outside MULTI and Pub/Sub;
+// anything else, and every other command, is miniredis's. Where it cannot
+// read a connection, or borrow a context (a store that requires a
+// password), miniredis runs the script.
+type scripting struct {
+	m   *miniredis.Miniredis
+	srv *server.Server
+
+	mu      sync.Mutex
+	scripts map[string]*lua.FunctionProto // by SHA-1
+	nested  map[int]any                   // a nested context of each database, nil where none could be had
+
+	dispatching atomic.Pointer[server.Peer] // the peer of the running script's command, while miniredis runs it
+	runs        atomic.Int64                // the calls it ran
+
+	// held with the miniredis's lock, while a script runs
+	l       *lua.LState
+	ctx     any    // the nested context its commands run in
+	sha     string // the script's
+	out     bytes.Buffer
+	w       *bufio.Writer
+	r       *bufio.Reader
+	capture any // what captureCommand last saw
+}
+
+// captureCommand is the command that a script of miniredis's own calls to
+// lend its nested context.
+const captureCommand = "SMSIM.NESTED"
+
+func newScripting(m *miniredis.Miniredis) (*scripting, error) {
+	s := &scripting{
+		m: m, srv: m.Server(),
+		scripts: map[string]*lua.FunctionProto{},
+		nested:  map[int]any{},
+	}
+	s.w = bufio.NewWriter(&s.out)
+	s.r = bufio.NewReader(&s.out)
+	if err := s.srv.Register(captureCommand, func(c *server.Peer, _ string, _ []string) {
+		s.capture = c.Ctx
+		c.WriteOK()
+	}); err != nil {
+		return nil, err
+	}
+	s.l = s.newState()
+	s.srv.SetPreHook(s.hook)
+	return s, nil
+}
+
+// conn is what a call needs of its connection.
+type conn struct {
+	db               int
+	nested           bool // a command a script calls
+	multi, subscribe bool
+}
+
+// readConn reads c's context in miniredis (its connCtx, unexported) by
+// the names of its fields; false when it has none of those.
+func readConn(c *server.Peer) (conn, bool) {
+	if c.Ctx == nil {
+		return conn{}, true // no command yet: database 0
+	}
+	v := reflect.ValueOf(c.Ctx)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return conn{}, false
+	}
+	v = v.Elem()
+	db, nested := v.FieldByName("selectedDB"), v.FieldByName("nested")
+	tx, sub := v.FieldByName("transaction"), v.FieldByName("subscriber")
+	if db.Kind() != reflect.Int || nested.Kind() != reflect.Bool || tx.Kind() != reflect.Slice || sub.Kind() != reflect.Pointer {
+		return conn{}, false
+	}
+	return conn{db: int(db.Int()), nested: nested.Bool(), multi: !tx.IsNil(), subscribe: !sub.IsNil()}, true
+}
+
+// hook sees every command before miniredis; it answers true for those it
+// ran itself.
+func (s *scripting) hook(c *server.Peer, cmd string, args ...string) bool {
+	if c == s.dispatching.Load() { // a command of the running script
+		switch cmd {
+		case "EVAL", "EVAL_RO", "EVALSHA", "EVALSHA_RO", "SCRIPT":
+			c.WriteError("This Redis command is not allowed from script script: " + s.sha + ", &c")
+			return true
+		}
+		return false
+	}
+	switch cmd {
+	case "SCRIPT":
+		if len(args) == 2 && strings.EqualFold(args[0], "load") {
+			s.load(args[1])
+		}
+		if len(args) >= 1 && strings.EqualFold(args[0], "flush") {
+			s.mu.Lock()
+			clear(s.scripts)
+			s.mu.Unlock()
+		}
+	case "EVAL", "EVAL_RO":
+		if len(args) >= 1 {
+			s.load(args[0])
+		}
+	case "EVALSHA", "EVALSHA_RO":
+		if len(args) < 2 {
+			return false
+		}
+		cn, ok := readConn(c)
+		if !ok || cn.nested || cn.multi || cn.subscribe {
+			return false
+		}
+		s.mu.Lock()
+		proto, ok := s.scripts[args[0]]
+		s.mu.Unlock()
+		if !ok {
+			return false // miniredis answers NOSCRIPT
+		}
+		ctx, ok := s.nestedContext(cn.db)
+		if !ok {
+			return false
+		}
+		s.run(c, ctx, args[0], proto, args[1:])
+		return true
+	}
+	return false
+}
+
+// load compiles script and keeps it by its SHA-1; one that does not
+// compile is left to miniredis, which refuses it.
+func (s *scripting) load(script string) {
+	sum := sha1.Sum([]byte(script))
+	sha := hex.EncodeToString(sum[:])
+	s.mu.Lock()
+	_, ok := s.scripts[sha]
+	s.mu.Unlock()
+	if ok {
+		return
+	}
+	chunk, err := parse.Parse(strings.NewReader(script), "<string>")
+	if err != nil {
+		return
+	}
+	proto, err := lua.Compile(chunk, "")
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	s.scripts[sha] = proto
+	s.mu.Unlock()
+}
+
+// nestedContext answers the nested context of database db, which a
+// script of miniredis's own lends the first time; false when it could not
+// (a store that requires a password), and miniredis runs the scripts.
+func (s *scripting) nestedContext(db int) (any, bool) {
+	s.mu.Lock()
+	ctx, ok := s.nested[db]
+	s.mu.Unlock()
+	if ok {
+		return ctx, ctx != nil
+	}
+	w := bufio.NewWriter(io.Discard)
+	p := server.NewPeer(w)
+	s.srv.Dispatch(p, []string{"SELECT", strconv.Itoa(db)})
+	s.m.Lock()
+	s.capture = nil
+	s.m.Unlock()
+	s.srv.Dispatch(p, []string{"EVAL", "return redis.call('" + captureCommand + "')", "0"})
+	s.m.Lock()
+	ctx = s.capture
+	s.m.Unlock()
+	s.mu.Lock()
+	s.nested[db] = ctx
+	s.mu.Unlock()
+	return ctx, ctx != nil
+}
+
+// run runs a script for c, under the miniredis's lock.
+func (s *scripting) run(c *server.Peer, ctx any, sha string, proto *lua.FunctionProto, args []string) {
+	n, err := strconv.Atoi(args[0])
+	switch {
+	case err != nil:
+		c.WriteError("ERR value is not an integer or out of range")
+		return
+	case n < 0:
+		c.WriteError("ERR Number of keys can't be negative")
+		return
+	case n > len(args)-1:
+		c.WriteError("ERR Number of keys can't be greater than number of args")
+		return
+	}
+	s.m.Lock()
+	defer s.m.Unlock()
+	s.runs.Add(1)
+	s.ctx, s.sha = ctx, sha
+	defer func() { s.ctx, s.sha = nil, "" }()
+	l := s.l
+	keys := l.CreateTable(n, 0)
+	for i, k := range args[1 : 1+n] {
+		keys.RawSetInt(i+1, lua.LString(k))
+	}
+	argv := l.CreateTable(len(args)-1-n, 0)
+	for i, a := range args[1+n:] {
+		argv.RawSetInt(i+1, lua.LString(a))
+	}
+	g := l.G.Global
+	g.RawSetString("KEYS", keys)
+	g.RawSetString("ARGV", argv)
+	top := l.GetTop()
+	l.Push(l.NewFunctionFromProto(proto))
+	if err := l.PCall(0, 1, nil); err != nil {
+		l.SetTop(top)
+		c.WriteError(fmt.Sprintf("ERR Error compiling script (new function): %s", err.Error()))
+		return
+	}
+	s.reply(c, l.Get(-1))
+	l.SetTop(top)
+}
+
+// reply writes a script's answer as Redis converts it.
+func (s *scripting) reply(c *server.Peer, v lua.LValue) {
+	switch t := v.(type) {
+	case lua.LBool:
+		if t {
+			c.WriteInt(1)
+		} else {
+			c.WriteNull()
+		}
+	case lua.LNumber:
+		c.WriteInt(int(t))
+	case lua.LString:
+		c.WriteBulk(string(t))
+	case *lua.LTable:
+		if e := t.RawGetString("err"); e.Type() != lua.LTNil {
+			c.WriteError(e.String())
+			return
+		}
+		if ok := t.RawGetString("ok"); ok.Type() != lua.LTNil {
+			c.WriteInline(ok.String())
+			return
+		}
+		n := 0
+		for t.RawGetInt(n+1) != lua.LNil {
+			n++
+		}
+		c.WriteLen(n)
+		for i := 1; i <= n; i++ {
+			s.reply(c, t.RawGetInt(i))
+		}
+	default:
+		c.WriteNull()
+	}
+}
+
+// call runs one command of the running script; pcall answers an error as
+// a table instead of raising it.
+func (s *scripting) call(l *lua.LState, pcall bool) int {
+	top := l.GetTop()
+	if top == 0 {
+		l.RaiseError("Please specify at least one argument for this redis lib call")
+		return 0
+	}
+	args := make([]string, top)
+	for i := 1; i <= top; i++ {
+		switch a := l.Get(i).(type) {
+		case lua.LNumber:
+			args[i-1] = a.String()
+		case lua.LString:
+			args[i-1] = string(a)
+		default:
+			l.RaiseError("Lua redis lib command arguments must be strings or integers")
+			return 0
+		}
+	}
+	s.out.Reset()
+	p := server.NewPeer(s.w)
+	p.Ctx = s.ctx
+	s.dispatching.Store(p)
+	s.srv.Dispatch(p, args)
+	s.dispatching.Store(nil)
+	s.w.Flush()
+	s.r.Reset(&s.out)
+	res, err := server.ParseReply(s.r)
+	if err != nil {
+		msg := err.Error()
+		unknown := strings.Contains(msg, "ERR unknown command")
+		if unknown {
+			msg = "ERR Unknown Redis command called from script"
+		}
+		if pcall {
+			t := l.CreateTable(0, 1)
+			t.RawSetString("err", lua.LString(msg))
+			l.Push(t)
+			return 1
+		}
+		if unknown {
+			msg = "Unknown Redis command called from script script: " + s.sha + ", &c."
+		}
+		l.RaiseError("%s", msg)
+		return 0
+	}
+	l.Push(toLua(l, res))
+	return 1
+}
+
+func toLua(l *lua.LState, v any) lua.LValue {
+	switch r := v.(type) {
+	case nil:
+		return lua.LFalse
+	case int:
+		return lua.LNumber(r)
+	case int64:
+		return lua.LNumber(r)
+	case string:
+		return lua.LString(r)
+	case []byte:
+		return lua.LString(r)
+	case server.Simple:
+		t := l.CreateTable(0, 1)
+		t.RawSetString("ok", lua.LString(string(r)))
+		return t
+	case []any:
+		t := l.CreateTable(len(r), 0)
+		for i, e := range r {
+			t.RawSetInt(i+1, toLua(l, e))
+		}
+		return t
+	case error:
+		l.RaiseError("%s", r.Error())
+		return lua.LNil
+	default:
+		return lua.LString(fmt.Sprint(r))
+	}
+}
+
+// newState makes the Lua state the scripts run in: the libraries Redis
+// gives a script, cjson, the redis table, and globals a script can
+// neither add nor read unset.
+func (s *scripting) newState() *lua.LState {
+	l := lua.NewState(lua.Options{SkipOpenLibs: true})
+	for _, lib := range []struct {
+		name string
+		open lua.LGFunction
+	}{
+		{lua.LoadLibName, lua.OpenPackage},
+		{lua.BaseLibName, lua.OpenBase},
+		{lua.CoroutineLibName, lua.OpenCoroutine},
+		{lua.TabLibName, lua.OpenTable},
+		{lua.StringLibName, lua.OpenString},
+		{lua.MathLibName, lua.OpenMath},
+		{lua.DebugLibName, lua.OpenDebug},
+	} {
+		l.Push(l.NewFunction(lib.open))
+		l.Push(lua.LString(lib.name))
+		l.Call(1, 0)
+	}
+	luajson.Preload(l)
+	if err := l.DoString(`cjson = require("json")`); err != nil {
+		panic(err)
+	}
+	r := l.NewTable()
+	r.RawSetString("call", l.NewFunction(func(l *lua.LState) int { return s.call(l, false) }))
+	r.RawSetString("pcall", l.NewFunction(func(l *lua.LState) int { return s.call(l, true) }))
+	r.RawSetString("error_reply", l.NewFunction(func(l *lua.LState) int {
+		msg := l.CheckString(1)
+		code, rest, found := strings.Cut(strings.TrimPrefix(msg, "-"), " ")
+		if !found {
+			code, rest = "ERR", code
+		}
+		t := l.CreateTable(0, 1)
+		t.RawSetString("err", lua.LString(code+" "+rest))
+		l.Push(t)
+		return 1
+	}))
+	r.RawSetString("status_reply", l.NewFunction(func(l *lua.LState) int {
+		t := l.CreateTable(0, 1)
+		t.RawSetString("ok", lua.LString(l.CheckString(1)))
+		l.Push(t)
+		return 1
+	}))
+	r.RawSetString("sha1hex", l.NewFunction(func(l *lua.LState) int {
+		sum := sha1.Sum([]byte(l.CheckString(1)))
+		l.Push(lua.LString(hex.EncodeToString(sum[:])))
+		return 1
+	}))
+	r.RawSetString("log", l.NewFunction(func(*lua.LState) int { return 0 }))
+	l.SetGlobal("redis", r)
+	l.SetGlobal("server", r)
+	osLib := l.NewTable()
+	osLib.RawSetString("clock", l.NewFunction(func(l *lua.LState) int {
+		l.Push(lua.LNumber(42))
+		return 1
+	}))
+	l.SetGlobal("os", osLib)
+	run(l, protectGlobals)
+	return l
+}
+
+// run runs script in l, as miniredis runs a script: the errors it raises
+// read the same.
+func run(l *lua.LState, script string) {
+	chunk, err := parse.Parse(strings.NewReader(script), "<string>")
+	if err != nil {
+		panic(err)
+	}
+	proto, err := lua.Compile(chunk, "")
+	if err != nil {
+		panic(err)
+	}
+	l.Push(l.NewFunctionFromProto(proto))
+	l.Call(0, 0)
+}
+
+// protectGlobals is miniredis's (cmd_scripting.go), word for word, so
+// that a script reading or writing a global it must not is refused in the
+// same words.
+const protectGlobals = `
+local dbg=debug
+local mt = {}
+setmetatable(_G, mt)
+mt.__newindex = function (t, n, v)
+  if dbg.getinfo(2) then
+    local w = dbg.getinfo(2, "S").what
+    if w ~= "C" then
+      error("Script attempted to create global variable '"..tostring(n).."'", 2)
+    end
+  end
+  rawset(t, n, v)
+end
+mt.__index = function (t, n)
+  if dbg.getinfo(2) and dbg.getinfo(2, "S").what ~= "C" then
+    error("Script attempted to access nonexistent global variable '"..tostring(n).."'", 2)
+  end
+  return rawget(t, n)
+end
+debug = nil
+`

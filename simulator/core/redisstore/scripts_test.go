@@ -1,0 +1,366 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/alicebob/miniredis/v2/server"
+	"github.com/redis/go-redis/v9"
+)
+
+// memoryClient answers a client of a new embedded store (NewMemory, its
+// scripts run by scripting), and the store.
+func memoryClient(t testing.TB, db int) (*redis.Client, *Memory) {
+	t.Helper()
+	mem, err := NewMemory(miniredis.NewMiniRedis())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(mem.Close)
+	c := redis.NewClient(&redis.Options{Dialer: mem.Dial, DB: db})
+	t.Cleanup(func() { c.Close() })
+	return c, mem
+}
+
+// plainClient answers a client of a miniredis as it is, over TCP: its own
+// scripting, a new Lua state a call.
+func plainClient(t testing.TB) *redis.Client {
+	t.Helper()
+	m := miniredis.RunT(t)
+	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// answer is a script's reply as a client sees it: its value, or its error.
+func answer(v any, err error) string {
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return fmt.Sprintf("%#v", v)
+}
+
+// The embedded store's scripts answer as miniredis's own do, value for
+// value and error for error: the conversions both ways between Lua and
+// Redis, the redis library, cjson, errors raised and returned, the
+// protected globals. Each is loaded, then run by its SHA-1, as smsim's
+// store client runs them.
+func TestScriptsAnswerAsMiniredis(t *testing.T) {
+	cases := []struct {
+		script string
+		keys   []string
+		args   []any
+	}{
+		{script: `return 1`},
+		{script: `return 3.7`},
+		{script: `return 'text'`},
+		{script: `return nil`},
+		{script: `return false`},
+		{script: `return true`},
+		{script: `return {1, 'two', {3, 'four'}, false}`},
+		{script: `return {1, nil, 3}`},
+		{script: `return {}`},
+		{script: `return {ok = 'FINE'}`},
+		{script: `return redis.status_reply('FINE')`},
+		{script: `return {err = 'STALE the clock or the fault profile changed since they were read'}`},
+		{script: `return redis.error_reply('no free code among the candidates')`},
+		{script: `return redis.error_reply('WRONG thing')`},
+		{script: `return #KEYS .. ' ' .. #ARGV .. ' ' .. KEYS[2] .. ARGV[1] .. ARGV[2]`, keys: []string{"k1", "k2"}, args: []any{"a", 7}},
+		{script: `redis.call('SET', KEYS[1], ARGV[1]); return redis.call('GET', KEYS[1])`, keys: []string{"s"}, args: []any{"v"}},
+		{script: `return redis.call('SET', KEYS[1], 'v')`, keys: []string{"s"}},
+		{script: `return redis.call('GET', 'missing')`},
+		{script: `return redis.call('GET', 'missing') == false`},
+		{script: `redis.call('HSET', KEYS[1], 'a', '1', 'b', 2); return redis.call('HGETALL', KEYS[1])`, keys: []string{"h"}},
+		{script: `redis.call('ZADD', KEYS[1], 1, 'x', 2, 'y'); return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')`, keys: []string{"z"}},
+		{script: `return redis.call('HMGET', 'nohash', 'a', 'b')`},
+		{script: `return redis.call('INCRBY', KEYS[1], 5)`, keys: []string{"n"}},
+		{script: `redis.call('SET', KEYS[1], 'x'); return redis.pcall('INCR', KEYS[1])`, keys: []string{"str"}},
+		{script: `redis.call('SET', KEYS[1], 'x'); return redis.call('INCR', KEYS[1])`, keys: []string{"str"}},
+		{script: `return redis.pcall('NOSUCHCOMMAND')`},
+		{script: `return redis.call('NOSUCHCOMMAND')`},
+		{script: `return redis.call('EVALSHA', 'abc', 0)`},
+		{script: `error('malformed job x')`},
+		{script: `undeclared = 1`},
+		{script: `return undeclared`},
+		{script: `return cjson.encode({a = 1, b = {'x', 'y'}})`},
+		{script: `local v = cjson.decode(ARGV[1]); return {v.n, v.s, v.list[2], tostring(v.yes)}`, args: []any{`{"n":12,"s":"x","list":[1,2],"yes":true}`}},
+		{script: `return redis.sha1hex('abc')`},
+		{script: `return string.format('%05d', tonumber(ARGV[1])) .. table.concat({'a', 'b'}, '|') .. math.floor(2.5)`, args: []any{"42"}},
+	}
+	ctx := context.Background()
+	mine, mem := memoryClient(t, 0)
+	theirs := plainClient(t)
+	for i, c := range cases {
+		var got, want string
+		for _, side := range []struct {
+			rdb *redis.Client
+			out *string
+		}{{mine, &got}, {theirs, &want}} {
+			sha, err := side.rdb.ScriptLoad(ctx, c.script).Result()
+			if err != nil {
+				t.Fatalf("case %d: load %q: %v", i, c.script, err)
+			}
+			*side.out = answer(side.rdb.EvalSha(ctx, sha, c.keys, c.args...).Result())
+		}
+		if got != want {
+			t.Errorf("%s\n  answers %s\n  miniredis answers %s", c.script, got, want)
+		}
+	}
+	if n := mem.scripts.runs.Load(); n != int64(len(cases)) {
+		t.Errorf("the embedded store ran %d of the %d calls itself", n, len(cases))
+	}
+	// a call whose number of keys is wrong
+	for _, numkeys := range []string{"x", "-1", "3"} {
+		var got, want string
+		for _, side := range []struct {
+			rdb *redis.Client
+			out *string
+		}{{mine, &got}, {theirs, &want}} {
+			sha, err := side.rdb.ScriptLoad(ctx, `return 1`).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			*side.out = answer(side.rdb.Do(ctx, "EVALSHA", sha, numkeys, "k").Result())
+		}
+		if got != want {
+			t.Errorf("EVALSHA with %s keys: %s; miniredis: %s", numkeys, got, want)
+		}
+	}
+}
+
+// What a call needs of its connection is read from miniredis's context of
+// it: its database, an open MULTI, a command of a script. Should miniredis
+// rename them, this fails (and the store, unable to read them, leaves
+// every script to miniredis).
+func TestReadConnReadsMiniredisContext(t *testing.T) {
+	rdb, mem := memoryClient(t, 0)
+	var seen []conn
+	if err := mem.srv.Register("SEEN", func(c *server.Peer, _ string, _ []string) {
+		cn, ok := readConn(c)
+		if !ok {
+			t.Error("readConn cannot read miniredis's context")
+		}
+		seen = append(seen, cn)
+		c.WriteOK()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Do(ctx, "SELECT", 5)
+		p.Do(ctx, "SEEN")
+		p.Do(ctx, "MULTI")
+		p.Do(ctx, "SEEN")
+		p.Do(ctx, "EXEC")
+		p.Do(ctx, "SELECT", 0)
+		p.Eval(ctx, `return redis.call('SEEN')`, nil)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []conn{{db: 5}, {db: 5, multi: true}, {nested: true}}
+	if !slices.Equal(seen, want) {
+		t.Errorf("read %+v, want %+v", seen, want)
+	}
+}
+
+// A script that miniredis runs itself (sent whole with EVAL) and that
+// calls EVALSHA inside is refused, as Redis refuses it; the store does not
+// run the inner call, which would wait on the lock the outer one holds.
+func TestScriptsCannotCallScripts(t *testing.T) {
+	rdb, _ := memoryClient(t, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sha, err := rdb.ScriptLoad(ctx, `return 1`).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = rdb.Eval(ctx, `return redis.call('EVALSHA', ARGV[1], 0)`, nil, sha).Err()
+	if err == nil || !strings.Contains(err.Error(), "This Redis command is not allowed from script") {
+		t.Fatalf("EVALSHA inside a script: %v, want a refusal", err)
+	}
+}
+
+// A script runs whole, between other clients' commands: scripts that read
+// a counter and write it back, and plain INCRs on the same key, from
+// clients side by side, lose no increment.
+func TestScriptsAreAtomic(t *testing.T) {
+	rdb, mem := memoryClient(t, 0)
+	ctx := context.Background()
+	script := redis.NewScript(`local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+redis.call('SET', 'other', n)
+redis.call('SET', KEYS[1], n + 1)
+return n + 1`)
+	const clients, each = 8, 200
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Go(func() {
+			for range each {
+				var err error
+				if i%2 == 0 {
+					err = script.Run(ctx, rdb, []string{"n"}).Err()
+				} else {
+					err = rdb.Incr(ctx, "n").Err()
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n, err := rdb.Get(ctx, "n").Int(); err != nil || n != clients*each {
+		t.Errorf("the counter is %d (%v), want %d", n, err, clients*each)
+	}
+	if mem.scripts.runs.Load() < clients/2*each-1 {
+		t.Errorf("the embedded store ran %d scripts itself, want all but the first", mem.scripts.runs.Load())
+	}
+}
+
+// A script runs in its client's database.
+func TestScriptsRunInTheClientsDatabase(t *testing.T) {
+	rdb, mem := memoryClient(t, 3)
+	ctx := context.Background()
+	script := redis.NewScript(`redis.call('SET', KEYS[1], 'here'); return 1`)
+	for range 2 {
+		if err := script.Run(ctx, rdb, []string{"k"}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if mem.scripts.runs.Load() == 0 {
+		t.Fatal("the embedded store ran none of the calls itself")
+	}
+	if v, err := mem.m.DB(3).Get("k"); err != nil || v != "here" {
+		t.Errorf("database 3 holds %q (%v), want the script's value", v, err)
+	}
+	if mem.m.Exists("k") {
+		t.Error("database 0 holds the key too")
+	}
+}
+
+// In a MULTI a script is queued and runs at EXEC, as miniredis runs it.
+func TestScriptsInATransaction(t *testing.T) {
+	rdb, _ := memoryClient(t, 0)
+	ctx := context.Background()
+	sha, err := rdb.ScriptLoad(ctx, `return redis.call('INCR', KEYS[1])`).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first, second *redis.Cmd
+	if _, err := rdb.TxPipelined(ctx, func(tx redis.Pipeliner) error {
+		first = tx.EvalSha(ctx, sha, []string{"n"})
+		tx.Set(ctx, "m", "x", 0)
+		second = tx.EvalSha(ctx, sha, []string{"n"})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if first.Val() != int64(1) || second.Val() != int64(2) {
+		t.Errorf("the scripts of the transaction answered %v and %v, want 1 and 2", first.Val(), second.Val())
+	}
+	if v, err := rdb.EvalSha(ctx, sha, []string{"n"}).Result(); err != nil || v != int64(3) {
+		t.Errorf("after the transaction: %v, %v; want 3", v, err)
+	}
+}
+
+// The state the scripts share keeps nothing of one call for the next: a
+// call that fails halfway leaves it as it was, and a script cannot leave
+// a global behind.
+func TestScriptsShareNothing(t *testing.T) {
+	rdb, _ := memoryClient(t, 0)
+	ctx := context.Background()
+	failing := redis.NewScript(`local t = {} for i = 1, 100 do t[i] = i end
+if ARGV[1] == 'fail' then error('failed halfway') end
+return #t`)
+	for i := range 3 {
+		err := failing.Run(ctx, rdb, nil, "fail").Err()
+		if err == nil || !strings.Contains(err.Error(), "failed halfway") {
+			t.Fatalf("call %d: %v, want the script's error", i, err)
+		}
+	}
+	if n, err := failing.Run(ctx, rdb, nil, "go").Int(); err != nil || n != 100 {
+		t.Fatalf("after the failures: %d, %v; want 100", n, err)
+	}
+	leak := redis.NewScript(`leaked = 'x' return 1`)
+	for range 2 {
+		err := leak.Run(ctx, rdb, nil).Err()
+		if err == nil || !strings.Contains(err.Error(), "Script attempted to create global variable 'leaked'") {
+			t.Fatalf("a script that sets a global: %v", err)
+		}
+	}
+	read := redis.NewScript(`return type(rawget(_G, 'leaked'))`)
+	if v, err := read.Run(ctx, rdb, nil).Text(); err != nil || v != "nil" {
+		t.Errorf("the global after the refused writes: %q, %v; want none", v, err)
+	}
+}
+
+// A script the store has not seen is NOSCRIPT, as on Redis, so that
+// go-redis sends it whole.
+func TestScriptsUnknownAreRefused(t *testing.T) {
+	rdb, _ := memoryClient(t, 0)
+	err := rdb.EvalSha(context.Background(), "ffffffffffffffffffffffffffffffffffffffff", nil).Err()
+	if err == nil || !strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		t.Fatalf("an unknown script: %v, want NOSCRIPT", err)
+	}
+}
+
+// What a call of a small script allocates in this process, the client's
+// share included: the state kept from call to call makes it a fraction of
+// miniredis's, which makes a new state a call (738 allocations when it
+// was measured; 53 here).
+func TestScriptCallAllocations(t *testing.T) {
+	ctx := context.Background()
+	script := redis.NewScript(`return redis.call('INCR', KEYS[1])`)
+	allocs := func(rdb *redis.Client) float64 {
+		if err := script.Run(ctx, rdb, []string{"n"}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		return testing.AllocsPerRun(200, func() {
+			if err := script.Run(ctx, rdb, []string{"n"}).Err(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	mine, _ := memoryClient(t, 0)
+	got, theirs := allocs(mine), allocs(plainClient(t))
+	t.Logf("a small script: %.0f allocations, miniredis's own %.0f", got, theirs)
+	if got > 80 || got > theirs/5 {
+		t.Errorf("a small script allocates %.0f times, want at most 80 and a fifth of miniredis's own (%.0f)", got, theirs)
+	}
+}
+
+// BenchmarkScriptCall is one small script call on the embedded store, and
+// on a miniredis as it is, in the same run; both over a TCP socket.
+func BenchmarkScriptCall(b *testing.B) {
+	script := redis.NewScript(`return redis.call('INCR', KEYS[1])`)
+	for _, store := range []string{"miniredis", "embedded"} {
+		b.Run("store="+store, func(b *testing.B) {
+			m := miniredis.NewMiniRedis()
+			if err := m.Start(); err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			if store == "embedded" {
+				if _, err := NewMemory(m); err != nil {
+					b.Fatal(err)
+				}
+			}
+			c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+			defer c.Close()
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := script.Run(ctx, c, []string{"n"}).Err(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
