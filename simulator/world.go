@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -133,6 +134,13 @@ type World struct {
 	runCtx context.Context       // the background work's; nil until Start
 	forgot atomic.Int64          // real Unix ms at which supervise last looked for expired namespaces
 
+	// supervise gives the memory of the namespaces it dropped back to the
+	// system (release), at most every releaseEvery
+	relMu    sync.Mutex // guards dropped and released
+	release  func()
+	dropped  int       // the namespaces dropped since memory was last given back
+	released time.Time // when it was
+
 	stop func()
 	wg   sync.WaitGroup
 }
@@ -174,7 +182,7 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 		return nil, fmt.Errorf("namespace TTL %s: must be 0 (never) or at least the idle period (%s), "+
 			"so that a namespace in use keeps its keys", core.FormatDuration(ttl), core.FormatDuration(cfg.NamespaceIdle))
 	}
-	w := &World{cfg: cfg, rdb: cfg.Redis, log: cfg.Log, reg: cfg.Registry, spaces: map[string]*Namespace{}}
+	w := &World{cfg: cfg, rdb: cfg.Redis, log: cfg.Log, reg: cfg.Registry, spaces: map[string]*Namespace{}, release: debug.FreeOSMemory}
 	w.rnd = core.NewSource()
 	if cfg.Seed != nil {
 		w.rnd = core.NewSeededSource(*cfg.Seed)
@@ -250,6 +258,14 @@ func (w *World) Stop() {
 		w.log.Warn("keeping the namespaces", "err", err)
 	}
 }
+
+// releaseEvery is how often at most supervise gives the memory of the
+// namespaces it dropped back to the system. Go's collector keeps up to
+// twice what the heap holds, and without allocations no collection runs:
+// 10,000 namespaces that went idle on the embedded store left the process
+// at 390 MB resident, 255 MB once given back. Giving back is a whole
+// collection (debug.FreeOSMemory), hence at most once a minute.
+const releaseEvery = time.Minute
 
 // stopTimeout bounds what Stop writes to the store.
 const stopTimeout = 5 * time.Second
@@ -537,6 +553,13 @@ func (w *World) superviseOnce(ctx context.Context) error {
 	if err := w.keepUntilLastUse(ctx, made); err != nil {
 		w.log.Warn("keeping the idle namespaces", "err", err)
 	}
+	w.relMu.Lock()
+	w.dropped += len(idle)
+	if w.dropped > 0 && time.Since(w.released) >= releaseEvery {
+		w.release()
+		w.released, w.dropped = time.Now(), 0
+	}
+	w.relMu.Unlock()
 	if err := w.forgetExpired(ctx); err != nil {
 		w.log.Warn("forgetting the expired namespaces", "err", err)
 	}

@@ -77,6 +77,66 @@ func TestSupervisorFollowsTheRegistry(t *testing.T) {
 	}
 }
 
+// The supervisor gives the memory of the namespaces it dropped back to the
+// system, at most once a minute, and only when it dropped some.
+func TestSupervisorGivesMemoryBack(t *testing.T) {
+	r := testkit.StartRedis(t)
+	ctx := context.Background()
+	w, err := New(ctx, Config{Redis: r.Client(t), KeyPrefix: r.Prefix, NamespaceIdle: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	releases := 0 // guarded by w.relMu, which release is called under
+	w.release = func() { releases++ }
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	aMinuteOn := func() {
+		w.relMu.Lock()
+		w.released = w.released.Add(-releaseEvery)
+		w.relMu.Unlock()
+	}
+	idle := func(name string) {
+		n, err := w.Namespace(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := time.Now().Add(-2 * time.Hour).UnixMilli()
+		r.Client(t).ZAdd(ctx, w.registryKey(), redis.Z{Score: float64(old), Member: name})
+		n.touched.Store(old)
+		n.used.Store(old)
+	}
+	supervise := func(want int, when string) {
+		t.Helper()
+		if err := w.superviseOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		w.relMu.Lock()
+		got := releases
+		w.relMu.Unlock()
+		if got != want {
+			t.Fatalf("%s: %d releases, want %d", when, got, want)
+		}
+	}
+	if _, err := w.Namespace(ctx, "busy"); err != nil {
+		t.Fatal(err)
+	}
+	supervise(0, "nothing dropped")
+	idle("first")
+	supervise(1, "a namespace dropped")
+	idle("second")
+	supervise(1, "another dropped within the minute")
+	supervise(1, "nothing more dropped, within the minute")
+	aMinuteOn()
+	supervise(2, "a minute after the last, with the second dropped since")
+	aMinuteOn()
+	supervise(2, "a minute on, nothing dropped since")
+	if got := w.built(); !slices.Equal(got, []string{"busy", "default"}) {
+		t.Fatalf("built %v, want busy and default", got)
+	}
+}
+
 // A namespace in use holds no goroutine of its own: the world's one loop
 // serves the schedulers of all of them, a feed reads only while someone
 // watches, and a webhook dispatcher runs only while the namespace has
