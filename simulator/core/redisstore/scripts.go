@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 
 	"github.com/alicebob/miniredis/v2"
-	luajson "github.com/alicebob/miniredis/v2/gopher-json"
 	"github.com/alicebob/miniredis/v2/server"
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
@@ -389,10 +388,10 @@ func (s *scripting) newState() *lua.LState {
 		l.Push(lua.LString(lib.name))
 		l.Call(1, 0)
 	}
-	luajson.Preload(l)
-	if err := l.DoString(`cjson = require("json")`); err != nil {
-		panic(err)
-	}
+	cjson := l.NewTable()
+	cjson.RawSetString("decode", l.NewFunction(jsonDecode))
+	cjson.RawSetString("encode", l.NewFunction(jsonEncode))
+	l.SetGlobal("cjson", cjson)
 	r := l.NewTable()
 	r.RawSetString("call", l.NewFunction(func(l *lua.LState) int { return s.call(l, false) }))
 	r.RawSetString("pcall", l.NewFunction(func(l *lua.LState) int { return s.call(l, true) }))
