@@ -455,7 +455,7 @@ func openStore(ctx context.Context, url string, timeout time.Duration, log *slog
 		if err != nil {
 			return nil, nil, fmt.Errorf("start embedded Redis: %w", err)
 		}
-		stopTTLs := runDownTTLs(m, ttlTick)
+		stopTTLs := runDownTTLs(mem, ttlTick)
 		rdb := redis.NewClient(core.StoreOptions(&redis.Options{Addr: "embedded", Dialer: mem.Dial}, timeout))
 		return rdb, func() { rdb.Close(); stopTTLs(); mem.Close() }, nil
 	}
@@ -501,12 +501,13 @@ func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
 // miniredis walks all its keys (about 2 ms per thousand), holding the store.
 const ttlTick = 10 * time.Second
 
-// runDownTTLs runs the TTLs of miniredis m down as real time passes, every
-// tick, so that its keys expire as a real Redis's do (miniredis leaves its
-// TTLs as they are unless told): the embedded store's memory stays bounded
-// by the limits (--retention, --namespace-ttl). It answers the function that
-// stops it and waits.
-func runDownTTLs(m *miniredis.Miniredis, tick time.Duration) (stop func()) {
+// runDownTTLs runs the TTLs of the embedded store down as real time passes,
+// every tick, so that its keys expire as a real Redis's do (miniredis
+// leaves its TTLs as they are unless told), and what miniredis remembers
+// of them goes with them (redisstore.Memory.Expire): the embedded store's
+// memory stays bounded by the limits (--retention, --namespace-ttl). It
+// answers the function that stops it and waits.
+func runDownTTLs(mem *redisstore.Memory, tick time.Duration) (stop func()) {
 	done := make(chan struct{})
 	stopped := make(chan struct{})
 	go func() {
@@ -519,7 +520,7 @@ func runDownTTLs(m *miniredis.Miniredis, tick time.Duration) (stop func()) {
 			case <-done:
 				return
 			case now := <-t.C:
-				m.FastForward(now.Sub(last))
+				mem.Expire(now.Sub(last))
 				last = now
 			}
 		}

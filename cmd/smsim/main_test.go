@@ -382,7 +382,11 @@ func TestEmbeddedStoreRunsDownTTLs(t *testing.T) {
 	m.Set("finished", "x")
 	m.SetTTL("finished", 50*time.Millisecond)
 	m.Set("kept", "x")
-	stop := runDownTTLs(m, 5*time.Millisecond)
+	mem, err := redisstore.NewMemory(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runDownTTLs(mem, 5*time.Millisecond)
 	defer stop()
 	testkit.WaitFor(t, "the key to expire", func() bool { return !m.Exists("finished") })
 	if !m.Exists("kept") {
