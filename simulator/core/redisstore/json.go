@@ -206,20 +206,28 @@ func (d *jsonDecoder) array(depth int) (lua.LValue, bool) {
 			return nil, false
 		}
 		t.Append(v)
-		d.space()
-		if d.i >= len(d.s) {
-			return nil, false
-		}
-		switch d.s[d.i] {
-		case ',':
-			d.i++
-		case ']':
-			d.i++
-			return t, true
-		default:
-			return nil, false
+		if more, ok := d.more(']'); !ok || !more {
+			return t, ok
 		}
 	}
+}
+
+// more reads what follows a member of an array or object: a comma (true),
+// or its end, end (false); ok is false when it is neither.
+func (d *jsonDecoder) more(end byte) (more, ok bool) {
+	d.space()
+	if d.i >= len(d.s) {
+		return false, false
+	}
+	switch d.s[d.i] {
+	case ',':
+		d.i++
+		return true, true
+	case end:
+		d.i++
+		return false, true
+	}
+	return false, false
 }
 
 func (d *jsonDecoder) object(depth int) (lua.LValue, bool) {
@@ -253,18 +261,8 @@ func (d *jsonDecoder) object(depth int) (lua.LValue, bool) {
 			return nil, false // null, or a key again: how gopher-json's map keeps them is its own
 		}
 		t.RawSetString(k, v)
-		d.space()
-		if d.i >= len(d.s) {
-			return nil, false
-		}
-		switch d.s[d.i] {
-		case ',':
-			d.i++
-		case '}':
-			d.i++
-			return t, true
-		default:
-			return nil, false
+		if more, ok := d.more('}'); !ok || !more {
+			return t, ok
 		}
 	}
 }
