@@ -159,8 +159,8 @@ func (s *scripting) hook(c *server.Peer, cmd string, args ...string) bool {
 	return false
 }
 
-// load compiles script and keeps it by its SHA-1; one that does not
-// compile is left to miniredis, which refuses it.
+// load keeps script by its SHA-1, compiled; one that does not compile is
+// left to miniredis, which refuses it.
 func (s *scripting) load(script string) {
 	sum := sha1.Sum([]byte(script))
 	sha := hex.EncodeToString(sum[:])
@@ -170,17 +170,36 @@ func (s *scripting) load(script string) {
 	if ok {
 		return
 	}
-	chunk, err := parse.Parse(strings.NewReader(script), "<string>")
-	if err != nil {
-		return
-	}
-	proto, err := lua.Compile(chunk, "")
-	if err != nil {
+	proto, ok := compile(sha, script)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
 	s.scripts[sha] = proto
 	s.mu.Unlock()
+}
+
+// compiled holds the scripts compiled in this process, by SHA-1, for every
+// store of it: a test suite starts a store for each test, and compiling
+// the same scripts again for each cost more than the tests' own work. A
+// compiled script is never written to once made, and each state makes its
+// own function of it.
+var compiled sync.Map
+
+func compile(sha, script string) (*lua.FunctionProto, bool) {
+	if p, ok := compiled.Load(sha); ok {
+		return p.(*lua.FunctionProto), true
+	}
+	chunk, err := parse.Parse(strings.NewReader(script), "<string>")
+	if err != nil {
+		return nil, false
+	}
+	proto, err := lua.Compile(chunk, "")
+	if err != nil {
+		return nil, false
+	}
+	compiled.Store(sha, proto)
+	return proto, true
 }
 
 // nestedContext answers the nested context of database db, which a
@@ -433,13 +452,10 @@ func (s *scripting) newState() *lua.LState {
 // run runs script in l, as miniredis runs a script: the errors it raises
 // read the same.
 func run(l *lua.LState, script string) {
-	chunk, err := parse.Parse(strings.NewReader(script), "<string>")
-	if err != nil {
-		panic(err)
-	}
-	proto, err := lua.Compile(chunk, "")
-	if err != nil {
-		panic(err)
+	sum := sha1.Sum([]byte(script))
+	proto, ok := compile(hex.EncodeToString(sum[:]), script)
+	if !ok {
+		panic("redisstore: a script of its own does not compile")
 	}
 	l.Push(l.NewFunctionFromProto(proto))
 	l.Call(0, 0)

@@ -12,6 +12,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/alicebob/miniredis/v2/server"
 	"github.com/redis/go-redis/v9"
+	lua "github.com/yuin/gopher-lua"
 )
 
 // memoryClient answers a client of a new embedded store (NewMemory, its
@@ -324,6 +325,30 @@ return #t`)
 	read := redis.NewScript(`return type(rawget(_G, 'leaked'))`)
 	if v, err := read.Run(ctx, rdb, nil).Text(); err != nil || v != "nil" {
 		t.Errorf("the global after the refused writes: %q, %v; want none", v, err)
+	}
+}
+
+// A script is compiled once in a process, whatever the number of stores
+// that run it: a test suite starts one for each test.
+func TestScriptsCompileOncePerProcess(t *testing.T) {
+	ctx := context.Background()
+	const script = `return 'compiled once'`
+	var protos []*lua.FunctionProto
+	for range 2 {
+		rdb, mem := memoryClient(t, 0)
+		sha, err := rdb.ScriptLoad(ctx, script).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err := rdb.EvalSha(ctx, sha, nil).Text(); err != nil || v != "compiled once" {
+			t.Fatalf("%q, %v", v, err)
+		}
+		mem.scripts.mu.Lock()
+		protos = append(protos, mem.scripts.scripts[sha])
+		mem.scripts.mu.Unlock()
+	}
+	if protos[0] == nil || protos[0] != protos[1] {
+		t.Errorf("two stores hold the script compiled twice: %p, %p", protos[0], protos[1])
 	}
 }
 
