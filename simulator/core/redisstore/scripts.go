@@ -35,9 +35,10 @@ import (
 // (captureCommand) for each database, and the fields a call needs of its
 // connection's are read by name (readConn).
 //
-// It takes over only EVALSHA and EVALSHA_RO of a script it has seen
-// loaded (SCRIPT LOAD, EVAL), on a connection outside MULTI and Pub/Sub;
-// anything else, and every other command, is miniredis's. Where it cannot
+// It takes over only EVALSHA of a script it has seen loaded (SCRIPT LOAD,
+// EVAL), on a connection outside MULTI and Pub/Sub; anything else, and
+// every other command (EVALSHA_RO, which refuses writes, too), is
+// miniredis's. Where it cannot
 // read a connection, or borrow a context (a store that requires a
 // password), miniredis runs the script.
 type scripting struct {
@@ -135,7 +136,7 @@ func (s *scripting) hook(c *server.Peer, cmd string, args ...string) bool {
 		if len(args) >= 1 {
 			s.load(args[0])
 		}
-	case "EVALSHA", "EVALSHA_RO":
+	case "EVALSHA":
 		if len(args) < 2 {
 			return false
 		}

@@ -352,6 +352,24 @@ func TestScriptsCompileOncePerProcess(t *testing.T) {
 	}
 }
 
+// A read-only call (EVALSHA_RO) is miniredis's, which refuses a write in
+// it.
+func TestScriptsReadOnlyAreMiniredis(t *testing.T) {
+	rdb, mem := memoryClient(t, 0)
+	ctx := context.Background()
+	sha, err := rdb.ScriptLoad(ctx, `return redis.call('SET', KEYS[1], 'x')`).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = rdb.EvalShaRO(ctx, sha, []string{"k"}).Err()
+	if err == nil || !strings.Contains(err.Error(), "Write commands are not allowed in read-only scripts") {
+		t.Fatalf("a write in EVALSHA_RO: %v, want it refused", err)
+	}
+	if n := mem.scripts.runs.Load(); n != 0 {
+		t.Errorf("the embedded store ran %d read-only calls itself", n)
+	}
+}
+
 // A script the store has not seen is NOSCRIPT, as on Redis, so that
 // go-redis sends it whole.
 func TestScriptsUnknownAreRefused(t *testing.T) {
