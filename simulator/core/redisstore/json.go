@@ -16,9 +16,10 @@ import (
 // whose every decode goes through encoding/json into Go maps and every
 // encode through reflection, was a seventh of a flow's CPU. These read and
 // write the text directly, for what smsim's scripts pass (objects,
-// arrays, plain strings and numbers), and hand anything else to
-// gopher-json — strings with escapes or beyond ASCII, numbers out of
-// range, anything malformed, duplicate keys, tables it refuses — so that
+// arrays, strings and numbers; a string with escapes or beyond ASCII
+// through encoding/json, as gopher-json's), and hand anything else to
+// gopher-json — numbers out of range, anything malformed, duplicate keys,
+// tables it refuses — so that
 // the answer is always gopher-json's, value for value and error for error
 // (FuzzJSONDecodeMatchesGopherJSON, TestScriptsAnswerAsMiniredis).
 
@@ -129,17 +130,32 @@ func (d *jsonDecoder) word(w string) bool {
 	return true
 }
 
-// str reads a string of printable ASCII without escapes, copied out of the
-// text (which a value kept in the store must not hold on to).
+// str reads a string, copied out of the text (which a value kept in the
+// store must not hold on to). A string of printable ASCII is taken as it
+// is; one with escapes or beyond ASCII is unquoted by encoding/json, as
+// gopher-json's is (invalid UTF-8 and lone surrogates become U+FFFD); a
+// control character, which encoding/json refuses, is gopher-json's error.
 func (d *jsonDecoder) str() (string, bool) {
-	start := d.i + 1
+	start, plain := d.i+1, true
 	for j := start; j < len(d.s); j++ {
 		switch c := d.s[j]; {
 		case c == '"':
 			d.i = j + 1
-			return strings.Clone(d.s[start:j]), true
-		case c == '\\' || c < 0x20 || c >= utf8.RuneSelf:
+			if plain {
+				return strings.Clone(d.s[start:j]), true
+			}
+			var out string
+			if err := json.Unmarshal([]byte(d.s[start-1:j+1]), &out); err != nil {
+				return "", false
+			}
+			return out, true
+		case c == '\\':
+			plain = false
+			j++ // the escaped character, a quote too
+		case c < 0x20:
 			return "", false
+		case c >= utf8.RuneSelf:
+			plain = false
 		}
 	}
 	return "", false

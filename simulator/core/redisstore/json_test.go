@@ -66,21 +66,30 @@ func FuzzJSONDecodeMatchesGopherJSON(f *testing.F) {
 }
 
 // What the scripts decode and encode takes the fast path, not
-// gopher-json's.
+// gopher-json's: their arguments, and strings with escapes (an order's
+// people, written as JSON into a field) or beyond ASCII (a text's body).
 func TestJSONFastPath(t *testing.T) {
 	l := lua.NewState()
 	defer l.Close()
-	d := jsonDecoder{l: l, s: jsonSeeds[0]}
-	v, ok := d.value(0)
-	if !ok || d.i != len(jsonSeeds[0]) {
-		t.Fatalf("a script's arguments left the fast path at %d", d.i)
-	}
-	b, ok := appendJSON(nil, v, 0)
-	if !ok {
-		t.Fatal("encoding them left the fast path")
-	}
-	if want, _ := luajson.Encode(v); string(b) != string(want) {
-		t.Errorf("encoded %s, gopher-json %s", b, want)
+	for _, s := range []string{
+		jsonSeeds[0],
+		`{"people":"{\"entity_leader\":{\"name\":\"李雷\"}}","body":"【ICP备案】验证码 123456 – \u00e9\n"}`,
+	} {
+		d := jsonDecoder{l: l, s: s}
+		v, ok := d.value(0)
+		if !ok || d.i != len(s) {
+			t.Fatalf("%s: left the fast path at %d", s, d.i)
+		}
+		if want, _ := luajson.Decode(l, []byte(s)); dump(v) != dump(want) {
+			t.Fatalf("%s: decoded %s, gopher-json %s", s, dump(v), dump(want))
+		}
+		b, ok := appendJSON(nil, v, 0)
+		if !ok {
+			t.Fatalf("%s: encoding it left the fast path", s)
+		}
+		if want, _ := luajson.Encode(v); string(b) != string(want) {
+			t.Errorf("encoded %s, gopher-json %s", b, want)
+		}
 	}
 }
 
