@@ -408,6 +408,8 @@ func (s *scripting) newState() *lua.LState {
 		l.Push(lua.LString(lib.name))
 		l.Call(1, 0)
 	}
+	str := l.GetGlobal(lua.StringLibName).(*lua.LTable)
+	str.RawSetString("format", l.NewFunction(formatInt(str.RawGetString("format").(*lua.LFunction).GFunction)))
 	cjson := l.NewTable()
 	cjson.RawSetString("decode", l.NewFunction(jsonDecode))
 	cjson.RawSetString("encode", l.NewFunction(jsonEncode))
@@ -448,6 +450,23 @@ func (s *scripting) newState() *lua.LState {
 	l.SetGlobal("os", osLib)
 	run(l, protectGlobals)
 	return l
+}
+
+// formatInt is string.format with what the scripts format most — an
+// integer, string.format('%d', n) — written without fmt, as gopher-lua's
+// format writes it (through int64); anything else is format's.
+func formatInt(format lua.LGFunction) lua.LGFunction {
+	return func(l *lua.LState) int {
+		if l.GetTop() == 2 {
+			if f, ok := l.Get(1).(lua.LString); ok && f == "%d" {
+				if n, ok := l.Get(2).(lua.LNumber); ok {
+					l.Push(lua.LString(strconv.FormatInt(int64(n), 10)))
+					return 1
+				}
+			}
+		}
+		return format(l)
+	}
 }
 
 // run runs script in l, as miniredis runs a script: the errors it raises

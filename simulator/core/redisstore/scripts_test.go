@@ -116,6 +116,7 @@ func TestScriptsAnswerAsMiniredis(t *testing.T) {
 		{script: `return cjson.decode()`},
 		{script: `return redis.sha1hex('abc')`},
 		{script: `return string.format('%05d', tonumber(ARGV[1])) .. table.concat({'a', 'b'}, '|') .. math.floor(2.5)`, args: []any{"42"}},
+		{script: `return {string.format('%d', 1777593600000), string.format('%d', -2.5), string.format('%d', 0.5), string.format('%d', -0), string.format('%d', 2^63), string.format('%d', '12'), ('%d'):format(7), string.format('%d', 1, 2), string.format('%d')}`},
 	}
 	ctx := context.Background()
 	mine, mem := memoryClient(t, 0)
