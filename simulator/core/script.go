@@ -37,7 +37,7 @@ type Script[A any] struct {
 // (a library of the package, then the script). Scripts are package-level
 // values.
 func NewScript[A any](src ...string) *Script[A] {
-	return &Script[A]{s: redis.NewScript(Prelude + strings.Join(src, ""))}
+	return &Script[A]{s: redis.NewScript(inlineConstants(Prelude + strings.Join(src, "")))}
 }
 
 // Run runs the script with keys and args, by EVALSHA, falling back to EVAL
@@ -70,12 +70,15 @@ var (
 	luaWord = regexp.MustCompile(`^[A-Za-z0-9._:-]*$`)
 )
 
-// LuaTable writes the Lua source of a local table of string constants,
-// local name = {field = 'value', …}, for the head of a script: reading a
-// field it lacks is an error, not nil, so that a misspelt constant fails
-// the script instead of writing nothing. Names are Lua names and values
-// plain words (letters, digits and . _ : -); anything else is a mistake of
-// the program, and panics.
+// LuaTable declares a table of string constants for the head of a script
+// (KIND.sms_sent, JOB.deliver): NewScript writes each use of one after the
+// declaration as the value itself, quoted, so that no script builds the
+// table at every call. A field the table lacks is a mistake of the
+// program, and NewScript panics: scripts are package-level values, so a
+// misspelt constant stops the program as it starts, in every test. A table
+// declared again under the same name replaces the first for what follows,
+// as a Lua local would. Names are Lua names and values plain words
+// (letters, digits and . _ : -); anything else panics too.
 func LuaTable(name string, fields map[string]string) string {
 	if !luaName.MatchString(name) {
 		panic(fmt.Sprintf("core: Lua table name %q", name))
@@ -89,15 +92,49 @@ func LuaTable(name string, fields map[string]string) string {
 	}
 	slices.Sort(keys)
 	var b strings.Builder
-	b.WriteString("local " + name + " = setmetatable({")
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(k + " = '" + fields[k] + "'")
+	b.WriteString(constPrefix + name)
+	for _, k := range keys {
+		b.WriteString(" " + k + "=" + fields[k])
 	}
-	b.WriteString("}, {__index = function(_, k) error('" + name + ".' .. tostring(k) .. ': no such entry', 2) end})\n")
+	b.WriteString("\n")
 	return b.String()
+}
+
+// constPrefix starts the line (a Lua comment) that declares a LuaTable.
+const constPrefix = "--@const "
+
+var constUse = regexp.MustCompile(`\b([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)`)
+
+// inlineConstants writes each use of a LuaTable in src, after its
+// declaration, as its value.
+func inlineConstants(src string) string {
+	tables := map[string]map[string]string{}
+	lines := strings.SplitAfter(src, "\n")
+	for i, line := range lines {
+		if decl, ok := strings.CutPrefix(line, constPrefix); ok {
+			f := strings.Fields(decl)
+			fields := make(map[string]string, len(f)-1)
+			for _, kv := range f[1:] {
+				k, v, _ := strings.Cut(kv, "=")
+				fields[k] = v
+			}
+			tables[f[0]] = fields
+			continue
+		}
+		lines[i] = constUse.ReplaceAllStringFunc(line, func(use string) string {
+			name, field, _ := strings.Cut(use, ".")
+			fields, ok := tables[name]
+			if !ok {
+				return use
+			}
+			v, ok := fields[field]
+			if !ok {
+				panic(fmt.Sprintf("core: %s.%s: no such entry in the Lua table %s", name, field, name))
+			}
+			return "'" + v + "'"
+		})
+	}
+	return strings.Join(lines, "")
 }
 
 // KeyList collects the KEYS of a script whose keys vary with its

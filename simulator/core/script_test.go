@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,28 +89,48 @@ func TestJobFieldsHoldNoBar(t *testing.T) {
 	}
 }
 
-// A KIND the registry lacks fails the script rather than writing nil.
+// KIND holds every kind of the registry, written into the script as its
+// value; a KIND the registry lacks stops the program when the script is
+// built, rather than writing nil.
 func TestPreludeKnowsEveryKindAndNoOther(t *testing.T) {
 	ctx := context.Background()
 	rdb := testkit.StartRedis(t).Client(t)
-	var names []string
+	var uses []string
 	for _, k := range core.EventKinds() {
-		names = append(names, core.LuaKindName(k))
+		uses = append(uses, "KIND."+core.LuaKindName(k))
 	}
-	kinds := core.NewScript[[]string](`
-local out = {}
-for i, name in ipairs(args) do out[i] = KIND[name] end
-return out
-`)
-	got, err := kinds.Run(ctx, rdb, nil, names).StringSlice()
+	kinds := core.NewScript[struct{}]("return {" + strings.Join(uses, ", ") + "}\n")
+	got, err := kinds.Run(ctx, rdb, nil, struct{}{}).StringSlice()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(got, core.EventKinds()) {
 		t.Errorf("KIND gives %q, want %q", got, core.EventKinds())
 	}
-	err = kinds.Run(ctx, rdb, nil, []string{"sms_delivred"}).Err()
-	if err == nil || !strings.Contains(err.Error(), "KIND.sms_delivred: no such entry") {
-		t.Errorf("KIND.sms_delivred: %v, want an error", err)
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "KIND.sms_delivred: no such entry") {
+			t.Errorf("a script using KIND.sms_delivred: %v, want a panic naming it", r)
+		}
+	}()
+	core.NewScript[struct{}]("return KIND.sms_delivred\n")
+}
+
+// A table declared again replaces the first for what follows it, as a
+// Lua local would; what it names is written as its value, what it does
+// not name is left alone.
+func TestLuaTableIsWrittenInline(t *testing.T) {
+	ctx := context.Background()
+	rdb := testkit.StartRedis(t).Client(t)
+	s := core.NewScript[struct{}](
+		core.LuaTable("JOB", map[string]string{"deliver": "gateway.deliver"}),
+		"local first = JOB.deliver\n",
+		core.LuaTable("JOB", map[string]string{"sync": "miit.sync"}),
+		"local t = {JOB = 'x'}\nreturn {first, JOB.sync, t.JOB}\n")
+	got, err := s.Run(ctx, rdb, nil, struct{}{}).StringSlice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"gateway.deliver", "miit.sync", "x"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
