@@ -103,14 +103,18 @@ func LuaTable(name string, fields map[string]string) string {
 // constPrefix starts the line (a Lua comment) that declares a LuaTable.
 const constPrefix = "--@const "
 
-var constUse = regexp.MustCompile(`\b([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)`)
-
 // inlineConstants writes each use of a LuaTable in src, after its
-// declaration, as its value.
+// declaration, as its value. It reads the source once, line by line,
+// without regular expressions: every script is built as the program
+// starts.
 func inlineConstants(src string) string {
+	if !strings.Contains(src, constPrefix) {
+		return src
+	}
 	tables := map[string]map[string]string{}
-	lines := strings.SplitAfter(src, "\n")
-	for i, line := range lines {
+	var b strings.Builder
+	b.Grow(len(src))
+	for line := range strings.Lines(src) {
 		if decl, ok := strings.CutPrefix(line, constPrefix); ok {
 			f := strings.Fields(decl)
 			fields := make(map[string]string, len(f)-1)
@@ -119,22 +123,48 @@ func inlineConstants(src string) string {
 				fields[k] = v
 			}
 			tables[f[0]] = fields
+			b.WriteString(line)
 			continue
 		}
-		lines[i] = constUse.ReplaceAllStringFunc(line, func(use string) string {
-			name, field, _ := strings.Cut(use, ".")
-			fields, ok := tables[name]
-			if !ok {
-				return use
-			}
-			v, ok := fields[field]
-			if !ok {
-				panic(fmt.Sprintf("core: %s.%s: no such entry in the Lua table %s", name, field, name))
-			}
-			return "'" + v + "'"
-		})
+		writeInlined(&b, line, tables)
 	}
-	return strings.Join(lines, "")
+	return b.String()
+}
+
+// writeInlined writes line with each name.field of tables as its value.
+func writeInlined(b *strings.Builder, line string, tables map[string]map[string]string) {
+	from := 0
+	for dot := strings.IndexByte(line, '.'); dot >= 0; {
+		start := dot
+		for start > 0 && isNameByte(line[start-1]) {
+			start--
+		}
+		end := dot + 1
+		for end < len(line) && isNameByte(line[end]) {
+			end++
+		}
+		field := start == 0 || line[start-1] != '.' || start >= 2 && line[start-2] == '.' // not t.NAME.x; ..NAME.x is
+		if fields, ok := tables[line[start:dot]]; ok && field && end > dot+1 {
+			v, ok := fields[line[dot+1:end]]
+			if !ok {
+				name := line[start:dot]
+				panic(fmt.Sprintf("core: %s.%s: no such entry in the Lua table %s", name, line[dot+1:end], name))
+			}
+			b.WriteString(line[from:start])
+			b.WriteString("'" + v + "'")
+			from = end
+		}
+		next := strings.IndexByte(line[end:], '.')
+		if next < 0 {
+			break
+		}
+		dot = end + next
+	}
+	b.WriteString(line[from:])
+}
+
+func isNameByte(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 // KeyList collects the KEYS of a script whose keys vary with its

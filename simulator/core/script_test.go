@@ -125,12 +125,12 @@ func TestLuaTableIsWrittenInline(t *testing.T) {
 		core.LuaTable("JOB", map[string]string{"deliver": "gateway.deliver"}),
 		"local first = JOB.deliver\n",
 		core.LuaTable("JOB", map[string]string{"sync": "miit.sync"}),
-		"local t = {JOB = 'x'}\nreturn {first, JOB.sync, t.JOB}\n")
+		"local t = {JOB = 'x'}\nreturn {first, JOB.sync, t.JOB, JOB.sync..JOB.sync, (JOB.sync):upper()}\n")
 	got, err := s.Run(ctx, rdb, nil, struct{}{}).StringSlice()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"gateway.deliver", "miit.sync", "x"}; !slices.Equal(got, want) {
+	if want := []string{"gateway.deliver", "miit.sync", "x", "miit.syncmiit.sync", "MIIT.SYNC"}; !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
