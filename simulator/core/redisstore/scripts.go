@@ -103,12 +103,39 @@ func readConn(c *server.Peer) (conn, bool) {
 		return conn{}, false
 	}
 	v = v.Elem()
-	db, nested := v.FieldByName("selectedDB"), v.FieldByName("nested")
-	tx, sub := v.FieldByName("transaction"), v.FieldByName("subscriber")
-	if db.Kind() != reflect.Int || nested.Kind() != reflect.Bool || tx.Kind() != reflect.Slice || sub.Kind() != reflect.Pointer {
+	f, ok := connFieldsOf(v.Type())
+	if !ok {
 		return conn{}, false
 	}
-	return conn{db: int(db.Int()), nested: nested.Bool(), multi: !tx.IsNil(), subscribe: !sub.IsNil()}, true
+	tx, sub := v.Field(f.tx), v.Field(f.sub)
+	return conn{db: int(v.Field(f.db).Int()), nested: v.Field(f.nested).Bool(), multi: !tx.IsNil(), subscribe: !sub.IsNil()}, true
+}
+
+// connFields are the indices of the fields readConn reads in a type of
+// connection context, found by name once (connFieldsOf).
+type connFields struct {
+	db, nested, tx, sub int
+}
+
+var connFieldCache sync.Map // reflect.Type → connFields, or false: not such a type
+
+func connFieldsOf(t reflect.Type) (connFields, bool) {
+	if f, ok := connFieldCache.Load(t); ok {
+		cf, ok := f.(connFields)
+		return cf, ok
+	}
+	db, ok1 := t.FieldByName("selectedDB")
+	nested, ok2 := t.FieldByName("nested")
+	tx, ok3 := t.FieldByName("transaction")
+	sub, ok4 := t.FieldByName("subscriber")
+	if !ok1 || !ok2 || !ok3 || !ok4 || len(db.Index) != 1 || len(nested.Index) != 1 || len(tx.Index) != 1 || len(sub.Index) != 1 ||
+		db.Type.Kind() != reflect.Int || nested.Type.Kind() != reflect.Bool || tx.Type.Kind() != reflect.Slice || sub.Type.Kind() != reflect.Pointer {
+		connFieldCache.Store(t, false)
+		return connFields{}, false
+	}
+	cf := connFields{db: db.Index[0], nested: nested.Index[0], tx: tx.Index[0], sub: sub.Index[0]}
+	connFieldCache.Store(t, cf)
+	return cf, true
 }
 
 // hook sees every command before miniredis; it answers true for those it
