@@ -133,6 +133,7 @@ type World struct {
 	spaces map[string]*Namespace // the namespaces this process has built
 	runCtx context.Context       // the background work's; nil until Start
 	forgot atomic.Int64          // real Unix ms at which supervise last looked for expired namespaces
+	supMu  sync.Mutex            // held by each look of supervise (superviseOnce)
 
 	// supervise gives the memory of the namespaces it dropped back to the
 	// system (release), at most every releaseEvery
@@ -507,6 +508,8 @@ func (w *World) supervise(ctx context.Context) {
 }
 
 func (w *World) superviseOnce(ctx context.Context) error {
+	w.supMu.Lock() // one look at a time: a look that read the registry before another dropped a namespace would build it again
+	defer w.supMu.Unlock()
 	names, err := w.activeNamespaces(ctx)
 	if err != nil {
 		return err

@@ -17,7 +17,7 @@ import (
 
 // The supervisor builds and runs the namespaces other processes use, and
 // drops those no request touched within the idle period, in this process
-// and in the registry's eyes alike; the default namespace stayw.
+// and in the registry's eyes alike; the default namespace stays.
 func TestSupervisorFollowsTheRegistry(t *testing.T) {
 	r := testkit.StartRedis(t)
 	rdb := r.Client(t)
