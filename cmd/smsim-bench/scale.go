@@ -235,7 +235,8 @@ func (r *scaleResult) set(name string, v float64) {
 }
 
 // namespacesMeasure uses n namespaces once each and reads the process at
-// rest, then again once they are idle (after --namespace-idle, 1m).
+// rest, then again once they are idle (after --namespace-idle, 1m, and
+// the embedded store's packing of their keys).
 func namespacesMeasure(ctx context.Context, bin string, storeArgs []string, n, workers int, waitIdle bool) (scaleResult, error) {
 	res := scaleResult{Measure: "namespaces", Store: storeName(storeArgs), N: n}
 	p, err := startSmsim(ctx, bin, append(storeArgs, "--max-namespaces", strconv.Itoa(n+10), "--namespace-idle", "1m")...)
@@ -289,7 +290,10 @@ func namespacesMeasure(ctx context.Context, bin string, storeArgs []string, n, w
 	res.set("cpu_percent", 100*float64(c1-c0)/float64(window))
 	res.set("rss_mb", float64(rss1)/(1<<20))
 	if waitIdle {
-		time.Sleep(65 * time.Second) // past --namespace-idle and the supervisor's next look
+		// Past --namespace-idle the process drops the namespaces, writing
+		// their keys' lifetimes once more; past another, the embedded store
+		// packs their keys (redisstore.Memory.Hibernate, every 10s).
+		time.Sleep(3 * time.Minute)
 		rss2, _ := p.rss()
 		got, err := p.getP50(ctx, 2000)
 		if err != nil {

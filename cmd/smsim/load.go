@@ -229,7 +229,7 @@ func readLoadScenario(arg string) (*client.Scenario, error) {
 // it answers stops it and waits for it.
 func startInProcess(ctx context.Context) (string, func(), error) {
 	quiet := slog.New(slog.DiscardHandler)
-	rdb, closeStore, err := openStore(ctx, "", 0, quiet)
+	rdb, closeStore, err := openStore(ctx, "", 0, simulator.DefaultNamespaceIdle, quiet)
 	if err != nil {
 		return "", nil, err
 	}

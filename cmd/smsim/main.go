@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -222,7 +223,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	redis.SetLogger(redisLog{log.With("component", "redis")}) // its own lines go through ours, at debug level
-	rdb, closeStore, err := openStore(ctx, c.redisURL, c.storeTimeout, log)
+	rdb, closeStore, err := openStore(ctx, c.redisURL, c.storeTimeout, c.namespaceIdle, log)
 	if err != nil {
 		log.Error("cannot open the store", "err", err)
 		return 1
@@ -445,17 +446,18 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 
 // openStore connects to the Redis of url — one server, or a Redis Cluster
 // (redisstore.Open) — or starts an embedded miniredis when url is empty,
-// reached in memory, on no port (redisstore.Memory); its client
-// never sends a command twice, and waits at most timeout for each
-// (core.StoreOptions, core.StoreClusterOptions).
-func openStore(ctx context.Context, url string, timeout time.Duration, log *slog.Logger) (redis.UniversalClient, func(), error) {
+// reached in memory, on no port (redisstore.Memory), which packs the keys
+// of each namespace idle for idle (runDownTTLs); its client never sends a
+// command twice, and waits at most timeout for each (core.StoreOptions,
+// core.StoreClusterOptions).
+func openStore(ctx context.Context, url string, timeout, idle time.Duration, log *slog.Logger) (redis.UniversalClient, func(), error) {
 	if url == "" {
 		m := miniredis.NewMiniRedis()
 		mem, err := redisstore.NewMemory(m)
 		if err != nil {
 			return nil, nil, fmt.Errorf("start embedded Redis: %w", err)
 		}
-		stopTTLs := runDownTTLs(mem, ttlTick)
+		stopTTLs := runDownTTLs(mem, ttlTick, idle)
 		rdb := redis.NewClient(core.StoreOptions(&redis.Options{Addr: "embedded", Dialer: mem.Dial}, timeout))
 		return rdb, func() { rdb.Close(); stopTTLs(); mem.Close() }, nil
 	}
@@ -505,16 +507,19 @@ const ttlTick = 10 * time.Second
 // every tick, so that its keys expire as a real Redis's do (miniredis
 // leaves its TTLs as they are unless told), and what miniredis remembers
 // of them goes with them (redisstore.Memory.Expire): the embedded store's
-// memory stays bounded by the limits (--retention, --namespace-ttl). It
-// answers the function that stops it and waits.
-func runDownTTLs(mem *redisstore.Memory, tick time.Duration) (stop func()) {
+// memory stays bounded by the limits (--retention, --namespace-ttl). Each
+// tick it also packs the keys of the namespaces no command has named for
+// idle (redisstore.Memory.Hibernate), and gives the memory they held back
+// to the system once a tick packs none, or every releaseEvery while each
+// packs some. It answers the function that stops it and waits.
+func runDownTTLs(mem *redisstore.Memory, tick, idle time.Duration) (stop func()) {
 	done := make(chan struct{})
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
 		t := time.NewTicker(tick)
 		defer t.Stop()
-		last := time.Now()
+		last, released, pending := time.Now(), time.Time{}, 0
 		for {
 			select {
 			case <-done:
@@ -522,6 +527,15 @@ func runDownTTLs(mem *redisstore.Memory, tick time.Duration) (stop func()) {
 			case now := <-t.C:
 				mem.Expire(now.Sub(last))
 				last = now
+				// Namespaces used together go idle over a few ticks: give
+				// the memory back once none is left to pack, or every
+				// releaseEvery while they keep coming.
+				n := mem.Hibernate(idle)
+				pending += n
+				if pending > 0 && (n == 0 || time.Since(released) >= releaseEvery) {
+					debug.FreeOSMemory()
+					released, pending = time.Now(), 0
+				}
 			}
 		}
 	}()
@@ -530,6 +544,11 @@ func runDownTTLs(mem *redisstore.Memory, tick time.Duration) (stop func()) {
 		<-stopped
 	}
 }
+
+// releaseEvery is how often the embedded store's packing gives memory back
+// to the system while namespaces keep going idle: each time costs a full
+// collection.
+const releaseEvery = time.Minute
 
 // applyScenario applies the --scenario to the default namespace.
 func applyScenario(ctx context.Context, world *simulator.World, scenario []byte) (simulator.ScenarioResult, error) {

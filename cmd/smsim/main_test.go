@@ -386,10 +386,32 @@ func TestEmbeddedStoreRunsDownTTLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := runDownTTLs(mem, 5*time.Millisecond)
+	stop := runDownTTLs(mem, 5*time.Millisecond, time.Hour)
 	defer stop()
 	testkit.WaitFor(t, "the key to expire", func() bool { return !m.Exists("finished") })
 	if !m.Exists("kept") {
 		t.Fatal("a key without a TTL expired")
+	}
+}
+
+// The embedded store packs the keys of a namespace nobody named for the
+// idle period; the next command that names one puts them back.
+func TestEmbeddedStorePacksIdleNamespaces(t *testing.T) {
+	m := miniredis.RunT(t)
+	mem, err := redisstore.NewMemory(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.HSet("smsim:{idle}:clock", "sim", "1777593600000")
+	stop := runDownTTLs(mem, 5*time.Millisecond, 20*time.Millisecond)
+	testkit.WaitFor(t, "the namespace's keys to be packed", func() bool { units, _ := mem.Packed(); return units == 1 })
+	stop() // so that it is not packed again before the HGET has run
+	if m.Exists("smsim:{idle}:clock") {
+		t.Fatal("the packed key is still in miniredis")
+	}
+	c := redis.NewClient(&redis.Options{Addr: "embedded", Dialer: mem.Dial})
+	defer c.Close()
+	if got, err := c.HGet(context.Background(), "smsim:{idle}:clock", "sim").Result(); err != nil || got != "1777593600000" {
+		t.Errorf("HGET of a packed key: %q, %v", got, err)
 	}
 }

@@ -22,9 +22,58 @@ import (
 // would miss that write. smsim does not WATCH.
 func (s *Memory) Expire(d time.Duration) {
 	s.m.FastForward(d)
+	s.expirePacked(d)
+	s.compact()
+}
+
+// compact forgets the versions of keys gone (forgetVersions), and makes
+// miniredis's maps of a database anew once it holds a quarter of the keys
+// it held at most since they were last made: a Go map keeps the room of
+// the most it held, and 10,000 namespaces packed (Hibernate) or expired
+// left 45 MB of empty maps behind.
+func (s *Memory) compact() {
 	s.m.Lock()
 	defer s.m.Unlock()
-	forgetVersions(reflect.ValueOf(s.m).Elem().FieldByName("dbs"), 1024)
+	dbs := reflect.ValueOf(s.m).Elem().FieldByName("dbs")
+	forgetVersions(dbs, 1024)
+	if dbs.Kind() != reflect.Map {
+		return
+	}
+	if s.peak == nil {
+		s.peak = map[int]int{}
+	}
+	for it := dbs.MapRange(); it.Next(); {
+		db, n := it.Value(), int(it.Key().Int())
+		if db.Kind() != reflect.Pointer || db.IsNil() || db.Elem().Kind() != reflect.Struct {
+			continue
+		}
+		keys := db.Elem().FieldByName("keys")
+		if keys.Kind() != reflect.Map {
+			continue
+		}
+		s.peak[n] = max(s.peak[n], keys.Len())
+		if keys.Len()*4 < s.peak[n] && s.peak[n] >= 1024 {
+			remakeMaps(db.Elem())
+			s.peak[n] = keys.Len()
+		}
+	}
+}
+
+// remakeMaps makes every map field of the struct db anew, with what it
+// holds, at its size.
+func remakeMaps(db reflect.Value) {
+	for i := range db.NumField() {
+		f := db.Field(i)
+		if f.Kind() != reflect.Map || f.IsNil() {
+			continue
+		}
+		f = reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem() // writable
+		m := reflect.MakeMapWithSize(f.Type(), f.Len())
+		for it := f.MapRange(); it.Next(); {
+			m.SetMapIndex(it.Key(), it.Value())
+		}
+		f.Set(m)
+	}
 }
 
 // forgetVersions takes out of each database of dbs (miniredis's

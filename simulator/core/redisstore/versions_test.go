@@ -88,3 +88,64 @@ func TestForgetVersionsOfNoDatabases(t *testing.T) {
 		t.Fatal(n)
 	}
 }
+
+// mapOf answers the address of the map field name of miniredis's
+// database 0: it changes when the map is made anew.
+func mapOf(t *testing.T, mem *Memory, name string) uintptr {
+	t.Helper()
+	mem.m.Lock()
+	defer mem.m.Unlock()
+	f := reflect.ValueOf(mem.m).Elem().FieldByName("dbs").MapIndex(reflect.ValueOf(0)).Elem().FieldByName(name)
+	if f.Kind() != reflect.Map {
+		t.Fatalf("miniredis's database has no map %s", name)
+	}
+	return f.Pointer()
+}
+
+// Once a database holds under a quarter of the keys it held at most,
+// Expire makes miniredis's maps anew, at their size, holding what they
+// held: the keys left, their values, TTLs and versions.
+func TestExpireRemakesMapsLeftMostlyEmpty(t *testing.T) {
+	rdb, mem := memoryClient(t, 0)
+	ctx := context.Background()
+	if _, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range 2000 {
+			p.HSet(ctx, fmt.Sprintf("k:%d", i), "f", i)
+			p.Expire(ctx, fmt.Sprintf("k:%d", i), time.Hour)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mem.Expire(0)
+	keys, hashes := mapOf(t, mem, "keys"), mapOf(t, mem, "hashKeys")
+	del := func(from, to int) {
+		for i := from; i < to; i++ {
+			if err := rdb.Del(ctx, fmt.Sprintf("k:%d", i)).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	del(0, 1400) // 600 left: more than a quarter
+	mem.Expire(0)
+	if mapOf(t, mem, "keys") != keys {
+		t.Fatal("the maps were made anew while the database held more than a quarter of its most")
+	}
+	del(1400, 1600) // 400 left
+	mem.Expire(time.Minute)
+	if mapOf(t, mem, "keys") == keys || mapOf(t, mem, "hashKeys") == hashes {
+		t.Fatal("the maps were not made anew with a fifth of the keys left")
+	}
+	for _, i := range []int{1600, 1777, 1999} {
+		k := fmt.Sprintf("k:%d", i)
+		if v, err := rdb.HGet(ctx, k, "f").Result(); err != nil || v != fmt.Sprint(i) {
+			t.Errorf("HGET %s f: %q, %v", k, v, err)
+		}
+		if ttl := mem.m.TTL(k); ttl != 59*time.Minute {
+			t.Errorf("TTL %s: %v, want 59m", k, ttl)
+		}
+	}
+	if n := versions(t, mem); n != 400 {
+		t.Errorf("%d versions, want those of the 400 keys left", n)
+	}
+}
