@@ -251,8 +251,12 @@ func (s *Memory) Hibernate(idle time.Duration) int {
 	for k, names := range keys {
 		h.mu.Lock()
 		u := h.units[k]
-		if u != nil && u.packed == nil && h.clock().Sub(u.named) >= idle && s.pack(k, u, names) {
-			packed++
+		if u != nil && u.packed == nil && h.clock().Sub(u.named) >= idle {
+			if s.packable(k.db, names) && s.pack(k, u, names) {
+				packed++
+			} else {
+				u.named = h.clock() // not again before another idle period
+			}
 		}
 		h.mu.Unlock()
 	}
@@ -299,6 +303,30 @@ const (
 	packStream
 )
 
+// packable tells whether a blob can hold the keys names of database db as
+// miniredis holds them, before any is read: not a stream with consumer
+// groups, nor a hash with a field's own TTL, nor a type a blob does not
+// know.
+func (s *Memory) packable(dbn int, names []string) bool {
+	db := s.m.DB(dbn)
+	for _, key := range names {
+		switch db.Type(key) {
+		case "", "string", "list", "set", "zset":
+		case "hash":
+			if s.hashHasTTLs(dbn, key) {
+				return false
+			}
+		case "stream":
+			if s.streamHasGroups(dbn, key) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // pack packs the keys of unit k (names) into a blob and deletes them,
 // under hib.mu; false, keeping them, when one of them cannot be packed.
 // Nothing else names the unit meanwhile: a command that does waits for
@@ -322,7 +350,7 @@ func (s *Memory) pack(k unitKey, u *unit, names []string) bool {
 		b = appendPacked(b, key)
 		b = binary.AppendVarint(b, int64(ttl))
 		var ok bool
-		if b, ok = s.appendValue(b, db, k.db, key, t); !ok {
+		if b, ok = appendValue(b, db, key, t); !ok {
 			return false
 		}
 		n++
@@ -350,7 +378,7 @@ func (s *Memory) pack(k unitKey, u *unit, names []string) bool {
 }
 
 // appendValue appends the value of key, of type t, in database db.
-func (s *Memory) appendValue(b []byte, db *miniredis.RedisDB, dbn int, key, t string) ([]byte, bool) {
+func appendValue(b []byte, db *miniredis.RedisDB, key, t string) ([]byte, bool) {
 	switch t {
 	case "string":
 		v, err := db.Get(key)
@@ -359,9 +387,6 @@ func (s *Memory) appendValue(b []byte, db *miniredis.RedisDB, dbn int, key, t st
 		}
 		return appendPacked(append(b, packString), v), true
 	case "hash":
-		if s.hashHasTTLs(dbn, key) {
-			return nil, false
-		}
 		fields, err := db.HKeys(key)
 		if err != nil {
 			return nil, false
@@ -394,9 +419,6 @@ func (s *Memory) appendValue(b []byte, db *miniredis.RedisDB, dbn int, key, t st
 		}
 		return b, true
 	case "stream":
-		if s.streamHasGroups(dbn, key) {
-			return nil, false
-		}
 		entries, err := db.Stream(key)
 		if err != nil || len(entries) == 0 {
 			return nil, false // an empty stream's last ID is more than its entries tell

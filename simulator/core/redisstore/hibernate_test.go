@@ -272,6 +272,12 @@ func TestHibernateLeavesWhatItCannotPack(t *testing.T) {
 	if n := mem.Hibernate(time.Minute); n != 0 {
 		t.Errorf("packed %d units, want none: a stream of a has a consumer group", n)
 	}
+	mem.hib.mu.Lock()
+	named := mem.hib.units[unitKey{0, "smsim:{a}"}].named
+	mem.hib.mu.Unlock()
+	if !named.Equal(clock.now()) {
+		t.Errorf("a unit that could not be packed is tried again after %v, want after another idle period", clock.now().Sub(named)+time.Minute)
+	}
 }
 
 // Units packed and unpacked while clients write to them lose no write:
