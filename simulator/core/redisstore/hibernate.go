@@ -63,11 +63,11 @@ type unitKey struct {
 type unit struct {
 	named  time.Time // when a command last named it (or it was first seen)
 	packed []byte    // its keys, packed; nil while unpacked
-	at     time.Duration
-	// with packed: the store's run-down (hibernation.elapsed) when it was
-	// packed; the blob goes when the run-down passes at + until (until < 0:
-	// some key lives for ever)
-	until time.Duration
+	// While packed: at is how far Expire had run the TTLs down
+	// (hibernation.elapsed) when it was packed, and until the longest TTL
+	// of its keys then (negative: some key lives for ever); the blob goes
+	// once the run-down passes at + until.
+	at, until time.Duration
 }
 
 // hibernation is the store's packed units, and when each unit was named.

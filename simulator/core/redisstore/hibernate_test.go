@@ -30,6 +30,8 @@ func hibernating(t *testing.T) (*Memory, *miniredis.Miniredis, *redis.Client, *f
 	return mem, m, c, clock
 }
 
+// fakeClock is a real-time clock that moves only when told (testkit.Clock
+// is one too, but testkit imports this package).
 type fakeClock struct {
 	mu sync.Mutex
 	t  time.Time
