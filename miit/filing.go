@@ -109,19 +109,19 @@ var (
 
 // submitArgs are the arguments of submit.lua.
 type submitArgs struct {
-	Expect      core.Expect       `json:"expect"` // the clock and fault profile its plans were computed with
-	Bounds      core.Bounds       `json:"bounds"`
-	ID          string            `json:"id"`
-	Seq         int64             `json:"seq"`          // the order of submission; 0: the script counts it
-	SubmittedAt int64             `json:"submitted_at"` // ms
-	SyncDue     int64             `json:"sync_due"`     // ms
-	Window      int64             `json:"window"`       // the validation window, ms
-	Phones      []string          `json:"phones"`       // of the subjects
-	Who         []int             `json:"who"`          // the position in KEYS of each number's index
-	Notices     []notice          `json:"notices"`      // each subject's notice
-	Sync        *syncArgs         `json:"sync,omitempty"`
-	Fields      map[string]string `json:"fields"` // the order's hash
-	View        string            `json:"view"`   // the provider's view, JSON: the data of filing.submitted
+	Expect      core.Expect `json:"expect"` // the clock and fault profile its plans were computed with
+	Bounds      core.Bounds `json:"bounds"`
+	ID          string      `json:"id"`
+	Seq         int64       `json:"seq"`          // the order of submission; 0: the script counts it
+	SubmittedAt int64       `json:"submitted_at"` // ms
+	SyncDue     int64       `json:"sync_due"`     // ms
+	Window      int64       `json:"window"`       // the validation window, ms
+	Phones      []string    `json:"phones"`       // of the subjects
+	Who         []int       `json:"who"`          // the position in KEYS of each number's index
+	Notices     []notice    `json:"notices"`      // each subject's notice
+	Sync        *syncArgs   `json:"sync,omitempty"`
+	Fields      []string    `json:"fields"` // the order's hash: field, value, field, value…
+	View        string      `json:"view"`   // the provider's view, JSON: the data of filing.submitted
 }
 
 // notice is the provider's notice to a subject: its messages, planned
@@ -184,21 +184,16 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (ProviderView, 
 		keys := core.NewKeyList(s.libKeys(s.ks.Filing(id), s.ks.Filings())...)
 		args := submitArgs{Expect: snap.Expect, Bounds: snap.Bounds(), ID: id, Seq: seq, SubmittedAt: at.UnixMilli(), SyncDue: syncDue.UnixMilli(),
 			Window: f.ValidationWindow.Milliseconds(), Phones: []string{}, Who: []int{}, Notices: []notice{},
-			Fields: map[string]string{
-				"id": id, "type": req.Type, "variant": req.Variant, "submitted_at": strconv.FormatInt(at.UnixMilli(), 10),
-				"status": StatusUnknown, "prov_status": StatusSubmitted, "version": "0", "prov_version": "0",
-				"prov_validated": "", "people": string(people), "required": strings.Join(required, ","),
-				"nsubj": strconv.Itoa(len(subjects)), "sync_due": strconv.FormatInt(syncDue.UnixMilli(), 10),
+			Fields: []string{
+				"id", id, "type", req.Type, "variant", req.Variant, "submitted_at", strconv.FormatInt(at.UnixMilli(), 10),
+				"status", StatusUnknown, "prov_status", StatusSubmitted, "version", "0", "prov_version", "0",
+				"prov_validated", "", "people", string(people), "required", strings.Join(required, ","),
+				"nsubj", strconv.Itoa(len(subjects)), "sync_due", strconv.FormatInt(syncDue.UnixMilli(), 10),
 			}}
 		for i, sj := range subjects {
 			k := "s" + strconv.Itoa(i+1) + "."
-			args.Fields[k+"phone"] = sj.phone
-			args.Fields[k+"roles"] = strings.Join(sj.roles, ",")
-			args.Fields[k+"certs"] = "," + strings.Join(sj.certs, ",") + ","
-			args.Fields[k+"code"] = ""
-			args.Fields[k+"failures"] = "0"
-			args.Fields[k+"resends"] = "0"
-			args.Fields[k+"validated"] = "0"
+			args.Fields = append(args.Fields, k+"phone", sj.phone, k+"roles", strings.Join(sj.roles, ","),
+				k+"certs", ","+strings.Join(sj.certs, ",")+",", k+"code", "", k+"failures", "0", k+"resends", "0", k+"validated", "0")
 			args.Phones = append(args.Phones, sj.phone)
 			args.Who = append(args.Who, keys.Add(s.ks.Who(sj.phone)))
 			var n notice

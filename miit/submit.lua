@@ -1,13 +1,13 @@
--- submit stores a new order (args.fields, the hash of the order) and notes
--- it on the event log (args.view, the provider's view). Every subject gets
--- the provider's notice at once: its message planned in Go
--- (args.notices[i].texts), or, when it could not be, by a job. The order
--- reaches MIIT at args.sync_due: at once when args.sync holds the plan of
--- its sync (the library's sync_order), else by a job then. Its plans were
--- computed with the clock and the fault profile of args.expect. It answers
--- {JSON: {notices = statuses of each notice's messages, codes =
--- sync_order's answer, prov_status, prov_validated}, jobs due at once…}, or
--- refuses a stale plan.
+-- submit stores a new order (args.fields, the hash of the order: field,
+-- value, field, value…) and notes it on the event log (args.view, the
+-- provider's view). Every subject gets the provider's notice at once: its
+-- message planned in Go (args.notices[i].texts), or, when it could not be,
+-- by a job. The order reaches MIIT at args.sync_due: at once when args.sync
+-- holds the plan of its sync (the library's sync_order), else by a job
+-- then. Its plans were computed with the clock and the fault profile of
+-- args.expect. It answers {JSON: {notices = statuses of each notice's
+-- messages, codes = sync_order's answer, prov_status, prov_validated}, jobs
+-- due at once…}, or refuses a stale plan.
 --
 -- KEYS: the library's seven, the order, the list of orders, then the keys
 -- args names by position: the index of each number (args.who[i]), the
@@ -48,12 +48,7 @@ due_limit = args.submitted_at
 local seq = args.seq
 if seq == 0 then seq = redis.call('HINCRBY', seq_key, 'filing', 1) end
 count_status(filing_key, 'unknown')
-local fields = {}
-for f, v in pairs(args.fields) do
-  fields[#fields + 1] = f
-  fields[#fields + 1] = v
-end
-set_order(filing_key, unpack(fields))
+set_order(filing_key, unpack(args.fields))
 touch_order(filing_key)
 redis.call('ZADD', filings_key, seq, args.id)
 if BOUNDS.retain > 0 and seq % FORGET_EVERY == 0 then forget_expired(args.id) end
