@@ -94,6 +94,13 @@ type Config struct {
 	// NamespaceIdle): a write that would make one more is refused with a
 	// 429 (default DefaultMaxNamespaces).
 	MaxNamespaces int
+	// PrivateStore tells that no other process uses the store, as none
+	// reaches the embedded one: the namespaces in use are this process's
+	// own, and its supervisor does not read the registry every second for
+	// those another process uses. (The embedded store sorts the whole
+	// registry for that read: with thousands of namespaces used once, most
+	// of what an idle process did.)
+	PrivateStore bool
 	// Limits bound the memory of the namespaces in Redis: how long what is
 	// finished lives (the retention, unless a namespace's fault profile
 	// sets its own), how many messages a phone's folder keeps, how long a
@@ -510,9 +517,12 @@ func (w *World) supervise(ctx context.Context) {
 func (w *World) superviseOnce(ctx context.Context) error {
 	w.supMu.Lock() // one look at a time: a look that read the registry before another dropped a namespace would build it again
 	defer w.supMu.Unlock()
-	names, err := w.activeNamespaces(ctx)
-	if err != nil {
-		return err
+	var names []string // the namespaces in use in any process
+	if !w.cfg.PrivateStore {
+		var err error
+		if names, err = w.activeNamespaces(ctx); err != nil {
+			return err
+		}
 	}
 	active := make(map[string]bool, len(names))
 	for _, name := range names {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,6 +75,92 @@ func TestSupervisorFollowsTheRegistry(t *testing.T) {
 	}
 	if sc, _ := rdb.ZScore(ctx, key, "stale").Result(); int64(sc) < now.UnixMilli() {
 		t.Fatalf("the registry holds stale's last use at %v, before the request that woke it", sc)
+	}
+}
+
+// A process that no other shares its store with (PrivateStore, as the
+// embedded store is) supervises its own namespaces without reading the
+// registry: a namespace the registry lists as in use is not built, and one
+// of its own that went idle is dropped as before. A process that shares
+// its store reads the registry and builds it.
+func TestSupervisorOfAPrivateStoreReadsNoRegistry(t *testing.T) {
+	for _, private := range []bool{true, false} {
+		t.Run(fmt.Sprintf("private=%v", private), func(t *testing.T) {
+			r := testkit.StartRedis(t)
+			rdb := r.Client(t)
+			reads := &registryReads{key: core.NamespacesKey(r.Prefix)}
+			rdb.AddHook(reads)
+			ctx := context.Background()
+			w, err := New(ctx, Config{Redis: rdb, KeyPrefix: r.Prefix, NamespaceIdle: time.Hour, PrivateStore: private})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			defer w.Stop()
+			rdb.ZAdd(ctx, w.registryKey(), redis.Z{Score: float64(time.Now().UnixMilli()), Member: "elsewhere"})
+			mine, err := w.Namespace(ctx, "mine")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.superviseOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"default", "elsewhere", "mine"}
+			if private {
+				want = []string{"default", "mine"}
+			}
+			if got := w.built(); !slices.Equal(got, want) {
+				t.Fatalf("built %v, want %v", got, want)
+			}
+			old := time.Now().Add(-2 * time.Hour).UnixMilli()
+			rdb.ZAdd(ctx, w.registryKey(), redis.Z{Score: float64(old), Member: "mine"})
+			mine.touched.Store(old)
+			mine.used.Store(old)
+			if err := w.superviseOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got := w.built(); slices.Contains(got, "mine") {
+				t.Fatalf("built %v after mine went idle, want it dropped", got)
+			}
+			if n := reads.n.Load(); private && n != 0 {
+				t.Fatalf("the supervisor of a private store read the registry's range %d times, want none", n)
+			} else if !private && n == 0 {
+				t.Fatal("the supervisor of a shared store never read the registry's range")
+			}
+		})
+	}
+}
+
+// registryReads counts the range reads of the registry (key) a client
+// sends: ZRANGEBYSCORE, alone or in a pipeline.
+type registryReads struct {
+	key string
+	n   atomic.Int64
+}
+
+func (h *registryReads) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *registryReads) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.see(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *registryReads) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			h.see(cmd)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func (h *registryReads) see(cmd redis.Cmder) {
+	if a := cmd.Args(); cmd.Name() == "zrangebyscore" && len(a) > 1 && a[1] == h.key {
+		h.n.Add(1)
 	}
 }
 

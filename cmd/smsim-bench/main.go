@@ -399,7 +399,7 @@ func openStore(ctx context.Context, name, url string) (*store, error) {
 		s.close()
 		return nil, err
 	}
-	w, err := simulator.New(ctx, simulator.Config{Redis: s.rdb, KeyPrefix: s.prefix, ClockStart: core.ClockStart{Scale: 1}})
+	w, err := simulator.New(ctx, simulator.Config{Redis: s.rdb, KeyPrefix: s.prefix, ClockStart: core.ClockStart{Scale: 1}, PrivateStore: s.mini != nil})
 	if err != nil {
 		s.close()
 		return nil, err

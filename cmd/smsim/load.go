@@ -233,7 +233,7 @@ func startInProcess(ctx context.Context) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	world, err := simulator.New(ctx, simulator.Config{Redis: rdb, Log: quiet, Registry: prometheus.NewRegistry()})
+	world, err := simulator.New(ctx, simulator.Config{Redis: rdb, Log: quiet, Registry: prometheus.NewRegistry(), PrivateStore: true})
 	if err == nil {
 		err = world.Start(ctx)
 	}

@@ -380,9 +380,9 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	sc := simulator.Config{KeyPrefix: c.keyPrefix, MIITSender: c.miitSender, ProviderSender: c.providerSender, Language: c.language,
 		Log: log, Registry: reg, NamespaceIdle: c.namespaceIdle, MaxNamespaces: c.maxNamespaces, StoreTimeout: c.storeTimeout,
-		WebhookHosts: c.webhookHosts,
-		ClockStart:   core.ClockStart{Scale: c.scale, Paused: c.paused},
-		Limits:       core.Limits{Retention: c.retention, InboxMax: c.inboxMax, NamespaceTTL: c.namespaceTTL}}
+		WebhookHosts: c.webhookHosts, PrivateStore: c.redisURL == "",
+		ClockStart: core.ClockStart{Scale: c.scale, Paused: c.paused},
+		Limits:     core.Limits{Retention: c.retention, InboxMax: c.inboxMax, NamespaceTTL: c.namespaceTTL}}
 	if !(c.scale > 0 && c.scale <= core.MaxScale) {
 		return sc, fmt.Errorf("%s: must be more than 0 and at most %d, got %v", c.flag("scale"), core.MaxScale, c.scale)
 	}

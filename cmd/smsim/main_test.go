@@ -58,6 +58,31 @@ func TestWebhookHosts(t *testing.T) {
 	}
 }
 
+// The embedded store is this process's alone: the world is told so, and
+// does not look in the registry for namespaces other processes use; with
+// --redis-url it does.
+func TestEmbeddedStoreIsPrivate(t *testing.T) {
+	for _, c := range []struct {
+		args    []string
+		private bool
+	}{
+		{nil, true},
+		{[]string{"--redis-url", "redis://127.0.0.1:6379/0"}, false},
+	} {
+		cfg, err := parse(c.args, env(nil), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := worldConfig(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sc.PrivateStore != c.private {
+			t.Fatalf("%v: the world's PrivateStore is %v, want %v", c.args, sc.PrivateStore, c.private)
+		}
+	}
+}
+
 // The limits of the store reach the server's config: the defaults, and
 // what the flags or their variables say.
 func TestLimitsFlags(t *testing.T) {
