@@ -7,7 +7,8 @@ package main
 //   - namespaces: N namespaces each used once (an order submitted, nothing
 //     due for half an hour), then the process at rest: its goroutines, the
 //     CPU it burns in ten seconds, its RSS, and the p50 of a GET against the
-//     same process fresh;
+//     same process fresh; with --idle, the same once the namespaces are
+//     idle, and the CPU and the most RSS of thirty seconds then;
 //   - phones: N phone sockets open at once (the RSS each costs), then
 //     messages sent to them at a fixed rate through the gateway's API, each
 //     timed from the send to its frame on the phone's socket.
@@ -234,6 +235,9 @@ func (r *scaleResult) set(name string, v float64) {
 	r.order = append(r.order, name)
 }
 
+// idleWindow is how long namespacesMeasure watches an idle process.
+const idleWindow = 30 * time.Second
+
 // namespacesMeasure uses n namespaces once each and reads the process at
 // rest, then again once they are idle (after --namespace-idle, 1m, and
 // the embedded store's packing of their keys).
@@ -295,6 +299,17 @@ func namespacesMeasure(ctx context.Context, bin string, storeArgs []string, n, w
 		// packs their keys (redisstore.Memory.Hibernate, every 10s).
 		time.Sleep(3 * time.Minute)
 		rss2, _ := p.rss()
+		// then what it does with nothing to do: its CPU, and the most
+		// memory it holds between collections
+		c2, _ := p.cpu()
+		rssMax := rss2
+		for range idleWindow / time.Second {
+			time.Sleep(time.Second)
+			if r, err := p.rss(); err == nil {
+				rssMax = max(rssMax, r)
+			}
+		}
+		c3, _ := p.cpu()
 		got, err := p.getP50(ctx, 2000)
 		if err != nil {
 			return res, err
@@ -302,6 +317,8 @@ func namespacesMeasure(ctx context.Context, bin string, storeArgs []string, n, w
 		gor2, _ := p.metric("go_goroutines")
 		res.set("idle_goroutines", gor2)
 		res.set("idle_rss_mb", float64(rss2)/(1<<20))
+		res.set("idle_cpu_percent", 100*float64(c3-c2)/float64(idleWindow))
+		res.set("idle_rss_max_mb", float64(rssMax)/(1<<20))
 		res.set("idle_get_p50_ms", float64(got.Microseconds())/1000)
 		res.set("idle_get_p50_vs_fresh", float64(got)/float64(fresh))
 	}
