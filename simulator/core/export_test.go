@@ -14,3 +14,6 @@ var ClaimScriptHash = claimScript.s.Hash()
 // PendingScriptHash is the SHA-1 of the script by which Drain looks at
 // what is left, for a test to count its looks.
 var PendingScriptHash = pendingScript.s.Hash()
+
+// PruneFunctions is what NewScript does to a script's source last.
+var PruneFunctions = pruneFunctions

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -34,10 +35,11 @@ type Script[A any] struct {
 }
 
 // NewScript returns the script of the Prelude followed by src, in order
-// (a library of the package, then the script). Scripts are package-level
-// values.
+// (a library of the package, then the script), without the functions of
+// the libraries that it never calls (pruneFunctions). Scripts are
+// package-level values.
 func NewScript[A any](src ...string) *Script[A] {
-	return &Script[A]{s: redis.NewScript(inlineConstants(Prelude + strings.Join(src, "")))}
+	return &Script[A]{s: redis.NewScript(inlineConstants(pruneFunctions(append([]string{Prelude}, src...))))}
 }
 
 // Run runs the script with keys and args, by EVALSHA, falling back to EVAL
@@ -161,6 +163,176 @@ func writeInlined(b *strings.Builder, line string, tables map[string]map[string]
 		dot = end + next
 	}
 	b.WriteString(line[from:])
+}
+
+// pruneFunctions answers the parts of a script's source (the prelude, a
+// library, the script) written one after the other, without the top-level
+// functions that nothing left in them calls. Most of a library is of no
+// use to any one script, and Lua makes a closure of each of its functions
+// at every call (in the embedded store, a tenth of what a validation's
+// script cost). A top-level function is written as the libraries write
+// one: "local function name(" at the start of a line, to the first line
+// that is "end" alone. It is kept when its name is a word of the code
+// (comments and strings aside) outside every function, or of a function
+// kept. Each part is read once (luaPartOf): the scripts share their
+// libraries, and all are built as the program starts.
+func pruneFunctions(parts []string) string {
+	type at struct{ part, fn int }
+	read := make([]*luaPart, len(parts))
+	byName := map[string][]at{} // the functions of a name
+	var todo []string           // names to keep the functions of: the words outside functions, first
+	size := 0
+	for pi, src := range parts {
+		size += len(src)
+		p := luaPartOf(src)
+		read[pi] = p
+		for fi, f := range p.fns {
+			byName[f.name] = append(byName[f.name], at{pi, fi})
+		}
+		todo = append(todo, p.outside...)
+	}
+	kept := make([][]bool, len(parts))
+	for pi, p := range read {
+		kept[pi] = make([]bool, len(p.fns))
+	}
+	for len(todo) > 0 {
+		w := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		for _, a := range byName[w] {
+			if !kept[a.part][a.fn] {
+				kept[a.part][a.fn] = true
+				todo = append(todo, read[a.part].fns[a.fn].words...)
+			}
+		}
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for pi, p := range read {
+		next := 0 // the next line to write
+		for fi, f := range p.fns {
+			if kept[pi][fi] {
+				continue
+			}
+			for _, line := range p.lines[next:f.from] {
+				b.WriteString(line)
+			}
+			next = f.to + 1
+		}
+		for _, line := range p.lines[next:] {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
+}
+
+// luaPart is a part of a script's source, read for pruneFunctions: its
+// lines, its top-level functions, and the words of the code outside them.
+type luaPart struct {
+	lines   []string
+	fns     []luaFunction
+	outside []string
+}
+
+// luaFunction is a top-level function of a luaPart: its name, its lines
+// (from its first to its end) and the words of its body.
+type luaFunction struct {
+	name     string
+	from, to int
+	words    []string
+}
+
+// luaParts holds the parts read (luaPartOf), by their text.
+var luaParts sync.Map // string → *luaPart
+
+// luaPartOf reads src as a part of a script. A part holding a function
+// without its end is read as having no functions, its every word outside
+// them: it is written as it is, for Lua to refuse.
+func luaPartOf(src string) *luaPart {
+	if p, ok := luaParts.Load(src); ok {
+		return p.(*luaPart)
+	}
+	p := &luaPart{lines: slices.Collect(strings.Lines(src))}
+	for i := 0; i < len(p.lines); i++ {
+		name, ok := functionName(p.lines[i])
+		if !ok {
+			p.outside = append(p.outside, wordsOf(p.lines[i])...)
+			continue
+		}
+		f := luaFunction{name: name, from: i, to: i + 1}
+		for f.to < len(p.lines) && strings.TrimRight(p.lines[f.to], "\r\n") != "end" {
+			f.words = append(f.words, wordsOf(p.lines[f.to])...)
+			f.to++
+		}
+		if f.to == len(p.lines) {
+			p = &luaPart{lines: p.lines}
+			for _, line := range p.lines {
+				p.outside = append(p.outside, wordsOf(line)...)
+			}
+			break
+		}
+		p.fns = append(p.fns, f)
+		i = f.to
+	}
+	luaParts.Store(src, p)
+	return p
+}
+
+// functionName answers the name of the top-level function that line
+// starts, if it starts one.
+func functionName(line string) (string, bool) {
+	rest, ok := strings.CutPrefix(line, "local function ")
+	name, _, paren := strings.Cut(rest, "(")
+	if !ok || !paren || name == "" || name[0] >= '0' && name[0] <= '9' {
+		return "", false
+	}
+	for i := range len(name) {
+		if !isNameByte(name[i]) {
+			return "", false
+		}
+	}
+	return name, true
+}
+
+// wordsOf answers the Lua names in the code of line, its comment and
+// strings aside, each once.
+func wordsOf(line string) []string {
+	var words []string
+	var quote byte // the quote of the string the scan is in; 0: in none
+	start := -1    // where the name being read starts; -1: in none
+	for i := 0; i <= len(line); i++ {
+		var c byte
+		if i < len(line) {
+			c = line[i]
+		}
+		if quote != 0 {
+			switch c {
+			case '\\':
+				i++
+			case quote:
+				quote = 0
+			}
+			continue
+		}
+		if isNameByte(c) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 {
+			if w := line[start:i]; (w[0] < '0' || w[0] > '9') && !slices.Contains(words, w) {
+				words = append(words, w)
+			}
+			start = -1
+		}
+		switch {
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '-' && i+1 < len(line) && line[i+1] == '-':
+			return words
+		}
+	}
+	return words
 }
 
 func isNameByte(c byte) bool {

@@ -134,3 +134,66 @@ func TestLuaTableIsWrittenInline(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// A script keeps the functions of its libraries that its code calls,
+// directly or through one another, and none other: a name in a comment or
+// a string, or within a longer name, calls nothing.
+func TestScriptsKeepOnlyTheFunctionsTheyCall(t *testing.T) {
+	src := `local function helper(x)
+  return x .. '!'
+end
+
+-- unused is mentioned here, and in a string below, but never called
+local function unused()
+  return deep()
+end
+
+local function deep()
+  return 1
+end
+
+local function loud(x)
+  local s = "-- not a comment: unused"
+  return helper(x) -- deep is only named in this comment
+end
+
+local function loud_twin()
+  return 'loud_twin is not loud'
+end
+
+local function guarded(x)
+  if x then
+    return loud('guarded')
+  end
+end
+local loudly = loud
+return {loudly('a'), guarded(true), 'unused'}
+`
+	got := core.PruneFunctions([]string{src})
+	for _, name := range []string{"helper", "loud", "guarded"} {
+		if !strings.Contains(got, "local function "+name+"(") {
+			t.Errorf("%s was dropped:\n%s", name, got)
+		}
+	}
+	for _, name := range []string{"unused", "deep", "loud_twin"} {
+		if strings.Contains(got, "local function "+name+"(") {
+			t.Errorf("%s was kept:\n%s", name, got)
+		}
+	}
+	rdb := testkit.StartRedis(t).Client(t)
+	res, err := rdb.Eval(context.Background(), got, nil).StringSlice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"a!", "guarded!", "unused"}; !slices.Equal(res, want) {
+		t.Errorf("the pruned script answers %q, want %q", res, want)
+	}
+	lib := "local function used()\n  return 1\nend\nlocal function unused()\n  return 2\nend\n"
+	if got, want := core.PruneFunctions([]string{lib, "return used()\n"}), "local function used()\n  return 1\nend\nreturn used()\n"; got != want {
+		t.Errorf("a library's function the script calls: %q, want %q", got, want)
+	}
+	bad := "local function f()\n  return unused()\n"
+	if got, want := core.PruneFunctions([]string{lib, bad}), "local function unused()\n  return 2\nend\n"+bad; got != want {
+		t.Errorf("a part with a function without its end: %q, want it as it is and what it names, %q", got, want)
+	}
+}
