@@ -360,10 +360,17 @@ func (s *scripting) call(l *lua.LState, pcall bool) int {
 	s.srv.Dispatch(p, args)
 	s.dispatching.Store(nil)
 	s.w.Flush()
-	s.r.Reset(&s.out)
-	res, err := server.ParseReply(s.r)
-	if err != nil {
-		msg := err.Error()
+	v, msg, ok := replyToLua(l, s.out.Bytes())
+	if !ok { // a reply replyToLua does not know: miniredis's parser reads it
+		s.r.Reset(&s.out)
+		res, err := server.ParseReply(s.r)
+		if err == nil {
+			v = toLua(l, res)
+		} else {
+			msg = err.Error()
+		}
+	}
+	if msg != "" {
 		unknown := strings.Contains(msg, "ERR unknown command")
 		if unknown {
 			msg = "ERR Unknown Redis command called from script"
@@ -380,8 +387,77 @@ func (s *scripting) call(l *lua.LState, pcall bool) int {
 		l.RaiseError("%s", msg)
 		return 0
 	}
-	l.Push(toLua(l, res))
+	l.Push(v)
 	return 1
+}
+
+// replyToLua reads the reply b, as a command's reply to a script, into the
+// value a script gets (toLua's), without a value of Go between: the reply
+// of every command a script calls goes through here. It answers the
+// message of an error reply, or false for a reply it leaves to miniredis's
+// parser: one of RESP3's types, an array holding an error.
+func replyToLua(l *lua.LState, b []byte) (v lua.LValue, errMsg string, ok bool) {
+	v, rest, errMsg, ok := readReply(l, b)
+	if !ok || len(rest) != 0 {
+		return nil, "", false
+	}
+	return v, errMsg, true
+}
+
+// readReply reads the first reply of b, answering what follows it.
+func readReply(l *lua.LState, b []byte) (v lua.LValue, rest []byte, errMsg string, ok bool) {
+	eol := bytes.Index(b, []byte("\r\n"))
+	if eol < 1 {
+		return nil, nil, "", false
+	}
+	line, rest := b[1:eol], b[eol+2:]
+	switch b[0] {
+	case '+':
+		t := l.CreateTable(0, 1)
+		t.RawSetString("ok", lua.LString(line))
+		return t, rest, "", true
+	case '-':
+		if len(line) == 0 {
+			return nil, nil, "", false
+		}
+		return nil, rest, string(line), true
+	case ':':
+		n, err := strconv.Atoi(string(line))
+		if err != nil {
+			return nil, nil, "", false
+		}
+		return lua.LNumber(n), rest, "", true
+	case '$':
+		n, err := strconv.Atoi(string(line))
+		switch {
+		case err != nil:
+			return nil, nil, "", false
+		case n < 0:
+			return lua.LFalse, rest, "", true
+		case n > len(rest)-2:
+			return nil, nil, "", false
+		}
+		return lua.LString(rest[:n]), rest[n+2:], "", true
+	case '*':
+		n, err := strconv.Atoi(string(line))
+		if err != nil {
+			return nil, nil, "", false
+		}
+		if n < 0 {
+			return lua.LFalse, rest, "", true
+		}
+		t := l.CreateTable(n, 0)
+		for i := 1; i <= n; i++ {
+			var e lua.LValue
+			e, rest, errMsg, ok = readReply(l, rest)
+			if !ok || errMsg != "" {
+				return nil, nil, "", false
+			}
+			t.RawSetInt(i, e)
+		}
+		return t, rest, "", true
+	}
+	return nil, nil, "", false
 }
 
 func toLua(l *lua.LState, v any) lua.LValue {

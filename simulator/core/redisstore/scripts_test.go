@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"slices"
@@ -80,6 +81,9 @@ func TestScriptsAnswerAsMiniredis(t *testing.T) {
 		{script: `redis.call('HSET', KEYS[1], 'a', '1', 'b', 2); return redis.call('HGETALL', KEYS[1])`, keys: []string{"h"}},
 		{script: `redis.call('ZADD', KEYS[1], 1, 'x', 2, 'y'); return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')`, keys: []string{"z"}},
 		{script: `return redis.call('HMGET', 'nohash', 'a', 'b')`},
+		{script: `redis.call('XADD', KEYS[1], '1-1', 'a', '1'); redis.call('XADD', KEYS[1], '2-1', 'b', ''); return redis.call('XRANGE', KEYS[1], '-', '+')`, keys: []string{"x"}},
+		{script: `redis.call('SET', KEYS[1], ''); return {redis.call('GET', KEYS[1]), redis.call('STRLEN', KEYS[1]), redis.call('TYPE', KEYS[1])}`, keys: []string{"e"}},
+		{script: `return redis.pcall('HGET', KEYS[1])`, keys: []string{"h"}},
 		{script: `return redis.call('INCRBY', KEYS[1], 5)`, keys: []string{"n"}},
 		{script: `redis.call('SET', KEYS[1], 'x'); return redis.pcall('INCR', KEYS[1])`, keys: []string{"str"}},
 		{script: `redis.call('SET', KEYS[1], 'x'); return redis.call('INCR', KEYS[1])`, keys: []string{"str"}},
@@ -433,4 +437,46 @@ func BenchmarkScriptCall(b *testing.B) {
 			}
 		})
 	}
+}
+
+// A reply reaches a script as miniredis's parser and toLua would give it;
+// what the direct reading cannot read — an error inside an array, a type
+// of RESP3, a reply cut short — is left to that parser.
+func TestReplyToLuaReadsAsMiniredis(t *testing.T) {
+	l := lua.NewState()
+	defer l.Close()
+	for _, reply := range []string{
+		"+OK\r\n", ":42\r\n", ":-7\r\n", "$5\r\nhello\r\n", "$0\r\n\r\n", "$-1\r\n", "*-1\r\n", "*0\r\n",
+		"*3\r\n$1\r\na\r\n$-1\r\n*2\r\n:1\r\n$3\r\nb\nc\r\n", "$4\r\na\r\nb\r\n",
+	} {
+		got, msg, ok := replyToLua(l, []byte(reply))
+		res, err := server.ParseReply(bufio.NewReader(strings.NewReader(reply)))
+		if !ok || msg != "" || err != nil {
+			t.Errorf("%q: read %v, error %q; miniredis: %v", reply, ok, msg, err)
+			continue
+		}
+		if want := toLua(l, res); dumpLua(got) != dumpLua(want) {
+			t.Errorf("%q: %s, want %s", reply, dumpLua(got), dumpLua(want))
+		}
+	}
+	if _, msg, ok := replyToLua(l, []byte("-WRONGTYPE not a hash\r\n")); !ok || msg != "WRONGTYPE not a hash" {
+		t.Errorf("an error reply: read %v, message %q", ok, msg)
+	}
+	for _, reply := range []string{"*2\r\n:1\r\n-ERR inside\r\n", "%1\r\n+a\r\n:1\r\n", "$5\r\nhel\r\n", "*2\r\n:1\r\n", ":1\r\n:2\r\n", "-\r\n", ""} {
+		if _, _, ok := replyToLua(l, []byte(reply)); ok {
+			t.Errorf("%q was read, want it left to miniredis's parser", reply)
+		}
+	}
+}
+
+// dumpLua writes v as a script would see it, tables in full.
+func dumpLua(v lua.LValue) string {
+	t, ok := v.(*lua.LTable)
+	if !ok {
+		return v.Type().String() + ":" + v.String()
+	}
+	var b strings.Builder
+	b.WriteString("{")
+	t.ForEach(func(k, v lua.LValue) { b.WriteString(k.String() + "=" + dumpLua(v) + " ") })
+	return b.String() + "}"
 }
