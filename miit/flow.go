@@ -32,8 +32,11 @@ var (
 // order reaches MIIT at once: the plan of a sync, computed with the clock
 // and fault profile of Expect; times in ms.
 type syncArgs struct {
-	Expect     core.Expect   `json:"expect"`
-	Bounds     core.Bounds   `json:"bounds"`
+	// Expect and Bounds are the clock and fault profile the plan was made
+	// with, and the lifetimes: sync.lua's; nil within submit.lua's
+	// arguments, which hold them once.
+	Expect     *core.Expect  `json:"expect,omitempty"`
+	Bounds     *core.Bounds  `json:"bounds,omitempty"`
 	Now        int64         `json:"now"`
 	Deadline   int64         `json:"deadline"`             // the end of the validation window
 	Window     int64         `json:"window"`               // its length
@@ -126,7 +129,7 @@ func (s *Service) planSync(id string, phones []string, now time.Time, snap core.
 	}
 	review := now.Add(f.Review.Time.Draw(s.rand, "review", id))
 	result := now.Add(f.ResultSyncLag.Draw(s.rand, "result_sync_lag", id, StatusUnderReview))
-	a := syncArgs{Expect: snap.Expect, Bounds: snap.Bounds(), Now: now.UnixMilli(), Deadline: deadline.UnixMilli(), Window: f.ValidationWindow.Milliseconds(),
+	a := syncArgs{Now: now.UnixMilli(), Deadline: deadline.UnixMilli(), Window: f.ValidationWindow.Milliseconds(),
 		AutoResend: autoresend, ReviewDue: review.UnixMilli(), ResultDue: result.UnixMilli(), Subjects: []syncSubject{}}
 	for i, phone := range phones {
 		si := strconv.Itoa(i + 1)
@@ -211,6 +214,8 @@ func (s *Service) onSync(ctx context.Context, job core.Job) error {
 		}
 		keys := core.NewKeyList(s.libKeys(s.ks.Filing(id))...)
 		args := s.planSync(id, phones, job.Due, snap, keys)
+		bounds := snap.Bounds()
+		args.Expect, args.Bounds = &snap.Expect, &bounds
 		if given {
 			args.Phones = phones
 		}

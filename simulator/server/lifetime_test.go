@@ -106,6 +106,27 @@ func TestFinishedOrderIsRetained(t *testing.T) {
 	e.wantTTL("the index of its number, no order under way", ks.Who(phone), time.Hour)
 }
 
+// An order that reaches MIIT by its sync job, not within the submission,
+// is bounded alike: the job's script writes the order, its code and its
+// messages with the namespace's lifetimes.
+func TestOrderSyncedByItsJobIsBounded(t *testing.T) {
+	e := newEnv(t, withLimits(testLimits))
+	e.fixedLags("30m", "0s")
+	ks := e.keys()
+	const phone = "13800000001"
+	v := e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	e.advance("30m") // the sync job
+	if st := e.providerView(v.ID).Status; st != miit.StatusPendingValidation {
+		t.Fatalf("provider shows %s after the sync, want pending_validation", st)
+	}
+	code := e.code(phone)
+	e.wantTTL("an order synced by its job", ks.Filing(v.ID), 48*time.Hour)
+	e.wantTTL("its live code, the clock paused", ks.Code(code), 48*time.Hour)
+	for _, m := range e.inbox(phone) {
+		e.wantTTL("a message delivered", ks.Message(m.ID), time.Hour)
+	}
+}
+
 // A number's index lives as long as an order of it is under way: an order
 // of it that ends is retained alone.
 func TestIndexOfANumberWithAnOrderUnderWay(t *testing.T) {
