@@ -133,6 +133,7 @@ type notice struct {
 // submitted is what submit.lua answers besides the jobs due at once.
 type submitted struct {
 	Notices       [][]string `json:"notices"` // the statuses of each notice's messages delivered at once
+	Who           [][]string `json:"who"`     // the orders each number's index lists, the order among them
 	Codes         []codeSent `json:"codes"`
 	ProvStatus    string     `json:"prov_status"`
 	ProvValidated string     `json:"prov_validated"`
@@ -224,6 +225,11 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (ProviderView, 
 		for i, n := range args.Notices {
 			if i < len(done.Notices) {
 				s.gw.Sent(n.Texts, done.Notices[i])
+			}
+		}
+		for i, phone := range args.Phones {
+			if i < len(done.Who) {
+				s.seen(phone, done.Who[i]) // their validations need not read the index first
 			}
 		}
 		if args.Sync != nil {

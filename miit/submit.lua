@@ -6,8 +6,9 @@
 -- holds the plan of its sync (the library's sync_order), else by a job
 -- then. Its plans were computed with the clock and the fault profile of
 -- args.expect. It answers {JSON: {notices = statuses of each notice's
--- messages, codes = sync_order's answer, prov_status, prov_validated}, jobs
--- due at once…}, or refuses a stale plan.
+-- messages, who = the orders each number's index lists, codes =
+-- sync_order's answer, prov_status, prov_validated}, jobs due at once…},
+-- or refuses a stale plan.
 --
 -- KEYS: the library's seven, the order, the list of orders, then the keys
 -- args names by position: the index of each number (args.who[i]), the
@@ -54,9 +55,11 @@ redis.call('ZADD', filings_key, seq, args.id)
 if BOUNDS.retain > 0 and seq % FORGET_EVERY == 0 then forget_expired(args.id) end
 emit_now(KIND.filing_submitted, args.view)
 local notices = {}
+local who = {}
 for i, phone in ipairs(args.phones) do
   redis.call('SADD', KEYS[args.who[i]], args.id)
   keep(KEYS[args.who[i]])
+  who[i] = json_list(redis.call('SMEMBERS', KEYS[args.who[i]]))
   local n = args.notices[i]
   if n.texts then
     local statuses = {}
@@ -74,5 +77,5 @@ else
   schedule(due_key, seq_key, args.sync_due, JOB.sync, {args.id, unpack(args.phones)}) -- the numbers save the sync a read
 end
 local o = order(filing_key)
-return finish({'{"notices":[' .. table.concat(notices, ',') .. '],"codes":' .. json_list(codes) ..
+return finish({'{"notices":[' .. table.concat(notices, ',') .. '],"who":[' .. table.concat(who, ',') .. '],"codes":' .. json_list(codes) ..
   ',"prov_status":' .. cjson.encode(o.prov_status) .. ',"prov_validated":' .. cjson.encode(o.prov_validated or '') .. '}'})

@@ -146,9 +146,9 @@ func tally(counts map[string]int) (int, string) {
 // Redis are free), background work included: at most 8 a flow, and at most
 // 2 for the validation. Each step is held to what it costs today, so that
 // the cost cannot creep back: the submission, its notice, the sync, the
-// code and their deliveries are one script; the code, in the inbox by the
-// time the long poll asks, one read; the validation the number's orders and
-// one script. The store is bounded as the binary bounds it by default: the
+// code and their deliveries are one script, which answers what the
+// number's index lists; the code, in the inbox by the time the long poll
+// asks, one read; the validation one script, given those orders. The store is bounded as the binary bounds it by default: the
 // keys' lifetimes are set inside those scripts, at no cost in commands.
 // The request journal is on, as by default: no request writes it, and its
 // background writes — one script per namespace every 100 ms in which it
@@ -185,8 +185,8 @@ func TestFlowCommandBudget(t *testing.T) {
 		s, p, v, d := flow(i)
 		total += s + p + v
 		last = d
-		if s > 1 || p > 1 || v > 2 {
-			t.Errorf("flow %d: %d commands to submit (want 1), %d to poll (want 1), %d to validate (want 2): %s", i, s, p, v, d)
+		if s > 1 || p > 1 || v > 1 {
+			t.Errorf("flow %d: %d commands to submit (want 1), %d to poll (want 1), %d to validate (want 1): %s", i, s, p, v, d)
 		}
 	}
 	bg, bgd := count.takeBackground()
@@ -238,11 +238,14 @@ func TestAdvanceCommandBudget(t *testing.T) {
 	}
 }
 
-// A number validated again costs one command: the process keeps the
-// orders the number's index listed, and the validation's script checks
-// them. When the index changed — a new order of the number — the script
-// answers what it lists and runs again: two commands, as a number seen for
-// the first time costs, and the answer is the new order's.
+// A number validated in the process that submitted its order costs one
+// command: the submission answered what the number's index lists, which
+// the process keeps, and the validation's script checks it. So does a
+// number validated again. When the index changed behind the process — an
+// order of the number submitted through another — the script answers what
+// it lists and runs again: two commands, and the answer is the new
+// order's. A number the process never saw costs two as well: a read of its
+// index, then the script.
 func TestValidationAgainCommandBudget(t *testing.T) {
 	e := newEnv(t)
 	var count commandCounter
@@ -253,24 +256,20 @@ func TestValidationAgainCommandBudget(t *testing.T) {
 	e.validate("000000", "13900000078", "999999") // the store loads the script
 	first := e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
 	count.take()
-	if r := e.validate("000000", phone, "999999"); r.Result != miit.ResultNotFound {
-		t.Fatalf("a certificate of no one: %+v", r)
-	}
-	if n, d := count.take(); n != 2 {
-		t.Errorf("the number's first validation: %d commands, want 2 (%s)", n, d)
-	}
-	for i := range 3 {
+	for i := range 4 {
 		if r := e.validate("000000", phone, "999999"); r.Result != miit.ResultNotFound {
-			t.Fatalf("again: %+v", r)
+			t.Fatalf("a certificate of no one: %+v", r)
 		}
 		if n, d := count.take(); n != 1 {
-			t.Errorf("validation %d of the same number: %d commands, want 1 (%s)", i+2, n, d)
+			t.Errorf("validation %d of the number submitted here: %d commands, want 1 (%s)", i+1, n, d)
 		}
 	}
-	// A second order of the number: the first one's code no longer
-	// matches anything the number is asked for alone, the new one's does.
+	// A second order of the number, through another process: the first
+	// one's code no longer matches anything the number is asked for alone,
+	// the new one's does.
+	other := e.newInstance()
 	e.call("POST", "/provider/v1/filings/"+first.ID+"/cancel", struct{}{}, http.StatusOK, nil)
-	second := e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	second := other.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
 	code := e.code(phone)
 	count.take()
 	if r := e.validate(code, phone, leaderCert); r.Result != miit.ResultComplete {
@@ -281,6 +280,15 @@ func TestValidationAgainCommandBudget(t *testing.T) {
 	}
 	if st := e.miitView(second.ID).Status; st != miit.StatusUnderReview {
 		t.Errorf("the new order is %s, want %s", st, miit.StatusUnderReview)
+	}
+	const unseen = "13900000079"
+	other.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(unseen)})
+	count.take()
+	if r := e.validate("000000", unseen, "999999"); r.Result != miit.ResultNotFound {
+		t.Fatalf("a certificate of no one: %+v", r)
+	}
+	if n, d := count.take(); n != 2 {
+		t.Errorf("a number this process never saw: %d commands, want 2 (%s)", n, d)
 	}
 }
 
@@ -391,12 +399,14 @@ func (c *scriptCallCounter) take() map[string]int {
 
 // The budget of a complete single-person flow with every lag zero, as
 // TestFlowCommandBudget runs it, in the calls its scripts make inside
-// Redis (redis.call) on the flow's keys: at most 72 a flow, background work
+// Redis (redis.call) on the flow's keys: at most 73 a flow, background work
 // included but for the request journal's writes, which come every 100 ms
 // whatever the number of flows (69 when it was set, 70 since a number is
 // recorded with when it was written to and those past the retention are
-// taken out — know_phone, whose TIME names no key and is not counted; 137
-// before the scripts were made to read and write less). They cost little on a real Redis, but on the embedded store
+// taken out — know_phone, whose TIME names no key and is not counted; 72
+// since the submission reads what the number's index lists, for the
+// validation, which read it in a command of its own before; 137 before the
+// scripts were made to read and write less). They cost little on a real Redis, but on the embedded store
 // (miniredis) each is a command formatted and parsed again, under the
 // store's one lock. Each is held to what it needs: a script reads an order
 // once, whole (miit.lua's order), and writes it in one HSET where it can; a
@@ -432,7 +442,7 @@ func TestFlowScriptCallBudget(t *testing.T) {
 	total, detail := tally(calls)
 	per := float64(total) / n
 	t.Logf("%d flows: %.1f calls of the scripts a flow (%s)", n, per, detail)
-	if per > 72 {
-		t.Errorf("%.1f calls of the scripts a flow, want at most 72 (%s)", per, detail)
+	if per > 73 {
+		t.Errorf("%.1f calls of the scripts a flow, want at most 73 (%s)", per, detail)
 	}
 }
