@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"smsim/gateway"
@@ -61,8 +62,9 @@ type syncArgs struct {
 //
 // The script is given Texts as Sent: a candidate's messages planned as the
 // first candidate's but for their body and code, as they usually are, go
-// as that body and code alone (sameAsFirst; the library's
-// candidate_texts), which keeps the script's arguments small.
+// as that body and code alone, or as the code alone where the script can
+// write the body (sameAsFirst, sameBut; the library's candidate_texts),
+// which keeps the script's arguments small.
 type syncSubject struct {
 	Candidates []string             `json:"candidates"`
 	CodeKeys   []int                `json:"code_keys"`
@@ -73,10 +75,24 @@ type syncSubject struct {
 }
 
 // sameAsFirst stands for a candidate's messages that are the first
-// candidate's with another body and code.
+// candidate's with another body and code. The body is left out when it is
+// the first candidate's with the code written in place of the first's,
+// which that body holds once (sameBut): the script writes it so.
 type sameAsFirst struct {
-	Body string `json:"body"`
+	Body string `json:"body,omitempty"`
 	Code string `json:"code"`
+}
+
+// sameBut answers the messages outs as a sameAsFirst of the first
+// candidate's, first: their body and code alone, the body left out when
+// the script can write it from first's.
+func sameBut(first, outs []gateway.Outgoing) sameAsFirst {
+	same := sameAsFirst{Body: outs[0].Body, Code: outs[0].Code}
+	f := first[0]
+	if f.Code != "" && strings.Count(f.Body, f.Code) == 1 && strings.Replace(f.Body, f.Code, same.Code, 1) == same.Body {
+		same.Body = ""
+	}
+	return same
 }
 
 // compact sets Sent from Texts; alike: the candidates' messages after the
@@ -85,8 +101,8 @@ type sameAsFirst struct {
 func (sj *syncSubject) compact(alike bool) {
 	sj.Sent = nil
 	for j, outs := range sj.Texts {
-		if j > 0 && alike && len(outs) > 0 {
-			sj.Sent = append(sj.Sent, sameAsFirst{Body: outs[0].Body, Code: outs[0].Code})
+		if j > 0 && alike && len(outs) > 0 && len(sj.Texts[0]) > 0 {
+			sj.Sent = append(sj.Sent, sameBut(sj.Texts[0], outs))
 			continue
 		}
 		if j > 0 && len(outs) == len(sj.Texts[0]) && len(outs) > 0 {
@@ -98,7 +114,7 @@ func (sj *syncSubject) compact(alike bool) {
 				alike = alike && same.Body == outs[k].Body && same.Code == outs[k].Code && reflect.DeepEqual(o, first)
 			}
 			if alike {
-				sj.Sent = append(sj.Sent, same)
+				sj.Sent = append(sj.Sent, sameBut(sj.Texts[0], outs))
 				continue
 			}
 		}

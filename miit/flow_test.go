@@ -583,8 +583,15 @@ const seedOfACollision = 530137
 
 // No two live codes are equal: a code drawn while it is live is drawn
 // again; once dead (validated, rejected, canceled, expired, replaced by a
-// resend) it may be drawn anew.
+// resend) it may be drawn anew. The message of a code drawn again reads
+// that code, whether the order reached MIIT by its job or at once.
 func TestACodeIsUniqueWhileLive(t *testing.T) {
+	for _, lag := range []time.Duration{30 * time.Minute, 0} {
+		t.Run(fmt.Sprintf("sync lag %s", lag), func(t *testing.T) { testACodeIsUniqueWhileLive(t, lag) })
+	}
+}
+
+func testACodeIsUniqueWhileLive(t *testing.T, lag time.Duration) {
 	r := core.NewSeededSource(seedOfACollision)
 	a, b := r.ID("f", "filing", "1"), r.ID("f", "filing", "2")
 	if r.Code("code", a, "1", "0", "0") != "688288" || r.Code("code", b, "1", "0", "0") != "688288" {
@@ -612,7 +619,7 @@ func TestACodeIsUniqueWhileLive(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := newWorld(t, withSeed(seedOfACollision))
-			w.lags(30*time.Minute, time.Minute)
+			w.lags(lag, time.Minute)
 			if v := w.submit(appFiling("13600000241")); v.ID != a {
 				t.Fatalf("the first order is %s, want %s", v.ID, a)
 			}
@@ -628,6 +635,9 @@ func TestACodeIsUniqueWhileLive(t *testing.T) {
 			bc := w.code("13600000242")
 			if (bc == "688288") != c.again {
 				t.Fatalf("B's code %s with A's 688288 %s", bc, map[bool]string{true: "dead: want it drawn anew", false: "live: want another"}[c.again])
+			}
+			if ms := w.inbox("13600000242"); ms[len(ms)-1].Body != miit.CodeText(bc, 24*time.Hour) {
+				t.Fatalf("B's code message reads %q, want the text of %s", ms[len(ms)-1].Body, bc)
 			}
 			wantValidation(t, w.validate(bc, "13600000242", leaderCert), "complete", false)
 			if !c.again {

@@ -285,15 +285,22 @@ end
 
 -- candidate_texts answers the code messages of candidate j of the subject
 -- plan sj: sj.texts[j] as planned, or, given as {body, code} alone (Go's
--- sameAsFirst), the first candidate's with that body and code.
+-- sameAsFirst), the first candidate's with that body and code. Given the
+-- code alone, the body is the first candidate's with its code, which it
+-- holds once, written as this one (Go checked it is so).
 local function candidate_texts(sj, j)
   local t = sj.texts[j]
-  if not t.body then return t end
+  if not t.code then return t end
   local outs = {}
   for k, first in ipairs(sj.texts[1]) do
     local out = {}
     for f, v in pairs(first) do out[f] = v end
-    out.body, out.code = t.body, t.code
+    local body = t.body
+    if not body then
+      local at = string.find(first.body, first.code, 1, true)
+      body = string.sub(first.body, 1, at - 1) .. t.code .. string.sub(first.body, at + #first.code)
+    end
+    out.body, out.code = body, t.code
     outs[k] = out
   end
   return outs

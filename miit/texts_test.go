@@ -95,3 +95,25 @@ func TestChineseTexts(t *testing.T) {
 		t.Errorf("CodeIn of the Chinese code message: %q", got)
 	}
 }
+
+// A later code candidate's messages go to the script as their code alone
+// only where the script writes their body exactly: the first candidate's
+// body with its code, which it holds once, in the new one's place.
+func TestSameButLeavesOutOnlyABodyTheScriptWrites(t *testing.T) {
+	first := []gateway.Outgoing{{Body: "code 111111, quick", Code: "111111"}}
+	for _, c := range []struct {
+		body, code string
+		want       sameAsFirst
+	}{
+		{"code 222222, quick", "222222", sameAsFirst{Code: "222222"}},
+		{"code 222222, slow", "222222", sameAsFirst{Body: "code 222222, slow", Code: "222222"}},
+	} {
+		if got := sameBut(first, []gateway.Outgoing{{Body: c.body, Code: c.code}}); got != c.want {
+			t.Errorf("%q: %+v, want %+v", c.body, got, c.want)
+		}
+	}
+	twice := []gateway.Outgoing{{Body: "111111: code 111111", Code: "111111"}}
+	if got := sameBut(twice, []gateway.Outgoing{{Body: "111111: code 222222", Code: "222222"}}); got.Body == "" {
+		t.Errorf("a first body holding its code twice: %+v, want the body given", got)
+	}
+}
