@@ -62,25 +62,28 @@ func (s *Service) lookup(ctx context.Context, phone, counter string) (lookup, er
 	return l, nil
 }
 
-// seen notes what a script found the index of phone to list, when it
-// answered "retry" followed by the ids.
+// seen notes what a script found the index of phone to list: a
+// submission's, which answers it for each of its numbers, or a
+// validation's or resend's that answered "retry" followed by the ids.
 func (s *Service) seen(phone string, ids []string) {
 	s.numbers.put(phone, ids)
 }
 
-// numberIndex holds the orders of the numbers a process validated or
-// resent for lately, as the index listed them, so that the next validation
-// of the number needs no read of the index before its script: the script
-// checks the index and answers what it lists if it changed. It holds at
-// most numbersKept numbers, forgetting one at random to take another.
+// numberIndex holds the orders of the numbers a process submitted,
+// validated or resent for lately, as the index listed them, so that the
+// next validation of the number needs no read of the index before its
+// script: the script checks the index and answers what it lists if it
+// changed. It holds at most numbersKept numbers, forgetting one at random
+// to take another.
 type numberIndex struct {
 	mu  sync.Mutex
 	ids map[string][]string
 }
 
 // numbersKept bounds a namespace's numberIndex: a test validates a few
-// numbers many times; a load of many numbers once each gains nothing from
-// it and holds at most this many (about 100 bytes each).
+// numbers many times; a load of many numbers once each needs a number kept
+// only from its submission to its validation, and holds at most this many
+// (about 100 bytes each).
 const numbersKept = 128
 
 func (n *numberIndex) get(phone string) ([]string, bool) {
