@@ -207,6 +207,8 @@ func TestSyncJobPlansAgainWhenTheProfileChangedUnderIt(t *testing.T) {
 	if n := stale.refused.Load(); n != 1 {
 		t.Errorf("%d sync scripts refused as stale, want 1", n)
 	}
+	stale.mu.Lock()
+	defer stale.mu.Unlock()
 	if stale.before != nil {
 		t.Error("no sync script ran")
 	}
