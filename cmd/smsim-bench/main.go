@@ -12,7 +12,8 @@
 // smsim binary in a process of its own (scale.go): namespaces used once
 // (goroutines, CPU at rest, RSS, a GET's p50 against a fresh process), and
 // phone sockets (RSS, stack and heap each) with deliveries to them at
-// --phone-rate (each timed from the send to its frame on the socket). With
+// --phone-rate (each timed from the send to its frame on the socket, after a
+// warm-up at that rate). With
 // --stalled, sockets of /ws/events that never read (stalled.go): what each
 // costs, how soon the server drops them, and the p50 of other clients
 // beside them against the same clients alone.

@@ -11,7 +11,8 @@ package main
 //     idle, and the CPU and the most RSS of thirty seconds then;
 //   - phones: N phone sockets open at once (the RSS each costs), then
 //     messages sent to them at a fixed rate through the gateway's API, each
-//     timed from the send to its frame on the phone's socket.
+//     timed from the send to its frame on the phone's socket, after a
+//     warm-up of two seconds at that rate, which is not measured.
 
 import (
 	"bufio"
@@ -21,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -325,9 +327,15 @@ func namespacesMeasure(ctx context.Context, bin string, storeArgs []string, n, w
 	return res, nil
 }
 
+// phonesWarmup is how long phonesMeasure sends before it measures: the
+// clients' connections and smsim's connections to its store are opened
+// as the first sends need them, and what those sends wait is the start's
+// cost, not the rate's.
+const phonesWarmup = 2 * time.Second
+
 // phonesMeasure opens n phone sockets, then sends rate messages a second
-// to them for d through POST /gateway/v1/messages, each timed from the
-// send to its frame.
+// to them through POST /gateway/v1/messages: for phonesWarmup, then for d,
+// the sends measured, each timed from the send to its frame.
 func phonesMeasure(ctx context.Context, bin string, storeArgs []string, n, rate int, d time.Duration) (scaleResult, error) {
 	res := scaleResult{Measure: "phones", Store: storeName(storeArgs), N: n}
 	p, err := startSmsim(ctx, bin, storeArgs...)
@@ -346,6 +354,7 @@ func phonesMeasure(ctx context.Context, bin string, storeArgs []string, n, rate 
 	heap0, _ := p.metric("go_memstats_heap_inuse_bytes")
 	phone := func(i int) string { return fmt.Sprintf("139%08d", i) }
 	sent := make([]atomic.Int64, n) // the UnixNano at which the latest message to phone i was sent
+	var measureFrom atomic.Int64    // the UnixNano from which sends are measured: none before the warm-up
 	var (
 		lmu  sync.Mutex
 		lats []time.Duration
@@ -369,7 +378,7 @@ func phonesMeasure(ctx context.Context, bin string, storeArgs []string, n, rate 
 				if _, _, err := c.ReadMessage(); err != nil {
 					return
 				}
-				if t := sent[i].Load(); t != 0 {
+				if t := sent[i].Load(); t != 0 && t >= measureFrom.Load() {
 					lmu.Lock()
 					lats = append(lats, time.Since(time.Unix(0, t)))
 					lmu.Unlock()
@@ -391,7 +400,8 @@ func phonesMeasure(ctx context.Context, bin string, storeArgs []string, n, rate 
 	// open loop: send i is due at start + i/rate, each on its own goroutine;
 	// the driver wakes every millisecond and sends what has fallen due (a
 	// ticker of 1/rate would drop the ticks it missed)
-	ctx, cancel := context.WithTimeout(ctx, d)
+	measureFrom.Store(math.MaxInt64)
+	ctx, cancel := context.WithTimeout(ctx, phonesWarmup+d)
 	defer cancel()
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
@@ -401,33 +411,44 @@ func phonesMeasure(ctx context.Context, bin string, storeArgs []string, n, rate 
 		sem           = make(chan struct{}, 512)
 	)
 	start := time.Now()
+	from := start.Add(phonesWarmup)
+	measureFrom.Store(from.UnixNano())
 	for i := 0; ctx.Err() == nil; {
 		select {
 		case <-ctx.Done():
 		case <-tick.C:
 		}
 		for due := int(time.Since(start).Seconds() * float64(rate)); i < due && ctx.Err() == nil; i++ {
+			measured := !time.Now().Before(from)
 			select {
 			case sem <- struct{}{}:
 			default:
-				failed.Add(1) // the driver itself cannot keep up: count it
+				if measured {
+					failed.Add(1) // the driver itself cannot keep up: count it
+				}
 				continue
 			}
 			k := i % n
 			wg.Go(func() {
 				defer func() { <-sem }()
-				sent[k].Store(time.Now().UnixNano())
+				t := time.Now()
+				sent[k].Store(t.UnixNano())
+				measured := !t.Before(from)
 				if _, err := p.do(context.Background(), http.MethodPost, "/gateway/v1/messages", "",
 					map[string]string{"from": "95187", "to": phone(k), "body": "bench"}, http.StatusAccepted); err != nil {
-					failed.Add(1)
+					if measured {
+						failed.Add(1)
+					}
 					return
 				}
-				sends.Add(1)
+				if measured {
+					sends.Add(1)
+				}
 			})
 		}
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed := time.Since(from)
 	time.Sleep(time.Second) // the last frames
 	lmu.Lock()
 	got := slices.Clone(lats)
