@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/redis/go-redis/v9"
 
 	"smsim/miit"
@@ -207,6 +208,42 @@ func BenchmarkFlow(b *testing.B) {
 		}
 	}
 	reportCPU(b, e, cpu0, store0, float64(b.N), "flow")
+}
+
+// BenchmarkPhoneDelivery is a message sent through the gateway's API (no
+// delay) and its frame read from its phone's socket, with sockets open to
+// 200 phones: what a delivery costs the process (the client's part too),
+// in CPU and in bytes allocated, which set how often the collector runs
+// under thousands of deliveries a second.
+func BenchmarkPhoneDelivery(b *testing.B) {
+	e := newBenchEnv(b)
+	e.patchFaults(`{"sms_delay":{"min":"0s","max":"0s"}}`)
+	const phones = 200
+	got := make(chan struct{}, phones)
+	for i := range phones {
+		c, _, err := websocket.DefaultDialer.Dial(e.wsURL(fmt.Sprintf("139%08d", i)), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { c.Close() })
+		go func() {
+			for {
+				if _, _, err := c.ReadMessage(); err != nil {
+					return
+				}
+				got <- struct{}{}
+			}
+		}()
+	}
+	i := 0
+	cpu0, store0 := processCPU(b), storeCPU(b, e)
+	b.ReportAllocs()
+	for b.Loop() {
+		i++
+		e.call("POST", "/gateway/v1/messages", map[string]string{"from": "95187", "to": fmt.Sprintf("139%08d", i%phones), "body": "bench"}, 202, nil)
+		<-got
+	}
+	reportCPU(b, e, cpu0, store0, float64(b.N), "delivery")
 }
 
 // reportCPU reports the CPU time this process and a real Redis used since

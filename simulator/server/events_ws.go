@@ -244,14 +244,13 @@ func (k *socket) sendFrame(typ int, b []byte) bool {
 	return k.sent(k.conn.WriteMessage(typ, b))
 }
 
-// sendWire writes a frame prepared for every socket (wire) within the
-// write wait, and tells whether it could (sent).
-func (k *socket) sendWire(pm *websocket.PreparedMessage) bool {
-	if pm == nil {
+// sendWire writes an event's frame, its payload made once for every
+// socket (wire), within the write wait, and tells whether it could (sent).
+func (k *socket) sendWire(payload []byte) bool {
+	if payload == nil {
 		return true // an event with no frame
 	}
-	k.conn.SetWriteDeadline(time.Now().Add(k.s.cfg.SocketWriteWait))
-	return k.sent(k.conn.WritePreparedMessage(pm))
+	return k.sendFrame(websocket.TextMessage, payload)
 }
 
 // sent tells whether a frame was written: a client that read nothing for
@@ -278,23 +277,19 @@ const (
 	phoneWire
 )
 
-// wire answers the text frame of an event, as payload makes it, ready to
-// write: prepared once (websocket.PreparedMessage) and written as it is by
-// every socket, which copies nothing into a buffer of its own. nil when
-// it cannot be.
-func wire(l *core.Live, key wireKey, payload func() []byte) *websocket.PreparedMessage {
-	pm, _ := l.Memo(key, func(*core.Live) any {
-		b := payload()
-		if b == nil {
-			return nil
-		}
-		pm, err := websocket.NewPreparedMessage(websocket.TextMessage, b)
-		if err != nil {
-			return nil
-		}
-		return pm
-	}).(*websocket.PreparedMessage)
-	return pm
+// wire answers the payload of an event's text frame, as payload makes it:
+// made once, however many sockets send it (core.Live.Memo), and framed by
+// each socket as it writes it, into the write buffer it holds only while
+// it writes. nil when the event has no frame.
+//
+// Not a gorilla PreparedMessage: without compression it spares the sockets
+// nothing but a copy into that buffer, and to frame the message it makes a
+// connection of its own, a 4 KiB buffer among it, about 10 KB for every
+// event: at thousands of deliveries a second, the largest part of what
+// smsim allocated, and of what its collector had to catch up with.
+func wire(l *core.Live, key wireKey, payload func() []byte) []byte {
+	b, _ := l.Memo(key, func(*core.Live) any { return payload() }).([]byte)
+	return b
 }
 
 // feedEnded closes a socket whose watcher the feed dropped: with 1008 and
