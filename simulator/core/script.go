@@ -344,13 +344,18 @@ func isNameByte(c byte) bool {
 // by its position (Add's answer), which the script reads as KEYS[n].
 type KeyList struct {
 	keys []string
-	at   map[string]int
+	at   map[string]int // the positions, made once the list is longer than keyListScan
 }
+
+// keyListScan is how many keys a KeyList finds by reading them all: most
+// scripts have a dozen or two, which a scan finds sooner than a map is
+// made, and at no allocation of its own.
+const keyListScan = 32
 
 // NewKeyList starts a list with the script's fixed keys, at positions 1,
 // 2, ….
 func NewKeyList(fixed ...string) *KeyList {
-	k := &KeyList{at: map[string]int{}}
+	k := &KeyList{keys: make([]string, 0, len(fixed)+8)}
 	for _, key := range fixed {
 		k.Add(key)
 	}
@@ -360,12 +365,25 @@ func NewKeyList(fixed ...string) *KeyList {
 // Add adds key, unless the list holds it, and answers its position (from
 // 1).
 func (k *KeyList) Add(key string) int {
-	if n, ok := k.at[key]; ok {
-		return n
+	if k.at != nil {
+		if n, ok := k.at[key]; ok {
+			return n
+		}
+	} else if i := slices.Index(k.keys, key); i >= 0 {
+		return i + 1
 	}
 	k.keys = append(k.keys, key)
-	k.at[key] = len(k.keys)
-	return len(k.keys)
+	n := len(k.keys)
+	switch {
+	case k.at != nil:
+		k.at[key] = n
+	case n > keyListScan:
+		k.at = make(map[string]int, 2*n)
+		for i, have := range k.keys {
+			k.at[have] = i + 1
+		}
+	}
+	return n
 }
 
 // Keys answers the list.

@@ -197,3 +197,31 @@ return {loudly('a'), guarded(true), 'unused'}
 		t.Errorf("a part with a function without its end: %q, want it as it is and what it names, %q", got, want)
 	}
 }
+
+// A key list answers each key's position from 1, the same position for a
+// key added again, short or long (past the length from which it keeps a
+// map of the positions).
+func TestKeyListPositions(t *testing.T) {
+	for _, n := range []int{3, 32, 33, 100} {
+		k := core.NewKeyList("fixed:a", "fixed:b")
+		want := []string{"fixed:a", "fixed:b"}
+		for i := range n {
+			key := fmt.Sprintf("key:%d", i)
+			if got := k.Add(key); got != len(want)+1 {
+				t.Fatalf("n=%d: key %d added at %d, want %d", n, i, got, len(want)+1)
+			}
+			want = append(want, key)
+			if got := k.Add("fixed:b"); got != 2 { // again, as it grows
+				t.Fatalf("n=%d: fixed:b again at %d, want 2", n, got)
+			}
+		}
+		for i := n - 1; i >= 0; i-- {
+			if got := k.Add(fmt.Sprintf("key:%d", i)); got != i+3 {
+				t.Fatalf("n=%d: key %d again at %d, want %d", n, i, got, i+3)
+			}
+		}
+		if got := k.Keys(); !slices.Equal(got, want) {
+			t.Fatalf("n=%d: keys %v, want %v", n, got, want)
+		}
+	}
+}
