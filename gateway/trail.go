@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"smsim/simulator/core"
@@ -48,17 +49,22 @@ type trailText trail
 // JSON string: as text, not as JSON of its own (MarshalJSON), which
 // encoding/json would scan again to compact it.
 func (t trailText) MarshalText() ([]byte, error) {
-	return []byte(trail(t).json()), nil
+	return trail(t).appendJSON(nil), nil
 }
 
-// json writes the trail as encoding/json would, byte for byte, without
-// its reflection: every message planned or delivered writes one or two,
-// on the hot path of a flow and of an advance.
+// json answers the trail's JSON (appendJSON).
 func (t trail) json() string {
+	return string(t.appendJSON(nil))
+}
+
+// appendJSON appends the trail as encoding/json writes it, byte for byte,
+// without its reflection: every message planned or delivered writes one or
+// two, on the hot path of a flow and of an advance.
+func (t trail) appendJSON(b []byte) []byte {
 	if t == nil {
-		return "null"
+		return append(b, "null"...)
 	}
-	b := make([]byte, 0, 96*len(t)+2)
+	b = slices.Grow(b, 96*len(t)+2)
 	b = append(b, '[')
 	for i, d := range t {
 		if i > 0 {
@@ -66,7 +72,7 @@ func (t trail) json() string {
 		}
 		b = d.appendJSON(b)
 	}
-	return string(append(b, ']'))
+	return append(b, ']')
 }
 
 // appendJSON appends the decision as encoding/json writes it. A time
