@@ -46,7 +46,9 @@ func (s *Server) apiCall(route string, h nsHandler) nsHandler {
 			answered = false // the client left while it waited
 		case dec.Drop:
 			answered = false
-			drop(w)
+			// after the journal has the call (the deferred calls run last): a
+			// client that sees its connection dropped finds the call there
+			defer drop(w)
 		case dec.Error.Status != 0:
 			writeInjected(rec, route, dec)
 		default:
