@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/alicebob/miniredis/v2/server"
@@ -51,11 +52,13 @@ type scripting struct {
 
 	dispatching atomic.Pointer[server.Peer] // the peer of the running script's command, while miniredis runs it
 	runs        atomic.Int64                // the calls it ran
+	reads       atomic.Int64                // the commands of scripts it answered from the data (read)
 
 	// held with the miniredis's lock, while a script runs
 	l       *lua.LState
-	ctx     any    // the nested context its commands run in
-	sha     string // the script's
+	ctx     any            // the nested context its commands run in
+	sha     string         // the script's
+	db      unsafe.Pointer // its database's data, which reads read (reads.go); nil: miniredis answers them
 	out     bytes.Buffer
 	w       *bufio.Writer
 	r       *bufio.Reader
@@ -181,7 +184,7 @@ func (s *scripting) hook(c *server.Peer, cmd string, args ...string) bool {
 		if !ok {
 			return false
 		}
-		s.run(c, ctx, args[0], proto, args[1:])
+		s.run(c, ctx, cn.db, args[0], proto, args[1:])
 		return true
 	}
 	return false
@@ -256,8 +259,8 @@ func (s *scripting) nestedContext(db int) (any, bool) {
 	return ctx, ctx != nil
 }
 
-// run runs a script for c, under the miniredis's lock.
-func (s *scripting) run(c *server.Peer, ctx any, sha string, proto *lua.FunctionProto, args []string) {
+// run runs a script for c in database db, under the miniredis's lock.
+func (s *scripting) run(c *server.Peer, ctx any, db int, sha string, proto *lua.FunctionProto, args []string) {
 	n, err := strconv.Atoi(args[0])
 	switch {
 	case err != nil:
@@ -273,8 +276,8 @@ func (s *scripting) run(c *server.Peer, ctx any, sha string, proto *lua.Function
 	s.m.Lock()
 	defer s.m.Unlock()
 	s.runs.Add(1)
-	s.ctx, s.sha = ctx, sha
-	defer func() { s.ctx, s.sha = nil, "" }()
+	s.ctx, s.sha, s.db = ctx, sha, s.database(db)
+	defer func() { s.ctx, s.sha, s.db = nil, "", nil }()
 	l := s.l
 	keys := l.CreateTable(n, 0)
 	for i, k := range args[1 : 1+n] {
@@ -352,6 +355,14 @@ func (s *scripting) call(l *lua.LState, pcall bool) int {
 			l.RaiseError("Lua redis lib command arguments must be strings or integers")
 			return 0
 		}
+	}
+	if v, ok := s.read(l, args); ok {
+		s.reads.Add(1)
+		l.Push(v)
+		return 1
+	}
+	if strings.EqualFold(args[0], "SELECT") || strings.EqualFold(args[0], "SWAPDB") {
+		s.db = nil // the script's database is another now: miniredis answers its reads
 	}
 	s.out.Reset()
 	p := server.NewPeer(s.w)

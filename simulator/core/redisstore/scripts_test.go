@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -119,6 +120,17 @@ func TestScriptsAnswerAsMiniredis(t *testing.T) {
 		{script: `return cjson.decode(ARGV[1])`, args: []any{`null`}},
 		{script: `return cjson.decode()`},
 		{script: `return redis.sha1hex('abc')`},
+		// the reads answered from the data (reads.go), and those left to miniredis
+		{script: `redis.call('SET', KEYS[1], 'v'); return {redis.call('GET', KEYS[1]), redis.call('GET', 'missing'), redis.call('EXISTS', KEYS[1], 'missing', KEYS[1])}`, keys: []string{"rs"}},
+		{script: `redis.call('HSET', KEYS[1], 'b', '2', 'a', '1', 'c', ''); return {redis.call('HGET', KEYS[1], 'a'), redis.call('HGET', KEYS[1], 'zz'), redis.call('HGET', 'missing', 'a'), redis.call('HMGET', KEYS[1], 'c', 'x', 'a'), redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', 'missing')}`, keys: []string{"rh"}},
+		{script: `redis.call('SADD', KEYS[1], 'b', 'a', 'c'); return {redis.call('SMEMBERS', KEYS[1]), redis.call('SMEMBERS', 'missing')}`, keys: []string{"rset"}},
+		{script: `redis.call('ZADD', KEYS[1], 2, 'b', 1, 'a'); redis.call('RPUSH', KEYS[2], 'x', 'y', 'z'); return {redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', 'missing'), redis.call('LLEN', KEYS[2]), redis.call('LLEN', 'missing')}`, keys: []string{"rz", "rl"}},
+		{script: `redis.call('SET', KEYS[1], 'v'); return {redis.pcall('HGET', KEYS[1], 'a'), redis.pcall('HMGET', KEYS[1], 'a'), redis.pcall('HGETALL', KEYS[1]), redis.pcall('SMEMBERS', KEYS[1]), redis.pcall('ZCARD', KEYS[1]), redis.pcall('LLEN', KEYS[1])}`, keys: []string{"rwrong"}},
+		{script: `redis.call('HSET', KEYS[1], 'a', '1'); return redis.pcall('GET', KEYS[1])`, keys: []string{"rwrongh"}},
+		{script: `redis.call('HSET', KEYS[1], 'a', '1'); return redis.call('GET', KEYS[1])`, keys: []string{"rwrongh2"}},
+		{script: `return {redis.pcall('GET'), redis.pcall('GET', 'a', 'b'), redis.pcall('HGET', 'h'), redis.pcall('HMGET', 'h'), redis.pcall('HGETALL', 'a', 'b'), redis.pcall('EXISTS'), redis.pcall('SMEMBERS'), redis.pcall('ZCARD'), redis.pcall('LLEN', 'a', 'b')}`},
+		{script: `redis.call('SET', KEYS[1], 'lower'); return {redis.call('get', KEYS[1]), redis.call('exists', KEYS[1])}`, keys: []string{"rlow"}},
+		{script: `redis.call('SET', KEYS[1], 'v'); redis.call('DEL', KEYS[1]); return {redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[1])}`, keys: []string{"rdel"}},
 		{script: `return string.format('%05d', tonumber(ARGV[1])) .. table.concat({'a', 'b'}, '|') .. math.floor(2.5)`, args: []any{"42"}},
 		{script: `return {string.format('%d', 1777593600000), string.format('%d', -2.5), string.format('%d', 0.5), string.format('%d', -0), string.format('%d', 2^63), string.format('%d', '12'), ('%d'):format(7), string.format('%d', 1, 2), string.format('%d')}`},
 	}
@@ -411,31 +423,43 @@ func TestScriptCallAllocations(t *testing.T) {
 }
 
 // BenchmarkScriptCall is one small script call on the embedded store, and
-// on a miniredis as it is, in the same run; both over a TCP socket.
+// on a miniredis as it is, in the same run; both over a TCP socket: a
+// write (INCR), and a read of an order-sized hash (HGETALL, 24 fields),
+// which the embedded store answers from the data (reads.go).
 func BenchmarkScriptCall(b *testing.B) {
-	script := redis.NewScript(`return redis.call('INCR', KEYS[1])`)
-	for _, store := range []string{"miniredis", "embedded"} {
-		b.Run("store="+store, func(b *testing.B) {
-			m := miniredis.NewMiniRedis()
-			if err := m.Start(); err != nil {
-				b.Fatal(err)
-			}
-			defer m.Close()
-			if store == "embedded" {
-				if _, err := NewMemory(m); err != nil {
+	for _, sc := range []struct{ name, src string }{
+		{"incr", `return redis.call('INCR', KEYS[1])`},
+		{"hgetall", `return #redis.call('HGETALL', KEYS[2])`},
+	} {
+		script := redis.NewScript(sc.src)
+		for _, store := range []string{"miniredis", "embedded"} {
+			b.Run("script="+sc.name+"/store="+store, func(b *testing.B) {
+				m := miniredis.NewMiniRedis()
+				if err := m.Start(); err != nil {
 					b.Fatal(err)
 				}
-			}
-			c := redis.NewClient(&redis.Options{Addr: m.Addr()})
-			defer c.Close()
-			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := script.Run(ctx, c, []string{"n"}).Err(); err != nil {
-					b.Fatal(err)
+				defer m.Close()
+				if store == "embedded" {
+					if _, err := NewMemory(m); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
+				c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+				defer c.Close()
+				ctx := context.Background()
+				for i := range 24 {
+					if err := c.HSet(ctx, "h", fmt.Sprintf("s%d.field", i), strings.Repeat("v", i)).Err(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := script.Run(ctx, c, []string{"n", "h"}).Err(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -479,4 +503,81 @@ func dumpLua(v lua.LValue) string {
 	b.WriteString("{")
 	t.ForEach(func(k, v lua.LValue) { b.WriteString(k.String() + "=" + dumpLua(v) + " ") })
 	return b.String() + "}"
+}
+
+// The reads smsim's scripts make most are answered from miniredis's data
+// (reads.go), in the script's database; a read miniredis answers with an
+// error, and every write, go to miniredis. Should miniredis's databases no
+// longer read as reads.go expects, every read goes to miniredis again,
+// answering right but costing what it did, and this fails.
+func TestScriptReadsAreAnsweredFromTheData(t *testing.T) {
+	if !layoutOK {
+		t.Fatal("miniredis's databases do not read as reads.go expects: scripts' reads all go to miniredis")
+	}
+	ctx := context.Background()
+	c, mem := memoryClient(t, 2)
+	p := c.Pipeline()
+	p.Set(ctx, "str", "v", 0)
+	p.HSet(ctx, "h", "b", "2", "a", "1")
+	p.SAdd(ctx, "set", "y", "x")
+	p.ZAdd(ctx, "z", redis.Z{Score: 1, Member: "m"})
+	p.RPush(ctx, "l", "1", "2", "3")
+	if _, err := p.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	script := redis.NewScript(`return {redis.call('GET', 'str'), redis.call('HGET', 'h', 'a'), redis.call('HMGET', 'h', 'b', 'c'),
+		redis.call('HGETALL', 'h'), redis.call('EXISTS', 'h', 'nothing', 'str'), redis.call('SMEMBERS', 'set'), redis.call('ZCARD', 'z'),
+		redis.call('LLEN', 'l'), redis.pcall('GET', 'h')['err'], redis.call('HSET', 'h', 'c', '3'), redis.call('HGET', 'h', 'c')}`)
+	if err := script.Load(ctx, c).Err(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := script.Run(ctx, c, nil).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []any{"v", "1", []any{"2", nil}, []any{"a", "1", "b", "2"}, int64(2), []any{"x", "y"}, int64(1), int64(3),
+		"WRONGTYPE Operation against a key holding the wrong kind of value", int64(1), "3"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("the script answers %v, want %v", got, want)
+	}
+	if n := mem.scripts.reads.Load(); n != 9 {
+		t.Errorf("%d of the script's reads were answered from the data, want 9 (all but the GET of a hash)", n)
+	}
+}
+
+// A database whose maps are not where, or not of the types, reads.go reads
+// them in is not read: its reads go to miniredis.
+func TestDataLayoutRefusesAnotherShape(t *testing.T) {
+	//lint:ignore U1000 its fields are read by reflection
+	type like struct {
+		keys, stringKeys map[string]string
+		hashKeys         map[string]map[string]string
+		setKeys          map[string]map[string]struct{}
+		listKeys         map[string][]string
+		sortedsetKeys    map[string]map[string]float64
+	}
+	//lint:ignore U1000 its fields are read by reflection
+	type renamed struct {
+		keys, strings map[string]string
+		hashKeys      map[string]map[string]string
+		setKeys       map[string]map[string]struct{}
+		listKeys      map[string][]string
+		sortedsetKeys map[string]map[string]float64
+	}
+	//lint:ignore U1000 its fields are read by reflection
+	type retyped struct {
+		keys, stringKeys map[string]string
+		hashKeys         map[string][]string
+		setKeys          map[string]map[string]struct{}
+		listKeys         map[string][]string
+		sortedsetKeys    map[string]map[string]float64
+	}
+	if _, ok := dataLayoutOf(reflect.TypeFor[like]()); !ok {
+		t.Error("a database of the expected shape is refused")
+	}
+	for _, typ := range []reflect.Type{reflect.TypeFor[renamed](), reflect.TypeFor[retyped]()} {
+		if _, ok := dataLayoutOf(typ); ok {
+			t.Errorf("%v is read as a database", typ)
+		}
+	}
 }
