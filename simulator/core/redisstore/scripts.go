@@ -229,6 +229,11 @@ func compile(sha, script string) (*lua.FunctionProto, bool) {
 	if err != nil {
 		return nil, false
 	}
+	// gopher-lua gives a chunk, which is a vararg function, a table of its
+	// arguments (Lua 5.0's arg) at every call, under no name a script can
+	// read: a map of 32 slots for nothing. Redis runs a script as a
+	// function of no arguments.
+	proto.IsVarArg &^= lua.VarArgNeedsArg
 	compiled.Store(sha, proto)
 	return proto, true
 }

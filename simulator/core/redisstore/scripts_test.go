@@ -131,6 +131,10 @@ func TestScriptsAnswerAsMiniredis(t *testing.T) {
 		{script: `return {redis.pcall('GET'), redis.pcall('GET', 'a', 'b'), redis.pcall('HGET', 'h'), redis.pcall('HMGET', 'h'), redis.pcall('HGETALL', 'a', 'b'), redis.pcall('EXISTS'), redis.pcall('SMEMBERS'), redis.pcall('ZCARD'), redis.pcall('LLEN', 'a', 'b')}`},
 		{script: `redis.call('SET', KEYS[1], 'lower'); return {redis.call('get', KEYS[1]), redis.call('exists', KEYS[1])}`, keys: []string{"rlow"}},
 		{script: `redis.call('SET', KEYS[1], 'v'); redis.call('DEL', KEYS[1]); return {redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[1])}`, keys: []string{"rdel"}},
+		// no arg table for the chunk, as Redis's function of no arguments; a vararg function's own
+		{script: `return tostring(arg)`},
+		{script: `local function f(...) return arg.n end return f(1, 2)`},
+		{script: `local function f(...) return select('#', ...) end return f(1, 2, 3)`},
 		{script: `return string.format('%05d', tonumber(ARGV[1])) .. table.concat({'a', 'b'}, '|') .. math.floor(2.5)`, args: []any{"42"}},
 		{script: `return {string.format('%d', 1777593600000), string.format('%d', -2.5), string.format('%d', 0.5), string.format('%d', -0), string.format('%d', 2^63), string.format('%d', '12'), ('%d'):format(7), string.format('%d', 1, 2), string.format('%d')}`},
 	}
@@ -579,5 +583,17 @@ func TestDataLayoutRefusesAnotherShape(t *testing.T) {
 		if _, ok := dataLayoutOf(typ); ok {
 			t.Errorf("%v is read as a database", typ)
 		}
+	}
+}
+
+// A script's chunk is compiled to make no table of its arguments at each
+// call (compile): no script can read it.
+func TestScriptChunkMakesNoArgTable(t *testing.T) {
+	proto, ok := compile("test-no-arg", `return 1`)
+	if !ok {
+		t.Fatal("a script does not compile")
+	}
+	if proto.IsVarArg&lua.VarArgNeedsArg != 0 {
+		t.Error("the chunk makes a table of its arguments at each call")
 	}
 }
