@@ -106,7 +106,7 @@ local function gw_deliver(G, msg_key, folder_key, d, travel_key, failed_key, sen
   end
   gw_hset(msg_key, w)
   if sent and BOUNDS.retain <= 0 then
-    keep(msg_key) -- no retention: it lives as it would have queued
+    keep_new(msg_key) -- no retention: it lives as it would have queued
   else
     retire(msg_key)
   end
@@ -146,7 +146,7 @@ local function gw_send(G, out)
     code = out.code, status = 'queued', sent_at_ms = int(out.sent_at), due_ms = int(out.due), duplicate_of = out.duplicate_of})
   if out.deliver then return gw_deliver(G, msg_key, KEYS[out.k.folder], out.deliver, KEYS[out.k.travelling], KEYS[out.k.failed], out) end
   gw_hset(msg_key, gw_queued(out))
-  keep(msg_key)
+  keep_new(msg_key)
   redis.call('ZADD', KEYS[out.k.travelling], redis.call('HINCRBY', G.seq, 'travel', 1), out.id)
   keep(KEYS[out.k.travelling])
   schedule(G.due, G.seq, out.due, GW_JOB_DELIVER, {out.id, out.phone})

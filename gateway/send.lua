@@ -12,7 +12,7 @@ if string.sub(step, 1, 6) == 'delay:' then due = due + tonumber(string.sub(step,
 redis.call('HSET', msg_key, 'id', args.id, 'phone', args.phone, 'sender', args.sender, 'body', args.body,
   'code', args.code, 'status', 'queued', 'sent_at', int(args.sent_at), 'trail', args.trail, 'fate', args.fate,
   'step', step, 'duplicate_of', args.duplicate_of)
-keep(msg_key)
+keep_new(msg_key)
 redis.call('ZADD', travel_key, redis.call('HINCRBY', seq_key, 'travel', 1), args.id)
 keep(travel_key)
 know_phone(phones_key, args.phone)

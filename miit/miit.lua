@@ -200,7 +200,7 @@ local function new_code(o, id, now, deadline)
     local v = redis.call('GET', key)
     if not v or code_free_at(v, now) then
       redis.call('SET', key, int(deadline) .. '|' .. id)
-      keep_until(key, now, deadline)
+      keep_until(key, now, deadline, true)
       return c, j
     end
   end

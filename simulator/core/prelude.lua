@@ -151,7 +151,9 @@ end
 -- retention; keep_until(key, now, at) for a key that matters until the
 -- simulated time at (ms) and no longer: it lives until the clock reads at,
 -- in real time at the clock's scale (bounds.scale), at most bounds.live,
--- and while the clock is paused as keep. The namespace's long-lived keys
+-- and while the clock is paused as keep. keep_new(key), and
+-- keep_until(key, now, at, true), are keep for a key the script has just
+-- made or written whole (SET), which has no lifetime to clear. The namespace's long-lived keys
 -- (the clock, the due set, the event log…) are kept by the process that
 -- uses the namespace instead (core.Keyspace.LongLived). Lifetimes are real
 -- time: what happens is still decided by the simulated clock.
@@ -165,12 +167,19 @@ local function keep(key)
   end
 end
 
+local function keep_new(key)
+  if BOUNDS.live > 0 then redis.call('PEXPIRE', key, int(BOUNDS.live)) end
+end
+
 local function retire(key)
   if BOUNDS.retain > 0 then redis.call('PEXPIRE', key, int(BOUNDS.retain)) end
 end
 
-local function keep_until(key, now, at)
-  if BOUNDS.scale <= 0 then return keep(key) end
+local function keep_until(key, now, at, new)
+  if BOUNDS.scale <= 0 then
+    if new then return keep_new(key) end
+    return keep(key)
+  end
   local ms = math.ceil((at - now) / BOUNDS.scale)
   if ms < 1 then ms = 1 end
   if BOUNDS.live > 0 and ms > BOUNDS.live then ms = BOUNDS.live end
