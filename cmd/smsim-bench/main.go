@@ -21,7 +21,9 @@
 // The stores are the embedded one (miniredis, in process, as `smsim` runs by
 // default) and, with --redis-url, a real Redis (under a key prefix of the
 // run's own, deleted at the end). Each measure runs closed loops of
-// --workers clients for --duration. Machines are shared and noisy: read the
+// --workers clients for --duration; the validation endpoint runs in turns
+// with the bare handler (interleaved), and its ratio is to the bare
+// handler's rate in those turns. Machines are shared and noisy: read the
 // ratios, which are measured in the same run, rather than the rates.
 //
 //	go run ./cmd/smsim-bench --redis-url redis://127.0.0.1:6379/0
@@ -268,17 +270,57 @@ type result struct {
 	PerSecond float64 `json:"per_second"`
 	P50ms     float64 `json:"p50_ms"`
 	P99ms     float64 `json:"p99_ms"`
+	// BarePerSecond is the bare handler's rate, measured in turns with this
+	// measure (interleaved); 0: measured once, at the start.
+	BarePerSecond float64 `json:"bare_per_second,omitempty"`
 }
 
 // loop runs op in a closed loop of c.workers for c.duration and answers its
 // rate and latencies; worker i calls op(i, n) with n counting its calls.
 func loop(ctx context.Context, c config, measure, store string, op func(ctx context.Context, worker, n int) error) (result, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.duration)
+	var smp sample
+	if err := smp.run(ctx, c, c.duration, op); err != nil {
+		return result{Measure: measure, Store: store}, err
+	}
+	return smp.result(measure, store), nil
+}
+
+// interleaved measures op and the bare handler (bare) in turns, each for
+// c.duration in all, in slices of interleaveSlice: both see the machine as
+// it is at the same moments, so the one's rate over the other's is not
+// the noise of a shared machine between two moments. It answers op's
+// result, with the bare handler's rate.
+func interleaved(ctx context.Context, c config, measure, store string, bare, op func(ctx context.Context, worker, n int) error) (result, error) {
+	var a, b sample
+	for left := c.duration; left > 0; left -= interleaveSlice {
+		d := min(left, interleaveSlice)
+		if err := b.run(ctx, c, d, bare); err != nil {
+			return result{Measure: measure, Store: store}, fmt.Errorf("the bare handler beside it: %w", err)
+		}
+		if err := a.run(ctx, c, d, op); err != nil {
+			return result{Measure: measure, Store: store}, err
+		}
+	}
+	r := a.result(measure, store)
+	r.BarePerSecond = b.result("", "").PerSecond
+	return r, nil
+}
+
+// interleaveSlice is how long each turn of an interleaved measure runs.
+const interleaveSlice = time.Second
+
+// sample holds the calls of a measure, over one or more runs.
+type sample struct {
+	lats    []time.Duration
+	elapsed time.Duration
+}
+
+// run adds to smp the calls of op in a closed loop of c.workers for d.
+func (smp *sample) run(ctx context.Context, c config, d time.Duration, op func(ctx context.Context, worker, n int) error) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var (
 		mu      sync.Mutex
-		lats    []time.Duration
-		count   atomic.Int64
 		firstEr atomic.Value
 		wg      sync.WaitGroup
 	)
@@ -292,25 +334,30 @@ func loop(ctx context.Context, c config, measure, store string, op func(ctx cont
 					// a call cut off by the measure's end (its deadline may
 					// fail a read a moment before the context says so) is
 					// not an error
-					if ctx.Err() == nil && time.Since(start) < c.duration && !errors.Is(err, errCutOff) {
+					if ctx.Err() == nil && time.Since(start) < d && !errors.Is(err, errCutOff) {
 						firstEr.CompareAndSwap(nil, err)
 						cancel()
 					}
 					break
 				}
 				mine = append(mine, time.Since(t0))
-				count.Add(1)
 			}
 			mu.Lock()
-			lats = append(lats, mine...)
+			smp.lats = append(smp.lats, mine...)
 			mu.Unlock()
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	smp.elapsed += time.Since(start)
 	if err, ok := firstEr.Load().(error); ok {
-		return result{Measure: measure, Store: store}, err
+		return err
 	}
+	return nil
+}
+
+// result answers the rate and latencies of the calls in smp.
+func (smp *sample) result(measure, store string) result {
+	lats := slices.Clone(smp.lats)
 	slices.Sort(lats)
 	pct := func(p float64) float64 {
 		if len(lats) == 0 {
@@ -318,8 +365,9 @@ func loop(ctx context.Context, c config, measure, store string, op func(ctx cont
 		}
 		return float64(lats[min(len(lats)-1, int(p*float64(len(lats))))].Microseconds()) / 1000
 	}
-	return result{Measure: measure, Store: store, Count: count.Load(), PerSecond: float64(count.Load()) / elapsed.Seconds(),
-		P50ms: pct(0.50), P99ms: pct(0.99)}, nil
+	n := int64(len(lats))
+	return result{Measure: measure, Store: store, Count: n, PerSecond: float64(n) / smp.elapsed.Seconds(),
+		P50ms: pct(0.50), P99ms: pct(0.99)}
 }
 
 // httpClient is the client every measure's loops share.
@@ -328,6 +376,14 @@ var httpClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 10
 // bareHTTP measures a handler that decodes a small JSON body and answers
 // one: the ceiling of an HTTP API on this machine.
 func bareHTTP(ctx context.Context, c config) (result, error) {
+	op, stop := bareOp()
+	defer stop()
+	return loop(ctx, c, "bare net/http JSON", "", op)
+}
+
+// bareOp starts the bare handler and answers a call of it, and how to stop
+// it.
+func bareOp() (op func(ctx context.Context, _, _ int) error, stop func()) {
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in map[string]string
 		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
@@ -337,11 +393,8 @@ func bareHTTP(ctx context.Context, c config) (result, error) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{"result": "not_found", "message": "…", "rejected": false})
 	}))
-	defer hs.Close()
 	body := []byte(`{"code":"000000","phone":"13800000001","certificate_last6":"999999"}`)
-	return loop(ctx, c, "bare net/http JSON", "", func(ctx context.Context, _, _ int) error {
-		return post(ctx, hs.URL, body)
-	})
+	return func(ctx context.Context, _, _ int) error { return post(ctx, hs.URL, body) }, hs.Close
 }
 
 func post(ctx context.Context, url string, body []byte) error {
@@ -464,7 +517,9 @@ func validation(ctx context.Context, c config, s *store) (result, error) {
 		return result{Measure: "validation endpoint", Store: s.name}, err
 	}
 	body := []byte(`{"code":"000000","phone":"` + phone + `","certificate_last6":"999999"}`)
-	return loop(ctx, c, "validation endpoint", s.name, func(ctx context.Context, _, _ int) error {
+	bare, stop := bareOp()
+	defer stop()
+	return interleaved(ctx, c, "validation endpoint", s.name, bare, func(ctx context.Context, _, _ int) error {
 		return post(ctx, s.hs.URL+"/miit/v1/validations", body)
 	})
 }
@@ -504,14 +559,17 @@ func flows(ctx context.Context, c config, s *store) (result, error) {
 // report prints the results and their ratios.
 func report(w io.Writer, c config, rs []result, scale []scaleResult) {
 	ratio := func(measure, store, base, baseStore string) float64 {
-		var a, b float64
+		var a, b, beside float64
 		for _, r := range rs {
 			if r.Measure == measure && r.Store == store {
-				a = r.PerSecond
+				a, beside = r.PerSecond, r.BarePerSecond
 			}
 			if r.Measure == base && r.Store == baseStore {
 				b = r.PerSecond
 			}
+		}
+		if base == "bare net/http JSON" && beside > 0 {
+			b = beside // measured in turns with it
 		}
 		if b == 0 {
 			return 0
@@ -547,7 +605,10 @@ func report(w io.Writer, c config, rs []result, scale []scaleResult) {
 		note := ""
 		switch r.Measure {
 		case "validation endpoint":
-			note = fmt.Sprintf("%.2f× bare net/http JSON", ratio(r.Measure, r.Store, "bare net/http JSON", ""))
+			note = fmt.Sprintf("%.3f× bare net/http JSON", ratio(r.Measure, r.Store, "bare net/http JSON", ""))
+			if r.BarePerSecond > 0 {
+				note += fmt.Sprintf(" (%.0f/s, in turns with it)", r.BarePerSecond)
+			}
 		case "complete flow":
 			note = fmt.Sprintf("%.3f× the store's round trips", ratio(r.Measure, r.Store, "bare Redis round trip", r.Store))
 		case "bare Redis round trip":
