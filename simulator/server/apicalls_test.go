@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -444,4 +447,93 @@ func TestJournalOfSeveralProcesses(t *testing.T) {
 	if want := []string{"/phones/v1/13800000001/messages", "/phones/v1/13800000002/messages"}; !slices.Equal(paths, want) {
 		t.Errorf("the journal %v, want both processes' requests %v", paths, want)
 	}
+}
+
+// A call whose connection an API fault drops is in the journal before the
+// connection closes: a client that sees the drop and reads the journal
+// finds it there. The server's side of the connection reads the journal as
+// it is closed.
+func TestADroppedCallIsJournaledBeforeTheDrop(t *testing.T) {
+	e := newEnv(t)
+	var (
+		mu    sync.Mutex
+		armed bool
+		seen  []string // the journal's faults when the connection closed
+		err   error
+	)
+	journalNow := func() ([]string, error) {
+		resp, err := http.Get(e.url + "/admin/v1/requests")
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Requests []core.JournalEntry `json:"requests"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			return nil, err
+		}
+		var faults []string
+		for _, en := range out.Requests {
+			f, _ := json.Marshal(en.Fault)
+			faults = append(faults, fmt.Sprintf("%d %s %s", en.Status, en.Route, f))
+		}
+		return faults, nil
+	}
+	hs := httptest.NewUnstartedServer(e.srv.Routes())
+	hs.Listener = &closeHookListener{Listener: hs.Listener, closing: func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if armed {
+			armed = false
+			seen, err = journalNow()
+		}
+	}}
+	hs.Start()
+	defer hs.Close()
+
+	mu.Lock()
+	armed = true
+	mu.Unlock()
+	resp, rerr := http.Post(hs.URL+"/miit/v1/resends", "application/json",
+		strings.NewReader(`{"phone":"19900000008","certificate_last6":"071234"}`))
+	if rerr == nil {
+		resp.Body.Close()
+		t.Fatalf("the first resend of 19900000008: %s, want the connection dropped", resp.Status)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if err != nil {
+		t.Fatalf("reading the journal as the connection closed: %v", err)
+	}
+	want := []string{`0 POST /miit/v1/resends {"call":1,"magic":"19900000008","dropped":true}`}
+	if !slices.Equal(seen, want) {
+		t.Errorf("as the connection closed, the journal held %q, want %q", seen, want)
+	}
+}
+
+// closeHookListener calls closing as each connection it accepted closes,
+// before it does.
+type closeHookListener struct {
+	net.Listener
+	closing func()
+}
+
+func (l *closeHookListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &closeHookConn{Conn: c, closing: l.closing}, nil
+}
+
+type closeHookConn struct {
+	net.Conn
+	closing func()
+	once    sync.Once
+}
+
+func (c *closeHookConn) Close() error {
+	c.once.Do(c.closing)
+	return c.Conn.Close()
 }
