@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"maps"
 	"reflect"
 	"slices"
 	"unsafe"
@@ -147,11 +148,7 @@ func (s *scripting) read(l *lua.LState, args []string) (lua.LValue, bool) {
 		return out, true
 	case cmd == "HGETALL" && len(a) == 1 && typed(a[0], "hash"):
 		h := mapAt[hashMaps](s.db, layout.hashes)[a[0]]
-		fields := make([]string, 0, len(h))
-		for f := range h {
-			fields = append(fields, f)
-		}
-		slices.Sort(fields) // miniredis's order
+		fields := slices.Sorted(maps.Keys(h)) // miniredis's order
 		out := l.CreateTable(2*len(fields), 0)
 		for i, f := range fields {
 			out.RawSetInt(2*i+1, lua.LString(f))
@@ -167,12 +164,7 @@ func (s *scripting) read(l *lua.LState, args []string) (lua.LValue, bool) {
 		}
 		return lua.LNumber(n), true
 	case cmd == "SMEMBERS" && len(a) == 1 && typed(a[0], "set"):
-		set := mapAt[setMaps](s.db, layout.sets)[a[0]]
-		members := make([]string, 0, len(set))
-		for m := range set {
-			members = append(members, m)
-		}
-		slices.Sort(members) // miniredis's order
+		members := slices.Sorted(maps.Keys(mapAt[setMaps](s.db, layout.sets)[a[0]])) // miniredis's order
 		out := l.CreateTable(len(members), 0)
 		for i, m := range members {
 			out.RawSetInt(i+1, lua.LString(m))
