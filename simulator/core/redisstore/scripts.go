@@ -55,14 +55,15 @@ type scripting struct {
 	reads       atomic.Int64                // the commands of scripts it answered from the data (read)
 
 	// held with the miniredis's lock, while a script runs
-	l       *lua.LState
-	ctx     any            // the nested context its commands run in
-	sha     string         // the script's
-	db      unsafe.Pointer // its database's data, which reads read (reads.go); nil: miniredis answers them
-	out     bytes.Buffer
-	w       *bufio.Writer
-	r       *bufio.Reader
-	capture any // what captureCommand last saw
+	l        *lua.LState
+	ctx      any            // the nested context its commands run in
+	sha      string         // the script's
+	db       unsafe.Pointer // its database's data, which reads read (reads.go); nil: miniredis answers them
+	selected bool           // it SELECTed another database
+	out      bytes.Buffer
+	w        *bufio.Writer
+	r        *bufio.Reader
+	capture  any // what captureCommand last saw
 }
 
 // captureCommand is the command that a script of miniredis's own calls to
@@ -282,7 +283,15 @@ func (s *scripting) run(c *server.Peer, ctx any, db int, sha string, proto *lua.
 	defer s.m.Unlock()
 	s.runs.Add(1)
 	s.ctx, s.sha, s.db = ctx, sha, s.database(db)
-	defer func() { s.ctx, s.sha, s.db = nil, "", nil }()
+	defer func() {
+		if s.selected {
+			// The nested context is the database's for every script of it: a
+			// script's SELECT is its own, as in Redis.
+			s.dispatch([]string{"SELECT", strconv.Itoa(db)})
+			s.selected = false
+		}
+		s.ctx, s.sha, s.db = nil, "", nil
+	}()
 	l := s.l
 	keys := l.CreateTable(n, 0)
 	for i, k := range args[1 : 1+n] {
@@ -368,14 +377,9 @@ func (s *scripting) call(l *lua.LState, pcall bool) int {
 	}
 	if strings.EqualFold(args[0], "SELECT") || strings.EqualFold(args[0], "SWAPDB") {
 		s.db = nil // the script's database is another now: miniredis answers its reads
+		s.selected = s.selected || strings.EqualFold(args[0], "SELECT")
 	}
-	s.out.Reset()
-	p := server.NewPeer(s.w)
-	p.Ctx = s.ctx
-	s.dispatching.Store(p)
-	s.srv.Dispatch(p, args)
-	s.dispatching.Store(nil)
-	s.w.Flush()
+	s.dispatch(args)
 	v, msg, ok := replyToLua(l, s.out.Bytes())
 	if !ok { // a reply replyToLua does not know: miniredis's parser reads it
 		s.r.Reset(&s.out)
@@ -405,6 +409,18 @@ func (s *scripting) call(l *lua.LState, pcall bool) int {
 	}
 	l.Push(v)
 	return 1
+}
+
+// dispatch has miniredis run the command args of the running script, its
+// reply in s.out.
+func (s *scripting) dispatch(args []string) {
+	s.out.Reset()
+	p := server.NewPeer(s.w)
+	p.Ctx = s.ctx
+	s.dispatching.Store(p)
+	s.srv.Dispatch(p, args)
+	s.dispatching.Store(nil)
+	s.w.Flush()
 }
 
 // replyToLua reads the reply b, as a command's reply to a script, into the

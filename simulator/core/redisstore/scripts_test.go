@@ -597,3 +597,43 @@ func TestScriptChunkMakesNoArgTable(t *testing.T) {
 		t.Error("the chunk makes a table of its arguments at each call")
 	}
 }
+
+// A script's SELECT is its own, as in Redis: its reads and writes after it
+// are in the database it chose, and the next script of the first database
+// runs in that one again.
+func TestScriptsSelectForThemselves(t *testing.T) {
+	ctx := context.Background()
+	c0, mem := memoryClient(t, 0)
+	c1 := redis.NewClient(&redis.Options{Dialer: mem.Dial, DB: 1})
+	t.Cleanup(func() { c1.Close() })
+	if err := c0.Set(ctx, "k", "in 0", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c1.Set(ctx, "k", "in 1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	run := func(src string) any {
+		t.Helper()
+		s := redis.NewScript(src)
+		if err := s.Load(ctx, c0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		v, err := s.Run(ctx, c0, nil).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if got := run(`redis.call('SELECT', 1); redis.call('SET', 'n', 'x'); return redis.call('GET', 'k')`); got != "in 1" {
+		t.Errorf("after its SELECT 1, a script reads %v, want %q", got, "in 1")
+	}
+	if got := fmt.Sprint(run(`redis.call('INCR', 'n0'); return {redis.call('GET', 'k'), redis.call('EXISTS', 'n')}`)); got != "[in 0 0]" {
+		t.Errorf("the next script of database 0 reads %s, want [in 0 0]", got)
+	}
+	if n, err := c0.Get(ctx, "n0").Result(); err != nil || n != "1" {
+		t.Errorf("the next script's INCR: database 0 holds %q (%v), want 1", n, err)
+	}
+	if n, err := c1.Exists(ctx, "n0").Result(); err != nil || n != 0 {
+		t.Errorf("the next script's INCR reached database 1 (%d, %v)", n, err)
+	}
+}
