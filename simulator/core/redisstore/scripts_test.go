@@ -637,3 +637,71 @@ func TestScriptsSelectForThemselves(t *testing.T) {
 		t.Errorf("the next script's INCR reached database 1 (%d, %v)", n, err)
 	}
 }
+
+// The reads a script's calls are answered from the data (reads.go) answer
+// as miniredis answers them, value for value and error for error: each
+// input is a list of reads — a command of those, or one it leaves to
+// miniredis, given keys of every type, a key missing, fields and too many
+// or too few arguments.
+func FuzzScriptReadsMatchMiniredis(f *testing.F) {
+	// for each command: on each key; then with none, with a key and a
+	// field, with a key and two fields
+	for c := range byte(10) {
+		var each, arities []byte
+		for k := range byte(8) {
+			each = append(each, c, 1, k)
+			arities = append(arities, c, 2, k, 8+k%4)
+		}
+		f.Add(each)
+		f.Add(append([]byte{c, 0, c, 3, 2, 9, 11, c, 3, 3, 8, 9}, arities...))
+	}
+	ctx := context.Background()
+	mine, _ := memoryClient(f, 0)
+	theirs := plainClient(f)
+	for _, rdb := range []*redis.Client{mine, theirs} {
+		p := rdb.Pipeline()
+		p.Set(ctx, "s", "v", 0)
+		p.Set(ctx, "empty", "", 0)
+		p.HSet(ctx, "h", "b", "2", "a", "1", "c", "")
+		p.SAdd(ctx, "set", "y", "x", "z")
+		p.ZAdd(ctx, "z", redis.Z{Score: 2, Member: "n"}, redis.Z{Score: 1, Member: "m"})
+		p.RPush(ctx, "l", "1", "2")
+		p.XAdd(ctx, &redis.XAddArgs{Stream: "x", Values: []string{"f", "v"}})
+		if _, err := p.Exec(ctx); err != nil {
+			f.Fatal(err)
+		}
+	}
+	cmds := []string{"GET", "HGET", "HMGET", "HGETALL", "EXISTS", "SMEMBERS", "ZCARD", "LLEN", "get", "TYPE"}
+	args := []string{"s", "empty", "h", "set", "z", "l", "x", "missing", "a", "b", "c", "zz"}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var calls []string
+		for len(b) >= 2 && len(calls) < 16 {
+			cmd, n := cmds[int(b[0])%len(cmds)], int(b[1])%4
+			b = b[2:]
+			call := "redis.pcall('" + cmd + "'"
+			for ; n > 0 && len(b) > 0; n-- {
+				call += ", '" + args[int(b[0])%len(args)] + "'"
+				b = b[1:]
+			}
+			calls = append(calls, call+")")
+		}
+		if len(calls) == 0 {
+			return
+		}
+		src := "return {" + strings.Join(calls, ", ") + "}"
+		var got, want string
+		for _, side := range []struct {
+			rdb *redis.Client
+			out *string
+		}{{mine, &got}, {theirs, &want}} {
+			sha, err := side.rdb.ScriptLoad(ctx, src).Result()
+			if err != nil {
+				t.Fatalf("load %s: %v", src, err)
+			}
+			*side.out = answer(side.rdb.EvalSha(ctx, sha, nil).Result())
+		}
+		if got != want {
+			t.Errorf("%s\n  answers %s\n  miniredis answers %s", src, got, want)
+		}
+	})
+}
