@@ -4,6 +4,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"time"
 	"unsafe"
 
 	"github.com/alicebob/miniredis/v2"
@@ -32,6 +33,7 @@ import (
 // its databases in a Miniredis.
 type dataLayout struct {
 	keys, strings, hashes, sets, lists, zsets uintptr // field offsets in a RedisDB
+	ttls, fieldTTLs                           uintptr // its keys' TTLs, its hashes' fields' (expireTTLs)
 	dbs                                       uintptr // in a Miniredis
 }
 
@@ -50,7 +52,9 @@ func init() {
 // dataLayoutOf finds the maps of a database in type t: the type of each key
 // (map[string]string), strings (map[string]string), hashes (map[string]
 // of a map[string]string), sets (of a map[string]struct{}), lists (of a
-// []string) and sorted sets (of a map[string]float64).
+// []string), sorted sets (of a map[string]float64), the keys' TTLs
+// (map[string]time.Duration) and the hashes' fields' (map[string] of a
+// map[string]time.Duration).
 func dataLayoutOf(t reflect.Type) (dataLayout, bool) {
 	str := reflect.TypeFor[string]()
 	field := func(name string, elem func(reflect.Type) bool) (uintptr, bool) {
@@ -68,13 +72,15 @@ func dataLayoutOf(t reflect.Type) (dataLayout, bool) {
 	}
 	isList := func(e reflect.Type) bool { return e.Kind() == reflect.Slice && e.Elem() == str }
 	var l dataLayout
-	var ok [6]bool
+	var ok [8]bool
 	l.keys, ok[0] = field("keys", isString)
 	l.strings, ok[1] = field("stringKeys", isString)
 	l.hashes, ok[2] = field("hashKeys", mapOf(str))
 	l.sets, ok[3] = field("setKeys", mapOf(reflect.TypeFor[struct{}]()))
 	l.lists, ok[4] = field("listKeys", isList)
 	l.zsets, ok[5] = field("sortedsetKeys", mapOf(reflect.TypeFor[float64]()))
+	l.ttls, ok[6] = field("ttl", func(e reflect.Type) bool { return e == reflect.TypeFor[time.Duration]() })
+	l.fieldTTLs, ok[7] = field("hashTTLs", mapOf(reflect.TypeFor[time.Duration]()))
 	for _, o := range ok {
 		if !o {
 			return dataLayout{}, false
@@ -90,6 +96,7 @@ type (
 	setMaps  = map[string]map[string]struct{}
 	listMaps = map[string][]string
 	zsetMaps = map[string]map[string]float64
+	ttlMaps  = map[string]map[string]time.Duration
 )
 
 // database is the database n of the miniredis as reads see it; nil when

@@ -411,6 +411,16 @@ func (s *scripting) call(l *lua.LState, pcall bool) int {
 	return 1
 }
 
+// deleteKeys deletes keys with miniredis's DEL, in the database of the
+// nested context ctx, as a script's command: the caller holds the
+// miniredis's lock, and no script runs.
+func (s *scripting) deleteKeys(ctx any, keys []string) {
+	saved := s.ctx
+	s.ctx = ctx
+	defer func() { s.ctx = saved }()
+	s.dispatch(append([]string{"DEL"}, keys...))
+}
+
 // dispatch has miniredis run the command args of the running script, its
 // reply in s.out.
 func (s *scripting) dispatch(args []string) {

@@ -559,6 +559,8 @@ func TestDataLayoutRefusesAnotherShape(t *testing.T) {
 		setKeys          map[string]map[string]struct{}
 		listKeys         map[string][]string
 		sortedsetKeys    map[string]map[string]float64
+		ttl              map[string]time.Duration
+		hashTTLs         map[string]map[string]time.Duration
 	}
 	//lint:ignore U1000 its fields are read by reflection
 	type renamed struct {
@@ -567,6 +569,8 @@ func TestDataLayoutRefusesAnotherShape(t *testing.T) {
 		setKeys       map[string]map[string]struct{}
 		listKeys      map[string][]string
 		sortedsetKeys map[string]map[string]float64
+		ttl           map[string]time.Duration
+		hashTTLs      map[string]map[string]time.Duration
 	}
 	//lint:ignore U1000 its fields are read by reflection
 	type retyped struct {
@@ -575,6 +579,8 @@ func TestDataLayoutRefusesAnotherShape(t *testing.T) {
 		setKeys          map[string]map[string]struct{}
 		listKeys         map[string][]string
 		sortedsetKeys    map[string]map[string]float64
+		ttl              map[string]time.Duration
+		hashTTLs         map[string]map[string]time.Duration
 	}
 	if _, ok := dataLayoutOf(reflect.TypeFor[like]()); !ok {
 		t.Error("a database of the expected shape is refused")

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -147,5 +149,119 @@ func TestExpireRemakesMapsLeftMostlyEmpty(t *testing.T) {
 	}
 	if n := versions(t, mem); n != 400 {
 		t.Errorf("%d versions, want those of the 400 keys left", n)
+	}
+}
+
+// The store's TTLs run down as miniredis's FastForward runs them, without
+// its sort of every key: the same keys expire, in every database, and the
+// rest keep the same TTLs.
+func TestExpireAsMiniredis(t *testing.T) {
+	fill := func(m *miniredis.Miniredis) {
+		for db := range 3 {
+			d := m.DB(db)
+			for i := range 40 {
+				k := fmt.Sprintf("k%d", i)
+				switch i % 4 {
+				case 0:
+					d.Set(k, "v")
+				case 1:
+					d.HSet(k, "f", "v")
+				case 2:
+					d.SetAdd(k, "m")
+				case 3:
+					d.Push(k, "e")
+				}
+				if i%5 != 0 { // some keep no TTL
+					d.SetTTL(k, time.Duration(i%7+1)*time.Second)
+				}
+			}
+		}
+	}
+	state := func(m *miniredis.Miniredis) string {
+		var b strings.Builder
+		for db := range 3 {
+			d := m.DB(db)
+			for _, k := range d.Keys() {
+				fmt.Fprintf(&b, "%d %s %s %v\n", db, k, d.Type(k), d.TTL(k))
+			}
+		}
+		return b.String()
+	}
+	mine := miniredis.NewMiniRedis()
+	mem, err := NewMemory(mine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	theirs := miniredis.NewMiniRedis()
+	fill(mine)
+	fill(theirs)
+	for _, d := range []time.Duration{1500 * time.Millisecond, 3 * time.Second, 10 * time.Second} {
+		if !mem.expireTTLs(d) {
+			t.Fatal("the store's TTLs were left to miniredis's walk")
+		}
+		theirs.FastForward(d)
+		if got, want := state(mine), state(theirs); got != want {
+			t.Fatalf("after %v:\n%s\nminiredis:\n%s", d, got, want)
+		}
+	}
+	if n := len(mine.DB(0).Keys()); n != 8 {
+		t.Errorf("database 0 holds %d keys at the end, want the 8 without a TTL", n)
+	}
+}
+
+// A hash with a field of its own TTL (HEXPIRE, which smsim does not use)
+// leaves the TTLs to miniredis's walk, which runs them down too.
+func TestExpireOfHashFieldsIsMiniredis(t *testing.T) {
+	rdb, mem := memoryClient(t, 0)
+	ctx := context.Background()
+	if err := rdb.HSet(ctx, "h", "a", "1", "b", "2").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Do(ctx, "HEXPIRE", "h", "5", "FIELDS", "1", "a").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Set(ctx, "s", "v", time.Second).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if mem.expireTTLs(0) {
+		t.Fatal("a hash field's TTL was not left to miniredis")
+	}
+	mem.Expire(10 * time.Second)
+	if got, err := rdb.HGetAll(ctx, "h").Result(); err != nil || fmt.Sprint(got) != "map[b:2]" {
+		t.Errorf("the hash after its field's TTL: %v (%v), want map[b:2]", got, err)
+	}
+	if n, err := rdb.Exists(ctx, "s").Result(); err != nil || n != 0 {
+		t.Errorf("a key whose TTL ran out is still there (%d, %v)", n, err)
+	}
+}
+
+// BenchmarkExpire is one run of the store's TTLs over 400,000 keys, 300,000
+// of them with a TTL that does not run out, by miniredis's walk and by the
+// store's, in the same run.
+func BenchmarkExpire(b *testing.B) {
+	for _, walk := range []string{"miniredis", "store"} {
+		b.Run("walk="+walk, func(b *testing.B) {
+			m := miniredis.NewMiniRedis()
+			mem, err := NewMemory(m)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer mem.Close()
+			for i := range 400_000 {
+				k := fmt.Sprintf("smsim:{default}:msg:m_%016x", i)
+				m.HSet(k, "id", "x", "status", "delivered")
+				if i%4 != 0 {
+					m.SetTTL(k, 1000*time.Hour)
+				}
+			}
+			for b.Loop() {
+				if walk == "miniredis" {
+					m.FastForward(time.Millisecond)
+				} else if !mem.expireTTLs(time.Millisecond) {
+					b.Fatal("left to miniredis")
+				}
+			}
+		})
 	}
 }
