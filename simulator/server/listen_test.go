@@ -31,7 +31,8 @@ func TestLimitListenerAnswers503BeyondTheCap(t *testing.T) {
 		io.WriteString(w, "ok")
 	})}
 	served := make(chan error, 1)
-	go func() { served <- hs.Serve(server.LimitListener(ln, 2, reg)) }()
+	limited := server.LimitListener(ln, 2, reg) // its metrics registered before they are read
+	go func() { served <- hs.Serve(limited) }()
 	defer func() {
 		hs.Close()
 		<-served
