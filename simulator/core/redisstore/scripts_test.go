@@ -129,6 +129,7 @@ func TestScriptsAnswerAsMiniredis(t *testing.T) {
 		{script: `redis.call('HSET', KEYS[1], 'a', '1'); return redis.pcall('GET', KEYS[1])`, keys: []string{"rwrongh"}},
 		{script: `redis.call('HSET', KEYS[1], 'a', '1'); return redis.call('GET', KEYS[1])`, keys: []string{"rwrongh2"}},
 		{script: `return {redis.pcall('GET'), redis.pcall('GET', 'a', 'b'), redis.pcall('HGET', 'h'), redis.pcall('HMGET', 'h'), redis.pcall('HGETALL', 'a', 'b'), redis.pcall('EXISTS'), redis.pcall('SMEMBERS'), redis.pcall('ZCARD'), redis.pcall('LLEN', 'a', 'b')}`},
+		{script: `redis.call('SET', KEYS[1], 'zero'); redis.call('SWAPDB', 0, 1); local v = redis.call('GET', KEYS[1]); redis.call('SWAPDB', 0, 1); return {v, redis.call('GET', KEYS[1])}`, keys: []string{"rswap"}},
 		{script: `redis.call('SET', KEYS[1], 'lower'); return {redis.call('get', KEYS[1]), redis.call('exists', KEYS[1])}`, keys: []string{"rlow"}},
 		{script: `redis.call('SET', KEYS[1], 'v'); redis.call('DEL', KEYS[1]); return {redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[1])}`, keys: []string{"rdel"}},
 		// no arg table for the chunk, as Redis's function of no arguments; a vararg function's own
