@@ -12,7 +12,7 @@ import (
 )
 
 // The reads smsim's scripts make most — GET, HGET, HMGET, HGETALL, EXISTS,
-// SMEMBERS, ZCARD and LLEN — are answered from miniredis's data, as
+// SMEMBERS, ZCARD, LLEN and ZRANGEBYSCORE (ranges.go) — are answered from miniredis's data, as
 // miniredis answers them, instead of miniredis writing its reply for the
 // call to read back. A validation's HGETALL of its order was a tenth of
 // what the embedded store spent on it: miniredis writes each field of a
@@ -181,6 +181,8 @@ func (s *scripting) read(l *lua.LState, args []string) (lua.LValue, bool) {
 		return lua.LNumber(len(mapAt[zsetMaps](s.db, layout.zsets)[a[0]])), true
 	case cmd == "LLEN" && len(a) == 1 && typed(a[0], "list"):
 		return lua.LNumber(len(mapAt[listMaps](s.db, layout.lists)[a[0]])), true
+	case cmd == "ZRANGEBYSCORE":
+		return s.rangeByScore(l, a) // ranges.go
 	}
 	return nil, false
 }

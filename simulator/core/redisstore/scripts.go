@@ -375,6 +375,15 @@ func (s *scripting) call(l *lua.LState, pcall bool) int {
 		l.Push(v)
 		return 1
 	}
+	if args[0] == "ZREMRANGEBYSCORE" {
+		if zrem, ok := s.removal(args[1:]); ok && zrem == nil {
+			s.reads.Add(1)
+			l.Push(lua.LNumber(0))
+			return 1
+		} else if ok {
+			args = zrem // the same answer: how many it removed (ranges.go)
+		}
+	}
 	if strings.EqualFold(args[0], "SELECT") || strings.EqualFold(args[0], "SWAPDB") {
 		s.db = nil // the script's database is another now: miniredis answers its reads
 		s.selected = s.selected || strings.EqualFold(args[0], "SELECT")
