@@ -6,8 +6,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/alicebob/miniredis/v2/fpconv"
+	"github.com/alicebob/miniredis/v2/server"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -210,11 +212,71 @@ func (s *scripting) removal(a []string) ([]string, bool) {
 // when there is no such key; false when the key is of another type or the
 // data cannot be read.
 func (s *scripting) sortedSet(key string) (map[string]float64, bool) {
-	if s.db == nil {
+	return sortedSetIn(s.db, key)
+}
+
+// sortedSetIn is the sorted set key of the database db (database).
+func sortedSetIn(db unsafe.Pointer, key string) (map[string]float64, bool) {
+	if db == nil {
 		return nil, false
 	}
-	if t, ok := mapAt[map[string]string](s.db, layout.keys)[key]; ok && t != "zset" {
+	if t, ok := mapAt[map[string]string](db, layout.keys)[key]; ok && t != "zset" {
 		return nil, false
 	}
-	return mapAt[zsetMaps](s.db, layout.zsets)[key], true
+	return mapAt[zsetMaps](db, layout.zsets)[key], true
+}
+
+// maxRankRange is the longest ZRANGE by rank rangeByRank answers: it keeps
+// the members it answers in order as it goes, which pays for a few, not
+// for a whole set.
+const maxRankRange = 256
+
+// rangeByRank answers a client's ZRANGE key start stop [WITHSCORES] (args,
+// after the command) with 0 ≤ start ≤ stop < maxRankRange from the data,
+// in one pass, and answers true; false leaves it to miniredis. The
+// scheduler asks for the earliest job of its due set so, every few jobs it
+// carries out (ZRANGE due 0 0 WITHSCORES), and miniredis sorted the whole
+// set for each: 6% of an advance over 10,000 orders.
+func (s *scripting) rangeByRank(c *server.Peer, args []string) bool {
+	if len(args) < 3 || len(args) > 4 || len(args) == 4 && !strings.EqualFold(args[3], "WITHSCORES") {
+		return false
+	}
+	start, err1 := strconv.Atoi(args[1])
+	stop, err2 := strconv.Atoi(args[2])
+	if err1 != nil || err2 != nil || start < 0 || stop < start || stop >= maxRankRange {
+		return false
+	}
+	cn, ok := readConn(c)
+	if !ok || cn.nested || cn.multi || cn.subscribe {
+		return false
+	}
+	if _, ok := s.nestedContext(cn.db); !ok { // a store that wants a password: miniredis checks it
+		return false
+	}
+	s.m.Lock()
+	defer s.m.Unlock()
+	db := s.database(cn.db)
+	if db == nil {
+		return false
+	}
+	set, ok := sortedSetIn(db, args[0])
+	if !ok {
+		return false
+	}
+	in := firstInRange(set, scoreRange{min: math.Inf(-1), max: math.Inf(1), minIncl: true, maxIncl: true}, stop+1)
+	in = in[min(start, len(in)):]
+	withScores := len(args) == 4
+	if withScores {
+		c.WriteLen(2 * len(in))
+	} else {
+		c.WriteLen(len(in))
+	}
+	s.reads.Add(1)
+	for _, m := range in {
+		c.WriteBulk(m.name)
+		if withScores {
+			c.WriteFloat(m.score)
+		}
+	}
+	return true
 }

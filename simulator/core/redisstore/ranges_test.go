@@ -61,18 +61,31 @@ return {
 	if n := mem.scripts.reads.Load(); n != 7 {
 		t.Errorf("%d of the script's calls were answered from the data, want 7", n)
 	}
+	// a client's ZRANGE by rank, as the scheduler asks for its earliest job
+	first, err := c.ZRangeWithScores(ctx, "z", 0, 1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(first) != "[{2 d} {3 c}]" {
+		t.Errorf("ZRANGE z 0 1 WITHSCORES answers %v, want [{2 d} {3 c}]", first)
+	}
+	if n := mem.scripts.reads.Load(); n != 8 {
+		t.Errorf("%d commands were answered from the data, want 8: the ZRANGE too", n)
+	}
 }
 
 // The ranges answered from the data (ranges.go) answer as miniredis does,
 // value for value and error for error, and a removal leaves the set as
 // miniredis's leaves it: each input is a set of members, some of equal
 // scores, and a list of ranges and removals of bounds inclusive and not,
-// infinite, malformed, with LIMITs past the set's end and negative.
+// infinite, malformed, with LIMITs past the set's end and negative; then
+// a client's ZRANGE by rank of the set left, in and out of the form
+// rangeByRank answers.
 func FuzzScriptRangesMatchMiniredis(f *testing.F) {
-	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7}, []byte{0, 0, 1, 2, 3, 1, 2, 5, 6, 7, 2, 3, 4, 0, 1})
-	f.Add([]byte{9, 9, 9, 1, 1}, []byte{1, 8, 9, 0, 0, 3, 1, 2, 9, 4, 2, 2, 5, 8, 3})
-	f.Add([]byte{}, []byte{0, 1, 2, 1, 2, 3})
-	f.Add([]byte{3, 3, 3, 3, 3, 3, 3, 3, 3, 3}, []byte{0, 10, 11, 7, 6, 2, 10, 11, 5, 5, 1, 1, 1, 0, 0})
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7}, []byte{0, 0, 1, 2, 3, 1, 2, 5, 6, 7, 2, 3, 4, 0, 1}, []byte{0, 0, 1, 3, 0, 2, 2, 9})
+	f.Add([]byte{9, 9, 9, 1, 1}, []byte{1, 8, 9, 0, 0, 3, 1, 2, 9, 4, 2, 2, 5, 8, 3}, []byte{0, 6, 1, 7, 4, 4, 0, 5})
+	f.Add([]byte{}, []byte{0, 1, 2, 1, 2, 3}, []byte{0, 0, 1, 1})
+	f.Add([]byte{3, 3, 3, 3, 3, 3, 3, 3, 3, 3}, []byte{0, 10, 11, 7, 6, 2, 10, 11, 5, 5, 1, 1, 1, 0, 0}, []byte{3, 1, 2, 3, 1, 6, 0, 8})
 	ctx := context.Background()
 	mine, _ := memoryClient(f, 0)
 	theirs := plainClient(f)
@@ -84,7 +97,8 @@ func FuzzScriptRangesMatchMiniredis(f *testing.F) {
 	bounds := []string{"-inf", "+inf", "1", "(1", "2.5", "(2.5", "-1", "(0", "x", "", "4", "(4", "inf", "-INF", "1e1"}
 	limits := []string{"", "LIMIT 0 2", "LIMIT 1 -1", "LIMIT 3 100", "LIMIT -1 2", "LIMIT 0 0", "limit 2 1", "LIMIT a 1", "LIMIT 9223372036854775807 9223372036854775807", "LIMIT 1"}
 	scores := []string{"0", "1", "1", "2.5", "-1", "4", "1e1", "-inf", "+inf", "3"}
-	f.Fuzz(func(t *testing.T, set, calls []byte) {
+	rankArgs := []string{"0", "1", "2", "5", "-1", "-3", "255", "256", "x", "3"}
+	f.Fuzz(func(t *testing.T, set, calls, ranks []byte) {
 		var src strings.Builder
 		src.WriteString("redis.call('DEL', 'z')\n")
 		for i, b := range set {
@@ -124,6 +138,21 @@ func FuzzScriptRangesMatchMiniredis(f *testing.F) {
 		}
 		if got != want {
 			t.Errorf("%s\n  answers %s\n  miniredis answers %s", src.String(), got, want)
+		}
+		// a client's ZRANGE by rank (rangeByRank) of the set left
+		for i := 0; len(ranks) >= 2 && i < 4; i++ {
+			cmd := []any{"ZRANGE", "z", rankArgs[int(ranks[0])%len(rankArgs)], rankArgs[int(ranks[1])%len(rankArgs)]}
+			if ranks[0]&1 == 1 {
+				cmd = append(cmd, "withscores")
+			}
+			if ranks[1]%5 == 4 {
+				cmd = append(cmd, "REV")
+			}
+			ranks = ranks[2:]
+			got, want := answer(mine.Do(ctx, cmd...).Result()), answer(theirs.Do(ctx, cmd...).Result())
+			if got != want {
+				t.Errorf("after %s\n%v answers %s\n  miniredis answers %s", src.String(), cmd, got, want)
+			}
 		}
 	})
 }

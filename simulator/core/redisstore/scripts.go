@@ -52,7 +52,7 @@ type scripting struct {
 
 	dispatching atomic.Pointer[server.Peer] // the peer of the running script's command, while miniredis runs it
 	runs        atomic.Int64                // the calls it ran
-	reads       atomic.Int64                // the commands of scripts it answered from the data (read)
+	reads       atomic.Int64                // the commands it answered from the data (reads.go, ranges.go)
 
 	// held with the miniredis's lock, while a script runs
 	l        *lua.LState
@@ -154,6 +154,8 @@ func (s *scripting) hook(c *server.Peer, cmd string, args ...string) bool {
 		return false
 	}
 	switch cmd {
+	case "ZRANGE":
+		return s.rangeByRank(c, args) // ranges.go
 	case "SCRIPT":
 		if len(args) == 2 && strings.EqualFold(args[0], "load") {
 			s.load(args[1])
