@@ -12,9 +12,9 @@ import (
 )
 
 // The reads smsim's scripts make most — GET, HGET, HMGET, HGETALL, EXISTS,
-// SMEMBERS, ZCARD, LLEN and ZRANGEBYSCORE (ranges.go) — are answered from miniredis's data, as
-// miniredis answers them, instead of miniredis writing its reply for the
-// call to read back. A validation's HGETALL of its order was a tenth of
+// SMEMBERS, ZCARD, LLEN and ZRANGEBYSCORE (ranges.go) — are answered from
+// miniredis's data, as miniredis answers them, instead of miniredis
+// writing its reply for the call to read back. A validation's HGETALL of its order was a tenth of
 // what the embedded store spent on it: miniredis writes each field of a
 // reply through fmt and a lock of its own, and the call parses it again.
 //
