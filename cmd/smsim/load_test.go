@@ -12,6 +12,7 @@ import (
 
 	"smsim/simulator/client"
 	"smsim/simulator/load"
+	"smsim/simulator/people"
 	"smsim/simulator/simtest"
 )
 
@@ -73,6 +74,46 @@ func TestLoadInProcess(t *testing.T) {
 	}
 	if !strings.HasPrefix(errOut, "smsim load: namespace ci-load at http://127.0.0.1:") {
 		t.Fatalf("stderr %q", errOut)
+	}
+}
+
+// The smsim a load run starts keeps what a flow finished for its
+// retention, as smsim's --retention does: after the run each order,
+// approved, lives at most that long (a minute by default), where at 0 it
+// lives for ever; the orders of the flows of a long run do not pile up in
+// the process.
+func TestLoadInProcessRetention(t *testing.T) {
+	for _, c := range []struct {
+		retention time.Duration
+		ok        func(ttl time.Duration) bool
+		want      string
+	}{
+		{defaultLoadRetention, func(ttl time.Duration) bool { return ttl > 0 && ttl <= time.Minute }, "a lifetime of at most a minute"},
+		{0, func(ttl time.Duration) bool { return ttl == -1 }, "no lifetime (-1)"},
+	} {
+		url, rdb, stop, err := startInProcess(t.Context(), inProcessLimits(c.retention))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := load.Run(t.Context(), load.Config{Target: url, InProcess: true, Namespace: "retention", Flows: 3, Concurrency: 1,
+			Types: []people.Kind{{Type: "first_filing", Variant: "website", Weight: 1}}, Mix: map[people.Personality]int{people.Prompt: 1}, Scale: 3600})
+		if err != nil {
+			stop()
+			t.Fatal(err)
+		}
+		if rep.Outcomes != (load.Outcomes{Approved: 3}) {
+			t.Errorf("retention %s: outcomes %+v, want 3 approved", c.retention, rep.Outcomes)
+		}
+		orders, err := rdb.Keys(t.Context(), "*:{retention}:filing:*").Result()
+		if err != nil || len(orders) != 3 {
+			t.Errorf("retention %s: orders %v (%v), want 3", c.retention, orders, err)
+		}
+		for _, k := range orders {
+			if ttl := rdb.PTTL(t.Context(), k).Val(); !c.ok(ttl) {
+				t.Errorf("retention %s: %s has a lifetime of %s, want %s", c.retention, k, ttl, c.want)
+			}
+		}
+		stop()
 	}
 }
 
@@ -183,6 +224,8 @@ func TestLoadBadFlags(t *testing.T) {
 		{[]string{"--seed", "x"}, `--seed: "x" is not a whole number`},
 		{[]string{"--scenario", "./no/such/file.json"}, "--scenario: open ./no/such/file.json: no such file or directory"},
 		{[]string{"--max-in-flight", "0"}, "--max-in-flight: must be more than 0"},
+		{[]string{"--retention", "-1m"}, "--retention: must be 0 (keep all) or more, got -1m0s"},
+		{[]string{"--retention", "2m", "--target", "http://127.0.0.1:1"}, "--retention: the smsim started in this process's; the server of --target keeps what its own --retention says"},
 		{[]string{"--no-such-flag"}, "smsim load: --no-such-flag: no such flag"},
 		{[]string{"extra"}, "usage: smsim load [--target URL]"},
 	} {
