@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -114,6 +115,55 @@ func TestLoadInProcessRetention(t *testing.T) {
 			}
 		}
 		stop()
+	}
+}
+
+// Against the smsim in its own process, an open loop runs at most the
+// flows the process's open files allow, about one for eight descriptors:
+// a flow due past them starts late rather than failing for a descriptor.
+func TestInProcessMaxInFlight(t *testing.T) {
+	for _, c := range []struct {
+		openFiles uint64
+		want      int
+	}{
+		{20000, 2436}, {1024, 64}, {256, 16}, {1 << 20, load.DefaultMaxInFlight}, {^uint64(0), load.DefaultMaxInFlight},
+	} {
+		if got := inProcessMaxInFlight(c.openFiles); got != c.want {
+			t.Errorf("%d open files: %d flows in flight, want %d", c.openFiles, got, c.want)
+		}
+	}
+	// the run's report says the bound it ran with: this process's, unless
+	// --max-in-flight says otherwise; the test lowers its limit to 4,096
+	// open files, below the bound's cap, so that the bound is its own
+	var saved, lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &saved); err != nil {
+		t.Fatal(err)
+	}
+	lim = saved
+	lim.Cur = min(saved.Cur, 4096)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_NOFILE, &saved) })
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{nil, inProcessMaxInFlight(lim.Cur)},
+		{[]string{"--max-in-flight", "7"}, 7},
+	} {
+		args := append([]string{"--rate", "20/s", "--flows", "2", "--types", "first_filing/website", "--mix", "prompt=1", "--scale", "3600", "--json", "--quiet"}, c.args...)
+		code, out, errOut := loadRun(t, t.Context(), args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", c.args, code, errOut)
+		}
+		var rep load.Report
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("stdout is not a report: %v\n%s", err, out)
+		}
+		if !rep.Run.InProcess || rep.Run.MaxInFlight != c.want || rep.Outcomes != (load.Outcomes{Approved: 2}) {
+			t.Errorf("%v: run %+v, outcomes %+v; want in-process, at most %d in flight, 2 approved", c.args, rep.Run, rep.Outcomes, c.want)
+		}
 	}
 }
 
