@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"smsim/gateway"
 	"smsim/simulator/core"
 )
@@ -207,18 +209,12 @@ func (s *Service) codesSent(a syncArgs, sent []codeSent) {
 // an order that needs no one, has the filing alone: the order is read
 // first.
 func (s *Service) onSync(ctx context.Context, job core.Job) error {
-	if len(job.Args) == 0 {
-		return job.Arity(1)
-	}
-	id, phones := job.Args[0], job.Args[1:]
-	for i, p := range phones {
-		if n, err := gateway.NormalizePhone("phone", p); err != nil || n != p {
-			return core.Permanent(fmt.Errorf("malformed job %s: argument %d, %q, is not a mobile number", job, i+2, p))
-		}
+	id, phones, err := syncJob(job)
+	if err != nil {
+		return err
 	}
 	given := len(phones) > 0
 	if !given {
-		var err error
 		if phones, err = s.syncPhones(ctx, id); err != nil || phones == nil {
 			return err
 		}
@@ -228,14 +224,8 @@ func (s *Service) onSync(ctx context.Context, job core.Job) error {
 		if err != nil {
 			return err
 		}
-		keys := core.NewKeyList(s.libKeys(s.ks.Filing(id))...)
-		args := s.planSync(id, phones, job.Due, snap, keys)
-		bounds := snap.Bounds()
-		args.Expect, args.Bounds = &snap.Expect, &bounds
-		if given {
-			args.Phones = phones
-		}
-		out, err := syncScript.Run(ctx, s.rdb, keys.Keys(), args).StringSlice()
+		keys, args := s.syncCall(id, phones, given, job.Due, snap)
+		out, err := syncScript.Run(ctx, s.rdb, keys, args).StringSlice()
 		if retry, err := s.gw.Retry(ctx, err); retry {
 			continue
 		} else if err != nil {
@@ -248,14 +238,88 @@ func (s *Service) onSync(ctx context.Context, job core.Job) error {
 			given = false
 			continue
 		}
-		var sent []codeSent
-		if err := json.Unmarshal([]byte(out[0]), &sent); err != nil {
-			return fmt.Errorf("sync %s: answer %q: %w", id, out[0], err)
-		}
-		s.codesSent(args, sent)
-		return s.carryOn(ctx, out[1:])
+		return s.synced(ctx, id, args, out)
 	}
 	return fmt.Errorf("sync %s: %w", id, gateway.ErrKeptChanging)
+}
+
+// syncStep makes a sync job ready to go in a run (core.Scheduler's
+// HandleSteps), planned as onSync plans it. A job without the numbers
+// goes alone (onSync reads them first); so does, again, one whose script
+// refused its plan (the clock, the fault profile, a phone or the order's
+// numbers changed since).
+func (s *Service) syncStep(ctx context.Context, job core.Job) (core.Step, error) {
+	id, phones, err := syncJob(job)
+	if err != nil {
+		return core.Step{}, err
+	}
+	if len(phones) == 0 {
+		return core.Step{}, core.ErrAlone
+	}
+	snap, err := s.state.Snapshot(ctx)
+	if err != nil {
+		return core.Step{}, err
+	}
+	keys, args := s.syncCall(id, phones, true, job.Due, snap)
+	call, err := syncScript.Call(keys, args)
+	if err != nil {
+		return core.Step{}, err
+	}
+	return core.Step{Call: call, Finish: func(ctx context.Context, res *redis.Cmd) error {
+		out, err := res.StringSlice()
+		if err != nil {
+			if retry, rerr := s.gw.Retry(ctx, err); !retry {
+				return fmt.Errorf("sync %s: %w", id, rerr)
+			}
+			return s.onSync(ctx, job)
+		}
+		if out[0] == "phones" {
+			return s.onSync(ctx, job)
+		}
+		return s.synced(ctx, id, args, out)
+	}}, nil
+}
+
+// syncJob reads a sync job's arguments: the filing, then the numbers of its
+// subjects, in order, as the order was submitted (none in a job written
+// before the numbers went with it, or of an order that needs no one).
+func syncJob(job core.Job) (id string, phones []string, err error) {
+	if len(job.Args) == 0 {
+		return "", nil, job.Arity(1)
+	}
+	id, phones = job.Args[0], job.Args[1:]
+	for i, p := range phones {
+		if n, err := gateway.NormalizePhone("phone", p); err != nil || n != p {
+			return "", nil, core.Permanent(fmt.Errorf("malformed job %s: argument %d, %q, is not a mobile number", job, i+2, p))
+		}
+	}
+	return id, phones, nil
+}
+
+// syncCall is the keys and arguments of sync.lua for order id, planned at
+// now with snap (planSync); given: phones came with the job, for the
+// script to check.
+func (s *Service) syncCall(id string, phones []string, given bool, now time.Time, snap core.Snapshot) ([]string, syncArgs) {
+	keys := core.NewKeyList(s.libKeys(s.ks.Filing(id))...)
+	args := s.planSync(id, phones, now, snap, keys)
+	bounds := snap.Bounds()
+	args.Expect, args.Bounds = &snap.Expect, &bounds
+	if given {
+		args.Phones = phones
+	}
+	return keys.Keys(), args
+}
+
+// synced does what is left of a sync once its script ran (out, its answer):
+// it counts the code messages texted, and carries out the jobs due at
+// once.
+func (s *Service) synced(ctx context.Context, id string, args syncArgs, out []string) error {
+	var sent []codeSent
+	if err := json.Unmarshal([]byte(out[0]), &sent); err != nil {
+		return fmt.Errorf("sync %s: answer %q: %w", id, out[0], err)
+	}
+	s.codesSent(args, sent)
+	return s.carryOn(ctx, out[1:])
 }
 
 // syncPhones reads the numbers of order id's subjects, in order, for its

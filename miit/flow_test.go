@@ -1,11 +1,15 @@
 package miit_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"smsim/gateway"
 	"smsim/miit"
@@ -670,5 +674,104 @@ func TestNoCodeOfARejectedOrderIsSent(t *testing.T) {
 	w.advance(20 * time.Minute)
 	if codes := w.codes("13800000902"); len(codes) != 0 {
 		t.Fatalf("the phone got %v after its order was rejected", codes)
+	}
+}
+
+// An advance sends the syncs due one after another to Redis in runs
+// (core.Scheduler.HandleSteps): what it does is what carrying them out one
+// at a time does — the same event log, in the same order, the same
+// messages in the same folders — with syncs whose messages the network
+// holds past the next sync, codes MIIT sends later, codes lost, orders that
+// need no one, and numbers changed while the sync waited.
+func TestSyncsInRunsDoWhatOneAtATimeDoes(t *testing.T) {
+	story := func(run int) (events []string, folders []string, runs int) {
+		w, err := buildWorldWith(t, core.SchedulerOptions{Run: run})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.set(func(f *core.Faults) {
+			f.SyncLag = core.Uniform(time.Minute, 3*time.Hour)
+			f.SMSDelay = core.Uniform(0, 20*time.Minute)
+			f.LostCodeRate = 0.1
+		})
+		var phones []string
+		for i := range 60 {
+			a, b := fmt.Sprintf("1360%07d", 2*i), fmt.Sprintf("1360%07d", 2*i+1)
+			switch i % 4 {
+			case 0:
+				w.submit(appFiling(a))
+				phones = append(phones, a)
+			case 1:
+				w.submit(websiteFiling(a, b))
+				phones = append(phones, a, b)
+			case 2:
+				w.set(func(f *core.Faults) { f.MIITSendDelay = core.Uniform(0, 10*time.Minute) })
+				w.submit(websiteFiling(a, b))
+				w.set(func(f *core.Faults) { f.MIITSendDelay = core.Fixed(0) })
+				phones = append(phones, a, b)
+			default: // a cancel order whose number changes before its sync
+				v := w.submit(miit.SubmitRequest{Type: "cancel", Variant: "website", WebsiteAdmin: admin(b)})
+				c := fmt.Sprintf("1361%07d", i)
+				if _, err := w.svc.ChangeNumbers(w.ctx, v.ID, adminTo(c)); err != nil {
+					t.Fatal(err)
+				}
+				phones = append(phones, b, c)
+			}
+		}
+		count := &runCount{}
+		w.rdb.AddHook(count)
+		w.advance(4 * time.Hour)
+		records, err := w.events.After(w.ctx, "", 10000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range records {
+			events = append(events, fmt.Sprintf("%s %s %s", r.At.Sub(t0), r.Kind, r.Data))
+		}
+		for _, p := range phones {
+			for _, m := range w.inbox(p) {
+				folders = append(folders, fmt.Sprintf("%s %s %s %s", p, m.ID, m.Body, m.DeliveredAt))
+			}
+		}
+		return events, folders, count.n
+	}
+	oneEvents, oneFolders, oneRuns := story(1)
+	runEvents, runFolders, runRuns := story(16)
+	if len(oneEvents) < 300 {
+		t.Fatalf("the story is %d events long, want the syncs of 60 orders and their messages", len(oneEvents))
+	}
+	if got, want := strings.Join(runEvents, "\n"), strings.Join(oneEvents, "\n"); got != want {
+		t.Fatalf("the event log in runs\n%s\nwant, as one at a time\n%s", got, want)
+	}
+	if got, want := strings.Join(runFolders, "\n"), strings.Join(oneFolders, "\n"); got != want {
+		t.Fatalf("the inboxes in runs\n%s\nwant, as one at a time\n%s", got, want)
+	}
+	if oneRuns != 0 || runRuns < 5 {
+		t.Fatalf("%d runs of syncs one at a time, %d in runs: want none, and some", oneRuns, runRuns)
+	}
+}
+
+// runCount counts the pipelines of more than one script a client sends.
+type runCount struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *runCount) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (c *runCount) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (c *runCount) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		scripts := 0
+		for _, cmd := range cmds {
+			if cmd.Name() == "evalsha" {
+				scripts++
+			}
+		}
+		if scripts > 1 {
+			c.mu.Lock()
+			c.n++
+			c.mu.Unlock()
+		}
+		return next(ctx, cmds)
 	}
 }

@@ -114,6 +114,7 @@ func New(c Config) (*Service, error) {
 		s.resends.WithLabelValues(r)
 	}
 	s.sched.Handle(JobSync, s.onSync)
+	s.sched.HandleSteps(JobSync, s.syncStep)
 	s.sched.Handle(JobCode, s.onCode)
 	s.sched.Handle(JobNotice, s.onNotice)
 	s.sched.Handle(JobExpire, s.onExpire)

@@ -54,6 +54,12 @@ func newWorld(t testing.TB, opts ...func(*miit.Config)) *world {
 
 func buildWorld(t testing.TB, opts ...func(*miit.Config)) (*world, error) {
 	t.Helper()
+	return buildWorldWith(t, core.SchedulerOptions{}, opts...)
+}
+
+// buildWorldWith is buildWorld with a scheduler of those options.
+func buildWorldWith(t testing.TB, so core.SchedulerOptions, opts ...func(*miit.Config)) (*world, error) {
+	t.Helper()
 	srv := testkit.StartRedis(t)
 	w := &world{t: t, ctx: context.Background(), rdb: srv.Client(t), reg: prometheus.NewPedanticRegistry(),
 		ks: core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}}
@@ -64,7 +70,7 @@ func buildWorld(t testing.TB, opts ...func(*miit.Config)) (*world, error) {
 	if err := w.clock.Init(w.ctx); err != nil {
 		t.Fatal(err)
 	}
-	w.sched = core.NewScheduler(w.rdb, w.ks, w.clock, log, w.reg, core.SchedulerOptions{})
+	w.sched = core.NewScheduler(w.rdb, w.ks, w.clock, log, w.reg, so)
 	w.faults = core.NewFaultStore(w.rdb, w.ks)
 	w.events = core.NewEventLog(w.rdb, w.ks)
 	state := core.NewState(w.clock, w.faults, core.Limits{})

@@ -4,6 +4,10 @@
 -- or {'phones'} when the order's numbers are not the plan's, or refuses a
 -- stale plan.
 local filing_key = KEYS[8]
+-- Sent in a run of syncs (Service.syncStep), it goes in its place or not at
+-- all.
+local refused = run_refusal()
+if refused then return refused end
 -- A plan made with the numbers its job was given (args.phones) is made
 -- again with the order's when they changed since (a number changed).
 if args.phones and not same_phones(filing_key, args.phones) then return {'phones'} end

@@ -71,6 +71,9 @@ var (
 	keySchedInflight = KeyDef{Name: "sched:inflight", Type: "zset", LongLived: true,
 		Writer:   "core.Scheduler (claim.lua, claim_jobs.lua): the claimed jobs, scored by the end of their lease (real ms)",
 		Lifetime: "long-lived; a job until it is carried out, or back to `sched:due` when its lease ends (requeue.lua) or its batch is put back (release.lua)"}
+	keySchedRun = KeyDef{Name: "sched:run:<token>", Type: "string",
+		Writer:   "core.Scheduler, for a run of jobs whose scripts go to Redis in one round trip (the prelude's run_refusal and with_due_now): `<place>:<due>`, the place in the run of the last script that came to its end, and the earliest due time (simulated ms) of the jobs the run scheduled",
+		Lifetime: "the scheduler's lease (30 s) from its last write"}
 	keySchedDead = KeyDef{Name: "sched:dead", Type: "zset", LongLived: true,
 		Writer:   "core.Scheduler (dead.lua): the jobs that failed for good — malformed, of a kind nobody handles, or whose handler answered core.Permanent — as JSON (`job`, its stored form; `error`; `failed_at`, real ms), scored by their order of arrival (the field `dead` of `seq`); GET /admin/v1/dead-jobs lists them",
 		Lifetime: "long-lived; its newest 1000 entries"}
@@ -158,7 +161,7 @@ var (
 // keyDefs are the keys of the store, in the order of KEYS.md.
 var keyDefs = []KeyDef{
 	keyNamespaces, keyWebhooked,
-	keyClock, keyFaults, keyEvents, keyLive, keySeq, keySchedDue, keySchedInflight, keySchedDead,
+	keyClock, keyFaults, keyEvents, keyLive, keySeq, keySchedDue, keySchedInflight, keySchedRun, keySchedDead,
 	keyFilings, keyFilingsByStatus, keyFiling, keyWho, keyCode, keyMagicSpurious, keyMagicAPI, keyAPICalls, keyJournal,
 	keyMessage, keyPhones, keyPhoneProfile, keyPhoneInbox, keyPhoneBlocked, keyPhoneTravelling, keyPhoneFailed, keyPhoneScript, keyThrottles,
 	keyWebhooks, keyWebhook, keyWebhookLog, keyWebhookRetries, keyWebhookInflight,
@@ -259,6 +262,10 @@ func (k Keyspace) SchedDue() string { return k.key(keySchedDue) }
 
 // SchedInflight is the sorted set of claimed jobs.
 func (k Keyspace) SchedInflight() string { return k.key(keySchedInflight) }
+
+// SchedRun is the mark of a run of jobs whose scripts go to the store
+// together (Scheduler.HandleSteps).
+func (k Keyspace) SchedRun(token string) string { return k.key(keySchedRun, token) }
 
 // SchedDead is the sorted set of the jobs that failed for good.
 func (k Keyspace) SchedDead() string { return k.key(keySchedDead) }

@@ -89,11 +89,13 @@ end
 local due_limit = nil
 local due_now = {}
 local next_due = nil
+local first_scheduled = nil -- the earliest of all (RUN)
 
 local function schedule(due_key, seq_key, due, kind, job_args)
   local at = math.floor(tonumber(due))
   local m = job_encode(redis.call('HINCRBY', seq_key, 'job', 1), at, kind, job_args)
   redis.call('ZADD', due_key, at, m)
+  if not first_scheduled or at < first_scheduled then first_scheduled = at end
   if due_limit and at <= due_limit then
     due_now[#due_now + 1] = m
   elseif not next_due or at < next_due then
@@ -102,9 +104,46 @@ local function schedule(due_key, seq_key, due, kind, job_args)
   return m
 end
 
+-- A job's script that the scheduler sends in one round trip with the
+-- scripts of the jobs after it (core.Scheduler.HandleSteps) is given
+-- args.run = {key, n, due, ttl}: the position in KEYS of the run's mark
+-- (core.Keyspace.SchedRun), the script's place in the run (from 1), its
+-- job's due time (simulated ms), and how long the mark lives (real ms). The
+-- scripts of a run must do what they would one after another. So such a
+-- script begins with
+--   local refused = run_refusal() if refused then return refused end
+-- which refuses it, before it writes anything, when the script before it
+-- in the run did not come to its end (it refused, failed, or was not run),
+-- or when the run scheduled a job due at or before this one: the caller
+-- carries the job out again after those. A script that comes to its end
+-- through with_due_now writes the mark there: its place, and the earliest
+-- due time of what the run has scheduled so far.
+local RUN = args.run
+local run_first = nil -- the earliest due time the scripts before this one scheduled
+
+local function run_refusal()
+  if not RUN or RUN.n <= 1 then return nil end
+  local n, first = string.match(redis.call('GET', KEYS[RUN.key]) or '', '^(%d+):(%d*)$')
+  if tonumber(n) ~= RUN.n - 1 then
+    return {err = 'RUN after: the job before it in the run did not come to its end'}
+  end
+  run_first = tonumber(first)
+  if run_first and run_first <= RUN.due then
+    return {err = 'RUN early: the run scheduled a job due at or before it'}
+  end
+  return nil
+end
+
 local function with_due_now(reply)
   for _, m in ipairs(due_now) do reply[#reply + 1] = m end
   if next_due then reply[#reply + 1] = 'next_due:' .. int(next_due) end
+  if RUN then
+    local first = run_first
+    if first_scheduled and (not first or first_scheduled < first) then first = first_scheduled end
+    local mark = int(RUN.n) .. ':'
+    if first then mark = mark .. int(first) end
+    redis.call('SET', KEYS[RUN.key], mark, 'PX', int(RUN.ttl))
+  end
   return reply
 end
 

@@ -175,6 +175,11 @@ type SchedulerOptions struct {
 	// (RunDue). An advance, and a request that carries out what it
 	// scheduled, go one job at a time. Default 8; 1: one at a time.
 	Lanes int
+	// Run bounds how many jobs of kinds with steps (HandleSteps) go to the
+	// store in one round trip, their scripts in one pipeline, when jobs
+	// are carried out one after another (an advance). Default 16; 1: each
+	// job alone.
+	Run int
 }
 
 // Scheduler keeps the jobs that happen later in simulated time, in a
@@ -194,8 +199,11 @@ type Scheduler struct {
 	deadKey  string
 	opts     SchedulerOptions
 	real     func() time.Time
+	ks       Keyspace
 	handlers map[string]Handler
 	batch    map[string]BatchHandler
+	steps    map[string]StepHandler
+	loaded   sync.Map // the scripts of steps this scheduler loaded: SHA-1 → true (runSteps)
 	fired    *prometheus.CounterVec
 	dead     *prometheus.CounterVec
 	metrics  *schedulerMetrics
@@ -216,10 +224,13 @@ func NewScheduler(rdb redis.UniversalClient, ks Keyspace, clock *Clock, log *slo
 	if opts.Lanes <= 0 {
 		opts.Lanes = 8
 	}
+	if opts.Run <= 0 {
+		opts.Run = 16
+	}
 	s := &Scheduler{
 		rdb: rdb, clock: clock, log: log.With("component", "scheduler"),
 		dueKey: ks.SchedDue(), flyKey: ks.SchedInflight(), seqKey: ks.Seq(), deadKey: ks.SchedDead(),
-		opts: opts, real: clock.real, handlers: map[string]Handler{}, batch: map[string]BatchHandler{},
+		opts: opts, real: clock.real, ks: ks, handlers: map[string]Handler{}, batch: map[string]BatchHandler{}, steps: map[string]StepHandler{},
 		fired: Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smsim_scheduler_events_total",
 			Help: "Scheduled jobs carried out, by kind and outcome (ok, error, dead, unknown_kind).",
@@ -500,6 +511,29 @@ func (s *Scheduler) runInOrder(ctx context.Context, batch []string) (int, error)
 func (s *Scheduler) runSequence(ctx context.Context, jobs []string, settle func(group []string, next string) (wait bool, err error)) (int, error) {
 	n := 0
 	for i := 0; i < len(jobs); {
+		if s.stepped(jobs[i]) {
+			done, used, early, err := s.runSteps(ctx, jobs[i:])
+			n += len(done)
+			i += used
+			next := ""
+			if i < len(jobs) {
+				next = jobs[i]
+			}
+			if len(done) > 0 {
+				wait, serr := settle(done, next)
+				early = early || wait
+				if err == nil {
+					err = serr
+				}
+			}
+			switch {
+			case err != nil:
+				return n, s.putBack(ctx, err, jobs[i:])
+			case early:
+				return n, s.putBack(ctx, nil, jobs[i:])
+			}
+			continue
+		}
 		j := s.groupEnd(jobs, i)
 		group := jobs[i:j]
 		s.observeLag(ctx, group)

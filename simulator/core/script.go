@@ -67,6 +67,48 @@ func (s *Script[A]) RunWith(ctx context.Context, c redis.Scripter, keys []string
 	return s.s.Run(ctx, c, keys, argv...)
 }
 
+// Call makes ready a call of the script with keys and args, to be sent
+// later, with others, in one round trip (a Step of the scheduler).
+func (s *Script[A]) Call(keys []string, args A) (Call, error) {
+	b, err := json.Marshal(args)
+	if err != nil {
+		return Call{}, fmt.Errorf("script arguments: %w", err)
+	}
+	if len(b) < 2 || b[0] != '{' {
+		return Call{}, fmt.Errorf("script arguments: %s is not a JSON object", b)
+	}
+	return Call{script: s.s, keys: keys, args: b}, nil
+}
+
+// A Call is a script's call made ready (Script.Call).
+type Call struct {
+	script *redis.Script
+	keys   []string
+	args   []byte // the JSON object of ARGV[1]
+}
+
+// queue puts the call on the pipeline p, by EVALSHA, as the script of the
+// n-th job of a run whose mark is the key mark (the prelude's args.run).
+func (c Call) queue(ctx context.Context, p redis.Pipeliner, mark string, n int, due, ttl int64) *redis.Cmd {
+	keys := append(c.keys[:len(c.keys):len(c.keys)], mark)
+	run := fmt.Sprintf(`{"run":{"key":%d,"n":%d,"due":%d,"ttl":%d}`, len(keys), n, due, ttl)
+	args := make([]byte, 0, len(run)+len(c.args))
+	args = append(args, run...)
+	if len(c.args) > 2 {
+		args = append(args, ',')
+	}
+	args = append(args, c.args[1:]...)
+	return p.EvalSha(ctx, c.script.Hash(), keys, string(args))
+}
+
+// load has Redis hold the call's script.
+func (c Call) load(ctx context.Context, rdb redis.Scripter) error {
+	if err := c.script.Load(ctx, rdb).Err(); err != nil {
+		return fmt.Errorf("load a script: %w", err)
+	}
+	return nil
+}
+
 var (
 	luaName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	luaWord = regexp.MustCompile(`^[A-Za-z0-9._:-]*$`)

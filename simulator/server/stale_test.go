@@ -40,7 +40,18 @@ func (c *staleCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	}
 }
 func (c *staleCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			c.maybeBefore(cmd)
+		}
+		err := next(ctx, cmds)
+		for _, cmd := range cmds {
+			if core.Stale(cmd.Err()) {
+				c.refused.Add(1)
+			}
+		}
+		return err
+	}
 }
 
 // maybeBefore calls before, once, when cmd is the first script whose

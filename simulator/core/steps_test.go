@@ -1,0 +1,302 @@
+package core_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator/core"
+)
+
+// stepArgs are the arguments of stepScript.
+type stepArgs struct {
+	Name string `json:"name"`
+	Now  int64  `json:"now"`
+	// Then schedules the job "note <Then>" at ThenAt (ms).
+	Then   string `json:"follow,omitempty"`
+	ThenAt int64  `json:"follow_at,omitempty"`
+	// RefuseOnce refuses the plan the first time (as a stale plan is).
+	RefuseOnce bool `json:"refuse_once,omitempty"`
+	Fail       bool `json:"fail,omitempty"`
+}
+
+// stepScript is a job's script that can go in a run: it notes its name on
+// the list KEYS[3], and may schedule a job, refuse its plan or fail.
+var stepScript = core.NewScript[stepArgs](`
+local refused = run_refusal()
+if refused then return refused end
+if args.refuse_once and redis.call('SET', KEYS[3] .. ':refused:' .. args.name, '1', 'NX') then
+  return {err = 'STALE the clock or the fault profile changed since they were read'}
+end
+if args.fail then error('the job ' .. args.name .. ' fails') end
+redis.call('RPUSH', KEYS[3], args.name)
+due_limit = args.now
+if args.follow then schedule(KEYS[1], KEYS[2], args.follow_at, 'note', {args.follow}) end
+return with_due_now({})
+`)
+
+// stepWorld is a scheduler with jobs of kind "step" (stepScript, in runs
+// or alone) and "note" (noted by Go, alone); what each does is noted in
+// the list of the key order, in the order it happened.
+type stepWorld struct {
+	e     *schedEnv
+	s     *core.Scheduler
+	rdb   redis.UniversalClient
+	order string
+	plans map[string]stepArgs // by name
+	runs  *runCounter
+	alone []string // the step jobs carried out alone, in order
+}
+
+func newStepWorld(t *testing.T, run int) *stepWorld {
+	e := newSchedEnv(t)
+	rdb := e.srv.Client(t)
+	runs := &runCounter{}
+	rdb.AddHook(runs)
+	c := core.NewClock(rdb, e.ks, core.ClockStart{At: start, Paused: true}, nil)
+	s := core.NewScheduler(rdb, e.ks, c, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), core.SchedulerOptions{Run: run})
+	w := &stepWorld{e: e, s: s, rdb: rdb, order: e.ks.Prefix + ":{" + e.ks.Namespace + "}:order", plans: map[string]stepArgs{}, runs: runs}
+	keys := []string{e.ks.SchedDue(), e.ks.Seq(), w.order}
+	plan := func(job core.Job) stepArgs {
+		a := w.plans[job.Args[0]]
+		a.Name, a.Now = job.Args[0], job.Due.UnixMilli()
+		return a
+	}
+	finish := func(ctx context.Context, out []string) error { return s.RunNow(ctx, out...) }
+	alone := func(ctx context.Context, job core.Job) error {
+		w.alone = append(w.alone, job.Args[0])
+		for {
+			out, err := stepScript.Run(ctx, rdb, keys, plan(job)).StringSlice()
+			if core.Stale(err) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			return finish(ctx, out)
+		}
+	}
+	s.Handle("step", alone)
+	s.HandleSteps("step", func(ctx context.Context, job core.Job) (core.Step, error) {
+		call, err := stepScript.Call(keys, plan(job))
+		return core.Step{Call: call, Finish: func(ctx context.Context, res *redis.Cmd) error {
+			out, err := res.StringSlice()
+			if core.Stale(err) {
+				return alone(ctx, job)
+			}
+			if err != nil {
+				return err
+			}
+			return finish(ctx, out)
+		}}, err
+	})
+	s.Handle("note", func(ctx context.Context, job core.Job) error {
+		return rdb.RPush(ctx, w.order, job.Args[0]).Err()
+	})
+	return w
+}
+
+// schedule schedules the job kind name at start + at.
+func (w *stepWorld) schedule(t *testing.T, at time.Duration, kind, name string) {
+	t.Helper()
+	if _, err := w.s.Schedule(context.Background(), start.Add(at), kind, name); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// warm carries out a job of each kind, so that the store holds the
+// script, and forgets it.
+func (w *stepWorld) warm(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	w.schedule(t, 0, "step", "warm")
+	if _, err := w.s.RunDue(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.rdb.Del(ctx, w.order).Err(); err != nil {
+		t.Fatal(err)
+	}
+	w.runs.take()
+}
+
+// done answers what was carried out, in order.
+func (w *stepWorld) done(t *testing.T) string {
+	t.Helper()
+	got, err := w.rdb.LRange(context.Background(), w.order, 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(got, " ")
+}
+
+// runCounter counts the pipelines of EVALSHA a client sends, and the calls
+// in them.
+type runCounter struct {
+	mu          sync.Mutex
+	runs, calls int
+	single      int // EVALSHA sent alone
+}
+
+func (c *runCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *runCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.mu.Lock()
+		if cmd.Name() == "evalsha" {
+			c.single++
+		}
+		c.mu.Unlock()
+		return next(ctx, cmd)
+	}
+}
+func (c *runCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.mu.Lock()
+		n := 0
+		for _, cmd := range cmds {
+			if cmd.Name() == "evalsha" {
+				n++
+			}
+		}
+		if n > 0 {
+			c.runs++
+			c.calls += n
+		}
+		c.mu.Unlock()
+		return next(ctx, cmds)
+	}
+}
+
+func (c *runCounter) take() (runs, calls, single int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	runs, calls, single = c.runs, c.calls, c.single
+	c.runs, c.calls, c.single = 0, 0, 0
+	return runs, calls, single
+}
+
+// An advance sends the scripts of jobs with steps in runs, one round trip
+// a run of 16, and carries them out in due order, as one at a time would.
+func TestAdvanceSendsStepsInRuns(t *testing.T) {
+	for _, run := range []int{16, 1} {
+		t.Run(fmt.Sprintf("run=%d", run), func(t *testing.T) {
+			w := newStepWorld(t, run)
+			w.warm(t)
+			var want []string
+			for i := range 40 {
+				name := fmt.Sprintf("s%02d", i)
+				w.schedule(t, time.Duration(40-i)*time.Minute, "step", name) // scheduled out of order
+				want = append([]string{name}, want...)
+			}
+			w.runs.take()
+			if _, err := w.s.Advance(context.Background(), time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if got := w.done(t); got != strings.Join(want, " ") {
+				t.Fatalf("carried out %s, want %s", got, strings.Join(want, " "))
+			}
+			runs, calls, single := w.runs.take()
+			if run == 1 && (runs != 0 || single < 40) {
+				t.Fatalf("%d runs, %d scripts alone; want none, and the 40 jobs' scripts alone", runs, single)
+			}
+			if run == 16 && (runs != 3 || calls != 40 || single > 10) {
+				t.Fatalf("%d runs of %d scripts, %d scripts alone; want 3 runs of 40 (16, 16, 8), and only the scheduler's own alone", runs, calls, single)
+			}
+			if len(w.alone) != 0 && run > 1 {
+				t.Fatalf("carried out alone: %v", w.alone)
+			}
+			if n, _ := w.s.Pending(context.Background()); n != 0 {
+				t.Fatalf("%d jobs left", n)
+			}
+		})
+	}
+}
+
+// A run's script that refuses its plan is carried out again alone, and
+// the scripts after it wait for it: they are refused, and sent again
+// after it, in order.
+func TestStepRefusedIsCarriedOutBeforeTheRest(t *testing.T) {
+	w := newStepWorld(t, 16)
+	w.warm(t)
+	w.plans["c"] = stepArgs{RefuseOnce: true}
+	for i, name := range []string{"a", "b", "c", "d", "e"} {
+		w.schedule(t, time.Duration(i+1)*time.Minute, "step", name)
+	}
+	w.runs.take()
+	if _, err := w.s.Advance(context.Background(), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.done(t); got != "a b c d e" {
+		t.Fatalf("carried out %s, want a b c d e", got)
+	}
+	if fmt.Sprint(w.alone) != "[c]" {
+		t.Fatalf("carried out alone %v, want [c]", w.alone)
+	}
+	if runs, calls, _ := w.runs.take(); runs != 2 || calls != 7 {
+		t.Fatalf("%d runs of %d scripts, want 2 of 7: a-e, then d and e again", runs, calls)
+	}
+}
+
+// A job that a run's script schedules before the run's next job goes
+// first, and so does one it schedules due at once; a job due at the same
+// time as the next, scheduled later, goes after it.
+func TestStepScheduledBeforeTheNextGoesFirst(t *testing.T) {
+	w := newStepWorld(t, 16)
+	w.warm(t)
+	w.plans["b"] = stepArgs{Then: "b-then", ThenAt: start.Add(150 * time.Second).UnixMilli()}
+	w.plans["c"] = stepArgs{Then: "c-now", ThenAt: start.Add(3 * time.Minute).UnixMilli()}
+	w.plans["d"] = stepArgs{Then: "d-with-e", ThenAt: start.Add(5 * time.Minute).UnixMilli()}
+	for i, name := range []string{"a", "b", "c", "d", "e", "f"} {
+		w.schedule(t, time.Duration(i+1)*time.Minute, "step", name)
+	}
+	if _, err := w.s.Advance(context.Background(), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := w.done(t), "a b b-then c c-now d e d-with-e f"; got != want {
+		t.Fatalf("carried out %s, want %s", got, want)
+	}
+	if len(w.alone) != 0 {
+		t.Fatalf("carried out alone: %v", w.alone)
+	}
+}
+
+// When a run's script fails, the jobs before it are carried out, it stays
+// claimed, and those after it go back to wait: nothing is done out of
+// order or lost.
+func TestStepFailureLeavesTheRestToWait(t *testing.T) {
+	ctx := context.Background()
+	w := newStepWorld(t, 16)
+	w.warm(t)
+	w.plans["c"] = stepArgs{Fail: true}
+	for i, name := range []string{"a", "b", "c", "d", "e"} {
+		w.schedule(t, time.Duration(i+1)*time.Minute, "step", name)
+	}
+	_, err := w.s.RunDue(ctx, start.Add(time.Hour))
+	if err == nil || !strings.Contains(err.Error(), "the job c fails") {
+		t.Fatalf("RunDue answered %v, want the failure of c", err)
+	}
+	if got := w.done(t); got != "a b" {
+		t.Fatalf("carried out %s, want a b", got)
+	}
+	due, err := w.rdb.ZRange(ctx, w.e.ks.SchedDue(), 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := w.rdb.ZRange(ctx, w.e.ks.SchedInflight(), 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != 2 || !strings.HasSuffix(due[0], "|step|d") || !strings.HasSuffix(due[1], "|step|e") {
+		t.Fatalf("due %v, want d and e back", due)
+	}
+	if len(claimed) != 1 || !strings.HasSuffix(claimed[0], "|step|c") {
+		t.Fatalf("claimed %v, want c alone, until its lease ends", claimed)
+	}
+}
