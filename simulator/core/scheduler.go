@@ -512,27 +512,22 @@ func (s *Scheduler) runSequence(ctx context.Context, jobs []string, settle func(
 	n := 0
 	for i := 0; i < len(jobs); {
 		if s.stepped(jobs[i]) {
-			done, used, early, err := s.runSteps(ctx, jobs[i:])
-			n += len(done)
-			i += used
-			next := ""
-			if i < len(jobs) {
-				next = jobs[i]
-			}
-			if len(done) > 0 {
-				wait, serr := settle(done, next)
-				early = early || wait
-				if err == nil {
-					err = serr
+			if r := s.runSteps(ctx, jobs[i:]); r.used > 0 || r.err != nil || r.early {
+				n += r.carried
+				i += r.used
+				next := ""
+				if i < len(jobs) {
+					next = jobs[i]
 				}
+				switch wait, err := settleSteps(ctx, r, next, settle); {
+				case err != nil:
+					return n, s.putBack(ctx, err, jobs[i:])
+				case wait:
+					return n, s.putBack(ctx, nil, jobs[i:])
+				}
+				continue
 			}
-			switch {
-			case err != nil:
-				return n, s.putBack(ctx, err, jobs[i:])
-			case early:
-				return n, s.putBack(ctx, nil, jobs[i:])
-			}
-			continue
+			// not for a run after all: as any other job
 		}
 		j := s.groupEnd(jobs, i)
 		group := jobs[i:j]
@@ -554,6 +549,27 @@ func (s *Scheduler) runSequence(ctx context.Context, jobs []string, settle func(
 		}
 	}
 	return n, nil
+}
+
+// settleSteps settles what runSteps did (r), before the job next: it
+// releases the jobs still held, and tells whether next must wait for a job
+// the runs scheduled, or fell due before it meanwhile (settle).
+func settleSteps(ctx context.Context, r stepsResult, next string, settle func(group []string, next string) (bool, error)) (wait bool, err error) {
+	wait, err = r.early, r.err
+	switch {
+	case len(r.held) > 0:
+		w, serr := settle(r.held, next)
+		wait = wait || w
+		if err == nil {
+			err = serr
+		}
+	case r.carried > 0 && next != "" && kindOf(next) != "":
+		// the runs' jobs were released as they went: only what their
+		// handlers scheduled remains to be looked at
+		w, ok := ctx.Value(laneWatchKey{}).(*laneWatch)
+		wait = wait || ok && w.precedes(next)
+	}
+	return wait, err
 }
 
 // groupEnd answers where the group of claimed jobs that starts at i ends: a

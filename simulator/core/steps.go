@@ -51,112 +51,215 @@ func (s *Scheduler) stepped(m string) bool {
 	return s.opts.Run > 1 && s.steps[kindOf(m)] != nil
 }
 
-// runSteps carries out a run of the claimed jobs at the head of jobs: up to
-// SchedulerOptions.Run of them, of kinds with steps, their scripts in one
-// round trip, each finished in order. It answers the jobs it carried out,
-// to be released, and how many of jobs it dealt with (carried out, failed
-// or moved to the dead-letter set), from the first. The rest it did not
-// touch: early tells that they must wait, because the run scheduled a job
-// due before the first of them; err, that a job failed (it stays claimed).
-func (s *Scheduler) runSteps(ctx context.Context, jobs []string) (done []string, used int, early bool, err error) {
-	type ready struct {
-		at   int // in jobs
-		job  Job
-		step Step
-	}
-	var run []ready
+// stepsResult is what runSteps did with the jobs at the head of its list.
+type stepsResult struct {
+	carried int      // jobs carried out
+	held    []string // of those, the ones still in the in-flight set, to release
+	used    int      // the jobs dealt with, from the first: carried out, failed or moved to the dead-letter set
+	early   bool     // the rest must wait: the runs scheduled a job due before the first of them
+	err     error    // a job failed (it stays claimed), or the store did
+}
+
+// readyStep is a job made ready, at its place in runSteps' list.
+type readyStep struct {
+	at   int
+	job  Job
+	step Step
+}
+
+// stepRun is the scripts of a run of jobs, sent in one pipeline with the
+// release of jobs carried out before.
+type stepRun struct {
+	items    []readyStep
+	cmds     []*redis.Cmd
+	release  *redis.IntCmd
+	answered chan struct{}
+}
+
+// runSteps carries out the claimed jobs at the head of jobs whose kinds
+// have steps, in runs of up to SchedulerOptions.Run, and answers what it
+// did (stepsResult); it leaves the rest untouched. The scripts of a run go
+// to the store in one round trip, and while the store runs them the
+// process finishes the run before and makes the next one ready: one run
+// is in flight at a time, and the runs of one call are one chain (the
+// prelude's run_refusal), so that the store does what carrying the jobs
+// out one after another does.
+func (s *Scheduler) runSteps(ctx context.Context, jobs []string) stepsResult {
+	var res stepsResult
 	w, _ := ctx.Value(laneWatchKey{}).(*laneWatch)
-	for used < len(jobs) && len(run) < s.opts.Run && s.stepped(jobs[used]) {
-		if len(run) > 0 && w != nil && w.precedes(jobs[used]) {
-			break // a job scheduled before it goes first (runSequence)
+	items, next, why := s.readyRun(ctx, jobs, 0, w, true)
+	if len(items) == 0 {
+		res.used = next
+		if why == nil {
+			return res // not a job of a run
 		}
-		job, perr := ParseJob(jobs[used])
-		if perr != nil {
-			break // runGroup moves it to the dead-letter set
-		}
-		s.observeLag(ctx, jobs[used:used+1])
-		step, perr := s.steps[job.Kind](ctx, job)
-		switch {
-		case perr == nil:
-			run = append(run, ready{at: used, job: job, step: step})
-			used++
-			continue
-		case IsPermanent(perr):
-			if err := s.bury(ctx, jobs[used], deadFailed, perr); err != nil {
-				return done, used, false, err
+		res.used++
+		switch job, _ := ParseJob(jobs[next]); {
+		case errors.Is(why, ErrAlone):
+			if res.err = s.runHandler(ctx, jobs[next]); res.err == nil {
+				res.carried, res.held = 1, jobs[next:next+1]
 			}
-			used++
-			continue
-		case len(run) > 0: // the next run starts with it
-		case errors.Is(perr, ErrAlone):
-			if err := s.runHandler(ctx, jobs[used]); err != nil {
-				return nil, used + 1, false, err
-			}
-			return jobs[used : used+1], used + 1, false, nil
+		case IsPermanent(why):
+			res.err = s.bury(ctx, jobs[next], deadFailed, why)
 		default:
 			s.fired.WithLabelValues(job.Kind, "error").Inc()
-			return nil, used + 1, false, fmt.Errorf("job %s: %w", job, perr)
+			res.err = fmt.Errorf("job %s: %w", job, why)
 		}
-		break
-	}
-	if len(run) == 0 {
-		return nil, used, false, nil
-	}
-	for _, r := range run {
-		// A pipeline cannot fall back to EVAL as a call alone does: a
-		// script is loaded the first time this scheduler sends it. Should
-		// Redis lose it since (a restart), the call answers NOSCRIPT, and
-		// it is loaded again.
-		if h := r.step.Call.script.Hash(); !s.isLoaded(h) {
-			if err := r.step.Call.load(ctx, s.rdb); err != nil {
-				return nil, run[0].at, false, err
-			}
-			s.loaded.Store(h, true)
-		}
+		return res
 	}
 	mark := s.ks.SchedRun(strconv.FormatUint(rand.Uint64(), 36))
-	p := s.rdb.Pipeline()
-	cmds := make([]*redis.Cmd, len(run))
-	for k, r := range run {
-		cmds[k] = r.step.Call.queue(ctx, p, mark, k+1, r.job.Due.UnixMilli(), s.opts.Lease.Milliseconds())
+	place := 0
+	stopAt := -1 // where the jobs that did not run begin
+	var release []string
+	send := func(items []readyStep) *stepRun {
+		r := &stepRun{items: items, cmds: make([]*redis.Cmd, len(items)), answered: make(chan struct{})}
+		p := s.rdb.Pipeline()
+		if len(release) > 0 {
+			r.release = p.ZRem(ctx, s.flyKey, toAny(release)...)
+			release = nil
+		}
+		for k, it := range items {
+			place++
+			r.cmds[k] = it.step.Call.queue(ctx, p, mark, place, it.job.Due.UnixMilli(), s.opts.Lease.Milliseconds())
+		}
+		go func() {
+			defer close(r.answered)
+			_, _ = p.Exec(ctx) // each call's error is its own
+		}()
+		return r
 	}
-	_, _ = p.Exec(ctx) // each call's error is its own: Finish reads it
-	for k, r := range run {
-		why := cmds[k].Err()
-		if redis.HasErrorPrefix(why, "RUN") {
-			// Not run, nor any after it: the job before it did not
-			// come to its end (finished since, or failed), or the run
-			// scheduled a job that goes first.
-			return done, r.at, redis.HasErrorPrefix(why, "RUN early"), err
+	cur := send(items)
+	sent := next
+	for cur != nil {
+		var nxt []readyStep
+		if res.err == nil && stopAt < 0 && next < len(jobs) {
+			nxt, next, _ = s.readyRun(ctx, jobs, next, w, false) // what cannot go in it goes after the runs
 		}
-		if reply := (redis.Error)(nil); err != nil && why != nil && !errors.As(why, &reply) {
-			return done, r.at, false, err // after a failure, what the store did not answer goes back
+		<-cur.answered
+		var after *stepRun
+		if len(nxt) > 0 && answeredAll(cur) {
+			after = send(nxt)
+			sent = next
+		} else if len(nxt) > 0 {
+			next = nxt[0].at // not sent: the store lost calls of cur
 		}
-		if redis.HasErrorPrefix(why, "NOSCRIPT") {
-			// The store does not hold the script (it started afresh): it
-			// is loaded again, and the job goes with the rest in the
-			// next run.
-			s.loaded.Delete(r.step.Call.script.Hash())
-			return done, r.at, false, err
+		if cur.release != nil && cur.release.Err() != nil && res.err == nil {
+			res.err = fmt.Errorf("release jobs: %w", cur.release.Err())
 		}
-		ferr := r.step.Finish(ctx, cmds[k])
-		switch {
-		case ferr == nil:
-			s.fired.WithLabelValues(r.job.Kind, "ok").Inc()
-			done = append(done, jobs[r.at])
-		case IsPermanent(ferr):
-			if berr := s.bury(ctx, jobs[r.at], deadFailed, ferr); berr != nil && err == nil {
-				err = berr
+		s.signalReleased()
+		for k, it := range cur.items {
+			if stopAt >= 0 {
+				break // nothing ran after a refusal
 			}
-		default:
-			s.fired.WithLabelValues(r.job.Kind, "error").Inc()
-			s.log.DebugContext(ctx, "job failed", "job", jobs[r.at], "err", ferr)
-			if err == nil {
-				err = fmt.Errorf("job %s: %w", r.job, ferr)
+			why := cur.cmds[k].Err()
+			switch {
+			case redis.HasErrorPrefix(why, "RUN"):
+				// Not run, nor any after it: the job before it did not
+				// come to its end (finished since, or failed), or the
+				// runs scheduled a job that goes first.
+				stopAt, res.early = it.at, redis.HasErrorPrefix(why, "RUN early")
+				continue
+			case res.err != nil && why != nil && !isReply(why):
+				stopAt = it.at // after a failure, what the store did not answer goes back
+				continue
+			case redis.HasErrorPrefix(why, "NOSCRIPT"):
+				// The store does not hold the script (it started afresh):
+				// it is loaded again, and the job goes in the next runs.
+				s.loaded.Delete(it.step.Call.script.Hash())
+				stopAt = it.at
+				continue
 			}
+			ferr := it.step.Finish(ctx, cur.cmds[k])
+			switch {
+			case ferr == nil:
+				s.fired.WithLabelValues(it.job.Kind, "ok").Inc()
+				res.carried++
+				release = append(release, jobs[it.at])
+			case IsPermanent(ferr):
+				if berr := s.bury(ctx, jobs[it.at], deadFailed, ferr); berr != nil && res.err == nil {
+					res.err = berr
+				}
+			default:
+				s.fired.WithLabelValues(it.job.Kind, "error").Inc()
+				s.log.DebugContext(ctx, "job failed", "job", jobs[it.at], "err", ferr)
+				if res.err == nil {
+					res.err = fmt.Errorf("job %s: %w", it.job, ferr)
+				}
+			}
+		}
+		cur = after
+	}
+	res.held, res.used = release, sent
+	if stopAt >= 0 {
+		res.used = stopAt
+	}
+	return res
+}
+
+// readyRun makes ready the jobs of jobs from from on, up to
+// SchedulerOptions.Run of them, of kinds with steps. It stops before a job
+// that cannot be read, or that a job the namespace's handlers scheduled
+// goes before (w; the first too, unless head), and before a job that goes
+// alone or cannot be made ready, answering why when that job is the first.
+// It answers where it stopped.
+func (s *Scheduler) readyRun(ctx context.Context, jobs []string, from int, w *laneWatch, head bool) ([]readyStep, int, error) {
+	var items []readyStep
+	i := from
+	for ; i < len(jobs) && len(items) < s.opts.Run && s.stepped(jobs[i]); i++ {
+		if (len(items) > 0 || !head) && w != nil && w.precedes(jobs[i]) {
+			break // a job scheduled before it goes first (runSequence)
+		}
+		job, err := ParseJob(jobs[i])
+		if err != nil {
+			break // runGroup moves it to the dead-letter set
+		}
+		step, err := s.steps[job.Kind](ctx, job)
+		if err == nil {
+			err = s.loadOnce(ctx, step.Call)
+		}
+		if err != nil {
+			if len(items) > 0 {
+				break // the next runs start with it
+			}
+			return nil, i, err
+		}
+		s.observeLag(ctx, jobs[i:i+1])
+		items = append(items, readyStep{at: i, job: job, step: step})
+	}
+	return items, i, nil
+}
+
+// loadOnce has the store hold the script of call the first time this
+// scheduler sends it: a pipeline cannot fall back to EVAL as a call alone
+// does. Should Redis lose it since (a restart), the call answers NOSCRIPT,
+// and runSteps has it loaded again.
+func (s *Scheduler) loadOnce(ctx context.Context, call Call) error {
+	h := call.script.Hash()
+	if s.isLoaded(h) {
+		return nil
+	}
+	if err := call.load(ctx, s.rdb); err != nil {
+		return err
+	}
+	s.loaded.Store(h, true)
+	return nil
+}
+
+// answeredAll tells whether the store answered every call of r, if only
+// with an error of its own: none was lost on the way.
+func answeredAll(r *stepRun) bool {
+	for _, c := range r.cmds {
+		if err := c.Err(); err != nil && !isReply(err) {
+			return false
 		}
 	}
-	return done, used, false, err
+	return r.release == nil || r.release.Err() == nil || isReply(r.release.Err())
+}
+
+// isReply tells whether err is an error the store answered.
+func isReply(err error) bool {
+	var reply redis.Error
+	return errors.As(err, &reply)
 }
 
 // isLoaded tells whether this scheduler loaded the script of SHA-1 hash.
