@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +130,43 @@ func TestEventSocketCatchesUpThenFollows(t *testing.T) {
 	}
 	if c, _ := b.do("GET", "/ws/events?after=yesterday", nil); c != 400 {
 		t.Fatalf("a bad after: %d, want 400", c)
+	}
+}
+
+// The syncs of an advance go to Redis in runs: a watcher on another
+// process sees every event of the log, once, in its order.
+func TestEventSocketFollowsAnAdvanceInRuns(t *testing.T) {
+	e := newEnv(t)
+	b := e.newInstance()
+	e.patchFaults(`{"sync_lag":{"min":"1m","max":"2h"}}`)
+	for i := range 40 {
+		e.submit(firstFilingWebsite(fmt.Sprintf("137%08d", 2*i), fmt.Sprintf("137%08d", 2*i+1)))
+	}
+	before := e.events("").Events
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(b.url, "http")+"/ws/events?after="+before[len(before)-1].ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	e.advance("3h")
+	var logged []string
+	for _, r := range e.events(before[len(before)-1].ID).Events {
+		logged = append(logged, r.ID+" "+r.Kind)
+	}
+	if len(logged) < 40*6 {
+		t.Fatalf("%d events in the log after the advance, want the 40 syncs' 6 each", len(logged))
+	}
+	var seen []string
+	for len(seen) < len(logged) {
+		ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var r core.Record
+		if err := ws.ReadJSON(&r); err != nil {
+			t.Fatalf("after %d events of %d: %v", len(seen), len(logged), err)
+		}
+		seen = append(seen, r.ID+" "+r.Kind)
+	}
+	if strings.Join(seen, "\n") != strings.Join(logged, "\n") {
+		t.Fatalf("the socket saw\n%s\nthe log holds\n%s", strings.Join(seen, "\n"), strings.Join(logged, "\n"))
 	}
 }
 
