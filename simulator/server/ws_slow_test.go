@@ -58,9 +58,18 @@ func TestEventSocketDropsTheSlowKeepsTheReader(t *testing.T) {
 		}
 	}()
 
-	const first, second = 300, 30 // 660 events of a kilobyte: more than the socket's queue (128) and buffers
-	flood(e.instance, 0, first)
-	flood(e.instance, first, second)
+	// 660 events of a kilobyte: more than the socket's queue (128) and
+	// buffers. They come as fast as a client that reads takes them, a few
+	// at a time: the reader keeps within a few events of the log, and a
+	// moment the machine gives the test's other goroutines (its collector)
+	// does not put it 128 behind.
+	const first, second = 300, 30
+	for i := 0; i < first+second; i += 10 {
+		flood(e.instance, i, 10)
+		for deadline := time.Now().Add(10 * time.Second); delivered.Load() < int64(i) && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+	}
 
 	// the stalled client reads at last: what was under way, then the close
 	stalled.SetReadDeadline(time.Now().Add(10 * time.Second))
