@@ -99,7 +99,7 @@ func BenchmarkAdvance(b *testing.B) {
 		b.Run(fmt.Sprintf("orders=%d", n), func(b *testing.B) {
 			var events float64
 			var cpu, store time.Duration // of this process (the store too, when embedded), of a real Redis
-			commands := 0
+			commands, trips := 0, 0
 			for b.Loop() {
 				b.StopTimer()
 				e := newBenchEnv(b)
@@ -112,6 +112,7 @@ func BenchmarkAdvance(b *testing.B) {
 				before := activity(families(b, e.reg)["smsim_scheduler_events_total"])
 				count.take()
 				count.takeBackground()
+				count.takeTrips()
 				cpu0, store0 := processCPU(b), storeCPU(b, e)
 				b.StartTimer()
 				e.advance("24h")
@@ -122,6 +123,7 @@ func BenchmarkAdvance(b *testing.B) {
 				fg, _ := count.take()
 				bg, _ := count.takeBackground()
 				commands += fg + bg
+				trips += count.takeTrips()
 				b.StartTimer()
 			}
 			b.ReportMetric(events/float64(b.N), "events/op")
@@ -131,6 +133,7 @@ func BenchmarkAdvance(b *testing.B) {
 				b.ReportMetric(float64(store.Nanoseconds())/events, "redis-cpu-ns/event")
 			}
 			b.ReportMetric(float64(commands)/events, "commands/event")
+			b.ReportMetric(float64(trips)/events, "round-trips/event")
 		})
 	}
 }
