@@ -101,6 +101,12 @@ func (c Call) queue(ctx context.Context, p redis.Pipeliner, mark string, n int, 
 	return p.EvalSha(ctx, c.script.Hash(), keys, string(args))
 }
 
+// run runs the call alone, by EVALSHA, falling back to EVAL when Redis
+// does not hold the script yet.
+func (c Call) run(ctx context.Context, rdb redis.Scripter) *redis.Cmd {
+	return c.script.Run(ctx, rdb, c.keys, string(c.args))
+}
+
 // load has Redis hold the call's script.
 func (c Call) load(ctx context.Context, rdb redis.Scripter) error {
 	if err := c.script.Load(ctx, rdb).Err(); err != nil {

@@ -107,6 +107,9 @@ func (s *Scheduler) runSteps(ctx context.Context, jobs []string) stepsResult {
 		}
 		return res
 	}
+	if len(items) == 1 && (next == len(jobs) || !s.stepped(jobs[next])) {
+		return s.runAlone(ctx, jobs, items[0])
+	}
 	mark := s.ks.SchedRun(strconv.FormatUint(rand.Uint64(), 36))
 	place := 0
 	stopAt := -1 // where the jobs that did not run begin
@@ -192,6 +195,25 @@ func (s *Scheduler) runSteps(ctx context.Context, jobs []string) stepsResult {
 	res.held, res.used = release, sent
 	if stopAt >= 0 {
 		res.used = stopAt
+	}
+	return res
+}
+
+// runAlone carries out a job made ready that has no other to go with (a
+// lane's, a request's): its script alone, no run's mark to keep.
+func (s *Scheduler) runAlone(ctx context.Context, jobs []string, it readyStep) stepsResult {
+	res := stepsResult{used: it.at + 1}
+	err := it.step.Finish(ctx, it.step.Call.run(ctx, s.rdb))
+	switch {
+	case err == nil:
+		s.fired.WithLabelValues(it.job.Kind, "ok").Inc()
+		res.carried, res.held = 1, jobs[it.at:it.at+1]
+	case IsPermanent(err):
+		res.err = s.bury(ctx, jobs[it.at], deadFailed, err)
+	default:
+		s.fired.WithLabelValues(it.job.Kind, "error").Inc()
+		s.log.DebugContext(ctx, "job failed", "job", jobs[it.at], "err", err)
+		res.err = fmt.Errorf("job %s: %w", it.job, err)
 	}
 	return res
 }

@@ -127,6 +127,24 @@ func (w *stepWorld) warm(t *testing.T) {
 	w.runs.take()
 }
 
+// marks answers the runs' marks in the store, and how long each has to
+// live.
+func (w *stepWorld) marks(t *testing.T) map[string]time.Duration {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := w.rdb.Keys(ctx, w.e.ks.SchedRun("*")).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]time.Duration{}
+	for _, k := range keys {
+		if out[k], err = w.rdb.PTTL(ctx, k).Result(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
 // done answers what was carried out, in order.
 func (w *stepWorld) done(t *testing.T) string {
 	t.Helper()
@@ -211,6 +229,15 @@ func TestAdvanceSendsStepsInRuns(t *testing.T) {
 			}
 			if len(w.alone) != 0 && run > 1 {
 				t.Fatalf("carried out alone: %v", w.alone)
+			}
+			marks := w.marks(t)
+			if run == 1 && len(marks) != 0 || run == 16 && len(marks) != 1 {
+				t.Fatalf("the runs left marks %v, want one for the advance's runs (none one at a time)", marks)
+			}
+			for key, ttl := range marks {
+				if ttl <= 0 || ttl > 30*time.Second {
+					t.Fatalf("%s lives %s, want at most the lease, 30s", key, ttl)
+				}
 			}
 			if n, _ := w.s.Pending(context.Background()); n != 0 {
 				t.Fatalf("%d jobs left", n)
@@ -298,5 +325,27 @@ func TestStepFailureLeavesTheRestToWait(t *testing.T) {
 	}
 	if len(claimed) != 1 || !strings.HasSuffix(claimed[0], "|step|c") {
 		t.Fatalf("claimed %v, want c alone, until its lease ends", claimed)
+	}
+}
+
+// A job of a kind with steps that has no other to go with goes alone, as
+// its script would: no run, no mark.
+func TestStepAloneGoesWithoutARun(t *testing.T) {
+	w := newStepWorld(t, 16)
+	w.warm(t)
+	w.schedule(t, time.Minute, "step", "a")
+	w.schedule(t, 2*time.Minute, "note", "b")
+	w.schedule(t, 3*time.Minute, "step", "c")
+	if _, err := w.s.Advance(context.Background(), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.done(t); got != "a b c" {
+		t.Fatalf("carried out %s, want a b c", got)
+	}
+	if runs, _, _ := w.runs.take(); runs != 0 {
+		t.Fatalf("%d runs, want none", runs)
+	}
+	if marks := w.marks(t); len(marks) != 0 {
+		t.Fatalf("marks %v, want none", marks)
 	}
 }
