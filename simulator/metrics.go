@@ -16,7 +16,8 @@ func newStoreMetrics(reg prometheus.Registerer) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "smsim_redis_errors_total",
 		Help: "Redis commands of this instance that failed (unreachable store, timeout, error reply), by command. " +
-			"A missing key (redis.Nil), a script not yet cached (NOSCRIPT, run again with EVAL), a command " +
+			"A missing key (redis.Nil), a script not yet cached (NOSCRIPT, run again with EVAL), a script that " +
+			"refused a stale plan (STALE) or its place in a run of scripts (RUN; both carried out again), a command " +
 			"whose caller gave up or ran out of its own time (a long poll's timeout) and a feature the client " +
 			"asks for as it connects and goes without (CLIENT SETINFO before Redis 7.2) are not failures.",
 	}, []string{"command"})
@@ -54,12 +55,14 @@ func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 
 // count counts a failed command, unless its failure is no fault of the
 // store: a missing key, a script to load, a script's refusal of a stale
-// plan (its caller plans again), a caller that gave up or whose own time
+// plan (its caller plans again) or of its place in a run (the scheduler
+// sends it again), a caller that gave up or whose own time
 // ran out (a long poll's timeout), a feature go-redis asks the server for
 // as it connects and goes without when refused (CLIENT SETINFO before
 // Redis 7.2, CLIENT MAINT_NOTIFICATIONS).
 func (h redisHook) count(ctx context.Context, cmd redis.Cmder, err error) {
-	if err == nil || errors.Is(err, redis.Nil) || redis.HasErrorPrefix(err, "NOSCRIPT") || redis.HasErrorPrefix(err, "STALE") || ctx.Err() != nil {
+	if err == nil || errors.Is(err, redis.Nil) || redis.HasErrorPrefix(err, "NOSCRIPT") || redis.HasErrorPrefix(err, "STALE") ||
+		redis.HasErrorPrefix(err, "RUN") || ctx.Err() != nil {
 		return
 	}
 	if cmd.Name() == "client" && redis.HasErrorPrefix(err, "unknown subcommand") {

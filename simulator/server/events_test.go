@@ -1,13 +1,16 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/redis/go-redis/v9"
 
 	"smsim/miit"
 	"smsim/simulator/core"
@@ -134,11 +137,16 @@ func TestEventSocketCatchesUpThenFollows(t *testing.T) {
 }
 
 // The syncs of an advance go to Redis in runs: a watcher on another
-// process sees every event of the log, once, in its order.
+// process sees every event of the log, once, in its order. Some syncs'
+// scripts refuse their place in a run (a code message the network holds
+// less long than the gap to the next sync goes first): no failure of the
+// store for that.
 func TestEventSocketFollowsAnAdvanceInRuns(t *testing.T) {
 	e := newEnv(t)
 	b := e.newInstance()
-	e.patchFaults(`{"sync_lag":{"min":"1m","max":"2h"}}`)
+	e.patchFaults(`{"sync_lag":{"min":"1m","max":"2h"},"sms_delay":{"min":"0s","max":"3m"}}`)
+	var refused refusalCounter
+	e.rdb.AddHook(&refused)
 	for i := range 40 {
 		e.submit(firstFilingWebsite(fmt.Sprintf("137%08d", 2*i), fmt.Sprintf("137%08d", 2*i+1)))
 	}
@@ -167,6 +175,31 @@ func TestEventSocketFollowsAnAdvanceInRuns(t *testing.T) {
 	}
 	if strings.Join(seen, "\n") != strings.Join(logged, "\n") {
 		t.Fatalf("the socket saw\n%s\nthe log holds\n%s", strings.Join(seen, "\n"), strings.Join(logged, "\n"))
+	}
+	if refused.n.Load() == 0 {
+		t.Fatal("no script refused its place in a run: the case is not made")
+	}
+	for _, m := range families(t, e.reg)["smsim_redis_errors_total"].GetMetric() {
+		if v := m.GetCounter().GetValue(); v != 0 {
+			t.Errorf("smsim_redis_errors_total %v: %v, want none", m.GetLabel(), v)
+		}
+	}
+}
+
+// refusalCounter counts the scripts of runs that refused their place.
+type refusalCounter struct{ n atomic.Int64 }
+
+func (c *refusalCounter) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (c *refusalCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (c *refusalCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		for _, cmd := range cmds {
+			if redis.HasErrorPrefix(cmd.Err(), "RUN") {
+				c.n.Add(1)
+			}
+		}
+		return err
 	}
 }
 
