@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"smsim/simulator/core"
+	"smsim/simulator/core/testkit"
 )
 
 // stepArgs are the arguments of stepScript.
@@ -132,7 +133,7 @@ func (w *stepWorld) warm(t *testing.T) {
 func (w *stepWorld) marks(t *testing.T) map[string]time.Duration {
 	t.Helper()
 	ctx := context.Background()
-	keys, err := w.rdb.Keys(ctx, w.e.ks.SchedRun("*")).Result()
+	keys, err := testkit.Keys(ctx, w.rdb, w.e.ks.SchedRun("*"))
 	if err != nil {
 		t.Fatal(err)
 	}
