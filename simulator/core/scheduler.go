@@ -841,7 +841,14 @@ func (s *Scheduler) runHandler(ctx context.Context, m string) error {
 		s.fired.WithLabelValues(job.Kind, "unknown_kind").Inc()
 		return s.bury(ctx, m, deadUnknown, fmt.Errorf("job %s: no handler for jobs of kind %q", job, job.Kind))
 	}
-	err = s.handlers[job.Kind](ctx, job)
+	return s.settled(ctx, m, job, s.handlers[job.Kind](ctx, job))
+}
+
+// settled counts how the claimed job m (job, read) ended, its handler
+// having answered err: carried out, failed for good (it goes to the
+// dead-letter set), or failed (it stays claimed, and the error is
+// answered).
+func (s *Scheduler) settled(ctx context.Context, m string, job Job, err error) error {
 	switch {
 	case err == nil:
 		s.fired.WithLabelValues(job.Kind, "ok").Inc()

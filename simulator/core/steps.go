@@ -94,16 +94,11 @@ func (s *Scheduler) runSteps(ctx context.Context, jobs []string) stepsResult {
 			return res // not a job of a run
 		}
 		res.used++
-		switch job, _ := ParseJob(jobs[next]); {
-		case errors.Is(why, ErrAlone):
-			if res.err = s.runHandler(ctx, jobs[next]); res.err == nil {
-				res.carried, res.held = 1, jobs[next:next+1]
-			}
-		case IsPermanent(why):
-			res.err = s.bury(ctx, jobs[next], deadFailed, why)
-		default:
-			s.fired.WithLabelValues(job.Kind, "error").Inc()
-			res.err = fmt.Errorf("job %s: %w", job, why)
+		if !errors.Is(why, ErrAlone) { // it could not be made ready
+			job, _ := ParseJob(jobs[next])
+			res.err = s.settled(ctx, jobs[next], job, why)
+		} else if res.err = s.runHandler(ctx, jobs[next]); res.err == nil {
+			res.carried, res.held = 1, jobs[next:next+1]
 		}
 		return res
 	}
@@ -173,21 +168,12 @@ func (s *Scheduler) runSteps(ctx context.Context, jobs []string) stepsResult {
 				continue
 			}
 			ferr := it.step.Finish(ctx, cur.cmds[k])
-			switch {
-			case ferr == nil:
-				s.fired.WithLabelValues(it.job.Kind, "ok").Inc()
+			if ferr == nil {
 				res.carried++
 				release = append(release, jobs[it.at])
-			case IsPermanent(ferr):
-				if berr := s.bury(ctx, jobs[it.at], deadFailed, ferr); berr != nil && res.err == nil {
-					res.err = berr
-				}
-			default:
-				s.fired.WithLabelValues(it.job.Kind, "error").Inc()
-				s.log.DebugContext(ctx, "job failed", "job", jobs[it.at], "err", ferr)
-				if res.err == nil {
-					res.err = fmt.Errorf("job %s: %w", it.job, ferr)
-				}
+			}
+			if err := s.settled(ctx, jobs[it.at], it.job, ferr); err != nil && res.err == nil {
+				res.err = err
 			}
 		}
 		cur = after
@@ -204,17 +190,10 @@ func (s *Scheduler) runSteps(ctx context.Context, jobs []string) stepsResult {
 func (s *Scheduler) runAlone(ctx context.Context, jobs []string, it readyStep) stepsResult {
 	res := stepsResult{used: it.at + 1}
 	err := it.step.Finish(ctx, it.step.Call.run(ctx, s.rdb))
-	switch {
-	case err == nil:
-		s.fired.WithLabelValues(it.job.Kind, "ok").Inc()
+	if err == nil {
 		res.carried, res.held = 1, jobs[it.at:it.at+1]
-	case IsPermanent(err):
-		res.err = s.bury(ctx, jobs[it.at], deadFailed, err)
-	default:
-		s.fired.WithLabelValues(it.job.Kind, "error").Inc()
-		s.log.DebugContext(ctx, "job failed", "job", jobs[it.at], "err", err)
-		res.err = fmt.Errorf("job %s: %w", it.job, err)
 	}
+	res.err = s.settled(ctx, jobs[it.at], it.job, err)
 	return res
 }
 
