@@ -27,6 +27,9 @@ type stepArgs struct {
 	// RefuseOnce refuses the plan the first time (as a stale plan is).
 	RefuseOnce bool `json:"refuse_once,omitempty"`
 	Fail       bool `json:"fail,omitempty"`
+	// FinishFails: the script runs, and what the process does after it
+	// fails.
+	FinishFails bool `json:"-"`
 }
 
 // stepScript is a job's script that can go in a run: it notes its name on
@@ -87,7 +90,8 @@ func newStepWorld(t *testing.T, run int) *stepWorld {
 	}
 	s.Handle("step", alone)
 	s.HandleSteps("step", func(ctx context.Context, job core.Job) (core.Step, error) {
-		call, err := stepScript.Call(keys, plan(job))
+		a := plan(job)
+		call, err := stepScript.Call(keys, a)
 		return core.Step{Call: call, Finish: func(ctx context.Context, res *redis.Cmd) error {
 			out, err := res.StringSlice()
 			if core.Stale(err) {
@@ -95,6 +99,9 @@ func newStepWorld(t *testing.T, run int) *stepWorld {
 			}
 			if err != nil {
 				return err
+			}
+			if a.FinishFails {
+				return fmt.Errorf("what follows the script of %s fails", a.Name)
 			}
 			return finish(ctx, out)
 		}}, err
@@ -348,5 +355,43 @@ func TestStepAloneGoesWithoutARun(t *testing.T) {
 	}
 	if marks := w.marks(t); len(marks) != 0 {
 		t.Fatalf("marks %v, want none", marks)
+	}
+}
+
+// When what follows a run's script fails, the script did run, and so did
+// those after it, in that run and in the run sent meanwhile: they are
+// finished and released, the job that failed stays claimed, and only the
+// jobs not sent go back.
+func TestStepFinishFailureFinishesWhatRan(t *testing.T) {
+	ctx := context.Background()
+	w := newStepWorld(t, 16)
+	w.warm(t)
+	var names []string
+	for i := range 40 {
+		name := fmt.Sprintf("s%02d", i)
+		names = append(names, name)
+		w.schedule(t, time.Duration(i+1)*time.Minute, "step", name)
+	}
+	w.plans["s02"] = stepArgs{FinishFails: true}
+	_, err := w.s.RunDue(ctx, start.Add(time.Hour))
+	if err == nil || !strings.Contains(err.Error(), "what follows the script of s02 fails") {
+		t.Fatalf("RunDue answered %v, want the failure of s02", err)
+	}
+	if got, want := w.done(t), strings.Join(names[:32], " "); got != want {
+		t.Fatalf("carried out %s, want the two runs sent: %s", got, want)
+	}
+	claimed, err := w.rdb.ZRange(ctx, w.e.ks.SchedInflight(), 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(claimed) != 1 || !strings.HasSuffix(claimed[0], "|step|s02") {
+		t.Fatalf("claimed %v, want s02 alone, until its lease ends", claimed)
+	}
+	due, err := w.rdb.ZRange(ctx, w.e.ks.SchedDue(), 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != 8 || !strings.HasSuffix(due[0], "|step|s32") || !strings.HasSuffix(due[7], "|step|s39") {
+		t.Fatalf("due %v, want s32–s39 back", due)
 	}
 }
