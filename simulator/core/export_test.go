@@ -17,3 +17,10 @@ var PendingScriptHash = pendingScript.s.Hash()
 
 // PruneFunctions is what NewScript does to a script's source last.
 var PruneFunctions = pruneFunctions
+
+// ScriptHash is the SHA-1 of a script's text, by which Redis holds it.
+func ScriptHash[A any](s *Script[A]) string { return s.s.Hash() }
+
+// MarkLoaded has the scheduler take the script of hash as loaded, as if
+// it had sent it before: a store that does not hold it answers NOSCRIPT.
+func MarkLoaded(s *Scheduler, hash string) { s.loaded.Store(hash, true) }

@@ -32,9 +32,9 @@ type stepArgs struct {
 	FinishFails bool `json:"-"`
 }
 
-// stepScript is a job's script that can go in a run: it notes its name on
+// stepLua is a job's script that can go in a run: it notes its name on
 // the list KEYS[3], and may schedule a job, refuse its plan or fail.
-var stepScript = core.NewScript[stepArgs](`
+const stepLua = `
 local refused = run_refusal()
 if refused then return refused end
 if args.refuse_once and redis.call('SET', KEYS[3] .. ':refused:' .. args.name, '1', 'NX') then
@@ -45,19 +45,20 @@ redis.call('RPUSH', KEYS[3], args.name)
 due_limit = args.now
 if args.follow then schedule(KEYS[1], KEYS[2], args.follow_at, 'note', {args.follow}) end
 return with_due_now({})
-`)
+`
 
 // stepWorld is a scheduler with jobs of kind "step" (stepScript, in runs
 // or alone) and "note" (noted by Go, alone); what each does is noted in
 // the list of the key order, in the order it happened.
 type stepWorld struct {
-	e     *schedEnv
-	s     *core.Scheduler
-	rdb   redis.UniversalClient
-	order string
-	plans map[string]stepArgs // by name
-	runs  *runCounter
-	alone []string // the step jobs carried out alone, in order
+	e      *schedEnv
+	script *core.Script[stepArgs] // stepLua, of a text of this world's own
+	s      *core.Scheduler
+	rdb    redis.UniversalClient
+	order  string
+	plans  map[string]stepArgs // by name
+	runs   *runCounter
+	alone  []string // the step jobs carried out alone, in order
 }
 
 func newStepWorld(t *testing.T, run int) *stepWorld {
@@ -67,7 +68,9 @@ func newStepWorld(t *testing.T, run int) *stepWorld {
 	rdb.AddHook(runs)
 	c := core.NewClock(rdb, e.ks, core.ClockStart{At: start, Paused: true}, nil)
 	s := core.NewScheduler(rdb, e.ks, c, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), core.SchedulerOptions{Run: run})
-	w := &stepWorld{e: e, s: s, rdb: rdb, order: e.ks.Prefix + ":{" + e.ks.Namespace + "}:order", plans: map[string]stepArgs{}, runs: runs}
+	w := &stepWorld{e: e, s: s, rdb: rdb, order: e.ks.Prefix + ":{" + e.ks.Namespace + "}:order", plans: map[string]stepArgs{}, runs: runs,
+		script: core.NewScript[stepArgs](stepLua + "-- " + e.ks.Prefix + "\n")}
+	stepScript := w.script
 	keys := []string{e.ks.SchedDue(), e.ks.Seq(), w.order}
 	plan := func(job core.Job) stepArgs {
 		a := w.plans[job.Args[0]]
@@ -393,5 +396,36 @@ func TestStepFinishFailureFinishesWhatRan(t *testing.T) {
 	}
 	if len(due) != 8 || !strings.HasSuffix(due[0], "|step|s32") || !strings.HasSuffix(due[7], "|step|s39") {
 		t.Fatalf("due %v, want s32–s39 back", due)
+	}
+}
+
+// A store that lost a script the scheduler sent before (a restart, SCRIPT
+// FLUSH) answers a run's calls NOSCRIPT: the scheduler loads it again and
+// carries every job out, in order.
+func TestStepScriptLostIsLoadedAgain(t *testing.T) {
+	ctx := context.Background()
+	w := newStepWorld(t, 16)
+	w.warm(t)
+	var names []string
+	for i := range 20 {
+		name := fmt.Sprintf("s%02d", i)
+		names = append(names, name)
+		w.schedule(t, time.Duration(i+1)*time.Minute, "step", name)
+	}
+	// The store never held this text: as if it lost it since the warm-up.
+	lost := core.NewScript[stepArgs](stepLua + "-- lost " + w.e.ks.Prefix + "\n")
+	*w.script = *lost
+	core.MarkLoaded(w.s, core.ScriptHash(lost))
+	if _, err := w.s.Advance(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := w.done(t), strings.Join(names, " "); got != want {
+		t.Fatalf("carried out %s, want %s", got, want)
+	}
+	if runs, _, _ := w.runs.take(); runs < 2 {
+		t.Fatalf("%d runs, want the first refused and the rest in runs again", runs)
+	}
+	if n, _ := w.s.Pending(ctx); n != 0 {
+		t.Fatalf("%d jobs left", n)
 	}
 }
