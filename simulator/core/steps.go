@@ -18,6 +18,12 @@ type Step struct {
 	// script's answer. When the script refused the plan it was given (the
 	// clock, the fault profile or a phone changed since), Finish carries
 	// the job out again itself, as the Handler would have.
+	//
+	// Finish may run after the scripts of the jobs behind it in the run:
+	// what it writes must be nothing they read. Jobs due at once, which it
+	// carries out, are safe: the scripts behind them refuse, and go after
+	// them. What a kind tidies after its script is not: miit's expiry,
+	// which frees the codes of the order it ends, has no steps for that.
 	Finish func(ctx context.Context, res *redis.Cmd) error
 }
 
