@@ -156,6 +156,28 @@ func (w *stepWorld) marks(t *testing.T) map[string]time.Duration {
 	return out
 }
 
+// scheduleSteps schedules n step jobs, s00, s01, …, a minute apart from
+// start + 1m, and answers their names.
+func (w *stepWorld) scheduleSteps(t *testing.T, n int) []string {
+	t.Helper()
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("s%02d", i)
+		w.schedule(t, time.Duration(i+1)*time.Minute, "step", names[i])
+	}
+	return names
+}
+
+// members answers the jobs of the sorted set key, in its order.
+func (w *stepWorld) members(t *testing.T, key string) []string {
+	t.Helper()
+	m, err := w.rdb.ZRange(context.Background(), key, 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // done answers what was carried out, in order.
 func (w *stepWorld) done(t *testing.T) string {
 	t.Helper()
@@ -323,14 +345,8 @@ func TestStepFailureLeavesTheRestToWait(t *testing.T) {
 	if got := w.done(t); got != "a b" {
 		t.Fatalf("carried out %s, want a b", got)
 	}
-	due, err := w.rdb.ZRange(ctx, w.e.ks.SchedDue(), 0, -1).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	claimed, err := w.rdb.ZRange(ctx, w.e.ks.SchedInflight(), 0, -1).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
+	due := w.members(t, w.e.ks.SchedDue())
+	claimed := w.members(t, w.e.ks.SchedInflight())
 	if len(due) != 2 || !strings.HasSuffix(due[0], "|step|d") || !strings.HasSuffix(due[1], "|step|e") {
 		t.Fatalf("due %v, want d and e back", due)
 	}
@@ -369,12 +385,7 @@ func TestStepFinishFailureFinishesWhatRan(t *testing.T) {
 	ctx := context.Background()
 	w := newStepWorld(t, 16)
 	w.warm(t)
-	var names []string
-	for i := range 40 {
-		name := fmt.Sprintf("s%02d", i)
-		names = append(names, name)
-		w.schedule(t, time.Duration(i+1)*time.Minute, "step", name)
-	}
+	names := w.scheduleSteps(t, 40)
 	w.plans["s02"] = stepArgs{FinishFails: true}
 	_, err := w.s.RunDue(ctx, start.Add(time.Hour))
 	if err == nil || !strings.Contains(err.Error(), "what follows the script of s02 fails") {
@@ -383,17 +394,11 @@ func TestStepFinishFailureFinishesWhatRan(t *testing.T) {
 	if got, want := w.done(t), strings.Join(names[:32], " "); got != want {
 		t.Fatalf("carried out %s, want the two runs sent: %s", got, want)
 	}
-	claimed, err := w.rdb.ZRange(ctx, w.e.ks.SchedInflight(), 0, -1).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
+	claimed := w.members(t, w.e.ks.SchedInflight())
 	if len(claimed) != 1 || !strings.HasSuffix(claimed[0], "|step|s02") {
 		t.Fatalf("claimed %v, want s02 alone, until its lease ends", claimed)
 	}
-	due, err := w.rdb.ZRange(ctx, w.e.ks.SchedDue(), 0, -1).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
+	due := w.members(t, w.e.ks.SchedDue())
 	if len(due) != 8 || !strings.HasSuffix(due[0], "|step|s32") || !strings.HasSuffix(due[7], "|step|s39") {
 		t.Fatalf("due %v, want s32–s39 back", due)
 	}
@@ -406,12 +411,7 @@ func TestStepScriptLostIsLoadedAgain(t *testing.T) {
 	ctx := context.Background()
 	w := newStepWorld(t, 16)
 	w.warm(t)
-	var names []string
-	for i := range 20 {
-		name := fmt.Sprintf("s%02d", i)
-		names = append(names, name)
-		w.schedule(t, time.Duration(i+1)*time.Minute, "step", name)
-	}
+	names := w.scheduleSteps(t, 20)
 	// The store never held this text: as if it lost it since the warm-up.
 	lost := core.NewScript[stepArgs](stepLua + "-- lost " + w.e.ks.Prefix + "\n")
 	*w.script = *lost
