@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -74,22 +75,74 @@ type readyStep struct {
 }
 
 // stepRun is the scripts of a run of jobs, sent in one pipeline with the
-// release of jobs carried out before.
+// release of jobs carried out before (released).
 type stepRun struct {
 	items    []readyStep
+	released []string
+	pipe     redis.Pipeliner
 	cmds     []*redis.Cmd
 	release  *redis.IntCmd
 	answered chan struct{}
+
+	mu   sync.Mutex
+	done bool     // the store answered (closing answered follows)
+	then *stepRun // the run to send as soon as this one is answered
+	sent bool     // the pipeline went to the store (set before it is sent)
+}
+
+// exec sends the run r, and then, as soon as each run is answered, the
+// run chained after it (chain), with no wait for the process to finish
+// the one before: the store goes from one run to the next without
+// waiting for the process. A run is not sent after one whose calls were
+// lost on the way (answeredAll).
+func (r *stepRun) exec(ctx context.Context) {
+	for r != nil {
+		_, _ = r.pipe.Exec(ctx) // each call's error is its own
+		r.mu.Lock()
+		r.done = true
+		next := r.then
+		if next != nil && answeredAll(r) {
+			next.mu.Lock()
+			next.sent = true
+			next.mu.Unlock()
+		} else {
+			next = nil
+		}
+		r.mu.Unlock()
+		close(r.answered)
+		r = next
+	}
+}
+
+// chain has next sent as soon as r is answered, and tells whether it will
+// be: false when r was answered already, and the caller decides.
+func (r *stepRun) chain(next *stepRun) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		return false
+	}
+	r.then = next
+	return true
+}
+
+// wasSent tells whether r went to the store.
+func (r *stepRun) wasSent() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sent
 }
 
 // runSteps carries out the claimed jobs at the head of jobs whose kinds
 // have steps, in runs of up to SchedulerOptions.Run, and answers what it
 // did (stepsResult); it leaves the rest untouched. The scripts of a run go
 // to the store in one round trip, and while the store runs them the
-// process finishes the run before and makes the next one ready: one run
-// is in flight at a time, and the runs of one call are one chain (the
-// prelude's run_refusal), so that the store does what carrying the jobs
-// out one after another does.
+// process finishes the run before and makes the next one ready. One run
+// is in flight at a time: the next goes as soon as the store answers it,
+// from the goroutine that read the answer (stepRun.exec), so that the
+// store need not wait for the process to wake. The runs of one call are
+// one chain (the prelude's run_refusal), so that the store does what
+// carrying the jobs out one after another does.
 func (s *Scheduler) runSteps(ctx context.Context, jobs []string) stepsResult {
 	var res stepsResult
 	w, _ := ctx.Value(laneWatchKey{}).(*laneWatch)
@@ -115,37 +168,53 @@ func (s *Scheduler) runSteps(ctx context.Context, jobs []string) stepsResult {
 	place := 0
 	stopAt := -1 // where the jobs that did not run begin
 	var release []string
-	send := func(items []readyStep) *stepRun {
-		r := &stepRun{items: items, cmds: make([]*redis.Cmd, len(items)), answered: make(chan struct{})}
-		p := s.rdb.Pipeline()
+	// build makes the pipeline of a run, with the release of the jobs
+	// carried out so far; the run goes when the one before it is answered.
+	build := func(items []readyStep) *stepRun {
+		r := &stepRun{items: items, released: release, cmds: make([]*redis.Cmd, len(items)), answered: make(chan struct{})}
+		r.pipe = s.rdb.Pipeline()
 		if len(release) > 0 {
-			r.release = p.ZRem(ctx, s.flyKey, toAny(release)...)
+			r.release = r.pipe.ZRem(ctx, s.flyKey, toAny(release)...)
 			release = nil
 		}
 		for k, it := range items {
-			place++
-			r.cmds[k] = it.step.Call.queue(ctx, p, mark, place, it.job.Due.UnixMilli(), s.opts.Lease.Milliseconds())
+			r.cmds[k] = it.step.Call.queue(ctx, r.pipe, mark, place+k+1, it.job.Due.UnixMilli(), s.opts.Lease.Milliseconds())
 		}
-		go func() {
-			defer close(r.answered)
-			_, _ = p.Exec(ctx) // each call's error is its own
-		}()
 		return r
 	}
-	cur := send(items)
+	cur := build(items)
+	place += len(items)
+	cur.sent = true
+	go cur.exec(ctx)
 	sent := next
 	for cur != nil {
-		var nxt []readyStep
+		var after *stepRun
 		if res.err == nil && stopAt < 0 && next < len(jobs) {
+			var nxt []readyStep
 			nxt, next, _ = s.readyRun(ctx, jobs, next, w, false) // what cannot go in it goes after the runs
+			if len(nxt) > 0 {
+				after = build(nxt)
+				if !cur.chain(after) {
+					<-cur.answered
+					if answeredAll(cur) {
+						after.sent = true
+						go after.exec(ctx)
+					}
+				}
+			}
 		}
 		<-cur.answered
-		var after *stepRun
-		if len(nxt) > 0 && answeredAll(cur) {
-			after = send(nxt)
-			sent = next
-		} else if len(nxt) > 0 {
-			next = nxt[0].at // not sent: the store lost calls of cur
+		if after != nil {
+			if after.wasSent() {
+				place += len(after.items)
+				sent = next
+			} else {
+				// not sent: the store lost calls of cur; what it would
+				// have released is held still
+				next = after.items[0].at
+				release = append(after.released, release...)
+				after = nil
+			}
 		}
 		if cur.release != nil && cur.release.Err() != nil && res.err == nil {
 			res.err = fmt.Errorf("release jobs: %w", cur.release.Err())
