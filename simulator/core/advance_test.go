@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,9 +20,10 @@ import (
 // claimCounter counts the calls of one script a client sends (by
 // default RunDue's claims of a batch).
 type claimCounter struct {
-	mu   sync.Mutex
-	n    int
-	hash string
+	mu     sync.Mutex
+	n      int
+	hash   string
+	limits []int // of RunDue's claims: how many jobs each asked for
 }
 
 func (c *claimCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -32,8 +34,15 @@ func (c *claimCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 			hash = core.ClaimScriptHash
 		}
 		if a := cmd.Args(); len(a) > 1 && (cmd.Name() == "evalsha" && a[1] == hash) {
+			var args struct {
+				Limit int `json:"limit"`
+			}
+			if s, ok := a[len(a)-1].(string); ok {
+				_ = json.Unmarshal([]byte(s), &args)
+			}
 			c.mu.Lock()
 			c.n++
+			c.limits = append(c.limits, args.Limit)
 			c.mu.Unlock()
 		}
 		return next(ctx, cmd)
@@ -103,6 +112,48 @@ func TestRunDueClaimsAgainOnlyForAJobDueBeforeTheBatchsNext(t *testing.T) {
 	// the batch, again for the early job, then nothing left
 	if got := claims.n - before; got != 3 {
 		t.Errorf("%d claims, want 3", got)
+	}
+}
+
+// Carrying jobs out one at a time, RunDue claims twice as many each time
+// it carried a batch out whole, up to 256, and 64 again after a batch
+// whose rest went back for a job that fell due before it.
+func TestRunDueClaimsMoreWhileItsBatchesGoWhole(t *testing.T) {
+	ctx := context.Background()
+	e := newSchedEnv(t)
+	rdb := e.srv.Client(t)
+	var claims claimCounter
+	rdb.AddHook(&claims)
+	s := core.NewScheduler(rdb, e.ks, e.clock, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), core.SchedulerOptions{})
+	var order []string
+	s.Handle("n", func(ctx context.Context, job core.Job) error {
+		order = append(order, job.Args[0])
+		if job.Args[0] == "400" { // due before 401, claimed with it
+			_, err := s.Schedule(ctx, job.Due.Add(30*time.Second), "n", "early")
+			return err
+		}
+		return nil
+	})
+	var want []string
+	for i := range 700 {
+		if _, err := s.Schedule(ctx, start.Add(time.Duration(i)*time.Minute), "n", fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, fmt.Sprint(i))
+		if i == 400 {
+			want = append(want, "early")
+		}
+	}
+	if n, err := s.RunDue(ctx, start.Add(700*time.Minute)); err != nil || n != 701 {
+		t.Fatalf("RunDue: %d, %v; want 701 carried out", n, err)
+	}
+	if fmt.Sprint(order) != fmt.Sprint(want) {
+		t.Errorf("carried out out of due order: %v", order)
+	}
+	// 0–63, 64–191, 192–447 (its rest, from 401, back for early), early and
+	// 401–463, 464–591, 592–699, then nothing
+	if got, want := fmt.Sprint(claims.limits), "[64 128 256 64 128 256 256]"; got != want {
+		t.Errorf("claims of %s jobs, want %s", got, want)
 	}
 }
 

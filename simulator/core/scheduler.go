@@ -157,8 +157,16 @@ type deadArgs struct {
 	Keep   int      `json:"keep"`
 }
 
-// claimBatch is how many due jobs RunDue claims at once.
-const claimBatch = 64
+// claimBatch is how many due jobs RunDue claims at once. Carrying them out
+// one at a time (an advance), it claims up to claimInOrder while it
+// carries its batches out whole, twice as many each time: each claim, and
+// the first run of each batch, leave the store waiting for the process.
+// After a batch whose rest went back (a job fell due before it), it claims
+// claimBatch again, so that the next put-back is cheap.
+const (
+	claimBatch   = 64
+	claimInOrder = 256
+)
 
 // deadKeep is how many jobs the dead-letter set keeps, the newest.
 const deadKeep = 1000
@@ -177,7 +185,7 @@ type SchedulerOptions struct {
 	Lanes int
 	// Run bounds how many jobs of kinds with steps (HandleSteps) go to the
 	// store in one round trip, their scripts in one pipeline, when jobs
-	// are carried out one after another (an advance). Default 16; 1: each
+	// are carried out one after another (an advance). Default 32; 1: each
 	// job alone.
 	Run int
 }
@@ -225,7 +233,7 @@ func NewScheduler(rdb redis.UniversalClient, ks Keyspace, clock *Clock, log *slo
 		opts.Lanes = 8
 	}
 	if opts.Run <= 0 {
-		opts.Run = 16
+		opts.Run = 32
 	}
 	s := &Scheduler{
 		rdb: rdb, clock: clock, log: log.With("component", "scheduler"),
@@ -439,13 +447,13 @@ func (s *Scheduler) RunNow(ctx context.Context, members ...string) error {
 func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 	n := 0
 	owner, _ := ctx.Value(advanceOwnerKey{}).(string)
-	width := 1
+	width, limit := 1, claimBatch
 	if ref, ok := ctx.Value(lagRefKey{}).(lagRef); ok && ref.trigger == TriggerLoop {
 		width = s.opts.Lanes
 	}
 	for {
 		batch, err := claimScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey, s.clock.key},
-			claimArgs{DueBy: until.UnixMilli(), LeaseUntil: s.leaseUntil(), Limit: claimBatch, Owner: owner}).StringSlice()
+			claimArgs{DueBy: until.UnixMilli(), LeaseUntil: s.leaseUntil(), Limit: limit, Owner: owner}).StringSlice()
 		if err != nil {
 			return n, fmt.Errorf("claim jobs: %w", err)
 		}
@@ -461,6 +469,13 @@ func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 		n += done
 		if err != nil {
 			return n, err
+		}
+		if width == 1 {
+			if done == len(batch) {
+				limit = min(2*limit, claimInOrder)
+			} else {
+				limit = claimBatch
+			}
 		}
 	}
 }
