@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -101,7 +100,7 @@ func ParseProfile(body []byte) (Profile, error) {
 	if err != nil {
 		return Profile{}, err
 	}
-	if err := core.DecodeStrict(bytes.NewReader(body), &w); err != nil {
+	if err := core.DecodeStrictBytes(body, &w); err != nil {
 		return Profile{}, err
 	}
 	p := Profile{SpamFilter: w.SpamFilter, Service: w.Service, Reachable: w.Reachable, InboxLimit: w.InboxLimit,

@@ -18,6 +18,11 @@ func DecodeStrict(r io.Reader, v any) error {
 	if err != nil {
 		return Invalid("body: cannot be read: %v", err)
 	}
+	return DecodeStrictBytes(b, v)
+}
+
+// DecodeStrictBytes is DecodeStrict of a body already read.
+func DecodeStrictBytes(b []byte, v any) error {
 	switch rest := bytes.TrimLeft(b, " \t\r\n"); {
 	case len(rest) == 0:
 		return Invalid("body: empty; expected a JSON object")

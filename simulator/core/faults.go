@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -257,7 +256,7 @@ func ParseFaults(body []byte) (Faults, error) {
 	if err := json.Unmarshal(mustJSON(DefaultFaults()), &w); err != nil {
 		return Faults{}, err
 	}
-	if err := DecodeStrict(bytes.NewReader(body), &w); err != nil {
+	if err := DecodeStrictBytes(body, &w); err != nil {
 		return Faults{}, err
 	}
 	return w.parse()
@@ -555,7 +554,7 @@ func (s *FaultStore) Patch(ctx context.Context, patch []byte) (Faults, error) {
 // and gives a model to each delay that names none (inferFaultModels).
 func decodePatch(body []byte) (map[string]any, error) {
 	var p any
-	if err := DecodeStrict(bytes.NewReader(body), &p); err != nil {
+	if err := DecodeStrictBytes(body, &p); err != nil {
 		return nil, err
 	}
 	m, ok := p.(map[string]any)

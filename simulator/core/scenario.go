@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bytes"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -38,7 +37,7 @@ var shipped embed.FS
 // naming them. {"name": N} alone names a shipped scenario.
 func ParseScenario(body []byte) (Scenario, error) {
 	var sc Scenario
-	if err := DecodeStrict(bytes.NewReader(body), &sc); err != nil {
+	if err := DecodeStrictBytes(body, &sc); err != nil {
 		return Scenario{}, err
 	}
 	if sc.Faults == nil && sc.Outages == nil && sc.Phones == nil && sc.Name != "" {

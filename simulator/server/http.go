@@ -154,7 +154,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if err != nil {
 		return err
 	}
-	return core.DecodeStrict(bytes.NewReader(b), v)
+	return core.DecodeStrictBytes(b, v)
 }
 
 // problemsForMux answers unknown paths and methods with problem details

@@ -12,6 +12,9 @@ import (
 // path, which holds phone numbers and whatever a client puts in it, only at
 // debug level.
 func (s *Server) logRequest(r *http.Request, route, namespace string, status int, d time.Duration) {
+	if !s.log.Enabled(r.Context(), slog.LevelInfo) {
+		return // nothing built for a line nobody writes
+	}
 	attrs := []slog.Attr{slog.String("method", r.Method), slog.String("route", route)}
 	if namespace != "" {
 		attrs = append(attrs, slog.String("namespace", namespace))
