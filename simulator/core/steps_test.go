@@ -2,9 +2,11 @@ package core_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -401,6 +403,69 @@ func TestStepFinishFailureFinishesWhatRan(t *testing.T) {
 	due := w.members(t, w.e.ks.SchedDue())
 	if len(due) != 8 || !strings.HasSuffix(due[0], "|step|s32") || !strings.HasSuffix(due[7], "|step|s39") {
 		t.Fatalf("due %v, want s32–s39 back", due)
+	}
+}
+
+// When the calls of a run are lost on the way (the connection broke), the
+// run made ready after it is not sent: the job whose answer was lost stays
+// claimed, the rest go back, and the jobs carried out before are released.
+func TestStepCallsLostSendNoMoreRuns(t *testing.T) {
+	ctx := context.Background()
+	w := newStepWorld(t, 16)
+	w.warm(t)
+	names := w.scheduleSteps(t, 40)
+	w.runs.take()
+	w.rdb.AddHook(&runBreaker{nth: 2})
+	_, err := w.s.RunDue(ctx, start.Add(time.Hour))
+	if err == nil || !strings.Contains(err.Error(), "connection reset") {
+		t.Fatalf("RunDue answered %v, want the lost connection", err)
+	}
+	if runs, _, _ := w.runs.take(); runs != 2 {
+		t.Fatalf("%d runs went out, want 2: none after the run whose calls were lost", runs)
+	}
+	if got, want := w.done(t), strings.Join(names[:16], " "); got != want {
+		t.Fatalf("carried out %s, want the first run: %s", got, want)
+	}
+	claimed := w.members(t, w.e.ks.SchedInflight())
+	if len(claimed) != 1 || !strings.HasSuffix(claimed[0], "|step|s16") {
+		t.Fatalf("claimed %v, want s16 alone, until its lease ends", claimed)
+	}
+	due := w.members(t, w.e.ks.SchedDue())
+	if len(due) != 23 || !strings.HasSuffix(due[0], "|step|s17") || !strings.HasSuffix(due[22], "|step|s39") {
+		t.Fatalf("due %v, want s17–s39 back", due)
+	}
+}
+
+// runBreaker fails the nth pipeline of EVALSHA a client sends as a broken
+// connection would: none of its calls reaches the store.
+type runBreaker struct {
+	mu  sync.Mutex
+	n   int
+	nth int
+}
+
+func (b *runBreaker) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (b *runBreaker) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (b *runBreaker) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		broken := false
+		b.mu.Lock()
+		for _, cmd := range cmds {
+			if cmd.Name() == "evalsha" {
+				b.n++
+				broken = b.n == b.nth
+				break
+			}
+		}
+		b.mu.Unlock()
+		if !broken {
+			return next(ctx, cmds)
+		}
+		err := &net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")}
+		for _, cmd := range cmds {
+			cmd.SetErr(err)
+		}
+		return err
 	}
 }
 

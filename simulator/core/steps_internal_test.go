@@ -1,0 +1,66 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator/core/testkit"
+)
+
+// A run chained after another goes as soon as that one is answered, from
+// the goroutine that read the answer; after one whose calls were lost on
+// the way, it does not go at all.
+func TestChainedRunGoesOnlyAfterAnAnsweredRun(t *testing.T) {
+	ctx := context.Background()
+	for _, lost := range []bool{false, true} {
+		rdb := testkit.StartRedis(t).Client(t)
+		key := testkit.NewPrefix(t, "chain") + ":n"
+		run := func(broken bool) *stepRun {
+			r := &stepRun{answered: make(chan struct{}), pipe: rdb.Pipeline()}
+			r.cmds = []*redis.Cmd{r.pipe.Do(ctx, "INCR", key)}
+			if broken {
+				r.pipe = brokenPipe{r.pipe}
+			}
+			return r
+		}
+		first, second := run(lost), run(false)
+		if !first.chain(second) {
+			t.Fatal("a run not sent yet took no run after it")
+		}
+		first.sent = true
+		first.exec(ctx)
+		<-first.answered
+		if got := second.wasSent(); got == lost {
+			t.Fatalf("calls lost %v: the run after went %v", lost, got)
+		}
+		if lost {
+			if n, _ := rdb.Get(ctx, key).Int(); n != 0 {
+				t.Fatalf("the store counted %d, want nothing sent", n)
+			}
+			continue
+		}
+		<-second.answered
+		if n, err := rdb.Get(ctx, key).Int(); err != nil || n != 2 {
+			t.Fatalf("the store counted %d (%v), want both runs", n, err)
+		}
+		if first.chain(run(false)) {
+			t.Fatal("a run answered took a run after it")
+		}
+	}
+}
+
+// brokenPipe is a pipeline whose calls are lost on the way, as when the
+// connection breaks.
+type brokenPipe struct{ redis.Pipeliner }
+
+func (p brokenPipe) Exec(ctx context.Context) ([]redis.Cmder, error) {
+	err := &net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")}
+	for _, c := range p.Cmds() {
+		c.SetErr(err)
+	}
+	return p.Cmds(), err
+}
