@@ -52,16 +52,21 @@ func (c *claimCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 	return next
 }
 
+// newClaimCounted answers a scheduler whose client counts its claims.
+func newClaimCounted(t *testing.T) (*core.Scheduler, *claimCounter) {
+	e := newSchedEnv(t)
+	rdb := e.srv.Client(t)
+	claims := &claimCounter{}
+	rdb.AddHook(claims)
+	return core.NewScheduler(rdb, e.ks, e.clock, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), core.SchedulerOptions{}), claims
+}
+
 // A handler that schedules a job due after the batch's next one does not
 // make RunDue claim again; one due before it does, and is carried out
 // first.
 func TestRunDueClaimsAgainOnlyForAJobDueBeforeTheBatchsNext(t *testing.T) {
 	ctx := context.Background()
-	e := newSchedEnv(t)
-	rdb := e.srv.Client(t)
-	var claims claimCounter
-	rdb.AddHook(&claims)
-	s := core.NewScheduler(rdb, e.ks, e.clock, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), core.SchedulerOptions{})
+	s, claims := newClaimCounted(t)
 	var order []string
 	s.Handle("n", func(ctx context.Context, job core.Job) error {
 		order = append(order, job.Args[0])
@@ -120,11 +125,7 @@ func TestRunDueClaimsAgainOnlyForAJobDueBeforeTheBatchsNext(t *testing.T) {
 // whose rest went back for a job that fell due before it.
 func TestRunDueClaimsMoreWhileItsBatchesGoWhole(t *testing.T) {
 	ctx := context.Background()
-	e := newSchedEnv(t)
-	rdb := e.srv.Client(t)
-	var claims claimCounter
-	rdb.AddHook(&claims)
-	s := core.NewScheduler(rdb, e.ks, e.clock, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), core.SchedulerOptions{})
+	s, claims := newClaimCounted(t)
 	var order []string
 	s.Handle("n", func(ctx context.Context, job core.Job) error {
 		order = append(order, job.Args[0])

@@ -180,6 +180,20 @@ func (w *stepWorld) members(t *testing.T, key string) []string {
 	return m
 }
 
+// wantLeft fails unless the step job one alone is claimed, and the due set
+// holds n step jobs, from first to last.
+func (w *stepWorld) wantLeft(t *testing.T, one string, n int, first, last string) {
+	t.Helper()
+	claimed := w.members(t, w.e.ks.SchedInflight())
+	if len(claimed) != 1 || !strings.HasSuffix(claimed[0], "|step|"+one) {
+		t.Fatalf("claimed %v, want %s alone, until its lease ends", claimed, one)
+	}
+	due := w.members(t, w.e.ks.SchedDue())
+	if len(due) != n || !strings.HasSuffix(due[0], "|step|"+first) || !strings.HasSuffix(due[n-1], "|step|"+last) {
+		t.Fatalf("due %v, want the %d from %s to %s back", due, n, first, last)
+	}
+}
+
 // done answers what was carried out, in order.
 func (w *stepWorld) done(t *testing.T) string {
 	t.Helper()
@@ -347,14 +361,7 @@ func TestStepFailureLeavesTheRestToWait(t *testing.T) {
 	if got := w.done(t); got != "a b" {
 		t.Fatalf("carried out %s, want a b", got)
 	}
-	due := w.members(t, w.e.ks.SchedDue())
-	claimed := w.members(t, w.e.ks.SchedInflight())
-	if len(due) != 2 || !strings.HasSuffix(due[0], "|step|d") || !strings.HasSuffix(due[1], "|step|e") {
-		t.Fatalf("due %v, want d and e back", due)
-	}
-	if len(claimed) != 1 || !strings.HasSuffix(claimed[0], "|step|c") {
-		t.Fatalf("claimed %v, want c alone, until its lease ends", claimed)
-	}
+	w.wantLeft(t, "c", 2, "d", "e")
 }
 
 // A job of a kind with steps that has no other to go with goes alone, as
@@ -396,14 +403,7 @@ func TestStepFinishFailureFinishesWhatRan(t *testing.T) {
 	if got, want := w.done(t), strings.Join(names[:32], " "); got != want {
 		t.Fatalf("carried out %s, want the two runs sent: %s", got, want)
 	}
-	claimed := w.members(t, w.e.ks.SchedInflight())
-	if len(claimed) != 1 || !strings.HasSuffix(claimed[0], "|step|s02") {
-		t.Fatalf("claimed %v, want s02 alone, until its lease ends", claimed)
-	}
-	due := w.members(t, w.e.ks.SchedDue())
-	if len(due) != 8 || !strings.HasSuffix(due[0], "|step|s32") || !strings.HasSuffix(due[7], "|step|s39") {
-		t.Fatalf("due %v, want s32–s39 back", due)
-	}
+	w.wantLeft(t, "s02", 8, "s32", "s39")
 }
 
 // When the calls of a run are lost on the way (the connection broke), the
@@ -426,14 +426,7 @@ func TestStepCallsLostSendNoMoreRuns(t *testing.T) {
 	if got, want := w.done(t), strings.Join(names[:16], " "); got != want {
 		t.Fatalf("carried out %s, want the first run: %s", got, want)
 	}
-	claimed := w.members(t, w.e.ks.SchedInflight())
-	if len(claimed) != 1 || !strings.HasSuffix(claimed[0], "|step|s16") {
-		t.Fatalf("claimed %v, want s16 alone, until its lease ends", claimed)
-	}
-	due := w.members(t, w.e.ks.SchedDue())
-	if len(due) != 23 || !strings.HasSuffix(due[0], "|step|s17") || !strings.HasSuffix(due[22], "|step|s39") {
-		t.Fatalf("due %v, want s17–s39 back", due)
-	}
+	w.wantLeft(t, "s16", 23, "s17", "s39")
 }
 
 // runBreaker fails the nth pipeline of EVALSHA a client sends as a broken
