@@ -87,7 +87,7 @@ type stepRun struct {
 	mu   sync.Mutex
 	done bool     // the store answered (closing answered follows)
 	then *stepRun // the run to send as soon as this one is answered
-	sent bool     // the pipeline went to the store (set before it is sent)
+	sent bool     // a run after another: it went to the store (set before it is sent)
 }
 
 // exec sends the run r, and then, as soon as each run is answered, the
@@ -184,7 +184,6 @@ func (s *Scheduler) runSteps(ctx context.Context, jobs []string) stepsResult {
 	}
 	cur := build(items)
 	place += len(items)
-	cur.sent = true
 	go cur.exec(ctx)
 	sent := next
 	for cur != nil {

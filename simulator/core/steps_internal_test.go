@@ -31,7 +31,6 @@ func TestChainedRunGoesOnlyAfterAnAnsweredRun(t *testing.T) {
 		if !first.chain(second) {
 			t.Fatal("a run not sent yet took no run after it")
 		}
-		first.sent = true
 		first.exec(ctx)
 		<-first.answered
 		if got := second.wasSent(); got == lost {
