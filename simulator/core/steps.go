@@ -93,36 +93,47 @@ type stepRun struct {
 // exec sends the run r, and then, as soon as each run is answered, the
 // run chained after it (chain), with no wait for the process to finish
 // the one before: the store goes from one run to the next without
-// waiting for the process. A run is not sent after one whose calls were
-// lost on the way (answeredAll).
+// waiting for the process.
 func (r *stepRun) exec(ctx context.Context) {
 	for r != nil {
 		_, _ = r.pipe.Exec(ctx) // each call's error is its own
 		r.mu.Lock()
 		r.done = true
 		next := r.then
-		if next != nil && answeredAll(r) {
-			next.mu.Lock()
-			next.sent = true
-			next.mu.Unlock()
-		} else {
-			next = nil
-		}
 		r.mu.Unlock()
 		close(r.answered)
+		if next == nil || !r.passesTo(next) {
+			return
+		}
 		r = next
 	}
 }
 
-// chain has next sent as soon as r is answered, and tells whether it will
-// be: false when r was answered already, and the caller decides.
-func (r *stepRun) chain(next *stepRun) bool {
+// chain has next sent as soon as r is answered: by exec, or at once from
+// here when r was answered already.
+func (r *stepRun) chain(ctx context.Context, next *stepRun) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.done {
+	if !r.done {
+		r.then = next
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Unlock()
+	if r.passesTo(next) {
+		go next.exec(ctx)
+	}
+}
+
+// passesTo tells whether next, chained after the answered run r, goes to
+// the store, and notes that it does: not after a run whose calls were lost
+// on the way (answeredAll).
+func (r *stepRun) passesTo(next *stepRun) bool {
+	if !answeredAll(r) {
 		return false
 	}
-	r.then = next
+	next.mu.Lock()
+	defer next.mu.Unlock()
+	next.sent = true
 	return true
 }
 
@@ -193,13 +204,7 @@ func (s *Scheduler) runSteps(ctx context.Context, jobs []string) stepsResult {
 			nxt, next, _ = s.readyRun(ctx, jobs, next, w, false) // what cannot go in it goes after the runs
 			if len(nxt) > 0 {
 				after = build(nxt)
-				if !cur.chain(after) {
-					<-cur.answered
-					if answeredAll(cur) {
-						after.sent = true
-						go after.exec(ctx)
-					}
-				}
+				cur.chain(ctx, after)
 			}
 		}
 		<-cur.answered

@@ -28,9 +28,7 @@ func TestChainedRunGoesOnlyAfterAnAnsweredRun(t *testing.T) {
 			return r
 		}
 		first, second := run(lost), run(false)
-		if !first.chain(second) {
-			t.Fatal("a run not sent yet took no run after it")
-		}
+		first.chain(ctx, second)
 		first.exec(ctx)
 		<-first.answered
 		if got := second.wasSent(); got == lost {
@@ -46,8 +44,12 @@ func TestChainedRunGoesOnlyAfterAnAnsweredRun(t *testing.T) {
 		if n, err := rdb.Get(ctx, key).Int(); err != nil || n != 2 {
 			t.Fatalf("the store counted %d (%v), want both runs", n, err)
 		}
-		if first.chain(run(false)) {
-			t.Fatal("a run answered took a run after it")
+		// chained after it was answered, a run goes at once
+		third := run(false)
+		first.chain(ctx, third)
+		<-third.answered
+		if n, err := rdb.Get(ctx, key).Int(); err != nil || n != 3 || !third.wasSent() {
+			t.Fatalf("the store counted %d (%v), want the run chained late too", n, err)
 		}
 	}
 }
