@@ -84,25 +84,27 @@ type stepRun struct {
 	release  *redis.IntCmd
 	answered chan struct{}
 
-	mu   sync.Mutex
-	done bool     // the store answered (closing answered follows)
-	then *stepRun // the run to send as soon as this one is answered
-	sent bool     // a run after another: it went to the store (set before it is sent)
+	mu     sync.Mutex
+	done   bool     // the store answered (closing answered follows)
+	then   *stepRun // the run chained after this one (chain)
+	passed bool     // then went to the store: decided with done, so final once answered is closed
 }
 
 // exec sends the run r, and then, as soon as each run is answered, the
 // run chained after it (chain), with no wait for the process to finish
 // the one before: the store goes from one run to the next without
-// waiting for the process.
+// waiting for the process. A run does not go after one whose calls were
+// lost on the way (answeredAll).
 func (r *stepRun) exec(ctx context.Context) {
 	for r != nil {
 		_, _ = r.pipe.Exec(ctx) // each call's error is its own
 		r.mu.Lock()
 		r.done = true
-		next := r.then
+		r.passed = r.then != nil && answeredAll(r)
+		next, passed := r.then, r.passed
 		r.mu.Unlock()
 		close(r.answered)
-		if next == nil || !r.passesTo(next) {
+		if !passed {
 			return
 		}
 		r = next
@@ -113,35 +115,26 @@ func (r *stepRun) exec(ctx context.Context) {
 // here when r was answered already.
 func (r *stepRun) chain(ctx context.Context, next *stepRun) {
 	r.mu.Lock()
+	r.then = next
 	if !r.done {
-		r.then = next
 		r.mu.Unlock()
 		return
 	}
+	r.passed = answeredAll(r)
+	passed := r.passed
 	r.mu.Unlock()
-	if r.passesTo(next) {
+	if passed {
 		go next.exec(ctx)
 	}
 }
 
-// passesTo tells whether next, chained after the answered run r, goes to
-// the store, and notes that it does: not after a run whose calls were lost
-// on the way (answeredAll).
-func (r *stepRun) passesTo(next *stepRun) bool {
-	if !answeredAll(r) {
-		return false
-	}
-	next.mu.Lock()
-	defer next.mu.Unlock()
-	next.sent = true
-	return true
-}
-
-// wasSent tells whether r went to the store.
-func (r *stepRun) wasSent() bool {
+// handedOn tells whether the run chained after r went to the store. It is
+// decided in the same step as r is marked answered, so that it is final
+// for whoever waited on answered.
+func (r *stepRun) handedOn() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.sent
+	return r.passed
 }
 
 // runSteps carries out the claimed jobs at the head of jobs whose kinds
@@ -209,7 +202,7 @@ func (s *Scheduler) runSteps(ctx context.Context, jobs []string) stepsResult {
 		}
 		<-cur.answered
 		if after != nil {
-			if after.wasSent() {
+			if cur.handedOn() {
 				place += len(after.items)
 				sent = next
 			} else {
