@@ -169,7 +169,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "smsim-bench: %s: %v\n", store, err)
 			return 1
 		}
-		ok := add(bareRedis(ctx, c, st)) && add(validation(ctx, c, st)) && add(flows(ctx, c, st))
+		ok := add(bareRedis(ctx, c, st)) && add(bareScript(ctx, c, st)) && add(validation(ctx, c, st)) && add(flows(ctx, c, st))
 		st.close()
 		if !ok {
 			return 1
@@ -507,6 +507,39 @@ func bareRedis(ctx context.Context, c config, s *store) (result, error) {
 	})
 }
 
+// bareScript measures the bare handler with one Redis script call inside
+// (a key read and an answer, the least a Redis-backed endpoint does), in
+// turns with the bare handler: the ceiling of the validation endpoint,
+// which is one such call and smsim's own work.
+func bareScript(ctx context.Context, c config, s *store) (result, error) {
+	key := s.prefix + ":bench:script"
+	script := redis.NewScript(`return {redis.call('GET', KEYS[1]) or 'not_found', ARGV[1]}`)
+	if err := script.Load(ctx, s.rdb).Err(); err != nil {
+		return result{Measure: "bare + Redis script", Store: s.name}, err
+	}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in map[string]string
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		res, err := script.EvalSha(r.Context(), s.rdb, []string{key}, in["code"]).StringSlice()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"result": res[0], "message": "…", "rejected": false})
+	}))
+	defer hs.Close()
+	bare, stop := bareOp()
+	defer stop()
+	body := []byte(`{"code":"000000","phone":"13800000001","certificate_last6":"999999"}`)
+	return interleaved(ctx, c, "bare + Redis script", s.name, bare, func(ctx context.Context, _, _ int) error {
+		return post(ctx, hs.URL, body)
+	})
+}
+
 // validation measures the validation endpoint: a person whose number holds
 // an order, with certificate characters that match no one (not_found, the
 // order untouched: every call does the same work).
@@ -558,7 +591,16 @@ func flows(ctx context.Context, c config, s *store) (result, error) {
 
 // report prints the results and their ratios.
 func report(w io.Writer, c config, rs []result, scale []scaleResult) {
-	ratio := func(measure, store, base, baseStore string) float64 {
+	var ratio func(measure, store, base, baseStore string) float64
+	ratio = func(measure, store, base, baseStore string) float64 {
+		if base == "bare + Redis script" {
+			// both measured in turns with the bare handler: the ratio of
+			// their ratios to it
+			if d := ratio(base, baseStore, "bare net/http JSON", ""); d > 0 {
+				return ratio(measure, store, "bare net/http JSON", "") / d
+			}
+			return 0
+		}
 		var a, b, beside float64
 		for _, r := range rs {
 			if r.Measure == measure && r.Store == store {
@@ -590,7 +632,13 @@ func report(w io.Writer, c config, rs []result, scale []scaleResult) {
 			Scale    []scaleResult `json:"scale,omitempty"`
 		}{Machine: machine(), Workers: c.workers, Duration: c.duration.String(), Results: rs, Scale: scale}
 		for _, r := range rs {
-			if r.Measure == "validation endpoint" {
+			switch r.Measure {
+			case "validation endpoint":
+				out.Ratios = append(out.Ratios, ratioJSON{r.Measure + " (" + r.Store + ")", "bare net/http JSON",
+					ratio(r.Measure, r.Store, "bare net/http JSON", "")})
+				out.Ratios = append(out.Ratios, ratioJSON{r.Measure + " (" + r.Store + ")", "bare + Redis script (" + r.Store + ")",
+					ratio(r.Measure, r.Store, "bare + Redis script", r.Store)})
+			case "bare + Redis script":
 				out.Ratios = append(out.Ratios, ratioJSON{r.Measure + " (" + r.Store + ")", "bare net/http JSON",
 					ratio(r.Measure, r.Store, "bare net/http JSON", "")})
 			}
@@ -609,6 +657,11 @@ func report(w io.Writer, c config, rs []result, scale []scaleResult) {
 			if r.BarePerSecond > 0 {
 				note += fmt.Sprintf(" (%.0f/s, in turns with it)", r.BarePerSecond)
 			}
+			if q := ratio(r.Measure, r.Store, "bare + Redis script", r.Store); q > 0 {
+				note += fmt.Sprintf("; %.2f× bare + Redis script", q)
+			}
+		case "bare + Redis script":
+			note = fmt.Sprintf("%.3f× bare net/http JSON (%.0f/s, in turns with it)", ratio(r.Measure, r.Store, "bare net/http JSON", ""), r.BarePerSecond)
 		case "complete flow":
 			note = fmt.Sprintf("%.3f× the store's round trips", ratio(r.Measure, r.Store, "bare Redis round trip", r.Store))
 		case "bare Redis round trip":
