@@ -93,11 +93,32 @@ type line struct {
 	watchers int   // guarded by feed.mu
 }
 
-// link is an event in a line.
+// link is an event in a line. The line's last link stays while the line
+// does, as the place its watchers read from; its event stays only until
+// each watcher that was there when it came has taken it (or left), so that
+// a line nobody writes to again, as a phone's after its code, holds no
+// event.
 type link struct {
-	l    *Live
-	seq  uint64 // its place in the line: one more than the link before
+	l    atomic.Pointer[Live]
+	left atomic.Int64 // the watchers yet to take it
+	seq  uint64       // its place in the line: one more than the link before
 	next atomic.Pointer[link]
+}
+
+// newLink is the link of l after last, for watchers of its line.
+func newLink(l *Live, last *link, watchers int) *link {
+	n := &link{seq: last.seq + 1}
+	n.l.Store(l)
+	n.left.Store(int64(watchers))
+	return n
+}
+
+// taken notes that a watcher took the link, or will not: the last of them
+// lets its event go.
+func (n *link) taken() {
+	if n.left.Add(-1) == 0 {
+		n.l.Store(nil)
+	}
 }
 
 // Watcher receives the events of a feed, live. C is closed when the
@@ -242,7 +263,9 @@ func (w *Watcher) Next() (l *Live, ended bool) {
 	// or the feed sees it has nothing left, and notifies.
 	w.at = n
 	w.seen.Store(n.seq)
-	return n.l, false
+	l = n.l.Load() // before taken, which lets it go once every watcher has it
+	n.taken()
+	return l, false
 }
 
 // Pending tells whether Next has something to answer: an event, or the
@@ -328,7 +351,7 @@ func (f *Feed) deliver(r Record) {
 	// looked at.
 	linkTo := func(key string) {
 		if ln := f.lines[key]; ln != nil {
-			n := &link{l: l, seq: ln.last.seq + 1}
+			n := newLink(l, ln.last, ln.watchers)
 			ln.last.next.Store(n)
 			ln.last = n
 		}
@@ -344,6 +367,7 @@ func (f *Feed) deliver(r Record) {
 			case behind > w.max: // too slow: drop it rather than wait
 				w.slow = true
 				f.dropAt(w, last-1)
+				w.line.last.taken() // the event it will not take
 			case behind == 1: // the event came to an empty queue
 				w.notify()
 			}

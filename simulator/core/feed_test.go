@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"weak"
 
 	"smsim/simulator/core"
 	"smsim/simulator/core/testkit"
@@ -363,5 +364,95 @@ func TestFeedQueueIsSharedByItsWatchers(t *testing.T) {
 		if l, ended := w.Next(); l != nil || ended || w.Pending() {
 			t.Fatalf("watcher %d after every event: Next %v %v, Pending %v", i, l, ended, w.Pending())
 		}
+	}
+}
+
+// A line holds an event only until every watcher of Queue that was there
+// when it came has taken it: a phone's line, its code read by its socket,
+// holds nothing while nobody writes to the phone again. A watcher dropped
+// for falling behind is not waited for, nor one that came after the event.
+func TestFeedQueueLetsAnEventGoOnceEveryWatcherTookIt(t *testing.T) {
+	ctx := t.Context()
+	log, f := newFeed(t, func(*core.Live) string { return "k" })
+	f.Start(ctx)
+	defer f.Stop()
+	queue := func(max int) (*core.Watcher, chan struct{}) {
+		told := make(chan struct{}, 10)
+		w, ok := f.Queue(ctx, "k", max, func() { told <- struct{}{} })
+		if !ok {
+			t.Fatal("queue refused")
+		}
+		t.Cleanup(w.Close)
+		return w, told
+	}
+	wait := func(told chan struct{}) {
+		t.Helper()
+		select {
+		case <-told:
+		case <-time.After(5 * time.Second):
+			t.Fatal("not told")
+		}
+	}
+	at := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	emit := func(kind string) {
+		t.Helper()
+		if err := log.Emit(ctx, at, kind, map[string]any{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := func(w *core.Watcher, kind string) weak.Pointer[core.Live] {
+		t.Helper()
+		l, ended := w.Next()
+		if l == nil || ended || l.Kind != kind {
+			t.Fatalf("Next %v %v, want event %s", l, ended, kind)
+		}
+		return weak.Make(l)
+	}
+	held := func(p weak.Pointer[core.Live]) bool {
+		runtime.GC()
+		runtime.GC()
+		return p.Value() != nil
+	}
+
+	slow, slowTold := queue(1)
+	fast, fastTold := queue(10)
+	emit("one")
+	wait(slowTold)
+	wait(fastTold)
+	later, _ := queue(10) // after event one: not waited for, for it
+	one := next(slow, "one")
+	if !held(one) {
+		t.Fatal("the line let event one go before its second watcher took it")
+	}
+	if next(fast, "one"); held(one) {
+		t.Fatal("the line holds event one after both watchers took it")
+	}
+	if l, ended := later.Next(); l != nil || ended {
+		t.Fatalf("the watcher that came after event one took %v %v", l, ended)
+	}
+
+	emit("two")
+	emit("three") // two behind: the slow watcher is dropped, and may take two only
+	wait(slowTold)
+	wait(slowTold)
+	wait(fastTold)
+	next(slow, "two")
+	if l, ended := slow.Next(); l != nil || !ended || !slow.Slow() {
+		t.Fatalf("the slow watcher after event two: Next %v %v, slow %v; want its end", l, ended, slow.Slow())
+	}
+	two := next(fast, "two")
+	if !held(two) {
+		t.Fatal("the line let event two go before the watcher that came after event one took it")
+	}
+	next(later, "two")
+	if held(two) {
+		t.Fatal("the line holds event two after its watchers took it")
+	}
+	three := next(fast, "three")
+	if !held(three) {
+		t.Fatal("the line let event three go before the watcher that came after event one took it")
+	}
+	if next(later, "three"); held(three) {
+		t.Fatal("the line holds event three, which the dropped watcher will never take, after the others took it")
 	}
 }
