@@ -8,8 +8,17 @@ if args.owner and redis.call('HGET', clock_key, 'advance_owner') == args.owner t
   redis.call('HSET', clock_key, 'advance_lease', int(args.lease_until))
 end
 local m = redis.call('ZRANGEBYSCORE', due_key, '-inf', args.due_by, 'LIMIT', 0, args.limit)
-for _, x in ipairs(m) do
-  redis.call('ZREM', due_key, x)
-  redis.call('ZADD', inflight_key, args.lease_until, x)
+-- moved a few hundred at a time: one command each way, within what Lua
+-- passes to a call
+local lease = int(args.lease_until)
+for from = 1, #m, 256 do
+  local to = math.min(from + 255, #m)
+  local scored = {}
+  for i = from, to do
+    scored[#scored + 1] = lease
+    scored[#scored + 1] = m[i]
+  end
+  redis.call('ZREM', due_key, unpack(m, from, to))
+  redis.call('ZADD', inflight_key, unpack(scored))
 end
 return m
