@@ -72,6 +72,7 @@ type Service struct {
 	validations    *prometheus.CounterVec
 	resends        *prometheus.CounterVec
 	numbers        numberIndex // the orders of the numbers validated lately
+	lib            []string    // the library's keys (libKeys), made once
 }
 
 // New returns the service and registers its scheduler events.
@@ -105,6 +106,8 @@ func New(c Config) (*Service, error) {
 			Name: "smsim_resends_total", Help: "MIIT resend requests by result.",
 		}, []string{"result"})),
 	}
+	s.lib = []string{s.ks.SchedDue(), s.ks.Seq(), s.ks.FilingsByStatus(), s.ks.Events(),
+		s.ks.Phones(), s.ks.Clock(), s.ks.Faults()}
 	// every result is served from the start, at 0, so that a panel that
 	// queries one has data before the first validation
 	for _, r := range []string{ResultComplete, ResultPartial, ResultFailed, ResultNotFound} {
@@ -129,8 +132,8 @@ func New(c Config) (*Service, error) {
 // event log, the set of phones, the clock and the fault profile, then the
 // script's own.
 func (s *Service) libKeys(own ...string) []string {
-	return append([]string{s.ks.SchedDue(), s.ks.Seq(), s.ks.FilingsByStatus(), s.ks.Events(),
-		s.ks.Phones(), s.ks.Clock(), s.ks.Faults()}, own...)
+	keys := make([]string, 0, len(s.lib)+len(own))
+	return append(append(keys, s.lib...), own...)
 }
 
 var last6Pattern = regexp.MustCompile(`^[0-9A-Za-z]{6}$`)
