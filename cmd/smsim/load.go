@@ -46,6 +46,14 @@ func runLoad(ctx context.Context, c *cli, args []string) int {
 	var target, scenario, seed string
 	var asJSON, quiet bool
 	f := c.fs
+	// The shared flags --url and --namespace read no variable here: say
+	// what they do for load, so that its help tells no other default.
+	describe := func(name, usage string) {
+		fl := f.Lookup(name)
+		fl.Usage, fl.DefValue = usage, ""
+	}
+	describe("url", "the same as --target")
+	describe("namespace", "the namespace to work in, its clock and faults set for the run (default load-<time>-<hex>, a new one)")
 	f.StringVar(&target, "target", "", "the smsim to drive (http://host:port); empty: one started in this process on an embedded store (--url is the same flag)")
 	f.Func("rate", "an open loop: flows started a second, whatever the server's pace, such as 500/s, 30/m", func(v string) error {
 		r, err := load.ParseRate(v)

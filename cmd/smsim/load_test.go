@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -300,3 +302,39 @@ func TestLoadBadFlags(t *testing.T) {
 		t.Errorf("--help: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
+
+// The flags table of README-load.md lists every flag of `smsim load` and
+// no other, and load's help tells no default it does not take from the
+// environment.
+func TestLoadFlagsDocListsEveryFlag(t *testing.T) {
+	code, usage, _ := loadRun(t, t.Context(), "--help")
+	if code != 0 {
+		t.Fatalf("--help: exit %d", code)
+	}
+	var flags []string
+	for line := range strings.Lines(usage) {
+		if m := usageFlag.FindStringSubmatch(line); m != nil && m[1] != "h" && m[1] != "help" {
+			flags = append(flags, m[1])
+		}
+	}
+	b, err := os.ReadFile("README-load.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []string
+	for _, m := range loadFlagRow.FindAllStringSubmatch(string(b), -1) {
+		listed = append(listed, m[1])
+	}
+	slices.Sort(flags)
+	slices.Sort(listed)
+	if !slices.Equal(listed, flags) {
+		t.Errorf("README-load.md lists %v, smsim load has %v", listed, flags)
+	}
+	for _, v := range []string{"SMSIM_URL", "SMSIM_NAMESPACE", "127.0.0.1:8080"} {
+		if strings.Contains(usage, v) {
+			t.Errorf("load's help names %s, which load does not take:\n%s", v, usage)
+		}
+	}
+}
+
+var loadFlagRow = regexp.MustCompile("(?m)^\\| `--([a-z-]+)[^`]*` \\|")
