@@ -105,6 +105,7 @@ func runCLI(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	cl.fs.StringVar(&cl.url, "url", def, "the smsim server (default from SMSIM_URL)")
 	cl.fs.StringVar(&cl.token, "token", getenv("SMSIM_ADMIN_TOKEN"), "the server's admin token (its --admin-token), sent as Authorization: Bearer (default from SMSIM_ADMIN_TOKEN)")
+	cl.fs.Lookup("token").DefValue = "" // a secret: the help does not print it
 	cl.fs.StringVar(&cl.namespace, "namespace", getenv("SMSIM_NAMESPACE"),
 		"the namespace to act in, a world of its own: clock, faults, phones, orders (default from SMSIM_NAMESPACE, else the server's default one)")
 	return cmd(ctx, cl, args[1:]), true

@@ -367,4 +367,12 @@ func TestCLIToken(t *testing.T) {
 	if code != 0 || stdout.String() != "2026-05-01T01:00:00Z  paused\n" {
 		t.Fatalf("SMSIM_ADMIN_TOKEN: exit %d, %q (stderr %q)", code, stdout.String(), stderr.String())
 	}
+	// The help does not print the token it took from the environment.
+	for _, sub := range []string{"clock", "load"} {
+		stdout.Reset()
+		code = run(t.Context(), []string{sub, "--help"}, env(map[string]string{"SMSIM_ADMIN_TOKEN": "s3cret"}), &stdout, &stderr)
+		if code != 0 || !strings.Contains(stdout.String(), "-token string") || strings.Contains(stdout.String(), "s3cret") {
+			t.Errorf("%s --help: exit %d, %q", sub, code, stdout.String())
+		}
+	}
 }
