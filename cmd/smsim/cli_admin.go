@@ -157,11 +157,9 @@ func runFaults(ctx context.Context, c *cli, args []string) int {
 	var f client.Faults
 	switch {
 	case *replace:
-		var whole client.Faults
-		if err := json.Unmarshal(patch, &whole); err != nil {
-			return c.usageErr("PATCH: %v", err)
-		}
-		f, err = sc.PutFaults(ctx, whole)
+		// Sent as given: the server fills what it omits with start values
+		// and names what it does not know.
+		f, err = sc.ReplaceFaults(ctx, patch)
 	case patch != nil:
 		f, err = sc.PatchFaults(ctx, patch)
 	default:

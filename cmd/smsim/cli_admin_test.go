@@ -160,6 +160,20 @@ func TestCLIResetCancelProfileFaultsScenario(t *testing.T) {
 	if code, out, _ := cliRun(t, sim, "faults", "--replace", `{"spam_block_rate": 0.5}`); code != 0 || !strings.Contains(out, `"drop_rate": 0,`) || !strings.Contains(out, `"spam_block_rate": 0.5`) {
 		t.Fatalf("faults --replace: exit %d, %q", code, out)
 	}
+	// --replace sends the profile as given: what an object omits takes its
+	// start value, and a field the server does not know changes nothing.
+	code, out, errOut = cliRun(t, sim, "faults", "--replace", `{"review": {"min": "1h", "max": "2h"}, "sync_lag": {"min": "1m"}}`)
+	if err := json.Unmarshal([]byte(out), &f); code != 0 || err != nil || f.Review.ApproveRatio != 1 || f.Review.Time != client.Uniform(time.Hour, 2*time.Hour) ||
+		f.SyncLag != client.Uniform(time.Minute, time.Hour) {
+		t.Fatalf("faults --replace of parts: exit %d, %+v (%q, stderr %q)", code, f, out, errOut)
+	}
+	code, out, errOut = cliRun(t, sim, "faults", "--replace", `{"drop_rat": 0.5}`)
+	if want := "smsim faults: 400 Bad Request: drop_rat: "; code != 1 || out != "" || !strings.HasPrefix(errOut, want) {
+		t.Fatalf("faults --replace with a misspelt field: exit %d, stdout %q, stderr %q; want 1, %q", code, out, errOut, want)
+	}
+	if now, err := sim.Faults(ctx); err != nil || now.Review.Time != client.Uniform(time.Hour, 2*time.Hour) || now.SyncLag != client.Uniform(time.Minute, time.Hour) {
+		t.Fatalf("the profile after a refused --replace: %+v, %v", now, err)
+	}
 
 	code, out, _ = cliRun(t, sim, "scenario")
 	if code != 0 || !strings.HasPrefix(out, "bad_carrier_day  ") || strings.Count(out, "\n") != 5 {

@@ -70,6 +70,17 @@ func (c *Client) PutFaults(ctx context.Context, f Faults) (Faults, error) {
 	return out, err
 }
 
+// ReplaceFaults replaces the fault profile with profile, as it encodes
+// (PUT /admin/v1/faults): anything that encodes to a JSON object — a map,
+// a struct, or json.RawMessage(`{"drop_rate": 0.5}`). What it omits, at
+// any depth, takes its start value; a field the server does not know is a
+// 400. PutFaults is the same with a whole Faults.
+func (c *Client) ReplaceFaults(ctx context.Context, profile any) (Faults, error) {
+	var out Faults
+	_, err := c.do(ctx, request{method: "PUT", path: "/admin/v1/faults", body: profile}, &out)
+	return out, err
+}
+
 // PatchFaults changes fields of the fault profile with a JSON merge patch
 // (PATCH /admin/v1/faults): patch is anything that encodes to a JSON
 // object — a map, a struct, or json.RawMessage(`{"drop_rate": 0.5}`).
