@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -37,6 +38,26 @@ const maxTimeMs = 250_246_627_200_000
 // RFC 3339 can write, for what is scheduled from the clock (each delay is
 // at most MaxDuration).
 func MaxTime() time.Time { return time.UnixMilli(maxTimeMs).UTC() }
+
+// simAfter is the simulated time, in Unix ms, that a running clock at
+// scale reads elapsedMs of real time after it read simMs: at most
+// MaxTime, where a running clock stops.
+func simAfter(simMs, elapsedMs int64, scale float64) int64 {
+	if now := float64(simMs) + float64(elapsedMs)*scale; now < maxTimeMs {
+		return int64(now)
+	}
+	return maxTimeMs
+}
+
+// RealWait is how long, in real time, a clock running at scale (more
+// than 0) takes to move by d: however slow the clock, at most the longest
+// time.Duration (about 292 years), never a wait that wraps into the past.
+func RealWait(d time.Duration, scale float64) time.Duration {
+	if w := float64(d) / scale; w < math.MaxInt64 {
+		return time.Duration(w)
+	}
+	return math.MaxInt64
+}
 
 // Clock is the simulated clock shared by every process on one Redis. Its
 // state is an anchor (a simulated time read at a real time), a scale and a
@@ -146,11 +167,11 @@ func (c *Clock) stateOf(v []any) (ClockState, error) {
 		return ClockState{}, fmt.Errorf("read clock: malformed clock %v", v)
 	}
 	paused := v[3] == "1"
-	now := sim
+	now := min(sim, maxTimeMs)
 	if elapsed := c.real().UnixMilli() - real; !paused && elapsed > 0 {
-		now += int64(float64(elapsed) * scale)
+		now = simAfter(sim, elapsed, scale)
 	}
-	return ClockState{Now: time.UnixMilli(min(now, maxTimeMs)).UTC(), Scale: scale, Paused: paused}, nil
+	return ClockState{Now: time.UnixMilli(now).UTC(), Scale: scale, Paused: paused}, nil
 }
 
 // Now reads the simulated time.

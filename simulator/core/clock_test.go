@@ -2,8 +2,12 @@ package core_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"smsim/simulator/core"
 	"smsim/simulator/core/testkit"
@@ -143,5 +147,67 @@ func TestClockStopsAtMaxTime(t *testing.T) {
 	paused := true
 	if st, err := running.Set(ctx, nil, &paused); err != nil || !st.Now.Equal(max) {
 		t.Fatalf("pausing a clock run past MaxTime: %+v, %v; want it at %s", st, err, max)
+	}
+}
+
+// A clock at its extremes of scale reckons no time that wraps around: at
+// the fastest, hours of real time are centuries, and the clock stops at
+// MaxTime; at the slowest, a job minutes ahead is centuries of real time
+// away, and the scheduler's loop waits, never a wait in the past that
+// would have it look again at once, for ever.
+func TestClockAtItsExtremesReckonsNoTimeThatWraps(t *testing.T) {
+	ctx := context.Background()
+	srv := testkit.StartRedis(t)
+	rdb := srv.Client(t)
+	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
+	real := testkit.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	c := core.NewClock(rdb, ks, core.ClockStart{At: start, Paused: true}, real.Now)
+	if err := c.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	state := core.NewState(c, core.NewFaultStore(rdb, ks), core.Limits{})
+	fastest, running := float64(core.MaxScale), false
+	if _, err := c.Set(ctx, &fastest, &running); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := state.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []time.Duration{time.Hour, 3 * time.Hour, 100 * time.Hour} {
+		real.Set(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).Add(d))
+		want := time.UnixMilli(min(start.UnixMilli()+d.Milliseconds()*core.MaxScale, core.MaxTime().UnixMilli())).UTC()
+		st, err := c.State(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if now := snap.Now().Now; !now.Equal(want) || !st.Now.Equal(want) {
+			t.Errorf("%s of real time at scale %d: the snapshot reads %s, the clock %s; want %s", d, core.MaxScale, now, st.Now, want)
+		}
+	}
+
+	real.Set(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	s := core.NewScheduler(rdb, ks, c, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), core.SchedulerOptions{})
+	if _, err := s.Schedule(ctx, start.Add(44*time.Minute), "note", "a"); err != nil {
+		t.Fatal(err)
+	}
+	slowest := 1e-7
+	if _, err := c.Set(ctx, &slowest, &running); err != nil {
+		t.Fatal(err)
+	}
+	centuries := real.Now().Add(200 * 365 * 24 * time.Hour)
+	next, err := s.Tick(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Before(centuries) {
+		t.Errorf("a job 44m ahead at scale 1e-7: the loop looks again at %s, want after %s", next, centuries)
+	}
+	state.Forget() // the scale was set here, not through the state
+	if snap, err = state.Snapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if when, ok := snap.RealAt(start.Add(44 * time.Minute)); !ok || when.Before(centuries) {
+		t.Errorf("RealAt 44m ahead at scale 1e-7: %s, %v; want after %s", when, ok, centuries)
 	}
 }

@@ -58,7 +58,7 @@ func (s Snapshot) Now() ClockState {
 	}
 	st := s.anchor
 	if elapsed := s.clock.real().Sub(s.at).Milliseconds(); !st.Paused && elapsed > 0 {
-		st.Now = st.Now.Add(time.Duration(float64(elapsed)*st.Scale) * time.Millisecond)
+		st.Now = time.UnixMilli(simAfter(st.Now.UnixMilli(), elapsed, st.Scale)).UTC()
 	}
 	return st
 }
@@ -75,7 +75,7 @@ func (s Snapshot) RealAt(sim time.Time) (time.Time, bool) {
 	if d <= 0 {
 		return s.clock.real(), true
 	}
-	return s.clock.real().Add(time.Duration(float64(d) / now.Scale)), true
+	return s.clock.real().Add(RealWait(d, now.Scale)), true
 }
 
 // Bounds are the bounds of the keys a script writes with the snapshot:

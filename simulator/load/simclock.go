@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 
@@ -102,5 +103,8 @@ func (c *simClock) until(at time.Time) time.Duration {
 	if c.state.Paused || c.state.Scale <= 0 {
 		return clockEvery
 	}
-	return time.Duration(float64(at.Sub(now))/c.state.Scale) + 1
+	if w := float64(at.Sub(now)) / c.state.Scale; w < math.MaxInt64-1 {
+		return time.Duration(w) + 1
+	}
+	return math.MaxInt64 // however slow the clock, never a wait that wraps into the past
 }
