@@ -222,6 +222,11 @@ local function keep_until(key, now, at, new)
   local ms = math.ceil((at - now) / BOUNDS.scale)
   if ms < 1 then ms = 1 end
   if BOUNDS.live > 0 and ms > BOUNDS.live then ms = BOUNDS.live end
+  if not (ms < 2 ^ 53) then
+    -- a clock so slow that no lifetime says it (to infinity): as keep
+    if new then return keep_new(key) end
+    return keep(key)
+  end
   redis.call('PEXPIRE', key, int(ms))
 end
 

@@ -201,6 +201,36 @@ func TestCodeLivesUntilItsDeadline(t *testing.T) {
 	e.wantTTL("a live code, the clock paused", key, 48*time.Hour)
 }
 
+// A clock so slow that an order's window is more real time than a key's
+// lifetime can say keeps the live code as long as the namespace: with no
+// namespace TTL, for ever; never a lifetime that wrapped around and
+// deleted it. The code still validates.
+func TestCodeOfAClockTooSlowToBoundLivesOn(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		limits core.Limits
+		want   time.Duration // -1: for ever
+	}{
+		{"no limits", core.Limits{}, -1},
+		{"a namespace TTL", testLimits, 48 * time.Hour},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, withLimits(c.limits))
+			e.zeroLags()
+			const phone = "13800000004"
+			e.call("PUT", "/admin/v1/clock", `{"scale": 1e-300, "paused": false}`, 200, nil)
+			e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+			code := e.code(phone)
+			if c.want < 0 {
+				e.wantNoTTL("a live code at 1e-300×", e.keys().Code(code))
+			} else {
+				e.wantTTL("a live code at 1e-300×", e.keys().Code(code), c.want)
+			}
+			wantValidation(t, e.validate(code, phone, leaderCert), miit.ResultComplete, false)
+		})
+	}
+}
+
 // A namespace's fault profile sets its own retention; null goes back to
 // the server's.
 func TestRetentionOfTheFaultProfile(t *testing.T) {
