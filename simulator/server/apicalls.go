@@ -156,7 +156,8 @@ func peekBody(r *http.Request, limit int64) []byte {
 type requestBody struct {
 	raw       []byte // as it came, spaces trimmed
 	compacted bool
-	compact   []byte // raw compacted; nil when it is no JSON or too long for the journal
+	compact   []byte // raw compacted; nil when it is no JSON, has a string of bad UTF-8, or is too long for the journal
+	badUTF8   bool   // a string of raw is not valid UTF-8 or escapes half a surrogate pair
 	decoded   bool
 	doc       any // raw decoded; nil when it is no JSON
 }
@@ -167,11 +168,14 @@ func readBody(b []byte) *requestBody {
 }
 
 // compactJSON answers the body compacted, when it is JSON no longer than
-// core.JournalBodyMax: nil else.
+// core.JournalBodyMax whose strings are all valid UTF-8 and escape no half
+// of a surrogate pair (core.CheckUTF8): nil else. Such a body, which the
+// handlers refuse, is no JSON to a client that reads the journal.
 func (b *requestBody) compactJSON() []byte {
 	if !b.compacted {
 		b.compacted = true
-		if len(b.raw) > 0 && len(b.raw) <= core.JournalBodyMax {
+		b.badUTF8 = core.CheckUTF8(b.raw) != nil
+		if len(b.raw) > 0 && len(b.raw) <= core.JournalBodyMax && !b.badUTF8 {
 			var c bytes.Buffer
 			if json.Compact(&c, b.raw) == nil {
 				b.compact = c.Bytes()
@@ -188,7 +192,7 @@ func (b *requestBody) document() any {
 		src := b.raw
 		if c := b.compactJSON(); c != nil {
 			src = c
-		} else if len(b.raw) <= core.JournalBodyMax {
+		} else if len(b.raw) <= core.JournalBodyMax && !b.badUTF8 {
 			return nil // compacting found it no JSON
 		}
 		if json.Unmarshal(src, &b.doc) != nil {

@@ -22,7 +22,7 @@ func plainJournal(b []byte) (json.RawMessage, bool) {
 	if len(b) == 0 {
 		return nil, false
 	}
-	if len(b) <= core.JournalBodyMax && json.Valid(b) {
+	if len(b) <= core.JournalBodyMax && json.Valid(b) && core.CheckUTF8(b) == nil { // what a strict reader takes
 		var c bytes.Buffer
 		if json.Compact(&c, b) == nil {
 			return c.Bytes(), false

@@ -404,6 +404,50 @@ func TestRequestJournal(t *testing.T) {
 	}
 }
 
+// A body that is JSON but for a string of bad UTF-8, or one escaping half
+// a surrogate pair, is refused; the journal keeps its text as a JSON
+// string, so that the journal stays JSON any reader can take.
+func TestJournalOfABodyOfBadUTF8IsJSON(t *testing.T) {
+	e := newEnv(t)
+	bodies := []string{
+		"{\"code\":\"123456\",\"phone\":\"13800000001\",\"certificate_last6\":\"\xff\xfeabcd\"}",
+		`{"code":"123456","phone":"13800000001","certificate_last6":"\ud800abcd"}`,
+	}
+	for _, b := range bodies {
+		if status, answer := e.do("POST", "/miit/v1/validations", b); status != 400 {
+			t.Fatalf("%q: %d %s, want 400", b, status, answer)
+		}
+	}
+	for _, format := range []string{"json", "jsonl"} {
+		x := e.raw("GET", "/admin/v1/requests?format="+format, "")
+		if x.status != 200 {
+			t.Fatalf("%s: %d %s", format, x.status, x.body)
+		}
+		if err := core.CheckUTF8([]byte(x.body)); err != nil {
+			t.Errorf("the journal as %s is no JSON a strict reader takes: %v\n%s", format, err, x.body)
+		}
+	}
+	all := e.requests("")
+	if len(all) != 2 {
+		t.Fatalf("%d entries, want 2", len(all))
+	}
+	want := []string{
+		`"{\"code\":\"123456\",\"phone\":\"13800000001\",\"certificate_last6\":\"\ufffdabcd\"}"`,
+		`"{\"code\":\"123456\",\"phone\":\"13800000001\",\"certificate_last6\":\"\\ud800abcd\"}"`,
+	}
+	for i, en := range all {
+		var text, wantText string
+		if err := json.Unmarshal(en.Body, &text); err != nil {
+			t.Errorf("entry %d's body %s: %v, want the text as a JSON string", i, en.Body, err)
+			continue
+		}
+		json.Unmarshal([]byte(want[i]), &wantText)
+		if text != wantText || !slices.Equal(en.Phones, []string{"13800000001"}) {
+			t.Errorf("entry %d's body %q, numbers %v; want %q, [13800000001]", i, text, en.Phones, wantText)
+		}
+	}
+}
+
 // The journal keeps the newest --journal-max requests of a namespace, and
 // lives the retention from its last write; with no journal, nothing is
 // kept.
