@@ -16,6 +16,13 @@ const NamespaceHeader = "X-Smsim-Namespace"
 // namespaceOf reads the namespace a request names: the X-Smsim-Namespace
 // header, or ?namespace=, or the default.
 func namespaceOf(r *http.Request) (string, error) {
+	hs, qs := r.Header.Values(NamespaceHeader), r.URL.Query()["namespace"]
+	switch {
+	case len(hs) > 1:
+		return "", core.Invalid("%s: given %d times; give one", NamespaceHeader, len(hs))
+	case len(qs) > 1:
+		return "", core.Invalid("namespace: given %d times in the query; give one", len(qs))
+	}
 	h, q := r.Header.Get(NamespaceHeader), r.URL.Query().Get("namespace")
 	name := h
 	switch {

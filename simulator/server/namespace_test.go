@@ -312,11 +312,32 @@ func TestNamespaceNames(t *testing.T) {
 			t.Errorf("header %q query %q: answered for namespace %q, want %q", c.header, c.query, got, want)
 		}
 	}
+	// A namespace named twice, even the same, is refused: a client whose
+	// library adds its own would act in one it did not mean.
+	for _, c := range []struct {
+		query  string
+		header []string
+		detail string
+	}{
+		{"", []string{"one", "two"}, "X-Smsim-Namespace: given 2 times; give one"},
+		{"", []string{"one", "one"}, "X-Smsim-Namespace: given 2 times; give one"},
+		{"?namespace=one&namespace=two", nil, "namespace: given 2 times in the query; give one"},
+	} {
+		hdr := http.Header{server.NamespaceHeader: c.header}
+		resp, b := rawRequest(t, "PUT", e.url+"/admin/v1/clock"+c.query, "application/json", `{"paused":false}`, hdr)
+		var p problem
+		json.Unmarshal(b, &p)
+		if resp.StatusCode != 400 || p.Detail != c.detail {
+			t.Errorf("header %q query %q: %d %q, want 400 %q", c.header, c.query, resp.StatusCode, p.Detail, c.detail)
+		}
+	}
 	// the refused requests started nobody's clock
-	var st core.ClockState
-	e.in("one").call("GET", "/admin/v1/clock", nil, 200, &st)
-	if !st.Paused {
-		t.Errorf("namespace one's clock runs after a refused request: %+v", st)
+	for _, ns := range []string{"one", "two"} {
+		var st core.ClockState
+		e.in(ns).call("GET", "/admin/v1/clock", nil, 200, &st)
+		if !st.Paused {
+			t.Errorf("namespace %s's clock runs after a refused request: %+v", ns, st)
+		}
 	}
 }
 
