@@ -330,7 +330,7 @@ func TestLoadFlagsDocListsEveryFlag(t *testing.T) {
 	if !slices.Equal(listed, flags) {
 		t.Errorf("README-load.md lists %v, smsim load has %v", listed, flags)
 	}
-	for _, v := range []string{"SMSIM_URL", "SMSIM_NAMESPACE", "127.0.0.1:8080"} {
+	for _, v := range []string{"SMSIM_URL", "SMSIM_NAMESPACE", "127.0.0.1:8080", "(default 10000)"} {
 		if strings.Contains(usage, v) {
 			t.Errorf("load's help names %s, which load does not take:\n%s", v, usage)
 		}
