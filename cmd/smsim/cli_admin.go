@@ -56,7 +56,7 @@ func runCancel(ctx context.Context, c *cli, args []string) int {
 func runProfile(ctx context.Context, c *cli, args []string) int {
 	spam := c.fs.Bool("spam-filter", false, "file MIIT's messages as spam (--spam-filter=false: don't)")
 	service := c.fs.String("service", "", "the line's service: active, or suspended (messages to it fail)")
-	reachable := c.fs.Bool("reachable", true, "--reachable=false: the number is unavailable (messages to it fail)")
+	reachable := c.fs.Bool("reachable", false, "the number is reachable (--reachable=false: unavailable, messages to it fail)")
 	inboxLimit := c.fs.Int("inbox-limit", 0, "the inbox holds at most this many messages, more are refused; 0: no limit")
 	reset := c.fs.Bool("reset", false, "back to the profile of a phone nobody has set, before the other flags")
 	asJSON := c.fs.Bool("json", false, "print the profile as JSON")

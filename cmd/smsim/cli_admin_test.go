@@ -41,6 +41,16 @@ func TestHelpGoesToStandardOutput(t *testing.T) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want the usage of %s and its flags on stdout", args, code, stdout.String(), stderr.String(), name)
 		}
 	}
+	// A flag that changes only what it is given for shows no default.
+	for _, c := range []struct{ sub, flag string }{{"clock", "scale"}, {"profile", "reachable"}} {
+		var stdout, stderr bytes.Buffer
+		run(context.Background(), []string{c.sub, "-h"}, env(nil), &stdout, &stderr)
+		_, usage, _ := strings.Cut(stdout.String(), "\n  -"+c.flag)
+		usage, _, _ = strings.Cut(usage, "\n  -")
+		if usage == "" || strings.Contains(usage, "(default") {
+			t.Errorf("smsim %s -h: --%s %q, want it with no default", c.sub, c.flag, usage)
+		}
+	}
 }
 
 func TestCLIAdvanceToNextAndSchedule(t *testing.T) {

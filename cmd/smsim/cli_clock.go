@@ -110,7 +110,7 @@ func runClock(ctx context.Context, c *cli, args []string) int {
 	}
 	pause := c.fs.Bool("pause", false, "stop simulated time")
 	resume := c.fs.Bool("resume", false, "run simulated time")
-	scale := c.fs.Float64("scale", 1, "simulated seconds per real second: more than 0, at most 1000000")
+	scale := c.fs.Float64("scale", 0, "simulated seconds per real second: more than 0, at most 1000000")
 	asJSON := c.fs.Bool("json", false, "print the clock as JSON")
 	if code := c.parse(args, "[flags] | advance …", 0); code >= 0 {
 		return code
