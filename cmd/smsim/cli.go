@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"syscall"
@@ -253,8 +254,18 @@ func (c *cli) fail(err error) int {
 }
 
 // given names the flag or argument that gave the field a 400 names: "
-// (--leader-phone)", or "".
+// (--leader-phone)"; for a 401, where this command takes the token; or "".
 func (c *cli) given(e *client.Error) string {
+	if e.Status == http.StatusUnauthorized {
+		switch {
+		case c.token == "":
+			return " (give it with --token or SMSIM_ADMIN_TOKEN)"
+		case c.set("token"):
+			return " (--token is not it)"
+		default:
+			return " (SMSIM_ADMIN_TOKEN is not it)"
+		}
+	}
 	if e.Status != 400 {
 		return ""
 	}

@@ -356,8 +356,17 @@ func (r *tailRun) stop(t *testing.T) int {
 func TestCLIToken(t *testing.T) {
 	sim := simtest.RunT(t, simtest.WithServerConfig(func(c *server.Config) { c.AdminToken = "s3cret" }))
 	code, _, errOut := cliRun(t, sim, "advance", "1h")
-	if want := "smsim advance: 401 Unauthorized: Authorization: this route wants the admin token (--admin-token) as Authorization: Bearer <token>\n"; code != 1 || errOut != want {
+	if want := "smsim advance: 401 Unauthorized: Authorization: this route wants the admin token (--admin-token) as Authorization: Bearer <token> (give it with --token or SMSIM_ADMIN_TOKEN)\n"; code != 1 || errOut != want {
 		t.Fatalf("without the token: exit %d, stderr %q; want 1, %q", code, errOut, want)
+	}
+	code, _, errOut = cliRun(t, sim, "advance", "--token", "guess", "1h")
+	if want := "smsim advance: 401 Unauthorized: Authorization: not the admin token (--admin-token); send Authorization: Bearer <token> (--token is not it)\n"; code != 1 || errOut != want {
+		t.Fatalf("a wrong --token: exit %d, stderr %q; want 1, %q", code, errOut, want)
+	}
+	var out bytes.Buffer
+	code = run(t.Context(), []string{"clock"}, env(map[string]string{"SMSIM_URL": sim.URL, "SMSIM_ADMIN_TOKEN": "guess"}), &out, &out)
+	if want := "smsim clock: 401 Unauthorized: Authorization: not the admin token (--admin-token); send Authorization: Bearer <token> (SMSIM_ADMIN_TOKEN is not it)\n"; code != 1 || out.String() != want {
+		t.Fatalf("a wrong SMSIM_ADMIN_TOKEN: exit %d, %q; want 1, %q", code, out.String(), want)
 	}
 	if code, out, errOut := cliRun(t, sim, "advance", "--token", "s3cret", "1h"); code != 0 || out != "2026-05-01T01:00:00Z  paused\n" {
 		t.Fatalf("--token: exit %d, %q (stderr %q)", code, out, errOut)
