@@ -134,6 +134,7 @@ func onOff(what string, on bool) string {
 // after replacing it by PATCH (what it omits takes its start value).
 func runFaults(ctx context.Context, c *cli, args []string) int {
 	replace := c.fs.Bool("replace", false, `PATCH is the whole profile: what it omits takes its start value ('{}': the start profile)`)
+	c.fs.Bool("json", false, "print the profile as JSON, as the API answers it (it always is)")
 	if code := c.parse(args, `[flags] [PATCH]   (such as '{"drop_rate": 0.1}')`, -1); code >= 0 {
 		return code
 	}

@@ -166,6 +166,8 @@ func TestCLIResetCancelProfileFaultsScenario(t *testing.T) {
 	}
 	if code, out, _ := cliRun(t, sim, "faults"); code != 0 || !strings.Contains(out, `"drop_rate": 0.25`) {
 		t.Fatalf("faults: exit %d, %q", code, out)
+	} else if code, asJSON, _ := cliRun(t, sim, "faults", "--json"); code != 0 || asJSON != out {
+		t.Fatalf("faults --json: exit %d, %q; want %q", code, asJSON, out)
 	}
 	if code, out, _ := cliRun(t, sim, "faults", "--replace", `{"spam_block_rate": 0.5}`); code != 0 || !strings.Contains(out, `"drop_rate": 0,`) || !strings.Contains(out, `"spam_block_rate": 0.5`) {
 		t.Fatalf("faults --replace: exit %d, %q", code, out)
