@@ -315,9 +315,12 @@ func checkExposure(c config, log *slog.Logger) error {
 	if c.maxConns < 0 {
 		return fmt.Errorf("%s: must be 0 (from the limit of open files) or more, got %d", c.flag("max-conns"), c.maxConns)
 	}
-	host, _, err := net.SplitHostPort(c.addr)
+	host, port, err := net.SplitHostPort(c.addr)
 	if err != nil {
 		return fmt.Errorf("%s: %q is not host:port: %v", c.flag("addr"), c.addr, err)
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return fmt.Errorf("%s: %q: the port must be 0 to 65535 or a service's name, got %q", c.flag("addr"), c.addr, port)
 	}
 	if host != "" && server.IsLoopbackHost(host) || c.adminToken != "" {
 		return nil
@@ -393,7 +396,11 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 		return sc, err
 	}
 	if !slices.Contains(core.Languages(), c.language) {
-		return sc, fmt.Errorf("language: must be %s, got %q", strings.Join(core.Languages(), " or "), c.language)
+		return sc, fmt.Errorf("%s: must be %s, got %q", c.flag("language"), strings.Join(core.Languages(), " or "), c.language)
+	}
+	if strings.ContainsAny(c.keyPrefix, "{}") {
+		return sc, fmt.Errorf("%s: must hold no { or }, got %q: the namespace in braces is the hash tag that keeps a namespace's keys in one slot of a Redis Cluster",
+			c.flag("key-prefix"), c.keyPrefix)
 	}
 	if c.maxBody < 1024 {
 		return sc, fmt.Errorf("%s: must be at least 1024 bytes, got %d", c.flag("max-body"), c.maxBody)

@@ -189,8 +189,11 @@ func TestBadSettingsExitWithUsageError(t *testing.T) {
 		{[]string{"--no-such-flag"}, nil, "no-such-flag"},
 		{[]string{"--miit-sender", "95187"}, nil, "miit-sender"},
 		{[]string{"--provider-sender", "abc"}, nil, "provider-sender"},
-		{[]string{"--language", "fr"}, nil, `language: must be en or zh, got "fr"`},
-		{nil, map[string]string{"SMSIM_LANGUAGE": "EN"}, `language: must be en or zh, got "EN"`},
+		{[]string{"--language", "fr"}, nil, `smsim: --language: must be en or zh, got "fr"`},
+		{nil, map[string]string{"SMSIM_LANGUAGE": "EN"}, `smsim: SMSIM_LANGUAGE: must be en or zh, got "EN"`},
+		{[]string{"--key-prefix", "a{b"}, nil, `smsim: --key-prefix: must hold no { or }, got "a{b"`},
+		{[]string{"--addr", "127.0.0.1:99999"}, nil, `smsim: --addr: "127.0.0.1:99999": the port must be 0 to 65535 or a service's name, got "99999"`},
+		{nil, map[string]string{"SMSIM_ADDR": "127.0.0.1:-1"}, `smsim: SMSIM_ADDR: "127.0.0.1:-1": the port must be 0 to 65535`},
 		{[]string{"--scenario", "no_such_day"}, nil, "scenario"},
 	} {
 		var stderr bytes.Buffer
