@@ -318,6 +318,49 @@ func (w *World) Namespace(ctx context.Context, name string) (*Namespace, error) 
 	return n, nil
 }
 
+// Write answers namespace name for a request that changes it, as
+// Namespace does, with confirm to call once the request was carried out
+// (not refused): a namespace new to the store counts as in use (in the
+// registry, and against MaxNamespaces) from its first write that is
+// carried out, so that writes refused (a 400 of a misspelt namespace's
+// first request) leave none in use. What such a write made, its clock,
+// lives the namespace TTL. confirm is nil when there is nothing to
+// confirm: the namespace was in use already.
+func (w *World) Write(ctx context.Context, name string) (n *Namespace, confirm func(context.Context) error, err error) {
+	if n, err = w.existing(ctx, name); err != nil {
+		return nil, nil, err
+	}
+	if n.made.Load() && n.touched.Load() != 0 { // in use, recorded by this process
+		n, err = w.Namespace(ctx, name)
+		return n, nil, err
+	}
+	known, err := w.admit(core.Repeatable(ctx), n)
+	if err != nil {
+		return nil, nil, err
+	}
+	if known {
+		n, err = w.Namespace(ctx, name)
+		return n, nil, err
+	}
+	if !n.made.Load() {
+		ctx := core.Repeatable(ctx) // made once, whoever asks again
+		if err := w.init(ctx, n); err != nil {
+			return nil, nil, err
+		}
+		if ttl := w.cfg.Limits.NamespaceTTL; ttl > 0 {
+			p := w.rdb.Pipeline()
+			expireAt(ctx, p, n, time.Now().Add(ttl), nil)
+			if _, err := p.Exec(ctx); err != nil {
+				return nil, nil, fmt.Errorf("bound namespace %s: %w", n.name, err)
+			}
+		}
+	}
+	return n, func(ctx context.Context) error {
+		_, err := w.touch(ctx, n, true)
+		return err
+	}, nil
+}
+
 // Peek answers namespace name for a request that only reads it: a
 // namespace nothing was written to reads as one made now (its clock at the
 // start value, nothing in it), and stays unmade, out of the registry and
@@ -370,18 +413,32 @@ func (w *World) existing(ctx context.Context, name string) (*Namespace, error) {
 // (core.UpgradeStore), and its place in the registry, within MaxNamespaces.
 func (w *World) make(ctx context.Context, n *Namespace) error {
 	ctx = core.Repeatable(ctx) // made once, whoever asks again
+	if _, err := w.admit(ctx, n); err != nil {
+		return err
+	}
+	return w.init(ctx, n)
+}
+
+// admit tells whether namespace n is in the registry of those in use, and
+// refuses it with a 429 when it is not and MaxNamespaces are.
+func (w *World) admit(ctx context.Context, n *Namespace) (bool, error) {
 	now := time.Now()
 	p := w.rdb.Pipeline()
 	known := p.ZScore(ctx, w.registryKey(), n.name)
 	inUse := p.ZCount(ctx, w.registryKey(), strconv.FormatInt(now.Add(-w.cfg.NamespaceIdle).UnixMilli(), 10), "+inf")
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("read namespaces: %w", err)
+		return false, fmt.Errorf("read namespaces: %w", err)
 	}
 	if known.Err() != nil && n.name != core.DefaultNamespace && inUse.Val() >= int64(w.cfg.MaxNamespaces) {
-		return &core.Error{Code: http.StatusTooManyRequests, Detail: fmt.Sprintf(
+		return false, &core.Error{Code: http.StatusTooManyRequests, Detail: fmt.Sprintf(
 			"namespace %q: %d namespaces are in use, the most this server holds (--max-namespaces); use one of them, "+
 				"or wait until one has been idle for %s", n.name, inUse.Val(), core.FormatDuration(w.cfg.NamespaceIdle))}
 	}
+	return known.Err() == nil, nil
+}
+
+// init makes namespace n's keys: its clock at the start value.
+func (w *World) init(ctx context.Context, n *Namespace) error {
 	if err := n.clock.Init(ctx); err != nil {
 		return err
 	}

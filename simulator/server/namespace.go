@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -62,12 +63,22 @@ func (s *Server) handleNS(mux *http.ServeMux, pattern string, h nsHandler) {
 	if strings.HasPrefix(pattern, "POST ") {
 		h = s.idempotent(h, keepsItsOwnKey[pattern])
 	}
-	open := s.world.Namespace
+	// A write makes the namespace when it is new, and has it in use once
+	// the write is carried out (confirmWrite).
+	open := func(ctx context.Context, name string) (*simulator.Namespace, func(context.Context) error, error) {
+		return s.world.Write(ctx, name)
+	}
+	read := func(f func(context.Context, string) (*simulator.Namespace, error)) func(context.Context, string) (*simulator.Namespace, func(context.Context) error, error) {
+		return func(ctx context.Context, name string) (*simulator.Namespace, func(context.Context) error, error) {
+			ns, err := f(ctx, name)
+			return ns, nil, err
+		}
+	}
 	switch {
 	case streaming[pattern]:
-		open = s.world.Watch
+		open = read(s.world.Watch)
 	case strings.HasPrefix(pattern, "GET "):
-		open = s.world.Peek
+		open = read(s.world.Peek)
 	}
 	if core.IsAPIRoute(pattern) {
 		h = s.apiCall(pattern, h)
@@ -83,15 +94,49 @@ func (s *Server) handleNS(mux *http.ServeMux, pattern string, h nsHandler) {
 			s.fail(w, r, err)
 			return
 		}
-		ns, err := open(r.Context(), name)
+		ns, confirm, err := open(r.Context(), name)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
 		w.Header().Set(NamespaceHeader, name)
-		h(w, r, ns)
+		if confirm == nil {
+			h(w, r, ns)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		h(sw, r, ns)
+		if sw.status < http.StatusBadRequest {
+			if err := confirm(context.WithoutCancel(r.Context())); err != nil {
+				s.log.Warn("recording a namespace in use", "namespace", name, "err", err)
+			}
+		}
 	})
 }
+
+// statusWriter notes the status a handler answers (200 when it writes
+// none).
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the writer underneath.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // listNamespaces answers the namespaces in use (GET /admin/v1/namespaces),
 // by name: those a request touched within the idle period, and default.

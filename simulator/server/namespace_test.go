@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -505,4 +506,47 @@ func TestMaxNamespaces(t *testing.T) {
 	}
 	e.in("a").patchFaults(`{"drop_rate":0.1}`) // those in use go on
 	e.in("c").call("GET", "/admin/v1/faults", nil, 200, nil)
+}
+
+// A namespace new to the store is in use from its first write carried out:
+// writes refused (a misspelt namespace's bad requests) leave none in use,
+// nor take a place under --max-namespaces, and what they made expires.
+func TestRefusedWritesMakeNoNamespaceInUse(t *testing.T) {
+	e := newEnv(t, withLimits(testLimits), func(e *env) {
+		e.hooks = func(c *simulator.Config) { c.MaxNamespaces = 2 }
+	})
+	for _, req := range []struct{ method, path, body string }{
+		{"PUT", "/admin/v1/clock", `{"scale": 0}`},
+		{"PATCH", "/admin/v1/faults", `{"drop_rate": 2}`},
+		{"POST", "/miit/v1/validations", `{"code": "12"}`},
+	} {
+		if code, b := e.in("typo").do(req.method, req.path, req.body); code != 400 {
+			t.Fatalf("%s %s: %d %s, want 400", req.method, req.path, code, b)
+		}
+	}
+	inUse := func() []string {
+		var got struct{ Namespaces []struct{ Name string } }
+		e.call("GET", "/admin/v1/namespaces", nil, 200, &got)
+		var names []string
+		for _, n := range got.Namespaces {
+			names = append(names, n.Name)
+		}
+		return names
+	}
+	if names := inUse(); !slices.Equal(names, []string{"default"}) {
+		t.Fatalf("namespaces in use after refused writes: %v, want [default]", names)
+	}
+	typo := core.Keyspace{Prefix: e.redis.Prefix, Namespace: "typo"}
+	e.wantTTL("the clock of a namespace only refused writes made", typo.Clock(), testLimits.NamespaceTTL)
+
+	e.in("suite-a").patchFaults(`{"drop_rate": 0.1}`) // the place the refused writes did not take
+	if code, b := e.in("suite-b").do("PATCH", "/admin/v1/faults", map[string]any{}); code != http.StatusTooManyRequests {
+		t.Fatalf("a third namespace: %d %s, want 429", code, b)
+	}
+	if code, b := e.in("typo").do("PATCH", "/admin/v1/faults", map[string]any{}); code != http.StatusTooManyRequests {
+		t.Fatalf("the misspelt namespace's first write carried out, beyond the most: %d %s, want 429", code, b)
+	}
+	if names := inUse(); !slices.Equal(names, []string{"default", "suite-a"}) {
+		t.Fatalf("namespaces in use: %v, want [default suite-a]", names)
+	}
 }
