@@ -86,8 +86,10 @@ func jsonKind(k string) string {
 		return "a string"
 	case "bool":
 		return "true or false"
-	case "float64", "float32", "int", "int64", "uint64":
+	case "float64", "float32":
 		return "a number"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "a whole number"
 	case "struct", "map":
 		return "an object"
 	case "slice", "array":
