@@ -154,11 +154,34 @@ func (c *cli) parse(args []string, usage string, want int) int {
 		args = c.fs.Args()[1:]
 	}
 	if want >= 0 && len(c.args) != want {
+		names := argNames(usage)
+		switch {
+		case len(c.args) > want:
+			fmt.Fprintf(c.stderr, "%s: unexpected argument %q\n", c.name, c.args[want])
+		case len(names) == want:
+			fmt.Fprintf(c.stderr, "%s: %s: missing\n", c.name, strings.Join(names[len(c.args):], ", "))
+		}
 		fmt.Fprintf(c.stderr, "usage: %s %s\n", c.name, usage)
 		return exitUsage
 	}
 	return -1
 }
+
+// argNames answers the names of the positional arguments a usage line
+// gives, its words in capitals outside brackets: PHONE, CERT6, CODE.
+func argNames(usage string) []string {
+	var names []string
+	depth := 0
+	for _, w := range strings.Fields(usage) {
+		if depth == 0 && argName.MatchString(w) {
+			names = append(names, w)
+		}
+		depth += strings.Count(w, "[") - strings.Count(w, "]")
+	}
+	return names
+}
+
+var argName = regexp.MustCompile(`^[A-Z][A-Z0-9]*$`)
 
 // help prints the subcommand's usage and flags on standard output.
 func (c *cli) help() {

@@ -27,7 +27,7 @@ func TestHelpGoesToStandardOutput(t *testing.T) {
 	if len(names) < 16 {
 		t.Fatalf("the usage names only %v", names)
 	}
-	for _, args := range append([][]string{{"-h"}, {"--help"}, {"clock", "advance", "-h"}}, func() [][]string {
+	for _, args := range append([][]string{{"-h"}, {"--help"}, {"help"}, {"clock", "advance", "-h"}}, func() [][]string {
 		var out [][]string
 		for _, n := range names {
 			out = append(out, []string{n, "-h"}, []string{n, "--help"})
@@ -228,8 +228,8 @@ func TestCLIResetCancelProfileFaultsScenario(t *testing.T) {
 		{[]string{"scenario", "no_such_day"}, 1, "smsim scenario: 400 Bad Request: name: no shipped scenario \"no_such_day\""},
 		{[]string{"scenario", "./no/such.json"}, 2, "smsim scenario: FILE: open ./no/such.json: no such file or directory\n"},
 		{[]string{"scenario", "a", "b"}, 2, "smsim scenario: NAME: give one scenario, got 2 arguments\n"},
-		{[]string{"reset", "now"}, 2, "usage: smsim reset [flags]\n"},
-		{[]string{"cancel"}, 2, "usage: smsim cancel [flags] ID\n"},
+		{[]string{"reset", "now"}, 2, "smsim reset: unexpected argument \"now\"\nusage: smsim reset [flags]\n"},
+		{[]string{"cancel"}, 2, "smsim cancel: ID: missing\nusage: smsim cancel [flags] ID\n"},
 	} {
 		code, out, errOut := cliRun(t, sim, c.args...)
 		if code != c.code || out != "" || !strings.HasPrefix(errOut, c.err) {

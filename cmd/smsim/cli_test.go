@@ -206,8 +206,9 @@ func TestCLIArgumentsAndServer(t *testing.T) {
 		code int
 		err  string
 	}{
-		{"too few", []string{"validate", "13800000001"}, nil, 2, "usage: smsim validate [flags] PHONE CERT6 CODE\n"},
-		{"too many", []string{"tail", "13800000001", "13800000002"}, nil, 2, "usage: smsim tail [flags] PHONE\n"},
+		{"too few", []string{"validate", "13800000001"}, nil, 2, "smsim validate: CERT6, CODE: missing\nusage: smsim validate [flags] PHONE CERT6 CODE\n"},
+		{"none", []string{"tail"}, nil, 2, "smsim tail: PHONE: missing\nusage: smsim tail [flags] PHONE\n"},
+		{"too many", []string{"tail", "13800000001", "13800000002"}, nil, 2, "smsim tail: unexpected argument \"13800000002\"\nusage: smsim tail [flags] PHONE\n"},
 		{"unknown flag", []string{"clock", "--fast"}, nil, 2, "smsim clock: --fast: no such flag\nusage: smsim clock [flags] | advance … (smsim clock -h for the flags)\n"},
 		{"a flag's bad value", []string{"tail", "--n", "many", "13800000001"}, nil, 2, "smsim tail: --n: \"many\" is not a value it takes\n"},
 		{"a flag without its value", []string{"code", "13800000001", "--wait"}, nil, 2, "smsim code: --wait: needs a value\n"},

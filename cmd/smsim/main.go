@@ -191,6 +191,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return healthcheck(ctx, args[1:], getenv, stdout, stderr)
 	}
+	if len(args) == 1 && args[0] == "help" { // as -h: the flags and the subcommands
+		args = []string{"-h"}
+	}
 	if code, ok := runCLI(ctx, args, getenv, stdout, stderr); ok {
 		return code
 	}
