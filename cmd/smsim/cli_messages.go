@@ -15,6 +15,7 @@ import (
 func runMessages(ctx context.Context, c *cli, args []string) int {
 	folder := c.fs.String("folder", client.FolderInbox, "inbox, blocked, failed (with the reason and the trail) or travelling (still on their way, with the trail so far)")
 	asJSON := c.fs.Bool("json", false, "print each message as one line of JSON")
+	c.fields = map[string]string{"phone": "PHONE", "folder": "--folder"}
 	if code := c.parse(args, "[flags] PHONE", 1); code >= 0 {
 		return code
 	}

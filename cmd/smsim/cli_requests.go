@@ -20,6 +20,7 @@ func runRequests(ctx context.Context, c *cli, args []string) int {
 	since := c.fs.String("since", "", "only the requests at or after this simulated time (RFC 3339)")
 	until := c.fs.String("until", "", "only the requests before this simulated time (RFC 3339)")
 	asJSON := c.fs.Bool("json", false, "print each request as one line of JSON (the journal's JSON lines)")
+	c.fields = map[string]string{"route": "--route", "phone": "--phone", "order": "--order", "since": "--since", "until": "--until"}
 	if code := c.parse(args, "[flags]", 0); code >= 0 {
 		return code
 	}

@@ -71,4 +71,12 @@ $`)
 	if exit != 2 || out != "" || errOut != "smsim requests: --until: \"yesterday\" is not an RFC 3339 time such as 2026-05-01T12:00:00Z\n" {
 		t.Fatalf("requests --until yesterday: exit %d, stdout %q, stderr %q", exit, out, errOut)
 	}
+	exit, out, errOut = cliRun(t, sim, "requests", "--phone", "1")
+	if want := "smsim requests: 400 Bad Request: phone: \"1\" is not a mainland mobile number (11 digits matching 1[3-9]xxxxxxxxx, optionally after +86) (--phone)\n"; exit != 1 || out != "" || errOut != want {
+		t.Fatalf("requests --phone 1: exit %d, stdout %q, stderr %q; want %q", exit, out, errOut, want)
+	}
+	exit, out, errOut = cliRun(t, sim, "messages", "123")
+	if exit != 1 || out != "" || !strings.HasPrefix(errOut, "smsim messages: 400 Bad Request: phone: ") || !strings.HasSuffix(errOut, " (PHONE)\n") {
+		t.Fatalf("messages 123: exit %d, stdout %q, stderr %q", exit, out, errOut)
+	}
 }
