@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"time"
 )
 
@@ -38,6 +39,14 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "smsim healthcheck: unexpected argument %q: give the URL as --url\n%s", fs.Arg(0), healthUsage)
+		return 1
+	}
+	if *timeout <= 0 {
+		fmt.Fprintf(stderr, "smsim healthcheck: --timeout: must be more than 0, got %s\n%s", *timeout, healthUsage)
+		return 1
+	}
+	if u, err := neturl.Parse(*url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		fmt.Fprintf(stderr, "smsim healthcheck: --url: %q is not an http:// or https:// URL\n%s", *url, healthUsage)
 		return 1
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)

@@ -38,6 +38,8 @@ func TestHealthcheckExitsZeroOnlyWhenReady(t *testing.T) {
 		{"default URL from SMSIM_ADDR", []string{"healthcheck"}, map[string]string{"SMSIM_ADDR": "0.0.0.0:" + port}, true, 0},
 		{"bad flag", []string{"healthcheck", "--no-such-flag"}, nil, true, 1},
 		{"extra argument", []string{"healthcheck", "now"}, nil, true, 1},
+		{"a URL without its scheme", []string{"healthcheck", "--url", strings.TrimPrefix(srv.URL, "http://") + "/readyz"}, nil, true, 1},
+		{"a timeout of nothing", []string{"healthcheck", "--url", srv.URL + "/readyz", "--timeout", "-1s"}, nil, true, 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ready.Store(c.ready)
@@ -46,6 +48,18 @@ func TestHealthcheckExitsZeroOnlyWhenReady(t *testing.T) {
 				t.Fatalf("exit %d, want %d; stderr %s", got, c.want, stderr.String())
 			}
 		})
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--url", "127.0.0.1:8080"}, `smsim healthcheck: --url: "127.0.0.1:8080" is not an http:// or https:// URL`},
+		{[]string{"--timeout", "-1s"}, "smsim healthcheck: --timeout: must be more than 0, got -1s"},
+	} {
+		var stderr bytes.Buffer
+		if got := run(context.Background(), append([]string{"healthcheck"}, c.args...), env(nil), io.Discard, &stderr); got != 1 || !strings.HasPrefix(stderr.String(), c.want+"\n") {
+			t.Errorf("%v: exit %d, stderr %q; want 1, %q", c.args, got, stderr.String(), c.want)
+		}
 	}
 }
 
