@@ -104,7 +104,7 @@ func (s *Server) handleNS(mux *http.ServeMux, pattern string, h nsHandler) {
 			h(w, r, ns)
 			return
 		}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &respWriter{ResponseWriter: w}
 		h(sw, r, ns)
 		if sw.status < http.StatusBadRequest {
 			if err := confirm(context.WithoutCancel(r.Context())); err != nil {
@@ -113,30 +113,6 @@ func (s *Server) handleNS(mux *http.ServeMux, pattern string, h nsHandler) {
 		}
 	})
 }
-
-// statusWriter notes the status a handler answers (200 when it writes
-// none).
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
-	w.ResponseWriter.WriteHeader(status)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the writer underneath.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // listNamespaces answers the namespaces in use (GET /admin/v1/namespaces),
 // by name: those a request touched within the idle period, and default.
