@@ -35,10 +35,23 @@ func DecodeStrictBytes(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
+		err = jsonError(err)
+		if e, ok := err.(*Error); ok && strings.HasSuffix(e.Detail, ": unknown field") {
+			if named, ok := checkKeys(b, v).(*Error); ok {
+				return named // by its path: website_admin.phon
+			}
+		}
+		return err
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Invalid("body: holds more than one JSON value")
+	}
+	// encoding/json takes a key that names a field but for its case ("To"
+	// for "to", the last of them winning): a field's name is exact here.
+	if mayHaveCasedKey(b) {
+		if err, ok := checkKeys(b, v).(*Error); ok {
+			return err
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package core_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"smsim/simulator/core"
 )
@@ -55,5 +56,43 @@ func TestDecodeStrictNamesWhatAFieldTakes(t *testing.T) {
 		if e, ok := err.(*core.Error); !ok || e.Code != 400 || e.Detail != detail {
 			t.Errorf("%s: %v, want a 400 %q", body, err, detail)
 		}
+	}
+}
+
+// A key is a field's name exactly: one that names it but for its case is
+// refused (encoding/json would take it, the last of two winning), and an
+// unknown key inside an object is named by its path. The keys of a map are
+// free.
+func TestDecodeStrictKeysAreExactAndNamedByPath(t *testing.T) {
+	type person struct {
+		Name  string `json:"name"`
+		Phone string `json:"phone"`
+	}
+	type request struct {
+		To     string            `json:"to"`
+		Leader *person           `json:"entity_leader"`
+		People []person          `json:"people"`
+		Texts  map[string]string `json:"texts"`
+		At     time.Time         `json:"at"`
+	}
+	for body, detail := range map[string]string{
+		`{"To":"13800000001"}`:                        "To: unknown field; the field is to",
+		`{"to":"13800000001","To":"13900000002"}`:     "To: unknown field; the field is to",
+		`{"entity_leader":{"Phone":"13800000001"}}`:   "entity_leader.Phone: unknown field; the field is phone",
+		`{"entity_leader":{"phon":"13800000001"}}`:    "entity_leader.phon: unknown field",
+		`{"people":[{"name":"a"},{"nmae":"b"}]}`:      "people[1].nmae: unknown field",
+		`{"people":[{"name":"a"},{"N\u0061me":"b"}]}`: "people[1].Name: unknown field; the field is name",
+		`{"texts":{"SMS":"x"},"Texts":{}}`:            "Texts: unknown field; the field is texts",
+	} {
+		var v request
+		err := core.DecodeStrict(strings.NewReader(body), &v)
+		if e, ok := err.(*core.Error); !ok || e.Code != 400 || e.Detail != detail {
+			t.Errorf("%s: %v, want a 400 %q", body, err, detail)
+		}
+	}
+	var v request
+	body := `{"to":"13800000001","entity_leader":{"name":"Li Lei","phone":"13800000001"},"texts":{"SMS_CODE":"x","Aa":"y"},"at":"2026-05-01T00:00:00Z"}`
+	if err := core.DecodeStrict(strings.NewReader(body), &v); err != nil || v.Texts["SMS_CODE"] != "x" || v.Leader.Name != "Li Lei" {
+		t.Errorf("%s: %v, %+v", body, err, v)
 	}
 }

@@ -221,7 +221,7 @@ func TestBadAPIFaults(t *testing.T) {
 		{`{"api_faults":[{"route":"GET /phones/v1","next":[{"calls":1,"status":503,"drop":true}]}]}`, `api_faults[0].next[0]: a step answers a status or drops the connection, not both`},
 		{`{"api_faults":[{"route":"GET /phones/v1","next":[{"calls":1,"retry_after":"1s"}]}]}`, `api_faults[0].next[0]: body and retry_after belong to an error: give a status`},
 		{`{"api_faults":[{"route":"GET /phones/v1","next":[{"calls":600000},{"calls":600000}]}]}`, `api_faults[0].next[1].calls: the script counts more than 1000000 calls`},
-		{`{"api_faults":[{"route":"GET /phones/v1","speed":1}]}`, `speed: unknown field`},
+		{`{"api_faults":[{"route":"GET /phones/v1","speed":1}]}`, `api_faults[0].speed: unknown field`},
 	} {
 		for _, method := range []string{"PUT", "PATCH"} {
 			code, b := e.do(method, "/admin/v1/faults", c.body)
