@@ -203,27 +203,9 @@ func (b *requestBody) document() any {
 }
 
 // mayName tells whether the body may hold a field named name: it does
-// when it holds the name in quotes, whatever its case (exact tells it must
-// be as given), or an escape that could spell it.
-func (b *requestBody) mayName(name string, exact bool) bool {
-	q := `"` + name + `"`
-	if bytes.Contains(b.raw, []byte(q)) || bytes.Contains(b.raw, []byte(`\u`)) {
-		return true
-	}
-	if exact {
-		return false
-	}
-	for i := bytes.IndexByte(b.raw, '"'); i >= 0 && i+len(q) <= len(b.raw); {
-		if bytes.EqualFold(b.raw[i:i+len(q)], []byte(q)) {
-			return true
-		}
-		j := bytes.IndexByte(b.raw[i+1:], '"')
-		if j < 0 {
-			break
-		}
-		i += 1 + j
-	}
-	return false
+// when it holds the name in quotes, or an escape that could spell it.
+func (b *requestBody) mayName(name string) bool {
+	return bytes.Contains(b.raw, []byte(`"`+name+`"`)) || bytes.Contains(b.raw, []byte(`\u`))
 }
 
 // journal is the body as the journal keeps it: the JSON compacted, or its
@@ -245,10 +227,10 @@ func (b *requestBody) journal() (json.RawMessage, bool) {
 }
 
 // phone is the number the body's "phone" field names, normalised when it
-// is one; "" for none. It reads the field as the handlers' decoding does,
-// whatever the case of its key.
+// is one; "" for none. Its key is "phone" exactly, as the handlers read it
+// (core.DecodeStrict).
 func (b *requestBody) phone() string {
-	if !b.mayName("phone", false) {
+	if !b.mayName("phone") {
 		return ""
 	}
 	doc, ok := b.document().(map[string]any)
@@ -256,17 +238,6 @@ func (b *requestBody) phone() string {
 		return ""
 	}
 	p, _ := doc["phone"].(string)
-	if foldsTo(doc, "phone") {
-		// A key that is "phone" but for case: the last of them in the body
-		// is the field, which the decoded map cannot tell.
-		var v struct {
-			Phone string `json:"phone"`
-		}
-		if json.Unmarshal(b.raw, &v) != nil {
-			return ""
-		}
-		p = v.Phone
-	}
 	if p == "" {
 		return ""
 	}
@@ -276,17 +247,6 @@ func (b *requestBody) phone() string {
 	return p
 }
 
-// foldsTo tells whether doc has a key equal to name but for case, other
-// than name itself.
-func foldsTo(doc map[string]any, name string) bool {
-	for k := range doc {
-		if k != name && strings.EqualFold(k, name) {
-			return true
-		}
-	}
-	return false
-}
-
 // phones answers the numbers a request names: pathPhone (its path's, or
 // ""), then those of its body (namedPhones), each once.
 func (b *requestBody) phones(pathPhone string) []string {
@@ -294,7 +254,7 @@ func (b *requestBody) phones(pathPhone string) []string {
 	if pathPhone != "" {
 		out = addPhone(out, pathPhone)
 	}
-	if !b.mayName("phone", true) {
+	if !b.mayName("phone") {
 		return out
 	}
 	return namedPhones(out, b.document())

@@ -37,16 +37,18 @@ func plainJournal(b []byte) (json.RawMessage, bool) {
 }
 
 func plainPhone(body []byte) string {
-	var v struct {
-		Phone string `json:"phone"`
-	}
-	if json.Unmarshal(body, &v) != nil || v.Phone == "" {
+	var doc map[string]any
+	if json.Unmarshal(body, &doc) != nil {
 		return ""
 	}
-	if p, err := gateway.NormalizePhone("phone", v.Phone); err == nil {
+	phone, _ := doc["phone"].(string) // the key exactly, as core.DecodeStrict reads it
+	if phone == "" {
+		return ""
+	}
+	if p, err := gateway.NormalizePhone("phone", phone); err == nil {
 		return p
 	}
-	return v.Phone
+	return phone
 }
 
 func plainPhones(pathPhone string, body []byte) []string {
