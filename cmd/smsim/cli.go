@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"syscall"
+	"time"
 
 	"smsim/simulator/client"
 )
@@ -109,8 +110,17 @@ func runCLI(ctx context.Context, args []string, getenv func(string) string, stdo
 	cl.fs.Lookup("token").DefValue = "" // a secret: the help does not print it
 	cl.fs.StringVar(&cl.namespace, "namespace", getenv("SMSIM_NAMESPACE"),
 		"the namespace to act in, a world of its own: clock, faults, phones, orders (default from SMSIM_NAMESPACE, else the server's default one)")
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if args[0] != "tail" && args[0] != "load" { // they run until told to stop, or for their --duration
+		cl.fs.DurationVar(&cl.timeout, "timeout", 0, "give up when the command has not done within this long (a server that stopped answering, in CI); 0: wait")
+		cl.ctx, cl.cancel = ctx, cancel
+	}
 	return cmd(ctx, cl, args[1:]), true
 }
+
+// errTimeout is why a command's context ends when --timeout passed.
+var errTimeout = errors.New("--timeout passed")
 
 // cli is what every subcommand shares: its flags, the server, the output.
 type cli struct {
@@ -122,8 +132,11 @@ type cli struct {
 	getenv    func(string) string
 	stdout    io.Writer
 	stderr    io.Writer
-	args      []string // the positional arguments, once parsed
-	usage     string   // the usage line after the subcommand's name
+	timeout   time.Duration           // --timeout: 0, none
+	ctx       context.Context         // the command's, which --timeout ends (nil: it has none)
+	cancel    context.CancelCauseFunc // ends ctx
+	args      []string                // the positional arguments, once parsed
+	usage     string                  // the usage line after the subcommand's name
 	// fields names, by the field a 400 of the server names, the flag or
 	// argument that gave it (entity_leader.phone: --leader-phone)
 	fields map[string]string
@@ -152,6 +165,12 @@ func (c *cli) parse(args []string, usage string, want int) int {
 		}
 		c.args = append(c.args, c.fs.Arg(0))
 		args = c.fs.Args()[1:]
+	}
+	if c.timeout < 0 {
+		return c.usageErr("--timeout: must be 0 (wait) or more, got %s", c.timeout)
+	}
+	if c.timeout > 0 && c.cancel != nil {
+		time.AfterFunc(c.timeout, func() { c.cancel(errTimeout) })
 	}
 	if want >= 0 && len(c.args) != want {
 		names := argNames(usage)
@@ -266,6 +285,8 @@ func (c *cli) set(name string) bool {
 func (c *cli) fail(err error) int {
 	var e *client.Error
 	switch {
+	case c.ctx != nil && errors.Is(context.Cause(c.ctx), errTimeout):
+		fmt.Fprintf(c.stderr, "%s: no answer from %s within --timeout %s\n", c.name, c.url, c.timeout)
 	case errors.As(err, &e):
 		fmt.Fprintf(c.stderr, "%s: %d %s: %s%s\n", c.name, e.Status, e.Title, e.Detail, c.given(e))
 	case errors.Is(err, syscall.ECONNREFUSED):

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strconv"
@@ -383,6 +384,40 @@ func TestCLIToken(t *testing.T) {
 		code = run(t.Context(), []string{sub, "--help"}, env(map[string]string{"SMSIM_ADMIN_TOKEN": "s3cret"}), &stdout, &stderr)
 		if code != 0 || !strings.Contains(stdout.String(), "-token string") || strings.Contains(stdout.String(), "s3cret") {
 			t.Errorf("%s --help: exit %d, %q", sub, code, stdout.String())
+		}
+	}
+}
+
+// --timeout ends a command whose server does not answer, saying so; tail
+// and load, which run until stopped or for their --duration, take none.
+func TestCLITimeout(t *testing.T) {
+	release := make(chan struct{})
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hung.Close()
+	defer close(release)
+	for _, args := range [][]string{{"clock"}, {"submit"}, {"advance", "1h"}, {"clock", "advance", "1h"}} {
+		var stdout, stderr bytes.Buffer
+		code := run(t.Context(), append(args, "--url", hung.URL, "--timeout", "100ms"), env(nil), &stdout, &stderr)
+		if want := fmt.Sprintf("no answer from %s within --timeout 100ms\n", hung.URL); code != 1 || stdout.Len() != 0 || !strings.HasSuffix(stderr.String(), want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 1 and %q", args, code, stdout.String(), stderr.String(), want)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"clock", "--timeout", "-1s"}, "smsim clock: --timeout: must be 0 (wait) or more, got -1s\n"},
+		{[]string{"tail", "--timeout", "1s", "13800000001"}, "smsim tail: --timeout: no such flag\n"},
+		{[]string{"load", "--timeout", "1s"}, "smsim load: --timeout: no such flag\n"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(t.Context(), c.args, env(nil), &stdout, &stderr); code != 2 || !strings.HasPrefix(stderr.String(), c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, stderr.String(), c.want)
 		}
 	}
 }
