@@ -53,9 +53,9 @@ func runMessages(ctx context.Context, c *cli, args []string) int {
 		if m.Code != "" {
 			code = "code " + m.Code
 		}
-		fmt.Fprintf(c.stdout, "%s  %s  %s  %s  %s  %s\n", stamp(m.SentAt), m.ID, what, m.Sender, code, m.Body)
+		fmt.Fprintf(c.stdout, "%s  %s  %s  %s  %s  %s\n", listStamp(m.SentAt), m.ID, what, m.Sender, code, m.Body)
 		for _, d := range m.Trail {
-			fmt.Fprintf(c.stdout, "    %s  %-11s  %s\n", stamp(d.At), d.Step, d.Detail)
+			fmt.Fprintf(c.stdout, "    %s  %-11s  %s\n", listStamp(d.At), d.Step, d.Detail)
 		}
 	}
 	return exitOK

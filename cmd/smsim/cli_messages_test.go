@@ -28,11 +28,11 @@ func TestCLIMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errOut := cliRun(t, sim, "messages", "--folder", "failed", leader.Phone)
-	want := regexp.MustCompile(`^2026-05-01T00:00:00Z  m_[0-9a-f]{16}  failed \(suspended\)  95187               \[ICP Filing\] Your ICP filing order f_[0-9a-f]{16} has been submitted successfully\.[^\n]*
-    2026-05-01T00:00:00Z  sent         sent by 95187 to 13800000001
-    2026-05-01T00:00:00Z  delay        [^\n]*
-    2026-05-01T00:00:00Z  failed       [^\n]*suspended[^\n]*
-2026-05-01T00:[0-9:.]+Z  m_[0-9a-f]{16}  failed \(suspended\)  12381  code [0-9]{6}  \[MIIT\] Your ICP filing verification code is [0-9]{6}\.[^\n]*
+	want := regexp.MustCompile(`^2026-05-01T00:00:00.000Z  m_[0-9a-f]{16}  failed \(suspended\)  95187               \[ICP Filing\] Your ICP filing order f_[0-9a-f]{16} has been submitted successfully\.[^\n]*
+    2026-05-01T00:00:00.000Z  sent         sent by 95187 to 13800000001
+    2026-05-01T00:00:00.000Z  delay        [^\n]*
+    2026-05-01T00:00:00.000Z  failed       [^\n]*suspended[^\n]*
+2026-05-01T00:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z  m_[0-9a-f]{16}  failed \(suspended\)  12381  code [0-9]{6}  \[MIIT\] Your ICP filing verification code is [0-9]{6}\.[^\n]*
 (    [^\n]*\n){3}$`)
 	if code != 0 || !want.MatchString(out) {
 		t.Fatalf("--folder failed: exit %d, stderr %q, output:\n%s", code, errOut, out)
@@ -58,9 +58,9 @@ func TestCLIMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, _ = cliRun(t, sim, "messages", "--folder", "travelling", admin.Phone)
-	if code != 0 || !regexp.MustCompile(`^2026-05-01T01:00:00Z  m_[0-9a-f]{16}  queued  95555               slow
-    2026-05-01T01:00:00Z  sent         sent by 95555 to 13800000002
-    2026-05-01T01:00:00Z  delay        the network holds it 10m \(drawn from fixed 10m\)
+	if code != 0 || !regexp.MustCompile(`^2026-05-01T01:00:00.000Z  m_[0-9a-f]{16}  queued  95555               slow
+    2026-05-01T01:00:00.000Z  sent         sent by 95555 to 13800000002
+    2026-05-01T01:00:00.000Z  delay        the network holds it 10m \(drawn from fixed 10m\)
 $`).MatchString(out) {
 		t.Fatalf("--folder travelling: exit %d, output:\n%s", code, out)
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"smsim/simulator/client"
 )
@@ -127,8 +128,12 @@ func (p messagePrinter) print(m client.Message) {
 			body = strings.Replace(body, m.Code, bold+m.Code+reset, 1)
 		}
 	}
-	fmt.Fprintf(p.w, "%s  %-7s  %-5s  %s  %s\n", at.UTC().Format("2006-01-02T15:04:05.000Z"), m.Folder, m.Sender, code, body)
+	fmt.Fprintf(p.w, "%s  %-7s  %-5s  %s  %s\n", listStamp(at), m.Folder, m.Sender, code, body)
 }
+
+// listStamp writes a time of a list of messages, each as wide as the
+// next, milliseconds and all, so that the columns after it line up.
+func listStamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 // phoneView is a message as the phone's endpoints show it.
 func phoneView(m client.Message) any {
