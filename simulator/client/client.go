@@ -105,8 +105,16 @@ func WithNamespace(name string) Option {
 }
 
 // WithWait sets how long the Wait helpers wait when their context has no
-// deadline (DefaultWait unless set).
-func WithWait(d time.Duration) Option { return func(c *Client) { c.wait = d } }
+// deadline (DefaultWait unless set; 0 or less is DefaultWait too: a wait
+// with no end is a context without a deadline's, given a cancel).
+func WithWait(d time.Duration) Option {
+	return func(c *Client) {
+		if d <= 0 {
+			d = DefaultWait
+		}
+		c.wait = d
+	}
+}
 
 // New returns a client of the server at baseURL ("http://127.0.0.1:8080").
 func New(baseURL string, opts ...Option) (*Client, error) {

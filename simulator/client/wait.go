@@ -80,7 +80,7 @@ func (c *Client) WaitForMessage(ctx context.Context, phone string, o NextOptions
 
 // waitContext bounds ctx by the client's wait when it has no deadline.
 func (c *Client) waitContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok || c.wait <= 0 {
+	if _, ok := ctx.Deadline(); ok {
 		return context.WithCancel(ctx)
 	}
 	return context.WithTimeout(ctx, c.wait)
