@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -86,7 +87,7 @@ func (c *Client) Requests(ctx context.Context, f RequestFilter) (RequestList, er
 // verify does: every field set must match; a zero field matches all.
 type RequestMatcher struct {
 	Route  string
-	Phone  string // among the numbers the request names
+	Phone  string // among the numbers the request names (+86 or not, as the server reads one)
 	Order  string
 	Status int
 	// Body holds fields the JSON body must have, each with the same JSON
@@ -99,7 +100,7 @@ type RequestMatcher struct {
 
 // Match tells whether r is one the matcher looks for.
 func (m RequestMatcher) Match(r Request) bool {
-	if (m.Route != "" && r.Route != m.Route) || (m.Phone != "" && !slices.Contains(r.Phones, m.Phone)) ||
+	if (m.Route != "" && r.Route != m.Route) || (m.Phone != "" && !slices.Contains(r.Phones, m.Phone) && !slices.Contains(r.Phones, mainlandNumber(m.Phone))) ||
 		(m.Order != "" && r.Order != m.Order) || (m.Status != 0 && r.Status != m.Status) ||
 		(m.Faulted != nil && *m.Faulted != (r.Fault != nil)) {
 		return false
@@ -147,3 +148,15 @@ func (l RequestList) Matching(m RequestMatcher) RequestList {
 
 // Count answers how many requests m matches.
 func (l RequestList) Count(m RequestMatcher) int { return len(l.Matching(m)) }
+
+// mainlandNumber is phone as the journal names a number: without +86, or
+// the 86 before eleven digits, as the server normalises one.
+func mainlandNumber(phone string) string {
+	switch {
+	case strings.HasPrefix(phone, "+86"):
+		return phone[3:]
+	case strings.HasPrefix(phone, "86") && len(phone) == 13:
+		return phone[2:]
+	}
+	return phone
+}

@@ -71,6 +71,9 @@ func TestRequests(t *testing.T) {
 		{client.RequestMatcher{Faulted: &no}, 0},
 		{client.RequestMatcher{Status: 200}, 1},
 		{client.RequestMatcher{Phone: "13800000001"}, 0},
+		{client.RequestMatcher{Phone: "13800000009"}, 3},
+		{client.RequestMatcher{Phone: "+8613800000009"}, 3}, // as the server's filter reads a number
+		{client.RequestMatcher{Phone: "8613800000009"}, 3},
 	} {
 		if n := reqs.Count(c.m); n != c.want {
 			t.Errorf("%+v: %d, want %d", c.m, n, c.want)
