@@ -14,7 +14,8 @@ import (
 // no message to the phone is on its way (FolderTravelling is empty, and no
 // order of the phone is still to reach MIIT). Only a new message could
 // bring one: a test proves at once, without waiting in real time, that a
-// phone got nothing. A waiting helper's error is also ErrNoMessage.
+// phone got nothing. The error is also ErrNoMessage, Next's as a waiting
+// helper's.
 var ErrNothingOnItsWay = errors.New("nothing is on its way and the clock is paused")
 
 // The header of a long poll's 204 that says why nothing came.
@@ -116,7 +117,7 @@ func (c *Client) Next(ctx context.Context, phone string, o NextOptions) (Message
 		return Message{}, false, err
 	}
 	if status == http.StatusNoContent && h.Get(waitHeader) == waitNothingOnItsWay {
-		return Message{}, false, fmt.Errorf("smsim: no message to %s: %w", phone, ErrNothingOnItsWay)
+		return Message{}, false, fmt.Errorf("smsim: no message to %s: %w (%w)", phone, ErrNothingOnItsWay, ErrNoMessage)
 	}
 	return m, status != http.StatusNoContent, nil
 }
