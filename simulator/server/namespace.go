@@ -64,10 +64,8 @@ func (s *Server) handleNS(mux *http.ServeMux, pattern string, h nsHandler) {
 		h = s.idempotent(h, keepsItsOwnKey[pattern])
 	}
 	// A write makes the namespace when it is new, and has it in use once
-	// the write is carried out (confirmWrite).
-	open := func(ctx context.Context, name string) (*simulator.Namespace, func(context.Context) error, error) {
-		return s.world.Write(ctx, name)
-	}
+	// the write is carried out (its confirm, below).
+	open := s.world.Write
 	read := func(f func(context.Context, string) (*simulator.Namespace, error)) func(context.Context, string) (*simulator.Namespace, func(context.Context) error, error) {
 		return func(ctx context.Context, name string) (*simulator.Namespace, func(context.Context) error, error) {
 			ns, err := f(ctx, name)
