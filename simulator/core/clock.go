@@ -49,10 +49,10 @@ func simAfter(simMs, elapsedMs int64, scale float64) int64 {
 	return maxTimeMs
 }
 
-// RealWait is how long, in real time, a clock running at scale (more
+// realWait is how long, in real time, a clock running at scale (more
 // than 0) takes to move by d: however slow the clock, at most the longest
 // time.Duration (about 292 years), never a wait that wraps into the past.
-func RealWait(d time.Duration, scale float64) time.Duration {
+func realWait(d time.Duration, scale float64) time.Duration {
 	if w := float64(d) / scale; w < math.MaxInt64 {
 		return time.Duration(w)
 	}

@@ -1070,7 +1070,7 @@ func (s *Scheduler) Tick(ctx context.Context) (time.Time, error) {
 	}
 	due := time.UnixMilli(int64(next.Val()[0].Score)).UTC()
 	if due.After(now.Now) {
-		return s.real().Add(RealWait(due.Sub(now.Now), now.Scale)), nil
+		return s.real().Add(realWait(due.Sub(now.Now), now.Scale)), nil
 	}
 	if _, err := s.RunDue(s.fromLoop(ctx, now), now.Now); err != nil {
 		return time.Time{}, err

@@ -75,7 +75,7 @@ func (s Snapshot) RealAt(sim time.Time) (time.Time, bool) {
 	if d <= 0 {
 		return s.clock.real(), true
 	}
-	return s.clock.real().Add(RealWait(d, now.Scale)), true
+	return s.clock.real().Add(realWait(d, now.Scale)), true
 }
 
 // Bounds are the bounds of the keys a script writes with the snapshot:
