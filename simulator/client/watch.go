@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -18,11 +19,15 @@ import (
 // Feed is a live feed of one of the server's websockets: each frame is one
 // T.
 type Feed[T any] struct {
-	conn *websocket.Conn
-	ctx  context.Context
-	stop func() bool
-	once sync.Once
+	conn   *websocket.Conn
+	ctx    context.Context
+	stop   func() bool
+	once   sync.Once
+	closed atomic.Bool
 }
+
+// ErrFeedClosed is what Next answers once Close was called.
+var ErrFeedClosed = errors.New("smsim: the feed is closed")
 
 // Watch follows the messages delivered to phone, in either folder, over
 // the phone's websocket (GET /phones/v1/{phone}/ws). Every message
@@ -52,8 +57,14 @@ func dial[T any](ctx context.Context, c *Client, path string, q url.Values) (*Fe
 	}
 	u := *c.base
 	u.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
-	u.Path = strings.TrimRight(u.Path, "/") + path
-	u.RawPath = ""
+	// path is escaped (segment): the URL keeps it as it is, not escaped
+	// again
+	raw := strings.TrimRight(u.EscapedPath(), "/") + path
+	p, err := url.PathUnescape(raw)
+	if err != nil {
+		return nil, fmt.Errorf("smsim: websocket %s: %w", path, err)
+	}
+	u.Path, u.RawPath = p, raw
 	u.RawQuery = q.Encode()
 	h := http.Header{}
 	for k, v := range c.header {
@@ -75,13 +86,17 @@ func dial[T any](ctx context.Context, c *Client, path string, q url.Values) (*Fe
 }
 
 // Next answers the next item of the feed, blocking until one comes. After
-// the feed ended it answers the context's error, or an error saying why
-// the server closed it.
+// the feed ended it answers ErrFeedClosed when Close ended it, the
+// context's error when the context did, or an error saying why the server
+// closed it.
 func (f *Feed[T]) Next() (T, error) {
 	var v, zero T
 	err := f.conn.ReadJSON(&v)
 	if err == nil {
 		return v, nil
+	}
+	if f.closed.Load() {
+		return zero, ErrFeedClosed
 	}
 	if f.ctx.Err() != nil {
 		return zero, f.ctx.Err()
@@ -97,6 +112,7 @@ func (f *Feed[T]) Next() (T, error) {
 func (f *Feed[T]) Close() error {
 	var err error
 	f.once.Do(func() {
+		f.closed.Store(true)
 		f.stop()
 		f.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""),
 			time.Now().Add(time.Second))

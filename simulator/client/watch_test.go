@@ -44,8 +44,8 @@ func TestWatchSeesEveryDelivery(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatalf("second close: %v", err)
 	}
-	if _, err := w.Next(); err == nil {
-		t.Fatal("next after close: no error")
+	if _, err := w.Next(); !errors.Is(err, client.ErrFeedClosed) {
+		t.Fatalf("next after close: %v, want ErrFeedClosed", err)
 	}
 }
 
@@ -85,6 +85,11 @@ func TestWatchABadNumber(t *testing.T) {
 	var e *client.Error
 	if !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Detail == "" {
 		t.Fatalf("watch 12345: %v", err)
+	}
+	// a number that needs escaping reaches the server as it was given
+	_, err = sim.Watch(t.Context(), "138 0000/1")
+	if !errors.As(err, &e) || e.Status != http.StatusBadRequest || !strings.Contains(e.Detail, `"138 0000/1"`) {
+		t.Fatalf("watch \"138 0000/1\": %v", err)
 	}
 }
 
