@@ -107,11 +107,14 @@ func runLoad(ctx context.Context, c *cli, args []string) int {
 		zero bool
 	}{
 		{"concurrency", cfg.Concurrency <= 0}, {"flows", cfg.Flows <= 0}, {"max-in-flight", cfg.MaxInFlight <= 0},
-		{"duration", cfg.Duration <= 0}, {"scale", cfg.Scale <= 0},
+		{"duration", cfg.Duration <= 0}, {"drain", cfg.Drain <= 0}, {"scale", cfg.Scale <= 0},
 	} {
 		if c.set(z.flag) && z.zero {
 			return c.usageErr("--%s: must be more than 0", z.flag)
 		}
+	}
+	if c.set("listen") && cfg.Listen == "" {
+		return c.usageErr("--listen: must be %s or %s", load.ListenWS, load.ListenPoll)
 	}
 	if c.set("url") {
 		if c.set("target") {
@@ -165,17 +168,15 @@ func runLoad(ctx context.Context, c *cli, args []string) int {
 	if !quiet {
 		cfg.Progress = c.stderr
 	}
-	fmt.Fprintf(c.stderr, "%s: namespace %s at %s; the dashboard shows it at %s/?namespace=%s\n",
-		c.name, cfg.Namespace, target, strings.TrimRight(target, "/"), cfg.Namespace)
+	cfg.Ready = func() {
+		fmt.Fprintf(c.stderr, "%s: namespace %s at %s; the dashboard shows it at %s/?namespace=%s\n",
+			c.name, cfg.Namespace, target, strings.TrimRight(target, "/"), cfg.Namespace)
+	}
 
 	cfg.Token = c.token
 	rep, err := load.Run(ctx, cfg)
-	if errors.Is(err, syscall.ECONNREFUSED) {
-		fmt.Fprintf(c.stderr, "%s: nothing answers at %s: is smsim running there? (without --target, load starts one of its own)\n", c.name, target)
-		return exitFailed
-	}
 	if err != nil {
-		return c.loadErr(err)
+		return c.setupErr(ctx, err, target)
 	}
 	var out bytes.Buffer
 	if asJSON {
@@ -225,6 +226,36 @@ func (c *cli) loadErr(err error) int {
 		return c.usageErr("--%s: %s", e.Field, e.Problem)
 	}
 	return c.fail(err)
+}
+
+// setupErr reports why load.Run could not run against target: a setting
+// that cannot be, an interruption before the first flow, or the step of
+// the namespace's set-up that failed, and whether target is an smsim at
+// all.
+func (c *cli) setupErr(ctx context.Context, err error, target string) int {
+	var (
+		inv *load.InvalidError
+		ce  *client.Error
+	)
+	switch {
+	case errors.As(err, &inv):
+		return c.loadErr(err)
+	case ctx.Err() != nil:
+		fmt.Fprintf(c.stderr, "%s: interrupted while setting up the namespace: no flow ran\n", c.name)
+		return exitInterrupted
+	case errors.Is(err, syscall.ECONNREFUSED):
+		fmt.Fprintf(c.stderr, "%s: nothing answers at %s: is smsim running there? (without --target, load starts one of its own)\n", c.name, target)
+		return exitFailed
+	}
+	msg := strings.ReplaceAll(strings.TrimPrefix(err.Error(), "load: "), "smsim: ", "")
+	fmt.Fprintf(c.stderr, "%s: %s\n", c.name, msg)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		fmt.Fprintf(c.stderr, "%s: %s did not answer within %s\n", c.name, target, load.CallTimeout)
+	case errors.As(err, &ce) && ce.RequestID == "":
+		fmt.Fprintf(c.stderr, "%s: %s does not answer as smsim does (no X-Request-Id): is it an smsim?\n", c.name, target)
+	}
+	return exitFailed
 }
 
 // readLoadScenario reads --scenario: a JSON file when one is there, else

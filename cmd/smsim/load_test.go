@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -276,6 +278,10 @@ func TestLoadBadFlags(t *testing.T) {
 		{[]string{"--seed", "x"}, `--seed: "x" is not a whole number`},
 		{[]string{"--scenario", "./no/such/file.json"}, "--scenario: open ./no/such/file.json: no such file or directory"},
 		{[]string{"--max-in-flight", "0"}, "--max-in-flight: must be more than 0"},
+		{[]string{"--drain", "0"}, "--drain: must be more than 0"},
+		{[]string{"--listen="}, "--listen: must be ws or poll"},
+		{[]string{"--rate", "1e-12"}, `--rate: "1e-12" is less than one flow an hour`},
+		{[]string{"--slo", "errors>=NaN"}, `--slo: "errors>=NaN": "NaN" is not a number of flows`},
 		{[]string{"--retention", "-1m"}, "--retention: must be 0 (keep all) or more, got -1m0s"},
 		{[]string{"--retention", "2m", "--target", "http://127.0.0.1:1"}, "--retention: the smsim started in this process's; the server of --target keeps what its own --retention says"},
 		{[]string{"--no-such-flag"}, "smsim load: --no-such-flag: no such flag"},
@@ -297,6 +303,28 @@ func TestLoadBadFlags(t *testing.T) {
 	code, _, errOut = loadRun(t, t.Context(), "--target", "http://127.0.0.1:2", "--flows", "1")
 	if code != 1 || !strings.HasSuffix(errOut, "smsim load: nothing answers at http://127.0.0.1:2: is smsim running there? (without --target, load starts one of its own)\n") {
 		t.Errorf("no server: exit %d, stderr %q", code, errOut)
+	}
+	// A server that is no smsim: the call that failed, and a word on it.
+	notSmsim := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "<html>Not Implemented</html>", http.StatusNotImplemented)
+	}))
+	defer notSmsim.Close()
+	code, _, errOut = loadRun(t, t.Context(), "--target", notSmsim.URL, "--flows", "1", "--quiet")
+	if code != 1 || !strings.Contains(errOut, ": PUT /admin/v1/faults: 501 Not Implemented: <html>Not Implemented</html>\n") ||
+		!strings.HasSuffix(errOut, "smsim load: "+notSmsim.URL+" does not answer as smsim does (no X-Request-Id): is it an smsim?\n") ||
+		strings.Contains(errOut, "the dashboard shows it") {
+		t.Errorf("a server that is no smsim: exit %d, stderr %q", code, errOut)
+	}
+	// Interrupted while the namespace is set up: no report, exit 130.
+	hang := make(chan struct{})
+	silent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hang }))
+	defer silent.Close()
+	defer close(hang)
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	code, out, errOut := loadRun(t, ctx, "--target", silent.URL, "--flows", "1", "--quiet")
+	if code != exitInterrupted || out != "" || errOut != "smsim load: interrupted while setting up the namespace: no flow ran\n" {
+		t.Errorf("interrupted in the set-up: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	if code, out, errOut := loadRun(t, t.Context(), "--help"); code != 0 || errOut != "" || !strings.HasPrefix(out, "usage: smsim load [--target URL]") || !strings.Contains(out, "-slo value") {
 		t.Errorf("--help: exit %d, stdout %q, stderr %q", code, out, errOut)

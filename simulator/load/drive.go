@@ -77,19 +77,24 @@ func (r *runner) drive(ctx context.Context) {
 
 // closedLoop runs Concurrency workers, each running one flow after
 // another, until no more are to start; it returns once every worker has.
+// The starts are over once the last flow handed out has begun, so that the
+// drain never cuts off a flow before it starts.
 func (r *runner) closedLoop(startCtx, flowCtx context.Context, startsOver chan<- struct{}) {
 	tickets := make(chan int)
-	var wg sync.WaitGroup
+	var wg, begun sync.WaitGroup
 	defer wg.Wait()
 	wg.Add(1)
 	go func() { // hands out the flows' numbers
 		defer wg.Done()
 		defer close(startsOver)
+		defer begun.Wait()
 		defer close(tickets)
 		for n := 0; r.cfg.Flows == 0 || n < r.cfg.Flows; n++ {
+			begun.Add(1)
 			select {
 			case tickets <- n:
 			case <-startCtx.Done():
+				begun.Done()
 				return
 			}
 		}
@@ -105,54 +110,102 @@ func (r *runner) closedLoop(startCtx, flowCtx context.Context, startsOver chan<-
 				// context and the starts' one after the other: a flow that
 				// ended for the first may come here before the second is.
 				if startCtx.Err() != nil || flowCtx.Err() != nil {
+					begun.Done()
 					continue
 				}
-				r.flow(flowCtx, n, 0)
+				r.flow(flowCtx, n, time.Time{}, begun.Done)
 			}
 		}()
 	}
 }
 
 // openLoop starts flow n at its time on the schedule (offset), each on a
-// goroutine of its own, at most MaxInFlight at once, until no more are to
-// start; it returns once every flow has ended. A flow that starts late —
-// its slot taken, or the machine behind — carries its lateness.
+// goroutine of its own, at most MaxInFlight at once; it returns once every
+// flow has ended. The schedule holds the flows due before the Duration
+// (and no more than Flows): a flow due while every slot is busy starts
+// late, when one frees, also once the schedule is over and the drain has
+// begun, and carries its lateness. Those that never start, the drain over
+// or the run interrupted while they were due, are counted as not started.
 func (r *runner) openLoop(startCtx, flowCtx context.Context, startsOver chan<- struct{}) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	defer close(startsOver)
+	var over sync.Once
+	scheduleOver := func() { over.Do(func() { close(startsOver) }) }
+	defer scheduleOver()
+	defer context.AfterFunc(startCtx, scheduleOver)() // the Duration is up
 	slots := make(chan struct{}, r.cfg.MaxInFlight)
+	total := r.scheduled()
 	start := time.Now()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	for n := 0; r.cfg.Flows == 0 || n < r.cfg.Flows; n++ {
+	for n := 0; n < total; n++ {
 		due := r.offset(n)
-		if r.cfg.Duration > 0 && due >= r.cfg.Duration {
-			return
-		}
 		timer.Reset(time.Until(start.Add(due)))
 		select {
 		case <-timer.C:
-		case <-startCtx.Done():
+		case <-flowCtx.Done():
+			r.rec.notStarted(min(r.dueBy(time.Since(start)), total) - n)
 			return
+		}
+		if n == total-1 {
+			scheduleOver() // the last flow is due: the drain runs from here
 		}
 		select {
 		case slots <- struct{}{}:
-		case <-startCtx.Done():
+		case <-flowCtx.Done():
+			r.rec.notStarted(min(r.dueBy(time.Since(start)), total) - n)
 			return
 		}
-		late := max(r.cfg.Now().Sub(r.startAt.Add(due)), 0)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			r.flow(flowCtx, n, late)
+			r.flow(flowCtx, n, r.startAt.Add(due), nil)
 		}()
 	}
 }
 
+// scheduled answers how many flows an open loop's schedule holds: those
+// due before the Duration, at most Flows.
+func (r *runner) scheduled() int {
+	n := math.MaxInt
+	if r.cfg.Duration > 0 {
+		n = r.dueBy(r.cfg.Duration - 1)
+	}
+	if r.cfg.Flows > 0 {
+		n = min(n, r.cfg.Flows)
+	}
+	return n
+}
+
+// dueBy answers how many flows of an open loop are due at or before t from
+// its start: the first n with offset(n) > t, found by doubling, then
+// halving.
+func (r *runner) dueBy(t time.Duration) int {
+	if r.offset(0) > t {
+		return 0
+	}
+	lo, hi := 0, 1 // offset(lo) <= t
+	for r.offset(hi) <= t {
+		if hi > math.MaxInt/2 {
+			return math.MaxInt
+		}
+		lo, hi = hi, hi*2
+	}
+	for hi-lo > 1 { // offset(lo) <= t < offset(hi)
+		mid := lo + (hi-lo)/2
+		if r.offset(mid) <= t {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi
+}
+
 // offset answers when flow n is due, from the start of an open loop: at
-// Rate a second, reached linearly from 0 over the Ramp.
+// Rate a second, reached linearly from 0 over the Ramp. A time past what a
+// Duration holds is the longest one.
 func (r *runner) offset(n int) time.Duration {
 	rate, ramp := r.cfg.Rate, r.cfg.Ramp.Seconds()
 	var s float64
@@ -161,7 +214,10 @@ func (r *runner) offset(n int) time.Duration {
 	} else {
 		s = ramp + (float64(n)-rampFlows)/rate
 	}
-	return time.Duration(s * float64(time.Second))
+	if ns := s * float64(time.Second); ns < math.MaxInt64 {
+		return time.Duration(ns)
+	}
+	return math.MaxInt64
 }
 
 // weighted draws items by their weights.

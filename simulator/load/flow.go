@@ -24,9 +24,12 @@ type flow struct {
 	kind        people.Kind
 	personality people.Personality
 	people      []*person
-	late        time.Duration // how late it started, in an open loop
-	start       time.Time     // when the driver began it, on the Config's Now
-	sent        time.Time     // when its submit was sent
+	// intended is when an open loop's schedule has it start (zero in a
+	// closed loop): its latencies count from there (coordinated omission).
+	intended time.Time
+	start    time.Time     // when the driver began it, on the Config's Now
+	sent     time.Time     // when its submit was sent
+	late     time.Duration // in an open loop, how much later than intended its submit was sent
 }
 
 // person is one of a flow's people.
@@ -51,10 +54,15 @@ type failure struct {
 	err  error
 }
 
-// flow runs flow n, started late by late, and records how it ended.
-func (r *runner) flow(ctx context.Context, n int, late time.Duration) {
-	f := r.newFlow(n, late)
+// flow runs flow n, due at intended in an open loop (zero in a closed
+// one), and records how it ended; begun, when not nil, is called once it
+// counts as started.
+func (r *runner) flow(ctx context.Context, n int, intended time.Time, begun func()) {
+	f := r.newFlow(n, intended)
 	r.rec.start()
+	if begun != nil {
+		begun()
+	}
 	outcome, fail := f.run(ctx)
 	if ctx.Err() != nil && outcome == OutError {
 		outcome = OutUnfinished // abandoned, not failed
@@ -69,9 +77,9 @@ func (r *runner) flow(ctx context.Context, n int, late time.Duration) {
 // newFlow draws flow n: its kind of order, its personality, and its people
 // with their numbers, certificates and minds. Its draws depend on the seed
 // and n alone.
-func (r *runner) newFlow(n int, late time.Duration) *flow {
+func (r *runner) newFlow(n int, intended time.Time) *flow {
 	rnd := rand.New(rand.NewPCG(*r.cfg.Seed, uint64(n)))
-	f := &flow{r: r, late: late, start: r.cfg.Now(),
+	f := &flow{r: r, intended: intended, start: r.cfg.Now(),
 		kind: r.kinds.pick(rnd.IntN), personality: r.mix.pick(rnd.IntN)}
 	roles, _ := client.Required(f.kind.Type, f.kind.Variant)
 	for _, role := range roles {
@@ -123,6 +131,11 @@ func (f *flow) run(ctx context.Context) (string, failure) {
 		}
 	}
 	f.sent = r.cfg.Now()
+	if !f.intended.IsZero() {
+		// late by its start, and by its phones' handshakes: the customer
+		// clicked at the intended time
+		f.late = max(f.sent.Sub(f.intended), 0)
+	}
 	var order client.ProviderView
 	if fail := f.call(ctx, LatSubmit, f.late, func(ctx context.Context) (err error) {
 		order, err = r.api.Submit(ctx, req)
@@ -202,7 +215,11 @@ func (f *flow) ended(status string, fail failure) (string, failure) {
 	if fail.err != nil {
 		return OutError, fail
 	}
-	f.r.rec.latency(LatFlow, f.r.cfg.Now().Sub(f.start)+f.late)
+	from := f.start
+	if !f.intended.IsZero() && f.intended.Before(from) {
+		from = f.intended
+	}
+	f.r.rec.latency(LatFlow, f.r.cfg.Now().Sub(from))
 	return status, failure{}
 }
 
@@ -259,10 +276,10 @@ func (f *flow) act(ctx context.Context) failure {
 	return failure{}
 }
 
-// call makes one API call within callTimeout and records its latency,
+// call makes one API call within CallTimeout and records its latency,
 // plus extra, when it succeeds.
 func (f *flow) call(ctx context.Context, name string, extra time.Duration, do func(context.Context) error) failure {
-	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	cctx, cancel := context.WithTimeout(ctx, CallTimeout)
 	defer cancel()
 	t := f.r.cfg.Now()
 	if err := do(cctx); err != nil {
@@ -291,7 +308,7 @@ func errKind(call string, err error) string {
 	case errors.Is(err, errMismatch):
 		return call + ": mismatch"
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Sprintf("%s: no answer within %s", call, callTimeout)
+		return fmt.Sprintf("%s: no answer within %s", call, CallTimeout)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return call + ": connection refused"
 	case errors.Is(err, syscall.ECONNRESET):

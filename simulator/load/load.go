@@ -33,9 +33,13 @@
 // In a closed loop, Config.Concurrency workers each run one flow after
 // another. In an open loop, flows start on a schedule, Config.Rate a
 // second (reached over Config.Ramp), whatever the server's pace, each on
-// a goroutine of its own, at most Config.MaxInFlight at once. Either stops
-// starting flows after Config.Duration or Config.Flows flows, whichever
-// comes first, then gives the flows in flight up to Config.Drain to end.
+// a goroutine of its own, at most Config.MaxInFlight at once. A closed loop
+// stops starting flows after Config.Duration or Config.Flows flows,
+// whichever comes first; an open loop's schedule holds the flows due
+// within Config.Duration, at most Config.Flows, and each of them starts,
+// late if every slot is busy. Then the flows in flight have up to
+// Config.Drain to end; the flows of the schedule that never found a slot
+// by then are counted as not started.
 //
 // # Measures
 //
@@ -45,9 +49,10 @@
 // provider view, and the phone websocket's handshake), and the whole flow
 // (its start → the end learnt from the log and read back). An open loop
 // corrects for coordinated omission by counting from the intended start:
-// a flow the driver began late — all its MaxInFlight slots busy, or the
-// machine behind — has its lateness added to its submit, code delivery and
-// flow latencies. Validations and resends are not on a schedule (a person
+// a flow whose submit the driver sent late — all its MaxInFlight slots
+// busy, the machine behind, or its phones slow to connect — has its
+// lateness added to its submit and code delivery latencies, and its flow
+// latency runs from the intended start. Validations and resends are not on a schedule (a person
 // makes them when their Mind says) and count as plain service times.
 //
 // Run answers a Report: outcomes by kind, personality and order type,
@@ -94,9 +99,9 @@ const (
 	MaxScale = 1_000_000
 )
 
-// callTimeout bounds each API call of a flow: a server that hangs makes
-// errors, not a driver that hangs.
-const callTimeout = 30 * time.Second
+// CallTimeout bounds each API call of a flow, and of the namespace's
+// set-up: a server that hangs makes errors, not a driver that hangs.
+const CallTimeout = 30 * time.Second
 
 // clockEvery is how often the driver reads the simulated clock again,
 // waking the namespace's scheduler as it does (simClock): a job a server
@@ -131,14 +136,15 @@ type Config struct {
 	// DefaultConcurrency). Rate and Concurrency cannot both be set.
 	Concurrency int
 
-	// Duration is how long flows start; Flows how many start. The run
-	// stops starting at the first of the two that is set; neither:
+	// Duration is how long flows start (an open loop: the flows due within
+	// it start, late if they must); Flows how many start. The run stops
+	// starting at the first of the two that is set; neither:
 	// DefaultDuration.
 	Duration time.Duration
 	Flows    int
 	// Drain is how long, at most, the run waits for the flows in flight
-	// once no more start (default DefaultDrain); those still going then
-	// are unfinished.
+	// once no more are to start (default DefaultDrain); those still going
+	// then are unfinished.
 	Drain time.Duration
 
 	// Types weighs the kinds of orders; nil: people.Kinds(), the demo
@@ -160,6 +166,9 @@ type Config struct {
 	// SLO are the objectives the report judges the run by.
 	SLO []Objective
 
+	// Ready, when not nil, is called once the namespace is set up, before
+	// the first flow starts.
+	Ready func()
 	// Progress receives a line of live progress at each tick; nil: none.
 	Progress io.Writer
 	// Ticks ticks the progress lines; nil: once a second.
@@ -223,8 +232,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, invalid("namespace", "%q is not a namespace: 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit", c.Namespace)
 	}
 	switch {
-	case c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0):
-		return c, invalid("rate", "must be more than 0 flows a second, got %v", c.Rate)
+	case c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) || c.Rate > 0 && c.Rate < MinRate:
+		return c, invalid("rate", "must be at least one flow an hour (%v a second), got %v", MinRate, c.Rate)
 	case c.Rate > 0 && c.Concurrency != 0:
 		return c, invalid("concurrency", "a closed loop's; an open loop (--rate) has none")
 	case c.Concurrency < 0:
@@ -348,6 +357,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := r.setup(ctx, bg); err != nil {
 		return nil, err
 	}
+	if cfg.Ready != nil {
+		cfg.Ready()
+	}
 	r.startAt = cfg.Now()
 	wg.Add(2)
 	go func() {
@@ -371,8 +383,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 // setup makes the namespace ready for the run: its fault profile (or the
 // scenario), its clock running at the run's scale, the log's follower
-// connected, for as long as bg lasts, before the first flow starts.
+// connected, for as long as bg lasts, before the first flow starts. Each
+// call is bounded by CallTimeout, as a flow's are.
 func (r *runner) setup(ctx, bg context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
 	if r.cfg.Scenario != nil {
 		if _, err := r.api.ApplyScenario(ctx, *r.cfg.Scenario); err != nil {
 			var e *client.Error

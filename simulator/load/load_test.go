@@ -149,6 +149,44 @@ func TestOpenLoop(t *testing.T) {
 	}
 }
 
+// An open loop bounded by time starts every flow its schedule had due:
+// one that found every slot busy starts late, after the schedule's end if
+// need be, and its lateness counts in its flow's latency.
+func TestOpenLoopStartsEveryDueFlowLate(t *testing.T) {
+	sim := simtest.RunT(t)
+	// 6 flows due 50 ms apart, one at a time, each slow (about 40 to 500 ms)
+	rep := run(t, sim, load.Config{Rate: 20, MaxInFlight: 1, Duration: 300 * time.Millisecond, Types: website,
+		Mix: only(people.Slow)})
+	if rep.Flows.Started != 6 || rep.Flows.NotStarted != 0 || rep.Outcomes != (load.Outcomes{Approved: 6}) {
+		t.Fatalf("flows %+v, outcomes %+v: want the 6 due started and approved", rep.Flows, rep.Outcomes)
+	}
+	if l := rep.Latency[load.LatFlow]; l.Count != 6 || l.Max < float64(rep.ElapsedS*1000)-250-50 {
+		// the last flow was due at 250 ms and ended the run: its latency is
+		// (nearly) all the run after 250 ms
+		t.Fatalf("flow latencies %+v in a run of %.3f s: the last one's lateness is not counted", l, rep.ElapsedS)
+	}
+}
+
+// Flows that were due but never started, every slot busy until the drain
+// ended, are counted as such.
+func TestOpenLoopCountsDueFlowsNeverStarted(t *testing.T) {
+	sim := simtest.RunT(t)
+	// 10 flows due; the first never ends (its window is a real day long)
+	// and holds the one slot until the drain is over
+	rep := run(t, sim, load.Config{Rate: 100, MaxInFlight: 1, Duration: 100 * time.Millisecond, Drain: 200 * time.Millisecond,
+		Types: website, Mix: only(people.Never), Scale: 1})
+	if rep.Flows.Started != 1 || rep.Flows.NotStarted != 9 || rep.Outcomes != (load.Outcomes{Unfinished: 1}) {
+		t.Fatalf("flows %+v, outcomes %+v: want 1 started and unfinished, 9 due and not started", rep.Flows, rep.Outcomes)
+	}
+	var b bytes.Buffer
+	if err := rep.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "due, not started") {
+		t.Fatalf("the table does not show the flows not started:\n%s", b.String())
+	}
+}
+
 // A run bounded by time starts flows until it is over, and each ends.
 func TestDuration(t *testing.T) {
 	sim := simtest.RunT(t)
@@ -320,7 +358,7 @@ func TestReportJSONShape(t *testing.T) {
 	want := map[string][]string{
 		"":           {"by_personality", "by_type", "elapsed_s", "errors", "flows", "interrupted", "latency_ms", "outcomes", "run", "schema", "slo", "slo_met", "started_at"},
 		"run":        {"concurrency", "drain_s", "duration_s", "flows", "in_process", "listen", "loop", "max_in_flight", "mix", "namespace", "ramp_s", "rate", "scale", "scenario", "seed", "target", "types"},
-		"flows":      {"completed", "per_s", "started"},
+		"flows":      {"completed", "not_started", "per_s", "started"},
 		"outcomes":   {"approved", "canceled", "error", "rejected", "returned", "unfinished"},
 		"latency_ms": load.Latencies,
 	}

@@ -57,11 +57,13 @@ type recorder struct {
 	whole   map[string]*hdrhistogram.Histogram
 	window  map[string]*hdrhistogram.Histogram
 	started int
-	total   Outcomes
-	byPers  map[people.Personality]*Outcomes
-	byType  map[string]*Outcomes
-	errs    map[string]*ErrorCount
-	errKeys []string // in the order first seen
+	// flows an open loop's schedule had due that never started
+	unstarted int
+	total     Outcomes
+	byPers    map[people.Personality]*Outcomes
+	byType    map[string]*Outcomes
+	errs      map[string]*ErrorCount
+	errKeys   []string // in the order first seen
 	// flows completed since the last progress line
 	windowDone int
 }
@@ -81,6 +83,16 @@ func (r *recorder) latency(name string, d time.Duration) {
 	defer r.mu.Unlock()
 	record(r.whole[name], d)
 	record(r.window[name], d)
+}
+
+// notStarted counts n flows that were due and never started.
+func (r *recorder) notStarted(n int) {
+	if n <= 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.unstarted += n
 }
 
 func (r *recorder) start() {

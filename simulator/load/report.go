@@ -77,6 +77,10 @@ type FlowCounts struct {
 	Completed int `json:"completed"`
 	// PerS is the completed flows a second of the run's elapsed time.
 	PerS float64 `json:"per_s"`
+	// NotStarted are the flows an open loop's schedule had due that never
+	// started: every MaxInFlight slot stayed busy until the drain ended,
+	// or the run was interrupted. Always 0 in a closed loop.
+	NotStarted int `json:"not_started"`
 }
 
 // Outcomes counts flows by how they ended.
@@ -184,6 +188,7 @@ func (r *runner) report(interrupted bool) *Report {
 	defer m.mu.Unlock()
 	rep.Outcomes = m.total
 	rep.Flows.Started = m.started
+	rep.Flows.NotStarted = m.unstarted
 	rep.Flows.Completed = m.total.Approved + m.total.Returned + m.total.Rejected + m.total.Canceled
 	if rep.ElapsedS > 0 {
 		rep.Flows.PerS = float64(rep.Flows.Completed) / rep.ElapsedS
@@ -248,8 +253,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(&b, "%s; phones listen over %s; clock at %s×; %s; seed %d\n\n", loop, run.Listen, num(run.Scale), profile, run.Seed)
 
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "flows\tstarted\tcompleted\tper second\n")
-	fmt.Fprintf(tw, "\t%d\t%d\t%.1f\n\n", r.Flows.Started, r.Flows.Completed, r.Flows.PerS)
+	if run.Loop == LoopOpen {
+		fmt.Fprintf(tw, "flows\tstarted\tcompleted\tper second\tdue, not started\n")
+		fmt.Fprintf(tw, "\t%d\t%d\t%.1f\t%d\n\n", r.Flows.Started, r.Flows.Completed, r.Flows.PerS, r.Flows.NotStarted)
+	} else {
+		fmt.Fprintf(tw, "flows\tstarted\tcompleted\tper second\n")
+		fmt.Fprintf(tw, "\t%d\t%d\t%.1f\n\n", r.Flows.Started, r.Flows.Completed, r.Flows.PerS)
+	}
 	fmt.Fprintf(tw, "outcome\tflows\tshare\n")
 	for _, name := range outcomeNames {
 		n := r.Outcomes.Of(name)

@@ -13,7 +13,7 @@ func TestWriteTable(t *testing.T) {
 	rep := &load.Report{ElapsedS: 10.04, Interrupted: true,
 		Run: load.RunInfo{Target: "http://127.0.0.1:8080", Namespace: "load-x", Loop: load.LoopOpen, Rate: 500, RampS: 2,
 			Listen: load.ListenWS, Scale: 86400, Seed: 7},
-		Flows:         load.FlowCounts{Started: 10, Completed: 8, PerS: 0.8},
+		Flows:         load.FlowCounts{Started: 10, Completed: 8, PerS: 0.8, NotStarted: 3},
 		Outcomes:      load.Outcomes{Approved: 7, Canceled: 1, Error: 1, Unfinished: 1},
 		ByPersonality: map[string]load.Outcomes{"prompt": {Approved: 7, Error: 1, Unfinished: 1}, "never": {Canceled: 1}},
 		ByType:        map[string]load.Outcomes{"first_filing/website": {Approved: 7, Canceled: 1, Error: 1, Unfinished: 1}},
@@ -28,8 +28,8 @@ func TestWriteTable(t *testing.T) {
 	want := `smsim load: 10.0s against http://127.0.0.1:8080, namespace load-x (interrupted)
 open loop at 500 flows/s after a 2.0s ramp; phones listen over ws; clock at 86400×; the load profile; seed 7
 
-flows  started  completed  per second
-       10       8          0.8
+flows  started  completed  per second  due, not started
+       10       8          0.8         3
 
 outcome     flows  share
 approved    7      70.0%

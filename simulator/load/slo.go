@@ -2,6 +2,7 @@ package load
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -112,7 +113,7 @@ func parseObjective(s string) (Objective, error) {
 			num, o.share = strings.CutSuffix(value, "%")
 		}
 		v, err := strconv.ParseFloat(num, 64)
-		if err != nil || v < 0 {
+		if err != nil || !finite(v) {
 			return o, fmt.Errorf("%q: %q is not a number of flows, or a share of them such as 0.1%%", s, value)
 		}
 		if o.share {
@@ -121,7 +122,7 @@ func parseObjective(s string) (Objective, error) {
 		o.thresh = v
 	case metric == "flows_per_s":
 		v, err := strconv.ParseFloat(value, 64)
-		if err != nil || v < 0 {
+		if err != nil || !finite(v) {
 			return o, fmt.Errorf("%q: %q is not a number of flows a second", s, value)
 		}
 		o.kind, o.thresh = "rate", v
@@ -156,6 +157,11 @@ func parseObjective(s string) (Objective, error) {
 	}
 	return o, nil
 }
+
+// finite tells whether a threshold v is a number of 0 or more, not NaN nor
+// an infinity (which ParseFloat reads), against which nothing compares
+// usefully.
+func finite(v float64) bool { return v >= 0 && !math.IsInf(v, 0) }
 
 // percentile reads pN: p50, p99, p99.9; p999 and p9999 are p99.9 and
 // p99.99.

@@ -10,26 +10,33 @@ import (
 	"smsim/simulator/people"
 )
 
+// MinRate is the lowest rate of an open loop, in flows a second: one an
+// hour.
+const MinRate = 1.0 / 3600
+
 // ParseRate reads a rate of flows: "500/s", "500" (a second), "30/m",
-// "100/h". It answers flows a second.
+// "100/h", at least MinRate. It answers flows a second.
 func ParseRate(s string) (float64, error) {
 	num, per, found := strings.Cut(strings.TrimSpace(s), "/")
 	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
 	if err != nil || !(n > 0) || n > 1e9 {
 		return 0, invalid("rate", "%q is not a rate of flows such as 500/s", s)
 	}
-	if !found {
-		return n, nil
+	if found {
+		switch strings.TrimSpace(per) {
+		case "s":
+		case "m":
+			n /= 60
+		case "h":
+			n /= 3600
+		default:
+			return 0, invalid("rate", "%q is not a rate of flows such as 500/s (per s, m or h)", s)
+		}
 	}
-	switch strings.TrimSpace(per) {
-	case "s":
-		return n, nil
-	case "m":
-		return n / 60, nil
-	case "h":
-		return n / 3600, nil
+	if n < MinRate*(1-1e-9) {
+		return 0, invalid("rate", "%q is less than one flow an hour", s)
 	}
-	return 0, invalid("rate", "%q is not a rate of flows such as 500/s (per s, m or h)", s)
+	return n, nil
 }
 
 // ParseTypes reads a mix of order kinds: "TYPE/VARIANT=WEIGHT,…", such as

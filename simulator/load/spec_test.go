@@ -14,12 +14,12 @@ func TestParseRate(t *testing.T) {
 	for _, c := range []struct {
 		in   string
 		want float64
-	}{{"500/s", 500}, {"500", 500}, {" 30 / m ", 0.5}, {"7200/h", 2}, {"0.5/s", 0.5}} {
+	}{{"500/s", 500}, {"500", 500}, {" 30 / m ", 0.5}, {"7200/h", 2}, {"0.5/s", 0.5}, {"1/h", load.MinRate}} {
 		if got, err := load.ParseRate(c.in); err != nil || got != c.want {
 			t.Errorf("ParseRate(%q) = %v, %v; want %v", c.in, got, err, c.want)
 		}
 	}
-	for _, in := range []string{"", "fast", "0/s", "-5/s", "5/d", "5/", "NaN"} {
+	for _, in := range []string{"", "fast", "0/s", "-5/s", "5/d", "5/", "NaN", "Inf", "1e-12", "0.5/h", "1/m/s"} {
 		if _, err := load.ParseRate(in); !isInvalid(err, "rate") {
 			t.Errorf("ParseRate(%q): %v, want an error of rate", in, err)
 		}
@@ -91,6 +91,10 @@ func TestParseSLO(t *testing.T) {
 		{"flows_per_s>many", `"many" is not a number of flows a second`},
 		{"latency<5ms", `"latency" is not a measure`},
 		{"code_p99=50ms", "is not an objective"},
+		{"errors>=NaN", `"NaN" is not a number of flows`},
+		{"errors<Inf%", `"Inf%" is not a number of flows`},
+		{"flows_per_s>NaN", `"NaN" is not a number of flows a second`},
+		{"flows_per_s<+Inf", `"+Inf" is not a number of flows a second`},
 	} {
 		_, err := load.ParseSLO(c.in)
 		if !isInvalid(err, "slo") || !strings.Contains(err.Error(), c.want) {
@@ -109,6 +113,7 @@ func TestConfigCheck(t *testing.T) {
 		{load.Config{Target: "ftp://example.com"}, "target"},
 		{load.Config{Namespace: "no spaces"}, "namespace"},
 		{load.Config{Rate: 10, Concurrency: 4}, "concurrency"},
+		{load.Config{Rate: 1e-12}, "rate"},
 		{load.Config{Ramp: 10}, "ramp"},
 		{load.Config{Concurrency: -1}, "concurrency"},
 		{load.Config{Flows: -1}, "flows"},
