@@ -26,7 +26,7 @@ type retimeCodesArgs struct {
 // RetimeCodes sets afresh how long the key of each live code lives — until
 // the clock reaches its order's deadline, in real time at the clock's
 // scale, kept while the clock is paused — after the clock's scale or pause
-// changed: a pass over the namespace's code keys (SCAN), in batches. What a
+// changed, or the running clock was advanced: a pass over the namespace's code keys (SCAN), in batches. What a
 // code is worth is decided by the simulated clock whatever its key's
 // lifetime; the lifetime only keeps the store from holding dead codes.
 func (s *Service) RetimeCodes(ctx context.Context) error {

@@ -261,9 +261,17 @@ func (n *Namespace) AdvanceOnce(ctx context.Context, d time.Duration, key string
 	if err != nil {
 		return core.ClockState{}, err
 	}
-	if !replayed {
-		n.Emit(ctx, st.Now, core.KindClock, st)
+	if replayed {
+		return st, nil
 	}
+	if !st.Paused {
+		// the deadlines came nearer in real time (a paused clock's codes
+		// are kept, whatever the time)
+		if err := n.miit.RetimeCodes(ctx); err != nil {
+			n.log.WarnContext(ctx, "setting the lifetime of the codes", "err", err)
+		}
+	}
+	n.Emit(ctx, st.Now, core.KindClock, st)
 	return st, nil
 }
 

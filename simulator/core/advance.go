@@ -192,6 +192,11 @@ func (s *Scheduler) finishAdvance(ctx context.Context, owner string, to time.Tim
 	if err != nil {
 		return ClockState{}, fmt.Errorf("finish advance: %w", err)
 	}
+	if !st.Paused {
+		// the jobs after the target are nearer in real time than when the
+		// loop last looked: it looks again
+		s.Kick()
+	}
 	return st, nil
 }
 

@@ -232,6 +232,48 @@ func (c *lookCounter) get() int {
 	return c.n
 }
 
+// An advance on a running clock brings its jobs nearer in real time: the
+// loop looks again at once, and carries out a job due a moment after the
+// advance's target a moment later, not when it would have before.
+func TestLoopLooksAfterAnAdvanceOnARunningClock(t *testing.T) {
+	e := newSchedEnv(t)
+	s := e.scheduler(t)
+	fired := make(chan core.Job, 1)
+	s.Handle("n", func(ctx context.Context, job core.Job) error { fired <- job; return nil })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	running, scale := false, 1.0
+	if _, err := e.clock.Set(ctx, &scale, &running); err != nil {
+		t.Fatal(err)
+	}
+	now, err := e.clock.Now(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Schedule(ctx, now.Add(time.Hour), "n", "o", "in an hour"); err != nil {
+		t.Fatal(err)
+	}
+	loop := core.NewLoop(slog.New(slog.DiscardHandler), core.LoopOptions{Sweep: time.Hour})
+	loop.Add(s)
+	done := make(chan struct{})
+	go func() { defer close(done); loop.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	testkit.WaitFor(t, "the loop at rest until the job, an hour away", func() bool { return loop.Busy() == 0 })
+
+	// the job is now 50 simulated (and real) milliseconds away
+	if _, err := s.Advance(ctx, time.Hour-50*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case job := <-fired:
+		if job.Args[1] != "in an hour" {
+			t.Fatalf("carried out %v", job)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the job due 50 ms after the advance was not carried out within 10 s")
+	}
+}
+
 // While the clock is paused the loop looks at a scheduler once, then only
 // when kicked (or after a Sweep); on a running clock it looks when the
 // earliest job falls due, at the clock's scale, and not before.

@@ -197,6 +197,11 @@ func TestCodeLivesUntilItsDeadline(t *testing.T) {
 	if got := e.pttl(key); got > 24*time.Second || got < 20*time.Second {
 		t.Errorf("a live code lives %s after the scale went to 3600×, want about 24 s", got)
 	}
+	// an advance on the running clock brings the deadline nearer
+	e.advance("18h")
+	if got := e.pttl(key); got > 6*time.Second || got < 2*time.Second {
+		t.Errorf("a live code lives %s after an advance of 18 h at 3600×, want about 6 s", got)
+	}
 	e.call("PUT", "/admin/v1/clock", `{"paused": true}`, 200, nil)
 	e.wantTTL("a live code, the clock paused", key, 48*time.Hour)
 }
