@@ -15,7 +15,8 @@ import (
 
 // The lifetimes of a recorded answer (core.Keyspace.Answer): a claim holds
 // while its request is in progress, at most AnswerLease; an answer is kept
-// AnswerTTL.
+// AnswerTTL, or the namespace's TTL when that is shorter (an answer never
+// outlives the namespace it was given in).
 const (
 	AnswerLease = 30 * time.Second
 	AnswerTTL   = 24 * time.Hour
@@ -70,17 +71,26 @@ func (n *Namespace) ClaimAnswer(ctx context.Context, key, fp string) (*Answer, e
 }
 
 // RecordAnswer keeps a, the answer of the request that claimed key, for
-// AnswerTTL: a retry with the key is answered it.
+// AnswerKept: a retry with the key is answered it.
 func (n *Namespace) RecordAnswer(ctx context.Context, key string, a Answer) error {
 	a.Done = true
 	b, err := json.Marshal(a)
 	if err != nil {
 		return err
 	}
-	if err := n.rdb.Set(ctx, n.ks.Answer(key), b, AnswerTTL).Err(); err != nil {
+	if err := n.rdb.Set(ctx, n.ks.Answer(key), b, n.AnswerKept()).Err(); err != nil {
 		return fmt.Errorf("record the answer of idempotency key: %w", err)
 	}
 	return nil
+}
+
+// AnswerKept is how long the namespace keeps an answer: AnswerTTL, at most
+// its keys' TTL (--namespace-ttl).
+func (n *Namespace) AnswerKept() time.Duration {
+	if n.ttl > 0 && n.ttl < AnswerTTL {
+		return n.ttl
+	}
+	return AnswerTTL
 }
 
 // ForgetAnswer frees key, whose request failed without an answer worth

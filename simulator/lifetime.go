@@ -20,7 +20,9 @@ import (
 // after the namespace was last used: a process writes their lifetime
 // afresh when it records a use (touch, at most every touchEvery), and once
 // more when it stops running the namespace (idle for NamespaceIdle, or the
-// process stops), for what its background work wrote since. So a namespace
+// process stops), for what its background work wrote since — or, for a
+// namespace it runs on though idle (the default one, one watched), when it
+// falls idle. So a namespace
 // no request changes for NamespaceTTL is gone, its keys expired; supervise
 // then drops it from the registry (forgetExpired). A request that comes
 // after finds its clock gone and makes it again, as new.
@@ -103,17 +105,55 @@ type expireLeftArgs struct {
 	TTL int64 `json:"ttl"` // ms
 }
 
+// sweepWebhooked drops from the set of the namespaces with webhooks those
+// the registry no longer holds: expired, but whose webhooks outlived them
+// when forgetExpired looked (a process that died before it wrote their
+// lifetime left them without one). A namespace made again is in the
+// registry from its first write, before it can register a webhook. Two
+// round trips.
+func (w *World) sweepWebhooked(ctx context.Context) error {
+	names, err := w.rdb.SMembers(ctx, w.webhookedKey()).Result()
+	if err != nil || len(names) == 0 {
+		return err
+	}
+	p := w.rdb.Pipeline()
+	scores := make([]*redis.FloatCmd, len(names))
+	for i, name := range names {
+		scores[i] = p.ZScore(ctx, w.registryKey(), name)
+	}
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("read the namespaces with webhooks: %w", err)
+	}
+	var gone []any
+	for i, name := range names {
+		if errors.Is(scores[i].Err(), redis.Nil) {
+			gone = append(gone, name)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	if err := w.rdb.SRem(ctx, w.webhookedKey(), gone...).Err(); err != nil {
+		return fmt.Errorf("forget the namespaces with webhooks: %w", err)
+	}
+	return nil
+}
+
 // forgetExpired drops from the registry the namespaces no request used
 // within NamespaceTTL, whose keys have expired: a key left without a
 // lifetime (its process died before it wrote one) gets one
 // (expire_left.lua), and a namespace without webhooks leaves the set of
-// those with webhooks. It runs at most every touchEvery.
+// those with webhooks; one the registry no longer holds leaves it too
+// (sweepWebhooked). It runs at most every touchEvery.
 func (w *World) forgetExpired(ctx context.Context) error {
 	ttl := w.cfg.Limits.NamespaceTTL
 	now := time.Now()
 	last := w.forgot.Load()
 	if ttl <= 0 || now.UnixMilli()-last < touchEvery.Milliseconds() || !w.forgot.CompareAndSwap(last, now.UnixMilli()) {
 		return nil
+	}
+	if err := w.sweepWebhooked(ctx); err != nil {
+		return err
 	}
 	before := strconv.FormatInt(now.Add(-ttl).UnixMilli(), 10)
 	names, err := w.rdb.ZRangeByScore(ctx, w.registryKey(), &redis.ZRangeBy{Min: "-inf", Max: "(" + before}).Result()

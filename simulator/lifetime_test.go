@@ -147,6 +147,26 @@ func TestExpiredNamespaceStartsAgain(t *testing.T) {
 	if ttl := rdb.PTTL(ctx, n.ks.Clock()).Val(); ttl < 0 {
 		t.Errorf("the forgotten namespace's clock lives %s, want a TTL", ttl)
 	}
+
+	// a process died with webhooks that had no lifetime: they outlive the
+	// namespace by a TTL when it is forgotten; the namespace leaves the set
+	// of those with webhooks at the next look all the same
+	rdb.ZAdd(ctx, w.registryKey(), redis.Z{Score: float64(old), Member: "crashed"})
+	rdb.SAdd(ctx, w.webhookedKey(), "crashed")
+	crashed := core.Keyspace{Prefix: r.Prefix, Namespace: "crashed"}
+	rdb.ZAdd(ctx, crashed.Webhooks(), redis.Z{Score: 1, Member: "h1"})
+	for range 2 {
+		w.forgot.Store(0) // as touchEvery later
+		if err := w.forgetExpired(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rdb.SIsMember(ctx, w.webhookedKey(), "crashed").Val() {
+		t.Errorf("a namespace forgotten with its webhooks left is still among those with webhooks")
+	}
+	if ttl := rdb.PTTL(ctx, crashed.Webhooks()).Val(); ttl <= 0 || ttl > nsTTL {
+		t.Errorf("the webhooks left by a process that died live %s, want at most %s", ttl, nsTTL)
+	}
 }
 
 // A namespace TTL shorter than the idle period is refused: a namespace in
@@ -157,5 +177,39 @@ func TestNamespaceTTLIsAtLeastTheIdlePeriod(t *testing.T) {
 		Limits: core.Limits{NamespaceTTL: time.Minute}})
 	if err == nil {
 		t.Fatal("a namespace TTL of 1m with an idle period of 1h was taken")
+	}
+}
+
+// The default namespace is never dropped, and a watched one is not: once
+// idle, what was written since their last touch (a new fault profile, the
+// event log of a reset) is kept until their last use all the same, and
+// every key of theirs expires within the TTL.
+func TestIdleNamespaceKeptRunningStillExpires(t *testing.T) {
+	r := testkit.StartRedis(t)
+	rdb := r.Client(t)
+	ctx := context.Background()
+	w := newTTLWorld(t, r, rdb)
+	n := use(t, w, core.DefaultNamespace)
+	if _, err := n.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.PutFaults(ctx, []byte(`{"sync_lag": {"model": "fixed", "value": "0s"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	n.used.Store(time.Now().Add(-w.cfg.NamespaceIdle - time.Second).UnixMilli())
+	if err := w.superviseOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := testkit.Keys(ctx, rdb, n.ks.Pattern())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) < 2 {
+		t.Fatalf("the namespace holds %d keys: %v", len(keys), keys)
+	}
+	for _, k := range keys {
+		if ttl := rdb.PTTL(ctx, k).Val(); ttl <= 0 || ttl > nsTTL {
+			t.Errorf("%s lives %s, want at most %s", k, ttl, nsTTL)
+		}
 	}
 }

@@ -40,10 +40,12 @@ type Namespace struct {
 	jrnl    *journal      // the process's writer of the journals
 	journal *core.Journal // the namespace's request journal
 
-	made      atomic.Bool  // made in the store (World.make), or known to be
-	touched   atomic.Int64 // real Unix ms at which this process last recorded a use in the registry
-	used      atomic.Int64 // real Unix ms of this process's last request to it
-	webhooked string       // the process-wide set of the namespaces that have webhooks
+	made      atomic.Bool   // made in the store (World.make), or known to be
+	touched   atomic.Int64  // real Unix ms at which this process last recorded a use in the registry
+	used      atomic.Int64  // real Unix ms of this process's last request to it
+	kept      atomic.Int64  // the used at which its long-lived keys were last kept until its last use, idle but not dropped
+	webhooked string        // the process-wide set of the namespaces that have webhooks
+	ttl       time.Duration // its keys' lifetime unwritten, core.Limits.NamespaceTTL (0: none)
 
 	mu        sync.Mutex         // guards ctx and hooksStop
 	ctx       context.Context    // the background work's; nil until start
@@ -55,7 +57,7 @@ type Namespace struct {
 // build makes the components of namespace name; it writes nothing.
 func (w *World) build(name string) (*Namespace, error) {
 	ks := core.Keyspace{Prefix: w.cfg.KeyPrefix, Namespace: name}
-	n := &Namespace{name: name, ks: ks, rdb: w.rdb, log: w.log, webhooked: w.webhookedKey()}
+	n := &Namespace{name: name, ks: ks, rdb: w.rdb, log: w.log, webhooked: w.webhookedKey(), ttl: w.cfg.Limits.NamespaceTTL}
 	n.clock = core.NewClock(w.rdb, ks, w.cfg.ClockStart, nil)
 	n.sched = core.NewScheduler(w.rdb, ks, n.clock, w.log, w.reg, w.cfg.Scheduler)
 	n.faults = core.NewFaultStore(w.rdb, ks)

@@ -600,15 +600,25 @@ func (w *World) superviseOnce(ctx context.Context) error {
 	idleSince := time.Now().Add(-w.cfg.NamespaceIdle).UnixMilli()
 	graceSince := time.Now().Add(-unmadeGrace).UnixMilli()
 	var idle []*Namespace
+	// resting are idle here but kept (the default namespace, one watched,
+	// one another process uses): what was written since their last touch
+	// is kept until their last use once, as if they were dropped
+	var resting []*Namespace
+	var restingUse []int64
 	w.mu.Lock()
 	for name, n := range w.spaces {
 		since := idleSince
 		if !n.made.Load() {
 			since = graceSince // only watched, never written to
 		}
-		if name != core.DefaultNamespace && !active[name] && n.used.Load() < since && !n.feed.Watched() {
+		used := n.used.Load()
+		switch {
+		case name != core.DefaultNamespace && !active[name] && used < since && !n.feed.Watched():
 			delete(w.spaces, name)
 			idle = append(idle, n)
+		case n.made.Load() && used < idleSince && n.kept.Load() != used:
+			resting = append(resting, n)
+			restingUse = append(restingUse, used)
 		}
 	}
 	w.mu.Unlock()
@@ -620,8 +630,12 @@ func (w *World) superviseOnce(ctx context.Context) error {
 			made = append(made, n)
 		}
 	}
-	if err := w.keepUntilLastUse(ctx, made); err != nil {
+	if err := w.keepUntilLastUse(ctx, append(made, resting...)); err != nil {
 		w.log.Warn("keeping the idle namespaces", "err", err)
+	} else {
+		for i, n := range resting {
+			n.kept.Store(restingUse[i])
+		}
 	}
 	w.relMu.Lock()
 	w.dropped += len(idle)

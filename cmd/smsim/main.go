@@ -117,7 +117,7 @@ func parse(args []string, getenv func(string) string, help io.Writer) (config, e
 	fs.DurationVar(&c.namespaceIdle, "namespace-idle", simulator.DefaultNamespaceIdle, "how long a namespace no request touches counts as in use")
 	fs.DurationVar(&c.namespaceTTL, "namespace-ttl", defaultNamespaceTTL, "how long (real time) the keys of a namespace no request changes outlive its last use; 0: for ever")
 	fs.IntVar(&c.maxNamespaces, "max-namespaces", simulator.DefaultMaxNamespaces, "most namespaces in use at once: a write that would make one more is a 429")
-	fs.DurationVar(&c.retention, "retention", defaultRetention, "how long (real time) what is finished (orders, messages, phones' folders) stays in the store; a namespace's fault profile may set its own; 0: for ever")
+	fs.DurationVar(&c.retention, "retention", defaultRetention, "how long (real time) what is finished (orders, messages, phones' folders) stays in the store; a namespace's fault profile may set its own; 0: as long as what is under way, --namespace-ttl after its last write (for ever with --namespace-ttl 0)")
 	fs.IntVar(&c.inboxMax, "inbox-max", defaultInboxMax, "messages each folder of a phone keeps, the newest; 0: all")
 	fs.IntVar(&c.journalMax, "journal-max", core.DefaultJournalMax, "requests to the provider, MIIT and phone APIs each namespace's journal keeps, the newest (GET /admin/v1/requests); 0: no journal")
 	fs.Func("webhook-host", "a host that webhooks may be posted to, any port of it, or host:port for that port only; on loopback (127.0.0.1:9000, localhost:9000) the ports given are the only ones open (repeat the flag, or separate entries with commas)", func(v string) error {
@@ -421,7 +421,7 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 		return sc, fmt.Errorf("%s: must be 0 (for ever) or at least the %s (%v), got %v", c.flag("namespace-ttl"), c.flag("namespace-idle"), c.namespaceIdle, c.namespaceTTL)
 	}
 	if c.retention < 0 {
-		return sc, fmt.Errorf("%s: must be 0 (for ever) or more, got %v", c.flag("retention"), c.retention)
+		return sc, fmt.Errorf("%s: must be 0 (as long as what is under way) or more, got %v", c.flag("retention"), c.retention)
 	}
 	if c.inboxMax < 0 {
 		return sc, fmt.Errorf("%s: must be 0 (all) or more, got %d", c.flag("inbox-max"), c.inboxMax)

@@ -170,7 +170,7 @@ func TestBadSettingsExitWithUsageError(t *testing.T) {
 		{[]string{"--max-namespaces", "0"}, nil, "max-namespaces: must be at least 1, got 0"},
 		{[]string{"--namespace-ttl", "30m"}, nil, "--namespace-ttl: must be 0 (for ever) or at least the --namespace-idle (1h0m0s), got 30m0s"},
 		{[]string{"--namespace-idle", "3h"}, map[string]string{"SMSIM_NAMESPACE_TTL": "2h"}, "SMSIM_NAMESPACE_TTL: must be 0 (for ever) or at least the --namespace-idle (3h0m0s), got 2h0m0s"},
-		{[]string{"--retention", "-1h"}, nil, "retention: must be 0 (for ever) or more, got -1h0m0s"},
+		{[]string{"--retention", "-1h"}, nil, "retention: must be 0 (as long as what is under way) or more, got -1h0m0s"},
 		{[]string{"--inbox-max", "-1"}, nil, "inbox-max: must be 0 (all) or more, got -1"},
 		{[]string{"--store-timeout", "1ms"}, nil, "--store-timeout: must be at least 10ms and at most 1m, got 1ms"},
 		{nil, map[string]string{"SMSIM_STORE_TIMEOUT": "2m"}, "SMSIM_STORE_TIMEOUT: must be at least 10ms and at most 1m, got 2m0s"},

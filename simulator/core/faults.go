@@ -504,7 +504,9 @@ func (s *FaultStore) Put(ctx context.Context, body []byte) (Faults, error) {
 
 // Set stores f.
 func (s *FaultStore) Set(ctx context.Context, f Faults) error {
-	if err := s.rdb.Set(ctx, s.key, mustJSON(f), 0).Err(); err != nil {
+	// KEEPTTL: the profile lives as the namespace does (its touch), not
+	// for ever from now on
+	if err := s.rdb.Set(ctx, s.key, mustJSON(f), redis.KeepTTL).Err(); err != nil {
 		return fmt.Errorf("store fault profile: %w", err)
 	}
 	return nil

@@ -4,5 +4,5 @@
 local faults_key = KEYS[1]
 local cur = redis.call('GET', faults_key) or ''
 if cur ~= args.from then return 0 end
-redis.call('SET', faults_key, args.to)
+redis.call('SET', faults_key, args.to, 'KEEPTTL') -- it lives as the namespace does
 return 1

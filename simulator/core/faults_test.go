@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"smsim/simulator/core"
+	"smsim/simulator/core/testkit"
 )
 
 func TestFaultsRoundTrip(t *testing.T) {
@@ -123,6 +125,33 @@ func TestSeededSourceIsReproducible(t *testing.T) {
 		}
 		if code := core.NewSource().Code(); len(code) != 6 {
 			t.Fatalf("code %q", code)
+		}
+	}
+}
+
+// Storing a fault profile, whole or patched, keeps the lifetime its key
+// had: it lives as its namespace does, not for ever from then on.
+func TestFaultsKeepTheirLifetime(t *testing.T) {
+	srv := testkit.StartRedis(t)
+	rdb := srv.Client(t)
+	ctx := context.Background()
+	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
+	fs := core.NewFaultStore(rdb, ks)
+	if _, err := fs.Put(ctx, []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.PExpire(ctx, ks.Faults(), time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, set := range []func() error{
+		func() error { _, err := fs.Put(ctx, []byte(`{"review": {"approve_ratio": 0.5}}`)); return err },
+		func() error { _, err := fs.Patch(ctx, []byte(`{"review": {"approve_ratio": 0.7}}`)); return err },
+	} {
+		if err := set(); err != nil {
+			t.Fatal(err)
+		}
+		if ttl := rdb.PTTL(ctx, ks.Faults()).Val(); ttl <= 0 || ttl > time.Hour {
+			t.Fatalf("the profile lives %s once stored again, want what it had, at most 1h", ttl)
 		}
 	}
 }

@@ -150,12 +150,14 @@ var (
 		Writer: "simulator.Namespace (answer_claim.lua, SET; the server's Idempotency-Key layer): a POST with an Idempotency-Key, JSON: " +
 			"the request's fingerprint (method, path, query, body), and once answered its status, headers and body, which a retry with the key is answered — " +
 			"or `unknown`: it failed with a 5xx after sending Redis a change that Redis did not confirm in time (a retry is a 409)",
-		Lifetime: "30 s while its request is in progress (a claim); 24 h once answered or unknown; deleted when the request fails with a 5xx " +
+		Lifetime: "30 s while its request is in progress (a claim); 24 h once answered or unknown, at most --namespace-ttl; deleted when the request fails with a 5xx " +
 			"whose changes are known not to have been sent (or a 413, 415, 429), and by a reset"}
 
-	// legacyCodes is the set of live codes of a store written before the
-	// codes had a key each (code:<code>); UpgradeStore moves them.
-	legacyCodes = "codes"
+	// keyLegacyCodes is the set of live codes of a store written before
+	// the codes had a key each (code:<code>); UpgradeStore moves them.
+	keyLegacyCodes = KeyDef{Name: "codes", Type: "set",
+		Writer:   "nothing now: a store written before the codes had a key each (`code:<code>`) held the live codes here; core.UpgradeStore moves them to their keys",
+		Lifetime: "deleted by the upgrade, when a process first opens such a store"}
 )
 
 // keyDefs are the keys of the store, in the order of KEYS.md.
@@ -165,7 +167,7 @@ var keyDefs = []KeyDef{
 	keyFilings, keyFilingsByStatus, keyFiling, keyWho, keyCode, keyMagicSpurious, keyMagicAPI, keyAPICalls, keyJournal,
 	keyMessage, keyPhones, keyPhoneProfile, keyPhoneInbox, keyPhoneBlocked, keyPhoneTravelling, keyPhoneFailed, keyPhoneScript, keyThrottles,
 	keyWebhooks, keyWebhook, keyWebhookLog, keyWebhookRetries, keyWebhookInflight,
-	keyAnswer,
+	keyAnswer, keyLegacyCodes,
 }
 
 // KeyDefs answers every key of the store, as KEYS.md lists them.
@@ -269,6 +271,10 @@ func (k Keyspace) SchedRun(token string) string { return k.key(keySchedRun, toke
 
 // SchedDead is the sorted set of the jobs that failed for good.
 func (k Keyspace) SchedDead() string { return k.key(keySchedDead) }
+
+// LegacyCodes is the set of live codes of a store written before the codes
+// had a key each, which UpgradeStore moves.
+func (k Keyspace) LegacyCodes() string { return k.key(keyLegacyCodes) }
 
 // Filings is the sorted set of the ids of the orders.
 func (k Keyspace) Filings() string { return k.key(keyFilings) }

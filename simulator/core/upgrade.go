@@ -32,7 +32,7 @@ type upgradeCodesArgs struct {
 // first write to it from the process): one round trip, two with codes to
 // move.
 func UpgradeStore(ctx context.Context, rdb redis.UniversalClient, ks Keyspace, b Bounds) error {
-	legacy := ks.Key(legacyCodes)
+	legacy := ks.LegacyCodes()
 	codes, err := upgradeScript.Run(ctx, rdb, []string{ks.Seq(), ks.FilingsByStatus(), legacy, ks.Phones()}, struct{}{}).StringSlice()
 	if err != nil {
 		return fmt.Errorf("upgrade the keys of namespace %s: %w", ks.Namespace, err)

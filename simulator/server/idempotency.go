@@ -71,7 +71,7 @@ func (s *Server) idempotent(h nsHandler, own bool) nsHandler {
 		case held != nil && held.Fingerprint != fp:
 			s.fail(w, r, &core.Error{Code: http.StatusUnprocessableEntity, Detail: fmt.Sprintf(
 				"%s: %q was given to another request (another method, path, query or body) within %s; give a new request a new key",
-				IdempotencyKeyHeader, key, core.FormatDuration(simulator.AnswerTTL))})
+				IdempotencyKeyHeader, key, core.FormatDuration(ns.AnswerKept()))})
 			return
 		case held != nil && !held.Done && own:
 			// h keeps the key itself: it is answered by h

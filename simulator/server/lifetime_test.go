@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -252,7 +253,7 @@ func TestRetentionOfTheFaultProfile(t *testing.T) {
 	e.call("POST", "/provider/v1/filings/"+v.ID+"/cancel", nil, 200, nil)
 	e.wantTTL("an order canceled", ks.Filing(v.ID), 10*time.Minute)
 
-	e.patchFaults(`{"retention": "0s"}`) // as long as the namespace
+	e.patchFaults(`{"retention": "0s"}`) // as long as what is under way
 	e.call("POST", "/gateway/v1/messages", map[string]string{"from": "95555", "to": phone, "body": "hello"}, 202, nil)
 	e.wantTTL("the inbox, kept as long as the namespace", ks.PhoneInbox(phone), 48*time.Hour)
 
@@ -434,5 +435,24 @@ func TestExpiredOrdersLeaveTheListAsOrdersCome(t *testing.T) {
 	if len(ids) != n || slices.Contains(ids, old[0]) || slices.Contains(ids, old[n-1]) {
 		t.Fatalf("the list holds %d ids (the first expired %v, the last %v), want the %d submitted after the others expired",
 			len(ids), slices.Contains(ids, old[0]), slices.Contains(ids, old[n-1]), n)
+	}
+}
+
+// An answer kept for an Idempotency-Key lives 24 h, and no longer than the
+// namespace's keys: a namespace that expired keeps no answer to replay.
+func TestAnswerOfAnIdempotencyKeyLivesNoLongerThanItsNamespace(t *testing.T) {
+	for _, c := range []struct {
+		ttl, want time.Duration
+	}{{48 * time.Hour, 24 * time.Hour}, {2 * time.Hour, 2 * time.Hour}} {
+		e := newEnv(t, withLimits(core.Limits{NamespaceTTL: c.ttl}))
+		resp, b := e.send("/gateway/v1/messages", `{"from":"95187","to":"13800000001","body":"hello"}`, keyed("hello-1"))
+		if resp.StatusCode != 202 {
+			t.Fatalf("send: %d %s", resp.StatusCode, b)
+		}
+		e.wantTTL(fmt.Sprintf("an answer, the namespace TTL %s", c.ttl), e.keys().Answer("hello-1"), c.want)
+		resp, b = e.send("/gateway/v1/messages", `{"from":"95187","to":"13800000001","body":"hello again"}`, keyed("hello-1"))
+		if p := answerProblem(t, resp, b, 422); !strings.Contains(p.Detail, "within "+core.FormatDuration(c.want)+";") {
+			t.Errorf("the key given to another request: %q, want it to say within %s", p.Detail, core.FormatDuration(c.want))
+		}
 	}
 }
