@@ -564,6 +564,37 @@ func TestDashboardShowsFailuresFromBeforeItOpened(t *testing.T) {
 	}
 }
 
+// The orders table, drawn again every second for the time left, keeps its
+// rows while they show the same order: a text selected in one (an order's
+// id, to copy it) stays selected as the time left counts down.
+func TestDashboardOrdersKeepTheirRows(t *testing.T) {
+	s := start(t)
+	leader := client.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}
+	id := s.submit(client.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: &leader})
+	s.advance(time.Hour) // synced: its window runs
+	_, err := s.c.Resume(context.Background(), 3600)
+	s.check(err)
+	b := newBrowser(t)
+	b.open(s.url + "/")
+	b.booted()
+	row := `document.querySelector('tr[data-order=` + js(id) + `]')`
+	b.within(2*time.Second, "the order, its window running", row+`?.querySelector('.left') !== null`)
+	eval[bool](b, `(() => { const r = `+row+`; r.dataset.testMark = 'kept';
+		const sel = getSelection(); sel.removeAllRanges(); const range = document.createRange();
+		range.selectNodeContents(r.querySelector('.id')); sel.addRange(range); return true })()`)
+	left := eval[string](b, row+`.querySelector('.left').textContent`)
+	b.within(3*time.Second, "the time left counting down", row+`.querySelector('.left').textContent !== `+js(left))
+	if got := eval[string](b, row+`.dataset.testMark || ''`); got != "kept" {
+		t.Fatalf("the row of the order was drawn anew as the time left ticked")
+	}
+	if got := eval[string](b, `getSelection().toString()`); got != id {
+		t.Fatalf("the selection reads %q once the time left ticked, want the order's id %q", got, id)
+	}
+	if p := b.problems(); len(p) > 0 {
+		t.Errorf("console:\n%s", strings.Join(p, "\n"))
+	}
+}
+
 // connect answers a client of the simulator at url.
 func connect(t *testing.T, url string) *client.Client {
 	t.Helper()

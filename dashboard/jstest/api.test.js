@@ -178,4 +178,41 @@ describe('api', () => {
       delete globalThis.prompt;
     }
   });
+
+  it('requests that fail together ask for the token once; declined, it is not asked again', async () => {
+    const store = new Map();
+    const prompts = [];
+    let give = 'right';
+    globalThis.sessionStorage = { getItem: k => store.get(k) ?? null, setItem: (k, v) => store.set(k, v) };
+    globalThis.prompt = (text) => { prompts.push(text); return give; };
+    const settle = async (n) => { for (let i = 0; i < 20 && server.requests.length < n; i++) await new Promise(r => setImmediate(r)); };
+    try {
+      const s = enter('team-a');
+      const answers = [s.api('GET', '/admin/v1/clock'), s.api('GET', '/admin/v1/faults'), s.api('GET', '/phones/v1')];
+      for (const req of server.requests.slice(0, 3)) req.answer(401, { detail: 'Authorization: this route wants the admin token' });
+      await settle(6);
+      assert.equal(prompts.length, 1);
+      for (const req of server.requests.slice(3, 6)) {
+        assert.equal(req.init.headers.Authorization, 'Bearer right');
+        req.answer(200, {});
+      }
+      await Promise.all(answers);
+
+      // the token stops working (the server restarted with another);
+      // the person declines to give one: no request asks again
+      give = '';
+      const more = [s.api('GET', '/admin/v1/clock'), s.api('GET', '/admin/v1/faults')];
+      for (const req of server.requests.slice(6, 8)) req.answer(401, { detail: 'Authorization: not the admin token' });
+      for (const a of more) await assert.rejects(a, e => e instanceof APIError && e.status === 401);
+      assert.equal(prompts.length, 2);
+      assert.match(prompts[1], /did not take that admin token/);
+      const last = s.api('GET', '/admin/v1/clock');
+      server.requests[8].answer(401, { detail: 'Authorization: not the admin token' });
+      await assert.rejects(last, e => e instanceof APIError && e.status === 401);
+      assert.equal(prompts.length, 2);
+    } finally {
+      delete globalThis.sessionStorage;
+      delete globalThis.prompt;
+    }
+  });
 });

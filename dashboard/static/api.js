@@ -31,12 +31,25 @@ function token() {
   try { return globalThis.sessionStorage?.getItem(tokenKey) || ''; } catch { return ''; }
 }
 
+// declined is the token ('' for none) for which the person declined to
+// give another: requests that fail with it do not ask again, until the
+// page is loaded again.
+let declined = null;
+
 // askToken asks for the admin token once a route wanted it, keeps it, and
-// tells whether one was given.
-function askToken() {
-  if (typeof globalThis.prompt !== 'function') return false;
-  const t = globalThis.prompt('This smsim wants its admin token (--admin-token):', '');
-  if (!t) return false;
+// tells whether to send the request again: a token was given, or another
+// request asked for one since this one was sent with sent. Requests that
+// failed together ask once.
+function askToken(sent) {
+  if (token() !== sent) return true;
+  if (declined === sent || typeof globalThis.prompt !== 'function') return false;
+  const t = globalThis.prompt(sent
+    ? 'This smsim did not take that admin token (--admin-token). Give it again:'
+    : 'This smsim wants its admin token (--admin-token):', '');
+  if (!t || !t.trim()) {
+    declined = sent;
+    return false;
+  }
   try { globalThis.sessionStorage?.setItem(tokenKey, t.trim()); } catch { return false; }
   return true;
 }
@@ -78,6 +91,7 @@ export class Session {
     if (body !== undefined) {
       init.body = typeof body === 'string' ? body : JSON.stringify(body);
     }
+    const sent = token();
     let resp, text;
     try {
       resp = await fetch(path, init);
@@ -87,7 +101,7 @@ export class Session {
       throw e;
     }
     if (!this.current) throw new Stale(this.namespace);
-    if (resp.status === 401 && !retried && askToken()) return this.api(method, path, body, true);
+    if (resp.status === 401 && !retried && askToken(sent)) return this.api(method, path, body, true);
     return decode(resp, text);
   }
 
@@ -141,9 +155,10 @@ function decode(resp, text) {
 // shared reads a route that belongs to no namespace (GET path): no
 // namespace header, and leaving a namespace does not abort it.
 export async function shared(path, retried = false) {
+  const sent = token();
   const resp = await fetch(path, { headers: headers() });
   const text = await resp.text();
-  if (resp.status === 401 && !retried && askToken()) return shared(path, true);
+  if (resp.status === 401 && !retried && askToken(sent)) return shared(path, true);
   return decode(resp, text);
 }
 

@@ -138,10 +138,21 @@ async function loadAll(ns) {
     model.pastMessages(events);
     prov.forEach((v) => model.setProvider(v));
     miit.forEach((v) => model.setMIIT(v));
+    setText($('#state-error'), '');
     redraw();
   } catch (e) {
     if (isStale(e) || !ns.holds(mark)) return true;
-    console.warn('smsim dashboard: reading the state failed:', e.message);
+    // said on the page, and tried again: the page shows nothing it could
+    // not read
+    const hint = e.status === 401 ? ' (this smsim wants its admin token: reload the page to give it)' : '';
+    setText($('#state-error'), `Could not read the namespace's state: ${e.message}${hint}. Trying again every 5 s.`);
+    if (!ns.retrying) {
+      ns.retrying = true;
+      ns.later(() => {
+        ns.retrying = false;
+        if (ns.holds(mark)) startOver(ns);
+      }, 5000);
+    }
     return false;
   }
   loadStatus(ns, orders.status);
@@ -309,6 +320,9 @@ async function opened(ns, again, after) {
     }
     if (!ns.holds(mark)) return; // another namespace, or started over, meanwhile
     ns.reload = lost;
+    // a new store, or more missed than the log keeps: what the charts
+    // counted is not of the log the page follows now
+    if (lost) ns.stats.clear();
   }
   if (ns.reload) {
     ns.reload = false;
@@ -404,6 +418,7 @@ function show(name) {
   clock.clear();
   faults.clear();
   setText($('#clock-error'), '');
+  setText($('#state-error'), '');
   nsView.show(name);
   redraw();
   charts.draw();

@@ -21,6 +21,7 @@ export class OrdersTable {
     this.model = model; // the model shown: the page points the view at another for another namespace
     this.status = '';
     this.page = 0;
+    this.built = new Map(); // order id → {tr, sig, leftSig}: the rows in the table, rebuilt only when they change
     parts.prev.addEventListener('click', () => { this.page = Math.max(0, this.page - 1); this.render(); });
     parts.next.addEventListener('click', () => { this.page++; this.render(); });
   }
@@ -48,7 +49,25 @@ export class OrdersTable {
     this.page = Math.min(this.page, pages - 1);
     const shown = rows.slice(this.page * pageSize, (this.page + 1) * pageSize);
     const now = this.model.now();
-    this.tbody.replaceChildren(...shown.map((o) => this.row(o, now)));
+    // Only what changed is rebuilt, and the rows stay in place while their
+    // order does: the table is drawn again every second (the time left),
+    // and a text selected in it (an order's id) stays selected.
+    const built = new Map();
+    const trs = shown.map((o) => {
+      const sig = rowSig(o);
+      let b = this.built.get(o.id);
+      if (!b || b.sig !== sig) b = { tr: this.row(o, now), sig, leftSig: leftSig(o, now) };
+      const ls = leftSig(o, now);
+      if (b.leftSig !== ls) {
+        b.tr.lastElementChild.replaceChildren(this.left(o, now));
+        b.leftSig = ls;
+      }
+      built.set(o.id, b);
+      return b.tr;
+    });
+    this.built = built;
+    const kids = this.tbody.children;
+    if (kids.length !== trs.length || trs.some((tr, i) => kids[i] !== tr)) this.tbody.replaceChildren(...trs);
     const total = this.model.orders.size;
     setText(this.parts.count, this.status ? `${fmtCount(rows.length)} of ${fmtCount(total)}` : fmtCount(total));
     setText(this.parts.page, `page ${this.page + 1} of ${pages}`);
@@ -87,4 +106,19 @@ export class OrdersTable {
     return h('span', { className: 'left', 'data-urgent': String(left < urgent), title: `deadline ${fmtDateTime(o.deadline)} UTC` },
       left > 0 ? fmtDuration(left) : 'expiring');
   }
+}
+
+// rowSig is what a row shows of order o but the time left: a row whose
+// signature did not change is kept as it is.
+export function rowSig(o) {
+  return JSON.stringify([o.id, o.type, o.variant, o.status, o.canceledBy, o.provStatus, o.submittedAt, o.deadline,
+    o.people.map((p) => [p.role, p.validated, p.name, p.phone, p.failures, p.resends])]);
+}
+
+// leftSig is what the cell of the time left shows of order o at now.
+export function leftSig(o, now) {
+  if (o.status === 'submitted') return 'syncing';
+  if (o.status !== 'pending_validation' || !o.deadline) return '—';
+  const left = o.deadline - now;
+  return `${left < urgent}|${left > 0 ? fmtDuration(left) : 'expiring'}`;
 }

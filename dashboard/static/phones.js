@@ -26,6 +26,15 @@ export function toggled(profile, fault) {
   return p;
 }
 
+// searchDigits answers the digits a search by number looks for: those of
+// q, without the country code +86 that the phones' numbers leave out.
+export function searchDigits(q) {
+  const s = String(q).trim();
+  const d = s.replace(/\D/g, '');
+  if (/^\+\s*86/.test(s) || (d.length === 13 && d.startsWith('86'))) return d.slice(2);
+  return d;
+}
+
 export class PhoneGrid {
   // onToggle(number, fault) is called when a badge is clicked; onVisible
   // (numbers) after each render with the phones in view.
@@ -58,8 +67,11 @@ export class PhoneGrid {
     this.listOf = null;
   }
 
+  // search shows the numbers that hold the digits of q, which may be
+  // written as the API takes a number: with +86 (or 86 before eleven
+  // digits), spaces or dashes.
   search(q) {
-    this.q = String(q).replace(/\D/g, '');
+    this.q = searchDigits(q);
     this.scroller.scrollTop = 0;
     this.request();
   }
@@ -126,16 +138,18 @@ export class PhoneGrid {
         this.cards.set(number, card);
         this.canvas.append(card.el);
       }
-      if (card.version !== p.version || card.names !== names) {
-        this.fill(card.el, p, names, now);
-        card.version = p.version;
-        card.names = names;
-      }
+      // its width and place first: fill scrolls its messages to the
+      // newest, which it measures at the width the card will have
       const x = (i % cols) * (cw + gap);
       const y = Math.floor(i / cols) * rowH;
       const tf = `translate(${x}px, ${y}px)`;
       if (card.el.style.transform !== tf) card.el.style.transform = tf;
       if (card.el.style.width !== `${cw}px`) card.el.style.width = `${cw}px`;
+      if (card.version !== p.version || card.names !== names) {
+        this.fill(card.el, p, names, now);
+        card.version = p.version;
+        card.names = names;
+      }
     }
     for (const [number, card] of this.cards) {
       if (!want.has(number)) {

@@ -18,6 +18,7 @@ export class Shown {
     this.stats = new Stats();
     this.feed = null; // the namespace's Feed, once there is one: leave stops it
     this.reload = false; // whether the next open of the feed must read the state again
+    this.retrying = false; // whether a read of the state that failed is to be tried again
     this.miitWanted = new Set(); // orders whose MIIT view is to be read again, soon
     this.provAsked = new Set(); // orders whose provider view was asked for
     this.generation = 0; // bumped when the model starts over
