@@ -400,6 +400,15 @@ func TestDashboard(t *testing.T) {
 		}
 	})
 
+	t.Run("a phone emptied through the API is emptied in the page", func(t *testing.T) {
+		b, s := b.with(t), s.with(t)
+		const phone = "13000000002"
+		s.send(phone, "to be cleared")
+		b.within(2*time.Second, "the message in the phone's inbox", card(phone)+`?.querySelector('[data-tab=inbox]')?.textContent === 'Inbox 1'`)
+		s.check(s.c.ClearMessages(context.Background(), phone))
+		b.within(2*time.Second, "the inbox emptied", card(phone)+`?.querySelector('[data-tab=inbox]')?.textContent === 'Inbox 0' && !`+card(phone)+`.querySelector('.bubble')`)
+	})
+
 	t.Run("toggling the spam filter in the page changes the phone's profile", func(t *testing.T) {
 		b, s := b.with(t), s.with(t)
 		const phone = "13000000001"

@@ -321,6 +321,17 @@ func (n *Namespace) PatchFaults(ctx context.Context, body []byte) (core.Faults, 
 	return f, nil
 }
 
+// ClearMessages empties both folders of a phone and forgets the messages
+// to it that failed (those on their way still come), and says so on the
+// event log (phone.cleared), for the watchers that count its folders.
+func (n *Namespace) ClearMessages(ctx context.Context, phone string) error {
+	if err := n.gw.Clear(ctx, phone); err != nil {
+		return err
+	}
+	n.EmitNow(ctx, core.KindPhoneCleared, map[string]any{"phone": phone})
+	return nil
+}
+
 // SetPhoneProfile replaces a phone's profile.
 func (n *Namespace) SetPhoneProfile(ctx context.Context, phone string, p gateway.Profile) error {
 	if err := n.gw.SetProfile(ctx, phone, p); err != nil {

@@ -93,6 +93,33 @@ describe('Phone', () => {
     assert.deepEqual(p.folder('inbox'), []);
   });
 
+  it('empties both folders and forgets the failures when the phone is cleared; what is on its way stays', () => {
+    const model = new Model();
+    const n = '13000000001';
+    model.message(delivered('m_1', n, t0 + 1000));
+    model.message(sms('m_2', n, 'blocked', { folder: 'blocked', delivered_at_ms: String(t0 + 2000) }));
+    model.message(sms('m_3', n, 'failed', { reason: 'unreachable' }));
+    model.message(sms('m_4', n, 'queued'));
+    const p = model.phone(n);
+    const clears = p.clears;
+    model.changed.phones = false;
+    model.clearPhone(n);
+    assert.ok(model.changed.phones);
+    assert.equal(p.inbox, 0);
+    assert.equal(p.blocked, 0);
+    assert.deepEqual([...p.failedIds], []);
+    assert.equal(p.lastReason, '');
+    assert.deepEqual([...p.pendingIds], ['m_4']);
+    assert.deepEqual(p.folder('inbox'), []);
+    assert.notEqual(p.clears, clears);
+    // a message delivered after, in the event's order, is the folder's only one
+    model.message(delivered('m_4', n, t0 + 3000));
+    assert.deepEqual(p.folder('inbox').map((m) => m.id), ['m_4']);
+    assert.equal(p.inbox, 1);
+    model.clearPhone('13000000999'); // a phone the page does not know: nothing to do
+    assert.equal(model.phones.has('13000000999'), false);
+  });
+
   it('files a blocked message in the blocked folder', () => {
     const model = new Model();
     model.message(sms('m_1', '13000000001', 'blocked', { folder: 'blocked', delivered_at_ms: String(t0 + 1000) }));

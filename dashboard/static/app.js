@@ -104,6 +104,9 @@ function apply(ns, rec) {
     case 'phone.profile':
       model.setProfile(String(d.phone || ''), d.profile);
       break;
+    case 'phone.cleared':
+      model.clearPhone(String(d.phone || ''));
+      break;
     case 'reset':
       startOver(ns);
       stats.clear();
@@ -178,6 +181,7 @@ function loadPhones(numbers) {
     if (!p || p.loaded !== 'no') continue;
     p.loaded = 'loading';
     const mark = ns.mark();
+    const clears = p.clears;
     const s = ns.session;
     ns.queue(async () => {
       const path = `/phones/v1/${encodeURIComponent(n)}`;
@@ -188,6 +192,11 @@ function loadPhones(numbers) {
           p.profile ? null : s.api('GET', `${path}/profile`),
         ]);
         if (!ns.holds(mark)) return;
+        if (p.clears !== clears) { // emptied meanwhile: read again
+          p.loaded = 'no';
+          p.version++;
+          return;
+        }
         model.setFolder(n, 'inbox', inbox.messages || []);
         model.setFolder(n, 'blocked', blocked.messages || []);
         if (profile) model.setProfile(n, profile);

@@ -52,6 +52,7 @@ export class Phone {
     this.loaded = 'no'; // "no", "loading", "yes": both folders read
     this.tab = 'inbox';
     this.version = 0; // bumped on every change: a card rebuilds when it differs
+    this.clears = 0; // bumped when its folders are emptied: a listing asked for before does not land
   }
 
   get inbox() { return this.loaded === 'yes' ? this.inboxIds.size : this.snapInbox + this.inboxIds.size; }
@@ -73,6 +74,22 @@ export class Phone {
         else if (m.folder === 'inbox') this.inboxIds.add(m.id);
     }
     if (prune) this.prune();
+    this.version++;
+  }
+
+  // clear empties both folders and forgets the failed messages, as the
+  // server did (phone.cleared); those on their way still come.
+  clear() {
+    for (const [id, m] of this.messages) {
+      if (m.status !== 'queued') this.messages.delete(id);
+    }
+    this.inboxIds.clear();
+    this.blockedIds.clear();
+    this.failedIds.clear();
+    this.snapInbox = 0;
+    this.snapBlocked = 0;
+    this.lastReason = '';
+    this.clears++;
     this.version++;
   }
 
@@ -220,6 +237,14 @@ export class Model {
     const m = normalizeMessage(data);
     if (!m.phone) return;
     this.phone(m.phone).add(m);
+    this.changed.phones = true;
+  }
+
+  // clearPhone empties a phone's folders (a phone.cleared event).
+  clearPhone(number) {
+    const p = this.phones.get(number);
+    if (!p) return;
+    p.clear();
     this.changed.phones = true;
   }
 

@@ -32,6 +32,7 @@ const (
 	KindClock           = "clock"            // the clock was set or advanced
 	KindFaults          = "faults"           // the fault profile changed
 	KindPhone           = "phone.profile"    // a phone's profile changed
+	KindPhoneCleared    = "phone.cleared"    // a phone's folders were emptied
 	KindReset           = "reset"            // the namespace was reset
 )
 
@@ -46,6 +47,7 @@ const (
 //	clock                                    ClockState
 //	faults                                   Faults
 //	phone.profile                            PhoneProfileEvent
+//	phone.cleared                            PhoneClearedEvent
 //	reset                                    ResetEvent
 //
 // A kind it does not know (a newer server's) is an error wrapping
@@ -73,6 +75,8 @@ func (e Event) Payload() (any, error) {
 		return decodePayload[Faults](e)
 	case KindPhone:
 		return decodePayload[PhoneProfileEvent](e)
+	case KindPhoneCleared:
+		return decodePayload[PhoneClearedEvent](e)
 	case KindReset:
 		return decodePayload[ResetEvent](e)
 	}
@@ -157,6 +161,12 @@ type ResendEvent struct {
 type PhoneProfileEvent struct {
 	Phone   string       `json:"phone"`
 	Profile PhoneProfile `json:"profile"`
+}
+
+// PhoneClearedEvent is the data of a phone.cleared event: a phone's
+// folders were emptied (DELETE /phones/v1/{phone}/messages).
+type PhoneClearedEvent struct {
+	Phone string `json:"phone"`
 }
 
 // ResetEvent is the data of a reset event: the namespace was reset.

@@ -27,6 +27,7 @@ const (
 	KindClock           = "clock"            // the clock was set or advanced
 	KindFaults          = "faults"           // the fault profile changed
 	KindPhone           = "phone.profile"    // a phone's profile changed
+	KindPhoneCleared    = "phone.cleared"    // a phone's folders were emptied
 	KindReset           = "reset"            // the namespace was reset
 )
 
@@ -37,7 +38,7 @@ var eventKinds = []string{
 	KindFilingSubmitted, KindFilingStatus,
 	KindSMSSent, KindSMSDelivered, KindSMSBlocked, KindSMSFailed,
 	KindValidation, KindResend,
-	KindClock, KindFaults, KindPhone, KindReset,
+	KindClock, KindFaults, KindPhone, KindPhoneCleared, KindReset,
 }
 
 // EventKinds answers every kind of event of the log.

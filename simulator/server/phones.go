@@ -88,7 +88,7 @@ func (s *Server) clearMessages(w http.ResponseWriter, r *http.Request, ns *simul
 		s.fail(w, r, err)
 		return
 	}
-	if err := ns.Gateway().Clear(r.Context(), phone); err != nil {
+	if err := ns.ClearMessages(r.Context(), phone); err != nil {
 		s.fail(w, r, err)
 		return
 	}

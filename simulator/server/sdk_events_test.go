@@ -34,6 +34,9 @@ func TestSDKEventPayloads(t *testing.T) {
 	e.resend(a, leaderCert)
 	e.validate(e.code(a), a, leaderCert)
 	e.patchFaults(`{"language":"zh","texts":{"sms.code":"验证码{code}"}}`)
+	if err := c.ClearMessages(ctx, blocked); err != nil {
+		t.Fatal(err)
+	}
 
 	seen := map[string]int{}
 	check := func(events []client.Event) {

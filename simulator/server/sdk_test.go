@@ -457,10 +457,10 @@ func TestSDKEventWireForm(t *testing.T) {
 func TestSDKEventKinds(t *testing.T) {
 	sdk := []string{client.KindFilingSubmitted, client.KindFilingStatus, client.KindSMSSent, client.KindSMSDelivered,
 		client.KindSMSBlocked, client.KindSMSFailed, client.KindValidation, client.KindResend, client.KindClock,
-		client.KindFaults, client.KindPhone, client.KindReset}
+		client.KindFaults, client.KindPhone, client.KindPhoneCleared, client.KindReset}
 	srv := []string{core.KindFilingSubmitted, core.KindFilingStatus, core.KindSMSSent, core.KindSMSDelivered,
 		core.KindSMSBlocked, core.KindSMSFailed, core.KindValidation, core.KindResend, core.KindClock,
-		core.KindFaults, core.KindPhone, core.KindReset}
+		core.KindFaults, core.KindPhone, core.KindPhoneCleared, core.KindReset}
 	for i := range sdk {
 		sameConstants(t, "event kinds", [][2]string{{sdk[i], srv[i]}})
 	}
