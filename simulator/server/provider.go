@@ -1,10 +1,13 @@
 package server
 
 import (
+	"encoding/json"
 	"net/http"
+	"strings"
 
 	"smsim/miit"
 	"smsim/simulator"
+	"smsim/simulator/core"
 )
 
 func (s *Server) routeProvider(mux *http.ServeMux) {
@@ -16,7 +19,14 @@ func (s *Server) routeProvider(mux *http.ServeMux) {
 
 func (s *Server) submit(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	var req miit.SubmitRequest
-	if err := s.decode(w, r, &req); err != nil {
+	b, err := s.readBody(w, r)
+	if err == nil {
+		err = core.DecodeStrictBytes(b, &req)
+	}
+	if err == nil {
+		err = givenOrLeftOut(b)
+	}
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -27,6 +37,30 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, ns *simulator.Na
 	}
 	w.Header().Set("Location", "/provider/v1/filings/"+v.ID)
 	s.writeJSON(w, r, http.StatusCreated, v)
+}
+
+// givenOrLeftOut refuses, in a submission's body b, a variant of "" and a
+// null where the document wants a variant or a person: Go reads either as
+// left out, and the order would be made as if it were.
+func givenOrLeftOut(b []byte) error {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(b, &top) != nil {
+		return nil // DecodeStrict said what is wrong with it
+	}
+	if v, ok := top["variant"]; ok {
+		switch strings.TrimSpace(string(v)) {
+		case "null":
+			return core.Invalid("variant: null; give a variant, or leave the field out for a type that takes none")
+		case `""`:
+			return core.Invalid(`variant: ""; give a variant, or leave the field out for a type that takes none`)
+		}
+	}
+	for _, role := range []string{"entity_leader", "website_admin"} {
+		if v, ok := top[role]; ok && strings.TrimSpace(string(v)) == "null" {
+			return core.Invalid("%s: null; give the person, or leave the field out", role)
+		}
+	}
+	return nil
 }
 
 func (s *Server) providerFiling(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
