@@ -78,6 +78,19 @@ func (p *phones) set(phone string, st phoneState) {
 	p.known[phone] = st
 }
 
+// forget forgets every phone.
+func (p *phones) forget() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.known = nil
+}
+
+// Forget forgets what the process knows of the phones (their profiles,
+// their fault scripts), after a reset deleted them: the next messages are
+// planned as the first messages of a namespace are, so that a run after a
+// reset is the run after a start.
+func (g *Gateway) Forget() { g.phones.forget() }
+
 // Relearn reads what the store holds of a phone — its profile, whether it
 // has a fault script — after a script refused a plan of it as stale.
 func (g *Gateway) Relearn(ctx context.Context, phone string) error {

@@ -254,7 +254,8 @@ type throttleArgs struct {
 	Now      int64  `json:"now"`      // ms
 	Interval int64  `json:"interval"` // ms between messages at the limit
 	Burst    int    `json:"burst"`
-	Refuse   bool   `json:"refuse"` // refuse a message over the limit instead of holding it
+	Refuse   bool   `json:"refuse"`   // refuse a message over the limit instead of holding it
+	MaxHold  int64  `json:"max_hold"` // ms: a message held longer is refused
 }
 
 // throttle applies the throttles that match a message: it answers when the
@@ -277,13 +278,20 @@ func (g *Gateway) throttle(ctx context.Context, r SendRequest, f core.Faults, t 
 		}
 		pass, err := throttleScript.Run(ctx, g.rdb, []string{g.ks.Throttles()}, throttleArgs{
 			Bucket: bucket, Now: at.UnixMilli(), Interval: interval, Burst: th.Burst, Refuse: th.Mode == core.ModeRefuse,
+			MaxHold: core.MaxDuration.Milliseconds(),
 		}).Int64()
 		if err != nil {
 			return at, "", fmt.Errorf("throttle: %w", err)
 		}
 		what := describeThrottle(th)
-		if pass < 0 {
+		switch pass {
+		case -1:
 			t.add(at, StepThrottle, "refused: over the limit of %s", what)
+			return at, ReasonThrottled, nil
+		case -2:
+			// as no delay is longer, so that what is scheduled stays
+			// within the times smsim can write
+			t.add(at, StepThrottle, "refused: the limit of %s would hold it more than %s", what, core.FormatDuration(core.MaxDuration))
 			return at, ReasonThrottled, nil
 		}
 		if pass > at.UnixMilli() {

@@ -355,6 +355,7 @@ func (n *Namespace) Reset(ctx context.Context) (core.ClockState, error) {
 	}
 	err = n.clock.Reset(ctx)
 	n.state.Forget()
+	n.gw.Forget()
 	if err != nil {
 		return core.ClockState{}, err
 	}

@@ -553,7 +553,9 @@ func (s *FaultStore) Patch(ctx context.Context, patch []byte) (Faults, error) {
 }
 
 // decodePatch reads a JSON merge patch of the fault profile, a JSON object,
-// and gives a model to each delay that names none (inferFaultModels).
+// and gives a model to each delay that names none (inferFaultModels). A key
+// the profile does not have is refused also when its value is null, which
+// the merge would drop without a word.
 func decodePatch(body []byte) (map[string]any, error) {
 	var p any
 	if err := DecodeStrictBytes(body, &p); err != nil {
@@ -562,6 +564,16 @@ func decodePatch(body []byte) (map[string]any, error) {
 	m, ok := p.(map[string]any)
 	if !ok {
 		return nil, Invalid("body: a merge patch of the fault profile must be a JSON object")
+	}
+	if err, ok := checkKeys(body, &faultsJSON{}).(*Error); ok {
+		return nil, err
+	}
+	if sd, ok := m["sender_delays"].(map[string]any); ok {
+		for sender := range sd {
+			if sender != "miit" && !senderPattern.MatchString(sender) {
+				return nil, Invalid("sender_delays: %q is neither a sender number (1 to 21 digits) nor \"miit\"", sender)
+			}
+		}
 	}
 	inferFaultModels(m)
 	return m, nil

@@ -253,6 +253,27 @@ func TestThrottle(t *testing.T) {
 	}
 }
 
+// A holding throttle refuses a message it would hold longer than any delay
+// may be (10 years), and the schedule stays readable: nothing is held past
+// the times smsim can write.
+func TestThrottleHoldsNoLongerThanADelayMay(t *testing.T) {
+	e := newEnv(t)
+	e.patchFaults(`{"throttles":[{"sender":"95187","limit":1,"per":"87600h","mode":"hold"}]}`)
+	var ids []string
+	for range 3 {
+		ids = append(ids, e.sendSMS("95187", "13800000252", "hello"))
+	}
+	if m := e.gwMessage(ids[1]); m.Status != "queued" || !strings.Contains(m.Trail[1].Detail, "held 87600h by the limit") {
+		t.Fatalf("the second message, held 10 years: %+v", m)
+	}
+	m := e.gwMessage(ids[2])
+	if m.Status != "failed" || m.Reason != "throttled" ||
+		!strings.Contains(m.Trail[1].Detail, "refused: the limit of 1 message per 87600h (burst 1) for sender 95187 would hold it more than 87600h") {
+		t.Fatalf("the third message, to be held 20 years: %+v", m)
+	}
+	e.call("GET", "/admin/v1/schedule", nil, 200, nil)
+}
+
 func TestNumberChangeOnlyForCancelOrders(t *testing.T) {
 	e := newEnv(t)
 	e.fixedLags("30m", "1m")

@@ -535,6 +535,29 @@ func TestSameSeedSameRun(t *testing.T) {
 	}
 }
 
+// A run after a reset is the run after a start, also when a phone had a
+// fault script before it: the same message ids, the same drawn delays.
+func TestSameSeedSameRunAfterAReset(t *testing.T) {
+	e := newEnv(t, withSeed(42))
+	run := func() string {
+		e.patchFaults(`{"sms_delay":{"min":"1s","max":"1m"}}`)
+		e.submit(firstFilingWebsite("13800000021", "13800000022"))
+		e.advance("2h")
+		m := e.inbox("13800000022")
+		if len(m) == 0 {
+			t.Fatal("no code message on the admin's phone")
+		}
+		return fmt.Sprint(m[len(m)-1].ID, " ", m[len(m)-1].DeliveredAt)
+	}
+	first := run()
+	e.call("PUT", "/phones/v1/13800000022/script", `{"steps":[{"action":"fail"}]}`, 200, nil)
+	e.call("POST", "/gateway/v1/messages", map[string]string{"from": "95187", "to": "13800000022", "body": "failed"}, 202, nil)
+	e.call("POST", "/admin/v1/reset", nil, 200, nil)
+	if again := run(); again != first {
+		t.Fatalf("after a reset: %s, want the first run's %s", again, first)
+	}
+}
+
 // Due means done: with zero lags, what falls due at once is carried out
 // before the answer.
 func TestZeroLagsAreDoneBeforeTheAnswer(t *testing.T) {
