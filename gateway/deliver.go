@@ -89,7 +89,7 @@ func (g *Gateway) onDeliver(ctx context.Context, jobs []core.Job) error {
 			return err
 		}
 		if o, ok := outageAt(f, m.phone, job); ok && o.Mode == core.ModeHold {
-			m.trail.add(job.Due, StepOutage, "held by the %s outage until %s", o.Carrier, o.End.Format("2006-01-02T15:04:05Z07:00"))
+			m.trail.add(job.Due, StepOutage, "held by %s until %s", outageName(o), o.End.Format("2006-01-02T15:04:05Z07:00"))
 			if err := g.hold(ctx, m, o); err != nil {
 				return err
 			}
@@ -185,7 +185,7 @@ func (g *Gateway) route(job core.Job, m *queued, prof Profile, f core.Faults) (s
 		m.trail.add(at, StepScript, "the phone's fault script: %s", describeStep(st))
 	}
 	if o, ok := outageAt(f, m.phone, job); ok {
-		return fail(ReasonOutage, "refused by the %s outage (until %s)", o.Carrier, o.End.Format("2006-01-02T15:04:05Z07:00"))
+		return fail(ReasonOutage, "refused by %s (until %s)", outageName(o), o.End.Format("2006-01-02T15:04:05Z07:00"))
 	}
 	switch {
 	case m.fate == ReasonThrottled:
@@ -238,4 +238,14 @@ func keywordIn(keywords []string, body string) string {
 		}
 	}
 	return ""
+}
+
+// outageName names outage o in a trail: by its carrier ("the china_mobile
+// outage"), or by the numbers it covers when given only as prefixes ("the
+// outage of 134…, 135…").
+func outageName(o core.Outage) string {
+	if o.Carrier != "" {
+		return "the " + o.Carrier + " outage"
+	}
+	return "the outage of " + strings.Join(o.Prefixes, "…, ") + "…"
 }

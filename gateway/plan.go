@@ -219,7 +219,7 @@ func (g *Gateway) planOne(r SendRequest, f core.Faults, prof Profile, raw string
 	}
 	job := core.Job{Due: due}
 	if o, ok := outageAt(f, r.To, job); ok && o.Mode == core.ModeHold {
-		t.add(due, StepOutage, "held by the %s outage until %s", o.Carrier, o.End.Format("2006-01-02T15:04:05Z07:00"))
+		t.add(due, StepOutage, "held by %s until %s", outageName(o), o.End.Format("2006-01-02T15:04:05Z07:00"))
 		out.Trail, out.Due = trailText(t), o.End.UnixMilli()
 		return out
 	}

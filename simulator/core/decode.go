@@ -35,6 +35,14 @@ func DecodeStrictBytes(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) && typ.Field != "" {
+			// encoding/json names the field without the index of an array
+			// on its way (throttles.limit): the body says it
+			if p := pathAt(b, typ.Offset); p != "" {
+				typ.Field = p
+			}
+		}
 		err = jsonError(err)
 		if e, ok := err.(*Error); ok && strings.HasSuffix(e.Detail, ": unknown field") {
 			if named, ok := checkKeys(b, v).(*Error); ok {
@@ -87,6 +95,75 @@ func jsonError(err error) error {
 		return e
 	}
 	return Invalid("body: %v", err)
+}
+
+// pathAt answers the path of the value of the JSON document b that ends
+// at byte offset (or holds it), with the index of each array on its way:
+// throttles[0].limit. It answers "" when it cannot tell.
+func pathAt(b []byte, offset int64) string {
+	type frame struct {
+		array bool
+		index int
+		key   string
+		isKey bool // an object's next token is a key
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var stack []frame
+	path := func() string {
+		var sb strings.Builder
+		for _, f := range stack {
+			if f.array {
+				sb.WriteString("[" + strconv.Itoa(f.index) + "]")
+				continue
+			}
+			if sb.Len() > 0 {
+				sb.WriteByte('.')
+			}
+			sb.WriteString(f.key)
+		}
+		return sb.String()
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			if len(stack) == 0 {
+				return ""
+			}
+			stack = stack[:len(stack)-1]
+			if len(stack) > 0 && !stack[len(stack)-1].array {
+				stack[len(stack)-1].isKey = true
+			}
+			continue
+		}
+		if n := len(stack); n > 0 {
+			top := &stack[n-1]
+			if !top.array && top.isKey {
+				top.key, _ = tok.(string)
+				top.isKey = false
+				continue
+			}
+			if top.array {
+				top.index++
+			}
+		}
+		if dec.InputOffset() >= offset && len(stack) > 0 {
+			return path()
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, frame{isKey: true})
+		case json.Delim('['):
+			stack = append(stack, frame{array: true, index: -1})
+		default:
+			if n := len(stack); n > 0 && !stack[n-1].array {
+				stack[n-1].isKey = true
+			}
+		}
+	}
 }
 
 // plainName is a field name written as it is in a detail; others are

@@ -43,14 +43,26 @@ func TestDecodeStrictNamesWhatAFieldTakes(t *testing.T) {
 		`{"tags":{"a":1}}`: "tags: expected an array, got a JSON object",
 		`{"inner":[1]}`:    "inner: expected an object, got a JSON array",
 		`[]`:               "body: expected a JSON object",
+		// the index of an array on the way is named
+		`{"list":[{"n":1},{"n":"2"}]}`:                    "list[1].n: expected a whole number, got a JSON string",
+		`{"inner":{"list":[{"n":1}],"deep":[[1],["x"]]}}`: "inner.deep[1][0]: expected a whole number, got a JSON string",
+		`{"tags":["a",2]}`:                                "tags[1]: expected a string, got a JSON number",
+		`{"name":"x","list":[{"n":true}]}`:                "list[0].n: expected a whole number, got a JSON bool",
 	} {
 		var v struct {
-			Limit int             `json:"limit"`
-			Rate  float64         `json:"rate"`
-			Name  string          `json:"name"`
-			On    bool            `json:"on"`
-			Tags  []string        `json:"tags"`
-			Inner struct{ A int } `json:"inner"`
+			Limit int      `json:"limit"`
+			Rate  float64  `json:"rate"`
+			Name  string   `json:"name"`
+			On    bool     `json:"on"`
+			Tags  []string `json:"tags"`
+			Inner struct {
+				A    int               `json:"a"`
+				List []struct{ N int } `json:"list"`
+				Deep [][]int           `json:"deep"`
+			} `json:"inner"`
+			List []struct {
+				N int `json:"n"`
+			} `json:"list"`
 		}
 		err := core.DecodeStrict(strings.NewReader(body), &v)
 		if e, ok := err.(*core.Error); !ok || e.Code != 400 || e.Detail != detail {

@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +51,24 @@ func TestBadScenarios(t *testing.T) {
 		}
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want an error naming %q", body, err, want)
+		}
+	}
+}
+
+// The table of shipped scenarios in simulator/README.md says of each what
+// its own description says.
+func TestShippedScenariosAsTheREADMESaysThem(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range core.ScenarioNames() {
+		sc, err := core.ParseScenario([]byte(`{"name":"` + name + `"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row := "| `" + name + "` | " + sc.Description + " |"; !strings.Contains(string(b), row) {
+			t.Errorf("simulator/README.md has no row %q", row)
 		}
 	}
 }

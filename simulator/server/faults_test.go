@@ -114,8 +114,10 @@ func TestCarrierOutage(t *testing.T) {
 	e := newEnv(t)
 	start, end := t0.Add(time.Hour), t0.Add(2*time.Hour)
 	e.patchFaults(fmt.Sprintf(`{"outages":[{"carrier":"china_mobile","start":%q,"end":%q,"mode":"hold"},
-		{"prefixes":["1330000"],"carrier":"test_carrier","start":%q,"end":%q,"mode":"refuse"}]}`,
-		start.Format(time.RFC3339), end.Format(time.RFC3339), start.Format(time.RFC3339), end.Format(time.RFC3339)))
+		{"prefixes":["1330000"],"carrier":"test_carrier","start":%q,"end":%q,"mode":"refuse"},
+		{"prefixes":["1530000","1890000"],"start":%q,"end":%q,"mode":"refuse"}]}`,
+		start.Format(time.RFC3339), end.Format(time.RFC3339), start.Format(time.RFC3339), end.Format(time.RFC3339),
+		start.Format(time.RFC3339), end.Format(time.RFC3339)))
 	before := e.sendSMS("95187", "13800000221", "before")
 	e.advance("70m")
 	held := e.sendSMS("95187", "13800000221", "held")
@@ -127,6 +129,10 @@ func TestCarrierOutage(t *testing.T) {
 	}
 	if m := e.gwMessage(refused); m.Status != "failed" || m.Reason != "outage" {
 		t.Fatalf("refusing outage %+v", m)
+	}
+	unnamed := e.sendSMS("95187", "15300000221", "refused by an outage given by prefixes alone")
+	if m := e.gwMessage(unnamed); m.Status != "failed" || !strings.HasPrefix(m.Trail[len(m.Trail)-1].Detail, "refused by the outage of 1530000…, 1890000… (until ") {
+		t.Fatalf("refused by an outage without a carrier %+v", m.Trail)
 	}
 	delivered(t, e.gwMessage(other), 0)
 	e.advance("49m59s")
