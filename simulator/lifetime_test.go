@@ -213,3 +213,40 @@ func TestIdleNamespaceKeptRunningStillExpires(t *testing.T) {
 		}
 	}
 }
+
+// A namespace idle past --namespace-idle whose webhooks have retries to
+// make is not put to rest (its dispatcher would stop, the retries with
+// it) until they are made.
+func TestIdleNamespaceWithRetriesStays(t *testing.T) {
+	r := testkit.StartRedis(t)
+	rdb := r.Client(t)
+	ctx := context.Background()
+	w := newTTLWorld(t, r, rdb)
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	n := use(t, w, "team")
+	rdb.ZAdd(ctx, n.ks.WebhookRetries(), redis.Z{Score: float64(time.Now().Add(time.Minute).UnixMilli()), Member: "a retry"})
+	n.used.Store(time.Now().Add(-w.cfg.NamespaceIdle - time.Second).UnixMilli())
+	rdb.ZAdd(ctx, w.registryKey(), redis.Z{Score: float64(n.used.Load()), Member: "team"})
+	if err := w.superviseOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.mu.Lock()
+	_, kept := w.spaces["team"]
+	w.mu.Unlock()
+	if !kept || !n.webhooksOn() {
+		t.Fatalf("an idle namespace with a retry to make was put to rest (kept %v, dispatching %v)", kept, n.webhooksOn())
+	}
+	rdb.Del(ctx, n.ks.WebhookRetries())
+	if err := w.superviseOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.mu.Lock()
+	_, kept = w.spaces["team"]
+	w.mu.Unlock()
+	if kept {
+		t.Fatal("the idle namespace stayed once its retries were made")
+	}
+}

@@ -552,6 +552,32 @@ func (w *World) Namespaces(ctx context.Context) ([]NamespaceUse, error) {
 	return out, nil
 }
 
+// withoutRetries answers the namespaces of spaces whose webhooks have no
+// retry waiting nor under way: one round trip for those with webhooks,
+// none without. On an error, those with webhooks are kept this time.
+func (w *World) withoutRetries(ctx context.Context, spaces []*Namespace) []*Namespace {
+	p := w.rdb.Pipeline()
+	counts := make(map[*Namespace][2]*redis.IntCmd)
+	for _, n := range spaces {
+		if n.webhooksOn() {
+			counts[n] = [2]*redis.IntCmd{p.ZCard(ctx, n.ks.WebhookRetries()), p.ZCard(ctx, n.ks.WebhookInflight())}
+		}
+	}
+	if len(counts) == 0 {
+		return spaces
+	}
+	_, err := p.Exec(ctx)
+	out := spaces[:0:0]
+	for _, n := range spaces {
+		c, hooked := counts[n]
+		if hooked && (err != nil || c[0].Val()+c[1].Val() > 0) {
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
 // supervise keeps this process running the background work of every
 // namespace in use — whichever process its requests reach — and drops the
 // namespaces no request has touched within the idle period: their jobs
@@ -614,12 +640,17 @@ func (w *World) superviseOnce(ctx context.Context) error {
 		used := n.used.Load()
 		switch {
 		case name != core.DefaultNamespace && !active[name] && used < since && !n.feed.Watched():
-			delete(w.spaces, name)
 			idle = append(idle, n)
 		case n.made.Load() && used < idleSince && n.kept.Load() != used:
 			resting = append(resting, n)
 			restingUse = append(restingUse, used)
 		}
+	}
+	w.mu.Unlock()
+	idle = w.withoutRetries(ctx, idle) // its dispatcher has retries to make: it stays until they are made
+	w.mu.Lock()
+	for _, n := range idle {
+		delete(w.spaces, n.name)
 	}
 	w.mu.Unlock()
 	var made []*Namespace

@@ -28,6 +28,7 @@ const (
 	attemptTimeout = 30 * time.Second       // bounds a post whatever the client
 	lease          = 2 * time.Minute        // how long a claimed retry is kept from others
 	idleWait       = time.Second            // Run's pause while no hook is registered
+	reloadEvery    = time.Second            // how long Step posts with the hooks it read before it reads them again
 	pollWait       = 100 * time.Millisecond // Run's pause when it found nothing to do
 	recordTimeout  = 5 * time.Second        // bounds the recording of a post made
 	maxAnswerRead  = 64 << 10               // bytes of an answer read before closing it
@@ -91,8 +92,19 @@ func (d *Dispatcher) Step(ctx context.Context, block time.Duration) (int, error)
 	if err != nil {
 		return 0, err
 	}
+	loaded := time.Now()
 	n := 0
 	for _, m := range msgs {
+		if err := ctx.Err(); err != nil {
+			return n, err // stopping: the events left are read again, by this process or another
+		}
+		if time.Since(loaded) > reloadEvery {
+			// a hook deleted by another process meanwhile gets no more
+			if hooks, err = d.load(ctx); err != nil {
+				return n, err
+			}
+			loaded = time.Now()
+		}
 		rec := d.record(m)
 		if err := d.dispatch(ctx, hooks, rec); err != nil {
 			return n, err
@@ -192,7 +204,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, hooks []stored, rec core.Reco
 		errs []error
 	)
 	for _, h := range hooks {
-		if !slices.Contains(h.Events, rec.Kind) || !idAfter(rec.ID, h.since) {
+		if !slices.Contains(h.Events, rec.Kind) || !idAfter(rec.ID, h.since) || d.isDeleted(h.ID) {
 			continue
 		}
 		wg.Go(func() {
@@ -206,6 +218,12 @@ func (d *Dispatcher) dispatch(ctx context.Context, hooks []stored, rec core.Reco
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// isDeleted tells whether hook id was deleted through this dispatcher.
+func (d *Dispatcher) isDeleted(id string) bool {
+	_, ok := d.deleted.Load(id)
+	return ok
 }
 
 // deliveryID names the posts of event to hook: the same in every attempt,
@@ -263,6 +281,7 @@ func (d *Dispatcher) RetryDue(ctx context.Context) (int, error) {
 		for _, m := range ms {
 			hookID, j, err := parseRetry(m)
 			h, ok := byID[hookID]
+			ok = ok && !d.isDeleted(hookID)
 			if err != nil || !ok { // malformed, or its hook was deleted: drop it
 				if err != nil {
 					d.log.ErrorContext(ctx, "dropping malformed retry", "err", err)
@@ -319,9 +338,10 @@ func parseRetry(m string) (hook string, j job, err error) {
 }
 
 // attempt posts j's event to h, logs the attempt and, when it failed and
-// attempts are left, schedules the next. A failed post is not an error; a
-// failure to record it is, and so is the end of ctx during the post (the
-// attempt is then not recorded: it is made again later).
+// attempts are left, schedules the next, its wait counted from the end of
+// this one. A failed post is not an error; a failure to record it is. A
+// post under way when ctx ends (the process stops) is finished and
+// recorded, within the target's timeout, so that it is not made again.
 func (d *Dispatcher) attempt(ctx context.Context, h Hook, j job) error {
 	body, err := json.Marshal(Payload{ID: j.delivery, HookID: h.ID, Attempt: j.attempt, Event: j.event})
 	if err != nil {
@@ -329,10 +349,7 @@ func (d *Dispatcher) attempt(ctx context.Context, h Hook, j job) error {
 	}
 	at := d.now().UTC()
 	start := time.Now()
-	code, failure := d.post(ctx, h, j, body, strconv.FormatInt(at.Unix(), 10))
-	if failure != "" && ctx.Err() != nil {
-		return ctx.Err() // the post was cut short, not refused
-	}
+	code, failure := d.post(context.WithoutCancel(ctx), h, j, body, strconv.FormatInt(at.Unix(), 10))
 	e := Delivery{
 		ID: j.delivery, HookID: h.ID, EventID: j.event.ID, Kind: j.event.Kind, Attempt: j.attempt,
 		StatusCode: code, Error: failure, At: at, DurationMS: time.Since(start).Milliseconds(),
@@ -344,7 +361,7 @@ func (d *Dispatcher) attempt(ctx context.Context, h Hook, j job) error {
 		e.Status = StatusDelivered
 	case j.attempt < d.max:
 		e.Status = StatusRetrying
-		due = at.Add(d.backoff(j.attempt))
+		due = d.now().UTC().Add(d.backoff(j.attempt))
 		e.NextAttemptAt = &due
 		if next, err = retryMember(h.ID, job{delivery: j.delivery, attempt: j.attempt + 1, event: j.event}); err != nil {
 			return fmt.Errorf("webhook %s: %w", h.ID, err)
@@ -416,6 +433,12 @@ func (d *Dispatcher) post(ctx context.Context, h Hook, j job, body []byte, ts st
 // acknowledge.
 func (d *Dispatcher) Run(ctx context.Context) {
 	defer d.leave(ctx)
+	// The retries are made beside the first attempts, so that a target
+	// that does not answer holds up the others' first attempts only for
+	// its own first attempts, not for its retries too.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { d.runRetries(ctx) })
 	for ctx.Err() == nil {
 		n, err := d.rdb.Exists(ctx, d.hooksKey).Result()
 		if err != nil || n == 0 {
@@ -426,15 +449,26 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			continue
 		}
 		read, err := d.Step(ctx, 0)
-		retried := 0
-		if err == nil {
-			retried, err = d.RetryDue(ctx)
-		}
 		switch {
 		case err != nil && ctx.Err() == nil:
 			d.log.WarnContext(ctx, "webhook dispatch", "err", err)
 			pause(ctx, idleWait)
-		case read == 0 && retried == 0:
+		case read == 0:
+			pause(ctx, pollWait)
+		}
+	}
+}
+
+// runRetries makes the due retries (RetryDue) until ctx ends, pausing
+// pollWait when there were none.
+func (d *Dispatcher) runRetries(ctx context.Context) {
+	for ctx.Err() == nil {
+		retried, err := d.RetryDue(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			d.log.WarnContext(ctx, "webhook retries", "err", err)
+			pause(ctx, idleWait)
+		case retried == 0:
 			pause(ctx, pollWait)
 		}
 	}

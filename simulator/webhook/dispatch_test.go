@@ -595,3 +595,97 @@ func TestNamespacesShareTheNetworksConnections(t *testing.T) {
 		})
 	}
 }
+
+// Once Delete has answered, no post to the hook begins, also for the
+// events of a batch the dispatcher read before; the other hooks get all.
+func TestDeletedHookGetsNoMorePosts(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	d := e.dispatcher(t, webhook.Config{})
+	var gone webhook.Hook
+	deleted := newReceiver(t, func(n int, _ webhook.Payload) int {
+		if n == 1 {
+			if err := d.Delete(ctx, gone.ID); err != nil { // while the batch is under way
+				t.Error(err)
+			}
+		}
+		return 200
+	})
+	kept := newReceiver(t, answerAll(200))
+	gone = e.register(t, d, webhook.Hook{URL: deleted.URL, Events: []string{core.KindSMSDelivered}})
+	e.register(t, d, webhook.Hook{URL: kept.URL, Events: []string{core.KindSMSDelivered}})
+	for i := range 3 {
+		e.emit(t, core.KindSMSDelivered, smsData{Phone: fmt.Sprintf("1380000001%d", i)})
+	}
+	if n := step(t, d); n != 3 {
+		t.Fatalf("handled %d events, want 3", n)
+	}
+	if got, want := len(deleted.Posts()), 1; got != want {
+		t.Errorf("the hook deleted during its first post got %d posts, want %d", got, want)
+	}
+	if got := len(kept.Posts()); got != 3 {
+		t.Errorf("the other hook got %d posts, want 3", got)
+	}
+}
+
+// A dispatcher that stops with a post under way finishes it, records it
+// and acknowledges its event: the dispatcher that takes over posts
+// nothing twice.
+func TestStopFinishesThePostsUnderWay(t *testing.T) {
+	ctx, stop := context.WithCancel(context.Background())
+	e := newEnv(t)
+	posting := make(chan struct{})
+	r := newReceiver(t, func(n int, _ webhook.Payload) int {
+		if n == 1 {
+			close(posting)
+			time.Sleep(200 * time.Millisecond) // the dispatcher stops meanwhile
+		}
+		return 200
+	})
+	d := e.dispatcher(t, webhook.Config{})
+	h := e.register(t, d, webhook.Hook{URL: r.URL})
+	e.emit(t, core.KindSMSDelivered, smsData{Phone: "13800000020"})
+	e.emit(t, core.KindSMSDelivered, smsData{Phone: "13800000021"})
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.Step(ctx, 0)
+		done <- err
+	}()
+	<-posting
+	stop()
+	if err := <-done; err == nil {
+		t.Fatal("a Step stopped before its second event answered no error")
+	}
+	if ds := deliveries(t, d, h.ID); len(ds) != 1 || ds[0].Status != webhook.StatusDelivered {
+		t.Fatalf("the post under way at the stop was logged %+v, want delivered", ds)
+	}
+	quick := e.dispatcher(t, webhook.Config{ReclaimAfter: time.Millisecond})
+	time.Sleep(5 * time.Millisecond)
+	if n := step(t, quick); n != 1 {
+		t.Fatalf("the next dispatcher handled %d events, want the one left", n)
+	}
+	if got := len(r.Posts()); got != 2 {
+		t.Fatalf("%d posts, want 2: each event once", got)
+	}
+}
+
+// The wait before a retry counts from the end of the failed attempt: a
+// target slow to fail gets its whole wait.
+func TestRetryWaitsFromTheEndOfTheAttempt(t *testing.T) {
+	e := newEnv(t)
+	r := newReceiver(t, func(int, webhook.Payload) int {
+		e.clock.Add(300 * time.Millisecond) // a target slow to fail
+		return 500
+	})
+	d := e.dispatcher(t, webhook.Config{Backoff: func(int) time.Duration { return time.Second }})
+	h := e.register(t, d, webhook.Hook{URL: r.URL})
+	e.emit(t, core.KindSMSFailed, smsData{Phone: "13800000022"})
+	step(t, d)
+	ds := deliveries(t, d, h.ID)
+	if len(ds) != 1 || ds[0].NextAttemptAt == nil {
+		t.Fatalf("log %+v, want one attempt, retrying", ds)
+	}
+	if wait := ds[0].NextAttemptAt.Sub(ds[0].At); wait < 1300*time.Millisecond {
+		t.Fatalf("the next attempt is due %s after the start of one that took 300 ms, want 1 s after its end", wait)
+	}
+}

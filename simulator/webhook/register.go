@@ -80,6 +80,9 @@ func (d *Dispatcher) validate(h Hook) (Hook, error) {
 	} else {
 		var evs []string
 		for _, k := range h.Events {
+			if k == core.KindReset {
+				return Hook{}, core.Invalid("events: %q is never posted: a reset deletes the namespace's webhooks first; kinds: %s", k, strings.Join(Kinds, ", "))
+			}
 			if !slices.Contains(Kinds, k) {
 				return Hook{}, core.Invalid("events: unknown kind %q; known kinds: %s", k, strings.Join(Kinds, ", "))
 			}
@@ -225,6 +228,7 @@ func (d *Dispatcher) Delete(ctx context.Context, id string) error {
 	if ok == 0 {
 		return core.NotFound("no webhook %q", id)
 	}
+	d.deleted.Store(id, true) // a post of this process not yet begun is not made
 	d.log.InfoContext(ctx, "webhook deleted", "hook", id)
 	return nil
 }

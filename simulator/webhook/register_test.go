@@ -34,9 +34,11 @@ func TestRegisterRefusesBadHooks(t *testing.T) {
 		{"unspecified address", webhook.Hook{URL: "http://0.0.0.0:9000/in"}, `url: host "0.0.0.0" is not allowed: ` + notAllowed},
 		{"IPv6 link-local", webhook.Hook{URL: "http://[fe80::1]/in"}, `url: host "fe80::1" is not allowed: ` + notAllowed},
 		{"unknown kind", webhook.Hook{URL: "http://127.0.0.1/", Events: []string{"sms.delivered", "sms.bogus"}},
-			`events: unknown kind "sms.bogus"; known kinds: filing.submitted, filing.status, sms.sent, sms.delivered, sms.blocked, sms.failed, validation, resend, clock, faults, phone.profile, phone.cleared, reset`},
+			`events: unknown kind "sms.bogus"; known kinds: filing.submitted, filing.status, sms.sent, sms.delivered, sms.blocked, sms.failed, validation, resend, clock, faults, phone.profile, phone.cleared`},
 		{"empty kind", webhook.Hook{URL: "http://127.0.0.1/", Events: []string{""}},
-			`events: unknown kind ""; known kinds: filing.submitted, filing.status, sms.sent, sms.delivered, sms.blocked, sms.failed, validation, resend, clock, faults, phone.profile, phone.cleared, reset`},
+			`events: unknown kind ""; known kinds: filing.submitted, filing.status, sms.sent, sms.delivered, sms.blocked, sms.failed, validation, resend, clock, faults, phone.profile, phone.cleared`},
+		{"reset", webhook.Hook{URL: "http://127.0.0.1/", Events: []string{"clock", "reset"}},
+			`events: "reset" is never posted: a reset deletes the namespace's webhooks first; kinds: filing.submitted, filing.status, sms.sent, sms.delivered, sms.blocked, sms.failed, validation, resend, clock, faults, phone.profile, phone.cleared`},
 		{"long secret", webhook.Hook{URL: "http://127.0.0.1/", Secret: strings.Repeat("s", 257)}, "secret: 257 bytes; at most 256"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

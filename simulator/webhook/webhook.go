@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -35,8 +37,9 @@ var DefaultEvents = []string{
 }
 
 // Kinds are the kinds of events a hook may ask for: every kind of the event
-// log (core.EventKinds).
-var Kinds = core.EventKinds()
+// log (core.EventKinds) but reset, which deletes the namespace's hooks
+// before it is written.
+var Kinds = slices.DeleteFunc(core.EventKinds(), func(k string) bool { return k == core.KindReset })
 
 // Limits and defaults.
 const (
@@ -137,6 +140,8 @@ type Dispatcher struct {
 	keyTTL   time.Duration
 	log      *slog.Logger
 	consumer string
+
+	deleted sync.Map // hook ids deleted through this dispatcher: posted to no more
 
 	hooksKey  string // sorted set: hook ids by order of registration
 	retryKey  string // sorted set: retries by due time (real ms)
