@@ -278,7 +278,13 @@ func (d *Dispatcher) RetryDue(ctx context.Context) (int, error) {
 			errs []error
 			sem  = make(chan struct{}, retryWorkers)
 		)
-		for _, m := range ms {
+		for i, m := range ms {
+			if ctx.Err() != nil {
+				// stopping: the claimed retries not begun go back, due at
+				// once, for this process or another
+				d.release(ctx, ms[i:])
+				break
+			}
 			hookID, j, err := parseRetry(m)
 			h, ok := byID[hookID]
 			ok = ok && !d.isDeleted(hookID)
@@ -309,6 +315,24 @@ func (d *Dispatcher) RetryDue(ctx context.Context) (int, error) {
 		if len(ms) < claimBatch {
 			return n, nil
 		}
+	}
+}
+
+// release puts claimed retries back among those due, due now (their
+// attempt was not begun), even when ctx has ended.
+func (d *Dispatcher) release(ctx context.Context, ms []string) {
+	ctx, cancel := recordContext(ctx)
+	defer cancel()
+	now := float64(d.now().UnixMilli())
+	_, err := d.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, m := range ms {
+			p.ZRem(ctx, d.flightKey, m)
+			p.ZAdd(ctx, d.retryKey, redis.Z{Score: now, Member: m})
+		}
+		return nil
+	})
+	if err != nil {
+		d.log.WarnContext(ctx, "putting back claimed retries", "err", err) // their lease ends in time
 	}
 }
 

@@ -689,3 +689,34 @@ func TestRetryWaitsFromTheEndOfTheAttempt(t *testing.T) {
 		t.Fatalf("the next attempt is due %s after the start of one that took 300 ms, want 1 s after its end", wait)
 	}
 }
+
+// A dispatcher that stops while making a batch of retries finishes those
+// it began and puts the others back at once, due, for another to make:
+// none waits out the lease, none is lost.
+func TestStopPutsBackTheRetriesNotBegun(t *testing.T) {
+	ctx, stop := context.WithCancel(context.Background())
+	e := newEnv(t)
+	var once sync.Once
+	r := newReceiver(t, func(int, webhook.Payload) int {
+		once.Do(stop) // the process stops as its first retry is posted
+		time.Sleep(50 * time.Millisecond)
+		return 200
+	})
+	d := e.dispatcher(t, webhook.Config{})
+	h := e.register(t, d, webhook.Hook{URL: r.URL})
+	const retries = 30
+	for i := range retries {
+		ev := fmt.Sprintf(`{"id":"1-%d","at":"2026-03-02T09:00:00Z","kind":"sms.failed","ns":"default","data":{}}`, i)
+		m := fmt.Sprintf("%s|whd_%d|2|%s", h.ID, i, ev)
+		e.rdb.ZAdd(context.Background(), e.ks.WebhookRetries(), redis.Z{Score: float64(t0.UnixMilli()), Member: m})
+	}
+	if _, err := d.RetryDue(ctx); err != nil && ctx.Err() == nil {
+		t.Fatal(err)
+	}
+	posted := len(r.Posts())
+	left, _ := e.rdb.ZCard(context.Background(), e.ks.WebhookRetries()).Result()
+	flying, _ := e.rdb.ZCard(context.Background(), e.ks.WebhookInflight()).Result()
+	if posted == 0 || posted >= retries || int(left) != retries-posted || flying != 0 {
+		t.Fatalf("%d posted, %d due again, %d claimed: want those begun posted and the rest due again", posted, left, flying)
+	}
+}
