@@ -1218,3 +1218,19 @@ func (in *instance) gauge(name string) float64 {
 	}
 	return activity(mf)
 }
+
+// The 101 of a websocket carries the headers every answer does: the
+// request's id and, of a namespaced route, its namespace.
+func TestWebsocketUpgradeCarriesTheHeaders(t *testing.T) {
+	e := newEnv(t)
+	for _, u := range []string{e.in("team-ws").wsURL(phoneA), "ws" + strings.TrimPrefix(e.url, "http") + "/ws/events?namespace=team-ws"} {
+		c, resp, err := websocket.DefaultDialer.Dial(u, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+		c.Close()
+		if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get(server.NamespaceHeader) != "team-ws" || resp.Header.Get("X-Request-Id") == "" {
+			t.Errorf("%s: %d %v, want 101 with X-Smsim-Namespace team-ws and an X-Request-Id", u, resp.StatusCode, resp.Header)
+		}
+	}
+}

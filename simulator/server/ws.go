@@ -58,7 +58,15 @@ func (s *Server) newUpgrader() websocket.Upgrader {
 // upgrade takes r's connection over as a websocket, its kernel send buffer
 // made small (wsKernelBuffer).
 func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
-	conn, err := s.upgrader.Upgrade(w, r, nil)
+	// the 101 carries the headers every answer does (gorilla writes it
+	// itself, from these alone)
+	h := http.Header{}
+	for _, k := range []string{"X-Request-Id", NamespaceHeader} {
+		if v := w.Header().Get(k); v != "" {
+			h.Set(k, v)
+		}
+	}
+	conn, err := s.upgrader.Upgrade(w, r, h)
 	if err != nil {
 		return nil, err
 	}
