@@ -102,12 +102,15 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 	for {
 		select {
 		case <-ctx.Done():
-			return Message{}, false, nil
+			return Message{}, false, pollEnd(ctx)
 		case r, ok := <-watch.C:
 			if !ok { // dropped as too slow, or the feed stopped: read the store, then listen again
 				again, err := g.Watch(ctx, phone)
 				if err != nil {
-					return Message{}, false, nil // stopping, or timed out
+					if ctx.Err() != nil {
+						return Message{}, false, pollEnd(ctx)
+					}
+					return Message{}, false, err // the simulator is stopping: a 503
 				}
 				watch = again
 				if m, ok, err := g.firstAfter(ctx, phone, &last, f); ok || err != nil {
@@ -150,6 +153,15 @@ func (g *Gateway) firstAfter(ctx context.Context, phone string, last *int64, f F
 // timeUp tells whether the poll's own time ran out: its context ended, or
 // its deadline passed — a store call bounded by that deadline may fail
 // with a timeout a moment before the context says it ended.
+// pollEnd is what a poll whose ctx ended answers: nothing (false, nil)
+// when its own time ran out, the context's error when its caller left.
+func pollEnd(ctx context.Context) error {
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return nil
+	}
+	return ctx.Err()
+}
+
 func timeUp(ctx context.Context) bool {
 	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
 		return true

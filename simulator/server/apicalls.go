@@ -57,6 +57,9 @@ func (s *Server) apiCall(route string, h nsHandler) nsHandler {
 		if !ns.JournalOn() {
 			return
 		}
+		if rec.status == 0 && r.Context().Err() != nil {
+			answered = false // the client left before the answer
+		}
 		status := rec.status
 		if status == 0 && answered {
 			status = http.StatusOK

@@ -151,6 +151,9 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request, ns *simulator.Name
 		return
 	}
 	m, ok, err := ns.Gateway().Next(r.Context(), phone, after, f, timeout)
+	if err != nil && r.Context().Err() != nil {
+		return // the client left: nothing to answer, and the journal says so
+	}
 	if errors.Is(err, gateway.ErrNothingOnItsWay) {
 		w.Header().Set(WaitHeader, WaitNothingOnItsWay)
 		w.WriteHeader(http.StatusNoContent)

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -1232,5 +1233,48 @@ func TestWebsocketUpgradeCarriesTheHeaders(t *testing.T) {
 		if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get(server.NamespaceHeader) != "team-ws" || resp.Header.Get("X-Request-Id") == "" {
 			t.Errorf("%s: %d %v, want 101 with X-Smsim-Namespace team-ws and an X-Request-Id", u, resp.StatusCode, resp.Header)
 		}
+	}
+}
+
+// A long poll the simulator's stop ends answers 503, the server stopping,
+// not a timeout that says nothing came; one whose client left is journaled
+// with status 0, no answer.
+func TestLongPollEndedByAStopOrByItsClient(t *testing.T) {
+	e := newEnv(t)
+	e.call("PUT", "/admin/v1/clock", `{"paused":false,"scale":1}`, 200, nil) // a paused clock answers nothing_on_its_way at once
+	ctx, leave := context.WithCancel(t.Context())
+	req, err := http.NewRequestWithContext(ctx, "GET", e.url+"/phones/v1/"+phoneA+"/messages/next?timeout=30s", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := make(chan error, 1)
+	go func() {
+		_, err := http.DefaultClient.Do(req)
+		left <- err
+	}()
+	waitValue(t, e.reg, "smsim_long_polls", nil, 1)
+	leave()
+	<-left
+	waitValue(t, e.reg, "smsim_long_polls", nil, 0)
+	var page struct {
+		Requests []struct {
+			Route  string `json:"route"`
+			Status int    `json:"status"`
+		} `json:"requests"`
+	}
+	testkit.WaitFor(t, "the poll in the journal", func() bool {
+		e.call("GET", "/admin/v1/requests?route="+url.QueryEscape("GET /phones/v1/{phone}/messages/next"), nil, 200, &page)
+		return len(page.Requests) == 1
+	})
+	if page.Requests[0].Status != 0 {
+		t.Errorf("a poll whose client left is journaled with status %d, want 0", page.Requests[0].Status)
+	}
+
+	poll := e.goGet("/phones/v1/" + phoneA + "/messages/next?timeout=30s")
+	waitValue(t, e.reg, "smsim_long_polls", nil, 1)
+	e.world.Stop()
+	p := await(t, poll, 10*time.Second)
+	if p.code != http.StatusServiceUnavailable || !strings.Contains(string(p.body), "stopping") {
+		t.Fatalf("a poll ended by the stop: %d %q %s, want 503, the simulator stopping", p.code, p.wait, p.body)
 	}
 }
