@@ -585,9 +585,11 @@ func (w *World) withoutRetries(ctx context.Context, spaces []*Namespace) []*Name
 func (w *World) supervise(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	var failing core.Retrying // said once while the store is away, not once a second
 	for {
-		if err := w.superviseOnce(ctx); err != nil && ctx.Err() == nil {
-			w.log.Warn("following the namespaces in use", "err", err)
+		err := w.superviseOnce(ctx)
+		if ctx.Err() == nil {
+			failing.Note(w.log, "following the namespaces in use", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -81,3 +81,36 @@ func codeShaped(s string) bool {
 	}
 	return true
 }
+
+// Retrying follows the failures of a loop that tries again and again (while
+// the store is away, say): Note says the first failure at warn, keeps
+// quiet about those after it, and says at info when the loop works again
+// and how many tries failed in between; Wait answers how long to wait
+// before the next try, doubling from first up to most. The zero value is
+// a loop that works.
+type Retrying struct {
+	failures int
+}
+
+// Note records the outcome of a try of what (err nil: it worked).
+func (o *Retrying) Note(log *slog.Logger, what string, err error) {
+	switch {
+	case err == nil && o.failures > 0:
+		log.Info(what+": working again", "failed_tries", o.failures)
+		o.failures = 0
+	case err != nil:
+		o.failures++
+		if o.failures == 1 {
+			log.Warn(what, "err", err)
+		}
+	}
+}
+
+// Wait answers the wait before the next try after the failures so far.
+func (o *Retrying) Wait(first, most time.Duration) time.Duration {
+	d := first
+	for i := 1; i < o.failures && d < most; i++ {
+		d *= 2
+	}
+	return min(d, most)
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -120,5 +121,30 @@ func TestSchedulerKeepsCodesOutOfLogsAboveDebug(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), ev.Member()) {
 		t.Errorf("the debug lines do not show the failed event %s", ev.Member())
+	}
+}
+
+// A loop that fails again and again says so once, at warn, and once at
+// info when it works again; its wait doubles up to the most.
+func TestRetryingSaysAnOutageOnce(t *testing.T) {
+	var b strings.Builder
+	log := slog.New(slog.NewTextHandler(&b, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var r core.Retrying
+	r.Note(log, "following", nil)
+	waits := []time.Duration{}
+	for range 6 {
+		r.Note(log, "following", errors.New("connection refused"))
+		waits = append(waits, r.Wait(100*time.Millisecond, time.Second))
+	}
+	r.Note(log, "following", nil)
+	r.Note(log, "following", nil)
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `level=WARN msg=following err="connection refused"`) ||
+		!strings.Contains(lines[1], `level=INFO msg="following: working again" failed_tries=6`) {
+		t.Fatalf("logged:\n%s", b.String())
+	}
+	want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, time.Second, time.Second}
+	if !slices.Equal(waits, want) {
+		t.Fatalf("waits %v, want %v", waits, want)
 	}
 }

@@ -57,6 +57,7 @@ func (s *Subscriber) Run(ctx context.Context) {
 		}
 	}()
 	defer close(closed)
+	var failing Retrying // said once while the store is away, not at every try
 	defer func() {
 		s.mu.Lock()
 		s.running = false
@@ -74,14 +75,15 @@ func (s *Subscriber) Run(ctx context.Context) {
 			s.mu.Lock()
 			s.lost = true
 			s.mu.Unlock()
-			s.log.Warn("following the live channels", "err", err)
+			failing.Note(s.log, "following the live channels", err)
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(100 * time.Millisecond):
+			case <-time.After(failing.Wait(100*time.Millisecond, 2*time.Second)):
 			}
 			continue
 		}
+		failing.Note(s.log, "following the live channels", nil)
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			if m.Kind == "subscribe" {

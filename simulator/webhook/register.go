@@ -233,11 +233,15 @@ func (d *Dispatcher) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-// redacted is a URL for logs: without the password it may hold.
+// redacted is a URL for logs: without the password nor the query it may
+// hold (a token in ?token=…).
 func redacted(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return ""
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "xxxxx"
 	}
 	return u.Redacted()
 }
