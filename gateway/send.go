@@ -20,7 +20,7 @@ type SendRequest struct {
 	From string // the sender number
 	To   string // a normalized mobile number
 	Body string
-	At   time.Time // simulated time it is sent
+	At   time.Time // simulated time it is sent; zero: the clock's now, as it stands when it is sent
 
 	duplicateOf string
 }
@@ -81,14 +81,26 @@ func (g *Gateway) Send(ctx context.Context, r SendRequest) (string, error) {
 		}
 		r.ID = id
 	}
+	now := r.At.IsZero()
 	for range maxStale {
 		snap, err := g.state.Snapshot(ctx)
 		if err != nil {
 			return "", err
 		}
+		if now {
+			r.At = snap.Now().Now // a plan refused as stale takes the clock read afresh
+		}
 		keys := core.NewKeyList(g.ks.Clock(), g.ks.Faults(), g.ks.SchedDue(), g.ks.Seq(), g.ks.Events(), g.ks.Phones())
 		outs, ok := g.Plan(snap.Faults, r, keys)
 		if !ok {
+			if now {
+				// the steps one by one check no clock: read it from the store
+				g.state.Forget()
+				if snap, err = g.state.Snapshot(ctx); err != nil {
+					return "", err
+				}
+				r.At = snap.Now().Now
+			}
 			return g.sendSteps(ctx, r)
 		}
 		statuses, err := sendNowScript.Run(ctx, g.rdb, keys.Keys(),

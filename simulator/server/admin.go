@@ -140,11 +140,12 @@ func (s *Server) schedule(w http.ResponseWriter, r *http.Request, ns *simulator.
 		s.fail(w, r, err)
 		return
 	}
-	now, err := ns.Now(r.Context())
+	st, err := ns.ClockState(r.Context()) // as the store holds it: another process may have moved it
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	now := st.Now
 	jobs, err := ns.Schedule(r.Context(), f, limit+1)
 	if err != nil {
 		s.fail(w, r, err)

@@ -44,12 +44,9 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, ns *simulator.Name
 		s.fail(w, r, core.Invalid("body: %d characters, more than the limit of %d", n, gateway.MaxBodyRunes))
 		return
 	}
-	now, err := ns.Now(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	id, err := ns.Gateway().Send(r.Context(), gateway.SendRequest{From: req.From, To: to, Body: req.Body, At: now})
+	// sent at the clock's now as the store holds it, which another process
+	// may have moved
+	id, err := ns.Gateway().Send(r.Context(), gateway.SendRequest{From: req.From, To: to, Body: req.Body})
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -1278,3 +1278,32 @@ func TestLongPollEndedByAStopOrByItsClient(t *testing.T) {
 		t.Fatalf("a poll ended by the stop: %d %q %s, want 503, the simulator stopping", p.code, p.wait, p.body)
 	}
 }
+
+// A message sent through one process after another moved the clock is sent
+// at the clock as it stands, planned or sent step by step (a throttle); the
+// schedule's now is the clock's too.
+func TestSendAfterAnotherProcessMovedTheClock(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.instance, e.newInstance()
+	a.gwSend("95187", phoneA, "before") // a holds the clock as it stood
+	b.advance("1h")
+	m, _ := a.gwGet(a.gwSend("95187", phoneA, "planned"))
+	if want := t0.Add(time.Hour); !m.SentAt.Equal(want) {
+		t.Errorf("a message sent after the other process's advance: sent_at %s, want %s", m.SentAt, want)
+	}
+	a.patchFaults(`{"throttles":[{"sender":"95199","limit":100,"per":"1m","mode":"hold"}]}`)
+	a.gwSend("95199", phoneA, "throttled, before")
+	b.advance("1h")
+	m, _ = a.gwGet(a.gwSend("95199", phoneA, "throttled"))
+	if want := t0.Add(2 * time.Hour); !m.SentAt.Equal(want) {
+		t.Errorf("a throttled message sent after the other process's advance: sent_at %s, want %s", m.SentAt, want)
+	}
+	b.advance("1h")
+	var sched struct {
+		Now time.Time `json:"now"`
+	}
+	a.call("GET", "/admin/v1/schedule", nil, 200, &sched)
+	if want := t0.Add(3 * time.Hour); !sched.Now.Equal(want) {
+		t.Errorf("the schedule's now after the other process's advance: %s, want %s", sched.Now, want)
+	}
+}
