@@ -118,6 +118,10 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 				}
 				continue
 			}
+			if r.Kind == core.KindReset {
+				last = 0 // the deliveries are numbered from 1 again
+				continue
+			}
 			fr, ok := PhoneFrame(r)
 			m := fr.Message
 			if !ok || m.Folder != FolderInbox || m.Seq <= last {

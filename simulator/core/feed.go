@@ -356,8 +356,18 @@ func (f *Feed) deliver(r Record) {
 			ln.last = n
 		}
 	}
+	// A reset reaches every watcher, whatever its key: what a watcher of
+	// one phone counted on (the numbers of the deliveries) starts over.
+	reset := r.Kind == KindReset
 	linkTo("")
-	if key != "" {
+	switch {
+	case reset:
+		for k := range f.lines {
+			if k != "" {
+				linkTo(k)
+			}
+		}
+	case key != "":
 		linkTo(key)
 	}
 	send := func(w *Watcher) {
@@ -383,7 +393,14 @@ func (f *Feed) deliver(r Record) {
 	for w := range f.all {
 		send(w)
 	}
-	if key != "" {
+	switch {
+	case reset:
+		for _, ws := range f.keyed {
+			for w := range ws {
+				send(w)
+			}
+		}
+	case key != "":
 		for w := range f.keyed[key] {
 			send(w)
 		}

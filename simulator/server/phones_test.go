@@ -1307,3 +1307,27 @@ func TestSendAfterAnotherProcessMovedTheClock(t *testing.T) {
 		t.Errorf("the schedule's now after the other process's advance: %s, want %s", sched.Now, want)
 	}
 }
+
+// A reset numbers the deliveries from 1 again: a phone's socket and a long
+// poll open across it still get the messages delivered after it.
+func TestPhoneFeedsGoOnAcrossAReset(t *testing.T) {
+	e := newEnv(t)
+	c := e.dial(phoneA)
+	for _, body := range []string{"before 1", "before 2"} {
+		e.gwSend("95187", phoneA, body)
+		if m, _ := readFrame(t, c); m.Body != body {
+			t.Fatalf("frame %q, want %q", m.Body, body)
+		}
+	}
+	e.call("PUT", "/admin/v1/clock", `{"paused":false,"scale":1}`, 200, nil) // a poll on a paused clock answers at once
+	poll := e.goGet("/phones/v1/" + phoneA + "/messages/next?timeout=10s")
+	waitValue(t, e.reg, "smsim_long_polls", nil, 1)
+	e.call("POST", "/admin/v1/reset", nil, 200, nil)
+	id := e.gwSend("95187", phoneA, "after the reset")
+	if m, _ := readFrame(t, c); m.ID != id {
+		t.Fatalf("the socket open across the reset got %+v, want %s", m, id)
+	}
+	if p := await(t, poll, 10*time.Second); p.code != http.StatusOK || polledMessage(t, p).ID != id {
+		t.Fatalf("the poll waiting across the reset: %d %q %s, want %s", p.code, p.wait, p.body, id)
+	}
+}

@@ -140,6 +140,10 @@ func (p *phoneStream) catchUp(k *socket) bool {
 }
 
 func (p *phoneStream) send(k *socket, l *core.Live) bool {
+	if l.Kind == core.KindReset {
+		p.last = gateway.Message{} // the deliveries are numbered from 1 again
+		return true
+	}
 	fr, ok := gateway.PhoneFrame(l)
 	if !ok || fr.Message.Seq <= p.last.Seq {
 		return true // sent in the catch-up
