@@ -65,20 +65,28 @@ func TestEveryKeyOfANamespaceExpires(t *testing.T) {
 		t.Errorf("the clock of a namespace in use lives %s, want %s", ttl, nsTTL)
 	}
 	w.Stop()
+	wantEveryKeyExpires(t, rdb, n, 10)
+	if ttl := rdb.PTTL(ctx, n.ks.Webhook(w.mustHook(t, n))).Val(); ttl < nsTTL-10*time.Second {
+		t.Errorf("the webhook lives %s, want %s", ttl, nsTTL)
+	}
+}
+
+// wantEveryKeyExpires checks that namespace n holds at least `least` keys, and
+// that every one of them lives at most the namespace TTL.
+func wantEveryKeyExpires(t *testing.T, rdb redis.UniversalClient, n *Namespace, least int) {
+	t.Helper()
+	ctx := context.Background()
 	keys, err := testkit.Keys(ctx, rdb, n.ks.Pattern())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) < 10 {
+	if len(keys) < least {
 		t.Fatalf("the namespace holds %d keys: %v", len(keys), keys)
 	}
 	for _, k := range keys {
 		if ttl := rdb.PTTL(ctx, k).Val(); ttl <= 0 || ttl > nsTTL {
 			t.Errorf("%s lives %s, want at most %s", k, ttl, nsTTL)
 		}
-	}
-	if ttl := rdb.PTTL(ctx, n.ks.Webhook(w.mustHook(t, n))).Val(); ttl < nsTTL-10*time.Second {
-		t.Errorf("the webhook lives %s, want %s", ttl, nsTTL)
 	}
 }
 
@@ -200,18 +208,7 @@ func TestIdleNamespaceKeptRunningStillExpires(t *testing.T) {
 	if err := w.superviseOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	keys, err := testkit.Keys(ctx, rdb, n.ks.Pattern())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(keys) < 2 {
-		t.Fatalf("the namespace holds %d keys: %v", len(keys), keys)
-	}
-	for _, k := range keys {
-		if ttl := rdb.PTTL(ctx, k).Val(); ttl <= 0 || ttl > nsTTL {
-			t.Errorf("%s lives %s, want at most %s", k, ttl, nsTTL)
-		}
-	}
+	wantEveryKeyExpires(t, rdb, n, 2)
 }
 
 // A namespace idle past --namespace-idle whose webhooks have retries to
