@@ -118,8 +118,19 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 				}
 				continue
 			}
-			if r.Kind == core.KindReset {
+			switch r.Kind {
+			case core.KindReset:
 				last = 0 // the deliveries are numbered from 1 again
+				continue
+			case core.KindClock, core.KindSMSFailed:
+				// the clock paused, or a message to the phone failed: what
+				// was on its way may be no more
+				if none, err := g.nothingOnItsWay(ctx, phone); err == nil && none {
+					if m, ok, err := g.firstAfter(ctx, phone, &last, f); ok || err != nil {
+						return m, ok, err
+					}
+					return Message{}, false, ErrNothingOnItsWay
+				}
 				continue
 			}
 			fr, ok := PhoneFrame(r)

@@ -30,12 +30,21 @@ type outcomeEvent struct {
 }
 
 // PhoneOf is the key of the live feed: the phone an event brought a
-// message to (sms.delivered and sms.blocked), else "". Phones' sockets and
-// long polls watch the feed by it. It reads the event's message once for
-// every watcher (PhoneFrame).
+// message to (sms.delivered and sms.blocked), or whose message failed
+// (sms.failed: a long poll asks again whether anything is on its way),
+// else "". Phones' sockets and long polls watch the feed by it. It reads
+// the event's message once for every watcher (PhoneFrame).
 func PhoneOf(l *core.Live) string {
 	if fr, ok := PhoneFrame(l); ok {
 		return fr.Message.Phone
+	}
+	if l.Kind == core.KindSMSFailed {
+		var e struct {
+			Phone string `json:"phone"`
+		}
+		if json.Unmarshal(l.Data, &e) == nil {
+			return e.Phone
+		}
 	}
 	return ""
 }

@@ -357,8 +357,10 @@ func (f *Feed) deliver(r Record) {
 		}
 	}
 	// A reset reaches every watcher, whatever its key: what a watcher of
-	// one phone counted on (the numbers of the deliveries) starts over.
-	reset := r.Kind == KindReset
+	// one phone counted on (the numbers of the deliveries) starts over. So
+	// does a change of the clock: a watcher waiting for what is on its way
+	// asks again whether anything is.
+	reset := r.Kind == KindReset || r.Kind == KindClock
 	linkTo("")
 	switch {
 	case reset:

@@ -41,6 +41,7 @@ type env struct {
 	log    *slog.Logger            // nil: discard
 	hooks  func(*simulator.Config) // sets the webhook options of every instance
 	limits core.Limits             // of every instance; the zero value: nothing expires
+	start  *core.ClockStart        // the clock's start of every instance; nil: t0, paused
 	server server.Config           // of every instance, its Log the env's
 	*instance
 }
@@ -72,6 +73,10 @@ func withSeed(n int64) envOption { return func(e *env) { e.seed = &n } }
 // withServer configures the HTTP server of every instance.
 func withServer(c server.Config) envOption { return func(e *env) { e.server = c } }
 
+// withClockStart starts the clock of every instance at s (and sets it back
+// there on a reset).
+func withClockStart(s core.ClockStart) envOption { return func(e *env) { e.start = &s } }
+
 // withLimits bounds the store as the binary's flags do.
 func withLimits(l core.Limits) envOption { return func(e *env) { e.limits = l } }
 
@@ -91,9 +96,13 @@ func (e *env) newInstance() *instance {
 	t.Helper()
 	rdb := e.redis.Client(t)
 	reg := prometheus.NewRegistry()
+	start := core.ClockStart{At: t0, Paused: true}
+	if e.start != nil {
+		start = *e.start
+	}
 	cfg := simulator.Config{
 		Redis: rdb, KeyPrefix: e.redis.Prefix, Seed: e.seed, Registry: reg, Log: e.log, StoreTimeout: testkit.StoreTimeout,
-		ClockStart: core.ClockStart{At: t0, Paused: true}, Limits: e.limits,
+		ClockStart: start, Limits: e.limits,
 	}
 	if e.hooks != nil {
 		e.hooks(&cfg)

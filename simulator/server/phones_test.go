@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"smsim/miit"
 	"smsim/simulator/core"
 	"smsim/simulator/core/testkit"
 	"smsim/simulator/server"
@@ -1309,9 +1310,10 @@ func TestSendAfterAnotherProcessMovedTheClock(t *testing.T) {
 }
 
 // A reset numbers the deliveries from 1 again: a phone's socket and a long
-// poll open across it still get the messages delivered after it.
+// poll open across it still get the messages delivered after it (the
+// clock running from its start, so that the poll waits on).
 func TestPhoneFeedsGoOnAcrossAReset(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withClockStart(core.ClockStart{At: t0, Scale: 1}))
 	c := e.dial(phoneA)
 	for _, body := range []string{"before 1", "before 2"} {
 		e.gwSend("95187", phoneA, body)
@@ -1319,7 +1321,6 @@ func TestPhoneFeedsGoOnAcrossAReset(t *testing.T) {
 			t.Fatalf("frame %q, want %q", m.Body, body)
 		}
 	}
-	e.call("PUT", "/admin/v1/clock", `{"paused":false,"scale":1}`, 200, nil) // a poll on a paused clock answers at once
 	poll := e.goGet("/phones/v1/" + phoneA + "/messages/next?timeout=10s")
 	waitValue(t, e.reg, "smsim_long_polls", nil, 1)
 	e.call("POST", "/admin/v1/reset", nil, 200, nil)
@@ -1329,5 +1330,22 @@ func TestPhoneFeedsGoOnAcrossAReset(t *testing.T) {
 	}
 	if p := await(t, poll, 10*time.Second); p.code != http.StatusOK || polledMessage(t, p).ID != id {
 		t.Fatalf("the poll waiting across the reset: %d %q %s, want %s", p.code, p.wait, p.body, id)
+	}
+}
+
+// A long poll already waiting answers nothing_on_its_way as soon as nothing
+// can come by itself any more: here the codes it waited for failed, the
+// phone unreachable, in the advance that brought them.
+func TestWaitingPollLearnsNothingIsOnItsWay(t *testing.T) {
+	e := newEnv(t)
+	const phone = "13800000031"
+	e.putProfile(phone, `{"reachable":false}`)
+	e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	poll := e.goGet("/phones/v1/" + phone + "/messages/next?after=start&from_miit=true&timeout=20s")
+	waitValue(t, e.reg, "smsim_long_polls", nil, 1) // the order not synced yet is a code on its way
+	e.advance("1h")
+	p := await(t, poll, 10*time.Second)
+	if p.code != http.StatusNoContent || p.wait != server.WaitNothingOnItsWay || p.took > 10*time.Second {
+		t.Fatalf("the poll after its codes failed: %d %q after %s, want 204 %s at once", p.code, p.wait, p.took, server.WaitNothingOnItsWay)
 	}
 }
