@@ -208,6 +208,20 @@ func TestDrainAbandonsFlowsInFlight(t *testing.T) {
 	}
 }
 
+// A closed loop's starts are over only once its last flow has begun: the
+// drain, however short, never cuts off a flow before it starts, and a run
+// of --flows N starts N.
+func TestClosedLoopDrainCutsNoFlowBeforeItStarts(t *testing.T) {
+	sim := simtest.RunT(t)
+	for i := range 10 {
+		rep := run(t, sim, load.Config{Flows: 1, Concurrency: 1, Drain: time.Nanosecond, Types: website,
+			Mix: only(people.Never), Scale: 1})
+		if rep.Flows.Started != 1 || rep.Outcomes.Total() != 1 {
+			t.Fatalf("run %d: flows %+v, outcomes %+v: want the one flow started", i, rep.Flows, rep.Outcomes)
+		}
+	}
+}
+
 // When its context ends (SIGINT), a run stops at once and answers what ran.
 func TestInterrupted(t *testing.T) {
 	sim := simtest.RunT(t)
