@@ -305,9 +305,11 @@ func TestZeroRetentionKeepsAsLongAsTheNamespace(t *testing.T) {
 func TestInboxKeepsTheNewest(t *testing.T) {
 	e := newEnv(t, withLimits(core.Limits{InboxMax: 3}))
 	const phone = "13800000008"
+	var ids []string
 	for _, body := range []string{"one", "two", "three", "four", "five"} {
 		var sent struct{ ID, Status string }
 		e.call("POST", "/gateway/v1/messages", map[string]string{"from": "95555", "to": phone, "body": body}, 202, &sent)
+		ids = append(ids, sent.ID)
 	}
 	var bodies []string
 	for _, m := range e.inbox(phone) {
@@ -315,6 +317,17 @@ func TestInboxKeepsTheNewest(t *testing.T) {
 	}
 	if len(bodies) != 3 || bodies[0] != "three" || bodies[2] != "five" {
 		t.Fatalf("inbox %v, want three, four, five", bodies)
+	}
+	// A client whose last message was trimmed resumes after it: the first
+	// message still held comes next, on the long poll and the socket alike.
+	e.wantNext(phone, "after="+ids[0]+"&timeout=1s", ids[2])
+	c := e.dialAfter(phone, ids[1])
+	if m, _ := readFrame(t, c); m.ID != ids[2] {
+		t.Fatalf("socket after the trimmed %s sent %s (%q) first, want %s", ids[1], m.ID, m.Body, ids[2])
+	}
+	// an id never delivered to this phone is still a 404
+	if p := e.next("13800000009", "after="+ids[0]+"&timeout=1s"); p.code != 404 {
+		t.Fatalf("next after another phone's message: %d %s, want 404", p.code, p.body)
 	}
 }
 
