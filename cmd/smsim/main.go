@@ -301,15 +301,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
 	defer cancel()
+	exit := 0
 	if err := hs.Shutdown(sctx); err != nil {
-		log.Warn("shutdown did not finish in time", "err", err)
+		// what is still in progress is cut as the process ends
+		log.Error("shutdown did not finish within --shutdown-timeout: requests still in progress are cut", "shutdown_timeout", c.shutdownTimeout, "err", err)
+		exit = 1
 	}
 	srv.Wait() // the websockets, which the world's stop has ended
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Error("serving", "err", err)
 		return 1
 	}
-	return 0
+	return exit
 }
 
 // checkExposure refuses to listen beyond loopback without an admin token,

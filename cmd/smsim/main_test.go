@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"slices"
@@ -241,7 +242,14 @@ func TestRunServesOnEmbeddedStoreAndShutsDown(t *testing.T) {
 	if !strings.Contains(logs.String(), "store=embedded") {
 		t.Errorf("log does not say the store is embedded: %s", logs.String())
 	}
-	// A long poll in progress does not hold up the shutdown.
+	// A long poll in progress does not hold up the shutdown: it answers
+	// 503, the simulator stopping. (The clock runs, so that the poll waits:
+	// on a paused clock with nothing on its way it would answer at once.)
+	req, _ := http.NewRequest("PUT", base+"/admin/v1/clock", strings.NewReader(`{"paused":false}`))
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("running the clock: %v %v", resp, err)
+	}
 	polled := make(chan int, 1)
 	go func() {
 		resp, err := http.Get(base + "/phones/v1/13800000001/messages/next?timeout=5m")
@@ -253,11 +261,16 @@ func TestRunServesOnEmbeddedStoreAndShutsDown(t *testing.T) {
 		polled <- resp.StatusCode
 	}()
 	time.Sleep(300 * time.Millisecond) // real time for the request to reach the server
+	select {
+	case code := <-polled:
+		t.Fatalf("the long poll answered %d before the shutdown, want it waiting", code)
+	default:
+	}
 	cancel()
 	select {
 	case code := <-polled:
-		if code != 204 {
-			t.Errorf("the long poll ended with %d at shutdown, want 204", code)
+		if code != 503 {
+			t.Errorf("the long poll ended with %d at shutdown, want 503", code)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the long poll held up the shutdown")
@@ -269,6 +282,39 @@ func TestRunServesOnEmbeddedStoreAndShutsDown(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("did not shut down")
+	}
+}
+
+// A request still in progress when --shutdown-timeout passes is cut, and
+// the binary says so and exits 1: a supervisor sees that the stop was not
+// clean.
+func TestShutdownPastItsTimeoutExits1(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs testkit.Buffer
+	exit := make(chan int, 1)
+	go func() {
+		exit <- run(ctx, []string{"--addr", "127.0.0.1:0", "--shutdown-timeout", "200ms"}, env(nil), io.Discard, &logs)
+	}()
+	base := servedAt(t, &logs)
+	// a request whose body never comes: its handler waits, reading it
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /provider/v1/filings HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", strings.TrimPrefix(base, "http://"))
+	time.Sleep(300 * time.Millisecond) // real time for the request to reach its handler
+	cancel()
+	select {
+	case code := <-exit:
+		if code != 1 {
+			t.Fatalf("exit %d after a shutdown that cut a request, want 1; log %s", code, logs.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("did not shut down")
+	}
+	if !strings.Contains(logs.String(), "shutdown did not finish within --shutdown-timeout") {
+		t.Errorf("the log does not say the shutdown was cut: %s", logs.String())
 	}
 }
 
