@@ -64,20 +64,52 @@ func (s *Server) apiCall(route string, h nsHandler) nsHandler {
 		if status == 0 && answered {
 			status = http.StatusOK
 		}
-		e := core.JournalEntry{ID: core.RequestID(r.Context()), Method: r.Method, Route: route, Path: r.URL.Path,
-			Query: r.URL.RawQuery, Status: status, At: snap.Now().Now, RealAt: start.UTC(),
-			Took: core.FormatDuration(time.Since(start).Round(time.Microsecond))}
-		var cut1, cut2 bool
-		e.Body, cut1 = body.journal()
-		e.Answer, cut2 = readBody(rec.body.Bytes()).journal()
-		e.Truncated = cut1 || cut2 || rec.cut
-		e.Phones = body.phones(r.PathValue("phone"))
-		e.Order = orderOf(r, rec.body.Bytes())
+		e := journalEntry(r, route, snap, start, body, rec, status)
 		if dec != nil && !dec.Applied.None() {
 			e.Fault = &dec.Applied
 		}
 		ns.Journal(snap.Bounds(), e)
 	}
+}
+
+// refuseCall answers 415 to a call of route that does not say
+// application/json (refuseType), and has the namespace's journal keep it,
+// when the namespace is made: what a client sent wrong is where it looks
+// first. The refusal makes no namespace and counts as no call of
+// api_faults.
+func (s *Server) refuseCall(w http.ResponseWriter, r *http.Request, route string) {
+	start := time.Now()
+	rec := &teeWriter{respWriter: respWriter{ResponseWriter: w}}
+	s.refuseType(rec, r)
+	name, err := namespaceOf(r)
+	if err != nil {
+		return
+	}
+	ns, err := s.world.Peek(r.Context(), name)
+	if err != nil || !ns.JournalOn() {
+		return
+	}
+	snap, err := ns.Snapshot(r.Context())
+	if err != nil {
+		return
+	}
+	body := readBody(peekBody(r, s.cfg.MaxBody))
+	ns.Journal(snap.Bounds(), journalEntry(r, route, snap, start, body, rec, rec.status))
+}
+
+// journalEntry is the journal's entry of a call of route that came in at
+// start and was answered status through rec.
+func journalEntry(r *http.Request, route string, snap core.Snapshot, start time.Time, body *requestBody, rec *teeWriter, status int) core.JournalEntry {
+	e := core.JournalEntry{ID: core.RequestID(r.Context()), Method: r.Method, Route: route, Path: r.URL.Path,
+		Query: r.URL.RawQuery, Status: status, At: snap.Now().Now, RealAt: start.UTC(),
+		Took: core.FormatDuration(time.Since(start).Round(time.Microsecond))}
+	var cut1, cut2 bool
+	e.Body, cut1 = body.journal()
+	e.Answer, cut2 = readBody(rec.body.Bytes()).journal()
+	e.Truncated = cut1 || cut2 || rec.cut
+	e.Phones = body.phones(r.PathValue("phone"))
+	e.Order = orderOf(r, rec.body.Bytes())
+	return e
 }
 
 // wait waits d, real time, unless the client leaves first: false then.

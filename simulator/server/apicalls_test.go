@@ -404,6 +404,60 @@ func TestRequestJournal(t *testing.T) {
 	}
 }
 
+// A call refused for its Content-Type is in the journal like any other
+// refusal, where a client looks for what it sent wrong; it counts as no
+// call of api_faults, and in a namespace nothing was written to it makes
+// nothing.
+func TestJournalKeepsACallOfTheWrongContentType(t *testing.T) {
+	e := newEnv(t)
+	e.patchFaults(`{"api_faults":[{"route":"POST /miit/v1/validations","next":[{"calls":1,"status":503}]}]}`)
+	send := func(in *instance) (int, string) {
+		req, _ := http.NewRequest("POST", in.url+"/miit/v1/validations", strings.NewReader(validation("13800000001")))
+		req.Header.Set("Content-Type", "text/plain")
+		if in.ns != "" {
+			req.Header.Set(server.NamespaceHeader, in.ns)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	const detail = `Content-Type: a POST must say application/json, even without a body; got \"text/plain\"`
+	if code, b := send(e.instance); code != 415 || !strings.Contains(b, detail) {
+		t.Fatalf("text/plain: %d %s, want 415 naming the Content-Type", code, b)
+	}
+	if x := e.raw("POST", "/miit/v1/validations", validation("13800000001")); x.status != 503 {
+		t.Errorf("the call after the refusal: %d %s, want api_faults' call 1, the 503", x.status, x.body)
+	}
+	all := e.requests("")
+	if len(all) != 2 {
+		t.Fatalf("%d entries, want the refusal and the call", len(all))
+	}
+	r := all[0]
+	if r.Status != 415 || r.Route != "POST /miit/v1/validations" || string(r.Body) != validation("13800000001") ||
+		!strings.Contains(string(r.Answer), `"status":415`) || !slices.Equal(r.Phones, []string{"13800000001"}) || r.Fault != nil {
+		t.Errorf("the refusal's entry: %d %s body %s answer %s phones %v fault %v", r.Status, r.Route, r.Body, r.Answer, r.Phones, r.Fault)
+	}
+
+	fresh := e.in("fresh")
+	if code, _ := send(fresh); code != 415 {
+		t.Fatalf("text/plain in a new namespace: %d, want 415", code)
+	}
+	var nss struct{ Namespaces []struct{ Name string } }
+	e.call("GET", "/admin/v1/namespaces", nil, 200, &nss)
+	for _, n := range nss.Namespaces {
+		if n.Name == "fresh" {
+			t.Errorf("a refused call made its namespace: %+v", nss)
+		}
+	}
+	if got := fresh.requests(""); len(got) != 0 {
+		t.Errorf("the new namespace's journal: %+v, want none", got)
+	}
+}
+
 // A body that is JSON but for a string of bad UTF-8, or one escaping half
 // a surrogate pair, is refused; the journal keeps its text as a JSON
 // string, so that the journal stays JSON any reader can take.

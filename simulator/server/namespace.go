@@ -78,11 +78,16 @@ func (s *Server) handleNS(mux *http.ServeMux, pattern string, h nsHandler) {
 	case strings.HasPrefix(pattern, "GET "):
 		open = read(s.world.Peek)
 	}
-	if core.IsAPIRoute(pattern) {
+	api := core.IsAPIRoute(pattern)
+	if api {
 		h = s.apiCall(pattern, h)
 	}
 	stream := streaming[pattern]
 	s.handle(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
+		if api && wrongType(r) {
+			s.refuseCall(w, r, pattern) // as guard does the others', journaled
+			return
+		}
 		if stream {
 			// its own deadlines: a long poll's timeout, a websocket's frames
 			http.NewResponseController(w).SetWriteDeadline(time.Now().Add(MaxNextTimeout + s.cfg.SocketWriteWait))
