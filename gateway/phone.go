@@ -100,7 +100,7 @@ func ParseProfile(body []byte) (Profile, error) {
 	if err != nil {
 		return Profile{}, err
 	}
-	if err := core.DecodeStrictBytes(body, &w); err != nil {
+	if err := core.DecodeProfileBytes(body, &w); err != nil {
 		return Profile{}, err
 	}
 	p := Profile{SpamFilter: w.SpamFilter, Service: w.Service, Reachable: w.Reachable, InboxLimit: w.InboxLimit,

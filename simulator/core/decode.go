@@ -21,8 +21,17 @@ func DecodeStrict(r io.Reader, v any) error {
 	return DecodeStrictBytes(b, v)
 }
 
-// DecodeStrictBytes is DecodeStrict of a body already read.
-func DecodeStrictBytes(b []byte, v any) error {
+// DecodeStrictBytes is DecodeStrict of a body already read. A null where
+// v has a field of a type of its own is an *Error too (checkNulls): Go
+// would read it as the field left out.
+func DecodeStrictBytes(b []byte, v any) error { return decodeStrict(b, v, false) }
+
+// DecodeProfileBytes is DecodeStrictBytes for a profile — a namespace's
+// fault profile, a phone's, a scenario's — where a null reads as the field
+// left out, its start value, as it does in a merge patch of one.
+func DecodeProfileBytes(b []byte, v any) error { return decodeStrict(b, v, true) }
+
+func decodeStrict(b []byte, v any, takeNulls bool) error {
 	switch rest := bytes.TrimLeft(b, " \t\r\n"); {
 	case len(rest) == 0:
 		return Invalid("body: empty; expected a JSON object")
@@ -58,6 +67,12 @@ func DecodeStrictBytes(b []byte, v any) error {
 	// for "to", the last of them winning): a field's name is exact here.
 	if mayHaveCasedKey(b) {
 		if err, ok := checkKeys(b, v).(*Error); ok {
+			return err
+		}
+	}
+	// and it reads a null as the field left out
+	if !takeNulls && bytes.Contains(b, []byte("null")) {
+		if err, ok := checkNulls(b, v).(*Error); ok {
 			return err
 		}
 	}

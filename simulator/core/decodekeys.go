@@ -18,16 +18,29 @@ import (
 // keys of maps are free, and a type that decodes itself (json.Unmarshaler,
 // encoding.TextUnmarshaler) is left to its own rules.
 func checkKeys(b []byte, v any) error {
+	return walkKeys(b, v, false)
+}
+
+// checkNulls refuses, naming its path, a JSON null in b where v has a
+// field of a type of its own ("website_admin.phone: null; …"): Go reads it
+// as the field left out, where the API's document wants a value. A field
+// of any type, or of a type that decodes itself, takes what it is given.
+func checkNulls(b []byte, v any) error {
+	return walkKeys(b, v, true)
+}
+
+func walkKeys(b []byte, v any, nulls bool) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
-	w := keyWalker{dec: dec}
+	w := keyWalker{dec: dec, nulls: nulls}
 	w.value(reflect.TypeOf(v), "")
 	return w.err
 }
 
 type keyWalker struct {
-	dec *json.Decoder
-	err error
+	dec   *json.Decoder
+	nulls bool // refuse a null where a type is known (checkNulls)
+	err   error
 }
 
 var (
@@ -46,6 +59,10 @@ func (w *keyWalker) value(t reflect.Type, path string) {
 	tok, err := w.dec.Token()
 	if err != nil {
 		w.err = err
+		return
+	}
+	if tok == nil && w.nulls && t != nil && path != "" {
+		w.err = Invalid("%s: null; give a value, or leave the field out", path)
 		return
 	}
 	switch tok {

@@ -256,7 +256,7 @@ func ParseFaults(body []byte) (Faults, error) {
 	if err := json.Unmarshal(mustJSON(DefaultFaults()), &w); err != nil {
 		return Faults{}, err
 	}
-	if err := DecodeStrictBytes(body, &w); err != nil {
+	if err := DecodeProfileBytes(body, &w); err != nil {
 		return Faults{}, err
 	}
 	return w.parse()

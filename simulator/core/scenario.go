@@ -37,7 +37,7 @@ var shipped embed.FS
 // naming them. {"name": N} alone names a shipped scenario.
 func ParseScenario(body []byte) (Scenario, error) {
 	var sc Scenario
-	if err := DecodeStrictBytes(body, &sc); err != nil {
+	if err := DecodeProfileBytes(body, &sc); err != nil {
 		return Scenario{}, err
 	}
 	if sc.Faults == nil && sc.Outages == nil && sc.Phones == nil && sc.Name != "" {

@@ -225,6 +225,11 @@ func TestBadInput(t *testing.T) {
 		{"number for certificate_last6", "POST", "/miit/v1/resends", js, `{"phone":"13800000001","certificate_last6":71234}`, 400, "certificate_last6"},
 		{"number for from", "POST", "/gateway/v1/messages", js, `{"from":95187,"to":"13800000001","body":"x"}`, 400, "from"},
 		{"number for body", "POST", "/gateway/v1/messages", js, `{"from":"95187","to":"13800000001","body":123456}`, 400, "body"},
+		{"null code", "POST", "/miit/v1/validations", js, `{"code":null,"phone":"13800000001","certificate_last6":"071234"}`, 400, "code: null; give a value, or leave the field out"},
+		{"null certificate_last6", "POST", "/miit/v1/resends", js, `{"phone":"13800000001","certificate_last6":null}`, 400, "certificate_last6: null; give a value, or leave the field out"},
+		{"null name of a person", "POST", "/provider/v1/filings", js, website(goodLeader, `{"name":null,"phone":"13800000002","certificate_number":"110101199204151234"}`), 400, "website_admin.name: null; give a value, or leave the field out"},
+		{"null phone in personnel", "PATCH", "/provider/v1/filings/f_0123456789abcdef/personnel", js, `{"website_admin":{"phone":null}}`, 400, "website_admin.phone: null; give a value, or leave the field out"},
+		{"null clock field", "PUT", "/admin/v1/clock", js, `{"scale":null}`, 400, "scale: null; give a value, or leave the field out"},
 
 		// filings
 		{"bad type", "POST", "/provider/v1/filings", js, filingBody(`"second_filing"`, `"website"`, goodLeader, goodAdmin), 400, "type"},

@@ -21,10 +21,10 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, ns *simulator.Na
 	var req miit.SubmitRequest
 	b, err := s.readBody(w, r)
 	if err == nil {
-		err = core.DecodeStrictBytes(b, &req)
+		err = givenOrLeftOut(b) // before the general rule, which says less
 	}
 	if err == nil {
-		err = givenOrLeftOut(b)
+		err = core.DecodeStrictBytes(b, &req)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -45,7 +45,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, ns *simulator.Na
 func givenOrLeftOut(b []byte) error {
 	var top map[string]json.RawMessage
 	if json.Unmarshal(b, &top) != nil {
-		return nil // DecodeStrict said what is wrong with it
+		return nil // DecodeStrict says what is wrong with it
 	}
 	if v, ok := top["variant"]; ok {
 		switch strings.TrimSpace(string(v)) {
