@@ -184,4 +184,14 @@ func TestFaultScript(t *testing.T) {
 	if !errors.As(err, &e) || e.Status != 400 || !strings.HasPrefix(e.Detail, "steps[0].action:") {
 		t.Fatalf("unknown action: %v", err)
 	}
+	// a script of no steps replaces one: the phone is treated as usual
+	if _, err := sim.SetScript(ctx, admin.Phone, client.Script{Steps: []client.Step{{Action: client.ActionFail}}}); err != nil {
+		t.Fatal(err)
+	}
+	if sc, err = sim.SetScript(ctx, admin.Phone, client.Script{}); err != nil || len(sc.Steps) != 0 {
+		t.Fatalf("an empty script: %+v, %v", sc, err)
+	}
+	if sc, err = sim.Script(ctx, admin.Phone); err != nil || len(sc.Steps) != 0 {
+		t.Fatalf("after an empty script: %+v, %v", sc, err)
+	}
 }

@@ -84,7 +84,7 @@ type PhoneSummary struct {
 // Script is a phone's fault script: the steps its next messages work
 // through, in order; after the last, messages are treated as usual.
 type Script struct {
-	Steps []Step `json:"steps"`
+	Steps []Step `json:"steps,omitempty"` // none: the script is cleared
 }
 
 // Step is one step of a phone's fault script: Count messages in a row (0:
