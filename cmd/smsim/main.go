@@ -83,6 +83,26 @@ func (c config) flag(name string) string {
 	return "--" + name
 }
 
+// valueError says what flag f takes, where the flag package says only
+// "parse error".
+func valueError(f *flag.Flag, err error) string {
+	g, ok := f.Value.(flag.Getter)
+	if !ok || !strings.Contains(err.Error(), "parse error") {
+		return err.Error()
+	}
+	switch g.Get().(type) {
+	case bool:
+		return "give true or false"
+	case int, int64, uint, uint64:
+		return "give a whole number"
+	case float64:
+		return "give a number"
+	case time.Duration:
+		return "give a duration such as 30s, 10m or 24h"
+	}
+	return err.Error()
+}
+
 // The limits of the store's memory unless set (simulator.Config.Limits).
 const (
 	defaultRetention    = 24 * time.Hour
@@ -101,7 +121,7 @@ func parse(args []string, getenv func(string) string, help io.Writer) (config, e
 	fs.SetOutput(io.Discard) // the errors are answered, the help printed below
 	fs.StringVar(&c.addr, "addr", defaultAddr, "listen address")
 	fs.StringVar(&c.redisURL, "redis-url", "", "Redis server (redis://host:port/db) or Redis Cluster (redis+cluster://host:port?addr=host:port…); empty: an embedded in-process Redis")
-	fs.StringVar(&c.seed, "seed", "", "seed that makes every random draw (codes, ids, lags, delays) reproducible; empty: crypto/rand")
+	fs.StringVar(&c.seed, "seed", "", "a whole number that makes every random draw (codes, ids, lags, delays) reproducible; empty: crypto/rand")
 	fs.Float64Var(&c.scale, "scale", 1, "simulated seconds per real second at start")
 	fs.BoolVar(&c.paused, "paused", false, "start with the simulated clock paused")
 	fs.StringVar(&c.clockStart, "clock-start", "", "simulated time at start (RFC 3339); empty: the real time")
@@ -177,7 +197,7 @@ func parse(args []string, getenv func(string) string, help io.Writer) (config, e
 		if v := getenv(env); v != "" && !set[f.Name] && err == nil {
 			c.from[f.Name] = env
 			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("%s: %q is not a value --%s takes: %v", env, v, f.Name, e)
+				err = fmt.Errorf("%s: %q is not a value --%s takes: %v", env, v, f.Name, valueError(f, e))
 			}
 		}
 	})
@@ -236,6 +256,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			log.Error(fmt.Sprintf("%s: another process listens on %s: stop it, or give smsim another address (--addr 127.0.0.1:PORT) and point its clients there (the subcommands' --url, SMSIM_URL)", c.flag("addr"), c.addr))
+			return 1
+		}
 		log.Error("listening", "addr", c.addr, "err", err)
 		return 1
 	}

@@ -184,7 +184,7 @@ func TestBadSettingsExitWithUsageError(t *testing.T) {
 		{[]string{"--addr", "0.0.0.0:0"}, nil, "--addr: 0.0.0.0:0 listens beyond loopback, where anyone who reaches it could reset and drive the simulator: give --admin-token (or SMSIM_ADMIN_TOKEN), or --insecure to run it open"},
 		{[]string{"--addr", ":0"}, nil, "--addr: :0 listens beyond loopback"},
 		{nil, map[string]string{"SMSIM_ADDR": "[::]:0"}, "SMSIM_ADDR: [::]:0 listens beyond loopback"},
-		{nil, map[string]string{"SMSIM_SCALE": "fast"}, `smsim: SMSIM_SCALE: "fast" is not a value --scale takes`},
+		{nil, map[string]string{"SMSIM_SCALE": "fast"}, `smsim: SMSIM_SCALE: "fast" is not a value --scale takes: give a number`},
 		{nil, map[string]string{"SMSIM_LOG_LEVEL": "loud"}, `smsim: SMSIM_LOG_LEVEL: "loud" is not debug, info, warn or error`},
 		{[]string{"extra"}, nil, "unexpected argument"},
 		{[]string{"--no-such-flag"}, nil, "no-such-flag"},
@@ -315,6 +315,21 @@ func TestShutdownPastItsTimeoutExits1(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "shutdown did not finish within --shutdown-timeout") {
 		t.Errorf("the log does not say the shutdown was cut: %s", logs.String())
+	}
+}
+
+// An address another process holds is named as such, with what to do.
+func TestAddressInUseSaysWhatToDo(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var logs testkit.Buffer
+	code := run(t.Context(), []string{"--addr", ln.Addr().String()}, env(nil), io.Discard, &logs)
+	want := "--addr: another process listens on " + ln.Addr().String() + ": stop it, or give smsim another address (--addr 127.0.0.1:PORT)"
+	if code != 1 || !strings.Contains(logs.String(), want) {
+		t.Fatalf("exit %d, log %s; want 1 and %q", code, logs.String(), want)
 	}
 }
 
