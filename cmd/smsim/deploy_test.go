@@ -230,6 +230,9 @@ func TestComposeStack(t *testing.T) {
 				}
 				hostPorts[host] = true
 			}
+			if h := s.Environment["SMSIM_ALLOWED_HOST"]; h != name {
+				t.Errorf("%s: SMSIM_ALLOWED_HOST %q, want %q: a container of the stack's network calls it by that name", name, h, name)
+			}
 			want := []string{"CMD", "/smsim", "healthcheck", "--url", "http://127.0.0.1:" + port + "/readyz"}
 			if !slices.Equal(s.Healthcheck.Test, want) {
 				t.Errorf("%s healthcheck %v, want %v", name, s.Healthcheck.Test, want)
@@ -240,6 +243,18 @@ func TestComposeStack(t *testing.T) {
 		}
 		if len(hostPorts) != 2 || !hostPorts["8080"] || !hostPorts["8081"] {
 			t.Errorf("host ports %v, want 8080 and 8081", hostPorts)
+		}
+	})
+
+	// Prometheus and Grafana (admin / admin) as much as smsim: nothing of
+	// the stack is reachable beyond the host
+	t.Run("loopback", func(t *testing.T) {
+		for name, s := range c.Services {
+			for _, p := range s.Ports {
+				if !strings.HasPrefix(p, "127.0.0.1:") {
+					t.Errorf("%s publishes %q: want it on 127.0.0.1 only", name, p)
+				}
+			}
 		}
 	})
 

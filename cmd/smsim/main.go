@@ -83,6 +83,15 @@ func (c config) flag(name string) string {
 	return "--" + name
 }
 
+// servingURL is the URL to open for the server listening on addr: on
+// every interface ([::]:8080), the loopback's.
+func servingURL(addr net.Addr) string {
+	if a, ok := addr.(*net.TCPAddr); ok && a.IP.IsUnspecified() {
+		return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(a.Port))
+	}
+	return "http://" + addr.String()
+}
+
 // valueError says what flag f takes, where the flag package says only
 // "parse error".
 func valueError(f *flag.Flag, err error) string {
@@ -305,7 +314,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		maxConns = defaultMaxConns()
 	}
 	go func() { serveErr <- hs.Serve(server.LimitListener(ln, maxConns, wcfg.Registry)) }()
-	log.Info("smsim is serving", "url", "http://"+ln.Addr().String(), "store", storeName(c.redisURL))
+	log.Info("smsim is serving", "url", servingURL(ln.Addr()), "listen", ln.Addr().String(), "store", storeName(c.redisURL))
 	if c.demo {
 		stopDemo, err := startDemo(ctx, c, wcfg.Seed, ln.Addr(), log)
 		if err != nil {

@@ -333,6 +333,16 @@ func TestAddressInUseSaysWhatToDo(t *testing.T) {
 	}
 }
 
+// On every interface the log's url is one to open, the loopback's; listen
+// says where it listens.
+func TestServingOnEveryInterfaceLogsALoopbackURL(t *testing.T) {
+	_, logs := startRun(t, []string{"--addr", "0.0.0.0:0", "--insecure"}, env(nil))
+	m := regexp.MustCompile(`url=(\S+) listen=(\S+) `).FindStringSubmatch(logs.String())
+	if m == nil || !strings.HasPrefix(m[1], "http://127.0.0.1:") || strings.TrimPrefix(m[1], "http://127.0.0.1:") != m[2][strings.LastIndex(m[2], ":")+1:] {
+		t.Fatalf("log %s: want url=http://127.0.0.1:PORT listen=…:PORT", logs.String())
+	}
+}
+
 // servedAt answers the URL the binary logs once it serves.
 func servedAt(t *testing.T, logs *testkit.Buffer) string {
 	t.Helper()
