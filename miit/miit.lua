@@ -260,12 +260,18 @@ end
 -- found due at once, in order: every script that bumps or leaves something
 -- to tidy returns through it. It adds what is left to tidy, then the
 -- prelude's with_due_now adds the jobs due at once.
-local function finish(reply)
+-- apply_due_results brings the provider the results that fell due at once
+-- (result_sync_lag 0s): before a reply reads the provider's view.
+local function apply_due_results()
   for _, r in ipairs(due_results) do
     apply_result(r[1], r[2], r[3], r[4], due_limit)
     touch_order(r[1])
   end
   due_results = {}
+end
+
+local function finish(reply)
+  apply_due_results()
   for _, t in ipairs(tidy) do reply[#reply + 1] = t end
   tidy = {}
   return with_due_now(reply)

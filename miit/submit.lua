@@ -76,6 +76,7 @@ if args.sync then
 else
   schedule(due_key, seq_key, args.sync_due, JOB.sync, {args.id, unpack(args.phones)}) -- the numbers save the sync a read
 end
+apply_due_results() -- an order that needs no one may be under review at the provider already
 local o = order(filing_key)
 return finish({'{"notices":[' .. table.concat(notices, ',') .. '],"who":[' .. table.concat(who, ',') .. '],"codes":' .. json_list(codes) ..
   ',"prov_status":' .. cjson.encode(o.prov_status) .. ',"prov_validated":' .. cjson.encode(o.prov_validated or '') .. '}'})

@@ -178,6 +178,17 @@ func TestReviewCanReturn(t *testing.T) {
 	}
 }
 
+// With both lags zero, an order that needs no one is under review at the
+// provider before its submission answers: the answer says so.
+func TestSubmissionAnswersTheResultsDueAtOnce(t *testing.T) {
+	e := newEnv(t)
+	e.fixedLags("0s", "0s")
+	v := e.submit(miit.SubmitRequest{Type: "remove_provider"})
+	if pv := e.providerView(v.ID); v.Status != "under_review" || pv.Status != "under_review" {
+		t.Fatalf("the submission answered %s, the provider shows %s; want under_review both", v.Status, pv.Status)
+	}
+}
+
 // single submits an order only the entity leader validates and syncs it.
 func single(e *env, phone string) miit.ProviderView {
 	e.t.Helper()
