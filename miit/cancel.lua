@@ -11,8 +11,10 @@ if st == 'unknown' or live(F, args.now) then
   ended(F)
   local v = incr_order(F, 'version', 1)
   count_status(F, 'canceled')
+  -- the provider knows its cancel at once, and with it MIIT's state as it
+  -- stands: the results still on their way change nothing when they arrive
   set_order(F, 'status', 'canceled', 'canceled_by', 'customer', 'prov_status', 'canceled', 'prov_version', v,
-    'canceled_at', int(args.now))
+    'prov_flags_version', v, 'prov_validated', validated_roles(F), 'canceled_at', int(args.now))
   emit_status(F, 'miit', 'canceled')
   emit_status(F, 'provider', 'canceled')
   touch_order(F)

@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -587,19 +589,36 @@ func TestZeroLagsAreDoneBeforeTheAnswer(t *testing.T) {
 	}
 }
 
-// The provider's validated flags follow MIIT's with the lag even when the
-// customer cancels in the meantime.
-func TestProviderFlagsFollowAfterCancel(t *testing.T) {
+// A customer's cancel is a change the provider knows at once: it brings
+// MIIT's state as it stands, the leader validated a moment before, and the
+// validation's result, arriving after it, changes nothing.
+func TestProviderFlagsComeWithTheCancel(t *testing.T) {
 	e := newEnv(t)
 	e.fixedLags("30m", "5m")
 	v := e.submit(firstFilingWebsite("13900000071", "13900000072"))
 	e.advance("30m")
 	wantValidation(t, e.validate(e.code("13900000071"), "13900000071", leaderCert), "partial", false)
-	e.call("POST", "/provider/v1/filings/"+v.ID+"/cancel", nil, 200, nil)
+	start := e.events("").Last
+	var canceled miit.ProviderView
+	e.call("POST", "/provider/v1/filings/"+v.ID+"/cancel", nil, 200, &canceled)
+	if canceled.Status != "canceled" || !canceled.Personnel[0].Validated || canceled.Personnel[1].Validated {
+		t.Fatalf("the cancel answered %+v, want canceled with the leader validated", canceled)
+	}
 	e.advance("5m")
 	pv := e.providerView(v.ID)
 	if pv.Status != "canceled" || !pv.Personnel[0].Validated || pv.Personnel[1].Validated {
 		t.Fatalf("provider view %+v, want canceled with the leader validated", pv)
+	}
+	var provider []string
+	for _, r := range e.events(start).Events {
+		var d struct{ View, Status, Validated string }
+		json.Unmarshal(r.Data, &d)
+		if r.Kind == "filing.status" && d.View == "provider" {
+			provider = append(provider, d.Status+" "+d.Validated)
+		}
+	}
+	if !slices.Equal(provider, []string{"canceled entity_leader"}) {
+		t.Fatalf("the provider's filing.status events %q, want the cancel's alone, with the leader validated", provider)
 	}
 }
 
