@@ -52,6 +52,10 @@ type syncArgs struct {
 	// them. Empty: read from the order (or submit.lua's sync, which has
 	// them).
 	Phones []string `json:"phones,omitempty"`
+	// Who are the positions in KEYS of the indexes of the subjects'
+	// numbers (sync.lua's: submit.lua has them), kept as long as the order
+	// they list, now under way at MIIT.
+	Who []int `json:"who,omitempty"`
 }
 
 // syncSubject is what the sync gives a subject: a code, the first of the
@@ -306,6 +310,9 @@ func (s *Service) syncCall(id string, phones []string, given bool, now time.Time
 	args.Expect, args.Bounds = &snap.Expect, &bounds
 	if given {
 		args.Phones = phones
+	}
+	for _, p := range phones {
+		args.Who = append(args.Who, keys.Add(s.ks.Who(p)))
 	}
 	return keys.Keys(), args
 }

@@ -54,5 +54,7 @@ for fi, F in ipairs(filing_keys) do
     end
   end
 end
+-- an order it lists is under way, and was written to: the index lives as long
+if best == 'resent' then keep(who_key) end
 emit_now(KIND.resend, {phone = phone, result = best})
 return finish({best})

@@ -15,4 +15,7 @@ if stale(clock_key, faults_key) then return STALE end
 local phone = gw_stale_phone(sync_outs(args, {}))
 if phone then return gw_stale_reply(phone) end
 due_limit = args.now
-return finish({json_list(sync_order(filing_key, args))})
+local sent = sync_order(filing_key, args)
+-- the order is under way at MIIT now: the indexes that list it live as long
+for _, k in ipairs(args.who or {}) do keep(KEYS[k]) end
+return finish({json_list(sent)})

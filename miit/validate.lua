@@ -51,6 +51,7 @@ if #matched == 0 then
   emit_now(KIND.validation, {phone = phone, result = 'not_found', rejected = false})
   return {'not_found', '0'}
 end
+keep(who_key) -- an order it lists is under way, and written to below: the index lives as long
 
 local hits = {}
 for _, m in ipairs(matched) do

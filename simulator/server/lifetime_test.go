@@ -331,6 +331,35 @@ func TestInboxKeepsTheNewest(t *testing.T) {
 	}
 }
 
+// The index of a number lives as long as the order under way it lists:
+// every write to the order (its sync, a validation, a resend) keeps both,
+// so a code entered near the end of the namespace's TTL, counted from the
+// last write, still finds its order (miniredis, its clock moved by hand).
+func TestIndexLivesAsLongAsItsOrderUnderWay(t *testing.T) {
+	if testkit.RealRedis() {
+		t.Skip("expiry itself is tested on miniredis, whose TTLs run down by hand; a real Redis is only checked to set them")
+	}
+	e := newEnv(t, withLimits(testLimits)) // the namespace's keys live 48 h from their last write
+	e.fixedLags("30m", "0s")
+	ks := e.keys()
+	v := e.submit(firstFilingWebsite("13800000021", "13800000022"))
+	e.redis.Mini.FastForward(40 * time.Hour)
+	e.advance("30m") // the sync
+	e.wantTTL("the index, after the sync", ks.Who("13800000021"), 48*time.Hour)
+	leaderCode := e.code("13800000021") // read now: the inboxes are retained an hour
+	e.redis.Mini.FastForward(40 * time.Hour)
+	wantValidation(t, e.validate(leaderCode, "13800000021", leaderCert), "partial", false)
+	wantResend(t, e.resend("13800000022", adminCert), "resent")
+	adminCode := e.code("13800000022")
+	e.redis.Mini.FastForward(40 * time.Hour)
+	// the leader's index, kept by the validation, still finds the order
+	wantResend(t, e.resend("13800000021", leaderCert), "no_pending")
+	wantValidation(t, e.validate(adminCode, "13800000022", adminCert), "complete", false)
+	if mv := e.miitView(v.ID); mv.Status != miit.StatusUnderReview {
+		t.Fatalf("MIIT shows %s, want under_review", mv.Status)
+	}
+}
+
 // What is retained is gone once the retention has passed (miniredis, its
 // clock moved by hand): the order and its messages read as never were.
 func TestFinishedOrderExpires(t *testing.T) {
