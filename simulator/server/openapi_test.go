@@ -296,6 +296,189 @@ func TestOpenAPIOperations(t *testing.T) {
 	}
 }
 
+// oaSecurity is the security of an operation the admin token guards: the
+// token, asked only when the server runs with --admin-token (the empty
+// requirement: a server without one asks nothing).
+const oaSecurity = `[{"adminToken":[]},{}]`
+
+// TestOpenAPISecurity checks that an operation declares security (the
+// adminToken scheme, see oaSecurity) and lists the 401 exactly when the
+// server guards its route with the admin token (server.Guarded), for
+// every route the server registers.
+func TestOpenAPISecurity(t *testing.T) {
+	e := newEnv(t)
+	doc := oaJSON(t)
+	if _, ok := doc["security"]; ok {
+		t.Errorf("the document declares a top-level security: every operation without its own would want the token")
+	}
+	sv, err := oaResolve(doc, "#/components/securitySchemes/adminToken")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scheme, _ := sv.(map[string]any)
+	if scheme["type"] != "http" || scheme["scheme"] != "bearer" {
+		t.Errorf("components.securitySchemes.adminToken = %v, want an HTTP bearer scheme", scheme)
+	}
+	if d, _ := scheme["description"].(string); !strings.Contains(d, "--admin-token") || !strings.Contains(d, "only when") {
+		t.Errorf("components.securitySchemes.adminToken: the description does not say the token is asked only when the server runs with --admin-token: %q", d)
+	}
+	ops := oaOperations(t, doc)
+	guarded := 0
+	for _, p := range e.srv.Patterns() {
+		method, path, _ := strings.Cut(p, " ")
+		k := method + " " + oaPathOf(path)
+		op, ok := ops[k]
+		if !ok {
+			continue // TestOpenAPIRoutes
+		}
+		sec, declared := op["security"]
+		got := ""
+		if declared {
+			b, err := json.Marshal(sec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = string(b)
+		}
+		responses, _ := op["responses"].(map[string]any)
+		_, lists401 := responses["401"]
+		if server.Guarded(p) {
+			guarded++
+			if got != oaSecurity {
+				t.Errorf("%s: the server guards it with the admin token; security is %s, want %s", k, got, oaSecurity)
+			}
+			if !lists401 {
+				t.Errorf("%s: the server guards it with the admin token; the 401 is not listed", k)
+			}
+		} else {
+			if declared {
+				t.Errorf("%s: the admin token does not guard it; security is %s, want none", k, got)
+			}
+			if lists401 {
+				t.Errorf("%s: the admin token does not guard it; a 401 is listed", k)
+			}
+		}
+	}
+	if guarded == 0 {
+		t.Error("no route is guarded")
+	}
+}
+
+// TestOpenAPIRequestID checks that every response of the document, those
+// of the operations and those of components.responses, declares the
+// X-Request-Id header every answer carries.
+func TestOpenAPIRequestID(t *testing.T) {
+	doc := oaJSON(t)
+	const ref = "#/components/headers/X-Request-Id"
+	h := oaDeref(t, doc, map[string]any{"$ref": ref})
+	if h["required"] != true {
+		t.Errorf("%s: not required, though every answer carries it", ref)
+	}
+	check := func(what string, r any) {
+		t.Helper()
+		headers, _ := oaDeref(t, doc, r)["headers"].(map[string]any)
+		x, _ := headers["X-Request-Id"].(map[string]any)
+		if x["$ref"] != ref {
+			t.Errorf("%s: headers.X-Request-Id = %v, want {\"$ref\": %q}", what, headers["X-Request-Id"], ref)
+		}
+	}
+	n := 0
+	for k, op := range oaOperations(t, doc) {
+		responses, _ := op["responses"].(map[string]any)
+		for code, r := range responses {
+			check(k+" "+code, r)
+			n++
+		}
+	}
+	components, _ := oaResolve(doc, "#/components/responses")
+	for name, r := range components.(map[string]any) {
+		check("components.responses."+name, r)
+		n++
+	}
+	if n == 0 {
+		t.Error("no responses")
+	}
+}
+
+// TestOpenAPIRefusals sends every route of the server the requests its
+// guard refuses — a foreign Host (421, but for the probes), a foreign
+// Origin (403), and, to a route the admin token guards, no token (401) —
+// and checks that each refusal is an answer the operation lists, by its
+// status (not only as a default), and conforms to it.
+func TestOpenAPIRefusals(t *testing.T) {
+	e := newEnv(t, withServer(server.Config{AdminToken: "s3cret-token"}))
+	probes := map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true}
+	for _, p := range e.srv.Patterns() {
+		method, path, _ := strings.Cut(p, " ")
+		segs := strings.Split(oaPathOf(path), "/")
+		for i, s := range segs {
+			switch {
+			case s == "{phone}":
+				segs[i] = "13800000001"
+			case strings.HasPrefix(s, "{"):
+				segs[i] = "x"
+			}
+		}
+		u := e.url + strings.Join(segs, "/")
+		type refusal struct {
+			what   string
+			header map[string]string
+			want   int
+		}
+		refusals := []refusal{{"Origin: http://attacker.example", map[string]string{"Origin": "http://attacker.example"}, 403}}
+		if !probes[p] {
+			refusals = append(refusals, refusal{"Host: attacker.example", map[string]string{"Host": "attacker.example"}, 421})
+		}
+		if server.Guarded(p) {
+			refusals = append(refusals, refusal{"no token", nil, 401})
+		}
+		for _, r := range refusals {
+			newReq := func() *http.Request {
+				req, err := http.NewRequest(method, u, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Content-Type", "application/json")
+				for k, v := range r.header {
+					if k == "Host" {
+						req.Host = v
+					} else {
+						req.Header.Set(k, v)
+					}
+				}
+				return req
+			}
+			resp, err := http.DefaultClient.Do(newReq())
+			if err != nil {
+				t.Fatalf("%s, %s: %v", p, r.what, err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != r.want {
+				t.Errorf("%s, %s: %d %s, want %d", p, r.what, resp.StatusCode, body, r.want)
+				continue
+			}
+			v, err := openapitest.Check(newReq(), nil, resp.StatusCode, resp.Header, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Route == nil {
+				t.Errorf("%s: no operation of the document", p)
+				continue
+			}
+			if v.Route.Operation.Responses.Status(r.want) == nil {
+				t.Errorf("%s, %s: the server answers %d; the operation does not list it", p, r.what, r.want)
+			}
+			if v.Response != nil {
+				t.Errorf("%s, %s: the answer (%d %s) does not conform to the document: %v", p, r.what, resp.StatusCode, body, v.Response)
+			}
+		}
+	}
+}
+
 // TestOpenAPIServed checks that GET /openapi.json serves the embedded
 // document, byte for byte, as JSON.
 func TestOpenAPIServed(t *testing.T) {

@@ -18,7 +18,7 @@ import (
 
 // check answers the verdict on an exchange made of its parts: the request's
 // method, path and JSON body ("" for none), the answer's status, media type
-// and body.
+// and body (with the X-Request-Id every answer carries).
 func check(t *testing.T, method, path, reqBody string, status int, contentType, body string) openapitest.Verdict {
 	t.Helper()
 	req, err := http.NewRequest(method, "http://127.0.0.1:8080"+path, strings.NewReader(reqBody))
@@ -28,7 +28,7 @@ func check(t *testing.T, method, path, reqBody string, status int, contentType, 
 	if reqBody != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	v, err := openapitest.Check(req, []byte(reqBody), status, http.Header{"Content-Type": {contentType}}, []byte(body))
+	v, err := openapitest.Check(req, []byte(reqBody), status, http.Header{"Content-Type": {contentType}, "X-Request-Id": {"0123456789abcdef"}}, []byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +73,43 @@ func TestCheckAnswers(t *testing.T) {
 			}
 			wantError(t, "the answer", v.Response, c.want)
 		})
+	}
+}
+
+// Every answer carries X-Request-Id: one without it does not conform.
+func TestCheckRequestID(t *testing.T) {
+	req, err := http.NewRequest("GET", "http://127.0.0.1:8080/healthz", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := openapitest.Check(req, nil, 200, http.Header{"Content-Type": {"application/json"}}, []byte(`{"status":"ok"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, "an answer without X-Request-Id", v.Response, "X-Request-Id")
+}
+
+// A route the admin token guards asks it only of a server that has one:
+// the document allows the request with the token and without it.
+func TestCheckSecurity(t *testing.T) {
+	for _, auth := range []string{"", "Bearer s3cret", "Basic czNjcmV0"} {
+		req, err := http.NewRequest("GET", "http://127.0.0.1:8080/admin/v1/clock", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		v, err := openapitest.Check(req, nil, 401, http.Header{"Content-Type": {"application/problem+json"}, "X-Request-Id": {"0123456789abcdef"}},
+			[]byte(`{"type":"urn:smsim:problem:unauthorized","title":"Unauthorized","status":401,"detail":"x"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Route == nil || v.Route.Operation.Security == nil || len(*v.Route.Operation.Security) == 0 {
+			t.Fatalf("GET /admin/v1/clock: no security")
+		}
+		wantError(t, "a request with Authorization "+auth, v.Request, "")
+		wantError(t, "a 401", v.Response, "")
 	}
 }
 
@@ -151,7 +188,7 @@ func TestCheckConcurrently(t *testing.T) {
 // compiles the schema again at every check of an OpenAPI 3.1 document.
 func BenchmarkCheck(b *testing.B) {
 	const body = `{"now":"2026-05-01T00:00:00Z","scale":1,"paused":true}`
-	header := http.Header{"Content-Type": {"application/json"}}
+	header := http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"0123456789abcdef"}}
 	req, err := http.NewRequest("GET", "http://127.0.0.1:8080/admin/v1/clock", nil)
 	if err != nil {
 		b.Fatal(err)
@@ -179,7 +216,8 @@ func BenchmarkCheck(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route}
+			in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+				Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
 			if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
 				b.Fatal(err)
 			}
