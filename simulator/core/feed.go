@@ -241,7 +241,11 @@ func (f *Feed) watch(ctx context.Context, w *Watcher) (*Watcher, bool) {
 	// later reaches the watcher. Not under the lock: the subscriber's
 	// confirmation may come after events it hands to this feed.
 	if err := f.sub.listen(ctx, f.channel, f); err != nil {
-		f.log.Warn("listening to the live channel", "err", err)
+		if ctx.Err() != nil {
+			f.log.Debug("the watcher left before the live channel was listened to", "err", err)
+		} else {
+			f.log.Warn("listening to the live channel", "err", err)
+		}
 		w.Close()
 		return nil, false
 	}

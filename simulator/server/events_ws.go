@@ -397,6 +397,9 @@ func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 	k := newSocket(s)
 	watch, ok := ns.Feed().Queue(r.Context(), "", s.cfg.EventQueue, k.wake)
 	if !ok {
+		if r.Context().Err() != nil {
+			return // the client left during its handshake: no one to answer
+		}
 		writeProblem(w, http.StatusServiceUnavailable, "the server is stopping")
 		return
 	}

@@ -288,6 +288,8 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		switch {
 		case rw.dropped:
 			rw.status = 0
+		case rw.status == 0 && r.Context().Err() != nil:
+			code = "left" // the client went before any answer
 		case rw.status == 0:
 			rw.status = http.StatusOK
 			fallthrough

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"slices"
@@ -1270,6 +1271,7 @@ func TestLongPollEndedByAStopOrByItsClient(t *testing.T) {
 	if page.Requests[0].Status != 0 {
 		t.Errorf("a poll whose client left is journaled with status %d, want 0", page.Requests[0].Status)
 	}
+	waitValue(t, e.reg, "smsim_http_requests_total", map[string]string{"route": "GET /phones/v1/{phone}/messages/next", "method": "GET", "code": "left"}, 1)
 
 	poll := e.goGet("/phones/v1/" + phoneA + "/messages/next?timeout=30s")
 	waitValue(t, e.reg, "smsim_long_polls", nil, 1)
@@ -1277,6 +1279,29 @@ func TestLongPollEndedByAStopOrByItsClient(t *testing.T) {
 	p := await(t, poll, 10*time.Second)
 	if p.code != http.StatusServiceUnavailable || !strings.Contains(string(p.body), "stopping") {
 		t.Fatalf("a poll ended by the stop: %d %q %s, want 503, the simulator stopping", p.code, p.wait, p.body)
+	}
+}
+
+// A websocket client that leaves during its handshake, before its socket
+// is watched, gets no answer, and the server counts it as left: not a 503
+// of a server stopping, which it is not.
+func TestSocketHandshakeLeftByItsClient(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/ws/events", "/phones/v1/" + phoneA + "/ws"} {
+		ctx, leave := context.WithCancel(t.Context())
+		leave()
+		req := httptest.NewRequestWithContext(ctx, "GET", "http://127.0.0.1"+path, nil)
+		for k, v := range map[string]string{"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="} {
+			req.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		e.srv.Routes().ServeHTTP(rec, req)
+		if rec.Body.Len() != 0 {
+			t.Errorf("%s: a client gone during its handshake was answered %d %s", path, rec.Code, rec.Body)
+		}
+	}
+	for _, route := range []string{"GET /ws/events", "GET /phones/v1/{phone}/ws"} {
+		waitValue(t, e.reg, "smsim_http_requests_total", map[string]string{"route": route, "method": "GET", "code": "left"}, 1)
 	}
 }
 

@@ -101,6 +101,9 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 	k := newSocket(s)
 	watch, err := gw.Queue(r.Context(), phone, k.wake) // first, so that nothing falls between the catch-up and the feed
 	if err != nil {
+		if r.Context().Err() != nil {
+			return // the client left during its handshake: no one to answer
+		}
 		s.fail(w, r, err)
 		return
 	}
