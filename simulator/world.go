@@ -364,7 +364,11 @@ func (w *World) Write(ctx context.Context, name string) (n *Namespace, confirm f
 // Peek answers namespace name for a request that only reads it: a
 // namespace nothing was written to reads as one made now (its clock at the
 // start value, nothing in it), and stays unmade, out of the registry and
-// of this process's memory.
+// of this process's memory. One asleep (in the store, not in this
+// process's memory) wakes as on a write: what fell due on its running
+// clock is carried out before the read answers (one round trip when
+// nothing is), and the loop takes it while more is to come on a running
+// clock. A read records no use: the namespace sleeps again once idle.
 func (w *World) Peek(ctx context.Context, name string) (*Namespace, error) {
 	if !ValidNamespace(name) {
 		return nil, InvalidNamespace("namespace", name)
@@ -375,7 +379,19 @@ func (w *World) Peek(ctx context.Context, name string) (*Namespace, error) {
 	if ok {
 		return n, nil
 	}
-	return w.build(name)
+	n, err := w.build(name)
+	if err != nil {
+		return nil, err
+	}
+	next, err := n.sched.Tick(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if next.IsZero() {
+		return n, nil // nothing to come by itself: no loop needed
+	}
+	n.made.Store(true) // it has jobs: something was written to it
+	return w.adopt(n), nil
 }
 
 // Watch answers namespace name for a request that waits for what happens

@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"smsim/miit"
 	"smsim/simulator/core"
 	"smsim/simulator/core/testkit"
 	"smsim/simulator/webhook"
@@ -395,5 +396,61 @@ func TestNamespacesShareOneWebhookNetwork(t *testing.T) {
 	}
 	if a.hooks.Network() != w.hooks || b.hooks.Network() != w.hooks {
 		t.Fatalf("the namespaces' networks %p and %p, want the world's %p", a.hooks.Network(), b.hooks.Network(), w.hooks)
+	}
+}
+
+// A namespace asleep — in the store, out of this process's memory — wakes
+// on a read as on a write: what fell due on its running clock meanwhile is
+// carried out before the read answers, and the loop takes the namespace
+// while more is to come.
+func TestAReadWakesASleepingNamespace(t *testing.T) {
+	r := testkit.StartRedis(t)
+	ctx := context.Background()
+	w, err := New(ctx, Config{Redis: r.Client(t), KeyPrefix: r.Prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	ns, err := w.Namespace(ctx, "sleeper")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ns.PatchFaults(ctx, []byte(`{"sync_lag":{"min":"30m","max":"30m"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	v, err := ns.MIIT().Submit(ctx, miit.SubmitRequest{Type: "remove_provider"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// asleep, as the supervisor leaves an idle namespace; meanwhile its
+	// clock runs past the sync (moved by hand: nothing carries it out)
+	w.mu.Lock()
+	delete(w.spaces, "sleeper")
+	w.mu.Unlock()
+	w.loop.Remove(ns.sched)
+	ns.halt()
+	running := false
+	if _, err := ns.clock.Set(ctx, nil, &running); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ns.clock.Jump(ctx, 31*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	read, err := w.Peek(ctx, "sleeper")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mv, err := read.MIIT().MIITView(ctx, v.ID)
+	if err != nil || mv.Status != miit.StatusUnderReview {
+		t.Fatalf("MIIT's view read after the sync fell due: %+v, %v; want under_review", mv, err)
+	}
+	w.mu.Lock()
+	_, awake := w.spaces["sleeper"]
+	w.mu.Unlock()
+	if !awake {
+		t.Fatal("the namespace, its review still to come on a running clock, is not in the loop's care")
 	}
 }
