@@ -9,6 +9,7 @@ package simulator
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -319,26 +320,27 @@ func (w *World) Namespace(ctx context.Context, name string) (*Namespace, error) 
 }
 
 // Write answers namespace name for a request that changes it, as
-// Namespace does, with confirm to call once the request was carried out
-// (not refused): a namespace new to the store counts as in use (in the
-// registry, and against MaxNamespaces) from its first write that is
-// carried out, so that writes refused (a 400 of a misspelt namespace's
-// first request) leave none in use. What such a write made, its clock,
-// lives the namespace TTL. confirm is nil when there is nothing to
-// confirm: the namespace was in use already.
-func (w *World) Write(ctx context.Context, name string) (n *Namespace, confirm func(context.Context) error, err error) {
+// Namespace does, with settle to call once the request was answered,
+// telling whether it was carried out (not refused): a namespace not in
+// use — new to the store, or idle — counts as in use (in the registry,
+// and against MaxNamespaces) from its admission, and stays so once a
+// write is carried out; a refused one (a 400 of a misspelt namespace's
+// first request) is taken back, leaving none in use. What such a write
+// made, its clock, lives the namespace TTL. settle is nil when there is
+// nothing to settle: the namespace was in use already.
+func (w *World) Write(ctx context.Context, name string) (n *Namespace, settle func(ctx context.Context, carriedOut bool) error, err error) {
 	if n, err = w.existing(ctx, name); err != nil {
 		return nil, nil, err
 	}
-	if n.made.Load() && n.touched.Load() != 0 { // in use, recorded by this process
+	if n.made.Load() && time.Now().UnixMilli()-n.touched.Load() < w.cfg.NamespaceIdle.Milliseconds() { // in use, recorded by this process
 		n, err = w.Namespace(ctx, name)
 		return n, nil, err
 	}
-	known, err := w.admit(core.Repeatable(ctx), n)
+	inUse, undo, err := w.admit(core.Repeatable(ctx), n)
 	if err != nil {
 		return nil, nil, err
 	}
-	if known {
+	if inUse {
 		n, err = w.Namespace(ctx, name)
 		return n, nil, err
 	}
@@ -355,7 +357,10 @@ func (w *World) Write(ctx context.Context, name string) (n *Namespace, confirm f
 			}
 		}
 	}
-	return n, func(ctx context.Context) error {
+	return n, func(ctx context.Context, carriedOut bool) error {
+		if !carriedOut {
+			return undo(ctx)
+		}
 		_, err := w.touch(ctx, n, true)
 		return err
 	}, nil
@@ -429,28 +434,63 @@ func (w *World) existing(ctx context.Context, name string) (*Namespace, error) {
 // (core.UpgradeStore), and its place in the registry, within MaxNamespaces.
 func (w *World) make(ctx context.Context, n *Namespace) error {
 	ctx = core.Repeatable(ctx) // made once, whoever asks again
-	if _, err := w.admit(ctx, n); err != nil {
+	if _, _, err := w.admit(ctx, n); err != nil {
 		return err
 	}
 	return w.init(ctx, n)
 }
 
-// admit tells whether namespace n is in the registry of those in use, and
-// refuses it with a 429 when it is not and MaxNamespaces are.
-func (w *World) admit(ctx context.Context, n *Namespace) (bool, error) {
-	now := time.Now()
-	p := w.rdb.Pipeline()
-	known := p.ZScore(ctx, w.registryKey(), n.name)
-	inUse := p.ZCount(ctx, w.registryKey(), strconv.FormatInt(now.Add(-w.cfg.NamespaceIdle).UnixMilli(), 10), "+inf")
-	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return false, fmt.Errorf("read namespaces: %w", err)
+var (
+	//go:embed admit.lua
+	admitLua    string
+	admitScript = core.NewScript[admitArgs](admitLua)
+	//go:embed admit_release.lua
+	admitReleaseLua    string
+	admitReleaseScript = core.NewScript[admitReleaseArgs](admitReleaseLua)
+)
+
+type admitArgs struct {
+	Name    string `json:"name"`
+	Now     int64  `json:"now"`   // real ms
+	Since   int64  `json:"since"` // real ms: a namespace used since is in use
+	Max     int    `json:"max"`
+	Default bool   `json:"default,omitempty"`
+}
+
+type admitReleaseArgs struct {
+	Name   string `json:"name"`
+	Now    int64  `json:"now"`
+	Before string `json:"before"`
+}
+
+// admit tells whether namespace n is in use (used within the idle period),
+// and else records it in use, counted against MaxNamespaces in one step
+// with every other admission (admit.lua): beyond them it is a 429. undo,
+// for one it recorded, takes the record back, for a request that was
+// refused.
+func (w *World) admit(ctx context.Context, n *Namespace) (inUse bool, undo func(context.Context) error, err error) {
+	now := time.Now().UnixMilli()
+	out, err := admitScript.Run(ctx, w.rdb, []string{w.registryKey()}, admitArgs{Name: n.name, Now: now,
+		Since: now - w.cfg.NamespaceIdle.Milliseconds(), Max: w.cfg.MaxNamespaces, Default: n.name == core.DefaultNamespace}).StringSlice()
+	if err != nil {
+		return false, nil, fmt.Errorf("admit namespace %s: %w", n.name, err)
 	}
-	if known.Err() != nil && n.name != core.DefaultNamespace && inUse.Val() >= int64(w.cfg.MaxNamespaces) {
-		return false, &core.Error{Code: http.StatusTooManyRequests, Detail: fmt.Sprintf(
-			"namespace %q: %d namespaces are in use, the most this server holds (--max-namespaces); use one of them, "+
-				"or wait until one has been idle for %s", n.name, inUse.Val(), core.FormatDuration(w.cfg.NamespaceIdle))}
+	switch out[0] {
+	case "in_use":
+		return true, nil, nil
+	case "full":
+		return false, nil, &core.Error{Code: http.StatusTooManyRequests, Detail: fmt.Sprintf(
+			"namespace %q: %s namespaces are in use, the most this server holds (--max-namespaces); use one of them, "+
+				"or wait until one has been idle for %s", n.name, out[1], core.FormatDuration(w.cfg.NamespaceIdle))}
 	}
-	return known.Err() == nil, nil
+	before := out[1]
+	return false, func(ctx context.Context) error {
+		err := admitReleaseScript.Run(ctx, w.rdb, []string{w.registryKey()}, admitReleaseArgs{Name: n.name, Now: now, Before: before}).Err()
+		if err != nil {
+			return fmt.Errorf("release namespace %s: %w", n.name, err)
+		}
+		return nil
+	}, nil
 }
 
 // init makes namespace n's keys: its clock at the start value.

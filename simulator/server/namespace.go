@@ -66,8 +66,8 @@ func (s *Server) handleNS(mux *http.ServeMux, pattern string, h nsHandler) {
 	// A write makes the namespace when it is new, and has it in use once
 	// the write is carried out (its confirm, below).
 	open := s.world.Write
-	read := func(f func(context.Context, string) (*simulator.Namespace, error)) func(context.Context, string) (*simulator.Namespace, func(context.Context) error, error) {
-		return func(ctx context.Context, name string) (*simulator.Namespace, func(context.Context) error, error) {
+	read := func(f func(context.Context, string) (*simulator.Namespace, error)) func(context.Context, string) (*simulator.Namespace, func(context.Context, bool) error, error) {
+		return func(ctx context.Context, name string) (*simulator.Namespace, func(context.Context, bool) error, error) {
 			ns, err := f(ctx, name)
 			return ns, nil, err
 		}
@@ -97,22 +97,20 @@ func (s *Server) handleNS(mux *http.ServeMux, pattern string, h nsHandler) {
 			s.fail(w, r, err)
 			return
 		}
-		ns, confirm, err := open(r.Context(), name)
+		w.Header().Set(NamespaceHeader, name) // on a refusal to open it too
+		ns, settle, err := open(r.Context(), name)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		w.Header().Set(NamespaceHeader, name)
-		if confirm == nil {
+		if settle == nil {
 			h(w, r, ns)
 			return
 		}
 		sw := &respWriter{ResponseWriter: w}
 		h(sw, r, ns)
-		if sw.status < http.StatusBadRequest {
-			if err := confirm(context.WithoutCancel(r.Context())); err != nil {
-				s.log.Warn("recording a namespace in use", "namespace", name, "err", err)
-			}
+		if err := settle(context.WithoutCancel(r.Context()), sw.status < http.StatusBadRequest); err != nil {
+			s.log.Warn("recording a namespace in use", "namespace", name, "err", err)
 		}
 	})
 }

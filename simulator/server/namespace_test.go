@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -506,6 +507,70 @@ func TestMaxNamespaces(t *testing.T) {
 	}
 	e.in("a").patchFaults(`{"drop_rate":0.1}`) // those in use go on
 	e.in("c").call("GET", "/admin/v1/faults", nil, 200, nil)
+}
+
+// --max-namespaces counts a namespace that went idle as a new one: a write
+// to it, once others took the places, is a 429 like any; and writes to
+// new namespaces at once take no more places than there are, each
+// admission counted with the others in one step. Every answer names the
+// namespace, the refusals too.
+func TestMaxNamespacesCountsTheIdleAndTheConcurrent(t *testing.T) {
+	e := newEnv(t, func(e *env) {
+		e.hooks = func(c *simulator.Config) { c.MaxNamespaces = 3 }
+	})
+	e.in("a").patchFaults(`{}`)
+	e.in("b").patchFaults(`{}`) // with default: three in use
+	// a and b go idle (their last use an hour and more ago)
+	ctx := context.Background()
+	reg := core.NamespacesKey(e.redis.Prefix)
+	old := float64(time.Now().Add(-2 * time.Hour).UnixMilli())
+	for _, n := range []string{"a", "b"} {
+		e.rdb.ZAdd(ctx, reg, redis.Z{Score: old, Member: n})
+	}
+	other := e.newInstance() // a process that has not used a or b itself
+	other.in("c").patchFaults(`{}`)
+	other.in("d").patchFaults(`{}`) // default, c and d in use
+	code, b := other.in("a").do("PATCH", "/admin/v1/faults", map[string]any{})
+	if code != http.StatusTooManyRequests || !strings.Contains(string(b), `namespace \"a\": 3 namespaces are in use`) {
+		t.Fatalf("a write to the idle a beside three in use: %d %s, want 429", code, b)
+	}
+
+	f := newEnv(t, func(e *env) {
+		e.hooks = func(c *simulator.Config) { c.MaxNamespaces = 3 }
+	})
+	const n = 16
+	codes := make([]int, n)
+	named := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			req, _ := http.NewRequest("PATCH", f.url+"/admin/v1/faults", strings.NewReader(`{}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set(server.NamespaceHeader, fmt.Sprintf("rush-%d", i))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			codes[i], named[i] = resp.StatusCode, resp.Header.Get(server.NamespaceHeader)
+		})
+	}
+	wg.Wait()
+	admitted := 0
+	for i, c := range codes {
+		if c == http.StatusOK {
+			admitted++
+		} else if c != http.StatusTooManyRequests {
+			t.Errorf("rush-%d: %d, want 200 or 429", i, c)
+		}
+		if want := fmt.Sprintf("rush-%d", i); named[i] != want {
+			t.Errorf("rush-%d's answer (%d) names the namespace %q", i, c, named[i])
+		}
+	}
+	if admitted != 2 {
+		t.Fatalf("%d of %d new namespaces written at once were admitted beside default, want 2 (codes %v)", admitted, n, codes)
+	}
 }
 
 // A namespace new to the store is in use from its first write carried out:
