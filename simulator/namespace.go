@@ -47,6 +47,12 @@ type Namespace struct {
 	webhooked string        // the process-wide set of the namespaces that have webhooks
 	ttl       time.Duration // its keys' lifetime unwritten, core.Limits.NamespaceTTL (0: none)
 
+	// gate is held (read) by the requests that write to the namespace
+	// (Hold), and by the loop around its looks (core.Scheduler.SetGate);
+	// a reset takes it whole, so that nothing this process has under way
+	// writes into the namespace after the reset has emptied it.
+	gate sync.RWMutex
+
 	mu        sync.Mutex         // guards ctx and hooksStop
 	ctx       context.Context    // the background work's; nil until start
 	hooksStop context.CancelFunc // ends the webhook dispatcher; nil while it does not run
@@ -60,6 +66,7 @@ func (w *World) build(name string) (*Namespace, error) {
 	n := &Namespace{name: name, ks: ks, rdb: w.rdb, log: w.log, webhooked: w.webhookedKey(), ttl: w.cfg.Limits.NamespaceTTL}
 	n.clock = core.NewClock(w.rdb, ks, w.cfg.ClockStart, nil)
 	n.sched = core.NewScheduler(w.rdb, ks, n.clock, w.log, w.reg, w.cfg.Scheduler)
+	n.sched.SetGate(&n.gate)
 	n.faults = core.NewFaultStore(w.rdb, ks)
 	n.state = core.NewState(n.clock, n.faults, w.cfg.Limits)
 	n.sched.UseState(n.state)
@@ -341,10 +348,24 @@ func (n *Namespace) SetPhoneProfile(ctx context.Context, phone string, p gateway
 	return nil
 }
 
+// Hold lets a request write to the namespace until leave: a reset waits
+// for it (and it for a reset under way). A reset holds nothing of it.
+func (n *Namespace) Hold() (leave func()) {
+	n.gate.RLock()
+	return n.gate.RUnlock
+}
+
 // Reset forgets every filing, message, phone profile and event of the
 // namespace, and sets its clock and fault profile back to their start
-// values. Other namespaces keep everything. It answers the clock.
+// values. Other namespaces keep everything. It answers the clock. It waits
+// for what this process has under way in the namespace — the requests
+// that write to it (Hold), an advance, the loop's jobs — and lets none
+// begin before it is done: nothing of before the reset is written after
+// it. (What another process has under way at that moment is not waited
+// for.)
 func (n *Namespace) Reset(ctx context.Context) (core.ClockState, error) {
+	n.gate.Lock()
+	defer n.gate.Unlock()
 	release := n.jrnl.drop(n.name) // the requests before the reset go with the rest
 	defer release()
 	err := core.ScanKeys(ctx, n.rdb, n.ks.Pattern(), 500, func(ctx context.Context, c redis.Cmdable, keys []string) error {

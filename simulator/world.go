@@ -388,7 +388,7 @@ func (w *World) Peek(ctx context.Context, name string) (*Namespace, error) {
 	if err != nil {
 		return nil, err
 	}
-	next, err := n.sched.Tick(ctx)
+	next, err := n.sched.Tick(ctx) // n is this read's alone: no reset of it to wait for
 	if err != nil {
 		return nil, err
 	}

@@ -425,8 +425,14 @@ func TestAReadWakesASleepingNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// asleep, as the supervisor leaves an idle namespace; meanwhile its
-	// clock runs past the sync (moved by hand: nothing carries it out)
+	// asleep, as the supervisor leaves an idle namespace (its last use
+	// past the idle period, so that the supervisor does not take it up
+	// again); meanwhile its clock runs past the sync (moved by hand:
+	// nothing carries it out)
+	idle := float64(time.Now().Add(-2 * DefaultNamespaceIdle).UnixMilli())
+	if err := w.rdb.ZAdd(ctx, w.registryKey(), redis.Z{Score: idle, Member: "sleeper"}).Err(); err != nil {
+		t.Fatal(err)
+	}
 	w.mu.Lock()
 	delete(w.spaces, "sleeper")
 	w.mu.Unlock()

@@ -170,7 +170,7 @@ func (l *Loop) Run(ctx context.Context) {
 			go func() {
 				defer wg.Done()
 				defer func() { <-workers }()
-				next, err := e.s.Tick(ctx)
+				next, err := e.s.look(ctx)
 				if err != nil && ctx.Err() == nil {
 					l.log.Warn("carrying out due jobs", "err", err)
 				}

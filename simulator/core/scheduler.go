@@ -216,6 +216,8 @@ type Scheduler struct {
 	dead     *prometheus.CounterVec
 	metrics  *schedulerMetrics
 
+	gate *sync.RWMutex // held (read) around each look of the loop: SetGate
+
 	mu       sync.Mutex      // guards wake, state and released
 	wake     func(time.Time) // set by the loop that serves the scheduler
 	state    *State          // the namespace's clock as the process holds it (UseState)
@@ -319,6 +321,21 @@ func (s *Scheduler) Schedule(ctx context.Context, due time.Time, kind string, ar
 	}
 	s.KickFor(ctx, due)
 	return ParseJob(m)
+}
+
+// SetGate has the loop that serves the scheduler hold g (RLock) around
+// each of its looks (Tick): whoever takes g whole waits for the look under
+// way, and the loop for it, as a namespace's reset does. Set it before the
+// loop serves the scheduler.
+func (s *Scheduler) SetGate(g *sync.RWMutex) { s.gate = g }
+
+// look is the loop's Tick, within the gate (SetGate).
+func (s *Scheduler) look(ctx context.Context) (time.Time, error) {
+	if s.gate != nil {
+		s.gate.RLock()
+		defer s.gate.RUnlock()
+	}
+	return s.Tick(ctx)
 }
 
 // Kick wakes the loop that serves the scheduler (Loop.Add) to look for due

@@ -18,7 +18,7 @@ func (s *Server) routeAdmin(mux *http.ServeMux) {
 	s.handleNS(mux, "GET /admin/v1/faults", s.getFaults)
 	s.handleNS(mux, "PUT /admin/v1/faults", s.putFaults)
 	s.handleNS(mux, "PATCH /admin/v1/faults", s.patchFaults)
-	s.handleNS(mux, "POST /admin/v1/reset", s.reset)
+	s.handleNS(mux, resetPattern, s.reset)
 	s.handle(mux, "GET /admin/v1/scenarios", s.scenarios)
 	s.handle(mux, "GET /admin/v1/namespaces", s.listNamespaces)
 	s.handleNS(mux, "PUT /admin/v1/scenario", s.putScenario)

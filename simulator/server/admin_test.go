@@ -17,6 +17,7 @@ import (
 
 	"smsim/simulator"
 	"smsim/simulator/core"
+	"smsim/simulator/core/testkit"
 	"smsim/simulator/server"
 )
 
@@ -172,6 +173,50 @@ func TestReset(t *testing.T) {
 	}
 	if mv := e.miitView(w.ID); mv.Status != "canceled" {
 		t.Fatalf("new order %s after 48h, want canceled by expiry", mv.Status)
+	}
+}
+
+// A reset while an advance carries out a hundred orders' syncs waits for
+// the advance, so that nothing it does is written after the reset emptied
+// the namespace: no order, code, message or index survives, and the event
+// log starts with the reset. (Rounds: without the wait, what survives
+// depends on when the reset comes.)
+func TestResetWaitsForAnAdvanceUnderWay(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for round := range 3 {
+		e.fixedLags("30m", "0s")
+		for i := range 100 {
+			e.submit(firstFilingWebsite(fmt.Sprintf("138%08d", i), fmt.Sprintf("139%08d", i)))
+		}
+		advanced := make(chan int, 1)
+		synced := testkit.Metric(t, e.reg, "smsim_scheduler_events_total", map[string]string{"kind": "miit.sync", "outcome": "ok"})
+		go func() {
+			code, _ := e.do("POST", "/admin/v1/clock/advance", `{"by":"400h"}`)
+			advanced <- code
+		}()
+		testkit.WaitFor(t, "the advance under way", func() bool {
+			return testkit.Metric(t, e.reg, "smsim_scheduler_events_total", map[string]string{"kind": "miit.sync", "outcome": "ok"}) > synced
+		})
+		e.call("POST", "/admin/v1/reset", nil, 200, nil)
+		if code := <-advanced; code != 200 {
+			t.Fatalf("round %d: the advance answered %d", round, code)
+		}
+		ks := e.keys()
+		var left []string
+		for _, pattern := range []string{ks.Filing("*"), ks.Code("*"), ks.Message("*"), ks.Who("*"), ks.PhoneInbox("*")} {
+			keys, err := e.rdb.Keys(ctx, pattern).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			left = append(left, keys...)
+		}
+		if len(left) > 0 {
+			t.Fatalf("round %d: after the reset the store holds %d keys of before it, such as %s", round, len(left), left[0])
+		}
+		if evs := e.events("0").Events; len(evs) == 0 || evs[0].Kind != core.KindReset {
+			t.Fatalf("round %d: the event log after the reset starts with %s, want the reset", round, kinds(evs))
+		}
 	}
 }
 

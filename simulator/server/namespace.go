@@ -83,6 +83,9 @@ func (s *Server) handleNS(mux *http.ServeMux, pattern string, h nsHandler) {
 		h = s.apiCall(pattern, h)
 	}
 	stream := streaming[pattern]
+	// a write holds the namespace, so that a reset waits for it (the reset
+	// itself, which waits for them all, holds nothing)
+	holds := !stream && !strings.HasPrefix(pattern, "GET ") && pattern != resetPattern
 	s.handle(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
 		if api && wrongType(r) {
 			s.refuseCall(w, r, pattern) // as guard does the others', journaled
@@ -103,6 +106,10 @@ func (s *Server) handleNS(mux *http.ServeMux, pattern string, h nsHandler) {
 			s.fail(w, r, err)
 			return
 		}
+		if holds {
+			leave := ns.Hold()
+			defer leave()
+		}
 		if settle == nil {
 			h(w, r, ns)
 			return
@@ -114,6 +121,10 @@ func (s *Server) handleNS(mux *http.ServeMux, pattern string, h nsHandler) {
 		}
 	})
 }
+
+// resetPattern is the route of a namespace's reset, which waits for the
+// namespace's writes rather than holding it as they do (handleNS).
+const resetPattern = "POST /admin/v1/reset"
 
 // listNamespaces answers the namespaces in use (GET /admin/v1/namespaces),
 // by name: those a request touched within the idle period, and default.
