@@ -55,6 +55,9 @@ func (s *Service) Resend(ctx context.Context, req ResendRequest) (ResendResult, 
 	if err != nil {
 		return ResendResult{}, err
 	}
+	// The new code's message is texted by a job this request carries out
+	// after its script: two resends at once would race to text theirs.
+	defer s.resendLock(phone)()
 	for range maxRetries {
 		l, err := s.lookup(ctx, phone, "resend")
 		if err != nil {

@@ -2,9 +2,11 @@ package miit
 
 import (
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"regexp"
 	"slices"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -73,6 +75,20 @@ type Service struct {
 	resends        *prometheus.CounterVec
 	numbers        numberIndex // the orders of the numbers validated lately
 	lib            []string    // the library's keys (libKeys), made once
+	// resending serializes, within the process, the resends for one
+	// number: of two at once, the code issued second is texted second, so
+	// that the newest message holds the live code. A number takes one of
+	// the locks (resendLock).
+	resending [64]sync.Mutex
+}
+
+// resendLock holds the lock of phone's resends until the answer's release.
+func (s *Service) resendLock(phone string) (release func()) {
+	h := fnv.New32a()
+	h.Write([]byte(phone))
+	m := &s.resending[h.Sum32()%uint32(len(s.resending))]
+	m.Lock()
+	return m.Unlock
 }
 
 // New returns the service and registers its scheduler events.

@@ -76,6 +76,28 @@ func TestConcurrentResendsSucceedExactlyTwice(t *testing.T) {
 	}
 }
 
+// Resends at once through one instance text their codes in the order the
+// codes were issued: the newest message always holds the live code.
+func TestConcurrentResendsTextTheLiveCodeLast(t *testing.T) {
+	e := newEnv(t)
+	for round := range 8 {
+		phone := fmt.Sprintf("139000001%02d", round)
+		single(e, phone)
+		var wg sync.WaitGroup
+		for range 6 {
+			wg.Go(func() { e.resend(phone, leaderCert) })
+		}
+		wg.Wait()
+		codes := e.codes(phone)
+		if len(codes) != 3 {
+			t.Fatalf("round %d: codes %v, want the first and two resent", round, codes)
+		}
+		if r := e.validate(codes[2], phone, leaderCert); r.Result != "complete" {
+			t.Fatalf("round %d: the newest code %s of %v answered %s, want complete: the live code came before it", round, codes[2], codes, r.Result)
+		}
+	}
+}
+
 // With two instances running, each advancing the shared clock and each
 // running its scheduler loop, every scheduled event is carried out once:
 // every person gets one notice and one code.
