@@ -733,3 +733,47 @@ func sameDefault(cell, want string) bool {
 	w, err2 := time.ParseDuration(want)
 	return err1 == nil && err2 == nil && g == w
 }
+
+// README.md's map, "where everything else is", reaches every section (##)
+// of each doc whose sections it lists: one click from the README.
+func TestReadmeMapReachesEverySection(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## Where everything else is\n")
+	if !ok {
+		t.Fatal(`README.md has no section "Where everything else is"`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	linked := map[string]bool{}
+	for _, m := range mdLink.FindAllStringSubmatch(prose(section), -1) {
+		linked[m[1]] = true
+	}
+	docs := map[string]bool{}
+	for target := range linked {
+		if file, anchor, ok := strings.Cut(target, "#"); ok && file != "" && anchor != "" && strings.HasSuffix(file, ".md") {
+			docs[file] = true
+		}
+	}
+	if len(docs) < 7 {
+		t.Fatalf("the map links sections of %d docs: %v", len(docs), docs)
+	}
+	for doc := range docs {
+		d, err := os.ReadFile(filepath.Join("../..", doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var top strings.Builder // its ## sections alone
+		for _, line := range strings.Split(prose(string(d)), "\n") {
+			if strings.HasPrefix(line, "## ") {
+				top.WriteString(line + "\n")
+			}
+		}
+		for _, a := range anchors(top.String()) {
+			if !linked[doc+"#"+a] {
+				t.Errorf("README.md's map lists sections of %s but not #%s", doc, a)
+			}
+		}
+	}
+}
