@@ -94,9 +94,10 @@ func (d *Dispatcher) Step(ctx context.Context, block time.Duration) (int, error)
 	}
 	loaded := time.Now()
 	n := 0
-	for _, m := range msgs {
+	for i, m := range msgs {
 		if err := ctx.Err(); err != nil {
-			return n, err // stopping: the events left are read again, by this process or another
+			d.handBack(ctx, msgs[i:]) // stopping: the events left are read again, by this process or another
+			return n, err
 		}
 		if time.Since(loaded) > reloadEvery {
 			// a hook deleted by another process meanwhile gets no more
@@ -115,6 +116,23 @@ func (d *Dispatcher) Step(ctx context.Context, block time.Duration) (int, error)
 		n++
 	}
 	return n, nil
+}
+
+// handBack hands the events msgs, read and not begun, back to the group as
+// if long idle: the next dispatcher to read, in this process or another,
+// takes them over at once instead of waiting out ReclaimAfter as it does
+// for a dispatcher that died. Best effort: when it fails, they wait so.
+func (d *Dispatcher) handBack(ctx context.Context, msgs []redis.XMessage) {
+	ctx, cancel := recordContext(ctx)
+	defer cancel()
+	args := []any{"XCLAIM", d.eventsKey, Group, d.consumer, 0}
+	for _, m := range msgs {
+		args = append(args, m.ID)
+	}
+	args = append(args, "IDLE", (2 * d.reclaim).Milliseconds(), "JUSTID")
+	if err := d.rdb.Do(ctx, args...).Err(); err != nil {
+		d.log.Warn("handing back the events not posted at the stop: another dispatcher takes them over once idle", "events", len(msgs), "err", err)
+	}
 }
 
 // ack acknowledges an event whose posts are made, even when ctx has
