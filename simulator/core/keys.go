@@ -42,7 +42,7 @@ func (d KeyDef) Pattern() string {
 
 var (
 	keyNamespaces = KeyDef{Name: "namespaces", Type: "zset", Shared: true,
-		Writer: "simulator.World: the namespaces requests used, scored by the real Unix ms of the last use (recorded at most every 10 s per process)",
+		Writer: "simulator.World: the namespaces requests used, scored by the real Unix ms of the last use (recorded at most every 10 s per process); a write to one not in use is admitted against --max-namespaces in one step (admit.lua), its place given back if the write is refused (admit_release.lua)",
 		Lifetime: "forever, across resets; a namespace idle for longer than --namespace-idle is left out of the listing and of the background work, " +
 			"and one idle for longer than --namespace-ttl leaves it (its keys have expired)"}
 	keyWebhooked = KeyDef{Name: "webhooked", Type: "set", Shared: true,
