@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -359,6 +360,9 @@ func TestBadInput(t *testing.T) {
 		{"next with a bad timeout", "GET", "/phones/v1/13800000001/messages/next?timeout=6m", "", "", 400, "timeout"},
 		{"next with a bad from_miit", "GET", "/phones/v1/13800000001/messages/next?from_miit=yes", "", "", 400, "from_miit"},
 		{"next with a bad match", "GET", "/phones/v1/13800000001/messages/next?match=%28", "", "", 400, "match"},
+		{"next with a match of megabytes once compiled", "GET", "/phones/v1/13800000001/messages/next?match=" + url.QueryEscape(`\pL{1000}`), "", "", 400,
+			"match: too large once compiled (1002 instructions, 1318000 runes of classes; at most 2000 and 20000)"},
+		{"next with a match of many instructions", "GET", "/phones/v1/13800000001/messages/next?match=" + url.QueryEscape(`(ab){999}`), "", "", 400, "match: too large once compiled"},
 
 		// unknown ids and paths, wrong methods
 		{"unknown filing at the provider", "GET", "/provider/v1/filings/f_0123456789abcdef", "", "", 404, "f_0123456789abcdef"},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"time"
 
@@ -102,6 +103,41 @@ const (
 	maxMatchLen        = 512
 )
 
+// The bounds of a long poll's match once compiled: its instructions, and
+// the runes of the character classes they hold (\pL alone is over a
+// thousand). A poll holds its program while it waits, so that a few
+// characters (\pL{1000}) must not cost megabytes.
+const (
+	maxMatchInsts = 2000
+	maxMatchRunes = 20000
+)
+
+// compileMatch compiles a long poll's match, refusing one that is no
+// regular expression or too large once compiled.
+func compileMatch(v string) (*regexp.Regexp, error) {
+	parsed, err := syntax.Parse(v, syntax.Perl)
+	if err != nil {
+		return nil, core.Invalid("match: not a regular expression: %v", err)
+	}
+	prog, err := syntax.Compile(parsed.Simplify())
+	if err != nil {
+		return nil, core.Invalid("match: not a regular expression: %v", err)
+	}
+	runes := 0
+	for _, in := range prog.Inst {
+		runes += len(in.Rune)
+	}
+	if len(prog.Inst) > maxMatchInsts || runes > maxMatchRunes {
+		return nil, core.Invalid("match: too large once compiled (%d instructions, %d runes of classes; at most %d and %d): use fewer or smaller repetitions and classes",
+			len(prog.Inst), runes, maxMatchInsts, maxMatchRunes)
+	}
+	re, err := regexp.Compile(v)
+	if err != nil {
+		return nil, core.Invalid("match: not a regular expression: %v", err)
+	}
+	return re, nil
+}
+
 func (s *Server) next(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
 	phone, err := phoneOf(r)
 	if err != nil {
@@ -138,9 +174,9 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request, ns *simulator.Name
 			s.fail(w, r, core.Invalid("match: longer than %d characters", maxMatchLen))
 			return
 		}
-		re, err := regexp.Compile(v)
+		re, err := compileMatch(v)
 		if err != nil {
-			s.fail(w, r, core.Invalid("match: not a regular expression: %v", err))
+			s.fail(w, r, err)
 			return
 		}
 		f.Match = re
