@@ -29,11 +29,14 @@ type JournalEntry struct {
 	Phones    []string        `json:"phones,omitempty"` // the numbers its path or body names
 	Order     string          `json:"order,omitempty"`  // the order its path or answer names
 	Fault     *AppliedFault   `json:"fault,omitempty"`
-	Truncated bool            `json:"truncated,omitempty"` // Body or Answer cut at JournalBodyMax
+	Truncated bool            `json:"truncated,omitempty"` // Body or Answer cut at JournalBodyMax, Path or Query at JournalURLMax
 }
 
 // JournalBodyMax bounds the body and the answer a journal entry keeps.
 const JournalBodyMax = 16 << 10
+
+// JournalURLMax bounds the path and the query a journal entry keeps.
+const JournalURLMax = 4 << 10
 
 // DefaultJournalMax is how many requests a namespace's journal keeps,
 // the newest, unless configured.

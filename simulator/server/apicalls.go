@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"smsim/gateway"
 	"smsim/simulator"
@@ -97,16 +98,30 @@ func (s *Server) refuseCall(w http.ResponseWriter, r *http.Request, route string
 	ns.Journal(snap.Bounds(), journalEntry(r, route, snap, start, body, rec, rec.status))
 }
 
+// cutText answers s cut to at most max bytes, on a character's boundary,
+// and whether it was cut.
+func cutText(s string, max int) (string, bool) {
+	if len(s) <= max {
+		return s, false
+	}
+	for max > 0 && !utf8.RuneStart(s[max]) {
+		max-- // not within a character
+	}
+	return s[:max], true
+}
+
 // journalEntry is the journal's entry of a call of route that came in at
 // start and was answered status through rec.
 func journalEntry(r *http.Request, route string, snap core.Snapshot, start time.Time, body *requestBody, rec *teeWriter, status int) core.JournalEntry {
-	e := core.JournalEntry{ID: core.RequestID(r.Context()), Method: r.Method, Route: route, Path: r.URL.Path,
-		Query: r.URL.RawQuery, Status: status, At: snap.Now().Now, RealAt: start.UTC(),
+	path, cut3 := cutText(r.URL.Path, core.JournalURLMax)
+	query, cut4 := cutText(r.URL.RawQuery, core.JournalURLMax)
+	e := core.JournalEntry{ID: core.RequestID(r.Context()), Method: r.Method, Route: route, Path: path,
+		Query: query, Status: status, At: snap.Now().Now, RealAt: start.UTC(),
 		Took: core.FormatDuration(time.Since(start).Round(time.Microsecond))}
 	var cut1, cut2 bool
 	e.Body, cut1 = body.journal()
 	e.Answer, cut2 = readBody(rec.body.Bytes()).journal()
-	e.Truncated = cut1 || cut2 || rec.cut
+	e.Truncated = cut1 || cut2 || cut3 || cut4 || rec.cut
 	e.Phones = body.phones(r.PathValue("phone"))
 	e.Order = orderOf(r, rec.body.Bytes())
 	return e

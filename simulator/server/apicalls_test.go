@@ -404,6 +404,22 @@ func TestRequestJournal(t *testing.T) {
 	}
 }
 
+// The journal keeps at most 4 KiB of a path and of a query: a client's
+// long URLs cannot fill the store.
+func TestJournalCutsLongURLs(t *testing.T) {
+	e := newEnv(t)
+	e.zeroLags()
+	long := strings.Repeat("x", 10000)
+	e.call("GET", "/provider/v1/filings?x="+long, nil, 200, nil)
+	all := e.requests("")
+	if len(all) != 1 {
+		t.Fatalf("%d entries, want 1", len(all))
+	}
+	if q := all[0].Query; len(q) != core.JournalURLMax || q != ("x=" + long)[:core.JournalURLMax] || !all[0].Truncated {
+		t.Fatalf("the query kept: %d bytes, truncated %v; want its first %d", len(q), all[0].Truncated, core.JournalURLMax)
+	}
+}
+
 // A call refused for its Content-Type is in the journal like any other
 // refusal, where a client looks for what it sent wrong; it counts as no
 // call of api_faults, and in a namespace nothing was written to it makes

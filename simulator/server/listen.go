@@ -29,11 +29,15 @@ const (
 	IdleTimeout       = 120 * time.Second
 )
 
-// HTTPServer answers an http.Server of h with the deadlines above, its
-// errors logged on log at warn level.
+// MaxHeaderBytes bounds a request's line and header: a client's request
+// fits in far less, and one of more is answered 431.
+const MaxHeaderBytes = 64 << 10
+
+// HTTPServer answers an http.Server of h with the deadlines and the bound
+// above, its errors logged on log at warn level.
 func HTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{Handler: h, ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
-		WriteTimeout: WriteTimeout, IdleTimeout: IdleTimeout,
+		WriteTimeout: WriteTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 }
 

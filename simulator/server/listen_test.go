@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -121,5 +123,30 @@ func waitWithin(t *testing.T, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("%s: not within %s", what, d)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// The server smsim serves with bounds a request's line and header at
+// 64 KiB: one longer is a 431, not a megabyte held per connection.
+func TestHTTPServerBoundsTheHeader(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := server.HTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), slog.New(slog.DiscardHandler))
+	go hs.Serve(ln)
+	defer hs.Shutdown(context.Background()) // waits out the connection the 431 closes
+	for _, c := range []struct {
+		n    int
+		want int
+	}{{60 << 10, 200}, {100 << 10, http.StatusRequestHeaderFieldsTooLarge}} {
+		resp, err := http.Get("http://" + ln.Addr().String() + "/?x=" + strings.Repeat("x", c.n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("a request line of %d bytes: %d, want %d", c.n, resp.StatusCode, c.want)
+		}
 	}
 }
