@@ -13,6 +13,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -38,6 +39,7 @@ var problemTypes = map[int]string{
 	404: "urn:smsim:problem:not-found",
 	405: "urn:smsim:problem:method-not-allowed",
 	409: "urn:smsim:problem:conflict",
+	408: "urn:smsim:problem:request-timeout",
 	413: "urn:smsim:problem:body-too-large",
 	415: "urn:smsim:problem:unsupported-media-type",
 	422: "urn:smsim:problem:idempotency-key-reused",
@@ -143,9 +145,23 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 			Detail: fmt.Sprintf("body: larger than the limit of %d bytes", tooBig.Limit)}
 	}
 	if err != nil {
-		return nil, core.Invalid("body: cannot be read: %v", err)
+		return nil, bodyError(err)
 	}
 	return b, nil
+}
+
+// bodyError is the answer to a body that could not be read: a 408 when it
+// did not arrive within ReadTimeout, else a 400; neither names the
+// connection's addresses.
+func bodyError(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return &core.Error{Code: http.StatusRequestTimeout, Detail: fmt.Sprintf(
+			"body: did not arrive within %s, the time for a whole request: send it at once", core.FormatDuration(ReadTimeout))}
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return core.Invalid("body: ended before the length it announced (Content-Length)")
+	}
+	return core.Invalid("body: cannot be read: the connection failed while it was sent")
 }
 
 // decode reads a JSON request body into v (core.DecodeStrict).

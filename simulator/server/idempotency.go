@@ -57,7 +57,7 @@ func (s *Server) idempotent(h nsHandler, own bool) nsHandler {
 		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxBody+1))
 		if err != nil {
-			s.fail(w, r, core.Invalid("body: cannot be read: %v", err))
+			s.fail(w, r, bodyError(err))
 			return
 		}
 		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body)) // h reads it all, and bounds it

@@ -150,3 +150,46 @@ func TestHTTPServerBoundsTheHeader(t *testing.T) {
 		}
 	}
 }
+
+// A body that does not arrive within the server's read deadline is a 408
+// that says so, naming no address of the connection; one that ends before
+// its Content-Length, a 400 that says that.
+func TestSlowOrShortBodies(t *testing.T) {
+	e := newEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := server.HTTPServer(e.srv.Routes(), slog.New(slog.DiscardHandler))
+	hs.ReadTimeout = 300 * time.Millisecond // the test's; 30 s served
+	go hs.Serve(ln)
+	defer hs.Shutdown(context.Background())
+	for _, c := range []struct {
+		name, request string
+		closeSend     bool
+		status        int
+		detail        string
+	}{
+		{"stalled", "POST /miit/v1/validations", false, http.StatusRequestTimeout, "body: did not arrive within 30s, the time for a whole request: send it at once"},
+		{"stalled", "PUT /admin/v1/faults", false, http.StatusRequestTimeout, "body: did not arrive within 30s"},
+		{"short", "PUT /admin/v1/faults", true, http.StatusBadRequest, "body: ended before the length it announced (Content-Length)"},
+	} {
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"code\":", c.request)
+		if c.closeSend {
+			conn.(*net.TCPConn).CloseWrite()
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		conn.Close()
+		if resp.StatusCode != c.status || !strings.Contains(string(b), c.detail) || strings.Contains(string(b), "127.0.0.1") {
+			t.Errorf("%s %s body: %d %s, want %d %q and no address", c.request, c.name, resp.StatusCode, b, c.status, c.detail)
+		}
+	}
+}
