@@ -83,6 +83,42 @@ func (c config) flag(name string) string {
 	return "--" + name
 }
 
+// ownAddresses are the addresses webhooks may never reach: the one this
+// process listens on — on every interface, each local address with its
+// port — and its store's, a name given as each address it stands for.
+func ownAddresses(listen net.Addr, rdb redis.UniversalClient) []string {
+	out := []string{listen.String()}
+	if a, ok := listen.(*net.TCPAddr); ok && a.IP.IsUnspecified() {
+		if addrs, err := net.InterfaceAddrs(); err == nil {
+			for _, ia := range addrs {
+				if n, ok := ia.(*net.IPNet); ok {
+					out = append(out, net.JoinHostPort(n.IP.String(), strconv.Itoa(a.Port)))
+				}
+			}
+		}
+	}
+	var store []string
+	switch c := rdb.(type) {
+	case *redis.Client:
+		store = []string{c.Options().Addr}
+	case *redis.ClusterClient:
+		store = c.Options().Addrs
+	}
+	for _, addr := range store {
+		out = append(out, addr)
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil || net.ParseIP(host) != nil {
+			continue
+		}
+		if ips, err := net.LookupHost(host); err == nil {
+			for _, ip := range ips {
+				out = append(out, net.JoinHostPort(ip, port))
+			}
+		}
+	}
+	return out
+}
+
 // servingURL is the URL to open for the server listening on addr: on
 // every interface ([::]:8080), the loopback's.
 func servingURL(addr net.Addr) string {
@@ -276,10 +312,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// webhooks go to no port of loopback but those --webhook-host gives,
 	// never to this process's own address nor to its store's
 	wcfg.WebhookStrictLoopback = true
-	wcfg.WebhookDeny = []string{ln.Addr().String()}
-	if cl, ok := rdb.(*redis.Client); ok {
-		wcfg.WebhookDeny = append(wcfg.WebhookDeny, cl.Options().Addr)
-	}
+	wcfg.WebhookDeny = ownAddresses(ln.Addr(), rdb)
 
 	world, err := simulator.New(ctx, wcfg)
 	if err != nil {

@@ -343,6 +343,57 @@ func TestServingOnEveryInterfaceLogsALoopbackURL(t *testing.T) {
 	}
 }
 
+// Webhooks may reach neither smsim itself — listening on every interface,
+// at any local address — nor its store, named or by address.
+func TestOwnAddressesAreEveryLocalOne(t *testing.T) {
+	ips, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6390"})
+	defer rdb.Close()
+	got := ownAddresses(&net.TCPAddr{IP: net.IPv6unspecified, Port: 18080}, rdb)
+	want := []string{"[::]:18080", "localhost:6390", "127.0.0.1:6390"}
+	for _, ia := range ips {
+		if n, ok := ia.(*net.IPNet); ok {
+			want = append(want, net.JoinHostPort(n.IP.String(), "18080"))
+		}
+	}
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			t.Errorf("own addresses %v lack %s", got, w)
+		}
+	}
+
+	// served on every interface, a webhook to any local address of its port
+	// is refused, whatever --webhook-host opens
+	hosts := []string{} // the machine's addresses beyond loopback
+	for _, ia := range ips {
+		if n, ok := ia.(*net.IPNet); ok && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
+			hosts = append(hosts, n.IP.String())
+		}
+	}
+	if len(hosts) == 0 {
+		return // a machine of loopback alone: nothing more to reach
+	}
+	base, _ := startRun(t, []string{"--addr", "0.0.0.0:0", "--insecure", "--webhook-host", strings.Join(hosts, ",")}, env(nil))
+	port := base[strings.LastIndex(base, ":")+1:]
+	for _, h := range hosts {
+		body := `{"url":"http://` + net.JoinHostPort(h, port) + `/gateway/v1/messages"}`
+		req, _ := http.NewRequest("POST", base+"/admin/v1/webhooks", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(b), "smsim's own address") {
+			t.Errorf("a webhook to %s, smsim's own port: %d %s, want 400", net.JoinHostPort(h, port), resp.StatusCode, b)
+		}
+	}
+}
+
 // servedAt answers the URL the binary logs once it serves.
 func servedAt(t *testing.T, logs *testkit.Buffer) string {
 	t.Helper()
