@@ -61,18 +61,28 @@ func StoreOptions(o *redis.Options, timeout time.Duration) *redis.Options {
 	return o
 }
 
+// ClusterReload is how often at most a client of a Redis Cluster reads
+// its slots again while it sends commands (StoreClusterOptions).
+const ClusterReload = 2 * time.Second
+
 // StoreClusterOptions makes o the options of a client of smsim's store on
 // a Redis Cluster, as StoreOptions does for one server, and answers it. The
 // cluster's client also follows no redirect (MaxRedirects -1): it would
 // send a command again on a timeout as on a MOVED; after a reshard, the
 // call that meets a MOVED fails, and the client reloads the cluster's slots
-// for the next.
+// for the next. A master that dies sends no MOVED: the client reads the
+// slots again every ClusterReload while commands flow (go-redis's default
+// is a minute), so that it finds the replica that took over soon after the
+// cluster promoted it.
 func StoreClusterOptions(o *redis.ClusterOptions, timeout time.Duration) *redis.ClusterOptions {
 	if timeout <= 0 {
 		timeout = DefaultStoreTimeout
 	}
 	o.MaxRetries = -1
 	o.MaxRedirects = -1
+	if o.ClusterStateReloadInterval == 0 {
+		o.ClusterStateReloadInterval = ClusterReload
+	}
 	o.DialerRetries = 1
 	if o.PoolSize == 0 {
 		o.PoolSize = DefaultPoolSize

@@ -37,6 +37,10 @@ func TestStoreOptions(t *testing.T) {
 	if n := core.StoreClusterOptions(&redis.ClusterOptions{}, 0).PoolSize; n != core.DefaultPoolSize {
 		t.Fatalf("a cluster's default pool: %d connections a node, want %d", n, core.DefaultPoolSize)
 	}
+	// a dead master sends no MOVED: the slots are read again within seconds
+	if d := core.StoreClusterOptions(&redis.ClusterOptions{}, 0).ClusterStateReloadInterval; d != core.ClusterReload || d > 5*time.Second {
+		t.Fatalf("a cluster's slots read again every %s, want %s", d, core.ClusterReload)
+	}
 	c := redis.NewClient(o)
 	defer c.Close()
 	retrying := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
