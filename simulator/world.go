@@ -164,6 +164,10 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 		return nil, fmt.Errorf("key prefix %q: must hold no { or }: the namespace in braces is the hash tag that keeps "+
 			"its keys in one slot of a Redis Cluster, and a brace before it would make every namespace one slot", cfg.KeyPrefix)
 	}
+	if strings.ContainsAny(cfg.KeyPrefix, core.GlobChars) {
+		return nil, fmt.Errorf("key prefix %q: must hold none of %s: a reset finds a namespace's keys by a pattern of the prefix (core.Keyspace.Pattern), "+
+			"which would match other prefixes' keys", cfg.KeyPrefix, core.GlobChars)
+	}
 	if cfg.ClockStart.At.After(core.MaxTime()) {
 		return nil, fmt.Errorf("clock start %s: past the latest simulated time, %s", cfg.ClockStart.At.Format(time.RFC3339Nano), core.MaxTime().Format(time.RFC3339))
 	}

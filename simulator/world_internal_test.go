@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -373,6 +374,13 @@ func TestKeyPrefixWithABraceIsRefused(t *testing.T) {
 			"its keys in one slot of a Redis Cluster, and a brace before it would make every namespace one slot", prefix)
 		if err == nil || err.Error() != want {
 			t.Errorf("New with prefix %q: %v, want %q", prefix, err, want)
+		}
+	}
+	// nor a glob character: a reset's pattern of the prefix would match
+	// other prefixes' keys (sm* those of smsim)
+	for _, prefix := range []string{"sm*", "s?msim", "s[m]sim", `s\msim`} {
+		if _, err := New(context.Background(), Config{Redis: r.Client(t), KeyPrefix: prefix}); err == nil || !strings.Contains(err.Error(), "must hold none of *?[]\\") {
+			t.Errorf("New with prefix %q: %v, want it refused", prefix, err)
 		}
 	}
 }

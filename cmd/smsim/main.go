@@ -474,6 +474,10 @@ func worldConfig(c config, log *slog.Logger) (simulator.Config, error) {
 		return sc, fmt.Errorf("%s: must hold no { or }, got %q: the namespace in braces is the hash tag that keeps a namespace's keys in one slot of a Redis Cluster",
 			c.flag("key-prefix"), c.keyPrefix)
 	}
+	if strings.ContainsAny(c.keyPrefix, core.GlobChars) {
+		return sc, fmt.Errorf("%s: must hold none of %s, got %q: a reset finds a namespace's keys by a pattern of the prefix, which would match other prefixes' keys",
+			c.flag("key-prefix"), core.GlobChars, c.keyPrefix)
+	}
 	if c.maxBody < 1024 {
 		return sc, fmt.Errorf("%s: must be at least 1024 bytes, got %d", c.flag("max-body"), c.maxBody)
 	}

@@ -193,6 +193,7 @@ func TestBadSettingsExitWithUsageError(t *testing.T) {
 		{[]string{"--language", "fr"}, nil, `smsim: --language: must be en or zh, got "fr"`},
 		{nil, map[string]string{"SMSIM_LANGUAGE": "EN"}, `smsim: SMSIM_LANGUAGE: must be en or zh, got "EN"`},
 		{[]string{"--key-prefix", "a{b"}, nil, `smsim: --key-prefix: must hold no { or }, got "a{b"`},
+		{[]string{"--key-prefix", "sm*"}, nil, `smsim: --key-prefix: must hold none of *?[]\, got "sm*": a reset finds a namespace's keys by a pattern of the prefix, which would match other prefixes' keys`},
 		{[]string{"--addr", "127.0.0.1:99999"}, nil, `smsim: --addr: "127.0.0.1:99999": the port must be 0 to 65535 or a service's name, got "99999"`},
 		{nil, map[string]string{"SMSIM_ADDR": "127.0.0.1:-1"}, `smsim: SMSIM_ADDR: "127.0.0.1:-1": the port must be 0 to 65535`},
 		{[]string{"--scenario", "no_such_day"}, nil, "scenario"},

@@ -226,7 +226,12 @@ func (k Keyspace) Key(parts ...string) string {
 	return k.Prefix + ":{" + k.Namespace + "}:" + strings.Join(parts, ":")
 }
 
-// Pattern matches every key of the keyspace (for SCAN).
+// GlobChars are the characters a key prefix may not hold: they would
+// make Pattern match keys of other prefixes.
+const GlobChars = `*?[]\`
+
+// Pattern matches every key of the keyspace (for SCAN): of its prefix
+// alone, which holds none of GlobChars.
 func (k Keyspace) Pattern() string {
 	return k.Prefix + ":{" + k.Namespace + "}:*"
 }
