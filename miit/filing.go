@@ -137,6 +137,31 @@ type submitted struct {
 	Codes         []codeSent `json:"codes"`
 	ProvStatus    string     `json:"prov_status"`
 	ProvValidated string     `json:"prov_validated"`
+	Sweep         []string   `json:"sweep"` // ids of the list of orders to look at (sweep.lua)
+}
+
+var (
+	//go:embed sweep.lua
+	sweepLua    string
+	sweepScript = core.NewScript[sweepArgs](sweepLua)
+)
+
+type sweepArgs struct {
+	IDs []string `json:"ids"`
+}
+
+// sweep drops from the list of orders the ids whose order expired, of the
+// page a submission took: a round trip every 32nd submission, with a
+// retention.
+func (s *Service) sweep(ctx context.Context, ids []string) error {
+	keys := []string{s.ks.Filings()}
+	for _, id := range ids {
+		keys = append(keys, s.ks.Filing(id))
+	}
+	if err := sweepScript.Run(ctx, s.rdb, keys, sweepArgs{IDs: ids}).Err(); err != nil {
+		return fmt.Errorf("sweep the list of orders: %w", err)
+	}
+	return nil
 }
 
 // Submit takes a filing order at the provider: every required person gets
@@ -234,6 +259,11 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (ProviderView, 
 		}
 		if args.Sync != nil {
 			s.codesSent(*args.Sync, done.Codes)
+		}
+		if len(done.Sweep) > 0 {
+			if err := s.sweep(ctx, done.Sweep); err != nil {
+				s.log.Warn("the list of orders keeps ids of orders gone until its next sweep", "err", err) // the order itself was made
+			}
 		}
 		if err := s.carryOn(ctx, out[1:]); err != nil {
 			return ProviderView{}, err

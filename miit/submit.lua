@@ -17,23 +17,22 @@ local filing_key, filings_key = KEYS[8], KEYS[9]
 
 -- With a retention, the list of orders forgets the orders whose hash
 -- expired as orders are submitted, not only when it is listed: each
--- FORGET_EVERY-th submission looks at the next FORGET_PAGE ids of the list
--- after the last one looked at (the field filings_swept of the sequences),
--- from the start again once at the end. Two ids looked at for each one
--- added: the list holds at most about twice the orders that are kept.
+-- FORGET_EVERY-th submission takes the next FORGET_PAGE ids of the list
+-- after the last ones taken (the field filings_swept of the sequences),
+-- from the start again once at the end, and answers them: its caller has
+-- sweep.lua drop those whose order is gone (their keys are not this
+-- script's). Two ids looked at for each one added: the list holds at most
+-- about twice the orders that are kept.
 local FORGET_EVERY, FORGET_PAGE = 32, 64
-local function forget_expired(id)
-  local prefix = string.sub(filing_key, 1, #filing_key - #id)
+local function next_page()
   local from = redis.call('HGET', seq_key, 'filings_swept') or '0'
   local page = redis.call('ZRANGEBYSCORE', filings_key, '(' .. from, '+inf', 'WITHSCORES', 'LIMIT', 0, FORGET_PAGE)
-  local gone = {}
-  for i = 1, #page, 2 do
-    if redis.call('EXISTS', prefix .. page[i]) == 0 then gone[#gone + 1] = page[i] end
-  end
-  if #gone > 0 then redis.call('ZREM', filings_key, unpack(gone)) end
+  local ids = {}
+  for i = 1, #page, 2 do ids[#ids + 1] = page[i] end
   local to = '0'
   if #page == 2 * FORGET_PAGE then to = page[#page] end
   redis.call('HSET', seq_key, 'filings_swept', to)
+  return ids
 end
 
 if stale(clock_key, faults_key) then return STALE end
@@ -52,7 +51,8 @@ count_status(filing_key, 'unknown')
 set_order(filing_key, unpack(args.fields))
 touch_order(filing_key)
 redis.call('ZADD', filings_key, seq, args.id)
-if BOUNDS.retain > 0 and seq % FORGET_EVERY == 0 then forget_expired(args.id) end
+local sweep = {}
+if BOUNDS.retain > 0 and seq % FORGET_EVERY == 0 then sweep = next_page() end
 emit_now(KIND.filing_submitted, args.view)
 local notices = {}
 local who = {}
@@ -79,4 +79,5 @@ end
 apply_due_results() -- an order that needs no one may be under review at the provider already
 local o = order(filing_key)
 return finish({'{"notices":[' .. table.concat(notices, ',') .. '],"who":[' .. table.concat(who, ',') .. '],"codes":' .. json_list(codes) ..
-  ',"prov_status":' .. cjson.encode(o.prov_status) .. ',"prov_validated":' .. cjson.encode(o.prov_validated or '') .. '}'})
+  ',"prov_status":' .. cjson.encode(o.prov_status) .. ',"prov_validated":' .. cjson.encode(o.prov_validated or '') ..
+  ',"sweep":' .. json_list(sweep) .. '}'})

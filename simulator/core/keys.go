@@ -79,7 +79,7 @@ var (
 		Lifetime: "long-lived; its newest 1000 entries"}
 	keyFilings = KeyDef{Name: "filings", Type: "zset", LongLived: true,
 		Writer:   "miit (submit.lua): the ids of the orders, scored by their order of submission",
-		Lifetime: "long-lived; the id of an order whose hash expired leaves it when the orders are next listed, or when submit.lua's sweep reaches it: each 32nd submission looks at the next 64 ids, so it holds at most about twice the orders kept"}
+		Lifetime: "long-lived; the id of an order whose hash expired leaves it when the orders are next listed, or when the sweep reaches it: each 32nd submission takes the next 64 ids (submit.lua) and drops those whose order is gone (sweep.lua, its caller's next call), so it holds at most about twice the orders kept"}
 	keyFilingsByStatus = KeyDef{Name: "filings:by_status", Type: "hash", LongLived: true,
 		Writer:   "miit (every script that sets an order's MIIT status, miit.lua's count_status): the number of orders in each MIIT status, a field each; smsim_orders reads it",
 		Lifetime: "long-lived; it counts the orders since the namespace was made or reset, expired ones too"}
