@@ -348,6 +348,19 @@ func (w *World) Write(ctx context.Context, name string) (n *Namespace, settle fu
 		n, err = w.Namespace(ctx, name)
 		return n, nil, err
 	}
+	if n.made.Load() {
+		// idle, but held in memory (the default namespace, a watched one):
+		// its keys may have expired since, past the namespace TTL; then it
+		// starts again, as new
+		alive, err := w.rdb.Exists(ctx, n.ks.Clock()).Result()
+		if err != nil {
+			return nil, nil, fmt.Errorf("read namespace %s: %w", n.name, err)
+		}
+		if alive == 0 {
+			n.made.Store(false)
+			n.state.Forget()
+		}
+	}
 	if !n.made.Load() {
 		ctx := core.Repeatable(ctx) // made once, whoever asks again
 		if err := w.init(ctx, n); err != nil {

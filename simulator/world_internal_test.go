@@ -468,3 +468,45 @@ func TestAReadWakesASleepingNamespace(t *testing.T) {
 		t.Fatal("the namespace, its review still to come on a running clock, is not in the loop's care")
 	}
 }
+
+// A namespace held in memory (default, never dropped) but idle past its
+// TTL, its keys expired, starts again as new on its next write: its clock
+// is made again, as for a namespace the process had dropped.
+func TestAWriteRemakesANamespaceWhoseKeysExpired(t *testing.T) {
+	r := testkit.StartRedis(t)
+	if r.Mini == nil {
+		t.Skip("expiry itself is tested on miniredis, whose TTLs run down by hand")
+	}
+	ctx := context.Background()
+	w, err := New(ctx, Config{Redis: r.Client(t), KeyPrefix: r.Prefix, Limits: core.Limits{NamespaceTTL: time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func() *Namespace {
+		n, settle, err := w.Write(ctx, core.DefaultNamespace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if settle != nil {
+			if err := settle(ctx, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return n
+	}
+	n := write()
+	// idle for two hours: its last use that long ago, here and in the registry
+	old := time.Now().Add(-2 * time.Hour).UnixMilli()
+	n.touched.Store(old)
+	if err := w.rdb.ZAdd(ctx, w.registryKey(), redis.Z{Score: float64(old), Member: core.DefaultNamespace}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	r.Mini.FastForward(2 * time.Hour) // past the TTL: its keys expire
+	if n, _ := w.rdb.Exists(ctx, n.ks.Clock()).Result(); n != 0 {
+		t.Fatal("the clock outlived the namespace TTL")
+	}
+	n = write()
+	if got, err := w.rdb.Exists(ctx, n.ks.Clock()).Result(); err != nil || got != 1 {
+		t.Fatalf("after a write to the namespace whose keys expired, its clock exists: %d, %v; want it made again", got, err)
+	}
+}
