@@ -40,9 +40,15 @@ func (s *Server) apiCall(route string, h nsHandler) nsHandler {
 		}
 		rec := &teeWriter{respWriter: respWriter{ResponseWriter: w}}
 		answered := true
+		serve := func() {
+			if changesState(r.Method) {
+				defer ns.Hold()() // as handleNS holds the other writes: after a latency, not during it
+			}
+			h(rec, r, ns)
+		}
 		switch {
 		case dec == nil:
-			h(rec, r, ns)
+			serve()
 		case !wait(r, dec.Latency):
 			answered = false // the client left while it waited
 		case dec.Drop:
@@ -53,7 +59,7 @@ func (s *Server) apiCall(route string, h nsHandler) nsHandler {
 		case dec.Error.Status != 0:
 			writeInjected(rec, route, dec)
 		default:
-			h(rec, r, ns)
+			serve()
 		}
 		if !ns.JournalOn() {
 			return

@@ -84,8 +84,10 @@ func (s *Server) handleNS(mux *http.ServeMux, pattern string, h nsHandler) {
 	}
 	stream := streaming[pattern]
 	// a write holds the namespace, so that a reset waits for it (the reset
-	// itself, which waits for them all, holds nothing)
-	holds := !stream && !strings.HasPrefix(pattern, "GET ") && pattern != resetPattern
+	// itself, which waits for them all, holds nothing; a call of the
+	// provider, MIIT or phone API holds it in apiCall, after any latency
+	// api_faults adds)
+	holds := !stream && !api && !strings.HasPrefix(pattern, "GET ") && pattern != resetPattern
 	s.handle(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
 		if api && wrongType(r) {
 			s.refuseCall(w, r, pattern) // as guard does the others', journaled
