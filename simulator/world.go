@@ -405,15 +405,27 @@ func (w *World) Peek(ctx context.Context, name string) (*Namespace, error) {
 	if err != nil {
 		return nil, err
 	}
-	next, err := n.sched.Tick(ctx) // n is this read's alone: no reset of it to wait for
+	work, err := n.sched.HasWork(ctx)
+	if err != nil || !work {
+		return n, err // nothing to come by itself: no loop needed
+	}
+	n.made.Store(true) // it has jobs: something was written to it
+	n = w.adopt(n)     // the one the process holds, its loop's too
+	leave := n.Hold()  // a reset waits for what is carried out below
+	defer leave()
+	if _, err := n.sched.Tick(ctx); err != nil { // an advance left unfinished, claims whose lease ended
+		return nil, err
+	}
+	now, err := n.clock.Now(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if next.IsZero() {
-		return n, nil // nothing to come by itself: no loop needed
+	// what is due, what that makes due at once, and what the loop took
+	// meanwhile: done before the read answers
+	if err := n.sched.Drain(ctx, now); err != nil {
+		return nil, err
 	}
-	n.made.Store(true) // it has jobs: something was written to it
-	return w.adopt(n), nil
+	return n, nil
 }
 
 // Watch answers namespace name for a request that waits for what happens

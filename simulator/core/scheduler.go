@@ -329,7 +329,7 @@ func (s *Scheduler) Schedule(ctx context.Context, due time.Time, kind string, ar
 // loop serves the scheduler.
 func (s *Scheduler) SetGate(g *sync.RWMutex) { s.gate = g }
 
-// look is the loop's Tick, within the gate (SetGate).
+// look is Tick within the gate (SetGate), as the loop ticks.
 func (s *Scheduler) look(ctx context.Context) (time.Time, error) {
 	if s.gate != nil {
 		s.gate.RLock()
@@ -1040,6 +1040,46 @@ func (s *Scheduler) Drain(ctx context.Context, until time.Time) error {
 	}
 }
 
+// lookAround reads, in one round trip, what Tick and HasWork look at: the
+// claimed jobs whose lease ended, the clock (with an advance under way),
+// and the earliest job due.
+func (s *Scheduler) lookAround(ctx context.Context) (expired *redis.StringSliceCmd, st *redis.SliceCmd, next *redis.ZSliceCmd, err error) {
+	p := s.rdb.Pipeline()
+	expired = p.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.flyKey, Start: "-inf", Stop: strconv.FormatInt(s.real().UnixMilli(), 10),
+		ByScore: true, Count: 1})
+	st = p.HMGet(ctx, s.clock.key, append(clockFields, advanceFields...)...)
+	next = p.ZRangeWithScores(ctx, s.dueKey, 0, 0)
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, nil, nil, fmt.Errorf("read clock and next job: %w", err)
+	}
+	return expired, st, next, nil
+}
+
+// HasWork tells, changing nothing, whether Tick has something to do now
+// or will by itself: claimed jobs whose lease ended, an advance to finish,
+// or a job on a running clock. One round trip.
+func (s *Scheduler) HasWork(ctx context.Context) (bool, error) {
+	expired, st, next, err := s.lookAround(ctx)
+	if err != nil {
+		return false, err
+	}
+	if len(expired.Val()) > 0 {
+		return true, nil
+	}
+	v := st.Val()
+	if _, ok := s.advanceOf(v); ok {
+		return true, nil
+	}
+	if len(next.Val()) == 0 {
+		return false, nil
+	}
+	now, err := s.clock.stateOf(v[:len(clockFields)])
+	if err != nil {
+		return false, err
+	}
+	return !now.Paused, nil
+}
+
 // Tick carries out what is due on a running clock: first the claimed jobs
 // whose lease ended (their process died), then the jobs due by the
 // simulated now. It answers when, in real time, the scheduler next has
@@ -1051,13 +1091,9 @@ func (s *Scheduler) Drain(ctx context.Context, until time.Time) error {
 // before it finished is finished here, once its lease ended (Advance). It
 // costs one round trip when nothing is due.
 func (s *Scheduler) Tick(ctx context.Context) (time.Time, error) {
-	p := s.rdb.Pipeline()
-	expired := p.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.flyKey, Start: "-inf", Stop: strconv.FormatInt(s.real().UnixMilli(), 10),
-		ByScore: true, Count: 1})
-	st := p.HMGet(ctx, s.clock.key, append(clockFields, advanceFields...)...)
-	next := p.ZRangeWithScores(ctx, s.dueKey, 0, 0)
-	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return time.Time{}, fmt.Errorf("read clock and next job: %w", err)
+	expired, st, next, err := s.lookAround(ctx)
+	if err != nil {
+		return time.Time{}, err
 	}
 	if len(expired.Val()) > 0 {
 		if _, err := s.Requeue(ctx); err != nil {
