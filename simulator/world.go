@@ -479,17 +479,17 @@ var (
 )
 
 type admitArgs struct {
-	Name    string `json:"name"`
-	Now     int64  `json:"now"`   // real ms
-	Since   int64  `json:"since"` // real ms: a namespace used since is in use
-	Max     int    `json:"max"`
-	Default bool   `json:"default,omitempty"`
+	Name    string  `json:"name"`
+	Now     float64 `json:"now"`   // real ms, less half of one: see admit
+	Since   int64   `json:"since"` // real ms: a namespace used since is in use
+	Max     int     `json:"max"`
+	Default bool    `json:"default,omitempty"`
 }
 
 type admitReleaseArgs struct {
-	Name   string `json:"name"`
-	Now    int64  `json:"now"`
-	Before string `json:"before"`
+	Name   string  `json:"name"`
+	Now    float64 `json:"now"`
+	Before string  `json:"before"`
 }
 
 // admit tells whether namespace n is in use (used within the idle period),
@@ -498,9 +498,13 @@ type admitReleaseArgs struct {
 // for one it recorded, takes the record back, for a request that was
 // refused.
 func (w *World) admit(ctx context.Context, n *Namespace) (inUse bool, undo func(context.Context) error, err error) {
-	now := time.Now().UnixMilli()
+	ms := time.Now().UnixMilli()
+	// Admitted half a millisecond back: a use recorded since, even in the
+	// same millisecond (touch, whole ms), moves the score, and undo then
+	// leaves it be.
+	now := float64(ms) - 0.5
 	out, err := admitScript.Run(ctx, w.rdb, []string{w.registryKey()}, admitArgs{Name: n.name, Now: now,
-		Since: now - w.cfg.NamespaceIdle.Milliseconds(), Max: w.cfg.MaxNamespaces, Default: n.name == core.DefaultNamespace}).StringSlice()
+		Since: ms - w.cfg.NamespaceIdle.Milliseconds(), Max: w.cfg.MaxNamespaces, Default: n.name == core.DefaultNamespace}).StringSlice()
 	if err != nil {
 		return false, nil, fmt.Errorf("admit namespace %s: %w", n.name, err)
 	}

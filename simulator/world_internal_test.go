@@ -510,3 +510,33 @@ func TestAWriteRemakesANamespaceWhoseKeysExpired(t *testing.T) {
 		t.Fatalf("after a write to the namespace whose keys expired, its clock exists: %d, %v; want it made again", got, err)
 	}
 }
+
+// A refused write's admission taken back leaves a namespace whose use a
+// successful write recorded meanwhile, even within the same millisecond.
+func TestAnAdmissionTakenBackLeavesAUseRecordedSince(t *testing.T) {
+	r := testkit.StartRedis(t)
+	ctx := context.Background()
+	w, err := New(ctx, Config{Redis: r.Client(t), KeyPrefix: r.Prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		n, err := w.existing(ctx, fmt.Sprintf("race-%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inUse, undo, err := w.admit(ctx, n)
+		if err != nil || inUse {
+			t.Fatalf("admitting %s: in use %v, %v", n.name, inUse, err)
+		}
+		if _, err := w.touch(ctx, n, true); err != nil { // a write carried out meanwhile
+			t.Fatal(err)
+		}
+		if err := undo(ctx); err != nil { // the refused one gives its place back
+			t.Fatal(err)
+		}
+		if _, err := w.rdb.ZScore(ctx, w.registryKey(), n.name).Result(); err != nil {
+			t.Fatalf("%s left the registry, its use recorded: %v", n.name, err)
+		}
+	}
+}
