@@ -18,7 +18,7 @@ export class ClockView {
 
   setScale() {
     const v = Number(this.el.scale.value);
-    if (!(v > 0)) {
+    if (!(v > 0) || !Number.isFinite(v)) { // Infinity would go as null
       setText(this.el.error, 'scale: give a number more than 0');
       return;
     }
