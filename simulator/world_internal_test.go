@@ -412,16 +412,8 @@ func TestNamespacesShareOneWebhookNetwork(t *testing.T) {
 // carried out before the read answers, and the loop takes the namespace
 // while more is to come.
 func TestAReadWakesASleepingNamespace(t *testing.T) {
-	r := testkit.StartRedis(t)
 	ctx := context.Background()
-	w, err := New(ctx, Config{Redis: r.Client(t), KeyPrefix: r.Prefix})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	w, _ := testWorld(t, Config{}, true)
 	ns, err := w.Namespace(ctx, "sleeper")
 	if err != nil {
 		t.Fatal(err)
@@ -473,15 +465,11 @@ func TestAReadWakesASleepingNamespace(t *testing.T) {
 // TTL, its keys expired, starts again as new on its next write: its clock
 // is made again, as for a namespace the process had dropped.
 func TestAWriteRemakesANamespaceWhoseKeysExpired(t *testing.T) {
-	r := testkit.StartRedis(t)
+	w, r := testWorld(t, Config{Limits: core.Limits{NamespaceTTL: time.Hour}}, false)
 	if r.Mini == nil {
 		t.Skip("expiry itself is tested on miniredis, whose TTLs run down by hand")
 	}
 	ctx := context.Background()
-	w, err := New(ctx, Config{Redis: r.Client(t), KeyPrefix: r.Prefix, Limits: core.Limits{NamespaceTTL: time.Hour}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	write := func() *Namespace {
 		n, settle, err := w.Write(ctx, core.DefaultNamespace)
 		if err != nil {
@@ -514,12 +502,8 @@ func TestAWriteRemakesANamespaceWhoseKeysExpired(t *testing.T) {
 // A refused write's admission taken back leaves a namespace whose use a
 // successful write recorded meanwhile, even within the same millisecond.
 func TestAnAdmissionTakenBackLeavesAUseRecordedSince(t *testing.T) {
-	r := testkit.StartRedis(t)
 	ctx := context.Background()
-	w, err := New(ctx, Config{Redis: r.Client(t), KeyPrefix: r.Prefix})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, _ := testWorld(t, Config{}, false)
 	for i := range 20 {
 		n, err := w.existing(ctx, fmt.Sprintf("race-%d", i))
 		if err != nil {
@@ -539,4 +523,23 @@ func TestAnAdmissionTakenBackLeavesAUseRecordedSince(t *testing.T) {
 			t.Fatalf("%s left the registry, its use recorded: %v", n.name, err)
 		}
 	}
+}
+
+// testWorld is a World of cfg on the test's Redis (its Redis and KeyPrefix
+// set here), started when run, and stopped at the test's end.
+func testWorld(t *testing.T, cfg Config, run bool) (*World, *testkit.Redis) {
+	t.Helper()
+	r := testkit.StartRedis(t)
+	cfg.Redis, cfg.KeyPrefix = r.Client(t), r.Prefix
+	w, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run {
+		if err := w.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(w.Stop)
+	}
+	return w, r
 }

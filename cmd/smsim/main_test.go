@@ -246,10 +246,8 @@ func TestRunServesOnEmbeddedStoreAndShutsDown(t *testing.T) {
 	// A long poll in progress does not hold up the shutdown: it answers
 	// 503, the simulator stopping. (The clock runs, so that the poll waits:
 	// on a paused clock with nothing on its way it would answer at once.)
-	req, _ := http.NewRequest("PUT", base+"/admin/v1/clock", strings.NewReader(`{"paused":false}`))
-	req.Header.Set("Content-Type", "application/json")
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("running the clock: %v %v", resp, err)
+	if code, b := sendJSON(t, "PUT", base+"/admin/v1/clock", `{"paused":false}`); code != 200 {
+		t.Fatalf("running the clock: %d %s", code, b)
 	}
 	polled := make(chan int, 1)
 	go func() {
@@ -380,19 +378,28 @@ func TestOwnAddressesAreEveryLocalOne(t *testing.T) {
 	base, _ := startRun(t, []string{"--addr", "0.0.0.0:0", "--insecure", "--webhook-host", strings.Join(hosts, ",")}, env(nil))
 	port := base[strings.LastIndex(base, ":")+1:]
 	for _, h := range hosts {
-		body := `{"url":"http://` + net.JoinHostPort(h, port) + `/gateway/v1/messages"}`
-		req, _ := http.NewRequest("POST", base+"/admin/v1/webhooks", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 400 || !strings.Contains(string(b), "smsim's own address") {
-			t.Errorf("a webhook to %s, smsim's own port: %d %s, want 400", net.JoinHostPort(h, port), resp.StatusCode, b)
+		code, b := sendJSON(t, "POST", base+"/admin/v1/webhooks", `{"url":"http://`+net.JoinHostPort(h, port)+`/gateway/v1/messages"}`)
+		if code != 400 || !strings.Contains(string(b), "smsim's own address") {
+			t.Errorf("a webhook to %s, smsim's own port: %d %s, want 400", net.JoinHostPort(h, port), code, b)
 		}
 	}
+}
+
+// sendJSON sends body to url as JSON, and answers the status and body.
+func sendJSON(t *testing.T, method, url, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
 }
 
 // servedAt answers the URL the binary logs once it serves.
