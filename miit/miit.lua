@@ -112,6 +112,33 @@ local function later_retire(phone)
   tidy[#tidy + 1] = 'tidy:retire:' .. phone
 end
 
+-- real_ms answers Redis's real time, in ms.
+local function real_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- keep_others has the indexes of the other numbers of order F, under way,
+-- live as long as the order (phone's own, its caller keeps). They are not
+-- the script's keys: it leaves each to tidy.lua (later_retire, which keeps
+-- an index that lists an order under way), at most once in half the
+-- namespace's TTL for each subject (its field kept, real ms, which the
+-- sync sets).
+local function keep_others(F, phone)
+  if BOUNDS.live <= 0 then return end
+  local now
+  for si = 1, nsubj(F) do
+    local p = subj(F, si, 'phone')
+    if p ~= phone then
+      now = now or real_ms()
+      if now - tonumber(subj(F, si, 'kept') or '0') > BOUNDS.live / 2 then
+        later_retire(p)
+        set_order(F, 's' .. si .. '.kept', int(now))
+      end
+    end
+  end
+end
+
 -- ended notes what order F, which just ended, leaves behind: its live
 -- codes, and its numbers, whose index may retire.
 local function ended(F)
@@ -348,6 +375,15 @@ local function sync_order(F, a)
   for i, code in ipairs(codes) do
     fields[#fields + 1] = 's' .. i .. '.code'
     fields[#fields + 1] = code
+  end
+  if n > 1 and BOUNDS.live > 0 then
+    -- the indexes of its numbers are kept now (the submission's, the
+    -- sync's): when, for keep_others
+    local kept = int(real_ms())
+    for i = 1, n do
+      fields[#fields + 1] = 's' .. i .. '.kept'
+      fields[#fields + 1] = kept
+    end
   end
   set_order(F, unpack(fields))
   emit_status(F, 'miit', 'pending_validation')

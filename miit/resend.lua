@@ -47,6 +47,7 @@ for fi, F in ipairs(filing_keys) do
           incr_order(F, 's' .. si .. '.resends', 1)
           touch_order(F)
           schedule(due_key, seq_key, now, JOB.code, {listed.id, si, phone, code, window(F)})
+          keep_others(F, phone)
           r = 'resent'
         end
       end

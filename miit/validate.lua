@@ -52,6 +52,7 @@ if #matched == 0 then
   return {'not_found', '0'}
 end
 keep(who_key) -- an order it lists is under way, and written to below: the index lives as long
+for _, m in ipairs(matched) do keep_others(filing_keys[m[1]], phone) end -- and the others' indexes
 
 local hits = {}
 for _, m in ipairs(matched) do

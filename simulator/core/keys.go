@@ -84,11 +84,11 @@ var (
 		Writer:   "miit (every script that sets an order's MIIT status, miit.lua's count_status): the number of orders in each MIIT status, a field each; smsim_orders reads it",
 		Lifetime: "long-lived; it counts the orders since the namespace was made or reset, expired ones too"}
 	keyFiling = KeyDef{Name: "filing:<id>", Type: "hash",
-		Writer:   "miit (its scripts): an order — both views, and its subjects, one per distinct number: `s<i>.phone`, `.roles`, `.certs`, `.code`, `.failures`, `.resends`, `.validated`",
+		Writer:   "miit (its scripts): an order — both views, and its subjects, one per distinct number: `s<i>.phone`, `.roles`, `.certs`, `.code`, `.failures`, `.resends`, `.validated`, `.kept` (real ms: when the index of its number was last kept, in an order of two numbers)",
 		Lifetime: "kept while the order is under way; retained once it is approved, returned, rejected or canceled (the provider learning of it later writes it again)"}
 	keyWho = KeyDef{Name: "who:<phone>", Type: "set",
 		Writer:   "miit (submit.lua, change_number.lua; tidy.lua drops the orders that expired): the ids of the orders one of whose subjects has the number",
-		Lifetime: "kept while an order of the number is under way (unknown, pending_validation, under_review): by the submission, the sync, each validation with the number that finds an order under way and each resend that resends, and a number change to it; retained once an order of it ends and none is (miit's tidy.lua)"}
+		Lifetime: "kept while an order of the number is under way (unknown, pending_validation, under_review): by the submission, the sync, each validation with the number that finds an order under way and each resend that resends, a number change to it, and a validation or resend with the other number of an order of it (at most once in half the namespace's TTL, through tidy.lua); retained once an order of it ends and none is (miit's tidy.lua)"}
 	keyCode = KeyDef{Name: "code:<code>", Type: "string",
 		Writer:   "miit (miit.lua's new_code; validate.lua and tidy.lua delete it): a live verification code, so that no two are equal: `<deadline>|<id>`, the deadline (simulated ms) and the id of its order",
 		Lifetime: "until the clock reaches the deadline, in real time at the clock's scale (set again when the scale or the pause changes, and after an advance of the running clock: miit.Service.RetimeCodes), at most --namespace-ttl; kept while the clock is paused, or runs so slowly that no lifetime can say it (more than 2^53 ms away); deleted when the code validates, is replaced, or its order ends"}

@@ -360,6 +360,33 @@ func TestIndexLivesAsLongAsItsOrderUnderWay(t *testing.T) {
 	}
 }
 
+// In an order of two, the index of the one who does nothing lives as long
+// as the order the other keeps writing to: a validation keeps the other
+// numbers' indexes too, at most once in half the TTL (miniredis, its clock
+// and its TIME moved by hand).
+func TestAnIdlePartnersIndexLivesAsLongAsTheOrder(t *testing.T) {
+	if testkit.RealRedis() {
+		t.Skip("expiry itself is tested on miniredis, whose TTLs run down by hand; a real Redis is only checked to set them")
+	}
+	e := newEnv(t, withLimits(testLimits)) // the namespace's keys live 48 h from their last write
+	e.fixedLags("0s", "0s")
+	mini := e.redis.Mini
+	now := time.Now()
+	pass := func(d time.Duration) { now = now.Add(d); mini.SetTime(now); mini.FastForward(d) }
+	pass(0)
+	v := e.submit(firstFilingWebsite("13800000031", "13800000032")) // synced at once
+	leaderCode, adminCode := e.code("13800000031"), e.code("13800000032")
+	pass(40 * time.Hour)
+	wantValidation(t, e.validate(wrong(leaderCode), "13800000031", leaderCert), "failed", false) // the leader's try keeps the admin's index
+	pass(40 * time.Hour)
+	wantValidation(t, e.validate(leaderCode, "13800000031", leaderCert), "partial", false)
+	pass(40 * time.Hour)
+	wantValidation(t, e.validate(adminCode, "13800000032", adminCert), "complete", false)
+	if mv := e.miitView(v.ID); mv.Status != miit.StatusUnderReview {
+		t.Fatalf("MIIT shows %s, want under_review", mv.Status)
+	}
+}
+
 // What is retained is gone once the retention has passed (miniredis, its
 // clock moved by hand): the order and its messages read as never were.
 func TestFinishedOrderExpires(t *testing.T) {
