@@ -120,9 +120,9 @@ end
 
 -- keep_others has the indexes of the other numbers of order F, under way,
 -- live as long as the order (phone's own, its caller keeps). They are not
--- the script's keys: it leaves each to tidy.lua (later_retire, which keeps
--- an index that lists an order under way), at most once in half the
--- namespace's TTL for each subject (its field kept, real ms, which the
+-- the script's keys: it leaves each to its caller ('tidy:keep:<phone>',
+-- which gives it the namespace's TTL, one command), at most once in half
+-- the namespace's TTL for each subject (its field kept, real ms, which the
 -- sync sets).
 local function keep_others(F, phone)
   if BOUNDS.live <= 0 then return end
@@ -132,7 +132,7 @@ local function keep_others(F, phone)
     if p ~= phone then
       now = now or real_ms()
       if now - tonumber(subj(F, si, 'kept') or '0') > BOUNDS.live / 2 then
-        later_retire(p)
+        tidy[#tidy + 1] = 'tidy:keep:' .. p
         set_order(F, 's' .. si .. '.kept', int(now))
       end
     end

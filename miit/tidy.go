@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -60,6 +61,7 @@ const tidyPrefix = "tidy:"
 type leftover struct {
 	codes  []tidyItem // code and order id
 	phones []string
+	keep   []string // numbers whose index lives the namespace's TTL from now (miit.lua's keep_others)
 }
 
 type tidyItem struct{ code, id string }
@@ -79,6 +81,10 @@ func leftToTidy(items []string) ([]string, leftover) {
 			if !slices.Contains(l.phones, phone) {
 				l.phones = append(l.phones, phone)
 			}
+		} else if phone, ok := strings.CutPrefix(t, "keep:"); ok {
+			if !slices.Contains(l.keep, phone) {
+				l.keep = append(l.keep, phone)
+			}
 		} else if c, ok := strings.CutPrefix(t, "free:"); ok {
 			code, id, _ := strings.Cut(c, ":")
 			l.codes = append(l.codes, tidyItem{code, id})
@@ -91,10 +97,38 @@ func leftToTidy(items []string) ([]string, leftover) {
 // script left (tidy), then carries out the jobs it found due at once.
 func (s *Service) carryOn(ctx context.Context, items []string) error {
 	jobs, l := leftToTidy(items)
+	if err := s.keepIndexes(ctx, l.keep); err != nil {
+		return err
+	}
 	if err := s.tidy(ctx, l); err != nil {
 		return err
 	}
 	return s.sched.RunNow(ctx, jobs...)
+}
+
+// keepIndexes gives the index of each number of phones the namespace's
+// TTL from now: an order of theirs is under way (miit.lua's keep_others).
+// One round trip.
+func (s *Service) keepIndexes(ctx context.Context, phones []string) error {
+	if len(phones) == 0 {
+		return nil
+	}
+	snap, err := s.state.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	live := snap.Bounds().Live
+	if live <= 0 {
+		return nil
+	}
+	p := s.rdb.Pipeline()
+	for _, phone := range phones {
+		p.PExpire(ctx, s.ks.Who(phone), time.Duration(live)*time.Millisecond)
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		return fmt.Errorf("keep the indexes of %v: %w", phones, err)
+	}
+	return nil
 }
 
 // tidy frees the codes of l and bounds the life of the index of each of
