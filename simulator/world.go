@@ -136,6 +136,7 @@ type World struct {
 	sub    *core.Subscriber // the one Pub/Sub connection of every namespace's live feed
 	jrnl   *journal         // the requests every namespace's journal has yet to write
 	hooks  *webhook.Network // where every namespace's webhooks may go, and the one client that posts them
+	born   time.Time        // when New made it: the default namespace's last use when no other is known
 
 	mu     sync.Mutex            // guards spaces and runCtx
 	spaces map[string]*Namespace // the namespaces this process has built
@@ -195,7 +196,7 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 		return nil, fmt.Errorf("namespace TTL %s: must be 0 (never) or at least the idle period (%s), "+
 			"so that a namespace in use keeps its keys", core.FormatDuration(ttl), core.FormatDuration(cfg.NamespaceIdle))
 	}
-	w := &World{cfg: cfg, rdb: cfg.Redis, log: cfg.Log, reg: cfg.Registry, spaces: map[string]*Namespace{}, release: debug.FreeOSMemory}
+	w := &World{cfg: cfg, rdb: cfg.Redis, log: cfg.Log, reg: cfg.Registry, spaces: map[string]*Namespace{}, release: debug.FreeOSMemory, born: time.Now()}
 	w.rnd = core.NewSource()
 	if cfg.Seed != nil {
 		w.rnd = core.NewSeededSource(*cfg.Seed)
@@ -635,7 +636,15 @@ func (w *World) Namespaces(ctx context.Context) ([]NamespaceUse, error) {
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return nil, fmt.Errorf("read namespaces: %w", err)
 		}
-		out = append(out, NamespaceUse{Name: core.DefaultNamespace, LastUsed: time.UnixMilli(int64(sc)).UTC()})
+		// out of the registry (no request for the namespace TTL): this
+		// process's last request to it, else its start
+		last := max(int64(sc), w.born.UnixMilli())
+		w.mu.Lock()
+		if n, ok := w.spaces[core.DefaultNamespace]; ok {
+			last = max(last, n.used.Load())
+		}
+		w.mu.Unlock()
+		out = append(out, NamespaceUse{Name: core.DefaultNamespace, LastUsed: time.UnixMilli(last).UTC()})
 	}
 	slices.SortFunc(out, func(a, b NamespaceUse) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil

@@ -543,3 +543,22 @@ func testWorld(t *testing.T, cfg Config, run bool) (*World, *testkit.Redis) {
 	}
 	return w, r
 }
+
+// The default namespace, out of the registry after its TTL without a
+// request, is listed with the last use this process knows of it, never
+// 1970.
+func TestDefaultListedWithAKnownLastUse(t *testing.T) {
+	ctx := context.Background()
+	before := time.Now().Add(-time.Second)
+	w, _ := testWorld(t, Config{}, false)
+	if err := w.rdb.ZRem(ctx, w.registryKey(), core.DefaultNamespace).Err(); err != nil {
+		t.Fatal(err)
+	}
+	uses, err := w.Namespaces(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(uses) != 1 || uses[0].Name != core.DefaultNamespace || uses[0].LastUsed.Before(before) {
+		t.Fatalf("namespaces %+v, want default used since %s", uses, before)
+	}
+}
