@@ -220,6 +220,32 @@ func TestResetWaitsForAnAdvanceUnderWay(t *testing.T) {
 	}
 }
 
+// A call waiting out a latency api_faults adds does not hold its namespace
+// meanwhile: a reset goes on at once, and the call holds it only to be
+// carried out.
+func TestResetWaitsForNoInjectedLatency(t *testing.T) {
+	e := newEnv(t)
+	e.patchFaults(`{"api_faults":[{"route":"POST /miit/v1/validations","next":[{"calls":1,"latency":{"value":"3s"}}]}]}`)
+	done := make(chan int, 1)
+	go func() {
+		code, _ := e.do("POST", "/miit/v1/validations", validation("13800000001"))
+		done <- code
+	}()
+	testkit.WaitFor(t, "the call in its latency", func() bool {
+		n, _ := e.rdb.HGet(context.Background(), e.keys().APICalls(), "POST /miit/v1/validations").Int()
+		return n == 1
+	})
+	e.call("POST", "/admin/v1/reset", nil, 200, nil)
+	select {
+	case code := <-done:
+		t.Fatalf("the reset answered after the call (%d): it waited out the call's latency", code)
+	default:
+	}
+	if code := <-done; code != 200 {
+		t.Fatalf("the call after its latency: %d", code)
+	}
+}
+
 func TestMetricsMoveWithTraffic(t *testing.T) {
 	e := newEnv(t)
 	v := single(e, "13900000051")
