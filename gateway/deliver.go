@@ -61,7 +61,7 @@ func (g *Gateway) onDeliver(ctx context.Context, jobs []core.Job) error {
 	msgs := make([]*redis.SliceCmd, len(jobs))
 	profs := make([]*redis.StringCmd, len(jobs))
 	for i, job := range jobs {
-		if err := job.Arity(2); err != nil {
+		if err := deliveryArity(job); err != nil {
 			return err
 		}
 		msgs[i] = p.HMGet(ctx, g.ks.Message(job.Args[0]), "status", "sender", "body", "fate", "step", "trail", "sent_at")
@@ -84,6 +84,9 @@ func (g *Gateway) onDeliver(ctx context.Context, jobs []core.Job) error {
 			continue // delivered already, or deleted by a reset
 		}
 		m := queued{id: job.Args[0], phone: job.Args[1], sender: str(v[1]), body: str(v[2]), fate: str(v[3]), step: str(v[4]), trail: trailOf(str(v[5]))}
+		if len(job.Args) == 3 && job.Args[2] == releasedMark {
+			m.trail.add(job.Due, StepOutage, "the outages changed: looked at again")
+		}
 		prof, err := profileOf(m.phone, profs[i], f.MagicNumbers)
 		if err != nil {
 			return err
@@ -157,6 +160,23 @@ func outageAt(f core.Faults, phone string, job core.Job) (core.Outage, bool) {
 	return core.Outage{}, false
 }
 
+// The third argument of a delivery job, when it has one: HeldMark for a
+// message an outage holds, due at the outage's end; releasedMark for one
+// ReleaseHeld made due again.
+const (
+	HeldMark     = "outage"
+	releasedMark = "released"
+)
+
+// deliveryArity checks the arguments of a delivery job: message, phone,
+// and a mark or none.
+func deliveryArity(job core.Job) error {
+	if len(job.Args) == 3 && (job.Args[2] == HeldMark || job.Args[2] == releasedMark) {
+		return nil
+	}
+	return job.Arity(2)
+}
+
 // hold puts a message off until an outage ends.
 func (g *Gateway) hold(ctx context.Context, m queued, o core.Outage) error {
 	p := g.rdb.Pipeline()
@@ -165,8 +185,45 @@ func (g *Gateway) hold(ctx context.Context, m queued, o core.Outage) error {
 	if _, err := p.Exec(ctx); err != nil {
 		return fmt.Errorf("hold message %s: %w", m.id, err)
 	}
-	_, err := g.sched.Schedule(ctx, o.End, JobDeliver, m.id, m.phone)
+	_, err := g.sched.Schedule(ctx, o.End, JobDeliver, m.id, m.phone, HeldMark)
 	return err
+}
+
+var (
+	//go:embed release_held.lua
+	releaseHeldLua    string
+	releaseHeldScript = core.NewScript[releaseHeldArgs](luaJobs, releaseHeldLua)
+)
+
+// releaseHeldArgs are the arguments of release_held.lua.
+type releaseHeldArgs struct {
+	Ends []int64 `json:"ends"` // simulated ms
+	Now  int64   `json:"now"`  // simulated ms
+	Held string  `json:"held"`
+	Mark string  `json:"mark"`
+}
+
+// ReleaseHeld looks again, at now, at the messages held by an outage that
+// ended at one of ends: a change of the outages (an outage that ended
+// early, or was removed) applies to the messages it holds as to those
+// still on their way. Each is due at now, and delivered, held again or
+// refused by the outages as they now stand, before ReleaseHeld answers.
+func (g *Gateway) ReleaseHeld(ctx context.Context, ends []time.Time, now time.Time) error {
+	if len(ends) == 0 {
+		return nil
+	}
+	args := releaseHeldArgs{Now: now.UnixMilli(), Held: HeldMark, Mark: releasedMark}
+	for _, e := range ends {
+		args.Ends = append(args.Ends, e.UnixMilli())
+	}
+	due, err := releaseHeldScript.Run(ctx, g.rdb, []string{g.ks.SchedDue(), g.ks.Seq()}, args).StringSlice()
+	if err != nil {
+		return fmt.Errorf("release held messages: %w", err)
+	}
+	if len(due) == 0 {
+		return nil
+	}
+	return g.sched.RunNow(ctx, due...)
 }
 
 // route decides what becomes of a message at its delivery time, and notes

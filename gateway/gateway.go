@@ -31,7 +31,7 @@ var gatewayLua string
 // miit script that texts a code): put it after the core prelude
 // (core.NewScript(gateway.LuaLib, …)). Its functions take messages planned
 // by Plan.
-var LuaLib = fmt.Sprintf("local GW_JOB_DELIVER = %q\n", JobDeliver) + gatewayLua
+var LuaLib = fmt.Sprintf("local GW_JOB_DELIVER = %q\nlocal GW_HELD = %q\n", JobDeliver, HeldMark) + gatewayLua
 
 // Limits of a message.
 const (

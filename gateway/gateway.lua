@@ -2,7 +2,8 @@
 -- and those of other packages that send as they act (miit's submit, sync,
 -- resend…), so that a message due at once is delivered in the script that
 -- sends it (gateway.LuaLib; Go writes GW_JOB_DELIVER, the kind of the
--- delivery job, before it).
+-- delivery job, and GW_HELD, the mark of a delivery an outage holds,
+-- before it).
 --
 -- A message is planned in Go (gateway.Outgoing): its fields, its trail, and
 -- — due at once — where it goes. Its keys are named by their positions in
@@ -149,6 +150,8 @@ local function gw_send(G, out)
   keep_new(msg_key)
   redis.call('ZADD', KEYS[out.k.travelling], redis.call('HINCRBY', G.seq, 'travel', 1), out.id)
   keep(KEYS[out.k.travelling])
-  schedule(G.due, G.seq, out.due, GW_JOB_DELIVER, {out.id, out.phone})
+  local job_args = {out.id, out.phone}
+  if out.held then job_args[3] = GW_HELD end -- an outage holds it (gateway.ReleaseHeld)
+  schedule(G.due, G.seq, out.due, GW_JOB_DELIVER, job_args)
   return ''
 end

@@ -31,6 +31,7 @@ type Outgoing struct {
 	DuplicateOf string    `json:"duplicate_of"`
 	Profile     string    `json:"profile"`           // the stored profile the plan assumed
 	Deliver     *delivery `json:"deliver,omitempty"` // due at once: its delivery
+	Held        bool      `json:"held,omitempty"`    // held by an outage until Due (its job marked HeldMark)
 	Keys        outKeys   `json:"k"`
 }
 
@@ -220,7 +221,7 @@ func (g *Gateway) planOne(r SendRequest, f core.Faults, prof Profile, raw string
 	job := core.Job{Due: due}
 	if o, ok := outageAt(f, r.To, job); ok && o.Mode == core.ModeHold {
 		t.add(due, StepOutage, "held by %s until %s", outageName(o), o.End.Format("2006-01-02T15:04:05Z07:00"))
-		out.Trail, out.Due = trailText(t), o.End.UnixMilli()
+		out.Trail, out.Due, out.Held = trailText(t), o.End.UnixMilli(), true
 		return out
 	}
 	// Delivered in its script, which stores the delivery's trail, not this.

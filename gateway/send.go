@@ -23,6 +23,7 @@ type SendRequest struct {
 	At   time.Time // simulated time it is sent; zero: the clock's now, as it stands when it is sent
 
 	duplicateOf string
+	handoff     time.Time // a second copy's: when the carrier took the first
 }
 
 // ValidateSender checks a sender number: 1 to 21 digits.
@@ -211,9 +212,14 @@ func (g *Gateway) sendSteps(ctx context.Context, r SendRequest) (string, error) 
 		t.add(r.At, StepDuplicate, "a second copy of %s", r.duplicateOf)
 	}
 	t.add(r.At, StepSent, "sent by %s to %s", r.From, r.To)
-	handoff, fate, err := g.throttle(ctx, r, f, &t)
-	if err != nil {
-		return "", err
+	// The network copies a message the carrier took: the second copy
+	// counts against no throttle, and travels from when the first was
+	// taken.
+	handoff, fate := r.handoff, ""
+	if r.duplicateOf == "" {
+		if handoff, fate, err = g.throttle(ctx, r, f, &t); err != nil {
+			return "", err
+		}
 	}
 	var delay time.Duration
 	if fate == "" {
@@ -249,10 +255,10 @@ func (g *Gateway) sendSteps(ctx context.Context, r SendRequest) (string, error) 
 	} else {
 		g.sched.KickFor(ctx, job.Due)
 	}
-	if r.duplicateOf == "" && (step == ActionDuplicate ||
+	if r.duplicateOf == "" && fate == "" && (step == ActionDuplicate ||
 		g.rand.Chance(f.DuplicateRate, "duplicate", r.ID) || g.rand.Chance(prof.DuplicateRate, "phone_duplicate", r.ID)) {
 		dup := r
-		dup.ID, dup.duplicateOf = g.rand.DerivedID("m", r.ID, "duplicate"), r.ID
+		dup.ID, dup.duplicateOf, dup.handoff = g.rand.DerivedID("m", r.ID, "duplicate"), r.ID, handoff
 		if _, err := g.sendSteps(ctx, dup); err != nil {
 			return "", err
 		}
@@ -275,15 +281,13 @@ type throttleArgs struct {
 func (g *Gateway) throttle(ctx context.Context, r SendRequest, f core.Faults, t *trail) (time.Time, string, error) {
 	at := r.At
 	for i, th := range f.Throttles {
-		var bucket string
 		switch {
 		case th.Sender == "miit" && IsMIITSender(r.From), th.Sender != "" && th.Sender == r.From:
-			bucket = "sender:" + th.Sender
 		case th.Sender == "" && core.HasPrefix(r.To, th.Prefixes):
-			bucket = fmt.Sprintf("carrier:%d:%s:%s", i, th.Carrier, strings.Join(th.Prefixes, ","))
 		default:
 			continue
 		}
+		bucket := throttleBucket(i, th)
 		interval := th.Per.Milliseconds() / int64(th.Limit)
 		if interval < 1 {
 			interval = 1
@@ -313,6 +317,41 @@ func (g *Gateway) throttle(ctx context.Context, r SendRequest, f core.Faults, t 
 		}
 	}
 	return at, "", nil
+}
+
+// throttleBucket names the bucket of the i-th throttle th by all it is: a
+// throttle changed, or put at another place in the list, starts with a
+// bucket of its own, full, and nothing of one before it holds a message
+// back.
+func throttleBucket(i int, th core.Throttle) string {
+	who := "sender:" + th.Sender
+	if th.Sender == "" {
+		who = "carrier:" + th.Carrier + ":" + strings.Join(th.Prefixes, ",")
+	}
+	return fmt.Sprintf("%d|%s|%d/%d/%d/%s", i, who, th.Limit, th.Per.Milliseconds(), th.Burst, th.Mode)
+}
+
+// ForgetThrottles empties the buckets of the throttles of old that now,
+// the throttles as they stand, no longer has: a throttle taken away, or
+// changed, forgets what it counted.
+func (g *Gateway) ForgetThrottles(ctx context.Context, old, now []core.Throttle) error {
+	keep := map[string]bool{}
+	for i, th := range now {
+		keep[throttleBucket(i, th)] = true
+	}
+	var gone []string
+	for i, th := range old {
+		if b := throttleBucket(i, th); !keep[b] {
+			gone = append(gone, b)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	if err := g.rdb.HDel(ctx, g.ks.Throttles(), gone...).Err(); err != nil {
+		return fmt.Errorf("forget throttles: %w", err)
+	}
+	return nil
 }
 
 func describeThrottle(th core.Throttle) string {

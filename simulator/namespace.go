@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -300,6 +302,10 @@ func (n *Namespace) DeadJobs(ctx context.Context, limit int) ([]core.DeadJob, in
 // PutFaults replaces the fault profile with the one in body (what it omits
 // takes its start value).
 func (n *Namespace) PutFaults(ctx context.Context, body []byte) (core.Faults, error) {
+	old, err := n.faults.Get(ctx)
+	if err != nil {
+		return core.Faults{}, err
+	}
 	f, err := n.faults.Put(ctx, body)
 	n.state.Forget()
 	if err != nil {
@@ -309,11 +315,18 @@ func (n *Namespace) PutFaults(ctx context.Context, body []byte) (core.Faults, er
 		return core.Faults{}, err
 	}
 	n.EmitNow(ctx, core.KindFaults, f)
+	if err := n.faultsChanged(ctx, old, f); err != nil {
+		return core.Faults{}, err
+	}
 	return f, nil
 }
 
 // PatchFaults changes the fault profile by a JSON merge patch.
 func (n *Namespace) PatchFaults(ctx context.Context, body []byte) (core.Faults, error) {
+	old, err := n.faults.Get(ctx)
+	if err != nil {
+		return core.Faults{}, err
+	}
 	f, err := n.faults.Patch(ctx, body)
 	n.state.Forget()
 	if err != nil {
@@ -325,7 +338,36 @@ func (n *Namespace) PatchFaults(ctx context.Context, body []byte) (core.Faults, 
 		}
 	}
 	n.EmitNow(ctx, core.KindFaults, f)
+	if err := n.faultsChanged(ctx, old, f); err != nil {
+		return core.Faults{}, err
+	}
 	return f, nil
+}
+
+// faultsChanged does what a change of the fault profile from old to f
+// does besides: the throttles that f no longer has as they were forget
+// what they counted (gateway.ForgetThrottles), and the messages held by an
+// outage of old that f no longer has as it was (taken away, ended early or
+// later, moved) are looked at again now, under f's outages
+// (gateway.ReleaseHeld).
+func (n *Namespace) faultsChanged(ctx context.Context, old, f core.Faults) error {
+	if err := n.gw.ForgetThrottles(ctx, old.Throttles, f.Throttles); err != nil {
+		return err
+	}
+	var ends []time.Time
+	for _, o := range old.Outages {
+		if o.Mode == core.ModeHold && !slices.ContainsFunc(f.Outages, o.Equal) && !slices.Contains(ends, o.End) {
+			ends = append(ends, o.End)
+		}
+	}
+	if len(ends) == 0 {
+		return nil
+	}
+	now, err := n.clock.Now(ctx)
+	if err != nil {
+		return err
+	}
+	return n.gw.ReleaseHeld(ctx, ends, now)
 }
 
 // ClearMessages empties both folders of a phone and forgets the messages
@@ -417,11 +459,18 @@ func (n *Namespace) ApplyScenario(ctx context.Context, body []byte) (ScenarioRes
 		return ScenarioResult{}, err
 	}
 	res := ScenarioResult{Name: sc.Name, Faults: f, Phones: map[string]gateway.Profile{}}
-	for number, raw := range sc.Phones {
+	numbers := slices.Sorted(maps.Keys(sc.Phones)) // the first that is wrong is named, every time
+	named := map[string]string{}                   // the numbers given, by phone
+	for _, number := range numbers {
+		raw := sc.Phones[number]
 		phone, err := gateway.NormalizePhone("phones", number)
 		if err != nil {
 			return ScenarioResult{}, err
 		}
+		if other, ok := named[phone]; ok {
+			return ScenarioResult{}, core.Invalid("phones: %q and %q are the same number, %s: give it once", other, number, phone)
+		}
+		named[phone] = number
 		p, err := gateway.ParseProfile(raw)
 		var bad *core.Error
 		if errors.As(err, &bad) {
@@ -431,6 +480,10 @@ func (n *Namespace) ApplyScenario(ctx context.Context, body []byte) (ScenarioRes
 			return ScenarioResult{}, err
 		}
 		res.Phones[phone] = p
+	}
+	old, err := n.faults.Get(ctx)
+	if err != nil {
+		return ScenarioResult{}, err
 	}
 	err = n.faults.Set(ctx, f)
 	n.state.Forget()
@@ -453,6 +506,9 @@ func (n *Namespace) ApplyScenario(ctx context.Context, body []byte) (ScenarioRes
 	n.Emit(ctx, now, core.KindFaults, f)
 	for _, phone := range phones {
 		n.Emit(ctx, now, core.KindPhone, map[string]any{"phone": phone, "profile": res.Phones[phone]})
+	}
+	if err := n.faultsChanged(ctx, old, f); err != nil {
+		return ScenarioResult{}, err
 	}
 	return res, nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,6 +49,11 @@ type Outage struct {
 	Start    time.Time // inclusive
 	End      time.Time // exclusive: held messages go out at End
 	Mode     string
+}
+
+// Equal tells whether o and x are the same outage.
+func (o Outage) Equal(x Outage) bool {
+	return o.Carrier == x.Carrier && slices.Equal(o.Prefixes, x.Prefixes) && o.Start.Equal(x.Start) && o.End.Equal(x.End) && o.Mode == x.Mode
 }
 
 // Throttle is a token-bucket rate limit: at most Limit messages per Per,

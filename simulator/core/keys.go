@@ -129,7 +129,7 @@ var (
 		Writer:   "gateway (SetScript; send.lua takes one step per message): what is left of the phone's fault script, `action` or `delay:<ms>`",
 		Lifetime: "kept; a step until a message takes it; the list until the next script replaces it"}
 	keyThrottles = KeyDef{Name: "throttles", Type: "hash", LongLived: true,
-		Writer:   "gateway (throttle.lua): the theoretical arrival time (simulated ms) of each throttle's bucket",
+		Writer:   "gateway (throttle.lua; ForgetThrottles, HDEL): the theoretical arrival time (simulated ms) of each throttle's bucket, by the throttle's place and definition (`<i>|sender:<s>|<limit>/<per ms>/<burst>/<mode>`, or `carrier:<name>:<prefixes>` in place of the sender); a throttle taken away or changed loses its field",
 		Lifetime: "long-lived"}
 	keyWebhooks = KeyDef{Name: "webhooks", Type: "zset", LongLived: true,
 		Writer:   "webhook (register.lua, delete.lua): the hook ids, scored by their order of registration",

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -34,20 +35,42 @@ type RelativeOutage struct {
 var shipped embed.FS
 
 // ParseScenario reads a scenario from JSON: unknown fields are an *Error
-// naming them. {"name": N} alone names a shipped scenario.
+// naming them. {"name": N} alone names a shipped scenario; a scenario of
+// its own may not take a shipped one's name, which its answer and its
+// events would show for settings that are not that scenario's.
 func ParseScenario(body []byte) (Scenario, error) {
 	var sc Scenario
 	if err := DecodeProfileBytes(body, &sc); err != nil {
 		return Scenario{}, err
 	}
-	if sc.Faults == nil && sc.Outages == nil && sc.Phones == nil && sc.Name != "" {
-		b, ok := ShippedScenario(sc.Name)
-		if !ok {
-			return Scenario{}, Invalid("name: no shipped scenario %q; there are %s", sc.Name, strings.Join(ScenarioNames(), ", "))
-		}
-		return ParseScenario(b)
+	if sc.Name == "" {
+		return sc, nil
 	}
-	return sc, nil
+	b, shippedName := ShippedScenario(sc.Name)
+	own := sc.Faults != nil || sc.Outages != nil || sc.Phones != nil
+	switch {
+	case own && !shippedName:
+		return sc, nil
+	case !shippedName:
+		return Scenario{}, Invalid("name: no shipped scenario %q; there are %s", sc.Name, strings.Join(ScenarioNames(), ", "))
+	}
+	var sh Scenario
+	if err := DecodeProfileBytes(b, &sh); err != nil {
+		return Scenario{}, fmt.Errorf("shipped scenario %s: %w", sc.Name, err)
+	}
+	if own && !sameScenario(sc, sh) {
+		return Scenario{}, Invalid("name: %q is a shipped scenario, and these are not its settings: give its name alone to apply it, or name a scenario of your own otherwise", sc.Name)
+	}
+	return sh, nil
+}
+
+// sameScenario tells whether a and b set the same, whatever their
+// descriptions.
+func sameScenario(a, b Scenario) bool {
+	a.Description, b.Description = "", ""
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
 }
 
 // ShippedScenario answers the JSON of a scenario shipped with smsim.

@@ -145,6 +145,116 @@ func TestCarrierOutage(t *testing.T) {
 	}
 }
 
+// A change of the outages applies to the messages an outage holds, as to
+// those still on their way: shortened, it holds them until its new end;
+// taken away, it lets them out at once. So for a message held when it was
+// sent (due at once, during the outage) and for one held when it fell due.
+func TestOutageChangedLooksAgainAtWhatItHolds(t *testing.T) {
+	e := newEnv(t)
+	outage := func(end time.Duration) string {
+		return fmt.Sprintf(`{"outages":[{"carrier":"china_mobile","start":%q,"end":%q,"mode":"hold"}]}`,
+			t0.Format(time.RFC3339), t0.Add(end).Format(time.RFC3339))
+	}
+	e.patchFaults(outage(3 * time.Hour))
+	e.call("PUT", "/phones/v1/13800000272/profile", `{"delay":{"model":"fixed","value":"5m"}}`, 200, nil)
+	ids := []string{e.sendSMS("95187", "13800000271", "held when sent"), e.sendSMS("95187", "13800000272", "held when it fell due")}
+	e.advance("10m")
+	for _, id := range ids {
+		if m := e.gwMessage(id); m.Status != "queued" || m.Trail[len(m.Trail)-1].Detail != "held by the china_mobile outage until 2026-05-01T03:00:00Z" {
+			t.Fatalf("during the outage %+v", m)
+		}
+	}
+
+	e.patchFaults(outage(30 * time.Minute))
+	for _, id := range ids {
+		m := e.gwMessage(id)
+		last := m.Trail[len(m.Trail)-2:]
+		if m.Status != "queued" || last[0].Step != "outage" || last[0].Detail != "the outages changed: looked at again" || !last[0].At.Equal(t0.Add(10*time.Minute)) ||
+			last[1].Detail != "held by the china_mobile outage until 2026-05-01T00:30:00Z" {
+			t.Fatalf("after the outage was shortened %+v", m)
+		}
+	}
+	e.advance("19m59s")
+	if m := e.gwMessage(ids[0]); m.Status != "queued" {
+		t.Fatalf("before the outage's new end %+v", m)
+	}
+	e.advance("1s")
+	delivered(t, e.gwMessage(ids[0]), 30*time.Minute)
+	delivered(t, e.gwMessage(ids[1]), 30*time.Minute)
+
+	e.patchFaults(outage(3 * time.Hour))
+	held := e.sendSMS("95187", "13800000271", "held again")
+	e.advance("5m")
+	e.patchFaults(`{"sms_delay":{"model":"fixed","value":"0s"}}`) // the outages as they were: nothing to look at
+	if m := e.gwMessage(held); m.Status != "queued" || steps(m) != "sent delay outage" {
+		t.Fatalf("after a change of another setting %+v", m)
+	}
+	e.patchFaults(`{"outages":[]}`)
+	m := e.gwMessage(held)
+	delivered(t, m, 5*time.Minute)
+	if steps(m) != "sent delay outage outage delivered" {
+		t.Fatalf("after the outage was taken away: trail %s", steps(m))
+	}
+	var sched struct{ Scheduled []map[string]any }
+	e.call("GET", "/admin/v1/schedule?kind=gateway.deliver", nil, 200, &sched)
+	if len(sched.Scheduled) != 0 {
+		t.Fatalf("deliveries left scheduled %+v", sched.Scheduled)
+	}
+}
+
+// A throttle changed, or taken away, forgets what it counted: nothing of
+// before holds a message back. One left as it was keeps counting.
+func TestThrottleChangedStartsAfresh(t *testing.T) {
+	e := newEnv(t)
+	strict := `{"throttles":[{"sender":"95187","limit":1,"per":"10h","mode":"hold"}]}`
+	e.patchFaults(strict)
+	e.sendSMS("95187", "13800000253", "one")
+	if m := e.gwMessage(e.sendSMS("95187", "13800000253", "two")); m.Status != "queued" || !strings.Contains(m.Trail[1].Detail, "held 10h by the limit") {
+		t.Fatalf("over the strict throttle %+v", m)
+	}
+	e.patchFaults(`{"throttles":[]}`)
+	e.patchFaults(strict) // put back as it was
+	delivered(t, e.gwMessage(e.sendSMS("95187", "13800000253", "three")), 0)
+	e.patchFaults(`{"throttles":[{"sender":"95187","limit":100,"per":"1m","mode":"hold"}]}`)
+	delivered(t, e.gwMessage(e.sendSMS("95187", "13800000253", "four")), 0)
+	e.patchFaults(`{"throttles":[{"sender":"95187","limit":1,"per":"10h","mode":"refuse"}]}`)
+	delivered(t, e.gwMessage(e.sendSMS("95187", "13800000253", "five")), 0)
+	if m := e.gwMessage(e.sendSMS("95187", "13800000253", "six")); m.Status != "failed" || m.Reason != "throttled" {
+		t.Fatalf("over the new throttle %+v", m)
+	}
+	e.patchFaults(`{"drop_rate":0}`)
+	if m := e.gwMessage(e.sendSMS("95187", "13800000253", "seven")); m.Status != "failed" || m.Reason != "throttled" {
+		t.Fatalf("over the throttle, after a change of another setting %+v", m)
+	}
+}
+
+// The network's second copy of a message counts against no throttle: it
+// travels from when the carrier took the first.
+func TestDuplicateCountsAgainstNoThrottle(t *testing.T) {
+	e := newEnv(t)
+	e.patchFaults(`{"throttles":[{"sender":"95187","limit":2,"per":"1h","burst":1,"mode":"hold"}]}`)
+	first := e.sendSMS("95187", "13800000254", "one")
+	twice := e.sendSMS("95187", "19900000005", "two") // the magic number that gets everything twice
+	third := e.sendSMS("95187", "13800000254", "three")
+	e.advance("1h")
+	delivered(t, e.gwMessage(first), 0)
+	delivered(t, e.gwMessage(twice), 30*time.Minute)
+	delivered(t, e.gwMessage(third), time.Hour) // the copy took no place
+	var copies []string
+	for _, m := range e.inbox("19900000005") {
+		if m.ID != twice {
+			copies = append(copies, m.ID)
+		}
+	}
+	if len(copies) != 1 {
+		t.Fatalf("copies of %s: %v", twice, copies)
+	}
+	c := e.gwMessage(copies[0])
+	if c.Status != "delivered" || c.DuplicateOf != twice || !c.DeliveredAt.Equal(t0.Add(30*time.Minute)) || steps(c) != "duplicate sent delay delivered" {
+		t.Fatalf("the second copy %+v, trail %s", c, steps(c))
+	}
+}
+
 func TestPhoneFaults(t *testing.T) {
 	e := newEnv(t)
 	e.call("PUT", "/phones/v1/13800000231/profile", `{"delay":{"model":"fixed","value":"7m"},"inbox_limit":2,
@@ -446,11 +556,14 @@ func TestScenarios(t *testing.T) {
 		t.Fatalf("custom scenario: profile %+v, faults %v", p, f)
 	}
 	for body, want := range map[string]string{
-		`{"name":"nope"}`:                                "no shipped scenario",
-		`{"faults":{"drop_rate":-1}}`:                    "faults.drop_rate",
-		`{"phones":{"123":{}}}`:                          "phones",
-		`{"phones":{"13800000292":{"service":"gone"}}}`:  "phones.13800000292.service",
-		`{"faults":{"drop_rate":0.9},"phones":{"1":{}}}`: "phones",
+		`{"name":"nope"}`:                                                   "no shipped scenario",
+		`{"faults":{"drop_rate":-1}}`:                                       "faults.drop_rate",
+		`{"phones":{"123":{}}}`:                                             "phones",
+		`{"phones":{"13800000292":{"service":"gone"}}}`:                     "phones.13800000292.service",
+		`{"faults":{"drop_rate":0.9},"phones":{"1":{}}}`:                    "phones",
+		`{"name":"calm_day","phones":{"13800000292":{"spam_filter":true}}}`: `name: \"calm_day\" is a shipped scenario, and these are not its settings: give its name alone to apply it, or name a scenario of your own otherwise`,
+		// one number twice: which profile it got would be left to chance
+		`{"phones":{"+8613800000292":{"reachable":false},"13800000292":{"inbox_limit":3}}}`: `phones: \"+8613800000292\" and \"13800000292\" are the same number, 13800000292: give it once`,
 	} {
 		if c, b := e.do("PUT", "/admin/v1/scenario", body); c != 400 || !strings.Contains(string(b), want) {
 			t.Errorf("scenario %s: %d %s, want a 400 naming %q", body, c, b, want)

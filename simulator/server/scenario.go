@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"smsim/simulator"
@@ -15,8 +16,8 @@ type scenarioInfo struct {
 func (s *Server) scenarios(w http.ResponseWriter, r *http.Request) {
 	out := []scenarioInfo{}
 	for _, name := range core.ScenarioNames() {
-		b, _ := core.ShippedScenario(name)
-		sc, err := core.ParseScenario(b)
+		named, _ := json.Marshal(map[string]string{"name": name})
+		sc, err := core.ParseScenario(named)
 		if err != nil {
 			s.fail(w, r, err)
 			return
