@@ -333,3 +333,116 @@ func TestDrainWaitsForAReleaseNotAPoll(t *testing.T) {
 		t.Errorf("Drain looked %d times in 300 ms, want at most 15", n)
 	}
 }
+
+// resetNamespace does what a reset through another process does to the
+// store: every key of the namespace deleted, the clock set to its start.
+func resetNamespace(t *testing.T, e *schedEnv) {
+	t.Helper()
+	ctx := context.Background()
+	rdb := e.srv.Client(t)
+	keys, err := rdb.Keys(ctx, e.ks.Pattern()).Result()
+	if err == nil && len(keys) > 0 {
+		err = rdb.Del(ctx, keys...).Err()
+	}
+	if err == nil {
+		err = core.NewClock(rdb, e.ks, core.ClockStart{At: start, Paused: true}, nil).Reset(ctx)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An advance whose namespace another process resets meanwhile ends: it
+// claims none of the jobs scheduled after the reset, which the reset's
+// clock has not reached, and answers ErrSuperseded. (The jobs it claimed
+// before the reset find their keys gone.)
+func TestAnAdvanceEndedByAResetClaimsNoMore(t *testing.T) {
+	ctx := context.Background()
+	e := newSchedEnv(t)
+	s := e.scheduler(t)
+	other := e.scheduler(t)
+	var got []string
+	s.Handle("note", func(ctx context.Context, job core.Job) error {
+		got = append(got, job.Args[0])
+		if job.Args[0] == "0" {
+			resetNamespace(t, e)
+			if _, err := other.Schedule(ctx, start.Add(time.Minute), "note", "after the reset"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for i := range 200 {
+		if _, err := s.Schedule(ctx, start.Add(time.Duration(i+1)*time.Minute), "note", fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Advance(ctx, 24*time.Hour); !errors.Is(err, core.ErrSuperseded) {
+		t.Fatalf("the advance answered %v, want ErrSuperseded", err)
+	}
+	for _, x := range got {
+		if x == "after the reset" {
+			t.Fatalf("the advance carried out a job scheduled after the reset (%d jobs: %v)", len(got), got)
+		}
+	}
+	if len(got) > 256 {
+		t.Fatalf("the advance carried out %d jobs, more than its first batch", len(got))
+	}
+	st, err := other.Clock(ctx)
+	if err != nil || !st.Now.Equal(start) {
+		t.Fatalf("the clock after the reset %+v (%v), want %s", st, err, start)
+	}
+	if n, _ := other.Pending(ctx); n != 1 {
+		t.Fatalf("%d jobs pending, want 1: the one scheduled after the reset", n)
+	}
+}
+
+// The loop that carries out what fell due on a running clock stops
+// claiming when the clock is set anew meanwhile (here a reset through
+// another process, back to the start and paused): it claims nothing the
+// clock has not reached, and looks again.
+func TestTheLoopClaimsNoMoreOnceTheClockIsSetAnew(t *testing.T) {
+	ctx := context.Background()
+	e := newSchedEnv(t)
+	s := e.scheduler(t)
+	other := e.scheduler(t)
+	var (
+		mu  sync.Mutex // the loop carries jobs out in lanes, at once
+		got []string
+	)
+	s.Handle("note", func(ctx context.Context, job core.Job) error {
+		mu.Lock()
+		got = append(got, job.Args[0])
+		mu.Unlock()
+		if job.Args[0] == "0" {
+			resetNamespace(t, e)
+			if _, err := other.Schedule(ctx, start.Add(time.Minute), "note", "after the reset"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for i := range 200 {
+		if _, err := s.Schedule(ctx, start.Add(time.Duration(i+1)*time.Minute), "note", fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// the clock ran ahead: everything is due
+	if err := e.srv.Client(t).HSet(ctx, e.ks.Clock(), "sim", start.Add(24*time.Hour).UnixMilli(), "paused", "0", "scale", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range got {
+		if x == "after the reset" {
+			t.Fatalf("the loop carried out a job scheduled after the reset (%d jobs)", len(got))
+		}
+	}
+	if len(got) > 256 {
+		t.Fatalf("the loop carried out %d jobs, more than its first batch", len(got))
+	}
+	if n, _ := other.Pending(ctx); n != 1 {
+		t.Fatalf("%d jobs pending, want 1: the one scheduled after the reset", n)
+	}
+}

@@ -2,9 +2,12 @@
 -- left: 2 when some wait in the due set (another worker put them back), 1
 -- when some are in flight, 0 when none. An advance that waits (args.owner)
 -- renews its own lease in the clock's hash (KEYS[3]) meanwhile, as claim
--- does.
+-- does, and is refused as claim refuses it.
 local due_key, inflight_key, clock_key = KEYS[1], KEYS[2], KEYS[3]
-if args.owner and redis.call('HGET', clock_key, 'advance_owner') == args.owner then
+if args.owner then
+  if redis.call('HGET', clock_key, 'advance_owner') ~= args.owner then
+    return {err = 'SUPERSEDED the advance ended, or another process took it over'}
+  end
   redis.call('HSET', clock_key, 'advance_lease', int(args.lease_until))
 end
 if redis.call('ZCOUNT', due_key, '-inf', args.due_by) > 0 then return 2 end

@@ -125,10 +125,11 @@ type scheduleArgs struct {
 }
 
 type claimArgs struct {
-	DueBy      int64  `json:"due_by"`      // simulated ms
-	LeaseUntil int64  `json:"lease_until"` // real ms
-	Limit      int    `json:"limit"`
-	Owner      string `json:"owner,omitempty"` // the advance that claims, whose lease it renews
+	DueBy      int64   `json:"due_by"`      // simulated ms
+	LeaseUntil int64   `json:"lease_until"` // real ms
+	Limit      int     `json:"limit"`
+	Owner      string  `json:"owner,omitempty"`  // the advance that claims, whose lease it renews
+	Anchor     *Expect `json:"anchor,omitempty"` // the loop's: the clock it read (Sim and Real)
 }
 
 type claimJobsArgs struct {
@@ -464,15 +465,16 @@ func (s *Scheduler) RunNow(ctx context.Context, members ...string) error {
 func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 	n := 0
 	owner, _ := ctx.Value(advanceOwnerKey{}).(string)
+	anchor, _ := ctx.Value(loopAnchorKey{}).(*Expect)
 	width, limit := 1, claimBatch
 	if ref, ok := ctx.Value(lagRefKey{}).(lagRef); ok && ref.trigger == TriggerLoop {
 		width = s.opts.Lanes
 	}
 	for {
 		batch, err := claimScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey, s.clock.key},
-			claimArgs{DueBy: until.UnixMilli(), LeaseUntil: s.leaseUntil(), Limit: limit, Owner: owner}).StringSlice()
+			claimArgs{DueBy: until.UnixMilli(), LeaseUntil: s.leaseUntil(), Limit: limit, Owner: owner, Anchor: anchor}).StringSlice()
 		if err != nil {
-			return n, fmt.Errorf("claim jobs: %w", err)
+			return n, claimRefusal(err)
 		}
 		if len(batch) == 0 {
 			return n, nil
@@ -495,6 +497,31 @@ func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 			}
 		}
 	}
+}
+
+// ErrSuperseded is the refusal of an advance that is no longer the
+// namespace's: a reset ended it, or another process took it over after
+// its lease ran out (it had stopped renewing it, stalled for that long).
+var ErrSuperseded = Conflict("the advance was ended by a reset of the namespace, or finished by another process after this one stalled past its lease; read the clock, or retry with the advance's Idempotency-Key for its answer")
+
+// errClockSetAnew is the refusal of the loop's claim when the clock was
+// set anew since the loop read it: it looks again.
+var errClockSetAnew = errors.New("the clock was set anew since it was read")
+
+// loopAnchorKey marks the context of the loop's carrying out with the
+// anchor of the clock it read (*Expect: Sim and Real).
+type loopAnchorKey struct{}
+
+// claimRefusal is the error of a claim (claim.lua) or a look at what is
+// pending (pending.lua).
+func claimRefusal(err error) error {
+	switch {
+	case redis.HasErrorPrefix(err, "SUPERSEDED"):
+		return ErrSuperseded
+	case redis.HasErrorPrefix(err, "CLOCK"):
+		return errClockSetAnew
+	}
+	return fmt.Errorf("claim jobs: %w", err)
 }
 
 // releaseEvery is how many carried-out jobs runInOrder holds, at most,
@@ -1026,6 +1053,9 @@ func (s *Scheduler) Drain(ctx context.Context, until time.Time) error {
 			args.Owner, args.LeaseUntil = owner, s.leaseUntil()
 		}
 		state, err := pendingScript.Run(ctx, s.rdb, []string{s.dueKey, s.flyKey, s.clock.key}, args).Int()
+		if redis.HasErrorPrefix(err, "SUPERSEDED") {
+			return ErrSuperseded
+		}
 		if err != nil {
 			return fmt.Errorf("read pending jobs: %w", err)
 		}
@@ -1125,7 +1155,12 @@ func (s *Scheduler) Tick(ctx context.Context) (time.Time, error) {
 	if due.After(now.Now) {
 		return s.real().Add(realWait(due.Sub(now.Now), now.Scale)), nil
 	}
-	if _, err := s.RunDue(s.fromLoop(ctx, now), now.Now); err != nil {
+	loop := s.fromLoop(ctx, now)
+	if sim, ok := v[0].(string); ok {
+		real, _ := v[1].(string)
+		loop = context.WithValue(loop, loopAnchorKey{}, &Expect{Sim: sim, Real: real})
+	}
+	if _, err := s.RunDue(loop, now.Now); err != nil && !errors.Is(err, errClockSetAnew) {
 		return time.Time{}, err
 	}
 	return s.real(), nil // look again at once: what it scheduled may be due
