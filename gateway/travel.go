@@ -41,27 +41,28 @@ func (g *Gateway) indexed(ctx context.Context, phone, key, what string) ([]Messa
 }
 
 // nothingOnItsWay tells whether nothing can reach phone by itself: the
-// clock is paused (as the snapshot holds it, then as the store does), no
-// message to phone is on its way, and no sender still has one to hand over
-// (Config.Coming). It costs nothing while the snapshot has the clock
-// running.
+// clock is paused, as the store holds it (another process may have paused
+// it since this one read it), no message to phone is on its way, and no
+// sender still has one to hand over (Config.Coming). One round trip, and
+// only for a poll that would wait.
 func (g *Gateway) nothingOnItsWay(ctx context.Context, phone string) (bool, error) {
-	snap, err := g.state.Snapshot(ctx)
-	if err != nil {
-		return false, err
-	}
-	if !snap.Now().Paused {
-		return false, nil
-	}
 	p := g.rdb.Pipeline()
 	paused := p.HGet(ctx, g.ks.Clock(), "paused")
 	travelling := p.ZCard(ctx, g.ks.PhoneTravelling(phone))
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return false, fmt.Errorf("read the messages on their way to %s: %w", phone, err)
 	}
-	if v, err := paused.Result(); err == nil && v != "1" {
-		g.state.Forget() // the clock runs: the snapshot is behind
-		return false, nil
+	switch v, err := paused.Result(); {
+	case errors.Is(err, redis.Nil): // the clock was never set: as it starts
+		snap, err := g.state.Snapshot(ctx)
+		if err != nil {
+			return false, err
+		}
+		if !snap.Now().Paused {
+			return false, nil
+		}
+	case err != nil || v != "1":
+		return false, nil // the clock runs
 	}
 	if travelling.Val() > 0 {
 		return false, nil

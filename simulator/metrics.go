@@ -17,10 +17,23 @@ func newStoreMetrics(reg prometheus.Registerer) *prometheus.CounterVec {
 		Name: "smsim_redis_errors_total",
 		Help: "Redis commands of this instance that failed (unreachable store, timeout, error reply), by command. " +
 			"A missing key (redis.Nil), a script not yet cached (NOSCRIPT, run again with EVAL), a script that " +
-			"refused a stale plan (STALE) or its place in a run of scripts (RUN; both carried out again), a command " +
+			"refused a stale plan (STALE) or its place in a run of scripts (RUN; both carried out again), a claim of jobs " +
+			"refused to an advance that ended or to a loop whose clock was set anew (SUPERSEDED, CLOCK), a command " +
 			"whose caller gave up or ran out of its own time (a long poll's timeout) and a feature the client " +
 			"asks for as it connects and goes without (CLIENT SETINFO before Redis 7.2) are not failures.",
 	}, []string{"command"})
+	reg.MustRegister(c)
+	return c
+}
+
+// newChangesMetric registers the count of the words of changes heard.
+func newChangesMetric(reg prometheus.Registerer) prometheus.Counter {
+	c := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "smsim_changes_heard_total",
+		Help: "Words of another process on the same Redis that it set a namespace's clock or fault profile, or reset it " +
+			"(and of a Pub/Sub connection that came back, when words may have been lost): on each, this instance reads " +
+			"the namespace's clock and fault profile afresh before it serves it again.",
+	})
 	reg.MustRegister(c)
 	return c
 }
@@ -56,13 +69,14 @@ func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 // count counts a failed command, unless its failure is no fault of the
 // store: a missing key, a script to load, a script's refusal of a stale
 // plan (its caller plans again) or of its place in a run (the scheduler
-// sends it again), a caller that gave up or whose own time
+// sends it again), a claim refused to an advance that ended or to a loop
+// whose clock was set anew (SUPERSEDED, CLOCK), a caller that gave up or whose own time
 // ran out (a long poll's timeout), a feature go-redis asks the server for
 // as it connects and goes without when refused (CLIENT SETINFO before
 // Redis 7.2, CLIENT MAINT_NOTIFICATIONS).
 func (h redisHook) count(ctx context.Context, cmd redis.Cmder, err error) {
 	if err == nil || errors.Is(err, redis.Nil) || redis.HasErrorPrefix(err, "NOSCRIPT") || redis.HasErrorPrefix(err, "STALE") ||
-		redis.HasErrorPrefix(err, "RUN") || ctx.Err() != nil {
+		redis.HasErrorPrefix(err, "RUN") || redis.HasErrorPrefix(err, "SUPERSEDED") || redis.HasErrorPrefix(err, "CLOCK") || ctx.Err() != nil {
 		return
 	}
 	if cmd.Name() == "client" && redis.HasErrorPrefix(err, "unknown subcommand") {

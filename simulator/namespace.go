@@ -48,6 +48,7 @@ type Namespace struct {
 	kept      atomic.Int64  // the used at which its long-lived keys were last kept until its last use, idle but not dropped
 	webhooked string        // the process-wide set of the namespaces that have webhooks
 	ttl       time.Duration // its keys' lifetime unwritten, core.Limits.NamespaceTTL (0: none)
+	self      string        // the process's name in its words on core.ChangesChannel
 
 	// gate is held (read) by the requests that write to the namespace
 	// (Hold), and by the loop around its looks (core.Scheduler.SetGate);
@@ -65,7 +66,7 @@ type Namespace struct {
 // build makes the components of namespace name; it writes nothing.
 func (w *World) build(name string) (*Namespace, error) {
 	ks := core.Keyspace{Prefix: w.cfg.KeyPrefix, Namespace: name}
-	n := &Namespace{name: name, ks: ks, rdb: w.rdb, log: w.log, webhooked: w.webhookedKey(), ttl: w.cfg.Limits.NamespaceTTL}
+	n := &Namespace{name: name, ks: ks, rdb: w.rdb, log: w.log, webhooked: w.webhookedKey(), ttl: w.cfg.Limits.NamespaceTTL, self: w.self}
 	n.clock = core.NewClock(w.rdb, ks, w.cfg.ClockStart, nil)
 	n.sched = core.NewScheduler(w.rdb, ks, n.clock, w.log, w.reg, w.cfg.Scheduler)
 	n.sched.SetGate(&n.gate)
@@ -245,7 +246,7 @@ func (n *Namespace) SetClock(ctx context.Context, scale *float64, paused *bool) 
 		return core.ClockState{}, err
 	}
 	st, err := n.clock.Set(ctx, scale, paused)
-	n.state.Forget()
+	n.changed(ctx, false)
 	if err != nil {
 		return core.ClockState{}, err
 	}
@@ -268,7 +269,7 @@ func (n *Namespace) Advance(ctx context.Context, d time.Duration) (core.ClockSta
 // answers as that advance did (core.Scheduler.AdvanceOnce).
 func (n *Namespace) AdvanceOnce(ctx context.Context, d time.Duration, key string) (core.ClockState, error) {
 	st, replayed, err := n.sched.AdvanceOnce(ctx, d, key)
-	n.state.Forget()
+	n.changed(ctx, false)
 	if err != nil {
 		return core.ClockState{}, err
 	}
@@ -307,7 +308,7 @@ func (n *Namespace) PutFaults(ctx context.Context, body []byte) (core.Faults, er
 		return core.Faults{}, err
 	}
 	f, err := n.faults.Put(ctx, body)
-	n.state.Forget()
+	n.changed(ctx, false)
 	if err != nil {
 		return core.Faults{}, err
 	}
@@ -328,7 +329,7 @@ func (n *Namespace) PatchFaults(ctx context.Context, body []byte) (core.Faults, 
 		return core.Faults{}, err
 	}
 	f, err := n.faults.Patch(ctx, body)
-	n.state.Forget()
+	n.changed(ctx, false)
 	if err != nil {
 		return core.Faults{}, err
 	}
@@ -390,6 +391,37 @@ func (n *Namespace) SetPhoneProfile(ctx context.Context, phone string, p gateway
 	return nil
 }
 
+// changed drops what this process holds of the namespace's clock and
+// fault profile after it set them — and of its phones after a reset — and
+// tells the other processes on the store to do the same
+// (World.changedElsewhere): a change made through one process is seen by
+// the others' next requests, those that only read them too. The word goes
+// by Pub/Sub, within about a round trip; a write checks them in Redis
+// besides (core.Snapshot).
+func (n *Namespace) changed(ctx context.Context, reset bool) {
+	n.forget(reset)
+	kind := ""
+	if reset {
+		kind = resetWord
+	}
+	word := n.name + "\n" + kind + "\n" + n.self
+	if err := n.rdb.Publish(context.WithoutCancel(ctx), core.ChangesChannel(n.ks.Prefix), word).Err(); err != nil {
+		n.log.WarnContext(ctx, "telling the other processes of a change", "err", err)
+	}
+}
+
+// resetWord marks the word of a reset on core.ChangesChannel.
+const resetWord = "reset"
+
+// forget drops what the process holds of the namespace's clock and fault
+// profile, and after a reset of its phones.
+func (n *Namespace) forget(reset bool) {
+	n.state.Forget()
+	if reset {
+		n.gw.Forget()
+	}
+}
+
 // Hold lets a request write to the namespace until leave: a reset waits
 // for it (and it for a reset under way). A reset holds nothing of it.
 func (n *Namespace) Hold() (leave func()) {
@@ -417,8 +449,7 @@ func (n *Namespace) Reset(ctx context.Context) (core.ClockState, error) {
 		return core.ClockState{}, fmt.Errorf("reset: %w", err)
 	}
 	err = n.clock.Reset(ctx)
-	n.state.Forget()
-	n.gw.Forget()
+	n.changed(ctx, true)
 	if err != nil {
 		return core.ClockState{}, err
 	}
@@ -486,7 +517,7 @@ func (n *Namespace) ApplyScenario(ctx context.Context, body []byte) (ScenarioRes
 		return ScenarioResult{}, err
 	}
 	err = n.faults.Set(ctx, f)
-	n.state.Forget()
+	n.changed(ctx, false)
 	if err != nil {
 		return ScenarioResult{}, err
 	}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"regexp"
 	"runtime/debug"
@@ -132,11 +133,13 @@ type World struct {
 	rnd    *core.Source
 	errs   *prometheus.CounterVec
 	health health
-	loop   *core.Loop       // the one scheduler loop of every namespace
-	sub    *core.Subscriber // the one Pub/Sub connection of every namespace's live feed
-	jrnl   *journal         // the requests every namespace's journal has yet to write
-	hooks  *webhook.Network // where every namespace's webhooks may go, and the one client that posts them
-	born   time.Time        // when New made it: the default namespace's last use when no other is known
+	loop   *core.Loop         // the one scheduler loop of every namespace
+	sub    *core.Subscriber   // the one Pub/Sub connection of every namespace's live feed
+	jrnl   *journal           // the requests every namespace's journal has yet to write
+	hooks  *webhook.Network   // where every namespace's webhooks may go, and the one client that posts them
+	born   time.Time          // when New made it: the default namespace's last use when no other is known
+	self   string             // names the process in its words on core.ChangesChannel, which it skips
+	heard  prometheus.Counter // smsim_changes_heard_total
 
 	mu     sync.Mutex            // guards spaces and runCtx
 	spaces map[string]*Namespace // the namespaces this process has built
@@ -196,12 +199,14 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 		return nil, fmt.Errorf("namespace TTL %s: must be 0 (never) or at least the idle period (%s), "+
 			"so that a namespace in use keeps its keys", core.FormatDuration(ttl), core.FormatDuration(cfg.NamespaceIdle))
 	}
-	w := &World{cfg: cfg, rdb: cfg.Redis, log: cfg.Log, reg: cfg.Registry, spaces: map[string]*Namespace{}, release: debug.FreeOSMemory, born: time.Now()}
+	w := &World{cfg: cfg, rdb: cfg.Redis, log: cfg.Log, reg: cfg.Registry, spaces: map[string]*Namespace{}, release: debug.FreeOSMemory, born: time.Now(),
+		self: strconv.FormatUint(rand.Uint64(), 36)}
 	w.rnd = core.NewSource()
 	if cfg.Seed != nil {
 		w.rnd = core.NewSeededSource(*cfg.Seed)
 	}
 	w.errs = newStoreMetrics(w.reg)
+	w.heard = newChangesMetric(w.reg)
 	w.reg.MustRegister(poolCollector{w.rdb})
 	if cfg.JournalMax == 0 {
 		cfg.JournalMax = core.DefaultJournalMax
@@ -239,10 +244,38 @@ func (w *World) Start(ctx context.Context) error {
 		w.loop.Add(n.sched)
 	}
 	w.mu.Unlock()
+	if err := w.sub.Note(ctx, core.ChangesChannel(w.cfg.KeyPrefix), w.changedElsewhere); err != nil {
+		cancel()
+		return err
+	}
 	for _, run := range []func(context.Context){w.probe, w.loop.Run, w.jrnl.run, w.sub.Run, w.supervise} {
 		w.wg.Go(func() { run(runCtx) })
 	}
 	return nil
+}
+
+// changedElsewhere takes a process's word that it set the clock or the
+// fault profile of a namespace, or reset it (Namespace.changed): what this
+// process holds of them is read afresh before it serves the namespace
+// again — its journal's times, its API faults, its plans. "" is the word
+// of a connection that broke: any word may have been lost.
+func (w *World) changedElsewhere(word string) {
+	f := strings.Split(word, "\n") // name, kind, process
+	if len(f) == 3 && f[2] == w.self {
+		return // its own: it forgot already
+	}
+	name, kind := f[0], ""
+	if len(f) > 1 {
+		kind = f[1]
+	}
+	w.heard.Inc()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, n := range w.spaces {
+		if word == "" || n.name == name {
+			n.forget(word == "" || kind == resetWord)
+		}
+	}
 }
 
 // Stop ends the background work and waits for it: long polls and sockets

@@ -48,6 +48,9 @@ var (
 	keyWebhooked = KeyDef{Name: "webhooked", Type: "set", Shared: true,
 		Writer:   "simulator.Namespace (RegisterWebhook, DeleteWebhook, Reset): the namespaces that have webhooks; every process runs their dispatchers, and no other",
 		Lifetime: "forever; a namespace until its last hook is deleted, it is reset, or it leaves `namespaces` past --namespace-ttl"}
+	keyChanges = KeyDef{Name: "changes", Type: "channel", Shared: true,
+		Writer:   "simulator.Namespace: the name of a namespace whose clock or fault profile a process set, or that it reset; every process listens, and reads that namespace's clock and profile afresh before it serves it again",
+		Lifetime: "nothing is stored: a Pub/Sub channel"}
 	keyClock = KeyDef{Name: "clock", Type: "hash", LongLived: true,
 		Writer: "core.Clock (clock_init.lua, clock_move.lua): the anchor `sim` (simulated ms) read at `real` (real ms), `scale`, `paused`; " +
 			"core.Scheduler's advances (clock_advance.lua, clock_take.lua, clock_finish.lua): while one is unfinished, its target `advance_to` (simulated ms), " +
@@ -162,7 +165,7 @@ var (
 
 // keyDefs are the keys of the store, in the order of KEYS.md.
 var keyDefs = []KeyDef{
-	keyNamespaces, keyWebhooked,
+	keyNamespaces, keyWebhooked, keyChanges,
 	keyClock, keyFaults, keyEvents, keyLive, keySeq, keySchedDue, keySchedInflight, keySchedRun, keySchedDead,
 	keyFilings, keyFilingsByStatus, keyFiling, keyWho, keyCode, keyMagicSpurious, keyMagicAPI, keyAPICalls, keyJournal,
 	keyMessage, keyPhones, keyPhoneProfile, keyPhoneInbox, keyPhoneBlocked, keyPhoneTravelling, keyPhoneFailed, keyPhoneScript, keyThrottles,
@@ -176,6 +179,11 @@ func KeyDefs() []KeyDef { return slices.Clone(keyDefs) }
 // NamespacesKey is the sorted set of the namespaces in use, shared by
 // every namespace under prefix.
 func NamespacesKey(prefix string) string { return prefix + ":" + keyNamespaces.Name }
+
+// ChangesChannel is the Pub/Sub channel on which the processes under
+// prefix tell each other the namespaces whose clock or fault profile they
+// changed.
+func ChangesChannel(prefix string) string { return prefix + ":" + keyChanges.Name }
 
 // WebhookedKey is the set of the namespaces under prefix that have
 // webhooks.

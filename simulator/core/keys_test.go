@@ -79,7 +79,7 @@ func TestEveryKeyHasItsFunction(t *testing.T) {
 		}
 		built = append(built, placeholder.ReplaceAllString(v.Method(i).Call(in)[0].String(), "<x>"))
 	}
-	for _, k := range []string{core.NamespacesKey("<prefix>"), core.WebhookedKey("<prefix>")} {
+	for _, k := range []string{core.NamespacesKey("<prefix>"), core.WebhookedKey("<prefix>"), core.ChangesChannel("<prefix>")} {
 		built = append(built, placeholder.ReplaceAllString(k, "<x>"))
 	}
 	var registered []string

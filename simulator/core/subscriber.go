@@ -26,10 +26,11 @@ type Subscriber struct {
 
 	mu        sync.Mutex
 	ps        *redis.PubSub
-	feeds     map[string]*Feed // by channel: the feeds listened for
-	refs      map[string]int   // by channel: listens not stopped yet
-	confirmed map[string]int   // by channel: subscriptions the store confirmed
-	changed   chan struct{}    // closed, and made anew, at each confirmation
+	feeds     map[string]*Feed                // by channel: the feeds listened for
+	notes     map[string]func(payload string) // by channel: what a message on it does (Note)
+	refs      map[string]int                  // by channel: listens not stopped yet
+	confirmed map[string]int                  // by channel: subscriptions the store confirmed
+	changed   chan struct{}                   // closed, and made anew, at each confirmation
 	running   bool
 	lost      bool // the connection broke: the feeds catch up once it is back
 }
@@ -38,7 +39,7 @@ type Subscriber struct {
 // connection is made by the first listen.
 func NewSubscriber(rdb redis.UniversalClient, log *slog.Logger) *Subscriber {
 	return &Subscriber{rdb: rdb, log: log.With("component", "subscriber"), ps: rdb.Subscribe(context.Background()),
-		running: true, feeds: map[string]*Feed{}, refs: map[string]int{}, confirmed: map[string]int{},
+		running: true, feeds: map[string]*Feed{}, notes: map[string]func(string){}, refs: map[string]int{}, confirmed: map[string]int{},
 		changed: make(chan struct{})}
 }
 
@@ -91,8 +92,12 @@ func (s *Subscriber) Run(ctx context.Context) {
 			}
 		case *redis.Message:
 			s.mu.Lock()
-			f := s.feeds[m.Channel]
+			f, note := s.feeds[m.Channel], s.notes[m.Channel]
 			s.mu.Unlock()
+			if note != nil {
+				note(m.Payload)
+				continue
+			}
 			if f == nil {
 				continue
 			}
@@ -115,16 +120,42 @@ func (s *Subscriber) subscribed(ctx context.Context, channel string) {
 	close(s.changed)
 	s.changed = make(chan struct{})
 	var catchUp []*Feed
+	var missed []func(string)
 	if s.lost {
 		for _, f := range s.feeds {
 			catchUp = append(catchUp, f)
 		}
+		for _, note := range s.notes {
+			missed = append(missed, note)
+		}
 		s.lost = false
 	}
 	s.mu.Unlock()
+	for _, note := range missed {
+		note("") // what came while the connection was down is lost
+	}
 	for _, f := range catchUp {
 		f.catchUp(ctx)
 	}
+}
+
+// Note has the subscriber call do with the payload of each message on
+// channel, from the goroutine that reads the connection, for as long as it
+// runs; and with "" once the connection broke and came back, when messages
+// may have been lost. It returns without waiting for the store to confirm
+// the subscription.
+func (s *Subscriber) Note(ctx context.Context, channel string, do func(payload string)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.running {
+		return errors.New("the subscriber does not run")
+	}
+	s.notes[channel] = do
+	if err := s.ps.Subscribe(ctx, channel); err != nil {
+		delete(s.notes, channel)
+		return fmt.Errorf("listen to %s: %w", channel, err)
+	}
+	return nil
 }
 
 // listen has the subscriber hand the events of channel to f, and returns

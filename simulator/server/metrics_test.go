@@ -33,6 +33,7 @@ var metricNames = []string{
 	"smsim_orders",
 	"smsim_scheduler_events_total",
 	"smsim_scheduler_dead_jobs_total",
+	"smsim_changes_heard_total",
 	"smsim_scheduler_lag_seconds",
 	"smsim_websocket_connections",
 	"smsim_long_polls",
@@ -190,6 +191,10 @@ func TestMetricsNamesHelpAndTheyMove(t *testing.T) {
 	if resp, b := rawRequest(t, "POST", e.url+"/admin/v1/reset", "", "", nil); resp.StatusCode != http.StatusUnsupportedMediaType {
 		t.Fatalf("a reset without a type: %d %s, want 415", resp.StatusCode, b)
 	}
+
+	// a change made through another process, of which this one hears
+	e.newInstance().patchFaults(`{"drop_rate":0}`)
+	waitValue(t, e.reg, "smsim_changes_heard_total", nil, 1)
 
 	after := families(t, e.reg)
 	for _, name := range metricNames {

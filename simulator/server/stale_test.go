@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"smsim/gateway"
 	"smsim/miit"
 	"smsim/simulator/core"
+	"smsim/simulator/server"
 )
 
 // staleCounter counts the scripts a process's store client had refused as
@@ -76,13 +78,31 @@ func (c *staleCounter) maybeBefore(cmd redis.Cmder) {
 	}
 }
 
+// muted keeps a process's words of its changes (core.ChangesChannel) from
+// the others, as a word lost on the way would be.
+type muted struct{}
+
+func (muted) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (muted) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "publish" && strings.HasSuffix(fmt.Sprint(cmd.Args()[1]), ":changes") {
+			return nil
+		}
+		return next(ctx, cmd)
+	}
+}
+func (muted) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
 // A process keeps the clock and the fault profile it read; a change made
-// through another process is seen by its next request all the same: the
-// script the request runs finds what it was planned with changed, refuses
-// it, and the request is planned again with what is stored now. Each case
-// warms process a's snapshot with a first request, changes the profile (or
-// the clock) through process b, then checks that a's next request acts by
-// the change, and that it was refused once as stale on the way.
+// through another process is seen by its next request all the same, even
+// when the other's word of it is lost (muted): the script the request runs
+// finds what it was planned with changed, refuses it, and the request is
+// planned again with what is stored now. Each case warms process a's
+// snapshot with a first request, changes the profile (or the clock)
+// through process b, then checks that a's next request acts by the
+// change, and that it was refused once as stale on the way.
 func TestAProfileChangedElsewhereIsSeenByTheNextRequest(t *testing.T) {
 	const phone, second = "13800000001", "13800000002"
 	cases := []struct {
@@ -172,6 +192,7 @@ func TestAProfileChangedElsewhereIsSeenByTheNextRequest(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			a, b := e.instance, e.newInstance()
+			b.rdb.AddHook(muted{})
 			var stale staleCounter
 			a.rdb.AddHook(&stale)
 			tc.setup(a)
@@ -222,5 +243,42 @@ func TestSyncJobPlansAgainWhenTheProfileChangedUnderIt(t *testing.T) {
 	defer stale.mu.Unlock()
 	if stale.before != nil {
 		t.Error("no sync script ran")
+	}
+}
+
+// A change made through one process reaches what another only reads, not
+// only what it writes: a long poll that would wait reads the clock's pause
+// from Redis, word or none; and once the word of a change has come, the
+// journal dates a call by the clock as it now stands, and the API faults
+// are those now set, from the first call on.
+func TestAChangeElsewhereReachesWhatAProcessOnlyReads(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.instance, e.newInstance()
+	const phone = "13800000001"
+	a.call("PUT", "/admin/v1/clock", `{"paused":false}`, 200, nil)
+	a.call("GET", "/phones/v1/"+phone+"/messages", nil, 200, nil) // a holds the clock running, the profile without API faults
+
+	quiet := e.newInstance()
+	quiet.rdb.AddHook(muted{})
+	quiet.call("PUT", "/admin/v1/clock", `{"paused":true}`, 200, nil)
+	if p := a.next(phone, "timeout=20s"); p.code != http.StatusNoContent || p.wait != server.WaitNothingOnItsWay || p.took > 10*time.Second {
+		t.Fatalf("a poll after the clock was paused elsewhere, word lost: %d %q after %v, want 204 nothing_on_its_way at once", p.code, p.wait, p.took)
+	}
+
+	words := value(t, a.reg, "smsim_changes_heard_total", nil)
+	b.advance("5h")
+	b.patchFaults(`{"api_faults":[{"route":"POST /miit/v1/validations","next":[{"calls":1,"status":503}]}]}`)
+	waitValue(t, a.reg, "smsim_changes_heard_total", nil, words+2) // a word goes by Pub/Sub, beside the requests
+	var clock core.ClockState
+	b.call("GET", "/admin/v1/clock", nil, 200, &clock)
+	if c, body := a.do("POST", "/miit/v1/validations", validation(phone)); c != http.StatusServiceUnavailable {
+		t.Fatalf("the first validation after the API fault was set elsewhere: %d %s, want the 503", c, body)
+	}
+	if c, body := a.do("POST", "/miit/v1/validations", validation(phone)); c != http.StatusOK {
+		t.Fatalf("the second validation: %d %s, want 200", c, body)
+	}
+	got := a.requests("?route=POST%20/miit/v1/validations")
+	if len(got) != 2 || !got[0].At.Equal(clock.Now) || !got[1].At.Equal(clock.Now) {
+		t.Fatalf("the journal %+v, want two calls at %s (the paused clock, advanced elsewhere)", got, clock.Now)
 	}
 }
