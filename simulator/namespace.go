@@ -70,6 +70,10 @@ func (w *World) build(name string) (*Namespace, error) {
 	n.clock = core.NewClock(w.rdb, ks, w.cfg.ClockStart, nil)
 	n.sched = core.NewScheduler(w.rdb, ks, n.clock, w.log, w.reg, w.cfg.Scheduler)
 	n.sched.SetGate(&n.gate)
+	n.sched.OnTakeOver(func(ctx context.Context, st core.ClockState) {
+		n.changed(ctx, false)
+		n.advanced(ctx, st)
+	})
 	n.faults = core.NewFaultStore(w.rdb, ks)
 	n.state = core.NewState(n.clock, n.faults, w.cfg.Limits)
 	n.sched.UseState(n.state)
@@ -276,6 +280,15 @@ func (n *Namespace) AdvanceOnce(ctx context.Context, d time.Duration, key string
 	if replayed {
 		return st, nil
 	}
+	n.advanced(ctx, st)
+	return st, nil
+}
+
+// advanced does what follows an advance, this process's or one it took
+// over from a process that died (core.Scheduler.OnTakeOver): the live
+// codes' keys live until their deadlines, nearer now in real time, and
+// the event log has the clock.
+func (n *Namespace) advanced(ctx context.Context, st core.ClockState) {
 	if !st.Paused {
 		// the deadlines came nearer in real time (a paused clock's codes
 		// are kept, whatever the time)
@@ -284,7 +297,6 @@ func (n *Namespace) AdvanceOnce(ctx context.Context, d time.Duration, key string
 		}
 	}
 	n.Emit(ctx, st.Now, core.KindClock, st)
-	return st, nil
 }
 
 // ClockState reads the clock as the namespace serves it: an advance whose

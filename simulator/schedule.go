@@ -126,6 +126,9 @@ func (n *Namespace) Schedule(ctx context.Context, f JobFilter, limit int) ([]Sch
 // clock, the clock lands past to by the time the request took. key is the
 // advance's Idempotency-Key ("" for none: AdvanceOnce).
 func (n *Namespace) AdvanceTo(ctx context.Context, to time.Time, key string) (core.ClockState, error) {
+	if st, ok, err := n.sched.Replayed(ctx, key); ok || err != nil {
+		return st, err // a retry: answered as it was, whatever the clock reads now
+	}
 	now, err := n.clock.Now(ctx)
 	if err != nil {
 		return core.ClockState{}, err
@@ -152,6 +155,9 @@ func (n *Namespace) AdvanceTo(ctx context.Context, to time.Time, key string) (co
 // 409, and the clock stays. key is the advance's Idempotency-Key ("" for
 // none: AdvanceOnce).
 func (n *Namespace) AdvanceNext(ctx context.Context, f JobFilter, key string) (core.ClockState, ScheduledJob, error) {
+	if st, ok, err := n.sched.Replayed(ctx, key); ok || err != nil {
+		return st, ScheduledJob{}, err // a retry: answered as it was, its job carried out since
+	}
 	next, err := n.Schedule(ctx, f, 1)
 	if err != nil {
 		return core.ClockState{}, ScheduledJob{}, err

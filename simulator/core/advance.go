@@ -59,7 +59,12 @@ type clockFinishArgs struct {
 	Owner  string `json:"owner"`
 	Answer string `json:"answer,omitempty"`  // JSON of a ClockState
 	GiveUp bool   `json:"give_up,omitempty"` // the owner failed: any process may take the advance over
+	Keep   int    `json:"keep"`              // the answers of keyed advances kept (KeptAdvances)
 }
+
+// KeptAdvances is how many keyed advances' answers the clock keeps, for a
+// retry of one whose process died before the API recorded its answer.
+const KeptAdvances = 64
 
 // clockFields are the fields of the clock's hash that make its state;
 // advanceFields tell of an unfinished advance.
@@ -187,7 +192,7 @@ func (s *Scheduler) finishAdvance(ctx context.Context, owner string, to time.Tim
 	if err != nil {
 		return ClockState{}, fmt.Errorf("finish advance: %w", err)
 	}
-	err = clockFinish.Run(ctx, s.rdb, []string{s.clock.key}, clockFinishArgs{Owner: owner, Answer: string(answer)}).Err()
+	err = clockFinish.Run(ctx, s.rdb, []string{s.clock.key}, clockFinishArgs{Owner: owner, Answer: string(answer), Keep: KeptAdvances}).Err()
 	s.signalReleased()
 	if err != nil {
 		return ClockState{}, fmt.Errorf("finish advance: %w", err)
@@ -217,10 +222,57 @@ func (s *Scheduler) takeOver(ctx context.Context) (time.Time, error) {
 	case "taken":
 		ms, _ := strconv.ParseInt(out[1], 10, 64)
 		s.log.WarnContext(ctx, "finishing an advance whose process stopped before it finished", "to", time.UnixMilli(ms).UTC())
-		_, err := s.finishAdvance(ctx, owner, time.UnixMilli(ms).UTC())
+		st, err := s.finishAdvance(ctx, owner, time.UnixMilli(ms).UTC())
+		if err == nil && s.takenOver != nil {
+			s.takenOver(ctx, st)
+		}
 		return time.Time{}, err
 	}
 	return time.Time{}, nil
+}
+
+// OnTakeOver has the scheduler call f with the clock once it finished an
+// advance another process left unfinished, as that process would have
+// after its advance (the namespace's event of the clock). Call it before
+// Run.
+func (s *Scheduler) OnTakeOver(f func(ctx context.Context, st ClockState)) { s.takenOver = f }
+
+// Replayed answers what the advance of key answered when key is the
+// Idempotency-Key of an advance of the namespace: the latest, or one whose
+// answer the clock keeps (KeptAdvances); one unfinished is finished or
+// awaited first. It answers false for any other key: a request computes
+// its advance (to a time, to the next job) only then, so that its retry is
+// answered as it was whatever the clock reads now.
+func (s *Scheduler) Replayed(ctx context.Context, key string) (ClockState, bool, error) {
+	if key == "" {
+		return ClockState{}, false, nil
+	}
+	for {
+		v, err := s.rdb.HMGet(ctx, s.clock.key, "advance_key", "advanced_key", "advanced", "advanced:"+key).Result()
+		if err != nil {
+			return ClockState{}, false, fmt.Errorf("read the clock's advances: %w", err)
+		}
+		str := func(x any) string { t, _ := x.(string); return t }
+		answer := ""
+		switch {
+		case str(v[0]) == key:
+			if err := s.awaitAdvance(ctx); err != nil {
+				return ClockState{}, false, err
+			}
+			continue
+		case str(v[1]) == key:
+			answer = str(v[2])
+		case v[3] != nil:
+			answer = str(v[3])
+		default:
+			return ClockState{}, false, nil
+		}
+		var st ClockState
+		if err := json.Unmarshal([]byte(answer), &st); err != nil {
+			return ClockState{}, false, fmt.Errorf("the answer kept for the key %q: %w", key, err)
+		}
+		return st, true, nil
+	}
 }
 
 // awaitAdvance returns once no advance is unfinished: it finishes one whose

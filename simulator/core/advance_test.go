@@ -203,6 +203,8 @@ func TestUnfinishedAdvanceIsFinishedByAnotherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	heir, ran := process("")
+	var finished []core.ClockState // what the heir's namespace is told (OnTakeOver)
+	heir.OnTakeOver(func(_ context.Context, st core.ClockState) { finished = append(finished, st) })
 	// the clock reads the target, the rest undone, until the lease ends
 	st, err := heir.Clock(ctx)
 	if err != nil || !st.Now.Equal(start.Add(24*time.Hour)) || len(ran) != 0 {
@@ -218,6 +220,9 @@ func TestUnfinishedAdvanceIsFinishedByAnotherProcess(t *testing.T) {
 	}
 	if fmt.Sprint(ran) != "map[5:1 6:1 7:1 8:1 9:1]" {
 		t.Errorf("the heir carried out %v, want 5 to 9 once each", ran)
+	}
+	if len(finished) != 1 || finished[0] != st {
+		t.Errorf("the heir told its namespace of %+v, want once the clock %+v", finished, st)
 	}
 	if n, _ := heir.Pending(ctx); n != 1 {
 		t.Errorf("%d jobs pending, want 1 (the one after the target)", n)
@@ -444,5 +449,43 @@ func TestTheLoopClaimsNoMoreOnceTheClockIsSetAnew(t *testing.T) {
 	}
 	if n, _ := other.Pending(ctx); n != 1 {
 		t.Fatalf("%d jobs pending, want 1: the one scheduled after the reset", n)
+	}
+}
+
+// A retry of an advance is answered as it was, not only for the latest
+// advance's key: the clock keeps the answers of its latest KeptAdvances
+// keyed advances, for a retry whose first request's process died before
+// the API recorded its answer. A reset forgets them.
+func TestAnEarlierAdvanceKeyIsStillReplayed(t *testing.T) {
+	ctx := context.Background()
+	e := newSchedEnv(t)
+	s := e.scheduler(t)
+	first, _, err := s.AdvanceOnce(ctx, time.Hour, "k0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= core.KeptAdvances; i++ {
+		if _, _, err := s.AdvanceOnce(ctx, time.Minute, fmt.Sprintf("k%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := start.Add(time.Hour + core.KeptAdvances*time.Minute)
+	again, replayed, err := s.AdvanceOnce(ctx, time.Hour, "k1")
+	if err != nil || !replayed || !again.Now.Equal(start.Add(time.Hour+time.Minute)) {
+		t.Fatalf("a retry of k1 after %d later advances: %+v, replayed %v (%v), want its own answer", core.KeptAdvances-1, again, replayed, err)
+	}
+	if st, ok, err := s.Replayed(ctx, "k2"); err != nil || !ok || !st.Now.Equal(start.Add(time.Hour+2*time.Minute)) {
+		t.Fatalf("Replayed(k2): %+v, %v (%v)", st, ok, err)
+	}
+	if st, _ := s.Clock(ctx); !st.Now.Equal(now) {
+		t.Fatalf("the clock after the retries %s, want %s", st.Now, now)
+	}
+	// k0 is the oldest of KeptAdvances+1: forgotten, a new advance
+	if st, replayed, err := s.AdvanceOnce(ctx, time.Hour, "k0"); err != nil || replayed || st == first || !st.Now.Equal(now.Add(time.Hour)) {
+		t.Fatalf("k0, past the kept answers: %+v, replayed %v (%v), want a new advance to %s", st, replayed, err, now.Add(time.Hour))
+	}
+	resetNamespace(t, e)
+	if _, ok, err := s.Replayed(ctx, "k3"); err != nil || ok {
+		t.Fatalf("Replayed(k3) after a reset: %v (%v), want none", ok, err)
 	}
 }

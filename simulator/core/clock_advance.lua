@@ -1,7 +1,8 @@
 -- clock_advance starts an advance of the clock by args.add ms (see
--- Scheduler.Advance). A retry of the latest finished advance — its
--- Idempotency-Key args.key — moves nothing and answers {'replay', answer},
--- the clock that advance answered (JSON). While another advance is
+-- Scheduler.Advance). A retry of a finished advance — the latest, or one
+-- of those whose answers clock_finish keeps — with its Idempotency-Key
+-- args.key moves nothing and answers {'replay', answer}, the clock that
+-- advance answered (JSON). While another advance is
 -- unfinished it answers {'unfinished', target}: the caller finishes or
 -- awaits that one first. One that would pass args.max (simulated ms)
 -- answers {'past', now}. Otherwise it records the advance — its target
@@ -11,7 +12,11 @@
 local clock_key = KEYS[1]
 local c = redis.call('HMGET', clock_key, 'sim', 'real', 'scale', 'paused', 'advance_to', 'advanced_key', 'advanced')
 if not c[1] then return redis.error_reply('clock is not set') end
-if args.key ~= '' and c[6] == args.key then return {'replay', c[7]} end
+if args.key ~= '' then
+  if c[6] == args.key then return {'replay', c[7]} end
+  local kept = redis.call('HGET', clock_key, 'advanced:' .. args.key)
+  if kept then return {'replay', kept} end
+end
 if c[5] then return {'unfinished', c[5]} end
 local real = args.real
 local sim = tonumber(c[1])

@@ -54,7 +54,8 @@ var (
 	keyClock = KeyDef{Name: "clock", Type: "hash", LongLived: true,
 		Writer: "core.Clock (clock_init.lua, clock_move.lua): the anchor `sim` (simulated ms) read at `real` (real ms), `scale`, `paused`; " +
 			"core.Scheduler's advances (clock_advance.lua, clock_take.lua, clock_finish.lua): while one is unfinished, its target `advance_to` (simulated ms), " +
-			"`advance_key` (its Idempotency-Key), `advance_owner` and `advance_lease` (real ms); `advanced_key` and `advanced`, the key and answer of the latest finished advance that had one",
+			"`advance_key` (its Idempotency-Key), `advance_owner` and `advance_lease` (real ms); `advanced_key` and `advanced`, the key and answer of the latest finished advance that had one; " +
+			"`advanced:<key>`, the answers of the latest 64 keyed advances, whose keys `advanced_keys` lists, oldest first",
 		Lifetime: "long-lived; a reset sets it again to its start value"}
 	keyFaults = KeyDef{Name: "faults", Type: "string", LongLived: true,
 		Writer:   "core.FaultStore (SET, faults_patch.lua): the fault profile, JSON",

@@ -217,7 +217,8 @@ type Scheduler struct {
 	dead     *prometheus.CounterVec
 	metrics  *schedulerMetrics
 
-	gate *sync.RWMutex // held (read) around each look of the loop: SetGate
+	gate      *sync.RWMutex                            // held (read) around each look of the loop: SetGate
+	takenOver func(ctx context.Context, st ClockState) // OnTakeOver
 
 	mu       sync.Mutex      // guards wake, state and released
 	wake     func(time.Time) // set by the loop that serves the scheduler

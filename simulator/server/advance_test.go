@@ -32,7 +32,13 @@ import (
 // answers its status and body.
 func (in *instance) advanceWithKey(by, key string) (int, []byte) {
 	in.t.Helper()
-	req, err := http.NewRequest("POST", in.url+"/admin/v1/clock/advance", strings.NewReader(`{"by": "`+by+`"}`))
+	return in.advanceBodyWithKey(`{"by": "`+by+`"}`, key)
+}
+
+// advanceBodyWithKey posts an advance of body under an Idempotency-Key.
+func (in *instance) advanceBodyWithKey(body, key string) (int, []byte) {
+	in.t.Helper()
+	req, err := http.NewRequest("POST", in.url+"/admin/v1/clock/advance", strings.NewReader(body))
 	if err != nil {
 		in.t.Fatal(err)
 	}
@@ -91,6 +97,31 @@ func TestAdvanceIdempotencyKey(t *testing.T) {
 	}
 	if clocks != 3 {
 		t.Errorf("%d clock events, want 3: a replay moves nothing", clocks)
+	}
+}
+
+// A retry of an advance to a time, or to the next job, is answered as the
+// advance was, also when the API's record of its answer is gone (its
+// process died before it recorded it): on a running clock the time is past
+// by then, and the job carried out.
+func TestAdvanceToOrNextRetriedIsAnsweredAsItWas(t *testing.T) {
+	e := newEnv(t)
+	e.fixedLags("30m", "1m")
+	e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader("13900000081")})
+	e.call("PUT", "/admin/v1/clock", `{"paused":false,"scale":1}`, 200, nil)
+	to := fmt.Sprintf(`{"to": %q}`, t0.Add(10*time.Minute).Format(time.RFC3339))
+	for _, c := range []struct{ key, body string }{{"to-1", to}, {"next-1", `{"next": true, "kind": "miit.sync"}`}} {
+		code, first := e.advanceBodyWithKey(c.body, c.key)
+		if code != 200 {
+			t.Fatalf("advance %s: %d %s", c.body, code, first)
+		}
+		// the process that served it died before the API recorded its answer
+		if err := e.rdb.Del(context.Background(), e.keys().Answer(c.key)).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if code, again := e.advanceBodyWithKey(c.body, c.key); code != 200 || string(again) != string(first) {
+			t.Errorf("retried advance %s: %d %s, want 200 %s", c.body, code, again, first)
+		}
 	}
 }
 
