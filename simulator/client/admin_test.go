@@ -52,6 +52,30 @@ func TestClock(t *testing.T) {
 	}
 }
 
+// A POST sent again under the same Idempotency-Key does nothing again: an
+// advance retried moves the clock once, and answers as it did.
+func TestWithIdempotencyKey(t *testing.T) {
+	sim := runT(t)
+	ctx := client.WithIdempotencyKey(t.Context(), "day-1")
+	first, err := sim.Advance(ctx, 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := sim.Advance(ctx, 24*time.Hour)
+	if err != nil || again != first {
+		t.Fatalf("the advance retried with its key: %+v (%v), want %+v", again, err, first)
+	}
+	if _, err := sim.AdvanceTo(ctx, first.Now.Add(time.Hour)); !client.IsStatus(err, http.StatusUnprocessableEntity) {
+		t.Fatalf("another advance under the key: %v, want a 422", err)
+	}
+	if st, err := sim.Advance(t.Context(), time.Hour); err != nil || !st.Now.Equal(first.Now.Add(time.Hour)) {
+		t.Fatalf("an advance without the key: %+v (%v), want an hour on", st, err)
+	}
+	if st, err := sim.Clock(ctx); err != nil || !st.Now.Equal(first.Now.Add(time.Hour)) {
+		t.Fatalf("a GET under the key: %+v (%v)", st, err)
+	}
+}
+
 func TestFaultProfile(t *testing.T) {
 	sim := runT(t)
 	ctx := t.Context()

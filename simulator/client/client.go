@@ -175,6 +175,24 @@ func IsStatus(err error, status int) bool {
 	return errors.As(err, &e) && e.Status == status
 }
 
+type idempotencyKey struct{}
+
+// WithIdempotencyKey has the POSTs made with ctx carry the Idempotency-Key
+// key (up to 255 visible ASCII characters): a POST sent again with the same
+// key, after its answer was lost, does nothing again and is answered as the
+// first was — an advance (Advance, AdvanceTo, AdvanceNext) moves the clock
+// once, a submission makes one order. A key is for one request: give each
+// request a key of its own, and its retries the same.
+//
+//	ctx := client.WithIdempotencyKey(ctx, "advance-day-2")
+//	st, err := sim.Advance(ctx, 24*time.Hour)
+//	if err != nil { // the connection broke: did it advance?
+//		st, err = sim.Advance(ctx, 24*time.Hour) // once, whatever the answer
+//	}
+func WithIdempotencyKey(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, idempotencyKey{}, key)
+}
+
 // request is one call to the API.
 type request struct {
 	method string
@@ -210,6 +228,9 @@ func (c *Client) do(ctx context.Context, r request, out any) (int, error) {
 		req.Header[k] = v
 	}
 	req.Header.Set("Accept", "application/json")
+	if key, ok := ctx.Value(idempotencyKey{}).(string); ok && r.method == http.MethodPost {
+		req.Header.Set("Idempotency-Key", key)
+	}
 	if body != nil || r.method != http.MethodGet {
 		// bodiless POSTs and DELETEs too: the server refuses a request
 		// that changes state without it, as a form of another site would
