@@ -579,7 +579,7 @@ func servedMetrics(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	hs := httptest.NewUnstartedServer(server.New(world, server.Config{}).Routes())
-	hs.Listener = server.LimitListener(hs.Listener, 64, sc.Registry)
+	hs.Listener = server.LimitListener(hs.Listener, 64, sc.Registry, nil)
 	hs.Start()
 	t.Cleanup(func() { hs.Close(); world.Stop() })
 	call := func(method, path, body string, want int) {

@@ -346,7 +346,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if maxConns == 0 {
 		maxConns = defaultMaxConns()
 	}
-	go func() { serveErr <- hs.Serve(server.LimitListener(ln, maxConns, wcfg.Registry)) }()
+	go func() { serveErr <- hs.Serve(server.LimitListener(ln, maxConns, wcfg.Registry, hs.Handler)) }()
 	log.Info("smsim is serving", "url", servingURL(ln.Addr()), "listen", ln.Addr().String(), "store", storeName(c.redisURL))
 	if c.demo {
 		stopDemo, err := startDemo(ctx, c, wcfg.Seed, ln.Addr(), log)

@@ -1,8 +1,11 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -49,11 +52,15 @@ const refusedWait = time.Second
 // open at once, as golang.org/x/net/netutil's does, except that it never
 // blocks: a connection beyond the limit is answered 503 (problem+json,
 // Retry-After: 1) and closed, so that a flood runs out neither the
-// process's file descriptors nor the others' patience. At most max/8 + 16
-// such answers are under way at once; beyond them a connection is closed
-// at once. reg counts the connections (nil: not counted).
-func LimitListener(ln net.Listener, max int, reg prometheus.Registerer) net.Listener {
-	l := &limitListener{Listener: ln, open: make(chan struct{}, max), refusing: make(chan struct{}, max/8+16)}
+// process's file descriptors nor the others' patience — unless it asks for
+// a probe, GET /healthz or /readyz, which probes answers (when not nil: the
+// server's routes) as on any connection, then closes: a process at its
+// limit is alive, and an orchestrator must not restart it for being busy.
+// At most max/8 + 16 such answers are under way at once; beyond them a
+// connection is closed at once. reg counts the connections (nil: not
+// counted).
+func LimitListener(ln net.Listener, max int, reg prometheus.Registerer, probes http.Handler) net.Listener {
+	l := &limitListener{Listener: ln, open: make(chan struct{}, max), refusing: make(chan struct{}, max/8+16), probes: probes}
 	if reg != nil {
 		l.gauge = core.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "smsim_http_connections", Help: "HTTP connections open on this instance (at most --max-conns).",
@@ -71,6 +78,7 @@ type limitListener struct {
 	refusing chan struct{} // a token per refusal under way
 	gauge    prometheus.Gauge
 	refused  prometheus.Counter
+	probes   http.Handler // answers the probes beyond the limit; nil: none
 }
 
 // Accept answers the next connection within the limit, answering those
@@ -133,8 +141,10 @@ func (l *limitListener) refuse(c net.Conn) {
 		}
 		seen = append(seen, buf[:n]...)
 	}
-	if _, err := c.Write(tooMany); err != nil {
-		return
+	if !l.probe(c, seen) {
+		if _, err := c.Write(tooMany); err != nil {
+			return
+		}
 	}
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
@@ -145,6 +155,40 @@ func (l *limitListener) refuse(c net.Conn) {
 		}
 	}
 }
+
+// probe answers the request of c, its header seen, when it is a probe
+// (GET /healthz or /readyz) and the listener has probes, and tells whether
+// it did.
+func (l *limitListener) probe(c net.Conn, seen []byte) bool {
+	if l.probes == nil {
+		return false
+	}
+	r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(seen)))
+	if err != nil || r.Method != http.MethodGet || (r.URL.Path != "/healthz" && r.URL.Path != "/readyz") {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), refusedWait)
+	defer cancel()
+	r.RemoteAddr = c.RemoteAddr().String()
+	w := &probeAnswer{header: http.Header{}, status: http.StatusOK}
+	l.probes.ServeHTTP(w, r.WithContext(ctx))
+	resp := &http.Response{StatusCode: w.status, ProtoMajor: 1, ProtoMinor: 1, Header: w.header, Close: true,
+		ContentLength: int64(w.body.Len()), Body: io.NopCloser(&w.body)}
+	_ = resp.Write(c)
+	return true
+}
+
+// probeAnswer is the answer of a probe beyond the limit, written whole
+// once the handler returns.
+type probeAnswer struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *probeAnswer) Header() http.Header         { return w.header }
+func (w *probeAnswer) Write(b []byte) (int, error) { return w.body.Write(b) }
+func (w *probeAnswer) WriteHeader(status int)      { w.status = status }
 
 // limitedConn gives its place back once closed.
 type limitedConn struct {

@@ -33,7 +33,7 @@ func TestLimitListenerAnswers503BeyondTheCap(t *testing.T) {
 		io.WriteString(w, "ok")
 	})}
 	served := make(chan error, 1)
-	limited := server.LimitListener(ln, 2, reg) // its metrics registered before they are read
+	limited := server.LimitListener(ln, 2, reg, nil) // its metrics registered before they are read
 	go func() { served <- hs.Serve(limited) }()
 	defer func() {
 		hs.Close()
@@ -86,6 +86,68 @@ func TestLimitListenerAnswers503BeyondTheCap(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("once a place is free: %d, want 200", resp.StatusCode)
+	}
+}
+
+// Beyond --max-conns a probe, GET /healthz or /readyz, is answered all the
+// same, by the server's routes: a process at its limit is alive and ready,
+// and an orchestrator must not restart it for being busy. Any other
+// request is the 503.
+func TestLimitListenerAnswersProbesBeyondTheCap(t *testing.T) {
+	e := newEnv(t)
+	routes := e.srv.Routes()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	release := make(chan struct{})
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			<-release
+			return
+		}
+		routes.ServeHTTP(w, r)
+	})}
+	served := make(chan error, 1)
+	limited := server.LimitListener(ln, 1, reg, routes)
+	go func() { served <- hs.Serve(limited) }()
+	defer func() {
+		close(release)
+		hs.Close()
+		<-served
+	}()
+	addr := ln.Addr().String()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /hold HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+	waitFor(t, func() bool { return metricValue(t, reg, "smsim_http_connections") == 1 })
+
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for path, want := range map[string]string{"/healthz": `{"status":"ok"}`, "/readyz": `{"status":"ready"}`} {
+		resp, err := hc.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatalf("GET %s beyond the cap: %v", path, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || strings.TrimSpace(string(b)) != want || resp.Header.Get("X-Request-Id") == "" {
+			t.Fatalf("GET %s beyond the cap: %d %v %s, want 200 %s", path, resp.StatusCode, resp.Header, b, want)
+		}
+	}
+	resp, err := hc.Get("http://" + addr + "/admin/v1/clock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 {
+		t.Fatalf("GET /admin/v1/clock beyond the cap: %d, want 503", resp.StatusCode)
+	}
+	if got := metricValue(t, reg, "smsim_http_connections_refused_total"); got != 3 {
+		t.Fatalf("smsim_http_connections_refused_total %v, want 3: the probes are beyond the cap too", got)
 	}
 }
 
