@@ -341,8 +341,7 @@ func TestDrainWaitsForAReleaseNotAPoll(t *testing.T) {
 
 // resetNamespace does what a reset through another process does to the
 // store: every key of the namespace deleted, the clock set to its start.
-func resetNamespace(t *testing.T, e *schedEnv) {
-	t.Helper()
+func resetNamespace(t *testing.T, e *schedEnv) error {
 	ctx := context.Background()
 	rdb := e.srv.Client(t)
 	keys, err := rdb.Keys(ctx, e.ks.Pattern()).Result()
@@ -352,9 +351,7 @@ func resetNamespace(t *testing.T, e *schedEnv) {
 	if err == nil {
 		err = core.NewClock(rdb, e.ks, core.ClockStart{At: start, Paused: true}, nil).Reset(ctx)
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	return err
 }
 
 // An advance whose namespace another process resets meanwhile ends: it
@@ -370,7 +367,9 @@ func TestAnAdvanceEndedByAResetClaimsNoMore(t *testing.T) {
 	s.Handle("note", func(ctx context.Context, job core.Job) error {
 		got = append(got, job.Args[0])
 		if job.Args[0] == "0" {
-			resetNamespace(t, e)
+			if err := resetNamespace(t, e); err != nil {
+				return err
+			}
 			if _, err := other.Schedule(ctx, start.Add(time.Minute), "note", "after the reset"); err != nil {
 				return err
 			}
@@ -420,7 +419,9 @@ func TestTheLoopClaimsNoMoreOnceTheClockIsSetAnew(t *testing.T) {
 		got = append(got, job.Args[0])
 		mu.Unlock()
 		if job.Args[0] == "0" {
-			resetNamespace(t, e)
+			if err := resetNamespace(t, e); err != nil {
+				return err
+			}
 			if _, err := other.Schedule(ctx, start.Add(time.Minute), "note", "after the reset"); err != nil {
 				return err
 			}
@@ -484,7 +485,9 @@ func TestAnEarlierAdvanceKeyIsStillReplayed(t *testing.T) {
 	if st, replayed, err := s.AdvanceOnce(ctx, time.Hour, "k0"); err != nil || replayed || st == first || !st.Now.Equal(now.Add(time.Hour)) {
 		t.Fatalf("k0, past the kept answers: %+v, replayed %v (%v), want a new advance to %s", st, replayed, err, now.Add(time.Hour))
 	}
-	resetNamespace(t, e)
+	if err := resetNamespace(t, e); err != nil {
+		t.Fatal(err)
+	}
 	if _, ok, err := s.Replayed(ctx, "k3"); err != nil || ok {
 		t.Fatalf("Replayed(k3) after a reset: %v (%v), want none", ok, err)
 	}
