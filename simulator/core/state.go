@@ -97,6 +97,7 @@ type State struct {
 
 	mu   sync.Mutex
 	snap *Snapshot // nil: to be read
+	gen  uint64    // counts Forget: a snapshot read across one is not kept
 }
 
 // NewState returns the keeper of the snapshot of clock and faults, whose
@@ -117,6 +118,7 @@ func (s *State) Snapshot(ctx context.Context) (Snapshot, error) {
 		s.mu.Unlock()
 		return snap, nil
 	}
+	gen := s.gen
 	s.mu.Unlock()
 	p := s.clock.rdb.Pipeline()
 	c := p.HMGet(ctx, s.clock.key, "sim", "real", "scale", "paused")
@@ -151,16 +153,19 @@ func (s *State) Snapshot(ctx context.Context) (Snapshot, error) {
 		snap.Expect.Faults = hex.EncodeToString(h[:])
 	}
 	s.mu.Lock()
-	s.snap = &snap
+	if s.gen == gen {
+		s.snap = &snap // else forgotten while it was read: perhaps of before the change
+	}
 	s.mu.Unlock()
 	return snap, nil
 }
 
-// Forget drops the snapshot: the next Snapshot reads it again. Call it when
-// a script refused it as stale, and after a change of the clock or the
-// profile.
+// Forget drops the snapshot: the next Snapshot reads it again; one being
+// read meanwhile is not kept. Call it when a script refused it as stale,
+// and after a change of the clock or the profile.
 func (s *State) Forget() {
 	s.mu.Lock()
 	s.snap = nil
+	s.gen++
 	s.mu.Unlock()
 }
