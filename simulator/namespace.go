@@ -274,6 +274,13 @@ func (n *Namespace) Advance(ctx context.Context, d time.Duration) (core.ClockSta
 func (n *Namespace) AdvanceOnce(ctx context.Context, d time.Duration, key string) (core.ClockState, error) {
 	st, replayed, err := n.sched.AdvanceOnce(ctx, d, key)
 	n.changed(ctx, false)
+	if errors.Is(err, core.ErrSuperseded) && key != "" {
+		// another process took it over (this one stalled past its lease):
+		// its answer, once it is done, is this one's; after a reset, none
+		if kept, ok, rerr := n.sched.Replayed(ctx, key); ok || rerr != nil {
+			return kept, rerr
+		}
+	}
 	if err != nil {
 		return core.ClockState{}, err
 	}

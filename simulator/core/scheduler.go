@@ -503,7 +503,7 @@ func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 // ErrSuperseded is the refusal of an advance that is no longer the
 // namespace's: a reset ended it, or another process took it over after
 // its lease ran out (it had stopped renewing it, stalled for that long).
-var ErrSuperseded = Conflict("the advance was ended by a reset of the namespace, or finished by another process after this one stalled past its lease; read the clock, or retry with the advance's Idempotency-Key for its answer")
+var ErrSuperseded = Conflict("the advance was ended by a reset of the namespace, or finished by another process after this one stalled past its lease; read the clock (an advance with an Idempotency-Key is answered as the other process finished it)")
 
 // errClockSetAnew is the refusal of the loop's claim when the clock was
 // set anew since the loop read it: it looks again.

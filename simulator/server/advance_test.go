@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -367,5 +368,54 @@ func TestKilledAdvanceIsFinishedByTheNextProcess(t *testing.T) {
 	left, _ := rdb.HExists(ctx, ks.Clock(), "advance_to").Result()
 	if due != 0 || fly != 0 || dead != 0 || left {
 		t.Errorf("after the advance: %d due, %d in flight, %d dead, advance unfinished %v; want none", due, fly, dead, left)
+	}
+}
+
+// supersede hands the advance under way to another process at its first
+// claim of jobs (claim.lua), as a take-over does when its process stalled
+// past its lease.
+type supersede struct {
+	rdb   redis.UniversalClient
+	clock string
+	done  atomic.Bool
+}
+
+func (h *supersede) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *supersede) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "evalsha" && strings.Contains(fmt.Sprint(cmd.Args()...), `"due_by"`) && strings.Contains(fmt.Sprint(cmd.Args()...), `"owner"`) && !h.done.Swap(true) {
+			if err := h.rdb.HSet(ctx, h.clock, "advance_owner", "another process", "advance_lease", "0").Err(); err != nil {
+				return err
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+func (h *supersede) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// An advance that another process took over (its own stalled past its
+// lease) answers what the advance answered once it is done, as a retry
+// with its key does, not a 409 a retry would be given again.
+func TestATakenOverAdvanceAnswersAsItWasDone(t *testing.T) {
+	e := newEnv(t)
+	e.patchFaults(`{"sms_delay":{"min":"1m","max":"59m"}}`)
+	ids := []string{e.sendSMS("95187", "13800000091", "one"), e.sendSMS("95187", "13800000092", "two")}
+	e.rdb.AddHook(&supersede{rdb: e.redis.Client(t), clock: e.keys().Clock()})
+	want := `{"now":"2026-05-01T02:00:00Z","scale":1,"paused":true}`
+	if code, b := e.advanceWithKey("2h", "k-1"); code != 200 || strings.TrimSpace(string(b)) != want {
+		t.Fatalf("the advance taken over: %d %s, want 200 %s", code, b, want)
+	}
+	if code, b := e.advanceWithKey("2h", "k-1"); code != 200 || strings.TrimSpace(string(b)) != want {
+		t.Fatalf("its retry: %d %s, want 200 %s", code, b, want)
+	}
+	for _, id := range ids {
+		if m := e.gwMessage(id); m.Status != "delivered" {
+			t.Fatalf("message %s after the advance: %s", id, m.Status)
+		}
+	}
+	if now := e.now(); !now.Equal(t0.Add(2 * time.Hour)) {
+		t.Fatalf("clock %s, want +2h", now)
 	}
 }
