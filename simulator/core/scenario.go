@@ -1,11 +1,11 @@
 package core
 
 import (
-	"bytes"
 	"embed"
 	"encoding/json"
 	"fmt"
 	"path"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -65,12 +65,31 @@ func ParseScenario(body []byte) (Scenario, error) {
 }
 
 // sameScenario tells whether a and b set the same, whatever their
-// descriptions.
+// descriptions and however their JSON is written: their fault profiles
+// read alike, their outages are the same, and so are their phones' profiles
+// as JSON values.
 func sameScenario(a, b Scenario) bool {
-	a.Description, b.Description = "", ""
-	ja, err1 := json.Marshal(a)
-	jb, err2 := json.Marshal(b)
-	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
+	profile := func(raw json.RawMessage) (Faults, bool) {
+		if raw == nil {
+			return Faults{}, true
+		}
+		f, err := ParseFaults(raw)
+		return f, err == nil
+	}
+	fa, okA := profile(a.Faults)
+	fb, okB := profile(b.Faults)
+	if !okA || !okB || (a.Faults == nil) != (b.Faults == nil) || !reflect.DeepEqual(fa, fb) ||
+		!reflect.DeepEqual(a.Outages, b.Outages) || len(a.Phones) != len(b.Phones) {
+		return false
+	}
+	for number, pa := range a.Phones {
+		pb, ok := b.Phones[number]
+		var va, vb any
+		if !ok || json.Unmarshal(pa, &va) != nil || json.Unmarshal(pb, &vb) != nil || !reflect.DeepEqual(va, vb) {
+			return false
+		}
+	}
+	return true
 }
 
 // ShippedScenario answers the JSON of a scenario shipped with smsim.

@@ -55,6 +55,26 @@ func TestBadScenarios(t *testing.T) {
 	}
 }
 
+// A scenario may carry a shipped one's name only with that scenario's own
+// settings, however their JSON is written (keys in another order, a delay
+// spelt otherwise); other settings under its name are refused.
+func TestAShippedNameGoesOnlyWithItsSettings(t *testing.T) {
+	for body, ok := range map[string]bool{
+		`{"name":"calm_day","faults":{"sms_delay":{"p99":"2m","median":"3s","model":"lognormal"},"result_sync_lag":{"max":"5m","min":"1m"},"sync_lag":{"min":"30m","max":"1h"}}}`:                       true,
+		`{"name":"calm_day","description":"mine","faults":{"sync_lag":{"min":"30m","max":"60m"},"result_sync_lag":{"min":"1m","max":"5m"},"sms_delay":{"model":"lognormal","median":"3s","p99":"2m"}}}`: true,
+		`{"name":"calm_day","faults":{"sync_lag":{"min":"30m","max":"61m"},"result_sync_lag":{"min":"1m","max":"5m"},"sms_delay":{"model":"lognormal","median":"3s","p99":"2m"}}}`:                      false,
+		`{"name":"calm_day","phones":{"13800000001":{"reachable":false}}}`: false,
+	} {
+		sc, err := core.ParseScenario([]byte(body))
+		if ok && (err != nil || sc.Name != "calm_day") {
+			t.Errorf("%s: %+v (%v), want calm_day", body, sc, err)
+		}
+		if !ok && (err == nil || !strings.Contains(err.Error(), `name: "calm_day" is a shipped scenario, and these are not its settings`)) {
+			t.Errorf("%s: %v, want it refused", body, err)
+		}
+	}
+}
+
 // The table of shipped scenarios in simulator/README.md says of each what
 // its own description says.
 func TestShippedScenariosAsTheREADMESaysThem(t *testing.T) {
