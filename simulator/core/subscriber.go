@@ -28,6 +28,7 @@ type Subscriber struct {
 	ps        *redis.PubSub
 	feeds     map[string]*Feed                // by channel: the feeds listened for
 	notes     map[string]func(payload string) // by channel: what a message on it does (Note)
+	unheard   map[string]bool                 // by channel of a note: the connection broke since it was confirmed
 	refs      map[string]int                  // by channel: listens not stopped yet
 	confirmed map[string]int                  // by channel: subscriptions the store confirmed
 	changed   chan struct{}                   // closed, and made anew, at each confirmation
@@ -39,7 +40,7 @@ type Subscriber struct {
 // connection is made by the first listen.
 func NewSubscriber(rdb redis.UniversalClient, log *slog.Logger) *Subscriber {
 	return &Subscriber{rdb: rdb, log: log.With("component", "subscriber"), ps: rdb.Subscribe(context.Background()),
-		running: true, feeds: map[string]*Feed{}, notes: map[string]func(string){}, refs: map[string]int{}, confirmed: map[string]int{},
+		running: true, feeds: map[string]*Feed{}, notes: map[string]func(string){}, unheard: map[string]bool{}, refs: map[string]int{}, confirmed: map[string]int{},
 		changed: make(chan struct{})}
 }
 
@@ -75,6 +76,9 @@ func (s *Subscriber) Run(ctx context.Context) {
 			}
 			s.mu.Lock()
 			s.lost = true
+			for channel := range s.notes {
+				s.unheard[channel] = true
+			}
 			s.mu.Unlock()
 			failing.Note(s.log, "following the live channels", err)
 			select {
@@ -120,19 +124,18 @@ func (s *Subscriber) subscribed(ctx context.Context, channel string) {
 	close(s.changed)
 	s.changed = make(chan struct{})
 	var catchUp []*Feed
-	var missed []func(string)
 	if s.lost {
 		for _, f := range s.feeds {
 			catchUp = append(catchUp, f)
 		}
-		for _, note := range s.notes {
-			missed = append(missed, note)
-		}
 		s.lost = false
 	}
+	missed := s.unheard[channel]
+	delete(s.unheard, channel)
+	note := s.notes[channel]
 	s.mu.Unlock()
-	for _, note := range missed {
-		note("") // what came while the connection was down is lost
+	if missed && note != nil {
+		note("") // subscribed again: what came while the connection was down is lost
 	}
 	for _, f := range catchUp {
 		f.catchUp(ctx)
@@ -141,9 +144,9 @@ func (s *Subscriber) subscribed(ctx context.Context, channel string) {
 
 // Note has the subscriber call do with the payload of each message on
 // channel, from the goroutine that reads the connection, for as long as it
-// runs; and with "" once the connection broke and came back, when messages
-// may have been lost. It returns without waiting for the store to confirm
-// the subscription.
+// runs; and with "" once the connection broke and the store confirmed the
+// channel again, when messages may have been lost. It returns without
+// waiting for the store to confirm the subscription.
 func (s *Subscriber) Note(ctx context.Context, channel string, do func(payload string)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
