@@ -197,24 +197,33 @@ var (
 
 // releaseHeldArgs are the arguments of release_held.lua.
 type releaseHeldArgs struct {
-	Ends []int64 `json:"ends"` // simulated ms
-	Now  int64   `json:"now"`  // simulated ms
-	Held string  `json:"held"`
-	Mark string  `json:"mark"`
+	Gone []heldBy `json:"gone"`
+	Now  int64    `json:"now"` // simulated ms
+	Held string   `json:"held"`
+	Mark string   `json:"mark"`
 }
 
-// ReleaseHeld looks again, at now, at the messages held by an outage that
-// ended at one of ends: a change of the outages (an outage that ended
-// early, or was removed) applies to the messages it holds as to those
+// heldBy is an outage that held messages: its end (simulated ms), when
+// they were due, and the prefixes of the numbers it covered.
+type heldBy struct {
+	End      int64    `json:"end"`
+	Prefixes []string `json:"prefixes"`
+}
+
+// ReleaseHeld looks again, at now, at the messages held by the outages
+// gone, those of the fault profile that a change took away or changed: a
+// change of the outages applies to the messages they hold as to those
 // still on their way. Each is due at now, and delivered, held again or
-// refused by the outages as they now stand, before ReleaseHeld answers.
-func (g *Gateway) ReleaseHeld(ctx context.Context, ends []time.Time, now time.Time) error {
-	if len(ends) == 0 {
+// refused by the outages as they now stand, before ReleaseHeld answers. A
+// message held by another outage, ending at the same time, is left as it
+// is.
+func (g *Gateway) ReleaseHeld(ctx context.Context, gone []core.Outage, now time.Time) error {
+	if len(gone) == 0 {
 		return nil
 	}
 	args := releaseHeldArgs{Now: now.UnixMilli(), Held: HeldMark, Mark: releasedMark}
-	for _, e := range ends {
-		args.Ends = append(args.Ends, e.UnixMilli())
+	for _, o := range gone {
+		args.Gone = append(args.Gone, heldBy{End: o.End.UnixMilli(), Prefixes: o.Prefixes})
 	}
 	due, err := releaseHeldScript.Run(ctx, g.rdb, []string{g.ks.SchedDue(), g.ks.Seq()}, args).StringSlice()
 	if err != nil {

@@ -94,7 +94,7 @@ func (w *world) set(change func(f *core.Faults)) {
 		w.t.Fatal(err)
 	}
 	change(&f)
-	if err := w.faults.Set(w.ctx, f); err != nil {
+	if _, err := w.faults.Set(w.ctx, f); err != nil {
 		w.t.Fatal(err)
 	}
 }

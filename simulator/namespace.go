@@ -322,11 +322,7 @@ func (n *Namespace) DeadJobs(ctx context.Context, limit int) ([]core.DeadJob, in
 // PutFaults replaces the fault profile with the one in body (what it omits
 // takes its start value).
 func (n *Namespace) PutFaults(ctx context.Context, body []byte) (core.Faults, error) {
-	old, err := n.faults.Get(ctx)
-	if err != nil {
-		return core.Faults{}, err
-	}
-	f, err := n.faults.Put(ctx, body)
+	f, old, err := n.faults.Put(ctx, body)
 	n.changed(ctx, false)
 	if err != nil {
 		return core.Faults{}, err
@@ -343,11 +339,7 @@ func (n *Namespace) PutFaults(ctx context.Context, body []byte) (core.Faults, er
 
 // PatchFaults changes the fault profile by a JSON merge patch.
 func (n *Namespace) PatchFaults(ctx context.Context, body []byte) (core.Faults, error) {
-	old, err := n.faults.Get(ctx)
-	if err != nil {
-		return core.Faults{}, err
-	}
-	f, err := n.faults.Patch(ctx, body)
+	f, old, err := n.faults.Patch(ctx, body)
 	n.changed(ctx, false)
 	if err != nil {
 		return core.Faults{}, err
@@ -374,20 +366,20 @@ func (n *Namespace) faultsChanged(ctx context.Context, old, f core.Faults) error
 	if err := n.gw.ForgetThrottles(ctx, old.Throttles, f.Throttles); err != nil {
 		return err
 	}
-	var ends []time.Time
+	var gone []core.Outage
 	for _, o := range old.Outages {
-		if o.Mode == core.ModeHold && !slices.ContainsFunc(f.Outages, o.Equal) && !slices.Contains(ends, o.End) {
-			ends = append(ends, o.End)
+		if o.Mode == core.ModeHold && !slices.ContainsFunc(f.Outages, o.Equal) {
+			gone = append(gone, o)
 		}
 	}
-	if len(ends) == 0 {
+	if len(gone) == 0 {
 		return nil
 	}
 	now, err := n.clock.Now(ctx)
 	if err != nil {
 		return err
 	}
-	return n.gw.ReleaseHeld(ctx, ends, now)
+	return n.gw.ReleaseHeld(ctx, gone, now)
 }
 
 // ClearMessages empties both folders of a phone and forgets the messages
@@ -531,11 +523,7 @@ func (n *Namespace) ApplyScenario(ctx context.Context, body []byte) (ScenarioRes
 		}
 		res.Phones[phone] = p
 	}
-	old, err := n.faults.Get(ctx)
-	if err != nil {
-		return ScenarioResult{}, err
-	}
-	err = n.faults.Set(ctx, f)
+	old, err := n.faults.Set(ctx, f)
 	n.changed(ctx, false)
 	if err != nil {
 		return ScenarioResult{}, err

@@ -499,23 +499,39 @@ func (s *FaultStore) decode(b []byte) (Faults, error) {
 	return f, nil
 }
 
-// Put replaces the profile with one read from body (ParseFaults).
-func (s *FaultStore) Put(ctx context.Context, body []byte) (Faults, error) {
-	f, err := ParseFaults(body)
-	if err != nil {
-		return Faults{}, err
+// Put replaces the profile with one read from body (ParseFaults), and
+// answers it and the one it replaced.
+func (s *FaultStore) Put(ctx context.Context, body []byte) (f, old Faults, err error) {
+	if f, err = ParseFaults(body); err != nil {
+		return Faults{}, Faults{}, err
 	}
-	return f, s.Set(ctx, f)
+	old, err = s.Set(ctx, f)
+	return f, old, err
 }
 
-// Set stores f.
-func (s *FaultStore) Set(ctx context.Context, f Faults) error {
+// Set stores f, and answers the profile it replaced, read in the same
+// step: what a change changed, whatever else changes it at once.
+func (s *FaultStore) Set(ctx context.Context, f Faults) (old Faults, err error) {
 	// KEEPTTL: the profile lives as the namespace does (its touch), not
 	// for ever from now on
-	if err := s.rdb.Set(ctx, s.key, mustJSON(f), redis.KeepTTL).Err(); err != nil {
-		return fmt.Errorf("store fault profile: %w", err)
+	raw, err := s.rdb.SetArgs(ctx, s.key, mustJSON(f), redis.SetArgs{KeepTTL: true, Get: true}).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return Faults{}, fmt.Errorf("store fault profile: %w", err)
 	}
-	return nil
+	return s.before(raw), nil
+}
+
+// before reads the profile a change replaced, as stored ("": none, the
+// start value); one that cannot be read counts as the start value.
+func (s *FaultStore) before(raw string) Faults {
+	if raw == "" {
+		return DefaultFaults()
+	}
+	f, err := s.decode([]byte(raw))
+	if err != nil {
+		return DefaultFaults()
+	}
+	return f
 }
 
 // patchScript stores a profile computed by the caller from the stored one,
@@ -532,30 +548,31 @@ type patchArgs struct {
 }
 
 // Patch applies a JSON merge patch (RFC 7396) to the profile: a field set to
-// null takes its start value.
-func (s *FaultStore) Patch(ctx context.Context, patch []byte) (Faults, error) {
+// null takes its start value. It answers the profile and the one it
+// replaced.
+func (s *FaultStore) Patch(ctx context.Context, patch []byte) (f, old Faults, err error) {
 	p, err := decodePatch(patch)
 	if err != nil {
-		return Faults{}, err
+		return Faults{}, Faults{}, err
 	}
 	for attempt := 0; attempt < 10; attempt++ {
 		raw, err := s.rdb.Get(ctx, s.key).Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
-			return Faults{}, fmt.Errorf("read fault profile: %w", err)
+			return Faults{}, Faults{}, fmt.Errorf("read fault profile: %w", err)
 		}
 		f, err := applyPatch(raw, p)
 		if err != nil {
-			return Faults{}, err
+			return Faults{}, Faults{}, err
 		}
 		ok, err := patchScript.Run(ctx, s.rdb, []string{s.key}, patchArgs{From: raw, To: string(mustJSON(f))}).Int()
 		if err != nil {
-			return Faults{}, fmt.Errorf("store fault profile: %w", err)
+			return Faults{}, Faults{}, fmt.Errorf("store fault profile: %w", err)
 		}
 		if ok == 1 {
-			return f, nil
+			return f, s.before(raw), nil
 		}
 	}
-	return Faults{}, fmt.Errorf("store fault profile: too many concurrent changes")
+	return Faults{}, Faults{}, fmt.Errorf("store fault profile: too many concurrent changes")
 }
 
 // decodePatch reads a JSON merge patch of the fault profile, a JSON object,

@@ -3,8 +3,10 @@ package core_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -137,21 +139,70 @@ func TestFaultsKeepTheirLifetime(t *testing.T) {
 	ctx := context.Background()
 	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
 	fs := core.NewFaultStore(rdb, ks)
-	if _, err := fs.Put(ctx, []byte(`{}`)); err != nil {
+	if _, _, err := fs.Put(ctx, []byte(`{}`)); err != nil {
 		t.Fatal(err)
 	}
 	if err := rdb.PExpire(ctx, ks.Faults(), time.Hour).Err(); err != nil {
 		t.Fatal(err)
 	}
 	for _, set := range []func() error{
-		func() error { _, err := fs.Put(ctx, []byte(`{"review": {"approve_ratio": 0.5}}`)); return err },
-		func() error { _, err := fs.Patch(ctx, []byte(`{"review": {"approve_ratio": 0.7}}`)); return err },
+		func() error { _, _, err := fs.Put(ctx, []byte(`{"review": {"approve_ratio": 0.5}}`)); return err },
+		func() error { _, _, err := fs.Patch(ctx, []byte(`{"review": {"approve_ratio": 0.7}}`)); return err },
 	} {
 		if err := set(); err != nil {
 			t.Fatal(err)
 		}
 		if ttl := rdb.PTTL(ctx, ks.Faults()).Val(); ttl <= 0 || ttl > time.Hour {
 			t.Fatalf("the profile lives %s once stored again, want what it had, at most 1h", ttl)
+		}
+	}
+}
+
+// Each change of the profile answers the one it replaced, read in the same
+// step: of changes made at once, every profile but the last is replaced
+// exactly once, and the start value is replaced first. (A patch answers
+// the one it was computed from, which it stores only if it is still
+// there.)
+func TestAChangeOfTheProfileAnswersTheOneItReplaced(t *testing.T) {
+	srv := testkit.StartRedis(t)
+	ctx := context.Background()
+	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
+	const n = 20
+	var (
+		mu       sync.Mutex
+		replaced = map[float64]int{} // drop rate replaced → times
+		set      []float64
+	)
+	var wg sync.WaitGroup
+	for i := 1; i <= n; i++ {
+		wg.Go(func() {
+			fs := core.NewFaultStore(srv.Client(t), ks)
+			f, old, err := fs.Put(ctx, []byte(fmt.Sprintf(`{"drop_rate": %v}`, float64(i)/100)))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			replaced[old.DropRate]++
+			set = append(set, f.DropRate)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	last, err := core.NewFaultStore(srv.Client(t), ks).Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if replaced[0] != 1 {
+		t.Errorf("the start value was replaced %d times, want once: %v", replaced[0], replaced)
+	}
+	for _, x := range set {
+		want := 1
+		if x == last.DropRate {
+			want = 0
+		}
+		if replaced[x] != want {
+			t.Errorf("drop_rate %v was replaced %d times, want %d: %v", x, replaced[x], want, replaced)
 		}
 	}
 }

@@ -200,6 +200,21 @@ func TestOutageChangedLooksAgainAtWhatItHolds(t *testing.T) {
 	if len(sched.Scheduled) != 0 {
 		t.Fatalf("deliveries left scheduled %+v", sched.Scheduled)
 	}
+
+	// two carriers' outages ending at once: taking one away leaves the
+	// other's messages as they are
+	end := t0.Add(3 * time.Hour).Format(time.RFC3339)
+	from := t0.Add(30 * time.Minute).Format(time.RFC3339)
+	e.patchFaults(fmt.Sprintf(`{"outages":[{"carrier":"china_mobile","start":%q,"end":%q,"mode":"hold"},
+		{"carrier":"china_unicom","start":%q,"end":%q,"mode":"hold"}]}`, from, end, from, end))
+	mobile, unicom := e.sendSMS("95187", "13800000273", "mobile"), e.sendSMS("95187", "13000000273", "unicom")
+	e.patchFaults(fmt.Sprintf(`{"outages":[{"carrier":"china_mobile","start":%q,"end":%q,"mode":"hold"}]}`, from, end))
+	if m := e.gwMessage(mobile); m.Status != "queued" || steps(m) != "sent delay outage" {
+		t.Fatalf("the message of the outage left as it was: %+v, trail %s", m, steps(m))
+	}
+	if m := e.gwMessage(unicom); m.Status != "delivered" || steps(m) != "sent delay outage outage delivered" {
+		t.Fatalf("the message of the outage taken away: %+v, trail %s", m, steps(m))
+	}
 }
 
 // A throttle changed, or taken away, forgets what it counted: nothing of
