@@ -177,17 +177,24 @@ func IsStatus(err error, status int) bool {
 
 type idempotencyKey struct{}
 
-// WithIdempotencyKey has the POSTs made with ctx carry the Idempotency-Key
-// key (up to 255 visible ASCII characters): a POST sent again with the same
-// key, after its answer was lost, does nothing again and is answered as the
-// first was — an advance (Advance, AdvanceTo, AdvanceNext) moves the clock
-// once, a submission makes one order. A key is for one request: give each
-// request a key of its own, and its retries the same.
+// WithIdempotencyKey answers a context whose POSTs carry the
+// Idempotency-Key key (up to 255 visible ASCII characters): a POST sent
+// again with the same key, after its answer was lost, does nothing again
+// and is answered as the first was — an advance (Advance, AdvanceTo,
+// AdvanceNext) moves the clock once, a submission makes one order. A key
+// is for one request and its retries: every POST made with the context
+// carries it, and any other POST under it is a 422, so keep the context
+// for that request alone, and give each request a key no other request of
+// the namespace has had (a random one, not a name a later run reuses).
 //
-//	ctx := client.WithIdempotencyKey(ctx, "advance-day-2")
-//	st, err := sim.Advance(ctx, 24*time.Hour)
+//	key := "advance-" + strconv.FormatUint(rand.Uint64(), 36)
+//	st, err := sim.Advance(client.WithIdempotencyKey(ctx, key), 24*time.Hour)
 //	if err != nil { // the connection broke: did it advance?
-//		st, err = sim.Advance(ctx, 24*time.Hour) // once, whatever the answer
+//		// once, whatever the first did; a context of its own, should the
+//		// first have run out of time
+//		retry, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+//		defer cancel()
+//		st, err = sim.Advance(client.WithIdempotencyKey(retry, key), 24*time.Hour)
 //	}
 func WithIdempotencyKey(ctx context.Context, key string) context.Context {
 	return context.WithValue(ctx, idempotencyKey{}, key)
