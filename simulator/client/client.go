@@ -143,6 +143,15 @@ func (c *Client) With(opts ...Option) *Client {
 	return &d
 }
 
+// NamespaceName is the namespace the client speaks for: "default" unless
+// WithNamespace named another.
+func (c *Client) NamespaceName() string {
+	if name := c.header.Get(NamespaceHeader); name != "" {
+		return name
+	}
+	return "default"
+}
+
 // Namespace returns a copy of the client speaking for namespace name: the
 // same server, the same HTTP client and headers, another world. A name
 // WithNamespace refuses makes every request of the copy answer why.

@@ -26,11 +26,17 @@ package simtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,6 +71,7 @@ type Sim struct {
 	KeyPrefix string // the prefix of its keys
 
 	hs       *httptest.Server
+	stopped  atomic.Bool // its client's requests answer ErrStopped
 	rdb      redis.UniversalClient
 	real     bool               // on the real Redis of SMSIM_TEST_REDIS_URL: delete its keys at Close
 	mem      *redisstore.Memory // the miniredis Redis, as the simulator reaches it
@@ -122,6 +129,15 @@ func WithClientOptions(opts ...client.Option) Option {
 	return func(o *options) { o.clients = append(o.clients, opts...) }
 }
 
+// MaxNamespaces is how many namespaces a Sim holds in use at once unless
+// WithConfig sets simulator.Config.MaxNamespaces: far more than a suite
+// with a namespace a test makes (ForTest), run with -count, needs.
+const MaxNamespaces = 100_000
+
+// ErrStopped is the error of a request of a Sim's client after the Sim
+// stopped: its test (RunT) ended, or Close.
+var ErrStopped = errors.New("simtest: the simulator is stopped: a Sim of RunT lives as long as the test that ran it (and its subtests)")
+
 // RunT starts a simulator for the test and stops it when the test (and its
 // subtests) end; it fails the test when the simulator cannot start.
 func RunT(t testing.TB, opts ...Option) *Sim {
@@ -148,6 +164,9 @@ func Start(opts ...Option) (*Sim, error) {
 	if o.cfg.StoreTimeout == 0 {
 		o.cfg.StoreTimeout = testkit.StoreTimeout // a test is no timing test: a busy machine may keep Redis waiting
 	}
+	if o.cfg.MaxNamespaces == 0 {
+		o.cfg.MaxNamespaces = MaxNamespaces
+	}
 	ctx := context.Background()
 	s, err := store(ctx, o.cfg)
 	if err != nil {
@@ -168,7 +187,8 @@ func Start(opts ...Option) (*Sim, error) {
 	s.Server = server.New(world, o.http)
 	s.hs = httptest.NewServer(s.Server.Routes())
 	s.URL = s.hs.URL
-	if s.Client, err = client.New(s.URL, o.clients...); err != nil {
+	hc := &http.Client{Transport: stoppable{s: s, next: http.DefaultTransport}}
+	if s.Client, err = client.New(s.URL, append([]client.Option{client.WithHTTPClient(hc)}, o.clients...)...); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -218,6 +238,72 @@ func store(ctx context.Context, o simulator.Config) (*Sim, error) {
 	return s, nil
 }
 
+// stoppable sends the requests of a Sim's client while the Sim runs, and
+// answers ErrStopped once it stopped: a server gone, or another test's on
+// the same port, is no answer to a test that outlived its Sim.
+type stoppable struct {
+	s    *Sim
+	next http.RoundTripper
+}
+
+func (r stoppable) RoundTrip(req *http.Request) (*http.Response, error) {
+	if r.s.stopped.Load() {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, ErrStopped
+	}
+	return r.next.RoundTrip(req)
+}
+
+// ForTest answers a client of a namespace of the test's own on the Sim's
+// server, named after the test with a random suffix, so that tests that
+// share one Sim (and a test run again, -count) never meet; the namespace
+// is reset when the test ends. Its clock starts as the Sim's did.
+//
+//	var shared = … // one simtest.Start() for the package (TestMain)
+//	func TestOneFiling(t *testing.T) {
+//		t.Parallel()
+//		sim := shared.ForTest(t)
+//		…
+//	}
+func (s *Sim) ForTest(t testing.TB) *client.Client {
+	t.Helper()
+	c := s.Namespace(namespaceFor(t.Name()))
+	t.Cleanup(func() {
+		if s.stopped.Load() {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := c.Reset(ctx); err != nil {
+			t.Errorf("simtest: reset the namespace of %s: %v", t.Name(), err)
+		}
+	})
+	return c
+}
+
+// namespaceFor makes a namespace name of a test's: its letters, digits,
+// '.', '_' and '-' (others as '-'), at most 50 of them, and a random
+// suffix.
+func namespaceFor(test string) string {
+	var b strings.Builder
+	for _, r := range test {
+		switch {
+		case b.Len() >= 50:
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	name := strings.TrimLeft(b.String(), "._-")
+	if name == "" {
+		name = "t"
+	}
+	return name + "-" + strconv.FormatUint(rand.Uint64()%(1<<40), 36)
+}
+
 // Close stops the simulator: long polls and websockets end at once. On a
 // real Redis, it deletes the simulator's keys (RunT fails the test when it
 // cannot). It may be called more than once.
@@ -227,6 +313,7 @@ func (s *Sim) Close() { s.stop() }
 // deleted.
 func (s *Sim) stop() error {
 	s.once.Do(func() {
+		s.stopped.Store(true)
 		if s.World != nil {
 			s.World.Stop() // ends long polls and websockets, which the HTTP server would wait out
 		}

@@ -2,6 +2,8 @@ package simtest_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -255,5 +257,56 @@ func TestStore(t *testing.T) {
 	sim.Close()
 	if keys, err = testkit.Keys(ctx, rdb, sim.KeyPrefix+":*"); err != nil || len(keys) != 0 {
 		t.Fatalf("keys under %s once closed: %q, %v", sim.KeyPrefix, keys, err)
+	}
+}
+
+// A Sim's own client, used after the Sim's test ended, answers ErrStopped,
+// not a refused connection (or another test's server on the same port).
+func TestAStoppedSimSaysSo(t *testing.T) {
+	var sim *simtest.Sim
+	t.Run("a", func(t *testing.T) { sim = simtest.RunT(t) })
+	if _, err := sim.Clock(t.Context()); !errors.Is(err, simtest.ErrStopped) {
+		t.Fatalf("the client of a stopped Sim: %v, want ErrStopped", err)
+	}
+}
+
+// ForTest gives each test a namespace of its own on a shared Sim, named
+// after it, and resets it when the test ends: tests that share a Sim, and
+// a test run again, never meet.
+func TestForTestGivesEachTestANamespace(t *testing.T) {
+	shared, err := simtest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shared.Close()
+	var names []string
+	for _, name := range []string{"first one", "first one"} {
+		t.Run(name, func(t *testing.T) {
+			c := shared.ForTest(t)
+			names = append(names, c.NamespaceName())
+			if _, err := c.Advance(t.Context(), time.Hour); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if len(names) != 2 || names[0] == names[1] || !regexp.MustCompile(`^TestForTestGivesEachTestANamespace-first_one[^/]*-[0-9a-z]+$`).MatchString(names[0]) {
+		t.Fatalf("namespaces %q, want two of their own, named after the tests", names)
+	}
+	for _, name := range names {
+		if st, err := shared.Namespace(name).Clock(t.Context()); err != nil || !st.Now.Equal(simtest.DefaultStart()) {
+			t.Fatalf("namespace %s after its test: %+v (%v), want reset", name, st, err)
+		}
+	}
+}
+
+// A Sim holds far more namespaces in use than a server does by default
+// (1,000): a suite with a namespace a test, run with -count, makes more.
+func TestASimHoldsManyNamespaces(t *testing.T) {
+	sim := simtest.RunT(t)
+	paused := true
+	for i := range simulator.DefaultMaxNamespaces + 1 {
+		if _, err := sim.Namespace(fmt.Sprintf("n%d", i)).SetClock(t.Context(), client.ClockSettings{Paused: &paused}); err != nil {
+			t.Fatalf("namespace %d: %v", i, err)
+		}
 	}
 }
