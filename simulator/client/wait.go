@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 )
 
 // ErrNoMessage is the error of a helper that found no message, or waited
@@ -64,7 +66,7 @@ func (c *Client) WaitForMessage(ctx context.Context, phone string, o NextOptions
 	for {
 		m, ok, err := c.Next(ctx, phone, o)
 		if errors.Is(err, ErrNothingOnItsWay) {
-			return Message{}, fmt.Errorf("smsim: waiting for a message to %s: %w: %w (advance the clock first)", phone, ErrNoMessage, ErrNothingOnItsWay)
+			return Message{}, fmt.Errorf("smsim: waiting for a message to %s: %w: %w (%s)", phone, ErrNoMessage, ErrNothingOnItsWay, c.why(ctx, phone))
 		}
 		if err != nil {
 			return Message{}, c.waitErr(ctx, phone, err)
@@ -90,7 +92,57 @@ func (c *Client) waitErr(ctx context.Context, phone string, err error) error {
 	if ctx.Err() == nil {
 		return err
 	}
-	return fmt.Errorf("smsim: waiting for a message to %s: %w: none came in time (on a paused clock, advance it first): %w", phone, ErrNoMessage, ctx.Err())
+	return fmt.Errorf("smsim: waiting for a message to %s: %w: none came in time (%s): %w", phone, ErrNoMessage, c.why(ctx, phone), ctx.Err())
+}
+
+// why says, as well as the server can tell within a couple of seconds, why
+// no message came to phone: where the clock stands, what is scheduled next
+// (for the phone, else in the namespace), what the phone's other folders
+// hold; and what to do when that is to advance the clock.
+func (c *Client) why(ctx context.Context, phone string) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	st, err := c.Clock(ctx)
+	if err != nil {
+		return "the clock could not be read: " + err.Error()
+	}
+	var parts []string
+	if st.Paused {
+		parts = append(parts, "the clock is paused at "+st.Now.Format(time.RFC3339Nano))
+	} else {
+		parts = append(parts, fmt.Sprintf("the clock runs at %v×, at %s", st.Scale, st.Now.Format(time.RFC3339Nano)))
+	}
+	job := func(j ScheduledJob) string {
+		of := ""
+		if j.Order != "" {
+			of = " of " + j.Order
+		}
+		return fmt.Sprintf("%s%s at %s, %s on", j.Kind, of, j.Due.Format(time.RFC3339Nano), j.Due.Sub(st.Now))
+	}
+	mine, err1 := c.Schedule(ctx, JobFilter{Phone: phone}, 1)
+	all, err2 := c.Schedule(ctx, JobFilter{}, 1)
+	if err1 == nil && err2 == nil {
+		switch {
+		case len(all.Scheduled) == 0:
+			parts = append(parts, "nothing is scheduled")
+		case len(mine.Scheduled) == 0:
+			parts = append(parts, "next in the namespace: "+job(all.Scheduled[0]))
+		default:
+			parts = append(parts, "next for "+phone+": "+job(mine.Scheduled[0]))
+			if first := all.Scheduled[0]; first.Due.Before(mine.Scheduled[0].Due) {
+				parts = append(parts, "before it in the namespace: "+job(first))
+			}
+		}
+		if st.Paused && len(all.Scheduled) > 0 {
+			parts = append(parts, "advance the clock to bring them (Advance, AdvanceTo, AdvanceNext)")
+		}
+	}
+	for _, folder := range []string{FolderBlocked, FolderFailed} {
+		if ms, err := c.Messages(ctx, phone, folder); err == nil && len(ms) > 0 {
+			parts = append(parts, fmt.Sprintf("%d in its %s folder (Messages(ctx, phone, client.%s))", len(ms), folder, map[string]string{FolderBlocked: "FolderBlocked", FolderFailed: "FolderFailed"}[folder]))
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // LatestCode answers the newest message from MIIT with a code in phone's

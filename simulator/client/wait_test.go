@@ -3,6 +3,8 @@ package client_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,6 +171,17 @@ func TestWaitingInVain(t *testing.T) {
 	if code != "" || !errors.Is(err, client.ErrNoMessage) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("code %q, error %v", code, err)
 	}
+	// it says why: what comes next, and how far to advance
+	sync, serr := sim.Schedule(ctx, client.JobFilter{Kind: client.JobSync}, 1)
+	if serr != nil || len(sync.Scheduled) != 1 {
+		t.Fatalf("the order's sync: %+v, %v", sync, serr)
+	}
+	j := sync.Scheduled[0]
+	if want := fmt.Sprintf("none came in time (the clock is paused at 2026-05-01T00:00:00Z; next for 13800000001: gateway.deliver at 2026-06-11T16:00:00Z, 1000h0m0s on; "+
+		"before it in the namespace: miit.sync of %s at %s, %s on; advance the clock to bring them (Advance, AdvanceTo, AdvanceNext)): context deadline exceeded",
+		j.Order, j.Due.Format(time.RFC3339Nano), j.Due.Sub(simtest.DefaultStart())); !strings.HasSuffix(err.Error(), want) {
+		t.Fatalf("the wait's error %q, want it to end %q", err, want)
+	}
 	if early := time.Until(deadline); early > 0 {
 		t.Fatalf("gave up %s before the context's deadline", early)
 	}
@@ -208,6 +221,11 @@ func TestNothingOnItsWay(t *testing.T) {
 	code, err := sim.WaitForCode(ctx, leader.Phone)
 	if code != "" || !errors.Is(err, client.ErrNothingOnItsWay) || !errors.Is(err, client.ErrNoMessage) {
 		t.Fatalf("code %q, error %v", code, err)
+	}
+	if want := "; 2 in its failed folder (Messages(ctx, phone, client.FolderFailed)))"; !strings.HasSuffix(err.Error(), want) ||
+		!strings.Contains(err.Error(), "(the clock is paused at 2026-05-01T01:00:00Z; next in the namespace: miit.expire of ") ||
+		!strings.Contains(err.Error(), "; advance the clock to bring them (Advance, AdvanceTo, AdvanceNext); 2 in its failed folder") {
+		t.Fatalf("the wait's error %q, want it to say the clock, the next job and the failed folder", err)
 	}
 	if _, ok, err := sim.Next(ctx, leader.Phone, client.NextOptions{Timeout: time.Minute}); ok || !errors.Is(err, client.ErrNothingOnItsWay) || !errors.Is(err, client.ErrNoMessage) {
 		t.Fatalf("next: %v %v", ok, err)
