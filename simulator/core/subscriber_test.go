@@ -12,24 +12,23 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"smsim/simulator/core"
+	"smsim/simulator/core/redisstore"
 	"smsim/simulator/core/testkit"
 )
 
 // A note (Subscriber.Note) hears each message on its channel; once the
 // Pub/Sub connection broke and its channel is subscribed again, it hears
 // "" first, for what it may have missed meanwhile, then the messages
-// again.
+// again. (go-redis subscribes every channel again in one command, so that
+// the note's own confirmation, which the subscriber waits for, and the
+// first of any come together here.)
 func TestANoteHearsOfALostConnection(t *testing.T) {
 	srv := testkit.StartRedis(t)
-	opt, err := redis.ParseURL(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var (
 		mu    sync.Mutex
 		conns []net.Conn
 	)
-	opt.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 		if err == nil {
 			mu.Lock()
@@ -38,7 +37,11 @@ func TestANoteHearsOfALostConnection(t *testing.T) {
 		}
 		return c, err
 	}
-	rdb := redis.NewClient(opt)
+	rdb, err := redisstore.OpenWith(srv.URL, func(o *redis.Options) { o.Dialer = dial },
+		func(o *redis.ClusterOptions) { o.Dialer = dial })
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer rdb.Close()
 	sub := core.NewSubscriber(rdb, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
