@@ -66,7 +66,7 @@ func (c *Client) WaitForMessage(ctx context.Context, phone string, o NextOptions
 	for {
 		m, ok, err := c.Next(ctx, phone, o)
 		if errors.Is(err, ErrNothingOnItsWay) {
-			return Message{}, fmt.Errorf("smsim: waiting for a message to %s: %w: %w (%s)", phone, ErrNoMessage, ErrNothingOnItsWay, c.why(ctx, phone))
+			return Message{}, fmt.Errorf("smsim: waiting for a message to %s: %w: %w (%s)", phone, ErrNoMessage, ErrNothingOnItsWay, c.why(ctx, phone, false))
 		}
 		if err != nil {
 			return Message{}, c.waitErr(ctx, phone, err)
@@ -92,14 +92,15 @@ func (c *Client) waitErr(ctx context.Context, phone string, err error) error {
 	if ctx.Err() == nil {
 		return err
 	}
-	return fmt.Errorf("smsim: waiting for a message to %s: %w: none came in time (%s): %w", phone, ErrNoMessage, c.why(ctx, phone), ctx.Err())
+	return fmt.Errorf("smsim: waiting for a message to %s: %w: none came in time (%s): %w", phone, ErrNoMessage, c.why(ctx, phone, true), ctx.Err())
 }
 
 // why says, as well as the server can tell within a couple of seconds, why
 // no message came to phone: where the clock stands, what is scheduled next
 // (for the phone, else in the namespace), what the phone's other folders
-// hold; and what to do when that is to advance the clock.
-func (c *Client) why(ctx context.Context, phone string) string {
+// hold; and, when advancing may bring it (not when nothing is on its way),
+// to advance the clock.
+func (c *Client) why(ctx context.Context, phone string, mayCome bool) string {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	st, err := c.Clock(ctx)
@@ -117,7 +118,11 @@ func (c *Client) why(ctx context.Context, phone string) string {
 		if j.Order != "" {
 			of = " of " + j.Order
 		}
-		return fmt.Sprintf("%s%s at %s, %s on", j.Kind, of, j.Due.Format(time.RFC3339Nano), j.Due.Sub(st.Now))
+		when := "due now"
+		if d := j.Due.Sub(st.Now); d > 0 {
+			when = d.String() + " on"
+		}
+		return fmt.Sprintf("%s%s at %s, %s", j.Kind, of, j.Due.Format(time.RFC3339Nano), when)
 	}
 	mine, err1 := c.Schedule(ctx, JobFilter{Phone: phone}, 1)
 	all, err2 := c.Schedule(ctx, JobFilter{}, 1)
@@ -133,7 +138,7 @@ func (c *Client) why(ctx context.Context, phone string) string {
 				parts = append(parts, "before it in the namespace: "+job(first))
 			}
 		}
-		if st.Paused && len(all.Scheduled) > 0 {
+		if mayCome && st.Paused && len(all.Scheduled) > 0 {
 			parts = append(parts, "advance the clock to bring them (Advance, AdvanceTo, AdvanceNext)")
 		}
 	}
