@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -64,6 +65,7 @@ func TestAShippedNameGoesOnlyWithItsSettings(t *testing.T) {
 		`{"name":"calm_day","description":"mine","faults":{"sync_lag":{"min":"30m","max":"60m"},"result_sync_lag":{"min":"1m","max":"5m"},"sms_delay":{"model":"lognormal","median":"3s","p99":"2m"}}}`: true,
 		`{"name":"calm_day","faults":{"sync_lag":{"min":"30m","max":"61m"},"result_sync_lag":{"min":"1m","max":"5m"},"sms_delay":{"model":"lognormal","median":"3s","p99":"2m"}}}`:                      false,
 		`{"name":"calm_day","phones":{"13800000001":{"reachable":false}}}`: false,
+		`{"name":"calm_day","outages":[],"phones":{},"faults":{"sync_lag":{"min":"30m","max":"1h"},"result_sync_lag":{"min":"1m","max":"5m"},"sms_delay":{"model":"lognormal","median":"3s","p99":"2m"}}}`: true,
 	} {
 		sc, err := core.ParseScenario([]byte(body))
 		if ok && (err != nil || sc.Name != "calm_day") {
@@ -72,6 +74,27 @@ func TestAShippedNameGoesOnlyWithItsSettings(t *testing.T) {
 		if !ok && (err == nil || !strings.Contains(err.Error(), `name: "calm_day" is a shipped scenario, and these are not its settings`)) {
 			t.Errorf("%s: %v, want it refused", body, err)
 		}
+	}
+	// bad_carrier_day's own outage, its times and carrier written otherwise
+	b, _ := core.ShippedScenario("bad_carrier_day")
+	var own map[string]any
+	if err := json.Unmarshal(b, &own); err != nil {
+		t.Fatal(err)
+	}
+	for _, outage := range []string{
+		`{"carrier":"china_mobile","after":"60m","for":"3h","mode":"hold"}`,
+		`{"mode":"hold","for":"180m","after":"1h0m0s","carrier":"china_mobile","prefixes":[]}`,
+	} {
+		own["outages"] = []json.RawMessage{json.RawMessage(outage)}
+		body, _ := json.Marshal(own)
+		if sc, err := core.ParseScenario(body); err != nil || sc.Name != "bad_carrier_day" {
+			t.Errorf("bad_carrier_day with its outage %s: %v", outage, err)
+		}
+	}
+	own["outages"] = []json.RawMessage{json.RawMessage(`{"carrier":"china_mobile","after":"61m","for":"3h","mode":"hold"}`)}
+	body, _ := json.Marshal(own)
+	if _, err := core.ParseScenario(body); err == nil {
+		t.Errorf("bad_carrier_day with an outage of its own: taken, want it refused")
 	}
 }
 
