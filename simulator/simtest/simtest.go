@@ -66,7 +66,9 @@ type Sim struct {
 	// SMSIM_TEST_REDIS_URL.
 	Redis *miniredis.Miniredis
 	// RedisURL is its store, as redis://… (redisstore.Open): for another process or server
-	// instance of the same simulator, with the same KeyPrefix.
+	// instance of the same simulator, with the same KeyPrefix. On its own miniredis, a Sim
+	// takes its store for its own (simulator.Config.PrivateStore): with another instance
+	// on it, give it WithConfig(func(c *simulator.Config) { c.PrivateStore = false }).
 	RedisURL  string
 	KeyPrefix string // the prefix of its keys
 
@@ -131,7 +133,10 @@ func WithClientOptions(opts ...client.Option) Option {
 
 // MaxNamespaces is how many namespaces a Sim holds in use at once unless
 // WithConfig sets simulator.Config.MaxNamespaces: far more than a suite
-// with a namespace a test makes (ForTest), run with -count, needs.
+// with a namespace a test makes (ForTest), run with -count, needs. A
+// namespace used stays in memory for simulator.DefaultNamespaceIdle (an
+// hour) after its last use, a few KB of it: 10,000 tests on one Sim hold
+// about 80 MB.
 const MaxNamespaces = 100_000
 
 // ErrStopped is the error of a request of a Sim's client after the Sim
@@ -157,7 +162,11 @@ func RunT(t testing.TB, opts ...Option) *Sim {
 // Start starts a simulator; Close stops it. Tests use RunT, which closes
 // it for them.
 func Start(opts ...Option) (*Sim, error) {
-	o := options{cfg: simulator.Config{ClockStart: core.ClockStart{At: DefaultStart(), Paused: true, Scale: 1}}}
+	// on its own miniredis, no other process uses its store unless the
+	// test says so: its supervisor need not read the registry of
+	// namespaces every second, which costs with thousands of them (ForTest)
+	private := os.Getenv(testkit.EnvURL) == ""
+	o := options{cfg: simulator.Config{ClockStart: core.ClockStart{At: DefaultStart(), Paused: true, Scale: 1}, PrivateStore: private}}
 	for _, f := range opts {
 		f(&o)
 	}
