@@ -53,11 +53,12 @@ const refusedWait = time.Second
 // blocks: a connection beyond the limit is answered 503 (problem+json,
 // Retry-After: 1) and closed, so that a flood runs out neither the
 // process's file descriptors nor the others' patience — unless it asks for
-// a probe, GET /healthz or /readyz, which probes answers (when not nil: the
-// server's routes) as on any connection, then closes: a process at its
-// limit is alive, and an orchestrator must not restart it for being busy.
-// At most max/8 + 16 such answers are under way at once; beyond them a
-// connection is closed at once. reg counts the connections (nil: not
+// a probe, GET or HEAD /healthz or /readyz, which probes answers (when not
+// nil: the server's routes) as on any connection, then closes: a process
+// at its limit is alive, and an orchestrator must not restart it for being
+// busy. At most max/8 + 16 such answers are under way at once; beyond
+// them a connection is closed at once, a probe too (a flood of
+// connections that send nothing holds them for a second each). reg counts the connections (nil: not
 // counted).
 func LimitListener(ln net.Listener, max int, reg prometheus.Registerer, probes http.Handler) net.Listener {
 	l := &limitListener{Listener: ln, open: make(chan struct{}, max), refusing: make(chan struct{}, max/8+16), probes: probes}
@@ -157,23 +158,30 @@ func (l *limitListener) refuse(c net.Conn) {
 }
 
 // probe answers the request of c, its header seen, when it is a probe
-// (GET /healthz or /readyz) and the listener has probes, and tells whether
-// it did.
-func (l *limitListener) probe(c net.Conn, seen []byte) bool {
+// (GET or HEAD /healthz or /readyz) and the listener has probes, and tells
+// whether it did. A handler that panics is answered 500, as net/http
+// would.
+func (l *limitListener) probe(c net.Conn, seen []byte) (answered bool) {
 	if l.probes == nil {
 		return false
 	}
 	r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(seen)))
-	if err != nil || r.Method != http.MethodGet || (r.URL.Path != "/healthz" && r.URL.Path != "/readyz") {
+	if err != nil || (r.Method != http.MethodGet && r.Method != http.MethodHead) || (r.URL.Path != "/healthz" && r.URL.Path != "/readyz") {
 		return false
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			(&http.Response{StatusCode: http.StatusInternalServerError, ProtoMajor: 1, ProtoMinor: 1, Close: true}).Write(c)
+			answered = true
+		}
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), refusedWait)
 	defer cancel()
 	r.RemoteAddr = c.RemoteAddr().String()
 	w := &probeAnswer{header: http.Header{}, status: http.StatusOK}
 	l.probes.ServeHTTP(w, r.WithContext(ctx))
 	resp := &http.Response{StatusCode: w.status, ProtoMajor: 1, ProtoMinor: 1, Header: w.header, Close: true,
-		ContentLength: int64(w.body.Len()), Body: io.NopCloser(&w.body)}
+		ContentLength: int64(w.body.Len()), Body: io.NopCloser(&w.body), Request: r}
 	_ = resp.Write(c)
 	return true
 }

@@ -138,6 +138,11 @@ func TestLimitListenerAnswersProbesBeyondTheCap(t *testing.T) {
 			t.Fatalf("GET %s beyond the cap: %d %v %s, want 200 %s", path, resp.StatusCode, resp.Header, b, want)
 		}
 	}
+	if resp, err := hc.Head("http://" + addr + "/healthz"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("HEAD /healthz beyond the cap: %v %v, want 200", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	resp, err := hc.Get("http://" + addr + "/admin/v1/clock")
 	if err != nil {
 		t.Fatal(err)
@@ -146,8 +151,8 @@ func TestLimitListenerAnswersProbesBeyondTheCap(t *testing.T) {
 	if resp.StatusCode != 503 {
 		t.Fatalf("GET /admin/v1/clock beyond the cap: %d, want 503", resp.StatusCode)
 	}
-	if got := metricValue(t, reg, "smsim_http_connections_refused_total"); got != 3 {
-		t.Fatalf("smsim_http_connections_refused_total %v, want 3: the probes are beyond the cap too", got)
+	if got := metricValue(t, reg, "smsim_http_connections_refused_total"); got != 4 {
+		t.Fatalf("smsim_http_connections_refused_total %v, want 4: the probes are beyond the cap too", got)
 	}
 }
 
