@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -354,62 +355,11 @@ func resetNamespace(t *testing.T, e *schedEnv) error {
 	return err
 }
 
-// An advance whose namespace another process resets meanwhile ends: it
-// claims none of the jobs scheduled after the reset, which the reset's
-// clock has not reached, and answers ErrSuperseded. (The jobs it claimed
-// before the reset find their keys gone.)
-func TestAnAdvanceEndedByAResetClaimsNoMore(t *testing.T) {
-	ctx := context.Background()
-	e := newSchedEnv(t)
-	s := e.scheduler(t)
-	other := e.scheduler(t)
-	var got []string
-	s.Handle("note", func(ctx context.Context, job core.Job) error {
-		got = append(got, job.Args[0])
-		if job.Args[0] == "0" {
-			if err := resetNamespace(t, e); err != nil {
-				return err
-			}
-			if _, err := other.Schedule(ctx, start.Add(time.Minute), "note", "after the reset"); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	for i := range 200 {
-		if _, err := s.Schedule(ctx, start.Add(time.Duration(i+1)*time.Minute), "note", fmt.Sprint(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := s.Advance(ctx, 24*time.Hour); !errors.Is(err, core.ErrSuperseded) {
-		t.Fatalf("the advance answered %v, want ErrSuperseded", err)
-	}
-	for _, x := range got {
-		if x == "after the reset" {
-			t.Fatalf("the advance carried out a job scheduled after the reset (%d jobs: %v)", len(got), got)
-		}
-	}
-	if len(got) > 256 {
-		t.Fatalf("the advance carried out %d jobs, more than its first batch", len(got))
-	}
-	st, err := other.Clock(ctx)
-	if err != nil || !st.Now.Equal(start) {
-		t.Fatalf("the clock after the reset %+v (%v), want %s", st, err, start)
-	}
-	if n, _ := other.Pending(ctx); n != 1 {
-		t.Fatalf("%d jobs pending, want 1: the one scheduled after the reset", n)
-	}
-}
-
-// The loop that carries out what fell due on a running clock stops
-// claiming when the clock is set anew meanwhile (here a reset through
-// another process, back to the start and paused): it claims nothing the
-// clock has not reached, and looks again.
-func TestTheLoopClaimsNoMoreOnceTheClockIsSetAnew(t *testing.T) {
-	ctx := context.Background()
-	e := newSchedEnv(t)
-	s := e.scheduler(t)
-	other := e.scheduler(t)
+// resetMidway schedules 200 jobs a minute apart on s, whose handler, at
+// the first, has another process (other) reset the namespace and schedule
+// one job after the reset. It answers what the handler carried out, for
+// once the scheduler is done.
+func resetMidway(t *testing.T, e *schedEnv, s, other *core.Scheduler) (carried func() []string) {
 	var (
 		mu  sync.Mutex // the loop carries jobs out in lanes, at once
 		got []string
@@ -429,10 +379,60 @@ func TestTheLoopClaimsNoMoreOnceTheClockIsSetAnew(t *testing.T) {
 		return nil
 	})
 	for i := range 200 {
-		if _, err := s.Schedule(ctx, start.Add(time.Duration(i+1)*time.Minute), "note", fmt.Sprint(i)); err != nil {
+		if _, err := s.Schedule(context.Background(), start.Add(time.Duration(i+1)*time.Minute), "note", fmt.Sprint(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}
+}
+
+// wantNoneAfterTheReset fails the test when the scheduler carried out
+// (carried) the job scheduled after the reset, or more than its first
+// batch, or when that job is not pending still.
+func wantNoneAfterTheReset(t *testing.T, carried []string, other *core.Scheduler) {
+	t.Helper()
+	if slices.Contains(carried, "after the reset") {
+		t.Fatalf("a job scheduled after the reset was carried out (%d jobs: %v)", len(carried), carried)
+	}
+	if len(carried) > 256 {
+		t.Fatalf("%d jobs carried out, more than a first batch", len(carried))
+	}
+	if n, _ := other.Pending(context.Background()); n != 1 {
+		t.Fatalf("%d jobs pending, want 1: the one scheduled after the reset", n)
+	}
+}
+
+// An advance whose namespace another process resets meanwhile ends: it
+// claims none of the jobs scheduled after the reset, which the reset's
+// clock has not reached, and answers ErrSuperseded. (The jobs it claimed
+// before the reset find their keys gone.)
+func TestAnAdvanceEndedByAResetClaimsNoMore(t *testing.T) {
+	ctx := context.Background()
+	e := newSchedEnv(t)
+	s, other := e.scheduler(t), e.scheduler(t)
+	carried := resetMidway(t, e, s, other)
+	if _, err := s.Advance(ctx, 24*time.Hour); !errors.Is(err, core.ErrSuperseded) {
+		t.Fatalf("the advance answered %v, want ErrSuperseded", err)
+	}
+	wantNoneAfterTheReset(t, carried(), other)
+	if st, err := other.Clock(ctx); err != nil || !st.Now.Equal(start) {
+		t.Fatalf("the clock after the reset %+v (%v), want %s", st, err, start)
+	}
+}
+
+// The loop that carries out what fell due on a running clock stops
+// claiming when the clock is set anew meanwhile (here a reset through
+// another process, back to the start and paused): it claims nothing the
+// clock has not reached, and looks again.
+func TestTheLoopClaimsNoMoreOnceTheClockIsSetAnew(t *testing.T) {
+	ctx := context.Background()
+	e := newSchedEnv(t)
+	s, other := e.scheduler(t), e.scheduler(t)
+	carried := resetMidway(t, e, s, other)
 	// the clock ran ahead: everything is due
 	if err := e.srv.Client(t).HSet(ctx, e.ks.Clock(), "sim", start.Add(24*time.Hour).UnixMilli(), "paused", "0", "scale", "1").Err(); err != nil {
 		t.Fatal(err)
@@ -440,17 +440,7 @@ func TestTheLoopClaimsNoMoreOnceTheClockIsSetAnew(t *testing.T) {
 	if _, err := s.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, x := range got {
-		if x == "after the reset" {
-			t.Fatalf("the loop carried out a job scheduled after the reset (%d jobs)", len(got))
-		}
-	}
-	if len(got) > 256 {
-		t.Fatalf("the loop carried out %d jobs, more than its first batch", len(got))
-	}
-	if n, _ := other.Pending(ctx); n != 1 {
-		t.Fatalf("%d jobs pending, want 1: the one scheduled after the reset", n)
-	}
+	wantNoneAfterTheReset(t, carried(), other)
 }
 
 // A retry of an advance is answered as it was, not only for the latest

@@ -20,26 +20,10 @@ import (
 // Beyond --max-conns, a connection is answered 503 with a problem and
 // closed, never left waiting; once a connection closes, its place is free.
 func TestLimitListenerAnswers503BeyondTheCap(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
 	release := make(chan struct{})
-	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/hold" {
-			<-release
-		}
+	addr, reg := serveLimited(t, 2, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok")
-	})}
-	served := make(chan error, 1)
-	limited := server.LimitListener(ln, 2, reg, nil) // its metrics registered before they are read
-	go func() { served <- hs.Serve(limited) }()
-	defer func() {
-		hs.Close()
-		<-served
-	}()
-	addr := ln.Addr().String()
+	}), release, nil)
 
 	// two connections hold the two places
 	var held []net.Conn
@@ -96,28 +80,9 @@ func TestLimitListenerAnswers503BeyondTheCap(t *testing.T) {
 func TestLimitListenerAnswersProbesBeyondTheCap(t *testing.T) {
 	e := newEnv(t)
 	routes := e.srv.Routes()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
 	release := make(chan struct{})
-	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/hold" {
-			<-release
-			return
-		}
-		routes.ServeHTTP(w, r)
-	})}
-	served := make(chan error, 1)
-	limited := server.LimitListener(ln, 1, reg, routes)
-	go func() { served <- hs.Serve(limited) }()
-	defer func() {
-		close(release)
-		hs.Close()
-		<-served
-	}()
-	addr := ln.Addr().String()
+	defer close(release)
+	addr, reg := serveLimited(t, 1, routes, release, routes)
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -154,6 +119,33 @@ func TestLimitListenerAnswersProbesBeyondTheCap(t *testing.T) {
 	if got := metricValue(t, reg, "smsim_http_connections_refused_total"); got != 4 {
 		t.Fatalf("smsim_http_connections_refused_total %v, want 4: the probes are beyond the cap too", got)
 	}
+}
+
+// serveLimited serves h on a loopback port through a LimitListener of
+// max connections and probes, until the test ends; GET /hold waits until
+// release is closed. It answers the address and the listener's registry.
+func serveLimited(t *testing.T, max int, h http.Handler, release <-chan struct{}, probes http.Handler) (string, *prometheus.Registry) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			<-release
+			return
+		}
+		h.ServeHTTP(w, r)
+	})}
+	served := make(chan error, 1)
+	limited := server.LimitListener(ln, max, reg, probes) // its metrics registered before they are read
+	go func() { served <- hs.Serve(limited) }()
+	t.Cleanup(func() {
+		hs.Close()
+		<-served
+	})
+	return ln.Addr().String(), reg
 }
 
 // metricValue answers the value of reg's gauge or counter called name.
