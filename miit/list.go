@@ -96,7 +96,8 @@ func (s *Service) MIITViews(ctx context.Context, status string, limit, offset in
 // of the number: one that has not reached MIIT yet (its codes come with
 // the sync), or one under validation whose code MIIT holds back by its
 // own send delay (miit_send_delay: a miit.code job for the phone is
-// scheduled; the schedule is read only then).
+// scheduled) or will send again at noon (auto_resend_noon: the order's
+// miit.autoresend job is scheduled; the schedule is read only then).
 func (s *Service) Coming(ctx context.Context, phone string) (bool, error) {
 	ids, err := s.rdb.SMembers(ctx, s.ks.Who(phone)).Result()
 	if err != nil {
@@ -113,20 +114,21 @@ func (s *Service) Coming(ctx context.Context, phone string) (bool, error) {
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return false, fmt.Errorf("read the orders of %s: %w", phone, err)
 	}
-	pending := false
-	for _, c := range cmds {
+	pending := map[string]bool{}
+	for i, c := range cmds {
 		switch c.Val() {
 		case StatusUnknown:
 			return true, nil
 		case StatusPendingValidation:
-			pending = true
+			pending[ids[i]] = true
 		}
 	}
-	if !pending {
+	if len(pending) == 0 {
 		return false, nil
 	}
 	held, err := s.sched.Scheduled(ctx, 1, func(j core.Job) bool {
-		return j.Kind == JobCode && len(j.Args) > 2 && j.Args[2] == phone
+		return j.Kind == JobCode && len(j.Args) > 2 && j.Args[2] == phone ||
+			j.Kind == JobAutoResend && len(j.Args) > 0 && pending[j.Args[0]]
 	})
 	if err != nil {
 		return false, err

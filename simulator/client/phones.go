@@ -11,9 +11,10 @@ import (
 
 // ErrNothingOnItsWay is the answer of a wait for a message when none is
 // there and none can come by itself: the namespace's clock is paused and
-// no message to the phone is on its way (FolderTravelling is empty, and no
-// order of the phone is still to reach MIIT). Only a new message could
-// bring one: a test proves at once, without waiting in real time, that a
+// no message to the phone is on its way (FolderTravelling is empty, no
+// order of the phone is still to reach MIIT, and MIIT holds back no code
+// for it nor will send one again at noon). Only a new message could bring
+// one: a test proves at once, without waiting in real time, that a
 // phone got nothing. The error is also ErrNoMessage, Next's as a waiting
 // helper's.
 var ErrNothingOnItsWay = errors.New("nothing is on its way and the clock is paused")

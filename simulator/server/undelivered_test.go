@@ -184,3 +184,22 @@ func TestCodeHeldBackByMIITIsOnItsWay(t *testing.T) {
 		t.Fatalf("after the send delay: %d %q after %v, want the code", p.code, p.wait, p.took)
 	}
 }
+
+// A code MIIT will send again at noon (auto_resend_noon) is on its way
+// too: once the first code is in, a poll for the next one waits for the
+// noon the order's re-send is scheduled at, rather than answer that
+// nothing is coming; the advance to it brings the code.
+func TestCodeResentAtNoonIsOnItsWay(t *testing.T) {
+	e := newEnv(t)
+	const phone = "13800000323"
+	e.patchFaults(`{"sync_lag":{"min":"0s","max":"0s"},"sms_delay":{"model":"fixed","value":"0s"},"auto_resend_noon":true,"validation_window":"72h"}`)
+	e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	first := polledMessage(t, e.next(phone, "after=start&has_code=true&timeout=5m"))
+	if p := e.next(phone, "after="+first.ID+"&has_code=true&timeout=300ms"); p.code != http.StatusNoContent || p.wait != server.WaitTimeout || p.took < 300*time.Millisecond {
+		t.Fatalf("with a re-send at noon to come: %d %q after %v, want 204 timeout after 300ms", p.code, p.wait, p.took)
+	}
+	e.call("POST", "/admin/v1/clock/advance", `{"next":true,"kind":"miit.autoresend"}`, 200, nil)
+	if p := e.next(phone, "after="+first.ID+"&has_code=true&timeout=5m"); p.code != http.StatusOK {
+		t.Fatalf("after noon: %d %q after %v, want the code sent again", p.code, p.wait, p.took)
+	}
+}
