@@ -66,14 +66,19 @@ func ParseScenario(body []byte) (Scenario, error) {
 
 // sameScenario tells whether a and b set the same, whatever their
 // descriptions and however their JSON is written: the fault profiles they
-// set at any one time read alike (their delays, outages and prefixes as
-// parsed), and their phones' profiles are the same JSON values (none and
-// an empty set alike).
+// set read alike (their delays, outages and prefixes as parsed) whenever
+// they are applied — at two times, so that an absolute outage is not taken
+// for a relative one that lands on it at one — and their phones' profiles
+// are the same JSON values (none and an empty set alike).
 func sameScenario(a, b Scenario) bool {
-	at := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
-	fa, errA := a.FaultsAt(at)
-	fb, errB := b.FaultsAt(at)
-	if errA != nil || errB != nil || !reflect.DeepEqual(fa, fb) || len(a.Phones) != len(b.Phones) {
+	for _, at := range []time.Time{time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), time.Date(2031, 7, 9, 13, 17, 0, 0, time.UTC)} {
+		fa, errA := a.FaultsAt(at)
+		fb, errB := b.FaultsAt(at)
+		if errA != nil || errB != nil || !reflect.DeepEqual(fa, fb) {
+			return false
+		}
+	}
+	if len(a.Phones) != len(b.Phones) {
 		return false
 	}
 	for number, pa := range a.Phones {

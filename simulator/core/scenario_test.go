@@ -96,6 +96,14 @@ func TestAShippedNameGoesOnlyWithItsSettings(t *testing.T) {
 	if _, err := core.ParseScenario(body); err == nil {
 		t.Errorf("bad_carrier_day with an outage of its own: taken, want it refused")
 	}
+	// an absolute window is not its relative one, wherever it lands
+	delete(own, "outages")
+	faults := own["faults"].(map[string]any)
+	faults["outages"] = []any{map[string]any{"carrier": "china_mobile", "start": "2026-05-01T01:00:00Z", "end": "2026-05-01T04:00:00Z", "mode": "hold"}}
+	body, _ = json.Marshal(own)
+	if _, err := core.ParseScenario(body); err == nil {
+		t.Errorf("bad_carrier_day with an absolute outage: taken, want it refused")
+	}
 }
 
 // The table of shipped scenarios in simulator/README.md says of each what
