@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -159,8 +160,9 @@ func (l *limitListener) refuse(c net.Conn) {
 
 // probe answers the request of c, its header seen, when it is a probe
 // (GET or HEAD /healthz or /readyz) and the listener has probes, and tells
-// whether it did. A handler that panics is answered 500, as net/http
-// would.
+// whether it did. A handler that panics leaves the connection closed
+// unanswered, as net/http does, the panic logged (but http.ErrAbortHandler,
+// a handler's way to abort).
 func (l *limitListener) probe(c net.Conn, seen []byte) (answered bool) {
 	if l.probes == nil {
 		return false
@@ -171,8 +173,10 @@ func (l *limitListener) probe(c net.Conn, seen []byte) (answered bool) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			(&http.Response{StatusCode: http.StatusInternalServerError, ProtoMajor: 1, ProtoMinor: 1, Close: true}).Write(c)
-			answered = true
+			if p != http.ErrAbortHandler {
+				slog.Error("a probe beyond --max-conns panicked", "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+			}
+			answered = true // closed unanswered
 		}
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), refusedWait)

@@ -121,6 +121,40 @@ func TestLimitListenerAnswersProbesBeyondTheCap(t *testing.T) {
 	}
 }
 
+// A probe handler that panics beyond --max-conns leaves the probe's
+// connection closed unanswered, as net/http does within the cap, and the
+// process serving.
+func TestAProbeThatPanicsBeyondTheCapIsClosed(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	panics := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic(http.ErrAbortHandler) })
+	addr, _ := serveLimited(t, 1, http.NotFoundHandler(), release, panics)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /hold HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	waitFor(t, func() bool {
+		resp, err := hc.Get("http://" + addr + "/other") // the 503 tells the cap is reached
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 503
+	})
+	if resp, err := hc.Get("http://" + addr + "/healthz"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a probe whose handler panicked: %d, want the connection closed unanswered", resp.StatusCode)
+	}
+	if resp, err := hc.Get("http://" + addr + "/other"); err != nil || resp.StatusCode != 503 {
+		t.Fatalf("after the panic: %v %v, want the 503 of a server still serving", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+}
+
 // serveLimited serves h on a loopback port through a LimitListener of
 // max connections and probes, until the test ends; GET /hold waits until
 // release is closed. It answers the address and the listener's registry.
