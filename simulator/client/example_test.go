@@ -107,7 +107,7 @@ func ExampleErrNothingOnItsWay() {
 
 	start := time.Now()
 	_, err = sim.WaitForCode(ctx, leader.Phone)
-	fmt.Println(errors.Is(err, client.ErrNothingOnItsWay), time.Since(start) < 100*time.Millisecond)
+	fmt.Println(errors.Is(err, client.ErrNothingOnItsWay), time.Since(start) < client.DefaultWait/10) // at once, not after the wait
 	failed, _ := sim.Messages(ctx, leader.Phone, client.FolderFailed)
 	for _, m := range failed {
 		fmt.Println(m.Sender, m.Status, m.Reason, m.Trail[len(m.Trail)-1].Step)
