@@ -113,17 +113,7 @@ func (c *Client) why(ctx context.Context, phone string, mayCome bool) string {
 	} else {
 		parts = append(parts, fmt.Sprintf("the clock runs at %v×, at %s", st.Scale, st.Now.Format(time.RFC3339Nano)))
 	}
-	job := func(j ScheduledJob) string {
-		of := ""
-		if j.Order != "" {
-			of = " of " + j.Order
-		}
-		when := "due now"
-		if d := j.Due.Sub(st.Now); d > 0 {
-			when = d.String() + " on"
-		}
-		return fmt.Sprintf("%s%s at %s, %s", j.Kind, of, j.Due.Format(time.RFC3339Nano), when)
-	}
+	job := func(j ScheduledJob) string { return describeJob(j, st.Now) }
 	mine, err1 := c.Schedule(ctx, JobFilter{Phone: phone}, 1)
 	all, err2 := c.Schedule(ctx, JobFilter{}, 1)
 	if err1 == nil && err2 == nil {
@@ -182,4 +172,20 @@ func (c *Client) Cursor(ctx context.Context, phone string) (string, error) {
 		return AfterStart, nil
 	}
 	return ms[len(ms)-1].ID, nil
+}
+
+// describeJob says what j is and when it falls due, seen from the
+// simulated time now: "miit.sync of f_… at 2026-05-01T00:45:00Z, 45m0s on",
+// or "…, due now" when it is due already (on a running clock, the loop's
+// next look carries it out).
+func describeJob(j ScheduledJob, now time.Time) string {
+	of := ""
+	if j.Order != "" {
+		of = " of " + j.Order
+	}
+	when := "due now"
+	if d := j.Due.Sub(now); d > 0 {
+		when = d.String() + " on"
+	}
+	return fmt.Sprintf("%s%s at %s, %s", j.Kind, of, j.Due.Format(time.RFC3339Nano), when)
 }
