@@ -145,8 +145,8 @@ var (
 		Writer:   "webhook (finish.lua): the hook's attempts, newest first (Delivery JSON)",
 		Lifetime: "kept, and with the long-lived keys; until the hook is deleted (delete.lua); its newest 500 entries"}
 	keyWebhookRetries = KeyDef{Name: "webhooks:retry", Type: "zset", LongLived: true,
-		Writer:   "webhook (finish.lua, claim_retries.lua): the retries (`hook|delivery|attempt|event JSON`), scored by their due time (real ms)",
-		Lifetime: "long-lived; a retry until a dispatcher claims it or its hook is deleted"}
+		Writer:   "webhook (finish.lua, claim_retries.lua; Step's stand-ins of the first attempts it went on without, ZADD): the retries (`hook|delivery|attempt|event JSON`), scored by their due time (real ms)",
+		Lifetime: "long-lived; a retry until a dispatcher claims it or its hook is deleted; a stand-in until its attempt records its outcome"}
 	keyWebhookInflight = KeyDef{Name: "webhooks:inflight", Type: "zset", LongLived: true,
 		Writer:   "webhook (claim_retries.lua): the claimed retries, scored by the end of their lease (real ms)",
 		Lifetime: "long-lived; a retry until its attempt is recorded (finish.lua), or back to `webhooks:retry` when its lease ends"}

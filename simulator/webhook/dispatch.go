@@ -60,8 +60,9 @@ type claimArgs struct {
 
 type finishArgs struct {
 	Bounds  core.Bounds `json:"bounds"`
-	Claimed string      `json:"claimed"` // the claimed retry; "" for a first attempt
-	Entry   string      `json:"entry"`   // the log entry, Delivery JSON
+	Claimed string      `json:"claimed"`  // the claimed retry; "" for a first attempt
+	StandIn string      `json:"stand_in"` // a first attempt's stand-in retry (goOnWithout), or ""
+	Entry   string      `json:"entry"`    // the log entry, Delivery JSON
 	LogLen  int         `json:"log_len"`
 	Next    string      `json:"next"`     // the next attempt's retry, or ""
 	NextDue int64       `json:"next_due"` // real ms
@@ -72,8 +73,31 @@ type job struct {
 	delivery string
 	attempt  int
 	event    core.Record
-	member   string // the claimed retry; "" for a first attempt
+	member   string        // the claimed retry; "" for a first attempt
+	first    *firstAttempt // a first attempt's; nil for a retry
 }
+
+// firstAttempt is what Step and a first attempt it may go on without
+// (goOnWithout) share: whether the attempt recorded its outcome, and the
+// stand-in retry Step scheduled, which the attempt removes as it does.
+type firstAttempt struct {
+	mu       sync.Mutex
+	recorded bool
+	standIn  string
+}
+
+// recording marks the attempt recorded, and answers the stand-in to remove
+// with its record ("" for none).
+func (f *firstAttempt) recording() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.recorded = true
+	return f.standIn
+}
+
+// standInMargin is how long after its attempt must have ended a stand-in
+// retry falls due.
+const standInMargin = 5 * time.Second
 
 // Step reads the events appended to the log and not yet read by any
 // dispatcher of the namespace, waiting up to block for one to come (≤ 0:
@@ -214,28 +238,80 @@ func (d *Dispatcher) record(m redis.XMessage) core.Record {
 	return core.Record{ID: m.ID, At: time.UnixMilli(at).UTC(), Kind: kind, Namespace: d.ks.Namespace, Data: json.RawMessage(data)}
 }
 
-// dispatch makes the first attempts of posting rec, to its hooks at once.
+// dispatch makes the first attempts of posting rec, to its hooks at once,
+// and waits for them up to the dispatcher's first wait: it goes on
+// without those still under way then (goOnWithout), which finish on their
+// own.
 func (d *Dispatcher) dispatch(ctx context.Context, hooks []stored, rec core.Record) error {
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-	)
+	type running struct {
+		hook string
+		j    job
+		done chan error
+	}
+	var all []running
 	for _, h := range hooks {
 		if !slices.Contains(h.Events, rec.Kind) || !idAfter(rec.ID, h.since) || d.isDeleted(h.ID) {
 			continue
 		}
-		wg.Go(func() {
-			j := job{delivery: deliveryID(h.ID, rec.ID), attempt: 1, event: rec}
-			if err := d.attempt(ctx, h.Hook, j); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		})
+		a := running{hook: h.ID, done: make(chan error, 1),
+			j: job{delivery: deliveryID(h.ID, rec.ID), attempt: 1, event: rec, first: &firstAttempt{}}}
+		d.slow.Go(func() { a.done <- d.attempt(ctx, h.Hook, a.j) })
+		all = append(all, a)
 	}
-	wg.Wait()
+	wait := time.NewTimer(d.firstWait)
+	defer wait.Stop()
+	late := wait.C
+	var errs []error
+	for _, a := range all {
+		var err error
+		select {
+		case err = <-a.done:
+		case <-late:
+			late = closedChan // the wait is over for every attempt left
+			select {
+			case err = <-a.done:
+			default:
+				err = d.goOnWithout(ctx, a.hook, a.j)
+			}
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// Wait waits for the first attempts Step went on without (a slow target)
+// to end: within the timeout of a post and its recording.
+func (d *Dispatcher) Wait() { d.slow.Wait() }
+
+// closedChan is a channel closed from the start.
+var closedChan = func() chan time.Time { c := make(chan time.Time); close(c); return c }()
+
+// goOnWithout lets the first attempt j to hook, still under way, finish on
+// its own: it schedules a stand-in retry due once the attempt must have
+// ended (its post's timeout and its recording's), which the attempt
+// removes as it records its outcome. Should the process die before, the
+// stand-in posts the event again, so that it is not lost.
+func (d *Dispatcher) goOnWithout(ctx context.Context, hook string, j job) error {
+	m, err := retryMember(hook, job{delivery: j.delivery, attempt: 1, event: j.event})
+	if err != nil {
+		return fmt.Errorf("webhook %s: %w", hook, err)
+	}
+	j.first.mu.Lock()
+	defer j.first.mu.Unlock()
+	if j.first.recorded {
+		return nil // it ended meanwhile
+	}
+	rctx, cancel := recordContext(ctx)
+	defer cancel()
+	due := d.now().Add(attemptTimeout + recordTimeout + standInMargin)
+	if err := d.rdb.ZAdd(rctx, d.retryKey, redis.Z{Score: float64(due.UnixMilli()), Member: m}).Err(); err != nil {
+		return fmt.Errorf("webhook %s: stand in for delivery %s: %w", hook, j.delivery, err)
+	}
+	j.first.standIn = m
+	d.log.InfoContext(ctx, "going on while a webhook target is slow to answer", "hook", hook, "delivery", j.delivery, "waited", d.firstWait)
+	return nil
 }
 
 // isDeleted tells whether hook id was deleted through this dispatcher.
@@ -417,8 +493,12 @@ func (d *Dispatcher) attempt(ctx context.Context, h Hook, j job) error {
 	}
 	ctx, cancel := recordContext(ctx)
 	defer cancel()
+	var standIn string
+	if j.first != nil {
+		standIn = j.first.recording()
+	}
 	err = finishScript.Run(ctx, d.rdb, []string{d.ks.Webhook(h.ID), d.ks.WebhookLog(h.ID), d.retryKey, d.flightKey},
-		finishArgs{Bounds: d.bounds(), Claimed: j.member, Entry: string(entry), LogLen: LogLen, Next: next, NextDue: due.UnixMilli()}).Err()
+		finishArgs{Bounds: d.bounds(), Claimed: j.member, StandIn: standIn, Entry: string(entry), LogLen: LogLen, Next: next, NextDue: due.UnixMilli()}).Err()
 	if err != nil {
 		return fmt.Errorf("webhook %s: record attempt %d of %s: %w", h.ID, j.attempt, j.delivery, err)
 	}
@@ -475,6 +555,7 @@ func (d *Dispatcher) post(ctx context.Context, h Hook, j job, body []byte, ts st
 // acknowledge.
 func (d *Dispatcher) Run(ctx context.Context) {
 	defer d.leave(ctx)
+	defer d.Wait() // the first attempts it went on without, within their timeout
 	// The retries are made beside the first attempts, so that a target
 	// that does not answer holds up the others' first attempts only for
 	// its own first attempts, not for its retries too.

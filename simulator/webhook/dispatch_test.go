@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -719,5 +720,61 @@ func TestStopPutsBackTheRetriesNotBegun(t *testing.T) {
 	flying, _ := e.rdb.ZCard(context.Background(), e.ks.WebhookInflight()).Result()
 	if posted == 0 || posted >= retries || int(left) != retries-posted || flying != 0 {
 		t.Fatalf("%d posted, %d due again, %d claimed: want those begun posted and the rest due again", posted, left, flying)
+	}
+}
+
+// A target slow to answer holds the other hooks' posts back only for the
+// dispatcher's first wait an event, not for its own timeout: Step goes on
+// without its first attempts, which finish on their own, each with a
+// stand-in retry in the retry set meanwhile (due once the attempt must
+// have ended, should the process die), removed as the attempt records its
+// outcome.
+func TestASlowTargetHoldsTheOthersBackOnlyForTheFirstWait(t *testing.T) {
+	e := newEnv(t)
+	release := make(chan struct{})
+	slow := newReceiver(t, func(int, webhook.Payload) int {
+		<-release
+		return http.StatusOK
+	})
+	fast := newReceiver(t, answerAll(http.StatusOK))
+	d := e.dispatcher(t, webhook.Config{FirstWait: 20 * time.Millisecond})
+	s := e.register(t, d, webhook.Hook{URL: slow.URL, Events: []string{core.KindSMSDelivered}})
+	f := e.register(t, d, webhook.Hook{URL: fast.URL, Events: []string{core.KindSMSDelivered}})
+	var ids []string
+	for i := range 3 {
+		ids = append(ids, e.emit(t, core.KindSMSDelivered, map[string]any{"n": i}))
+	}
+	start := time.Now()
+	if n := step(t, d); n != 3 {
+		t.Fatalf("Step handled %d events, want 3", n)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("three events took %s beside a target that does not answer", took)
+	}
+	if got := len(fast.Posts()); got != 3 {
+		t.Fatalf("the fast target got %d posts, want 3", got)
+	}
+	standIns, err := e.rdb.ZRangeWithScores(context.Background(), e.ks.WebhookRetries(), 0, -1).Result()
+	if err != nil || len(standIns) != 3 {
+		t.Fatalf("stand-ins %v (%v), want one a slow attempt", standIns, err)
+	}
+	if due := time.UnixMilli(int64(standIns[0].Score)); due.Before(e.clock.Now().Add(30 * time.Second)) {
+		t.Fatalf("a stand-in due at %s, want after the attempt's timeout", due)
+	}
+	close(release)
+	d.Wait()
+	if n, err := e.rdb.ZCard(context.Background(), e.ks.WebhookRetries()).Result(); err != nil || n != 0 {
+		t.Fatalf("%d retries left once the slow attempts ended (%v), want none", n, err)
+	}
+	for _, h := range []webhook.Hook{s, f} {
+		ds := deliveries(t, d, h.ID)
+		if len(ds) != 3 {
+			t.Fatalf("hook %s: %d deliveries logged, want 3", h.URL, len(ds))
+		}
+		for _, x := range ds {
+			if x.Status != webhook.StatusDelivered || x.Attempt != 1 || !slices.Contains(ids, x.EventID) {
+				t.Fatalf("hook %s: %+v, want each event delivered at its first attempt", h.URL, x)
+			}
+		}
 	}
 }

@@ -27,9 +27,13 @@
 // and each hook keeps the id of the newest event at its registration: a
 // hook receives the events appended after Register returns, never older
 // ones. A dispatcher acknowledges an event once it has posted it to every
-// hook that receives it; an event that a dispatcher read and did not
-// acknowledge within Config.ReclaimAfter (it died) is taken over by
-// another, and posted again under the same delivery id.
+// hook that receives it, or once a first wait (Config.FirstWait) has
+// passed: a post still under way then finishes on its own, and a stand-in
+// retry of it waits in the retry set meanwhile, due once the post must
+// have ended, which the post removes as it records its outcome. An event
+// that a dispatcher read and did not acknowledge within
+// Config.ReclaimAfter (it died) is taken over by another, and posted again
+// under the same delivery id.
 //
 // # Retries
 //

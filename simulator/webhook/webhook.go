@@ -109,8 +109,17 @@ type Config struct {
 	// KeyTTL is how long a hook and its log live after they were last
 	// written (the namespace's TTL, core.Limits.NamespaceTTL); 0: forever.
 	KeyTTL time.Duration
-	Log    *slog.Logger // nil: discard
+	// FirstWait is how long Step waits for the first attempts of an event
+	// before it goes on to the next without those still under way, which
+	// finish on their own (0: DefaultFirstWait): a slow target holds the
+	// other hooks' posts back that long an event, not its own timeout.
+	FirstWait time.Duration
+	Log       *slog.Logger // nil: discard
 }
+
+// DefaultFirstWait is how long Step waits for an event's first attempts
+// unless Config.FirstWait says otherwise.
+const DefaultFirstWait = time.Second
 
 // DefaultBackoff waits 1 s after the first failed attempt, then twice as
 // long after each next one, up to MaxBackoff.
@@ -141,6 +150,9 @@ type Dispatcher struct {
 	log      *slog.Logger
 	consumer string
 
+	firstWait time.Duration
+	slow      sync.WaitGroup // the first attempts Step went on without
+
 	deleted sync.Map // hook ids deleted through this dispatcher: posted to no more
 
 	hooksKey  string // sorted set: hook ids by order of registration
@@ -162,6 +174,7 @@ func New(c Config) *Dispatcher {
 	d := &Dispatcher{
 		rdb: c.Redis, ks: c.Keyspace, network: c.Network, targets: c.Network.targets, client: c.Network.client,
 		now: c.Now, backoff: c.Backoff, max: c.MaxAttempts, reclaim: c.ReclaimAfter, keyTTL: c.KeyTTL, log: c.Log,
+		firstWait: c.FirstWait,
 		consumer:  "c-" + randomHex(8),
 		hooksKey:  c.Keyspace.Webhooks(),
 		retryKey:  c.Keyspace.WebhookRetries(),
@@ -179,6 +192,9 @@ func New(c Config) *Dispatcher {
 	}
 	if d.reclaim <= 0 {
 		d.reclaim = DefaultReclaim
+	}
+	if d.firstWait <= 0 {
+		d.firstWait = DefaultFirstWait
 	}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
