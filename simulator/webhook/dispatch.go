@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -23,8 +24,9 @@ import (
 
 const (
 	readBatch      = 100                    // events read at once
-	claimBatch     = 64                     // retries claimed at once
-	retryWorkers   = 8                      // retries posted at once
+	retryWorkers   = 32                     // retries a dispatcher posts at once, at most
+	retriesPerHook = 8                      // retries of one hook claimed at once, at most, by every dispatcher
+	retryScan      = 1024                   // how deep a claim looks among the due retries for hooks below their share
 	attemptTimeout = 30 * time.Second       // bounds a post whatever the client
 	lease          = 2 * time.Minute        // how long a claimed retry is kept from others
 	idleWait       = time.Second            // Run's pause while no hook is registered
@@ -56,6 +58,8 @@ type claimArgs struct {
 	Now        int64 `json:"now"`         // real ms
 	LeaseUntil int64 `json:"lease_until"` // real ms
 	Limit      int   `json:"limit"`
+	PerHook    int   `json:"per_hook"`
+	Scan       int   `json:"scan"`
 }
 
 type finishArgs struct {
@@ -281,8 +285,8 @@ func (d *Dispatcher) dispatch(ctx context.Context, hooks []stored, rec core.Reco
 	return errors.Join(errs...)
 }
 
-// Wait waits for the first attempts Step went on without (a slow target)
-// to end: within the timeout of a post and its recording.
+// Wait waits for the attempts Step and RetryDue went on without (a slow
+// target) to end: within the timeout of a post and its recording.
 func (d *Dispatcher) Wait() { d.slow.Wait() }
 
 // closedChan is a channel closed from the start.
@@ -341,17 +345,29 @@ func parseID(id string) (ms, seq uint64) {
 	return ms, seq
 }
 
-// RetryDue makes the attempts whose due time (by Config.Now) has come,
-// several at once. Each is claimed atomically, so that with several
-// dispatchers each is made once; one whose dispatcher died after claiming
-// it is made again when its lease ends. It answers the number of attempts
-// made.
+// RetryDue makes the attempts whose due time (by Config.Now) has come, up
+// to retryWorkers at once, and answers how many it began. Each is claimed
+// atomically, so that with several dispatchers each is made once; one
+// whose dispatcher died after claiming it is made again when its lease
+// ends.
+//
+// A hook has at most retriesPerHook retries under way at once, so that a
+// target slow to answer holds up its own retries, not the others': the
+// claim passes over the retries of a hook at its share. RetryDue waits for
+// the attempts it began up to the dispatcher's first wait, and goes on
+// without those still under way then (a slow target), which finish on
+// their own, claimed meanwhile (Wait waits for them).
 func (d *Dispatcher) RetryDue(ctx context.Context) (int, error) {
 	n := 0
 	for {
+		free := retryWorkers - int(d.retrying.Load())
+		if free <= 0 {
+			return n, nil
+		}
 		now := d.now()
 		ms, err := claimScript.Run(ctx, d.rdb, []string{d.retryKey, d.flightKey},
-			claimArgs{Now: now.UnixMilli(), LeaseUntil: now.Add(lease).UnixMilli(), Limit: claimBatch}).StringSlice()
+			claimArgs{Now: now.UnixMilli(), LeaseUntil: now.Add(lease).UnixMilli(), Limit: free,
+				PerHook: retriesPerHook, Scan: retryScan}).StringSlice()
 		if err != nil {
 			return n, fmt.Errorf("claim retries: %w", err)
 		}
@@ -360,18 +376,14 @@ func (d *Dispatcher) RetryDue(ctx context.Context) (int, error) {
 		}
 		hooks, err := d.load(ctx)
 		if err != nil {
+			d.release(ctx, ms)
 			return n, err
 		}
 		byID := make(map[string]Hook, len(hooks))
 		for _, h := range hooks {
 			byID[h.ID] = h.Hook
 		}
-		var (
-			wg   sync.WaitGroup
-			mu   sync.Mutex
-			errs []error
-			sem  = make(chan struct{}, retryWorkers)
-		)
+		w := &retryWait{done: make(chan error, len(ms)), log: d.log}
 		for i, m := range ms {
 			if ctx.Err() != nil {
 				// stopping: the claimed retries not begun go back, due at
@@ -387,27 +399,71 @@ func (d *Dispatcher) RetryDue(ctx context.Context) (int, error) {
 					d.log.ErrorContext(ctx, "dropping malformed retry", "err", err)
 				}
 				if err := d.rdb.ZRem(ctx, d.flightKey, m).Err(); err != nil {
+					w.wait(0) // those begun go on on their own
 					return n, fmt.Errorf("drop retry: %w", err)
 				}
 				continue
 			}
 			n++
-			sem <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-sem }()
-				if err := d.attempt(ctx, h, j); err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-				}
+			w.begun++
+			d.retrying.Add(1)
+			d.slow.Go(func() {
+				defer d.retrying.Add(-1)
+				w.end(ctx, d.attempt(ctx, h, j))
 			})
 		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
+		if err := w.wait(d.firstWait); err != nil {
 			return n, err
 		}
-		if len(ms) < claimBatch {
-			return n, nil
+	}
+}
+
+// retryWait is RetryDue's wait for the attempts of a claim: those that end
+// within the wait answer to it, the rest log their failure themselves.
+type retryWait struct {
+	begun int
+	done  chan error
+	log   *slog.Logger
+
+	mu   sync.Mutex
+	gone bool // the wait is over
+}
+
+// end reports an attempt's outcome.
+func (w *retryWait) end(ctx context.Context, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.gone {
+		w.done <- err
+	} else if err != nil {
+		w.log.WarnContext(ctx, "webhook retry", "err", err)
+	}
+}
+
+// wait waits up to d for the attempts begun, and answers the failures of
+// those that ended by then.
+func (w *retryWait) wait(d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	var errs []error
+	for range w.begun {
+		select {
+		case err := <-w.done:
+			errs = append(errs, err)
+			continue
+		case <-timer.C:
+		}
+		break
+	}
+	w.mu.Lock()
+	w.gone = true
+	w.mu.Unlock()
+	for {
+		select {
+		case err := <-w.done: // ended as the wait did
+			errs = append(errs, err)
+		default:
+			return errors.Join(errs...)
 		}
 	}
 }

@@ -778,3 +778,84 @@ func TestASlowTargetHoldsTheOthersBackOnlyForTheFirstWait(t *testing.T) {
 		}
 	}
 }
+
+// A target slow to answer holds up its own retries, not the other hooks':
+// a hook has at most its share of retries under way at once, the claim
+// passes over the rest of its retries for the others' behind them, and
+// RetryDue goes on without its attempts once the first wait is over. The
+// slow hook's retries left due are made once its target answers again.
+func TestASlowTargetHoldsUpOnlyItsOwnRetries(t *testing.T) {
+	e := newEnv(t)
+	release := make(chan struct{})
+	var arrived atomic.Int64
+	slow := newReceiver(t, func(int, webhook.Payload) int {
+		arrived.Add(1)
+		<-release
+		return http.StatusOK
+	})
+	fast := newReceiver(t, answerAll(http.StatusOK))
+	d := e.dispatcher(t, webhook.Config{FirstWait: 20 * time.Millisecond})
+	s := e.register(t, d, webhook.Hook{URL: slow.URL})
+	f := e.register(t, d, webhook.Hook{URL: fast.URL})
+	const slowRetries, fastRetries, share = 12, 5, 8
+	due := func(h webhook.Hook, n int, at time.Time) {
+		for i := range n {
+			ev := fmt.Sprintf(`{"id":"1-%d","at":"2026-03-02T09:00:00Z","kind":"sms.failed","ns":"default","data":{}}`, i)
+			m := fmt.Sprintf("%s|whd_%s_%d|2|%s", h.ID, h.ID, i, ev)
+			if err := e.rdb.ZAdd(context.Background(), e.ks.WebhookRetries(), redis.Z{Score: float64(at.UnixMilli()), Member: m}).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	due(s, slowRetries, t0.Add(-time.Minute)) // the slow hook's come first
+	due(f, fastRetries, t0)
+	made := make(chan int, 1)
+	go func() { made <- retryDue(t, d) }()
+	select {
+	case n := <-made:
+		if n != share+fastRetries {
+			t.Errorf("RetryDue began %d attempts, want %d: the slow hook's share and every fast one", n, share+fastRetries)
+		}
+	case <-time.After(10 * time.Second):
+		close(release)
+		t.Fatal("RetryDue waited on a target that does not answer")
+	}
+	if got := len(fast.Posts()); got != fastRetries {
+		t.Errorf("the fast target got %d posts, want %d", got, fastRetries)
+	}
+	left, err := e.rdb.ZCard(context.Background(), e.ks.WebhookRetries()).Result()
+	if err != nil || left != slowRetries-share {
+		t.Errorf("%d retries still due (%v), want the slow hook's %d beyond its share", left, err, slowRetries-share)
+	}
+	if n := retryDue(t, d); n != 0 {
+		t.Errorf("RetryDue began %d more attempts while the slow hook has its share under way, want 0", n)
+	}
+	close(release)
+	d.Wait()
+	if n := retryDue(t, d); n != slowRetries-share {
+		t.Errorf("RetryDue began %d attempts once the slow target answered, want %d", n, slowRetries-share)
+	}
+	d.Wait()
+	if got := arrived.Load(); got != slowRetries {
+		t.Errorf("the slow target got %d posts, want %d", got, slowRetries)
+	}
+	for _, c := range []struct {
+		h    webhook.Hook
+		want int
+	}{{s, slowRetries}, {f, fastRetries}} {
+		ds := deliveries(t, d, c.h.ID)
+		if len(ds) != c.want {
+			t.Fatalf("hook %s: %d deliveries logged, want %d", c.h.URL, len(ds), c.want)
+		}
+		for _, x := range ds {
+			if x.Status != webhook.StatusDelivered || x.Attempt != 2 {
+				t.Fatalf("hook %s: %+v, want each retry delivered at its second attempt", c.h.URL, x)
+			}
+		}
+	}
+	for _, k := range []string{e.ks.WebhookRetries(), e.ks.WebhookInflight()} {
+		if n, err := e.rdb.ZCard(context.Background(), k).Result(); err != nil || n != 0 {
+			t.Errorf("%s holds %d (%v), want nothing left", k, n, err)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -151,7 +152,8 @@ type Dispatcher struct {
 	consumer string
 
 	firstWait time.Duration
-	slow      sync.WaitGroup // the first attempts Step went on without
+	slow      sync.WaitGroup // the attempts Step and RetryDue went on without (and RetryDue's others)
+	retrying  atomic.Int64   // retries under way (RetryDue)
 
 	deleted sync.Map // hook ids deleted through this dispatcher: posted to no more
 
