@@ -44,8 +44,12 @@
 // ms), each member holding what its post needs (hook id, delivery id,
 // attempt, event), so that they survive a restart and any dispatcher makes
 // them. A dispatcher claims due retries atomically, leased for a while: one
-// whose dispatcher died is made again when the lease ends. Every attempt
-// adds an entry to the hook's log, which keeps the newest LogLen.
+// whose dispatcher died is made again when the lease ends. A hook has at
+// most eight retries claimed at once, by every dispatcher together, and a
+// dispatcher waits for the retries it began up to the first wait before it
+// claims more: a target slow to answer holds up its own retries, not the
+// other hooks'. Every attempt adds an entry to the hook's log, which keeps
+// the newest LogLen.
 //
 // # Posts and signatures
 //
