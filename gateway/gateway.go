@@ -122,9 +122,21 @@ func (g *Gateway) Folder(ctx context.Context, phone, folder string) ([]Message, 
 // folderAfter lists the messages of a folder delivered after sequence
 // number seq.
 func (g *Gateway) folderAfter(ctx context.Context, phone, folder string, seq int64) ([]Message, error) {
-	members, err := g.rdb.ZRangeByScore(ctx, g.folderKey(phone, folder), &redis.ZRangeBy{
+	return g.folderMessages(ctx, phone, folder, g.folderRange(ctx, g.rdb, phone, folder, seq))
+}
+
+// folderRange reads, by c, the entries of phone's folder delivered after
+// the delivery numbered seq (folderMessages reads the messages of its
+// answer).
+func (g *Gateway) folderRange(ctx context.Context, c redis.Cmdable, phone, folder string, seq int64) *redis.StringSliceCmd {
+	return c.ZRangeByScore(ctx, g.folderKey(phone, folder), &redis.ZRangeBy{
 		Min: "(" + strconv.FormatInt(seq, 10), Max: "+inf",
-	}).Result()
+	})
+}
+
+// folderMessages answers the messages of a folder's entries (folderRange).
+func (g *Gateway) folderMessages(ctx context.Context, phone, folder string, entries *redis.StringSliceCmd) ([]Message, error) {
+	members, err := entries.Result()
 	if err != nil {
 		return nil, fmt.Errorf("read %s of %s: %w", folder, phone, err)
 	}

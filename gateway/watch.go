@@ -4,9 +4,12 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
+
+	"github.com/redis/go-redis/v9"
 
 	"smsim/simulator/core"
 )
@@ -145,7 +148,10 @@ func (g *Gateway) Watch(ctx context.Context, phone string) (*core.Watcher, error
 
 // DeliveredAfter answers the messages delivered to phone, in either folder,
 // after message after (AfterStart: all of them), in delivery order. An id
-// that is in neither folder of the phone is a NotFound.
+// that is in neither folder of the phone is a NotFound. The two folders
+// are read at one moment (MULTI): a delivery that put a message in each
+// is in the answer whole or not at all, so that a reader who goes on with
+// what is delivered after the answer's last message misses none.
 func (g *Gateway) DeliveredAfter(ctx context.Context, phone, after string) ([]Message, error) {
 	var seq int64
 	if after != AfterStart {
@@ -158,11 +164,20 @@ func (g *Gateway) DeliveredAfter(ctx context.Context, phone, after string) ([]Me
 		}
 		seq = s
 	}
-	inbox, err := g.folderAfter(ctx, phone, FolderInbox, seq)
+	var inboxRange, blockedRange *redis.StringSliceCmd
+	_, err := g.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		inboxRange = g.folderRange(ctx, p, phone, FolderInbox, seq)
+		blockedRange = g.folderRange(ctx, p, phone, FolderBlocked, seq)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the folders of %s: %w", phone, err)
+	}
+	inbox, err := g.folderMessages(ctx, phone, FolderInbox, inboxRange)
 	if err != nil {
 		return nil, err
 	}
-	blocked, err := g.folderAfter(ctx, phone, FolderBlocked, seq)
+	blocked, err := g.folderMessages(ctx, phone, FolderBlocked, blockedRange)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,83 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator/core"
+)
+
+// afterRead is a hook of a store's client that calls then, once, right
+// after the first command — alone or in a pipeline — that reads key with
+// ZRANGEBYSCORE: what another process does between that read and the
+// next.
+type afterRead struct {
+	key  string
+	once sync.Once
+	then func()
+}
+
+func (h *afterRead) reads(cmd redis.Cmder) bool {
+	args := cmd.Args()
+	return strings.EqualFold(cmd.Name(), "zrangebyscore") && len(args) > 1 && args[1] == h.key
+}
+
+func (h *afterRead) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *afterRead) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if h.reads(cmd) {
+			h.once.Do(h.then)
+		}
+		return err
+	}
+}
+
+func (h *afterRead) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		if slices.ContainsFunc(cmds, h.reads) {
+			h.once.Do(h.then)
+		}
+		return err
+	}
+}
+
+// A socket opened with ?after= catches up on the inbox and the blocked
+// folder read at one moment. Deliveries that land while it reads — one
+// message to each folder, here carried out by another process right after
+// the socket's read of the inbox — reach it live, each once, in delivery
+// order; read apart, the catch-up would hold the blocked one alone, and
+// the socket would drop the inbox one as sent already.
+func TestPhoneSocketCatchUpReadsBothFoldersAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	anchor := e.gwSend("95187", phoneA, "anchor")
+	e.putProfile(phoneA, `{"block_keywords":["BLK"]}`)
+	e.patchFaults(`{"sms_delay":{"model":"fixed","value":"1m"}}`)
+	kept := e.gwSend("95187", phoneA, "to the inbox")
+	blocked := e.gwSend("95187", phoneA, "BLK to the blocked folder")
+	other := e.newInstance()
+	ks := core.Keyspace{Prefix: e.redis.Prefix, Namespace: core.DefaultNamespace}
+	e.rdb.AddHook(&afterRead{key: ks.PhoneInbox(phoneA), then: func() {
+		if status, body := other.do("POST", "/admin/v1/clock/advance", map[string]string{"by": "1m"}); status != http.StatusOK {
+			t.Errorf("advance: %d %s", status, body)
+		}
+	}})
+	c := e.dialAfter(phoneA, anchor)
+	var got []string
+	for range 2 {
+		m, _ := readFrame(t, c)
+		got = append(got, m.ID+"/"+m.Folder)
+	}
+	if want := []string{kept + "/inbox", blocked + "/blocked"}; !slices.Equal(got, want) {
+		t.Fatalf("the socket after %s got %v, want %v", anchor, got, want)
+	}
+}
