@@ -99,10 +99,24 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 	} else if m, ok, err := g.firstAfter(ctx, phone, &last, f); ok || err != nil {
 		return m, ok, err // delivered between the first look and the watch
 	}
+	// Whether anything is on its way may change with no event that says so
+	// (the last message on its way went to the blocked folder, or is not
+	// the one waited for; an order was canceled, and the code it was to
+	// bring is no more): on a paused clock, the poll asks again every
+	// nothingRecheck.
+	recheck := time.NewTicker(nothingRecheck)
+	defer recheck.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return Message{}, false, pollEnd(ctx)
+		case <-recheck.C:
+			if snap, err := g.state.Snapshot(ctx); err != nil || !snap.Now().Paused {
+				continue // a clock that runs brings what is due; one paused elsewhere is an event
+			}
+			if m, ok, err := g.unlessComing(ctx, phone, &last, f); !errors.Is(err, errComing) {
+				return m, ok, err
+			}
 		case r, ok := <-watch.C:
 			if !ok { // dropped as too slow, or the feed stopped: read the store, then listen again
 				again, err := g.Watch(ctx, phone)
@@ -125,11 +139,8 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 			case core.KindClock, core.KindSMSFailed:
 				// the clock paused, or a message to the phone failed: what
 				// was on its way may be no more
-				if none, err := g.nothingOnItsWay(ctx, phone); err == nil && none {
-					if m, ok, err := g.firstAfter(ctx, phone, &last, f); ok || err != nil {
-						return m, ok, err
-					}
-					return Message{}, false, ErrNothingOnItsWay
+				if m, ok, err := g.unlessComing(ctx, phone, &last, f); !errors.Is(err, errComing) {
+					return m, ok, err
 				}
 				continue
 			}
@@ -145,6 +156,27 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 		}
 	}
 }
+
+// unlessComing answers what a waiting poll answers once nothing is on its
+// way to phone any more — a message delivered meanwhile that passes f, else
+// ErrNothingOnItsWay — and errComing while something still is (or the
+// store could not tell: the poll waits on).
+func (g *Gateway) unlessComing(ctx context.Context, phone string, last *int64, f Filter) (Message, bool, error) {
+	if none, err := g.nothingOnItsWay(ctx, phone); err != nil || !none {
+		return Message{}, false, errComing
+	}
+	if m, ok, err := g.firstAfter(ctx, phone, last, f); ok || err != nil {
+		return m, ok, err
+	}
+	return Message{}, false, ErrNothingOnItsWay
+}
+
+// errComing is unlessComing's answer while something is on its way.
+var errComing = errors.New("gateway: something is on its way")
+
+// nothingRecheck is how often a long poll waiting on a paused clock asks
+// again whether anything is on its way to its phone.
+const nothingRecheck = time.Second
 
 // firstAfter reads the inbox after *last for the first message passing f,
 // moving *last past what it read.

@@ -1374,3 +1374,46 @@ func TestWaitingPollLearnsNothingIsOnItsWay(t *testing.T) {
 		t.Fatalf("the poll after its codes failed: %d %q after %s, want 204 %s at once", p.code, p.wait, p.took, server.WaitNothingOnItsWay)
 	}
 }
+
+// A long poll already waiting on a paused clock answers nothing_on_its_way
+// within a second once nothing is on its way any more, also when no event
+// says so: the last message on its way went to the blocked folder, or to
+// the inbox but is not the one the poll waits for (both released by an
+// outage's end), or the order whose code it waited for was canceled.
+func TestWaitingPollLearnsNothingIsOnItsWayWithoutItsOwnEvent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	outage := `{"outages":[{"prefixes":["13800000041","13800000042"],"start":"2026-04-30T00:00:00Z","end":"2026-05-01T02:00:00Z","mode":"hold"}]}`
+	e.putProfile("13800000042", `{"block_senders":["95187"]}`)
+	for _, c := range []struct {
+		name, phone, query string
+		end                func(t *testing.T)
+		within             time.Duration
+	}{
+		{"held message released to the inbox, not the one waited for", "13800000041", "after=start&from_miit=true",
+			func(t *testing.T) { e.patchFaults(`{"outages":[]}`) }, 3 * time.Second},
+		{"held message released to the blocked folder", "13800000042", "after=start",
+			func(t *testing.T) { e.patchFaults(`{"outages":[]}`) }, 3 * time.Second},
+		{"order canceled before its sync", "13800000043", "after=start&from_miit=true", nil, 3 * time.Second},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var filing string
+			if c.end == nil {
+				filing = e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(c.phone)}).ID
+				c.end = func(t *testing.T) {
+					e.call("POST", "/provider/v1/filings/"+filing+"/cancel", struct{}{}, http.StatusOK, nil)
+				}
+			} else {
+				e.patchFaults(outage)
+				e.gwSend("95187", c.phone, "held by the outage")
+			}
+			poll := e.goGet("/phones/v1/" + c.phone + "/messages/next?" + c.query + "&timeout=20s")
+			notYet(t, e.instance, poll, c.name)
+			c.end(t)
+			p := await(t, poll, 15*time.Second)
+			if p.code != http.StatusNoContent || p.wait != server.WaitNothingOnItsWay || p.took > c.within+time.Second {
+				t.Fatalf("%d %q after %s, want 204 %s within %s", p.code, p.wait, p.took, server.WaitNothingOnItsWay, c.within)
+			}
+		})
+	}
+}
