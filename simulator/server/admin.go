@@ -1,9 +1,11 @@
 package server
 
 import (
+	"encoding/json"
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"smsim/simulator"
@@ -196,6 +198,19 @@ func (s *Server) patchFaults(w http.ResponseWriter, r *http.Request, ns *simulat
 }
 
 func (s *Server) reset(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
+	// It takes no body: one that says something (another namespace, what
+	// to keep) is a mistake of the caller's, refused before anything goes.
+	b, err := s.readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var fields map[string]json.RawMessage
+	if body := strings.TrimSpace(string(b)); body != "" && (body[0] != '{' || json.Unmarshal(b, &fields) != nil || len(fields) > 0) {
+		s.fail(w, r, core.Invalid("body: a reset takes none (or {}): it forgets the namespace the request names "+
+			"(X-Smsim-Namespace or ?namespace=, else %s), nothing else; got %.60q", core.DefaultNamespace, body))
+		return
+	}
 	st, err := ns.Reset(r.Context())
 	if err != nil {
 		s.fail(w, r, err)

@@ -176,6 +176,34 @@ func TestReset(t *testing.T) {
 	}
 }
 
+// A reset takes no body: one that says something — another namespace, a
+// list of what to keep, text that is no JSON — is a 400 that forgets
+// nothing, since the namespace reset is the one the request names. An
+// empty body, or {}, resets.
+func TestResetRefusesABody(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	v := single(e, "13900000042")
+	for _, c := range []struct{ body, detail string }{
+		{`{"namespace":"some-other-ns","keep":["filings"]}`, `body: a reset takes none (or {}): it forgets the namespace the request names (X-Smsim-Namespace or ?namespace=, else default), nothing else; got "{\"namespace\":\"some-other-ns\",\"keep\":[\"filings\"]}"`},
+		{"this is not json", `body: a reset takes none (or {}): it forgets the namespace the request names (X-Smsim-Namespace or ?namespace=, else default), nothing else; got "this is not json"`},
+		{"[]", `got "[]"`},
+	} {
+		resp, b := rawRequest(t, "POST", e.url+"/admin/v1/reset", "application/json", c.body, nil)
+		wantProblem(t, "reset with "+c.body, resp, b, http.StatusBadRequest, c.detail)
+		if mv := e.miitView(v.ID); mv.ID != v.ID {
+			t.Fatalf("after a refused reset with %s, the order reads %+v", c.body, mv)
+		}
+	}
+	for _, body := range []string{"{}", " { } ", ""} {
+		e.call("POST", "/admin/v1/reset", body, http.StatusOK, nil)
+		if c, _ := e.do("GET", "/provider/v1/filings/"+v.ID, nil); c != http.StatusNotFound {
+			t.Fatalf("a reset with the body %q left the filing: %d", body, c)
+		}
+		v = single(e, "13900000042")
+	}
+}
+
 // A reset while an advance carries out a hundred orders' syncs waits for
 // the advance, so that nothing it does is written after the reset emptied
 // the namespace: no order, code, message or index survives, and the event
