@@ -482,3 +482,43 @@ func TestAnEarlierAdvanceKeyIsStillReplayed(t *testing.T) {
 		t.Fatalf("Replayed(k3) after a reset: %v (%v), want none", ok, err)
 	}
 }
+
+// A clock that ran past MaxTime, then was paused or given another scale,
+// stands at MaxTime: it is stored there, not where running on would have
+// taken it, so that an advance by 0 carries out what is due, and one by
+// more is refused as past MaxTime from MaxTime.
+func TestAClockRunPastMaxTimeStaysThereWhenMoved(t *testing.T) {
+	ctx := context.Background()
+	max := core.MaxTime()
+	for _, move := range []string{"paused", "scale, then paused"} {
+		t.Run(move, func(t *testing.T) {
+			srv := testkit.StartRedis(t)
+			ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
+			real := testkit.NewClock(time.Now())
+			c := core.NewClock(srv.Client(t), ks, core.ClockStart{At: max.Add(-time.Hour), Scale: core.MaxScale}, real.Now)
+			if err := c.Init(ctx); err != nil {
+				t.Fatal(err)
+			}
+			s := core.NewScheduler(srv.Client(t), ks, c, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), core.SchedulerOptions{})
+			real.Add(time.Second) // a million simulated seconds: past MaxTime
+			if move == "scale, then paused" {
+				scale := 2.0
+				if _, err := c.Set(ctx, &scale, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			paused := true
+			if _, err := c.Set(ctx, nil, &paused); err != nil {
+				t.Fatal(err)
+			}
+			if st, err := s.Advance(ctx, 0); err != nil || !st.Now.Equal(max) {
+				t.Fatalf("an advance by 0: %+v, %v; want the clock at %s", st, err, max)
+			}
+			_, err := s.Advance(ctx, time.Millisecond)
+			const detail = "by: 1ms would take the clock past 9900-01-01T00:00:00Z, the latest simulated time; it reads 9900-01-01T00:00:00Z: give at most 0s"
+			if e, ok := err.(*core.Error); !ok || e.Code != 400 || e.Detail != detail {
+				t.Fatalf("an advance by 1ms: %v, want a 400 %q", err, detail)
+			}
+		})
+	}
+}

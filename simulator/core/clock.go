@@ -102,6 +102,7 @@ type clockInitArgs struct {
 
 type clockMoveArgs struct {
 	Real   int64  `json:"real"`             // real ms
+	Max    int64  `json:"max"`              // simulated ms: MaxTime
 	Add    int64  `json:"add"`              // ms
 	Scale  string `json:"scale,omitempty"`  // the text of a number; "": as it is
 	Paused *bool  `json:"paused,omitempty"` // nil: as it is
@@ -211,7 +212,7 @@ func (c *Clock) Jump(ctx context.Context, d time.Duration) (ClockState, error) {
 
 func (c *Clock) move(ctx context.Context, addMs int64, scale string, paused *bool) (ClockState, error) {
 	v, err := clockMove.Run(ctx, c.rdb, []string{c.key},
-		clockMoveArgs{Real: c.real().UnixMilli(), Add: addMs, Scale: scale, Paused: paused}).StringSlice()
+		clockMoveArgs{Real: c.real().UnixMilli(), Max: maxTimeMs, Add: addMs, Scale: scale, Paused: paused}).StringSlice()
 	if err != nil {
 		return ClockState{}, fmt.Errorf("move clock: %w", err)
 	}

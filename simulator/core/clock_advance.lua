@@ -23,6 +23,7 @@ local sim = tonumber(c[1])
 if c[4] ~= '1' and real > tonumber(c[2]) then
   sim = sim + math.floor((real - tonumber(c[2])) * tonumber(c[3]))
 end
+sim = math.min(sim, args.max) -- a running clock stops there
 if sim + args.add > args.max then return {'past', int(sim)} end
 sim = sim + args.add
 redis.call('HSET', clock_key, 'advance_to', int(sim), 'advance_key', args.key, 'advance_owner', args.owner,

@@ -148,6 +148,23 @@ func TestClockStopsAtMaxTime(t *testing.T) {
 	if st, err := running.Set(ctx, nil, &paused); err != nil || !st.Now.Equal(max) {
 		t.Fatalf("pausing a clock run past MaxTime: %+v, %v; want it at %s", st, err, max)
 	}
+	// Paused there, it stands at MaxTime, not where running on would have
+	// taken it: a jump by 0 is allowed, as is moving it again.
+	if st, err := running.Jump(ctx, 0); err != nil || !st.Now.Equal(max) {
+		t.Fatalf("jump by 0 after pausing a clock run past MaxTime: %+v, %v", st, err)
+	}
+	again, real := newClock(t, core.ClockStart{At: max.Add(-time.Second), Scale: 1000})
+	real.Add(time.Hour)
+	scale := 2.0
+	if _, err := again.Set(ctx, &scale, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := again.Set(ctx, nil, &paused); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := again.Jump(ctx, 0); err != nil || !st.Now.Equal(max) {
+		t.Fatalf("jump by 0 after a scale change past MaxTime and a pause: %+v, %v", st, err)
+	}
 }
 
 // A clock at its extremes of scale reckons no time that wraps around: at
