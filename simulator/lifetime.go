@@ -60,8 +60,13 @@ func (w *World) hookIDs(ctx context.Context, n *Namespace) ([]string, error) {
 
 // keepUntilLastUse writes the lifetime of the long-lived keys of spaces
 // once more, as the process stops running them: NamespaceTTL after each
-// namespace's last use, by any process (the registry's) or by this one.
-// Two round trips, whatever the number of namespaces.
+// namespace's last use, by any process (the registry's) or by this one —
+// a request, or a job its loop carried out since, which wrote keys that
+// live NamespaceTTL from then: the namespace's clock outlives them, so
+// that a request finds the namespace as new only once they are gone. A
+// namespace whose lifetime has run out by now is gone at once: its
+// long-lived keys written since the last touch, which have no lifetime,
+// with the rest. Two round trips, whatever the number of namespaces.
 func (w *World) keepUntilLastUse(ctx context.Context, spaces []*Namespace) error {
 	ttl := w.cfg.Limits.NamespaceTTL
 	if ttl <= 0 || len(spaces) == 0 {
@@ -79,12 +84,11 @@ func (w *World) keepUntilLastUse(ctx context.Context, spaces []*Namespace) error
 	}
 	p = w.rdb.Pipeline()
 	for i, n := range spaces {
-		last := max(int64(scores[i].Val()), n.used.Load(), n.touched.Load())
-		until := time.UnixMilli(last).Add(ttl)
-		if !until.After(time.Now()) {
-			continue // expired, or about to: left to Redis
+		last := max(int64(scores[i].Val()), n.used.Load(), n.touched.Load(), n.sched.LastCarried())
+		if last == 0 {
+			continue // no use known: nothing to go by
 		}
-		expireAt(ctx, p, n, until, hooks[i].Val())
+		expireAt(ctx, p, n, time.UnixMilli(last).Add(ttl), hooks[i].Val()) // past: the keys go now
 	}
 	if p.Len() == 0 {
 		return nil

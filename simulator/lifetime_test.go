@@ -247,3 +247,104 @@ func TestIdleNamespaceWithRetriesStays(t *testing.T) {
 		t.Fatal("the idle namespace stayed once its retries were made")
 	}
 }
+
+// What the loop writes after the namespace's last request — here the sync
+// of an order, carried out when the clock reached it — lives the TTL from
+// then, and so does the namespace's clock once the process stops running
+// it: no key of the namespace outlives its clock, which a request would
+// find gone and make again, as new, beside the old order.
+func TestWhatTheLoopWroteDoesNotOutliveTheClock(t *testing.T) {
+	r := testkit.StartRedis(t)
+	rdb := r.Client(t)
+	ctx := context.Background()
+	w := newTTLWorld(t, r, rdb)
+	n, err := w.Namespace(ctx, "team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.PatchFaults(ctx, []byte(`{"sync_lag": {"model": "fixed", "value": "1m"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.MIIT().Submit(ctx, miit.SubmitRequest{Type: "first_filing", Variant: "app",
+		EntityLeader: &miit.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}}); err != nil {
+		t.Fatal(err)
+	}
+	// the last request was half the TTL ago; the sync is carried out now
+	ago := time.Now().Add(-nsTTL / 2).UnixMilli()
+	n.used.Store(ago)
+	n.touched.Store(ago)
+	rdb.ZAdd(ctx, w.registryKey(), redis.Z{Score: float64(ago), Member: "team"})
+	until, err := n.Now(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if carried, err := n.sched.RunDue(ctx, until.Add(time.Minute)); err != nil || carried != 1 {
+		t.Fatalf("the loop carried out %d jobs (%v), want the sync", carried, err)
+	}
+	if err := w.keepUntilLastUse(ctx, []*Namespace{n}); err != nil {
+		t.Fatal(err)
+	}
+	clock := rdb.PTTL(ctx, n.ks.Clock()).Val()
+	if clock < nsTTL-10*time.Second {
+		t.Errorf("the clock lives %s, want %s from the sync", clock, nsTTL)
+	}
+	keys, err := testkit.Keys(ctx, rdb, n.ks.Pattern())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if ttl := rdb.PTTL(ctx, k).Val(); ttl <= 0 || ttl > clock+time.Second {
+			t.Errorf("%s lives %s, the clock %s: want it gone with the clock or before", k, ttl, clock)
+		}
+	}
+}
+
+// A namespace whose lifetime has run out when the process stops running
+// it (--namespace-ttl no longer than --namespace-idle) loses its
+// long-lived keys at once, also those written after its last touch, which
+// have no lifetime: none is left for a later look to give a whole TTL
+// anew, outliving the clock.
+func TestANamespacePastItsLifetimeGoesWhole(t *testing.T) {
+	r := testkit.StartRedis(t)
+	rdb := r.Client(t)
+	ctx := context.Background()
+	w := newTTLWorld(t, r, rdb)
+	n := use(t, w, "team")
+	if _, err := n.PatchFaults(ctx, []byte(`{"language": "zh"}`)); err != nil { // after the touch: no lifetime
+		t.Fatal(err)
+	}
+	if ttl := rdb.PTTL(ctx, n.ks.Faults()).Val(); ttl != -1 {
+		t.Fatalf("the profile written after the touch lives %s, want no lifetime yet", ttl)
+	}
+	long := time.Now().Add(-nsTTL - time.Second).UnixMilli()
+	n.used.Store(long)
+	n.touched.Store(long)
+	rdb.ZAdd(ctx, w.registryKey(), redis.Z{Score: float64(long), Member: "team"})
+	if err := w.keepUntilLastUse(ctx, []*Namespace{n}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range n.ks.LongLived() {
+		if ttl := rdb.PTTL(ctx, k).Val(); ttl != -2 {
+			t.Errorf("%s lives %s past the namespace's lifetime, want it gone", k, ttl)
+		}
+	}
+}
+
+// The keys a reset makes again — the clock, the event log — live the
+// namespace TTL at once, not until the process next records a use: a
+// process that dies then leaves none without a lifetime.
+func TestResetKeysLiveTheTTL(t *testing.T) {
+	r := testkit.StartRedis(t)
+	rdb := r.Client(t)
+	ctx := context.Background()
+	w := newTTLWorld(t, r, rdb)
+	n := use(t, w, "team")
+	if _, err := n.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{n.ks.Clock(), n.ks.Events()} {
+		if ttl := rdb.PTTL(ctx, k).Val(); ttl < nsTTL-10*time.Second || ttl > nsTTL {
+			t.Errorf("%s lives %s after a reset, want %s", k, ttl, nsTTL)
+		}
+	}
+}

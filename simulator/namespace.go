@@ -474,6 +474,17 @@ func (n *Namespace) Reset(ctx context.Context) (core.ClockState, error) {
 	}
 	n.Emit(ctx, st.Now, core.KindReset, map[string]any{})
 	n.Emit(ctx, st.Now, core.KindClock, st)
+	if n.ttl > 0 {
+		// made again, the clock and the event log live as a namespace's
+		// just used, not until the process next records a use
+		p := n.rdb.Pipeline()
+		for _, k := range n.ks.LongLived() {
+			p.PExpire(ctx, k, n.ttl)
+		}
+		if _, err := p.Exec(core.Repeatable(ctx)); err != nil {
+			n.log.WarnContext(ctx, "the lifetime of the keys made again by a reset", "namespace", n.name, "err", err)
+		}
+	}
 	return st, nil
 }
 

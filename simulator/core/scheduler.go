@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -219,6 +220,7 @@ type Scheduler struct {
 
 	gate      *sync.RWMutex                            // held (read) around each look of the loop: SetGate
 	takenOver func(ctx context.Context, st ClockState) // OnTakeOver
+	carried   atomic.Int64                             // real Unix ms at which RunDue last carried a job out (LastCarried)
 
 	mu       sync.Mutex      // guards wake, state and released
 	wake     func(time.Time) // set by the loop that serves the scheduler
@@ -463,8 +465,12 @@ func (s *Scheduler) RunNow(ctx context.Context, members ...string) error {
 //
 // Called by the loop (Tick), it carries a batch out in lanes instead, up
 // to SchedulerOptions.Lanes at once (runLanes).
-func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
-	n := 0
+func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (n int, err error) {
+	defer func() {
+		if n > 0 {
+			s.carried.Store(time.Now().UnixMilli())
+		}
+	}()
 	owner, _ := ctx.Value(advanceOwnerKey{}).(string)
 	anchor, _ := ctx.Value(loopAnchorKey{}).(*Expect)
 	width, limit := 1, claimBatch
@@ -499,6 +505,11 @@ func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (int, error) {
 		}
 	}
 }
+
+// LastCarried answers when (real time, Unix ms) RunDue last carried out a
+// job here, 0 for never: the last time this scheduler wrote to the
+// namespace, whatever request caused it or none (the loop).
+func (s *Scheduler) LastCarried() int64 { return s.carried.Load() }
 
 // ErrSuperseded is the refusal of an advance that is no longer the
 // namespace's: a reset ended it, or another process took it over after
