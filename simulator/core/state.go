@@ -59,6 +59,8 @@ func (s Snapshot) Now() ClockState {
 	st := s.anchor
 	if elapsed := s.clock.real().Sub(s.at).Milliseconds(); !st.Paused && elapsed > 0 {
 		st.Now = time.UnixMilli(simAfter(st.Now.UnixMilli(), elapsed, st.Scale)).UTC()
+	} else if st.Now.UnixMilli() > maxTimeMs { // stored past it by a version that did not stop it there
+		st.Now = MaxTime()
 	}
 	return st
 }

@@ -2,7 +2,9 @@ package core_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -55,5 +57,34 @@ func TestASnapshotReadAcrossAForgetIsNotKept(t *testing.T) {
 	}
 	if snap, err = state.Snapshot(ctx); err != nil || !snap.Now().Paused {
 		t.Fatalf("the next snapshot: paused %v (%v), want paused: the one read across the change was kept", snap.Now().Paused, err)
+	}
+}
+
+// A clock stored paused past MaxTime (by a version that did not stop a
+// running clock there when it was paused) reads MaxTime in the process's
+// snapshot, which requests schedule from, as it does in Clock.State.
+func TestASnapshotOfAClockStoredPastMaxTimeReadsMaxTime(t *testing.T) {
+	ctx := context.Background()
+	srv := testkit.StartRedis(t)
+	rdb := srv.Client(t)
+	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
+	c := core.NewClock(rdb, ks, core.ClockStart{At: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), Paused: true}, testkit.NewClock(time.Now()).Now)
+	if err := c.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	past := core.MaxTime().Add(1000 * time.Hour).UnixMilli()
+	if err := rdb.HSet(ctx, ks.Clock(), "sim", strconv.FormatInt(past, 10), "paused", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.State(ctx)
+	if err != nil || !st.Now.Equal(core.MaxTime()) {
+		t.Fatalf("Clock.State: %+v, %v; want %s", st, err, core.MaxTime())
+	}
+	snap, err := core.NewState(c, core.NewFaultStore(rdb, ks), core.Limits{}).Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := snap.Now().Now; !got.Equal(core.MaxTime()) {
+		t.Errorf("the snapshot reads %s, want %s", got, core.MaxTime())
 	}
 }
