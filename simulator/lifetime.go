@@ -28,22 +28,29 @@ import (
 // after finds its clock gone and makes it again, as new.
 
 // expireAt queues on p the lifetime of n's long-lived keys and of its
-// hooks' keys (hooks: their ids): until until. It answers the clock's
-// command, false when the clock was gone.
-func expireAt(ctx context.Context, p redis.Pipeliner, n *Namespace, until time.Time, hooks []string) *redis.BoolCmd {
-	var clock *redis.BoolCmd
-	for _, k := range n.ks.LongLived() {
-		c := p.PExpireAt(ctx, k, until)
-		if k == n.ks.Clock() {
-			clock = c
-		}
-	}
+// hooks' keys (hooks: their ids): until until, or later if another process
+// gave them a later end already (a lifetime is never shortened); a key
+// without one and an until past is gone at once. It answers whether the
+// clock exists, false when it was gone.
+func expireAt(ctx context.Context, p redis.Pipeliner, n *Namespace, until time.Time, hooks []string) *redis.IntCmd {
+	clock := p.Exists(ctx, n.ks.Clock())
+	ms := until.UnixMilli()
+	keys := n.ks.LongLived()
 	for _, id := range hooks {
-		p.PExpireAt(ctx, n.ks.Webhook(id), until)
-		p.PExpireAt(ctx, n.ks.WebhookLog(id), until)
+		keys = append(keys, n.ks.Webhook(id), n.ks.WebhookLog(id))
+	}
+	for _, k := range keys {
+		p.Do(ctx, "PEXPIREAT", k, ms, "NX") // none yet
+		p.Do(ctx, "PEXPIREAT", k, ms, "GT") // an earlier one
 	}
 	return clock
 }
+
+// lifetimeMargin is how much longer than the namespace TTL after its last
+// recorded use a namespace's long-lived keys live: a use is recorded at
+// most every touchEvery, and what is written meanwhile lives the TTL from
+// its write, so that no key of the namespace outlives its clock.
+const lifetimeMargin = touchEvery
 
 // hookIDs answers the ids of n's webhooks when the process runs its
 // dispatcher (the namespace has webhooks), else none.
@@ -88,7 +95,7 @@ func (w *World) keepUntilLastUse(ctx context.Context, spaces []*Namespace) error
 		if last == 0 {
 			continue // no use known: nothing to go by
 		}
-		expireAt(ctx, p, n, time.UnixMilli(last).Add(ttl), hooks[i].Val()) // past: the keys go now
+		expireAt(ctx, p, n, time.UnixMilli(last).Add(ttl+lifetimeMargin), hooks[i].Val()) // past: the keys go now
 	}
 	if p.Len() == 0 {
 		return nil

@@ -61,8 +61,8 @@ func TestEveryKeyOfANamespaceExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := use(t, w, "team")
-	if ttl := rdb.PTTL(ctx, n.ks.Clock()).Val(); ttl > nsTTL || ttl < nsTTL-10*time.Second {
-		t.Errorf("the clock of a namespace in use lives %s, want %s", ttl, nsTTL)
+	if ttl := rdb.PTTL(ctx, n.ks.Clock()).Val(); ttl > nsTTL+lifetimeMargin || ttl < nsTTL {
+		t.Errorf("the clock of a namespace in use lives %s, want %s", ttl, nsTTL+lifetimeMargin)
 	}
 	w.Stop()
 	wantEveryKeyExpires(t, rdb, n, 10)
@@ -72,7 +72,8 @@ func TestEveryKeyOfANamespaceExpires(t *testing.T) {
 }
 
 // wantEveryKeyExpires checks that namespace n holds at least `least` keys, and
-// that every one of them lives at most the namespace TTL.
+// that every one of them lives at most the namespace TTL (and the margin of
+// the long-lived ones).
 func wantEveryKeyExpires(t *testing.T, rdb redis.UniversalClient, n *Namespace, least int) {
 	t.Helper()
 	ctx := context.Background()
@@ -84,8 +85,8 @@ func wantEveryKeyExpires(t *testing.T, rdb redis.UniversalClient, n *Namespace, 
 		t.Fatalf("the namespace holds %d keys: %v", len(keys), keys)
 	}
 	for _, k := range keys {
-		if ttl := rdb.PTTL(ctx, k).Val(); ttl <= 0 || ttl > nsTTL {
-			t.Errorf("%s lives %s, want at most %s", k, ttl, nsTTL)
+		if ttl := rdb.PTTL(ctx, k).Val(); ttl <= 0 || ttl > nsTTL+lifetimeMargin {
+			t.Errorf("%s lives %s, want at most %s", k, ttl, nsTTL+lifetimeMargin)
 		}
 	}
 }
@@ -118,7 +119,7 @@ func TestExpiredNamespaceStartsAgain(t *testing.T) {
 	if err := w.keepUntilLastUse(ctx, []*Namespace{n}); err != nil {
 		t.Fatal(err)
 	}
-	r.Mini.FastForward(nsTTL + time.Second)
+	r.Mini.FastForward(nsTTL + lifetimeMargin + time.Second)
 	if keys, _ := testkit.Keys(ctx, rdb, n.ks.Pattern()); len(keys) != 0 {
 		t.Fatalf("keys left past the namespace TTL: %v", keys)
 	}
@@ -300,11 +301,11 @@ func TestWhatTheLoopWroteDoesNotOutliveTheClock(t *testing.T) {
 }
 
 // A namespace whose lifetime has run out when the process stops running
-// it (--namespace-ttl no longer than --namespace-idle) loses its
-// long-lived keys at once, also those written after its last touch, which
-// have no lifetime: none is left for a later look to give a whole TTL
-// anew, outliving the clock.
-func TestANamespacePastItsLifetimeGoesWhole(t *testing.T) {
+// it (--namespace-ttl no longer than --namespace-idle) leaves no
+// long-lived key without a lifetime — those written after its last touch
+// go at once — for a later look to give a whole TTL anew, outliving the
+// clock.
+func TestANamespacePastItsLifetimeLeavesNoKeyForEver(t *testing.T) {
 	r := testkit.StartRedis(t)
 	rdb := r.Client(t)
 	ctx := context.Background()
@@ -316,16 +317,20 @@ func TestANamespacePastItsLifetimeGoesWhole(t *testing.T) {
 	if ttl := rdb.PTTL(ctx, n.ks.Faults()).Val(); ttl != -1 {
 		t.Fatalf("the profile written after the touch lives %s, want no lifetime yet", ttl)
 	}
-	long := time.Now().Add(-nsTTL - time.Second).UnixMilli()
+	long := time.Now().Add(-nsTTL - lifetimeMargin - time.Second).UnixMilli()
 	n.used.Store(long)
 	n.touched.Store(long)
 	rdb.ZAdd(ctx, w.registryKey(), redis.Z{Score: float64(long), Member: "team"})
 	if err := w.keepUntilLastUse(ctx, []*Namespace{n}); err != nil {
 		t.Fatal(err)
 	}
+	if ttl := rdb.PTTL(ctx, n.ks.Faults()).Val(); ttl != -2 {
+		t.Errorf("the profile written after the last touch lives %s past the namespace's lifetime, want it gone", ttl)
+	}
+	clock := rdb.PTTL(ctx, n.ks.Clock()).Val()
 	for _, k := range n.ks.LongLived() {
-		if ttl := rdb.PTTL(ctx, k).Val(); ttl != -2 {
-			t.Errorf("%s lives %s past the namespace's lifetime, want it gone", k, ttl)
+		if ttl := rdb.PTTL(ctx, k).Val(); ttl == -1 || ttl > clock+time.Second {
+			t.Errorf("%s lives %s, the clock %s: want none for ever, none past the clock", k, ttl, clock)
 		}
 	}
 }
@@ -343,8 +348,124 @@ func TestResetKeysLiveTheTTL(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{n.ks.Clock(), n.ks.Events()} {
-		if ttl := rdb.PTTL(ctx, k).Val(); ttl < nsTTL-10*time.Second || ttl > nsTTL {
-			t.Errorf("%s lives %s after a reset, want %s", k, ttl, nsTTL)
+		if ttl := rdb.PTTL(ctx, k).Val(); ttl < nsTTL || ttl > nsTTL+lifetimeMargin {
+			t.Errorf("%s lives %s after a reset, want %s", k, ttl, nsTTL+lifetimeMargin)
 		}
+	}
+}
+
+// submitSyncedLater submits an order whose sync is due a minute later on the
+// (paused) clock, so that a later RunDue carries it out as the loop would.
+func submitSyncedLater(t *testing.T, n *Namespace) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := n.PatchFaults(ctx, []byte(`{"sync_lag": {"model": "fixed", "value": "1m"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.MIIT().Submit(ctx, miit.SubmitRequest{Type: "first_filing", Variant: "app",
+		EntityLeader: &miit.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// carrySync makes the loop carry out the sync now.
+func carrySync(t *testing.T, n *Namespace) {
+	t.Helper()
+	ctx := context.Background()
+	until, err := n.Now(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if carried, err := n.sched.RunDue(ctx, until.Add(time.Minute)); err != nil || carried != 1 {
+		t.Fatalf("the loop carried out %d jobs (%v), want the sync", carried, err)
+	}
+}
+
+// outliving lists the keys of n that outlive its clock (or live while the
+// clock is gone).
+func outliving(t *testing.T, rdb redis.UniversalClient, n *Namespace) (time.Duration, []string) {
+	t.Helper()
+	ctx := context.Background()
+	clock := rdb.PTTL(ctx, n.ks.Clock()).Val()
+	keys, err := testkit.Keys(ctx, rdb, n.ks.Pattern())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, k := range keys {
+		if ttl := rdb.PTTL(ctx, k).Val(); clock < 0 || ttl > clock+time.Second {
+			out = append(out, k+" "+ttl.String())
+		}
+	}
+	return clock, out
+}
+
+// A namespace the process keeps running though idle (the default one):
+// what its loop carries out after it fell idle records a use, so that what
+// the jobs wrote does not outlive the namespace's clock.
+func TestWhatARestingNamespacesLoopWritesDoesNotOutliveTheClock(t *testing.T) {
+	r := testkit.StartRedis(t)
+	rdb := r.Client(t)
+	ctx := context.Background()
+	w := newTTLWorld(t, r, rdb)
+	n, err := w.Namespace(ctx, core.DefaultNamespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	submitSyncedLater(t, n)
+	// the last request was 90 minutes ago: idle, within the TTL (2h)
+	ago := time.Now().Add(-90 * time.Minute).UnixMilli()
+	n.used.Store(ago)
+	n.touched.Store(ago)
+	rdb.ZAdd(ctx, w.registryKey(), redis.Z{Score: float64(ago), Member: core.DefaultNamespace})
+	if err := w.superviseOnce(ctx); err != nil { // falls idle: resting, kept until its last use
+		t.Fatal(err)
+	}
+	carrySync(t, n) // its loop goes on: the sync is carried out now
+	if err := w.superviseOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if clock, out := outliving(t, rdb, n); len(out) > 0 {
+		t.Errorf("the clock lives %s; keys written by the resting namespace's loop outlive it: %v", clock, out)
+	}
+}
+
+// Two processes run the default namespace. B's loop carried out the sync
+// after the last request and B, stopping, keeps the clock the TTL from
+// then. A, stopping later, knows of a last use past the TTL: it does not
+// shorten the lifetime B gave, and the order does not outlive the clock.
+func TestAProcessDoesNotShortenWhatAnotherKept(t *testing.T) {
+	r := testkit.StartRedis(t)
+	rdb := r.Client(t)
+	ctx := context.Background()
+	a := newTTLWorld(t, r, rdb)
+	b := newTTLWorld(t, r, rdb)
+	na, err := a.Namespace(ctx, core.DefaultNamespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb, err := b.Namespace(ctx, core.DefaultNamespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	submitSyncedLater(t, nb)
+	long := time.Now().Add(-nsTTL - time.Minute).UnixMilli() // the last request
+	for _, n := range []*Namespace{na, nb} {
+		n.used.Store(long)
+		n.touched.Store(long)
+	}
+	rdb.ZAdd(ctx, a.registryKey(), redis.Z{Score: float64(long), Member: core.DefaultNamespace})
+	carrySync(t, nb)                                                  // B's loop carried the sync out just now
+	if err := b.keepUntilLastUse(ctx, []*Namespace{nb}); err != nil { // B stops
+		t.Fatal(err)
+	}
+	if clock, out := outliving(t, rdb, nb); len(out) > 0 {
+		t.Fatalf("after B: clock %s, outliving %v", clock, out)
+	}
+	if err := a.keepUntilLastUse(ctx, []*Namespace{na}); err != nil { // A stops
+		t.Fatal(err)
+	}
+	if clock, out := outliving(t, rdb, na); len(out) > 0 {
+		t.Errorf("after A: the clock lives %s (-2: gone); keys left beside it: %v", clock, out)
 	}
 }

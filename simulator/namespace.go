@@ -74,6 +74,16 @@ func (w *World) build(name string) (*Namespace, error) {
 		n.changed(ctx, false)
 		n.advanced(ctx, st)
 	})
+	if n.ttl > 0 {
+		// what the jobs wrote lives the TTL from now: the namespace's
+		// long-lived keys too (at most every touchEvery), also when its
+		// loop carries them out with no request (one kept running idle)
+		n.sched.OnCarried(func(ctx context.Context) {
+			if _, err := w.touch(ctx, n, false); err != nil {
+				n.log.DebugContext(ctx, "recording the use of a namespace whose jobs were carried out", "namespace", n.name, "err", err)
+			}
+		})
+	}
 	n.faults = core.NewFaultStore(w.rdb, ks)
 	n.state = core.NewState(n.clock, n.faults, w.cfg.Limits)
 	n.sched.UseState(n.state)
@@ -479,7 +489,7 @@ func (n *Namespace) Reset(ctx context.Context) (core.ClockState, error) {
 		// just used, not until the process next records a use
 		p := n.rdb.Pipeline()
 		for _, k := range n.ks.LongLived() {
-			p.PExpire(ctx, k, n.ttl)
+			p.PExpire(ctx, k, n.ttl+lifetimeMargin)
 		}
 		if _, err := p.Exec(core.Repeatable(ctx)); err != nil {
 			n.log.WarnContext(ctx, "the lifetime of the keys made again by a reset", "namespace", n.name, "err", err)

@@ -613,15 +613,15 @@ func (w *World) touch(ctx context.Context, n *Namespace, force bool) (bool, erro
 	}
 	p := w.rdb.Pipeline()
 	p.ZAddGT(ctx, w.registryKey(), redis.Z{Score: float64(now.UnixMilli()), Member: n.name})
-	var clock *redis.BoolCmd
+	var clock *redis.IntCmd
 	if ttl > 0 {
-		clock = expireAt(ctx, p, n, now.Add(ttl), hooks)
+		clock = expireAt(ctx, p, n, now.Add(ttl+lifetimeMargin), hooks)
 	}
 	if _, err := p.Exec(ctx); err != nil {
 		n.touched.Store(last)
 		return false, fmt.Errorf("record namespace %s: %w", n.name, err)
 	}
-	return clock != nil && !clock.Val(), nil
+	return clock != nil && clock.Val() == 0, nil
 }
 
 // activeNamespaces answers the namespaces used within the idle period,

@@ -221,6 +221,7 @@ type Scheduler struct {
 	gate      *sync.RWMutex                            // held (read) around each look of the loop: SetGate
 	takenOver func(ctx context.Context, st ClockState) // OnTakeOver
 	carried   atomic.Int64                             // real Unix ms at which RunDue last carried a job out (LastCarried)
+	onCarried func(ctx context.Context)                // OnCarried
 
 	mu       sync.Mutex      // guards wake, state and released
 	wake     func(time.Time) // set by the loop that serves the scheduler
@@ -469,6 +470,9 @@ func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (n int, err err
 	defer func() {
 		if n > 0 {
 			s.carried.Store(time.Now().UnixMilli())
+			if s.onCarried != nil {
+				s.onCarried(ctx)
+			}
 		}
 	}()
 	owner, _ := ctx.Value(advanceOwnerKey{}).(string)
@@ -510,6 +514,11 @@ func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (n int, err err
 // job here, 0 for never: the last time this scheduler wrote to the
 // namespace, whatever request caused it or none (the loop).
 func (s *Scheduler) LastCarried() int64 { return s.carried.Load() }
+
+// OnCarried has RunDue call f once it carried out jobs, whatever request
+// caused it or none (the loop): the namespace records a use, so that what
+// the jobs wrote does not outlive it. Call it before Run.
+func (s *Scheduler) OnCarried(f func(ctx context.Context)) { s.onCarried = f }
 
 // ErrSuperseded is the refusal of an advance that is no longer the
 // namespace's: a reset ended it, or another process took it over after
