@@ -26,6 +26,11 @@ type Feed[T any] struct {
 	closed atomic.Bool
 }
 
+// HandshakeTimeout bounds the handshake of a websocket (Watch,
+// WatchEvents): from the connection's dial to the server's answer. The
+// handshake ends sooner when its context does.
+const HandshakeTimeout = 10 * time.Second
+
 // ErrFeedClosed is what Next answers once Close was called.
 var ErrFeedClosed = errors.New("smsim: the feed is closed")
 
@@ -70,13 +75,37 @@ func dial[T any](ctx context.Context, c *Client, path string, q url.Values) (*Fe
 	for k, v := range c.header {
 		h[k] = v
 	}
-	d := websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: 10 * time.Second}
+	// The dialer ends the handshake at its timeout, not when ctx ends: the
+	// connection it dialed is closed then.
+	var (
+		mu    sync.Mutex
+		stops []func() bool
+	)
+	dialNet := func(dctx context.Context, network, addr string) (net.Conn, error) {
+		nc, err := (&net.Dialer{}).DialContext(dctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		stops = append(stops, context.AfterFunc(ctx, func() { nc.Close() }))
+		return nc, nil
+	}
+	d := websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: HandshakeTimeout, NetDialContext: dialNet}
 	conn, resp, err := d.DialContext(ctx, u.String(), h)
+	mu.Lock()
+	for _, stop := range stops {
+		stop()
+	}
+	mu.Unlock()
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
 			return nil, problemOf(request{method: "GET", path: path, query: q}, resp, b)
+		}
+		if ctx.Err() != nil {
+			err = ctx.Err()
 		}
 		return nil, fmt.Errorf("smsim: websocket %s: %w", path, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +64,36 @@ func TestWatchEndsWithItsContext(t *testing.T) {
 	}
 	if err := w.Close(); err != nil {
 		t.Fatalf("close after the context ended: %v", err)
+	}
+}
+
+// A handshake the server never answers ends when its context does, not
+// at the dialer's HandshakeTimeout.
+func TestWatchHandshakeEndsWithItsContext(t *testing.T) {
+	hang := make(chan struct{})
+	silent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	defer silent.Close()
+	defer close(hang)
+	c, err := client.New(silent.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, watch := range []func(context.Context) error{
+		func(ctx context.Context) error { _, err := c.Watch(ctx, leader.Phone); return err },
+		func(ctx context.Context) error { _, err := c.WatchEvents(ctx, ""); return err },
+	} {
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(100*time.Millisecond, cancel)
+		start := time.Now()
+		err := watch(ctx)
+		if took := time.Since(start); !errors.Is(err, context.Canceled) || took > client.HandshakeTimeout/2 {
+			t.Fatalf("a handshake never answered, its context canceled after 100ms: %v after %v, want context.Canceled then", err, took)
+		}
 	}
 }
 
