@@ -230,12 +230,13 @@ func (c *cli) loadErr(err error) int {
 
 // setupErr reports why load.Run could not run against target: a setting
 // that cannot be, an interruption before the first flow, or the step of
-// the namespace's set-up that failed, and whether target is an smsim at
-// all.
+// the namespace's set-up that failed — the call that did not answer in
+// time, or whether target is an smsim at all.
 func (c *cli) setupErr(ctx context.Context, err error, target string) int {
 	var (
 		inv *load.InvalidError
 		ce  *client.Error
+		te  *load.TimeoutError
 	)
 	switch {
 	case errors.As(err, &inv):
@@ -250,8 +251,8 @@ func (c *cli) setupErr(ctx context.Context, err error, target string) int {
 	msg := strings.ReplaceAll(strings.TrimPrefix(err.Error(), "load: "), "smsim: ", "")
 	fmt.Fprintf(c.stderr, "%s: %s\n", c.name, msg)
 	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		fmt.Fprintf(c.stderr, "%s: %s did not answer within %s\n", c.name, target, load.CallTimeout)
+	case errors.As(err, &te):
+		fmt.Fprintf(c.stderr, "%s: %s did not answer %s within %s\n", c.name, target, te.Call, te.Within)
 	case errors.As(err, &ce) && ce.RequestID == "":
 		fmt.Fprintf(c.stderr, "%s: %s does not answer as smsim does (no X-Request-Id): is it an smsim?\n", c.name, target)
 	}

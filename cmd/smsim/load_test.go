@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -328,6 +329,21 @@ func TestLoadBadFlags(t *testing.T) {
 	}
 	if code, out, errOut := loadRun(t, t.Context(), "--help"); code != 0 || errOut != "" || !strings.HasPrefix(out, "usage: smsim load [--target URL]") || !strings.Contains(out, "-slo value") {
 		t.Errorf("--help: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// A call setting up the namespace that did not answer in time is named,
+// with its bound, on both lines (load's TestSetupCallsBoundedEach holds
+// the calls themselves).
+func TestLoadSetupTimeoutNamesTheCall(t *testing.T) {
+	var stderr bytes.Buffer
+	c := &cli{name: "smsim load", stderr: &stderr}
+	err := fmt.Errorf("load: running the clock of namespace ns at 86400×: %w", &load.TimeoutError{Call: "PUT /admin/v1/clock", Within: load.CallTimeout})
+	code := c.setupErr(t.Context(), err, "http://127.0.0.1:18701")
+	want := "smsim load: running the clock of namespace ns at 86400×: PUT /admin/v1/clock: no answer within 30s\n" +
+		"smsim load: http://127.0.0.1:18701 did not answer PUT /admin/v1/clock within 30s\n"
+	if code != exitFailed || stderr.String() != want {
+		t.Fatalf("exit %d, stderr %q; want 1 and %q", code, stderr.String(), want)
 	}
 }
 

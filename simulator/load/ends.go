@@ -3,6 +3,8 @@ package load
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"net"
 	"sync"
 	"time"
 
@@ -66,14 +68,30 @@ func newEnds(api *client.Client) *ends {
 	return &ends{api: api, waiting: map[string]*waiter{}, early: map[string]earlyEnd{}, slots: make(chan struct{}, recheckAtOnce)}
 }
 
-// connect opens the feed: the events from now on.
-func (e *ends) connect(ctx context.Context) error {
-	f, err := e.api.WatchEvents(ctx, "")
-	if err != nil {
-		return err
+// connect opens the feed, the events from now on, which then lasts as
+// long as ctx. Its handshake has within to end, or the client's
+// HandshakeTimeout when it is the shorter: a *TimeoutError.
+func (e *ends) connect(ctx context.Context, within time.Duration) error {
+	fctx, cancel := context.WithCancel(ctx)
+	timer := time.AfterFunc(within, cancel)
+	f, err := e.api.WatchEvents(fctx, "")
+	var ne net.Error
+	timedOut := !timer.Stop() || err != nil && errors.As(err, &ne) && ne.Timeout()
+	if err == nil && !timedOut {
+		e.feed = f
+		return nil
 	}
-	e.feed = f
-	return nil
+	if err == nil { // the bound was up as it answered
+		f.Close()
+	}
+	cancel()
+	if timedOut && ctx.Err() == nil {
+		return &TimeoutError{Call: "GET /ws/events", Within: min(within, client.HandshakeTimeout)}
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return err
 }
 
 // run reads the feed until ctx ends. When the server closes it (a reader

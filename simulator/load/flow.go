@@ -279,7 +279,7 @@ func (f *flow) act(ctx context.Context) failure {
 // call makes one API call within CallTimeout and records its latency,
 // plus extra, when it succeeds.
 func (f *flow) call(ctx context.Context, name string, extra time.Duration, do func(context.Context) error) failure {
-	cctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	t := f.r.cfg.Now()
 	if err := do(cctx); err != nil {
@@ -308,7 +308,7 @@ func errKind(call string, err error) string {
 	case errors.Is(err, errMismatch):
 		return call + ": mismatch"
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Sprintf("%s: no answer within %s", call, CallTimeout)
+		return fmt.Sprintf("%s: no answer within %s", call, callTimeout)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return call + ": connection refused"
 	case errors.Is(err, syscall.ECONNRESET):

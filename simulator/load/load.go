@@ -99,8 +99,9 @@ const (
 	MaxScale = 1_000_000
 )
 
-// CallTimeout bounds each API call of a flow, and of the namespace's
-// set-up: a server that hangs makes errors, not a driver that hangs.
+// CallTimeout bounds each API call of a flow, and each of the namespace's
+// set-up, on its own: a server that hangs makes errors, not a driver that
+// hangs.
 const CallTimeout = 30 * time.Second
 
 // clockEvery is how often the driver reads the simulated clock again,
@@ -384,26 +385,63 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 // setup makes the namespace ready for the run: its fault profile (or the
 // scenario), its clock running at the run's scale, the log's follower
 // connected, for as long as bg lasts, before the first flow starts. Each
-// call is bounded by CallTimeout, as a flow's are.
+// call has CallTimeout of its own, as a flow's do; the log's websocket
+// has, at most, client.HandshakeTimeout for its handshake. A call that
+// does not answer in time is a *TimeoutError.
 func (r *runner) setup(ctx, bg context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
-	defer cancel()
 	if r.cfg.Scenario != nil {
-		if _, err := r.api.ApplyScenario(ctx, *r.cfg.Scenario); err != nil {
+		err := bounded(ctx, "PUT /admin/v1/scenario", func(ctx context.Context) error {
+			_, err := r.api.ApplyScenario(ctx, *r.cfg.Scenario)
+			return err
+		})
+		if err != nil {
 			var e *client.Error
 			if errors.As(err, &e) && e.Status == http.StatusBadRequest {
 				return invalid("scenario", "%s", e.Detail)
 			}
 			return fmt.Errorf("load: applying the scenario in namespace %s: %w", r.cfg.Namespace, err)
 		}
-	} else if _, err := r.api.PutFaults(ctx, Faults()); err != nil {
+	} else if err := bounded(ctx, "PUT /admin/v1/faults", func(ctx context.Context) error {
+		_, err := r.api.PutFaults(ctx, Faults())
+		return err
+	}); err != nil {
 		return fmt.Errorf("load: setting the fault profile of namespace %s: %w", r.cfg.Namespace, err)
 	}
-	if err := r.clock.start(ctx); err != nil {
+	if err := bounded(ctx, "PUT /admin/v1/clock", r.clock.start); err != nil {
 		return fmt.Errorf("load: running the clock of namespace %s at %v×: %w", r.cfg.Namespace, r.cfg.Scale, err)
 	}
-	if err := r.ends.connect(bg); err != nil {
+	if err := r.ends.connect(bg, callTimeout); err != nil {
 		return fmt.Errorf("load: following the event log of namespace %s: %w", r.cfg.Namespace, err)
 	}
 	return nil
+}
+
+// callTimeout is CallTimeout, but in the package's tests, which shorten
+// it.
+var callTimeout = CallTimeout
+
+// TimeoutError is a call setting up the namespace that did not answer in
+// time. It is a context.DeadlineExceeded (errors.Is).
+type TimeoutError struct {
+	Call   string        // such as PUT /admin/v1/clock
+	Within time.Duration // the call's bound
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("%s: no answer within %s", e.Call, e.Within)
+}
+
+// Is tells that a TimeoutError is a context.DeadlineExceeded.
+func (e *TimeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// bounded makes call within callTimeout of its own: a *TimeoutError when
+// it takes longer (and ctx has not ended), else what do answers.
+func bounded(ctx context.Context, call string, do func(context.Context) error) error {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	err := do(cctx)
+	if err != nil && ctx.Err() == nil && cctx.Err() != nil {
+		return &TimeoutError{Call: call, Within: callTimeout}
+	}
+	return err
 }

@@ -341,6 +341,73 @@ func TestNamespaceAndProfile(t *testing.T) {
 	}
 }
 
+// Each call setting up the namespace has CallTimeout of its own: here a
+// proxy holds each PUT for 60% of it, which the faults and the clock take
+// together more than once over, and the run goes on. A call held past it
+// ends the run before the first flow, with a *TimeoutError naming it.
+func TestSetupCallsBoundedEach(t *testing.T) {
+	sim := simtest.RunT(t)
+	const bound = time.Second
+	load.SetCallTimeout(t, bound)
+	u, _ := url.Parse(sim.URL)
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	proxy.ErrorLog = log.New(io.Discard, "", 0) // the feeds the run ends, cut off
+	holding := func(hold func(r *http.Request) time.Duration) *httptest.Server {
+		front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// the body read, the request's context ends when the driver
+			// hangs up
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			select {
+			case <-time.After(hold(r)):
+			case <-r.Context().Done():
+				return
+			}
+			proxy.ServeHTTP(w, r)
+		}))
+		t.Cleanup(front.Close)
+		return front
+	}
+	front := holding(func(r *http.Request) time.Duration {
+		if r.Method == http.MethodPut {
+			return bound * 6 / 10
+		}
+		return 0
+	})
+	rep, err := load.Run(t.Context(), load.Config{Target: front.URL, Flows: 1, Types: website, Mix: only(people.Prompt), Scale: 3600})
+	if err != nil {
+		t.Fatalf("PUTs of %v each, within %v each: %v", bound*6/10, bound, err)
+	}
+	if rep.Outcomes != (load.Outcomes{Approved: 1}) {
+		t.Fatalf("outcomes %+v, want the flow approved", rep.Outcomes)
+	}
+
+	for _, c := range []struct {
+		method, path, want string
+		within             time.Duration
+	}{
+		{http.MethodPut, "/admin/v1/clock", "load: running the clock of namespace load-held at 3600×: PUT /admin/v1/clock: no answer within 1s", bound},
+		{http.MethodGet, "/ws/events", "load: following the event log of namespace load-held: GET /ws/events: no answer within 1s", bound},
+	} {
+		front := holding(func(r *http.Request) time.Duration {
+			if r.Method == c.method && r.URL.Path == c.path {
+				return time.Hour
+			}
+			return 0
+		})
+		start := time.Now()
+		_, err := load.Run(t.Context(), load.Config{Target: front.URL, Namespace: "load-held", Flows: 1, Types: website, Mix: only(people.Prompt), Scale: 3600})
+		took := time.Since(start)
+		var te *load.TimeoutError
+		if !errors.As(err, &te) || te.Call != c.method+" "+c.path || te.Within != c.within || err.Error() != c.want || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s %s held: %v, want %q, a *load.TimeoutError", c.method, c.path, err, c.want)
+		}
+		if took > c.within+time.Second {
+			t.Errorf("%s %s held: Run answered after %v, want about %v", c.method, c.path, took, c.within)
+		}
+	}
+}
+
 // The same seed draws the same flows: kinds and personalities.
 func TestSeedReproducible(t *testing.T) {
 	sim := simtest.RunT(t)
