@@ -68,12 +68,12 @@ func runLoad(ctx context.Context, c *cli, args []string) int {
 	f.DurationVar(&cfg.Duration, "duration", 0, fmt.Sprintf("start flows for this long (default %s unless --flows is given)", load.DefaultDuration))
 	f.IntVar(&cfg.Flows, "flows", 0, "start this many flows (with --duration: whichever comes first)")
 	f.DurationVar(&cfg.Drain, "drain", load.DefaultDrain, "once no more flows start, wait at most this long for those in flight")
-	f.Func("types", "the kinds of orders, weighed: TYPE/VARIANT=WEIGHT,… such as first_filing/website=3,first_filing/app=1,add_provider=1 (default: the demo's mix)", func(v string) error {
+	f.Func("types", "the kinds of orders, weighed: TYPE/VARIANT=WEIGHT,… (a weight of 0 to 1000000; missing, 1) such as first_filing/website=3,first_filing/app=1,add_provider=1 (default: the demo's mix)", func(v string) error {
 		t, err := load.ParseTypes(v)
 		cfg.Types = t
 		return problem(err)
 	})
-	f.Func("mix", "the personalities of the flows, weighed: NAME=WEIGHT,… of prompt, slow, typo, resender, never, such as prompt=80,typo=10,resender=5,never=5 (default: the demo's mix)", func(v string) error {
+	f.Func("mix", "the personalities of the flows, weighed: NAME=WEIGHT,… of prompt, slow, typo, resender, never (a weight of 0 to 1000000), such as prompt=80,typo=10,resender=5,never=5 (default: the demo's mix)", func(v string) error {
 		m, err := load.ParseMix(v)
 		cfg.Mix = m
 		return problem(err)

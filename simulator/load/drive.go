@@ -226,6 +226,8 @@ type weighted[T any] struct {
 	upto  []int // cumulative weights
 }
 
+// newWeighted weighs items by weight; no weight is more than MaxWeight
+// (checkTypes, checkMix), so their running total does not overflow.
 func newWeighted[T any](items []T, weight func(T) int) weighted[T] {
 	var w weighted[T]
 	total := 0

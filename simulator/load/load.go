@@ -150,7 +150,8 @@ type Config struct {
 
 	// Types weighs the kinds of orders; nil: people.Kinds(), the demo
 	// crowd's. Mix weighs the personalities of the flows (all the people
-	// of one flow share theirs); nil: people.DefaultMix.
+	// of one flow share theirs); nil: people.DefaultMix. Every weight is
+	// 0 to MaxWeight.
 	Types []people.Kind
 	Mix   map[people.Personality]int
 	// Listen is how phones listen: ListenWS (default) or ListenPoll.

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -39,9 +40,14 @@ func ParseRate(s string) (float64, error) {
 	return n, nil
 }
 
+// MaxWeight is the most a kind of order or a personality weighs in a mix:
+// the weights of a mix then add up to no more than an int holds.
+const MaxWeight = 1_000_000
+
 // ParseTypes reads a mix of order kinds: "TYPE/VARIANT=WEIGHT,…", such as
 // "first_filing/website=3,first_filing/app=1,add_provider=1" (the types
-// without variants alone). A kind without a weight weighs 1.
+// without variants alone). A kind without a weight weighs 1; none weighs
+// more than MaxWeight.
 func ParseTypes(s string) ([]people.Kind, error) {
 	var out []people.Kind
 	err := parseWeights("types", s, func(name string, w int) error {
@@ -60,8 +66,8 @@ func ParseTypes(s string) ([]people.Kind, error) {
 }
 
 // ParseMix reads a mix of personalities: "NAME=WEIGHT,…", such as
-// "prompt=80,typo=10,resender=5,never=5". The personalities not named
-// weigh 0.
+// "prompt=80,typo=10,resender=5,never=5", each weight at most MaxWeight.
+// The personalities not named weigh 0.
 func ParseMix(s string) (map[people.Personality]int, error) {
 	out := map[people.Personality]int{}
 	err := parseWeights("mix", s, func(name string, w int) error {
@@ -78,8 +84,8 @@ func ParseMix(s string) (map[people.Personality]int, error) {
 	return out, checkMix(out)
 }
 
-// parseWeights reads "NAME=WEIGHT,…" (a missing weight is 1), handing each
-// pair to add.
+// parseWeights reads "NAME=WEIGHT,…" (a missing weight is 1, and none is
+// more than MaxWeight), handing each pair to add.
 func parseWeights(field, s string, add func(name string, weight int) error) error {
 	if strings.TrimSpace(s) == "" {
 		return invalid(field, "empty; give NAME=WEIGHT pairs separated by commas")
@@ -90,7 +96,11 @@ func parseWeights(field, s string, add func(name string, weight int) error) erro
 		w := 1
 		if hasWeight {
 			var err error
-			if w, err = strconv.Atoi(strings.TrimSpace(ws)); err != nil || w < 0 {
+			w, err = strconv.Atoi(strings.TrimSpace(ws))
+			if errors.Is(err, strconv.ErrRange) && w > 0 || err == nil && w > MaxWeight {
+				return invalid(field, "%q: the weight must be at most %d", strings.TrimSpace(item), MaxWeight)
+			}
+			if err != nil || w < 0 {
 				return invalid(field, "%q: the weight must be a whole number, 0 or more", item)
 			}
 		}
@@ -110,8 +120,8 @@ func checkTypes(kinds []people.Kind) error {
 		if _, ok := client.Required(k.Type, k.Variant); !ok {
 			return invalid("types", "%s is not a kind of order: TYPE/VARIANT such as first_filing/website, or add_provider and remove_provider alone", kindName(k))
 		}
-		if k.Weight < 0 {
-			return invalid("types", "%s: the weight must be 0 or more, got %d", kindName(k), k.Weight)
+		if k.Weight < 0 || k.Weight > MaxWeight {
+			return invalid("types", "%s: the weight must be 0 or more and at most %d, got %d", kindName(k), MaxWeight, k.Weight)
 		}
 		total += k.Weight
 	}
@@ -127,8 +137,8 @@ func checkMix(mix map[people.Personality]int) error {
 		if !slices.Contains(people.Personalities, p) {
 			return invalid("mix", "%q is not a personality: %s", p, personalityNames())
 		}
-		if w < 0 {
-			return invalid("mix", "%s: the weight must be 0 or more, got %d", p, w)
+		if w < 0 || w > MaxWeight {
+			return invalid("mix", "%s: the weight must be 0 or more and at most %d, got %d", p, MaxWeight, w)
 		}
 		total += w
 	}

@@ -2,6 +2,7 @@ package load_test
 
 import (
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -42,6 +43,8 @@ func TestParseTypes(t *testing.T) {
 		{"modify/entity=-1", `the weight must be a whole number, 0 or more`},
 		{"modify/entity,modify/entity", "modify/entity is given twice"},
 		{"modify/entity=0", "no kind weighs more than 0"},
+		{"modify/entity=1000001", `"modify/entity=1000001": the weight must be at most 1000000`},
+		{"add_provider=1,modify/entity=9223372036854775807,modify/service=9223372036854775807", `"modify/entity=9223372036854775807": the weight must be at most 1000000`},
 	} {
 		_, err := load.ParseTypes(c.in)
 		if !isInvalid(err, "types") || !strings.Contains(err.Error(), c.want) {
@@ -56,11 +59,19 @@ func TestParseMix(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("ParseMix = %v, %v; want %v", got, err, want)
 	}
+	if got, err := load.ParseMix("prompt=1000000,slow=1000000,typo=1000000,resender=1000000,never=1000000"); err != nil || got[people.Never] != load.MaxWeight {
+		t.Fatalf("every personality at MaxWeight: %v, %v", got, err)
+	}
 	for _, c := range []struct{ in, want string }{
 		{"lazy=1", `"lazy" is not a personality: prompt, slow, typo, resender, never`},
 		{"prompt=1,prompt=2", "prompt is given twice"},
 		{"prompt=0,never=0", "no personality weighs more than 0"},
 		{"=3", "a name is missing"},
+		{"prompt=1000001", `"prompt=1000001": the weight must be at most 1000000`},
+		{"prompt=9223372036854775807,slow=1", `"prompt=9223372036854775807": the weight must be at most 1000000`},
+		{"prompt=1,slow=9223372036854775807,typo=9223372036854775807,never=3", `"slow=9223372036854775807": the weight must be at most 1000000`},
+		{"prompt=99999999999999999999", `"prompt=99999999999999999999": the weight must be at most 1000000`},
+		{"prompt=-99999999999999999999", `"prompt=-99999999999999999999": the weight must be a whole number, 0 or more`},
 	} {
 		_, err := load.ParseMix(c.in)
 		if !isInvalid(err, "mix") || !strings.Contains(err.Error(), c.want) {
@@ -121,10 +132,17 @@ func TestConfigCheck(t *testing.T) {
 		{load.Config{Listen: "pigeon"}, "listen"},
 		{load.Config{Mix: map[people.Personality]int{"lazy": 1}}, "mix"},
 		{load.Config{Types: []people.Kind{{Type: "first_filing", Weight: 1}}}, "types"},
+		{load.Config{Mix: map[people.Personality]int{people.Prompt: math.MaxInt, people.Slow: 1}}, "mix"},
+		{load.Config{Types: []people.Kind{{Type: "add_provider", Weight: load.MaxWeight + 1}}}, "types"},
 	} {
 		if err := c.cfg.Check(); !isInvalid(err, c.field) {
 			t.Errorf("%+v: %v, want an error of %s", c.cfg, err, c.field)
 		}
+	}
+	// weights that would add up past what an int holds
+	heavy := load.Config{Mix: map[people.Personality]int{people.Prompt: math.MaxInt, people.Slow: 1}}
+	if err, want := heavy.Check(), "mix: prompt: the weight must be 0 or more and at most 1000000, got 9223372036854775807"; err == nil || err.Error() != want {
+		t.Errorf("a mix of %v: %v, want %q", heavy.Mix, err, want)
 	}
 	if err := (load.Config{}).Check(); err != nil {
 		t.Errorf("the zero Config: %v, want its defaults to do", err)
