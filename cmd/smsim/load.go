@@ -69,11 +69,17 @@ func runLoad(ctx context.Context, c *cli, args []string) int {
 	f.IntVar(&cfg.Flows, "flows", 0, "start this many flows (with --duration: whichever comes first)")
 	f.DurationVar(&cfg.Drain, "drain", load.DefaultDrain, "once no more flows start, wait at most this long for those in flight")
 	f.Func("types", "the kinds of orders, weighed: TYPE/VARIANT=WEIGHT,… (a weight of 0 to 1000000; missing, 1) such as first_filing/website=3,first_filing/app=1,add_provider=1 (default: the demo's mix)", func(v string) error {
+		if cfg.Types != nil {
+			return errors.New("given twice: give every kind's weight in one --types")
+		}
 		t, err := load.ParseTypes(v)
 		cfg.Types = t
 		return problem(err)
 	})
 	f.Func("mix", "the personalities of the flows, weighed: NAME=WEIGHT,… of prompt, slow, typo, resender, never (a weight of 0 to 1000000), such as prompt=80,typo=10,resender=5,never=5 (default: the demo's mix)", func(v string) error {
+		if cfg.Mix != nil {
+			return errors.New("given twice: give every personality's weight in one --mix")
+		}
 		m, err := load.ParseMix(v)
 		cfg.Mix = m
 		return problem(err)
@@ -82,9 +88,9 @@ func runLoad(ctx context.Context, c *cli, args []string) int {
 	f.Float64Var(&cfg.Scale, "scale", load.DefaultScale, "the namespace's clock runs at this many simulated seconds per real second")
 	f.StringVar(&scenario, "scenario", "", "a scenario to apply to the namespace instead of the load profile: the name of a shipped one ("+strings.Join(core.ScenarioNames(), ", ")+") or a JSON file")
 	f.StringVar(&seed, "seed", "", "makes the flows' draws (kinds, personalities, delays, typos) reproducible; empty: a random one, given in the report")
-	f.Func("slo", "objectives that fail the run (exit 3) when breached, such as 'code_p99<50ms,errors<0.1%,flows_per_s>100'", func(v string) error {
+	f.Func("slo", "objectives that fail the run (exit 3) when breached, such as 'code_p99<50ms,errors<0.1%,flows_per_s>100' (repeat the flag, or separate objectives with commas)", func(v string) error {
 		o, err := load.ParseSLO(v)
-		cfg.SLO = o
+		cfg.SLO = append(cfg.SLO, o...)
 		return problem(err)
 	})
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON (for CI) instead of tables")

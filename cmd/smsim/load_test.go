@@ -197,6 +197,24 @@ func TestLoadSLO(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || !rep.SLOMet || len(rep.SLO) != 3 {
 		t.Fatalf("report %+v, %v: want three objectives met", rep.SLO, err)
 	}
+
+	// --slo repeated: the objectives of every one, in the order given.
+	code, out, errOut = loadRun(t, t.Context(), append([]string{"--target", sim.URL, "--quiet", "--json",
+		"--slo", "canceled>0", "--slo", "approved>=100%, rejected>=1"}, prompt...)...)
+	if code != 3 || !strings.HasSuffix(errOut, "smsim load: objectives breached: canceled>0 (0 flows), rejected>=1 (0 flows)\n") {
+		t.Fatalf("two --slo: exit %d, stderr %q; want 3 and the breached objective of each named", code, errOut)
+	}
+	rep = load.Report{}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var objs []string
+	for _, v := range rep.SLO {
+		objs = append(objs, v.Objective)
+	}
+	if want := []string{"canceled>0", "approved>=100%", "rejected>=1"}; !slices.Equal(objs, want) {
+		t.Fatalf("two --slo: objectives %v, want %v", objs, want)
+	}
 }
 
 // A scenario file replaces the load profile: here, a review that returns
@@ -276,6 +294,8 @@ func TestLoadBadFlags(t *testing.T) {
 		{[]string{"--mix", "prompt=1,slow=9223372036854775807,typo=9223372036854775807,never=3", "--flows", "20", "--seed", "1"}, `smsim load: --mix: "slow=9223372036854775807": the weight must be at most 1000000` + "\n"},
 		{[]string{"--mix", "prompt=0,never=0"}, "smsim load: --mix: no personality weighs more than 0\n"},
 		{[]string{"--types", "add_provider=1000001"}, `smsim load: --types: "add_provider=1000001": the weight must be at most 1000000` + "\n"},
+		{[]string{"--mix", "prompt=1", "--mix", "never=1"}, "smsim load: --mix: given twice: give every personality's weight in one --mix\n"},
+		{[]string{"--types", "add_provider", "--types", "add_provider"}, "smsim load: --types: given twice: give every kind's weight in one --types\n"},
 		{[]string{"--slo", "code_p99<fast"}, `smsim load: --slo: "code_p99<fast": "fast" is not a duration such as 50ms`},
 		{[]string{"--namespace", "no spaces"}, `--namespace: "no spaces" is not a namespace`},
 		{[]string{"--target", "ftp://example.com"}, `--target: "ftp://example.com" is not an http:// or https:// URL`},
