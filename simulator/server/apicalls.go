@@ -79,15 +79,15 @@ func (s *Server) apiCall(route string, h nsHandler) nsHandler {
 	}
 }
 
-// refuseCall answers 415 to a call of route that does not say
-// application/json (refuseType), and has the namespace's journal keep it,
-// when the namespace is made: what a client sent wrong is where it looks
-// first. The refusal makes no namespace and counts as no call of
-// api_faults.
-func (s *Server) refuseCall(w http.ResponseWriter, r *http.Request, route string) {
+// refuseCall answers a call of route with refuse — a 415 to one that does
+// not say application/json (refuseType), a 400 to one that gives a query
+// parameter twice — and has the namespace's journal keep it, when the
+// namespace is made: what a client sent wrong is where it looks first. The
+// refusal makes no namespace and counts as no call of api_faults.
+func (s *Server) refuseCall(w http.ResponseWriter, r *http.Request, route string, refuse http.HandlerFunc) {
 	start := time.Now()
 	rec := &teeWriter{respWriter: respWriter{ResponseWriter: w}}
-	s.refuseType(rec, r)
+	refuse(rec, r)
 	name, err := namespaceOf(r)
 	if err != nil {
 		return

@@ -505,3 +505,51 @@ func TestBadUTF8IsRefused(t *testing.T) {
 		t.Errorf("the store's keys changed:\nbefore %v\nafter  %v", keysBefore, after)
 	}
 }
+
+// A query parameter given more than once is a 400 naming it, on every
+// route: no parameter is a list, and taking the first value acted on what
+// the client may not have meant. The refusal comes before anything is
+// written (a namespace, an Idempotency-Key's claim), and the journal keeps
+// a refused call of the provider, MIIT or phone API.
+func TestRepeatedQueryParameterIsRefused(t *testing.T) {
+	e := newEnv(t)
+	e.call("PUT", "/admin/v1/clock", `{"paused":true}`, 200, nil) // the default namespace is in use
+	keysBefore := storeKeys(t, e)
+	for _, c := range []struct {
+		method, path, body, detail string
+	}{
+		{"GET", "/provider/v1/filings?status=submitted&status=canceled", "", "status: given 2 times in the query; give one"},
+		{"GET", "/miit/v1/filings?limit=1&limit=2", "", "limit: given 2 times in the query; give one"},
+		{"GET", "/phones/v1?q=138&offset=1&offset=1&offset=2", "", "offset: given 3 times in the query; give one"},
+		{"GET", "/admin/v1/schedule?kind=miit.sync&kind=bogus", "", "kind: given 2 times in the query; give one"},
+		{"GET", "/phones/v1/13800000001/messages/next?after=start&after=bogus&timeout=1ms", "", "after: given 2 times in the query; give one"},
+		{"GET", "/admin/v1/requests?format=json&format=jsonl", "", "format: given 2 times in the query; give one"},
+		{"GET", "/admin/v1/events?after=1&after=2", "", "after: given 2 times in the query; give one"},
+		{"POST", "/admin/v1/clock/advance?x=1&x=2", `{"by":"1h"}`, "x: given 2 times in the query; give one"},
+		{"PUT", "/phones/v1/13800000001/profile?a=&a=", `{"service":"suspended"}`, "a: given 2 times in the query; give one"},
+	} {
+		code, b := e.do(c.method, c.path, c.body)
+		if p := problemOf(t, b); code != 400 || p.Detail != c.detail {
+			t.Errorf("%s %s: %d %q, want 400 %q", c.method, c.path, code, p.Detail, c.detail)
+		}
+	}
+	if after := storeKeys(t, e); !reflect.DeepEqual(after, keysBefore) {
+		t.Errorf("the store's keys changed:\nbefore %v\nafter  %v", keysBefore, after)
+	}
+
+	// the refusal claimed no key: the request sent right with it is done
+	key := http.Header{"Idempotency-Key": {"k-1"}}
+	resp, b := rawRequest(t, "POST", e.url+"/admin/v1/clock/advance?x=1&x=2", "application/json", `{"by":"1h"}`, key)
+	wantProblem(t, "advance with x twice", resp, b, 400, "x: given 2 times in the query; give one")
+	resp, b = rawRequest(t, "POST", e.url+"/admin/v1/clock/advance?x=1", "application/json", `{"by":"1h"}`, key)
+	if resp.StatusCode != 200 {
+		t.Errorf("the advance with the key, sent right: %d %s, want 200", resp.StatusCode, b)
+	}
+
+	// the journal keeps the refused call
+	got := e.requests("?route=" + url.QueryEscape("GET /provider/v1/filings"))
+	if len(got) != 1 || got[0].Status != 400 || got[0].Query != "status=submitted&status=canceled" ||
+		!strings.Contains(string(got[0].Answer), "status: given 2 times in the query; give one") {
+		t.Errorf("the journal of GET /provider/v1/filings: %+v, want the refusal", got)
+	}
+}

@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +45,19 @@ func namespaceOf(r *http.Request) (string, error) {
 		return "", simulator.InvalidNamespace(what, name)
 	}
 	return name, nil
+}
+
+// queryOnce refuses a query that gives a parameter more than once
+// (?status=a&status=b): the API declares no parameter a list, and reading
+// one of the values would act on what the client may not have meant.
+func queryOnce(r *http.Request) error {
+	q := r.URL.Query()
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		if n := len(q[k]); n > 1 {
+			return core.Invalid("%s: given %d times in the query; give one", k, n)
+		}
+	}
+	return nil
 }
 
 // nsHandler is a handler of a route that belongs to a namespace.
@@ -90,7 +105,16 @@ func (s *Server) handleNS(mux *http.ServeMux, pattern string, h nsHandler) {
 	holds := !stream && !api && !strings.HasPrefix(pattern, "GET ") && pattern != resetPattern
 	s.handle(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
 		if api && wrongType(r) {
-			s.refuseCall(w, r, pattern) // as guard does the others', journaled
+			s.refuseCall(w, r, pattern, s.refuseType) // as guard does the others', journaled
+			return
+		}
+		if err := queryOnce(r); err != nil {
+			// before the namespace is opened or a key claimed: it changes nothing
+			if api {
+				s.refuseCall(w, r, pattern, func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, err) })
+			} else {
+				s.fail(w, r, err)
+			}
 			return
 		}
 		if stream {
