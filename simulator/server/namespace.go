@@ -17,7 +17,7 @@ import (
 const NamespaceHeader = "X-Smsim-Namespace"
 
 // namespaceOf reads the namespace a request names: the X-Smsim-Namespace
-// header, or ?namespace=, or the default.
+// header, or ?namespace=, or the default when it gives neither.
 func namespaceOf(r *http.Request) (string, error) {
 	hs, qs := r.Header.Values(NamespaceHeader), r.URL.Query()["namespace"]
 	switch {
@@ -26,25 +26,26 @@ func namespaceOf(r *http.Request) (string, error) {
 	case len(qs) > 1:
 		return "", core.Invalid("namespace: given %d times in the query; give one", len(qs))
 	}
+	// a header or a parameter given empty is a bad name, not the default:
+	// a client whose variable is unset would act in default unawares
+	for _, n := range []struct {
+		what   string
+		values []string
+	}{{NamespaceHeader, hs}, {"namespace", qs}} {
+		if len(n.values) == 1 && !simulator.ValidNamespace(n.values[0]) {
+			return "", simulator.InvalidNamespace(n.what, n.values[0])
+		}
+	}
 	h, q := r.Header.Get(NamespaceHeader), r.URL.Query().Get("namespace")
-	name := h
 	switch {
 	case h != "" && q != "" && h != q:
 		return "", core.Invalid("namespace: the %s header says %q and ?namespace= says %q: give one", NamespaceHeader, h, q)
-	case h == "":
-		name = q
+	case h != "":
+		return h, nil
+	case q != "":
+		return q, nil
 	}
-	if name == "" {
-		return core.DefaultNamespace, nil
-	}
-	if !simulator.ValidNamespace(name) {
-		what := NamespaceHeader
-		if h == "" {
-			what = "namespace"
-		}
-		return "", simulator.InvalidNamespace(what, name)
-	}
-	return name, nil
+	return core.DefaultNamespace, nil
 }
 
 // queryOnce refuses a query that gives a parameter more than once

@@ -288,13 +288,26 @@ func TestNamespaceNames(t *testing.T) {
 		{strings.Repeat("n", 65), "", 400, `X-Smsim-Namespace: must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit, got "` + strings.Repeat("n", 65) + `"`},
 		{"", "a b", 400, `namespace: must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit, got "a b"`},
 		{"one", "two", 400, `namespace: the X-Smsim-Namespace header says "one" and ?namespace= says "two": give one`},
+		// given empty is no name, never the default
+		{"\x00", "", 400, `X-Smsim-Namespace: must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit, got ""`},
+		{"", "\x00", 400, `namespace: must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit, got ""`},
+		{"\x00", "one", 400, `X-Smsim-Namespace: must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit, got ""`},
+		{"one", "\x00", 400, `namespace: must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit, got ""`},
 	} {
 		path := "/admin/v1/clock"
-		if c.query != "" {
+		switch c.query {
+		case "":
+		case "\x00": // given, empty
+			path += "?namespace="
+		default:
 			path += "?namespace=" + strings.ReplaceAll(c.query, " ", "%20")
 		}
 		hdr := http.Header{}
-		if c.header != "" {
+		switch c.header {
+		case "":
+		case "\x00": // given, empty
+			hdr[server.NamespaceHeader] = []string{""}
+		default:
 			hdr.Set(server.NamespaceHeader, c.header)
 		}
 		resp, b := rawRequest(t, "PUT", e.url+path, "application/json", `{"paused":false}`, hdr)
