@@ -174,10 +174,17 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 }
 
 // problemsForMux answers unknown paths and methods with problem details
-// instead of the mux's plain text, once the guard let the request in.
+// instead of the mux's plain text, once the guard let the request in. A
+// path the mux would redirect — to its cleaned form (//, . or ..
+// segments), or to one with a trailing slash — is a path the API does not
+// have: a 404 too, for a client that follows a redirect would send a POST
+// again.
 func (s *Server) problemsForMux(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
+		if _, ok := h.(route); !ok {
+			pattern = "" // the mux's own answer: it names the route it would redirect to
+		}
 		if !s.guard(w, r, pattern) {
 			return
 		}
@@ -191,13 +198,8 @@ func (s *Server) problemsForMux(mux *http.ServeMux) http.Handler {
 		case http.StatusMethodNotAllowed:
 			w.Header().Set("Allow", rec.header.Get("Allow"))
 			writeProblem(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, rec.header.Get("Allow")))
-		case http.StatusNotFound, 0:
+		default: // not found, or a redirect
 			writeProblem(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s; see /openapi.json", r.Method, r.URL.Path))
-		default: // a redirect that cleans the path
-			for k, v := range rec.header {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(rec.status)
 		}
 	})
 }

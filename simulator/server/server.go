@@ -114,8 +114,12 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, h http.HandlerFunc) 
 func (s *Server) handleH(mux *http.ServeMux, pattern string, h http.Handler) {
 	s.patterns = append(s.patterns, pattern)
 	s.http.duration.WithLabelValues(pattern) // served from the start, empty
-	mux.Handle(pattern, h)
+	mux.Handle(pattern, route{h})
 }
+
+// route is the handler of a route, as the mux holds it: what tells it from
+// the mux's own answers (problemsForMux).
+type route struct{ http.Handler }
 
 // Patterns lists the route patterns of Routes ("GET /healthz", …).
 func (s *Server) Patterns() []string {
