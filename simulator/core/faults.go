@@ -433,7 +433,8 @@ func (p *parser) rate(field string, v float64) float64 {
 }
 
 // ParseDuration reads a Go duration string for field: not negative, at most
-// MaxDuration.
+// MaxDuration. A minus sign is refused even on a zero ("-0s"), as the
+// document's Duration pattern does.
 func ParseDuration(field, s string) (time.Duration, error) {
 	if s == "" {
 		return 0, Invalid("%s: missing; give a duration such as \"45m\"", field)
@@ -442,7 +443,7 @@ func ParseDuration(field, s string) (time.Duration, error) {
 	if err != nil {
 		return 0, Invalid("%s: %q is not a duration such as \"45m\" or \"24h\"", field, s)
 	}
-	if d < 0 {
+	if d < 0 || strings.HasPrefix(s, "-") {
 		return 0, Invalid("%s: must not be negative, got %q", field, s)
 	}
 	if d > MaxDuration {

@@ -98,6 +98,28 @@ func TestMergePatch(t *testing.T) {
 	}
 }
 
+// A duration is refused with a minus sign, even a zero one, as the
+// document's Duration pattern refuses it.
+func TestParseDurationRefusesAMinusSign(t *testing.T) {
+	for s, want := range map[string]string{
+		"-1h":   `by: must not be negative, got "-1h"`,
+		"-0s":   `by: must not be negative, got "-0s"`,
+		"-0":    `by: must not be negative, got "-0"`,
+		"-0.0m": `by: must not be negative, got "-0.0m"`,
+		"- 1s":  `by: "- 1s" is not a duration such as "45m" or "24h"`,
+	} {
+		d, err := core.ParseDuration("by", s)
+		if e, ok := err.(*core.Error); !ok || e.Code != 400 || e.Detail != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want a 400 %q", s, d, err, want)
+		}
+	}
+	for s, want := range map[string]time.Duration{"0s": 0, "0": 0, "+0s": 0, "+1m": time.Minute} {
+		if d, err := core.ParseDuration("by", s); err != nil || d != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", s, d, err, want)
+		}
+	}
+}
+
 func TestFormatDuration(t *testing.T) {
 	for d, want := range map[time.Duration]string{
 		0: "0s", 30 * time.Minute: "30m", 24 * time.Hour: "24h", 90 * time.Minute: "1h30m",

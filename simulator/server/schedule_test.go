@@ -122,6 +122,7 @@ func TestAdvanceTo(t *testing.T) {
 		{`{"to":"2099-01-01T00:00:00Z"}`, fmt.Sprintf("to: 2099-01-01T00:00:00Z is more than 87600h after the clock's now, %s: advance in steps", deadline.Format(time.RFC3339Nano))},
 		{`{}`, `by: missing; give by (a duration such as "45m"), to (an RFC 3339 time) or next: true`},
 		{`{"by":"-1h"}`, `by: must not be negative, got "-1h"`},
+		{`{"by":"-0s"}`, `by: must not be negative, got "-0s"`},
 	} {
 		code, b := e.do("POST", "/admin/v1/clock/advance", c.body)
 		if p := problemOf(t, b); code != 400 || p.Detail != c.detail {
