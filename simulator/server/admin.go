@@ -261,12 +261,14 @@ func (s *Server) listDeadJobs(w http.ResponseWriter, r *http.Request, ns *simula
 
 var eventID = regexp.MustCompile(`^[0-9]{1,15}(-[0-9]{1,15})?$`)
 
-// intParam reads an optional whole-number query parameter within [min, max].
+// intParam reads an optional whole-number query parameter within [min, max]:
+// def when it is absent; given empty, it is no number.
 func intParam(r *http.Request, name string, def, min, max int) (int, error) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
+	q := r.URL.Query()
+	if !q.Has(name) {
 		return def, nil
 	}
+	v := q.Get(name)
 	n, err := strconv.Atoi(v)
 	if err != nil || n < min || n > max {
 		return 0, core.Invalid("%s: must be a whole number from %d to %d, got %q", name, min, max, v)

@@ -563,3 +563,39 @@ func TestRepeatedQueryParameterIsRefused(t *testing.T) {
 		t.Errorf("the journal of GET /provider/v1/filings: %+v, want the refusal", got)
 	}
 }
+
+// A query parameter given empty is a 400 naming it where the document
+// allows no empty value (a number, a status, a folder, a duration, a
+// boolean, a format, a number of a phone); it was taken as absent. The
+// schedule's filters, documented "Empty counts as absent", stay so.
+func TestEmptyQueryParameterIsRefused(t *testing.T) {
+	e := newEnv(t)
+	const phone = "/phones/v1/13800000001"
+	for _, c := range []struct{ path, detail string }{
+		{"/provider/v1/filings?limit=", `limit: must be a whole number from 1 to 1000, got ""`},
+		{"/miit/v1/filings?offset=", `offset: must be a whole number from 0 to 1073741824, got ""`},
+		{"/phones/v1?limit=", `limit: must be a whole number from 1 to 1000, got ""`},
+		{"/admin/v1/events?limit=", `limit: must be a whole number from 1 to 10000, got ""`},
+		{"/admin/v1/dead-jobs?limit=", `limit: must be a whole number from 1 to 1000, got ""`},
+		{"/admin/v1/schedule?limit=", `limit: must be a whole number from 1 to 1000, got ""`},
+		{"/provider/v1/filings?status=", `status: "" is not one of [submitted pending_validation under_review approved returned rejected canceled]`},
+		{"/miit/v1/filings?status=", `status: "" is not one of [unknown pending_validation under_review approved returned rejected canceled]`},
+		{phone + "/messages?folder=", `folder: must be "inbox", "blocked", "failed" or "travelling", got ""`},
+		{phone + "/messages/next?timeout=", `timeout: must be a duration more than 0 and at most 5m0s, such as "30s"; got ""`},
+		{phone + "/messages/next?from_miit=&timeout=1ms", `from_miit: must be true or false, got ""`},
+		{phone + "/messages/next?has_code=&timeout=1ms", `has_code: must be true or false, got ""`},
+		{"/admin/v1/requests?format=", `format: must be "json" or "jsonl", got ""`},
+		{"/admin/v1/requests?phone=", `phone: empty; give a mainland mobile number such as "13800000001", or leave phone out`},
+	} {
+		code, b := e.do("GET", c.path, nil)
+		if p := problemOf(t, b); code != 400 || p.Detail != c.detail {
+			t.Errorf("GET %s: %d %q, want 400 %q", c.path, code, p.Detail, c.detail)
+		}
+	}
+	for _, path := range []string{"/admin/v1/schedule?kind=&order=&phone=", "/admin/v1/events?after=", "/phones/v1?q=",
+		phone + "/messages/next?match=&sender=&timeout=1ms", "/admin/v1/requests?route=&order=&since=&until="} {
+		if code, b := e.do("GET", path, nil); code != 200 && code != 204 {
+			t.Errorf("GET %s: %d %s, want the empty values taken as absent", path, code, b)
+		}
+	}
+}

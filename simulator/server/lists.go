@@ -30,11 +30,14 @@ func page(r *http.Request) (limit, offset int, err error) {
 	return limit, offset, err
 }
 
+// statusParam reads the optional status of a listing, one of allowed: ""
+// when it is absent; given empty, it is none of them.
 func statusParam(r *http.Request, allowed ...string) (string, error) {
-	st := r.URL.Query().Get("status")
-	if st == "" {
+	q := r.URL.Query()
+	if !q.Has("status") {
 		return "", nil
 	}
+	st := q.Get("status")
 	for _, a := range allowed {
 		if st == a {
 			return st, nil

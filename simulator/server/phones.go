@@ -35,10 +35,11 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, ns *simulator.
 		s.fail(w, r, err)
 		return
 	}
-	folder := r.URL.Query().Get("folder")
+	folder := gateway.FolderInbox
+	if q := r.URL.Query(); q.Has("folder") {
+		folder = q.Get("folder") // given empty, it is no folder
+	}
 	switch folder {
-	case "":
-		folder = gateway.FolderInbox
 	case gateway.FolderInbox, gateway.FolderBlocked:
 	case gateway.FolderFailed, gateway.FolderTravelling:
 		s.undelivered(w, r, ns, phone, folder)
@@ -146,7 +147,8 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request, ns *simulator.Name
 	}
 	q := r.URL.Query()
 	timeout := DefaultNextTimeout
-	if v := q.Get("timeout"); v != "" {
+	if q.Has("timeout") {
+		v := q.Get("timeout")
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 || d > MaxNextTimeout {
 			s.fail(w, r, core.Invalid("timeout: must be a duration more than 0 and at most %s, such as \"30s\"; got %q", MaxNextTimeout, v))
@@ -160,7 +162,8 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request, ns *simulator.Name
 		name string
 		dst  *bool
 	}{{"from_miit", &f.FromMIIT}, {"has_code", &f.HasCode}} {
-		if v := q.Get(b.name); v != "" {
+		if q.Has(b.name) {
+			v := q.Get(b.name)
 			x, err := strconv.ParseBool(v)
 			if err != nil {
 				s.fail(w, r, core.Invalid("%s: must be true or false, got %q", b.name, v))

@@ -59,8 +59,11 @@ func journalQuery(r *http.Request) (core.JournalFilter, bool, error) {
 			return f, false, err
 		}
 	}
-	if p := q.Get("phone"); p != "" {
-		phone, err := gateway.NormalizePhone("phone", p)
+	if q.Has("phone") {
+		if q.Get("phone") == "" {
+			return f, false, core.Invalid("phone: empty; give a mainland mobile number such as \"13800000001\", or leave phone out")
+		}
+		phone, err := gateway.NormalizePhone("phone", q.Get("phone"))
 		if err != nil {
 			return f, false, err
 		}
@@ -82,11 +85,11 @@ func journalQuery(r *http.Request) (core.JournalFilter, bool, error) {
 		*t.at = at.UTC()
 	}
 	var lines bool
-	switch format := q.Get("format"); format {
-	case "jsonl":
+	switch format := q.Get("format"); {
+	case format == "jsonl":
 		lines = true
-	case "json":
-	case "":
+	case format == "json":
+	case !q.Has("format"):
 		for _, a := range strings.Split(r.Header.Get("Accept"), ",") {
 			if mt, _, err := mime.ParseMediaType(strings.TrimSpace(a)); err == nil && mt == ndjson {
 				lines = true
