@@ -21,6 +21,10 @@ import (
 
 var idPattern = regexp.MustCompile(`^f_[0-9a-f]{16}$`)
 
+// IsFilingID tells whether id is the id of a filing order: f_ and 16
+// lower-case hex digits.
+func IsFilingID(id string) bool { return idPattern.MatchString(id) }
+
 // codeCandidates is how many codes a script is offered for each code it
 // issues: it takes the first that is no live code.
 const codeCandidates = 4

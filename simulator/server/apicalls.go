@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"smsim/gateway"
+	"smsim/miit"
 	"smsim/simulator"
 	"smsim/simulator/core"
 )
@@ -359,10 +360,14 @@ func addPhone(out []string, p string) []string {
 }
 
 // orderOf answers the order a request names: in its path, or the id of
-// the order its answer is.
+// the order its answer is; "" for none. A path's id that is no filing id
+// (a message's, a typo) names no order.
 func orderOf(r *http.Request, answer []byte) string {
 	if id := r.PathValue("id"); id != "" {
-		return id
+		if miit.IsFilingID(id) {
+			return id
+		}
+		return ""
 	}
 	if !bytes.Contains(answer, []byte(`"f_`)) {
 		return "" // the server writes an order's id as it is
@@ -370,7 +375,7 @@ func orderOf(r *http.Request, answer []byte) string {
 	var v struct {
 		ID string `json:"id"`
 	}
-	if json.Unmarshal(answer, &v) == nil && strings.HasPrefix(v.ID, "f_") {
+	if json.Unmarshal(answer, &v) == nil && miit.IsFilingID(v.ID) {
 		return v.ID
 	}
 	return ""

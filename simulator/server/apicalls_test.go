@@ -651,3 +651,26 @@ func (c *closeHookConn) Close() error {
 	c.once.Do(c.closing)
 	return c.Conn.Close()
 }
+
+// The journal names an order only by a filing id: a path's id that is
+// none (a typo, a control character, thousands of characters) is kept in
+// the entry's path, not as its order, which the document says is a
+// FilingID.
+func TestJournalOrderIsAFilingID(t *testing.T) {
+	e := newEnv(t)
+	for _, id := range []string{"nope", "%00", strings.Repeat("x", 5000), "F_0123456789ABCDEF", "f_0123456789abcdef0"} {
+		if code, b := e.do("GET", "/provider/v1/filings/"+id, nil); code != 404 {
+			t.Fatalf("GET /provider/v1/filings/%.20s: %d %s, want 404", id, code, b)
+		}
+	}
+	e.do("POST", "/provider/v1/filings/nope/cancel", `{}`)
+	e.do("GET", "/miit/v1/filings/f_0123456789abcdef", nil)
+	var orders []string
+	for _, en := range e.requests("") {
+		orders = append(orders, en.Order)
+	}
+	want := []string{"", "", "", "", "", "", "f_0123456789abcdef"}
+	if !slices.Equal(orders, want) {
+		t.Errorf("the entries' orders %q, want %q", orders, want)
+	}
+}
