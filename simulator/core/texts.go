@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Languages of MIIT's answers and of the code and notice messages
@@ -80,11 +81,12 @@ func TextPlaceholders(id TextID) (allowed, required []string) {
 
 var placeholderPattern = regexp.MustCompile(`\{[A-Za-z_]*\}`)
 
-// maxTextLen bounds a replaced text, in bytes (an SMS of several parts).
+// maxTextLen bounds a replaced text, in characters (an SMS of several
+// parts), as the document's maxLength counts them.
 const maxTextLen = 1024
 
 // checkText checks the template s of the text id: a known id, at most
-// maxTextLen bytes, its required placeholders present and no other.
+// maxTextLen characters, its required placeholders present and no other.
 func checkText(id TextID, s string) error {
 	d, ok := textDefs[id]
 	if !ok {
@@ -93,8 +95,8 @@ func checkText(id TextID, s string) error {
 	if s == "" {
 		return Invalid("texts.%s: empty; give the text, or null for the language's own", id)
 	}
-	if len(s) > maxTextLen {
-		return Invalid("texts.%s: longer than %d bytes", id, maxTextLen)
+	if utf8.RuneCountInString(s) > maxTextLen {
+		return Invalid("texts.%s: longer than %d characters", id, maxTextLen)
 	}
 	for _, p := range placeholderPattern.FindAllString(s, -1) {
 		if !slices.Contains(d.allowed, p) {

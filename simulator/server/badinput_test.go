@@ -362,6 +362,8 @@ func TestBadInput(t *testing.T) {
 		{"next with a bad timeout", "GET", "/phones/v1/13800000001/messages/next?timeout=6m", "", "", 400, "timeout"},
 		{"next with a bad from_miit", "GET", "/phones/v1/13800000001/messages/next?from_miit=yes", "", "", 400, "from_miit"},
 		{"next with a bad match", "GET", "/phones/v1/13800000001/messages/next?match=%28", "", "", 400, "match"},
+		{"next with a match over 512 characters", "GET", "/phones/v1/13800000001/messages/next?match=" + url.QueryEscape(strings.Repeat("码", 513)), "", "", 400,
+			"match: longer than 512 characters"},
 		{"next with a match of megabytes once compiled", "GET", "/phones/v1/13800000001/messages/next?match=" + url.QueryEscape(`\pL{1000}`), "", "", 400,
 			"match: too large once compiled (1002 instructions, 1318000 runes of classes; at most 2000 and 20000)"},
 		{"next with a match of many instructions", "GET", "/phones/v1/13800000001/messages/next?match=" + url.QueryEscape(`(ab){999}`), "", "", 400, "match: too large once compiled"},
@@ -597,5 +599,15 @@ func TestEmptyQueryParameterIsRefused(t *testing.T) {
 		if code, b := e.do("GET", path, nil); code != 200 && code != 204 {
 			t.Errorf("GET %s: %d %s, want the empty values taken as absent", path, code, b)
 		}
+	}
+}
+
+// A long poll's match is bounded in characters, as the document's
+// maxLength counts them: 512 of three bytes each are a match.
+func TestMatchIsBoundedInCharacters(t *testing.T) {
+	e := newEnv(t)
+	path := "/phones/v1/13800000001/messages/next?timeout=1ms&match=" + url.QueryEscape(strings.Repeat("码", 512))
+	if code, b := e.do("GET", path, nil); code != 204 {
+		t.Errorf("a match of 512 characters, 1536 bytes: %d %s, want 204", code, b)
 	}
 }

@@ -172,6 +172,7 @@ func TestTextsRefused(t *testing.T) {
 		{`{"texts":{"validation.failed":"wrong {code}"}}`, "texts.validation.failed: unknown placeholder {code}; this text takes none"},
 		{`{"texts":{"resend.resent":""}}`, "texts.resend.resent: empty; give the text, or null for the language's own"},
 		{`{"texts":{"resend.resent":7}}`, "texts"},
+		{`{"texts":{"resend.resent":"` + strings.Repeat("码", 1025) + `"}}`, "texts.resend.resent: longer than 1024 characters"},
 		{`{"language":"fr"}`, `language: must be "en" or "zh", got "fr"`},
 		{`{"code_sender":"95187"}`, `code_sender: must be "carrier", 12381, 106 followed by ten digits and 12381, or a carrier's sender (106575000130, 106598051001, 10655113); got "95187"`},
 	} {
@@ -190,6 +191,9 @@ func TestTextsRefused(t *testing.T) {
 	if f["language"] != "zh" || f["texts"] != nil || f["code_sender"] != nil {
 		t.Fatalf("profile after the refusals: %v", f)
 	}
+	// the bound counts characters, as the document's maxLength does: 1024
+	// of them, 3072 bytes, are a text
+	e.call("PATCH", "/admin/v1/faults", `{"texts":{"resend.resent":"`+strings.Repeat("码", 1024)+`"}}`, 200, nil)
 }
 
 // With code_sender "carrier", each phone's carrier picks the sender of

@@ -7,6 +7,7 @@ import (
 	"regexp/syntax"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"smsim/gateway"
 	"smsim/simulator"
@@ -101,7 +102,7 @@ func (s *Server) clearMessages(w http.ResponseWriter, r *http.Request, ns *simul
 const (
 	DefaultNextTimeout = 30 * time.Second
 	MaxNextTimeout     = 5 * time.Minute
-	maxMatchLen        = 512
+	maxMatchLen        = 512 // characters
 )
 
 // The bounds of a long poll's match once compiled: its instructions, and
@@ -173,7 +174,7 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request, ns *simulator.Name
 		}
 	}
 	if v := q.Get("match"); v != "" {
-		if len(v) > maxMatchLen {
+		if utf8.RuneCountInString(v) > maxMatchLen {
 			s.fail(w, r, core.Invalid("match: longer than %d characters", maxMatchLen))
 			return
 		}

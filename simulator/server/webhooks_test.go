@@ -268,7 +268,7 @@ func TestWebhookRegistry(t *testing.T) {
 		{"POST", "/admin/v1/webhooks", map[string]any{"url": "/hook"}, 400, `url: "/hook" is not absolute; give an http or https URL such as http://127.0.0.1:8080/hook`},
 		{"POST", "/admin/v1/webhooks", map[string]any{}, 400, `url: required`},
 		{"POST", "/admin/v1/webhooks", map[string]any{"url": rc.URL, "events": []string{"sms.lost"}}, 400, `events: unknown kind "sms.lost"; known kinds: filing.submitted, filing.status, sms.sent, sms.delivered, sms.blocked, sms.failed, validation, resend, clock, faults, phone.profile, phone.cleared`},
-		{"POST", "/admin/v1/webhooks", map[string]any{"url": rc.URL, "secret": strings.Repeat("k", 257)}, 400, `secret: 257 bytes; at most 256`},
+		{"POST", "/admin/v1/webhooks", map[string]any{"url": rc.URL, "secret": strings.Repeat("k", 257)}, 400, `secret: 257 characters; at most 256`},
 		{"POST", "/admin/v1/webhooks", map[string]any{"url": rc.URL, "retries": 3}, 400, `retries: unknown field`},
 		{"GET", "/admin/v1/webhooks/wh_0000000000000000", nil, 404, `no webhook "wh_0000000000000000"`},
 		{"GET", "/admin/v1/webhooks/wh_0000000000000000/deliveries", nil, 404, `no webhook "wh_0000000000000000"`},

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 
@@ -93,8 +94,8 @@ func (d *Dispatcher) validate(h Hook) (Hook, error) {
 		h.Events = evs
 	}
 	switch {
-	case len(h.Secret) > MaxSecretLen:
-		return Hook{}, core.Invalid("secret: %d bytes; at most %d", len(h.Secret), MaxSecretLen)
+	case utf8.RuneCountInString(h.Secret) > MaxSecretLen:
+		return Hook{}, core.Invalid("secret: %d characters; at most %d", utf8.RuneCountInString(h.Secret), MaxSecretLen)
 	case h.Secret == "":
 		h.Secret = randomHex(32)
 	}
@@ -107,8 +108,8 @@ func (d *Dispatcher) checkURL(raw string) error {
 	if raw == "" {
 		return core.Invalid("url: required")
 	}
-	if len(raw) > MaxURLLen {
-		return core.Invalid("url: %d bytes; at most %d", len(raw), MaxURLLen)
+	if n := utf8.RuneCountInString(raw); n > MaxURLLen {
+		return core.Invalid("url: %d characters; at most %d", n, MaxURLLen)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {

@@ -22,7 +22,7 @@ func TestRegisterRefusesBadHooks(t *testing.T) {
 		want string
 	}{
 		{"no url", webhook.Hook{}, "url: required"},
-		{"too long", webhook.Hook{URL: "http://127.0.0.1/" + strings.Repeat("a", 2032)}, "url: 2049 bytes; at most 2048"},
+		{"too long", webhook.Hook{URL: "http://127.0.0.1/" + strings.Repeat("a", 2032)}, "url: 2049 characters; at most 2048"},
 		{"not a URL", webhook.Hook{URL: "http://127.0.0.1/%zz"}, `url: not a valid URL: invalid URL escape "%zz"`},
 		{"relative", webhook.Hook{URL: "/hook"}, `url: "/hook" is not absolute; give an http or https URL such as http://127.0.0.1:8080/hook`},
 		{"scheme", webhook.Hook{URL: "ftp://127.0.0.1/hook"}, `url: scheme "ftp" is not allowed: use http or https`},
@@ -39,7 +39,8 @@ func TestRegisterRefusesBadHooks(t *testing.T) {
 			`events: unknown kind ""; known kinds: filing.submitted, filing.status, sms.sent, sms.delivered, sms.blocked, sms.failed, validation, resend, clock, faults, phone.profile, phone.cleared`},
 		{"reset", webhook.Hook{URL: "http://127.0.0.1/", Events: []string{"clock", "reset"}},
 			`events: "reset" is never posted: a reset deletes the namespace's webhooks first; kinds: filing.submitted, filing.status, sms.sent, sms.delivered, sms.blocked, sms.failed, validation, resend, clock, faults, phone.profile, phone.cleared`},
-		{"long secret", webhook.Hook{URL: "http://127.0.0.1/", Secret: strings.Repeat("s", 257)}, "secret: 257 bytes; at most 256"},
+		{"long secret", webhook.Hook{URL: "http://127.0.0.1/", Secret: strings.Repeat("s", 257)}, "secret: 257 characters; at most 256"},
+		{"long secret of CJK", webhook.Hook{URL: "http://127.0.0.1/", Secret: strings.Repeat("密", 257)}, "secret: 257 characters; at most 256"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := d.Register(context.Background(), c.hook)
@@ -53,6 +54,14 @@ func TestRegisterRefusesBadHooks(t *testing.T) {
 	if len(hooks) != 0 {
 		t.Fatalf("%d hooks registered, want none", len(hooks))
 	}
+}
+
+// The bounds of a secret and a url count characters, as the document's
+// maxLength does: 256 characters of three bytes each are a secret.
+func TestRegisterCountsCharacters(t *testing.T) {
+	e := newEnv(t)
+	d := e.dispatcher(t, webhook.Config{})
+	e.register(t, d, webhook.Hook{URL: "http://127.0.0.1/", Secret: strings.Repeat("密", 256)})
 }
 
 // TestRegisterClosedPorts: loopback ports not given with --webhook-host

@@ -45,8 +45,8 @@ var Kinds = slices.DeleteFunc(core.EventKinds(), func(k string) bool { return k 
 // Limits and defaults.
 const (
 	MaxHooks           = 20               // hooks per namespace
-	MaxSecretLen       = 256              // bytes
-	MaxURLLen          = 2048             // bytes
+	MaxSecretLen       = 256              // characters, as the document's maxLength counts them
+	MaxURLLen          = 2048             // characters
 	LogLen             = 500              // log entries kept per hook, the newest
 	DefaultMaxAttempts = 8                // attempts per event and hook
 	DefaultTimeout     = 5 * time.Second  // of one post, with the default client
