@@ -103,6 +103,9 @@ func ParseProfile(body []byte) (Profile, error) {
 	if err := core.DecodeProfileBytes(body, &w); err != nil {
 		return Profile{}, err
 	}
+	if err := nullEntries(body); err != nil {
+		return Profile{}, err
+	}
 	p := Profile{SpamFilter: w.SpamFilter, Service: w.Service, Reachable: w.Reachable, InboxLimit: w.InboxLimit,
 		BlockSenders: w.BlockSenders, BlockKeywords: w.BlockKeywords, DuplicateRate: w.DuplicateRate}
 	if p.Service != ServiceActive && p.Service != ServiceSuspended {
@@ -200,5 +203,29 @@ func (g *Gateway) SetProfile(ctx context.Context, phone string, p Profile) error
 	st := g.phones.get(phone)
 	st.raw = string(b)
 	g.phones.set(phone, st)
+	return nil
+}
+
+// nullEntries refuses a null among the entries of block_senders or
+// block_keywords, which a profile's decoding reads as "": a null there is
+// no start value, and "" is not what the client sent.
+func nullEntries(body []byte) error {
+	var lists struct {
+		BlockSenders  []*json.RawMessage `json:"block_senders"`
+		BlockKeywords []*json.RawMessage `json:"block_keywords"`
+	}
+	if json.Unmarshal(body, &lists) != nil {
+		return nil // the profile's decoding names what is wrong
+	}
+	for _, l := range []struct {
+		field   string
+		entries []*json.RawMessage
+	}{{"block_senders", lists.BlockSenders}, {"block_keywords", lists.BlockKeywords}} {
+		for i, e := range l.entries {
+			if e == nil || string(*e) == "null" {
+				return core.Invalid("%s[%d]: null; give a string, or leave the entry out", l.field, i)
+			}
+		}
+	}
 	return nil
 }

@@ -48,7 +48,7 @@ func (sc Script) items() ([]string, error) {
 			st.Count = 1
 		}
 		if st.Count < 0 {
-			return nil, core.Invalid("steps[%d].count: must be at least 1, got %d", i, st.Count)
+			return nil, core.Invalid("steps[%d].count: must be 1 or more, or 0 for one message, got %d", i, st.Count)
 		}
 		item, err := st.item()
 		if e := (*core.Error)(nil); errors.As(err, &e) {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math/big"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -43,6 +45,7 @@ func decodeStrict(b []byte, v any, takeNulls bool) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
+	dec.UseNumber() // a number read into an any is kept as written (unmarshalExact)
 	if err := dec.Decode(v); err != nil {
 		var typ *json.UnmarshalTypeError
 		if errors.As(err, &typ) && typ.Field != "" {
@@ -79,6 +82,22 @@ func decodeStrict(b []byte, v any, takeNulls bool) error {
 	return nil
 }
 
+// unmarshalExact decodes the JSON b into v, keeping each number it reads
+// into an any as written (json.Number): a document that is decoded,
+// changed and written again (a merge patch, a delay given its model) has
+// its whole numbers past 2^53 as they came, not rounded as a float64.
+func unmarshalExact(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("more than one JSON value")
+	}
+	return nil
+}
+
 func jsonError(err error) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
@@ -93,6 +112,9 @@ func jsonError(err error) error {
 		field := typ.Field
 		if field == "" {
 			return Invalid("body: expected a JSON object, got a JSON %s", typ.Value)
+		}
+		if lo, hi, ok := outOfRange(typ); ok {
+			return Invalid("%s: %s is out of range; expected a whole number from %s to %s", field, strings.TrimPrefix(typ.Value, "number "), lo, hi)
 		}
 		return Invalid("%s: expected %s, got a JSON %s", field, jsonKind(typ.Type.Kind().String()), typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -179,6 +201,37 @@ func pathAt(b []byte, offset int64) string {
 			}
 		}
 	}
+}
+
+// outOfRange tells whether typ is a whole number too large (or too
+// small) for the field it was given for, and answers the field's bounds
+// then.
+func outOfRange(typ *json.UnmarshalTypeError) (lo, hi string, ok bool) {
+	num, isNum := strings.CutPrefix(typ.Value, "number ")
+	if !isNum {
+		return "", "", false
+	}
+	f, _, err := big.ParseFloat(num, 10, 256, big.ToNearestEven)
+	if err != nil || !f.IsInt() {
+		return "", "", false
+	}
+	n, _ := f.Int(nil)
+	bits := typ.Type.Bits()
+	var min, max *big.Int
+	switch typ.Type.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		max = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), uint(bits-1)), big.NewInt(1))
+		min = new(big.Int).Neg(new(big.Int).Add(max, big.NewInt(1)))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		max = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), uint(bits)), big.NewInt(1))
+		min = new(big.Int)
+	default:
+		return "", "", false
+	}
+	if n.Cmp(min) >= 0 && n.Cmp(max) <= 0 {
+		return "", "", false // a whole number in range, written with an exponent or a fraction of zeros
+	}
+	return min.String(), max.String(), true
 }
 
 // plainName is a field name written as it is in a detail; others are

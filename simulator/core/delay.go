@@ -120,7 +120,7 @@ func (p *parser) delay(field string, w DelayJSON) Delay {
 	case "", ModelUniform:
 		d := Delay{Model: ModelUniform, Min: p.durOr(field+".min", w.Min), Max: p.durOr(field+".max", w.Max)}
 		if p.err == nil && d.Min > d.Max {
-			p.err = Invalid("%s: min (%s) exceeds max (%s)", field, w.Min, w.Max)
+			p.err = Invalid("%s: min (%s) exceeds max (%s)", field, givenOr0(w.Min), givenOr0(w.Max))
 		}
 		return d
 	case ModelFixed:
@@ -180,7 +180,7 @@ func inferModel(obj map[string]any) {
 // strings are written anew, where bad UTF-8 would become U+FFFD.
 func InferDelayModel(body []byte, key string) ([]byte, error) {
 	var doc map[string]any
-	if json.Unmarshal(body, &doc) != nil || doc == nil {
+	if unmarshalExact(body, &doc) != nil || doc == nil {
 		return body, nil
 	}
 	if err := CheckUTF8(body); err != nil {
@@ -192,4 +192,13 @@ func InferDelayModel(body []byte, key string) ([]byte, error) {
 		return body, nil
 	}
 	return b, nil
+}
+
+// givenOr0 is a bound of a uniform delay as a detail names it: as given,
+// or "0s, absent" when it was left out.
+func givenOr0(s string) string {
+	if s == "" {
+		return "0s, absent"
+	}
+	return s
 }

@@ -251,7 +251,7 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 // range, a string that is not valid UTF-8 is an *Error naming the field.
 func ParseFaults(body []byte) (Faults, error) {
 	var doc map[string]any
-	if json.Unmarshal(body, &doc) == nil && doc != nil {
+	if unmarshalExact(body, &doc) == nil && doc != nil {
 		if err := CheckUTF8(body); err != nil { // before its strings are written anew
 			return Faults{}, err
 		}
@@ -360,7 +360,7 @@ func (p *parser) throttle(field string, w throttleJSON) Throttle {
 		t.Burst = t.Limit
 	}
 	if t.Burst < 1 {
-		p.fail("%s.burst: must be at least 1, got %d", field, w.Burst)
+		p.fail("%s.burst: must be 1 or more, or 0 for as many as limit, got %d", field, w.Burst)
 	}
 	p.mode(field+".mode", w.Mode)
 	return t
@@ -611,7 +611,7 @@ func applyPatch(raw string, p map[string]any) (Faults, error) {
 		cur = mustJSON(DefaultFaults())
 	}
 	var doc any
-	if err := json.Unmarshal(cur, &doc); err != nil {
+	if err := unmarshalExact(cur, &doc); err != nil {
 		return Faults{}, fmt.Errorf("stored fault profile: %w", err)
 	}
 	return ParseFaults(mustJSON(MergePatch(doc, p)))

@@ -611,3 +611,42 @@ func TestMatchIsBoundedInCharacters(t *testing.T) {
 		t.Errorf("a match of 512 characters, 1536 bytes: %d %s, want 204", code, b)
 	}
 }
+
+// A refusal says what is wrong with what was sent: the values a field
+// takes (0 among them where 0 means something), a number out of range as
+// such, a bound that was left out as absent, a null as a null. Nothing is
+// stored.
+func TestBadInputDetailsAreTrue(t *testing.T) {
+	e := newEnv(t)
+	keysBefore := storeKeys(t, e)
+	for _, c := range []struct{ method, path, body, detail string }{
+		{"PATCH", "/admin/v1/faults", `{"throttles":[{"sender":"95187","limit":5,"per":"1m","burst":-1,"mode":"hold"}]}`,
+			"throttles[0].burst: must be 1 or more, or 0 for as many as limit, got -1"},
+		{"PUT", "/phones/v1/13800000001/script", `{"steps":[{"action":"fail","count":-1}]}`,
+			"steps[0].count: must be 1 or more, or 0 for one message, got -1"},
+		{"PUT", "/phones/v1/13800000001/profile", `{"inbox_limit":99999999999999999999}`,
+			"inbox_limit: 99999999999999999999 is out of range; expected a whole number from -9223372036854775808 to 9223372036854775807"},
+		{"PUT", "/phones/v1/13800000001/script", `{"steps":[{"action":"fail","count":-9223372036854775809}]}`,
+			"steps[0].count: -9223372036854775809 is out of range; expected a whole number from -9223372036854775808 to 9223372036854775807"},
+		{"PATCH", "/admin/v1/faults", `{"throttles":[{"sender":"95187","limit":9223372036854775808,"per":"1m","mode":"hold"}]}`,
+			"throttles[0].limit: 9223372036854775808 is out of range; expected a whole number from -9223372036854775808 to 9223372036854775807"},
+		{"PUT", "/phones/v1/13800000001/profile", `{"inbox_limit":1.5}`, "inbox_limit: expected a whole number, got a JSON number 1.5"},
+		{"PATCH", "/admin/v1/faults", `{"sender_delays":{"12381":{"min":"2m"}}}`, "sender_delays.12381: min (2m) exceeds max (0s, absent)"},
+		{"PUT", "/phones/v1/13800000001/profile", `{"block_keywords":["spam",null]}`, "block_keywords[1]: null; give a string, or leave the entry out"},
+		{"PUT", "/phones/v1/13800000001/profile", `{"block_senders":[null]}`, "block_senders[0]: null; give a string, or leave the entry out"},
+	} {
+		code, b := e.do(c.method, c.path, c.body)
+		if p := problemOf(t, b); code != 400 || p.Detail != c.detail {
+			t.Errorf("%s %s %s: %d %q, want 400 %q", c.method, c.path, c.body, code, p.Detail, c.detail)
+		}
+	}
+	if after := storeKeys(t, e); !reflect.DeepEqual(after, keysBefore) {
+		t.Errorf("the store's keys changed:\nbefore %v\nafter  %v", keysBefore, after)
+	}
+	// the largest whole number is in range through a merge patch too, not
+	// rounded past it
+	code, b := e.do("PATCH", "/admin/v1/faults", `{"throttles":[{"sender":"95187","limit":5,"burst":9223372036854775807,"per":"1m","mode":"hold"}]}`)
+	if code != 200 || !strings.Contains(string(b), `"burst":9223372036854775807`) {
+		t.Errorf("a burst of 9223372036854775807: %d %s, want 200 keeping it", code, b)
+	}
+}

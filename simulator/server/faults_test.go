@@ -344,7 +344,7 @@ func TestFaultScript(t *testing.T) {
 		{`{"steps":[{"action":"explode"}]}`, `steps[0].action: must be one of deliver, fail, block, delay or duplicate, got "explode"`},
 		{`{"steps":[{"action":"fail"},{"action":"delay"}]}`, `steps[1].by: missing; give a duration such as "45m"`},
 		{`{"steps":[{"action":"fail","by":"1m"}]}`, `steps[0].by: only a delay step takes it`},
-		{`{"steps":[{"action":"fail","count":-1}]}`, `steps[0].count: must be at least 1, got -1`},
+		{`{"steps":[{"action":"fail","count":-1}]}`, `steps[0].count: must be 1 or more, or 0 for one message, got -1`},
 		{`{"steps":[{"action":"fail","count":5000}]}`, `steps: cover at most 1000 messages in all`},
 		{`{"steps":[{"action":"fail","count":600},{"action":"block","count":401}]}`, `steps: cover at most 1000 messages in all`},
 		// counts the script once made room for before it checked the total (160 GB for ten billion)
