@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -267,6 +268,7 @@ func TestWebhookRegistry(t *testing.T) {
 		{"POST", "/admin/v1/webhooks", map[string]any{"url": "ftp://127.0.0.1/hook"}, 400, `url: scheme "ftp" is not allowed: use http or https`},
 		{"POST", "/admin/v1/webhooks", map[string]any{"url": "/hook"}, 400, `url: "/hook" is not absolute; give an http or https URL such as http://127.0.0.1:8080/hook`},
 		{"POST", "/admin/v1/webhooks", map[string]any{}, 400, `url: required`},
+		{"POST", "/admin/v1/webhooks", map[string]any{"url": rc.URL + "/x y"}, 400, `url: "` + rc.URL + `/x y" is not a valid URI: it holds ' ' at byte ` + strconv.Itoa(len(rc.URL)+2) + `; percent-encode it (%20 for a space)`},
 		{"POST", "/admin/v1/webhooks", map[string]any{"url": rc.URL, "events": []string{"sms.lost"}}, 400, `events: unknown kind "sms.lost"; known kinds: filing.submitted, filing.status, sms.sent, sms.delivered, sms.blocked, sms.failed, validation, resend, clock, faults, phone.profile, phone.cleared`},
 		{"POST", "/admin/v1/webhooks", map[string]any{"url": rc.URL, "secret": strings.Repeat("k", 257)}, 400, `secret: 257 characters; at most 256`},
 		{"POST", "/admin/v1/webhooks", map[string]any{"url": rc.URL, "retries": 3}, 400, `retries: unknown field`},

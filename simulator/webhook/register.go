@@ -111,6 +111,10 @@ func (d *Dispatcher) checkURL(raw string) error {
 	if n := utf8.RuneCountInString(raw); n > MaxURLLen {
 		return core.Invalid("url: %d characters; at most %d", n, MaxURLLen)
 	}
+	if i := strings.IndexFunc(raw, notInURI); i >= 0 {
+		c, _ := utf8.DecodeRuneInString(raw[i:])
+		return core.Invalid("url: %q is not a valid URI: it holds %q at byte %d; percent-encode it (%%20 for a space)", raw, c, i)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		var ue *url.Error
@@ -245,4 +249,10 @@ func redacted(raw string) string {
 		u.RawQuery = "xxxxx"
 	}
 	return u.Redacted()
+}
+
+// notInURI tells whether c may not appear in a URI as it is (RFC 3986): a
+// space, a control character, one outside ASCII, or one of "<>\^`{|}.
+func notInURI(c rune) bool {
+	return c <= ' ' || c >= 0x7f || strings.ContainsRune("\"<>\\^`{|}", c)
 }
