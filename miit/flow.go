@@ -389,10 +389,11 @@ func (s *Service) onCode(ctx context.Context, job core.Job) error {
 	if current != job.Args[2] {
 		return nil // the number changed (or the order is gone): the code went to the new number then
 	}
-	if status != StatusPendingValidation || !job.Due.Before(msTime(deadline)) {
-		// The order ended (canceled, rejected, expired) before MIIT sent
-		// the code: it sends nothing. A code a resend has replaced since
-		// is still sent, as MIIT sends it: a late, dead code.
+	if !held(status) || !job.Due.Before(msTime(deadline)) {
+		// The order ended (canceled, rejected, past its window) before
+		// MIIT sent the code: it sends nothing. A code a resend has
+		// replaced since, or one of an order validated meanwhile, is still
+		// sent, as MIIT sends it: a late, dead code.
 		return nil
 	}
 	if s.rand.Chance(f.LostCodeRate, "lost_code", s.ks.Namespace, job.Seq) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -94,10 +95,12 @@ func (s *Service) MIITViews(ctx context.Context, status string, limit, offset in
 
 // Coming tells whether MIIT still has to text phone a code for an order
 // of the number: one that has not reached MIIT yet (its codes come with
-// the sync), or one under validation whose code MIIT holds back by its
-// own send delay (miit_send_delay: a miit.code job for the phone is
-// scheduled) or will send again at noon (auto_resend_noon: the order's
-// miit.autoresend job is scheduled; the schedule is read only then).
+// the sync), or one whose code MIIT holds back by its own send delay
+// (miit_send_delay: a miit.code job for the phone is scheduled, within its
+// order's window, the order neither canceled nor rejected: held) or will
+// send again at noon (auto_resend_noon: the order's miit.autoresend job is
+// scheduled within its window, the order still under validation). The
+// schedule is read only when an order of the number is within its window.
 func (s *Service) Coming(ctx context.Context, phone string) (bool, error) {
 	ids, err := s.rdb.SMembers(ctx, s.ks.Who(phone)).Result()
 	if err != nil {
@@ -107,31 +110,56 @@ func (s *Service) Coming(ctx context.Context, phone string) (bool, error) {
 		return false, nil
 	}
 	p := s.rdb.Pipeline()
-	cmds := make([]*redis.StringCmd, len(ids))
+	cmds := make([]*redis.SliceCmd, len(ids))
 	for i, id := range ids {
-		cmds[i] = p.HGet(ctx, s.ks.Filing(id), "status")
+		cmds[i] = p.HMGet(ctx, s.ks.Filing(id), "status", "deadline")
 	}
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return false, fmt.Errorf("read the orders of %s: %w", phone, err)
 	}
-	pending := map[string]bool{}
+	snap, err := s.state.Snapshot(ctx)
+	if err != nil {
+		return false, err
+	}
+	now := snap.Now().Now
+	deadline := map[string]time.Time{} // of the orders within their window, neither canceled nor rejected
+	pending := map[string]bool{}       // of those, the orders under validation
 	for i, c := range cmds {
-		switch c.Val() {
-		case StatusUnknown:
+		v := c.Val()
+		if len(v) != 2 {
+			continue
+		}
+		status := str(v[0])
+		if status == StatusUnknown {
 			return true, nil
-		case StatusPendingValidation:
-			pending[ids[i]] = true
+		}
+		d := msTime(str(v[1]))
+		if held(status) && d.After(now) {
+			deadline[ids[i]] = d
+			pending[ids[i]] = status == StatusPendingValidation
 		}
 	}
-	if len(pending) == 0 {
+	if len(deadline) == 0 {
 		return false, nil
 	}
-	held, err := s.sched.Scheduled(ctx, 1, func(j core.Job) bool {
-		return j.Kind == JobCode && len(j.Args) > 2 && j.Args[2] == phone ||
-			j.Kind == JobAutoResend && len(j.Args) > 0 && pending[j.Args[0]]
+	within := func(j core.Job) bool {
+		d, ok := deadline[j.Args[0]]
+		return ok && j.Due.Before(d)
+	}
+	queued, err := s.sched.Scheduled(ctx, 1, func(j core.Job) bool {
+		return j.Kind == JobCode && len(j.Args) > 2 && j.Args[2] == phone && within(j) ||
+			j.Kind == JobAutoResend && len(j.Args) > 0 && pending[j.Args[0]] && within(j)
 	})
 	if err != nil {
 		return false, err
 	}
-	return len(held) > 0, nil
+	return len(queued) > 0, nil
+}
+
+// held tells whether a code MIIT holds back for an order of status is
+// still sent, within its window: unless the order was canceled or
+// rejected, as a delayed SMS would arrive, late and dead if the order was
+// validated meanwhile.
+func held(status string) bool {
+	return status != StatusCanceled && status != StatusRejected && status != ""
 }

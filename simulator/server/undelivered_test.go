@@ -203,3 +203,69 @@ func TestCodeResentAtNoonIsOnItsWay(t *testing.T) {
 		t.Fatalf("after noon: %d %q after %v, want the code sent again", p.code, p.wait, p.took)
 	}
 }
+
+// A re-send at noon that falls after the order's window ends is not on
+// its way: the codes sent before noon (China Standard Time) have expired
+// by the next day's noon, when MIIT sends nothing. A poll for a code after
+// the first answers nothing_on_its_way at once.
+func TestCodeResentAtNoonPastTheWindowIsNotOnItsWay(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t) // 08:00 in Beijing: the next noon is 28 hours away, past the 24-hour window
+	const phone = "13800000324"
+	e.patchFaults(`{"sync_lag":{"min":"0s","max":"0s"},"sms_delay":{"model":"fixed","value":"0s"},"auto_resend_noon":true}`)
+	e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	first := polledMessage(t, e.next(phone, "after=start&has_code=true&timeout=5m"))
+	if p := e.next(phone, "after="+first.ID+"&has_code=true&timeout=20s"); p.code != http.StatusNoContent || p.wait != server.WaitNothingOnItsWay || p.took > 2*time.Second {
+		t.Fatalf("with the noon re-send past the window: %d %q after %v, want 204 nothing_on_its_way at once", p.code, p.wait, p.took)
+	}
+}
+
+// A code MIIT holds back for an order canceled since is never sent, so it
+// is not on its way: a poll for a code after another order's answers
+// nothing_on_its_way at once, and the advance past the send delay brings
+// nothing.
+func TestHeldCodeOfACanceledOrderIsNotOnItsWay(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const phone = "13800000325"
+	e.patchFaults(`{"sync_lag":{"min":"0s","max":"0s"},"miit_send_delay":{"model":"fixed","value":"1h"},"sms_delay":{"model":"fixed","value":"0s"}}`)
+	canceled := e.submit(miit.SubmitRequest{Type: "modify", Variant: "entity", EntityLeader: leader(phone)})
+	e.patchFaults(`{"miit_send_delay":{"model":"fixed","value":"0s"}}`)
+	e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	other := polledMessage(t, e.next(phone, "after=start&from_miit=true&has_code=true&timeout=5m"))
+	e.call("POST", "/provider/v1/filings/"+canceled.ID+"/cancel", struct{}{}, http.StatusOK, nil)
+	if p := e.next(phone, "after="+other.ID+"&has_code=true&timeout=20s"); p.code != http.StatusNoContent || p.wait != server.WaitNothingOnItsWay || p.took > 2*time.Second {
+		t.Fatalf("with the held code's order canceled: %d %q after %v, want 204 nothing_on_its_way at once", p.code, p.wait, p.took)
+	}
+	e.advance("2h")
+	if got := e.codes(phone); len(got) != 1 {
+		t.Fatalf("codes in the inbox %v, want the other order's only", got)
+	}
+}
+
+// A code MIIT holds back, replaced by a resend, is still sent once its
+// order went under review: late and dead, as a delayed SMS arrives. Only
+// an order canceled, rejected or past its window sends nothing.
+func TestHeldCodeOfAnOrderUnderReviewIsStillSent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const phone = "13800000326"
+	e.patchFaults(`{"sync_lag":{"min":"0s","max":"0s"},"miit_send_delay":{"model":"fixed","value":"1h"},"sms_delay":{"model":"fixed","value":"0s"}}`)
+	v := e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	e.patchFaults(`{"miit_send_delay":{"model":"fixed","value":"0s"}}`)
+	if r := e.resend(phone, "071234"); r.Result != "resent" {
+		t.Fatalf("resend: %+v", r)
+	}
+	code := e.code(phone)
+	if r := e.validate(code, phone, "071234"); r.Result != "complete" {
+		t.Fatalf("validate the resent code: %+v", r)
+	}
+	if mv := e.miitView(v.ID); mv.Status != "under_review" {
+		t.Fatalf("the order reads %s, want under_review", mv.Status)
+	}
+	e.advance("2h")
+	got := e.codes(phone)
+	if len(got) != 2 || got[0] != code || got[1] == code {
+		t.Fatalf("codes in the inbox %v, want the resent %s, then the held one it replaced", got, code)
+	}
+}
