@@ -95,7 +95,42 @@ func unmarshalExact(b []byte, v any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return errors.New("more than one JSON value")
 	}
+	switch p := v.(type) {
+	case *any:
+		*p = wholeNumbers(*p)
+	case *map[string]any:
+		wholeNumbers(*p)
+	}
 	return nil
+}
+
+// wholeNumbers writes each number of a document (json.Number, in its maps
+// and arrays) that is a whole number within int64's range without a
+// fraction or an exponent — 5.0 and 1e3 as 5 and 1000 — as a whole-number
+// field reads one; any other stays as written, exact. It answers v.
+func wholeNumbers(v any) any {
+	switch t := v.(type) {
+	case json.Number:
+		if !strings.ContainsAny(string(t), ".eE") {
+			return t
+		}
+		f, _, err := big.ParseFloat(string(t), 10, 128, big.ToNearestEven)
+		if err != nil || !f.IsInt() {
+			return t
+		}
+		if n, acc := f.Int64(); acc == big.Exact {
+			return json.Number(strconv.FormatInt(n, 10))
+		}
+	case map[string]any:
+		for k, x := range t {
+			t[k] = wholeNumbers(x)
+		}
+	case []any:
+		for i, x := range t {
+			t[i] = wholeNumbers(x)
+		}
+	}
+	return v
 }
 
 func jsonError(err error) error {
@@ -215,7 +250,6 @@ func outOfRange(typ *json.UnmarshalTypeError) (lo, hi string, ok bool) {
 	if err != nil || !f.IsInt() {
 		return "", "", false
 	}
-	n, _ := f.Int(nil)
 	bits := typ.Type.Bits()
 	var min, max *big.Int
 	switch typ.Type.Kind() {
@@ -228,7 +262,9 @@ func outOfRange(typ *json.UnmarshalTypeError) (lo, hi string, ok bool) {
 	default:
 		return "", "", false
 	}
-	if n.Cmp(min) >= 0 && n.Cmp(max) <= 0 {
+	// compared as floats: a number such as 1e600000000 is never made a
+	// whole big.Int, hundreds of megabytes
+	if f.Cmp(new(big.Float).SetInt(min)) >= 0 && f.Cmp(new(big.Float).SetInt(max)) <= 0 {
 		return "", "", false // a whole number in range, written with an exponent or a fraction of zeros
 	}
 	return min.String(), max.String(), true

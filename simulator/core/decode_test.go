@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -106,5 +107,25 @@ func TestDecodeStrictKeysAreExactAndNamedByPath(t *testing.T) {
 	body := `{"to":"13800000001","entity_leader":{"name":"Li Lei","phone":"13800000001"},"texts":{"SMS_CODE":"x","Aa":"y"},"at":"2026-05-01T00:00:00Z"}`
 	if err := core.DecodeStrict(strings.NewReader(body), &v); err != nil || v.Texts["SMS_CODE"] != "x" || v.Leader.Name != "Li Lei" {
 		t.Errorf("%s: %v, %+v", body, err, v)
+	}
+}
+
+// A whole number past a field's range is refused as out of range, however
+// large its exponent, without making the number whole: the refusal of a
+// 30-byte body costs no hundreds of megabytes.
+func TestDecodeStrictRefusesAHugeExponentCheaply(t *testing.T) {
+	var v struct {
+		N int64 `json:"n"`
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err := core.DecodeStrictBytes([]byte(`{"n":1e600000000}`), &v)
+	runtime.ReadMemStats(&after)
+	const want = "n: 1e600000000 is out of range; expected a whole number from -9223372036854775808 to 9223372036854775807"
+	if e, ok := err.(*core.Error); !ok || e.Detail != want {
+		t.Fatalf("decode: %v, want %q", err, want)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Fatalf("refusing the number allocated %d MB", alloc>>20)
 	}
 }

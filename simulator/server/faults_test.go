@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"testing"
@@ -673,5 +674,27 @@ func TestOutageTimesStayWithinRFC3339(t *testing.T) {
 	e.call("GET", "/admin/v1/faults", nil, 200, &f)
 	if end := f["outages"].([]any)[0].(map[string]any)["end"]; end != "9999-12-31T23:59:59.999999999Z" {
 		t.Fatalf("end %v", end)
+	}
+}
+
+// A whole number written with a fraction of zeros or an exponent (5.0,
+// 1e3) is a whole number, as JSON Schema counts one: a throttle's limit
+// and a phone's inbox_limit take it, in a whole profile and in a patch,
+// and answer it as it is meant.
+func TestWholeNumbersWrittenWithAFractionOrAnExponent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, c := range []struct{ limit, want string }{{"5.0", "5"}, {"1e3", "1000"}} {
+		body := `{"throttles":[{"sender":"95187","limit":` + c.limit + `,"per":"1m","mode":"hold"}]}`
+		for _, method := range []string{"PUT", "PATCH"} {
+			status, b := e.do(method, "/admin/v1/faults", body)
+			if status != http.StatusOK || !strings.Contains(string(b), `"limit":`+c.want+`,`) {
+				t.Errorf("%s a throttle's limit %s: %d %s, want 200 and limit %s", method, c.limit, status, b, c.want)
+			}
+		}
+	}
+	status, b := e.do("PUT", "/phones/v1/13800000001/profile", `{"inbox_limit":5.0}`)
+	if status != http.StatusOK || !strings.Contains(string(b), `"inbox_limit":5,`) && !strings.Contains(string(b), `"inbox_limit":5}`) {
+		t.Errorf("a profile's inbox_limit 5.0: %d %s, want 200 and 5", status, b)
 	}
 }
