@@ -99,7 +99,8 @@ func (s *Service) MIITViews(ctx context.Context, status string, limit, offset in
 // (miit_send_delay: a miit.code job for the phone is scheduled, within its
 // order's window, the order neither canceled nor rejected: held) or will
 // send again at noon (auto_resend_noon: the order's miit.autoresend job is
-// scheduled within its window, the order still under validation). The
+// scheduled within its window, the order still under validation and the
+// phone's person not validated yet). The
 // schedule is read only when an order of the number is within its window.
 func (s *Service) Coming(ctx context.Context, phone string) (bool, error) {
 	ids, err := s.rdb.SMembers(ctx, s.ks.Who(phone)).Result()
@@ -112,7 +113,8 @@ func (s *Service) Coming(ctx context.Context, phone string) (bool, error) {
 	p := s.rdb.Pipeline()
 	cmds := make([]*redis.SliceCmd, len(ids))
 	for i, id := range ids {
-		cmds[i] = p.HMGet(ctx, s.ks.Filing(id), "status", "deadline")
+		// an order has at most two subjects (the leader and the admin)
+		cmds[i] = p.HMGet(ctx, s.ks.Filing(id), "status", "deadline", "s1.phone", "s1.validated", "s2.phone", "s2.validated")
 	}
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return false, fmt.Errorf("read the orders of %s: %w", phone, err)
@@ -123,10 +125,10 @@ func (s *Service) Coming(ctx context.Context, phone string) (bool, error) {
 	}
 	now := snap.Now().Now
 	deadline := map[string]time.Time{} // of the orders within their window, neither canceled nor rejected
-	pending := map[string]bool{}       // of those, the orders under validation
+	pending := map[string]bool{}       // of those, the orders under validation by the phone's person: a noon re-send texts them
 	for i, c := range cmds {
 		v := c.Val()
-		if len(v) != 2 {
+		if len(v) != 6 {
 			continue
 		}
 		status := str(v[0])
@@ -136,7 +138,8 @@ func (s *Service) Coming(ctx context.Context, phone string) (bool, error) {
 		d := msTime(str(v[1]))
 		if held(status) && d.After(now) {
 			deadline[ids[i]] = d
-			pending[ids[i]] = status == StatusPendingValidation
+			pending[ids[i]] = status == StatusPendingValidation &&
+				(str(v[2]) == phone && str(v[3]) != "1" || str(v[4]) == phone && str(v[5]) != "1")
 		}
 	}
 	if len(deadline) == 0 {

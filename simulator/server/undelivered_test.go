@@ -269,3 +269,26 @@ func TestHeldCodeOfAnOrderUnderReviewIsStillSent(t *testing.T) {
 		t.Fatalf("codes in the inbox %v, want the resent %s, then the held one it replaced", got, code)
 	}
 }
+
+// A noon re-send texts only whoever has not validated: once the leader
+// validated, the order's re-send brings the leader nothing, so the
+// leader's poll for another code answers nothing_on_its_way at once,
+// while the admin's code comes at noon.
+func TestNoonResendToAPersonWhoValidatedIsNotOnItsWay(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const a, b = "13800000331", "13800000332"
+	e.patchFaults(`{"sync_lag":{"min":"0s","max":"0s"},"sms_delay":{"model":"fixed","value":"0s"},"auto_resend_noon":true,"validation_window":"72h"}`)
+	e.submit(miit.SubmitRequest{Type: "add_provider", EntityLeader: leader(a), WebsiteAdmin: admin(b)})
+	first := polledMessage(t, e.next(a, "after=start&has_code=true&timeout=20s"))
+	if r := e.validate(e.code(a), a, leaderCert); r.Result != "partial" {
+		t.Fatalf("the leader validates: %+v, want partial", r)
+	}
+	if p := e.next(a, "after="+first.ID+"&has_code=true&timeout=20s"); p.code != http.StatusNoContent || p.wait != server.WaitNothingOnItsWay || p.took > 2*time.Second {
+		t.Fatalf("the leader's poll once validated: %d %q after %v, want 204 nothing_on_its_way at once", p.code, p.wait, p.took)
+	}
+	e.call("POST", "/admin/v1/clock/advance", `{"next":true,"kind":"miit.autoresend"}`, 200, nil)
+	if got, admins := e.codes(a), e.codes(b); len(got) != 1 || len(admins) != 2 {
+		t.Fatalf("after noon: the leader's codes %v, the admin's %v; want the leader's first only, the admin's sent again", got, admins)
+	}
+}
