@@ -263,40 +263,18 @@ func TestWhatTheLoopWroteDoesNotOutliveTheClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.PatchFaults(ctx, []byte(`{"sync_lag": {"model": "fixed", "value": "1m"}}`)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := n.MIIT().Submit(ctx, miit.SubmitRequest{Type: "first_filing", Variant: "app",
-		EntityLeader: &miit.Person{Name: "Li Lei", Phone: "13800000001", CertificateNumber: "110101199003071234"}}); err != nil {
-		t.Fatal(err)
-	}
+	submitSyncedLater(t, n)
 	// the last request was half the TTL ago; the sync is carried out now
 	ago := time.Now().Add(-nsTTL / 2).UnixMilli()
 	n.used.Store(ago)
 	n.touched.Store(ago)
 	rdb.ZAdd(ctx, w.registryKey(), redis.Z{Score: float64(ago), Member: "team"})
-	until, err := n.Now(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if carried, err := n.sched.RunDue(ctx, until.Add(time.Minute)); err != nil || carried != 1 {
-		t.Fatalf("the loop carried out %d jobs (%v), want the sync", carried, err)
-	}
+	carrySync(t, n)
 	if err := w.keepUntilLastUse(ctx, []*Namespace{n}); err != nil {
 		t.Fatal(err)
 	}
-	clock := rdb.PTTL(ctx, n.ks.Clock()).Val()
-	if clock < nsTTL-10*time.Second {
-		t.Errorf("the clock lives %s, want %s from the sync", clock, nsTTL)
-	}
-	keys, err := testkit.Keys(ctx, rdb, n.ks.Pattern())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range keys {
-		if ttl := rdb.PTTL(ctx, k).Val(); ttl <= 0 || ttl > clock+time.Second {
-			t.Errorf("%s lives %s, the clock %s: want it gone with the clock or before", k, ttl, clock)
-		}
+	if clock, out := outliving(t, rdb, n); clock < nsTTL || len(out) > 0 {
+		t.Errorf("the clock lives %s, want %s from the sync; keys outliving it: %v", clock, nsTTL, out)
 	}
 }
 
@@ -381,8 +359,8 @@ func carrySync(t *testing.T, n *Namespace) {
 	}
 }
 
-// outliving lists the keys of n that outlive its clock (or live while the
-// clock is gone).
+// outliving lists the keys of n that outlive its clock, that have no
+// lifetime, or that live while the clock is gone.
 func outliving(t *testing.T, rdb redis.UniversalClient, n *Namespace) (time.Duration, []string) {
 	t.Helper()
 	ctx := context.Background()
@@ -393,7 +371,7 @@ func outliving(t *testing.T, rdb redis.UniversalClient, n *Namespace) (time.Dura
 	}
 	var out []string
 	for _, k := range keys {
-		if ttl := rdb.PTTL(ctx, k).Val(); clock < 0 || ttl > clock+time.Second {
+		if ttl := rdb.PTTL(ctx, k).Val(); clock < 0 || ttl == -1 || ttl > clock+time.Second {
 			out = append(out, k+" "+ttl.String())
 		}
 	}

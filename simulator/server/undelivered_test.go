@@ -215,9 +215,7 @@ func TestCodeResentAtNoonPastTheWindowIsNotOnItsWay(t *testing.T) {
 	e.patchFaults(`{"sync_lag":{"min":"0s","max":"0s"},"sms_delay":{"model":"fixed","value":"0s"},"auto_resend_noon":true}`)
 	e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
 	first := polledMessage(t, e.next(phone, "after=start&has_code=true&timeout=5m"))
-	if p := e.next(phone, "after="+first.ID+"&has_code=true&timeout=20s"); p.code != http.StatusNoContent || p.wait != server.WaitNothingOnItsWay || p.took > 2*time.Second {
-		t.Fatalf("with the noon re-send past the window: %d %q after %v, want 204 nothing_on_its_way at once", p.code, p.wait, p.took)
-	}
+	e.wantNothingOnItsWay(phone, "after="+first.ID+"&has_code=true", "with the noon re-send past the window")
 }
 
 // A code MIIT holds back for an order canceled since is never sent, so it
@@ -234,9 +232,7 @@ func TestHeldCodeOfACanceledOrderIsNotOnItsWay(t *testing.T) {
 	e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
 	other := polledMessage(t, e.next(phone, "after=start&from_miit=true&has_code=true&timeout=5m"))
 	e.call("POST", "/provider/v1/filings/"+canceled.ID+"/cancel", struct{}{}, http.StatusOK, nil)
-	if p := e.next(phone, "after="+other.ID+"&has_code=true&timeout=20s"); p.code != http.StatusNoContent || p.wait != server.WaitNothingOnItsWay || p.took > 2*time.Second {
-		t.Fatalf("with the held code's order canceled: %d %q after %v, want 204 nothing_on_its_way at once", p.code, p.wait, p.took)
-	}
+	e.wantNothingOnItsWay(phone, "after="+other.ID+"&has_code=true", "with the held code's order canceled")
 	e.advance("2h")
 	if got := e.codes(phone); len(got) != 1 {
 		t.Fatalf("codes in the inbox %v, want the other order's only", got)
@@ -284,11 +280,18 @@ func TestNoonResendToAPersonWhoValidatedIsNotOnItsWay(t *testing.T) {
 	if r := e.validate(e.code(a), a, leaderCert); r.Result != "partial" {
 		t.Fatalf("the leader validates: %+v, want partial", r)
 	}
-	if p := e.next(a, "after="+first.ID+"&has_code=true&timeout=20s"); p.code != http.StatusNoContent || p.wait != server.WaitNothingOnItsWay || p.took > 2*time.Second {
-		t.Fatalf("the leader's poll once validated: %d %q after %v, want 204 nothing_on_its_way at once", p.code, p.wait, p.took)
-	}
+	e.wantNothingOnItsWay(a, "after="+first.ID+"&has_code=true", "the leader's poll once validated")
 	e.call("POST", "/admin/v1/clock/advance", `{"next":true,"kind":"miit.autoresend"}`, 200, nil)
 	if got, admins := e.codes(a), e.codes(b); len(got) != 1 || len(admins) != 2 {
 		t.Fatalf("after noon: the leader's codes %v, the admin's %v; want the leader's first only, the admin's sent again", got, admins)
+	}
+}
+
+// wantNothingOnItsWay checks that a long poll of phone with query answers
+// 204 nothing_on_its_way at once, naming what in its failure.
+func (in *instance) wantNothingOnItsWay(phone, query, what string) {
+	in.t.Helper()
+	if p := in.next(phone, query+"&timeout=20s"); p.code != http.StatusNoContent || p.wait != server.WaitNothingOnItsWay || p.took > 2*time.Second {
+		in.t.Fatalf("%s: %d %q after %v, want 204 nothing_on_its_way at once", what, p.code, p.wait, p.took)
 	}
 }
