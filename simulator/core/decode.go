@@ -95,39 +95,34 @@ func unmarshalExact(b []byte, v any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return errors.New("more than one JSON value")
 	}
-	switch p := v.(type) {
-	case *any:
-		*p = wholeNumbers(*p)
-	case *map[string]any:
-		wholeNumbers(*p)
-	}
 	return nil
 }
 
-// wholeNumbers writes each number of a document (json.Number, in its maps
-// and arrays) that is a whole number within int64's range without a
-// fraction or an exponent — 5.0 and 1e3 as 5 and 1000 — as a whole-number
-// field reads one; any other stays as written, exact. It answers v.
-func wholeNumbers(v any) any {
+// wholeNumbers writes each number of a document read by unmarshalExact
+// (json.Number, in its maps and arrays) that is exactly a whole number
+// within int64's range but written with a fraction or an exponent — 5.0
+// and 1e3 as 5 and 1000 — as a whole-number field reads one; any other
+// stays as written. It answers v. Call it on what smsim reads, never on
+// what it answers as it was given (an injected answer's body).
+func wholeNumbers(v any) any { return wholeNumbersBut(v, "") }
+
+// wholeNumbersBut is wholeNumbers leaving as they are the values of the
+// keys named keep, at any depth ("" keeps none).
+func wholeNumbersBut(v any, keep string) any {
 	switch t := v.(type) {
 	case json.Number:
-		if !strings.ContainsAny(string(t), ".eE") {
-			return t
-		}
-		f, _, err := big.ParseFloat(string(t), 10, 128, big.ToNearestEven)
-		if err != nil || !f.IsInt() {
-			return t
-		}
-		if n, acc := f.Int64(); acc == big.Exact {
-			return json.Number(strconv.FormatInt(n, 10))
+		if w, ok := wholeOf(string(t)); ok {
+			return json.Number(w)
 		}
 	case map[string]any:
 		for k, x := range t {
-			t[k] = wholeNumbers(x)
+			if keep == "" || k != keep {
+				t[k] = wholeNumbersBut(x, keep)
+			}
 		}
 	case []any:
 		for i, x := range t {
-			t[i] = wholeNumbers(x)
+			t[i] = wholeNumbersBut(x, keep)
 		}
 	}
 	return v
@@ -268,6 +263,43 @@ func outOfRange(typ *json.UnmarshalTypeError) (lo, hi string, ok bool) {
 		return "", "", false // a whole number in range, written with an exponent or a fraction of zeros
 	}
 	return min.String(), max.String(), true
+}
+
+// wholeOf answers the JSON number s written as a plain int64 when it is
+// exactly one, deciding on its digits (never a rounded value): 5.0, 1E+3,
+// 0.1e1 and -0.0 are 5, 1000, 1 and 0; 5.5, 5.000…01, 1e-700000000 and
+// 9.3e18 are none.
+func wholeOf(s string) (string, bool) {
+	if !strings.ContainsAny(s, ".eE") {
+		return "", false // plain already, or no number
+	}
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	mant, exp := s, 0
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		e, err := strconv.Atoi(s[i+1:])
+		if err != nil {
+			return "", false
+		}
+		mant, exp = s[:i], e
+	}
+	ip, frac, _ := strings.Cut(mant, ".")
+	digits := strings.TrimLeft(ip+frac, "0")
+	if digits == "" {
+		return "0", true
+	}
+	sig := strings.TrimRight(digits, "0")
+	exp += len(digits) - len(sig) - len(frac)
+	if exp < 0 || len(sig)+exp > 19 {
+		return "", false
+	}
+	n, err := strconv.ParseInt(sign+sig+strings.Repeat("0", exp), 10, 64)
+	if err != nil {
+		return "", false
+	}
+	return strconv.FormatInt(n, 10), true
 }
 
 // plainName is a field name written as it is in a detail; others are

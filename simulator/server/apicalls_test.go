@@ -674,3 +674,18 @@ func TestJournalOrderIsAFilingID(t *testing.T) {
 		t.Errorf("the entries' orders %q, want %q", orders, want)
 	}
 }
+
+// The body an api_faults entry answers goes out as it was given, its
+// numbers as written: 2.0 stays 2.0, 1e3 stays 1e3 (a client may tell a
+// float from a whole number), while the profile's own whole numbers
+// written so are read as whole numbers.
+func TestAPIFaultBodyKeepsItsNumbersAsWritten(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.call("PUT", "/admin/v1/faults", `{"api_faults":[`+
+		`{"route":"POST /miit/v1/resends","error_rate":1.0,"status":429.0,"body":{"version":2.0,"n":1e3,"z":-0.0}}]}`, 200, nil)
+	x := e.raw("POST", "/miit/v1/resends", `{"phone":"13800000001","certificate_last6":"071234"}`)
+	if want := `{"n":1e3,"version":2.0,"z":-0.0}` + "\n"; x.status != 429 || x.body != want { // its keys in order, as always
+		t.Errorf("resend: %d %s, want 429 %s", x.status, x.body, want)
+	}
+}

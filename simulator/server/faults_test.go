@@ -697,4 +697,15 @@ func TestWholeNumbersWrittenWithAFractionOrAnExponent(t *testing.T) {
 	if status != http.StatusOK || !strings.Contains(string(b), `"inbox_limit":5,`) && !strings.Contains(string(b), `"inbox_limit":5}`) {
 		t.Errorf("a profile's inbox_limit 5.0: %d %s, want 200 and 5", status, b)
 	}
+	// a fraction too fine for a float, an exponent that would underflow
+	// one: no whole number
+	for _, c := range []struct{ method, path, body, detail string }{
+		{"PUT", "/admin/v1/faults", `{"throttles":[{"sender":"95187","limit":5.00000000000000000000000000000000000000001,"per":"1m","mode":"hold"}]}`,
+			"throttles[0].limit: expected a whole number, got a JSON number 5.00000000000000000000000000000000000000001"},
+		{"PUT", "/phones/v1/13800000001/profile", `{"inbox_limit":1e-700000000}`,
+			"inbox_limit: expected a whole number, got a JSON number 1e-700000000"},
+	} {
+		resp, b := rawRequest(t, c.method, e.url+c.path, "application/json", c.body, nil)
+		wantProblem(t, c.method+" "+c.body, resp, b, http.StatusBadRequest, c.detail)
+	}
 }
