@@ -27,6 +27,15 @@ func newTTLWorld(t *testing.T, r *testkit.Redis, rdb redis.UniversalClient) *Wor
 	return w
 }
 
+// ttlWorld answers a world of its own store with the TTLs of these tests,
+// not started, and a client of its store.
+func ttlWorld(t *testing.T) (*World, redis.UniversalClient) {
+	t.Helper()
+	r := testkit.StartRedis(t)
+	rdb := r.Client(t)
+	return newTTLWorld(t, r, rdb), rdb
+}
+
 // use writes to namespace name as requests do: an order, a fault profile,
 // a webhook.
 func use(t *testing.T, w *World, name string) *Namespace {
@@ -53,10 +62,8 @@ func use(t *testing.T, w *World, name string) *Namespace {
 // use writes the lifetime of the long-lived ones, and the process writes
 // it once more when it stops, for what it wrote since.
 func TestEveryKeyOfANamespaceExpires(t *testing.T) {
-	r := testkit.StartRedis(t)
-	rdb := r.Client(t)
+	w, rdb := ttlWorld(t)
 	ctx := context.Background()
-	w := newTTLWorld(t, r, rdb)
 	if err := w.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -194,10 +201,8 @@ func TestNamespaceTTLIsAtLeastTheIdlePeriod(t *testing.T) {
 // event log of a reset) is kept until their last use all the same, and
 // every key of theirs expires within the TTL.
 func TestIdleNamespaceKeptRunningStillExpires(t *testing.T) {
-	r := testkit.StartRedis(t)
-	rdb := r.Client(t)
+	w, rdb := ttlWorld(t)
 	ctx := context.Background()
-	w := newTTLWorld(t, r, rdb)
 	n := use(t, w, core.DefaultNamespace)
 	if _, err := n.Reset(ctx); err != nil {
 		t.Fatal(err)
@@ -216,10 +221,8 @@ func TestIdleNamespaceKeptRunningStillExpires(t *testing.T) {
 // make is not put to rest (its dispatcher would stop, the retries with
 // it) until they are made.
 func TestIdleNamespaceWithRetriesStays(t *testing.T) {
-	r := testkit.StartRedis(t)
-	rdb := r.Client(t)
+	w, rdb := ttlWorld(t)
 	ctx := context.Background()
-	w := newTTLWorld(t, r, rdb)
 	if err := w.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -255,10 +258,8 @@ func TestIdleNamespaceWithRetriesStays(t *testing.T) {
 // it: no key of the namespace outlives its clock, which a request would
 // find gone and make again, as new, beside the old order.
 func TestWhatTheLoopWroteDoesNotOutliveTheClock(t *testing.T) {
-	r := testkit.StartRedis(t)
-	rdb := r.Client(t)
+	w, rdb := ttlWorld(t)
 	ctx := context.Background()
-	w := newTTLWorld(t, r, rdb)
 	n, err := w.Namespace(ctx, "team")
 	if err != nil {
 		t.Fatal(err)
@@ -284,10 +285,8 @@ func TestWhatTheLoopWroteDoesNotOutliveTheClock(t *testing.T) {
 // go at once — for a later look to give a whole TTL anew, outliving the
 // clock.
 func TestANamespacePastItsLifetimeLeavesNoKeyForEver(t *testing.T) {
-	r := testkit.StartRedis(t)
-	rdb := r.Client(t)
+	w, rdb := ttlWorld(t)
 	ctx := context.Background()
-	w := newTTLWorld(t, r, rdb)
 	n := use(t, w, "team")
 	if _, err := n.PatchFaults(ctx, []byte(`{"language": "zh"}`)); err != nil { // after the touch: no lifetime
 		t.Fatal(err)
@@ -317,10 +316,8 @@ func TestANamespacePastItsLifetimeLeavesNoKeyForEver(t *testing.T) {
 // namespace TTL at once, not until the process next records a use: a
 // process that dies then leaves none without a lifetime.
 func TestResetKeysLiveTheTTL(t *testing.T) {
-	r := testkit.StartRedis(t)
-	rdb := r.Client(t)
+	w, rdb := ttlWorld(t)
 	ctx := context.Background()
-	w := newTTLWorld(t, r, rdb)
 	n := use(t, w, "team")
 	if _, err := n.Reset(ctx); err != nil {
 		t.Fatal(err)
@@ -382,10 +379,8 @@ func outliving(t *testing.T, rdb redis.UniversalClient, n *Namespace) (time.Dura
 // what its loop carries out after it fell idle records a use, so that what
 // the jobs wrote does not outlive the namespace's clock.
 func TestWhatARestingNamespacesLoopWritesDoesNotOutliveTheClock(t *testing.T) {
-	r := testkit.StartRedis(t)
-	rdb := r.Client(t)
+	w, rdb := ttlWorld(t)
 	ctx := context.Background()
-	w := newTTLWorld(t, r, rdb)
 	n, err := w.Namespace(ctx, core.DefaultNamespace)
 	if err != nil {
 		t.Fatal(err)
