@@ -88,7 +88,7 @@ func runLoad(ctx context.Context, c *cli, args []string) int {
 	f.Float64Var(&cfg.Scale, "scale", load.DefaultScale, "the namespace's clock runs at this many simulated seconds per real second")
 	f.StringVar(&scenario, "scenario", "", "a scenario to apply to the namespace instead of the load profile: the name of a shipped one ("+strings.Join(core.ScenarioNames(), ", ")+") or a JSON file")
 	f.StringVar(&seed, "seed", "", "makes the flows' draws (kinds, personalities, delays, typos) reproducible; empty: a random one, given in the report")
-	f.Func("slo", "objectives that fail the run (exit 3) when breached, such as 'code_p99<50ms,errors<0.1%,flows_per_s>100' (repeat the flag, or separate objectives with commas)", func(v string) error {
+	f.Func("slo", "objectives that fail the run (exit 3) when breached, such as 'code_p99<50ms,errors<0.1%,flows_per_s>100' (repeat the flag, or separate objectives with commas; a measure takes at most one bound from above and one from below)", func(v string) error {
 		o, err := load.ParseSLO(v)
 		cfg.SLO = append(cfg.SLO, o...)
 		return problem(err)

@@ -165,7 +165,9 @@ type Config struct {
 	// Seed makes the flows' draws (kinds, personalities, people's delays
 	// and typos) reproducible; nil: a random one, which the report gives.
 	Seed *uint64
-	// SLO are the objectives the report judges the run by.
+	// SLO are the objectives the report judges the run by: those of
+	// ParseSLO, of one call or several joined, each measure bounded at most
+	// once from above and once from below (see Objective).
 	SLO []Objective
 
 	// Ready, when not nil, is called once the namespace is set up, before
@@ -287,6 +289,9 @@ func (c Config) withDefaults() (Config, error) {
 		c.Mix = people.DefaultMix
 	}
 	if err := checkMix(c.Mix); err != nil {
+		return c, err
+	}
+	if err := checkSLO(c.SLO); err != nil {
 		return c, err
 	}
 	if c.Seed == nil {

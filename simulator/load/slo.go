@@ -27,6 +27,12 @@ import (
 //   - flows_per_s: the flows completed a second (flows_per_s>100).
 //
 // The comparisons are <, <=, > and >=.
+//
+// A measure takes at most one bound from above (< or <=) and one from
+// below (> or >=), which together make a range: flows_per_s>=95 and
+// flows_per_s<=105. A second bound from the same side, or a range that no
+// value is in (errors>5 and errors<2), is an error (checkSLO). A number
+// of flows and a share of them (errors<5, errors<1%) are two measures.
 type Objective struct {
 	text   string
 	kind   string // "latency", "count" or "rate"
@@ -82,8 +88,71 @@ func ParseSLO(s string) ([]Objective, error) {
 		}
 		out = append(out, o)
 	}
+	if err := checkSLO(out); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
+
+// checkSLO tells whether objectives can be judged together: each measure
+// bounded at most once from above and once from below, and the two
+// bounds of a range leaving a value between them. The error names the
+// measure as the first objective on it wrote it, and both objectives as
+// given.
+func checkSLO(objs []Objective) error {
+	for j, b := range objs {
+		for _, a := range objs[:j] {
+			if a.measure() != b.measure() {
+				continue
+			}
+			if a.text == b.text {
+				return invalid("slo", "%q is given twice", a.text)
+			}
+			if a.upper() == b.upper() {
+				side := "below"
+				if a.upper() {
+					side = "above"
+				}
+				return invalid("slo", "%q and %q both bound %s from %s: give one", a.text, b.text, a.metric(), side)
+			}
+			lo, hi := a, b
+			if lo.upper() {
+				lo, hi = b, a
+			}
+			if lo.thresh > hi.thresh || lo.thresh == hi.thresh && (lo.op == ">" || hi.op == "<") {
+				return invalid("slo", "%q and %q: no value of %s meets both", a.text, b.text, a.metric())
+			}
+		}
+	}
+	return nil
+}
+
+// measure names what o bounds, the same for every way of writing it:
+// code_p99 and code_delivery_p99.0 are both code_delivery p99; errors<5
+// and errors<1% bound two measures, a number and a share.
+func (o Objective) measure() string {
+	switch o.kind {
+	case "latency":
+		if o.stat == "p" {
+			return o.lat + " p" + strconv.FormatFloat(o.pct, 'g', -1, 64)
+		}
+		return o.lat + " " + o.stat
+	case "count":
+		if o.share {
+			return o.count + " %"
+		}
+		return o.count
+	}
+	return o.kind
+}
+
+// metric is o's measure as written: code_p99 of code_p99<50ms.
+func (o Objective) metric() string {
+	return o.text[:strings.IndexAny(o.text, "<>")]
+}
+
+// upper tells whether o bounds its measure from above: < or <=.
+func (o Objective) upper() bool { return o.op[0] == '<' }
 
 func parseObjective(s string) (Objective, error) {
 	o := Objective{text: s}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -114,6 +115,42 @@ func TestParseSLO(t *testing.T) {
 	}
 }
 
+// A measure takes one bound from above and one from below: a second from
+// the same side, or a range no value is in, is an error naming the
+// measure and both objectives. The ways of writing one measure are one
+// measure; a number and a share of an outcome are two.
+func TestParseSLOBoundsOnce(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"code_p99<50ms,code_p99<50ms", `slo: "code_p99<50ms" is given twice`},
+		{"code_p99<50ms, code_p99 < 50ms", `slo: "code_p99<50ms" is given twice`},
+		{"code_p99<50ms,code_p99<40ms", `slo: "code_p99<50ms" and "code_p99<40ms" both bound code_p99 from above: give one`},
+		{"code_p99<50ms,code_delivery_p99.0<=40ms", `slo: "code_p99<50ms" and "code_delivery_p99.0<=40ms" both bound code_p99 from above: give one`},
+		{"view_p999<1s,provider_view_p99.9<2s", `slo: "view_p999<1s" and "provider_view_p99.9<2s" both bound view_p999 from above: give one`},
+		{"errors<5,flows>1,error<=3", `slo: "errors<5" and "error<=3" both bound errors from above: give one`},
+		{"approved>=99%,approved>90%", `slo: "approved>=99%" and "approved>90%" both bound approved from below: give one`},
+		{"flows_per_s>100,flows_per_s>=50", `slo: "flows_per_s>100" and "flows_per_s>=50" both bound flows_per_s from below: give one`},
+		{"code_p99>50ms,code_p99<10ms", `slo: "code_p99>50ms" and "code_p99<10ms": no value of code_p99 meets both`},
+		{"errors<5,errors>=5", `slo: "errors<5" and "errors>=5": no value of errors meets both`},
+		{"errors<=5%,errors>5%", `slo: "errors<=5%" and "errors>5%": no value of errors meets both`},
+	} {
+		_, err := load.ParseSLO(c.in)
+		if !isInvalid(err, "slo") || err.Error() != c.want {
+			t.Errorf("ParseSLO(%q): %v, want %q", c.in, err, c.want)
+		}
+	}
+	for _, in := range []string{
+		"flows_per_s>=95,flows_per_s<=105", // a range
+		"flows>=100,flows<=100",            // a range of one value
+		"errors>0,errors<5%",               // a number and a share: two measures
+		"errors<5,errors<1%",
+		"code_p99<50ms,code_p50<50ms,code_max<50ms,flow_p99<50ms,canceled<1,approved<1",
+	} {
+		if _, err := load.ParseSLO(in); err != nil {
+			t.Errorf("ParseSLO(%q): %v, want no error", in, err)
+		}
+	}
+}
+
 // The settings of a Config are checked before anything runs, each error
 // naming the flag that sets it.
 func TestConfigCheck(t *testing.T) {
@@ -143,6 +180,24 @@ func TestConfigCheck(t *testing.T) {
 	heavy := load.Config{Mix: map[people.Personality]int{people.Prompt: math.MaxInt, people.Slow: 1}}
 	if err, want := heavy.Check(), "mix: prompt: the weight must be 0 or more and at most 1000000, got 9223372036854775807"; err == nil || err.Error() != want {
 		t.Errorf("a mix of %v: %v, want %q", heavy.Mix, err, want)
+	}
+	// the objectives of two --slo, joined, bound a measure once from each side
+	first, second := mustSLO(t, "code_p99<50ms,errors<1%"), mustSLO(t, "errors>=0.1%, code_p99<50ms")
+	joined := load.Config{SLO: slices.Concat(first, second)}
+	if err, want := joined.Check(), `slo: "code_p99<50ms" is given twice`; !isInvalid(err, "slo") || err.Error() != want {
+		t.Errorf("objectives %v: %v, want %q", joined.SLO, err, want)
+	}
+	joined.SLO = slices.Concat(first, mustSLO(t, "code_p99<40ms"))
+	if err, want := joined.Check(), `slo: "code_p99<50ms" and "code_p99<40ms" both bound code_p99 from above: give one`; !isInvalid(err, "slo") || err.Error() != want {
+		t.Errorf("objectives %v: %v, want %q", joined.SLO, err, want)
+	}
+	joined.SLO = slices.Concat(first, mustSLO(t, "errors>1%"))
+	if err, want := joined.Check(), `slo: "errors<1%" and "errors>1%": no value of errors meets both`; !isInvalid(err, "slo") || err.Error() != want {
+		t.Errorf("objectives %v: %v, want %q", joined.SLO, err, want)
+	}
+	joined.SLO = slices.Concat(first, mustSLO(t, "errors>=0.1%"))
+	if err := joined.Check(); err != nil {
+		t.Errorf("objectives %v: %v, want a range of errors to do", joined.SLO, err)
 	}
 	if err := (load.Config{}).Check(); err != nil {
 		t.Errorf("the zero Config: %v, want its defaults to do", err)
