@@ -182,6 +182,12 @@ func parseObjective(s string) (Objective, error) {
 			num, o.share = strings.CutSuffix(value, "%")
 		}
 		v, err := strconv.ParseFloat(num, 64)
+		switch {
+		case metric == "flows" && strings.HasSuffix(value, "%"):
+			return o, fmt.Errorf("%q: flows is a number of flows started, such as 1000, not a share", s)
+		case metric == "flows" && (err != nil || !finite(v)):
+			return o, fmt.Errorf("%q: %q is not a number of flows started, such as 1000", s, value)
+		}
 		if err != nil || !finite(v) {
 			return o, fmt.Errorf("%q: %q is not a number of flows, or a share of them such as 0.1%%", s, value)
 		}

@@ -107,6 +107,9 @@ func TestParseSLO(t *testing.T) {
 		{"errors<Inf%", `"Inf%" is not a number of flows`},
 		{"flows_per_s>NaN", `"NaN" is not a number of flows a second`},
 		{"flows_per_s<+Inf", `"+Inf" is not a number of flows a second`},
+		{"flows>=10%", `"flows>=10%": flows is a number of flows started, such as 1000, not a share`},
+		{"flows>=many", `"flows>=many": "many" is not a number of flows started, such as 1000`},
+		{"flows>=Inf", `"flows>=Inf": "Inf" is not a number of flows started, such as 1000`},
 	} {
 		_, err := load.ParseSLO(c.in)
 		if !isInvalid(err, "slo") || !strings.Contains(err.Error(), c.want) {
