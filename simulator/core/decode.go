@@ -43,6 +43,7 @@ func decodeStrict(b []byte, v any, takeNulls bool) error {
 	if err := CheckUTF8(b); err != nil {
 		return err
 	}
+	b = wholeIntegers(b, v) // 5.0 and 1e3 where a whole number is due
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	dec.UseNumber() // a number read into an any is kept as written (unmarshalExact)
@@ -98,34 +99,83 @@ func unmarshalExact(b []byte, v any) error {
 	return nil
 }
 
-// wholeNumbers writes each number of a document read by unmarshalExact
-// (json.Number, in its maps and arrays) that is exactly a whole number
-// within int64's range but written with a fraction or an exponent — 5.0
-// and 1e3 as 5 and 1000 — as a whole-number field reads one; any other
-// stays as written. It answers v. Call it on what smsim reads, never on
-// what it answers as it was given (an injected answer's body).
-func wholeNumbers(v any) any { return wholeNumbersBut(v, "") }
+// wholeIntegers answers the JSON document b with each number that v reads
+// into an integer field written as a plain whole number, when it is one by
+// its digits and the field holds it (wholeInteger): 5.0, 5e0, 50e-1 and
+// 1e3 become 5, 5, 5 and 1000, as JSON Schema counts them whole, where
+// encoding/json refuses them. Every other byte stays as written: a number
+// that is not whole (5.5) or out of the field's range, for its refusal to
+// name it as given, and a number read into a float, a string, an any or a
+// type that decodes itself — an injected answer's body, json.RawMessage,
+// goes out as it came. b itself is answered when nothing changes, and when
+// it is no JSON value, so that an error's byte offset is b's.
+func wholeIntegers(b []byte, v any) []byte {
+	if !mayHaveFractionOrExponent(b) {
+		return b
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var out []byte
+	last := 0 // b up to here is in out
+	w := keyWalker{dec: dec, number: func(t reflect.Type, n json.Number) {
+		plain, ok := wholeInteger(t, string(n))
+		if !ok {
+			return
+		}
+		end := int(dec.InputOffset()) // just past the number, as written
+		out = append(append(out, b[last:end-len(n)]...), plain...)
+		last = end
+	}}
+	w.value(reflect.TypeOf(v), "")
+	if w.err != nil || out == nil {
+		return b
+	}
+	return append(out, b[last:]...)
+}
 
-// wholeNumbersBut is wholeNumbers leaving as they are the values of the
-// keys named keep, at any depth ("" keeps none).
-func wholeNumbersBut(v any, keep string) any {
-	switch t := v.(type) {
-	case json.Number:
-		if w, ok := wholeOf(string(t)); ok {
-			return json.Number(w)
-		}
-	case map[string]any:
-		for k, x := range t {
-			if keep == "" || k != keep {
-				t[k] = wholeNumbersBut(x, keep)
+// wholeInteger answers the JSON number s written as a plain whole number
+// (wholeOf) when t is an integer type that holds it.
+func wholeInteger(t reflect.Type, s string) (string, bool) {
+	if t == nil {
+		return "", false
+	}
+	var fits func(n int64) bool
+	switch zero := reflect.New(t).Elem(); t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		fits = func(n int64) bool { return !zero.OverflowInt(n) }
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		fits = func(n int64) bool { return n >= 0 && !zero.OverflowUint(uint64(n)) }
+	default:
+		return "", false
+	}
+	plain, ok := wholeOf(s)
+	if !ok {
+		return "", false
+	}
+	n, err := strconv.ParseInt(plain, 10, 64)
+	if err != nil || !fits(n) {
+		return "", false
+	}
+	return plain, true
+}
+
+// mayHaveFractionOrExponent tells whether the JSON document b may hold a
+// number written with a fraction or an exponent: a '.', 'e' or 'E' right
+// after a digit outside its strings. Only then is there one to rewrite.
+func mayHaveFractionOrExponent(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"': // past the string, to its closing quote
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
 			}
-		}
-	case []any:
-		for i, x := range t {
-			t[i] = wholeNumbersBut(x, keep)
+		case (c == '.' || c == 'e' || c == 'E') && i > 0 && '0' <= b[i-1] && b[i-1] <= '9':
+			return true
 		}
 	}
-	return v
+	return false
 }
 
 func jsonError(err error) error {

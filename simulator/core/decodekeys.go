@@ -40,7 +40,11 @@ func walkKeys(b []byte, v any, nulls bool) error {
 type keyWalker struct {
 	dec   *json.Decoder
 	nulls bool // refuse a null where a type is known (checkNulls)
-	err   error
+	// number, when set, is told of each number and the type it is read
+	// into (nil: any), and a key that names no field is walked as an any
+	// rather than refused (wholeIntegers)
+	number func(t reflect.Type, n json.Number)
+	err    error
 }
 
 var (
@@ -65,6 +69,9 @@ func (w *keyWalker) value(t reflect.Type, path string) {
 		w.err = Invalid("%s: null; give a value, or leave the field out", path)
 		return
 	}
+	if n, ok := tok.(json.Number); ok && w.number != nil {
+		w.number(t, n)
+	}
 	switch tok {
 	case json.Delim('{'):
 		var fields map[string]fieldInfo
@@ -85,7 +92,7 @@ func (w *keyWalker) value(t reflect.Type, path string) {
 			at := keyPath(path, key)
 			if fields != nil {
 				f, ok := fields[key]
-				if !ok {
+				if !ok && w.number == nil {
 					if name, folds := foldedField(fields, key); folds {
 						w.err = Invalid("%s: unknown field; the field is %s", at, name)
 					} else {
@@ -93,7 +100,7 @@ func (w *keyWalker) value(t reflect.Type, path string) {
 					}
 					return
 				}
-				elem = f.typ
+				elem = f.typ // nil for an unknown key: any
 			}
 			w.value(elem, at)
 		}

@@ -186,7 +186,6 @@ func InferDelayModel(body []byte, key string) ([]byte, error) {
 	if err := CheckUTF8(body); err != nil {
 		return nil, err
 	}
-	wholeNumbers(doc)
 	inferModels(doc, key)
 	b, err := json.Marshal(doc)
 	if err != nil {

@@ -255,13 +255,6 @@ func ParseFaults(body []byte) (Faults, error) {
 		if err := CheckUTF8(body); err != nil { // before its strings are written anew
 			return Faults{}, err
 		}
-		for k, v := range doc {
-			if k == "api_faults" {
-				doc[k] = wholeNumbersBut(v, "body") // the answers' bodies go out as they were given
-			} else {
-				doc[k] = wholeNumbers(v)
-			}
-		}
 		inferFaultModels(doc)
 		body = mustJSON(doc)
 	}
