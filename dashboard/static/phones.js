@@ -68,8 +68,8 @@ export class PhoneGrid {
   }
 
   // search shows the numbers that hold the digits of q, which may be
-  // written as the API takes a number: with +86 (or 86 before eleven
-  // digits), spaces or dashes.
+  // written as people write one: with +86 (or 86 before eleven digits),
+  // spaces or dashes, which the search drops.
   search(q) {
     this.q = searchDigits(q);
     this.scroller.scrollTop = 0;
