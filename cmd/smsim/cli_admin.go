@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"text/tabwriter"
 
 	"smsim/simulator/client"
+	"smsim/simulator/core"
 )
 
 // runReset is `smsim reset`: it forgets every order, message, phone profile
@@ -190,9 +192,7 @@ func runScenario(ctx context.Context, c *cli, args []string) int {
 		b, err := os.ReadFile(arg)
 		switch {
 		case err == nil:
-			dec := json.NewDecoder(bytes.NewReader(b))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&sc); err != nil {
+			if sc, err = decodeScenarioFile(b); err != nil {
 				return c.usageErr("FILE: %s is not a scenario: %v", arg, err)
 			}
 		case strings.ContainsAny(arg, "/.") || !os.IsNotExist(err):
@@ -233,4 +233,20 @@ func runScenario(ctx context.Context, c *cli, args []string) int {
 	}
 	fmt.Fprintf(c.stdout, "applied %s: %d phone profiles, %d outages, %d throttles\n", name, len(res.Phones), len(res.Faults.Outages), len(res.Faults.Throttles))
 	return exitOK
+}
+
+// decodeScenarioFile reads a scenario file as the server reads a scenario
+// (core.ParseScenario): one JSON object and nothing after it, each key a
+// field's name exactly, a null the field left out. The error says what is
+// wrong, naming a key by its path (outages[0].After).
+func decodeScenarioFile(b []byte) (client.Scenario, error) {
+	var sc client.Scenario
+	if err := core.DecodeProfileBytes(b, new(core.Scenario)); err != nil {
+		// the decoder calls what it reads a request's body
+		return sc, errors.New(strings.TrimPrefix(err.Error(), "body: "))
+	}
+	if err := json.Unmarshal(b, &sc); err != nil {
+		return sc, err
+	}
+	return sc, nil
 }

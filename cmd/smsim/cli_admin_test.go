@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -265,5 +266,42 @@ func TestUnreachableRedisIsOneLine(t *testing.T) {
 	run(context.Background(), []string{"--redis-url", "redis://127.0.0.1:1/0", "--addr", "127.0.0.1:0", "--log-level", "debug"}, env(nil), io.Discard, &stderr)
 	if !strings.Contains(stderr.String(), "level=DEBUG msg=\"") || !strings.Contains(stderr.String(), "component=redis") {
 		t.Fatalf("at debug level, go-redis's lines are not in the log:\n%s", stderr.String())
+	}
+}
+
+// A scenario file, of `smsim scenario FILE` and of `smsim load --scenario
+// FILE`, is read as the server reads a scenario: data after its object,
+// or a key that names a field but for its case, is a usage error naming
+// the file and what is wrong, and nothing is applied.
+func TestScenarioFileReadStrictly(t *testing.T) {
+	sim := simtest.RunT(t)
+	dir := t.TempDir()
+	for i, c := range []struct{ body, problem string }{
+		{`{"name": "mine", "faults": {"drop_rate": 0.5}} {"name": "other"}`, "holds more than one JSON value"},
+		{`{"name": "mine", "faults": {"drop_rate": 0.5}} trailing`, "holds more than one JSON value"},
+		{`{"Name": "mine", "faults": {"drop_rate": 0.5}}`, "Name: unknown field; the field is name"},
+		{`{"name": "mine", "FAULTS": {"drop_rate": 0.5}}`, "FAULTS: unknown field; the field is faults"},
+		{`{"name": "mine", "outages": [{"carrier": "china_unicom", "After": "10m", "for": "30m", "mode": "refuse"}]}`,
+			"outages[0].After: unknown field; the field is after"},
+		{`{"name": "mine", "fault": {"drop_rate": 0.5}}`, "fault: unknown field"},
+	} {
+		file := filepath.Join(dir, fmt.Sprintf("s%d.json", i))
+		if err := os.WriteFile(file, []byte(c.body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := cliRun(t, sim, "scenario", file)
+		if want := "smsim scenario: FILE: " + file + " is not a scenario: " + c.problem + "\n"; code != 2 || out != "" || errOut != want {
+			t.Errorf("scenario %s: exit %d, stdout %q, stderr %q; want 2, %q", c.body, code, out, errOut, want)
+		}
+		// refused before anything runs; a run taken would end at the timeout
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		code, out, errOut = loadRun(t, ctx, append([]string{"--target", sim.URL, "--quiet", "--scenario", file}, prompt...)...)
+		cancel()
+		if want := "smsim load: --scenario: " + file + ": " + c.problem + "\n"; code != 2 || out != "" || errOut != want {
+			t.Errorf("load --scenario %s: exit %d, stdout %q, stderr %q; want 2, %q", c.body, code, out, errOut, want)
+		}
+	}
+	if f, err := sim.Faults(t.Context()); err != nil || f.DropRate != 0 {
+		t.Errorf("after the refused files: %+v, %v; want the drop rate untouched", f, err)
 	}
 }

@@ -275,10 +275,8 @@ func readLoadScenario(arg string) (*client.Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	var sc client.Scenario
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&sc); err != nil {
+	sc, err := decodeScenarioFile(b)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %v", arg, err)
 	}
 	if sc.Name == "" {
