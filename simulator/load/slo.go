@@ -3,6 +3,7 @@ package load
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,7 +19,8 @@ import (
 // The measures:
 //   - LATENCY_STAT, a latency in milliseconds: LATENCY one of Latencies
 //     (code for code_delivery, view for provider_view), STAT pN for the
-//     Nth percentile (p50, p99, p99.9; p999 is p99.9), min, mean or max;
+//     Nth percentile (p50, p99, p99.9; p999 is p99.9; N in decimal
+//     digits, more than 0 and at most 100), min, mean or max;
 //     the threshold a duration: code_p99<50ms, flow_p50<=2s.
 //   - errors, and each outcome (approved, returned, rejected, canceled,
 //     unfinished): a number of flows (errors<5), or with % a share of the
@@ -219,7 +221,10 @@ func parseObjective(s string) (Objective, error) {
 			o.stat = stat
 		default:
 			pct, ok := percentile(stat)
-			if !ok {
+			switch {
+			case !ok && len(stat) > 1 && stat[0] == 'p' && !('a' <= stat[1] && stat[1] <= 'z' || 'A' <= stat[1] && stat[1] <= 'Z'):
+				return o, fmt.Errorf("%q: %q is not a percentile: p and a number more than 0 and at most 100 in decimal digits, such as p50, p99, p99.9 (p999 is p99.9)", s, stat)
+			case !ok:
 				return o, fmt.Errorf("%q: %q is not a statistic: pN (p50, p99, p99.9), min, mean or max", s, stat)
 			}
 			o.stat, o.pct = "p", pct
@@ -238,11 +243,13 @@ func parseObjective(s string) (Objective, error) {
 // usefully.
 func finite(v float64) bool { return v >= 0 && !math.IsInf(v, 0) }
 
-// percentile reads pN: p50, p99, p99.9; p999 and p9999 are p99.9 and
-// p99.99.
+// percentile reads pN, N decimal digits with an optional fraction, more
+// than 0 and at most 100: p50, p99, p99.9; p999 and p9999 are p99.9 and
+// p99.99. A sign, an exponent or a hexadecimal number (p+50, p1e1,
+// p0x1p6) makes none.
 func percentile(stat string) (float64, bool) {
 	digits, ok := strings.CutPrefix(stat, "p")
-	if !ok || digits == "" {
+	if !ok || !decimal.MatchString(digits) {
 		return 0, false
 	}
 	if !strings.Contains(digits, ".") && len(digits) > 2 && strings.HasPrefix(digits, "99") {
@@ -254,6 +261,9 @@ func percentile(stat string) (float64, bool) {
 	}
 	return v, true
 }
+
+// decimal is a number in decimal digits, with an optional fraction.
+var decimal = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 
 // judge judges o on the report rep and the histograms of the whole run.
 func (o Objective) judge(rep *Report, hists map[string]*hdrhistogram.Histogram) Verdict {

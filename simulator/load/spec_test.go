@@ -2,6 +2,7 @@ package load_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"slices"
@@ -97,7 +98,9 @@ func TestParseSLO(t *testing.T) {
 		{"code_p99", "is not an objective"},
 		{"code_p99<", "the threshold is missing"},
 		{"code_p99<50", `"50" is not a duration such as 50ms`},
-		{"code_p101<50ms", `"p101" is not a statistic`},
+		{"code_p101<50ms", `"code_p101<50ms": "p101" is not a percentile: p and a number more than 0 and at most 100 in decimal digits, such as p50, p99, p99.9 (p999 is p99.9)`},
+		{"code_p0<50ms", `"code_p0<50ms": "p0" is not a percentile`},
+		{"code_pfast<50ms", `"code_pfast<50ms": "pfast" is not a statistic: pN (p50, p99, p99.9), min, mean or max`},
 		{"sms_p99<50ms", `"sms" is not a latency`},
 		{"errors<lots", `"lots" is not a number of flows`},
 		{"flows_per_s>many", `"many" is not a number of flows a second`},
@@ -114,6 +117,41 @@ func TestParseSLO(t *testing.T) {
 		_, err := load.ParseSLO(c.in)
 		if !isInvalid(err, "slo") || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("ParseSLO(%q): %v, want an error of slo saying %q", c.in, err, c.want)
+		}
+	}
+}
+
+// A percentile is p and decimal digits, with an optional fraction: what
+// else ParseFloat reads (an exponent, a hexadecimal number, a sign, NaN)
+// is refused, naming the statistic; every documented form stands.
+func TestParseSLOPercentiles(t *testing.T) {
+	for _, stat := range []string{"p1e1", "p0x1p6", "p0x40", "p+50", "p-5", "p50.", "p.5", "p99.9.9", "pNaN", "pInf", "p"} {
+		in := "code_" + stat + "<50ms"
+		_, err := load.ParseSLO(in)
+		want := fmt.Sprintf("slo: %q: %q is not a percentile: p and a number more than 0 and at most 100 in decimal digits, such as p50, p99, p99.9 (p999 is p99.9)", in, stat)
+		if stat == "pNaN" || stat == "pInf" || stat == "p" {
+			want = fmt.Sprintf("slo: %q: %q is not a statistic: pN (p50, p99, p99.9), min, mean or max", in, stat)
+		}
+		if !isInvalid(err, "slo") || err.Error() != want {
+			t.Errorf("ParseSLO(%q): %v, want %q", in, err, want)
+		}
+	}
+	for in, same := range map[string]string{
+		"code_p50<1s":    "code_p50.0<2s",
+		"code_p99<1s":    "code_p99.0<2s",
+		"code_p99.9<1s":  "code_p999<2s",
+		"code_p9999<1s":  "code_p99.99<2s",
+		"code_p100<1s":   "code_p100.0<2s",
+		"code_p0.1<1s":   "code_p0.10<2s",
+		"code_p05<1s":    "code_p5<2s",
+		"code_p99.99<1s": "code_delivery_p9999<2s",
+	} {
+		if _, err := load.ParseSLO(in); err != nil {
+			t.Errorf("ParseSLO(%q): %v", in, err)
+		}
+		// the two bound one measure: the same percentile
+		if _, err := load.ParseSLO(in + "," + same); !isInvalid(err, "slo") || !strings.Contains(err.Error(), "both bound") {
+			t.Errorf("ParseSLO(%q): %v, want the two to bound one measure", in+","+same, err)
 		}
 	}
 }
