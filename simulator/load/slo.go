@@ -82,9 +82,17 @@ var latencyAliases = map[string]string{"code": LatCode, "view": LatProviderView}
 // ParseSLO reads objectives separated by commas, such as
 // "code_p99<50ms,errors<0.1%,flows_per_s>100" (see Objective).
 func ParseSLO(s string) ([]Objective, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, invalid("slo", "empty; give objectives such as code_p99<50ms, separated by commas")
+	}
 	var out []Objective
-	for _, item := range strings.Split(s, ",") {
-		o, err := parseObjective(strings.Join(strings.Fields(item), ""))
+	items := strings.Split(s, ",")
+	for k, item := range items {
+		text := strings.Join(strings.Fields(item), "")
+		if text == "" {
+			return nil, invalid("slo", "%q: objective %d of %d is empty; separate objectives with one comma", s, k+1, len(items))
+		}
+		o, err := parseObjective(text)
 		if err != nil {
 			return nil, invalid("slo", "%v", err)
 		}
@@ -158,16 +166,23 @@ func (o Objective) upper() bool { return o.op[0] == '<' }
 
 func parseObjective(s string) (Objective, error) {
 	o := Objective{text: s}
-	i := strings.IndexAny(s, "<>")
+	// the comparison: the characters of comparisons from the first on,
+	// such as =< or ==, which is then named as written
+	i := strings.IndexAny(s, comparing)
 	if i <= 0 {
 		return o, fmt.Errorf("%q is not an objective such as code_p99<50ms: a measure, <, <=, > or >=, and a threshold", s)
 	}
-	metric, rest := s[:i], s[i:]
-	o.op = rest[:1]
-	if strings.HasPrefix(rest[1:], "=") {
-		o.op += "="
+	j := i
+	for j < len(s) && strings.IndexByte(comparing, s[j]) >= 0 {
+		j++
 	}
-	value := rest[len(o.op):]
+	metric, value := s[:i], s[j:]
+	o.op = s[i:j]
+	switch o.op {
+	case "<", "<=", ">", ">=":
+	default:
+		return o, fmt.Errorf("%q: %q is not a comparison: <, <=, > or >=", s, o.op)
+	}
 	if value == "" {
 		return o, fmt.Errorf("%q: the threshold is missing", s)
 	}
@@ -237,6 +252,10 @@ func parseObjective(s string) (Objective, error) {
 	}
 	return o, nil
 }
+
+// comparing holds the characters that make up comparisons, those taken
+// and those written by mistake (=<, ==, !=).
+const comparing = "<>=!"
 
 // finite tells whether a threshold v is a number of 0 or more, not NaN nor
 // an infinity (which ParseFloat reads), against which nothing compares

@@ -105,7 +105,7 @@ func TestParseSLO(t *testing.T) {
 		{"errors<lots", `"lots" is not a number of flows`},
 		{"flows_per_s>many", `"many" is not a number of flows a second`},
 		{"latency<5ms", `"latency" is not a measure`},
-		{"code_p99=50ms", "is not an objective"},
+		{"code_p99=50ms", `"code_p99=50ms": "=" is not a comparison: <, <=, > or >=`},
 		{"errors>=NaN", `"NaN" is not a number of flows`},
 		{"errors<Inf%", `"Inf%" is not a number of flows`},
 		{"flows_per_s>NaN", `"NaN" is not a number of flows a second`},
@@ -117,6 +117,33 @@ func TestParseSLO(t *testing.T) {
 		_, err := load.ParseSLO(c.in)
 		if !isInvalid(err, "slo") || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("ParseSLO(%q): %v, want an error of slo saying %q", c.in, err, c.want)
+		}
+	}
+}
+
+// A comparison other than <, <=, > and >= is named as written, not taken
+// for a part of the measure or of the threshold; an objective left empty
+// by a stray comma is named by its place.
+func TestParseSLOComparisonsAndEmptyObjectives(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"code_p99=<50ms", `slo: "code_p99=<50ms": "=<" is not a comparison: <, <=, > or >=`},
+		{"code_p99=>50ms", `slo: "code_p99=>50ms": "=>" is not a comparison: <, <=, > or >=`},
+		{"errors==0", `slo: "errors==0": "==" is not a comparison: <, <=, > or >=`},
+		{"errors!=0", `slo: "errors!=0": "!=" is not a comparison: <, <=, > or >=`},
+		{"code_p99<<50ms", `slo: "code_p99<<50ms": "<<" is not a comparison: <, <=, > or >=`},
+		{"flows >= = 5", `slo: "flows>==5": ">==" is not a comparison: <, <=, > or >=`},
+		{"code_p99 50ms", `slo: "code_p9950ms" is not an objective such as code_p99<50ms: a measure, <, <=, > or >=, and a threshold`},
+		{"<50ms", `slo: "<50ms" is not an objective such as code_p99<50ms: a measure, <, <=, > or >=, and a threshold`},
+		{"code_p99<50ms,,errors<1%", `slo: "code_p99<50ms,,errors<1%": objective 2 of 3 is empty; separate objectives with one comma`},
+		{"code_p99<50ms,", `slo: "code_p99<50ms,": objective 2 of 2 is empty; separate objectives with one comma`},
+		{",code_p99<50ms", `slo: ",code_p99<50ms": objective 1 of 2 is empty; separate objectives with one comma`},
+		{"code_p99<50ms, ,errors<1%", `slo: "code_p99<50ms, ,errors<1%": objective 2 of 3 is empty; separate objectives with one comma`},
+		{"", "slo: empty; give objectives such as code_p99<50ms, separated by commas"},
+		{"  ", "slo: empty; give objectives such as code_p99<50ms, separated by commas"},
+	} {
+		_, err := load.ParseSLO(c.in)
+		if !isInvalid(err, "slo") || err.Error() != c.want {
+			t.Errorf("ParseSLO(%q): %v, want %q", c.in, err, c.want)
 		}
 	}
 }
