@@ -55,7 +55,7 @@ func runLoad(ctx context.Context, c *cli, args []string) int {
 	describe("url", "the same as --target")
 	describe("namespace", "the namespace to work in, its clock and faults set for the run (default load-<time>-<hex>, a new one)")
 	f.StringVar(&target, "target", "", "the smsim to drive (http://host:port); empty: one started in this process on an embedded store (--url is the same flag)")
-	f.Func("rate", "an open loop: flows started a second, whatever the server's pace, such as 500/s, 30/m", func(v string) error {
+	f.Func("rate", fmt.Sprintf("an open loop: flows started a second, whatever the server's pace, such as 500/s, 30/m, 100/h (at least 1/h, at most %.0f a second)", float64(load.MaxRate)), func(v string) error {
 		r, err := load.ParseRate(v)
 		cfg.Rate = r
 		return problem(err)

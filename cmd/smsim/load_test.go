@@ -309,6 +309,8 @@ func TestLoadBadFlags(t *testing.T) {
 		{[]string{"--drain", "0"}, "--drain: must be more than 0"},
 		{[]string{"--listen="}, "--listen: must be ws or poll"},
 		{[]string{"--rate", "1e-12"}, `--rate: "1e-12" is less than one flow an hour`},
+		{[]string{"--rate", "0"}, `smsim load: --rate: must be more than 0, got "0"` + "\n"},
+		{[]string{"--rate", "4e12/h"}, `smsim load: --rate: "4e12/h" is more than 1000000000 flows a second, the most an open loop takes` + "\n"},
 		{[]string{"--slo", "errors>=NaN"}, `--slo: "errors>=NaN": "NaN" is not a number of flows`},
 		{[]string{"--slo", "code_p99<50ms", "--slo", "code_p99<50ms"}, "smsim load: --slo: \"code_p99<50ms\" is given twice\n"},
 		{[]string{"--slo", "code_p99<50ms,code_p99<40ms"}, "smsim load: --slo: \"code_p99<50ms\" and \"code_p99<40ms\" both bound code_p99 from above: give one\n"},

@@ -236,8 +236,10 @@ func (c Config) withDefaults() (Config, error) {
 		return c, invalid("namespace", "%q is not a namespace: 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit", c.Namespace)
 	}
 	switch {
-	case c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) || c.Rate > 0 && c.Rate < MinRate:
+	case c.Rate < 0 || math.IsNaN(c.Rate) || c.Rate > 0 && c.Rate < MinRate:
 		return c, invalid("rate", "must be at least one flow an hour (%v a second), got %v", MinRate, c.Rate)
+	case c.Rate > MaxRate:
+		return c, invalid("rate", "must be at most %.0f flows a second, got %v", float64(MaxRate), c.Rate)
 	case c.Rate > 0 && c.Concurrency != 0:
 		return c, invalid("concurrency", "a closed loop's; an open loop (--rate) has none")
 	case c.Concurrency < 0:

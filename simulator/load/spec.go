@@ -3,6 +3,7 @@ package load
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,12 +16,24 @@ import (
 // hour.
 const MinRate = 1.0 / 3600
 
+// MaxRate is the highest rate of an open loop, in flows a second, however
+// it is written: 1e9/s, or 3.6e12/h.
+const MaxRate = 1e9
+
 // ParseRate reads a rate of flows: "500/s", "500" (a second), "30/m",
-// "100/h", at least MinRate. It answers flows a second.
+// "100/h", at least MinRate and at most MaxRate. It answers flows a
+// second.
 func ParseRate(s string) (float64, error) {
 	num, per, found := strings.Cut(strings.TrimSpace(s), "/")
-	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
-	if err != nil || !(n > 0) || n > 1e9 {
+	num = strings.TrimSpace(num)
+	n, err := strconv.ParseFloat(num, 64)
+	// ParseFloat reads a number too large for a float64 as ±Inf, with
+	// ErrRange, and one too small as 0: a rate past MaxRate, and one under
+	// MinRate, its digits not all 0. NaN and Inf as written are no rate.
+	tooLarge := errors.Is(err, strconv.ErrRange)
+	mantissa, _, _ := strings.Cut(strings.ToLower(num), "e")
+	zero := n == 0 && !strings.ContainsAny(mantissa, "123456789")
+	if err != nil && !tooLarge || math.IsNaN(n) || math.IsInf(n, 0) && !tooLarge {
 		return 0, invalid("rate", "%q is not a rate of flows such as 500/s", s)
 	}
 	if found {
@@ -34,7 +47,12 @@ func ParseRate(s string) (float64, error) {
 			return 0, invalid("rate", "%q is not a rate of flows such as 500/s (per s, m or h)", s)
 		}
 	}
-	if n < MinRate*(1-1e-9) {
+	switch {
+	case math.Signbit(n) || zero:
+		return 0, invalid("rate", "must be more than 0, got %q", s)
+	case n > MaxRate:
+		return 0, invalid("rate", "%q is more than %.0f flows a second, the most an open loop takes", s, float64(MaxRate))
+	case n < MinRate*(1-1e-9):
 		return 0, invalid("rate", "%q is less than one flow an hour", s)
 	}
 	return n, nil

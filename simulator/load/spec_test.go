@@ -29,6 +29,42 @@ func TestParseRate(t *testing.T) {
 	}
 }
 
+// A rate of 0 or less must be more than 0, and MaxRate bounds the rate a
+// second, however it is written: 2e9/h is 555,556 a second.
+func TestParseRateBounds(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want float64
+	}{{"2e9/h", 2e9 / 3600}, {"6e10/m", 1e9}, {"3.6e12/h", load.MaxRate}, {"1e9", load.MaxRate}, {"1e9/s", load.MaxRate}} {
+		if got, err := load.ParseRate(c.in); err != nil || got != c.want {
+			t.Errorf("ParseRate(%q) = %v, %v; want %v", c.in, got, err, c.want)
+		}
+	}
+	for _, c := range []struct{ in, want string }{
+		{"0", `rate: must be more than 0, got "0"`},
+		{"0/h", `rate: must be more than 0, got "0/h"`},
+		{"-0", `rate: must be more than 0, got "-0"`},
+		{"-5/s", `rate: must be more than 0, got "-5/s"`},
+		{"-1e400", `rate: must be more than 0, got "-1e400"`},
+		{"1.1e9", `rate: "1.1e9" is more than 1000000000 flows a second, the most an open loop takes`},
+		{"6.1e10/m", `rate: "6.1e10/m" is more than 1000000000 flows a second, the most an open loop takes`},
+		{"1e400/h", `rate: "1e400/h" is more than 1000000000 flows a second, the most an open loop takes`},
+		{"1e-400", `rate: "1e-400" is less than one flow an hour`},
+		{"Inf", `rate: "Inf" is not a rate of flows such as 500/s`},
+	} {
+		_, err := load.ParseRate(c.in)
+		if !isInvalid(err, "rate") || err.Error() != c.want {
+			t.Errorf("ParseRate(%q): %v, want %q", c.in, err, c.want)
+		}
+	}
+	if err, want := (load.Config{Rate: 2e9}).Check(), "rate: must be at most 1000000000 flows a second, got 2e+09"; err == nil || err.Error() != want {
+		t.Errorf("a Config of 2e9 flows a second: %v, want %q", err, want)
+	}
+	if err := (load.Config{Rate: load.MaxRate}).Check(); err != nil {
+		t.Errorf("a Config of MaxRate flows a second: %v", err)
+	}
+}
+
 func TestParseTypes(t *testing.T) {
 	got, err := load.ParseTypes("first_filing/website=3, first_filing/app=1,add_provider, remove_provider=0")
 	want := []people.Kind{{Type: "first_filing", Variant: "website", Weight: 3}, {Type: "first_filing", Variant: "app", Weight: 1},
