@@ -85,7 +85,7 @@ func runLoad(ctx context.Context, c *cli, args []string) int {
 		return problem(err)
 	})
 	f.StringVar(&cfg.Listen, "listen", load.ListenWS, "how phones listen for their codes: ws (the phone's websocket) or poll (the long poll)")
-	f.Float64Var(&cfg.Scale, "scale", load.DefaultScale, "the namespace's clock runs at this many simulated seconds per real second")
+	f.Float64Var(&cfg.Scale, "scale", load.DefaultScale, fmt.Sprintf("the namespace's clock runs at this many simulated seconds per real second: at least %d (real time), at most %d", load.MinScale, load.MaxScale))
 	f.StringVar(&scenario, "scenario", "", "a scenario to apply to the namespace instead of the load profile: the name of a shipped one ("+strings.Join(core.ScenarioNames(), ", ")+") or a JSON file")
 	f.StringVar(&seed, "seed", "", "makes the flows' draws (kinds, personalities, delays, typos) reproducible; empty: a random one, given in the report")
 	f.Func("slo", "objectives that fail the run (exit 3) when breached, such as 'code_p99<50ms,errors<0.1%,flows_per_s>100' (repeat the flag, or separate objectives with commas; a measure takes at most one bound from above and one from below)", func(v string) error {
@@ -113,10 +113,15 @@ func runLoad(ctx context.Context, c *cli, args []string) int {
 		zero bool
 	}{
 		{"concurrency", cfg.Concurrency <= 0}, {"flows", cfg.Flows <= 0}, {"max-in-flight", cfg.MaxInFlight <= 0},
-		{"duration", cfg.Duration <= 0}, {"drain", cfg.Drain <= 0}, {"scale", cfg.Scale <= 0},
+		{"duration", cfg.Duration <= 0}, {"drain", cfg.Drain <= 0},
 	} {
 		if c.set(z.flag) && z.zero {
 			return c.usageErr("--%s: must be more than 0", z.flag)
+		}
+	}
+	if c.set("scale") {
+		if err := load.CheckScale(cfg.Scale); err != nil { // 0 too, which load.Config takes for the default
+			return c.loadErr(err)
 		}
 	}
 	if c.set("listen") && cfg.Listen == "" {

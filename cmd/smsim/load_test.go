@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"smsim/simulator/client"
+	"smsim/simulator/core"
 	"smsim/simulator/load"
 	"smsim/simulator/people"
 	"smsim/simulator/simtest"
@@ -285,8 +286,10 @@ func TestLoadBadFlags(t *testing.T) {
 		{[]string{"--flows", "0"}, "--flows: must be more than 0"},
 		{[]string{"--duration", "-1s"}, "--duration: must be more than 0"},
 		{[]string{"--duration", "soon"}, `smsim load: --duration: "soon" is not a value it takes`},
-		{[]string{"--scale", "0"}, "--scale: must be more than 0"},
-		{[]string{"--scale", "2000000"}, "--scale: must be more than 0 and at most 1000000"},
+		{[]string{"--scale", "0"}, "smsim load: --scale: must be at least 1 (real time) and at most 1000000 simulated seconds per real second, got 0\n"},
+		{[]string{"--scale", "1e-9"}, "smsim load: --scale: must be at least 1 (real time) and at most 1000000 simulated seconds per real second, got 1e-09\n"},
+		{[]string{"--scale", "0.5"}, "smsim load: --scale: must be at least 1 (real time) and at most 1000000 simulated seconds per real second, got 0.5\n"},
+		{[]string{"--scale", "2000000"}, "smsim load: --scale: must be at least 1 (real time) and at most 1000000 simulated seconds per real second, got 2e+06\n"},
 		{[]string{"--listen", "pigeon"}, `--listen: "pigeon" is not ws or poll`},
 		{[]string{"--mix", "lazy=1"}, `smsim load: --mix: "lazy" is not a personality`},
 		{[]string{"--types", "first_filing/blog"}, `smsim load: --types: first_filing/blog is not a kind of order`},
@@ -361,6 +364,14 @@ func TestLoadBadFlags(t *testing.T) {
 	}
 	if code, out, errOut := loadRun(t, t.Context(), "--help"); code != 0 || errOut != "" || !strings.HasPrefix(out, "usage: smsim load [--target URL]") || !strings.Contains(out, "-slo value") {
 		t.Errorf("--help: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// The most a run's scale may be is what the server takes: load, which
+// stands on the SDK alone, keeps its own copy of the bound.
+func TestLoadScaleBoundIsTheServers(t *testing.T) {
+	if load.MaxScale != core.MaxScale {
+		t.Fatalf("load.MaxScale %d, core.MaxScale %d: want the same", load.MaxScale, core.MaxScale)
 	}
 }
 

@@ -95,9 +95,27 @@ const (
 	DefaultDuration    = 30 * time.Second // when neither Duration nor Flows is set
 	DefaultDrain       = time.Minute
 	DefaultMaxInFlight = 10000
-	// MaxScale is the most the server takes.
+)
+
+// The bounds of a run's scale, in simulated seconds per real second.
+const (
+	// MinScale is real time. Slower, a run's people would take longer than
+	// people do (a prompt one minutes to validate, the review seconds), and
+	// far enough down the clock, which counts whole milliseconds, would not
+	// move in a whole run.
+	MinScale = 1
+	// MaxScale is the most the server takes (core.MaxScale).
 	MaxScale = 1_000_000
 )
+
+// CheckScale tells whether scale is a run's: from MinScale to MaxScale.
+// Config.Check takes 0 for DefaultScale.
+func CheckScale(scale float64) error {
+	if !(scale >= MinScale && scale <= MaxScale) {
+		return invalid("scale", "must be at least %d (real time) and at most %d simulated seconds per real second, got %v", MinScale, MaxScale, scale)
+	}
+	return nil
+}
 
 // CallTimeout bounds each API call of a flow, and each of the namespace's
 // set-up, on its own: a server that hangs makes errors, not a driver that
@@ -156,8 +174,8 @@ type Config struct {
 	Mix   map[people.Personality]int
 	// Listen is how phones listen: ListenWS (default) or ListenPoll.
 	Listen string
-	// Scale is the simulated clock's scale for the run (default
-	// DefaultScale).
+	// Scale is the simulated clock's scale for the run, MinScale to
+	// MaxScale (default DefaultScale).
 	Scale float64
 	// Scenario, when not nil, is applied to the namespace instead of the
 	// fault profile Faults.
@@ -256,8 +274,11 @@ func (c Config) withDefaults() (Config, error) {
 		return c, invalid("flows", "must be at least 1, got %d", c.Flows)
 	case c.Drain < 0:
 		return c, invalid("drain", "must not be negative, got %v", c.Drain)
-	case c.Scale < 0 || c.Scale > MaxScale || math.IsNaN(c.Scale):
-		return c, invalid("scale", "must be more than 0 and at most %d simulated seconds per real second, got %v", MaxScale, c.Scale)
+	}
+	if c.Scale != 0 {
+		if err := CheckScale(c.Scale); err != nil {
+			return c, err
+		}
 	}
 	if c.Rate == 0 && c.Concurrency == 0 {
 		c.Concurrency = DefaultConcurrency

@@ -308,6 +308,22 @@ func TestConfigCheck(t *testing.T) {
 	}
 }
 
+// A run's scale is real time at the least, so that its clock does not all
+// but stop, and at most what the server takes; 0 is the default.
+func TestConfigScaleBounds(t *testing.T) {
+	for _, scale := range []float64{0.5, 1e-9, 5e-324, -1, math.NaN(), math.Inf(1), load.MaxScale + 1} {
+		want := fmt.Sprintf("scale: must be at least 1 (real time) and at most 1000000 simulated seconds per real second, got %v", scale)
+		if err := (load.Config{Scale: scale}).Check(); !isInvalid(err, "scale") || err.Error() != want {
+			t.Errorf("scale %v: %v, want %q", scale, err, want)
+		}
+	}
+	for _, scale := range []float64{0, load.MinScale, 1.5, load.DefaultScale, load.MaxScale} {
+		if err := (load.Config{Scale: scale}).Check(); err != nil {
+			t.Errorf("scale %v: %v", scale, err)
+		}
+	}
+}
+
 func isInvalid(err error, field string) bool {
 	var e *load.InvalidError
 	return errors.As(err, &e) && e.Field == field && strings.HasPrefix(err.Error(), field+": ")
