@@ -76,7 +76,7 @@ func soakMeasure(ctx context.Context, bin string, storeArgs []string, url string
 	done := make(chan outcome, 1)
 	start := time.Now()
 	go func() {
-		rep, err := load.Run(ctx, load.Config{Target: p.base, Rate: c.rate, Ramp: 10 * time.Second, Duration: c.d,
+		rep, err := load.Run(ctx, load.Config{Target: p.base, Rate: c.rate, Ramp: min(10*time.Second, c.d), Duration: c.d,
 			Types: []people.Kind{{Type: "first_filing", Variant: "app", Weight: 1}},
 			Mix:   map[people.Personality]int{people.Prompt: 1}, Listen: load.ListenPoll})
 		done <- outcome{rep, err}

@@ -60,10 +60,9 @@ func runLoad(ctx context.Context, c *cli, args []string) int {
 		cfg.Rate = r
 		return problem(err)
 	})
-	f.DurationVar(&cfg.Ramp, "ramp", 0, "an open loop reaches --rate from 0 over this long")
-	f.IntVar(&cfg.MaxInFlight, "max-in-flight", load.DefaultMaxInFlight, fmt.Sprintf("an open loop runs at most this many flows at once; those due meanwhile start late, and their lateness counts "+
+	f.DurationVar(&cfg.Ramp, "ramp", 0, "an open loop reaches --rate from 0 over this long (no longer than --duration)")
+	f.IntVar(&cfg.MaxInFlight, "max-in-flight", 0, fmt.Sprintf("an open loop runs at most this many flows at once; those due meanwhile start late, and their lateness counts "+
 		"(default %d with --target; without, what the process's open files allow: (the limit − 512) / %d, at most %d)", load.DefaultMaxInFlight, fdsPerFlow, load.DefaultMaxInFlight))
-	f.Lookup("max-in-flight").DefValue = "0" // printed as no default: the usage says it, which hangs on --target
 	f.IntVar(&cfg.Concurrency, "concurrency", 0, fmt.Sprintf("a closed loop: this many workers, each running one flow after another (default %d without --rate)", load.DefaultConcurrency))
 	f.DurationVar(&cfg.Duration, "duration", 0, fmt.Sprintf("start flows for this long (default %s unless --flows is given)", load.DefaultDuration))
 	f.IntVar(&cfg.Flows, "flows", 0, "start this many flows (with --duration: whichever comes first)")
@@ -165,7 +164,7 @@ func runLoad(ctx context.Context, c *cli, args []string) int {
 		}
 		defer stop()
 		target, cfg.InProcess = url, true
-		if !c.set("max-in-flight") {
+		if !c.set("max-in-flight") && cfg.Rate > 0 {
 			var lim syscall.Rlimit
 			if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil {
 				cfg.MaxInFlight = inProcessMaxInFlight(lim.Cur)

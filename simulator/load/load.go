@@ -145,9 +145,10 @@ type Config struct {
 	Token string
 
 	// Rate, when more than 0, makes an open loop of Rate flows a second,
-	// reached from 0 over Ramp. MaxInFlight bounds the flows in flight
-	// (default DefaultMaxInFlight): a flow due while all are busy starts
-	// late.
+	// reached from 0 over Ramp (no longer than Duration, when that is
+	// set). MaxInFlight bounds the flows in flight (default
+	// DefaultMaxInFlight): a flow due while all are busy starts late.
+	// Ramp and MaxInFlight are an open loop's: with Rate 0, they are 0.
 	Rate        float64
 	Ramp        time.Duration
 	MaxInFlight int
@@ -266,8 +267,12 @@ func (c Config) withDefaults() (Config, error) {
 		return c, invalid("ramp", "must not be negative, got %v", c.Ramp)
 	case c.Ramp > 0 && c.Rate == 0:
 		return c, invalid("ramp", "ramps an open loop's rate up; give --rate too")
+	case c.Duration > 0 && c.Ramp > c.Duration:
+		return c, invalid("ramp", "%v is longer than --duration %v: the run would stop starting flows before the rate reached --rate", c.Ramp, c.Duration)
 	case c.MaxInFlight < 0:
 		return c, invalid("max-in-flight", "must be at least 1, got %d", c.MaxInFlight)
+	case c.MaxInFlight > 0 && c.Rate == 0:
+		return c, invalid("max-in-flight", "bounds an open loop's flows in flight; give --rate too (a closed loop runs --concurrency at once)")
 	case c.Duration < 0:
 		return c, invalid("duration", "must be more than 0, got %v", c.Duration)
 	case c.Flows < 0:

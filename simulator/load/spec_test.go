@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"smsim/simulator/load"
 	"smsim/simulator/people"
@@ -305,6 +306,35 @@ func TestConfigCheck(t *testing.T) {
 	}
 	if err := (load.Config{}).Check(); err != nil {
 		t.Errorf("the zero Config: %v, want its defaults to do", err)
+	}
+}
+
+// MaxInFlight and Ramp are an open loop's: either without Rate is an
+// error, as is a ramp longer than the Duration given, naming both.
+func TestConfigOpenLoopSettings(t *testing.T) {
+	for _, c := range []struct {
+		cfg  load.Config
+		want string
+	}{
+		{load.Config{MaxInFlight: 5}, "max-in-flight: bounds an open loop's flows in flight; give --rate too (a closed loop runs --concurrency at once)"},
+		{load.Config{MaxInFlight: 5, Concurrency: 4}, "max-in-flight: bounds an open loop's flows in flight; give --rate too (a closed loop runs --concurrency at once)"},
+		{load.Config{Ramp: time.Second}, "ramp: ramps an open loop's rate up; give --rate too"},
+		{load.Config{Rate: 10, Ramp: 2 * time.Minute, Duration: time.Minute},
+			"ramp: 2m0s is longer than --duration 1m0s: the run would stop starting flows before the rate reached --rate"},
+	} {
+		if err := c.cfg.Check(); err == nil || err.Error() != c.want {
+			t.Errorf("%+v: %v, want %q", c.cfg, err, c.want)
+		}
+	}
+	for _, cfg := range []load.Config{
+		{Rate: 10, MaxInFlight: 5},
+		{Rate: 10, Ramp: time.Minute, Duration: time.Minute},
+		{Rate: 10, Ramp: 2 * time.Minute, Flows: 100}, // no --duration: the ramp bounds nothing
+		{Rate: 10, Ramp: 2 * time.Minute, Flows: 100, Duration: 3 * time.Minute},
+	} {
+		if err := cfg.Check(); err != nil {
+			t.Errorf("%+v: %v", cfg, err)
+		}
 	}
 }
 
