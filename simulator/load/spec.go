@@ -64,13 +64,19 @@ const MaxWeight = 1_000_000
 
 // ParseTypes reads a mix of order kinds: "TYPE/VARIANT=WEIGHT,…", such as
 // "first_filing/website=3,first_filing/app=1,add_provider=1" (the types
-// without variants alone). A kind without a weight weighs 1; none weighs
-// more than MaxWeight.
+// without variants alone, without a slash: add_provider/ is none). A
+// kind without a weight weighs 1; none weighs more than MaxWeight. An
+// error quotes the part it is about as written, less the spaces around it.
 func ParseTypes(s string) ([]people.Kind, error) {
 	var out []people.Kind
 	err := parseWeights("types", s, func(name string, w int) error {
 		typ, variant, _ := strings.Cut(name, "/")
 		k := people.Kind{Type: typ, Variant: variant, Weight: w}
+		// named as written: first_filing/ is no first_filing, add_provider/
+		// no add_provider
+		if _, ok := client.Required(typ, variant); !ok || kindName(k) != name {
+			return fmt.Errorf("%q is not a kind of order: %s", name, kindsHint)
+		}
 		if slices.ContainsFunc(out, func(o people.Kind) bool { return o.Type == k.Type && o.Variant == k.Variant }) {
 			return fmt.Errorf("%s is given twice", name)
 		}
@@ -109,14 +115,15 @@ func parseWeights(field, s string, add func(name string, weight int) error) erro
 		return invalid(field, "empty; give NAME=WEIGHT pairs separated by commas")
 	}
 	for _, item := range strings.Split(s, ",") {
-		name, ws, hasWeight := strings.Cut(strings.TrimSpace(item), "=")
+		item = strings.TrimSpace(item) // as messages quote it
+		name, ws, hasWeight := strings.Cut(item, "=")
 		name = strings.TrimSpace(name)
 		w := 1
 		if hasWeight {
 			var err error
 			w, err = strconv.Atoi(strings.TrimSpace(ws))
 			if errors.Is(err, strconv.ErrRange) && w > 0 || err == nil && w > MaxWeight {
-				return invalid(field, "%q: the weight must be at most %d", strings.TrimSpace(item), MaxWeight)
+				return invalid(field, "%q: the weight must be at most %d", item, MaxWeight)
 			}
 			if err != nil || w < 0 {
 				return invalid(field, "%q: the weight must be a whole number, 0 or more", item)
@@ -132,11 +139,14 @@ func parseWeights(field, s string, add func(name string, weight int) error) erro
 	return nil
 }
 
+// kindsHint says what a kind of order is.
+const kindsHint = "TYPE/VARIANT such as first_filing/website, or add_provider and remove_provider alone"
+
 func checkTypes(kinds []people.Kind) error {
 	total := 0
 	for _, k := range kinds {
 		if _, ok := client.Required(k.Type, k.Variant); !ok {
-			return invalid("types", "%s is not a kind of order: TYPE/VARIANT such as first_filing/website, or add_provider and remove_provider alone", kindName(k))
+			return invalid("types", "%s is not a kind of order: %s", kindName(k), kindsHint)
 		}
 		if k.Weight < 0 || k.Weight > MaxWeight {
 			return invalid("types", "%s: the weight must be 0 or more and at most %d, got %d", kindName(k), MaxWeight, k.Weight)

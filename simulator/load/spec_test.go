@@ -75,9 +75,9 @@ func TestParseTypes(t *testing.T) {
 	}
 	for _, c := range []struct{ in, want string }{
 		{"", "empty"},
-		{"first_filing", `first_filing is not a kind of order`},
-		{"first_filing/blog", `first_filing/blog is not a kind of order`},
-		{"add_provider/website", `add_provider/website is not a kind of order`},
+		{"first_filing", `"first_filing" is not a kind of order`},
+		{"first_filing/blog", `"first_filing/blog" is not a kind of order`},
+		{"add_provider/website", `"add_provider/website" is not a kind of order`},
 		{"modify/entity=x", `"modify/entity=x": the weight must be a whole number`},
 		{"modify/entity=-1", `the weight must be a whole number, 0 or more`},
 		{"modify/entity,modify/entity", "modify/entity is given twice"},
@@ -88,6 +88,33 @@ func TestParseTypes(t *testing.T) {
 		_, err := load.ParseTypes(c.in)
 		if !isInvalid(err, "types") || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("ParseTypes(%q): %v, want an error of types saying %q", c.in, err, c.want)
+		}
+	}
+}
+
+// A part of --types or --mix is quoted as written, less the spaces around
+// it, whatever is wrong with it: a kind is named by the part, first_filing/
+// no first_filing, add_provider/ no add_provider.
+func TestParseWeightsQuoteThePart(t *testing.T) {
+	for _, c := range []struct{ field, in, want string }{
+		{"mix", "prompt=1, slow=-1", `mix: "slow=-1": the weight must be a whole number, 0 or more`},
+		{"mix", "prompt=1, slow=x ", `mix: "slow=x": the weight must be a whole number, 0 or more`},
+		{"mix", "prompt=1,  slow=1000001", `mix: "slow=1000001": the weight must be at most 1000000`},
+		{"mix", "prompt=1, =3", `mix: "=3": a name is missing`},
+		{"types", "first_filing/", `types: "first_filing/" is not a kind of order: TYPE/VARIANT such as first_filing/website, or add_provider and remove_provider alone`},
+		{"types", "add_provider/ =2", `types: "add_provider/" is not a kind of order: TYPE/VARIANT such as first_filing/website, or add_provider and remove_provider alone`},
+		{"types", " first_filing/website/app", `types: "first_filing/website/app" is not a kind of order: TYPE/VARIANT such as first_filing/website, or add_provider and remove_provider alone`},
+		{"types", "add_provider, first_filing/blog=2", `types: "first_filing/blog" is not a kind of order: TYPE/VARIANT such as first_filing/website, or add_provider and remove_provider alone`},
+		{"types", "add_provider, modify/entity=-1", `types: "modify/entity=-1": the weight must be a whole number, 0 or more`},
+	} {
+		var err error
+		if c.field == "mix" {
+			_, err = load.ParseMix(c.in)
+		} else {
+			_, err = load.ParseTypes(c.in)
+		}
+		if !isInvalid(err, c.field) || err.Error() != c.want {
+			t.Errorf("--%s %q: %v, want %q", c.field, c.in, err, c.want)
 		}
 	}
 }
