@@ -93,15 +93,19 @@ const (
 )
 
 // ParseProfile reads a whole profile from JSON: what it omits takes its
-// start value; anything wrong is an *Error naming the field.
+// start value, and its delay is read against the start value, fixed 0s
+// (core.ReadDelay); anything wrong is an *Error naming the field.
 func ParseProfile(body []byte) (Profile, error) {
 	w := profileJSON{Service: ServiceActive, Reachable: true, Delay: core.Fixed(0).JSON()}
-	body, err := core.InferDelayModel(body, "delay")
+	body, delay, err := core.ReadDelay(body, "delay", core.Fixed(0))
 	if err != nil {
 		return Profile{}, err
 	}
 	if err := core.DecodeProfileBytes(body, &w); err != nil {
 		return Profile{}, err
+	}
+	if delay != nil {
+		w.Delay = *delay
 	}
 	if err := nullEntries(body); err != nil {
 		return Profile{}, err

@@ -245,25 +245,6 @@ func (p *parser) apiError(field string, status int, body json.RawMessage, retryA
 	return e
 }
 
-// inferAPIFaultModels gives a model to each latency of api_faults that
-// names none (inferModels).
-func inferAPIFaultModels(doc map[string]any) {
-	list, _ := doc["api_faults"].([]any)
-	for _, x := range list {
-		entry, ok := x.(map[string]any)
-		if !ok {
-			continue
-		}
-		inferModels(entry, "latency")
-		steps, _ := entry["next"].([]any)
-		for _, s := range steps {
-			if step, ok := s.(map[string]any); ok {
-				inferModels(step, "latency")
-			}
-		}
-	}
-}
-
 // APIFaultOf answers the entry of api_faults for route, if any.
 func (f Faults) APIFaultOf(route string) (APIFault, bool) {
 	for _, a := range f.APIFaults {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -70,7 +72,8 @@ func (d Delay) String() string {
 }
 
 // DelayJSON is the wire form of a Delay: only the fields of its model are
-// written; on reading, the fields of other models are ignored.
+// written. A request's delay is read by readDelay, which refuses the fields
+// of other models; Parse reads the fields of its model alone.
 type DelayJSON struct {
 	Model  string `json:"model,omitempty"`
 	Value  string `json:"value,omitempty"`
@@ -78,6 +81,9 @@ type DelayJSON struct {
 	Max    string `json:"max,omitempty"`
 	Median string `json:"median,omitempty"`
 	P99    string `json:"p99,omitempty"`
+	// where Min and Max came from when the request did not give them
+	// (fromCurrent, fromStart; "": given, or absent), for a detail
+	minFrom, maxFrom string
 }
 
 // JSON is the wire form of d.
@@ -120,7 +126,7 @@ func (p *parser) delay(field string, w DelayJSON) Delay {
 	case "", ModelUniform:
 		d := Delay{Model: ModelUniform, Min: p.durOr(field+".min", w.Min), Max: p.durOr(field+".max", w.Max)}
 		if p.err == nil && d.Min > d.Max {
-			p.err = Invalid("%s: min (%s) exceeds max (%s)", field, givenOr0(w.Min), givenOr0(w.Max))
+			p.err = Invalid("%s: min (%s) exceeds max (%s)", field, bound(w.Min, w.minFrom), bound(w.Max, w.maxFrom))
 		}
 		return d
 	case ModelFixed:
@@ -147,58 +153,184 @@ func (p *parser) durOr(field, s string) time.Duration {
 	return p.dur(field, s)
 }
 
-// inferModels gives a model to each delay object of doc at the given keys
-// that names none, from the fields it gives: value → fixed, median or p99
-// → lognormal, min or max → uniform. So a delay given without its model
-// means what its fields say, whatever model it had before.
-func inferModels(doc map[string]any, keys ...string) {
-	for _, k := range keys {
-		if obj, ok := doc[k].(map[string]any); ok {
-			inferModel(obj)
+// delayFields are the fields of each model.
+var delayFields = map[string][]string{
+	ModelFixed:     {"value"},
+	ModelUniform:   {"min", "max"},
+	ModelLogNormal: {"median", "p99"},
+}
+
+// delayKeys are the fields of every model, in the order a detail looks at
+// them.
+var delayKeys = []string{"value", "min", "max", "median", "p99"}
+
+// Where a field of a delay read from a request came from when the request
+// did not give it.
+const (
+	fromCurrent = "stored"          // the delay the request changes
+	fromStart   = "the start value" // the field's start value
+)
+
+// readDelay reads the delay object given at field of a request against
+// cur, the delay it changes (nil: none, as for a PUT or a new entry), and
+// start, the field's start value (nil: none). extra are keys of the object
+// that are not the delay's (review's approve_ratio), left to the caller.
+//
+// Its model is the one it names; else the one named by the first of its
+// fields that is not null, of value (fixed), median, p99 (lognormal), min,
+// max (uniform); else cur's, or start's when there is no cur or it gives
+// "model": null. A field of another model is an *Error unless it is null.
+// A field of the model that it leaves out is cur's when cur has that
+// model; one it leaves out or gives as null is otherwise start's when
+// start has that model; else it is absent: 0s for a uniform bound, missing
+// for the others.
+//
+// ok is false when given is not a delay object readable here (a key it
+// does not know, a value that is not a string): decoding it names what is
+// wrong.
+func readDelay(field string, given, cur, start map[string]any, extra ...string) (d DelayJSON, ok bool, err error) {
+	for k, v := range given {
+		_, isString := v.(string)
+		switch {
+		case slices.Contains(extra, k):
+		case k != "model" && !slices.Contains(delayKeys, k), v != nil && !isString:
+			return DelayJSON{}, false, nil
 		}
 	}
+	str := func(k string) (string, bool) { s, ok := given[k].(string); return s, ok }
+	model, named := str("model")
+	by := ""
+	if !named {
+		for _, k := range []string{"value", "median", "p99", "min", "max"} {
+			if _, ok := str(k); ok {
+				model, by = inferredModel(k), k
+				break
+			}
+		}
+	}
+	if model == "" {
+		_, null := given["model"]
+		switch {
+		case named:
+			model = ModelUniform
+		case cur != nil && !null:
+			model = modelOf(cur)
+		case start != nil:
+			model = modelOf(start)
+		default:
+			model = ModelUniform
+		}
+	}
+	fields, known := delayFields[model]
+	if !known {
+		return DelayJSON{Model: model}, true, nil // the parser names the model
+	}
+	for _, k := range delayKeys {
+		if _, ok := str(k); ok && !slices.Contains(fields, k) {
+			how := ""
+			if by != "" {
+				how = " (named by " + by + ")"
+			}
+			return DelayJSON{}, false, Invalid("%s.%s: the %s model%s takes %s, not %s", field, k, model, how, strings.Join(fields, " and "), k)
+		}
+	}
+	d = DelayJSON{Model: model}
+	for _, k := range fields {
+		v, from := "", ""
+		_, null := given[k]
+		if s, ok := str(k); ok {
+			v = s
+		} else if s, ok := cur[k].(string); ok && !null && modelOf(cur) == model {
+			v, from = s, fromCurrent
+		} else if s, ok := start[k].(string); ok && modelOf(start) == model {
+			v, from = s, fromStart
+		}
+		switch k {
+		case "value":
+			d.Value = v
+		case "min":
+			d.Min, d.minFrom = v, from
+		case "max":
+			d.Max, d.maxFrom = v, from
+		case "median":
+			d.Median = v
+		case "p99":
+			d.P99 = v
+		}
+	}
+	return d, true, nil
 }
 
-func inferModel(obj map[string]any) {
-	if _, ok := obj["model"]; ok {
-		return
+// inferredModel is the model a field names.
+func inferredModel(field string) string {
+	for m, fs := range delayFields {
+		if slices.Contains(fs, field) {
+			return m
+		}
 	}
-	has := func(k string) bool { _, ok := obj[k]; return ok }
-	switch {
-	case has("value"):
-		obj["model"] = ModelFixed
-	case has("median") || has("p99"):
-		obj["model"] = ModelLogNormal
-	case has("min") || has("max"):
-		obj["model"] = ModelUniform
-	}
+	return ""
 }
 
-// InferDelayModel gives a model to the delay object at key of a JSON
-// object body that names none (see inferModels); a body that is not an
-// object is answered as it is. The body is checked first (CheckUTF8): its
-// strings are written anew, where bad UTF-8 would become U+FFFD.
-func InferDelayModel(body []byte, key string) ([]byte, error) {
+// modelOf is the model of a delay object ("" and none: uniform).
+func modelOf(obj map[string]any) string {
+	if m, _ := obj["model"].(string); m != "" {
+		return m
+	}
+	return ModelUniform
+}
+
+// wireObject is the wire form of d as a JSON object.
+func (d Delay) wireObject() map[string]any {
+	w := d.wire()
+	obj := map[string]any{"model": w.Model}
+	for k, v := range map[string]string{"value": w.Value, "min": w.Min, "max": w.Max, "median": w.Median, "p99": w.P99} {
+		if v != "" {
+			obj[k] = v
+		}
+	}
+	return obj
+}
+
+// ReadDelay reads the delay object at key of a JSON object body, a request
+// that replaces a whole object (a phone's profile), against start, the
+// delay's start value (readDelay): it answers the delay, nil when the body
+// gives none there to read, and the body to decode, with its whole numbers
+// written out (wholeNumbers). A body that is not an object is answered as
+// it is. The body is checked first (CheckUTF8): its strings are written
+// anew, where bad UTF-8 would become U+FFFD.
+func ReadDelay(body []byte, key string, start Delay) ([]byte, *DelayJSON, error) {
 	var doc map[string]any
 	if unmarshalExact(body, &doc) != nil || doc == nil {
-		return body, nil
+		return body, nil, nil
 	}
 	if err := CheckUTF8(body); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	inferModels(doc, key)
+	var d *DelayJSON
+	if obj, ok := doc[key].(map[string]any); ok {
+		r, ok, err := readDelay(key, obj, nil, start.wireObject())
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			d = &r
+		}
+	}
 	b, err := json.Marshal(doc)
 	if err != nil {
-		return body, nil
+		return body, nil, nil
 	}
-	return b, nil
+	return b, d, nil
 }
 
-// givenOr0 is a bound of a uniform delay as a detail names it: as given,
-// or "0s, absent" when it was left out.
-func givenOr0(s string) string {
-	if s == "" {
+// bound is a bound of a uniform delay as a detail names it: as given, as
+// taken from where it came from, or "0s, absent".
+func bound(s, from string) string {
+	switch {
+	case s == "":
 		return "0s, absent"
+	case from != "":
+		return s + ", " + from
 	}
 	return s
 }

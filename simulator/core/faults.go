@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -247,16 +249,31 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 }
 
 // ParseFaults reads a whole profile from JSON: every field it omits takes
-// its start value; an unknown field, a value of the wrong type or out of
-// range, a string that is not valid UTF-8 is an *Error naming the field.
-func ParseFaults(body []byte) (Faults, error) {
+// its start value, and its delays are read against their start values
+// (readDelay); an unknown field, a value of the wrong type or out of range,
+// a field of another delay model, a string that is not valid UTF-8 is an
+// *Error naming the field.
+func ParseFaults(body []byte) (Faults, error) { return parseFaults(body, nil, nil) }
+
+// parseFaults reads a whole profile from JSON, whose delays are those the
+// merge patch patch gives read against cur, the stored profile it was
+// applied to (nil: none stored), or with no patch those body gives read
+// against their start values.
+func parseFaults(body []byte, patch, cur map[string]any) (Faults, error) {
 	var doc map[string]any
 	if unmarshalExact(body, &doc) == nil && doc != nil {
 		if err := CheckUTF8(body); err != nil { // before its strings are written anew
 			return Faults{}, err
 		}
-		inferFaultModels(doc)
 		body = mustJSON(doc)
+	}
+	req := doc
+	if patch != nil {
+		req = patch
+	}
+	delays, err := readFaultDelays(req, cur)
+	if err != nil {
+		return Faults{}, err
 	}
 	w := faultsJSON{}
 	if err := json.Unmarshal(mustJSON(DefaultFaults()), &w); err != nil {
@@ -265,7 +282,109 @@ func ParseFaults(body []byte) (Faults, error) {
 	if err := DecodeProfileBytes(body, &w); err != nil {
 		return Faults{}, err
 	}
+	w.setDelays(delays)
 	return w.parse()
+}
+
+// startFaults is the start value of the profile as a JSON document.
+var startFaults = sync.OnceValue(func() map[string]any {
+	var doc map[string]any
+	if err := json.Unmarshal(mustJSON(DefaultFaults()), &doc); err != nil {
+		panic(err)
+	}
+	return doc
+})
+
+// faultDelayKeys are the profile's fields that are a delay.
+var faultDelayKeys = []string{"sync_lag", "result_sync_lag", "sms_delay", "miit_send_delay", "review"}
+
+// readFaultDelays reads each delay a request to change the profile gives
+// (readDelay), a whole profile or a merge patch, against cur, the profile
+// it changes (nil: none stored), and the start values: the delay by its
+// field as a detail names it.
+func readFaultDelays(req, cur map[string]any) (map[string]DelayJSON, error) {
+	out := map[string]DelayJSON{}
+	read := func(field string, given, cur, start any, extra ...string) error {
+		g, ok := given.(map[string]any)
+		if !ok {
+			return nil
+		}
+		c, _ := cur.(map[string]any)
+		st, _ := start.(map[string]any)
+		d, ok, err := readDelay(field, g, c, st, extra...)
+		if ok {
+			out[field] = d
+		}
+		return err
+	}
+	start := startFaults()
+	for _, k := range faultDelayKeys {
+		if err := read(k, req[k], cur[k], start[k], "approve_ratio"); err != nil {
+			return nil, err
+		}
+	}
+	if sd, ok := req["sender_delays"].(map[string]any); ok {
+		stored, _ := cur["sender_delays"].(map[string]any)
+		for _, sender := range slices.Sorted(maps.Keys(sd)) {
+			if err := read("sender_delays."+sender, sd[sender], stored[sender], nil); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// a merge patch replaces api_faults whole: their latencies change none
+	list, _ := req["api_faults"].([]any)
+	for i, x := range list {
+		entry, _ := x.(map[string]any)
+		field := fmt.Sprintf("api_faults[%d]", i)
+		if err := read(field+".latency", entry["latency"], nil, nil); err != nil {
+			return nil, err
+		}
+		steps, _ := entry["next"].([]any)
+		for j, y := range steps {
+			step, _ := y.(map[string]any)
+			if err := read(fmt.Sprintf("%s.next[%d].latency", field, j), step["latency"], nil, nil); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// setDelays puts in the profile read from a request the delays read from
+// it (readFaultDelays), each in place of the object decoded, which the
+// start value's fields may fill out.
+func (w *faultsJSON) setDelays(ds map[string]DelayJSON) {
+	for field, d := range ds {
+		switch field {
+		case "sync_lag":
+			w.SyncLag = d
+		case "result_sync_lag":
+			w.ResultSyncLag = d
+		case "sms_delay":
+			w.SMSDelay = d
+		case "miit_send_delay":
+			w.MIITSendDelay = d
+		case "review":
+			w.Review.DelayJSON = d
+		default:
+			if sender, ok := strings.CutPrefix(field, "sender_delays."); ok {
+				if _, ok := w.SenderDelays[sender]; ok {
+					w.SenderDelays[sender] = d
+				}
+			}
+		}
+	}
+	for i := range w.APIFaults {
+		field := fmt.Sprintf("api_faults[%d]", i)
+		if d, ok := ds[field+".latency"]; ok && w.APIFaults[i].Latency != nil {
+			w.APIFaults[i].Latency = &d
+		}
+		for j := range w.APIFaults[i].Next {
+			if d, ok := ds[fmt.Sprintf("%s.next[%d].latency", field, j)]; ok && w.APIFaults[i].Next[j].Latency != nil {
+				w.APIFaults[i].Next[j].Latency = &d
+			}
+		}
+	}
 }
 
 func mustJSON(v any) []byte {
@@ -576,10 +695,9 @@ func (s *FaultStore) Patch(ctx context.Context, patch []byte) (f, old Faults, er
 	return Faults{}, Faults{}, fmt.Errorf("store fault profile: too many concurrent changes")
 }
 
-// decodePatch reads a JSON merge patch of the fault profile, a JSON object,
-// and gives a model to each delay that names none (inferFaultModels). A key
-// the profile does not have is refused also when its value is null, which
-// the merge would drop without a word.
+// decodePatch reads a JSON merge patch of the fault profile, a JSON object.
+// A key the profile does not have is refused also when its value is null,
+// which the merge would drop without a word.
 func decodePatch(body []byte) (map[string]any, error) {
 	var p any
 	if err := DecodeStrictBytes(body, &p); err != nil {
@@ -599,12 +717,12 @@ func decodePatch(body []byte) (map[string]any, error) {
 			}
 		}
 	}
-	inferFaultModels(m)
 	return m, nil
 }
 
 // applyPatch applies the merge patch p (decodePatch) to the stored profile
-// raw ("": none, the start value) and reads the result.
+// raw ("": none, the start value) and reads the result: the delays p gives
+// are read against the stored ones (readDelay), not merged with them.
 func applyPatch(raw string, p map[string]any) (Faults, error) {
 	cur := []byte(raw)
 	if raw == "" {
@@ -614,19 +732,11 @@ func applyPatch(raw string, p map[string]any) (Faults, error) {
 	if err := unmarshalExact(cur, &doc); err != nil {
 		return Faults{}, fmt.Errorf("stored fault profile: %w", err)
 	}
-	return ParseFaults(mustJSON(MergePatch(doc, p)))
-}
-
-// inferFaultModels gives a model to each delay of a fault profile document
-// that names none (inferModels).
-func inferFaultModels(doc map[string]any) {
-	inferModels(doc, "sync_lag", "result_sync_lag", "sms_delay", "miit_send_delay", "review")
-	inferAPIFaultModels(doc)
-	if sd, ok := doc["sender_delays"].(map[string]any); ok {
-		for k := range sd {
-			inferModels(sd, k)
-		}
+	var stored map[string]any
+	if raw != "" {
+		stored, _ = doc.(map[string]any)
 	}
+	return parseFaults(mustJSON(MergePatch(doc, p)), p, stored)
 }
 
 // MergePatch applies the JSON merge patch patch to doc (RFC 7396).
