@@ -218,10 +218,33 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 	w.reg.MustRegister(miit.NewOrdersCollector(w.rdb, cfg.KeyPrefix, w.activeNamespaces, w.log))
 	w.rdb.AddHook(redisHook{w.errs, &w.health})
 	w.rdb.AddHook(core.StoreDeadline{Timeout: cfg.StoreTimeout}) // inside the count: a call out of time is a failure
-	if _, err := w.Namespace(ctx, core.DefaultNamespace); err != nil {
+	if err := w.holdDefault(ctx); err != nil {
 		return nil, err
 	}
 	return w, nil
+}
+
+// holdDefault makes the default namespace and holds it from the start, its
+// loop running, without recording a use: like any other, it is in use —
+// in the registry, counted against MaxNamespaces — once a write is carried
+// out to it, and while one was within NamespaceIdle.
+func (w *World) holdDefault(ctx context.Context) error {
+	n, err := w.existing(ctx, core.DefaultNamespace)
+	if err != nil {
+		return err
+	}
+	ctx = core.Repeatable(ctx) // made once, whoever asks again
+	if err := w.init(ctx, n); err != nil {
+		return err
+	}
+	if ttl := w.cfg.Limits.NamespaceTTL; ttl > 0 { // as a write's would (Write)
+		p := w.rdb.Pipeline()
+		expireAt(ctx, p, n, time.Now().Add(ttl), nil)
+		if _, err := p.Exec(ctx); err != nil {
+			return fmt.Errorf("bound namespace %s: %w", n.name, err)
+		}
+	}
+	return nil
 }
 
 // Registry is where the world's metrics are registered, and where the

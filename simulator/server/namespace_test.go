@@ -507,6 +507,7 @@ func TestMaxNamespaces(t *testing.T) {
 	e := newEnv(t, func(e *env) {
 		e.hooks = func(c *simulator.Config) { c.MaxNamespaces = 3 }
 	})
+	e.patchFaults(`{}`) // default in use
 	e.in("a").patchFaults(`{}`)
 	e.in("b").patchFaults(`{}`) // with default: three in use
 	code, b := e.in("c").do("PATCH", "/admin/v1/faults", map[string]any{})
@@ -522,6 +523,40 @@ func TestMaxNamespaces(t *testing.T) {
 	e.in("c").call("GET", "/admin/v1/faults", nil, 200, nil)
 }
 
+// The default namespace counts under --max-namespaces only while in use,
+// as any other: not from the process's start, nor for reads, but from a
+// write carried out to it until it has been idle for --namespace-idle. It
+// is never refused, and is listed all the same.
+func TestMaxNamespacesCountsDefaultOnlyInUse(t *testing.T) {
+	e := newEnv(t, func(e *env) {
+		e.hooks = func(c *simulator.Config) { c.MaxNamespaces = 2 }
+	})
+	full := func(n int) {
+		t.Helper()
+		code, b := e.in("c").do("PATCH", "/admin/v1/faults", map[string]any{})
+		want := fmt.Sprintf(`namespace "c": %d namespaces are in use, the most this server holds (--max-namespaces); use one of them, or wait until one has been idle for 1h`, n)
+		if p := problemOf(t, b); code != http.StatusTooManyRequests || p.Detail != want {
+			t.Fatalf("a write to c: %d %s, want 429 %q", code, b, want)
+		}
+	}
+	e.in("a").patchFaults(`{}`)
+	e.in("b").patchFaults(`{}`) // default unused: a and b take the two places
+	full(2)
+	var list struct{ Namespaces []struct{ Name string } }
+	e.call("GET", "/admin/v1/namespaces", nil, 200, &list)
+	if got := fmt.Sprint(list.Namespaces); got != "[{a} {b} {default}]" {
+		t.Fatalf("namespaces listed %s, want a, b and default", got)
+	}
+	e.call("GET", "/admin/v1/faults", nil, 200, nil) // a read of default uses nothing
+	full(2)
+	e.patchFaults(`{"drop_rate":0.1}`) // default is never refused, and counts once written
+	full(3)
+	// default idle, its last use two hours ago: it counts no more
+	reg := core.NamespacesKey(e.redis.Prefix)
+	e.rdb.ZAdd(context.Background(), reg, redis.Z{Score: float64(time.Now().Add(-2 * time.Hour).UnixMilli()), Member: core.DefaultNamespace})
+	full(2)
+}
+
 // --max-namespaces counts a namespace that went idle as a new one: a write
 // to it, once others took the places, is a 429 like any; and writes to
 // new namespaces at once take no more places than there are, each
@@ -531,6 +566,7 @@ func TestMaxNamespacesCountsTheIdleAndTheConcurrent(t *testing.T) {
 	e := newEnv(t, func(e *env) {
 		e.hooks = func(c *simulator.Config) { c.MaxNamespaces = 3 }
 	})
+	e.patchFaults(`{}`) // default in use
 	e.in("a").patchFaults(`{}`)
 	e.in("b").patchFaults(`{}`) // with default: three in use
 	// a and b go idle (their last use an hour and more ago)
@@ -551,6 +587,7 @@ func TestMaxNamespacesCountsTheIdleAndTheConcurrent(t *testing.T) {
 	f := newEnv(t, func(e *env) {
 		e.hooks = func(c *simulator.Config) { c.MaxNamespaces = 3 }
 	})
+	f.patchFaults(`{}`) // default in use
 	const n = 16
 	codes := make([]int, n)
 	named := make([]string, n)
@@ -593,6 +630,7 @@ func TestRefusedWritesMakeNoNamespaceInUse(t *testing.T) {
 	e := newEnv(t, withLimits(testLimits), func(e *env) {
 		e.hooks = func(c *simulator.Config) { c.MaxNamespaces = 2 }
 	})
+	e.patchFaults(`{}`) // default in use: one of the two places
 	for _, req := range []struct{ method, path, body string }{
 		{"PUT", "/admin/v1/clock", `{"scale": 0}`},
 		{"PATCH", "/admin/v1/faults", `{"drop_rate": 2}`},
