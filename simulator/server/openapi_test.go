@@ -479,34 +479,66 @@ func TestOpenAPIRefusals(t *testing.T) {
 	}
 }
 
-// TestOpenAPIServed checks that GET /openapi.json serves the embedded
-// document, byte for byte, as JSON.
+// TestOpenAPIServed checks that GET /openapi.json serves openapi.json as
+// JSON, byte for byte but for its servers: the one server it names is the
+// server as the request reached it, its scheme and Host, so that a client
+// made from the document calls the address it was fetched from. A Host the
+// server does not answer to is a 421, as on any route but the probes'.
 func TestOpenAPIServed(t *testing.T) {
-	e := newEnv(t)
-	resp, err := http.Get(e.url + "/openapi.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != 200 {
-		t.Fatalf("GET /openapi.json: status %d", resp.StatusCode)
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
-		t.Errorf("GET /openapi.json: Content-Type %q, want application/json", ct)
-	}
-	if !bytes.Equal(b, server.OpenAPI()) {
-		t.Errorf("GET /openapi.json: %d bytes, not the %d embedded", len(b), len(server.OpenAPI()))
-	}
+	e := newEnv(t, withServer(server.Config{AllowedHosts: []string{"smsim.test"}}))
 	file, err := os.ReadFile("openapi.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(file, server.OpenAPI()) {
 		t.Errorf("the embedded document is not openapi.json")
+	}
+	const fileServer = "\"url\": \"http://127.0.0.1:8080\",\n      \"description\": \"The default address (`--addr`, `SMSIM_ADDR`).\""
+	if n := strings.Count(string(file), fileServer); n != 1 {
+		t.Fatalf("openapi.json holds its default server %d times, want once", n)
+	}
+	get := func(host string) (*http.Response, []byte) {
+		t.Helper()
+		req, err := http.NewRequest("GET", e.url+"/openapi.json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, b
+	}
+	_, port, _ := strings.Cut(strings.TrimPrefix(e.url, "http://"), ":")
+	for _, host := range []string{"127.0.0.1:" + port, "localhost:" + port, "[::1]:" + port, "smsim.test:9443", "smsim.test"} {
+		resp, b := get(host)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET /openapi.json, Host %s: status %d %s", host, resp.StatusCode, b)
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("GET /openapi.json, Host %s: Content-Type %q, want application/json", host, ct)
+		}
+		want := strings.Replace(string(file), fileServer, fmt.Sprintf("\"url\": %q,\n      \"description\": \"This server, as the request for this document reached it.\"", "http://"+host), 1)
+		if string(b) != want {
+			t.Errorf("GET /openapi.json, Host %s: %d bytes, not openapi.json with its server the request's (%d bytes)", host, len(b), len(want))
+		}
+		var doc struct{ Servers []struct{ URL string } }
+		if err := json.Unmarshal(b, &doc); err != nil || len(doc.Servers) != 1 || doc.Servers[0].URL != "http://"+host {
+			t.Errorf("GET /openapi.json, Host %s: servers %+v (%v), want the one http://%s", host, doc.Servers, err, host)
+		}
+		if _, err := openapi3.NewLoader().LoadFromData(b); err != nil {
+			t.Errorf("GET /openapi.json, Host %s: not an OpenAPI document: %v", host, err)
+		}
+	}
+	resp, b := get("elsewhere.example:" + port)
+	if p := problemOf(t, b); resp.StatusCode != http.StatusMisdirectedRequest || !strings.HasPrefix(p.Detail, `Host: "elsewhere.example:`+port+`" is not a name this server answers to`) {
+		t.Errorf("GET /openapi.json, Host elsewhere.example: %d %s, want 421", resp.StatusCode, b)
 	}
 }
 
