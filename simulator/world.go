@@ -199,6 +199,7 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 		return nil, fmt.Errorf("namespace TTL %s: must be 0 (never) or at least the idle period (%s), "+
 			"so that a namespace in use keeps its keys", core.FormatDuration(ttl), core.FormatDuration(cfg.NamespaceIdle))
 	}
+	cfg.Limits.Unheard = core.CountsEveryListener(cfg.Redis)
 	w := &World{cfg: cfg, rdb: cfg.Redis, log: cfg.Log, reg: cfg.Registry, spaces: map[string]*Namespace{}, release: debug.FreeOSMemory, born: time.Now(),
 		self: strconv.FormatUint(rand.Uint64(), 36)}
 	w.rnd = core.NewSource()

@@ -3,6 +3,8 @@ package core
 import (
 	"math"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Limits bound the memory a process's namespaces hold in Redis, in real
@@ -23,6 +25,11 @@ type Limits struct {
 	// write; the namespace's long-lived keys (Keyspace.LongLived) are
 	// written afresh whenever a request uses it. 0: forever.
 	NamespaceTTL time.Duration
+	// Unheard tells that the store's PUBLISH answers every listener of a
+	// channel (CountsEveryListener), so that a script may stop publishing
+	// its events once one reached nobody (Bounds.Unheard). simulator.New
+	// sets it from the store's client.
+	Unheard bool
 }
 
 // Bounds are the limits as a script applies them to the keys it writes
@@ -34,6 +41,19 @@ type Bounds struct {
 	Live     int64   `json:"live"`      // any other key of the namespace, from its last write; 0: no expiry
 	InboxMax int     `json:"inbox_max"` // messages a folder keeps; 0: all
 	Scale    float64 `json:"scale"`     // simulated ms per real ms; 0: the clock is paused
+	// Unheard: PUBLISH answers every listener (Limits.Unheard), and a
+	// script publishes no more events on a channel once one reached nobody
+	// (the prelude's emit).
+	Unheard bool `json:"unheard,omitempty"`
+}
+
+// CountsEveryListener tells whether PUBLISH through rdb answers how many
+// listen to the channel, all of them: true for one Redis or the embedded
+// store, false for a cluster, whose nodes count only the listeners
+// connected to them.
+func CountsEveryListener(rdb redis.UniversalClient) bool {
+	_, cluster := rdb.(*redis.ClusterClient)
+	return !cluster
 }
 
 // BoundsOf answers the bounds of a namespace whose fault profile is f,
@@ -48,7 +68,7 @@ func (l Limits) BoundsOf(f Faults) Bounds {
 	if retain == 0 || (live > 0 && retain > live) {
 		retain = live
 	}
-	return Bounds{Retain: retain, Live: live, InboxMax: max(l.InboxMax, 0)}
+	return Bounds{Retain: retain, Live: live, InboxMax: max(l.InboxMax, 0), Unheard: l.Unheard}
 }
 
 // ms is d in whole milliseconds, rounded up (a key lives at least d), and

@@ -1,8 +1,11 @@
 package core_test
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"smsim/simulator/core"
 )
@@ -35,5 +38,21 @@ func TestBoundsOf(t *testing.T) {
 		if got := c.limits.BoundsOf(f); got != c.want {
 			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
 		}
+	}
+}
+
+// A cluster's PUBLISH counts only the listeners of the node it runs on, so
+// that an event that reached nobody there may still reach a listener of
+// another node: only one Redis lets a script stop publishing (Bounds.Unheard).
+func TestCountsEveryListener(t *testing.T) {
+	one := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer one.Close()
+	cluster := redis.NewClusterClient(&redis.ClusterOptions{ClusterSlots: func(context.Context) ([]redis.ClusterSlot, error) { return nil, nil }})
+	defer cluster.Close()
+	if !core.CountsEveryListener(one) || core.CountsEveryListener(cluster) {
+		t.Fatalf("one Redis %v, a cluster %v; want true, false", core.CountsEveryListener(one), core.CountsEveryListener(cluster))
+	}
+	if b := (core.Limits{Unheard: true}).BoundsOf(core.DefaultFaults()); !b.Unheard {
+		t.Fatalf("bounds %+v of limits with Unheard: want Unheard", b)
 	}
 }

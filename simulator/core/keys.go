@@ -64,7 +64,7 @@ var (
 		Writer:   "core.EventLog and every script that emits (the prelude's emit): fields `at` (simulated ms), `kind`, `data` (JSON); the webhooks read it through the consumer group `webhooks`",
 		Lifetime: "long-lived; its newest ~10000 entries (XADD MAXLEN ~)"}
 	keyLive = KeyDef{Name: "events:live", Type: "channel",
-		Writer:   "every event written (the prelude's emit) is published on it: id, at, kind, data, a line each; core.Subscriber listens to the channels of the namespaces a process's watchers follow",
+		Writer:   "every event written (the prelude's emit) is published on it: id, at, kind, data, a line each; core.Subscriber listens to the channels of the namespaces a process's watchers follow. On one Redis (and the embedded store), once an event of a script reached nobody, the script publishes no more: nobody can start listening while it runs; a watcher that starts later reads the log. On a cluster, whose nodes count only their own listeners, every event is published (core.CountsEveryListener)",
 		Lifetime: "nothing is stored: a Pub/Sub channel"}
 	keySeq = KeyDef{Name: "seq", Type: "hash", LongLived: true,
 		Writer:   "sequence numbers, each a field: `job` and `dead` (core.Scheduler), `filing`, `validation`, `resend` and `filings_swept` (the score in `filings` up to which submit.lua last looked for expired orders) (miit), `message`, `delivery`, `travel`, `failure` (gateway)",

@@ -154,10 +154,22 @@ end
 -- key and ':live'), from which the watchers of each process are fed
 -- (core.Subscriber): id, at, kind and data, a line each. It answers the
 -- event's id.
+--
+-- Where PUBLISH answers every listener of a channel (args.bounds.unheard:
+-- one Redis or the embedded store, not a cluster, whose nodes count only
+-- their own), a script publishes no more on a channel once an event there
+-- reached nobody: no one can start listening while a script runs, so the
+-- rest would reach nobody too. A listener that starts later reads the log.
+local unheard_counts = args.bounds ~= nil and args.bounds.unheard == true
+local unheard = {}
 local function emit(events_key, at, kind, data)
   if type(data) ~= 'string' then data = cjson.encode(data) end
   local id = redis.call('XADD', events_key, 'MAXLEN', '~', EVENT_LOG_LEN, '*', 'at', int(at), 'kind', kind, 'data', data)
-  redis.call('PUBLISH', events_key .. ':live', id .. '\n' .. int(at) .. '\n' .. kind .. '\n' .. data)
+  local live = events_key .. ':live'
+  if not unheard[live] then
+    local heard = redis.call('PUBLISH', live, id .. '\n' .. int(at) .. '\n' .. kind .. '\n' .. data)
+    if heard == 0 and unheard_counts then unheard[live] = true end
+  end
   return id
 end
 
