@@ -250,11 +250,16 @@ end
 -- Not at every call: the embedded store sorts the whole set to remove a
 -- range of it, so a set of thousands taken in at every message would take
 -- the store's time. The listing leaves out the numbers past the retention
--- that the set still holds.
+-- that the set still holds. The real time is read once a script: its
+-- numbers are written to at the same moment.
 local PHONES_PRUNE_EVERY = 64
+local known_at = nil
 local function know_phone(key, phone)
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if not known_at then
+    local t = redis.call('TIME')
+    known_at = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  local now = known_at
   local added = redis.call('ZADD', key, now, phone)
   if BOUNDS.retain > 0 and added == 1 and redis.call('ZCARD', key) % PHONES_PRUNE_EVERY == 0 then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', now - BOUNDS.retain))
