@@ -242,11 +242,16 @@ func runScenario(ctx context.Context, c *cli, args []string) int {
 func decodeScenarioFile(b []byte) (client.Scenario, error) {
 	var sc client.Scenario
 	if err := core.DecodeProfileBytes(b, new(core.Scenario)); err != nil {
-		// the decoder calls what it reads a request's body
-		return sc, errors.New(strings.TrimPrefix(err.Error(), "body: "))
+		return sc, ofFile(err)
 	}
 	if err := json.Unmarshal(b, &sc); err != nil {
 		return sc, err
 	}
 	return sc, nil
+}
+
+// ofFile is an error of decoding a file as the server decodes a request's
+// body, without the word "body" the decoder begins it with.
+func ofFile(err error) error {
+	return errors.New(strings.TrimPrefix(err.Error(), "body: "))
 }

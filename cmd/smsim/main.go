@@ -668,7 +668,7 @@ func readScenario(name, arg string) ([]byte, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: scenario %s: %v", name, arg, err)
+		return nil, fmt.Errorf("%s: scenario %s: %v", name, arg, ofFile(err))
 	}
 	return b, nil
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -152,6 +154,10 @@ func language(sc simulator.Config) any   { return sc.Language }
 func journalMax(sc simulator.Config) any { return sc.JournalMax }
 
 func TestBadSettingsExitWithUsageError(t *testing.T) {
+	twoValues := filepath.Join(t.TempDir(), "two.json")
+	if err := os.WriteFile(twoValues, []byte(`{"name":"quiet"} {}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		args []string
 		env  map[string]string
@@ -197,6 +203,7 @@ func TestBadSettingsExitWithUsageError(t *testing.T) {
 		{[]string{"--addr", "127.0.0.1:99999"}, nil, `smsim: --addr: "127.0.0.1:99999": the port must be 0 to 65535 or a service's name, got "99999"`},
 		{nil, map[string]string{"SMSIM_ADDR": "127.0.0.1:-1"}, `smsim: SMSIM_ADDR: "127.0.0.1:-1": the port must be 0 to 65535`},
 		{[]string{"--scenario", "no_such_day"}, nil, "scenario"},
+		{[]string{"--scenario", twoValues}, nil, "smsim: --scenario: scenario " + twoValues + ": holds more than one JSON value\n"},
 	} {
 		var stderr bytes.Buffer
 		code := run(context.Background(), c.args, env(c.env), io.Discard, &stderr)
