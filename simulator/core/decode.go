@@ -126,7 +126,7 @@ func wholeIntegers(b []byte, v any) []byte {
 		out = append(append(out, b[last:end-len(n)]...), plain...)
 		last = end
 	}}
-	w.value(reflect.TypeOf(v), "")
+	w.value(reflect.TypeOf(v))
 	if w.err != nil || out == nil {
 		return b
 	}
@@ -161,10 +161,19 @@ func wholeInteger(t reflect.Type, s string) (string, bool) {
 
 // mayHaveFractionOrExponent tells whether the JSON document b may hold a
 // number written with a fraction or an exponent: a '.', 'e' or 'E' right
-// after a digit outside its strings. Only then is there one to rewrite.
+// after a digit outside its strings. Only then is there one to rewrite. A
+// document nested deeper than the decoder reads (maxDecodeDepth) has none
+// to rewrite either: decoding refuses it, and no walk goes deeper first.
 func mayHaveFractionOrExponent(b []byte) bool {
+	depth, found := 0, false
 	for i := 0; i < len(b); i++ {
 		switch c := b[i]; {
+		case c == '[' || c == '{':
+			if depth++; depth > maxDecodeDepth {
+				return false
+			}
+		case c == ']' || c == '}':
+			depth--
 		case c == '"': // past the string, to its closing quote
 			for i++; i < len(b) && b[i] != '"'; i++ {
 				if b[i] == '\\' {
@@ -172,11 +181,15 @@ func mayHaveFractionOrExponent(b []byte) bool {
 				}
 			}
 		case (c == '.' || c == 'e' || c == 'E') && i > 0 && '0' <= b[i-1] && b[i-1] <= '9':
-			return true
+			found = true
 		}
 	}
-	return false
+	return found
 }
+
+// maxDecodeDepth is how deep encoding/json reads nested values: deeper, it
+// refuses the document.
+const maxDecodeDepth = 10_000
 
 func jsonError(err error) error {
 	var syn *json.SyntaxError

@@ -129,3 +129,31 @@ func TestDecodeStrictRefusesAHugeExponentCheaply(t *testing.T) {
 		t.Fatalf("refusing the number allocated %d MB", alloc>>20)
 	}
 }
+
+// A body nested deep, with a number written 5.0 where a whole number is
+// due, costs memory in proportion to its size: deeper than the decoder
+// reads, it is refused as it is; within that, reading where its numbers go
+// keeps no text of each level's path. The refusal of one 64 KiB body once
+// allocated gigabytes.
+func TestDecodeStrictReadsADeepBodyCheaply(t *testing.T) {
+	var v struct {
+		Count int `json:"count"`
+	}
+	deeper := (`{"count":1.0,"x":` + strings.Repeat("[", 70_000))[:64<<10]
+	within := `{"count":1.0,"x":` + strings.Repeat("[", 9_999) + strings.Repeat("]", 9_999) + `}`
+	for _, c := range []struct{ name, body, want string }{
+		{"deeper than the decoder reads", deeper, "body: not valid JSON at byte 10017: invalid character '[' exceeded max depth"},
+		{"within it", within, "x: unknown field"},
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		err := core.DecodeStrictBytes([]byte(c.body), &v)
+		runtime.ReadMemStats(&after)
+		if e, ok := err.(*core.Error); !ok || e.Detail != c.want {
+			t.Errorf("%s: decode: %v, want %q", c.name, err, c.want)
+		}
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+			t.Errorf("%s: decoding %d KiB allocated %d MB", c.name, len(c.body)>>10, alloc>>20)
+		}
+	}
+}

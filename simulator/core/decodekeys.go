@@ -33,7 +33,7 @@ func walkKeys(b []byte, v any, nulls bool) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	w := keyWalker{dec: dec, nulls: nulls}
-	w.value(reflect.TypeOf(v), "")
+	w.value(reflect.TypeOf(v))
 	return w.err
 }
 
@@ -45,6 +45,23 @@ type keyWalker struct {
 	// rather than refused (wholeIntegers)
 	number func(t reflect.Type, n json.Number)
 	err    error
+	// path holds the keys ("to", `"a b"`) and indexes ("[0]") down to the
+	// value being read, made into one text only for an error (at): a
+	// deeply nested document costs no text for each of its levels
+	path []string
+}
+
+// at answers the path of the value being read: website_admin.phone,
+// steps[0].count.
+func (w *keyWalker) at() string {
+	var b strings.Builder
+	for i, seg := range w.path {
+		if i > 0 && !strings.HasPrefix(seg, "[") {
+			b.WriteByte('.')
+		}
+		b.WriteString(seg)
+	}
+	return b.String()
 }
 
 var (
@@ -52,8 +69,8 @@ var (
 	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
-// value reads one value of type t (nil: any) at path.
-func (w *keyWalker) value(t reflect.Type, path string) {
+// value reads one value of type t (nil: any) at w.path.
+func (w *keyWalker) value(t reflect.Type) {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -65,8 +82,8 @@ func (w *keyWalker) value(t reflect.Type, path string) {
 		w.err = err
 		return
 	}
-	if tok == nil && w.nulls && t != nil && path != "" {
-		w.err = Invalid("%s: null; give a value, or leave the field out", path)
+	if tok == nil && w.nulls && t != nil && len(w.path) > 0 {
+		w.err = Invalid("%s: null; give a value, or leave the field out", w.at())
 		return
 	}
 	if n, ok := tok.(json.Number); ok && w.number != nil {
@@ -89,20 +106,21 @@ func (w *keyWalker) value(t reflect.Type, path string) {
 				return
 			}
 			key, _ := tok.(string)
-			at := keyPath(path, key)
+			w.path = append(w.path, keySegment(key))
 			if fields != nil {
 				f, ok := fields[key]
 				if !ok && w.number == nil {
 					if name, folds := foldedField(fields, key); folds {
-						w.err = Invalid("%s: unknown field; the field is %s", at, name)
+						w.err = Invalid("%s: unknown field; the field is %s", w.at(), name)
 					} else {
-						w.err = Invalid("%s: unknown field", at)
+						w.err = Invalid("%s: unknown field", w.at())
 					}
 					return
 				}
 				elem = f.typ // nil for an unknown key: any
 			}
-			w.value(elem, at)
+			w.value(elem)
+			w.path = w.path[:len(w.path)-1]
 		}
 		if w.err == nil {
 			_, w.err = w.dec.Token() // }
@@ -113,7 +131,9 @@ func (w *keyWalker) value(t reflect.Type, path string) {
 			elem = t.Elem()
 		}
 		for i := 0; w.err == nil && w.dec.More(); i++ {
-			w.value(elem, path+"["+strconv.Itoa(i)+"]")
+			w.path = append(w.path, "["+strconv.Itoa(i)+"]")
+			w.value(elem)
+			w.path = w.path[:len(w.path)-1]
 		}
 		if w.err == nil {
 			_, w.err = w.dec.Token() // ]
@@ -121,15 +141,12 @@ func (w *keyWalker) value(t reflect.Type, path string) {
 	}
 }
 
-// keyPath is the path of key in the object at path.
-func keyPath(path, key string) string {
+// keySegment is key as a path names it: quoted unless it is a plain name.
+func keySegment(key string) string {
 	if !plainName.MatchString(key) {
-		key = strconv.Quote(key)
+		return strconv.Quote(key)
 	}
-	if path == "" {
-		return key
-	}
-	return path + "." + key
+	return key
 }
 
 // foldedField answers the field that key names but for case.
