@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"smsim/simulator/core"
@@ -105,6 +106,18 @@ func (hs hosts) allows(host string) bool {
 	return IsLoopbackHost(name) || hs[normalHost(name)]
 }
 
+// portIsNumber tells whether host[:port] has no port, or one that is a
+// port's number: net/http takes a Host of other characters after its colon
+// (localhost:8080,x), which names no server, nor a URL of one.
+func portIsNumber(host string) bool {
+	_, port, err := net.SplitHostPort(host)
+	if err != nil || port == "" {
+		return true // no port: the name is judged alone
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	return err == nil && n <= 65535 && strings.Trim(port, "0123456789") == ""
+}
+
 // hostOnly drops the port of host[:port].
 func hostOnly(host string) string {
 	if h, _, err := net.SplitHostPort(host); err == nil {
@@ -158,6 +171,11 @@ func isJSONType(ct string) bool {
 // hands the others to next. pattern is the route the request matched, ""
 // for none.
 func (s *Server) guard(w http.ResponseWriter, r *http.Request, pattern string) bool {
+	if !operational[pattern] && !portIsNumber(r.Host) {
+		s.stats.refused.WithLabelValues("host").Inc()
+		writeProblem(w, http.StatusBadRequest, fmt.Sprintf("Host: %q: the port must be a number from 0 to 65535", r.Host))
+		return false
+	}
 	if !operational[pattern] && !s.hosts.allows(r.Host) {
 		s.stats.refused.WithLabelValues("host").Inc()
 		writeProblem(w, http.StatusMisdirectedRequest, fmt.Sprintf(

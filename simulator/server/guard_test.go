@@ -83,6 +83,10 @@ func TestGuardHost(t *testing.T) {
 			t.Errorf("%s %s Host %s: %d %s, want %d", c.method, c.path, c.host, status, body, c.want)
 		}
 	}
+	for _, host := range []string{"localhost:" + port + ",evil", "127.0.0.1:+80", "[::1]:99999", "localhost:8o"} {
+		status, _, body := guardRequest(t, "POST", e.url+"/admin/v1/reset", host, "", map[string]string{"Content-Type": jsonType})
+		wantGuard(t, "POST /admin/v1/reset Host "+host, status, body, 400, "urn:smsim:problem:invalid-input", `Host: "`+host+`": the port must be a number from 0 to 65535`)
+	}
 	if got := e.now(); !got.Equal(t0) {
 		t.Fatalf("clock %s after refused requests, want %s", got, t0)
 	}
