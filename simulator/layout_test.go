@@ -46,11 +46,13 @@ var smsimFloors = map[string][]string{
 	"smsim/simulator/people":             {"smsim/simulator/client"},
 	"smsim/simulator/simtest": {"smsim/simulator", "smsim/simulator/core", "smsim/simulator/server",
 		"smsim/simulator/client", "smsim/simulator/core/testkit", "smsim/simulator/core/redisstore"},
-	"smsim/simulator/load": {"smsim/simulator/client", "smsim/simulator/people"},
+	"smsim/simulator/load":          {"smsim/simulator/client", "smsim/simulator/people"},
+	"smsim/cmd/internal/gcheadroom": {},
 	"smsim/cmd/smsim-bench": {"smsim/simulator", "smsim/simulator/core", "smsim/simulator/server", "smsim/simulator/client",
-		"smsim/simulator/core/redisstore", "smsim/simulator/people", "smsim/simulator/load"},
+		"smsim/simulator/core/redisstore", "smsim/simulator/people", "smsim/simulator/load", "smsim/cmd/internal/gcheadroom"},
 	"smsim/cmd/smsim": {"smsim/simulator", "smsim/simulator/core", "smsim/simulator/server", "smsim/gateway",
-		"smsim/simulator/client", "smsim/simulator/people", "smsim/simulator/load", "smsim/simulator/core/redisstore"},
+		"smsim/simulator/client", "smsim/simulator/people", "smsim/simulator/load", "smsim/simulator/core/redisstore",
+		"smsim/cmd/internal/gcheadroom"},
 }
 
 func TestFloors(t *testing.T) {

@@ -62,6 +62,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"smsim/cmd/internal/gcheadroom"
 	"smsim/simulator"
 	"smsim/simulator/client"
 	"smsim/simulator/core"
@@ -95,6 +96,7 @@ type config struct {
 	idle       bool
 	soak       soakConfig
 	smsim      string
+	gcHeadroom int
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -124,12 +126,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&c.soak.retention, "soak-retention", time.Minute, "with --soak, smsim's --retention")
 	fs.IntVar(&c.stalled, "stalled", 0, "also measure that many sockets of /ws/events that never read: what each costs, how soon they are dropped, and other clients' p50 beside them (the smsim binary in a process of its own)")
 	fs.StringVar(&c.smsim, "smsim", "", "the smsim binary the scale measures run (default: built from ./cmd/smsim)")
+	fs.IntVar(&c.gcHeadroom, "gc-headroom", gcheadroom.DefaultMiB, "MiB this process's heap may grow by between two garbage collections, at least, as smsim's does by default (its smsim runs in it, and it drives the others): 0, as GOGC says")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
 		}
 		return 2
 	}
+	if c.gcHeadroom < 0 {
+		fmt.Fprintln(stderr, "smsim-bench: --gc-headroom must be 0 or more MiB")
+		return 2
+	}
+	defer gcheadroom.Start(uint64(c.gcHeadroom) << 20)()
 	if c.duration <= 0 || c.workers < 1 {
 		fmt.Fprintln(stderr, "smsim-bench: --duration must be more than 0 and --workers at least 1")
 		return 2

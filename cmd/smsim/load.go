@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"smsim/cmd/internal/gcheadroom"
 	"smsim/simulator"
 	"smsim/simulator/client"
 	"smsim/simulator/core"
@@ -96,9 +97,14 @@ func runLoad(ctx context.Context, c *cli, args []string) int {
 	f.BoolVar(&quiet, "quiet", false, "no live progress on standard error")
 	var retention time.Duration
 	f.DurationVar(&retention, "retention", defaultLoadRetention, "without --target: how long the smsim started in this process keeps what a flow finished (its order, its messages, its phones' folders) after its last write; 0: all, for the whole run")
+	headroom := f.Int("gc-headroom", gcheadroom.DefaultMiB, "MiB this process's heap may grow by between two garbage collections, at least, so that the driver's collections delay its measures less (and, without --target, its smsim's); 0: as GOGC says")
 	if code := c.parse(args, loadUsage, 0); code >= 0 {
 		return code
 	}
+	if *headroom < 0 {
+		return c.usageErr("--gc-headroom: must be 0 (as GOGC says) or more MiB, got %d", *headroom)
+	}
+	defer gcheadroom.Start(uint64(*headroom) << 20)()
 	if retention < 0 {
 		return c.usageErr("--retention: must be 0 (keep all) or more, got %s", retention)
 	}

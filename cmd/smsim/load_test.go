@@ -290,6 +290,7 @@ func TestLoadBadFlags(t *testing.T) {
 		{[]string{"--duration", "-1s"}, "--duration: must be more than 0"},
 		{[]string{"--duration", "soon"}, `smsim load: --duration: "soon" is not a value it takes`},
 		{[]string{"--scale", "0"}, "smsim load: --scale: must be at least 1 (real time) and at most 1000000 simulated seconds per real second, got 0\n"},
+		{[]string{"--gc-headroom", "-1"}, "smsim load: --gc-headroom: must be 0 (as GOGC says) or more MiB, got -1\n"},
 		{[]string{"--scale", "1e-9"}, "smsim load: --scale: must be at least 1 (real time) and at most 1000000 simulated seconds per real second, got 1e-09\n"},
 		{[]string{"--scale", "0.5"}, "smsim load: --scale: must be at least 1 (real time) and at most 1000000 simulated seconds per real second, got 0.5\n"},
 		{[]string{"--scale", "2000000"}, "smsim load: --scale: must be at least 1 (real time) and at most 1000000 simulated seconds per real second, got 2e+06\n"},

@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
+	"smsim/cmd/internal/gcheadroom"
 	"smsim/gateway"
 	"smsim/simulator"
 	"smsim/simulator/core"
@@ -63,6 +64,7 @@ type config struct {
 	retention       time.Duration
 	inboxMax        int
 	journalMax      int
+	gcHeadroom      int
 	webhookHosts    []string
 	allowedHosts    []string
 	adminToken      string
@@ -185,6 +187,7 @@ func parse(args []string, getenv func(string) string, help io.Writer) (config, e
 	fs.DurationVar(&c.retention, "retention", defaultRetention, "how long (real time) what is finished (orders, messages, phones' folders) stays in the store; a namespace's fault profile may set its own; 0: as long as what is under way, --namespace-ttl after its last write (for ever with --namespace-ttl 0)")
 	fs.IntVar(&c.inboxMax, "inbox-max", defaultInboxMax, "messages each folder of a phone keeps, the newest; 0: all")
 	fs.IntVar(&c.journalMax, "journal-max", core.DefaultJournalMax, "requests to the provider, MIIT and phone APIs each namespace's journal keeps, the newest (GET /admin/v1/requests); 0: no journal")
+	fs.IntVar(&c.gcHeadroom, "gc-headroom", gcheadroom.DefaultMiB, "MiB the heap may grow by between two garbage collections, at least (more when GOGC says so): fewer collections while serving fast, for that much resident memory; 0: as GOGC says")
 	fs.Func("webhook-host", "a host that webhooks may be posted to, any port of it, or host:port for that port only; on loopback (127.0.0.1:9000, localhost:9000) the ports given are the only ones open (repeat the flag, or separate entries with commas)", func(v string) error {
 		for _, e := range strings.Split(v, ",") {
 			e = strings.TrimSpace(e)
@@ -276,6 +279,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "smsim:", err)
 		return 2
 	}
+	if c.gcHeadroom < 0 {
+		fmt.Fprintf(stderr, "smsim: %s: must be 0 (as GOGC says) or more MiB, got %d\n", c.flag("gc-headroom"), c.gcHeadroom)
+		return 2
+	}
+	defer gcheadroom.Start(uint64(c.gcHeadroom) << 20)()
 	if err := checkExposure(c, log); err != nil {
 		fmt.Fprintln(stderr, "smsim:", err)
 		return 2

@@ -187,6 +187,7 @@ func TestBadSettingsExitWithUsageError(t *testing.T) {
 		{[]string{"--webhook-host", "127.0.0.1:0"}, nil, `"127.0.0.1:0": the port must be 1 to 65535`},
 		{[]string{"--allowed-host", "http://smsim.internal"}, nil, `--allowed-host: "http://smsim.internal" is not a host name or address (give it without a port)`},
 		{[]string{"--max-conns", "-1"}, nil, "--max-conns: must be 0 (from the limit of open files) or more, got -1"},
+		{[]string{"--gc-headroom", "-1"}, nil, "smsim: --gc-headroom: must be 0 (as GOGC says) or more MiB, got -1\n"},
 		{[]string{"--addr", "0.0.0.0:0"}, nil, "--addr: 0.0.0.0:0 listens beyond loopback, where anyone who reaches it could reset and drive the simulator: give --admin-token (or SMSIM_ADMIN_TOKEN), or --insecure to run it open"},
 		{[]string{"--addr", ":0"}, nil, "--addr: :0 listens beyond loopback"},
 		{nil, map[string]string{"SMSIM_ADDR": "[::]:0"}, "SMSIM_ADDR: [::]:0 listens beyond loopback"},

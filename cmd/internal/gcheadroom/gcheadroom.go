@@ -1,0 +1,88 @@
+// Package gcheadroom keeps Go's garbage collector from running more often
+// than a process can afford at speed: after each collection it sets the
+// collector's percentage (GOGC) so that the next one comes no sooner than
+// when the heap has grown by a given headroom, or by the percentage the
+// process started with, whichever is more.
+//
+// A process whose live heap is small — a server holding thousands of idle
+// sockets, a load driver — collects, at GOGC's 100%, each time it has
+// allocated about what it holds: at thousands of requests a second, every
+// second or so, and each collection's marking slows every goroutine that
+// allocates meanwhile. With a headroom of a few hundred megabytes it
+// collects a few times less often; a process whose live heap is larger than
+// the headroom collects as GOGC says. The price is the headroom in resident
+// memory while the process works. GOMEMLIMIT, when set, still bounds it.
+package gcheadroom
+
+import (
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync/atomic"
+)
+
+// DefaultMiB is the headroom smsim and its drivers keep by default, in
+// MiB: at 5,000 deliveries a second to 10,000 phone sockets, the
+// collector's marking set the deliveries' tail at GOGC's 100%, and no
+// longer at a headroom of this size.
+const DefaultMiB = 256
+
+// maxPercent bounds the percentage Start sets: a heap of a few kilobytes
+// would otherwise ask for millions.
+const maxPercent = 100_000
+
+// Start keeps at least headroom bytes of growth between two collections
+// from the next collection on, and answers a func that stops it and puts
+// back the percentage the process had. With headroom 0, or with the
+// collector off (GOGC=off), it does nothing.
+func Start(headroom uint64) (stop func()) {
+	base := debug.SetGCPercent(100)
+	debug.SetGCPercent(base)
+	if headroom == 0 || base < 0 {
+		return func() {}
+	}
+	var stopped atomic.Bool
+	samples := []metrics.Sample{
+		{Name: "/gc/heap/live:bytes"},
+		{Name: "/gc/scan/stack:bytes"},
+		{Name: "/gc/scan/globals:bytes"},
+	}
+	var arm func()
+	arm = func() {
+		// A finalizer runs once the collector found its object
+		// unreachable: once after each collection, re-armed each time.
+		runtime.SetFinalizer(new(sentinel), func(*sentinel) {
+			if stopped.Load() {
+				return
+			}
+			metrics.Read(samples)
+			debug.SetGCPercent(Percent(base, headroom, samples[0].Value.Uint64()+samples[1].Value.Uint64()+samples[2].Value.Uint64()))
+			arm()
+		})
+	}
+	arm()
+	return func() {
+		stopped.Store(true)
+		debug.SetGCPercent(base)
+	}
+}
+
+// Percent answers the collector's percentage that lets a heap whose
+// collection marked live bytes (with the stacks and globals it scanned)
+// grow by headroom before the next: base, or more when base would grow it
+// by less.
+func Percent(base int, headroom, live uint64) int {
+	if live == 0 {
+		return maxPercent
+	}
+	p := headroom * 100 / live
+	if p > maxPercent {
+		return maxPercent
+	}
+	return max(base, int(p))
+}
+
+// sentinel is an object whose only use is to be collected. It is larger
+// than the allocator's tiny objects, which share blocks with others and
+// may never be freed alone.
+type sentinel struct{ _ [32]byte }

@@ -1,0 +1,70 @@
+package gcheadroom_test
+
+import (
+	"runtime"
+	"runtime/debug"
+	"testing"
+
+	"smsim/cmd/internal/gcheadroom"
+)
+
+// The percentage lets the heap grow by the headroom at least, and by the
+// process's own percentage when that is more.
+func TestPercent(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct {
+		base           int
+		headroom, live uint64
+		want           int
+	}{
+		{100, 256 * mib, 64 * mib, 400},  // a small heap: the headroom
+		{100, 256 * mib, 300 * mib, 100}, // a larger one: GOGC's
+		{200, 256 * mib, 256 * mib, 200},
+		{100, 256 * mib, 1000, 100_000}, // at most 100,000%
+		{100, 256 * mib, 0, 100_000},
+	} {
+		if got := gcheadroom.Percent(c.base, c.headroom, c.live); got != c.want {
+			t.Errorf("Percent(%d, %d, %d) = %d, want %d", c.base, c.headroom, c.live, got, c.want)
+		}
+	}
+}
+
+// After a collection the collector's percentage is the headroom's, and
+// stopping puts back the process's own.
+func TestStartSetsThePercentAfterEachCollection(t *testing.T) {
+	base := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(base)
+	stop := gcheadroom.Start(1 << 30)
+	got := 100
+	for range 100 { // the finalizer runs after a collection, on its own goroutine
+		runtime.GC()
+		runtime.Gosched()
+		got = debug.SetGCPercent(-1)
+		debug.SetGCPercent(got)
+		if got > 100 {
+			break
+		}
+	}
+	// a test binary's heap is a few megabytes: 1 GiB of headroom is
+	// hundreds of times it
+	if got < 1000 {
+		t.Fatalf("percent %d after collections with 1 GiB of headroom, want at least 1000", got)
+	}
+	stop()
+	if p := debug.SetGCPercent(100); p != 100 {
+		t.Fatalf("percent %d after stop, want the process's 100", p)
+	}
+}
+
+// With the collector off (GOGC=off), Start leaves it off.
+func TestStartLeavesTheCollectorOff(t *testing.T) {
+	base := debug.SetGCPercent(-1)
+	defer debug.SetGCPercent(base)
+	stop := gcheadroom.Start(1 << 30)
+	defer stop()
+	runtime.GC()
+	runtime.Gosched()
+	if p := debug.SetGCPercent(-1); p != -1 {
+		t.Fatalf("percent %d, want -1 (off)", p)
+	}
+}
