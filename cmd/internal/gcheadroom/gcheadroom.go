@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 	"sync/atomic"
 )
 
@@ -31,16 +32,31 @@ const DefaultMiB = 256
 // would otherwise ask for millions.
 const maxPercent = 100_000
 
+// Whether a Start is under way: the collector's percentage is the
+// process's, so a Start while another is under way (a process that serves
+// and drives) does nothing, and the first one's stop puts back what the
+// process had.
+var (
+	mu      sync.Mutex
+	started bool
+)
+
 // Start keeps at least headroom bytes of growth between two collections
 // from the next collection on, and answers a func that stops it and puts
-// back the percentage the process had. With headroom 0, or with the
-// collector off (GOGC=off), it does nothing.
+// back the percentage the process had. With headroom 0, with the collector
+// off (GOGC=off), or while another Start is under way, it does nothing.
 func Start(headroom uint64) (stop func()) {
-	base := debug.SetGCPercent(100)
-	debug.SetGCPercent(base)
-	if headroom == 0 || base < 0 {
+	mu.Lock()
+	defer mu.Unlock()
+	if started || headroom == 0 {
 		return func() {}
 	}
+	from := debug.SetGCPercent(100)
+	debug.SetGCPercent(from)
+	if from < 0 {
+		return func() {}
+	}
+	started = true
 	var stopped atomic.Bool
 	samples := []metrics.Sample{
 		{Name: "/gc/heap/live:bytes"},
@@ -52,18 +68,25 @@ func Start(headroom uint64) (stop func()) {
 		// A finalizer runs once the collector found its object
 		// unreachable: once after each collection, re-armed each time.
 		runtime.SetFinalizer(new(sentinel), func(*sentinel) {
+			mu.Lock()
+			defer mu.Unlock()
 			if stopped.Load() {
 				return
 			}
 			metrics.Read(samples)
-			debug.SetGCPercent(Percent(base, headroom, samples[0].Value.Uint64()+samples[1].Value.Uint64()+samples[2].Value.Uint64()))
+			debug.SetGCPercent(Percent(from, headroom, samples[0].Value.Uint64()+samples[1].Value.Uint64()+samples[2].Value.Uint64()))
 			arm()
 		})
 	}
 	arm()
 	return func() {
-		stopped.Store(true)
-		debug.SetGCPercent(base)
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped.Swap(true) {
+			return
+		}
+		started = false
+		debug.SetGCPercent(from)
 	}
 }
 

@@ -68,3 +68,27 @@ func TestStartLeavesTheCollectorOff(t *testing.T) {
 		t.Fatalf("percent %d, want -1 (off)", p)
 	}
 }
+
+// A Start while another is under way does nothing: once the first one's
+// stop put back the process's percentage, a later stop of the other does
+// not set the first one's tuned percentage again.
+func TestStartWithinAStartKeepsTheFirst(t *testing.T) {
+	base := debug.SetGCPercent(150)
+	defer debug.SetGCPercent(base)
+	first := gcheadroom.Start(1 << 30)
+	for range 100 { // until the first one's percentage is set
+		runtime.GC()
+		runtime.Gosched()
+		p := debug.SetGCPercent(-1)
+		debug.SetGCPercent(p)
+		if p > 150 {
+			break
+		}
+	}
+	second := gcheadroom.Start(1 << 30)
+	first()
+	second()
+	if p := debug.SetGCPercent(150); p != 150 {
+		t.Fatalf("percent %d after both stopped, want the process's 150", p)
+	}
+}
