@@ -332,7 +332,8 @@ func (w *World) Stop() {
 
 // releaseEvery is how often at most supervise gives the memory of the
 // namespaces it dropped back to the system. Go's collector keeps up to
-// twice what the heap holds, and without allocations no collection runs:
+// twice what the heap holds (more with a headroom between collections:
+// the binary's --gc-headroom), and without allocations no collection runs:
 // 10,000 namespaces that went idle on the embedded store left the process
 // at 390 MB resident, 255 MB once given back. Giving back is a whole
 // collection (debug.FreeOSMemory), hence at most once a minute.

@@ -93,17 +93,22 @@ func Start(headroom uint64) (stop func()) {
 // Percent answers the collector's percentage that lets a heap whose
 // collection marked live bytes (with the stacks and globals it scanned)
 // grow by headroom before the next: base, or more when base would grow it
-// by less.
+// by less. The runtime grows its least heap (4 MiB) by the same
+// percentage, so a heap of less than that would get far more than the
+// headroom: the percentage stops where that least heap reaches live and
+// the headroom together.
 func Percent(base int, headroom, live uint64) int {
-	if live == 0 {
-		return maxPercent
+	p := uint64(maxPercent)
+	if live > 0 {
+		p = min(p, headroom*100/live)
 	}
-	p := headroom * 100 / live
-	if p > maxPercent {
-		return maxPercent
-	}
+	p = min(p, (live+headroom)*100/runtimeHeapMinimum)
 	return max(base, int(p))
 }
+
+// runtimeHeapMinimum is the runtime's least heap goal at a percentage of
+// 100 (defaultHeapMinimum), which it scales by the percentage.
+const runtimeHeapMinimum = 4 << 20
 
 // sentinel is an object whose only use is to be collected. It is larger
 // than the allocator's tiny objects, which share blocks with others and

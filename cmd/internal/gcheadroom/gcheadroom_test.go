@@ -3,6 +3,7 @@ package gcheadroom_test
 import (
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 
 	"smsim/cmd/internal/gcheadroom"
@@ -20,8 +21,11 @@ func TestPercent(t *testing.T) {
 		{100, 256 * mib, 64 * mib, 400},  // a small heap: the headroom
 		{100, 256 * mib, 300 * mib, 100}, // a larger one: GOGC's
 		{200, 256 * mib, 256 * mib, 200},
-		{100, 256 * mib, 1000, 100_000}, // at most 100,000%
-		{100, 256 * mib, 0, 100_000},
+		{100, 256 * mib, 1000, 6400}, // the least heap, 4 MiB, grown as much: about the headroom
+		{100, 256 * mib, 0, 6400},
+		{100, 256 * mib, 3 * mib, 6475},
+		{100, 256 * mib, 8 * mib, 3200},
+		{100, 1 << 50, 1 << 30, 100_000}, // at most 100,000%
 	} {
 		if got := gcheadroom.Percent(c.base, c.headroom, c.live); got != c.want {
 			t.Errorf("Percent(%d, %d, %d) = %d, want %d", c.base, c.headroom, c.live, got, c.want)
@@ -90,5 +94,34 @@ func TestStartWithinAStartKeepsTheFirst(t *testing.T) {
 	second()
 	if p := debug.SetGCPercent(150); p != 150 {
 		t.Fatalf("percent %d after both stopped, want the process's 150", p)
+	}
+}
+
+// After a collection of a small heap, the runtime's goal for the next is
+// the heap and the headroom, not its least heap grown by the percentage.
+func TestGoalIsTheHeadroomForASmallHeap(t *testing.T) {
+	base := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(base)
+	const headroom = 64 << 20
+	stop := gcheadroom.Start(headroom)
+	defer stop()
+	s := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}, {Name: "/gc/heap/live:bytes"}}
+	for range 100 {
+		runtime.GC()
+		runtime.Gosched()
+		p := debug.SetGCPercent(-1)
+		debug.SetGCPercent(p)
+		if p > 100 {
+			break
+		}
+	}
+	runtime.GC() // with the percentage set: the goal it makes
+	metrics.Read(s)
+	goal, live := s[0].Value.Uint64(), s[1].Value.Uint64()
+	if goal > live+2*headroom {
+		t.Fatalf("goal %d MiB after a collection of %d MiB with %d MiB of headroom, want about %d MiB", goal>>20, live>>20, headroom>>20, (live+headroom)>>20)
+	}
+	if goal < live+headroom/2 {
+		t.Fatalf("goal %d MiB after a collection of %d MiB with %d MiB of headroom: the headroom is not kept", goal>>20, live>>20, headroom>>20)
 	}
 }
