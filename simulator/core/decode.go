@@ -161,9 +161,10 @@ func wholeInteger(t reflect.Type, s string) (string, bool) {
 
 // mayHaveFractionOrExponent tells whether the JSON document b may hold a
 // number written with a fraction or an exponent: a '.', 'e' or 'E' right
-// after a digit outside its strings. Only then is there one to rewrite. A
-// document nested deeper than the decoder reads (maxDecodeDepth) has none
-// to rewrite either: decoding refuses it, and no walk goes deeper first.
+// after a digit outside its strings, in its first value (decoding refuses
+// anything after it). Only then is there one to rewrite. A document nested
+// deeper than the decoder reads (maxDecodeDepth) has none to rewrite
+// either: decoding refuses it, and no walk goes deeper first.
 func mayHaveFractionOrExponent(b []byte) bool {
 	depth, found := 0, false
 	for i := 0; i < len(b); i++ {
@@ -173,7 +174,9 @@ func mayHaveFractionOrExponent(b []byte) bool {
 				return false
 			}
 		case c == ']' || c == '}':
-			depth--
+			if depth--; depth == 0 {
+				return found // the first value ends: what follows is refused as more than one
+			}
 		case c == '"': // past the string, to its closing quote
 			for i++; i < len(b) && b[i] != '"'; i++ {
 				if b[i] == '\\' {

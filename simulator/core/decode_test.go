@@ -141,7 +141,9 @@ func TestDecodeStrictReadsADeepBodyCheaply(t *testing.T) {
 	}
 	deeper := (`{"count":1.0,"x":` + strings.Repeat("[", 70_000))[:64<<10]
 	within := `{"count":1.0,"x":` + strings.Repeat("[", 9_999) + strings.Repeat("]", 9_999) + `}`
+	deepAfter := `{"count":5.0}` + strings.Repeat("[", 10_001)
 	for _, c := range []struct{ name, body, want string }{
+		{"deep after its value", deepAfter, "body: holds more than one JSON value"},
 		{"deeper than the decoder reads", deeper, "body: not valid JSON at byte 10017: invalid character '[' exceeded max depth"},
 		{"within it", within, "x: unknown field"},
 	} {
