@@ -106,16 +106,29 @@ func (hs hosts) allows(host string) bool {
 	return IsLoopbackHost(name) || hs[normalHost(name)]
 }
 
-// portIsNumber tells whether host[:port] has no port, or one that is a
-// port's number: net/http takes a Host of other characters after its colon
-// (localhost:8080,x), which names no server, nor a URL of one.
-func portIsNumber(host string) bool {
-	_, port, err := net.SplitHostPort(host)
-	if err != nil || port == "" {
-		return true // no port: the name is judged alone
+// wellFormedHost tells whether host[:port] is a host name (letters,
+// digits, '-', '_' and dots) or an IP address, with no port or a port's
+// number: net/http takes a Host of other characters (localhost:8080,x;
+// evil,x.localhost), which names no server, nor a URL of one.
+func wellFormedHost(host string) bool {
+	name, port, err := net.SplitHostPort(host)
+	if err != nil {
+		name, port = host, "" // no port
 	}
-	n, err := strconv.ParseUint(port, 10, 16)
-	return err == nil && n <= 65535 && strings.Trim(port, "0123456789") == ""
+	if port != "" {
+		n, err := strconv.ParseUint(port, 10, 16)
+		if err != nil || n > 65535 || strings.Trim(port, "0123456789") != "" {
+			return false
+		}
+	}
+	if strings.HasPrefix(host, "[") { // an IPv6 address, which SplitHostPort gives without its brackets
+		name = strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")
+		return net.ParseIP(name) != nil && strings.Contains(name, ":")
+	}
+	if net.ParseIP(name) != nil {
+		return true
+	}
+	return name != "" && strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == ""
 }
 
 // hostOnly drops the port of host[:port].
@@ -171,9 +184,9 @@ func isJSONType(ct string) bool {
 // hands the others to next. pattern is the route the request matched, ""
 // for none.
 func (s *Server) guard(w http.ResponseWriter, r *http.Request, pattern string) bool {
-	if !operational[pattern] && !portIsNumber(r.Host) {
+	if !operational[pattern] && !wellFormedHost(r.Host) {
 		s.stats.refused.WithLabelValues("host").Inc()
-		writeProblem(w, http.StatusBadRequest, fmt.Sprintf("Host: %q: the port must be a number from 0 to 65535", r.Host))
+		writeProblem(w, http.StatusBadRequest, fmt.Sprintf("Host: %q: not a host name or address with, if any, a port from 0 to 65535", r.Host))
 		return false
 	}
 	if !operational[pattern] && !s.hosts.allows(r.Host) {

@@ -83,9 +83,15 @@ func TestGuardHost(t *testing.T) {
 			t.Errorf("%s %s Host %s: %d %s, want %d", c.method, c.path, c.host, status, body, c.want)
 		}
 	}
-	for _, host := range []string{"localhost:" + port + ",evil", "127.0.0.1:+80", "[::1]:99999", "localhost:8o"} {
+	for _, host := range []string{"localhost:" + port + ",evil", "127.0.0.1:+80", "[::1]:99999", "localhost:8o",
+		"evil,x.localhost:" + port, "evil.example;.localhost", "[localhost]:" + port} {
 		status, _, body := guardRequest(t, "POST", e.url+"/admin/v1/reset", host, "", map[string]string{"Content-Type": jsonType})
-		wantGuard(t, "POST /admin/v1/reset Host "+host, status, body, 400, "urn:smsim:problem:invalid-input", `Host: "`+host+`": the port must be a number from 0 to 65535`)
+		wantGuard(t, "POST /admin/v1/reset Host "+host, status, body, 400, "urn:smsim:problem:invalid-input", `Host: "`+host+`": not a host name or address with, if any, a port from 0 to 65535`)
+	}
+	for _, host := range []string{"localhost:", "[::1]", "my_box.localhost:" + port, "LOCALHOST.:" + port, "127.0.0.1:0080"} {
+		if status, _, body := guardRequest(t, "GET", e.url+"/admin/v1/clock", host, "", nil); status != 200 {
+			t.Errorf("GET /admin/v1/clock Host %s: %d %s, want 200", host, status, body)
+		}
 	}
 	if got := e.now(); !got.Equal(t0) {
 		t.Fatalf("clock %s after refused requests, want %s", got, t0)
