@@ -563,19 +563,9 @@ func TestEventsNobodyHearsArePublishedOnceAScript(t *testing.T) {
 	if calls["PUBLISH"] != calls["XADD"] {
 		t.Fatalf("a flow watched: %d XADD, %d PUBLISH; want every event published", calls["XADD"], calls["PUBLISH"])
 	}
-	var logged, seen []string
+	var logged []string
 	for _, r := range e.events(last[len(last)-1].ID).Events {
 		logged = append(logged, r.ID+" "+r.Kind)
 	}
-	for len(seen) < len(logged) {
-		ws.SetReadDeadline(time.Now().Add(5 * time.Second))
-		var r core.Record
-		if err := ws.ReadJSON(&r); err != nil {
-			t.Fatalf("after %d events of %d: %v", len(seen), len(logged), err)
-		}
-		seen = append(seen, r.ID+" "+r.Kind)
-	}
-	if strings.Join(seen, "\n") != strings.Join(logged, "\n") {
-		t.Fatalf("the socket saw\n%s\nthe log holds\n%s", strings.Join(seen, "\n"), strings.Join(logged, "\n"))
-	}
+	wantSocketSees(t, ws, logged)
 }

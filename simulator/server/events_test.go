@@ -164,6 +164,21 @@ func TestEventSocketFollowsAnAdvanceInRuns(t *testing.T) {
 	if len(logged) < 40*6 {
 		t.Fatalf("%d events in the log after the advance, want the 40 syncs' 6 each", len(logged))
 	}
+	wantSocketSees(t, ws, logged)
+	if refused.n.Load() == 0 {
+		t.Fatal("no script refused its place in a run: the case is not made")
+	}
+	for _, m := range families(t, e.reg)["smsim_redis_errors_total"].GetMetric() {
+		if v := m.GetCounter().GetValue(); v != 0 {
+			t.Errorf("smsim_redis_errors_total %v: %v, want none", m.GetLabel(), v)
+		}
+	}
+}
+
+// wantSocketSees reads from the event socket ws as many events as logged
+// lists ("id kind", in the log's order), and fails unless they are those.
+func wantSocketSees(t *testing.T, ws *websocket.Conn, logged []string) {
+	t.Helper()
 	var seen []string
 	for len(seen) < len(logged) {
 		ws.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -175,14 +190,6 @@ func TestEventSocketFollowsAnAdvanceInRuns(t *testing.T) {
 	}
 	if strings.Join(seen, "\n") != strings.Join(logged, "\n") {
 		t.Fatalf("the socket saw\n%s\nthe log holds\n%s", strings.Join(seen, "\n"), strings.Join(logged, "\n"))
-	}
-	if refused.n.Load() == 0 {
-		t.Fatal("no script refused its place in a run: the case is not made")
-	}
-	for _, m := range families(t, e.reg)["smsim_redis_errors_total"].GetMetric() {
-		if v := m.GetCounter().GetValue(); v != 0 {
-			t.Errorf("smsim_redis_errors_total %v: %v, want none", m.GetLabel(), v)
-		}
 	}
 }
 

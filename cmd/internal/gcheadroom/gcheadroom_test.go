@@ -39,16 +39,7 @@ func TestStartSetsThePercentAfterEachCollection(t *testing.T) {
 	base := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(base)
 	stop := gcheadroom.Start(1 << 30)
-	got := 100
-	for range 100 { // the finalizer runs after a collection, on its own goroutine
-		runtime.GC()
-		runtime.Gosched()
-		got = debug.SetGCPercent(-1)
-		debug.SetGCPercent(got)
-		if got > 100 {
-			break
-		}
-	}
+	got := collectUntilAbove(100)
 	// a test binary's heap is a few megabytes: 1 GiB of headroom is
 	// hundreds of times it
 	if got < 1000 {
@@ -80,15 +71,7 @@ func TestStartWithinAStartKeepsTheFirst(t *testing.T) {
 	base := debug.SetGCPercent(150)
 	defer debug.SetGCPercent(base)
 	first := gcheadroom.Start(1 << 30)
-	for range 100 { // until the first one's percentage is set
-		runtime.GC()
-		runtime.Gosched()
-		p := debug.SetGCPercent(-1)
-		debug.SetGCPercent(p)
-		if p > 150 {
-			break
-		}
-	}
+	collectUntilAbove(150) // the first one's percentage is set
 	second := gcheadroom.Start(1 << 30)
 	first()
 	second()
@@ -106,15 +89,7 @@ func TestGoalIsTheHeadroomForASmallHeap(t *testing.T) {
 	stop := gcheadroom.Start(headroom)
 	defer stop()
 	s := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}, {Name: "/gc/heap/live:bytes"}}
-	for range 100 {
-		runtime.GC()
-		runtime.Gosched()
-		p := debug.SetGCPercent(-1)
-		debug.SetGCPercent(p)
-		if p > 100 {
-			break
-		}
-	}
+	collectUntilAbove(100)
 	runtime.GC() // with the percentage set: the goal it makes
 	metrics.Read(s)
 	goal, live := s[0].Value.Uint64(), s[1].Value.Uint64()
@@ -124,4 +99,21 @@ func TestGoalIsTheHeadroomForASmallHeap(t *testing.T) {
 	if goal < live+headroom/2 {
 		t.Fatalf("goal %d MiB after a collection of %d MiB with %d MiB of headroom: the headroom is not kept", goal>>20, live>>20, headroom>>20)
 	}
+}
+
+// collectUntilAbove collects until the collector's percentage is above p,
+// at most a hundred times, and answers the percentage: Start's finalizer
+// sets it after a collection, on a goroutine of its own.
+func collectUntilAbove(p int) int {
+	got := p
+	for range 100 {
+		runtime.GC()
+		runtime.Gosched()
+		got = debug.SetGCPercent(-1)
+		debug.SetGCPercent(got)
+		if got > p {
+			break
+		}
+	}
+	return got
 }
