@@ -20,6 +20,7 @@ import (
 	"runtime/metrics"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // DefaultMiB is the headroom smsim and its drivers keep by default, in
@@ -45,7 +46,27 @@ var (
 // from the next collection on, and answers a func that stops it and puts
 // back the percentage the process had. With headroom 0, with the collector
 // off (GOGC=off), or while another Start is under way, it does nothing.
+//
+// Go keeps up to the headroom resident once the process has gone quiet:
+// every quietEvery, Start looks at what the process allocated since, and
+// when that is less than a 64th of the headroom, it gives the memory the
+// heap does not hold back to the system (debug.FreeOSMemory), once a quiet
+// spell.
 func Start(headroom uint64) (stop func()) {
+	t := time.NewTicker(quietEvery)
+	end := start(headroom, t.C, debug.FreeOSMemory)
+	return func() {
+		end()
+		t.Stop()
+	}
+}
+
+// quietEvery is how often Start looks whether the process has gone quiet.
+const quietEvery = 30 * time.Second
+
+// start is Start with the ticks at which it looks whether the process has
+// gone quiet, and what it calls then to give memory back.
+func start(headroom uint64, ticks <-chan time.Time, release func()) (stop func()) {
 	mu.Lock()
 	defer mu.Unlock()
 	if started || headroom == 0 {
@@ -79,14 +100,42 @@ func Start(headroom uint64) (stop func()) {
 		})
 	}
 	arm()
+	done := make(chan struct{})
+	go watchQuiet(headroom/64, ticks, done, release)
 	return func() {
 		mu.Lock()
 		defer mu.Unlock()
 		if stopped.Swap(true) {
 			return
 		}
+		close(done)
 		started = false
 		debug.SetGCPercent(from)
+	}
+}
+
+// watchQuiet calls release at a tick when the process allocated less than
+// quiet bytes since the tick before, once until it allocates more again.
+func watchQuiet(quiet uint64, ticks <-chan time.Time, done <-chan struct{}, release func()) {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(s)
+	last, released := s[0].Value.Uint64(), false
+	for {
+		select {
+		case <-done:
+			return
+		case <-ticks:
+		}
+		metrics.Read(s)
+		now := s[0].Value.Uint64()
+		switch calm := now-last < quiet; {
+		case calm && !released:
+			release()
+			released = true
+		case !calm:
+			released = false
+		}
+		last = now
 	}
 }
 

@@ -4,7 +4,9 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"smsim/cmd/internal/gcheadroom"
 )
@@ -117,3 +119,35 @@ func collectUntilAbove(p int) int {
 	}
 	return got
 }
+
+// Once the process has gone quiet between two looks, the memory the heap
+// does not hold goes back to the system, once until it allocates again.
+// A tick sent is taken only once the look before it is done.
+func TestQuietProcessGivesMemoryBack(t *testing.T) {
+	base := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(base)
+	ticks := make(chan time.Time)
+	var released atomic.Int32
+	stop := gcheadroom.StartWith(1<<30, ticks, func() { released.Add(1) }) // quiet: under 16 MiB between looks
+	defer stop()
+	tick := func() { ticks <- time.Time{} }
+	tick()
+	tick()
+	tick() // the first look found it quiet, the second still quiet
+	if n := released.Load(); n != 1 {
+		t.Fatalf("%d releases over three quiet looks, want 1", n)
+	}
+	for range 64 {
+		sink = make([]byte, 1<<20)
+	}
+	sink = nil
+	tick() // busy: 64 MiB since the look before
+	tick() // quiet again
+	tick()
+	if n := released.Load(); n != 2 {
+		t.Fatalf("%d releases, want 2: once more after the process allocated and went quiet again", n)
+	}
+}
+
+// sink holds what a test allocates, so that the allocation is made.
+var sink []byte
