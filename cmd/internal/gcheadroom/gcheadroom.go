@@ -15,6 +15,7 @@
 package gcheadroom
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -72,9 +73,8 @@ func start(headroom uint64, ticks <-chan time.Time, release func()) (stop func()
 	if started || headroom == 0 {
 		return func() {}
 	}
-	from := debug.SetGCPercent(100)
-	debug.SetGCPercent(from)
-	if from < 0 {
+	from, on := gcPercent()
+	if !on {
 		return func() {}
 	}
 	started = true
@@ -112,6 +112,19 @@ func start(headroom uint64, ticks <-chan time.Time, release func()) (stop func()
 		started = false
 		debug.SetGCPercent(from)
 	}
+}
+
+// gcPercent answers the collector's percentage as it stands, read without
+// setting it (which could start a collection), and false when the
+// collector is off (GOGC=off, which the runtime reports as -1).
+func gcPercent() (int, bool) {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	p := s[0].Value.Uint64()
+	if p > math.MaxInt32 {
+		return 0, false
+	}
+	return int(p), true
 }
 
 // watchQuiet calls release at a tick when the process allocated less than
