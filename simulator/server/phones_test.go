@@ -1207,7 +1207,13 @@ func TestPhoneNumberForms(t *testing.T) {
 	// a socket under the 86 form gets deliveries to the plain number
 	c := e.dial("86" + phoneA)
 	id4 := e.gwSend("95187", phoneA, "to the socket")
-	if m, _ := readFrame(t, c); m.ID != id4 || m.Phone != phoneA {
+	m, _ := readFrame(t, c)
+	if m.ID == blocked {
+		// delivered a moment before the socket opened: the live channel
+		// may still bring it (the socket without ?after= starts there)
+		m, _ = readFrame(t, c)
+	}
+	if m.ID != id4 || m.Phone != phoneA {
 		t.Fatalf("frame %+v, want %s to %s", m, id4, phoneA)
 	}
 }
