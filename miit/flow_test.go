@@ -751,7 +751,8 @@ func TestSyncsInRunsDoWhatOneAtATimeDoes(t *testing.T) {
 	}
 }
 
-// runCount counts the pipelines of more than one script a client sends.
+// runCount counts the pipelines of more than one job's script a client
+// sends.
 type runCount struct {
 	mu sync.Mutex
 	n  int
@@ -761,13 +762,15 @@ func (c *runCount) DialHook(next redis.DialHook) redis.DialHook          { retur
 func (c *runCount) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
 func (c *runCount) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		scripts := 0
+		jobs := 0 // the scripts' own calls, or the jobs of a script's run form (an argument each)
 		for _, cmd := range cmds {
 			if cmd.Name() == "evalsha" {
-				scripts++
+				args := cmd.Args()
+				keys, _ := args[2].(int)
+				jobs += max(1, len(args)-3-keys)
 			}
 		}
-		if scripts > 1 {
+		if jobs > 1 {
 			c.mu.Lock()
 			c.n++
 			c.mu.Unlock()

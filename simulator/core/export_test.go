@@ -24,3 +24,9 @@ func ScriptHash[A any](s *Script[A]) string { return s.s.Hash() }
 // MarkLoaded has the scheduler take the script of hash as loaded, as if
 // it had sent it before: a store that does not hold it answers NOSCRIPT.
 func MarkLoaded(s *Scheduler, hash string) { s.loaded.Store(hash, true) }
+
+// RunFormText is the text of a script's run form (runForm).
+func RunFormText[A any](s *Script[A]) string {
+	s.run.script()
+	return s.run.text
+}

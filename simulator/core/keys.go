@@ -76,7 +76,7 @@ var (
 		Writer:   "core.Scheduler (claim.lua, claim_jobs.lua): the claimed jobs, scored by the end of their lease (real ms)",
 		Lifetime: "long-lived; a job until it is carried out, or back to `sched:due` when its lease ends (requeue.lua) or its batch is put back (release.lua)"}
 	keySchedRun = KeyDef{Name: "sched:run:<token>", Type: "string",
-		Writer:   "core.Scheduler, for a run of jobs whose scripts go to Redis in one round trip (the prelude's run_refusal and with_due_now): `<place>:<due>`, the place in the run of the last script that came to its end, and the earliest due time (simulated ms) of the jobs the run scheduled",
+		Writer:   "core.Scheduler, for a run of jobs whose scripts go to Redis in one round trip, as calls of their scripts' run forms (run.lua; the prelude's run_refusal and with_due_now): `<place>:<due>`, the place in the run of the last job that came to its end, and the earliest due time (simulated ms) of the jobs the run scheduled",
 		Lifetime: "the scheduler's lease (30 s) from its last write"}
 	keySchedDead = KeyDef{Name: "sched:dead", Type: "zset", LongLived: true,
 		Writer:   "core.Scheduler (dead.lua): the jobs that failed for good — malformed, of a kind nobody handles, or whose handler answered core.Permanent — as JSON (`job`, its stored form; `error`; `failed_at`, real ms), scored by their order of arrival (the field `dead` of `seq`); GET /admin/v1/dead-jobs lists them",

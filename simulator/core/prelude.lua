@@ -9,6 +9,11 @@
 -- one JSON object in ARGV[1], read here: a script reads args.phone,
 -- args.messages[i].status. Times are integers of milliseconds, ids are
 -- strings.
+--
+-- KEYS and args are locals, which a script's run form (run.lua) sets
+-- anew for each job it carries out: the scripts read them, never Redis's
+-- KEYS and ARGV themselves.
+local KEYS = KEYS
 local args = cjson.decode(ARGV[1])
 
 -- int writes an integer (a time in ms, a count) as Go and Redis read one:
@@ -118,12 +123,25 @@ end
 -- carries the job out again after those. A script that comes to its end
 -- through with_due_now writes the mark there: its place, and the earliest
 -- due time of what the run has scheduled so far.
+--
+-- The scripts of a run's jobs go as one call of the script's run form
+-- (run.lua), which carries the jobs out one after another and writes the
+-- mark once, after the last that came to its end: run_form is true there,
+-- run_in is what the jobs before this one in the call left (nil for the
+-- first, which reads the mark of the call before), and with_due_now leaves
+-- run_out.
 local RUN = args.run
 local run_first = nil -- the earliest due time the scripts before this one scheduled
+local run_form, run_in, run_out = false, nil, nil
 
 local function run_refusal()
   if not RUN or RUN.n <= 1 then return nil end
-  local n, first = string.match(redis.call('GET', KEYS[RUN.key]) or '', '^(%d+):(%d*)$')
+  local n, first
+  if run_in then
+    n, first = run_in.n, run_in.first
+  else
+    n, first = string.match(redis.call('GET', KEYS[RUN.key]) or '', '^(%d+):(%d*)$')
+  end
   if tonumber(n) ~= RUN.n - 1 then
     return {err = 'RUN after: the job before it in the run did not come to its end'}
   end
@@ -142,7 +160,11 @@ local function with_due_now(reply)
     if first_scheduled and (not first or first_scheduled < first) then first = first_scheduled end
     local mark = int(RUN.n) .. ':'
     if first then mark = mark .. int(first) end
-    redis.call('SET', KEYS[RUN.key], mark, 'PX', int(RUN.ttl))
+    if run_form then
+      run_out = {n = RUN.n, first = first, mark = mark}
+    else
+      redis.call('SET', KEYS[RUN.key], mark, 'PX', int(RUN.ttl))
+    end
   end
   return reply
 end
@@ -180,10 +202,19 @@ end
 -- them begins with
 --   if stale(clock_key, faults_key) then return STALE end
 -- and its caller reads them afresh and tries again (core.Stale).
+--
+-- The jobs of a run's call (run.lua) were planned with the same clock and
+-- profile, which no script that checks them writes: once one of them found
+-- its expect fresh, the others with the same are not checked again.
 local STALE = {err = 'STALE the clock or the fault profile changed since they were read'}
+local fresh = nil -- an expect this script found fresh
 local function stale(clock_key, faults_key)
   local e = args.expect
   if not e then return false end
+  if fresh and fresh.sim == e.sim and fresh.real == e.real and fresh.scale == e.scale and fresh.paused == e.paused
+    and fresh.faults == e.faults then
+    return false
+  end
   local c = redis.call('HMGET', clock_key, 'sim', 'real', 'scale', 'paused')
   if (c[1] or '') ~= e.sim or (c[2] or '') ~= e.real or (c[3] or '') ~= e.scale or (c[4] or '') ~= e.paused then
     return true
@@ -191,7 +222,9 @@ local function stale(clock_key, faults_key)
   local f = redis.call('GET', faults_key)
   local h = ''
   if f then h = redis.sha1hex(f) end
-  return h ~= e.faults
+  if h ~= e.faults then return true end
+  fresh = e
+  return false
 end
 
 -- A script bounds the lifetime of the keys it writes (core.Bounds, given as
@@ -208,7 +241,8 @@ end
 -- (the clock, the due set, the event log…) are kept by the process that
 -- uses the namespace instead (core.Keyspace.LongLived). Lifetimes are real
 -- time: what happens is still decided by the simulated clock.
-local BOUNDS = args.bounds or {retain = 0, live = 0, inbox_max = 0, scale = 0}
+local NO_BOUNDS = {retain = 0, live = 0, inbox_max = 0, scale = 0}
+local BOUNDS = args.bounds or NO_BOUNDS
 
 local function keep(key)
   if BOUNDS.live > 0 then

@@ -14,8 +14,12 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-//go:embed prelude.lua
-var preludeLua string
+var (
+	//go:embed prelude.lua
+	preludeLua string
+	//go:embed run.lua
+	runLua string
+)
 
 // Prelude is the Lua every script of the store starts with: the registry's
 // constants — KIND, the kinds of events by their Lua names (LuaKindName),
@@ -31,7 +35,8 @@ var Prelude = LuaTable("KIND", luaKinds()) +
 // arguments, a value of type A, as one JSON object in ARGV[1], which the
 // prelude decodes into the table args: a script reads them by name.
 type Script[A any] struct {
-	s *redis.Script
+	s   *redis.Script
+	run *runForm
 }
 
 // NewScript returns the script of the Prelude followed by src, in order
@@ -39,7 +44,46 @@ type Script[A any] struct {
 // the libraries that it never calls (pruneFunctions). Scripts are
 // package-level values.
 func NewScript[A any](src ...string) *Script[A] {
-	return &Script[A]{s: redis.NewScript(inlineConstants(pruneFunctions(append([]string{Prelude}, src...))))}
+	parts := append([]string{Prelude}, src...)
+	return &Script[A]{s: redis.NewScript(inlineConstants(pruneFunctions(parts))), run: &runForm{parts: parts}}
+}
+
+// runForm is the form of a script in which one call carries out the jobs
+// of a scheduler's run, one after another (run.lua, after the script made
+// the function run_job): a run costs Redis one call, and its jobs share
+// what the prelude and the libraries make at each call. It is made when a
+// run first sends the script.
+type runForm struct {
+	parts []string
+	once  sync.Once
+	text  string
+	s     *redis.Script
+}
+
+// script answers the run form's script. A script that reads ARGV itself
+// (RunWith's more) cannot have one: its arguments are the jobs' there.
+func (f *runForm) script() *redis.Script {
+	f.once.Do(func() {
+		parts := slices.Clone(f.parts)
+		last := len(parts) - 1
+		for _, p := range parts[1:] {
+			for line := range strings.Lines(p) {
+				if slices.Contains(wordsOf(line), "ARGV") {
+					panic("core: a script that reads ARGV goes in no run: " + line)
+				}
+			}
+		}
+		var body strings.Builder
+		body.WriteString("local function run_job()\n")
+		for line := range strings.Lines(parts[last]) {
+			body.WriteString("  " + strings.TrimRight(line, "\n") + "\n")
+		}
+		body.WriteString("end\n")
+		parts[last] = body.String()
+		f.text = inlineConstants(pruneFunctions(append(parts, runLua)))
+		f.s = redis.NewScript(f.text)
+	})
+	return f.s
 }
 
 // Run runs the script with keys and args, by EVALSHA, falling back to EVAL
@@ -77,19 +121,21 @@ func (s *Script[A]) Call(keys []string, args A) (Call, error) {
 	if len(b) < 2 || b[0] != '{' {
 		return Call{}, fmt.Errorf("script arguments: %s is not a JSON object", b)
 	}
-	return Call{script: s.s, keys: keys, args: b}, nil
+	return Call{script: s.s, form: s.run, keys: keys, args: b}, nil
 }
 
 // A Call is a script's call made ready (Script.Call).
 type Call struct {
 	script *redis.Script
+	form   *runForm
 	keys   []string
 	args   []byte // the JSON object of ARGV[1]
 }
 
-// queue puts the call on the pipeline p, by EVALSHA, as the script of the
-// n-th job of a run whose mark is the key mark (the prelude's args.run).
-func (c Call) queue(ctx context.Context, p redis.Pipeliner, mark string, n int, due, ttl int64) *redis.Cmd {
+// inRun answers the keys and the arguments of the call as the n-th job of
+// a run whose mark is the key mark (the prelude's args.run), for the run
+// form of its script.
+func (c Call) inRun(mark string, n int, due, ttl int64) ([]string, string) {
 	keys := append(c.keys[:len(c.keys):len(c.keys)], mark)
 	run := fmt.Sprintf(`{"run":{"key":%d,"n":%d,"due":%d,"ttl":%d}`, len(keys), n, due, ttl)
 	args := make([]byte, 0, len(run)+len(c.args))
@@ -98,7 +144,7 @@ func (c Call) queue(ctx context.Context, p redis.Pipeliner, mark string, n int, 
 		args = append(args, ',')
 	}
 	args = append(args, c.args[1:]...)
-	return p.EvalSha(ctx, c.script.Hash(), keys, string(args))
+	return keys, string(args)
 }
 
 // run runs the call alone, by EVALSHA, falling back to EVAL when Redis
@@ -107,10 +153,16 @@ func (c Call) run(ctx context.Context, rdb redis.Scripter) *redis.Cmd {
 	return c.script.Run(ctx, rdb, c.keys, string(c.args))
 }
 
-// load has Redis hold the call's script.
-func (c Call) load(ctx context.Context, rdb redis.Scripter) error {
+// load has Redis hold the call's script, and its run form too when runs
+// is true.
+func (c Call) load(ctx context.Context, rdb redis.Scripter, runs bool) error {
 	if err := c.script.Load(ctx, rdb).Err(); err != nil {
 		return fmt.Errorf("load a script: %w", err)
+	}
+	if runs {
+		if err := c.form.script().Load(ctx, rdb).Err(); err != nil {
+			return fmt.Errorf("load a script's run form: %w", err)
+		}
 	}
 	return nil
 }

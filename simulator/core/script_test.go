@@ -225,3 +225,21 @@ func TestKeyListPositions(t *testing.T) {
 		}
 	}
 }
+
+// A script's run form is the script as a function, run_job, called for
+// each job by run.lua; a script that reads ARGV itself, whose arguments
+// are the jobs' there, has none.
+func TestScriptRunForm(t *testing.T) {
+	text := core.RunFormText(core.NewScript[struct{}]("local refused = run_refusal()\nif refused then return refused end\nreturn with_due_now({})\n"))
+	for _, want := range []string{"local KEYS = KEYS\n", "local function run_job()\n  local refused = run_refusal()\n  if refused then return refused end\n  return with_due_now({})\nend\n", "local ok, answer = pcall(run_job)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the run form lacks %q:\n%s", want, text)
+		}
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "reads ARGV") {
+			t.Fatalf("the run form of a script reading ARGV: %v, want a panic naming ARGV", r)
+		}
+	}()
+	core.RunFormText(core.NewScript[struct{}]("-- ARGV in a comment is no use of it\nreturn ARGV[2]\n"))
+}

@@ -43,12 +43,15 @@ var ErrAlone = errors.New("core: a job carried out alone")
 // as well as one at a time (the kind's Handler, which it needs too). Call
 // it before Run.
 //
-// The scripts of a run go to the store in one round trip, and must do what
-// they would one after another: a script of a run starts with the
-// prelude's run_refusal and ends through its with_due_now. A script whose
-// job comes after one that did not come to its end, or after a job the run
-// scheduled, refuses; the scheduler finishes those before it in order, and
-// carries it out again after them.
+// The scripts of a run go to the store in one round trip, the jobs of one
+// script as one call of its run form (run.lua: the script carries them out
+// one after another, and what the prelude and the libraries make at each
+// call is made once), and must do what they would one after another: a
+// script of a run starts with the prelude's run_refusal, ends through its
+// with_due_now, and reads its keys and arguments through the prelude's
+// KEYS and args alone. A script whose job comes after one that did not come
+// to its end, or after a job the run scheduled, refuses; the scheduler
+// finishes those before it in order, and carries it out again after them.
 func (s *Scheduler) HandleSteps(kind string, h StepHandler) {
 	s.steps[kind] = h
 }
@@ -80,7 +83,8 @@ type stepRun struct {
 	items    []readyStep
 	released []string
 	pipe     redis.Pipeliner
-	cmds     []*redis.Cmd
+	calls    []runCall    // the calls of the scripts' run forms, in order
+	cmds     []*redis.Cmd // each job's answer, taken from its call's (split)
 	release  *redis.IntCmd
 	answered chan struct{}
 
@@ -98,6 +102,7 @@ type stepRun struct {
 func (r *stepRun) exec(ctx context.Context) {
 	for r != nil {
 		_, _ = r.pipe.Exec(ctx) // each call's error is its own
+		r.split(ctx)
 		r.mu.Lock()
 		r.done = true
 		r.passed = r.then != nil && answeredAll(r)
@@ -108,6 +113,50 @@ func (r *stepRun) exec(ctx context.Context) {
 			return
 		}
 		r = next
+	}
+}
+
+// runCall is the call of a script's run form that carries out the jobs
+// from to to (excluded) of a run.
+type runCall struct {
+	cmd      *redis.Cmd
+	from, to int
+}
+
+// errNotCarriedOut is the answer of a job that the run form's call did
+// not come to: the job before it did not come to its end.
+var errNotCarriedOut = runRefusal("RUN after: the job before it in the run did not come to its end")
+
+// runRefusal is a refusal of a run's job, as the store answers one.
+type runRefusal string
+
+func (e runRefusal) Error() string { return string(e) }
+func (runRefusal) RedisError()     {}
+
+// split gives each job of r its answer: its item of its call's answer
+// (run.lua's), the call's error, or errNotCarriedOut.
+func (r *stepRun) split(ctx context.Context) {
+	for _, c := range r.calls {
+		answers, err := c.cmd.Slice()
+		for k := c.from; k < c.to; k++ {
+			cmd := redis.NewCmd(ctx)
+			switch {
+			case err != nil:
+				cmd.SetErr(err)
+			case k-c.from >= len(answers):
+				cmd.SetErr(errNotCarriedOut)
+			default:
+				switch a := answers[k-c.from].(type) {
+				case nil:
+					cmd.SetErr(redis.Nil)
+				case error:
+					cmd.SetErr(a)
+				default:
+					cmd.SetVal(a)
+				}
+			}
+			r.cmds[k] = cmd
+		}
 	}
 }
 
@@ -181,8 +230,20 @@ func (s *Scheduler) runSteps(ctx context.Context, jobs []string) stepsResult {
 			r.release = r.pipe.ZRem(ctx, s.flyKey, toAny(release)...)
 			release = nil
 		}
-		for k, it := range items {
-			r.cmds[k] = it.step.Call.queue(ctx, r.pipe, mark, place+k+1, it.job.Due.UnixMilli(), s.opts.Lease.Milliseconds())
+		// the jobs of one script go in one call of its run form
+		for from := 0; from < len(items); {
+			form := items[from].step.Call.form
+			to := from
+			var keys []string
+			var argv []any
+			for ; to < len(items) && items[to].step.Call.form == form; to++ {
+				it := items[to]
+				k, a := it.step.Call.inRun(mark, place+to+1, it.job.Due.UnixMilli(), s.opts.Lease.Milliseconds())
+				keys = append(keys, k...)
+				argv = append(argv, a)
+			}
+			r.calls = append(r.calls, runCall{cmd: r.pipe.EvalSha(ctx, form.script().Hash(), keys, argv...), from: from, to: to})
+			from = to
 		}
 		return r
 	}
@@ -311,7 +372,7 @@ func (s *Scheduler) loadOnce(ctx context.Context, call Call) error {
 	if s.isLoaded(h) {
 		return nil
 	}
-	if err := call.load(ctx, s.rdb); err != nil {
+	if err := call.load(ctx, s.rdb, s.opts.Run > 1); err != nil {
 		return err
 	}
 	s.loaded.Store(h, true)

@@ -204,12 +204,21 @@ func (w *stepWorld) done(t *testing.T) string {
 	return strings.Join(got, " ")
 }
 
-// runCounter counts the pipelines of EVALSHA a client sends, and the calls
-// in them.
+// runCounter counts the pipelines of EVALSHA a client sends, and the jobs'
+// scripts in them (each argument of an EVALSHA, in the run form of a
+// script, is a job's).
 type runCounter struct {
 	mu          sync.Mutex
 	runs, calls int
+	scripts     int // EVALSHA in the pipelines
 	single      int // EVALSHA sent alone
+}
+
+// jobsIn answers how many jobs' arguments the EVALSHA cmd carries.
+func jobsIn(cmd redis.Cmder) int {
+	args := cmd.Args()
+	keys, _ := args[2].(int)
+	return len(args) - 3 - keys
 }
 
 func (c *runCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -229,7 +238,8 @@ func (c *runCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 		n := 0
 		for _, cmd := range cmds {
 			if cmd.Name() == "evalsha" {
-				n++
+				n += jobsIn(cmd)
+				c.scripts++
 			}
 		}
 		if n > 0 {
@@ -245,12 +255,23 @@ func (c *runCounter) take() (runs, calls, single int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	runs, calls, single = c.runs, c.calls, c.single
-	c.runs, c.calls, c.single = 0, 0, 0
+	c.runs, c.calls, c.scripts, c.single = 0, 0, 0, 0
 	return runs, calls, single
 }
 
+// takeScripts answers the EVALSHA of the pipelines so far, and starts
+// again.
+func (c *runCounter) takeScripts() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.scripts
+	c.scripts = 0
+	return n
+}
+
 // An advance sends the scripts of jobs with steps in runs, one round trip
-// a run of 16, and carries them out in due order, as one at a time would.
+// and one call of the script's run form a run of 16, and carries them out
+// in due order, as one at a time would.
 func TestAdvanceSendsStepsInRuns(t *testing.T) {
 	for _, run := range []int{16, 1} {
 		t.Run(fmt.Sprintf("run=%d", run), func(t *testing.T) {
@@ -269,7 +290,11 @@ func TestAdvanceSendsStepsInRuns(t *testing.T) {
 			if got := w.done(t); got != strings.Join(want, " ") {
 				t.Fatalf("carried out %s, want %s", got, strings.Join(want, " "))
 			}
+			scripts := w.runs.takeScripts()
 			runs, calls, single := w.runs.take()
+			if scripts != runs {
+				t.Fatalf("%d runs in %d calls of scripts, want one call a run", runs, scripts)
+			}
 			if run == 1 && (runs != 0 || single < 40) {
 				t.Fatalf("%d runs, %d scripts alone; want none, and the 40 jobs' scripts alone", runs, single)
 			}

@@ -193,7 +193,8 @@ func wantSocketSees(t *testing.T, ws *websocket.Conn, logged []string) {
 	}
 }
 
-// refusalCounter counts the scripts of runs that refused their place.
+// refusalCounter counts the jobs of runs whose scripts refused their place
+// (answers of a script's run form).
 type refusalCounter struct{ n atomic.Int64 }
 
 func (c *refusalCounter) DialHook(next redis.DialHook) redis.DialHook          { return next }
@@ -202,8 +203,15 @@ func (c *refusalCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) red
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		err := next(ctx, cmds)
 		for _, cmd := range cmds {
-			if redis.HasErrorPrefix(cmd.Err(), "RUN") {
-				c.n.Add(1)
+			run, ok := cmd.(*redis.Cmd)
+			if !ok || cmd.Name() != "evalsha" {
+				continue
+			}
+			answers, _ := run.Slice() // a run form's: the jobs' answers
+			for _, a := range answers {
+				if err, ok := a.(error); ok && redis.HasErrorPrefix(err, "RUN") {
+					c.n.Add(1)
+				}
 			}
 		}
 		return err

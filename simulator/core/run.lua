@@ -1,0 +1,32 @@
+-- The end of a script's run form (core.Script, runs of the scheduler's
+-- steps): the script above it is the function run_job, and each ARGV is
+-- the arguments of one job of the run, in order, whose keys follow each
+-- other in KEYS (args.run.key of them, the run's mark last). It carries the
+-- jobs out one after another, as their scripts would one call each: a job
+-- goes only when the one before it came to its end (with_due_now), and a
+-- job's refusal or failure is its answer, the last. It writes the run's
+-- mark once, for the call after it, and answers the jobs' answers in
+-- order; those it did not come to are left out.
+local all_keys, answers, from = KEYS, {}, 0
+run_form = true
+for i = 1, #ARGV do
+  if i > 1 then
+    args = cjson.decode(ARGV[i])
+    RUN, BOUNDS = args.run, args.bounds or NO_BOUNDS
+    unheard_counts = args.bounds ~= nil and args.bounds.unheard == true
+  end
+  KEYS = {unpack(all_keys, from + 1, from + RUN.key)}
+  from = from + RUN.key
+  due_limit, due_now, next_due, first_scheduled, run_first, run_out = nil, {}, nil, nil, nil, nil
+  local ok, answer = pcall(run_job)
+  if not ok then
+    answers[i] = {err = type(answer) == 'table' and answer.err or tostring(answer)}
+    break
+  end
+  if answer == nil then answer = false end -- a hole would cut the answers short
+  answers[i] = answer
+  if not run_out then break end
+  run_in = run_out
+end
+if run_in then redis.call('SET', KEYS[RUN.key], run_in.mark, 'PX', int(RUN.ttl)) end
+return answers
