@@ -269,6 +269,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, invalid("ramp", "ramps an open loop's rate up; give --rate too")
 	case c.Duration > 0 && c.Ramp > c.Duration:
 		return c, invalid("ramp", "%v is longer than --duration %v: the run would stop starting flows before the rate reached --rate", c.Ramp, c.Duration)
+	case c.Duration == 0 && c.Flows == 0 && c.Ramp > DefaultDuration:
+		return c, invalid("ramp", "%v is longer than the run, %v when neither --duration nor --flows is given: the run would stop starting flows before the rate reached --rate; give --duration or --flows", c.Ramp, DefaultDuration)
 	case c.MaxInFlight < 0:
 		return c, invalid("max-in-flight", "must be at least 1, got %d", c.MaxInFlight)
 	case c.MaxInFlight > 0 && c.Rate == 0:

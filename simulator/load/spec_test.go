@@ -337,7 +337,8 @@ func TestConfigCheck(t *testing.T) {
 }
 
 // MaxInFlight and Ramp are an open loop's: either without Rate is an
-// error, as is a ramp longer than the Duration given, naming both.
+// error, as is a ramp longer than the Duration given, naming both, or,
+// with neither Duration nor Flows, than the default run.
 func TestConfigOpenLoopSettings(t *testing.T) {
 	for _, c := range []struct {
 		cfg  load.Config
@@ -348,6 +349,8 @@ func TestConfigOpenLoopSettings(t *testing.T) {
 		{load.Config{Ramp: time.Second}, "ramp: ramps an open loop's rate up; give --rate too"},
 		{load.Config{Rate: 10, Ramp: 2 * time.Minute, Duration: time.Minute},
 			"ramp: 2m0s is longer than --duration 1m0s: the run would stop starting flows before the rate reached --rate"},
+		{load.Config{Rate: 1, Ramp: time.Minute},
+			"ramp: 1m0s is longer than the run, 30s when neither --duration nor --flows is given: the run would stop starting flows before the rate reached --rate; give --duration or --flows"},
 	} {
 		if err := c.cfg.Check(); err == nil || err.Error() != c.want {
 			t.Errorf("%+v: %v, want %q", c.cfg, err, c.want)
@@ -357,6 +360,7 @@ func TestConfigOpenLoopSettings(t *testing.T) {
 		{Rate: 10, MaxInFlight: 5},
 		{Rate: 10, Ramp: time.Minute, Duration: time.Minute},
 		{Rate: 10, Ramp: 2 * time.Minute, Flows: 100}, // no --duration: the ramp bounds nothing
+		{Rate: 10, Ramp: load.DefaultDuration},        // as long as the default run
 		{Rate: 10, Ramp: 2 * time.Minute, Flows: 100, Duration: 3 * time.Minute},
 	} {
 		if err := cfg.Check(); err != nil {
