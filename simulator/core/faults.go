@@ -193,6 +193,10 @@ type faultsJSON struct {
 	Texts                map[string]string    `json:"texts,omitempty"`
 	CodeSender           string               `json:"code_sender,omitempty"`
 	APIFaults            []apiFaultJSON       `json:"api_faults,omitempty"`
+
+	// the senders of sender_delays given as null: no entry, their start
+	// value, as in a merge patch
+	nullSenders map[string]bool
 }
 
 // FormatDuration writes d as a Go duration string without zero units:
@@ -281,6 +285,16 @@ func parseFaults(body []byte, patch, cur map[string]any) (Faults, error) {
 	}
 	if err := DecodeProfileBytes(body, &w); err != nil {
 		return Faults{}, err
+	}
+	if senders, ok := doc["sender_delays"].(map[string]any); ok {
+		for sender, d := range senders {
+			if d == nil {
+				if w.nullSenders == nil {
+					w.nullSenders = map[string]bool{}
+				}
+				w.nullSenders[sender] = true
+			}
+		}
 	}
 	w.setDelays(delays)
 	return w.parse()
@@ -405,6 +419,9 @@ func (w faultsJSON) parse() (Faults, error) {
 	for sender, d := range w.SenderDelays {
 		if sender != "miit" && !senderPattern.MatchString(sender) {
 			p.fail("sender_delays: %q is neither a sender number (1 to 21 digits) nor \"miit\"", sender)
+		}
+		if w.nullSenders[sender] {
+			continue
 		}
 		f.SenderDelays[sender] = p.delay("sender_delays."+sender, d)
 	}

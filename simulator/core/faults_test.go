@@ -228,3 +228,33 @@ func TestAChangeOfTheProfileAnswersTheOneItReplaced(t *testing.T) {
 		}
 	}
 }
+
+// A whole profile's null for a sender of sender_delays is the entry's
+// start value, none, as a merge patch's null is: the sender's messages
+// take sms_delay, not a delay of 0s. The sender's name is checked still.
+func TestFaultsNullSenderDelayIsNoEntry(t *testing.T) {
+	f, err := core.ParseFaults([]byte(`{"sms_delay":{"model":"fixed","value":"1m"},"sender_delays":{"miit":null,"95187":{"model":"fixed","value":"2m"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		SenderDelays map[string]any `json:"sender_delays"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got.SenderDelays) != "map[95187:map[model:fixed value:2m]]" {
+		t.Fatalf("sender_delays %v, want 95187's alone", got.SenderDelays)
+	}
+	if d := f.DelayFor("12381", true); d.String() != core.Fixed(time.Minute).String() {
+		t.Fatalf("MIIT's delay %v, want sms_delay's, fixed 1m", d)
+	}
+	_, err = core.ParseFaults([]byte(`{"sender_delays":{"miit!":null}}`))
+	if want := `sender_delays: "miit!" is neither a sender number (1 to 21 digits) nor "miit"`; err == nil || err.Error() != want {
+		t.Fatalf("a null entry of a sender that is none: %v, want %q", err, want)
+	}
+}
