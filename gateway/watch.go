@@ -147,20 +147,22 @@ func (g *Gateway) Watch(ctx context.Context, phone string) (*core.Watcher, error
 }
 
 // DeliveredAfter answers the messages delivered to phone, in either folder,
-// after message after (AfterStart: all of them), in delivery order. An id
-// that is in neither folder of the phone is a NotFound. The two folders
-// are read at one moment (MULTI): a delivery that put a message in each
-// is in the answer whole or not at all, so that a reader who goes on with
-// what is delivered after the answer's last message misses none.
-func (g *Gateway) DeliveredAfter(ctx context.Context, phone, after string) ([]Message, error) {
+// after message after (AfterStart: all of them), in delivery order, and
+// the delivery number of after (0 for AfterStart): a reader who goes on
+// with the deliveries numbered above the last it has, or above that number
+// when the answer is empty, sends none twice. An id that is in neither
+// folder of the phone is a NotFound. The two folders are read at one
+// moment (MULTI): a delivery that put a message in each is in the answer
+// whole or not at all, so that such a reader misses none.
+func (g *Gateway) DeliveredAfter(ctx context.Context, phone, after string) ([]Message, int64, error) {
 	var seq int64
 	if after != AfterStart {
 		s, ok, err := g.seqOf(ctx, phone, after, FolderInbox, FolderBlocked)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if !ok {
-			return nil, core.NotFound("after: no message %q delivered to %s (give a message id of its inbox or blocked folder, or %q)", after, phone, AfterStart)
+			return nil, 0, core.NotFound("after: no message %q delivered to %s (give a message id of its inbox or blocked folder, or %q)", after, phone, AfterStart)
 		}
 		seq = s
 	}
@@ -171,19 +173,19 @@ func (g *Gateway) DeliveredAfter(ctx context.Context, phone, after string) ([]Me
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read the folders of %s: %w", phone, err)
+		return nil, 0, fmt.Errorf("read the folders of %s: %w", phone, err)
 	}
 	inbox, err := g.folderMessages(ctx, phone, FolderInbox, inboxRange)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	blocked, err := g.folderMessages(ctx, phone, FolderBlocked, blockedRange)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	out := append(inbox, blocked...)
 	slices.SortFunc(out, func(a, b Message) int { return cmp.Compare(a.Seq, b.Seq) })
-	return out, nil
+	return out, seq, nil
 }
 
 // Queue starts watching the deliveries to phone as Watch does, into the

@@ -81,3 +81,39 @@ func TestPhoneSocketCatchUpReadsBothFoldersAtOnce(t *testing.T) {
 		t.Fatalf("the socket after %s got %v, want %v", anchor, got, want)
 	}
 }
+
+// A socket opened with ?after= sends no delivery numbered up to that
+// message, however late the feed brings it: on a cluster, a node's
+// publication reaches another node's listeners a moment later, after a
+// socket that opened since has read the folders. Here the anchor's
+// delivery is published again once the socket is open, as it would come
+// late; its next frame is the message delivered after it.
+func TestPhoneSocketAfterSkipsALateDeliveryUpToIt(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	anchor := e.gwSend("95187", phoneA, "anchor")
+	ks := core.Keyspace{Prefix: e.redis.Prefix, Namespace: core.DefaultNamespace}
+	entries, err := e.rdb.XRange(ctx, ks.Events(), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := ""
+	for _, x := range entries {
+		data, _ := x.Values["data"].(string)
+		if x.Values["kind"] == core.KindSMSDelivered && strings.Contains(data, `"id":"`+anchor+`"`) {
+			late = x.ID + "\n" + x.Values["at"].(string) + "\n" + core.KindSMSDelivered + "\n" + data
+		}
+	}
+	if late == "" {
+		t.Fatalf("no %s of %s in the event log", core.KindSMSDelivered, anchor)
+	}
+	c := e.dialAfter(phoneA, anchor)
+	// from the node of the namespace's keys, as the scripts publish
+	if err := e.rdb.Eval(ctx, "return redis.call('PUBLISH', KEYS[1], ARGV[1])", []string{ks.Live()}, late).Err(); err != nil {
+		t.Fatal(err)
+	}
+	next := e.gwSend("95187", phoneA, "after the anchor")
+	if m, _ := readFrame(t, c); m.ID != next {
+		t.Fatalf("the socket after %s sent %s (%q) first, want %s", anchor, m.ID, m.Body, next)
+	}
+}

@@ -107,27 +107,31 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 		s.fail(w, r, err)
 		return
 	}
-	var missed []gateway.Message
+	stream := &phoneStream{}
 	if hasAfter {
-		if missed, err = gw.DeliveredAfter(r.Context(), phone, after); err != nil {
+		// A delivery the feed brings that is numbered up to ?after= was
+		// seen already, however late it comes (on a cluster, a node's
+		// publication reaches another's listeners a moment later).
+		if stream.missed, stream.last.Seq, err = gw.DeliveredAfter(r.Context(), phone, after); err != nil {
 			watch.Close()
 			s.fail(w, r, err)
 			return
 		}
+		stream.last.ID = after
 	}
 	conn, err := s.upgrade(w, r)
 	if err != nil {
 		watch.Close()
 		return // the upgrader has answered
 	}
-	k.serve(r, conn, watch, &phoneStream{missed: missed}) // as eventSocket
+	k.serve(r, conn, watch, stream) // as eventSocket
 }
 
 // phoneStream is what a phone's socket sends (phoneSocket): the missed
 // messages, then each delivery.
 type phoneStream struct {
 	missed []gateway.Message
-	last   gateway.Message // the last message sent
+	last   gateway.Message // the last message sent, or the one of ?after= (its id and number)
 }
 
 func (p *phoneStream) catchUp(k *socket) bool {
