@@ -542,6 +542,43 @@ func TestOpenAPIServed(t *testing.T) {
 	}
 }
 
+// Behind a proxy that says where the client reached it, the document's
+// server is that: the first of X-Forwarded-Proto (http or https) and of
+// X-Forwarded-Host (a well-formed host and port); anything else there is
+// let be, and the request's own scheme and Host name the server.
+func TestOpenAPIServedBehindAProxy(t *testing.T) {
+	e := newEnv(t)
+	_, port, _ := strings.Cut(strings.TrimPrefix(e.url, "http://"), ":")
+	for _, c := range []struct {
+		proto, host string
+		want        string
+	}{
+		{"https", "smsim.example.com", "https://smsim.example.com"},
+		{"https, http", "smsim.example.com:8443, 10.0.0.7:8080", "https://smsim.example.com:8443"},
+		{"https", "", "https://127.0.0.1:" + port},
+		{"", "smsim.example.com", "http://smsim.example.com"},
+		{"ftp", "ev!l.example", "http://127.0.0.1:" + port},
+		{"HTTPS", "smsim.example.com:http", "http://127.0.0.1:" + port},
+	} {
+		req, err := http.NewRequest("GET", e.url+"/openapi.json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Forwarded-Proto", c.proto)
+		req.Header.Set("X-Forwarded-Host", c.host)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct{ Servers []struct{ URL string } }
+		err = json.NewDecoder(resp.Body).Decode(&doc)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || len(doc.Servers) != 1 || doc.Servers[0].URL != c.want {
+			t.Errorf("X-Forwarded-Proto %q, X-Forwarded-Host %q: %d %+v (%v), want the one server %s", c.proto, c.host, resp.StatusCode, doc.Servers, err, c.want)
+		}
+	}
+}
+
 // oaChecker sends requests to a server and validates each answer (and each
 // request meant to be valid) against the document.
 type oaChecker struct {

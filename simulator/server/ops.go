@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -60,18 +61,34 @@ func topLevelValue(doc []byte, key string) (start, end int, err error) {
 
 // servedServers is the servers entry of the document served for r: the
 // server as r reached it, its scheme and Host (one the guard let through),
-// in the layout of the file.
+// in the layout of the file. Behind a proxy that says where the client
+// reached it (X-Forwarded-Proto: http or https; X-Forwarded-Host: a host
+// and port as Host takes; the first of each list), that is the server.
 func servedServers(r *http.Request) []byte {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	url, _ := json.Marshal(scheme + "://" + r.Host)
+	host := r.Host
+	if p := firstForwarded(r, "X-Forwarded-Proto"); p == "http" || p == "https" {
+		scheme = p
+	}
+	if h := firstForwarded(r, "X-Forwarded-Host"); h != "" && wellFormedHost(h) {
+		host = h
+	}
+	url, _ := json.Marshal(scheme + "://" + host)
 	var b bytes.Buffer
 	b.WriteString("[\n    {\n      \"url\": ")
 	b.Write(url)
 	b.WriteString(",\n      \"description\": \"This server, as the request for this document reached it.\"\n    }\n  ]")
 	return b.Bytes()
+}
+
+// firstForwarded answers the first value of the proxy's header name (a
+// list of the proxies' values, the client's side first), trimmed.
+func firstForwarded(r *http.Request, name string) string {
+	v, _, _ := strings.Cut(r.Header.Get(name), ",")
+	return strings.TrimSpace(v)
 }
 
 func (s *Server) routeOps(mux *http.ServeMux) {
