@@ -30,7 +30,8 @@ type Subscriber struct {
 	notes     map[string]func(payload string) // by channel: what a message on it does (Note)
 	unheard   map[string]bool                 // by channel of a note: the connection broke since it was confirmed
 	refs      map[string]int                  // by channel: listens not stopped yet
-	confirmed map[string]int                  // by channel: subscriptions the store confirmed
+	sent      map[string]int                  // by channel: SUBSCRIBE sent
+	confirmed map[string]int                  // by channel: of those, the ones the store confirmed (it confirms in order)
 	changed   chan struct{}                   // closed, and made anew, at each confirmation
 	running   bool
 	lost      bool // the connection broke: the feeds catch up once it is back
@@ -40,7 +41,7 @@ type Subscriber struct {
 // connection is made by the first listen.
 func NewSubscriber(rdb redis.UniversalClient, log *slog.Logger) *Subscriber {
 	return &Subscriber{rdb: rdb, log: log.With("component", "subscriber"), ps: rdb.Subscribe(context.Background()),
-		running: true, feeds: map[string]*Feed{}, notes: map[string]func(string){}, unheard: map[string]bool{}, refs: map[string]int{}, confirmed: map[string]int{},
+		running: true, feeds: map[string]*Feed{}, notes: map[string]func(string){}, unheard: map[string]bool{}, refs: map[string]int{}, sent: map[string]int{}, confirmed: map[string]int{},
 		changed: make(chan struct{})}
 }
 
@@ -74,12 +75,7 @@ func (s *Subscriber) Run(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			s.mu.Lock()
-			s.lost = true
-			for channel := range s.notes {
-				s.unheard[channel] = true
-			}
-			s.mu.Unlock()
+			s.connectionLost()
 			failing.Note(s.log, "following the live channels", err)
 			select {
 			case <-ctx.Done():
@@ -115,12 +111,48 @@ func (s *Subscriber) Run(ctx context.Context) {
 	}
 }
 
+// connectionLost notes that the connection broke: the feeds catch up, and
+// the notes hear of it, once it is back. The client subscribes again,
+// once, to each channel it is subscribed to: a SUBSCRIBE sent and not
+// confirmed is lost, and a listen waits for that one confirmation.
+func (s *Subscriber) connectionLost() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lost = true
+	for channel := range s.notes {
+		s.unheard[channel] = true
+	}
+	for channel, n := range s.sent {
+		switch {
+		case s.refs[channel] == 0 && s.notes[channel] == nil:
+			delete(s.sent, channel) // not subscribed again: no confirmation comes
+			delete(s.confirmed, channel)
+		case n > s.confirmed[channel]:
+			s.sent[channel] = s.confirmed[channel] + 1
+		}
+	}
+}
+
 // subscribed takes the confirmation of a subscription: a listen that waits
 // for it goes on; after the connection broke and came back, the feeds read
 // what they missed.
+//
+// The store confirms the SUBSCRIBE of a channel in the order they were
+// sent: the n-th confirmation is of the n-th sent, and a listen waits for
+// the one of its own. One of an earlier SUBSCRIBE, which a listen that
+// gave up before it came left, says nothing of a later one: an UNSUBSCRIBE
+// may stand between them. A confirmation of no SUBSCRIBE of this process
+// (the client subscribing again after the connection broke) counts for
+// the last sent.
 func (s *Subscriber) subscribed(ctx context.Context, channel string) {
 	s.mu.Lock()
-	s.confirmed[channel]++
+	if s.confirmed[channel] < s.sent[channel] {
+		s.confirmed[channel]++
+	}
+	if s.refs[channel] == 0 && s.notes[channel] == nil && s.confirmed[channel] >= s.sent[channel] {
+		delete(s.sent, channel) // nothing waits for the channel any more
+		delete(s.confirmed, channel)
+	}
 	close(s.changed)
 	s.changed = make(chan struct{})
 	var catchUp []*Feed
@@ -158,6 +190,7 @@ func (s *Subscriber) Note(ctx context.Context, channel string, do func(payload s
 		delete(s.notes, channel)
 		return fmt.Errorf("listen to %s: %w", channel, err)
 	}
+	s.sent[channel]++
 	return nil
 }
 
@@ -173,7 +206,6 @@ func (s *Subscriber) listen(ctx context.Context, channel string, f *Feed) error 
 	}
 	s.feeds[channel] = f
 	s.refs[channel]++
-	before := s.confirmed[channel]
 	if s.refs[channel] == 1 {
 		// Under the lock, so that the store sees subscriptions and their
 		// ends in the order they were decided.
@@ -182,7 +214,9 @@ func (s *Subscriber) listen(ctx context.Context, channel string, f *Feed) error 
 			s.mu.Unlock()
 			return fmt.Errorf("listen to %s: %w", channel, err)
 		}
-	} else if before > 0 {
+		s.sent[channel]++
+	}
+	if s.confirmed[channel] >= s.sent[channel] {
 		s.mu.Unlock()
 		return nil // listening already
 	}
@@ -190,7 +224,9 @@ func (s *Subscriber) listen(ctx context.Context, channel string, f *Feed) error 
 	deadline := time.After(10 * time.Second)
 	for {
 		s.mu.Lock()
-		done, changed, running := s.confirmed[channel] > before, s.changed, s.running
+		// the last SUBSCRIBE sent is confirmed (no other is sent while
+		// this listen is counted)
+		done, changed, running := s.confirmed[channel] >= s.sent[channel], s.changed, s.running
 		s.mu.Unlock()
 		switch {
 		case done:
@@ -225,7 +261,10 @@ func (s *Subscriber) stop(channel string, f *Feed) {
 	}
 	delete(s.refs, channel)
 	delete(s.feeds, channel)
-	delete(s.confirmed, channel)
+	if s.confirmed[channel] >= s.sent[channel] && s.notes[channel] == nil {
+		delete(s.sent, channel) // else kept until the confirmations still due came (subscribed)
+		delete(s.confirmed, channel)
+	}
 	if s.running {
 		s.ps.Unsubscribe(context.Background(), channel)
 	}

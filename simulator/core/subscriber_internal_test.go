@@ -1,0 +1,102 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"runtime"
+	"testing"
+
+	"smsim/simulator/core/testkit"
+)
+
+// The store confirms a channel's SUBSCRIBEs in the order they were sent,
+// and a listen waits for the confirmation of its own: one of an earlier
+// SUBSCRIBE, left by a listen that gave up before it came and was stopped
+// since (an UNSUBSCRIBE between the two), does not end the wait. Here the
+// connection is not read (no Run): the test hands the confirmations over
+// itself, in the store's order.
+func TestListenWaitsForTheConfirmationOfItsOwnSubscribe(t *testing.T) {
+	srv := testkit.StartRedis(t)
+	sub := NewSubscriber(srv.Client(t), slog.New(slog.DiscardHandler))
+	t.Cleanup(func() { sub.ps.Close() })
+	const channel = "smsimtest:{ns}:events:live"
+	f := &Feed{}
+	listening := func() bool {
+		sub.mu.Lock()
+		defer sub.mu.Unlock()
+		return sub.refs[channel] > 0 && sub.confirmed[channel] >= sub.sent[channel]
+	}
+
+	// sentOut waits until n SUBSCRIBE are out, failing if the listen
+	// answers first.
+	sentOut := func(n int, answered chan error) {
+		t.Helper()
+		for {
+			sub.mu.Lock()
+			sent := sub.sent[channel]
+			sub.mu.Unlock()
+			if sent == n {
+				return
+			}
+			select {
+			case err := <-answered:
+				t.Fatalf("a listen answered %v before any confirmation", err)
+			default:
+				runtime.Gosched()
+			}
+		}
+	}
+	gaveUp, cancel := context.WithCancel(t.Context())
+	first := make(chan error, 1)
+	go func() { first <- sub.listen(gaveUp, channel, f) }()
+	sentOut(1, first)
+	cancel()
+	if err := <-first; !errors.Is(err, context.Canceled) {
+		t.Fatalf("a listen whose context ended: %v, want it canceled", err)
+	}
+	sub.stop(channel, f) // its watcher closes: UNSUBSCRIBE
+	second := make(chan error, 1)
+	go func() { second <- sub.listen(t.Context(), channel, f) }()
+	sentOut(2, second)
+	sub.subscribed(t.Context(), channel) // the first SUBSCRIBE's, late
+	if listening() {
+		t.Fatal("listening on the confirmation of the SUBSCRIBE before the UNSUBSCRIBE")
+	}
+	sub.subscribed(t.Context(), channel) // the second's
+	if err := <-second; err != nil {
+		t.Fatalf("the second listen: %v", err)
+	}
+	if !listening() {
+		t.Fatal("not listening once its SUBSCRIBE is confirmed")
+	}
+}
+
+// Once the connection broke, the client subscribes again, once, to each
+// channel it is subscribed to: a listen that waited for the confirmation
+// of two SUBSCRIBEs sent (an UNSUBSCRIBE between them) waits for that one
+// instead, and a channel nobody listens to any more is forgotten.
+func TestListenAfterALostConnectionWaitsForTheResubscription(t *testing.T) {
+	srv := testkit.StartRedis(t)
+	sub := NewSubscriber(srv.Client(t), slog.New(slog.DiscardHandler))
+	t.Cleanup(func() { sub.ps.Close() })
+	const channel, left = "smsimtest:{ns}:events:live", "smsimtest:{other}:events:live"
+	f := &Feed{}
+	sub.mu.Lock()
+	sub.refs[channel], sub.sent[channel], sub.confirmed[channel] = 1, 2, 0 // another listen waits for the second
+	sub.sent[left], sub.confirmed[left] = 1, 0                             // stopped before its confirmation
+	sub.mu.Unlock()
+	waited := make(chan error, 1)
+	go func() { waited <- sub.listen(t.Context(), channel, f) }() // listening already: sends none
+	sub.connectionLost()
+	sub.mu.Lock()
+	sent, _, forgotten := sub.sent[channel], sub.confirmed[channel], sub.sent[left] == 0 && sub.confirmed[left] == 0
+	sub.mu.Unlock()
+	if sent != 1 || !forgotten {
+		t.Fatalf("after the connection broke: %d SUBSCRIBE awaited, the stopped channel forgotten: %v; want 1, true", sent, forgotten)
+	}
+	sub.subscribed(t.Context(), channel) // the client's subscription again
+	if err := <-waited; err != nil {
+		t.Fatalf("the listen: %v", err)
+	}
+}
