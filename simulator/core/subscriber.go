@@ -34,14 +34,14 @@ type Subscriber struct {
 	confirmed map[string]int                  // by channel: of those, the ones the store confirmed (it confirms in order)
 	changed   chan struct{}                   // closed, and made anew, at each confirmation
 	running   bool
-	lost      bool // the connection broke: the feeds catch up once it is back
+	behind    map[string]bool // by channel of a feed: the connection broke since it was confirmed
 }
 
 // NewSubscriber returns the subscriber of a process; Run it. Its
 // connection is made by the first listen.
 func NewSubscriber(rdb redis.UniversalClient, log *slog.Logger) *Subscriber {
 	return &Subscriber{rdb: rdb, log: log.With("component", "subscriber"), ps: rdb.Subscribe(context.Background()),
-		running: true, feeds: map[string]*Feed{}, notes: map[string]func(string){}, unheard: map[string]bool{}, refs: map[string]int{}, sent: map[string]int{}, confirmed: map[string]int{},
+		running: true, feeds: map[string]*Feed{}, notes: map[string]func(string){}, unheard: map[string]bool{}, behind: map[string]bool{}, refs: map[string]int{}, sent: map[string]int{}, confirmed: map[string]int{},
 		changed: make(chan struct{})}
 }
 
@@ -118,7 +118,9 @@ func (s *Subscriber) Run(ctx context.Context) {
 func (s *Subscriber) connectionLost() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.lost = true
+	for channel := range s.feeds {
+		s.behind[channel] = true
+	}
 	for channel := range s.notes {
 		s.unheard[channel] = true
 	}
@@ -134,8 +136,10 @@ func (s *Subscriber) connectionLost() {
 }
 
 // subscribed takes the confirmation of a subscription: a listen that waits
-// for it goes on; after the connection broke and came back, the feeds read
-// what they missed.
+// for it goes on; after the connection broke and came back, the channel's
+// feed reads what it missed, once its own channel is confirmed again: an
+// event published before that would reach it neither live nor from the
+// log.
 //
 // The store confirms the SUBSCRIBE of a channel in the order they were
 // sent: the n-th confirmation is of the n-th sent, and a listen waits for
@@ -145,7 +149,21 @@ func (s *Subscriber) connectionLost() {
 // (the client subscribing again after the connection broke) counts for
 // the last sent.
 func (s *Subscriber) subscribed(ctx context.Context, channel string) {
+	catchUp, note, missed := s.confirm(channel)
+	if missed && note != nil {
+		note("") // subscribed again: what came while the connection was down is lost
+	}
+	if catchUp != nil {
+		catchUp.catchUp(ctx)
+	}
+}
+
+// confirm counts the confirmation of channel (subscribed), and answers the
+// feed that catches up on it, and the note that hears of it when it may
+// have missed messages.
+func (s *Subscriber) confirm(channel string) (catchUp *Feed, note func(string), missed bool) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.confirmed[channel] < s.sent[channel] {
 		s.confirmed[channel]++
 	}
@@ -155,23 +173,13 @@ func (s *Subscriber) subscribed(ctx context.Context, channel string) {
 	}
 	close(s.changed)
 	s.changed = make(chan struct{})
-	var catchUp []*Feed
-	if s.lost {
-		for _, f := range s.feeds {
-			catchUp = append(catchUp, f)
-		}
-		s.lost = false
+	if s.behind[channel] {
+		catchUp = s.feeds[channel]
+		delete(s.behind, channel)
 	}
-	missed := s.unheard[channel]
+	missed = s.unheard[channel]
 	delete(s.unheard, channel)
-	note := s.notes[channel]
-	s.mu.Unlock()
-	if missed && note != nil {
-		note("") // subscribed again: what came while the connection was down is lost
-	}
-	for _, f := range catchUp {
-		f.catchUp(ctx)
-	}
+	return catchUp, s.notes[channel], missed
 }
 
 // Note has the subscriber call do with the payload of each message on
@@ -261,6 +269,7 @@ func (s *Subscriber) stop(channel string, f *Feed) {
 	}
 	delete(s.refs, channel)
 	delete(s.feeds, channel)
+	delete(s.behind, channel)
 	if s.confirmed[channel] >= s.sent[channel] && s.notes[channel] == nil {
 		delete(s.sent, channel) // else kept until the confirmations still due came (subscribed)
 		delete(s.confirmed, channel)

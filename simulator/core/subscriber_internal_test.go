@@ -100,3 +100,30 @@ func TestListenAfterALostConnectionWaitsForTheResubscription(t *testing.T) {
 		t.Fatalf("the listen: %v", err)
 	}
 }
+
+// After the connection broke, each feed catches up on the log once its own
+// channel is confirmed again, not at the first confirmation of any: until
+// then, an event published on its channel reaches it neither live nor
+// from a catch-up made too early.
+func TestFeedsCatchUpAtTheirOwnChannelsConfirmation(t *testing.T) {
+	srv := testkit.StartRedis(t)
+	sub := NewSubscriber(srv.Client(t), slog.New(slog.DiscardHandler))
+	t.Cleanup(func() { sub.ps.Close() })
+	a, b := &Feed{}, &Feed{}
+	const chA, chB = "smsimtest:{a}:events:live", "smsimtest:{b}:events:live"
+	sub.mu.Lock()
+	sub.feeds[chA], sub.feeds[chB] = a, b
+	sub.refs[chA], sub.refs[chB] = 1, 1
+	sub.sent[chA], sub.sent[chB], sub.confirmed[chA], sub.confirmed[chB] = 1, 1, 1, 1
+	sub.mu.Unlock()
+	sub.connectionLost()
+	if f, _, _ := sub.confirm(chA); f != a {
+		t.Fatalf("the confirmation of %s catches up %p, want its feed %p alone", chA, f, a)
+	}
+	if f, _, _ := sub.confirm(chA); f != nil {
+		t.Fatalf("a second confirmation of %s catches up %p again", chA, f)
+	}
+	if f, _, _ := sub.confirm(chB); f != b {
+		t.Fatalf("the confirmation of %s catches up %p, want its feed %p", chB, f, b)
+	}
+}
