@@ -15,7 +15,8 @@ import (
 func newStoreMetrics(reg prometheus.Registerer) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "smsim_redis_errors_total",
-		Help: "Redis commands of this instance that failed (unreachable store, timeout, error reply), by command. " +
+		Help: "Redis commands of this instance that failed (unreachable store, timeout, error reply), by command; " +
+			"a job of a run of scripts sent as one call (evalsha) counts as a command of its own. " +
 			"A missing key (redis.Nil), a script not yet cached (NOSCRIPT, run again with EVAL), a script that " +
 			"refused a stale plan (STALE) or its place in a run of scripts (RUN; both carried out again), a claim of jobs " +
 			"refused to an advance that ended or to a loop whose clock was set anew (SUPERSEDED, CLOCK), a command " +
@@ -74,8 +75,23 @@ func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 // ran out (a long poll's timeout), a feature go-redis asks the server for
 // as it connects and goes without when refused (CLIENT SETINFO before
 // Redis 7.2, CLIENT MAINT_NOTIFICATIONS).
+//
+// A script's run form (a run of the scheduler's jobs in one call) answers
+// each job's failure as an item of its answer: each counts as the failure
+// of a script of its own would.
 func (h redisHook) count(ctx context.Context, cmd redis.Cmder, err error) {
-	if err == nil || errors.Is(err, redis.Nil) || redis.HasErrorPrefix(err, "NOSCRIPT") || redis.HasErrorPrefix(err, "STALE") ||
+	if err == nil {
+		if c, ok := cmd.(*redis.Cmd); ok && strings.HasPrefix(cmd.Name(), "eval") {
+			answers, _ := c.Val().([]any)
+			for _, a := range answers {
+				if err, ok := a.(error); ok {
+					h.count(ctx, cmd, err)
+				}
+			}
+		}
+		return
+	}
+	if errors.Is(err, redis.Nil) || redis.HasErrorPrefix(err, "NOSCRIPT") || redis.HasErrorPrefix(err, "STALE") ||
 		redis.HasErrorPrefix(err, "RUN") || redis.HasErrorPrefix(err, "SUPERSEDED") || redis.HasErrorPrefix(err, "CLOCK") || ctx.Err() != nil {
 		return
 	}

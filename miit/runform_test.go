@@ -1,0 +1,213 @@
+package miit_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"smsim/gateway"
+	"smsim/miit"
+	"smsim/simulator/core"
+	"smsim/simulator/core/testkit"
+)
+
+// dumpKeys answers every key of w's namespace but the runs' marks and the
+// event log, as type, lifetime (forever, or alive) and value, its prefix
+// taken off, sorted.
+func dumpKeys(t *testing.T, w *world) []string {
+	t.Helper()
+	keys, err := testkit.Keys(w.ctx, w.rdb, w.ks.Pattern())
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := w.ks.Prefix + ":{" + w.ks.Namespace + "}:"
+	var out []string
+	for _, k := range keys {
+		name := strings.TrimPrefix(k, head)
+		if strings.HasPrefix(name, "sched:run:") || name == "events" || name == "clock" {
+			continue
+		}
+		typ := w.rdb.Type(w.ctx, k).Val()
+		ttl := w.rdb.PTTL(w.ctx, k).Val()
+		life := "forever"
+		if ttl > 0 {
+			life = "ttl " + ttl.Round(time.Minute).String()
+		}
+		var val string
+		switch typ {
+		case "string":
+			val = w.rdb.Get(w.ctx, k).Val()
+		case "hash":
+			h := w.rdb.HGetAll(w.ctx, k).Val()
+			var f []string
+			for k, v := range h {
+				if strings.HasSuffix(k, ".kept") {
+					v = "(real ms)"
+				}
+				f = append(f, k+"="+v)
+			}
+			sort.Strings(f)
+			val = strings.Join(f, " ")
+		case "zset":
+			m := w.rdb.ZRange(w.ctx, k, 0, -1).Val()
+			if name == "phones" { // scored by the real time
+				slices.Sort(m)
+			}
+			val = strings.Join(m, " ")
+		case "set":
+			m := w.rdb.SMembers(w.ctx, k).Val()
+			slices.Sort(m)
+			val = strings.Join(m, " ")
+		case "list":
+			val = strings.Join(w.rdb.LRange(w.ctx, k, 0, -1).Val(), " ")
+		}
+		out = append(out, fmt.Sprintf("%s %s %s: %s", name, typ, life, val))
+	}
+	return out
+}
+
+// buildWorldLimits is buildWorldWith whose scripts bound the keys they
+// write by limits.
+func buildWorldLimits(t *testing.T, so core.SchedulerOptions, limits core.Limits) *world {
+	t.Helper()
+	srv := testkit.StartRedis(t)
+	w := &world{t: t, ctx: context.Background(), rdb: srv.Client(t), reg: prometheus.NewPedanticRegistry(),
+		ks: core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}}
+	w.rdb.AddHook(failHook{w})
+	log := slog.New(slog.DiscardHandler)
+	rnd := core.NewSeededSource(1)
+	w.clock = core.NewClock(w.rdb, w.ks, core.ClockStart{At: t0, Paused: true}, nil)
+	if err := w.clock.Init(w.ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.sched = core.NewScheduler(w.rdb, w.ks, w.clock, log, w.reg, so)
+	w.faults = core.NewFaultStore(w.rdb, w.ks)
+	w.events = core.NewEventLog(w.rdb, w.ks)
+	state := core.NewState(w.clock, w.faults, limits)
+	w.gw = gateway.New(gateway.Config{Redis: w.rdb, Keyspace: w.ks, Scheduler: w.sched, Faults: w.faults,
+		State: state, Events: w.events, Rand: rnd, Log: log, Metrics: w.reg})
+	svc, err := miit.New(miit.Config{Redis: w.rdb, Keyspace: w.ks, Clock: w.clock, Scheduler: w.sched, Faults: w.faults,
+		State: state, Rand: rnd, Gateway: w.gw, Events: w.events, Log: log, Metrics: w.reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.svc = svc
+	return w
+}
+
+// Syncs in runs, with retention, a namespace TTL and a cap of the folders,
+// leave the store as one at a time does: the same keys, values and
+// lifetimes. Orders share numbers, so that a run's syncs text the same
+// phones.
+func TestSyncsInRunsLeaveTheStoreAsOneAtATime(t *testing.T) {
+	limits := core.Limits{Retention: time.Hour, NamespaceTTL: 3 * time.Hour, InboxMax: 3, Unheard: true}
+	story := func(run int) (keys, events []string) {
+		w := buildWorldLimits(t, core.SchedulerOptions{Run: run}, limits)
+		w.set(func(f *core.Faults) {
+			f.SyncLag = core.Fixed(time.Hour)
+			f.SMSDelay = core.Fixed(0)
+		})
+		phone := func(i int) string { return fmt.Sprintf("1370%07d", i%5) }
+		for i := range 24 {
+			if i%2 == 0 {
+				w.submit(appFiling(phone(i)))
+			} else {
+				w.submit(websiteFiling(phone(i), phone(i+2)))
+			}
+		}
+		w.advance(2 * time.Hour)
+		records, err := w.events.After(w.ctx, "", 10000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range records {
+			events = append(events, fmt.Sprintf("%s %s %s", r.At.Sub(t0), r.Kind, r.Data))
+		}
+		return dumpKeys(t, w), events
+	}
+	oneKeys, oneEvents := story(1)
+	runKeys, runEvents := story(16)
+	if got, want := strings.Join(runEvents, "\n"), strings.Join(oneEvents, "\n"); got != want {
+		t.Errorf("the event log in runs\n%s\nwant, as one at a time\n%s", got, want)
+	}
+	if got, want := strings.Join(runKeys, "\n"), strings.Join(oneKeys, "\n"); got != want {
+		t.Errorf("the store in runs\n%s\nwant, as one at a time\n%s", got, want)
+	}
+	t.Logf("%d keys, %d events", len(oneKeys), len(oneEvents))
+}
+
+// The same with numbers of every kind of profile, lags of zero and not,
+// codes lost, and numbers changed while the sync waited.
+func TestSyncsInRunsLeaveTheStoreAsOneAtATimeMixed(t *testing.T) {
+	limits := core.Limits{Retention: time.Hour, NamespaceTTL: 3 * time.Hour, InboxMax: 3, Unheard: true}
+	story := func(run int) (keys, events []string) {
+		w := buildWorldLimits(t, core.SchedulerOptions{Run: run}, limits)
+		phone := func(i int) string { return fmt.Sprintf("1370%07d", i%7) }
+		profiles := []func(p *gateway.Profile){
+			func(p *gateway.Profile) { p.SpamFilter = true },
+			func(p *gateway.Profile) { p.InboxLimit = 2 },
+			func(p *gateway.Profile) { p.Reachable = false },
+			func(p *gateway.Profile) { p.DuplicateRate = 0.5 },
+			func(p *gateway.Profile) { p.Delay = core.Uniform(0, 10*time.Minute) },
+			func(p *gateway.Profile) { p.BlockSenders = []string{"12381"} },
+		}
+		for i, f := range profiles {
+			p := gateway.DefaultProfile()
+			f(&p)
+			if err := w.gw.SetProfile(w.ctx, phone(i), p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.set(func(f *core.Faults) {
+			f.SyncLag = core.Uniform(time.Hour, 90*time.Minute)
+			f.ResultSyncLag = core.Fixed(0)
+			f.SMSDelay = core.Uniform(0, 5*time.Minute)
+			f.LostCodeRate = 0.1
+		})
+		for i := range 48 {
+			switch i % 4 {
+			case 0:
+				w.submit(appFiling(phone(i)))
+			case 1:
+				w.submit(websiteFiling(phone(i), phone(i+3)))
+			case 2:
+				w.set(func(f *core.Faults) { f.MIITSendDelay = core.Uniform(0, 10*time.Minute) })
+				w.submit(websiteFiling(phone(i), phone(i+1)))
+				w.set(func(f *core.Faults) { f.MIITSendDelay = core.Fixed(0) })
+			default:
+				v := w.submit(miit.SubmitRequest{Type: "cancel", Variant: "website", WebsiteAdmin: admin(phone(i))})
+				if _, err := w.svc.ChangeNumbers(w.ctx, v.ID, adminTo(phone(i+2))); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		count := &runCount{}
+		w.rdb.AddHook(count)
+		w.advance(3 * time.Hour)
+		t.Logf("run=%d: %d runs", run, count.n)
+		records, err := w.events.After(w.ctx, "", 10000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range records {
+			events = append(events, fmt.Sprintf("%s %s %s", r.At.Sub(t0), r.Kind, r.Data))
+		}
+		return dumpKeys(t, w), events
+	}
+	oneKeys, oneEvents := story(1)
+	runKeys, runEvents := story(16)
+	if got, want := strings.Join(runEvents, "\n"), strings.Join(oneEvents, "\n"); got != want {
+		t.Errorf("the event log in runs\n%s\nwant, as one at a time\n%s", got, want)
+	}
+	if got, want := strings.Join(runKeys, "\n"), strings.Join(oneKeys, "\n"); got != want {
+		t.Errorf("the store in runs\n%s\nwant, as one at a time\n%s", got, want)
+	}
+	t.Logf("%d keys, %d events", len(oneKeys), len(oneEvents))
+}
