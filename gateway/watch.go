@@ -146,46 +146,88 @@ func (g *Gateway) Watch(ctx context.Context, phone string) (*core.Watcher, error
 	return w, nil
 }
 
+// A Catchup is where a phone's socket starts (DeliveredAfter).
+type Catchup struct {
+	Messages []Message // delivered after the message asked for, in delivery order
+	Seq      int64     // the delivery number of that message (0 for AfterStart)
+	// Log is the newest event of the namespace's log when the folders were
+	// read ("" for none): what the live feed brings up to it, however late,
+	// is in Messages or came before them.
+	Log string
+}
+
 // DeliveredAfter answers the messages delivered to phone, in either folder,
-// after message after (AfterStart: all of them), in delivery order, and
-// the delivery number of after (0 for AfterStart): a reader who goes on
-// with the deliveries numbered above the last it has, or above that number
-// when the answer is empty, sends none twice. An id that is in neither
-// folder of the phone is a NotFound. The two folders are read at one
-// moment (MULTI): a delivery that put a message in each is in the answer
-// whole or not at all, so that such a reader misses none.
-func (g *Gateway) DeliveredAfter(ctx context.Context, phone, after string) ([]Message, int64, error) {
+// after message after (AfterStart: all of them), in delivery order, with
+// the delivery number of after and the newest event of the log at that
+// moment (Catchup): a reader who goes on with the live events after that
+// one sends none twice. An id that is in neither folder of the phone is a
+// NotFound. The two folders and the log are read at one moment (MULTI): a
+// delivery that put a message in each is in the answer whole or not at
+// all, so that such a reader misses none.
+func (g *Gateway) DeliveredAfter(ctx context.Context, phone, after string) (Catchup, error) {
 	var seq int64
 	if after != AfterStart {
 		s, ok, err := g.seqOf(ctx, phone, after, FolderInbox, FolderBlocked)
 		if err != nil {
-			return nil, 0, err
+			return Catchup{}, err
 		}
 		if !ok {
-			return nil, 0, core.NotFound("after: no message %q delivered to %s (give a message id of its inbox or blocked folder, or %q)", after, phone, AfterStart)
+			return Catchup{}, core.NotFound("after: no message %q delivered to %s (give a message id of its inbox or blocked folder, or %q)", after, phone, AfterStart)
 		}
 		seq = s
 	}
 	var inboxRange, blockedRange *redis.StringSliceCmd
+	var newest *redis.XMessageSliceCmd
 	_, err := g.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		inboxRange = g.folderRange(ctx, p, phone, FolderInbox, seq)
 		blockedRange = g.folderRange(ctx, p, phone, FolderBlocked, seq)
+		newest = p.XRevRangeN(ctx, g.ks.Events(), "+", "-", 1)
 		return nil
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("read the folders of %s: %w", phone, err)
+		return Catchup{}, fmt.Errorf("read the folders of %s: %w", phone, err)
 	}
 	inbox, err := g.folderMessages(ctx, phone, FolderInbox, inboxRange)
 	if err != nil {
-		return nil, 0, err
+		return Catchup{}, err
 	}
 	blocked, err := g.folderMessages(ctx, phone, FolderBlocked, blockedRange)
 	if err != nil {
-		return nil, 0, err
+		return Catchup{}, err
 	}
 	out := append(inbox, blocked...)
 	slices.SortFunc(out, func(a, b Message) int { return cmp.Compare(a.Seq, b.Seq) })
-	return out, seq, nil
+	return Catchup{Messages: out, Seq: seq, Log: newestID(newest)}, nil
+}
+
+// LogNow answers the newest event of the namespace's log ("" for none):
+// what the live feed brings up to it happened before.
+func (g *Gateway) LogNow(ctx context.Context) (string, error) {
+	newest := g.rdb.XRevRangeN(ctx, g.ks.Events(), "+", "-", 1)
+	if err := newest.Err(); err != nil {
+		return "", fmt.Errorf("read the event log: %w", err)
+	}
+	return newestID(newest), nil
+}
+
+// LogHolds tells whether the namespace's log holds the event id: not when
+// a reset emptied it since (or it was trimmed, at about
+// core.DefaultEventLogLen events).
+func (g *Gateway) LogHolds(ctx context.Context, id string) (bool, error) {
+	m, err := g.rdb.XRangeN(ctx, g.ks.Events(), id, id, 1).Result()
+	if err != nil {
+		return false, fmt.Errorf("read the event log: %w", err)
+	}
+	return len(m) == 1, nil
+}
+
+// newestID answers the id of the one event of an XREVRANGE … COUNT 1, or
+// "" for none.
+func newestID(c *redis.XMessageSliceCmd) string {
+	if m := c.Val(); len(m) > 0 {
+		return m[0].ID
+	}
+	return ""
 }
 
 // Queue starts watching the deliveries to phone as Watch does, into the

@@ -117,3 +117,82 @@ func TestPhoneSocketAfterSkipsALateDeliveryUpToIt(t *testing.T) {
 		t.Fatalf("the socket after %s sent %s (%q) first, want %s", anchor, m.ID, m.Body, next)
 	}
 }
+
+// As TestPhoneSocketAfterSkipsALateDeliveryUpToIt, after a namespace reset:
+// the reset and the anchor's delivery (numbered 1 again) were published
+// before the socket opened and come late, in their order, as on a cluster.
+// A late reset must not make the socket forget the ?after= number,
+// or the anchor's late delivery, numbered 1 again, would be sent.
+func TestPhoneSocketAfterSkipsALateResetAndDelivery(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.gwSend("95187", phoneA, "before the reset")
+	e.call("POST", "/admin/v1/reset", nil, 200, nil)
+	anchor := e.gwSend("95187", phoneA, "anchor")
+	ks := core.Keyspace{Prefix: e.redis.Prefix, Namespace: core.DefaultNamespace}
+	entries, err := e.rdb.XRange(ctx, ks.Events(), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := func(i int) string {
+		x := entries[i]
+		data, _ := x.Values["data"].(string)
+		return x.ID + "\n" + x.Values["at"].(string) + "\n" + x.Values["kind"].(string) + "\n" + data
+	}
+	var late []string
+	for i, x := range entries {
+		data, _ := x.Values["data"].(string)
+		switch {
+		case x.Values["kind"] == core.KindReset:
+			late = append(late, payload(i))
+		case x.Values["kind"] == core.KindSMSDelivered && strings.Contains(data, `"id":"`+anchor+`"`):
+			late = append(late, payload(i))
+		}
+	}
+	if len(late) != 2 || !strings.Contains(late[0], "\n"+core.KindReset+"\n") {
+		t.Fatalf("want the reset then the anchor's delivery in the log, got %q", late)
+	}
+	c := e.dialAfter(phoneA, anchor)
+	for _, p := range late { // late, in the order they were published
+		if err := e.rdb.Eval(ctx, "return redis.call('PUBLISH', KEYS[1], ARGV[1])", []string{ks.Live()}, p).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := e.gwSend("95187", phoneA, "after the anchor")
+	if m, _ := readFrame(t, c); m.ID != next {
+		t.Fatalf("the socket after %s sent %s (%q) first, want %s", anchor, m.ID, m.Body, next)
+	}
+}
+
+// A socket opened without ?after= sends what is delivered after it opened,
+// none delivered before, however late the feed brings it: the delivery of
+// a message sent before the dial, published again once the socket is
+// open, as it would come late, is not sent.
+func TestPhoneSocketWithoutAfterSkipsALateDeliveryBeforeIt(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	before := e.gwSend("95187", phoneA, "before the socket")
+	ks := core.Keyspace{Prefix: e.redis.Prefix, Namespace: core.DefaultNamespace}
+	entries, err := e.rdb.XRange(ctx, ks.Events(), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := ""
+	for _, x := range entries {
+		data, _ := x.Values["data"].(string)
+		if x.Values["kind"] == core.KindSMSDelivered && strings.Contains(data, `"id":"`+before+`"`) {
+			late = x.ID + "\n" + x.Values["at"].(string) + "\n" + core.KindSMSDelivered + "\n" + data
+		}
+	}
+	if late == "" {
+		t.Fatalf("no %s of %s in the event log", core.KindSMSDelivered, before)
+	}
+	c := e.dial(phoneA)
+	if err := e.rdb.Eval(ctx, "return redis.call('PUBLISH', KEYS[1], ARGV[1])", []string{ks.Live()}, late).Err(); err != nil {
+		t.Fatal(err)
+	}
+	after := e.gwSend("95187", phoneA, "after the socket opened")
+	if m, _ := readFrame(t, c); m.ID != after {
+		t.Fatalf("the socket sent %s (%q) first, want %s, delivered after it opened", m.ID, m.Body, after)
+	}
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -107,17 +108,24 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 		s.fail(w, r, err)
 		return
 	}
-	stream := &phoneStream{}
+	// What the feed brings of the log up to the moment the socket read the
+	// store happened before it opened, or is in its catch-up, however late
+	// it comes (a publication of another process, or on a cluster of
+	// another node, reaches this one a moment later): it is not sent.
+	stream := &phoneStream{holds: gw.LogHolds}
 	if hasAfter {
-		// A delivery the feed brings that is numbered up to ?after= was
-		// seen already, however late it comes (on a cluster, a node's
-		// publication reaches another's listeners a moment later).
-		if stream.missed, stream.last.Seq, err = gw.DeliveredAfter(r.Context(), phone, after); err != nil {
+		c, err := gw.DeliveredAfter(r.Context(), phone, after)
+		if err != nil {
 			watch.Close()
 			s.fail(w, r, err)
 			return
 		}
-		stream.last.ID = after
+		stream.missed, stream.since = c.Messages, c.Log
+		stream.last = gateway.Message{ID: after, Seq: c.Seq}
+	} else if stream.since, err = gw.LogNow(r.Context()); err != nil {
+		watch.Close()
+		s.fail(w, r, err)
+		return
 	}
 	conn, err := s.upgrade(w, r)
 	if err != nil {
@@ -132,6 +140,23 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 type phoneStream struct {
 	missed []gateway.Message
 	last   gateway.Message // the last message sent, or the one of ?after= (its id and number)
+	since  string          // the newest event of the log as the socket opened: the feed's up to it are not sent
+	holds  func(ctx context.Context, id string) (bool, error)
+}
+
+// resetSince tells whether the reset l, which is not newer than since,
+// came after the socket opened: the log it emptied held since. (A reset
+// deletes the log, and the ids of the new one start again from the time
+// of day: one in the millisecond of since may be numbered before it.)
+func (p *phoneStream) resetSince(k *socket, l *core.Live) bool {
+	ctx, cancel := context.WithTimeout(k.ctx, k.s.cfg.SocketWriteWait)
+	defer cancel()
+	held, err := p.holds(ctx, p.since)
+	if err != nil {
+		k.s.log.WarnContext(k.ctx, "telling a late reset from a new one: taken as new", "reset", l.ID, "err", err)
+		return true
+	}
+	return !held
 }
 
 func (p *phoneStream) catchUp(k *socket) bool {
@@ -147,8 +172,12 @@ func (p *phoneStream) catchUp(k *socket) bool {
 }
 
 func (p *phoneStream) send(k *socket, l *core.Live) bool {
+	if p.since != "" && !core.Newer(l.ID, p.since) && (l.Kind != core.KindReset || !p.resetSince(k, l)) {
+		return true // before the socket opened, or in its catch-up
+	}
 	if l.Kind == core.KindReset {
 		p.last = gateway.Message{} // the deliveries are numbered from 1 again
+		p.since = ""               // and what comes now came after the socket opened
 		return true
 	}
 	fr, ok := gateway.PhoneFrame(l)
