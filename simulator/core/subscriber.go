@@ -112,9 +112,13 @@ func (s *Subscriber) Run(ctx context.Context) {
 }
 
 // connectionLost notes that the connection broke: the feeds catch up, and
-// the notes hear of it, once it is back. The client subscribes again,
-// once, to each channel it is subscribed to: a SUBSCRIBE sent and not
-// confirmed is lost, and a listen waits for that one confirmation.
+// the notes hear of it, once it is back. The client has subscribed again
+// already (go-redis does as it reads the error), once, to each channel it
+// holds — those listened to or noted, confirmed or not: a SUBSCRIBE sent
+// and not confirmed is lost, and one confirmation of each is due, which a
+// listen waits for. (A stop and a listen of a channel between the client's
+// subscribing again and this are not told apart: the listen may go on at
+// the confirmation of the earlier SUBSCRIBE.)
 func (s *Subscriber) connectionLost() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -124,12 +128,12 @@ func (s *Subscriber) connectionLost() {
 	for channel := range s.notes {
 		s.unheard[channel] = true
 	}
-	for channel, n := range s.sent {
+	for channel := range s.sent {
 		switch {
 		case s.refs[channel] == 0 && s.notes[channel] == nil:
 			delete(s.sent, channel) // not subscribed again: no confirmation comes
 			delete(s.confirmed, channel)
-		case n > s.confirmed[channel]:
+		default:
 			s.sent[channel] = s.confirmed[channel] + 1
 		}
 	}
@@ -219,6 +223,9 @@ func (s *Subscriber) listen(ctx context.Context, channel string, f *Feed) error 
 		// ends in the order they were decided.
 		if err := s.ps.Subscribe(ctx, channel); err != nil {
 			s.refs[channel]--
+			// go-redis holds the channel even so, and would subscribe to
+			// it again after a reconnection, unbeknown to the counts
+			s.ps.Unsubscribe(context.WithoutCancel(ctx), channel)
 			s.mu.Unlock()
 			return fmt.Errorf("listen to %s: %w", channel, err)
 		}

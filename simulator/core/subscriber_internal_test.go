@@ -127,3 +127,50 @@ func TestFeedsCatchUpAtTheirOwnChannelsConfirmation(t *testing.T) {
 		t.Fatalf("the confirmation of %s catches up %p, want its feed %p", chB, f, b)
 	}
 }
+
+// After the connection broke, go-redis has subscribed again to every
+// channel it holds — also to one whose SUBSCRIBE was confirmed — before
+// the subscriber hears of it: that confirmation is due too. When the last
+// watcher then stops (UNSUBSCRIBE) and a new one listens (SUBSCRIBE)
+// before it comes, it is of a SUBSCRIBE sent before the UNSUBSCRIBE, and
+// the new listen waits on for its own.
+func TestListenAfterALostConnectionWaitsPastTheResubscription(t *testing.T) {
+	srv := testkit.StartRedis(t)
+	sub := NewSubscriber(srv.Client(t), slog.New(slog.DiscardHandler))
+	t.Cleanup(func() { sub.ps.Close() })
+	channel := srv.Prefix + ":{ns}:events:live"
+	f := &Feed{}
+	listening := func() bool {
+		sub.mu.Lock()
+		defer sub.mu.Unlock()
+		return sub.refs[channel] > 0 && sub.confirmed[channel] >= sub.sent[channel]
+	}
+	first := make(chan error, 1)
+	go func() { first <- sub.listen(t.Context(), channel, f) }()
+	testkit.WaitFor(t, "the first SUBSCRIBE sent", func() bool {
+		sub.mu.Lock()
+		defer sub.mu.Unlock()
+		return sub.sent[channel] == 1
+	})
+	sub.subscribed(t.Context(), channel)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	sub.connectionLost() // go-redis has sent SUBSCRIBE again (R)
+	sub.stop(channel, f) // UNSUBSCRIBE, after R
+	second := make(chan error, 1)
+	go func() { second <- sub.listen(t.Context(), channel, f) }() // SUBSCRIBE (S)
+	testkit.WaitFor(t, "the second SUBSCRIBE sent", func() bool {
+		sub.mu.Lock()
+		defer sub.mu.Unlock()
+		return sub.refs[channel] == 1 && sub.sent[channel] == 3 // the first, R, S
+	})
+	sub.subscribed(t.Context(), channel) // R's confirmation
+	if listening() {
+		t.Fatal("listening on the confirmation of the SUBSCRIBE sent again before the UNSUBSCRIBE")
+	}
+	sub.subscribed(t.Context(), channel) // S's
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+}
