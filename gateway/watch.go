@@ -200,27 +200,6 @@ func (g *Gateway) DeliveredAfter(ctx context.Context, phone, after string) (Catc
 	return Catchup{Messages: out, Seq: seq, Log: newestID(newest)}, nil
 }
 
-// LogNow answers the newest event of the namespace's log ("" for none):
-// what the live feed brings up to it happened before.
-func (g *Gateway) LogNow(ctx context.Context) (string, error) {
-	newest := g.rdb.XRevRangeN(ctx, g.ks.Events(), "+", "-", 1)
-	if err := newest.Err(); err != nil {
-		return "", fmt.Errorf("read the event log: %w", err)
-	}
-	return newestID(newest), nil
-}
-
-// LogHolds tells whether the namespace's log holds the event id: not when
-// a reset emptied it since (or it was trimmed, at about
-// core.DefaultEventLogLen events).
-func (g *Gateway) LogHolds(ctx context.Context, id string) (bool, error) {
-	m, err := g.rdb.XRangeN(ctx, g.ks.Events(), id, id, 1).Result()
-	if err != nil {
-		return false, fmt.Errorf("read the event log: %w", err)
-	}
-	return len(m) == 1, nil
-}
-
 // newestID answers the id of the one event of an XREVRANGE … COUNT 1, or
 // "" for none.
 func newestID(c *redis.XMessageSliceCmd) string {

@@ -159,6 +159,16 @@ func (l *EventLog) Last(ctx context.Context) (string, error) {
 	return ms[0].ID, nil
 }
 
+// Holds tells whether the log holds the event id: not when a reset emptied
+// it since (or it was trimmed, at about its length).
+func (l *EventLog) Holds(ctx context.Context, id string) (bool, error) {
+	m, err := l.rdb.XRangeN(ctx, l.key, id, id, 1).Result()
+	if err != nil {
+		return false, fmt.Errorf("read events: %w", err)
+	}
+	return len(m) == 1, nil
+}
+
 // Wait answers the events after the one with id after, waiting up to block
 // for one to come (none: an empty answer).
 func (l *EventLog) Wait(ctx context.Context, after string, block time.Duration) ([]Record, error) {

@@ -2,11 +2,14 @@ package server_test
 
 import (
 	"context"
+	"github.com/gorilla/websocket"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -194,5 +197,77 @@ func TestPhoneSocketWithoutAfterSkipsALateDeliveryBeforeIt(t *testing.T) {
 	after := e.gwSend("95187", phoneA, "after the socket opened")
 	if m, _ := readFrame(t, c); m.ID != after {
 		t.Fatalf("the socket sent %s (%q) first, want %s, delivered after it opened", m.ID, m.Body, after)
+	}
+}
+
+// The event socket opened without ?after= sends what happens from then
+// on, however late the live channel brings what happened before: an
+// event of the log published again once the socket is open is not sent.
+func TestEventSocketWithoutAfterSkipsALateEventBeforeIt(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.gwSend("95187", phoneA, "before the socket")
+	ks := core.Keyspace{Prefix: e.redis.Prefix, Namespace: core.DefaultNamespace}
+	entries, err := e.rdb.XRange(ctx, ks.Events(), "-", "+").Result()
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("the event log: %v, %v", entries, err)
+	}
+	x := entries[len(entries)-1]
+	data, _ := x.Values["data"].(string)
+	late := x.ID + "\n" + x.Values["at"].(string) + "\n" + x.Values["kind"].(string) + "\n" + data
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.url, "http")+"/ws/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if err := e.rdb.Eval(ctx, "return redis.call('PUBLISH', KEYS[1], ARGV[1])", []string{ks.Live()}, late).Err(); err != nil {
+		t.Fatal(err)
+	}
+	e.gwSend("95187", phoneA, "after the socket opened")
+	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var r core.Record
+	if err := ws.ReadJSON(&r); err != nil {
+		t.Fatal(err)
+	}
+	if !core.Newer(r.ID, x.ID) {
+		t.Fatalf("the socket sent %s %s first, of before it opened (the newest then: %s)", r.ID, r.Kind, x.ID)
+	}
+}
+
+// A reset emptied the log after the event socket opened, and the new log's
+// ids begin before the newest event the socket had (they start again from
+// the time of day, and a reset may come within the same millisecond): the
+// socket sends the reset, not taken for one of before it opened, and what
+// follows it. Here the log is emptied and the reset published by hand,
+// numbered 1-1.
+func TestEventSocketSendsANewResetNumberedBeforeItsLast(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.gwSend("95187", phoneA, "before the socket")
+	ks := core.Keyspace{Prefix: e.redis.Prefix, Namespace: core.DefaultNamespace}
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.url, "http")+"/ws/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if err := e.rdb.Del(ctx, ks.Events()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	reset := "1-1\n" + strconv.FormatInt(t0.UnixMilli(), 10) + "\n" + core.KindReset + "\n{}"
+	if err := e.rdb.Eval(ctx, "return redis.call('PUBLISH', KEYS[1], ARGV[1])", []string{ks.Live()}, reset).Err(); err != nil {
+		t.Fatal(err)
+	}
+	e.gwSend("95187", phoneA, "after the reset")
+	var got []string
+	for range 2 {
+		ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+		var r core.Record
+		if err := ws.ReadJSON(&r); err != nil {
+			t.Fatalf("after %v: %v", got, err)
+		}
+		got = append(got, r.Kind)
+	}
+	if got[0] != core.KindReset || got[1] != core.KindSMSSent {
+		t.Fatalf("the socket sent %v, want the reset then the message sent after it", got)
 	}
 }

@@ -403,6 +403,20 @@ func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 		writeProblem(w, http.StatusServiceUnavailable, "the server is stopping")
 		return
 	}
+	stream := &eventStream{feed: ns.Feed(), events: ns.Events(), after: after, last: after}
+	if after == "" {
+		// what the live channel brings up to the newest event now, however
+		// late, happened before the socket opened
+		last, err := ns.Events().Last(r.Context())
+		if err != nil {
+			watch.Close()
+			s.fail(w, r, err)
+			return
+		}
+		if last != "0" { // "0": none
+			stream.last = last
+		}
+	}
 	conn, err := s.upgrade(w, r)
 	if err != nil {
 		watch.Close()
@@ -411,15 +425,16 @@ func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 	// The socket goes on in goroutines of its own, and the handler returns:
 	// net/http's goroutine, its buffers and the request are let go, and a
 	// socket that waits costs only what it needs (the README's measure).
-	k.serve(r, conn, watch, &eventStream{feed: ns.Feed(), after: after, last: after})
+	k.serve(r, conn, watch, stream)
 }
 
 // eventStream is what an event socket sends (eventSocket): the events
 // after ?after=, then each new one.
 type eventStream struct {
-	feed  *core.Feed
-	after string
-	last  string // the id of the last event sent
+	feed   *core.Feed
+	events *core.EventLog
+	after  string
+	last   string // the id of the last event sent, or of the newest as the socket opened
 }
 
 // catchUp sends the events after ?after=, a page at a time, until the log
@@ -446,8 +461,8 @@ func (e *eventStream) catchUp(k *socket) bool {
 }
 
 func (e *eventStream) send(k *socket, l *core.Live) bool {
-	if e.last != "" && !core.Newer(l.ID, e.last) {
-		return true // sent in the catch-up
+	if e.last != "" && !core.Newer(l.ID, e.last) && (l.Kind != core.KindReset || !resetSince(k, e.events.Holds, e.last, l)) {
+		return true // sent in the catch-up, or before the socket opened
 	}
 	if !k.sendWire(wire(l, eventWire, l.JSON)) {
 		return false

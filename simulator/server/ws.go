@@ -112,7 +112,7 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 	// store happened before it opened, or is in its catch-up, however late
 	// it comes (a publication of another process, or on a cluster of
 	// another node, reaches this one a moment later): it is not sent.
-	stream := &phoneStream{holds: gw.LogHolds}
+	stream := &phoneStream{holds: ns.Events().Holds}
 	if hasAfter {
 		c, err := gw.DeliveredAfter(r.Context(), phone, after)
 		if err != nil {
@@ -122,7 +122,7 @@ func (s *Server) phoneSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 		}
 		stream.missed, stream.since = c.Messages, c.Log
 		stream.last = gateway.Message{ID: after, Seq: c.Seq}
-	} else if stream.since, err = gw.LogNow(r.Context()); err != nil {
+	} else if stream.since, err = ns.Events().Last(r.Context()); err != nil {
 		watch.Close()
 		s.fail(w, r, err)
 		return
@@ -144,14 +144,14 @@ type phoneStream struct {
 	holds  func(ctx context.Context, id string) (bool, error)
 }
 
-// resetSince tells whether the reset l, which is not newer than since,
-// came after the socket opened: the log it emptied held since. (A reset
-// deletes the log, and the ids of the new one start again from the time
-// of day: one in the millisecond of since may be numbered before it.)
-func (p *phoneStream) resetSince(k *socket, l *core.Live) bool {
+// resetSince tells whether the reset l, which is not numbered after the
+// event since, came after it: the log it emptied held since (holds). A
+// reset deletes the log, and the ids of the new one start again from the
+// time of day: one in the millisecond of since may be numbered before it.
+func resetSince(k *socket, holds func(ctx context.Context, id string) (bool, error), since string, l *core.Live) bool {
 	ctx, cancel := context.WithTimeout(k.ctx, k.s.cfg.SocketWriteWait)
 	defer cancel()
-	held, err := p.holds(ctx, p.since)
+	held, err := holds(ctx, since)
 	if err != nil {
 		k.s.log.WarnContext(k.ctx, "telling a late reset from a new one: taken as new", "reset", l.ID, "err", err)
 		return true
@@ -172,7 +172,7 @@ func (p *phoneStream) catchUp(k *socket) bool {
 }
 
 func (p *phoneStream) send(k *socket, l *core.Live) bool {
-	if p.since != "" && !core.Newer(l.ID, p.since) && (l.Kind != core.KindReset || !p.resetSince(k, l)) {
+	if p.since != "" && !core.Newer(l.ID, p.since) && (l.Kind != core.KindReset || !resetSince(k, p.holds, p.since, l)) {
 		return true // before the socket opened, or in its catch-up
 	}
 	if l.Kind == core.KindReset {
