@@ -1,16 +1,12 @@
 package miit_test
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"smsim/gateway"
 	"smsim/miit"
@@ -73,32 +69,13 @@ func dumpKeys(t *testing.T, w *world) []string {
 	return out
 }
 
-// buildWorldLimits is buildWorldWith whose scripts bound the keys they
-// write by limits.
+// buildWorldLimits is buildWorldLimited, failing the test on an error.
 func buildWorldLimits(t *testing.T, so core.SchedulerOptions, limits core.Limits) *world {
 	t.Helper()
-	srv := testkit.StartRedis(t)
-	w := &world{t: t, ctx: context.Background(), rdb: srv.Client(t), reg: prometheus.NewPedanticRegistry(),
-		ks: core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}}
-	w.rdb.AddHook(failHook{w})
-	log := slog.New(slog.DiscardHandler)
-	rnd := core.NewSeededSource(1)
-	w.clock = core.NewClock(w.rdb, w.ks, core.ClockStart{At: t0, Paused: true}, nil)
-	if err := w.clock.Init(w.ctx); err != nil {
-		t.Fatal(err)
-	}
-	w.sched = core.NewScheduler(w.rdb, w.ks, w.clock, log, w.reg, so)
-	w.faults = core.NewFaultStore(w.rdb, w.ks)
-	w.events = core.NewEventLog(w.rdb, w.ks)
-	state := core.NewState(w.clock, w.faults, limits)
-	w.gw = gateway.New(gateway.Config{Redis: w.rdb, Keyspace: w.ks, Scheduler: w.sched, Faults: w.faults,
-		State: state, Events: w.events, Rand: rnd, Log: log, Metrics: w.reg})
-	svc, err := miit.New(miit.Config{Redis: w.rdb, Keyspace: w.ks, Clock: w.clock, Scheduler: w.sched, Faults: w.faults,
-		State: state, Rand: rnd, Gateway: w.gw, Events: w.events, Log: log, Metrics: w.reg})
+	w, err := buildWorldLimited(t, so, limits)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.svc = svc
 	return w
 }
 
@@ -123,24 +100,9 @@ func TestSyncsInRunsLeaveTheStoreAsOneAtATime(t *testing.T) {
 			}
 		}
 		w.advance(2 * time.Hour)
-		records, err := w.events.After(w.ctx, "", 10000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range records {
-			events = append(events, fmt.Sprintf("%s %s %s", r.At.Sub(t0), r.Kind, r.Data))
-		}
-		return dumpKeys(t, w), events
+		return dumpKeys(t, w), loggedEvents(t, w)
 	}
-	oneKeys, oneEvents := story(1)
-	runKeys, runEvents := story(16)
-	if got, want := strings.Join(runEvents, "\n"), strings.Join(oneEvents, "\n"); got != want {
-		t.Errorf("the event log in runs\n%s\nwant, as one at a time\n%s", got, want)
-	}
-	if got, want := strings.Join(runKeys, "\n"), strings.Join(oneKeys, "\n"); got != want {
-		t.Errorf("the store in runs\n%s\nwant, as one at a time\n%s", got, want)
-	}
-	t.Logf("%d keys, %d events", len(oneKeys), len(oneEvents))
+	sameStories(t, story)
 }
 
 // The same with numbers of every kind of profile, lags of zero and not,
@@ -192,15 +154,30 @@ func TestSyncsInRunsLeaveTheStoreAsOneAtATimeMixed(t *testing.T) {
 		w.rdb.AddHook(count)
 		w.advance(3 * time.Hour)
 		t.Logf("run=%d: %d runs", run, count.n)
-		records, err := w.events.After(w.ctx, "", 10000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range records {
-			events = append(events, fmt.Sprintf("%s %s %s", r.At.Sub(t0), r.Kind, r.Data))
-		}
-		return dumpKeys(t, w), events
+		return dumpKeys(t, w), loggedEvents(t, w)
 	}
+	sameStories(t, story)
+}
+
+// loggedEvents answers w's event log, an event a line: when (from t0),
+// kind, data.
+func loggedEvents(t *testing.T, w *world) []string {
+	t.Helper()
+	records, err := w.events.After(w.ctx, "", 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []string
+	for _, r := range records {
+		events = append(events, fmt.Sprintf("%s %s %s", r.At.Sub(t0), r.Kind, r.Data))
+	}
+	return events
+}
+
+// sameStories fails unless story in runs of 16 leaves the store's keys
+// and the event log as one at a time does.
+func sameStories(t *testing.T, story func(run int) (keys, events []string)) {
+	t.Helper()
 	oneKeys, oneEvents := story(1)
 	runKeys, runEvents := story(16)
 	if got, want := strings.Join(runEvents, "\n"), strings.Join(oneEvents, "\n"); got != want {

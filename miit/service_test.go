@@ -60,6 +60,13 @@ func buildWorld(t testing.TB, opts ...func(*miit.Config)) (*world, error) {
 // buildWorldWith is buildWorld with a scheduler of those options.
 func buildWorldWith(t testing.TB, so core.SchedulerOptions, opts ...func(*miit.Config)) (*world, error) {
 	t.Helper()
+	return buildWorldLimited(t, so, core.Limits{}, opts...)
+}
+
+// buildWorldLimited is buildWorldWith whose scripts bound the keys they
+// write by limits.
+func buildWorldLimited(t testing.TB, so core.SchedulerOptions, limits core.Limits, opts ...func(*miit.Config)) (*world, error) {
+	t.Helper()
 	srv := testkit.StartRedis(t)
 	w := &world{t: t, ctx: context.Background(), rdb: srv.Client(t), reg: prometheus.NewPedanticRegistry(),
 		ks: core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}}
@@ -73,7 +80,7 @@ func buildWorldWith(t testing.TB, so core.SchedulerOptions, opts ...func(*miit.C
 	w.sched = core.NewScheduler(w.rdb, w.ks, w.clock, log, w.reg, so)
 	w.faults = core.NewFaultStore(w.rdb, w.ks)
 	w.events = core.NewEventLog(w.rdb, w.ks)
-	state := core.NewState(w.clock, w.faults, core.Limits{})
+	state := core.NewState(w.clock, w.faults, limits)
 	w.gw = gateway.New(gateway.Config{Redis: w.rdb, Keyspace: w.ks, Scheduler: w.sched, Faults: w.faults,
 		State: state, Events: w.events, Rand: rnd, Log: log, Metrics: w.reg})
 	cfg := miit.Config{Redis: w.rdb, Keyspace: w.ks, Clock: w.clock, Scheduler: w.sched, Faults: w.faults,

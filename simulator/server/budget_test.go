@@ -461,16 +461,23 @@ func TestFlowScriptCallBudget(t *testing.T) {
 	}
 	e := newEnv(t, withLimits(core.Limits{Retention: 24 * time.Hour, InboxMax: 1000, NamespaceTTL: 7 * 24 * time.Hour}))
 	const n = 32 // the sweep of the list of orders (each 32nd submission, submit.lua) falls among them once
-	calls := scriptCallsOfFlows(t, e, n)
+	holdCallBudget(t, e, scriptCallsOfFlows(t, e, n), n, "flow", 66, 74)
+}
+
+// holdCallBudget fails unless calls, the scripts' calls inside Redis for n
+// of unit, are at most budget a unit, or clusterBudget on a cluster, whose
+// nodes count only their own listeners: every event is published there
+// (core.CountsEveryListener).
+func holdCallBudget(t *testing.T, e *env, calls map[string]int, n int, unit string, budget, clusterBudget float64) {
+	t.Helper()
 	total, detail := tally(calls)
-	per := float64(total) / n
-	t.Logf("%d flows: %.1f calls of the scripts a flow (%s)", n, per, detail)
-	budget := 66.0
+	per := float64(total) / float64(n)
+	t.Logf("%d %s: %.1f calls of the scripts a %s (%s)", n, unit+"s", per, unit, detail)
 	if _, cluster := e.rdb.(*redis.ClusterClient); cluster {
-		budget = 74 // every event published (core.CountsEveryListener)
+		budget = clusterBudget
 	}
 	if per > budget {
-		t.Errorf("%.1f calls of the scripts a flow, want at most %v (%s)", per, budget, detail)
+		t.Errorf("%.1f calls of the scripts a %s, want at most %v (%s)", per, unit, budget, detail)
 	}
 }
 
@@ -495,16 +502,8 @@ func TestAdvanceScriptCallBudget(t *testing.T) {
 	e.advance("24h")
 	calls := count.take()
 	delete(calls, "SKIPPED")
-	total, detail := tally(calls)
-	per := float64(total) / orders
-	t.Logf("%d syncs: %.1f calls of the scripts a sync (%s)", orders, per, detail)
-	budget := 35.0
-	if _, cluster := e.rdb.(*redis.ClusterClient); cluster {
-		budget = 41 // every event published (core.CountsEveryListener)
-	}
-	if per > budget {
-		t.Errorf("%.1f calls of the scripts a sync, want at most %v (%s)", per, budget, detail)
-	}
+	holdCallBudget(t, e, calls, orders, "sync", 35, 41)
+	_, detail := tally(calls)
 	if calls["SET"] > 2*orders+4 || calls["HMGET"] > 4 {
 		t.Errorf("%d SET (two codes a sync, and a run's mark), %d HMGET (the clock's check): want at most %d and 4, the checks once a run (%s)", calls["SET"], calls["HMGET"], 2*orders+4, detail)
 	}

@@ -92,29 +92,14 @@ func TestPhoneSocketCatchUpReadsBothFoldersAtOnce(t *testing.T) {
 // delivery is published again once the socket is open, as it would come
 // late; its next frame is the message delivered after it.
 func TestPhoneSocketAfterSkipsALateDeliveryUpToIt(t *testing.T) {
-	ctx := context.Background()
 	e := newEnv(t)
 	anchor := e.gwSend("95187", phoneA, "anchor")
-	ks := core.Keyspace{Prefix: e.redis.Prefix, Namespace: core.DefaultNamespace}
-	entries, err := e.rdb.XRange(ctx, ks.Events(), "-", "+").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	late := ""
-	for _, x := range entries {
-		data, _ := x.Values["data"].(string)
-		if x.Values["kind"] == core.KindSMSDelivered && strings.Contains(data, `"id":"`+anchor+`"`) {
-			late = x.ID + "\n" + x.Values["at"].(string) + "\n" + core.KindSMSDelivered + "\n" + data
-		}
-	}
-	if late == "" {
-		t.Fatalf("no %s of %s in the event log", core.KindSMSDelivered, anchor)
+	late := e.loggedLive(t, deliveryOf(anchor))
+	if len(late) != 1 {
+		t.Fatalf("the deliveries of %s in the event log: %q, want one", anchor, late)
 	}
 	c := e.dialAfter(phoneA, anchor)
-	// from the node of the namespace's keys, as the scripts publish
-	if err := e.rdb.Eval(ctx, "return redis.call('PUBLISH', KEYS[1], ARGV[1])", []string{ks.Live()}, late).Err(); err != nil {
-		t.Fatal(err)
-	}
+	e.publishLate(t, late...)
 	next := e.gwSend("95187", phoneA, "after the anchor")
 	if m, _ := readFrame(t, c); m.ID != next {
 		t.Fatalf("the socket after %s sent %s (%q) first, want %s", anchor, m.ID, m.Body, next)
@@ -127,40 +112,17 @@ func TestPhoneSocketAfterSkipsALateDeliveryUpToIt(t *testing.T) {
 // A late reset must not make the socket forget the ?after= number,
 // or the anchor's late delivery, numbered 1 again, would be sent.
 func TestPhoneSocketAfterSkipsALateResetAndDelivery(t *testing.T) {
-	ctx := context.Background()
 	e := newEnv(t)
 	e.gwSend("95187", phoneA, "before the reset")
 	e.call("POST", "/admin/v1/reset", nil, 200, nil)
 	anchor := e.gwSend("95187", phoneA, "anchor")
-	ks := core.Keyspace{Prefix: e.redis.Prefix, Namespace: core.DefaultNamespace}
-	entries, err := e.rdb.XRange(ctx, ks.Events(), "-", "+").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload := func(i int) string {
-		x := entries[i]
-		data, _ := x.Values["data"].(string)
-		return x.ID + "\n" + x.Values["at"].(string) + "\n" + x.Values["kind"].(string) + "\n" + data
-	}
-	var late []string
-	for i, x := range entries {
-		data, _ := x.Values["data"].(string)
-		switch {
-		case x.Values["kind"] == core.KindReset:
-			late = append(late, payload(i))
-		case x.Values["kind"] == core.KindSMSDelivered && strings.Contains(data, `"id":"`+anchor+`"`):
-			late = append(late, payload(i))
-		}
-	}
+	isAnchor := deliveryOf(anchor)
+	late := e.loggedLive(t, func(kind, data string) bool { return kind == core.KindReset || isAnchor(kind, data) })
 	if len(late) != 2 || !strings.Contains(late[0], "\n"+core.KindReset+"\n") {
 		t.Fatalf("want the reset then the anchor's delivery in the log, got %q", late)
 	}
 	c := e.dialAfter(phoneA, anchor)
-	for _, p := range late { // late, in the order they were published
-		if err := e.rdb.Eval(ctx, "return redis.call('PUBLISH', KEYS[1], ARGV[1])", []string{ks.Live()}, p).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e.publishLate(t, late...)
 	next := e.gwSend("95187", phoneA, "after the anchor")
 	if m, _ := readFrame(t, c); m.ID != next {
 		t.Fatalf("the socket after %s sent %s (%q) first, want %s", anchor, m.ID, m.Body, next)
@@ -172,28 +134,14 @@ func TestPhoneSocketAfterSkipsALateResetAndDelivery(t *testing.T) {
 // a message sent before the dial, published again once the socket is
 // open, as it would come late, is not sent.
 func TestPhoneSocketWithoutAfterSkipsALateDeliveryBeforeIt(t *testing.T) {
-	ctx := context.Background()
 	e := newEnv(t)
 	before := e.gwSend("95187", phoneA, "before the socket")
-	ks := core.Keyspace{Prefix: e.redis.Prefix, Namespace: core.DefaultNamespace}
-	entries, err := e.rdb.XRange(ctx, ks.Events(), "-", "+").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	late := ""
-	for _, x := range entries {
-		data, _ := x.Values["data"].(string)
-		if x.Values["kind"] == core.KindSMSDelivered && strings.Contains(data, `"id":"`+before+`"`) {
-			late = x.ID + "\n" + x.Values["at"].(string) + "\n" + core.KindSMSDelivered + "\n" + data
-		}
-	}
-	if late == "" {
-		t.Fatalf("no %s of %s in the event log", core.KindSMSDelivered, before)
+	late := e.loggedLive(t, deliveryOf(before))
+	if len(late) != 1 {
+		t.Fatalf("the deliveries of %s in the event log: %q, want one", before, late)
 	}
 	c := e.dial(phoneA)
-	if err := e.rdb.Eval(ctx, "return redis.call('PUBLISH', KEYS[1], ARGV[1])", []string{ks.Live()}, late).Err(); err != nil {
-		t.Fatal(err)
-	}
+	e.publishLate(t, late...)
 	after := e.gwSend("95187", phoneA, "after the socket opened")
 	if m, _ := readFrame(t, c); m.ID != after {
 		t.Fatalf("the socket sent %s (%q) first, want %s, delivered after it opened", m.ID, m.Body, after)
@@ -204,33 +152,27 @@ func TestPhoneSocketWithoutAfterSkipsALateDeliveryBeforeIt(t *testing.T) {
 // on, however late the live channel brings what happened before: an
 // event of the log published again once the socket is open is not sent.
 func TestEventSocketWithoutAfterSkipsALateEventBeforeIt(t *testing.T) {
-	ctx := context.Background()
 	e := newEnv(t)
 	e.gwSend("95187", phoneA, "before the socket")
-	ks := core.Keyspace{Prefix: e.redis.Prefix, Namespace: core.DefaultNamespace}
-	entries, err := e.rdb.XRange(ctx, ks.Events(), "-", "+").Result()
-	if err != nil || len(entries) == 0 {
-		t.Fatalf("the event log: %v, %v", entries, err)
+	logged := e.loggedLive(t, func(string, string) bool { return true })
+	if len(logged) == 0 {
+		t.Fatal("nothing in the event log")
 	}
-	x := entries[len(entries)-1]
-	data, _ := x.Values["data"].(string)
-	late := x.ID + "\n" + x.Values["at"].(string) + "\n" + x.Values["kind"].(string) + "\n" + data
+	newest, _, _ := strings.Cut(logged[len(logged)-1], "\n")
 	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.url, "http")+"/ws/events", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ws.Close()
-	if err := e.rdb.Eval(ctx, "return redis.call('PUBLISH', KEYS[1], ARGV[1])", []string{ks.Live()}, late).Err(); err != nil {
-		t.Fatal(err)
-	}
+	e.publishLate(t, logged[len(logged)-1])
 	e.gwSend("95187", phoneA, "after the socket opened")
 	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 	var r core.Record
 	if err := ws.ReadJSON(&r); err != nil {
 		t.Fatal(err)
 	}
-	if !core.Newer(r.ID, x.ID) {
-		t.Fatalf("the socket sent %s %s first, of before it opened (the newest then: %s)", r.ID, r.Kind, x.ID)
+	if !core.Newer(r.ID, newest) {
+		t.Fatalf("the socket sent %s %s first, of before it opened (the newest then: %s)", r.ID, r.Kind, newest)
 	}
 }
 
@@ -253,10 +195,7 @@ func TestEventSocketSendsANewResetNumberedBeforeItsLast(t *testing.T) {
 	if err := e.rdb.Del(ctx, ks.Events()).Err(); err != nil {
 		t.Fatal(err)
 	}
-	reset := "1-1\n" + strconv.FormatInt(t0.UnixMilli(), 10) + "\n" + core.KindReset + "\n{}"
-	if err := e.rdb.Eval(ctx, "return redis.call('PUBLISH', KEYS[1], ARGV[1])", []string{ks.Live()}, reset).Err(); err != nil {
-		t.Fatal(err)
-	}
+	e.publishLate(t, "1-1\n"+strconv.FormatInt(t0.UnixMilli(), 10)+"\n"+core.KindReset+"\n{}")
 	e.gwSend("95187", phoneA, "after the reset")
 	var got []string
 	for range 2 {
@@ -269,5 +208,46 @@ func TestEventSocketSendsANewResetNumberedBeforeItsLast(t *testing.T) {
 	}
 	if got[0] != core.KindReset || got[1] != core.KindSMSSent {
 		t.Fatalf("the socket sent %v, want the reset then the message sent after it", got)
+	}
+}
+
+// loggedLive answers the events of the log of e's default namespace that
+// match (by kind and data), as its live channel carries each: id, at,
+// kind and data, a line each; in the log's order.
+func (e *env) loggedLive(t *testing.T, match func(kind, data string) bool) []string {
+	t.Helper()
+	ks := core.Keyspace{Prefix: e.redis.Prefix, Namespace: core.DefaultNamespace}
+	entries, err := e.rdb.XRange(context.Background(), ks.Events(), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, x := range entries {
+		kind, _ := x.Values["kind"].(string)
+		data, _ := x.Values["data"].(string)
+		if match(kind, data) {
+			out = append(out, x.ID+"\n"+x.Values["at"].(string)+"\n"+kind+"\n"+data)
+		}
+	}
+	return out
+}
+
+// deliveryOf matches the delivery of message id (loggedLive).
+func deliveryOf(id string) func(kind, data string) bool {
+	return func(kind, data string) bool {
+		return kind == core.KindSMSDelivered && strings.Contains(data, `"id":"`+id+`"`)
+	}
+}
+
+// publishLate publishes payloads on the live channel of e's default
+// namespace, in order, as a publication of before would come late: from
+// the node of the namespace's keys, as the scripts publish.
+func (e *env) publishLate(t *testing.T, payloads ...string) {
+	t.Helper()
+	ks := core.Keyspace{Prefix: e.redis.Prefix, Namespace: core.DefaultNamespace}
+	for _, p := range payloads {
+		if err := e.rdb.Eval(context.Background(), "return redis.call('PUBLISH', KEYS[1], ARGV[1])", []string{ks.Live()}, p).Err(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
