@@ -38,8 +38,11 @@ func (c *claimCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 			var args struct {
 				Limit int `json:"limit"`
 			}
-			if s, ok := a[len(a)-1].(string); ok {
+			switch s := a[len(a)-1].(type) {
+			case string:
 				_ = json.Unmarshal([]byte(s), &args)
+			case []byte: // Script.Run's
+				_ = json.Unmarshal(s, &args)
 			}
 			c.mu.Lock()
 			c.n++

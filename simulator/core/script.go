@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -96,20 +97,34 @@ func (s *Script[A]) Run(ctx context.Context, c redis.Scripter, keys []string, ar
 // in ARGV[2], ARGV[3], …: what a script passes on to Redis as it is, such
 // as entries to push, travels and reaches it without being encoded into
 // args and decoded by the prelude.
+//
+// The arguments are encoded into a buffer of a pool, which Redis is sent
+// as it is, and which is put back once the call is answered: the call's
+// answer is given in a Cmd of its own, which does not hold it.
 func (s *Script[A]) RunWith(ctx context.Context, c redis.Scripter, keys []string, args A, more []string) *redis.Cmd {
-	b, err := json.Marshal(args)
-	if err != nil {
-		cmd := redis.NewCmd(ctx)
-		cmd.SetErr(fmt.Errorf("script arguments: %w", err))
-		return cmd
+	buf := argsBuffers.Get().(*bytes.Buffer)
+	defer argsBuffers.Put(buf)
+	buf.Reset()
+	out := redis.NewCmd(ctx)
+	if err := json.NewEncoder(buf).Encode(args); err != nil {
+		out.SetErr(fmt.Errorf("script arguments: %w", err))
+		return out
 	}
 	argv := make([]any, 0, 1+len(more))
-	argv = append(argv, string(b))
+	argv = append(argv, bytes.TrimSuffix(buf.Bytes(), newline)) // Encode ends it with a newline
 	for _, m := range more {
 		argv = append(argv, m)
 	}
-	return s.s.Run(ctx, c, keys, argv...)
+	cmd := s.s.Run(ctx, c, keys, argv...)
+	out.SetVal(cmd.Val())
+	out.SetErr(cmd.Err())
+	return out
 }
+
+// argsBuffers are the buffers RunWith encodes arguments into.
+var argsBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+var newline = []byte("\n")
 
 // Call makes ready a call of the script with keys and args, to be sent
 // later, with others, in one round trip (a Step of the scheduler).

@@ -243,3 +243,43 @@ func TestScriptRunForm(t *testing.T) {
 	}()
 	core.RunFormText(core.NewScript[struct{}]("-- ARGV in a comment is no use of it\nreturn ARGV[2]\n"))
 }
+
+// echoArgs answers its arguments as the prelude read them, and ARGV[2].
+var echoArgs = core.NewScript[map[string]string](`return {args.text, ARGV[2] or ''}`)
+
+// Run encodes the arguments of concurrent calls into buffers it takes back
+// once each call is answered: every call gets its own answer, whole, and
+// an answer holds none of them.
+func TestScriptRunsConcurrentlyOnItsOwnArguments(t *testing.T) {
+	ctx := context.Background()
+	rdb := testkit.StartRedis(t).Client(t)
+	const callers, calls = 8, 50
+	errs := make(chan error, callers)
+	for c := range callers {
+		go func() {
+			for i := range calls {
+				text := strings.Repeat(fmt.Sprintf("caller %d call %d ", c, i), 1+i%40) // past a pooled buffer's size now and then
+				cmd := echoArgs.RunWith(ctx, rdb, nil, map[string]string{"text": text}, []string{strconv.Itoa(i)})
+				out, err := cmd.StringSlice()
+				if err != nil {
+					errs <- err
+					return
+				}
+				if want := []string{text, strconv.Itoa(i)}; !slices.Equal(out, want) {
+					errs <- fmt.Errorf("caller %d call %d: got %q, want %q", c, i, out, want)
+					return
+				}
+				if len(cmd.Args()) != 0 {
+					errs <- fmt.Errorf("the answer holds the call's arguments: %v", cmd.Args())
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range callers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
