@@ -1,6 +1,6 @@
 -- auto_resend sends the current codes once more at args.now to whoever has
 -- not validated an order still live. It answers the jobs due at once.
-local filing_key = KEYS[8]
+local filing_key = KEYS[9]
 local F = filing_key
 local now = args.now
 due_limit = now

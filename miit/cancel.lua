@@ -2,7 +2,7 @@
 -- as not yet synced or pending validation; it answers {'ok', what is left
 -- to tidy…}, else {'expired'} (its window ended) or {the status that
 -- forbids it}. It refuses a stale snapshot (its bounds).
-local filing_key = KEYS[8]
+local filing_key = KEYS[9]
 local F = filing_key
 if stale(clock_key, faults_key) then return STALE end
 due_limit = args.now

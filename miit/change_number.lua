@@ -4,7 +4,7 @@
 -- new one's, and, pending validation, the current code goes to the new
 -- number at once. It answers {'ok', jobs due at once…}, else why not:
 -- {'not_cancel', type}, {'state', status} or {'not_required'}.
-local filing_key, old_who_key, new_who_key = KEYS[8], KEYS[9], KEYS[10]
+local filing_key, old_who_key, new_who_key = KEYS[9], KEYS[10], KEYS[11]
 local F = filing_key
 local now = args.now
 if stale(clock_key, faults_key) then return STALE end

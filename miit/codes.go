@@ -4,6 +4,8 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"slices"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 
@@ -20,25 +22,45 @@ var (
 type retimeCodesArgs struct {
 	Expect core.Expect `json:"expect"`
 	Bounds core.Bounds `json:"bounds"`
-	Now    int64       `json:"now"` // ms
+	Now    int64       `json:"now"`   // ms
+	Codes  []string    `json:"codes"` // each with its key in KEYS, in order
 }
+
+// retimeBatch is how many codes a call of retime_codes.lua sets.
+const retimeBatch = 500
 
 // RetimeCodes sets afresh how long the key of each live code lives — until
 // the clock reaches its order's deadline, in real time at the clock's
 // scale, kept while the clock is paused — after the clock's scale or pause
-// changed, or the running clock was advanced: a pass over the namespace's code keys (SCAN), in batches. What a
-// code is worth is decided by the simulated clock whatever its key's
-// lifetime; the lifetime only keeps the store from holding dead codes.
+// changed, or the running clock was advanced. It reads the live codes from
+// their sorted set (core.Keyspace.CodesByDeadline), those whose deadline
+// is still to come, and sets them in batches: a round trip for the set and
+// one a batch, however large the database. What a code is worth is decided
+// by the simulated clock whatever its key's lifetime; the lifetime only
+// keeps the store from holding dead codes.
 func (s *Service) RetimeCodes(ctx context.Context) error {
-	err := core.ScanKeys(ctx, s.rdb, s.ks.Code("*"), 500, func(ctx context.Context, _ redis.Cmdable, codes []string) error {
-		return s.withSnapshot(ctx, func(snap core.Snapshot) error {
-			keys := append([]string{s.ks.Clock(), s.ks.Faults()}, codes...)
-			return retimeCodesScript.Run(ctx, s.rdb, keys,
-				retimeCodesArgs{Expect: snap.Expect, Bounds: snap.Bounds(), Now: snap.Now().Now.UnixMilli()}).Err()
-		})
-	})
+	snap, err := s.state.Snapshot(ctx)
 	if err != nil {
 		return fmt.Errorf("set the lifetime of the codes: %w", err)
+	}
+	codes, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.ks.CodesByDeadline(), ByScore: true,
+		Start: "(" + strconv.FormatInt(snap.Now().Now.UnixMilli(), 10), Stop: "+inf"}).Result()
+	if err != nil {
+		return fmt.Errorf("set the lifetime of the codes: read them: %w", err)
+	}
+	for batch := range slices.Chunk(codes, retimeBatch) {
+		err := s.withSnapshot(ctx, func(snap core.Snapshot) error {
+			keys := make([]string, 0, 3+len(batch))
+			keys = append(keys, s.ks.Clock(), s.ks.Faults(), s.ks.CodesByDeadline())
+			for _, c := range batch {
+				keys = append(keys, s.ks.Code(c))
+			}
+			return retimeCodesScript.Run(ctx, s.rdb, keys,
+				retimeCodesArgs{Expect: snap.Expect, Bounds: snap.Bounds(), Now: snap.Now().Now.UnixMilli(), Codes: batch}).Err()
+		})
+		if err != nil {
+			return fmt.Errorf("set the lifetime of the codes: %w", err)
+		}
 	}
 	return nil
 }

@@ -2,13 +2,13 @@
 -- script (lua.go). Go writes before it JOB, the kinds of miit's jobs
 -- (JOB.code is 'miit.code'), and MAX_FAILURES and MAX_RESENDS.
 --
--- The KEYS of a script that uses it start with these seven (Service.libKeys);
--- its own keys follow, from KEYS[8]. A script that sends messages names
+-- The KEYS of a script that uses it start with these eight (Service.libKeys);
+-- its own keys follow, from KEYS[9]. A script that sends messages names
 -- theirs by position (gateway.Outgoing's k), and so does one that issues
 -- codes (a key per candidate); G names the keys the gateway's library
 -- writes (gateway.lua).
 local due_key, seq_key, status_key, events_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local phones_key, clock_key, faults_key = KEYS[5], KEYS[6], KEYS[7]
+local phones_key, clock_key, faults_key, codes_key = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local G = {due = due_key, seq = seq_key, events = events_key, phones = phones_key}
 
 -- An order is a hash (F, a filing key). Its subjects — the required
@@ -213,6 +213,14 @@ end
 -- code validates, is replaced or its order ends (free_code). A code whose
 -- deadline has passed is free whatever its key says; one moved from a store
 -- written before ('|': no deadline, no order) is live until freed.
+--
+-- The live codes are listed in codes_key, each scored by its deadline, for
+-- RetimeCodes to find them without reading the whole database. A code
+-- leaves it when it is freed; when a code made live is a multiple of
+-- CODES_PRUNE_EVERY (one in 64, the codes being drawn at random), the
+-- codes whose deadline has passed leave it too: their keys expire by then,
+-- or RetimeCodes finds them gone.
+local CODES_PRUNE_EVERY = 64
 local function code_free_at(v, now)
   local deadline = tonumber(string.match(v, '^(%d*)|'))
   return deadline ~= nil and deadline <= now
@@ -228,19 +236,23 @@ local function new_code(o, id, now, deadline)
     if not v or code_free_at(v, now) then
       redis.call('SET', key, int(deadline) .. '|' .. id)
       keep_until(key, now, deadline, true)
+      redis.call('ZADD', codes_key, int(deadline), c)
+      if tonumber(c) % CODES_PRUNE_EVERY == 0 then redis.call('ZREMRANGEBYSCORE', codes_key, '-inf', int(now)) end
       return c, j
     end
   end
   return nil
 end
 
--- free_code deletes the code key key when order id holds it (or an order
--- unknown, the code moved from a store written before).
-local function free_code(key, id)
+-- free_code deletes the key key of code when order id holds it (or an
+-- order unknown, the code moved from a store written before), and takes
+-- the code out of the live ones unless another order holds it.
+local function free_code(key, code, id)
   local v = redis.call('GET', key)
-  if not v then return end
-  local holder = string.match(v, '|(.*)$')
-  if holder == id or holder == '' then redis.call('DEL', key) end
+  local holder = v and string.match(v, '|(.*)$')
+  if v and holder ~= id and holder ~= '' then return end -- another order's now
+  if v then redis.call('DEL', key) end
+  redis.call('ZREM', codes_key, code)
 end
 
 local function live(F, now)

@@ -7,13 +7,13 @@
 -- resent, from worst to best — or {'retry', the ids the index lists…}
 -- when the index changed.
 --
--- KEYS: the library's seven, the number's index, the order of each of
+-- KEYS: the library's eight, the number's index, the order of each of
 -- args.orders, in order, then the keys of the candidates (args.orders[i]
 -- names them by position).
 if stale(clock_key, faults_key) then return STALE end
-local who_key = KEYS[8]
+local who_key = KEYS[9]
 local filing_keys = {}
-for i = 1, #args.orders do filing_keys[i] = KEYS[8 + i] end
+for i = 1, #args.orders do filing_keys[i] = KEYS[9 + i] end
 local phone, last6, now = args.phone, args.last6, args.now
 due_limit = now
 local ids = {}

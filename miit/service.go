@@ -123,7 +123,7 @@ func New(c Config) (*Service, error) {
 		}, []string{"result"})),
 	}
 	s.lib = []string{s.ks.SchedDue(), s.ks.Seq(), s.ks.FilingsByStatus(), s.ks.Events(),
-		s.ks.Phones(), s.ks.Clock(), s.ks.Faults()}
+		s.ks.Phones(), s.ks.Clock(), s.ks.Faults(), s.ks.CodesByDeadline()}
 	// every result is served from the start, at 0, so that a panel that
 	// queries one has data before the first validation
 	for _, r := range []string{ResultComplete, ResultPartial, ResultFailed, ResultNotFound} {

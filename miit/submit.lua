@@ -10,10 +10,10 @@
 -- sync_order's answer, prov_status, prov_validated}, jobs due at once…},
 -- or refuses a stale plan.
 --
--- KEYS: the library's seven, the order, the list of orders, then the keys
+-- KEYS: the library's eight, the order, the list of orders, then the keys
 -- args names by position: the index of each number (args.who[i]), the
 -- messages' keys, the codes' keys.
-local filing_key, filings_key = KEYS[8], KEYS[9]
+local filing_key, filings_key = KEYS[9], KEYS[10]
 
 -- With a retention, the list of orders forgets the orders whose hash
 -- expired as orders are submitted, not only when it is listed: each

@@ -3,7 +3,7 @@
 -- {the codes texted here (JSON: sync_order's answer), jobs due at once…},
 -- or {'phones'} when the order's numbers are not the plan's, or refuses a
 -- stale plan.
-local filing_key = KEYS[8]
+local filing_key = KEYS[9]
 -- Sent in a run of syncs (Service.syncStep), it goes in its place or not at
 -- all.
 local refused = run_refusal()

@@ -38,8 +38,9 @@ type tidyArgs struct {
 
 // tidyCode is a code to free, if order ID still holds it.
 type tidyCode struct {
-	K  int    `json:"k"`
-	ID string `json:"id"`
+	K    int    `json:"k"`
+	Code string `json:"code"`
+	ID   string `json:"id"`
 }
 
 // tidyNumber is the index of a number and the orders it listed.
@@ -154,7 +155,7 @@ func (s *Service) tidy(ctx context.Context, l leftover) error {
 			keys := core.NewKeyList(s.libKeys()...)
 			args := tidyArgs{Expect: snap.Expect, Bounds: snap.Bounds(), Codes: []tidyCode{}, Numbers: []tidyNumber{}}
 			for _, c := range l.codes {
-				args.Codes = append(args.Codes, tidyCode{K: keys.Add(s.ks.Code(c.code)), ID: c.id})
+				args.Codes = append(args.Codes, tidyCode{K: keys.Add(s.ks.Code(c.code)), Code: c.code, ID: c.id})
 			}
 			for i, phone := range l.phones {
 				n := tidyNumber{Who: keys.Add(s.ks.Who(phone)), Orders: []tidyOrder{}}

@@ -8,14 +8,14 @@
 -- retired. It answers 'retry' when an index no longer lists exactly those
 -- orders, 'ok' when done, or refuses a stale snapshot (its bounds).
 --
--- KEYS: the library's seven, then the keys args names by position.
+-- KEYS: the library's eight, then the keys args names by position.
 if stale(clock_key, faults_key) then return STALE end
 for _, n in ipairs(args.numbers) do
   local ids = {}
   for i, o in ipairs(n.orders) do ids[i] = o.id end
   if index_changed(KEYS[n.who], ids) then return 'retry' end
 end
-for _, c in ipairs(args.codes) do free_code(KEYS[c.k], c.id) end
+for _, c in ipairs(args.codes) do free_code(KEYS[c.k], c.code, c.id) end
 for _, n in ipairs(args.numbers) do
   local who = KEYS[n.who]
   local under_way = false

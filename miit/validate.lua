@@ -13,14 +13,14 @@
 --
 -- args.spurious: MIIT glitches and answers not_found, changing nothing;
 -- so does the first validation of args.magic, the magic number of that
--- glitch (its key, KEYS[9], notes it happened).
+-- glitch (its key, KEYS[10], notes it happened).
 --
--- KEYS: the library's seven, the number's index, the magic number's note,
+-- KEYS: the library's eight, the number's index, the magic number's note,
 -- the key of the code entered, then the order of each of args.orders, in
 -- order.
 if stale(clock_key, faults_key) then return STALE end
-local who_key, magic_key, code_key = KEYS[8], KEYS[9], KEYS[10]
-local filing_keys = key_list(11)
+local who_key, magic_key, code_key = KEYS[9], KEYS[10], KEYS[11]
+local filing_keys = key_list(12)
 local phone, last6, code, now = args.phone, args.last6, args.code, args.now
 due_limit = now
 -- MIIT glitches: not_found, whatever the data, and nothing applied.
@@ -66,7 +66,7 @@ if #hits > 0 then
     for si = 1, nsubj(F) do
       if si ~= m[2] and subj(F, si, 'validated') ~= '1' then all = false end
     end
-    free_code(code_key, listed.id)
+    free_code(code_key, code, listed.id)
     if all then
       count_status(F, 'under_review')
       set_order(F, 's' .. m[2] .. '.validated', '1', 'status', 'under_review', 'validated_at', int(now))

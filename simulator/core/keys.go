@@ -67,7 +67,7 @@ var (
 		Writer:   "every event written (the prelude's emit) is published on it: id, at, kind, data, a line each; core.Subscriber listens to the channels of the namespaces a process's watchers follow. On one Redis (and the embedded store), once an event of a script reached nobody, the script publishes no more: nobody can start listening while it runs; a watcher that starts later reads the log. On a cluster, whose nodes count only their own listeners, every event is published (core.CountsEveryListener)",
 		Lifetime: "nothing is stored: a Pub/Sub channel"}
 	keySeq = KeyDef{Name: "seq", Type: "hash", LongLived: true,
-		Writer:   "sequence numbers, each a field: `job` and `dead` (core.Scheduler), `filing`, `validation`, `resend` and `filings_swept` (the score in `filings` up to which submit.lua last looked for expired orders) (miit), `message`, `delivery`, `travel`, `failure` (gateway)",
+		Writer:   "sequence numbers, each a field: `job` and `dead` (core.Scheduler), `filing`, `validation`, `resend` and `filings_swept` (the score in `filings` up to which submit.lua last looked for expired orders) (miit), `message`, `delivery`, `travel`, `failure` (gateway); and `codes_indexed`, set once the live codes are listed in `codes:by_deadline` (core.UpgradeStore)",
 		Lifetime: "long-lived"}
 	keySchedDue = KeyDef{Name: "sched:due", Type: "zset", LongLived: true,
 		Writer:   "core.Scheduler and the scripts that schedule (the prelude's schedule): jobs (`seq|due|kind|arg|…`) scored by their due time (simulated ms)",
@@ -95,7 +95,10 @@ var (
 		Lifetime: "kept while an order of the number is under way (unknown, pending_validation, under_review): by the submission, the sync, each validation with the number that finds an order under way and each resend that resends, a number change to it, and a validation or resend with the other number of an order of it (at most once in half the namespace's TTL, by its caller: miit.lua's keep_others); retained once an order of it ends and none is (miit's tidy.lua)"}
 	keyCode = KeyDef{Name: "code:<code>", Type: "string",
 		Writer:   "miit (miit.lua's new_code; validate.lua and tidy.lua delete it): a live verification code, so that no two are equal: `<deadline>|<id>`, the deadline (simulated ms) and the id of its order",
-		Lifetime: "until the clock reaches the deadline, in real time at the clock's scale (set again when the scale or the pause changes, and after an advance of the running clock: miit.Service.RetimeCodes), at most --namespace-ttl; kept while the clock is paused, or runs so slowly that no lifetime can say it (more than 2^53 ms away); deleted when the code validates, is replaced, or its order ends"}
+		Lifetime: "until the clock reaches the deadline, in real time at the clock's scale (set again when the scale or the pause changes, and after an advance of the running clock: miit.Service.RetimeCodes, which finds the live codes in `codes:by_deadline`), at most --namespace-ttl; kept while the clock is paused, or runs so slowly that no lifetime can say it (more than 2^53 ms away); deleted when the code validates, is replaced, or its order ends"}
+	keyCodesByDeadline = KeyDef{Name: "codes:by_deadline", Type: "zset", LongLived: true,
+		Writer:   "miit (miit.lua's new_code adds a code as it makes it live, free_code takes it out; miit.Service.RetimeCodes takes out those whose key is gone): the live codes, each scored by its order's deadline (simulated ms), so that retiming them reads this set, not the whole database; when the code it makes live is a multiple of 64 (one in 64), new_code drops those whose deadline has passed",
+		Lifetime: "long-lived; a code until it is freed, its key is found gone by a retiming, or its deadline has passed when a code that is a multiple of 64 is made live"}
 	keyMagicSpurious = KeyDef{Name: "magic:spurious:<phone>", Type: "string",
 		Writer:   "miit (validate.lua, SET NX): the magic number's first validation happened (answered not_found)",
 		Lifetime: "kept"}
@@ -168,7 +171,7 @@ var (
 var keyDefs = []KeyDef{
 	keyNamespaces, keyWebhooked, keyChanges,
 	keyClock, keyFaults, keyEvents, keyLive, keySeq, keySchedDue, keySchedInflight, keySchedRun, keySchedDead,
-	keyFilings, keyFilingsByStatus, keyFiling, keyWho, keyCode, keyMagicSpurious, keyMagicAPI, keyAPICalls, keyJournal,
+	keyFilings, keyFilingsByStatus, keyFiling, keyWho, keyCode, keyCodesByDeadline, keyMagicSpurious, keyMagicAPI, keyAPICalls, keyJournal,
 	keyMessage, keyPhones, keyPhoneProfile, keyPhoneInbox, keyPhoneBlocked, keyPhoneTravelling, keyPhoneFailed, keyPhoneScript, keyThrottles,
 	keyWebhooks, keyWebhook, keyWebhookLog, keyWebhookRetries, keyWebhookInflight,
 	keyAnswer, keyLegacyCodes,
@@ -304,6 +307,10 @@ func (k Keyspace) Who(phone string) string { return k.key(keyWho, phone) }
 
 // Code is the key of the live verification code code.
 func (k Keyspace) Code(code string) string { return k.key(keyCode, code) }
+
+// CodesByDeadline is the sorted set of the live codes, by their orders'
+// deadlines.
+func (k Keyspace) CodesByDeadline() string { return k.key(keyCodesByDeadline) }
 
 // MagicSpurious marks the first validation of a magic number.
 func (k Keyspace) MagicSpurious(phone string) string { return k.key(keyMagicSpurious, phone) }

@@ -3,13 +3,17 @@ package core_test
 import (
 	"context"
 	"flag"
+	"math"
 	"os"
 	"reflect"
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"smsim/simulator/core"
 	"smsim/simulator/core/testkit"
@@ -178,8 +182,8 @@ func TestUpgradeMovesTheCountOfOrders(t *testing.T) {
 		}
 	}
 	seq, _ := rdb.HGetAll(ctx, ks.Seq()).Result()
-	if !reflect.DeepEqual(seq, map[string]string{"job": "41", "filing": "3"}) {
-		t.Errorf("seq holds %v after the upgrade, want the sequence numbers alone", seq)
+	if !reflect.DeepEqual(seq, map[string]string{"job": "41", "filing": "3", "codes_indexed": "1"}) {
+		t.Errorf("seq holds %v after the upgrade, want the sequence numbers, and the codes noted listed", seq)
 	}
 	counts, _ := rdb.HGetAll(ctx, ks.FilingsByStatus()).Result()
 	if !reflect.DeepEqual(counts, map[string]string{"unknown": "1", "pending_validation": "1", "canceled": "1"}) {
@@ -214,6 +218,125 @@ func TestUpgradeMovesTheCodes(t *testing.T) {
 		if ttl, _ := rdb.PTTL(ctx, ks.Code(c)).Result(); ttl <= 59*time.Minute || ttl > time.Hour {
 			t.Errorf("code %s lives %s, want an hour", c, ttl)
 		}
+	}
+	if live := liveCodes(t, rdb, ks); !reflect.DeepEqual(live, map[string]float64{"123456": math.Inf(1), "654321": math.Inf(1)}) {
+		t.Errorf("the live codes after the upgrade: %v, want both, of no deadline", live)
+	}
+}
+
+// liveCodes answers the list of live codes of ks, each with its score.
+func liveCodes(t *testing.T, rdb redis.UniversalClient, ks core.Keyspace) map[string]float64 {
+	t.Helper()
+	zs, err := rdb.ZRangeWithScores(context.Background(), ks.CodesByDeadline(), 0, -1).Result()
+	if err != nil {
+		t.Fatalf("the live codes: %v", err)
+	}
+	out := map[string]float64{}
+	for _, z := range zs {
+		out[z.Member.(string)] = z.Score
+	}
+	return out
+}
+
+// scanCounter counts the SCANs a client sends.
+type scanCounter struct{ n atomic.Int64 }
+
+// countScans answers a count of the SCANs rdb sends: on a cluster, those
+// its masters are sent, as a reset or an upgrade sends them to each.
+func countScans(t *testing.T, rdb redis.UniversalClient) *scanCounter {
+	t.Helper()
+	c := &scanCounter{}
+	cc, ok := rdb.(*redis.ClusterClient)
+	if !ok {
+		rdb.AddHook(c)
+		return c
+	}
+	if err := cc.ForEachMaster(context.Background(), func(_ context.Context, m *redis.Client) error {
+		m.AddHook(c)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (c *scanCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *scanCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if strings.EqualFold(cmd.Name(), "scan") {
+			c.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+func (c *scanCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// A store written before the live codes were listed apart, each with a key
+// of its own: the upgrade lists them, each by its deadline (of none, when
+// the key does not say one), once — it notes it done, and does not read the
+// database again. A code whose key holds something else is listed too, as
+// live until freed, as miit's scripts read it.
+func TestUpgradeListsTheLiveCodes(t *testing.T) {
+	ctx := context.Background()
+	srv := testkit.StartRedis(t)
+	rdb := srv.Client(t)
+	scans := countScans(t, rdb)
+	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
+	other := core.Keyspace{Prefix: srv.Prefix, Namespace: "other"}
+	if err := rdb.HSet(ctx, ks.Seq(), "job", "7", "filing", "2").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for code, v := range map[string]string{"111111": "1790000000000|f_1", "222222": "|", "333333": "1790000001000|f_2"} {
+		if err := rdb.Set(ctx, ks.Code(code), v, time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rdb.Set(ctx, other.Code("444444"), "1790000000000|f_3", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := core.UpgradeStore(ctx, rdb, ks, core.Bounds{}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{"111111": 1790000000000, "222222": math.Inf(1), "333333": 1790000001000}
+	if live := liveCodes(t, rdb, ks); !reflect.DeepEqual(live, want) {
+		t.Errorf("the live codes after the upgrade: %v, want %v", live, want)
+	}
+	if scans.n.Load() == 0 {
+		t.Errorf("the upgrade listed the codes without reading the database")
+	}
+	if v, _ := rdb.HGet(ctx, ks.Seq(), "codes_indexed").Result(); v != "1" {
+		t.Errorf("seq's codes_indexed is %q after the upgrade, want 1", v)
+	}
+	scans.n.Store(0)
+	if err := core.UpgradeStore(ctx, rdb, ks, core.Bounds{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := scans.n.Load(); n != 0 {
+		t.Errorf("a second upgrade sent %d SCANs, want none", n)
+	}
+	if live := liveCodes(t, rdb, ks); !reflect.DeepEqual(live, want) {
+		t.Errorf("the live codes after a second upgrade: %v, want %v", live, want)
+	}
+}
+
+// A new namespace has no codes to list: its upgrade notes them listed
+// without reading the database.
+func TestUpgradeOfANewNamespaceReadsNoDatabase(t *testing.T) {
+	ctx := context.Background()
+	srv := testkit.StartRedis(t)
+	rdb := srv.Client(t)
+	scans := countScans(t, rdb)
+	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: "fresh"}
+	if err := core.UpgradeStore(ctx, rdb, ks, core.Bounds{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := scans.n.Load(); n != 0 {
+		t.Errorf("the upgrade of a new namespace sent %d SCANs, want none", n)
+	}
+	if v, _ := rdb.HGet(ctx, ks.Seq(), "codes_indexed").Result(); v != "1" {
+		t.Errorf("seq's codes_indexed is %q after the upgrade of a new namespace, want 1", v)
 	}
 }
 
@@ -253,7 +376,7 @@ func TestUpgradeTurnsTheSetOfPhonesIntoASortedSet(t *testing.T) {
 func TestLongLivedKeys(t *testing.T) {
 	ks := core.Keyspace{Prefix: "p", Namespace: "ns"}
 	want := []string{ks.Clock(), ks.Faults(), ks.Events(), ks.Seq(), ks.SchedDue(), ks.SchedInflight(), ks.SchedDead(),
-		ks.Filings(), ks.FilingsByStatus(), ks.APICalls(), ks.Phones(), ks.Throttles(),
+		ks.Filings(), ks.FilingsByStatus(), ks.CodesByDeadline(), ks.APICalls(), ks.Phones(), ks.Throttles(),
 		ks.Webhooks(), ks.WebhookRetries(), ks.WebhookInflight()}
 	if got := ks.LongLived(); !slices.Equal(got, want) {
 		t.Errorf("long-lived keys\n%q\nwant\n%q", got, want)

@@ -6,8 +6,13 @@
 -- the set that held them before each had its key (codes_key), for
 -- upgrade_codes to move. The numbers the namespace knows, once a set
 -- (phones_key), become a sorted set by when each was last written to: all
--- now.
-local seq_key, by_status_key, codes_key, phones_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+-- now. The live codes, once found by reading the whole database, are
+-- listed in a sorted set of their own (live_key): in a store written
+-- before, with a sequence hash but no field codes_indexed, the caller
+-- lists them (index_codes.lua) and sets the field; in a new one, there is
+-- nothing to list, and the field is set here. It answers {'1' when the
+-- codes are to be listed, else '0', the codes of codes_key…}.
+local seq_key, by_status_key, codes_key, phones_key, live_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 if redis.call('TYPE', phones_key).ok == 'set' then
   local numbers = redis.call('SMEMBERS', phones_key)
   redis.call('DEL', phones_key)
@@ -23,4 +28,14 @@ for i = 1, #h, 2 do
     redis.call('HDEL', seq_key, h[i])
   end
 end
-return redis.call('SMEMBERS', codes_key)
+local to_index = '0'
+if redis.call('HEXISTS', seq_key, 'codes_indexed') == 0 then
+  if redis.call('EXISTS', seq_key) == 1 then
+    to_index = '1'
+  else
+    redis.call('HSET', seq_key, 'codes_indexed', '1')
+  end
+end
+local out = redis.call('SMEMBERS', codes_key)
+table.insert(out, 1, to_index)
+return out

@@ -3,7 +3,9 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -524,4 +526,141 @@ func TestAnswerOfAnIdempotencyKeyLivesNoLongerThanItsNamespace(t *testing.T) {
 			t.Errorf("the key given to another request: %q, want it to say within %s", p.Detail, core.FormatDuration(c.want))
 		}
 	}
+}
+
+// liveCodes answers the namespace's list of live codes, each with its
+// deadline (simulated ms), as it stands.
+func (e *env) liveCodes() map[string]int64 {
+	e.t.Helper()
+	zs, err := e.rdb.ZRangeWithScores(context.Background(), e.keys().CodesByDeadline(), 0, -1).Result()
+	if err != nil {
+		e.t.Fatalf("the live codes: %v", err)
+	}
+	out := map[string]int64{}
+	for _, z := range zs {
+		out[z.Member.(string)] = int64(z.Score)
+	}
+	return out
+}
+
+// The live codes are listed, each by its order's deadline, from the
+// moment a code is made live until it is freed: validated, replaced by a
+// resend, or its order ended.
+func TestLiveCodesAreListedUntilFreed(t *testing.T) {
+	e := newEnv(t)
+	e.zeroLags()
+	e.patchFaults(`{"resend_policy": "new_code"}`)
+	const leaderPhone, adminPhone = "13800000301", "13800000302"
+	v := e.submit(firstFilingWebsite(leaderPhone, adminPhone))
+	deadline := e.miitView(v.ID).Deadline
+	if deadline == nil {
+		t.Fatal("the order has no deadline after its sync")
+	}
+	leaderCode, adminCode := e.code(leaderPhone), e.code(adminPhone)
+	want := map[string]int64{leaderCode: deadline.UnixMilli(), adminCode: deadline.UnixMilli()}
+	if got := e.liveCodes(); !maps.Equal(got, want) {
+		t.Fatalf("live codes after the sync: %v, want %v", got, want)
+	}
+
+	wantValidation(t, e.validate(leaderCode, leaderPhone, leaderCert), miit.ResultPartial, false)
+	if got := e.liveCodes(); !maps.Equal(got, map[string]int64{adminCode: deadline.UnixMilli()}) {
+		t.Fatalf("live codes after the leader validated: %v, want the administrator's alone", got)
+	}
+
+	if r := e.resend(adminPhone, adminCert); r.Result != miit.ResultResent {
+		t.Fatalf("resend: %+v", r)
+	}
+	resent := e.code(adminPhone)
+	if resent == adminCode {
+		t.Fatalf("the resend texted the same code %s under the new_code policy", resent)
+	}
+	if got := e.liveCodes(); !maps.Equal(got, map[string]int64{resent: deadline.UnixMilli()}) {
+		t.Fatalf("live codes after the resend: %v, want the new code %s alone", got, resent)
+	}
+
+	e.call("POST", "/provider/v1/filings/"+v.ID+"/cancel", nil, 200, nil)
+	if got := e.liveCodes(); len(got) != 0 {
+		t.Fatalf("live codes after the order was canceled: %v, want none", got)
+	}
+}
+
+// Retiming the codes after a change of the clock reads the list of live
+// codes, not the database: its commands do not grow with the keys the
+// store holds, and it sends no SCAN. A code whose key is gone leaves the
+// list then.
+func TestRetimingReadsTheLiveCodesNotTheDatabase(t *testing.T) {
+	e := newEnv(t, withLimits(testLimits))
+	e.zeroLags()
+	ctx := context.Background()
+	const phone, other = "13800000311", "13800000312"
+	e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+	e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(other)})
+	key, gone := e.keys().Code(e.code(phone)), e.code(other)
+	if err := e.rdb.Del(ctx, e.keys().Code(gone)).Err(); err != nil { // as if it expired
+		t.Fatal(err)
+	}
+	var count commandCounter
+	e.rdb.AddHook(&count)
+	e.call("PUT", "/admin/v1/clock", `{"scale": 30, "paused": false}`, 200, nil) // the scripts loaded
+	count.take()
+	e.call("PUT", "/admin/v1/clock", `{"scale": 120}`, 200, nil)
+	small, smallDetail := count.take()
+	// keys of another namespace, and of nothing smsim knows
+	p := e.rdb.Pipeline()
+	for i := range 5000 {
+		p.Set(ctx, fmt.Sprintf("%s:{elsewhere}:k%d", e.redis.Prefix, i), "x", time.Hour)
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	count.take()
+	e.call("PUT", "/admin/v1/clock", `{"scale": 60}`, 200, nil)
+	n, detail := count.take()
+	if strings.Contains(detail, "scan") || n != small {
+		t.Errorf("with 5000 more keys in the store, a change of the clock's scale sent %d commands (%s), want no SCAN and as many as without them: %d (%s)",
+			n, detail, small, smallDetail)
+	}
+	// 24 simulated hours at 60 simulated seconds a second: 24 minutes
+	e.wantTTL("a live code at 60×", key, 24*time.Minute)
+	if _, listed := e.liveCodes()[gone]; listed {
+		t.Errorf("code %s is still listed live after a retiming found its key gone", gone)
+	}
+	e.advance("1h")
+	n, detail = count.take()
+	if strings.Contains(detail, "scan") {
+		t.Errorf("an advance of the running clock sent %d commands (%s), want no SCAN", n, detail)
+	}
+}
+
+// A code whose deadline has passed is dead whatever its key says: when a
+// code made live is a multiple of 64 (one in 64, the codes being drawn at
+// random), those leave the list, which so holds no more than the live
+// codes and about the last 64 that died.
+func TestDeadCodesLeaveTheListNowAndThen(t *testing.T) {
+	e := newEnv(t)
+	e.zeroLags()
+	ctx := context.Background()
+	past := e.now().Add(-time.Hour).UnixMilli()
+	dead := []redis.Z{{Score: float64(past), Member: "000001"}, {Score: float64(past), Member: "000002"}}
+	if err := e.rdb.ZAdd(ctx, e.keys().CodesByDeadline(), dead...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1000 {
+		phone := fmt.Sprintf("1380001%04d", i)
+		e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader(phone)})
+		code, _ := strconv.Atoi(e.code(phone))
+		live := e.liveCodes()
+		_, listed := live["000001"]
+		if code%64 != 0 {
+			if !listed {
+				t.Fatalf("the dead codes left the list at code %06d, not a multiple of 64", code)
+			}
+			continue
+		}
+		if listed || len(live) != i+1 {
+			t.Fatalf("at code %06d, a multiple of 64, the list holds %d codes (the dead ones still: %v), want the %d live ones", code, len(live), listed, i+1)
+		}
+		return
+	}
+	t.Fatal("no code of 1000 was a multiple of 64")
 }
