@@ -97,6 +97,9 @@ type config struct {
 	soak       soakConfig
 	smsim      string
 	gcHeadroom int
+
+	scaleOnly   bool   // only the scale measures
+	phonesTrace string // with phones: a file for each delivery's time and latency
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -125,6 +128,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&c.soak.rate, "soak-rate", 500, "with --soak, flows started a second")
 	fs.DurationVar(&c.soak.retention, "soak-retention", time.Minute, "with --soak, smsim's --retention")
 	fs.IntVar(&c.stalled, "stalled", 0, "also measure that many sockets of /ws/events that never read: what each costs, how soon they are dropped, and other clients' p50 beside them (the smsim binary in a process of its own)")
+	fs.BoolVar(&c.scaleOnly, "scale-only", false, "run only the scale measures asked for (--namespaces, --phones, --stalled, --soak), not the bare handler's and each store's")
+	fs.StringVar(&c.phonesTrace, "phones-trace", "", "with --phones, write to this file a line for each delivery measured: when it was sent (ms from the measure's start) and its latency (µs), to see when the slow ones came")
 	fs.StringVar(&c.smsim, "smsim", "", "the smsim binary the scale measures run (default: built from ./cmd/smsim)")
 	fs.IntVar(&c.gcHeadroom, "gc-headroom", gcheadroom.DefaultMiB, "MiB this process's heap may grow by between two garbage collections, at least, as smsim's does by default (its smsim runs in it, and it drives the others): 0, as GOGC says")
 	if err := fs.Parse(args); err != nil {
@@ -142,6 +147,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "smsim-bench: --duration must be more than 0 and --workers at least 1")
 		return 2
 	}
+	if c.scaleOnly && len(c.namespaces) == 0 && c.phones == 0 && c.stalled == 0 && c.soak.d == 0 {
+		fmt.Fprintln(stderr, "smsim-bench: --scale-only: ask for a scale measure (--namespaces, --phones, --stalled or --soak)")
+		return 2
+	}
+	if c.phonesTrace != "" && c.phones == 0 {
+		fmt.Fprintln(stderr, "smsim-bench: --phones-trace needs --phones")
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -155,7 +168,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%-22s %-9s %10.0f/s  p50 %8.3fms  p99 %8.3fms\n", r.Measure, r.Store, r.PerSecond, r.P50ms, r.P99ms)
 		return true
 	}
-	if !add(bareHTTP(ctx, c)) {
+	if !c.scaleOnly && !add(bareHTTP(ctx, c)) {
 		return 1
 	}
 	stores := []string{"embedded"}
@@ -172,6 +185,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	for _, store := range stores {
+		if c.scaleOnly {
+			break
+		}
 		st, err := openStore(ctx, store, c.redisURL)
 		if err != nil {
 			fmt.Fprintf(stderr, "smsim-bench: %s: %v\n", store, err)
@@ -228,7 +244,7 @@ func scaleMeasures(ctx context.Context, c config, stores []string, stderr io.Wri
 			}
 		}
 		if c.phones > 0 {
-			err := add(phonesMeasure(ctx, bin, args, c.phones, c.phoneRate, c.duration))
+			err := add(phonesMeasure(ctx, bin, args, c.phones, c.phoneRate, c.duration, c.phonesTrace))
 			dropKeys(c.redisURL, store, prefix)
 			if err != nil {
 				return out, err
@@ -655,6 +671,10 @@ func report(w io.Writer, c config, rs []result, scale []scaleResult) {
 		return
 	}
 	fmt.Fprintf(w, "smsim-bench on %s: %d workers a measure, %s each\n\n", machine(), c.workers, c.duration)
+	if len(rs) == 0 {
+		printScale(w, scale)
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "measure\tstore\tper second\tp50\tp99\tratio")
 	for _, r := range rs {

@@ -336,7 +336,7 @@ const phonesWarmup = 2 * time.Second
 // phonesMeasure opens n phone sockets, then sends rate messages a second
 // to them through POST /gateway/v1/messages: for phonesWarmup, then for d,
 // the sends measured, each timed from the send to its frame.
-func phonesMeasure(ctx context.Context, bin string, storeArgs []string, n, rate int, d time.Duration) (scaleResult, error) {
+func phonesMeasure(ctx context.Context, bin string, storeArgs []string, n, rate int, d time.Duration, trace string) (scaleResult, error) {
 	res := scaleResult{Measure: "phones", Store: storeName(storeArgs), N: n}
 	p, err := startSmsim(ctx, bin, storeArgs...)
 	if err != nil {
@@ -356,8 +356,9 @@ func phonesMeasure(ctx context.Context, bin string, storeArgs []string, n, rate 
 	sent := make([]atomic.Int64, n) // the UnixNano at which the latest message to phone i was sent
 	var measureFrom atomic.Int64    // the UnixNano from which sends are measured: none before the warm-up
 	var (
-		lmu  sync.Mutex
-		lats []time.Duration
+		lmu    sync.Mutex
+		lats   []time.Duration
+		sentAt []time.Duration // of each of lats, from the measure's start
 	)
 	dialer := websocket.Dialer{ReadBufferSize: 512, WriteBufferSize: 512}
 	ws := strings.Replace(p.base, "http://", "ws://", 1)
@@ -381,6 +382,7 @@ func phonesMeasure(ctx context.Context, bin string, storeArgs []string, n, rate 
 				if t := sent[i].Load(); t != 0 && t >= measureFrom.Load() {
 					lmu.Lock()
 					lats = append(lats, time.Since(time.Unix(0, t)))
+					sentAt = append(sentAt, time.Duration(t-measureFrom.Load()))
 					lmu.Unlock()
 				}
 			}
@@ -452,6 +454,12 @@ func phonesMeasure(ctx context.Context, bin string, storeArgs []string, n, rate 
 	time.Sleep(time.Second) // the last frames
 	lmu.Lock()
 	got := slices.Clone(lats)
+	if trace != "" {
+		if err := writeTrace(trace, sentAt, lats); err != nil {
+			lmu.Unlock()
+			return res, err
+		}
+	}
 	lmu.Unlock()
 	slices.Sort(got)
 	pct := func(q float64) float64 {
@@ -466,6 +474,20 @@ func phonesMeasure(ctx context.Context, bin string, storeArgs []string, n, rate 
 	res.set("delivery_p50_ms", pct(0.5))
 	res.set("delivery_p99_ms", pct(0.99))
 	return res, nil
+}
+
+// writeTrace writes to file a line for each delivery: when it was sent,
+// in ms from the measure's start, and its latency in µs.
+func writeTrace(file string, sentAt, lats []time.Duration) error {
+	var b strings.Builder
+	b.WriteString("# sent_ms latency_us\n")
+	for i, l := range lats {
+		fmt.Fprintf(&b, "%d %d\n", sentAt[i].Milliseconds(), l.Microseconds())
+	}
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("--phones-trace: %w", err)
+	}
+	return nil
 }
 
 // storeName names the store of an smsim started with storeArgs.
