@@ -237,9 +237,9 @@ func (f *Feed) watch(ctx context.Context, w *Watcher) (*Watcher, bool) {
 	}
 	f.mu.Unlock()
 	// Each watcher is a listen of the subscriber (its drop, a stop), so that
-	// Watch returns once the store confirmed the subscription: what comes
-	// later reaches the watcher. Not under the lock: the subscriber's
-	// confirmation may come after events it hands to this feed.
+	// Watch returns once the store has taken the subscription: what comes
+	// later reaches the watcher. Not under the lock: the answer the listen
+	// waits for may come after events the subscriber hands to this feed.
 	if err := f.sub.listen(ctx, f.channel, f); err != nil {
 		if ctx.Err() != nil {
 			f.log.Debug("the watcher left before the live channel was listened to", "err", err)

@@ -24,25 +24,39 @@ type Subscriber struct {
 	rdb redis.UniversalClient
 	log *slog.Logger
 
-	mu        sync.Mutex
-	ps        *redis.PubSub
-	feeds     map[string]*Feed                // by channel: the feeds listened for
-	notes     map[string]func(payload string) // by channel: what a message on it does (Note)
-	unheard   map[string]bool                 // by channel of a note: the connection broke since it was confirmed
-	refs      map[string]int                  // by channel: listens not stopped yet
-	sent      map[string]int                  // by channel: SUBSCRIBE sent
-	confirmed map[string]int                  // by channel: of those, the ones the store confirmed (it confirms in order)
-	changed   chan struct{}                   // closed, and made anew, at each confirmation
-	running   bool
-	behind    map[string]bool // by channel of a feed: the connection broke since it was confirmed
+	mu      sync.Mutex
+	ps      *redis.PubSub
+	feeds   map[string]*Feed                // by channel: the feeds listened for
+	notes   map[string]func(payload string) // by channel: what a message on it does (Note)
+	unheard map[string]bool                 // by channel of a note: the connection broke since it was confirmed
+	refs    map[string]int                  // by channel: listens not stopped yet
+	subs    map[string]uint64               // by channel listened to: its SUBSCRIBEs sent, the client's after a lost connection too
+	ready   map[string]bool                 // by channel listened to: a ping sent after its last SUBSCRIBE came back
+	pings   map[string]*ping                // by token: the pings of the listens that wait
+	token   uint64                          // the last ping's
+	reping  bool                            // the connection broke: the pings go again once it is back
+	running bool
+	stopped chan struct{}   // closed when Run has ended
+	behind  map[string]bool // by channel of a feed: the connection broke since it was confirmed
+}
+
+// A ping is what a listen waits for: a PING sent on the connection after
+// its channel's SUBSCRIBE. The store answers a connection's commands in
+// order, so once the PING's answer (its token) comes back, the store has
+// taken the SUBSCRIBE, and every event published from then on comes.
+type ping struct {
+	channel string
+	sub     uint64        // the channel's SUBSCRIBEs sent when it was sent (Subscriber.subs)
+	back    chan struct{} // closed when it came back
 }
 
 // NewSubscriber returns the subscriber of a process; Run it. Its
 // connection is made by the first listen.
 func NewSubscriber(rdb redis.UniversalClient, log *slog.Logger) *Subscriber {
 	return &Subscriber{rdb: rdb, log: log.With("component", "subscriber"), ps: rdb.Subscribe(context.Background()),
-		running: true, feeds: map[string]*Feed{}, notes: map[string]func(string){}, unheard: map[string]bool{}, behind: map[string]bool{}, refs: map[string]int{}, sent: map[string]int{}, confirmed: map[string]int{},
-		changed: make(chan struct{})}
+		running: true, stopped: make(chan struct{}), feeds: map[string]*Feed{}, notes: map[string]func(string){},
+		unheard: map[string]bool{}, behind: map[string]bool{}, refs: map[string]int{}, subs: map[string]uint64{},
+		ready: map[string]bool{}, pings: map[string]*ping{}}
 }
 
 // Run reads the Pub/Sub connection until ctx ends, handing each event to
@@ -65,8 +79,7 @@ func (s *Subscriber) Run(ctx context.Context) {
 		s.mu.Lock()
 		s.running = false
 		s.ps.Close()
-		close(s.changed)
-		s.changed = make(chan struct{})
+		close(s.stopped)
 		s.mu.Unlock()
 	}()
 	for ctx.Err() == nil {
@@ -85,40 +98,49 @@ func (s *Subscriber) Run(ctx context.Context) {
 			continue
 		}
 		failing.Note(s.log, "following the live channels", nil)
-		switch m := msg.(type) {
-		case *redis.Subscription:
-			if m.Kind == "subscribe" {
-				s.subscribed(ctx, m.Channel)
-			}
-		case *redis.Message:
-			s.mu.Lock()
-			f, note := s.feeds[m.Channel], s.notes[m.Channel]
-			s.mu.Unlock()
-			if note != nil {
-				note(m.Payload)
-				continue
-			}
-			if f == nil {
-				continue
-			}
-			rec, err := liveRecord(m.Payload, f.events.ks.Namespace)
-			if err != nil {
-				s.log.Warn("a malformed event on a live channel", "channel", m.Channel, "err", err)
-				continue
-			}
-			f.deliver(rec)
+		s.pingAgain(ctx)
+		s.take(ctx, msg)
+	}
+}
+
+// take does what a message of the connection says: a subscription
+// confirmed, a ping come back, an event to hand to its feed or a message
+// to its note.
+func (s *Subscriber) take(ctx context.Context, msg any) {
+	switch m := msg.(type) {
+	case *redis.Subscription:
+		if m.Kind == "subscribe" {
+			s.subscribed(ctx, m.Channel)
 		}
+	case *redis.Pong:
+		s.pong(m.Payload)
+	case *redis.Message:
+		s.mu.Lock()
+		f, note := s.feeds[m.Channel], s.notes[m.Channel]
+		s.mu.Unlock()
+		if note != nil {
+			note(m.Payload)
+			return
+		}
+		if f == nil {
+			return
+		}
+		rec, err := liveRecord(m.Payload, f.events.ks.Namespace)
+		if err != nil {
+			s.log.Warn("a malformed event on a live channel", "channel", m.Channel, "err", err)
+			return
+		}
+		f.deliver(rec)
 	}
 }
 
 // connectionLost notes that the connection broke: the feeds catch up, and
 // the notes hear of it, once it is back. The client has subscribed again
-// already (go-redis does as it reads the error), once, to each channel it
-// holds — those listened to or noted, confirmed or not: a SUBSCRIBE sent
-// and not confirmed is lost, and one confirmation of each is due, which a
-// listen waits for. (A stop and a listen of a channel between the client's
-// subscribing again and this are not told apart: the listen may go on at
-// the confirmation of the earlier SUBSCRIBE.)
+// to each channel it holds as it made a new connection, before any other
+// command (go-redis does as it reads the error, or at the next command):
+// the pings of the listens that wait were lost with the connection, and go
+// again once it is back (pingAgain), after those SUBSCRIBEs; until one
+// comes back, no channel is ready.
 func (s *Subscriber) connectionLost() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -128,30 +150,61 @@ func (s *Subscriber) connectionLost() {
 	for channel := range s.notes {
 		s.unheard[channel] = true
 	}
-	for channel := range s.sent {
-		switch {
-		case s.refs[channel] == 0 && s.notes[channel] == nil:
-			delete(s.sent, channel) // not subscribed again: no confirmation comes
-			delete(s.confirmed, channel)
-		default:
-			s.sent[channel] = s.confirmed[channel] + 1
-		}
+	for channel := range s.refs {
+		s.subs[channel]++
+		delete(s.ready, channel)
+	}
+	for _, p := range s.pings {
+		p.sub = s.subs[p.channel]
+	}
+	s.reping = true
+}
+
+// pingAgain sends again, once the connection is back (a message came on
+// it), the pings of the listens that waited when it broke.
+func (s *Subscriber) pingAgain(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.reping {
+		return
+	}
+	s.reping = false
+	for token := range s.pings {
+		s.sendPing(ctx, token)
 	}
 }
 
-// subscribed takes the confirmation of a subscription: a listen that waits
-// for it goes on; after the connection broke and came back, the channel's
-// feed reads what it missed, once its own channel is confirmed again: an
-// event published before that would reach it neither live nor from the
-// log.
-//
-// The store confirms the SUBSCRIBE of a channel in the order they were
-// sent: the n-th confirmation is of the n-th sent, and a listen waits for
-// the one of its own. One of an earlier SUBSCRIBE, which a listen that
-// gave up before it came left, says nothing of a later one: an UNSUBSCRIBE
-// may stand between them. A confirmation of no SUBSCRIBE of this process
-// (the client subscribing again after the connection broke) counts for
-// the last sent.
+// sendPing sends the PING of token on the connection, under the lock: a
+// PING that cannot be sent goes again once the connection is back
+// (connectionLost, pingAgain).
+func (s *Subscriber) sendPing(ctx context.Context, token string) {
+	if err := s.ps.Ping(ctx, token); err != nil {
+		s.log.Debug("a ping of a listen", "err", err)
+	}
+}
+
+// pong takes the answer of a PING: the listen that sent it goes on, and
+// its channel is ready, unless the channel was subscribed to again since
+// the PING was sent (a stop and a listen, or the connection lost between).
+func (s *Subscriber) pong(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pings[token]
+	if p == nil {
+		return // of a listen that gave up
+	}
+	delete(s.pings, token)
+	if s.refs[p.channel] > 0 && s.subs[p.channel] == p.sub {
+		s.ready[p.channel] = true
+	}
+	close(p.back)
+}
+
+// subscribed takes the confirmation of a subscription: after the
+// connection broke and came back, the channel's feed reads what it missed,
+// once its own channel is confirmed again (an event published before that
+// would reach it neither live nor from the log), and its note hears that
+// messages may have been lost.
 func (s *Subscriber) subscribed(ctx context.Context, channel string) {
 	catchUp, note, missed := s.confirm(channel)
 	if missed && note != nil {
@@ -162,21 +215,14 @@ func (s *Subscriber) subscribed(ctx context.Context, channel string) {
 	}
 }
 
-// confirm counts the confirmation of channel (subscribed), and answers the
+// confirm takes the confirmation of channel (subscribed), and answers the
 // feed that catches up on it, and the note that hears of it when it may
-// have missed messages.
+// have missed messages. A confirmation after the connection broke is of
+// the client's SUBSCRIBE on the new connection: the old one's answers are
+// lost with it.
 func (s *Subscriber) confirm(channel string) (catchUp *Feed, note func(string), missed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.confirmed[channel] < s.sent[channel] {
-		s.confirmed[channel]++
-	}
-	if s.refs[channel] == 0 && s.notes[channel] == nil && s.confirmed[channel] >= s.sent[channel] {
-		delete(s.sent, channel) // nothing waits for the channel any more
-		delete(s.confirmed, channel)
-	}
-	close(s.changed)
-	s.changed = make(chan struct{})
 	if s.behind[channel] {
 		catchUp = s.feeds[channel]
 		delete(s.behind, channel)
@@ -202,14 +248,15 @@ func (s *Subscriber) Note(ctx context.Context, channel string, do func(payload s
 		delete(s.notes, channel)
 		return fmt.Errorf("listen to %s: %w", channel, err)
 	}
-	s.sent[channel]++
 	return nil
 }
 
 // listen has the subscriber hand the events of channel to f, and returns
-// once the store confirmed the subscription: every event published from
-// then on reaches f. Listens and stops are counted: the subscriber listens
-// while one is not stopped.
+// once the store has taken the subscription: every event published from
+// then on reaches f. It sends a PING after the channel's SUBSCRIBE, and
+// waits for it to come back (ping), unless a PING sent after the
+// channel's last SUBSCRIBE came back already. Listens and stops are
+// counted: the subscriber listens while one is not stopped.
 func (s *Subscriber) listen(ctx context.Context, channel string, f *Feed) error {
 	s.mu.Lock()
 	if !s.running {
@@ -229,33 +276,33 @@ func (s *Subscriber) listen(ctx context.Context, channel string, f *Feed) error 
 			s.mu.Unlock()
 			return fmt.Errorf("listen to %s: %w", channel, err)
 		}
-		s.sent[channel]++
-	}
-	if s.confirmed[channel] >= s.sent[channel] {
+		s.subs[channel]++
+	} else if s.ready[channel] {
 		s.mu.Unlock()
 		return nil // listening already
 	}
+	s.token++
+	token := "listen:" + strconv.FormatUint(s.token, 10)
+	p := &ping{channel: channel, sub: s.subs[channel], back: make(chan struct{})}
+	s.pings[token] = p
+	s.sendPing(ctx, token)
+	stopped := s.stopped
 	s.mu.Unlock()
-	deadline := time.After(10 * time.Second)
-	for {
+	gaveUp := func(err error) error {
 		s.mu.Lock()
-		// the last SUBSCRIBE sent is confirmed (no other is sent while
-		// this listen is counted)
-		done, changed, running := s.confirmed[channel] >= s.sent[channel], s.changed, s.running
+		delete(s.pings, token)
 		s.mu.Unlock()
-		switch {
-		case done:
-			return nil
-		case !running:
-			return errors.New("the subscriber stopped")
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-deadline:
-			return fmt.Errorf("listen to %s: no confirmation", channel)
-		}
+		return err
+	}
+	select {
+	case <-p.back:
+		return nil
+	case <-stopped:
+		return gaveUp(errors.New("the subscriber stopped"))
+	case <-ctx.Done():
+		return gaveUp(ctx.Err())
+	case <-time.After(10 * time.Second):
+		return gaveUp(fmt.Errorf("listen to %s: the store did not answer within 10s", channel))
 	}
 }
 
@@ -277,13 +324,23 @@ func (s *Subscriber) stop(channel string, f *Feed) {
 	delete(s.refs, channel)
 	delete(s.feeds, channel)
 	delete(s.behind, channel)
-	if s.confirmed[channel] >= s.sent[channel] && s.notes[channel] == nil {
-		delete(s.sent, channel) // else kept until the confirmations still due came (subscribed)
-		delete(s.confirmed, channel)
+	delete(s.ready, channel)
+	if !s.waiting(channel) {
+		delete(s.subs, channel) // no ping of it out: a listen again counts its SUBSCRIBEs afresh
 	}
 	if s.running {
 		s.ps.Unsubscribe(context.Background(), channel)
 	}
+}
+
+// waiting tells whether a listen of channel waits for its ping.
+func (s *Subscriber) waiting(channel string) bool {
+	for _, p := range s.pings {
+		if p.channel == channel {
+			return true
+		}
+	}
+	return false
 }
 
 // liveRecord reads an event as the prelude's emit publishes it: id, at,

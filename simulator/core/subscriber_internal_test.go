@@ -4,53 +4,129 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"runtime"
+	"net"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"smsim/simulator/core/redisstore"
 	"smsim/simulator/core/testkit"
 )
 
-// The store confirms a channel's SUBSCRIBEs in the order they were sent,
-// and a listen waits for the confirmation of its own: one of an earlier
-// SUBSCRIBE, left by a listen that gave up before it came and was stopped
-// since (an UNSUBSCRIBE between the two), does not end the wait. Here the
-// connection is not read (no Run): the test hands the confirmations over
-// itself, in the store's order.
-func TestListenWaitsForTheConfirmationOfItsOwnSubscribe(t *testing.T) {
-	srv := testkit.StartRedis(t)
-	sub := NewSubscriber(srv.Client(t), slog.New(slog.DiscardHandler))
-	t.Cleanup(func() { sub.ps.Close() })
-	const channel = "smsimtest:{ns}:events:live"
-	f := &Feed{}
-	listening := func() bool {
-		sub.mu.Lock()
-		defer sub.mu.Unlock()
-		return sub.refs[channel] > 0 && sub.confirmed[channel] >= sub.sent[channel]
-	}
+// readerless is a subscriber whose connection the test reads itself, in
+// place of Run: it hands each message to the subscriber as Run would
+// (take), in the order the store sent them. breakConn breaks the
+// connection.
+type readerless struct {
+	*Subscriber
+	t     *testing.T
+	mu    sync.Mutex
+	conns []net.Conn
+}
 
-	// sentOut waits until n SUBSCRIBE are out, failing if the listen
-	// answers first.
-	sentOut := func(n int, answered chan error) {
-		t.Helper()
-		for {
-			sub.mu.Lock()
-			sent := sub.sent[channel]
-			sub.mu.Unlock()
-			if sent == n {
-				return
-			}
-			select {
-			case err := <-answered:
-				t.Fatalf("a listen answered %v before any confirmation", err)
-			default:
-				runtime.Gosched()
-			}
+func newReaderless(t *testing.T) (*readerless, *testkit.Redis) {
+	srv := testkit.StartRedis(t)
+	r := &readerless{t: t}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err == nil {
+			r.mu.Lock()
+			r.conns = append(r.conns, c)
+			r.mu.Unlock()
+		}
+		return c, err
+	}
+	rdb, err := redisstore.OpenWith(srv.URL, func(o *redis.Options) { o.Dialer = dial },
+		func(o *redis.ClusterOptions) { o.Dialer = dial })
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Subscriber = NewSubscriber(rdb, slog.New(slog.DiscardHandler))
+	t.Cleanup(func() {
+		r.ps.Close()
+		rdb.Close()
+	})
+	return r, srv
+}
+
+// next reads the next message of the connection and hands it over, and
+// answers it.
+func (r *readerless) next() any {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	msg, err := r.ps.Receive(ctx)
+	if err != nil {
+		r.t.Fatalf("reading the connection: %v", err)
+	}
+	r.pingAgain(ctx)
+	r.take(ctx, msg)
+	return msg
+}
+
+// nextPong reads and hands over the messages of the connection until a
+// ping's answer, which it answers.
+func (r *readerless) nextPong() string {
+	r.t.Helper()
+	for {
+		if p, ok := r.next().(*redis.Pong); ok {
+			return p.Payload
 		}
 	}
+}
+
+// breakConn breaks the connections made so far; the next read fails, and
+// go-redis makes a new connection as it reads the error, subscribing
+// again to every channel it holds. The subscriber hears of it
+// (connectionLost) when Run would, after that read, unless later.
+func (r *readerless) breakConn(later bool) {
+	r.t.Helper()
+	r.mu.Lock()
+	for _, c := range r.conns {
+		c.Close()
+	}
+	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := r.ps.Receive(ctx); err == nil {
+		r.t.Fatal("read the connection after it broke")
+	}
+	if !later {
+		r.connectionLost()
+	}
+}
+
+// waitingPings answers the tokens of the pings listens wait for.
+func (r *readerless) waitingPings() []string {
+	r.Subscriber.mu.Lock()
+	defer r.Subscriber.mu.Unlock()
+	var out []string
+	for token := range r.pings {
+		out = append(out, token)
+	}
+	return out
+}
+
+func (r *readerless) ready(channel string) bool {
+	r.Subscriber.mu.Lock()
+	defer r.Subscriber.mu.Unlock()
+	return r.Subscriber.ready[channel]
+}
+
+// A listen returns once the store has taken its SUBSCRIBE: once a PING it
+// sent after it comes back. The answer of an earlier listen's PING, one
+// that gave up and was stopped since (an UNSUBSCRIBE between the two),
+// comes before, and does not end the wait.
+func TestListenWaitsForItsOwnPing(t *testing.T) {
+	sub, srv := newReaderless(t)
+	channel := srv.Prefix + ":{ns}:events:live"
+	f := &Feed{}
 	gaveUp, cancel := context.WithCancel(t.Context())
 	first := make(chan error, 1)
 	go func() { first <- sub.listen(gaveUp, channel, f) }()
-	sentOut(1, first)
+	testkit.WaitFor(t, "the first listen's ping sent", func() bool { return len(sub.waitingPings()) == 1 })
 	cancel()
 	if err := <-first; !errors.Is(err, context.Canceled) {
 		t.Fatalf("a listen whose context ended: %v, want it canceled", err)
@@ -58,46 +134,108 @@ func TestListenWaitsForTheConfirmationOfItsOwnSubscribe(t *testing.T) {
 	sub.stop(channel, f) // its watcher closes: UNSUBSCRIBE
 	second := make(chan error, 1)
 	go func() { second <- sub.listen(t.Context(), channel, f) }()
-	sentOut(2, second)
-	sub.subscribed(t.Context(), channel) // the first SUBSCRIBE's, late
-	if listening() {
-		t.Fatal("listening on the confirmation of the SUBSCRIBE before the UNSUBSCRIBE")
+	testkit.WaitFor(t, "the second listen's ping sent", func() bool { return len(sub.waitingPings()) == 1 })
+	own := sub.waitingPings()[0]
+
+	if token := sub.nextPong(); token == own {
+		t.Fatalf("the first answer is of the second listen's ping %s", own)
 	}
-	sub.subscribed(t.Context(), channel) // the second's
+	select {
+	case err := <-second:
+		t.Fatalf("the second listen answered %v at the first listen's ping, before the UNSUBSCRIBE", err)
+	default:
+	}
+	if sub.ready(channel) {
+		t.Fatal("the channel is ready at a ping sent before its last SUBSCRIBE")
+	}
+	if token := sub.nextPong(); token != own {
+		t.Fatalf("the second answer is of %s, want the second listen's %s", token, own)
+	}
 	if err := <-second; err != nil {
 		t.Fatalf("the second listen: %v", err)
 	}
-	if !listening() {
-		t.Fatal("not listening once its SUBSCRIBE is confirmed")
+	if !sub.ready(channel) {
+		t.Fatal("the channel is not ready once a ping after its SUBSCRIBE came back")
+	}
+	// another listen of the channel, ready, sends no ping and waits for none
+	if err := sub.listen(t.Context(), channel, f); err != nil {
+		t.Fatal(err)
+	}
+	if w := sub.waitingPings(); len(w) != 0 {
+		t.Errorf("a listen of a ready channel waits for %v", w)
 	}
 }
 
-// Once the connection broke, the client subscribes again, once, to each
-// channel it is subscribed to: a listen that waited for the confirmation
-// of two SUBSCRIBEs sent (an UNSUBSCRIBE between them) waits for that one
-// instead, and a channel nobody listens to any more is forgotten.
-func TestListenAfterALostConnectionWaitsForTheResubscription(t *testing.T) {
-	srv := testkit.StartRedis(t)
-	sub := NewSubscriber(srv.Client(t), slog.New(slog.DiscardHandler))
-	t.Cleanup(func() { sub.ps.Close() })
-	const channel, left = "smsimtest:{ns}:events:live", "smsimtest:{other}:events:live"
-	f := &Feed{}
-	sub.mu.Lock()
-	sub.refs[channel], sub.sent[channel], sub.confirmed[channel] = 1, 2, 0 // another listen waits for the second
-	sub.sent[left], sub.confirmed[left] = 1, 0                             // stopped before its confirmation
-	sub.mu.Unlock()
-	waited := make(chan error, 1)
-	go func() { waited <- sub.listen(t.Context(), channel, f) }() // listening already: sends none
-	sub.connectionLost()
-	sub.mu.Lock()
-	sent, _, forgotten := sub.sent[channel], sub.confirmed[channel], sub.sent[left] == 0 && sub.confirmed[left] == 0
-	sub.mu.Unlock()
-	if sent != 1 || !forgotten {
-		t.Fatalf("after the connection broke: %d SUBSCRIBE awaited, the stopped channel forgotten: %v; want 1, true", sent, forgotten)
+// The ping of a listen that waits is lost with a broken connection: it
+// goes again once the subscriber hears of it, after the client's
+// SUBSCRIBE again, and the listen returns when that one comes back. The
+// channel, ready before, is not ready until then.
+func TestListenAfterALostConnectionPingsAgain(t *testing.T) {
+	sub, srv := newReaderless(t)
+	channel, other := srv.Prefix+":{ns}:events:live", srv.Prefix+":{other}:events:live"
+	f, g := &Feed{}, &Feed{}
+	go sub.listen(t.Context(), other, g)
+	sub.nextPong()
+	if !sub.ready(other) {
+		t.Fatalf("%s is not ready once its ping came back", other)
 	}
-	sub.subscribed(t.Context(), channel) // the client's subscription again
+	waited := make(chan error, 1)
+	go func() { waited <- sub.listen(t.Context(), channel, f) }()
+	testkit.WaitFor(t, "the listen's ping sent", func() bool { return len(sub.waitingPings()) == 1 })
+	sub.breakConn(false)
+	if sub.ready(other) {
+		t.Fatalf("%s is ready after the connection broke, before a ping came back", other)
+	}
+	select {
+	case err := <-waited:
+		t.Fatalf("the listen answered %v when the connection broke", err)
+	default:
+	}
+	sub.nextPong()
 	if err := <-waited; err != nil {
 		t.Fatalf("the listen: %v", err)
+	}
+	if !sub.ready(channel) {
+		t.Fatal("the channel is not ready once its ping came back on the new connection")
+	}
+}
+
+// A stop and a listen of a channel in the moment between go-redis's
+// subscribing again on a new connection and the subscriber hearing of the
+// broken one: the new listen returns once the store took its own
+// SUBSCRIBE, not at the confirmation of the one go-redis sent again
+// before the stop's UNSUBSCRIBE.
+func TestListenBetweenTheResubscriptionAndItsNotice(t *testing.T) {
+	sub, srv := newReaderless(t)
+	channel := srv.Prefix + ":{ns}:events:live"
+	f := &Feed{}
+	go sub.listen(t.Context(), channel, f)
+	sub.nextPong()
+	sub.breakConn(true)  // go-redis has sent SUBSCRIBE again (R)
+	sub.stop(channel, f) // UNSUBSCRIBE, after R
+	second := make(chan error, 1)
+	go func() { second <- sub.listen(t.Context(), channel, f) }() // SUBSCRIBE (S), PING
+	testkit.WaitFor(t, "the second listen's ping sent", func() bool { return len(sub.waitingPings()) == 1 })
+	sub.connectionLost()
+	for {
+		msg := sub.next()
+		if _, pong := msg.(*redis.Pong); pong {
+			break
+		}
+		select {
+		case err := <-second:
+			t.Fatalf("the listen answered %v at %v, before its ping came back", err, msg)
+		default:
+		}
+		if sub.ready(channel) {
+			t.Fatalf("the channel is ready at %v, before the listen's ping came back", msg)
+		}
+	}
+	if err := <-second; err != nil {
+		t.Fatalf("the listen: %v", err)
+	}
+	if !sub.ready(channel) {
+		t.Fatal("the channel is not ready once the listen's ping came back")
 	}
 }
 
@@ -114,7 +252,6 @@ func TestFeedsCatchUpAtTheirOwnChannelsConfirmation(t *testing.T) {
 	sub.mu.Lock()
 	sub.feeds[chA], sub.feeds[chB] = a, b
 	sub.refs[chA], sub.refs[chB] = 1, 1
-	sub.sent[chA], sub.sent[chB], sub.confirmed[chA], sub.confirmed[chB] = 1, 1, 1, 1
 	sub.mu.Unlock()
 	sub.connectionLost()
 	if f, _, _ := sub.confirm(chA); f != a {
@@ -125,52 +262,5 @@ func TestFeedsCatchUpAtTheirOwnChannelsConfirmation(t *testing.T) {
 	}
 	if f, _, _ := sub.confirm(chB); f != b {
 		t.Fatalf("the confirmation of %s catches up %p, want its feed %p", chB, f, b)
-	}
-}
-
-// After the connection broke, go-redis has subscribed again to every
-// channel it holds — also to one whose SUBSCRIBE was confirmed — before
-// the subscriber hears of it: that confirmation is due too. When the last
-// watcher then stops (UNSUBSCRIBE) and a new one listens (SUBSCRIBE)
-// before it comes, it is of a SUBSCRIBE sent before the UNSUBSCRIBE, and
-// the new listen waits on for its own.
-func TestListenAfterALostConnectionWaitsPastTheResubscription(t *testing.T) {
-	srv := testkit.StartRedis(t)
-	sub := NewSubscriber(srv.Client(t), slog.New(slog.DiscardHandler))
-	t.Cleanup(func() { sub.ps.Close() })
-	channel := srv.Prefix + ":{ns}:events:live"
-	f := &Feed{}
-	listening := func() bool {
-		sub.mu.Lock()
-		defer sub.mu.Unlock()
-		return sub.refs[channel] > 0 && sub.confirmed[channel] >= sub.sent[channel]
-	}
-	first := make(chan error, 1)
-	go func() { first <- sub.listen(t.Context(), channel, f) }()
-	testkit.WaitFor(t, "the first SUBSCRIBE sent", func() bool {
-		sub.mu.Lock()
-		defer sub.mu.Unlock()
-		return sub.sent[channel] == 1
-	})
-	sub.subscribed(t.Context(), channel)
-	if err := <-first; err != nil {
-		t.Fatal(err)
-	}
-	sub.connectionLost() // go-redis has sent SUBSCRIBE again (R)
-	sub.stop(channel, f) // UNSUBSCRIBE, after R
-	second := make(chan error, 1)
-	go func() { second <- sub.listen(t.Context(), channel, f) }() // SUBSCRIBE (S)
-	testkit.WaitFor(t, "the second SUBSCRIBE sent", func() bool {
-		sub.mu.Lock()
-		defer sub.mu.Unlock()
-		return sub.refs[channel] == 1 && sub.sent[channel] == 3 // the first, R, S
-	})
-	sub.subscribed(t.Context(), channel) // R's confirmation
-	if listening() {
-		t.Fatal("listening on the confirmation of the SUBSCRIBE sent again before the UNSUBSCRIBE")
-	}
-	sub.subscribed(t.Context(), channel) // S's
-	if err := <-second; err != nil {
-		t.Fatal(err)
 	}
 }
