@@ -32,6 +32,17 @@ type outcomeEvent struct {
 	Trail       json.RawMessage `json:"trail"` // read only when asked for (Frame.Full): most of the data, and no phone shows it
 }
 
+// outcomeOf reads the data of an outcome event, as the scripts write it
+// without reflection (scanOutcome), else with encoding/json.
+func outcomeOf(data []byte) (outcomeEvent, error) {
+	if d, ok := scanOutcome(data); ok {
+		return d, nil
+	}
+	var d outcomeEvent
+	err := json.Unmarshal(data, &d)
+	return d, err
+}
+
 // PhoneOf is the key of the live feed: the phone an event brought a
 // message to (sms.delivered and sms.blocked), or whose message failed
 // (sms.failed: a long poll asks again whether anything is on its way),
@@ -68,8 +79,8 @@ func deliveredOf(r core.Record) (Message, json.RawMessage, bool) {
 	if r.Kind != core.KindSMSDelivered && r.Kind != core.KindSMSBlocked {
 		return Message{}, nil, false
 	}
-	var d outcomeEvent
-	if json.Unmarshal(r.Data, &d) != nil || d.ID == "" || d.Folder == "" {
+	d, err := outcomeOf(r.Data)
+	if err != nil || d.ID == "" || d.Folder == "" {
 		return Message{}, nil, false
 	}
 	m := Message{ID: d.ID, Phone: d.Phone, Sender: d.Sender, Body: d.Body, Code: d.Code, Status: d.Status,
@@ -103,7 +114,7 @@ const phoneBuffer = 64
 type Frame struct {
 	Message Message // without its trail, which Full reads
 	JSON    []byte
-	trail   json.RawMessage
+	trail   json.RawMessage // most often a part of the event's data, which nothing changes
 }
 
 // Full answers the frame's message with its trail.
@@ -122,9 +133,13 @@ func PhoneFrame(l *core.Live) (Frame, bool) {
 		if !ok {
 			return nil
 		}
-		b, err := json.Marshal(m.Phoned())
-		if err != nil {
-			return nil
+		pm := m.Phoned()
+		b, ok := pm.appendJSON(nil)
+		if !ok {
+			var err error
+			if b, err = json.Marshal(pm); err != nil {
+				return nil
+			}
 		}
 		return &Frame{Message: m, JSON: b, trail: trail}
 	}).(*Frame)

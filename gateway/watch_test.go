@@ -56,7 +56,25 @@ func TestPhoneOfAndFrame(t *testing.T) {
 // one delivery: its key (PhoneOf), then its frame, which read the event's
 // message once between them.
 func BenchmarkPhoneFeed(b *testing.B) {
-	r := core.Record{ID: "1-0", Kind: core.KindSMSDelivered, Data: []byte(deliveredData)}
+	benchmarkPhoneFeed(b, deliveredData)
+}
+
+// escapedData is the data of an sms.delivered event whose body is in
+// Chinese and holds a link, as cjson writes it: its slashes escaped.
+const escapedData = `{"sender":"106575000130","sent_at_ms":"1796284232262","code":"246810","id":"m_2f2d30e02f9a9b01",` +
+	`"body":"【工信部】验证码：246810，请在24小时内完成备案核验，详见 https:\/\/beian.miit.gov.cn\/ 。",` +
+	`"folder":"inbox","seq":"8","status":"delivered","reason":"","delivered_at_ms":"1796284232300","phone":"13800000001",` +
+	`"trail":[{"at":"2026-12-03T07:50:32.262Z","step":"sent","detail":"sent by 106575000130 to 13800000001"},` +
+	`{"at":"2026-12-03T07:50:32.300Z","step":"delivered","detail":"delivered to the inbox"}]}`
+
+// BenchmarkPhoneFeedEscaped is BenchmarkPhoneFeed with a body that JSON
+// escapes.
+func BenchmarkPhoneFeedEscaped(b *testing.B) {
+	benchmarkPhoneFeed(b, escapedData)
+}
+
+func benchmarkPhoneFeed(b *testing.B, data string) {
+	r := core.Record{ID: "1-0", Kind: core.KindSMSDelivered, Data: []byte(data)}
 	b.ReportAllocs()
 	for b.Loop() {
 		l := &core.Live{Record: r}
