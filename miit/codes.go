@@ -38,13 +38,24 @@ const retimeBatch = 500
 // one a batch, however large the database. What a code is worth is decided
 // by the simulated clock whatever its key's lifetime; the lifetime only
 // keeps the store from holding dead codes.
+//
+// A namespace of a store written before the codes were listed is listed
+// when a process opens it (core.UpgradeStore); one this process took up
+// without opening it — from the registry, made by another process, or
+// asleep with jobs to carry out — is listed here, the first time
+// (core.IndexCodes), so that none of its live codes is left out.
 func (s *Service) RetimeCodes(ctx context.Context) error {
 	snap, err := s.state.Snapshot(ctx)
 	if err != nil {
 		return fmt.Errorf("set the lifetime of the codes: %w", err)
 	}
-	codes, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.ks.CodesByDeadline(), ByScore: true,
-		Start: "(" + strconv.FormatInt(snap.Now().Now.UnixMilli(), 10), Stop: "+inf"}).Result()
+	now := snap.Now().Now.UnixMilli()
+	codes, listed, err := s.liveCodes(ctx, now)
+	if err == nil && !listed {
+		if err = core.IndexCodes(ctx, s.rdb, s.ks); err == nil {
+			codes, _, err = s.liveCodes(ctx, now)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("set the lifetime of the codes: read them: %w", err)
 	}
@@ -63,4 +74,25 @@ func (s *Service) RetimeCodes(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// liveCodes answers the codes listed live whose deadline is after now
+// (ms), and whether the namespace's live codes are all listed: noted so
+// (core.CodesIndexed), or a namespace with no sequence numbers, which has
+// none. One round trip.
+func (s *Service) liveCodes(ctx context.Context, now int64) (codes []string, listed bool, err error) {
+	var indexed *redis.BoolCmd
+	var seq *redis.IntCmd
+	var zr *redis.StringSliceCmd
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		indexed = p.HExists(ctx, s.ks.Seq(), core.CodesIndexed)
+		seq = p.Exists(ctx, s.ks.Seq())
+		zr = p.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.ks.CodesByDeadline(), ByScore: true,
+			Start: "(" + strconv.FormatInt(now, 10), Stop: "+inf"})
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return zr.Val(), indexed.Val() || seq.Val() == 0, nil
 }

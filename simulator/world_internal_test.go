@@ -562,3 +562,50 @@ func TestDefaultListedWithAKnownLastUse(t *testing.T) {
 		t.Fatalf("namespaces %+v, want default used since %s", uses, before)
 	}
 }
+
+// A namespace the supervisor takes up from the registry — made by another
+// process, which may be of a version before the live codes were listed —
+// has its codes retimed all the same after a change of its clock's scale:
+// a code whose key the store had before is listed, and lives until its
+// deadline at the new scale.
+func TestATakenUpNamespaceRetimesTheCodesOfAStoreWrittenBefore(t *testing.T) {
+	ctx := context.Background()
+	w, _ := testWorld(t, Config{}, false)
+	ks := core.Keyspace{Prefix: w.cfg.KeyPrefix, Namespace: "before"}
+	// the namespace as an earlier version left it: its clock running at
+	// 1×, a job numbered, a live code of a day's window, and a use a
+	// moment ago in the registry
+	now := time.Now()
+	start := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	if err := w.rdb.HSet(ctx, ks.Clock(), "sim", start.UnixMilli(), "real", now.UnixMilli(), "scale", "1", "paused", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.rdb.HSet(ctx, ks.Seq(), "job", "3", "filing", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	code := ks.Code("424242")
+	if err := w.rdb.Set(ctx, code, fmt.Sprintf("%d|f_1", start.Add(24*time.Hour).UnixMilli()), 24*time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.rdb.ZAdd(ctx, w.registryKey(), redis.Z{Score: float64(now.UnixMilli()), Member: "before"}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.superviseOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n, err := w.Namespace(ctx, "before")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale := 60.0
+	if _, err := n.SetClock(ctx, &scale, nil); err != nil {
+		t.Fatal(err)
+	}
+	// 24 simulated hours at 60×: 24 minutes
+	if ttl, _ := w.rdb.PTTL(ctx, code).Result(); ttl > 24*time.Minute || ttl < 23*time.Minute {
+		t.Errorf("the code of the store written before lives %s after the clock went to 60×, want about 24m", ttl)
+	}
+	if _, err := w.rdb.ZScore(ctx, ks.CodesByDeadline(), "424242").Result(); err != nil {
+		t.Errorf("the code of the store written before is not listed live: %v", err)
+	}
+}

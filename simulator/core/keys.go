@@ -67,7 +67,7 @@ var (
 		Writer:   "every event written (the prelude's emit) is published on it: id, at, kind, data, a line each; core.Subscriber listens to the channels of the namespaces a process's watchers follow. On one Redis (and the embedded store), once an event of a script reached nobody, the script publishes no more: nobody can start listening while it runs; a watcher that starts later reads the log. On a cluster, whose nodes count only their own listeners, every event is published (core.CountsEveryListener)",
 		Lifetime: "nothing is stored: a Pub/Sub channel"}
 	keySeq = KeyDef{Name: "seq", Type: "hash", LongLived: true,
-		Writer:   "sequence numbers, each a field: `job` and `dead` (core.Scheduler), `filing`, `validation`, `resend` and `filings_swept` (the score in `filings` up to which submit.lua last looked for expired orders) (miit), `message`, `delivery`, `travel`, `failure` (gateway); and `codes_indexed`, set once the live codes are listed in `codes:by_deadline` (core.UpgradeStore)",
+		Writer:   "sequence numbers, each a field: `job` and `dead` (core.Scheduler), `filing`, `validation`, `resend` and `filings_swept` (the score in `filings` up to which submit.lua last looked for expired orders) (miit), `message`, `delivery`, `travel`, `failure` (gateway); and `codes_indexed`, set once the live codes are listed in `codes:by_deadline` (core.UpgradeStore, as a process opens the namespace; miit.Service.RetimeCodes, for one a process took up without opening it)",
 		Lifetime: "long-lived"}
 	keySchedDue = KeyDef{Name: "sched:due", Type: "zset", LongLived: true,
 		Writer:   "core.Scheduler and the scripts that schedule (the prelude's schedule): jobs (`seq|due|kind|arg|…`) scored by their due time (simulated ms)",

@@ -64,16 +64,25 @@ func UpgradeStore(ctx context.Context, rdb redis.UniversalClient, ks Keyspace, b
 		}
 	}
 	if toIndex {
-		if err := indexCodes(ctx, rdb, ks); err != nil {
+		if err := IndexCodes(ctx, rdb, ks); err != nil {
 			return fmt.Errorf("upgrade the codes of namespace %s: %w", ks.Namespace, err)
 		}
 	}
 	return nil
 }
 
-// indexCodes lists the live codes of ks, each of which has a key, in
-// codes:by_deadline, then notes it done.
-func indexCodes(ctx context.Context, rdb redis.UniversalClient, ks Keyspace) error {
+// CodesIndexed is the field of seq that notes the live codes of a
+// namespace listed in codes:by_deadline: those of a store written before
+// they were listed (IndexCodes), or none, in a namespace made since.
+const CodesIndexed = "codes_indexed"
+
+// IndexCodes lists the live codes of ks, each of which has a key, in
+// codes:by_deadline, reading the whole database (SCAN, on every master of
+// a cluster), then notes it done (CodesIndexed). UpgradeStore runs it
+// when a process opens a namespace of a store written before; one a
+// process takes up without opening it (another process's) is listed when
+// its codes are first retimed (miit.Service.RetimeCodes).
+func IndexCodes(ctx context.Context, rdb redis.UniversalClient, ks Keyspace) error {
 	prefix := ks.Code("")
 	err := ScanKeys(ctx, rdb, ks.Code("*"), 500, func(ctx context.Context, _ redis.Cmdable, keys []string) error {
 		args := indexCodesArgs{Codes: make([]string, len(keys))}
@@ -85,7 +94,7 @@ func indexCodes(ctx context.Context, rdb redis.UniversalClient, ks Keyspace) err
 	if err != nil {
 		return fmt.Errorf("list the live codes: %w", err)
 	}
-	if err := rdb.HSet(ctx, ks.Seq(), "codes_indexed", "1").Err(); err != nil {
+	if err := rdb.HSet(ctx, ks.Seq(), CodesIndexed, "1").Err(); err != nil {
 		return fmt.Errorf("note the live codes listed: %w", err)
 	}
 	return nil
