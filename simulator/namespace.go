@@ -469,6 +469,12 @@ func (n *Namespace) Reset(ctx context.Context) (core.ClockState, error) {
 	if err != nil {
 		return core.ClockState{}, fmt.Errorf("reset: %w", err)
 	}
+	// nothing is left of a store written before the live codes were
+	// listed: noted so, no process reads the database to list them
+	// (core.UpgradeStore, miit.Service.RetimeCodes)
+	if err := n.rdb.HSet(ctx, n.ks.Seq(), core.CodesIndexed, "1").Err(); err != nil {
+		return core.ClockState{}, fmt.Errorf("reset: %w", err)
+	}
 	err = n.clock.Reset(ctx)
 	n.changed(ctx, true)
 	if err != nil {

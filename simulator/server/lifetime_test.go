@@ -664,3 +664,26 @@ func TestDeadCodesLeaveTheListNowAndThen(t *testing.T) {
 	}
 	t.Fatal("no code of 1000 was a multiple of 64")
 }
+
+// A reset namespace has no codes that a store written before left
+// unlisted: it notes its codes listed, so that neither a change of its
+// clock nor a process that opens it after reads the database to list
+// them.
+func TestAResetNamespaceHasNoCodesToList(t *testing.T) {
+	e := newEnv(t)
+	e.zeroLags()
+	ctx := context.Background()
+	e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader("13800000321")})
+	e.call("POST", "/admin/v1/reset", nil, 200, nil)
+	e.zeroLags()
+	e.submit(miit.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: leader("13800000322")})
+	if v, _ := e.rdb.HGet(ctx, e.keys().Seq(), core.CodesIndexed).Result(); v != "1" {
+		t.Errorf("seq's %s is %q after a reset, want 1: the namespace has nothing of before to list", core.CodesIndexed, v)
+	}
+	var count commandCounter
+	e.rdb.AddHook(&count)
+	e.call("PUT", "/admin/v1/clock", `{"scale": 30, "paused": false}`, 200, nil)
+	if n, detail := count.take(); strings.Contains(detail, "scan") {
+		t.Errorf("after a reset, a change of the clock sent %d commands (%s), want no SCAN", n, detail)
+	}
+}
