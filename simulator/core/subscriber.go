@@ -144,6 +144,24 @@ func (s *Subscriber) take(ctx context.Context, msg any) {
 func (s *Subscriber) connectionLost() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.lost()
+}
+
+// failed takes the error of a command written on the connection, under
+// the lock. go-redis drops a connection that a command failed on, and
+// makes a new one there and then, subscribing again to every channel it
+// holds, unless the store cannot be reached: Run may never hear of it,
+// reading no more of the old connection, and whatever was written on that
+// one is lost. So it is a lost connection (connectionLost) all the same.
+func (s *Subscriber) failed(err error) error {
+	if err != nil {
+		s.lost()
+	}
+	return err
+}
+
+// lost is connectionLost, under the lock.
+func (s *Subscriber) lost() {
 	for channel := range s.feeds {
 		s.behind[channel] = true
 	}
@@ -161,7 +179,8 @@ func (s *Subscriber) connectionLost() {
 }
 
 // pingAgain sends again, once the connection is back (a message came on
-// it), the pings of the listens that waited when it broke.
+// it), the pings of the listens that waited when it broke. Should the
+// connection break again as they go, they all go again once it is back.
 func (s *Subscriber) pingAgain(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -170,17 +189,21 @@ func (s *Subscriber) pingAgain(ctx context.Context) {
 	}
 	s.reping = false
 	for token := range s.pings {
-		s.sendPing(ctx, token)
+		if !s.sendPing(ctx, token) {
+			return
+		}
 	}
 }
 
-// sendPing sends the PING of token on the connection, under the lock: a
-// PING that cannot be sent goes again once the connection is back
-// (connectionLost, pingAgain).
-func (s *Subscriber) sendPing(ctx context.Context, token string) {
-	if err := s.ps.Ping(ctx, token); err != nil {
+// sendPing sends the PING of token on the connection, under the lock, and
+// tells whether it went: a PING that cannot be sent goes again once the
+// connection is back (failed, pingAgain).
+func (s *Subscriber) sendPing(ctx context.Context, token string) bool {
+	if err := s.failed(s.ps.Ping(ctx, token)); err != nil {
 		s.log.Debug("a ping of a listen", "err", err)
+		return false
 	}
+	return true
 }
 
 // pong takes the answer of a PING: the listen that sent it goes on, and
@@ -244,7 +267,7 @@ func (s *Subscriber) Note(ctx context.Context, channel string, do func(payload s
 		return errors.New("the subscriber does not run")
 	}
 	s.notes[channel] = do
-	if err := s.ps.Subscribe(ctx, channel); err != nil {
+	if err := s.failed(s.ps.Subscribe(ctx, channel)); err != nil {
 		delete(s.notes, channel)
 		return fmt.Errorf("listen to %s: %w", channel, err)
 	}
@@ -268,11 +291,11 @@ func (s *Subscriber) listen(ctx context.Context, channel string, f *Feed) error 
 	if s.refs[channel] == 1 {
 		// Under the lock, so that the store sees subscriptions and their
 		// ends in the order they were decided.
-		if err := s.ps.Subscribe(ctx, channel); err != nil {
+		if err := s.failed(s.ps.Subscribe(ctx, channel)); err != nil {
 			s.refs[channel]--
 			// go-redis holds the channel even so, and would subscribe to
 			// it again after a reconnection, unbeknown to the counts
-			s.ps.Unsubscribe(context.WithoutCancel(ctx), channel)
+			s.failed(s.ps.Unsubscribe(context.WithoutCancel(ctx), channel))
 			s.mu.Unlock()
 			return fmt.Errorf("listen to %s: %w", channel, err)
 		}
@@ -329,7 +352,7 @@ func (s *Subscriber) stop(channel string, f *Feed) {
 		delete(s.subs, channel) // no ping of it out: a listen again counts its SUBSCRIBEs afresh
 	}
 	if s.running {
-		s.ps.Unsubscribe(context.Background(), channel)
+		s.failed(s.ps.Unsubscribe(context.Background(), channel))
 	}
 }
 

@@ -77,17 +77,23 @@ func (r *readerless) nextPong() string {
 	}
 }
 
+// closeConns breaks the connections made so far, and reads nothing: the
+// next command written on the connection fails.
+func (r *readerless) closeConns() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.conns {
+		c.Close()
+	}
+}
+
 // breakConn breaks the connections made so far; the next read fails, and
 // go-redis makes a new connection as it reads the error, subscribing
 // again to every channel it holds. The subscriber hears of it
 // (connectionLost) when Run would, after that read, unless later.
 func (r *readerless) breakConn(later bool) {
 	r.t.Helper()
-	r.mu.Lock()
-	for _, c := range r.conns {
-		c.Close()
-	}
-	r.mu.Unlock()
+	r.closeConns()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := r.ps.Receive(ctx); err == nil {
@@ -262,5 +268,64 @@ func TestFeedsCatchUpAtTheirOwnChannelsConfirmation(t *testing.T) {
 	}
 	if f, _, _ := sub.confirm(chB); f != b {
 		t.Fatalf("the confirmation of %s catches up %p, want its feed %p", chB, f, b)
+	}
+}
+
+// A PING that finds the connection broken has go-redis make a new one
+// there and then, subscribing again to each channel it holds, and the
+// PING goes nowhere: Run, not reading the broken connection at that
+// moment, hears of no error. The subscriber takes it as a lost connection
+// all the same: the pings out go again on the new one, and the feeds
+// catch up at their channel's confirmation.
+func TestAPingThatFindsTheConnectionBrokenCountsAsALostConnection(t *testing.T) {
+	sub, srv := newReaderless(t)
+	channel, other := srv.Prefix+":{ns}:events:live", srv.Prefix+":{other}:events:live"
+	f, g := &Feed{}, &Feed{}
+	go sub.listen(t.Context(), other, g)
+	sub.nextPong()
+	waited := make(chan error, 2)
+	go func() { waited <- sub.listen(t.Context(), channel, f) }() // SUBSCRIBE, PING
+	testkit.WaitFor(t, "the first listen's ping sent", func() bool { return len(sub.waitingPings()) == 1 })
+	sub.closeConns()                                              // its answer is lost
+	go func() { waited <- sub.listen(t.Context(), channel, f) }() // PING: a new connection
+	testkit.WaitFor(t, "the second listen's ping out", func() bool { return len(sub.waitingPings()) == 2 })
+	sub.Subscriber.mu.Lock()
+	behind := sub.behind[other]
+	sub.Subscriber.mu.Unlock()
+	if !behind {
+		t.Errorf("the feed of %s does not catch up after the connection was made anew", other)
+	}
+	for range 2 {
+		sub.nextPong()
+	}
+	for range 2 {
+		if err := <-waited; err != nil {
+			t.Fatalf("a listen: %v", err)
+		}
+	}
+}
+
+// The pings that go again once the connection is back (pingAgain) may
+// find it broken again: they go again on the next one.
+func TestPingsThatGoAgainOnABrokenConnectionGoAgain(t *testing.T) {
+	sub, srv := newReaderless(t)
+	channel := srv.Prefix + ":{ns}:events:live"
+	f := &Feed{}
+	waited := make(chan error, 1)
+	go func() { waited <- sub.listen(t.Context(), channel, f) }()
+	testkit.WaitFor(t, "the listen's ping sent", func() bool { return len(sub.waitingPings()) == 1 })
+	sub.breakConn(false)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	msg, err := sub.ps.Receive(ctx) // the first message of the new connection
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub.closeConns() // and the new connection breaks before the pings go again
+	sub.pingAgain(ctx)
+	sub.take(ctx, msg)
+	sub.nextPong()
+	if err := <-waited; err != nil {
+		t.Fatalf("the listen: %v", err)
 	}
 }
