@@ -288,10 +288,15 @@ func (s *Subscriber) listen(ctx context.Context, channel string, f *Feed) error 
 	}
 	s.feeds[channel] = f
 	s.refs[channel]++
+	// The commands of the listen are written without its deadline: go-redis
+	// drops the connection, every channel's, that a write times out on.
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer context.AfterFunc(ctx, cancel)()
+	defer cancel()
 	if s.refs[channel] == 1 {
 		// Under the lock, so that the store sees subscriptions and their
 		// ends in the order they were decided.
-		if err := s.failed(s.ps.Subscribe(ctx, channel)); err != nil {
+		if err := s.failed(s.ps.Subscribe(wctx, channel)); err != nil {
 			s.refs[channel]--
 			// go-redis holds the channel even so, and would subscribe to
 			// it again after a reconnection, unbeknown to the counts
@@ -308,7 +313,7 @@ func (s *Subscriber) listen(ctx context.Context, channel string, f *Feed) error 
 	token := "listen:" + strconv.FormatUint(s.token, 10)
 	p := &ping{channel: channel, sub: s.subs[channel], back: make(chan struct{})}
 	s.pings[token] = p
-	s.sendPing(ctx, token)
+	s.sendPing(wctx, token)
 	stopped := s.stopped
 	s.mu.Unlock()
 	gaveUp := func(err error) error {

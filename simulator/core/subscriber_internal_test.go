@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,7 +24,18 @@ type readerless struct {
 	*Subscriber
 	t     *testing.T
 	mu    sync.Mutex
-	conns []net.Conn
+	conns []*trackedConn
+}
+
+// trackedConn is a connection that tells whether it was closed.
+type trackedConn struct {
+	net.Conn
+	closed atomic.Bool
+}
+
+func (c *trackedConn) Close() error {
+	c.closed.Store(true)
+	return c.Conn.Close()
 }
 
 func newReaderless(t *testing.T) (*readerless, *testkit.Redis) {
@@ -31,12 +43,14 @@ func newReaderless(t *testing.T) (*readerless, *testkit.Redis) {
 	r := &readerless{t: t}
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-		if err == nil {
-			r.mu.Lock()
-			r.conns = append(r.conns, c)
-			r.mu.Unlock()
+		if err != nil {
+			return nil, err
 		}
-		return c, err
+		tc := &trackedConn{Conn: c}
+		r.mu.Lock()
+		r.conns = append(r.conns, tc)
+		r.mu.Unlock()
+		return tc, nil
 	}
 	rdb, err := redisstore.OpenWith(srv.URL, func(o *redis.Options) { o.Dialer = dial },
 		func(o *redis.ClusterOptions) { o.Dialer = dial })
@@ -75,6 +89,19 @@ func (r *readerless) nextPong() string {
 			return p.Payload
 		}
 	}
+}
+
+// closedConns answers how many of the connections made so far were closed.
+func (r *readerless) closedConns() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, c := range r.conns {
+		if c.closed.Load() {
+			n++
+		}
+	}
+	return n
 }
 
 // closeConns breaks the connections made so far, and reads nothing: the
@@ -327,5 +354,38 @@ func TestPingsThatGoAgainOnABrokenConnectionGoAgain(t *testing.T) {
 	sub.nextPong()
 	if err := <-waited; err != nil {
 		t.Fatalf("the listen: %v", err)
+	}
+}
+
+// A listen whose time is up as it writes its SUBSCRIBE or its PING (a
+// long poll's, that ran out as the listen waited for the lock) leaves the
+// connection be: go-redis drops the connection a write times out on,
+// every channel's, and the feeds would all catch up, the notes hear of a
+// lost connection, for nothing.
+func TestAListenWhoseTimeIsUpKeepsTheConnection(t *testing.T) {
+	sub, srv := newReaderless(t)
+	channel, other := srv.Prefix+":{ns}:events:live", srv.Prefix+":{other}:events:live"
+	f, g := &Feed{}, &Feed{}
+	go sub.listen(t.Context(), other, g)
+	sub.nextPong()
+	up, cancel := context.WithDeadline(t.Context(), time.Now().Add(-time.Millisecond))
+	defer cancel()
+	if err := sub.listen(up, channel, f); !errors.Is(err, context.DeadlineExceeded) { // SUBSCRIBE, PING
+		t.Fatalf("a listen whose time is up: %v", err)
+	}
+	if n := sub.closedConns(); n != 0 {
+		t.Fatalf("%d connections closed after a listen whose time was up subscribed", n)
+	}
+	if err := sub.listen(up, channel, f); !errors.Is(err, context.DeadlineExceeded) { // PING
+		t.Fatalf("a listen whose time is up: %v", err)
+	}
+	if n := sub.closedConns(); n != 0 {
+		t.Fatalf("%d connections closed after a listen whose time was up pinged", n)
+	}
+	sub.Subscriber.mu.Lock()
+	behind := sub.behind[other]
+	sub.Subscriber.mu.Unlock()
+	if behind {
+		t.Errorf("the feed of %s catches up after listens whose time was up", other)
 	}
 }
