@@ -313,7 +313,11 @@ func (s *Subscriber) listen(ctx context.Context, channel string, f *Feed) error 
 	token := "listen:" + strconv.FormatUint(s.token, 10)
 	p := &ping{channel: channel, sub: s.subs[channel], back: make(chan struct{})}
 	s.pings[token] = p
-	s.sendPing(wctx, token)
+	if !s.reping {
+		// else the connection is down, and the PING goes once it is back
+		// (pingAgain), rather than dial the store under the lock
+		s.sendPing(wctx, token)
+	}
 	stopped := s.stopped
 	s.mu.Unlock()
 	gaveUp := func(err error) error {

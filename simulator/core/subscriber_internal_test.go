@@ -25,6 +25,8 @@ type readerless struct {
 	t     *testing.T
 	mu    sync.Mutex
 	conns []*trackedConn
+	down  atomic.Bool  // the store cannot be reached: a dial fails
+	tries atomic.Int32 // the dials tried while it could not
 }
 
 // trackedConn is a connection that tells whether it was closed.
@@ -42,6 +44,10 @@ func newReaderless(t *testing.T) (*readerless, *testkit.Redis) {
 	srv := testkit.StartRedis(t)
 	r := &readerless{t: t}
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if r.down.Load() {
+			r.tries.Add(1)
+			return nil, errors.New("the store cannot be reached")
+		}
 		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 		if err != nil {
 			return nil, err
@@ -387,5 +393,32 @@ func TestAListenWhoseTimeIsUpKeepsTheConnection(t *testing.T) {
 	sub.Subscriber.mu.Unlock()
 	if behind {
 		t.Errorf("the feed of %s catches up after listens whose time was up", other)
+	}
+}
+
+// While the connection is down, a listen of a channel listened to already
+// writes nothing: a PING would have go-redis dial the store, under the
+// subscriber's lock, which every listen, stop and the reader wait for,
+// through the dial's timeout when the store's host is away. Its PING goes
+// once the connection is back (pingAgain).
+func TestAListenWhileTheConnectionIsDownDialsNothing(t *testing.T) {
+	sub, srv := newReaderless(t)
+	channel := srv.Prefix + ":{ns}:events:live"
+	f := &Feed{}
+	go sub.listen(t.Context(), channel, f)
+	sub.nextPong()
+	sub.down.Store(true)
+	sub.breakConn(false) // go-redis cannot make a new connection
+	tried := sub.tries.Load()
+	waited := make(chan error, 1)
+	go func() { waited <- sub.listen(t.Context(), channel, f) }()
+	testkit.WaitFor(t, "the listen's ping out", func() bool { return len(sub.waitingPings()) == 1 })
+	if n := sub.tries.Load() - tried; n != 0 {
+		t.Errorf("a listen of a channel listened to tried %d dials while the connection was down", n)
+	}
+	sub.down.Store(false)
+	sub.nextPong()
+	if err := <-waited; err != nil {
+		t.Fatalf("the listen: %v", err)
 	}
 }
