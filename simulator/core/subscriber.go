@@ -296,13 +296,13 @@ func (s *Subscriber) listen(ctx context.Context, channel string, f *Feed) error 
 	if s.refs[channel] == 1 {
 		// Under the lock, so that the store sees subscriptions and their
 		// ends in the order they were decided.
-		if err := s.failed(s.ps.Subscribe(wctx, channel)); err != nil {
-			s.refs[channel]--
-			// go-redis holds the channel even so, and would subscribe to
-			// it again after a reconnection, unbeknown to the counts
-			s.failed(s.ps.Unsubscribe(context.WithoutCancel(ctx), channel))
-			s.mu.Unlock()
-			return fmt.Errorf("listen to %s: %w", channel, err)
+		if s.failed(s.ps.Subscribe(wctx, channel)) != nil {
+			// go-redis holds the channel even so, and subscribes to it on
+			// every connection it makes from now on, but for the one it
+			// may have made as the SUBSCRIBE failed: once more, and the
+			// channel is subscribed to on the connection, or will be on the
+			// next. The listen waits as any other, until its stop.
+			s.failed(s.ps.Subscribe(wctx, channel))
 		}
 		s.subs[channel]++
 	} else if s.ready[channel] {

@@ -422,3 +422,40 @@ func TestAListenWhileTheConnectionIsDownDialsNothing(t *testing.T) {
 		t.Fatalf("the listen: %v", err)
 	}
 }
+
+// A listen whose SUBSCRIBE finds the connection broken counts, as any
+// other, until its stop (the feed stops the watcher of a listen that
+// failed too): another listen of the channel, come in between, is still
+// listened to after that stop.
+func TestAListenWhoseSubscribeFailedCountsUntilItsStop(t *testing.T) {
+	sub, srv := newReaderless(t)
+	channel, other := srv.Prefix+":{ns}:events:live", srv.Prefix+":{other}:events:live"
+	f, g := &Feed{}, &Feed{}
+	go sub.listen(t.Context(), other, g)
+	sub.nextPong()
+	sub.closeConns()
+	first := make(chan error, 1)
+	go func() { first <- sub.listen(t.Context(), channel, f) }() // SUBSCRIBE: a new connection
+	testkit.WaitFor(t, "the first listen's SUBSCRIBE out", func() bool {
+		sub.Subscriber.mu.Lock()
+		defer sub.Subscriber.mu.Unlock()
+		return len(first) > 0 || len(sub.pings) > 0 // failed, or waits
+	})
+	second := make(chan error, 1)
+	go func() { second <- sub.listen(t.Context(), channel, f) }()
+	for sub.nextPong(); len(sub.waitingPings()) > 0; {
+		sub.nextPong()
+	}
+	if err := <-second; err != nil {
+		t.Fatalf("the second listen: %v", err)
+	}
+	if err := <-first; err != nil {
+		sub.stop(channel, f) // as its feed does
+	}
+	sub.Subscriber.mu.Lock()
+	refs := sub.refs[channel]
+	sub.Subscriber.mu.Unlock()
+	if refs == 0 {
+		t.Fatalf("%s is not listened to any more, with the second listen not stopped", channel)
+	}
+}
