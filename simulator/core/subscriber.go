@@ -220,6 +220,7 @@ func (s *Subscriber) pong(token string) {
 	if s.refs[p.channel] > 0 && s.subs[p.channel] == p.sub {
 		s.ready[p.channel] = true
 	}
+	s.forget(p.channel)
 	close(p.back)
 }
 
@@ -323,6 +324,7 @@ func (s *Subscriber) listen(ctx context.Context, channel string, f *Feed) error 
 	gaveUp := func(err error) error {
 		s.mu.Lock()
 		delete(s.pings, token)
+		s.forget(channel)
 		s.mu.Unlock()
 		return err
 	}
@@ -357,11 +359,18 @@ func (s *Subscriber) stop(channel string, f *Feed) {
 	delete(s.feeds, channel)
 	delete(s.behind, channel)
 	delete(s.ready, channel)
-	if !s.waiting(channel) {
-		delete(s.subs, channel) // no ping of it out: a listen again counts its SUBSCRIBEs afresh
-	}
+	s.forget(channel)
 	if s.running {
 		s.failed(s.ps.Unsubscribe(context.Background(), channel))
+	}
+}
+
+// forget forgets the SUBSCRIBEs of channel once nobody listens to it, and
+// no listen of it waits (a listen again counts them afresh), under the
+// lock.
+func (s *Subscriber) forget(channel string) {
+	if s.refs[channel] == 0 && !s.waiting(channel) {
+		delete(s.subs, channel)
 	}
 }
 

@@ -459,3 +459,34 @@ func TestAListenWhoseSubscribeFailedCountsUntilItsStop(t *testing.T) {
 		t.Fatalf("%s is not listened to any more, with the second listen not stopped", channel)
 	}
 }
+
+// A channel's SUBSCRIBEs are counted while it is listened to, or a listen
+// of it waits: its last listen stopped as it waited, the count goes once
+// that listen is done, whether its ping came back or it gave up.
+func TestTheSubscribesOfAChannelLeftAreForgotten(t *testing.T) {
+	sub, srv := newReaderless(t)
+	channel, other := srv.Prefix+":{ns}:events:live", srv.Prefix+":{other}:events:live"
+	f, g := &Feed{}, &Feed{}
+	gaveUp, cancel := context.WithCancel(t.Context())
+	first := make(chan error, 1)
+	go func() { first <- sub.listen(gaveUp, channel, f) }()
+	testkit.WaitFor(t, "the first listen's ping sent", func() bool { return len(sub.waitingPings()) == 1 })
+	sub.stop(channel, f) // its watcher closed as it waited
+	cancel()
+	<-first
+	second := make(chan error, 1)
+	go func() { second <- sub.listen(t.Context(), other, g) }()
+	testkit.WaitFor(t, "the second listen's ping sent", func() bool { return len(sub.waitingPings()) == 1 })
+	sub.stop(other, g)
+	for len(sub.waitingPings()) > 0 { // the first listen's answer, then the second's
+		sub.nextPong()
+	}
+	if err := <-second; err != nil {
+		t.Fatalf("the second listen: %v", err)
+	}
+	sub.Subscriber.mu.Lock()
+	defer sub.Subscriber.mu.Unlock()
+	if len(sub.subs) != 0 {
+		t.Errorf("SUBSCRIBEs counted of channels nobody listens to: %v", sub.subs)
+	}
+}
