@@ -490,3 +490,37 @@ func TestTheSubscribesOfAChannelLeftAreForgotten(t *testing.T) {
 		t.Errorf("SUBSCRIBEs counted of channels nobody listens to: %v", sub.subs)
 	}
 }
+
+// A ping sent before the channel's last SUBSCRIBE (the watcher of its
+// listen left as it waited, and another listened: an UNSUBSCRIBE and a
+// SUBSCRIBE after it) does not make the channel ready as it comes back:
+// the store may not have taken that SUBSCRIBE yet, and a listen then
+// waits for a ping of its own.
+func TestAPingSentBeforeTheLastSubscribeDoesNotMakeTheChannelReady(t *testing.T) {
+	sub, srv := newReaderless(t)
+	channel := srv.Prefix + ":{ns}:events:live"
+	f := &Feed{}
+	first := make(chan error, 1)
+	go func() { first <- sub.listen(t.Context(), channel, f) }() // SUBSCRIBE, PING
+	testkit.WaitFor(t, "the first listen's ping sent", func() bool { return len(sub.waitingPings()) == 1 })
+	sub.stop(channel, f)                                         // its watcher left: UNSUBSCRIBE
+	go func() { first <- sub.listen(t.Context(), channel, f) }() // SUBSCRIBE, PING
+	testkit.WaitFor(t, "the second listen's ping sent", func() bool { return len(sub.waitingPings()) == 2 })
+	sub.nextPong() // the first's
+	if sub.ready(channel) {
+		t.Fatal("the channel is ready at a ping sent before its last SUBSCRIBE")
+	}
+	go func() { first <- sub.listen(t.Context(), channel, f) }()
+	testkit.WaitFor(t, "the third listen's ping sent", func() bool { return len(sub.waitingPings()) == 2 })
+	for len(sub.waitingPings()) > 0 {
+		sub.nextPong()
+	}
+	for range 3 {
+		if err := <-first; err != nil {
+			t.Fatalf("a listen: %v", err)
+		}
+	}
+	if !sub.ready(channel) {
+		t.Fatal("the channel is not ready once a ping sent after its last SUBSCRIBE came back")
+	}
+}
