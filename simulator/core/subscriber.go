@@ -33,6 +33,7 @@ type Subscriber struct {
 	subs    map[string]uint64               // by channel listened to: its SUBSCRIBEs sent, the client's after a lost connection too
 	ready   map[string]bool                 // by channel listened to: a ping sent after its last SUBSCRIBE came back
 	pings   map[string]*ping                // by token: the pings of the listens that wait
+	waits   map[string]int                  // by channel: of those, its listens'
 	token   uint64                          // the last ping's
 	reping  bool                            // the connection broke: the pings go again once it is back
 	running bool
@@ -56,7 +57,7 @@ func NewSubscriber(rdb redis.UniversalClient, log *slog.Logger) *Subscriber {
 	return &Subscriber{rdb: rdb, log: log.With("component", "subscriber"), ps: rdb.Subscribe(context.Background()),
 		running: true, stopped: make(chan struct{}), feeds: map[string]*Feed{}, notes: map[string]func(string){},
 		unheard: map[string]bool{}, behind: map[string]bool{}, refs: map[string]int{}, subs: map[string]uint64{},
-		ready: map[string]bool{}, pings: map[string]*ping{}}
+		ready: map[string]bool{}, pings: map[string]*ping{}, waits: map[string]int{}}
 }
 
 // Run reads the Pub/Sub connection until ctx ends, handing each event to
@@ -216,7 +217,7 @@ func (s *Subscriber) pong(token string) {
 	if p == nil {
 		return // of a listen that gave up
 	}
-	delete(s.pings, token)
+	s.unping(token, p.channel)
 	if s.refs[p.channel] > 0 && s.subs[p.channel] == p.sub {
 		s.ready[p.channel] = true
 	}
@@ -314,6 +315,7 @@ func (s *Subscriber) listen(ctx context.Context, channel string, f *Feed) error 
 	token := "listen:" + strconv.FormatUint(s.token, 10)
 	p := &ping{channel: channel, sub: s.subs[channel], back: make(chan struct{})}
 	s.pings[token] = p
+	s.waits[channel]++
 	if !s.reping {
 		// else the connection is down, and the PING goes once it is back
 		// (pingAgain), rather than dial the store under the lock
@@ -323,7 +325,9 @@ func (s *Subscriber) listen(ctx context.Context, channel string, f *Feed) error 
 	s.mu.Unlock()
 	gaveUp := func(err error) error {
 		s.mu.Lock()
-		delete(s.pings, token)
+		if s.pings[token] != nil {
+			s.unping(token, channel)
+		}
 		s.forget(channel)
 		s.mu.Unlock()
 		return err
@@ -375,13 +379,14 @@ func (s *Subscriber) forget(channel string) {
 }
 
 // waiting tells whether a listen of channel waits for its ping.
-func (s *Subscriber) waiting(channel string) bool {
-	for _, p := range s.pings {
-		if p.channel == channel {
-			return true
-		}
+func (s *Subscriber) waiting(channel string) bool { return s.waits[channel] > 0 }
+
+// unping forgets the ping token of a listen of channel, under the lock.
+func (s *Subscriber) unping(token, channel string) {
+	delete(s.pings, token)
+	if s.waits[channel]--; s.waits[channel] <= 0 {
+		delete(s.waits, channel)
 	}
-	return false
 }
 
 // liveRecord reads an event as the prelude's emit publishes it: id, at,
