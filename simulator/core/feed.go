@@ -125,12 +125,13 @@ func (n *link) taken() {
 // watcher fell behind or the feed stopped. A watcher of Queue has no C: it
 // reads the line of its key with Next.
 type Watcher struct {
-	C    <-chan *Live
-	c    chan *Live
-	key  string
-	feed *Feed
-	gone bool // guarded by feed.mu: closed and out of the sets
-	slow bool // guarded by feed.mu: dropped for falling behind
+	C       <-chan *Live
+	c       chan *Live
+	key     string
+	feed    *Feed
+	gone    bool // guarded by feed.mu: closed and out of the sets
+	listens bool // guarded by feed.mu: its listen of the subscriber is counted, and its drop ends it
+	slow    bool // guarded by feed.mu: dropped for falling behind
 
 	// A watcher of Queue: its place in its line, how far it may fall
 	// behind, and who to tell of events.
@@ -235,12 +236,16 @@ func (f *Feed) watch(ctx context.Context, w *Watcher) (*Watcher, bool) {
 		}
 		set[w] = struct{}{}
 	}
-	f.mu.Unlock()
 	// Each watcher is a listen of the subscriber (its drop, a stop), so that
 	// Watch returns once the store has taken the subscription: what comes
-	// later reaches the watcher. Not under the lock: the answer the listen
-	// waits for may come after events the subscriber hands to this feed.
-	if err := f.sub.listen(ctx, f.channel, f); err != nil {
+	// later reaches the watcher. The listen begins under the lock, with the
+	// watcher: nothing can drop the watcher, and stop its listen, before
+	// the listen is counted. It waits without the lock: the answer it waits
+	// for may come after events the subscriber hands to this feed.
+	wait, counted := f.sub.begin(ctx, f.channel, f)
+	w.listens = counted
+	f.mu.Unlock()
+	if err := wait(); err != nil {
 		if ctx.Err() != nil {
 			f.log.Debug("the watcher left before the live channel was listened to", "err", err)
 		} else {
@@ -337,7 +342,9 @@ func (f *Feed) dropAt(w *Watcher, stop uint64) {
 		}
 	}
 	f.watchers--
-	go f.sub.stop(f.channel, f) // not under the lock, which the subscriber may wait for
+	if w.listens {
+		go f.sub.stop(f.channel, f) // not under the lock, which the subscriber may wait for
+	}
 }
 
 // deliver hands r to its watchers (the subscriber calls it, in the order

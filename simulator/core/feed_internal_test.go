@@ -2,7 +2,9 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,5 +49,41 @@ func TestFeedListensOnlyWhileWatched(t *testing.T) {
 		w1.Close()
 		w2.Close()
 		testkit.WaitFor(t, "the listening stopped", func() bool { return !listening() })
+	}
+}
+
+// A watcher dropped as it starts — the feed stopped as a watcher came, a
+// watcher closed at once — ends its listen after the listen began, never
+// before: once every watcher is gone, the subscriber listens to nothing,
+// and no other watcher's listen was ended in its place.
+func TestAWatcherDroppedAsItStartsEndsItsOwnListen(t *testing.T) {
+	ctx := t.Context()
+	srv := testkit.StartRedis(t)
+	log := NewEventLog(srv.Client(t), Keyspace{Prefix: srv.Prefix, Namespace: "default"})
+	sub := NewSubscriber(srv.Client(t), slog.New(slog.DiscardHandler))
+	subCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); sub.Run(subCtx) }()
+	defer func() { stop(); <-done }()
+	f := NewFeed(log, sub, slog.New(slog.DiscardHandler), nil)
+	counted := func() int {
+		sub.mu.Lock()
+		defer sub.mu.Unlock()
+		return sub.refs[f.channel]
+	}
+	for round := range 300 {
+		f.Start(ctx)
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				if w, ok := f.Watch(ctx, "", 0); ok {
+					w.Close()
+				}
+			})
+		}
+		wg.Go(f.Stop)
+		wg.Wait()
+		f.Stop()
+		testkit.WaitFor(t, fmt.Sprintf("round %d: the listens ended", round), func() bool { return counted() == 0 })
 	}
 }

@@ -283,10 +283,21 @@ func (s *Subscriber) Note(ctx context.Context, channel string, do func(payload s
 // channel's last SUBSCRIBE came back already. Listens and stops are
 // counted: the subscriber listens while one is not stopped.
 func (s *Subscriber) listen(ctx context.Context, channel string, f *Feed) error {
+	wait, _ := s.begin(ctx, channel, f)
+	return wait()
+}
+
+// begin is the start of a listen, which the caller ends with wait: it
+// counts the listen (counted; not when the subscriber has stopped), and
+// writes its SUBSCRIBE and PING. It does not wait for anything but the
+// lock and those writes, so that the feed can begin a watcher's listen
+// under its own lock, before anything can drop the watcher and stop the
+// listen (Feed.watch).
+func (s *Subscriber) begin(ctx context.Context, channel string, f *Feed) (wait func() error, counted bool) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !s.running {
-		s.mu.Unlock()
-		return errors.New("the subscriber does not run")
+		return func() error { return errors.New("the subscriber does not run") }, false
 	}
 	s.feeds[channel] = f
 	s.refs[channel]++
@@ -308,8 +319,7 @@ func (s *Subscriber) listen(ctx context.Context, channel string, f *Feed) error 
 		}
 		s.subs[channel]++
 	} else if s.ready[channel] {
-		s.mu.Unlock()
-		return nil // listening already
+		return func() error { return nil }, true // listening already
 	}
 	s.token++
 	token := "listen:" + strconv.FormatUint(s.token, 10)
@@ -322,7 +332,6 @@ func (s *Subscriber) listen(ctx context.Context, channel string, f *Feed) error 
 		s.sendPing(wctx, token)
 	}
 	stopped := s.stopped
-	s.mu.Unlock()
 	gaveUp := func(err error) error {
 		s.mu.Lock()
 		if s.pings[token] != nil {
@@ -332,16 +341,18 @@ func (s *Subscriber) listen(ctx context.Context, channel string, f *Feed) error 
 		s.mu.Unlock()
 		return err
 	}
-	select {
-	case <-p.back:
-		return nil
-	case <-stopped:
-		return gaveUp(errors.New("the subscriber stopped"))
-	case <-ctx.Done():
-		return gaveUp(ctx.Err())
-	case <-time.After(10 * time.Second):
-		return gaveUp(fmt.Errorf("listen to %s: the store did not answer within 10s", channel))
-	}
+	return func() error {
+		select {
+		case <-p.back:
+			return nil
+		case <-stopped:
+			return gaveUp(errors.New("the subscriber stopped"))
+		case <-ctx.Done():
+			return gaveUp(ctx.Err())
+		case <-time.After(10 * time.Second):
+			return gaveUp(fmt.Errorf("listen to %s: the store did not answer within 10s", channel))
+		}
+	}, true
 }
 
 // stop ends a listen of f to channel; with the last, the subscriber stops
