@@ -11,19 +11,25 @@ import (
 	"smsim/simulator/core/testkit"
 )
 
+// newRunningFeed answers a feed, not started, of a log of a store of its
+// own, and its subscriber, run until the test ends.
+func newRunningFeed(t *testing.T) (*Feed, *Subscriber, *EventLog) {
+	srv := testkit.StartRedis(t)
+	log := NewEventLog(srv.Client(t), Keyspace{Prefix: srv.Prefix, Namespace: "default"})
+	sub := NewSubscriber(srv.Client(t), slog.New(slog.DiscardHandler))
+	subCtx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); sub.Run(subCtx) }()
+	t.Cleanup(func() { stop(); <-done })
+	return NewFeed(log, sub, slog.New(slog.DiscardHandler), nil), sub, log
+}
+
 // The feed's process listens to the namespace's live channel only while
 // someone watches: the last watcher to leave ends the listening, and the
 // next one listens again.
 func TestFeedListensOnlyWhileWatched(t *testing.T) {
 	ctx := t.Context()
-	srv := testkit.StartRedis(t)
-	log := NewEventLog(srv.Client(t), Keyspace{Prefix: srv.Prefix, Namespace: "default"})
-	sub := NewSubscriber(srv.Client(t), slog.New(slog.DiscardHandler))
-	subCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); sub.Run(subCtx) }()
-	defer func() { stop(); <-done }()
-	f := NewFeed(log, sub, slog.New(slog.DiscardHandler), nil)
+	f, sub, log := newRunningFeed(t)
 	f.Start(ctx)
 	defer f.Stop()
 	listening := func() bool {
@@ -58,14 +64,7 @@ func TestFeedListensOnlyWhileWatched(t *testing.T) {
 // and no other watcher's listen was ended in its place.
 func TestAWatcherDroppedAsItStartsEndsItsOwnListen(t *testing.T) {
 	ctx := t.Context()
-	srv := testkit.StartRedis(t)
-	log := NewEventLog(srv.Client(t), Keyspace{Prefix: srv.Prefix, Namespace: "default"})
-	sub := NewSubscriber(srv.Client(t), slog.New(slog.DiscardHandler))
-	subCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); sub.Run(subCtx) }()
-	defer func() { stop(); <-done }()
-	f := NewFeed(log, sub, slog.New(slog.DiscardHandler), nil)
+	f, sub, _ := newRunningFeed(t)
 	counted := func() int {
 		sub.mu.Lock()
 		defer sub.mu.Unlock()
