@@ -30,6 +30,15 @@ const DefaultStoreTimeout = 2 * time.Second
 // 0.6%.
 const DefaultPoolSize = 256
 
+// StoreBufferSize is the size of the read buffer, and of the write buffer,
+// of each connection of the store's pool, unless its options say.
+// go-redis's own default is 32 KiB each: 64 KiB a connection, 16 MiB for a
+// full pool of DefaultPoolSize, which a loaded smsim fills. The store's replies and a script's arguments
+// are mostly well under 4 KiB; a larger one takes more than one read or
+// write. The pipelines' own pool (go-redis's PipelinePoolSize, 10
+// connections) keeps its larger buffers.
+const StoreBufferSize = 4 << 10
+
 // StoreOptions makes o the options of a client of smsim's store, and
 // answers it:
 //
@@ -43,7 +52,8 @@ const DefaultPoolSize = 256
 //     write, to read — is bounded by timeout (DefaultStoreTimeout when 0),
 //     and by the deadline of the call's context (ContextTimeoutEnabled),
 //     which StoreDeadline sets;
-//   - its pool holds up to DefaultPoolSize connections, unless o says.
+//   - its pool holds up to DefaultPoolSize connections, unless o says;
+//   - each connection's buffers are StoreBufferSize, unless o says.
 func StoreOptions(o *redis.Options, timeout time.Duration) *redis.Options {
 	if timeout <= 0 {
 		timeout = DefaultStoreTimeout
@@ -53,12 +63,25 @@ func StoreOptions(o *redis.Options, timeout time.Duration) *redis.Options {
 	if o.PoolSize == 0 {
 		o.PoolSize = DefaultPoolSize
 	}
+	o.ReadBufferSize, o.WriteBufferSize = storeBuffers(o.ReadBufferSize, o.WriteBufferSize)
 	o.DialTimeout = timeout
 	o.ReadTimeout = timeout
 	o.WriteTimeout = timeout
 	o.PoolTimeout = timeout
 	o.ContextTimeoutEnabled = true
 	return o
+}
+
+// storeBuffers answers the sizes of a connection's read and write buffers:
+// those given, StoreBufferSize for each not given.
+func storeBuffers(read, write int) (int, int) {
+	if read == 0 {
+		read = StoreBufferSize
+	}
+	if write == 0 {
+		write = StoreBufferSize
+	}
+	return read, write
 }
 
 // ClusterReload is how often at most a client of a Redis Cluster reads
@@ -87,6 +110,7 @@ func StoreClusterOptions(o *redis.ClusterOptions, timeout time.Duration) *redis.
 	if o.PoolSize == 0 {
 		o.PoolSize = DefaultPoolSize
 	}
+	o.ReadBufferSize, o.WriteBufferSize = storeBuffers(o.ReadBufferSize, o.WriteBufferSize)
 	o.DialTimeout = timeout
 	o.ReadTimeout = timeout
 	o.WriteTimeout = timeout

@@ -1,12 +1,16 @@
 package core_test
 
 import (
+	"context"
+	"runtime"
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
 	"smsim/simulator/core"
+	"smsim/simulator/core/redisstore"
 )
 
 // A client of the store never sends a command twice, and bounds each
@@ -76,3 +80,66 @@ type proto string
 
 func (e proto) Error() string { return string(e) }
 func (proto) RedisError()     {}
+
+// What a connection of the store's pool costs, its two ends counted (the
+// embedded store's end, in the same process): each holds buffers of
+// core.StoreBufferSize, not go-redis's 32 KiB each, so that a full pool of
+// core.DefaultPoolSize holds a few MiB, not 16.
+func TestStoreConnectionMemory(t *testing.T) {
+	const n = 64
+	pinned := func(o *redis.Options) uint64 {
+		m := miniredis.NewMiniRedis()
+		if err := m.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		mem, err := redisstore.NewMemory(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer mem.Close()
+		o.Addr, o.Dialer = "embedded", mem.Dial
+		c := redis.NewClient(o)
+		defer c.Close()
+		ctx := context.Background()
+		if err := c.Ping(ctx).Err(); err != nil { // the client's first buffers exist
+			t.Fatal(err)
+		}
+		before := liveHeap()
+		conns := make([]*redis.Conn, n)
+		for i := range conns {
+			conns[i] = c.Conn()
+			if err := conns[i].Ping(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		after := liveHeap()
+		for _, cn := range conns {
+			cn.Close()
+		}
+		return (after - before) / n
+	}
+	per := pinned(core.StoreOptions(&redis.Options{}, 0))
+	defaults := pinned(&redis.Options{PoolSize: n + 1})
+	t.Logf("a connection of the store's pool: %d bytes (%d with go-redis's defaults)", per, defaults)
+	const most = 28 << 10 // 8 KiB of it the buffers, most of the rest the embedded end
+	if per > most {
+		t.Fatalf("a connection of the store's pool costs %d bytes, want at most %d", per, most)
+	}
+	if n := core.StoreOptions(&redis.Options{ReadBufferSize: 1 << 16, WriteBufferSize: 1 << 15}, 0); n.ReadBufferSize != 1<<16 || n.WriteBufferSize != 1<<15 {
+		t.Fatalf("buffers asked for: read %d, write %d", n.ReadBufferSize, n.WriteBufferSize)
+	}
+	if o := core.StoreClusterOptions(&redis.ClusterOptions{}, 0); o.ReadBufferSize != core.StoreBufferSize || o.WriteBufferSize != core.StoreBufferSize {
+		t.Fatalf("a cluster's buffers: read %d, write %d", o.ReadBufferSize, o.WriteBufferSize)
+	}
+}
+
+// liveHeap answers the bytes of the heap's live objects, after a
+// collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
