@@ -23,8 +23,10 @@
 // run's own, deleted at the end). Each measure runs closed loops of
 // --workers clients for --duration; the validation endpoint runs in turns
 // with the bare handler (interleaved), and its ratio is to the bare
-// handler's rate in those turns. Machines are shared and noisy: read the
-// ratios, which are measured in the same run, rather than the rates.
+// handler's rate in those turns. Each measure also gives the CPU time a
+// call took, this process's and a real Redis's (INFO cpu). Machines are
+// shared and noisy: read the ratios, which are measured in the same run,
+// rather than the rates.
 //
 //	go run ./cmd/smsim-bench --redis-url redis://127.0.0.1:6379/0
 //	go run ./cmd/smsim-bench --namespaces 2000,10000 --idle --phones 10000
@@ -297,12 +299,23 @@ type result struct {
 	// BarePerSecond is the bare handler's rate, measured in turns with this
 	// measure (interleaved); 0: measured once, at the start.
 	BarePerSecond float64 `json:"bare_per_second,omitempty"`
+	// CPUus is the CPU time this process spent a call, in µs: the driver's
+	// and the server's, the embedded store's too. RedisCPUus is a real
+	// Redis's (INFO cpu), on that store only.
+	CPUus      float64 `json:"cpu_us_per_call"`
+	RedisCPUus float64 `json:"redis_cpu_us_per_call,omitempty"`
 }
 
 // loop runs op in a closed loop of c.workers for c.duration and answers its
 // rate and latencies; worker i calls op(i, n) with n counting its calls.
 func loop(ctx context.Context, c config, measure, store string, op func(ctx context.Context, worker, n int) error) (result, error) {
-	var smp sample
+	return loopOn(ctx, c, measure, store, nil, op)
+}
+
+// loopOn is loop on a real Redis (rdb; nil for none), whose CPU it reads
+// too.
+func loopOn(ctx context.Context, c config, measure, store string, rdb redis.UniversalClient, op func(ctx context.Context, worker, n int) error) (result, error) {
+	smp := sample{redis: rdb}
 	if err := smp.run(ctx, c, c.duration, op); err != nil {
 		return result{Measure: measure, Store: store}, err
 	}
@@ -314,8 +327,8 @@ func loop(ctx context.Context, c config, measure, store string, op func(ctx cont
 // it is at the same moments, so the one's rate over the other's is not
 // the noise of a shared machine between two moments. It answers op's
 // result, with the bare handler's rate.
-func interleaved(ctx context.Context, c config, measure, store string, bare, op func(ctx context.Context, worker, n int) error) (result, error) {
-	var a, b sample
+func interleaved(ctx context.Context, c config, measure, store string, rdb redis.UniversalClient, bare, op func(ctx context.Context, worker, n int) error) (result, error) {
+	a, b := sample{redis: rdb}, sample{}
 	for left := c.duration; left > 0; left -= interleaveSlice {
 		d := min(left, interleaveSlice)
 		if err := b.run(ctx, c, d, bare); err != nil {
@@ -335,8 +348,11 @@ const interleaveSlice = time.Second
 
 // sample holds the calls of a measure, over one or more runs.
 type sample struct {
-	lats    []time.Duration
-	elapsed time.Duration
+	lats     []time.Duration
+	elapsed  time.Duration
+	cpu      time.Duration         // this process's in the runs
+	redisCPU time.Duration         // redis's in the runs
+	redis    redis.UniversalClient // a real Redis whose CPU to read, or nil
 }
 
 // run adds to smp the calls of op in a closed loop of c.workers for d.
@@ -348,6 +364,7 @@ func (smp *sample) run(ctx context.Context, c config, d time.Duration, op func(c
 		firstEr atomic.Value
 		wg      sync.WaitGroup
 	)
+	cpu0, redis0 := processCPU(), storeCPU(ctx, smp.redis)
 	start := time.Now()
 	for w := range c.workers {
 		wg.Go(func() {
@@ -373,6 +390,8 @@ func (smp *sample) run(ctx context.Context, c config, d time.Duration, op func(c
 	}
 	wg.Wait()
 	smp.elapsed += time.Since(start)
+	smp.cpu += processCPU() - cpu0
+	smp.redisCPU += storeCPU(context.WithoutCancel(ctx), smp.redis) - redis0
 	if err, ok := firstEr.Load().(error); ok {
 		return err
 	}
@@ -390,8 +409,60 @@ func (smp *sample) result(measure, store string) result {
 		return float64(lats[min(len(lats)-1, int(p*float64(len(lats))))].Microseconds()) / 1000
 	}
 	n := int64(len(lats))
-	return result{Measure: measure, Store: store, Count: n, PerSecond: float64(n) / smp.elapsed.Seconds(),
+	r := result{Measure: measure, Store: store, Count: n, PerSecond: float64(n) / smp.elapsed.Seconds(),
 		P50ms: pct(0.50), P99ms: pct(0.99)}
+	if n > 0 {
+		r.CPUus = float64(smp.cpu.Microseconds()) / float64(n)
+		if smp.redis != nil {
+			r.RedisCPUus = float64(smp.redisCPU.Microseconds()) / float64(n)
+		}
+	}
+	return r
+}
+
+// processCPU answers the CPU time this process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// storeCPU answers the CPU time a real Redis has used, user and system
+// (INFO cpu), its masters' together on a cluster; 0 for none, or when it
+// cannot be read.
+func storeCPU(ctx context.Context, rdb redis.UniversalClient) time.Duration {
+	if rdb == nil {
+		return 0
+	}
+	var mu sync.Mutex
+	var total float64
+	read := func(ctx context.Context, c *redis.Client) error {
+		info, err := c.Info(ctx, "cpu").Result()
+		if err != nil {
+			return err
+		}
+		for line := range strings.Lines(info) {
+			for _, field := range []string{"used_cpu_user:", "used_cpu_sys:"} {
+				if v, ok := strings.CutPrefix(strings.TrimSpace(line), field); ok {
+					if f, err := strconv.ParseFloat(v, 64); err == nil {
+						mu.Lock()
+						total += f
+						mu.Unlock()
+					}
+				}
+			}
+		}
+		return nil
+	}
+	switch c := rdb.(type) {
+	case *redis.Client:
+		read(ctx, c)
+	case *redis.ClusterClient:
+		c.ForEachMaster(ctx, read)
+	}
+	return time.Duration(total * float64(time.Second))
 }
 
 // httpClient is the client every measure's loops share.
@@ -502,6 +573,15 @@ func openStore(ctx context.Context, name, url string) (*store, error) {
 	return s, nil
 }
 
+// real answers the client of a real Redis, nil for the embedded store
+// (whose CPU is this process's).
+func (s *store) real() redis.UniversalClient {
+	if s.mini != nil {
+		return nil
+	}
+	return s.rdb
+}
+
 func (s *store) close() {
 	if s.world != nil {
 		s.world.Stop()
@@ -526,7 +606,7 @@ func (s *store) close() {
 
 // bareRedis measures a PING: the round trip to the store.
 func bareRedis(ctx context.Context, c config, s *store) (result, error) {
-	return loop(ctx, c, "bare Redis round trip", s.name, func(ctx context.Context, _, _ int) error {
+	return loopOn(ctx, c, "bare Redis round trip", s.name, s.real(), func(ctx context.Context, _, _ int) error {
 		return s.rdb.Ping(ctx).Err()
 	})
 }
@@ -559,7 +639,7 @@ func bareScript(ctx context.Context, c config, s *store) (result, error) {
 	bare, stop := bareOp()
 	defer stop()
 	body := []byte(`{"code":"000000","phone":"13800000001","certificate_last6":"999999"}`)
-	return interleaved(ctx, c, "bare + Redis script", s.name, bare, func(ctx context.Context, _, _ int) error {
+	return interleaved(ctx, c, "bare + Redis script", s.name, s.real(), bare, func(ctx context.Context, _, _ int) error {
 		return post(ctx, hs.URL, body)
 	})
 }
@@ -576,7 +656,7 @@ func validation(ctx context.Context, c config, s *store) (result, error) {
 	body := []byte(`{"code":"000000","phone":"` + phone + `","certificate_last6":"999999"}`)
 	bare, stop := bareOp()
 	defer stop()
-	return interleaved(ctx, c, "validation endpoint", s.name, bare, func(ctx context.Context, _, _ int) error {
+	return interleaved(ctx, c, "validation endpoint", s.name, s.real(), bare, func(ctx context.Context, _, _ int) error {
 		return post(ctx, s.hs.URL+"/miit/v1/validations", body)
 	})
 }
@@ -587,7 +667,7 @@ var errCutOff = errors.New("cut off by the measure's end")
 
 // flows measures complete single-person flows with every lag zero.
 func flows(ctx context.Context, c config, s *store) (result, error) {
-	return loop(ctx, c, "complete flow", s.name, func(ctx context.Context, w, n int) error {
+	return loopOn(ctx, c, "complete flow", s.name, s.real(), func(ctx context.Context, w, n int) error {
 		phone := fmt.Sprintf("13%03d%06d", w%1000, n%1000000)
 		person := client.Person{Name: "Li Lei", Phone: phone, CertificateNumber: "110101199003071234"}
 		if _, err := s.api.Submit(ctx, client.SubmitRequest{Type: "first_filing", Variant: "app", EntityLeader: &person}); err != nil {
@@ -676,7 +756,7 @@ func report(w io.Writer, c config, rs []result, scale []scaleResult) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "measure\tstore\tper second\tp50\tp99\tratio")
+	fmt.Fprintln(tw, "measure\tstore\tper second\tp50\tp99\tCPU a call\tratio")
 	for _, r := range rs {
 		note := ""
 		switch r.Measure {
@@ -699,7 +779,11 @@ func report(w io.Writer, c config, rs []result, scale []scaleResult) {
 		if store == "" {
 			store = "–"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.2fms\t%.2fms\t%s\n", r.Measure, store, r.PerSecond, r.P50ms, r.P99ms, note)
+		cpu := fmt.Sprintf("%.0fµs", r.CPUus)
+		if r.RedisCPUus > 0 {
+			cpu += fmt.Sprintf(" + Redis %.0fµs", r.RedisCPUus)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.2fms\t%.2fms\t%s\t%s\n", r.Measure, store, r.PerSecond, r.P50ms, r.P99ms, cpu, note)
 	}
 	tw.Flush()
 	printScale(w, scale)
