@@ -36,6 +36,7 @@ type Subscriber struct {
 	waits   map[string]int                  // by channel: of those, its listens'
 	token   uint64                          // the last ping's
 	reping  bool                            // the connection broke: the pings go again once it is back
+	pending map[string]bool                 // by channel: a SUBSCRIBE (true) or UNSUBSCRIBE (false) decided while the connection was down, sent once it is back
 	running bool
 	stopped chan struct{}   // closed when Run has ended
 	behind  map[string]bool // by channel of a feed: the connection broke since it was confirmed
@@ -57,7 +58,7 @@ func NewSubscriber(rdb redis.UniversalClient, log *slog.Logger) *Subscriber {
 	return &Subscriber{rdb: rdb, log: log.With("component", "subscriber"), ps: rdb.Subscribe(context.Background()),
 		running: true, stopped: make(chan struct{}), feeds: map[string]*Feed{}, notes: map[string]func(string){},
 		unheard: map[string]bool{}, behind: map[string]bool{}, refs: map[string]int{}, subs: map[string]uint64{},
-		ready: map[string]bool{}, pings: map[string]*ping{}, waits: map[string]int{}}
+		ready: map[string]bool{}, pings: map[string]*ping{}, waits: map[string]int{}, pending: map[string]bool{}}
 }
 
 // Run reads the Pub/Sub connection until ctx ends, handing each event to
@@ -179,9 +180,11 @@ func (s *Subscriber) lost() {
 	s.reping = true
 }
 
-// pingAgain sends again, once the connection is back (a message came on
-// it), the pings of the listens that waited when it broke. Should the
-// connection break again as they go, they all go again once it is back.
+// pingAgain sends, once the connection is back (a message came on it),
+// the SUBSCRIBEs and UNSUBSCRIBEs decided while it was down (pending),
+// then again the pings of the listens that waited: each PING after every
+// SUBSCRIBE, so that its answer says its channel's was taken. Should the
+// connection break again as they go, what is left goes once it is back.
 func (s *Subscriber) pingAgain(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -189,6 +192,20 @@ func (s *Subscriber) pingAgain(ctx context.Context) {
 		return
 	}
 	s.reping = false
+	for channel, subscribe := range s.pending {
+		if subscribe {
+			if s.failed(s.ps.Subscribe(ctx, channel)) != nil {
+				return
+			}
+			s.subs[channel]++
+		} else if s.failed(s.ps.Unsubscribe(ctx, channel)) != nil {
+			return
+		}
+		delete(s.pending, channel)
+	}
+	for _, p := range s.pings {
+		p.sub = s.subs[p.channel]
+	}
 	for token := range s.pings {
 		if !s.sendPing(ctx, token) {
 			return
@@ -306,19 +323,25 @@ func (s *Subscriber) begin(ctx context.Context, channel string, f *Feed) (wait f
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer context.AfterFunc(ctx, cancel)()
 	defer cancel()
-	if s.refs[channel] == 1 {
+	switch {
+	case s.refs[channel] == 1 && s.reping:
+		// The connection is down: the SUBSCRIBE goes once it is back
+		// (pingAgain), rather than dial the store under the lock, which
+		// every listen, stop and the reader wait for.
+		s.pending[channel] = true
+	case s.refs[channel] == 1:
 		// Under the lock, so that the store sees subscriptions and their
 		// ends in the order they were decided.
 		if s.failed(s.ps.Subscribe(wctx, channel)) != nil {
 			// go-redis holds the channel even so, and subscribes to it on
 			// every connection it makes from now on, but for the one it
-			// may have made as the SUBSCRIBE failed: once more, and the
-			// channel is subscribed to on the connection, or will be on the
-			// next. The listen waits as any other, until its stop.
-			s.failed(s.ps.Subscribe(wctx, channel))
+			// may have made as the SUBSCRIBE failed: it goes again once
+			// the connection is back. The listen waits as any other, until
+			// its stop.
+			s.pending[channel] = true
 		}
 		s.subs[channel]++
-	} else if s.ready[channel] {
+	case s.ready[channel]:
 		return func() error { return nil }, true // listening already
 	}
 	s.token++
@@ -375,7 +398,16 @@ func (s *Subscriber) stop(channel string, f *Feed) {
 	delete(s.behind, channel)
 	delete(s.ready, channel)
 	s.forget(channel)
-	if s.running {
+	switch {
+	case !s.running:
+	case s.reping:
+		// The connection is down: the UNSUBSCRIBE goes once it is back
+		// (pingAgain), rather than dial the store under the lock. go-redis
+		// may subscribe again to the channel meanwhile, as it makes a new
+		// connection: its messages find no feed.
+		s.pending[channel] = false
+	default:
+		delete(s.pending, channel)
 		s.failed(s.ps.Unsubscribe(context.Background(), channel))
 	}
 }

@@ -423,6 +423,84 @@ func TestAListenWhileTheConnectionIsDownDialsNothing(t *testing.T) {
 	}
 }
 
+// A listen of a channel nobody listens to, while the connection is down,
+// writes nothing either: its SUBSCRIBE, then its PING, go once the
+// connection is back, and the channel's events come from then on.
+func TestAListenOfANewChannelWhileTheConnectionIsDownDialsNothing(t *testing.T) {
+	sub, srv := newReaderless(t)
+	channel, other := srv.Prefix+":{ns}:events:live", srv.Prefix+":{other}:events:live"
+	f, g := &Feed{}, &Feed{}
+	go sub.listen(t.Context(), other, g) // go-redis subscribes to it again on the new connection
+	sub.nextPong()
+	sub.down.Store(true)
+	sub.breakConn(false)
+	tried := sub.tries.Load()
+	waited := make(chan error, 1)
+	go func() { waited <- sub.listen(t.Context(), channel, f) }()
+	testkit.WaitFor(t, "the listen's ping out", func() bool { return len(sub.waitingPings()) == 1 })
+	if n := sub.tries.Load() - tried; n != 0 {
+		t.Errorf("a listen of a new channel tried %d dials while the connection was down", n)
+	}
+	sub.down.Store(false)
+	sub.nextPong()
+	if err := <-waited; err != nil {
+		t.Fatalf("the listen: %v", err)
+	}
+	if !sub.ready(channel) {
+		t.Fatal("the channel is not ready once its ping came back")
+	}
+	pub := srv.Client(t)
+	if err := pub.Publish(t.Context(), channel, "after").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		msg, err := sub.ps.ReceiveTimeout(t.Context(), 5*time.Second) // read here: the feed is a stand-in
+		if err != nil {
+			t.Fatalf("reading the connection: %v", err)
+		}
+		if m, ok := msg.(*redis.Message); ok {
+			if m.Channel != channel || m.Payload != "after" {
+				t.Fatalf("a message on %s: %q, want %q on %s", m.Channel, m.Payload, "after", channel)
+			}
+			break
+		}
+	}
+}
+
+// The stop of a channel's last listen, while the connection is down,
+// writes nothing: its UNSUBSCRIBE goes once the connection is back.
+func TestAStopWhileTheConnectionIsDownDialsNothing(t *testing.T) {
+	sub, srv := newReaderless(t)
+	channel, other := srv.Prefix+":{ns}:events:live", srv.Prefix+":{other}:events:live"
+	f, g := &Feed{}, &Feed{}
+	go sub.listen(t.Context(), other, g)
+	sub.nextPong()
+	go sub.listen(t.Context(), channel, f)
+	sub.nextPong()
+	sub.down.Store(true)
+	sub.breakConn(false)
+	tried := sub.tries.Load()
+	sub.stop(channel, f)
+	if n := sub.tries.Load() - tried; n != 0 {
+		t.Errorf("a stop tried %d dials while the connection was down", n)
+	}
+	sub.down.Store(false)
+	for {
+		if m, ok := sub.next().(*redis.Subscription); ok && m.Kind == "unsubscribe" {
+			if m.Channel != channel {
+				t.Fatalf("unsubscribed from %s, want %s", m.Channel, channel)
+			}
+			break
+		}
+	}
+	sub.Subscriber.mu.Lock()
+	pending := len(sub.pending)
+	sub.Subscriber.mu.Unlock()
+	if pending != 0 {
+		t.Fatalf("%d SUBSCRIBEs or UNSUBSCRIBEs still to send once the connection is back", pending)
+	}
+}
+
 // A listen whose SUBSCRIBE finds the connection broken counts, as any
 // other, until its stop (the feed stops the watcher of a listen that
 // failed too): another listen of the channel, come in between, is still
