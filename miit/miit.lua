@@ -17,7 +17,8 @@ local G = {due = due_key, seq = seq_key, events = events_key, phones = phones_ke
 -- s<i>.resends and s<i>.validated.
 --
 -- A script reads an order once, whole (order(F): a table of its fields,
--- false for a field it lacks, as HGET answers), and writes it through
+-- false for a field it lacks, as HGET answers) or in part (order_fields,
+-- below), and writes it through
 -- set_order and incr_order, which write the hash and the table alike: every
 -- read and write of an order in these scripts goes through them, so that
 -- the table is the hash as it stands.
@@ -33,6 +34,28 @@ local function order(F)
     orders[F] = o
   end
   return o
+end
+
+-- A script that mostly reads a few fields of an order may name them before
+-- it reads the order (order_fields(F, fields)): they are read in one HMGET,
+-- which costs Redis less than the HGETALL of the whole order and Lua less
+-- than the table of its every field. The first field it reads beyond them
+-- reads the order whole, as order(F) does, so that the table still answers
+-- every field as the hash holds it, false for one it lacks. What the table
+-- holds already is the hash as it stands (set_order and incr_order wrote
+-- both), so the whole order, read later, writes the same values over it.
+-- A script that reads an order whole at once gains nothing by it.
+local function order_fields(F, fields)
+  if orders[F] then return end
+  local o = setmetatable({}, {__index = function(t, field)
+    setmetatable(t, ABSENT)
+    local flat = redis.call('HGETALL', F)
+    for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+    return t[field]
+  end})
+  local values = redis.call('HMGET', F, unpack(fields))
+  for i, field in ipairs(fields) do o[field] = values[i] end
+  orders[F] = o
 end
 
 -- set_order writes to order F the fields and values of its other
