@@ -37,8 +37,15 @@ local ids = {}
 for i, o in ipairs(args.orders) do ids[i] = o.id end
 local changed, members = index_changed(who_key, ids)
 if changed then return retry_reply({'retry', '0'}, members) end
+-- Most validations match no one: of each order they read its status, its
+-- deadline and its subjects' numbers, certificates and validation, named
+-- here for both subjects an order has at most, and read at once
+-- (order_fields); a code entered is compared with its subject's code.
+local LOOKUP = {'status', 'deadline', 'nsubj', 's1.validated', 's1.phone', 's1.certs', 's1.code',
+  's2.validated', 's2.phone', 's2.certs', 's2.code'}
 local matched = {}
 for fi, F in ipairs(filing_keys) do
+  order_fields(F, LOOKUP)
   if live(F, now) then
     for si = 1, nsubj(F) do
       if subj(F, si, 'validated') ~= '1' and matches(F, si, phone, last6) then

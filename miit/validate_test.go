@@ -39,6 +39,32 @@ func TestValidationAnswers(t *testing.T) {
 	wantValidation(t, w.validate(ac, "13700000002", adminCert), "not_found", false)
 }
 
+// The second subject of an order, its website admin, may validate first:
+// the order waits for the leader, whose wrong code counts against the
+// leader alone.
+func TestSecondSubjectValidatesFirst(t *testing.T) {
+	w := newWorld(t)
+	w.lags(30*time.Minute, time.Minute)
+	v := w.submit(websiteFiling("13700000003", "13700000004"))
+	w.advance(30 * time.Minute)
+	lc, ac := w.code("13700000003"), w.code("13700000004")
+
+	wantValidation(t, w.validate(lc, "13700000004", adminCert), "failed", false)
+	wantValidation(t, w.validate(ac, "13700000004", adminCert), "partial", false)
+	mv := w.miitView(v.ID)
+	if mv.Status != "pending_validation" || mv.Personnel[0].Validated || !mv.Personnel[1].Validated ||
+		mv.Personnel[0].Failures != 0 || mv.Personnel[1].Failures != 1 {
+		t.Fatalf("after the admin MIIT shows %+v", mv)
+	}
+	wantValidation(t, w.validate(ac, "13700000004", adminCert), "not_found", false)
+	wantValidation(t, w.validate(ac, "13700000003", leaderCert), "failed", false)
+	wantValidation(t, w.validate(lc, "13700000003", leaderCert), "complete", false)
+	mv = w.miitView(v.ID)
+	if mv.Status != "under_review" || !mv.Personnel[0].Validated || mv.Personnel[0].Failures != 1 || mv.Personnel[1].Failures != 1 {
+		t.Fatalf("after both MIIT shows %+v", mv)
+	}
+}
+
 func TestValidationNotFound(t *testing.T) {
 	w := newWorld(t)
 	w.lags(30*time.Minute, time.Minute)
