@@ -124,7 +124,7 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 					if ctx.Err() != nil {
 						return Message{}, false, pollEnd(ctx)
 					}
-					return Message{}, false, err // the simulator is stopping: a 503
+					return Message{}, false, err // the simulator is stopping, or the store is away: a 503
 				}
 				watch = again
 				if m, ok, err := g.firstAfter(ctx, phone, &last, f); ok || err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 
@@ -154,11 +153,7 @@ func PhoneFrame(l *core.Live) (Frame, bool) {
 // returns, every delivery from then on reaches the watcher. Close it when
 // done.
 func (g *Gateway) Watch(ctx context.Context, phone string) (*core.Watcher, error) {
-	w, ok := g.feed.Watch(ctx, phone, phoneBuffer)
-	if !ok {
-		return nil, &core.Error{Code: http.StatusServiceUnavailable, Detail: "the simulator is stopping"}
-	}
-	return w, nil
+	return g.feed.Watch(ctx, phone, phoneBuffer)
 }
 
 // A Catchup is where a phone's socket starts (DeliveredAfter).
@@ -229,9 +224,5 @@ func newestID(c *redis.XMessageSliceCmd) string {
 // is called when a delivery comes to its empty queue and when it is
 // dropped.
 func (g *Gateway) Queue(ctx context.Context, phone string, notify func()) (*core.Watcher, error) {
-	w, ok := g.feed.Queue(ctx, phone, phoneBuffer, notify)
-	if !ok {
-		return nil, &core.Error{Code: http.StatusServiceUnavailable, Detail: "the simulator is stopping"}
-	}
-	return w, nil
+	return g.feed.Queue(ctx, phone, phoneBuffer, notify)
 }

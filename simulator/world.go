@@ -214,7 +214,7 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 	}
 	w.jrnl = newJournal(max(cfg.JournalMax, 0), cfg.JournalEvery, w.log)
 	w.loop = core.NewLoop(w.log, cfg.Loop)
-	w.sub = core.NewSubscriber(w.rdb, w.log)
+	w.sub = core.NewSubscriber(w.rdb, w.log, cfg.StoreTimeout)
 	w.hooks = webhook.NewNetwork(webhook.Config{AllowHosts: cfg.WebhookHosts, StrictLoopback: cfg.WebhookStrictLoopback, Deny: cfg.WebhookDeny})
 	w.reg.MustRegister(miit.NewOrdersCollector(w.rdb, cfg.KeyPrefix, w.activeNamespaces, w.log))
 	w.rdb.AddHook(redisHook{w.errs, &w.health})

@@ -182,9 +182,11 @@ func (f *Feed) Stop() {
 // only those whose key it is — with a buffer of that many events (0:
 // DefaultWatchBuffer). Once it returns, every event written from then on
 // reaches the watcher (and perhaps a few written just before: callers that
-// also read the store skip what they saw). It answers false when the feed
-// is not running. Close the watcher when done.
-func (f *Feed) Watch(ctx context.Context, key string, buffer int) (*Watcher, bool) {
+// also read the store skip what they saw). It fails when the feed is not
+// running (ErrStopped), when ctx ends first (its error), and when the store
+// does not take the subscription within the subscriber's wait (an error
+// StoreUnavailable tells). Close the watcher when done.
+func (f *Feed) Watch(ctx context.Context, key string, buffer int) (*Watcher, error) {
 	if buffer <= 0 {
 		buffer = DefaultWatchBuffer
 	}
@@ -201,7 +203,7 @@ func (f *Feed) Watch(ctx context.Context, key string, buffer int) (*Watcher, boo
 // nor call the feed), when an event comes to an empty queue, and when the
 // watcher is dropped: a reader may sleep while Pending is false, and be
 // woken by notify. Close the watcher when done.
-func (f *Feed) Queue(ctx context.Context, key string, max int, notify func()) (*Watcher, bool) {
+func (f *Feed) Queue(ctx context.Context, key string, max int, notify func()) (*Watcher, error) {
 	if max <= 0 {
 		max = DefaultWatchBuffer
 	}
@@ -209,11 +211,15 @@ func (f *Feed) Queue(ctx context.Context, key string, max int, notify func()) (*
 }
 
 // watch adds w to the feed's watchers (Watch, Queue).
-func (f *Feed) watch(ctx context.Context, w *Watcher) (*Watcher, bool) {
+func (f *Feed) watch(ctx context.Context, w *Watcher) (*Watcher, error) {
 	f.mu.Lock()
-	if f.ctx == nil || f.ctx.Err() != nil || ctx.Err() != nil {
+	if f.ctx == nil || f.ctx.Err() != nil {
 		f.mu.Unlock()
-		return nil, false
+		return nil, ErrStopped
+	}
+	if err := ctx.Err(); err != nil {
+		f.mu.Unlock()
+		return nil, err
 	}
 	f.watchers++
 	if w.notify != nil {
@@ -252,9 +258,12 @@ func (f *Feed) watch(ctx context.Context, w *Watcher) (*Watcher, bool) {
 			f.log.Warn("listening to the live channel", "err", err)
 		}
 		w.Close()
-		return nil, false
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
 	}
-	return w, true
+	return w, nil
 }
 
 // Next takes the oldest event waiting for a watcher of Queue; nil when

@@ -16,7 +16,7 @@ import (
 func newRunningFeed(t *testing.T) (*Feed, *Subscriber, *EventLog) {
 	srv := testkit.StartRedis(t)
 	log := NewEventLog(srv.Client(t), Keyspace{Prefix: srv.Prefix, Namespace: "default"})
-	sub := NewSubscriber(srv.Client(t), slog.New(slog.DiscardHandler))
+	sub := NewSubscriber(srv.Client(t), slog.New(slog.DiscardHandler), 0)
 	subCtx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); sub.Run(subCtx) }()
@@ -75,7 +75,7 @@ func TestAWatcherDroppedAsItStartsEndsItsOwnListen(t *testing.T) {
 		var wg sync.WaitGroup
 		for range 4 {
 			wg.Go(func() {
-				if w, ok := f.Watch(ctx, "", 0); ok {
+				if w, err := f.Watch(ctx, "", 0); err == nil {
 					w.Close()
 				}
 			})

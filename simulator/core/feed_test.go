@@ -42,9 +42,9 @@ func TestFeedStartsAtTheNewestEventWhenWatched(t *testing.T) {
 		return core.Record{}
 	}
 	emit("before")
-	w, ok := f.Watch(ctx, "", 0)
-	if !ok {
-		t.Fatal("watch refused")
+	w, err := f.Watch(ctx, "", 0)
+	if err != nil {
+		t.Fatalf("watch refused: %v", err)
 	}
 	emit("during")
 	r := next(w)
@@ -152,20 +152,20 @@ func TestFeedByKey(t *testing.T) {
 func TestFeedStopped(t *testing.T) {
 	ctx := t.Context()
 	_, f := newFeed(t, nil)
-	if _, ok := f.Watch(ctx, "", 0); ok {
-		t.Fatal("a feed never started took a watcher")
+	if _, err := f.Watch(ctx, "", 0); err != core.ErrStopped {
+		t.Fatalf("a feed never started: %v, want %v", err, core.ErrStopped)
 	}
 	f.Start(ctx)
-	w, ok := f.Watch(ctx, "", 0)
-	if !ok {
-		t.Fatal("a started feed refused a watcher")
+	w, err := f.Watch(ctx, "", 0)
+	if err != nil {
+		t.Fatalf("a started feed refused a watcher: %v", err)
 	}
 	f.Stop()
 	if _, open := <-w.C; open {
 		t.Fatal("the watcher of a stopped feed is still open")
 	}
-	if _, ok := f.Watch(ctx, "", 0); ok {
-		t.Fatal("a stopped feed took a watcher")
+	if _, err := f.Watch(ctx, "", 0); err != core.ErrStopped {
+		t.Fatalf("a stopped feed: %v, want %v", err, core.ErrStopped)
 	}
 }
 
@@ -228,7 +228,7 @@ func newFeed(t *testing.T, keyOf func(*core.Live) string) (*core.EventLog, *core
 // startSubscriber runs a subscriber on the test's store until the test ends.
 func startSubscriber(t *testing.T, srv *testkit.Redis) *core.Subscriber {
 	t.Helper()
-	sub := core.NewSubscriber(srv.Client(t), slog.New(slog.DiscardHandler))
+	sub := core.NewSubscriber(srv.Client(t), slog.New(slog.DiscardHandler), 0)
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); sub.Run(ctx) }()
@@ -246,9 +246,9 @@ func TestFeedQueue(t *testing.T) {
 	f.Start(ctx)
 	defer f.Stop()
 	told := make(chan struct{}, 100)
-	w, ok := f.Queue(ctx, "", 3, func() { told <- struct{}{} })
-	if !ok {
-		t.Fatal("queue refused")
+	w, err := f.Queue(ctx, "", 3, func() { told <- struct{}{} })
+	if err != nil {
+		t.Fatalf("queue refused: %v", err)
 	}
 	defer w.Close()
 	if l, ended := w.Next(); l != nil || ended || w.Pending() {
@@ -317,16 +317,16 @@ func TestFeedQueueIsSharedByItsWatchers(t *testing.T) {
 		if i%2 == 1 {
 			key = "k"
 		}
-		w, ok := f.Queue(ctx, key, events, func() {})
-		if !ok {
-			t.Fatal("queue refused")
+		w, err := f.Queue(ctx, key, events, func() {})
+		if err != nil {
+			t.Fatalf("queue refused: %v", err)
 		}
 		defer w.Close()
 		ws = append(ws, w)
 	}
-	last, ok := f.Watch(ctx, "", events) // handed each event after the queues were
-	if !ok {
-		t.Fatal("watch refused")
+	last, err := f.Watch(ctx, "", events) // handed each event after the queues were
+	if err != nil {
+		t.Fatalf("watch refused: %v", err)
 	}
 	defer last.Close()
 	var before, after runtime.MemStats
@@ -378,9 +378,9 @@ func TestFeedQueueLetsAnEventGoOnceEveryWatcherTookIt(t *testing.T) {
 	defer f.Stop()
 	queue := func(max int) (*core.Watcher, chan struct{}) {
 		told := make(chan struct{}, 10)
-		w, ok := f.Queue(ctx, "k", max, func() { told <- struct{}{} })
-		if !ok {
-			t.Fatal("queue refused")
+		w, err := f.Queue(ctx, "k", max, func() { told <- struct{}{} })
+		if err != nil {
+			t.Fatalf("queue refused: %v", err)
 		}
 		t.Cleanup(w.Close)
 		return w, told

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,7 +41,16 @@ type Subscriber struct {
 	running bool
 	stopped chan struct{}   // closed when Run has ended
 	behind  map[string]bool // by channel of a feed: the connection broke since it was confirmed
+	wait    time.Duration   // how long a listen waits for its ping at most
 }
+
+// DefaultListenWait is how long a listen waits for its ping at most, unless
+// NewSubscriber is told.
+const DefaultListenWait = 10 * time.Second
+
+// ErrStopped is what a listen answers once the subscriber stopped, or
+// before it runs: the simulator is stopping.
+var ErrStopped = &Error{Code: http.StatusServiceUnavailable, Detail: "the simulator is stopping"}
 
 // A ping is what a listen waits for: a PING sent on the connection after
 // its channel's SUBSCRIBE. The store answers a connection's commands in
@@ -53,9 +63,14 @@ type ping struct {
 }
 
 // NewSubscriber returns the subscriber of a process; Run it. Its
-// connection is made by the first listen.
-func NewSubscriber(rdb redis.UniversalClient, log *slog.Logger) *Subscriber {
-	return &Subscriber{rdb: rdb, log: log.With("component", "subscriber"), ps: rdb.Subscribe(context.Background()),
+// connection is made by the first listen. A listen waits at most wait for
+// the store to take its subscription (DefaultListenWait when 0): the
+// process's store timeout, as for any answer of the store.
+func NewSubscriber(rdb redis.UniversalClient, log *slog.Logger, wait time.Duration) *Subscriber {
+	if wait <= 0 {
+		wait = DefaultListenWait
+	}
+	return &Subscriber{rdb: rdb, log: log.With("component", "subscriber"), ps: rdb.Subscribe(context.Background()), wait: wait,
 		running: true, stopped: make(chan struct{}), feeds: map[string]*Feed{}, notes: map[string]func(string){},
 		unheard: map[string]bool{}, behind: map[string]bool{}, refs: map[string]int{}, subs: map[string]uint64{},
 		ready: map[string]bool{}, pings: map[string]*ping{}, waits: map[string]int{}, pending: map[string]bool{}}
@@ -314,7 +329,7 @@ func (s *Subscriber) begin(ctx context.Context, channel string, f *Feed) (wait f
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.running {
-		return func() error { return errors.New("the subscriber does not run") }, false
+		return func() error { return ErrStopped }, false
 	}
 	s.feeds[channel] = f
 	s.refs[channel]++
@@ -354,7 +369,7 @@ func (s *Subscriber) begin(ctx context.Context, channel string, f *Feed) (wait f
 		// (pingAgain), rather than dial the store under the lock
 		s.sendPing(wctx, token)
 	}
-	stopped := s.stopped
+	stopped, most := s.stopped, s.wait
 	gaveUp := func(err error) error {
 		s.mu.Lock()
 		if s.pings[token] != nil {
@@ -369,11 +384,13 @@ func (s *Subscriber) begin(ctx context.Context, channel string, f *Feed) (wait f
 		case <-p.back:
 			return nil
 		case <-stopped:
-			return gaveUp(errors.New("the subscriber stopped"))
+			return gaveUp(ErrStopped)
 		case <-ctx.Done():
 			return gaveUp(ctx.Err())
-		case <-time.After(10 * time.Second):
-			return gaveUp(fmt.Errorf("listen to %s: the store did not answer within 10s", channel))
+		case <-time.After(most):
+			// an answer of the store out of time, as a command's: the
+			// store cannot serve for now (StoreUnavailable)
+			return gaveUp(fmt.Errorf("listen to %s: the store did not answer within %s: %w", channel, most, context.DeadlineExceeded))
 		}
 	}, true
 }

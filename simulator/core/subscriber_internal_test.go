@@ -63,7 +63,7 @@ func newReaderless(t *testing.T) (*readerless, *testkit.Redis) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Subscriber = NewSubscriber(rdb, slog.New(slog.DiscardHandler))
+	r.Subscriber = NewSubscriber(rdb, slog.New(slog.DiscardHandler), 0)
 	t.Cleanup(func() {
 		r.ps.Close()
 		rdb.Close()
@@ -284,7 +284,7 @@ func TestListenBetweenTheResubscriptionAndItsNotice(t *testing.T) {
 // from a catch-up made too early.
 func TestFeedsCatchUpAtTheirOwnChannelsConfirmation(t *testing.T) {
 	srv := testkit.StartRedis(t)
-	sub := NewSubscriber(srv.Client(t), slog.New(slog.DiscardHandler))
+	sub := NewSubscriber(srv.Client(t), slog.New(slog.DiscardHandler), 0)
 	t.Cleanup(func() { sub.ps.Close() })
 	a, b := &Feed{}, &Feed{}
 	const chA, chB = "smsimtest:{a}:events:live", "smsimtest:{b}:events:live"

@@ -43,7 +43,7 @@ func TestANoteHearsOfALostConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rdb.Close()
-	sub := core.NewSubscriber(rdb, slog.New(slog.DiscardHandler))
+	sub := core.NewSubscriber(rdb, slog.New(slog.DiscardHandler), 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	heard := make(chan string, 100)

@@ -395,12 +395,12 @@ func (s *Server) eventSocket(w http.ResponseWriter, r *http.Request, ns *simulat
 		return
 	}
 	k := newSocket(s)
-	watch, ok := ns.Feed().Queue(r.Context(), "", s.cfg.EventQueue, k.wake)
-	if !ok {
+	watch, err := ns.Feed().Queue(r.Context(), "", s.cfg.EventQueue, k.wake)
+	if err != nil {
 		if r.Context().Err() != nil {
 			return // the client left during its handshake: no one to answer
 		}
-		writeProblem(w, http.StatusServiceUnavailable, "the server is stopping")
+		s.fail(w, r, err) // stopping, or the store away: a 503
 		return
 	}
 	stream := &eventStream{feed: ns.Feed(), events: ns.Events(), after: after, last: after}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/gorilla/websocket"
 	"io"
 	"net"
 	"net/http"
@@ -182,6 +183,7 @@ var outageRequests = []outageRequest{
 	{"GET", "/phones/v1/13800000001/messages", ""},
 	{"POST", "/provider/v1/filings", `{"type":"first_filing","variant":"app","entity_leader":{"name":"Li Lei","phone":"13800000001","certificate_number":"110101199003071234"}}`},
 	{"POST", "/miit/v1/validations", `{"code":"123456","phone":"13800000001","certificate_last6":"071234"}`},
+	{"GET", "/phones/v1/13800000009/messages/next?timeout=20s", ""},
 }
 
 // request sends one request and answers its status, headers, body and how
@@ -240,6 +242,39 @@ func wantUnavailable(t *testing.T, base, why string) {
 	}
 }
 
+// wantSocketsUnavailable checks that a websocket's handshake, of a phone's
+// and of the event log's, answers a 503 store-unavailable problem with
+// Retry-After, within outageBound, naming why as detail says: the listen
+// of a new socket waits for the store no longer than any call.
+func wantSocketsUnavailable(t *testing.T, base, why string) {
+	t.Helper()
+	for _, path := range []string{"/phones/v1/13800000007/ws", "/ws/events"} {
+		start := time.Now()
+		conn, resp, err := websocket.DefaultDialer.Dial(strings.Replace(base, "http", "ws", 1)+path, nil)
+		took := time.Since(start)
+		if err == nil {
+			conn.Close()
+			t.Errorf("%s: a websocket opened while Redis is away", path)
+			continue
+		}
+		if resp == nil {
+			t.Errorf("%s: %v, no answer", path, err)
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		var p server.Problem
+		json.Unmarshal(b, &p)
+		want := "the Redis store cannot serve the request for now (" + why + "); try again"
+		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "1" || p.Type != "urn:smsim:problem:store-unavailable" || p.Detail != want {
+			t.Errorf("%s: %d (Retry-After %q) %s; want a 503 store-unavailable problem with Retry-After 1, detail %q",
+				path, resp.StatusCode, resp.Header.Get("Retry-After"), b, want)
+		}
+		if took > outageBound {
+			t.Errorf("%s: answered in %s, want within %s", path, took, outageBound)
+		}
+	}
+}
+
 // wantReady waits until /readyz answers status, each answer within a
 // bound: it asks the store nothing.
 func wantReady(t *testing.T, base string, status int) {
@@ -274,6 +309,7 @@ func TestRedisStopped(t *testing.T) {
 	rs.shutdown()
 	wantReady(t, base, 503)
 	wantUnavailable(t, base, "it cannot be reached")
+	wantSocketsUnavailable(t, base, "it did not answer in time")
 	rs.start(true)
 	wantReady(t, base, 200)
 	wantServed(t, base)
@@ -288,6 +324,7 @@ func TestRedisPaused(t *testing.T) {
 	rs.signal(syscall.SIGSTOP)
 	wantReady(t, base, 503)
 	wantUnavailable(t, base, "it did not answer in time")
+	wantSocketsUnavailable(t, base, "it did not answer in time")
 	rs.signal(syscall.SIGCONT)
 	wantReady(t, base, 200)
 	wantServed(t, base)
