@@ -194,17 +194,26 @@ func writeInjected(w http.ResponseWriter, route string, d *core.APIDecision) {
 }
 
 // peekBody reads the request's body, up to one byte more than the limit,
-// and puts it back for the handler to read as it would have.
+// and puts it back for the handler to read as it would have (a peeked).
 func peekBody(r *http.Request, limit int64) []byte {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
-	b, _ := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	r.Body = struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(bytes.NewReader(b), r.Body), r.Body}
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	r.Body = &peeked{Reader: io.MultiReader(bytes.NewReader(b), r.Body), Closer: r.Body,
+		whole: err == nil && int64(len(b)) <= limit, b: b}
 	return b
+}
+
+// peeked is a body peekBody read, put back: read again, it is what was
+// read, then the rest. The server's readBody takes a whole one (read to
+// its end within the limit) as it is, rather than copy it again. Neither
+// the handlers nor the journal change the bytes they are given.
+type peeked struct {
+	io.Reader
+	io.Closer
+	whole bool
+	b     []byte
 }
 
 // requestBody is a body as apiCall reads it, for api_faults (its "phone")

@@ -138,6 +138,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 				Detail: fmt.Sprintf("Content-Type: the body must be JSON (application/json), got %q", ct)}
 		}
 	}
+	if p, ok := r.Body.(*peeked); ok && p.whole && int64(len(p.b)) <= s.cfg.MaxBody {
+		return p.b, nil // read whole already
+	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
