@@ -41,11 +41,15 @@ type Subscriber struct {
 	running bool
 	stopped chan struct{}   // closed when Run has ended
 	behind  map[string]bool // by channel of a feed: the connection broke since it was confirmed
-	wait    time.Duration   // how long a listen waits for its ping at most
+	wait    time.Duration   // how long a listen waits for its ping at most while the store says nothing
+	heard   uint64          // the messages the reader took from the connection
+	busy    bool            // the reader hands a message over: what the store sent after it waits for the reader
+	after   func(time.Duration) <-chan time.Time
 }
 
 // DefaultListenWait is how long a listen waits for its ping at most, unless
-// NewSubscriber is told.
+// NewSubscriber is told; and how long in all, whatever it is told, while the
+// store answers but its ping has not come back.
 const DefaultListenWait = 10 * time.Second
 
 // ErrStopped is what a listen answers once the subscriber stopped, or
@@ -63,14 +67,18 @@ type ping struct {
 }
 
 // NewSubscriber returns the subscriber of a process; Run it. Its
-// connection is made by the first listen. A listen waits at most wait for
-// the store to take its subscription (DefaultListenWait when 0): the
-// process's store timeout, as for any answer of the store.
+// connection is made by the first listen. A listen fails once the store
+// said nothing on the connection for wait (DefaultListenWait when 0), the
+// process's store timeout, as for any answer of the store. While the store
+// answers, the listen waits on for its ping, up to DefaultListenWait in
+// all: the reader hands every message before the ping's answer to its feed
+// or its note first, and a feed catches up on the log there after the
+// connection came back.
 func NewSubscriber(rdb redis.UniversalClient, log *slog.Logger, wait time.Duration) *Subscriber {
 	if wait <= 0 {
 		wait = DefaultListenWait
 	}
-	return &Subscriber{rdb: rdb, log: log.With("component", "subscriber"), ps: rdb.Subscribe(context.Background()), wait: wait,
+	return &Subscriber{rdb: rdb, log: log.With("component", "subscriber"), ps: rdb.Subscribe(context.Background()), wait: wait, after: time.After,
 		running: true, stopped: make(chan struct{}), feeds: map[string]*Feed{}, notes: map[string]func(string){},
 		unheard: map[string]bool{}, behind: map[string]bool{}, refs: map[string]int{}, subs: map[string]uint64{},
 		ready: map[string]bool{}, pings: map[string]*ping{}, waits: map[string]int{}, pending: map[string]bool{}}
@@ -115,9 +123,20 @@ func (s *Subscriber) Run(ctx context.Context) {
 			continue
 		}
 		failing.Note(s.log, "following the live channels", nil)
-		s.pingAgain(ctx)
-		s.take(ctx, msg)
+		s.handle(ctx, msg)
 	}
+}
+
+// handle takes a message of the connection: the pings of the listens go
+// again if it is the first since the connection broke (pingAgain), then it
+// does what the message says (take). Meanwhile the subscriber is busy: the
+// store answers, and the listens that wait for it wait on.
+func (s *Subscriber) handle(ctx context.Context, msg any) {
+	s.pingAgain(ctx)
+	s.take(ctx, msg)
+	s.mu.Lock()
+	s.busy = false
+	s.mu.Unlock()
 }
 
 // take does what a message of the connection says: a subscription
@@ -200,9 +219,12 @@ func (s *Subscriber) lost() {
 // then again the pings of the listens that waited: each PING after every
 // SUBSCRIBE, so that its answer says its channel's was taken. Should the
 // connection break again as they go, what is left goes once it is back.
+// It counts the message as heard, and the subscriber busy with it (handle).
 func (s *Subscriber) pingAgain(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.heard++
+	s.busy = true
 	if !s.reping {
 		return
 	}
@@ -369,7 +391,7 @@ func (s *Subscriber) begin(ctx context.Context, channel string, f *Feed) (wait f
 		// (pingAgain), rather than dial the store under the lock
 		s.sendPing(wctx, token)
 	}
-	stopped, most := s.stopped, s.wait
+	stopped, most, after, seen, start := s.stopped, s.wait, s.after, s.heard, time.Now()
 	gaveUp := func(err error) error {
 		s.mu.Lock()
 		if s.pings[token] != nil {
@@ -380,19 +402,38 @@ func (s *Subscriber) begin(ctx context.Context, channel string, f *Feed) (wait f
 		return err
 	}
 	return func() error {
-		select {
-		case <-p.back:
-			return nil
-		case <-stopped:
-			return gaveUp(ErrStopped)
-		case <-ctx.Done():
-			return gaveUp(ctx.Err())
-		case <-time.After(most):
-			// an answer of the store out of time, as a command's: the
-			// store cannot serve for now (StoreUnavailable)
-			return gaveUp(fmt.Errorf("listen to %s: the store did not answer within %s: %w", channel, most, context.DeadlineExceeded))
+		tick := after(most)
+		for {
+			select {
+			case <-p.back:
+				return nil
+			case <-stopped:
+				return gaveUp(ErrStopped)
+			case <-ctx.Done():
+				return gaveUp(ctx.Err())
+			case <-tick:
+				if s.answered(&seen) && time.Since(start) < DefaultListenWait {
+					// the ping's answer waits behind what the reader hands over
+					tick = after(most)
+					continue
+				}
+				// an answer of the store out of time, as a command's: the
+				// store cannot serve for now (StoreUnavailable)
+				return gaveUp(fmt.Errorf("listen to %s: the store did not answer within %s: %w", channel, most, context.DeadlineExceeded))
+			}
 		}
 	}, true
+}
+
+// answered tells whether the store sent anything on the connection since
+// the reader had taken seen messages, or the reader is handing one over,
+// and moves seen to now.
+func (s *Subscriber) answered(seen *uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	answered := s.busy || s.heard != *seen
+	*seen = s.heard
+	return answered
 }
 
 // stop ends a listen of f to channel; with the last, the subscriber stops

@@ -81,8 +81,7 @@ func (r *readerless) next() any {
 	if err != nil {
 		r.t.Fatalf("reading the connection: %v", err)
 	}
-	r.pingAgain(ctx)
-	r.take(ctx, msg)
+	r.handle(ctx, msg)
 	return msg
 }
 
@@ -600,5 +599,77 @@ func TestAPingSentBeforeTheLastSubscribeDoesNotMakeTheChannelReady(t *testing.T)
 	}
 	if !sub.ready(channel) {
 		t.Fatal("the channel is not ready once a ping sent after its last SUBSCRIBE came back")
+	}
+}
+
+// A listen's wait is up only once the store said nothing for that long: a
+// reader busy handing over what came before the ping's answer (a note, a
+// feed's catch-up) holds the answer back, and the listen waits on; the
+// store silent, it fails as a command out of time.
+func TestAListenWaitsOnWhileTheReaderIsBusy(t *testing.T) {
+	srv := testkit.StartRedis(t)
+	sub := NewSubscriber(srv.Client(t), slog.New(slog.DiscardHandler), time.Second)
+	// The listens' clock: a wait starts (again) with a word on timed, and
+	// is up with a tick.
+	ticks, timed := make(chan time.Time), make(chan struct{}, 1)
+	clock := func(time.Duration) <-chan time.Time {
+		timed <- struct{}{}
+		return ticks
+	}
+	sub.after = clock
+	ctx := t.Context()
+	held, release := make(chan struct{}), make(chan struct{})
+	note := srv.Prefix + ":changes"
+	if err := sub.Note(ctx, note, func(payload string) {
+		if payload == "hold" {
+			held <- struct{}{}
+			<-release
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	run, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); sub.Run(run) }()
+	t.Cleanup(func() { stop(); <-done })
+	pub := srv.Client(t)
+	testkit.WaitFor(t, "the note subscribed", func() bool {
+		n, err := pub.PubSubNumSub(ctx, note).Result()
+		return err == nil && n[note] == 1
+	})
+	if err := pub.Publish(ctx, note, "hold").Err(); err != nil {
+		t.Fatal(err)
+	}
+	<-held // the reader hands a message over, and reads nothing meanwhile
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(free) // before the reader's end
+	channel := srv.Prefix + ":{ns}:events:live"
+	waited := make(chan error, 1)
+	go func() { waited <- sub.listen(ctx, channel, &Feed{}) }()
+	<-timed
+	for range 2 {
+		ticks <- time.Now() // its wait is up while the reader is busy
+		select {
+		case <-timed: // it waits on
+		case err := <-waited:
+			t.Fatalf("a listen whose wait was up while the reader was busy: %v", err)
+		}
+	}
+	free()
+	if err := <-waited; err != nil {
+		t.Fatalf("a listen whose answer came behind a busy reader: %v", err)
+	}
+
+	// The store says nothing: nobody reads the connection here.
+	r, srv2 := newReaderless(t)
+	r.after = clock
+	go func() { waited <- r.listen(ctx, srv2.Prefix+":{ns}:events:live", &Feed{}) }()
+	<-timed
+	ticks <- time.Now()
+	err := <-waited
+	want := "listen to " + srv2.Prefix + ":{ns}:events:live: the store did not answer within 10s: context deadline exceeded"
+	if !errors.Is(err, context.DeadlineExceeded) || err.Error() != want {
+		t.Fatalf("a listen the store said nothing to: %v, want %q", err, want)
 	}
 }
