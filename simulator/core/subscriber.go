@@ -20,7 +20,12 @@ import (
 // on the channels of the namespaces someone watches in this process and
 // hands each event to that namespace's Feed. Nobody watching, it listens to
 // nothing; one goroutine (Run) reads the connection, whatever the number of
-// namespaces.
+// namespaces. What a listen or a stop decides while the connection is down,
+// and the pings of the listens that wait, go once a message comes on the
+// new connection (pingAgain): the process holds a channel for as long as it
+// runs, the changes channel (Note), which go-redis subscribes to again on
+// every connection it makes, so that one does. A subscriber that holds no
+// channel would wait for its next message forever.
 type Subscriber struct {
 	rdb redis.UniversalClient
 	log *slog.Logger
