@@ -252,9 +252,13 @@ func (f *Feed) watch(ctx context.Context, w *Watcher) (*Watcher, error) {
 	w.listens = counted
 	f.mu.Unlock()
 	if err := wait(); err != nil {
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			f.log.Debug("the watcher left before the live channel was listened to", "err", err)
-		} else {
+		case err == ErrStopped || StoreUnavailable(err):
+			// the caller answers it, and logs it as every call the store failed
+			f.log.Debug("listening to the live channel", "err", err)
+		default:
 			f.log.Warn("listening to the live channel", "err", err)
 		}
 		w.Close()
