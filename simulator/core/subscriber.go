@@ -44,12 +44,12 @@ type Subscriber struct {
 	reping  bool                            // the connection broke: the pings go again once it is back
 	pending map[string]bool                 // by channel: a SUBSCRIBE (true) or UNSUBSCRIBE (false) decided while the connection was down, sent once it is back
 	running bool
-	stopped chan struct{}   // closed when Run has ended
-	behind  map[string]bool // by channel of a feed: the connection broke since it was confirmed
-	wait    time.Duration   // how long a listen waits for its ping at most while the store says nothing
-	heard   uint64          // the messages the reader took from the connection
-	busy    bool            // the reader hands a message over: what the store sent after it waits for the reader
-	after   func(time.Duration) <-chan time.Time
+	stopped chan struct{}                        // closed when Run has ended
+	behind  map[string]bool                      // by channel of a feed: the connection broke since it was confirmed
+	wait    time.Duration                        // how long a listen waits for its ping at most while the store says nothing
+	heard   uint64                               // the messages the reader took from the connection
+	busy    bool                                 // the reader hands a message over: what the store sent after it waits for the reader
+	after   func(time.Duration) <-chan time.Time // time.After; a test's own clock
 }
 
 // DefaultListenWait is how long a listen waits for its ping at most, unless
