@@ -291,12 +291,23 @@ func wantReady(t *testing.T, base string, status int) {
 	})
 }
 
-// wantServed checks that smsim serves again: a submission is a 201.
+// wantServed checks that smsim serves again: a submission is a 201, and
+// a phone's websocket opens (its listen does not wait on the live
+// subscriber's way back longer than a call waits for the store).
 func wantServed(t *testing.T, base string) {
 	t.Helper()
 	if resp, b, _ := request(t, base, outageRequests[2]); resp.StatusCode != 201 {
 		t.Fatalf("a submission once Redis is back: %d %s", resp.StatusCode, b)
 	}
+	conn, resp, err := websocket.DefaultDialer.Dial(strings.Replace(base, "http", "ws", 1)+"/phones/v1/13800000008/ws", nil)
+	if err != nil {
+		var b []byte
+		if resp != nil {
+			b, _ = io.ReadAll(resp.Body)
+		}
+		t.Fatalf("a phone's websocket once Redis is back: %v %s", err, b)
+	}
+	conn.Close()
 }
 
 // Redis stopped: connections are refused. Every request is a 503 at
