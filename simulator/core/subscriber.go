@@ -123,13 +123,22 @@ func (s *Subscriber) Run(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(failing.Wait(100*time.Millisecond, 2*time.Second)):
+			case <-time.After(failing.Wait(100*time.Millisecond, s.retryAtMost())):
 			}
 			continue
 		}
 		failing.Note(s.log, "following the live channels", nil)
 		s.handle(ctx, msg)
 	}
+}
+
+// retryAtMost is how long the reader waits at most, while the store is
+// away, before it tries the connection again: a quarter of a listen's
+// wait, so that a listen that starts as the store comes back finds the
+// reader on it within its wait (its SUBSCRIBE and PING go once the reader
+// is); at least 100 ms, at most 2 s.
+func (s *Subscriber) retryAtMost() time.Duration {
+	return min(2*time.Second, max(100*time.Millisecond, s.wait/4))
 }
 
 // handle takes a message of the connection: the pings of the listens go

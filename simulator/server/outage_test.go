@@ -326,6 +326,26 @@ func TestRedisStopped(t *testing.T) {
 	wantServed(t, base)
 }
 
+// A websocket opened as soon as Redis is back, after an outage long
+// enough for the live subscriber's tries to space out: its listen, which
+// waits for the store no longer than a call does, finds the subscriber
+// back on the store within that time.
+func TestSocketAsRedisComesBack(t *testing.T) {
+	rs := startRedisServer(t)
+	base, _ := outageSim(t, rs.addr)
+	wantServed(t, base)
+	rs.shutdown()
+	wantReady(t, base, 503)
+	// the subscriber tries again after 100 ms, then twice as long each time
+	time.Sleep(4 * time.Second)
+	rs.start(true)
+	waitUntil(t, 10*time.Second, "a submission is served", func() bool {
+		resp, _, _ := request(t, base, outageRequests[2])
+		return resp.StatusCode == 201
+	})
+	wantServed(t, base)
+}
+
 // Redis paused (SIGSTOP): it accepts connections and answers nothing.
 // Every request is a 503 within the store timeout, never a hang.
 func TestRedisPaused(t *testing.T) {
