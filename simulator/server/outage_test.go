@@ -228,17 +228,25 @@ func wantUnavailable(t *testing.T, base, why string) {
 	t.Helper()
 	for _, r := range outageRequests {
 		resp, b, took := request(t, base, r)
-		var p server.Problem
-		json.Unmarshal(b, &p)
-		want := "the Redis store cannot serve the request for now (" + why + "); try again"
-		if resp.StatusCode != 503 || resp.Header.Get("Content-Type") != "application/problem+json" ||
-			resp.Header.Get("Retry-After") != "1" || p.Type != "urn:smsim:problem:store-unavailable" || p.Detail != want {
-			t.Errorf("%s %s: %d (Retry-After %q) %s; want a 503 store-unavailable problem with Retry-After 1, detail %q",
-				r.method, r.path, resp.StatusCode, resp.Header.Get("Retry-After"), b, want)
-		}
-		if took > outageBound {
-			t.Errorf("%s %s: answered in %s, want within %s", r.method, r.path, took, outageBound)
-		}
+		checkUnavailable(t, r.method+" "+r.path, resp, b, took, why)
+	}
+}
+
+// checkUnavailable checks that the answer to what, resp with body b, is a
+// 503 store-unavailable problem with Retry-After, come within outageBound,
+// naming why as detail says.
+func checkUnavailable(t *testing.T, what string, resp *http.Response, b []byte, took time.Duration, why string) {
+	t.Helper()
+	var p server.Problem
+	json.Unmarshal(b, &p)
+	want := "the Redis store cannot serve the request for now (" + why + "); try again"
+	if resp.StatusCode != 503 || resp.Header.Get("Content-Type") != "application/problem+json" ||
+		resp.Header.Get("Retry-After") != "1" || p.Type != "urn:smsim:problem:store-unavailable" || p.Detail != want {
+		t.Errorf("%s: %d (Retry-After %q) %s; want a 503 store-unavailable problem with Retry-After 1, detail %q",
+			what, resp.StatusCode, resp.Header.Get("Retry-After"), b, want)
+	}
+	if took > outageBound {
+		t.Errorf("%s: answered in %s, want within %s", what, took, outageBound)
 	}
 }
 
@@ -262,16 +270,7 @@ func wantSocketsUnavailable(t *testing.T, base, why string) {
 			continue
 		}
 		b, _ := io.ReadAll(resp.Body)
-		var p server.Problem
-		json.Unmarshal(b, &p)
-		want := "the Redis store cannot serve the request for now (" + why + "); try again"
-		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "1" || p.Type != "urn:smsim:problem:store-unavailable" || p.Detail != want {
-			t.Errorf("%s: %d (Retry-After %q) %s; want a 503 store-unavailable problem with Retry-After 1, detail %q",
-				path, resp.StatusCode, resp.Header.Get("Retry-After"), b, want)
-		}
-		if took > outageBound {
-			t.Errorf("%s: answered in %s, want within %s", path, took, outageBound)
-		}
+		checkUnavailable(t, path, resp, b, took, why)
 	}
 }
 
