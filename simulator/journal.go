@@ -29,7 +29,16 @@ type journal struct {
 	mu      sync.Mutex
 	pending map[string]*journalBatch // by namespace
 	writing map[string]*sync.Mutex   // a namespace's batches are written one at a time, in order
+	spare   []*journalBatch          // batches written, whose arrays the next ones fill (keepSpare)
 }
+
+// keepSpares is how many written batches the journal keeps to fill again,
+// and keepSpareEntries the most entries one may have room for: a batch of a
+// busy namespace, every interval, would otherwise grow an array anew.
+const (
+	keepSpares       = 8
+	keepSpareEntries = 1024
+)
 
 // journalBatch is what a namespace's journal has yet to write.
 type journalBatch struct {
@@ -58,7 +67,11 @@ func (j *journal) add(n *Namespace, b core.Bounds, e core.JournalEntry) {
 	defer j.mu.Unlock()
 	p := j.pending[n.name]
 	if p == nil {
-		p = &journalBatch{}
+		if k := len(j.spare); k > 0 {
+			p, j.spare = j.spare[k-1], j.spare[:k-1]
+		} else {
+			p = &journalBatch{}
+		}
 		j.pending[n.name] = p
 	}
 	p.store, p.bounds = n.journal, b
@@ -104,7 +117,25 @@ func (j *journal) flush(ctx context.Context, name string) error {
 	if p == nil || len(p.entries) == 0 {
 		return nil
 	}
-	return p.store.Append(ctx, p.entries, j.max, p.bounds)
+	err := p.store.Append(ctx, p.entries, j.max, p.bounds)
+	j.keepSpare(p)
+	return err
+}
+
+// keepSpare keeps batch p, written, for a later batch to fill (add), its
+// entries let go, unless the journal keeps enough spares or p's array is
+// larger than a batch usually needs.
+func (j *journal) keepSpare(p *journalBatch) {
+	if cap(p.entries) > keepSpareEntries {
+		return
+	}
+	clear(p.entries)
+	*p = journalBatch{entries: p.entries[:0]}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if len(j.spare) < keepSpares {
+		j.spare = append(j.spare, p)
+	}
 }
 
 // flushAll writes what every namespace has pending.
