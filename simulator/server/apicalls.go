@@ -199,7 +199,7 @@ func peekBody(r *http.Request, limit int64) []byte {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	b, err := readAtMost(r.Body, r.ContentLength, limit)
 	r.Body = &peeked{Reader: io.MultiReader(bytes.NewReader(b), r.Body), Closer: r.Body,
 		whole: err == nil && int64(len(b)) <= limit, b: b}
 	return b

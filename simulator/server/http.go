@@ -141,6 +141,13 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	if p, ok := r.Body.(*peeked); ok && p.whole && int64(len(p.b)) <= s.cfg.MaxBody {
 		return p.b, nil // read whole already
 	}
+	if n := r.ContentLength; n >= 0 && n <= s.cfg.MaxBody {
+		b, err := readAtMost(r.Body, n, s.cfg.MaxBody)
+		if err != nil {
+			return nil, bodyError(err)
+		}
+		return b, nil
+	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
@@ -151,6 +158,24 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		return nil, bodyError(err)
 	}
 	return b, nil
+}
+
+// readAtMost reads body to its end, or to limit+1 bytes (a caller tells a
+// body over the limit by its length), into a buffer of the length the
+// request announced (announced, its Content-Length; -1 when it announced
+// none): a body of a known length is read in one allocation of its size,
+// where io.ReadAll starts at 512 bytes and grows by copies. On an error it
+// answers what it read before it, as io.ReadAll does.
+func readAtMost(body io.Reader, announced, limit int64) ([]byte, error) {
+	if announced < 0 || announced > limit {
+		return io.ReadAll(io.LimitReader(body, limit+1))
+	}
+	b := make([]byte, announced)
+	n, err := io.ReadFull(body, b)
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF // nothing came of what it announced
+	}
+	return b[:n], err // as io.ReadAll, what was read before an error too
 }
 
 // bodyError is the answer to a body that could not be read: a 408 when it

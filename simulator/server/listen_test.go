@@ -257,21 +257,26 @@ func TestSlowOrShortBodies(t *testing.T) {
 	hs.ReadTimeout = 300 * time.Millisecond // the test's; 30 s served
 	go hs.Serve(ln)
 	defer hs.Shutdown(context.Background())
+	const short = "body: ended before the length it announced (Content-Length)"
 	for _, c := range []struct {
 		name, request string
+		sent          string // of the 100 bytes the request announces
 		closeSend     bool
 		status        int
 		detail        string
 	}{
-		{"stalled", "POST /miit/v1/validations", false, http.StatusRequestTimeout, "body: did not arrive within 30s, the time for a whole request: send it at once"},
-		{"stalled", "PUT /admin/v1/faults", false, http.StatusRequestTimeout, "body: did not arrive within 30s"},
-		{"short", "PUT /admin/v1/faults", true, http.StatusBadRequest, "body: ended before the length it announced (Content-Length)"},
+		{"stalled", "POST /miit/v1/validations", `{"code":`, false, http.StatusRequestTimeout, "body: did not arrive within 30s, the time for a whole request: send it at once"},
+		{"stalled", "PUT /admin/v1/faults", `{"code":`, false, http.StatusRequestTimeout, "body: did not arrive within 30s"},
+		{"short", "PUT /admin/v1/faults", `{"code":`, true, http.StatusBadRequest, short},
+		{"short", "POST /miit/v1/validations", `{"code":`, true, http.StatusBadRequest, short},
+		{"none of it", "PUT /admin/v1/faults", "", true, http.StatusBadRequest, short},
+		{"none of it", "POST /miit/v1/validations", "", true, http.StatusBadRequest, short},
 	} {
 		conn, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintf(conn, "%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"code\":", c.request)
+		fmt.Fprintf(conn, "%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n%s", c.request, c.sent)
 		if c.closeSend {
 			conn.(*net.TCPConn).CloseWrite()
 		}
