@@ -52,7 +52,14 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, ns *simulator.Name
 		return
 	}
 	w.Header().Set("Location", "/gateway/v1/messages/"+id)
-	s.writeJSON(w, r, http.StatusAccepted, map[string]string{"id": id, "status": gateway.StatusQueued})
+	s.writeJSON(w, r, http.StatusAccepted, sendAnswer{ID: id, Status: gateway.StatusQueued})
+}
+
+// sendAnswer is the answer to a message sent: its id, and its status as it
+// is stored (queued).
+type sendAnswer struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
 }
 
 func (s *Server) message(w http.ResponseWriter, r *http.Request, ns *simulator.Namespace) {
