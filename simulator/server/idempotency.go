@@ -55,7 +55,7 @@ func (s *Server) idempotent(h nsHandler, own bool) nsHandler {
 			s.fail(w, r, err)
 			return
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxBody+1))
+		body, err := readAtMost(r.Body, r.ContentLength, s.cfg.MaxBody)
 		if err != nil {
 			s.fail(w, r, bodyError(err))
 			return
