@@ -203,7 +203,7 @@ func (g *Gateway) throttled(r SendRequest, f core.Faults) bool {
 
 // planOne plans one message, as Send and onDeliver would carry it out.
 func (g *Gateway) planOne(r SendRequest, f core.Faults, prof Profile, raw string, keys *core.KeyList) Outgoing {
-	var t trail
+	t := newTrail()
 	if r.duplicateOf != "" {
 		t.add(r.At, StepDuplicate, "a second copy of %s", r.duplicateOf)
 	}

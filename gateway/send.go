@@ -207,7 +207,7 @@ func (g *Gateway) sendSteps(ctx context.Context, r SendRequest) (string, error) 
 		return "", err
 	}
 
-	var t trail
+	t := newTrail()
 	if r.duplicateOf != "" {
 		t.add(r.At, StepDuplicate, "a second copy of %s", r.duplicateOf)
 	}

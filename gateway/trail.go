@@ -36,6 +36,10 @@ const (
 // trail is a message's decisions, in order.
 type trail []Decision
 
+// newTrail answers an empty trail with room for the decisions of most
+// messages (sent, delayed, delivered), which add fills without growing it.
+func newTrail() trail { return make(trail, 0, 4) }
+
 func (t *trail) add(at time.Time, step, format string, args ...any) {
 	*t = append(*t, Decision{At: at.UTC(), Step: step, Detail: fmt.Sprintf(format, args...)})
 }
