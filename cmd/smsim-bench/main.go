@@ -246,7 +246,18 @@ func scaleMeasures(ctx context.Context, c config, stores []string, stderr io.Wri
 			}
 		}
 		if c.phones > 0 {
-			err := add(phonesMeasure(ctx, bin, args, c.phones, c.phoneRate, c.duration, c.phonesTrace))
+			var rdb redis.UniversalClient // Redis's CPU, read over the measure
+			if store == "redis" {
+				r, err := core.OpenStore(c.redisURL, 0)
+				if err != nil {
+					return out, err
+				}
+				rdb = r
+			}
+			err := add(phonesMeasure(ctx, bin, args, rdb, c.phones, c.phoneRate, c.duration, c.phonesTrace))
+			if rdb != nil {
+				rdb.Close()
+			}
 			dropKeys(c.redisURL, store, prefix)
 			if err != nil {
 				return out, err

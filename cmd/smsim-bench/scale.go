@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/redis/go-redis/v9"
 )
 
 // proc is an smsim process the scale measures run.
@@ -337,7 +338,7 @@ const phonesWarmup = 2 * time.Second
 // phonesMeasure opens n phone sockets, then sends rate messages a second
 // to them through POST /gateway/v1/messages: for phonesWarmup, then for d,
 // the sends measured, each timed from the send to its frame.
-func phonesMeasure(ctx context.Context, bin string, storeArgs []string, n, rate int, d time.Duration, trace string) (scaleResult, error) {
+func phonesMeasure(ctx context.Context, bin string, storeArgs []string, rdb redis.UniversalClient, n, rate int, d time.Duration, trace string) (scaleResult, error) {
 	res := scaleResult{Measure: "phones", Store: storeName(storeArgs), N: n}
 	p, err := startSmsim(ctx, bin, storeArgs...)
 	if err != nil {
@@ -420,10 +421,12 @@ func phonesMeasure(ctx context.Context, bin string, storeArgs []string, n, rate 
 	// collection's mark, with 10,000 sockets, sets the tail of the measure
 	// it falls in
 	gcs0 := make(chan [2]float64, 1)
+	cpu0 := make(chan cpuShares, 1)
 	go func() {
 		time.Sleep(time.Until(from))
 		smsimGCs, _ := p.metric("go_gc_duration_seconds_count")
 		gcs0 <- [2]float64{smsimGCs, float64(driverGCs())}
+		cpu0 <- readCPUShares(p, rdb)
 	}()
 	for i := 0; ctx.Err() == nil; {
 		select {
@@ -459,6 +462,7 @@ func phonesMeasure(ctx context.Context, bin string, storeArgs []string, n, rate 
 			})
 		}
 	}
+	cpu1 := readCPUShares(p, rdb) // as the last sends are due, before the stragglers
 	wg.Wait()
 	elapsed := time.Since(from)
 	smsimGCs, _ := p.metric("go_gc_duration_seconds_count")
@@ -489,7 +493,92 @@ func phonesMeasure(ctx context.Context, bin string, storeArgs []string, n, rate 
 		res.set("smsim_gcs_in_measure", smsimGCs-g[0])
 		res.set("driver_gcs_in_measure", driverGCs1-g[1])
 	}
+	if c0 := <-cpu0; len(got) > 0 {
+		c0.report(&res, cpu1, float64(sends.Load()))
+	}
 	return res, nil
+}
+
+// cpuShares is the CPU time smsim, this process (the driver), a real Redis
+// and the machine's cores had used at a moment, to tell, over a measure,
+// what each of them took of the cores and what a delivery cost each.
+type cpuShares struct {
+	at                          time.Time
+	smsim, driver, redis        time.Duration
+	machineBusy, machineAll     time.Duration // every CPU's, from /proc/stat; 0 where there is none
+	haveSmsim, haveRedis, haveM bool
+}
+
+// readCPUShares reads them now; rdb is the real Redis smsim runs on, nil
+// for the embedded store (in smsim's process).
+func readCPUShares(p *proc, rdb redis.UniversalClient) cpuShares {
+	c := cpuShares{at: time.Now(), driver: processCPU()}
+	var err error
+	c.smsim, err = p.cpu()
+	c.haveSmsim = err == nil
+	if rdb != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		c.redis = storeCPU(ctx, rdb)
+		cancel()
+		c.haveRedis = c.redis > 0
+	}
+	c.machineBusy, c.machineAll, c.haveM = machineCPU()
+	return c
+}
+
+// report sets what each took of a core over the measure from c to end,
+// and what each delivery (of n sent) cost it, in µs: smsim_cpu_share and
+// smsim_cpu_us_per_delivery, and the same for the driver and Redis; and
+// how busy the machine's cores were (machine_busy, 0 to 1).
+func (c cpuShares) report(res *scaleResult, end cpuShares, n float64) {
+	wall := end.at.Sub(c.at).Seconds()
+	if wall <= 0 || n <= 0 {
+		return
+	}
+	each := func(name string, d time.Duration) {
+		res.set(name+"_cpu_share", d.Seconds()/wall)
+		res.set(name+"_cpu_us_per_delivery", float64(d.Microseconds())/n)
+	}
+	if c.haveSmsim {
+		each("smsim", end.smsim-c.smsim)
+	}
+	each("driver", end.driver-c.driver)
+	if c.haveRedis {
+		each("redis", end.redis-c.redis)
+	}
+	if c.haveM && end.machineAll > c.machineAll {
+		res.set("machine_busy", float64(end.machineBusy-c.machineBusy)/float64(end.machineAll-c.machineAll))
+	}
+}
+
+// machineCPU answers the time the machine's CPUs have spent busy and in
+// all since it started, from /proc/stat (Linux); false elsewhere.
+func machineCPU() (busy, all time.Duration, ok bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 5 || f[0] != "cpu" {
+		return 0, 0, false
+	}
+	var total, idle int64
+	for i, v := range f[1:] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, 0, false
+		}
+		if i == 8 || i == 9 { // guest and guest_nice are counted in user and nice already
+			continue
+		}
+		total += n
+		if i == 3 || i == 4 { // idle, iowait
+			idle += n
+		}
+	}
+	tick := time.Second / 100 // USER_HZ
+	return time.Duration(total-idle) * tick, time.Duration(total) * tick, true
 }
 
 // driverGCs answers how many collections this process has finished.
