@@ -163,11 +163,14 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 // readAtMost reads body to its end, or to limit+1 bytes (a caller tells a
 // body over the limit by its length), into a buffer of the length the
 // request announced (announced, its Content-Length; -1 when it announced
-// none): a body of a known length is read in one allocation of its size,
-// where io.ReadAll starts at 512 bytes and grows by copies. On an error it
-// answers what it read before it, as io.ReadAll does.
+// none) when that is at most readAtOnce: a body of a known, usual length
+// is read in one allocation of its size, where io.ReadAll starts at 512
+// bytes and grows by copies. A longer one is read as it comes, so that a
+// client that announces a long body and sends none costs no buffer of
+// that length. On an error it answers what it read before it, as
+// io.ReadAll does.
 func readAtMost(body io.Reader, announced, limit int64) ([]byte, error) {
-	if announced < 0 || announced > limit {
+	if announced < 0 || announced > limit || announced > readAtOnce {
 		return io.ReadAll(io.LimitReader(body, limit+1))
 	}
 	b := make([]byte, announced)
@@ -177,6 +180,11 @@ func readAtMost(body io.Reader, announced, limit int64) ([]byte, error) {
 	}
 	return b[:n], err // as io.ReadAll, what was read before an error too
 }
+
+// readAtOnce is the longest body readAtMost reads into a buffer of its
+// announced length, made before the body comes: the API's bodies are a
+// few hundred bytes.
+const readAtOnce = 4 << 10
 
 // bodyError is the answer to a body that could not be read: a 408 when it
 // did not arrive within ReadTimeout, else a 400; neither names the

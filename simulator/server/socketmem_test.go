@@ -203,3 +203,44 @@ var smallReceiveBuffer = &net.Dialer{Control: func(_, _ string, rc syscall.RawCo
 	rc.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024) })
 	return err
 }}
+
+// A client that announces a long body and sends none of it costs the
+// server no more than one that announces a short one: the body is read as
+// it comes, not into a buffer of the length announced made ahead. (A
+// waiting request costs its connection and its handler's goroutine, some
+// kilobytes, either way.)
+func TestAnnouncedBodyIsNotAllocatedAhead(t *testing.T) {
+	e := newEnv(t)
+	addr := strings.TrimPrefix(e.url, "http://")
+	const n = 200
+	// perClient answers the heap a client costs that announced length bytes
+	// to route and sent one.
+	perClient := func(route string, length int) int64 {
+		method, path, _ := strings.Cut(route, " ")
+		heap0, _ := memory()
+		conns := make([]net.Conn, n)
+		for i := range conns {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{", method, path, addr, length)
+			conns[i] = c
+		}
+		time.Sleep(300 * time.Millisecond) // the handlers reach the body and wait for the rest
+		heap1, _ := memory()               // the heap alone: the goroutines' stacks vary more than what is measured
+		for _, c := range conns {
+			c.Close()
+		}
+		return (int64(heap1) - int64(heap0)) / n
+	}
+	for _, route := range []string{"POST /miit/v1/validations", "PATCH /admin/v1/faults"} {
+		perClient(route, 100) // the route's first requests make what later ones share
+		short, long := perClient(route, 100), perClient(route, 60000)
+		t.Logf("%s: a client that announced 100 bytes and sent 1 costs %d bytes of the heap; 60,000, %d", route, short, long)
+		if long-short > 16<<10 {
+			t.Errorf("%s: a client that announced 60,000 bytes and sent 1 costs %d bytes more of the heap than one that announced 100, want at most %d",
+				route, long-short, 16<<10)
+		}
+	}
+}
