@@ -112,7 +112,7 @@ type poolCollector struct{ rdb redis.UniversalClient }
 
 var (
 	poolConns = prometheus.NewDesc("smsim_redis_pool_connections",
-		"Connections of this instance's pool to Redis, by state: idle, or in_use by a command. Pub/Sub's connection is not among them.",
+		"Connections of this instance to Redis, by state: idle, or in_use by a command: its pool's, and those of its script calls' batches. Pub/Sub's connection is not among them.",
 		[]string{"state"}, nil)
 	poolWaits = prometheus.NewDesc("smsim_redis_pool_waits_total",
 		"Commands of this instance that waited for a connection of its pool, every one being in use, and got one.", nil, nil)
@@ -131,8 +131,12 @@ func (c poolCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.rdb.PoolStats()
-	inUse := max(int64(s.TotalConns)-int64(s.IdleConns), 0)
-	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.IdleConns), "idle")
+	idle, inUse := int64(s.IdleConns), max(int64(s.TotalConns)-int64(s.IdleConns), 0)
+	if p := s.PipelineStats; p != nil { // the connections of the script calls' batches (core.ScriptBatches)
+		idle += int64(p.IdleConns)
+		inUse += max(int64(p.TotalConns)-int64(p.IdleConns), 0)
+	}
+	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(idle), "idle")
 	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(inUse), "in_use")
 	ch <- prometheus.MustNewConstMetric(poolWaits, prometheus.CounterValue, float64(s.WaitCount))
 	ch <- prometheus.MustNewConstMetric(poolWaited, prometheus.CounterValue, float64(s.WaitDurationNs)/1e9)

@@ -545,8 +545,14 @@ func openStore(ctx context.Context, name, url string) (*store, error) {
 		s.rdb = redis.NewClient(core.StoreOptions(&redis.Options{Addr: "embedded", Dialer: mem.Dial, PoolSize: 256}, 0))
 	} else {
 		rdb, err := redisstore.OpenWith(url,
-			func(o *redis.Options) { o.PoolSize = 256; core.StoreOptions(o, 0) },
-			func(o *redis.ClusterOptions) { o.PoolSize = 256; core.StoreClusterOptions(o, 0) }) // a node's pool
+			func(o *redis.Options) {
+				o.PoolSize = 256
+				core.StoreOptions(o, 0).AutoPipelineOptions = core.ScriptBatches()
+			},
+			func(o *redis.ClusterOptions) {
+				o.PoolSize = 256
+				core.StoreClusterOptions(o, 0).AutoPipelineOptions = core.ScriptBatches()
+			}) // a node's pool
 		if err != nil {
 			return nil, fmt.Errorf("redis-url: %w", err)
 		}

@@ -30,3 +30,11 @@ func RunFormText[A any](s *Script[A]) string {
 	s.run.script()
 	return s.run.text
 }
+
+// HoldScriptCall counts a script call on its way until release is called,
+// as another goroutine's would be: the calls made meanwhile may go in
+// batches (runBatched).
+func HoldScriptCall() (release func()) {
+	scriptsInFlight.Add(1)
+	return func() { scriptsInFlight.Add(-1) }
+}

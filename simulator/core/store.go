@@ -121,11 +121,21 @@ func StoreClusterOptions(o *redis.ClusterOptions, timeout time.Duration) *redis.
 
 // OpenStore answers a client of the store rawURL names (one server or a
 // Redis Cluster: redisstore.Open) with the options of smsim's store
-// (StoreOptions, StoreClusterOptions). It does not connect.
+// (StoreOptions, StoreClusterOptions), its script calls batched under load
+// (ScriptBatches). It does not connect.
 func OpenStore(rawURL string, timeout time.Duration) (redis.UniversalClient, error) {
 	return redisstore.OpenWith(rawURL,
-		func(o *redis.Options) { StoreOptions(o, timeout) },
-		func(o *redis.ClusterOptions) { StoreClusterOptions(o, timeout) })
+		func(o *redis.Options) { StoreOptions(o, timeout).AutoPipelineOptions = ScriptBatches() },
+		func(o *redis.ClusterOptions) { StoreClusterOptions(o, timeout).AutoPipelineOptions = ScriptBatches() })
+}
+
+// ScriptBatches answers the autopipelining of a client of a real store
+// (redis.Options.AutoPipelineOptions): go-redis's blocking face, one
+// stream of batches, through which the script calls made while another is
+// on its way go (runBatched). A client made without it sends each call on
+// a connection of its own.
+func ScriptBatches() *redis.AutoPipelineOptions {
+	return redis.DefaultBlockingAutoPipelineOptions()
 }
 
 // NeverRetries tells whether c is a client of smsim's store as
