@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -172,7 +173,8 @@ func TestScriptCallsShareRoundTripsUnderLoad(t *testing.T) {
 
 // A batch runs on a context of its own: a batched call that was sent and
 // got no answer in time marks its caller's Outcome all the same, and a
-// call whose context has a deadline goes alone, on that context.
+// call whose context has a deadline goes alone, on that context, as does a
+// call of large arguments.
 func TestBatchedCallsKeepTheirCallersContext(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	o := core.StoreOptions(&redis.Options{Addr: silentRedis(t)}, timeout)
@@ -202,5 +204,15 @@ func TestBatchedCallsKeepTheirCallersContext(t *testing.T) {
 	spin.Run(dctx, c, nil, spinArgs{I: 2})
 	if hook.ownCtx.Load() != 1 {
 		t.Errorf("a call with a deadline of its own went with its caller's context %d times, want once: alone", hook.ownCtx.Load())
+	}
+
+	big := strings.Repeat("x", 20<<10)
+	spin.RunWith(ctx, c, nil, spinArgs{I: 3}, []string{big})
+	if hook.ownCtx.Load() != 2 {
+		t.Errorf("a call of %d bytes of arguments went with its caller's context %d times in all, want twice: alone", len(big), hook.ownCtx.Load())
+	}
+	spin.RunWith(ctx, c, nil, spinArgs{I: 4}, []string{"small"})
+	if hook.otherCtx.Load() != 2 {
+		t.Errorf("a small call went in batches %d times in all, want twice", hook.otherCtx.Load())
 	}
 }

@@ -113,10 +113,12 @@ func (s *Script[A]) RunWith(ctx context.Context, c redis.Scripter, keys []string
 	}
 	argv := make([]any, 0, 1+len(more))
 	argv = append(argv, bytes.TrimSuffix(buf.Bytes(), newline)) // Encode ends it with a newline
+	size := buf.Len()
 	for _, m := range more {
 		argv = append(argv, m)
+		size += len(m)
 	}
-	cmd := runBatched(ctx, c, func(c redis.Scripter) *redis.Cmd { return s.s.Run(ctx, c, keys, argv...) })
+	cmd := runBatched(ctx, c, size, func(c redis.Scripter) *redis.Cmd { return s.s.Run(ctx, c, keys, argv...) })
 	out.SetVal(cmd.Val())
 	out.SetErr(cmd.Err())
 	return out
@@ -140,15 +142,17 @@ var scriptsInFlight atomic.Int64
 // A batch runs on a context of its own, bounded by the store's timeout
 // (StoreDeadline), whose hooks do not see the caller's: a call whose ctx
 // has a deadline of its own (a long poll's) goes as it is, where that
-// deadline holds, and a batched call's Outcome is noted here. A call on a
-// pipeline or a transaction goes as it is too. The embedded store's client
-// is made without AutoPipelineOptions: there one stream of batches would
-// take the store's connections one at a time, and cost a quarter of its
-// rate.
-func runBatched(ctx context.Context, c redis.Scripter, call func(redis.Scripter) *redis.Cmd) *redis.Cmd {
+// deadline holds, and a batched call's Outcome is noted here. A call whose
+// arguments come to more than batchedAtMost bytes (size; the journal's,
+// under load) goes as it is, so that no batch waits behind its writing,
+// and so does a call on a pipeline or a transaction. The embedded store's
+// client is made without AutoPipelineOptions: there one stream of batches
+// would take the store's connections one at a time, and cost a quarter of
+// its rate.
+func runBatched(ctx context.Context, c redis.Scripter, size int, call func(redis.Scripter) *redis.Cmd) *redis.Cmd {
 	others := scriptsInFlight.Add(1) > 1
 	defer scriptsInFlight.Add(-1)
-	if _, deadline := ctx.Deadline(); !others || deadline {
+	if _, deadline := ctx.Deadline(); !others || deadline || size > batchedAtMost {
 		return call(c)
 	}
 	ap := autoPipelinerOf(c)
@@ -159,6 +163,12 @@ func runBatched(ctx context.Context, c redis.Scripter, call func(redis.Scripter)
 	noteOutcome(ctx, cmd, cmd.Err())
 	return cmd
 }
+
+// batchedAtMost is the most bytes of arguments a script call that goes in
+// a batch carries (runBatched): a validation's are about 500, a message's
+// about 1,200, an order's submission about 3,500; the journal's entries of
+// 100 ms, at thousands of requests a second, hundreds of kilobytes.
+const batchedAtMost = 16 << 10
 
 // autoPipelinerOf answers the autopipeliner of c, a client made with
 // AutoPipelineOptions; nil for any other.
@@ -221,7 +231,9 @@ func (c Call) inRun(mark string, n int, due, ttl int64) ([]string, string) {
 // run runs the call alone, by EVALSHA, falling back to EVAL when Redis
 // does not hold the script yet.
 func (c Call) run(ctx context.Context, rdb redis.Scripter) *redis.Cmd {
-	return runBatched(ctx, rdb, func(rdb redis.Scripter) *redis.Cmd { return c.script.Run(ctx, rdb, c.keys, string(c.args)) })
+	return runBatched(ctx, rdb, len(c.args), func(rdb redis.Scripter) *redis.Cmd {
+		return c.script.Run(ctx, rdb, c.keys, string(c.args))
+	})
 }
 
 // load has Redis hold the call's script, and its run form too when runs
