@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -124,5 +125,42 @@ func TestStorePoolMetrics(t *testing.T) {
 	}
 	if got := value("smsim_redis_pool_timeouts_total"); got != 1 {
 		t.Fatalf("pool timeouts %v, want still 1", got)
+	}
+}
+
+// The pool's connections count the one the script calls' batches hold
+// (core.ScriptBatches) beside the pool's own.
+func TestStorePoolMetricsCountTheBatchesConnection(t *testing.T) {
+	o := core.StoreOptions(&redis.Options{Addr: miniredis.RunT(t).Addr()}, time.Second)
+	o.AutoPipelineOptions = core.ScriptBatches()
+	rdb := redis.NewClient(o)
+	defer rdb.Close()
+	ctx := context.Background()
+	pool := prometheus.NewRegistry()
+	pool.MustRegister(poolCollector{rdb})
+	conns := func() float64 {
+		t.Helper()
+		return testkit.Metric(t, pool, "smsim_redis_pool_connections", map[string]string{"state": "idle"}) +
+			testkit.Metric(t, pool, "smsim_redis_pool_connections", map[string]string{"state": "in_use"})
+	}
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := conns(); got != 1 {
+		t.Fatalf("connections after a command: %v, want the pool's one", got)
+	}
+	ap, err := rdb.AutoPipeline()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ap.Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	batches := rdb.PoolStats().PipelineStats
+	if batches == nil || batches.TotalConns == 0 {
+		t.Fatalf("the batches hold no connection of their own: %+v", batches)
+	}
+	if got, want := conns(), 1+float64(batches.TotalConns); got != want {
+		t.Errorf("connections after a batch: %v, want %v: the pool's one and the batches'", got, want)
 	}
 }
