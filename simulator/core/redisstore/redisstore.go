@@ -21,6 +21,7 @@ import (
 // The URL of a store:
 //
 //	redis://host:port/db                       one Redis server (rediss:// with TLS)
+//	unix:///path/to/redis.sock?db=N            one Redis server on this machine, on its socket
 //	redis+cluster://host:port?addr=host:port…  a Redis Cluster (rediss+cluster:// with TLS)
 //
 // A cluster's URL names one node or more (the host, and any addr

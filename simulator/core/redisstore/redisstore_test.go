@@ -30,6 +30,11 @@ func TestOpen(t *testing.T) {
 			}
 		}},
 		{url: "redis://127.0.0.1:6379", addrs: []string{"127.0.0.1:6379"}},
+		{url: "unix:///run/redis/redis.sock?db=1", addrs: []string{"/run/redis/redis.sock"}, check: func(t *testing.T, c redis.UniversalClient) {
+			if o := c.(*redis.Client).Options(); o.Network != "unix" || o.DB != 1 {
+				t.Errorf("network %q, db %d, want unix and 1", o.Network, o.DB)
+			}
+		}},
 		{url: "redis+cluster://127.0.0.1:7001?addr=127.0.0.1:7002&addr=127.0.0.1:7003", cluster: true,
 			addrs: []string{"127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.1:7003"}},
 		{url: "redis+cluster://127.0.0.1:7001", cluster: true, addrs: []string{"127.0.0.1:7001"}},
