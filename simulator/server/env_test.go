@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -38,11 +39,12 @@ type env struct {
 	t      testing.TB
 	redis  *testkit.Redis
 	seed   *int64
-	log    *slog.Logger            // nil: discard
-	hooks  func(*simulator.Config) // sets the webhook options of every instance
-	limits core.Limits             // of every instance; the zero value: nothing expires
-	start  *core.ClockStart        // the clock's start of every instance; nil: t0, paused
-	server server.Config           // of every instance, its Log the env's
+	log    *slog.Logger                    // nil: discard
+	hooks  func(*simulator.Config)         // sets the webhook options of every instance
+	limits core.Limits                     // of every instance; the zero value: nothing expires
+	start  *core.ClockStart                // the clock's start of every instance; nil: t0, paused
+	server server.Config                   // of every instance, its Log the env's
+	listen func(net.Listener) net.Listener // wraps the listener of every instance; nil: none
 	*instance
 }
 
@@ -76,6 +78,12 @@ func withServer(c server.Config) envOption { return func(e *env) { e.server = c 
 // withClockStart starts the clock of every instance at s (and sets it back
 // there on a reset).
 func withClockStart(s core.ClockStart) envOption { return func(e *env) { e.start = &s } }
+
+// withListener wraps the listener of every instance: a test's view of the
+// server's connections.
+func withListener(wrap func(net.Listener) net.Listener) envOption {
+	return func(e *env) { e.listen = wrap }
+}
 
 // withLimits bounds the store as the binary's flags do.
 func withLimits(l core.Limits) envOption { return func(e *env) { e.limits = l } }
@@ -117,7 +125,11 @@ func (e *env) newInstance() *instance {
 	scfg := e.server
 	scfg.Log = e.log
 	srv := server.New(world, scfg)
-	hs := httptest.NewServer(srv.Routes())
+	hs := httptest.NewUnstartedServer(srv.Routes())
+	if e.listen != nil {
+		hs.Listener = e.listen(hs.Listener)
+	}
+	hs.Start()
 	in := &instance{t: t, srv: srv, world: world, http: hs, url: hs.URL, rdb: rdb, reg: reg}
 	t.Cleanup(in.stop)
 	return in

@@ -48,7 +48,8 @@ type socket struct {
 	sndbuf sendBuffer // the kernel's, to tell whether it has room
 	held   *core.Live // taken from the watcher, not sent for want of room: the writers'
 
-	ping    atomic.Bool // a ping is due (pingers)
+	ping    atomic.Bool  // a ping is due (pingers)
+	heard   atomic.Int64 // when its client last answered a ping (UnixNano), or the socket opened
 	mu      sync.Mutex
 	writing bool // a writer runs, or has ended the socket
 	aside   bool // waiting for room in the send buffer (rooms): no writer starts
@@ -86,9 +87,10 @@ func (k *socket) serve(r *http.Request, conn *websocket.Conn, watch *core.Watche
 	s.sockets.Add(1)
 	s.pingers.add(s, k)
 	conn.SetReadLimit(wsReadLimit)
-	pongWait := s.cfg.SocketPingPeriod * 10 / 9
-	conn.SetReadDeadline(time.Now().Add(pongWait))
-	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
+	// no read deadline: the pinger drops a socket its client left silent
+	// (pingers), so that a waiting socket holds no timer (idleWrites)
+	k.heard.Store(time.Now().UnixNano())
+	conn.SetPongHandler(func(string) error { k.heard.Store(time.Now().UnixNano()); return nil })
 	k.writers.Add(1)
 	go k.write(true)
 	go k.read()
@@ -165,10 +167,12 @@ func (k *socket) write(first bool) {
 	for sent := 0; ; {
 		if sent%roomCheck == 0 && (k.held != nil || k.watch.Pending()) {
 			if !k.hasRoom() {
+				k.idleWrites()
 				k.stepAside() // a ping too waits: a client that reads nothing has yet to answer one
 				return
 			}
 			if sent >= writeRun && !first {
+				k.idleWrites()
 				k.writers.Add(1) // its turn again once the others had theirs
 				k.s.writers.add(k.s, k)
 				return
@@ -195,6 +199,7 @@ func (k *socket) write(first bool) {
 			k.conn.Close()
 			return
 		default:
+			k.idleWrites()
 			k.mu.Lock()
 			if k.ping.Load() || k.watch.Pending() { // came before the lock: wake saw this writer
 				k.mu.Unlock()
@@ -207,10 +212,21 @@ func (k *socket) write(first bool) {
 	}
 }
 
+// idleWrites clears the deadline of the connection's writes as its writer
+// leaves it, before another may take it up. Each frame is written within
+// the write wait (sendFrame), and a deadline left set is a timer of the
+// runtime's until it passes: 5 s of one for every socket written to. The
+// runtime looks through all of its timers whenever one is reset to fall
+// due soon (net/http does so at the end of every request), so that timers
+// held by 10,000 idle sockets made every request of the process cost some
+// 20 µs more. With the pinger dropping the silent (no read deadline), a
+// waiting socket holds none (TestWaitingSocketsHoldNoDeadline).
+func (k *socket) idleWrites() { k.conn.NetConn().SetWriteDeadline(time.Time{}) }
+
 // read is the socket's reader, and its goroutine while it waits: it
-// answers pongs and drops what the client sends, until the connection
-// ends, the client answers no ping, or a writer closes it; then it ends
-// the socket.
+// notes pongs and drops what the client sends, until the connection ends,
+// or a writer or the pinger (a client that answers no ping) closes it;
+// then it ends the socket.
 func (k *socket) read() {
 	for readOne(k.conn) {
 	}
@@ -313,7 +329,8 @@ func (k *socket) feedEnded() {
 }
 
 // pingers is the one goroutine that pings every open socket of a server,
-// each Config.SocketPingPeriod, instead of a timer a socket: it runs while a socket
+// each Config.SocketPingPeriod, and closes those whose client answered no
+// ping for 10/9 of it, instead of a timer a socket: it runs while a socket
 // is open, counted among the sockets' goroutines.
 type pingers struct {
 	mu    sync.Mutex
@@ -348,35 +365,60 @@ func (p *pingers) remove(k *socket) {
 	}
 }
 
-// run pings the sockets each Config.SocketPingPeriod, until stop is closed.
+// pingChecks is how many times a ping period the pinger looks for the
+// sockets whose client answered no ping within the pong wait (10/9 of the
+// period): a silent client is dropped within a ninth of the period after
+// it (6 s by default).
+const pingChecks = 9
+
+// run pings the sockets each Config.SocketPingPeriod, and closes each
+// ninth of it those not heard from for the pong wait, until stop is
+// closed.
 func (p *pingers) run(s *Server, stop <-chan struct{}) {
 	defer s.sockets.Done()
-	t := time.NewTicker(s.cfg.SocketPingPeriod)
+	pongWait := int64(s.cfg.SocketPingPeriod * 10 / 9)
+	t := time.NewTicker(s.cfg.SocketPingPeriod / pingChecks)
 	defer t.Stop()
-	for {
+	var socks []*socket
+	for round := 1; ; round++ {
 		select {
 		case <-stop:
 			return
 		case <-t.C:
 		}
 		p.mu.Lock()
-		socks := make([]*socket, 0, len(p.socks))
+		socks = socks[:0]
 		for k := range p.socks {
 			socks = append(socks, k)
 		}
 		p.mu.Unlock()
-		for i, k := range socks {
-			if i > 0 && i%pingBatch == 0 {
-				select {
-				case <-stop:
-					return
-				case <-time.After(time.Millisecond):
+		now, ping, woken := time.Now().UnixNano(), round%pingChecks == 0, 0
+		for _, k := range socks {
+			switch {
+			case now-k.heard.Load() > pongWait:
+				k.silent()
+			case ping:
+				if woken > 0 && woken%pingBatch == 0 {
+					select {
+					case <-stop:
+						return
+					case <-time.After(time.Millisecond):
+					}
 				}
+				woken++
+				k.ping.Store(true)
+				k.wake()
 			}
-			k.ping.Store(true)
-			k.wake()
 		}
+		clear(socks) // hold no socket that ends before the next look
 	}
+}
+
+// silent closes a socket whose client answered no ping within the pong
+// wait: its reader then ends it.
+func (k *socket) silent() {
+	k.s.log.DebugContext(k.ctx, "websocket client answers no ping: dropped", "route", k.route, "wait", k.s.cfg.SocketPingPeriod*10/9)
+	k.conn.Close()
 }
 
 // eventSocket streams the event log: first every event after ?after=ID

@@ -3,8 +3,11 @@ package server_test
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -211,4 +214,139 @@ func TestSocketsArePingedAndTheSilentDropped(t *testing.T) {
 		c.Close()
 	}
 	waitFor(t, func() bool { return metricValue(t, e.reg, "smsim_websocket_connections") == 0 })
+}
+
+// deadlineListener remembers, for each connection it accepted, the read
+// and write deadlines last set on it.
+type deadlineListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []*deadlineConn
+}
+
+func (l *deadlineListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	d := &deadlineConn{Conn: c, l: l}
+	l.mu.Lock()
+	l.conns = append(l.conns, d)
+	l.mu.Unlock()
+	return d, nil
+}
+
+// armed answers how many connections have a read or write deadline set.
+func (l *deadlineListener) armed() (n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.conns {
+		if !c.read.IsZero() || !c.write.IsZero() {
+			n++
+		}
+	}
+	return n
+}
+
+type deadlineConn struct {
+	net.Conn
+	l           *deadlineListener
+	read, write time.Time // under l.mu
+}
+
+func (c *deadlineConn) SetDeadline(t time.Time) error {
+	c.l.mu.Lock()
+	c.read, c.write = t, t
+	c.l.mu.Unlock()
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *deadlineConn) SetReadDeadline(t time.Time) error {
+	c.l.mu.Lock()
+	c.read = t
+	c.l.mu.Unlock()
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
+	c.l.mu.Lock()
+	c.write = t
+	c.l.mu.Unlock()
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// SyscallConn keeps the kernel's measures of the connection within the
+// server's reach, as on a connection of its own.
+func (c *deadlineConn) SyscallConn() (syscall.RawConn, error) {
+	return c.Conn.(syscall.Conn).SyscallConn()
+}
+
+// A socket that waits holds no deadline, and so no timer of the runtime's:
+// the runtime looks through all of its timers each time one is reset to
+// fall due soon (net/http does at the end of every request), so 10,000
+// waiting sockets' deadlines made every request cost more. Its frames are
+// still written within the write wait, and its client still dropped when
+// it answers no ping (TestSocketsArePingedAndTheSilentDropped).
+func TestWaitingSocketsHoldNoDeadline(t *testing.T) {
+	ln := &deadlineListener{}
+	e := newEnv(t, withServer(server.Config{SocketPingPeriod: 300 * time.Millisecond}),
+		withListener(func(l net.Listener) net.Listener { ln.Listener = l; return ln }))
+	ws := "ws" + strings.TrimPrefix(e.url, "http")
+	pinged := make(chan struct{}, 100)
+	var socks []*websocket.Conn
+	for _, path := range []string{"/phones/v1/13800000411/ws", "/ws/events"} {
+		c, _, err := websocket.DefaultDialer.Dial(ws+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetPingHandler(func(data string) error {
+			select {
+			case pinged <- struct{}{}:
+			default:
+			}
+			return c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		})
+		socks = append(socks, c)
+	}
+	type frame struct {
+		sock int // of socks
+		text string
+	}
+	frames := make(chan frame, 100)
+	for i, c := range socks {
+		go func() { // reads, and so answers pings, until the test closes it
+			for {
+				_, b, err := c.ReadMessage()
+				if err != nil {
+					return
+				}
+				frames <- frame{i, string(b)}
+			}
+		}()
+	}
+	waitFor(t, func() bool { return metricValue(t, e.reg, "smsim_websocket_connections") == 2 })
+	e.sendSMS("95187", "13800000411", "hello")
+	var got [2]int // frames naming the message, on the phone and on the event log
+	for got[0] == 0 || got[1] == 0 {
+		select {
+		case f := <-frames:
+			if strings.Contains(f.text, `"hello"`) {
+				got[f.sock]++
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("frames naming the message: %d on the phone, %d on the event log", got[0], got[1])
+		}
+	}
+	for range 4 { // each socket pinged twice, at least, and answering
+		select {
+		case <-pinged:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the sockets are not pinged")
+		}
+	}
+	waitWithin(t, 5*time.Second, "every connection without a deadline", func() bool { return ln.armed() == 0 })
+	if n := metricValue(t, e.reg, "smsim_websocket_connections"); n != 2 {
+		t.Fatalf("smsim_websocket_connections %v, want the 2 that answer pings", n)
+	}
 }
