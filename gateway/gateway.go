@@ -74,6 +74,8 @@ type Gateway struct {
 	sent   *prometheus.CounterVec
 	stats  *gatewayMetrics
 	phones phones
+	// the long polls' rechecks of a paused clock
+	rechecks rechecks
 }
 
 // New returns a gateway and registers its scheduler events.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -104,16 +105,14 @@ func (g *Gateway) Next(ctx context.Context, phone, after string, f Filter, timeo
 	// the one waited for; an order was canceled, and the code it was to
 	// bring is no more): on a paused clock, the poll asks again every
 	// nothingRecheck.
-	recheck := time.NewTicker(nothingRecheck)
-	defer recheck.Stop()
+	recheck := g.rechecks.join(g.paused)
+	defer g.rechecks.leave()
 	for {
 		select {
 		case <-ctx.Done():
 			return Message{}, false, pollEnd(ctx)
-		case <-recheck.C:
-			if snap, err := g.state.Snapshot(ctx); err != nil || !snap.Now().Paused {
-				continue // a clock that runs brings what is due; one paused elsewhere is an event
-			}
+		case <-recheck:
+			recheck = g.rechecks.next()
 			if m, ok, err := g.unlessComing(ctx, phone, &last, f); !errors.Is(err, errComing) {
 				return m, ok, err
 			}
@@ -177,6 +176,87 @@ var errComing = errors.New("gateway: something is on its way")
 // nothingRecheck is how often a long poll waiting on a paused clock asks
 // again whether anything is on its way to its phone.
 const nothingRecheck = time.Second
+
+// rechecks wakes the long polls of a gateway every nothingRecheck while
+// its clock is paused: one ticker for all of them, running while one
+// waits. A clock that runs brings what is due, and a pause is an event
+// each poll hears; so a poll waiting on it costs no CPU, and holds no timer
+// but its timeout's (the runtime looks through all of its timers each time
+// one is reset to fall due soon, which net/http does at the end of every
+// request: a ticker a poll made every request of the process cost more
+// with thousands waiting, and woke each of them every second).
+type rechecks struct {
+	mu      sync.Mutex
+	waiting int
+	wake    chan struct{} // closed at the next recheck
+	stop    chan struct{} // closed once no poll waits
+	// ticks makes the ticker of the rechecks and its stop; nil: a
+	// time.Ticker of nothingRecheck (a test's own otherwise)
+	ticks func() (<-chan time.Time, func())
+}
+
+// join counts a poll among those waiting, and answers the channel closed at
+// the next recheck; paused tells whether the clock is paused.
+func (r *rechecks) join(paused func() bool) <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.waiting == 0 {
+		r.wake, r.stop = make(chan struct{}), make(chan struct{})
+		tick, stopTicks := r.ticker()
+		go r.run(r.stop, tick, stopTicks, paused)
+	}
+	r.waiting++
+	return r.wake
+}
+
+// next answers the channel of the recheck after the one that woke a poll.
+func (r *rechecks) next() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.wake
+}
+
+// leave counts a poll out; the ticker stops with the last.
+func (r *rechecks) leave() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.waiting--; r.waiting == 0 {
+		close(r.stop)
+	}
+}
+
+// run wakes the polls at each tick of a paused clock until stop is closed.
+func (r *rechecks) run(stop <-chan struct{}, tick <-chan time.Time, stopTicks func(), paused func() bool) {
+	defer stopTicks()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick:
+		}
+		if !paused() {
+			continue
+		}
+		r.mu.Lock()
+		close(r.wake)
+		r.wake = make(chan struct{})
+		r.mu.Unlock()
+	}
+}
+
+func (r *rechecks) ticker() (<-chan time.Time, func()) {
+	if r.ticks != nil {
+		return r.ticks()
+	}
+	t := time.NewTicker(nothingRecheck)
+	return t.C, t.Stop
+}
+
+// paused tells whether the clock is paused, as far as the store can tell.
+func (g *Gateway) paused() bool {
+	snap, err := g.state.Snapshot(context.Background())
+	return err == nil && snap.Now().Paused
+}
 
 // firstAfter reads the inbox after *last for the first message passing f,
 // moving *last past what it read.

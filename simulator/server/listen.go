@@ -23,8 +23,9 @@ import (
 // body must arrive within ReadTimeout; once read, net/http lifts the read
 // deadline, and a handler may run longer (TestHTTPServerDeadlines). Its
 // answer must be written within WriteTimeout, except on the streaming
-// routes: a long poll writes within its own timeout and SocketWriteWait, a
-// websocket each frame within SocketWriteWait. A kept-alive connection
+// routes: a long poll writes its answer within SocketWriteWait of the end
+// of its wait (and holds no deadline while it waits), a websocket each
+// frame within SocketWriteWait. A kept-alive connection
 // idle for IdleTimeout is closed.
 const (
 	ReadHeaderTimeout = 10 * time.Second

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"smsim/simulator"
 	"smsim/simulator/core"
@@ -117,10 +116,6 @@ func (s *Server) handleNS(mux *http.ServeMux, pattern string, h nsHandler) {
 				s.fail(w, r, err)
 			}
 			return
-		}
-		if stream {
-			// its own deadlines: a long poll's timeout, a websocket's frames
-			http.NewResponseController(w).SetWriteDeadline(time.Now().Add(MaxNextTimeout + s.cfg.SocketWriteWait))
 		}
 		name, err := namespaceOf(r)
 		if err != nil {

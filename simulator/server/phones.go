@@ -190,7 +190,13 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request, ns *simulator.Name
 		s.fail(w, r, core.Invalid("after: empty; give a message id or %q", gateway.AfterStart))
 		return
 	}
+	// No write deadline while it waits (net/http's would cut it off, and a
+	// deadline set for the whole wait is a timer held all along: rechecks);
+	// its answer is written within the write wait.
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Time{})
 	m, ok, err := ns.Gateway().Next(r.Context(), phone, after, f, timeout)
+	rc.SetWriteDeadline(time.Now().Add(s.cfg.SocketWriteWait))
 	if err != nil && r.Context().Err() != nil {
 		return // the client left: nothing to answer, and the journal says so
 	}

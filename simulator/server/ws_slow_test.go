@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -348,5 +349,25 @@ func TestWaitingSocketsHoldNoDeadline(t *testing.T) {
 	waitWithin(t, 5*time.Second, "every connection without a deadline", func() bool { return ln.armed() == 0 })
 	if n := metricValue(t, e.reg, "smsim_websocket_connections"); n != 2 {
 		t.Fatalf("smsim_websocket_connections %v, want the 2 that answer pings", n)
+	}
+}
+
+// A long poll that waits holds no deadline either (net/http's write
+// deadline would cut it off, and one set for its whole wait is a timer held
+// all along); its answer is still written, and brings the message.
+func TestWaitingPollHoldsNoDeadline(t *testing.T) {
+	ln := &deadlineListener{}
+	e := newEnv(t, withListener(func(l net.Listener) net.Listener { ln.Listener = l; return ln }))
+	const phone = "13800000412"
+	e.call("PUT", "/admin/v1/clock", `{"paused":false,"scale":1}`, 200, nil) // a paused clock answers nothing_on_its_way at once
+	poll := e.goGet("/phones/v1/" + phone + "/messages/next?timeout=1m")
+	waitValue(t, e.reg, "smsim_long_polls", nil, 1)
+	if n := ln.armed(); n != 0 {
+		t.Fatalf("%d connections hold a deadline while the poll waits, want none", n)
+	}
+	e.sendSMS("95187", phone, "woken")
+	p := await(t, poll, 10*time.Second)
+	if p.code != http.StatusOK || !strings.Contains(string(p.body), `"body":"woken"`) {
+		t.Fatalf("the poll answered %d %s, want 200 and the message", p.code, p.body)
 	}
 }
