@@ -16,7 +16,9 @@
 // warm-up at that rate). With
 // --stalled, sockets of /ws/events that never read (stalled.go): what each
 // costs, how soon the server drops them, and the p50 of other clients
-// beside them against the same clients alone.
+// beside them against the same clients alone. With --polls, long polls
+// that wait (polls.go): what each costs, the CPU while they wait, and a
+// GET's p50 beside them.
 //
 // The stores are the embedded one (miniredis, in process, as `smsim` runs by
 // default) and, with --redis-url, a real Redis (under a key prefix of the
@@ -95,6 +97,7 @@ type config struct {
 	phones     int
 	phoneRate  int
 	stalled    int
+	polls      int
 	idle       bool
 	soak       soakConfig
 	smsim      string
@@ -130,7 +133,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&c.soak.rate, "soak-rate", 500, "with --soak, flows started a second")
 	fs.DurationVar(&c.soak.retention, "soak-retention", time.Minute, "with --soak, smsim's --retention")
 	fs.IntVar(&c.stalled, "stalled", 0, "also measure that many sockets of /ws/events that never read: what each costs, how soon they are dropped, and other clients' p50 beside them (the smsim binary in a process of its own)")
-	fs.BoolVar(&c.scaleOnly, "scale-only", false, "run only the scale measures asked for (--namespaces, --phones, --stalled, --soak), not the bare handler's and each store's")
+	fs.IntVar(&c.polls, "polls", 0, "also measure that many long polls waiting at once: what each costs, the CPU while they wait, and a GET's p50 beside them (the smsim binary in a process of its own)")
+	fs.BoolVar(&c.scaleOnly, "scale-only", false, "run only the scale measures asked for (--namespaces, --phones, --stalled, --polls, --soak), not the bare handler's and each store's")
 	fs.StringVar(&c.phonesTrace, "phones-trace", "", "with --phones, write to this file a line for each delivery measured: when it was sent (ms from the measure's start) and its latency (µs), to see when the slow ones came")
 	fs.StringVar(&c.smsim, "smsim", "", "the smsim binary the scale measures run (default: built from ./cmd/smsim)")
 	fs.IntVar(&c.gcHeadroom, "gc-headroom", gcheadroom.DefaultMiB, "MiB this process's heap may grow by between two garbage collections, at least, as smsim's does by default (its smsim runs in it, and it drives the others): 0, as GOGC says")
@@ -149,8 +153,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "smsim-bench: --duration must be more than 0 and --workers at least 1")
 		return 2
 	}
-	if c.scaleOnly && len(c.namespaces) == 0 && c.phones == 0 && c.stalled == 0 && c.soak.d == 0 {
-		fmt.Fprintln(stderr, "smsim-bench: --scale-only: ask for a scale measure (--namespaces, --phones, --stalled or --soak)")
+	if c.scaleOnly && len(c.namespaces) == 0 && c.phones == 0 && c.stalled == 0 && c.polls == 0 && c.soak.d == 0 {
+		fmt.Fprintln(stderr, "smsim-bench: --scale-only: ask for a scale measure (--namespaces, --phones, --stalled, --polls or --soak)")
 		return 2
 	}
 	if c.phonesTrace != "" && c.phones == 0 {
@@ -212,7 +216,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // scaleMeasures runs the scale measures asked for on each store.
 func scaleMeasures(ctx context.Context, c config, stores []string, stderr io.Writer) ([]scaleResult, error) {
-	if len(c.namespaces) == 0 && c.phones == 0 && c.stalled == 0 && c.soak.d == 0 {
+	if len(c.namespaces) == 0 && c.phones == 0 && c.stalled == 0 && c.polls == 0 && c.soak.d == 0 {
 		return nil, nil
 	}
 	dir, err := os.MkdirTemp("", "smsim-bench")
@@ -265,6 +269,13 @@ func scaleMeasures(ctx context.Context, c config, stores []string, stderr io.Wri
 		}
 		if c.stalled > 0 {
 			err := add(stalledMeasure(ctx, bin, args, c.stalled, c.duration))
+			dropKeys(c.redisURL, store, prefix)
+			if err != nil {
+				return out, err
+			}
+		}
+		if c.polls > 0 {
+			err := add(pollsMeasure(ctx, bin, args, c.polls))
 			dropKeys(c.redisURL, store, prefix)
 			if err != nil {
 				return out, err
