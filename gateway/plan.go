@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -254,4 +255,94 @@ func (g *Gateway) Sent(outs []Outgoing, statuses []string) {
 			g.observeDelay(o.Sender, float64(o.Deliver.At-o.SentAt)/1000)
 		}
 	}
+}
+
+// AppendJSON appends a as encoding/json writes it (core.Appender): the
+// arguments of every message sent and delivered at once.
+func (a sendNowArgs) AppendJSON(b []byte) []byte {
+	b = append(b, `{"expect":`...)
+	b = a.Expect.AppendJSON(b)
+	b = append(b, `,"bounds":`...)
+	b = a.Bounds.AppendJSON(b)
+	b = append(b, `,"messages":`...)
+	if a.Messages == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, o := range a.Messages {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = o.appendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// appendJSON appends o as encoding/json writes it.
+func (o Outgoing) appendJSON(b []byte) []byte {
+	b = append(b, `{"id":`...)
+	b = core.AppendJSONString(b, o.ID)
+	b = append(b, `,"phone":`...)
+	b = core.AppendJSONString(b, o.Phone)
+	b = append(b, `,"sender":`...)
+	b = core.AppendJSONString(b, o.Sender)
+	b = append(b, `,"body":`...)
+	b = core.AppendJSONString(b, o.Body)
+	b = append(b, `,"code":`...)
+	b = core.AppendJSONString(b, o.Code)
+	b = append(b, `,"sent_at":`...)
+	b = strconv.AppendInt(b, o.SentAt, 10)
+	b = append(b, `,"due":`...)
+	b = strconv.AppendInt(b, o.Due, 10)
+	if len(o.Trail) > 0 {
+		b = append(b, `,"trail":`...)
+		b = o.Trail.appendJSON(b)
+	}
+	b = append(b, `,"duplicate_of":`...)
+	b = core.AppendJSONString(b, o.DuplicateOf)
+	b = append(b, `,"profile":`...)
+	b = core.AppendJSONString(b, o.Profile)
+	if o.Deliver != nil {
+		b = append(b, `,"deliver":`...)
+		b = o.Deliver.appendJSON(b)
+	}
+	if o.Held {
+		b = append(b, `,"held":true`...)
+	}
+	b = append(b, `,"k":{"msg":`...)
+	b = strconv.AppendInt(b, int64(o.Keys.Msg), 10)
+	b = append(b, `,"profile":`...)
+	b = strconv.AppendInt(b, int64(o.Keys.Profile), 10)
+	b = append(b, `,"script":`...)
+	b = strconv.AppendInt(b, int64(o.Keys.Script), 10)
+	b = append(b, `,"folder":`...)
+	b = strconv.AppendInt(b, int64(o.Keys.Folder), 10)
+	b = append(b, `,"travelling":`...)
+	b = strconv.AppendInt(b, int64(o.Keys.Travelling), 10)
+	b = append(b, `,"failed":`...)
+	b = strconv.AppendInt(b, int64(o.Keys.Failed), 10)
+	return append(b, "}}"...)
+}
+
+// appendJSON appends d as encoding/json writes it.
+func (d delivery) appendJSON(b []byte) []byte {
+	b = append(b, `{"status":`...)
+	b = core.AppendJSONString(b, d.Status)
+	b = append(b, `,"folder":`...)
+	b = core.AppendJSONString(b, d.Folder)
+	b = append(b, `,"reason":`...)
+	b = core.AppendJSONString(b, d.Reason)
+	b = append(b, `,"at":`...)
+	b = strconv.AppendInt(b, d.At, 10)
+	b = append(b, `,"inbox_limit":`...)
+	b = strconv.AppendInt(b, int64(d.InboxLimit), 10)
+	b = append(b, `,"trail":`...)
+	b = d.Trail.appendJSON(b)
+	if len(d.TrailIfFull) > 0 {
+		b = append(b, `,"trail_if_full":`...)
+		b = d.TrailIfFull.appendJSON(b)
+	}
+	return append(b, '}')
 }

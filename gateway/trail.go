@@ -56,6 +56,13 @@ func (t trailText) MarshalText() ([]byte, error) {
 	return trail(t).appendJSON(nil), nil
 }
 
+// appendJSON appends the trail as encoding/json writes a trailText: its
+// JSON as a JSON string.
+func (t trailText) appendJSON(b []byte) []byte {
+	var buf [512]byte
+	return core.AppendJSONString(b, string(trail(t).appendJSON(buf[:0])))
+}
+
 // json answers the trail's JSON (appendJSON).
 func (t trail) json() string {
 	return string(t.appendJSON(nil))

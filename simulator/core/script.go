@@ -107,7 +107,9 @@ func (s *Script[A]) RunWith(ctx context.Context, c redis.Scripter, keys []string
 	defer argsBuffers.Put(buf)
 	buf.Reset()
 	out := redis.NewCmd(ctx)
-	if err := json.NewEncoder(buf).Encode(args); err != nil {
+	if a, ok := any(args).(Appender); ok {
+		buf.Write(a.AppendJSON(buf.AvailableBuffer()))
+	} else if err := json.NewEncoder(buf).Encode(args); err != nil {
 		out.SetErr(fmt.Errorf("script arguments: %w", err))
 		return out
 	}
@@ -195,9 +197,14 @@ var newline = []byte("\n")
 // Call makes ready a call of the script with keys and args, to be sent
 // later, with others, in one round trip (a Step of the scheduler).
 func (s *Script[A]) Call(keys []string, args A) (Call, error) {
-	b, err := json.Marshal(args)
-	if err != nil {
-		return Call{}, fmt.Errorf("script arguments: %w", err)
+	var b []byte
+	if a, ok := any(args).(Appender); ok {
+		b = a.AppendJSON(nil)
+	} else {
+		var err error
+		if b, err = json.Marshal(args); err != nil {
+			return Call{}, fmt.Errorf("script arguments: %w", err)
+		}
 	}
 	if len(b) < 2 || b[0] != '{' {
 		return Call{}, fmt.Errorf("script arguments: %s is not a JSON object", b)
