@@ -244,3 +244,56 @@ func TestAnnouncedBodyIsNotAllocatedAhead(t *testing.T) {
 		}
 	}
 }
+
+// The memory a long poll costs the server while it waits (nothing on its
+// way to its phone, on a running clock): its connection with net/http's
+// buffers, its handler's goroutine and net/http's background read, its
+// watch of the phone and its timeout. The client's side (a bare
+// connection) is counted in. A waiting websocket costs about a sixth of it
+// (TestPhoneSocketMemory).
+func TestLongPollMemory(t *testing.T) {
+	e := newEnv(t)
+	e.call("PUT", "/admin/v1/clock", `{"paused":false,"scale":1}`, 200, nil) // a paused clock answers nothing_on_its_way at once
+	// what the first ones cost the namespace weighs little among 1,000
+	n := 1000
+	if os.Getenv("SMSIM_TEST_SOCKETS") != "" {
+		n = socketsToMeasure(t)
+	}
+	addr := strings.TrimPrefix(e.url, "http://")
+	poll := func(i int) net.Conn {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "GET /phones/v1/137%08d/messages/next?timeout=1m HTTP/1.1\r\nHost: %s\r\n\r\n", i, addr)
+		return c
+	}
+	first := poll(n) // the namespace's feed and the first buffers exist
+	waitValue(t, e.reg, "smsim_long_polls", nil, 1)
+	heap0, stacks0 := memory()
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		conns[i] = poll(i)
+	}
+	waitValue(t, e.reg, "smsim_long_polls", nil, float64(n+1))
+	time.Sleep(100 * time.Millisecond) // the background reads reach their first read
+	heap1, stacks1 := memory()
+	if p := os.Getenv("SMSIM_TEST_HEAPPROFILE"); p != "" {
+		f, _ := os.Create(p)
+		pprof.WriteHeapProfile(f)
+		f.Close()
+	}
+	per := (heap1 + stacks1 - heap0 - stacks0) / uint64(n)
+	t.Logf("%d waiting long polls: %d bytes per poll (heap %d, stacks %d)", n, per, (heap1-heap0)/uint64(n), (stacks1-stacks0)/uint64(n))
+	for _, c := range append(conns, first) {
+		c.Close()
+	}
+	waitValue(t, e.reg, "smsim_long_polls", nil, 0)
+	// about 40 KB: 19 KB of stacks (the handler's goroutine, 16 KiB, and
+	// the background read's), 11 KB of net/http's buffers; 58 KB under the
+	// race detector, whose stacks are twice as large
+	const most = 64 << 10
+	if per > most {
+		t.Fatalf("a waiting long poll costs %d bytes, want at most %d", per, most)
+	}
+}
