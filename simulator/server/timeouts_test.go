@@ -17,11 +17,12 @@ import (
 // The HTTP server's deadlines: a request whose body dribbles in is cut off
 // at ReadTimeout, a kept-alive connection idle for IdleTimeout is closed,
 // and a handler that outlives ReadTimeout once its request is read — a
-// long poll, a body read in time — is not cut off by it.
+// long poll, a body read in time — is not cut off by it; nor is a long
+// poll's answer by WriteTimeout.
 func TestHTTPServerDeadlines(t *testing.T) {
 	e := newEnv(t)
 	hs := server.HTTPServer(e.srv.Routes(), slog.New(slog.DiscardHandler))
-	hs.ReadTimeout, hs.IdleTimeout = 300*time.Millisecond, 300*time.Millisecond
+	hs.ReadTimeout, hs.IdleTimeout, hs.WriteTimeout = 300*time.Millisecond, 300*time.Millisecond, 300*time.Millisecond
 	ts := httptest.NewUnstartedServer(hs.Handler)
 	ts.Config = hs
 	ts.Start()
@@ -56,9 +57,9 @@ func TestHTTPServerDeadlines(t *testing.T) {
 		t.Fatalf("an idle connection: %q after %s, want an answer, then the connection closed at the idle timeout", b, d)
 	}
 
-	// a long poll of a second, three read timeouts long, on a running
-	// clock (on a paused one with nothing on its way it answers at once):
-	// answered 204 when its own timeout passes, not cut off before
+	// a long poll of a second, three read (and write) timeouts long, on a
+	// running clock (on a paused one with nothing on its way it answers at
+	// once): answered 204 when its own timeout passes, not cut off before
 	e.call("PUT", "/admin/v1/clock", map[string]any{"paused": false}, http.StatusOK, nil)
 	start = time.Now()
 	resp, err := http.Get(ts.URL + "/phones/v1/13800000001/messages/next?timeout=1s")
