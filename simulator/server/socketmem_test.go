@@ -40,6 +40,23 @@ func memory() (heap, stacks uint64) {
 	return m.HeapAlloc, m.StackInuse
 }
 
+// settledMemory is memory once what the process let go of since settles:
+// a reading no lower than the one 50 ms before it (or the tenth). What an
+// earlier test left winding down (a store client's connections and their
+// buffers) is not let go of during the measure after it.
+func settledMemory() (heap, stacks uint64) {
+	heap, stacks = memory()
+	for range 10 {
+		time.Sleep(50 * time.Millisecond)
+		h, s := memory()
+		if h+s+64<<10 >= heap+stacks {
+			return h, s
+		}
+		heap, stacks = h, s
+	}
+	return heap, stacks
+}
+
 // rss answers the process's resident memory in bytes (Linux), or 0.
 func rss() uint64 {
 	b, err := os.ReadFile("/proc/self/status")
@@ -93,7 +110,7 @@ func TestEventSocketMemory(t *testing.T) {
 	addr := strings.TrimPrefix(e.url, "http://")
 	rawSocket(t, addr).Close() // the namespace's feed and the first buffers exist
 	waitFor(t, func() bool { return metricValue(t, e.reg, "smsim_websocket_connections") == 0 })
-	heap0, stacks0 := memory()
+	heap0, stacks0 := settledMemory()
 	rss0 := rss()
 	conns := make([]net.Conn, n)
 	for i := range conns {
@@ -103,15 +120,15 @@ func TestEventSocketMemory(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // the reader goroutines reach their first read
 	heap1, stacks1 := memory()
 	rss1 := rss()
-	used := heap1 + stacks1 - heap0 - stacks0
+	used := int64(heap1+stacks1) - int64(heap0+stacks0) // less than 0 when the process let go of more than the sockets took
 	if p := os.Getenv("SMSIM_TEST_HEAPPROFILE"); p != "" {
 		f, _ := os.Create(p)
 		pprof.WriteHeapProfile(f)
 		f.Close()
 	}
-	per := used / uint64(n)
+	per := used / int64(n)
 	t.Logf("%d stalled /ws/events sockets: %.1f MB, %d bytes per socket (heap %d, stacks %d); the process's resident memory grew %.1f MB",
-		n, float64(used)/1e6, per, (heap1-heap0)/uint64(n), (stacks1-stacks0)/uint64(n), (float64(rss1)-float64(rss0))/1e6)
+		n, float64(used)/1e6, per, (int64(heap1)-int64(heap0))/int64(n), (int64(stacks1)-int64(stacks0))/int64(n), (float64(rss1)-float64(rss0))/1e6)
 	for _, c := range conns {
 		c.Close()
 	}
@@ -135,7 +152,7 @@ func TestPhoneSocketMemory(t *testing.T) {
 	phone := func(i int) string { return fmt.Sprintf("/phones/v1/139%08d/ws", i) }
 	rawSocketTo(t, &net.Dialer{}, addr, phone(n)).Close() // the namespace's feed and the first buffers exist
 	waitFor(t, func() bool { return metricValue(t, e.reg, "smsim_websocket_connections") == 0 })
-	heap0, stacks0 := memory()
+	heap0, stacks0 := settledMemory()
 	conns := make([]net.Conn, n)
 	for i := range conns {
 		conns[i] = rawSocketTo(t, &net.Dialer{}, addr, phone(i))
@@ -143,8 +160,8 @@ func TestPhoneSocketMemory(t *testing.T) {
 	waitFor(t, func() bool { return metricValue(t, e.reg, "smsim_websocket_connections") == float64(n) })
 	time.Sleep(100 * time.Millisecond) // the reader goroutines reach their first read
 	heap1, stacks1 := memory()
-	per := (heap1 + stacks1 - heap0 - stacks0) / uint64(n)
-	t.Logf("%d phone sockets: %d bytes per socket (heap %d, stacks %d)", n, per, (heap1-heap0)/uint64(n), (stacks1-stacks0)/uint64(n))
+	per := (int64(heap1+stacks1) - int64(heap0+stacks0)) / int64(n)
+	t.Logf("%d phone sockets: %d bytes per socket (heap %d, stacks %d)", n, per, (int64(heap1)-int64(heap0))/int64(n), (int64(stacks1)-int64(stacks0))/int64(n))
 	for _, c := range conns {
 		c.Close()
 	}
@@ -270,7 +287,7 @@ func TestLongPollMemory(t *testing.T) {
 	}
 	first := poll(n) // the namespace's feed and the first buffers exist
 	waitValue(t, e.reg, "smsim_long_polls", nil, 1)
-	heap0, stacks0 := memory()
+	heap0, stacks0 := settledMemory()
 	conns := make([]net.Conn, n)
 	for i := range conns {
 		conns[i] = poll(i)
@@ -283,8 +300,8 @@ func TestLongPollMemory(t *testing.T) {
 		pprof.WriteHeapProfile(f)
 		f.Close()
 	}
-	per := (heap1 + stacks1 - heap0 - stacks0) / uint64(n)
-	t.Logf("%d waiting long polls: %d bytes per poll (heap %d, stacks %d)", n, per, (heap1-heap0)/uint64(n), (stacks1-stacks0)/uint64(n))
+	per := (int64(heap1+stacks1) - int64(heap0+stacks0)) / int64(n)
+	t.Logf("%d waiting long polls: %d bytes per poll (heap %d, stacks %d)", n, per, (int64(heap1)-int64(heap0))/int64(n), (int64(stacks1)-int64(stacks0))/int64(n))
 	for _, c := range append(conns, first) {
 		c.Close()
 	}
