@@ -51,6 +51,9 @@ func namespaceOf(r *http.Request) (string, error) {
 // (?status=a&status=b): the API declares no parameter a list, and reading
 // one of the values would act on what the client may not have meant.
 func queryOnce(r *http.Request) error {
+	if r.URL.RawQuery == "" {
+		return nil // most calls: no query to parse
+	}
 	q := r.URL.Query()
 	for _, k := range slices.Sorted(maps.Keys(q)) {
 		if n := len(q[k]); n > 1 {
