@@ -39,18 +39,10 @@ func pollsMeasure(ctx context.Context, bin string, storeArgs []string, n int) (s
 		return res, err
 	}
 	time.Sleep(time.Second)
-	rss0, _ := p.rss()
-	gor0, err := p.metric("go_goroutines")
+	before, err := readAtRest(p)
 	if err != nil {
 		return res, err
 	}
-	m0, err := p.metrics(memMetrics...)
-	if err != nil {
-		return res, err
-	}
-	c0, _ := p.cpu()
-	time.Sleep(pollsWindow)
-	c1, _ := p.cpu()
 
 	pctx, cancel := context.WithCancel(ctx)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n}}
@@ -84,18 +76,10 @@ func pollsMeasure(ctx context.Context, bin string, storeArgs []string, n int) (s
 		return res, err
 	}
 	time.Sleep(2 * time.Second) // what the requests started settles
-	rss1, _ := p.rss()
-	gor1, err := p.metric("go_goroutines")
+	waiting, err := readAtRest(p)
 	if err != nil {
 		return res, err
 	}
-	m1, err := p.metrics(memMetrics...)
-	if err != nil {
-		return res, err
-	}
-	c2, _ := p.cpu()
-	time.Sleep(pollsWindow)
-	c3, _ := p.cpu()
 	beside, err := p.getP50(ctx, 2000)
 	if err != nil {
 		return res, err
@@ -105,15 +89,41 @@ func pollsMeasure(ctx context.Context, bin string, storeArgs []string, n int) (s
 		return res, err
 	default:
 	}
-	res.set("rss_mb", float64(rss1)/(1<<20))
-	res.set("kib_per_poll", float64(rss1-rss0)/float64(n)/1024)
-	res.set("stack_kib_per_poll", (m1[memMetrics[0]]-m0[memMetrics[0]])/float64(n)/1024)
-	res.set("heap_kib_per_poll", (m1[memMetrics[1]]-m0[memMetrics[1]])/float64(n)/1024)
-	res.set("goroutines_per_poll", (gor1-gor0)/float64(n))
-	res.set("cpu_percent_before", 100*float64(c1-c0)/float64(pollsWindow))
-	res.set("cpu_percent_waiting", 100*float64(c3-c2)/float64(pollsWindow))
+	perPoll := func(a, b float64) float64 { return (b - a) / float64(n) }
+	res.set("rss_mb", waiting.rss/(1<<20))
+	res.set("kib_per_poll", perPoll(before.rss, waiting.rss)/1024)
+	res.set("stack_kib_per_poll", perPoll(before.mem[memMetrics[0]], waiting.mem[memMetrics[0]])/1024)
+	res.set("heap_kib_per_poll", perPoll(before.mem[memMetrics[1]], waiting.mem[memMetrics[1]])/1024)
+	res.set("goroutines_per_poll", perPoll(before.goroutines, waiting.goroutines))
+	res.set("cpu_percent_before", before.cpuPercent)
+	res.set("cpu_percent_waiting", waiting.cpuPercent)
 	res.set("fresh_get_p50_ms", float64(fresh.Microseconds())/1000)
 	res.set("get_p50_ms", float64(beside.Microseconds())/1000)
 	res.set("get_p50_vs_fresh", float64(beside)/float64(fresh))
 	return res, nil
+}
+
+// atRest is what pollsMeasure reads of the process at a moment: its RSS,
+// goroutines, heap and stacks, and the CPU it burns over pollsWindow after.
+type atRest struct {
+	rss, goroutines, cpuPercent float64
+	mem                         map[string]float64 // memMetrics
+}
+
+func readAtRest(p *proc) (atRest, error) {
+	var r atRest
+	rss, _ := p.rss()
+	r.rss = float64(rss)
+	var err error
+	if r.goroutines, err = p.metric("go_goroutines"); err != nil {
+		return r, err
+	}
+	if r.mem, err = p.metrics(memMetrics...); err != nil {
+		return r, err
+	}
+	c0, _ := p.cpu()
+	time.Sleep(pollsWindow)
+	c1, _ := p.cpu()
+	r.cpuPercent = 100 * float64(c1-c0) / float64(pollsWindow)
+	return r, nil
 }
