@@ -165,6 +165,26 @@ func TestPhoneSocketDropsTheSlow(t *testing.T) {
 	}
 }
 
+// dialPinged opens a websocket that answers each ping the server sends
+// (once something reads it) and tells of it on pings, unless pings is full.
+// The test's end closes it.
+func dialPinged(t *testing.T, url string, pings chan<- struct{}) *websocket.Conn {
+	t.Helper()
+	c, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetPingHandler(func(data string) error {
+		select {
+		case pings <- struct{}{}:
+		default:
+		}
+		return c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
+	return c
+}
+
 // The server pings every socket; a client that answers (gorilla's client
 // does, while it reads) stays, and one that reads nothing, and so answers
 // no ping, is closed once 10/9 of the ping period passed without a pong.
@@ -175,15 +195,7 @@ func TestSocketsArePingedAndTheSilentDropped(t *testing.T) {
 	pings := make(chan struct{}, 100)
 	var live []*websocket.Conn
 	for _, path := range []string{"/ws/events", "/phones/v1/13800000411/ws"} {
-		c, _, err := websocket.DefaultDialer.Dial(ws+path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetPingHandler(func(data string) error {
-			pings <- struct{}{}
-			return c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
-		})
+		c := dialPinged(t, ws+path, pings)
 		go func() { // reads, and so answers pings, until the test closes it
 			for {
 				if _, _, err := c.NextReader(); err != nil {
@@ -296,19 +308,7 @@ func TestWaitingSocketsHoldNoDeadline(t *testing.T) {
 	pinged := make(chan struct{}, 100)
 	var socks []*websocket.Conn
 	for _, path := range []string{"/phones/v1/13800000411/ws", "/ws/events"} {
-		c, _, err := websocket.DefaultDialer.Dial(ws+path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetPingHandler(func(data string) error {
-			select {
-			case pinged <- struct{}{}:
-			default:
-			}
-			return c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
-		})
-		socks = append(socks, c)
+		socks = append(socks, dialPinged(t, ws+path, pinged))
 	}
 	type frame struct {
 		sock int // of socks
