@@ -673,3 +673,33 @@ func TestAListenWaitsOnWhileTheReaderIsBusy(t *testing.T) {
 		t.Fatalf("a listen the store said nothing to: %v, want %q", err, want)
 	}
 }
+
+// TestLiveRecordReadsTheFourLines holds liveRecord to the form the
+// prelude's emit publishes: id, at, kind and data, a line each; the data
+// is the rest of the payload, "{}" when empty; a payload of fewer lines,
+// or a time that is no integer, is refused with what is wrong.
+func TestLiveRecordReadsTheFourLines(t *testing.T) {
+	r, err := liveRecord("1777593600000-3\n1777593600123\nsms.delivered\n{\"id\":\"m_1\"}", "ns1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Record{ID: "1777593600000-3", At: time.UnixMilli(1777593600123).UTC(), Kind: "sms.delivered", Namespace: "ns1",
+		Data: []byte(`{"id":"m_1"}`)}
+	if r.ID != want.ID || !r.At.Equal(want.At) || r.At.Location() != time.UTC || r.Kind != want.Kind || r.Namespace != want.Namespace ||
+		string(r.Data) != string(want.Data) || cap(r.Data) != len(r.Data) {
+		t.Errorf("liveRecord = %+v (data %s, cap %d), want %+v", r, r.Data, cap(r.Data), want)
+	}
+	if r, err := liveRecord("1-0\n5\nreset\n", "ns1"); err != nil || string(r.Data) != "{}" {
+		t.Errorf("empty data: %s, %v; want {}", r.Data, err)
+	}
+	for payload, wantErr := range map[string]string{
+		"1-0":                  "1 fields, want 4",
+		"1-0\n5":               "2 fields, want 4",
+		"1-0\n5\nreset":        "3 fields, want 4",
+		"1-0\nsoon\nreset\n{}": `at: strconv.ParseInt: parsing "soon": invalid syntax`,
+	} {
+		if _, err := liveRecord(payload, "ns1"); err == nil || err.Error() != wantErr {
+			t.Errorf("liveRecord(%q) = %v, want %s", payload, err, wantErr)
+		}
+	}
+}
