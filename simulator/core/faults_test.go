@@ -2,6 +2,8 @@ package core_test
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -257,4 +259,117 @@ func TestFaultsNullSenderDelayIsNoEntry(t *testing.T) {
 	if want := `sender_delays: "miit!" is neither a sender number (1 to 21 digits) nor "miit"`; err == nil || err.Error() != want {
 		t.Fatalf("a null entry of a sender that is none: %v, want %q", err, want)
 	}
+}
+
+// staleProbe answers "fresh" when the clock and the profile are still as
+// args.expect read them, and refuses as stale else: the prelude's check.
+var staleProbe = core.NewScript[struct {
+	Expect core.Expect `json:"expect"`
+}](`if stale(KEYS[1], KEYS[2]) then return STALE end
+return 'fresh'
+`)
+
+// The profile is stored after the SHA-1 of its JSON, which is what the
+// scripts' stale check reads, and what a snapshot expects: a change of the
+// profile, put or patched, makes an older expect stale, and the newer one
+// fresh. A profile stored by an older version, its JSON alone, still reads
+// and checks (hashed where it is checked), and is patched into the new
+// form; with none stored, the check expects none.
+func TestTheStaleCheckReadsTheProfilesStoredSHA(t *testing.T) {
+	srv := testkit.StartRedis(t)
+	rdb := srv.Client(t)
+	ctx := context.Background()
+	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
+	c := core.NewClock(rdb, ks, core.ClockStart{At: start}, nil)
+	if err := c.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fs := core.NewFaultStore(rdb, ks)
+	state := core.NewState(c, fs, core.Limits{})
+	keys := []string{ks.Clock(), ks.Faults()}
+	snapshot := func() core.Snapshot {
+		t.Helper()
+		state.Forget()
+		snap, err := state.Snapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return snap
+	}
+	check := func(e core.Expect, wantFresh bool) {
+		t.Helper()
+		got, err := staleProbe.Run(ctx, rdb, keys, struct {
+			Expect core.Expect `json:"expect"`
+		}{e}).Text()
+		switch {
+		case wantFresh && (err != nil || got != "fresh"):
+			t.Errorf("expect %+v: %q, %v; want fresh", e, got, err)
+		case !wantFresh && !core.Stale(err):
+			t.Errorf("expect %+v: %q, %v; want it refused as stale", e, got, err)
+		}
+	}
+	sha1hex := func(b []byte) string {
+		h := sha1.Sum(b)
+		return hex.EncodeToString(h[:])
+	}
+
+	none := snapshot()
+	if none.Expect.Faults != "" {
+		t.Errorf("no profile stored: expect %q, want none", none.Expect.Faults)
+	}
+	check(none.Expect, true)
+
+	if _, _, err := fs.Put(ctx, []byte(`{"drop_rate": 0.25}`)); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := rdb.Get(ctx, ks.Faults()).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) < 41 || string(raw[:40]) != sha1hex(raw[40:]) || raw[40] != '{' {
+		t.Fatalf("stored profile %.60q…, want the SHA-1 of its JSON, then the JSON", raw)
+	}
+	put := snapshot()
+	if put.Expect.Faults != string(raw[:40]) || put.Faults.DropRate != 0.25 {
+		t.Errorf("after a put: expect %q, drop_rate %v; want %q, 0.25", put.Expect.Faults, put.Faults.DropRate, raw[:40])
+	}
+	check(none.Expect, false)
+	check(put.Expect, true)
+
+	if _, _, err := core.NewFaultStore(srv.Client(t), ks).Patch(ctx, []byte(`{"drop_rate": 0.5}`)); err != nil {
+		t.Fatal(err)
+	}
+	patched := snapshot()
+	if patched.Faults.DropRate != 0.5 || patched.Expect.Faults == put.Expect.Faults {
+		t.Errorf("after a patch: drop_rate %v, expect %q; want 0.5, another than %q", patched.Faults.DropRate, patched.Expect.Faults, put.Expect.Faults)
+	}
+	check(put.Expect, false)
+	check(patched.Expect, true)
+
+	// as an older version stored it: the JSON alone
+	legacyJSON := []byte(`{"drop_rate":0.75}`)
+	if err := rdb.Set(ctx, ks.Faults(), legacyJSON, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	legacy := snapshot()
+	if legacy.Faults.DropRate != 0.75 || legacy.Expect.Faults != sha1hex(legacyJSON) {
+		t.Errorf("a profile stored whole: drop_rate %v, expect %q; want 0.75, %q", legacy.Faults.DropRate, legacy.Expect.Faults, sha1hex(legacyJSON))
+	}
+	check(patched.Expect, false)
+	check(legacy.Expect, true)
+	f, old, err := fs.Patch(ctx, []byte(`{"spam_block_rate": 0.1}`))
+	if err != nil || old.DropRate != 0.75 || f.DropRate != 0.75 || f.SpamBlockRate != 0.1 {
+		t.Fatalf("a patch of a profile stored whole: %+v from %+v (%v)", f, old, err)
+	}
+	if raw, _ := rdb.Get(ctx, ks.Faults()).Bytes(); len(raw) < 41 || string(raw[:40]) != sha1hex(raw[40:]) {
+		t.Errorf("patched, the profile is stored %.60q…, want after its SHA-1", raw)
+	}
+	check(legacy.Expect, false)
+	check(snapshot().Expect, true)
+
+	if err := rdb.Del(ctx, ks.Faults()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	check(legacy.Expect, false)
+	check(snapshot().Expect, true)
 }

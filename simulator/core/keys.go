@@ -58,7 +58,7 @@ var (
 			"`advanced:<key>`, the answers of the latest 64 keyed advances, whose keys `advanced_keys` lists, oldest first",
 		Lifetime: "long-lived; a reset sets it again to its start value"}
 	keyFaults = KeyDef{Name: "faults", Type: "string", LongLived: true,
-		Writer:   "core.FaultStore (SET, faults_patch.lua): the fault profile, JSON",
+		Writer:   "core.FaultStore (SET, faults_patch.lua): the fault profile: the SHA-1 of its JSON (40 hex digits), which the scripts' stale check reads alone (GETRANGE), then the JSON; a store written before holds the JSON alone, which the check hashes",
 		Lifetime: "long-lived (absent: the default profile)"}
 	keyEvents = KeyDef{Name: "events", Type: "stream", LongLived: true,
 		Writer:   "core.EventLog and every script that emits (the prelude's emit): fields `at` (simulated ms), `kind`, `data` (JSON); the webhooks read it through the consumer group `webhooks`",

@@ -198,7 +198,7 @@ end
 -- stale tells whether the clock (clock_key) or the fault profile
 -- (faults_key) changed since the caller read them: args.expect is what it
 -- read (core.Expect: the clock's anchor as stored, the SHA-1 of the stored
--- profile; '' each for what was not stored). A script that computed with
+-- profile, which is stored before it; '' each for what was not stored). A script that computed with
 -- them begins with
 --   if stale(clock_key, faults_key) then return STALE end
 -- and its caller reads them afresh and tries again (core.Stale).
@@ -219,9 +219,10 @@ local function stale(clock_key, faults_key)
   if (c[1] or '') ~= e.sim or (c[2] or '') ~= e.real or (c[3] or '') ~= e.scale or (c[4] or '') ~= e.paused then
     return true
   end
-  local f = redis.call('GET', faults_key)
-  local h = ''
-  if f then h = redis.sha1hex(f) end
+  -- the profile is stored after its SHA-1 (core.FaultStore), which is all
+  -- that is read; one stored whole by an older version is hashed here
+  local h = redis.call('GETRANGE', faults_key, 0, 39)
+  if string.sub(h, 1, 1) == '{' then h = redis.sha1hex(redis.call('GET', faults_key)) end
   if h ~= e.faults then return true end
   fresh = e
   return false

@@ -2,8 +2,6 @@ package core
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -151,8 +149,7 @@ func (s *State) Snapshot(ctx context.Context) (Snapshot, error) {
 		if snap.Faults, err = s.faults.decode(raw); err != nil {
 			return Snapshot{}, err
 		}
-		h := sha1.Sum(raw)
-		snap.Expect.Faults = hex.EncodeToString(h[:])
+		snap.Expect.Faults, _ = splitStored(raw)
 	}
 	s.mu.Lock()
 	if s.gen == gen {
