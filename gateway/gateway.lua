@@ -43,21 +43,15 @@ local function gw_stale_reply(phone)
   return {err = 'STALE phone ' .. phone}
 end
 
--- gw_hset writes the fields of t (values by name) to the hash key, in one
--- HSET.
-local function gw_hset(key, t)
-  local kv = {}
-  for f, v in pairs(t) do
-    kv[#kv + 1] = f
-    kv[#kv + 1] = v
-  end
-  redis.call('HSET', key, unpack(kv))
-end
-
--- gw_queued answers the fields of the planned message out, queued.
-local function gw_queued(out)
-  return {id = out.id, phone = out.phone, sender = out.sender, body = out.body, code = out.code, status = 'queued',
-    sent_at = int(out.sent_at), trail = out.trail, fate = '', step = '', duplicate_of = out.duplicate_of}
+-- gw_fields answers the fields of the planned message out, with its status
+-- and its trail, as HSET takes them (field, value, field, value…): a list
+-- made in one step, which costs Redis's Lua less than a table of the fields
+-- by name turned into one (about 5% of the instructions of a message sent
+-- and delivered at once).
+local function gw_fields(out, status, trail)
+  return {'id', out.id, 'phone', out.phone, 'sender', out.sender, 'body', out.body, 'code', out.code,
+    'status', status, 'sent_at', int(out.sent_at), 'trail', trail, 'fate', '', 'step', '',
+    'duplicate_of', out.duplicate_of}
 end
 
 -- gw_deliver delivers the queued message msg_key to its folder (folder_key)
@@ -87,10 +81,16 @@ local function gw_deliver(G, msg_key, folder_key, d, travel_key, failed_key, sen
   if folder == 'inbox' and d.inbox_limit > 0 and redis.call('ZCARD', folder_key) >= d.inbox_limit then
     status, folder, reason, trail = 'failed', '', 'inbox_full', d.trail_if_full
   end
-  local w = {}
-  if sent then w = gw_queued(sent) end
-  w.status, w.trail = status, trail
-  if reason ~= '' then w.reason = reason end
+  local w -- the fields written, as HSET takes them
+  if sent then
+    w = gw_fields(sent, status, trail)
+  else
+    w = {'status', status, 'trail', trail}
+  end
+  if reason ~= '' then
+    local n = #w
+    w[n + 1], w[n + 2] = 'reason', reason
+  end
   local seq, delivered = '', ''
   if folder ~= '' then
     seq = int(redis.call('HINCRBY', G.seq, 'delivery', 1))
@@ -103,9 +103,10 @@ local function gw_deliver(G, msg_key, folder_key, d, travel_key, failed_key, sen
       retire(folder_key)
       gw_retired[folder_key] = true
     end
-    w.folder, w.delivered_at, w.seq = folder, delivered, seq
+    local n = #w
+    w[n + 1], w[n + 2], w[n + 3], w[n + 4], w[n + 5], w[n + 6] = 'folder', folder, 'delivered_at', delivered, 'seq', seq
   end
-  gw_hset(msg_key, w)
+  redis.call('HSET', msg_key, unpack(w))
   if sent and BOUNDS.retain <= 0 then
     keep_new(msg_key) -- no retention: it lives as it would have queued
   else
@@ -146,7 +147,7 @@ local function gw_send(G, out)
   emit(G.events, out.sent_at, KIND.sms_sent, {id = out.id, phone = out.phone, sender = out.sender, body = out.body,
     code = out.code, status = 'queued', sent_at_ms = int(out.sent_at), due_ms = int(out.due), duplicate_of = out.duplicate_of})
   if out.deliver then return gw_deliver(G, msg_key, KEYS[out.k.folder], out.deliver, KEYS[out.k.travelling], KEYS[out.k.failed], out) end
-  gw_hset(msg_key, gw_queued(out))
+  redis.call('HSET', msg_key, unpack(gw_fields(out, 'queued', out.trail)))
   keep_new(msg_key)
   redis.call('ZADD', KEYS[out.k.travelling], redis.call('HINCRBY', G.seq, 'travel', 1), out.id)
   keep(KEYS[out.k.travelling])
