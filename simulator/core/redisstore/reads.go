@@ -4,6 +4,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strconv"
 	"time"
 	"unsafe"
 
@@ -11,8 +12,10 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// The reads smsim's scripts make most — GET, HGET, HMGET, HGETALL, EXISTS,
-// SMEMBERS, ZCARD, LLEN and ZRANGEBYSCORE (ranges.go) — are answered from
+// The reads smsim's scripts make most — GET, GETRANGE (from a first
+// character, as the stale check reads the fault profile's SHA-1), HGET,
+// HMGET, HGETALL, EXISTS, SMEMBERS, ZCARD, LLEN and ZRANGEBYSCORE
+// (ranges.go) — are answered from
 // miniredis's data, as miniredis answers them, instead of miniredis
 // writing its reply for the call to read back. A validation's HGETALL of its order was a tenth of
 // what the embedded store spent on it: miniredis writes each field of a
@@ -135,6 +138,18 @@ func (s *scripting) read(l *lua.LState, args []string) (lua.LValue, bool) {
 			return lua.LFalse, true
 		}
 		return lua.LString(v), true
+	case cmd == "GETRANGE" && len(a) == 3 && typed(a[0], "string"):
+		start, err1 := strconv.Atoi(a[1])
+		end, err2 := strconv.Atoi(a[2])
+		if err1 != nil || err2 != nil || start < 0 || end < 0 {
+			return nil, false // an error, or counted from the end: as miniredis counts
+		}
+		v := mapAt[map[string]string](s.db, layout.strings)[a[0]] // "" for none
+		from, to := min(start, len(v)), min(end, len(v)-1)+1
+		if to < from {
+			return lua.LString(""), true
+		}
+		return lua.LString(v[from:to]), true
 	case cmd == "HGET" && len(a) == 2 && typed(a[0], "hash"):
 		v, ok := mapAt[hashMaps](s.db, layout.hashes)[a[0]][a[1]]
 		if !ok {

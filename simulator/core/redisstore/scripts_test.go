@@ -523,6 +523,7 @@ func TestScriptReadsAreAnsweredFromTheData(t *testing.T) {
 	c, mem := memoryClient(t, 2)
 	p := c.Pipeline()
 	p.Set(ctx, "str", "v", 0)
+	p.Set(ctx, "long", "0123456789", 0)
 	p.HSet(ctx, "h", "b", "2", "a", "1")
 	p.SAdd(ctx, "set", "y", "x")
 	p.ZAdd(ctx, "z", redis.Z{Score: 1, Member: "m"})
@@ -532,7 +533,9 @@ func TestScriptReadsAreAnsweredFromTheData(t *testing.T) {
 	}
 	script := redis.NewScript(`return {redis.call('GET', 'str'), redis.call('HGET', 'h', 'a'), redis.call('HMGET', 'h', 'b', 'c'),
 		redis.call('HGETALL', 'h'), redis.call('EXISTS', 'h', 'nothing', 'str'), redis.call('SMEMBERS', 'set'), redis.call('ZCARD', 'z'),
-		redis.call('LLEN', 'l'), redis.pcall('GET', 'h')['err'], redis.call('HSET', 'h', 'c', '3'), redis.call('HGET', 'h', 'c')}`)
+		redis.call('LLEN', 'l'), redis.pcall('GET', 'h')['err'], redis.call('HSET', 'h', 'c', '3'), redis.call('HGET', 'h', 'c'),
+		redis.call('GETRANGE', 'long', 0, 3), redis.call('GETRANGE', 'long', 2, 99), redis.call('GETRANGE', 'long', 5, 2),
+		redis.call('GETRANGE', 'long', 9, 12), redis.call('GETRANGE', 'nothing', 0, 39), redis.call('GETRANGE', 'long', -3, -1)}`)
 	if err := script.Load(ctx, c).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -541,12 +544,13 @@ func TestScriptReadsAreAnsweredFromTheData(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []any{"v", "1", []any{"2", nil}, []any{"a", "1", "b", "2"}, int64(2), []any{"x", "y"}, int64(1), int64(3),
-		"WRONGTYPE Operation against a key holding the wrong kind of value", int64(1), "3"}
+		"WRONGTYPE Operation against a key holding the wrong kind of value", int64(1), "3",
+		"0123", "23456789", "", "9", "", "789"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("the script answers %v, want %v", got, want)
 	}
-	if n := mem.scripts.reads.Load(); n != 9 {
-		t.Errorf("%d of the script's reads were answered from the data, want 9 (all but the GET of a hash)", n)
+	if n := mem.scripts.reads.Load(); n != 14 {
+		t.Errorf("%d of the script's reads were answered from the data, want 14 (all but the GET of a hash and the GETRANGE from the end)", n)
 	}
 }
 
