@@ -616,14 +616,28 @@ func storedFaults(b []byte) string {
 	return hex.EncodeToString(h[:]) + string(b)
 }
 
-// splitStored answers the SHA-1 (hex) and the JSON of the stored profile
-// raw, in either form.
-func splitStored(raw []byte) (sha string, body []byte) {
-	if len(raw) > storedSHALen && raw[0] != '{' && isLowerHex(raw[:storedSHALen]) {
-		return string(raw[:storedSHALen]), raw[storedSHALen:]
+// storedJSON answers the JSON of the stored profile raw, in either form.
+func storedJSON(raw []byte) []byte {
+	if hasStoredSHA(raw) {
+		return raw[storedSHALen:]
+	}
+	return raw
+}
+
+// storedSHA answers the SHA-1 (hex) of the JSON of the stored profile raw,
+// in either form: read where it is stored, computed where it is not.
+func storedSHA(raw []byte) string {
+	if hasStoredSHA(raw) {
+		return string(raw[:storedSHALen])
 	}
 	h := sha1.Sum(raw)
-	return hex.EncodeToString(h[:]), raw
+	return hex.EncodeToString(h[:])
+}
+
+// hasStoredSHA tells whether raw begins with its JSON's SHA-1: a profile
+// stored by an older version begins with "{".
+func hasStoredSHA(raw []byte) bool {
+	return len(raw) > storedSHALen && raw[0] != '{' && isLowerHex(raw[:storedSHALen])
 }
 
 func isLowerHex(b []byte) bool {
@@ -665,7 +679,7 @@ func (s *FaultStore) Of(cmd *redis.StringCmd) (Faults, error) {
 }
 
 func (s *FaultStore) decode(b []byte) (Faults, error) {
-	_, b = splitStored(b)
+	b = storedJSON(b)
 	f, err := ParseFaults(b)
 	if err != nil {
 		return Faults{}, fmt.Errorf("stored fault profile: %w", err)
@@ -778,7 +792,7 @@ func decodePatch(body []byte) (map[string]any, error) {
 // raw ("": none, the start value) and reads the result: the delays p gives
 // are read against the stored ones (readDelay), not merged with them.
 func applyPatch(raw string, p map[string]any) (Faults, error) {
-	_, cur := splitStored([]byte(raw))
+	cur := storedJSON([]byte(raw))
 	if raw == "" {
 		cur = mustJSON(DefaultFaults())
 	}

@@ -149,7 +149,7 @@ func (s *State) Snapshot(ctx context.Context) (Snapshot, error) {
 		if snap.Faults, err = s.faults.decode(raw); err != nil {
 			return Snapshot{}, err
 		}
-		snap.Expect.Faults, _ = splitStored(raw)
+		snap.Expect.Faults = storedSHA(raw)
 	}
 	s.mu.Lock()
 	if s.gen == gen {
