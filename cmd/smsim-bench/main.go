@@ -394,10 +394,7 @@ func (smp *sample) run(ctx context.Context, c config, d time.Duration, op func(c
 			for n := 0; ctx.Err() == nil; n++ {
 				t0 := time.Now()
 				if err := op(ctx, w, n); err != nil {
-					// a call cut off by the measure's end (its deadline may
-					// fail a read a moment before the context says so) is
-					// not an error
-					if ctx.Err() == nil && time.Since(start) < d && !errors.Is(err, errCutOff) {
+					if !cutOff(ctx, err) {
 						firstEr.CompareAndSwap(nil, err)
 						cancel()
 					}
@@ -418,6 +415,18 @@ func (smp *sample) run(ctx context.Context, c config, d time.Duration, op func(c
 		return err
 	}
 	return nil
+}
+
+// cutOff reports whether a call's error err is the measure's end (ctx's)
+// cutting the call short rather than a failure: a connection's deadline,
+// the context's, can fail a read or a write once the deadline has passed
+// but before the context's timer says it is done.
+func cutOff(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || errors.Is(err, errCutOff) {
+		return true
+	}
+	end, ok := ctx.Deadline()
+	return ok && !time.Now().Before(end)
 }
 
 // result answers the rate and latencies of the calls in smp.
