@@ -482,7 +482,7 @@ func phonesMeasure(ctx context.Context, bin string, storeArgs []string, rdb redi
 	lmu.Lock()
 	got := slices.Clone(lats)
 	if trace != "" {
-		if err := writeTrace(trace, sentAt, lats); err != nil {
+		if err := writeTrace(trace, from, sentAt, lats); err != nil {
 			lmu.Unlock()
 			return res, err
 		}
@@ -600,9 +600,12 @@ func driverGCs() uint32 {
 }
 
 // writeTrace writes to file a line for each delivery: when it was sent,
-// in ms from the measure's start, and its latency in µs.
-func writeTrace(file string, sentAt, lats []time.Duration) error {
+// in ms from the measure's start (from, whose Unix time in ms the first
+// line gives, to set the trace beside what else was recorded meanwhile),
+// and its latency in µs.
+func writeTrace(file string, from time.Time, sentAt, lats []time.Duration) error {
 	var b strings.Builder
+	fmt.Fprintf(&b, "# start_unix_ms %d\n", from.UnixMilli())
 	b.WriteString("# sent_ms latency_us\n")
 	for i, l := range lats {
 		fmt.Fprintf(&b, "%d %d\n", sentAt[i].Milliseconds(), l.Microseconds())
