@@ -5,6 +5,9 @@
 //     here);
 //   - a bare Redis round trip (PING) on each store;
 //   - the validation endpoint (POST /miit/v1/validations), on each store;
+//   - the bare handler with the validation's own script call inside, as
+//     smsim sends it (ceiling.go): the validation endpoint without smsim's
+//     Go, its ceiling;
 //   - complete single-person flows with every lag zero — submit, the code on
 //     the phone through the long poll, validate — on each store.
 //
@@ -199,7 +202,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "smsim-bench: %s: %v\n", store, err)
 			return 1
 		}
-		ok := add(bareRedis(ctx, c, st)) && add(bareScript(ctx, c, st)) && add(validation(ctx, c, st)) && add(flows(ctx, c, st))
+		ok := add(bareRedis(ctx, c, st)) && add(bareScript(ctx, c, st)) && add(validation(ctx, c, st)) && add(validationScript(ctx, c, st)) && add(flows(ctx, c, st))
 		st.close()
 		if !ok {
 			return 1
@@ -685,7 +688,7 @@ func bareScript(ctx context.Context, c config, s *store) (result, error) {
 // an order, with certificate characters that match no one (not_found, the
 // order untouched: every call does the same work).
 func validation(ctx context.Context, c config, s *store) (result, error) {
-	const phone = "13700000001"
+	const phone = validationPhone
 	if _, err := s.api.Submit(ctx, client.SubmitRequest{Type: "first_filing", Variant: "app",
 		EntityLeader: &client.Person{Name: "Li Lei", Phone: phone, CertificateNumber: "110101199003071234"}}); err != nil {
 		return result{Measure: "validation endpoint", Store: s.name}, err
@@ -697,6 +700,9 @@ func validation(ctx context.Context, c config, s *store) (result, error) {
 		return post(ctx, s.hs.URL+"/miit/v1/validations", body)
 	})
 }
+
+// validationPhone is the number of the validation endpoint's measure.
+const validationPhone = "13700000001"
 
 // errCutOff is what a measure's call answers when the measure's end cut
 // it short: not an error of the server.
@@ -734,7 +740,7 @@ func flows(ctx context.Context, c config, s *store) (result, error) {
 func report(w io.Writer, c config, rs []result, scale []scaleResult) {
 	var ratio func(measure, store, base, baseStore string) float64
 	ratio = func(measure, store, base, baseStore string) float64 {
-		if base == "bare + Redis script" {
+		if base == "bare + Redis script" || base == "bare + validation script" {
 			// both measured in turns with the bare handler: the ratio of
 			// their ratios to it
 			if d := ratio(base, baseStore, "bare net/http JSON", ""); d > 0 {
@@ -779,7 +785,9 @@ func report(w io.Writer, c config, rs []result, scale []scaleResult) {
 					ratio(r.Measure, r.Store, "bare net/http JSON", "")})
 				out.Ratios = append(out.Ratios, ratioJSON{r.Measure + " (" + r.Store + ")", "bare + Redis script (" + r.Store + ")",
 					ratio(r.Measure, r.Store, "bare + Redis script", r.Store)})
-			case "bare + Redis script":
+				out.Ratios = append(out.Ratios, ratioJSON{r.Measure + " (" + r.Store + ")", "bare + validation script (" + r.Store + ")",
+					ratio(r.Measure, r.Store, "bare + validation script", r.Store)})
+			case "bare + Redis script", "bare + validation script":
 				out.Ratios = append(out.Ratios, ratioJSON{r.Measure + " (" + r.Store + ")", "bare net/http JSON",
 					ratio(r.Measure, r.Store, "bare net/http JSON", "")})
 			}
@@ -805,7 +813,10 @@ func report(w io.Writer, c config, rs []result, scale []scaleResult) {
 			if q := ratio(r.Measure, r.Store, "bare + Redis script", r.Store); q > 0 {
 				note += fmt.Sprintf("; %.2f× bare + Redis script", q)
 			}
-		case "bare + Redis script":
+			if q := ratio(r.Measure, r.Store, "bare + validation script", r.Store); q > 0 {
+				note += fmt.Sprintf("; %.2f× bare + validation script", q)
+			}
+		case "bare + Redis script", "bare + validation script":
 			note = fmt.Sprintf("%.3f× bare net/http JSON (%.0f/s, in turns with it)", ratio(r.Measure, r.Store, "bare net/http JSON", ""), r.BarePerSecond)
 		case "complete flow":
 			note = fmt.Sprintf("%.3f× the store's round trips", ratio(r.Measure, r.Store, "bare Redis round trip", r.Store))
