@@ -78,6 +78,9 @@ import (
 )
 
 func main() {
+	if os.Getenv(bareServerEnv) != "" {
+		os.Exit(bareServe(os.Args[1:]))
+	}
 	if p := os.Getenv("SMSIM_BENCH_CPUPROFILE"); p != "" {
 		f, _ := os.Create(p)
 		pprof.StartCPUProfile(f)
@@ -108,6 +111,8 @@ type config struct {
 
 	scaleOnly   bool   // only the scale measures
 	phonesTrace string // with phones: a file for each delivery's time and latency
+	phonesBare  bool   // with phones: the bare phone server measured too
+	bareWork    int    // with phonesBare: cjson.encode calls added to each of its deliveries
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -138,6 +143,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.stalled, "stalled", 0, "also measure that many sockets of /ws/events that never read: what each costs, how soon they are dropped, and other clients' p50 beside them (the smsim binary in a process of its own)")
 	fs.IntVar(&c.polls, "polls", 0, "also measure that many long polls waiting at once: what each costs, the CPU while they wait, and a GET's p50 beside them (the smsim binary in a process of its own)")
 	fs.BoolVar(&c.scaleOnly, "scale-only", false, "run only the scale measures asked for (--namespaces, --phones, --stalled, --polls, --soak), not the bare handler's and each store's")
+	fs.BoolVar(&c.phonesBare, "phones-bare", false, "with --phones on a real Redis, measure the bare phone server too, after smsim: the least a gateway that keeps its messages in Redis and pushes them to websockets does (a script call that stores and publishes, a subscriber, a writer a socket), the ceiling of smsim's deliveries on the machine")
+	fs.IntVar(&c.bareWork, "phones-bare-work", 0, "with --phones-bare, this many calls of cjson.encode added to the bare server's script, to weigh each delivery on Redis: what a delivery may cost Redis before the tail grows past a bound")
 	fs.StringVar(&c.phonesTrace, "phones-trace", "", "with --phones, write to this file a line for each delivery measured: when it was sent (ms from the measure's start) and its latency (µs), to see when the slow ones came")
 	fs.StringVar(&c.smsim, "smsim", "", "the smsim binary the scale measures run (default: built from ./cmd/smsim)")
 	fs.IntVar(&c.gcHeadroom, "gc-headroom", gcheadroom.DefaultMiB, "MiB this process's heap may grow by between two garbage collections, at least, as smsim's does by default (its smsim runs in it, and it drives the others): 0, as GOGC says")
@@ -162,6 +169,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if c.phonesTrace != "" && c.phones == 0 {
 		fmt.Fprintln(stderr, "smsim-bench: --phones-trace needs --phones")
+		return 2
+	}
+	if c.bareWork < 0 || c.bareWork > 0 && !c.phonesBare {
+		fmt.Fprintln(stderr, "smsim-bench: --phones-bare-work: at least 0, and with --phones-bare")
+		return 2
+	}
+	if c.phonesBare && (c.phones == 0 || c.redisURL == "") {
+		fmt.Fprintln(stderr, "smsim-bench: --phones-bare needs --phones and --redis-url")
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -262,10 +277,18 @@ func scaleMeasures(ctx context.Context, c config, stores []string, stderr io.Wri
 				rdb = r
 			}
 			err := add(phonesMeasure(ctx, bin, args, rdb, c.phones, c.phoneRate, c.duration, c.phonesTrace))
+			dropKeys(c.redisURL, store, prefix)
+			if err == nil && c.phonesBare && rdb != nil {
+				trace := c.phonesTrace
+				if trace != "" {
+					trace += ".bare"
+				}
+				err = add(phonesBareMeasure(ctx, args, rdb, c.phones, c.phoneRate, c.gcHeadroom, c.bareWork, c.duration, trace))
+				dropKeys(c.redisURL, store, prefix)
+			}
 			if rdb != nil {
 				rdb.Close()
 			}
-			dropKeys(c.redisURL, store, prefix)
 			if err != nil {
 				return out, err
 			}

@@ -50,6 +50,11 @@ type proc struct {
 // startSmsim starts the binary at path with args on a free loopback port
 // and waits until it is ready.
 func startSmsim(ctx context.Context, path string, args ...string) (*proc, error) {
+	return startProc(ctx, path, nil, args...)
+}
+
+// startProc is startSmsim with env added to the process's environment.
+func startProc(ctx context.Context, path string, env []string, args ...string) (*proc, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -59,6 +64,9 @@ func startSmsim(ctx context.Context, path string, args ...string) (*proc, error)
 	p := &proc{base: "http://" + addr}
 	p.cmd = exec.Command(path, append([]string{"--addr", addr, "--log-level", "warn"}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -343,11 +351,32 @@ const phonesWarmup = 2 * time.Second
 // to them through POST /gateway/v1/messages: for phonesWarmup, then for d,
 // the sends measured, each timed from the send to its frame.
 func phonesMeasure(ctx context.Context, bin string, storeArgs []string, rdb redis.UniversalClient, n, rate int, d time.Duration, trace string) (scaleResult, error) {
-	res := scaleResult{Measure: "phones", Store: storeName(storeArgs), N: n}
 	p, err := startSmsim(ctx, bin, storeArgs...)
+	if err != nil {
+		return scaleResult{Measure: "phones", Store: storeName(storeArgs), N: n}, err
+	}
+	return phonesOn(ctx, p, scaleResult{Measure: "phones", Store: storeName(storeArgs), N: n}, rdb, n, rate, d, trace)
+}
+
+// phonesBareMeasure is the phones measure on the bare phone server
+// (bareServe) in smsim's place, this program run again as it, on the
+// Redis of storeArgs, with gcHeadroom MiB of headroom, each delivery
+// weighed by work calls of cjson.encode in its script.
+func phonesBareMeasure(ctx context.Context, storeArgs []string, rdb redis.UniversalClient, n, rate, gcHeadroom, work int, d time.Duration, trace string) (scaleResult, error) {
+	res := scaleResult{Measure: "phones (bare server)", Store: storeName(storeArgs), N: n}
+	self, err := os.Executable()
 	if err != nil {
 		return res, err
 	}
+	p, err := startProc(ctx, self, []string{bareServerEnv + "=1"}, append(storeArgs, "--gc-headroom", strconv.Itoa(gcHeadroom), "--lua-work", strconv.Itoa(work))...)
+	if err != nil {
+		return res, err
+	}
+	return phonesOn(ctx, p, res, rdb, n, rate, d, trace)
+}
+
+// phonesOn runs the phones measure on the server p, which it stops.
+func phonesOn(ctx context.Context, p *proc, res scaleResult, rdb redis.UniversalClient, n, rate int, d time.Duration, trace string) (scaleResult, error) {
 	defer p.stop()
 	if _, err := p.do(ctx, http.MethodPatch, "/admin/v1/faults", "", map[string]any{
 		"sms_delay": map[string]string{"min": "0s", "max": "0s"}}, http.StatusOK); err != nil {
