@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,29 +33,12 @@ func validationScript(ctx context.Context, c config, s *store) (result, error) {
 			send = ap
 		}
 	}
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in map[string]string
-		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		res, err := send.EvalSha(r.Context(), call.sha, call.keys, call.args...).StringSlice()
+	return bareWithScript(ctx, c, measure, s, func(ctx context.Context, _ string) ([]string, error) {
+		res, err := send.EvalSha(ctx, call.sha, call.keys, call.args...).StringSlice()
 		if err == nil && (len(res) == 0 || res[0] != "not_found") {
 			err = fmt.Errorf("the validation's script answered %q, not not_found", res)
 		}
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"result": res[0], "message": "…", "rejected": false})
-	}))
-	defer hs.Close()
-	bare, stop := bareOp()
-	defer stop()
-	body := []byte(`{"code":"000000","phone":"` + validationPhone + `","certificate_last6":"999999"}`)
-	return interleaved(ctx, c, measure, s.name, s.real(), bare, func(ctx context.Context, _, _ int) error {
-		return post(ctx, hs.URL, body)
+		return res, err
 	})
 }
 
