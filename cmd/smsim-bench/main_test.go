@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -57,5 +58,24 @@ func TestAMeasuresCallsFailIt(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatalf("run cut off by its end: %v, want no error", err)
+	}
+}
+
+// The bare phone server is measured only beside smsim's phones, on a real
+// Redis; its work only with it.
+func TestPhonesBareNeedsPhonesAndARedis(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--phones-bare"}, "smsim-bench: --phones-bare needs --phones and --redis-url\n"},
+		{[]string{"--phones-bare", "--phones", "10"}, "smsim-bench: --phones-bare needs --phones and --redis-url\n"},
+		{[]string{"--phones-bare-work", "5", "--phones", "10", "--redis-url", "redis://127.0.0.1:1/0"}, "smsim-bench: --phones-bare-work: at least 0, and with --phones-bare\n"},
+		{[]string{"--phones-bare-work", "-1", "--phones-bare", "--phones", "10", "--redis-url", "redis://127.0.0.1:1/0"}, "smsim-bench: --phones-bare-work: at least 0, and with --phones-bare\n"},
+	} {
+		var stdout, stderr strings.Builder
+		if code := run(c.args, &stdout, &stderr); code != 2 || stderr.String() != c.want {
+			t.Errorf("%q: exit %d, %q; want 2, %q", c.args, code, stderr.String(), c.want)
+		}
 	}
 }
