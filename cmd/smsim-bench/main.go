@@ -283,7 +283,11 @@ func scaleMeasures(ctx context.Context, c config, stores []string, stderr io.Wri
 				if trace != "" {
 					trace += ".bare"
 				}
-				err = add(phonesBareMeasure(ctx, args, rdb, c.phones, c.phoneRate, c.gcHeadroom, c.bareWork, c.duration, trace))
+				r, berr := phonesBareMeasure(ctx, args, rdb, c.phones, c.phoneRate, c.gcHeadroom, c.bareWork, c.duration, trace)
+				if berr == nil {
+					besideBare(&r, out[len(out)-1])
+				}
+				err = add(r, berr)
 				dropKeys(c.redisURL, store, prefix)
 			}
 			if rdb != nil {

@@ -79,3 +79,20 @@ func TestPhonesBareNeedsPhonesAndARedis(t *testing.T) {
 		}
 	}
 }
+
+// The bare server's measure gives smsim's against it, as ratios.
+func TestBesideBare(t *testing.T) {
+	var bare, sm scaleResult
+	bare.set("delivery_p99_ms", 5)
+	bare.set("smsim_cpu_us_per_delivery", 100)
+	bare.set("redis_cpu_us_per_delivery", 25)
+	sm.set("delivery_p99_ms", 20)
+	sm.set("smsim_cpu_us_per_delivery", 120)
+	sm.set("redis_cpu_us_per_delivery", 90)
+	besideBare(&bare, sm)
+	for name, want := range map[string]float64{"smsim_p99_ratio": 4, "smsim_cpu_ratio": 1.2, "smsim_redis_ratio": 3.6} {
+		if got := bare.Values[name]; got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+}

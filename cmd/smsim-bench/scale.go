@@ -375,6 +375,22 @@ func phonesBareMeasure(ctx context.Context, storeArgs []string, rdb redis.Univer
 	return phonesOn(ctx, p, res, rdb, n, rate, d, trace)
 }
 
+// besideBare adds to the bare server's phones measure (bare, in which the
+// smsim_… values are the bare server's) how smsim's (sm) read against it:
+// smsim's p99, and its process's and Redis's CPU a delivery, each over the
+// bare server's.
+func besideBare(bare *scaleResult, sm scaleResult) {
+	for _, v := range []struct{ name, of string }{
+		{"smsim_p99_ratio", "delivery_p99_ms"},
+		{"smsim_cpu_ratio", "smsim_cpu_us_per_delivery"},
+		{"smsim_redis_ratio", "redis_cpu_us_per_delivery"},
+	} {
+		if b := bare.Values[v.of]; b > 0 && sm.Values[v.of] > 0 {
+			bare.set(v.name, sm.Values[v.of]/b)
+		}
+	}
+}
+
 // phonesOn runs the phones measure on the server p, which it stops.
 func phonesOn(ctx context.Context, p *proc, res scaleResult, rdb redis.UniversalClient, n, rate int, d time.Duration, trace string) (scaleResult, error) {
 	defer p.stop()
