@@ -207,6 +207,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 				return 2
 			}
 		}
+		if c.phonesBare && !slices.Contains(stores, "redis") {
+			fmt.Fprintln(stderr, "smsim-bench: --phones-bare: the bare phone server runs on a real Redis; give --stores with redis")
+			return 2
+		}
 	}
 	for _, store := range stores {
 		if c.scaleOnly {

@@ -70,6 +70,8 @@ func TestPhonesBareNeedsPhonesAndARedis(t *testing.T) {
 	}{
 		{[]string{"--phones-bare"}, "smsim-bench: --phones-bare needs --phones and --redis-url\n"},
 		{[]string{"--phones-bare", "--phones", "10"}, "smsim-bench: --phones-bare needs --phones and --redis-url\n"},
+		{[]string{"--phones-bare", "--phones", "10", "--redis-url", "redis://127.0.0.1:1/0", "--stores", "embedded", "--scale-only"},
+			"smsim-bench: --phones-bare: the bare phone server runs on a real Redis; give --stores with redis\n"},
 		{[]string{"--phones-bare-work", "5", "--phones", "10", "--redis-url", "redis://127.0.0.1:1/0"}, "smsim-bench: --phones-bare-work: at least 0, and with --phones-bare\n"},
 		{[]string{"--phones-bare-work", "-1", "--phones-bare", "--phones", "10", "--redis-url", "redis://127.0.0.1:1/0"}, "smsim-bench: --phones-bare-work: at least 0, and with --phones-bare\n"},
 	} {
