@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,5 +73,32 @@ func TestBareServerDeliversToThePhonesSocket(t *testing.T) {
 	other.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 	if _, frame, err := other.ReadMessage(); err == nil {
 		t.Fatalf("the other phone was sent %s", frame)
+	}
+}
+
+// The validation's script call is taken from smsim's client as smsim sent
+// it, and answers as the endpoint did when sent again.
+func TestTheValidationsScriptCallIsCapturedAsSent(t *testing.T) {
+	ctx := context.Background()
+	s, err := openStore(ctx, "embedded", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	if err := submitValidationOrder(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	call, err := captureValidation(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(call.keys, "smsim:{default}:who:"+validationPhone) {
+		t.Fatalf("captured keys %q: want the index of %s", call.keys, validationPhone)
+	}
+	for range 2 {
+		res, err := s.rdb.EvalSha(ctx, call.sha, call.keys, call.args...).StringSlice()
+		if err != nil || len(res) < 2 || res[0] != "not_found" || res[1] != "0" {
+			t.Fatalf("the captured call sent again: %q, %v; want not_found, 0", res, err)
+		}
 	}
 }

@@ -56,8 +56,7 @@ func captureValidation(ctx context.Context, s *store) (scriptCall, error) {
 	h := &scriptCapture{}
 	h.on.Store(true)
 	s.rdb.AddHook(h) // on as long as the client: off once the validation is made
-	body := []byte(`{"code":"000000","phone":"` + validationPhone + `","certificate_last6":"999999"}`)
-	err := post(ctx, s.hs.URL+"/miit/v1/validations", body)
+	err := post(ctx, s.hs.URL+"/miit/v1/validations", validationBody)
 	h.on.Store(false)
 	if err != nil {
 		return scriptCall{}, err

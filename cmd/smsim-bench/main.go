@@ -553,8 +553,7 @@ func bareOp() (op func(ctx context.Context, _, _ int) error, stop func()) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{"result": "not_found", "message": "…", "rejected": false})
 	}))
-	body := []byte(`{"code":"000000","phone":"13800000001","certificate_last6":"999999"}`)
-	return func(ctx context.Context, _, _ int) error { return post(ctx, hs.URL, body) }, hs.Close
+	return func(ctx context.Context, _, _ int) error { return post(ctx, hs.URL, validationBody) }, hs.Close
 }
 
 func post(ctx context.Context, url string, body []byte) error {
@@ -721,9 +720,8 @@ func bareWithScript(ctx context.Context, c config, measure string, s *store, cal
 	defer hs.Close()
 	bare, stop := bareOp()
 	defer stop()
-	body := []byte(`{"code":"000000","phone":"` + validationPhone + `","certificate_last6":"999999"}`)
 	return interleaved(ctx, c, measure, s.name, s.real(), bare, func(ctx context.Context, _, _ int) error {
-		return post(ctx, hs.URL, body)
+		return post(ctx, hs.URL, validationBody)
 	})
 }
 
@@ -731,21 +729,30 @@ func bareWithScript(ctx context.Context, c config, measure string, s *store, cal
 // an order, with certificate characters that match no one (not_found, the
 // order untouched: every call does the same work).
 func validation(ctx context.Context, c config, s *store) (result, error) {
-	const phone = validationPhone
-	if _, err := s.api.Submit(ctx, client.SubmitRequest{Type: "first_filing", Variant: "app",
-		EntityLeader: &client.Person{Name: "Li Lei", Phone: phone, CertificateNumber: "110101199003071234"}}); err != nil {
+	if err := submitValidationOrder(ctx, s); err != nil {
 		return result{Measure: "validation endpoint", Store: s.name}, err
 	}
-	body := []byte(`{"code":"000000","phone":"` + phone + `","certificate_last6":"999999"}`)
 	bare, stop := bareOp()
 	defer stop()
 	return interleaved(ctx, c, "validation endpoint", s.name, s.real(), bare, func(ctx context.Context, _, _ int) error {
-		return post(ctx, s.hs.URL+"/miit/v1/validations", body)
+		return post(ctx, s.hs.URL+"/miit/v1/validations", validationBody)
 	})
 }
 
-// validationPhone is the number of the validation endpoint's measure.
+// submitValidationOrder submits the order of validationPhone that the
+// validation endpoint's measure validates against.
+func submitValidationOrder(ctx context.Context, s *store) error {
+	_, err := s.api.Submit(ctx, client.SubmitRequest{Type: "first_filing", Variant: "app",
+		EntityLeader: &client.Person{Name: "Li Lei", Phone: validationPhone, CertificateNumber: "110101199003071234"}})
+	return err
+}
+
+// validationPhone is the number of the validation endpoint's measure, and
+// validationBody its validation: a certificate of no one, so that every
+// call does the same work (not_found, the order untouched).
 const validationPhone = "13700000001"
+
+var validationBody = []byte(`{"code":"000000","phone":"` + validationPhone + `","certificate_last6":"999999"}`)
 
 // errCutOff is what a measure's call answers when the measure's end cut
 // it short: not an error of the server.
