@@ -156,6 +156,8 @@ func (s *scripting) hook(c *server.Peer, cmd string, args ...string) bool {
 	switch cmd {
 	case "ZRANGE":
 		return s.rangeByRank(c, args) // ranges.go
+	case "SCAN":
+		return s.scanPrefix(c, args) // scan.go
 	case "SCRIPT":
 		if len(args) == 2 && strings.EqualFold(args[0], "load") {
 			s.load(args[1])
