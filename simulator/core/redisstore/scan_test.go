@@ -3,7 +3,9 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
@@ -103,4 +105,32 @@ func BenchmarkScanPrefix(b *testing.B) {
 			}
 		})
 	}
+}
+
+// A SCAN of a name and * answers as miniredis does, whatever the keys and
+// the name (one that is not valid UTF-8 aside: miniredis panics on it).
+func FuzzScanOfAPrefixMatchesMiniredis(f *testing.F) {
+	f.Add("smsim:{a}:", "smsim:{a}:clock|smsim:{a}b|smsim:{ab}:x|other|smsim:{a}:\n")
+	f.Add("é", "é|éé|e|\xff")
+	f.Add("a{", "a{|a{b}|a|{")
+	f.Fuzz(func(t *testing.T, prefix, keys string) {
+		if prefix == "" || strings.ContainsAny(prefix, `*?[]\`) || !utf8.ValidString(prefix) || len(keys) > 4096 {
+			return
+		}
+		ctx := context.Background()
+		mine, _ := memoryClient(t, 0)
+		theirs := plainClient(t)
+		for _, k := range strings.Split(keys, "|") {
+			for _, c := range []*redis.Client{mine, theirs} {
+				if err := c.Set(ctx, k, "v", 0).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		got := fmt.Sprintf("%q", answer(mine.Do(ctx, "SCAN", 0, "MATCH", prefix+"*").Result()))
+		want := fmt.Sprintf("%q", answer(theirs.Do(ctx, "SCAN", 0, "MATCH", prefix+"*").Result()))
+		if got != want {
+			t.Errorf("SCAN 0 MATCH %q* of %q answers %s, miniredis %s", prefix, keys, got, want)
+		}
+	})
 }
