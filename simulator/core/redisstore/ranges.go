@@ -247,16 +247,13 @@ func (s *scripting) rangeByRank(c *server.Peer, args []string) bool {
 	if err1 != nil || err2 != nil || start < 0 || stop < start || stop >= maxRankRange {
 		return false
 	}
-	cn, ok := readConn(c)
-	if !ok || cn.nested || cn.multi || cn.subscribe {
-		return false
-	}
-	if _, ok := s.nestedContext(cn.db); !ok { // a store that wants a password: miniredis checks it
+	n, ok := s.plainClient(c)
+	if !ok {
 		return false
 	}
 	s.m.Lock()
 	defer s.m.Unlock()
-	db := s.database(cn.db)
+	db := s.database(n)
 	if db == nil {
 		return false
 	}

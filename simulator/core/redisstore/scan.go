@@ -32,17 +32,14 @@ func (s *scripting) scanPrefix(c *server.Peer, args []string) bool {
 	if !ok {
 		return false
 	}
-	cn, ok := readConn(c)
-	if !ok || cn.nested || cn.multi || cn.subscribe {
-		return false
-	}
-	if _, ok := s.nestedContext(cn.db); !ok { // a store that wants a password: miniredis checks it
+	n, ok := s.plainClient(c)
+	if !ok {
 		return false
 	}
 	s.m.Lock()
 	defer s.m.Unlock()
 	var keys []string
-	if db := s.database(cn.db); db != nil {
+	if db := s.database(n); db != nil {
 		for k := range mapAt[map[string]string](db, layout.keys) {
 			if strings.HasPrefix(k, prefix) {
 				keys = append(keys, k)

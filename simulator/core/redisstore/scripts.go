@@ -115,6 +115,20 @@ func readConn(c *server.Peer) (conn, bool) {
 	return conn{db: int(v.Field(f.db).Int()), nested: v.Field(f.nested).Bool(), multi: !tx.IsNil(), subscribe: !sub.IsNil()}, true
 }
 
+// plainClient answers the database of client c when a command of it may be
+// answered from the data: not one in a transaction, a subscription or a
+// script, nor of a store that wants a password (miniredis checks it).
+func (s *scripting) plainClient(c *server.Peer) (int, bool) {
+	cn, ok := readConn(c)
+	if !ok || cn.nested || cn.multi || cn.subscribe {
+		return 0, false
+	}
+	if _, ok := s.nestedContext(cn.db); !ok {
+		return 0, false
+	}
+	return cn.db, true
+}
+
 // connFields are the indices of the fields readConn reads in a type of
 // connection context, found by name once (connFieldsOf).
 type connFields struct {
