@@ -98,3 +98,22 @@ func TestBesideBare(t *testing.T) {
 		}
 	}
 }
+
+// A phones trace starts with the measure's start in Unix ms, then a line
+// for each delivery: when it was sent (ms from the start), its latency (µs).
+func TestWriteTrace(t *testing.T) {
+	file := t.TempDir() + "/trace.txt"
+	from := time.UnixMilli(1796619533163)
+	if err := writeTrace(file, from, []time.Duration{5 * time.Millisecond, 1500 * time.Millisecond},
+		[]time.Duration{2300 * time.Microsecond, 11 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "# start_unix_ms 1796619533163\n# sent_ms latency_us\n5 2300\n1500 11000\n"
+	if string(b) != want {
+		t.Fatalf("trace:\n%s\nwant:\n%s", b, want)
+	}
+}
