@@ -31,9 +31,9 @@ type delivery struct {
 	Status      string    `json:"status"`
 	Folder      string    `json:"folder"` // "" for none: a failure
 	Reason      string    `json:"reason"`
-	At          int64     `json:"at"`          // simulated ms
-	InboxLimit  int       `json:"inbox_limit"` // 0: none
-	Trail       trailText `json:"trail"`
+	At          int64     `json:"at"`                      // simulated ms
+	InboxLimit  int       `json:"inbox_limit"`             // 0: none
+	Trail       trailText `json:"trail,omitempty"`         // none when it goes as a text (Texts)
 	TrailIfFull trailText `json:"trail_if_full,omitempty"` // the trail should the inbox be full; none when it has no limit
 }
 

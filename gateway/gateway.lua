@@ -11,6 +11,15 @@
 -- profile as stored (out.profile, '' when none) and no fault script:
 -- gw_stale_phone checks both before the script writes anything.
 --
+-- A plan may come with its texts made in Go (out.t, gateway.Outgoing's
+-- Texts): TEXTS[out.t] is its trail, TEXTS[out.t + 1] the data of its
+-- sms.sent event, and, delivered at once, TEXTS[out.t + 2] and
+-- TEXTS[out.t + 3] its record in the folder and the data of its outcome's
+-- event, each up to the value of its seq, which the script numbers: the
+-- script appends it and '"}'. Those texts are not in args (no trail
+-- there), and cost Redis's Lua neither cjson's encoding nor the decoding
+-- of their JSON. Without them the script encodes its texts itself.
+--
 -- G names the namespace's keys these functions write: G.due and G.seq (the
 -- scheduler's due set and sequence hash), G.events (the event log),
 -- G.phones (the numbers the namespace knows, by when each was last written
@@ -77,9 +86,12 @@ local function gw_deliver(G, msg_key, folder_key, d, travel_key, failed_key, sen
     if f[1] ~= 'queued' then return '' end
     m = {id = f[2], phone = f[3], sender = f[4], body = f[5], code = f[6] or '', sent_at = f[7]}
   end
+  local tx = sent and sent.t -- its texts made in Go, or nil
   local status, folder, reason, trail = d.status, d.folder, d.reason, d.trail
+  if tx then trail = TEXTS[tx] end
   if folder == 'inbox' and d.inbox_limit > 0 and redis.call('ZCARD', folder_key) >= d.inbox_limit then
     status, folder, reason, trail = 'failed', '', 'inbox_full', d.trail_if_full
+    tx = nil -- its texts are of the delivery planned
   end
   local w -- the fields written, as HSET takes them
   if sent then
@@ -96,8 +108,14 @@ local function gw_deliver(G, msg_key, folder_key, d, travel_key, failed_key, sen
     seq = int(redis.call('HINCRBY', G.seq, 'delivery', 1))
     delivered = int(d.at)
     -- the folder holds the message as the phone shows it, read in one step
-    redis.call('ZADD', folder_key, seq, cjson.encode({id = m.id, phone = m.phone, sender = m.sender, body = m.body,
-      code = m.code, sent_at = m.sent_at, delivered_at = delivered, seq = seq}))
+    local record
+    if tx then
+      record = TEXTS[tx + 2] .. seq .. '"}'
+    else
+      record = cjson.encode({id = m.id, phone = m.phone, sender = m.sender, body = m.body, code = m.code,
+        sent_at = m.sent_at, delivered_at = delivered, seq = seq})
+    end
+    redis.call('ZADD', folder_key, seq, record)
     if BOUNDS.inbox_max > 0 then redis.call('ZREMRANGEBYRANK', folder_key, 0, int(-BOUNDS.inbox_max - 1)) end
     if not gw_retired[folder_key] then
       retire(folder_key)
@@ -124,9 +142,14 @@ local function gw_deliver(G, msg_key, folder_key, d, travel_key, failed_key, sen
     if BOUNDS.inbox_max > 0 then redis.call('ZREMRANGEBYRANK', failed_key, 0, int(-BOUNDS.inbox_max - 1)) end
     retire(failed_key)
   end
-  local data = cjson.encode({id = m.id, phone = m.phone, sender = m.sender, body = m.body, code = m.code,
-    status = status, folder = folder, reason = reason, sent_at_ms = m.sent_at, delivered_at_ms = delivered, seq = seq})
-  data = string.sub(data, 1, -2) .. ',"trail":' .. trail .. '}'
+  local data
+  if tx then
+    data = TEXTS[tx + 3] .. seq .. '"}'
+  else
+    data = cjson.encode({id = m.id, phone = m.phone, sender = m.sender, body = m.body, code = m.code,
+      status = status, folder = folder, reason = reason, sent_at_ms = m.sent_at, delivered_at_ms = delivered, seq = seq})
+    data = string.sub(data, 1, -2) .. ',"trail":' .. trail .. '}'
+  end
   emit(G.events, d.at, GW_OUTCOMES[status], data)
   return status
 end
@@ -144,10 +167,16 @@ local function gw_send(G, out)
     know_phone(G.phones, out.phone)
     gw_known[out.phone] = true
   end
-  emit(G.events, out.sent_at, KIND.sms_sent, {id = out.id, phone = out.phone, sender = out.sender, body = out.body,
-    code = out.code, status = 'queued', sent_at_ms = int(out.sent_at), due_ms = int(out.due), duplicate_of = out.duplicate_of})
+  if out.t then
+    emit(G.events, out.sent_at, KIND.sms_sent, TEXTS[out.t + 1])
+  else
+    emit(G.events, out.sent_at, KIND.sms_sent, {id = out.id, phone = out.phone, sender = out.sender, body = out.body,
+      code = out.code, status = 'queued', sent_at_ms = int(out.sent_at), due_ms = int(out.due), duplicate_of = out.duplicate_of})
+  end
   if out.deliver then return gw_deliver(G, msg_key, KEYS[out.k.folder], out.deliver, KEYS[out.k.travelling], KEYS[out.k.failed], out) end
-  redis.call('HSET', msg_key, unpack(gw_fields(out, 'queued', out.trail)))
+  local trail = out.trail
+  if out.t then trail = TEXTS[out.t] end
+  redis.call('HSET', msg_key, unpack(gw_fields(out, 'queued', trail)))
   keep_new(msg_key)
   redis.call('ZADD', KEYS[out.k.travelling], redis.call('HINCRBY', G.seq, 'travel', 1), out.id)
   keep(KEYS[out.k.travelling])

@@ -34,6 +34,8 @@ type Outgoing struct {
 	Deliver     *delivery `json:"deliver,omitempty"` // due at once: its delivery
 	Held        bool      `json:"held,omitempty"`    // held by an outage until Due (its job marked HeldMark)
 	Keys        outKeys   `json:"k"`
+	Texts       int       `json:"t,omitempty"` // where its texts made in Go start in TEXTS (WithTexts), or 0: none
+	textTrail   trail     // its trail, as a text (WithTexts)
 }
 
 // outKeys are the positions in KEYS of a planned message's keys.
@@ -323,7 +325,12 @@ func (o Outgoing) appendJSON(b []byte) []byte {
 	b = strconv.AppendInt(b, int64(o.Keys.Travelling), 10)
 	b = append(b, `,"failed":`...)
 	b = strconv.AppendInt(b, int64(o.Keys.Failed), 10)
-	return append(b, "}}"...)
+	b = append(b, '}')
+	if o.Texts != 0 {
+		b = append(b, `,"t":`...)
+		b = strconv.AppendInt(b, int64(o.Texts), 10)
+	}
+	return append(b, '}')
 }
 
 // appendJSON appends d as encoding/json writes it.
@@ -338,8 +345,10 @@ func (d delivery) appendJSON(b []byte) []byte {
 	b = strconv.AppendInt(b, d.At, 10)
 	b = append(b, `,"inbox_limit":`...)
 	b = strconv.AppendInt(b, int64(d.InboxLimit), 10)
-	b = append(b, `,"trail":`...)
-	b = d.Trail.appendJSON(b)
+	if len(d.Trail) > 0 {
+		b = append(b, `,"trail":`...)
+		b = d.Trail.appendJSON(b)
+	}
 	if len(d.TrailIfFull) > 0 {
 		b = append(b, `,"trail_if_full":`...)
 		b = d.TrailIfFull.appendJSON(b)

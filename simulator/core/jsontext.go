@@ -155,6 +155,15 @@ type Appender interface {
 	AppendJSON(b []byte) []byte
 }
 
+// A TextsAppender's arguments come with texts of their own, which a script
+// reads in TEXTS (the prelude's), each a string as it is, never decoded:
+// AppendTexts appends them to b, in order, and answers where each ends in
+// b. Script.RunWith sends them after the arguments' JSON, from the same
+// buffer (TEXTS[2] first), before any more arguments it is given.
+type TextsAppender interface {
+	AppendTexts(b []byte, ends []int) ([]byte, []int)
+}
+
 // AppendJSON appends e as encoding/json writes it.
 func (e Expect) AppendJSON(b []byte) []byte {
 	b = append(b, `{"sim":`...)

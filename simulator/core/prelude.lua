@@ -16,6 +16,13 @@
 local KEYS = KEYS
 local args = cjson.decode(ARGV[1])
 
+-- TEXTS are the script's arguments after its first, each a string as Go
+-- gave it (a core.TextsAppender's texts, then core.Script.RunWith's more;
+-- TEXTS[2] is the first): texts a script stores or tells as they are,
+-- never decoded. A script's run form
+-- (run.lua) has none: its ARGV are its jobs' arguments.
+local TEXTS = ARGV
+
 -- int writes an integer (a time in ms, a count) as Go and Redis read one:
 -- digits, never an exponent, whatever Lua and Redis would make of a
 -- number.

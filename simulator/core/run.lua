@@ -9,6 +9,7 @@
 -- order; those it did not come to are left out.
 local all_keys, answers, from = KEYS, {}, 0
 run_form = true
+TEXTS = {}
 for i = 1, #ARGV do
   if i > 1 then
     args = cjson.decode(ARGV[i])

@@ -63,7 +63,8 @@ type runForm struct {
 }
 
 // script answers the run form's script. A script that reads ARGV itself
-// (RunWith's more) cannot have one: its arguments are the jobs' there.
+// (RunWith's more) cannot have one: its arguments are the jobs' there; in
+// a run, TEXTS (the prelude's name for RunWith's more) holds nothing.
 func (f *runForm) script() *redis.Script {
 	f.once.Do(func() {
 		parts := slices.Clone(f.parts)
@@ -97,7 +98,8 @@ func (s *Script[A]) Run(ctx context.Context, c redis.Scripter, keys []string, ar
 // RunWith is Run with more arguments after args, each a string of its own
 // in ARGV[2], ARGV[3], …: what a script passes on to Redis as it is, such
 // as entries to push, travels and reaches it without being encoded into
-// args and decoded by the prelude.
+// args and decoded by the prelude. Args that are a TextsAppender put their
+// texts first (TEXTS[2], …), then come the more.
 //
 // The arguments are encoded into a buffer of a pool, which Redis is sent
 // as it is, and which is put back once the call is answered: the call's
@@ -113,8 +115,24 @@ func (s *Script[A]) RunWith(ctx context.Context, c redis.Scripter, keys []string
 		out.SetErr(fmt.Errorf("script arguments: %w", err))
 		return out
 	}
-	argv := make([]any, 0, 1+len(more))
-	argv = append(argv, bytes.TrimSuffix(buf.Bytes(), newline)) // Encode ends it with a newline
+	var texts []int // where each text ends, after the JSON
+	if ta, ok := any(args).(TextsAppender); ok {
+		var ends [8]int
+		var b []byte
+		b, texts = ta.AppendTexts(buf.AvailableBuffer(), ends[:0])
+		buf.Write(b)
+	}
+	all, n := buf.Bytes(), buf.Len() // the JSON is all[:n], the texts after it
+	if len(texts) > 0 {
+		n -= texts[len(texts)-1]
+	}
+	argv := make([]any, 0, 1+len(texts)+len(more))
+	argv = append(argv, bytes.TrimSuffix(all[:n], newline)) // Encode ends it with a newline
+	from := n
+	for _, end := range texts {
+		argv = append(argv, all[from:n+end])
+		from = n + end
+	}
 	size := buf.Len()
 	for _, m := range more {
 		argv = append(argv, m)
