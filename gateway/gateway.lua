@@ -167,11 +167,13 @@ local function gw_send(G, out)
     know_phone(G.phones, out.phone)
     gw_known[out.phone] = true
   end
+  -- delivered at once, its sms.sent is told with its outcome (emit's hold)
+  local hold = out.deliver ~= nil
   if out.t then
-    emit(G.events, out.sent_at, KIND.sms_sent, TEXTS[out.t + 1])
+    emit(G.events, out.sent_at, KIND.sms_sent, TEXTS[out.t + 1], hold)
   else
     emit(G.events, out.sent_at, KIND.sms_sent, {id = out.id, phone = out.phone, sender = out.sender, body = out.body,
-      code = out.code, status = 'queued', sent_at_ms = int(out.sent_at), due_ms = int(out.due), duplicate_of = out.duplicate_of})
+      code = out.code, status = 'queued', sent_at_ms = int(out.sent_at), due_ms = int(out.due), duplicate_of = out.duplicate_of}, hold)
   end
   if out.deliver then return gw_deliver(G, msg_key, KEYS[out.k.folder], out.deliver, KEYS[out.k.travelling], KEYS[out.k.failed], out) end
   local trail = out.trail

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,8 +118,31 @@ func TestTextsAreWhatTheScriptEncodes(t *testing.T) {
 		}
 		return read(ks), msgs
 	}
+	live := rdb.Subscribe(ctx, core.Keyspace{Prefix: r.Prefix, Namespace: "texts"}.Live())
+	defer live.Close()
+	if _, err := live.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
 	withTexts, msgsWithTexts := run("texts", true)
 	encoded, msgsEncoded := run("encoded", false)
+	// a message delivered at once tells its two events in one message
+	var told []string
+	for range 8 {
+		m, err := live.ReceiveMessage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for _, ev := range strings.Split(m.Payload, "\x1e") {
+			kinds = append(kinds, strings.Split(ev, "\n")[2])
+		}
+		told = append(told, strings.Join(kinds, "+"))
+	}
+	wantTold := []string{"sms.sent+sms.delivered", "sms.sent+sms.blocked", "sms.sent+sms.failed", "sms.sent+sms.delivered",
+		"sms.sent+sms.failed", "sms.sent", "sms.sent+sms.delivered", "sms.sent+sms.delivered"}
+	if !slices.Equal(told, wantTold) {
+		t.Errorf("the live channel told\n%q\nwant\n%q", told, wantTold)
+	}
 	if !reflect.DeepEqual(withTexts, encoded) {
 		for k := range encoded {
 			if !reflect.DeepEqual(withTexts[k], encoded[k]) {

@@ -456,3 +456,79 @@ func TestFeedQueueLetsAnEventGoOnceEveryWatcherTookIt(t *testing.T) {
 		t.Fatal("the line holds event three, which the dropped watcher will never take, after the others took it")
 	}
 }
+
+// An event a script holds back (the prelude's emit with hold) is published
+// with the next it emits, in one message, the two separated by the ASCII
+// record separator; one held while another is held, or followed by an
+// event of another namespace, goes alone first. Watchers get every event
+// once, in order, as if each had had a message of its own.
+func TestHeldEventsArePublishedWithTheNext(t *testing.T) {
+	ctx := t.Context()
+	srv := testkit.StartRedis(t)
+	rdb := srv.Client(t)
+	ksA := core.Keyspace{Prefix: srv.Prefix, Namespace: "default"}
+	ksB := core.Keyspace{Prefix: srv.Prefix, Namespace: "other"}
+	log := core.NewEventLog(rdb, ksA)
+	f := core.NewFeed(log, startSubscriber(t, srv), slog.New(slog.DiscardHandler), nil)
+	f.Start(ctx)
+	defer f.Stop()
+	w, err := f.Watch(ctx, "", 0)
+	if err != nil {
+		t.Fatalf("watch refused: %v", err)
+	}
+	defer w.Close()
+	raw := rdb.Subscribe(ctx, ksA.Live(), ksB.Live())
+	defer raw.Close()
+	if _, err := raw.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	script := core.NewScript[struct{}](`
+local a, b = KEYS[1], KEYS[2]
+emit(a, 1, 'one', '{"n":1}', true)
+emit(a, 2, 'two', '{"n":2}')
+emit(a, 3, 'three', '{"n":3}', true)
+emit(a, 4, 'four', '{"n":4}', true)
+emit(b, 5, 'five', '{"n":5}')
+emit(a, 6, 'six', '{"n":6}', true)
+emit(a, 7, 'seven', '{"n":7}')
+return 1`)
+	if err := script.Run(ctx, rdb, []string{ksA.Events(), ksB.Events()}, struct{}{}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	var messages []string
+	for range 5 {
+		m, err := raw.ReceiveMessage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for one := range strings.SplitSeq(m.Payload, "\x1e") {
+			lines := strings.SplitN(one, "\n", 4)
+			if len(lines) != 4 {
+				t.Fatalf("an event of %d lines in %q", len(lines), m.Payload)
+			}
+			kinds = append(kinds, lines[2])
+		}
+		messages = append(messages, strings.TrimPrefix(m.Channel, srv.Prefix+":")+" "+strings.Join(kinds, "+"))
+	}
+	want := []string{"{default}:events:live one+two", "{default}:events:live three", "{default}:events:live four",
+		"{other}:events:live five", "{default}:events:live six+seven"}
+	if !slices.Equal(messages, want) {
+		t.Errorf("the messages published:\n%q\nwant\n%q", messages, want)
+	}
+	var kinds []string
+	for range 6 {
+		select {
+		case r := <-w.C:
+			kinds = append(kinds, r.Kind)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the watcher got %q, then nothing", kinds)
+		}
+	}
+	if want := []string{"one", "two", "three", "four", "six", "seven"}; !slices.Equal(kinds, want) {
+		t.Errorf("the watcher got %q, want %q", kinds, want)
+	}
+}

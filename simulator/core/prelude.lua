@@ -189,15 +189,38 @@ end
 -- their own), a script publishes no more on a channel once an event there
 -- reached nobody: no one can start listening while a script runs, so the
 -- rest would reach nobody too. A listener that starts later reads the log.
+--
+-- emit(…, true) holds the event back, to be published with the next
+-- event the script emits, in one message, the two separated by the ASCII
+-- record separator (the byte 30, which JSON never holds unescaped): a
+-- message sent and delivered at once tells both events in one PUBLISH.
+-- The script must emit another event after one it holds.
 local unheard_counts = args.bounds ~= nil and args.bounds.unheard == true
 local unheard = {}
-local function emit(events_key, at, kind, data)
+local held, held_live = nil, nil -- an event held back (emit's hold) and its channel
+local function publish(live, line)
+  local heard = redis.call('PUBLISH', live, line)
+  if heard == 0 and unheard_counts then unheard[live] = true end
+end
+local function emit(events_key, at, kind, data, hold)
   if type(data) ~= 'string' then data = cjson.encode(data) end
   local id = redis.call('XADD', events_key, 'MAXLEN', '~', EVENT_LOG_LEN, '*', 'at', int(at), 'kind', kind, 'data', data)
   local live = events_key .. ':live'
+  if held and (hold or held_live ~= live) then
+    publish(held_live, held[1] .. '\n' .. held[2] .. '\n' .. held[3] .. '\n' .. held[4])
+    held = nil
+  end
   if not unheard[live] then
-    local heard = redis.call('PUBLISH', live, id .. '\n' .. int(at) .. '\n' .. kind .. '\n' .. data)
-    if heard == 0 and unheard_counts then unheard[live] = true end
+    if hold then
+      held, held_live = {id, int(at), kind, data}, live
+    elseif held then
+      -- one concatenation makes one string: the message, not each line first
+      publish(live, held[1] .. '\n' .. held[2] .. '\n' .. held[3] .. '\n' .. held[4] .. '\30' ..
+        id .. '\n' .. int(at) .. '\n' .. kind .. '\n' .. data)
+      held = nil
+    else
+      publish(live, id .. '\n' .. int(at) .. '\n' .. kind .. '\n' .. data)
+    end
   end
   return id
 end

@@ -176,12 +176,18 @@ func (s *Subscriber) take(ctx context.Context, msg any) {
 		if f == nil {
 			return
 		}
-		rec, err := liveRecord(m.Payload, f.events.ks.Namespace)
-		if err != nil {
-			s.log.Warn("a malformed event on a live channel", "channel", m.Channel, "err", err)
-			return
+		// a message may tell several events, one after another (emit's
+		// hold), each ended by the ASCII record separator but the last
+		for payload := m.Payload; payload != ""; {
+			one, rest, _ := strings.Cut(payload, liveSeparator)
+			payload = rest
+			rec, err := liveRecord(one, f.events.ks.Namespace)
+			if err != nil {
+				s.log.Warn("a malformed event on a live channel", "channel", m.Channel, "err", err)
+				return
+			}
+			f.deliver(rec)
 		}
-		f.deliver(rec)
 	}
 }
 
@@ -504,6 +510,11 @@ func (s *Subscriber) unping(token, channel string) {
 		delete(s.waits, channel)
 	}
 }
+
+// liveSeparator ends each event but the last of a message that tells
+// several (the prelude's emit): the ASCII record separator, which JSON
+// never holds unescaped.
+const liveSeparator = "\x1e"
 
 // liveRecord reads an event as the prelude's emit publishes it: id, at,
 // kind and data, a line each (the data is JSON, which holds no line break).
