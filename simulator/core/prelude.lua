@@ -227,9 +227,10 @@ end
 
 -- stale tells whether the clock (clock_key) or the fault profile
 -- (faults_key) changed since the caller read them: args.expect is what it
--- read (core.Expect: the clock's anchor as stored, the SHA-1 of the stored
--- profile, which is stored before it; '' each for what was not stored). A script that computed with
--- them begins with
+-- read (core.Expect: the clock's anchor as stored, sim|real|scale|paused,
+-- then the SHA-1 of the stored profile, which is stored before it; ''
+-- each for what was not stored), as one string. A script that computed
+-- with them begins with
 --   if stale(clock_key, faults_key) then return STALE end
 -- and its caller reads them afresh and tries again (core.Stale).
 --
@@ -240,20 +241,15 @@ local STALE = {err = 'STALE the clock or the fault profile changed since they we
 local fresh = nil -- an expect this script found fresh
 local function stale(clock_key, faults_key)
   local e = args.expect
-  if not e then return false end
-  if fresh and fresh.sim == e.sim and fresh.real == e.real and fresh.scale == e.scale and fresh.paused == e.paused
-    and fresh.faults == e.faults then
-    return false
-  end
+  if not e or e == fresh then return false end
   local c = redis.call('HMGET', clock_key, 'sim', 'real', 'scale', 'paused')
-  if (c[1] or '') ~= e.sim or (c[2] or '') ~= e.real or (c[3] or '') ~= e.scale or (c[4] or '') ~= e.paused then
-    return true
-  end
   -- the profile is stored after its SHA-1 (core.FaultStore), which is all
   -- that is read; one stored whole by an older version is hashed here
   local h = redis.call('GETRANGE', faults_key, 0, 39)
   if string.sub(h, 1, 1) == '{' then h = redis.sha1hex(redis.call('GET', faults_key)) end
-  if h ~= e.faults then return true end
+  if (c[1] or '') .. '|' .. (c[2] or '') .. '|' .. (c[3] or '') .. '|' .. (c[4] or '') .. '|' .. h ~= e then
+    return true
+  end
   fresh = e
   return false
 end

@@ -126,11 +126,17 @@ type scheduleArgs struct {
 }
 
 type claimArgs struct {
-	DueBy      int64   `json:"due_by"`      // simulated ms
-	LeaseUntil int64   `json:"lease_until"` // real ms
-	Limit      int     `json:"limit"`
-	Owner      string  `json:"owner,omitempty"`  // the advance that claims, whose lease it renews
-	Anchor     *Expect `json:"anchor,omitempty"` // the loop's: the clock it read (Sim and Real)
+	DueBy      int64        `json:"due_by"`      // simulated ms
+	LeaseUntil int64        `json:"lease_until"` // real ms
+	Limit      int          `json:"limit"`
+	Owner      string       `json:"owner,omitempty"`  // the advance that claims, whose lease it renews
+	Anchor     *clockAnchor `json:"anchor,omitempty"` // the loop's: the clock it read
+}
+
+// clockAnchor is the anchor of the clock a scheduler's loop read, as stored.
+type clockAnchor struct {
+	Sim  string `json:"sim"`
+	Real string `json:"real"`
 }
 
 type claimJobsArgs struct {
@@ -476,7 +482,7 @@ func (s *Scheduler) RunDue(ctx context.Context, until time.Time) (n int, err err
 		}
 	}()
 	owner, _ := ctx.Value(advanceOwnerKey{}).(string)
-	anchor, _ := ctx.Value(loopAnchorKey{}).(*Expect)
+	anchor, _ := ctx.Value(loopAnchorKey{}).(*clockAnchor)
 	width, limit := 1, claimBatch
 	if ref, ok := ctx.Value(lagRefKey{}).(lagRef); ok && ref.trigger == TriggerLoop {
 		width = s.opts.Lanes
@@ -1179,7 +1185,7 @@ func (s *Scheduler) Tick(ctx context.Context) (time.Time, error) {
 	loop := s.fromLoop(ctx, now)
 	if sim, ok := v[0].(string); ok {
 		real, _ := v[1].(string)
-		loop = context.WithValue(loop, loopAnchorKey{}, &Expect{Sim: sim, Real: real})
+		loop = context.WithValue(loop, loopAnchorKey{}, &clockAnchor{Sim: sim, Real: real})
 	}
 	if _, err := s.RunDue(loop, now.Now); err != nil && !errors.Is(err, errClockSetAnew) {
 		return time.Time{}, err
