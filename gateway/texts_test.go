@@ -13,7 +13,7 @@ import (
 	"smsim/simulator/core/testkit"
 )
 
-// The texts made in Go (WithTexts) are what the script would encode itself:
+// The texts made in Go (withTexts) are what the script would encode itself:
 // the same messages, sent once with their texts and once without, in two
 // namespaces of one store, leave the same events, folders, messages and
 // jobs there, read as JSON — a message delivered to the inbox, blocked,
@@ -105,7 +105,7 @@ func TestTextsAreWhatTheScriptEncodes(t *testing.T) {
 				t.Fatalf("send %d: not planned", i+1)
 			}
 			if texts {
-				WithTexts(outs, 2)
+				withTexts(outs, 2)
 			}
 			statuses, err := sendNowScript.Run(ctx, rdb, keys.Keys(), sendNowArgs{Messages: outs}).StringSlice()
 			if err != nil {
@@ -123,7 +123,7 @@ func TestTextsAreWhatTheScriptEncodes(t *testing.T) {
 	if _, err := live.Receive(ctx); err != nil {
 		t.Fatal(err)
 	}
-	withTexts, msgsWithTexts := run("texts", true)
+	texted, msgsWithTexts := run("texts", true)
 	encoded, msgsEncoded := run("encoded", false)
 	// a message delivered at once tells its two events in one message
 	var told []string
@@ -143,10 +143,10 @@ func TestTextsAreWhatTheScriptEncodes(t *testing.T) {
 	if !slices.Equal(told, wantTold) {
 		t.Errorf("the live channel told\n%q\nwant\n%q", told, wantTold)
 	}
-	if !reflect.DeepEqual(withTexts, encoded) {
+	if !reflect.DeepEqual(texted, encoded) {
 		for k := range encoded {
-			if !reflect.DeepEqual(withTexts[k], encoded[k]) {
-				t.Errorf("%s with texts:\n%v\nencoded by the script:\n%v", k, withTexts[k], encoded[k])
+			if !reflect.DeepEqual(texted[k], encoded[k]) {
+				t.Errorf("%s with texts:\n%v\nencoded by the script:\n%v", k, texted[k], encoded[k])
 			}
 		}
 	}
@@ -167,7 +167,7 @@ func TestTextsAreWhatTheScriptEncodes(t *testing.T) {
 	if len(msgsWithTexts) != len(want)+1 {
 		t.Errorf("%d messages, want %d (the last sent twice)", len(msgsWithTexts), len(want)+1)
 	}
-	if n := len(withTexts["events"].([]any)); n != 15 {
+	if n := len(texted["events"].([]any)); n != 15 {
 		t.Errorf("%d events, want 15 (8 sent, 7 outcomes)", n)
 	}
 }
