@@ -284,16 +284,7 @@ func (a sendNowArgs) AppendJSON(b []byte) []byte {
 
 // appendJSON appends o as encoding/json writes it.
 func (o Outgoing) appendJSON(b []byte) []byte {
-	b = append(b, `{"id":`...)
-	b = core.AppendJSONString(b, o.ID)
-	b = append(b, `,"phone":`...)
-	b = core.AppendJSONString(b, o.Phone)
-	b = append(b, `,"sender":`...)
-	b = core.AppendJSONString(b, o.Sender)
-	b = append(b, `,"body":`...)
-	b = core.AppendJSONString(b, o.Body)
-	b = append(b, `,"code":`...)
-	b = core.AppendJSONString(b, o.Code)
+	b = o.appendWho(append(b, '{'))
 	b = append(b, `,"sent_at":`...)
 	b = strconv.AppendInt(b, o.SentAt, 10)
 	b = append(b, `,"due":`...)
@@ -333,14 +324,37 @@ func (o Outgoing) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-// appendJSON appends d as encoding/json writes it.
-func (d delivery) appendJSON(b []byte) []byte {
-	b = append(b, `{"status":`...)
+// appendWho appends the fields of o that name the message and say who
+// sent what to whom — id, phone, sender, body, code — as encoding/json
+// writes them, without the braces of an object.
+func (o Outgoing) appendWho(b []byte) []byte {
+	b = append(b, `"id":`...)
+	b = core.AppendJSONString(b, o.ID)
+	b = append(b, `,"phone":`...)
+	b = core.AppendJSONString(b, o.Phone)
+	b = append(b, `,"sender":`...)
+	b = core.AppendJSONString(b, o.Sender)
+	b = append(b, `,"body":`...)
+	b = core.AppendJSONString(b, o.Body)
+	b = append(b, `,"code":`...)
+	return core.AppendJSONString(b, o.Code)
+}
+
+// appendWhere appends the fields of d that say where the message went —
+// status, folder, reason — as encoding/json writes them, without the
+// braces of an object.
+func (d delivery) appendWhere(b []byte) []byte {
+	b = append(b, `"status":`...)
 	b = core.AppendJSONString(b, d.Status)
 	b = append(b, `,"folder":`...)
 	b = core.AppendJSONString(b, d.Folder)
 	b = append(b, `,"reason":`...)
-	b = core.AppendJSONString(b, d.Reason)
+	return core.AppendJSONString(b, d.Reason)
+}
+
+// appendJSON appends d as encoding/json writes it.
+func (d delivery) appendJSON(b []byte) []byte {
+	b = d.appendWhere(append(b, '{'))
 	b = append(b, `,"at":`...)
 	b = strconv.AppendInt(b, d.At, 10)
 	b = append(b, `,"inbox_limit":`...)

@@ -63,12 +63,7 @@ func appendTexts(outs []Outgoing, b []byte, ends []int) ([]byte, []int) {
 		}
 		ends = append(ends, len(b))
 		b = o.appendHead(b, `{"sent_at_ms":`)
-		b = append(b, `,"status":`...)
-		b = core.AppendJSONString(b, d.Status)
-		b = append(b, `,"folder":`...)
-		b = core.AppendJSONString(b, d.Folder)
-		b = append(b, `,"reason":`...)
-		b = core.AppendJSONString(b, d.Reason)
+		b = d.appendWhere(append(b, ','))
 		b = append(b, `,"delivered_at_ms":`...)
 		if d.Folder != "" {
 			b = appendMillis(b, d.At)
@@ -103,16 +98,7 @@ func (o Outgoing) appendSentData(b []byte) []byte {
 func (o Outgoing) appendHead(b []byte, open string) []byte {
 	b = append(b, open...)
 	b = appendMillis(b, o.SentAt)
-	b = append(b, `,"id":`...)
-	b = core.AppendJSONString(b, o.ID)
-	b = append(b, `,"phone":`...)
-	b = core.AppendJSONString(b, o.Phone)
-	b = append(b, `,"sender":`...)
-	b = core.AppendJSONString(b, o.Sender)
-	b = append(b, `,"body":`...)
-	b = core.AppendJSONString(b, o.Body)
-	b = append(b, `,"code":`...)
-	return core.AppendJSONString(b, o.Code)
+	return o.appendWho(append(b, ','))
 }
 
 // appendMillis appends ms as the scripts write a time: a JSON string of its
