@@ -460,14 +460,16 @@ func TestFeedQueueLetsAnEventGoOnceEveryWatcherTookIt(t *testing.T) {
 // An event a script holds back (the prelude's emit with hold) is published
 // with the next it emits, in one message, the two separated by the ASCII
 // record separator; one held while another is held, or followed by an
-// event of another namespace, goes alone first. Watchers get every event
-// once, in order, as if each had had a message of its own.
+// event of another log (and so of another channel), goes alone first.
+// Watchers get every event once, in order, as if each had had a message of
+// its own.
 func TestHeldEventsArePublishedWithTheNext(t *testing.T) {
 	ctx := t.Context()
 	srv := testkit.StartRedis(t)
 	rdb := srv.Client(t)
 	ksA := core.Keyspace{Prefix: srv.Prefix, Namespace: "default"}
-	ksB := core.Keyspace{Prefix: srv.Prefix, Namespace: "other"}
+	other := ksA.Events() + "-other" // another log of the same slot, for a Redis Cluster
+	otherLive := other + ":live"
 	log := core.NewEventLog(rdb, ksA)
 	f := core.NewFeed(log, startSubscriber(t, srv), slog.New(slog.DiscardHandler), nil)
 	f.Start(ctx)
@@ -477,7 +479,7 @@ func TestHeldEventsArePublishedWithTheNext(t *testing.T) {
 		t.Fatalf("watch refused: %v", err)
 	}
 	defer w.Close()
-	raw := rdb.Subscribe(ctx, ksA.Live(), ksB.Live())
+	raw := rdb.Subscribe(ctx, ksA.Live(), otherLive)
 	defer raw.Close()
 	if _, err := raw.Receive(ctx); err != nil {
 		t.Fatal(err)
@@ -495,7 +497,7 @@ emit(b, 5, 'five', '{"n":5}')
 emit(a, 6, 'six', '{"n":6}', true)
 emit(a, 7, 'seven', '{"n":7}')
 return 1`)
-	if err := script.Run(ctx, rdb, []string{ksA.Events(), ksB.Events()}, struct{}{}).Err(); err != nil {
+	if err := script.Run(ctx, rdb, []string{ksA.Events(), other}, struct{}{}).Err(); err != nil {
 		t.Fatal(err)
 	}
 	var messages []string
@@ -512,10 +514,13 @@ return 1`)
 			}
 			kinds = append(kinds, lines[2])
 		}
-		messages = append(messages, strings.TrimPrefix(m.Channel, srv.Prefix+":")+" "+strings.Join(kinds, "+"))
+		channel := "log"
+		if m.Channel == otherLive {
+			channel = "other log"
+		}
+		messages = append(messages, channel+" "+strings.Join(kinds, "+"))
 	}
-	want := []string{"{default}:events:live one+two", "{default}:events:live three", "{default}:events:live four",
-		"{other}:events:live five", "{default}:events:live six+seven"}
+	want := []string{"log one+two", "log three", "log four", "other log five", "log six+seven"}
 	if !slices.Equal(messages, want) {
 		t.Errorf("the messages published:\n%q\nwant\n%q", messages, want)
 	}
