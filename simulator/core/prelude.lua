@@ -19,8 +19,8 @@ local args = cjson.decode(ARGV[1])
 -- TEXTS are the script's arguments after its first, each a string as Go
 -- gave it (a core.TextsAppender's texts, then core.Script.RunWith's more;
 -- TEXTS[2] is the first): texts a script stores or tells as they are,
--- never decoded. A script's run form
--- (run.lua) has none: its ARGV are its jobs' arguments.
+-- never decoded. A script's run form (run.lua) has none: its ARGV are its
+-- jobs' arguments.
 local TEXTS = ARGV
 
 -- int writes an integer (a time in ms, a count) as Go and Redis read one:
@@ -202,14 +202,15 @@ local function publish(live, line)
   local heard = redis.call('PUBLISH', live, line)
   if heard == 0 and unheard_counts then unheard[live] = true end
 end
+local function publish_held() -- alone
+  publish(held_live, held[1] .. '\n' .. held[2] .. '\n' .. held[3] .. '\n' .. held[4])
+  held = nil
+end
 local function emit(events_key, at, kind, data, hold)
   if type(data) ~= 'string' then data = cjson.encode(data) end
   local id = redis.call('XADD', events_key, 'MAXLEN', '~', EVENT_LOG_LEN, '*', 'at', int(at), 'kind', kind, 'data', data)
   local live = events_key .. ':live'
-  if held and (hold or held_live ~= live) then
-    publish(held_live, held[1] .. '\n' .. held[2] .. '\n' .. held[3] .. '\n' .. held[4])
-    held = nil
-  end
+  if held and (hold or held_live ~= live) then publish_held() end
   if not unheard[live] then
     if hold then
       held, held_live = {id, int(at), kind, data}, live

@@ -29,6 +29,6 @@ for i = 1, #ARGV do
   if not run_out then break end
   run_in = run_out
 end
-if held then publish(held_live, held[1] .. '\n' .. held[2] .. '\n' .. held[3] .. '\n' .. held[4]) end -- a job that failed after it held an event back
+if held then publish_held() end -- a job failed after it held an event back
 if run_in then redis.call('SET', KEYS[RUN.key], run_in.mark, 'PX', int(RUN.ttl)) end
 return answers

@@ -283,3 +283,41 @@ func TestScriptRunsConcurrentlyOnItsOwnArguments(t *testing.T) {
 		}
 	}
 }
+
+// In a script's run form, an event a job held back to go with its next
+// (emit's hold) is published alone when the job fails before it emits
+// that next one: the log holds it, and so does the live channel.
+func TestARunPublishesWhatAFailedJobHeldBack(t *testing.T) {
+	ctx := t.Context()
+	srv := testkit.StartRedis(t)
+	rdb := srv.Client(t)
+	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: "default"}
+	live := rdb.Subscribe(ctx, ks.Live())
+	defer live.Close()
+	if _, err := live.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	text := core.RunFormText(core.NewScript[struct{}](
+		"emit(KEYS[1], 5, 'held', '{\"n\":1}', true)\nerror('a failure after the hold')\n"))
+	answer, err := rdb.Eval(ctx, text, []string{ks.Events(), ks.SchedRun("t")},
+		`{"run":{"key":2,"n":1,"due":0,"ttl":1000}}`).Slice()
+	if err != nil || len(answer) != 1 {
+		t.Fatalf("the run answered %v, %v; want the job's failure", answer, err)
+	}
+	if msg, ok := answer[0].(error); !ok || !strings.Contains(msg.Error(), "a failure after the hold") {
+		t.Fatalf("the job answered %v, want its failure", answer[0])
+	}
+	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	m, err := live.ReceiveMessage(wait)
+	if err != nil {
+		t.Fatalf("nothing published: %v", err)
+	}
+	logged, err := rdb.XRange(ctx, ks.Events(), "-", "+").Result()
+	if err != nil || len(logged) != 1 {
+		t.Fatalf("the log holds %v, %v; want the held event", logged, err)
+	}
+	if want := logged[0].ID + "\n5\nheld\n{\"n\":1}"; m.Payload != want {
+		t.Errorf("published %q, want %q", m.Payload, want)
+	}
+}
