@@ -178,9 +178,9 @@ func (s *Subscriber) take(ctx context.Context, msg any) {
 		}
 		// a message may tell several events, one after another (emit's
 		// hold), each ended by the ASCII record separator but the last
-		for payload := m.Payload; payload != ""; {
-			one, rest, _ := strings.Cut(payload, liveSeparator)
-			payload = rest
+		for rest, more := m.Payload, true; more; {
+			var one string
+			one, rest, more = strings.Cut(rest, liveSeparator)
 			rec, err := liveRecord(one, f.events.ks.Namespace)
 			if err != nil {
 				s.log.Warn("a malformed event on a live channel", "channel", m.Channel, "err", err)
