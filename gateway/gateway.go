@@ -63,6 +63,7 @@ type Config struct {
 type Gateway struct {
 	rdb    redis.UniversalClient
 	ks     core.Keyspace
+	lib    []string // the fixed keys of send_now.lua, named once (sendNowKeys)
 	sched  *core.Scheduler
 	faults *core.FaultStore
 	state  *core.State
@@ -89,6 +90,7 @@ func New(c Config) *Gateway {
 			Help: "SMS messages by outcome (delivered, blocked, failed), sender kind (miit, other) and reason.",
 		}, []string{"status", "sender_kind", "reason"})),
 	}
+	g.lib = sendNowKeys(c.Keyspace)
 	g.stats = newGatewayMetrics(c.Metrics)
 	g.zeroMetrics()
 	g.sched.HandleBatch(JobDeliver, g.onDeliver)

@@ -91,7 +91,7 @@ func (g *Gateway) Send(ctx context.Context, r SendRequest) (string, error) {
 		if now {
 			r.At = snap.Now().Now // a plan refused as stale takes the clock read afresh
 		}
-		keys := core.NewKeyList(g.ks.Clock(), g.ks.Faults(), g.ks.SchedDue(), g.ks.Seq(), g.ks.Events(), g.ks.Phones())
+		keys := core.NewKeyList(g.lib...)
 		outs, ok := g.Plan(snap.Faults, r, keys)
 		if !ok {
 			if now {
@@ -179,6 +179,13 @@ var (
 	sendNowLua    string
 	sendNowScript = core.NewScript[sendNowArgs](LuaLib, sendNowLua)
 )
+
+// sendNowKeys are the fixed keys of send_now.lua in ks, its KEYS[1] to
+// KEYS[6]: the clock, the fault profile, the scheduler's due set, the
+// sequence hash, the event log, the set of phones.
+func sendNowKeys(ks core.Keyspace) []string {
+	return []string{ks.Clock(), ks.Faults(), ks.SchedDue(), ks.Seq(), ks.Events(), ks.Phones()}
+}
 
 // sendNowArgs are the arguments of send_now.lua: the messages planned, and
 // the clock and fault profile they were planned with.

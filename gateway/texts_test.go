@@ -98,7 +98,7 @@ func TestTextsAreWhatTheScriptEncodes(t *testing.T) {
 			if s.duplicates {
 				f.DuplicateRate = 1
 			}
-			keys := core.NewKeyList(ks.Clock(), ks.Faults(), ks.SchedDue(), ks.Seq(), ks.Events(), ks.Phones())
+			keys := core.NewKeyList(sendNowKeys(ks)...)
 			id := "m_" + string(rune('a'+i))
 			outs, ok := g.Plan(f, SendRequest{ID: id, From: "12381", To: s.to, Body: s.body, At: at}, keys)
 			if !ok {
