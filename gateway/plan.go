@@ -34,8 +34,8 @@ type Outgoing struct {
 	Deliver     *delivery `json:"deliver,omitempty"` // due at once: its delivery
 	Held        bool      `json:"held,omitempty"`    // held by an outage until Due (its job marked HeldMark)
 	Keys        outKeys   `json:"k"`
-	Texts       int       `json:"t,omitempty"` // where its texts made in Go start in TEXTS (withTexts), or 0: none
-	textTrail   trail     // its trail, as a text (withTexts)
+	Texts       int       `json:"t,omitempty"` // where its texts made in Go start in TEXTS (WithTexts), or 0: none
+	textTrail   trail     // its trail, as a text (WithTexts)
 }
 
 // outKeys are the positions in KEYS of a planned message's keys.

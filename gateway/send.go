@@ -104,7 +104,7 @@ func (g *Gateway) Send(ctx context.Context, r SendRequest) (string, error) {
 			}
 			return g.sendSteps(ctx, r)
 		}
-		withTexts(outs, 2)
+		WithTexts(outs, 2)
 		statuses, err := sendNowScript.Run(ctx, g.rdb, keys.Keys(),
 			sendNowArgs{Expect: snap.Expect, Bounds: snap.Bounds(), Messages: outs}).StringSlice()
 		if retry, err := g.Retry(ctx, err); retry {

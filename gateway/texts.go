@@ -6,21 +6,21 @@ import (
 	"smsim/simulator/core"
 )
 
-// withTexts has the script that sends outs (gw_send) take their texts
+// WithTexts has the script that sends outs (gw_send) take their texts
 // made in Go rather than encode them with cjson — each message's trail,
 // its sms.sent event's data and, delivered at once, its record in the
 // folder and its outcome event's data up to their seq: each of outs is
 // told where its texts will be in TEXTS (Texts), from the position from
 // (2 for a script with no other texts), and its trails go there rather
 // than inside the script's JSON. It answers the position after the last.
-// appendTexts writes the texts, in the same order. Redis's Lua decodes
+// AppendTexts writes the texts, in the same order. Redis's Lua decodes
 // JSON at about 80 instructions a byte, and takes a string handed over as
 // it is at a few (cmd/smsim-bench/README.md).
 //
 // The texts hold what the script's own encoding holds, the same fields
 // with the same values (times and numbers as strings of digits), in
 // another order; a test holds the two together.
-func withTexts(outs []Outgoing, from int) int {
+func WithTexts(outs []Outgoing, from int) int {
 	for i := range outs {
 		o := &outs[i]
 		o.Texts, o.textTrail = from, trail(o.Trail)
@@ -38,9 +38,9 @@ func withTexts(outs []Outgoing, from int) int {
 	return from
 }
 
-// appendTexts appends the texts of outs (withTexts) to b, and where each
+// AppendTexts appends the texts of outs (WithTexts) to b, and where each
 // ends to ends (core.TextsAppender).
-func appendTexts(outs []Outgoing, b []byte, ends []int) ([]byte, []int) {
+func AppendTexts(outs []Outgoing, b []byte, ends []int) ([]byte, []int) {
 	for _, o := range outs {
 		if o.Texts == 0 {
 			continue
@@ -80,7 +80,7 @@ func appendTexts(outs []Outgoing, b []byte, ends []int) ([]byte, []int) {
 
 // AppendTexts appends the texts of the messages (core.TextsAppender).
 func (a sendNowArgs) AppendTexts(b []byte, ends []int) ([]byte, []int) {
-	return appendTexts(a.Messages, b, ends)
+	return AppendTexts(a.Messages, b, ends)
 }
 
 // appendSentData appends the data of o's sms.sent event.

@@ -13,7 +13,7 @@ import (
 	"smsim/simulator/core/testkit"
 )
 
-// The texts made in Go (withTexts) are what the script would encode itself:
+// The texts made in Go (WithTexts) are what the script would encode itself:
 // the same messages, sent once with their texts and once without, in two
 // namespaces of one store, leave the same events, folders, messages and
 // jobs there, read as JSON — a message delivered to the inbox, blocked,
@@ -105,7 +105,7 @@ func TestTextsAreWhatTheScriptEncodes(t *testing.T) {
 				t.Fatalf("send %d: not planned", i+1)
 			}
 			if texts {
-				withTexts(outs, 2)
+				WithTexts(outs, 2)
 			}
 			statuses, err := sendNowScript.Run(ctx, rdb, keys.Keys(), sendNowArgs{Messages: outs}).StringSlice()
 			if err != nil {

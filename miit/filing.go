@@ -124,6 +124,29 @@ type submitArgs struct {
 	View        string      `json:"view"`   // the provider's view, JSON: the data of filing.submitted
 }
 
+// withTexts has the script send a's messages with their texts made in Go
+// (gateway.WithTexts): the notices', then the sync's (syncArgs.withTexts).
+func (a *submitArgs) withTexts() {
+	from := 2
+	for _, n := range a.Notices {
+		from = gateway.WithTexts(n.Texts, from)
+	}
+	if a.Sync != nil {
+		a.Sync.withTexts(from)
+	}
+}
+
+// AppendTexts appends the texts of a's messages (core.TextsAppender).
+func (a submitArgs) AppendTexts(b []byte, ends []int) ([]byte, []int) {
+	for _, n := range a.Notices {
+		b, ends = gateway.AppendTexts(n.Texts, b, ends)
+	}
+	if a.Sync != nil {
+		b, ends = a.Sync.appendTexts(b, ends)
+	}
+	return b, ends
+}
+
 // notice is the provider's notice to a subject: its messages, planned
 // (Texts), or none when a plan could not be made (a job sends it).
 type notice struct {
@@ -232,6 +255,9 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (ProviderView, 
 		if !syncDue.After(at) { // no sync lag: the order reaches MIIT in the same step
 			sync := s.planSync(id, args.Phones, at, snap, keys)
 			args.Sync = &sync
+		}
+		if !s.scriptTexts {
+			args.withTexts()
 		}
 		fields := map[string]string{"id": id, "type": req.Type, "variant": req.Variant, "prov_status": StatusSubmitted,
 			"required": strings.Join(required, ","), "submitted_at": strconv.FormatInt(at.UnixMilli(), 10), "people": string(people)}

@@ -132,6 +132,37 @@ func (sj *syncSubject) compact(alike bool) {
 	}
 }
 
+// withTexts has the script send the code messages of a with their texts
+// made in Go (gateway.WithTexts), from TEXTS[from] on: each subject's
+// first candidate's, which the script sends unless that code is live —
+// another's messages, given as the first's (sameAsFirst), take the
+// first's trail alone (the library's candidate_texts). It answers the
+// position after the last. Call it once the plan is made (compact).
+func (a *syncArgs) withTexts(from int) int {
+	for i := range a.Subjects {
+		sj := &a.Subjects[i]
+		if len(sj.Texts) > 0 && len(sj.Sent) > 0 {
+			from = gateway.WithTexts(sj.Texts[0], from)
+			sj.Sent[0] = sj.Texts[0]
+		}
+	}
+	return from
+}
+
+// appendTexts appends the texts of a (withTexts) to b, and where each ends
+// to ends.
+func (a *syncArgs) appendTexts(b []byte, ends []int) ([]byte, []int) {
+	for _, sj := range a.Subjects {
+		if len(sj.Texts) > 0 && len(sj.Sent) > 0 {
+			b, ends = gateway.AppendTexts(sj.Texts[0], b, ends)
+		}
+	}
+	return b, ends
+}
+
+// AppendTexts appends the texts of a's messages (core.TextsAppender).
+func (a syncArgs) AppendTexts(b []byte, ends []int) ([]byte, []int) { return a.appendTexts(b, ends) }
+
 // codeSent is what a sync answers of a code it texted: the subject (from 1),
 // the candidate it picked (from 1), and the statuses of its messages
 // delivered at once.
@@ -317,6 +348,9 @@ func (s *Service) syncCall(id string, phones []string, given bool, now time.Time
 	}
 	for _, p := range phones {
 		args.Who = append(args.Who, keys.Add(s.ks.Who(p)))
+	}
+	if !s.scriptTexts {
+		args.withTexts(2)
 	}
 	return keys.Keys(), args
 }

@@ -355,7 +355,9 @@ end
 -- plan sj: sj.texts[j] as planned, or, given as {body, code} alone (Go's
 -- sameAsFirst), the first candidate's with that body and code. Given the
 -- code alone, the body is the first candidate's with its code, which it
--- holds once, written as this one (Go checked it is so).
+-- holds once, written as this one (Go checked it is so). The first's texts
+-- made in Go (out.t) tell its body and code: of them, another candidate's
+-- takes the trail alone, and encodes the rest itself.
 local function candidate_texts(sj, j)
   local t = sj.texts[j]
   if not t.code then return t end
@@ -369,6 +371,17 @@ local function candidate_texts(sj, j)
       body = string.sub(first.body, 1, at - 1) .. t.code .. string.sub(first.body, at + #first.code)
     end
     out.body, out.code = body, t.code
+    if first.t then
+      out.t = nil
+      if first.deliver then
+        local d = {}
+        for f, v in pairs(first.deliver) do d[f] = v end
+        d.trail = TEXTS[first.t]
+        out.deliver = d
+      else
+        out.trail = TEXTS[first.t]
+      end
+    end
     outs[k] = out
   end
   return outs

@@ -1,6 +1,7 @@
 package miit_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -53,6 +54,9 @@ func dumpKeys(t *testing.T, w *world) []string {
 			val = strings.Join(f, " ")
 		case "zset":
 			m := w.rdb.ZRange(w.ctx, k, 0, -1).Val()
+			for i := range m {
+				m[i] = canonicalJSON(m[i])
+			}
 			if name == "phones" { // scored by the real time
 				slices.Sort(m)
 			}
@@ -169,9 +173,23 @@ func loggedEvents(t *testing.T, w *world) []string {
 	}
 	var events []string
 	for _, r := range records {
-		events = append(events, fmt.Sprintf("%s %s %s", r.At.Sub(t0), r.Kind, r.Data))
+		events = append(events, fmt.Sprintf("%s %s %s", r.At.Sub(t0), r.Kind, canonicalJSON(string(r.Data))))
 	}
 	return events
+}
+
+// canonicalJSON answers the JSON text s with its objects' fields in order,
+// or s when it is no JSON: two texts of the same values read the same.
+func canonicalJSON(s string) string {
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return s
+	}
+	return string(b)
 }
 
 // sameStories fails unless story in runs of 16 leaves the store's keys
@@ -187,4 +205,94 @@ func sameStories(t *testing.T, story func(run int) (keys, events []string)) {
 		t.Errorf("the store in runs\n%s\nwant, as one at a time\n%s", got, want)
 	}
 	t.Logf("%d keys, %d events", len(oneKeys), len(oneEvents))
+}
+
+// The texts of the messages that a submission and a sync send, made in Go
+// (gateway.WithTexts), leave the store and the event log as the scripts'
+// own encoding of them does: notices and codes, in runs and alone, lags of
+// zero and not, to numbers of every kind of profile, and codes whose first
+// candidate is live (another candidate's messages take the first's trail
+// alone).
+func TestTextsMadeInGoAreWhatTheScriptsEncode(t *testing.T) {
+	limits := core.Limits{Retention: time.Hour, NamespaceTTL: 3 * time.Hour, InboxMax: 3, Unheard: true}
+	for _, run := range []int{16, 1} {
+		t.Run(fmt.Sprintf("run=%d", run), func(t *testing.T) {
+			story := func(scriptTexts bool) (keys, events, seconds []string) {
+				w := buildWorldLimits(t, core.SchedulerOptions{Run: run}, limits)
+				if scriptTexts {
+					miit.EncodeTextsInScripts(w.svc)
+				}
+				phone := func(i int) string { return fmt.Sprintf("1370%07d", i%8) }
+				profiles := []func(p *gateway.Profile){
+					func(p *gateway.Profile) {},
+					func(p *gateway.Profile) { p.SpamFilter = true },
+					func(p *gateway.Profile) { p.InboxLimit = 2 },
+					func(p *gateway.Profile) { p.Reachable = false },
+					func(p *gateway.Profile) { p.DuplicateRate = 1 },
+					func(p *gateway.Profile) { p.Delay = core.Uniform(0, 10*time.Minute) },
+					func(p *gateway.Profile) { p.BlockKeywords = []string{"ICP"} },
+					func(p *gateway.Profile) { p.BlockKeywords = []string{"no such word"} },
+				}
+				for i, f := range profiles {
+					p := gateway.DefaultProfile()
+					f(&p)
+					if err := w.gw.SetProfile(w.ctx, phone(i), p); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for i := range 48 {
+					w.set(func(f *core.Faults) {
+						f.SyncLag = core.Fixed(time.Hour)
+						if i%3 == 0 {
+							f.SyncLag = core.Fixed(0) // the submission's script syncs it
+						}
+						f.SMSDelay = core.Fixed(0)
+						if i%5 == 0 {
+							f.SMSDelay = core.Uniform(0, 5*time.Minute)
+						}
+					})
+					var v miit.ProviderView
+					if i%2 == 0 {
+						v = w.submit(appFiling(phone(i)))
+					} else {
+						v = w.submit(websiteFiling(phone(i), phone(i+3)))
+					}
+					if i%3 == 1 { // its first code is another order's, live
+						c := miit.CodeCandidates(w.svc, v.ID, 1)
+						if err := w.rdb.Set(w.ctx, w.ks.Code(c[0]), "9999999999999|f_another", 0).Err(); err != nil {
+							t.Fatal(err)
+						}
+						seconds = append(seconds, c[1])
+					}
+				}
+				w.advance(3 * time.Hour)
+				return dumpKeys(t, w), loggedEvents(t, w), seconds
+			}
+			encodedKeys, encodedEvents, seconds := story(true)
+			textKeys, textEvents, _ := story(false)
+			if got, want := strings.Join(textEvents, "\n"), strings.Join(encodedEvents, "\n"); got != want {
+				t.Errorf("the event log with texts made in Go\n%s\nwant, as the scripts encode them\n%s", got, want)
+			}
+			if got, want := strings.Join(textKeys, "\n"), strings.Join(encodedKeys, "\n"); got != want {
+				t.Errorf("the store with texts made in Go\n%s\nwant, as the scripts encode them\n%s", got, want)
+			}
+			// what was compared holds what each case is for
+			log := strings.Join(textEvents, "\n")
+			for _, want := range []string{" sms.delivered ", " sms.blocked ", " sms.failed ", `"reason":"inbox_full"`, " filing.submitted "} {
+				if !strings.Contains(log, want) {
+					t.Errorf("no %q in the event log", want)
+				}
+			}
+			picked := 0
+			for _, c := range seconds {
+				if strings.Contains(log, `"code":"`+c+`"`) {
+					picked++
+				}
+			}
+			if picked < len(seconds)/2 {
+				t.Errorf("%d of %d syncs whose first code was live sent their second, want most", picked, len(seconds))
+			}
+			t.Logf("%d keys, %d events, %d second codes sent", len(textKeys), len(textEvents), picked)
+		})
+	}
 }

@@ -80,6 +80,10 @@ type Service struct {
 	// that the newest message holds the live code. A number takes one of
 	// the locks (resendLock).
 	resending [64]sync.Mutex
+	// scriptTexts: the scripts encode the texts of the messages they send
+	// themselves, rather than take them made in Go (gateway.WithTexts); a
+	// test compares the two.
+	scriptTexts bool
 }
 
 // resendLock holds the lock of phone's resends until the answer's release.

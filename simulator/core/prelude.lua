@@ -19,8 +19,8 @@ local args = cjson.decode(ARGV[1])
 -- TEXTS are the script's arguments after its first, each a string as Go
 -- gave it (a core.TextsAppender's texts, then core.Script.RunWith's more;
 -- TEXTS[2] is the first): texts a script stores or tells as they are,
--- never decoded. A script's run form (run.lua) has none: its ARGV are its
--- jobs' arguments.
+-- never decoded. A script's run form (run.lua) sets them anew for each
+-- job, from the job's own texts.
 local TEXTS = ARGV
 
 -- int writes an integer (a time in ms, a count) as Go and Redis read one:

@@ -1,21 +1,26 @@
 -- The end of a script's run form (core.Script, runs of the scheduler's
--- steps): the script above it is the function run_job, and each ARGV is
--- the arguments of one job of the run, in order, whose keys follow each
--- other in KEYS (args.run.key of them, the run's mark last). It carries the
--- jobs out one after another, as their scripts would one call each: a job
--- goes only when the one before it came to its end (with_due_now), and a
--- job's refusal or failure is its answer, the last. It writes the run's
--- mark once, for the call after it, and answers the jobs' answers in
--- order; those it did not come to are left out.
-local all_keys, answers, from = KEYS, {}, 0
+-- steps): the script above it is the function run_job, and ARGV holds the
+-- arguments of the jobs of the run, in order — each job's JSON object,
+-- then its texts (args.run.texts of them; core.Call's), which are its
+-- TEXTS from TEXTS[2] on — whose keys follow each other in KEYS
+-- (args.run.key of them, the run's mark last). It carries the jobs out one
+-- after another, as their scripts would one call each: a job goes only
+-- when the one before it came to its end (with_due_now), and a job's
+-- refusal or failure is its answer, the last. It writes the run's mark
+-- once, for the call after it, and answers the jobs' answers in order;
+-- those it did not come to are left out.
+local all_keys, all_argv, answers, from, at, i = KEYS, ARGV, {}, 0, 1, 0
 run_form = true
-TEXTS = {}
-for i = 1, #ARGV do
+while at <= #all_argv do
+  i = i + 1
   if i > 1 then
-    args = cjson.decode(ARGV[i])
+    args = cjson.decode(all_argv[at])
     RUN, BOUNDS = args.run, args.bounds or NO_BOUNDS
     unheard_counts = args.bounds ~= nil and args.bounds.unheard == true
   end
+  TEXTS = {false}
+  for k = 1, RUN.texts or 0 do TEXTS[k + 1] = all_argv[at + k] end
+  at = at + 1 + (RUN.texts or 0)
   KEYS = {unpack(all_keys, from + 1, from + RUN.key)}
   from = from + RUN.key
   due_limit, due_now, next_due, first_scheduled, run_first, run_out = nil, {}, nil, nil, nil, nil

@@ -64,7 +64,8 @@ type runForm struct {
 
 // script answers the run form's script. A script that reads ARGV itself
 // (RunWith's more) cannot have one: its arguments are the jobs' there; in
-// a run, TEXTS (the prelude's name for RunWith's more) holds nothing.
+// a run, TEXTS holds a job's texts (its args' as a TextsAppender's), never
+// more.
 func (f *runForm) script() *redis.Script {
 	f.once.Do(func() {
 		parts := slices.Clone(f.parts)
@@ -213,7 +214,9 @@ var argsBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 var newline = []byte("\n")
 
 // Call makes ready a call of the script with keys and args, to be sent
-// later, with others, in one round trip (a Step of the scheduler).
+// later, with others, in one round trip (a Step of the scheduler). Args
+// that are a TextsAppender go with their texts, alone (TEXTS[2], …) as in
+// a run (run.lua).
 func (s *Script[A]) Call(keys []string, args A) (Call, error) {
 	var b []byte
 	if a, ok := any(args).(Appender); ok {
@@ -227,7 +230,16 @@ func (s *Script[A]) Call(keys []string, args A) (Call, error) {
 	if len(b) < 2 || b[0] != '{' {
 		return Call{}, fmt.Errorf("script arguments: %s is not a JSON object", b)
 	}
-	return Call{script: s.s, form: s.run, keys: keys, args: b}, nil
+	c := Call{script: s.s, form: s.run, keys: keys, args: b}
+	if ta, ok := any(args).(TextsAppender); ok {
+		all, ends := ta.AppendTexts(nil, nil)
+		from := 0
+		for _, end := range ends {
+			c.texts = append(c.texts, all[from:end:end])
+			from = end
+		}
+	}
+	return c, nil
 }
 
 // A Call is a script's call made ready (Script.Call).
@@ -235,29 +247,50 @@ type Call struct {
 	script *redis.Script
 	form   *runForm
 	keys   []string
-	args   []byte // the JSON object of ARGV[1]
+	args   []byte   // the JSON object of ARGV[1]
+	texts  [][]byte // its texts (a TextsAppender's), ARGV[2] on
 }
 
 // inRun answers the keys and the arguments of the call as the n-th job of
 // a run whose mark is the key mark (the prelude's args.run), for the run
-// form of its script.
-func (c Call) inRun(mark string, n int, due, ttl int64) ([]string, string) {
+// form of its script: its JSON object, then its texts, whose number
+// args.run.texts tells.
+func (c Call) inRun(mark string, n int, due, ttl int64) ([]string, []any) {
 	keys := append(c.keys[:len(c.keys):len(c.keys)], mark)
-	run := fmt.Sprintf(`{"run":{"key":%d,"n":%d,"due":%d,"ttl":%d}`, len(keys), n, due, ttl)
-	args := make([]byte, 0, len(run)+len(c.args))
+	run := fmt.Sprintf(`{"run":{"key":%d,"n":%d,"due":%d,"ttl":%d`, len(keys), n, due, ttl)
+	args := make([]byte, 0, len(run)+len(c.args)+16)
 	args = append(args, run...)
+	if len(c.texts) > 0 {
+		args = append(args, `,"texts":`...)
+		args = strconv.AppendInt(args, int64(len(c.texts)), 10)
+	}
+	args = append(args, '}')
 	if len(c.args) > 2 {
 		args = append(args, ',')
 	}
 	args = append(args, c.args[1:]...)
-	return keys, string(args)
+	return keys, c.argv(string(args))
+}
+
+// argv answers the call's ARGV: first, then its texts.
+func (c Call) argv(first string) []any {
+	argv := make([]any, 0, 1+len(c.texts))
+	argv = append(argv, first)
+	for _, t := range c.texts {
+		argv = append(argv, t)
+	}
+	return argv
 }
 
 // run runs the call alone, by EVALSHA, falling back to EVAL when Redis
 // does not hold the script yet.
 func (c Call) run(ctx context.Context, rdb redis.Scripter) *redis.Cmd {
-	return runBatched(ctx, rdb, len(c.args), func(rdb redis.Scripter) *redis.Cmd {
-		return c.script.Run(ctx, rdb, c.keys, string(c.args))
+	size := len(c.args)
+	for _, t := range c.texts {
+		size += len(t)
+	}
+	return runBatched(ctx, rdb, size, func(rdb redis.Scripter) *redis.Cmd {
+		return c.script.Run(ctx, rdb, c.keys, c.argv(string(c.args))...)
 	})
 }
 

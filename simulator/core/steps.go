@@ -240,7 +240,7 @@ func (s *Scheduler) runSteps(ctx context.Context, jobs []string) stepsResult {
 				it := items[to]
 				k, a := it.step.Call.inRun(mark, place+to+1, it.job.Due.UnixMilli(), s.opts.Lease.Milliseconds())
 				keys = append(keys, k...)
-				argv = append(argv, a)
+				argv = append(argv, a...)
 			}
 			r.calls = append(r.calls, runCall{cmd: r.pipe.EvalSha(ctx, form.script().Hash(), keys, argv...), from: from, to: to})
 			from = to

@@ -32,6 +32,17 @@ type stepArgs struct {
 	// FinishFails: the script runs, and what the process does after it
 	// fails.
 	FinishFails bool `json:"-"`
+	// Texts go as its texts (core.TextsAppender): the script notes each
+	// after its name.
+	Texts []string `json:"-"`
+}
+
+func (a stepArgs) AppendTexts(b []byte, ends []int) ([]byte, []int) {
+	for _, t := range a.Texts {
+		b = append(b, t...)
+		ends = append(ends, len(b))
+	}
+	return b, ends
 }
 
 // stepLua is a job's script that can go in a run: it notes its name on
@@ -44,6 +55,7 @@ if args.refuse_once and redis.call('SET', KEYS[3] .. ':refused:' .. args.name, '
 end
 if args.fail then error('the job ' .. args.name .. ' fails') end
 redis.call('RPUSH', KEYS[3], args.name)
+for k = 2, #TEXTS do redis.call('RPUSH', KEYS[3], args.name .. ':' .. TEXTS[k]) end
 due_limit = args.now
 if args.follow then schedule(KEYS[1], KEYS[2], args.follow_at, 'note', {args.follow}) end
 return with_due_now({})
@@ -315,6 +327,38 @@ func TestAdvanceSendsStepsInRuns(t *testing.T) {
 			}
 			if n, _ := w.s.Pending(context.Background()); n != 0 {
 				t.Fatalf("%d jobs left", n)
+			}
+		})
+	}
+}
+
+// Each job of a run has its own texts as its script's TEXTS, as it has
+// alone: none, or several, of any bytes.
+func TestARunGivesEachJobItsTexts(t *testing.T) {
+	for _, run := range []int{16, 1} {
+		t.Run(fmt.Sprintf("run=%d", run), func(t *testing.T) {
+			w := newStepWorld(t, run)
+			w.warm(t)
+			warmed := len(w.alone)
+			w.plans["a"] = stepArgs{Texts: []string{"x", "", "y\x00\n\"z\""}}
+			w.plans["c"] = stepArgs{Texts: []string{"中文"}}
+			for i, name := range []string{"a", "b", "c", "d"} {
+				w.schedule(t, time.Duration(i+1)*time.Minute, "step", name)
+			}
+			w.runs.take()
+			if _, err := w.s.Advance(context.Background(), time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			want := "a a:x a: a:y\x00\n\"z\" b c c:中文 d"
+			if got := w.done(t); got != want {
+				t.Fatalf("carried out %q, want %q", got, want)
+			}
+			runs, calls, _ := w.runs.take()
+			if run == 16 && (runs != 1 || calls != 8) {
+				t.Fatalf("%d runs carrying %d arguments, want one run of the 4 jobs' and their 4 texts", runs, calls)
+			}
+			if alone := len(w.alone) - warmed; run == 1 && (runs != 0 || alone != 4) {
+				t.Fatalf("%d runs, %d jobs alone; want none, and the 4 jobs alone", runs, alone)
 			}
 		})
 	}
