@@ -105,7 +105,7 @@ local function gw_deliver(G, msg_key, folder_key, d, travel_key, failed_key, sen
   end
   local seq, delivered = '', ''
   if folder ~= '' then
-    seq = int(redis.call('HINCRBY', G.seq, 'delivery', 1))
+    seq = int(redis.call('HINCRBY', G.seq, 'delivery', '1'))
     delivered = int(d.at)
     -- the folder holds the message as the phone shows it, read in one step
     local record
@@ -116,7 +116,7 @@ local function gw_deliver(G, msg_key, folder_key, d, travel_key, failed_key, sen
         sent_at = m.sent_at, delivered_at = delivered, seq = seq})
     end
     redis.call('ZADD', folder_key, seq, record)
-    if BOUNDS.inbox_max > 0 then redis.call('ZREMRANGEBYRANK', folder_key, 0, int(-BOUNDS.inbox_max - 1)) end
+    if BOUNDS.inbox_max > 0 then redis.call('ZREMRANGEBYRANK', folder_key, '0', int(-BOUNDS.inbox_max - 1)) end
     if not gw_retired[folder_key] then
       retire(folder_key)
       gw_retired[folder_key] = true
@@ -138,8 +138,8 @@ local function gw_deliver(G, msg_key, folder_key, d, travel_key, failed_key, sen
     end
   end
   if status == 'failed' then
-    redis.call('ZADD', failed_key, redis.call('HINCRBY', G.seq, 'failure', 1), m.id)
-    if BOUNDS.inbox_max > 0 then redis.call('ZREMRANGEBYRANK', failed_key, 0, int(-BOUNDS.inbox_max - 1)) end
+    redis.call('ZADD', failed_key, int(redis.call('HINCRBY', G.seq, 'failure', '1')), m.id)
+    if BOUNDS.inbox_max > 0 then redis.call('ZREMRANGEBYRANK', failed_key, '0', int(-BOUNDS.inbox_max - 1)) end
     retire(failed_key)
   end
   local data
@@ -180,7 +180,7 @@ local function gw_send(G, out)
   if out.t then trail = TEXTS[out.t] end
   redis.call('HSET', msg_key, unpack(gw_fields(out, 'queued', trail)))
   keep_new(msg_key)
-  redis.call('ZADD', KEYS[out.k.travelling], redis.call('HINCRBY', G.seq, 'travel', 1), out.id)
+  redis.call('ZADD', KEYS[out.k.travelling], int(redis.call('HINCRBY', G.seq, 'travel', '1')), out.id)
   keep(KEYS[out.k.travelling])
   local job_args = {out.id, out.phone}
   if out.held then job_args[3] = GW_HELD end -- an outage holds it (gateway.ReleaseHeld)

@@ -13,7 +13,7 @@ redis.call('HSET', msg_key, 'id', args.id, 'phone', args.phone, 'sender', args.s
   'code', args.code, 'status', 'queued', 'sent_at', int(args.sent_at), 'trail', args.trail, 'fate', args.fate,
   'step', step, 'duplicate_of', args.duplicate_of)
 keep_new(msg_key)
-redis.call('ZADD', travel_key, redis.call('HINCRBY', seq_key, 'travel', 1), args.id)
+redis.call('ZADD', travel_key, int(redis.call('HINCRBY', seq_key, 'travel', '1')), args.id)
 keep(travel_key)
 know_phone(phones_key, args.phone)
 emit(events_key, args.sent_at, KIND.sms_sent, {id = args.id, phone = args.phone, sender = args.sender, body = args.body,

@@ -9,7 +9,7 @@ due_limit = args.now
 local st = order(F).status
 if st == 'unknown' or live(F, args.now) then
   ended(F)
-  local v = incr_order(F, 'version', 1)
+  local v = incr_order(F, 'version', '1')
   count_status(F, 'canceled')
   -- the provider knows its cancel at once, and with it MIIT's state as it
   -- stands: the results still on their way change nothing when they arrive

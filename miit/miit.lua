@@ -59,19 +59,22 @@ local function order_fields(F, fields)
 end
 
 -- set_order writes to order F the fields and values of its other
--- arguments (field, value, field, value…), in one HSET.
+-- arguments (field, value, field, value…), in one HSET. A number goes as
+-- int writes it (as every number a script hands Redis: Redis writes one
+-- it is given with snprintf, at several times the cost).
 local function set_order(F, ...)
-  redis.call('HSET', F, ...)
-  local o, kv = orders[F], {...}
-  if not o then return end
-  for i = 1, #kv, 2 do
-    local v = kv[i + 1]
-    if type(v) == 'number' then v = int(v) end
-    o[kv[i]] = v
+  local kv = {...}
+  for i = 2, #kv, 2 do
+    if type(kv[i]) == 'number' then kv[i] = int(kv[i]) end
   end
+  redis.call('HSET', F, unpack(kv))
+  local o = orders[F]
+  if not o then return end
+  for i = 1, #kv, 2 do o[kv[i]] = kv[i + 1] end
 end
 
--- incr_order adds by to the integer field of order F and answers the sum.
+-- incr_order adds by (an integer, written as a string: '1') to the integer
+-- field of order F and answers the sum.
 local function incr_order(F, field, by)
   local v = redis.call('HINCRBY', F, field, by)
   if orders[F] then orders[F][field] = int(v) end
@@ -101,8 +104,8 @@ end
 local function count_status(F, st)
   local old = order(F).status
   if old == st then return end
-  if old then redis.call('HINCRBY', status_key, old, -1) end
-  redis.call('HINCRBY', status_key, st, 1)
+  if old then redis.call('HINCRBY', status_key, old, '-1') end
+  redis.call('HINCRBY', status_key, st, '1')
 end
 
 -- An order is under way until it ends: approved, returned, rejected or
@@ -218,7 +221,7 @@ end
 -- log; else by a job then.
 local due_results = {}
 local function bump(F, due, status)
-  local v = incr_order(F, 'version', 1)
+  local v = incr_order(F, 'version', '1')
   local id = order(F).id
   emit_status(F, 'miit', status)
   if due_limit and due <= due_limit then
@@ -416,7 +419,7 @@ local function sync_order(F, a)
     if not code then error('no free code among the candidates') end
     codes[i], picks[i] = code, j
   end
-  local v = incr_order(F, 'version', 1)
+  local v = incr_order(F, 'version', '1')
   count_status(F, 'pending_validation')
   local fields = {'status', 'pending_validation', 'prov_status', 'pending_validation', 'prov_version', v,
     'codes_sent_at', int(now), 'deadline', int(a.deadline)}

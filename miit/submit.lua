@@ -26,7 +26,7 @@ local filing_key, filings_key = KEYS[9], KEYS[10]
 local FORGET_EVERY, FORGET_PAGE = 32, 64
 local function next_page()
   local from = redis.call('HGET', seq_key, 'filings_swept') or '0'
-  local page = redis.call('ZRANGEBYSCORE', filings_key, '(' .. from, '+inf', 'WITHSCORES', 'LIMIT', 0, FORGET_PAGE)
+  local page = redis.call('ZRANGEBYSCORE', filings_key, '(' .. from, '+inf', 'WITHSCORES', 'LIMIT', '0', FORGET_PAGE)
   local ids = {}
   for i = 1, #page, 2 do ids[#ids + 1] = page[i] end
   local to = '0'
@@ -46,7 +46,7 @@ if phone then return gw_stale_reply(phone) end
 
 due_limit = args.submitted_at
 local seq = args.seq
-if seq == 0 then seq = redis.call('HINCRBY', seq_key, 'filing', 1) end
+if seq == 0 then seq = redis.call('HINCRBY', seq_key, 'filing', '1') end
 count_status(filing_key, 'unknown')
 set_order(filing_key, unpack(args.fields))
 touch_order(filing_key)

@@ -93,7 +93,7 @@ end
 local rejected = '0'
 for _, m in ipairs(matched) do
   local F, listed = filing_keys[m[1]], args.orders[m[1]]
-  if incr_order(F, 's' .. m[2] .. '.failures', 1) >= MAX_FAILURES then
+  if incr_order(F, 's' .. m[2] .. '.failures', '1') >= MAX_FAILURES then
     ended(F)
     count_status(F, 'rejected')
     set_order(F, 'status', 'rejected', 'rejected_at', int(now))

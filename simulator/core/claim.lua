@@ -19,7 +19,7 @@ elseif args.anchor then
     return {err = 'CLOCK the clock was set anew since it was read'}
   end
 end
-local m = redis.call('ZRANGEBYSCORE', due_key, '-inf', args.due_by, 'LIMIT', 0, args.limit)
+local m = redis.call('ZRANGEBYSCORE', due_key, '-inf', int(args.due_by), 'LIMIT', '0', int(args.limit))
 -- moved a few hundred at a time: one command each way, within what Lua
 -- passes to a call
 local lease = int(args.lease_until)

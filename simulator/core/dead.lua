@@ -8,9 +8,9 @@ local inflight_key, dead_key, seq_key = KEYS[1], KEYS[2], KEYS[3]
 local n = 0
 for i, x in ipairs(args.jobs) do
   if redis.call('ZREM', inflight_key, x) == 1 then
-    redis.call('ZADD', dead_key, redis.call('HINCRBY', seq_key, 'dead', 1), cjson.encode({job = x, error = args.errors[i], failed_at = args.at}))
+    redis.call('ZADD', dead_key, int(redis.call('HINCRBY', seq_key, 'dead', '1')), cjson.encode({job = x, error = args.errors[i], failed_at = args.at}))
     n = n + 1
   end
 end
-if n > 0 then redis.call('ZREMRANGEBYRANK', dead_key, 0, -(args.keep + 1)) end
+if n > 0 then redis.call('ZREMRANGEBYRANK', dead_key, '0', int(-(args.keep + 1))) end
 return n

@@ -8,6 +8,6 @@ local last = #ARGV
 for from = 2, last, 100 do
   redis.call('RPUSH', journal_key, unpack(ARGV, from, math.min(from + 99, last)))
 end
-redis.call('LTRIM', journal_key, -args.max, -1)
+redis.call('LTRIM', journal_key, int(-args.max), '-1')
 retire(journal_key)
 return last - 1

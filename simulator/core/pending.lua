@@ -11,7 +11,7 @@ if args.owner then
   redis.call('HSET', clock_key, 'advance_lease', int(args.lease_until))
 end
 if redis.call('ZCOUNT', due_key, '-inf', args.due_by) > 0 then return 2 end
-for _, x in ipairs(redis.call('ZRANGE', inflight_key, 0, -1)) do
+for _, x in ipairs(redis.call('ZRANGE', inflight_key, '0', '-1')) do
   if job_decode(x).due <= args.due_by then return 1 end
 end
 return 0

@@ -25,7 +25,9 @@ local TEXTS = ARGV
 
 -- int writes an integer (a time in ms, a count) as Go and Redis read one:
 -- digits, never an exponent, whatever Lua and Redis would make of a
--- number.
+-- number. Scripts hand Redis strings, never numbers: Redis writes a number
+-- given to redis.call with snprintf('%.17g'), at about three times int's
+-- cost ('1', not 1).
 local function int(n)
   return string.format('%d', n)
 end
@@ -57,7 +59,7 @@ end
 -- side, and a test holds the two together.
 local function job_encode(seq, due, kind, job_args)
   local n = int(seq)
-  local f = {string.rep('0', 12 - #n) .. n, int(due), kind}
+  local f = {string.rep('0', 12 - #n) .. n, type(due) == 'string' and due or int(due), kind}
   for _, a in ipairs(job_args) do
     if type(a) == 'number' then a = int(a) end
     if string.find(a, '|', 1, true) then error('job ' .. kind .. ': an argument holds |: ' .. a) end
@@ -105,8 +107,9 @@ local first_scheduled = nil -- the earliest of all (RUN)
 
 local function schedule(due_key, seq_key, due, kind, job_args)
   local at = math.floor(tonumber(due))
-  local m = job_encode(redis.call('HINCRBY', seq_key, 'job', 1), at, kind, job_args)
-  redis.call('ZADD', due_key, at, m)
+  local at_s = int(at)
+  local m = job_encode(redis.call('HINCRBY', seq_key, 'job', '1'), at_s, kind, job_args)
+  redis.call('ZADD', due_key, at_s, m)
   if not first_scheduled or at < first_scheduled then first_scheduled = at end
   if due_limit and at <= due_limit then
     due_now[#due_now + 1] = m
@@ -246,7 +249,7 @@ local function stale(clock_key, faults_key)
   local c = redis.call('HMGET', clock_key, 'sim', 'real', 'scale', 'paused')
   -- the profile is stored after its SHA-1 (core.FaultStore), which is all
   -- that is read; one stored whole by an older version is hashed here
-  local h = redis.call('GETRANGE', faults_key, 0, 39)
+  local h = redis.call('GETRANGE', faults_key, '0', '39')
   if string.sub(h, 1, 1) == '{' then h = redis.sha1hex(redis.call('GET', faults_key)) end
   if (c[1] or '') .. '|' .. (c[2] or '') .. '|' .. (c[3] or '') .. '|' .. (c[4] or '') .. '|' .. h ~= e then
     return true
@@ -315,14 +318,15 @@ end
 -- that the set still holds. The real time is read once a script: its
 -- numbers are written to at the same moment.
 local PHONES_PRUNE_EVERY = 64
-local known_at = nil
+local known_at, known_at_s = nil, nil
 local function know_phone(key, phone)
   if not known_at then
     local t = redis.call('TIME')
     known_at = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    known_at_s = int(known_at)
   end
   local now = known_at
-  local added = redis.call('ZADD', key, now, phone)
+  local added = redis.call('ZADD', key, known_at_s, phone)
   if BOUNDS.retain > 0 and added == 1 and redis.call('ZCARD', key) % PHONES_PRUNE_EVERY == 0 then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', now - BOUNDS.retain))
   end

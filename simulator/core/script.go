@@ -29,7 +29,7 @@ var (
 // into args and holds what scripts share: jobs, their stored form and
 // their scheduling, and the event log. NewScript puts it before a script.
 var Prelude = LuaTable("KIND", luaKinds()) +
-	"local EVENT_LOG_LEN = " + strconv.Itoa(DefaultEventLogLen) + "\n" +
+	"local EVENT_LOG_LEN = '" + strconv.Itoa(DefaultEventLogLen) + "'\n" +
 	preludeLua
 
 // Script is a Lua script of the store (a .lua file beside the Go that runs

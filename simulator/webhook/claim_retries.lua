@@ -8,14 +8,14 @@
 local retry_key, inflight_key = KEYS[1], KEYS[2]
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', inflight_key, '-inf', args.now)) do
   redis.call('ZREM', inflight_key, m)
-  redis.call('ZADD', retry_key, args.now, m)
+  redis.call('ZADD', retry_key, int(args.now), m)
 end
 local claimed = {}
-for _, m in ipairs(redis.call('ZRANGE', inflight_key, 0, -1)) do
+for _, m in ipairs(redis.call('ZRANGE', inflight_key, '0', '-1')) do
   local hook = string.match(m, '^[^|]*')
   claimed[hook] = (claimed[hook] or 0) + 1
 end
-local due = redis.call('ZRANGEBYSCORE', retry_key, '-inf', args.now, 'LIMIT', 0, args.scan)
+local due = redis.call('ZRANGEBYSCORE', retry_key, '-inf', int(args.now), 'LIMIT', '0', int(args.scan))
 local out = {}
 for _, m in ipairs(due) do
   if #out >= args.limit then break end

@@ -12,7 +12,7 @@ if args.claimed ~= '' then mine = redis.call('ZREM', inflight_key, args.claimed)
 if args.stand_in ~= '' then redis.call('ZREM', retry_key, args.stand_in) end
 if redis.call('EXISTS', hook_key) == 0 then return 0 end
 redis.call('LPUSH', log_key, args.entry)
-redis.call('LTRIM', log_key, 0, args.log_len - 1)
+redis.call('LTRIM', log_key, '0', int(args.log_len - 1))
 keep(hook_key)
 keep(log_key)
 if mine and args.next ~= '' then redis.call('ZADD', retry_key, args.next_due, args.next) end

@@ -9,10 +9,10 @@ local n = redis.call('ZCARD', hooks_key)
 if n >= args.max_hooks then return 0 end
 if n == 0 then redis.pcall('XGROUP', 'DESTROY', events_key, args.group) end
 redis.pcall('XGROUP', 'CREATE', events_key, args.group, '$', 'MKSTREAM')
-local last = redis.call('XREVRANGE', events_key, '+', '-', 'COUNT', 1)
+local last = redis.call('XREVRANGE', events_key, '+', '-', 'COUNT', '1')
 local since = '0-0'
 if #last > 0 then since = last[1][1] end
-local top = redis.call('ZREVRANGE', hooks_key, 0, 0, 'WITHSCORES')
+local top = redis.call('ZREVRANGE', hooks_key, '0', '0', 'WITHSCORES')
 local seq = 1
 if #top > 0 then seq = tonumber(top[2]) + 1 end
 redis.call('ZADD', hooks_key, seq, args.id)
