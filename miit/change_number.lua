@@ -18,7 +18,7 @@ for i = 1, nsubj(F) do
 end
 if not si then return {'not_required'} end
 local id = order(F).id
-set_order(F, 's' .. si .. '.phone', args.phone, 'people', args.people)
+set_order(F, sfield(si, 'phone'), args.phone, 'people', args.people)
 redis.call('SREM', old_who_key, id)
 later_retire(args.old_phone)
 redis.call('SADD', new_who_key, id)

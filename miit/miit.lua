@@ -85,8 +85,26 @@ local function nsubj(F)
   return tonumber(order(F).nsubj or '0')
 end
 
+-- sfield answers the name of the field field of subject i (from 1):
+-- 's<i>.<field>', made once a script (i is a number, which Lua writes
+-- with sprintf at each concatenation).
+local sfields = {}
+local function sfield(i, field)
+  local names = sfields[i]
+  if not names then
+    names = {prefix = 's' .. int(i) .. '.'}
+    sfields[i] = names
+  end
+  local name = names[field]
+  if not name then
+    name = names.prefix .. field
+    names[field] = name
+  end
+  return name
+end
+
 local function subj(F, i, field)
-  return order(F)['s' .. i .. '.' .. field]
+  return order(F)[sfield(i, field)]
 end
 
 -- same_phones tells whether phones are the numbers of order F's subjects,
@@ -159,7 +177,7 @@ local function keep_others(F, phone)
       now = now or real_ms()
       if now - tonumber(subj(F, si, 'kept') or '0') > BOUNDS.live / 2 then
         tidy[#tidy + 1] = 'tidy:keep:' .. p
-        set_order(F, 's' .. si .. '.kept', int(now))
+        set_order(F, sfield(si, 'kept'), int(now))
       end
     end
   end
@@ -419,12 +437,12 @@ local function sync_order(F, a)
     if not code then error('no free code among the candidates') end
     codes[i], picks[i] = code, j
   end
-  local v = incr_order(F, 'version', '1')
+  local v = tonumber(order(F).version or '0') + 1 -- written with the rest, in one HSET
   count_status(F, 'pending_validation')
-  local fields = {'status', 'pending_validation', 'prov_status', 'pending_validation', 'prov_version', v,
+  local fields = {'version', v, 'status', 'pending_validation', 'prov_status', 'pending_validation', 'prov_version', v,
     'codes_sent_at', int(now), 'deadline', int(a.deadline)}
   for i, code in ipairs(codes) do
-    fields[#fields + 1] = 's' .. i .. '.code'
+    fields[#fields + 1] = sfield(i, 'code')
     fields[#fields + 1] = code
   end
   if n > 1 and BOUNDS.live > 0 then
@@ -432,7 +450,7 @@ local function sync_order(F, a)
     -- sync's): when, for keep_others
     local kept = int(real_ms())
     for i = 1, n do
-      fields[#fields + 1] = 's' .. i .. '.kept'
+      fields[#fields + 1] = sfield(i, 'kept')
       fields[#fields + 1] = kept
     end
   end

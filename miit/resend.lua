@@ -42,9 +42,9 @@ for fi, F in ipairs(filing_keys) do
             if not code then return redis.error_reply('no free code among the candidates') end
             local old = subj(F, si, 'code')
             if old and old ~= '' then later_free(old, listed.id) end
-            set_order(F, 's' .. si .. '.code', code)
+            set_order(F, sfield(si, 'code'), code)
           end
-          incr_order(F, 's' .. si .. '.resends', '1')
+          incr_order(F, sfield(si, 'resends'), '1')
           touch_order(F)
           schedule(due_key, seq_key, now, JOB.code, {listed.id, si, phone, code, window(F)})
           keep_others(F, phone)

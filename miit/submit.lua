@@ -50,7 +50,7 @@ if seq == 0 then seq = redis.call('HINCRBY', seq_key, 'filing', '1') end
 count_status(filing_key, 'unknown')
 set_order(filing_key, unpack(args.fields))
 touch_order(filing_key)
-redis.call('ZADD', filings_key, seq, args.id)
+redis.call('ZADD', filings_key, int(seq), args.id)
 local sweep = {}
 if BOUNDS.retain > 0 and seq % FORGET_EVERY == 0 then sweep = next_page() end
 emit_now(KIND.filing_submitted, args.view)

@@ -8,6 +8,15 @@ local filing_key = KEYS[9]
 -- all.
 local refused = run_refusal()
 if refused then return refused end
+-- What a sync reads of the order, in one HMGET (order_fields): its state,
+-- its subjects' numbers and validations, and what the provider shows,
+-- which a result due at once reads.
+local fields = {'status', 'id', 'nsubj', 'version', 'prov_version', 'prov_status', 'prov_flags_version', 'prov_validated'}
+for i = 1, #args.subjects do
+  fields[#fields + 1] = sfield(i, 'phone')
+  fields[#fields + 1] = sfield(i, 'validated')
+end
+order_fields(filing_key, fields)
 -- A plan made with the numbers its job was given (args.phones) is made
 -- again with the order's when they changed since (a number changed).
 if args.phones and not same_phones(filing_key, args.phones) then return {'phones'} end
