@@ -39,7 +39,9 @@ func WithTexts(outs []Outgoing, from int) int {
 }
 
 // AppendTexts appends the texts of outs (WithTexts) to b, and where each
-// ends to ends (core.TextsAppender).
+// ends to ends (core.TextsAppender). A message's time sent, id, phone,
+// sender, body and code, which three of its texts hold, are escaped once
+// and copied.
 func AppendTexts(outs []Outgoing, b []byte, ends []int) ([]byte, []int) {
 	for _, o := range outs {
 		if o.Texts == 0 {
@@ -49,20 +51,33 @@ func AppendTexts(outs []Outgoing, b []byte, ends []int) ([]byte, []int) {
 		b = o.textTrail.appendJSON(b)
 		trailEnd := len(b)
 		ends = append(ends, len(b))
-		b = o.appendSentData(b)
+		// the data of its sms.sent event
+		head := len(b)
+		b = append(b, sentAtMs...)
+		b = appendMillis(b, o.SentAt)
+		b = o.appendWho(append(b, ','))
+		headEnd := len(b)
+		b = append(b, `,"status":"queued","due_ms":`...)
+		b = appendMillis(b, o.Due)
+		b = append(b, `,"duplicate_of":`...)
+		b = core.AppendJSONString(b, o.DuplicateOf)
+		b = append(b, '}')
 		ends = append(ends, len(b))
 		d := o.Deliver
 		if d == nil {
 			continue
 		}
 		if d.Folder != "" {
-			b = o.appendHead(b, `{"sent_at":`)
+			// its record in the folder
+			b = append(b, `{"sent_at":`...)
+			b = append(b, b[head+len(sentAtMs):headEnd]...)
 			b = append(b, `,"delivered_at":`...)
 			b = appendMillis(b, d.At)
 			b = append(b, `,"seq":"`...)
 		}
 		ends = append(ends, len(b))
-		b = o.appendHead(b, `{"sent_at_ms":`)
+		// the data of its outcome's event
+		b = append(b, b[head:headEnd]...)
 		b = d.appendWhere(append(b, ','))
 		b = append(b, `,"delivered_at_ms":`...)
 		if d.Folder != "" {
@@ -78,27 +93,12 @@ func AppendTexts(outs []Outgoing, b []byte, ends []int) ([]byte, []int) {
 	return b, ends
 }
 
+// sentAtMs opens the data of a message's events.
+const sentAtMs = `{"sent_at_ms":`
+
 // AppendTexts appends the texts of the messages (core.TextsAppender).
 func (a sendNowArgs) AppendTexts(b []byte, ends []int) ([]byte, []int) {
 	return AppendTexts(a.Messages, b, ends)
-}
-
-// appendSentData appends the data of o's sms.sent event.
-func (o Outgoing) appendSentData(b []byte) []byte {
-	b = o.appendHead(b, `{"sent_at_ms":`)
-	b = append(b, `,"status":"queued","due_ms":`...)
-	b = appendMillis(b, o.Due)
-	b = append(b, `,"duplicate_of":`...)
-	b = core.AppendJSONString(b, o.DuplicateOf)
-	return append(b, '}')
-}
-
-// appendHead appends the start of a JSON object of o: open, its time sent
-// as the field open names, then its id, phone, sender, body and code.
-func (o Outgoing) appendHead(b []byte, open string) []byte {
-	b = append(b, open...)
-	b = appendMillis(b, o.SentAt)
-	return o.appendWho(append(b, ','))
 }
 
 // appendMillis appends ms as the scripts write a time: a JSON string of its

@@ -232,10 +232,18 @@ func (s *Script[A]) Call(keys []string, args A) (Call, error) {
 	}
 	c := Call{script: s.s, form: s.run, keys: keys, args: b}
 	if ta, ok := any(args).(TextsAppender); ok {
-		all, ends := ta.AppendTexts(nil, nil)
+		// made in a buffer of the pool, kept in one of their size
+		buf := argsBuffers.Get().(*bytes.Buffer)
+		defer argsBuffers.Put(buf)
+		buf.Reset()
+		var ends [8]int
+		made, at := ta.AppendTexts(buf.AvailableBuffer(), ends[:0])
+		buf.Write(made) // the buffer keeps the room the texts took
+		all := bytes.Clone(buf.Bytes())
+		c.texts = make([][]byte, len(at))
 		from := 0
-		for _, end := range ends {
-			c.texts = append(c.texts, all[from:end:end])
+		for i, end := range at {
+			c.texts[i] = all[from:end:end]
 			from = end
 		}
 	}
