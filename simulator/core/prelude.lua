@@ -27,9 +27,12 @@ local TEXTS = ARGV
 -- digits, never an exponent, whatever Lua and Redis would make of a
 -- number. Scripts hand Redis strings, never numbers: Redis writes a number
 -- given to redis.call with snprintf('%.17g'), at about three times int's
--- cost ('1', not 1).
+-- cost ('1', not 1). It remembers the last number it wrote: a script
+-- writes the same time again and again (a message's, its events').
+local int_n, int_s = nil, nil
 local function int(n)
-  return string.format('%d', n)
+  if n ~= int_n then int_n, int_s = n, string.format('%d', n) end
+  return int_s
 end
 
 -- key_list answers KEYS[from], KEYS[from + 1], … to the last; key_groups
@@ -199,7 +202,7 @@ end
 -- message sent and delivered at once tells both events in one PUBLISH.
 -- The script must emit another event after one it holds.
 local unheard_counts = args.bounds ~= nil and args.bounds.unheard == true
-local unheard = {}
+local unheard, lives = {}, {} -- the channels reached by no one, each log's channel
 local held, held_live = nil, nil -- an event held back (emit's hold) and its channel
 local function publish(live, line)
   local heard = redis.call('PUBLISH', live, line)
@@ -212,7 +215,11 @@ end
 local function emit(events_key, at, kind, data, hold)
   if type(data) ~= 'string' then data = cjson.encode(data) end
   local id = redis.call('XADD', events_key, 'MAXLEN', '~', EVENT_LOG_LEN, '*', 'at', int(at), 'kind', kind, 'data', data)
-  local live = events_key .. ':live'
+  local live = lives[events_key]
+  if not live then
+    live = events_key .. ':live'
+    lives[events_key] = live
+  end
   if held and (hold or held_live ~= live) then publish_held() end
   if not unheard[live] then
     if hold then
