@@ -86,21 +86,11 @@ local function nsubj(F)
 end
 
 -- sfield answers the name of the field field of subject i (from 1):
--- 's<i>.<field>', made once a script (i is a number, which Lua writes
--- with sprintf at each concatenation).
-local sfields = {}
+-- 's<i>.<field>'. The prefixes of the first subjects are written out:
+-- Lua writes a number it concatenates with sprintf.
+local SUBJECT_PREFIXES = {'s1.', 's2.', 's3.', 's4.'}
 local function sfield(i, field)
-  local names = sfields[i]
-  if not names then
-    names = {prefix = 's' .. int(i) .. '.'}
-    sfields[i] = names
-  end
-  local name = names[field]
-  if not name then
-    name = names.prefix .. field
-    names[field] = name
-  end
-  return name
+  return (SUBJECT_PREFIXES[i] or 's' .. int(i) .. '.') .. field
 end
 
 local function subj(F, i, field)
