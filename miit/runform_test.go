@@ -124,13 +124,7 @@ func TestSyncsInRunsLeaveTheStoreAsOneAtATimeMixed(t *testing.T) {
 			func(p *gateway.Profile) { p.Delay = core.Uniform(0, 10*time.Minute) },
 			func(p *gateway.Profile) { p.BlockSenders = []string{"12381"} },
 		}
-		for i, f := range profiles {
-			p := gateway.DefaultProfile()
-			f(&p)
-			if err := w.gw.SetProfile(w.ctx, phone(i), p); err != nil {
-				t.Fatal(err)
-			}
-		}
+		setProfiles(t, w, phone, profiles)
 		w.set(func(f *core.Faults) {
 			f.SyncLag = core.Uniform(time.Hour, 90*time.Minute)
 			f.ResultSyncLag = core.Fixed(0)
@@ -161,6 +155,18 @@ func TestSyncsInRunsLeaveTheStoreAsOneAtATimeMixed(t *testing.T) {
 		return dumpKeys(t, w), loggedEvents(t, w)
 	}
 	sameStories(t, story)
+}
+
+// setProfiles gives phone(i) the default profile changed by profiles[i].
+func setProfiles(t *testing.T, w *world, phone func(int) string, profiles []func(*gateway.Profile)) {
+	t.Helper()
+	for i, f := range profiles {
+		p := gateway.DefaultProfile()
+		f(&p)
+		if err := w.gw.SetProfile(w.ctx, phone(i), p); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // loggedEvents answers w's event log, an event a line: when (from t0),
@@ -233,13 +239,7 @@ func TestTextsMadeInGoAreWhatTheScriptsEncode(t *testing.T) {
 					func(p *gateway.Profile) { p.BlockKeywords = []string{"ICP"} },
 					func(p *gateway.Profile) { p.BlockKeywords = []string{"no such word"} },
 				}
-				for i, f := range profiles {
-					p := gateway.DefaultProfile()
-					f(&p)
-					if err := w.gw.SetProfile(w.ctx, phone(i), p); err != nil {
-						t.Fatal(err)
-					}
-				}
+				setProfiles(t, w, phone, profiles)
 				for i := range 48 {
 					w.set(func(f *core.Faults) {
 						f.SyncLag = core.Fixed(time.Hour)
