@@ -82,6 +82,21 @@ type syncSubject struct {
 	Texts      [][]gateway.Outgoing `json:"-"`
 	Sent       []any                `json:"texts,omitempty"` // each []gateway.Outgoing or a sameAsFirst
 	Lost       bool                 `json:"lost,omitempty"`
+	// More is where in TEXTS the candidates after the first are
+	// (withTexts), 0 for none: their codes, keys and messages as the JSON
+	// object more (moreCandidates), which the script decodes only when the
+	// first code is live (the library's new_code). Candidates, CodeKeys and
+	// Sent then hold the first's alone.
+	More int `json:"more,omitempty"`
+	more []byte
+}
+
+// moreCandidates are the candidates after the first of a subject
+// (syncSubject.More).
+type moreCandidates struct {
+	Candidates []string `json:"candidates"`
+	CodeKeys   []int    `json:"code_keys"`
+	Sent       []any    `json:"texts,omitempty"`
 }
 
 // sameAsFirst stands for a candidate's messages that are the first
@@ -136,14 +151,29 @@ func (sj *syncSubject) compact(alike bool) {
 // made in Go (gateway.WithTexts), from TEXTS[from] on: each subject's
 // first candidate's, which the script sends unless that code is live —
 // another's messages, given as the first's (sameAsFirst), take the
-// first's trail alone (the library's candidate_texts). It answers the
-// position after the last. Call it once the plan is made (compact).
+// first's trail alone (the library's candidate_texts). The candidates
+// after the first go as a text too (syncSubject.More), which the script
+// decodes only when it needs them: usually it does not, and Redis's Lua
+// decodes JSON by the token. It answers the position after the last. Call
+// it once the plan is made (compact).
 func (a *syncArgs) withTexts(from int) int {
 	for i := range a.Subjects {
 		sj := &a.Subjects[i]
 		if len(sj.Texts) > 0 && len(sj.Sent) > 0 {
 			from = gateway.WithTexts(sj.Texts[0], from)
 			sj.Sent[0] = sj.Texts[0]
+		}
+		if len(sj.Candidates) > 1 {
+			more := moreCandidates{Candidates: sj.Candidates[1:], CodeKeys: sj.CodeKeys[1:]}
+			if len(sj.Sent) > 1 {
+				more.Sent = sj.Sent[1:]
+			}
+			sj.more, _ = json.Marshal(more) // strings, numbers and the messages' plans: it cannot fail
+			sj.More, from = from, from+1
+			sj.Candidates, sj.CodeKeys = sj.Candidates[:1], sj.CodeKeys[:1]
+			if len(sj.Sent) > 1 {
+				sj.Sent = sj.Sent[:1]
+			}
 		}
 	}
 	return from
@@ -155,6 +185,10 @@ func (a *syncArgs) appendTexts(b []byte, ends []int) ([]byte, []int) {
 	for _, sj := range a.Subjects {
 		if len(sj.Texts) > 0 && len(sj.Sent) > 0 {
 			b, ends = gateway.AppendTexts(sj.Texts[0], b, ends)
+		}
+		if sj.More != 0 {
+			b = append(b, sj.more...)
+			ends = append(ends, len(b))
 		}
 	}
 	return b, ends

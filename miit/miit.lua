@@ -262,9 +262,23 @@ end
 
 -- new_code makes live, for order id, the first of candidates (o.candidates,
 -- their keys at the positions o.code_keys) that is no live code, until
--- deadline (ms, simulated); it answers it and its index.
+-- deadline (ms, simulated); it answers it and its index. The candidates
+-- after the first may come as a text, TEXTS[o.more] (miit's
+-- moreCandidates: their codes, keys and messages), decoded only when the
+-- first is live.
 local function new_code(o, id, now, deadline)
-  for j, c in ipairs(o.candidates) do
+  local j = 1
+  while true do
+    if not o.candidates[j] and o.more then
+      local more = cjson.decode(TEXTS[o.more])
+      o.more = nil
+      for k, c in ipairs(more.candidates) do
+        o.candidates[j + k - 1], o.code_keys[j + k - 1] = c, more.code_keys[k]
+        if o.texts and more.texts then o.texts[j + k - 1] = more.texts[k] end
+      end
+    end
+    local c = o.candidates[j]
+    if not c then return nil end
     local key = KEYS[o.code_keys[j]]
     local v = redis.call('GET', key)
     if not v or code_free_at(v, now) then
@@ -274,8 +288,8 @@ local function new_code(o, id, now, deadline)
       if tonumber(c) % CODES_PRUNE_EVERY == 0 then redis.call('ZREMRANGEBYSCORE', codes_key, '-inf', int(now)) end
       return c, j
     end
+    j = j + 1
   end
-  return nil
 end
 
 -- free_code deletes the key key of code when order id holds it (or an
