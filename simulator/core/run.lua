@@ -9,13 +9,19 @@
 -- refusal or failure is its answer, the last. It writes the run's mark
 -- once, for the call after it, and answers the jobs' answers in order;
 -- those it did not come to are left out.
+-- A job whose args.run.same is true shares its expect and bounds with the
+-- job before it, which core.Call left out of its arguments.
 local all_keys, all_argv, answers, from, at, i = KEYS, ARGV, {}, 0, 1, 0
+local expect_before, bounds_before = args.expect, args.bounds
 run_form = true
 while at <= #all_argv do
   i = i + 1
   if i > 1 then
     args = cjson.decode(all_argv[at])
-    RUN, BOUNDS = args.run, args.bounds or NO_BOUNDS
+    RUN = args.run
+    if RUN.same then args.expect, args.bounds = expect_before, bounds_before end
+    expect_before, bounds_before = args.expect, args.bounds
+    BOUNDS = args.bounds or NO_BOUNDS
     unheard_counts = args.bounds ~= nil and args.bounds.unheard == true
   end
   TEXTS = {false}

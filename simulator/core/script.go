@@ -262,8 +262,10 @@ type Call struct {
 // inRun answers the keys and the arguments of the call as the n-th job of
 // a run whose mark is the key mark (the prelude's args.run), for the run
 // form of its script: its JSON object, then its texts, whose number
-// args.run.texts tells.
-func (c Call) inRun(mark string, n int, due, ttl int64) ([]string, []any) {
+// args.run.texts tells. same: its shared head (sharedHead) is the job's
+// before it in the call, and is left out (args.run.same): run.lua gives it
+// that job's.
+func (c Call) inRun(mark string, n int, due, ttl int64, same bool) ([]string, []any) {
 	keys := append(c.keys[:len(c.keys):len(c.keys)], mark)
 	run := fmt.Sprintf(`{"run":{"key":%d,"n":%d,"due":%d,"ttl":%d`, len(keys), n, due, ttl)
 	args := make([]byte, 0, len(run)+len(c.args)+16)
@@ -272,12 +274,44 @@ func (c Call) inRun(mark string, n int, due, ttl int64) ([]string, []any) {
 		args = append(args, `,"texts":`...)
 		args = strconv.AppendInt(args, int64(len(c.texts)), 10)
 	}
+	rest := c.args[1:]
+	if same {
+		args = append(args, `,"same":true`...)
+		rest = rest[len(sharedHead(c.args)):]
+	}
 	args = append(args, '}')
-	if len(c.args) > 2 {
+	if len(rest) > 1 {
 		args = append(args, ',')
 	}
-	args = append(args, c.args[1:]...)
+	args = append(args, rest...)
 	return keys, c.argv(string(args))
+}
+
+// sharedHead answers the head of a script's JSON arguments that the jobs
+// of a run usually share — the clock and fault profile their plans were
+// made with, and the lifetimes: `"expect":"…","bounds":{…},` — when they
+// start so (as Go encodes core.Expect and core.Bounds: a string of no
+// escapes, an object of numbers and booleans), or nil. Redis's Lua decodes
+// JSON by the token, and these are a tenth of a sync's.
+func sharedHead(args []byte) []byte {
+	rest, ok := bytes.CutPrefix(args, []byte(`{"expect":"`))
+	if !ok {
+		return nil
+	}
+	q := bytes.IndexByte(rest, '"')
+	if q < 0 || bytes.IndexByte(rest[:q], '\\') >= 0 {
+		return nil
+	}
+	rest, ok = bytes.CutPrefix(rest[q+1:], []byte(`,"bounds":{`))
+	if !ok {
+		return nil
+	}
+	b := bytes.IndexByte(rest, '}')
+	if b < 0 || b+1 >= len(rest) || rest[b+1] != ',' || bytes.ContainsAny(rest[:b], `{[\`) {
+		return nil
+	}
+	end := len(args) - len(rest) + b + 2 // through the comma
+	return args[1:end]
 }
 
 // argv answers the call's ARGV: first, then its texts.

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -236,11 +237,15 @@ func (s *Scheduler) runSteps(ctx context.Context, jobs []string) stepsResult {
 			to := from
 			var keys []string
 			var argv []any
+			var head []byte // the shared head of the job before (sharedHead)
 			for ; to < len(items) && items[to].step.Call.form == form; to++ {
 				it := items[to]
-				k, a := it.step.Call.inRun(mark, place+to+1, it.job.Due.UnixMilli(), s.opts.Lease.Milliseconds())
+				h := sharedHead(it.step.Call.args)
+				same := to > from && h != nil && bytes.Equal(h, head)
+				k, a := it.step.Call.inRun(mark, place+to+1, it.job.Due.UnixMilli(), s.opts.Lease.Milliseconds(), same)
 				keys = append(keys, k...)
 				argv = append(argv, a...)
+				head = h
 			}
 			r.calls = append(r.calls, runCall{cmd: r.pipe.EvalSha(ctx, form.script().Hash(), keys, argv...), from: from, to: to})
 			from = to

@@ -21,8 +21,12 @@ import (
 
 // stepArgs are the arguments of stepScript.
 type stepArgs struct {
-	Name string `json:"name"`
-	Now  int64  `json:"now"`
+	// Expect and Bounds, first as in the arguments of the store's scripts,
+	// are noted after the job's name when given.
+	Expect string       `json:"expect,omitempty"`
+	Bounds *core.Bounds `json:"bounds,omitempty"`
+	Name   string       `json:"name"`
+	Now    int64        `json:"now"`
 	// Then schedules the job "note <Then>" at ThenAt (ms).
 	Then   string `json:"follow,omitempty"`
 	ThenAt int64  `json:"follow_at,omitempty"`
@@ -55,6 +59,7 @@ if args.refuse_once and redis.call('SET', KEYS[3] .. ':refused:' .. args.name, '
 end
 if args.fail then error('the job ' .. args.name .. ' fails') end
 redis.call('RPUSH', KEYS[3], args.name)
+if args.expect then redis.call('RPUSH', KEYS[3], args.name .. ':' .. args.expect .. ':' .. BOUNDS.retain) end
 for k = 2, #TEXTS do redis.call('RPUSH', KEYS[3], args.name .. ':' .. TEXTS[k]) end
 due_limit = args.now
 if args.follow then schedule(KEYS[1], KEYS[2], args.follow_at, 'note', {args.follow}) end
@@ -362,6 +367,79 @@ func TestARunGivesEachJobItsTexts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The jobs of a run that share their expect and bounds with the job before
+// them go without them, and have them as that job has: a job's own are
+// its own.
+func TestARunGivesEachJobItsExpectAndBounds(t *testing.T) {
+	w := newStepWorld(t, 16)
+	w.warm(t)
+	sent := &argsRecorder{}
+	w.rdb.AddHook(sent)
+	one, two := &core.Bounds{Retain: 5, Unheard: true}, &core.Bounds{Retain: 7}
+	w.plans["a"] = stepArgs{Expect: "1|2|1|0|", Bounds: one}
+	w.plans["b"] = stepArgs{Expect: "1|2|1|0|", Bounds: one}
+	w.plans["c"] = stepArgs{Expect: "1|2|1|0|", Bounds: two}
+	w.plans["d"] = stepArgs{Expect: "3|4|1|0|", Bounds: two}
+	w.plans["e"] = stepArgs{Expect: "3|4|1|0|", Bounds: two}
+	for i, name := range []string{"a", "b", "c", "d", "e", "f"} {
+		w.schedule(t, time.Duration(i+1)*time.Minute, "step", name)
+	}
+	if _, err := w.s.Advance(context.Background(), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	want := "a a:1|2|1|0|:5 b b:1|2|1|0|:5 c c:1|2|1|0|:7 d d:3|4|1|0|:7 e e:3|4|1|0|:7 f"
+	if got := w.done(t); got != want {
+		t.Fatalf("carried out %q, want %q", got, want)
+	}
+	all := sent.take()
+	var shared []string
+	for _, a := range all {
+		if strings.Contains(a, `"same":true`) && !strings.Contains(a, `"expect"`) && !strings.Contains(a, `"bounds"`) {
+			shared = append(shared, strings.Split(strings.Split(a, `"name":"`)[1], `"`)[0])
+		}
+	}
+	if strings.Join(shared, " ") != "b e" {
+		t.Fatalf("the jobs that went without their expect and bounds: %v, want b and e", shared)
+	}
+}
+
+// argsRecorder keeps the arguments of the jobs of the EVALSHA in the
+// pipelines a client sends.
+type argsRecorder struct {
+	mu   sync.Mutex
+	args []string
+}
+
+func (r *argsRecorder) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (r *argsRecorder) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (r *argsRecorder) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		r.mu.Lock()
+		for _, cmd := range cmds {
+			if cmd.Name() != "evalsha" {
+				continue
+			}
+			args := cmd.Args()
+			keys, _ := args[2].(int)
+			for _, a := range args[3+keys:] {
+				if s, ok := a.(string); ok {
+					r.args = append(r.args, s)
+				}
+			}
+		}
+		r.mu.Unlock()
+		return next(ctx, cmds)
+	}
+}
+
+func (r *argsRecorder) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.args
+	r.args = nil
+	return out
 }
 
 // A run's script that refuses its plan is carried out again alone, and
