@@ -26,7 +26,7 @@ local filing_key, filings_key = KEYS[9], KEYS[10]
 local FORGET_EVERY, FORGET_PAGE = 32, 64
 local function next_page()
   local from = redis.call('HGET', seq_key, 'filings_swept') or '0'
-  local page = redis.call('ZRANGEBYSCORE', filings_key, '(' .. from, '+inf', 'WITHSCORES', 'LIMIT', '0', FORGET_PAGE)
+  local page = redis.call('ZRANGEBYSCORE', filings_key, '(' .. from, '+inf', 'WITHSCORES', 'LIMIT', '0', int(FORGET_PAGE))
   local ids = {}
   for i = 1, #page, 2 do ids[#ids + 1] = page[i] end
   local to = '0'

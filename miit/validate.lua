@@ -76,12 +76,12 @@ if #hits > 0 then
     free_code(code_key, code, listed.id)
     if all then
       count_status(F, 'under_review')
-      set_order(F, 's' .. m[2] .. '.validated', '1', 'status', 'under_review', 'validated_at', int(now))
+      set_order(F, sfield(m[2], 'validated'), '1', 'status', 'under_review', 'validated_at', int(now))
       bump(F, now + listed.under_review_lag, 'under_review')
       schedule(due_key, seq_key, now + listed.review_time, JOB.review, {listed.id})
       result = 'complete'
     else
-      set_order(F, 's' .. m[2] .. '.validated', '1')
+      set_order(F, sfield(m[2], 'validated'), '1')
       bump(F, now + listed.validated_lag, 'pending_validation')
     end
     touch_order(F)
@@ -93,7 +93,7 @@ end
 local rejected = '0'
 for _, m in ipairs(matched) do
   local F, listed = filing_keys[m[1]], args.orders[m[1]]
-  if incr_order(F, 's' .. m[2] .. '.failures', '1') >= MAX_FAILURES then
+  if incr_order(F, sfield(m[2], 'failures'), '1') >= MAX_FAILURES then
     ended(F)
     count_status(F, 'rejected')
     set_order(F, 'status', 'rejected', 'rejected_at', int(now))
