@@ -764,7 +764,7 @@ func (c *runCount) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		jobs := 0 // the scripts' own calls, or the jobs of a script's run form (an argument each)
 		for _, cmd := range cmds {
-			if cmd.Name() == "evalsha" {
+			if cmd.Name() == "evalsha" || cmd.Name() == "fcall" {
 				args := cmd.Args()
 				keys, _ := args[2].(int)
 				jobs += max(1, len(args)-3-keys)

@@ -412,7 +412,7 @@ func (h failHook) fails(cmd redis.Cmder) bool {
 		return true
 	case failScripts:
 		a := cmd.Args()
-		return len(a) > 5 && (a[0] == "evalsha" || a[0] == "eval") && a[5] == h.w.ks.FilingsByStatus()
+		return len(a) > 5 && (a[0] == "evalsha" || a[0] == "eval" || a[0] == "fcall") && a[5] == h.w.ks.FilingsByStatus()
 	}
 	return false
 }

@@ -16,12 +16,12 @@ func newStoreMetrics(reg prometheus.Registerer) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "smsim_redis_errors_total",
 		Help: "Redis commands of this instance that failed (unreachable store, timeout, error reply), by command; " +
-			"a job of a run of scripts sent as one call (evalsha) counts as a command of its own. " +
-			"A missing key (redis.Nil), a script not yet cached (NOSCRIPT, run again with EVAL), a script that " +
+			"a job of a run of scripts sent as one call (fcall, or evalsha where Redis has no functions) counts as a command of its own. " +
+			"A missing key (redis.Nil), a script or a library of functions not yet loaded (NOSCRIPT, Function not found; loaded and run again), a script that " +
 			"refused a stale plan (STALE) or its place in a run of scripts (RUN; both carried out again), a claim of jobs " +
 			"refused to an advance that ended or to a loop whose clock was set anew (SUPERSEDED, CLOCK), a command " +
 			"whose caller gave up or ran out of its own time (a long poll's timeout) and a feature the client " +
-			"asks for as it connects and goes without (CLIENT SETINFO before Redis 7.2) are not failures.",
+			"asks for as it connects and goes without (CLIENT SETINFO before Redis 7.2; FUNCTION on a store without functions) are not failures.",
 	}, []string{"command"})
 	reg.MustRegister(c)
 	return c
@@ -68,20 +68,22 @@ func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 }
 
 // count counts a failed command, unless its failure is no fault of the
-// store: a missing key, a script to load, a script's refusal of a stale
+// store: a missing key, a script or a library to load, a script's refusal of a stale
 // plan (its caller plans again) or of its place in a run (the scheduler
 // sends it again), a claim refused to an advance that ended or to a loop
 // whose clock was set anew (SUPERSEDED, CLOCK), a caller that gave up or whose own time
 // ran out (a long poll's timeout), a feature go-redis asks the server for
 // as it connects and goes without when refused (CLIENT SETINFO before
-// Redis 7.2, CLIENT MAINT_NOTIFICATIONS).
+// Redis 7.2, CLIENT MAINT_NOTIFICATIONS), and a store that has no functions
+// (FUNCTION, which core asks once a client, before Redis 7.0 and on the
+// embedded store).
 //
 // A script's run form (a run of the scheduler's jobs in one call) answers
 // each job's failure as an item of its answer: each counts as the failure
 // of a script of its own would.
 func (h redisHook) count(ctx context.Context, cmd redis.Cmder, err error) {
 	if err == nil {
-		if c, ok := cmd.(*redis.Cmd); ok && strings.HasPrefix(cmd.Name(), "eval") {
+		if c, ok := cmd.(*redis.Cmd); ok && (strings.HasPrefix(cmd.Name(), "eval") || cmd.Name() == "fcall") {
 			answers, _ := c.Val().([]any)
 			for _, a := range answers {
 				if err, ok := a.(error); ok {
@@ -91,11 +93,12 @@ func (h redisHook) count(ctx context.Context, cmd redis.Cmder, err error) {
 		}
 		return
 	}
-	if errors.Is(err, redis.Nil) || redis.HasErrorPrefix(err, "NOSCRIPT") || redis.HasErrorPrefix(err, "STALE") ||
+	if errors.Is(err, redis.Nil) || core.NotLoaded(err) || redis.HasErrorPrefix(err, "STALE") ||
 		redis.HasErrorPrefix(err, "RUN") || redis.HasErrorPrefix(err, "SUPERSEDED") || redis.HasErrorPrefix(err, "CLOCK") || ctx.Err() != nil {
 		return
 	}
-	if cmd.Name() == "client" && redis.HasErrorPrefix(err, "unknown subcommand") {
+	if cmd.Name() == "client" && redis.HasErrorPrefix(err, "unknown subcommand") ||
+		cmd.Name() == "function" && redis.HasErrorPrefix(err, "unknown command") {
 		return
 	}
 	h.errors.WithLabelValues(strings.ToLower(cmd.Name())).Inc()

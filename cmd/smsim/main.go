@@ -578,7 +578,23 @@ func openStore(ctx context.Context, url string, timeout, idle time.Duration, log
 	case *redis.Client:
 		log.Info("connected to Redis", "addr", addrs, "db", c.Options().DB)
 	}
+	go pruneLibraries(rdb, log)
 	return rdb, func() { rdb.Close() }, nil
+}
+
+// pruneLibraries deletes from the store the libraries of Redis functions
+// that another build of smsim loaded (core.PruneLibraries), in the
+// background: the server is ready meanwhile.
+func pruneLibraries(rdb redis.UniversalClient, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := core.PruneLibraries(ctx, rdb)
+	switch {
+	case err != nil && !errors.Is(err, redis.ErrClosed):
+		log.Warn("could not delete the libraries of other builds from Redis", "err", err)
+	case n > 0:
+		log.Info("deleted the libraries of other builds of smsim from Redis", "libraries", n)
+	}
 }
 
 // redisLog writes go-redis's own lines (a pool that cannot dial, a

@@ -34,7 +34,8 @@ func (c *claimCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if hash == "" {
 			hash = core.ClaimScriptHash
 		}
-		if a := cmd.Args(); len(a) > 1 && (cmd.Name() == "evalsha" && a[1] == hash) {
+		if h, ok := testkit.ScriptCall(cmd); ok && cmd.Name() != "eval" && h == hash {
+			a := cmd.Args()
 			var args struct {
 				Limit int `json:"limit"`
 			}

@@ -56,7 +56,7 @@ func (p *pipelines) note(ctx context.Context) {
 
 func (p *pipelines) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if cmd.Name() == "evalsha" || cmd.Name() == "eval" {
+		if _, ok := testkit.ScriptCall(cmd); ok {
 			p.note(ctx)
 		}
 		return next(ctx, cmd)
@@ -67,7 +67,7 @@ func (p *pipelines) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		n := 0
 		for _, cmd := range cmds {
-			if cmd.Name() == "evalsha" || cmd.Name() == "eval" {
+			if _, ok := testkit.ScriptCall(cmd); ok {
 				n++
 				p.note(ctx)
 			}

@@ -25,15 +25,21 @@ type KeyDef struct {
 	Writer   string // who writes it, and what it holds
 	Lifetime string // how long it lives
 	Shared   bool   // the process's, under the prefix alone, shared by every namespace
+	// Server: the Redis server's, under no prefix, as what it describes is
+	// (its libraries of functions): Name is the whole key.
+	Server bool
 	// LongLived: a key of the namespace as a whole (no placeholder), whose
 	// lifetime a process that uses the namespace writes afresh
 	// (Keyspace.LongLived); the other keys get theirs when written.
 	LongLived bool
 }
 
-// Pattern is the key's full form: <prefix>:{<ns>}:Name, or <prefix>:Name
-// for a shared key.
+// Pattern is the key's full form: <prefix>:{<ns>}:Name, <prefix>:Name for
+// a shared key, Name for a server's.
 func (d KeyDef) Pattern() string {
+	if d.Server {
+		return d.Name
+	}
 	if d.Shared {
 		return "<prefix>:" + d.Name
 	}
@@ -48,6 +54,10 @@ var (
 	keyWebhooked = KeyDef{Name: "webhooked", Type: "set", Shared: true,
 		Writer:   "simulator.Namespace (RegisterWebhook, DeleteWebhook, Reset): the namespaces that have webhooks; every process runs their dispatchers, and no other",
 		Lifetime: "forever; a namespace until its last hook is deleted, it is reset, or it leaves `namespaces` past --namespace-ttl"}
+	keyLibraries = KeyDef{Name: "smsim:libraries", Type: "zset", Server: true,
+		Writer: "core (luaCode's loadLibrary, ZADD; PruneLibraries, ZREM): the libraries of functions of smsim's scripts loaded into the store (`smsim_<SHA-1>`), " +
+			"each scored by when it was last loaded (real ms); a store's libraries are the server's, not a prefix's, and so is this key",
+		Lifetime: "forever; a library's note until a process of another build prunes it, 24 h after that load at the soonest"}
 	keyChanges = KeyDef{Name: "changes", Type: "channel", Shared: true,
 		Writer:   "simulator.Namespace: the name of a namespace whose clock or fault profile a process set, or that it reset; every process listens, and reads that namespace's clock and profile afresh before it serves it again",
 		Lifetime: "nothing is stored: a Pub/Sub channel"}
@@ -169,7 +179,7 @@ var (
 
 // keyDefs are the keys of the store, in the order of KEYS.md.
 var keyDefs = []KeyDef{
-	keyNamespaces, keyWebhooked, keyChanges,
+	keyNamespaces, keyWebhooked, keyChanges, keyLibraries,
 	keyClock, keyFaults, keyEvents, keyLive, keySeq, keySchedDue, keySchedInflight, keySchedRun, keySchedDead,
 	keyFilings, keyFilingsByStatus, keyFiling, keyWho, keyCode, keyCodesByDeadline, keyMagicSpurious, keyMagicAPI, keyAPICalls, keyJournal,
 	keyMessage, keyPhones, keyPhoneProfile, keyPhoneInbox, keyPhoneBlocked, keyPhoneTravelling, keyPhoneFailed, keyPhoneScript, keyThrottles,

@@ -83,7 +83,7 @@ func TestEveryKeyHasItsFunction(t *testing.T) {
 		}
 		built = append(built, placeholder.ReplaceAllString(v.Method(i).Call(in)[0].String(), "<x>"))
 	}
-	for _, k := range []string{core.NamespacesKey("<prefix>"), core.WebhookedKey("<prefix>"), core.ChangesChannel("<prefix>")} {
+	for _, k := range []string{core.NamespacesKey("<prefix>"), core.WebhookedKey("<prefix>"), core.ChangesChannel("<prefix>"), core.LibrariesKey} {
 		built = append(built, placeholder.ReplaceAllString(k, "<x>"))
 	}
 	var registered []string

@@ -37,7 +37,7 @@ var Prelude = LuaTable("KIND", luaKinds()) +
 // arguments, a value of type A, as one JSON object in ARGV[1], which the
 // prelude decodes into the table args: a script reads them by name.
 type Script[A any] struct {
-	s   *redis.Script
+	s   *luaCode
 	run *runForm
 }
 
@@ -47,8 +47,13 @@ type Script[A any] struct {
 // package-level values.
 func NewScript[A any](src ...string) *Script[A] {
 	parts := append([]string{Prelude}, src...)
-	return &Script[A]{s: redis.NewScript(inlineConstants(pruneFunctions(parts))), run: &runForm{parts: parts}}
+	form := &runForm{parts: parts}
+	allForms.Store(form, true)
+	return &Script[A]{s: newLuaCode(parts), run: form}
 }
+
+// allForms holds the run form of every script made (NewScript).
+var allForms sync.Map // *runForm → true
 
 // runForm is the form of a script in which one call carries out the jobs
 // of a scheduler's run, one after another (run.lua, after the script made
@@ -59,23 +64,19 @@ type runForm struct {
 	parts []string
 	once  sync.Once
 	text  string
-	s     *redis.Script
+	s     *luaCode
 }
 
 // script answers the run form's script. A script that reads ARGV itself
 // (RunWith's more) cannot have one: its arguments are the jobs' there; in
 // a run, TEXTS holds a job's texts (its args' as a TextsAppender's), never
 // more.
-func (f *runForm) script() *redis.Script {
+func (f *runForm) script() *luaCode {
 	f.once.Do(func() {
 		parts := slices.Clone(f.parts)
 		last := len(parts) - 1
-		for _, p := range parts[1:] {
-			for line := range strings.Lines(p) {
-				if slices.Contains(wordsOf(line), "ARGV") {
-					panic("core: a script that reads ARGV goes in no run: " + line)
-				}
-			}
+		if line, reads := f.readsARGV(); reads {
+			panic("core: a script that reads ARGV goes in no run: " + line)
 		}
 		var body strings.Builder
 		body.WriteString("local function run_job()\n")
@@ -84,14 +85,27 @@ func (f *runForm) script() *redis.Script {
 		}
 		body.WriteString("end\n")
 		parts[last] = body.String()
-		f.text = inlineConstants(pruneFunctions(append(parts, runLua)))
-		f.s = redis.NewScript(f.text)
+		f.s = newLuaCode(append(parts, runLua))
+		f.text = f.s.text
 	})
 	return f.s
 }
 
-// Run runs the script with keys and args, by EVALSHA, falling back to EVAL
-// when Redis does not hold the script yet.
+// readsARGV tells whether the script reads ARGV itself, and where.
+func (f *runForm) readsARGV() (string, bool) {
+	for _, p := range f.parts[1:] {
+		for line := range strings.Lines(p) {
+			if slices.Contains(wordsOf(line), "ARGV") {
+				return line, true
+			}
+		}
+	}
+	return "", false
+}
+
+// Run runs the script with keys and args: as a function of Redis's where
+// the store has them (luaCode), by EVALSHA otherwise, loading it first when
+// Redis does not hold it yet.
 func (s *Script[A]) Run(ctx context.Context, c redis.Scripter, keys []string, args A) *redis.Cmd {
 	return s.RunWith(ctx, c, keys, args, nil)
 }
@@ -139,7 +153,7 @@ func (s *Script[A]) RunWith(ctx context.Context, c redis.Scripter, keys []string
 		argv = append(argv, m)
 		size += len(m)
 	}
-	cmd := runBatched(ctx, c, size, func(c redis.Scripter) *redis.Cmd { return s.s.Run(ctx, c, keys, argv...) })
+	cmd := runBatched(ctx, c, size, func(via redis.Scripter) *redis.Cmd { return s.s.run(ctx, c, via, keys, argv...) })
 	out.SetVal(cmd.Val())
 	out.SetErr(cmd.Err())
 	return out
@@ -252,7 +266,7 @@ func (s *Script[A]) Call(keys []string, args A) (Call, error) {
 
 // A Call is a script's call made ready (Script.Call).
 type Call struct {
-	script *redis.Script
+	script *luaCode
 	form   *runForm
 	keys   []string
 	args   []byte   // the JSON object of ARGV[1]
@@ -324,26 +338,25 @@ func (c Call) argv(first string) []any {
 	return argv
 }
 
-// run runs the call alone, by EVALSHA, falling back to EVAL when Redis
-// does not hold the script yet.
+// run runs the call alone (luaCode.run).
 func (c Call) run(ctx context.Context, rdb redis.Scripter) *redis.Cmd {
 	size := len(c.args)
 	for _, t := range c.texts {
 		size += len(t)
 	}
-	return runBatched(ctx, rdb, size, func(rdb redis.Scripter) *redis.Cmd {
-		return c.script.Run(ctx, rdb, c.keys, c.argv(string(c.args))...)
+	return runBatched(ctx, rdb, size, func(via redis.Scripter) *redis.Cmd {
+		return c.script.run(ctx, rdb, via, c.keys, c.argv(string(c.args))...)
 	})
 }
 
 // load has Redis hold the call's script, and its run form too when runs
 // is true.
 func (c Call) load(ctx context.Context, rdb redis.Scripter, runs bool) error {
-	if err := c.script.Load(ctx, rdb).Err(); err != nil {
+	if err := c.script.load(ctx, rdb); err != nil {
 		return fmt.Errorf("load a script: %w", err)
 	}
 	if runs {
-		if err := c.form.script().Load(ctx, rdb).Err(); err != nil {
+		if err := c.form.script().load(ctx, rdb); err != nil {
 			return fmt.Errorf("load a script's run form: %w", err)
 		}
 	}

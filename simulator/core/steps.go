@@ -247,7 +247,7 @@ func (s *Scheduler) runSteps(ctx context.Context, jobs []string) stepsResult {
 				argv = append(argv, a...)
 				head = h
 			}
-			r.calls = append(r.calls, runCall{cmd: r.pipe.EvalSha(ctx, form.script().Hash(), keys, argv...), from: from, to: to})
+			r.calls = append(r.calls, runCall{cmd: form.script().queue(ctx, s.rdb, r.pipe, keys, argv...), from: from, to: to})
 			from = to
 		}
 		return r
@@ -298,7 +298,7 @@ func (s *Scheduler) runSteps(ctx context.Context, jobs []string) stepsResult {
 			case res.err != nil && why != nil && !isReply(why):
 				stopAt = it.at // after a failure, what the store did not answer goes back
 				continue
-			case redis.HasErrorPrefix(why, "NOSCRIPT"):
+			case NotLoaded(why):
 				// The store does not hold the script (it started afresh):
 				// it is loaded again, and the job goes in the next runs.
 				s.loaded.Delete(it.step.Call.script.Hash())

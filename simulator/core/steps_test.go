@@ -231,7 +231,14 @@ type runCounter struct {
 	single      int // EVALSHA sent alone
 }
 
-// jobsIn answers how many jobs' arguments the EVALSHA cmd carries.
+// calledByHash tells whether cmd calls a script Redis holds: EVALSHA, or
+// FCALL on a Redis that has functions, whose arguments come alike.
+func calledByHash(cmd redis.Cmder) bool {
+	_, ok := testkit.ScriptCall(cmd)
+	return ok && cmd.Name() != "eval"
+}
+
+// jobsIn answers how many jobs' arguments the EVALSHA (or FCALL) cmd carries.
 func jobsIn(cmd redis.Cmder) int {
 	args := cmd.Args()
 	keys, _ := args[2].(int)
@@ -242,7 +249,7 @@ func (c *runCounter) DialHook(next redis.DialHook) redis.DialHook { return next 
 func (c *runCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		c.mu.Lock()
-		if cmd.Name() == "evalsha" {
+		if calledByHash(cmd) {
 			c.single++
 		}
 		c.mu.Unlock()
@@ -254,7 +261,7 @@ func (c *runCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 		c.mu.Lock()
 		n := 0
 		for _, cmd := range cmds {
-			if cmd.Name() == "evalsha" {
+			if calledByHash(cmd) {
 				n += jobsIn(cmd)
 				c.scripts++
 			}
@@ -418,7 +425,7 @@ func (r *argsRecorder) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		r.mu.Lock()
 		for _, cmd := range cmds {
-			if cmd.Name() != "evalsha" {
+			if !calledByHash(cmd) {
 				continue
 			}
 			args := cmd.Args()
@@ -591,7 +598,7 @@ func (b *runBreaker) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 		broken := false
 		b.mu.Lock()
 		for _, cmd := range cmds {
-			if cmd.Name() == "evalsha" {
+			if calledByHash(cmd) {
 				b.n++
 				broken = b.n == b.nth
 				break

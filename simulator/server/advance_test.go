@@ -383,7 +383,7 @@ type supersede struct {
 func (h *supersede) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (h *supersede) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if cmd.Name() == "evalsha" && strings.Contains(fmt.Sprint(cmd.Args()...), `"due_by"`) && strings.Contains(fmt.Sprint(cmd.Args()...), `"owner"`) && !h.done.Swap(true) {
+		if (cmd.Name() == "evalsha" || cmd.Name() == "fcall") && strings.Contains(fmt.Sprint(cmd.Args()...), `"due_by"`) && strings.Contains(fmt.Sprint(cmd.Args()...), `"owner"`) && !h.done.Swap(true) {
 			if err := h.rdb.HSet(ctx, h.clock, "advance_owner", "another process", "advance_lease", "0").Err(); err != nil {
 				return err
 			}

@@ -84,7 +84,9 @@ func (c *commandCounter) add(ctx context.Context, cmd redis.Cmder) bool {
 	switch name {
 	case "hello", "select", "client", "auth":
 		return false // a new connection's handshake
-	case "evalsha", "eval":
+	case "function":
+		return false // a client's one look whether Redis has functions, and the loads of libraries: once a client and a script
+	case "evalsha", "eval", "fcall":
 		name = "script"
 	}
 	c.mu.Lock()
@@ -111,7 +113,7 @@ func (c *commandCounter) add(ctx context.Context, cmd redis.Cmder) bool {
 func acrossNamespaces(cmd redis.Cmder) bool {
 	args := cmd.Args()
 	at := 1
-	if name := strings.ToLower(cmd.Name()); name == "evalsha" || name == "eval" {
+	if name := strings.ToLower(cmd.Name()); name == "evalsha" || name == "eval" || name == "fcall" {
 		at = 3
 	}
 	if len(args) <= at {

@@ -204,7 +204,7 @@ func (c *refusalCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) red
 		err := next(ctx, cmds)
 		for _, cmd := range cmds {
 			run, ok := cmd.(*redis.Cmd)
-			if !ok || cmd.Name() != "evalsha" {
+			if !ok || cmd.Name() != "evalsha" && cmd.Name() != "fcall" {
 				continue
 			}
 			answers, _ := run.Slice() // a run form's: the jobs' answers

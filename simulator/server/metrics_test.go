@@ -19,6 +19,7 @@ import (
 
 	"smsim/miit"
 	"smsim/simulator"
+	"smsim/simulator/core/testkit"
 )
 
 // metricNames are smsim's own metrics: every one is served at /metrics
@@ -244,8 +245,8 @@ func TestMetricsNamesHelpAndTheyMove(t *testing.T) {
 		{"smsim_orders", map[string]string{"namespace": "default", "status": "under_review"}, 1},
 		{"smsim_orders", map[string]string{"namespace": "default", "status": "pending_validation"}, 0},
 		{"smsim_redis_errors_total", map[string]string{"command": "zrangebyscore"}, 1},
-		{"smsim_redis_errors_total", map[string]string{"command": "evalsha"}, 0}, // NOSCRIPT: loaded with EVAL
-		{"smsim_redis_errors_total", map[string]string{"command": "get"}, 0},     // profiles never set: redis.Nil
+		{"smsim_redis_errors_total", map[string]string{"command": testkit.ScriptCommand()}, 0}, // NOSCRIPT, Function not found: loaded
+		{"smsim_redis_errors_total", map[string]string{"command": "get"}, 0},                   // profiles never set: redis.Nil
 		{"smsim_http_requests_total", map[string]string{"route": "GET /phones/v1/{phone}/messages", "method": "GET", "code": "500"}, 1},
 	} {
 		if got := value(t, e.reg, c.name, c.labels); got != c.want {

@@ -59,7 +59,7 @@ func (c *staleCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 // maybeBefore calls before, once, when cmd is the first script whose
 // arguments hold the text.
 func (c *staleCounter) maybeBefore(cmd redis.Cmder) {
-	if name := strings.ToLower(cmd.Name()); name != "evalsha" && name != "eval" {
+	if name := strings.ToLower(cmd.Name()); name != "evalsha" && name != "eval" && name != "fcall" {
 		return
 	}
 	c.mu.Lock()
