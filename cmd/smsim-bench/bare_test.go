@@ -96,7 +96,7 @@ func TestTheValidationsScriptCallIsCapturedAsSent(t *testing.T) {
 		t.Fatalf("captured keys %q: want the index of %s", call.keys, validationPhone)
 	}
 	for range 2 {
-		res, err := s.rdb.EvalSha(ctx, call.sha, call.keys, call.args...).StringSlice()
+		res, err := call.send(ctx, s.rdb).StringSlice()
 		if err != nil || len(res) < 2 || res[0] != "not_found" || res[1] != "0" {
 			t.Fatalf("the captured call sent again: %q, %v; want not_found, 0", res, err)
 		}

@@ -27,14 +27,14 @@ func validationScript(ctx context.Context, c config, s *store) (result, error) {
 	if err != nil {
 		return result{Measure: measure, Store: s.name}, err
 	}
-	var send redis.Scripter = s.rdb
+	var send redis.Cmdable = s.rdb
 	if rc, ok := s.rdb.(*redis.Client); ok && rc.Options().AutoPipelineOptions != nil {
 		if ap, err := rc.AutoPipeline(); err == nil {
 			send = ap
 		}
 	}
 	return bareWithScript(ctx, c, measure, s, func(ctx context.Context, _ string) ([]string, error) {
-		res, err := send.EvalSha(ctx, call.sha, call.keys, call.args...).StringSlice()
+		res, err := call.send(ctx, send).StringSlice()
 		if err == nil && (len(res) == 0 || res[0] != "not_found") {
 			err = fmt.Errorf("the validation's script answered %q, not not_found", res)
 		}
@@ -42,11 +42,21 @@ func validationScript(ctx context.Context, c config, s *store) (result, error) {
 	})
 }
 
-// scriptCall is one EVALSHA as a client sent it.
+// scriptCall is one script call as a client sent it: EVALSHA, or FCALL
+// on a Redis that has functions (smsim's scripts go as libraries there).
 type scriptCall struct {
-	sha  string
-	keys []string
-	args []any
+	fcall bool
+	sha   string // the script's SHA-1, or the function's name
+	keys  []string
+	args  []any
+}
+
+// send sends the call again, through c.
+func (call scriptCall) send(ctx context.Context, c redis.Cmdable) *redis.Cmd {
+	if call.fcall {
+		return c.FCall(ctx, call.sha, call.keys, call.args...)
+	}
+	return c.EvalSha(ctx, call.sha, call.keys, call.args...)
 }
 
 // captureValidation makes one validation through smsim's validation
@@ -71,8 +81,8 @@ func captureValidation(ctx context.Context, s *store) (scriptCall, error) {
 	return scriptCall{}, errors.New("the validation sent Redis no script call that names its number's index")
 }
 
-// scriptCapture is a hook of a store's client that keeps the EVALSHA
-// calls made while it is on, their arguments copied (a script's are in a
+// scriptCapture is a hook of a store's client that keeps the script
+// calls (EVALSHA, FCALL) made while it is on, their arguments copied (a script's are in a
 // buffer it reuses once answered).
 type scriptCapture struct {
 	on    atomic.Bool
@@ -99,7 +109,8 @@ func (h *scriptCapture) ProcessPipelineHook(next redis.ProcessPipelineHook) redi
 }
 
 func (h *scriptCapture) keep(cmd redis.Cmder) {
-	if !h.on.Load() || !strings.EqualFold(cmd.Name(), "evalsha") {
+	fcall := strings.EqualFold(cmd.Name(), "fcall")
+	if !h.on.Load() || !fcall && !strings.EqualFold(cmd.Name(), "evalsha") {
 		return
 	}
 	a := cmd.Args()
@@ -110,7 +121,7 @@ func (h *scriptCapture) keep(cmd redis.Cmder) {
 	if err != nil || len(a) < 3+n {
 		return
 	}
-	call := scriptCall{sha: fmt.Sprint(a[1])}
+	call := scriptCall{fcall: fcall, sha: fmt.Sprint(a[1])}
 	for _, k := range a[3 : 3+n] {
 		call.keys = append(call.keys, fmt.Sprint(k))
 	}
