@@ -46,6 +46,7 @@ func TestFailedScriptOfARunIsCountedAsAlone(t *testing.T) {
 			}
 			s := core.NewScheduler(rdb, ks, clock, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), core.SchedulerOptions{Run: run})
 			script := core.NewScript[failArgs](failLua + "-- " + srv.Prefix + "\n")
+			testkit.DeleteLibrariesAtEnd(t, rdb, script.Libraries)
 			keys := []string{ks.Key("order")}
 			s.Handle("step", func(ctx context.Context, job core.Job) error {
 				return script.Run(ctx, rdb, keys, failArgs{Name: job.Args[0]}).Err()

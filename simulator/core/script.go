@@ -65,6 +65,7 @@ type runForm struct {
 	once  sync.Once
 	text  string
 	s     *luaCode
+	made  atomic.Pointer[luaCode] // s, once made
 }
 
 // script answers the run form's script. A script that reads ARGV itself
@@ -87,8 +88,20 @@ func (f *runForm) script() *luaCode {
 		parts[last] = body.String()
 		f.s = newLuaCode(append(parts, runLua))
 		f.text = f.s.text
+		f.made.Store(f.s)
 	})
 	return f.s
+}
+
+// Libraries answers the names of the libraries of Redis's functions the
+// script goes as where the store has them (luaCode): its own, and its run
+// form's once a run has made it.
+func (s *Script[A]) Libraries() []string {
+	names := []string{s.s.name}
+	if f := s.run.made.Load(); f != nil {
+		names = append(names, f.name)
+	}
+	return names
 }
 
 // readsARGV tells whether the script reads ARGV itself, and where.

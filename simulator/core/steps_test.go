@@ -90,6 +90,7 @@ func newStepWorld(t *testing.T, run int) *stepWorld {
 	w := &stepWorld{e: e, s: s, rdb: rdb, order: e.ks.Prefix + ":{" + e.ks.Namespace + "}:order", plans: map[string]stepArgs{}, runs: runs,
 		script: core.NewScript[stepArgs](stepLua + "-- " + e.ks.Prefix + "\n")}
 	stepScript := w.script
+	testkit.DeleteLibrariesAtEnd(t, rdb, func() []string { return w.script.Libraries() }) // a text of its own
 	keys := []string{e.ks.SchedDue(), e.ks.Seq(), w.order}
 	plan := func(job core.Job) stepArgs {
 		a := w.plans[job.Args[0]]
@@ -626,6 +627,9 @@ func TestStepScriptLostIsLoadedAgain(t *testing.T) {
 	names := w.scheduleSteps(t, 20)
 	// The store never held this text: as if it lost it since the warm-up.
 	lost := core.NewScript[stepArgs](stepLua + "-- lost " + w.e.ks.Prefix + "\n")
+	testkit.DeleteLibrariesAtEnd(t, w.rdb, lost.Libraries)
+	made := w.script.Libraries() // the script it takes the place of, and its run form
+	testkit.DeleteLibrariesAtEnd(t, w.rdb, func() []string { return made })
 	*w.script = *lost
 	core.MarkLoaded(w.s, core.ScriptHash(lost))
 	if _, err := w.s.Advance(ctx, time.Hour); err != nil {

@@ -1,10 +1,12 @@
 package testkit
 
 import (
+	"context"
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"testing"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -39,4 +41,37 @@ func ScriptCommand() string {
 		return "fcall"
 	}
 	return "evalsha"
+}
+
+// DeleteLibrariesAtEnd deletes, at the test's end, the libraries of
+// Redis's functions that names answers then (core.Script.Libraries), from
+// a real Redis, on each master of a cluster: a test that makes a script
+// of a text of its own (its key prefix in a comment) would leave a library
+// behind at each run, and a store's libraries are its server's, not a key
+// prefix's.
+func DeleteLibrariesAtEnd(t testing.TB, rdb redis.UniversalClient, names func() []string) {
+	t.Helper()
+	if !RealRedis() {
+		return
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		del := func(ctx context.Context, c redis.Cmdable) error {
+			for _, n := range names() {
+				if err := c.FunctionDelete(ctx, n).Err(); err != nil && !redis.HasErrorPrefix(err, "Library not found") {
+					return err
+				}
+			}
+			return nil
+		}
+		var err error
+		if c, ok := rdb.(*redis.ClusterClient); ok {
+			err = c.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return del(ctx, c) })
+		} else {
+			err = del(ctx, rdb)
+		}
+		if err != nil {
+			t.Errorf("delete the test's libraries of functions: %v", err)
+		}
+	})
 }
