@@ -18,14 +18,18 @@ import (
 )
 
 // luaCode is the text of a script (or of its run form) as Redis runs it.
-// On a Redis that has functions (7.0 on), it goes as a library of them
-// (FUNCTION LOAD, then FCALL), in its library form (libraryForm): the
-// script's top-level functions are made once, as Redis loads the library,
-// where Lua made each anew at every EVALSHA (about 1,500 instructions a
+// On a Redis that has functions (7.0 on), a script goes as a library of
+// them (FUNCTION LOAD, then FCALL), in its library form (libraryForm): its
+// top-level functions are made once, as Redis loads the library, where
+// Lua made each anew at every EVALSHA (about 1,500 instructions a
 // function: a fifth of a validation's, a tenth of a delivery's). On a
-// store without them (the embedded store, an older Redis), or for a
-// script whose library form Redis refused, it goes by EVALSHA, falling
-// back to EVAL as go-redis's Script does.
+// store without them (the embedded store, an older Redis), for a script
+// whose library form Redis refused, and for a run form, it goes by
+// EVALSHA, falling back to EVAL as go-redis's Script does. A run form
+// makes its functions once for the jobs of its call, up to a run's 32:
+// as a library it cost Redis 2% more instructions an event of an advance
+// (cmd/smsim-bench/README.md), where its functions' Lua holds every
+// library it loaded.
 type luaCode struct {
 	*redis.Script
 	text    string      // the script's
@@ -37,12 +41,16 @@ type luaCode struct {
 // newLuaCode answers the code of a script made of parts (the prelude, a
 // library, the script): their text without the functions that nothing
 // calls (pruneFunctions), the uses of LuaTables written as their values
-// (inlineConstants). A script that has no library form (libraryForm's
-// error) is run by EVALSHA everywhere.
-func newLuaCode(parts []string) *luaCode {
+// (inlineConstants); with its library form when library is true. A script
+// that has no library form (libraryForm's error) is run by EVALSHA
+// everywhere.
+func newLuaCode(parts []string, library bool) *luaCode {
 	text := inlineConstants(pruneFunctions(parts))
 	sum := sha1.Sum([]byte(text))
 	l := &luaCode{Script: redis.NewScript(text), text: text, name: "smsim_" + hex.EncodeToString(sum[:])}
+	if !library {
+		return l
+	}
 	ended := make([]string, 0, 2*len(parts))
 	for _, p := range parts {
 		if !strings.HasSuffix(p, "\n") {
@@ -57,8 +65,8 @@ func newLuaCode(parts []string) *luaCode {
 	return l
 }
 
-// allCode holds every script's code made (newLuaCode), by its library's
-// name.
+// allCode holds the code of every script made (newLuaCode) but run forms,
+// by its library's name.
 var allCode sync.Map // string → *luaCode
 
 // fcaller is a client, pipeline or autopipeliner that sends FCALL.
@@ -115,10 +123,10 @@ func (l *luaCode) load(ctx context.Context, c redis.Scripter) error {
 }
 
 // loadLibrary loads the code's library into c's store, on every master of
-// a cluster. One Redis
-// refuses to compile, or that the user's ACL does not allow to load, is
-// refused for good (refused), the script called by EVALSHA instead:
-// TestEveryScriptLoadsAsALibrary holds that Redis compiles every one.
+// a cluster. One Redis refuses to compile, or that the user's ACL does not
+// allow to load, is refused for good (refused), the script called by
+// EVALSHA instead: TestEveryScriptLoadsAsALibrary holds that Redis
+// compiles every one.
 func (l *luaCode) loadLibrary(ctx context.Context, c redis.Scripter) error {
 	load := func(ctx context.Context, c redis.Cmdable) error {
 		// REPLACE: a library of the name is this one (its name is its
@@ -334,17 +342,9 @@ func libraryForm(text, name string) (string, error) {
 // libraryForm.
 const partEnd = "--@end of a part\n"
 
-// libraryNames answers the names of the libraries of every script the
-// program made so far and of their run forms (a script's that can have
-// one), making those not made yet.
+// libraryNames answers the libraries of every script the program made so
+// far, by name.
 func libraryNames() map[string]*luaCode {
-	allForms.Range(func(k, _ any) bool {
-		f := k.(*runForm)
-		if _, reads := f.readsARGV(); !reads {
-			f.script()
-		}
-		return true
-	})
 	names := map[string]*luaCode{}
 	allCode.Range(func(k, v any) bool {
 		names[k.(string)] = v.(*luaCode)
@@ -357,7 +357,7 @@ func libraryNames() map[string]*luaCode {
 // that are not this program's, loaded last more than LibrariesKept ago
 // (LibrariesKey; one it has no note of, at once): another build's, which
 // Redis would keep for good (it keeps libraries in its snapshots and its
-// replicas, where its scripts' cache starts empty at each start), about 7
+// replicas, where its scripts' cache starts empty at each start), about 2
 // MB of its memory a build. A process of that build that shares the store
 // loads its own again as it calls them. It answers how many it deleted; on
 // a store without functions, none. The server calls it as it starts.
@@ -412,10 +412,9 @@ func PruneLibraries(ctx context.Context, c redis.UniversalClient) (int, error) {
 }
 
 // LoadLibraries has c's store hold the library of every script the
-// program made so far and of its run form (a script's that can have one),
-// where the store has functions, and answers how many it loaded, with an
-// error for each script that has no library form or whose library Redis
-// refused. Tests hold that there is none.
+// program made so far, where the store has functions, and answers how many
+// it loaded, with an error for each script that has no library form or
+// whose library Redis refused. Tests hold that there is none.
 func LoadLibraries(ctx context.Context, c redis.UniversalClient) (int, error) {
 	if !functionsOf(ctx, c) {
 		return 0, nil

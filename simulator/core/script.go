@@ -47,13 +47,8 @@ type Script[A any] struct {
 // package-level values.
 func NewScript[A any](src ...string) *Script[A] {
 	parts := append([]string{Prelude}, src...)
-	form := &runForm{parts: parts}
-	allForms.Store(form, true)
-	return &Script[A]{s: newLuaCode(parts), run: form}
+	return &Script[A]{s: newLuaCode(parts, true), run: &runForm{parts: parts}}
 }
-
-// allForms holds the run form of every script made (NewScript).
-var allForms sync.Map // *runForm → true
 
 // runForm is the form of a script in which one call carries out the jobs
 // of a scheduler's run, one after another (run.lua, after the script made
@@ -65,7 +60,6 @@ type runForm struct {
 	once  sync.Once
 	text  string
 	s     *luaCode
-	made  atomic.Pointer[luaCode] // s, once made
 }
 
 // script answers the run form's script. A script that reads ARGV itself
@@ -86,23 +80,16 @@ func (f *runForm) script() *luaCode {
 		}
 		body.WriteString("end\n")
 		parts[last] = body.String()
-		f.s = newLuaCode(append(parts, runLua))
+		f.s = newLuaCode(append(parts, runLua), false)
 		f.text = f.s.text
-		f.made.Store(f.s)
 	})
 	return f.s
 }
 
 // Libraries answers the names of the libraries of Redis's functions the
-// script goes as where the store has them (luaCode): its own, and its run
-// form's once a run has made it.
-func (s *Script[A]) Libraries() []string {
-	names := []string{s.s.name}
-	if f := s.run.made.Load(); f != nil {
-		names = append(names, f.name)
-	}
-	return names
-}
+// script goes as where the store has them (luaCode): its own; its run form
+// goes by EVALSHA.
+func (s *Script[A]) Libraries() []string { return []string{s.s.name} }
 
 // readsARGV tells whether the script reads ARGV itself, and where.
 func (f *runForm) readsARGV() (string, bool) {
