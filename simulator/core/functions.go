@@ -137,22 +137,25 @@ func (l *luaCode) loadLibrary(ctx context.Context, c redis.Scripter) error {
 		}
 		return err
 	}
-	var err error
-	switch c := c.(type) {
-	case *redis.ClusterClient:
-		err = c.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return load(ctx, c) })
-	case redis.Cmdable:
-		err = load(ctx, c)
-	default:
-		err = fmt.Errorf("a client of type %T cannot load a library", c)
-	}
-	if err != nil {
+	if err := onEveryNode(ctx, c, load); err != nil {
 		return fmt.Errorf("load the library %s: %w", l.name, err)
 	}
 	// noted for PruneLibraries; a note that fails leaves the library to be
 	// pruned sooner, and loaded again when called
 	c.(redis.Cmdable).ZAdd(ctx, LibrariesKey, redis.Z{Score: float64(time.Now().UnixMilli()), Member: l.name})
 	return nil
+}
+
+// onEveryNode calls f with c, or with each master of a cluster (at once):
+// a store's libraries of functions are each server's own.
+func onEveryNode(ctx context.Context, c redis.Scripter, f func(context.Context, redis.Cmdable) error) error {
+	switch c := c.(type) {
+	case *redis.ClusterClient:
+		return c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return f(ctx, node) })
+	case redis.Cmdable:
+		return f(ctx, c)
+	}
+	return fmt.Errorf("a client of type %T, not of a store", c)
 }
 
 // LibrariesKey is the key of the sorted set of the libraries of smsim's
@@ -395,12 +398,7 @@ func PruneLibraries(ctx context.Context, c redis.UniversalClient) (int, error) {
 		}
 		return nil
 	}
-	var err error
-	if cc, ok := c.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return prune(ctx, node) })
-	} else {
-		err = prune(ctx, c)
-	}
+	err := onEveryNode(ctx, c, prune)
 	if err == nil {
 		// the notes of libraries gone, and of those long unused
 		err = c.ZRemRangeByScore(ctx, LibrariesKey, "-inf", "("+strconv.FormatFloat(since, 'f', 0, 64)).Err()
