@@ -212,6 +212,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
+	var lua []redisLua
 	for _, store := range stores {
 		if c.scaleOnly {
 			break
@@ -222,6 +223,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		ok := add(bareRedis(ctx, c, st)) && add(bareScript(ctx, c, st)) && add(validation(ctx, c, st)) && add(validationScript(ctx, c, st)) && add(flows(ctx, c, st))
+		if st.mini == nil {
+			if held, err := luaHeld(ctx, st); err == nil {
+				lua = append(lua, held)
+			}
+		}
 		st.close()
 		if !ok {
 			return 1
@@ -232,8 +238,41 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "smsim-bench: %v\n", err)
 		return 1
 	}
-	report(stdout, c, results, scale)
+	report(stdout, c, results, scale, lua)
 	return 0
+}
+
+// redisLua is what a real Redis's Lua holds after the measures: the
+// scripts it caches for EVALSHA and the libraries of functions FCALL calls
+// (INFO memory: used_memory_vm_eval, used_memory_vm_functions). Redis steps
+// each Lua's collector every 50 calls, through all it holds, so a call
+// costs more on a Redis that holds more: compare builds on a Redis emptied
+// of both first (SCRIPT FLUSH, FUNCTION FLUSH; cmd/smsim-bench/README.md).
+type redisLua struct {
+	Store       string `json:"store"`
+	ScriptsKB   int64  `json:"scripts_kb"`
+	FunctionsKB int64  `json:"functions_kb"`
+}
+
+// luaHeld reads what st's Redis's Lua holds.
+func luaHeld(ctx context.Context, st *store) (redisLua, error) {
+	held := redisLua{Store: st.name}
+	info, err := st.rdb.Info(ctx, "memory").Result()
+	if err != nil {
+		return held, err
+	}
+	for line := range strings.Lines(info) {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		n, err := strconv.ParseInt(v, 10, 64)
+		switch {
+		case err != nil:
+		case k == "used_memory_vm_eval":
+			held.ScriptsKB = n >> 10
+		case k == "used_memory_vm_functions":
+			held.FunctionsKB = n >> 10
+		}
+	}
+	return held, nil
 }
 
 // scaleMeasures runs the scale measures asked for on each store.
@@ -787,7 +826,7 @@ func flows(ctx context.Context, c config, s *store) (result, error) {
 }
 
 // report prints the results and their ratios.
-func report(w io.Writer, c config, rs []result, scale []scaleResult) {
+func report(w io.Writer, c config, rs []result, scale []scaleResult, lua []redisLua) {
 	var ratio func(measure, store, base, baseStore string) float64
 	ratio = func(measure, store, base, baseStore string) float64 {
 		if base == "bare + Redis script" || base == "bare + validation script" {
@@ -827,7 +866,8 @@ func report(w io.Writer, c config, rs []result, scale []scaleResult) {
 			Results  []result      `json:"results"`
 			Ratios   []ratioJSON   `json:"ratios"`
 			Scale    []scaleResult `json:"scale,omitempty"`
-		}{Machine: machine(), Workers: c.workers, Duration: c.duration.String(), Results: rs, Scale: scale}
+			Lua      []redisLua    `json:"redis_lua,omitempty"`
+		}{Machine: machine(), Workers: c.workers, Duration: c.duration.String(), Results: rs, Scale: scale, Lua: lua}
 		for _, r := range rs {
 			switch r.Measure {
 			case "validation endpoint":
@@ -884,6 +924,11 @@ func report(w io.Writer, c config, rs []result, scale []scaleResult) {
 		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.2fms\t%.2fms\t%s\t%s\n", r.Measure, store, r.PerSecond, r.P50ms, r.P99ms, cpu, note)
 	}
 	tw.Flush()
+	for _, l := range lua {
+		fmt.Fprintf(w, "\nRedis's Lua after the measures (%s): %d KB of scripts, %d KB of functions; a call costs more "+
+			"on a Redis whose Lua holds more: compare builds on one emptied of both (SCRIPT FLUSH, FUNCTION FLUSH)\n",
+			l.Store, l.ScriptsKB, l.FunctionsKB)
+	}
 	printScale(w, scale)
 }
 

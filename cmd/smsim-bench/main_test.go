@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"smsim/simulator/core/testkit"
 )
 
 // lateTimer is a context whose deadline has passed while its timer has not
@@ -115,5 +117,21 @@ func TestWriteTrace(t *testing.T) {
 	want := "# start_unix_ms 1796619533163\n# sent_ms latency_us\n5 2300\n1500 11000\n"
 	if string(b) != want {
 		t.Fatalf("trace:\n%s\nwant:\n%s", b, want)
+	}
+}
+
+// luaHeld reads, from a real Redis, what its two Lua states hold: the
+// scripts' and the functions', each a few tens of KB even when empty.
+func TestLuaHeldReadsRedisMemory(t *testing.T) {
+	if !testkit.RealRedis() {
+		t.Skip("the embedded store has no Lua of Redis's")
+	}
+	rdb := testkit.StartRedis(t).Client(t)
+	held, err := luaHeld(context.Background(), &store{name: "redis", rdb: rdb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held.Store != "redis" || held.ScriptsKB <= 0 || held.FunctionsKB <= 0 {
+		t.Fatalf("luaHeld answered %+v, want the KB of Redis's two Lua states", held)
 	}
 }
