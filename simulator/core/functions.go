@@ -99,17 +99,6 @@ func (l *luaCode) run(ctx context.Context, c, via redis.Scripter, keys []string,
 	return l.Script.Run(ctx, via, keys, args...)
 }
 
-// queue adds the code's call to pipe, a pipeline of c's: FCALL where the
-// store has functions, EVALSHA otherwise. The store must hold it already
-// (load); when it does not (it started afresh since), the call answers an
-// error that NotLoaded tells.
-func (l *luaCode) queue(ctx context.Context, c redis.Scripter, pipe redis.Pipeliner, keys []string, args ...any) *redis.Cmd {
-	if l.asFunction(ctx, c) {
-		return pipe.FCall(ctx, l.name, keys, args...)
-	}
-	return pipe.EvalSha(ctx, l.Hash(), keys, args...)
-}
-
 // load has c's store hold the code: its library where the store has
 // functions, the script otherwise.
 func (l *luaCode) load(ctx context.Context, c redis.Scripter) error {

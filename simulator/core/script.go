@@ -70,8 +70,12 @@ func (f *runForm) script() *luaCode {
 	f.once.Do(func() {
 		parts := slices.Clone(f.parts)
 		last := len(parts) - 1
-		if line, reads := f.readsARGV(); reads {
-			panic("core: a script that reads ARGV goes in no run: " + line)
+		for _, p := range parts[1:] {
+			for line := range strings.Lines(p) {
+				if slices.Contains(wordsOf(line), "ARGV") {
+					panic("core: a script that reads ARGV goes in no run: " + line)
+				}
+			}
 		}
 		var body strings.Builder
 		body.WriteString("local function run_job()\n")
@@ -90,18 +94,6 @@ func (f *runForm) script() *luaCode {
 // script goes as where the store has them (luaCode): its own; its run form
 // goes by EVALSHA.
 func (s *Script[A]) Libraries() []string { return []string{s.s.name} }
-
-// readsARGV tells whether the script reads ARGV itself, and where.
-func (f *runForm) readsARGV() (string, bool) {
-	for _, p := range f.parts[1:] {
-		for line := range strings.Lines(p) {
-			if slices.Contains(wordsOf(line), "ARGV") {
-				return line, true
-			}
-		}
-	}
-	return "", false
-}
 
 // Run runs the script with keys and args: as a function of Redis's where
 // the store has them (luaCode), by EVALSHA otherwise, loading it first when

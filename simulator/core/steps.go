@@ -247,7 +247,7 @@ func (s *Scheduler) runSteps(ctx context.Context, jobs []string) stepsResult {
 				argv = append(argv, a...)
 				head = h
 			}
-			r.calls = append(r.calls, runCall{cmd: form.script().queue(ctx, s.rdb, r.pipe, keys, argv...), from: from, to: to})
+			r.calls = append(r.calls, runCall{cmd: r.pipe.EvalSha(ctx, form.script().Hash(), keys, argv...), from: from, to: to})
 			from = to
 		}
 		return r
