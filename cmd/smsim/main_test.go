@@ -519,41 +519,19 @@ func TestRunPrunesOtherBuildsLibraries(t *testing.T) {
 	}
 	r := testkit.StartRedis(t)
 	rdb := r.Client(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := context.Background()
 	stale := "smsim_stale" + strings.NewReplacer(":", "", "-", "").Replace(strings.ToLower(r.Prefix))
 	code := "#!lua name=" + stale + "\nredis.register_function('" + stale + "', function() return 1 end)\n"
-	load := func(ctx context.Context, c *redis.Client) error { return c.FunctionLoadReplace(ctx, code).Err() }
-	var err error
-	if c, ok := rdb.(*redis.ClusterClient); ok {
-		err = c.ForEachMaster(ctx, load)
-	} else {
-		err = load(ctx, rdb.(*redis.Client))
-	}
-	if err != nil {
+	if err := testkit.LoadLibrary(ctx, rdb, code); err != nil {
 		t.Fatal(err)
 	}
-	var logs testkit.Buffer
-	exit := make(chan int, 1)
-	go func() {
-		exit <- run(ctx, []string{"--addr", "127.0.0.1:0", "--paused", "--redis-url", r.URL, "--key-prefix", r.Prefix}, env(nil), io.Discard, &logs)
-	}()
-	servedAt(t, &logs)
+	_, logs := startRun(t, []string{"--addr", "127.0.0.1:0", "--paused", "--redis-url", r.URL, "--key-prefix", r.Prefix}, env(nil))
 	testkit.WaitFor(t, "the stale library deleted", func() bool {
 		return core.NotLoaded(rdb.FCall(ctx, stale, nil).Err())
 	})
 	testkit.WaitFor(t, "the log saying so", func() bool {
 		return strings.Contains(logs.String(), "deleted the libraries of other builds of smsim from Redis")
 	})
-	cancel()
-	select {
-	case code := <-exit:
-		if code != 0 {
-			t.Fatalf("exit %d after shutdown; log %s", code, logs.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("did not shut down")
-	}
 }
 
 // Beyond loopback, smsim runs with --insecure and a warning, or with a

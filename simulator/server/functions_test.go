@@ -64,7 +64,7 @@ func TestPruneLibrariesDeletesOnlyOtherBuildsLongUnused(t *testing.T) {
 	old, lately, unnoted := "smsim_old"+suffix, "smsim_lately"+suffix, "smsim_unnoted"+suffix
 	for _, name := range []string{old, lately, unnoted} {
 		code := "#!lua name=" + name + "\nredis.register_function('" + name + "', function() return 1 end)\n"
-		if err := loadOnEveryMaster(ctx, rdb, code); err != nil {
+		if err := testkit.LoadLibrary(ctx, rdb, code); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -87,15 +87,4 @@ func TestPruneLibrariesDeletesOnlyOtherBuildsLongUnused(t *testing.T) {
 	if again, err := core.LoadLibraries(ctx, rdb); err != nil || again != n {
 		t.Fatalf("LoadLibraries after the prune: %d, %v; want %d", again, err, n)
 	}
-}
-
-// loadOnEveryMaster loads a library of functions into rdb's store, on each
-// master of a cluster.
-func loadOnEveryMaster(ctx context.Context, rdb redis.UniversalClient, code string) error {
-	if c, ok := rdb.(*redis.ClusterClient); ok {
-		return c.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
-			return c.FunctionLoadReplace(ctx, code).Err()
-		})
-	}
-	return rdb.FunctionLoadReplace(ctx, code).Err()
 }

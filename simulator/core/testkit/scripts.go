@@ -64,14 +64,25 @@ func DeleteLibrariesAtEnd(t testing.TB, rdb redis.UniversalClient, names func() 
 			}
 			return nil
 		}
-		var err error
-		if c, ok := rdb.(*redis.ClusterClient); ok {
-			err = c.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return del(ctx, c) })
-		} else {
-			err = del(ctx, rdb)
-		}
-		if err != nil {
+		if err := OnEveryMaster(ctx, rdb, del); err != nil {
 			t.Errorf("delete the test's libraries of functions: %v", err)
 		}
+	})
+}
+
+// OnEveryMaster calls f with rdb, or with each master of a Redis Cluster:
+// a store's libraries of functions are each server's own.
+func OnEveryMaster(ctx context.Context, rdb redis.UniversalClient, f func(context.Context, redis.Cmdable) error) error {
+	if c, ok := rdb.(*redis.ClusterClient); ok {
+		return c.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return f(ctx, c) })
+	}
+	return f(ctx, rdb)
+}
+
+// LoadLibrary loads a library of functions (FUNCTION LOAD REPLACE) into
+// rdb's store, on each master of a cluster.
+func LoadLibrary(ctx context.Context, rdb redis.UniversalClient, code string) error {
+	return OnEveryMaster(ctx, rdb, func(ctx context.Context, c redis.Cmdable) error {
+		return c.FunctionLoadReplace(ctx, code).Err()
 	})
 }
