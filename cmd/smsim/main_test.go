@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -267,7 +269,7 @@ func TestRunServesOnEmbeddedStoreAndShutsDown(t *testing.T) {
 		resp.Body.Close()
 		polled <- resp.StatusCode
 	}()
-	time.Sleep(300 * time.Millisecond) // real time for the request to reach the server
+	testkit.WaitFor(t, "the long poll waiting", func() bool { return gauge(t, base, "smsim_long_polls") == 1 })
 	select {
 	case code := <-polled:
 		t.Fatalf("the long poll answered %d before the shutdown, want it waiting", code)
@@ -303,14 +305,20 @@ func TestShutdownPastItsTimeoutExits1(t *testing.T) {
 		exit <- run(ctx, []string{"--addr", "127.0.0.1:0", "--shutdown-timeout", "200ms"}, env(nil), io.Discard, &logs)
 	}()
 	base := servedAt(t, &logs)
-	// a request whose body never comes: its handler waits, reading it
+	// a request whose body never comes: its handler waits, reading it (the
+	// server asks for the body, 100 Continue, as the handler first reads)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "POST /provider/v1/filings HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", strings.TrimPrefix(base, "http://"))
-	time.Sleep(300 * time.Millisecond) // real time for the request to reach its handler
+	fmt.Fprintf(conn, "POST /provider/v1/filings HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n", strings.TrimPrefix(base, "http://"))
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100 ") {
+		t.Fatalf("the handler did not ask for the body: %q, %v", line, err)
+	}
+	fmt.Fprint(conn, "{")
 	cancel()
 	select {
 	case code := <-exit:
@@ -424,6 +432,30 @@ func servedAt(t *testing.T, logs *testkit.Buffer) string {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// gauge reads the value of the metric name, one without labels, from the
+// /metrics of the server at base.
+func gauge(t *testing.T, base, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no %s in the metrics:\n%s", name, b)
+	}
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return v
 }
 
 // startRun runs the binary with args until the test ends, and answers its
