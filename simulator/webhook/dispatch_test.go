@@ -635,14 +635,17 @@ func TestDeletedHookGetsNoMorePosts(t *testing.T) {
 func TestStopFinishesThePostsUnderWay(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	e := newEnv(t)
-	posting := make(chan struct{})
+	posting, stopped := make(chan struct{}), make(chan struct{})
+	var unblock sync.Once
+	letPostEnd := func() { unblock.Do(func() { close(stopped) }) }
 	r := newReceiver(t, func(n int, _ webhook.Payload) int {
 		if n == 1 {
 			close(posting)
-			time.Sleep(200 * time.Millisecond) // the dispatcher stops meanwhile
+			<-stopped // the dispatcher stops meanwhile
 		}
 		return 200
 	})
+	t.Cleanup(letPostEnd) // before the receiver closes, whatever happened
 	d := e.dispatcher(t, webhook.Config{})
 	h := e.register(t, d, webhook.Hook{URL: r.URL})
 	e.emit(t, core.KindSMSDelivered, smsData{Phone: "13800000020"})
@@ -654,6 +657,7 @@ func TestStopFinishesThePostsUnderWay(t *testing.T) {
 	}()
 	<-posting
 	stop()
+	letPostEnd()
 	if err := <-done; err == nil {
 		t.Fatal("a Step stopped before its second event answered no error")
 	}
