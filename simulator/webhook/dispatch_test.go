@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"smsim/simulator/core"
+	"smsim/simulator/core/testkit"
 	"smsim/simulator/webhook"
 )
 
@@ -740,6 +741,9 @@ func TestASlowTargetHoldsTheOthersBackOnlyForTheFirstWait(t *testing.T) {
 		<-release
 		return http.StatusOK
 	})
+	var once sync.Once
+	answerSlow := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(answerSlow) // before the receiver closes, whatever happened
 	fast := newReceiver(t, answerAll(http.StatusOK))
 	d := e.dispatcher(t, webhook.Config{FirstWait: 20 * time.Millisecond})
 	s := e.register(t, d, webhook.Hook{URL: slow.URL, Events: []string{core.KindSMSDelivered}})
@@ -755,17 +759,28 @@ func TestASlowTargetHoldsTheOthersBackOnlyForTheFirstWait(t *testing.T) {
 	if took := time.Since(start); took > 10*time.Second {
 		t.Fatalf("three events took %s beside a target that does not answer", took)
 	}
+	// Step waits for an event's posts no longer than the first wait: the
+	// fast target's may still be on their way, while the slow one holds
+	testkit.WaitFor(t, "the fast target's posts", func() bool { return len(fast.Posts()) >= 3 })
 	if got := len(fast.Posts()); got != 3 {
 		t.Fatalf("the fast target got %d posts, want 3", got)
 	}
-	standIns, err := e.rdb.ZRangeWithScores(context.Background(), e.ks.WebhookRetries(), 0, -1).Result()
-	if err != nil || len(standIns) != 3 {
-		t.Fatalf("stand-ins %v (%v), want one a slow attempt", standIns, err)
-	}
+	// a fast attempt gone on without has a stand-in too, until it records
+	// its outcome: what is left is one stand-in a slow attempt
+	var standIns []redis.Z
+	testkit.WaitFor(t, "one stand-in a slow attempt", func() bool {
+		var err error
+		standIns, err = e.rdb.ZRangeWithScores(context.Background(), e.ks.WebhookRetries(), 0, -1).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		slowOnes := slices.IndexFunc(standIns, func(z redis.Z) bool { return !strings.HasPrefix(z.Member.(string), s.ID+"|") }) < 0
+		return len(standIns) == 3 && slowOnes
+	})
 	if due := time.UnixMilli(int64(standIns[0].Score)); due.Before(e.clock.Now().Add(30 * time.Second)) {
 		t.Fatalf("a stand-in due at %s, want after the attempt's timeout", due)
 	}
-	close(release)
+	answerSlow()
 	d.Wait()
 	if n, err := e.rdb.ZCard(context.Background(), e.ks.WebhookRetries()).Result(); err != nil || n != 0 {
 		t.Fatalf("%d retries left once the slow attempts ended (%v), want none", n, err)
@@ -797,6 +812,9 @@ func TestASlowTargetHoldsUpOnlyItsOwnRetries(t *testing.T) {
 		<-release
 		return http.StatusOK
 	})
+	var once sync.Once
+	answerSlow := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(answerSlow) // before the receiver closes, whatever happened
 	fast := newReceiver(t, answerAll(http.StatusOK))
 	d := e.dispatcher(t, webhook.Config{FirstWait: 20 * time.Millisecond})
 	s := e.register(t, d, webhook.Hook{URL: slow.URL})
@@ -821,9 +839,11 @@ func TestASlowTargetHoldsUpOnlyItsOwnRetries(t *testing.T) {
 			t.Errorf("RetryDue began %d attempts, want %d: the slow hook's share and every fast one", n, share+fastRetries)
 		}
 	case <-time.After(10 * time.Second):
-		close(release)
 		t.Fatal("RetryDue waited on a target that does not answer")
 	}
+	// RetryDue waits for its attempts no longer than the first wait: the
+	// fast target's may still be on their way, while the slow one holds
+	testkit.WaitFor(t, "the fast target's posts", func() bool { return len(fast.Posts()) >= fastRetries })
 	if got := len(fast.Posts()); got != fastRetries {
 		t.Errorf("the fast target got %d posts, want %d", got, fastRetries)
 	}
@@ -834,7 +854,7 @@ func TestASlowTargetHoldsUpOnlyItsOwnRetries(t *testing.T) {
 	if n := retryDue(t, d); n != 0 {
 		t.Errorf("RetryDue began %d more attempts while the slow hook has its share under way, want 0", n)
 	}
-	close(release)
+	answerSlow()
 	d.Wait()
 	if n := retryDue(t, d); n != slowRetries-share {
 		t.Errorf("RetryDue began %d attempts once the slow target answered, want %d", n, slowRetries-share)
