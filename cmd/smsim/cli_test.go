@@ -285,13 +285,7 @@ func websockets(t *testing.T, sim *simtest.Sim) int {
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("GET", "/metrics", nil)
 	sim.Server.Routes().ServeHTTP(rec, req)
-	m := regexp.MustCompile(`(?m)^smsim_websocket_connections (\d+)$`).FindStringSubmatch(rec.Body.String())
-	if m == nil {
-		t.Fatalf("no smsim_websocket_connections in the metrics")
-	}
-	var n int
-	fmt.Sscan(m[1], &n)
-	return n
+	return int(gaugeIn(t, rec.Body.Bytes(), "smsim_websocket_connections"))
 }
 
 func waitForOutput(t *testing.T, b *testkit.Buffer, want string) {

@@ -447,6 +447,13 @@ func gauge(t *testing.T, base, name string) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return gaugeIn(t, b, name)
+}
+
+// gaugeIn reads the value of the metric name, one without labels, from
+// the metrics b, as /metrics serves them.
+func gaugeIn(t *testing.T, b []byte, name string) float64 {
+	t.Helper()
 	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindSubmatch(b)
 	if m == nil {
 		t.Fatalf("no %s in the metrics:\n%s", name, b)
