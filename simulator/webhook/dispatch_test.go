@@ -636,17 +636,13 @@ func TestDeletedHookGetsNoMorePosts(t *testing.T) {
 func TestStopFinishesThePostsUnderWay(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	e := newEnv(t)
-	posting, stopped := make(chan struct{}), make(chan struct{})
-	var unblock sync.Once
-	letPostEnd := func() { unblock.Do(func() { close(stopped) }) }
-	r := newReceiver(t, func(n int, _ webhook.Payload) int {
+	posting := make(chan struct{})
+	r, letPostEnd := holdingReceiver(t, func(n int) bool {
 		if n == 1 {
-			close(posting)
-			<-stopped // the dispatcher stops meanwhile
+			close(posting) // the dispatcher stops meanwhile
 		}
-		return 200
+		return n == 1
 	})
-	t.Cleanup(letPostEnd) // before the receiver closes, whatever happened
 	d := e.dispatcher(t, webhook.Config{})
 	h := e.register(t, d, webhook.Hook{URL: r.URL})
 	e.emit(t, core.KindSMSDelivered, smsData{Phone: "13800000020"})
@@ -736,14 +732,7 @@ func TestStopPutsBackTheRetriesNotBegun(t *testing.T) {
 // outcome.
 func TestASlowTargetHoldsTheOthersBackOnlyForTheFirstWait(t *testing.T) {
 	e := newEnv(t)
-	release := make(chan struct{})
-	slow := newReceiver(t, func(int, webhook.Payload) int {
-		<-release
-		return http.StatusOK
-	})
-	var once sync.Once
-	answerSlow := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(answerSlow) // before the receiver closes, whatever happened
+	slow, answerSlow := holdingReceiver(t, func(int) bool { return true })
 	fast := newReceiver(t, answerAll(http.StatusOK))
 	d := e.dispatcher(t, webhook.Config{FirstWait: 20 * time.Millisecond})
 	s := e.register(t, d, webhook.Hook{URL: slow.URL, Events: []string{core.KindSMSDelivered}})
@@ -805,16 +794,11 @@ func TestASlowTargetHoldsTheOthersBackOnlyForTheFirstWait(t *testing.T) {
 // slow hook's retries left due are made once its target answers again.
 func TestASlowTargetHoldsUpOnlyItsOwnRetries(t *testing.T) {
 	e := newEnv(t)
-	release := make(chan struct{})
 	var arrived atomic.Int64
-	slow := newReceiver(t, func(int, webhook.Payload) int {
+	slow, answerSlow := holdingReceiver(t, func(int) bool {
 		arrived.Add(1)
-		<-release
-		return http.StatusOK
+		return true
 	})
-	var once sync.Once
-	answerSlow := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(answerSlow) // before the receiver closes, whatever happened
 	fast := newReceiver(t, answerAll(http.StatusOK))
 	d := e.dispatcher(t, webhook.Config{FirstWait: 20 * time.Millisecond})
 	s := e.register(t, d, webhook.Hook{URL: slow.URL})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,6 +126,24 @@ func newReceiver(t *testing.T, answer func(n int, p webhook.Payload) int) *recei
 		}
 		return answer(n, p)
 	})}
+}
+
+// holdingReceiver starts a receiver that answers 200, holding each post n
+// for which hold(n) is true until open is called: by the test, or at its
+// end, before the receiver closes, so that a failing test ends.
+func holdingReceiver(t *testing.T, hold func(n int) bool) (r *receiver, open func()) {
+	t.Helper()
+	gate := make(chan struct{})
+	var once sync.Once
+	open = func() { once.Do(func() { close(gate) }) }
+	r = newReceiver(t, func(n int, _ webhook.Payload) int {
+		if hold(n) {
+			<-gate
+		}
+		return http.StatusOK
+	})
+	t.Cleanup(open)
+	return r, open
 }
 
 func answerAll(code int) func(int, webhook.Payload) int {
