@@ -139,7 +139,7 @@ func (s *Scheduler) AdvanceOnce(ctx context.Context, d time.Duration, key string
 	defer s.forgetState() // the clock moved: what the jobs compute with is read again
 	for {
 		owner := newOwner()
-		out, err := clockAdvance.Run(ctx, s.rdb, []string{s.clock.key}, clockAdvanceArgs{
+		out, err := clockAdvance.Run(ctx, s.rdb, s.clock.keys(), clockAdvanceArgs{
 			Real: s.real().UnixMilli(), Add: d.Milliseconds(), Key: key, Owner: owner, Lease: s.leaseUntil(), Max: maxTimeMs,
 		}).StringSlice()
 		if err != nil {

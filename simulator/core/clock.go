@@ -64,10 +64,11 @@ func realWait(d time.Duration, scale float64) time.Duration {
 // paused flag, kept in one Redis hash; a process computes the time from it
 // and its own wall clock. Simulated times have millisecond resolution.
 type Clock struct {
-	rdb   redis.UniversalClient
-	key   string
-	start ClockStart
-	real  func() time.Time
+	rdb    redis.UniversalClient
+	key    string
+	faults string // the fault profile's key: the clock's hash mirrors its SHA-1 (Expect)
+	start  ClockStart
+	real   func() time.Time
 }
 
 // NewClock returns the clock of keyspace ks. real is the wall clock (nil:
@@ -79,7 +80,7 @@ func NewClock(rdb redis.UniversalClient, ks Keyspace, start ClockStart, real fun
 	if start.Scale == 0 {
 		start.Scale = 1
 	}
-	return &Clock{rdb: rdb, key: ks.Clock(), start: start, real: real}
+	return &Clock{rdb: rdb, key: ks.Clock(), faults: ks.Faults(), start: start, real: real}
 }
 
 var (
@@ -108,6 +109,11 @@ type clockMoveArgs struct {
 	Paused *bool  `json:"paused,omitempty"` // nil: as it is
 }
 
+// keys are the keys of the scripts that set the clock's anchor: the clock,
+// and the profile whose SHA-1 they mirror in it (the prelude's
+// mirror_expect).
+func (c *Clock) keys() []string { return []string{c.key, c.faults} }
+
 // Init sets the clock to its start value unless the store already has one.
 func (c *Clock) Init(ctx context.Context) error { return c.init(ctx, true) }
 
@@ -120,7 +126,7 @@ func (c *Clock) init(ctx context.Context, keep bool) error {
 	if at.IsZero() {
 		at = real
 	}
-	err := clockInit.Run(ctx, c.rdb, []string{c.key}, clockInitArgs{
+	err := clockInit.Run(ctx, c.rdb, c.keys(), clockInitArgs{
 		Sim: at.UnixMilli(), Real: real.UnixMilli(), Scale: formatScale(c.start.Scale), Paused: c.start.Paused, Keep: keep,
 	}).Err()
 	if err != nil {
@@ -211,7 +217,7 @@ func (c *Clock) Jump(ctx context.Context, d time.Duration) (ClockState, error) {
 }
 
 func (c *Clock) move(ctx context.Context, addMs int64, scale string, paused *bool) (ClockState, error) {
-	v, err := clockMove.Run(ctx, c.rdb, []string{c.key},
+	v, err := clockMove.Run(ctx, c.rdb, c.keys(),
 		clockMoveArgs{Real: c.real().UnixMilli(), Max: maxTimeMs, Add: addMs, Scale: scale, Paused: paused}).StringSlice()
 	if err != nil {
 		return ClockState{}, fmt.Errorf("move clock: %w", err)

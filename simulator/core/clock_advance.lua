@@ -8,8 +8,9 @@
 -- answers {'past', now}. Otherwise it records the advance — its target
 -- advance_to, its key, its owner args.owner, leased until the real time
 -- args.lease — and only then moves the clock there, re-anchored at the real
--- time args.real; it answers {'started', target}.
-local clock_key = KEYS[1]
+-- time args.real; it answers {'started', target}. KEYS: the clock, the fault
+-- profile (whose SHA-1 the clock mirrors).
+local clock_key, faults_key = KEYS[1], KEYS[2]
 local c = redis.call('HMGET', clock_key, 'sim', 'real', 'scale', 'paused', 'advance_to', 'advanced_key', 'advanced')
 if not c[1] then return redis.error_reply('clock is not set') end
 if args.key ~= '' then
@@ -28,5 +29,7 @@ if sim + args.add > args.max then return {'past', int(sim)} end
 sim = sim + args.add
 redis.call('HSET', clock_key, 'advance_to', int(sim), 'advance_key', args.key, 'advance_owner', args.owner,
   'advance_lease', int(args.lease))
-redis.call('HSET', clock_key, 'sim', int(sim), 'real', int(real))
-return {'started', int(sim)}
+local sim_s, real_s = int(sim), int(real)
+redis.call('HSET', clock_key, 'sim', sim_s, 'real', real_s)
+mirror_expect(clock_key, sim_s, real_s, c[3] or '', c[4] or '', faults_sha(faults_key))
+return {'started', sim_s}

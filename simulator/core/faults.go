@@ -592,13 +592,14 @@ func ParseDuration(field, s string) (time.Duration, error) {
 
 // FaultStore keeps the fault profile in Redis.
 type FaultStore struct {
-	rdb redis.UniversalClient
-	key string
+	rdb   redis.UniversalClient
+	key   string
+	clock string // the clock's key, whose hash mirrors the profile's SHA-1 (Expect)
 }
 
 // NewFaultStore returns the profile store of keyspace ks.
 func NewFaultStore(rdb redis.UniversalClient, ks Keyspace) *FaultStore {
-	return &FaultStore{rdb: rdb, key: ks.Faults()}
+	return &FaultStore{rdb: rdb, key: ks.Faults(), clock: ks.Clock()}
 }
 
 // The profile is stored as the SHA-1 of its JSON, 40 hex digits, then the
@@ -700,13 +701,29 @@ func (s *FaultStore) Put(ctx context.Context, body []byte) (f, old Faults, err e
 // Set stores f, and answers the profile it replaced, read in the same
 // step: what a change changed, whatever else changes it at once.
 func (s *FaultStore) Set(ctx context.Context, f Faults) (old Faults, err error) {
-	// KEEPTTL: the profile lives as the namespace does (its touch), not
-	// for ever from now on
-	raw, err := s.rdb.SetArgs(ctx, s.key, storedFaults(mustJSON(f)), redis.SetArgs{KeepTTL: true, Get: true}).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return Faults{}, fmt.Errorf("store fault profile: %w", err)
+	_, raw, err := s.store(ctx, nil, storedFaults(mustJSON(f)))
+	if err != nil {
+		return Faults{}, err
 	}
 	return s.before(raw), nil
+}
+
+// store stores the profile to (its stored form) — given from, only if the
+// stored profile is still that one ("": none) — in the script that
+// mirrors its SHA-1 in the clock's hash (faults_store.lua). It answers
+// whether it stored it, and the stored profile it replaced ("": none).
+func (s *FaultStore) store(ctx context.Context, from *string, to string) (bool, string, error) {
+	out, err := storeScript.Run(ctx, s.rdb, []string{s.key, s.clock}, storeArgs{From: from, To: to}).StringSlice()
+	if err != nil {
+		return false, "", fmt.Errorf("store fault profile: %w", err)
+	}
+	if len(out) == 0 || out[0] != "1" {
+		return false, "", nil
+	}
+	if len(out) != 2 {
+		return false, "", fmt.Errorf("store fault profile: malformed answer %q", out)
+	}
+	return true, out[1], nil
 }
 
 // before reads the profile a change replaced, as stored ("": none, the
@@ -722,17 +739,18 @@ func (s *FaultStore) before(raw string) Faults {
 	return f
 }
 
-// patchScript stores a profile computed by the caller from the stored one,
-// only if the stored profile is still that one.
+// storeScript stores a profile, and mirrors its SHA-1 in the clock's hash;
+// for a patch, only if the stored profile is still the one the patch was
+// applied to.
 var (
-	//go:embed faults_patch.lua
-	patchLua    string
-	patchScript = NewScript[patchArgs](patchLua)
+	//go:embed faults_store.lua
+	storeLua    string
+	storeScript = NewScript[storeArgs](storeLua)
 )
 
-type patchArgs struct {
-	From string `json:"from"` // the stored profile it was computed from ("": none)
-	To   string `json:"to"`
+type storeArgs struct {
+	From *string `json:"from,omitempty"` // the stored profile it was computed from ("": none); nil: whatever is stored
+	To   string  `json:"to"`
 }
 
 // Patch applies a JSON merge patch (RFC 7396) to the profile: a field set to
@@ -752,11 +770,11 @@ func (s *FaultStore) Patch(ctx context.Context, patch []byte) (f, old Faults, er
 		if err != nil {
 			return Faults{}, Faults{}, err
 		}
-		ok, err := patchScript.Run(ctx, s.rdb, []string{s.key}, patchArgs{From: raw, To: storedFaults(mustJSON(f))}).Int()
+		ok, _, err := s.store(ctx, &raw, storedFaults(mustJSON(f)))
 		if err != nil {
-			return Faults{}, Faults{}, fmt.Errorf("store fault profile: %w", err)
+			return Faults{}, Faults{}, err
 		}
-		if ok == 1 {
+		if ok {
 			return f, s.before(raw), nil
 		}
 	}

@@ -6,11 +6,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"smsim/simulator/core"
 	"smsim/simulator/core/testkit"
@@ -269,12 +273,13 @@ var staleProbe = core.NewScript[struct {
 return 'fresh'
 `)
 
-// The profile is stored after the SHA-1 of its JSON, which is what the
-// scripts' stale check reads, and what a snapshot expects: a change of the
-// profile, put or patched, makes an older expect stale, and the newer one
-// fresh. A profile stored by an older version, its JSON alone, still reads
-// and checks (hashed where it is checked), and is patched into the new
-// form; with none stored, the check expects none.
+// The profile is stored after the SHA-1 of its JSON, which is what a
+// snapshot expects, and which the clock's hash mirrors with its anchor: a
+// change of the profile, put or patched, makes an older expect stale, and
+// the newer one fresh, checked in the mirror alone. A profile stored by an
+// older version, its JSON alone, still reads and checks (hashed where it is
+// checked), and is patched into the new form; with none stored, the check
+// expects none.
 func TestTheStaleCheckReadsTheProfilesStoredSHA(t *testing.T) {
 	srv := testkit.StartRedis(t)
 	rdb := srv.Client(t)
@@ -286,7 +291,6 @@ func TestTheStaleCheckReadsTheProfilesStoredSHA(t *testing.T) {
 	}
 	fs := core.NewFaultStore(rdb, ks)
 	state := core.NewState(c, fs, core.Limits{})
-	keys := []string{ks.Clock(), ks.Faults()}
 	snapshot := func() core.Snapshot {
 		t.Helper()
 		state.Forget()
@@ -296,26 +300,15 @@ func TestTheStaleCheckReadsTheProfilesStoredSHA(t *testing.T) {
 		}
 		return snap
 	}
-	check := func(e core.Expect, wantFresh bool) {
-		t.Helper()
-		got, err := staleProbe.Run(ctx, rdb, keys, struct {
-			Expect core.Expect `json:"expect"`
-		}{e}).Text()
-		switch {
-		case wantFresh && (err != nil || got != "fresh"):
-			t.Errorf("expect %+v: %q, %v; want fresh", e, got, err)
-		case !wantFresh && !core.Stale(err):
-			t.Errorf("expect %+v: %q, %v; want it refused as stale", e, got, err)
-		}
-	}
+	check := staleChecker(t, rdb, ks)
 	sha1hex := func(b []byte) string {
 		h := sha1.Sum(b)
 		return hex.EncodeToString(h[:])
 	}
 
 	none := snapshot()
-	if none.Expect.Faults != "" {
-		t.Errorf("no profile stored: expect %q, want none", none.Expect.Faults)
+	if none.Expect.Faults != "" || !none.Expect.Mirrored {
+		t.Errorf("no profile stored: expect %+v, want no profile's, mirrored", none.Expect)
 	}
 	check(none.Expect, true)
 
@@ -330,8 +323,8 @@ func TestTheStaleCheckReadsTheProfilesStoredSHA(t *testing.T) {
 		t.Fatalf("stored profile %.60q…, want the SHA-1 of its JSON, then the JSON", raw)
 	}
 	put := snapshot()
-	if put.Expect.Faults != string(raw[:40]) || put.Faults.DropRate != 0.25 {
-		t.Errorf("after a put: expect %q, drop_rate %v; want %q, 0.25", put.Expect.Faults, put.Faults.DropRate, raw[:40])
+	if put.Expect.Faults != string(raw[:40]) || put.Faults.DropRate != 0.25 || !put.Expect.Mirrored {
+		t.Errorf("after a put: expect %+v, drop_rate %v; want %q mirrored, 0.25", put.Expect, put.Faults.DropRate, raw[:40])
 	}
 	check(none.Expect, false)
 	check(put.Expect, true)
@@ -340,22 +333,21 @@ func TestTheStaleCheckReadsTheProfilesStoredSHA(t *testing.T) {
 		t.Fatal(err)
 	}
 	patched := snapshot()
-	if patched.Faults.DropRate != 0.5 || patched.Expect.Faults == put.Expect.Faults {
-		t.Errorf("after a patch: drop_rate %v, expect %q; want 0.5, another than %q", patched.Faults.DropRate, patched.Expect.Faults, put.Expect.Faults)
+	if patched.Faults.DropRate != 0.5 || patched.Expect.Faults == put.Expect.Faults || !patched.Expect.Mirrored {
+		t.Errorf("after a patch: drop_rate %v, expect %+v; want 0.5, mirrored, another profile than %q", patched.Faults.DropRate, patched.Expect, put.Expect.Faults)
 	}
 	check(put.Expect, false)
 	check(patched.Expect, true)
 
-	// as an older version stored it: the JSON alone
+	// as an older version stored it: the JSON alone, the mirror not told
 	legacyJSON := []byte(`{"drop_rate":0.75}`)
 	if err := rdb.Set(ctx, ks.Faults(), legacyJSON, 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 	legacy := snapshot()
-	if legacy.Faults.DropRate != 0.75 || legacy.Expect.Faults != sha1hex(legacyJSON) {
-		t.Errorf("a profile stored whole: drop_rate %v, expect %q; want 0.75, %q", legacy.Faults.DropRate, legacy.Expect.Faults, sha1hex(legacyJSON))
+	if legacy.Faults.DropRate != 0.75 || legacy.Expect.Faults != sha1hex(legacyJSON) || legacy.Expect.Mirrored {
+		t.Errorf("a profile stored whole: drop_rate %v, expect %+v; want 0.75, %q, not mirrored", legacy.Faults.DropRate, legacy.Expect, sha1hex(legacyJSON))
 	}
-	check(patched.Expect, false)
 	check(legacy.Expect, true)
 	f, old, err := fs.Patch(ctx, []byte(`{"spam_block_rate": 0.1}`))
 	if err != nil || old.DropRate != 0.75 || f.DropRate != 0.75 || f.SpamBlockRate != 0.1 {
@@ -365,11 +357,110 @@ func TestTheStaleCheckReadsTheProfilesStoredSHA(t *testing.T) {
 		t.Errorf("patched, the profile is stored %.60q…, want after its SHA-1", raw)
 	}
 	check(legacy.Expect, false)
-	check(snapshot().Expect, true)
+	repatched := snapshot()
+	if !repatched.Expect.Mirrored {
+		t.Errorf("patched by this version: expect %+v, want mirrored again", repatched.Expect)
+	}
+	check(repatched.Expect, true)
 
+	// deleted by something else than this version's writers: the mirror
+	// disagrees, and the check reads the profile itself
 	if err := rdb.Del(ctx, ks.Faults()).Err(); err != nil {
 		t.Fatal(err)
 	}
-	check(legacy.Expect, false)
-	check(snapshot().Expect, true)
+	gone := snapshot()
+	if gone.Expect.Faults != "" || gone.Expect.Mirrored {
+		t.Errorf("the profile deleted: expect %+v, want no profile's, not mirrored", gone.Expect)
+	}
+	check(gone.Expect, true)
+	if _, err := fs.Set(ctx, core.DefaultFaults()); err != nil {
+		t.Fatal(err)
+	}
+	check(gone.Expect, false)
+}
+
+// staleChecker answers a check that the prelude's stale finds the expect e
+// fresh (wantFresh) or stale, on the namespace ks.
+func staleChecker(t *testing.T, rdb redis.UniversalClient, ks core.Keyspace) func(e core.Expect, wantFresh bool) {
+	keys := []string{ks.Clock(), ks.Faults()}
+	return func(e core.Expect, wantFresh bool) {
+		t.Helper()
+		got, err := staleProbe.Run(context.Background(), rdb, keys, struct {
+			Expect core.Expect `json:"expect"`
+		}{e}).Text()
+		switch {
+		case wantFresh && (err != nil || got != "fresh"):
+			t.Errorf("expect %+v: %q, %v; want fresh", e, got, err)
+		case !wantFresh && !core.Stale(err):
+			t.Errorf("expect %+v: %q, %v; want it refused as stale", e, got, err)
+		}
+	}
+}
+
+// Every writer of the clock's anchor keeps its mirror: after each, a
+// snapshot is mirrored and fresh, and the one before it stale. A clock an
+// older version set (no mirror) is checked by its anchor: its snapshot is
+// fresh until the anchor changes, and the next writer mirrors it again.
+func TestEveryWriterOfTheClockMirrorsTheExpect(t *testing.T) {
+	srv := testkit.StartRedis(t)
+	rdb := srv.Client(t)
+	ctx := context.Background()
+	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
+	real := start
+	c := core.NewClock(rdb, ks, core.ClockStart{At: start}, func() time.Time { return real })
+	fs := core.NewFaultStore(rdb, ks)
+	if _, _, err := fs.Put(ctx, []byte(`{"drop_rate": 0.25}`)); err != nil { // before the clock: mirrored by its init
+		t.Fatal(err)
+	}
+	state := core.NewState(c, fs, core.Limits{})
+	sched := core.NewScheduler(rdb, ks, c, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), core.SchedulerOptions{})
+	check := staleChecker(t, rdb, ks)
+	var before core.Expect
+	wrote := func(what string, write func() error) {
+		t.Helper()
+		real = real.Add(time.Second) // each writer anchors the clock anew
+		if err := write(); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		state.Forget()
+		snap, err := state.Snapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !snap.Expect.Mirrored || snap.Expect.Faults == "" || snap.Expect == before {
+			t.Errorf("after %s: expect %+v, want a new one, mirrored, with the profile's SHA-1", what, snap.Expect)
+		}
+		check(snap.Expect, true)
+		if before.Sim != "" {
+			check(before, false)
+		}
+		before = snap.Expect
+	}
+	scale, paused := 60.0, true
+	wrote("init", func() error { return c.Init(ctx) })
+	wrote("a scale", func() error { _, err := c.Set(ctx, &scale, nil); return err })
+	wrote("a pause", func() error { _, err := c.Set(ctx, nil, &paused); return err })
+	wrote("a jump", func() error { _, err := c.Jump(ctx, time.Hour); return err })
+	wrote("an advance", func() error { _, err := sched.Advance(ctx, time.Hour); return err })
+	wrote("a reset", func() error { return c.Reset(ctx) })
+
+	// as an older version set it: no mirror
+	if err := rdb.HDel(ctx, ks.Clock(), "expect").Err(); err != nil {
+		t.Fatal(err)
+	}
+	state.Forget()
+	old, err := state.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old.Expect.Mirrored || old.Expect.Sim != before.Sim {
+		t.Errorf("no mirror: expect %+v, want %+v, not mirrored", old.Expect, before)
+	}
+	check(old.Expect, true)
+	if err := rdb.HSet(ctx, ks.Clock(), "sim", "1").Err(); err != nil { // an older version's write
+		t.Fatal(err)
+	}
+	check(old.Expect, false)
+	before = core.Expect{}
+	wrote("a jump after", func() error { _, err := c.Jump(ctx, time.Hour); return err })
 }

@@ -3,6 +3,7 @@ package core
 import (
 	"math"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -165,10 +166,13 @@ type TextsAppender interface {
 }
 
 // AppendJSON appends e as encoding/json writes it (MarshalJSON's one
-// string).
+// string, after a '=' when Mirrored).
 func (e Expect) AppendJSON(b []byte) []byte {
 	b = append(b, '"')
-	for i, part := range [...]string{e.Sim, e.Real, e.Scale, e.Paused, e.Faults} {
+	if e.Mirrored {
+		b = append(b, '=')
+	}
+	for i, part := range e.parts() {
 		if i > 0 {
 			b = append(b, '|')
 		}
@@ -178,6 +182,15 @@ func (e Expect) AppendJSON(b []byte) []byte {
 	}
 	return append(b, '"')
 }
+
+// text answers e's five parts joined by '|', as the clock's mirror holds
+// them after its '='.
+func (e Expect) text() string {
+	p := e.parts()
+	return strings.Join(p[:], "|")
+}
+
+func (e Expect) parts() [5]string { return [...]string{e.Sim, e.Real, e.Scale, e.Paused, e.Faults} }
 
 // AppendJSON appends bd as encoding/json writes it.
 func (bd Bounds) AppendJSON(b []byte) []byte {

@@ -63,12 +63,13 @@ var (
 		Lifetime: "nothing is stored: a Pub/Sub channel"}
 	keyClock = KeyDef{Name: "clock", Type: "hash", LongLived: true,
 		Writer: "core.Clock (clock_init.lua, clock_move.lua): the anchor `sim` (simulated ms) read at `real` (real ms), `scale`, `paused`; " +
+			"`expect`, `=` and the anchor and the fault profile's SHA-1 joined by `|` (core.Expect), which every writer of the anchor or the profile sets in the same script and the scripts' stale check reads alone; " +
 			"core.Scheduler's advances (clock_advance.lua, clock_take.lua, clock_finish.lua): while one is unfinished, its target `advance_to` (simulated ms), " +
 			"`advance_key` (its Idempotency-Key), `advance_owner` and `advance_lease` (real ms); `advanced_key` and `advanced`, the key and answer of the latest finished advance that had one; " +
 			"`advanced:<key>`, the answers of the latest 64 keyed advances, whose keys `advanced_keys` lists, oldest first",
 		Lifetime: "long-lived; a reset sets it again to its start value"}
 	keyFaults = KeyDef{Name: "faults", Type: "string", LongLived: true,
-		Writer:   "core.FaultStore (SET, faults_patch.lua): the fault profile: the SHA-1 of its JSON (40 hex digits), which the scripts' stale check reads alone (GETRANGE), then the JSON; a store written before holds the JSON alone, which the check hashes",
+		Writer:   "core.FaultStore (faults_store.lua, which mirrors its SHA-1 in the clock's `expect`): the fault profile: the SHA-1 of its JSON (40 hex digits), then the JSON; a store written before holds the JSON alone, which the stale check hashes where the clock has no mirror of it",
 		Lifetime: "long-lived (absent: the default profile)"}
 	keyEvents = KeyDef{Name: "events", Type: "stream", LongLived: true,
 		Writer:   "core.EventLog and every script that emits (the prelude's emit): fields `at` (simulated ms), `kind`, `data` (JSON); the webhooks read it through the consumer group `webhooks`",

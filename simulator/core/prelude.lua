@@ -245,24 +245,49 @@ end
 --   if stale(clock_key, faults_key) then return STALE end
 -- and its caller reads them afresh and tries again (core.Stale).
 --
+-- Where the clock's hash mirrored that string when the caller read it (its
+-- field expect, which every writer of the anchor or the profile keeps:
+-- mirror_expect), the caller gives it as the mirror has it, '=' first, and
+-- the check is that one field, one read, unchanged. Else (a store an older
+-- version wrote last) the check reads the anchor and the profile's SHA-1.
+--
 -- The jobs of a run's call (run.lua) were planned with the same clock and
 -- profile, which no script that checks them writes: once one of them found
 -- its expect fresh, the others with the same are not checked again.
 local STALE = {err = 'STALE the clock or the fault profile changed since they were read'}
 local fresh = nil -- an expect this script found fresh
+
+-- faults_sha answers the SHA-1 of the profile stored at faults_key, '' when
+-- none is: the 40 hex digits stored before its JSON (core.FaultStore), or,
+-- for one stored whole by an older version, its JSON hashed here.
+local function faults_sha(faults_key)
+  local h = redis.call('GETRANGE', faults_key, '0', '39')
+  if string.sub(h, 1, 1) == '{' then h = redis.sha1hex(redis.call('GET', faults_key)) end
+  return h
+end
+
 local function stale(clock_key, faults_key)
   local e = args.expect
   if not e or e == fresh then return false end
-  local c = redis.call('HMGET', clock_key, 'sim', 'real', 'scale', 'paused')
-  -- the profile is stored after its SHA-1 (core.FaultStore), which is all
-  -- that is read; one stored whole by an older version is hashed here
-  local h = redis.call('GETRANGE', faults_key, '0', '39')
-  if string.sub(h, 1, 1) == '{' then h = redis.sha1hex(redis.call('GET', faults_key)) end
-  if (c[1] or '') .. '|' .. (c[2] or '') .. '|' .. (c[3] or '') .. '|' .. (c[4] or '') .. '|' .. h ~= e then
-    return true
+  if string.byte(e, 1) == 61 then -- '=': as the clock's hash mirrors it
+    if redis.call('HGET', clock_key, 'expect') ~= e then return true end
+  else
+    local c = redis.call('HMGET', clock_key, 'sim', 'real', 'scale', 'paused')
+    if (c[1] or '') .. '|' .. (c[2] or '') .. '|' .. (c[3] or '') .. '|' .. (c[4] or '') .. '|' .. faults_sha(faults_key) ~= e then
+      return true
+    end
   end
   fresh = e
   return false
+end
+
+-- mirror_expect writes the clock's field expect: '=' and the expect of a
+-- snapshot read now (sim, real, scale and paused as the hash holds them,
+-- the profile's SHA-1 sha), which stale compares in one read. Every script
+-- that writes the clock's anchor, or the profile while the clock is set,
+-- calls it after.
+local function mirror_expect(clock_key, sim, real, scale, paused, sha)
+  redis.call('HSET', clock_key, 'expect', '=' .. sim .. '|' .. real .. '|' .. scale .. '|' .. paused .. '|' .. sha)
 end
 
 -- A script bounds the lifetime of the keys it writes (core.Bounds, given as

@@ -33,12 +33,25 @@ type Snapshot struct {
 // anchor as stored ("" each when the clock is not set) and the SHA-1 of the
 // stored fault profile ("" when none is stored). A script is given it as
 // one string, the five joined by '|' (MarshalJSON).
+//
+// Every writer of the anchor or the profile mirrors that string in the
+// clock's hash (its field expect, after a '='), in the script that writes
+// them. Mirrored tells that the mirror held it when the snapshot was read:
+// the string then goes as the mirror has it, and a script checks the
+// mirror alone, one field of one key (the prelude's stale). A store an
+// older version wrote last has no mirror, or one that disagrees: its
+// scripts check the anchor and the profile themselves. (A process of an
+// older version that writes the anchor or the profile while this one uses
+// the namespace leaves the mirror as it was: this one sees the change when
+// it reads the snapshot again, at the word of the change that version
+// sends too, simulator.Namespace.)
 type Expect struct {
-	Sim    string
-	Real   string
-	Scale  string
-	Paused string
-	Faults string
+	Sim      string
+	Real     string
+	Scale    string
+	Paused   string
+	Faults   string
+	Mirrored bool
 }
 
 // MarshalJSON writes e as the scripts take it (the prelude's stale): one
@@ -131,14 +144,15 @@ func (s *State) Snapshot(ctx context.Context) (Snapshot, error) {
 	gen := s.gen
 	s.mu.Unlock()
 	p := s.clock.rdb.Pipeline()
-	c := p.HMGet(ctx, s.clock.key, "sim", "real", "scale", "paused")
+	c := p.HMGet(ctx, s.clock.key, "sim", "real", "scale", "paused", "expect")
 	f := p.Get(ctx, s.faults.key)
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return Snapshot{}, fmt.Errorf("read clock and fault profile: %w", err)
 	}
 	snap := Snapshot{clock: s.clock, limits: s.limits}
-	if v := c.Val(); len(v) == 4 && v[0] != nil {
-		str := func(x any) string { t, _ := x.(string); return t }
+	str := func(x any) string { t, _ := x.(string); return t }
+	v := c.Val()
+	if len(v) == 5 && v[0] != nil {
 		snap.Expect = Expect{Sim: str(v[0]), Real: str(v[1]), Scale: str(v[2]), Paused: str(v[3])}
 		sim, err1 := strconv.ParseInt(snap.Expect.Sim, 10, 64)
 		real, err2 := strconv.ParseInt(snap.Expect.Real, 10, 64)
@@ -160,6 +174,10 @@ func (s *State) Snapshot(ctx context.Context) (Snapshot, error) {
 			return Snapshot{}, err
 		}
 		snap.Expect.Faults = storedSHA(raw)
+	}
+	if len(v) == 5 {
+		mirror := str(v[4])
+		snap.Expect.Mirrored = len(mirror) > 1 && mirror[0] == '=' && mirror[1:] == snap.Expect.text()
 	}
 	s.mu.Lock()
 	if s.gen == gen {
