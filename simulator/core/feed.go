@@ -29,13 +29,14 @@ type Feed struct {
 	log     *slog.Logger
 	keyOf   func(*Live) string
 
-	mu       sync.Mutex
-	ctx      context.Context // the owner's; nil until Start, and after it ends
-	all      map[*Watcher]struct{}
-	keyed    map[string]map[*Watcher]struct{}
-	lines    map[string]*line // the lines of Queue's watchers, by key ("" for all)
-	watchers int
-	last     string // the id of the last event handed out
+	mu        sync.Mutex
+	ctx       context.Context // the owner's; nil until Start, and after it ends
+	all       map[*Watcher]struct{}
+	keyed     map[string]map[*Watcher]struct{}
+	lines     map[string]*line // the lines of Queue's watchers, by key ("" for all)
+	watchers  int
+	last      string // the id of the last event handed out
+	lastReset bool   // that event was a reset
 }
 
 // Live is an event as the feed hands it out: one value shared by every
@@ -361,14 +362,24 @@ func (f *Feed) dropAt(w *Watcher, stop uint64) {
 }
 
 // deliver hands r to its watchers (the subscriber calls it, in the order
-// of the log).
+// of the log). An event not newer than the last one handed out was handed
+// out already (a catch-up meets the live channel), but for a reset: the log
+// it begins is numbered from the time of day again, and a reset within the
+// millisecond of the last event, or with the clock of Redis's machine set
+// back, is numbered at or before it. A reset goes on unless it is the last
+// one handed out itself; what a watcher makes of a reset not newer than
+// what it has is its own (the sockets ask the log whether it still holds
+// their last event).
 func (f *Feed) deliver(r Record) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.watchers == 0 || (f.last != "" && !Newer(r.ID, f.last)) {
+	if f.watchers == 0 {
 		return
 	}
-	f.last = r.ID
+	if f.last != "" && !Newer(r.ID, f.last) && (r.Kind != KindReset || (r.ID == f.last && f.lastReset)) {
+		return
+	}
+	f.last, f.lastReset = r.ID, r.Kind == KindReset
 	l := &Live{Record: r}
 	key := f.keyOf(l) // what it makes of the event, the watchers share (Live.Memo)
 	// The event joins the lines of Queue's watchers before any of them is

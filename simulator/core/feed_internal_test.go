@@ -86,3 +86,50 @@ func TestAWatcherDroppedAsItStartsEndsItsOwnListen(t *testing.T) {
 		testkit.WaitFor(t, fmt.Sprintf("round %d: the listens ended", round), func() bool { return counted() == 0 })
 	}
 }
+
+// A reset begins a log numbered from the time of day again: one numbered
+// at or before the last event handed out (within its millisecond) reaches
+// the watchers, and so do the events after it; an event of before it, or
+// the same reset again, does not.
+func TestFeedHandsOnAResetNumberedBeforeItsLast(t *testing.T) {
+	ctx := t.Context()
+	f, _, _ := newRunningFeed(t)
+	f.Start(ctx)
+	defer f.Stop()
+	w, err := f.Watch(ctx, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for _, r := range []Record{
+		{ID: "1700000000000-5", Kind: KindSMSSent},
+		{ID: "1700000000000-4", Kind: KindSMSSent}, // handed out already
+		{ID: "1700000000000-5", Kind: KindReset},   // the new log's first, at the last's id
+		{ID: "1700000000000-5", Kind: KindReset},   // the same again
+		{ID: "1700000000000-6", Kind: KindSMSSent},
+		{ID: "1700000000000-0", Kind: KindReset}, // another, before it
+		{ID: "1700000000000-1", Kind: KindSMSDelivered},
+		{ID: "1700000000000-1", Kind: KindSMSDelivered}, // handed out already
+	} {
+		f.deliver(r)
+	}
+	var got []string
+	for len(got) < 5 {
+		select {
+		case r := <-w.C:
+			got = append(got, r.ID+" "+r.Kind)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("handed out %v, then nothing", got)
+		}
+	}
+	want := []string{"1700000000000-5 " + KindSMSSent, "1700000000000-5 " + KindReset, "1700000000000-6 " + KindSMSSent,
+		"1700000000000-0 " + KindReset, "1700000000000-1 " + KindSMSDelivered}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("handed out %v, want %v", got, want)
+	}
+	select {
+	case r := <-w.C:
+		t.Fatalf("handed out %s %s too", r.ID, r.Kind)
+	default:
+	}
+}
