@@ -266,6 +266,8 @@ func (a sendNowArgs) AppendJSON(b []byte) []byte {
 	b = a.Expect.AppendJSON(b)
 	b = append(b, `,"bounds":`...)
 	b = a.Bounds.AppendJSON(b)
+	b = append(b, `,"real":`...)
+	b = strconv.AppendInt(b, a.Real, 10)
 	b = append(b, `,"messages":`...)
 	if a.Messages == nil {
 		b = append(b, "null"...)

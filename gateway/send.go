@@ -106,7 +106,7 @@ func (g *Gateway) Send(ctx context.Context, r SendRequest) (string, error) {
 		}
 		WithTexts(outs, 2)
 		statuses, err := sendNowScript.Run(ctx, g.rdb, keys.Keys(),
-			sendNowArgs{Expect: snap.Expect, Bounds: snap.Bounds(), Messages: outs}).StringSlice()
+			sendNowArgs{Expect: snap.Expect, Bounds: snap.Bounds(), Real: time.Now().UnixMilli(), Messages: outs}).StringSlice()
 		if retry, err := g.Retry(ctx, err); retry {
 			continue
 		} else if err != nil {
@@ -192,6 +192,7 @@ func sendNowKeys(ks core.Keyspace) []string {
 type sendNowArgs struct {
 	Expect   core.Expect `json:"expect"`
 	Bounds   core.Bounds `json:"bounds"`
+	Real     int64       `json:"real"` // the real time (Unix ms) the numbers are known at (the prelude's know_phone)
 	Messages []Outgoing  `json:"messages"`
 }
 

@@ -347,14 +347,19 @@ end
 -- Not at every call: the embedded store sorts the whole set to remove a
 -- range of it, so a set of thousands taken in at every message would take
 -- the store's time. The listing leaves out the numbers past the retention
--- that the set still holds. The real time is read once a script: its
--- numbers are written to at the same moment.
+-- that the set still holds. The real time is the caller's, args.real (Unix
+-- ms), where it gives one, else Redis's, read once a script: its numbers
+-- are written to at the same moment.
 local PHONES_PRUNE_EVERY = 64
 local known_at, known_at_s = nil, nil
 local function know_phone(key, phone)
   if not known_at then
-    local t = redis.call('TIME')
-    known_at = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    if args.real then
+      known_at = args.real
+    else
+      local t = redis.call('TIME')
+      known_at = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    end
     known_at_s = int(known_at)
   end
   local now = known_at
