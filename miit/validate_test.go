@@ -1,8 +1,8 @@
 package miit_test
 
 import (
-	"encoding/json"
-	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -181,6 +181,30 @@ func TestFiveConsecutiveFailuresReject(t *testing.T) {
 	if pv := w.providerView(v.ID); pv.Status != "rejected" {
 		t.Fatalf("provider shows %s after the result sync, want rejected", pv.Status)
 	}
+	failed := `{"phone":"13700000041","rejected":false,"result":"failed"}`
+	want := []string{failed, failed, failed, failed, `{"phone":"13700000041","rejected":true,"result":"failed"}`,
+		`{"phone":"13700000041","rejected":false,"result":"not_found"}`, `{"phone":"13700000041","rejected":false,"result":"not_found"}`,
+		`{"phone":"13700000042","rejected":false,"result":"not_found"}`}
+	if got := w.validationEvents(); !slices.Equal(got, want) {
+		t.Fatalf("the validation events' data:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// validationEvents answers the data of the validation events on the log,
+// oldest first, as the scripts wrote them.
+func (w *world) validationEvents() []string {
+	w.t.Helper()
+	records, err := w.events.After(w.ctx, "", 1000)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var out []string
+	for _, r := range records {
+		if r.Kind == core.KindValidation {
+			out = append(out, string(r.Data))
+		}
+	}
+	return out
 }
 
 func TestFailuresCountPerPerson(t *testing.T) {
@@ -286,18 +310,9 @@ func TestSpuriousNotFound(t *testing.T) {
 	if p := w.miitView(v.ID).Personnel[0]; p.Validated || p.Failures != 0 {
 		t.Fatalf("a spurious not_found applied something: %+v", p)
 	}
-	records, err := w.events.After(w.ctx, "", 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var last map[string]any
-	for _, r := range records {
-		if r.Kind == core.KindValidation {
-			_ = json.Unmarshal(r.Data, &last)
-		}
-	}
-	if fmt.Sprint(last) != "map[phone:13700000091 rejected:false result:not_found spurious:true]" {
-		t.Fatalf("the last validation event is %v, want a spurious not_found", last)
+	events := w.validationEvents()
+	if last := events[len(events)-1]; last != `{"phone":"13700000091","rejected":false,"result":"not_found","spurious":true}` {
+		t.Fatalf("the last validation event is %s, want a spurious not_found", last)
 	}
 	w.set(func(f *core.Faults) { f.SpuriousNotFoundRate = 0 })
 	wantValidation(t, w.validate(code, "13700000091", leaderCert), "complete", false)
