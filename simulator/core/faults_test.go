@@ -400,7 +400,8 @@ func staleChecker(t *testing.T, rdb redis.UniversalClient, ks core.Keyspace) fun
 // Every writer of the clock's anchor keeps its mirror: after each, a
 // snapshot is mirrored and fresh, and the one before it stale. A clock an
 // older version set (no mirror) is checked by its anchor: its snapshot is
-// fresh until the anchor changes, and the next writer mirrors it again.
+// fresh until the anchor changes; a process that makes the namespace
+// mirrors it (the clock's init), and so does the next writer.
 func TestEveryWriterOfTheClockMirrorsTheExpect(t *testing.T) {
 	srv := testkit.StartRedis(t)
 	rdb := srv.Client(t)
@@ -461,6 +462,13 @@ func TestEveryWriterOfTheClockMirrorsTheExpect(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(old.Expect, false)
+	if err := rdb.HDel(ctx, ks.Clock(), "expect").Err(); err != nil {
+		t.Fatal(err)
+	}
 	before = core.Expect{}
+	wrote("an init of a clock set without a mirror", func() error { return c.Init(ctx) })
+	if before.Sim != "1" {
+		t.Errorf("the init of a clock set before changed its anchor: %+v", before)
+	}
 	wrote("a jump after", func() error { _, err := c.Jump(ctx, time.Hour); return err })
 }
