@@ -226,6 +226,9 @@ type requestBody struct {
 	badUTF8   bool   // a string of raw is not valid UTF-8 or escapes half a surrogate pair
 	decoded   bool
 	doc       any // raw decoded; nil when it is no JSON
+	scanned   bool
+	own       string   // the "phone" of the body's object, as it is written (scanPhones)
+	named     []string // the numbers the body names, as namedPhones walks it, as written
 }
 
 // readBody returns the body b, unread.
@@ -299,18 +302,14 @@ func (b *requestBody) phone() string {
 	if !b.mayName("phone") {
 		return ""
 	}
-	doc, ok := b.document().(map[string]any)
-	if !ok {
+	b.scan()
+	if b.own == "" {
 		return ""
 	}
-	p, _ := doc["phone"].(string)
-	if p == "" {
-		return ""
-	}
-	if n, err := gateway.NormalizePhone("phone", p); err == nil {
+	if n, err := gateway.NormalizePhone("phone", b.own); err == nil {
 		return n
 	}
-	return p
+	return b.own
 }
 
 // phones answers the numbers a request names: pathPhone (its path's, or
@@ -323,7 +322,171 @@ func (b *requestBody) phones(pathPhone string) []string {
 	if !b.mayName("phone") {
 		return out
 	}
-	return namedPhones(out, b.document())
+	b.scan()
+	for _, p := range b.named {
+		out = addPhone(out, p)
+	}
+	return out
+}
+
+// scan reads the numbers of the body, once: from its compacted JSON as it
+// is (scanPhones), where it has one — not decoded into maps and values,
+// which cost a request about 3 µs —, or from the body decoded (a body too
+// long for the journal, or with bad UTF-8).
+func (b *requestBody) scan() {
+	if b.scanned {
+		return
+	}
+	b.scanned = true
+	if c := b.compactJSON(); c != nil {
+		b.own, b.named = scanPhones(c)
+		return
+	}
+	doc := b.document()
+	if m, ok := doc.(map[string]any); ok {
+		b.own, _ = m["phone"].(string)
+	}
+	b.named = namedPhones(nil, doc)
+}
+
+// scanPhones reads the JSON value src, compact and valid (as
+// requestBody.compactJSON makes it), as namedPhones reads it decoded: own
+// is the "phone" of src's object (a string; "" else), named the non-empty
+// "phone" strings namedPhones finds, in its order — of a key given twice,
+// the last value, as decoding keeps it. Each as written, not normalised.
+func scanPhones(src []byte) (own string, named []string) {
+	var walk func(v []byte, depth int)
+	walk = func(v []byte, depth int) {
+		switch v[0] {
+		case '{':
+			ms := lastOfEachKey(jsonMembers(v))
+			for _, m := range ms {
+				if m.key == "phone" && m.v[0] == '"' {
+					if p := jsonText(m.v); p != "" {
+						if depth == 0 {
+							own = p
+						}
+						named = append(named, p)
+					}
+				}
+			}
+			if depth < 2 {
+				slices.SortFunc(ms, func(a, b jsonMember) int { return strings.Compare(a.key, b.key) })
+				for _, m := range ms {
+					if m.key != "phone" {
+						walk(m.v, depth+1)
+					}
+				}
+			}
+		case '[':
+			if depth < 2 {
+				for _, e := range jsonElements(v) {
+					walk(e, depth+1)
+				}
+			}
+		}
+	}
+	walk(src, 0)
+	return own, named
+}
+
+// jsonMember is a member of a JSON object: its key decoded, its value as
+// written.
+type jsonMember struct {
+	key string
+	v   []byte
+}
+
+// jsonMembers answers the members of the compact JSON object v, in order.
+func jsonMembers(v []byte) []jsonMember {
+	var out []jsonMember
+	for i := 1; i < len(v) && v[i] != '}'; {
+		k := jsonEnd(v, i)
+		key := jsonText(v[i:k])
+		e := jsonEnd(v, k+1) // after the ':'
+		out = append(out, jsonMember{key, v[k+1 : e]})
+		i = e
+		if i < len(v) && v[i] == ',' {
+			i++
+		}
+	}
+	return out
+}
+
+// jsonElements answers the elements of the compact JSON array v, in order.
+func jsonElements(v []byte) [][]byte {
+	var out [][]byte
+	for i := 1; i < len(v) && v[i] != ']'; {
+		e := jsonEnd(v, i)
+		out = append(out, v[i:e])
+		i = e
+		if i < len(v) && v[i] == ',' {
+			i++
+		}
+	}
+	return out
+}
+
+// lastOfEachKey answers ms without the members whose key a later one
+// gives again.
+func lastOfEachKey(ms []jsonMember) []jsonMember {
+	out := ms[:0:0]
+	for i, m := range ms {
+		if !slices.ContainsFunc(ms[i+1:], func(n jsonMember) bool { return n.key == m.key }) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// jsonEnd answers where the value of the compact JSON s that begins at i
+// ends.
+func jsonEnd(s []byte, i int) int {
+	switch s[i] {
+	case '"':
+		for j := i + 1; j < len(s); j++ {
+			switch s[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1
+			}
+		}
+		return len(s)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(s); j++ {
+			switch s[j] {
+			case '"':
+				j = jsonEnd(s, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(s)
+	default: // a number, true, false, null
+		j := i
+		for j < len(s) && s[j] != ',' && s[j] != '}' && s[j] != ']' {
+			j++
+		}
+		return j
+	}
+}
+
+// jsonText decodes the JSON string raw (its quotes included).
+func jsonText(raw []byte) string {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1])
+	}
+	var t string
+	if json.Unmarshal(raw, &t) != nil {
+		return ""
+	}
+	return t
 }
 
 // namedPhones adds to out the numbers the decoded body doc names in its
