@@ -268,19 +268,7 @@ func (a sendNowArgs) AppendJSON(b []byte) []byte {
 	b = a.Bounds.AppendJSON(b)
 	b = append(b, `,"real":`...)
 	b = strconv.AppendInt(b, a.Real, 10)
-	b = append(b, `,"messages":`...)
-	if a.Messages == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, o := range a.Messages {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = o.appendJSON(b)
-		}
-		b = append(b, ']')
-	}
+	b = core.AppendJSONArray(append(b, `,"messages":`...), a.Messages, func(b []byte, o Outgoing) []byte { return o.appendJSON(b) })
 	return append(b, '}')
 }
 

@@ -71,24 +71,14 @@ func (a validateArgs) AppendJSON(b []byte) []byte {
 	b = core.AppendJSONString(append(b, `,"last6":`...), a.Last6)
 	b = core.AppendJSONString(append(b, `,"code":`...), a.Code)
 	b = strconv.AppendInt(append(b, `,"now":`...), a.Now, 10)
-	b = append(b, `,"orders":`...)
-	if a.Orders == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, o := range a.Orders {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = core.AppendJSONString(append(b, `{"id":`...), o.ID)
-			b = strconv.AppendInt(append(b, `,"validated_lag":`...), o.ValidatedLag, 10)
-			b = strconv.AppendInt(append(b, `,"under_review_lag":`...), o.UnderReviewLag, 10)
-			b = strconv.AppendInt(append(b, `,"rejected_lag":`...), o.RejectedLag, 10)
-			b = strconv.AppendInt(append(b, `,"review_time":`...), o.ReviewTime, 10)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
+	b = core.AppendJSONArray(append(b, `,"orders":`...), a.Orders, func(b []byte, o validateOrder) []byte {
+		b = core.AppendJSONString(append(b, `{"id":`...), o.ID)
+		b = strconv.AppendInt(append(b, `,"validated_lag":`...), o.ValidatedLag, 10)
+		b = strconv.AppendInt(append(b, `,"under_review_lag":`...), o.UnderReviewLag, 10)
+		b = strconv.AppendInt(append(b, `,"rejected_lag":`...), o.RejectedLag, 10)
+		b = strconv.AppendInt(append(b, `,"review_time":`...), o.ReviewTime, 10)
+		return append(b, '}')
+	})
 	b = strconv.AppendBool(append(b, `,"spurious":`...), a.Spurious)
 	b = strconv.AppendBool(append(b, `,"magic":`...), a.Magic)
 	return append(b, '}')

@@ -148,6 +148,22 @@ func AppendJSONFloat(b []byte, f float64) []byte {
 	return b
 }
 
+// AppendJSONArray appends s as encoding/json writes a slice: null when it
+// is nil, else its elements, each appended by elem, in brackets.
+func AppendJSONArray[T any](b []byte, s []T, elem func(b []byte, e T) []byte) []byte {
+	if s == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, e := range s {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = elem(b, e)
+	}
+	return append(b, ']')
+}
+
 // An Appender writes its own JSON, byte for byte as encoding/json writes
 // the same value: a script's arguments of such a type are encoded without
 // encoding/json's reflection (Script.RunWith, Script.Call), for the calls
