@@ -455,7 +455,7 @@ func (c *scriptCallCounter) take() map[string]int {
 
 // The budget of a complete single-person flow with every lag zero, as
 // TestFlowCommandBudget runs it, in the calls its scripts make inside
-// Redis (redis.call) on the flow's keys: at most 69 a flow (77 on a cluster), background work
+// Redis (redis.call) on the flow's keys: at most 66 a flow (72 on a cluster), background work
 // included but for the request journal's writes, which come every 100 ms
 // whatever the number of flows (69 when it was set, 70 since a number is
 // recorded with when it was written to and those past the retention are
@@ -470,7 +470,9 @@ func (c *scriptCallCounter) take() map[string]int {
 // the codes reads that list, not the database; 69 and 77 since a
 // validation reads of each order the few fields that tell whether the
 // person is in it, and the rest, whole, once they are: the flow's
-// validation, which matches, reads its order twice; 137 before the scripts
+// validation, which matches, reads its order twice; 66 and 72 since the
+// scripts check the clock and the profile in one read of the clock's
+// mirror, not two; 137 before the scripts
 // were made to read and write less). They cost little on a real Redis, but on the embedded store
 // (miniredis) each is a command formatted and parsed again, under the
 // store's one lock. Each is held to what it needs: a script reads an order
@@ -485,7 +487,7 @@ func TestFlowScriptCallBudget(t *testing.T) {
 	}
 	e := newEnv(t, withLimits(core.Limits{Retention: 24 * time.Hour, InboxMax: 1000, NamespaceTTL: 7 * 24 * time.Hour}))
 	const n = 32 // the sweep of the list of orders (each 32nd submission, submit.lua) falls among them once
-	holdCallBudget(t, e, scriptCallsOfFlows(t, e, n), n, "flow", 69, 77)
+	holdCallBudget(t, e, scriptCallsOfFlows(t, e, n), n, "flow", 66, 72)
 }
 
 // holdCallBudget fails unless calls, the scripts' calls inside Redis for n
@@ -515,7 +517,8 @@ func holdCallBudget(t *testing.T, e *env, calls map[string]int, n int, unit stri
 // made live is listed among the live codes, for retiming them without
 // reading the database; one less since a sync reads of its order the
 // fields it needs, in one HMGET rather than an HGETALL, and writes its
-// version with the rest).
+// version with the rest; 40 on a cluster since a run checks the clock and
+// the profile in one read of the clock's mirror).
 func TestAdvanceScriptCallBudget(t *testing.T) {
 	if !testkit.RealRedis() {
 		t.Skip("counts the scripts' calls with MONITOR: set " + testkit.EnvURL)
@@ -530,7 +533,7 @@ func TestAdvanceScriptCallBudget(t *testing.T) {
 	e.advance("24h")
 	calls := count.take()
 	delete(calls, "SKIPPED")
-	holdCallBudget(t, e, calls, orders, "sync", 36, 42)
+	holdCallBudget(t, e, calls, orders, "sync", 36, 40)
 	_, detail := tally(calls)
 	if calls["SET"] > 2*orders+4 || calls["HMGET"] > orders+4 || calls["HGETALL"] > 0 {
 		t.Errorf("%d SET (two codes a sync, and a run's mark), %d HMGET (an order's fields a sync, the clock's check), %d HGETALL: want at most %d, %d and none, the checks once a run (%s)",
