@@ -8,6 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"smsim/simulator/core"
+	"smsim/simulator/core/testkit"
 )
 
 // What is finished lives the retention — the profile's, else the
@@ -54,5 +55,38 @@ func TestCountsEveryListener(t *testing.T) {
 	}
 	if b := (core.Limits{Unheard: true}).BoundsOf(core.DefaultFaults()); !b.Unheard {
 		t.Fatalf("bounds %+v of limits with Unheard: want Unheard", b)
+	}
+}
+
+// knowProbe notes a number in the sorted set KEYS[1], as the scripts that
+// write to a phone do (the prelude's know_phone).
+var knowProbe = core.NewScript[struct {
+	Real int64 `json:"real,omitempty"`
+}](`know_phone(KEYS[1], '13800000001') return 1`)
+
+// A number is noted at the real time its caller gives (args.real), the
+// moment the caller made the call; without one, at Redis's time.
+func TestKnowPhoneNotesTheCallersRealTime(t *testing.T) {
+	srv := testkit.StartRedis(t)
+	rdb := srv.Client(t)
+	ctx := context.Background()
+	phones := srv.Prefix + ":phones"
+	for _, real := range []int64{1796668425686, 0} {
+		before := time.Now().Add(-time.Minute).UnixMilli()
+		if err := knowProbe.Run(ctx, rdb, []string{phones}, struct {
+			Real int64 `json:"real,omitempty"`
+		}{real}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := rdb.ZScore(ctx, phones, "13800000001").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case real != 0 && int64(got) != real:
+			t.Errorf("noted at %v, want the caller's %d", int64(got), real)
+		case real == 0 && (int64(got) < before || int64(got) > time.Now().Add(time.Minute).UnixMilli()):
+			t.Errorf("noted at %v without a time given, want about now (%d)", int64(got), time.Now().UnixMilli())
+		}
 	}
 }
