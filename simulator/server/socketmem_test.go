@@ -57,6 +57,28 @@ func settledMemory() (heap, stacks uint64) {
 	return heap, stacks
 }
 
+// readingIn counts the goroutines waiting for a client in a read of its
+// connection under fn (a function's name as the stacks of the process's
+// goroutines give it, with its package's last element: "server.readAtMost").
+func readingIn(fn string) int {
+	var b strings.Builder
+	pprof.Lookup("goroutine").WriteTo(&b, 1)
+	_, records, _ := strings.Cut(b.String(), "\n") // after the line of the total
+	n := 0
+	for _, rec := range strings.Split(records, "\n\n") {
+		if !strings.Contains(rec, fn+"+") || !strings.Contains(rec, "runtime_pollWait+") {
+			continue
+		}
+		count, _, _ := strings.Cut(rec, " @ ") // a record starts with the goroutines that share its stack
+		c, err := strconv.Atoi(count)
+		if err != nil {
+			panic(fmt.Sprintf("a goroutine profile's record that starts with no count: %.80q", rec))
+		}
+		n += c
+	}
+	return n
+}
+
 // rss answers the process's resident memory in bytes (Linux), or 0.
 func rss() uint64 {
 	b, err := os.ReadFile("/proc/self/status")
@@ -117,7 +139,7 @@ func TestEventSocketMemory(t *testing.T) {
 		conns[i] = rawSocket(t, addr)
 	}
 	waitFor(t, func() bool { return metricValue(t, e.reg, "smsim_websocket_connections") == float64(n) })
-	time.Sleep(100 * time.Millisecond) // the reader goroutines reach their first read
+	waitFor(t, func() bool { return readingIn("server.(*socket).read") >= n }) // each socket's reader, its client silent
 	heap1, stacks1 := memory()
 	rss1 := rss()
 	used := int64(heap1+stacks1) - int64(heap0+stacks0) // less than 0 when the process let go of more than the sockets took
@@ -158,7 +180,7 @@ func TestPhoneSocketMemory(t *testing.T) {
 		conns[i] = rawSocketTo(t, &net.Dialer{}, addr, phone(i))
 	}
 	waitFor(t, func() bool { return metricValue(t, e.reg, "smsim_websocket_connections") == float64(n) })
-	time.Sleep(100 * time.Millisecond) // the reader goroutines reach their first read
+	waitFor(t, func() bool { return readingIn("server.(*socket).read") >= n }) // each socket's reader, its client silent
 	heap1, stacks1 := memory()
 	per := (int64(heap1+stacks1) - int64(heap0+stacks0)) / int64(n)
 	t.Logf("%d phone sockets: %d bytes per socket (heap %d, stacks %d)", n, per, (int64(heap1)-int64(heap0))/int64(n), (int64(stacks1)-int64(stacks0))/int64(n))
@@ -244,8 +266,9 @@ func TestAnnouncedBodyIsNotAllocatedAhead(t *testing.T) {
 			fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{", method, path, addr, length)
 			conns[i] = c
 		}
-		time.Sleep(300 * time.Millisecond) // the handlers reach the body and wait for the rest
-		heap1, _ := memory()               // the heap alone: the goroutines' stacks vary more than what is measured
+		waitFor(t, func() bool { return readingIn("server.readAtMost") >= n }) // the handlers wait for the rest of the body
+		// the heap alone: the goroutines' stacks vary more than what is measured
+		heap1, _ := memory()
 		for _, c := range conns {
 			c.Close()
 		}
@@ -293,7 +316,7 @@ func TestLongPollMemory(t *testing.T) {
 		conns[i] = poll(i)
 	}
 	waitValue(t, e.reg, "smsim_long_polls", nil, float64(n+1))
-	time.Sleep(100 * time.Millisecond) // the background reads reach their first read
+	waitFor(t, func() bool { return readingIn("http.(*connReader).backgroundRead") >= n+1 }) // net/http's, one a poll
 	heap1, stacks1 := memory()
 	if p := os.Getenv("SMSIM_TEST_HEAPPROFILE"); p != "" {
 		f, _ := os.Create(p)
