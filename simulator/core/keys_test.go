@@ -3,14 +3,12 @@ package core_test
 import (
 	"context"
 	"flag"
-	"fmt"
 	"math"
 	"os"
 	"reflect"
 	"regexp"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -239,45 +237,6 @@ func liveCodes(t *testing.T, rdb redis.UniversalClient, ks core.Keyspace) map[st
 	return out
 }
 
-// scanCounter counts the reads of the keys by name a client sends: SCAN,
-// and CLUSTER GETKEYSINSLOT, which reads a slot's keys on a cluster.
-type scanCounter struct{ n atomic.Int64 }
-
-// countScans answers a count of the reads of the keys rdb sends: on a
-// cluster, those its masters are sent, as a reset or an upgrade sends them
-// to the master of the namespace's slot (or to each).
-func countScans(t *testing.T, rdb redis.UniversalClient) *scanCounter {
-	t.Helper()
-	c := &scanCounter{}
-	cc, ok := rdb.(*redis.ClusterClient)
-	if !ok {
-		rdb.AddHook(c)
-		return c
-	}
-	if err := cc.ForEachMaster(context.Background(), func(_ context.Context, m *redis.Client) error {
-		m.AddHook(c)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func (c *scanCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (c *scanCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		args := cmd.Args()
-		if strings.EqualFold(cmd.Name(), "scan") ||
-			(strings.EqualFold(cmd.Name(), "cluster") && len(args) > 1 && strings.EqualFold(fmt.Sprint(args[1]), "getkeysinslot")) {
-			c.n.Add(1)
-		}
-		return next(ctx, cmd)
-	}
-}
-func (c *scanCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
-}
-
 // A store written before the live codes were listed apart, each with a key
 // of its own: the upgrade lists them, each by its deadline (of none, when
 // the key does not say one), once — it notes it done, and does not read the
@@ -287,7 +246,7 @@ func TestUpgradeListsTheLiveCodes(t *testing.T) {
 	ctx := context.Background()
 	srv := testkit.StartRedis(t)
 	rdb := srv.Client(t)
-	scans := countScans(t, rdb)
+	reads := testkit.CountKeyReads(t, rdb)
 	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: core.DefaultNamespace}
 	other := core.Keyspace{Prefix: srv.Prefix, Namespace: "other"}
 	if err := rdb.HSet(ctx, ks.Seq(), "job", "7", "filing", "2").Err(); err != nil {
@@ -308,18 +267,17 @@ func TestUpgradeListsTheLiveCodes(t *testing.T) {
 	if live := liveCodes(t, rdb, ks); !reflect.DeepEqual(live, want) {
 		t.Errorf("the live codes after the upgrade: %v, want %v", live, want)
 	}
-	if scans.n.Load() == 0 {
+	if n, _ := reads.Take(); n == 0 {
 		t.Errorf("the upgrade listed the codes without reading the database")
 	}
 	if v, _ := rdb.HGet(ctx, ks.Seq(), "codes_indexed").Result(); v != "1" {
 		t.Errorf("seq's codes_indexed is %q after the upgrade, want 1", v)
 	}
-	scans.n.Store(0)
 	if err := core.UpgradeStore(ctx, rdb, ks, core.Bounds{}); err != nil {
 		t.Fatal(err)
 	}
-	if n := scans.n.Load(); n != 0 {
-		t.Errorf("a second upgrade sent %d SCANs, want none", n)
+	if n, detail := reads.Take(); n != 0 {
+		t.Errorf("a second upgrade read the keys %d times (%s), want none", n, detail)
 	}
 	if live := liveCodes(t, rdb, ks); !reflect.DeepEqual(live, want) {
 		t.Errorf("the live codes after a second upgrade: %v, want %v", live, want)
@@ -332,13 +290,13 @@ func TestUpgradeOfANewNamespaceReadsNoDatabase(t *testing.T) {
 	ctx := context.Background()
 	srv := testkit.StartRedis(t)
 	rdb := srv.Client(t)
-	scans := countScans(t, rdb)
+	reads := testkit.CountKeyReads(t, rdb)
 	ks := core.Keyspace{Prefix: srv.Prefix, Namespace: "fresh"}
 	if err := core.UpgradeStore(ctx, rdb, ks, core.Bounds{}); err != nil {
 		t.Fatal(err)
 	}
-	if n := scans.n.Load(); n != 0 {
-		t.Errorf("the upgrade of a new namespace sent %d SCANs, want none", n)
+	if n, detail := reads.Take(); n != 0 {
+		t.Errorf("the upgrade of a new namespace read the keys %d times (%s), want none", n, detail)
 	}
 	if v, _ := rdb.HGet(ctx, ks.Seq(), "codes_indexed").Result(); v != "1" {
 		t.Errorf("seq's codes_indexed is %q after the upgrade of a new namespace, want 1", v)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -192,4 +193,76 @@ func Keys(ctx context.Context, c redis.UniversalClient, pattern string) ([]strin
 	})
 	slices.Sort(keys)
 	return keys, err
+}
+
+// KeyReads counts the reads of the keys by name a client sends — SCAN,
+// and CLUSTER GETKEYSINSLOT, which reads a slot's keys on a cluster — and
+// names every command it sent (CountKeyReads).
+type KeyReads struct {
+	mu    sync.Mutex
+	reads int
+	sent  map[string]int
+}
+
+// CountKeyReads answers a count of the reads of the keys rdb sends: on a
+// cluster, those its masters are sent, through the clients the cluster's
+// client keeps for them, as a reset or an upgrade sends them to the master
+// of the namespace's slot (or to each).
+func CountKeyReads(t testing.TB, rdb redis.UniversalClient) *KeyReads {
+	t.Helper()
+	c := &KeyReads{}
+	cc, ok := rdb.(*redis.ClusterClient)
+	if !ok {
+		rdb.AddHook(c)
+		return c
+	}
+	if err := cc.ForEachMaster(context.Background(), func(_ context.Context, m *redis.Client) error {
+		m.AddHook(c)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Take answers the reads counted and every command sent since the last
+// Take, and starts again.
+func (c *KeyReads) Take() (int, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, detail := c.reads, fmt.Sprint(c.sent)
+	c.reads, c.sent = 0, nil
+	return n, detail
+}
+
+func (c *KeyReads) add(cmd redis.Cmder) {
+	name := strings.ToLower(cmd.Name())
+	if args := cmd.Args(); name == "cluster" && len(args) > 1 {
+		name += " " + strings.ToLower(fmt.Sprint(args[1]))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sent == nil {
+		c.sent = map[string]int{}
+	}
+	c.sent[name]++
+	if name == "scan" || name == "cluster getkeysinslot" {
+		c.reads++
+	}
+}
+
+func (c *KeyReads) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *KeyReads) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.add(cmd)
+		return next(ctx, cmd)
+	}
+}
+func (c *KeyReads) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			c.add(cmd)
+		}
+		return next(ctx, cmds)
+	}
 }
