@@ -1,7 +1,11 @@
 package simulator
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -327,6 +331,54 @@ func TestResetKeysLiveTheTTL(t *testing.T) {
 			t.Errorf("%s lives %s after a reset, want %s", k, ttl, nsTTL+lifetimeMargin)
 		}
 	}
+}
+
+// A reset that takes long to find its namespace's keys says why, and what
+// makes it quick, once an hour for the process, whichever namespace: a
+// suite that resets before each test is not told at each.
+func TestSlowResetIsSaidOnceAnHour(t *testing.T) {
+	defer func(d time.Duration) { slowReset = d }(slowReset)
+	slowReset = -1 // every reset is slow
+	var log lockedBuffer
+	w, _ := testWorld(t, Config{Log: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn}))}, false)
+	ctx := context.Background()
+	for _, name := range []string{"team", "team", "other"} {
+		if _, err := use(t, w, name).Reset(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const said = "a reset took long to find the namespace's keys: one Redis in its plain mode looks through every key it holds at each reset; " +
+		"a Redis that many namespaces share resets in milliseconds run as a cluster, of one node too (cmd/smsim/README.md, On a Redis Cluster); said at most once an hour"
+	text := log.String()
+	if n := strings.Count(text, said); n != 1 || !strings.Contains(text, "namespace=team") {
+		t.Errorf("three slow resets logged\n%s\nwant the warning once, of namespace team", text)
+	}
+	w.slowResetSaid.Add(-time.Hour.Milliseconds()) // an hour on
+	if _, err := use(t, w, "other").Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(log.String(), said); n != 2 {
+		t.Errorf("a slow reset an hour after the warning: said %d times in all, want 2", n)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that a logger's writes, from any
+// goroutine, and the test's reads take turns at.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // submitSyncedLater submits an order whose sync is due a minute later on the

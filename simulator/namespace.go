@@ -49,6 +49,9 @@ type Namespace struct {
 	webhooked string        // the process-wide set of the namespaces that have webhooks
 	ttl       time.Duration // its keys' lifetime unwritten, core.Limits.NamespaceTTL (0: none)
 	self      string        // the process's name in its words on core.ChangesChannel
+	// slowResetSaid is the World's: when a reset last said it took long
+	// to find its keys.
+	slowResetSaid *atomic.Int64
 
 	// gate is held (read) by the requests that write to the namespace
 	// (Hold), and by the loop around its looks (core.Scheduler.SetGate);
@@ -66,7 +69,8 @@ type Namespace struct {
 // build makes the components of namespace name; it writes nothing.
 func (w *World) build(name string) (*Namespace, error) {
 	ks := core.Keyspace{Prefix: w.cfg.KeyPrefix, Namespace: name}
-	n := &Namespace{name: name, ks: ks, rdb: w.rdb, log: w.log, webhooked: w.webhookedKey(), ttl: w.cfg.Limits.NamespaceTTL, self: w.self}
+	n := &Namespace{name: name, ks: ks, rdb: w.rdb, log: w.log, webhooked: w.webhookedKey(), ttl: w.cfg.Limits.NamespaceTTL, self: w.self,
+		slowResetSaid: &w.slowResetSaid}
 	n.clock = core.NewClock(w.rdb, ks, w.cfg.ClockStart, nil)
 	n.sched = core.NewScheduler(w.rdb, ks, n.clock, w.log, w.reg, w.cfg.Scheduler)
 	n.sched.SetGate(&n.gate)
@@ -463,11 +467,15 @@ func (n *Namespace) Reset(ctx context.Context) (core.ClockState, error) {
 	defer n.gate.Unlock()
 	release := n.jrnl.drop(n.name) // the requests before the reset go with the rest
 	defer release()
+	start := time.Now()
 	err := core.ScanKeys(ctx, n.rdb, n.ks.Pattern(), 500, func(ctx context.Context, c redis.Cmdable, keys []string) error {
 		return c.Del(ctx, keys...).Err()
 	})
 	if err != nil {
 		return core.ClockState{}, fmt.Errorf("reset: %w", err)
+	}
+	if took := time.Since(start); took > slowReset {
+		n.saySlowReset(ctx, took)
 	}
 	// nothing is left of a store written before the live codes were
 	// listed: noted so, no process reads the database to list them
@@ -502,6 +510,26 @@ func (n *Namespace) Reset(ctx context.Context) (core.ClockState, error) {
 		}
 	}
 	return st, nil
+}
+
+// slowReset is how long a reset may take to find and delete its
+// namespace's keys before the process says why (saySlowReset). A variable
+// for the tests.
+var slowReset = 250 * time.Millisecond
+
+// saySlowReset logs, at most once an hour for the process, that a reset
+// took long to find the namespace's keys, and what makes it quick: one
+// Redis in its plain mode looks through every key it holds at each reset,
+// a cluster (of one node, too) reads the namespace's slot alone.
+func (n *Namespace) saySlowReset(ctx context.Context, took time.Duration) {
+	now := time.Now().UnixMilli()
+	last := n.slowResetSaid.Load()
+	if now-last < time.Hour.Milliseconds() || !n.slowResetSaid.CompareAndSwap(last, now) {
+		return
+	}
+	n.log.WarnContext(ctx, "a reset took long to find the namespace's keys: one Redis in its plain mode looks through every key it holds at each reset; "+
+		"a Redis that many namespaces share resets in milliseconds run as a cluster, of one node too (cmd/smsim/README.md, On a Redis Cluster); said at most once an hour",
+		"namespace", n.name, "took", took.Round(time.Millisecond))
 }
 
 // ScenarioResult is what applying a scenario set.

@@ -147,6 +147,10 @@ type World struct {
 	forgot atomic.Int64          // real Unix ms at which supervise last looked for expired namespaces
 	supMu  sync.Mutex            // held by each look of supervise (superviseOnce)
 
+	// slowResetSaid is when (real Unix ms) a namespace last said that a
+	// reset took long to find its keys (Namespace.saySlowReset).
+	slowResetSaid atomic.Int64
+
 	// supervise gives the memory of the namespaces it dropped back to the
 	// system (release), at most every releaseEvery
 	relMu    sync.Mutex // guards dropped and released
