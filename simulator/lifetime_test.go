@@ -1,11 +1,9 @@
 package simulator
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -339,7 +337,7 @@ func TestResetKeysLiveTheTTL(t *testing.T) {
 func TestSlowResetIsSaidOnceAnHour(t *testing.T) {
 	defer func(d time.Duration) { slowReset = d }(slowReset)
 	slowReset = -1 // every reset is slow
-	var log lockedBuffer
+	var log testkit.Buffer
 	w, _ := testWorld(t, Config{Log: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn}))}, false)
 	ctx := context.Background()
 	for _, name := range []string{"team", "team", "other"} {
@@ -360,25 +358,6 @@ func TestSlowResetIsSaidOnceAnHour(t *testing.T) {
 	if n := strings.Count(log.String(), said); n != 2 {
 		t.Errorf("a slow reset an hour after the warning: said %d times in all, want 2", n)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer that a logger's writes, from any
-// goroutine, and the test's reads take turns at.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // submitSyncedLater submits an order whose sync is due a minute later on the
